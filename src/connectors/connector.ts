@@ -1,0 +1,62 @@
+/**
+ * The connector contract. A connector reads one page at a time and never loops:
+ * the engine owns paging, checkpoints and retries (baton-sdk's model).
+ * Provisioning is optional; a connector without `apply` is read-only.
+ */
+import type { Account, Grant } from '../domain/access.ts';
+import type { Change, ChangeKind, ChangeOutcome } from '../domain/change.ts';
+
+export interface EntitlementInfo {
+  readonly system: string;
+  readonly entitlement: string;
+  readonly displayName: string;
+  readonly type: string;
+}
+
+export interface ListTypes {
+  readonly accounts: Account;
+  readonly entitlements: EntitlementInfo;
+  readonly grants: Grant;
+}
+export type ListKind = keyof ListTypes;
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Opaque; null when this was the last page. Passing it back yields the next page. */
+  readonly nextCursor: string | null;
+}
+
+export interface ConnectorDescription {
+  readonly type: string;
+  /** Change kinds `apply` carries out. Empty for a read-only connector. */
+  readonly provisions: readonly ChangeKind[];
+  /** True when changes become tasks for people rather than calls to a system. */
+  readonly manual: boolean;
+}
+
+export interface ValidationResult {
+  readonly ok: boolean;
+  readonly problems: readonly string[];
+}
+
+/** Whether the state a change asks for holds in the system right now. */
+export interface ReadBack {
+  readonly holds: boolean;
+  /** For create_account: the account that now exists. */
+  readonly accountId?: string;
+  readonly detail?: string;
+}
+
+export interface Connector {
+  describe(): ConnectorDescription;
+  /** Checks settings and reachability without changing anything. */
+  validate(): Promise<ValidationResult>;
+  /** One page of accounts, entitlements or grants. */
+  list<K extends ListKind>(kind: K, cursor: string | null, pageSize?: number): Promise<Page<ListTypes[K]>>;
+  /** Reads the target of a change: does what it asks for already hold? */
+  readBack(change: Change): Promise<ReadBack>;
+  /** Carries out one change. Must be idempotent: the same change twice has the effect of once. */
+  apply?(change: Change): Promise<ChangeOutcome>;
+  /** Releases sockets and timers. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,68 @@
+/**
+ * What identities should hold (assignments) and what systems do hold (accounts,
+ * grants). midPoint's distinction: an assignment is what should be, an account
+ * is what is.
+ */
+
+/**
+ * How much of a system jml owns, as midPoint defines enforcement:
+ * - none: jml never removes anything; it only reports.
+ * - positive: jml adds what is desired and removes only what it assigned itself.
+ * - relative: jml adds and removes only what its assignments say; other grants stay.
+ * - full: anything not justified by an assignment is removed (legitimised only by policy).
+ */
+export const ENFORCEMENT_MODES = ['none', 'positive', 'relative', 'full'] as const;
+export type EnforcementMode = (typeof ENFORCEMENT_MODES)[number];
+
+export const CRITICALITIES = ['low', 'medium', 'high', 'critical'] as const;
+export type Criticality = (typeof CRITICALITIES)[number];
+
+/** Reference to something grantable: a group, role, licence or profile in one system. */
+export interface EntitlementRef {
+  readonly system: string;
+  readonly entitlement: string;
+}
+
+export function entitlementId(ref: EntitlementRef): string {
+  return `${ref.system}:${ref.entitlement}`;
+}
+
+/** Why an identity should hold an entitlement. */
+export type AssignmentReason =
+  | { readonly type: 'rule'; readonly rule: string; readonly roleChain: readonly string[] }
+  | { readonly type: 'request'; readonly requestId: string; readonly roleChain: readonly string[] }
+  | { readonly type: 'exception'; readonly exceptionId: string; readonly justification: string };
+
+/** An identity should hold an entitlement, for a reason, within a validity window (ISO instants, null = open). */
+export interface Assignment {
+  readonly identityKey: string;
+  readonly system: string;
+  readonly entitlement: string;
+  readonly reason: AssignmentReason;
+  readonly validFrom: string | null;
+  readonly validTo: string | null;
+}
+
+/** An identity's presence in a system, as its connector reads it. */
+export interface Account {
+  readonly system: string;
+  /** The system's own stable identifier (DN, SCIM id, …). */
+  readonly accountId: string;
+  /** Login name as the system shows it. */
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly attributes: Readonly<Record<string, string | readonly string[] | null>>;
+  /** Last sign-in the system reports, ISO instant, when it reports one. */
+  readonly lastLoginAt?: string | null;
+}
+
+/** An entitlement an account actually holds. */
+export interface Grant {
+  readonly system: string;
+  readonly accountId: string;
+  readonly entitlement: string;
+}
+
+/** How an observed account relates to identities (midPoint's situations). */
+export const SITUATIONS = ['linked', 'unlinked', 'unmatched', 'disputed', 'deleted'] as const;
+export type Situation = (typeof SITUATIONS)[number];

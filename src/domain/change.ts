@@ -1,0 +1,61 @@
+/**
+ * Plans and their changes: the readonly, serialisable diff between desired and
+ * observed state. A plan is computed without side effects and applied exactly.
+ */
+
+export const CHANGE_KINDS = [
+  'create_account',
+  'enable_account',
+  'update_attributes',
+  'add_grant',
+  'remove_grant',
+  'disable_account',
+  'delete_account',
+  'revoke_sessions',
+  'revoke_credential',
+  'rotate_credential',
+  'transfer_ownership',
+  'collect_asset',
+  'manual_task',
+] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
+
+export interface Change {
+  /** Idempotency key: stable for the same intent on the same target, so a retry never duplicates. */
+  readonly id: string;
+  readonly kind: ChangeKind;
+  readonly identityKey: string;
+  /** Null for changes that live in jml itself (ownership transfer, asset collection). */
+  readonly system: string | null;
+  /** Target account's system id when known (absent for create_account). */
+  readonly accountId?: string;
+  /** For add_grant / remove_grant. */
+  readonly entitlement?: string;
+  /** For create_account / update_attributes: the attribute values the account should have. */
+  readonly attributes?: Readonly<Record<string, string | readonly string[] | null>>;
+  /** For revoke_credential / rotate_credential. */
+  readonly credentialId?: string;
+  /** For transfer_ownership: the identity whose ownership moves, and to whom. */
+  readonly subjectKey?: string;
+  readonly toOwnerKey?: string;
+  /** For collect_asset. */
+  readonly assetTag?: string;
+  /** Human-readable reason ("leaver effective 2026-12-01", "rule engineering-base via role developer"). */
+  readonly reason: string;
+  /** Ids of changes that must be confirmed before this one starts (leaver order, create before grant). */
+  readonly dependsOn: readonly string[];
+}
+
+export interface Plan {
+  readonly id: string;
+  readonly computedAt: string;
+  /** Hash of the inputs the plan was computed from; apply refuses a plan whose inputs changed. */
+  readonly fingerprint: string;
+  readonly changes: readonly Change[];
+}
+
+/** What a connector reports for one change. */
+export type ChangeOutcome =
+  | { readonly status: 'done'; readonly accountId?: string; readonly detail?: string }
+  | { readonly status: 'pending'; readonly taskId?: string; readonly detail?: string }
+  | { readonly status: 'failed'; readonly retryable: boolean; readonly message: string; readonly retryAfterMs?: number };

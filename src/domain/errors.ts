@@ -1,0 +1,42 @@
+/**
+ * Every error jml raises on purpose. The `code` is what callers branch on; HTTP
+ * status codes and CLI exit codes are derived from it at the boundaries only.
+ */
+export type JmlErrorCode =
+  | 'invalid_input'
+  | 'not_found'
+  | 'conflict'
+  | 'held'
+  | 'stale_plan'
+  | 'locked'
+  | 'source_unreadable'
+  | 'connector'
+  | 'forbidden'
+  | 'unauthenticated'
+  | 'internal';
+
+export interface JmlErrorOptions {
+  readonly cause?: unknown;
+  /** True when the same operation may succeed if tried again later (timeouts, 429, 503). */
+  readonly retryable?: boolean;
+  /** Structured, non-secret context (file, row, column, system…). */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export class JmlError extends Error {
+  readonly code: JmlErrorCode;
+  readonly retryable: boolean;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: JmlErrorCode, message: string, options: JmlErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'JmlError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.details = options.details ?? {};
+  }
+}
+
+export function isJmlError(value: unknown, code?: JmlErrorCode): value is JmlError {
+  return value instanceof JmlError && (code === undefined || value.code === code);
+}

@@ -1,0 +1,108 @@
+/**
+ * Table types for Kysely. One interface per table; column names are snake_case
+ * as in SQL. `Generated<>` marks columns the database fills in.
+ */
+import type { ColumnType, Generated } from 'kysely';
+
+type Json = ColumnType<unknown, string, string>;
+type JsonObject<T> = ColumnType<T, string, string>;
+
+export interface IdentitiesTable {
+  key: string;
+  kind: string;
+  status: string;
+  source: string;
+  attributes: JsonObject<Record<string, string | null>>;
+  start_date: string | null;
+  end_date: string | null;
+  owner: string | null;
+  sponsor: string | null;
+  created_at: ColumnType<Date, string | undefined, never>;
+  updated_at: ColumnType<Date, string | undefined, string>;
+}
+
+export interface SourceRecordsTable {
+  source: string;
+  record_key: string;
+  identity_key: string;
+  /** The normalised record as last imported (canonical attribute names). */
+  data: JsonObject<Record<string, unknown>>;
+  /** False once the key has gone from a full snapshot. */
+  present: boolean;
+  last_import_id: string;
+  updated_at: ColumnType<Date, string | undefined, string>;
+}
+
+export interface LifecycleEventsTable {
+  id: string;
+  seq: Generated<number>;
+  type: string;
+  identity_key: string;
+  source: string;
+  record_key: string;
+  effective_date: string;
+  effective_at: ColumnType<Date, string, string>;
+  detected_at: ColumnType<Date, string, string>;
+  changes: JsonObject<Record<string, [string | null, string | null]>>;
+  state: string;
+  import_id: string | null;
+}
+
+export interface ImportsTable {
+  id: string;
+  source: string;
+  file_name: string;
+  file_sha256: string;
+  as_of: string;
+  status: string;
+  rows_total: number;
+  rows_valid: number;
+  rows_invalid: number;
+  summary: Json;
+  actor: string;
+  started_at: ColumnType<Date, string, never>;
+}
+
+export interface CredentialsTable {
+  id: string;
+  identity_key: string;
+  system: string;
+  kind: string;
+  name: string;
+  created_at: string;
+  last_rotated_at: string | null;
+  expires_at: string | null;
+  status: string;
+}
+
+export interface AuditLogTable {
+  seq: number;
+  id: string;
+  /** ISO 8601 text, so the hashed value reads back byte for byte. */
+  at: string;
+  actor: string;
+  action: string;
+  subject: string;
+  trigger: string;
+  before: Json | null;
+  after: Json | null;
+  details: Json | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+}
+
+export interface Database {
+  identities: IdentitiesTable;
+  source_records: SourceRecordsTable;
+  lifecycle_events: LifecycleEventsTable;
+  imports: ImportsTable;
+  credentials: CredentialsTable;
+  audit_log: AuditLogTable;
+  audit_head: AuditHeadTable;
+}

@@ -1,0 +1,22 @@
+/**
+ * Migrations are listed here in order; each file exports `up`. Names sort in
+ * application order. A migration, once landed, is never edited: add a new one.
+ */
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { JmlError } from '../domain/errors.ts';
+import * as m0001 from './migrations/0001-foundation.ts';
+
+const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001-foundation': m0001,
+};
+
+const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
+
+export async function migrateToLatest(db: Kysely<any>): Promise<void> {
+  const migrator = new Migrator({ db, provider, migrationTableName: 'jml_migrations', migrationLockTableName: 'jml_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new JmlError('internal', `database migration ${failed} failed: ${(error as Error).message}`, { cause: error });
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * One way into the database for the whole process: Kysely's PostgresDialect over
+ * a pg.Pool. Embedded default: PGlite behind its node-postgres bridge (one
+ * connection, which is also the mutex that keeps transactions apart). With a
+ * DATABASE_URL: a PostgreSQL server. Same migrations and queries on both.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { JmlError } from '../domain/errors.ts';
+import type { Database } from './database.ts';
+import { lockDataDir } from './data-dir-lock.ts';
+import { migrateToLatest } from './migrations.ts';
+
+export type Backend = 'pglite' | 'postgres';
+
+export interface StoreOptions {
+  /** PostgreSQL connection string; when absent the embedded PGlite is used. */
+  readonly databaseUrl?: string | undefined;
+  /** PGlite data directory (ignored with databaseUrl). `memory://` keeps it in memory. */
+  readonly dataDir?: string | undefined;
+  /** Pool size for a PostgreSQL server. */
+  readonly poolSize?: number;
+}
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly backend: Backend;
+  /** Where the data lives, for people: a directory or a redacted URL. */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+// pg parses int8 and numeric to strings by default; bigint sequence numbers fit in a double here.
+pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
+// Dates stay as calendar strings: time-zone conversion of a DATE would shift days.
+pg.types.setTypeParser(1082, (v) => v);
+
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize ?? 10) : await openPglite(options.dataDir ?? '.jml');
+  try {
+    await migrateToLatest(store.db);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
+}
+
+async function openPostgres(databaseUrl: string, poolSize: number): Promise<Store> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+  pool.on('error', () => {
+    // An idle client lost its connection (server restart). The pool replaces it; queries in flight see their own error.
+  });
+  try {
+    const client = await pool.connect();
+    client.release();
+  } catch (cause) {
+    await pool.end();
+    throw new JmlError('internal', `cannot connect to PostgreSQL at ${redactUrl(databaseUrl)}: ${(cause as Error).message}`, { cause });
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, backend: 'postgres', location: redactUrl(databaseUrl), close: () => db.destroy() };
+}
+
+async function openPglite(dataDir: string): Promise<Store> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
+  let release: (() => Promise<void>) | null = null;
+  let location = dataDir;
+  if (!dataDir.startsWith('memory://')) {
+    location = path.resolve(dataDir);
+    mkdirSync(location, { recursive: true });
+    release = await lockDataDir(location);
+  }
+  let pglite;
+  try {
+    pglite = await PGlite.create(dataDir.startsWith('memory://') ? dataDir : path.join(location, 'pgdata'));
+  } catch (cause) {
+    await release?.();
+    throw new JmlError('internal', `cannot open the embedded database in ${location}: ${(cause as Error).message}`, { cause });
+  }
+  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    backend: 'pglite',
+    location,
+    close: async () => {
+      await db.destroy();
+      await pglite.close();
+      await release?.();
+    },
+  };
+}
+
+/** Hides the password in a connection string so it can be printed or logged. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable DATABASE_URL)';
+  }
+}

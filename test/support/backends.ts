@@ -1,0 +1,60 @@
+/**
+ * Storage backends for tests. Every store test loops over `testBackends()`:
+ * embedded PGlite always, and a real PostgreSQL server when
+ * JML_TEST_DATABASE_URL points at one (`.ci/run` starts one on loopback).
+ * Each test store is a fresh database, dropped afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { openStore, type Backend, type Store } from '../../src/store/open-store.ts';
+
+export interface TestBackend {
+  readonly name: Backend;
+  /** Opens a fresh, migrated, empty store. */
+  open(): Promise<Store>;
+}
+
+const adminUrl = process.env.JML_TEST_DATABASE_URL;
+
+if (process.env.CI === 'true' && !adminUrl) {
+  throw new Error('CI must run the store tests on PostgreSQL too: set JML_TEST_DATABASE_URL (.ci/run does)');
+}
+
+export function testBackends(): readonly TestBackend[] {
+  const list: TestBackend[] = [{ name: 'pglite', open: () => openStore({ dataDir: 'memory://' }) }];
+  if (adminUrl) list.push({ name: 'postgres', open: openFreshPostgres });
+  return list;
+}
+
+/** A connection string for a new, empty database on the test server; the caller owns it. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  if (!adminUrl) throw new Error('JML_TEST_DATABASE_URL is not set');
+  const name = `jml_t_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+async function openFreshPostgres(): Promise<Store> {
+  const database = await createTestDatabase();
+  const store = await openStore({ databaseUrl: database.url, poolSize: 4 });
+  return {
+    ...store,
+    close: async () => {
+      await store.close();
+      await database.drop();
+    },
+  };
+}
