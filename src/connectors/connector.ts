@@ -2,6 +2,18 @@
  * The connector contract. A connector reads one page at a time and never loops:
  * the engine owns paging, checkpoints and retries (baton-sdk's model).
  * Provisioning is optional; a connector without `apply` is read-only.
+ *
+ * Rules every connector follows (src/connectors/conformance checks them):
+ * - Correlation: an account created by jml carries the identity key (SCIM
+ *   externalId, an LDAP attribute named in settings…). A change without
+ *   `accountId` targets the identity's account found by `identityKey`, so a
+ *   plan can add grants to an account that a change before it creates.
+ * - Errors: `validate` reports problems as values. `list` and `readBack` throw
+ *   `JmlError('connector', …, { retryable })`. `apply` returns
+ *   `failed { retryable }` for failures it understands (unknown entitlement:
+ *   terminal; 429/503: retryable with `retryAfterMs`) and may throw for transport
+ *   failures; a throw means "outcome unknown", and the caller reads back before
+ *   trying again.
  */
 import type { Account, Grant } from '../domain/access.ts';
 import type { Change, ChangeKind, ChangeOutcome } from '../domain/change.ts';

@@ -97,6 +97,59 @@ export interface AuditHeadTable {
   hash: string;
 }
 
+export interface PlansTable {
+  id: string;
+  fingerprint: string;
+  computed_at: string;
+  plan: JsonObject<unknown>;
+  status: string;
+  actor: string;
+  created_at: ColumnType<Date, string, never>;
+  updated_at: ColumnType<Date, string, string>;
+}
+
+export interface PlanChangesTable {
+  plan_id: string;
+  change_id: string;
+  position: number;
+  kind: string;
+  system: string | null;
+  identity_key: string;
+  state: string;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+  account_id: string | null;
+  task_id: string | null;
+  started_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  finished_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  updated_at: ColumnType<Date, string, string>;
+}
+
+export interface TasksTable {
+  id: string;
+  change_id: string;
+  plan_id: string | null;
+  system: string;
+  kind: string;
+  identity_key: string;
+  change: JsonObject<unknown>;
+  instruction: string;
+  owner: string | null;
+  status: string;
+  needs_confirmation: boolean;
+  due_at: ColumnType<Date, string, never>;
+  created_at: ColumnType<Date, string, never>;
+  done_by: string | null;
+  done_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  evidence_note: string | null;
+  evidence_sha256: string | null;
+  closed_by: string | null;
+  closed_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  confirmed_by: string | null;
+  confirmed_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  settled_seq: number | null;
+}
+
 export interface Database {
   identities: IdentitiesTable;
   source_records: SourceRecordsTable;
@@ -105,4 +158,7 @@ export interface Database {
   credentials: CredentialsTable;
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
+  plans: PlansTable;
+  plan_changes: PlanChangesTable;
+  tasks: TasksTable;
 }
