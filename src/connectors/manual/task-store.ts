@@ -1,0 +1,244 @@
+/**
+ * Tasks: changes a person carries out in a system jml cannot reach. A task is
+ * closed only with evidence (who did it, when, a note and/or a file's SHA-256)
+ * and, when its system asks for it, confirmed by a second person. Every step
+ * is audited in the same transaction as the state it records.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { z } from 'zod';
+import type { Change } from '../../domain/change.ts';
+import { JmlError } from '../../domain/errors.ts';
+import { appendAudit } from '../../store/audit-log.ts';
+import type { Database, TasksTable } from '../../store/database.ts';
+
+export type TaskStatus = 'open' | 'done' | 'confirmed';
+
+export interface TaskEvidence {
+  readonly doneBy: string;
+  /** ISO 8601 instant the person says they did it. */
+  readonly doneAt: string;
+  readonly note?: string;
+  /** SHA-256 (hex) of a file that proves it: a screenshot, an export, a signed form. */
+  readonly fileSha256?: string;
+}
+
+export interface Task {
+  readonly id: string;
+  readonly changeId: string;
+  readonly system: string;
+  readonly kind: string;
+  readonly identityKey: string;
+  readonly change: Change;
+  readonly instruction: string;
+  readonly owner: string | null;
+  readonly status: TaskStatus;
+  readonly needsConfirmation: boolean;
+  readonly dueAt: string;
+  readonly createdAt: string;
+  readonly evidence: TaskEvidence | null;
+  readonly closedBy: string | null;
+  readonly closedAt: string | null;
+  readonly confirmedBy: string | null;
+  readonly confirmedAt: string | null;
+  /** True once the change counts as carried out (closed, and confirmed if required). */
+  readonly settled: boolean;
+}
+
+/** Evidence as it arrives from the CLI or API. */
+export const taskEvidenceSchema = z
+  .object({
+    doneBy: z.string().trim().min(1),
+    doneAt: z.iso.datetime({ offset: true }),
+    note: z.string().trim().min(1).optional(),
+    fileSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256 is 64 hexadecimal characters').transform((s) => s.toLowerCase()).optional(),
+  })
+  .refine((e) => e.note !== undefined || e.fileSha256 !== undefined, { message: 'evidence needs a note or a file hash' });
+
+export interface TaskFilter {
+  readonly status?: TaskStatus;
+  readonly system?: string;
+  readonly identityKey?: string;
+}
+
+export interface OpenTaskOptions {
+  readonly owner: string | null;
+  readonly slaHours: number;
+  readonly needsConfirmation: boolean;
+  readonly instruction: string;
+  readonly actor: string;
+}
+
+export interface TaskStoreDeps {
+  readonly db: Kysely<Database>;
+  readonly now?: () => Date;
+}
+
+export interface TaskStore {
+  /** Opens a task for the change, or returns the open one it already has (apply is idempotent). */
+  openTask(change: Change & { readonly system: string }, options: OpenTaskOptions): Promise<{ task: Task; created: boolean }>;
+  getTask(id: string): Promise<Task>;
+  /** Tasks, due first. */
+  listTasks(filter?: TaskFilter): Promise<Task[]>;
+  /** Closes an open task with evidence; `actor` is who records it. */
+  closeTask(id: string, evidence: TaskEvidence, actor: string): Promise<Task>;
+  /** Second-person confirmation; the confirmer must be neither the doer nor who closed it. */
+  confirmTask(id: string, actor: string): Promise<Task>;
+  /** Changes carried out in a system, in the order they became fact. */
+  settledChanges(system: string, identityKey?: string): Promise<Change[]>;
+}
+
+/**
+ * Creates the task store.
+ * @example
+ * const tasks = createTaskStore({ db: store.db });
+ * await tasks.closeTask(id, { doneBy: 'alice', doneAt: new Date().toISOString(), note: 'done in the admin console' }, 'alice');
+ */
+export function createTaskStore(deps: TaskStoreDeps): TaskStore {
+  const { db } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  async function lockOpen(trx: Kysely<Database>, id: string): Promise<Selectable<TasksTable>> {
+    const row = await trx.selectFrom('tasks').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    if (!row) throw new JmlError('not_found', `no task ${id}`, { details: { task: id } });
+    return row;
+  }
+
+  const store: TaskStore = {
+    async openTask(change, options) {
+      return db.transaction().execute(async (trx) => {
+        const at = now();
+        const id = `task-${randomUUID()}`;
+        const inserted = await trx
+          .insertInto('tasks')
+          .values({
+            id,
+            change_id: change.id,
+            plan_id: null,
+            system: change.system,
+            kind: change.kind,
+            identity_key: change.identityKey,
+            change: JSON.stringify(change),
+            instruction: options.instruction,
+            owner: options.owner,
+            status: 'open',
+            needs_confirmation: options.needsConfirmation,
+            due_at: new Date(at.getTime() + options.slaHours * 3_600_000).toISOString(),
+            created_at: at.toISOString(),
+          })
+          .onConflict((oc) => oc.column('change_id').where('status', '=', 'open').doNothing())
+          .returningAll()
+          .executeTakeFirst();
+        if (!inserted) {
+          const open = await trx.selectFrom('tasks').selectAll().where('change_id', '=', change.id).where('status', '=', 'open').executeTakeFirstOrThrow();
+          return { task: toTask(open), created: false };
+        }
+        await appendAudit(
+          trx,
+          { actor: options.actor, action: 'task.opened', subject: `task:${id}`, trigger: `change:${change.id}`, after: { system: change.system, kind: change.kind, identityKey: change.identityKey, owner: options.owner, dueAt: inserted.due_at } },
+          at,
+        );
+        return { task: toTask(inserted), created: true };
+      });
+    },
+
+    async getTask(id) {
+      const row = await db.selectFrom('tasks').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) throw new JmlError('not_found', `no task ${id}`, { details: { task: id } });
+      return toTask(row);
+    },
+
+    async listTasks(filter = {}) {
+      let query = db.selectFrom('tasks').selectAll();
+      if (filter.status) query = query.where('status', '=', filter.status);
+      if (filter.system) query = query.where('system', '=', filter.system);
+      if (filter.identityKey) query = query.where('identity_key', '=', filter.identityKey);
+      return (await query.orderBy('due_at').orderBy('id').execute()).map(toTask);
+    },
+
+    async closeTask(id, rawEvidence, actor) {
+      const parsed = taskEvidenceSchema.safeParse(rawEvidence);
+      if (!parsed.success) throw new JmlError('invalid_input', `evidence for ${id}: ${parsed.error.issues.map((i) => i.message).join('; ')}`, { details: { task: id } });
+      const evidence = parsed.data;
+      const at = now();
+      if (Date.parse(evidence.doneAt) > at.getTime() + 5 * 60_000) throw new JmlError('invalid_input', `evidence for ${id}: doneAt is in the future`, { details: { task: id } });
+      return db.transaction().execute(async (trx) => {
+        const row = await lockOpen(trx, id);
+        if (row.status !== 'open') throw new JmlError('conflict', `task ${id} is already ${row.status}`, { details: { task: id } });
+        const updated = await trx
+          .updateTable('tasks')
+          .set({
+            status: 'done',
+            done_by: evidence.doneBy,
+            done_at: evidence.doneAt,
+            evidence_note: evidence.note ?? null,
+            evidence_sha256: evidence.fileSha256 ?? null,
+            closed_by: actor,
+            closed_at: at.toISOString(),
+            ...(row.needs_confirmation ? {} : { settled_seq: sql<number>`nextval('task_settle_seq')` }),
+          })
+          .where('id', '=', id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await appendAudit(trx, { actor, action: 'task.closed', subject: `task:${id}`, trigger: `change:${row.change_id}`, before: { status: 'open' }, after: { status: 'done' }, details: { evidence } }, at);
+        return toTask(updated);
+      });
+    },
+
+    async confirmTask(id, actor) {
+      const at = now();
+      return db.transaction().execute(async (trx) => {
+        const row = await lockOpen(trx, id);
+        if (row.status !== 'done' || !row.needs_confirmation) throw new JmlError('conflict', `task ${id} is ${row.status} and does not await confirmation`, { details: { task: id } });
+        if (actor === row.done_by || actor === row.closed_by) {
+          throw new JmlError('forbidden', `task ${id} must be confirmed by someone other than who did or closed it`, { details: { task: id } });
+        }
+        const updated = await trx
+          .updateTable('tasks')
+          .set({ status: 'confirmed', confirmed_by: actor, confirmed_at: at.toISOString(), settled_seq: sql<number>`nextval('task_settle_seq')` })
+          .where('id', '=', id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        await appendAudit(trx, { actor, action: 'task.confirmed', subject: `task:${id}`, trigger: `change:${row.change_id}`, before: { status: 'done' }, after: { status: 'confirmed' } }, at);
+        return toTask(updated);
+      });
+    },
+
+    async settledChanges(system, identityKey) {
+      let query = db.selectFrom('tasks').select('change').where('system', '=', system).where('settled_seq', 'is not', null);
+      if (identityKey !== undefined) query = query.where('identity_key', '=', identityKey);
+      return (await query.orderBy('settled_seq').execute()).map((r) => r.change as Change);
+    },
+  };
+  return store;
+}
+
+function iso(value: Date | null): string | null {
+  return value === null ? null : value.toISOString();
+}
+
+function toTask(row: Selectable<TasksTable>): Task {
+  return {
+    id: row.id,
+    changeId: row.change_id,
+    system: row.system,
+    kind: row.kind,
+    identityKey: row.identity_key,
+    change: row.change as Change,
+    instruction: row.instruction,
+    owner: row.owner,
+    status: row.status as TaskStatus,
+    needsConfirmation: row.needs_confirmation,
+    dueAt: row.due_at.toISOString(),
+    createdAt: row.created_at.toISOString(),
+    evidence:
+      row.done_by && row.done_at
+        ? { doneBy: row.done_by, doneAt: row.done_at.toISOString(), ...(row.evidence_note ? { note: row.evidence_note } : {}), ...(row.evidence_sha256 ? { fileSha256: row.evidence_sha256 } : {}) }
+        : null,
+    closedBy: row.closed_by,
+    closedAt: iso(row.closed_at),
+    confirmedBy: row.confirmed_by,
+    confirmedAt: iso(row.confirmed_at),
+    settled: row.settled_seq !== null,
+  };
+}
