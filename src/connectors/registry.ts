@@ -1,0 +1,90 @@
+/**
+ * Connector types by name, so policy (`systems[].connector.type`) can
+ * instantiate a system's connector. Built-in: fake, manual, chaos. Other
+ * connectors (ldap, scim…) add one line to BUILT_IN_CONNECTORS, or are
+ * registered on an instance with `register`.
+ */
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import { JmlError } from '../domain/errors.ts';
+import type { Database } from '../store/database.ts';
+import { createChaosConnector, type ChaosSettings } from './chaos/chaos-connector.ts';
+import type { Connector } from './connector.ts';
+import { createFakeConnector, type FakeSettings } from './fake/fake-connector.ts';
+import { createManualConnector, type ManualSettings } from './manual/manual-connector.ts';
+
+export interface ConnectorConfig {
+  readonly type: string;
+  readonly settings?: unknown;
+}
+
+/** What a factory may use besides its settings. */
+export interface ConnectorDeps {
+  /** The system's name in policy. */
+  readonly system: string;
+  /** The store; required by connectors that keep state in jml (manual). */
+  readonly db?: Kysely<Database>;
+  readonly now?: () => Date;
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** The registry itself, for connectors that wrap another (chaos). */
+  readonly registry: ConnectorRegistry;
+}
+
+/** Builds a connector; validates its own settings (a zod failure becomes invalid_input). */
+export type ConnectorFactory = (settings: unknown, deps: ConnectorDeps) => Connector | Promise<Connector>;
+
+export interface ConnectorRegistry {
+  register(type: string, factory: ConnectorFactory): void;
+  types(): readonly string[];
+  create(config: ConnectorConfig, deps: Omit<ConnectorDeps, 'registry'>): Promise<Connector>;
+}
+
+const chaosWrapperSchema = z.object({ inner: z.object({ type: z.string().min(1), settings: z.unknown().optional() }) }).loose();
+
+export const BUILT_IN_CONNECTORS: Readonly<Record<string, ConnectorFactory>> = {
+  fake: (settings, deps) => createFakeConnector((settings ?? {}) as FakeSettings, { system: deps.system, ...(deps.sleep ? { sleep: deps.sleep } : {}) }),
+  manual: (settings, deps) => {
+    if (!deps.db) throw new JmlError('internal', `the manual connector of ${deps.system} needs the store`);
+    return createManualConnector((settings ?? {}) as ManualSettings, { system: deps.system, db: deps.db, ...(deps.now ? { now: deps.now } : {}) });
+  },
+  chaos: async (settings, deps) => {
+    const { inner, ...chaos } = chaosWrapperSchema.parse(settings ?? {});
+    const wrapped = await deps.registry.create(inner, deps);
+    return createChaosConnector(chaos as ChaosSettings, { inner: wrapped, ...(deps.sleep ? { sleep: deps.sleep } : {}) });
+  },
+};
+
+/**
+ * Creates a registry holding the given factories (the built-in ones by default).
+ * @example
+ * const registry = createConnectorRegistry();
+ * const wiki = await registry.create({ type: 'fake', settings: { groups: ['staff'] } }, { system: 'wiki' });
+ */
+export function createConnectorRegistry(factories: Readonly<Record<string, ConnectorFactory>> = BUILT_IN_CONNECTORS): ConnectorRegistry {
+  const known = new Map(Object.entries(factories));
+  const registry: ConnectorRegistry = {
+    register(type, factory) {
+      if (known.has(type)) throw new JmlError('conflict', `connector type ${type} is already registered`);
+      known.set(type, factory);
+    },
+    types: () => [...known.keys()].sort(),
+    async create(config, deps) {
+      const factory = known.get(config.type);
+      if (!factory) {
+        throw new JmlError('invalid_input', `system ${deps.system}: unknown connector type ${JSON.stringify(config.type)} (known: ${registry.types().join(', ')})`, {
+          details: { system: deps.system, type: config.type },
+        });
+      }
+      try {
+        return await factory(config.settings, { ...deps, registry });
+      } catch (error) {
+        if (error instanceof z.ZodError) {
+          const problems = error.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`).join('; ');
+          throw new JmlError('invalid_input', `system ${deps.system}: ${config.type} connector settings: ${problems}`, { cause: error, details: { system: deps.system, type: config.type } });
+        }
+        throw error;
+      }
+    },
+  };
+  return registry;
+}
