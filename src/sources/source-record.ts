@@ -57,6 +57,14 @@ export interface SourceSnapshot {
   readonly rowsTotal: number;
   readonly records: readonly SourceRecord[];
   readonly errors: readonly RowError[];
+  /**
+   * Keys of rows left out of `records` because of errors. They are still in the
+   * file, so a diff must never read them as leavers (matters with --skip-invalid).
+   * Readers always set it; optional only so hand-built snapshots stay short.
+   */
+  readonly invalidKeys?: readonly string[];
+  /** The source's `full_snapshot` setting: true when a key missing from the file is a leaver. */
+  readonly fullSnapshot?: boolean;
 }
 
 /**

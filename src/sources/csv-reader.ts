@@ -1,0 +1,172 @@
+/**
+ * CSV files → SourceTable. Parsing is csv-parse's (RFC 4180 quoting, quoted
+ * commas, quotes and newlines); this module adds what an import needs on top:
+ * the configured encoding, N header rows, the line each row starts on, and
+ * structural errors that say where and why instead of "invalid CSV".
+ */
+import { parse, CsvError } from 'csv-parse/sync';
+import type { RowError } from './source-record.ts';
+import type { SourceEncoding } from './source-config.ts';
+import type { SourceRow, SourceTable } from './source-table.ts';
+
+export interface CsvReadOptions {
+  /** The file name errors carry. */
+  readonly file: string;
+  readonly delimiter: string;
+  /** Header rows before the data; the last one holds the column names. */
+  readonly headerRows: number;
+}
+
+export type DecodeResult = { readonly text: string } | { readonly error: string };
+
+/**
+ * Bytes → text in the configured encoding, without a byte order mark.
+ * UTF-8 is decoded strictly so a Windows-1252 export read as UTF-8 is reported
+ * instead of turning "Müller" into "M�ller".
+ */
+export function decodeSourceBytes(bytes: Uint8Array, encoding: SourceEncoding): DecodeResult {
+  const label = encoding === 'latin1' ? 'windows-1252' : encoding;
+  try {
+    return { text: new TextDecoder(label, { fatal: encoding === 'utf-8' }).decode(bytes) };
+  } catch {
+    return { error: 'file is not valid UTF-8 — is it latin1/windows-1252 or utf-16le? set the source\'s encoding' };
+  }
+}
+
+function countNewlines(text: string): number {
+  let n = 0;
+  for (const ch of text) if (ch === '\n') n += 1;
+  return n;
+}
+
+/** Where, within a raw record, the quote that never closed was opened: offset and field index. */
+function openingQuote(raw: string, delimiter: string): { offset: number; field: number } {
+  let inQuote = false;
+  let fieldStart = true;
+  let field = 0;
+  let opened = { offset: 0, field: 0 };
+  for (let i = 0; i < raw.length; i += 1) {
+    const ch = raw[i];
+    if (inQuote) {
+      if (ch === '"' && raw[i + 1] === '"') i += 1;
+      else if (ch === '"') inQuote = false;
+    } else if (ch === '"' && fieldStart) {
+      inQuote = true;
+      opened = { offset: i, field };
+    } else if (ch === delimiter) field += 1;
+    else if (ch === '\n') field = 0;
+    fieldStart = !inQuote && (ch === delimiter || ch === '\n');
+  }
+  return opened;
+}
+
+function structuralError(error: CsvError, text: string, options: CsvReadOptions): RowError {
+  const info = error as CsvError & { lines?: number; raw?: string };
+  if (error.code === 'CSV_QUOTE_NOT_CLOSED' && info.raw && text.endsWith(info.raw)) {
+    // An unclosed quote swallows the rest of the file, so the open record is the text's tail.
+    const raw = info.raw;
+    const body = raw.replace(/^\n+/, '');
+    const start = 1 + countNewlines(text.slice(0, text.length - body.length));
+    const quote = openingQuote(body, options.delimiter);
+    const row = start + countNewlines(body.slice(0, quote.offset));
+    // The records before the open one parse cleanly: they give the header's name for the field.
+    const before = parse(text.slice(0, text.length - body.length), { delimiter: options.delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true });
+    const column = row > options.headerRows ? (before[options.headerRows - 1]?.[quote.field]?.trim() ?? null) : null;
+    return {
+      file: options.file,
+      row,
+      column,
+      message: `unbalanced quotes: a quote opened on row ${row} is never closed (the rest of the file was read as one field)`,
+    };
+  }
+  return {
+    file: options.file,
+    row: info.lines ?? 0,
+    column: null,
+    message:
+      error.code === 'CSV_INVALID_CLOSING_QUOTE'
+        ? 'unbalanced quotes: text follows a closing quote (a quote inside a quoted field must be doubled: "")'
+        : `malformed CSV: ${error.message}`,
+  };
+}
+
+interface ParsedRecord {
+  readonly record: string[];
+  readonly raw: string;
+  readonly info: { readonly lines: number };
+}
+
+/** The line a record starts on: csv-parse reports the line it ends on, and its raw text. */
+function startLine(parsed: ParsedRecord): number {
+  const body = parsed.raw.replace(/^\n+/, '').replace(/\n$/, '');
+  return parsed.info.lines - countNewlines(body);
+}
+
+function fileError(file: string, message: string): RowError {
+  return { file, row: 0, column: null, message };
+}
+
+/**
+ * Parses CSV text into rows keyed by the file's header names. Never throws for
+ * bad input: structural problems come back in `errors`, and a file with a
+ * structural error that stops parsing (unbalanced quotes) has no rows.
+ */
+export function parseCsvTable(text: string, options: CsvReadOptions): SourceTable {
+  const { file, delimiter, headerRows } = options;
+  const base = { file, fixedColumns: true, delimiter } as const;
+  // One line ending keeps line numbers and multi-line values the same across exports.
+  const normalised = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  if (normalised.trim() === '') {
+    return { ...base, columns: [], headerRow: 0, rowsTotal: 0, rows: [], errors: [fileError(file, 'file is empty')] };
+  }
+  let records: ParsedRecord[];
+  try {
+    records = parse(normalised, {
+      delimiter,
+      info: true,
+      raw: true,
+      relax_column_count: true,
+      relax_quotes: true,
+      skip_empty_lines: true,
+    }) as unknown as ParsedRecord[];
+  } catch (error) {
+    if (!(error instanceof CsvError)) throw error;
+    return { ...base, columns: [], headerRow: 0, rowsTotal: 0, rows: [], errors: [structuralError(error, normalised, options)] };
+  }
+  const header = records[headerRows - 1];
+  if (!header) {
+    const message = `file has ${records.length} row(s) but ${headerRows} header row(s) are configured`;
+    return { ...base, columns: [], headerRow: 0, rowsTotal: 0, rows: [], errors: [fileError(file, message)] };
+  }
+  const headerRow = startLine(header);
+  const columns = header.record.map((name) => name.trim());
+  const errors: RowError[] = [];
+  const seen = new Set<string>();
+  for (const name of columns) {
+    if (name !== '' && seen.has(name)) {
+      errors.push({ file, row: headerRow, column: name, message: `duplicate column name "${name}" in the header` });
+    }
+    seen.add(name);
+  }
+  const data = records.slice(headerRows);
+  if (data.length === 0) errors.push(fileError(file, 'file has a header but no data rows'));
+  const rows: SourceRow[] = [];
+  for (const parsed of data) {
+    const row = startLine(parsed);
+    const count = parsed.record.length;
+    if (count !== columns.length) {
+      const why =
+        count < columns.length
+          ? 'is the file truncated, or a value missing?'
+          : `is there an unquoted "${delimiter}" inside a value?`;
+      errors.push({ file, row, column: null, message: `row has ${count} field(s), the header has ${columns.length} — ${why}` });
+      continue;
+    }
+    const values: Record<string, string> = {};
+    columns.forEach((name, i) => {
+      if (name !== '' && !(name in values)) values[name] = parsed.record[i] ?? '';
+    });
+    rows.push({ row, values });
+  }
+  return { ...base, columns, headerRow, rowsTotal: data.length, rows, errors };
+}

@@ -1,0 +1,245 @@
+/**
+ * Rows of a source file → a validated SourceSnapshot. Pure: the configuration,
+ * the organisation's time zone and the existing identities come in as values.
+ *
+ * Every problem becomes a RowError naming file, row, the file's column and the
+ * reason; a row with any error is left out of `records` (its key goes to
+ * `invalidKeys` so a diff never mistakes it for a leaver).
+ */
+import { IDENTITY_KINDS, NON_HUMAN_KINDS, type IdentityKind } from '../domain/identity.ts';
+import type { CredentialRecord, IdentityDirectory, RecordStatus, RowError, SourceRecord, SourceSnapshot } from './source-record.ts';
+import type { SourceRow, SourceTable } from './source-table.ts';
+import { DEFAULT_KIND_MAP, normaliseMapKey, type ResolvedSourceConfig } from './source-config.ts';
+import { createRowReader, type RowReader } from './row-reader.ts';
+import { checkColumns } from './mapping-columns.ts';
+import { parseCalendarDate } from './date-format.ts';
+import { createReferenceResolver, type ReferenceResolver } from './reference-resolver.ts';
+import { readCredentials } from './credential-mapper.ts';
+
+export interface MapOptions {
+  /** The source's name in the configuration (hr, vendor, …). */
+  readonly source: string;
+  readonly config: ResolvedSourceConfig;
+  /** The organisation's IANA time zone: dates with a zone become calendar dates there. */
+  readonly timezone: string;
+  /** Existing identities, for manager/sponsor/owner references to people not in this file. */
+  readonly directory: IdentityDirectory;
+}
+
+const STATUSES: readonly string[] = ['active', 'suspended', 'terminated'];
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const NOT_ATTRIBUTES = new Set([
+  'key', 'start_date', 'end_date', 'status', 'kind', 'owner', 'sponsor', 'systems', 'credentials',
+  'credential_system', 'credential_kind', 'credential_name', 'credential_created', 'credential_last_rotated', 'credential_expires',
+]);
+
+/** One row on its way to a record; errors accumulate before anything is decided. */
+interface Draft {
+  readonly source: SourceRow;
+  readonly errors: RowError[];
+  key: string | null;
+  kind: IdentityKind | null;
+  status: RecordStatus;
+  attributes: Record<string, string | null>;
+  startDate: string | null;
+  endDate: string | null;
+  owner: string | null;
+  sponsor: string | null;
+  systems: string[] | undefined;
+  credentials: CredentialRecord[] | undefined;
+}
+
+function fail(draft: Draft, read: RowReader, field: string | null, message: string): null {
+  const column = field ? read.column(field) : null;
+  draft.errors.push({ file: read.file, row: field ? read.line(field) : draft.source.row, column, message });
+  return null;
+}
+
+function readDate(draft: Draft, read: RowReader, field: 'start_date' | 'end_date', options: MapOptions): string | null {
+  const v = read.raw(field);
+  const f = options.config.fields.get(field)?.source;
+  if (v === null || !f) return null;
+  const format = f.from === 'column' && f.format ? f.format : 'iso';
+  return parseCalendarDate(v, format, options.timezone) ?? fail(draft, read, field, `invalid date "${v}" for format ${format}`);
+}
+
+function readKind(draft: Draft, read: RowReader, type: ResolvedSourceConfig['type']): IdentityKind | null {
+  const asKind = (v: string): IdentityKind | null => {
+    const k = DEFAULT_KIND_MAP[normaliseMapKey(v)] ?? v;
+    return (IDENTITY_KINDS as readonly string[]).includes(k) ? (k as IdentityKind) : null;
+  };
+  const kind = read.value('kind');
+  if (kind !== null) return asKind(kind) ?? fail(draft, read, 'kind', `unknown kind "${read.raw('kind')}": add it to mapping.kind.map`);
+  const employment = read.value('employment_type');
+  if (employment !== null && type !== 'nhi') {
+    return (
+      asKind(employment) ??
+      fail(draft, read, 'employment_type', `employment type "${employment}" is not mapped to a kind: add it to mapping.employment_type.map`)
+    );
+  }
+  if (type === 'hr') return 'employee';
+  if (type === 'vendor') return 'contractor';
+  return fail(draft, read, 'kind', `kind missing (use ${NON_HUMAN_KINDS.join(', ')})`);
+}
+
+function readRow(row: SourceRow, options: MapOptions, file: string): { draft: Draft; read: RowReader } {
+  const { config } = options;
+  const read = createRowReader(row, config.fields, file);
+  const draft: Draft = {
+    source: row, errors: [], key: null, kind: null, status: 'active', attributes: {},
+    startDate: null, endDate: null, owner: null, sponsor: null, systems: undefined, credentials: undefined,
+  };
+  draft.key = read.raw('key') ?? fail(draft, read, 'key', 'key missing');
+  draft.kind = readKind(draft, read, config.type);
+  const status = read.value('status');
+  if (status !== null) {
+    if (STATUSES.includes(status)) draft.status = status as RecordStatus;
+    else fail(draft, read, 'status', `unknown status "${read.raw('status')}": add it to mapping.status.map`);
+  }
+  for (const field of config.fields.keys()) {
+    if (!NOT_ATTRIBUTES.has(field)) draft.attributes[field] = read.value(field);
+  }
+  const human = draft.kind === null || !NON_HUMAN_KINDS.includes(draft.kind);
+  const a = draft.attributes;
+  if (human && !a.display_name && !(a.first_name && a.last_name)) {
+    fail(draft, read, a.first_name ? 'last_name' : 'first_name', 'first and last name (or a display name) missing');
+  }
+  if (!human && !a.display_name) fail(draft, read, 'display_name', 'name missing');
+  if (config.type === 'nhi' && draft.kind && human) {
+    fail(draft, read, 'kind', `kind "${draft.kind}" is not a non-human kind (use ${NON_HUMAN_KINDS.join(', ')})`);
+  }
+  if (a.email && !EMAIL.test(a.email)) fail(draft, read, 'email', `invalid email "${a.email}"`);
+  draft.startDate = readDate(draft, read, 'start_date', options);
+  draft.endDate = readDate(draft, read, 'end_date', options);
+  if (config.type !== 'nhi' && read.raw('start_date') === null) fail(draft, read, 'start_date', 'start date missing');
+  if (draft.startDate && draft.endDate && draft.endDate < draft.startDate) {
+    fail(draft, read, 'end_date', `end date ${draft.endDate} is before start date ${draft.startDate}`);
+  }
+  if (config.type === 'nhi') {
+    const systems = read.raw('systems');
+    draft.systems = systems ? systems.split(/[;,]/).map((s) => s.trim()).filter(Boolean) : [];
+    draft.credentials = readCredentials(row, read, config.fields, options.timezone, (e) => draft.errors.push(e));
+  }
+  return { draft, read };
+}
+
+function resolveReferences(draft: Draft, read: RowReader, resolver: ReferenceResolver, config: ResolvedSourceConfig): void {
+  const resolve = (field: 'manager' | 'sponsor' | 'owner'): string | null => {
+    const v = read.raw(field);
+    const f = config.fields.get(field)?.source;
+    if (v === null || !f) return null;
+    const outcome = resolver.resolve(v, f.from === 'column' ? f.by : 'id', field);
+    return 'key' in outcome ? outcome.key : fail(draft, read, field, outcome.error);
+  };
+  if (read.has('manager')) draft.attributes.manager = resolve('manager');
+  draft.owner = resolve('owner');
+  draft.sponsor = resolve('sponsor');
+  const kind = draft.kind;
+  if (kind === 'contractor' || kind === 'contingent') {
+    // An HR export names a contingent worker's manager, not a sponsor: the manager is accountable.
+    draft.sponsor ??= draft.attributes.manager ?? null;
+    if (!draft.sponsor && read.raw('sponsor') === null && read.raw('manager') === null) {
+      fail(draft, read, read.has('sponsor') ? 'sponsor' : 'manager', `a ${kind} needs a sponsor`);
+    }
+  }
+  if (kind && NON_HUMAN_KINDS.includes(kind) && read.raw('owner') === null) {
+    fail(draft, read, 'owner', 'a non-human identity needs an owner');
+  }
+}
+
+/** Every row sharing a key with another gets an error naming the others. */
+function flagDuplicateKeys(drafts: readonly Draft[], readers: ReadonlyMap<Draft, RowReader>): void {
+  const byKey = new Map<string, Draft[]>();
+  for (const d of drafts) if (d.key !== null) byKey.set(d.key, [...(byKey.get(d.key) ?? []), d]);
+  for (const group of byKey.values()) {
+    if (group.length < 2) continue;
+    for (const d of group) {
+      const others = group.filter((g) => g !== d).map((g) => g.source.row).join(', ');
+      const read = readers.get(d);
+      if (read) fail(d, read, 'key', `duplicate key "${d.key}" (also on row ${others})`);
+    }
+  }
+}
+
+/**
+ * An inventory CSV may list one credential per row, repeating the identity's
+ * key: such a row adds a credential when its other fields are blank or repeat
+ * the first row's.
+ */
+function isCredentialRow(read: RowReader, first: RowReader, fields: Iterable<string>): boolean {
+  let carriesCredential = read.raw('credentials') !== null;
+  for (const field of fields) {
+    if (field.startsWith('credential')) carriesCredential ||= read.raw(field) !== null;
+    else if (field !== 'key' && read.raw(field) !== null && read.raw(field) !== first.raw(field)) return false;
+  }
+  return carriesCredential;
+}
+
+/**
+ * Maps a read file to a snapshot: every row validated, references resolved
+ * against the file and the directory, dates in the organisation's time zone.
+ */
+export function mapSourceTable(table: SourceTable, mapOptions: MapOptions): SourceSnapshot {
+  const base = { source: mapOptions.source, file: table.file, rowsTotal: table.rowsTotal, fullSnapshot: mapOptions.config.fullSnapshot };
+  if (table.rows.length === 0) return { ...base, records: [], errors: table.errors, invalidKeys: [] };
+  const checked = checkColumns(table, mapOptions.config);
+  if (checked.errors.length > 0) return { ...base, records: [], errors: [...table.errors, ...checked.errors], invalidKeys: [] };
+  const config = { ...mapOptions.config, fields: checked.fields };
+  const options = { ...mapOptions, config };
+  const drafts: Draft[] = [];
+  const readers = new Map<Draft, RowReader>();
+  const firstByKey = new Map<string, { draft: Draft; read: RowReader }>();
+  for (const row of table.rows) {
+    if (config.type === 'nhi') {
+      const read = createRowReader(row, config.fields, table.file);
+      const first = firstByKey.get(read.raw('key') ?? '');
+      if (first && isCredentialRow(read, first.read, config.fields.keys())) {
+        const more = readCredentials(row, read, config.fields, options.timezone, (e) => first.draft.errors.push(e));
+        first.draft.credentials = [...(first.draft.credentials ?? []), ...more];
+        continue;
+      }
+    }
+    const mapped = readRow(row, options, table.file);
+    drafts.push(mapped.draft);
+    readers.set(mapped.draft, mapped.read);
+    if (mapped.draft.key !== null && !firstByKey.has(mapped.draft.key)) firstByKey.set(mapped.draft.key, mapped);
+  }
+  flagDuplicateKeys(drafts, readers);
+  const resolver = createReferenceResolver(
+    drafts.flatMap((d) =>
+      d.key === null
+        ? []
+        : [{ key: d.key, email: d.attributes.email ?? null, firstName: d.attributes.first_name ?? null, lastName: d.attributes.last_name ?? null }],
+    ),
+    options.directory,
+  );
+  for (const d of drafts) {
+    const reader = readers.get(d);
+    if (reader) resolveReferences(d, reader, resolver, config);
+  }
+  const records: SourceRecord[] = [];
+  const errors: RowError[] = [...table.errors];
+  const invalidKeys = new Set<string>();
+  for (const d of drafts) {
+    errors.push(...d.errors);
+    if (d.errors.length > 0 || d.key === null || d.kind === null) {
+      if (d.key !== null) invalidKeys.add(d.key);
+      continue;
+    }
+    records.push({
+      key: d.key,
+      row: d.source.row,
+      kind: d.kind,
+      status: d.status,
+      attributes: d.attributes,
+      startDate: d.startDate,
+      endDate: d.endDate,
+      owner: d.owner,
+      sponsor: d.sponsor,
+      ...(d.systems ? { systems: d.systems } : {}),
+      ...(d.credentials ? { credentials: d.credentials } : {}),
+    });
+  }
+  errors.sort((x, y) => x.row - y.row);
+  return { ...base, records, errors, invalidKeys: [...invalidKeys] };
+}
