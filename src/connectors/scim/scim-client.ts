@@ -1,0 +1,123 @@
+/**
+ * HTTP to one SCIM service provider: bearer auth, timeouts, Retry-After, and
+ * the retryable/terminal split. Every failure leaves as a `JmlError('connector')`
+ * whose details carry the HTTP status and SCIM `scimType`; callers decide what
+ * a 404 or a 409 means in their context. The token is revealed only into the
+ * Authorization header of requests to the configured base URL.
+ */
+import { JmlError } from '../../domain/errors.ts';
+import { redactSecrets, type Secret } from '../secrets/secret.ts';
+import type { ScimSettings } from './scim-settings.ts';
+
+export interface ScimClientDeps {
+  readonly token: Secret;
+  readonly fetch?: typeof fetch;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export interface ScimResponse {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export interface ScimFailureDetails {
+  readonly status: number | null;
+  readonly scimType: string | null;
+  readonly retryAfterMs: number | null;
+}
+
+export interface ScimClient {
+  request(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<ScimResponse>;
+}
+
+const SCIM_JSON = 'application/scim+json';
+
+/** Reads the failure details a ScimClient put on a JmlError (all null for other errors). */
+export function scimFailure(error: unknown): ScimFailureDetails {
+  const details = error instanceof JmlError ? error.details : {};
+  return {
+    status: typeof details.status === 'number' ? details.status : null,
+    scimType: typeof details.scimType === 'string' ? details.scimType : null,
+    retryAfterMs: typeof details.retryAfterMs === 'number' ? details.retryAfterMs : null,
+  };
+}
+
+/** 408, 429 and 5xx may succeed later; everything else will not without someone changing something. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3); null when absent or unreadable. */
+export function parseRetryAfter(header: string | null, nowMs: number): number | null {
+  if (header === null || header.trim() === '') return null;
+  const trimmed = header.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? null : Math.max(0, at - nowMs);
+}
+
+/** A client for the SCIM endpoints under `settings.baseUrl`. */
+export function createScimClient(settings: ScimSettings, system: string, deps: ScimClientDeps): ScimClient {
+  const doFetch = deps.fetch ?? fetch;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const base = settings.baseUrl.replace(/\/+$/, '');
+
+  async function once(method: string, path: string, body: unknown): Promise<{ response: ScimResponse; retryAfterMs: number | null }> {
+    let res: Response;
+    try {
+      res = await doFetch(`${base}${path}`, {
+        method,
+        headers: {
+          accept: SCIM_JSON,
+          authorization: `Bearer ${deps.token.reveal()}`,
+          ...(body === undefined ? {} : { 'content-type': SCIM_JSON }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        redirect: 'error', // a redirect would carry the token to wherever it points
+        signal: AbortSignal.timeout(settings.timeoutMs),
+      });
+    } catch (cause) {
+      const timedOut = (cause as Error).name === 'TimeoutError';
+      const reason = timedOut ? `no answer within ${settings.timeoutMs} ms` : describeNetworkError(cause);
+      throw new JmlError('connector', `scim ${system}: ${method} ${path} failed: ${redactSecrets(reason, [deps.token])}`, {
+        retryable: true,
+        details: { system, status: null, scimType: null, retryAfterMs: null },
+      });
+    }
+    const text = await res.text().catch(() => '');
+    let parsed: unknown = null;
+    if (text) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    return { response: { status: res.status, body: parsed }, retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), Date.now()) };
+  }
+
+  return {
+    async request(method, path, body) {
+      let { response, retryAfterMs } = await once(method, path, body);
+      // One bounded retry in place for a short Retry-After; the engine owns longer waits and further attempts.
+      const throttled = response.status === 429 || response.status === 503;
+      if (throttled && retryAfterMs !== null && retryAfterMs <= settings.maxInlineRetryMs) {
+        await sleep(retryAfterMs);
+        ({ response, retryAfterMs } = await once(method, path, body));
+      }
+      if (response.status < 400) return response;
+      const error = response.body as { detail?: unknown; scimType?: unknown } | null;
+      const detail = typeof error?.detail === 'string' ? error.detail : typeof response.body === 'string' ? response.body.slice(0, 200) : '';
+      const scimType = typeof error?.scimType === 'string' ? error.scimType : null;
+      throw new JmlError('connector', redactSecrets(`scim ${system}: ${method} ${path} answered ${response.status}${detail ? `: ${detail}` : ''}`, [deps.token]), {
+        retryable: isRetryableStatus(response.status),
+        details: { system, status: response.status, scimType, retryAfterMs },
+      });
+    },
+  };
+}
+
+function describeNetworkError(cause: unknown): string {
+  const inner = (cause as { cause?: { code?: string; message?: string } }).cause;
+  return inner?.code ?? inner?.message ?? (cause as Error).message ?? String(cause);
+}

@@ -1,0 +1,31 @@
+/**
+ * Settings of a SCIM 2.0 system, as they appear in configuration. The bearer
+ * token is not among them: it lives encrypted in the secret store, bound to
+ * the host of `baseUrl`, and is handed to the connector as a `Secret`.
+ */
+import { z } from 'zod';
+
+/** A SCIM attribute path we may put into a filter unquoted: letters, digits, `.`, `:` and `_` only. */
+const attributePath = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(?:[.:][A-Za-z0-9_]+)*$/, 'an attribute path such as externalId or name.familyName');
+
+export const scimSettingsSchema = z.object({
+  /** The SCIM base URL, e.g. https://example.test/scim/v2 (Users and Groups live under it). */
+  baseUrl: z.url({ protocol: /^https?$/ }),
+  /** Where jml writes the identity key on accounts it creates, and how it finds them again. */
+  correlationAttribute: attributePath.default('externalId'),
+  /** Per-request timeout. */
+  timeoutMs: z.number().int().positive().max(120_000).default(15_000),
+  /** A 429/503 whose Retry-After is at most this long is retried once in place; longer waits go back to the engine. */
+  maxInlineRetryMs: z.number().int().min(0).max(10_000).default(2_000),
+  /** Permit plain http to a host other than loopback (sends the token in clear). */
+  allowInsecureHttp: z.boolean().default(false),
+});
+
+export type ScimSettings = z.infer<typeof scimSettingsSchema>;
+export type ScimSettingsInput = z.input<typeof scimSettingsSchema>;
+
+/** True when the URL points at this machine, where plain http is acceptable for tests and sidecars. */
+export function isLoopback(url: URL): boolean {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}

@@ -1,0 +1,225 @@
+/**
+ * The SCIM connector against a real SCIM 2.0 service provider (SCIMMY behind
+ * Express, test/peers/scim-server.ts) over HTTP on 127.0.0.1.
+ */
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import type { Change, ChangeKind } from '../../src/domain/change.ts';
+import { isJmlError } from '../../src/domain/errors.ts';
+import { describeConformance, walkAll } from '../../src/connectors/conformance/conformance-suite.ts';
+import { createScimConnector } from '../../src/connectors/scim/index.ts';
+import { Secret } from '../../src/connectors/secrets/secret.ts';
+import { startScimServer, type ScimServer } from '../peers/scim-server.ts';
+
+const SYSTEM = 'saas';
+
+// One server for the conformance suite: its identity keys are unique per run.
+let shared: ScimServer | null = null;
+async function sharedServer(): Promise<ScimServer> {
+  shared ??= await startScimServer();
+  return shared;
+}
+
+function connectorFor(server: ScimServer, settings: Record<string, unknown> = {}) {
+  return createScimConnector({ baseUrl: server.url, ...settings }, { system: SYSTEM, token: new Secret(server.token) });
+}
+
+async function ensureGroup(server: ScimServer, name: string): Promise<void> {
+  const headers = { authorization: `Bearer ${server.token}`, 'content-type': 'application/scim+json' };
+  const body = JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: name });
+  const res = await fetch(`${server.url}/Groups`, { method: 'POST', headers, body });
+  assert.ok(res.status === 201 || res.status === 409, `seeding group ${name}: ${res.status}`);
+}
+
+describeConformance('scim', async () => {
+  const server = await sharedServer();
+  return {
+    connector: connectorFor(server),
+    system: SYSTEM,
+    seedEntitlement: async (name) => {
+      await ensureGroup(server, name);
+      return name;
+    },
+    accountAttributes: (identityKey) => ({ userName: `${identityKey}@example.test`, display_name: `Person ${identityKey}`, first_name: 'Ada', last_name: identityKey }),
+    attributeUpdate: { title: 'Staff Engineer' },
+    // A port nothing listens on: 127.0.0.1:9 (discard) is refused at once.
+    unreachable: async () => createScimConnector({ baseUrl: 'http://127.0.0.1:9/scim/v2', timeoutMs: 2000 }, { system: SYSTEM, token: new Secret('x') }),
+  };
+});
+
+const change = (kind: ChangeKind, identityKey: string, extra: Partial<Change> = {}): Change => ({
+  id: `${kind}:${identityKey}:${extra.entitlement ?? ''}`,
+  kind,
+  identityKey,
+  system: SYSTEM,
+  reason: 'scim test',
+  dependsOn: [],
+  ...extra,
+});
+
+describe('scim connector against a real SCIM server', () => {
+  let server: ScimServer;
+  before(async () => {
+    server = await startScimServer({ token: 'scim-test-token-0123456789' });
+  });
+  after(async () => {
+    await server.stop();
+    await shared?.stop();
+  });
+  beforeEach(() => server.state.reset());
+
+  test('a userName built to widen the look-up filter matches nothing and creates exactly one user with that literal name', async () => {
+    const scim = connectorFor(server);
+    assert.equal((await scim.apply!(change('create_account', 'E1', { attributes: { userName: 'alice' } }))).status, 'done');
+    const payload = 'x" or userName pr or "';
+    const create = change('create_account', 'E2', { attributes: { userName: payload } });
+    const first = await scim.apply!(create);
+    assert.equal(first.status, 'done', JSON.stringify(first));
+    assert.equal((await scim.apply!(create)).status, 'done');
+    const users = await server.state.users();
+    assert.deepEqual(users.map((u) => u.userName).sort(), ['alice', payload].sort());
+    const back = await scim.readBack(create);
+    assert.equal(back.holds, true);
+    assert.equal(users.find((u) => u.userName === payload)?.id, back.accountId);
+    // The look-ups that went over the wire carried the escaped value, never a bare quote.
+    const lookups = (await server.state.requests()).filter((r) => r.path.includes('filter=userName') && !r.path.includes('alice'));
+    assert.ok(lookups.length >= 1);
+    for (const r of lookups) assert.ok(decodeURIComponent(r.path.replaceAll('+', ' ')).includes('"x\\" or userName pr or \\""'), r.path);
+  });
+
+  test('an identity key built to widen the correlation filter finds no one else\'s account', async () => {
+    const scim = connectorFor(server);
+    await scim.apply!(change('create_account', 'E1', { attributes: { userName: 'bob' } }));
+    const sneaky = 'E9" or externalId pr or "';
+    assert.equal((await scim.readBack(change('create_account', sneaky))).holds, false);
+    assert.equal((await scim.readBack(change('disable_account', sneaky))).detail, 'no account exists to be enabled');
+  });
+
+  test('a 429 with Retry-After is waited out before the one retry, measured at the server', async () => {
+    const scim = connectorFor(server);
+    await server.state.inject({ tooManyRequests: { count: 1, retryAfterSeconds: 1 } });
+    const outcome = await scim.apply!(change('create_account', 'E3', { attributes: { userName: 'carol' } }));
+    assert.equal(outcome.status, 'done');
+    const log = await server.state.requests();
+    const throttled = log.findIndex((r) => r.status === 429);
+    assert.ok(throttled >= 0);
+    const gap = log[throttled + 1]!.at - log[throttled]!.at;
+    assert.ok(gap >= 1000, `the retry came ${gap} ms after the 429; Retry-After asked for 1000`);
+    assert.equal((await server.state.users()).length, 1);
+  });
+
+  test('a Retry-After longer than the inline bound goes back to the engine as a retryable failure with retryAfterMs', async () => {
+    const scim = connectorFor(server, { maxInlineRetryMs: 500 });
+    await server.state.inject({ tooManyRequests: { count: 5, retryAfterSeconds: 30 } });
+    const started = Date.now();
+    const outcome = await scim.apply!(change('create_account', 'E4', { attributes: { userName: 'dave' } }));
+    assert.deepEqual({ ...outcome, message: undefined }, { status: 'failed', retryable: true, retryAfterMs: 30_000, message: undefined });
+    assert.ok(Date.now() - started < 5000, 'the connector did not wait 30 s itself');
+    assert.equal((await server.state.requests()).length, 1, 'one request, no loop');
+  });
+
+  test('503 is retryable for apply and list, and with a short Retry-After it is retried once', async () => {
+    const scim = connectorFor(server);
+    await server.state.inject({ unavailable: { count: 1 } });
+    const outcome = await scim.apply!(change('create_account', 'E5', { attributes: { userName: 'erin' } }));
+    assert.equal(outcome.status, 'failed');
+    assert.equal(outcome.status === 'failed' && outcome.retryable, true);
+    await server.state.inject({ unavailable: { count: 1 } });
+    await assert.rejects(scim.list('accounts', null), (e) => isJmlError(e, 'connector') && e.retryable);
+    await server.state.inject({ unavailable: { count: 1, retryAfterSeconds: 0 } });
+    assert.equal((await scim.list('accounts', null)).items.length, 0);
+  });
+
+  test('a provider slower than the timeout fails retryably instead of hanging', async () => {
+    const scim = connectorFor(server, { timeoutMs: 200 });
+    await server.state.inject({ delayMs: 1000 });
+    const started = Date.now();
+    await assert.rejects(scim.list('accounts', null, 10), (e) => isJmlError(e, 'connector') && e.retryable && /200 ms/.test(e.message));
+    assert.ok(Date.now() - started < 900);
+    await assert.rejects(scim.apply!(change('create_account', 'E6', { attributes: { userName: 'frank' } })), (e) => isJmlError(e, 'connector') && e.retryable);
+  });
+
+  test('a refused token is terminal and named by validate()', async () => {
+    const scim = createScimConnector({ baseUrl: server.url }, { system: SYSTEM, token: new Secret('wrong-token-value') });
+    const v = await scim.validate();
+    assert.equal(v.ok, false);
+    assert.match(v.problems[0]!, /refused \(401\)/);
+    const outcome = await scim.apply!(change('create_account', 'E7', { attributes: { userName: 'gina' } }));
+    assert.equal(outcome.status === 'failed' && outcome.retryable, false);
+    assert.ok(!JSON.stringify(outcome).includes('wrong-token-value'));
+  });
+
+  test('list() walks more than one page at the provider\'s default page size', async () => {
+    const scim = connectorFor(server);
+    for (let i = 0; i < 45; i++) await scim.apply!(change('create_account', `P${i}`, { attributes: { userName: `page${i}` } }));
+    const ids = new Set<string>();
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: Awaited<ReturnType<typeof scim.list<'accounts'>>> = await scim.list('accounts', cursor);
+      pages++;
+      for (const a of page.items) ids.add(a.accountId);
+      cursor = page.nextCursor;
+    } while (cursor !== null && pages < 10);
+    assert.equal(pages, 3, '45 users at SCIMMY\'s default 20 per page');
+    assert.equal(ids.size, 45);
+  });
+
+  test('grants page through groups and members without repeats, even splitting a group across pages', async () => {
+    const scim = connectorFor(server);
+    await ensureGroup(server, 'big');
+    await ensureGroup(server, 'small');
+    for (let i = 0; i < 5; i++) {
+      await scim.apply!(change('create_account', `G${i}`, { attributes: { userName: `g${i}` } }));
+      await scim.apply!(change('add_grant', `G${i}`, { entitlement: 'big' }));
+    }
+    await scim.apply!(change('add_grant', 'G0', { entitlement: 'small' }));
+    await scim.apply!(change('add_grant', 'G0', { entitlement: 'small' }));
+    const walk = await walkAll(scim, 'grants', 2);
+    assert.equal(walk.items.length, 6);
+    assert.equal(new Set(walk.items.map((g) => `${g.accountId} ${g.entitlement}`)).size, 6);
+  });
+
+  test('a disabled user shows active=false when read back with GET, and enabling flips it back', async () => {
+    const scim = connectorFor(server);
+    await scim.apply!(change('create_account', 'L1', { attributes: { userName: 'leaver' } }));
+    assert.equal((await scim.apply!(change('disable_account', 'L1'))).status, 'done');
+    const [user] = await server.state.users();
+    const res = await fetch(`${server.url}/Users/${user!.id}`, { headers: { authorization: `Bearer ${server.token}` } });
+    assert.equal(((await res.json()) as { active: boolean }).active, false);
+    assert.equal((await scim.readBack(change('disable_account', 'L1'))).holds, true);
+    await scim.apply!(change('enable_account', 'L1'));
+    assert.equal((await server.state.users())[0]!.active, true);
+  });
+
+  test('a userName held by an account of another identity is a terminal conflict, not an adoption', async () => {
+    const scim = connectorFor(server);
+    await scim.apply!(change('create_account', 'A1', { attributes: { userName: 'shared' } }));
+    const outcome = await scim.apply!(change('create_account', 'A2', { attributes: { userName: 'SHARED' } }));
+    assert.equal(outcome.status, 'failed');
+    assert.equal(outcome.status === 'failed' && outcome.retryable, false);
+    assert.equal((await server.state.users()).length, 1);
+  });
+
+  test('update_attributes replaces and removes attributes by PATCH', async () => {
+    const scim = connectorFor(server);
+    await scim.apply!(change('create_account', 'U1', { attributes: { userName: 'ursula', title: 'Analyst', email: 'u@example.test' } }));
+    const update = change('update_attributes', 'U1', { attributes: { title: null, last_name: 'Smith', email: 'ursula@example.test' } });
+    assert.equal((await scim.readBack(update)).holds, false);
+    assert.equal((await scim.apply!(update)).status, 'done');
+    assert.equal((await scim.readBack(update)).holds, true);
+    const [account] = (await scim.list('accounts', null)).items;
+    assert.equal(account?.attributes.title, undefined);
+    assert.equal(account?.attributes['name.familyName'], 'Smith');
+    assert.equal(account?.attributes.email, 'ursula@example.test');
+    assert.equal(account?.attributes.externalId, 'U1');
+  });
+
+  test('a cursor from another list kind is refused', async () => {
+    const scim = connectorFor(server);
+    for (let i = 0; i < 3; i++) await scim.apply!(change('create_account', `C${i}`, { attributes: { userName: `c${i}` } }));
+    const page = await scim.list('accounts', null, 1);
+    assert.ok(page.nextCursor);
+    await assert.rejects(scim.list('grants', page.nextCursor, 1), (e) => isJmlError(e, 'invalid_input'));
+  });
+});

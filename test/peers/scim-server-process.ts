@@ -1,0 +1,270 @@
+/**
+ * A SCIM 2.0 service provider for tests, run as its own process (SCIMMY keeps
+ * its resource handlers in static, process-wide state, so one server per
+ * process is also the only safe arrangement). The RFC 7643/7644 logic —
+ * filters, PATCH, list responses, schemas — is SCIMMY's; this wrapper only
+ * stores resources in memory, checks the bearer token, fills the gaps a real
+ * SaaS would not have (Location on 201, WWW-Authenticate on 401, userName
+ * uniqueness) and injects faults on request from the parent over IPC.
+ *
+ * Started by `startScimServer()` in scim-server.ts; can also be run by hand:
+ * `SCIM_TOKEN=t node test/peers/scim-server-process.ts` prints its URL.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import SCIMMY from 'scimmy';
+import SCIMMYRouters from 'scimmy-routers';
+
+type Stored = Record<string, unknown> & { id: string; meta: { created: string; lastModified: string } };
+
+export interface FaultPlan {
+  /** Answer the next `count` requests with 429 and this Retry-After (seconds). */
+  readonly tooManyRequests?: { readonly count: number; readonly retryAfterSeconds: number };
+  /** Answer the next `count` requests with 503, with Retry-After when given. */
+  readonly unavailable?: { readonly count: number; readonly retryAfterSeconds?: number };
+  /** Delay every response by this many milliseconds until cleared (0). */
+  readonly delayMs?: number;
+}
+
+export interface RequestLogEntry {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  /** Milliseconds since the epoch when the request arrived. */
+  readonly at: number;
+}
+
+const token = process.env.SCIM_TOKEN ?? '';
+if (!token) throw new Error('SCIM_TOKEN must be set');
+
+const users = new Map<string, Stored>();
+const groups = new Map<string, Stored>();
+const log: RequestLogEntry[] = [];
+let faults = { tooMany: 0, tooManyAfter: 0, unavailable: 0, unavailableAfter: -1, delayMs: 0 };
+
+/** Resolves a resource handler call against one collection: by id, or the filtered list. */
+function egressFrom(store: Map<string, Stored>) {
+  return (resource: { id?: string; filter?: { match(values: unknown[]): unknown[] } }, escaped?: EscapedFilter) => {
+    if (resource.id) {
+      const found = store.get(resource.id);
+      if (!found) throw new SCIMMY.Types.Error(404, null as unknown as string, `Resource ${resource.id} not found`);
+      return [structuredClone(found)];
+    }
+    const all = [...store.values()].map((r) => structuredClone(r));
+    if (escaped) return all.filter((r) => matchesEscaped(r, escaped));
+    return resource.filter ? resource.filter.match(all) : all;
+  };
+}
+
+/**
+ * SCIMMY's filter lexer ends a string at the first `"` and keeps backslashes
+ * as they are, so a JSON-escaped value (RFC 7644 §3.4.2.2: values are JSON
+ * strings) can neither be parsed nor matched. A real provider decodes them.
+ * The wrapper handles the one shape a client sends for look-ups — `attr eq
+ * "json string"` — itself whenever the filter contains an escape.
+ */
+interface EscapedFilter {
+  readonly path: readonly string[];
+  readonly value: string;
+}
+
+const ESCAPED_EQ = /^\s*([A-Za-z][\w:.]*)\s+eq\s+("(?:[^"\\]|\\.)*")\s*$/i;
+
+function parseEscapedFilter(filter: unknown): EscapedFilter | null | 'invalid' {
+  if (typeof filter !== 'string' || !filter.includes('\\')) return null;
+  const match = ESCAPED_EQ.exec(filter);
+  if (!match) return null;
+  try {
+    return { path: match[1]!.split('.'), value: JSON.parse(match[2]!) as string };
+  } catch {
+    return 'invalid';
+  }
+}
+
+function matchesEscaped(resource: Record<string, unknown>, filter: EscapedFilter): boolean {
+  let current: unknown = resource;
+  for (const part of filter.path) {
+    if (!current || typeof current !== 'object') return false;
+    const key = Object.keys(current).find((k) => k.toLowerCase() === part.toLowerCase());
+    current = key === undefined ? undefined : (current as Record<string, unknown>)[key];
+  }
+  if (typeof current !== 'string') return false;
+  // userName is case-insensitive in RFC 7643 §4.1.1; other strings compared exactly.
+  const last = filter.path.at(-1)?.toLowerCase();
+  return last === 'username' ? current.toLowerCase() === filter.value.toLowerCase() : current === filter.value;
+}
+
+function ingressInto(store: Map<string, Stored>, uniqueAttribute: string) {
+  return (resource: { id?: string }, instance: Record<string, unknown>) => {
+    const now = new Date().toISOString();
+    // SCIMMY hands over a schema instance of getters; keep plain data only.
+    const data = JSON.parse(JSON.stringify(instance)) as Record<string, unknown>;
+    const value = instance[uniqueAttribute];
+    for (const other of store.values()) {
+      // RFC 7643 makes userName unique and case-insensitive; a real provider answers 409.
+      if (other.id !== resource.id && typeof value === 'string' && String(other[uniqueAttribute]).toLowerCase() === value.toLowerCase()) {
+        throw new SCIMMY.Types.Error(409, 'uniqueness', `${uniqueAttribute} ${JSON.stringify(value)} is already taken`);
+      }
+    }
+    if (resource.id) {
+      const existing = store.get(resource.id);
+      if (!existing) throw new SCIMMY.Types.Error(404, null as unknown as string, `Resource ${resource.id} not found`);
+      const updated: Stored = { ...data, id: existing.id, meta: { created: existing.meta.created, lastModified: now } };
+      store.set(existing.id, updated);
+      return structuredClone(updated);
+    }
+    const created: Stored = { ...data, id: randomUUID(), meta: { created: now, lastModified: now } };
+    store.set(created.id, created);
+    return structuredClone(created);
+  };
+}
+
+function degressFrom(store: Map<string, Stored>, onDelete?: (id: string) => void) {
+  return (resource: { id?: string }) => {
+    if (!resource.id || !store.delete(resource.id)) throw new SCIMMY.Types.Error(404, null as unknown as string, `Resource ${resource.id} not found`);
+    onDelete?.(resource.id);
+  };
+}
+
+SCIMMY.Resources.declare(
+  SCIMMY.Resources.User.ingress(ingressInto(users, 'userName') as never)
+    .egress(egressFrom(users) as never)
+    .degress(
+      degressFrom(users, (id) => {
+        // A deleted user leaves every group, as on real providers.
+        for (const group of groups.values()) {
+          const members = group.members as { value: string }[] | undefined;
+          if (members) group.members = members.filter((m) => m.value !== id);
+        }
+      }) as never,
+    ),
+);
+SCIMMY.Resources.declare(
+  SCIMMY.Resources.Group.ingress(ingressInto(groups, 'displayName') as never)
+    .egress(egressFrom(groups) as never)
+    .degress(degressFrom(groups) as never),
+);
+
+const app = express();
+
+app.use((req: Request, res: Response, next: NextFunction) => {
+  const entry = { method: req.method, path: req.originalUrl, at: Date.now() };
+  res.on('finish', () => log.push({ ...entry, status: res.statusCode }));
+  // Express 5 re-parses req.query on every read, so scimmy-routers' cast of
+  // startIndex/count to numbers would be lost and paging ignored: pin a copy.
+  const query: Record<string, unknown> = { ...req.query };
+  Object.defineProperty(req, 'query', { value: query, writable: true, configurable: true });
+  const escaped = parseEscapedFilter(query.filter);
+  if (escaped === 'invalid') {
+    res.status(400).type('application/scim+json');
+    res.send(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '400', scimType: 'invalidFilter', detail: 'Malformed string in filter' }));
+    return;
+  }
+  if (escaped) {
+    delete query.filter;
+    res.locals.escapedFilter = escaped;
+  }
+  const respond = () => {
+    if (faults.tooMany > 0) {
+      faults.tooMany--;
+      res.status(429).set('Retry-After', String(faults.tooManyAfter)).type('application/scim+json');
+      res.send(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '429', detail: 'Too many requests' }));
+      return;
+    }
+    if (faults.unavailable > 0) {
+      faults.unavailable--;
+      if (faults.unavailableAfter >= 0) res.set('Retry-After', String(faults.unavailableAfter));
+      res.status(503).type('application/scim+json');
+      res.send(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '503', detail: 'Service unavailable' }));
+      return;
+    }
+    next();
+  };
+  if (faults.delayMs > 0) setTimeout(respond, faults.delayMs);
+  else respond();
+});
+
+// Gaps in scimmy-routers that real providers fill: Location on 201 (RFC 7644 §3.3), WWW-Authenticate on 401 (RFC 6750 §3).
+app.use((req: Request, res: Response, next: NextFunction) => {
+  const send = res.send.bind(res);
+  res.send = (body?: unknown) => {
+    if (res.statusCode === 201 && !res.get('Location')) {
+      const id = readId(body);
+      if (id) res.set('Location', `${req.protocol}://${req.get('host')}${req.originalUrl.split('?')[0]!.replace(/\/$/, '')}/${id}`);
+    }
+    if (res.statusCode === 401) res.set('WWW-Authenticate', 'Bearer realm="scim"');
+    return send(body);
+  };
+  next();
+});
+
+function readId(body: unknown): string | null {
+  if (body && typeof body === 'object' && 'id' in body) return String((body as { id: unknown }).id);
+  if (typeof body === 'string') {
+    try {
+      const parsed = JSON.parse(body) as { id?: unknown };
+      return typeof parsed.id === 'string' ? parsed.id : null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+app.use(
+  '/scim/v2',
+  new SCIMMYRouters({
+    type: 'bearer',
+    docUri: 'http://127.0.0.1/docs/auth',
+    handler: (request: Request) => {
+      if (request.header('Authorization') !== `Bearer ${token}`) throw new Error('Bearer token missing or invalid');
+      return 'jml-test-client';
+    },
+    context: (request: Request) => request.res?.locals.escapedFilter,
+  }),
+);
+
+const server = app.listen(0, '127.0.0.1', () => {
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}/scim/v2`;
+  if (process.send) process.send({ type: 'ready', url });
+  else console.log(url);
+});
+
+type ControlMessage =
+  | { id: number; type: 'faults'; plan: FaultPlan }
+  | { id: number; type: 'users' | 'groups' | 'requests' | 'reset' };
+
+process.on('message', (message: ControlMessage) => {
+  const reply = (value: unknown) => process.send?.({ type: 'reply', id: message.id, value });
+  switch (message.type) {
+    case 'faults': {
+      const { tooManyRequests, unavailable, delayMs } = message.plan;
+      faults = {
+        tooMany: tooManyRequests?.count ?? faults.tooMany,
+        tooManyAfter: tooManyRequests?.retryAfterSeconds ?? faults.tooManyAfter,
+        unavailable: unavailable?.count ?? faults.unavailable,
+        unavailableAfter: unavailable ? (unavailable.retryAfterSeconds ?? -1) : faults.unavailableAfter,
+        delayMs: delayMs ?? faults.delayMs,
+      };
+      return reply(null);
+    }
+    case 'users':
+      return reply([...users.values()]);
+    case 'groups':
+      return reply([...groups.values()]);
+    case 'requests':
+      return reply(log);
+    case 'reset':
+      users.clear();
+      groups.clear();
+      log.length = 0;
+      faults = { tooMany: 0, tooManyAfter: 0, unavailable: 0, unavailableAfter: -1, delayMs: 0 };
+      return reply(null);
+  }
+});
+process.on('disconnect', () => {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+});
