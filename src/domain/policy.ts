@@ -1,0 +1,118 @@
+/**
+ * Policy: the systems jml manages, what is grantable in them, the roles that
+ * bundle it and the rules that hand it out (birthright access). These are the
+ * parsed, validated values; the YAML form and its schema live in src/policy/.
+ */
+import type { Criticality, EnforcementMode } from './access.ts';
+import type { IdentityKind } from './identity.ts';
+
+/** What happens to a leaver's account in a system. Accounts are always disabled first. */
+export interface LeaverBehaviour {
+  /** `disable`: disable and keep. `delete`: disable now, delete once the retention period has passed. */
+  readonly action: 'disable' | 'delete';
+  /** Days after the identity's end date before a disabled account may be deleted. */
+  readonly deleteAfterDays: number;
+}
+
+/** How an observed account is matched to an identity: on an immutable key, never on a name. */
+export interface Correlation {
+  /** Account attribute holding the value; `name` and `accountId` name the account's own fields. */
+  readonly account: string;
+  /** Identity field it must equal: `key` or an attribute name (e.g. `email`). */
+  readonly identity: string;
+}
+
+/**
+ * How the attributes of an account jml creates are derived from the identity.
+ * Values are templates: `{first_name}.{last_name}`, with filters `{first_name|lower|ascii}`.
+ */
+export interface AccountTemplate {
+  /** Login name; null means the default (`first.last` in lower-case ASCII, else the identity key). */
+  readonly name: string | null;
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+export interface SystemDef {
+  readonly name: string;
+  readonly connector: { readonly type: string; readonly settings: Readonly<Record<string, unknown>> };
+  /** Identity key of the human accountable for the system (receives its manual tasks). */
+  readonly owner: string;
+  readonly criticality: Criticality;
+  readonly enforcement: EnforcementMode;
+  readonly leaver: LeaverBehaviour;
+  readonly correlation: Correlation;
+  readonly account: AccountTemplate;
+  /**
+   * The system people sign in through (directory, SSO). Disabling its account is the
+   * first leaver step ("identity disabled"), and its sessions are revoked next.
+   */
+  readonly identityProvider: boolean;
+  /** Whether jml revokes sessions in this system when it disables an account there. */
+  readonly sessions: boolean;
+}
+
+export interface EntitlementDef {
+  readonly system: string;
+  readonly name: string;
+  readonly displayName: string;
+  readonly privileged: boolean;
+  /** Longest a request or exception may grant it for; null = no limit. Birthright access is not capped. */
+  readonly maxDurationDays: number | null;
+}
+
+export type Inducement =
+  | { readonly type: 'entitlement'; readonly system: string; readonly entitlement: string }
+  | { readonly type: 'role'; readonly role: string };
+
+export interface RoleDef {
+  readonly name: string;
+  readonly description: string;
+  readonly inducements: readonly Inducement[];
+}
+
+/** A date operand: a calendar date `YYYY-MM-DD`, or `today` (the organisation's date at `now`). */
+export type DateOperand = string;
+
+/**
+ * The condition language of rules. Declarative and closed: no expressions, no eval.
+ * Attribute names are identity fields: `key`, `kind`, `status`, `source`,
+ * `start_date`, `end_date`, `owner`, `sponsor`, or any attribute (`department`, …).
+ * A map with several attributes means all of them must hold.
+ */
+export type Condition =
+  | { readonly equals: Readonly<Record<string, string>> }
+  | { readonly in: Readonly<Record<string, readonly string[]>> }
+  | { readonly kind: readonly IdentityKind[] }
+  | { readonly exists: string }
+  | { readonly matches: Readonly<Record<string, string>> }
+  | { readonly before: Readonly<Record<string, DateOperand>> }
+  | { readonly after: Readonly<Record<string, DateOperand>> }
+  /** The date attribute falls between today and today + N days (inclusive). */
+  | { readonly within_days: Readonly<Record<string, number>> }
+  | { readonly not: Condition }
+  | { readonly all: readonly Condition[] }
+  | { readonly any: readonly Condition[] };
+
+export interface RuleDef {
+  readonly name: string;
+  readonly description: string;
+  readonly when: Condition;
+  readonly grant: {
+    readonly roles: readonly string[];
+    readonly entitlements: readonly { readonly system: string; readonly entitlement: string }[];
+  };
+}
+
+/** Approval policy: accepted and stored as written; a later issue gives it meaning. */
+export type ApprovalPolicy = Readonly<Record<string, unknown>>;
+
+export interface Policy {
+  readonly systems: readonly SystemDef[];
+  readonly entitlements: readonly EntitlementDef[];
+  readonly roles: readonly RoleDef[];
+  readonly rules: readonly RuleDef[];
+  readonly approvals: readonly ApprovalPolicy[];
+}
+
+/** Regular expressions in `matches` are capped so a policy cannot make matching expensive. */
+export const MAX_PATTERN_LENGTH = 200;

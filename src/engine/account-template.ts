@@ -1,0 +1,71 @@
+/**
+ * Account attribute templates: `{first_name|lower}.{last_name|lower|ascii}`.
+ * A placeholder names an identity field; filters run left to right. A missing
+ * field renders as the empty string. No expressions: only these filters.
+ */
+import type { Identity } from '../domain/identity.ts';
+import { identityField } from './condition.ts';
+
+export const TEMPLATE_FILTERS = {
+  lower: (value: string) => value.toLowerCase(),
+  upper: (value: string) => value.toUpperCase(),
+  trim: (value: string) => value.trim(),
+  /** Latin letters without diacritics, digits and `._-`; everything else dropped (`Zoë O'Brien` → `ZoeOBrien`). */
+  ascii: (value: string) => value.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^A-Za-z0-9._-]/g, ''),
+} as const;
+type FilterName = keyof typeof TEMPLATE_FILTERS;
+
+type Part = string | { readonly field: string; readonly filters: readonly FilterName[] };
+export type CompiledTemplate = readonly Part[];
+
+const PLACEHOLDER = /\{([^{}]*)\}/g;
+
+/** Problems with a template, for the policy loader; empty when it is usable. */
+export function templateProblems(template: string): string[] {
+  const problems: string[] = [];
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    const [field = '', ...filters] = (match[1] ?? '').split('|').map((part) => part.trim());
+    if (!field) problems.push(`empty placeholder "${match[0]}"`);
+    for (const filter of filters) {
+      if (!(filter in TEMPLATE_FILTERS)) {
+        problems.push(`unknown filter "${filter}" (known: ${Object.keys(TEMPLATE_FILTERS).join(', ')})`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Parses a template once; rendering a compiled template is a loop over its parts. */
+export function compileTemplate(template: string): CompiledTemplate {
+  const parts: Part[] = [];
+  let last = 0;
+  for (const match of template.matchAll(PLACEHOLDER)) {
+    if (match.index > last) parts.push(template.slice(last, match.index));
+    const [field = '', ...filters] = (match[1] ?? '').split('|').map((part) => part.trim());
+    parts.push({ field, filters: filters.filter((f): f is FilterName => f in TEMPLATE_FILTERS) });
+    last = match.index + match[0].length;
+  }
+  if (last < template.length) parts.push(template.slice(last));
+  return parts;
+}
+
+export function renderTemplate(template: CompiledTemplate, identity: Identity): string {
+  let out = '';
+  for (const part of template) {
+    if (typeof part === 'string') {
+      out += part;
+      continue;
+    }
+    let value = identityField(identity, part.field) ?? '';
+    for (const filter of part.filters) value = TEMPLATE_FILTERS[filter](value);
+    out += value;
+  }
+  return out;
+}
+
+/** The login name when a system sets no template: `first.last` in lower-case ASCII, else the identity key. */
+export function defaultAccountName(identity: Identity): string {
+  const first = TEMPLATE_FILTERS.ascii(identity.attributes.first_name ?? '').toLowerCase();
+  const last = TEMPLATE_FILTERS.ascii(identity.attributes.last_name ?? '').toLowerCase();
+  return first && last ? `${first}.${last}` : identity.key;
+}

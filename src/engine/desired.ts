@@ -1,0 +1,144 @@
+/**
+ * Desired access: what an identity should hold at `now`, and why. Sources of a
+ * reason are policy rules (through role chains) and request or exception
+ * assignments valid at `now`. Only active identities hold access: pending,
+ * suspended and left identities desire nothing (the plan keeps a suspended
+ * identity's grants on its disabled accounts; see plan.ts).
+ */
+import type { Assignment, AssignmentReason } from '../domain/access.ts';
+import type { Identity } from '../domain/identity.ts';
+import type { Policy } from '../domain/policy.ts';
+import { calendarDate } from './condition.ts';
+import { compilePolicy, type CompiledPolicy } from './compiled-policy.ts';
+
+export interface DesiredEntitlement {
+  readonly system: string;
+  readonly entitlement: string;
+  /** Every reason that applies, rules first (policy order), then requests and exceptions. */
+  readonly reasons: readonly AssignmentReason[];
+  /** When the last reason lapses (ISO instant); null while a rule or an open-ended assignment holds. */
+  readonly validTo: string | null;
+}
+
+export interface DesiredAccess {
+  readonly identityKey: string;
+  /** Sorted by system, then entitlement. */
+  readonly entitlements: readonly DesiredEntitlement[];
+}
+
+export interface EngineOptions {
+  /** IANA time zone of the organisation; date conditions compare calendar dates there. Default UTC. */
+  readonly timeZone?: string;
+}
+
+/** One entitlement's reasons while computing; `until` is epoch ms (Infinity = open). */
+export interface DesiredEntry {
+  readonly reasons: AssignmentReason[];
+  until: number;
+}
+/** system → entitlement → entry. */
+export type DesiredIndex = Map<string, Map<string, DesiredEntry>>;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The effective end of an assignment in epoch ms: its validTo, capped by the
+ * entitlement's max_duration_days counted from validFrom. Open-ended = Infinity.
+ */
+function effectiveEnd(assignment: Assignment, maxDurationDays: number | null): number {
+  let end = assignment.validTo === null ? Infinity : Date.parse(assignment.validTo);
+  if (maxDurationDays !== null && assignment.validFrom !== null) {
+    end = Math.min(end, Date.parse(assignment.validFrom) + maxDurationDays * DAY_MS);
+  }
+  return end;
+}
+
+/**
+ * The desired index of one identity. `assignments` may hold other identities'
+ * assignments; those, rule-type assignments (rules come from policy) and
+ * assignments outside their validity window at `nowMs` are ignored.
+ */
+export function desiredIndex(
+  identity: Identity,
+  compiled: CompiledPolicy,
+  assignments: readonly Assignment[],
+  nowMs: number,
+  today: string,
+): DesiredIndex {
+  const index: DesiredIndex = new Map();
+  if (identity.status !== 'active') return index;
+  const add = (system: string, entitlement: string, reason: AssignmentReason, until: number) => {
+    if (!compiled.systems.has(system)) return;
+    let bySystem = index.get(system);
+    if (!bySystem) index.set(system, (bySystem = new Map()));
+    const entry = bySystem.get(entitlement);
+    if (entry) {
+      entry.reasons.push(reason);
+      entry.until = Math.max(entry.until, until);
+    } else {
+      bySystem.set(entitlement, { reasons: [reason], until });
+    }
+  };
+  const context = { today };
+  for (const rule of compiled.rules) {
+    if (!rule.when(identity, context)) continue;
+    for (const grant of rule.grants) {
+      add(grant.system, grant.entitlement, { type: 'rule', rule: rule.def.name, roleChain: grant.roleChain }, Infinity);
+    }
+  }
+  for (const assignment of assignments) {
+    if (assignment.identityKey !== identity.key || assignment.reason.type === 'rule') continue;
+    if (assignment.validFrom !== null && Date.parse(assignment.validFrom) > nowMs) continue;
+    const max = compiled.entitlements.get(`${assignment.system}:${assignment.entitlement}`)?.maxDurationDays ?? null;
+    const end = effectiveEnd(assignment, max);
+    if (end <= nowMs) continue;
+    add(assignment.system, assignment.entitlement, assignment.reason, end);
+  }
+  return index;
+}
+
+/**
+ * What `identity` should hold at `now`, with every reason.
+ * @param assignments requests and exceptions (other identities' are ignored).
+ * @param now ISO instant.
+ * @example desired(identity, policy, [], '2026-03-01T09:00:00Z').entitlements
+ */
+export function desired(
+  identity: Identity,
+  policy: Policy,
+  assignments: readonly Assignment[],
+  now: string,
+  options: EngineOptions = {},
+): DesiredAccess {
+  const index = desiredIndex(identity, compilePolicy(policy), assignments, Date.parse(now), calendarDate(now, options.timeZone ?? 'UTC'));
+  return { identityKey: identity.key, entitlements: flattenDesired(index) };
+}
+
+export function flattenDesired(index: DesiredIndex): DesiredEntitlement[] {
+  const out: DesiredEntitlement[] = [];
+  for (const system of [...index.keys()].sort()) {
+    const bySystem = index.get(system)!;
+    for (const entitlement of [...bySystem.keys()].sort()) {
+      const entry = bySystem.get(entitlement)!;
+      out.push({
+        system,
+        entitlement,
+        reasons: entry.reasons,
+        validTo: entry.until === Infinity ? null : new Date(entry.until).toISOString(),
+      });
+    }
+  }
+  return out;
+}
+
+/** A reason in words, for plans and `jml explain`. */
+export function describeReason(reason: AssignmentReason): string {
+  switch (reason.type) {
+    case 'rule':
+      return reason.roleChain.length > 0 ? `rule ${reason.rule} via role ${reason.roleChain.join(' → ')}` : `rule ${reason.rule}`;
+    case 'request':
+      return reason.roleChain.length > 0 ? `request ${reason.requestId} via role ${reason.roleChain.join(' → ')}` : `request ${reason.requestId}`;
+    case 'exception':
+      return `exception ${reason.exceptionId}: ${reason.justification}`;
+  }
+}

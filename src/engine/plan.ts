@@ -1,0 +1,185 @@
+/**
+ * plan(): desired state versus observed state, as a readonly Plan of Changes.
+ * Pure and deterministic: the same input gives the same plan, the same change
+ * ids (idempotency keys) and the same fingerprint.
+ */
+import type { Assignment } from '../domain/access.ts';
+import type { Change, Plan } from '../domain/change.ts';
+import type { Credential, Identity } from '../domain/identity.ts';
+import type { Policy } from '../domain/policy.ts';
+import { canonicalText, stableId, streamingHash } from './canonical-hash.ts';
+import { compilePolicy } from './compiled-policy.ts';
+import { calendarDate } from './condition.ts';
+import { desiredIndex } from './desired.ts';
+import { identityChanges, type HeldAsset } from './identity-changes.ts';
+import { indexObserved, type AccountLink, type ObservedSystem } from './observed-index.ts';
+
+/** A grant or an account (entitlement null) that jml itself assigned or created earlier. */
+export interface JmlAssigned {
+  readonly identityKey: string;
+  readonly system: string;
+  readonly entitlement: string | null;
+}
+
+export interface PlanInput {
+  /** Identities as they stand at `now` (the fold of their timelines). */
+  readonly identities: readonly Identity[];
+  readonly policy: Policy;
+  /** Requests and exceptions. Rule assignments are recomputed from policy and ignored here. */
+  readonly assignments: readonly Assignment[];
+  /** What each system's connector read. */
+  readonly observed: readonly ObservedSystem[];
+  /** Accounts reconciliation already linked to identities; the rest correlate by each system's rule. */
+  readonly links?: readonly AccountLink[];
+  /** What jml assigned before: `relative` enforcement removes only these. */
+  readonly previouslyAssigned: readonly JmlAssigned[];
+  readonly credentials: readonly Credential[];
+  /** Assets in identities' custody; leavers get a collect_asset change for each. */
+  readonly assets?: readonly HeldAsset[];
+  /** ISO instant. */
+  readonly now: string;
+  /** IANA time zone of the organisation (effective dates, retention, date conditions). Default UTC. */
+  readonly timeZone?: string;
+  /** Restricts planning to these identities and/or systems (`jml plan --identity/--system`). */
+  readonly scope?: { readonly identityKeys?: readonly string[]; readonly systems?: readonly string[] };
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = map.get(k);
+    if (list) list.push(item);
+    else map.set(k, [item]);
+  }
+  return map;
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Computes the plan. Changes are ordered by identity key, then as each identity's
+ * flow emits them; `dependsOn` encodes create-before-grant and the leaver order.
+ *
+ * The fingerprint hashes every input except `now`, plus the ids of the changes
+ * (which capture what `now` decided: lapsed assignments, passed retention). So a
+ * plan recomputed later from unchanged inputs keeps its fingerprint unless time
+ * itself changed the outcome — the test apply uses to refuse a stale plan.
+ * @example const p = plan({ identities, policy, assignments: [], observed, previouslyAssigned: [], credentials: [], now });
+ */
+export function plan(input: PlanInput): Plan {
+  const compiled = compilePolicy(input.policy);
+  const nowMs = Date.parse(input.now);
+  const today = calendarDate(input.now, input.timeZone ?? 'UTC');
+  const scopeKeys = input.scope?.identityKeys ? new Set(input.scope.identityKeys) : null;
+  const scopeSystems = input.scope?.systems ? new Set(input.scope.systems) : null;
+
+  const identityByKey = new Map(input.identities.map((identity) => [identity.key, identity]));
+  const observed = indexObserved(input.observed, input.identities, input.links ?? [], compiled);
+  const assignments = groupBy(input.assignments, (a) => a.identityKey);
+  const credentials = groupBy(input.credentials, (c) => c.identityKey);
+  const assets = groupBy(input.assets ?? [], (a) => a.holderKey);
+  const previously = new Map<string, Set<string>>();
+  for (const p of input.previouslyAssigned) {
+    let set = previously.get(p.identityKey);
+    if (!set) previously.set(p.identityKey, (set = new Set()));
+    set.add(`${p.system}\u0000${p.entitlement ?? ''}`);
+  }
+  const owned = new Map<string, Identity[]>();
+  for (const identity of input.identities) {
+    if (identity.status === 'left') continue;
+    for (const holder of new Set([identity.owner, identity.sponsor])) {
+      if (holder === null) continue;
+      const list = owned.get(holder);
+      if (list) list.push(identity);
+      else owned.set(holder, [identity]);
+    }
+  }
+
+  const NONE: never[] = [];
+  const hash = streamingHash();
+  hash.update(canonicalText({ policy: input.policy, timeZone: input.timeZone ?? 'UTC', scope: input.scope ?? null }));
+  const changes: Change[] = [];
+  const keys = [...identityByKey.keys()].sort(cmp);
+  for (const key of keys) {
+    const identity = identityByKey.get(key)!;
+    const accounts = observed.accountsByIdentity.get(key) ?? NONE;
+    const own = assignments.get(key) ?? NONE;
+    const creds = credentials.get(key) ?? NONE;
+    const prev = previously.get(key);
+    const held = assets.get(key) ?? NONE;
+    hashIdentity(hash, identity, accounts, observed.grantsOf, own, creds, prev, held);
+    if (scopeKeys && !scopeKeys.has(key)) continue;
+    const identityPlan = identityChanges({
+      compiled,
+      identity,
+      desired: desiredIndex(identity, compiled, own, nowMs, today),
+      accounts,
+      grantsOf: observed.grantsOf,
+      previouslyAssigned: prev ?? new Set(),
+      credentials: creds,
+      assets: held,
+      owned: (owned.get(key) ?? NONE).sort((a, b) => cmp(a.key, b.key)),
+      identityByKey,
+      accountsOf: (k) => observed.accountsByIdentity.get(k) ?? NONE,
+      credentialsOf: (k) => credentials.get(k) ?? NONE,
+      today,
+    });
+    for (const change of identityPlan) {
+      if (scopeSystems && change.system !== null && !scopeSystems.has(change.system)) continue;
+      changes.push(change);
+    }
+  }
+  for (const account of [...observed.unlinked].sort((a, b) => cmp(a.system, b.system) || cmp(a.accountId, b.accountId))) {
+    hash.update(`u\u001f${canonicalText(account)}\u001f${[...observed.grantsOf(account)].sort().join('\u001e')}\n`);
+  }
+  if (scopeSystems) {
+    // A dependency on a change filtered out of scope cannot be honoured here; drop it.
+    const kept = new Set(changes.map((c) => c.id));
+    for (let i = 0; i < changes.length; i++) {
+      const c = changes[i]!;
+      if (c.dependsOn.some((id) => !kept.has(id))) changes[i] = { ...c, dependsOn: c.dependsOn.filter((id) => kept.has(id)) };
+    }
+  }
+  for (const change of changes) hash.update(`c\u001f${change.id}\n`);
+  const fingerprint = hash.digest('hex');
+  return deepFreeze({
+    id: stableId('plan', [fingerprint, input.now]),
+    computedAt: new Date(nowMs).toISOString(),
+    fingerprint,
+    changes,
+  });
+}
+
+/** Feeds one identity's share of the inputs to the fingerprint, in a canonical order. */
+function hashIdentity(
+  hash: ReturnType<typeof streamingHash>,
+  identity: Identity,
+  accounts: readonly import('../domain/access.ts').Account[],
+  grantsOf: (account: import('../domain/access.ts').Account) => readonly string[],
+  assignments: readonly Assignment[],
+  credentials: readonly Credential[],
+  previously: ReadonlySet<string> | undefined,
+  assets: readonly HeldAsset[],
+): void {
+  hash.update(`i\u001f${canonicalText(identity)}\n`);
+  const sortedAccounts = accounts.length > 1
+    ? [...accounts].sort((a, b) => cmp(a.system, b.system) || cmp(a.accountId, b.accountId))
+    : accounts;
+  for (const account of sortedAccounts) {
+    const grants = grantsOf(account);
+    hash.update(`a\u001f${canonicalText(account)}\u001f${(grants.length > 1 ? [...grants].sort() : grants).join('\u001e')}\n`);
+  }
+  if (assignments.length > 0) hash.update(`s\u001f${assignments.map((a) => canonicalText(a)).sort().join('\u001e')}\n`);
+  if (credentials.length > 0) hash.update(`k\u001f${credentials.map((c) => canonicalText(c)).sort().join('\u001e')}\n`);
+  if (previously && previously.size > 0) hash.update(`p\u001f${[...previously].sort().join('\u001e')}\n`);
+  if (assets.length > 0) hash.update(`t\u001f${assets.map((a) => canonicalText(a)).sort().join('\u001e')}\n`);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
+}

@@ -1,0 +1,221 @@
+/**
+ * Loads a policy directory: every *.yaml / *.yml file under it, each holding any
+ * of `systems`, `entitlements`, `roles`, `rules`, `approvals`. All problems are
+ * collected (YAML syntax, schema, cross-references) and reported together, each
+ * naming file, line and path: `policy/roles.yaml:14 roles[2].inducements[0].role: unknown role "dev-ops"`.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Document } from 'yaml';
+import type { z } from 'zod';
+import { JmlError } from '../domain/errors.ts';
+import type { ApprovalPolicy, Policy } from '../domain/policy.ts';
+import { canonicalHash } from '../engine/canonical-hash.ts';
+import { checkPolicy, type Entry, type PathSegment, type PolicyEntries } from './policy-check.ts';
+import { policyFileSchema, type PolicyFile } from './policy-schema.ts';
+
+export interface PolicyProblem {
+  /** The file as found under the policy directory, prefixed with the directory given. */
+  readonly file: string;
+  /** 1-based; 0 when the problem concerns the directory itself. */
+  readonly line: number;
+  /** `roles[2].inducements[0].role`; empty for file-level problems. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface PolicyFileInfo {
+  readonly path: string;
+  readonly sha256: string;
+}
+
+export interface LoadedPolicy {
+  readonly policy: Policy;
+  /** SHA-256 over the canonical content: independent of file layout, order, comments and formatting. */
+  readonly hash: string;
+  readonly files: readonly PolicyFileInfo[];
+}
+
+/** One problem as a line of text: `file:line path: message`. */
+export function formatProblem(problem: PolicyProblem): string {
+  const where = problem.line > 0 ? `${problem.file}:${problem.line}` : problem.file;
+  return problem.path ? `${where} ${problem.path}: ${problem.message}` : `${where}: ${problem.message}`;
+}
+
+/**
+ * Reads, validates and cross-checks every policy file under `dir`.
+ * @throws JmlError('invalid_input') with `details.problems: PolicyProblem[]` listing every problem found.
+ * @example const { policy, hash } = await loadPolicy('./policy');
+ */
+export async function loadPolicy(dir: string): Promise<LoadedPolicy> {
+  let names: string[];
+  try {
+    names = (await readdir(dir, { recursive: true }))
+      .filter((name) => /\.ya?ml$/i.test(name) && !name.split(/[\\/]/).some((part) => part.startsWith('.')))
+      .sort();
+  } catch (cause) {
+    throw new JmlError('invalid_input', `cannot read policy directory ${dir}`, { cause, details: { dir } });
+  }
+  const problems: PolicyProblem[] = [];
+  if (names.length === 0) problems.push({ file: dir, line: 0, path: '', message: 'no policy files (*.yaml, *.yml)' });
+
+  const entries = { systems: [], entitlements: [], roles: [], rules: [] } as {
+    [K in keyof PolicyEntries]: Entry<PolicyEntries[K][number]['value']>[];
+  };
+  const approvals: ApprovalPolicy[] = [];
+  const files: PolicyFileInfo[] = [];
+  const located = new Map<string, (path: readonly PathSegment[]) => number>();
+
+  for (const name of names) {
+    const file = join(dir, name);
+    const text = await readFile(file, 'utf8');
+    files.push({ path: name, sha256: createHash('sha256').update(text).digest('hex') });
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    const lineOf = (path: readonly PathSegment[]) => lineCounter.linePos(offsetOf(doc, path)).line;
+    located.set(file, lineOf);
+    if (doc.errors.length > 0) {
+      for (const error of doc.errors) {
+        problems.push({ file, line: lineCounter.linePos(error.pos[0]).line, path: '', message: error.message.split('\n')[0] ?? error.message });
+      }
+      continue;
+    }
+    const data: unknown = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    const parsed = policyFileSchema.safeParse(data);
+    if (!parsed.success) {
+      for (const issue of flattenIssues(parsed.error.issues, data)) {
+        problems.push({ file, line: lineOf(issue.path), path: formatPath(issue.path), message: issue.message });
+      }
+      continue;
+    }
+    collect(parsed.data, file, entries, approvals);
+  }
+
+  for (const problem of checkPolicy(entries)) {
+    problems.push({
+      file: problem.file,
+      line: located.get(problem.file)?.(problem.path) ?? 0,
+      path: formatPath(problem.path),
+      message: problem.message,
+    });
+  }
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 20).map(formatProblem).join('\n');
+    const more = problems.length > 20 ? `\n… and ${problems.length - 20} more` : '';
+    throw new JmlError('invalid_input', `policy in ${dir} has ${problems.length} problem(s):\n${shown}${more}`, {
+      details: { dir, problems },
+    });
+  }
+  const policy: Policy = {
+    systems: entries.systems.map((e) => e.value),
+    entitlements: entries.entitlements.map((e) => e.value),
+    roles: entries.roles.map((e) => e.value),
+    rules: entries.rules.map((e) => e.value),
+    approvals,
+  };
+  return { policy, hash: policyHash(policy), files };
+}
+
+/** SHA-256 of a policy's canonical content; collections are ordered by name so moving an item between files keeps the hash. */
+export function policyHash(policy: Policy): string {
+  const byName = <T extends { name: string }>(items: readonly T[]) => [...items].sort((a, b) => cmp(a.name, b.name));
+  return canonicalHash({
+    systems: byName(policy.systems),
+    entitlements: [...policy.entitlements].sort((a, b) => cmp(`${a.system}:${a.name}`, `${b.system}:${b.name}`)),
+    roles: byName(policy.roles),
+    rules: byName(policy.rules),
+    approvals: policy.approvals,
+  });
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function collect(
+  data: PolicyFile,
+  file: string,
+  entries: { [K in keyof PolicyEntries]: Entry<PolicyEntries[K][number]['value']>[] },
+  approvals: ApprovalPolicy[],
+): void {
+  data.systems?.forEach((value, index) => entries.systems.push({ value, file, index }));
+  data.entitlements?.forEach((value, index) => entries.entitlements.push({ value, file, index }));
+  data.roles?.forEach((value, index) => entries.roles.push({ value, file, index }));
+  data.rules?.forEach((value, index) => entries.rules.push({ value, file, index }));
+  if (data.approvals) approvals.push(...data.approvals);
+}
+
+/** `roles[2].inducements[0].role` */
+export function formatPath(path: readonly PathSegment[]): string {
+  return path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? seg : `.${seg}`)).join('');
+}
+
+/** Offset of the deepest node on `path` that exists; a map entry is located at its key. */
+function offsetOf(doc: Document, path: readonly PathSegment[]): number {
+  let node: unknown = doc.contents;
+  let offset = (doc.contents?.range?.[0]) ?? 0;
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? p.key.value : p.key) === seg);
+      if (!pair) break;
+      offset = (isScalar(pair.key) ? pair.key.range?.[0] : undefined) ?? offset;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item = node.items[seg] as { range?: [number, number, number] } | undefined;
+      if (!item) break;
+      offset = item.range?.[0] ?? offset;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  return offset;
+}
+
+interface FlatIssue {
+  readonly path: readonly PathSegment[];
+  readonly message: string;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const seg of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[seg];
+  }
+  return value;
+}
+
+/**
+ * zod issues as one message per place. A failed union (a condition or an
+ * inducement) reports the branch the author evidently meant — the one whose key
+ * they wrote — or, when no branch fits, the keys that were expected.
+ */
+export function flattenIssues(issues: readonly z.core.$ZodIssue[], root: unknown, prefix: readonly PathSegment[] = []): FlatIssue[] {
+  const out: FlatIssue[] = [];
+  for (const issue of issues) {
+    const path = [...prefix, ...(issue.path as PathSegment[])];
+    if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      const value = valueAt(root, path);
+      const meant = issue.errors.filter((branch) =>
+        !branch.some((i) =>
+          (i.code === 'unrecognized_keys' && i.path.length === 0) ||
+          (i.code === 'invalid_type' && i.path.length <= 1 && valueAt(value, i.path) === undefined)));
+      if (meant.length > 0) {
+        out.push(...flattenIssues(meant[0]!, root, path));
+        continue;
+      }
+      const expected = issue.errors.flatMap((branch) =>
+        branch.filter((i) => i.path.length === 1 && valueAt(value, i.path) === undefined).map((i) => String(i.path[0])));
+      const written = value && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : [];
+      const got = written.length > 0 ? `found ${written.map((k) => `"${k}"`).join(', ')}; ` : '';
+      out.push({ path, message: `${got}expected exactly one of: ${[...new Set(expected)].join(', ')}` });
+    } else if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ path: [...path, key], message: `unknown key "${key}"` });
+    } else {
+      out.push({ path, message: issue.message });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,187 @@
+/**
+ * The YAML form of a policy file, as zod schemas. Files use snake_case keys;
+ * parsing turns them into the camelCase domain values of src/domain/policy.ts.
+ * The same schemas generate the JSON Schema editors use.
+ */
+import { z } from 'zod';
+import { CRITICALITIES, ENFORCEMENT_MODES } from '../domain/access.ts';
+import { IDENTITY_KINDS } from '../domain/identity.ts';
+import { MAX_PATTERN_LENGTH } from '../domain/policy.ts';
+import type {
+  Condition,
+  EntitlementDef,
+  Inducement,
+  RoleDef,
+  RuleDef,
+  SystemDef,
+} from '../domain/policy.ts';
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'use letters, digits, ".", "_" or "-" (no spaces or colons)');
+const date = z.union([z.literal('today'), z.iso.date()]);
+
+/** `system:entitlement`, the way roles and rules refer to an entitlement. */
+export const ENTITLEMENT_REF = /^([A-Za-z0-9][A-Za-z0-9_.-]*):(\S+)$/;
+const entitlementRef = z
+  .string()
+  .regex(ENTITLEMENT_REF, 'write an entitlement as "system:entitlement"')
+  .transform((ref) => {
+    const [, system = '', entitlement = ''] = ENTITLEMENT_REF.exec(ref) ?? [];
+    return { system, entitlement };
+  });
+
+function attributeMap<T extends z.ZodType>(value: T) {
+  return z
+    .record(z.string().min(1), value)
+    .refine((map) => Object.keys(map).length > 0, 'name at least one attribute');
+}
+
+const pattern = z
+  .string()
+  .max(MAX_PATTERN_LENGTH)
+  .refine((source) => {
+    try {
+      new RegExp(source, 'u');
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not a valid regular expression');
+
+/** Condition operators, in the order of the union below (the loader relies on it for messages). */
+export const CONDITION_OPERATORS = [
+  'equals', 'in', 'kind', 'exists', 'matches', 'before', 'after', 'within_days', 'not', 'all', 'any',
+] as const;
+
+export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
+  z.union([
+    z.strictObject({ equals: attributeMap(z.string()) }),
+    z.strictObject({ in: attributeMap(z.array(z.string()).min(1)) }),
+    z.strictObject({ kind: z.array(z.enum(IDENTITY_KINDS)).min(1) }),
+    z.strictObject({ exists: z.string().min(1) }),
+    z.strictObject({ matches: attributeMap(pattern) }),
+    z.strictObject({ before: attributeMap(date) }),
+    z.strictObject({ after: attributeMap(date) }),
+    z.strictObject({ within_days: attributeMap(z.number().int().min(0).max(3650)) }),
+    z.strictObject({ not: conditionSchema }),
+    z.strictObject({ all: z.array(conditionSchema).min(1) }),
+    z.strictObject({ any: z.array(conditionSchema).min(1) }),
+  ]),
+);
+
+const template = z.string().min(1).max(500);
+
+export const systemSchema = z
+  .strictObject({
+    name,
+    connector: z.strictObject({
+      type: z.string().min(1),
+      settings: z.record(z.string(), z.unknown()).default({}),
+    }),
+    owner: z.string().min(1).describe('identity key of the accountable human'),
+    criticality: z.enum(CRITICALITIES).default('medium'),
+    enforcement: z.enum(ENFORCEMENT_MODES).default('relative'),
+    leaver: z
+      .strictObject({
+        action: z.enum(['disable', 'delete']).default('disable'),
+        delete_after_days: z.number().int().min(0).max(3650).default(90),
+      })
+      .default({ action: 'disable', delete_after_days: 90 }),
+    correlation: z
+      .strictObject({ account: z.string().min(1), identity: z.string().min(1) })
+      .default({ account: 'externalId', identity: 'key' }),
+    account: z
+      .strictObject({
+        name: template.optional(),
+        attributes: z.record(z.string().min(1), template).default({}),
+      })
+      .default({ attributes: {} }),
+    identity_provider: z.boolean().default(false),
+    sessions: z.boolean().optional(),
+  })
+  .transform(
+    (s): SystemDef => ({
+      name: s.name,
+      connector: s.connector,
+      owner: s.owner,
+      criticality: s.criticality,
+      enforcement: s.enforcement,
+      leaver: { action: s.leaver.action, deleteAfterDays: s.leaver.delete_after_days },
+      correlation: s.correlation,
+      account: { name: s.account.name ?? null, attributes: s.account.attributes },
+      identityProvider: s.identity_provider,
+      sessions: s.sessions ?? s.identity_provider,
+    }),
+  );
+
+export const entitlementSchema = z
+  .strictObject({
+    system: name,
+    name: z.string().min(1),
+    display_name: z.string().optional(),
+    privileged: z.boolean().default(false),
+    max_duration_days: z.number().int().min(1).max(3650).optional(),
+  })
+  .transform(
+    (e): EntitlementDef => ({
+      system: e.system,
+      name: e.name,
+      displayName: e.display_name ?? e.name,
+      privileged: e.privileged,
+      maxDurationDays: e.max_duration_days ?? null,
+    }),
+  );
+
+const inducementSchema = z.union([
+  z.strictObject({ role: name }).transform((i): Inducement => ({ type: 'role', role: i.role })),
+  z
+    .strictObject({ entitlement: entitlementRef })
+    .transform((i): Inducement => ({ type: 'entitlement', ...i.entitlement })),
+]);
+
+export const roleSchema = z
+  .strictObject({
+    name,
+    description: z.string().default(''),
+    inducements: z.array(inducementSchema).default([]),
+  })
+  .transform((r): RoleDef => r);
+
+export const ruleSchema = z
+  .strictObject({
+    name,
+    description: z.string().default(''),
+    when: conditionSchema,
+    grant: z
+      .strictObject({
+        roles: z.array(name).default([]),
+        entitlements: z.array(entitlementRef).default([]),
+      })
+      .refine((g) => g.roles.length + g.entitlements.length > 0, 'grant at least one role or entitlement'),
+  })
+  .transform((r): RuleDef => r);
+
+/** Placeholder: approval policies are stored as written until a later issue defines them. */
+export const approvalSchema = z.record(z.string(), z.unknown());
+
+/** One policy file: any of the five collections, each optional. */
+export const policyFileSchema = z.strictObject({
+  systems: z.array(systemSchema).optional(),
+  entitlements: z.array(entitlementSchema).optional(),
+  roles: z.array(roleSchema).optional(),
+  rules: z.array(ruleSchema).optional(),
+  approvals: z.array(approvalSchema).optional(),
+});
+export type PolicyFile = z.output<typeof policyFileSchema>;
+
+/**
+ * JSON Schema (draft 2020-12) for one policy file, for editors: point the YAML
+ * language server at it with `# yaml-language-server: $schema=policy.schema.json`.
+ */
+export function policyJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(policyFileSchema, { io: 'input', unrepresentable: 'any' }),
+    title: 'jml policy file',
+  };
+}
