@@ -75,3 +75,30 @@ export function createReferenceResolver(people: readonly FilePerson[], directory
     },
   };
 }
+
+/**
+ * An IdentityDirectory over identities held in memory (the importer loads the
+ * existing identities once and passes this to every row).
+ * @example createMemoryDirectory([{ key: 'E1', attributes: { email: 'ada@example.com', first_name: 'Ada', last_name: 'Lovelace' } }])
+ */
+export function createMemoryDirectory(
+  identities: Iterable<{ readonly key: string; readonly attributes: Readonly<Record<string, string | null>> }>,
+): IdentityDirectory {
+  const keys = new Set<string>();
+  const byEmail = new Map<string, string[]>();
+  const byName = new Map<string, string[]>();
+  for (const { key, attributes: a } of identities) {
+    keys.add(key);
+    if (a.email) push(byEmail, lower(a.email), key);
+    if (a.last_name && a.first_name) push(byName, nameKey(a.last_name, a.first_name), key);
+  }
+  return {
+    byKey: (key) => (keys.has(key) ? key : null),
+    // Two identities sharing an email cannot be told apart by it: treat as unknown.
+    byEmail: (email) => {
+      const found = byEmail.get(lower(email)) ?? [];
+      return found.length === 1 ? (found[0] ?? null) : null;
+    },
+    byName: (last, first) => byName.get(nameKey(last, first)) ?? [],
+  };
+}
