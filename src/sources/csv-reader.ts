@@ -60,34 +60,43 @@ function openingQuote(raw: string, delimiter: string): { offset: number; field: 
   return opened;
 }
 
+/** The header's name for a field index, read from the records before a structural error. */
+function headerName(prefix: string, field: number | undefined, options: CsvReadOptions): string | null {
+  if (field === undefined) return null;
+  try {
+    const records = parse(prefix, { delimiter: options.delimiter, relax_column_count: true, skip_empty_lines: true });
+    if (records.length < options.headerRows) return null;
+    return records[options.headerRows - 1]?.[field]?.trim() ?? null;
+  } catch {
+    return null;
+  }
+}
+
 function structuralError(error: CsvError, text: string, options: CsvReadOptions): RowError {
-  const info = error as CsvError & { lines?: number; raw?: string };
+  const info = error as CsvError & { lines?: number; raw?: string; column?: number | string };
+  const { file } = options;
   if (error.code === 'CSV_QUOTE_NOT_CLOSED' && info.raw && text.endsWith(info.raw)) {
     // An unclosed quote swallows the rest of the file, so the open record is the text's tail.
-    const raw = info.raw;
-    const body = raw.replace(/^\n+/, '');
-    const start = 1 + countNewlines(text.slice(0, text.length - body.length));
+    const body = info.raw.replace(/^\n+/, '');
+    const prefix = text.slice(0, text.length - body.length);
     const quote = openingQuote(body, options.delimiter);
-    const row = start + countNewlines(body.slice(0, quote.offset));
-    // The records before the open one parse cleanly: they give the header's name for the field.
-    const before = parse(text.slice(0, text.length - body.length), { delimiter: options.delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true });
-    const column = row > options.headerRows ? (before[options.headerRows - 1]?.[quote.field]?.trim() ?? null) : null;
+    const row = 1 + countNewlines(prefix) + countNewlines(body.slice(0, quote.offset));
     return {
-      file: options.file,
+      file,
       row,
-      column,
+      column: headerName(prefix, quote.field, options),
       message: `unbalanced quotes: a quote opened on row ${row} is never closed (the rest of the file was read as one field)`,
     };
   }
-  return {
-    file: options.file,
-    row: info.lines ?? 0,
-    column: null,
-    message:
-      error.code === 'CSV_INVALID_CLOSING_QUOTE'
-        ? 'unbalanced quotes: text follows a closing quote (a quote inside a quoted field must be doubled: "")'
-        : `malformed CSV: ${error.message}`,
+  const row = info.lines ?? 0;
+  const prefix = text.split('\n').slice(0, Math.max(0, row - 1)).join('\n');
+  const column = headerName(prefix, typeof info.column === 'number' ? info.column : undefined, options);
+  const messages: Partial<Record<string, string>> = {
+    CSV_INVALID_CLOSING_QUOTE: 'unbalanced quotes: text follows a closing quote (a quote inside a quoted value must be doubled: "")',
+    INVALID_OPENING_QUOTE: 'a quote inside an unquoted value: quote the whole value and double the quote ("x""y")',
+    CSV_MAX_RECORD_SIZE: 'a record is too long: is the delimiter or the quoting wrong?',
   };
+  return { file, row, column, message: messages[error.code] ?? `malformed CSV: ${error.message}` };
 }
 
 interface ParsedRecord {
@@ -126,7 +135,6 @@ export function parseCsvTable(text: string, options: CsvReadOptions): SourceTabl
       info: true,
       raw: true,
       relax_column_count: true,
-      relax_quotes: true,
       skip_empty_lines: true,
     }) as unknown as ParsedRecord[];
   } catch (error) {
