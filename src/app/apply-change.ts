@@ -1,0 +1,182 @@
+/**
+ * One change, applied exactly: re-read the target, do nothing if it already
+ * holds, act, read back to confirm. Retryable failures back off (honouring
+ * Retry-After); terminal ones park the change. A call that throws or never
+ * returns means "outcome unknown": the next attempt reads back first, so a
+ * crash between "did it" and "recorded it" never duplicates anything.
+ *
+ * `applyChange` stands alone: a job worker can call it for one change of a
+ * recorded plan; it checks the change's dependencies in the store itself.
+ */
+import type { Kysely } from 'kysely';
+import type { Change, ChangeOutcome } from '../domain/change.ts';
+import { isJmlError } from '../domain/errors.ts';
+import type { Connector } from '../connectors/connector.ts';
+import { appendAudit } from '../store/audit-log.ts';
+import type { Database } from '../store/database.ts';
+import { changeRecords, SATISFIED, updateChange, type ChangeRecord, type ChangeState, type ChangeUpdate } from './plan-record-store.ts';
+
+export interface RetryPolicy {
+  /** Attempts per apply run before the change is parked. */
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 60_000 };
+
+export interface ApplyChangeDeps {
+  readonly db: Kysely<Database>;
+  /** The connector of a system; `null` asks for the one handling jml-internal changes (ownership, assets). */
+  readonly connectorFor: (system: string | null) => Connector | undefined;
+  /** Recorded in the audit log as who applied. */
+  readonly actor: string;
+  readonly now?: () => Date;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly retry?: Partial<RetryPolicy>;
+  /** A connector call that takes longer is abandoned as a retryable timeout. */
+  readonly callTimeoutMs?: number;
+}
+
+/** What one step ended with; `waiting` means its dependencies are not confirmed yet (nothing recorded). */
+export type StepState = Exclude<ChangeState, 'planned' | 'running'> | 'waiting';
+
+export interface ChangeResult {
+  readonly changeId: string;
+  readonly state: StepState;
+  readonly attempts: number;
+  readonly lastError: string | null;
+}
+
+/** Exponential backoff with jitter, never sooner than the system asked (Retry-After). */
+export function retryDelayMs(attempt: number, policy: RetryPolicy, random: () => number, retryAfterMs?: number): number {
+  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  const jittered = Math.round(exponential * (0.5 + random() / 2));
+  return Math.max(jittered, retryAfterMs ?? 0);
+}
+
+type Failure = { readonly retryable: boolean; readonly message: string; readonly retryAfterMs?: number };
+
+/**
+ * Applies one change of a recorded plan (see recordPlan).
+ * @example
+ * const result = await applyChange(deps, plan.id, plan.changes[0]);
+ * result.state; // 'confirmed'
+ */
+export async function applyChange(deps: ApplyChangeDeps, planId: string, change: Change): Promise<ChangeResult> {
+  const now = deps.now ?? (() => new Date());
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const random = deps.random ?? Math.random;
+  const policy = { ...DEFAULT_RETRY, ...deps.retry };
+  const timeoutMs = deps.callTimeoutMs ?? 30_000;
+
+  const records = await changeRecords(deps.db, planId, [change.id, ...change.dependsOn]);
+  const own = records.get(change.id);
+  if (!own) return finish(deps, planId, change, { state: 'parked', lastError: 'change is not recorded in the plan', finished: true }, now, undefined);
+  const unmet = change.dependsOn.map((id) => ({ id, state: records.get(id)?.state })).filter((d) => !SATISFIED.includes(d.state as ChangeState));
+  const failedDependency = unmet.find((d) => d.state === 'parked' || d.state === 'blocked' || d.state === undefined);
+  if (failedDependency) {
+    return finish(deps, planId, change, { state: 'blocked', lastError: `blocked by ${failedDependency.id} (${failedDependency.state ?? 'missing'})`, finished: true }, now, own);
+  }
+  if (unmet.length > 0) return { changeId: change.id, state: 'waiting', attempts: own.attempts, lastError: own.lastError };
+
+  const connector = deps.connectorFor(change.system);
+  if (!connector) return finish(deps, planId, change, { state: 'parked', lastError: `no connector for system ${change.system ?? '(jml)'}`, finished: true }, now, own);
+
+  // 'already' means jml never acted on it; once it has (in an earlier run too), holding means confirmed.
+  let acted = own.state !== 'planned' && own.state !== 'already';
+  let attempts = own.attempts;
+  let lastError: string | null = null;
+  for (let attempt = 1; ; attempt++) {
+    attempts++;
+    await updateChange(deps.db, planId, change, { state: 'running', attempts, started: attempt === 1 }, now());
+    let failure: Failure;
+    try {
+      const before = await withTimeout(connector.readBack(change), timeoutMs, 'readBack');
+      if (before.holds) {
+        return finish(deps, planId, change, { state: acted ? 'confirmed' : 'already', attempts, lastError: null, accountId: before.accountId ?? null, finished: true }, now, own);
+      }
+      if (!connector.apply) {
+        failure = { retryable: false, message: `${change.system} is read-only: its connector cannot ${change.kind}` };
+      } else {
+        acted = true;
+        const outcome: ChangeOutcome = await withTimeout(connector.apply(change), timeoutMs, 'apply');
+        if (outcome.status === 'pending') {
+          return finish(deps, planId, change, { state: 'pending', attempts, lastError: null, taskId: outcome.taskId ?? null, finished: true }, now, own);
+        }
+        if (outcome.status === 'done') {
+          const after = await withTimeout(connector.readBack(change), timeoutMs, 'readBack');
+          if (after.holds) {
+            return finish(deps, planId, change, { state: 'confirmed', attempts, lastError: null, accountId: after.accountId ?? outcome.accountId ?? null, finished: true }, now, own);
+          }
+          failure = { retryable: true, message: `apply reported done but read-back does not hold${after.detail ? `: ${after.detail}` : ''}` };
+        } else {
+          failure = outcome;
+        }
+      }
+    } catch (error) {
+      failure = classify(error);
+    }
+    lastError = failure.message;
+    if (!failure.retryable) return finish(deps, planId, change, { state: 'parked', attempts, lastError, finished: true }, now, own);
+    if (attempt >= policy.maxAttempts) {
+      return finish(deps, planId, change, { state: 'parked', attempts, lastError: `gave up after ${attempt} attempts: ${lastError}`, finished: true }, now, own);
+    }
+    await updateChange(deps.db, planId, change, { state: 'running', lastError }, now());
+    await sleep(retryDelayMs(attempt, policy, random, failure.retryAfterMs));
+  }
+}
+
+/** Records a final state and its audit entry together. */
+async function finish(deps: ApplyChangeDeps, planId: string, change: Change, update: ChangeUpdate, now: () => Date, previous: ChangeRecord | undefined): Promise<ChangeResult> {
+  const at = now();
+  const record = await deps.db.transaction().execute(async (trx) => {
+    const saved = previous ? await updateChange(trx, planId, change, update, at) : undefined;
+    // A change that was already settled and still holds is not news: no audit entry for a no-op.
+    const unchanged = previous !== undefined && previous.state === update.state && SATISFIED.includes(update.state);
+    if (!unchanged) {
+      await appendAudit(
+        trx,
+        {
+          actor: deps.actor,
+          action: `change.${update.state}`,
+          subject: change.identityKey,
+          trigger: `plan:${planId}`,
+          details: {
+            change: change.id,
+            kind: change.kind,
+            system: change.system,
+            attempts: update.attempts ?? previous?.attempts ?? 0,
+            ...(update.lastError ? { error: update.lastError } : {}),
+            ...(update.taskId ? { task: update.taskId } : {}),
+          },
+        },
+        at,
+      );
+    }
+    return saved;
+  });
+  return { changeId: change.id, state: update.state as StepState, attempts: record?.attempts ?? 0, lastError: record?.lastError ?? update.lastError ?? null };
+}
+
+function classify(error: unknown): Failure {
+  if (isJmlError(error)) {
+    const retryAfterMs = typeof error.details.retryAfterMs === 'number' ? error.details.retryAfterMs : undefined;
+    return { retryable: error.retryable, message: error.message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  }
+  // An unexpected throw leaves the outcome unknown; reading back first makes another try safe.
+  return { retryable: true, message: error instanceof Error ? error.message : String(error) };
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, operation: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`${operation} did not answer within ${ms} ms`), { timedOut: true })), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

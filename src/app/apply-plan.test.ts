@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Change, ChangeOutcome, Plan } from '../domain/change.ts';
+import { isJmlError } from '../domain/errors.ts';
+import type { Connector } from '../connectors/connector.ts';
+import { createChaosConnector } from '../connectors/chaos/chaos-connector.ts';
+import { createFakeConnector, type FakeConnector } from '../connectors/fake/fake-connector.ts';
+import { addAccount } from '../connectors/fake/fake-system.ts';
+import { createManualConnector } from '../connectors/manual/manual-connector.ts';
+import { verifyAudit } from '../store/audit-log.ts';
+import type { Store } from '../store/open-store.ts';
+import { testBackends } from '../../test/support/backends.ts';
+import { applyPlan, type ApplyPlanDeps } from './apply-plan.ts';
+import { retryDelayMs } from './apply-change.ts';
+
+let plans = 0;
+function makePlan(changes: readonly Change[]): Plan {
+  return { id: `plan-${++plans}`, computedAt: '2026-03-01T08:00:00Z', fingerprint: 'fp-1', changes };
+}
+const base = { system: 'wiki', reason: 'joiner effective 2026-03-01', dependsOn: [] as string[] };
+const create = (key: string): Change => ({ ...base, id: `create:${key}`, kind: 'create_account', identityKey: key, attributes: { user_name: key.toLowerCase() } });
+const grant = (key: string, group: string): Change => ({ ...base, id: `grant:${key}:${group}`, kind: 'add_grant', identityKey: key, entitlement: group, dependsOn: [`create:${key}`] });
+
+/** Wraps a connector to log apply calls and measure concurrency; it observes, the fake decides. */
+function observed(inner: Connector, log: string[]): Connector & { maxInFlight: number } {
+  let inFlight = 0;
+  const wrapper = {
+    maxInFlight: 0,
+    describe: () => inner.describe(),
+    validate: () => inner.validate(),
+    list: inner.list.bind(inner),
+    readBack: (c: Change) => inner.readBack(c),
+    apply: async (c: Change): Promise<ChangeOutcome> => {
+      inFlight++;
+      wrapper.maxInFlight = Math.max(wrapper.maxInFlight, inFlight);
+      log.push(`start ${c.id}`);
+      await new Promise((r) => setTimeout(r, 2));
+      const outcome = await inner.apply!(c);
+      log.push(`end ${c.id}`);
+      inFlight--;
+      return outcome;
+    },
+  };
+  return wrapper;
+}
+
+for (const backend of testBackends()) {
+  describe(`apply on ${backend.name}`, () => {
+    let store: Store;
+    before(async () => {
+      store = await backend.open();
+    });
+    after(() => store.close());
+
+    const sleeps: number[] = [];
+    const deps = (connectors: Record<string, Connector>, extra: Partial<ApplyPlanDeps> = {}): ApplyPlanDeps => ({
+      db: store.db,
+      connectorFor: (system) => (system === null ? undefined : connectors[system]),
+      actor: 'test:apply',
+      currentFingerprint: async () => 'fp-1',
+      sleep: async (ms) => void sleeps.push(ms),
+      random: () => 0.5,
+      callTimeoutMs: 50,
+      ...extra,
+    });
+    const wikiFake = (): FakeConnector => createFakeConnector({ groups: ['staff', 'eng'] }, { system: 'wiki' });
+
+    test('a change starts only after the changes it depends on are confirmed, with bounded concurrency per system', async () => {
+      const fake = wikiFake();
+      const log: string[] = [];
+      const wiki = observed(fake, log);
+      const keys = ['E1', 'E2', 'E3', 'E4', 'E5'];
+      const plan = makePlan(keys.flatMap((k) => [grant(k, 'staff'), create(k)]));
+      const report = await applyPlan(deps({ wiki }, { concurrencyPerSystem: 2 }), plan);
+      assert.equal(report.status, 'applied');
+      for (const k of keys) assert.ok(log.indexOf(`end create:${k}`) < log.indexOf(`start grant:${k}:staff`), `${k}: grant after create`);
+      assert.equal(wiki.maxInFlight, 2);
+      assert.equal(fake.state.effects.add_grant, 5);
+      const rows = await store.db.selectFrom('plan_changes').select(['change_id', 'state', 'attempts']).where('plan_id', '=', plan.id).execute();
+      assert.deepEqual(new Set(rows.map((r) => r.state)), new Set(['confirmed']));
+    });
+
+    test('a change whose target already holds is recorded as already and not applied', async () => {
+      const fake = wikiFake();
+      addAccount(fake.state, 'E1');
+      const report = await applyPlan(deps({ wiki: fake }), makePlan([create('E1')]));
+      assert.deepEqual(report.changes.map((c) => c.state), ['already']);
+      assert.equal(fake.calls.apply ?? 0, 0);
+    });
+
+    test('a retryable failure backs off, honours Retry-After, then succeeds', async () => {
+      const fake = wikiFake();
+      let refusals = 2;
+      const flaky: Connector = {
+        ...fake,
+        readBack: (c) => fake.readBack(c),
+        apply: async (c) => (refusals-- > 0 ? { status: 'failed', retryable: true, message: '429', retryAfterMs: 7_000 } : fake.apply(c)),
+      };
+      sleeps.length = 0;
+      const report = await applyPlan(deps({ wiki: flaky }), makePlan([create('E9')]));
+      assert.deepEqual(report.changes.map((c) => [c.state, c.attempts]), [['confirmed', 3]]);
+      assert.deepEqual(sleeps, [7_000, 7_000]);
+      assert.equal(fake.state.effects.create_account, 1);
+    });
+
+    test('backoff grows exponentially with jitter and stays under the cap', () => {
+      const policy = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 };
+      assert.deepEqual([1, 2, 3, 4, 5].map((a) => retryDelayMs(a, policy, () => 1)), [100, 200, 400, 800, 1_000]);
+      assert.equal(retryDelayMs(3, policy, () => 0), 200);
+      assert.equal(retryDelayMs(1, policy, () => 0, 5_000), 5_000);
+    });
+
+    test('a terminal failure parks the change and blocks what depends on it, while independent changes go on', async () => {
+      const fake = wikiFake();
+      const disable: Change = { ...base, id: 'disable:E1', kind: 'disable_account', identityKey: 'E1', dependsOn: ['grant:E1:ghost'] };
+      const plan = makePlan([create('E1'), grant('E1', 'ghost'), disable, create('E2')]);
+      const report = await applyPlan(deps({ wiki: fake }), plan);
+      assert.equal(report.status, 'partial');
+      assert.deepEqual(report.changes.map((c) => c.state), ['confirmed', 'parked', 'blocked', 'confirmed']);
+      assert.match(report.changes[1]!.lastError ?? '', /no entitlement ghost/);
+      assert.match(report.changes[2]!.lastError ?? '', /blocked by grant:E1:ghost/);
+      assert.equal(fake.calls['apply:disable_account'] ?? 0, 0);
+      const audit = await store.db.selectFrom('audit_log').select('action').where('trigger', '=', `plan:${plan.id}`).execute();
+      assert.deepEqual(audit.map((a) => a.action).sort(), ['change.blocked', 'change.confirmed', 'change.confirmed', 'change.parked']);
+    });
+
+    test('a plan whose inputs changed is refused as stale before anything is touched', async () => {
+      const fake = wikiFake();
+      const plan = makePlan([create('E1')]);
+      await assert.rejects(applyPlan(deps({ wiki: fake }, { currentFingerprint: async () => 'fp-2' }), plan), (e) => isJmlError(e, 'stale_plan'));
+      assert.equal(Object.keys(fake.calls).length, 0);
+      assert.equal(await store.db.selectFrom('plans').select('id').where('id', '=', plan.id).executeTakeFirst(), undefined);
+    });
+
+    test('a second apply of the same plan changes nothing', async () => {
+      const fake = wikiFake();
+      const plan = makePlan([create('E1'), grant('E1', 'staff'), create('E2')]);
+      await applyPlan(deps({ wiki: fake }), plan);
+      const applyCalls = fake.calls.apply;
+      const auditBefore = (await store.db.selectFrom('audit_log').select('seq').execute()).length;
+      const again = await applyPlan(deps({ wiki: fake }), plan);
+      assert.equal(again.status, 'applied');
+      assert.deepEqual(again.changes.map((c) => c.state), ['confirmed', 'confirmed', 'confirmed']);
+      assert.equal(fake.calls.apply, applyCalls);
+      assert.equal(fake.state.accounts.size, 2);
+      // Only the plan's start and end are audited: no change had news.
+      assert.equal((await store.db.selectFrom('audit_log').select('seq').execute()).length, auditBefore + 2);
+    });
+
+    test('a manual change stays pending and its dependents wait until the task is closed', async () => {
+      const payroll = createManualConnector({ entitlements: ['staff'] }, { system: 'payroll', db: store.db });
+      const on = (c: Change): Change => ({ ...c, system: 'payroll' });
+      const plan = makePlan([on(create('P1')), on(grant('P1', 'staff'))]);
+      const first = await applyPlan(deps({ payroll }), plan);
+      assert.deepEqual(first.changes.map((c) => c.state), ['pending', 'waiting']);
+      const [task] = await payroll.tasks.listTasks({ system: 'payroll', status: 'open' });
+      await payroll.tasks.closeTask(task!.id, { doneBy: 'hr-ops', doneAt: new Date().toISOString(), note: 'added in payroll UI' }, 'hr-ops');
+      const second = await applyPlan(deps({ payroll }), plan);
+      assert.deepEqual(second.changes.map((c) => c.state), ['confirmed', 'pending']);
+    });
+
+    test('with the chaos connector, apply recovers without duplicates over many seeded runs', async () => {
+      const injected = { timeout: 0, rate_limited: 0, unavailable: 0, partial_page: 0, crash: 0 };
+      for (let seed = 1; seed <= 25; seed++) {
+        const fake = wikiFake();
+        const leaver = addAccount(fake.state, 'L1');
+        fake.state.grants.get(leaver.accountId)!.add('eng');
+        const chaos = createChaosConnector(
+          { seed, timeoutRate: 0.05, rateLimitRate: 0.05, unavailableRate: 0.05, crashRate: 0.2, crashMode: 'mixed', retryAfterMs: 100 },
+          { inner: fake },
+        );
+        const leave = { ...base, identityKey: 'L1', reason: 'leaver effective 2026-03-01' };
+        const disable: Change = { ...leave, id: 'disable:L1', kind: 'disable_account' };
+        const removeGrant: Change = { ...leave, id: 'remove:L1:eng', kind: 'remove_grant', entitlement: 'eng', dependsOn: ['disable:L1'] };
+        const joiners = ['J1', 'J2', 'J3'].flatMap((k) => [create(k), grant(k, 'staff'), grant(k, 'eng')]);
+        const report = await applyPlan(deps({ wiki: chaos }, { retry: { maxAttempts: 12 }, callTimeoutMs: 5 }), makePlan([...joiners, disable, removeGrant]));
+        assert.equal(report.status, 'applied', `seed ${seed}: ${JSON.stringify(report.changes.filter((c) => c.state !== 'confirmed'))}`);
+        assert.equal(fake.state.accounts.size, 4, `seed ${seed}: one account per joiner plus the leaver`);
+        assert.equal(fake.state.effects.create_account, 3, `seed ${seed}: each account created once`);
+        assert.equal(fake.calls['apply:create_account'], 3, `seed ${seed}: no create was sent twice`);
+        assert.equal(fake.state.accounts.get(leaver.accountId)?.enabled, false);
+        assert.equal(fake.state.grants.get(leaver.accountId)?.size, 0);
+        for (const [fault, n] of Object.entries(chaos.injected)) injected[fault as keyof typeof injected] += n;
+      }
+      for (const fault of ['timeout', 'rate_limited', 'unavailable', 'crash'] as const) assert.ok(injected[fault] > 5, `${fault} was injected (${injected[fault]})`);
+      assert.equal((await verifyAudit(store.db)).ok, true);
+    });
+  });
+}

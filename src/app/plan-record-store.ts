@@ -1,0 +1,122 @@
+/**
+ * Where apply records what happened: one `plans` row per applied plan (the plan
+ * itself as JSON, so a worker can run one change of it alone) and one
+ * `plan_changes` row per change with its state, attempts and last error.
+ */
+import type { Kysely, Selectable } from 'kysely';
+import type { Change, Plan } from '../domain/change.ts';
+import { JmlError } from '../domain/errors.ts';
+import type { Database, PlanChangesTable } from '../store/database.ts';
+
+/**
+ * planned → running → already | confirmed | pending | parked; blocked when a
+ * change it depends on is parked or blocked.
+ */
+export type ChangeState = 'planned' | 'running' | 'already' | 'confirmed' | 'pending' | 'parked' | 'blocked';
+
+/** States in which a change's target holds, so changes that depend on it may start. */
+export const SATISFIED: readonly ChangeState[] = ['already', 'confirmed'];
+
+export interface ChangeRecord {
+  readonly changeId: string;
+  readonly state: ChangeState;
+  readonly attempts: number;
+  readonly lastError: string | null;
+  readonly accountId: string | null;
+  readonly taskId: string | null;
+}
+
+export type PlanStatus = 'applying' | 'applied' | 'partial';
+
+/** Records the plan and a `planned` row per change; a plan recorded before keeps its rows. */
+export async function recordPlan(db: Kysely<Database>, plan: Plan, actor: string, now: Date): Promise<void> {
+  const at = now.toISOString();
+  await db.transaction().execute(async (trx) => {
+    const existing = await trx.selectFrom('plans').select('fingerprint').where('id', '=', plan.id).forUpdate().executeTakeFirst();
+    if (existing && existing.fingerprint !== plan.fingerprint) {
+      throw new JmlError('conflict', `plan ${plan.id} was recorded with another fingerprint`, { details: { plan: plan.id } });
+    }
+    if (!existing) {
+      await trx
+        .insertInto('plans')
+        .values({ id: plan.id, fingerprint: plan.fingerprint, computed_at: plan.computedAt, plan: JSON.stringify(plan), status: 'applying', actor, created_at: at, updated_at: at })
+        .execute();
+    }
+    for (let i = 0; i < plan.changes.length; i += 500) {
+      const rows = plan.changes.slice(i, i + 500).map((c, j) => ({
+        plan_id: plan.id,
+        change_id: c.id,
+        position: i + j,
+        kind: c.kind,
+        system: c.system,
+        identity_key: c.identityKey,
+        state: 'planned',
+        updated_at: at,
+      }));
+      await trx.insertInto('plan_changes').values(rows).onConflict((oc) => oc.columns(['plan_id', 'change_id']).doNothing()).execute();
+    }
+  });
+}
+
+export async function setPlanStatus(db: Kysely<Database>, planId: string, status: PlanStatus, now: Date): Promise<void> {
+  await db.updateTable('plans').set({ status, updated_at: now.toISOString() }).where('id', '=', planId).execute();
+}
+
+/** Loads a recorded plan (what a job worker starts from). */
+export async function loadPlan(db: Kysely<Database>, planId: string): Promise<Plan> {
+  const row = await db.selectFrom('plans').select('plan').where('id', '=', planId).executeTakeFirst();
+  if (!row) throw new JmlError('not_found', `no recorded plan ${planId}`, { details: { plan: planId } });
+  return row.plan as Plan;
+}
+
+export async function changeRecords(db: Kysely<Database>, planId: string, changeIds?: readonly string[]): Promise<Map<string, ChangeRecord>> {
+  let query = db.selectFrom('plan_changes').selectAll().where('plan_id', '=', planId);
+  if (changeIds) {
+    if (changeIds.length === 0) return new Map();
+    query = query.where('change_id', 'in', changeIds);
+  }
+  return new Map((await query.execute()).map((r) => [r.change_id, toRecord(r)]));
+}
+
+export interface ChangeUpdate {
+  readonly state: ChangeState;
+  readonly attempts?: number;
+  readonly lastError?: string | null;
+  readonly accountId?: string | null;
+  readonly taskId?: string | null;
+  readonly started?: boolean;
+  readonly finished?: boolean;
+}
+
+export async function updateChange(db: Kysely<Database>, planId: string, change: Change, update: ChangeUpdate, now: Date): Promise<ChangeRecord> {
+  const at = now.toISOString();
+  const row = await db
+    .updateTable('plan_changes')
+    .set({
+      state: update.state,
+      updated_at: at,
+      ...(update.attempts !== undefined ? { attempts: update.attempts } : {}),
+      ...(update.lastError !== undefined ? { last_error: update.lastError } : {}),
+      ...(update.accountId !== undefined ? { account_id: update.accountId } : {}),
+      ...(update.taskId !== undefined ? { task_id: update.taskId } : {}),
+      ...(update.started ? { started_at: at } : {}),
+      ...(update.finished ? { finished_at: at } : {}),
+    })
+    .where('plan_id', '=', planId)
+    .where('change_id', '=', change.id)
+    .returningAll()
+    .executeTakeFirst();
+  if (!row) throw new JmlError('not_found', `change ${change.id} is not recorded in plan ${planId}`, { details: { plan: planId, change: change.id } });
+  return toRecord(row);
+}
+
+function toRecord(row: Selectable<PlanChangesTable>): ChangeRecord {
+  return {
+    changeId: row.change_id,
+    state: row.state as ChangeState,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    accountId: row.account_id,
+    taskId: row.task_id,
+  };
+}
