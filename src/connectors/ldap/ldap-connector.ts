@@ -1,0 +1,260 @@
+/**
+ * The LDAP / Active Directory connector: lists accounts, groups and
+ * memberships page by page, reads back and applies account and grant
+ * changes. `flavour` picks OpenLDAP (inetOrgPerson + groupOfNames) or Active
+ * Directory (user + group, unicodePwd, userAccountControl).
+ */
+import type { Client, Entry } from 'ldapts';
+import type { Change, ChangeKind, ChangeOutcome } from '../../domain/change.ts';
+import { JmlError } from '../../domain/errors.ts';
+import type { Connector, ConnectorDescription, ListKind, ListTypes, Page, ReadBack, ValidationResult } from '../connector.ts';
+import { ldapError, failedOutcome } from './ldap-errors.ts';
+import { accountAttributes, accountBases, groupFilter, isEnabled, toAccount, toEntitlement, toGrants, userFilter, values } from './ldap-entries.ts';
+import { createDirectory } from './ldap-directory.ts';
+import { createLdapPool } from './ldap-pool.ts';
+import { createPagedLister } from './ldap-paging.ts';
+import { parseLdapSettings, type LdapSettings } from './ldap-settings.ts';
+
+const PROVISIONS: readonly ChangeKind[] = [
+  'create_account', 'enable_account', 'update_attributes', 'add_grant', 'remove_grant', 'disable_account', 'delete_account',
+];
+
+export interface LdapConnector extends Connector {
+  readonly settings: LdapSettings;
+  apply(change: Change): Promise<ChangeOutcome>;
+  close(): Promise<void>;
+}
+
+/**
+ * Creates the connector from raw settings (validated here; throws a ZodError
+ * on bad settings). No connection is opened until first use.
+ *
+ * @example
+ * const ldap = createLdapConnector({ system: 'corp-ldap', flavour: 'openldap', url: 'ldaps://ldap.corp:636',
+ *   caPem, bindDn: 'cn=jml,dc=corp', bindPassword, baseDn: 'dc=corp', usersOu: 'ou=people,dc=corp', groupsOu: 'ou=groups,dc=corp' });
+ * const { items, nextCursor } = await ldap.list('accounts', null);
+ */
+export function createLdapConnector(rawSettings: unknown): LdapConnector {
+  const s = parseLdapSettings(rawSettings);
+  const pool = createLdapPool(s);
+  const directory = createDirectory(s, pool);
+  const lister = createPagedLister(() => pool.dedicated());
+
+  async function* searchPages(client: Client, bases: readonly string[], filter: string, attributes: string[], pageSize: number) {
+    for (const base of bases) {
+      try {
+        for await (const page of client.searchPaginated(base, { scope: 'sub', filter, attributes, paged: { pageSize } })) {
+          // Continuation references (AD's Configuration, DomainDnsZones…) are not entries: ignored.
+          yield page.searchEntries;
+        }
+      } catch (error) {
+        if ((error as { code?: unknown }).code === 32 && base !== s.usersOu) continue;
+        throw ldapError(error, 'search', base, s.system);
+      }
+    }
+  }
+
+  /** AD returns at most 1,500 values of a big attribute per read (`member;range=0-1499`): fetch the rest. */
+  async function allMembers(client: Client, entry: Entry): Promise<string[]> {
+    const ranged = Object.keys(entry).find((k) => /^member;range=/i.test(k));
+    if (!ranged) return values(entry, 'member');
+    const members = values(entry, ranged);
+    let key = ranged;
+    while (!/-\*$/.test(key)) {
+      const end = Number(/-(\d+)$/.exec(key)?.[1]);
+      const next = `member;range=${end + 1}-*`;
+      const res = await client.search(entry.dn, { scope: 'base', filter: '(objectClass=*)', attributes: [next] });
+      const e = res.searchEntries[0];
+      const k = e && Object.keys(e).find((x) => /^member;range=/i.test(x));
+      if (!e || !k) break;
+      members.push(...values(e, k));
+      key = k;
+    }
+    return members;
+  }
+
+  function streams(kind: ListKind, pageSize: number) {
+    return (client: Client): AsyncIterator<readonly unknown[]> => {
+      if (kind === 'accounts') {
+        return (async function* () {
+          for await (const entries of searchPages(client, accountBases(s), userFilter(s), accountAttributes(s), pageSize)) {
+            yield entries.map((e) => toAccount(s, e));
+          }
+        })();
+      }
+      if (kind === 'entitlements') {
+        return (async function* () {
+          for await (const entries of searchPages(client, [s.groupsOu], groupFilter(s), [s.groupNameAttribute, 'description'], pageSize)) {
+            yield entries.map((e) => toEntitlement(s, e));
+          }
+        })();
+      }
+      return (async function* () {
+        for await (const entries of searchPages(client, [s.groupsOu], groupFilter(s), [s.groupNameAttribute, 'member'], pageSize)) {
+          const grants = [];
+          for (const e of entries) grants.push(...toGrants(s, e, await allMembers(client, e)));
+          yield grants;
+        }
+      })();
+    };
+  }
+
+  function correlation(change: Change): string {
+    const value = change.attributes?.[s.correlationAttribute];
+    return typeof value === 'string' ? value : change.identityKey;
+  }
+
+  async function target(change: Change): Promise<Entry | null> {
+    return directory.locate(change.accountId, correlation(change));
+  }
+
+  async function mustTarget(change: Change): Promise<Entry> {
+    const entry = await target(change);
+    if (!entry) {
+      throw new JmlError('connector', `${s.system}: no account for ${change.identityKey}${change.accountId ? ` (${change.accountId})` : ''}`, {
+        retryable: false, details: { system: s.system, changeId: change.id },
+      });
+    }
+    return entry;
+  }
+
+  function entitlementOf(change: Change): string {
+    if (!change.entitlement) throw new JmlError('invalid_input', `${change.kind} ${change.id} names no entitlement`);
+    return change.entitlement;
+  }
+
+  function attributesHold(entry: Entry, wanted: NonNullable<Change['attributes']>): string | null {
+    for (const [name, value] of Object.entries(wanted)) {
+      if (name === 'password') continue; // write-only: never read back
+      const have = values(entry, name).sort();
+      const want = value === null ? [] : (typeof value === 'string' ? [value] : [...value]).sort();
+      if (have.length !== want.length || have.some((v, i) => v !== want[i])) return name;
+    }
+    return null;
+  }
+
+  async function readBackOf(change: Change): Promise<ReadBack> {
+    switch (change.kind) {
+      case 'create_account': {
+        const entry = await target(change);
+        return entry ? { holds: true, accountId: entry.dn } : { holds: false, detail: 'no account yet' };
+      }
+      case 'delete_account': {
+        const entry = await target(change);
+        return entry ? { holds: false, accountId: entry.dn, detail: 'account still exists' } : { holds: true };
+      }
+      case 'enable_account':
+      case 'disable_account': {
+        const entry = await mustTarget(change);
+        const enabled = isEnabled(s, entry);
+        return { holds: enabled === (change.kind === 'enable_account'), accountId: entry.dn, detail: enabled ? 'enabled' : 'disabled' };
+      }
+      case 'update_attributes': {
+        const entry = await directory.locate(change.accountId, correlation(change));
+        if (!entry) return { holds: false, detail: 'no account' };
+        const wanted = change.attributes ?? {};
+        const known = accountAttributes(s).map((a) => a.toLowerCase());
+        const extra = Object.keys(wanted).filter((a) => a !== 'password' && !known.includes(a.toLowerCase()));
+        const full = extra.length === 0
+          ? entry
+          : ((await pool.run('search', entry.dn, (c) => c.search(entry.dn, { scope: 'base', attributes: [...accountAttributes(s), ...extra] }))).searchEntries[0] ?? entry);
+        const differs = attributesHold(full, wanted);
+        return { holds: differs === null, accountId: entry.dn, ...(differs ? { detail: `${differs} differs` } : {}) };
+      }
+      case 'add_grant':
+      case 'remove_grant': {
+        const groupDn = await directory.groupDn(entitlementOf(change));
+        const entry = await target(change);
+        if (!entry) return { holds: change.kind === 'remove_grant', detail: 'no account' };
+        const member = await directory.isMember(groupDn, entry.dn);
+        return { holds: member === (change.kind === 'add_grant'), accountId: entry.dn };
+      }
+      default:
+        throw new JmlError('invalid_input', `${s.system} does not handle ${change.kind}`);
+    }
+  }
+
+  async function applyChange(change: Change): Promise<ChangeOutcome> {
+    switch (change.kind) {
+      case 'create_account': {
+        const existing = await target(change);
+        if (existing) return { status: 'done', accountId: existing.dn, detail: 'already existed' };
+        const dn = await directory.create(change.attributes ?? {}, correlation(change));
+        return { status: 'done', accountId: dn };
+      }
+      case 'update_attributes': {
+        const dn = await directory.update(await mustTarget(change), change.attributes ?? {});
+        return { status: 'done', accountId: dn };
+      }
+      case 'enable_account':
+      case 'disable_account': {
+        const dn = await directory.setEnabled(await mustTarget(change), change.kind === 'enable_account');
+        return { status: 'done', accountId: dn };
+      }
+      case 'delete_account': {
+        const entry = await target(change);
+        if (entry) await directory.remove(entry);
+        return { status: 'done', ...(entry ? { accountId: entry.dn } : { detail: 'already absent' }) };
+      }
+      case 'add_grant':
+      case 'remove_grant': {
+        const groupDn = await directory.groupDn(entitlementOf(change));
+        const entry = await mustTarget(change).catch((error: unknown) => {
+          if (change.kind === 'remove_grant' && error instanceof JmlError && !error.retryable) return null;
+          throw error;
+        });
+        if (!entry) return { status: 'done', detail: 'no account, so no grant' };
+        if (change.kind === 'add_grant') await directory.addMember(groupDn, entry.dn);
+        else await directory.removeMember(groupDn, entry.dn);
+        return { status: 'done', accountId: entry.dn };
+      }
+      default:
+        return { status: 'failed', retryable: false, message: `${s.system} does not handle ${change.kind}` };
+    }
+  }
+
+  return {
+    settings: s,
+    describe(): ConnectorDescription {
+      return { type: s.flavour === 'ad' ? 'ad' : 'ldap', provisions: PROVISIONS, manual: false };
+    },
+
+    async validate(): Promise<ValidationResult> {
+      const problems: string[] = [];
+      if (s.flavour === 'ad' && s.url.startsWith('ldap://') && !s.startTls) problems.push('Active Directory needs TLS (ldaps:// or StartTLS) for passwords');
+      try {
+        for (const base of [s.baseDn, s.usersOu, s.groupsOu, ...accountBases(s)]) {
+          const found = await pool.run('search', base, (c) => c.search(base, { scope: 'base', attributes: ['1.1'] }).catch((e: unknown) => {
+            if ((e as { code?: unknown }).code === 32) return { searchEntries: [] };
+            throw e;
+          }));
+          if (found.searchEntries.length === 0) problems.push(`${base} does not exist`);
+        }
+      } catch (error) {
+        problems.push(ldapError(error, 'validate', s.baseDn, s.system).message);
+      }
+      return { ok: problems.length === 0, problems: [...new Set(problems)] };
+    },
+
+    async list<K extends ListKind>(kind: K, cursor: string | null, pageSize?: number): Promise<Page<ListTypes[K]>> {
+      const size = Math.min(Math.max(1, pageSize ?? s.pageSize), s.pageSize);
+      const page = await lister.page(kind, cursor, streams(kind, size));
+      return { items: page.items as readonly ListTypes[K][], nextCursor: page.nextCursor };
+    },
+
+    readBack: readBackOf,
+
+    async apply(change: Change): Promise<ChangeOutcome> {
+      try {
+        return await applyChange(change);
+      } catch (error) {
+        return failedOutcome(error);
+      }
+    },
+
+    async close() {
+      await lister.close();
+      await pool.close();
+    },
+  };
+}

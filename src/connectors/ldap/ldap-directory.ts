@@ -1,0 +1,241 @@
+/**
+ * The directory operations the connector is built from: locate an account,
+ * resolve a group, and change entries, each idempotent. Every DN and filter
+ * built here from data goes through ldap-escape.ts.
+ */
+import { randomBytes } from 'node:crypto';
+import { Attribute, Change as LdapChange, type Client, type Entry } from 'ldapts';
+import { JmlError } from '../../domain/errors.ts';
+import { childDn, dnKey, ldapFilter, parentDn, parseDn, type RdnPart } from './ldap-escape.ts';
+import { ldapResultCode } from './ldap-errors.ts';
+import { accountAttributes, accountBases, first, groupFilter, PPOLICY_LOCKED, UAC_DISABLED, UAC_NORMAL, userFilter } from './ldap-entries.ts';
+import type { LdapPool } from './ldap-pool.ts';
+import type { LdapSettings } from './ldap-settings.ts';
+
+const NO_SUCH_OBJECT = 32;
+const NO_SUCH_ATTRIBUTE = 16;
+const VALUE_EXISTS = 20;
+const ALREADY_EXISTS = 68;
+const OBJECT_CLASS_VIOLATION = 65;
+
+export type AttributeValues = Readonly<Record<string, string | readonly string[] | null>>;
+
+/** AD wants the password in double quotes, UTF-16LE encoded, and only over TLS. */
+export function adPassword(password: string): Buffer {
+  return Buffer.from(`"${password}"`, 'utf16le');
+}
+
+/** A password AD's default complexity rules accept, for accounts created without one. */
+export function generatedPassword(): string {
+  return `${randomBytes(18).toString('base64url')}aA1!`;
+}
+
+function replace(type: string, vals: readonly (string | Buffer)[]): LdapChange {
+  return new LdapChange({ operation: 'replace', modification: new Attribute({ type, values: vals as string[] }) });
+}
+
+function memberChange(operation: 'add' | 'delete', dn: string): LdapChange {
+  return new LdapChange({ operation, modification: new Attribute({ type: 'member', values: [dn] }) });
+}
+
+function asList(value: string | readonly string[]): string[] {
+  return typeof value === 'string' ? [value] : [...value];
+}
+
+export interface Directory {
+  /** The account a change targets: by DN when known, else by correlation value. Null when absent. */
+  locate(accountId: string | undefined, correlation: string): Promise<Entry | null>;
+  /** DN of the group named `name`; throws a terminal error when there is none or several. */
+  groupDn(name: string): Promise<string>;
+  isMember(groupDn: string, memberDn: string): Promise<boolean>;
+  create(attributes: AttributeValues, correlation: string): Promise<string>;
+  /** Renames when the RDN attribute changes, then replaces the other attributes. Returns the DN after. */
+  update(entry: Entry, attributes: AttributeValues): Promise<string>;
+  setEnabled(entry: Entry, enabled: boolean): Promise<string>;
+  remove(entry: Entry): Promise<void>;
+  addMember(groupDn: string, memberDn: string): Promise<void>;
+  removeMember(groupDn: string, memberDn: string): Promise<void>;
+}
+
+export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
+  const groupCache = new Map<string, string>();
+  const search = (base: string, filter: string, attributes: string[], scope: 'base' | 'sub' = 'sub') =>
+    pool.run('search', base, async (c: Client) => {
+      try {
+        return (await c.search(base, { scope, filter, attributes, paged: scope === 'sub' ? { pageSize: s.pageSize } : false })).searchEntries;
+      } catch (error) {
+        if (ldapResultCode(error) === NO_SUCH_OBJECT) return [];
+        throw error;
+      }
+    });
+  const modify = (dn: string, changes: LdapChange[]) => pool.run('modify', dn, (c) => c.modify(dn, changes));
+
+  /** Groups still listing `oldDn` get `newDn` instead; servers with referential integrity leave none. */
+  async function moveMemberships(oldDn: string, newDn: string): Promise<void> {
+    const groups = await search(s.groupsOu, `(&${groupFilter(s)}(member=${ldapFilter`${oldDn}`}))`, ['1.1']);
+    for (const group of groups) {
+      await modify(group.dn, [memberChange('add', newDn)]).catch((e: unknown) => { if (!codeIn(e, VALUE_EXISTS, ALREADY_EXISTS)) throw e; });
+      await modify(group.dn, [memberChange('delete', oldDn)]).catch((e: unknown) => { if (!codeIn(e, NO_SUCH_ATTRIBUTE)) throw e; });
+    }
+  }
+
+  /** Moves or renames: the new RDN is rebuilt from the unescaped value, so its escaping is ours. */
+  async function moveTo(entry: Entry, rdn: RdnPart, parent: string): Promise<string> {
+    const newDn = childDn(rdn.attribute, rdn.value, parent);
+    if (dnKey(newDn) === dnKey(entry.dn)) return entry.dn;
+    await pool.run('rename', entry.dn, (c) => c.modifyDN(entry.dn, newDn));
+    await moveMemberships(entry.dn, newDn);
+    return newDn;
+  }
+
+  const directory: Directory = {
+    async locate(accountId, correlation) {
+      const attrs = accountAttributes(s);
+      if (accountId) {
+        const found = await search(accountId, userFilter(s), attrs, 'base');
+        if (found[0]) return found[0];
+      }
+      const filter = `(&${userFilter(s)}(${s.correlationAttribute}=${ldapFilter`${correlation}`}))`;
+      const matches: Entry[] = [];
+      for (const base of accountBases(s)) matches.push(...(await search(base, filter, attrs)));
+      if (matches.length > 1) {
+        throw new JmlError('conflict', `${s.system}: ${matches.length} accounts have ${s.correlationAttribute}=${correlation}`, {
+          details: { system: s.system, accounts: matches.map((m) => m.dn) },
+        });
+      }
+      return matches[0] ?? null;
+    },
+
+    async groupDn(name) {
+      const cached = groupCache.get(name);
+      if (cached) return cached;
+      const found = await search(s.groupsOu, groupFilter(s, name), ['1.1']);
+      if (found.length !== 1) {
+        throw new JmlError('connector', `${s.system}: ${found.length === 0 ? 'no' : found.length} group named ${JSON.stringify(name)} under ${s.groupsOu}`, {
+          retryable: false, details: { system: s.system, entitlement: name },
+        });
+      }
+      groupCache.set(name, found[0]!.dn);
+      return found[0]!.dn;
+    },
+
+    async isMember(groupDn, memberDn) {
+      return (await search(groupDn, `(member=${ldapFilter`${memberDn}`})`, ['1.1'], 'base')).length > 0;
+    },
+
+    async create(attributes, correlation) {
+      const rdnValue = attributes[s.rdnAttribute] ?? (s.flavour === 'ad' ? attributes.displayName ?? attributes[s.loginAttribute] : undefined);
+      if (typeof rdnValue !== 'string' || rdnValue === '') {
+        throw new JmlError('invalid_input', `${s.system}: create_account needs a single ${s.rdnAttribute} value`, { details: { system: s.system } });
+      }
+      const dn = childDn(s.rdnAttribute, rdnValue, s.usersOu);
+      const entry: Record<string, string[] | Buffer[]> = { objectClass: [...s.userObjectClasses] };
+      let password: string | undefined;
+      for (const [name, value] of Object.entries(attributes)) {
+        if (value === null) continue;
+        if (name === 'password') password = typeof value === 'string' ? value : value[0];
+        else entry[name] = asList(value);
+      }
+      entry[s.rdnAttribute] = [rdnValue];
+      entry[s.correlationAttribute] = [correlation];
+      if (s.flavour === 'openldap') {
+        entry.cn ??= [rdnValue];
+        entry.sn ??= entry.cn as string[];
+        if (password) entry.userPassword = [password];
+      } else {
+        const sam = (entry.sAMAccountName ?? entry[s.loginAttribute]) as string[] | undefined;
+        if (!sam?.[0]) throw new JmlError('invalid_input', `${s.system}: create_account needs sAMAccountName`, { details: { system: s.system } });
+        entry.sAMAccountName = [sam[0]];
+        entry.userPrincipalName ??= [`${sam[0]}@${s.upnSuffix}`];
+        entry.unicodePwd = [adPassword(password ?? generatedPassword())];
+        entry.userAccountControl = [String(UAC_NORMAL)];
+      }
+      const attrs = Object.entries(entry).map(([type, vals]) => new Attribute({ type, values: vals as string[] }));
+      try {
+        await pool.run('add', dn, (c) => c.add(dn, attrs));
+      } catch (error) {
+        if (!codeIn(error, ALREADY_EXISTS)) throw error;
+        // A retry after a crash finds its own account; anyone else's is a conflict.
+        const existing = await search(dn, '(objectClass=*)', [s.correlationAttribute], 'base');
+        if (first(existing[0] ?? { dn }, s.correlationAttribute) !== correlation) {
+          throw new JmlError('conflict', `${s.system}: ${dn} already exists and belongs to someone else`, { details: { system: s.system, dn } });
+        }
+      }
+      return dn;
+    },
+
+    async update(entry, attributes) {
+      let dn = entry.dn;
+      const newRdn = attributes[s.rdnAttribute];
+      if (typeof newRdn === 'string' && newRdn !== first(entry, s.rdnAttribute)) {
+        dn = await moveTo(entry, { attribute: s.rdnAttribute, value: newRdn }, parentDn(dn));
+      }
+      const changes: LdapChange[] = [];
+      for (const [name, value] of Object.entries(attributes)) {
+        if (name.toLowerCase() === s.rdnAttribute.toLowerCase()) continue;
+        if (name === 'password') {
+          if (typeof value !== 'string') continue;
+          changes.push(s.flavour === 'ad' ? replace('unicodePwd', [adPassword(value)]) : replace('userPassword', [value]));
+        } else {
+          changes.push(replace(name, value === null ? [] : asList(value)));
+        }
+      }
+      if (changes.length > 0) await modify(dn, changes);
+      return dn;
+    },
+
+    async setEnabled(entry, enabled) {
+      if (s.flavour === 'ad') {
+        const uac = Number(first(entry, 'userAccountControl') ?? UAC_NORMAL);
+        const next = enabled ? uac & ~UAC_DISABLED : uac | UAC_DISABLED;
+        if (next !== uac) await modify(entry.dn, [replace('userAccountControl', [String(next)])]);
+        return entry.dn;
+      }
+      const d = s.disable;
+      if (d.method === 'ppolicy') {
+        await modify(entry.dn, [replace('pwdAccountLockedTime', enabled ? [] : [PPOLICY_LOCKED])]);
+        return entry.dn;
+      }
+      if (d.method === 'attribute') {
+        await modify(entry.dn, [replace(d.attribute, enabled ? (d.enabledValue ? [d.enabledValue] : []) : [d.disabledValue])]);
+        return entry.dn;
+      }
+      const rdn = parseDn(entry.dn)[0];
+      if (!rdn) throw new JmlError('internal', `empty DN for ${s.system}`);
+      return moveTo(entry, rdn, enabled ? s.usersOu : d.disabledOu);
+    },
+
+    async remove(entry) {
+      if (s.flavour === 'openldap') {
+        const groups = await search(s.groupsOu, `(&${groupFilter(s)}(member=${ldapFilter`${entry.dn}`}))`, ['1.1']);
+        for (const group of groups) await directory.removeMember(group.dn, entry.dn);
+      }
+      await pool.run('delete', entry.dn, (c) => c.del(entry.dn)).catch((e: unknown) => { if (!codeIn(e, NO_SUCH_OBJECT)) throw e; });
+    },
+
+    async addMember(groupDn, memberDn) {
+      await modify(groupDn, [memberChange('add', memberDn)]).catch((e: unknown) => { if (!codeIn(e, VALUE_EXISTS, ALREADY_EXISTS)) throw e; });
+      if (s.flavour === 'openldap') {
+        await modify(groupDn, [memberChange('delete', s.emptyGroupMember)]).catch((e: unknown) => { if (!codeIn(e, NO_SUCH_ATTRIBUTE)) throw e; });
+      }
+    },
+
+    async removeMember(groupDn, memberDn) {
+      try {
+        await modify(groupDn, [memberChange('delete', memberDn)]);
+      } catch (error) {
+        if (codeIn(error, NO_SUCH_ATTRIBUTE)) return;
+        // groupOfNames must keep a member: the placeholder takes the last one's place in the same operation.
+        if (!codeIn(error, OBJECT_CLASS_VIOLATION) || s.flavour !== 'openldap') throw error;
+        await modify(groupDn, [memberChange('add', s.emptyGroupMember), memberChange('delete', memberDn)]);
+      }
+    },
+  };
+  return directory;
+}
+
+function codeIn(error: unknown, ...codes: number[]): boolean {
+  const cause = error instanceof JmlError ? error.cause : error;
+  const code = ldapResultCode(cause);
+  return code !== undefined && codes.includes(code);
+}
