@@ -1,0 +1,263 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Assignment } from '../domain/access.ts';
+import type { Change } from '../domain/change.ts';
+import type { Credential, Identity } from '../domain/identity.ts';
+import { engineerAccounts, observedOf, person, POLICY, type AccountSpec } from './engine-fixture.ts';
+import { plan, type JmlAssigned, type PlanInput } from './plan.ts';
+
+const NOW = '2026-06-15T09:00:00Z';
+
+function input(
+  identities: Identity[],
+  accounts: AccountSpec[],
+  extra: Partial<PlanInput> = {},
+): PlanInput {
+  return { identities, policy: POLICY, assignments: [], observed: observedOf(accounts), previouslyAssigned: [], credentials: [], now: NOW, ...extra };
+}
+
+/** `kind system identity target` — what a person reading the plan sees first. */
+function line(change: Change): string {
+  const target = change.entitlement ?? change.credentialId ?? change.subjectKey ?? change.assetTag ?? change.accountId ?? '';
+  return `${change.kind} ${change.system ?? '-'} ${change.identityKey} ${target}`.trim();
+}
+const lines = (changes: readonly Change[]) => changes.map(line).sort();
+const find = (changes: readonly Change[], text: string) => {
+  const change = changes.find((c) => line(c) === text);
+  assert.ok(change, `no change "${text}" in:\n${lines(changes).join('\n')}`);
+  return change;
+};
+const dependsOn = (changes: readonly Change[], later: string, earlier: string) =>
+  find(changes, later).dependsOn.includes(find(changes, earlier).id);
+
+const jmlGave = (identityKey: string, system: string, ...entitlements: (string | null)[]): JmlAssigned[] =>
+  entitlements.map((entitlement) => ({ identityKey, system, entitlement }));
+
+const exception = (identityKey: string, system: string, entitlement: string, validTo: string | null): Assignment => ({
+  identityKey, system, entitlement, validFrom: '2026-01-01T00:00:00Z', validTo,
+  reason: { type: 'exception', exceptionId: `X-${entitlement}`, justification: 'project' },
+});
+
+interface Case {
+  readonly name: string;
+  readonly input: PlanInput;
+  readonly expect: readonly string[];
+}
+
+const leaver = person('E1', { status: 'left', endDate: '2026-06-01' });
+const leaverAccounts: AccountSpec[] = [
+  ...engineerAccounts('E1'),
+  { system: 'ledger', identityKey: 'E1', grants: ['viewer'] },
+];
+
+const cases: Case[] = [
+  {
+    name: 'a joiner gets an account and every desired grant in each managed system',
+    input: input([person('E1')], []),
+    expect: [
+      'add_grant directory E1 all-staff', 'add_grant directory E1 engineering',
+      'add_grant github E1 developers', 'add_grant github E1 members', 'add_grant vpn E1 standard',
+      'create_account directory E1', 'create_account github E1', 'create_account vpn E1',
+    ],
+  },
+  {
+    name: 'an identity whose access is in step needs no change',
+    input: input([person('E1')], engineerAccounts('E1')),
+    expect: [],
+  },
+  {
+    name: 'a mover to another department gains the new access and loses what no longer maps',
+    input: input([person('E1', { attributes: { department: 'Finance' } })], engineerAccounts('E1'), {
+      previouslyAssigned: jmlGave('E1', 'github', null, 'members', 'developers'),
+    }),
+    expect: [
+      'add_grant directory E1 finance', 'add_grant ledger E1 viewer', 'create_account ledger E1',
+      'disable_account github E1 github-E1', 'remove_grant directory E1 engineering',
+      'remove_grant github E1 developers', 'remove_grant github E1 members',
+    ],
+  },
+  {
+    name: 'a mover whose title changes gains the senior grant and has the title updated',
+    input: input([person('E1', { attributes: { title: 'Senior Engineer' } })], engineerAccounts('E1')),
+    expect: ['add_grant github E1 admins', 'update_attributes directory E1 directory-E1'],
+  },
+  {
+    name: 'a manager change alone changes no access',
+    input: input([person('E1', { attributes: { manager: 'E7' } })], engineerAccounts('E1')),
+    expect: [],
+  },
+  {
+    name: 'a leaver is disabled everywhere jml manages, loses removable grants, and nothing is deleted before retention',
+    input: input([leaver], leaverAccounts, { previouslyAssigned: jmlGave('E1', 'github', 'members') }),
+    expect: [
+      'disable_account directory E1 directory-E1', 'disable_account github E1 github-E1',
+      'disable_account ledger E1 ledger-E1', 'disable_account vpn E1 vpn-E1',
+      'remove_grant directory E1 all-staff', 'remove_grant directory E1 engineering',
+      'remove_grant github E1 members', 'remove_grant vpn E1 standard',
+      'revoke_sessions directory E1 directory-E1', 'revoke_sessions github E1 github-E1',
+    ],
+  },
+  {
+    name: 'after the retention period a leaver\'s accounts are deleted where the leaver action says delete',
+    input: input([leaver], leaverAccounts.map((a) => ({ ...a, enabled: false, grants: [] })), {
+      now: '2026-09-01T09:00:00Z',
+    }),
+    expect: ['delete_account directory E1 directory-E1', 'delete_account vpn E1 vpn-E1'],
+  },
+  {
+    name: 'a rehire gets only what policy desires now: old grants go before the account is enabled',
+    input: input(
+      [person('E1', { attributes: { department: 'Finance' } })],
+      [{ system: 'directory', identityKey: 'E1', enabled: false, grants: ['all-staff', 'engineering'], attributes: { mail: 'e1@example.com', title: 'Engineer' } }],
+    ),
+    expect: [
+      'add_grant directory E1 finance', 'add_grant ledger E1 viewer', 'add_grant vpn E1 standard',
+      'create_account ledger E1', 'create_account vpn E1', 'enable_account directory E1 directory-E1',
+      'remove_grant directory E1 engineering',
+    ],
+  },
+  {
+    name: 'an exception past its end date no longer justifies the grant',
+    input: input([person('E1')], [...engineerAccounts('E1').filter((a) => a.system !== 'github'),
+      { system: 'github', identityKey: 'E1', grants: ['members', 'developers', 'admins'] }], {
+      assignments: [exception('E1', 'github', 'admins', '2026-06-01T00:00:00Z')],
+      previouslyAssigned: jmlGave('E1', 'github', 'admins'),
+    }),
+    expect: ['remove_grant github E1 admins'],
+  },
+  {
+    name: 'an exception within its window keeps the grant',
+    input: input([person('E1')], [...engineerAccounts('E1').filter((a) => a.system !== 'github'),
+      { system: 'github', identityKey: 'E1', grants: ['members', 'developers', 'admins'] }], {
+      assignments: [exception('E1', 'github', 'admins', '2026-12-31T00:00:00Z')],
+      previouslyAssigned: jmlGave('E1', 'github', 'admins'),
+    }),
+    expect: [],
+  },
+  {
+    name: 'a mover keeps access that a second reason still justifies',
+    input: input([person('E1', { attributes: { department: 'Finance' } })], engineerAccounts('E1'), {
+      assignments: [exception('E1', 'directory', 'engineering', null)],
+    }),
+    expect: ['add_grant directory E1 finance', 'add_grant ledger E1 viewer', 'create_account ledger E1'],
+  },
+  {
+    name: 'each enforcement mode removes only what it may: full all, relative its own, positive and none nothing',
+    input: input([person('E1')], [
+      { system: 'directory', identityKey: 'E1', grants: ['all-staff', 'engineering', 'finance'], attributes: { mail: 'e1@example.com', title: 'Engineer' } },
+      { system: 'github', identityKey: 'E1', grants: ['members', 'developers', 'admins', 'outside'] },
+      { system: 'vpn', identityKey: 'E1', grants: ['standard'] },
+      { system: 'ledger', identityKey: 'E1', grants: ['approver'] },
+      { system: 'legacy', identityKey: 'E1', grants: ['admin'] },
+    ], { previouslyAssigned: jmlGave('E1', 'github', 'admins') }),
+    expect: ['remove_grant directory E1 finance', 'remove_grant github E1 admins'],
+  },
+  {
+    name: 'a suspended identity has its accounts disabled and keeps its grants',
+    input: input([person('E1', { status: 'suspended' })], engineerAccounts('E1')),
+    expect: [
+      'disable_account directory E1 directory-E1', 'disable_account github E1 github-E1', 'disable_account vpn E1 vpn-E1',
+      'revoke_sessions directory E1 directory-E1', 'revoke_sessions github E1 github-E1',
+    ],
+  },
+  {
+    name: 'a pending joiner gets nothing before the start',
+    input: input([person('E1', { status: 'pending' })], []),
+    expect: [],
+  },
+];
+
+describe('plan', () => {
+  for (const c of cases) {
+    test(c.name, () => assert.deepEqual(lines(plan(c.input).changes), [...c.expect].sort()));
+  }
+
+  test('a joiner\'s grants wait for the account to be created', () => {
+    const { changes } = plan(input([person('E1')], []));
+    assert.ok(dependsOn(changes, 'add_grant github E1 members', 'create_account github E1'));
+    assert.deepEqual(find(changes, 'create_account directory E1').attributes,
+      { name: 'ada.lovelace', mail: 'e1@example.com', title: 'Engineer', employeeNumber: 'E1' });
+  });
+
+  test('a leaver\'s changes follow the leaver order: identity provider, sessions, accounts, grants', () => {
+    const { changes } = plan(input([leaver], leaverAccounts));
+    assert.ok(dependsOn(changes, 'revoke_sessions github E1 github-E1', 'disable_account directory E1 directory-E1'));
+    assert.ok(dependsOn(changes, 'disable_account vpn E1 vpn-E1', 'revoke_sessions directory E1 directory-E1'));
+    assert.ok(dependsOn(changes, 'remove_grant vpn E1 standard', 'disable_account vpn E1 vpn-E1'));
+    assert.ok(dependsOn(changes, 'remove_grant directory E1 engineering', 'disable_account github E1 github-E1'));
+    assert.deepEqual(find(changes, 'disable_account directory E1 directory-E1').dependsOn, []);
+  });
+
+  test('a leaver whose account is still enabled after retention is disabled before it is deleted', () => {
+    const { changes } = plan(input([leaver], [{ system: 'vpn', identityKey: 'E1', grants: ['standard'] }], { now: '2026-07-02T00:00:00Z' }));
+    assert.ok(dependsOn(changes, 'delete_account vpn E1 vpn-E1', 'disable_account vpn E1 vpn-E1'));
+    assert.ok(dependsOn(changes, 'delete_account vpn E1 vpn-E1', 'remove_grant vpn E1 standard'));
+  });
+
+  test('retention counts from the end date in the organisation\'s calendar', () => {
+    const accounts: AccountSpec[] = [{ system: 'vpn', identityKey: 'E1', enabled: false }];
+    assert.deepEqual(lines(plan(input([leaver], accounts, { now: '2026-06-30T12:00:00Z' })).changes), []);
+    assert.deepEqual(lines(plan(input([leaver], accounts, { now: '2026-07-01T00:30:00Z' })).changes), ['delete_account vpn E1 vpn-E1']);
+    // 2026-06-30T23:30Z is already July 1st in Berlin.
+    assert.deepEqual(lines(plan(input([leaver], accounts, { now: '2026-06-30T23:30:00Z', timeZone: 'Europe/Berlin' })).changes),
+      ['delete_account vpn E1 vpn-E1']);
+  });
+
+  test('when an owner leaves, owned identities move to the manager, credentials rotate, and a person confirms', () => {
+    const owner = person('E1', { status: 'left', endDate: '2026-06-01', attributes: { manager: 'E2' } });
+    const bot = person('svc-ci', { kind: 'service_account', owner: 'E1', attributes: { first_name: null, last_name: null } });
+    const key: Credential = {
+      id: 'cred-1', identityKey: 'svc-ci', system: 'github', kind: 'api_key', name: 'deploy', createdAt: '2025-01-01T00:00:00Z',
+      lastRotatedAt: null, expiresAt: null, status: 'active',
+    };
+    const own: Credential = { ...key, id: 'cred-2', identityKey: 'E1', name: 'laptop token' };
+    const { changes } = plan(input([owner, person('E2'), bot], [...engineerAccounts('E2'), { system: 'github', identityKey: 'svc-ci' }], {
+      credentials: [key, own],
+      assets: [{ tag: 'LAP-17', holderKey: 'E1', description: 'laptop' }],
+    }));
+    const transfer = find(changes, 'transfer_ownership - E1 svc-ci');
+    assert.equal(transfer.toOwnerKey, 'E2');
+    assert.ok(dependsOn(changes, 'manual_task - E1 svc-ci', 'transfer_ownership - E1 svc-ci'));
+    assert.ok(dependsOn(changes, 'transfer_ownership - E1 svc-ci', 'revoke_credential github E1 cred-2'));
+    assert.ok(dependsOn(changes, 'transfer_ownership - E1 svc-ci', 'rotate_credential github svc-ci cred-1'));
+    assert.ok(dependsOn(changes, 'collect_asset - E1 LAP-17', 'transfer_ownership - E1 svc-ci'));
+  });
+
+  test('an owner with no active manager hands ownership to the owner of the system the identity lives in', () => {
+    const owner = person('E1', { status: 'left', endDate: '2026-06-01', attributes: { manager: 'E2' } });
+    const bot = person('svc-ci', { kind: 'service_account', owner: 'E1' });
+    const { changes } = plan(input([owner, person('E2', { status: 'left' }), bot], [{ system: 'github', identityKey: 'svc-ci' }]));
+    assert.equal(find(changes, 'transfer_ownership - E1 svc-ci').toOwnerKey, 'OWN-github');
+  });
+
+  test('the same intent gets the same ids, whatever the order of the inputs', () => {
+    const identities = [person('E3'), person('E2', { attributes: { department: 'Finance' } }), leaver];
+    const accounts = [...engineerAccounts('E2'), ...leaverAccounts];
+    const first = plan(input(identities, accounts));
+    const second = plan({ ...input([...identities].reverse(), [...accounts].reverse()) });
+    assert.deepEqual(first.changes.map((c) => c.id), second.changes.map((c) => c.id));
+    assert.equal(first.fingerprint, second.fingerprint);
+    assert.equal(new Set(first.changes.map((c) => c.id)).size, first.changes.length);
+  });
+
+  test('the fingerprint changes when an input changes, and not when only time passes without effect', () => {
+    const base = input([person('E1')], engineerAccounts('E1'));
+    const { fingerprint } = plan(base);
+    assert.equal(plan({ ...base, now: '2026-06-16T09:00:00Z' }).fingerprint, fingerprint);
+    const extraGrant = input([person('E1')], [...engineerAccounts('E1').filter((a) => a.system !== 'vpn'),
+      { system: 'vpn', identityKey: 'E1', grants: ['standard', 'admin'] }]);
+    assert.notEqual(plan(extraGrant).fingerprint, fingerprint);
+    assert.notEqual(plan({ ...base, policy: { ...POLICY, rules: POLICY.rules.slice(1) } }).fingerprint, fingerprint);
+    assert.notEqual(plan({ ...base, identities: [person('E1', { attributes: { location: 'Paris' } })] }).fingerprint, fingerprint);
+  });
+
+  test('a plan is frozen', () => {
+    const p = plan(input([person('E1')], []));
+    assert.ok(Object.isFrozen(p) && Object.isFrozen(p.changes) && Object.isFrozen(p.changes[0]));
+  });
+
+  test('scope restricts the plan to the named identities and systems', () => {
+    const p = plan({ ...input([person('E1'), person('E2')], []), scope: { identityKeys: ['E2'], systems: ['github'] } });
+    assert.deepEqual(lines(p.changes), ['add_grant github E2 developers', 'add_grant github E2 members', 'create_account github E2']);
+  });
+});

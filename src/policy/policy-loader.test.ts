@@ -1,0 +1,155 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { isJmlError } from '../domain/errors.ts';
+import { loadPolicy, type PolicyProblem } from './policy-loader.ts';
+import { scaffoldPolicy } from './policy-scaffold.ts';
+import { policyJsonSchema } from './policy-schema.ts';
+
+let root: string;
+before(async () => { root = await mkdtemp(join(tmpdir(), 'jml-policy-')); });
+after(async () => { await rm(root, { recursive: true, force: true }); });
+
+async function policyDir(name: string, files: Readonly<Record<string, string>>): Promise<string> {
+  const dir = join(root, name);
+  await mkdir(dir, { recursive: true });
+  for (const [file, text] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, file)), { recursive: true });
+    await writeFile(join(dir, file), text);
+  }
+  return dir;
+}
+
+async function problems(dir: string): Promise<PolicyProblem[]> {
+  try {
+    await loadPolicy(dir);
+  } catch (error) {
+    assert.ok(isJmlError(error, 'invalid_input'));
+    return error.details.problems as PolicyProblem[];
+  }
+  assert.fail('the policy loaded');
+}
+
+const BASE = `systems:
+  - name: github
+    owner: E1
+    connector: { type: scim }
+entitlements:
+  - { system: github, name: developers }
+`;
+
+describe('loadPolicy', () => {
+  test('the scaffolded policy loads, and its hash ignores file layout, order and comments', async () => {
+    const scaffold = scaffoldPolicy();
+    const loaded = await loadPolicy(await policyDir('scaffold', scaffold));
+    assert.equal(loaded.policy.systems.length, 4);
+    assert.ok(loaded.policy.rules.length >= 4);
+    assert.deepEqual(loaded.files.map((f) => f.path), ['approvals.yaml', 'entitlements.yaml', 'roles.yaml', 'rules.yaml', 'systems.yaml']);
+
+    const yaml = Object.entries(scaffold).filter(([name]) => name.endsWith('.yaml'));
+    const merged = yaml.reverse().map(([, text]) => text.replace(/^#.*$/gm, '')).join('\n');
+    const single = await loadPolicy(await policyDir('single', { 'nested/all.yml': merged.replace(/^(systems|entitlements|roles|rules|approvals):/gm, '\n$1:') }));
+    assert.equal(single.hash, loaded.hash);
+    assert.match(loaded.hash, /^[0-9a-f]{64}$/);
+  });
+
+  test('an unknown role is reported with file, line and path', async () => {
+    const dir = await policyDir('unknown-role', {
+      'base.yaml': BASE,
+      'roles.yaml': `roles:
+  - name: developer
+    inducements:
+      - entitlement: github:developers
+      - role: dev-ops
+`,
+    });
+    const [problem, ...rest] = await problems(dir);
+    assert.deepEqual(rest, []);
+    assert.deepEqual(problem, { file: join(dir, 'roles.yaml'), line: 5, path: 'roles[0].inducements[1].role', message: 'unknown role "dev-ops"' });
+  });
+
+  test('every problem in every file is reported at once', async () => {
+    const dir = await policyDir('many', {
+      'base.yaml': BASE,
+      'broken.yaml': 'roles:\n  - name: [unclosed\n',
+      'rules.yaml': `rules:
+  - name: engineers
+    when: { equal: { department: Engineering } }
+    grant: { entitlements: ["github:admins"] }
+  - name: engineers
+    when: { within_days: { end_date: soon } }
+    grant: { roles: [developer] }
+`,
+      'systems.yaml': `systems:
+  - name: vpn
+    owner: E1
+    connector: { type: scim }
+    enforcement: strict
+    account: { name: "{first_name|capitalise}" }
+`,
+    });
+    const found = (await problems(dir)).map((p) => `${p.file.slice(dir.length + 1)}:${p.line} ${p.path}: ${p.message}`);
+    assert.equal(found.length, 4, found.join('\n'));
+    assert.match(found[0]!, /^broken\.yaml:\d+ : Flow sequence/);
+    assert.ok(found.includes('rules.yaml:3 rules[0].when: found "equal"; expected exactly one of: equals, in, kind, exists, matches, before, after, within_days, not, all, any'), found.join('\n'));
+    assert.ok(found.some((p) => p.startsWith('rules.yaml:6 rules[1].when.within_days.end_date: ')), found.join('\n'));
+    assert.ok(found.some((p) => p.startsWith('systems.yaml:5 systems[0].enforcement: ')), found.join('\n'));
+    // Cross-reference checks run once every file parses; this one is caught by the schema first.
+    assert.ok(!found.some((p) => p.includes('github:admins')));
+  });
+
+  test('cross-reference problems name unknown entitlements, duplicates and bad templates', async () => {
+    const dir = await policyDir('refs', {
+      'base.yaml': BASE,
+      'more.yaml': `systems:
+  - name: github
+    owner: E2
+    connector: { type: scim }
+    account: { name: "{first_name|capitalise}" }
+rules:
+  - name: all
+    when: { kind: [employee] }
+    grant: { entitlements: ["github:admins", "jira:users"] }
+`,
+    });
+    const found = (await problems(dir)).map((p) => `${p.line} ${p.path}: ${p.message}`);
+    assert.deepEqual(found, [
+      `2 systems[0].name: duplicate system "github" (first defined in ${join(dir, 'base.yaml')})`,
+      '5 systems[0].account.name: unknown filter "capitalise" (known: lower, upper, trim, ascii)',
+      '9 rules[0].grant.entitlements[0]: unknown entitlement "admins" in system "github"',
+      '9 rules[0].grant.entitlements[1]: unknown system "jira"',
+    ]);
+  });
+
+  test('a role inducement cycle is rejected, naming the cycle', async () => {
+    const dir = await policyDir('cycle', {
+      'roles.yaml': `roles:
+  - name: a
+    inducements: [{ role: b }]
+  - name: b
+    inducements: [{ role: c }]
+  - name: c
+    inducements:
+      - role: a
+`,
+    });
+    const [problem, ...rest] = await problems(dir);
+    assert.deepEqual(rest, []);
+    assert.equal(problem?.message, 'role inducement cycle: a → b → c → a');
+    assert.equal(problem?.line, 8);
+  });
+
+  test('an empty or missing directory is an error, not an empty policy', async () => {
+    assert.match((await problems(await policyDir('empty', {})))[0]!.message, /no policy files/);
+    await assert.rejects(loadPolicy(join(root, 'absent')), (e) => isJmlError(e, 'invalid_input'));
+  });
+});
+
+test('the JSON Schema describes the five collections and the condition language', () => {
+  const schema = policyJsonSchema();
+  const text = JSON.stringify(schema);
+  assert.deepEqual(Object.keys(schema.properties as object).sort(), ['approvals', 'entitlements', 'roles', 'rules', 'systems']);
+  for (const op of ['within_days', 'matches', 'all', 'any', 'not']) assert.ok(text.includes(`"${op}"`), op);
+});
