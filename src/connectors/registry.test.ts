@@ -9,7 +9,7 @@ const create: Change = { id: 'c1', kind: 'create_account', identityKey: 'E1', sy
 
 test('the registry builds a built-in connector from a policy type name and settings', async () => {
   const registry = createConnectorRegistry();
-  assert.deepEqual(registry.types(), ['chaos', 'fake', 'manual']);
+  for (const type of ['ad', 'chaos', 'fake', 'ldap', 'manual']) assert.ok(registry.types().includes(type), type);
   const wiki = await registry.create({ type: 'fake', settings: { groups: ['staff'] } }, { system: 'wiki' });
   assert.equal(wiki.describe().type, 'fake');
   assert.deepEqual((await wiki.list('entitlements', null)).items.map((e) => e.entitlement), ['staff']);
@@ -24,8 +24,9 @@ test('chaos wraps the connector its settings name', async () => {
 
 test('an unknown type or bad settings is invalid input naming the system', async () => {
   const registry = createConnectorRegistry();
-  await assert.rejects(registry.create({ type: 'ldapp' }, { system: 'dir' }), (e) => isJmlError(e, 'invalid_input') && /dir.*ldapp.*known: chaos, fake, manual/.test(e.message));
+  await assert.rejects(registry.create({ type: 'ldapp' }, { system: 'dir' }), (e) => isJmlError(e, 'invalid_input') && /dir.*ldapp.*known: .*chaos, fake, ldap, manual/.test(e.message));
   await assert.rejects(registry.create({ type: 'fake', settings: { latencyMs: -1 } }, { system: 'wiki' }), (e) => isJmlError(e, 'invalid_input') && /latencyMs/.test(e.message));
+  await assert.rejects(registry.create({ type: 'ldap', settings: { url: 'http://x' } }, { system: 'dir' }), (e) => isJmlError(e, 'invalid_input') && /dir: ldap connector settings: .*url/.test(e.message));
 });
 
 test('other connector types register themselves once', async () => {

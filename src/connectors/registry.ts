@@ -12,6 +12,7 @@ import { createChaosConnector, type ChaosSettings } from './chaos/chaos-connecto
 import type { Connector } from './connector.ts';
 import { createFakeConnector, type FakeSettings } from './fake/fake-connector.ts';
 import { createManualConnector, type ManualSettings } from './manual/manual-connector.ts';
+import { createLdapConnector } from './ldap/index.ts';
 
 export interface ConnectorConfig {
   readonly type: string;
@@ -47,6 +48,8 @@ export const BUILT_IN_CONNECTORS: Readonly<Record<string, ConnectorFactory>> = {
     if (!deps.db) throw new JmlError('internal', `the manual connector of ${deps.system} needs the store`);
     return createManualConnector((settings ?? {}) as ManualSettings, { system: deps.system, db: deps.db, ...(deps.now ? { now: deps.now } : {}) });
   },
+  ldap: (settings, deps) => createLdapConnector({ flavour: 'openldap', ...(settings as object), system: deps.system }),
+  ad: (settings, deps) => createLdapConnector({ ...(settings as object), flavour: 'ad', system: deps.system }),
   chaos: async (settings, deps) => {
     const { inner, ...chaos } = chaosWrapperSchema.parse(settings ?? {});
     const wrapped = await deps.registry.create(inner, deps);

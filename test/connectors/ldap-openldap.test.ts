@@ -4,6 +4,7 @@
  * error classes, and injection payloads that must stay literal.
  */
 import { after, before, describe, test } from 'node:test';
+import { describeConformance } from '../../src/connectors/conformance/conformance-suite.ts';
 import assert from 'node:assert/strict';
 import { Client, InvalidCredentialsError } from 'ldapts';
 import type { Change } from '../../src/domain/change.ts';
@@ -247,3 +248,48 @@ describe('LDAP connector on OpenLDAP', { skip }, () => {
     await down.close();
   });
 });
+
+// The conformance suite on one shared slapd: its identity keys are unique per run.
+let shared: Promise<OpenLdapPeer> | null = null;
+after(async () => {
+  if (shared) await (await shared).stop();
+});
+
+if (skip) {
+  test('connector conformance: ldap (OpenLDAP)', { skip }, () => undefined);
+} else {
+  describeConformance('ldap (OpenLDAP)', async () => {
+    shared ??= startOpenLdap();
+    const peer = await shared;
+    const settings = {
+      system: 'corp-ldap', flavour: 'openldap', url: peer.url, caPem: peer.caPem,
+      bindDn: peer.bindDn, bindPassword: peer.password, baseDn: peer.baseDn, usersOu: peer.usersOu, groupsOu: peer.groupsOu,
+    };
+    const connector = createLdapConnector(settings);
+    const others: LdapConnector[] = [];
+    return {
+      connector,
+      system: 'corp-ldap',
+      async seedEntitlement(name) {
+        const admin = new Client({ url: peer.ldapsUrl, tlsOptions: { ca: [peer.caPem] } });
+        await admin.bind(peer.bindDn, peer.password);
+        await admin
+          .add(`cn=${name},${peer.groupsOu}`, { objectClass: 'groupOfNames', cn: name, member: `cn=jml-empty-group-placeholder,${peer.baseDn}` })
+          .catch((e: { code?: number }) => { if (e.code !== 68) throw e; });
+        await admin.unbind();
+        return name;
+      },
+      accountAttributes: (key) => ({ uid: key, cn: `Person ${key}`, sn: key }),
+      attributeUpdate: { title: 'Conformance tester' },
+      async unreachable() {
+        const down = createLdapConnector({ ...settings, url: `ldap://127.0.0.1:${await freePort()}` });
+        others.push(down);
+        return down;
+      },
+      async close() {
+        await connector.close();
+        for (const o of others) await o.close();
+      },
+    };
+  });
+}

@@ -74,7 +74,11 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
   }
 
   function streams(kind: ListKind, pageSize: number) {
-    return (client: Client): AsyncIterator<readonly unknown[]> => {
+    return (client: Client): AsyncIterator<readonly unknown[]> => pagesOf(itemsOf(kind, pageSize, client), pageSize);
+  }
+
+  function itemsOf(kind: ListKind, pageSize: number, client: Client): AsyncIterator<readonly unknown[]> {
+    {
       if (kind === 'accounts') {
         return (async function* () {
           for await (const entries of searchPages(client, accountBases(s), userFilter(s), accountAttributes(s), pageSize)) {
@@ -96,7 +100,22 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
           yield grants;
         }
       })();
-    };
+    }
+  }
+
+  /** Re-cuts batches into pages of exactly `size` items (the last may be shorter): one group can hold thousands of grants. */
+  async function* pagesOf<T>(batches: AsyncIterator<readonly T[]>, size: number): AsyncGenerator<readonly T[]> {
+    let buffer: T[] = [];
+    for (;;) {
+      const next = await batches.next();
+      if (next.done) break;
+      buffer.push(...next.value);
+      while (buffer.length >= size) {
+        yield buffer.slice(0, size);
+        buffer = buffer.slice(size);
+      }
+    }
+    if (buffer.length > 0) yield buffer;
   }
 
   function correlation(change: Change): string {

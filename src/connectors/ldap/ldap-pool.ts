@@ -78,7 +78,7 @@ export function createLdapPool(settings: LdapSettings): LdapPool {
   function slotClient(i: number): Promise<Client> {
     const current = slots[i];
     if (current) return current;
-    const opening = open(settings.bindDn, settings.bindPassword);
+    const opening = open(settings.bindDn, settings.bindPassword.reveal());
     slots[i] = opening;
     opening.catch(() => { if (slots[i] === opening) slots[i] = null; });
     return opening;
@@ -105,7 +105,7 @@ export function createLdapPool(settings: LdapSettings): LdapPool {
         throw ldapError(error, operation, dn, settings.system);
       }
     },
-    dedicated: () => open(settings.bindDn, settings.bindPassword),
+    dedicated: () => open(settings.bindDn, settings.bindPassword.reveal()),
     async tryBind(dn, password) {
       const client = await open(dn, password);
       await client.unbind().catch(() => undefined);

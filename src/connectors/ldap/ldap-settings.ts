@@ -4,6 +4,7 @@
  * this check; values from identities never are (see ldap-escape.ts).
  */
 import { z } from 'zod';
+import { Secret } from '../secrets/secret.ts';
 import { attributeName } from './ldap-escape.ts';
 
 const attribute = z.string().refine((s) => {
@@ -34,8 +35,8 @@ export const ldapSettingsSchema = z.object({
   /** PEM of the CA that signed the server certificate; the system trust store when absent. */
   caPem: z.string().optional(),
   bindDn: z.string().min(3),
-  /** Never logged, never put in errors. */
-  bindPassword: z.string().min(1),
+  /** A plain string for now (encrypted connector secrets hand over a Secret); held as a Secret so it never prints. */
+  bindPassword: z.union([z.string().min(1), z.instanceof(Secret)]).transform((p) => (typeof p === 'string' ? new Secret(p) : p)),
   baseDn: z.string().min(3),
   usersOu: z.string().min(3),
   groupsOu: z.string().min(3),
