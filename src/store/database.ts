@@ -150,6 +150,20 @@ export interface TasksTable {
   settled_seq: number | null;
 }
 
+/** One encrypted connector secret (src/connectors/secrets); plaintext never appears here. */
+export interface ConnectorSecretsTable {
+  system: string;
+  field: string;
+  /** First 8 hex digits of SHA-256 of the master key that encrypted it. */
+  key_id: string;
+  nonce: Buffer;
+  ciphertext: Buffer;
+  tag: Buffer;
+  /** scheme://host:port the secret may be sent to. */
+  bound_host: string;
+  updated_at: ColumnType<Date, string | undefined, string>;
+}
+
 export interface Database {
   identities: IdentitiesTable;
   source_records: SourceRecordsTable;
@@ -161,4 +175,5 @@ export interface Database {
   plans: PlansTable;
   plan_changes: PlanChangesTable;
   tasks: TasksTable;
+  connector_secrets: ConnectorSecretsTable;
 }

@@ -1,0 +1,86 @@
+/**
+ * Master keys for connector secrets. The key lives outside the database (an
+ * environment variable or a key file), so a copy of the database alone reveals
+ * nothing. A keyring holds one current key, which encrypts, and older keys,
+ * which only decrypt until `rotateSecrets` has moved everything to the current
+ * one. Each key is known by its id: the first 8 hex digits of its SHA-256.
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { JmlError } from '../../domain/errors.ts';
+
+export interface MasterKey {
+  readonly id: string;
+  readonly key: Buffer;
+}
+
+export interface Keyring {
+  readonly current: MasterKey;
+  /** The key with this id, current or older; null when the keyring does not hold it. */
+  byId(id: string): MasterKey | null;
+}
+
+/** Builds a master key from 32 raw bytes. */
+export function masterKey(key: Buffer): MasterKey {
+  if (key.length !== 32) throw new JmlError('invalid_input', `a master key is 32 bytes (AES-256), got ${key.length}`);
+  return { id: createHash('sha256').update(key).digest('hex').slice(0, 8), key: Buffer.from(key) };
+}
+
+/** Parses a base64 master key (32 bytes once decoded). */
+export function parseMasterKey(base64: string, origin: string): MasterKey {
+  const text = base64.trim();
+  const bytes = Buffer.from(text, 'base64');
+  // Buffer.from ignores junk silently; a round trip proves the text was base64.
+  if (text === '' || bytes.toString('base64').replace(/=+$/, '') !== text.replace(/=+$/, '')) {
+    throw new JmlError('invalid_input', `${origin} is not base64`);
+  }
+  if (bytes.length !== 32) throw new JmlError('invalid_input', `${origin} must decode to 32 bytes, got ${bytes.length}; make one with: openssl rand -base64 32`);
+  return masterKey(bytes);
+}
+
+/**
+ * A keyring from a current key and older ones.
+ * @example
+ * const ring = createKeyring(parseMasterKey(newKey, 'new key'), [parseMasterKey(oldKey, 'old key')]);
+ */
+export function createKeyring(current: MasterKey, previous: readonly MasterKey[] = []): Keyring {
+  const all = new Map<string, MasterKey>();
+  for (const key of [...previous, current]) all.set(key.id, key);
+  return { current, byId: (id) => all.get(id) ?? null };
+}
+
+/**
+ * The keyring named by the environment: `JML_MASTER_KEY` (base64), or
+ * `JML_MASTER_KEY_FILE`, a file holding one base64 key per line, current key
+ * first, older keys after it (blank lines and `#` comments ignored).
+ * `JML_MASTER_KEY_PREVIOUS` may list older keys, comma-separated, for the
+ * environment-variable form.
+ */
+export function keyringFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Keyring {
+  if (env.JML_MASTER_KEY && env.JML_MASTER_KEY_FILE) {
+    throw new JmlError('invalid_input', 'set JML_MASTER_KEY or JML_MASTER_KEY_FILE, not both');
+  }
+  if (env.JML_MASTER_KEY) {
+    const previous = (env.JML_MASTER_KEY_PREVIOUS ?? '').split(',').filter((s) => s.trim() !== '');
+    return createKeyring(
+      parseMasterKey(env.JML_MASTER_KEY, 'JML_MASTER_KEY'),
+      previous.map((k, i) => parseMasterKey(k, `JML_MASTER_KEY_PREVIOUS[${i}]`)),
+    );
+  }
+  if (env.JML_MASTER_KEY_FILE) {
+    let text: string;
+    try {
+      text = readFileSync(env.JML_MASTER_KEY_FILE, 'utf8');
+    } catch (cause) {
+      throw new JmlError('invalid_input', `cannot read the master key file ${env.JML_MASTER_KEY_FILE}: ${(cause as Error).message}`, { cause });
+    }
+    const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+    const [first, ...rest] = lines;
+    if (first === undefined) throw new JmlError('invalid_input', `the master key file ${env.JML_MASTER_KEY_FILE} holds no key`);
+    return createKeyring(
+      parseMasterKey(first, `${env.JML_MASTER_KEY_FILE} line 1`),
+      rest.map((k, i) => parseMasterKey(k, `${env.JML_MASTER_KEY_FILE} key ${i + 2}`)),
+    );
+  }
+  throw new JmlError('invalid_input', 'connector secrets need a master key: set JML_MASTER_KEY (base64 of 32 random bytes) or JML_MASTER_KEY_FILE');
+}
