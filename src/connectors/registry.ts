@@ -13,6 +13,7 @@ import type { Connector } from './connector.ts';
 import { createFakeConnector, type FakeSettings } from './fake/fake-connector.ts';
 import { createManualConnector, type ManualSettings } from './manual/manual-connector.ts';
 import { createLdapConnector } from './ldap/index.ts';
+import { createScimConnector } from './scim/index.ts';
 
 export interface ConnectorConfig {
   readonly type: string;
@@ -50,6 +51,7 @@ export const BUILT_IN_CONNECTORS: Readonly<Record<string, ConnectorFactory>> = {
   },
   ldap: (settings, deps) => createLdapConnector({ flavour: 'openldap', ...(settings as object), system: deps.system }),
   ad: (settings, deps) => createLdapConnector({ ...(settings as object), flavour: 'ad', system: deps.system }),
+  scim: (settings, deps) => createScimConnector((settings ?? {}) as never, { system: deps.system, ...(deps.sleep ? { sleep: deps.sleep } : {}) }),
   chaos: async (settings, deps) => {
     const { inner, ...chaos } = chaosWrapperSchema.parse(settings ?? {});
     const wrapped = await deps.registry.create(inner, deps);

@@ -8,6 +8,8 @@ import type { Change, ChangeKind } from '../../src/domain/change.ts';
 import { isJmlError } from '../../src/domain/errors.ts';
 import { describeConformance, walkAll } from '../../src/connectors/conformance/conformance-suite.ts';
 import { createScimConnector } from '../../src/connectors/scim/index.ts';
+import { createConnectorRegistry } from '../../src/connectors/registry.ts';
+import { inspect } from 'node:util';
 import { Secret } from '../../src/connectors/secrets/secret.ts';
 import { startScimServer, type ScimServer } from '../peers/scim-server.ts';
 
@@ -221,5 +223,25 @@ describe('scim connector against a real SCIM server', () => {
     const page = await scim.list('accounts', null, 1);
     assert.ok(page.nextCursor);
     await assert.rejects(scim.list('grants', page.nextCursor, 1), (e) => isJmlError(e, 'invalid_input'));
+  });
+
+  test('the registry builds a scim connector from policy settings, and the token never prints', async () => {
+    const registry = createConnectorRegistry();
+    const scim = await registry.create({ type: 'scim', settings: { baseUrl: server.url, token: server.token } }, { system: SYSTEM });
+    assert.deepEqual(await scim.validate(), { ok: true, problems: [] });
+    assert.ok(!inspect(scim, { depth: 8 }).includes(server.token));
+    assert.ok(!JSON.stringify((scim as unknown as { settings: unknown }).settings).includes(server.token));
+    await assert.rejects(registry.create({ type: 'scim', settings: { baseUrl: server.url } }, { system: SYSTEM }), (e) => isJmlError(e, 'invalid_input') && /bearer token/.test(e.message));
+    await assert.rejects(registry.create({ type: 'scim', settings: { baseUrl: 'ftp://x', token: 't' } }, { system: SYSTEM }), (e) => isJmlError(e, 'invalid_input') && /baseUrl/.test(e.message));
+  });
+
+  test('plain http to a host other than loopback is refused by validate() before the token is sent', async () => {
+    const scim = createScimConnector({ baseUrl: 'http://scim.example.test/scim/v2' }, { system: SYSTEM, token: new Secret('t0ken-value') });
+    const v = await scim.validate();
+    assert.equal(v.ok, false);
+    assert.match(v.problems[0]!, /plain http/);
+    await assert.rejects(scim.list('accounts', null), (e) => isJmlError(e, 'connector') && !e.retryable && /in clear/.test(e.message));
+    const outcome = await scim.apply!(change('create_account', 'H1', { attributes: { userName: 'h' } }));
+    assert.equal(outcome.status === 'failed' && outcome.retryable, false);
   });
 });

@@ -7,7 +7,7 @@
  */
 import { JmlError } from '../../domain/errors.ts';
 import { redactSecrets, type Secret } from '../secrets/secret.ts';
-import type { ScimSettings } from './scim-settings.ts';
+import { isLoopback, type ScimSettings } from './scim-settings.ts';
 
 export interface ScimClientDeps {
   readonly token: Secret;
@@ -61,8 +61,15 @@ export function createScimClient(settings: ScimSettings, system: string, deps: S
   const doFetch = deps.fetch ?? fetch;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const base = settings.baseUrl.replace(/\/+$/, '');
+  const baseUrl = new URL(settings.baseUrl);
+  const inClear = baseUrl.protocol === 'http:' && !isLoopback(baseUrl) && !settings.allowInsecureHttp;
 
   async function once(method: string, path: string, body: unknown): Promise<{ response: ScimResponse; retryAfterMs: number | null }> {
+    if (inClear) {
+      throw new JmlError('connector', `scim ${system}: refusing to send the token in clear to ${baseUrl.host}; use https or set allowInsecureHttp`, {
+        details: { system, status: null, scimType: null, retryAfterMs: null },
+      });
+    }
     let res: Response;
     try {
       res = await doFetch(`${base}${path}`, {

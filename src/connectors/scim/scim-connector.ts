@@ -17,8 +17,8 @@ import { isLoopback, scimSettingsSchema, type ScimSettings, type ScimSettingsInp
 export interface ScimConnectorDeps {
   /** The system name changes and accounts carry. */
   readonly system: string;
-  /** The bearer token, from the secret store (bound to the host of baseUrl). */
-  readonly token: Secret;
+  /** The bearer token from the secret store (bound to the host of baseUrl); overrides settings.token. */
+  readonly token?: Secret;
   readonly fetch?: typeof fetch;
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -41,7 +41,9 @@ interface ListResponse {
 export function createScimConnector(input: ScimSettingsInput, deps: ScimConnectorDeps): Connector & { readonly settings: ScimSettings } {
   const settings = scimSettingsSchema.parse(input);
   const { system } = deps;
-  const client = createScimClient(settings, system, deps);
+  const token = deps.token ?? settings.token;
+  if (!token) throw new JmlError('invalid_input', `system ${system}: the scim connector needs a bearer token (enter it in the secret store)`, { details: { system } });
+  const client = createScimClient(settings, system, { ...deps, token });
   const correlation = settings.correlationAttribute;
 
   async function get<T>(path: string): Promise<T> {

@@ -1,9 +1,11 @@
 /**
  * Settings of a SCIM 2.0 system, as they appear in configuration. The bearer
- * token is not among them: it lives encrypted in the secret store, bound to
- * the host of `baseUrl`, and is handed to the connector as a `Secret`.
+ * token belongs in the secret store (encrypted, bound to the host of
+ * `baseUrl`) and reaches the connector as a `Secret`; a plain string is
+ * accepted for tests and is wrapped at once so it never prints.
  */
 import { z } from 'zod';
+import { Secret } from '../secrets/secret.ts';
 
 /** A SCIM attribute path we may put into a filter unquoted: letters, digits, `.`, `:` and `_` only. */
 const attributePath = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(?:[.:][A-Za-z0-9_]+)*$/, 'an attribute path such as externalId or name.familyName');
@@ -11,6 +13,11 @@ const attributePath = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(?:[.:][A-Za-z0-9_
 export const scimSettingsSchema = z.object({
   /** The SCIM base URL, e.g. https://example.test/scim/v2 (Users and Groups live under it). */
   baseUrl: z.url({ protocol: /^https?$/ }),
+  /** The bearer token; usually passed in deps from the secret store instead. */
+  token: z
+    .union([z.string().min(1), z.instanceof(Secret)])
+    .transform((t) => (typeof t === 'string' ? new Secret(t) : t))
+    .optional(),
   /** Where jml writes the identity key on accounts it creates, and how it finds them again. */
   correlationAttribute: attributePath.default('externalId'),
   /** Per-request timeout. */
