@@ -9,7 +9,7 @@
 import { IDENTITY_KINDS, NON_HUMAN_KINDS, type IdentityKind } from '../domain/identity.ts';
 import type { CredentialRecord, IdentityDirectory, RecordStatus, RowError, SourceRecord, SourceSnapshot } from './source-record.ts';
 import type { SourceRow, SourceTable } from './source-table.ts';
-import { DEFAULT_KIND_MAP, normaliseMapKey, type ResolvedSourceConfig } from './source-config.ts';
+import { DEFAULT_KIND_MAP, STRUCTURAL_FIELDS, normaliseMapKey, type ResolvedSourceConfig } from './source-config.ts';
 import { createRowReader, type RowReader } from './row-reader.ts';
 import { checkColumns } from './mapping-columns.ts';
 import { parseCalendarDate } from './date-format.ts';
@@ -28,10 +28,7 @@ export interface MapOptions {
 
 const STATUSES: readonly string[] = ['active', 'suspended', 'terminated'];
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-const NOT_ATTRIBUTES = new Set([
-  'key', 'start_date', 'end_date', 'status', 'kind', 'owner', 'sponsor', 'systems', 'credentials',
-  'credential_system', 'credential_kind', 'credential_name', 'credential_created', 'credential_last_rotated', 'credential_expires',
-]);
+const NOT_ATTRIBUTES: ReadonlySet<string> = new Set(STRUCTURAL_FIELDS);
 
 /** One row on its way to a record; errors accumulate before anything is decided. */
 interface Draft {
