@@ -10,6 +10,9 @@ import { describeConformance, walkAll } from '../../src/connectors/conformance/c
 import { createScimConnector } from '../../src/connectors/scim/index.ts';
 import { createConnectorRegistry } from '../../src/connectors/registry.ts';
 import { inspect } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { createKeyring, getSecret, masterKey, putSecret } from '../../src/connectors/secrets/index.ts';
+import { openStore } from '../../src/store/open-store.ts';
 import { Secret } from '../../src/connectors/secrets/secret.ts';
 import { startScimServer, type ScimServer } from '../peers/scim-server.ts';
 
@@ -243,5 +246,21 @@ describe('scim connector against a real SCIM server', () => {
     await assert.rejects(scim.list('accounts', null), (e) => isJmlError(e, 'connector') && !e.retryable && /in clear/.test(e.message));
     const outcome = await scim.apply!(change('create_account', 'H1', { attributes: { userName: 'h' } }));
     assert.equal(outcome.status === 'failed' && outcome.retryable, false);
+  });
+
+  test('a token from the secret store reaches the SCIM host it was entered for, and is cleared when the system URL moves', async () => {
+    const store = await openStore({ dataDir: 'memory://' });
+    try {
+      const ring = createKeyring(masterKey(randomBytes(32)));
+      await putSecret(store.db, ring, SYSTEM, 'token', server.token, server.url);
+      const token = await getSecret(store.db, ring, SYSTEM, 'token', server.url);
+      const scim = createScimConnector({ baseUrl: server.url }, { system: SYSTEM, token });
+      assert.deepEqual(await scim.validate(), { ok: true, problems: [] });
+      const moved = server.url.replace('127.0.0.1', 'localhost');
+      await assert.rejects(getSecret(store.db, ring, SYSTEM, 'token', moved), (e) => isJmlError(e, 'forbidden') && /entered again/.test(e.message));
+      await assert.rejects(getSecret(store.db, ring, SYSTEM, 'token', server.url), (e) => isJmlError(e, 'not_found'));
+    } finally {
+      await store.close();
+    }
   });
 });
