@@ -79,13 +79,19 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
     }
   }
 
+  /** AD rewrites DNs into its own form (`CN=…`): report the server's, so outcomes match what list() shows. */
+  async function serverDn(dn: string): Promise<string> {
+    if (s.flavour !== 'ad') return dn;
+    return (await search(dn, '(objectClass=*)', ['1.1'], 'base'))[0]?.dn ?? dn;
+  }
+
   /** Moves or renames: the new RDN is rebuilt from the unescaped value, so its escaping is ours. */
   async function moveTo(entry: Entry, rdn: RdnPart, parent: string): Promise<string> {
     const newDn = childDn(rdn.attribute, rdn.value, parent);
     if (dnKey(newDn) === dnKey(entry.dn)) return entry.dn;
     await pool.run('rename', entry.dn, (c) => c.modifyDN(entry.dn, newDn));
     await moveMemberships(entry.dn, newDn);
-    return newDn;
+    return serverDn(newDn);
   }
 
   const directory: Directory = {
@@ -161,7 +167,7 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
           throw new JmlError('conflict', `${s.system}: ${dn} already exists and belongs to someone else`, { details: { system: s.system, dn } });
         }
       }
-      return dn;
+      return serverDn(dn);
     },
 
     async update(entry, attributes) {

@@ -1,0 +1,151 @@
+/**
+ * The LDAP connector in its Active Directory flavour against a real Samba AD
+ * domain controller (test/peers/samba-ad.ts). Kept to the essentials: a DC
+ * takes seconds to start and holds fixed ports, so one per file.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, InvalidCredentialsError } from 'ldapts';
+import type { Change } from '../../src/domain/change.ts';
+import type { Account, Grant } from '../../src/domain/access.ts';
+import { describeConformance, walkAll } from '../../src/connectors/conformance/conformance-suite.ts';
+import { createLdapConnector, dnKey, parseDn, type LdapConnector } from '../../src/connectors/ldap/index.ts';
+import { parentDn } from '../../src/connectors/ldap/ldap-escape.ts';
+import { sambaAdSkipReason, startSambaAd, type SambaAdPeer } from '../peers/samba-ad.ts';
+import { freePort } from '../peers/peer-process.ts';
+
+const skip = sambaAdSkipReason();
+const SYSTEM = 'corp-ad';
+
+let shared: Promise<SambaAdPeer> | null = null;
+const peerOnce = () => (shared ??= startSambaAd());
+after(async () => {
+  if (shared) await (await shared).stop();
+});
+
+function settingsFor(peer: SambaAdPeer) {
+  return {
+    system: SYSTEM, flavour: 'ad', url: peer.url, caPem: peer.caPem, bindDn: peer.bindDn, bindPassword: peer.password,
+    baseDn: peer.baseDn, usersOu: peer.usersOu, groupsOu: peer.groupsOu,
+  };
+}
+
+async function admin(peer: SambaAdPeer): Promise<Client> {
+  const client = new Client({ url: peer.ldapsUrl, tlsOptions: { ca: [peer.caPem] } });
+  await client.bind(peer.bindDn, peer.password);
+  return client;
+}
+
+async function ensureGroup(peer: SambaAdPeer, name: string): Promise<void> {
+  const client = await admin(peer);
+  await client
+    .add(`CN=${name},${peer.groupsOu}`, { objectClass: ['top', 'group'], sAMAccountName: name })
+    .catch((e: { code?: number }) => { if (e.code !== 68) throw e; });
+  await client.unbind();
+}
+
+/** The bind result: true, or the AD sub-code from the diagnostic (`data 533` = disabled). */
+async function bindAs(peer: SambaAdPeer, dn: string, password: string): Promise<true | string> {
+  const client = new Client({ url: peer.ldapsUrl, tlsOptions: { ca: [peer.caPem] } });
+  try {
+    await client.bind(dn, password);
+    return true;
+  } catch (error) {
+    if (error instanceof InvalidCredentialsError) return /data ([0-9a-f]+)/i.exec(error.message)?.[1] ?? error.message;
+    throw error;
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
+}
+
+let seq = 0;
+const change = (kind: Change['kind'], identityKey: string, extra: Partial<Change> = {}): Change =>
+  ({ id: `ad${++seq}`, kind, identityKey, system: SYSTEM, reason: 'test', dependsOn: [], ...extra });
+
+if (skip) {
+  test('LDAP connector on Samba AD', { skip }, () => undefined);
+} else {
+  describeConformance('ad (Samba AD)', async () => {
+    const peer = await peerOnce();
+    const connector = createLdapConnector(settingsFor(peer));
+    const others: LdapConnector[] = [];
+    return {
+      connector,
+      system: SYSTEM,
+      seedEntitlement: async (name) => { await ensureGroup(peer, name); return name; },
+      accountAttributes: (key) => ({ cn: `Person ${key}`, sAMAccountName: key, sn: key, givenName: 'Conformance' }),
+      attributeUpdate: { title: 'Conformance tester' },
+      async unreachable() {
+        const down = createLdapConnector({ ...settingsFor(peer), url: `ldap://127.0.0.1:${await freePort()}` });
+        others.push(down);
+        return down;
+      },
+      async close() {
+        await connector.close();
+        for (const o of others) await o.close();
+      },
+    };
+  });
+
+  describe('LDAP connector on Samba AD', () => {
+    test('a disabled user cannot bind (data 533); enabling restores it; a rename keeps the groups', async () => {
+      const peer = await peerOnce();
+      const ad = createLdapConnector(settingsFor(peer));
+      try {
+        await ensureGroup(peer, 'ad-developers');
+        const password = 'Jml-Test-Pass-42!';
+        const made = await ad.apply(change('create_account', 'AD1', { attributes: { cn: 'Ada Lovelace', sAMAccountName: 'alovelace', sn: 'Lovelace', password } }));
+        assert.deepEqual(made, { status: 'done', accountId: `CN=Ada Lovelace,${peer.usersOu}` });
+        const dn = made.status === 'done' ? made.accountId! : '';
+        const account = (await walkAll(ad, 'accounts', 1000)).items.find((a: Account) => a.name === 'alovelace');
+        assert.equal(account?.enabled, true);
+        assert.equal(account?.attributes.userPrincipalName, 'alovelace@samdom.example.com');
+        assert.equal(await bindAs(peer, dn, password), true);
+
+        assert.equal((await ad.apply(change('add_grant', 'AD1', { entitlement: 'ad-developers' }))).status, 'done');
+        const disable = change('disable_account', 'AD1');
+        await ad.apply(disable);
+        assert.equal((await ad.readBack(disable)).holds, true);
+        assert.equal(await bindAs(peer, dn, password), '533');
+        await ad.apply(change('enable_account', 'AD1'));
+        assert.equal(await bindAs(peer, dn, password), true);
+
+        const rename = change('update_attributes', 'AD1', { accountId: dn, attributes: { cn: 'Ada King', sn: 'King' } });
+        const renamed = await ad.apply(rename);
+        assert.deepEqual(renamed, { status: 'done', accountId: `CN=Ada King,${peer.usersOu}` });
+        assert.equal((await ad.readBack(rename)).holds, true);
+        const grants = (await walkAll(ad, 'grants', 1000)).items.filter((g: Grant) => g.entitlement === 'ad-developers');
+        assert.deepEqual(grants.map((g) => g.accountId.toLowerCase()), [`cn=ada king,${peer.usersOu}`.toLowerCase()]);
+      } finally {
+        await ad.close();
+      }
+    });
+
+    test('injection payloads stay literal, and listing from the domain root ignores continuation references', async () => {
+      const peer = await peerOnce();
+      const ad = createLdapConnector(settingsFor(peer));
+      const fromRoot = createLdapConnector({ ...settingsFor(peer), usersOu: peer.baseDn });
+      try {
+        const before = (await walkAll(ad, 'accounts', 1000)).items.map((a) => a.accountId);
+        assert.deepEqual(await ad.readBack(change('create_account', '*)(sAMAccountName=*))(|(sAMAccountName=*')), { holds: false, detail: 'no account yet' });
+        const sneaky = await ad.apply(change('create_account', 'AD2', { attributes: { cn: 'x,OU=admins', sAMAccountName: 'xadmins' } }));
+        assert.equal(sneaky.status, 'done');
+        const after = (await walkAll(ad, 'accounts', 1000)).items;
+        const added = after.filter((a) => !before.includes(a.accountId));
+        assert.equal(added.length, 1);
+        assert.equal(added[0]!.attributes.cn, 'x,OU=admins');
+        assert.equal(sneaky.status === 'done' && sneaky.accountId, added[0]!.accountId);
+        const rdns = parseDn(added[0]!.accountId);
+        assert.deepEqual(rdns[0], { attribute: 'CN', value: 'x,OU=admins' });
+        assert.equal(dnKey(parentDn(added[0]!.accountId)), dnKey(peer.usersOu), 'created in the users container, not in OU=admins');
+
+        const rootAccounts = (await walkAll(fromRoot, 'accounts', 1000)).items;
+        assert.ok(rootAccounts.some((a) => a.name === 'Administrator'));
+        assert.ok(!rootAccounts.some((a) => a.name.endsWith('$')), 'computer accounts are not user accounts');
+      } finally {
+        await ad.close();
+        await fromRoot.close();
+      }
+    });
+  });
+}
