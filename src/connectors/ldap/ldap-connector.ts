@@ -196,8 +196,8 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
   async function applyChange(change: Change): Promise<ChangeOutcome> {
     switch (change.kind) {
       case 'create_account': {
-        const existing = await target(change);
-        if (existing) return { status: 'done', accountId: existing.dn, detail: 'already existed' };
+        // No search first: the executor reads back (by correlation) before it applies, and a
+        // repeated create of the same change hits its own entry, which `create` accepts.
         const dn = await directory.create(change.attributes ?? {}, correlation(change));
         return { status: 'done', accountId: dn };
       }

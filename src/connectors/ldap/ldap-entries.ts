@@ -18,13 +18,19 @@ export const PPOLICY_LOCKED = '000001010000Z';
 
 /** All values of an attribute, matched case-insensitively; binary values as base64. */
 export function values(entry: Entry, attribute: string): string[] {
-  const wanted = attribute.toLowerCase();
-  for (const [key, value] of Object.entries(entry)) {
-    if (key.toLowerCase() !== wanted || key === 'dn') continue;
-    const list = Array.isArray(value) ? value : [value];
-    return list.map((v) => (Buffer.isBuffer(v) ? v.toString('base64') : String(v)));
+  // ldapts keys entries by the server's attribute names and adds requested-but-absent ones
+  // under the requested name, so the direct look-up nearly always hits (it is the hot path
+  // of a 100k-account listing); the case-insensitive scan is the fallback.
+  let value = attribute === 'dn' ? undefined : entry[attribute];
+  if (value === undefined) {
+    const wanted = attribute.toLowerCase();
+    const key = Object.keys(entry).find((k) => k !== 'dn' && k.toLowerCase() === wanted);
+    if (key === undefined) return [];
+    value = entry[key]!;
   }
-  return [];
+  if (typeof value === 'string') return [value];
+  if (Buffer.isBuffer(value)) return [value.toString('base64')];
+  return value.map((v) => (typeof v === 'string' ? v : v.toString('base64')));
 }
 
 export function first(entry: Entry, attribute: string): string | undefined {

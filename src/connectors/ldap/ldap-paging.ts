@@ -18,6 +18,12 @@ interface Listing<T> {
   served: number;
   /** The page read ahead to learn whether the last one served was the last. */
   ahead: readonly T[] | null;
+  /**
+   * The page after `ahead`, already requested: the server produces it while the
+   * caller works on the page just served (the read is then bounded by parsing, not
+   * by round trips).
+   */
+  prefetch: Promise<readonly T[] | null> | null;
   timer: NodeJS.Timeout | undefined;
 }
 
@@ -88,7 +94,7 @@ export function createPagedLister(dedicated: () => Promise<Client>, idleMs = 5 *
         if (!listing) {
           id = randomUUID();
           const client = await dedicated();
-          listing = { client, pages: start(client), served: 0, ahead: null, timer: undefined };
+          listing = { client, pages: start(client), served: 0, ahead: null, prefetch: null, timer: undefined };
           listings.set(id, listing as Listing<unknown>);
           for (; listing.served < wanted; listing.served++) {
             if ((await listing.pages.next()).done) break;
@@ -96,12 +102,17 @@ export function createPagedLister(dedicated: () => Promise<Client>, idleMs = 5 *
         }
         keepAlive(id, listing as Listing<unknown>);
         const current = listing.ahead ?? (await nextOrNull(listing.pages));
-        listing.ahead = current === null ? null : await nextOrNull(listing.pages);
+        const pending = listing.prefetch ?? (current === null ? Promise.resolve(null) : nextOrNull(listing.pages));
+        listing.prefetch = null;
+        listing.ahead = await pending;
         listing.served++;
         if (listing.ahead === null) {
           drop(id);
           return { items: current ?? [], nextCursor: null };
         }
+        const prefetch = nextOrNull(listing.pages);
+        prefetch.catch(() => undefined); // surfaces on the next call, which awaits it
+        listing.prefetch = prefetch;
         const nextCursor = Buffer.from(JSON.stringify({ l: id, k: kind, p: listing.served } satisfies CursorBody)).toString('base64url');
         return { items: current ?? [], nextCursor };
       } catch (error) {
