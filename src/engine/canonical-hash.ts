@@ -9,14 +9,29 @@ export function canonicalHash(value: unknown): string {
   return createHash('sha256').update(canonicalText(value)).digest('hex');
 }
 
-/** JSON with object keys sorted, so equal values always give equal text. */
+/**
+ * JSON with object keys sorted, so equal values always give equal text.
+ * Hand-rolled rather than a JSON.stringify replacer: plans hash a million
+ * accounts, and the replacer form is several times slower.
+ */
 export function canonicalText(value: unknown): string {
-  return JSON.stringify(value, (_key, member: unknown) => {
-    if (member === null || typeof member !== 'object' || Array.isArray(member)) return member;
-    const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(member).sort()) sorted[key] = (member as Record<string, unknown>)[key];
-    return sorted;
-  });
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + canonicalText(value[i] === undefined ? null : value[i]);
+    return `${out}]`;
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const member = record[key];
+    if (member === undefined || typeof member === 'function') continue;
+    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalText(member)}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 /**

@@ -3,6 +3,7 @@
  * rule's roles expanded to the entitlements they induce (with the role chain
  * that leads there), templates parsed. Computed once per Policy object.
  */
+import type { AssignmentReason } from '../domain/access.ts';
 import type { EntitlementDef, Policy, RuleDef, SystemDef } from '../domain/policy.ts';
 import { compileCondition, type Predicate } from './condition.ts';
 import { compileTemplate, type CompiledTemplate } from './account-template.ts';
@@ -12,6 +13,8 @@ export interface RuleGrant {
   readonly system: string;
   readonly entitlement: string;
   readonly roleChain: readonly string[];
+  /** The reason this grant gives, built once and shared by every identity the rule matches. */
+  readonly reason: AssignmentReason;
 }
 
 export interface CompiledRule {
@@ -44,7 +47,7 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
 
   // Expands a role depth-first. The loader rejects cycles; the `path` guard keeps
   // a hand-built policy with a cycle from recursing forever.
-  const expand = (role: string, chain: readonly string[], out: RuleGrant[]): void => {
+  const expand = (role: string, chain: readonly string[], out: Omit<RuleGrant, 'reason'>[]): void => {
     const def = roles.get(role);
     if (!def || chain.includes(role)) return;
     const next = [...chain, role];
@@ -68,8 +71,9 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     ),
     entitlements: new Map(policy.entitlements.map((e) => [`${e.system}:${e.name}`, e])),
     rules: policy.rules.map((def) => {
-      const grants: RuleGrant[] = def.grant.entitlements.map((e) => ({ ...e, roleChain: [] }));
-      for (const role of def.grant.roles) expand(role, [], grants);
+      const found: Omit<RuleGrant, 'reason'>[] = def.grant.entitlements.map((e) => ({ ...e, roleChain: [] }));
+      for (const role of def.grant.roles) expand(role, [], found);
+      const grants = found.map((g): RuleGrant => ({ ...g, reason: Object.freeze({ type: 'rule', rule: def.name, roleChain: g.roleChain }) }));
       return { def, when: compileCondition(def.when), grants };
     }),
   };

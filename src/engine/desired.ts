@@ -83,7 +83,7 @@ export function desiredIndex(
   for (const rule of compiled.rules) {
     if (!rule.when(identity, context)) continue;
     for (const grant of rule.grants) {
-      add(grant.system, grant.entitlement, { type: 'rule', rule: rule.def.name, roleChain: grant.roleChain }, Infinity);
+      add(grant.system, grant.entitlement, grant.reason, Infinity);
     }
   }
   for (const assignment of assignments) {

@@ -42,6 +42,7 @@ export interface IdentityPlanContext {
   readonly identity: Identity;
   readonly desired: DesiredIndex;
   readonly accounts: readonly Account[];
+  /** Grants of one of `accounts`. */
   readonly grantsOf: (account: Account) => readonly string[];
   /** `system\0entitlement` for grants jml assigned, `system\0` for accounts jml created. */
   readonly previouslyAssigned: ReadonlySet<string>;
@@ -164,9 +165,8 @@ function activeChanges(context: IdentityPlanContext): Draft[] {
       }
       const drift = attributeDrift(system, identity, primary);
       if (drift) out.push(draft('update_attributes', identity.key, name, accountId, { accountId, attributes: drift }, 'identity attributes changed'));
-      const heldSet = new Set(held);
       for (const entitlement of wanted) {
-        if (heldSet.has(entitlement)) continue;
+        if (held.includes(entitlement)) continue;
         out.push(draft('add_grant', identity.key, name, entitlement, { accountId, entitlement }, grantReason(entitlement), enable ? [enable.id] : []));
       }
       continue;

@@ -22,13 +22,17 @@ export interface AccountLink {
   readonly identityKey: string;
 }
 
+/** An identity's accounts with the grants each holds (`grants[i]` belongs to `accounts[i]`). */
+export interface LinkedAccounts {
+  readonly accounts: readonly Account[];
+  readonly grants: readonly (readonly string[])[];
+}
+
 export interface ObservedIndex {
-  /** identity key → its accounts, in every system. */
-  readonly accountsByIdentity: ReadonlyMap<string, readonly Account[]>;
+  /** identity key → its accounts in every system, with their grants. */
+  readonly linked: ReadonlyMap<string, LinkedAccounts>;
   /** Accounts no identity matched (orphans for the detectors; the plan leaves them alone). */
-  readonly unlinked: readonly Account[];
-  /** Entitlements an account holds: system → account id → entitlements. */
-  grantsOf(account: Pick<Account, 'system' | 'accountId'>): readonly string[];
+  readonly unlinked: LinkedAccounts;
 }
 
 /** The value an account offers for correlation: `name`, `accountId`, or an attribute (first value of a list). */
@@ -41,6 +45,12 @@ export function accountField(account: Account, field: string): string | null {
 }
 
 const NO_GRANTS: readonly string[] = [];
+
+/** The grants of `account`, found by identity among its identity's few accounts. */
+export function grantsIn(linked: LinkedAccounts, account: Account): readonly string[] {
+  const i = linked.accounts.indexOf(account);
+  return i < 0 ? NO_GRANTS : (linked.grants[i] ?? NO_GRANTS);
+}
 
 export function indexObserved(
   observed: readonly ObservedSystem[],
@@ -55,46 +65,70 @@ export function indexObserved(
     bySystem.set(link.accountId, link.identityKey);
   }
   const known = new Set(identities.map((identity) => identity.key));
-  const accountsByIdentity = new Map<string, Account[]>();
-  const unlinked: Account[] = [];
-  const grants = new Map<string, Map<string, string[]>>();
-
-  for (const { system, accounts, grants: observedGrants } of observed) {
-    const correlation = compiled.systems.get(system)?.def.correlation ?? { account: 'externalId', identity: 'key' };
-    // Correlation values are unique per identity field; a value two identities share
-    // is ambiguous (situation `disputed`) and links nothing.
-    const byValue = new Map<string, string | null>();
+  // One index per identity field, shared by the systems that correlate on it.
+  const indexes = new Map<string, Map<string, string | null>>();
+  const correlationIndex = (field: string) => {
+    let byValue = indexes.get(field);
+    if (byValue) return byValue;
+    indexes.set(field, (byValue = new Map()));
     for (const identity of identities) {
-      const value = identityField(identity, correlation.identity);
+      const value = identityField(identity, field);
       if (value === null || value === '') continue;
       byValue.set(value, byValue.has(value) ? null : identity.key);
     }
-    const linked = linkBySystem.get(system);
-    for (const account of accounts) {
-      let key = linked?.get(account.accountId);
+    return byValue;
+  };
+  const linked = new Map<string, { accounts: Account[]; grants: (readonly string[])[] }>();
+  const unlinked = { accounts: [] as Account[], grants: [] as (readonly string[])[] };
+
+  for (const { system, accounts, grants } of observed) {
+    const correlation = compiled.systems.get(system)?.def.correlation ?? { account: 'externalId', identity: 'key' };
+    // Correlation values are unique per identity field; a value two identities share
+    // is ambiguous (situation `disputed`) and links nothing.
+    const byValue = correlationIndex(correlation.identity);
+    const links = linkBySystem.get(system);
+    const grantsOf = grantsByAccount(accounts, grants);
+    for (let i = 0; i < accounts.length; i++) {
+      const account = accounts[i]!;
+      let key = links?.get(account.accountId);
       if (key === undefined || !known.has(key)) {
         const value = accountField(account, correlation.account);
         key = value === null ? undefined : (byValue.get(value) ?? undefined);
       }
-      if (key === undefined) {
-        unlinked.push(account);
-        continue;
-      }
-      const list = accountsByIdentity.get(key);
-      if (list) list.push(account);
-      else accountsByIdentity.set(key, [account]);
-    }
-    let byAccount = grants.get(system);
-    if (!byAccount) grants.set(system, (byAccount = new Map()));
-    for (const grant of observedGrants) {
-      const list = byAccount.get(grant.accountId);
-      if (list) list.push(grant.entitlement);
-      else byAccount.set(grant.accountId, [grant.entitlement]);
+      let target = key === undefined ? unlinked : linked.get(key);
+      if (!target) linked.set(key!, (target = { accounts: [], grants: [] }));
+      target.accounts.push(account);
+      target.grants.push(grantsOf[i] ?? NO_GRANTS);
     }
   }
-  return {
-    accountsByIdentity,
-    unlinked,
-    grantsOf: (account) => grants.get(account.system)?.get(account.accountId) ?? NO_GRANTS,
-  };
+  return { linked, unlinked };
+}
+
+/**
+ * Grants per account, aligned with `accounts`. When grants come in account order
+ * (a connector listing each account's grants, a store reading ORDER BY account)
+ * a merge walk pairs them without hashing; any other order falls back to a map.
+ * Hashing 2 million account ids is the single largest cost of a large plan.
+ */
+function grantsByAccount(accounts: readonly Account[], grants: readonly Grant[]): (string[] | undefined)[] {
+  const out: (string[] | undefined)[] = new Array(accounts.length);
+  let j = 0;
+  for (let i = 0; i < accounts.length && j < grants.length; i++) {
+    const id = accounts[i]!.accountId;
+    while (j < grants.length && grants[j]!.accountId === id) (out[i] ??= []).push(grants[j++]!.entitlement);
+  }
+  if (j === grants.length) return out;
+  const byAccount = new Map<string, string[]>();
+  let lastId: string | null = null;
+  let last: string[] = [];
+  for (const grant of grants) {
+    if (grant.accountId !== lastId) {
+      lastId = grant.accountId;
+      const list = byAccount.get(lastId);
+      if (list) last = list;
+      else byAccount.set(lastId, (last = []));
+    }
+    last.push(grant.entitlement);
+  }
+  return accounts.map((account) => byAccount.get(account.accountId));
 }

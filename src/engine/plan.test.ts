@@ -251,6 +251,13 @@ describe('plan', () => {
     assert.notEqual(plan({ ...base, identities: [person('E1', { attributes: { location: 'Paris' } })] }).fingerprint, fingerprint);
   });
 
+  test('grants listed out of account order pair with their accounts all the same', () => {
+    const base = input([person('E1'), person('E2')], [...engineerAccounts('E1'), ...engineerAccounts('E2')]);
+    const scrambled = base.observed.map((o) => ({ ...o, grants: [...o.grants].reverse() }));
+    assert.deepEqual(lines(plan({ ...base, observed: scrambled }).changes), []);
+    assert.equal(plan({ ...base, observed: scrambled }).fingerprint, plan(base).fingerprint);
+  });
+
   test('a plan is frozen', () => {
     const p = plan(input([person('E1')], []));
     assert.ok(Object.isFrozen(p) && Object.isFrozen(p.changes) && Object.isFrozen(p.changes[0]));

@@ -3,7 +3,7 @@
  * Pure and deterministic: the same input gives the same plan, the same change
  * ids (idempotency keys) and the same fingerprint.
  */
-import type { Assignment } from '../domain/access.ts';
+import type { Account, Assignment } from '../domain/access.ts';
 import type { Change, Plan } from '../domain/change.ts';
 import type { Credential, Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
@@ -12,7 +12,7 @@ import { compilePolicy } from './compiled-policy.ts';
 import { calendarDate } from './condition.ts';
 import { desiredIndex } from './desired.ts';
 import { identityChanges, type HeldAsset } from './identity-changes.ts';
-import { indexObserved, type AccountLink, type ObservedSystem } from './observed-index.ts';
+import { grantsIn, indexObserved, type AccountLink, type LinkedAccounts, type ObservedSystem } from './observed-index.ts';
 
 /** A grant or an account (entitlement null) that jml itself assigned or created earlier. */
 export interface JmlAssigned {
@@ -61,7 +61,8 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * Computes the plan. Changes are ordered by identity key, then as each identity's
  * flow emits them; `dependsOn` encodes create-before-grant and the leaver order.
  *
- * The fingerprint hashes every input except `now`, plus the ids of the changes
+ * The fingerprint hashes every input except `now` (of accounts, what the plan
+ * reads: ids, name, state, correlation and templated attributes), plus the ids of the changes
  * (which capture what `now` decided: lapsed assignments, passed retention). So a
  * plan recomputed later from unchanged inputs keeps its fingerprint unless time
  * itself changed the outcome — the test apply uses to refuse a stale plan.
@@ -75,6 +76,9 @@ export function plan(input: PlanInput): Plan {
   const scopeSystems = input.scope?.systems ? new Set(input.scope.systems) : null;
 
   const identityByKey = new Map(input.identities.map((identity) => [identity.key, identity]));
+  const fieldsBySystem = new Map([...compiled.systems].map(([name, system]) =>
+    [name, [system.def.correlation.account, ...system.accountAttributes.map(([attribute]) => attribute)].sort()]));
+  const readFields = (system: string) => fieldsBySystem.get(system) ?? ['externalId'];
   const observed = indexObserved(input.observed, input.identities, input.links ?? [], compiled);
   const assignments = groupBy(input.assignments, (a) => a.identityKey);
   const credentials = groupBy(input.credentials, (c) => c.identityKey);
@@ -97,31 +101,33 @@ export function plan(input: PlanInput): Plan {
   }
 
   const NONE: never[] = [];
+  const NO_ACCOUNTS: LinkedAccounts = { accounts: [], grants: [] };
   const hash = streamingHash();
   hash.update(canonicalText({ policy: input.policy, timeZone: input.timeZone ?? 'UTC', scope: input.scope ?? null }));
   const changes: Change[] = [];
   const keys = [...identityByKey.keys()].sort(cmp);
   for (const key of keys) {
     const identity = identityByKey.get(key)!;
-    const accounts = observed.accountsByIdentity.get(key) ?? NONE;
+    const linked = observed.linked.get(key) ?? NO_ACCOUNTS;
+    const accounts = linked.accounts;
     const own = assignments.get(key) ?? NONE;
     const creds = credentials.get(key) ?? NONE;
     const prev = previously.get(key);
     const held = assets.get(key) ?? NONE;
-    hashIdentity(hash, identity, accounts, observed.grantsOf, own, creds, prev, held);
+    hashIdentity(hash, identity, linked, readFields, own, creds, prev, held);
     if (scopeKeys && !scopeKeys.has(key)) continue;
     const identityPlan = identityChanges({
       compiled,
       identity,
       desired: desiredIndex(identity, compiled, own, nowMs, today),
       accounts,
-      grantsOf: observed.grantsOf,
+      grantsOf: (account) => grantsIn(linked, account),
       previouslyAssigned: prev ?? new Set(),
       credentials: creds,
       assets: held,
       owned: (owned.get(key) ?? NONE).sort((a, b) => cmp(a.key, b.key)),
       identityByKey,
-      accountsOf: (k) => observed.accountsByIdentity.get(k) ?? NONE,
+      accountsOf: (k) => observed.linked.get(k)?.accounts ?? NONE,
       credentialsOf: (k) => credentials.get(k) ?? NONE,
       today,
     });
@@ -130,9 +136,9 @@ export function plan(input: PlanInput): Plan {
       changes.push(change);
     }
   }
-  for (const account of [...observed.unlinked].sort((a, b) => cmp(a.system, b.system) || cmp(a.accountId, b.accountId))) {
-    hash.update(`u\u001f${canonicalText(account)}\u001f${[...observed.grantsOf(account)].sort().join('\u001e')}\n`);
-  }
+  const orphans = observed.unlinked.accounts.map((account, i) => ({ account, grants: observed.unlinked.grants[i]! }))
+    .sort((a, b) => cmp(a.account.system, b.account.system) || cmp(a.account.accountId, b.account.accountId));
+  for (const { account, grants } of orphans) hash.update(`u\u001f${accountText(account, readFields(account.system))}\u001f${sortedText(grants)}\n`);
   if (scopeSystems) {
     // A dependency on a change filtered out of scope cannot be honoured here; drop it.
     const kept = new Set(changes.map((c) => c.id));
@@ -155,25 +161,52 @@ export function plan(input: PlanInput): Plan {
 function hashIdentity(
   hash: ReturnType<typeof streamingHash>,
   identity: Identity,
-  accounts: readonly import('../domain/access.ts').Account[],
-  grantsOf: (account: import('../domain/access.ts').Account) => readonly string[],
+  linked: LinkedAccounts,
+  readFields: (system: string) => readonly string[],
   assignments: readonly Assignment[],
   credentials: readonly Credential[],
   previously: ReadonlySet<string> | undefined,
   assets: readonly HeldAsset[],
 ): void {
-  hash.update(`i\u001f${canonicalText(identity)}\n`);
-  const sortedAccounts = accounts.length > 1
-    ? [...accounts].sort((a, b) => cmp(a.system, b.system) || cmp(a.accountId, b.accountId))
-    : accounts;
-  for (const account of sortedAccounts) {
-    const grants = grantsOf(account);
-    hash.update(`a\u001f${canonicalText(account)}\u001f${(grants.length > 1 ? [...grants].sort() : grants).join('\u001e')}\n`);
+  // One update per identity: a million small updates cost more than the hashing itself.
+  let text = `i\u001f${canonicalText(identity)}\n`;
+  const order = linked.accounts.map((_, i) => i);
+  if (order.length > 1) {
+    const a = linked.accounts;
+    order.sort((x, y) => cmp(a[x]!.system, a[y]!.system) || cmp(a[x]!.accountId, a[y]!.accountId));
   }
-  if (assignments.length > 0) hash.update(`s\u001f${assignments.map((a) => canonicalText(a)).sort().join('\u001e')}\n`);
-  if (credentials.length > 0) hash.update(`k\u001f${credentials.map((c) => canonicalText(c)).sort().join('\u001e')}\n`);
-  if (previously && previously.size > 0) hash.update(`p\u001f${[...previously].sort().join('\u001e')}\n`);
-  if (assets.length > 0) hash.update(`t\u001f${assets.map((a) => canonicalText(a)).sort().join('\u001e')}\n`);
+  for (const i of order) {
+    const account = linked.accounts[i]!;
+    const grants = linked.grants[i]!;
+    text += `a\u001f${accountText(account, readFields(account.system))}\u001f${sortedText(grants)}\n`;
+  }
+  if (assignments.length > 0) text += `s\u001f${assignments.map((a) => canonicalText(a)).sort().join('\u001e')}\n`;
+  if (credentials.length > 0) text += `k\u001f${credentials.map((c) => canonicalText(c)).sort().join('\u001e')}\n`;
+  if (previously && previously.size > 0) text += `p\u001f${[...previously].sort().join('\u001e')}\n`;
+  if (assets.length > 0) text += `t\u001f${assets.map((a) => canonicalText(a)).sort().join('\u001e')}\n`;
+  hash.update(text);
+}
+
+/**
+ * An account as the plan reads it: identifiers, name, state, and the attributes
+ * its system correlates and templates on. Attributes the plan never reads (last
+ * sign-in, unrelated fields) do not make a plan stale.
+ */
+function accountText(account: Account, fields: readonly string[]): string {
+  let text = `${account.system}\u001f${account.accountId}\u001f${account.name}\u001f${account.enabled}`;
+  for (const field of fields) {
+    const value = account.attributes[field];
+    text += `\u001f${value === undefined ? '' : typeof value === 'string' || value === null ? String(value) : value.join('\u001e')}`;
+  }
+  return text;
+}
+
+/** Sorted text of a short list, without copying when it is already in order (the usual case). */
+function sortedText(items: readonly string[]): string {
+  for (let i = 1; i < items.length; i++) {
+    if (items[i - 1]! > items[i]!) return [...items].sort().join('\u001e');
+  }
+  return items.join('\u001e');
 }
 
 function deepFreeze<T>(value: T): T {
