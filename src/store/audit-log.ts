@@ -1,0 +1,141 @@
+/**
+ * The audit trail: append-only (the database refuses UPDATE, DELETE and
+ * TRUNCATE), each entry hash-chained to the one before it:
+ *   hash = SHA-256(prev_hash ‖ canonical JSON of the entry without its hash).
+ * The single-row `audit_head` is locked while appending, so concurrent writers
+ * (several processes on one PostgreSQL) still form one chain.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import { canonicalJson } from '../domain/canonical-json.ts';
+import type { AuditLogTable, Database } from './database.ts';
+
+export interface AuditEntryInput {
+  /** Who: a person's identity key, `system:<name>`, `cli:<user>` or `scheduler`. */
+  readonly actor: string;
+  /** What, as `noun.verb`: `import.applied`, `identity.status_changed`, `leaver.rescinded`… */
+  readonly action: string;
+  /** The thing acted on: an identity key, `import:<id>`, `policy`, `system:<name>`… */
+  readonly subject: string;
+  /** Why now: `import:<id>`, `cli`, `schedule`, `api:<request id>`. */
+  readonly trigger: string;
+  readonly before?: unknown;
+  readonly after?: unknown;
+  readonly details?: unknown;
+}
+
+export type AuditEntry = Selectable<AuditLogTable>;
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+type Db = Kysely<Database>;
+
+/** Appends entries in order, in the caller's transaction when given one. */
+export async function appendAudit(db: Db, entries: AuditEntryInput | readonly AuditEntryInput[], now: Date = new Date()): Promise<void> {
+  const list = Array.isArray(entries) ? (entries as readonly AuditEntryInput[]) : [entries as AuditEntryInput];
+  if (list.length === 0) return;
+  if (!db.isTransaction) {
+    await db.transaction().execute((trx) => appendAudit(trx, list, now));
+    return;
+  }
+  const head = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).forUpdate().executeTakeFirstOrThrow();
+  let { seq, hash } = head;
+  const at = now.toISOString();
+  const rows: AuditEntry[] = [];
+  for (const input of list) {
+    const body = {
+      seq: seq + 1,
+      id: randomUUID(),
+      at,
+      actor: input.actor,
+      action: input.action,
+      subject: input.subject,
+      trigger: input.trigger,
+      before: input.before ?? null,
+      after: input.after ?? null,
+      details: input.details ?? null,
+      prev_hash: hash,
+    };
+    const row = { ...body, hash: entryHash(body) };
+    rows.push(row);
+    seq = row.seq;
+    hash = row.hash;
+  }
+  for (let i = 0; i < rows.length; i += 500) {
+    await db
+      .insertInto('audit_log')
+      .values(
+        rows.slice(i, i + 500).map((r) => ({
+          ...r,
+          before: jsonOrNull(r.before),
+          after: jsonOrNull(r.after),
+          details: jsonOrNull(r.details),
+        })),
+      )
+      .execute();
+  }
+  await db.updateTable('audit_head').set({ seq, hash }).where('id', '=', 1).execute();
+}
+
+function jsonOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : JSON.stringify(value);
+}
+
+/** The hash an entry must carry, computed from everything but the hash itself. */
+export function entryHash(entry: Omit<AuditEntry, 'hash'> & { readonly hash?: string }): string {
+  const { hash: _ignored, ...body } = entry;
+  return createHash('sha256').update(entry.prev_hash).update(canonicalJson(body)).digest('hex');
+}
+
+export type AuditVerdict =
+  | { readonly ok: true; readonly entries: number; readonly headHash: string }
+  | { readonly ok: false; readonly entries: number; readonly brokenAt: number; readonly reason: string };
+
+/**
+ * Walks the chain from the first entry. Names the first broken link: an edited
+ * entry (hash mismatch), a deleted one (gap in seq / prev_hash mismatch), a
+ * reordered one, or a chain whose end no longer matches the recorded head.
+ */
+export async function verifyAudit(db: Db): Promise<AuditVerdict> {
+  let expectedSeq = 1;
+  let prev = GENESIS_HASH;
+  let count = 0;
+  let after = 0;
+  for (;;) {
+    const batch = await db.selectFrom('audit_log').selectAll().where('seq', '>', after).orderBy('seq').limit(2000).execute();
+    if (batch.length === 0) break;
+    for (const entry of batch) {
+      if (entry.seq !== expectedSeq) {
+        return { ok: false, entries: count, brokenAt: expectedSeq, reason: `entry ${expectedSeq} is missing (next present is ${entry.seq}): deleted or reordered` };
+      }
+      if (entry.prev_hash !== prev) {
+        return { ok: false, entries: count, brokenAt: entry.seq, reason: `entry ${entry.seq} does not link to entry ${entry.seq - 1}: an entry before it was changed, removed or reordered` };
+      }
+      if (entryHash(entry) !== entry.hash) {
+        return { ok: false, entries: count, brokenAt: entry.seq, reason: `entry ${entry.seq} was edited: its content no longer matches its hash` };
+      }
+      prev = entry.hash;
+      expectedSeq += 1;
+      count += 1;
+    }
+    after = batch[batch.length - 1]!.seq;
+  }
+  const head = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).executeTakeFirstOrThrow();
+  if (head.seq !== count || head.hash !== prev) {
+    return { ok: false, entries: count, brokenAt: count + 1, reason: `the chain ends at entry ${count} but the recorded head is entry ${head.seq}: entries at the end were removed` };
+  }
+  return { ok: true, entries: count, headHash: prev };
+}
+
+/** Streams entries in order, a batch at a time, for export to a SIEM. */
+export async function* readAudit(db: Db, options: { readonly subject?: string; readonly batchSize?: number } = {}): AsyncGenerator<AuditEntry> {
+  let after = 0;
+  for (;;) {
+    let query = db.selectFrom('audit_log').selectAll().where('seq', '>', after);
+    if (options.subject) query = query.where('subject', '=', options.subject);
+    const batch = await query.orderBy('seq').limit(options.batchSize ?? 2000).execute();
+    if (batch.length === 0) return;
+    yield* batch;
+    after = batch[batch.length - 1]!.seq;
+  }
+}
