@@ -45,7 +45,8 @@ function isNetworkFailure(error: unknown): boolean {
 export function ldapError(error: unknown, operation: string, dn: string, system: string): JmlError {
   if (error instanceof JmlError) return error;
   const code = ldapResultCode(error);
-  const diagnostic = error instanceof Error ? error.message.split('\n')[0]?.slice(0, 300) ?? '' : String(error);
+  // ldapts appends ' Code: 0x..' to the server's diagnostic; the code is reported in our own words.
+  const diagnostic = error instanceof Error ? (error.message.split('\n')[0] ?? '').replace(/ Code: 0x[0-9a-f]+$/i, '').slice(0, 300) : String(error);
   if (code !== undefined) {
     const name = NAMES[code] ?? `result code ${code}`;
     return new JmlError('connector', `LDAP ${operation} of ${dn} failed: ${name} (${code}): ${diagnostic}`, {

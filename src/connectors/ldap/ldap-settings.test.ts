@@ -1,0 +1,28 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import { parseLdapSettings } from './ldap-settings.ts';
+
+const base = { system: 'dir', url: 'ldaps://ldap.example.org:636', bindDn: 'cn=jml,dc=example,dc=org', bindPassword: 'hunter2-secret', baseDn: 'dc=example,dc=org', usersOu: 'ou=people,dc=example,dc=org', groupsOu: 'ou=groups,dc=example,dc=org' };
+
+describe('parseLdapSettings', () => {
+  test('each flavour gets its own naming defaults', () => {
+    const ol = parseLdapSettings({ ...base, flavour: 'openldap' });
+    assert.deepEqual([ol.rdnAttribute, ol.loginAttribute, ol.groupObjectClass, ol.disable.method], ['uid', 'uid', 'groupOfNames', 'ppolicy']);
+    const ad = parseLdapSettings({ ...base, flavour: 'ad' });
+    assert.deepEqual([ad.rdnAttribute, ad.loginAttribute, ad.groupObjectClass, ad.upnSuffix], ['cn', 'sAMAccountName', 'group', 'example.org']);
+  });
+
+  test('the bind password never shows when settings are printed', () => {
+    const s = parseLdapSettings({ ...base, flavour: 'openldap' });
+    assert.doesNotMatch(inspect(s, { depth: 5 }), /hunter2/);
+    assert.doesNotMatch(JSON.stringify(s), /hunter2/);
+    assert.equal(s.bindPassword.reveal(), 'hunter2-secret');
+  });
+
+  test('attribute names that could smuggle filter syntax are rejected', () => {
+    assert.throws(() => parseLdapSettings({ ...base, flavour: 'openldap', correlationAttribute: 'uid=*)(cn' }));
+    assert.throws(() => parseLdapSettings({ ...base, flavour: 'openldap', url: 'http://ldap.example.org' }));
+    assert.throws(() => parseLdapSettings({ ...base, flavour: 'openldap', pageSize: 5000 }), 'AD stops at 1,000 per page');
+  });
+});
