@@ -22,6 +22,8 @@ export interface StoreOptions {
   readonly dataDir?: string | undefined;
   /** Pool size for a PostgreSQL server. */
   readonly poolSize?: number;
+  /** PGlite only: start from this dump (see `Store.dump`) instead of an empty cluster; tests use it to skip initdb. */
+  readonly loadDataDir?: Blob;
 }
 
 export interface Store {
@@ -30,6 +32,8 @@ export interface Store {
   /** Where the data lives, for people: a directory or a redacted URL. */
   readonly location: string;
   close(): Promise<void>;
+  /** PGlite only: the whole data directory as a tarball. */
+  dump?(): Promise<Blob>;
 }
 
 // pg parses int8 and numeric to strings by default; bigint sequence numbers fit in a double here.
@@ -38,7 +42,7 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 pg.types.setTypeParser(1082, (v) => v);
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize ?? 10) : await openPglite(options.dataDir ?? '.jml');
+  const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize ?? 10) : await openPglite(options.dataDir ?? '.jml', options.loadDataDir);
   try {
     await migrateToLatest(store.db);
   } catch (error) {
@@ -64,7 +68,7 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Stor
   return { db, backend: 'postgres', location: redactUrl(databaseUrl), close: () => db.destroy() };
 }
 
-async function openPglite(dataDir: string): Promise<Store> {
+async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promise<Store> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
   let release: (() => Promise<void>) | null = null;
@@ -76,7 +80,8 @@ async function openPglite(dataDir: string): Promise<Store> {
   }
   let pglite;
   try {
-    pglite = await PGlite.create(dataDir.startsWith('memory://') ? dataDir : path.join(location, 'pgdata'));
+    const target = dataDir.startsWith('memory://') ? dataDir : path.join(location, 'pgdata');
+    pglite = await PGlite.create(target, loadDataDir ? { loadDataDir } : {});
   } catch (cause) {
     await release?.();
     throw new JmlError('internal', `cannot open the embedded database in ${location}: ${(cause as Error).message}`, { cause });
@@ -87,6 +92,7 @@ async function openPglite(dataDir: string): Promise<Store> {
     db,
     backend: 'pglite',
     location,
+    dump: () => pglite.dumpDataDir('none'),
     close: async () => {
       await db.destroy();
       await pglite.close();

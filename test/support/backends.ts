@@ -21,7 +21,7 @@ if (process.env.CI === 'true' && !adminUrl) {
 }
 
 export function testBackends(): readonly TestBackend[] {
-  const list: TestBackend[] = [{ name: 'pglite', open: () => openStore({ dataDir: 'memory://' }) }];
+  const list: TestBackend[] = [{ name: 'pglite', open: openFreshPglite }];
   if (adminUrl) list.push({ name: 'postgres', open: openFreshPostgres });
   return list;
 }
@@ -45,6 +45,19 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
       await c.end();
     },
   };
+}
+
+let pgliteTemplate: Promise<Blob> | null = null;
+
+/** initdb costs ~2.5 s on this machine; a migrated template loaded from memory costs ~0.4 s. */
+async function openFreshPglite(): Promise<Store> {
+  pgliteTemplate ??= (async () => {
+    const template = await openStore({ dataDir: 'memory://' });
+    const blob = await template.dump!();
+    await template.close();
+    return blob;
+  })();
+  return openStore({ dataDir: 'memory://', loadDataDir: await pgliteTemplate });
 }
 
 async function openFreshPostgres(): Promise<Store> {
