@@ -151,8 +151,8 @@ export function formatPath(path: readonly PathSegment[]): string {
   return path.map((seg, i) => (typeof seg === 'number' ? `[${seg}]` : i === 0 ? seg : `.${seg}`)).join('');
 }
 
-/** Offset of the deepest node on `path` that exists; a map entry is located at its key. */
-function offsetOf(doc: Document, path: readonly PathSegment[]): number {
+/** Offset in the YAML text of the deepest node on `path` that exists; a map entry is located at its key. */
+export function offsetOf(doc: Document, path: readonly PathSegment[]): number {
   let node: unknown = doc.contents;
   let offset = (doc.contents?.range?.[0]) ?? 0;
   for (const seg of path) {

@@ -1,0 +1,112 @@
+/**
+ * The project configuration: `jml.config.yaml` (or --config / JML_CONFIG),
+ * overridden by environment variables. Every setting has a default, so a fresh
+ * checkout runs without any file.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import { z } from 'zod';
+import { JmlError } from '../domain/errors.ts';
+import { flattenIssues, formatPath, offsetOf } from '../policy/policy-loader.ts';
+import type { PathSegment } from '../policy/policy-check.ts';
+import { sourceConfigSchema, type SourceConfig } from '../sources/source-config.ts';
+
+const timezone = z.string().refine(isTimeZone, { message: 'not an IANA time zone name (e.g. Europe/Berlin)' });
+
+export const configSchema = z
+  .object({
+    /** The organisation's time zone: effective dates are interpreted in it. */
+    timezone: timezone.default('UTC'),
+    /** Embedded PGlite data directory (ignored when database_url is set). */
+    data_dir: z.string().default('.jml'),
+    /** PostgreSQL server; usually given as DATABASE_URL instead, to keep the password out of files. */
+    database_url: z.string().optional(),
+    policy_dir: z.string().default('policy'),
+    /** Identities from different sources are one identity when this attribute matches (case-insensitive). */
+    correlation: z.object({ attribute: z.string().default('email') }).strict().default({ attribute: 'email' }),
+    /** An import whose leavers exceed max(minimum, percent % of the source's active identities) is held. */
+    mass_change: z
+      .object({ minimum: z.number().int().min(0).default(10), percent: z.number().min(0).max(100).default(5) })
+      .strict()
+      .default({ minimum: 10, percent: 5 }),
+    sources: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), sourceConfigSchema).default({}),
+  })
+  .strict();
+
+export type JmlConfigFile = z.output<typeof configSchema>;
+
+export interface JmlConfig extends JmlConfigFile {
+  /** The file the settings came from, or null when defaults only. */
+  readonly file: string | null;
+  readonly sources: Readonly<Record<string, SourceConfig>>;
+}
+
+export const DEFAULT_SOURCES: Readonly<Record<string, SourceConfig>> = {
+  hr: sourceConfigSchema.parse({ type: 'hr' }),
+  vendor: sourceConfigSchema.parse({ type: 'vendor' }),
+  nhi: sourceConfigSchema.parse({ type: 'nhi', format: 'yaml' }),
+};
+
+export interface ConfigOverrides {
+  readonly configFile?: string | undefined;
+  readonly dataDir?: string | undefined;
+  readonly policyDir?: string | undefined;
+}
+
+/**
+ * Loads the configuration. Precedence: command-line flag, environment
+ * variable, file, default. A named file that is missing is an error; the
+ * default file may be absent.
+ */
+export async function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Promise<JmlConfig> {
+  const named = overrides.configFile ?? env.JML_CONFIG;
+  const file = path.resolve(named ?? 'jml.config.yaml');
+  let text: string | null = null;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT' || named) {
+      throw new JmlError('invalid_input', `cannot read the configuration file ${file}: ${(cause as Error).message}`, { cause });
+    }
+  }
+  const parsed = text === null ? configSchema.parse({}) : parseConfigText(text, file);
+  const merged = {
+    ...parsed,
+    timezone: env.JML_TIMEZONE ?? parsed.timezone,
+    data_dir: overrides.dataDir ?? env.JML_DATA_DIR ?? parsed.data_dir,
+    database_url: env.DATABASE_URL || parsed.database_url,
+    policy_dir: overrides.policyDir ?? env.JML_POLICY_DIR ?? parsed.policy_dir,
+    sources: { ...DEFAULT_SOURCES, ...parsed.sources },
+    file: text === null ? null : file,
+  };
+  if (!isTimeZone(merged.timezone)) throw new JmlError('invalid_input', `JML_TIMEZONE: "${merged.timezone}" is not an IANA time zone name`);
+  return merged;
+}
+
+/** Parses and validates configuration text; problems name file, line and path. */
+export function parseConfigText(text: string, file: string): JmlConfigFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    throw new JmlError('invalid_input', `${file}:${lineCounter.linePos(e.pos[0]).line} ${e.message}`);
+  }
+  const data = doc.toJS() ?? {};
+  const result = configSchema.safeParse(data);
+  if (result.success) return result.data;
+  const problems = flattenIssues(result.error.issues, data).map((issue) => {
+    const line = lineCounter.linePos(offsetOf(doc, issue.path as readonly PathSegment[])).line;
+    return { file, line, path: formatPath(issue.path), message: issue.message };
+  });
+  throw new JmlError('invalid_input', problems.map((p) => `${p.file}:${p.line} ${p.path}: ${p.message}`).join('\n'), { details: { problems } });
+}
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}

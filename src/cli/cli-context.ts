@@ -1,0 +1,71 @@
+/**
+ * What every command needs: the configuration, a store opened on demand and
+ * closed after, the actor recorded in the audit trail, and output that is
+ * human-readable on a terminal and exactly one JSON document with --json.
+ */
+import os from 'node:os';
+import type { Command } from 'commander';
+import { loadConfig, type JmlConfig } from '../app/config.ts';
+import { openStore, type Store } from '../store/open-store.ts';
+
+export interface GlobalOptions {
+  readonly config?: string;
+  readonly data?: string;
+  readonly policy?: string;
+}
+
+export interface CliContext {
+  config(): Promise<JmlConfig>;
+  /** Opens the store, runs `fn`, and always closes it (releasing the PGlite directory lock). */
+  withStore<T>(fn: (store: Store, config: JmlConfig) => Promise<T>): Promise<T>;
+  /** Who runs the command, as recorded in the audit trail. */
+  readonly actor: string;
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Sets the process exit code without exiting (so stores close cleanly). */
+  setExitCode(code: number): void;
+}
+
+export function createCliContext(program: Command): CliContext {
+  let configPromise: Promise<JmlConfig> | null = null;
+  const config = () => {
+    const opts = program.opts<GlobalOptions>();
+    configPromise ??= loadConfig({ configFile: opts.config, dataDir: opts.data, policyDir: opts.policy });
+    return configPromise;
+  };
+  return {
+    config,
+    async withStore(fn) {
+      const cfg = await config();
+      const store = await openStore({ databaseUrl: cfg.database_url, dataDir: cfg.data_dir });
+      try {
+        return await fn(store, cfg);
+      } finally {
+        await store.close();
+      }
+    },
+    actor: `cli:${safeUserName()}`,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    setExitCode(code) {
+      if (code > (process.exitCode as number | undefined ?? 0)) process.exitCode = code;
+    },
+  };
+}
+
+function safeUserName(): string {
+  try {
+    return process.env.JML_ACTOR || os.userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Writes one JSON document followed by a newline. */
+export function printJson(ctx: CliContext, value: unknown): void {
+  ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function printLine(ctx: CliContext, line = ''): void {
+  ctx.stdout.write(`${line}\n`);
+}

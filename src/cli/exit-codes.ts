@@ -1,0 +1,31 @@
+import type { JmlErrorCode } from '../domain/errors.ts';
+
+/** Exit codes, stable for scripts. */
+export const EXIT = {
+  ok: 0,
+  error: 1,
+  invalidInput: 2,
+  /** An import or plan was held by a safety guard; nothing changed. */
+  held: 3,
+  /** A check failed: audit chain broken, plan stale. */
+  checkFailed: 4,
+  notFound: 5,
+  locked: 6,
+} as const;
+
+export function exitCodeFor(code: JmlErrorCode): number {
+  switch (code) {
+    case 'invalid_input':
+      return EXIT.invalidInput;
+    case 'held':
+      return EXIT.held;
+    case 'stale_plan':
+      return EXIT.checkFailed;
+    case 'not_found':
+      return EXIT.notFound;
+    case 'locked':
+      return EXIT.locked;
+    default:
+      return EXIT.error;
+  }
+}

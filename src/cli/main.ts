@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * The `jml` command line. Each command lives in commands/<name>-command.ts and
+ * registers itself here; this file only wires them and maps errors to exit codes.
+ */
+import { Command, CommanderError } from 'commander';
+import { isJmlError } from '../domain/errors.ts';
+import { createCliContext, printJson } from './cli-context.ts';
+import { EXIT, exitCodeFor } from './exit-codes.ts';
+import { COMMANDS } from './commands/index.ts';
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = new Command('jml')
+    .description('jml — identity lifecycle engine: joiners, movers, leavers and the access governance around them')
+    .option('--config <file>', 'configuration file (default: ./jml.config.yaml, or JML_CONFIG)')
+    .option('--data <dir>', 'embedded database directory (default: ./.jml, or JML_DATA_DIR); ignored with DATABASE_URL')
+    .option('--policy <dir>', 'policy directory (default: ./policy, or JML_POLICY_DIR)')
+    .showHelpAfterError()
+    .exitOverride();
+  const ctx = createCliContext(program);
+  for (const register of COMMANDS) register(program, ctx);
+  const wantsJson = argv.includes('--json');
+  try {
+    await program.parseAsync(argv as string[], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? 0 : EXIT.invalidInput;
+      return;
+    }
+    if (isJmlError(error)) {
+      if (wantsJson) printJson(ctx, { error: { code: error.code, message: error.message, details: error.details } });
+      else process.stderr.write(`jml: ${error.message}\n`);
+      process.exitCode = exitCodeFor(error.code);
+      return;
+    }
+    process.stderr.write(`jml: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = EXIT.error;
+  }
+}
+
+if (import.meta.main) await main(process.argv.slice(2));
