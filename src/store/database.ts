@@ -164,7 +164,25 @@ export interface ConnectorSecretsTable {
   updated_at: ColumnType<Date, string | undefined, string>;
 }
 
+export interface AssignmentsTable {
+  id: string;
+  identity_key: string;
+  system: string;
+  entitlement: string;
+  reason_type: 'request' | 'exception';
+  /** The engine's AssignmentReason (requestId or exceptionId, justification, role chain). */
+  reason: JsonObject<Record<string, unknown>>;
+  valid_from: ColumnType<Date | null, string | null | undefined, string | null>;
+  valid_to: ColumnType<Date | null, string | null | undefined, string | null>;
+  state: ColumnType<'active' | 'expired' | 'revoked', string | undefined, string>;
+  created_at: ColumnType<Date, string | undefined, never>;
+  created_by: string;
+  ended_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  ended_by: string | null;
+}
+
 export interface Database {
+  assignments: AssignmentsTable;
   identities: IdentitiesTable;
   source_records: SourceRecordsTable;
   lifecycle_events: LifecycleEventsTable;

@@ -5,11 +5,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { JmlError } from '../domain/errors.ts';
 import * as m0001 from './migrations/0001-foundation.ts';
+import * as m0002 from './migrations/0002-assignments.ts';
 import * as m0003 from './migrations/0003-plans-and-tasks.ts';
 import * as m0004 from './migrations/0004-connector-secrets.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-foundation': m0001,
+  '0002-assignments': m0002,
   '0003-plans-and-tasks': m0003,
   '0004-connector-secrets': m0004,
 };
