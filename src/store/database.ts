@@ -181,7 +181,123 @@ export interface AssignmentsTable {
   ended_by: string | null;
 }
 
+/** Someone who signs in to the console or API (src/api/auth). */
+export interface ConsoleUsersTable {
+  id: string;
+  username: string;
+  display_name: string;
+  /** scrypt hash; null for users who sign in only through OIDC. */
+  password_hash: string | null;
+  identity_key: string | null;
+  /** Granted roles: admin, security, hr. Manager, system owner and user follow from the linked identity. */
+  roles: string[];
+  status: 'active' | 'disabled';
+  oidc_subject: string | null;
+  created_at: ColumnType<Date, string | undefined, never>;
+  last_sign_in_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
+export interface ConsoleSessionsTable {
+  /** SHA-256 of the cookie value; the value itself is never stored. */
+  token_hash: string;
+  user_id: string;
+  csrf_token: string;
+  created_at: ColumnType<Date, string, never>;
+  expires_at: ColumnType<Date, string, string>;
+  revoked_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: string;
+  scopes: string[];
+  created_at: ColumnType<Date, string, never>;
+  expires_at: ColumnType<Date, string, never>;
+  last_used_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  revoked_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
+/** One reconciliation run of a system; `phase` + `cursor` are its checkpoint. */
+export interface ReconcileRunsTable {
+  id: string;
+  system: string;
+  status: 'running' | 'completed' | 'failed';
+  phase: 'accounts' | 'entitlements' | 'grants' | 'correlate' | 'done';
+  cursor: string | null;
+  pages: ColumnType<number, number | undefined, number>;
+  summary: JsonObject<Record<string, unknown> | null> | null;
+  error: string | null;
+  actor: string;
+  started_at: ColumnType<Date, string, never>;
+  updated_at: ColumnType<Date, string, string>;
+  finished_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
+export interface ObservedAccountsTable {
+  run_id: string;
+  system: string;
+  account_id: string;
+  name: string;
+  enabled: boolean;
+  attributes: JsonObject<Record<string, string | readonly string[] | null>>;
+  last_login_at: string | null;
+  identity_key: string | null;
+  situation: 'linked' | 'unlinked' | 'unmatched' | 'disputed' | null;
+}
+
+export interface ObservedEntitlementsTable {
+  run_id: string;
+  system: string;
+  entitlement: string;
+  display_name: string;
+  type: string;
+}
+
+export interface ObservedGrantsTable {
+  run_id: string;
+  system: string;
+  account_id: string;
+  entitlement: string;
+}
+
+export interface FindingsTable {
+  id: string;
+  kind: string;
+  system: string | null;
+  identity_key: string | null;
+  account_id: string | null;
+  entitlement: string | null;
+  detail: string;
+  first_seen: ColumnType<Date, string, string>;
+  last_seen: ColumnType<Date, string, string>;
+  state: 'open' | 'resolved';
+  resolved_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
+export interface AssetsTable {
+  tag: string;
+  serial: string | null;
+  kind: string;
+  description: ColumnType<string, string | undefined, string>;
+  holder_key: string | null;
+  location: string | null;
+  status: 'in_stock' | 'assigned' | 'lost' | 'stolen' | 'retired' | 'collected';
+  updated_at: ColumnType<Date, string | undefined, string>;
+}
+
+export interface PolicyVersionsTable {
+  hash: string;
+  files: JsonObject<unknown>;
+  loaded_at: ColumnType<Date, string, never>;
+  loaded_by: string;
+}
+
 export interface Database {
+  console_users: ConsoleUsersTable;
+  console_sessions: ConsoleSessionsTable;
+  api_tokens: ApiTokensTable;
   assignments: AssignmentsTable;
   identities: IdentitiesTable;
   source_records: SourceRecordsTable;
@@ -194,4 +310,11 @@ export interface Database {
   plan_changes: PlanChangesTable;
   tasks: TasksTable;
   connector_secrets: ConnectorSecretsTable;
+  reconcile_runs: ReconcileRunsTable;
+  observed_accounts: ObservedAccountsTable;
+  observed_entitlements: ObservedEntitlementsTable;
+  observed_grants: ObservedGrantsTable;
+  findings: FindingsTable;
+  assets: AssetsTable;
+  policy_versions: PolicyVersionsTable;
 }

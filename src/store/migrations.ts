@@ -8,12 +8,16 @@ import * as m0001 from './migrations/0001-foundation.ts';
 import * as m0002 from './migrations/0002-assignments.ts';
 import * as m0003 from './migrations/0003-plans-and-tasks.ts';
 import * as m0004 from './migrations/0004-connector-secrets.ts';
+import * as m0005 from './migrations/0005-reconcile.ts';
+import * as m0007 from './migrations/0007-console-users.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-foundation': m0001,
   '0002-assignments': m0002,
   '0003-plans-and-tasks': m0003,
   '0004-connector-secrets': m0004,
+  '0005-reconcile': m0005,
+  '0007-console-users': m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
