@@ -1,0 +1,415 @@
+/**
+ * Importing a source file: read and validate it, diff it against what the
+ * source said last time, guard against mass change, then record the records,
+ * the lifecycle events and the identities' new state in one transaction, with
+ * an audit entry for the import and for every event.
+ *
+ * Nothing is written when the file has invalid rows (unless skipInvalid), when
+ * a guard holds the import (only the hold itself is recorded), or on a dry run.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import { JmlError } from '../domain/errors.ts';
+import type { Identity } from '../domain/identity.ts';
+import type { AttributeChanges, LifecycleEventType } from '../domain/lifecycle-event.ts';
+import { dateIn, lastInstantOf } from '../engine/org-calendar.ts';
+import { foldTimeline, type TimelineEvent } from '../engine/timeline.ts';
+import { createMemoryDirectory } from '../sources/reference-resolver.ts';
+import { readSource } from '../sources/read-source.ts';
+import type { RowError, SourceSnapshot } from '../sources/source-record.ts';
+import { diffSnapshot, type DiffResult, type KnownIdentity, type PreviousRecord, type RecordData } from '../sources/snapshot-diff.ts';
+import { appendAudit, type AuditEntryInput } from '../store/audit-log.ts';
+import { bulkInsert } from '../store/bulk-write.ts';
+import type { Database } from '../store/database.ts';
+import { identityFromRow } from '../store/identity-store.ts';
+import type { JmlConfig } from './config.ts';
+import { IDENTITY_COLUMNS, identityRow, refoldIdentities, statusAuditEntries } from './lifecycle-clock.ts';
+import { massChangeVerdict, type MassChangeVerdict } from './mass-change-guard.ts';
+import { upsertCredentials } from './nhi-credentials.ts';
+
+type Db = Kysely<Database>;
+
+export interface ImportOptions {
+  readonly source: string;
+  readonly file: string;
+  /** "Today" for effective-date decisions (YYYY-MM-DD); default: the real date in the organisation's zone. */
+  readonly asOf?: string | undefined;
+  readonly dryRun?: boolean;
+  readonly skipInvalid?: boolean;
+  readonly allowMassChange?: boolean;
+  readonly actor: string;
+  /** The real clock, injectable for tests. */
+  readonly now?: Date;
+  readonly onProgress?: (phase: string, done: number, total: number) => void;
+}
+
+export interface ImportedEvent {
+  readonly type: LifecycleEventType;
+  /** The record key in this source. */
+  readonly key: string;
+  /** The identity it applies to (differs from `key` for a conversion or a rehire under a new key). */
+  readonly identity: string;
+  readonly source: string;
+  readonly effective: string;
+  readonly changes: AttributeChanges;
+}
+
+export type ImportStatus = 'applied' | 'dry_run' | 'held' | 'rejected';
+
+export interface ImportResult {
+  readonly importId: string;
+  readonly status: ImportStatus;
+  readonly source: string;
+  readonly file: string;
+  readonly asOf: string;
+  readonly held: boolean;
+  readonly heldReason: string | null;
+  readonly events: readonly ImportedEvent[];
+  readonly errors: readonly RowError[];
+  readonly warnings: readonly { readonly row: number; readonly key: string; readonly message: string }[];
+  readonly counts: {
+    readonly rows: number;
+    readonly valid: number;
+    readonly invalid: number;
+    readonly joiners: number;
+    readonly movers: number;
+    readonly leavers: number;
+    readonly rehires: number;
+    readonly historical: number;
+    readonly unchanged: number;
+  };
+  readonly massChange: MassChangeVerdict | null;
+}
+
+export interface ImportDeps {
+  readonly db: Db;
+  readonly config: JmlConfig;
+}
+
+export async function importSource(deps: ImportDeps, options: ImportOptions): Promise<ImportResult> {
+  const { db, config } = deps;
+  const sourceConfig = config.sources[options.source];
+  if (!sourceConfig) {
+    throw new JmlError('invalid_input', `unknown source "${options.source}"; configured sources: ${Object.keys(config.sources).join(', ')}`);
+  }
+  const tz = config.timezone;
+  const realNow = options.now ?? new Date();
+  const asOf = options.asOf ?? dateIn(realNow, tz);
+  if (options.asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.asOf)) throw new JmlError('invalid_input', `--as-of must be YYYY-MM-DD, got "${options.asOf}"`);
+  const evaluatedAt = options.asOf === undefined || options.asOf === dateIn(realNow, tz) ? realNow.toISOString() : lastInstantOf(asOf, tz);
+  const importId = randomUUID();
+  const bytes = await readFile(options.file).catch((cause: Error) => {
+    throw new JmlError('source_unreadable', `cannot read ${options.file}: ${cause.message}`, { cause });
+  });
+  const fileSha256 = createHash('sha256').update(bytes).digest('hex');
+
+  options.onProgress?.('loading identities', 0, 1);
+  const state = await loadState(db, options.source, evaluatedAt, config.correlation.attribute);
+  options.onProgress?.('reading file', 0, 1);
+  const snapshot = await readSource({ name: options.source, config: sourceConfig, filePath: options.file, timezone: tz, directory: createMemoryDirectory(state.directory) });
+  const base = { importId, source: options.source, file: path.basename(options.file), asOf, errors: snapshot.errors } as const;
+
+  const emptyReason = snapshot.rowsTotal === 0 ? `${base.file} has no data rows (empty or header-only); an empty source never means "everyone left"` : null;
+  if (emptyReason) {
+    return hold(deps, options, { ...base, snapshot, diff: null, verdict: null, reason: emptyReason, fileSha256, realNow });
+  }
+  if (snapshot.errors.length > 0 && (!options.skipInvalid || snapshot.records.length === 0 || snapshot.errors.some((e) => e.row === 0))) {
+    return result({ ...base, status: 'rejected', snapshot, diff: null, verdict: null, heldReason: null });
+  }
+
+  const diff = diffSnapshot({
+    source: options.source,
+    snapshot,
+    previous: state.previous,
+    identities: state.identities,
+    correlation: state.correlation,
+    correlationAttribute: config.correlation.attribute,
+    asOf,
+    timezone: tz,
+  });
+  const verdict = massChangeVerdict(diff, state.identities, options.source, config.mass_change);
+  if (verdict.exceeded && !options.allowMassChange) {
+    return hold(deps, options, { ...base, snapshot, diff, verdict, reason: verdict.message, fileSha256, realNow });
+  }
+  if (options.dryRun) return result({ ...base, status: 'dry_run', snapshot, diff, verdict, heldReason: null });
+
+  await db.transaction().execute(async (trx) => {
+    await writeImport(trx, { ...options, importId, asOf, evaluatedAt, fileSha256, snapshot, diff, verdict, realNow });
+  });
+  return result({ ...base, status: 'applied', snapshot, diff, verdict, heldReason: null });
+}
+
+interface LoadedState {
+  readonly previous: Map<string, PreviousRecord>;
+  readonly identities: Map<string, KnownIdentity>;
+  readonly correlation: Map<string, string>;
+  readonly directory: { key: string; attributes: Readonly<Record<string, string | null>> }[];
+}
+
+async function loadState(db: Db, source: string, evaluatedAt: string, correlationAttribute: string): Promise<LoadedState> {
+  const [records, identityRows, scheduled, lefts] = await Promise.all([
+    db.selectFrom('source_records').select(['record_key', 'identity_key', 'data', 'present']).where('source', '=', source).execute(),
+    db.selectFrom('identities').selectAll().execute(),
+    db.selectFrom('lifecycle_events').select(['id', 'type', 'identity_key', 'effective_date', 'effective_at']).where('state', '=', 'scheduled').execute(),
+    db.selectFrom('lifecycle_events').select(['identity_key', 'effective_date']).where('state', '=', 'applied').where('type', '=', 'leaver').orderBy('effective_at').execute(),
+  ]);
+  const previous = new Map<string, PreviousRecord>();
+  for (const r of records) previous.set(r.record_key, { identityKey: r.identity_key, data: r.data as RecordData, present: r.present });
+  const scheduledBy = new Map<string, KnownIdentity['scheduled'][number][]>();
+  const dueNow = new Set<string>();
+  for (const e of scheduled) {
+    const list = scheduledBy.get(e.identity_key) ?? [];
+    list.push({ id: e.id, type: e.type as LifecycleEventType, effectiveDate: e.effective_date });
+    scheduledBy.set(e.identity_key, list);
+    if (e.effective_at.toISOString() <= evaluatedAt) dueNow.add(e.identity_key);
+  }
+  const leftOn = new Map(lefts.map((l) => [l.identity_key, l.effective_date]));
+  const identities = new Map<string, KnownIdentity>();
+  const correlation = new Map<string, string>();
+  const directory: LoadedState['directory'] = [];
+  for (const row of identityRows) {
+    const identity = identityFromRow(row);
+    identities.set(identity.key, {
+      key: identity.key,
+      status: dueNow.has(identity.key) ? statusAfterDue(identity, scheduledBy.get(identity.key) ?? [], evaluatedAt) : identity.status,
+      source: identity.source,
+      kind: identity.kind,
+      data: identityData(identity),
+      leftOn: leftOn.get(identity.key) ?? null,
+      scheduled: scheduledBy.get(identity.key) ?? [],
+    });
+    const value = identity.attributes[correlationAttribute];
+    if (value) correlation.set(value.toLowerCase(), identity.key);
+    directory.push({ key: identity.key, attributes: identity.attributes });
+  }
+  return { previous, identities, correlation, directory };
+}
+
+/** A scheduled joiner or leaver that is due by the evaluation instant decides the status the diff sees. */
+function statusAfterDue(identity: Identity, scheduled: readonly { type: LifecycleEventType }[], _at: string): Identity['status'] {
+  const last = scheduled.filter((e) => e.type !== 'mover').at(-1);
+  if (!last) return identity.status;
+  return last.type === 'leaver' ? 'left' : 'active';
+}
+
+function identityData(identity: Identity): RecordData {
+  return {
+    ...identity.attributes,
+    kind: identity.kind,
+    source: identity.source,
+    start_date: identity.startDate,
+    end_date: identity.endDate,
+    owner: identity.owner,
+    sponsor: identity.sponsor,
+  };
+}
+
+interface WriteInput extends ImportOptions {
+  readonly importId: string;
+  readonly asOf: string;
+  readonly evaluatedAt: string;
+  readonly fileSha256: string;
+  readonly snapshot: SourceSnapshot;
+  readonly diff: DiffResult;
+  readonly verdict: MassChangeVerdict;
+  readonly realNow: Date;
+}
+
+const EVENT_COLUMNS = {
+  id: 'text',
+  type: 'text',
+  identity_key: 'text',
+  source: 'text',
+  record_key: 'text',
+  effective_date: 'date',
+  effective_at: 'timestamptz',
+  detected_at: 'timestamptz',
+  changes: 'jsonb',
+  state: 'text',
+  import_id: 'text',
+} as const;
+
+async function writeImport(db: Db, w: WriteInput): Promise<void> {
+  const { diff, source, importId, actor } = w;
+  const trigger = `import:${importId}`;
+  const detectedAt = w.realNow.toISOString();
+  const eventIds = diff.events.map(() => randomUUID());
+  const eventsByIdentity = new Map<string, TimelineEvent[]>();
+  diff.events.forEach((e, i) => {
+    const list = eventsByIdentity.get(e.identityKey) ?? [];
+    list.push({ id: eventIds[i]!, seq: i, type: e.type, effectiveAt: e.effectiveAt, changes: e.changes, state: 'scheduled' });
+    eventsByIdentity.set(e.identityKey, list);
+  });
+
+  // New identities: their whole timeline is in this import, so fold in memory.
+  const newKeys = new Set(diff.newIdentities.map((n) => n.key));
+  const applied = new Set<string>();
+  const newRows = diff.newIdentities.map((n) => {
+    const fold = foldTimeline(n.key, eventsByIdentity.get(n.key) ?? [], w.evaluatedAt);
+    fold.applied.forEach((id) => applied.add(id));
+    const identity: Identity =
+      n.status === 'left' && fold.applied.length + fold.scheduled.length === 0
+        ? { ...fold.identity, ...fromData(n), status: 'left' }
+        : { ...fold.identity, source: fold.identity.source || source };
+    return identityRow(identity);
+  });
+  w.onProgress?.('writing identities', 0, diff.records.length);
+  await bulkInsert(db, 'identities', IDENTITY_COLUMNS, newRows);
+  await bulkInsert(
+    db,
+    'source_records',
+    { source: 'text', record_key: 'text', identity_key: 'text', data: 'jsonb', present: 'boolean', last_import_id: 'text', updated_at: 'timestamptz' },
+    diff.records.map((r) => ({ source, record_key: r.recordKey, identity_key: r.identityKey, data: r.data, present: r.present, last_import_id: importId, updated_at: detectedAt })),
+    { upsert: { conflict: ['source', 'record_key'], update: ['identity_key', 'data', 'present', 'last_import_id', 'updated_at'] } },
+  );
+  w.onProgress?.('writing events', 0, diff.events.length);
+  await bulkInsert(
+    db,
+    'lifecycle_events',
+    EVENT_COLUMNS,
+    diff.events.map((e, i) => ({
+      id: eventIds[i],
+      type: e.type,
+      identity_key: e.identityKey,
+      source,
+      record_key: e.recordKey,
+      effective_date: e.effectiveDate,
+      effective_at: e.effectiveAt,
+      detected_at: detectedAt,
+      changes: e.changes,
+      state: applied.has(eventIds[i]!) ? 'applied' : 'scheduled',
+      import_id: importId,
+    })),
+  );
+  for (let i = 0; i < diff.superseded.length; i += 5000) {
+    await db.updateTable('lifecycle_events').set({ state: 'rescinded' }).where('id', 'in', diff.superseded.slice(i, i + 5000)).execute();
+  }
+  const touched = [...new Set([...diff.events.map((e) => e.identityKey), ...diff.records.map((r) => r.identityKey)])].filter((k) => !newKeys.has(k));
+  const outcomes = await refoldIdentities(db, touched, w.evaluatedAt);
+  await upsertCredentials(db, w.snapshot, diff);
+
+  const entries: AuditEntryInput[] = [
+    {
+      actor,
+      action: 'import.applied',
+      subject: `import:${importId}`,
+      trigger: 'cli',
+      details: { source, file: path.basename(w.file), sha256: w.fileSha256, asOf: w.asOf, counts: countEvents(diff), skippedInvalid: w.snapshot.errors.length, massChange: w.verdict },
+    },
+  ];
+  if (w.allowMassChange && w.verdict.exceeded) {
+    entries.push({ actor, action: 'import.mass_change_released', subject: `import:${importId}`, trigger: 'cli', details: { ...w.verdict } });
+  }
+  diff.events.forEach((e, i) => {
+    entries.push({
+      actor,
+      action: `lifecycle.${e.type}`,
+      subject: e.identityKey,
+      trigger,
+      after: { event: eventIds[i], effective: e.effectiveDate, state: applied.has(eventIds[i]!) ? 'applied' : 'scheduled', changes: e.changes },
+    });
+  });
+  for (const id of diff.superseded) entries.push({ actor, action: 'lifecycle.event_superseded', subject: id, trigger });
+  entries.push(...statusAuditEntries(outcomes, actor, trigger));
+  w.onProgress?.('writing audit', 0, entries.length);
+  await appendAudit(db, entries, w.realNow);
+  await db
+    .insertInto('imports')
+    .values({
+      id: importId,
+      source,
+      file_name: path.basename(w.file),
+      file_sha256: w.fileSha256,
+      as_of: w.asOf,
+      status: 'applied',
+      rows_total: w.snapshot.rowsTotal,
+      rows_valid: w.snapshot.records.length,
+      rows_invalid: w.snapshot.errors.length,
+      summary: JSON.stringify({ counts: countEvents(diff), warnings: diff.warnings }),
+      actor,
+      started_at: detectedAt,
+    })
+    .execute();
+}
+
+function fromData(n: DiffResult['newIdentities'][number]): Partial<Identity> {
+  const { kind: _k, status: _s, source, start_date, end_date, owner, sponsor, ...attributes } = n.data;
+  return { kind: n.kind, source: source ?? '', startDate: start_date ?? null, endDate: end_date ?? null, owner: owner ?? null, sponsor: sponsor ?? null, attributes };
+}
+
+interface HoldInput {
+  readonly importId: string;
+  readonly source: string;
+  readonly file: string;
+  readonly asOf: string;
+  readonly errors: readonly RowError[];
+  readonly snapshot: SourceSnapshot;
+  readonly diff: DiffResult | null;
+  readonly verdict: MassChangeVerdict | null;
+  readonly reason: string;
+  readonly fileSha256: string;
+  readonly realNow: Date;
+}
+
+/** A held import changes nothing; the hold itself is recorded (not on a dry run) so someone can review and release it. */
+async function hold(deps: ImportDeps, options: ImportOptions, h: HoldInput): Promise<ImportResult> {
+  if (!options.dryRun) {
+    await deps.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('imports')
+        .values({
+          id: h.importId,
+          source: h.source,
+          file_name: h.file,
+          file_sha256: h.fileSha256,
+          as_of: h.asOf,
+          status: 'held',
+          rows_total: h.snapshot.rowsTotal,
+          rows_valid: h.snapshot.records.length,
+          rows_invalid: h.snapshot.errors.length,
+          summary: JSON.stringify({ reason: h.reason, counts: h.diff ? countEvents(h.diff) : null }),
+          actor: options.actor,
+          started_at: h.realNow.toISOString(),
+        })
+        .execute();
+      await appendAudit(trx, { actor: options.actor, action: 'import.held', subject: `import:${h.importId}`, trigger: 'cli', details: { source: h.source, file: h.file, sha256: h.fileSha256, reason: h.reason, massChange: h.verdict } }, h.realNow);
+    });
+  }
+  return result({ ...h, status: 'held', heldReason: h.reason });
+}
+
+function countEvents(diff: DiffResult) {
+  const count = (t: LifecycleEventType) => diff.events.filter((e) => e.type === t).length;
+  return { joiners: count('joiner'), movers: count('mover'), leavers: count('leaver'), rehires: count('rehire'), historical: diff.historical.length, unchanged: diff.unchanged };
+}
+
+function result(r: {
+  importId: string;
+  status: ImportStatus;
+  source: string;
+  file: string;
+  asOf: string;
+  errors: readonly RowError[];
+  snapshot: SourceSnapshot;
+  diff: DiffResult | null;
+  verdict: MassChangeVerdict | null;
+  heldReason: string | null;
+}): ImportResult {
+  const counts = r.diff ? countEvents(r.diff) : { joiners: 0, movers: 0, leavers: 0, rehires: 0, historical: 0, unchanged: 0 };
+  return {
+    importId: r.importId,
+    status: r.status,
+    source: r.source,
+    file: r.file,
+    asOf: r.asOf,
+    held: r.status === 'held',
+    heldReason: r.heldReason,
+    events: (r.diff?.events ?? []).map((e) => ({ type: e.type, key: e.recordKey, identity: e.identityKey, source: r.source, effective: e.effectiveDate, changes: e.changes })),
+    errors: r.errors,
+    warnings: r.diff?.warnings ?? [],
+    counts: { rows: r.snapshot.rowsTotal, valid: r.snapshot.records.length, invalid: r.snapshot.errors.length, ...counts },
+    massChange: r.verdict,
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * Calendar dates in the organisation's time zone, and the instants they begin.
+ * A start date takes effect at 00:00 that day; an end date is the last day
+ * worked, so access ends at 00:00 the day after — both in the organisation's
+ * zone, never the server's (DESIGN.md safety rule 4).
+ */
+import { DateTime } from 'luxon';
+
+/** The instant (UTC ISO 8601) at which calendar date `date` begins in `timeZone`. */
+export function startOfDay(date: string, timeZone: string): string {
+  const dt = DateTime.fromISO(date, { zone: timeZone }).startOf('day');
+  if (!dt.isValid) throw new Error(`invalid calendar date ${date} in ${timeZone}`);
+  return dt.toUTC().toISO({ suppressMilliseconds: false })!;
+}
+
+/** The instant at which access ends for someone whose last day is `date`. */
+export function endOfLastDay(date: string, timeZone: string): string {
+  return startOfDay(addDays(date, 1), timeZone);
+}
+
+/** `date` plus `days` calendar days (YYYY-MM-DD arithmetic, no zone involved). */
+export function addDays(date: string, days: number): string {
+  const dt = DateTime.fromISO(date, { zone: 'UTC' }).plus({ days });
+  return dt.toISODate()!;
+}
+
+/** The calendar date of `instant` in `timeZone`. */
+export function dateIn(instant: string | Date, timeZone: string): string {
+  const dt = instant instanceof Date ? DateTime.fromJSDate(instant) : DateTime.fromISO(instant);
+  return dt.setZone(timeZone).toISODate()!;
+}
+
+/** The last millisecond of `date` in `timeZone`: "as of" that day, everything dated on it has happened. */
+export function lastInstantOf(date: string, timeZone: string): string {
+  return new Date(Date.parse(startOfDay(addDays(date, 1), timeZone)) - 1).toISOString();
+}
