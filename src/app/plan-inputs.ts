@@ -1,0 +1,109 @@
+/**
+ * The store's side of planning: identities as domain values, active request and
+ * exception assignments, credentials, assets in custody, and what jml itself
+ * created or granted before (for `relative` enforcement).
+ */
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Assignment, AssignmentReason } from '../domain/access.ts';
+import type { Credential, CredentialKind, Identity, IdentityKind, IdentityStatus } from '../domain/identity.ts';
+import type { HeldAsset, JmlAssigned } from '../engine/index.ts';
+import type { Database, IdentitiesTable } from '../store/database.ts';
+
+type Db = Kysely<Database>;
+
+/** An identities row as the domain's Identity. */
+export function toIdentity(row: Selectable<IdentitiesTable>): Identity {
+  return {
+    key: row.key,
+    kind: row.kind as IdentityKind,
+    status: row.status as IdentityStatus,
+    source: row.source,
+    attributes: row.attributes,
+    startDate: row.start_date,
+    endDate: row.end_date,
+    owner: row.owner,
+    sponsor: row.sponsor,
+  };
+}
+
+/** Every identity (any status: leavers still have accounts to close), by key. */
+export async function loadIdentities(db: Db, keys?: readonly string[]): Promise<Identity[]> {
+  if (keys && keys.length === 0) return [];
+  let query = db.selectFrom('identities').selectAll().orderBy('key');
+  if (keys) query = query.where('key', 'in', keys);
+  return (await query.execute()).map(toIdentity);
+}
+
+/** Active request and exception assignments; lapsed ones are filtered by the engine at `now`. */
+export async function loadAssignments(db: Db, identityKey?: string): Promise<Assignment[]> {
+  let query = db.selectFrom('assignments').selectAll().where('state', '=', 'active').orderBy('id');
+  if (identityKey !== undefined) query = query.where('identity_key', '=', identityKey);
+  return (await query.execute()).map((r) => ({
+    identityKey: r.identity_key,
+    system: r.system,
+    entitlement: r.entitlement,
+    reason: r.reason as unknown as AssignmentReason,
+    validFrom: r.valid_from === null ? null : r.valid_from.toISOString(),
+    validTo: r.valid_to === null ? null : r.valid_to.toISOString(),
+  }));
+}
+
+export async function loadCredentials(db: Db): Promise<Credential[]> {
+  const rows = await db.selectFrom('credentials').selectAll().orderBy('id').execute();
+  return rows.map((r) => ({
+    id: r.id,
+    identityKey: r.identity_key,
+    system: r.system,
+    kind: r.kind as CredentialKind,
+    name: r.name,
+    createdAt: r.created_at,
+    lastRotatedAt: r.last_rotated_at,
+    expiresAt: r.expires_at,
+    status: r.status === 'revoked' ? 'revoked' : 'active',
+  }));
+}
+
+/** Assets an identity holds now: a leaver gets a collect_asset change for each. */
+export async function loadHeldAssets(db: Db): Promise<HeldAsset[]> {
+  const rows = await db
+    .selectFrom('assets')
+    .select(['tag', 'holder_key', 'description'])
+    .where('status', '=', 'assigned')
+    .where('holder_key', 'is not', null)
+    .orderBy('tag')
+    .execute();
+  return rows.map((r) => ({ tag: r.tag, holderKey: r.holder_key!, ...(r.description ? { description: r.description } : {}) }));
+}
+
+/**
+ * What jml created or granted and has not since removed: the fold, in the order
+ * they were confirmed, of confirmed account and grant changes of applied plans.
+ * A change someone else had already made (`already`) is not jml's.
+ */
+export async function loadPreviouslyAssigned(db: Db): Promise<JmlAssigned[]> {
+  const rows = await db
+    .selectFrom('plan_changes')
+    .innerJoin('plans', 'plans.id', 'plan_changes.plan_id')
+    .select([
+      'plan_changes.kind',
+      'plan_changes.system',
+      'plan_changes.identity_key',
+      sql<string | null>`${sql.ref('plans.plan')}->'changes'->(${sql.ref('plan_changes.position')})->>'entitlement'`.as('entitlement'),
+    ])
+    .where('plan_changes.state', '=', 'confirmed')
+    .where('plan_changes.kind', 'in', ['create_account', 'delete_account', 'add_grant', 'remove_grant'])
+    .where('plan_changes.system', 'is not', null)
+    .orderBy('plan_changes.finished_at')
+    .orderBy('plan_changes.plan_id')
+    .orderBy('plan_changes.position')
+    .execute();
+  const held = new Map<string, JmlAssigned>();
+  for (const r of rows) {
+    const granting = r.kind === 'create_account' || r.kind === 'add_grant';
+    const entitlement = r.kind === 'create_account' || r.kind === 'delete_account' ? null : r.entitlement;
+    const id = `${r.identity_key}\u0000${r.system}\u0000${entitlement ?? ''}`;
+    if (granting) held.set(id, { identityKey: r.identity_key, system: r.system!, entitlement });
+    else held.delete(id);
+  }
+  return [...held.values()];
+}
