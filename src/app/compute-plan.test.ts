@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { isJmlError } from '../domain/errors.ts';
+import { createFakeConnector } from '../connectors/fake/fake-connector.ts';
+import { FAKE_WIKI_POLICY, person, seedIdentities, writePolicyDir } from '../../test/support/jml-fixture.ts';
+import { testBackends } from '../../test/support/backends.ts';
+import { applyPlan } from './apply-plan.ts';
+import { createPlanner } from './compute-plan.ts';
+import { loadPreviouslyAssigned } from './plan-inputs.ts';
+import { reconcileSystem } from './reconcile.ts';
+
+const NOW = new Date('2026-03-02T09:00:00Z');
+
+for (const backend of testBackends()) {
+  describe(`compute-plan (${backend.name})`, () => {
+    async function setup() {
+      const store = await backend.open();
+      const dir = writePolicyDir(FAKE_WIKI_POLICY);
+      const planner = createPlanner({ db: store.db, config: { policy_dir: dir, timezone: 'Europe/Berlin' }, actor: 'test', now: () => NOW });
+      const wiki = createFakeConnector({ groups: ['staff', 'eng', 'admins'] }, { system: 'wiki' });
+      const apply = (plan: Parameters<typeof applyPlan>[1], scope = {}) =>
+        applyPlan({ db: store.db, connectorFor: () => wiki, actor: 'test', now: () => NOW, currentFingerprint: () => planner.currentFingerprint(scope) }, plan);
+      const reconcile = async () => reconcileSystem({ db: store.db, policy: (await planner.loadPolicy()).policy, connectorFor: () => wiki, actor: 'test', now: () => NOW }, 'wiki');
+      return { store, dir, planner, wiki, apply, reconcile };
+    }
+
+    test('a joiner planned from the store gets an account and grants; after apply and reconcile nothing is left to do', async () => {
+      const { store, planner, wiki, apply, reconcile } = await setup();
+      try {
+        await seedIdentities(store.db, [person('E1', { department: 'Engineering' })]);
+        const { plan, runs } = await planner.compute();
+        assert.equal(runs.size, 0);
+        assert.deepEqual(plan.changes.map((c) => `${c.kind}:${c.entitlement ?? ''}`), ['create_account:', 'add_grant:eng', 'add_grant:staff']);
+        const report = await apply(plan);
+        assert.equal(report.status, 'applied');
+        assert.deepEqual([...wiki.state.grants.values()].map((g) => [...g].sort()), [['eng', 'staff']]);
+        const jml = await loadPreviouslyAssigned(store.db);
+        assert.deepEqual(jml.map((a) => `${a.identityKey}:${a.system}:${a.entitlement}`).sort(), ['E1:wiki:eng', 'E1:wiki:null', 'E1:wiki:staff']);
+        await reconcile();
+        const again = await planner.compute();
+        assert.deepEqual(again.plan.changes, []);
+        assert.equal(again.runs.get('wiki')?.system, 'wiki');
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('a mover loses what no longer maps and a leaver is disabled, from the reconciled snapshot', async () => {
+      const { store, planner, wiki, apply, reconcile } = await setup();
+      try {
+        await seedIdentities(store.db, [person('E1', { department: 'Engineering' }), person('E2', { department: 'Engineering' })]);
+        await apply((await planner.compute()).plan);
+        await reconcile();
+        await seedIdentities(store.db, [person('E1', { department: 'Sales' }), person('E2', { department: 'Engineering' }, { status: 'left', endDate: '2026-03-01' })]);
+        const { plan } = await planner.compute();
+        const summary = plan.changes.map((c) => `${c.identityKey}:${c.kind}:${c.entitlement ?? ''}`);
+        assert.ok(summary.includes('E1:remove_grant:eng'), summary.join());
+        assert.ok(summary.includes('E2:disable_account:'), summary.join());
+        assert.ok(!summary.some((s) => s.startsWith('E1:remove_grant:staff')));
+        await apply(plan);
+        const e2 = [...wiki.state.accounts.values()].find((a) => a.identityKey === 'E2')!;
+        assert.equal(e2.enabled, false);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('a plan whose inputs changed after it was computed is refused as stale', async () => {
+      const { store, planner, apply } = await setup();
+      try {
+        await seedIdentities(store.db, [person('E1')]);
+        const { plan } = await planner.compute();
+        await seedIdentities(store.db, [person('E1', { department: 'Engineering' })]);
+        await assert.rejects(apply(plan), (e) => isJmlError(e, 'stale_plan'));
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('scoping by identity or system plans only that part, and the scope is part of the fingerprint', async () => {
+      const { store, planner } = await setup();
+      try {
+        await seedIdentities(store.db, [person('E1'), person('E2')]);
+        const all = await planner.compute();
+        const one = await planner.compute({ identityKeys: ['E2'] });
+        assert.deepEqual([...new Set(one.plan.changes.map((c) => c.identityKey))], ['E2']);
+        assert.notEqual(one.plan.fingerprint, all.plan.fingerprint);
+        assert.equal(await planner.currentFingerprint({ identityKeys: ['E2'] }), one.plan.fingerprint);
+        assert.deepEqual((await planner.compute({ systems: ['nowhere'] })).plan.changes, []);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('loading a policy version is audited once per new hash', async () => {
+      const { store, dir, planner } = await setup();
+      try {
+        await planner.compute();
+        await planner.compute();
+        writeFileSync(join(dir, 'roles.yaml'), 'roles:\n  - { name: extra, inducements: [{ entitlement: "wiki:admins" }] }\n');
+        await planner.compute();
+        const loads = await store.db.selectFrom('audit_log').select(['details']).where('action', '=', 'policy.loaded').orderBy('seq').execute();
+        assert.equal(loads.length, 2);
+        const hashes = loads.map((l) => (l.details as { hash: string }).hash);
+        assert.notEqual(hashes[0], hashes[1]);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
