@@ -111,7 +111,7 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
   const snapshot = await readSource({ name: options.source, config: sourceConfig, filePath: options.file, timezone: tz, directory: createMemoryDirectory(state.directory) });
   const base = { importId, source: options.source, file: path.basename(options.file), asOf, errors: snapshot.errors } as const;
 
-  const emptyReason = snapshot.rowsTotal === 0 ? `${base.file} has no data rows (empty or header-only); an empty source never means "everyone left"` : null;
+  const emptyReason = snapshot.rowsTotal === 0 && snapshot.errors.every((e) => e.row === 0) ? `${base.file} has no data rows (empty or header-only); an empty source never means "everyone left"` : null;
   if (emptyReason) {
     return hold(deps, options, { ...base, snapshot, diff: null, verdict: null, reason: emptyReason, fileSha256, realNow });
   }
