@@ -191,7 +191,7 @@ export interface ConsoleUsersTable {
   identity_key: string | null;
   /** Granted roles: admin, security, hr. Manager, system owner and user follow from the linked identity. */
   roles: string[];
-  status: 'active' | 'disabled';
+  status: ColumnType<'active' | 'disabled', 'active' | 'disabled' | undefined, 'active' | 'disabled'>;
   oidc_subject: string | null;
   created_at: ColumnType<Date, string | undefined, never>;
   last_sign_in_at: ColumnType<Date | null, string | null | undefined, string | null>;
@@ -294,6 +294,72 @@ export interface PolicyVersionsTable {
   loaded_by: string;
 }
 
+/** A change handed to the job queue (src/jobs): which job may act next, and who holds it. */
+export interface ChangeRunsTable {
+  plan_id: string;
+  change_id: string;
+  system: string | null;
+  seq: ColumnType<number, number | undefined, number>;
+  failures: ColumnType<number, number | undefined, number>;
+  lease_owner: string | null;
+  lease_until: ColumnType<Date | null, string | null | undefined, string | null>;
+  next_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
+export interface SystemHealthTable {
+  system: string;
+  state: 'healthy' | 'quarantined';
+  consecutive_failures: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+  last_failure_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  last_success_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  quarantined_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  released_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  released_by: string | null;
+}
+
+export interface AccessRequestsTable {
+  id: string;
+  kind: 'request' | 'exception' | 'joiner';
+  requester: string;
+  identity_key: string;
+  role: string | null;
+  entitlements: JsonObject<{ system: string; entitlement: string }[]>;
+  justification: string;
+  duration_days: number | null;
+  state: 'pending' | 'approved' | 'denied' | 'cancelled';
+  created_at: ColumnType<Date, string, never>;
+  decided_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  valid_to: ColumnType<Date | null, string | null | undefined, string | null>;
+  review_due: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
+export interface ApprovalStepsTable {
+  id: string;
+  request_id: string;
+  stage: number;
+  stage_name: string;
+  approvers: string[];
+  state: 'waiting' | 'open' | 'approved' | 'denied' | 'cancelled';
+  due_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  timeout_hours: number;
+  /** The stage's ApproverRef to escalate to, or null for the approvers' managers. */
+  escalate_to: JsonObject<unknown> | null;
+  escalations: ColumnType<number, number | undefined, number>;
+  decided_by: string | null;
+  decided_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  comment: string | null;
+}
+
+export interface LeaverCasesTable {
+  event_id: string;
+  identity_key: string;
+  effective_at: ColumnType<Date, string, string>;
+  state: 'open' | 'complete';
+  completed_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  overdue_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
 export interface Database {
   console_users: ConsoleUsersTable;
   console_sessions: ConsoleSessionsTable;
@@ -317,4 +383,9 @@ export interface Database {
   findings: FindingsTable;
   assets: AssetsTable;
   policy_versions: PolicyVersionsTable;
+  change_runs: ChangeRunsTable;
+  system_health: SystemHealthTable;
+  access_requests: AccessRequestsTable;
+  approval_steps: ApprovalStepsTable;
+  leaver_cases: LeaverCasesTable;
 }

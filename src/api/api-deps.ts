@@ -1,0 +1,130 @@
+/**
+ * What the API needs from the rest of jml. The store is required; use cases
+ * owned by other parts (HR import, plans, approvals, access requests, the
+ * observed state of systems) come in as small ports so the server runs, and is
+ * tested, with whichever of them the build wires (see console-services.ts).
+ */
+import type { Kysely } from 'kysely';
+import type { Plan } from '../domain/change.ts';
+import type { Database } from '../store/database.ts';
+import type { ApiMetrics } from './api-metrics.ts';
+
+export interface ImportRequest {
+  readonly source: string;
+  readonly fileName: string;
+  readonly content: string;
+  readonly dryRun: boolean;
+  readonly actor: string;
+}
+
+/** What the console shows of an import: counts, the diff, errors and whether it is held. */
+export interface ImportOutcome {
+  readonly id: string | null;
+  readonly source: string;
+  readonly status: string;
+  readonly dryRun: boolean;
+  readonly held: boolean;
+  readonly rows: { readonly total: number; readonly valid: number; readonly invalid: number };
+  readonly events: readonly { readonly type: string; readonly identityKey: string; readonly effectiveDate: string; readonly changes: Readonly<Record<string, unknown>> }[];
+  readonly errors: readonly { readonly row: number; readonly message: string }[];
+  readonly message: string;
+}
+
+export interface ImportPort {
+  importSource(request: ImportRequest): Promise<ImportOutcome>;
+  /** Lets a held import through (a person's decision under the mass-change guard). */
+  release(importId: string, actor: string): Promise<ImportOutcome>;
+}
+
+/** A plan as the console shows it. */
+export interface PlanView {
+  readonly id: string;
+  readonly status: string;
+  readonly computedAt: string;
+  readonly fingerprint: string;
+  readonly plan: Plan;
+  readonly changeStates: Readonly<Record<string, string>>;
+  readonly approvedBy: string | null;
+}
+
+export interface PlanPort {
+  /** Computes a plan for the identities (all when empty) and keeps it awaiting approval. */
+  preview(identityKeys: readonly string[], actor: string): Promise<PlanView>;
+  get(id: string): Promise<PlanView>;
+  list(status: string | undefined, limit: number): Promise<PlanView[]>;
+  approve(id: string, actor: string): Promise<PlanView>;
+  apply(id: string, actor: string): Promise<PlanView>;
+}
+
+export interface ApprovalItem {
+  readonly id: string;
+  readonly kind: 'access_request' | 'plan';
+  readonly identityKey: string;
+  readonly summary: string;
+  readonly requestedBy: string;
+  readonly requestedAt: string;
+  readonly system: string | null;
+}
+
+export interface ApprovalPort {
+  /** Items someone may decide on; authorization filters them further. */
+  pending(): Promise<ApprovalItem[]>;
+  get(id: string): Promise<ApprovalItem>;
+  decide(id: string, decision: 'approve' | 'reject', actor: string, comment: string | undefined): Promise<void>;
+  requestAccess(request: { identityKey: string; system: string; entitlement: string; justification: string; actor: string }): Promise<ApprovalItem>;
+  requestsOf(identityKey: string): Promise<readonly (ApprovalItem & { readonly state: string })[]>;
+}
+
+export interface AccountView {
+  readonly system: string;
+  readonly accountId: string;
+  readonly name: string;
+  readonly enabled: boolean;
+  readonly situation: string | null;
+  readonly grants: readonly string[];
+}
+
+export interface AccessView {
+  readonly desired: readonly { readonly system: string; readonly entitlement: string; readonly reasons: readonly string[] }[];
+  readonly accounts: readonly AccountView[];
+}
+
+export interface ObservedPort {
+  /** Desired access with reasons and the accounts systems hold for one identity. */
+  accessOf(identityKey: string): Promise<AccessView>;
+  quarantinedSystems(): Promise<readonly { readonly system: string; readonly reason: string }[]>;
+  openFindings(limit: number): Promise<readonly { readonly id: string; readonly kind: string; readonly system: string | null; readonly identityKey: string | null; readonly detail: string }[]>;
+  assetsOf(identityKey: string): Promise<readonly { readonly tag: string; readonly kind: string; readonly description: string; readonly status: string }[]>;
+  /** Entitlements a person may request, per system. */
+  requestable(): Promise<readonly { readonly system: string; readonly entitlement: string; readonly privileged: boolean }[]>;
+}
+
+export interface ConsoleServices {
+  readonly imports?: ImportPort;
+  readonly plans?: PlanPort;
+  readonly approvals?: ApprovalPort;
+  readonly observed?: ObservedPort;
+}
+
+export interface OidcSettings {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Public base URL of this server, for the redirect URI. */
+  readonly baseUrl: string;
+}
+
+export interface ApiDeps {
+  readonly db: Kysely<Database>;
+  readonly backend: string;
+  readonly now: () => Date;
+  /** Systems whose owner in policy is this identity. */
+  readonly systemsOwnedBy: (identityKey: string) => readonly string[];
+  readonly services: ConsoleServices;
+  readonly metrics: ApiMetrics;
+  /** Built console (web/dist); null serves the API only. */
+  readonly webDir: string | null;
+  readonly oidc: OidcSettings | null;
+  /** Failed sign-ins allowed per username and per address in 15 minutes. */
+  readonly signInLimit?: number;
+}

@@ -1,0 +1,100 @@
+/**
+ * The HTTP server: Fastify with one error mapper, request ids, per-request
+ * authentication (session cookie or Bearer API token), every route from
+ * routes/, OpenAPI at /api/openapi.json, /healthz, /metrics, and the built
+ * console as static files with a fallback to index.html for client routes.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import type { ApiDeps } from './api-deps.ts';
+import { createCredentialStore } from './auth/credential-store.ts';
+import { mapError } from './error-mapper.ts';
+import { openApiDocument } from './openapi-document.ts';
+import { registerRoutes, type RouteDefinition } from './route-definition.ts';
+import { allRoutes } from './routes/index.ts';
+import { SESSION_COOKIE } from './routes/auth-routes.ts';
+import { oidcRoutes } from './auth/oidc-sign-in.ts';
+
+export interface ApiServerOptions {
+  /** Fastify logger; off in tests. */
+  readonly logger?: boolean;
+  /** Trust X-Forwarded-* from a load balancer in front (so Secure cookies follow the original scheme). */
+  readonly trustProxy?: boolean;
+}
+
+/**
+ * Builds the server (not listening yet).
+ * @example
+ * const app = await buildApiServer(deps);
+ * await app.listen({ host: '127.0.0.1', port: 8080 });
+ */
+export async function buildApiServer(deps: ApiDeps, options: ApiServerOptions = {}): Promise<FastifyInstance & { routes: readonly RouteDefinition[] }> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    trustProxy: options.trustProxy ?? false,
+    genReqId: () => randomUUID(),
+    bodyLimit: 20 * 1024 * 1024,
+    // Stack traces stay in the log; the mapper answers clients.
+    return503OnClosing: true,
+  });
+  await app.register(cookie);
+  const credentials = createCredentialStore(deps);
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (!request.url.startsWith('/api/')) return;
+    const bearer = request.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    if (bearer) {
+      request.principal = await credentials.resolveApiToken(bearer);
+      return;
+    }
+    const token = request.cookies[SESSION_COOKIE];
+    if (token) request.principal = await credentials.resolveSession(token);
+  });
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'same-origin');
+    reply.header('x-frame-options', 'DENY');
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.observe(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
+  });
+  app.setErrorHandler((error, request, reply) => mapError(error, request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    if (deps.webDir && request.method === 'GET' && !request.url.startsWith('/api/')) return reply.type('text/html').sendFile('index.html');
+    return mapError(Object.assign(new Error(`no route ${request.method} ${request.url.split('?')[0]}`), { statusCode: 404 }), request, reply);
+  });
+
+  const routes = [...allRoutes(deps), ...oidcRoutes(deps)];
+  registerRoutes(app, deps, routes);
+  const document = openApiDocument(routes, '0.1.0');
+  app.get('/api/openapi.json', async () => document);
+  app.get('/healthz', async (_request, reply) => {
+    try {
+      await sql`select 1`.execute(deps.db);
+      return { status: 'ok', backend: deps.backend };
+    } catch {
+      return reply.status(503).send({ status: 'unavailable', backend: deps.backend });
+    }
+  });
+  app.get('/metrics', async (_request, reply) => {
+    const statuses = await deps.db.selectFrom('identities').select(['status', sql<number>`count(*)::int`.as('n')]).groupBy('status').execute();
+    const tasks = await deps.db.selectFrom('tasks').select(['status', sql<number>`count(*)::int`.as('n')]).groupBy('status').execute();
+    reply.type('text/plain; version=0.0.4');
+    return deps.metrics.render([
+      { name: 'jml_identities', help: 'Identities by status.', values: statuses.map((s) => ({ labels: { status: s.status }, value: s.n })) },
+      { name: 'jml_tasks', help: 'Manual tasks by status.', values: tasks.map((t) => ({ labels: { status: t.status }, value: t.n })) },
+    ]);
+  });
+  if (deps.webDir && existsSync(path.join(deps.webDir, 'index.html'))) {
+    await app.register(fastifyStatic, { root: path.resolve(deps.webDir), wildcard: false, index: 'index.html' });
+  }
+  return Object.assign(app as unknown as FastifyInstance, { routes });
+}

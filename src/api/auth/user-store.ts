@@ -1,0 +1,101 @@
+/**
+ * Console users: local accounts (scrypt) and OIDC-linked accounts, each with
+ * granted roles and an optional link to an identity.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { JmlError } from '../../domain/errors.ts';
+import { appendAudit } from '../../store/audit-log.ts';
+import type { ConsoleUsersTable, Database } from '../../store/database.ts';
+import { generatePassword, hashPassword, verifyPassword } from './password-hash.ts';
+import type { GrantedRole } from './principal.ts';
+
+export interface ConsoleUser {
+  readonly id: string;
+  readonly username: string;
+  readonly displayName: string;
+  readonly identityKey: string | null;
+  readonly roles: readonly GrantedRole[];
+  readonly status: 'active' | 'disabled';
+  readonly lastSignInAt: string | null;
+}
+
+export interface NewUser {
+  readonly username: string;
+  readonly displayName?: string;
+  readonly password?: string;
+  readonly identityKey?: string | null;
+  readonly roles?: readonly GrantedRole[];
+  readonly oidcSubject?: string;
+}
+
+// A real hash to compare against when the username is unknown, so timing does not reveal which usernames exist.
+const DUMMY_HASH = hashPassword(randomUUID());
+
+export function toConsoleUser(row: Selectable<ConsoleUsersTable>): ConsoleUser {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.display_name,
+    identityKey: row.identity_key,
+    roles: row.roles as GrantedRole[],
+    status: row.status,
+    lastSignInAt: row.last_sign_in_at?.toISOString() ?? null,
+  };
+}
+
+/** Creates a user; the audit entry is written in the same transaction. */
+export async function createUser(db: Kysely<Database>, input: NewUser, actor: string): Promise<ConsoleUser> {
+  const passwordHash = input.password ? await hashPassword(input.password) : null;
+  return db.transaction().execute(async (trx) => {
+    const clash = await trx.selectFrom('console_users').select('id').where(sql`lower(username)`, '=', input.username.toLowerCase()).executeTakeFirst();
+    if (clash) throw new JmlError('conflict', `a user named ${input.username} already exists`);
+    const row = await trx
+      .insertInto('console_users')
+      .values({
+        id: `usr-${randomUUID()}`,
+        username: input.username,
+        display_name: input.displayName ?? input.username,
+        password_hash: passwordHash,
+        identity_key: input.identityKey ?? null,
+        roles: [...(input.roles ?? [])],
+        oidc_subject: input.oidcSubject ?? null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const user = toConsoleUser(row);
+    await appendAudit(trx, { actor, action: 'user.created', subject: `user:${user.id}`, trigger: 'api', after: { username: user.username, roles: user.roles, identityKey: user.identityKey } });
+    return user;
+  });
+}
+
+/** The user whose password matches, or null. Always spends one scrypt, found or not. */
+export async function authenticate(db: Kysely<Database>, username: string, password: string): Promise<ConsoleUser | null> {
+  const row = await db.selectFrom('console_users').selectAll().where(sql`lower(username)`, '=', username.toLowerCase()).executeTakeFirst();
+  const ok = await verifyPassword(password, row?.password_hash ?? (await DUMMY_HASH));
+  if (!row || !row.password_hash || !ok) return null;
+  return toConsoleUser(row);
+}
+
+/**
+ * On first start (no users at all) creates `admin` with a generated password
+ * and returns it, to be shown once; afterwards returns null.
+ */
+export async function ensureFirstAdmin(db: Kysely<Database>): Promise<{ username: string; password: string } | null> {
+  const any = await db.selectFrom('console_users').select('id').limit(1).executeTakeFirst();
+  if (any) return null;
+  const password = generatePassword();
+  await createUser(db, { username: 'admin', displayName: 'Administrator', password, roles: ['admin'] }, 'system:first-start');
+  return { username: 'admin', password };
+}
+
+/** Finds or creates the user for an OIDC subject, linked to the identity with the matching email. */
+export async function userForOidc(db: Kysely<Database>, claims: { sub: string; email?: string | undefined; name?: string | undefined }, issuer: string): Promise<ConsoleUser> {
+  const subject = `${issuer}#${claims.sub}`;
+  const existing = await db.selectFrom('console_users').selectAll().where('oidc_subject', '=', subject).executeTakeFirst();
+  if (existing) return toConsoleUser(existing);
+  if (!claims.email) throw new JmlError('forbidden', 'the identity provider sent no email, so no identity can be matched');
+  const identity = await db.selectFrom('identities').select('key').where(sql`lower(attributes->>'email')`, '=', claims.email.toLowerCase()).executeTakeFirst();
+  if (!identity) throw new JmlError('forbidden', `no identity has the email ${claims.email}`);
+  return createUser(db, { username: claims.email, displayName: claims.name ?? claims.email, identityKey: identity.key, oidcSubject: subject }, `oidc:${issuer}`);
+}

@@ -1,0 +1,127 @@
+/**
+ * A route is declared once: method, path, zod schemas for params, query, body
+ * and response, who may call it, and a handler. The same declaration
+ * validates requests, authorizes them and feeds the OpenAPI document.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { JmlError } from '../domain/errors.ts';
+import { appendAudit } from '../store/audit-log.ts';
+import type { ApiDeps } from './api-deps.ts';
+import { hasAnyRole, type Principal, type Role } from './auth/principal.ts';
+
+type AnyZod = z.ZodType;
+
+/** `public`: anyone; `signed_in`: any principal; a role list: any of them. */
+export type RouteAccess = 'public' | 'signed_in' | readonly Role[];
+
+export interface RouteContext<P, Q, B> {
+  readonly params: P;
+  readonly query: Q;
+  readonly body: B;
+  readonly principal: Principal;
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly deps: ApiDeps;
+  /** Records the refusal in the audit trail, then throws: 404 hides that the thing exists, 403 says it does. */
+  deny(as: 'forbidden' | 'not_found', subject: string, reason: string): Promise<never>;
+  /** The audit actor for this principal. */
+  readonly actor: string;
+}
+
+export interface RouteDefinition<P extends AnyZod = AnyZod, Q extends AnyZod = AnyZod, B extends AnyZod = AnyZod, R extends AnyZod = AnyZod> {
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+  /** Fastify path syntax (`/api/people/:key`). */
+  readonly url: string;
+  readonly summary: string;
+  readonly tag: string;
+  readonly access: RouteAccess;
+  readonly params?: P;
+  readonly query?: Q;
+  readonly body?: B;
+  readonly response: R;
+  /** Status of a successful response (200 unless said). */
+  readonly status?: number;
+  handler(ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>): Promise<z.input<R>>;
+}
+
+/** Declares a route with inferred types. @example defineRoute({ method: 'GET', url: '/api/x', ... }) */
+export function defineRoute<P extends AnyZod, Q extends AnyZod, B extends AnyZod, R extends AnyZod>(def: RouteDefinition<P, Q, B, R>): RouteDefinition {
+  return def as unknown as RouteDefinition;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function actorOf(principal: Principal): string {
+  return principal.identityKey ?? `user:${principal.username}`;
+}
+
+function parse<T extends AnyZod>(schema: T | undefined, value: unknown, where: string): unknown {
+  if (!schema) return undefined;
+  const result = schema.safeParse(value ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
+  throw new JmlError('invalid_input', `invalid ${where}: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, { details: { problems } });
+}
+
+/** Registers routes on the server: authentication check, CSRF for sessions, token scopes, roles, validation. */
+export function registerRoutes(app: FastifyInstance, deps: ApiDeps, routes: readonly RouteDefinition[]): void {
+  for (const route of routes) {
+    app.route({
+      method: route.method,
+      url: route.url,
+      handler: async (request, reply) => {
+        const principal = request.principal;
+        if (route.access !== 'public') {
+          if (!principal) throw new JmlError('unauthenticated', 'sign in first');
+          if (!SAFE_METHODS.has(route.method)) {
+            if (principal.via === 'session' && request.headers['x-csrf-token'] !== principal.csrfToken) {
+              throw new JmlError('forbidden', 'missing or wrong CSRF token (send the x-csrf-token header from /api/auth/session)');
+            }
+            if (principal.via === 'token' && !principal.scopes?.includes('write')) {
+              throw new JmlError('forbidden', 'this API token is read-only');
+            }
+          }
+        }
+        const actor = principal ? actorOf(principal) : 'anonymous';
+        const deny = async (as: 'forbidden' | 'not_found', subject: string, reason: string): Promise<never> => {
+          await appendAudit(deps.db, { actor, action: 'access.denied', subject, trigger: `api:${request.id}`, details: { method: route.method, route: route.url, reason, user: principal?.username ?? null } }, deps.now());
+          throw new JmlError(as, as === 'not_found' ? `not found: ${subject}` : `not allowed: ${reason}`);
+        };
+        if (Array.isArray(route.access) && !hasAnyRole(principal!, route.access as readonly Role[])) {
+          await deny('forbidden', `route:${route.method} ${route.url}`, `needs one of the roles ${(route.access as readonly Role[]).join(', ')}`);
+        }
+        const ctx: RouteContext<unknown, unknown, unknown> = {
+          params: parse(route.params, request.params, 'params'),
+          query: parse(route.query, request.query, 'query'),
+          body: parse(route.body, request.body, 'body'),
+          principal: principal!,
+          request,
+          reply,
+          deps,
+          deny,
+          actor,
+        };
+        const result = await route.handler(ctx as never);
+        reply.status(route.status ?? 200);
+        return result;
+      },
+    });
+  }
+}
+
+/** Paging parameters shared by every list: opaque cursor and a bounded limit. */
+export const pageQuery = z.object({
+  cursor: z.string().max(200).optional().describe('from the previous page’s nextCursor'),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export function page<T extends AnyZod>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}

@@ -1,0 +1,13 @@
+/**
+ * Every feature's routes, in the order the OpenAPI document lists them.
+ */
+import type { ApiDeps } from '../api-deps.ts';
+import type { RouteDefinition } from '../route-definition.ts';
+import { authRoutes } from './auth-routes.ts';
+import { overviewRoutes } from './overview-routes.ts';
+import { peopleRoutes } from './people-routes.ts';
+import { workRoutes } from './work-routes.ts';
+
+export function allRoutes(deps: ApiDeps): RouteDefinition[] {
+  return [...authRoutes(deps), ...overviewRoutes(deps), ...peopleRoutes(deps), ...workRoutes(deps)];
+}

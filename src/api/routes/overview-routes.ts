@@ -1,0 +1,158 @@
+/**
+ * The dashboard (today's events, leavers in progress with SLA clocks, plans
+ * awaiting approval, quarantined systems, findings, a 14-day event chart),
+ * console users (admin) and the audit trail (admin, security).
+ */
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { displayName } from '../../domain/identity.ts';
+import type { ApiDeps } from '../api-deps.ts';
+import { createCredentialStore } from '../auth/credential-store.ts';
+import { GRANTED_ROLES } from '../auth/principal.ts';
+import { createUser, toConsoleUser } from '../auth/user-store.ts';
+import { appendAudit } from '../../store/audit-log.ts';
+import { JmlError } from '../../domain/errors.ts';
+import { defineRoute, page, pageQuery, type RouteDefinition } from '../route-definition.ts';
+
+/** Hours from a leaver's effective time within which every step must be confirmed. */
+export const LEAVER_SLA_HOURS = 24;
+
+const userView = z.object({ id: z.string(), username: z.string(), displayName: z.string(), identityKey: z.string().nullable(), roles: z.array(z.enum(GRANTED_ROLES)), status: z.enum(['active', 'disabled']), lastSignInAt: z.string().nullable() });
+
+export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
+  const { db } = deps;
+  const credentials = createCredentialStore(deps);
+  return [
+    defineRoute({
+      method: 'GET',
+      url: '/api/dashboard',
+      summary: 'Today at a glance for admin, security and HR.',
+      tag: 'dashboard',
+      access: ['admin', 'security', 'hr'],
+      response: z.object({
+        counts: z.record(z.string(), z.number()),
+        today: z.array(z.object({ id: z.string(), type: z.string(), identityKey: z.string(), displayName: z.string(), effectiveDate: z.string(), state: z.string() })),
+        leavers: z.array(z.object({ identityKey: z.string(), displayName: z.string(), effectiveAt: z.string(), dueAt: z.string(), steps: z.number(), settled: z.number(), overdue: z.boolean() })),
+        plansAwaiting: z.array(z.object({ id: z.string(), computedAt: z.string(), changes: z.number() })),
+        quarantined: z.array(z.object({ system: z.string(), reason: z.string() })),
+        findings: z.array(z.object({ id: z.string(), kind: z.string(), system: z.string().nullable(), identityKey: z.string().nullable(), detail: z.string() })),
+        eventsByDay: z.array(z.object({ day: z.string(), joiner: z.number(), mover: z.number(), leaver: z.number(), rehire: z.number() })),
+        openTasks: z.number(),
+      }),
+      async handler() {
+        const now = deps.now();
+        const today = now.toISOString().slice(0, 10);
+        const since = new Date(now.getTime() - 13 * 86_400_000).toISOString().slice(0, 10);
+        const [counts, todays, leaverRows, byDay, openTasks, plans, quarantined, findings] = await Promise.all([
+          db.selectFrom('identities').select(['status', sql<number>`count(*)::int`.as('n')]).groupBy('status').execute(),
+          db.selectFrom('lifecycle_events as e').innerJoin('identities as i', 'i.key', 'e.identity_key').select(['e.id', 'e.type', 'e.identity_key', 'e.effective_date', 'e.state', 'i.attributes']).where((eb) => eb.or([eb('e.effective_date', '=', today), eb(sql`e.detected_at::date`, '=', today)])).orderBy('e.seq', 'desc').limit(50).execute(),
+          db
+            .selectFrom('lifecycle_events as e')
+            .innerJoin('identities as i', 'i.key', 'e.identity_key')
+            .leftJoin('plan_changes as c', 'c.identity_key', 'e.identity_key')
+            .select(['e.identity_key', 'i.attributes', sql<Date>`max(e.effective_at)`.as('effective_at'), sql<number>`count(c.change_id)::int`.as('steps'), sql<number>`count(c.change_id) filter (where c.state in ('already','confirmed'))::int`.as('settled')])
+            .where('e.type', '=', 'leaver')
+            .where('e.state', '=', 'applied')
+            .where('i.status', '=', 'left')
+            .where('e.effective_at', '>', new Date(now.getTime() - 30 * 86_400_000))
+            .groupBy(['e.identity_key', 'i.attributes'])
+            .orderBy(sql`max(e.effective_at)`)
+            .limit(50)
+            .execute(),
+          db.selectFrom('lifecycle_events').select([sql<string>`effective_date::text`.as('day'), 'type', sql<number>`count(*)::int`.as('n')]).where('effective_date', '>=', since).where('effective_date', '<=', today).groupBy(['effective_date', 'type']).execute(),
+          db.selectFrom('tasks').select(sql<number>`count(*)::int`.as('n')).where('status', '=', 'open').executeTakeFirstOrThrow(),
+          deps.services.plans ? deps.services.plans.list('awaiting_approval', 10) : Promise.resolve([]),
+          deps.services.observed ? deps.services.observed.quarantinedSystems() : Promise.resolve([]),
+          deps.services.observed ? deps.services.observed.openFindings(20) : Promise.resolve([]),
+        ]);
+        const days = new Map<string, { day: string; joiner: number; mover: number; leaver: number; rehire: number }>();
+        for (let i = 13; i >= 0; i -= 1) {
+          const day = new Date(now.getTime() - i * 86_400_000).toISOString().slice(0, 10);
+          days.set(day, { day, joiner: 0, mover: 0, leaver: 0, rehire: 0 });
+        }
+        for (const r of byDay) {
+          const d = days.get(r.day);
+          if (d && (r.type === 'joiner' || r.type === 'mover' || r.type === 'leaver' || r.type === 'rehire')) d[r.type] += r.n;
+        }
+        return {
+          counts: Object.fromEntries(counts.map((c) => [c.status, c.n])),
+          today: todays.map((e) => ({ id: e.id, type: e.type, identityKey: e.identity_key, displayName: displayName({ key: e.identity_key, attributes: e.attributes }), effectiveDate: e.effective_date, state: e.state })),
+          leavers: leaverRows
+            .filter((l) => l.steps === 0 || l.settled < l.steps)
+            .map((l) => {
+              const effective = new Date(l.effective_at);
+              const due = new Date(effective.getTime() + LEAVER_SLA_HOURS * 3_600_000);
+              return { identityKey: l.identity_key, displayName: displayName({ key: l.identity_key, attributes: l.attributes }), effectiveAt: effective.toISOString(), dueAt: due.toISOString(), steps: l.steps, settled: l.settled, overdue: due.getTime() < now.getTime() };
+            }),
+          plansAwaiting: plans.map((p) => ({ id: p.id, computedAt: p.computedAt, changes: p.plan.changes.length })),
+          quarantined: quarantined.map((q) => ({ ...q })),
+          findings: findings.map((f) => ({ ...f })),
+          eventsByDay: [...days.values()],
+          openTasks: openTasks.n,
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/users',
+      summary: 'Console users.',
+      tag: 'admin',
+      access: ['admin'],
+      response: z.object({ items: z.array(userView) }),
+      handler: async () => ({ items: (await db.selectFrom('console_users').selectAll().orderBy('username').limit(1000).execute()).map((r) => ({ ...toConsoleUser(r), roles: [...toConsoleUser(r).roles] })) }),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/users',
+      summary: 'Creates a local console user, optionally linked to an identity.',
+      tag: 'admin',
+      access: ['admin'],
+      status: 201,
+      body: z.object({ username: z.string().min(2).max(100), displayName: z.string().max(200).optional(), password: z.string().min(12).max(500), identityKey: z.string().nullable().optional(), roles: z.array(z.enum(GRANTED_ROLES)).default([]) }).strict(),
+      response: userView,
+      async handler({ body, actor }) {
+        const user = await createUser(db, body, actor);
+        return { ...user, roles: [...user.roles] };
+      },
+    }),
+    defineRoute({
+      method: 'PATCH',
+      url: '/api/users/:id',
+      summary: 'Changes a user’s roles or status; disabling ends their sessions and tokens at once.',
+      tag: 'admin',
+      access: ['admin'],
+      params: z.object({ id: z.string() }),
+      body: z.object({ roles: z.array(z.enum(GRANTED_ROLES)).optional(), status: z.enum(['active', 'disabled']).optional() }).strict(),
+      response: userView,
+      async handler({ params, body, actor, principal, request }) {
+        if (params.id === principal.userId && (body.status === 'disabled' || (body.roles && !body.roles.includes('admin')))) throw new JmlError('conflict', 'an admin cannot disable or demote themselves');
+        const before = await db.selectFrom('console_users').selectAll().where('id', '=', params.id).executeTakeFirst();
+        if (!before) throw new JmlError('not_found', `no user ${params.id}`);
+        const row = await db.updateTable('console_users').set({ ...(body.roles ? { roles: body.roles } : {}), ...(body.status ? { status: body.status } : {}) }).where('id', '=', params.id).returningAll().executeTakeFirstOrThrow();
+        if (body.status === 'disabled') await credentials.revokeAll(params.id);
+        await appendAudit(db, { actor, action: 'user.changed', subject: `user:${params.id}`, trigger: `api:${request.id}`, before: { roles: before.roles, status: before.status }, after: body }, deps.now());
+        const user = toConsoleUser(row);
+        return { ...user, roles: [...user.roles] };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/audit',
+      summary: 'The audit trail, newest first; filter by subject, actor or action.',
+      tag: 'admin',
+      access: ['admin', 'security'],
+      query: pageQuery.extend({ subject: z.string().optional(), actor: z.string().optional(), action: z.string().optional() }),
+      response: page(z.object({ seq: z.number(), at: z.string(), actor: z.string(), action: z.string(), subject: z.string(), trigger: z.string(), details: z.unknown() })),
+      async handler({ query }) {
+        let q = db.selectFrom('audit_log').select(['seq', 'at', 'actor', 'action', 'subject', 'trigger', 'details']);
+        if (query.subject) q = q.where('subject', '=', query.subject);
+        if (query.actor) q = q.where('actor', '=', query.actor);
+        if (query.action) q = q.where('action', '=', query.action);
+        if (query.cursor) q = q.where('seq', '<', Number(query.cursor));
+        const rows = await q.orderBy('seq', 'desc').limit(query.limit + 1).execute();
+        const items = rows.slice(0, query.limit);
+        return { items, nextCursor: rows.length > query.limit ? String(items[items.length - 1]!.seq) : null };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,207 @@
+/**
+ * People: the list (search, filters, keyset paging, scoped to what the caller
+ * may see), the identity page, and field-level edits.
+ */
+import { sql } from 'kysely';
+import { z } from 'zod';
+import { displayName, IDENTITY_KINDS, IDENTITY_STATUSES } from '../../domain/identity.ts';
+import { appendAudit } from '../../store/audit-log.ts';
+import type { ApiDeps } from '../api-deps.ts';
+import { seesEveryone, type Principal } from '../auth/principal.ts';
+import { canSeeIdentity, reportsQuery } from '../identity-scope.ts';
+import { defineRoute, page, pageQuery, type RouteDefinition } from '../route-definition.ts';
+
+const personSummary = z.object({
+  key: z.string(),
+  displayName: z.string(),
+  kind: z.string(),
+  status: z.string(),
+  email: z.string().nullable(),
+  department: z.string().nullable(),
+  title: z.string().nullable(),
+  manager: z.string().nullable(),
+  startDate: z.string().nullable(),
+  endDate: z.string().nullable(),
+});
+
+const attributes = z.record(z.string(), z.string().nullable());
+
+const identityPage = z.object({
+  identity: personSummary.extend({ source: z.string(), owner: z.string().nullable(), sponsor: z.string().nullable(), attributes, managerName: z.string().nullable() }),
+  timeline: z.array(z.object({ id: z.string(), type: z.string(), effectiveDate: z.string(), detectedAt: z.string(), state: z.string(), source: z.string(), changes: z.record(z.string(), z.unknown()) })),
+  access: z.object({
+    available: z.boolean(),
+    desired: z.array(z.object({ system: z.string(), entitlement: z.string(), reasons: z.array(z.string()) })),
+    accounts: z.array(z.object({ system: z.string(), accountId: z.string(), name: z.string(), enabled: z.boolean(), situation: z.string().nullable(), grants: z.array(z.string()) })),
+  }),
+  assignments: z.array(z.object({ id: z.string(), system: z.string(), entitlement: z.string(), reasonType: z.string(), validTo: z.string().nullable(), state: z.string() })),
+  credentials: z.array(z.object({ id: z.string(), system: z.string(), kind: z.string(), name: z.string(), createdAt: z.string(), lastRotatedAt: z.string().nullable(), expiresAt: z.string().nullable(), status: z.string() })),
+  owned: z.array(z.object({ key: z.string(), displayName: z.string(), kind: z.string(), status: z.string(), relation: z.enum(['owner', 'sponsor']) })),
+  reports: z.array(z.object({ key: z.string(), displayName: z.string(), status: z.string() })),
+  tasks: z.array(z.object({ id: z.string(), system: z.string(), kind: z.string(), instruction: z.string(), status: z.string(), dueAt: z.string() })),
+  changes: z.array(z.object({ planId: z.string(), changeId: z.string(), kind: z.string(), system: z.string().nullable(), state: z.string(), updatedAt: z.string() })),
+  assets: z.array(z.object({ tag: z.string(), kind: z.string(), description: z.string(), status: z.string() })),
+});
+
+/** Attributes a person may change on their own record; everything else comes from HR. */
+export const SELF_EDITABLE_ATTRIBUTES: readonly string[] = ['display_name', 'phone', 'pronouns'];
+
+const patchBody = z
+  .object({
+    attributes: attributes.optional(),
+    status: z.enum(IDENTITY_STATUSES).optional(),
+    owner: z.string().nullable().optional(),
+    sponsor: z.string().nullable().optional(),
+  })
+  .strict();
+
+type Row = { key: string; kind: string; status: string; attributes: Record<string, string | null>; start_date: string | null; end_date: string | null };
+
+function summary(row: Row): z.input<typeof personSummary> {
+  const a = row.attributes;
+  return {
+    key: row.key,
+    displayName: displayName({ key: row.key, attributes: a }),
+    kind: row.kind,
+    status: row.status,
+    email: a.email ?? null,
+    department: a.department ?? null,
+    title: a.title ?? null,
+    manager: a.manager ?? null,
+    startDate: row.start_date,
+    endDate: row.end_date,
+  };
+}
+
+/** The fields of a patch this principal may not set on this identity. */
+export function forbiddenFields(principal: Principal, targetKey: string, body: z.output<typeof patchBody>): string[] {
+  const asked = [...Object.keys(body).filter((k) => k !== 'attributes' && body[k as keyof typeof body] !== undefined), ...Object.keys(body.attributes ?? {}).map((a) => `attributes.${a}`)];
+  if (principal.roles.has('admin')) return [];
+  if (principal.roles.has('hr')) return asked.filter((f) => f !== 'status' && !f.startsWith('attributes.'));
+  if (principal.identityKey === targetKey) return asked.filter((f) => !SELF_EDITABLE_ATTRIBUTES.some((a) => f === `attributes.${a}`));
+  return asked;
+}
+
+export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
+  const { db } = deps;
+  return [
+    defineRoute({
+      method: 'GET',
+      url: '/api/people',
+      summary: 'People and non-human identities the caller may see, by key; search by name, email or key; filter by status, kind, department, manager.',
+      tag: 'people',
+      access: 'signed_in',
+      query: pageQuery.extend({
+        q: z.string().trim().max(100).optional(),
+        status: z.enum(IDENTITY_STATUSES).optional(),
+        kind: z.enum(IDENTITY_KINDS).optional(),
+        department: z.string().max(100).optional(),
+        manager: z.string().max(200).optional(),
+      }),
+      response: page(personSummary),
+      async handler({ query, principal }) {
+        let q = db.selectFrom('identities').select(['key', 'kind', 'status', 'attributes', 'start_date', 'end_date']);
+        if (!seesEveryone(principal)) {
+          const self = principal.identityKey ?? '';
+          q = q.where((eb) =>
+            eb.or([
+              eb('key', '=', self),
+              eb('owner', '=', self),
+              eb('sponsor', '=', self),
+              ...(principal.roles.has('manager') ? [eb('key', 'in', reportsQuery(self))] : []),
+            ]),
+          );
+        }
+        if (query.status) q = q.where('status', '=', query.status);
+        if (query.kind) q = q.where('kind', '=', query.kind);
+        if (query.department) q = q.where(sql`attributes->>'department'`, '=', query.department);
+        if (query.manager) q = q.where(sql`attributes->>'manager'`, '=', query.manager);
+        if (query.q) {
+          const like = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+          q = q.where((eb) =>
+            eb.or([
+              eb('key', 'ilike', like),
+              eb(sql`attributes->>'email'`, 'ilike', like),
+              eb(sql`coalesce(attributes->>'display_name', concat_ws(' ', attributes->>'first_name', attributes->>'last_name'))`, 'ilike', like),
+            ]),
+          );
+        }
+        if (query.cursor) q = q.where('key', '>', query.cursor);
+        const rows = await q.orderBy('key').limit(query.limit + 1).execute();
+        const items = rows.slice(0, query.limit).map(summary);
+        return { items, nextCursor: rows.length > query.limit ? items[items.length - 1]!.key : null };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/people/:key',
+      summary: 'The identity page: attributes, timeline, desired versus actual access with reasons, accounts, credentials, owned identities, tasks, assets.',
+      tag: 'people',
+      access: 'signed_in',
+      params: z.object({ key: z.string().min(1).max(200) }),
+      response: identityPage,
+      async handler({ params, principal, deny }) {
+        const row = await db.selectFrom('identities').selectAll().where('key', '=', params.key).executeTakeFirst();
+        if (!row || !(await canSeeIdentity(db, principal, params.key))) return deny('not_found', params.key, row ? 'outside the caller’s scope' : 'no such identity');
+        const observed = deps.services.observed;
+        const [events, credentials, owned, reports, tasks, changes, assignments, access, assets, manager] = await Promise.all([
+          db.selectFrom('lifecycle_events').selectAll().where('identity_key', '=', params.key).orderBy('effective_at', 'desc').orderBy('seq', 'desc').limit(100).execute(),
+          db.selectFrom('credentials').selectAll().where('identity_key', '=', params.key).orderBy('system').execute(),
+          db.selectFrom('identities').select(['key', 'kind', 'status', 'attributes', 'owner']).where((eb) => eb.or([eb('owner', '=', params.key), eb('sponsor', '=', params.key)])).orderBy('key').limit(200).execute(),
+          db.selectFrom('identities').select(['key', 'status', 'attributes']).where(sql`attributes->>'manager'`, '=', params.key).orderBy('key').limit(200).execute(),
+          db.selectFrom('tasks').select(['id', 'system', 'kind', 'instruction', 'status', 'due_at']).where('identity_key', '=', params.key).orderBy('created_at', 'desc').limit(100).execute(),
+          db.selectFrom('plan_changes').select(['plan_id', 'change_id', 'kind', 'system', 'state', 'updated_at']).where('identity_key', '=', params.key).orderBy('updated_at', 'desc').limit(100).execute(),
+          db.selectFrom('assignments').selectAll().where('identity_key', '=', params.key).orderBy('created_at', 'desc').limit(200).execute(),
+          observed ? observed.accessOf(params.key) : Promise.resolve(null),
+          observed ? observed.assetsOf(params.key) : Promise.resolve([]),
+          row.attributes.manager ? db.selectFrom('identities').select(['key', 'attributes']).where('key', '=', row.attributes.manager).executeTakeFirst() : Promise.resolve(undefined),
+        ]);
+        return {
+          identity: { ...summary(row), source: row.source, owner: row.owner, sponsor: row.sponsor, attributes: row.attributes, managerName: manager ? displayName(manager) : null },
+          timeline: events.map((e) => ({ id: e.id, type: e.type, effectiveDate: e.effective_date, detectedAt: e.detected_at.toISOString(), state: e.state, source: e.source, changes: e.changes })),
+          access: { available: access !== null, desired: access?.desired.map((d) => ({ ...d, reasons: [...d.reasons] })) ?? [], accounts: access?.accounts.map((a) => ({ ...a, grants: [...a.grants] })) ?? [] },
+          assignments: assignments.map((a) => ({ id: a.id, system: a.system, entitlement: a.entitlement, reasonType: a.reason_type, validTo: a.valid_to?.toISOString() ?? null, state: a.state })),
+          credentials: credentials.map((c) => ({ id: c.id, system: c.system, kind: c.kind, name: c.name, createdAt: c.created_at, lastRotatedAt: c.last_rotated_at, expiresAt: c.expires_at, status: c.status })),
+          owned: owned.map((o) => ({ key: o.key, displayName: displayName(o), kind: o.kind, status: o.status, relation: o.owner === params.key ? ('owner' as const) : ('sponsor' as const) })),
+          reports: reports.map((r) => ({ key: r.key, displayName: displayName(r), status: r.status })),
+          tasks: tasks.map((t) => ({ id: t.id, system: t.system, kind: t.kind, instruction: t.instruction, status: t.status, dueAt: t.due_at.toISOString() })),
+          changes: changes.map((c) => ({ planId: c.plan_id, changeId: c.change_id, kind: c.kind, system: c.system, state: c.state, updatedAt: c.updated_at.toISOString() })),
+          assets: assets.map((a) => ({ ...a })),
+        };
+      },
+    }),
+    defineRoute({
+      method: 'PATCH',
+      url: '/api/people/:key',
+      summary: 'Changes fields of an identity. Admin: any; HR: attributes and status; a person: their own display_name, phone, pronouns. Any other field is refused (403) and audited.',
+      tag: 'people',
+      access: 'signed_in',
+      params: z.object({ key: z.string().min(1).max(200) }),
+      body: patchBody,
+      response: z.object({ key: z.string(), attributes, status: z.string(), owner: z.string().nullable(), sponsor: z.string().nullable() }),
+      async handler({ params, body, principal, deny, actor, request }) {
+        const row = await db.selectFrom('identities').selectAll().where('key', '=', params.key).executeTakeFirst();
+        if (!row || !(await canSeeIdentity(db, principal, params.key))) return deny('not_found', params.key, row ? 'outside the caller’s scope' : 'no such identity');
+        const refused = forbiddenFields(principal, params.key, body);
+        if (refused.length > 0) return deny('forbidden', params.key, `may not set ${refused.join(', ')}`);
+        return db.transaction().execute(async (trx) => {
+          const nextAttributes = { ...row.attributes, ...(body.attributes ?? {}) };
+          const updated = await trx
+            .updateTable('identities')
+            .set({
+              attributes: JSON.stringify(nextAttributes),
+              ...(body.status ? { status: body.status } : {}),
+              ...(body.owner !== undefined ? { owner: body.owner } : {}),
+              ...(body.sponsor !== undefined ? { sponsor: body.sponsor } : {}),
+              updated_at: deps.now().toISOString(),
+            })
+            .where('key', '=', params.key)
+            .returning(['key', 'attributes', 'status', 'owner', 'sponsor'])
+            .executeTakeFirstOrThrow();
+          await appendAudit(trx, { actor, action: 'identity.edited', subject: params.key, trigger: `api:${request.id}`, before: { attributes: row.attributes, status: row.status, owner: row.owner, sponsor: row.sponsor }, after: body }, deps.now());
+          return updated;
+        });
+      },
+    }),
+  ];
+}

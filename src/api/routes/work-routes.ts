@@ -1,0 +1,275 @@
+/**
+ * The work people do in the console: HR imports (dry-run diff, mass-change
+ * hold), plans (preview, approve, apply), the approvals inbox, access
+ * requests and manual tasks closed with evidence.
+ */
+import { z } from 'zod';
+import { JmlError } from '../../domain/errors.ts';
+import { createTaskStore } from '../../connectors/manual/task-store.ts';
+import type { ApiDeps, ApprovalItem } from '../api-deps.ts';
+import type { Principal } from '../auth/principal.ts';
+import { managesIdentity } from '../identity-scope.ts';
+import { defineRoute, page, pageQuery, type RouteDefinition } from '../route-definition.ts';
+
+const importOutcome = z.object({
+  id: z.string().nullable(),
+  source: z.string(),
+  status: z.string(),
+  dryRun: z.boolean(),
+  held: z.boolean(),
+  rows: z.object({ total: z.number(), valid: z.number(), invalid: z.number() }),
+  events: z.array(z.object({ type: z.string(), identityKey: z.string(), effectiveDate: z.string(), changes: z.record(z.string(), z.unknown()) })),
+  errors: z.array(z.object({ row: z.number(), message: z.string() })),
+  message: z.string(),
+});
+
+const change = z.object({ id: z.string(), kind: z.string(), identityKey: z.string(), system: z.string().nullable(), entitlement: z.string().optional(), reason: z.string(), dependsOn: z.array(z.string()) });
+const planView = z.object({
+  id: z.string(),
+  status: z.string(),
+  computedAt: z.string(),
+  fingerprint: z.string(),
+  approvedBy: z.string().nullable(),
+  changes: z.array(change.extend({ state: z.string() })),
+});
+
+const approvalItem = z.object({ id: z.string(), kind: z.enum(['access_request', 'plan']), identityKey: z.string(), summary: z.string(), requestedBy: z.string(), requestedAt: z.string(), system: z.string().nullable() });
+
+const task = z.object({ id: z.string(), system: z.string(), kind: z.string(), identityKey: z.string(), instruction: z.string(), owner: z.string().nullable(), status: z.string(), dueAt: z.string(), needsConfirmation: z.boolean(), evidenceNote: z.string().nullable(), doneBy: z.string().nullable() });
+
+function unavailable(feature: string): never {
+  throw new JmlError('not_found', `${feature} is not available in this build`);
+}
+
+/** Whether the principal may decide this approval: admin; the manager of the person; the owner of the system. Never their own request. */
+async function mayDecide(deps: ApiDeps, principal: Principal, item: ApprovalItem): Promise<boolean> {
+  if (principal.identityKey !== null && (item.requestedBy === principal.identityKey || item.identityKey === principal.identityKey)) return false;
+  if (item.kind === 'plan') return principal.roles.has('admin') || principal.roles.has('security');
+  if (principal.roles.has('admin')) return true;
+  if (item.system && principal.ownedSystems.includes(item.system)) return true;
+  return managesIdentity(deps.db, principal, item.identityKey);
+}
+
+export function workRoutes(deps: ApiDeps): RouteDefinition[] {
+  const { services } = deps;
+  const tasks = createTaskStore({ db: deps.db, now: deps.now });
+  const toPlan = (p: Awaited<ReturnType<NonNullable<typeof services.plans>['get']>>) => ({
+    id: p.id,
+    status: p.status,
+    computedAt: p.computedAt,
+    fingerprint: p.fingerprint,
+    approvedBy: p.approvedBy,
+    changes: p.plan.changes.map((c) => ({ id: c.id, kind: c.kind, identityKey: c.identityKey, system: c.system, ...(c.entitlement ? { entitlement: c.entitlement } : {}), reason: c.reason, dependsOn: [...c.dependsOn], state: p.changeStates[c.id] ?? 'planned' })),
+  });
+  return [
+    defineRoute({
+      method: 'GET',
+      url: '/api/imports',
+      summary: 'Recent source imports with counts and status.',
+      tag: 'imports',
+      access: ['admin', 'hr', 'security'],
+      query: pageQuery,
+      response: page(z.object({ id: z.string(), source: z.string(), fileName: z.string(), status: z.string(), asOf: z.string(), rowsTotal: z.number(), rowsInvalid: z.number(), actor: z.string(), startedAt: z.string() })),
+      async handler({ query }) {
+        let q = deps.db.selectFrom('imports').selectAll().orderBy('started_at', 'desc').orderBy('id', 'desc');
+        if (query.cursor) q = q.where('started_at', '<', new Date(query.cursor));
+        const rows = await q.limit(query.limit + 1).execute();
+        const items = rows.slice(0, query.limit).map((r) => ({ id: r.id, source: r.source, fileName: r.file_name, status: r.status, asOf: r.as_of, rowsTotal: r.rows_total, rowsInvalid: r.rows_invalid, actor: r.actor, startedAt: r.started_at.toISOString() }));
+        return { items, nextCursor: rows.length > query.limit ? items[items.length - 1]!.startedAt : null };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/imports',
+      summary: 'Imports a source file. With dryRun the diff is returned and nothing is stored; a mass change is held until released.',
+      tag: 'imports',
+      access: ['admin', 'hr'],
+      body: z.object({ source: z.string().regex(/^[a-z][a-z0-9_-]*$/), fileName: z.string().min(1).max(200), content: z.string().max(50 * 1024 * 1024), dryRun: z.boolean().default(true) }).strict(),
+      response: importOutcome,
+      async handler({ body, actor }) {
+        const port = services.imports ?? unavailable('import');
+        const outcome = await port.importSource({ ...body, actor });
+        return { ...outcome, events: outcome.events.map((e) => ({ ...e })), errors: [...outcome.errors] };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/imports/:id/release',
+      summary: 'Releases an import held by the mass-change guard (a person’s decision, audited).',
+      tag: 'imports',
+      access: ['admin', 'security'],
+      params: z.object({ id: z.string() }),
+      response: importOutcome,
+      async handler({ params, actor }) {
+        const outcome = await (services.imports ?? unavailable('import')).release(params.id, actor);
+        return { ...outcome, events: outcome.events.map((e) => ({ ...e })), errors: [...outcome.errors] };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/plans',
+      summary: 'Plans, newest first; filter by status (awaiting_approval, approved, applying, applied, partial).',
+      tag: 'plans',
+      access: ['admin', 'security'],
+      query: z.object({ status: z.string().max(40).optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }),
+      response: z.object({ items: z.array(planView) }),
+      handler: async ({ query }) => ({ items: (await (services.plans ?? unavailable('planning')).list(query.status, query.limit)).map(toPlan) }),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/plans',
+      summary: 'Computes a plan (for the given identities, or everyone) and keeps it awaiting approval.',
+      tag: 'plans',
+      access: ['admin'],
+      status: 201,
+      body: z.object({ identityKeys: z.array(z.string()).max(1000).default([]) }).strict(),
+      response: planView,
+      handler: async ({ body, actor }) => toPlan(await (services.plans ?? unavailable('planning')).preview(body.identityKeys, actor)),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/plans/:id',
+      summary: 'One plan with every change, its reason and state.',
+      tag: 'plans',
+      access: ['admin', 'security'],
+      params: z.object({ id: z.string() }),
+      response: planView,
+      handler: async ({ params }) => toPlan(await (services.plans ?? unavailable('planning')).get(params.id)),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/plans/:id/approve',
+      summary: 'Approves a plan for apply.',
+      tag: 'plans',
+      access: ['admin', 'security'],
+      params: z.object({ id: z.string() }),
+      response: planView,
+      handler: async ({ params, actor }) => toPlan(await (services.plans ?? unavailable('planning')).approve(params.id, actor)),
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/plans/:id/apply',
+      summary: 'Applies an approved plan; refused when stale (its inputs changed since it was computed).',
+      tag: 'plans',
+      access: ['admin'],
+      params: z.object({ id: z.string() }),
+      response: planView,
+      handler: async ({ params, actor }) => toPlan(await (services.plans ?? unavailable('planning')).apply(params.id, actor)),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/approvals',
+      summary: 'The caller’s approvals inbox: what they may decide now.',
+      tag: 'approvals',
+      access: 'signed_in',
+      response: z.object({ items: z.array(approvalItem) }),
+      async handler({ principal }) {
+        if (!services.approvals) return { items: [] };
+        const all = await services.approvals.pending();
+        const mine: ApprovalItem[] = [];
+        for (const item of all) if (await mayDecide(deps, principal, item)) mine.push(item);
+        return { items: mine };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/approvals/:id/decision',
+      summary: 'Approves or rejects. Outside the caller’s team or systems: 404, audited. Nobody decides their own request.',
+      tag: 'approvals',
+      access: 'signed_in',
+      params: z.object({ id: z.string() }),
+      body: z.object({ decision: z.enum(['approve', 'reject']), comment: z.string().max(2000).optional() }).strict(),
+      response: z.object({ ok: z.literal(true) }),
+      async handler({ params, body, principal, deny, actor }) {
+        const port = services.approvals ?? unavailable('approval');
+        const item = await port.get(params.id).catch(() => null);
+        if (!item || !(await mayDecide(deps, principal, item))) return deny('not_found', `approval:${params.id}`, item ? 'outside the caller’s team or systems, or their own' : 'no such approval');
+        await port.decide(params.id, body.decision, actor, body.comment);
+        return { ok: true as const };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/access-requests',
+      summary: 'Requests access for oneself, or (managers) for someone in their team.',
+      tag: 'approvals',
+      access: 'signed_in',
+      status: 201,
+      body: z.object({ identityKey: z.string().optional(), system: z.string().min(1), entitlement: z.string().min(1), justification: z.string().min(3).max(2000) }).strict(),
+      response: approvalItem,
+      async handler({ body, principal, deny, actor }) {
+        const target = body.identityKey ?? principal.identityKey;
+        if (!target) throw new JmlError('invalid_input', 'name the identity the access is for');
+        if (target !== principal.identityKey && !(await managesIdentity(deps.db, principal, target))) return deny('not_found', target, 'may only request access for themselves or their team');
+        return (services.approvals ?? unavailable('access request')).requestAccess({ identityKey: target, system: body.system, entitlement: body.entitlement, justification: body.justification, actor });
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/tasks',
+      summary: 'Manual tasks: admin and security see all; system owners their systems; others those assigned to them.',
+      tag: 'tasks',
+      access: 'signed_in',
+      query: z.object({ status: z.enum(['open', 'done', 'confirmed']).optional(), system: z.string().optional() }),
+      response: z.object({ items: z.array(task) }),
+      async handler({ query, principal }) {
+        const all = await tasks.listTasks({ ...(query.status ? { status: query.status } : {}), ...(query.system ? { system: query.system } : {}) });
+        const everyone = principal.roles.has('admin') || principal.roles.has('security');
+        const visible = all.filter((t) => everyone || principal.ownedSystems.includes(t.system) || (t.owner !== null && t.owner === principal.identityKey));
+        return { items: visible.slice(0, 500).map((t) => ({ id: t.id, system: t.system, kind: t.kind, identityKey: t.identityKey, instruction: t.instruction, owner: t.owner, status: t.status, dueAt: t.dueAt, needsConfirmation: t.needsConfirmation, evidenceNote: t.evidence?.note ?? null, doneBy: t.evidence?.doneBy ?? null })) };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/tasks/:id/complete',
+      summary: 'Closes a task with evidence (a note and/or a file’s SHA-256); or confirms it as the second person.',
+      tag: 'tasks',
+      access: 'signed_in',
+      params: z.object({ id: z.string() }),
+      body: z.object({ action: z.enum(['close', 'confirm']).default('close'), note: z.string().trim().min(1).max(4000).optional(), fileSha256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional() }).strict(),
+      response: z.object({ id: z.string(), status: z.string() }),
+      async handler({ params, body, principal, deny, actor }) {
+        const found = await tasks.getTask(params.id).catch(() => null);
+        const allowed = found && (principal.roles.has('admin') || principal.ownedSystems.includes(found.system) || (found.owner !== null && found.owner === principal.identityKey));
+        if (!found || !allowed) return deny('not_found', `task:${params.id}`, found ? 'not the caller’s task or system' : 'no such task');
+        if (body.action === 'confirm') return { id: params.id, status: (await tasks.confirmTask(params.id, actor)).status };
+        if (!body.note && !body.fileSha256) throw new JmlError('invalid_input', 'evidence needs a note or a file hash');
+        const closed = await tasks.closeTask(params.id, { doneBy: actor, doneAt: deps.now().toISOString(), ...(body.note ? { note: body.note } : {}), ...(body.fileSha256 ? { fileSha256: body.fileSha256.toLowerCase() } : {}) }, actor);
+        return { id: closed.id, status: closed.status };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/me',
+      summary: 'Self-service: my identity, my access, my equipment, my requests and what I may request.',
+      tag: 'self-service',
+      access: 'signed_in',
+      response: z.object({
+        identityKey: z.string().nullable(),
+        access: z.object({ desired: z.array(z.object({ system: z.string(), entitlement: z.string(), reasons: z.array(z.string()) })), accounts: z.array(z.object({ system: z.string(), name: z.string(), enabled: z.boolean(), grants: z.array(z.string()) })) }),
+        assets: z.array(z.object({ tag: z.string(), kind: z.string(), description: z.string(), status: z.string() })),
+        requests: z.array(approvalItem.extend({ state: z.string() })),
+        requestable: z.array(z.object({ system: z.string(), entitlement: z.string(), privileged: z.boolean() })),
+      }),
+      async handler({ principal }) {
+        const key = principal.identityKey;
+        const observed = services.observed;
+        const [access, assets, requests, requestable] = await Promise.all([
+          key && observed ? observed.accessOf(key) : null,
+          key && observed ? observed.assetsOf(key) : [],
+          key && services.approvals ? services.approvals.requestsOf(key) : [],
+          observed ? observed.requestable() : [],
+        ]);
+        return {
+          identityKey: key,
+          access: { desired: access?.desired.map((d) => ({ ...d, reasons: [...d.reasons] })) ?? [], accounts: access?.accounts.map((a) => ({ system: a.system, name: a.name, enabled: a.enabled, grants: [...a.grants] })) ?? [] },
+          assets: assets.map((a) => ({ ...a })),
+          requests: requests.map((r) => ({ ...r })),
+          requestable: requestable.map((r) => ({ ...r })),
+        };
+      },
+    }),
+  ];
+}
+
+

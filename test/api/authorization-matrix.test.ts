@@ -1,0 +1,144 @@
+/**
+ * Every route × every role: who gets through, who is refused (403, or 404
+ * when even the existence of the thing is not theirs to know), and that each
+ * refusal leaves an audit entry. A route added without a row here fails the
+ * coverage test.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { testBackends } from '../support/backends.ts';
+import type { Store } from '../../src/store/open-store.ts';
+import { ROLE_USERS, seedOrganisation, startApi, type RoleUser } from './api-fixture.ts';
+
+type Expect = 'ok' | 403 | 404;
+interface Case {
+  readonly method: string;
+  readonly route: string;
+  readonly url: string;
+  readonly body?: unknown;
+  /** Expected outcome per role; `ok` is any status below 400 or a domain error other than 401/403/404 (the port may be absent). */
+  readonly expect: Readonly<Record<RoleUser, Expect | 'any'>>;
+}
+
+const all = (e: Expect | 'any'): Record<RoleUser, Expect | 'any'> => ({ admin: e, security: e, hr: e, manager: e, owner: e, user: e });
+const only = (roles: readonly RoleUser[], otherwise: Expect = 403): Record<RoleUser, Expect> =>
+  Object.fromEntries(ROLE_USERS.map((r) => [r, roles.includes(r) ? 'ok' : otherwise])) as Record<RoleUser, Expect>;
+
+const CASES: readonly Case[] = [
+  { method: 'POST', route: '/api/auth/sign-out', url: '/api/auth/sign-out', expect: all('any') },
+  { method: 'GET', route: '/api/auth/session', url: '/api/auth/session', expect: all('ok') },
+  { method: 'GET', route: '/api/me/tokens', url: '/api/me/tokens', expect: all('ok') },
+  { method: 'POST', route: '/api/me/tokens', url: '/api/me/tokens', body: { name: 'ci', scopes: ['read'] }, expect: all('ok') },
+  { method: 'DELETE', route: '/api/me/tokens/:id', url: '/api/me/tokens/tok-none', expect: all(404) },
+  { method: 'GET', route: '/api/dashboard', url: '/api/dashboard', expect: only(['admin', 'security', 'hr']) },
+  { method: 'GET', route: '/api/users', url: '/api/users', expect: only(['admin']) },
+  { method: 'POST', route: '/api/users', url: '/api/users', body: { username: 'x-new', password: 'a-long-password-1' }, expect: only(['admin']) },
+  { method: 'PATCH', route: '/api/users/:id', url: '/api/users/usr-none', body: { roles: ['hr'] }, expect: { ...only(['admin']), admin: 404 } },
+  { method: 'GET', route: '/api/audit', url: '/api/audit', expect: only(['admin', 'security']) },
+  { method: 'GET', route: '/api/people', url: '/api/people', expect: all('ok') },
+  // The manager reads their own report but not someone in another team.
+  { method: 'GET', route: '/api/people/:key', url: '/api/people/alice', expect: { admin: 'ok', security: 'ok', hr: 'ok', manager: 'ok', owner: 404, user: 'ok' } },
+  { method: 'GET', route: '/api/people/:key', url: '/api/people/bob', expect: { admin: 'ok', security: 'ok', hr: 'ok', manager: 404, owner: 404, user: 404 } },
+  // Mass assignment: a person may set their phone, never their status or manager.
+  { method: 'PATCH', route: '/api/people/:key', url: '/api/people/alice', body: { attributes: { phone: '+1 555 0100' } }, expect: { admin: 'ok', security: 403, hr: 'ok', manager: 403, owner: 404, user: 'ok' } },
+  { method: 'PATCH', route: '/api/people/:key', url: '/api/people/alice', body: { status: 'active', attributes: { title: 'Chief Everything Officer' } }, expect: { admin: 'ok', security: 403, hr: 'ok', manager: 403, owner: 404, user: 403 } },
+  { method: 'GET', route: '/api/imports', url: '/api/imports', expect: only(['admin', 'hr', 'security']) },
+  { method: 'POST', route: '/api/imports', url: '/api/imports', body: { source: 'hr', fileName: 'x.csv', content: 'a', dryRun: true }, expect: { ...only(['admin', 'hr']), admin: 404, hr: 404 } },
+  { method: 'POST', route: '/api/imports/:id/release', url: '/api/imports/imp-1/release', expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
+  { method: 'GET', route: '/api/plans', url: '/api/plans', expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
+  { method: 'POST', route: '/api/plans', url: '/api/plans', body: {}, expect: { ...only(['admin']), admin: 404 } },
+  { method: 'GET', route: '/api/plans/:id', url: '/api/plans/p-1', expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
+  { method: 'POST', route: '/api/plans/:id/approve', url: '/api/plans/p-1/approve', expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
+  { method: 'POST', route: '/api/plans/:id/apply', url: '/api/plans/p-1/apply', expect: { ...only(['admin']), admin: 404 } },
+  { method: 'GET', route: '/api/approvals', url: '/api/approvals', expect: all('ok') },
+  // bob's request (team B): mgr-a may not approve it; the vpn owner may; alice is not a decider.
+  { method: 'POST', route: '/api/approvals/:id/decision', url: '/api/approvals/req-bob/decision', body: { decision: 'approve' }, expect: { admin: 'ok', security: 404, hr: 404, manager: 404, owner: 'ok', user: 404 } },
+  { method: 'POST', route: '/api/access-requests', url: '/api/access-requests', body: { identityKey: 'bob', system: 'vpn', entitlement: 'full', justification: 'on call' }, expect: { admin: 'ok', security: 404, hr: 404, manager: 404, owner: 404, user: 404 } },
+  { method: 'GET', route: '/api/tasks', url: '/api/tasks', expect: all('ok') },
+  { method: 'POST', route: '/api/tasks/:id/complete', url: '/api/tasks/task-none/complete', body: { note: 'done' }, expect: all(404) },
+  { method: 'GET', route: '/api/me', url: '/api/me', expect: all('ok') },
+];
+
+for (const backend of testBackends()) {
+  describe(`authorization matrix (${backend.name})`, () => {
+    let store: Store;
+    let api: Awaited<ReturnType<typeof startApi>>;
+    before(async () => {
+      store = await backend.open();
+      await seedOrganisation(store);
+      api = await startApi(store);
+    });
+    after(async () => {
+      await api.app.close();
+      await store.close();
+    });
+
+    test('every authenticated route has a row in the matrix', () => {
+      const covered = new Set(CASES.map((c) => `${c.method} ${c.route}`));
+      const missing = api.app.routes.filter((r) => r.access !== 'public' && !covered.has(`${r.method} ${r.url}`)).map((r) => `${r.method} ${r.url}`);
+      assert.deepEqual(missing, []);
+    });
+
+    test('every route refuses a caller who is not signed in', async () => {
+      for (const c of CASES) {
+        const res = await api.app.inject({ method: c.method as 'GET', url: c.url, ...(c.body ? { payload: c.body } : {}) });
+        assert.equal(res.statusCode, 401, `${c.method} ${c.url}`);
+      }
+    });
+
+    for (const role of ROLE_USERS) {
+      test(`the ${role} role gets exactly its rows of the matrix, and each refusal is audited`, async () => {
+        for (const c of CASES) {
+          if (c.route === '/api/auth/sign-out') continue;
+          api.approvals.items.set('req-bob', { id: 'req-bob', kind: 'access_request', identityKey: 'bob', summary: 'vpn:full', requestedBy: 'bob', requestedAt: new Date().toISOString(), system: 'vpn', state: 'pending' });
+          const session = api.sessions[role];
+          const auditBefore = await store.db.selectFrom('audit_log').select('seq').where('action', '=', 'access.denied').execute();
+          const res = await api.app.inject({ method: c.method as 'GET', url: c.url, headers: { cookie: session.cookie, 'x-csrf-token': session.csrf }, ...(c.body ? { payload: c.body } : {}) });
+          const expected = c.expect[role];
+          const label = `${role} ${c.method} ${c.url} → ${res.statusCode} ${res.body.slice(0, 160)}`;
+          if (expected === 'any') continue;
+          if (expected === 'ok') {
+            assert.ok(res.statusCode < 400, label);
+            continue;
+          }
+          assert.equal(res.statusCode, expected, label);
+          const body = res.json() as { error: { requestId: string; code: string } };
+          assert.ok(body.error.requestId, 'errors carry the request id');
+          assert.ok(!res.body.includes('    at '), 'no stack trace reaches the client');
+          const notFoundByAbsence = c.url.includes('none') || c.url.includes('p-1') || c.url.includes('imp-1') || c.route.startsWith('/api/imports') || c.route.startsWith('/api/plans');
+          if (!notFoundByAbsence || expected === 403) {
+            const auditAfter = await store.db.selectFrom('audit_log').select('seq').where('action', '=', 'access.denied').execute();
+            assert.equal(auditAfter.length, auditBefore.length + 1, `${label}: an audit entry records the refusal`);
+          }
+        }
+      });
+    }
+
+    test('a change without the CSRF token is refused even with a valid session', async () => {
+      const res = await api.app.inject({ method: 'PATCH', url: '/api/people/alice', headers: { cookie: api.sessions.user.cookie }, payload: { attributes: { phone: '1' } } });
+      assert.equal(res.statusCode, 403);
+    });
+
+    test('a leaver’s session and API token stop working the moment the identity leaves', async () => {
+      const { signIn } = await import('./api-fixture.ts');
+      const { createUser } = await import('../../src/api/auth/user-store.ts');
+      await createUser(store.db, { username: 'bob', password: 'correct horse battery staple', identityKey: 'bob' }, 'test');
+      const session = await signIn(api.app, 'bob');
+      const created = await api.app.inject({ method: 'POST', url: '/api/me/tokens', headers: { cookie: session.cookie, 'x-csrf-token': session.csrf }, payload: { name: 'laptop', scopes: ['read'] } });
+      const token = (created.json() as { token: string }).token;
+      assert.equal((await api.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
+      await store.db.updateTable('identities').set({ status: 'left' }).where('key', '=', 'bob').execute();
+      assert.equal((await api.app.inject({ method: 'GET', url: '/api/me', headers: { cookie: session.cookie } })).statusCode, 401);
+      assert.equal((await api.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 401);
+      await store.db.updateTable('identities').set({ status: 'active' }).where('key', '=', 'bob').execute();
+    });
+
+    test('a read-only API token cannot change anything', async () => {
+      const created = await api.app.inject({ method: 'POST', url: '/api/me/tokens', headers: { cookie: api.sessions.admin.cookie, 'x-csrf-token': api.sessions.admin.csrf }, payload: { name: 'ro', scopes: ['read'] } });
+      const token = (created.json() as { token: string }).token;
+      assert.equal((await api.app.inject({ method: 'GET', url: '/api/users', headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
+      const res = await api.app.inject({ method: 'POST', url: '/api/users', headers: { authorization: `Bearer ${token}` }, payload: { username: 'via-token', password: 'a-long-password-1' } });
+      assert.equal(res.statusCode, 403);
+    });
+  });
+}
