@@ -1,0 +1,79 @@
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { runCli } from '../support/run-cli.ts';
+import { staff, tempDir, writeFile, writeHr } from '../support/hr-files.ts';
+import { openStore } from '../../src/store/open-store.ts';
+
+describe('jml import from the command line', () => {
+  let dir: string;
+  let data: string;
+  before(() => {
+    dir = tempDir('jml-cli-');
+    data = path.join(dir, 'data');
+  });
+
+  test('--json prints exactly one JSON object with events, held and errors', async () => {
+    const file = writeHr(dir, 'people.csv', [...staff(3), { id: 'E0100', start: '2026-12-01', department: 'Sales', manager: 'E0001' }]);
+    const run = await runCli(['--data', data, 'import', 'hr', file, '--as-of', '2026-11-22', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const out = JSON.parse(run.stdout);
+    assert.equal(out.held, false);
+    assert.deepEqual(out.errors, []);
+    assert.equal(out.events.length, 4);
+    assert.deepEqual(
+      { type: out.events[3].type, key: out.events[3].key, source: out.events[3].source, effective: out.events[3].effective, department: out.events[3].changes.department },
+      { type: 'joiner', key: 'E0100', source: 'hr', effective: '2026-12-01', department: [null, 'Sales'] },
+    );
+  });
+
+  test('an invalid file exits 2, names file, row and column, and imports nothing', async () => {
+    const file = writeFile(dir, 'bad.csv', 'employee_id,first_name,last_name,email,department,title,manager_id,location,employment_type,start_date,end_date,status\nE0001,A,B,a@example.com,Eng,X,,Berlin,Full-time,31/12/2024,,active\n');
+    const run = await runCli(['--data', data, 'import', 'hr', file, '--json']);
+    assert.equal(run.code, 2);
+    const out = JSON.parse(run.stdout);
+    assert.equal(out.errors[0].row, 2);
+    assert.equal(out.errors[0].column, 'start_date');
+    const list = JSON.parse((await runCli(['--data', data, 'identities', '--json'])).stdout);
+    assert.equal(list.identities.length, 4);
+  });
+
+  test('a header-only file exits 3 (held) and says how to release it', async () => {
+    const run = await runCli(['--data', data, 'import', 'hr', writeHr(dir, 'empty.csv', [])]);
+    assert.equal(run.code, 3);
+    assert.match(run.stdout, /HELD/);
+    assert.match(run.stdout, /nothing was changed/);
+  });
+
+  test('a second process cannot open a data directory in use, and says so', async () => {
+    const held = await openStore({ dataDir: data });
+    try {
+      const run = await runCli(['--data', data, 'identities']);
+      assert.equal(run.code, 6);
+      assert.match(run.stderr, /in use by another jml process/);
+    } finally {
+      await held.close();
+    }
+    const after = await runCli(['--data', data, 'identities', '--json']);
+    assert.equal(after.code, 0, after.stderr);
+  });
+
+  test('audit verify reports an intact chain, and export prints one JSON entry per line', async () => {
+    const verify = await runCli(['--data', data, 'audit', 'verify', '--json']);
+    assert.equal(verify.code, 0);
+    assert.equal(JSON.parse(verify.stdout).ok, true);
+    const exported = await runCli(['--data', data, 'audit', 'export', '--format', 'jsonl']);
+    const lines = exported.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(lines.length >= 6);
+    assert.deepEqual(lines.map((l) => l.seq), lines.map((_, i) => i + 1));
+  });
+
+  test('unknown options and sources are refused with a clear message', async () => {
+    const unknownSource = await runCli(['--data', data, 'import', 'payroll', writeHr(dir, 'x.csv', staff(1))]);
+    assert.equal(unknownSource.code, 2);
+    assert.match(unknownSource.stderr, /unknown source "payroll"/);
+    const badDate = await runCli(['--data', data, 'import', 'hr', writeHr(dir, 'y.csv', staff(1)), '--as-of', '22.11.2026']);
+    assert.equal(badDate.code, 2);
+    assert.match(badDate.stderr, /--as-of must be YYYY-MM-DD/);
+  });
+});
