@@ -1,0 +1,72 @@
+/**
+ * `jml plan` and `jml explain`: compute what would change, and why an identity
+ * holds or misses what it does.
+ */
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { createPlanner, type PlanScope } from '../../app/compute-plan.ts';
+import { loadObserved } from '../../app/observed-snapshot.ts';
+import { loadAssignments, loadIdentities } from '../../app/plan-inputs.ts';
+import type { Grant } from '../../domain/access.ts';
+import { JmlError } from '../../domain/errors.ts';
+import { explain } from '../../engine/index.ts';
+import { printJson, printLine, type CliContext } from '../cli-context.ts';
+import { explanationLines, PLAN_FORMAT, planLines, type PlanFile } from '../plan-text.ts';
+
+interface PlanFlags {
+  readonly identity?: string[];
+  readonly system?: string[];
+  readonly json?: boolean;
+  readonly out?: string;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The scope given by --identity / --system flags. */
+export function scopeFrom(flags: { identity?: string[]; system?: string[] }): PlanScope {
+  return { ...(flags.identity?.length ? { identityKeys: flags.identity } : {}), ...(flags.system?.length ? { systems: flags.system } : {}) };
+}
+
+export function registerPlanCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('plan')
+    .description('compute the changes that would make every system hold what policy desires, with the reason for each')
+    .option('--identity <key>', 'only this identity (repeatable)', collect)
+    .option('--system <name>', 'only this system (repeatable)', collect)
+    .option('--out <file>', 'write the plan to a file for `jml apply <file>`')
+    .option('--json', 'print the plan as JSON')
+    .action(async (flags: PlanFlags) => {
+      const scope = scopeFrom(flags);
+      await ctx.withStore(async (store, config) => {
+        const planner = createPlanner({ db: store.db, config, actor: ctx.actor });
+        const { plan, runs, policy } = await planner.compute(scope);
+        const file: PlanFile = { format: PLAN_FORMAT, scope, plan };
+        if (flags.out) await writeFile(flags.out, `${JSON.stringify(file, null, 2)}\n`);
+        if (flags.json) printJson(ctx, { ...file, observed: Object.fromEntries([...runs].map(([s, r]) => [s, r.finishedAt.toISOString()])) });
+        else {
+          for (const line of planLines(plan, runs, policy.policy.systems.map((s) => s.name))) printLine(ctx, line);
+          if (flags.out) printLine(ctx, `\nwritten to ${flags.out}; apply it with: jml apply ${flags.out}`);
+        }
+      });
+    });
+
+  program
+    .command('explain')
+    .description('desired versus actual access of one identity, with the reason for each entitlement')
+    .argument('<key>', 'identity key')
+    .option('--json', 'print one JSON object')
+    .action(async (key: string, flags: { json?: boolean }) => {
+      await ctx.withStore(async (store, config) => {
+        const [identity] = await loadIdentities(store.db, [key]);
+        if (!identity) throw new JmlError('not_found', `no identity ${key}`, { details: { identity: key } });
+        const { policy } = await createPlanner({ db: store.db, config, actor: ctx.actor }).loadPolicy();
+        const { observed, links } = await loadObserved(store.db, policy.systems.map((s) => s.name));
+        const mine = new Set(links.filter((l) => l.identityKey === key).map((l) => `${l.system}\u0000${l.accountId}`));
+        const accounts = observed.flatMap((o) => o.accounts.filter((a) => mine.has(`${a.system}\u0000${a.accountId}`)));
+        const grants: Grant[] = observed.flatMap((o) => o.grants.filter((g) => mine.has(`${g.system}\u0000${g.accountId}`)));
+        const explanation = explain(identity, policy, await loadAssignments(store.db, key), { accounts, grants }, new Date().toISOString(), { timeZone: config.timezone });
+        if (flags.json) printJson(ctx, explanation);
+        else for (const line of explanationLines(explanation)) printLine(ctx, line);
+      });
+    });
+}

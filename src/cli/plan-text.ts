@@ -1,0 +1,93 @@
+/**
+ * Plans and explanations for people: changes grouped by identity, each with
+ * its reason; and the plan file format `jml plan --out` writes and `jml apply`
+ * reads (the plan plus the scope it was computed for, which the stale check
+ * needs to recompute the same thing).
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { Change, Plan } from '../domain/change.ts';
+import { JmlError } from '../domain/errors.ts';
+import type { Explanation } from '../engine/index.ts';
+import type { PlanScope } from '../app/compute-plan.ts';
+import type { SnapshotRun } from '../app/observed-snapshot.ts';
+
+export const PLAN_FORMAT = 'jml-plan/1';
+
+export interface PlanFile {
+  readonly format: typeof PLAN_FORMAT;
+  readonly scope: PlanScope;
+  readonly plan: Plan;
+}
+
+const changeSchema = z.looseObject({ id: z.string(), kind: z.string(), identityKey: z.string(), system: z.string().nullable(), reason: z.string(), dependsOn: z.array(z.string()) });
+const planFileSchema = z.object({
+  format: z.literal(PLAN_FORMAT),
+  scope: z.object({ identityKeys: z.array(z.string()).optional(), systems: z.array(z.string()).optional() }),
+  plan: z.looseObject({ id: z.string(), computedAt: z.string(), fingerprint: z.string(), changes: z.array(changeSchema) }),
+});
+
+/** Reads and checks a plan file written by `jml plan --out`. */
+export async function readPlanFile(file: string): Promise<PlanFile> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(file, 'utf8'));
+  } catch (cause) {
+    throw new JmlError('invalid_input', `cannot read plan file ${file}: ${(cause as Error).message}`, { cause });
+  }
+  const parsed = planFileSchema.safeParse(data);
+  if (!parsed.success) throw new JmlError('invalid_input', `${file} is not a jml plan file: ${parsed.error.issues[0]?.message ?? 'bad shape'}`);
+  return parsed.data as unknown as PlanFile;
+}
+
+const SIGN: Readonly<Record<string, string>> = {
+  create_account: '+', enable_account: '+', add_grant: '+',
+  remove_grant: '-', disable_account: '-', delete_account: '-', revoke_sessions: '-', revoke_credential: '-',
+  update_attributes: '~', rotate_credential: '~', transfer_ownership: '~', collect_asset: '!', manual_task: '!',
+};
+
+function target(change: Change): string {
+  const where = change.system ?? 'jml';
+  if (change.entitlement) return `${where}:${change.entitlement}`;
+  if (change.credentialId) return `${where} credential ${change.credentialId}`;
+  if (change.assetTag) return `asset ${change.assetTag}`;
+  if (change.subjectKey) return `${change.subjectKey} → ${change.toOwnerKey ?? '?'}`;
+  if (change.kind === 'update_attributes' && change.attributes) return `${where} (${Object.keys(change.attributes).join(', ')})`;
+  return change.accountId ? `${where} (${change.accountId})` : where;
+}
+
+/** The plan grouped by identity, one line per change with its reason. */
+export function planLines(plan: Plan, runs: ReadonlyMap<string, SnapshotRun> | null, systems: readonly string[]): string[] {
+  const lines: string[] = [];
+  const identities = new Set(plan.changes.map((c) => c.identityKey));
+  lines.push(`plan ${plan.id}: ${plan.changes.length} change(s) for ${identities.size} identit${identities.size === 1 ? 'y' : 'ies'} (fingerprint ${plan.fingerprint.slice(0, 12)})`);
+  if (runs) {
+    const observed = systems.map((s) => (runs.get(s) ? `${s} reconciled ${runs.get(s)!.finishedAt.toISOString()}` : `${s} never reconciled`));
+    if (observed.length > 0) lines.push(`observed: ${observed.join('; ')}`);
+  }
+  let current: string | null = null;
+  for (const change of plan.changes) {
+    if (change.identityKey !== current) {
+      current = change.identityKey;
+      lines.push('', current);
+    }
+    lines.push(`  ${SIGN[change.kind] ?? '?'} ${change.kind.padEnd(18)} ${target(change).padEnd(32)} ${change.reason}`);
+  }
+  if (plan.changes.length === 0) lines.push('nothing to do: every system holds what policy desires.');
+  return lines;
+}
+
+/** Desired versus actual access of one identity. */
+export function explanationLines(e: Explanation): string[] {
+  const lines = [`${e.identityKey} (${e.status})`, '', 'accounts:'];
+  if (e.accounts.length === 0) lines.push('  (none observed — reconcile the systems to see them)');
+  for (const a of e.accounts) lines.push(`  ${a.system.padEnd(16)} ${a.name.padEnd(24)} ${a.enabled ? 'enabled' : 'disabled'}  ${a.accountId}`);
+  lines.push('', 'access:');
+  if (e.entitlements.length === 0) lines.push('  (nothing desired, nothing held)');
+  for (const x of e.entitlements) {
+    const state = x.state === 'ok' ? 'ok        ' : x.state === 'missing' ? 'MISSING   ' : 'NOT DESIRED';
+    const why = x.because.length > 0 ? x.because.join('; ') : x.enforcement === 'full' ? 'no reason: the plan removes it (full enforcement)' : `no reason (enforcement ${x.enforcement ?? 'unknown'})`;
+    lines.push(`  ${state} ${`${x.system}:${x.entitlement}`.padEnd(32)} ${why}`);
+  }
+  return lines;
+}
