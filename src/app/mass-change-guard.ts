@@ -26,8 +26,9 @@ export function massChangeVerdict(
   }
   const leaving = new Set<string>();
   for (const e of diff.events) {
+    // Only identities that are live now can leave en masse; a joiner's own contract end is not a mass change.
     const status = identities.get(e.identityKey)?.status;
-    if (e.type === 'leaver' && status !== 'left' && status !== 'pending') leaving.add(e.identityKey);
+    if (e.type === 'leaver' && (status === 'active' || status === 'suspended')) leaving.add(e.identityKey);
   }
   const threshold = Math.max(settings.minimum, Math.floor((active * settings.percent) / 100));
   const leavers = leaving.size;
