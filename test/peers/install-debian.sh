@@ -1,10 +1,10 @@
 #!/bin/sh
-# Installs the real peers the LDAP / AD tests run against (OpenLDAP slapd,
-# Samba AD DC, openssl) from Debian packages, without letting their system
+# Installs the real components the tests run against from Debian packages:
+# PostgreSQL server, OpenLDAP slapd, Samba AD DC, openssl, Chromium (browser tests), without letting their system
 # daemons start or listen. Idempotent; run as root (CI does).
 set -eu
 
-PACKAGES="slapd ldap-utils samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind krb5-user openssl"
+PACKAGES="postgresql chromium chromium-driver fonts-dejavu-core slapd ldap-utils samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind krb5-user openssl"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-debian.sh: must run as root" >&2
@@ -30,7 +30,7 @@ if [ -n "$missing" ]; then
 fi
 
 # Whatever started anyway (no policy-rc.d honoured, or an earlier install) is stopped and disabled.
-for svc in slapd samba-ad-dc smbd nmbd winbind; do
+for svc in postgresql slapd samba-ad-dc smbd nmbd winbind; do
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     systemctl stop "$svc" 2>/dev/null || true
     systemctl disable "$svc" 2>/dev/null || true
@@ -49,6 +49,6 @@ for daemon in slapd smbd nmbd winbindd samba; do
 done
 
 echo "install-debian.sh: peers installed:"
-for bin in slapd slapadd ldapsearch ldapadd samba samba-tool openssl; do
+for bin in slapd slapadd ldapsearch ldapadd samba samba-tool openssl chromium; do
   printf '  %s: %s\n' "$bin" "$(command -v "$bin" || ls /usr/sbin/$bin 2>/dev/null || echo MISSING)"
 done
