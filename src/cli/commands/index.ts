@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { registerApplyCommand } from './apply-command.ts';
 import { registerAuditCommand } from './audit-command.ts';
+import { registerDemoCommand } from './demo-command.ts';
 import { registerIdentityCommands } from './identity-commands.ts';
 import { registerImportCommand } from './import-command.ts';
 import { registerPlanCommands } from './plan-command.ts';
@@ -13,9 +14,10 @@ import { registerPolicyCommands } from './policy-commands.ts';
 import { registerReconcileCommands } from './reconcile-commands.ts';
 import { registerRescindCommand } from './rescind-command.ts';
 import { registerSecretCommands } from './secret-commands.ts';
+import { registerServeCommand } from './serve-command.ts';
 import { registerTaskCommands } from './task-commands.ts';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand,
-  registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerPolicyCommands, registerSecretCommands];
+export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
+  registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand];

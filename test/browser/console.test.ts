@@ -1,0 +1,151 @@
+/**
+ * The console in a real Chromium (playwright-core, Debian's /usr/bin/chromium)
+ * against `jml serve --demo` in its own process: sign in, a joiner imported
+ * through the UI, a plan approved and applied, a leaver, and a manager
+ * refused someone from another team. Screenshots go to test-artifacts/.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const SHOTS = path.join(ROOT, 'test-artifacts', 'browser');
+
+describe('web console in Chromium', { skip: existsSync(CHROMIUM) ? false : 'no /usr/bin/chromium' }, () => {
+  let server: ChildProcess;
+  let work: string;
+  let base = '';
+  let adminPassword = '';
+  let browser: Browser;
+  let page: Page;
+
+  const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+  before(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    work = mkdtempSync(path.join(os.tmpdir(), 'jml-browser-'));
+    server = spawn(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), '--data', path.join(work, 'data'), '--policy', path.join(ROOT, 'policy'), 'serve', '--demo', '--port', '0'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${out}`)), 90_000);
+      server.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const url = out.match(/jml console: (http:\/\/\S+?)\/\s/);
+        const pw = out.match(/password: (\S+)/);
+        if (url && pw) {
+          base = url[1]!;
+          adminPassword = pw[1]!;
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      server.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+      server.on('exit', () => reject(new Error(`server exited: ${out}`)));
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
+    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  });
+
+  after(async () => {
+    await browser?.close();
+    server?.kill('SIGTERM');
+    await new Promise((r) => server?.once('exit', r));
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  async function signIn(username: string, password: string) {
+    await page.goto(`${base}/`);
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+  }
+
+  async function uploadHr(content: string, name: string) {
+    await page.goto(`${base}/#/import`);
+    const file = path.join(work, name);
+    writeFileSync(file, content);
+    await page.locator('input[type=file]').setInputFiles(file);
+    await page.getByRole('button', { name: 'Preview (dry run)' }).click();
+    await page.getByText('Dry run: what would change').waitFor();
+  }
+
+  test('an admin signs in with the generated password and sees the demo organisation', async () => {
+    await page.goto(`${base}/`);
+    await shot('01-sign-in');
+    await signIn('admin', adminPassword);
+    await page.getByText('Lifecycle events, last 14 days').waitFor();
+    await shot('02-dashboard');
+    await page.goto(`${base}/#/people`);
+    await page.locator('tbody tr').first().waitFor();
+    assert.ok((await page.locator('tbody tr').count()) > 10);
+    await page.getByLabel('Search').fill('Torvalds');
+    await page.getByRole('link', { name: 'Vint Torvalds' }).waitFor();
+    await shot('03-people');
+    await page.getByRole('link', { name: 'Vint Torvalds' }).click();
+    await page.getByRole('heading', { name: /Vint Torvalds/ }).waitFor();
+    await shot('04-identity');
+  });
+
+  test('a joiner imported through the UI shows a dry-run diff, then lands; its plan is approved and applied', async () => {
+    const hr = readFileSync(path.join(work, 'data', 'demo', 'hr.csv'), 'utf8');
+    const today = new Date().toISOString().slice(0, 10);
+    const joined = `${hr.trimEnd()}\nE9999,Ada,Newhire,ada.newhire@example.com,IT,"Platform Engineer",E1001,Berlin,Full-time,${today},,active\n`;
+    await uploadHr(joined, 'hr-joiner.csv');
+    await page.getByRole('cell', { name: 'E9999' }).waitFor();
+    await shot('05-import-dry-run');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.getByRole('heading', { name: 'Imported' }).waitFor();
+    await shot('06-import-applied');
+    await page.goto(`${base}/#/plans`);
+    await page.getByRole('button', { name: 'Compute plan' }).click();
+    await page.getByRole('button', { name: 'Approve' }).waitFor();
+    await shot('07-plan-preview');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.getByRole('heading', { name: /Plan preview/ }).locator('..').getByText(/^(applied|partial)$/).waitFor({ timeout: 60_000 });
+    await shot('08-plan-applied');
+    await page.goto(`${base}/#/people/E9999`);
+    await page.getByRole('heading', { name: /Ada Newhire/ }).waitFor();
+    await shot('09-joiner-identity');
+  });
+
+  test('a leaver removed from the HR file shows as a leaver in the dry run and after import', async () => {
+    const hr = readFileSync(path.join(work, 'data', 'demo', 'hr.csv'), 'utf8').trimEnd().split('\n');
+    const leaving = hr.findIndex((l) => l.startsWith('E1010,'));
+    const without = [...hr.slice(0, leaving), ...hr.slice(leaving + 1)].join('\n');
+    const today = new Date().toISOString().slice(0, 10);
+    const withJoiner = `${without}\nE9999,Ada,Newhire,ada.newhire@example.com,IT,"Platform Engineer",E1001,Berlin,Full-time,${today},,active\n`;
+    await uploadHr(withJoiner, 'hr-leaver.csv');
+    await page.getByRole('cell', { name: 'E1010' }).waitFor();
+    await shot('10-leaver-dry-run');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.getByRole('heading', { name: 'Imported' }).waitFor();
+  });
+
+  test('a manager sees their team but is refused a person from another team', async () => {
+    // E1001 (Head of IT) manages IT; E1000 is the CEO, outside their team.
+    const created = await page.evaluate(async () => {
+      const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
+      const res = await fetch('/api/users', { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken }, body: JSON.stringify({ username: 'guido', password: 'manager-password-1', identityKey: 'E1001' }) });
+      return res.status;
+    });
+    assert.equal(created, 201);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn('guido', 'manager-password-1');
+    await page.goto(`${base}/#/people`);
+    await page.locator('tbody tr').first().waitFor();
+    await shot('11-manager-team');
+    await page.goto(`${base}/#/people/E1000`);
+    await page.getByRole('alert').waitFor();
+    assert.match(await page.getByRole('alert').innerText(), /cannot see E1000/);
+    await shot('12-manager-refused');
+    const status = await page.evaluate(async () => (await fetch('/api/people/E1000')).status);
+    assert.equal(status, 404);
+  });
+});

@@ -1,0 +1,36 @@
+/** The console talks only to the API: JSON, the session cookie, and the CSRF token on changes. */
+export interface Session {
+  user: { username: string; displayName: string; identityKey: string | null; roles: string[]; ownedSystems: string[] };
+  csrfToken: string | null;
+  oidc: boolean;
+}
+
+export class ApiError extends Error {
+  status: number;
+  code: string;
+  requestId: string;
+  constructor(status: number, code: string, message: string, requestId: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.requestId = requestId;
+  }
+}
+
+let csrf: string | null = null;
+export function setCsrf(token: string | null): void {
+  csrf = token;
+}
+
+export async function api<T>(method: string, url: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
+  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin' });
+  const data = res.headers.get('content-type')?.includes('json') ? await res.json() : null;
+  if (!res.ok) {
+    const e = data?.error ?? {};
+    throw new ApiError(res.status, e.code ?? 'error', e.message ?? res.statusText, e.requestId ?? '');
+  }
+  return data as T;
+}

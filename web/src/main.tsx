@@ -1,0 +1,97 @@
+import { StrictMode, useEffect, useState } from 'react';
+import { createRoot } from 'react-dom/client';
+import { api, setCsrf, type ApiError, type Session } from './api-client.ts';
+import { useHashRoute } from './use-api.ts';
+import { ErrorNote, Loading } from './ui.tsx';
+import { DashboardPage } from './pages/dashboard-page.tsx';
+import { PeoplePage } from './pages/people-page.tsx';
+import { IdentityPageView } from './pages/identity-page.tsx';
+import { ApprovalsPage, ImportPage, PlansPage, SelfServicePage, TasksPage } from './pages/work-pages.tsx';
+import './styles.css';
+
+const NAV: { path: string; label: string; roles: string[] | null }[] = [
+  { path: 'dashboard', label: 'Dashboard', roles: ['admin', 'security', 'hr'] },
+  { path: 'people', label: 'People', roles: null },
+  { path: 'plans', label: 'Plans', roles: ['admin', 'security'] },
+  { path: 'import', label: 'HR import', roles: ['admin', 'hr'] },
+  { path: 'approvals', label: 'Approvals', roles: null },
+  { path: 'tasks', label: 'Tasks', roles: null },
+  { path: 'me', label: 'My access', roles: ['user'] },
+];
+
+function SignIn({ onSession, oidc }: { onSession: (s: Session) => void; oidc: boolean }) {
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState(false);
+  return (
+    <main className="sign-in">
+      <form className="card stack" onSubmit={async (e) => {
+        e.preventDefault();
+        setBusy(true);
+        try { onSession(await api<Session>('POST', '/api/auth/sign-in', { username, password })); } catch (err) { setError(err as ApiError); } finally { setBusy(false); }
+      }}>
+        <div className="brand big"><span className="logo" aria-hidden="true" />jml</div>
+        <p className="muted">Joiners, movers, leavers — and who holds what.</p>
+        <label>Username<input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required /></label>
+        <label>Password<input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required /></label>
+        <ErrorNote error={error} />
+        <button type="submit" className="primary" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        {oidc && <a className="button" href="/api/auth/oidc/start">Sign in with your organisation</a>}
+      </form>
+    </main>
+  );
+}
+
+function App() {
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const route = useHashRoute();
+  const [menuOpen, setMenuOpen] = useState(false);
+  useEffect(() => {
+    api<Session>('GET', '/api/auth/session').then(accept).catch(() => setSession(null));
+  }, []);
+  function accept(s: Session) {
+    setCsrf(s.csrfToken);
+    setSession(s);
+  }
+  useEffect(() => setMenuOpen(false), [route.join('/')]);
+  if (session === undefined) return <Loading />;
+  if (session === null) return <SignIn onSession={accept} oidc={false} />;
+  const roles = new Set(session.user.roles);
+  const nav = NAV.filter((n) => !n.roles || n.roles.some((r) => roles.has(r)));
+  let [page, arg] = route;
+  if (page === 'home') page = nav[0]?.path ?? 'people';
+  const signOut = async () => {
+    await api('POST', '/api/auth/sign-out').catch(() => undefined);
+    setCsrf(null);
+    setSession(null);
+    window.location.hash = '';
+  };
+  return (
+    <div className="shell">
+      <header className="topbar">
+        <button type="button" className="menu-toggle" aria-expanded={menuOpen} aria-controls="nav" onClick={() => setMenuOpen(!menuOpen)}>☰<span className="sr-only"> menu</span></button>
+        <a className="brand" href="#/"><span className="logo" aria-hidden="true" />jml</a>
+        <div className="who">
+          <span>{session.user.displayName}</span>
+          <small>{session.user.roles.filter((r) => r !== 'user').join(', ') || 'user'}</small>
+          <button type="button" onClick={() => void signOut()}>Sign out</button>
+        </div>
+      </header>
+      <nav id="nav" className={`sidenav ${menuOpen ? 'open' : ''}`} aria-label="main">
+        {nav.map((n) => <a key={n.path} href={`#/${n.path}`} aria-current={page === n.path || (page === 'people' && n.path === 'people') ? 'page' : undefined}>{n.label}</a>)}
+      </nav>
+      <main className="content" id="main">
+        {page === 'dashboard' && <DashboardPage />}
+        {page === 'people' && (arg ? <IdentityPageView key={arg} identityKey={arg} /> : <PeoplePage />)}
+        {page === 'plans' && <PlansPage planId={arg} />}
+        {page === 'import' && <ImportPage />}
+        {page === 'approvals' && <ApprovalsPage />}
+        {page === 'tasks' && <TasksPage />}
+        {page === 'me' && <SelfServicePage />}
+      </main>
+    </div>
+  );
+}
+
+createRoot(document.getElementById('root')!).render(<StrictMode><App /></StrictMode>);

@@ -1,0 +1,89 @@
+import { useApi } from '../use-api.ts';
+import { Badge, Card, Empty, ErrorNote, Loading, Status } from '../ui.tsx';
+
+interface IdentityPage {
+  identity: { key: string; displayName: string; kind: string; status: string; email: string | null; department: string | null; title: string | null; manager: string | null; managerName: string | null; startDate: string | null; endDate: string | null; source: string; owner: string | null; sponsor: string | null; attributes: Record<string, string | null> };
+  timeline: { id: string; type: string; effectiveDate: string; detectedAt: string; state: string; source: string; changes: Record<string, [string | null, string | null]> }[];
+  access: { available: boolean; desired: { system: string; entitlement: string; reasons: string[] }[]; accounts: { system: string; accountId: string; name: string; enabled: boolean; situation: string | null; grants: string[] }[] };
+  assignments: { id: string; system: string; entitlement: string; reasonType: string; validTo: string | null; state: string }[];
+  credentials: { id: string; system: string; kind: string; name: string; createdAt: string; lastRotatedAt: string | null; expiresAt: string | null; status: string }[];
+  owned: { key: string; displayName: string; kind: string; status: string; relation: string }[];
+  reports: { key: string; displayName: string; status: string }[];
+  tasks: { id: string; system: string; kind: string; instruction: string; status: string; dueAt: string }[];
+  changes: { planId: string; changeId: string; kind: string; system: string | null; state: string; updatedAt: string }[];
+  assets: { tag: string; kind: string; description: string; status: string }[];
+}
+
+export function IdentityPageView({ identityKey }: { identityKey: string }) {
+  const { data, error, loading } = useApi<IdentityPage>(`/api/people/${encodeURIComponent(identityKey)}`);
+  if (error) return <ErrorNote error={error.status === 404 ? new Error(`You cannot see ${identityKey}, or no such identity exists.`) : error} />;
+  if (loading || !data) return <Loading />;
+  const { identity: i } = data;
+  const held = new Set(data.access.accounts.flatMap((a) => a.grants.map((g) => `${a.system}/${g}`)));
+  const desired = new Set(data.access.desired.map((d) => `${d.system}/${d.entitlement}`));
+  return (
+    <div className="grid">
+      <header className="identity-head span-3">
+        <div className="avatar" aria-hidden="true">{i.displayName.split(' ').map((w) => w[0]).slice(0, 2).join('')}</div>
+        <div>
+          <h1>{i.displayName} <Status value={i.status} /></h1>
+          <p className="muted">{i.title ?? i.kind.replace(/_/g, ' ')}{i.department ? ` · ${i.department}` : ''}{i.email ? ` · ${i.email}` : ''}</p>
+          <p className="muted">Key <code>{i.key}</code> · source {i.source}{i.manager ? <> · manager <a href={`#/people/${encodeURIComponent(i.manager)}`}>{i.managerName ?? i.manager}</a></> : null}{i.startDate ? ` · started ${i.startDate}` : ''}{i.endDate ? ` · ends ${i.endDate}` : ''}</p>
+        </div>
+      </header>
+      <Card title="Access: desired versus actual" className="span-2">
+        {!data.access.available ? <Empty>Desired and observed access appear once systems have been reconciled.</Empty> : (
+          <table>
+            <thead><tr><th>System</th><th>Entitlement</th><th>Why</th><th>Held</th></tr></thead>
+            <tbody>
+              {data.access.desired.map((d) => (
+                <tr key={`${d.system}/${d.entitlement}`}><td>{d.system}</td><td>{d.entitlement}</td><td><small>{d.reasons.join('; ')}</small></td><td>{held.has(`${d.system}/${d.entitlement}`) ? <Badge tone="good">held</Badge> : <Badge tone="warn">missing</Badge>}</td></tr>
+              ))}
+              {data.access.accounts.flatMap((a) => a.grants.filter((g) => !desired.has(`${a.system}/${g}`)).map((g) => (
+                <tr key={`x-${a.system}/${g}`}><td>{a.system}</td><td>{g}</td><td><small>no rule, request or exception</small></td><td><Badge tone="bad">not desired</Badge></td></tr>
+              )))}
+            </tbody>
+          </table>
+        )}
+      </Card>
+      <Card title="Timeline">
+        {data.timeline.length === 0 ? <Empty>No lifecycle events.</Empty> : (
+          <ol className="timeline">
+            {data.timeline.map((e) => (
+              <li key={e.id}>
+                <Status value={e.type} /> <b>{e.effectiveDate}</b> <small>{e.state} · {e.source}</small>
+                <ul>{Object.entries(e.changes).slice(0, 6).map(([k, [from, to]]) => <li key={k}><small>{k}: {from ?? '∅'} → {to ?? '∅'}</small></li>)}</ul>
+              </li>
+            ))}
+          </ol>
+        )}
+      </Card>
+      <Card title="Accounts">
+        {data.access.accounts.length === 0 ? <Empty>No accounts observed.</Empty> : <ul className="list">{data.access.accounts.map((a) => <li key={`${a.system}/${a.accountId}`}><b>{a.system}</b> {a.name} {a.enabled ? <Badge tone="good">enabled</Badge> : <Badge tone="bad">disabled</Badge>}</li>)}</ul>}
+      </Card>
+      <Card title="Credentials">
+        {data.credentials.length === 0 ? <Empty>No credentials.</Empty> : <ul className="list">{data.credentials.map((c) => <li key={c.id}><b>{c.name}</b> <small>{c.kind} in {c.system}{c.expiresAt ? ` · expires ${c.expiresAt.slice(0, 10)}` : ''}</small> <Status value={c.status} /></li>)}</ul>}
+      </Card>
+      <Card title="Recent changes">
+        {data.changes.length === 0 ? <Empty>No changes applied yet.</Empty> : <ul className="list">{data.changes.slice(0, 12).map((c) => <li key={`${c.planId}/${c.changeId}`}><Status value={c.state} /> {c.kind.replace(/_/g, ' ')} <small>{c.system ?? 'jml'}</small></li>)}</ul>}
+      </Card>
+      <Card title="Owned and sponsored">
+        {data.owned.length === 0 ? <Empty>Owns no identities.</Empty> : <ul className="list">{data.owned.map((o) => <li key={o.key}><a href={`#/people/${encodeURIComponent(o.key)}`}>{o.displayName}</a> <small>{o.relation} · {o.kind.replace(/_/g, ' ')}</small> <Status value={o.status} /></li>)}</ul>}
+      </Card>
+      <Card title="Team">
+        {data.reports.length === 0 ? <Empty>No direct reports.</Empty> : <ul className="list">{data.reports.map((r) => <li key={r.key}><a href={`#/people/${encodeURIComponent(r.key)}`}>{r.displayName}</a> <Status value={r.status} /></li>)}</ul>}
+      </Card>
+      <Card title="Tasks and equipment">
+        {data.tasks.length === 0 && data.assets.length === 0 ? <Empty>None.</Empty> : (
+          <ul className="list">
+            {data.tasks.map((t) => <li key={t.id}><Status value={t.status} /> {t.instruction}</li>)}
+            {data.assets.map((a) => <li key={a.tag}><b>{a.tag}</b> {a.description || a.kind} <Status value={a.status} /></li>)}
+          </ul>
+        )}
+      </Card>
+      <Card title="Attributes">
+        <dl className="attrs">{Object.entries(i.attributes).filter(([, v]) => v !== null).map(([k, v]) => <div key={k}><dt>{k.replace(/_/g, ' ')}</dt><dd>{v}</dd></div>)}</dl>
+      </Card>
+    </div>
+  );
+}

@@ -1,0 +1,203 @@
+import { useState } from 'react';
+import { api, ApiError } from '../api-client.ts';
+import { useApi } from '../use-api.ts';
+import { Badge, Card, Empty, ErrorNote, Loading, Status } from '../ui.tsx';
+
+interface PlanView { id: string; status: string; computedAt: string; approvedBy: string | null; changes: { id: string; kind: string; identityKey: string; system: string | null; entitlement?: string; reason: string; state: string }[] }
+
+export function PlansPage({ planId }: { planId?: string }) {
+  const list = useApi<{ items: PlanView[] }>('/api/plans?limit=20');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<Error | null>(null);
+  const act = async (fn: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try { await fn(); list.reload(); } catch (e) { setError(e as Error); } finally { setBusy(false); }
+  };
+  if (list.error) return <ErrorNote error={list.error} />;
+  if (!list.data) return <Loading />;
+  const selected = list.data.items.find((p) => p.id === planId) ?? list.data.items[0];
+  return (
+    <div className="grid">
+      <Card title="Plans" action={<button type="button" className="primary" disabled={busy} onClick={() => act(() => api('POST', '/api/plans', {}))}>Compute plan</button>}>
+        <ErrorNote error={error} />
+        {list.data.items.length === 0 ? <Empty>No plans yet.</Empty> : (
+          <ul className="list">{list.data.items.map((p) => <li key={p.id}><a href={`#/plans/${p.id}`} aria-current={p.id === selected?.id}>{p.changes.length} changes</a> <Status value={p.status} /> <small>{new Date(p.computedAt).toLocaleString()}</small></li>)}</ul>
+        )}
+      </Card>
+      {selected && (
+        <Card title={`Plan preview · ${selected.changes.length} changes`} className="span-2" action={
+          <div className="actions">
+            {selected.status === 'awaiting_approval' && <button type="button" className="primary" disabled={busy} onClick={() => act(() => api('POST', `/api/plans/${selected.id}/approve`))}>Approve</button>}
+            {selected.status === 'approved' && <button type="button" className="primary" disabled={busy} onClick={() => act(() => api('POST', `/api/plans/${selected.id}/apply`))}>Apply</button>}
+            <Status value={selected.status} />
+          </div>
+        }>
+          {selected.approvedBy && <p className="muted">Approved by {selected.approvedBy}</p>}
+          <div className="table-wrap">
+            <table>
+              <thead><tr><th>Change</th><th>Identity</th><th>System</th><th>Reason</th><th>State</th></tr></thead>
+              <tbody>{selected.changes.map((c) => (
+                <tr key={c.id}><td>{c.kind.replace(/_/g, ' ')}{c.entitlement ? <small> {c.entitlement}</small> : null}</td><td><a href={`#/people/${encodeURIComponent(c.identityKey)}`}>{c.identityKey}</a></td><td>{c.system ?? 'jml'}</td><td><small>{c.reason}</small></td><td><Status value={c.state} /></td></tr>
+              ))}</tbody>
+            </table>
+          </div>
+        </Card>
+      )}
+    </div>
+  );
+}
+
+interface ImportOutcome { id: string | null; status: string; dryRun: boolean; held: boolean; rows: { total: number; valid: number; invalid: number }; events: { type: string; identityKey: string; effectiveDate: string; changes: Record<string, unknown> }[]; errors: { row: number; message: string }[]; message: string }
+
+export function ImportPage() {
+  const [source, setSource] = useState('hr');
+  const [file, setFile] = useState<{ name: string; content: string } | null>(null);
+  const [result, setResult] = useState<ImportOutcome | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  const [busy, setBusy] = useState(false);
+  const run = async (dryRun: boolean) => {
+    if (!file) return;
+    setBusy(true); setError(null);
+    try { setResult(await api<ImportOutcome>('POST', '/api/imports', { source, fileName: file.name, content: file.content, dryRun })); } catch (e) { setError(e as ApiError); } finally { setBusy(false); }
+  };
+  const release = async () => {
+    if (!result?.id) return;
+    setBusy(true);
+    try { setResult(await api<ImportOutcome>('POST', `/api/imports/${result.id}/release`)); } catch (e) { setError(e as ApiError); } finally { setBusy(false); }
+  };
+  const counts = result?.events.reduce<Record<string, number>>((acc, e) => ({ ...acc, [e.type]: (acc[e.type] ?? 0) + 1 }), {}) ?? {};
+  return (
+    <div className="grid">
+      <Card title="Import a source file">
+        <form className="stack" onSubmit={(e) => { e.preventDefault(); void run(true); }}>
+          <label>Source<select value={source} onChange={(e) => setSource(e.target.value)}><option value="hr">HR</option><option value="vendor">Vendor</option></select></label>
+          <label>File<input type="file" accept=".csv,.yaml,.yml,text/csv" onChange={async (e) => { const f = e.target.files?.[0]; setResult(null); setFile(f ? { name: f.name, content: await f.text() } : null); }} /></label>
+          <div className="actions">
+            <button type="submit" disabled={!file || busy}>Preview (dry run)</button>
+            <button type="button" className="primary" disabled={!file || busy || !result?.dryRun || result.errors.length > 0} onClick={() => void run(false)}>Import</button>
+          </div>
+        </form>
+        <ErrorNote error={error} />
+      </Card>
+      <Card title={result ? (result.dryRun ? 'Dry run: what would change' : 'Imported') : 'Result'} className="span-2">
+        {!result ? <Empty>Choose a file and preview it: nothing is stored until you import.</Empty> : (
+          <>
+            {result.held && (
+              <div className="note note-bad" role="alert">
+                <b>Held by the mass-change guard.</b> {result.message} <button type="button" className="danger" disabled={busy} onClick={() => void release()}>Release</button>
+              </div>
+            )}
+            <p className="summary">
+              <Status value={result.status} /> {result.rows.total} rows · {result.rows.invalid} invalid · {Object.entries(counts).map(([k, n]) => <Badge key={k} tone={k === 'leaver' ? 'bad' : k === 'joiner' ? 'good' : 'info'}>{n} {k}</Badge>)}
+            </p>
+            {result.errors.length > 0 && <ul className="list errors">{result.errors.slice(0, 50).map((e) => <li key={e.row}>row {e.row}: {e.message}</li>)}</ul>}
+            <div className="table-wrap">
+              <table>
+                <thead><tr><th>Event</th><th>Identity</th><th>Effective</th><th>Changes</th></tr></thead>
+                <tbody>{result.events.slice(0, 200).map((e, n) => (
+                  <tr key={n}><td><Status value={e.type} /></td><td><a href={`#/people/${encodeURIComponent(e.identityKey)}`}>{e.identityKey}</a></td><td>{e.effectiveDate}</td><td><small>{Object.keys(e.changes).join(', ')}</small></td></tr>
+                ))}</tbody>
+              </table>
+            </div>
+          </>
+        )}
+      </Card>
+    </div>
+  );
+}
+
+interface Approval { id: string; kind: string; identityKey: string; summary: string; requestedBy: string; requestedAt: string; system: string | null }
+
+export function ApprovalsPage() {
+  const { data, error, reload } = useApi<{ items: Approval[] }>('/api/approvals');
+  const [err, setErr] = useState<Error | null>(null);
+  const decide = async (id: string, decision: 'approve' | 'reject') => {
+    try { await api('POST', `/api/approvals/${id}/decision`, { decision }); reload(); } catch (e) { setErr(e as Error); }
+  };
+  return (
+    <Card title="Approvals inbox">
+      <ErrorNote error={error ?? err} />
+      {data && data.items.length === 0 ? <Empty>Nothing waits on you.</Empty> : (
+        <ul className="list cards">{data?.items.map((a) => (
+          <li key={a.id}>
+            <div><b>{a.summary}</b> for <a href={`#/people/${encodeURIComponent(a.identityKey)}`}>{a.identityKey}</a><br /><small>asked by {a.requestedBy} · {new Date(a.requestedAt).toLocaleString()}</small></div>
+            <div className="actions"><button type="button" className="primary" onClick={() => void decide(a.id, 'approve')}>Approve</button><button type="button" onClick={() => void decide(a.id, 'reject')}>Reject</button></div>
+          </li>
+        ))}</ul>
+      )}
+    </Card>
+  );
+}
+
+interface Task { id: string; system: string; kind: string; identityKey: string; instruction: string; status: string; dueAt: string; needsConfirmation: boolean; evidenceNote: string | null }
+
+async function sha256Hex(file: File): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export function TasksPage() {
+  const { data, error, reload } = useApi<{ items: Task[] }>('/api/tasks?status=open');
+  const [notes, setNotes] = useState<Record<string, string>>({});
+  const [files, setFiles] = useState<Record<string, string>>({});
+  const [err, setErr] = useState<Error | null>(null);
+  const close = async (t: Task) => {
+    try { await api('POST', `/api/tasks/${t.id}/complete`, { note: notes[t.id] || undefined, fileSha256: files[t.id] || undefined }); reload(); } catch (e) { setErr(e as Error); }
+  };
+  return (
+    <Card title="Manual tasks">
+      <ErrorNote error={error ?? err} />
+      {data && data.items.length === 0 ? <Empty>No open tasks.</Empty> : (
+        <ul className="list cards">{data?.items.map((t) => (
+          <li key={t.id}>
+            <div><b>{t.instruction}</b><br /><small>{t.system} · <a href={`#/people/${encodeURIComponent(t.identityKey)}`}>{t.identityKey}</a> · due {new Date(t.dueAt).toLocaleString()}</small></div>
+            <form className="evidence" onSubmit={(e) => { e.preventDefault(); void close(t); }}>
+              <input aria-label="evidence note" placeholder="What you did" value={notes[t.id] ?? ''} onChange={(e) => setNotes({ ...notes, [t.id]: e.target.value })} />
+              <input aria-label="evidence file" type="file" onChange={async (e) => { const f = e.target.files?.[0]; if (f) setFiles({ ...files, [t.id]: await sha256Hex(f) }); }} />
+              <button type="submit" className="primary" disabled={!notes[t.id] && !files[t.id]}>Close with evidence</button>
+            </form>
+          </li>
+        ))}</ul>
+      )}
+    </Card>
+  );
+}
+
+interface Me { identityKey: string | null; access: { desired: { system: string; entitlement: string; reasons: string[] }[]; accounts: { system: string; name: string; enabled: boolean; grants: string[] }[] }; assets: { tag: string; kind: string; description: string; status: string }[]; requests: (Approval & { state: string })[]; requestable: { system: string; entitlement: string; privileged: boolean }[] }
+
+export function SelfServicePage() {
+  const { data, error, reload } = useApi<Me>('/api/me');
+  const [choice, setChoice] = useState('');
+  const [why, setWhy] = useState('');
+  const [err, setErr] = useState<Error | null>(null);
+  if (error) return <ErrorNote error={error} />;
+  if (!data) return <Loading />;
+  const request = async () => {
+    const [system, entitlement] = choice.split('\u0000');
+    try { await api('POST', '/api/access-requests', { system, entitlement, justification: why }); setWhy(''); setChoice(''); reload(); } catch (e) { setErr(e as Error); }
+  };
+  return (
+    <div className="grid">
+      <Card title="My access" className="span-2">
+        {data.access.desired.length === 0 && data.access.accounts.length === 0 ? <Empty>No access recorded yet.</Empty> : (
+          <ul className="list">{data.access.desired.map((d) => <li key={`${d.system}/${d.entitlement}`}><b>{d.system}</b> {d.entitlement} <small>{d.reasons.join('; ')}</small></li>)}</ul>
+        )}
+      </Card>
+      <Card title="My equipment">
+        {data.assets.length === 0 ? <Empty>No equipment in your custody.</Empty> : <ul className="list">{data.assets.map((a) => <li key={a.tag}><b>{a.tag}</b> {a.description || a.kind} <Status value={a.status} /></li>)}</ul>}
+      </Card>
+      <Card title="Request access">
+        <form className="stack" onSubmit={(e) => { e.preventDefault(); void request(); }}>
+          <label>What<select value={choice} onChange={(e) => setChoice(e.target.value)}><option value="">Choose…</option>{data.requestable.map((r) => <option key={`${r.system}/${r.entitlement}`} value={`${r.system}\u0000${r.entitlement}`}>{r.system} · {r.entitlement}{r.privileged ? ' (privileged)' : ''}</option>)}</select></label>
+          <label>Why<textarea value={why} onChange={(e) => setWhy(e.target.value)} rows={3} /></label>
+          <button type="submit" className="primary" disabled={!choice || why.trim().length < 3}>Send request</button>
+        </form>
+        <ErrorNote error={err} />
+      </Card>
+      <Card title="My requests" className="span-2">
+        {data.requests.length === 0 ? <Empty>No requests.</Empty> : <ul className="list">{data.requests.map((r) => <li key={r.id}><Status value={r.state} /> {r.summary} <small>{new Date(r.requestedAt).toLocaleString()}</small></li>)}</ul>}
+      </Card>
+    </div>
+  );
+}
