@@ -1,0 +1,110 @@
+/**
+ * Import benchmark: a synthetic HR file of N people (default 100,000), first
+ * imported whole (all joiners), then again with 2 % movers and 1 % leavers.
+ * Prints rows/s for both imports and the process's peak RSS, on embedded PGlite
+ * and, when DATABASE_URL is set, on that PostgreSQL server (a fresh database).
+ *
+ *   node bench/import-bench.ts [--people N] [--json]
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { configSchema, DEFAULT_SOURCES } from '../src/app/config.ts';
+import { importSource } from '../src/app/import-source.ts';
+import { openStore, type Store } from '../src/store/open-store.ts';
+
+export interface ImportBenchResult {
+  readonly backend: string;
+  readonly people: number;
+  readonly firstImportMs: number;
+  readonly firstRowsPerSecond: number;
+  readonly secondImportMs: number;
+  readonly secondRowsPerSecond: number;
+  readonly events: { readonly joiners: number; readonly movers: number; readonly leavers: number };
+  readonly peakRssMiB: number;
+}
+
+const HEADER = 'employee_id,first_name,last_name,email,department,title,manager_id,location,employment_type,start_date,end_date,status';
+const DEPARTMENTS = ['Engineering', 'Sales', 'Finance', 'Support', 'Marketing', 'IT', 'Research', 'People'];
+
+function hrFile(people: number, variant: 'first' | 'second'): string {
+  const lines = [HEADER];
+  for (let i = 0; i < people; i++) {
+    const id = `E${String(i + 1).padStart(6, '0')}`;
+    const leaver = variant === 'second' && i % 100 === 50;
+    const mover = variant === 'second' && i % 50 === 7;
+    const department = DEPARTMENTS[(i + (mover ? 1 : 0)) % DEPARTMENTS.length];
+    const manager = i < 100 ? '' : `E${String((i % 100) + 1).padStart(6, '0')}`;
+    lines.push(`${id},First${i},Last${i},person${i}@example.com,${department},Engineer,${manager},Berlin,Full-time,2020-01-0${(i % 9) + 1},${leaver ? '2026-11-20' : ''},${leaver ? 'terminated' : 'active'}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function runImportBench(options: { readonly people?: number; readonly databaseUrl?: string } = {}): Promise<ImportBenchResult> {
+  const people = options.people ?? 100_000;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'jml-bench-import-'));
+  const first = path.join(dir, 'hr-1.csv');
+  const second = path.join(dir, 'hr-2.csv');
+  writeFileSync(first, hrFile(people, 'first'));
+  writeFileSync(second, hrFile(people, 'second'));
+  let store: Store;
+  let dropDatabase: (() => Promise<void>) | null = null;
+  if (options.databaseUrl) {
+    const name = `jml_bench_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: options.databaseUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(options.databaseUrl);
+    url.pathname = `/${name}`;
+    store = await openStore({ databaseUrl: url.toString() });
+    dropDatabase = async () => {
+      const c = new pg.Client({ connectionString: options.databaseUrl });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    };
+  } else {
+    store = await openStore({ dataDir: path.join(dir, 'data') });
+  }
+  const config = { ...configSchema.parse({}), sources: DEFAULT_SOURCES, file: null };
+  try {
+    let t = performance.now();
+    const r1 = await importSource({ db: store.db, config }, { source: 'hr', file: first, actor: 'bench', asOf: '2026-11-01' });
+    const firstImportMs = performance.now() - t;
+    t = performance.now();
+    const r2 = await importSource({ db: store.db, config }, { source: 'hr', file: second, actor: 'bench', asOf: '2026-11-22' });
+    const secondImportMs = performance.now() - t;
+    if (r1.status !== 'applied' || r2.status !== 'applied') throw new Error(`bench import not applied: ${r1.status}/${r2.status}`);
+    return {
+      backend: store.backend,
+      people,
+      firstImportMs: Math.round(firstImportMs),
+      firstRowsPerSecond: Math.round(people / (firstImportMs / 1000)),
+      secondImportMs: Math.round(secondImportMs),
+      secondRowsPerSecond: Math.round(people / (secondImportMs / 1000)),
+      events: { joiners: r1.counts.joiners, movers: r2.counts.movers, leavers: r2.counts.leavers },
+      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+  } finally {
+    await store.close();
+    await dropDatabase?.();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { people: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false }, backend: { type: 'string' } } });
+  const people = Number.parseInt(values.people!, 10);
+  const backend = values.backend ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite');
+  const result = await runImportBench({ people, databaseUrl: backend === 'postgres' ? process.env.DATABASE_URL : undefined });
+  if (!values.json) {
+    console.log(`import bench on ${result.backend}, ${result.people} people`);
+    console.log(`  first import (all joiners):        ${result.firstImportMs} ms, ${result.firstRowsPerSecond} rows/s`);
+    console.log(`  second import (2 % movers, 1 % leavers: ${result.events.movers} movers, ${result.events.leavers} leavers): ${result.secondImportMs} ms, ${result.secondRowsPerSecond} rows/s`);
+    console.log(`  peak RSS: ${result.peakRssMiB} MiB`);
+  }
+  console.log(JSON.stringify({ bench: 'import', ...result }));
+}

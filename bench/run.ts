@@ -1,0 +1,58 @@
+/**
+ * `npm run bench`: every benchmark, each in its own process so its peak RSS is
+ * its own. Figures print as each finishes, with a JSON line per workload.
+ *
+ *   npm run bench                      all workloads at the sizes the issues name
+ *   npm run bench -- --only import,engine
+ *   DATABASE_URL=postgres://… npm run bench   adds the PostgreSQL runs
+ *
+ * Workloads that need a peer (slapd, a PostgreSQL server) are skipped with a
+ * note when it is not installed.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { only: { type: 'string' } } });
+const only = values.only ? new Set(values.only.split(',')) : null;
+const here = import.meta.dirname;
+const pg = process.env.DATABASE_URL;
+const hasSlapd = existsSync('/usr/sbin/slapd');
+
+interface Workload {
+  readonly name: string;
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly env?: Record<string, string | undefined>;
+  readonly skip?: string | false;
+}
+
+const workloads: Workload[] = [
+  { name: 'import', file: 'import-bench.ts', args: ['--backend', 'pglite'] },
+  { name: 'import', file: 'import-bench.ts', args: ['--backend', 'postgres'], skip: !pg && 'set DATABASE_URL to measure on PostgreSQL' },
+  { name: 'engine', file: 'engine-bench.ts', args: [] },
+  { name: 'ldap', file: 'ldap-bench.ts', args: [], skip: !hasSlapd && 'slapd is not installed (bash test/peers/install-debian.sh)' },
+  { name: 'jobs', file: 'jobs-bench.ts', args: [] },
+  { name: 'api', file: 'api-bench.ts', args: [] },
+];
+
+console.log(`jml benchmarks on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+let failed = 0;
+for (const w of workloads) {
+  if (only && !only.has(w.name)) continue;
+  const file = path.join(here, w.file);
+  if (!existsSync(file)) continue;
+  console.log(`\n== ${w.name} ${w.args.join(' ')}`);
+  if (w.skip) {
+    console.log(`skipped: ${w.skip}`);
+    continue;
+  }
+  const run = spawnSync(process.execPath, [file, ...w.args], { stdio: 'inherit', env: { ...process.env, ...w.env } });
+  if (run.status !== 0) {
+    failed += 1;
+    console.log(`${w.name} failed (exit ${run.status})`);
+  }
+}
+process.exit(failed > 0 ? 1 : 0);
