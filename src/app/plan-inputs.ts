@@ -3,35 +3,21 @@
  * exception assignments, credentials, assets in custody, and what jml itself
  * created or granted before (for `relative` enforcement).
  */
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Assignment, AssignmentReason } from '../domain/access.ts';
-import type { Credential, CredentialKind, Identity, IdentityKind, IdentityStatus } from '../domain/identity.ts';
+import type { Credential, CredentialKind, Identity } from '../domain/identity.ts';
 import type { HeldAsset, JmlAssigned } from '../engine/index.ts';
-import type { Database, IdentitiesTable } from '../store/database.ts';
+import type { Database } from '../store/database.ts';
+import { identityFromRow } from '../store/identity-store.ts';
 
 type Db = Kysely<Database>;
-
-/** An identities row as the domain's Identity. */
-export function toIdentity(row: Selectable<IdentitiesTable>): Identity {
-  return {
-    key: row.key,
-    kind: row.kind as IdentityKind,
-    status: row.status as IdentityStatus,
-    source: row.source,
-    attributes: row.attributes,
-    startDate: row.start_date,
-    endDate: row.end_date,
-    owner: row.owner,
-    sponsor: row.sponsor,
-  };
-}
 
 /** Every identity (any status: leavers still have accounts to close), by key. */
 export async function loadIdentities(db: Db, keys?: readonly string[]): Promise<Identity[]> {
   if (keys && keys.length === 0) return [];
   let query = db.selectFrom('identities').selectAll().orderBy('key');
   if (keys) query = query.where('key', 'in', keys);
-  return (await query.execute()).map(toIdentity);
+  return (await query.execute()).map(identityFromRow);
 }
 
 /** Active request and exception assignments; lapsed ones are filtered by the engine at `now`. */
