@@ -9,7 +9,9 @@ import * as m0002 from './migrations/0002-assignments.ts';
 import * as m0003 from './migrations/0003-plans-and-tasks.ts';
 import * as m0004 from './migrations/0004-connector-secrets.ts';
 import * as m0005 from './migrations/0005-reconcile.ts';
+import * as m0006 from './migrations/0006-jobs-and-approvals.ts';
 import * as m0007 from './migrations/0007-console-users.ts';
+import * as m0008 from './migrations/0008-console-read-indexes.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-foundation': m0001,
@@ -17,7 +19,9 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0003-plans-and-tasks': m0003,
   '0004-connector-secrets': m0004,
   '0005-reconcile': m0005,
+  '0006-jobs-and-approvals': m0006,
   '0007-console-users': m0007,
+  '0008-console-read-indexes': m0008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };

@@ -147,7 +147,7 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
         const [events, credentials, owned, reports, tasks, changes, assignments, access, assets, manager] = await Promise.all([
           db.selectFrom('lifecycle_events').selectAll().where('identity_key', '=', params.key).orderBy('effective_at', 'desc').orderBy('seq', 'desc').limit(100).execute(),
           db.selectFrom('credentials').selectAll().where('identity_key', '=', params.key).orderBy('system').execute(),
-          db.selectFrom('identities').select(['key', 'kind', 'status', 'attributes', 'owner']).where((eb) => eb.or([eb('owner', '=', params.key), eb('sponsor', '=', params.key)])).orderBy('key').limit(200).execute(),
+          db.selectFrom('identities').select(['key', 'kind', 'status', 'attributes', 'owner']).where('owner', '=', params.key).union(db.selectFrom('identities').select(['key', 'kind', 'status', 'attributes', 'owner']).where('sponsor', '=', params.key)).limit(200).execute(),
           db.selectFrom('identities').select(['key', 'status', 'attributes']).where(sql`attributes->>'manager'`, '=', params.key).orderBy('key').limit(200).execute(),
           db.selectFrom('tasks').select(['id', 'system', 'kind', 'instruction', 'status', 'due_at']).where('identity_key', '=', params.key).orderBy('created_at', 'desc').limit(100).execute(),
           db.selectFrom('plan_changes').select(['plan_id', 'change_id', 'kind', 'system', 'state', 'updated_at']).where('identity_key', '=', params.key).orderBy('updated_at', 'desc').limit(100).execute(),

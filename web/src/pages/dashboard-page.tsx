@@ -52,9 +52,10 @@ export function DashboardPage() {
       <Card title="Today">
         {data.today.length === 0 ? <Empty>Nothing effective or detected today.</Empty> : (
           <ul className="list">
-            {data.today.map((e) => (
+            {data.today.slice(0, 10).map((e) => (
               <li key={e.id}><Status value={e.type} /> <a href={`#/people/${encodeURIComponent(e.identityKey)}`}>{e.displayName}</a> <small>{e.effectiveDate}</small></li>
             ))}
+            {data.today.length > 10 && <li><small>and {data.today.length - 10} more</small></li>}
           </ul>
         )}
       </Card>

@@ -32,7 +32,7 @@ export function IdentityPageView({ identityKey }: { identityKey: string }) {
         </div>
       </header>
       <Card title="Access: desired versus actual" className="span-2">
-        {!data.access.available ? <Empty>Desired and observed access appear once systems have been reconciled.</Empty> : (
+        {!data.access.available || (data.access.desired.length === 0 && data.access.accounts.length === 0) ? <Empty>No requested access or observed accounts yet; birthright access appears in plans and, once systems are reconciled, here.</Empty> : (
           <table>
             <thead><tr><th>System</th><th>Entitlement</th><th>Why</th><th>Held</th></tr></thead>
             <tbody>
