@@ -1,0 +1,139 @@
+/**
+ * The leaver SLA. Each leaver's clock runs from the event's effective time.
+ * A leaver is complete only when every step planned for it since then has
+ * been confirmed by read-back (state `confirmed` or `already`). Steps in
+ * connected systems are due within `connectedMs`, manual tasks within
+ * `manualMs`; a leaver past either with steps unconfirmed is overdue, which
+ * raises a finding and an alert once.
+ */
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/database.ts';
+import { raiseFinding, resolveFinding, type AlertSink } from './alert.ts';
+import { SATISFIED, type ChangeState } from './plan-record-store.ts';
+
+export interface LeaverSlaTargets {
+  readonly connectedMs: number;
+  readonly manualMs: number;
+}
+
+export const DEFAULT_LEAVER_SLA: LeaverSlaTargets = { connectedMs: 3_600_000, manualMs: 24 * 3_600_000 };
+
+export interface LeaverStep {
+  readonly planId: string;
+  readonly changeId: string;
+  readonly kind: string;
+  readonly system: string | null;
+  readonly state: ChangeState;
+  readonly manual: boolean;
+  readonly dueAt: string;
+  readonly confirmedAt: string | null;
+  readonly overdue: boolean;
+}
+
+export interface LeaverStatus {
+  readonly eventId: string;
+  readonly identityKey: string;
+  readonly effectiveAt: string;
+  readonly state: 'complete' | 'in_progress' | 'overdue';
+  readonly dueAt: string;
+  /** Time from the effective time to the last confirmation (complete) or to now. */
+  readonly elapsedMs: number;
+  readonly steps: readonly LeaverStep[];
+}
+
+/** Each leaver's steps, state and clock; `since` bounds how far back leavers are read. */
+export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: LeaverSlaTargets = DEFAULT_LEAVER_SLA, options: { readonly identityKey?: string; readonly since?: Date } = {}): Promise<LeaverStatus[]> {
+  let events = db
+    .selectFrom('lifecycle_events')
+    .select(['id', 'identity_key', 'effective_at'])
+    .where('type', '=', 'leaver')
+    .where('state', '!=', 'rescinded')
+    .where('effective_at', '<=', now)
+    .orderBy('effective_at', 'desc');
+  if (options.identityKey) events = events.where('identity_key', '=', options.identityKey);
+  if (options.since) events = events.where('effective_at', '>=', options.since);
+  const leavers = await events.limit(1000).execute();
+  if (leavers.length === 0) return [];
+  const keys = [...new Set(leavers.map((l) => l.identity_key))];
+  const oldest = new Date(Math.min(...leavers.map((l) => l.effective_at.getTime())));
+  const changes = await db
+    .selectFrom('plan_changes as pc')
+    .innerJoin('plans as p', 'p.id', 'pc.plan_id')
+    .select(['pc.plan_id', 'pc.change_id', 'pc.kind', 'pc.system', 'pc.state', 'pc.task_id', 'pc.finished_at', 'pc.identity_key', 'p.created_at'])
+    .where('pc.identity_key', 'in', keys)
+    .where('p.created_at', '>=', oldest)
+    .orderBy('p.created_at')
+    .orderBy('pc.position')
+    .execute();
+  return leavers.map((leaver) => {
+    const effective = leaver.effective_at.getTime();
+    const steps: LeaverStep[] = changes
+      .filter((c) => c.identity_key === leaver.identity_key && c.created_at.getTime() >= effective)
+      .map((c) => {
+        const manual = c.task_id !== null || c.kind === 'manual_task';
+        const state = c.state as ChangeState;
+        const due = effective + (manual ? targets.manualMs : targets.connectedMs);
+        const satisfied = SATISFIED.includes(state);
+        return {
+          planId: c.plan_id,
+          changeId: c.change_id,
+          kind: c.kind,
+          system: c.system,
+          state,
+          manual,
+          dueAt: new Date(due).toISOString(),
+          confirmedAt: satisfied && c.finished_at ? c.finished_at.toISOString() : null,
+          overdue: !satisfied && now.getTime() > due,
+        };
+      });
+    const complete = steps.length > 0 && steps.every((s) => s.confirmedAt !== null || SATISFIED.includes(s.state));
+    const dueAt = effective + (steps.some((s) => s.manual) ? targets.manualMs : targets.connectedMs);
+    const overdue = !complete && (steps.some((s) => s.overdue) || (steps.length === 0 && now.getTime() > effective + targets.connectedMs));
+    const finished = complete ? Math.max(effective, ...steps.map((s) => (s.confirmedAt ? Date.parse(s.confirmedAt) : effective))) : now.getTime();
+    return {
+      eventId: leaver.id,
+      identityKey: leaver.identity_key,
+      effectiveAt: leaver.effective_at.toISOString(),
+      state: complete ? 'complete' : overdue ? 'overdue' : 'in_progress',
+      dueAt: new Date(dueAt).toISOString(),
+      elapsedMs: finished - effective,
+      steps,
+    };
+  });
+}
+
+/**
+ * Records each leaver's case, closes the complete ones, and raises an
+ * `overdue_leaver` finding (with an alert) for each newly overdue one.
+ */
+export async function checkLeaverSla(db: Kysely<Database>, now: Date, targets: LeaverSlaTargets = DEFAULT_LEAVER_SLA, sink?: AlertSink): Promise<{ readonly open: number; readonly overdue: number; readonly completed: number }> {
+  const cases = new Map((await db.selectFrom('leaver_cases').selectAll().execute()).map((c) => [c.event_id, c]));
+  // Leavers older than 30 days whose case is closed need no more looking at.
+  const statuses = await leaverStatuses(db, now, targets, { since: new Date(now.getTime() - 30 * 86_400_000) });
+  let overdue = 0;
+  let completed = 0;
+  let open = 0;
+  for (const status of statuses) {
+    const existing = cases.get(status.eventId);
+    if (existing?.state === 'complete') continue;
+    if (!existing) {
+      await db.insertInto('leaver_cases').values({ event_id: status.eventId, identity_key: status.identityKey, effective_at: status.effectiveAt, state: 'open' }).onConflict((oc) => oc.column('event_id').doNothing()).execute();
+    }
+    if (status.state === 'complete') {
+      completed++;
+      await db.updateTable('leaver_cases').set({ state: 'complete', completed_at: new Date(Date.parse(status.effectiveAt) + status.elapsedMs).toISOString() }).where('event_id', '=', status.eventId).execute();
+      await resolveFinding(db, 'overdue_leaver', status.eventId, now);
+      continue;
+    }
+    open++;
+    if (status.state === 'overdue') {
+      overdue++;
+      if (!existing?.overdue_at) {
+        await db.updateTable('leaver_cases').set({ overdue_at: now.toISOString() }).where('event_id', '=', status.eventId).execute();
+        const pending = status.steps.filter((s) => s.overdue).map((s) => `${s.kind}${s.system ? ` in ${s.system}` : ''} (${s.state})`);
+        await raiseFinding(db, { kind: 'overdue_leaver', subject: status.eventId, identityKey: status.identityKey, detail: `leaver ${status.identityKey} effective ${status.effectiveAt} is overdue: ${pending.join(', ') || 'no step has been planned'}` }, now, sink);
+      }
+    }
+  }
+  return { open, overdue, completed };
+}

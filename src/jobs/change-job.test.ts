@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { PgBoss } from 'pg-boss';
+import type { Change, ChangeOutcome, Plan } from '../domain/change.ts';
+import type { Connector } from '../connectors/connector.ts';
+import { createFakeConnector, type FakeConnector } from '../connectors/fake/fake-connector.ts';
+import { isQuarantined, probeQuarantined } from '../app/quarantine.ts';
+import { verifyAudit } from '../store/audit-log.ts';
+import type { Store } from '../store/open-store.ts';
+import { testBackends } from '../../test/support/backends.ts';
+import { startJobBoss } from './job-boss.ts';
+import { runChangeJob, submitPlan, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome } from './change-job.ts';
+import { changeJobSchema, QUEUE, type ChangeJob } from './job-queues.ts';
+
+let plans = 0;
+const makePlan = (changes: readonly Change[]): Plan => ({ id: `plan-${++plans}-${Date.now()}`, computedAt: '2026-03-01T08:00:00Z', fingerprint: 'fp', changes });
+const create = (key: string, system = 'wiki'): Change => ({ id: `create:${system}:${key}`, kind: 'create_account', identityKey: key, system, reason: 'joiner', dependsOn: [], attributes: { user_name: key.toLowerCase() } });
+const grant = (key: string, group: string, system = 'wiki'): Change => ({ id: `grant:${system}:${key}:${group}`, kind: 'add_grant', identityKey: key, system, entitlement: group, reason: 'rule', dependsOn: [`create:${system}:${key}`] });
+
+/** Fails `apply` retryably `failures` times (429 with Retry-After), then lets the fake carry it out. */
+function flaky(inner: FakeConnector, failures: number, retryAfterMs = 0): Connector {
+  let left = failures;
+  return {
+    describe: () => inner.describe(),
+    validate: () => inner.validate(),
+    list: inner.list.bind(inner),
+    readBack: (c) => inner.readBack(c),
+    apply: async (c: Change): Promise<ChangeOutcome> => {
+      if (left > 0) {
+        left--;
+        return { status: 'failed', retryable: true, message: '429 too many requests', retryAfterMs };
+      }
+      return inner.apply(c);
+    },
+  };
+}
+
+for (const backend of testBackends()) {
+  describe(`change jobs on ${backend.name}`, () => {
+    let store: Store;
+    let boss: PgBoss;
+    before(async () => {
+      store = await backend.open();
+      boss = await startJobBoss(store.db, store.backend, { schedule: false, applyExpireSeconds: 5 });
+    });
+    after(async () => {
+      await boss.stop({ graceful: false, close: false });
+      await store.close();
+    });
+
+    const deps = (connectors: Record<string, Connector>, extra: Partial<ChangeJobDeps> = {}): ChangeJobDeps => ({
+      db: store.db,
+      boss,
+      workerId: 'test-worker',
+      leaseMs: 5_000,
+      actor: 'test:jobs',
+      connectorFor: (system) => (system === null ? undefined : connectors[system]),
+      random: () => 1,
+      alert: () => undefined,
+      ...extra,
+    });
+
+    /** Fetches and runs due jobs (ignoring start times when asked) until none are left; returns each outcome. */
+    async function drain(d: ChangeJobDeps, options: { ignoreStartAfter?: boolean; max?: number } = {}): Promise<{ job: ChangeJob; outcome: ChangeJobOutcome }[]> {
+      const log: { job: ChangeJob; outcome: ChangeJobOutcome }[] = [];
+      for (let round = 0; round < (options.max ?? 50); round++) {
+        const jobs = await boss.fetch(QUEUE.applyChange, { batchSize: 50, ignoreStartAfter: options.ignoreStartAfter ?? false });
+        if (jobs.length === 0) break;
+        for (const job of jobs) {
+          const data = changeJobSchema.parse(job.data);
+          log.push({ job: data, outcome: await runChangeJob(d, data) });
+          await boss.complete(QUEUE.applyChange, job.id);
+        }
+      }
+      return log;
+    }
+
+    test('a plan runs as jobs in dependency order and ends applied', async () => {
+      const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+      const plan = makePlan([grant('E1', 'staff'), create('E1')]);
+      const { queued } = await submitPlan(deps({ wiki }), plan);
+      assert.equal(queued, 1, 'only the change without dependencies is queued at first');
+      const log = await drain(deps({ wiki }));
+      assert.deepEqual(log.map((l) => [l.job.changeId, l.outcome]), [['create:wiki:E1', 'confirmed'], ['grant:wiki:E1:staff', 'confirmed']]);
+      assert.equal(wiki.state.effects.create_account, 1);
+      const row = await store.db.selectFrom('plans').select('status').where('id', '=', plan.id).executeTakeFirstOrThrow();
+      assert.equal(row.status, 'applied');
+      assert.equal((await submitPlan(deps({ wiki }), plan)).queued, 1);
+      assert.deepEqual(await drain(deps({ wiki })), [], 'submitting the same plan again queues nothing new');
+    });
+
+    test('a duplicate or out-of-order delivery of a change job does nothing', async () => {
+      const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+      const plan = makePlan([create('E2'), grant('E2', 'staff')]);
+      await submitPlan(deps({ wiki }), plan);
+      const first = { planId: plan.id, changeId: 'create:wiki:E2', seq: 1 };
+      const [a, b] = await Promise.allSettled([runChangeJob(deps({ wiki }), first), runChangeJob(deps({ wiki }, { workerId: 'other' }), first)]);
+      const outcomes = [a, b].map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message));
+      assert.ok(outcomes.includes('confirmed'), `one delivery acts: ${outcomes.join(', ')}`);
+      assert.ok(outcomes.some((o) => o === 'stale' || /another worker/.test(o)), `the other does nothing: ${outcomes.join(', ')}`);
+      await drain(deps({ wiki }));
+      // The first job delivered once more, late: nothing happens, nothing is recorded.
+      const auditBefore = await store.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      assert.equal(await runChangeJob(deps({ wiki }), first), 'stale');
+      // A job from the future (a seq not reached yet) is stale too.
+      assert.equal(await runChangeJob(deps({ wiki }), { ...first, seq: 99 }), 'stale');
+      const auditAfter = await store.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      assert.equal(auditAfter.n, auditBefore.n);
+      assert.equal(wiki.state.effects.create_account, 1);
+      assert.equal(wiki.state.effects.add_grant, 1);
+    });
+
+    test('a retryable failure is retried later with backoff, never sooner than Retry-After', async () => {
+      const fake = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+      const wiki = flaky(fake, 2, 45_000);
+      const plan = makePlan([create('E3')]);
+      const d = deps({ wiki }, { retry: { baseDelayMs: 1_000, maxAttempts: 5 } });
+      await submitPlan(d, plan);
+      const [first] = await drain(d);
+      assert.equal(first?.outcome, 'retrying');
+      const next = await boss.findJobs<ChangeJob>(QUEUE.applyChange, { data: { planId: plan.id, seq: 2 } });
+      assert.equal(next.length, 1);
+      const delay = next[0]!.startAfter.getTime() - Date.now();
+      assert.ok(delay > 40_000, `the next try waits for Retry-After (45 s), got ${delay} ms`);
+      const rest = await drain(d, { ignoreStartAfter: true });
+      assert.deepEqual(rest.map((r) => r.outcome), ['retrying', 'confirmed']);
+      assert.equal(fake.state.effects.create_account, 1);
+    });
+
+    test('a change that keeps failing is parked with a finding, and what depends on it is blocked', async () => {
+      const fake = createFakeConnector({ groups: ['staff'] }, { system: 'crm' });
+      const crm = flaky(fake, 100);
+      const plan = makePlan([create('E4', 'crm'), grant('E4', 'staff', 'crm')]);
+      const d = deps({ crm }, { retry: { maxAttempts: 3, baseDelayMs: 10 }, quarantine: { after: 100 } });
+      await submitPlan(d, plan);
+      const log = await drain(d, { ignoreStartAfter: true });
+      assert.deepEqual(log.map((l) => l.outcome), ['retrying', 'retrying', 'parked', 'blocked']);
+      const change = await store.db.selectFrom('plan_changes').select(['state', 'last_error']).where('plan_id', '=', plan.id).where('change_id', '=', 'create:crm:E4').executeTakeFirstOrThrow();
+      assert.equal(change.state, 'parked');
+      assert.match(change.last_error ?? '', /gave up after 3 attempts: 429/);
+      const finding = await store.db.selectFrom('findings').selectAll().where('id', '=', 'parked_change:create:crm:E4').executeTakeFirstOrThrow();
+      assert.equal(finding.state, 'open');
+      assert.equal((await store.db.selectFrom('plans').select('status').where('id', '=', plan.id).executeTakeFirstOrThrow()).status, 'partial');
+    });
+
+    test('a failing system is quarantined while others carry on, and a passing health check releases it', async () => {
+      const down = createFakeConnector({ groups: [], unreachable: true }, { system: 'down' });
+      const wiki = createFakeConnector({ groups: [] }, { system: 'wiki' });
+      const connectors: Record<string, Connector> = { down, wiki };
+      const alerts: string[] = [];
+      const d = deps(connectors, { retry: { maxAttempts: 50, baseDelayMs: 10 }, quarantine: { after: 2, retryDelayMs: 600_000 }, alert: (a) => void alerts.push(a.kind) });
+      const plan = makePlan([create('Q1', 'down'), create('Q2', 'down'), create('Q3', 'wiki')]);
+      await submitPlan(d, plan);
+      const log = await drain(d);
+      assert.ok(log.some((l) => l.job.changeId === 'create:wiki:Q3' && l.outcome === 'confirmed'), 'the healthy system carries on');
+      assert.ok(await isQuarantined(store.db, 'down'));
+      assert.deepEqual(alerts, ['quarantined_system']);
+      const deferred = await drain(d, { ignoreStartAfter: true, max: 1 });
+      assert.ok(deferred.length > 0 && deferred.every((l) => l.outcome === 'deferred'), 'a quarantined system is not called');
+      const pending = await boss.findJobs<ChangeJob>(QUEUE.applyChange, { data: { planId: plan.id }, queued: true });
+      assert.ok(pending.every((j) => j.startAfter.getTime() - Date.now() > 500_000), 'its changes wait the slower quarantine delay');
+      assert.deepEqual(await probeQuarantined(store.db, (s) => connectors[s], new Date()), [], 'a failing health check keeps it quarantined');
+      connectors.down = createFakeConnector({ groups: [] }, { system: 'down' });
+      assert.deepEqual(await probeQuarantined(store.db, (s) => connectors[s], new Date()), ['down']);
+      assert.equal(await isQuarantined(store.db, 'down'), false);
+      const rest = await drain(d, { ignoreStartAfter: true });
+      assert.deepEqual(rest.map((r) => r.outcome).sort(), ['confirmed', 'confirmed']);
+      assert.equal((await verifyAudit(store.db)).ok, true);
+    });
+
+    test('the sweep queues a change whose job was lost', async () => {
+      const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+      const plan = makePlan([create('E5')]);
+      await submitPlan(deps({ wiki }), plan);
+      await boss.deleteAllJobs(QUEUE.applyChange);
+      assert.equal(await sweepChanges(deps({ wiki }), 0), 1);
+      const log = await drain(deps({ wiki }));
+      assert.deepEqual(log.map((l) => l.outcome), ['confirmed']);
+    });
+  });
+}

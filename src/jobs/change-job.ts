@@ -1,0 +1,294 @@
+/**
+ * Each change of an applied plan runs as its own durable job. A job carries
+ * (plan, change, seq); `change_runs.seq` says which job may act next, so a
+ * duplicate or late delivery of an older job does nothing. A lease keeps two
+ * live workers off one change; a killed worker's lease lapses with its job's
+ * expiry and the retried job reads back before acting (applyChange), so a
+ * crash between "did it" and "recorded it" neither duplicates nor loses it.
+ *
+ * Connector failures are rescheduled here, not by pg-boss: the next job is
+ * sent with exponential backoff and jitter, never sooner than Retry-After,
+ * in the same transaction that moves `seq` on. pg-boss's own retries only
+ * cover workers that crashed or expired.
+ */
+import type { Kysely } from 'kysely';
+import type { Change, Plan } from '../domain/change.ts';
+import { JmlError } from '../domain/errors.ts';
+import { applyChange, type ApplyChangeDeps, type ChangeResult } from '../app/apply-change.ts';
+import { raiseFinding, type AlertSink } from '../app/alert.ts';
+import { DEFAULT_QUARANTINE, isQuarantined, recordSystemFailure, recordSystemSuccess, type QuarantinePolicy } from '../app/quarantine.ts';
+import { loadPlan, recordPlan, updateChange, type ChangeState } from '../app/plan-record-store.ts';
+import { appendAudit } from '../store/audit-log.ts';
+import type { Database } from '../store/database.ts';
+import { inTransaction, type JobSender } from './job-boss.ts';
+import { changeJobId, QUEUE, type ChangeJob } from './job-queues.ts';
+
+export interface JobRetryPolicy {
+  /** Tries of one change before it is parked. */
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+}
+
+export const DEFAULT_JOB_RETRY: JobRetryPolicy = { maxAttempts: 8, baseDelayMs: 2_000, maxDelayMs: 15 * 60_000 };
+
+export interface ChangeJobDeps extends Omit<ApplyChangeDeps, 'sleep' | 'retry'> {
+  readonly boss: JobSender;
+  /** Names this worker in leases (host:pid). */
+  readonly workerId: string;
+  /** How long a worker holds a change; must not exceed the apply queue's expiry. */
+  readonly leaseMs: number;
+  readonly retry?: Partial<JobRetryPolicy>;
+  readonly quarantine?: Partial<QuarantinePolicy>;
+  readonly alert?: AlertSink;
+}
+
+/** States after which nothing more happens to a change by itself. */
+const FINAL: readonly ChangeState[] = ['already', 'confirmed', 'parked', 'blocked'];
+
+export type ChangeJobOutcome = ChangeResult['state'] | 'stale' | 'deferred' | 'retrying';
+
+/**
+ * Records a plan and queues a job for every change that depends on nothing;
+ * the others are queued as their dependencies settle. Submitting the same
+ * plan again queues nothing new.
+ * @example
+ * await submitPlan({ db, boss, actor: 'cli:alice' }, plan);
+ */
+export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'actor' | 'now'>, plan: Plan): Promise<{ readonly queued: number }> {
+  const now = (deps.now ?? (() => new Date()))();
+  await recordPlan(deps.db, plan, deps.actor, now);
+  let queued = 0;
+  await deps.db.transaction().execute(async (trx) => {
+    for (let i = 0; i < plan.changes.length; i += 500) {
+      const rows = plan.changes.slice(i, i + 500).map((c) => ({ plan_id: plan.id, change_id: c.id, system: c.system }));
+      await trx.insertInto('change_runs').values(rows).onConflict((oc) => oc.columns(['plan_id', 'change_id']).doNothing()).execute();
+    }
+    const roots = plan.changes.filter((c) => c.dependsOn.length === 0).map((c) => ({ planId: plan.id, changeId: c.id, seq: 1 }));
+    for (let i = 0; i < roots.length; i += 500) {
+      const jobs = roots.slice(i, i + 500).map((data) => ({ id: changeJobId(data), data }));
+      await deps.boss.insert(QUEUE.applyChange, jobs, inTransaction(trx));
+    }
+    queued = roots.length;
+    await appendAudit(trx, { actor: deps.actor, action: 'plan.submitted', subject: `plan:${plan.id}`, trigger: 'apply', details: { changes: plan.changes.length, queued } }, now);
+  });
+  return { queued };
+}
+
+/** Thrown by the injected sleep: applyChange wants to try again later, which a job does by scheduling its successor. */
+class RetryLater extends Error {
+  readonly delayMs: number;
+  constructor(delayMs: number) {
+    super('retry later');
+    this.delayMs = delayMs;
+  }
+}
+
+/**
+ * Runs one change job. Safe to call with any job, any number of times, in
+ * any order: only the job whose seq is current acts.
+ */
+export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCache?: Map<string, Plan>): Promise<ChangeJobOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const retry = { ...DEFAULT_JOB_RETRY, ...deps.retry };
+  const quarantine = { ...DEFAULT_QUARANTINE, ...deps.quarantine };
+  const claimed = await deps.db
+    .updateTable('change_runs')
+    .set({ lease_owner: deps.workerId, lease_until: new Date(now().getTime() + deps.leaseMs).toISOString() })
+    .where('plan_id', '=', job.planId)
+    .where('change_id', '=', job.changeId)
+    .where('seq', '=', job.seq)
+    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now())]))
+    .returning(['failures'])
+    .executeTakeFirst();
+  if (!claimed) {
+    const row = await deps.db.selectFrom('change_runs').select(['seq']).where('plan_id', '=', job.planId).where('change_id', '=', job.changeId).executeTakeFirst();
+    if (!row || row.seq !== job.seq) return 'stale';
+    // Another live worker holds it; pg-boss retries this job after its lease would have lapsed.
+    throw new JmlError('locked', `change ${job.changeId} is being applied by another worker`, { retryable: true });
+  }
+
+  try {
+    const plan = await cachedPlan(deps.db, job.planId, planCache);
+    const change = plan.changes.find((c) => c.id === job.changeId);
+    if (!change) throw new JmlError('not_found', `change ${job.changeId} is not in plan ${job.planId}`);
+
+    if (change.system && (await isQuarantined(deps.db, change.system))) {
+      await scheduleNext(deps, job, claimed.failures, quarantine.retryDelayMs);
+      return 'deferred';
+    }
+
+    let result: ChangeResult;
+    try {
+      result = await applyChange(
+        {
+          ...deps,
+          retry: { maxAttempts: Number.MAX_SAFE_INTEGER, baseDelayMs: retry.baseDelayMs, maxDelayMs: retry.maxDelayMs },
+          sleep: (ms) => Promise.reject(new RetryLater(ms)),
+        },
+        job.planId,
+        change,
+      );
+    } catch (error) {
+      if (!(error instanceof RetryLater)) throw error;
+      return await retryOrPark(deps, job, change, claimed.failures + 1, error.delayMs, retry, quarantine);
+    }
+
+    if (change.system && (result.state === 'confirmed' || result.state === 'already')) await recordSystemSuccess(deps.db, change.system, now());
+    if (result.state === 'parked') {
+      await raiseFinding(deps.db, { kind: 'parked_change', subject: change.id, system: change.system, identityKey: change.identityKey, detail: `${change.kind} for ${change.identityKey} in ${change.system ?? 'jml'} parked: ${result.lastError ?? 'unknown error'}` }, now(), deps.alert);
+    }
+    await settle(deps, job);
+    if (FINAL.includes(result.state as ChangeState)) await afterFinal(deps, plan, change);
+    return result.state;
+  } catch (error) {
+    await releaseLease(deps.db, job, deps.workerId);
+    throw error;
+  }
+}
+
+async function retryOrPark(deps: ChangeJobDeps, job: ChangeJob, change: Change, failures: number, requestedMs: number, retry: JobRetryPolicy, quarantine: QuarantinePolicy): Promise<ChangeJobOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const record = await deps.db.selectFrom('plan_changes').select(['last_error']).where('plan_id', '=', job.planId).where('change_id', '=', job.changeId).executeTakeFirst();
+  const message = record?.last_error ?? 'retryable failure';
+  if (change.system) await recordSystemFailure(deps.db, change.system, message, quarantine, now(), deps.alert);
+  if (failures >= retry.maxAttempts) {
+    const lastError = `gave up after ${failures} attempts: ${message}`;
+    await deps.db.transaction().execute(async (trx) => {
+      await updateChange(trx, job.planId, change, { state: 'parked', lastError, finished: true }, now());
+      await appendAudit(trx, { actor: deps.actor, action: 'change.parked', subject: change.identityKey, trigger: `plan:${job.planId}`, details: { change: change.id, kind: change.kind, system: change.system, attempts: failures, error: lastError } }, now());
+    });
+    await raiseFinding(deps.db, { kind: 'parked_change', subject: change.id, system: change.system, identityKey: change.identityKey, detail: `${change.kind} for ${change.identityKey} in ${change.system ?? 'jml'} parked: ${lastError}` }, now(), deps.alert);
+    await settle(deps, job);
+    await afterFinal(deps, await cachedPlan(deps.db, job.planId), change);
+    return 'parked';
+  }
+  const random = deps.random ?? Math.random;
+  const exponential = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (failures - 1));
+  // requestedMs already carries Retry-After when the system sent one.
+  const delay = Math.max(Math.round(exponential * (0.5 + random() / 2)), requestedMs);
+  await scheduleNext(deps, job, failures, delay);
+  return 'retrying';
+}
+
+/** Moves seq on, frees the lease and sends the successor job, all or nothing. */
+async function scheduleNext(deps: ChangeJobDeps, job: ChangeJob, failures: number, delayMs: number): Promise<void> {
+  const now = deps.now ?? (() => new Date());
+  const next = { planId: job.planId, changeId: job.changeId, seq: job.seq + 1 };
+  const startAfter = new Date(now().getTime() + delayMs);
+  await deps.db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('change_runs')
+      .set({ seq: next.seq, failures, lease_owner: null, lease_until: null, next_at: startAfter.toISOString() })
+      .where('plan_id', '=', job.planId)
+      .where('change_id', '=', job.changeId)
+      .where('seq', '=', job.seq)
+      .execute();
+    await deps.boss.send(QUEUE.applyChange, next, { id: changeJobId(next), startAfter, ...inTransaction(trx) });
+  });
+}
+
+/** The run is over with no successor queued: a later job (sweep, dependency) uses the next seq. */
+async function settle(deps: ChangeJobDeps, job: ChangeJob): Promise<void> {
+  await deps.db
+    .updateTable('change_runs')
+    .set((eb) => ({ seq: eb('seq', '+', 1), lease_owner: null, lease_until: null, next_at: null }))
+    .where('plan_id', '=', job.planId)
+    .where('change_id', '=', job.changeId)
+    .where('seq', '=', job.seq)
+    .execute();
+}
+
+async function releaseLease(db: Kysely<Database>, job: ChangeJob, workerId: string): Promise<void> {
+  await db
+    .updateTable('change_runs')
+    .set({ lease_owner: null, lease_until: null })
+    .where('plan_id', '=', job.planId)
+    .where('change_id', '=', job.changeId)
+    .where('seq', '=', job.seq)
+    .where('lease_owner', '=', workerId)
+    .execute()
+    .catch(() => undefined);
+}
+
+/**
+ * Queues the changes that waited on this one once all their dependencies are
+ * final, and closes the plan when nothing is left. Each worker reads after
+ * its own commit, so of two dependencies settling at once at least one sees
+ * the other and queues the dependent; the sweep catches anything else.
+ */
+async function afterFinal(deps: ChangeJobDeps, plan: Plan, change: Change): Promise<void> {
+  const dependents = plan.changes.filter((c) => c.dependsOn.includes(change.id));
+  const rows = await deps.db.selectFrom('plan_changes').select(['change_id', 'state']).where('plan_id', '=', plan.id).execute();
+  const state = new Map(rows.map((r) => [r.change_id, r.state as ChangeState]));
+  const ready = dependents.filter((d) => state.get(d.id) === 'planned' && d.dependsOn.every((id) => FINAL.includes(state.get(id)!)));
+  if (ready.length > 0) await queueCurrent(deps, plan.id, ready.map((d) => d.id));
+  if (rows.every((r) => FINAL.includes(r.state as ChangeState))) {
+    const status = rows.every((r) => r.state === 'already' || r.state === 'confirmed') ? 'applied' : 'partial';
+    const now = (deps.now ?? (() => new Date()))();
+    const updated = await deps.db.updateTable('plans').set({ status, updated_at: now.toISOString() }).where('id', '=', plan.id).where('status', '=', 'applying').executeTakeFirst();
+    if (Number(updated.numUpdatedRows) > 0) await appendAudit(deps.db, { actor: deps.actor, action: `plan.${status}`, subject: `plan:${plan.id}`, trigger: 'job', details: {} }, now);
+  }
+}
+
+/** Queues a job at each change's current seq (a no-op when that job exists). */
+export async function queueCurrent(deps: Pick<ChangeJobDeps, 'db' | 'boss'>, planId: string, changeIds: readonly string[], startAfter?: Date): Promise<void> {
+  if (changeIds.length === 0) return;
+  const runs = await deps.db.selectFrom('change_runs').select(['change_id', 'seq']).where('plan_id', '=', planId).where('change_id', 'in', changeIds).execute();
+  const jobs = runs.map((r) => {
+    const data = { planId, changeId: r.change_id, seq: r.seq };
+    return { id: changeJobId(data), data, ...(startAfter ? { startAfter } : {}) };
+  });
+  await deps.boss.insert(QUEUE.applyChange, jobs);
+}
+
+/**
+ * Level-triggered safety net, run on a schedule: re-queues pending changes (a
+ * manual task may have been closed), planned changes whose dependencies are
+ * final, and running changes whose lease and successor are both long gone.
+ */
+export async function sweepChanges(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'now'>, graceMs = 120_000): Promise<number> {
+  const now = (deps.now ?? (() => new Date()))();
+  const stalled = new Date(now.getTime() - graceMs);
+  const candidates = await deps.db
+    .selectFrom('plan_changes as pc')
+    .innerJoin('change_runs as cr', (j) => j.onRef('cr.plan_id', '=', 'pc.plan_id').onRef('cr.change_id', '=', 'pc.change_id'))
+    .innerJoin('plans as p', 'p.id', 'pc.plan_id')
+    .select(['pc.plan_id', 'pc.change_id', 'pc.state'])
+    .where('p.status', '=', 'applying')
+    .where((eb) =>
+      eb.or([
+        eb('pc.state', '=', 'pending'),
+        eb('pc.state', '=', 'planned'),
+        eb.and([eb('pc.state', '=', 'running'), eb.or([eb('cr.lease_until', 'is', null), eb('cr.lease_until', '<', stalled)]), eb.or([eb('cr.next_at', 'is', null), eb('cr.next_at', '<', stalled)])]),
+      ]),
+    )
+    .limit(2000)
+    .execute();
+  const byPlan = new Map<string, string[]>();
+  for (const c of candidates) byPlan.set(c.plan_id, [...(byPlan.get(c.plan_id) ?? []), c.change_id]);
+  let queued = 0;
+  for (const [planId, ids] of byPlan) {
+    const plan = await loadPlan(deps.db, planId);
+    const states = new Map((await deps.db.selectFrom('plan_changes').select(['change_id', 'state']).where('plan_id', '=', planId).execute()).map((r) => [r.change_id, r.state as ChangeState]));
+    const runnable = ids.filter((id) => {
+      if (states.get(id) !== 'planned') return true;
+      return plan.changes.find((c) => c.id === id)!.dependsOn.every((d) => FINAL.includes(states.get(d)!));
+    });
+    await queueCurrent(deps, planId, runnable);
+    queued += runnable.length;
+  }
+  return queued;
+}
+
+async function cachedPlan(db: Kysely<Database>, planId: string, cache?: Map<string, Plan>): Promise<Plan> {
+  const hit = cache?.get(planId);
+  if (hit) return hit;
+  const plan = await loadPlan(db, planId);
+  if (cache) {
+    if (cache.size > 100) cache.clear();
+    cache.set(planId, plan);
+  }
+  return plan;
+}
+

@@ -1,0 +1,78 @@
+/**
+ * pg-boss over the store's own Kysely handle: the same pg.Pool as every other
+ * query, so on PGlite it shares the single connection instead of opening a
+ * second path into the database. pg-boss takes the connection per statement
+ * and never across a handler, so a handler's own queries cannot deadlock it.
+ */
+import { PgBoss, fromKysely, type Db, type SendOptions } from 'pg-boss';
+import type { Kysely } from 'kysely';
+import type { Backend } from '../store/open-store.ts';
+import type { Database } from '../store/database.ts';
+import { QUEUE } from './job-queues.ts';
+
+export interface JobBossOptions {
+  /** Seconds an apply job may stay active before pg-boss hands it to another worker. Also the change lease. */
+  readonly applyExpireSeconds?: number;
+  /** How often pg-boss looks for expired jobs and due cron entries. */
+  readonly superviseIntervalSeconds?: number;
+  /** Whether this process runs cron schedules (API-only processes need not). */
+  readonly schedule?: boolean;
+}
+
+/** What the job code needs to enqueue: pg-boss's send/insert, optionally inside a caller's transaction. */
+export type JobSender = Pick<PgBoss, 'send' | 'insert'>;
+
+/** A pg-boss `db` option that runs on a Kysely transaction, so a send commits with the caller's writes. */
+export function inTransaction(trx: Kysely<Database>): { db: Db } {
+  return { db: fromKysely(trx) };
+}
+
+/**
+ * Starts pg-boss on the store and creates jml's queues (idempotent; safe for
+ * several processes at once).
+ * @example
+ * const boss = await startJobBoss(store.db, store.backend);
+ * await boss.send('apply-sweep', {});
+ */
+export async function startJobBoss(db: Kysely<Database>, backend: Backend, options: JobBossOptions = {}): Promise<PgBoss> {
+  const boss = new PgBoss({
+    db: fromKysely(db),
+    backend: backend === 'pglite' ? 'pglite' : 'postgres',
+    schedule: options.schedule ?? true,
+    superviseIntervalSeconds: options.superviseIntervalSeconds ?? 10,
+    // Cron is checked every 30 s by default; jml's schedules are minute-grained.
+    cronWorkerIntervalSeconds: 15,
+  });
+  // pg-boss reports background errors as events; an unhandled 'error' event would end the process.
+  boss.on('error', (error) => process.stderr.write(`jml jobs: ${(error as Error).message}\n`));
+  await boss.start();
+  const applyExpire = options.applyExpireSeconds ?? 120;
+  await createQueue(boss, QUEUE.applyChange, {
+    expireInSeconds: applyExpire,
+    // These retries cover crashed or expired workers only; connector failures are rescheduled by jml itself.
+    retryLimit: 20,
+    retryDelay: 1,
+    retryBackoff: true,
+    retryDelayMax: 60,
+    deleteAfterSeconds: 7 * 24 * 3600,
+  });
+  for (const name of Object.values(QUEUE)) {
+    if (name !== QUEUE.applyChange) await createQueue(boss, name, { expireInSeconds: 900, retryLimit: 3, retryDelay: 30, retryBackoff: true });
+  }
+  // pg-boss looks a queue up on its own handle the first time it is used. Inside a caller's
+  // transaction on PGlite that handle waits for the one connection the transaction holds:
+  // warm the lookup now, outside any transaction.
+  for (const name of Object.values(QUEUE)) await boss.insert(name, []);
+  return boss;
+}
+
+async function createQueue(boss: PgBoss, name: string, options: SendOptions): Promise<void> {
+  const existing = await boss.getQueue(name);
+  if (existing) return;
+  try {
+    await boss.createQueue(name, options);
+  } catch (error) {
+    // Another process created it between our look and our create.
+    if (!(await boss.getQueue(name))) throw error;
+  }
+}

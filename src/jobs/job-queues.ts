@@ -1,0 +1,44 @@
+/**
+ * The job queues jml uses, their payloads (validated when a job is taken, since
+ * a payload crossed a process boundary) and the options they are created with.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+export const QUEUE = {
+  applyChange: 'apply-change',
+  applySweep: 'apply-sweep',
+  lifecycleDue: 'lifecycle-due',
+  assignmentsExpire: 'assignments-expire',
+  reconcile: 'reconcile',
+  dormantScan: 'dormant-scan',
+  approvalsEscalate: 'approvals-escalate',
+  leaverSla: 'leaver-sla',
+  quarantineProbe: 'quarantine-probe',
+} as const;
+export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+
+export const changeJobSchema = z.strictObject({
+  planId: z.string().min(1),
+  changeId: z.string().min(1),
+  /** Which run of the change this job is; a job whose seq is not the change's current one is stale. */
+  seq: z.number().int().min(1),
+});
+export type ChangeJob = z.infer<typeof changeJobSchema>;
+
+export const reconcileJobSchema = z.strictObject({ system: z.string().min(1).optional() }).default({});
+
+/**
+ * A job id derived from what the job is about, so sending the same job twice
+ * inserts it once (pg-boss ignores a second insert with the same id).
+ */
+export function deterministicJobId(...parts: readonly (string | number)[]): string {
+  const hex = createHash('sha256').update(parts.join('\u0000')).digest('hex');
+  // Shaped as a version-5-style UUID: pg-boss stores ids as uuid.
+  const variant = ((Number.parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+export function changeJobId(job: ChangeJob): string {
+  return deterministicJobId('change', job.planId, job.changeId, job.seq);
+}

@@ -1,0 +1,102 @@
+/**
+ * Cron schedules, evaluated by pg-boss in the organisation's time zone. Each
+ * schedule sends a job to its queue; the handlers below do the work. Hooks
+ * are the use cases other parts of jml own (folding due lifecycle events,
+ * computing and submitting a plan, reconciling a system); a hook that is not
+ * given is skipped.
+ */
+import type { Kysely } from 'kysely';
+import type { PgBoss } from 'pg-boss';
+import type { Connector } from '../connectors/connector.ts';
+import type { Database } from '../store/database.ts';
+import type { AlertSink } from '../app/alert.ts';
+import { expireAssignments } from '../app/assignment-expiry.ts';
+import { detectDormantAccounts } from '../app/dormant-accounts.ts';
+import { escalateApprovals } from '../app/approval.ts';
+import { checkLeaverSla, DEFAULT_LEAVER_SLA, type LeaverSlaTargets } from '../app/leaver-sla.ts';
+import { QUEUE, reconcileJobSchema } from './job-queues.ts';
+
+export interface ScheduleHooks {
+  /** Folds scheduled lifecycle events whose time has come (src/app/lifecycle-clock.ts). */
+  readonly applyDueEvents?: (now: Date) => Promise<unknown>;
+  /** Computes and submits a plan for these identities (all when omitted), e.g. after assignments expired. */
+  readonly replan?: (identityKeys: readonly string[] | undefined, reason: string) => Promise<unknown>;
+  /** Reconciles one system (reads what it holds into the store). */
+  readonly reconcile?: (system: string) => Promise<unknown>;
+  /** The systems in policy. */
+  readonly systems?: () => readonly string[] | Promise<readonly string[]>;
+}
+
+export interface ScheduleSettings {
+  readonly timezone: string;
+  /** When each system is reconciled (default daily at 02:00). */
+  readonly reconcileCron: string;
+  readonly dormantCron: string;
+  /** An account with no sign-in for this many days is dormant (PCI DSS 8.2.6: 90). */
+  readonly dormantDays: number;
+  readonly leaverSla: LeaverSlaTargets;
+}
+
+export const DEFAULT_SCHEDULES: ScheduleSettings = {
+  timezone: 'UTC',
+  reconcileCron: '0 2 * * *',
+  dormantCron: '0 3 * * *',
+  dormantDays: 90,
+  leaverSla: DEFAULT_LEAVER_SLA,
+};
+
+export interface ScheduleDeps {
+  readonly db: Kysely<Database>;
+  readonly connectorFor: (system: string | null) => Connector | undefined;
+  readonly hooks: ScheduleHooks;
+  readonly alert?: AlertSink;
+  readonly now?: () => Date;
+}
+
+/** Registers every schedule (idempotent: pg-boss keys schedules by name) and its worker. */
+export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partial: Partial<ScheduleSettings>, polling: { pollingIntervalSeconds: number }): Promise<void> {
+  const settings = { ...DEFAULT_SCHEDULES, ...partial };
+  const tz = settings.timezone;
+  const now = deps.now ?? (() => new Date());
+  const every = (cron: string) => ({ tz, key: 'jml' as const, cron });
+  const table: readonly { readonly queue: string; readonly cron: string; readonly run: (data: unknown) => Promise<unknown> }[] = [
+    { queue: QUEUE.applySweep, cron: '* * * * *', run: async () => undefined },
+    { queue: QUEUE.quarantineProbe, cron: '* * * * *', run: async () => undefined },
+    {
+      queue: QUEUE.lifecycleDue,
+      cron: '* * * * *',
+      run: async () => {
+        await deps.hooks.applyDueEvents?.(now());
+        await deps.hooks.replan?.(undefined, 'lifecycle events due');
+      },
+    },
+    {
+      queue: QUEUE.assignmentsExpire,
+      cron: '* * * * *',
+      run: async () => {
+        const expired = await expireAssignments(deps.db, now());
+        if (expired.length > 0) await deps.hooks.replan?.([...new Set(expired.map((a) => a.identityKey))], 'time-bound assignments expired');
+      },
+    },
+    {
+      queue: QUEUE.reconcile,
+      cron: settings.reconcileCron,
+      run: async (data) => {
+        const { system } = reconcileJobSchema.parse(data ?? {});
+        const systems = system ? [system] : await (deps.hooks.systems?.() ?? []);
+        for (const name of systems) await deps.hooks.reconcile?.(name);
+      },
+    },
+    { queue: QUEUE.dormantScan, cron: settings.dormantCron, run: async () => detectDormantAccounts(deps.db, now(), settings.dormantDays, deps.alert) },
+    { queue: QUEUE.approvalsEscalate, cron: '*/15 * * * *', run: async () => escalateApprovals(deps.db, now()) },
+    { queue: QUEUE.leaverSla, cron: '*/5 * * * *', run: async () => checkLeaverSla(deps.db, now(), settings.leaverSla, deps.alert) },
+  ];
+  for (const entry of table) {
+    const { cron, ...options } = every(entry.cron);
+    await boss.schedule(entry.queue, cron, {}, options);
+    if (entry.queue === QUEUE.applySweep || entry.queue === QUEUE.quarantineProbe) continue; // workers.ts handles these
+    await boss.work(entry.queue, polling, async (jobs) => {
+      for (const job of jobs) await entry.run(job.data);
+    });
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Job workers: `startWorkers` is what `jml worker` and `jml serve` call. It
+ * starts pg-boss on the store, creates the queues, registers batch workers
+ * and (unless told not to) the schedules. Several processes may run it
+ * against one PostgreSQL: pg-boss hands each job to one of them, and
+ * change_runs keeps any change from being done twice.
+ */
+import os from 'node:os';
+import type { PgBoss, Job, JobResult } from 'pg-boss';
+import type { Connector } from '../connectors/connector.ts';
+import type { Plan } from '../domain/change.ts';
+import type { Store } from '../store/open-store.ts';
+import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
+import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
+import { startJobBoss } from './job-boss.ts';
+import { runChangeJob, sweepChanges, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
+import { changeJobSchema, QUEUE } from './job-queues.ts';
+import { registerSchedules, type ScheduleHooks, type ScheduleSettings } from './schedules.ts';
+
+export interface WorkerOptions {
+  /** Jobs fetched at once per worker loop (a one-job fetch waits a polling interval each time). */
+  readonly batchSize?: number;
+  /** Fetch loops per process. */
+  readonly concurrency?: number;
+  readonly pollingIntervalSeconds?: number;
+  /** Seconds before an active apply job is given to another worker; also the change lease. */
+  readonly applyExpireSeconds?: number;
+  readonly superviseIntervalSeconds?: number;
+  readonly retry?: Partial<JobRetryPolicy>;
+  readonly quarantine?: Partial<QuarantinePolicy>;
+  /** Register cron schedules (default true). */
+  readonly schedules?: boolean;
+  readonly scheduleSettings?: Partial<ScheduleSettings>;
+}
+
+export interface WorkerDeps {
+  readonly store: Pick<Store, 'db' | 'backend'>;
+  readonly connectorFor: (system: string | null) => Connector | undefined;
+  readonly actor?: string;
+  readonly now?: () => Date;
+  readonly alert?: AlertSink;
+  readonly hooks?: ScheduleHooks;
+  readonly options?: WorkerOptions;
+  /** Called after each change job, for progress output and benchmarks. */
+  readonly onChange?: (outcome: ChangeJobOutcome, job: { planId: string; changeId: string }) => void;
+}
+
+export interface Workers {
+  readonly boss: PgBoss;
+  readonly workerId: string;
+  /** Stops fetching, waits for jobs in hand (up to `timeoutMs`), stops pg-boss. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Starts the job workers of this process.
+ * @example
+ * const workers = await startWorkers({ store, connectorFor, hooks: { applyDueEvents } });
+ * process.on('SIGTERM', () => workers.stop());
+ */
+export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
+  const options = deps.options ?? {};
+  const applyExpireSeconds = options.applyExpireSeconds ?? 120;
+  const boss = await startJobBoss(deps.store.db, deps.store.backend, {
+    applyExpireSeconds,
+    superviseIntervalSeconds: options.superviseIntervalSeconds ?? 10,
+    schedule: options.schedules ?? true,
+  });
+  const workerId = `${os.hostname()}:${process.pid}`;
+  const alert = deps.alert ?? stderrAlertSink;
+  const planCache = new Map<string, Plan>();
+  const changeDeps = {
+    db: deps.store.db,
+    boss,
+    workerId,
+    // The lease lapses a little before pg-boss re-offers the job, so the retried job can claim it.
+    leaseMs: Math.max(1000, applyExpireSeconds * 1000 - 500),
+    actor: deps.actor ?? `worker:${workerId}`,
+    connectorFor: deps.connectorFor,
+    alert,
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
+    ...(options.quarantine ? { quarantine: options.quarantine } : {}),
+    // A hung connector call must end before the lease does.
+    callTimeoutMs: Math.max(500, Math.floor(applyExpireSeconds * 1000 * 0.4)),
+  };
+  const polling = { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5, burstWhenBatchFull: true };
+
+  await boss.work(
+    QUEUE.applyChange,
+    { batchSize: options.batchSize ?? 20, localConcurrency: options.concurrency ?? 2, perJobResults: true, ...polling },
+    async (jobs: Job<unknown>[]): Promise<JobResult[]> =>
+      Promise.all(
+        jobs.map(async (job): Promise<JobResult> => {
+          const parsed = changeJobSchema.safeParse(job.data);
+          // A malformed payload will never succeed: dead-letter it rather than retry.
+          if (!parsed.success) return { id: job.id, status: 'deadletter', output: { error: parsed.error.message } };
+          try {
+            const outcome = await runChangeJob(changeDeps, parsed.data, planCache);
+            deps.onChange?.(outcome, parsed.data);
+            return { id: job.id, status: 'completed', output: { outcome } };
+          } catch (error) {
+            return { id: job.id, status: 'failed', output: { error: (error as Error).message } };
+          }
+        }),
+      ),
+  );
+  await boss.work(QUEUE.applySweep, polling, async () => {
+    await sweepChanges(changeDeps);
+  });
+  await boss.work(QUEUE.quarantineProbe, polling, async () => {
+    await probeQuarantined(deps.store.db, (system) => deps.connectorFor(system), (deps.now ?? (() => new Date()))());
+  });
+  if (options.schedules ?? true) {
+    await registerSchedules(boss, { db: deps.store.db, connectorFor: deps.connectorFor, alert, hooks: deps.hooks ?? {}, ...(deps.now ? { now: deps.now } : {}) }, options.scheduleSettings ?? {}, polling);
+  }
+  return {
+    boss,
+    workerId,
+    stop: (timeoutMs = 10_000) => boss.stop({ graceful: true, timeout: timeoutMs, close: true }),
+  };
+}
