@@ -103,8 +103,39 @@ export interface RuleDef {
   };
 }
 
-/** Approval policy: accepted and stored as written; a later issue gives it meaning. */
-export type ApprovalPolicy = Readonly<Record<string, unknown>>;
+/**
+ * Who decides one approval stage, resolved from identity data when a request
+ * is made: the beneficiary's manager, sponsor or owner, the system's owner,
+ * or named identities (any one of them decides).
+ */
+export type ApproverRef =
+  | { readonly type: 'manager' | 'sponsor' | 'owner' | 'system_owner' }
+  | { readonly type: 'identities'; readonly keys: readonly string[] };
+
+export interface ApprovalStageDef {
+  readonly name: string;
+  readonly approver: ApproverRef;
+  /** An undecided stage escalates after this long: to `escalateTo`, else to the approvers' managers. */
+  readonly timeoutHours: number;
+  readonly escalateTo: ApproverRef | null;
+}
+
+/**
+ * Which requests need approval, and by whom in order. `entitlement` policies
+ * match requested entitlements (`system:name`, `system:*` or `*`, optionally
+ * only privileged ones); `joiner` policies hold matching joiners' activation
+ * until approved. The first matching policy in file order decides.
+ */
+export interface ApprovalPolicy {
+  readonly name: string;
+  readonly appliesTo: 'entitlement' | 'joiner';
+  readonly entitlements: readonly string[];
+  /** true: only privileged entitlements; false: only unprivileged; null: either. */
+  readonly privileged: boolean | null;
+  /** For joiners: which identities need approval. For entitlements: an optional filter on the beneficiary. */
+  readonly when: Condition | null;
+  readonly stages: readonly ApprovalStageDef[];
+}
 
 export interface Policy {
   readonly systems: readonly SystemDef[];

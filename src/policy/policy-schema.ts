@@ -8,6 +8,9 @@ import { CRITICALITIES, ENFORCEMENT_MODES } from '../domain/access.ts';
 import { IDENTITY_KINDS } from '../domain/identity.ts';
 import { MAX_PATTERN_LENGTH } from '../domain/policy.ts';
 import type {
+  ApprovalPolicy,
+  ApprovalStageDef,
+  ApproverRef,
   Condition,
   EntitlementDef,
   Inducement,
@@ -162,8 +165,53 @@ export const ruleSchema = z
   })
   .transform((r): RuleDef => r);
 
-/** Placeholder: approval policies are stored as written until a later issue defines them. */
-export const approvalSchema = z.record(z.string(), z.unknown());
+const APPROVER_KINDS = ['manager', 'sponsor', 'owner', 'system_owner'] as const;
+const approverRef = z.union([
+  z.enum(APPROVER_KINDS).transform((type): ApproverRef => ({ type })),
+  z.array(z.string().min(1)).min(1).transform((keys): ApproverRef => ({ type: 'identities', keys })),
+]);
+
+/** A stage: `manager`, or `{ name, approver | approvers, timeout_hours, escalate_to }`. */
+const approvalStageSchema = z.union([
+  z.enum(APPROVER_KINDS).transform((type): ApprovalStageDef => ({ name: type, approver: { type }, timeoutHours: 72, escalateTo: null })),
+  z
+    .strictObject({
+      name: name.optional(),
+      approver: z.enum(APPROVER_KINDS).optional(),
+      approvers: z.array(z.string().min(1)).min(1).optional(),
+      timeout_hours: z.number().positive().max(24 * 90).default(72),
+      escalate_to: approverRef.optional(),
+    })
+    .refine((s) => (s.approver === undefined) !== (s.approvers === undefined), 'give either approver or approvers')
+    .transform((s): ApprovalStageDef => ({
+      name: s.name ?? s.approver ?? 'approvers',
+      approver: s.approvers ? { type: 'identities', keys: s.approvers } : { type: s.approver! },
+      timeoutHours: s.timeout_hours,
+      escalateTo: s.escalate_to ?? null,
+    })),
+]);
+
+/** Approval policies: which entitlement requests or joiners need approval, by whom, in stages. */
+export const approvalSchema = z
+  .strictObject({
+    name,
+    entitlements: z.array(z.string().regex(/^(\*|[A-Za-z0-9][A-Za-z0-9_.-]*:\S+)$/, 'write "system:entitlement", "system:*" or "*"')).min(1).optional(),
+    privileged: z.boolean().optional(),
+    joiners: conditionSchema.optional(),
+    when: conditionSchema.optional(),
+    stages: z.array(approvalStageSchema).min(1),
+  })
+  .refine((a) => (a.entitlements === undefined) !== (a.joiners === undefined), 'give either entitlements or joiners')
+  .transform(
+    (a): ApprovalPolicy => ({
+      name: a.name,
+      appliesTo: a.joiners ? 'joiner' : 'entitlement',
+      entitlements: a.entitlements ?? [],
+      privileged: a.privileged ?? null,
+      when: a.joiners ?? a.when ?? null,
+      stages: a.stages,
+    }),
+  );
 
 /** One policy file: any of the five collections, each optional. */
 export const policyFileSchema = z.strictObject({
