@@ -15,6 +15,7 @@ export const QUEUE = {
   approvalsEscalate: 'approvals-escalate',
   leaverSla: 'leaver-sla',
   quarantineProbe: 'quarantine-probe',
+  replan: 'replan',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -25,6 +26,9 @@ export const changeJobSchema = z.strictObject({
   seq: z.number().int().min(1),
 });
 export type ChangeJob = z.infer<typeof changeJobSchema>;
+
+/** Plan and submit for these identities (all when absent): sent after an import or an approval. */
+export const replanJobSchema = z.strictObject({ identityKeys: z.array(z.string().min(1)).optional(), reason: z.string().default('requested') });
 
 export const reconcileJobSchema = z.strictObject({ system: z.string().min(1).optional() }).default({});
 

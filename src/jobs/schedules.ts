@@ -14,17 +14,25 @@ import { expireAssignments } from '../app/assignment-expiry.ts';
 import { detectDormantAccounts } from '../app/dormant-accounts.ts';
 import { escalateApprovals } from '../app/approval.ts';
 import { checkLeaverSla, DEFAULT_LEAVER_SLA, type LeaverSlaTargets } from '../app/leaver-sla.ts';
-import { QUEUE, reconcileJobSchema } from './job-queues.ts';
+import { QUEUE, reconcileJobSchema, replanJobSchema } from './job-queues.ts';
 
 export interface ScheduleHooks {
-  /** Folds scheduled lifecycle events whose time has come (src/app/lifecycle-clock.ts). */
-  readonly applyDueEvents?: (now: Date) => Promise<unknown>;
+  /** Folds scheduled lifecycle events whose time has come (src/app/lifecycle-clock.ts); returns the identities it changed. */
+  readonly applyDueEvents?: (now: Date) => Promise<readonly string[]>;
   /** Computes and submits a plan for these identities (all when omitted), e.g. after assignments expired. */
   readonly replan?: (identityKeys: readonly string[] | undefined, reason: string) => Promise<unknown>;
   /** Reconciles one system (reads what it holds into the store). */
   readonly reconcile?: (system: string) => Promise<unknown>;
   /** The systems in policy. */
   readonly systems?: () => readonly string[] | Promise<readonly string[]>;
+}
+
+/**
+ * Asks the workers to plan and submit for these identities now (after an
+ * import, an approval, a rescinded leaver), instead of waiting for a tick.
+ */
+export async function requestReplan(boss: Pick<PgBoss, 'send'>, identityKeys: readonly string[] | undefined, reason: string): Promise<void> {
+  await boss.send(QUEUE.replan, { ...(identityKeys ? { identityKeys: [...identityKeys] } : {}), reason });
 }
 
 export interface ScheduleSettings {
@@ -66,8 +74,8 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
       queue: QUEUE.lifecycleDue,
       cron: '* * * * *',
       run: async () => {
-        await deps.hooks.applyDueEvents?.(now());
-        await deps.hooks.replan?.(undefined, 'lifecycle events due');
+        const changed = (await deps.hooks.applyDueEvents?.(now())) ?? [];
+        if (changed.length > 0) await deps.hooks.replan?.(changed, 'lifecycle events due');
       },
     },
     {
@@ -87,13 +95,22 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
         for (const name of systems) await deps.hooks.reconcile?.(name);
       },
     },
+    {
+      queue: QUEUE.replan,
+      cron: '',
+      run: async (data) => {
+        const { identityKeys, reason } = replanJobSchema.parse(data ?? {});
+        await deps.hooks.replan?.(identityKeys, reason);
+      },
+    },
     { queue: QUEUE.dormantScan, cron: settings.dormantCron, run: async () => detectDormantAccounts(deps.db, now(), settings.dormantDays, deps.alert) },
     { queue: QUEUE.approvalsEscalate, cron: '*/15 * * * *', run: async () => escalateApprovals(deps.db, now()) },
     { queue: QUEUE.leaverSla, cron: '*/5 * * * *', run: async () => checkLeaverSla(deps.db, now(), settings.leaverSla, deps.alert) },
   ];
   for (const entry of table) {
     const { cron, ...options } = every(entry.cron);
-    await boss.schedule(entry.queue, cron, {}, options);
+    // An empty cron: the queue has a worker but runs only when someone sends to it.
+    if (cron) await boss.schedule(entry.queue, cron, {}, options);
     if (entry.queue === QUEUE.applySweep || entry.queue === QUEUE.quarantineProbe) continue; // workers.ts handles these
     await boss.work(entry.queue, polling, async (jobs) => {
       for (const job of jobs) await entry.run(job.data);

@@ -5,19 +5,25 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.ts';
 import { registerApplyCommand } from './apply-command.ts';
+import { registerApprovalCommands } from './approval-commands.ts';
 import { registerAuditCommand } from './audit-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerIdentityCommands } from './identity-commands.ts';
 import { registerImportCommand } from './import-command.ts';
+import { registerLeaverCommands } from './leaver-commands.ts';
 import { registerPlanCommands } from './plan-command.ts';
 import { registerPolicyCommands } from './policy-commands.ts';
+import { registerQuarantineCommands } from './quarantine-commands.ts';
 import { registerReconcileCommands } from './reconcile-commands.ts';
+import { registerRequestCommands } from './request-commands.ts';
 import { registerRescindCommand } from './rescind-command.ts';
 import { registerSecretCommands } from './secret-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerTaskCommands } from './task-commands.ts';
+import { registerWorkerCommand } from './worker-command.ts';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
-  registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand];
+  registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand,
+  registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand];

@@ -1,0 +1,46 @@
+/**
+ * `jml approvals`, `jml approve <id>`, `jml deny <id>`: the open approval
+ * stages and their decisions. Nobody decides their own request or one for
+ * themselves.
+ */
+import type { Command } from 'commander';
+import { decideRequest, listOpenApprovals } from '../../app/approval.ts';
+import { printJson, printLine, type CliContext } from '../cli-context.ts';
+import { actingIdentity, requestLine } from './request-commands.ts';
+
+export function registerApprovalCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('approvals')
+    .description('open approval stages (yours with --as, or all)')
+    .option('--as <key>', 'only stages this identity may decide')
+    .option('--json', 'print JSON')
+    .action(async (flags: { as?: string; json?: boolean }) => {
+      await ctx.withStore(async (store) => {
+        const list = await listOpenApprovals(store.db, flags.as);
+        if (flags.json) return printJson(ctx, list);
+        if (list.length === 0) return printLine(ctx, 'no open approvals.');
+        for (const a of list) {
+          printLine(ctx, requestLine(a.request));
+          printLine(ctx, `  stage ${a.stage} ${a.stageName}: ${a.approvers.join(' or ')}, due ${a.dueAt ?? '-'}${a.escalations ? `, escalated ${a.escalations}×` : ''}`);
+        }
+      });
+    });
+
+  for (const verb of ['approve', 'deny'] as const) {
+    program
+      .command(verb)
+      .description(`${verb} the open stage of a request`)
+      .argument('<request-id>', 'the request (see jml approvals)')
+      .option('--as <key>', 'your identity key (default: JML_IDENTITY)')
+      .option('--comment <text>', 'recorded with the decision')
+      .option('--json', 'print JSON')
+      .action(async (id: string, flags: { as?: string; comment?: string; json?: boolean }) => {
+        const approver = actingIdentity(flags.as);
+        await ctx.withStore(async (store) => {
+          const request = await decideRequest(store.db, { requestId: id, approver, decision: verb, ...(flags.comment ? { comment: flags.comment } : {}) }, new Date());
+          if (flags.json) printJson(ctx, request);
+          else printLine(ctx, requestLine(request));
+        });
+      });
+  }
+}

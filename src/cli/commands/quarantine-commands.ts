@@ -1,0 +1,35 @@
+/**
+ * `jml quarantine`, `jml quarantine release <system>`: systems held back
+ * after repeated failures, and letting one go again.
+ */
+import type { Command } from 'commander';
+import { listSystemHealth, releaseQuarantine } from '../../app/quarantine.ts';
+import { printJson, printLine, type CliContext } from '../cli-context.ts';
+
+export function registerQuarantineCommands(program: Command, ctx: CliContext): void {
+  const quarantine = program
+    .command('quarantine')
+    .description('systems quarantined after repeated failures (their changes retry slowly)')
+    .option('--all', 'show every system with a health record')
+    .option('--json', 'print JSON')
+    .action(async (flags: { all?: boolean; json?: boolean }) => {
+      await ctx.withStore(async (store) => {
+        const list = await listSystemHealth(store.db, !flags.all);
+        if (flags.json) return printJson(ctx, list);
+        if (list.length === 0) return printLine(ctx, 'no system is quarantined.');
+        for (const h of list) printLine(ctx, `${h.system.padEnd(16)} ${h.state.padEnd(12)} failures ${h.consecutiveFailures}${h.quarantinedAt ? ` since ${h.quarantinedAt}` : ''}  ${h.lastError ?? ''}`);
+      });
+    });
+  quarantine
+    .command('release')
+    .description('release a quarantined system: its changes are tried at their next turn')
+    .argument('<system>', 'the system')
+    .option('--json', 'print JSON')
+    .action(async (system: string, flags: { json?: boolean }) => {
+      await ctx.withStore(async (store) => {
+        const health = await releaseQuarantine(store.db, system, ctx.actor, new Date());
+        if (flags.json) printJson(ctx, health);
+        else printLine(ctx, `${system} released.`);
+      });
+    });
+}
