@@ -99,7 +99,7 @@ export function createConsoleServices(deps: { readonly db: Kysely<Database>; rea
         const connectors = await openPolicyConnectors({ db, policy, actor }, systems);
         p.status = 'applying';
         try {
-          const report = await applyPlan({ db, actor, connectorFor: (s) => (s === null ? undefined : connectors.get(s)), currentFingerprint: () => planner.currentFingerprint(p.scope) }, p.plan);
+          const report = await applyPlan({ db, actor, connectorFor: (s) => (s === null ? undefined : connectors.get(s)), tasksFor: (s) => connectors.tasksFor(s), currentFingerprint: () => planner.currentFingerprint(p.scope) }, p.plan);
           p.status = report.status;
           for (const c of report.changes) p.states[c.changeId] = c.state;
         } catch (error) {

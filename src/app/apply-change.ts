@@ -7,11 +7,17 @@
  *
  * `applyChange` stands alone: a job worker can call it for one change of a
  * recorded plan; it checks the change's dependencies in the store itself.
+ *
+ * Routing is per change kind: a system's connector carries out the kinds its
+ * `describe().provisions` lists; any other kind (revoke_sessions in an LDAP
+ * directory) becomes a task for the system's owner through `tasksFor`, pending
+ * until closed with evidence, so only the changes behind it wait.
  */
 import type { Kysely } from 'kysely';
 import type { Change, ChangeOutcome } from '../domain/change.ts';
 import { isJmlError } from '../domain/errors.ts';
 import type { Connector } from '../connectors/connector.ts';
+import type { ChangeHandler } from '../connectors/manual/task-fallback.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import { changeRecords, SATISFIED, updateChange, type ChangeRecord, type ChangeState, type ChangeUpdate } from './plan-record-store.ts';
@@ -29,6 +35,12 @@ export interface ApplyChangeDeps {
   readonly db: Kysely<Database>;
   /** The connector of a system; `null` asks for the one handling jml-internal changes (ownership, assets). */
   readonly connectorFor: (system: string | null) => Connector | undefined;
+  /**
+   * Carries out, as tasks for the system's owner, the change kinds a system's
+   * connector does not provision. Without it such a change goes to the
+   * connector, which refuses it (parked).
+   */
+  readonly tasksFor?: (system: string) => ChangeHandler | undefined;
   /** Recorded in the audit log as who applied. */
   readonly actor: string;
   readonly now?: () => Date;
@@ -83,6 +95,7 @@ export async function applyChange(deps: ApplyChangeDeps, planId: string, change:
 
   const connector = deps.connectorFor(change.system);
   if (!connector) return finish(deps, planId, change, { state: 'parked', lastError: `no connector for system ${change.system ?? '(jml)'}`, finished: true }, now, own);
+  const handler = handlerFor(deps, connector, change);
 
   // 'already' means jml never acted on it; once it has (in an earlier run too), holding means confirmed.
   let acted = own.state !== 'planned' && own.state !== 'already';
@@ -93,20 +106,20 @@ export async function applyChange(deps: ApplyChangeDeps, planId: string, change:
     await updateChange(deps.db, planId, change, { state: 'running', attempts, started: attempt === 1 }, now());
     let failure: Failure;
     try {
-      const before = await withTimeout(connector.readBack(change), timeoutMs, 'readBack');
+      const before = await withTimeout(handler.readBack(change), timeoutMs, 'readBack');
       if (before.holds) {
         return finish(deps, planId, change, { state: acted ? 'confirmed' : 'already', attempts, lastError: null, accountId: before.accountId ?? null, finished: true }, now, own);
       }
-      if (!connector.apply) {
+      if (!handler.apply) {
         failure = { retryable: false, message: `${change.system} is read-only: its connector cannot ${change.kind}` };
       } else {
         acted = true;
-        const outcome: ChangeOutcome = await withTimeout(connector.apply(change), timeoutMs, 'apply');
+        const outcome: ChangeOutcome = await withTimeout(handler.apply(change), timeoutMs, 'apply');
         if (outcome.status === 'pending') {
           return finish(deps, planId, change, { state: 'pending', attempts, lastError: null, taskId: outcome.taskId ?? null, finished: true }, now, own);
         }
         if (outcome.status === 'done') {
-          const after = await withTimeout(connector.readBack(change), timeoutMs, 'readBack');
+          const after = await withTimeout(handler.readBack(change), timeoutMs, 'readBack');
           if (after.holds) {
             return finish(deps, planId, change, { state: 'confirmed', attempts, lastError: null, accountId: after.accountId ?? outcome.accountId ?? null, finished: true }, now, own);
           }
@@ -126,6 +139,12 @@ export async function applyChange(deps: ApplyChangeDeps, planId: string, change:
     await updateChange(deps.db, planId, change, { state: 'running', lastError }, now());
     await sleep(retryDelayMs(attempt, policy, random, failure.retryAfterMs));
   }
+}
+
+/** The connector for the kinds it provisions; the system owner's tasks for the rest, when configured. */
+function handlerFor(deps: ApplyChangeDeps, connector: Connector, change: Change): Pick<Connector, 'readBack' | 'apply'> {
+  if (connector.apply && connector.describe().provisions.includes(change.kind)) return connector;
+  return (change.system !== null ? deps.tasksFor?.(change.system) : undefined) ?? connector;
 }
 
 /** Records a final state and its audit entry together. */

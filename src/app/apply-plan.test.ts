@@ -7,11 +7,16 @@ import { createChaosConnector } from '../connectors/chaos/chaos-connector.ts';
 import { createFakeConnector, type FakeConnector } from '../connectors/fake/fake-connector.ts';
 import { addAccount } from '../connectors/fake/fake-system.ts';
 import { createManualConnector } from '../connectors/manual/manual-connector.ts';
+import { createTaskStore } from '../connectors/manual/task-store.ts';
+import { BUILT_IN_CONNECTORS, createConnectorRegistry } from '../connectors/registry.ts';
+import { loadPolicy } from '../policy/index.ts';
 import { verifyAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
+import { writePolicyDir } from '../../test/support/jml-fixture.ts';
 import { applyPlan, type ApplyPlanDeps } from './apply-plan.ts';
 import { retryDelayMs } from './apply-change.ts';
+import { openPolicyConnectors } from './connectors-from-policy.ts';
 
 let plans = 0;
 function makePlan(changes: readonly Change[]): Plan {
@@ -157,6 +162,63 @@ for (const backend of testBackends()) {
       await payroll.tasks.closeTask(task!.id, { doneBy: 'hr-ops', doneAt: new Date().toISOString(), note: 'added in payroll UI' }, 'hr-ops');
       const second = await applyPlan(deps({ payroll }), plan);
       assert.deepEqual(second.changes.map((c) => c.state), ['confirmed', 'pending']);
+    });
+
+    test('a change kind the connector does not provision becomes a task for the system owner; only the changes behind it wait', async () => {
+      // A directory like LDAP: it disables accounts but has no sessions to end; the fake refuses what it was told it cannot do.
+      const directory = wikiFake();
+      const leaver = addAccount(directory.state, 'L1');
+      directory.state.sessions.set(leaver.accountId, 2);
+      const wiki = wikiFake();
+      const wikiLeaver = addAccount(wiki.state, 'L1');
+      const registry = createConnectorRegistry({
+        ...BUILT_IN_CONNECTORS,
+        'no-sessions': () => ({
+          ...directory,
+          describe: () => ({ type: 'no-sessions', provisions: directory.describe().provisions.filter((k) => k !== 'revoke_sessions'), manual: false }),
+          apply: async (c: Change): Promise<ChangeOutcome> => (c.kind === 'revoke_sessions' ? { status: 'failed', retryable: false, message: 'cannot revoke sessions' } : directory.apply(c)),
+        }),
+        'shared-wiki': () => wiki,
+      });
+      const policyDir = writePolicyDir({
+        'systems.yaml': `systems:
+  - { name: directory, connector: { type: no-sessions }, owner: E0, identity_provider: true }
+  - { name: wiki, connector: { type: shared-wiki }, owner: E9 }
+`,
+      });
+      const { policy } = await loadPolicy(policyDir);
+      const now = new Date('2026-03-01T09:00:00Z');
+      const connectors = await openPolicyConnectors({ db: store.db, policy, registry, now: () => now });
+      const leave = { reason: 'leaver effective 2026-03-01', identityKey: 'L1' };
+      const plan = makePlan([
+        { ...leave, id: 'disable:dir:L1', kind: 'disable_account', system: 'directory', accountId: leaver.accountId, dependsOn: [] },
+        { ...leave, id: 'sessions:dir:L1', kind: 'revoke_sessions', system: 'directory', accountId: leaver.accountId, dependsOn: ['disable:dir:L1'] },
+        { ...leave, id: 'disable:wiki:L1', kind: 'disable_account', system: 'wiki', accountId: wikiLeaver.accountId, dependsOn: ['sessions:dir:L1'] },
+        { ...create('J1'), system: 'wiki' },
+      ]);
+      const apply = () => applyPlan(deps({}, { connectorFor: (s) => (s === null ? undefined : connectors.get(s)), tasksFor: (s) => connectors.tasksFor(s), now: () => now }), plan);
+
+      const first = await apply();
+      assert.equal(first.status, 'partial');
+      assert.deepEqual(first.changes.map((c) => c.state), ['confirmed', 'pending', 'waiting', 'confirmed']);
+      assert.equal(directory.calls['apply:revoke_sessions'] ?? 0, 0, 'the connector is not asked for what it does not provision');
+      const tasks = createTaskStore({ db: store.db });
+      const [task, ...more] = await tasks.listTasks({ system: 'directory', identityKey: 'L1', status: 'open' });
+      assert.deepEqual(more, []);
+      assert.equal(task?.kind, 'revoke_sessions');
+      assert.equal(task?.owner, 'E0', 'the system owner carries it out');
+      assert.equal(task?.dueAt, '2026-03-02T09:00:00.000Z');
+      assert.match(task?.instruction ?? '', /End every session of L1 .*in directory\..*no-sessions connector cannot do this itself/);
+      assert.equal(wiki.state.accounts.get(wikiLeaver.accountId)?.enabled, true, 'the wiki waits for the sessions to end');
+
+      assert.deepEqual((await apply()).changes.map((c) => c.state), ['confirmed', 'pending', 'waiting', 'confirmed'], 'an open task keeps it pending');
+      await tasks.closeTask(task!.id, { doneBy: 'E0', doneAt: now.toISOString(), note: 'signed out everywhere in the IdP console' }, 'E0');
+      const second = await apply();
+      assert.equal(second.status, 'applied');
+      assert.deepEqual(second.changes.map((c) => c.state), ['confirmed', 'confirmed', 'confirmed', 'confirmed']);
+      assert.equal(wiki.state.accounts.get(wikiLeaver.accountId)?.enabled, false);
+      assert.equal(directory.calls['apply:revoke_sessions'] ?? 0, 0);
+      await connectors.close();
     });
 
     test('with the chaos connector, apply recovers without duplicates over many seeded runs', async () => {

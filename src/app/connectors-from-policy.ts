@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely';
 import { JmlError, isJmlError } from '../domain/errors.ts';
 import type { Policy, SystemDef } from '../domain/policy.ts';
 import type { Connector } from '../connectors/connector.ts';
+import { createTaskFallback, type TaskFallback } from '../connectors/manual/task-fallback.ts';
 import { createConnectorRegistry, type ConnectorRegistry } from '../connectors/registry.ts';
 import { getSecret, keyringFromEnv, Secret, type Keyring } from '../connectors/secrets/index.ts';
 import type { Database } from '../store/database.ts';
@@ -43,6 +44,11 @@ export interface PolicyConnectorsDeps {
 export interface PolicyConnectors {
   /** The connector of a system opened here; undefined for systems not opened. */
   get(system: string): Connector | undefined;
+  /**
+   * Tasks for the system's owner, for the change kinds its connector does not
+   * provision (apply's `tasksFor`); undefined for systems not opened.
+   */
+  tasksFor(system: string): TaskFallback | undefined;
   close(): Promise<void>;
 }
 
@@ -91,7 +97,21 @@ export async function openPolicyConnectors(deps: PolicyConnectorsDeps, systems?:
     await close();
     throw error;
   }
-  return { get: (system) => opened.get(system), close };
+  const fallbacks = new Map<string, TaskFallback>();
+  const tasksFor = (system: string): TaskFallback | undefined => {
+    const def = deps.policy.systems.find((s) => s.name === system);
+    if (!def || !opened.has(system)) return undefined;
+    let fallback = fallbacks.get(system);
+    if (!fallback) {
+      fallback = createTaskFallback(
+        { owner: def.owner, connectorType: def.connector.type },
+        { system, db: deps.db, ...(deps.now ? { now: deps.now } : {}), ...(deps.actor ? { actor: deps.actor } : {}) },
+      );
+      fallbacks.set(system, fallback);
+    }
+    return fallback;
+  };
+  return { get: (system) => opened.get(system), tasksFor, close };
 }
 
 async function settingsFor(deps: PolicyConnectorsDeps, def: SystemDef, ring: () => Keyring, env: Readonly<Record<string, string | undefined>>): Promise<Record<string, unknown>> {

@@ -19,6 +19,7 @@ import { listFindings } from '../../src/app/findings-store.ts';
 import { importSource } from '../../src/app/import-source.ts';
 import { reconcileSystem } from '../../src/app/reconcile.ts';
 import { adPassword } from '../../src/connectors/ldap/ldap-directory.ts';
+import { createTaskStore } from '../../src/connectors/manual/task-store.ts';
 import { createKeyring, masterKey, putSecret } from '../../src/connectors/secrets/index.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
@@ -92,7 +93,6 @@ describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { ski
     owner: "3001"
     enforcement: full
     identity_provider: true
-    sessions: false          # a directory has no sessions to revoke
     correlation: { account: employeeNumber, identity: key }
     account:
       name: "{first_name|ascii|lower}.{last_name|ascii|lower}"
@@ -138,15 +138,23 @@ describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { ski
     assert.equal(result.status, 'applied', JSON.stringify(result.errors));
   }
 
-  /** Plan, apply, reconcile every system; returns the plan's changes as `identity kind system[:entitlement]`. */
-  async function converge(): Promise<string[]> {
+  /**
+   * Plan, apply, reconcile every system; returns the plan's changes as `identity kind system[:entitlement]`.
+   * `partial`: some changes wait for people (tasks), none failed.
+   */
+  async function converge(expected: 'applied' | 'partial' = 'applied'): Promise<string[]> {
     const planner = createPlanner({ db: store.db, config: { policy_dir: policyDir, timezone: 'UTC' }, actor: 'e2e' });
     const { policy } = await planner.loadPolicy();
     const connectors = await openPolicyConnectors({ db: store.db, policy, keyring: () => keyring, actor: 'e2e' });
     try {
       const { plan } = await planner.compute();
-      const report = await applyPlan({ db: store.db, actor: 'e2e', connectorFor: (s) => (s ? connectors.get(s) : undefined), currentFingerprint: () => planner.currentFingerprint(), retry: { baseDelayMs: 50 } }, plan);
-      assert.equal(report.status, 'applied', JSON.stringify(report.changes.filter((c) => c.state !== 'confirmed' && c.state !== 'already')));
+      const report = await applyPlan({
+        db: store.db, actor: 'e2e', connectorFor: (s) => (s ? connectors.get(s) : undefined), tasksFor: (s) => connectors.tasksFor(s),
+        currentFingerprint: () => planner.currentFingerprint(), retry: { baseDelayMs: 50 },
+      }, plan);
+      const unsettled = report.changes.filter((c) => c.state !== 'confirmed' && c.state !== 'already');
+      assert.equal(report.status, expected, JSON.stringify(unsettled));
+      assert.deepEqual(unsettled.filter((c) => c.state !== 'pending' && c.state !== 'waiting'), [], 'nothing failed');
       for (const system of ['dir', 'ad', 'app']) await reconcileSystem({ db: store.db, policy, connectorFor: (s) => connectors.get(s), actor: 'e2e' }, system);
       return plan.changes.map((c) => `${c.identityKey} ${c.kind} ${c.system}${c.entitlement ? `:${c.entitlement}` : ''}`);
     } finally {
@@ -193,8 +201,19 @@ describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { ski
     assert.equal(await bind(ad.ldapsUrl, ad.caPem, adDn, PASSWORD), true);
 
     await importHr(person('2001', 'Ada', 'Lovelace', 'Finance', '2026-03-02', 'terminated') + person('2002', 'Alan', 'Turing', 'Engineering') + person('3001', 'Grace', 'Owner', 'IT'), '2026-03-03');
+    // LDAP cannot end sessions: that step is a task for the directory's owner, and the accounts behind it wait.
+    const first = await converge('partial');
+    assert.ok(first.includes('2001 disable_account dir') && first.includes('2001 revoke_sessions dir'), first.join('\n'));
+    assert.equal(await bind(ldap.ldapsUrl, ldap.caPem, ldapDn, PASSWORD), false, 'OpenLDAP refuses the leaver: the identity provider goes first');
+    assert.equal(await bind(ad.ldapsUrl, ad.caPem, adDn, PASSWORD), true, 'AD waits until the sessions are ended');
+    const tasks = createTaskStore({ db: store.db });
+    const [task, ...others] = await tasks.listTasks({ identityKey: '2001', status: 'open' });
+    assert.deepEqual(others, []);
+    assert.deepEqual([task?.kind, task?.system, task?.owner], ['revoke_sessions', 'dir', '3001']);
+    await tasks.closeTask(task!.id, { doneBy: '3001', doneAt: new Date().toISOString(), note: 'signed Ada out of every session' }, '3001');
+
     const changes = await converge();
-    for (const s of ['dir', 'ad', 'app']) assert.ok(changes.includes(`2001 disable_account ${s}`), changes.join('\n'));
+    for (const s of ['ad', 'app']) assert.ok(changes.includes(`2001 disable_account ${s}`), changes.join('\n'));
     assert.equal(await bind(ldap.ldapsUrl, ldap.caPem, ldapDn, PASSWORD), false, 'OpenLDAP refuses the leaver');
     assert.equal(await bind(ad.ldapsUrl, ad.caPem, adDn, PASSWORD), false, 'AD refuses the leaver');
     const users = (await scim.state.users()) as { externalId?: string; active?: boolean }[];

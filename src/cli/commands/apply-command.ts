@@ -73,6 +73,7 @@ export function registerApplyCommand(program: Command, ctx: CliContext): void {
             db: store.db,
             actor: ctx.actor,
             connectorFor: (system) => (system === null ? undefined : connectors.get(system)),
+            tasksFor: (system) => connectors.tasksFor(system),
             currentFingerprint: () => planner.currentFingerprint(scope),
           }, plan);
           if (flags.json) printJson(ctx, report);
