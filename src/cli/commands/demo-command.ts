@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { createPlanner } from '../../app/compute-plan.ts';
-import { loadDemo } from '../../app/load-demo.ts';
+import type { JmlConfig } from '../../app/config.ts';
+import { loadDemo, type DemoLoad } from '../../app/load-demo.ts';
+import type { Store } from '../../store/open-store.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 
 export function registerDemoCommand(program: Command, ctx: CliContext): void {
@@ -11,28 +13,52 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
     .action(async (flags: { json?: boolean }) => {
       await ctx.withStore(async (store, config) => {
         const demo = await loadDemo({ db: store.db, config }, { actor: 'demo' });
-        const { plan } = await createPlanner({ db: store.db, config, actor: 'demo' }).compute();
-        const identities = await store.db.selectFrom('identities').select(['kind', 'status']).execute();
-        const byKind = tally(identities.map((i) => i.kind));
-        const byStatus = tally(identities.map((i) => i.status));
-        const byChange = tally(plan.changes.map((c) => `${c.kind}${c.system ? ` in ${c.system}` : ''}`));
-        if (flags.json) return printJson(ctx, { loaded: demo.loaded, directory: demo.directory, store: store.location, backend: store.backend, identities: { byKind, byStatus }, plan: { changes: plan.changes.length, byChange } });
-        printLine(ctx, demo.loaded ? `Loaded the demo organisation from ${demo.directory}:` : 'The demo organisation is already loaded.');
-        for (const r of demo.imports) {
-          const c = r.counts;
-          const outcome = r.status === 'applied' ? '' : ` — ${r.status.toUpperCase()}: ${r.heldReason ?? r.errors[0]?.message ?? ''}`;
-          printLine(ctx, `  ${r.source.padEnd(7)} ${r.file.padEnd(11)} ${c.rows} rows → ${c.joiners} joiners, ${c.leavers} leavers scheduled, ${c.historical} former staff kept as history${outcome}`);
-        }
-        printLine(ctx, `Identities: ${format(byKind)}`);
-        printLine(ctx, `Status:     ${format(byStatus)}`);
-        printLine(ctx, `Data:       ${store.location} (${store.backend === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'})`);
-        printLine(ctx);
-        printLine(ctx, `The plan for the demo organisation (${plan.changes.length} changes, policy in ${config.policy_dir}/):`);
-        for (const [what, n] of Object.entries(byChange).sort((a, b) => b[1] - a[1])) printLine(ctx, `  ${String(n).padStart(6)}  ${what}`);
+        const summary = await summariseDemo(store, config, demo, 'demo');
+        if (flags.json) return printJson(ctx, summary);
+        printDemoSummary(ctx, config, summary, demo);
         printLine(ctx);
         printLine(ctx, 'Next: `npx jml plan --identity E1002` for one person\'s changes and reasons, `npx jml identities`, `npx jml identity C2001`, `npx jml audit verify`.');
       });
     });
+}
+
+export interface DemoSummary {
+  readonly loaded: boolean;
+  readonly directory: string;
+  readonly store: string;
+  readonly backend: string;
+  readonly identities: { readonly byKind: Record<string, number>; readonly byStatus: Record<string, number> };
+  readonly plan: { readonly changes: number; readonly byChange: Record<string, number> };
+}
+
+/** What the demo load did and the plan it leads to (`jml demo` and `jml serve --demo` print the same). */
+export async function summariseDemo(store: Store, config: JmlConfig, demo: DemoLoad, actor: string): Promise<DemoSummary> {
+  const { plan } = await createPlanner({ db: store.db, config, actor }).compute();
+  const identities = await store.db.selectFrom('identities').select(['kind', 'status']).execute();
+  return {
+    loaded: demo.loaded,
+    directory: demo.directory,
+    store: store.location,
+    backend: store.backend,
+    identities: { byKind: tally(identities.map((i) => i.kind)), byStatus: tally(identities.map((i) => i.status)) },
+    plan: { changes: plan.changes.length, byChange: tally(plan.changes.map((c) => `${c.kind}${c.system ? ` in ${c.system}` : ''}`)) },
+  };
+}
+
+/** Prints the demo summary for people: each import, identities by kind and status, where the data lives, the plan by change. */
+export function printDemoSummary(ctx: CliContext, config: JmlConfig, summary: DemoSummary, demo: DemoLoad): void {
+  printLine(ctx, demo.loaded ? `Loaded the demo organisation from ${demo.directory}:` : 'The demo organisation is already loaded.');
+  for (const r of demo.imports) {
+    const c = r.counts;
+    const outcome = r.status === 'applied' ? '' : ` — ${r.status.toUpperCase()}: ${r.heldReason ?? r.errors[0]?.message ?? ''}`;
+    printLine(ctx, `  ${r.source.padEnd(7)} ${r.file.padEnd(11)} ${c.rows} rows → ${c.joiners} joiners, ${c.leavers} leavers scheduled, ${c.historical} former staff kept as history${outcome}`);
+  }
+  printLine(ctx, `Identities: ${format(summary.identities.byKind)}`);
+  printLine(ctx, `Status:     ${format(summary.identities.byStatus)}`);
+  printLine(ctx, `Data:       ${summary.store} (${summary.backend === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'})`);
+  printLine(ctx);
+  printLine(ctx, `The plan for the demo organisation (${summary.plan.changes} changes, policy in ${config.policy_dir}/):`);
+  for (const [what, n] of Object.entries(summary.plan.byChange).sort((a, b) => b[1] - a[1])) printLine(ctx, `  ${String(n).padStart(6)}  ${what}`);
 }
 
 function tally(values: readonly string[]): Record<string, number> {

@@ -4,7 +4,7 @@
  * creates the `admin` user and prints its generated password once.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { buildApiServer } from '../../api/api-server.ts';
@@ -15,21 +15,50 @@ import { createPlanner } from '../../app/compute-plan.ts';
 import { loadDemo } from '../../app/load-demo.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { printLine, type CliContext } from '../cli-context.ts';
+import { printDemoSummary, summariseDemo } from './demo-command.ts';
 
 const WEB_ROOT = path.resolve(import.meta.dirname, '../../../web');
+/** What the console build is made from; a newer file than the built index.html means the build is stale. */
+const WEB_INPUTS = ['src', 'index.html', 'vite.config.ts', '../package-lock.json'];
 
-/** Builds the console once when web/dist is missing (vite, offline). */
-export function ensureConsoleBuilt(log: (line: string) => void): string | null {
-  const dist = path.join(WEB_ROOT, 'dist');
-  if (existsSync(path.join(dist, 'index.html'))) return dist;
-  const vite = path.resolve(WEB_ROOT, '../node_modules/vite/bin/vite.js');
+function newestMtime(target: string): number {
+  if (!existsSync(target)) return 0;
+  const stat = statSync(target);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  return readdirSync(target).reduce((newest, name) => Math.max(newest, newestMtime(path.join(target, name))), stat.mtimeMs);
+}
+
+/** Whether web/dist is missing or older than any file it is built from. */
+export function consoleBuildState(webRoot = WEB_ROOT): 'fresh' | 'missing' | 'stale' {
+  const index = path.join(webRoot, 'dist', 'index.html');
+  if (!existsSync(index)) return 'missing';
+  const built = statSync(index).mtimeMs;
+  return WEB_INPUTS.some((input) => newestMtime(path.join(webRoot, input)) > built) ? 'stale' : 'fresh';
+}
+
+/**
+ * Builds the console with vite (offline: everything it needs is in
+ * node_modules) when web/dist is missing or stale; returns the directory to
+ * serve, or null to serve the API only.
+ */
+export function ensureConsoleBuilt(log: (line: string) => void, webRoot = WEB_ROOT): string | null {
+  const dist = path.join(webRoot, 'dist');
+  const state = consoleBuildState(webRoot);
+  if (state === 'fresh') return dist;
+  const vite = path.resolve(webRoot, '../node_modules/vite/bin/vite.js');
   if (!existsSync(vite)) {
-    log('the web console is not built and vite is not installed: serving the API only');
-    return null;
+    log(state === 'missing' ? 'The web console is not built and vite is not installed (npm install without --omit=dev): serving the API only.' : 'The web console build is older than its sources and vite is not installed: serving the old build.');
+    return state === 'stale' ? dist : null;
   }
-  log('building the web console…');
-  const built = spawnSync(process.execPath, [vite, 'build', WEB_ROOT, '--logLevel', 'warn'], { stdio: 'inherit' });
-  return built.status === 0 ? dist : null;
+  log(`${state === 'missing' ? 'Building the web console (first start)' : 'Rebuilding the web console (its sources changed)'} into ${path.relative(process.cwd(), dist) || dist} — offline, about 10 s…`);
+  const started = performance.now();
+  const built = spawnSync(process.execPath, [vite, 'build', webRoot, '--logLevel', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (built.status !== 0) {
+    log(`The web console build failed (exit ${built.status ?? built.signal}): ${state === 'stale' ? 'serving the old build' : 'serving the API only'}.`);
+    return state === 'stale' && existsSync(path.join(dist, 'index.html')) ? dist : null;
+  }
+  log(`Built the web console in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+  return dist;
 }
 
 export function registerServeCommand(program: Command, ctx: CliContext): void {
@@ -45,7 +74,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
       await ctx.withStore(async (store, config) => {
         if (flags.demo) {
           const demo = await loadDemo({ db: store.db, config }, { actor: 'demo' });
-          if (demo.loaded) printLine(ctx, `Loaded the demo organisation from ${demo.directory}.`);
+          printDemoSummary(ctx, config, await summariseDemo(store, config, demo, 'demo'), demo);
+          printLine(ctx);
         }
         let owners = new Map<string, string[]>();
         try {
@@ -74,8 +104,11 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         );
         const first = await ensureFirstAdmin(store.db);
         const address = await app.listen({ host: flags.host, port: flags.port });
-        printLine(ctx, `jml console: ${address}/   (API: ${address}/api/openapi.json, data: ${store.location})`);
+        printLine(ctx, `jml console: ${address}/   (API: ${address}/api/openapi.json)`);
+        if (!flags.demo) printLine(ctx, `Data:        ${store.location} (${store.backend === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'})`);
         if (first) printLine(ctx, `First sign-in — user: ${first.username}  password: ${first.password}   (shown once; stored hashed)`);
+        else printLine(ctx, 'Sign in with your console user (the first admin password was shown on the first start).');
+        printLine(ctx, 'Ctrl-C stops the server.');
         await new Promise<void>((resolve) => {
           const stop = () => resolve();
           process.once('SIGINT', stop);
