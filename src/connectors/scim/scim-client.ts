@@ -57,6 +57,14 @@ export function parseRetryAfter(header: string | null, nowMs: number): number | 
 }
 
 /** A client for the SCIM endpoints under `settings.baseUrl`. */
+const IDEMPOTENT = new Set(['GET', 'PUT', 'DELETE']);
+
+function isStaleConnection(cause: unknown): boolean {
+  const inner = (cause as { cause?: { code?: string } } | undefined)?.cause;
+  const code = inner?.code ?? (cause as { code?: string } | undefined)?.code;
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE';
+}
+
 export function createScimClient(settings: ScimSettings, system: string, deps: ScimClientDeps): ScimClient {
   const doFetch = deps.fetch ?? fetch;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
@@ -65,6 +73,16 @@ export function createScimClient(settings: ScimSettings, system: string, deps: S
   const inClear = baseUrl.protocol === 'http:' && !isLoopback(baseUrl) && !settings.allowInsecureHttp;
 
   async function once(method: string, path: string, body: unknown): Promise<{ response: ScimResponse; retryAfterMs: number | null }> {
+    try {
+      return await attempt(method, path, body);
+    } catch (error) {
+      // A kept-alive connection the server closed while idle fails before any answer: safe to resend an idempotent request once.
+      if (IDEMPOTENT.has(method) && isStaleConnection((error as JmlError).cause)) return attempt(method, path, body);
+      throw error;
+    }
+  }
+
+  async function attempt(method: string, path: string, body: unknown): Promise<{ response: ScimResponse; retryAfterMs: number | null }> {
     if (inClear) {
       throw new JmlError('connector', `scim ${system}: refusing to send the token in clear to ${baseUrl.host}; use https or set allowInsecureHttp`, {
         details: { system, status: null, scimType: null, retryAfterMs: null },
@@ -87,6 +105,7 @@ export function createScimClient(settings: ScimSettings, system: string, deps: S
       const timedOut = (cause as Error).name === 'TimeoutError';
       const reason = timedOut ? `no answer within ${settings.timeoutMs} ms` : describeNetworkError(cause);
       throw new JmlError('connector', `scim ${system}: ${method} ${path} failed: ${redactSecrets(reason, [deps.token])}`, {
+        cause,
         retryable: true,
         details: { system, status: null, scimType: null, retryAfterMs: null },
       });
