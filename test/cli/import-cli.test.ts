@@ -76,4 +76,16 @@ describe('jml import from the command line', () => {
     assert.equal(badDate.code, 2);
     assert.match(badDate.stderr, /--as-of must be YYYY-MM-DD/);
   });
+
+  test('source check shows how each column maps, names the invalid rows, and writes nothing', async () => {
+    const file = writeFile(dir, 'check.csv', 'employee_id,first_name,last_name,email,department,title,manager_id,location,employment_type,start_date,end_date,status\n007,Ada,Lovelace,ada@example.com,Eng,X,,Berlin,Full-time,2024-01-01,,A\n008,Alan,Turing,alan@example.com,Eng,X,,Berlin,Full-time,2024-02-30,,active\n');
+    const before = JSON.parse((await runCli(['--data', data, 'identities', '--json'])).stdout).identities.length;
+    const run = await runCli(['--data', data, 'source', 'check', 'hr', file]);
+    assert.equal(run.code, 2);
+    assert.match(run.stdout, /employee_id\s+→ key\s+"007"/);
+    assert.match(run.stdout, /status\s+→ status\s+"active"\s+← "A"/);
+    assert.match(run.stdout, /check\.csv:3 \[start_date\]/);
+    const after = JSON.parse((await runCli(['--data', data, 'identities', '--json'])).stdout).identities.length;
+    assert.equal(after, before);
+  });
 });

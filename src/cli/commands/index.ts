@@ -17,6 +17,7 @@ import { registerQuarantineCommands } from './quarantine-commands.ts';
 import { registerReconcileCommands } from './reconcile-commands.ts';
 import { registerRequestCommands } from './request-commands.ts';
 import { registerRescindCommand } from './rescind-command.ts';
+import { registerSourceCommand } from './source-command.ts';
 import { registerSecretCommands } from './secret-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerTaskCommands } from './task-commands.ts';
@@ -24,6 +25,6 @@ import { registerWorkerCommand } from './worker-command.ts';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
+export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerSourceCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
   registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand,
   registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand];
