@@ -1,0 +1,86 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { SourceRecord, SourceSnapshot } from './source-record.ts';
+import { diffSnapshot, recordData, type DiffInput, type KnownIdentity, type PreviousRecord } from './snapshot-diff.ts';
+
+const rec = (key: string, over: Partial<SourceRecord> = {}, attrs: Record<string, string> = {}): SourceRecord => ({
+  key,
+  row: 2,
+  kind: 'employee',
+  status: 'active',
+  attributes: { first_name: 'Ada', last_name: key, email: `${key.toLowerCase()}@example.com`, department: 'Engineering', ...attrs },
+  startDate: '2024-01-01',
+  endDate: null,
+  owner: null,
+  sponsor: null,
+  ...over,
+});
+
+const snapshot = (records: SourceRecord[], extra: Partial<SourceSnapshot> = {}): SourceSnapshot => ({ source: 'hr', file: 'hr.csv', rowsTotal: records.length, records, errors: [], fullSnapshot: true, ...extra });
+
+/** The state after `records` were imported and took effect. */
+function known(records: SourceRecord[], status: KnownIdentity['status'] = 'active', over: Partial<KnownIdentity> = {}): Pick<DiffInput, 'previous' | 'identities' | 'correlation'> {
+  const previous = new Map<string, PreviousRecord>();
+  const identities = new Map<string, KnownIdentity>();
+  const correlation = new Map<string, string>();
+  for (const r of records) {
+    const data = recordData(r, 'hr');
+    previous.set(r.key, { identityKey: r.key, data, present: true });
+    identities.set(r.key, { key: r.key, status, source: 'hr', kind: r.kind, data, leftOn: status === 'left' ? '2025-06-30' : null, scheduled: [], ...over });
+    correlation.set(String(r.attributes.email).toLowerCase(), r.key);
+  }
+  return { previous, identities, correlation };
+}
+
+const base = { source: 'hr', correlationAttribute: 'email', asOf: '2026-11-22', timezone: 'UTC' } as const;
+const summary = (input: DiffInput) => diffSnapshot(input).events.map((e) => `${e.type} ${e.identityKey} ${e.effectiveDate}`);
+
+const table: [string, DiffInput, string[]][] = [
+  ['a new key is a joiner on its start date', { ...base, ...known([]), snapshot: snapshot([rec('E1', { startDate: '2026-12-01' })]) }, ['joiner E1 2026-12-01']],
+  ['a new key with a past start date is a joiner dated on that start date', { ...base, ...known([]), snapshot: snapshot([rec('E1')]) }, ['joiner E1 2024-01-01']],
+  ['an unchanged record is no event', { ...base, ...known([rec('E1')]), snapshot: snapshot([rec('E1')]) }, []],
+  ['a changed department is a mover today', { ...base, ...known([rec('E1')]), snapshot: snapshot([rec('E1', {}, { department: 'Sales' })]) }, ['mover E1 2026-11-22']],
+  ['status terminated with an end date is a leaver on that date', { ...base, ...known([rec('E1')]), snapshot: snapshot([rec('E1', { status: 'terminated', endDate: '2026-12-31' })]) }, ['leaver E1 2026-12-31']],
+  ['a key gone from a full snapshot is a leaver today', { ...base, ...known([rec('E1'), rec('E2')]), snapshot: snapshot([rec('E1')]) }, ['leaver E2 2026-11-22']],
+  ['a key gone from a partial snapshot is nothing', { ...base, ...known([rec('E1'), rec('E2')]), snapshot: snapshot([rec('E1')], { fullSnapshot: false }) }, []],
+  ['a key whose row was invalid is never taken for a leaver', { ...base, ...known([rec('E1'), rec('E2')]), snapshot: snapshot([rec('E1')], { invalidKeys: ['E2'] }) }, []],
+  ['a left identity back with a later start date is a rehire', { ...base, ...known([rec('E1', { status: 'terminated', endDate: '2025-06-30' })], 'left'), snapshot: snapshot([rec('E1', { startDate: '2027-01-04' })]) }, ['rehire E1 2027-01-04']],
+  ['a left identity flipped to active without a new start is no event (rescind is explicit)', { ...base, ...known([rec('E1', { status: 'terminated', endDate: '2025-06-30' })], 'left'), snapshot: snapshot([rec('E1')]) }, []],
+  [
+    'a new key with the email of a left identity re-links it as a rehire',
+    { ...base, ...known([rec('E1', { status: 'terminated', endDate: '2025-06-30' })], 'left'), snapshot: snapshot([rec('E9', { startDate: '2027-01-04' }, { email: 'E1@example.com' })]) },
+    ['rehire E1 2027-01-04'],
+  ],
+  ['a set end date schedules a leaver', { ...base, ...known([rec('E1')]), snapshot: snapshot([rec('E1', { endDate: '2027-03-31' })]) }, ['leaver E1 2027-03-31']],
+];
+
+for (const [name, input, expected] of table) {
+  test(name, () => assert.deepEqual(summary(input), expected));
+}
+
+test('a rehire does not carry the old record status into the new state', () => {
+  const input = { ...base, ...known([rec('E1', { status: 'terminated', endDate: '2025-06-30' })], 'left'), snapshot: snapshot([rec('E1', { startDate: '2027-01-04' })]) };
+  const [event] = diffSnapshot(input).events;
+  assert.deepEqual(event!.changes.status, ['terminated', 'active']);
+});
+
+test('a pending joiner whose start date moves gets its joiner re-issued, the old one superseded', () => {
+  const pending = known([rec('E1', { startDate: '2026-12-01' })], 'pending', { scheduled: [{ id: 'ev-j', type: 'joiner', effectiveDate: '2026-12-01' }] });
+  const result = diffSnapshot({ ...base, ...pending, snapshot: snapshot([rec('E1', { startDate: '2026-12-15' })]) });
+  assert.deepEqual(result.superseded, ['ev-j']);
+  assert.deepEqual(result.events.map((e) => `${e.type} ${e.effectiveDate}`), ['joiner 2026-12-15']);
+});
+
+test('a moved contract end replaces the scheduled leaver', () => {
+  const withEnd = known([rec('E1', { endDate: '2026-12-31' })], 'active', { scheduled: [{ id: 'ev-l', type: 'leaver', effectiveDate: '2026-12-31' }] });
+  const result = diffSnapshot({ ...base, ...withEnd, snapshot: snapshot([rec('E1', { endDate: '2027-06-30' })]) });
+  assert.deepEqual(result.superseded, ['ev-l']);
+  assert.deepEqual(result.events.map((e) => `${e.type} ${e.effectiveDate}`), ['leaver 2027-06-30']);
+});
+
+test('a terminated record seen again with nothing new is no second leaver', () => {
+  const terminated = rec('E1', { status: 'terminated', endDate: '2026-12-31' });
+  const result = diffSnapshot({ ...base, ...known([terminated], 'active', { scheduled: [{ id: 'ev-l', type: 'leaver', effectiveDate: '2026-12-31' }] }), snapshot: snapshot([terminated]) });
+  assert.deepEqual(result.events, []);
+  assert.deepEqual(result.superseded, []);
+});
