@@ -5,7 +5,7 @@
  * and never across a handler, so a handler's own queries cannot deadlock it.
  */
 import { PgBoss, fromKysely, type Db, type SendOptions } from 'pg-boss';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Backend } from '../store/open-store.ts';
 import type { Database } from '../store/database.ts';
 import { QUEUE } from './job-queues.ts';
@@ -36,10 +36,12 @@ export function inTransaction(trx: Kysely<Database>): { db: Db } {
  */
 export async function startJobBoss(db: Kysely<Database>, backend: Backend, options: JobBossOptions = {}): Promise<PgBoss> {
   const boss = new PgBoss({
-    db: fromKysely(db),
+    db: poolAdapter(db),
     backend: backend === 'pglite' ? 'pglite' : 'postgres',
     schedule: options.schedule ?? true,
     superviseIntervalSeconds: options.superviseIntervalSeconds ?? 10,
+    // Expired jobs (a worker killed mid-job) are found on the monitor pass; keep it as frequent.
+    monitorIntervalSeconds: options.superviseIntervalSeconds ?? 10,
     // Cron is checked every 30 s by default; jml's schedules are minute-grained.
     cronWorkerIntervalSeconds: 15,
   });
@@ -64,6 +66,27 @@ export async function startJobBoss(db: Kysely<Database>, backend: Backend, optio
   // warm the lookup now, outside any transaction.
   for (const name of Object.values(QUEUE)) await boss.insert(name, []);
   return boss;
+}
+
+/**
+ * pg-boss's adapter over the root handle. Some pg-boss statements are scripts
+ * with their own BEGIN/COMMIT; one that fails midway (two processes creating
+ * the same queue at boot) would leave its pooled connection inside an aborted
+ * transaction for the next query to trip on. Each statement therefore runs on
+ * a connection of its own and a failure is rolled back before it goes back.
+ */
+function poolAdapter(db: Kysely<Database>): Db {
+  return {
+    executeSql: (text, values) =>
+      db.connection().execute(async (connection) => {
+        try {
+          return await fromKysely(connection).executeSql(text, values);
+        } catch (error) {
+          await sql`ROLLBACK`.execute(connection).catch(() => undefined);
+          throw error;
+        }
+      }),
+  };
 }
 
 async function createQueue(boss: PgBoss, name: string, options: SendOptions): Promise<void> {

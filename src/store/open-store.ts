@@ -57,6 +57,9 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Stor
   pool.on('error', () => {
     // An idle client lost its connection (server restart). The pool replaces it; queries in flight see their own error.
   });
+  // A checked-out client whose server goes away also emits 'error'; with no listener that ends the
+  // process. The query in flight is rejected with the same error, which is how callers learn of it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   try {
     const client = await pool.connect();
     client.release();

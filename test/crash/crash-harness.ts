@@ -1,0 +1,102 @@
+/**
+ * Helpers for the crash tests: worker processes started and killed for
+ * real, a throwaway PostgreSQL server that can be restarted, polling.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Change, Plan } from '../../src/domain/change.ts';
+
+const WORKER = path.join(import.meta.dirname, 'crash-worker.ts');
+
+export interface WorkerProcess {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  readonly exited: Promise<number | null>;
+}
+
+export function spawnWorker(env: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, [WORKER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${stderr}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, ready, exited };
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+let plans = 0;
+/** n identities, each with an account created and then a grant that depends on it. */
+export function joinerPlan(n: number, prefix = 'E'): Plan {
+  const changes: Change[] = [];
+  for (let i = 1; i <= n; i++) {
+    const key = `${prefix}${i}`;
+    changes.push({ id: `create:wiki:${key}`, kind: 'create_account', identityKey: key, system: 'wiki', reason: 'joiner', dependsOn: [] });
+    changes.push({ id: `grant:wiki:${key}:staff`, kind: 'add_grant', identityKey: key, system: 'wiki', entitlement: 'staff', reason: 'rule', dependsOn: [`create:wiki:${key}`] });
+  }
+  return { id: `crash-plan-${process.pid}-${++plans}`, computedAt: new Date().toISOString(), fingerprint: 'fp', changes };
+}
+
+export function scratchDir(name: string): string {
+  return mkdtempSync(path.join(tmpdir(), `jml-${name}-`));
+}
+
+/** The newest PostgreSQL server binaries on this machine, if any. */
+export function postgresBin(): string | null {
+  if (process.env.JML_TEST_PG_BIN) return process.env.JML_TEST_PG_BIN;
+  const root = '/usr/lib/postgresql';
+  if (!existsSync(root)) return null;
+  const versions = readdirSync(root).sort((a, b) => Number(a) - Number(b));
+  const bin = versions.length ? path.join(root, versions[versions.length - 1]!, 'bin') : null;
+  return bin && existsSync(path.join(bin, 'pg_ctl')) ? bin : null;
+}
+
+/** A PostgreSQL server of our own on loopback, run as the postgres user, that a test may restart. */
+export interface OwnPostgres {
+  readonly url: string;
+  restart(): void;
+  stop(): void;
+}
+
+export function startOwnPostgres(port: number): OwnPostgres {
+  const bin = postgresBin();
+  if (!bin) throw new Error('no PostgreSQL server binaries');
+  const dir = scratchDir('pg');
+  chmodSync(dir, 0o777);
+  const asPostgres = (command: string) => {
+    const result = process.getuid?.() === 0 ? spawnSync('su', ['postgres', '-s', '/bin/sh', '-c', command], { encoding: 'utf8' }) : spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`${command}: ${result.stderr}`);
+  };
+  const data = path.join(dir, 'data');
+  asPostgres(`${bin}/initdb -D ${data} -A trust -U postgres >/dev/null`);
+  const start = () => asPostgres(`${bin}/pg_ctl -D ${data} -l ${dir}/log -o "-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off" -w start >/dev/null`);
+  const stop = () => asPostgres(`${bin}/pg_ctl -D ${data} -m immediate -w stop >/dev/null`);
+  start();
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    restart: () => {
+      stop();
+      start();
+    },
+    stop: () => {
+      try {
+        stop();
+      } catch {
+        // already stopped
+      }
+    },
+  };
+}
