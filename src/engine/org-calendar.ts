@@ -6,11 +6,23 @@
  */
 import { DateTime } from 'luxon';
 
+// An import asks for the same few hundred dates 100,000 times; luxon takes ~10 µs per answer.
+// Zone rules do not change while a process runs, so answers are kept (bounded, pure).
+const startCache = new Map<string, string>();
+const nextDayCache = new Map<string, string>();
+const START_CACHE_LIMIT = 50_000;
+
 /** The instant (UTC ISO 8601) at which calendar date `date` begins in `timeZone`. */
 export function startOfDay(date: string, timeZone: string): string {
+  const cacheKey = `${timeZone} ${date}`;
+  const cached = startCache.get(cacheKey);
+  if (cached !== undefined) return cached;
   const dt = DateTime.fromISO(date, { zone: timeZone }).startOf('day');
   if (!dt.isValid) throw new Error(`invalid calendar date ${date} in ${timeZone}`);
-  return dt.toUTC().toISO({ suppressMilliseconds: false })!;
+  const instant = dt.toUTC().toISO({ suppressMilliseconds: false })!;
+  if (startCache.size >= START_CACHE_LIMIT) startCache.clear();
+  startCache.set(cacheKey, instant);
+  return instant;
 }
 
 /** The instant at which access ends for someone whose last day is `date`. */
@@ -20,8 +32,17 @@ export function endOfLastDay(date: string, timeZone: string): string {
 
 /** `date` plus `days` calendar days (YYYY-MM-DD arithmetic, no zone involved). */
 export function addDays(date: string, days: number): string {
+  if (days === 1) {
+    const cached = nextDayCache.get(date);
+    if (cached !== undefined) return cached;
+  }
   const dt = DateTime.fromISO(date, { zone: 'UTC' }).plus({ days });
-  return dt.toISODate()!;
+  const next = dt.toISODate()!;
+  if (days === 1 && dt.isValid) {
+    if (nextDayCache.size >= START_CACHE_LIMIT) nextDayCache.clear();
+    nextDayCache.set(date, next);
+  }
+  return next;
 }
 
 /** The calendar date of `instant` in `timeZone`. */
