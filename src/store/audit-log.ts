@@ -8,6 +8,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { canonicalJson } from '../domain/canonical-json.ts';
+import { bulkInsert } from './bulk-write.ts';
 import type { AuditLogTable, Database } from './database.ts';
 
 export interface AuditEntryInput {
@@ -30,19 +31,52 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 type Db = Kysely<Database>;
 
-/** Appends entries in order, in the caller's transaction when given one. */
-export async function appendAudit(db: Db, entries: AuditEntryInput | readonly AuditEntryInput[], now: Date = new Date()): Promise<void> {
-  const list = Array.isArray(entries) ? (entries as readonly AuditEntryInput[]) : [entries as AuditEntryInput];
-  if (list.length === 0) return;
+const AUDIT_COLUMNS = {
+  seq: 'bigint',
+  id: 'text',
+  at: 'text',
+  actor: 'text',
+  action: 'text',
+  subject: 'text',
+  trigger: 'text',
+  before: 'jsonb',
+  after: 'jsonb',
+  details: 'jsonb',
+  prev_hash: 'text',
+  hash: 'text',
+} as const;
+
+/** Entries hashed and written per statement: bounds the rows held at once, not the chain. */
+const AUDIT_CHUNK = 2000;
+
+/**
+ * Appends entries in order, in the caller's transaction when given one.
+ * Entries may come from any iterable (an import's generator): they are hashed
+ * and written a chunk at a time, so a 100k-event import never holds every row.
+ */
+export async function appendAudit(db: Db, entries: AuditEntryInput | Iterable<AuditEntryInput>, now: Date = new Date()): Promise<void> {
+  const list: Iterable<AuditEntryInput> = isIterable(entries) ? entries : [entries];
   if (!db.isTransaction) {
-    await db.transaction().execute((trx) => appendAudit(trx, list, now));
+    const all = [...list];
+    if (all.length === 0) return;
+    await db.transaction().execute((trx) => appendAudit(trx, all, now));
     return;
   }
-  const head = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).forUpdate().executeTakeFirstOrThrow();
-  let { seq, hash } = head;
+  let locked = false;
+  let seq = 0;
+  let hash = GENESIS_HASH;
   const at = now.toISOString();
-  const rows: AuditEntry[] = [];
+  let rows: AuditEntry[] = [];
+  const flush = async () => {
+    await bulkInsert(db, 'audit_log', AUDIT_COLUMNS, rows, { chunkSize: AUDIT_CHUNK });
+    rows = [];
+  };
   for (const input of list) {
+    // The head is locked only once there is something to append, as before.
+    if (!locked) {
+      ({ seq, hash } = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).forUpdate().executeTakeFirstOrThrow());
+      locked = true;
+    }
     const body = {
       seq: seq + 1,
       id: randomUUID(),
@@ -60,25 +94,15 @@ export async function appendAudit(db: Db, entries: AuditEntryInput | readonly Au
     rows.push(row);
     seq = row.seq;
     hash = row.hash;
+    if (rows.length >= AUDIT_CHUNK) await flush();
   }
-  for (let i = 0; i < rows.length; i += 500) {
-    await db
-      .insertInto('audit_log')
-      .values(
-        rows.slice(i, i + 500).map((r) => ({
-          ...r,
-          before: jsonOrNull(r.before),
-          after: jsonOrNull(r.after),
-          details: jsonOrNull(r.details),
-        })),
-      )
-      .execute();
-  }
+  if (!locked) return;
+  if (rows.length > 0) await flush();
   await db.updateTable('audit_head').set({ seq, hash }).where('id', '=', 1).execute();
 }
 
-function jsonOrNull(value: unknown): string | null {
-  return value === null || value === undefined ? null : JSON.stringify(value);
+function isIterable(value: AuditEntryInput | Iterable<AuditEntryInput>): value is Iterable<AuditEntryInput> {
+  return typeof (value as Partial<Iterable<AuditEntryInput>>)[Symbol.iterator] === 'function';
 }
 
 /** The hash an entry must carry, computed from everything but the hash itself. */
