@@ -4,13 +4,13 @@
  * timeline changes (import, rescind), the affected identities are re-folded,
  * their rows and event states updated, and each status change audited.
  */
-import type { Kysely } from 'kysely';
-import type { Identity } from '../domain/identity.ts';
-import { foldTimeline } from '../engine/timeline.ts';
+import { sql, type Kysely } from 'kysely';
+import type { Identity, IdentityKind, IdentityStatus } from '../domain/identity.ts';
+import type { LifecycleEvent, LifecycleEventType } from '../domain/lifecycle-event.ts';
+import { foldTimeline, type TimelineEvent } from '../engine/timeline.ts';
 import { appendAudit, type AuditEntryInput } from '../store/audit-log.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
 import type { Database } from '../store/database.ts';
-import { identityFromRow, timelinesOf } from '../store/identity-store.ts';
 
 type Db = Kysely<Database>;
 
@@ -22,39 +22,92 @@ export interface RefoldOutcome {
   readonly nowApplied: readonly string[];
 }
 
-/** Re-folds the identities' timelines at `now` and stores the result. Call inside a transaction. */
+/** Keys per query: one array parameter each, so the statement stays small on PGlite's bridge. */
+const KEY_CHUNK = 10_000;
+
+/**
+ * Re-folds the identities' timelines at `now` and stores the result. Call inside a transaction.
+ * Only rows whose fold differs from the stored row are written: a re-import of
+ * 100,000 unchanged people reads their timelines but rewrites nothing.
+ */
 export async function refoldIdentities(db: Db, keys: readonly string[], now: string): Promise<RefoldOutcome[]> {
   if (keys.length === 0) return [];
-  const timelines = await timelinesOf(db, keys);
-  const beforeRows = new Map<string, Identity>();
-  for (let i = 0; i < keys.length; i += 5000) {
-    for (const row of await db.selectFrom('identities').selectAll().where('key', 'in', keys.slice(i, i + 5000)).execute()) {
-      beforeRows.set(row.key, identityFromRow(row));
-    }
-  }
   const outcomes: RefoldOutcome[] = [];
   const toApply: string[] = [];
   const toSchedule: string[] = [];
-  const rows: Record<string, unknown>[] = [];
-  for (const key of keys) {
-    const events = timelines.get(key) ?? [];
-    const before = beforeRows.get(key) ?? null;
-    if (events.length === 0 && before) continue;
-    const fold = foldTimeline(key, events, now);
-    const state = new Map(events.map((e) => [e.id, e.state]));
-    const nowApplied = fold.applied.filter((id) => state.get(id) === 'scheduled');
-    toApply.push(...nowApplied);
-    toSchedule.push(...fold.scheduled.filter((id) => state.get(id) === 'applied'));
-    const after = { ...fold.identity, source: fold.identity.source || before?.source || '' };
-    outcomes.push({ key, before, after, nowApplied });
-    rows.push(identityRow(after));
+  const rows: Identity[] = [];
+  // A chunk at a time: the timelines of 100,000 identities are never all in memory.
+  for (let i = 0; i < keys.length; i += KEY_CHUNK) {
+    const chunk = keys.slice(i, i + KEY_CHUNK);
+    const [timelines, beforeRows] = await Promise.all([timelinesOf(db, chunk), storedIdentities(db, chunk)]);
+    for (const key of chunk) {
+      const events = timelines.get(key) ?? [];
+      const before = beforeRows.get(key) ?? null;
+      if (events.length === 0 && before) continue;
+      const fold = foldTimeline(key, events, now);
+      const state = new Map(events.map((e) => [e.id, e.state]));
+      const nowApplied = fold.applied.filter((id) => state.get(id) === 'scheduled');
+      toApply.push(...nowApplied);
+      toSchedule.push(...fold.scheduled.filter((id) => state.get(id) === 'applied'));
+      const after = { ...fold.identity, source: fold.identity.source || before?.source || '' };
+      outcomes.push({ key, before, after, nowApplied });
+      if (!before || !sameIdentity(before, after)) rows.push(after);
+    }
   }
   await bulkInsert(db, 'identities', IDENTITY_COLUMNS, rows, {
+    map: identityRow,
     upsert: { conflict: ['key'], update: ['kind', 'status', 'source', 'attributes', 'start_date', 'end_date', 'owner', 'sponsor', 'updated_at'] },
   });
   await setEventState(db, toApply, 'applied');
   await setEventState(db, toSchedule, 'scheduled');
   return outcomes;
+}
+
+/** Timelines of many identities, grouped by key; instants come back as ISO text (no Date per event). */
+async function timelinesOf(db: Db, keys: readonly string[]): Promise<Map<string, TimelineEvent[]>> {
+  const out = new Map<string, TimelineEvent[]>();
+  const rows = await db
+    .selectFrom('lifecycle_events')
+    .select(['id', 'seq', 'type', 'identity_key', sql<string>`to_char(effective_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as('effective_at'), 'changes', 'state'])
+    .where('identity_key', '=', sql<string>`ANY(${[...keys]}::text[])`)
+    .execute();
+  for (const r of rows) {
+    const event: TimelineEvent = { id: r.id, seq: r.seq, type: r.type as LifecycleEventType, effectiveAt: r.effective_at, changes: r.changes, state: r.state as LifecycleEvent['state'] };
+    const list = out.get(r.identity_key);
+    if (list) list.push(event);
+    else out.set(r.identity_key, [event]);
+  }
+  return out;
+}
+
+async function storedIdentities(db: Db, keys: readonly string[]): Promise<Map<string, Identity>> {
+  const rows = await db
+    .selectFrom('identities')
+    .select(['key', 'kind', 'status', 'source', 'attributes', 'start_date', 'end_date', 'owner', 'sponsor'])
+    .where('key', '=', sql<string>`ANY(${[...keys]}::text[])`)
+    .execute();
+  const out = new Map<string, Identity>();
+  for (const row of rows) {
+    out.set(row.key, { key: row.key, kind: row.kind as IdentityKind, status: row.status as IdentityStatus, source: row.source, attributes: row.attributes, startDate: row.start_date, endDate: row.end_date, owner: row.owner, sponsor: row.sponsor });
+  }
+  return out;
+}
+
+/** Same stored fields (attributes compared as a set of defined values, as JSONB stores them). */
+function sameIdentity(a: Identity, b: Identity): boolean {
+  if (a.kind !== b.kind || a.status !== b.status || a.source !== b.source || a.startDate !== b.startDate || a.endDate !== b.endDate || a.owner !== b.owner || a.sponsor !== b.sponsor) return false;
+  return sameValues(a.attributes, b.attributes);
+}
+
+function sameValues(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
+  let count = 0;
+  for (const k in a) {
+    if (a[k] === undefined) continue;
+    if (a[k] !== b[k]) return false;
+    count += 1;
+  }
+  for (const k in b) if (b[k] !== undefined) count -= 1;
+  return count === 0;
 }
 
 export const IDENTITY_COLUMNS = {
@@ -70,6 +123,7 @@ export const IDENTITY_COLUMNS = {
   updated_at: 'timestamptz',
 } as const;
 
+/** An identity as a row of the `identities` table, stamped with the time it is written. */
 export function identityRow(identity: Identity): Record<string, unknown> {
   return {
     key: identity.key,
@@ -86,8 +140,8 @@ export function identityRow(identity: Identity): Record<string, unknown> {
 }
 
 async function setEventState(db: Db, ids: readonly string[], state: 'applied' | 'scheduled' | 'rescinded'): Promise<void> {
-  for (let i = 0; i < ids.length; i += 5000) {
-    await db.updateTable('lifecycle_events').set({ state }).where('id', 'in', ids.slice(i, i + 5000)).execute();
+  for (let i = 0; i < ids.length; i += KEY_CHUNK) {
+    await db.updateTable('lifecycle_events').set({ state }).where('id', '=', sql<string>`ANY(${ids.slice(i, i + KEY_CHUNK)}::text[])`).execute();
   }
 }
 
