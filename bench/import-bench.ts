@@ -4,7 +4,7 @@
  * Prints rows/s for both imports and the process's peak RSS, on embedded PGlite
  * and, when DATABASE_URL is set, on that PostgreSQL server (a fresh database).
  *
- *   node bench/import-bench.ts [--people N] [--json]
+ *   node bench/import-bench.ts [--people N] [--backend pglite|postgres] [--phases] [--json]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -42,7 +42,19 @@ function hrFile(people: number, variant: 'first' | 'second'): string {
   return lines.join('\n') + '\n';
 }
 
-export async function runImportBench(options: { readonly people?: number; readonly databaseUrl?: string } = {}): Promise<ImportBenchResult> {
+/** Prints each import phase with the time since the previous one and the current RSS (`--phases`). */
+function phaseLogger(label: string): (phase: string) => void {
+  let last = performance.now();
+  let lastPhase = 'start';
+  return (phase) => {
+    const now = performance.now();
+    console.error(`  [${label}] ${lastPhase.padEnd(20)} ${Math.round(now - last).toString().padStart(6)} ms  rss ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MiB`);
+    last = now;
+    lastPhase = phase;
+  };
+}
+
+export async function runImportBench(options: { readonly people?: number; readonly databaseUrl?: string; readonly phases?: boolean } = {}): Promise<ImportBenchResult> {
   const people = options.people ?? 100_000;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'jml-bench-import-'));
   const first = path.join(dir, 'hr-1.csv');
@@ -71,11 +83,20 @@ export async function runImportBench(options: { readonly people?: number; readon
   }
   const config = { ...configSchema.parse({}), sources: DEFAULT_SOURCES, file: null };
   try {
+    const progress = (label: string) => {
+      if (!options.phases) return undefined;
+      const log = phaseLogger(label);
+      return (phase: string) => log(phase);
+    };
     let t = performance.now();
-    const r1 = await importSource({ db: store.db, config }, { source: 'hr', file: first, actor: 'bench', asOf: '2026-11-01' });
+    const p1 = progress('first');
+    const r1 = await importSource({ db: store.db, config }, { source: 'hr', file: first, actor: 'bench', asOf: '2026-11-01', onProgress: p1 });
+    p1?.('done');
     const firstImportMs = performance.now() - t;
     t = performance.now();
-    const r2 = await importSource({ db: store.db, config }, { source: 'hr', file: second, actor: 'bench', asOf: '2026-11-22' });
+    const p2 = progress('second');
+    const r2 = await importSource({ db: store.db, config }, { source: 'hr', file: second, actor: 'bench', asOf: '2026-11-22', onProgress: p2 });
+    p2?.('done');
     const secondImportMs = performance.now() - t;
     if (r1.status !== 'applied' || r2.status !== 'applied') throw new Error(`bench import not applied: ${r1.status}/${r2.status}`);
     return {
@@ -96,10 +117,10 @@ export async function runImportBench(options: { readonly people?: number; readon
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { people: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false }, backend: { type: 'string' } } });
+  const { values } = parseArgs({ options: { people: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false }, phases: { type: 'boolean', default: false }, backend: { type: 'string' } } });
   const people = Number.parseInt(values.people!, 10);
   const backend = values.backend ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite');
-  const result = await runImportBench({ people, databaseUrl: backend === 'postgres' ? process.env.DATABASE_URL : undefined });
+  const result = await runImportBench({ people, databaseUrl: backend === 'postgres' ? process.env.DATABASE_URL : undefined, phases: values.phases });
   if (!values.json) {
     console.log(`import bench on ${result.backend}, ${result.people} people`);
     console.log(`  first import (all joiners):        ${result.firstImportMs} ms, ${result.firstRowsPerSecond} rows/s`);

@@ -10,7 +10,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { JmlError } from '../domain/errors.ts';
 import type { Identity } from '../domain/identity.ts';
 import type { AttributeChanges, LifecycleEventType } from '../domain/lifecycle-event.ts';
@@ -23,7 +23,6 @@ import { diffSnapshot, type DiffResult, type KnownIdentity, type PreviousRecord,
 import { appendAudit, type AuditEntryInput } from '../store/audit-log.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
 import type { Database } from '../store/database.ts';
-import { identityFromRow } from '../store/identity-store.ts';
 import type { JmlConfig } from './config.ts';
 import { IDENTITY_COLUMNS, identityRow, refoldIdentities, statusAuditEntries } from './lifecycle-clock.ts';
 import { massChangeVerdict, type MassChangeVerdict } from './mass-change-guard.ts';
@@ -119,6 +118,7 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
     return result({ ...base, status: 'rejected', snapshot, diff: null, verdict: null, heldReason: null });
   }
 
+  options.onProgress?.('detecting events', 0, snapshot.records.length);
   const diff = diffSnapshot({
     source: options.source,
     snapshot,
@@ -136,7 +136,7 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
   if (options.dryRun) return result({ ...base, status: 'dry_run', snapshot, diff, verdict, heldReason: null });
 
   await db.transaction().execute(async (trx) => {
-    await writeImport(trx, { ...options, importId, asOf, evaluatedAt, fileSha256, snapshot, diff, verdict, realNow });
+    await writeImport(trx, { ...options, importId, asOf, evaluatedAt, fileSha256, snapshot, diff, verdict, realNow, previous: state.previous });
   });
   return result({ ...base, status: 'applied', snapshot, diff, verdict, heldReason: null });
 }
@@ -151,7 +151,7 @@ interface LoadedState {
 async function loadState(db: Db, source: string, evaluatedAt: string, correlationAttribute: string): Promise<LoadedState> {
   const [records, identityRows, scheduled, lefts] = await Promise.all([
     db.selectFrom('source_records').select(['record_key', 'identity_key', 'data', 'present']).where('source', '=', source).execute(),
-    db.selectFrom('identities').selectAll().execute(),
+    db.selectFrom('identities').select(['key', 'kind', 'status', 'source', 'attributes', 'start_date', 'end_date', 'owner', 'sponsor']).execute(),
     db.selectFrom('lifecycle_events').select(['id', 'type', 'identity_key', 'effective_date', 'effective_at']).where('state', '=', 'scheduled').execute(),
     db.selectFrom('lifecycle_events').select(['identity_key', 'effective_date']).where('state', '=', 'applied').where('type', '=', 'leaver').orderBy('effective_at').execute(),
   ]);
@@ -170,7 +170,7 @@ async function loadState(db: Db, source: string, evaluatedAt: string, correlatio
   const correlation = new Map<string, string>();
   const directory: LoadedState['directory'] = [];
   for (const row of identityRows) {
-    const identity = identityFromRow(row);
+    const identity: Identity = { key: row.key, kind: row.kind as Identity['kind'], status: row.status as Identity['status'], source: row.source, attributes: row.attributes, startDate: row.start_date, endDate: row.end_date, owner: row.owner, sponsor: row.sponsor };
     identities.set(identity.key, {
       key: identity.key,
       status: dueNow.has(identity.key) ? statusAfterDue(identity, scheduledBy.get(identity.key) ?? [], evaluatedAt) : identity.status,
@@ -215,6 +215,8 @@ interface WriteInput extends ImportOptions {
   readonly diff: DiffResult;
   readonly verdict: MassChangeVerdict;
   readonly realNow: Date;
+  /** The source's records as loaded before the diff. */
+  readonly previous: ReadonlyMap<string, PreviousRecord>;
 }
 
 const EVENT_COLUMNS = {
@@ -246,30 +248,22 @@ async function writeImport(db: Db, w: WriteInput): Promise<void> {
   // New identities: their whole timeline is in this import, so fold in memory.
   const newKeys = new Set(diff.newIdentities.map((n) => n.key));
   const applied = new Set<string>();
-  const newRows = diff.newIdentities.map((n) => {
+  const newIdentities = diff.newIdentities.map((n): Identity => {
     const fold = foldTimeline(n.key, eventsByIdentity.get(n.key) ?? [], w.evaluatedAt);
     fold.applied.forEach((id) => applied.add(id));
-    const identity: Identity =
-      n.status === 'left' && fold.applied.length + fold.scheduled.length === 0
-        ? { ...fold.identity, ...fromData(n), status: 'left' }
-        : { ...fold.identity, source: fold.identity.source || source };
-    return identityRow(identity);
+    return n.status === 'left' && fold.applied.length + fold.scheduled.length === 0
+      ? { ...fold.identity, ...fromData(n), status: 'left' }
+      : { ...fold.identity, source: fold.identity.source || source };
   });
-  w.onProgress?.('writing identities', 0, diff.records.length);
-  await bulkInsert(db, 'identities', IDENTITY_COLUMNS, newRows);
-  await bulkInsert(
-    db,
-    'source_records',
-    { source: 'text', record_key: 'text', identity_key: 'text', data: 'jsonb', present: 'boolean', last_import_id: 'text', updated_at: 'timestamptz' },
-    diff.records.map((r) => ({ source, record_key: r.recordKey, identity_key: r.identityKey, data: r.data, present: r.present, last_import_id: importId, updated_at: detectedAt })),
-    { upsert: { conflict: ['source', 'record_key'], update: ['identity_key', 'data', 'present', 'last_import_id', 'updated_at'] } },
-  );
+  eventsByIdentity.clear();
+  w.onProgress?.('writing identities', 0, newIdentities.length);
+  await bulkInsert(db, 'identities', IDENTITY_COLUMNS, newIdentities, { map: identityRow });
+  w.onProgress?.('writing records', 0, diff.records.length);
+  await writeRecords(db, w, detectedAt);
   w.onProgress?.('writing events', 0, diff.events.length);
-  await bulkInsert(
-    db,
-    'lifecycle_events',
-    EVENT_COLUMNS,
-    diff.events.map((e, i) => ({
+  const stateOf = (i: number) => (applied.has(eventIds[i]!) ? 'applied' : 'scheduled');
+  await bulkInsert(db, 'lifecycle_events', EVENT_COLUMNS, diff.events, {
+    map: (e, i) => ({
       id: eventIds[i],
       type: e.type,
       identity_key: e.identityKey,
@@ -279,42 +273,40 @@ async function writeImport(db: Db, w: WriteInput): Promise<void> {
       effective_at: e.effectiveAt,
       detected_at: detectedAt,
       changes: e.changes,
-      state: applied.has(eventIds[i]!) ? 'applied' : 'scheduled',
+      state: stateOf(i),
       import_id: importId,
-    })),
-  );
+    }),
+  });
   for (let i = 0; i < diff.superseded.length; i += 5000) {
     await db.updateTable('lifecycle_events').set({ state: 'rescinded' }).where('id', 'in', diff.superseded.slice(i, i + 5000)).execute();
   }
+  w.onProgress?.('refolding identities', 0, 1);
   const touched = [...new Set([...diff.events.map((e) => e.identityKey), ...diff.records.map((r) => r.identityKey)])].filter((k) => !newKeys.has(k));
   const outcomes = await refoldIdentities(db, touched, w.evaluatedAt);
+  w.onProgress?.('writing credentials', 0, 1);
   await upsertCredentials(db, w.snapshot, diff);
 
-  const entries: AuditEntryInput[] = [
-    {
+  const statusEntries = statusAuditEntries(outcomes, actor, trigger);
+  const released = w.allowMassChange === true && w.verdict.exceeded;
+  // Entries are generated as the audit writes them: 100,000 event entries are never all built at once.
+  function* entries(): Generator<AuditEntryInput> {
+    yield {
       actor,
       action: 'import.applied',
       subject: `import:${importId}`,
       trigger: 'cli',
       details: { source, file: path.basename(w.file), sha256: w.fileSha256, asOf: w.asOf, counts: countEvents(diff), skippedInvalid: w.snapshot.errors.length, massChange: w.verdict },
-    },
-  ];
-  if (w.allowMassChange && w.verdict.exceeded) {
-    entries.push({ actor, action: 'import.mass_change_released', subject: `import:${importId}`, trigger: 'cli', details: { ...w.verdict } });
+    };
+    if (released) yield { actor, action: 'import.mass_change_released', subject: `import:${importId}`, trigger: 'cli', details: { ...w.verdict } };
+    for (let i = 0; i < diff.events.length; i += 1) {
+      const e = diff.events[i]!;
+      yield { actor, action: `lifecycle.${e.type}`, subject: e.identityKey, trigger, after: { event: eventIds[i], effective: e.effectiveDate, state: stateOf(i), changes: e.changes } };
+    }
+    for (const id of diff.superseded) yield { actor, action: 'lifecycle.event_superseded', subject: id, trigger };
+    yield* statusEntries;
   }
-  diff.events.forEach((e, i) => {
-    entries.push({
-      actor,
-      action: `lifecycle.${e.type}`,
-      subject: e.identityKey,
-      trigger,
-      after: { event: eventIds[i], effective: e.effectiveDate, state: applied.has(eventIds[i]!) ? 'applied' : 'scheduled', changes: e.changes },
-    });
-  });
-  for (const id of diff.superseded) entries.push({ actor, action: 'lifecycle.event_superseded', subject: id, trigger });
-  entries.push(...statusAuditEntries(outcomes, actor, trigger));
-  w.onProgress?.('writing audit', 0, entries.length);
-  await appendAudit(db, entries, w.realNow);
+  w.onProgress?.('writing audit', 0, 1 + (released ? 1 : 0) + diff.events.length + diff.superseded.length + statusEntries.length);
+  await appendAudit(db, entries(), w.realNow);
   await db
     .insertInto('imports')
     .values({
@@ -332,6 +324,48 @@ async function writeImport(db: Db, w: WriteInput): Promise<void> {
       started_at: detectedAt,
     })
     .execute();
+}
+
+const RECORD_COLUMNS = { source: 'text', record_key: 'text', identity_key: 'text', data: 'jsonb', present: 'boolean', last_import_id: 'text', updated_at: 'timestamptz' } as const;
+
+/**
+ * Every record the diff touched is stamped with this import. Only records whose
+ * identity, data or presence changed travel with their data; the rest (most of
+ * a daily file) are stamped by key, which keeps a re-import's statement small.
+ */
+async function writeRecords(db: Db, w: WriteInput, detectedAt: string): Promise<void> {
+  const { source, importId } = w;
+  const changed: DiffResult['records'][number][] = [];
+  const stamped: string[] = [];
+  for (const r of w.diff.records) {
+    const prev = w.previous.get(r.recordKey);
+    if (prev && prev.identityKey === r.identityKey && prev.present === r.present && sameData(prev.data, r.data)) stamped.push(r.recordKey);
+    else changed.push(r);
+  }
+  await bulkInsert(db, 'source_records', RECORD_COLUMNS, changed, {
+    map: (r) => ({ source, record_key: r.recordKey, identity_key: r.identityKey, data: r.data, present: r.present, last_import_id: importId, updated_at: detectedAt }),
+    upsert: { conflict: ['source', 'record_key'], update: ['identity_key', 'data', 'present', 'last_import_id', 'updated_at'] },
+  });
+  for (let i = 0; i < stamped.length; i += 20_000) {
+    await db
+      .updateTable('source_records')
+      .set({ last_import_id: importId, updated_at: detectedAt })
+      .where('source', '=', source)
+      .where('record_key', '=', sql<string>`ANY(${stamped.slice(i, i + 20_000)}::text[])`)
+      .execute();
+  }
+}
+
+/** Equal as stored in JSONB: same fields with the same values (a field holding `undefined` is absent). */
+function sameData(a: RecordData, b: RecordData): boolean {
+  let count = 0;
+  for (const k in a) {
+    if (a[k] === undefined) continue;
+    if (a[k] !== b[k]) return false;
+    count += 1;
+  }
+  for (const k in b) if (b[k] !== undefined) count -= 1;
+  return count === 0;
 }
 
 function fromData(n: DiffResult['newIdentities'][number]): Partial<Identity> {
