@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Store } from '../store/open-store.ts';
+import { testBackends } from '../../test/support/backends.ts';
+import { dormantAmong } from './dormant-accounts.ts';
+import { checkLeaverSla, leaverStatuses } from './leaver-sla.ts';
+
+const T0 = new Date('2026-04-01T17:00:00Z');
+const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
+
+for (const backend of testBackends()) {
+  describe(`leaver SLA on ${backend.name}`, () => {
+    let store: Store;
+    before(async () => {
+      store = await backend.open();
+      await store.db.insertInto('identities').values({ key: 'L1', kind: 'employee', status: 'left', source: 'hr', attributes: JSON.stringify({}), start_date: '2020-01-01', end_date: '2026-04-01', owner: null, sponsor: null }).execute();
+      await store.db
+        .insertInto('lifecycle_events')
+        .values({ id: 'ev-L1', type: 'leaver', identity_key: 'L1', source: 'hr', record_key: 'L1', effective_date: '2026-04-01', effective_at: T0.toISOString(), detected_at: T0.toISOString(), changes: JSON.stringify({}), state: 'applied', import_id: null })
+        .execute();
+      await store.db.insertInto('plans').values({ id: 'p-L1', fingerprint: 'f', computed_at: at(1).toISOString(), plan: JSON.stringify({}), status: 'applying', actor: 't', created_at: at(1).toISOString(), updated_at: at(1).toISOString() }).execute();
+      const step = (change_id: string, kind: string, system: string, state: string, position: number, task_id: string | null = null) => ({ plan_id: 'p-L1', change_id, position, kind, system, identity_key: 'L1', state, task_id, updated_at: at(1).toISOString() });
+      await store.db
+        .insertInto('plan_changes')
+        .values([step('d1', 'disable_account', 'directory', 'confirmed', 0), step('d2', 'disable_account', 'crm', 'running', 1), step('t1', 'disable_account', 'badge', 'pending', 2, 'task-1')])
+        .execute();
+      await store.db.updateTable('plan_changes').set({ finished_at: at(5).toISOString() }).where('change_id', '=', 'd1').execute();
+    });
+    after(() => store.close());
+
+    test('the clock runs from the effective time; a connected step unconfirmed after an hour makes the leaver overdue, once', async () => {
+      const [early] = await leaverStatuses(store.db, at(30));
+      assert.equal(early?.state, 'in_progress');
+      assert.deepEqual(early?.steps.map((s) => [s.changeId, s.manual, s.confirmedAt !== null]), [['d1', false, true], ['d2', false, false], ['t1', true, false]]);
+      assert.equal(early?.elapsedMs, 30 * 60_000);
+      const alerts: string[] = [];
+      const first = await checkLeaverSla(store.db, at(61), undefined, (a) => void alerts.push(a.detail));
+      assert.deepEqual(first, { open: 1, overdue: 1, completed: 0 });
+      assert.equal(alerts.length, 1);
+      assert.match(alerts[0]!, /L1 .* overdue: disable_account in crm \(running\)/);
+      await checkLeaverSla(store.db, at(90), undefined, (a) => void alerts.push(a.detail));
+      assert.equal(alerts.length, 1, 'an overdue leaver alerts once');
+      const finding = await store.db.selectFrom('findings').selectAll().where('id', '=', 'overdue_leaver:ev-L1').executeTakeFirstOrThrow();
+      assert.equal(finding.state, 'open');
+    });
+
+    test('the leaver is complete only when every step, the manual task too, is confirmed; the finding is resolved', async () => {
+      await store.db.updateTable('plan_changes').set({ state: 'confirmed', finished_at: at(100).toISOString() }).where('change_id', '=', 'd2').execute();
+      const [waiting] = await leaverStatuses(store.db, at(120));
+      assert.equal(waiting?.state, 'in_progress', 'the manual task is due within 24 hours and not confirmed yet');
+      await store.db.updateTable('plan_changes').set({ state: 'confirmed', finished_at: at(300).toISOString() }).where('change_id', '=', 't1').execute();
+      const [done] = await leaverStatuses(store.db, at(400));
+      assert.equal(done?.state, 'complete');
+      assert.equal(done?.elapsedMs, 300 * 60_000, 'the clock stops at the last confirmation');
+      assert.deepEqual(await checkLeaverSla(store.db, at(400)), { open: 0, overdue: 0, completed: 1 });
+      assert.equal((await store.db.selectFrom('findings').select('state').where('id', '=', 'overdue_leaver:ev-L1').executeTakeFirstOrThrow()).state, 'resolved');
+      const closed = await store.db.selectFrom('leaver_cases').selectAll().where('event_id', '=', 'ev-L1').executeTakeFirstOrThrow();
+      assert.equal(closed.state, 'complete');
+    });
+  });
+}
+
+test('an enabled account with no sign-in for 90 days is dormant; disabled or never-reporting ones are not judged', () => {
+  const now = new Date('2026-06-30T00:00:00Z');
+  const account = (accountId: string, lastLoginAt: string | null, enabled = true) => ({ system: 'crm', accountId, name: accountId, enabled, identityKey: null, lastLoginAt });
+  const found = dormantAmong([account('a', '2026-04-01T00:00:00Z'), account('b', '2026-04-02T00:00:00Z'), account('c', '2026-01-01T00:00:00Z', false), account('d', null)], now, 90);
+  assert.deepEqual(found.map((d) => [d.accountId, d.idleDays]), [['a', 90]]);
+});
