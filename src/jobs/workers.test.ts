@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Change, Plan } from '../domain/change.ts';
+import { createFakeConnector } from '../connectors/fake/fake-connector.ts';
+import type { Store } from '../store/open-store.ts';
+import { testBackends } from '../../test/support/backends.ts';
+import { submitPlan } from './change-job.ts';
+import { QUEUE } from './job-queues.ts';
+import { requestReplan } from './schedules.ts';
+import { startWorkers, type Workers } from './workers.ts';
+
+function plan(n: number): Plan {
+  const changes: Change[] = [];
+  for (let i = 0; i < n; i++) {
+    changes.push({ id: `c${i}`, kind: 'create_account', identityKey: `W${i}`, system: 'wiki', reason: 'joiner', dependsOn: [] });
+    changes.push({ id: `g${i}`, kind: 'add_grant', identityKey: `W${i}`, system: 'wiki', entitlement: 'staff', reason: 'rule', dependsOn: [`c${i}`] });
+  }
+  return { id: `wplan-${Date.now()}`, computedAt: new Date().toISOString(), fingerprint: 'f', changes };
+}
+
+for (const backend of testBackends()) {
+  describe(`workers on ${backend.name}`, () => {
+    let store: Store;
+    let workers: Workers;
+    const wiki = createFakeConnector({ groups: ['staff'], latencyMs: 2 }, { system: 'wiki' });
+    const replans: (readonly string[] | undefined)[] = [];
+    before(async () => {
+      store = await backend.open();
+      workers = await startWorkers({
+        store,
+        connectorFor: (s) => (s === 'wiki' ? wiki : undefined),
+        hooks: { replan: async (keys) => void replans.push(keys) },
+        options: { schedules: true, scheduleSettings: { timezone: 'Europe/Berlin' }, pollingIntervalSeconds: 0.5 },
+      });
+    });
+    after(async () => {
+      await workers.stop(2_000);
+      await store.close();
+    });
+
+    test('workers apply a submitted plan in the background, each change once', { timeout: 60_000 }, async () => {
+      const p = plan(25);
+      await submitPlan({ db: store.db, boss: workers.boss, actor: 'test' }, p);
+      for (let i = 0; i < 200; i++) {
+        const row = await store.db.selectFrom('plans').select('status').where('id', '=', p.id).executeTakeFirstOrThrow();
+        if (row.status !== 'applying') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal((await store.db.selectFrom('plans').select('status').where('id', '=', p.id).executeTakeFirstOrThrow()).status, 'applied');
+      assert.equal(wiki.state.effects.create_account, 25);
+      assert.equal(wiki.state.effects.add_grant, 25);
+    });
+
+    test('schedules are registered in the organisation’s time zone, and a replan request reaches the hook', { timeout: 30_000 }, async () => {
+      const schedules = await workers.boss.getSchedules();
+      const byName = new Map(schedules.map((s) => [s.name, s]));
+      for (const name of [QUEUE.lifecycleDue, QUEUE.assignmentsExpire, QUEUE.reconcile, QUEUE.dormantScan, QUEUE.approvalsEscalate, QUEUE.leaverSla, QUEUE.applySweep, QUEUE.quarantineProbe]) {
+        assert.equal(byName.get(name)?.timezone, 'Europe/Berlin', name);
+      }
+      assert.equal(byName.get(QUEUE.reconcile)?.cron, '0 2 * * *');
+      await requestReplan(workers.boss, ['E1', 'E2'], 'import');
+      for (let i = 0; i < 100 && replans.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(replans, [['E1', 'E2']]);
+    });
+  });
+}
