@@ -1,10 +1,9 @@
 /**
  * Wires the API's ports to jml's use cases: the HR import, the planner and
- * apply, findings, quarantine and observed accounts. Plans previewed in the
- * console wait in memory for approval (one process; a restart forgets
- * unapproved previews, which are cheap to compute again).
+ * apply, findings, quarantine and observed accounts. Nothing lives in process
+ * memory: plan previews and held import files are in the database, so a
+ * restart or another instance behind a load balancer carries on.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,10 +15,10 @@ import { openPolicyConnectors } from '../app/connectors-from-policy.ts';
 import { listFindings } from '../app/findings-store.ts';
 import { importSource, type ImportResult } from '../app/import-source.ts';
 import { listSystemHealth } from '../app/quarantine.ts';
-import type { Plan } from '../domain/change.ts';
 import { JmlError } from '../domain/errors.ts';
 import type { Database } from '../store/database.ts';
-import type { ConsoleServices, ImportOutcome, PlanView } from './api-deps.ts';
+import type { ConsoleServices, ImportOutcome } from './api-deps.ts';
+import { createPlanPreviewStore } from './plan-preview-store.ts';
 
 function outcomeOf(r: ImportResult): ImportOutcome {
   return {
@@ -38,8 +37,7 @@ function outcomeOf(r: ImportResult): ImportOutcome {
 /** Builds the ports over the store and configuration. */
 export function createConsoleServices(deps: { readonly db: Kysely<Database>; readonly config: JmlConfig; readonly now: () => Date }): ConsoleServices {
   const { db, config } = deps;
-  const previews = new Map<string, { plan: Plan; scope: PlanScope; status: string; approvedBy: string | null; states: Record<string, string> }>();
-  const held = new Map<string, { source: string; file: string; content: string }>();
+  const previews = createPlanPreviewStore({ db, now: deps.now });
 
   async function runImport(source: string, fileName: string, content: string, dryRun: boolean, actor: string, allowMassChange: boolean): Promise<ImportOutcome> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'jml-upload-'));
@@ -48,67 +46,67 @@ export function createConsoleServices(deps: { readonly db: Kysely<Database>; rea
       await writeFile(file, content);
       const result = await importSource({ db, config }, { source, file, dryRun, actor, allowMassChange, now: deps.now() });
       const outcome = outcomeOf(result);
-      if (result.held) held.set(result.importId, { source, file: fileName, content });
+      if (result.held && !dryRun) {
+        await db.insertInto('held_import_files').values({ import_id: result.importId, source, file_name: fileName, content, held_by: actor, held_at: deps.now().toISOString() }).onConflict((oc) => oc.column('import_id').doNothing()).execute();
+      }
       return outcome;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
-  const view = (id: string): PlanView => {
-    const p = previews.get(id);
-    if (!p) throw new JmlError('not_found', `no plan ${id}`);
-    return { id, status: p.status, computedAt: p.plan.computedAt, fingerprint: p.plan.fingerprint, plan: p.plan, changeStates: p.states, approvedBy: p.approvedBy };
-  };
-
   return {
     imports: {
       importSource: (r) => runImport(r.source, r.fileName, r.content, r.dryRun, r.actor, false),
       async release(importId, actor) {
-        const h = held.get(importId);
-        if (!h) throw new JmlError('not_found', `no held import ${importId} in this server (release it with the CLI)`);
-        held.delete(importId);
-        return runImport(h.source, h.file, h.content, false, actor, true);
+        // Claimed with one conditional UPDATE: two instances releasing the same hold run it once.
+        const claimed = await db
+          .updateTable('held_import_files')
+          .set({ released_by: actor, released_at: deps.now().toISOString() })
+          .where('import_id', '=', importId)
+          .where('released_at', 'is', null)
+          .returning(['source', 'file_name', 'content'])
+          .executeTakeFirst();
+        if (!claimed) throw new JmlError('not_found', `no held import ${importId} waiting for release (already released, or held by the CLI: release it there with --allow-mass-change)`);
+        try {
+          return await runImport(claimed.source, claimed.file_name, claimed.content, false, actor, true);
+        } catch (error) {
+          await db.updateTable('held_import_files').set({ released_by: null, released_at: null }).where('import_id', '=', importId).execute();
+          throw error;
+        }
       },
     },
     plans: {
       async preview(identityKeys, actor) {
         const scope: PlanScope = identityKeys.length > 0 ? { identityKeys } : {};
         const { plan } = await createPlanner({ db, config, actor, now: deps.now }).compute(scope);
-        const id = plan.id || `plan-${randomUUID()}`;
-        previews.set(id, { plan, scope, status: plan.changes.length === 0 ? 'applied' : 'awaiting_approval', approvedBy: null, states: {} });
-        return view(id);
+        return previews.save(plan, scope, actor);
       },
-      get: async (id) => view(id),
-      list: async (status, limit) => [...previews.keys()].reverse().map(view).filter((p) => !status || p.status === status).slice(0, limit),
+      get: async (id) => (await previews.get(id)).view,
+      list: (status, limit) => previews.list(status, limit),
       async approve(id, actor) {
-        const p = previews.get(id);
-        if (!p) throw new JmlError('not_found', `no plan ${id}`);
-        if (p.status !== 'awaiting_approval') throw new JmlError('conflict', `plan ${id} is ${p.status}, not awaiting approval`);
-        p.status = 'approved';
-        p.approvedBy = actor;
-        return view(id);
+        await previews.transition(id, 'awaiting_approval', 'approved', { approvedBy: actor });
+        return (await previews.get(id)).view;
       },
       async apply(id, actor) {
-        const p = previews.get(id);
-        if (!p) throw new JmlError('not_found', `no plan ${id}`);
-        if (p.status !== 'approved') throw new JmlError('conflict', `plan ${id} must be approved before it is applied`);
-        const planner = createPlanner({ db, config, actor, now: deps.now });
-        const { policy } = await planner.loadPolicy();
-        const systems = [...new Set(p.plan.changes.map((c) => c.system).filter((s): s is string => s !== null))];
-        const connectors = await openPolicyConnectors({ db, policy, actor }, systems);
-        p.status = 'applying';
+        const { view, scope } = await previews.get(id);
+        await previews.transition(id, 'approved', 'applying');
         try {
-          const report = await applyPlan({ db, actor, connectorFor: (s) => (s === null ? undefined : connectors.get(s)), tasksFor: (s) => connectors.tasksFor(s), currentFingerprint: () => planner.currentFingerprint(p.scope) }, p.plan);
-          p.status = report.status;
-          for (const c of report.changes) p.states[c.changeId] = c.state;
+          const planner = createPlanner({ db, config, actor, now: deps.now });
+          const { policy } = await planner.loadPolicy();
+          const systems = [...new Set(view.plan.changes.map((c) => c.system).filter((s): s is string => s !== null))];
+          const connectors = await openPolicyConnectors({ db, policy, actor }, systems);
+          try {
+            const report = await applyPlan({ db, actor, connectorFor: (s) => (s === null ? undefined : connectors.get(s)), tasksFor: (s) => connectors.tasksFor(s), currentFingerprint: () => planner.currentFingerprint(scope) }, view.plan);
+            await previews.transition(id, 'applying', report.status === 'applied' ? 'applied' : 'partial');
+          } finally {
+            await connectors.close();
+          }
         } catch (error) {
-          p.status = 'approved';
+          await previews.transition(id, 'applying', 'approved').catch(() => undefined);
           throw error;
-        } finally {
-          await connectors.close();
         }
-        return view(id);
+        return (await previews.get(id)).view;
       },
     },
     observed: {

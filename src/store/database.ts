@@ -360,6 +360,31 @@ export interface LeaverCasesTable {
   overdue_at: ColumnType<Date | null, string | null | undefined, string | null>;
 }
 
+/** A plan previewed in the console, awaiting approval or apply (migration 0009). */
+export interface PlanPreviewsTable {
+  id: string;
+  scope: JsonObject<{ identityKeys?: string[]; systems?: string[] }>;
+  plan: JsonObject<unknown>;
+  changes: number;
+  status: string;
+  created_by: string;
+  approved_by: string | null;
+  created_at: ColumnType<Date, string, never>;
+  updated_at: ColumnType<Date, string, string>;
+}
+
+/** The file of an import held by the mass-change guard, kept until released (migration 0009). */
+export interface HeldImportFilesTable {
+  import_id: string;
+  source: string;
+  file_name: string;
+  content: string;
+  held_by: string;
+  held_at: ColumnType<Date, string, never>;
+  released_by: string | null;
+  released_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
 export interface Database {
   console_users: ConsoleUsersTable;
   console_sessions: ConsoleSessionsTable;
@@ -388,4 +413,6 @@ export interface Database {
   access_requests: AccessRequestsTable;
   approval_steps: ApprovalStepsTable;
   leaver_cases: LeaverCasesTable;
+  plan_previews: PlanPreviewsTable;
+  held_import_files: HeldImportFilesTable;
 }
