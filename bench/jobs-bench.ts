@@ -1,0 +1,219 @@
+/**
+ * Jobs benchmark (issue 5):
+ * - queue: jobs/s sent (bulk insert and one `send` at a time) and worked
+ *   (batch workers, empty handler), on PGlite and on PostgreSQL;
+ * - apply: plan changes/s through `startWorkers` against a fake connector
+ *   with 20 ms per call (read back, act, read back: 60 ms a change), with 1
+ *   and 3 worker processes on PostgreSQL (target: ≥ 2.5× with 3), and 1
+ *   in-process worker on PGlite.
+ *   node bench/jobs-bench.ts [--changes 600] [--json]     DATABASE_URL adds PostgreSQL
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Change, Plan } from '../src/domain/change.ts';
+import { createFakeConnector } from '../src/connectors/fake/fake-connector.ts';
+import { startJobBoss } from '../src/jobs/job-boss.ts';
+import { submitPlan } from '../src/jobs/change-job.ts';
+import { startWorkers } from '../src/jobs/workers.ts';
+import { openStore, type Store } from '../src/store/open-store.ts';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+export interface QueueFigures {
+  readonly backend: string;
+  readonly jobs: number;
+  readonly insertPerSecond: number;
+  readonly sendPerSecond: number;
+  readonly workPerSecond: number;
+}
+
+export interface ApplyFigures {
+  readonly backend: string;
+  readonly processes: number;
+  readonly changes: number;
+  readonly ms: number;
+  readonly changesPerSecond: number;
+}
+
+export interface JobsBenchResult {
+  readonly queue: readonly QueueFigures[];
+  readonly apply: readonly ApplyFigures[];
+  /** 3-process over 1-process apply throughput on PostgreSQL (target ≥ 2.5). */
+  readonly speedup3: number | null;
+}
+
+export interface JobsBenchOptions {
+  readonly databaseUrl?: string;
+  readonly jobs?: number;
+  readonly changes?: number;
+  readonly latencyMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+function benchPlan(n: number, tag: string): Plan {
+  const changes: Change[] = [];
+  for (let i = 0; i < n; i++) changes.push({ id: `c${i}`, kind: 'create_account', identityKey: `B${i}`, system: 'bench', reason: 'joiner', dependsOn: [] });
+  return { id: `bench-${tag}-${Date.now()}`, computedAt: new Date().toISOString(), fingerprint: 'bench', changes };
+}
+
+async function measureQueue(store: Store, jobs: number): Promise<QueueFigures> {
+  const boss = await startJobBoss(store.db, store.backend, { schedule: false });
+  try {
+    await boss.createQueue('bench-queue');
+    let t = performance.now();
+    for (let i = 0; i < jobs; i += 500) await boss.insert('bench-queue', Array.from({ length: Math.min(500, jobs - i) }, (_, j) => ({ data: { i: i + j } })));
+    const insertMs = performance.now() - t;
+    const single = Math.min(500, jobs);
+    t = performance.now();
+    for (let i = 0; i < single; i++) await boss.send('bench-queue', { i });
+    const sendMs = performance.now() - t;
+    const total = jobs + single;
+    let done = 0;
+    t = performance.now();
+    await boss.work('bench-queue', { batchSize: 100, pollingIntervalSeconds: 0.5, burstWhenBatchFull: true, localConcurrency: 2 }, async (batch) => {
+      done += batch.length;
+    });
+    while (done < total) await new Promise((r) => setTimeout(r, 20));
+    const workMs = performance.now() - t;
+    return { backend: store.backend, jobs: total, insertPerSecond: Math.round(jobs / (insertMs / 1000)), sendPerSecond: Math.round(single / (sendMs / 1000)), workPerSecond: Math.round(total / (workMs / 1000)) };
+  } finally {
+    await boss.stop({ graceful: false, close: false });
+  }
+}
+
+async function waitApplied(store: Store, planId: string): Promise<void> {
+  for (;;) {
+    const row = await store.db.selectFrom('plans').select('status').where('id', '=', planId).executeTakeFirst();
+    if (row && row.status !== 'applying') return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function applyInProcess(store: Store, changes: number, latencyMs: number): Promise<ApplyFigures> {
+  const fake = createFakeConnector({ latencyMs }, { system: 'bench' });
+  const workers = await startWorkers({ store, connectorFor: () => fake, alert: () => undefined, options: { schedules: false, batchSize: 10, concurrency: 1 } });
+  try {
+    const plan = benchPlan(changes, 'inproc');
+    const t = performance.now();
+    await submitPlan({ db: store.db, boss: workers.boss, actor: 'bench' }, plan);
+    await waitApplied(store, plan.id);
+    const ms = performance.now() - t;
+    return { backend: store.backend, processes: 1, changes, ms: Math.round(ms), changesPerSecond: Math.round(changes / (ms / 1000)) };
+  } finally {
+    await workers.stop(2_000);
+  }
+}
+
+async function applyWithProcesses(url: string, processes: number, changes: number, latencyMs: number): Promise<ApplyFigures> {
+  const store = await openStore({ databaseUrl: url, poolSize: 4 });
+  const worker = path.join(import.meta.dirname, 'jobs-bench-worker.ts');
+  const children = Array.from({ length: processes }, () =>
+    spawn(process.execPath, [worker], { env: { ...process.env, DATABASE_URL: url, FAKE_LATENCY_MS: String(latencyMs), BATCH_SIZE: '10', CONCURRENCY: '1' }, stdio: ['ignore', 'pipe', 'inherit'] }),
+  );
+  try {
+    await Promise.all(children.map((c) => new Promise<void>((resolve, reject) => {
+      c.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+      c.once('exit', (code) => reject(new Error(`bench worker exited with ${code}`)));
+    })));
+    const boss = await startJobBoss(store.db, store.backend, { schedule: false });
+    const plan = benchPlan(changes, `p${processes}`);
+    const t = performance.now();
+    await submitPlan({ db: store.db, boss, actor: 'bench' }, plan);
+    await waitApplied(store, plan.id);
+    const ms = performance.now() - t;
+    await boss.stop({ graceful: false, close: false });
+    return { backend: 'postgres', processes, changes, ms: Math.round(ms), changesPerSecond: Math.round(changes / (ms / 1000)) };
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    await store.close();
+  }
+}
+
+/** A new database on the server of `adminUrl`, dropped by the returned `drop`. */
+async function freshDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `jml_bench_${randomBytes(5).toString('hex')}`;
+  const admin = async (statement: string) => {
+    const client = new pg.Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(statement);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/**
+ * Runs the jobs benchmark; PostgreSQL figures only with `databaseUrl` (an
+ * admin URL: each run gets a fresh database that is dropped afterwards).
+ */
+export async function runJobsBench(options: JobsBenchOptions = {}): Promise<JobsBenchResult> {
+  const log = options.log ?? (() => undefined);
+  const jobs = options.jobs ?? 5_000;
+  const changes = options.changes ?? 600;
+  const latencyMs = options.latencyMs ?? 20;
+  const queue: QueueFigures[] = [];
+  const apply: ApplyFigures[] = [];
+
+  const pglite = await openStore({ dataDir: 'memory://' });
+  try {
+    queue.push(await measureQueue(pglite, jobs));
+    log(`queue pglite: ${JSON.stringify(queue.at(-1))}`);
+    apply.push(await applyInProcess(pglite, changes, latencyMs));
+    log(`apply pglite: ${JSON.stringify(apply.at(-1))}`);
+  } finally {
+    await pglite.close();
+  }
+
+  let speedup3: number | null = null;
+  if (options.databaseUrl) {
+    const fresh = () => freshDatabase(options.databaseUrl!);
+    const qdb = await fresh();
+    const qstore = await openStore({ databaseUrl: qdb.url, poolSize: 8 });
+    try {
+      queue.push(await measureQueue(qstore, jobs));
+      log(`queue postgres: ${JSON.stringify(queue.at(-1))}`);
+    } finally {
+      await qstore.close();
+      await qdb.drop();
+    }
+    for (const processes of [1, 3]) {
+      const db = await fresh();
+      try {
+        // Migrate once before the workers start, so they do not race to do it.
+        await (await openStore({ databaseUrl: db.url, poolSize: 1 })).close();
+        apply.push(await applyWithProcesses(db.url, processes, changes, latencyMs));
+        log(`apply postgres: ${JSON.stringify(apply.at(-1))}`);
+      } finally {
+        await db.drop();
+      }
+    }
+    const one = apply.find((a) => a.backend === 'postgres' && a.processes === 1);
+    const three = apply.find((a) => a.backend === 'postgres' && a.processes === 3);
+    if (one && three) speedup3 = Math.round((three.changesPerSecond / one.changesPerSecond) * 100) / 100;
+  }
+  return { queue, apply, speedup3 };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { changes: { type: 'string', default: '600' }, jobs: { type: 'string', default: '5000' }, json: { type: 'boolean', default: false } } });
+  const result = await runJobsBench({
+    changes: Number(values.changes),
+    jobs: Number(values.jobs),
+    ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
+    log: values.json ? undefined : (line) => console.log(line),
+  });
+  if (!values.json) {
+    for (const q of result.queue) console.log(`queue ${q.backend}: insert ${q.insertPerSecond} jobs/s, send ${q.sendPerSecond} jobs/s, work ${q.workPerSecond} jobs/s (${q.jobs} jobs)`);
+    for (const a of result.apply) console.log(`apply ${a.backend}, ${a.processes} process(es): ${a.changes} changes in ${a.ms} ms = ${a.changesPerSecond} changes/s`);
+    if (result.speedup3 !== null) console.log(`3 processes / 1 process: ${result.speedup3}× (target ≥ 2.5×)`);
+    if (!process.env.DATABASE_URL) console.log('(set DATABASE_URL to an admin URL of a PostgreSQL server for the PostgreSQL figures)');
+  }
+  console.log(JSON.stringify({ bench: 'jobs', ...result }));
+}
