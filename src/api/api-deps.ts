@@ -81,10 +81,24 @@ export interface AccountView {
   readonly name: string;
   readonly enabled: boolean;
   readonly situation: string | null;
+  readonly lastLoginAt?: string | null;
   readonly grants: readonly string[];
 }
 
+/** One entitlement as `explain` sees it: desired and held (ok), desired only (missing), or held without a reason (not_desired). */
+export interface ExplainedAccess {
+  readonly system: string;
+  readonly entitlement: string;
+  readonly state: 'ok' | 'missing' | 'not_desired';
+  /** Each reason in words (rule, role chain, request, exception). */
+  readonly because: readonly string[];
+  readonly accountIds: readonly string[];
+  readonly enforcement: string | null;
+}
+
 export interface AccessView {
+  /** Desired and held access side by side, with reasons; absent when the port cannot explain. */
+  readonly entitlements?: readonly ExplainedAccess[];
   readonly desired: readonly { readonly system: string; readonly entitlement: string; readonly reasons: readonly string[] }[];
   readonly accounts: readonly AccountView[];
 }

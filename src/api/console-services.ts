@@ -18,6 +18,7 @@ import { listSystemHealth } from '../app/quarantine.ts';
 import { JmlError } from '../domain/errors.ts';
 import type { Database } from '../store/database.ts';
 import type { ConsoleServices, ImportOutcome } from './api-deps.ts';
+import { createIdentityAccess } from './identity-access.ts';
 import { createPlanPreviewStore } from './plan-preview-store.ts';
 
 function outcomeOf(r: ImportResult): ImportOutcome {
@@ -38,6 +39,7 @@ function outcomeOf(r: ImportResult): ImportOutcome {
 export function createConsoleServices(deps: { readonly db: Kysely<Database>; readonly config: JmlConfig; readonly now: () => Date }): ConsoleServices {
   const { db, config } = deps;
   const previews = createPlanPreviewStore({ db, now: deps.now });
+  const access = createIdentityAccess({ db, config, now: deps.now });
 
   async function runImport(source: string, fileName: string, content: string, dryRun: boolean, actor: string, allowMassChange: boolean): Promise<ImportOutcome> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'jml-upload-'));
@@ -111,18 +113,12 @@ export function createConsoleServices(deps: { readonly db: Kysely<Database>; rea
     },
     observed: {
       async accessOf(identityKey) {
-        const accounts = await db.selectFrom('observed_accounts').select(['run_id', 'system', 'account_id', 'name', 'enabled', 'situation']).where('identity_key', '=', identityKey).execute();
-        const grants = accounts.length === 0 ? [] : await db.selectFrom('observed_grants').select(['run_id', 'account_id', 'entitlement']).where('run_id', 'in', [...new Set(accounts.map((a) => a.run_id))]).where('account_id', 'in', accounts.map((a) => a.account_id)).execute();
-        const assignments = await db.selectFrom('assignments').select(['system', 'entitlement', 'reason_type']).where('identity_key', '=', identityKey).where('state', '=', 'active').execute();
-        return {
-          desired: assignments.map((a) => ({ system: a.system, entitlement: a.entitlement, reasons: [a.reason_type] })),
-          accounts: accounts.map((a) => ({ system: a.system, accountId: a.account_id, name: a.name, enabled: a.enabled, situation: a.situation, grants: grants.filter((g) => g.run_id === a.run_id && g.account_id === a.account_id).map((g) => g.entitlement) })),
-        };
+        return (await access.accessOf(identityKey)) ?? { entitlements: [], desired: [], accounts: [] };
       },
       quarantinedSystems: async () => (await listSystemHealth(db, true)).map((h) => ({ system: h.system, reason: h.lastError ?? 'repeated failures' })),
       openFindings: async (limit) => (await listFindings(db, { state: 'open' })).slice(0, limit).map((f) => ({ id: f.id, kind: f.kind, system: f.system, identityKey: f.identityKey, detail: f.detail })),
       assetsOf: async (identityKey) => (await db.selectFrom('assets').select(['tag', 'kind', 'description', 'status']).where('holder_key', '=', identityKey).execute()).map((a) => ({ ...a })),
-      requestable: async () => [],
+      requestable: async () => (await access.policy()).policy.entitlements.map((e) => ({ system: e.system, entitlement: e.name, privileged: e.privileged })),
     },
   };
 }

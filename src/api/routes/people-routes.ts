@@ -31,8 +31,9 @@ const identityPage = z.object({
   timeline: z.array(z.object({ id: z.string(), type: z.string(), effectiveDate: z.string(), detectedAt: z.string(), state: z.string(), source: z.string(), changes: z.record(z.string(), z.unknown()) })),
   access: z.object({
     available: z.boolean(),
+    entitlements: z.array(z.object({ system: z.string(), entitlement: z.string(), state: z.enum(['ok', 'missing', 'not_desired']), because: z.array(z.string()), accountIds: z.array(z.string()), enforcement: z.string().nullable() })),
     desired: z.array(z.object({ system: z.string(), entitlement: z.string(), reasons: z.array(z.string()) })),
-    accounts: z.array(z.object({ system: z.string(), accountId: z.string(), name: z.string(), enabled: z.boolean(), situation: z.string().nullable(), grants: z.array(z.string()) })),
+    accounts: z.array(z.object({ system: z.string(), accountId: z.string(), name: z.string(), enabled: z.boolean(), situation: z.string().nullable(), lastLoginAt: z.string().nullable(), grants: z.array(z.string()) })),
   }),
   assignments: z.array(z.object({ id: z.string(), system: z.string(), entitlement: z.string(), reasonType: z.string(), validTo: z.string().nullable(), state: z.string() })),
   credentials: z.array(z.object({ id: z.string(), system: z.string(), kind: z.string(), name: z.string(), createdAt: z.string(), lastRotatedAt: z.string().nullable(), expiresAt: z.string().nullable(), status: z.string() })),
@@ -159,7 +160,12 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
         return {
           identity: { ...summary(row), source: row.source, owner: row.owner, sponsor: row.sponsor, attributes: row.attributes, managerName: manager ? displayName(manager) : null },
           timeline: events.map((e) => ({ id: e.id, type: e.type, effectiveDate: e.effective_date, detectedAt: e.detected_at.toISOString(), state: e.state, source: e.source, changes: e.changes })),
-          access: { available: access !== null, desired: access?.desired.map((d) => ({ ...d, reasons: [...d.reasons] })) ?? [], accounts: access?.accounts.map((a) => ({ ...a, grants: [...a.grants] })) ?? [] },
+          access: {
+            available: access !== null,
+            entitlements: access?.entitlements?.map((e) => ({ ...e, because: [...e.because], accountIds: [...e.accountIds] })) ?? [],
+            desired: access?.desired.map((d) => ({ ...d, reasons: [...d.reasons] })) ?? [],
+            accounts: access?.accounts.map((a) => ({ ...a, lastLoginAt: a.lastLoginAt ?? null, grants: [...a.grants] })) ?? [],
+          },
           assignments: assignments.map((a) => ({ id: a.id, system: a.system, entitlement: a.entitlement, reasonType: a.reason_type, validTo: a.valid_to?.toISOString() ?? null, state: a.state })),
           credentials: credentials.map((c) => ({ id: c.id, system: c.system, kind: c.kind, name: c.name, createdAt: c.created_at, lastRotatedAt: c.last_rotated_at, expiresAt: c.expires_at, status: c.status })),
           owned: owned.map((o) => ({ key: o.key, displayName: displayName(o), kind: o.kind, status: o.status, relation: o.owner === params.key ? ('owner' as const) : ('sponsor' as const) })),

@@ -4,7 +4,12 @@ import { Badge, Card, Empty, ErrorNote, Loading, Status } from '../ui.tsx';
 interface IdentityPage {
   identity: { key: string; displayName: string; kind: string; status: string; email: string | null; department: string | null; title: string | null; manager: string | null; managerName: string | null; startDate: string | null; endDate: string | null; source: string; owner: string | null; sponsor: string | null; attributes: Record<string, string | null> };
   timeline: { id: string; type: string; effectiveDate: string; detectedAt: string; state: string; source: string; changes: Record<string, [string | null, string | null]> }[];
-  access: { available: boolean; desired: { system: string; entitlement: string; reasons: string[] }[]; accounts: { system: string; accountId: string; name: string; enabled: boolean; situation: string | null; grants: string[] }[] };
+  access: {
+    available: boolean;
+    entitlements: { system: string; entitlement: string; state: 'ok' | 'missing' | 'not_desired'; because: string[]; accountIds: string[]; enforcement: string | null }[];
+    desired: { system: string; entitlement: string; reasons: string[] }[];
+    accounts: { system: string; accountId: string; name: string; enabled: boolean; situation: string | null; lastLoginAt: string | null; grants: string[] }[];
+  };
   assignments: { id: string; system: string; entitlement: string; reasonType: string; validTo: string | null; state: string }[];
   credentials: { id: string; system: string; kind: string; name: string; createdAt: string; lastRotatedAt: string | null; expiresAt: string | null; status: string }[];
   owned: { key: string; displayName: string; kind: string; status: string; relation: string }[];
@@ -19,8 +24,10 @@ export function IdentityPageView({ identityKey }: { identityKey: string }) {
   if (error) return <ErrorNote error={error.status === 404 ? new Error(`You cannot see ${identityKey}, or no such identity exists.`) : error} />;
   if (loading || !data) return <Loading />;
   const { identity: i } = data;
-  const held = new Set(data.access.accounts.flatMap((a) => a.grants.map((g) => `${a.system}/${g}`)));
-  const desired = new Set(data.access.desired.map((d) => `${d.system}/${d.entitlement}`));
+  const accountsBySystem = new Map<string, IdentityPage['access']['accounts']>();
+  for (const a of data.access.accounts) accountsBySystem.set(a.system, [...(accountsBySystem.get(a.system) ?? []), a]);
+  const counts = { ok: 0, missing: 0, not_desired: 0 };
+  for (const e of data.access.entitlements) counts[e.state] += 1;
   return (
     <div className="grid">
       <header className="identity-head span-3">
@@ -28,22 +35,27 @@ export function IdentityPageView({ identityKey }: { identityKey: string }) {
         <div>
           <h1>{i.displayName} <Status value={i.status} /></h1>
           <p className="muted">{i.title ?? i.kind.replace(/_/g, ' ')}{i.department ? ` · ${i.department}` : ''}{i.email ? ` · ${i.email}` : ''}</p>
-          <p className="muted">Key <code>{i.key}</code> · source {i.source}{i.manager ? <> · manager <a href={`#/people/${encodeURIComponent(i.manager)}`}>{i.managerName ?? i.manager}</a></> : null}{i.startDate ? ` · started ${i.startDate}` : ''}{i.endDate ? ` · ends ${i.endDate}` : ''}</p>
+          <p className="muted">Key <code>{i.key}</code> · source {i.source}{i.manager ? <> · manager <a href={`#/people/${encodeURIComponent(i.manager)}`}>{i.managerName ?? i.manager}</a></> : null}{i.owner ? <> · owner <a href={`#/people/${encodeURIComponent(i.owner)}`}>{i.owner}</a></> : null}{i.sponsor ? <> · sponsor <a href={`#/people/${encodeURIComponent(i.sponsor)}`}>{i.sponsor}</a></> : null}{i.startDate ? ` · started ${i.startDate}` : ''}{i.endDate ? ` · ends ${i.endDate}` : ''}</p>
         </div>
       </header>
-      <Card title="Access: desired versus actual" className="span-2">
-        {!data.access.available || (data.access.desired.length === 0 && data.access.accounts.length === 0) ? <Empty>No requested access or observed accounts yet; birthright access appears in plans and, once systems are reconciled, here.</Empty> : (
-          <table>
-            <thead><tr><th>System</th><th>Entitlement</th><th>Why</th><th>Held</th></tr></thead>
-            <tbody>
-              {data.access.desired.map((d) => (
-                <tr key={`${d.system}/${d.entitlement}`}><td>{d.system}</td><td>{d.entitlement}</td><td><small>{d.reasons.join('; ')}</small></td><td>{held.has(`${d.system}/${d.entitlement}`) ? <Badge tone="good">held</Badge> : <Badge tone="warn">missing</Badge>}</td></tr>
-              ))}
-              {data.access.accounts.flatMap((a) => a.grants.filter((g) => !desired.has(`${a.system}/${g}`)).map((g) => (
-                <tr key={`x-${a.system}/${g}`}><td>{a.system}</td><td>{g}</td><td><small>no rule, request or exception</small></td><td><Badge tone="bad">not desired</Badge></td></tr>
-              )))}
-            </tbody>
-          </table>
+      <Card title="Access: desired versus actual" className="span-2" action={data.access.entitlements.length > 0 ? <small>{counts.ok} held · {counts.missing} missing · {counts.not_desired} not desired</small> : undefined}>
+        {!data.access.available ? <Empty>Access cannot be explained in this build.</Empty> : data.access.entitlements.length === 0 ? <Empty>No rule, request or exception gives access, and no system reports any.</Empty> : (
+          <div className="table-wrap">
+            <table>
+              <caption className="sr-only">Each entitlement, whether it should be held and why, and whether a system holds it</caption>
+              <thead><tr><th scope="col">System</th><th scope="col">Entitlement</th><th scope="col">Why desired</th><th scope="col">Actual</th></tr></thead>
+              <tbody>
+                {data.access.entitlements.map((e) => (
+                  <tr key={`${e.system}/${e.entitlement}`}>
+                    <td>{e.system}</td>
+                    <td>{e.entitlement}</td>
+                    <td>{e.because.length > 0 ? <ul className="reasons">{e.because.map((b) => <li key={b}><small>{b}</small></li>)}</ul> : <small>no rule, request or exception{e.enforcement ? ` · ${e.enforcement} enforcement` : ''}</small>}</td>
+                    <td>{e.state === 'ok' ? <Badge tone="good">held</Badge> : e.state === 'missing' ? <Badge tone="warn">missing</Badge> : <Badge tone="bad">not desired</Badge>}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
         )}
       </Card>
       <Card title="Timeline">
@@ -58,11 +70,25 @@ export function IdentityPageView({ identityKey }: { identityKey: string }) {
           </ol>
         )}
       </Card>
-      <Card title="Accounts">
-        {data.access.accounts.length === 0 ? <Empty>No accounts observed.</Empty> : <ul className="list">{data.access.accounts.map((a) => <li key={`${a.system}/${a.accountId}`}><b>{a.system}</b> {a.name} {a.enabled ? <Badge tone="good">enabled</Badge> : <Badge tone="bad">disabled</Badge>}</li>)}</ul>}
+      <Card title="Accounts per system">
+        {accountsBySystem.size === 0 ? <Empty>No accounts observed (systems not reconciled yet, or none linked).</Empty> : (
+          <dl className="systems">
+            {[...accountsBySystem].map(([system, accounts]) => (
+              <div key={system}>
+                <dt>{system}</dt>
+                {accounts.map((a) => (
+                  <dd key={a.accountId}>
+                    <b>{a.name}</b> {a.enabled ? <Badge tone="good">enabled</Badge> : <Badge tone="bad">disabled</Badge>}
+                    <br /><small>{a.grants.length} grants{a.situation ? ` · ${a.situation}` : ''}{a.lastLoginAt ? ` · last sign-in ${a.lastLoginAt.slice(0, 10)}` : ''}</small>
+                  </dd>
+                ))}
+              </div>
+            ))}
+          </dl>
+        )}
       </Card>
       <Card title="Credentials">
-        {data.credentials.length === 0 ? <Empty>No credentials.</Empty> : <ul className="list">{data.credentials.map((c) => <li key={c.id}><b>{c.name}</b> <small>{c.kind} in {c.system}{c.expiresAt ? ` · expires ${c.expiresAt.slice(0, 10)}` : ''}</small> <Status value={c.status} /></li>)}</ul>}
+        {data.credentials.length === 0 ? <Empty>No credentials.</Empty> : <ul className="list">{data.credentials.map((c) => <li key={c.id}><b>{c.name}</b> <small>{c.kind.replace(/_/g, ' ')} in {c.system} · created {c.createdAt.slice(0, 10)}{c.lastRotatedAt ? ` · rotated ${c.lastRotatedAt.slice(0, 10)}` : ' · never rotated'}{c.expiresAt ? ` · expires ${c.expiresAt.slice(0, 10)}` : ''}</small> <Status value={c.status} /></li>)}</ul>}
       </Card>
       <Card title="Recent changes">
         {data.changes.length === 0 ? <Empty>No changes applied yet.</Empty> : <ul className="list">{data.changes.slice(0, 12).map((c) => <li key={`${c.planId}/${c.changeId}`}><Status value={c.state} /> {c.kind.replace(/_/g, ' ')} <small>{c.system ?? 'jml'}</small></li>)}</ul>}
@@ -73,13 +99,11 @@ export function IdentityPageView({ identityKey }: { identityKey: string }) {
       <Card title="Team">
         {data.reports.length === 0 ? <Empty>No direct reports.</Empty> : <ul className="list">{data.reports.map((r) => <li key={r.key}><a href={`#/people/${encodeURIComponent(r.key)}`}>{r.displayName}</a> <Status value={r.status} /></li>)}</ul>}
       </Card>
-      <Card title="Tasks and equipment">
-        {data.tasks.length === 0 && data.assets.length === 0 ? <Empty>None.</Empty> : (
-          <ul className="list">
-            {data.tasks.map((t) => <li key={t.id}><Status value={t.status} /> {t.instruction}</li>)}
-            {data.assets.map((a) => <li key={a.tag}><b>{a.tag}</b> {a.description || a.kind} <Status value={a.status} /></li>)}
-          </ul>
-        )}
+      <Card title="Tasks">
+        {data.tasks.length === 0 ? <Empty>No manual tasks.</Empty> : <ul className="list">{data.tasks.map((t) => <li key={t.id}><Status value={t.status} /> {t.instruction} <small>{t.system} · due {t.dueAt.slice(0, 10)}</small></li>)}</ul>}
+      </Card>
+      <Card title="Equipment">
+        {data.assets.length === 0 ? <Empty>No equipment.</Empty> : <ul className="list">{data.assets.map((a) => <li key={a.tag}><b>{a.tag}</b> {a.description || a.kind} <Status value={a.status} /></li>)}</ul>}
       </Card>
       <Card title="Attributes">
         <dl className="attrs">{Object.entries(i.attributes).filter(([, v]) => v !== null).map(([k, v]) => <div key={k}><dt>{k.replace(/_/g, ' ')}</dt><dd>{v}</dd></div>)}</dl>
