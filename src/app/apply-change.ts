@@ -20,6 +20,7 @@ import type { Connector } from '../connectors/connector.ts';
 import type { ChangeHandler } from '../connectors/manual/task-fallback.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
+import { recordConfirmedChange } from './observed-snapshot-update.ts';
 import { changeRecords, SATISFIED, updateChange, type ChangeRecord, type ChangeState, type ChangeUpdate } from './plan-record-store.ts';
 
 export interface RetryPolicy {
@@ -147,11 +148,12 @@ function handlerFor(deps: ApplyChangeDeps, connector: Connector, change: Change)
   return (change.system !== null ? deps.tasksFor?.(change.system) : undefined) ?? connector;
 }
 
-/** Records a final state and its audit entry together. */
+/** Records a final state and its audit entry together; a change that holds also updates the observed snapshot. */
 async function finish(deps: ApplyChangeDeps, planId: string, change: Change, update: ChangeUpdate, now: () => Date, previous: ChangeRecord | undefined): Promise<ChangeResult> {
   const at = now();
   const record = await deps.db.transaction().execute(async (trx) => {
     const saved = previous ? await updateChange(trx, planId, change, update, at) : undefined;
+    if (saved && SATISFIED.includes(update.state)) await recordConfirmedChange(trx, change, { accountId: saved.accountId, actor: deps.actor, at });
     // A change that was already settled and still holds is not news: no audit entry for a no-op.
     const unchanged = previous !== undefined && previous.state === update.state && SATISFIED.includes(update.state);
     if (!unchanged) {

@@ -29,6 +29,7 @@ const grant = (key: string, group: string): Change => ({ ...base, id: `grant:${k
 /** Wraps a connector to log apply calls and measure concurrency; it observes, the fake decides. */
 function observed(inner: Connector, log: string[]): Connector & { maxInFlight: number } {
   let inFlight = 0;
+  const waiting: (() => void)[] = [];
   const wrapper = {
     maxInFlight: 0,
     describe: () => inner.describe(),
@@ -39,7 +40,12 @@ function observed(inner: Connector, log: string[]): Connector & { maxInFlight: n
       inFlight++;
       wrapper.maxInFlight = Math.max(wrapper.maxInFlight, inFlight);
       log.push(`start ${c.id}`);
-      await new Promise((r) => setTimeout(r, 2));
+      // Wait a moment for company, so concurrency shows however the database happens to schedule the steps before apply.
+      for (const wake of waiting.splice(0)) wake();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 100);
+        waiting.push(() => { clearTimeout(timer); resolve(); });
+      });
       const outcome = await inner.apply!(c);
       log.push(`end ${c.id}`);
       inFlight--;
@@ -76,7 +82,7 @@ for (const backend of testBackends()) {
       const wiki = observed(fake, log);
       const keys = ['E1', 'E2', 'E3', 'E4', 'E5'];
       const plan = makePlan(keys.flatMap((k) => [grant(k, 'staff'), create(k)]));
-      const report = await applyPlan(deps({ wiki }, { concurrencyPerSystem: 2 }), plan);
+      const report = await applyPlan(deps({ wiki }, { concurrencyPerSystem: 2, callTimeoutMs: 5_000 }), plan);
       assert.equal(report.status, 'applied');
       for (const k of keys) assert.ok(log.indexOf(`end create:${k}`) < log.indexOf(`start grant:${k}:staff`), `${k}: grant after create`);
       assert.equal(wiki.maxInFlight, 2);

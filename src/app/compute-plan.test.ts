@@ -67,6 +67,51 @@ for (const backend of testBackends()) {
       }
     });
 
+    test('right after apply the plan proposes nothing, without a reconcile: joiners, a mover, a leaver past retention, a suspension', async () => {
+      const { store, dir, planner, wiki, apply, reconcile } = await setup();
+      try {
+        writeFileSync(join(dir, 'systems.yaml'), `systems:
+  - name: wiki
+    connector: { type: fake, settings: { groups: [staff, eng, admins] } }
+    owner: E0
+    enforcement: full
+    correlation: { account: identity_key, identity: key }
+    account: { attributes: { title: "{department}" } }
+    leaver: { action: delete, delete_after_days: 0 }
+`);
+        const kinds = (plan: { changes: readonly { identityKey: string; kind: string; entitlement?: string }[] }) => plan.changes.map((c) => `${c.identityKey}:${c.kind}:${c.entitlement ?? ''}`);
+        await seedIdentities(store.db, ['E1', 'E2', 'E3'].map((k) => person(k, { department: 'Engineering' })));
+        const joiners = await planner.compute();
+        assert.equal((await apply(joiners.plan)).status, 'applied');
+        const afterJoiners = await planner.compute();
+        assert.deepEqual(kinds(afterJoiners.plan), [], 'the accounts and grants just confirmed are observed');
+        assert.ok(afterJoiners.runs.get('wiki'), 'a system never reconciled has a snapshot of what apply confirmed');
+
+        await seedIdentities(store.db, [
+          person('E1', { department: 'Sales' }),
+          person('E2', { department: 'Engineering' }, { status: 'left', endDate: '2026-03-01' }),
+          person('E3', { department: 'Engineering' }, { status: 'suspended' }),
+        ]);
+        const movers = await planner.compute();
+        assert.deepEqual(kinds(movers.plan).sort(), [
+          'E1:remove_grant:eng', 'E1:update_attributes:', 'E2:delete_account:', 'E2:disable_account:', 'E2:remove_grant:eng', 'E2:remove_grant:staff', 'E3:disable_account:',
+        ]);
+        assert.equal((await apply(movers.plan)).status, 'applied');
+        assert.deepEqual(kinds((await planner.compute()).plan), [], 'removed grants, new attributes, a disabled and a deleted account are observed');
+
+        await reconcile();
+        assert.deepEqual(kinds((await planner.compute()).plan), [], 'the system agrees with what apply recorded');
+        await seedIdentities(store.db, [person('E3', { department: 'Sales' })]);
+        const back = await planner.compute();
+        assert.deepEqual(kinds(back.plan).sort(), ['E3:enable_account:', 'E3:remove_grant:eng', 'E3:update_attributes:']);
+        assert.equal((await apply(back.plan)).status, 'applied');
+        assert.deepEqual(kinds((await planner.compute()).plan), [], 'a reconciled snapshot is updated the same way');
+        assert.equal([...wiki.state.accounts.values()].filter((a) => a.enabled).length, 2);
+      } finally {
+        await store.close();
+      }
+    });
+
     test('a plan whose inputs changed after it was computed is refused as stale', async () => {
       const { store, planner, apply } = await setup();
       try {

@@ -83,6 +83,16 @@ describe('jml plan / apply / tasks / reconcile on the command line', () => {
     assert.match(findings.out, /missing_grant +ledger +1002 should hold ledger:viewer/);
   });
 
+  test('plan --refresh reconciles the systems in scope before planning', () => {
+    const before = jml(['plan', '--system', 'ledger', '--json']).json().observed.ledger as string;
+    const refreshed = jml(['plan', '--refresh', '--system', 'ledger', '--json']);
+    assert.equal(refreshed.code, 0, refreshed.err);
+    assert.ok(Date.parse(refreshed.json().observed.ledger) > Date.parse(before), 'the ledger was read again');
+    assert.deepEqual(Object.keys(refreshed.json().observed), ['ledger'], 'only the system in scope');
+    const text = jml(['plan', '--refresh', '--system', 'ledger']);
+    assert.match(text.err, /refreshed ledger: 1 accounts, 0 grants/);
+  });
+
   test('a plan file whose inputs changed is refused with exit code 4', () => {
     assert.equal(jml(['plan', '--out', join(dir, 'old.json')]).code, 0);
     hr(row('1001', 'Ada', 'Finance') + row('1002', 'Alan', 'Finance'));

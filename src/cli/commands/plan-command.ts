@@ -5,8 +5,12 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { createPlanner, type PlanScope } from '../../app/compute-plan.ts';
+import { openPolicyConnectors } from '../../app/connectors-from-policy.ts';
 import { loadObserved } from '../../app/observed-snapshot.ts';
 import { loadAssignments, loadIdentities } from '../../app/plan-inputs.ts';
+import { reconcileSystem } from '../../app/reconcile.ts';
+import type { JmlConfig } from '../../app/config.ts';
+import type { Store } from '../../store/open-store.ts';
 import type { Grant } from '../../domain/access.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { explain } from '../../engine/index.ts';
@@ -18,6 +22,7 @@ interface PlanFlags {
   readonly system?: string[];
   readonly json?: boolean;
   readonly out?: string;
+  readonly refresh?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -27,6 +32,21 @@ export function scopeFrom(flags: { identity?: string[]; system?: string[] }): Pl
   return { ...(flags.identity?.length ? { identityKeys: flags.identity } : {}), ...(flags.system?.length ? { systems: flags.system } : {}) };
 }
 
+/** Reconciles each system in scope (every policy system without --system); a system that cannot be read fails the command. */
+async function refresh(ctx: CliContext, store: Store, config: JmlConfig, scope: PlanScope, verbose: boolean): Promise<void> {
+  const { policy } = await createPlanner({ db: store.db, config, actor: ctx.actor }).loadPolicy();
+  const systems = policy.systems.map((s) => s.name).filter((name) => !scope.systems || scope.systems.includes(name));
+  const connectors = await openPolicyConnectors({ db: store.db, policy, actor: ctx.actor }, systems);
+  try {
+    for (const system of systems) {
+      const report = await reconcileSystem({ db: store.db, policy, actor: ctx.actor, timeZone: config.timezone, connectorFor: (name) => connectors.get(name) }, system);
+      if (verbose) ctx.stderr.write(`refreshed ${system}: ${report.counts.accounts} accounts, ${report.counts.grants} grants\n`);
+    }
+  } finally {
+    await connectors.close();
+  }
+}
+
 export function registerPlanCommands(program: Command, ctx: CliContext): void {
   program
     .command('plan')
@@ -34,11 +54,13 @@ export function registerPlanCommands(program: Command, ctx: CliContext): void {
     .option('--identity <key>', 'only this identity (repeatable)', collect)
     .option('--system <name>', 'only this system (repeatable)', collect)
     .option('--out <file>', 'write the plan to a file for `jml apply <file>`')
+    .option('--refresh', 'reconcile the systems in scope first, so the plan compares with what they hold now')
     .option('--json', 'print the plan as JSON')
     .action(async (flags: PlanFlags) => {
       const scope = scopeFrom(flags);
       await ctx.withStore(async (store, config) => {
         const planner = createPlanner({ db: store.db, config, actor: ctx.actor });
+        if (flags.refresh) await refresh(ctx, store, config, scope, !flags.json);
         const { plan, runs, policy } = await planner.compute(scope);
         const file: PlanFile = { format: PLAN_FORMAT, scope, plan };
         if (flags.out) await writeFile(flags.out, `${JSON.stringify(file, null, 2)}\n`);

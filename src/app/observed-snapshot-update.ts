@@ -1,0 +1,135 @@
+/**
+ * A confirmed change is a fact about the system: the read-back just saw it.
+ * Writing it into the observed snapshot (and, for credentials, into jml's
+ * inventory) in the transaction that records the confirmation keeps the plan
+ * honest between reconcile runs: `jml plan` right after `jml apply` proposes
+ * nothing it has just done. The next reconcile replaces the snapshot with what
+ * the system reports, as before.
+ *
+ * A system never reconciled gets a snapshot holding only what apply confirmed
+ * (a run marked `origin: apply`); a plan without any snapshot assumes the
+ * system holds nothing, so this never hides an account the plan would act on.
+ */
+import { randomUUID } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { Change } from '../domain/change.ts';
+import type { Database } from '../store/database.ts';
+import { latestRuns } from './observed-snapshot.ts';
+
+type Db = Kysely<Database>;
+type AttributeValue = string | readonly string[] | null;
+
+const ACCOUNT_KINDS: readonly Change['kind'][] = [
+  'create_account', 'enable_account', 'disable_account', 'delete_account', 'update_attributes', 'add_grant', 'remove_grant',
+];
+
+/**
+ * Records a change that read back as holding. Call it inside the transaction
+ * that records the confirmation, with that transaction's handle.
+ * @example
+ * await db.transaction().execute(async (trx) => {
+ *   await updateChange(trx, planId, change, { state: 'confirmed', accountId }, at);
+ *   await recordConfirmedChange(trx, change, { accountId, actor: 'cli:alice', at });
+ * });
+ */
+export async function recordConfirmedChange(trx: Db, change: Change, context: { readonly accountId: string | null; readonly actor: string; readonly at: Date }): Promise<void> {
+  if (change.kind === 'revoke_credential' || change.kind === 'rotate_credential') return recordCredential(trx, change, context.at);
+  if (change.system === null || !ACCOUNT_KINDS.includes(change.kind)) return;
+  const system = change.system;
+  // One writer per system's snapshot at a time: two confirmations must not both create its first run.
+  await sql`select pg_advisory_xact_lock(hashtext(${`jml:observed:${system}`}))`.execute(trx);
+  let run = (await latestRuns(trx, [system])).get(system)?.runId;
+  if (run === undefined) {
+    if (change.kind !== 'create_account') return;
+    run = await startAppliedRun(trx, system, context.actor, context.at);
+  }
+  const accountId = context.accountId ?? change.accountId ?? (await accountOf(trx, run, change.identityKey));
+  if (accountId === null) return;
+  const account = { run_id: run, account_id: accountId };
+
+  switch (change.kind) {
+    case 'create_account': {
+      const { name, ...attributes } = change.attributes ?? {};
+      await trx
+        .insertInto('observed_accounts')
+        .values({
+          ...account, system, name: typeof name === 'string' && name !== '' ? name : change.identityKey, enabled: true,
+          attributes: JSON.stringify(attributes), last_login_at: null, identity_key: change.identityKey, situation: 'linked',
+        })
+        .onConflict((oc) => oc.columns(['run_id', 'account_id']).doUpdateSet({ enabled: true, identity_key: change.identityKey, situation: 'linked' }))
+        .execute();
+      return;
+    }
+    case 'enable_account':
+    case 'disable_account':
+      await trx.updateTable('observed_accounts').set({ enabled: change.kind === 'enable_account' }).where('run_id', '=', run).where('account_id', '=', accountId).execute();
+      return;
+    case 'delete_account':
+      await trx.deleteFrom('observed_grants').where('run_id', '=', run).where('account_id', '=', accountId).execute();
+      await trx.deleteFrom('observed_accounts').where('run_id', '=', run).where('account_id', '=', accountId).execute();
+      return;
+    case 'update_attributes': {
+      const row = await trx.selectFrom('observed_accounts').select(['name', 'attributes']).where('run_id', '=', run).where('account_id', '=', accountId).executeTakeFirst();
+      if (!row) return;
+      const attributes: Record<string, AttributeValue> = { ...row.attributes };
+      let name = row.name;
+      for (const [key, value] of Object.entries(change.attributes ?? {})) {
+        if (key === 'name') name = typeof value === 'string' && value !== '' ? value : name;
+        else if (value === null) delete attributes[key];
+        else attributes[key] = value;
+      }
+      await trx.updateTable('observed_accounts').set({ name, attributes: JSON.stringify(attributes) }).where('run_id', '=', run).where('account_id', '=', accountId).execute();
+      return;
+    }
+    case 'add_grant': {
+      const exists = await trx.selectFrom('observed_accounts').select('account_id').where('run_id', '=', run).where('account_id', '=', accountId).executeTakeFirst();
+      if (!exists || !change.entitlement) return;
+      await trx
+        .insertInto('observed_grants')
+        .values({ ...account, system, entitlement: change.entitlement })
+        .onConflict((oc) => oc.columns(['run_id', 'account_id', 'entitlement']).doNothing())
+        .execute();
+      return;
+    }
+    case 'remove_grant':
+      if (!change.entitlement) return;
+      await trx.deleteFrom('observed_grants').where('run_id', '=', run).where('account_id', '=', accountId).where('entitlement', '=', change.entitlement).execute();
+      return;
+    default:
+      return;
+  }
+}
+
+/** jml's credential inventory follows a confirmed revocation or rotation, as the plan reads it. */
+async function recordCredential(trx: Db, change: Change, at: Date): Promise<void> {
+  if (!change.credentialId) return;
+  const update = change.kind === 'revoke_credential' ? { status: 'revoked' } : { last_rotated_at: at.toISOString() };
+  await trx.updateTable('credentials').set(update).where('id', '=', change.credentialId).execute();
+}
+
+/** The identity's account in the snapshot, as connectors target it by identity key: an enabled one first. */
+async function accountOf(trx: Db, runId: string, identityKey: string): Promise<string | null> {
+  const row = await trx
+    .selectFrom('observed_accounts')
+    .select('account_id')
+    .where('run_id', '=', runId)
+    .where('identity_key', '=', identityKey)
+    .where('situation', 'in', ['linked', 'unlinked'])
+    .orderBy('enabled', 'desc')
+    .orderBy(sql`account_id collate "C"`)
+    .executeTakeFirst();
+  return row?.account_id ?? null;
+}
+
+async function startAppliedRun(trx: Db, system: string, actor: string, at: Date): Promise<string> {
+  const id = `rec-applied-${randomUUID()}`;
+  const when = at.toISOString();
+  await trx
+    .insertInto('reconcile_runs')
+    .values({
+      id, system, status: 'completed', phase: 'done', cursor: null, pages: 0, summary: JSON.stringify({ origin: 'apply' }),
+      error: null, actor, started_at: when, updated_at: when, finished_at: when,
+    })
+    .execute();
+  return id;
+}
