@@ -5,8 +5,12 @@
  * - apply: plan changes/s through `startWorkers` against a fake connector
  *   with 20 ms per call (read back, act, read back: 60 ms a change), with 1
  *   and 3 worker processes on PostgreSQL (target: ≥ 2.5× with 3), and 1
- *   in-process worker on PGlite.
- *   node bench/jobs-bench.ts [--changes 600] [--json]     DATABASE_URL adds PostgreSQL
+ *   in-process worker on PGlite. Each process holds `inFlight` changes at
+ *   once (default 4), so one process is bound by the connector's latency and
+ *   more processes add capacity, as more workers do in production.
+ * - leaver latency: import of a termination → disable confirmed in OpenLDAP
+ *   and SCIM, p50/p95 over 100 leavers (needs slapd; bench/leaver-latency.ts).
+ *   node bench/jobs-bench.ts [--changes 600] [--leavers 100] [--json]     DATABASE_URL adds PostgreSQL
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -17,6 +21,7 @@ import { startJobBoss } from '../src/jobs/job-boss.ts';
 import { submitPlan } from '../src/jobs/change-job.ts';
 import { startWorkers } from '../src/jobs/workers.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
+import { leaverLatencySkipReason, runLeaverLatency, type LeaverLatency } from './leaver-latency.ts';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
@@ -41,6 +46,8 @@ export interface JobsBenchResult {
   readonly apply: readonly ApplyFigures[];
   /** 3-process over 1-process apply throughput on PostgreSQL (target ≥ 2.5). */
   readonly speedup3: number | null;
+  /** Import of a termination → disable confirmed in OpenLDAP and SCIM (target p95 ≤ 5 s); null without slapd. */
+  readonly leaverLatency: LeaverLatency | null;
 }
 
 export interface JobsBenchOptions {
@@ -48,6 +55,10 @@ export interface JobsBenchOptions {
   readonly jobs?: number;
   readonly changes?: number;
   readonly latencyMs?: number;
+  /** Changes one worker process has in hand at once (its batch size); the same for every process. */
+  readonly inFlight?: number;
+  /** Leavers for the latency run (0 skips it). */
+  readonly leavers?: number;
   readonly log?: (line: string) => void;
 }
 
@@ -90,9 +101,9 @@ async function waitApplied(store: Store, planId: string): Promise<void> {
   }
 }
 
-async function applyInProcess(store: Store, changes: number, latencyMs: number): Promise<ApplyFigures> {
+async function applyInProcess(store: Store, changes: number, latencyMs: number, inFlight: number): Promise<ApplyFigures> {
   const fake = createFakeConnector({ latencyMs }, { system: 'bench' });
-  const workers = await startWorkers({ store, connectorFor: () => fake, alert: () => undefined, options: { schedules: false, batchSize: 10, concurrency: 1 } });
+  const workers = await startWorkers({ store, connectorFor: () => fake, alert: () => undefined, options: { schedules: false, batchSize: inFlight, concurrency: 1 } });
   try {
     const plan = benchPlan(changes, 'inproc');
     const t = performance.now();
@@ -105,11 +116,11 @@ async function applyInProcess(store: Store, changes: number, latencyMs: number):
   }
 }
 
-async function applyWithProcesses(url: string, processes: number, changes: number, latencyMs: number): Promise<ApplyFigures> {
+async function applyWithProcesses(url: string, processes: number, changes: number, latencyMs: number, inFlight: number): Promise<ApplyFigures> {
   const store = await openStore({ databaseUrl: url, poolSize: 4 });
   const worker = path.join(import.meta.dirname, 'jobs-bench-worker.ts');
   const children = Array.from({ length: processes }, () =>
-    spawn(process.execPath, [worker], { env: { ...process.env, DATABASE_URL: url, FAKE_LATENCY_MS: String(latencyMs), BATCH_SIZE: '10', CONCURRENCY: '1' }, stdio: ['ignore', 'pipe', 'inherit'] }),
+    spawn(process.execPath, [worker], { env: { ...process.env, DATABASE_URL: url, FAKE_LATENCY_MS: String(latencyMs), BATCH_SIZE: String(inFlight), CONCURRENCY: '1' }, stdio: ['ignore', 'pipe', 'inherit'] }),
   );
   try {
     await Promise.all(children.map((c) => new Promise<void>((resolve, reject) => {
@@ -158,6 +169,7 @@ export async function runJobsBench(options: JobsBenchOptions = {}): Promise<Jobs
   const jobs = options.jobs ?? 5_000;
   const changes = options.changes ?? 600;
   const latencyMs = options.latencyMs ?? 20;
+  const inFlight = options.inFlight ?? 4;
   const queue: QueueFigures[] = [];
   const apply: ApplyFigures[] = [];
 
@@ -165,7 +177,7 @@ export async function runJobsBench(options: JobsBenchOptions = {}): Promise<Jobs
   try {
     queue.push(await measureQueue(pglite, jobs));
     log(`queue pglite: ${JSON.stringify(queue.at(-1))}`);
-    apply.push(await applyInProcess(pglite, changes, latencyMs));
+    apply.push(await applyInProcess(pglite, changes, latencyMs, inFlight));
     log(`apply pglite: ${JSON.stringify(apply.at(-1))}`);
   } finally {
     await pglite.close();
@@ -188,7 +200,7 @@ export async function runJobsBench(options: JobsBenchOptions = {}): Promise<Jobs
       try {
         // Migrate once before the workers start, so they do not race to do it.
         await (await openStore({ databaseUrl: db.url, poolSize: 1 })).close();
-        apply.push(await applyWithProcesses(db.url, processes, changes, latencyMs));
+        apply.push(await applyWithProcesses(db.url, processes, changes, latencyMs, inFlight));
         log(`apply postgres: ${JSON.stringify(apply.at(-1))}`);
       } finally {
         await db.drop();
@@ -198,14 +210,19 @@ export async function runJobsBench(options: JobsBenchOptions = {}): Promise<Jobs
     const three = apply.find((a) => a.backend === 'postgres' && a.processes === 3);
     if (one && three) speedup3 = Math.round((three.changesPerSecond / one.changesPerSecond) * 100) / 100;
   }
-  return { queue, apply, speedup3 };
+  let leaverLatency: LeaverLatency | null = null;
+  const skip = leaverLatencySkipReason();
+  if ((options.leavers ?? 100) > 0 && !skip) leaverLatency = await runLeaverLatency({ leavers: options.leavers ?? 100, log });
+  else if (skip) log(`leaver latency skipped: ${skip}`);
+  return { queue, apply, speedup3, leaverLatency };
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { changes: { type: 'string', default: '600' }, jobs: { type: 'string', default: '5000' }, json: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { changes: { type: 'string', default: '600' }, jobs: { type: 'string', default: '5000' }, leavers: { type: 'string', default: '100' }, json: { type: 'boolean', default: false } } });
   const result = await runJobsBench({
     changes: Number(values.changes),
     jobs: Number(values.jobs),
+    leavers: Number(values.leavers),
     ...(process.env.DATABASE_URL ? { databaseUrl: process.env.DATABASE_URL } : {}),
     log: values.json ? undefined : (line) => console.log(line),
   });
@@ -213,6 +230,8 @@ if (import.meta.main) {
     for (const q of result.queue) console.log(`queue ${q.backend}: insert ${q.insertPerSecond} jobs/s, send ${q.sendPerSecond} jobs/s, work ${q.workPerSecond} jobs/s (${q.jobs} jobs)`);
     for (const a of result.apply) console.log(`apply ${a.backend}, ${a.processes} process(es): ${a.changes} changes in ${a.ms} ms = ${a.changesPerSecond} changes/s`);
     if (result.speedup3 !== null) console.log(`3 processes / 1 process: ${result.speedup3}× (target ≥ 2.5×)`);
+    const l = result.leaverLatency;
+    if (l) console.log(`leaver latency (import → disable confirmed in OpenLDAP and SCIM), ${l.leavers} leavers: p50 ${l.p50Ms} ms, p95 ${l.p95Ms} ms, max ${l.maxMs} ms (target p95 ≤ 5000 ms)`);
     if (!process.env.DATABASE_URL) console.log('(set DATABASE_URL to an admin URL of a PostgreSQL server for the PostgreSQL figures)');
   }
   console.log(JSON.stringify({ bench: 'jobs', ...result }));

@@ -219,16 +219,27 @@ async function releaseLease(db: Kysely<Database>, job: ChangeJob, workerId: stri
  */
 async function afterFinal(deps: ChangeJobDeps, plan: Plan, change: Change): Promise<void> {
   const dependents = plan.changes.filter((c) => c.dependsOn.includes(change.id));
-  const rows = await deps.db.selectFrom('plan_changes').select(['change_id', 'state']).where('plan_id', '=', plan.id).execute();
-  const state = new Map(rows.map((r) => [r.change_id, r.state as ChangeState]));
-  const ready = dependents.filter((d) => state.get(d.id) === 'planned' && d.dependsOn.every((id) => FINAL.includes(state.get(id)!)));
-  if (ready.length > 0) await queueCurrent(deps, plan.id, ready.map((d) => d.id));
-  if (rows.every((r) => FINAL.includes(r.state as ChangeState))) {
-    const status = rows.every((r) => r.state === 'already' || r.state === 'confirmed') ? 'applied' : 'partial';
-    const now = (deps.now ?? (() => new Date()))();
-    const updated = await deps.db.updateTable('plans').set({ status, updated_at: now.toISOString() }).where('id', '=', plan.id).where('status', '=', 'applying').executeTakeFirst();
-    if (Number(updated.numUpdatedRows) > 0) await appendAudit(deps.db, { actor: deps.actor, action: `plan.${status}`, subject: `plan:${plan.id}`, trigger: 'job', details: {} }, now);
+  if (dependents.length > 0) {
+    const ids = [...new Set(dependents.flatMap((d) => [d.id, ...d.dependsOn]))];
+    const rows = await deps.db.selectFrom('plan_changes').select(['change_id', 'state']).where('plan_id', '=', plan.id).where('change_id', 'in', ids).execute();
+    const state = new Map(rows.map((r) => [r.change_id, r.state as ChangeState]));
+    const ready = dependents.filter((d) => state.get(d.id) === 'planned' && d.dependsOn.every((id) => FINAL.includes(state.get(id)!)));
+    if (ready.length > 0) await queueCurrent(deps, plan.id, ready.map((d) => d.id));
   }
+  // Stops at the first unfinished change, so it stays cheap while a large plan is under way.
+  const unfinished = await deps.db
+    .selectFrom('plan_changes')
+    .select('change_id')
+    .where('plan_id', '=', plan.id)
+    .where('state', 'not in', FINAL)
+    .limit(1)
+    .executeTakeFirst();
+  if (unfinished) return;
+  const failed = await deps.db.selectFrom('plan_changes').select('change_id').where('plan_id', '=', plan.id).where('state', 'in', ['parked', 'blocked']).limit(1).executeTakeFirst();
+  const status = failed ? 'partial' : 'applied';
+  const now = (deps.now ?? (() => new Date()))();
+  const updated = await deps.db.updateTable('plans').set({ status, updated_at: now.toISOString() }).where('id', '=', plan.id).where('status', '=', 'applying').executeTakeFirst();
+  if (Number(updated.numUpdatedRows) > 0) await appendAudit(deps.db, { actor: deps.actor, action: `plan.${status}`, subject: `plan:${plan.id}`, trigger: 'job', details: {} }, now);
 }
 
 /** Queues a job at each change's current seq (a no-op when that job exists). */

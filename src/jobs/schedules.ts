@@ -61,8 +61,12 @@ export interface ScheduleDeps {
   readonly now?: () => Date;
 }
 
-/** Registers every schedule (idempotent: pg-boss keys schedules by name) and its worker. */
-export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partial: Partial<ScheduleSettings>, polling: { pollingIntervalSeconds: number }): Promise<void> {
+/**
+ * Registers the worker of every scheduled queue and, with `cron`, the
+ * schedules themselves (idempotent: pg-boss keys schedules by name). A
+ * process without cron still answers jobs sent to these queues (replan).
+ */
+export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partial: Partial<ScheduleSettings>, polling: { pollingIntervalSeconds: number }, cron = true): Promise<void> {
   const settings = { ...DEFAULT_SCHEDULES, ...partial };
   const tz = settings.timezone;
   const now = deps.now ?? (() => new Date());
@@ -108,9 +112,9 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
     { queue: QUEUE.leaverSla, cron: '*/5 * * * *', run: async () => checkLeaverSla(deps.db, now(), settings.leaverSla, deps.alert) },
   ];
   for (const entry of table) {
-    const { cron, ...options } = every(entry.cron);
-    // An empty cron: the queue has a worker but runs only when someone sends to it.
-    if (cron) await boss.schedule(entry.queue, cron, {}, options);
+    const { cron: expression, ...options } = every(entry.cron);
+    // An empty expression: the queue has a worker but runs only when someone sends to it.
+    if (cron && expression) await boss.schedule(entry.queue, expression, {}, options);
     if (entry.queue === QUEUE.applySweep || entry.queue === QUEUE.quarantineProbe) continue; // workers.ts handles these
     await boss.work(entry.queue, polling, async (jobs) => {
       for (const job of jobs) await entry.run(job.data);

@@ -14,6 +14,7 @@ import { requestJoinerApprovals } from '../app/joiner-approval.ts';
 import type { Change, Plan } from '../domain/change.ts';
 import type { Store } from '../store/open-store.ts';
 import type { AlertSink } from '../app/alert.ts';
+import type { Keyring } from '../connectors/secrets/index.ts';
 import { submitPlan } from './change-job.ts';
 import { startWorkers, type WorkerOptions, type Workers } from './workers.ts';
 
@@ -24,6 +25,8 @@ export interface WorkerRuntimeDeps {
   readonly options?: WorkerOptions;
   readonly alert?: AlertSink;
   readonly now?: () => Date;
+  /** The master keyring for connector secrets; read from the environment by default. */
+  readonly keyring?: () => Keyring;
 }
 
 /** Kinds that would give a joiner access before their activation was approved. */
@@ -54,7 +57,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const now = deps.now ?? (() => new Date());
   const planner = createPlanner({ db: deps.store.db, config: deps.config, actor: deps.actor, now });
   const { policy } = await planner.loadPolicy();
-  const connectors = await openPolicyConnectors({ db: deps.store.db, policy, now, actor: deps.actor });
+  const connectors = await openPolicyConnectors({ db: deps.store.db, policy, now, actor: deps.actor, ...(deps.keyring ? { keyring: deps.keyring } : {}) });
   const requestDeps = { db: deps.store.db, policy, timezone: deps.config.timezone, now };
   const replan = async (identityKeys: readonly string[] | undefined) => {
     const { plan } = await planner.compute(identityKeys ? { identityKeys } : {});
@@ -65,6 +68,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const workers = await startWorkers({
     store: deps.store,
     connectorFor: (system) => (system === null ? undefined : connectors.get(system)),
+    tasksFor: (system) => connectors.tasksFor(system),
     actor: deps.actor,
     now,
     ...(deps.alert ? { alert: deps.alert } : {}),

@@ -9,6 +9,7 @@ import os from 'node:os';
 import type { PgBoss, Job, JobResult } from 'pg-boss';
 import type { Connector } from '../connectors/connector.ts';
 import type { Plan } from '../domain/change.ts';
+import type { ApplyChangeDeps } from '../app/apply-change.ts';
 import type { Store } from '../store/open-store.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
@@ -28,7 +29,7 @@ export interface WorkerOptions {
   readonly superviseIntervalSeconds?: number;
   readonly retry?: Partial<JobRetryPolicy>;
   readonly quarantine?: Partial<QuarantinePolicy>;
-  /** Register cron schedules (default true). */
+  /** Run cron schedules in this process (default true); the queues' workers run either way. */
   readonly schedules?: boolean;
   readonly scheduleSettings?: Partial<ScheduleSettings>;
 }
@@ -36,6 +37,8 @@ export interface WorkerOptions {
 export interface WorkerDeps {
   readonly store: Pick<Store, 'db' | 'backend'>;
   readonly connectorFor: (system: string | null) => Connector | undefined;
+  /** Tasks for a system's owner, for change kinds its connector does not carry out. */
+  readonly tasksFor?: ApplyChangeDeps['tasksFor'];
   readonly actor?: string;
   readonly now?: () => Date;
   readonly alert?: AlertSink;
@@ -77,6 +80,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     leaseMs: Math.max(1000, applyExpireSeconds * 1000 - 500),
     actor: deps.actor ?? `worker:${workerId}`,
     connectorFor: deps.connectorFor,
+    ...(deps.tasksFor ? { tasksFor: deps.tasksFor } : {}),
     alert,
     ...(deps.now ? { now: deps.now } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
@@ -111,9 +115,13 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   await boss.work(QUEUE.quarantineProbe, polling, async () => {
     await probeQuarantined(deps.store.db, (system) => deps.connectorFor(system), (deps.now ?? (() => new Date()))());
   });
-  if (options.schedules ?? true) {
-    await registerSchedules(boss, { db: deps.store.db, connectorFor: deps.connectorFor, alert, hooks: deps.hooks ?? {}, ...(deps.now ? { now: deps.now } : {}) }, options.scheduleSettings ?? {}, polling);
-  }
+  await registerSchedules(
+    boss,
+    { db: deps.store.db, connectorFor: deps.connectorFor, alert, hooks: deps.hooks ?? {}, ...(deps.now ? { now: deps.now } : {}) },
+    options.scheduleSettings ?? {},
+    polling,
+    options.schedules ?? true,
+  );
   return {
     boss,
     workerId,
