@@ -4,7 +4,7 @@
  * changes. `flavour` picks OpenLDAP (inetOrgPerson + groupOfNames) or Active
  * Directory (user + group, unicodePwd, userAccountControl).
  */
-import type { Client, Entry } from 'ldapts';
+import type { Entry } from 'ldapts';
 import type { Change, ChangeKind, ChangeOutcome } from '../../domain/change.ts';
 import { JmlError } from '../../domain/errors.ts';
 import type { Connector, ConnectorDescription, ListKind, ListTypes, Page, ReadBack, ValidationResult } from '../connector.ts';
@@ -13,6 +13,7 @@ import { accountAttributes, accountBases, groupFilter, isEnabled, toAccount, toE
 import { createDirectory } from './ldap-directory.ts';
 import { createLdapPool } from './ldap-pool.ts';
 import { createPagedLister } from './ldap-paging.ts';
+import { createSearchStream, type SearchStream } from './ldap-search-stream.ts';
 import { parseLdapSettings, type LdapSettings } from './ldap-settings.ts';
 
 const PROVISIONS: readonly ChangeKind[] = [
@@ -38,15 +39,14 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
   const s = parseLdapSettings(rawSettings);
   const pool = createLdapPool(s);
   const directory = createDirectory(s, pool);
-  const lister = createPagedLister(() => pool.dedicated());
+  // A listing reads its pages through the lean decoder on a connection of its own (ldap-search-stream.ts).
+  const lister = createPagedLister(async () => createSearchStream(await pool.dedicated(), s.timeoutMs));
 
-  async function* searchPages(client: Client, bases: readonly string[], filter: string, attributes: string[], pageSize: number) {
+  async function* searchPages(stream: SearchStream, bases: readonly string[], filter: string, attributes: string[], pageSize: number) {
     for (const base of bases) {
       try {
-        for await (const page of client.searchPaginated(base, { scope: 'sub', filter, attributes, paged: { pageSize } })) {
-          // Continuation references (AD's Configuration, DomainDnsZones…) are not entries: ignored.
-          yield page.searchEntries;
-        }
+        // Continuation references (AD's Configuration, DomainDnsZones…) are not entries: the stream skips them.
+        yield* stream.pages(base, { filter, attributes, pageSize });
       } catch (error) {
         if ((error as { code?: unknown }).code === 32 && base !== s.usersOu) continue;
         throw ldapError(error, 'search', base, s.system);
@@ -54,8 +54,11 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
     }
   }
 
-  /** AD returns at most 1,500 values of a big attribute per read (`member;range=0-1499`): fetch the rest. */
-  async function allMembers(client: Client, entry: Entry): Promise<string[]> {
+  /**
+   * AD returns at most 1,500 values of a big attribute per read (`member;range=0-1499`): fetch the
+   * rest, over the pool (the listing's own connection is busy with its paged search).
+   */
+  async function allMembers(entry: Entry): Promise<string[]> {
     const ranged = Object.keys(entry).find((k) => /^member;range=/i.test(k));
     if (!ranged) return values(entry, 'member');
     const members = values(entry, ranged);
@@ -63,7 +66,7 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
     while (!/-\*$/.test(key)) {
       const end = Number(/-(\d+)$/.exec(key)?.[1]);
       const next = `member;range=${end + 1}-*`;
-      const res = await client.search(entry.dn, { scope: 'base', filter: '(objectClass=*)', attributes: [next] });
+      const res = await pool.run('search', entry.dn, (c) => c.search(entry.dn, { scope: 'base', filter: '(objectClass=*)', attributes: [next] }));
       const e = res.searchEntries[0];
       const k = e && Object.keys(e).find((x) => /^member;range=/i.test(x));
       if (!e || !k) break;
@@ -74,29 +77,29 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
   }
 
   function streams(kind: ListKind, pageSize: number) {
-    return (client: Client): AsyncIterator<readonly unknown[]> => pagesOf(itemsOf(kind, pageSize, client), pageSize);
+    return (stream: SearchStream): AsyncIterator<readonly unknown[]> => pagesOf(itemsOf(kind, pageSize, stream), pageSize);
   }
 
-  function itemsOf(kind: ListKind, pageSize: number, client: Client): AsyncIterator<readonly unknown[]> {
+  function itemsOf(kind: ListKind, pageSize: number, stream: SearchStream): AsyncIterator<readonly unknown[]> {
     {
       if (kind === 'accounts') {
         return (async function* () {
-          for await (const entries of searchPages(client, accountBases(s), userFilter(s), accountAttributes(s), pageSize)) {
+          for await (const entries of searchPages(stream, accountBases(s), userFilter(s), accountAttributes(s), pageSize)) {
             yield entries.map((e) => toAccount(s, e));
           }
         })();
       }
       if (kind === 'entitlements') {
         return (async function* () {
-          for await (const entries of searchPages(client, [s.groupsOu], groupFilter(s), [s.groupNameAttribute, 'description'], pageSize)) {
+          for await (const entries of searchPages(stream, [s.groupsOu], groupFilter(s), [s.groupNameAttribute, 'description'], pageSize)) {
             yield entries.map((e) => toEntitlement(s, e));
           }
         })();
       }
       return (async function* () {
-        for await (const entries of searchPages(client, [s.groupsOu], groupFilter(s), [s.groupNameAttribute, 'member'], pageSize)) {
+        for await (const entries of searchPages(stream, [s.groupsOu], groupFilter(s), [s.groupNameAttribute, 'member'], pageSize)) {
           const grants = [];
-          for (const e of entries) grants.push(...toGrants(s, e, await allMembers(client, e)));
+          for (const e of entries) grants.push(...toGrants(s, e, await allMembers(e)));
           yield grants;
         }
       })();

@@ -8,11 +8,15 @@
  * skipped: slower, still correct while the directory does not change.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client } from 'ldapts';
 import { JmlError } from '../../domain/errors.ts';
 
+/** What a listing holds between calls: a connection of its own. */
+export interface ListingSession {
+  close(): Promise<void>;
+}
+
 interface Listing<T> {
-  readonly client: Client;
+  readonly session: ListingSession;
   readonly pages: AsyncIterator<readonly T[]>;
   /** Pages handed to callers so far. */
   served: number;
@@ -33,21 +37,21 @@ interface CursorBody {
   readonly p: number;
 }
 
-export interface PagedLister {
+export interface PagedLister<S extends ListingSession> {
   /**
    * The page after `cursor` of the stream `kind` that `start` produces on a
-   * dedicated connection.
+   * dedicated session.
    */
   page<T>(
     kind: string,
     cursor: string | null,
-    start: (client: Client) => AsyncIterator<readonly T[]>,
+    start: (session: S) => AsyncIterator<readonly T[]>,
   ): Promise<{ items: readonly T[]; nextCursor: string | null }>;
   close(): Promise<void>;
 }
 
 /** `idleMs`: how long an unfinished listing keeps its connection. */
-export function createPagedLister(dedicated: () => Promise<Client>, idleMs = 5 * 60_000): PagedLister {
+export function createPagedLister<S extends ListingSession>(dedicated: () => Promise<S>, idleMs = 5 * 60_000): PagedLister<S> {
   const listings = new Map<string, Listing<unknown>>();
 
   function drop(id: string): void {
@@ -56,7 +60,7 @@ export function createPagedLister(dedicated: () => Promise<Client>, idleMs = 5 *
     listings.delete(id);
     clearTimeout(listing.timer);
     void listing.pages.return?.().catch(() => undefined);
-    void listing.client.unbind().catch(() => undefined);
+    void listing.session.close().catch(() => undefined);
   }
 
   async function nextOrNull<T>(pages: AsyncIterator<readonly T[]>): Promise<readonly T[] | null> {
@@ -81,7 +85,7 @@ export function createPagedLister(dedicated: () => Promise<Client>, idleMs = 5 *
   }
 
   return {
-    async page<T>(kind: string, cursor: string | null, start: (client: Client) => AsyncIterator<readonly T[]>) {
+    async page<T>(kind: string, cursor: string | null, start: (session: S) => AsyncIterator<readonly T[]>) {
       const body = cursor === null ? null : decode(cursor, kind);
       const wanted = body?.p ?? 0;
       let id = body?.l ?? '';
@@ -93,8 +97,8 @@ export function createPagedLister(dedicated: () => Promise<Client>, idleMs = 5 *
       try {
         if (!listing) {
           id = randomUUID();
-          const client = await dedicated();
-          listing = { client, pages: start(client), served: 0, ahead: null, prefetch: null, timer: undefined };
+          const session = await dedicated();
+          listing = { session, pages: start(session), served: 0, ahead: null, prefetch: null, timer: undefined };
           listings.set(id, listing as Listing<unknown>);
           for (; listing.served < wanted; listing.served++) {
             if ((await listing.pages.next()).done) break;

@@ -5,6 +5,7 @@
  * reopen it unencrypted and unbound), it is replaced by a fresh one.
  */
 import { connect as netConnect, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { isIP } from 'node:net';
 import { Client } from 'ldapts';
@@ -14,8 +15,11 @@ import { ldapError } from './ldap-errors.ts';
 export interface LdapPool {
   /** Runs `fn` on one of the pooled connections (round robin; ldapts multiplexes requests). */
   run<T>(operation: string, dn: string, fn: (client: Client) => Promise<T>): Promise<T>;
-  /** A connection of its own, e.g. to hold a paged search across calls. The caller unbinds it. */
-  dedicated(): Promise<Client>;
+  /**
+   * A connection of its own, e.g. to hold a paged search across calls, with
+   * the socket it talks over (the TLS one after StartTLS). The caller unbinds it.
+   */
+  dedicated(): Promise<{ client: Client; socket: Duplex }>;
   /** Opens, binds as `dn` and closes a connection; throws the classified bind error. */
   tryBind(dn: string, password: string): Promise<void>;
   close(): Promise<void>;
@@ -41,8 +45,9 @@ export function createLdapPool(settings: LdapSettings): LdapPool {
     throw new Error(`${settings.system}: plain ldap:// without StartTLS needs allowPlaintext: true`);
   }
 
-  async function open(bindDn: string, password: string): Promise<Client> {
+  async function open(bindDn: string, password: string): Promise<{ client: Client; socket: Duplex }> {
     let opened = false;
+    let socket: Duplex | undefined;
     // One socket per client: a second connect means ldapts is reconnecting behind our back.
     const client = new Client({
       url: settings.url,
@@ -53,19 +58,20 @@ export function createLdapPool(settings: LdapSettings): LdapPool {
       createConnection: ((port: number, h: string) => {
         if (opened) return deadSocket();
         opened = true;
-        return netConnect(port, h);
+        return (socket = netConnect(port, h));
       }) as unknown as typeof netConnect,
       createSecureConnection: ((...args: unknown[]) => {
-        if (args.length === 1) return tlsConnect({ ...(args[0] as ConnectionOptions), host, ...tlsOptions }); // StartTLS upgrade
+        if (args.length === 1) return (socket = tlsConnect({ ...(args[0] as ConnectionOptions), host, ...tlsOptions })); // StartTLS upgrade
         if (opened) return deadSocket();
         opened = true;
-        return tlsConnect(args[0] as number, args[1] as string, args[2] as ConnectionOptions);
+        return (socket = tlsConnect(args[0] as number, args[1] as string, args[2] as ConnectionOptions));
       }) as unknown as typeof tlsConnect,
     });
     try {
       if (!secure && settings.startTls) await client.startTLS({ ...tlsOptions, host });
       await client.bind(bindDn, password);
-      return client;
+      if (!socket) throw new Error('LDAP connection opened without a socket');
+      return { client, socket };
     } catch (error) {
       await client.unbind().catch(() => undefined);
       throw ldapError(error, 'bind', bindDn, settings.system);
@@ -78,7 +84,7 @@ export function createLdapPool(settings: LdapSettings): LdapPool {
   function slotClient(i: number): Promise<Client> {
     const current = slots[i];
     if (current) return current;
-    const opening = open(settings.bindDn, settings.bindPassword.reveal());
+    const opening = open(settings.bindDn, settings.bindPassword.reveal()).then((o) => o.client);
     slots[i] = opening;
     opening.catch(() => { if (slots[i] === opening) slots[i] = null; });
     return opening;
@@ -107,7 +113,7 @@ export function createLdapPool(settings: LdapSettings): LdapPool {
     },
     dedicated: () => open(settings.bindDn, settings.bindPassword.reveal()),
     async tryBind(dn, password) {
-      const client = await open(dn, password);
+      const { client } = await open(dn, password);
       await client.unbind().catch(() => undefined);
     },
     async close() {
