@@ -185,8 +185,22 @@ rules:
 `;
 
 const APPROVALS = `${HEADER}#
-# Approval policies: who must approve a request, in which stages. Not yet
-# interpreted: entries are validated as mappings and stored with the policy version.
+# Approval policies: who must approve, in which stages. The first policy that
+# matches decides; a request no policy matches needs the beneficiary's manager,
+# then the system owner. Nobody approves their own request or one for
+# themselves (their manager does instead); an undecided stage escalates to the
+# approvers' managers (or escalate_to) after timeout_hours (default 72).
+#
+#   - name: privileged
+#     entitlements: ["*"]            # "system:name", "system:*" or "*"
+#     privileged: true               # only privileged entitlements
+#     stages:
+#       - manager                    # manager, sponsor, owner or system_owner
+#       - system_owner
+#       - { name: security, approvers: ["S100", "S101"], timeout_hours: 24 }
+#   - name: contractor-joiners
+#     joiners: { kind: [contractor] } # held before activation until approved
+#     stages: [sponsor]
 approvals: []
 `;
 
