@@ -45,11 +45,16 @@ function hrFile(people: number, variant: 'first' | 'second'): string {
 /** Prints each import phase with the time since the previous one and the current RSS (`--phases`). */
 function phaseLogger(label: string): (phase: string) => void {
   let last = performance.now();
+  let lastCpu = process.cpuUsage();
   let lastPhase = 'start';
   return (phase) => {
     const now = performance.now();
-    console.error(`  [${label}] ${lastPhase.padEnd(20)} ${Math.round(now - last).toString().padStart(6)} ms  rss ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MiB`);
+    const cpu = process.cpuUsage(lastCpu);
+    console.error(
+      `  [${label}] ${lastPhase.padEnd(20)} ${Math.round(now - last).toString().padStart(6)} ms wall ${Math.round((cpu.user + cpu.system) / 1000).toString().padStart(6)} ms cpu  rss ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MiB`,
+    );
     last = now;
+    lastCpu = process.cpuUsage();
     lastPhase = phase;
   };
 }

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { testBackends } from '../../test/support/backends.ts';
 import { staff, tempDir, testConfig, VENDOR_HEADER, writeFile, writeHr, type Person } from '../../test/support/hr-files.ts';
-import { verifyAudit } from '../store/audit-log.ts';
+import { appendAudit, verifyAudit } from '../store/audit-log.ts';
 import { getIdentity, timelineOf } from '../store/identity-store.ts';
 import type { Store } from '../store/open-store.ts';
 import { importSource, type ImportOptions } from './import-source.ts';
@@ -213,6 +213,49 @@ for (const backend of testBackends()) {
 
     test('an unreadable file is an error, never "everyone left"', async () => {
       await assert.rejects(run(`${dir}/does-not-exist.csv`), (e: Error & { code?: string }) => e.code === 'source_unreadable');
+    });
+  });
+
+  describe(`re-import of an unchanged file on ${backend.name}`, () => {
+    let store: Store;
+    let dir: string;
+    const config = testConfig({ timezone: 'Europe/Berlin' });
+    const people: Person[] = [...staff(3), { id: 'E0100', start: '2026-12-01', manager: 'E0001' }];
+    const run = (file: string, asOf: string) => importSource({ db: store.db, config }, { source: 'hr', file, actor, asOf, now: new Date(`${asOf}T10:00:00Z`) });
+    const updatedAt = async (key: string) => (await store.db.selectFrom('identities').select('updated_at').where('key', '=', key).executeTakeFirstOrThrow()).updated_at.toISOString();
+
+    before(async () => {
+      store = await backend.open();
+      dir = tempDir();
+    });
+    after(async () => store.close());
+
+    test('an unchanged file rewrites no identity, but a start that has come due takes effect and is audited', async () => {
+      const file = writeHr(dir, 'same.csv', people);
+      assert.equal((await run(file, '2026-11-22')).status, 'applied');
+      const untouched = await updatedAt('E0002');
+      const r = await run(file, '2026-12-02');
+      assert.equal(r.status, 'applied');
+      assert.deepEqual(r.events, []);
+      assert.equal(r.counts.unchanged, 4);
+      assert.equal((await getIdentity(store.db, 'E0100'))!.status, 'active');
+      assert.equal(await updatedAt('E0002'), untouched);
+      const statusChanges = await store.db.selectFrom('audit_log').select(['subject', 'before', 'after']).where('action', '=', 'identity.status_changed').execute();
+      assert.deepEqual(statusChanges, [{ subject: 'E0100', before: { status: 'pending' }, after: { status: 'active' } }]);
+      const stamped = await store.db.selectFrom('source_records').select('last_import_id').distinct().execute();
+      assert.deepEqual(stamped, [{ last_import_id: r.importId }], 'every record is stamped with the import that last saw it');
+      assert.equal((await verifyAudit(store.db)).ok, true);
+    });
+
+    test('an identity edited outside its timeline is re-folded from it by the next import, as every touched identity was', async () => {
+      await store.db.transaction().execute(async (trx) => {
+        await trx.updateTable('identities').set({ status: 'suspended', attributes: JSON.stringify({ first_name: 'Edited' }) }).where('key', '=', 'E0003').execute();
+        await appendAudit(trx, { actor, action: 'identity.edited', subject: 'E0003', trigger: 'api:test', after: { status: 'suspended' } });
+      });
+      await run(writeHr(dir, 'same-again.csv', people), '2026-12-03');
+      const identity = await getIdentity(store.db, 'E0003');
+      assert.equal(identity!.status, 'active');
+      assert.equal(identity!.attributes.first_name, 'FirstE0003');
     });
   });
 

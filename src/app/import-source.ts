@@ -136,7 +136,7 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
   if (options.dryRun) return result({ ...base, status: 'dry_run', snapshot, diff, verdict, heldReason: null });
 
   await db.transaction().execute(async (trx) => {
-    await writeImport(trx, { ...options, importId, asOf, evaluatedAt, fileSha256, snapshot, diff, verdict, realNow, previous: state.previous });
+    await writeImport(trx, { ...options, importId, asOf, evaluatedAt, fileSha256, snapshot, diff, verdict, realNow, previous: state.previous, identities: state.identities });
   });
   return result({ ...base, status: 'applied', snapshot, diff, verdict, heldReason: null });
 }
@@ -217,6 +217,8 @@ interface WriteInput extends ImportOptions {
   readonly realNow: Date;
   /** The source's records as loaded before the diff. */
   readonly previous: ReadonlyMap<string, PreviousRecord>;
+  /** The identities as loaded before the diff (for the events they had scheduled). */
+  readonly identities: ReadonlyMap<string, KnownIdentity>;
 }
 
 const EVENT_COLUMNS = {
@@ -281,7 +283,7 @@ async function writeImport(db: Db, w: WriteInput): Promise<void> {
     await db.updateTable('lifecycle_events').set({ state: 'rescinded' }).where('id', 'in', diff.superseded.slice(i, i + 5000)).execute();
   }
   w.onProgress?.('refolding identities', 0, 1);
-  const touched = [...new Set([...diff.events.map((e) => e.identityKey), ...diff.records.map((r) => r.identityKey)])].filter((k) => !newKeys.has(k));
+  const touched = await identitiesToRefold(db, w, newKeys);
   const outcomes = await refoldIdentities(db, touched, w.evaluatedAt);
   w.onProgress?.('writing credentials', 0, 1);
   await upsertCredentials(db, w.snapshot, diff);
@@ -324,6 +326,46 @@ async function writeImport(db: Db, w: WriteInput): Promise<void> {
       started_at: detectedAt,
     })
     .execute();
+}
+
+/**
+ * The existing identities this import touched whose fold can differ from their
+ * stored row. Every touched identity used to be re-folded; a re-import of an
+ * unchanged file then read 100,000 timelines to rewrite nothing. An identity's
+ * stored row is the fold of its timeline at the last fold, so the fold can only
+ * come out different when
+ *   - its timeline changed: a new or superseded event, or a record linked to it anew;
+ *   - an event crossed the evaluation instant: still scheduled but due, or
+ *     applied but (with an earlier --as-of) not yet due;
+ *   - the row was edited outside the timeline (`identity.edited`, the people API),
+ *     which a re-fold overwrites as before.
+ */
+async function identitiesToRefold(db: Db, w: WriteInput, newKeys: ReadonlySet<string>): Promise<string[]> {
+  const { diff } = w;
+  const touched = new Set<string>();
+  for (const e of diff.events) touched.add(e.identityKey);
+  for (const r of diff.records) touched.add(r.identityKey);
+  for (const key of newKeys) touched.delete(key);
+  const candidates = new Set<string>();
+  for (const e of diff.events) candidates.add(e.identityKey);
+  for (const r of diff.records) if (w.previous.get(r.recordKey)?.identityKey !== r.identityKey) candidates.add(r.identityKey);
+  const superseded = new Set(diff.superseded);
+  for (const identity of w.identities.values()) {
+    if (identity.scheduled.some((e) => superseded.has(e.id))) candidates.add(identity.key);
+  }
+  const at = w.evaluatedAt as unknown as Date;
+  const [crossing, edited] = await Promise.all([
+    db
+      .selectFrom('lifecycle_events')
+      .select('identity_key')
+      .distinct()
+      .where((eb) => eb.or([eb.and([eb('state', '=', 'scheduled'), eb('effective_at', '<=', at)]), eb.and([eb('state', '=', 'applied'), eb('effective_at', '>', at)])]))
+      .execute(),
+    db.selectFrom('audit_log').select('subject').distinct().where('action', '=', 'identity.edited').execute(),
+  ]);
+  for (const r of crossing) candidates.add(r.identity_key);
+  for (const r of edited) candidates.add(r.subject);
+  return [...touched].filter((key) => candidates.has(key));
 }
 
 const RECORD_COLUMNS = { source: 'text', record_key: 'text', identity_key: 'text', data: 'jsonb', present: 'boolean', last_import_id: 'text', updated_at: 'timestamptz' } as const;
