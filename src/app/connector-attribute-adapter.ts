@@ -25,6 +25,7 @@ export function attributeMappingFor(type: string, settings: Readonly<Record<stri
     case 'ad': return { loginAttribute: text('loginAttribute') ?? 'sAMAccountName', managed: [] };
     case 'scim': return { loginAttribute: 'userName', managed: [text('correlationAttribute') ?? 'externalId'] };
     case 'fake':
+    case 'simulated':
     case 'manual': return { loginAttribute: 'user_name', managed: [] };
     case 'chaos': {
       const inner = settings.inner as { type?: unknown; settings?: unknown } | undefined;

@@ -15,6 +15,8 @@ export interface SnapshotRun {
   readonly runId: string;
   readonly system: string;
   readonly finishedAt: Date;
+  /** `apply`: the system was never reconciled; the snapshot holds only what apply confirmed. */
+  readonly origin: 'reconcile' | 'apply';
 }
 
 const byteOrder = (column: string) => sql`${sql.ref(column)} collate "C"`;
@@ -24,14 +26,16 @@ export async function latestRuns(db: Db, systems?: readonly string[]): Promise<M
   if (systems && systems.length === 0) return new Map();
   let query = db
     .selectFrom('reconcile_runs')
-    .select(['id', 'system', 'finished_at'])
+    .select(['id', 'system', 'finished_at', 'summary'])
     .where('status', '=', 'completed')
     .orderBy('system')
     .orderBy('finished_at', 'desc');
   if (systems) query = query.where('system', 'in', systems);
   const runs = new Map<string, SnapshotRun>();
   for (const row of await query.execute()) {
-    if (!runs.has(row.system)) runs.set(row.system, { runId: row.id, system: row.system, finishedAt: row.finished_at! });
+    if (runs.has(row.system)) continue;
+    const origin = row.summary?.origin === 'apply' ? 'apply' : 'reconcile';
+    runs.set(row.system, { runId: row.id, system: row.system, finishedAt: row.finished_at!, origin });
   }
   return runs;
 }

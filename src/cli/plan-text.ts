@@ -56,13 +56,24 @@ function target(change: Change): string {
   return change.accountId ? `${where} (${change.accountId})` : where;
 }
 
-/** The plan grouped by identity, one line per change with its reason. */
-export function planLines(plan: Plan, runs: ReadonlyMap<string, SnapshotRun> | null, systems: readonly string[]): string[] {
+/** An open task a planned change already has (a person is on it). */
+export interface OpenTaskNote {
+  readonly id: string;
+  readonly owner: string | null;
+  readonly dueAt: string;
+}
+
+/** The plan grouped by identity, one line per change with its reason; changes with an open task say so. */
+export function planLines(plan: Plan, runs: ReadonlyMap<string, SnapshotRun> | null, systems: readonly string[], openTasks: ReadonlyMap<string, OpenTaskNote> = new Map()): string[] {
   const lines: string[] = [];
   const identities = new Set(plan.changes.map((c) => c.identityKey));
   lines.push(`plan ${plan.id}: ${plan.changes.length} change(s) for ${identities.size} identit${identities.size === 1 ? 'y' : 'ies'} (fingerprint ${plan.fingerprint.slice(0, 12)})`);
   if (runs) {
-    const observed = systems.map((s) => (runs.get(s) ? `${s} reconciled ${runs.get(s)!.finishedAt.toISOString()}` : `${s} never reconciled`));
+    const observed = systems.map((s) => {
+      const run = runs.get(s);
+      if (!run) return `${s} never reconciled`;
+      return `${s} ${run.origin === 'apply' ? 'as applied' : 'reconciled'} ${run.finishedAt.toISOString()}`;
+    });
     if (observed.length > 0) lines.push(`observed: ${observed.join('; ')}`);
   }
   let current: string | null = null;
@@ -71,9 +82,12 @@ export function planLines(plan: Plan, runs: ReadonlyMap<string, SnapshotRun> | n
       current = change.identityKey;
       lines.push('', current);
     }
-    lines.push(`  ${SIGN[change.kind] ?? '?'} ${change.kind.padEnd(18)} ${target(change).padEnd(32)} ${change.reason}`);
+    const task = openTasks.get(change.id);
+    const note = task ? `  [task ${task.id} open${task.owner ? ` for ${task.owner}` : ''}, due ${task.dueAt}]` : '';
+    lines.push(`  ${SIGN[change.kind] ?? '?'} ${change.kind.padEnd(18)} ${target(change).padEnd(32)} ${change.reason}${note}`);
   }
   if (plan.changes.length === 0) lines.push('nothing to do: every system holds what policy desires.');
+  else if (openTasks.size > 0) lines.push('', `${openTasks.size} change(s) wait on open tasks (jml tasks); applying again points at the same tasks.`);
   return lines;
 }
 

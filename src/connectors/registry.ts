@@ -1,6 +1,6 @@
 /**
  * Connector types by name, so policy (`systems[].connector.type`) can
- * instantiate a system's connector. Built-in: fake, manual, chaos. Other
+ * instantiate a system's connector. Built-in: fake, simulated, manual, chaos. Other
  * connectors (ldap, scim…) add one line to BUILT_IN_CONNECTORS, or are
  * registered on an instance with `register`.
  */
@@ -14,6 +14,7 @@ import { createFakeConnector, type FakeSettings } from './fake/fake-connector.ts
 import { createManualConnector, type ManualSettings } from './manual/manual-connector.ts';
 import { createLdapConnector } from './ldap/index.ts';
 import { createScimConnector } from './scim/index.ts';
+import { createSimulatedConnector, type SimulatedSettings } from './simulated/simulated-connector.ts';
 
 export interface ConnectorConfig {
   readonly type: string;
@@ -24,7 +25,7 @@ export interface ConnectorConfig {
 export interface ConnectorDeps {
   /** The system's name in policy. */
   readonly system: string;
-  /** The store; required by connectors that keep state in jml (manual). */
+  /** The store; required by connectors that keep state in jml (manual, simulated). */
   readonly db?: Kysely<Database>;
   readonly now?: () => Date;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -45,6 +46,10 @@ const chaosWrapperSchema = z.object({ inner: z.object({ type: z.string().min(1),
 
 export const BUILT_IN_CONNECTORS: Readonly<Record<string, ConnectorFactory>> = {
   fake: (settings, deps) => createFakeConnector((settings ?? {}) as FakeSettings, { system: deps.system, ...(deps.sleep ? { sleep: deps.sleep } : {}) }),
+  simulated: (settings, deps) => {
+    if (!deps.db) throw new JmlError('internal', `the simulated connector of ${deps.system} needs the store`);
+    return createSimulatedConnector((settings ?? {}) as SimulatedSettings, { system: deps.system, db: deps.db, ...(deps.now ? { now: deps.now } : {}) });
+  },
   manual: (settings, deps) => {
     if (!deps.db) throw new JmlError('internal', `the manual connector of ${deps.system} needs the store`);
     return createManualConnector((settings ?? {}) as ManualSettings, { system: deps.system, db: deps.db, ...(deps.now ? { now: deps.now } : {}) });

@@ -385,6 +385,48 @@ export interface HeldImportFilesTable {
   released_at: ColumnType<Date | null, string | null | undefined, string | null>;
 }
 
+/** Simulated systems' state (migration 0010): what the `simulated` connector reads and writes. */
+export interface SimSystemsTable {
+  system: string;
+  next_account: ColumnType<number, number | undefined, number>;
+}
+
+export interface SimAccountsTable {
+  system: string;
+  account_id: string;
+  identity_key: string | null;
+  name: string;
+  enabled: boolean;
+  attributes: JsonObject<Record<string, string | readonly string[] | null>>;
+  created_at: ColumnType<Date, string, never>;
+}
+
+export interface SimGroupsTable {
+  system: string;
+  entitlement: string;
+  display_name: string;
+}
+
+export interface SimGrantsTable {
+  system: string;
+  account_id: string;
+  entitlement: string;
+}
+
+export interface SimSessionsTable {
+  system: string;
+  account_id: string;
+  live: number;
+}
+
+export interface SimCredentialsTable {
+  system: string;
+  credential_id: string;
+  account_id: string | null;
+  status: 'active' | 'revoked';
+  rotations: JsonObject<string[]>;
+}
+
 export interface Database {
   console_users: ConsoleUsersTable;
   console_sessions: ConsoleSessionsTable;
@@ -415,4 +457,10 @@ export interface Database {
   leaver_cases: LeaverCasesTable;
   plan_previews: PlanPreviewsTable;
   held_import_files: HeldImportFilesTable;
+  sim_systems: SimSystemsTable;
+  sim_accounts: SimAccountsTable;
+  sim_groups: SimGroupsTable;
+  sim_grants: SimGrantsTable;
+  sim_sessions: SimSessionsTable;
+  sim_credentials: SimCredentialsTable;
 }

@@ -9,6 +9,7 @@ import { openPolicyConnectors } from '../../app/connectors-from-policy.ts';
 import { loadObserved } from '../../app/observed-snapshot.ts';
 import { loadAssignments, loadIdentities } from '../../app/plan-inputs.ts';
 import { reconcileSystem } from '../../app/reconcile.ts';
+import { openTasksByChange } from '../../connectors/manual/task-store.ts';
 import type { JmlConfig } from '../../app/config.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { Grant } from '../../domain/access.ts';
@@ -62,11 +63,17 @@ export function registerPlanCommands(program: Command, ctx: CliContext): void {
         const planner = createPlanner({ db: store.db, config, actor: ctx.actor });
         if (flags.refresh) await refresh(ctx, store, config, scope, !flags.json);
         const { plan, runs, policy } = await planner.compute(scope);
+        const openTasks = await openTasksByChange(store.db, plan.changes.map((c) => c.id));
         const file: PlanFile = { format: PLAN_FORMAT, scope, plan };
         if (flags.out) await writeFile(flags.out, `${JSON.stringify(file, null, 2)}\n`);
-        if (flags.json) printJson(ctx, { ...file, observed: Object.fromEntries([...runs].map(([s, r]) => [s, r.finishedAt.toISOString()])) });
-        else {
-          for (const line of planLines(plan, runs, policy.policy.systems.map((s) => s.name))) printLine(ctx, line);
+        if (flags.json) {
+          printJson(ctx, {
+            ...file,
+            observed: Object.fromEntries([...runs].map(([s, r]) => [s, r.finishedAt.toISOString()])),
+            openTasks: Object.fromEntries([...openTasks].map(([changeId, t]) => [changeId, t.id])),
+          });
+        } else {
+          for (const line of planLines(plan, runs, policy.policy.systems.map((s) => s.name), openTasks)) printLine(ctx, line);
           if (flags.out) printLine(ctx, `\nwritten to ${flags.out}; apply it with: jml apply ${flags.out}`);
         }
       });

@@ -213,6 +213,16 @@ export function createTaskStore(deps: TaskStoreDeps): TaskStore {
   return store;
 }
 
+/** The open task of each of `changeIds` that has one, by change id (what a plan shows as already handed to people). */
+export async function openTasksByChange(db: Kysely<Database>, changeIds: readonly string[]): Promise<Map<string, Task>> {
+  const out = new Map<string, Task>();
+  for (let i = 0; i < changeIds.length; i += 1000) {
+    const rows = await db.selectFrom('tasks').selectAll().where('status', '=', 'open').where('change_id', 'in', changeIds.slice(i, i + 1000)).execute();
+    for (const row of rows) out.set(row.change_id, toTask(row));
+  }
+  return out;
+}
+
 function iso(value: Date | null): string | null {
   return value === null ? null : value.toISOString();
 }

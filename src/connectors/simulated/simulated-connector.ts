@@ -1,0 +1,209 @@
+/**
+ * The simulated connector: behaves like the fake (idempotent apply,
+ * correlation by identity key, classified errors) but its system lives in
+ * jml's database, so `jml apply` in one process and `jml reconcile` or
+ * `jml plan` in another see the same system. It is what the demo policy runs
+ * on: no server to start, and state that survives between commands.
+ */
+import { z } from 'zod';
+import type { Kysely } from 'kysely';
+import type { Change, ChangeKind, ChangeOutcome } from '../../domain/change.ts';
+import { JmlError } from '../../domain/errors.ts';
+import type { Database } from '../../store/database.ts';
+import type { Connector, ConnectorDescription, ListKind, ListTypes, Page, ReadBack, ValidationResult } from '../connector.ts';
+import { FAKE_PROVISIONS } from '../fake/fake-connector.ts';
+import {
+  addSimulatedAccount,
+  ensureSimulatedSystem,
+  findSimulatedAccount,
+  liveSessions,
+  setLiveSessions,
+  simulatedAttributesHold,
+  simulatedGrantHeld,
+  simulatedGroupExists,
+  simulatedPage,
+} from './simulated-system.ts';
+
+export const simulatedSettingsSchema = z.object({
+  /** Groups (entitlements) the system has; policy's entitlements of the system when opened from policy. */
+  groups: z.array(z.string().min(1)).default([]),
+  /** Simulates a system that cannot be reached: validate reports it, every other call fails retryably. */
+  unreachable: z.boolean().default(false),
+});
+export type SimulatedSettings = z.input<typeof simulatedSettingsSchema>;
+
+export interface SimulatedConnectorDeps {
+  readonly system: string;
+  readonly db: Kysely<Database>;
+  readonly now?: () => Date;
+}
+
+export interface SimulatedConnector extends Connector {
+  apply(change: Change): Promise<ChangeOutcome>;
+}
+
+const cursorSchema = z.array(z.string()).min(1).max(2);
+
+/**
+ * Creates a simulated connector for one system.
+ * @example
+ * const wiki = createSimulatedConnector({ groups: ['staff'] }, { system: 'wiki', db: store.db });
+ * await wiki.apply({ id: 'c1', kind: 'create_account', identityKey: 'E1', system: 'wiki', reason: 'joiner', dependsOn: [] });
+ */
+export function createSimulatedConnector(rawSettings: SimulatedSettings, deps: SimulatedConnectorDeps): SimulatedConnector {
+  const settings = simulatedSettingsSchema.parse(rawSettings);
+  const { system, db } = deps;
+  const now = deps.now ?? (() => new Date());
+  let ready: Promise<void> | null = null;
+
+  async function enter(): Promise<void> {
+    if (settings.unreachable) throw new JmlError('connector', `${system}: connection refused`, { retryable: true, details: { system } });
+    ready ??= ensureSimulatedSystem(db, system, settings.groups).catch((error: unknown) => {
+      ready = null;
+      throw error;
+    });
+    await ready;
+  }
+
+  async function readBack(change: Change): Promise<ReadBack> {
+    await enter();
+    const account = await findSimulatedAccount(db, system, change);
+    const accountId = account?.account_id;
+    const with_ = (holds: boolean, detail?: string): ReadBack => ({ holds, ...(accountId ? { accountId } : {}), ...(detail ? { detail } : {}) });
+    switch (change.kind) {
+      case 'create_account':
+        return with_(account !== undefined);
+      case 'delete_account':
+        return with_(account === undefined);
+      case 'enable_account':
+        return with_(account?.enabled === true);
+      // With no account there is nothing left to sign in with, remove or revoke: the leaver's goal holds.
+      case 'disable_account':
+        return with_(account === undefined || !account.enabled, account ? undefined : 'no account');
+      case 'update_attributes':
+        return with_(account !== undefined && simulatedAttributesHold(account, change.attributes ?? {}));
+      case 'add_grant':
+        return with_(account !== undefined && (await simulatedGrantHeld(db, system, account.account_id, change.entitlement ?? '')));
+      case 'remove_grant':
+        return with_(account === undefined || !(await simulatedGrantHeld(db, system, account.account_id, change.entitlement ?? '')));
+      case 'revoke_sessions':
+        return with_(account === undefined || (await liveSessions(db, system, account.account_id)) === 0);
+      case 'revoke_credential':
+      case 'rotate_credential': {
+        const credential = await db.selectFrom('sim_credentials').selectAll().where('system', '=', system).where('credential_id', '=', change.credentialId ?? '').executeTakeFirst();
+        if (change.kind === 'revoke_credential') return with_(credential === undefined || credential.status === 'revoked');
+        return with_(credential?.rotations.includes(change.id) === true);
+      }
+      default:
+        return with_(false, `the simulated system does not carry out ${change.kind}`);
+    }
+  }
+
+  async function apply(change: Change): Promise<ChangeOutcome> {
+    await enter();
+    if (change.kind === 'create_account') {
+      const { account, created } = await db.transaction().execute((trx) => addSimulatedAccount(trx, system, change.identityKey, change.attributes ?? {}, now()));
+      return { status: 'done', accountId: account.account_id, ...(created ? {} : { detail: 'already existed' }) };
+    }
+    if (change.kind === 'revoke_credential' || change.kind === 'rotate_credential') return applyCredential(change);
+    const account = await findSimulatedAccount(db, system, change);
+    if (!account) {
+      const harmless: readonly ChangeKind[] = ['delete_account', 'disable_account', 'remove_grant', 'revoke_sessions'];
+      return harmless.includes(change.kind) ? { status: 'done', detail: 'no account' } : terminal(`no account for ${change.identityKey} in ${system}`);
+    }
+    const id = { system, account_id: account.account_id };
+    switch (change.kind) {
+      case 'enable_account':
+      case 'disable_account':
+        await db.updateTable('sim_accounts').set({ enabled: change.kind === 'enable_account' }).where('system', '=', system).where('account_id', '=', id.account_id).execute();
+        break;
+      case 'update_attributes': {
+        const attributes = { ...account.attributes };
+        for (const [key, value] of Object.entries(change.attributes ?? {})) {
+          if (value === null) delete attributes[key];
+          else attributes[key] = value;
+        }
+        const userName = attributes.user_name;
+        await db
+          .updateTable('sim_accounts')
+          .set({ attributes: JSON.stringify(attributes), ...(typeof userName === 'string' && userName !== '' ? { name: userName } : {}) })
+          .where('system', '=', system)
+          .where('account_id', '=', id.account_id)
+          .execute();
+        break;
+      }
+      case 'add_grant':
+        if (!(await simulatedGroupExists(db, system, change.entitlement ?? ''))) return terminal(`no entitlement ${change.entitlement} in ${system}`);
+        await db.insertInto('sim_grants').values({ ...id, entitlement: change.entitlement! }).onConflict((oc) => oc.doNothing()).execute();
+        break;
+      case 'remove_grant':
+        await db.deleteFrom('sim_grants').where('system', '=', system).where('account_id', '=', id.account_id).where('entitlement', '=', change.entitlement ?? '').execute();
+        break;
+      case 'delete_account':
+        await db.deleteFrom('sim_accounts').where('system', '=', system).where('account_id', '=', id.account_id).execute();
+        break;
+      case 'revoke_sessions':
+        await setLiveSessions(db, system, account.account_id, 0);
+        break;
+      default:
+        return terminal(`the simulated system does not carry out ${change.kind}`);
+    }
+    return { status: 'done', accountId: account.account_id };
+  }
+
+  /** A credential jml's inventory names is one the simulated system holds: rotating an unknown one registers it. */
+  async function applyCredential(change: Change): Promise<ChangeOutcome> {
+    const credentialId = change.credentialId;
+    if (!credentialId) return terminal(`${change.kind} needs a credential id`);
+    if (change.kind === 'revoke_credential') {
+      await db.updateTable('sim_credentials').set({ status: 'revoked' }).where('system', '=', system).where('credential_id', '=', credentialId).execute();
+      return { status: 'done' };
+    }
+    await db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('sim_credentials').select('rotations').where('system', '=', system).where('credential_id', '=', credentialId).forUpdate().executeTakeFirst();
+      const rotations = row ? row.rotations : [];
+      if (rotations.includes(change.id)) return;
+      const next = JSON.stringify([...rotations, change.id]);
+      await trx
+        .insertInto('sim_credentials')
+        .values({ system, credential_id: credentialId, account_id: null, status: 'active', rotations: next })
+        .onConflict((oc) => oc.columns(['system', 'credential_id']).doUpdateSet({ rotations: next }))
+        .execute();
+    });
+    return { status: 'done' };
+  }
+
+  return {
+    describe: (): ConnectorDescription => ({ type: 'simulated', provisions: FAKE_PROVISIONS, manual: false }),
+
+    async validate(): Promise<ValidationResult> {
+      if (settings.unreachable) return { ok: false, problems: [`${system}: connection refused`] };
+      await enter();
+      return { ok: true, problems: [] };
+    },
+
+    async list<K extends ListKind>(kind: K, cursor: string | null, pageSize = 100): Promise<Page<ListTypes[K]>> {
+      await enter();
+      let after: string[] | null = null;
+      if (cursor !== null) {
+        const parsed = cursorSchema.safeParse((() => { try { return JSON.parse(cursor); } catch { return null; } })());
+        if (!parsed.success) throw new JmlError('connector', `${system}: invalid cursor ${JSON.stringify(cursor)}`, { details: { system } });
+        after = parsed.data;
+      }
+      const size = Math.max(1, pageSize);
+      const rows = await simulatedPage(db, system, kind, after, size + 1);
+      const items = rows.slice(0, size) as ListTypes[K][];
+      const last = items.at(-1) as { accountId?: string; entitlement?: string } | undefined;
+      const more = rows.length > size && last !== undefined;
+      const key = kind === 'accounts' ? [last?.accountId ?? ''] : kind === 'entitlements' ? [last?.entitlement ?? ''] : [last?.accountId ?? '', last?.entitlement ?? ''];
+      return { items, nextCursor: more ? JSON.stringify(key) : null };
+    },
+
+    readBack,
+    apply,
+  };
+}
+
+function terminal(message: string): ChangeOutcome {
+  return { status: 'failed', retryable: false, message };
+}
