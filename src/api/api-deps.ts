@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import type { Plan } from '../domain/change.ts';
 import type { Database } from '../store/database.ts';
 import type { ApiMetrics } from './api-metrics.ts';
+import type { PrincipalCache } from './auth/principal-cache.ts';
 
 export interface ImportRequest {
   readonly source: string;
@@ -141,4 +142,6 @@ export interface ApiDeps {
   readonly oidc: OidcSettings | null;
   /** Failed sign-ins allowed per username and per address in 15 minutes. */
   readonly signInLimit?: number;
+  /** Resolved principals for a second or so; buildApiServer makes one when absent. */
+  readonly principalCache?: PrincipalCache;
 }

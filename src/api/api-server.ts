@@ -13,6 +13,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { ApiDeps } from './api-deps.ts';
 import { createCredentialStore } from './auth/credential-store.ts';
+import { createPrincipalCache } from './auth/principal-cache.ts';
 import { mapError } from './error-mapper.ts';
 import { openApiDocument } from './openapi-document.ts';
 import { registerRoutes, type RouteDefinition } from './route-definition.ts';
@@ -33,7 +34,9 @@ export interface ApiServerOptions {
  * const app = await buildApiServer(deps);
  * await app.listen({ host: '127.0.0.1', port: 8080 });
  */
-export async function buildApiServer(deps: ApiDeps, options: ApiServerOptions = {}): Promise<FastifyInstance & { routes: readonly RouteDefinition[] }> {
+export async function buildApiServer(given: ApiDeps, options: ApiServerOptions = {}): Promise<FastifyInstance & { routes: readonly RouteDefinition[] }> {
+  // One principal cache for every route of this server, so invalidation reaches all of them.
+  const deps: ApiDeps = { ...given, principalCache: given.principalCache ?? createPrincipalCache() };
   const app = Fastify({
     logger: options.logger ?? false,
     trustProxy: options.trustProxy ?? false,

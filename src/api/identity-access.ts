@@ -2,20 +2,19 @@
  * Desired versus actual access of one identity for the identity page: the
  * engine's `explain` over the planner's own inputs (policy, the identity's
  * active assignments, the accounts the latest reconcile runs linked to it and
- * their grants), read for this one identity only so a page view stays a few
- * indexed queries at any organisation size. The policy is loaded through the
+ * their grants), read for this one identity in one statement, so a page view
+ * costs the same at any organisation size. The policy is loaded through the
  * planner (which records new versions) and kept for a few seconds, so a page
  * view does not parse YAML.
  */
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { createPlanner } from '../app/compute-plan.ts';
 import type { JmlConfig } from '../app/config.ts';
-import { latestRuns } from '../app/observed-snapshot.ts';
-import { loadAssignments } from '../app/plan-inputs.ts';
-import type { Account, Grant } from '../domain/access.ts';
+import type { Account, Assignment, AssignmentReason, Grant } from '../domain/access.ts';
 import { explain } from '../engine/index.ts';
 import type { LoadedPolicy } from '../policy/index.ts';
-import type { Database } from '../store/database.ts';
+import type { Database, IdentitiesTable } from '../store/database.ts';
 import { identityFromRow } from '../store/identity-store.ts';
 import type { AccessView } from './api-deps.ts';
 
@@ -49,42 +48,65 @@ export function createIdentityAccess(deps: IdentityAccessDeps): { accessOf(ident
   const { db, now } = deps;
   const policy = cachedPolicy(() => createPlanner({ db, config: deps.config, actor: 'console', now }).loadPolicy(), now);
 
-  async function observedOf(identityKey: string, systems: readonly string[]): Promise<{ accounts: (Account & { situation: string | null })[]; grants: Grant[] }> {
-    const runs = await latestRuns(db, systems);
-    if (runs.size === 0) return { accounts: [], grants: [] };
-    const runIds = [...runs.values()].map((r) => r.runId);
-    // Only settled links count as this identity's accounts (as in the planner).
-    const rows = await db
-      .selectFrom('observed_accounts')
-      .select(['run_id', 'system', 'account_id', 'name', 'enabled', 'attributes', 'last_login_at', 'situation'])
-      .where('identity_key', '=', identityKey)
-      .where('run_id', 'in', runIds)
-      .where('situation', 'in', ['linked', 'unlinked'])
-      .execute();
-    if (rows.length === 0) return { accounts: [], grants: [] };
-    const grantRows = await db
-      .selectFrom('observed_grants')
-      .select(['system', 'account_id', 'entitlement'])
-      .where((eb) => eb.or(rows.map((r) => eb.and([eb('run_id', '=', r.run_id), eb('account_id', '=', r.account_id)]))))
-      .execute();
-    return {
-      accounts: rows.map((r) => ({ system: r.system, accountId: r.account_id, name: r.name, enabled: r.enabled, attributes: r.attributes, situation: r.situation, ...(r.last_login_at !== null ? { lastLoginAt: r.last_login_at } : {}) })),
-      grants: grantRows.map((g) => ({ system: g.system, accountId: g.account_id, entitlement: g.entitlement })),
-    };
+  /**
+   * One statement: the identity, its active assignments, and the accounts the
+   * latest completed run of each system settled as its own, with their grants.
+   */
+  function load(identityKey: string, systems: readonly string[]) {
+    const latestRuns = db
+      .selectFrom('reconcile_runs')
+      .select('id')
+      .distinctOn('system')
+      .where('status', '=', 'completed')
+      .where('system', 'in', systems.length > 0 ? [...systems] : [''])
+      .orderBy('system')
+      .orderBy('finished_at', 'desc');
+    return db
+      .selectFrom('identities as i')
+      .selectAll('i')
+      .select((eb) => [
+        jsonArrayFrom(eb.selectFrom('assignments as a').select(['a.identity_key', 'a.system', 'a.entitlement', 'a.reason', 'a.valid_from', 'a.valid_to']).whereRef('a.identity_key', '=', 'i.key').where('a.state', '=', 'active').orderBy('a.id')).as('assignments'),
+        jsonArrayFrom(
+          eb
+            .selectFrom('observed_accounts as o')
+            .select((ob) => [
+              'o.system',
+              'o.account_id',
+              'o.name',
+              'o.enabled',
+              'o.attributes',
+              'o.last_login_at',
+              'o.situation',
+              jsonArrayFrom(ob.selectFrom('observed_grants as g').select('g.entitlement').whereRef('g.run_id', '=', 'o.run_id').whereRef('g.account_id', '=', 'o.account_id')).as('grants'),
+            ])
+            .whereRef('o.identity_key', '=', 'i.key')
+            .where('o.run_id', 'in', latestRuns)
+            // Only settled links count as this identity's accounts (as in the planner).
+            .where('o.situation', 'in', ['linked', 'unlinked']),
+        ).as('accounts'),
+      ])
+      .where('i.key', '=', identityKey)
+      .executeTakeFirst();
   }
 
   return {
     policy,
     async accessOf(identityKey) {
-      const [row, loaded, assignments] = await Promise.all([
-        db.selectFrom('identities').selectAll().where('key', '=', identityKey).executeTakeFirst(),
-        policy(),
-        loadAssignments(db, identityKey),
-      ]);
+      const loaded = await policy();
+      const row = await load(identityKey, loaded.policy.systems.map((sys) => sys.name));
       if (!row) return null;
-      const { accounts, grants } = await observedOf(identityKey, loaded.policy.systems.map((s) => s.name));
-      const at = now().toISOString();
-      const explanation = explain(identityFromRow(row), loaded.policy, assignments, { accounts, grants }, at, { timeZone: deps.config.timezone });
+      const { assignments: assignmentRows, accounts: accountRows, ...identityRow } = row;
+      const assignments: Assignment[] = assignmentRows.map((r) => ({
+        identityKey: r.identity_key,
+        system: r.system,
+        entitlement: r.entitlement,
+        reason: r.reason as unknown as AssignmentReason,
+        validFrom: r.valid_from === null ? null : new Date(r.valid_from).toISOString(),
+        validTo: r.valid_to === null ? null : new Date(r.valid_to).toISOString(),
+      }));
+      const accounts = accountRows.map((r) => ({ system: r.system, accountId: r.account_id, name: r.name, enabled: r.enabled, attributes: r.attributes as Account['attributes'], situation: r.situation, ...(r.last_login_at !== null ? { lastLoginAt: r.last_login_at } : {}) }));
+      const grants: Grant[] = accountRows.flatMap((r) => r.grants.map((g) => ({ system: r.system, accountId: r.account_id, entitlement: g.entitlement })));
+      const explanation = explain(identityFromRow(identityRow as Selectable<IdentitiesTable>), loaded.policy, assignments, { accounts, grants }, now().toISOString(), { timeZone: deps.config.timezone });
       return {
         entitlements: explanation.entitlements.map((e) => ({ system: e.system, entitlement: e.entitlement, state: e.state, because: [...e.because], accountIds: [...e.accountIds], enforcement: e.enforcement })),
         desired: explanation.entitlements.filter((e) => e.state !== 'not_desired').map((e) => ({ system: e.system, entitlement: e.entitlement, reasons: [...e.because] })),

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { testBackends } from '../support/backends.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { ROLE_USERS, seedOrganisation, startApi, type RoleUser } from './api-fixture.ts';
+import { PRINCIPAL_TTL_MS } from '../../src/api/auth/principal-cache.ts';
 
 type Expect = 'ok' | 403 | 404;
 interface Case {
@@ -119,7 +120,7 @@ for (const backend of testBackends()) {
       assert.equal(res.statusCode, 403);
     });
 
-    test('a leaver’s session and API token stop working the moment the identity leaves', async () => {
+    test('a leaver’s session and API token stop working at once when the status changes through the API, and within a second when it changes elsewhere', async () => {
       const { signIn } = await import('./api-fixture.ts');
       const { createUser } = await import('../../src/api/auth/user-store.ts');
       await createUser(store.db, { username: 'bob', password: 'correct horse battery staple', identityKey: 'bob' }, 'test');
@@ -127,7 +128,16 @@ for (const backend of testBackends()) {
       const created = await api.app.inject({ method: 'POST', url: '/api/me/tokens', headers: { cookie: session.cookie, 'x-csrf-token': session.csrf }, payload: { name: 'laptop', scopes: ['read'] } });
       const token = (created.json() as { token: string }).token;
       assert.equal((await api.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
+      const admin = { cookie: api.sessions.admin.cookie, 'x-csrf-token': api.sessions.admin.csrf };
+      assert.equal((await api.app.inject({ method: 'PATCH', url: '/api/people/bob', headers: admin, payload: { status: 'left' } })).statusCode, 200);
+      assert.equal((await api.app.inject({ method: 'GET', url: '/api/me', headers: { cookie: session.cookie } })).statusCode, 401, 'the session is refused on the very next request');
+      assert.equal((await api.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 401, 'so is the token');
+      await store.db.updateTable('identities').set({ status: 'active' }).where('key', '=', 'bob').execute();
+      await new Promise((r) => setTimeout(r, PRINCIPAL_TTL_MS + 50));
+      assert.equal((await api.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
+      // An HR import writes the status itself: the cached principal lapses within its TTL.
       await store.db.updateTable('identities').set({ status: 'left' }).where('key', '=', 'bob').execute();
+      await new Promise((r) => setTimeout(r, PRINCIPAL_TTL_MS + 50));
       assert.equal((await api.app.inject({ method: 'GET', url: '/api/me', headers: { cookie: session.cookie } })).statusCode, 401);
       assert.equal((await api.app.inject({ method: 'GET', url: '/api/me', headers: { authorization: `Bearer ${token}` } })).statusCode, 401);
       await store.db.updateTable('identities').set({ status: 'active' }).where('key', '=', 'bob').execute();

@@ -8,6 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import { JmlError } from '../../domain/errors.ts';
 import type { Database } from '../../store/database.ts';
 import { effectiveRoles, type Principal, type TokenScope } from './principal.ts';
+import type { PrincipalCache } from './principal-cache.ts';
 
 export const SESSION_TTL_MS = 12 * 3_600_000;
 const TOKEN_PREFIX = 'jml_';
@@ -17,6 +18,8 @@ export interface CredentialStoreDeps {
   readonly now: () => Date;
   /** Systems owned by an identity, from the loaded policy. */
   readonly systemsOwnedBy: (identityKey: string) => readonly string[];
+  /** Shared by every credential store of one server; without it each request resolves from the database. */
+  readonly principalCache?: PrincipalCache;
 }
 
 export interface ApiTokenInfo {
@@ -49,6 +52,17 @@ function sha256(value: string): string {
 /** Creates the credential store. */
 export function createCredentialStore(deps: CredentialStoreDeps): CredentialStore {
   const { db, now } = deps;
+  const cache = deps.principalCache;
+
+  /** Reads through the cache; a miss (or an unknown token, cached too) resolves from the database. */
+  async function cached(hash: string, resolve: () => Promise<Principal | null>): Promise<Principal | null> {
+    const at = now().getTime();
+    const hit = cache?.get(hash, at);
+    if (hit !== undefined) return hit;
+    const principal = await resolve();
+    cache?.set(hash, principal, at);
+    return principal;
+  }
 
   async function principalFor(userId: string, via: Principal['via'], scopes: readonly TokenScope[] | null, csrfToken: string | null): Promise<Principal | null> {
     // One query: the user, whether they may still act (identity active), and whether anyone reports to them.
@@ -94,15 +108,15 @@ export function createCredentialStore(deps: CredentialStoreDeps): CredentialStor
       return { token, csrfToken, expiresAt };
     },
     async resolveSession(token) {
-      const row = await db
-        .selectFrom('console_sessions')
-        .select(['user_id', 'csrf_token', 'expires_at', 'revoked_at'])
-        .where('token_hash', '=', sha256(token))
-        .executeTakeFirst();
-      if (!row || row.revoked_at !== null || row.expires_at.getTime() <= now().getTime()) return null;
-      return principalFor(row.user_id, 'session', null, row.csrf_token);
+      const hash = sha256(token);
+      return cached(hash, async () => {
+        const row = await db.selectFrom('console_sessions').select(['user_id', 'csrf_token', 'expires_at', 'revoked_at']).where('token_hash', '=', hash).executeTakeFirst();
+        if (!row || row.revoked_at !== null || row.expires_at.getTime() <= now().getTime()) return null;
+        return principalFor(row.user_id, 'session', null, row.csrf_token);
+      });
     },
     async revokeSession(token) {
+      cache?.forget(sha256(token));
       await db.updateTable('console_sessions').set({ revoked_at: now().toISOString() }).where('token_hash', '=', sha256(token)).where('revoked_at', 'is', null).execute();
     },
     async createApiToken(userId, name, scopes, expiresAt) {
@@ -118,18 +132,17 @@ export function createCredentialStore(deps: CredentialStoreDeps): CredentialStor
     },
     async resolveApiToken(token) {
       if (!token.startsWith(TOKEN_PREFIX)) return null;
-      const row = await db
-        .selectFrom('api_tokens')
-        .select(['id', 'user_id', 'scopes', 'expires_at', 'revoked_at', 'last_used_at'])
-        .where('token_hash', '=', sha256(token))
-        .executeTakeFirst();
-      const at = now();
-      if (!row || row.revoked_at !== null || row.expires_at.getTime() <= at.getTime()) return null;
-      // Coarse last-use stamp: at most one write a minute per token keeps hot automation cheap.
-      if (!row.last_used_at || at.getTime() - row.last_used_at.getTime() > 60_000) {
-        await db.updateTable('api_tokens').set({ last_used_at: at.toISOString() }).where('id', '=', row.id).execute();
-      }
-      return principalFor(row.user_id, 'token', row.scopes as TokenScope[], null);
+      const hash = sha256(token);
+      return cached(hash, async () => {
+        const row = await db.selectFrom('api_tokens').select(['id', 'user_id', 'scopes', 'expires_at', 'revoked_at', 'last_used_at']).where('token_hash', '=', hash).executeTakeFirst();
+        const at = now();
+        if (!row || row.revoked_at !== null || row.expires_at.getTime() <= at.getTime()) return null;
+        // Coarse last-use stamp: at most one write a minute per token keeps hot automation cheap.
+        if (!row.last_used_at || at.getTime() - row.last_used_at.getTime() > 60_000) {
+          await db.updateTable('api_tokens').set({ last_used_at: at.toISOString() }).where('id', '=', row.id).execute();
+        }
+        return principalFor(row.user_id, 'token', row.scopes as TokenScope[], null);
+      });
     },
     async listApiTokens(userId) {
       const rows = await db.selectFrom('api_tokens').selectAll().where('user_id', '=', userId).orderBy('created_at', 'desc').execute();
@@ -144,10 +157,13 @@ export function createCredentialStore(deps: CredentialStoreDeps): CredentialStor
       }));
     },
     async revokeApiToken(userId, id) {
+      // The cache is keyed by token hash, which the id does not give: drop the user's entries.
+      cache?.forgetWhere({ userId });
       const result = await db.updateTable('api_tokens').set({ revoked_at: now().toISOString() }).where('id', '=', id).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
       if (result.numUpdatedRows === 0n) throw new JmlError('not_found', `no active API token ${id}`);
     },
     async revokeAll(userId) {
+      cache?.forgetWhere({ userId });
       const at = now().toISOString();
       await db.updateTable('console_sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
       await db.updateTable('api_tokens').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();

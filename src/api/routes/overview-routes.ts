@@ -129,6 +129,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
         const before = await db.selectFrom('console_users').selectAll().where('id', '=', params.id).executeTakeFirst();
         if (!before) throw new JmlError('not_found', `no user ${params.id}`);
         const row = await db.updateTable('console_users').set({ ...(body.roles ? { roles: body.roles } : {}), ...(body.status ? { status: body.status } : {}) }).where('id', '=', params.id).returningAll().executeTakeFirstOrThrow();
+        deps.principalCache?.forgetWhere({ userId: params.id });
         if (body.status === 'disabled') await credentials.revokeAll(params.id);
         await appendAudit(db, { actor, action: 'user.changed', subject: `user:${params.id}`, trigger: `api:${request.id}`, before: { roles: before.roles, status: before.status }, after: body }, deps.now());
         const user = toConsoleUser(row);

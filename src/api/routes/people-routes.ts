@@ -3,6 +3,7 @@
  * may see), the identity page, and field-level edits.
  */
 import { sql } from 'kysely';
+import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import { z } from 'zod';
 import { displayName, IDENTITY_KINDS, IDENTITY_STATUSES } from '../../domain/identity.ts';
 import { appendAudit } from '../../store/audit-log.ts';
@@ -101,6 +102,7 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
       }),
       response: page(personSummary),
       async handler({ query, principal }) {
+        // The whole attributes document: measured cheaper than extracting the seven shown fields one by one.
         let q = db.selectFrom('identities').select(['key', 'kind', 'status', 'attributes', 'start_date', 'end_date']);
         if (!seesEveryone(principal)) {
           const self = principal.identityKey ?? '';
@@ -142,36 +144,45 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
       params: z.object({ key: z.string().min(1).max(200) }),
       response: identityPage,
       async handler({ params, principal, deny }) {
-        const row = await db.selectFrom('identities').selectAll().where('key', '=', params.key).executeTakeFirst();
-        if (!row || !(await canSeeIdentity(db, principal, params.key))) return deny('not_found', params.key, row ? 'outside the caller’s scope' : 'no such identity');
+        const key = params.key;
+        // Every section in one statement: on the embedded database each statement has a fixed cost worth more than its index lookups.
+        const row = await db
+          .selectFrom('identities as i')
+          .selectAll('i')
+          .select((eb) => [
+            jsonArrayFrom(eb.selectFrom('lifecycle_events as e').select(['e.id', 'e.type', 'e.effective_date', 'e.detected_at', 'e.state', 'e.source', 'e.changes']).where('e.identity_key', '=', key).orderBy('e.effective_at', 'desc').orderBy('e.seq', 'desc').limit(100)).as('events'),
+            jsonArrayFrom(eb.selectFrom('credentials as c').select(['c.id', 'c.system', 'c.kind', 'c.name', 'c.created_at', 'c.last_rotated_at', 'c.expires_at', 'c.status']).where('c.identity_key', '=', key).orderBy('c.system')).as('credentials'),
+            jsonArrayFrom(
+              eb.selectFrom('identities as o').select(['o.key', 'o.kind', 'o.status', 'o.attributes', 'o.owner']).where('o.owner', '=', key).union(eb.selectFrom('identities as s').select(['s.key', 's.kind', 's.status', 's.attributes', 's.owner']).where('s.sponsor', '=', key)).limit(200),
+            ).as('owned'),
+            jsonArrayFrom(eb.selectFrom('identities as r').select(['r.key', 'r.status', 'r.attributes']).where(sql`r.attributes->>'manager'`, '=', key).orderBy('r.key').limit(200)).as('reports'),
+            jsonArrayFrom(eb.selectFrom('tasks as t').select(['t.id', 't.system', 't.kind', 't.instruction', 't.status', 't.due_at']).where('t.identity_key', '=', key).orderBy('t.created_at', 'desc').limit(100)).as('tasks'),
+            jsonArrayFrom(eb.selectFrom('plan_changes as pc').select(['pc.plan_id', 'pc.change_id', 'pc.kind', 'pc.system', 'pc.state', 'pc.updated_at']).where('pc.identity_key', '=', key).orderBy('pc.updated_at', 'desc').limit(100)).as('changes'),
+            jsonArrayFrom(eb.selectFrom('assignments as a').select(['a.id', 'a.system', 'a.entitlement', 'a.reason_type', 'a.valid_to', 'a.state']).where('a.identity_key', '=', key).orderBy('a.created_at', 'desc').limit(200)).as('assignments'),
+            jsonObjectFrom(eb.selectFrom('identities as m').select(['m.key', 'm.attributes']).where('m.key', '=', sql<string>`i.attributes->>'manager'`)).as('manager'),
+          ])
+          .where('i.key', '=', key)
+          .executeTakeFirst();
+        if (!row || !(await canSeeIdentity(db, principal, key))) return deny('not_found', key, row ? 'outside the caller’s scope' : 'no such identity');
+        const { events, credentials, owned, reports, tasks, changes, assignments, manager } = row;
         const observed = deps.services.observed;
-        const [events, credentials, owned, reports, tasks, changes, assignments, access, assets, manager] = await Promise.all([
-          db.selectFrom('lifecycle_events').selectAll().where('identity_key', '=', params.key).orderBy('effective_at', 'desc').orderBy('seq', 'desc').limit(100).execute(),
-          db.selectFrom('credentials').selectAll().where('identity_key', '=', params.key).orderBy('system').execute(),
-          db.selectFrom('identities').select(['key', 'kind', 'status', 'attributes', 'owner']).where('owner', '=', params.key).union(db.selectFrom('identities').select(['key', 'kind', 'status', 'attributes', 'owner']).where('sponsor', '=', params.key)).limit(200).execute(),
-          db.selectFrom('identities').select(['key', 'status', 'attributes']).where(sql`attributes->>'manager'`, '=', params.key).orderBy('key').limit(200).execute(),
-          db.selectFrom('tasks').select(['id', 'system', 'kind', 'instruction', 'status', 'due_at']).where('identity_key', '=', params.key).orderBy('created_at', 'desc').limit(100).execute(),
-          db.selectFrom('plan_changes').select(['plan_id', 'change_id', 'kind', 'system', 'state', 'updated_at']).where('identity_key', '=', params.key).orderBy('updated_at', 'desc').limit(100).execute(),
-          db.selectFrom('assignments').selectAll().where('identity_key', '=', params.key).orderBy('created_at', 'desc').limit(200).execute(),
-          observed ? observed.accessOf(params.key) : Promise.resolve(null),
-          observed ? observed.assetsOf(params.key) : Promise.resolve([]),
-          row.attributes.manager ? db.selectFrom('identities').select(['key', 'attributes']).where('key', '=', row.attributes.manager).executeTakeFirst() : Promise.resolve(undefined),
-        ]);
+        const [access, assets] = await Promise.all([observed ? observed.accessOf(key) : Promise.resolve(null), observed ? observed.assetsOf(key) : Promise.resolve([])]);
+        const iso = (value: string | Date) => new Date(value).toISOString();
         return {
           identity: { ...summary(row), source: row.source, owner: row.owner, sponsor: row.sponsor, attributes: row.attributes, managerName: manager ? displayName(manager) : null },
-          timeline: events.map((e) => ({ id: e.id, type: e.type, effectiveDate: e.effective_date, detectedAt: e.detected_at.toISOString(), state: e.state, source: e.source, changes: e.changes })),
+          timeline: events.map((e) => ({ id: e.id, type: e.type, effectiveDate: e.effective_date, detectedAt: iso(e.detected_at), state: e.state, source: e.source, changes: e.changes })),
           access: {
             available: access !== null,
             entitlements: access?.entitlements?.map((e) => ({ ...e, because: [...e.because], accountIds: [...e.accountIds] })) ?? [],
             desired: access?.desired.map((d) => ({ ...d, reasons: [...d.reasons] })) ?? [],
             accounts: access?.accounts.map((a) => ({ ...a, lastLoginAt: a.lastLoginAt ?? null, grants: [...a.grants] })) ?? [],
           },
-          assignments: assignments.map((a) => ({ id: a.id, system: a.system, entitlement: a.entitlement, reasonType: a.reason_type, validTo: a.valid_to?.toISOString() ?? null, state: a.state })),
+          assignments: assignments.map((a) => ({ id: a.id, system: a.system, entitlement: a.entitlement, reasonType: a.reason_type, validTo: a.valid_to === null ? null : iso(a.valid_to), state: a.state })),
           credentials: credentials.map((c) => ({ id: c.id, system: c.system, kind: c.kind, name: c.name, createdAt: c.created_at, lastRotatedAt: c.last_rotated_at, expiresAt: c.expires_at, status: c.status })),
-          owned: owned.map((o) => ({ key: o.key, displayName: displayName(o), kind: o.kind, status: o.status, relation: o.owner === params.key ? ('owner' as const) : ('sponsor' as const) })),
+          owned: owned.map((o) => ({ key: o.key, displayName: displayName(o), kind: o.kind, status: o.status, relation: o.owner === key ? ('owner' as const) : ('sponsor' as const) })),
           reports: reports.map((r) => ({ key: r.key, displayName: displayName(r), status: r.status })),
-          tasks: tasks.map((t) => ({ id: t.id, system: t.system, kind: t.kind, instruction: t.instruction, status: t.status, dueAt: t.due_at.toISOString() })),
-          changes: changes.map((c) => ({ planId: c.plan_id, changeId: c.change_id, kind: c.kind, system: c.system, state: c.state, updatedAt: c.updated_at.toISOString() })),
+          tasks: tasks.map((t) => ({ id: t.id, system: t.system, kind: t.kind, instruction: t.instruction, status: t.status, dueAt: iso(t.due_at) })),
+          changes: changes.map((c) => ({ planId: c.plan_id, changeId: c.change_id, kind: c.kind, system: c.system, state: c.state, updatedAt: iso(c.updated_at) })),
           assets: assets.map((a) => ({ ...a })),
         };
       },
@@ -190,7 +201,7 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
         if (!row || !(await canSeeIdentity(db, principal, params.key))) return deny('not_found', params.key, row ? 'outside the caller’s scope' : 'no such identity');
         const refused = forbiddenFields(principal, params.key, body);
         if (refused.length > 0) return deny('forbidden', params.key, `may not set ${refused.join(', ')}`);
-        return db.transaction().execute(async (trx) => {
+        const result = await db.transaction().execute(async (trx) => {
           const nextAttributes = { ...row.attributes, ...(body.attributes ?? {}) };
           const updated = await trx
             .updateTable('identities')
@@ -207,6 +218,9 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
           await appendAudit(trx, { actor, action: 'identity.edited', subject: params.key, trigger: `api:${request.id}`, before: { attributes: row.attributes, status: row.status, owner: row.owner, sponsor: row.sponsor }, after: body }, deps.now());
           return updated;
         });
+        // Status and manager decide whether a linked user may act and as what: drop cached principals once committed.
+        deps.principalCache?.forgetWhere({ identityKey: params.key });
+        return result;
       },
     }),
   ];
