@@ -9,7 +9,7 @@ import type { Change, ChangeKind, ChangeOutcome } from '../../domain/change.ts';
 import { JmlError } from '../../domain/errors.ts';
 import type { Connector, ConnectorDescription, ListKind, ListTypes, Page, ReadBack, ValidationResult } from '../connector.ts';
 import { ldapError, failedOutcome } from './ldap-errors.ts';
-import { accountAttributes, accountBases, groupFilter, isEnabled, toAccount, toEntitlement, toGrants, userFilter, values } from './ldap-entries.ts';
+import { accountAttributes, accountBases, accountReader, groupFilter, isEnabled, toEntitlement, toGrants, userFilter, values } from './ldap-entries.ts';
 import { createDirectory } from './ldap-directory.ts';
 import { createLdapPool } from './ldap-pool.ts';
 import { createPagedLister } from './ldap-paging.ts';
@@ -39,6 +39,7 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
   const s = parseLdapSettings(rawSettings);
   const pool = createLdapPool(s);
   const directory = createDirectory(s, pool);
+  const readAccount = accountReader(s);
   // A listing reads its pages through the lean decoder on a connection of its own (ldap-search-stream.ts).
   const lister = createPagedLister(async () => createSearchStream(await pool.dedicated(), s.timeoutMs));
 
@@ -85,7 +86,7 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
       if (kind === 'accounts') {
         return (async function* () {
           for await (const entries of searchPages(stream, accountBases(s), userFilter(s), accountAttributes(s), pageSize)) {
-            yield entries.map((e) => toAccount(s, e));
+            yield entries.map(readAccount);
           }
         })();
       }

@@ -41,6 +41,8 @@ const SEARCH_DONE = 0x65;
 const SEARCH_REFERENCE = 0x73;
 const CONTROLS = 0xa0;
 const PAGED_RESULTS_OID = '1.2.840.113556.1.4.319';
+/** ldapts returns values of `…;binary` attribute types as bytes, UTF-8 or not. */
+const BINARY_TYPE = /;binary$/i;
 
 export class MalformedResponseError extends Error {
   constructor(what: string) {
@@ -52,8 +54,9 @@ export class MalformedResponseError extends Error {
 /** Creates a decoder that reports to `sink`. */
 export function createResponseDecoder(sink: ResponseSink): ResponseDecoder {
   let requested: readonly string[] = [];
-  /** Lower-cased attribute name → the spelling the caller asked for. */
-  let spelling = new Map<string, string>();
+  /** The requested names as lower-case ASCII bytes: types are matched without making strings of them. */
+  let requestedBytes: readonly Buffer[] = [];
+  let binaryAsked: readonly boolean[] = [];
 
   // Bytes of an incomplete message: kept as chunks and joined once the message is whole
   // (a big group arrives in many TLS records; joining on every record would be quadratic).
@@ -113,6 +116,21 @@ export function createResponseDecoder(sink: ResponseSink): ResponseDecoder {
     return value;
   }
 
+  /** Which requested attribute the type at buf[pos, pos + size) names, case-insensitively (ASCII); -1 for none. */
+  function requestedIndex(size: number): number {
+    for (let i = 0; i < requestedBytes.length; i++) {
+      const name = requestedBytes[i]!;
+      if (name.length !== size) continue;
+      let j = 0;
+      for (; j < size; j++) {
+        const b = buf[pos + j]!;
+        if ((b >= 0x41 && b <= 0x5a ? b | 0x20 : b) !== name[j]) break;
+      }
+      if (j === size) return i;
+    }
+    return -1;
+  }
+
   /** One attribute value: a string when it is UTF-8 (ldapts' rule), else the raw bytes. */
   function value(size: number, binary: boolean): string | Buffer {
     const start = pos;
@@ -132,23 +150,27 @@ export function createResponseDecoder(sink: ResponseSink): ResponseDecoder {
     while (pos < attributesEnd) {
       const attributeEnd = contentsEnd(0x30, 'attribute');
       const typeSize = tag(0x04, 'attribute type');
-      const serverType = buf.toString('latin1', pos, pos + typeSize);
+      const index = requestedIndex(typeSize);
+      const key = index >= 0 ? requested[index]! : buf.toString('latin1', pos, pos + typeSize);
       pos += typeSize;
-      const lower = serverType.toLowerCase();
-      const asked = spelling.get(lower);
-      if (asked !== undefined) found++;
-      const binary = lower.endsWith(';binary');
+      if (index >= 0) found++;
+      const binary = index >= 0 ? binaryAsked[index]! : BINARY_TYPE.test(key);
       const setEnd = contentsEnd(0x31, 'value set');
-      const vals: (string | Buffer)[] = [];
-      let anyBinary = false;
-      while (pos < setEnd) {
-        const v = value(tag(0x04, 'value'), binary);
-        if (typeof v !== 'string') anyBinary = true;
-        vals.push(v);
+      if (pos >= setEnd) {
+        entry[key] = [];
+      } else {
+        const first = value(tag(0x04, 'value'), binary);
+        if (pos >= setEnd) {
+          entry[key] = first; // one value is a scalar, as in ldapts
+        } else {
+          const vals = [first];
+          while (pos < setEnd) vals.push(value(tag(0x04, 'value'), binary));
+          // As ldapts: one value that is not UTF-8 makes the whole attribute bytes.
+          entry[key] = vals.some((v) => typeof v !== 'string')
+            ? vals.map((v) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v))
+            : (vals as string[]);
+        }
       }
-      // As ldapts: one binary value makes the whole attribute bytes; one value is a scalar.
-      const out = anyBinary ? vals.map((v) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v)) : vals;
-      entry[asked ?? serverType] = (out.length === 1 ? out[0]! : out) as Entry[string];
       pos = attributeEnd;
     }
     if (found < requested.length) {
@@ -219,7 +241,8 @@ export function createResponseDecoder(sink: ResponseSink): ResponseDecoder {
   return {
     expect(attributes) {
       requested = [...attributes];
-      spelling = new Map(attributes.map((a) => [a.toLowerCase(), a]));
+      requestedBytes = requested.map((a) => Buffer.from(a.toLowerCase(), 'latin1'));
+      binaryAsked = requested.map((a) => BINARY_TYPE.test(a));
     },
 
     push(chunk) {
