@@ -12,14 +12,14 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { JmlError } from '../domain/errors.ts';
-import type { Identity } from '../domain/identity.ts';
+import type { Identity, IdentityKind, IdentityStatus } from '../domain/identity.ts';
 import type { AttributeChanges, LifecycleEventType } from '../domain/lifecycle-event.ts';
 import { dateIn, lastInstantOf } from '../engine/org-calendar.ts';
 import { foldTimeline, type TimelineEvent } from '../engine/timeline.ts';
 import { createMemoryDirectory } from '../sources/reference-resolver.ts';
 import { readSource } from '../sources/read-source.ts';
-import type { RowError, SourceSnapshot } from '../sources/source-record.ts';
-import { diffSnapshot, type DiffResult, type KnownIdentity, type PreviousRecord, type RecordData } from '../sources/snapshot-diff.ts';
+import type { IdentityDirectory, RowError, SourceSnapshot } from '../sources/source-record.ts';
+import { diffSnapshot, type DiffResult, type KnownIdentity, type PreviousRecord, type RecordData, type ScheduledEventRef } from '../sources/snapshot-diff.ts';
 import { appendAudit, type AuditEntryInput } from '../store/audit-log.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
 import type { Database } from '../store/database.ts';
@@ -107,7 +107,7 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
   options.onProgress?.('loading identities', 0, 1);
   const state = await loadState(db, options.source, evaluatedAt, config.correlation.attribute);
   options.onProgress?.('reading file', 0, 1);
-  const snapshot = await readSource({ name: options.source, config: sourceConfig, filePath: options.file, timezone: tz, directory: createMemoryDirectory(state.directory) });
+  const snapshot = await readSource({ name: options.source, config: sourceConfig, filePath: options.file, timezone: tz, directory: state.directory });
   const base = { importId, source: options.source, file: path.basename(options.file), asOf, errors: snapshot.errors } as const;
 
   const emptyReason = snapshot.rowsTotal === 0 && snapshot.errors.every((e) => e.row === 0) ? `${base.file} has no data rows (empty or header-only); an empty source never means "everyone left"` : null;
@@ -119,6 +119,7 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
   }
 
   options.onProgress?.('detecting events', 0, snapshot.records.length);
+  await attachIdentityData(db, state, snapshot, config.correlation.attribute);
   const diff = diffSnapshot({
     source: options.source,
     snapshot,
@@ -143,15 +144,68 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
 
 interface LoadedState {
   readonly previous: Map<string, PreviousRecord>;
-  readonly identities: Map<string, KnownIdentity>;
+  readonly identities: Map<string, LoadedIdentity>;
   readonly correlation: Map<string, string>;
-  readonly directory: { key: string; attributes: Readonly<Record<string, string | null>> }[];
+  readonly directory: IdentityDirectory;
+}
+
+/**
+ * A known identity as the diff sees it. Its fields as record data are needed
+ * only for a conversion or a rehire, so the attributes of 100,000 identities are
+ * not loaded for every import: `attachIdentityData` loads them for exactly the
+ * identities the diff may compare against (see there).
+ */
+interface IdentityFields {
+  readonly startDate: string | null;
+  readonly endDate: string | null;
+  readonly owner: string | null;
+  readonly sponsor: string | null;
+}
+
+class LoadedIdentity implements KnownIdentity {
+  readonly key: string;
+  readonly status: IdentityStatus;
+  readonly source: string;
+  readonly kind: IdentityKind;
+  readonly leftOn: string | null;
+  readonly scheduled: readonly ScheduledEventRef[];
+  readonly #fields: IdentityFields;
+  #data: RecordData | null = null;
+
+  constructor(identity: Omit<KnownIdentity, 'data'>, fields: IdentityFields) {
+    this.key = identity.key;
+    this.status = identity.status;
+    this.source = identity.source;
+    this.kind = identity.kind;
+    this.leftOn = identity.leftOn;
+    this.scheduled = identity.scheduled;
+    this.#fields = fields;
+  }
+
+  get data(): RecordData {
+    if (this.#data === null) throw new JmlError('internal', `identity ${this.key}: its attributes were not loaded for the diff`);
+    return this.#data;
+  }
+
+  attach(attributes: Readonly<Record<string, string | null>>): void {
+    const f = this.#fields;
+    this.#data = { ...attributes, kind: this.kind, source: this.source, start_date: f.startDate, end_date: f.endDate, owner: f.owner, sponsor: f.sponsor };
+  }
 }
 
 async function loadState(db: Db, source: string, evaluatedAt: string, correlationAttribute: string): Promise<LoadedState> {
   const [records, identityRows, scheduled, lefts] = await Promise.all([
     db.selectFrom('source_records').select(['record_key', 'identity_key', 'data', 'present']).where('source', '=', source).execute(),
-    db.selectFrom('identities').select(['key', 'kind', 'status', 'source', 'attributes', 'start_date', 'end_date', 'owner', 'sponsor']).execute(),
+    db
+      .selectFrom('identities')
+      .select(['key', 'kind', 'status', 'source', 'start_date', 'end_date', 'owner', 'sponsor'])
+      .select((eb) => [
+        eb.ref('attributes', '->>').key(correlationAttribute).as('correlation'),
+        eb.ref('attributes', '->>').key('email').as('email'),
+        eb.ref('attributes', '->>').key('first_name').as('first_name'),
+        eb.ref('attributes', '->>').key('last_name').as('last_name'),
+      ])
+      .execute(),
     db.selectFrom('lifecycle_events').select(['id', 'type', 'identity_key', 'effective_date', 'effective_at']).where('state', '=', 'scheduled').execute(),
     db.selectFrom('lifecycle_events').select(['identity_key', 'effective_date']).where('state', '=', 'applied').where('type', '=', 'leaver').orderBy('effective_at').execute(),
   ]);
@@ -166,44 +220,66 @@ async function loadState(db: Db, source: string, evaluatedAt: string, correlatio
     if (e.effective_at.toISOString() <= evaluatedAt) dueNow.add(e.identity_key);
   }
   const leftOn = new Map(lefts.map((l) => [l.identity_key, l.effective_date]));
-  const identities = new Map<string, KnownIdentity>();
+  const identities = new Map<string, LoadedIdentity>();
   const correlation = new Map<string, string>();
-  const directory: LoadedState['directory'] = [];
   for (const row of identityRows) {
-    const identity: Identity = { key: row.key, kind: row.kind as Identity['kind'], status: row.status as Identity['status'], source: row.source, attributes: row.attributes, startDate: row.start_date, endDate: row.end_date, owner: row.owner, sponsor: row.sponsor };
-    identities.set(identity.key, {
-      key: identity.key,
-      status: dueNow.has(identity.key) ? statusAfterDue(identity, scheduledBy.get(identity.key) ?? [], evaluatedAt) : identity.status,
-      source: identity.source,
-      kind: identity.kind,
-      data: identityData(identity),
-      leftOn: leftOn.get(identity.key) ?? null,
-      scheduled: scheduledBy.get(identity.key) ?? [],
-    });
-    const value = identity.attributes[correlationAttribute];
-    if (value) correlation.set(value.toLowerCase(), identity.key);
-    directory.push({ key: identity.key, attributes: identity.attributes });
+    const status = row.status as IdentityStatus;
+    identities.set(
+      row.key,
+      new LoadedIdentity(
+        {
+          key: row.key,
+          status: dueNow.has(row.key) ? statusAfterDue(status, scheduledBy.get(row.key) ?? []) : status,
+          source: row.source,
+          kind: row.kind as IdentityKind,
+          leftOn: leftOn.get(row.key) ?? null,
+          scheduled: scheduledBy.get(row.key) ?? [],
+        },
+        { startDate: row.start_date, endDate: row.end_date, owner: row.owner, sponsor: row.sponsor },
+      ),
+    );
+    if (row.correlation) correlation.set(row.correlation.toLowerCase(), row.key);
   }
-  return { previous, identities, correlation, directory };
+  return { previous, identities, correlation, directory: lazyDirectory(identityRows) };
+}
+
+/** The existing identities for references the file itself cannot resolve; indexed on first use (most files name only their own people). */
+function lazyDirectory(rows: readonly { key: string; email: string | null; first_name: string | null; last_name: string | null }[]): IdentityDirectory {
+  let built: IdentityDirectory | null = null;
+  const directory = () => (built ??= createMemoryDirectory(rows.map((r) => ({ key: r.key, attributes: { email: r.email, first_name: r.first_name, last_name: r.last_name } }))));
+  return { byKey: (key) => directory().byKey(key), byEmail: (email) => directory().byEmail(email), byName: (last, first) => directory().byName(last, first) };
+}
+
+/**
+ * Loads the attributes of the identities the diff may compare a record with:
+ * the live or left identity a new key correlates with (conversion, rehire), and
+ * a left identity whose record is back in the file (rehire). No other path of
+ * the diff reads an identity's data.
+ */
+async function attachIdentityData(db: Db, state: LoadedState, snapshot: SourceSnapshot, correlationAttribute: string): Promise<void> {
+  const wanted = new Set<string>();
+  for (const record of snapshot.records) {
+    const prev = state.previous.get(record.key);
+    if (prev) {
+      if (state.identities.get(prev.identityKey)?.status === 'left') wanted.add(prev.identityKey);
+      continue;
+    }
+    const value = record.attributes[correlationAttribute];
+    const linked = value ? state.correlation.get(value.toLowerCase()) : undefined;
+    if (linked) wanted.add(linked);
+  }
+  const keys = [...wanted];
+  for (let i = 0; i < keys.length; i += 10_000) {
+    const rows = await db.selectFrom('identities').select(['key', 'attributes']).where('key', '=', sql<string>`ANY(${keys.slice(i, i + 10_000)}::text[])`).execute();
+    for (const row of rows) state.identities.get(row.key)?.attach(row.attributes);
+  }
 }
 
 /** A scheduled joiner or leaver that is due by the evaluation instant decides the status the diff sees. */
-function statusAfterDue(identity: Identity, scheduled: readonly { type: LifecycleEventType }[], _at: string): Identity['status'] {
+function statusAfterDue(status: IdentityStatus, scheduled: readonly { type: LifecycleEventType }[]): IdentityStatus {
   const last = scheduled.filter((e) => e.type !== 'mover').at(-1);
-  if (!last) return identity.status;
+  if (!last) return status;
   return last.type === 'leaver' ? 'left' : 'active';
-}
-
-function identityData(identity: Identity): RecordData {
-  return {
-    ...identity.attributes,
-    kind: identity.kind,
-    source: identity.source,
-    start_date: identity.startDate,
-    end_date: identity.endDate,
-    owner: identity.owner,
-    sponsor: identity.sponsor,
-  };
 }
 
 interface WriteInput extends ImportOptions {
