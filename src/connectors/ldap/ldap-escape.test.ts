@@ -90,6 +90,9 @@ describe('DN parsing and comparison', () => {
   test('dnKey ignores case, spacing after commas and escape style', () => {
     assert.equal(dnKey('CN=John\\2C Smith, OU=People,dc=Example'), dnKey('cn=john\\, smith,ou=people,dc=example'));
     assert.notEqual(dnKey('cn=a\\,ou=x,dc=y'), dnKey('cn=a,ou=x,dc=y'));
+    assert.equal(dnKey('UID=User01,OU=People,DC=Example'), 'uid=user01,ou=people,dc=example');
+    assert.equal(dnKey('uid=a=b,ou=x'), dnKey('uid = a=b , ou=x'), 'only the first = of an RDN separates');
+    assert.equal(dnKey('cn=a,,dc=y'), dnKey('cn=a, ,dc=y'), 'an empty RDN reads the same with or without spaces');
   });
 
   test('isUnder tells a child of a base from an escaped look-alike', () => {

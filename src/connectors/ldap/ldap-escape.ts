@@ -142,7 +142,11 @@ export function parseDn(dn: string): readonly RdnPart[] {
  * attributes directories name entries with (cn, uid, ou, dc).
  */
 export function dnKey(dn: string): string {
-  // Fast path for the common DN without escapes or multi-valued RDNs (grant listings compare 100k of them).
+  // Fast paths for the common DN without escapes or multi-valued RDNs (grant listings compare 100k of them).
+  if (!/[\\+;"<>#\0\s]/.test(dn) && !/(?:^|,)[^=,]*(?:,|$)/.test(dn)) {
+    // No spaces to drop and an `=` in every RDN: the key is the DN lower-cased.
+    return dn.toLowerCase();
+  }
   if (!/[\\+;"<>#\0]/.test(dn)) {
     return dn
       .split(',')
