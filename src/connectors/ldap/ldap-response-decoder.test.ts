@@ -107,6 +107,8 @@ const ENTRIES = [
   entryMessage(2, 'uid=jd,ou=people,dc=example,dc=org', [['uid', ['jd']], ['employeenumber', ['E1']], ['cn', ['Jane Doe', 'J. Doe']]]),
   entryMessage(2, 'cn=Zoë Ünal,ou=people,dc=example,dc=org', [['cn', ['Zoë Ünal 🎉']], ['mail', []], ['description', ['valid \uFFFD replacement char']]]),
   entryMessage(2, 'uid=bin,ou=people,dc=example,dc=org', [['uid', ['bin']], ['title', [NOT_UTF8]], ['jpegPhoto;binary', [Buffer.from('GIF89a')]], ['objectGUID', [Buffer.from('ok'), NOT_UTF8]]]),
+  // AD sends big member lists in ranges: the ranged name is kept for the connector to follow up.
+  entryMessage(2, 'CN=Staff,CN=Users,DC=samdom', [['cn', ['Staff']], ['member;range=0-1499', ['CN=a,CN=Users,DC=samdom', 'CN=b,CN=Users,DC=samdom']]]),
   entryMessage(2, 'cn=big,ou=groups,dc=example,dc=org', [['cn', ['big']], ['member', Array.from({ length: 3000 }, (_, i) => `uid=user${i},ou=people,dc=example,dc=org`)], ['description', ['x'.repeat(70_000)]]]),
 ];
 
@@ -119,6 +121,8 @@ describe('createResponseDecoder', () => {
     assert.deepEqual(ours.entries.map(byLowerKey), theirs.entries.map(byLowerKey));
     assert.equal(ours.entries[0]!.employeeNumber, 'E1', 'named as requested, whatever case the server used');
     assert.deepEqual(ours.entries[2]!.title, NOT_UTF8, 'bytes that are not UTF-8 stay bytes');
+    assert.deepEqual(ours.entries[3]!['member;range=0-1499'], ['CN=a,CN=Users,DC=samdom', 'CN=b,CN=Users,DC=samdom']);
+    assert.deepEqual(ours.entries[3]!.member, [], 'the plain name is absent, as ldapts has it');
   });
 
   test('a message split across chunks at any point decodes the same', () => {
