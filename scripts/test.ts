@@ -1,7 +1,7 @@
 /**
  * `npm test`: type-check (server and web console), then every test file
- * (unit tests next to the code,
- * cross-process tests under test/) with node's test runner.
+ * (unit tests next to the code, cross-process tests under test/) with node's
+ * test runner.
  */
 import { spawnSync } from 'node:child_process';
 import { globSync } from 'node:fs';

@@ -15,6 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const SHOTS = path.join(ROOT, 'test-artifacts', 'browser');
+const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 
 describe('web console in Chromium', { skip: existsSync(CHROMIUM) ? false : 'no /usr/bin/chromium' }, () => {
   let server: ChildProcess;
@@ -25,6 +26,17 @@ describe('web console in Chromium', { skip: existsSync(CHROMIUM) ? false : 'no /
   let page: Page;
 
   const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+  /** Runs axe-core (WCAG 2.1 A and AA) in the page and fails on any violation, naming rule and elements. */
+  async function expectAccessible(where: string) {
+    await page.addScriptTag({ path: AXE });
+    // A string, evaluated in the page: the test's own tsconfig has no DOM types.
+    const violations = await page.evaluate<string[]>(`(async () => {
+      const result = await window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+      return result.violations.map((v) => v.impact + ' ' + v.id + ': ' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', '));
+    })()`);
+    assert.deepEqual(violations, [], `accessibility violations on ${where}`);
+  }
 
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
@@ -75,21 +87,39 @@ describe('web console in Chromium', { skip: existsSync(CHROMIUM) ? false : 'no /
     await page.getByText('Dry run: what would change').waitFor();
   }
 
-  test('an admin signs in with the generated password and sees the demo organisation', async () => {
+  test('an admin signs in with the keyboard alone, using the generated password, and sees the demo organisation', async () => {
     await page.goto(`${base}/`);
+    await page.getByLabel('Username').waitFor();
     await shot('01-sign-in');
-    await signIn('admin', adminPassword);
+    await expectAccessible('the sign-in page');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type('admin');
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(adminPassword);
+    await page.keyboard.press('Enter');
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
     await page.getByText('Lifecycle events, last 14 days').waitFor();
     await shot('02-dashboard');
+    await expectAccessible('the dashboard');
+    // The first Tab lands on the skip link, which takes focus past the navigation to the page.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate<string | null>('document.activeElement?.textContent ?? null'), 'Skip to content');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate<string | null>('document.activeElement?.id ?? null'), 'main');
     await page.goto(`${base}/#/people`);
     await page.locator('tbody tr').first().waitFor();
     assert.ok((await page.locator('tbody tr').count()) > 10);
+    await expectAccessible('the people list');
     await page.getByLabel('Search').fill('Torvalds');
     await page.getByRole('link', { name: 'Vint Torvalds' }).waitFor();
     await shot('03-people');
-    await page.getByRole('link', { name: 'Vint Torvalds' }).click();
+    await page.getByRole('link', { name: 'Vint Torvalds' }).focus();
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: /Vint Torvalds/ }).waitFor();
+    assert.equal(await page.evaluate<string | null>('document.activeElement?.id ?? null'), 'main', 'focus moves to the new page');
+    await page.getByRole('table', { name: /desired/ }).or(page.getByText('Access: desired versus actual')).first().waitFor();
     await shot('04-identity');
+    await expectAccessible('the identity page');
   });
 
   test('a joiner imported through the UI shows a dry-run diff, then lands; its plan is approved and applied', async () => {
@@ -99,6 +129,7 @@ describe('web console in Chromium', { skip: existsSync(CHROMIUM) ? false : 'no /
     await uploadHr(joined, 'hr-joiner.csv');
     await page.getByRole('cell', { name: 'E9999' }).waitFor();
     await shot('05-import-dry-run');
+    await expectAccessible('the import dry run');
     await page.getByRole('button', { name: 'Import', exact: true }).click();
     await page.getByRole('heading', { name: 'Imported' }).waitFor();
     await shot('06-import-applied');
@@ -106,6 +137,7 @@ describe('web console in Chromium', { skip: existsSync(CHROMIUM) ? false : 'no /
     await page.getByRole('button', { name: 'Compute plan' }).click();
     await page.getByRole('button', { name: 'Approve' }).waitFor();
     await shot('07-plan-preview');
+    await expectAccessible('the plan preview');
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.getByRole('heading', { name: /Plan preview/ }).locator('..').getByText(/^(applied|partial)$/).waitFor({ timeout: 60_000 });

@@ -1,4 +1,4 @@
-import { StrictMode, useEffect, useState } from 'react';
+import { StrictMode, useEffect, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { api, setCsrf, type ApiError, type Session } from './api-client.ts';
 import { useHashRoute } from './use-api.ts';
@@ -31,7 +31,7 @@ function SignIn({ onSession, oidc }: { onSession: (s: Session) => void; oidc: bo
         setBusy(true);
         try { onSession(await api<Session>('POST', '/api/auth/sign-in', { username, password })); } catch (err) { setError(err as ApiError); } finally { setBusy(false); }
       }}>
-        <div className="brand big"><span className="logo" aria-hidden="true" />jml</div>
+        <h1 className="brand big"><span className="logo" aria-hidden="true" />jml</h1>
         <p className="muted">Joiners, movers, leavers — and who holds what.</p>
         <label>Username<input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required /></label>
         <label>Password<input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required /></label>
@@ -47,6 +47,7 @@ function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const route = useHashRoute();
   const [menuOpen, setMenuOpen] = useState(false);
+  const mainRef = useRef<HTMLElement>(null);
   useEffect(() => {
     api<Session>('GET', '/api/auth/session').then(accept).catch(() => setSession(null));
   }, []);
@@ -54,13 +55,25 @@ function App() {
     setCsrf(s.csrfToken);
     setSession(s);
   }
-  useEffect(() => setMenuOpen(false), [route.join('/')]);
+  const routeKey = route.join('/');
+  useEffect(() => setMenuOpen(false), [routeKey]);
+  // After navigation, focus moves to the page (screen readers announce it; Tab continues from there, not from the old link).
+  const firstRoute = useRef(true);
+  useEffect(() => {
+    if (firstRoute.current) {
+      firstRoute.current = false;
+      return;
+    }
+    mainRef.current?.focus();
+  }, [routeKey]);
   if (session === undefined) return <Loading />;
   if (session === null) return <SignIn onSession={accept} oidc={false} />;
   const roles = new Set(session.user.roles);
   const nav = NAV.filter((n) => !n.roles || n.roles.some((r) => roles.has(r)));
   let [page, arg] = route;
   if (page === 'home') page = nav[0]?.path ?? 'people';
+  const title = arg && page === 'people' ? null : (NAV.find((n) => n.path === page)?.label ?? 'jml');
+  document.title = `${title ?? arg ?? 'jml'} · jml console`;
   const signOut = async () => {
     await api('POST', '/api/auth/sign-out').catch(() => undefined);
     setCsrf(null);
@@ -69,19 +82,22 @@ function App() {
   };
   return (
     <div className="shell">
+      <a className="skip-link" href="#main" onClick={(e) => { e.preventDefault(); mainRef.current?.focus(); }}>Skip to content</a>
       <header className="topbar">
-        <button type="button" className="menu-toggle" aria-expanded={menuOpen} aria-controls="nav" onClick={() => setMenuOpen(!menuOpen)}>☰<span className="sr-only"> menu</span></button>
-        <a className="brand" href="#/"><span className="logo" aria-hidden="true" />jml</a>
+        <button type="button" className="menu-toggle" aria-expanded={menuOpen} aria-controls="nav" onClick={() => setMenuOpen(!menuOpen)}><span aria-hidden="true">☰</span><span className="sr-only">Menu</span></button>
+        <a className="brand" href="#/" aria-label="jml home"><span className="logo" aria-hidden="true" />jml</a>
         <div className="who">
           <span>{session.user.displayName}</span>
           <small>{session.user.roles.filter((r) => r !== 'user').join(', ') || 'user'}</small>
           <button type="button" onClick={() => void signOut()}>Sign out</button>
         </div>
       </header>
-      <nav id="nav" className={`sidenav ${menuOpen ? 'open' : ''}`} aria-label="main">
+      <nav id="nav" className={`sidenav ${menuOpen ? 'open' : ''}`} aria-label="Main">
         {nav.map((n) => <a key={n.path} href={`#/${n.path}`} aria-current={page === n.path || (page === 'people' && n.path === 'people') ? 'page' : undefined}>{n.label}</a>)}
       </nav>
-      <main className="content" id="main">
+      <main className="content" id="main" ref={mainRef} tabIndex={-1}>
+        {/* Every page has one level-one heading; the identity page shows the person's name as its own. */}
+        {title && <h1 className="sr-only">{title}</h1>}
         {page === 'dashboard' && <DashboardPage />}
         {page === 'people' && (arg ? <IdentityPageView key={arg} identityKey={arg} /> : <PeoplePage />)}
         {page === 'plans' && <PlansPage planId={arg} />}
