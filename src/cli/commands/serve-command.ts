@@ -14,6 +14,7 @@ import { createConsoleServices } from '../../api/console-services.ts';
 import { createPlanner } from '../../app/compute-plan.ts';
 import { loadDemo } from '../../app/load-demo.ts';
 import { JmlError } from '../../domain/errors.ts';
+import { startWorkerRuntime } from '../../jobs/worker-runtime.ts';
 import { printLine, type CliContext } from '../cli-context.ts';
 import { printDemoSummary, summariseDemo } from './demo-command.ts';
 
@@ -69,7 +70,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .option('--port <port>', 'port (0 picks a free one)', (v) => Number.parseInt(v, 10), Number(process.env.PORT ?? 8080))
     .option('--demo', 'load the demo organisation first (once)')
     .option('--trust-proxy', 'behind a load balancer: trust X-Forwarded-* (Secure cookies follow the original scheme)')
-    .action(async (flags: { host: string; port: number; demo?: boolean; trustProxy?: boolean }) => {
+    .option('--workers', 'also run the job workers and schedules in this process (as `jml worker` does)')
+    .action(async (flags: { host: string; port: number; demo?: boolean; trustProxy?: boolean; workers?: boolean }) => {
       if (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) throw new JmlError('invalid_input', `--port must be 0–65535`);
       await ctx.withStore(async (store, config) => {
         if (flags.demo) {
@@ -108,6 +110,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         if (!flags.demo) printLine(ctx, `Data:        ${store.location} (${store.backend === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'})`);
         if (first) printLine(ctx, `First sign-in — user: ${first.username}  password: ${first.password}   (shown once; stored hashed)`);
         else printLine(ctx, 'Sign in with your console user (the first admin password was shown on the first start).');
+        const workers = flags.workers ? await startWorkerRuntime({ store, config, actor: `worker:${process.pid}` }) : null;
+        if (workers) printLine(ctx, `Job workers: ${workers.workerId} (changes of submitted plans, schedules).`);
         printLine(ctx, 'Ctrl-C stops the server.');
         await new Promise<void>((resolve) => {
           const stop = () => resolve();
@@ -115,6 +119,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
           process.once('SIGTERM', stop);
         });
         await app.close();
+        await workers?.stop();
       });
     });
 }
