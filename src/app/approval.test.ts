@@ -8,9 +8,9 @@ import { verifyAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
-import { holdUnapprovedJoiners } from '../jobs/worker-runtime.ts';
 import { createAccessRequest, exceptionsForReview, getAccessRequest } from './access-request.ts';
-import { cancelForLeavers, decideRequest, escalateApprovals, identitiesAwaitingApproval, listOpenApprovals } from './approval.ts';
+import { cancelForLeavers, decideRequest, escalateApprovals, listOpenApprovals } from './approval.ts';
+import { loadJoinerHolds } from './plan-inputs.ts';
 import { expireAssignments } from './assignment-expiry.ts';
 import { requestJoinerApprovals } from './joiner-approval.ts';
 
@@ -128,16 +128,10 @@ for (const backend of testBackends()) {
       await person(store.db, 'C1', null, { kind: 'contractor', status: 'pending', sponsor: 'M1' });
       assert.deepEqual(await requestJoinerApprovals(deps), ['C1']);
       assert.deepEqual(await requestJoinerApprovals(deps), [], 'once per joiner');
-      assert.ok((await identitiesAwaitingApproval(store.db)).has('C1'));
-      const plan = { id: 'p', computedAt: T0.toISOString(), fingerprint: 'f', changes: [
-        { id: 'c1', kind: 'create_account' as const, identityKey: 'C1', system: 'wiki', reason: 'joiner', dependsOn: [] },
-        { id: 'g1', kind: 'add_grant' as const, identityKey: 'C1', system: 'wiki', entitlement: 'editors', reason: 'rule', dependsOn: ['c1'] },
-        { id: 'c2', kind: 'create_account' as const, identityKey: 'E1', system: 'wiki', reason: 'joiner', dependsOn: [] },
-      ] };
-      assert.deepEqual(holdUnapprovedJoiners(plan, await identitiesAwaitingApproval(store.db)).changes.map((c) => c.id), ['c2']);
       const [joiner] = (await listOpenApprovals(store.db, 'M1')).filter((a) => a.request.kind === 'joiner');
+      assert.deepEqual((await loadJoinerHolds(store.db)).filter((h) => h.identityKey === 'C1'), [{ identityKey: 'C1', requestId: joiner!.requestId, state: 'pending' }]);
       await decideRequest(store.db, { requestId: joiner!.requestId, approver: 'M1', decision: 'approve' }, T0);
-      assert.equal((await identitiesAwaitingApproval(store.db)).has('C1'), false);
+      assert.deepEqual((await loadJoinerHolds(store.db)).filter((h) => h.identityKey === 'C1'), [], 'approved: no longer held');
       assert.equal((await verifyAudit(store.db)).ok, true);
     });
   });

@@ -177,9 +177,3 @@ export async function cancelForLeavers(db: Kysely<Database>, now: Date): Promise
   return requests.map((r) => r.id);
 }
 
-/** Identities whose activation waits for a joiner approval: the plan holds their accounts. */
-export async function identitiesAwaitingApproval(db: Kysely<Database>): Promise<Set<string>> {
-  const rows = await db.selectFrom('access_requests').select('identity_key').where('kind', '=', 'joiner').where('state', 'in', ['pending', 'denied']).execute();
-  return new Set(rows.map((r) => r.identity_key));
-}
-

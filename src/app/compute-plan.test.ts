@@ -7,7 +7,9 @@ import { createFakeConnector } from '../connectors/fake/fake-connector.ts';
 import { FAKE_WIKI_POLICY, person, seedIdentities, writePolicyDir } from '../../test/support/jml-fixture.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { applyPlan } from './apply-plan.ts';
+import { decideRequest, listOpenApprovals } from './approval.ts';
 import { createPlanner } from './compute-plan.ts';
+import { requestJoinerApprovals } from './joiner-approval.ts';
 import { loadPreviouslyAssigned } from './plan-inputs.ts';
 import { reconcileSystem } from './reconcile.ts';
 
@@ -134,6 +136,30 @@ for (const backend of testBackends()) {
         assert.notEqual(one.plan.fingerprint, all.plan.fingerprint);
         assert.equal(await planner.currentFingerprint({ identityKeys: ['E2'] }), one.plan.fingerprint);
         assert.deepEqual((await planner.compute({ systems: ['nowhere'] })).plan.changes, []);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('a joiner awaiting approval is held by the planner itself, the plan says why, and an approval makes an earlier plan stale', async () => {
+      const { store, dir, planner, apply } = await setup();
+      try {
+        writeFileSync(join(dir, 'approvals.yaml'), 'approvals:\n  - { name: contractors, joiners: { kind: [contractor] }, stages: [sponsor] }\n');
+        writeFileSync(join(dir, 'rules.yaml'), 'rules:\n  - { name: everyone, when: { kind: [employee, contractor] }, grant: { entitlements: ["wiki:staff"] } }\n');
+        await seedIdentities(store.db, [person('E0'), person('C1', {}, { kind: 'contractor', sponsor: 'E0', startDate: '2026-03-01' })]);
+        assert.deepEqual(await requestJoinerApprovals({ db: store.db, policy: (await planner.loadPolicy()).policy, now: () => NOW }), ['C1']);
+        const [approval] = await listOpenApprovals(store.db, 'E0');
+
+        const { plan } = await planner.compute();
+        assert.deepEqual([...new Set(plan.changes.map((c) => c.identityKey))], ['E0'], 'the contractor gets nothing yet');
+        assert.deepEqual(plan.held, [{ identityKey: 'C1', requestId: approval!.requestId, state: 'pending', heldChanges: 2 }]);
+        assert.deepEqual((await planner.compute({ identityKeys: ['C1'] })).plan.changes, [], 'a scoped plan holds the joiner too');
+
+        await decideRequest(store.db, { requestId: approval!.requestId, approver: 'E0', decision: 'approve' }, NOW);
+        await assert.rejects(apply(plan), (e) => isJmlError(e, 'stale_plan'), 'the plan was computed before the decision');
+        const approved = await planner.compute();
+        assert.deepEqual(approved.plan.changes.filter((c) => c.identityKey === 'C1').map((c) => c.kind), ['create_account', 'add_grant']);
+        assert.equal(approved.plan.held, undefined);
       } finally {
         await store.close();
       }

@@ -1,9 +1,9 @@
 /**
  * compute-plan: loads the engine's inputs from the store (identities, policy,
  * assignments, the latest reconcile snapshot of each system, what jml created
- * or granted before, credentials, assets) and computes the plan. The same
- * loading gives apply its `currentFingerprint`, so a plan whose inputs moved
- * is refused as stale.
+ * or granted before, credentials, assets, joiners awaiting approval) and
+ * computes the plan. The same loading gives apply its `currentFingerprint`,
+ * so a plan whose inputs moved (an approval decided since) is refused as stale.
  */
 import type { Kysely } from 'kysely';
 import type { Plan } from '../domain/change.ts';
@@ -14,7 +14,7 @@ import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import type { JmlConfig } from './config.ts';
 import { loadObserved, type SnapshotRun } from './observed-snapshot.ts';
-import { loadAssignments, loadCredentials, loadHeldAssets, loadIdentities, loadPreviouslyAssigned } from './plan-inputs.ts';
+import { loadAssignments, loadCredentials, loadHeldAssets, loadIdentities, loadJoinerHolds, loadPreviouslyAssigned } from './plan-inputs.ts';
 
 export interface PlannerDeps {
   readonly db: Kysely<Database>;
@@ -65,13 +65,14 @@ export function createPlanner(deps: PlannerDeps): Planner {
   async function loadInput(scope: PlanScope = {}): Promise<Omit<ComputedPlan, 'plan'>> {
     const loaded = await policy();
     const at = now();
-    const [identities, assignments, { observed, links, runs }, previouslyAssigned, credentials, assets] = await Promise.all([
+    const [identities, assignments, { observed, links, runs }, previouslyAssigned, credentials, assets, joinerHolds] = await Promise.all([
       loadIdentities(deps.db),
       loadAssignments(deps.db),
       loadObserved(deps.db, loaded.policy.systems.map((s) => s.name)),
       loadPreviouslyAssigned(deps.db),
       loadCredentials(deps.db),
       loadHeldAssets(deps.db),
+      loadJoinerHolds(deps.db),
     ]);
     const input: PlanInput = {
       identities,
@@ -82,6 +83,8 @@ export function createPlanner(deps: PlannerDeps): Planner {
       previouslyAssigned,
       credentials,
       assets,
+      // Joiners awaiting approval: held here, in the one input every path (CLI, API, workers) plans from.
+      ...(joinerHolds.length > 0 ? { joinerHolds } : {}),
       now: at.toISOString(),
       timeZone: deps.config.timezone,
       ...(scopeOf(scope) ? { scope: scopeOf(scope)! } : {}),

@@ -1,7 +1,7 @@
 /**
  * Joiners that policy says need approval before activation: each gets a
  * `joiner` request with its stages; until it is approved, the plan holds
- * the joiner's accounts (see `identitiesAwaitingApproval`).
+ * the joiner's accounts (see `loadJoinerHolds` in plan-inputs.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { calendarDate, addDays } from '../engine/condition.ts';

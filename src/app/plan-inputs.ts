@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Assignment, AssignmentReason } from '../domain/access.ts';
+import type { JoinerHold } from '../domain/change.ts';
 import type { Credential, CredentialKind, Identity } from '../domain/identity.ts';
 import type { HeldAsset, JmlAssigned } from '../engine/index.ts';
 import type { Database } from '../store/database.ts';
@@ -92,4 +93,25 @@ export async function loadPreviouslyAssigned(db: Db): Promise<JmlAssigned[]> {
     else held.delete(id);
   }
   return [...held.values()];
+}
+
+/**
+ * Joiners whose activation waits for approval: a `joiner` request still
+ * pending, or denied. The planner holds their access (src/engine/joiner-hold.ts);
+ * this is the only place that decides who is held, so every path plans alike.
+ */
+export async function loadJoinerHolds(db: Db): Promise<JoinerHold[]> {
+  const rows = await db
+    .selectFrom('access_requests')
+    .select(['identity_key', 'id', 'state'])
+    .where('kind', '=', 'joiner')
+    .where('state', 'in', ['pending', 'denied'])
+    .orderBy('identity_key')
+    .orderBy('created_at', 'desc')
+    .execute();
+  const holds = new Map<string, JoinerHold>();
+  for (const r of rows) {
+    if (!holds.has(r.identity_key)) holds.set(r.identity_key, { identityKey: r.identity_key, requestId: r.id, state: r.state as JoinerHold['state'] });
+  }
+  return [...holds.values()];
 }

@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { Change, Plan } from '../domain/change.ts';
+import type { Change, HeldJoiner, Plan } from '../domain/change.ts';
 import { JmlError } from '../domain/errors.ts';
 import type { Explanation } from '../engine/index.ts';
 import type { PlanScope } from '../app/compute-plan.ts';
@@ -67,7 +67,9 @@ export interface OpenTaskNote {
 export function planLines(plan: Plan, runs: ReadonlyMap<string, SnapshotRun> | null, systems: readonly string[], openTasks: ReadonlyMap<string, OpenTaskNote> = new Map()): string[] {
   const lines: string[] = [];
   const identities = new Set(plan.changes.map((c) => c.identityKey));
-  lines.push(`plan ${plan.id}: ${plan.changes.length} change(s) for ${identities.size} identit${identities.size === 1 ? 'y' : 'ies'} (fingerprint ${plan.fingerprint.slice(0, 12)})`);
+  const held = plan.held ?? [];
+  const heldNote = held.length > 0 ? `, ${held.length} joiner(s) held for approval` : '';
+  lines.push(`plan ${plan.id}: ${plan.changes.length} change(s) for ${identities.size} identit${identities.size === 1 ? 'y' : 'ies'}${heldNote} (fingerprint ${plan.fingerprint.slice(0, 12)})`);
   if (runs) {
     const observed = systems.map((s) => {
       const run = runs.get(s);
@@ -86,8 +88,19 @@ export function planLines(plan: Plan, runs: ReadonlyMap<string, SnapshotRun> | n
     const note = task ? `  [task ${task.id} open${task.owner ? ` for ${task.owner}` : ''}, due ${task.dueAt}]` : '';
     lines.push(`  ${SIGN[change.kind] ?? '?'} ${change.kind.padEnd(18)} ${target(change).padEnd(32)} ${change.reason}${note}`);
   }
-  if (plan.changes.length === 0) lines.push('nothing to do: every system holds what policy desires.');
+  if (plan.changes.length === 0) lines.push(held.length > 0 ? 'nothing to do until the joiners below are approved.' : 'nothing to do: every system holds what policy desires.');
   else if (openTasks.size > 0) lines.push('', `${openTasks.size} change(s) wait on open tasks (jml tasks); applying again points at the same tasks.`);
+  if (held.length > 0) lines.push('', ...heldLines(held));
+  return lines;
+}
+
+/** Why a held joiner gets nothing yet: their joiner approval, and what it holds back. */
+export function heldLines(held: readonly HeldJoiner[]): string[] {
+  const lines = ['held until their joiner approval is granted (jml approvals):'];
+  for (const h of held) {
+    const why = h.state === 'denied' ? `joiner approval ${h.requestId} was denied` : `joiner approval ${h.requestId} pending`;
+    lines.push(`  ${h.identityKey.padEnd(12)} ${String(h.heldChanges).padStart(3)} change(s) held — ${why}`);
+  }
   return lines;
 }
 

@@ -46,12 +46,27 @@ export interface Change {
   readonly dependsOn: readonly string[];
 }
 
+/** A joiner whose activation waits for their joiner approval (a `joiner` access request not yet approved). */
+export interface JoinerHold {
+  readonly identityKey: string;
+  readonly requestId: string;
+  /** A denied joiner stays held: they get no access until someone files a new decision. */
+  readonly state: 'pending' | 'denied';
+}
+
+/** A held joiner as a plan reports it: how many changes the plan left out for them. */
+export interface HeldJoiner extends JoinerHold {
+  readonly heldChanges: number;
+}
+
 export interface Plan {
   readonly id: string;
   readonly computedAt: string;
   /** Hash of the inputs the plan was computed from; apply refuses a plan whose inputs changed. */
   readonly fingerprint: string;
   readonly changes: readonly Change[];
+  /** Joiners whose account and grant changes this plan holds back until approved; absent when none. */
+  readonly held?: readonly HeldJoiner[];
 }
 
 /** What a connector reports for one change. */

@@ -263,6 +263,23 @@ describe('plan', () => {
     assert.ok(Object.isFrozen(p) && Object.isFrozen(p.changes) && Object.isFrozen(p.changes[0]));
   });
 
+  test('a joiner awaiting approval gets no account nor grant, yet loses access nobody gave, and the plan says why', () => {
+    const hold = { identityKey: 'E2', requestId: 'req-1', state: 'pending' as const };
+    const observed: AccountSpec[] = [{ system: 'vpn', identityKey: 'E2', grants: ['standard', 'guest'] }];
+    const open = plan(input([person('E1'), person('E2')], observed));
+    const held = plan(input([person('E1'), person('E2')], observed, { joinerHolds: [hold] }));
+    const e2 = (p: typeof open) => lines(p.changes.filter((c) => c.identityKey === 'E2'));
+    assert.ok(e2(open).includes('create_account github E2'));
+    assert.deepEqual(e2(held), ['remove_grant vpn E2 guest']);
+    assert.deepEqual(lines(held.changes.filter((c) => c.identityKey === 'E1')), lines(open.changes.filter((c) => c.identityKey === 'E1')));
+    assert.deepEqual(held.held, [{ ...hold, heldChanges: open.changes.filter((c) => c.identityKey === 'E2').length - 1 }]);
+    assert.equal(open.held, undefined);
+    const denied = plan(input([person('E1'), person('E2')], observed, { joinerHolds: [{ ...hold, state: 'denied' }] }));
+    assert.equal(new Set([open.fingerprint, held.fingerprint, denied.fingerprint]).size, 3, 'a decision makes a plan computed before it stale');
+    const scoped = plan(input([person('E1'), person('E2')], observed, { joinerHolds: [hold], scope: { identityKeys: ['E1'] } }));
+    assert.equal(scoped.held, undefined, 'a joiner outside the scope is not reported');
+  });
+
   test('scope restricts the plan to the named identities and systems', () => {
     const p = plan({ ...input([person('E1'), person('E2')], []), scope: { identityKeys: ['E2'], systems: ['github'] } });
     assert.deepEqual(lines(p.changes), ['add_grant github E2 developers', 'add_grant github E2 members', 'create_account github E2']);

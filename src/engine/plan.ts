@@ -4,7 +4,7 @@
  * ids (idempotency keys) and the same fingerprint.
  */
 import type { Account, Assignment } from '../domain/access.ts';
-import type { Change, Plan } from '../domain/change.ts';
+import type { Change, HeldJoiner, JoinerHold, Plan } from '../domain/change.ts';
 import type { Credential, Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
 import { canonicalText, stableId, streamingHash } from './canonical-hash.ts';
@@ -12,6 +12,7 @@ import { compilePolicy } from './compiled-policy.ts';
 import { calendarDate } from './condition.ts';
 import { desiredIndex } from './desired.ts';
 import { identityChanges, type HeldAsset } from './identity-changes.ts';
+import { holdActivation } from './joiner-hold.ts';
 import { grantsIn, indexObserved, type AccountLink, type LinkedAccounts, type ObservedSystem } from './observed-index.ts';
 
 /** A grant or an account (entitlement null) that jml itself assigned or created earlier. */
@@ -40,6 +41,11 @@ export interface PlanInput {
   readonly now: string;
   /** IANA time zone of the organisation (effective dates, retention, date conditions). Default UTC. */
   readonly timeZone?: string;
+  /**
+   * Joiners whose activation waits for approval: the plan holds their
+   * activating changes and reports them in `held` (src/engine/joiner-hold.ts).
+   */
+  readonly joinerHolds?: readonly JoinerHold[];
   /** Restricts planning to these identities and/or systems (`jml plan --identity/--system`). */
   readonly scope?: { readonly identityKeys?: readonly string[]; readonly systems?: readonly string[] };
 }
@@ -83,6 +89,8 @@ export function plan(input: PlanInput): Plan {
   const assignments = groupBy(input.assignments, (a) => a.identityKey);
   const credentials = groupBy(input.credentials, (c) => c.identityKey);
   const assets = groupBy(input.assets ?? [], (a) => a.holderKey);
+  const holds = new Map((input.joinerHolds ?? []).map((h) => [h.identityKey, h]));
+  const heldJoiners: HeldJoiner[] = [];
   const previously = new Map<string, Set<string>>();
   for (const p of input.previouslyAssigned) {
     let set = previously.get(p.identityKey);
@@ -115,8 +123,11 @@ export function plan(input: PlanInput): Plan {
     const prev = previously.get(key);
     const held = assets.get(key) ?? NONE;
     hashIdentity(hash, identity, linked, readFields, own, creds, prev, held);
+    const hold = holds.get(key);
+    // Hashed apart so plans without holds keep their fingerprints; an approval or denial makes a plan stale.
+    if (hold) hash.update(`h\u001f${key}\u001f${hold.requestId}\u001f${hold.state}\n`);
     if (scopeKeys && !scopeKeys.has(key)) continue;
-    const identityPlan = identityChanges({
+    let identityPlan = identityChanges({
       compiled,
       identity,
       desired: desiredIndex(identity, compiled, own, nowMs, today),
@@ -131,10 +142,14 @@ export function plan(input: PlanInput): Plan {
       credentialsOf: (k) => credentials.get(k) ?? NONE,
       today,
     });
-    for (const change of identityPlan) {
-      if (scopeSystems && change.system !== null && !scopeSystems.has(change.system)) continue;
-      changes.push(change);
+    const inScope = (change: Change) => !scopeSystems || change.system === null || scopeSystems.has(change.system);
+    if (hold) {
+      const split = holdActivation(identityPlan);
+      identityPlan = split.kept;
+      const heldChanges = split.held.filter(inScope).length;
+      if (heldChanges > 0) heldJoiners.push({ ...hold, heldChanges });
     }
+    for (const change of identityPlan) if (inScope(change)) changes.push(change);
   }
   const orphans = observed.unlinked.accounts.map((account, i) => ({ account, grants: observed.unlinked.grants[i]! }))
     .sort((a, b) => cmp(a.account.system, b.account.system) || cmp(a.account.accountId, b.account.accountId));
@@ -154,6 +169,7 @@ export function plan(input: PlanInput): Plan {
     computedAt: new Date(nowMs).toISOString(),
     fingerprint,
     changes,
+    ...(heldJoiners.length > 0 ? { held: heldJoiners } : {}),
   });
 }
 

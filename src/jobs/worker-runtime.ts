@@ -9,9 +9,8 @@ import { createPlanner } from '../app/compute-plan.ts';
 import { openPolicyConnectors } from '../app/connectors-from-policy.ts';
 import { applyDueEvents } from '../app/lifecycle-clock.ts';
 import { reconcileSystem } from '../app/reconcile.ts';
-import { cancelForLeavers, identitiesAwaitingApproval } from '../app/approval.ts';
+import { cancelForLeavers } from '../app/approval.ts';
 import { requestJoinerApprovals } from '../app/joiner-approval.ts';
-import type { Change, Plan } from '../domain/change.ts';
 import type { Store } from '../store/open-store.ts';
 import type { AlertSink } from '../app/alert.ts';
 import type { Keyring } from '../connectors/secrets/index.ts';
@@ -29,25 +28,6 @@ export interface WorkerRuntimeDeps {
   readonly keyring?: () => Keyring;
 }
 
-/** Kinds that would give a joiner access before their activation was approved. */
-const ACTIVATING: readonly Change['kind'][] = ['create_account', 'enable_account', 'add_grant', 'update_attributes'];
-
-/**
- * Removes the changes that would activate joiners still awaiting approval
- * (and what depends on them). The plan gets its own id, so it never collides
- * with the unfiltered plan of the same inputs.
- */
-export function holdUnapprovedJoiners(plan: Plan, awaiting: ReadonlySet<string>): Plan {
-  const held = new Set(plan.changes.filter((c) => awaiting.has(c.identityKey) && ACTIVATING.includes(c.kind)).map((c) => c.id));
-  if (held.size === 0) return plan;
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const c of plan.changes) if (!held.has(c.id) && c.dependsOn.some((d) => held.has(d))) (held.add(c.id), (grew = true));
-  }
-  return { ...plan, id: `${plan.id}-held-${held.size}`, changes: plan.changes.filter((c) => !held.has(c.id)) };
-}
-
 /**
  * Starts this process's workers for the configured policy.
  * @example
@@ -60,10 +40,10 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   const connectors = await openPolicyConnectors({ db: deps.store.db, policy, now, actor: deps.actor, ...(deps.keyring ? { keyring: deps.keyring } : {}) });
   const requestDeps = { db: deps.store.db, policy, timezone: deps.config.timezone, now };
   const replan = async (identityKeys: readonly string[] | undefined) => {
+    // The planner holds joiners awaiting approval, as it does for `jml plan` and the API.
     const { plan } = await planner.compute(identityKeys ? { identityKeys } : {});
-    const gated = holdUnapprovedJoiners(plan, await identitiesAwaitingApproval(deps.store.db));
-    if (gated.changes.length === 0) return;
-    await submitPlan({ db: deps.store.db, boss: workers.boss, actor: deps.actor, now }, gated);
+    if (plan.changes.length === 0) return;
+    await submitPlan({ db: deps.store.db, boss: workers.boss, actor: deps.actor, now }, plan);
   };
   const workers = await startWorkers({
     store: deps.store,

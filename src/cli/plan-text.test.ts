@@ -1,0 +1,19 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Plan } from '../domain/change.ts';
+import { planLines } from './plan-text.ts';
+
+const plan = (extra: Partial<Plan>): Plan => ({ id: 'plan-1', computedAt: '2026-03-02T09:00:00Z', fingerprint: 'f'.repeat(64), changes: [], ...extra });
+
+test('a plan that holds a joiner says who is held, for which approval and how many changes', () => {
+  const lines = planLines(plan({ held: [{ identityKey: 'C1', requestId: 'req-1a2b3c4d', state: 'pending', heldChanges: 2 }, { identityKey: 'C2', requestId: 'req-5e6f', state: 'denied', heldChanges: 1 }] }), null, []);
+  assert.match(lines[0]!, /0 change\(s\) for 0 identities, 2 joiner\(s\) held for approval/);
+  assert.ok(lines.includes('nothing to do until the joiners below are approved.'));
+  assert.ok(lines.some((l) => /^ {2}C1 +2 change\(s\) held — joiner approval req-1a2b3c4d pending$/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /C2 +1 change\(s\) held — joiner approval req-5e6f was denied/.test(l)));
+});
+
+test('a plan without held joiners says nothing about approvals', () => {
+  const lines = planLines(plan({}), null, []);
+  assert.deepEqual(lines.slice(1), ['nothing to do: every system holds what policy desires.']);
+});
