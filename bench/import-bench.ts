@@ -72,7 +72,7 @@ function phaseLogger(label: string): (phase: string) => void {
     const now = performance.now();
     const cpu = process.cpuUsage(lastCpu);
     console.error(
-      `  [${label}] ${lastPhase.padEnd(20)} ${Math.round(now - last).toString().padStart(6)} ms wall ${Math.round((cpu.user + cpu.system) / 1000).toString().padStart(6)} ms cpu  rss ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MiB heap ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MiB`,
+      `  [${label}] ${lastPhase.padEnd(20)} ${Math.round(now - last).toString().padStart(6)} ms wall ${Math.round((cpu.user + cpu.system) / 1000).toString().padStart(6)} ms cpu  rss ${Math.round(process.memoryUsage.rss() / 2 ** 20)} MiB heap ${Math.round(process.memoryUsage().heapUsed / 2 ** 20)} MiB peak ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
     );
     last = now;
     lastCpu = process.cpuUsage();

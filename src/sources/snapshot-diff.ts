@@ -117,11 +117,17 @@ export function recordData(record: SourceRecord, source: string): RecordData {
 /** old → new for every field whose value differs; `ignore` fields are left out. */
 export function diffData(before: RecordData, after: RecordData, ignore: readonly string[] = []): Record<string, [AttributeValue, AttributeValue]> {
   const changes: Record<string, [AttributeValue, AttributeValue]> = {};
-  for (const field of new Set([...Object.keys(before), ...Object.keys(after)])) {
+  // Fields of `before`, then those only in `after` (the order changes are listed in), without building a Set per record.
+  for (const field of Object.keys(before)) {
     if (ignore.includes(field)) continue;
     const a = before[field] ?? null;
     const b = after[field] ?? null;
     if (a !== b) changes[field] = [a, b];
+  }
+  for (const field of Object.keys(after)) {
+    if (Object.hasOwn(before, field) || ignore.includes(field)) continue;
+    const b = after[field] ?? null;
+    if (b !== null) changes[field] = [null, b];
   }
   return changes;
 }

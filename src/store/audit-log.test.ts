@@ -2,7 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { testBackends } from '../../test/support/backends.ts';
-import { appendAudit, readAudit, verifyAudit } from './audit-log.ts';
+import { createHash } from 'node:crypto';
+import { canonicalJson } from '../domain/canonical-json.ts';
+import { appendAudit, entryHash, GENESIS_HASH, readAudit, verifyAudit } from './audit-log.ts';
 import type { Store } from './open-store.ts';
 
 async function seeded(open: () => Promise<Store>, n = 5): Promise<Store> {
@@ -21,6 +23,23 @@ async function asSuperuser(store: Store, statement: ReturnType<typeof sql>): Pro
     await sql`ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update`.execute(trx);
   });
 }
+
+test('an entry hash is SHA-256 of the previous hash and the canonical JSON of the entry, whatever its payload holds', () => {
+  const payloads: unknown[] = [
+    { changes: { department: ['Engineering', 'Sales'], end_date: [null, '2026-11-20'] }, event: 'e1', state: 'scheduled' },
+    { b: [1, undefined, null, { z: 1, a: [true, false] }], a: 'ü ✓ "quoted" \\ \n', skipped: undefined, n: -0, big: 1e21, nan: Number.NaN },
+    { 10: 'ten', 9: 'nine', x: 'integer-like keys keep the order the engine gives them' },
+    { at: new Date('2026-11-22T10:00:00Z'), list: [new Date(0)], fn: () => 1, nested: { toJSON: () => 'custom' } },
+    [{ b: 1, a: 2 }, 'text', 3],
+    'a string',
+    null,
+  ];
+  for (const after of payloads) {
+    const body = { seq: 7, id: 'id-7', at: '2026-11-22T10:00:00.000Z', actor: 'cli:test', action: 'identity.edited', subject: 'E1', trigger: 'cli', before: null, after, details: { events: ['a', 'b'] }, prev_hash: GENESIS_HASH };
+    const expected = createHash('sha256').update(GENESIS_HASH).update(canonicalJson(body)).digest('hex');
+    assert.equal(entryHash(body), expected, JSON.stringify(after));
+  }
+});
 
 for (const backend of testBackends()) {
   describe(`audit log on ${backend.name}`, () => {
