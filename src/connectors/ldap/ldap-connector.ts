@@ -9,11 +9,12 @@ import type { Change, ChangeKind, ChangeOutcome } from '../../domain/change.ts';
 import { JmlError } from '../../domain/errors.ts';
 import type { Connector, ConnectorDescription, ListKind, ListTypes, Page, ReadBack, ValidationResult } from '../connector.ts';
 import { ldapError, failedOutcome } from './ldap-errors.ts';
-import { accountAttributes, accountBases, accountReader, groupFilter, isEnabled, toEntitlement, toGrants, userFilter, values } from './ldap-entries.ts';
+import { accountAttributes, accountBases, accountProjection, groupFilter, isEnabled, toEntitlement, toGrants, userFilter, values } from './ldap-entries.ts';
 import { createDirectory } from './ldap-directory.ts';
 import { createLdapPool } from './ldap-pool.ts';
 import { createPagedLister } from './ldap-paging.ts';
-import { createSearchStream, type SearchStream } from './ldap-search-stream.ts';
+import { toEntry } from './ldap-response-decoder.ts';
+import { createSearchStream, type SearchStream, type SearchStreamOptions } from './ldap-search-stream.ts';
 import { parseLdapSettings, type LdapSettings } from './ldap-settings.ts';
 
 const PROVISIONS: readonly ChangeKind[] = [
@@ -39,15 +40,15 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
   const s = parseLdapSettings(rawSettings);
   const pool = createLdapPool(s);
   const directory = createDirectory(s, pool);
-  const readAccount = accountReader(s);
+  const accountsRead = accountProjection(s);
   // A listing reads its pages through the lean decoder on a connection of its own (ldap-search-stream.ts).
   const lister = createPagedLister(async () => createSearchStream(await pool.dedicated(), s.timeoutMs));
 
-  async function* searchPages(stream: SearchStream, bases: readonly string[], filter: string, attributes: string[], pageSize: number) {
+  async function* searchPages<T>(stream: SearchStream, bases: readonly string[], options: SearchStreamOptions<T>) {
     for (const base of bases) {
       try {
         // Continuation references (AD's Configuration, DomainDnsZones…) are not entries: the stream skips them.
-        yield* stream.pages(base, { filter, attributes, pageSize });
+        yield* stream.pages(base, options);
       } catch (error) {
         if ((error as { code?: unknown }).code === 32 && base !== s.usersOu) continue;
         throw ldapError(error, 'search', base, s.system);
@@ -82,29 +83,23 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
   }
 
   function itemsOf(kind: ListKind, pageSize: number, stream: SearchStream): AsyncIterator<readonly unknown[]> {
-    {
-      if (kind === 'accounts') {
-        return (async function* () {
-          for await (const entries of searchPages(stream, accountBases(s), userFilter(s), accountAttributes(s), pageSize)) {
-            yield entries.map(readAccount);
-          }
-        })();
-      }
-      if (kind === 'entitlements') {
-        return (async function* () {
-          for await (const entries of searchPages(stream, [s.groupsOu], groupFilter(s), [s.groupNameAttribute, 'description'], pageSize)) {
-            yield entries.map((e) => toEntitlement(s, e));
-          }
-        })();
-      }
-      return (async function* () {
-        for await (const entries of searchPages(stream, [s.groupsOu], groupFilter(s), [s.groupNameAttribute, 'member'], pageSize)) {
-          const grants = [];
-          for (const e of entries) grants.push(...toGrants(s, e, await allMembers(e)));
-          yield grants;
-        }
-      })();
+    if (kind === 'accounts') {
+      // Accounts are made straight from the decoded attributes: no entry object in between.
+      return searchPages(stream, accountBases(s), { filter: userFilter(s), attributes: accountsRead.attributes, pageSize, project: accountsRead.project });
     }
+    if (kind === 'entitlements') {
+      const attributes = [s.groupNameAttribute, 'description'];
+      const entry = toEntry(attributes);
+      return searchPages(stream, [s.groupsOu], { filter: groupFilter(s), attributes, pageSize, project: (d) => toEntitlement(s, entry(d)) });
+    }
+    const attributes = [s.groupNameAttribute, 'member'];
+    return (async function* () {
+      for await (const entries of searchPages(stream, [s.groupsOu], { filter: groupFilter(s), attributes, pageSize, project: toEntry(attributes) })) {
+        const grants = [];
+        for (const e of entries) grants.push(...toGrants(s, e, await allMembers(e)));
+        yield grants;
+      }
+    })();
   }
 
   /** Re-cuts batches into pages of exactly `size` items (the last may be shorter): one group can hold thousands of grants. */

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BerWriter, MessageParser, PagedResultsControl, SearchEntry, SearchResponse, type Entry } from 'ldapts';
-import { createResponseDecoder, MalformedResponseError, type SearchDone } from './ldap-response-decoder.ts';
+import { createResponseDecoder, MalformedResponseError, toEntry, type SearchDone } from './ldap-response-decoder.ts';
 
 type Values = readonly (string | Buffer)[];
 
@@ -67,8 +67,9 @@ interface Decoded {
 /** Our decoder over `bytes`, fed in chunks cut at `cuts`. */
 function decode(bytes: Buffer, requested: readonly string[], cuts: readonly number[] = []): Decoded {
   const out: Decoded = { entries: [], references: 0, done: [] };
+  const entry = toEntry(requested);
   const decoder = createResponseDecoder({
-    entry: (_, e) => out.entries.push(e),
+    entry: (_, e) => out.entries.push(entry(e)),
     reference: () => { out.references++; },
     done: (d) => out.done.push(d),
     other: () => assert.fail('no other message expected'),

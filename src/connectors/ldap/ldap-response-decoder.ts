@@ -2,9 +2,10 @@
  * A lean decoder of the LDAP responses a paged search produces (RFC 4511
  * §4.5.2): search result entries, references and the final result with its
  * paged-results cookie. It reads BER straight from the socket's chunks into
- * entries of the shape ldapts returns (`{ dn, attr: string | string[] | … }`),
- * without the message and attribute objects ldapts builds first: a 100,000
- * entry listing spent about half its CPU in that layer (measured in
+ * one slot per requested attribute, which a projection turns into what the
+ * caller lists (an Account directly, or an entry of the shape ldapts returns),
+ * without the message, attribute and entry objects ldapts builds first: a
+ * 100,000 entry listing spent about half its CPU in that layer (measured in
  * bench/ldap-bench.ts). Everything that is not on that hot path — connecting,
  * binding, encoding requests, every other operation — stays with ldapts.
  */
@@ -20,8 +21,27 @@ export interface SearchDone {
   readonly cookie: Buffer;
 }
 
+/**
+ * The values of one attribute, by ldapts' rules: null when there are none, a
+ * scalar when there is one, bytes (all of them) when one value is not UTF-8 or
+ * the type ends in `;binary`.
+ */
+export type SlotValue = string | Buffer | readonly string[] | readonly Buffer[] | null;
+
+/**
+ * One search result entry as decoded: `slots[i]` holds the values of the i-th
+ * requested attribute; `extra` the attributes the server sent unasked (AD's
+ * `member;range=0-1499`), by the server's name, or null. Valid only during the
+ * sink call: the decoder reuses the slots.
+ */
+export interface DecodedEntry {
+  readonly dn: string;
+  readonly slots: readonly SlotValue[];
+  readonly extra: Readonly<Record<string, SlotValue>> | null;
+}
+
 export interface ResponseSink {
-  entry(messageId: number, entry: Entry): void;
+  entry(messageId: number, entry: DecodedEntry): void;
   /** A continuation reference (AD points at its other naming contexts): not an entry. */
   reference(messageId: number): void;
   done(result: SearchDone): void;
@@ -30,7 +50,7 @@ export interface ResponseSink {
 }
 
 export interface ResponseDecoder {
-  /** Sets the attributes of the next search: entries name them as requested and list absent ones as []. */
+  /** Sets the attributes of the next search: the order of the entries' slots. */
   expect(attributes: readonly string[]): void;
   /** Feeds socket bytes; calls the sink once per complete message. Throws on malformed BER. */
   push(chunk: Buffer): void;
@@ -51,12 +71,31 @@ export class MalformedResponseError extends Error {
   }
 }
 
+/**
+ * A projection to entries of the shape ldapts returns (`{ dn, attr: string |
+ * string[] | … }`): requested attributes under the requested name, absent ones
+ * as [], unasked ones under the server's name.
+ */
+export function toEntry(attributes: readonly string[]): (decoded: DecodedEntry) => Entry {
+  return ({ dn, slots, extra }) => {
+    const entry: Entry = { dn };
+    for (let i = 0; i < attributes.length; i++) entry[attributes[i]!] = asEntryValue(slots[i] ?? null);
+    if (extra) for (const [name, v] of Object.entries(extra)) entry[name] = asEntryValue(v);
+    return entry;
+  };
+}
+
+function asEntryValue(value: SlotValue): Entry[string] {
+  return value === null ? [] : (value as Entry[string]);
+}
+
 /** Creates a decoder that reports to `sink`. */
 export function createResponseDecoder(sink: ResponseSink): ResponseDecoder {
   let requested: readonly string[] = [];
   /** The requested names as lower-case ASCII bytes: types are matched without making strings of them. */
   let requestedBytes: readonly Buffer[] = [];
   let binaryAsked: readonly boolean[] = [];
+  let slots: SlotValue[] = [];
 
   // Bytes of an incomplete message: kept as chunks and joined once the message is whole
   // (a big group arrives in many TLS records; joining on every record would be quadratic).
@@ -144,39 +183,36 @@ export function createResponseDecoder(sink: ResponseSink): ResponseDecoder {
   }
 
   function searchEntry(messageId: number): void {
-    const entry: Entry = { dn: octets() };
+    const dn = octets();
+    slots.fill(null);
+    let extra: Record<string, SlotValue> | null = null;
     const attributesEnd = contentsEnd(0x30, 'attribute list');
-    let found = 0;
     while (pos < attributesEnd) {
       const attributeEnd = contentsEnd(0x30, 'attribute');
       const typeSize = tag(0x04, 'attribute type');
       const index = requestedIndex(typeSize);
-      const key = index >= 0 ? requested[index]! : buf.toString('latin1', pos, pos + typeSize);
+      const unasked = index >= 0 ? null : buf.toString('latin1', pos, pos + typeSize);
       pos += typeSize;
-      if (index >= 0) found++;
-      const binary = index >= 0 ? binaryAsked[index]! : BINARY_TYPE.test(key);
+      const binary = unasked === null ? binaryAsked[index]! : BINARY_TYPE.test(unasked);
       const setEnd = contentsEnd(0x31, 'value set');
-      if (pos >= setEnd) {
-        entry[key] = [];
-      } else {
+      let values: SlotValue = null;
+      if (pos < setEnd) {
         const first = value(tag(0x04, 'value'), binary);
         if (pos >= setEnd) {
-          entry[key] = first; // one value is a scalar, as in ldapts
+          values = first;
         } else {
-          const vals = [first];
-          while (pos < setEnd) vals.push(value(tag(0x04, 'value'), binary));
-          // As ldapts: one value that is not UTF-8 makes the whole attribute bytes.
-          entry[key] = vals.some((v) => typeof v !== 'string')
-            ? vals.map((v) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v))
-            : (vals as string[]);
+          const all = [first];
+          while (pos < setEnd) all.push(value(tag(0x04, 'value'), binary));
+          values = all.some((v) => typeof v !== 'string')
+            ? all.map((v) => (typeof v === 'string' ? Buffer.from(v, 'utf8') : v))
+            : (all as string[]);
         }
       }
+      if (unasked === null) slots[index] = values;
+      else (extra ??= {})[unasked] = values;
       pos = attributeEnd;
     }
-    if (found < requested.length) {
-      for (const name of requested) if (entry[name] === undefined) entry[name] = [];
-    }
-    sink.entry(messageId, entry);
+    sink.entry(messageId, { dn, slots, extra });
   }
 
   function searchDone(messageId: number, opEnd: number): void {
@@ -243,6 +279,7 @@ export function createResponseDecoder(sink: ResponseSink): ResponseDecoder {
       requested = [...attributes];
       requestedBytes = requested.map((a) => Buffer.from(a.toLowerCase(), 'latin1'));
       binaryAsked = requested.map((a) => BINARY_TYPE.test(a));
+      slots = requested.map(() => null);
     },
 
     push(chunk) {

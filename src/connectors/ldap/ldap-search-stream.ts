@@ -7,13 +7,15 @@
  * socket, so the only thing still done through it is `unbind` on close.
  */
 import type { Duplex } from 'node:stream';
-import { FilterParser, PagedResultsControl, type Filter, SearchRequest, SearchResponse, StatusCodeParser, type Client, type Entry } from 'ldapts';
-import { createResponseDecoder, type SearchDone } from './ldap-response-decoder.ts';
+import { FilterParser, PagedResultsControl, type Filter, SearchRequest, SearchResponse, StatusCodeParser, type Client } from 'ldapts';
+import { createResponseDecoder, type DecodedEntry, type SearchDone } from './ldap-response-decoder.ts';
 
-export interface SearchStreamOptions {
+export interface SearchStreamOptions<T> {
   readonly filter: string;
   readonly attributes: readonly string[];
   readonly pageSize: number;
+  /** Makes a page item of each entry as it is decoded (e.g. `toEntry(attributes)`). */
+  readonly project: (entry: DecodedEntry) => T;
 }
 
 export interface SearchStream {
@@ -22,7 +24,7 @@ export interface SearchStream {
    * Continuation references are skipped. Throws ldapts' ResultCodeError
    * subclasses for result codes, so callers classify them as for any ldapts call.
    */
-  pages(base: string, options: SearchStreamOptions): AsyncGenerator<Entry[]>;
+  pages<T>(base: string, options: SearchStreamOptions<T>): AsyncGenerator<T[]>;
   /** Unbinds and closes the connection. */
   close(): Promise<void>;
 }
@@ -35,7 +37,8 @@ export interface HandedOverConnection {
 
 interface Pending {
   readonly messageId: number;
-  readonly entries: Entry[];
+  readonly project: (entry: DecodedEntry) => unknown;
+  readonly entries: unknown[];
   references: number;
   resolve(done: SearchDone): void;
   reject(error: Error): void;
@@ -65,7 +68,7 @@ export function createSearchStream(connection: HandedOverConnection, timeoutMs: 
 
   const decoder = createResponseDecoder({
     entry(messageId, entry) {
-      if (pending?.messageId === messageId) pending.entries.push(entry);
+      if (pending?.messageId === messageId) pending.entries.push(pending.project(entry));
     },
     reference(messageId) {
       if (pending?.messageId === messageId) pending.references++;
@@ -95,21 +98,21 @@ export function createSearchStream(connection: HandedOverConnection, timeoutMs: 
   socket.on('error', (error: Error) => fail(error));
   socket.on('close', () => fail(new Error('LDAP connection closed')));
 
-  interface ServerPage {
+  interface ServerPage<T> {
     readonly messageId: number;
-    readonly entries: Entry[];
+    readonly entries: T[];
     readonly references: number;
     readonly done: SearchDone;
   }
 
   /** Sends one page request; resolves when the server's SearchResultDone for it arrives. */
-  function requestPage(base: string, filter: Filter, attributes: string[], pageSize: number, cookie: Buffer): Promise<ServerPage> {
+  function requestPage<T>(base: string, filter: Filter, attributes: string[], options: SearchStreamOptions<T>, cookie: Buffer): Promise<ServerPage<T>> {
     if (broken) return Promise.reject(broken);
     if (pending) return Promise.reject(new Error('one search at a time on a search stream'));
     const messageId = nextMessageId++;
     const request = new SearchRequest({
       messageId, baseDN: base, scope: 'sub', filter, attributes,
-      controls: [new PagedResultsControl({ value: { size: pageSize, cookie } })],
+      controls: [new PagedResultsControl({ value: { size: options.pageSize, cookie } })],
     });
     decoder.expect(attributes);
     return new Promise((resolve, reject) => {
@@ -117,11 +120,13 @@ export function createSearchStream(connection: HandedOverConnection, timeoutMs: 
         fail(timedOut(timeoutMs));
         socket.destroy();
       }, timeoutMs);
+      const entries: T[] = [];
       const p: Pending = {
         messageId,
-        entries: [],
+        project: options.project,
+        entries,
         references: 0,
-        resolve: (done) => { clearTimeout(timer); resolve({ messageId, entries: p.entries, references: p.references, done }); },
+        resolve: (done) => { clearTimeout(timer); resolve({ messageId, entries, references: p.references, done }); },
         reject: (error) => { clearTimeout(timer); reject(error); },
       };
       pending = p;
@@ -133,7 +138,7 @@ export function createSearchStream(connection: HandedOverConnection, timeoutMs: 
     async *pages(base, options) {
       const filter = FilterParser.parseString(options.filter);
       const attributes = [...options.attributes];
-      let next = requestPage(base, filter, attributes, options.pageSize, Buffer.alloc(0));
+      let next = requestPage(base, filter, attributes, options, Buffer.alloc(0));
       for (;;) {
         const page = await next;
         const { done } = page;
@@ -145,7 +150,7 @@ export function createSearchStream(connection: HandedOverConnection, timeoutMs: 
         if (more) {
           // Ask for the next page before the caller turns this one into accounts: the server
           // produces it meanwhile (on another core) instead of waiting for our next call.
-          next = requestPage(base, filter, attributes, options.pageSize, done.cookie);
+          next = requestPage(base, filter, attributes, options, done.cookie);
           next.catch(() => undefined); // a caller that stops early never awaits it; close() ends it
         }
         yield page.entries;
