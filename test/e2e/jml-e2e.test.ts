@@ -23,7 +23,6 @@ import { createTaskStore } from '../../src/connectors/manual/task-store.ts';
 import { createKeyring, masterKey, putSecret } from '../../src/connectors/secrets/index.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
-import { waitForPort } from '../peers/peer-process.ts';
 import { sambaAdSkipReason, startSambaAd, type SambaAdPeer } from '../peers/samba-ad.ts';
 import { startScimServer, type ScimServer } from '../peers/scim-server.ts';
 import { testBackends } from '../support/backends.ts';
@@ -34,14 +33,6 @@ const HEADER = 'employee_id,first_name,last_name,email,department,title,manager_
 const person = (key: string, first: string, last: string, dept: string, end = '', status = 'active') =>
   `${key},${first},${last},${first.toLowerCase()}@example.com,${dept},Staff,,London,Full-time,2024-01-01,${end},${status}\n`;
 const PASSWORD = 'Jml-E2e-Pass-42!';
-
-/** Samba's ports are fixed: wait while another test file's DC still holds them. */
-async function whenAdPortsFree(): Promise<void> {
-  for (let i = 0; i < 240; i++) {
-    if (!(await waitForPort(389, 0).then(() => true, () => false))) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 async function bind(url: string, ca: string, dn: string, password: string): Promise<boolean> {
   const client = new Client({ url, tlsOptions: { ca: [ca] } });
@@ -71,7 +62,6 @@ describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { ski
   };
 
   before(async () => {
-    await whenAdPortsFree();
     [ldap, ad, scim, store] = await Promise.all([startOpenLdap(), startSambaAd(), startScimServer(), testBackends()[0]!.open()]);
     writeFileSync(join(dir, 'ldap-ca.pem'), ldap.caPem);
     writeFileSync(join(dir, 'ad-ca.pem'), ad.caPem);

@@ -4,8 +4,11 @@
  * NetBIOS, WINS, NTP signing, file server) so nothing leaves the machine, our
  * own CA and server certificate installed before the first start, LDAPS on
  * 636 and StartTLS on 389. AD ports are fixed, so one instance per machine,
- * and it needs root. The provisioned state is cached in the temp dir across
- * test processes; each start runs on a fresh copy of it.
+ * and it needs root: every start takes a machine-wide lock (test/peers/
+ * peer-lock.ts) that `stop` releases, so test files running in parallel
+ * processes take turns instead of colliding on the ports. The provisioned
+ * state is cached in the temp dir across test processes; each start runs on
+ * a fresh copy of it.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestTls } from './tls.ts';
+import { acquirePeerLock } from './peer-lock.ts';
 import { findBinary, peerSkipReason, spawnPeer, waitForPort } from './peer-process.ts';
 
 export interface SambaAdPeer {
@@ -37,7 +41,7 @@ const SERVICES = 'server services = -s3fs -nbt -wrepl -dns -dnsupdate -ntp_signd
 
 /** Why Samba AD tests cannot run here, or false. */
 export function sambaAdSkipReason(): string | false {
-  return peerSkipReason('Samba AD', ['samba', 'samba-tool', 'openssl'], true);
+  return peerSkipReason('Samba AD', ['samba', 'samba-tool', 'openssl', 'flock'], true);
 }
 
 /** Provisioned state shared by test processes: provisioning takes seconds, copying it a second. */
@@ -88,15 +92,44 @@ function provision(dir: string, password: string): void {
   writeFileSync(conf, readFileSync(conf, 'utf8').replace('[global]', `[global]\n${extra}`));
 }
 
+export interface SambaAdOptions {
+  /** How long to wait for another test process's DC to stop (default 10 minutes, or JML_SAMBA_LOCK_TIMEOUT_MS). */
+  readonly lockTimeoutMs?: number;
+}
+
 /**
- * Provisions (or copies the cached provisioned state) and starts `samba` in
- * the foreground; resolves when LDAP and LDAPS accept connections.
+ * Waits for the machine's Samba AD lock, provisions (or copies the cached
+ * provisioned state) and starts `samba` in the foreground; resolves when LDAP
+ * and LDAPS accept connections. `stop` ends it and releases the lock.
  */
-export async function startSambaAd(): Promise<SambaAdPeer> {
+export async function startSambaAd(options: SambaAdOptions = {}): Promise<SambaAdPeer> {
   const samba = findBinary('samba');
   if (!samba) throw new Error('samba not installed (run test/peers/install-debian.sh as root)');
+  // The lock is not reentrant: a second DC in this process would wait for itself.
+  if (runningHere) throw new Error('this process already runs a Samba AD DC (one per machine): share that one');
+  runningHere = true;
+  const timeoutMs = options.lockTimeoutMs ?? (Number(process.env.JML_SAMBA_LOCK_TIMEOUT_MS) || 600_000);
+  let lock: Awaited<ReturnType<typeof acquirePeerLock>> | null = null;
+  const release = async () => {
+    runningHere = false;
+    await lock?.release();
+  };
+  try {
+    lock = await acquirePeerLock('samba-ad', timeoutMs);
+    return await startLocked(samba, release);
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+let runningHere = false;
+
+async function startLocked(samba: string, release: () => Promise<void>): Promise<SambaAdPeer> {
   for (const port of [389, 636]) {
-    if (await portInUse(port)) throw new Error(`127.0.0.1:${port} is taken: stop whatever holds it (only one AD DC per machine)`);
+    // The previous holder's DC has exited; give the kernel a moment, then complain.
+    for (let i = 0; i < 20 && (await portInUse(port)); i++) await new Promise((r) => setTimeout(r, 250));
+    if (await portInUse(port)) throw new Error(`127.0.0.1:${port} is taken by something that does not take the Samba AD lock: stop whatever holds it (only one AD DC per machine)`);
   }
   const pristine = pristineState();
   const dir = mkdtempSync(join(tmpdir(), 'jml-samba-'));
@@ -113,8 +146,10 @@ export async function startSambaAd(): Promise<SambaAdPeer> {
     await waitForPort(636, 30_000, proc.child);
   } catch (error) {
     await proc.stop();
+    rmSync(dir, { recursive: true, force: true });
     throw new Error(`samba did not start: ${(error as Error).message}\n${proc.output()}`);
   }
+  let stopped: Promise<void> | null = null;
   return {
     url: 'ldap://127.0.0.1:389',
     ldapsUrl: 'ldaps://127.0.0.1:636',
@@ -126,9 +161,13 @@ export async function startSambaAd(): Promise<SambaAdPeer> {
     password: pristine.password,
     caPem: readFileSync(join(dir, 'private', 'tls', 'ca.pem'), 'utf8'),
     dir,
-    stop: async () => {
-      await proc.stop(5000);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => (stopped ??= (async () => {
+      try {
+        await proc.stop(5000);
+        rmSync(dir, { recursive: true, force: true });
+      } finally {
+        await release();
+      }
+    })()),
   };
 }
