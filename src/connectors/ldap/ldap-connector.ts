@@ -78,8 +78,12 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
     return members;
   }
 
+  /**
+   * The server is asked for pages of the configured size whatever size the caller wants
+   * (reconcile asks for 500): fewer round trips; pagesOf re-cuts them to the caller's size.
+   */
   function streams(kind: ListKind, pageSize: number) {
-    return (stream: SearchStream): AsyncIterator<readonly unknown[]> => pagesOf(itemsOf(kind, pageSize, stream), pageSize);
+    return (stream: SearchStream): AsyncIterator<readonly unknown[]> => pagesOf(itemsOf(kind, s.pageSize, stream), pageSize);
   }
 
   function itemsOf(kind: ListKind, pageSize: number, stream: SearchStream): AsyncIterator<readonly unknown[]> {
