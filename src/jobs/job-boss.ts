@@ -17,6 +17,8 @@ export interface JobBossOptions {
   readonly superviseIntervalSeconds?: number;
   /** Whether this process runs cron schedules (API-only processes need not). */
   readonly schedule?: boolean;
+  /** Whether this process runs pg-boss maintenance (expiry, retention); a process that only sends need not. */
+  readonly supervise?: boolean;
 }
 
 /** What the job code needs to enqueue: pg-boss's send/insert, optionally inside a caller's transaction. */
@@ -39,6 +41,7 @@ export async function startJobBoss(db: Kysely<Database>, backend: Backend, optio
     db: poolAdapter(db),
     backend: backend === 'pglite' ? 'pglite' : 'postgres',
     schedule: options.schedule ?? true,
+    supervise: options.supervise ?? true,
     superviseIntervalSeconds: options.superviseIntervalSeconds ?? 10,
     // Expired jobs (a worker killed mid-job) are found on the monitor pass; keep it as frequent.
     monitorIntervalSeconds: options.superviseIntervalSeconds ?? 10,

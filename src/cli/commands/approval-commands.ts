@@ -5,7 +5,9 @@
  */
 import type { Command } from 'commander';
 import { decideRequest, listOpenApprovals } from '../../app/approval.ts';
+import { followUpDecision } from '../../app/replan-follow-up.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
+import { followUpLine, runFollowUp } from '../replan-follow-up.ts';
 import { actingIdentity, requestLine } from './request-commands.ts';
 
 export function registerApprovalCommands(program: Command, ctx: CliContext): void {
@@ -36,10 +38,14 @@ export function registerApprovalCommands(program: Command, ctx: CliContext): voi
       .option('--json', 'print JSON')
       .action(async (id: string, flags: { as?: string; comment?: string; json?: boolean }) => {
         const approver = actingIdentity(flags.as);
-        await ctx.withStore(async (store) => {
+        await ctx.withStore(async (store, config) => {
           const request = await decideRequest(store.db, { requestId: id, approver, decision: verb, ...(flags.comment ? { comment: flags.comment } : {}) }, new Date());
-          if (flags.json) printJson(ctx, request);
-          else printLine(ctx, requestLine(request));
+          // An approved request changes what its identity should hold: the workers plan it now.
+          const followUp = request.state === 'approved' ? await runFollowUp(ctx, store, config, (deps) => followUpDecision(deps, request), flags.json) : null;
+          if (flags.json) return printJson(ctx, followUp ? { ...request, followUp } : request);
+          printLine(ctx, requestLine(request));
+          const line = followUpLine(followUp);
+          if (line) printLine(ctx, line);
         });
       });
   }

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import { importSource, type ImportResult } from '../../app/import-source.ts';
+import { followUpImport } from '../../app/replan-follow-up.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 import { createProgress } from '../progress.ts';
+import { followUpLine, runFollowUp } from '../replan-follow-up.ts';
 
 interface ImportFlags {
   readonly dryRun?: boolean;
@@ -26,8 +28,8 @@ export function registerImportCommand(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExit codes: 0 imported (or dry run), 2 invalid rows (nothing written), 3 held by a safety guard (nothing changed).')
     .action(async (source: string, file: string, flags: ImportFlags) => {
       const progress = createProgress(process.stderr, !flags.json);
-      const result = await ctx.withStore((store, config) =>
-        importSource(
+      const { result, followUp } = await ctx.withStore(async (store, config) => {
+        const result = await importSource(
           { db: store.db, config },
           {
             source,
@@ -39,11 +41,18 @@ export function registerImportCommand(program: Command, ctx: CliContext): void {
             actor: ctx.actor,
             onProgress: (phase, done, total) => progress.update(phase, done, total),
           },
-        ),
-      );
+        );
+        // The identities the events touched are planned again by the workers, without waiting for them.
+        const followUp = result.status === 'applied' ? await runFollowUp(ctx, store, config, (deps) => followUpImport(deps, result), flags.json) : null;
+        return { result, followUp };
+      });
       progress.done();
-      if (flags.json) printJson(ctx, result);
-      else printImport(ctx, result);
+      if (flags.json) printJson(ctx, followUp ? { ...result, followUp } : result);
+      else {
+        printImport(ctx, result);
+        const line = followUpLine(followUp);
+        if (line) printLine(ctx, line);
+      }
       ctx.setExitCode(result.status === 'held' ? EXIT.held : result.status === 'rejected' ? EXIT.invalidInput : EXIT.ok);
     });
 }

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { FAKE_WIKI_POLICY, person, seedIdentities, writePolicyDir } from '../../test/support/jml-fixture.ts';
+import { testBackends } from '../../test/support/backends.ts';
+import { loadPolicy } from '../policy/index.ts';
+import type { ImportedEvent } from './import-source.ts';
+import { followUpDecision, followUpImport, MAX_REPLAN_KEYS, type ReplanQueue } from './replan-follow-up.ts';
+
+/** A stateful queue: what was asked, in order. */
+function recordingQueue(): ReplanQueue & { sent: { keys: readonly string[] | undefined; reason: string }[] } {
+  const sent: { keys: readonly string[] | undefined; reason: string }[] = [];
+  return { sent, requestReplan: async (keys, reason) => void sent.push({ keys, reason }) };
+}
+const joiner = (identity: string): ImportedEvent => ({ type: 'joiner', key: identity, identity, source: 'hr', effective: '2026-03-02', changes: {} });
+const NOW = new Date('2026-03-02T09:00:00Z');
+
+for (const backend of testBackends()) {
+  describe(`replan follow-up (${backend.name})`, () => {
+    test('an applied import opens joiner approvals first, then asks for a replan of the identities its events touched', async () => {
+      const store = await backend.open();
+      try {
+        const dir = writePolicyDir({ ...FAKE_WIKI_POLICY, 'approvals.yaml': 'approvals:\n  - { name: contractors, joiners: { kind: [contractor] }, stages: [sponsor] }\n' });
+        await seedIdentities(store.db, [person('E0'), person('C1', {}, { kind: 'contractor', sponsor: 'E0', startDate: '2026-03-02' })]);
+        const queue = recordingQueue();
+        const deps = { db: store.db, queue, policy: async () => (await loadPolicy(dir)).policy, now: () => NOW };
+        const result = { status: 'applied' as const, source: 'hr', importId: 'i-1', events: [joiner('C1'), joiner('E0'), { ...joiner('C1'), type: 'mover' as const }] };
+        assert.deepEqual(await followUpImport(deps, result), { replan: ['C1', 'E0'], joinerApprovals: ['C1'], warnings: [] });
+        assert.deepEqual(queue.sent, [{ keys: ['C1', 'E0'], reason: 'import hr i-1' }]);
+
+        assert.equal((await followUpImport(deps, { ...result, status: 'dry_run' })).replan, null, 'a dry run changed nothing');
+        assert.equal((await followUpImport(deps, { ...result, events: [] })).replan, null);
+        const many = Array.from({ length: MAX_REPLAN_KEYS + 1 }, (_, i) => joiner(`N${i}`));
+        assert.equal((await followUpImport({ ...deps, policy: async () => { throw new Error('no policy here'); } }, { ...result, events: many })).replan, 'all');
+        assert.equal(queue.sent.at(-1)?.keys, undefined, 'a large import asks for one whole replan');
+        assert.equal(queue.sent.length, 2);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
+
+test('only a decision that approves a request asks for a replan, of its identity', async () => {
+  const queue = recordingQueue();
+  const request = { id: 'req-1', kind: 'request' as const, identityKey: 'E1' };
+  assert.equal((await followUpDecision({ queue }, { ...request, state: 'pending' })).replan, null, 'a stage in between');
+  assert.equal((await followUpDecision({ queue }, { ...request, state: 'denied' })).replan, null);
+  assert.deepEqual((await followUpDecision({ queue }, { ...request, state: 'approved' })).replan, ['E1']);
+  assert.deepEqual(queue.sent, [{ keys: ['E1'], reason: 'request req-1 approved' }]);
+});
