@@ -249,6 +249,53 @@ describe('LDAP connector on OpenLDAP', { skip }, () => {
   });
 });
 
+describe('LDAP listing over several server pages', { skip }, () => {
+  test('every entry comes once across server pages, and a server that goes away mid-listing is a retryable failure', async () => {
+    const peer = await startOpenLdap({ preload: { people: 2_500, groups: 3, membersPerGroup: 1_200 } });
+    const settings = {
+      system: 'big-ldap', flavour: 'openldap', url: peer.url, caPem: peer.caPem, bindDn: peer.bindDn, bindPassword: peer.password,
+      baseDn: peer.baseDn, usersOu: peer.usersOu, groupsOu: peer.groupsOu,
+    };
+    const ldap = createLdapConnector(settings);
+    try {
+      const accounts = await listAll(ldap, 'accounts', 700);
+      assert.equal(accounts.length, 2_500);
+      assert.equal(new Set(accounts.map((a) => a.accountId)).size, 2_500);
+      const a7 = accounts.find((a) => a.name === 'user000007');
+      assert.deepEqual(a7?.attributes, {
+        employeeNumber: 'E000007', cn: 'User 000007', sn: '000007', givenName: 'User', displayName: null, mail: 'user000007@example.org', title: null, departmentNumber: null,
+      });
+      assert.equal(a7?.enabled, true);
+      const grants = await listAll(ldap, 'grants', 1000);
+      assert.equal(grants.length, 3 * 1_200, 'big groups arrive in many TLS records and are read whole');
+
+      // Pages already read ahead may still be served; the listing must then fail, never end short.
+      const first = await ldap.list('accounts', null, 100);
+      await peer.stop();
+      let served = first.items.length;
+      let cursor = first.nextCursor;
+      const failure = await (async () => {
+        try {
+          while (cursor !== null) {
+            const page = await ldap.list('accounts', cursor, 100);
+            served += page.items.length;
+            cursor = page.nextCursor;
+          }
+          return null;
+        } catch (error) {
+          return error as Error & { retryable?: boolean };
+        }
+      })();
+      assert.ok(failure, `the listing ended after ${served} of 2,500 accounts without an error`);
+      assert.equal(failure.retryable, true, failure.message);
+      assert.ok(served < 2_500);
+    } finally {
+      await ldap.close();
+      await peer.stop().catch(() => undefined);
+    }
+  });
+});
+
 // The conformance suite on one shared slapd: its identity keys are unique per run.
 let shared: Promise<OpenLdapPeer> | null = null;
 after(async () => {
