@@ -16,7 +16,7 @@ import type { Identity, IdentityKind, IdentityStatus } from '../domain/identity.
 import type { AttributeChanges, LifecycleEventType } from '../domain/lifecycle-event.ts';
 import { dateIn, lastInstantOf } from '../engine/org-calendar.ts';
 import { foldTimeline, type TimelineEvent } from '../engine/timeline.ts';
-import { createMemoryDirectory } from '../sources/reference-resolver.ts';
+import { createMemoryDirectory, EMPTY_DIRECTORY } from '../sources/reference-resolver.ts';
 import { readSource } from '../sources/read-source.ts';
 import type { IdentityDirectory, RowError, SourceSnapshot } from '../sources/source-record.ts';
 import { diffSnapshot, type DiffResult, type KnownIdentity, type PreviousRecord, type RecordData, type ScheduledEventRef } from '../sources/snapshot-diff.ts';
@@ -107,7 +107,8 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
   options.onProgress?.('loading identities', 0, 1);
   const state = await loadState(db, options.source, evaluatedAt, config.correlation.attribute);
   options.onProgress?.('reading file', 0, 1);
-  const snapshot = await readSource({ name: options.source, config: sourceConfig, filePath: options.file, timezone: tz, directory: state.directory });
+  let snapshot = await readSource({ name: options.source, config: sourceConfig, filePath: options.file, timezone: tz, directory: state.directory });
+  state.directory = EMPTY_DIRECTORY;
   const base = { importId, source: options.source, file: path.basename(options.file), asOf, errors: snapshot.errors } as const;
 
   const emptyReason = snapshot.rowsTotal === 0 && snapshot.errors.every((e) => e.row === 0) ? `${base.file} has no data rows (empty or header-only); an empty source never means "everyone left"` : null;
@@ -136,17 +137,23 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
   }
   if (options.dryRun) return result({ ...base, status: 'dry_run', snapshot, diff, verdict, heldReason: null });
 
+  // From here on only the snapshot's counts and the records carrying credentials are needed:
+  // letting 100,000 parsed rows go keeps them out of the write's peak memory.
+  const validRows = snapshot.records.length;
+  snapshot = { ...snapshot, records: snapshot.records.filter((r) => r.credentials !== undefined && r.credentials.length > 0) };
+  const written = snapshot;
   await db.transaction().execute(async (trx) => {
-    await writeImport(trx, { ...options, importId, asOf, evaluatedAt, fileSha256, snapshot, diff, verdict, realNow, previous: state.previous, identities: state.identities });
+    await writeImport(trx, { ...options, importId, asOf, evaluatedAt, fileSha256, snapshot: written, validRows, diff, verdict, realNow, previous: state.previous, identities: state.identities });
   });
-  return result({ ...base, status: 'applied', snapshot, diff, verdict, heldReason: null });
+  return result({ ...base, status: 'applied', snapshot, validRows, diff, verdict, heldReason: null });
 }
 
 interface LoadedState {
   readonly previous: Map<string, PreviousRecord>;
   readonly identities: Map<string, LoadedIdentity>;
   readonly correlation: Map<string, string>;
-  readonly directory: IdentityDirectory;
+  /** For reading the file only; dropped afterwards (it holds a row per identity). */
+  directory: IdentityDirectory;
 }
 
 /**
@@ -194,18 +201,36 @@ class LoadedIdentity implements KnownIdentity {
 }
 
 async function loadState(db: Db, source: string, evaluatedAt: string, correlationAttribute: string): Promise<LoadedState> {
+  // Records and identities come a page at a time: one 100,000-row result would
+  // grow PGlite's memory (which never shrinks) by its whole size.
   const [records, identityRows, scheduled, lefts] = await Promise.all([
-    db.selectFrom('source_records').select(['record_key', 'identity_key', 'data', 'present']).where('source', '=', source).execute(),
-    db
-      .selectFrom('identities')
-      .select(['key', 'kind', 'status', 'source', 'start_date', 'end_date', 'owner', 'sponsor'])
-      .select((eb) => [
-        eb.ref('attributes', '->>').key(correlationAttribute).as('correlation'),
-        eb.ref('attributes', '->>').key('email').as('email'),
-        eb.ref('attributes', '->>').key('first_name').as('first_name'),
-        eb.ref('attributes', '->>').key('last_name').as('last_name'),
-      ])
-      .execute(),
+    paged((after) =>
+      db
+        .selectFrom('source_records')
+        .select(['record_key', 'identity_key', 'data', 'present'])
+        .where('source', '=', source)
+        .$if(after !== null, (q) => q.where('record_key', '>', after!))
+        .orderBy('record_key')
+        .limit(PAGE)
+        .execute(),
+      (r) => r.record_key,
+    ),
+    paged((after) =>
+      db
+        .selectFrom('identities')
+        .select(['key', 'kind', 'status', 'source', 'start_date', 'end_date', 'owner', 'sponsor'])
+        .select((eb) => [
+          eb.ref('attributes', '->>').key(correlationAttribute).as('correlation'),
+          eb.ref('attributes', '->>').key('email').as('email'),
+          eb.ref('attributes', '->>').key('first_name').as('first_name'),
+          eb.ref('attributes', '->>').key('last_name').as('last_name'),
+        ])
+        .$if(after !== null, (q) => q.where('key', '>', after!))
+        .orderBy('key')
+        .limit(PAGE)
+        .execute(),
+      (r) => r.key,
+    ),
     db.selectFrom('lifecycle_events').select(['id', 'type', 'identity_key', 'effective_date', 'effective_at']).where('state', '=', 'scheduled').execute(),
     db.selectFrom('lifecycle_events').select(['identity_key', 'effective_date']).where('state', '=', 'applied').where('type', '=', 'leaver').orderBy('effective_at').execute(),
   ]);
@@ -241,6 +266,20 @@ async function loadState(db: Db, source: string, evaluatedAt: string, correlatio
     if (row.correlation) correlation.set(row.correlation.toLowerCase(), row.key);
   }
   return { previous, identities, correlation, directory: lazyDirectory(identityRows) };
+}
+
+const PAGE = 20_000;
+
+/** All rows of a keyset-paged query: `page(after)` returns the rows after that key, in key order. */
+async function paged<R>(page: (after: string | null) => Promise<R[]>, keyOf: (row: R) => string): Promise<R[]> {
+  const all: R[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const rows = await page(after);
+    for (const row of rows) all.push(row);
+    if (rows.length < PAGE) return all;
+    after = keyOf(rows[rows.length - 1]!);
+  }
 }
 
 /** The existing identities for references the file itself cannot resolve; indexed on first use (most files name only their own people). */
@@ -287,7 +326,10 @@ interface WriteInput extends ImportOptions {
   readonly asOf: string;
   readonly evaluatedAt: string;
   readonly fileSha256: string;
+  /** The snapshot's counts, with only the records that carry credentials. */
   readonly snapshot: SourceSnapshot;
+  /** How many valid records the file had. */
+  readonly validRows: number;
   readonly diff: DiffResult;
   readonly verdict: MassChangeVerdict;
   readonly realNow: Date;
@@ -316,26 +358,10 @@ async function writeImport(db: Db, w: WriteInput): Promise<void> {
   const trigger = `import:${importId}`;
   const detectedAt = w.realNow.toISOString();
   const eventIds = diff.events.map(() => randomUUID());
-  const eventsByIdentity = new Map<string, TimelineEvent[]>();
-  diff.events.forEach((e, i) => {
-    const list = eventsByIdentity.get(e.identityKey) ?? [];
-    list.push({ id: eventIds[i]!, seq: i, type: e.type, effectiveAt: e.effectiveAt, changes: e.changes, state: 'scheduled' });
-    eventsByIdentity.set(e.identityKey, list);
-  });
 
-  // New identities: their whole timeline is in this import, so fold in memory.
+  w.onProgress?.('writing identities', 0, diff.newIdentities.length);
+  const applied = await writeNewIdentities(db, w, eventIds);
   const newKeys = new Set(diff.newIdentities.map((n) => n.key));
-  const applied = new Set<string>();
-  const newIdentities = diff.newIdentities.map((n): Identity => {
-    const fold = foldTimeline(n.key, eventsByIdentity.get(n.key) ?? [], w.evaluatedAt);
-    fold.applied.forEach((id) => applied.add(id));
-    return n.status === 'left' && fold.applied.length + fold.scheduled.length === 0
-      ? { ...fold.identity, ...fromData(n), status: 'left' }
-      : { ...fold.identity, source: fold.identity.source || source };
-  });
-  eventsByIdentity.clear();
-  w.onProgress?.('writing identities', 0, newIdentities.length);
-  await bulkInsert(db, 'identities', IDENTITY_COLUMNS, newIdentities, { map: identityRow });
   w.onProgress?.('writing records', 0, diff.records.length);
   await writeRecords(db, w, detectedAt);
   w.onProgress?.('writing events', 0, diff.events.length);
@@ -395,7 +421,7 @@ async function writeImport(db: Db, w: WriteInput): Promise<void> {
       as_of: w.asOf,
       status: 'applied',
       rows_total: w.snapshot.rowsTotal,
-      rows_valid: w.snapshot.records.length,
+      rows_valid: w.validRows,
       rows_invalid: w.snapshot.errors.length,
       summary: JSON.stringify({ counts: countEvents(diff), warnings: diff.warnings }),
       actor,
@@ -442,6 +468,32 @@ async function identitiesToRefold(db: Db, w: WriteInput, newKeys: ReadonlySet<st
   for (const r of crossing) candidates.add(r.identity_key);
   for (const r of edited) candidates.add(r.subject);
   return [...touched].filter((key) => candidates.has(key));
+}
+
+/**
+ * New identities: their whole timeline is in this import, so they are folded in
+ * memory and written. Returns the ids of the events that have taken effect.
+ * (A function of its own so the folded identities are garbage once written.)
+ */
+async function writeNewIdentities(db: Db, w: WriteInput, eventIds: readonly string[]): Promise<Set<string>> {
+  const { diff, source } = w;
+  const eventsByIdentity = new Map<string, TimelineEvent[]>();
+  diff.events.forEach((e, i) => {
+    const list = eventsByIdentity.get(e.identityKey) ?? [];
+    list.push({ id: eventIds[i]!, seq: i, type: e.type, effectiveAt: e.effectiveAt, changes: e.changes, state: 'scheduled' });
+    eventsByIdentity.set(e.identityKey, list);
+  });
+  const applied = new Set<string>();
+  const identities = diff.newIdentities.map((n): Identity => {
+    const fold = foldTimeline(n.key, eventsByIdentity.get(n.key) ?? [], w.evaluatedAt);
+    fold.applied.forEach((id) => applied.add(id));
+    return n.status === 'left' && fold.applied.length + fold.scheduled.length === 0
+      ? { ...fold.identity, ...fromData(n), status: 'left' }
+      : { ...fold.identity, source: fold.identity.source || source };
+  });
+  eventsByIdentity.clear();
+  await bulkInsert(db, 'identities', IDENTITY_COLUMNS, identities, { map: identityRow });
+  return applied;
 }
 
 const RECORD_COLUMNS = { source: 'text', record_key: 'text', identity_key: 'text', data: 'jsonb', present: 'boolean', last_import_id: 'text', updated_at: 'timestamptz' } as const;
@@ -545,6 +597,8 @@ function result(r: {
   asOf: string;
   errors: readonly RowError[];
   snapshot: SourceSnapshot;
+  /** Valid records, when `snapshot.records` no longer holds them all. */
+  validRows?: number;
   diff: DiffResult | null;
   verdict: MassChangeVerdict | null;
   heldReason: string | null;
@@ -561,7 +615,7 @@ function result(r: {
     events: (r.diff?.events ?? []).map((e) => ({ type: e.type, key: e.recordKey, identity: e.identityKey, source: r.source, effective: e.effectiveDate, changes: e.changes })),
     errors: r.errors,
     warnings: r.diff?.warnings ?? [],
-    counts: { rows: r.snapshot.rowsTotal, valid: r.snapshot.records.length, invalid: r.snapshot.errors.length, ...counts },
+    counts: { rows: r.snapshot.rowsTotal, valid: r.validRows ?? r.snapshot.records.length, invalid: r.snapshot.errors.length, ...counts },
     massChange: r.verdict,
   };
 }
