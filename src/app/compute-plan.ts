@@ -22,6 +22,12 @@ export interface PlannerDeps {
   /** Recorded as who loaded a new policy version. */
   readonly actor: string;
   readonly now?: () => Date;
+  /**
+   * Where the policy comes from; by default `config.policy_dir`, read on every
+   * call and recorded. A long-running process passes its policy watch
+   * (src/app/policy-watch.ts), which records the versions it loads.
+   */
+  readonly policySource?: () => Promise<LoadedPolicy>;
 }
 
 /** Restricts a plan to identities and/or systems (`jml plan --identity/--system`). */
@@ -57,6 +63,8 @@ export function createPlanner(deps: PlannerDeps): Planner {
   const now = deps.now ?? (() => new Date());
 
   async function policy(): Promise<LoadedPolicy> {
+    // A policy source records the versions it loads itself.
+    if (deps.policySource) return deps.policySource();
     const loaded = await loadPolicy(deps.config.policy_dir);
     await recordPolicyVersion(deps.db, loaded, deps.actor, now());
     return loaded;

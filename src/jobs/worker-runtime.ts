@@ -2,15 +2,19 @@
  * Wires the workers of a process from configuration: the policy's systems and
  * their connectors, and the hooks the schedules call (due lifecycle events,
  * leaver cancellations, joiner approvals, re-planning, reconcile). `jml worker`
- * runs it alone; `jml serve` can run it beside the API.
+ * runs it alone; `jml serve` can run it beside the API. A policy changed on
+ * disk is picked up on the next tick, without a restart.
  */
 import type { JmlConfig } from '../app/config.ts';
 import { createPlanner } from '../app/compute-plan.ts';
-import { openPolicyConnectors } from '../app/connectors-from-policy.ts';
+import { openPolicyConnectors, type PolicyConnectors } from '../app/connectors-from-policy.ts';
 import { applyDueEvents } from '../app/lifecycle-clock.ts';
 import { reconcileSystem } from '../app/reconcile.ts';
 import { cancelForLeavers } from '../app/approval.ts';
 import { requestJoinerApprovals } from '../app/joiner-approval.ts';
+import { createPolicyWatch } from '../app/policy-watch.ts';
+import type { Policy } from '../domain/policy.ts';
+import type { LoadedPolicy } from '../policy/index.ts';
 import type { Store } from '../store/open-store.ts';
 import type { AlertSink } from '../app/alert.ts';
 import type { Keyring } from '../connectors/secrets/index.ts';
@@ -28,48 +32,93 @@ export interface WorkerRuntimeDeps {
   readonly keyring?: () => Keyring;
 }
 
+/** How long connectors of a replaced policy stay open for jobs still using them. */
+const RETIRE_AFTER_MS = 60_000;
+
 /**
- * Starts this process's workers for the configured policy.
+ * Starts this process's workers for the configured policy. The policy
+ * directory is checked on each replan and schedule tick (a digest of its
+ * files); when it changed, the new policy and its connectors take over.
  * @example
  * const workers = await startWorkerRuntime({ store, config, actor: 'worker' });
  */
 export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Workers> {
   const now = deps.now ?? (() => new Date());
-  const planner = createPlanner({ db: deps.store.db, config: deps.config, actor: deps.actor, now });
-  const { policy } = await planner.loadPolicy();
-  const connectors = await openPolicyConnectors({ db: deps.store.db, policy, now, actor: deps.actor, ...(deps.keyring ? { keyring: deps.keyring } : {}) });
-  const requestDeps = { db: deps.store.db, policy, timezone: deps.config.timezone, now };
+  const db = deps.store.db;
+  const watch = createPolicyWatch({
+    dir: deps.config.policy_dir,
+    db,
+    actor: deps.actor,
+    now,
+    onInvalid: (error) => process.stderr.write(`jml worker: the policy in ${deps.config.policy_dir} does not load; the last good policy stays in force.\n${error.message}\n`),
+  });
+  const open = (policy: Policy) => openPolicyConnectors({ db, policy, now, actor: deps.actor, ...(deps.keyring ? { keyring: deps.keyring } : {}) });
+  const first = (await watch.check()).loaded;
+  let state: { readonly loaded: LoadedPolicy; readonly connectors: PolicyConnectors } = { loaded: first, connectors: await open(first.policy) };
+  const retiring = new Set<PolicyConnectors>();
+  const retire = (connectors: PolicyConnectors) => {
+    retiring.add(connectors);
+    setTimeout(() => {
+      if (retiring.delete(connectors)) void connectors.close();
+    }, RETIRE_AFTER_MS).unref();
+  };
+
+  /** The policy and connectors in force, after taking over a changed policy directory. */
+  async function current(): Promise<typeof state> {
+    const { loaded, changed } = await watch.check();
+    if (!changed || loaded.hash === state.loaded.hash) return state;
+    try {
+      const connectors = await open(loaded.policy);
+      retire(state.connectors);
+      state = { loaded, connectors };
+      process.stderr.write(`jml worker: policy ${loaded.hash.slice(0, 12)} in force (${loaded.policy.systems.length} systems)\n`);
+    } catch (error) {
+      // Plan and connectors move together: a plan for a system without its connector would park.
+      process.stderr.write(`jml worker: policy ${loaded.hash.slice(0, 12)} loaded but its connectors did not open; the last good policy stays in force.\n${(error as Error).message}\n`);
+    }
+    return state;
+  }
+
+  const planner = createPlanner({ db, config: deps.config, actor: deps.actor, now, policySource: async () => (await current()).loaded });
+  const openJoinerApprovals = (policy: Policy) => requestJoinerApprovals({ db, policy, timezone: deps.config.timezone, now });
   const replan = async (identityKeys: readonly string[] | undefined) => {
-    // The planner holds joiners awaiting approval, as it does for `jml plan` and the API.
+    // Joiners that need approval get their request before any plan could activate them;
+    // the planner then holds them, as it does for `jml plan` and the API.
+    await openJoinerApprovals((await current()).loaded.policy);
     const { plan } = await planner.compute(identityKeys ? { identityKeys } : {});
     if (plan.changes.length === 0) return;
-    await submitPlan({ db: deps.store.db, boss: workers.boss, actor: deps.actor, now }, plan);
+    await submitPlan({ db, boss: workers.boss, actor: deps.actor, now }, plan);
   };
   const workers = await startWorkers({
     store: deps.store,
-    connectorFor: (system) => (system === null ? undefined : connectors.get(system)),
-    tasksFor: (system) => connectors.tasksFor(system),
+    connectorFor: (system) => (system === null ? undefined : state.connectors.get(system)),
+    tasksFor: (system) => state.connectors.tasksFor(system),
     actor: deps.actor,
     now,
     ...(deps.alert ? { alert: deps.alert } : {}),
     options: { ...deps.options, scheduleSettings: { timezone: deps.config.timezone, ...deps.options?.scheduleSettings } },
     hooks: {
       applyDueEvents: async (at) => {
-        const { identities } = await applyDueEvents({ db: deps.store.db, actor: 'scheduler' }, at);
-        await cancelForLeavers(deps.store.db, at);
-        const joiners = await requestJoinerApprovals(requestDeps);
+        const { loaded } = await current();
+        const { identities } = await applyDueEvents({ db, actor: 'scheduler' }, at);
+        await cancelForLeavers(db, at);
+        const joiners = await openJoinerApprovals(loaded.policy);
         return [...new Set([...identities.map((o) => o.key), ...joiners])];
       },
       replan: (keys) => replan(keys),
-      reconcile: (system) => reconcileSystem({ db: deps.store.db, policy, connectorFor: (s) => connectors.get(s), actor: 'scheduler', timeZone: deps.config.timezone, now }, system),
-      systems: () => policy.systems.map((s) => s.name),
+      reconcile: async (system) => {
+        const { loaded, connectors } = await current();
+        return reconcileSystem({ db, policy: loaded.policy, connectorFor: (s) => connectors.get(s), actor: 'scheduler', timeZone: deps.config.timezone, now }, system);
+      },
+      systems: async () => (await current()).loaded.policy.systems.map((s) => s.name),
     },
   });
   return {
     ...workers,
     stop: async (timeoutMs) => {
       await workers.stop(timeoutMs);
-      await connectors.close();
+      for (const connectors of [...retiring, state.connectors]) await connectors.close();
+      retiring.clear();
     },
   };
 }

@@ -49,14 +49,7 @@ export function formatProblem(problem: PolicyProblem): string {
  * @example const { policy, hash } = await loadPolicy('./policy');
  */
 export async function loadPolicy(dir: string): Promise<LoadedPolicy> {
-  let names: string[];
-  try {
-    names = (await readdir(dir, { recursive: true }))
-      .filter((name) => /\.ya?ml$/i.test(name) && !name.split(/[\\/]/).some((part) => part.startsWith('.')))
-      .sort();
-  } catch (cause) {
-    throw new JmlError('invalid_input', `cannot read policy directory ${dir}`, { cause, details: { dir } });
-  }
+  const names = await policyFileNames(dir);
   const problems: PolicyProblem[] = [];
   if (names.length === 0) problems.push({ file: dir, line: 0, path: '', message: 'no policy files (*.yaml, *.yml)' });
 
@@ -115,6 +108,35 @@ export async function loadPolicy(dir: string): Promise<LoadedPolicy> {
     approvals,
   };
   return { policy, hash: policyHash(policy), files };
+}
+
+/** The policy files under `dir` (*.yaml, *.yml; hidden files and folders skipped), relative and sorted. */
+export async function policyFileNames(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { recursive: true }))
+      .filter((name) => /\.ya?ml$/i.test(name) && !name.split(/[\\/]/).some((part) => part.startsWith('.')))
+      .sort();
+  } catch (cause) {
+    throw new JmlError('invalid_input', `cannot read policy directory ${dir}`, { cause, details: { dir } });
+  }
+}
+
+/**
+ * A digest of the policy files' bytes (names and contents), without parsing
+ * them: cheap enough to check on every tick whether a reload is due. It
+ * equals `filesDigest(loadPolicy(dir).files)` for the same directory.
+ */
+export async function policyDirDigest(dir: string): Promise<string> {
+  const files: PolicyFileInfo[] = [];
+  for (const name of await policyFileNames(dir)) {
+    files.push({ path: name, sha256: createHash('sha256').update(await readFile(join(dir, name), 'utf8')).digest('hex') });
+  }
+  return filesDigest(files);
+}
+
+/** The digest of a loaded policy's files, comparable with `policyDirDigest`. */
+export function filesDigest(files: readonly PolicyFileInfo[]): string {
+  return createHash('sha256').update(files.map((f) => `${f.path}\u0000${f.sha256}`).join('\n')).digest('hex');
 }
 
 /** SHA-256 of a policy's canonical content; collections are ordered by name so moving an item between files keeps the hash. */
