@@ -159,6 +159,8 @@ export function createSearchStream(connection: HandedOverConnection, timeoutMs: 
     },
     async close() {
       fail(new Error('LDAP search stream closed'));
+      // ldapts would send an unbind over a dead StartTLS connection and wait out its timeout for an answer.
+      if (socket.destroyed) return;
       await client.unbind().catch(() => undefined);
     },
   };
