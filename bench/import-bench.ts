@@ -4,7 +4,7 @@
  * Prints rows/s for both imports and the process's peak RSS, on embedded PGlite
  * and, when DATABASE_URL is set, on that PostgreSQL server (a fresh database).
  *
- *   node bench/import-bench.ts [--people N] [--backend pglite|postgres] [--phases] [--json]
+ *   node bench/import-bench.ts [--people N] [--backend pglite|postgres] [--phases] [--process-per-import] [--json]
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,8 +25,10 @@ export interface ImportBenchResult {
   readonly secondImportMs: number;
   readonly secondRowsPerSecond: number;
   readonly events: { readonly joiners: number; readonly movers: number; readonly leavers: number };
-  /** Peak RSS of this process: opening the store and both imports. */
+  /** Peak RSS of the importing process(es): opening the store and the imports. */
   readonly peakRssMiB: number;
+  /** Peak RSS after the first and after the second import (the same process, unless --process-per-import). */
+  readonly importPeakRssMiB: readonly [number, number];
   /** PGlite only: peak RSS of the separate process that created the data directory. */
   readonly initPeakRssMiB: number | null;
 }
@@ -80,14 +82,48 @@ function phaseLogger(label: string): (phase: string) => void {
   };
 }
 
-export async function runImportBench(options: { readonly people?: number; readonly databaseUrl?: string; readonly phases?: boolean } = {}): Promise<ImportBenchResult> {
+type StoreTarget = { readonly dataDir: string } | { readonly databaseUrl: string };
+
+interface OneImport {
+  readonly ms: number;
+  readonly status: ImportResult['status'];
+  readonly counts: ImportResult['counts'];
+  readonly peakRssMiB: number;
+}
+
+const BENCH_CONFIG = { ...configSchema.parse({}), sources: DEFAULT_SOURCES, file: null };
+
+async function importOnce(store: Store, file: string, asOf: string, label: string, phases: boolean): Promise<OneImport> {
+  const log = phases ? phaseLogger(label) : undefined;
+  const t = performance.now();
+  // Only the status and counts are kept: the result's 100,000 events must not be held (and measured) through the next import.
+  const r = summary(await importSource({ db: store.db, config: BENCH_CONFIG }, { source: 'hr', file, actor: 'bench', asOf, onProgress: log && ((phase) => log(phase)) }));
+  log?.('done');
+  return { ms: performance.now() - t, ...r, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024) };
+}
+
+/** One import in a process of its own, as `jml import` runs: its peak RSS is that import's alone. */
+function importInChild(target: StoreTarget, file: string, asOf: string, label: string, phases: boolean): OneImport {
+  const where = 'dataDir' in target ? target.dataDir : target.databaseUrl;
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--import-only', where, file, asOf, label, phases ? 'phases' : ''], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out) as OneImport;
+}
+
+function openTarget(target: StoreTarget): Promise<Store> {
+  return openStore('dataDir' in target ? { dataDir: target.dataDir } : { databaseUrl: target.databaseUrl });
+}
+
+export async function runImportBench(
+  options: { readonly people?: number; readonly databaseUrl?: string; readonly phases?: boolean; readonly processPerImport?: boolean } = {},
+): Promise<ImportBenchResult> {
   const people = options.people ?? 100_000;
+  const phases = options.phases ?? false;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'jml-bench-import-'));
   const first = path.join(dir, 'hr-1.csv');
   const second = path.join(dir, 'hr-2.csv');
   writeHrFile(first, people, 'first');
   writeHrFile(second, people, 'second');
-  let store: Store;
+  let target: StoreTarget;
   let dropDatabase: (() => Promise<void>) | null = null;
   let initPeakRssMiB: number | null = null;
   if (options.databaseUrl) {
@@ -98,7 +134,7 @@ export async function runImportBench(options: { readonly people?: number; readon
     await admin.end();
     const url = new URL(options.databaseUrl);
     url.pathname = `/${name}`;
-    store = await openStore({ databaseUrl: url.toString() });
+    target = { databaseUrl: url.toString() };
     dropDatabase = async () => {
       const c = new pg.Client({ connectionString: options.databaseUrl });
       await c.connect();
@@ -109,61 +145,63 @@ export async function runImportBench(options: { readonly people?: number; readon
     // The data directory is created (initdb + migrations, as `jml init` does) by a
     // separate process: initdb alone peaks at ~1.1 GB RSS in PGlite, which says
     // nothing about an import. Its peak is reported on its own.
-    initPeakRssMiB = initDataDir(path.join(dir, 'data'));
-    store = await openStore({ dataDir: path.join(dir, 'data') });
+    target = { dataDir: path.join(dir, 'data') };
+    initPeakRssMiB = initDataDir(target.dataDir);
   }
-  const config = { ...configSchema.parse({}), sources: DEFAULT_SOURCES, file: null };
+  let store: Store | null = null;
   try {
-    const progress = (label: string) => {
-      if (!options.phases) return undefined;
-      const log = phaseLogger(label);
-      return (phase: string) => log(phase);
-    };
-    let t = performance.now();
-    const p1 = progress('first');
-    // Only the status and counts are kept: a CLI run imports one file per process, so the first
-    // result's 100,000 events must not be held (and measured) through the second import.
-    const r1 = summary(await importSource({ db: store.db, config }, { source: 'hr', file: first, actor: 'bench', asOf: '2026-11-01', onProgress: p1 }));
-    p1?.('done');
-    const firstImportMs = performance.now() - t;
-    t = performance.now();
-    const p2 = progress('second');
-    const r2 = summary(await importSource({ db: store.db, config }, { source: 'hr', file: second, actor: 'bench', asOf: '2026-11-22', onProgress: p2 }));
-    p2?.('done');
-    const secondImportMs = performance.now() - t;
+    let r1: OneImport;
+    let r2: OneImport;
+    if (options.processPerImport) {
+      r1 = importInChild(target, first, '2026-11-01', 'first', phases);
+      r2 = importInChild(target, second, '2026-11-22', 'second', phases);
+    } else {
+      store = await openTarget(target);
+      r1 = await importOnce(store, first, '2026-11-01', 'first', phases);
+      r2 = await importOnce(store, second, '2026-11-22', 'second', phases);
+    }
     if (r1.status !== 'applied' || r2.status !== 'applied') throw new Error(`bench import not applied: ${r1.status}/${r2.status}`);
     return {
-      backend: store.backend,
+      backend: 'dataDir' in target ? 'pglite' : 'postgres',
       people,
-      firstImportMs: Math.round(firstImportMs),
-      firstRowsPerSecond: Math.round(people / (firstImportMs / 1000)),
-      secondImportMs: Math.round(secondImportMs),
-      secondRowsPerSecond: Math.round(people / (secondImportMs / 1000)),
+      firstImportMs: Math.round(r1.ms),
+      firstRowsPerSecond: Math.round(people / (r1.ms / 1000)),
+      secondImportMs: Math.round(r2.ms),
+      secondRowsPerSecond: Math.round(people / (r2.ms / 1000)),
       events: { joiners: r1.counts.joiners, movers: r2.counts.movers, leavers: r2.counts.leavers },
-      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+      peakRssMiB: options.processPerImport ? Math.max(r1.peakRssMiB, r2.peakRssMiB) : Math.round(process.resourceUsage().maxRSS / 1024),
+      importPeakRssMiB: [r1.peakRssMiB, r2.peakRssMiB],
       initPeakRssMiB,
     };
   } finally {
-    await store.close();
+    await store?.close();
     await dropDatabase?.();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (import.meta.main && process.argv[2] === '--init-only') {
+if (import.meta.main && process.argv[2] === '--import-only') {
+  const [where, file, asOf, label, phases] = process.argv.slice(3) as [string, string, string, string, string];
+  const store = await openTarget(where.startsWith('postgres') ? { databaseUrl: where } : { dataDir: where });
+  try {
+    console.log(JSON.stringify(await importOnce(store, file, asOf, label, phases === 'phases')));
+  } finally {
+    await store.close();
+  }
+} else if (import.meta.main && process.argv[2] === '--init-only') {
   const store = await openStore({ dataDir: process.argv[3]! });
   await store.close();
   console.log(Math.round(process.resourceUsage().maxRSS / 1024));
 } else if (import.meta.main) {
-  const { values } = parseArgs({ options: { people: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false }, phases: { type: 'boolean', default: false }, backend: { type: 'string' } } });
+  const { values } = parseArgs({ options: { people: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false }, phases: { type: 'boolean', default: false }, 'process-per-import': { type: 'boolean', default: false }, backend: { type: 'string' } } });
   const people = Number.parseInt(values.people!, 10);
   const backend = values.backend ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite');
-  const result = await runImportBench({ people, databaseUrl: backend === 'postgres' ? process.env.DATABASE_URL : undefined, phases: values.phases });
+  const result = await runImportBench({ people, databaseUrl: backend === 'postgres' ? process.env.DATABASE_URL : undefined, phases: values.phases, processPerImport: values['process-per-import'] });
   if (!values.json) {
     console.log(`import bench on ${result.backend}, ${result.people} people`);
     console.log(`  first import (all joiners):        ${result.firstImportMs} ms, ${result.firstRowsPerSecond} rows/s`);
     console.log(`  second import (2 % movers, 1 % leavers: ${result.events.movers} movers, ${result.events.leavers} leavers): ${result.secondImportMs} ms, ${result.secondRowsPerSecond} rows/s`);
-    console.log(`  peak RSS: ${result.peakRssMiB} MiB${result.initPeakRssMiB === null ? '' : ` (creating the data directory, in its own process: ${result.initPeakRssMiB} MiB)`}`);
+    console.log(`  peak RSS: ${result.peakRssMiB} MiB (after first import ${result.importPeakRssMiB[0]}, after second ${result.importPeakRssMiB[1]}${values['process-per-import'] ? ', one process per import' : ', one process for both'})${result.initPeakRssMiB === null ? '' : ` (creating the data directory, in its own process: ${result.initPeakRssMiB} MiB)`}`);
   }
   console.log(JSON.stringify({ bench: 'import', ...result }));
 }
