@@ -30,6 +30,11 @@ export const configSchema = z
       .object({ minimum: z.number().int().min(0).default(10), percent: z.number().min(0).max(100).default(5) })
       .strict()
       .default({ minimum: 10, percent: 5 }),
+    /** Exceptions: reported when ending within `warn_days`; reviewed every `review_every_days` (src/app/exception-review.ts). */
+    exceptions: z
+      .object({ warn_days: z.number().int().min(0).default(14), review_every_days: z.number().int().min(1).default(90) })
+      .strict()
+      .default({ warn_days: 14, review_every_days: 90 }),
     sources: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), sourceConfigSchema).default({}),
   })
   .strict();

@@ -15,6 +15,7 @@ export const QUEUE = {
   approvalsEscalate: 'approvals-escalate',
   leaverSla: 'leaver-sla',
   quarantineProbe: 'quarantine-probe',
+  exceptionsReview: 'exceptions-review',
   replan: 'replan',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];

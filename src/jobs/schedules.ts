@@ -14,6 +14,7 @@ import { expireAssignments } from '../app/assignment-expiry.ts';
 import { detectDormantAccounts } from '../app/dormant-accounts.ts';
 import { escalateApprovals } from '../app/approval.ts';
 import { checkLeaverSla, DEFAULT_LEAVER_SLA, type LeaverSlaTargets } from '../app/leaver-sla.ts';
+import { checkExceptionReviews, DEFAULT_EXCEPTION_REVIEW, type ExceptionReviewSettings } from '../app/exception-review.ts';
 import { QUEUE, reconcileJobSchema, replanJobSchema } from './job-queues.ts';
 
 export interface ScheduleHooks {
@@ -43,6 +44,9 @@ export interface ScheduleSettings {
   /** An account with no sign-in for this many days is dormant (PCI DSS 8.2.6: 90). */
   readonly dormantDays: number;
   readonly leaverSla: LeaverSlaTargets;
+  /** When exceptions ending soon or past their review are reported (default daily at 06:00). */
+  readonly exceptionReviewCron: string;
+  readonly exceptionReview: ExceptionReviewSettings;
 }
 
 export const DEFAULT_SCHEDULES: ScheduleSettings = {
@@ -51,6 +55,8 @@ export const DEFAULT_SCHEDULES: ScheduleSettings = {
   dormantCron: '0 3 * * *',
   dormantDays: 90,
   leaverSla: DEFAULT_LEAVER_SLA,
+  exceptionReviewCron: '0 6 * * *',
+  exceptionReview: DEFAULT_EXCEPTION_REVIEW,
 };
 
 export interface ScheduleDeps {
@@ -110,6 +116,7 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
     { queue: QUEUE.dormantScan, cron: settings.dormantCron, run: async () => detectDormantAccounts(deps.db, now(), settings.dormantDays, deps.alert) },
     { queue: QUEUE.approvalsEscalate, cron: '*/15 * * * *', run: async () => escalateApprovals(deps.db, now()) },
     { queue: QUEUE.leaverSla, cron: '*/5 * * * *', run: async () => checkLeaverSla(deps.db, now(), settings.leaverSla, deps.alert) },
+    { queue: QUEUE.exceptionsReview, cron: settings.exceptionReviewCron, run: async () => checkExceptionReviews(deps.db, now(), settings.exceptionReview, deps.alert) },
   ];
   for (const entry of table) {
     const { cron: expression, ...options } = every(entry.cron);

@@ -23,7 +23,7 @@ import { startWorkers, type WorkerOptions, type Workers } from './workers.ts';
 
 export interface WorkerRuntimeDeps {
   readonly store: Store;
-  readonly config: Pick<JmlConfig, 'policy_dir' | 'timezone'>;
+  readonly config: Pick<JmlConfig, 'policy_dir' | 'timezone'> & Partial<Pick<JmlConfig, 'exceptions'>>;
   readonly actor: string;
   readonly options?: WorkerOptions;
   readonly alert?: AlertSink;
@@ -96,7 +96,14 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     actor: deps.actor,
     now,
     ...(deps.alert ? { alert: deps.alert } : {}),
-    options: { ...deps.options, scheduleSettings: { timezone: deps.config.timezone, ...deps.options?.scheduleSettings } },
+    options: {
+      ...deps.options,
+      scheduleSettings: {
+        timezone: deps.config.timezone,
+        ...(deps.config.exceptions ? { exceptionReview: { warnDays: deps.config.exceptions.warn_days, reviewEveryDays: deps.config.exceptions.review_every_days } } : {}),
+        ...deps.options?.scheduleSettings,
+      },
+    },
     hooks: {
       applyDueEvents: async (at) => {
         const { loaded } = await current();

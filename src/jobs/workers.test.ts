@@ -54,7 +54,7 @@ for (const backend of testBackends()) {
     test('schedules are registered in the organisation’s time zone, and a replan request reaches the hook', { timeout: 30_000 }, async () => {
       const schedules = await workers.boss.getSchedules();
       const byName = new Map(schedules.map((s) => [s.name, s]));
-      for (const name of [QUEUE.lifecycleDue, QUEUE.assignmentsExpire, QUEUE.reconcile, QUEUE.dormantScan, QUEUE.approvalsEscalate, QUEUE.leaverSla, QUEUE.applySweep, QUEUE.quarantineProbe]) {
+      for (const name of [QUEUE.lifecycleDue, QUEUE.assignmentsExpire, QUEUE.reconcile, QUEUE.dormantScan, QUEUE.approvalsEscalate, QUEUE.leaverSla, QUEUE.applySweep, QUEUE.quarantineProbe, QUEUE.exceptionsReview]) {
         assert.equal(byName.get(name)?.timezone, 'Europe/Berlin', name);
       }
       assert.equal(byName.get(QUEUE.reconcile)?.cron, '0 2 * * *');

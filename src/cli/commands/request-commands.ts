@@ -1,9 +1,12 @@
 /**
- * `jml request`, `jml requests`, `jml exceptions`: ask for access (or document
- * an exception) and see what was asked. Decisions: approval-commands.ts.
+ * `jml request`, `jml requests`, `jml exceptions [review <id>]`: ask for access
+ * (or document an exception), see what was asked, and review exceptions.
+ * Decisions: approval-commands.ts.
  */
 import type { Command } from 'commander';
-import { createAccessRequest, exceptionsForReview, listAccessRequests, type AccessRequest } from '../../app/access-request.ts';
+import { createAccessRequest, listAccessRequests, type AccessRequest } from '../../app/access-request.ts';
+import type { JmlConfig } from '../../app/config.ts';
+import { listExceptions, recordExceptionReview, type ExceptionInForce, type ExceptionReviewSettings } from '../../app/exception-review.ts';
 import { createPlanner } from '../../app/compute-plan.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
@@ -82,16 +85,40 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
       });
     });
 
-  program
+  const exceptions = program
     .command('exceptions')
-    .description('exceptions in force, soonest to end first: the list to review')
+    .description('exceptions in force, soonest to end first, with their review state (in_force, ending_soon, review_overdue)')
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
-      await ctx.withStore(async (store) => {
-        const list = await exceptionsForReview(store.db, new Date());
+      await ctx.withStore(async (store, config) => {
+        const list = await listExceptions(store.db, new Date(), reviewSettings(config));
         if (flags.json) printJson(ctx, list);
         else if (list.length === 0) printLine(ctx, 'no exceptions in force.');
-        else for (const r of list) printLine(ctx, `${requestLine(r)}  (${r.daysLeft} days left)`);
+        else for (const x of list) printLine(ctx, exceptionLine(x));
       });
     });
+  exceptions
+    .command('review')
+    .description('record that an exception was reviewed and is still needed (its next review is due later)')
+    .argument('<request-id>', 'the exception (see jml exceptions)')
+    .option('--as <key>', 'your identity key (default: JML_IDENTITY)')
+    .option('--comment <text>', 'recorded with the review')
+    .option('--json', 'print JSON')
+    .action(async (id: string, flags: { as?: string; comment?: string; json?: boolean }) => {
+      const reviewer = actingIdentity(flags.as);
+      await ctx.withStore(async (store, config) => {
+        const reviewed = await recordExceptionReview(store.db, { requestId: id, reviewer, ...(flags.comment ? { comment: flags.comment } : {}) }, new Date(), reviewSettings(config));
+        if (flags.json) printJson(ctx, reviewed);
+        else printLine(ctx, exceptionLine(reviewed));
+      });
+    });
+}
+
+function reviewSettings(config: JmlConfig): ExceptionReviewSettings {
+  return { warnDays: config.exceptions.warn_days, reviewEveryDays: config.exceptions.review_every_days };
+}
+
+function exceptionLine(x: ExceptionInForce): string {
+  const state = x.reviewState === 'review_overdue' ? `REVIEW OVERDUE since ${x.reviewDue.slice(0, 10)}` : x.reviewState === 'ending_soon' ? 'ENDING SOON' : `review due ${x.reviewDue.slice(0, 10)}`;
+  return `${requestLine(x)}  (${x.daysLeft} days left; ${state})`;
 }
