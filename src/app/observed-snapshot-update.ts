@@ -36,12 +36,12 @@ export async function recordConfirmedChange(trx: Db, change: Change, context: { 
   if (change.kind === 'revoke_credential' || change.kind === 'rotate_credential') return recordCredential(trx, change, context.at);
   if (change.system === null || !ACCOUNT_KINDS.includes(change.kind)) return;
   const system = change.system;
-  // One writer per system's snapshot at a time: two confirmations must not both create its first run.
-  await sql`select pg_advisory_xact_lock(hashtext(${`jml:observed:${system}`}))`.execute(trx);
   let run = (await latestRuns(trx, [system])).get(system)?.runId;
   if (run === undefined) {
     if (change.kind !== 'create_account') return;
-    run = await startAppliedRun(trx, system, context.actor, context.at);
+    // Two confirmations must not both create the system's first snapshot: one at a time, then look again.
+    await sql`select pg_advisory_xact_lock(hashtext(${`jml:observed:${system}`}))`.execute(trx);
+    run = (await latestRuns(trx, [system])).get(system)?.runId ?? (await startAppliedRun(trx, system, context.actor, context.at));
   }
   const accountId = context.accountId ?? change.accountId ?? (await accountOf(trx, run, change.identityKey));
   if (accountId === null) return;

@@ -140,7 +140,8 @@ describe('web console in Chromium', { skip: existsSync(CHROMIUM) ? false : 'no /
     await expectAccessible('the plan preview');
     await page.getByRole('button', { name: 'Approve' }).click();
     await page.getByRole('button', { name: 'Apply' }).click();
-    await page.getByRole('heading', { name: /Plan preview/ }).locator('..').getByText(/^(applied|partial)$/).waitFor({ timeout: 60_000 });
+    // The whole demo plan (~1,500 changes) goes to the simulated systems, which write to the database: allow for a busy machine.
+    await page.getByRole('heading', { name: /Plan preview/ }).locator('..').getByText(/^(applied|partial)$/).waitFor({ timeout: 240_000 });
     await shot('08-plan-applied');
     await page.goto(`${base}/#/people/E9999`);
     await page.getByRole('heading', { name: /Ada Newhire/ }).waitFor();
