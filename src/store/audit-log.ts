@@ -46,8 +46,9 @@ const AUDIT_COLUMNS = {
   hash: 'text',
 } as const;
 
-/** Entries hashed and written per statement: bounds the rows held at once, not the chain. */
+/** Entries written per statement, and entries hashed before they are handed to the writer (which overlaps their statements with the hashing of the next). */
 const AUDIT_CHUNK = 2000;
+const AUDIT_BATCH = 5 * AUDIT_CHUNK;
 
 /**
  * Appends entries in order, in the caller's transaction when given one.
@@ -94,7 +95,7 @@ export async function appendAudit(db: Db, entries: AuditEntryInput | Iterable<Au
     rows.push(row);
     seq = row.seq;
     hash = row.hash;
-    if (rows.length >= AUDIT_CHUNK) await flush();
+    if (rows.length >= AUDIT_BATCH) await flush();
   }
   if (!locked) return;
   if (rows.length > 0) await flush();

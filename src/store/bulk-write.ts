@@ -51,6 +51,10 @@ export async function bulkInsert<T = Readonly<Record<string, unknown>>>(
   }
   const size = options.chunkSize ?? 2000;
   const map = options.map;
+  // Inside a transaction (one connection, statements in order) the next chunk is built while
+  // the server still runs the previous one; a failure is thrown from the statement that failed.
+  const pipeline = db.isTransaction;
+  let pending: Promise<unknown> | null = null;
   for (let i = 0; i < rows.length; i += size) {
     const count = Math.min(size, rows.length - i);
     const values = names.map(() => new Array<string | number | boolean | null>(count));
@@ -60,8 +64,17 @@ export async function bulkInsert<T = Readonly<Record<string, unknown>>>(
       for (let c = 0; c < names.length; c += 1) values[c]![j] = cell(row[names[c]!], isJson[c]!);
     }
     const arrays = sql.join(names.map((n, c) => sql`${values[c]}::${sql.raw(columns[n]!)}[]`));
-    await sql`INSERT INTO ${sql.table(table)} (${columnList}) SELECT * FROM unnest(${arrays})${conflict}`.execute(db);
+    const statement = sql`INSERT INTO ${sql.table(table)} (${columnList}) SELECT * FROM unnest(${arrays})${conflict}`.execute(db);
+    if (!pipeline) {
+      await statement;
+      continue;
+    }
+    // Handled here so a statement queued behind a failed one never rejects unobserved.
+    statement.catch(() => undefined);
+    if (pending) await pending;
+    pending = statement;
   }
+  if (pending) await pending;
 }
 
 /** One value as `json_to_recordset` would have read it from the row's JSON. */
