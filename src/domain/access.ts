@@ -5,11 +5,16 @@
  */
 
 /**
- * How much of a system jml owns, as midPoint defines enforcement:
- * - none: jml never removes anything; it only reports.
- * - positive: jml adds what is desired and removes only what it assigned itself.
- * - relative: jml adds and removes only what its assignments say; other grants stay.
- * - full: anything not justified by an assignment is removed (legitimised only by policy).
+ * How much of a system jml owns (midPoint's enforcement modes), as the engine
+ * implements them:
+ * - none: jml plans no change in the system; it only reports (findings).
+ * - positive: jml adds what is desired and never removes a grant or deletes an
+ *   account; it still disables the accounts of leavers and suspended identities.
+ * - relative: jml also removes grants, and disables or deletes accounts, that
+ *   jml itself assigned or created and that are no longer desired; access
+ *   granted by others is left alone.
+ * - full: anything not justified by a rule, an approved request or an exception
+ *   is removed.
  */
 export const ENFORCEMENT_MODES = ['none', 'positive', 'relative', 'full'] as const;
 export type EnforcementMode = (typeof ENFORCEMENT_MODES)[number];
