@@ -17,6 +17,7 @@ import type { Identity } from '../src/domain/identity.ts';
 import type { EntitlementDef, Policy, RoleDef, RuleDef, SystemDef } from '../src/domain/policy.ts';
 import { desired } from '../src/engine/desired.ts';
 import { plan } from '../src/engine/plan.ts';
+import { seededRandom } from '../src/connectors/chaos/chaos-connector.ts';
 import type { ObservedSystem } from '../src/engine/observed-index.ts';
 
 export interface EngineBenchOptions {
@@ -49,16 +50,6 @@ export interface EngineBenchResult {
 const DEPARTMENTS = ['Engineering', 'Sales', 'Finance', 'Support', 'Marketing', 'Legal', 'People', 'Operations', 'Product', 'Design'];
 const LOCATIONS = ['Berlin', 'Paris', 'London', 'Lisbon', 'Remote'];
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A policy: a base role for everyone, two roles per department, one per location, the rest nested. */
 export function syntheticPolicy(systemCount: number, perSystem: number, roleCount: number): Policy {
@@ -119,7 +110,7 @@ export function syntheticOrganisation(options: EngineBenchOptions = {}) {
   const systemCount = options.systems ?? 20;
   const policy = syntheticPolicy(systemCount, options.entitlementsPerSystem ?? 10, options.roles ?? 30);
   const drift = options.drift ?? 0.01;
-  const random = mulberry32(options.seed ?? 42);
+  const random = seededRandom(options.seed ?? 42);
   const now = '2026-06-15T09:00:00Z';
   const accounts = new Map<string, Account[]>(policy.systems.map((s) => [s.name, []]));
   const grants = new Map<string, Grant[]>(policy.systems.map((s) => [s.name, []]));

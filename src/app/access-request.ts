@@ -10,10 +10,11 @@ import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { EntitlementRef } from '../domain/access.ts';
 import { JmlError } from '../domain/errors.ts';
-import type { Identity, IdentityKind, IdentityStatus } from '../domain/identity.ts';
+import type { Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
 import { calendarDate } from '../engine/condition.ts';
 import { appendAudit } from '../store/audit-log.ts';
+import { identityFromRow } from '../store/identity-store.ts';
 import type { AccessRequestsTable, Database } from '../store/database.ts';
 import { approvalRoute, type RouteContext, type RouteStage } from './approval-route.ts';
 
@@ -166,7 +167,7 @@ export async function routeContext(deps: RequestDeps, keys: readonly string[], r
     const rows = await deps.db.selectFrom('identities').selectAll().where('key', 'in', [...wanted]).execute();
     wanted.clear();
     for (const row of rows) {
-      const identity = toIdentity(row);
+      const identity = identityFromRow(row);
       identities.set(identity.key, identity);
       for (const k of [identity.attributes.manager, identity.sponsor, identity.owner]) if (k && !identities.has(k)) wanted.add(k);
     }
@@ -174,19 +175,6 @@ export async function routeContext(deps: RequestDeps, keys: readonly string[], r
   return { policy: deps.policy, identity: (k) => identities.get(k), today: calendarDate(now.toISOString(), deps.timezone ?? 'UTC') };
 }
 
-export function toIdentity(row: Selectable<Database['identities']>): Identity {
-  return {
-    key: row.key,
-    kind: row.kind as IdentityKind,
-    status: row.status as IdentityStatus,
-    source: row.source,
-    attributes: row.attributes,
-    startDate: row.start_date,
-    endDate: row.end_date,
-    owner: row.owner,
-    sponsor: row.sponsor,
-  };
-}
 
 export function toRequest(row: Selectable<AccessRequestsTable>): AccessRequest {
   return {

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { calendarDate, addDays } from '../engine/condition.ts';
 import { appendAudit } from '../store/audit-log.ts';
-import { insertStages, routeContext, toIdentity, type RequestDeps } from './access-request.ts';
+import { identityFromRow } from '../store/identity-store.ts';
+import { insertStages, routeContext, type RequestDeps } from './access-request.ts';
 import { joinerPolicyFor, joinerRoute } from './approval-route.ts';
 
 /**
@@ -27,7 +28,7 @@ export async function requestJoinerApprovals(deps: RequestDeps, recentDays = 30)
     .execute();
   const opened: string[] = [];
   for (const row of rows) {
-    const joiner = toIdentity(row);
+    const joiner = identityFromRow(row);
     const ctx = await routeContext(deps, [joiner.key], [], now);
     const policy = joinerPolicyFor(ctx, joiner);
     if (!policy) continue;
