@@ -9,9 +9,9 @@ import type { Change, ChangeKind, ChangeOutcome } from '../../domain/change.ts';
 import { JmlError, isJmlError } from '../../domain/errors.ts';
 import type { Connector, EntitlementInfo, ListKind, ListTypes, Page, ReadBack, ValidationResult } from '../connector.ts';
 import type { Secret } from '../secrets/secret.ts';
-import { createScimClient, scimFailure, type ScimClient } from './scim-client.ts';
+import { createScimClient, scimFailure } from './scim-client.ts';
 import { decodeCursor, encodeCursor, equalsFilter } from './scim-filter.ts';
-import { GROUP_SCHEMA, PATCH_SCHEMA, differingPaths, replaceOperations, toAccount, toScimPaths, userResource, type ScimPatchOperation } from './scim-mapping.ts';
+import { PATCH_SCHEMA, differingPaths, replaceOperations, toAccount, toScimPaths, userResource, type ScimPatchOperation } from './scim-mapping.ts';
 import { isLoopback, scimSettingsSchema, type ScimSettings, type ScimSettingsInput } from './scim-settings.ts';
 
 export interface ScimConnectorDeps {
