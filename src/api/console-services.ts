@@ -99,7 +99,7 @@ export function createConsoleServices(deps: { readonly db: Kysely<Database>; rea
           const systems = [...new Set(view.plan.changes.map((c) => c.system).filter((s): s is string => s !== null))];
           const connectors = await openPolicyConnectors({ db, policy, actor }, systems);
           try {
-            const report = await applyPlan({ db, actor, connectorFor: (s) => (s === null ? undefined : connectors.get(s)), tasksFor: (s) => connectors.tasksFor(s), currentFingerprint: () => planner.currentFingerprint(scope) }, view.plan);
+            const report = await applyPlan({ db, actor, connectorFor: (s) => connectors.connectorFor(s), tasksFor: (s) => connectors.tasksFor(s), currentFingerprint: () => planner.currentFingerprint(scope) }, view.plan);
             await previews.transition(id, 'applying', report.status === 'applied' ? 'applied' : 'partial');
           } finally {
             await connectors.close();

@@ -16,6 +16,7 @@ import { createConnectorRegistry, type ConnectorRegistry } from '../connectors/r
 import { getSecret, keyringFromEnv, Secret, type Keyring } from '../connectors/secrets/index.ts';
 import type { Database } from '../store/database.ts';
 import { attributeMappingFor, withAttributeMapping } from './connector-attribute-adapter.ts';
+import { createInternalChanges, internalChangeSettings, type InternalChangeSettings, type InternalChanges } from './internal-changes.ts';
 
 /** A secret a connector type needs: the secret-store field, the setting it fills, the setting naming its host. */
 export interface SecretField {
@@ -39,6 +40,8 @@ export interface PolicyConnectorsDeps {
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly now?: () => Date;
   readonly actor?: string;
+  /** Who carries jml-internal tasks (asset collection, system-less tasks); defaults from the policy. */
+  readonly internal?: Partial<InternalChangeSettings>;
 }
 
 export interface PolicyConnectors {
@@ -49,6 +52,10 @@ export interface PolicyConnectors {
    * provision (apply's `tasksFor`); undefined for systems not opened.
    */
   tasksFor(system: string): TaskFallback | undefined;
+  /** Apply's `connectorFor`: a system's connector, or for `null` the handler of jml-internal changes. */
+  connectorFor(system: string | null): Connector | undefined;
+  /** Ownership transfers, asset collection and system-less tasks (see internal-changes.ts). */
+  readonly internal: InternalChanges;
   close(): Promise<void>;
 }
 
@@ -111,7 +118,12 @@ export async function openPolicyConnectors(deps: PolicyConnectorsDeps, systems?:
     }
     return fallback;
   };
-  return { get: (system) => opened.get(system), tasksFor, close };
+  const internal = createInternalChanges(internalChangeSettings(deps.policy, deps.internal), {
+    db: deps.db,
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.actor ? { actor: deps.actor } : {}),
+  });
+  return { get: (system) => opened.get(system), tasksFor, connectorFor: (system) => (system === null ? internal : opened.get(system)), internal, close };
 }
 
 async function settingsFor(deps: PolicyConnectorsDeps, def: SystemDef, ring: () => Keyring, env: Readonly<Record<string, string | undefined>>): Promise<Record<string, unknown>> {

@@ -91,7 +91,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   };
   const workers = await startWorkers({
     store: deps.store,
-    connectorFor: (system) => (system === null ? undefined : state.connectors.get(system)),
+    connectorFor: (system) => state.connectors.connectorFor(system),
     tasksFor: (system) => state.connectors.tasksFor(system),
     actor: deps.actor,
     now,

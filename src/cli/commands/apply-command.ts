@@ -72,7 +72,7 @@ export function registerApplyCommand(program: Command, ctx: CliContext): void {
           const report = await applyPlan({
             db: store.db,
             actor: ctx.actor,
-            connectorFor: (system) => (system === null ? undefined : connectors.get(system)),
+            connectorFor: (system) => connectors.connectorFor(system),
             tasksFor: (system) => connectors.tasksFor(system),
             currentFingerprint: () => planner.currentFingerprint(scope),
           }, plan);
