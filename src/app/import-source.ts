@@ -27,6 +27,7 @@ import type { JmlConfig } from './config.ts';
 import { IDENTITY_COLUMNS, identityRow, refoldIdentities, statusAuditEntries } from './lifecycle-clock.ts';
 import { massChangeVerdict, type MassChangeVerdict } from './mass-change-guard.ts';
 import { upsertCredentials } from './nhi-credentials.ts';
+import { orderedId } from '../store/ordered-id.ts';
 
 type Db = Kysely<Database>;
 
@@ -357,7 +358,7 @@ async function writeImport(db: Db, w: WriteInput): Promise<void> {
   const { diff, source, importId, actor } = w;
   const trigger = `import:${importId}`;
   const detectedAt = w.realNow.toISOString();
-  const eventIds = diff.events.map(() => randomUUID());
+  const eventIds = diff.events.map(() => orderedId());
 
   w.onProgress?.('writing identities', 0, diff.newIdentities.length);
   const applied = await writeNewIdentities(db, w, eventIds);

@@ -5,11 +5,12 @@
  * The single-row `audit_head` is locked while appending, so concurrent writers
  * (several processes on one PostgreSQL) still form one chain.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import { bulkInsert } from './bulk-write.ts';
 import type { AuditLogTable, Database } from './database.ts';
+import { orderedId } from './ordered-id.ts';
 
 export interface AuditEntryInput {
   /** Who: a person's identity key, `system:<name>`, `cli:<user>` or `scheduler`. */
@@ -80,7 +81,7 @@ export async function appendAudit(db: Db, entries: AuditEntryInput | Iterable<Au
     }
     const body = {
       seq: seq + 1,
-      id: randomUUID(),
+      id: orderedId(),
       at,
       actor: input.actor,
       action: input.action,
