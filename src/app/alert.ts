@@ -10,7 +10,7 @@ import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 
 export interface FindingInput {
-  readonly kind: 'parked_change' | 'quarantined_system' | 'overdue_leaver' | 'dormant' | 'exception_review';
+  readonly kind: 'parked_change' | 'quarantined_system' | 'overdue_leaver' | 'dormant' | 'exception_review' | 'lost_asset';
   readonly detail: string;
   readonly system?: string | null;
   readonly identityKey?: string | null;
