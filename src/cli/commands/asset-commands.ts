@@ -1,0 +1,63 @@
+/**
+ * `jml assets`, `jml assets import <file.csv>`, `jml assets report <tag>`:
+ * the equipment register (see src/app/asset-register.ts).
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { importAssets, listAssets, reportAsset, type Asset } from '../../app/asset-register.ts';
+import { JmlError } from '../../domain/errors.ts';
+import { printJson, printLine, type CliContext } from '../cli-context.ts';
+
+function assetLine(a: Asset): string {
+  return `${a.tag.padEnd(12)} ${a.status.padEnd(9)} ${a.kind.padEnd(8)} ${(a.holder ?? '-').padEnd(10)} ${a.location ?? '-'}  ${a.description}${a.serial ? ` (${a.serial})` : ''}`;
+}
+
+export function registerAssetCommands(program: Command, ctx: CliContext): void {
+  const assets = program
+    .command('assets')
+    .description('the asset register: equipment in identities\' custody')
+    .option('--holder <key>', 'only what this identity holds')
+    .option('--json', 'print JSON')
+    .action(async (flags: { holder?: string; json?: boolean }) => {
+      await ctx.withStore(async (store) => {
+        const list = await listAssets(store.db, flags.holder ? { holder: flags.holder } : {});
+        if (flags.json) printJson(ctx, list);
+        else if (list.length === 0) printLine(ctx, 'no assets.');
+        else for (const a of list) printLine(ctx, assetLine(a));
+      });
+    });
+
+  assets
+    .command('import')
+    .description('import assets from CSV (tag,serial,kind,description,holder,location,status); upserts by tag, all rows or none')
+    .argument('<file>', 'CSV file')
+    .option('--json', 'print JSON')
+    .action(async (file: string, flags: { json?: boolean }) => {
+      const text = await readFile(file, 'utf8').catch((cause: unknown) => {
+        throw new JmlError('invalid_input', `cannot read ${file}: ${(cause as Error).message}`, { cause });
+      });
+      await ctx.withStore(async (store) => {
+        const result = await importAssets(store.db, text, { file, actor: ctx.actor });
+        if (flags.json) printJson(ctx, result);
+        else printLine(ctx, `${file}: ${result.created} registered, ${result.updated} updated, ${result.unchanged} unchanged.`);
+      });
+    });
+
+  assets
+    .command('report')
+    .description('report an asset lost or stolen: audited, raises a finding and an alert to revoke the holder\'s sessions')
+    .argument('<tag>', 'asset tag')
+    .option('--lost', 'the asset is lost')
+    .option('--stolen', 'the asset is stolen')
+    .requiredOption('--by <key>', 'identity key of who reports it')
+    .option('--note <text>', 'what happened')
+    .option('--json', 'print JSON')
+    .action(async (tag: string, flags: { lost?: boolean; stolen?: boolean; by: string; note?: string; json?: boolean }) => {
+      if (Boolean(flags.lost) === Boolean(flags.stolen)) throw new JmlError('invalid_input', 'pass exactly one of --lost or --stolen');
+      await ctx.withStore(async (store) => {
+        const asset = await reportAsset(store.db, { tag, status: flags.lost ? 'lost' : 'stolen', by: flags.by, ...(flags.note ? { note: flags.note } : {}) }, new Date());
+        if (flags.json) printJson(ctx, asset);
+        else printLine(ctx, `${asset.tag} recorded as ${asset.status}; a finding asks to revoke the sessions of ${asset.holder ?? 'its last holder'}.`);
+      });
+    });
+}
