@@ -29,6 +29,8 @@ export interface DemoFiles {
   readonly 'hr.csv': string;
   readonly 'vendor.csv': string;
   readonly 'nhi.yaml': string;
+  /** Equipment per person: a laptop each, phones, hardware tokens for IT and heads (src/app/asset-register.ts). */
+  readonly 'assets.csv': string;
 }
 
 /** The demo's source files for an organisation whose "today" is `today` (YYYY-MM-DD). */
@@ -37,6 +39,7 @@ export function demoFiles(today: string, people = 300): DemoFiles {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const rows: string[] = ['employee_id,first_name,last_name,email,department,title,manager_id,location,employment_type,start_date,end_date,status'];
   const used = new Set<string>();
+  const staff: { id: string; department: string; start: string; location: string }[] = [];
   const person = (id: string, department: string, title: string, manager: string, start: string, end = '', status = 'active', type = 'Full-time') => {
     let first = pick(FIRST);
     let last = pick(LAST);
@@ -44,7 +47,9 @@ export function demoFiles(today: string, people = 300): DemoFiles {
     if (used.has(`${first} ${last}`)) last = `${last}-${id.slice(-3)}`;
     used.add(`${first} ${last}`);
     const email = `${first}.${last}`.toLowerCase().replace(/[^a-z.-]/g, '') + '@example.com';
-    rows.push([id, first, last, email, department, `"${title}"`, manager, pick(LOCATIONS), type, start, end, status].join(','));
+    const location = pick(LOCATIONS);
+    rows.push([id, first, last, email, department, `"${title}"`, manager, location, type, start, end, status].join(','));
+    staff.push({ id, department, start, location });
   };
   person('E1000', 'Executive', 'Chief Executive Officer', '', addDays(today, -2900));
   for (const [department, head, title] of DEPARTMENTS) person(head, department, title, 'E1000', addDays(today, -2000 - Math.floor(random() * 600)));
@@ -116,5 +121,19 @@ export function demoFiles(today: string, people = 300): DemoFiles {
   credentials:
     - { system: github, kind: api_key, name: review-bot-key, created: ${addDays(today, -380)} }
 `;
-  return { 'hr.csv': rows.join('\n') + '\n', 'vendor.csv': vendor.join('\n') + '\n', 'nhi.yaml': nhi };
+  return { 'hr.csv': rows.join('\n') + '\n', 'vendor.csv': vendor.join('\n') + '\n', 'nhi.yaml': nhi, 'assets.csv': demoAssets(staff, today) };
+}
+
+/** No random draws here: the people above stay the same whatever equipment they get. */
+function demoAssets(staff: readonly { id: string; department: string; start: string; location: string }[], today: string): string {
+  const lines = ['tag,serial,kind,description,holder,location,status'];
+  const pad = (n: number) => String(n).padStart(4, '0');
+  staff.forEach((p, i) => {
+    if (p.start > today) return;
+    lines.push(`LAP-${pad(i + 1)},SN-L${pad(i * 7 + 1000)},laptop,${i % 3 === 0 ? 'MacBook Pro 14' : 'ThinkPad T14'},${p.id},${p.location},assigned`);
+    if (i % 2 === 0) lines.push(`PHN-${pad(i + 1)},SN-P${pad(i * 11 + 2000)},phone,${i % 4 === 0 ? 'iPhone 15' : 'Pixel 8'},${p.id},${p.location},assigned`);
+    if (p.department === 'IT' || p.department === 'Executive' || i < 9) lines.push(`TOK-${pad(i + 1)},SN-T${pad(i + 3000)},token,YubiKey 5 NFC,${p.id},${p.location},assigned`);
+  });
+  for (let i = 1; i <= 5; i++) lines.push(`LAP-S${pad(i)},SN-S${pad(i)},laptop,ThinkPad T14 (spare),,Berlin,in_stock`);
+  return lines.join('\n') + '\n';
 }

@@ -24,6 +24,10 @@ test('the demo loads every kind of identity through the real import, once, and t
     const nhiWithoutOwner = await store.db.selectFrom('identities').select('key').where('kind', 'in', ['service_account', 'integration', 'ai_agent']).where('owner', 'is', null).execute();
     assert.deepEqual(nhiWithoutOwner, []);
 
+    const equipment = await store.db.selectFrom('assets').select(['kind', 'holder_key']).where('status', '=', 'assigned').execute();
+    assert.deepEqual([...new Set(equipment.map((a) => a.kind))].sort(), ['laptop', 'phone', 'token'], 'the demo shows equipment per person');
+    assert.ok(equipment.filter((a) => a.kind === 'laptop').length > 200);
+
     const again = await loadDemo({ db: store.db, config }, { actor: 'demo', now });
     assert.equal(again.loaded, false);
 

@@ -10,6 +10,7 @@ import { dateIn } from '../engine/org-calendar.ts';
 import type { Database } from '../store/database.ts';
 import type { JmlConfig } from './config.ts';
 import { demoFiles } from './demo-data.ts';
+import { importAssets } from './asset-register.ts';
 import { importSource, type ImportResult } from './import-source.ts';
 
 export interface DemoLoad {
@@ -37,5 +38,9 @@ export async function loadDemo(deps: { readonly db: Kysely<Database>; readonly c
     await writeFile(file, files[name]);
     imports.push(await importSource(deps, { source, file, actor: options.actor, now }));
   }
+  // Equipment after the people: each asset's holder must be an identity.
+  const assets = path.join(directory, 'assets.csv');
+  await writeFile(assets, files['assets.csv']);
+  await importAssets(deps.db, files['assets.csv'], { file: assets, actor: options.actor, now });
   return { loaded: true, directory, imports };
 }
