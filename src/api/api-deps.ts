@@ -46,6 +46,8 @@ export interface PlanView {
   readonly plan: Plan;
   readonly changeStates: Readonly<Record<string, string>>;
   readonly approvedBy: string | null;
+  /** The identities the plan was computed for; absent or empty for everyone. */
+  readonly identityKeys?: readonly string[];
 }
 
 export interface PlanPort {

@@ -14,6 +14,7 @@ import type { JmlConfig } from '../app/config.ts';
 import { openPolicyConnectors } from '../app/connectors-from-policy.ts';
 import { listFindings } from '../app/findings-store.ts';
 import { importSource, type ImportResult } from '../app/import-source.ts';
+import { followUpImport, type ReplanQueue } from '../app/replan-follow-up.ts';
 import { listSystemHealth } from '../app/quarantine.ts';
 import { JmlError } from '../domain/errors.ts';
 import type { Database } from '../store/database.ts';
@@ -35,11 +36,31 @@ function outcomeOf(r: ImportResult): ImportOutcome {
   };
 }
 
+export interface ConsoleServicesDeps {
+  readonly db: Kysely<Database>;
+  readonly config: JmlConfig;
+  readonly now: () => Date;
+  /**
+   * Where replans go after an import (as `jml import` does): the workers plan the
+   * identities it touched. Absent: nothing is asked; the next plan picks them up.
+   */
+  readonly replan?: ReplanQueue;
+}
+
 /** Builds the ports over the store and configuration. */
-export function createConsoleServices(deps: { readonly db: Kysely<Database>; readonly config: JmlConfig; readonly now: () => Date }): ConsoleServices {
+export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleServices {
   const { db, config } = deps;
   const previews = createPlanPreviewStore({ db, now: deps.now });
   const access = createIdentityAccess({ db, config, now: deps.now });
+
+  /** Opens joiner approvals and asks the workers to plan the touched identities; a failure never undoes the import. */
+  async function followUp(result: ImportResult): Promise<void> {
+    try {
+      await followUpImport({ db, queue: deps.replan!, policy: async () => (await access.policy()).policy, timezone: config.timezone, now: deps.now }, result);
+    } catch (error) {
+      process.stderr.write(`jml serve: replan after import ${result.importId} not requested (${(error as Error).message}); the workers' next tick plans it\n`);
+    }
+  }
 
   async function runImport(source: string, fileName: string, content: string, dryRun: boolean, actor: string, allowMassChange: boolean): Promise<ImportOutcome> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'jml-upload-'));
@@ -48,6 +69,7 @@ export function createConsoleServices(deps: { readonly db: Kysely<Database>; rea
       await writeFile(file, content);
       const result = await importSource({ db, config }, { source, file, dryRun, actor, allowMassChange, now: deps.now() });
       const outcome = outcomeOf(result);
+      if (result.status === 'applied' && deps.replan) await followUp(result);
       if (result.held && !dryRun) {
         await db.insertInto('held_import_files').values({ import_id: result.importId, source, file_name: fileName, content, held_by: actor, held_at: deps.now().toISOString() }).onConflict((oc) => oc.column('import_id').doNothing()).execute();
       }

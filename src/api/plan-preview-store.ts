@@ -39,10 +39,10 @@ export function createPlanPreviewStore(deps: { readonly db: Kysely<Database>; re
     return out;
   }
 
-  type Row = { id: string; plan: unknown; status: string; approved_by: string | null };
+  type Row = { id: string; plan: unknown; status: string; approved_by: string | null; scope: { readonly identityKeys?: readonly string[] } };
   const toView = (row: Row, changeStates: Record<string, string>): PlanView => {
     const plan = row.plan as Plan;
-    return { id: row.id, status: row.status, computedAt: plan.computedAt, fingerprint: plan.fingerprint, plan, changeStates, approvedBy: row.approved_by };
+    return { id: row.id, status: row.status, computedAt: plan.computedAt, fingerprint: plan.fingerprint, plan, changeStates, approvedBy: row.approved_by, identityKeys: row.scope.identityKeys ?? [] };
   };
 
   return {
@@ -62,7 +62,7 @@ export function createPlanPreviewStore(deps: { readonly db: Kysely<Database>; re
       return { view: toView(row, (await states([id])).get(id)!), scope: row.scope };
     },
     async list(status, limit) {
-      let q = db.selectFrom('plan_previews').select(['id', 'plan', 'status', 'approved_by']).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit);
+      let q = db.selectFrom('plan_previews').select(['id', 'plan', 'status', 'approved_by', 'scope']).orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit);
       if (status) q = q.where('status', '=', status);
       const rows = await q.execute();
       const byPlan = await states(rows.map((r) => r.id));

@@ -73,3 +73,13 @@ export async function followUpDecision(deps: Pick<FollowUpDeps, 'queue'>, reques
   await deps.queue.requestReplan([request.identityKey], `${request.kind} ${request.id} approved`);
   return { replan: [request.identityKey], joinerApprovals: [], warnings: [] };
 }
+
+/**
+ * After a rescinded termination: the identity is active again, so it is
+ * planned again (what it should hold now; removed access does not come back
+ * by itself, the plan decides).
+ */
+export async function followUpRescind(deps: Pick<FollowUpDeps, 'queue'>, rescinded: { readonly identityKey: string; readonly eventId: string }): Promise<FollowUp> {
+  await deps.queue.requestReplan([rescinded.identityKey], `leaver ${rescinded.eventId} rescinded`);
+  return { replan: [rescinded.identityKey], joinerApprovals: [], warnings: [] };
+}

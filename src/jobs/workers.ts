@@ -122,6 +122,10 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     polling,
     options.schedules ?? true,
   );
+  // A worker killed after recording a change but before queueing the changes that waited on it
+  // leaves them planned with nothing queued; the sweep finds them. Sweep once at start, so a
+  // worker (re)started after a crash carries on at once rather than at the next cron minute.
+  await boss.send(QUEUE.applySweep, {});
   return {
     boss,
     workerId,

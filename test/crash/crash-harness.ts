@@ -12,7 +12,11 @@ const WORKER = path.join(import.meta.dirname, 'crash-worker.ts');
 
 export interface WorkerProcess {
   readonly child: ChildProcess;
+  /** Modules loaded and store open; a worker spawned with HOLD then waits for `release()`. */
+  readonly loaded: Promise<void>;
   readonly ready: Promise<void>;
+  /** Lets a HOLD worker start taking jobs. */
+  release(): void;
   readonly exited: Promise<number | null>;
 }
 
@@ -20,12 +24,20 @@ export function spawnWorker(env: Record<string, string>): WorkerProcess {
   const child = spawn(process.execPath, [WORKER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ready: ${stderr}`)));
-  });
+  let stdout = '';
+  const printed = (word: string) =>
+    new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', () => stdout.includes(word) && resolve());
+      child.once('exit', (code) => reject(new Error(`worker exited (${code}) before it was ${word}: ${stderr}`)));
+    });
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  const ready = printed('ready');
+  const loaded = env.HOLD ? printed('loaded') : ready;
+  // Unobserved until a test awaits them; a worker killed on purpose must not fail the run.
+  ready.catch(() => undefined);
+  loaded.catch(() => undefined);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, ready, exited };
+  return { child, loaded, ready, exited, release: () => child.kill('SIGUSR2') };
 }
 
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {

@@ -2,7 +2,7 @@
  * A worker process for the crash tests: `startWorkers` on DATABASE_URL with
  * every system served by the file-backed fake. Settings come from the
  * environment so the test can start, kill and restart it freely.
- *   FAKE_PATH, FAKE_LATENCY_MS, HANG_AFTER_APPLY, APPLY_EXPIRE_SECONDS
+ *   FAKE_PATH, FAKE_LATENCY_MS, HANG_AFTER_APPLY, APPLY_EXPIRE_SECONDS, HOLD
  */
 import { openStore } from '../../src/store/open-store.ts';
 import { startWorkers } from '../../src/jobs/workers.ts';
@@ -14,6 +14,13 @@ const connector = createFileFakeConnector({
   latencyMs: Number(process.env.FAKE_LATENCY_MS ?? 0),
   ...(process.env.HANG_AFTER_APPLY ? { hangAfterApply: process.env.HANG_AFTER_APPLY } : {}),
 });
+// HOLD: load and connect, then wait for SIGUSR2 before taking jobs, so a test can have
+// a replacement worker warmed up while the one it will kill is still running.
+if (process.env.HOLD) {
+  const go = new Promise<void>((resolve) => process.once('SIGUSR2', () => resolve()));
+  process.stdout.write(`loaded ${process.pid}\n`);
+  await go;
+}
 const workers = await startWorkers({
   store,
   connectorFor: (system) => (system === null ? undefined : connector),

@@ -51,7 +51,7 @@ describe('crash safety with real worker processes', { skip: hasPostgres ? false 
     for (const c of cleanups.reverse()) await c();
   });
 
-  test('a worker killed between the connector call and its record leaves no duplicate and no lost step; late and duplicate deliveries do nothing', { timeout: 90_000 }, async () => {
+  test('a worker killed between the connector call and its record leaves no duplicate and no lost step; late and duplicate deliveries do nothing', { timeout: 150_000 }, async () => {
     const database = await createTestDatabase();
     const store = await openStore({ databaseUrl: database.url, poolSize: 4 });
     cleanups.push(async () => {
@@ -63,16 +63,19 @@ describe('crash safety with real worker processes', { skip: hasPostgres ? false 
     await submit(store, plan);
     const victim = 'create:wiki:E3';
     const first = spawnWorker({ DATABASE_URL: database.url, FAKE_PATH: fake, HANG_AFTER_APPLY: victim });
-    running.push(first);
-    await waitFor('the worker to carry out the change', async () => existsSync(`${fake}.did-${victim}`));
+    // The replacement loads while the first runs: on a busy machine starting a process takes many seconds.
+    const second = spawnWorker({ DATABASE_URL: database.url, FAKE_PATH: fake, HOLD: '1' });
+    running.push(first, second);
+    await waitFor('the worker to carry out the change', async () => existsSync(`${fake}.did-${victim}`), 60_000);
     first.child.kill('SIGKILL');
     await first.exited;
     const before = await store.db.selectFrom('plan_changes').select('state').where('plan_id', '=', plan.id).where('change_id', '=', victim).executeTakeFirstOrThrow();
     assert.equal(before.state, 'running', 'the account exists but its creation was never recorded');
     assert.equal(readFileSystem(fake).accounts.E3 !== undefined, true);
 
-    const second = spawnWorker({ DATABASE_URL: database.url, FAKE_PATH: fake });
-    running.push(second);
+    await second.loaded;
+    second.release();
+    await second.ready;
     assert.equal(await waitFor('the plan to finish', () => planSettled(store, plan.id), 60_000), 'applied');
     await assertExactlyOnce(store, plan, fake);
 

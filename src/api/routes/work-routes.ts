@@ -30,7 +30,11 @@ const planView = z.object({
   computedAt: z.string(),
   fingerprint: z.string(),
   approvedBy: z.string().nullable(),
+  /** The identities the plan was computed for; empty for everyone. */
+  identityKeys: z.array(z.string()),
   changes: z.array(change.extend({ state: z.string() })),
+  /** Joiners whose account and grant changes the plan holds back until their joiner approval is approved. */
+  held: z.array(z.object({ identityKey: z.string(), requestId: z.string(), state: z.enum(['pending', 'denied']), heldChanges: z.number() })),
 });
 
 const approvalItem = z.object({ id: z.string(), kind: z.enum(['access_request', 'plan']), identityKey: z.string(), summary: z.string(), requestedBy: z.string(), requestedAt: z.string(), system: z.string().nullable() });
@@ -59,6 +63,8 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
     computedAt: p.computedAt,
     fingerprint: p.fingerprint,
     approvedBy: p.approvedBy,
+    identityKeys: [...(p.identityKeys ?? [])],
+    held: (p.plan.held ?? []).map((h) => ({ identityKey: h.identityKey, requestId: h.requestId, state: h.state, heldChanges: h.heldChanges })),
     changes: p.plan.changes.map((c) => ({ id: c.id, kind: c.kind, identityKey: c.identityKey, system: c.system, ...(c.entitlement ? { entitlement: c.entitlement } : {}), reason: c.reason, dependsOn: [...c.dependsOn], state: p.changeStates[c.id] ?? 'planned' })),
   });
   return [

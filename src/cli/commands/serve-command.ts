@@ -14,7 +14,10 @@ import { createConsoleServices } from '../../api/console-services.ts';
 import { createPlanner } from '../../app/compute-plan.ts';
 import { loadDemo } from '../../app/load-demo.ts';
 import { JmlError } from '../../domain/errors.ts';
+import type { ReplanQueue } from '../../app/replan-follow-up.ts';
+import { openReplanQueue, replanQueueOn } from '../../jobs/replan-queue.ts';
 import { startWorkerRuntime } from '../../jobs/worker-runtime.ts';
+import type { Workers } from '../../jobs/workers.ts';
 import { printLine, type CliContext } from '../cli-context.ts';
 import { printDemoSummary, summariseDemo } from './demo-command.ts';
 
@@ -88,6 +91,11 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
           owners = new Map();
         }
         const now = () => new Date();
+        // Replans after imports go through this process's own pg-boss when it runs the workers
+        // (--workers), else through a send-only queue started on first use; workers elsewhere take them.
+        let workers: Workers | null = null;
+        const sendOnly = openReplanQueue(store);
+        const replan: ReplanQueue = { requestReplan: (keys, reason) => (workers ? replanQueueOn(workers.boss) : sendOnly).requestReplan(keys, reason) };
         const webDir = ensureConsoleBuilt((l) => printLine(ctx, l));
         const app = await buildApiServer(
           {
@@ -95,7 +103,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
             backend: store.backend,
             now,
             systemsOwnedBy: (key) => owners.get(key) ?? [],
-            services: createConsoleServices({ db: store.db, config, now }),
+            services: createConsoleServices({ db: store.db, config, now, replan }),
             metrics: createApiMetrics(),
             webDir,
             oidc: process.env.JML_OIDC_ISSUER
@@ -110,7 +118,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         if (!flags.demo) printLine(ctx, `Data:        ${store.location} (${store.backend === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'})`);
         if (first) printLine(ctx, `First sign-in — user: ${first.username}  password: ${first.password}   (shown once; stored hashed)`);
         else printLine(ctx, 'Sign in with your console user (the first admin password was shown on the first start).');
-        const workers = flags.workers ? await startWorkerRuntime({ store, config, actor: `worker:${process.pid}` }) : null;
+        workers = flags.workers ? await startWorkerRuntime({ store, config, actor: `worker:${process.pid}` }) : null;
         if (workers) printLine(ctx, `Job workers: ${workers.workerId} (changes of submitted plans, schedules).`);
         printLine(ctx, 'Ctrl-C stops the server.');
         await new Promise<void>((resolve) => {
@@ -120,6 +128,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         });
         await app.close();
         await workers?.stop();
+        await sendOnly.close();
       });
     });
 }

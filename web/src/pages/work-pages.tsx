@@ -3,26 +3,45 @@ import { api, ApiError } from '../api-client.ts';
 import { useApi } from '../use-api.ts';
 import { Badge, Card, Empty, ErrorNote, Loading, Status } from '../ui.tsx';
 
-interface PlanView { id: string; status: string; computedAt: string; approvedBy: string | null; changes: { id: string; kind: string; identityKey: string; system: string | null; entitlement?: string; reason: string; state: string }[] }
+interface PlanView { id: string; status: string; computedAt: string; approvedBy: string | null; identityKeys: string[]; held: { identityKey: string; requestId: string; state: 'pending' | 'denied'; heldChanges: number }[]; changes: { id: string; kind: string; identityKey: string; system: string | null; entitlement?: string; reason: string; state: string }[] }
+
+/** Identity keys typed as "E1001, E1002" or one per line. */
+const keysOf = (text: string) => [...new Set(text.split(/[\s,]+/).map((k) => k.trim()).filter(Boolean))];
+
+/** Why a held joiner gets nothing yet, in words. */
+export function heldReason(h: PlanView['held'][number]): string {
+  const what = `${h.heldChanges} change${h.heldChanges === 1 ? '' : 's'} held`;
+  return h.state === 'denied' ? `joiner approval ${h.requestId} was denied: ${what} until someone files a new decision` : `waiting for joiner approval ${h.requestId}: ${what} until it is approved`;
+}
 
 export function PlansPage({ planId }: { planId?: string }) {
   const list = useApi<{ items: PlanView[] }>('/api/plans?limit=20');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<Error | null>(null);
+  const [only, setOnly] = useState('');
   const act = async (fn: () => Promise<unknown>) => {
     setBusy(true);
     setError(null);
     try { await fn(); list.reload(); } catch (e) { setError(e as Error); } finally { setBusy(false); }
   };
+  const compute = () => act(async () => {
+    const computed = await api<PlanView>('POST', '/api/plans', { identityKeys: keysOf(only) });
+    window.location.hash = `#/plans/${computed.id}`;
+  });
   if (list.error) return <ErrorNote error={list.error} />;
   if (!list.data) return <Loading />;
   const selected = list.data.items.find((p) => p.id === planId) ?? list.data.items[0];
   return (
     <div className="grid">
-      <Card title="Plans" action={<button type="button" className="primary" disabled={busy} onClick={() => act(() => api('POST', '/api/plans', {}))}>Compute plan</button>}>
+      <Card title="Plans">
+        <form className="stack" onSubmit={(e) => { e.preventDefault(); void compute(); }}>
+          <label>Only these identities<input type="text" value={only} placeholder="everyone" aria-describedby="plan-scope-help" onChange={(e) => setOnly(e.target.value)} /></label>
+          <small id="plan-scope-help" className="muted">Identity keys, separated by commas; leave empty to plan for everyone.</small>
+          <div className="actions"><button type="submit" className="primary" disabled={busy}>Compute plan</button></div>
+        </form>
         <ErrorNote error={error} />
         {list.data.items.length === 0 ? <Empty>No plans yet.</Empty> : (
-          <ul className="list">{list.data.items.map((p) => <li key={p.id}><a href={`#/plans/${p.id}`} aria-current={p.id === selected?.id}>{p.changes.length} changes</a> <Status value={p.status} /> <small>{new Date(p.computedAt).toLocaleString()}</small></li>)}</ul>
+          <ul className="list">{list.data.items.map((p) => <li key={p.id}><a href={`#/plans/${p.id}`} aria-current={p.id === selected?.id}>{p.changes.length} changes{p.identityKeys.length > 0 ? ` · ${p.identityKeys.join(', ')}` : ''}</a> <Status value={p.status} /> <small>{new Date(p.computedAt).toLocaleString()}</small></li>)}</ul>
         )}
       </Card>
       {selected && (
@@ -33,7 +52,14 @@ export function PlansPage({ planId }: { planId?: string }) {
             <Status value={selected.status} />
           </div>
         }>
+          {selected.identityKeys.length > 0 && <p className="muted">For {selected.identityKeys.join(', ')} only</p>}
           {selected.approvedBy && <p className="muted">Approved by {selected.approvedBy}</p>}
+          {selected.held.length > 0 && (
+            <div className="note" role="note">
+              <b>Held for approval</b>
+              <ul className="list">{selected.held.map((h) => <li key={h.identityKey}><a href={`#/people/${encodeURIComponent(h.identityKey)}`}>{h.identityKey}</a> <Status value={h.state === 'denied' ? 'denied' : 'held'} /> <small>{heldReason(h)}</small></li>)}</ul>
+            </div>
+          )}
           <div className="table-wrap">
             <table>
               <thead><tr><th>Change</th><th>Identity</th><th>System</th><th>Reason</th><th>State</th></tr></thead>
