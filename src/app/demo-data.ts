@@ -39,7 +39,7 @@ export function demoFiles(today: string, people = 300): DemoFiles {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const rows: string[] = ['employee_id,first_name,last_name,email,department,title,manager_id,location,employment_type,start_date,end_date,status'];
   const used = new Set<string>();
-  const staff: { id: string; department: string; start: string; location: string }[] = [];
+  const staff: { id: string; department: string; start: string; end: string; location: string }[] = [];
   const person = (id: string, department: string, title: string, manager: string, start: string, end = '', status = 'active', type = 'Full-time') => {
     let first = pick(FIRST);
     let last = pick(LAST);
@@ -49,7 +49,7 @@ export function demoFiles(today: string, people = 300): DemoFiles {
     const email = `${first}.${last}`.toLowerCase().replace(/[^a-z.-]/g, '') + '@example.com';
     const location = pick(LOCATIONS);
     rows.push([id, first, last, email, department, `"${title}"`, manager, location, type, start, end, status].join(','));
-    staff.push({ id, department, start, location });
+    staff.push({ id, department, start, end, location });
   };
   person('E1000', 'Executive', 'Chief Executive Officer', '', addDays(today, -2900));
   for (const [department, head, title] of DEPARTMENTS) person(head, department, title, 'E1000', addDays(today, -2000 - Math.floor(random() * 600)));
@@ -125,11 +125,12 @@ export function demoFiles(today: string, people = 300): DemoFiles {
 }
 
 /** No random draws here: the people above stay the same whatever equipment they get. */
-function demoAssets(staff: readonly { id: string; department: string; start: string; location: string }[], today: string): string {
+function demoAssets(staff: readonly { id: string; department: string; start: string; end: string; location: string }[], today: string): string {
   const lines = ['tag,serial,kind,description,holder,location,status'];
   const pad = (n: number) => String(n).padStart(4, '0');
   staff.forEach((p, i) => {
-    if (p.start > today) return;
+    // Joiners get theirs on day one; people who already left returned theirs back then.
+    if (p.start > today || (p.end !== '' && p.end < today)) return;
     lines.push(`LAP-${pad(i + 1)},SN-L${pad(i * 7 + 1000)},laptop,${i % 3 === 0 ? 'MacBook Pro 14' : 'ThinkPad T14'},${p.id},${p.location},assigned`);
     if (i % 2 === 0) lines.push(`PHN-${pad(i + 1)},SN-P${pad(i * 11 + 2000)},phone,${i % 4 === 0 ? 'iPhone 15' : 'Pixel 8'},${p.id},${p.location},assigned`);
     if (p.department === 'IT' || p.department === 'Executive' || i < 9) lines.push(`TOK-${pad(i + 1)},SN-T${pad(i + 3000)},token,YubiKey 5 NFC,${p.id},${p.location},assigned`);

@@ -32,12 +32,15 @@ test('demo, plan, apply --yes, reconcile directory, plan: only the manual system
   assert.equal(changes.length, demo.plan.changes);
   const inSystem = (system: string, kind: string) => changes.filter((c) => c.system === system && c.kind === kind).length;
   const manual = changes.filter((c) => c.system === 'finance-ledger');
+  // Equipment of upcoming leavers: jml-internal changes, each a task for the asset custodian.
+  const internal = changes.filter((c) => c.system === null);
+  assert.ok(internal.length > 0 && internal.every((c) => c.kind === 'collect_asset'), 'the demo collects equipment from upcoming leavers');
   assert.ok(inSystem('directory', 'create_account') > 100 && manual.length > 0, 'the demo plans accounts in simulated and manual systems');
 
   const applied = jml('apply', '--yes', '--json');
   assert.deepEqual(applied.changes.map((c: { changeId: string }) => c.changeId), changes.map((c) => c.id), 'apply computes the same changes the plan showed');
   const creates = manual.filter((c) => c.kind === 'create_account').length;
-  assert.deepEqual(applied.counts, { confirmed: changes.length - manual.length, pending: creates, waiting: manual.length - creates });
+  assert.deepEqual(applied.counts, { confirmed: changes.length - manual.length - internal.length, pending: creates + internal.length, waiting: manual.length - creates });
 
   const reconciled = jml('reconcile', 'directory', '--json');
   assert.equal(reconciled.counts.accounts, inSystem('directory', 'create_account'));
@@ -46,9 +49,9 @@ test('demo, plan, apply --yes, reconcile directory, plan: only the manual system
 
   const after = jml('plan', '--json');
   const left = after.plan.changes as Change[];
-  assert.deepEqual(left.filter((c) => c.system !== 'finance-ledger'), [], 'the simulated systems hold what was applied');
-  assert.deepEqual(left.map((c) => c.id).sort(), manual.map((c) => c.id).sort(), 'what is left waits for the finance-ledger owner');
-  assert.deepEqual(Object.keys(after.openTasks).sort(), manual.filter((c) => c.kind === 'create_account').map((c) => c.id).sort());
+  assert.deepEqual(left.filter((c) => c.system !== 'finance-ledger' && c.system !== null), [], 'the simulated systems hold what was applied');
+  assert.deepEqual(left.map((c) => c.id).sort(), [...manual, ...internal].map((c) => c.id).sort(), 'what is left waits for the finance-ledger owner and the asset custodian');
+  assert.deepEqual(Object.keys(after.openTasks).sort(), [...manual.filter((c) => c.kind === 'create_account'), ...internal].map((c) => c.id).sort());
   assert.ok(after.observed.directory > after.observed.github, 'the directory was read again; github is as applied');
   const text = run('plan');
   assert.match(text, /observed: directory reconciled \S+; github as applied \S+; vpn as applied \S+; finance-ledger never reconciled/);
