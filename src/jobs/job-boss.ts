@@ -58,10 +58,7 @@ export async function startJobBoss(db: Kysely<Database>, backend: Backend, optio
     retryLimit: 20,
     retryDelay: 1,
     retryBackoff: true,
-    // A job re-offered after an expiry (a worker killed, or alive but slowed past its lease on a
-    // busy machine and refused as 'locked') waits at most about one expiry before its next try:
-    // with short expiries an uncapped backoff turned a few seconds' stall into minutes.
-    retryDelayMax: Math.min(60, Math.max(1, applyExpire)),
+    retryDelayMax: 60,
     deleteAfterSeconds: 7 * 24 * 3600,
   });
   for (const name of Object.values(QUEUE)) {
