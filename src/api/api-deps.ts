@@ -67,14 +67,20 @@ export interface ApprovalItem {
   readonly requestedBy: string;
   readonly requestedAt: string;
   readonly system: string | null;
+  /** The open stage's name; null when no stage is open (decided, or a plan). */
+  readonly stage: string | null;
+  /** Identity keys that decide a stage of it (open, waiting or already decided): who may act on it at all. */
+  readonly approvers: readonly string[];
 }
 
 export interface ApprovalPort {
-  /** Items someone may decide on; authorization filters them further. */
-  pending(): Promise<ApprovalItem[]>;
+  /** Items with an open stage; with `approver`, only those whose open stage that identity decides. */
+  pending(approver?: string): Promise<ApprovalItem[]>;
   get(id: string): Promise<ApprovalItem>;
-  decide(id: string, decision: 'approve' | 'reject', actor: string, comment: string | undefined): Promise<void>;
-  requestAccess(request: { identityKey: string; system: string; entitlement: string; justification: string; actor: string }): Promise<ApprovalItem>;
+  /** Decides the open stage as the identity `approver`; the app refuses (forbidden) their own request or one for themselves. */
+  decide(id: string, decision: 'approve' | 'reject', approver: string, comment: string | undefined): Promise<void>;
+  /** Files a request by the identity `requester` for `identityKey` (themselves, or a report). */
+  requestAccess(request: { identityKey: string; system: string; entitlement: string; justification: string; requester: string }): Promise<ApprovalItem>;
   requestsOf(identityKey: string): Promise<readonly (ApprovalItem & { readonly state: string })[]>;
 }
 

@@ -1,6 +1,7 @@
 /**
  * Wires the API's ports to jml's use cases: the HR import, the planner and
- * apply, findings, quarantine and observed accounts. Nothing lives in process
+ * apply, approvals and access requests, findings, quarantine and observed
+ * accounts. Nothing lives in process
  * memory: plan previews and held import files are in the database, so a
  * restart or another instance behind a load balancer carries on.
  */
@@ -19,6 +20,7 @@ import { listSystemHealth } from '../app/quarantine.ts';
 import { JmlError } from '../domain/errors.ts';
 import type { Database } from '../store/database.ts';
 import type { ConsoleServices, ImportOutcome } from './api-deps.ts';
+import { createApprovalsPort } from './approvals-port.ts';
 import { createIdentityAccess } from './identity-access.ts';
 import { createPlanPreviewStore } from './plan-preview-store.ts';
 
@@ -79,7 +81,10 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
     }
   }
 
+  const approvals = createApprovalsPort({ db, policy: async () => (await access.policy()).policy, timezone: config.timezone, now: deps.now, ...(deps.replan ? { replan: deps.replan } : {}) });
+
   return {
+    approvals,
     imports: {
       importSource: (r) => runImport(r.source, r.fileName, r.content, r.dryRun, r.actor, false),
       async release(importId, actor) {

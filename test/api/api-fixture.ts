@@ -14,25 +14,34 @@ export const ROLE_USERS = ['admin', 'security', 'hr', 'manager', 'owner', 'user'
 export type RoleUser = (typeof ROLE_USERS)[number];
 export const PASSWORD = 'correct horse battery staple';
 
-/** A stateful in-memory approvals port: requests wait until someone decides. */
+/**
+ * A stateful in-memory approvals port: requests wait until someone decides.
+ * Like the app, it names the approvers when a request is filed (the
+ * beneficiary's manager, then the system owner) and refuses self-decisions.
+ */
 export function createMemoryApprovals(now: () => Date): ApprovalPort & { items: Map<string, ApprovalItem & { state: string }> } {
   const items = new Map<string, ApprovalItem & { state: string }>();
+  const managers: Record<string, string> = { alice: 'mgr-a', bob: 'mgr-b', 'mgr-a': 'ceo', 'mgr-b': 'ceo', 'own-1': 'ceo' };
   let n = 0;
   return {
     items,
-    pending: async () => [...items.values()].filter((i) => i.state === 'pending'),
+    pending: async (approver) => [...items.values()].filter((i) => i.state === 'pending' && (approver === undefined || i.approvers.includes(approver))),
     get: async (id) => {
       const item = items.get(id);
       if (!item) throw new JmlError('not_found', `no approval ${id}`);
       return item;
     },
-    decide: async (id, decision) => {
+    decide: async (id, decision, approver) => {
       const item = items.get(id)!;
+      if (approver === item.requestedBy || approver === item.identityKey) throw new JmlError('forbidden', 'nobody approves their own request or one for themselves');
+      if (item.state !== 'pending') throw new JmlError('conflict', `request ${id} is already ${item.state}`);
+      if (!item.approvers.includes(approver)) throw new JmlError('forbidden', `${approver} is not an approver of ${id}`);
       items.set(id, { ...item, state: decision === 'approve' ? 'approved' : 'rejected' });
     },
     requestAccess: async (r) => {
       n += 1;
-      const item = { id: `req-${n}`, kind: 'access_request' as const, identityKey: r.identityKey, summary: `${r.system}:${r.entitlement}`, requestedBy: r.actor, requestedAt: now().toISOString(), system: r.system, state: 'pending' };
+      const approvers = [managers[r.identityKey], r.system === 'vpn' ? 'own-1' : undefined].filter((k): k is string => k !== undefined && k !== r.requester && k !== r.identityKey);
+      const item = { id: `req-${n}`, kind: 'access_request' as const, identityKey: r.identityKey, summary: `${r.system}:${r.entitlement}`, requestedBy: r.requester, requestedAt: now().toISOString(), system: r.system, stage: 'manager', approvers, state: 'pending' };
       items.set(item.id, item);
       return item;
     },

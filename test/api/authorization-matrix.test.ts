@@ -52,9 +52,14 @@ const CASES: readonly Case[] = [
   { method: 'POST', route: '/api/plans/:id/approve', url: '/api/plans/p-1/approve', expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
   { method: 'POST', route: '/api/plans/:id/apply', url: '/api/plans/p-1/apply', expect: { ...only(['admin']), admin: 404 } },
   { method: 'GET', route: '/api/approvals', url: '/api/approvals', expect: all('ok') },
-  // bob's request (team B): mgr-a may not approve it; the vpn owner may; alice is not a decider.
-  { method: 'POST', route: '/api/approvals/:id/decision', url: '/api/approvals/req-bob/decision', body: { decision: 'approve' }, expect: { admin: 'ok', security: 404, hr: 404, manager: 404, owner: 'ok', user: 404 } },
-  { method: 'POST', route: '/api/access-requests', url: '/api/access-requests', body: { identityKey: 'bob', system: 'vpn', entitlement: 'full', justification: 'on call' }, expect: { admin: 'ok', security: 404, hr: 404, manager: 404, owner: 404, user: 404 } },
+  // bob's request (team B), decided by mgr-b and the vpn owner: mgr-a may not; the vpn owner may; alice is not a decider;
+  // an admin is not an approver either (no override of the approval route).
+  { method: 'POST', route: '/api/approvals/:id/decision', url: '/api/approvals/req-bob/decision', body: { decision: 'approve' }, expect: { admin: 404, security: 404, hr: 404, manager: 404, owner: 'ok', user: 404 } },
+  // Access for oneself: anyone linked to an identity (console users without one are refused).
+  { method: 'POST', route: '/api/access-requests', url: '/api/access-requests', body: { system: 'vpn', entitlement: 'full', justification: 'on call' }, expect: { admin: 403, security: 403, hr: 403, manager: 'ok', owner: 'ok', user: 'ok' } },
+  // For someone else: their manager (alice is mgr-a's report); bob is in no caller's team here. Console users without an identity are refused.
+  { method: 'POST', route: '/api/access-requests', url: '/api/access-requests', body: { identityKey: 'alice', system: 'vpn', entitlement: 'full', justification: 'on call' }, expect: { admin: 403, security: 403, hr: 403, manager: 'ok', owner: 404, user: 'ok' } },
+  { method: 'POST', route: '/api/access-requests', url: '/api/access-requests', body: { identityKey: 'bob', system: 'vpn', entitlement: 'full', justification: 'on call' }, expect: { admin: 403, security: 403, hr: 403, manager: 404, owner: 404, user: 404 } },
   { method: 'GET', route: '/api/tasks', url: '/api/tasks', expect: all('ok') },
   { method: 'POST', route: '/api/tasks/:id/complete', url: '/api/tasks/task-none/complete', body: { note: 'done' }, expect: all(404) },
   { method: 'GET', route: '/api/me', url: '/api/me', expect: all('ok') },
@@ -91,7 +96,7 @@ for (const backend of testBackends()) {
       test(`the ${role} role gets exactly its rows of the matrix, and each refusal is audited`, async () => {
         for (const c of CASES) {
           if (c.route === '/api/auth/sign-out') continue;
-          api.approvals.items.set('req-bob', { id: 'req-bob', kind: 'access_request', identityKey: 'bob', summary: 'vpn:full', requestedBy: 'bob', requestedAt: new Date().toISOString(), system: 'vpn', state: 'pending' });
+          api.approvals.items.set('req-bob', { id: 'req-bob', kind: 'access_request', identityKey: 'bob', summary: 'vpn:full', requestedBy: 'bob', requestedAt: new Date().toISOString(), system: 'vpn', stage: 'manager', approvers: ['mgr-b', 'own-1'], state: 'pending' });
           const session = api.sessions[role];
           const auditBefore = await store.db.selectFrom('audit_log').select('seq').where('action', '=', 'access.denied').execute();
           const res = await api.app.inject({ method: c.method as 'GET', url: c.url, headers: { cookie: session.cookie, 'x-csrf-token': session.csrf }, ...(c.body ? { payload: c.body } : {}) });

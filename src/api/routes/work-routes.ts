@@ -37,7 +37,8 @@ const planView = z.object({
   held: z.array(z.object({ identityKey: z.string(), requestId: z.string(), state: z.enum(['pending', 'denied']), heldChanges: z.number() })),
 });
 
-const approvalItem = z.object({ id: z.string(), kind: z.enum(['access_request', 'plan']), identityKey: z.string(), summary: z.string(), requestedBy: z.string(), requestedAt: z.string(), system: z.string().nullable() });
+const approvalItem = z.object({ id: z.string(), kind: z.enum(['access_request', 'plan']), identityKey: z.string(), summary: z.string(), requestedBy: z.string(), requestedAt: z.string(), system: z.string().nullable(), stage: z.string().nullable(), approvers: z.array(z.string()) });
+const itemOut = (i: ApprovalItem) => ({ ...i, approvers: [...i.approvers] });
 
 const task = z.object({ id: z.string(), system: z.string(), kind: z.string(), identityKey: z.string(), instruction: z.string(), owner: z.string().nullable(), status: z.string(), dueAt: z.string(), needsConfirmation: z.boolean(), evidenceNote: z.string().nullable(), doneBy: z.string().nullable() });
 
@@ -45,13 +46,17 @@ function unavailable(feature: string): never {
   throw new JmlError('not_found', `${feature} is not available in this build`);
 }
 
-/** Whether the principal may decide this approval: admin; the manager of the person; the owner of the system. Never their own request. */
-async function mayDecide(deps: ApiDeps, principal: Principal, item: ApprovalItem): Promise<boolean> {
-  if (principal.identityKey !== null && (item.requestedBy === principal.identityKey || item.identityKey === principal.identityKey)) return false;
+/**
+ * Whether the principal may act on this approval at all: a plan, admin and
+ * security; a request, the identities its stages name (the app then checks
+ * the open stage), and the requester and beneficiary themselves, so that the
+ * app's own refusal (nobody decides their own request) answers them.
+ */
+function mayDecide(principal: Principal, item: ApprovalItem): boolean {
   if (item.kind === 'plan') return principal.roles.has('admin') || principal.roles.has('security');
-  if (principal.roles.has('admin')) return true;
-  if (item.system && principal.ownedSystems.includes(item.system)) return true;
-  return managesIdentity(deps.db, principal, item.identityKey);
+  const self = principal.identityKey;
+  if (self === null) return false;
+  return item.approvers.includes(self) || item.requestedBy === self || item.identityKey === self;
 }
 
 export function workRoutes(deps: ApiDeps): RouteDefinition[] {
@@ -170,17 +175,17 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       access: 'signed_in',
       response: z.object({ items: z.array(approvalItem) }),
       async handler({ principal }) {
-        if (!services.approvals) return { items: [] };
-        const all = await services.approvals.pending();
-        const mine: ApprovalItem[] = [];
-        for (const item of all) if (await mayDecide(deps, principal, item)) mine.push(item);
-        return { items: mine };
+        const self = principal.identityKey;
+        if (!services.approvals || self === null) return { items: [] };
+        // The open stages this identity is an approver of; never its own request (the route already leaves them out).
+        const mine = (await services.approvals.pending(self)).filter((i) => i.approvers.includes(self) && i.requestedBy !== self && i.identityKey !== self);
+        return { items: mine.map(itemOut) };
       },
     }),
     defineRoute({
       method: 'POST',
       url: '/api/approvals/:id/decision',
-      summary: 'Approves or rejects. Outside the caller’s team or systems: 404, audited. Nobody decides their own request.',
+      summary: 'Approves or rejects the open stage. Not one of its approvers: 404, audited. Nobody decides their own request or one for themselves (403, audited).',
       tag: 'approvals',
       access: 'signed_in',
       params: z.object({ id: z.string() }),
@@ -189,8 +194,14 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       async handler({ params, body, principal, deny, actor }) {
         const port = services.approvals ?? unavailable('approval');
         const item = await port.get(params.id).catch(() => null);
-        if (!item || !(await mayDecide(deps, principal, item))) return deny('not_found', `approval:${params.id}`, item ? 'outside the caller’s team or systems, or their own' : 'no such approval');
-        await port.decide(params.id, body.decision, actor, body.comment);
+        if (!item || !mayDecide(principal, item)) return deny('not_found', `approval:${params.id}`, item ? 'not an approver of this request' : 'no such approval');
+        try {
+          await port.decide(params.id, body.decision, principal.identityKey!, body.comment);
+        } catch (error) {
+          // The app refuses self-approval and the wrong stage; the refusal is audited like any other.
+          if (error instanceof JmlError && error.code === 'forbidden') return deny('forbidden', `approval:${params.id}`, error.message);
+          throw error;
+        }
         return { ok: true as const };
       },
     }),
@@ -203,11 +214,13 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       status: 201,
       body: z.object({ identityKey: z.string().optional(), system: z.string().min(1), entitlement: z.string().min(1), justification: z.string().min(3).max(2000) }).strict(),
       response: approvalItem,
-      async handler({ body, principal, deny, actor }) {
-        const target = body.identityKey ?? principal.identityKey;
-        if (!target) throw new JmlError('invalid_input', 'name the identity the access is for');
-        if (target !== principal.identityKey && !(await managesIdentity(deps.db, principal, target))) return deny('not_found', target, 'may only request access for themselves or their team');
-        return (services.approvals ?? unavailable('access request')).requestAccess({ identityKey: target, system: body.system, entitlement: body.entitlement, justification: body.justification, actor });
+      async handler({ body, principal, deny }) {
+        // A request is made by a person: the app checks they ask for themselves or a direct report.
+        const self = principal.identityKey;
+        if (self === null) return deny('forbidden', body.identityKey ?? 'access-request', 'a request is made by a console user linked to an identity');
+        const target = body.identityKey ?? self;
+        if (target !== self && !(await managesIdentity(deps.db, principal, target))) return deny('not_found', target, 'may only request access for themselves or their team');
+        return itemOut(await (services.approvals ?? unavailable('access request')).requestAccess({ identityKey: target, system: body.system, entitlement: body.entitlement, justification: body.justification, requester: self }));
       },
     }),
     defineRoute({
@@ -270,7 +283,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
           identityKey: key,
           access: { desired: access?.desired.map((d) => ({ ...d, reasons: [...d.reasons] })) ?? [], accounts: access?.accounts.map((a) => ({ system: a.system, name: a.name, enabled: a.enabled, grants: [...a.grants] })) ?? [] },
           assets: assets.map((a) => ({ ...a })),
-          requests: requests.map((r) => ({ ...r })),
+          requests: requests.map((r) => ({ ...r, approvers: [...r.approvers] })),
           requestable: requestable.map((r) => ({ ...r })),
         };
       },
