@@ -110,6 +110,8 @@ export interface AccessView {
   readonly entitlements?: readonly ExplainedAccess[];
   readonly desired: readonly { readonly system: string; readonly entitlement: string; readonly reasons: readonly string[] }[];
   readonly accounts: readonly AccountView[];
+  /** The joiner approval holding this identity's activation (pending, or denied), with its open stage and approvers; absent when none holds it. */
+  readonly joinerHold?: { readonly requestId: string; readonly state: 'pending' | 'denied'; readonly stage: string | null; readonly approvers: readonly string[] } | null;
 }
 
 export interface ObservedPort {

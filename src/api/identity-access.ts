@@ -10,6 +10,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import { createPlanner } from '../app/compute-plan.ts';
+import { loadJoinerHolds } from '../app/plan-inputs.ts';
 import type { JmlConfig } from '../app/config.ts';
 import type { Account, Assignment, AssignmentReason, Grant } from '../domain/access.ts';
 import { explain } from '../engine/index.ts';
@@ -89,11 +90,19 @@ export function createIdentityAccess(deps: IdentityAccessDeps): { accessOf(ident
       .executeTakeFirst();
   }
 
+  /** The hold the planner applies to this identity (the planner's own rule), with the stage that waits and on whom. */
+  async function joinerHoldOf(identityKey: string): Promise<AccessView['joinerHold']> {
+    const [hold] = await loadJoinerHolds(db, identityKey);
+    if (!hold) return null;
+    const open = await db.selectFrom('approval_steps').select(['stage_name', 'approvers']).where('request_id', '=', hold.requestId).where('state', '=', 'open').executeTakeFirst();
+    return { requestId: hold.requestId, state: hold.state, stage: open?.stage_name ?? null, approvers: open ? [...open.approvers] : [] };
+  }
+
   return {
     policy,
     async accessOf(identityKey) {
       const loaded = await policy();
-      const row = await load(identityKey, loaded.policy.systems.map((sys) => sys.name));
+      const [row, hold] = await Promise.all([load(identityKey, loaded.policy.systems.map((sys) => sys.name)), joinerHoldOf(identityKey)]);
       if (!row) return null;
       const { assignments: assignmentRows, accounts: accountRows, ...identityRow } = row;
       const assignments: Assignment[] = assignmentRows.map((r) => ({
@@ -111,6 +120,7 @@ export function createIdentityAccess(deps: IdentityAccessDeps): { accessOf(ident
         entitlements: explanation.entitlements.map((e) => ({ system: e.system, entitlement: e.entitlement, state: e.state, because: [...e.because], accountIds: [...e.accountIds], enforcement: e.enforcement })),
         desired: explanation.entitlements.filter((e) => e.state !== 'not_desired').map((e) => ({ system: e.system, entitlement: e.entitlement, reasons: [...e.because] })),
         accounts: accounts.map((a) => ({ system: a.system, accountId: a.accountId, name: a.name, enabled: a.enabled, situation: a.situation, lastLoginAt: a.lastLoginAt ?? null, grants: grants.filter((g) => g.system === a.system && g.accountId === a.accountId).map((g) => g.entitlement) })),
+        joinerHold: hold,
       };
     },
   };

@@ -100,15 +100,15 @@ export async function loadPreviouslyAssigned(db: Db): Promise<JmlAssigned[]> {
  * pending, or denied. The planner holds their access (src/engine/joiner-hold.ts);
  * this is the only place that decides who is held, so every path plans alike.
  */
-export async function loadJoinerHolds(db: Db): Promise<JoinerHold[]> {
-  const rows = await db
+export async function loadJoinerHolds(db: Db, identityKey?: string): Promise<JoinerHold[]> {
+  let query = db
     .selectFrom('access_requests')
     .select(['identity_key', 'id', 'state'])
     .where('kind', '=', 'joiner')
-    .where('state', 'in', ['pending', 'denied'])
-    .orderBy('identity_key')
-    .orderBy('created_at', 'desc')
-    .execute();
+    .where('state', 'in', ['pending', 'denied']);
+  // One identity (its page) reads the same rule, not a copy of it.
+  if (identityKey !== undefined) query = query.where('identity_key', '=', identityKey);
+  const rows = await query.orderBy('identity_key').orderBy('created_at', 'desc').execute();
   const holds = new Map<string, JoinerHold>();
   for (const r of rows) {
     if (!holds.has(r.identity_key)) holds.set(r.identity_key, { identityKey: r.identity_key, requestId: r.id, state: r.state as JoinerHold['state'] });

@@ -103,6 +103,25 @@ for (const backend of testBackends()) {
       }
     });
 
+    test('the identity page shows a joiner held for approval (which request, which stage, on whom), until the decision', async () => {
+      const at = new Date().toISOString();
+      await store.db.insertInto('identities').values(['carol', 'dave'].map((key) => ({ key, kind: 'employee', status: 'pending', source: 'hr', attributes: JSON.stringify({ first_name: key, last_name: 'Test', manager: 'mgr-a' }) }))).execute();
+      for (const key of ['carol', 'dave']) {
+        await store.db.insertInto('access_requests').values({ id: `req-j-${key}`, kind: 'joiner', requester: 'jml', identity_key: key, role: null, entitlements: JSON.stringify([]), justification: 'joiner approval (all)', duration_days: null, state: 'pending', created_at: at }).execute();
+        await store.db.insertInto('approval_steps').values({ id: `req-j-${key}-1`, request_id: `req-j-${key}`, stage: 1, stage_name: 'manager', approvers: ['mgr-a'], state: 'open', due_at: at, timeout_hours: 72, escalate_to: null }).execute();
+      }
+      const hold = async (key: string) => ((await call('mgr-a', 'GET', `/api/people/${key}`)).body.access as { joinerHold: unknown }).joinerHold;
+      assert.deepEqual(await hold('carol'), { requestId: 'req-j-carol', state: 'pending', stage: 'manager', approvers: ['mgr-a'] });
+      assert.equal(await hold('alice'), null, 'nobody holds alice');
+      assert.ok((await inbox('mgr-a')).some((i) => i.id === 'req-j-carol' && i.summary === 'joiner approval for carol'));
+
+      assert.equal((await call('mgr-a', 'POST', '/api/approvals/req-j-carol/decision', { decision: 'approve' })).status, 200);
+      assert.equal(await hold('carol'), null);
+      assert.deepEqual(replans.at(-1)?.keys, ['carol']);
+      assert.equal((await call('mgr-a', 'POST', '/api/approvals/req-j-dave/decision', { decision: 'reject', comment: 'offer withdrawn' })).status, 200);
+      assert.deepEqual(await hold('dave'), { requestId: 'req-j-dave', state: 'denied', stage: null, approvers: [] });
+    });
+
     test('a manager may not request access for someone outside their team', async () => {
       const res = await call('mgr-a', 'POST', '/api/access-requests', { identityKey: 'bob', system: 'wiki', entitlement: 'staff', justification: 'help out' });
       assert.equal(res.status, 404);

@@ -35,6 +35,8 @@ const identityPage = z.object({
     entitlements: z.array(z.object({ system: z.string(), entitlement: z.string(), state: z.enum(['ok', 'missing', 'not_desired']), because: z.array(z.string()), accountIds: z.array(z.string()), enforcement: z.string().nullable() })),
     desired: z.array(z.object({ system: z.string(), entitlement: z.string(), reasons: z.array(z.string()) })),
     accounts: z.array(z.object({ system: z.string(), accountId: z.string(), name: z.string(), enabled: z.boolean(), situation: z.string().nullable(), lastLoginAt: z.string().nullable(), grants: z.array(z.string()) })),
+    /** A joiner whose activation waits on a joiner approval (pending), or was refused it (denied): the plan holds their accounts. */
+    joinerHold: z.object({ requestId: z.string(), state: z.enum(['pending', 'denied']), stage: z.string().nullable(), approvers: z.array(z.string()) }).nullable(),
   }),
   assignments: z.array(z.object({ id: z.string(), system: z.string(), entitlement: z.string(), reasonType: z.string(), validTo: z.string().nullable(), state: z.string() })),
   credentials: z.array(z.object({ id: z.string(), system: z.string(), kind: z.string(), name: z.string(), createdAt: z.string(), lastRotatedAt: z.string().nullable(), expiresAt: z.string().nullable(), status: z.string() })),
@@ -176,6 +178,7 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
             entitlements: access?.entitlements?.map((e) => ({ ...e, because: [...e.because], accountIds: [...e.accountIds] })) ?? [],
             desired: access?.desired.map((d) => ({ ...d, reasons: [...d.reasons] })) ?? [],
             accounts: access?.accounts.map((a) => ({ ...a, lastLoginAt: a.lastLoginAt ?? null, grants: [...a.grants] })) ?? [],
+            joinerHold: access?.joinerHold ? { ...access.joinerHold, approvers: [...access.joinerHold.approvers] } : null,
           },
           assignments: assignments.map((a) => ({ id: a.id, system: a.system, entitlement: a.entitlement, reasonType: a.reason_type, validTo: a.valid_to === null ? null : iso(a.valid_to), state: a.state })),
           credentials: credentials.map((c) => ({ id: c.id, system: c.system, kind: c.kind, name: c.name, createdAt: c.created_at, lastRotatedAt: c.last_rotated_at, expiresAt: c.expires_at, status: c.status })),

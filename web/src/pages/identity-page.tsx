@@ -9,6 +9,7 @@ interface IdentityPage {
     entitlements: { system: string; entitlement: string; state: 'ok' | 'missing' | 'not_desired'; because: string[]; accountIds: string[]; enforcement: string | null }[];
     desired: { system: string; entitlement: string; reasons: string[] }[];
     accounts: { system: string; accountId: string; name: string; enabled: boolean; situation: string | null; lastLoginAt: string | null; grants: string[] }[];
+    joinerHold: JoinerHold | null;
   };
   assignments: { id: string; system: string; entitlement: string; reasonType: string; validTo: string | null; state: string }[];
   credentials: { id: string; system: string; kind: string; name: string; createdAt: string; lastRotatedAt: string | null; expiresAt: string | null; status: string }[];
@@ -17,6 +18,15 @@ interface IdentityPage {
   tasks: { id: string; system: string; kind: string; instruction: string; status: string; dueAt: string }[];
   changes: { planId: string; changeId: string; kind: string; system: string | null; state: string; updatedAt: string }[];
   assets: { tag: string; kind: string; description: string; status: string }[];
+}
+
+interface JoinerHold { requestId: string; state: 'pending' | 'denied'; stage: string | null; approvers: string[] }
+
+/** Why this joiner has no access yet, in words: the joiner approval holding them, and on whom it waits. */
+export function joinerHoldText(h: JoinerHold): string {
+  if (h.state === 'denied') return `Joiner approval ${h.requestId} was denied: plans give this person no access until someone files a new decision.`;
+  const waits = h.stage ? ` (stage ${h.stage}${h.approvers.length > 0 ? `, waiting on ${h.approvers.join(', ')}` : ''})` : '';
+  return `Held for joiner approval ${h.requestId}${waits}: plans create no account or access for this person until it is approved.`;
 }
 
 export function IdentityPageView({ identityKey }: { identityKey: string }) {
@@ -38,6 +48,11 @@ export function IdentityPageView({ identityKey }: { identityKey: string }) {
           <p className="muted">Key <code>{i.key}</code> · source {i.source}{i.manager ? <> · manager <a href={`#/people/${encodeURIComponent(i.manager)}`}>{i.managerName ?? i.manager}</a></> : null}{i.owner ? <> · owner <a href={`#/people/${encodeURIComponent(i.owner)}`}>{i.owner}</a></> : null}{i.sponsor ? <> · sponsor <a href={`#/people/${encodeURIComponent(i.sponsor)}`}>{i.sponsor}</a></> : null}{i.startDate ? ` · started ${i.startDate}` : ''}{i.endDate ? ` · ends ${i.endDate}` : ''}</p>
         </div>
       </header>
+      {data.access.joinerHold ? (
+        <p className={`note span-3 ${data.access.joinerHold.state === 'denied' ? 'note-bad' : 'note-warn'}`} role="status" data-testid="joiner-hold">
+          <Badge tone={data.access.joinerHold.state === 'denied' ? 'bad' : 'warn'}>{data.access.joinerHold.state === 'denied' ? 'joiner denied' : 'awaiting approval'}</Badge> {joinerHoldText(data.access.joinerHold)}
+        </p>
+      ) : null}
       <Card title="Access: desired versus actual" className="span-2" action={data.access.entitlements.length > 0 ? <small>{counts.ok} held · {counts.missing} missing · {counts.not_desired} not desired</small> : undefined}>
         {!data.access.available ? <Empty>Access cannot be explained in this build.</Empty> : data.access.entitlements.length === 0 ? <Empty>No rule, request or exception gives access, and no system reports any.</Empty> : (
           <div className="table-wrap">
