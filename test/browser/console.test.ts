@@ -188,4 +188,34 @@ describe('web console in Chromium', { skip: existsSync(CHROMIUM) ? false : 'no /
     const status = await page.evaluate(async () => (await fetch('/api/people/E1000')).status);
     assert.equal(status, 404);
   });
+
+  test('a report’s access request waits in the manager’s approvals inbox, and approving it moves it on', async () => {
+    // E9999 (the joiner above, reporting to E1001) asks for something they may request.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn('admin', adminPassword);
+    const post = (url: string, body: unknown) =>
+      page.evaluate(async ([u, b]) => {
+        const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
+        const res = await fetch(u as string, { method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken }, body: JSON.stringify(b) });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      }, [url, body] as const);
+    assert.equal((await post('/api/users', { username: 'ada', password: 'joiner-password-1', identityKey: 'E9999' })).status, 201);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn('ada', 'joiner-password-1');
+    const me = await page.evaluate(async () => (await (await fetch('/api/me')).json()) as { requestable: { system: string; entitlement: string; privileged: boolean }[] });
+    const wanted = me.requestable.find((r) => !r.privileged) ?? me.requestable[0]!;
+    const filed = await post('/api/access-requests', { system: wanted.system, entitlement: wanted.entitlement, justification: 'needed for onboarding' });
+    assert.equal(filed.status, 201, JSON.stringify(filed.body));
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signIn('guido', 'manager-password-1');
+    await page.goto(`${base}/#/approvals`);
+    const item = page.getByRole('listitem').filter({ hasText: `${wanted.system}:${wanted.entitlement}` }).filter({ hasText: 'stage manager' });
+    await item.waitFor();
+    await shot('13-approvals-inbox');
+    await expectAccessible('the approvals inbox');
+    await item.getByRole('button', { name: 'Approve' }).click();
+    await item.waitFor({ state: 'detached' });
+    const inbox = await page.evaluate(async () => (await (await fetch('/api/approvals')).json()) as { items: { id: string; stage: string }[] });
+    assert.ok(!inbox.items.some((i) => i.id === filed.body.id && i.stage === 'manager'), 'the manager stage is decided');
+  });
 });

@@ -147,7 +147,7 @@ export function ApprovalsPage() {
       {data && data.items.length === 0 ? <Empty>Nothing waits on you.</Empty> : (
         <ul className="list cards">{data?.items.map((a) => (
           <li key={a.id}>
-            <div><b>{a.summary}</b> for <a href={`#/people/${encodeURIComponent(a.identityKey)}`}>{a.identityKey}</a><br /><small>asked by {a.requestedBy} · {new Date(a.requestedAt).toLocaleString()}{a.stage ? ` · stage ${a.stage.replace(/_/g, ' ')}` : ''}</small></div>
+            <div><b>{a.summary}</b> for <a className="inline-link" href={`#/people/${encodeURIComponent(a.identityKey)}`}>{a.identityKey}</a><br /><small>asked by {a.requestedBy} · {new Date(a.requestedAt).toLocaleString()}{a.stage ? ` · stage ${a.stage.replace(/_/g, ' ')}` : ''}</small></div>
             <div className="actions"><button type="button" className="primary" onClick={() => void decide(a.id, 'approve')}>Approve</button><button type="button" onClick={() => void decide(a.id, 'reject')}>Reject</button></div>
           </li>
         ))}</ul>
