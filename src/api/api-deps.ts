@@ -143,6 +143,8 @@ export interface ApiDeps {
   readonly db: Kysely<Database>;
   readonly backend: string;
   readonly now: () => Date;
+  /** The organisation's time zone (effective dates of edits made in the console); default UTC. */
+  readonly timezone?: string;
   /** Systems whose owner in policy is this identity. */
   readonly systemsOwnedBy: (identityKey: string) => readonly string[];
   readonly services: ConsoleServices;

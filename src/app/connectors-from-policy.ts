@@ -42,6 +42,8 @@ export interface PolicyConnectorsDeps {
   readonly actor?: string;
   /** Who carries jml-internal tasks (asset collection, system-less tasks); defaults from the policy. */
   readonly internal?: Partial<InternalChangeSettings>;
+  /** The organisation's time zone (effective dates of ownership transfers). */
+  readonly timezone?: string;
 }
 
 export interface PolicyConnectors {
@@ -120,6 +122,7 @@ export async function openPolicyConnectors(deps: PolicyConnectorsDeps, systems?:
   };
   const internal = createInternalChanges(internalChangeSettings(deps.policy, deps.internal), {
     db: deps.db,
+    ...(deps.timezone ? { timezone: deps.timezone } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.actor ? { actor: deps.actor } : {}),
   });

@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { testBackends } from '../../test/support/backends.ts';
 import { staff, tempDir, testConfig, VENDOR_HEADER, writeFile, writeHr, type Person } from '../../test/support/hr-files.ts';
-import { appendAudit, verifyAudit } from '../store/audit-log.ts';
+import { verifyAudit } from '../store/audit-log.ts';
 import { getIdentity, timelineOf } from '../store/identity-store.ts';
 import type { Store } from '../store/open-store.ts';
 import { importSource, type ImportOptions } from './import-source.ts';
 import { applyDueEvents } from './lifecycle-clock.ts';
 import { rescindLeaver } from './rescind-leaver.ts';
+import { recordIdentityEdit } from './identity-edit.ts';
 
 const actor = 'cli:test';
 
@@ -247,15 +248,18 @@ for (const backend of testBackends()) {
       assert.equal((await verifyAudit(store.db)).ok, true);
     });
 
-    test('an identity edited outside its timeline is re-folded from it by the next import, as every touched identity was', async () => {
-      await store.db.transaction().execute(async (trx) => {
-        await trx.updateTable('identities').set({ status: 'suspended', attributes: JSON.stringify({ first_name: 'Edited' }) }).where('key', '=', 'E0003').execute();
-        await appendAudit(trx, { actor, action: 'identity.edited', subject: 'E0003', trigger: 'api:test', after: { status: 'suspended' } });
-      });
-      await run(writeHr(dir, 'same-again.csv', people), '2026-12-03');
-      const identity = await getIdentity(store.db, 'E0003');
-      assert.equal(identity!.status, 'active');
-      assert.equal(identity!.attributes.first_name, 'FirstE0003');
+    test('an edit made in jml is an event on the timeline, and the next import keeps it', async () => {
+      await store.db.transaction().execute((trx) =>
+        recordIdentityEdit(trx, { identityKey: 'E0003', attributes: { title: 'Team Lead' }, status: 'suspended', actor, trigger: 'api:test', at: new Date('2026-12-02T12:00:00Z'), timezone: 'Europe/Berlin' }),
+      );
+      const edited = await getIdentity(store.db, 'E0003');
+      assert.deepEqual([edited!.status, edited!.attributes.title], ['suspended', 'Team Lead']);
+      const event = (await timelineOf(store.db, 'E0003')).at(-1)!;
+      assert.deepEqual([event.type, event.source, event.changes.title], ['mover', 'jml', ['Engineer', 'Team Lead']]);
+      // A re-import that touches E0003 (a department change) re-folds it: the jml edit is part of the fold.
+      await run(writeHr(dir, 'after-edit.csv', people.map((p) => (p.id === 'E0003' ? { ...p, department: 'Research' } : p))), '2026-12-03');
+      const after = await getIdentity(store.db, 'E0003');
+      assert.deepEqual([after!.status, after!.attributes.title, after!.attributes.department], ['suspended', 'Team Lead', 'Research']);
     });
   });
 

@@ -439,9 +439,9 @@ async function writeImport(db: Db, w: WriteInput): Promise<void> {
  * come out different when
  *   - its timeline changed: a new or superseded event, or a record linked to it anew;
  *   - an event crossed the evaluation instant: still scheduled but due, or
- *     applied but (with an earlier --as-of) not yet due;
- *   - the row was edited outside the timeline (`identity.edited`, the people API),
- *     which a re-fold overwrites as before.
+ *     applied but (with an earlier --as-of) not yet due.
+ * Edits made in jml (console, ownership transfers) are timeline events of
+ * source `jml` (identity-edit.ts), so no stored row differs from its fold.
  */
 async function identitiesToRefold(db: Db, w: WriteInput, newKeys: ReadonlySet<string>): Promise<string[]> {
   const { diff } = w;
@@ -457,17 +457,13 @@ async function identitiesToRefold(db: Db, w: WriteInput, newKeys: ReadonlySet<st
     if (identity.scheduled.some((e) => superseded.has(e.id))) candidates.add(identity.key);
   }
   const at = w.evaluatedAt as unknown as Date;
-  const [crossing, edited] = await Promise.all([
-    db
-      .selectFrom('lifecycle_events')
-      .select('identity_key')
-      .distinct()
-      .where((eb) => eb.or([eb.and([eb('state', '=', 'scheduled'), eb('effective_at', '<=', at)]), eb.and([eb('state', '=', 'applied'), eb('effective_at', '>', at)])]))
-      .execute(),
-    db.selectFrom('audit_log').select('subject').distinct().where('action', '=', 'identity.edited').execute(),
-  ]);
+  const crossing = await db
+    .selectFrom('lifecycle_events')
+    .select('identity_key')
+    .distinct()
+    .where((eb) => eb.or([eb.and([eb('state', '=', 'scheduled'), eb('effective_at', '<=', at)]), eb.and([eb('state', '=', 'applied'), eb('effective_at', '>', at)])]))
+    .execute();
   for (const r of crossing) candidates.add(r.identity_key);
-  for (const r of edited) candidates.add(r.subject);
   return [...touched].filter((key) => candidates.has(key));
 }
 

@@ -24,6 +24,7 @@ import type { Connector, ReadBack } from '../connectors/connector.ts';
 import { createTaskStore, type TaskStore } from '../connectors/manual/task-store.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
+import { recordIdentityEdit } from './identity-edit.ts';
 
 /** The `system` of tasks opened for jml-internal changes. */
 export const JML_TASK_SYSTEM = 'jml';
@@ -39,6 +40,8 @@ export interface InternalChangeSettings {
 
 export interface InternalChangeDeps {
   readonly db: Kysely<Database>;
+  /** The organisation's time zone, for the effective date of transfers; default UTC. */
+  readonly timezone?: string;
   readonly now?: () => Date;
   readonly actor?: string;
 }
@@ -118,7 +121,8 @@ export function createInternalChanges(settings: InternalChangeSettings, deps: In
       if (!newOwner) return { status: 'failed', retryable: false, message: `no identity ${change.toOwnerKey} to take ${relation} of ${change.subjectKey}` } as const;
       if (subject[relation] === change.toOwnerKey) return { status: 'done' } as const;
       const at = now();
-      await trx.updateTable('identities').set({ [relation]: change.toOwnerKey!, updated_at: at.toISOString() }).where('key', '=', change.subjectKey!).execute();
+      // A transfer is a change of the subject's timeline (source jml), so a later import's re-fold keeps it.
+      await recordIdentityEdit(trx, { identityKey: change.subjectKey!, [relation]: change.toOwnerKey!, actor, trigger: `change:${change.id}`, at, timezone: deps.timezone ?? 'UTC' });
       await appendAudit(
         trx,
         { actor, action: 'identity.ownership_transferred', subject: change.subjectKey!, trigger: `change:${change.id}`, before: { [relation]: subject[relation] }, after: { [relation]: change.toOwnerKey }, details: { from: change.identityKey, reason: change.reason } },

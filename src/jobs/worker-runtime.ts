@@ -52,7 +52,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     now,
     onInvalid: (error) => process.stderr.write(`jml worker: the policy in ${deps.config.policy_dir} does not load; the last good policy stays in force.\n${error.message}\n`),
   });
-  const open = (policy: Policy) => openPolicyConnectors({ db, policy, now, actor: deps.actor, ...(deps.keyring ? { keyring: deps.keyring } : {}) });
+  const open = (policy: Policy) => openPolicyConnectors({ db, policy, now, actor: deps.actor, timezone: deps.config.timezone, ...(deps.keyring ? { keyring: deps.keyring } : {}) });
   const first = (await watch.check()).loaded;
   let state: { readonly loaded: LoadedPolicy; readonly connectors: PolicyConnectors } = { loaded: first, connectors: await open(first.policy) };
   const retiring = new Set<PolicyConnectors>();

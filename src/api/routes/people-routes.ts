@@ -6,11 +6,12 @@ import { sql } from 'kysely';
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import { z } from 'zod';
 import { displayName, IDENTITY_KINDS, IDENTITY_STATUSES } from '../../domain/identity.ts';
-import { appendAudit } from '../../store/audit-log.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { seesEveryone, type Principal } from '../auth/principal.ts';
 import { canSeeIdentity, reportsQuery } from '../identity-scope.ts';
 import { defineRoute, page, pageQuery, type RouteDefinition } from '../route-definition.ts';
+import { recordIdentityEdit } from '../../app/identity-edit.ts';
+import type { IdentityStatus } from '../../domain/identity.ts';
 
 const personSummary = z.object({
   key: z.string(),
@@ -205,21 +206,18 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
         const refused = forbiddenFields(principal, params.key, body);
         if (refused.length > 0) return deny('forbidden', params.key, `may not set ${refused.join(', ')}`);
         const result = await db.transaction().execute(async (trx) => {
-          const nextAttributes = { ...row.attributes, ...(body.attributes ?? {}) };
-          const updated = await trx
-            .updateTable('identities')
-            .set({
-              attributes: JSON.stringify(nextAttributes),
-              ...(body.status ? { status: body.status } : {}),
-              ...(body.owner !== undefined ? { owner: body.owner } : {}),
-              ...(body.sponsor !== undefined ? { sponsor: body.sponsor } : {}),
-              updated_at: deps.now().toISOString(),
-            })
-            .where('key', '=', params.key)
-            .returning(['key', 'attributes', 'status', 'owner', 'sponsor'])
-            .executeTakeFirstOrThrow();
-          await appendAudit(trx, { actor, action: 'identity.edited', subject: params.key, trigger: `api:${request.id}`, before: { attributes: row.attributes, status: row.status, owner: row.owner, sponsor: row.sponsor }, after: body }, deps.now());
-          return updated;
+          const identity = await recordIdentityEdit(trx, {
+            identityKey: params.key,
+            ...(body.attributes ? { attributes: body.attributes } : {}),
+            ...(body.status ? { status: body.status as IdentityStatus } : {}),
+            ...(body.owner !== undefined ? { owner: body.owner } : {}),
+            ...(body.sponsor !== undefined ? { sponsor: body.sponsor } : {}),
+            actor,
+            trigger: `api:${request.id}`,
+            at: deps.now(),
+            timezone: deps.timezone ?? 'UTC',
+          });
+          return { key: identity.key, attributes: identity.attributes, status: identity.status, owner: identity.owner, sponsor: identity.sponsor };
         });
         // Status and manager decide whether a linked user may act and as what: drop cached principals once committed.
         deps.principalCache?.forgetWhere({ identityKey: params.key });

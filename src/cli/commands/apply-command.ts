@@ -67,7 +67,7 @@ export function registerApplyCommand(program: Command, ctx: CliContext): void {
         }
         const { policy } = await planner.loadPolicy();
         const systems = [...new Set(plan.changes.map((c) => c.system).filter((s): s is string => s !== null))];
-        const connectors = await openPolicyConnectors({ db: store.db, policy, actor: ctx.actor }, systems);
+        const connectors = await openPolicyConnectors({ db: store.db, policy, actor: ctx.actor, timezone: config.timezone }, systems);
         try {
           const report = await applyPlan({
             db: store.db,

@@ -102,6 +102,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
             db: store.db,
             backend: store.backend,
             now,
+            timezone: config.timezone,
             systemsOwnedBy: (key) => owners.get(key) ?? [],
             services: createConsoleServices({ db: store.db, config, now, replan }),
             metrics: createApiMetrics(),
