@@ -50,6 +50,12 @@ export interface ApplyChangeDeps {
   readonly retry?: Partial<RetryPolicy>;
   /** A connector call that takes longer is abandoned as a retryable timeout. */
   readonly callTimeoutMs?: number;
+  /**
+   * Runs inside the transaction that records a final state, so what follows
+   * from it (a job's next step, the changes that waited on this one) commits
+   * with the record or not at all.
+   */
+  readonly onRecorded?: (trx: Kysely<Database>, state: ChangeState) => Promise<void>;
 }
 
 /** What one step ended with; `waiting` means its dependencies are not confirmed yet (nothing recorded). */
@@ -176,6 +182,7 @@ async function finish(deps: ApplyChangeDeps, planId: string, change: Change, upd
         at,
       );
     }
+    await deps.onRecorded?.(trx, update.state);
     return saved;
   });
   return { changeId: change.id, state: update.state as StepState, attempts: record?.attempts ?? 0, lastError: record?.lastError ?? update.lastError ?? null };

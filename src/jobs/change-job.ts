@@ -21,7 +21,7 @@ import { loadPlan, recordPlan, updateChange, type ChangeState } from '../app/pla
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import { inTransaction, type JobSender } from './job-boss.ts';
-import { changeJobId, QUEUE, type ChangeJob } from './job-queues.ts';
+import { changeJobId, deterministicJobId, QUEUE, type ChangeJob } from './job-queues.ts';
 
 export interface JobRetryPolicy {
   /** Tries of one change before it is parked. */
@@ -46,7 +46,7 @@ export interface ChangeJobDeps extends Omit<ApplyChangeDeps, 'sleep' | 'retry'> 
 /** States after which nothing more happens to a change by itself. */
 const FINAL: readonly ChangeState[] = ['already', 'confirmed', 'parked', 'blocked'];
 
-export type ChangeJobOutcome = ChangeResult['state'] | 'stale' | 'deferred' | 'retrying';
+export type ChangeJobOutcome = ChangeResult['state'] | 'stale' | 'deferred' | 'retrying' | 'locked';
 
 /**
  * Records a plan and queues a job for every change that depends on nothing;
@@ -102,10 +102,16 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
     .returning(['failures'])
     .executeTakeFirst();
   if (!claimed) {
-    const row = await deps.db.selectFrom('change_runs').select(['seq']).where('plan_id', '=', job.planId).where('change_id', '=', job.changeId).executeTakeFirst();
+    const row = await deps.db.selectFrom('change_runs').select(['seq', 'lease_until']).where('plan_id', '=', job.planId).where('change_id', '=', job.changeId).executeTakeFirst();
     if (!row || row.seq !== job.seq) return 'stale';
-    // Another live worker holds it; pg-boss retries this job after its lease would have lapsed.
-    throw new JmlError('locked', `change ${job.changeId} is being applied by another worker`, { retryable: true });
+    // Another worker holds it (this is a re-delivery of a job that expired while that worker was
+    // slow). Come back when its lease lapses: that worker settles the change by then, or has died.
+    // Failing the job instead would leave the delay to pg-boss's exponential retry backoff, and on
+    // a loaded machine a few such deliveries put the change minutes away.
+    const leaseUntil = row.lease_until ? new Date(row.lease_until).getTime() : now().getTime();
+    const startAfter = new Date(Math.max(leaseUntil, now().getTime()) + 250);
+    await deps.boss.send(QUEUE.applyChange, job, { id: deterministicJobId('change-after-lease', job.planId, job.changeId, job.seq, leaseUntil), startAfter });
+    return 'locked';
   }
 
   try {
@@ -119,12 +125,19 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
     }
 
     let result: ChangeResult;
+    let settled = false;
     try {
       result = await applyChange(
         {
           ...deps,
           retry: { maxAttempts: Number.MAX_SAFE_INTEGER, baseDelayMs: retry.baseDelayMs, maxDelayMs: retry.maxDelayMs },
           sleep: (ms) => Promise.reject(new RetryLater(ms)),
+          // A worker that dies after this commit leaves nothing undone: the waiting changes are queued with it.
+          onRecorded: async (trx, state) => {
+            await settle(trx, job);
+            if (FINAL.includes(state)) await queueReadyDependents(trx, deps.boss, plan, change);
+            settled = true;
+          },
         },
         job.planId,
         change,
@@ -138,8 +151,8 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
     if (result.state === 'parked') {
       await raiseFinding(deps.db, { kind: 'parked_change', subject: change.id, system: change.system, identityKey: change.identityKey, detail: `${change.kind} for ${change.identityKey} in ${change.system ?? 'jml'} parked: ${result.lastError ?? 'unknown error'}` }, now(), deps.alert);
     }
-    await settle(deps, job);
-    if (FINAL.includes(result.state as ChangeState)) await afterFinal(deps, plan, change);
+    if (!settled) await settle(deps.db, job);
+    if (FINAL.includes(result.state as ChangeState)) await closePlanIfDone(deps, plan.id);
     return result.state;
   } catch (error) {
     await releaseLease(deps.db, job, deps.workerId);
@@ -154,13 +167,15 @@ async function retryOrPark(deps: ChangeJobDeps, job: ChangeJob, change: Change, 
   if (change.system) await recordSystemFailure(deps.db, change.system, message, quarantine, now(), deps.alert);
   if (failures >= retry.maxAttempts) {
     const lastError = `gave up after ${failures} attempts: ${message}`;
+    const plan = await cachedPlan(deps.db, job.planId);
     await deps.db.transaction().execute(async (trx) => {
       await updateChange(trx, job.planId, change, { state: 'parked', lastError, finished: true }, now());
       await appendAudit(trx, { actor: deps.actor, action: 'change.parked', subject: change.identityKey, trigger: `plan:${job.planId}`, details: { change: change.id, kind: change.kind, system: change.system, attempts: failures, error: lastError } }, now());
+      await settle(trx, job);
+      await queueReadyDependents(trx, deps.boss, plan, change);
     });
     await raiseFinding(deps.db, { kind: 'parked_change', subject: change.id, system: change.system, identityKey: change.identityKey, detail: `${change.kind} for ${change.identityKey} in ${change.system ?? 'jml'} parked: ${lastError}` }, now(), deps.alert);
-    await settle(deps, job);
-    await afterFinal(deps, await cachedPlan(deps.db, job.planId), change);
+    await closePlanIfDone(deps, plan.id);
     return 'parked';
   }
   const random = deps.random ?? Math.random;
@@ -189,8 +204,8 @@ async function scheduleNext(deps: ChangeJobDeps, job: ChangeJob, failures: numbe
 }
 
 /** The run is over with no successor queued: a later job (sweep, dependency) uses the next seq. */
-async function settle(deps: ChangeJobDeps, job: ChangeJob): Promise<void> {
-  await deps.db
+async function settle(db: Kysely<Database>, job: ChangeJob): Promise<void> {
+  await db
     .updateTable('change_runs')
     .set((eb) => ({ seq: eb('seq', '+', 1), lease_owner: null, lease_until: null, next_at: null }))
     .where('plan_id', '=', job.planId)
@@ -212,45 +227,62 @@ async function releaseLease(db: Kysely<Database>, job: ChangeJob, workerId: stri
 }
 
 /**
- * Queues the changes that waited on this one once all their dependencies are
- * final, and closes the plan when nothing is left. Each worker reads after
- * its own commit, so of two dependencies settling at once at least one sees
- * the other and queues the dependent; the sweep catches anything else.
+ * Queues, inside the transaction that records `change` as final, the changes
+ * that waited on it and now have all their dependencies final. The waiting
+ * rows are locked first: of two dependencies settling at once, the second
+ * waits for the first to commit and then reads its state, so one of them
+ * always queues the dependent.
  */
-async function afterFinal(deps: ChangeJobDeps, plan: Plan, change: Change): Promise<void> {
+async function queueReadyDependents(trx: Kysely<Database>, boss: JobSender, plan: Plan, change: Change): Promise<void> {
   const dependents = plan.changes.filter((c) => c.dependsOn.includes(change.id));
-  if (dependents.length > 0) {
-    const ids = [...new Set(dependents.flatMap((d) => [d.id, ...d.dependsOn]))];
-    const rows = await deps.db.selectFrom('plan_changes').select(['change_id', 'state']).where('plan_id', '=', plan.id).where('change_id', 'in', ids).execute();
-    const state = new Map(rows.map((r) => [r.change_id, r.state as ChangeState]));
-    const ready = dependents.filter((d) => state.get(d.id) === 'planned' && d.dependsOn.every((id) => FINAL.includes(state.get(id)!)));
-    if (ready.length > 0) await queueCurrent(deps, plan.id, ready.map((d) => d.id));
-  }
+  if (dependents.length === 0) return;
+  await trx
+    .selectFrom('plan_changes')
+    .select('change_id')
+    .where('plan_id', '=', plan.id)
+    .where('change_id', 'in', dependents.map((d) => d.id))
+    .orderBy('change_id')
+    .forUpdate()
+    .execute();
+  const ids = [...new Set(dependents.flatMap((d) => [d.id, ...d.dependsOn]))];
+  const rows = await trx.selectFrom('plan_changes').select(['change_id', 'state']).where('plan_id', '=', plan.id).where('change_id', 'in', ids).execute();
+  const state = new Map(rows.map((r) => [r.change_id, r.state as ChangeState]));
+  const ready = dependents.filter((d) => state.get(d.id) === 'planned' && d.dependsOn.every((id) => FINAL.includes(state.get(id)!)));
+  await queueCurrent({ db: trx, boss }, plan.id, ready.map((d) => d.id), undefined, trx);
+}
+
+/**
+ * Closes the plan when no change is left unfinished. Runs after the change's
+ * commit, so of two last changes finishing at once at least one sees the
+ * other final. A worker killed between that commit and this leaves the plan
+ * 'applying' with nothing left to run (nothing re-runs this yet).
+ */
+async function closePlanIfDone(deps: Pick<ChangeJobDeps, 'db' | 'actor' | 'now'>, planId: string): Promise<void> {
   // Stops at the first unfinished change, so it stays cheap while a large plan is under way.
   const unfinished = await deps.db
     .selectFrom('plan_changes')
     .select('change_id')
-    .where('plan_id', '=', plan.id)
+    .where('plan_id', '=', planId)
     .where('state', 'not in', FINAL)
     .limit(1)
     .executeTakeFirst();
   if (unfinished) return;
-  const failed = await deps.db.selectFrom('plan_changes').select('change_id').where('plan_id', '=', plan.id).where('state', 'in', ['parked', 'blocked']).limit(1).executeTakeFirst();
+  const failed = await deps.db.selectFrom('plan_changes').select('change_id').where('plan_id', '=', planId).where('state', 'in', ['parked', 'blocked']).limit(1).executeTakeFirst();
   const status = failed ? 'partial' : 'applied';
   const now = (deps.now ?? (() => new Date()))();
-  const updated = await deps.db.updateTable('plans').set({ status, updated_at: now.toISOString() }).where('id', '=', plan.id).where('status', '=', 'applying').executeTakeFirst();
-  if (Number(updated.numUpdatedRows) > 0) await appendAudit(deps.db, { actor: deps.actor, action: `plan.${status}`, subject: `plan:${plan.id}`, trigger: 'job', details: {} }, now);
+  const updated = await deps.db.updateTable('plans').set({ status, updated_at: now.toISOString() }).where('id', '=', planId).where('status', '=', 'applying').executeTakeFirst();
+  if (Number(updated.numUpdatedRows) > 0) await appendAudit(deps.db, { actor: deps.actor, action: `plan.${status}`, subject: `plan:${planId}`, trigger: 'job', details: {} }, now);
 }
 
-/** Queues a job at each change's current seq (a no-op when that job exists). */
-export async function queueCurrent(deps: Pick<ChangeJobDeps, 'db' | 'boss'>, planId: string, changeIds: readonly string[], startAfter?: Date): Promise<void> {
+/** Queues a job at each change's current seq (a no-op when that job exists); with `trx`, as part of that transaction. */
+export async function queueCurrent(deps: Pick<ChangeJobDeps, 'db' | 'boss'>, planId: string, changeIds: readonly string[], startAfter?: Date, trx?: Kysely<Database>): Promise<void> {
   if (changeIds.length === 0) return;
   const runs = await deps.db.selectFrom('change_runs').select(['change_id', 'seq']).where('plan_id', '=', planId).where('change_id', 'in', changeIds).execute();
   const jobs = runs.map((r) => {
     const data = { planId, changeId: r.change_id, seq: r.seq };
     return { id: changeJobId(data), data, ...(startAfter ? { startAfter } : {}) };
   });
-  await deps.boss.insert(QUEUE.applyChange, jobs);
+  await deps.boss.insert(QUEUE.applyChange, jobs, trx ? inTransaction(trx) : undefined);
 }
 
 /**

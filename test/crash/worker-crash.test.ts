@@ -31,6 +31,17 @@ async function planSettled(store: Store, planId: string): Promise<string | undef
   return row && row.status !== 'applying' ? row.status : undefined;
 }
 
+/** Waits for the plan to end; on timeout says where it stands, so a failure on a loaded machine can be read. */
+async function planFinished(store: Store, planId: string, what: string, timeoutMs: number): Promise<string> {
+  try {
+    return await waitFor(what, () => planSettled(store, planId), timeoutMs);
+  } catch (error) {
+    const open = await store.db.selectFrom('plan_changes').select(['change_id', 'state', 'last_error']).where('plan_id', '=', planId).where('state', 'not in', ['confirmed', 'already']).execute();
+    const health = await store.db.selectFrom('system_health').selectAll().execute().catch(() => []);
+    throw new Error(`${(error as Error).message}: ${open.length} open (${JSON.stringify(open.slice(0, 5))}); systems ${JSON.stringify(health)}`);
+  }
+}
+
 async function assertExactlyOnce(store: Store, plan: Plan, fakePath: string): Promise<void> {
   const states = await store.db.selectFrom('plan_changes').select(['change_id', 'state']).where('plan_id', '=', plan.id).execute();
   assert.deepEqual([...new Set(states.map((s) => s.state))], ['confirmed'], 'every step confirmed by read-back');
@@ -76,7 +87,7 @@ describe('crash safety with real worker processes', { skip: hasPostgres ? false 
     await second.loaded;
     second.release();
     await second.ready;
-    assert.equal(await waitFor('the plan to finish', () => planSettled(store, plan.id), 60_000), 'applied');
+    assert.equal(await planFinished(store, plan.id, 'the plan to finish', 60_000), 'applied');
     await assertExactlyOnce(store, plan, fake);
 
     // The killed worker's job, delivered again and out of order, and a duplicate of a finished one.
@@ -100,12 +111,15 @@ describe('crash safety with real worker processes', { skip: hasPostgres ? false 
       await database.drop();
     });
     const fake = path.join(scratchDir('three'), 'wiki.json');
-    const workers = [1, 2, 3].map(() => spawnWorker({ DATABASE_URL: database.url, FAKE_PATH: fake, FAKE_LATENCY_MS: '10', BATCH_SIZE: '4' }));
+    // Nothing is killed here, so no short expiry: with 3 s, connector calls time out at 1.2 s
+    // (0.4 of it), and on a loaded machine five such timeouts in a row quarantine the system,
+    // deferring every change of the plan by the quarantine's five minutes.
+    const workers = [1, 2, 3].map(() => spawnWorker({ DATABASE_URL: database.url, FAKE_PATH: fake, FAKE_LATENCY_MS: '10', BATCH_SIZE: '4', APPLY_EXPIRE_SECONDS: '30' }));
     running.push(...workers);
     await Promise.all(workers.map((w) => w.ready));
     const plan = joinerPlan(30);
     await submit(store, plan);
-    assert.equal(await waitFor('the plan to finish', () => planSettled(store, plan.id), 60_000), 'applied');
+    assert.equal(await planFinished(store, plan.id, 'the plan to finish', 60_000), 'applied');
     await assertExactlyOnce(store, plan, fake);
     const actors = await store.db.selectFrom('audit_log').select('actor').distinct().where('action', '=', 'change.confirmed').execute();
     assert.ok(actors.length >= 2, `the work was shared (${actors.length} workers confirmed changes)`);
@@ -128,7 +142,7 @@ describe('crash safety with real worker processes', { skip: hasPostgres ? false 
       return rows.length >= 6;
     });
     server.restart();
-    assert.equal(await waitFor('the plan to finish after the restart', () => planSettled(store, plan.id), 90_000), 'applied');
+    assert.equal(await planFinished(store, plan.id, 'the plan to finish after the restart', 90_000), 'applied');
     await assertExactlyOnce(store, plan, fake);
     worker.child.kill('SIGTERM');
     await worker.exited;
