@@ -16,6 +16,7 @@ import { QUEUE } from '../../src/jobs/job-queues.ts';
 import type { Plan } from '../../src/domain/change.ts';
 import { createTestDatabase } from '../support/backends.ts';
 import { joinerPlan, postgresBin, scratchDir, spawnWorker, startOwnPostgres, waitFor, type WorkerProcess } from './crash-harness.ts';
+import { freePort } from '../peers/peer-process.ts';
 import { readFileSystem } from './file-fake-connector.ts';
 
 const hasPostgres = !!process.env.JML_TEST_DATABASE_URL;
@@ -128,7 +129,7 @@ describe('crash safety with real worker processes', { skip: hasPostgres ? false 
   });
 
   test('PostgreSQL restarted in the middle of a run: the run completes, nothing twice', { timeout: 120_000, skip: postgresBin() ? false : 'no PostgreSQL server binaries' }, async () => {
-    const server = startOwnPostgres(55000 + (process.pid % 400));
+    const server = startOwnPostgres(await freePort());
     cleanups.push(() => server.stop());
     const store = await openStore({ databaseUrl: server.url, poolSize: 4 });
     cleanups.push(() => store.close().catch(() => undefined));
