@@ -15,7 +15,6 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { buildApiServer } from '../src/api/api-server.ts';
 import { createApiMetrics } from '../src/api/api-metrics.ts';
 import { createCredentialStore } from '../src/api/auth/credential-store.ts';
@@ -23,6 +22,7 @@ import { createUser } from '../src/api/auth/user-store.ts';
 import { createConsoleServices } from '../src/api/console-services.ts';
 import { loadConfig } from '../src/app/config.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
+import { createScratchDatabase } from '../test/support/scratch-database.ts';
 
 export interface ApiBenchOptions {
   readonly identities?: number;
@@ -103,7 +103,7 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
   const seconds = options.seconds ?? 10;
   const log = options.log ?? ((line: string) => console.log(line));
   // On PostgreSQL, a database of its own, dropped afterwards: never the tables behind DATABASE_URL.
-  const scratch = options.databaseUrl ? await scratchDatabase(options.databaseUrl) : null;
+  const scratch = options.databaseUrl ? await createScratchDatabase(options.databaseUrl, 'jml_api_bench') : null;
   const store = await openStore(scratch ? { databaseUrl: scratch.url } : { dataDir: 'memory://' });
   try {
     const t0 = performance.now();
@@ -132,22 +132,6 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
   }
 }
 
-async function scratchDatabase(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `jml_api_bench_${process.pid}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
 
 if (import.meta.main) {
   const { values } = parseArgs({ options: { identities: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'load-generator': { type: 'string' } } });

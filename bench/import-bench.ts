@@ -12,10 +12,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { configSchema, DEFAULT_SOURCES } from '../src/app/config.ts';
 import { importSource, type ImportResult } from '../src/app/import-source.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
+import { createScratchDatabase } from '../test/support/scratch-database.ts';
 
 export interface ImportBenchResult {
   readonly backend: string;
@@ -127,20 +127,9 @@ export async function runImportBench(
   let dropDatabase: (() => Promise<void>) | null = null;
   let initPeakRssMiB: number | null = null;
   if (options.databaseUrl) {
-    const name = `jml_bench_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: options.databaseUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(options.databaseUrl);
-    url.pathname = `/${name}`;
-    target = { databaseUrl: url.toString() };
-    dropDatabase = async () => {
-      const c = new pg.Client({ connectionString: options.databaseUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
+    const scratch = await createScratchDatabase(options.databaseUrl, 'jml_bench');
+    target = { databaseUrl: scratch.url };
+    dropDatabase = scratch.drop;
   } else {
     // The data directory is created (initdb + migrations, as `jml init` does) by a
     // separate process: initdb alone peaks at ~1.1 GB RSS in PGlite, which says

@@ -22,8 +22,7 @@ import { submitPlan } from '../src/jobs/change-job.ts';
 import { startWorkers } from '../src/jobs/workers.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
 import { leaverLatencySkipReason, runLeaverLatency, type LeaverLatency } from './leaver-latency.ts';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { createScratchDatabase } from '../test/support/scratch-database.ts';
 
 export interface QueueFigures {
   readonly backend: string;
@@ -142,23 +141,6 @@ async function applyWithProcesses(url: string, processes: number, changes: numbe
   }
 }
 
-/** A new database on the server of `adminUrl`, dropped by the returned `drop`. */
-async function freshDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `jml_bench_${randomBytes(5).toString('hex')}`;
-  const admin = async (statement: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      await client.query(statement);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
 
 /**
  * Runs the jobs benchmark; PostgreSQL figures only with `databaseUrl` (an
@@ -185,7 +167,7 @@ export async function runJobsBench(options: JobsBenchOptions = {}): Promise<Jobs
 
   let speedup3: number | null = null;
   if (options.databaseUrl) {
-    const fresh = () => freshDatabase(options.databaseUrl!);
+    const fresh = () => createScratchDatabase(options.databaseUrl!, 'jml_bench');
     const qdb = await fresh();
     const qstore = await openStore({ databaseUrl: qdb.url, poolSize: 8 });
     try {

@@ -24,7 +24,7 @@ import { appendAudit, type AuditEntryInput } from '../store/audit-log.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
 import type { Database } from '../store/database.ts';
 import type { JmlConfig } from './config.ts';
-import { IDENTITY_COLUMNS, identityRow, refoldIdentities, statusAuditEntries } from './lifecycle-clock.ts';
+import { IDENTITY_COLUMNS, identityRow, refoldIdentities, sameStoredValues, statusAuditEntries } from './lifecycle-clock.ts';
 import { massChangeVerdict, type MassChangeVerdict } from './mass-change-guard.ts';
 import { upsertCredentials } from './nhi-credentials.ts';
 import { orderedId } from '../store/ordered-id.ts';
@@ -506,7 +506,7 @@ async function writeRecords(db: Db, w: WriteInput, detectedAt: string): Promise<
   const stamped: string[] = [];
   for (const r of w.diff.records) {
     const prev = w.previous.get(r.recordKey);
-    if (prev && prev.identityKey === r.identityKey && prev.present === r.present && sameData(prev.data, r.data)) stamped.push(r.recordKey);
+    if (prev && prev.identityKey === r.identityKey && prev.present === r.present && sameStoredValues(prev.data, r.data)) stamped.push(r.recordKey);
     else changed.push(r);
   }
   await bulkInsert(db, 'source_records', RECORD_COLUMNS, changed, {
@@ -523,17 +523,6 @@ async function writeRecords(db: Db, w: WriteInput, detectedAt: string): Promise<
   }
 }
 
-/** Equal as stored in JSONB: same fields with the same values (a field holding `undefined` is absent). */
-function sameData(a: RecordData, b: RecordData): boolean {
-  let count = 0;
-  for (const k in a) {
-    if (a[k] === undefined) continue;
-    if (a[k] !== b[k]) return false;
-    count += 1;
-  }
-  for (const k in b) if (b[k] !== undefined) count -= 1;
-  return count === 0;
-}
 
 function fromData(n: DiffResult['newIdentities'][number]): Partial<Identity> {
   const { kind: _k, status: _s, source, start_date, end_date, owner, sponsor, ...attributes } = n.data;

@@ -96,10 +96,11 @@ async function storedIdentities(db: Db, keys: readonly string[]): Promise<Map<st
 /** Same stored fields (attributes compared as a set of defined values, as JSONB stores them). */
 function sameIdentity(a: Identity, b: Identity): boolean {
   if (a.kind !== b.kind || a.status !== b.status || a.source !== b.source || a.startDate !== b.startDate || a.endDate !== b.endDate || a.owner !== b.owner || a.sponsor !== b.sponsor) return false;
-  return sameValues(a.attributes, b.attributes);
+  return sameStoredValues(a.attributes, b.attributes);
 }
 
-function sameValues(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
+/** Equal as stored in JSONB: the same fields with the same values (a field holding `undefined` is absent). */
+export function sameStoredValues(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
   let count = 0;
   for (const k in a) {
     if (a[k] === undefined) continue;

@@ -4,9 +4,8 @@
  * JML_TEST_DATABASE_URL points at one (`.ci/run` starts one on loopback).
  * Each test store is a fresh database, dropped afterwards.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { openStore, type Backend, type Store } from '../../src/store/open-store.ts';
+import { createScratchDatabase, type ScratchDatabase } from './scratch-database.ts';
 
 export interface TestBackend {
   readonly name: Backend;
@@ -27,24 +26,9 @@ export function testBackends(): readonly TestBackend[] {
 }
 
 /** A connection string for a new, empty database on the test server; the caller owns it. */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createTestDatabase(): Promise<ScratchDatabase> {
   if (!adminUrl) throw new Error('JML_TEST_DATABASE_URL is not set');
-  const name = `jml_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
+  return createScratchDatabase(adminUrl);
 }
 
 let pgliteTemplate: Promise<Blob> | null = null;
