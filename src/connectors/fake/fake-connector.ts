@@ -18,6 +18,7 @@ import {
   recordEffect,
   type FakeSystem,
 } from './fake-system.ts';
+import { readBackFromState } from '../state-read-back.ts';
 
 export const FAKE_PROVISIONS: readonly ChangeKind[] = [
   'create_account',
@@ -122,37 +123,19 @@ function listAll(state: FakeSystem, kind: ListKind): unknown[] {
   return [...state.groups].map(([entitlement, g]) => ({ system: state.name, entitlement, displayName: g.displayName, type: 'group' }));
 }
 
-function readBackIn(state: FakeSystem, change: Change): ReadBack {
+function readBackIn(state: FakeSystem, change: Change): Promise<ReadBack> {
   const account = findAccount(state, change);
-  const accountId = account?.accountId;
-  const with_ = (holds: boolean, detail?: string): ReadBack => ({ holds, ...(accountId ? { accountId } : {}), ...(detail ? { detail } : {}) });
-  switch (change.kind) {
-    case 'create_account':
-      return with_(account !== undefined);
-    case 'delete_account':
-      return with_(account === undefined);
-    case 'enable_account':
-      return with_(account?.enabled === true);
-    // With no account there is nothing left to sign in with, remove or revoke: the leaver's goal holds.
-    case 'disable_account':
-      return with_(account === undefined || !account.enabled, account ? undefined : 'no account');
-    case 'update_attributes':
-      return with_(account !== undefined && attributesHold(account, change.attributes ?? {}));
-    case 'add_grant':
-      return with_(account !== undefined && state.grants.get(account.accountId)!.has(change.entitlement ?? ''));
-    case 'remove_grant':
-      return with_(account === undefined || !state.grants.get(account.accountId)!.has(change.entitlement ?? ''));
-    case 'revoke_sessions':
-      return with_(account === undefined || (state.sessions.get(account.accountId) ?? 0) === 0);
-    case 'revoke_credential': {
-      const credential = state.credentials.get(change.credentialId ?? '');
-      return with_(credential === undefined || credential.status === 'revoked');
-    }
-    case 'rotate_credential':
-      return with_(state.credentials.get(change.credentialId ?? '')?.rotations.includes(change.id) === true);
-    default:
-      return with_(false, `the fake does not carry out ${change.kind}`);
-  }
+  return readBackFromState(
+    change,
+    {
+      account,
+      attributesHold: (attributes) => account !== undefined && attributesHold(account, attributes),
+      grantHeld: (accountId, entitlement) => state.grants.get(accountId)?.has(entitlement) === true,
+      liveSessions: (accountId) => state.sessions.get(accountId) ?? 0,
+      credential: (id) => state.credentials.get(id),
+    },
+    'the fake',
+  );
 }
 
 function terminal(message: string): ChangeOutcome {

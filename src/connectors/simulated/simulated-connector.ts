@@ -23,6 +23,7 @@ import {
   simulatedGroupExists,
   simulatedPage,
 } from './simulated-system.ts';
+import { readBackFromState } from '../state-read-back.ts';
 
 export const simulatedSettingsSchema = z.object({
   /** Groups (entitlements) the system has; policy's entitlements of the system when opened from policy. */
@@ -68,35 +69,17 @@ export function createSimulatedConnector(rawSettings: SimulatedSettings, deps: S
   async function readBack(change: Change): Promise<ReadBack> {
     await enter();
     const account = await findSimulatedAccount(db, system, change);
-    const accountId = account?.account_id;
-    const with_ = (holds: boolean, detail?: string): ReadBack => ({ holds, ...(accountId ? { accountId } : {}), ...(detail ? { detail } : {}) });
-    switch (change.kind) {
-      case 'create_account':
-        return with_(account !== undefined);
-      case 'delete_account':
-        return with_(account === undefined);
-      case 'enable_account':
-        return with_(account?.enabled === true);
-      // With no account there is nothing left to sign in with, remove or revoke: the leaver's goal holds.
-      case 'disable_account':
-        return with_(account === undefined || !account.enabled, account ? undefined : 'no account');
-      case 'update_attributes':
-        return with_(account !== undefined && simulatedAttributesHold(account, change.attributes ?? {}));
-      case 'add_grant':
-        return with_(account !== undefined && (await simulatedGrantHeld(db, system, account.account_id, change.entitlement ?? '')));
-      case 'remove_grant':
-        return with_(account === undefined || !(await simulatedGrantHeld(db, system, account.account_id, change.entitlement ?? '')));
-      case 'revoke_sessions':
-        return with_(account === undefined || (await liveSessions(db, system, account.account_id)) === 0);
-      case 'revoke_credential':
-      case 'rotate_credential': {
-        const credential = await db.selectFrom('sim_credentials').selectAll().where('system', '=', system).where('credential_id', '=', change.credentialId ?? '').executeTakeFirst();
-        if (change.kind === 'revoke_credential') return with_(credential === undefined || credential.status === 'revoked');
-        return with_(credential?.rotations.includes(change.id) === true);
-      }
-      default:
-        return with_(false, `the simulated system does not carry out ${change.kind}`);
-    }
+    return readBackFromState(
+      change,
+      {
+        account: account ? { accountId: account.account_id, enabled: account.enabled } : undefined,
+        attributesHold: (attributes) => account !== undefined && simulatedAttributesHold(account, attributes),
+        grantHeld: (accountId, entitlement) => simulatedGrantHeld(db, system, accountId, entitlement),
+        liveSessions: (accountId) => liveSessions(db, system, accountId),
+        credential: (id) => db.selectFrom('sim_credentials').select(['status', 'rotations']).where('system', '=', system).where('credential_id', '=', id).executeTakeFirst(),
+      },
+      'the simulated system',
+    );
   }
 
   async function apply(change: Change): Promise<ChangeOutcome> {
