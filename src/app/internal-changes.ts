@@ -25,6 +25,7 @@ import { createTaskStore, type TaskStore } from '../connectors/manual/task-store
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import { recordIdentityEdit } from './identity-edit.ts';
+import { JML_INTERNAL_CHANGE_KINDS } from '../domain/change.ts';
 
 /** The `system` of tasks opened for jml-internal changes. */
 export const JML_TASK_SYSTEM = 'jml';
@@ -172,7 +173,7 @@ export function createInternalChanges(settings: InternalChangeSettings, deps: In
 
   return {
     tasks,
-    describe: () => ({ type: 'jml', provisions: ['transfer_ownership', 'collect_asset', 'manual_task'], manual: false }),
+    describe: () => ({ type: 'jml', provisions: JML_INTERNAL_CHANGE_KINDS, manual: false }),
     validate: async () => ({ ok: true, problems: [] }),
     list: async () => ({ items: [], nextCursor: null }),
     readBack,

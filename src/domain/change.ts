@@ -20,6 +20,12 @@ export const CHANGE_KINDS = [
 ] as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[number];
 
+/** Change kinds carried out by jml itself (no connector): ownership, equipment, tasks without a system. */
+export const JML_INTERNAL_CHANGE_KINDS: readonly ChangeKind[] = ['transfer_ownership', 'collect_asset', 'manual_task'];
+
+/** Change kinds that act on a system's accounts, grants, sessions and credentials. */
+export const SYSTEM_CHANGE_KINDS: readonly ChangeKind[] = CHANGE_KINDS.filter((kind) => !JML_INTERNAL_CHANGE_KINDS.includes(kind));
+
 export interface Change {
   /** Idempotency key: stable for the same intent on the same target, so a retry never duplicates. */
   readonly id: string;

@@ -5,7 +5,7 @@
  * create". Deterministic; latency is optional and goes through an injected sleep.
  */
 import { z } from 'zod';
-import type { Change, ChangeKind, ChangeOutcome } from '../../domain/change.ts';
+import { SYSTEM_CHANGE_KINDS, type Change, type ChangeKind, type ChangeOutcome } from '../../domain/change.ts';
 import { JmlError } from '../../domain/errors.ts';
 import type { Connector, ConnectorDescription, ListKind, ListTypes, Page, ReadBack, ValidationResult } from '../connector.ts';
 import {
@@ -20,18 +20,8 @@ import {
 } from './fake-system.ts';
 import { readBackFromState } from '../state-read-back.ts';
 
-export const FAKE_PROVISIONS: readonly ChangeKind[] = [
-  'create_account',
-  'enable_account',
-  'update_attributes',
-  'add_grant',
-  'remove_grant',
-  'disable_account',
-  'delete_account',
-  'revoke_sessions',
-  'revoke_credential',
-  'rotate_credential',
-];
+/** The fake carries out every change kind that acts on a system. */
+export const FAKE_PROVISIONS: readonly ChangeKind[] = SYSTEM_CHANGE_KINDS;
 
 export const fakeSettingsSchema = z.object({
   /** Entitlements (groups) the system starts with. */
