@@ -18,14 +18,13 @@
  * identity), else the team names `it-service-desk` and `iam-team`.
  */
 import type { Kysely } from 'kysely';
-import type { Change, ChangeOutcome } from '../domain/change.ts';
+import { JML_INTERNAL_CHANGE_KINDS, type Change, type ChangeOutcome } from '../domain/change.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { Connector, ReadBack } from '../connectors/connector.ts';
 import { createTaskStore, type TaskStore } from '../connectors/manual/task-store.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import { recordIdentityEdit } from './identity-edit.ts';
-import { JML_INTERNAL_CHANGE_KINDS } from '../domain/change.ts';
 
 /** The `system` of tasks opened for jml-internal changes. */
 export const JML_TASK_SYSTEM = 'jml';
