@@ -12,6 +12,7 @@ import { accountAttributes, accountBases, first, groupFilter, PPOLICY_LOCKED, UA
 import type { LdapPool } from './ldap-pool.ts';
 import type { LdapSettings } from './ldap-settings.ts';
 import type { Secret } from '../secrets/secret.ts';
+import { newAccountPassword } from '../secrets/account-password.ts';
 
 const NO_SUCH_OBJECT = 32;
 const NO_SUCH_ATTRIBUTE = 16;
@@ -26,10 +27,8 @@ export function adPassword(password: string): Buffer {
   return Buffer.from(`"${password}"`, 'utf16le');
 }
 
-/** A password AD's default complexity rules accept, for accounts created without one. */
-export function generatedPassword(): string {
-  return `${randomBytes(18).toString('base64url')}aA1!`;
-}
+/** A password AD's default complexity rules accept, for accounts created without one and for scrambling. */
+export const generatedPassword = newAccountPassword;
 
 /**
  * What happens to an account's password along with a disable, an enable or a create:
