@@ -64,6 +64,8 @@ export interface InitialCredentials {
   reveal(id: string, viewer: Viewer): Promise<Secret>;
   /** The initial credential a delivery task is about. */
   forTask(taskId: string): Promise<InitialCredentialInfo>;
+  /** `reveal` for the credential a delivery task is about (the console's way in). */
+  revealForTask(taskId: string, viewer: Viewer): Promise<Secret>;
 }
 
 /** The sealing context: binds a ciphertext to its row, so a value copied to another row fails to open. */
@@ -90,7 +92,7 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
     return manager?.status === 'active' ? manager.key : deps.systemOwner(system);
   }
 
-  return {
+  const credentials: InitialCredentials = {
     async issue(change) {
       if (!change.system) throw new JmlError('internal', `change ${change.id} has no system to set a password in`);
       const existing = await db.selectFrom('initial_credentials').selectAll().where('change_id', '=', change.id).where('state', '=', 'pending').executeTakeFirst();
@@ -109,7 +111,7 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
         .returning('id')
         .executeTakeFirst();
       // Two workers raced on the same change: both use the one that was stored.
-      return inserted ? new Secret(password) : this.issue(change);
+      return inserted ? new Secret(password) : credentials.issue(change);
     },
 
     async release(change, accountId) {
@@ -126,7 +128,7 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
       const { task } = await tasks.openTask(delivery, {
         owner, slaHours: deps.slaHours ?? 72, needsConfirmation: false, actor,
         instruction: `Give ${row.identity_key} their new password for ${row.system}${account ? ` (${account})` : ''}. `
-          + `Reveal it once from this task (console, or: jml credential reveal ${row.id}); it is destroyed as it is shown. `
+          + 'Reveal it once from this task in the console (Tasks); it is destroyed as it is shown. '
           + 'They must change it at first sign-in. Close the task once they have it.',
       });
       await db.transaction().execute(async (trx) => {
@@ -169,7 +171,12 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
       if (!row) throw new JmlError('not_found', `task ${taskId} delivers no initial password`, { details: { task: taskId } });
       return { id: row.id, system: row.system, identityKey: row.identity_key, accountId: row.account_id, state: row.state, taskId: row.task_id, revealedBy: row.revealed_by };
     },
+
+    async revealForTask(taskId, viewer) {
+      return credentials.reveal((await credentials.forTask(taskId)).id, viewer);
+    },
   };
+  return credentials;
 }
 
 /**
