@@ -123,6 +123,29 @@ describe('passwords on disable and re-enable, on OpenLDAP', { skip: openLdapSkip
     assert.equal((await ldap.readBack(at('enable_account', 'E200', { accountId: dn }))).holds, false, 'still disabled');
   });
 
+  test('where disabling moves the entry to another OU, the password is scrambled before the move and replaced before the move back', async () => {
+    const byOu = createLdapConnector({
+      system: SYSTEM, flavour: 'openldap', url: peer.url, caPem: peer.caPem, bindDn: peer.bindDn, bindPassword: peer.password,
+      baseDn: peer.baseDn, usersOu: peer.usersOu, groupsOu: peer.groupsOu, disable: { method: 'ou', disabledOu: `ou=disabled,${peer.baseDn}` },
+    });
+    try {
+      const dn = `uid=mary,${peer.usersOu}`;
+      const away = `uid=mary,ou=disabled,${peer.baseDn}`;
+      await byOu.apply(at('create_account', 'E203', { attributes: { uid: 'mary', cn: 'Mary K', sn: 'K', password: 'Mary-Before-1' } }));
+      assert.deepEqual(await byOu.apply(at('disable_account', 'E203', { accountId: dn, credential: 'scramble' })), { status: 'done', accountId: away });
+      // An administrator moving the entry back by hand does not bring the old password with it.
+      await asAdmin((c) => c.modifyDN(away, dn));
+      assert.equal(await bindAs(peer.ldapsUrl, peer.caPem, dn, 'Mary-Before-1'), '49');
+      await byOu.apply(at('disable_account', 'E203', { accountId: dn, credential: 'scramble' }));
+      const issued = new Secret('Mary-Issued-2');
+      assert.deepEqual(await byOu.apply(at('enable_account', 'E203', { accountId: away, credential: 'new_secret' }), { newSecret: issued }), { status: 'done', accountId: dn });
+      assert.equal(await bindAs(peer.ldapsUrl, peer.caPem, dn, 'Mary-Before-1'), '49');
+      assert.equal(await bindAs(peer.ldapsUrl, peer.caPem, dn, issued.reveal()), true);
+    } finally {
+      await byOu.close();
+    }
+  });
+
   test('without a credential on the change, disable and enable leave the password alone (policy "keep")', async () => {
     const dn = `uid=ken,${peer.usersOu}`;
     await ldap.apply(at('create_account', 'E202', { attributes: { uid: 'ken', cn: 'Ken T', sn: 'T', password: 'Kept-Password-9' } }));
