@@ -101,6 +101,23 @@ for (const backend of testBackends()) {
       assert.deepEqual(directory.accounts.get('E1'), { enabled: false, password: 'known-before-leaving' });
     });
 
+    test('a system that echoes the password in its error gets it redacted before the error is recorded', async () => {
+      const directory = passwordDirectory();
+      let sent = '';
+      const echoing: Connector = {
+        ...directory.connector,
+        async apply(_change, secrets) {
+          sent = secrets!.newSecret!.reveal();
+          return { status: 'failed', retryable: false, message: `constraint violation: password "${sent}" is in the history` };
+        },
+      };
+      const report = await apply(withInitialCredentials(echoing, createInitialCredentials(deps())));
+      assert.equal(report.changes[0]?.state, 'parked');
+      assert.match(report.changes[0]?.lastError ?? '', /password "\[redacted\]" is in the history/);
+      const recorded = JSON.stringify([await store.db.selectFrom('plan_changes').selectAll().execute(), await store.db.selectFrom('audit_log').selectAll().execute()]);
+      assert.ok(sent.length >= 20 && !recorded.includes(sent));
+    });
+
     test('a change that asks for no new password passes through untouched and leaves nothing to deliver', async () => {
       const directory = passwordDirectory();
       const credentials = createInitialCredentials(deps());

@@ -19,7 +19,7 @@ import type { Change, ChangeOutcome } from '../domain/change.ts';
 import { JmlError } from '../domain/errors.ts';
 import type { Connector, ChangeSecrets } from '../connectors/connector.ts';
 import { createTaskStore } from '../connectors/manual/task-store.ts';
-import { newAccountPassword, openSecret, sealSecret, Secret, type Keyring, type SecretContext } from '../connectors/secrets/index.ts';
+import { newAccountPassword, openSecret, redactSecrets, sealSecret, Secret, type Keyring, type SecretContext } from '../connectors/secrets/index.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import { getIdentity } from '../store/identity-store.ts';
@@ -201,7 +201,16 @@ export function withInitialCredentials(connector: Connector, credentials: Initia
     },
     async apply(change: Change, secrets?: ChangeSecrets): Promise<ChangeOutcome> {
       if (!asks(change)) return apply(change, secrets);
-      const outcome = await apply(change, { ...secrets, newSecret: await credentials.issue(change) });
+      const newSecret = await credentials.issue(change);
+      let outcome: ChangeOutcome;
+      try {
+        outcome = await apply(change, { ...secrets, newSecret });
+      } catch (error) {
+        // A server that echoes what it was sent must not put the password into a parked change's error.
+        if (error instanceof Error) error.message = redactSecrets(error.message, [newSecret]);
+        throw error;
+      }
+      if (outcome.status === 'failed') return { ...outcome, message: redactSecrets(outcome.message, [newSecret]) };
       if (outcome.status === 'done') await credentials.release(change, outcome.accountId ?? change.accountId ?? null);
       return outcome;
     },
