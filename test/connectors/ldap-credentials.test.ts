@@ -103,6 +103,18 @@ describe('passwords on disable and re-enable, on OpenLDAP', { skip: openLdapSkip
     assert.deepEqual(after.pwdReset, [], 'changing the password lifts the reset flag');
   });
 
+  test('a disable of an account ppolicy had already locked for a while leaves it locked for good, with the password scrambled', async () => {
+    const dn = `uid=alan,${peer.usersOu}`;
+    await ldap.apply(at('create_account', 'E204', { attributes: { uid: 'alan', cn: 'Alan T', sn: 'T', password: 'Alan-Before-1' } }));
+    // A temporary lock (as after failed binds); ppolicy lifts any lock when an administrator sets a password.
+    await asAdmin((c) => c.modify(dn, [new LdapChange({ operation: 'replace', modification: new Attribute({ type: 'pwdAccountLockedTime', values: ['20260101000000Z'] }) })]));
+    assert.deepEqual(await ldap.apply(at('disable_account', 'E204', { accountId: dn, credential: 'scramble' })), { status: 'done', accountId: dn });
+    const entry = await asAdmin(async (c) => (await c.search(dn, { scope: 'base', attributes: ['pwdAccountLockedTime'] })).searchEntries[0]!);
+    assert.equal(entry.pwdAccountLockedTime, '000001010000Z');
+    await asAdmin((c) => c.modify(dn, [new LdapChange({ operation: 'replace', modification: new Attribute({ type: 'pwdAccountLockedTime', values: [] }) })]));
+    assert.equal(await bindAs(peer.ldapsUrl, peer.caPem, dn, 'Alan-Before-1'), '49');
+  });
+
   test('a joiner created with a new secret must change it at first sign-in', async () => {
     const dn = `uid=linus,${peer.usersOu}`;
     const issued = new Secret('Joiner-First-Pass-42');

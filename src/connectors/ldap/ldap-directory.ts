@@ -225,7 +225,7 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
     },
 
     async setEnabled(entry, enabled, password) {
-      // The password changes in the same operation as the state: no moment holds an enabled account with the old one.
+      // The password changes with the state or before it, never after: no moment holds an enabled account with the old one.
       const secretChanges = passwordChanges(password);
       if (s.flavour === 'ad') {
         const uac = Number(first(entry, 'userAccountControl') ?? UAC_NORMAL);
@@ -236,15 +236,10 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
       }
       const d = s.disable;
       if (d.method === 'ppolicy') {
-        if (enabled && secretChanges.length > 0) {
-          // ppolicy lifts the lock itself when an administrator sets a password, so a modify that also
-          // deletes it fails (16): set the password first, then make sure the lock is gone.
-          await modify(entry.dn, secretChanges);
-          await modify(entry.dn, [new LdapChange({ operation: 'delete', modification: new Attribute({ type: 'pwdAccountLockedTime', values: [] }) })])
-            .catch((e: unknown) => { if (!codeIn(e, NO_SUCH_ATTRIBUTE)) throw e; });
-          return entry.dn;
-        }
-        await modify(entry.dn, [...secretChanges, replace('pwdAccountLockedTime', enabled ? [] : [PPOLICY_LOCKED])]);
+        // ppolicy drops pwdAccountLockedTime whenever an administrator sets a password, even a lock set in
+        // the same modify: so the password goes first, then the lock, in both directions.
+        if (secretChanges.length > 0) await modify(entry.dn, secretChanges);
+        await modify(entry.dn, [replace('pwdAccountLockedTime', enabled ? [] : [PPOLICY_LOCKED])]);
         return entry.dn;
       }
       if (d.method === 'attribute') {
