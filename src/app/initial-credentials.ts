@@ -132,7 +132,8 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
           + 'They must change it at first sign-in. Close the task once they have it.',
       });
       await db.transaction().execute(async (trx) => {
-        await trx.updateTable('initial_credentials').set({ state: 'ready', task_id: task.id, account_id: account }).where('id', '=', row.id).where('state', '=', 'pending').execute();
+        const moved = await trx.updateTable('initial_credentials').set({ state: 'ready', task_id: task.id, account_id: account }).where('id', '=', row.id).where('state', '=', 'pending').executeTakeFirst();
+        if (Number(moved.numUpdatedRows) === 0) return; // released meanwhile by another worker, which audited it
         await appendAudit(trx, {
           actor, action: 'initial_credential.issued', subject: row.identity_key, trigger: `change:${change.id}`,
           details: { credential: row.id, system: row.system, account, task: task.id, deliverer: owner },
