@@ -62,7 +62,7 @@ export function syntheticPolicy(systemCount: number, perSystem: number, roleCoun
       enforcement: modes[s % modes.length]!, leaver: { action: 'delete', deleteAfterDays: 30 },
       correlation: { account: 'externalId', identity: 'key' },
       account: { name: s === 0 ? '{first_name|ascii|lower}.{last_name|ascii|lower}' : null, attributes: s === 0 ? { mail: '{email}' } : {} },
-      identityProvider: s === 0, sessions: s < 3,
+      identityProvider: s === 0, sessions: s < 3, credentials: { onDisable: 'keep', onEnable: 'keep' },
     });
     for (let e = 0; e < perSystem; e++) {
       entitlements.push({ system: `sys${s}`, name: `ent${e}`, displayName: `Entitlement ${e}`, privileged: e === perSystem - 1, maxDurationDays: null });

@@ -6,6 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Plan } from '../domain/change.ts';
+import type { InitialCredentials } from '../app/initial-credentials.ts';
 import type { Database } from '../store/database.ts';
 import type { ApiMetrics } from './api-metrics.ts';
 import type { PrincipalCache } from './auth/principal-cache.ts';
@@ -129,6 +130,8 @@ export interface ConsoleServices {
   readonly plans?: PlanPort;
   readonly approvals?: ApprovalPort;
   readonly observed?: ObservedPort;
+  /** Initial passwords of delivery tasks, shown once (src/app/initial-credentials.ts). */
+  readonly initialPasswords?: Pick<InitialCredentials, 'revealForTask'>;
 }
 
 export interface OidcSettings {

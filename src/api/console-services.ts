@@ -13,6 +13,8 @@ import { applyPlan } from '../app/apply-plan.ts';
 import { createPlanner, type PlanScope } from '../app/compute-plan.ts';
 import type { JmlConfig } from '../app/config.ts';
 import { openPolicyConnectors } from '../app/connectors-from-policy.ts';
+import { createInitialCredentials } from '../app/initial-credentials.ts';
+import { keyringFromEnv } from '../connectors/secrets/index.ts';
 import { listFindings } from '../app/findings-store.ts';
 import { importSource, type ImportResult } from '../app/import-source.ts';
 import { followUpImport, type ReplanQueue } from '../app/replan-follow-up.ts';
@@ -147,5 +149,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
       assetsOf: async (identityKey) => (await db.selectFrom('assets').select(['tag', 'kind', 'description', 'status']).where('holder_key', '=', identityKey).execute()).map((a) => ({ ...a })),
       requestable: async () => (await access.policy()).policy.entitlements.map((e) => ({ system: e.system, entitlement: e.name, privileged: e.privileged })),
     },
+    // Reveal only: passwords are issued where connectors run, so no system owner is needed here.
+    initialPasswords: createInitialCredentials({ db, keyring: () => keyringFromEnv(), systemOwner: () => null, now: deps.now }),
   };
 }

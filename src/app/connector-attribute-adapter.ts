@@ -8,7 +8,7 @@
  * read-back alike, so both see the same change.
  */
 import type { Change } from '../domain/change.ts';
-import type { Connector } from '../connectors/connector.ts';
+import type { ChangeSecrets, Connector } from '../connectors/connector.ts';
 
 export interface AttributeMapping {
   /** The connector's attribute for the engine's `name`. */
@@ -59,7 +59,7 @@ export function withAttributeMapping<C extends Connector>(connector: C, mapping:
     validate: () => connector.validate(),
     list: (kind, cursor, pageSize) => connector.list(kind, cursor, pageSize),
     readBack: (change) => connector.readBack(mapChangeAttributes(change, mapping)),
-    ...(connector.apply ? { apply: (change: Change) => connector.apply!(mapChangeAttributes(change, mapping)) } : {}),
+    ...(connector.apply ? { apply: (change: Change, secrets?: ChangeSecrets) => connector.apply!(mapChangeAttributes(change, mapping), secrets) } : {}),
     ...(connector.close ? { close: () => connector.close!() } : {}),
   };
   return wrapped;

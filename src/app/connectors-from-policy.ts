@@ -16,6 +16,7 @@ import { createConnectorRegistry, type ConnectorRegistry } from '../connectors/r
 import { getSecret, keyringFromEnv, Secret, type Keyring } from '../connectors/secrets/index.ts';
 import type { Database } from '../store/database.ts';
 import { attributeMappingFor, withAttributeMapping } from './connector-attribute-adapter.ts';
+import { createInitialCredentials, withInitialCredentials, type InitialCredentials } from './initial-credentials.ts';
 import { createInternalChanges, internalChangeSettings, type InternalChangeSettings, type InternalChanges } from './internal-changes.ts';
 
 /** A secret a connector type needs: the secret-store field, the setting it fills, the setting naming its host. */
@@ -58,6 +59,8 @@ export interface PolicyConnectors {
   connectorFor(system: string | null): Connector | undefined;
   /** Ownership transfers, asset collection and system-less tasks (see internal-changes.ts). */
   readonly internal: InternalChanges;
+  /** Passwords jml set on accounts it created or re-enabled, until delivered (see initial-credentials.ts). */
+  readonly initialCredentials: InitialCredentials;
   close(): Promise<void>;
 }
 
@@ -92,6 +95,10 @@ export async function openPolicyConnectors(deps: PolicyConnectorsDeps, systems?:
   let keyring: Keyring | null = null;
   const ring = () => (keyring ??= (deps.keyring ?? (() => keyringFromEnv(env)))());
   const opened = new Map<string, Connector>();
+  const initialCredentials = createInitialCredentials({
+    db: deps.db, keyring: ring, systemOwner: (system) => deps.policy.systems.find((s) => s.name === system)?.owner ?? null,
+    ...(deps.now ? { now: deps.now } : {}), ...(deps.actor ? { actor: deps.actor } : {}),
+  });
   const close = async () => {
     for (const connector of opened.values()) await connector.close?.().catch(() => undefined);
   };
@@ -100,7 +107,7 @@ export async function openPolicyConnectors(deps: PolicyConnectorsDeps, systems?:
       if (systems && !systems.includes(def.name)) continue;
       const settings = await settingsFor(deps, def, ring, env);
       const connector = await registry.create({ type: def.connector.type, settings }, { system: def.name, db: deps.db, ...(deps.now ? { now: deps.now } : {}) });
-      opened.set(def.name, withAttributeMapping(connector, attributeMappingFor(def.connector.type, settings)));
+      opened.set(def.name, withInitialCredentials(withAttributeMapping(connector, attributeMappingFor(def.connector.type, settings)), initialCredentials));
     }
   } catch (error) {
     await close();
@@ -126,7 +133,7 @@ export async function openPolicyConnectors(deps: PolicyConnectorsDeps, systems?:
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.actor ? { actor: deps.actor } : {}),
   });
-  return { get: (system) => opened.get(system), tasksFor, connectorFor: (system) => (system === null ? internal : opened.get(system)), internal, close };
+  return { get: (system) => opened.get(system), tasksFor, connectorFor: (system) => (system === null ? internal : opened.get(system)), internal, initialCredentials, close };
 }
 
 async function settingsFor(deps: PolicyConnectorsDeps, def: SystemDef, ring: () => Keyring, env: Readonly<Record<string, string | undefined>>): Promise<Record<string, unknown>> {

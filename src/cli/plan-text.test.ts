@@ -17,3 +17,15 @@ test('a plan without held joiners says nothing about approvals', () => {
   const lines = planLines(plan({}), null, []);
   assert.deepEqual(lines.slice(1), ['nothing to do: every system holds what policy desires.']);
 });
+
+test('a change that scrambles or issues a password says so in the plan; one that leaves it alone says nothing', () => {
+  const base = { identityKey: 'E1', system: 'dir', accountId: 'uid=e1', reason: 'leaver', dependsOn: [] };
+  const lines = planLines(plan({ changes: [
+    { ...base, id: 'a', kind: 'disable_account', credential: 'scramble' },
+    { ...base, id: 'b', kind: 'enable_account', credential: 'new_secret', reason: 'active identity with desired access' },
+    { ...base, id: 'c', kind: 'disable_account' },
+  ] }), null, []);
+  assert.match(lines.find((l) => l.includes('disable_account') && l.includes('scrambled')) ?? '', /leaver; password scrambled$/);
+  assert.match(lines.find((l) => l.includes('enable_account')) ?? '', /access; new password, delivered by a task$/);
+  assert.equal(lines.filter((l) => /password/.test(l)).length, 2);
+});

@@ -46,6 +46,12 @@ const SIGN: Readonly<Record<string, string>> = {
   update_attributes: '~', rotate_credential: '~', transfer_ownership: '~', collect_asset: '!', manual_task: '!',
 };
 
+/** What a change does to the account's password, in words (docs/connectors.md). */
+const CREDENTIAL_NOTE: Readonly<Record<string, string>> = {
+  scramble: '; password scrambled',
+  new_secret: '; new password, delivered by a task',
+};
+
 function target(change: Change): string {
   const where = change.system ?? 'jml';
   if (change.entitlement) return `${where}:${change.entitlement}`;
@@ -86,7 +92,7 @@ export function planLines(plan: Plan, runs: ReadonlyMap<string, SnapshotRun> | n
     }
     const task = openTasks.get(change.id);
     const note = task ? `  [task ${task.id} open${task.owner ? ` for ${task.owner}` : ''}, due ${task.dueAt}]` : '';
-    lines.push(`  ${SIGN[change.kind] ?? '?'} ${change.kind.padEnd(18)} ${target(change).padEnd(32)} ${change.reason}${note}`);
+    lines.push(`  ${SIGN[change.kind] ?? '?'} ${change.kind.padEnd(18)} ${target(change).padEnd(32)} ${change.reason}${CREDENTIAL_NOTE[change.credential ?? ''] ?? ''}${note}`);
   }
   if (plan.changes.length === 0) lines.push(held.length > 0 ? 'nothing to do until the joiners below are approved.' : 'nothing to do: every system holds what policy desires.');
   else if (openTasks.size > 0) lines.push('', `${openTasks.size} change(s) wait on open tasks (jml tasks); applying again points at the same tasks.`);

@@ -17,6 +17,7 @@
  */
 import type { Account, Grant } from '../domain/access.ts';
 import type { Change, ChangeKind, ChangeOutcome } from '../domain/change.ts';
+import type { Secret } from './secrets/secret.ts';
 
 export interface EntitlementInfo {
   readonly system: string;
@@ -44,6 +45,8 @@ export interface ConnectorDescription {
   readonly provisions: readonly ChangeKind[];
   /** True when changes become tasks for people rather than calls to a system. */
   readonly manual: boolean;
+  /** True when `apply` honours `Change.credential` (scrambles or sets the account's password). */
+  readonly credentials?: boolean;
 }
 
 export interface ValidationResult {
@@ -59,6 +62,15 @@ export interface ReadBack {
   readonly detail?: string;
 }
 
+/**
+ * Secrets a change needs that must not travel inside it (a change is stored,
+ * shown in plans and written to task records).
+ */
+export interface ChangeSecrets {
+  /** For a change with `credential: 'new_secret'`: the password to set; jml has already stored it for delivery. */
+  readonly newSecret?: Secret;
+}
+
 export interface Connector {
   describe(): ConnectorDescription;
   /** Checks settings and reachability without changing anything. */
@@ -68,7 +80,7 @@ export interface Connector {
   /** Reads the target of a change: does what it asks for already hold? */
   readBack(change: Change): Promise<ReadBack>;
   /** Carries out one change. Must be idempotent: the same change twice has the effect of once. */
-  apply?(change: Change): Promise<ChangeOutcome>;
+  apply?(change: Change, secrets?: ChangeSecrets): Promise<ChangeOutcome>;
   /** Releases sockets and timers. */
   close?(): Promise<void>;
 }

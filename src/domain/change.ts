@@ -26,6 +26,9 @@ export const JML_INTERNAL_CHANGE_KINDS: readonly ChangeKind[] = ['transfer_owner
 /** Change kinds that act on a system's accounts, grants, sessions and credentials. */
 export const SYSTEM_CHANGE_KINDS: readonly ChangeKind[] = CHANGE_KINDS.filter((kind) => !JML_INTERNAL_CHANGE_KINDS.includes(kind));
 
+/** See `Change.credential`. */
+export type ChangeCredential = 'scramble' | 'new_secret';
+
 export interface Change {
   /** Idempotency key: stable for the same intent on the same target, so a retry never duplicates. */
   readonly id: string;
@@ -41,6 +44,14 @@ export interface Change {
   readonly attributes?: Readonly<Record<string, string | readonly string[] | null>>;
   /** For revoke_credential / rotate_credential. */
   readonly credentialId?: string;
+  /**
+   * What happens to the account's password along with this change (policy `credentials`):
+   * `scramble` (disable_account) replaces it with a random value nobody is told;
+   * `new_secret` (create_account, enable_account) sets a new random one that must be changed
+   * at first sign-in and reaches the person through a task, never through the plan or a log.
+   * Absent: the password is left as it is.
+   */
+  readonly credential?: ChangeCredential;
   /** For transfer_ownership: the identity whose ownership moves, and to whom. */
   readonly subjectKey?: string;
   readonly toOwnerKey?: string;

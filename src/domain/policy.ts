@@ -49,6 +49,19 @@ export interface SystemDef {
   readonly identityProvider: boolean;
   /** Whether jml revokes sessions in this system when it disables an account there. */
   readonly sessions: boolean;
+  /** What happens to an account's password when jml disables or (re-)enables it. */
+  readonly credentials: CredentialPolicy;
+}
+
+/**
+ * Passwords on disable and enable. The safe choice is the default for systems that hold
+ * passwords (ldap, ad): a disabled account's password is scrambled, and an account jml
+ * creates or enables gets a new one that reaches the person through a task, so a rehire
+ * never gets back a secret they knew.
+ */
+export interface CredentialPolicy {
+  readonly onDisable: 'scramble' | 'keep';
+  readonly onEnable: 'new_secret' | 'keep';
 }
 
 export interface EntitlementDef {

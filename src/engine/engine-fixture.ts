@@ -20,6 +20,7 @@ function system(name: string, overrides: Partial<SystemDef>): SystemDef {
     account: { name: null, attributes: {} },
     identityProvider: false,
     sessions: false,
+    credentials: { onDisable: 'keep', onEnable: 'keep' },
     ...overrides,
   };
 }

@@ -73,6 +73,17 @@ function draft(
 
 const ids = (changes: readonly Draft[]) => changes.map((c) => c.id);
 
+/**
+ * The password step that goes with a create, enable or disable in this system (policy
+ * `credentials`): a disabled account's password is scrambled; a created or re-enabled one
+ * gets a new secret. So a rehire never gets back a password they knew.
+ */
+function credentialOf(system: CompiledSystem, kind: 'create_account' | 'enable_account' | 'disable_account'): Partial<Draft> {
+  const policy = system.def.credentials;
+  if (kind === 'disable_account') return policy.onDisable === 'scramble' ? { credential: 'scramble' } : {};
+  return policy.onEnable === 'new_secret' ? { credential: 'new_secret' } : {};
+}
+
 /** Attributes of an account jml creates; `name` is the login name. */
 export function accountAttributes(system: CompiledSystem, identity: Identity): Attributes {
   const attributes: Attributes = {
@@ -137,7 +148,7 @@ function activeChanges(context: IdentityPlanContext): Draft[] {
     if (wanted.length > 0) {
       const primary = accounts[0];
       if (!primary) {
-        const create = draft('create_account', identity.key, name, '', { attributes: accountAttributes(system, identity) },
+        const create = draft('create_account', identity.key, name, '', { attributes: accountAttributes(system, identity), ...credentialOf(system, 'create_account') },
           `account for desired access: ${wanted.join(', ')}`);
         out.push(create);
         for (const entitlement of wanted) {
@@ -154,7 +165,7 @@ function activeChanges(context: IdentityPlanContext): Draft[] {
       let enable: Draft | null = null;
       if (!primary.enabled) {
         // Removals first: a re-enabled account (a rehire) must not bring back old access.
-        enable = draft('enable_account', identity.key, name, accountId, { accountId }, 'active identity with desired access', ids(removals));
+        enable = draft('enable_account', identity.key, name, accountId, { accountId, ...credentialOf(system, 'enable_account') }, 'active identity with desired access', ids(removals));
         out.push(enable);
         const kept = held.filter((e) => !want.has(e) && !removable(e));
         if (kept.length > 0) {
@@ -176,7 +187,7 @@ function activeChanges(context: IdentityPlanContext): Draft[] {
     for (const account of accounts) {
       const accountId = account.accountId;
       const disable = account.enabled && ownsAccount
-        ? draft('disable_account', identity.key, name, accountId, { accountId }, `no access desired in ${name} any more`)
+        ? draft('disable_account', identity.key, name, accountId, { accountId, ...credentialOf(system, 'disable_account') }, `no access desired in ${name} any more`)
         : null;
       if (disable) out.push(disable);
       for (const entitlement of context.grantsOf(account).filter(removable).sort()) {
@@ -204,7 +215,7 @@ function offboardChanges(context: IdentityPlanContext, leaver: boolean): Draft[]
     if (!system || system.def.enforcement === 'none') continue;
     const { accountId, system: name } = account;
     if (account.enabled) {
-      const disable = draft('disable_account', identity.key, name, accountId, { accountId }, why);
+      const disable = draft('disable_account', identity.key, name, accountId, { accountId, ...credentialOf(system, 'disable_account') }, why);
       disableOf.set(account, disable);
       (system.def.identityProvider ? identityDisabled : accountsDisabled).push(disable);
       if (system.def.sessions) sessions.push(draft('revoke_sessions', identity.key, name, accountId, { accountId }, why));

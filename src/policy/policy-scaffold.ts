@@ -29,6 +29,10 @@ const SYSTEMS = `${HEADER}#
 #                Default login name: first.last (lower-case ASCII), else the identity key.
 #   identity_provider  the system people sign in through: disabled first for a
 #                leaver, and its sessions revoked before other accounts are disabled.
+#   credentials  ldap and ad only: on_disable scramble (default) replaces the password
+#                of a disabled account; on_enable new_secret (default) gives a created or
+#                re-enabled account a new one, delivered once through a task to the
+#                manager (needs JML_MASTER_KEY). "keep" leaves passwords alone.
 systems:
   - name: directory
     connector:

@@ -15,6 +15,7 @@ import type {
   EntitlementDef,
   Inducement,
   RoleDef,
+  CredentialPolicy,
   RuleDef,
   SystemDef,
 } from '../domain/policy.ts';
@@ -75,6 +76,15 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
 
 const template = z.string().min(1).max(500);
 
+/** Connector types whose accounts have passwords jml can scramble and set. */
+export const PASSWORD_SYSTEM_TYPES: readonly string[] = ['ldap', 'ad'];
+
+/** The safe behaviour by default where jml manages passwords; `keep` where it cannot. */
+function credentialPolicy(type: string, given: { on_disable?: 'scramble' | 'keep' | undefined; on_enable?: 'new_secret' | 'keep' | undefined }): CredentialPolicy {
+  const managed = PASSWORD_SYSTEM_TYPES.includes(type);
+  return { onDisable: given.on_disable ?? (managed ? 'scramble' : 'keep'), onEnable: given.on_enable ?? (managed ? 'new_secret' : 'keep') };
+}
+
 export const systemSchema = z
   .strictObject({
     name,
@@ -102,6 +112,18 @@ export const systemSchema = z
       .default({ attributes: {} }),
     identity_provider: z.boolean().default(false),
     sessions: z.boolean().optional(),
+    credentials: z
+      .strictObject({
+        on_disable: z.enum(['scramble', 'keep']).optional(),
+        on_enable: z.enum(['new_secret', 'keep']).optional(),
+      })
+      .optional(),
+  })
+  .superRefine((s, ctx) => {
+    const asked = s.credentials && (s.credentials.on_disable === 'scramble' || s.credentials.on_enable === 'new_secret');
+    if (asked && !PASSWORD_SYSTEM_TYPES.includes(s.connector.type)) {
+      ctx.addIssue({ code: 'custom', path: ['credentials'], message: `jml sets passwords only in ${PASSWORD_SYSTEM_TYPES.join(' and ')} systems, not ${s.connector.type}; use keep or leave credentials out` });
+    }
   })
   .transform(
     (s): SystemDef => ({
@@ -115,6 +137,7 @@ export const systemSchema = z
       account: { name: s.account.name ?? null, attributes: s.account.attributes },
       identityProvider: s.identity_provider,
       sessions: s.sessions ?? s.identity_provider,
+      credentials: credentialPolicy(s.connector.type, s.credentials ?? {}),
     }),
   );
 

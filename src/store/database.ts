@@ -427,6 +427,24 @@ export interface SimCredentialsTable {
   rotations: JsonObject<string[]>;
 }
 
+/** A password jml set on an account, sealed until delivered once (src/app/initial-credentials.ts). */
+export interface InitialCredentialsTable {
+  id: string;
+  system: string;
+  identity_key: string;
+  change_id: string;
+  account_id: string | null;
+  state: 'pending' | 'ready' | 'revealed';
+  key_id: string | null;
+  nonce: Buffer | null;
+  ciphertext: Buffer | null;
+  tag: Buffer | null;
+  task_id: string | null;
+  created_at: ColumnType<Date, string, never>;
+  revealed_by: string | null;
+  revealed_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
 export interface Database {
   console_users: ConsoleUsersTable;
   console_sessions: ConsoleSessionsTable;
@@ -443,6 +461,7 @@ export interface Database {
   plan_changes: PlanChangesTable;
   tasks: TasksTable;
   connector_secrets: ConnectorSecretsTable;
+  initial_credentials: InitialCredentialsTable;
   reconcile_runs: ReconcileRunsTable;
   observed_accounts: ObservedAccountsTable;
   observed_entitlements: ObservedEntitlementsTable;

@@ -62,6 +62,7 @@ const CASES: readonly Case[] = [
   { method: 'POST', route: '/api/access-requests', url: '/api/access-requests', body: { identityKey: 'bob', system: 'vpn', entitlement: 'full', justification: 'on call' }, expect: { admin: 403, security: 403, hr: 403, manager: 404, owner: 404, user: 404 } },
   { method: 'GET', route: '/api/tasks', url: '/api/tasks', expect: all('ok') },
   { method: 'POST', route: '/api/tasks/:id/complete', url: '/api/tasks/task-none/complete', body: { note: 'done' }, expect: all(404) },
+  { method: 'POST', route: '/api/tasks/:id/initial-password', url: '/api/tasks/task-none/initial-password', expect: all(404) },
   { method: 'GET', route: '/api/me', url: '/api/me', expect: all('ok') },
 ];
 

@@ -2,7 +2,8 @@
  * End to end against real systems: HR import → plan → apply → accounts with
  * the right groups in OpenLDAP, Samba AD and a SCIM server; a mover's groups
  * change; a leaver is disabled everywhere (binds fail, SCIM active=false),
- * confirmed by read-back; an account made by hand is reported as an orphan.
+ * confirmed by read-back; an account made by hand is reported as an orphan;
+ * a rehire's accounts come back with new passwords, never the old one.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -197,7 +198,8 @@ describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { ski
     assert.equal(await bind(ldap.ldapsUrl, ldap.caPem, ldapDn, PASSWORD), false, 'OpenLDAP refuses the leaver: the identity provider goes first');
     assert.equal(await bind(ad.ldapsUrl, ad.caPem, adDn, PASSWORD), true, 'AD waits until the sessions are ended');
     const tasks = createTaskStore({ db: store.db });
-    const [task, ...others] = await tasks.listTasks({ identityKey: '2001', status: 'open' });
+    // Tasks that deliver a first password (docs/connectors.md) are not leaver steps.
+    const [task, ...others] = (await tasks.listTasks({ identityKey: '2001', status: 'open' })).filter((t) => t.change.credentialId === undefined);
     assert.deepEqual(others, []);
     assert.deepEqual([task?.kind, task?.system, task?.owner], ['revoke_sessions', 'dir', '3001']);
     await tasks.closeTask(task!.id, { doneBy: '3001', doneAt: new Date().toISOString(), note: 'signed Ada out of every session' }, '3001');
@@ -221,5 +223,27 @@ describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { ski
     assert.deepEqual(orphans.map((f) => f.accountId?.toLowerCase()), [`uid=intruder,${ldap.usersOu}`.toLowerCase()]);
     const stillThere = await bind(ldap.ldapsUrl, ldap.caPem, ldap.bindDn, ldap.password);
     assert.equal(stillThere, true);
+  });
+
+  test('a rehire gets their accounts back but not their old password: new ones reach the system owner once, and AD wants it changed', async () => {
+    const ldapDn = `uid=ada.lovelace,${ldap.usersOu}`;
+    const adDn = (await store.db.selectFrom('observed_accounts').select('account_id').where('system', '=', 'ad').where('identity_key', '=', '2001').executeTakeFirstOrThrow()).account_id;
+    const rehired = '2001,Ada,Lovelace,ada@example.com,Finance,Staff,,London,Full-time,2026-03-10,,active\n';
+    await importHr(rehired + person('2002', 'Alan', 'Turing', 'Engineering') + person('3001', 'Grace', 'Owner', 'IT'), '2026-03-10');
+    const since = new Date().toISOString();
+    const changes = await converge();
+    for (const s of ['dir', 'ad', 'app']) assert.ok(changes.includes(`2001 enable_account ${s}`), changes.join('\n'));
+    assert.equal(await bind(ldap.ldapsUrl, ldap.caPem, ldapDn, PASSWORD), false, 'OpenLDAP refuses the pre-leaver password');
+    assert.equal(await bind(ad.ldapsUrl, ad.caPem, adDn, PASSWORD), false, 'AD refuses the pre-leaver password');
+
+    const planner = createPlanner({ db: store.db, config: { policy_dir: policyDir, timezone: 'UTC' }, actor: 'e2e' });
+    const connectors = await openPolicyConnectors({ db: store.db, policy: (await planner.loadPolicy()).policy, keyring: () => keyring, actor: 'e2e' }, []);
+    const deliveries = (await createTaskStore({ db: store.db }).listTasks({ identityKey: '2001', status: 'open' })).filter((t) => t.change.credentialId !== undefined && t.createdAt >= since);
+    assert.deepEqual(deliveries.map((t) => [t.system, t.owner]).sort(), [['ad', '3001'], ['dir', '3001']], 'one delivery per directory, to the system owner (Ada has no manager)');
+    const reveal = async (system: string) => (await connectors.initialCredentials.revealForTask(deliveries.find((t) => t.system === system)!.id, { actor: '3001', identityKey: '3001' })).reveal();
+    assert.equal(await bind(ldap.ldapsUrl, ldap.caPem, ldapDn, await reveal('dir')), true);
+    const client = new Client({ url: ad.ldapsUrl, tlsOptions: { ca: [ad.caPem] } });
+    await assert.rejects(client.bind(adDn, await reveal('ad')), /data 773/, 'the right password, which AD wants changed before anything else');
+    await client.unbind().catch(() => undefined);
   });
 });

@@ -4,7 +4,7 @@
  * requests and manual tasks closed with evidence.
  */
 import { z } from 'zod';
-import { JmlError } from '../../domain/errors.ts';
+import { isJmlError, JmlError } from '../../domain/errors.ts';
 import { createTaskStore } from '../../connectors/manual/task-store.ts';
 import type { ApiDeps, ApprovalItem } from '../api-deps.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -40,7 +40,7 @@ const planView = z.object({
 const approvalItem = z.object({ id: z.string(), kind: z.enum(['access_request', 'plan']), identityKey: z.string(), summary: z.string(), requestedBy: z.string(), requestedAt: z.string(), system: z.string().nullable(), stage: z.string().nullable(), approvers: z.array(z.string()) });
 const itemOut = (i: ApprovalItem) => ({ ...i, approvers: [...i.approvers] });
 
-const task = z.object({ id: z.string(), system: z.string(), kind: z.string(), identityKey: z.string(), instruction: z.string(), owner: z.string().nullable(), status: z.string(), dueAt: z.string(), needsConfirmation: z.boolean(), evidenceNote: z.string().nullable(), doneBy: z.string().nullable() });
+const task = z.object({ id: z.string(), system: z.string(), kind: z.string(), identityKey: z.string(), instruction: z.string(), owner: z.string().nullable(), status: z.string(), dueAt: z.string(), needsConfirmation: z.boolean(), evidenceNote: z.string().nullable(), doneBy: z.string().nullable(), deliversPassword: z.boolean() });
 
 function unavailable(feature: string): never {
   throw new JmlError('not_found', `${feature} is not available in this build`);
@@ -235,7 +235,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
         const all = await tasks.listTasks({ ...(query.status ? { status: query.status } : {}), ...(query.system ? { system: query.system } : {}) });
         const everyone = principal.roles.has('admin') || principal.roles.has('security');
         const visible = all.filter((t) => everyone || principal.ownedSystems.includes(t.system) || (t.owner !== null && t.owner === principal.identityKey));
-        return { items: visible.slice(0, 500).map((t) => ({ id: t.id, system: t.system, kind: t.kind, identityKey: t.identityKey, instruction: t.instruction, owner: t.owner, status: t.status, dueAt: t.dueAt, needsConfirmation: t.needsConfirmation, evidenceNote: t.evidence?.note ?? null, doneBy: t.evidence?.doneBy ?? null })) };
+        return { items: visible.slice(0, 500).map((t) => ({ id: t.id, system: t.system, kind: t.kind, identityKey: t.identityKey, instruction: t.instruction, owner: t.owner, status: t.status, dueAt: t.dueAt, needsConfirmation: t.needsConfirmation, evidenceNote: t.evidence?.note ?? null, doneBy: t.evidence?.doneBy ?? null, deliversPassword: t.kind === 'manual_task' && t.change.credentialId !== undefined })) };
       },
     }),
     defineRoute({
@@ -255,6 +255,26 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
         if (!body.note && !body.fileSha256) throw new JmlError('invalid_input', 'evidence needs a note or a file hash');
         const closed = await tasks.closeTask(params.id, { doneBy: actor, doneAt: deps.now().toISOString(), ...(body.note ? { note: body.note } : {}), ...(body.fileSha256 ? { fileSha256: body.fileSha256.toLowerCase() } : {}) }, actor);
         return { id: closed.id, status: closed.status };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/tasks/:id/initial-password',
+      summary: 'Shows the initial password a delivery task is about, once, to the person the task names; it is destroyed as it is shown.',
+      tag: 'tasks',
+      access: 'signed_in',
+      params: z.object({ id: z.string() }),
+      response: z.object({ password: z.string() }),
+      async handler({ params, principal, actor, deny }) {
+        const port = services.initialPasswords ?? unavailable('initial passwords');
+        try {
+          return { password: (await port.revealForTask(params.id, { actor, identityKey: principal.identityKey })).reveal() };
+        } catch (error) {
+          // Refusals go through deny, so each leaves an audit entry; other errors (already shown: conflict) pass as they are.
+          if (isJmlError(error, 'forbidden')) return deny('forbidden', `task:${params.id}`, error.message);
+          if (isJmlError(error, 'not_found')) return deny('not_found', `task:${params.id}`, error.message);
+          throw error;
+        }
       },
     }),
     defineRoute({

@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import type { Change, ChangeOutcome } from '../../domain/change.ts';
 import { JmlError } from '../../domain/errors.ts';
-import type { Connector, ListKind, ListTypes, Page } from '../connector.ts';
+import type { ChangeSecrets, Connector, ListKind, ListTypes, Page } from '../connector.ts';
 
 const rate = z.number().min(0).max(1);
 
@@ -113,7 +113,7 @@ export function createChaosConnector(rawSettings: ChaosSettings, deps: ChaosConn
   };
   if (inner.apply) {
     const innerApply = inner.apply.bind(inner);
-    connector.apply = async (change: Change): Promise<ChangeOutcome> => {
+    connector.apply = async (change: Change, secrets?: ChangeSecrets): Promise<ChangeOutcome> => {
       const fault = drawFault();
       if (fault === 'timeout') return failCall(fault, 'apply');
       if (fault) {
@@ -122,7 +122,7 @@ export function createChaosConnector(rawSettings: ChaosSettings, deps: ChaosConn
         return { status: 'failed', retryable: true, message: `chaos: ${fault === 'rate_limited' ? 429 : 503}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
       }
       const crash = random() < settings.crashRate;
-      const outcome = await innerApply(change);
+      const outcome = await innerApply(change, secrets);
       if (!crash) return outcome;
       injected.crash++;
       const hang = settings.crashMode === 'hang' || (settings.crashMode === 'mixed' && random() < 0.5);

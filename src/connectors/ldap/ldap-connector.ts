@@ -7,10 +7,10 @@
 import type { Entry } from 'ldapts';
 import type { Change, ChangeKind, ChangeOutcome } from '../../domain/change.ts';
 import { JmlError } from '../../domain/errors.ts';
-import type { Connector, ConnectorDescription, ListKind, ListTypes, Page, ReadBack, ValidationResult } from '../connector.ts';
+import type { ChangeSecrets, Connector, ConnectorDescription, ListKind, ListTypes, Page, ReadBack, ValidationResult } from '../connector.ts';
 import { ldapError, failedOutcome } from './ldap-errors.ts';
 import { accountAttributes, accountBases, accountProjection, groupFilter, isEnabled, toEntitlement, toGrants, userFilter, values } from './ldap-entries.ts';
-import { createDirectory } from './ldap-directory.ts';
+import { createDirectory, type PasswordAction } from './ldap-directory.ts';
 import { createLdapPool } from './ldap-pool.ts';
 import { createPagedLister } from './ldap-paging.ts';
 import { toEntry } from './ldap-response-decoder.ts';
@@ -23,7 +23,7 @@ const PROVISIONS: readonly ChangeKind[] = [
 
 export interface LdapConnector extends Connector {
   readonly settings: LdapSettings;
-  apply(change: Change): Promise<ChangeOutcome>;
+  apply(change: Change, secrets?: ChangeSecrets): Promise<ChangeOutcome>;
   close(): Promise<void>;
 }
 
@@ -196,12 +196,24 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
     }
   }
 
-  async function applyChange(change: Change): Promise<ChangeOutcome> {
+  /** The password action a change asks for; a new secret must come with the change, from jml's credential delivery. */
+  function passwordAction(change: Change, secrets: ChangeSecrets | undefined): PasswordAction | undefined {
+    if (change.credential === 'scramble' && change.kind === 'disable_account') return { action: 'scramble' };
+    if (change.credential !== 'new_secret' || change.kind === 'disable_account') return undefined;
+    if (!secrets?.newSecret) {
+      throw new JmlError('invalid_input', `${s.system}: ${change.kind} ${change.id} asks for a new password but none was issued for it`, {
+        details: { system: s.system, changeId: change.id },
+      });
+    }
+    return { action: 'reset', secret: secrets.newSecret };
+  }
+
+  async function applyChange(change: Change, secrets: ChangeSecrets | undefined): Promise<ChangeOutcome> {
     switch (change.kind) {
       case 'create_account': {
         // No search first: the executor reads back (by correlation) before it applies, and a
         // repeated create of the same change hits its own entry, which `create` accepts.
-        const dn = await directory.create(change.attributes ?? {}, correlation(change));
+        const dn = await directory.create(change.attributes ?? {}, correlation(change), passwordAction(change, secrets));
         return { status: 'done', accountId: dn };
       }
       case 'update_attributes': {
@@ -210,7 +222,7 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
       }
       case 'enable_account':
       case 'disable_account': {
-        const dn = await directory.setEnabled(await mustTarget(change), change.kind === 'enable_account');
+        const dn = await directory.setEnabled(await mustTarget(change), change.kind === 'enable_account', passwordAction(change, secrets));
         return { status: 'done', accountId: dn };
       }
       case 'delete_account': {
@@ -238,7 +250,7 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
   return {
     settings: s,
     describe(): ConnectorDescription {
-      return { type: s.flavour === 'ad' ? 'ad' : 'ldap', provisions: PROVISIONS, manual: false };
+      return { type: s.flavour === 'ad' ? 'ad' : 'ldap', provisions: PROVISIONS, manual: false, credentials: true };
     },
 
     async validate(): Promise<ValidationResult> {
@@ -266,9 +278,9 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
 
     readBack: readBackOf,
 
-    async apply(change: Change): Promise<ChangeOutcome> {
+    async apply(change: Change, secrets?: ChangeSecrets): Promise<ChangeOutcome> {
       try {
-        return await applyChange(change);
+        return await applyChange(change, secrets);
       } catch (error) {
         return failedOutcome(error);
       }

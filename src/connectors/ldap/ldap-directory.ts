@@ -3,7 +3,7 @@
  * resolve a group, and change entries, each idempotent. Every DN and filter
  * built here from data goes through ldap-escape.ts.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Attribute, Change as LdapChange, type Client, type Entry } from 'ldapts';
 import { JmlError } from '../../domain/errors.ts';
 import { childDn, dnKey, ldapFilter, parentDn, parseDn, type RdnPart } from './ldap-escape.ts';
@@ -11,6 +11,8 @@ import { ldapResultCode } from './ldap-errors.ts';
 import { accountAttributes, accountBases, first, groupFilter, PPOLICY_LOCKED, UAC_DISABLED, UAC_NORMAL, userFilter } from './ldap-entries.ts';
 import type { LdapPool } from './ldap-pool.ts';
 import type { LdapSettings } from './ldap-settings.ts';
+import type { Secret } from '../secrets/secret.ts';
+import { newAccountPassword } from '../secrets/account-password.ts';
 
 const NO_SUCH_OBJECT = 32;
 const NO_SUCH_ATTRIBUTE = 16;
@@ -25,9 +27,24 @@ export function adPassword(password: string): Buffer {
   return Buffer.from(`"${password}"`, 'utf16le');
 }
 
-/** A password AD's default complexity rules accept, for accounts created without one. */
-export function generatedPassword(): string {
-  return `${randomBytes(18).toString('base64url')}aA1!`;
+/** A password AD's default complexity rules accept, for accounts created without one and for scrambling. */
+export const generatedPassword = newAccountPassword;
+
+/**
+ * What happens to an account's password along with a disable, an enable or a create:
+ * `scramble` replaces it with a random value nobody is told; `reset` sets `secret` and
+ * makes the person change it at first sign-in (OpenLDAP ppolicy `pwdReset`, AD `pwdLastSet=0`).
+ */
+export type PasswordAction = { readonly action: 'scramble' } | { readonly action: 'reset'; readonly secret: Secret };
+
+/**
+ * An RFC 2307 `{SSHA}` userPassword value. Written pre-hashed so the directory never stores
+ * the password in clear, whether or not ppolicy's hash-cleartext option is on.
+ */
+export function sshaPassword(password: string): string {
+  const salt = randomBytes(8);
+  const digest = createHash('sha1').update(password, 'utf8').update(salt).digest();
+  return `{SSHA}${Buffer.concat([digest, salt]).toString('base64')}`;
 }
 
 function replace(type: string, vals: readonly (string | Buffer)[]): LdapChange {
@@ -48,10 +65,12 @@ export interface Directory {
   /** DN of the group named `name`; throws a terminal error when there is none or several. */
   groupDn(name: string): Promise<string>;
   isMember(groupDn: string, memberDn: string): Promise<boolean>;
-  create(attributes: AttributeValues, correlation: string): Promise<string>;
+  /** With a `reset` password action, the new account gets that secret and must change it at first sign-in. */
+  create(attributes: AttributeValues, correlation: string, password?: PasswordAction): Promise<string>;
   /** Renames when the RDN attribute changes, then replaces the other attributes. Returns the DN after. */
   update(entry: Entry, attributes: AttributeValues): Promise<string>;
-  setEnabled(entry: Entry, enabled: boolean): Promise<string>;
+  /** Enables or disables, changing the password in the same operation when `password` says so. */
+  setEnabled(entry: Entry, enabled: boolean, password?: PasswordAction): Promise<string>;
   remove(entry: Entry): Promise<void>;
   addMember(groupDn: string, memberDn: string): Promise<void>;
   removeMember(groupDn: string, memberDn: string): Promise<void>;
@@ -94,6 +113,16 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
     return serverDn(newDn);
   }
 
+  /** The modifications that carry out a password action (AD: over TLS only, which validate() insists on). */
+  function passwordChanges(password: PasswordAction | undefined): LdapChange[] {
+    if (!password) return [];
+    const value = password.action === 'reset' ? password.secret.reveal() : generatedPassword();
+    if (s.flavour === 'ad') {
+      return [replace('unicodePwd', [adPassword(value)]), ...(password.action === 'reset' && s.mustChangePassword ? [replace('pwdLastSet', ['0'])] : [])];
+    }
+    return [replace('userPassword', [sshaPassword(value)]), ...(password.action === 'reset' && s.mustChangePassword ? [replace('pwdReset', ['TRUE'])] : [])];
+  }
+
   const directory: Directory = {
     async locate(accountId, correlation) {
       const attrs = accountAttributes(s);
@@ -129,7 +158,7 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
       return (await search(groupDn, `(member=${ldapFilter`${memberDn}`})`, ['1.1'], 'base')).length > 0;
     },
 
-    async create(attributes, correlation) {
+    async create(attributes, correlation, passwordAction) {
       const rdnValue = attributes[s.rdnAttribute] ?? (s.flavour === 'ad' ? attributes.displayName ?? attributes[s.loginAttribute] : undefined);
       if (typeof rdnValue !== 'string' || rdnValue === '') {
         throw new JmlError('invalid_input', `${s.system}: create_account needs a single ${s.rdnAttribute} value`, { details: { system: s.system } });
@@ -142,19 +171,24 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
         if (name === 'password') password = typeof value === 'string' ? value : value[0];
         else entry[name] = asList(value);
       }
+      const reset = passwordAction?.action === 'reset' ? passwordAction.secret : null;
       entry[s.rdnAttribute] = [rdnValue];
       entry[s.correlationAttribute] = [correlation];
       if (s.flavour === 'openldap') {
         entry.cn ??= [rdnValue];
         entry.sn ??= entry.cn as string[];
-        if (password) entry.userPassword = [password];
+        if (reset) {
+          entry.userPassword = [sshaPassword(reset.reveal())];
+          if (s.mustChangePassword) entry.pwdReset = ['TRUE'];
+        } else if (password) entry.userPassword = [password];
       } else {
         const sam = (entry.sAMAccountName ?? entry[s.loginAttribute]) as string[] | undefined;
         if (!sam?.[0]) throw new JmlError('invalid_input', `${s.system}: create_account needs sAMAccountName`, { details: { system: s.system } });
         entry.sAMAccountName = [sam[0]];
         entry.userPrincipalName ??= [`${sam[0]}@${s.upnSuffix}`];
-        entry.unicodePwd = [adPassword(password ?? generatedPassword())];
+        entry.unicodePwd = [adPassword(reset?.reveal() ?? password ?? generatedPassword())];
         entry.userAccountControl = [String(UAC_NORMAL)];
+        if (reset && s.mustChangePassword) entry.pwdLastSet = ['0'];
       }
       const attrs = Object.entries(entry).map(([type, vals]) => new Attribute({ type, values: vals as string[] }));
       try {
@@ -190,24 +224,32 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
       return dn;
     },
 
-    async setEnabled(entry, enabled) {
+    async setEnabled(entry, enabled, password) {
+      // The password changes with the state or before it, never after: no moment holds an enabled account with the old one.
+      const secretChanges = passwordChanges(password);
       if (s.flavour === 'ad') {
         const uac = Number(first(entry, 'userAccountControl') ?? UAC_NORMAL);
         const next = enabled ? uac & ~UAC_DISABLED : uac | UAC_DISABLED;
-        if (next !== uac) await modify(entry.dn, [replace('userAccountControl', [String(next)])]);
+        const changes = [...secretChanges, ...(next !== uac ? [replace('userAccountControl', [String(next)])] : [])];
+        if (changes.length > 0) await modify(entry.dn, changes);
         return entry.dn;
       }
       const d = s.disable;
       if (d.method === 'ppolicy') {
+        // ppolicy drops pwdAccountLockedTime whenever an administrator sets a password, even a lock set in
+        // the same modify: so the password goes first, then the lock, in both directions.
+        if (secretChanges.length > 0) await modify(entry.dn, secretChanges);
         await modify(entry.dn, [replace('pwdAccountLockedTime', enabled ? [] : [PPOLICY_LOCKED])]);
         return entry.dn;
       }
       if (d.method === 'attribute') {
-        await modify(entry.dn, [replace(d.attribute, enabled ? (d.enabledValue ? [d.enabledValue] : []) : [d.disabledValue])]);
+        await modify(entry.dn, [...secretChanges, replace(d.attribute, enabled ? (d.enabledValue ? [d.enabledValue] : []) : [d.disabledValue])]);
         return entry.dn;
       }
       const rdn = parseDn(entry.dn)[0];
       if (!rdn) throw new JmlError('internal', `empty DN for ${s.system}`);
+      // A move cannot carry modifications: on disable the password goes first, on enable it changes before the move back.
+      if (secretChanges.length > 0) await modify(entry.dn, secretChanges);
       return moveTo(entry, rdn, enabled ? s.usersOu : d.disabledOu);
     },
 

@@ -50,6 +50,11 @@ export const ldapSettingsSchema = z.object({
   groupNameAttribute: attribute.default('cn'),
   /** OpenLDAP only. */
   disable: disableMethod.default({ method: 'ppolicy' }),
+  /**
+   * A password jml issues (policy `credentials.on_enable: new_secret`) must be changed at first
+   * sign-in: AD `pwdLastSet=0`; OpenLDAP `pwdReset: TRUE`, which needs the ppolicy overlay.
+   */
+  mustChangePassword: z.boolean().default(true),
   /** groupOfNames must have a member: this DN holds the place of the last one removed. */
   emptyGroupMember: z.string().optional(),
   /** AD only: the suffix of generated userPrincipalNames; from baseDn when absent. */

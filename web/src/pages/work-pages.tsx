@@ -156,7 +156,7 @@ export function ApprovalsPage() {
   );
 }
 
-interface Task { id: string; system: string; kind: string; identityKey: string; instruction: string; status: string; dueAt: string; needsConfirmation: boolean; evidenceNote: string | null }
+interface Task { id: string; system: string; kind: string; identityKey: string; instruction: string; status: string; dueAt: string; needsConfirmation: boolean; evidenceNote: string | null; deliversPassword: boolean }
 
 async function sha256Hex(file: File): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', await file.arrayBuffer());
@@ -168,6 +168,12 @@ export function TasksPage() {
   const [notes, setNotes] = useState<Record<string, string>>({});
   const [files, setFiles] = useState<Record<string, string>>({});
   const [err, setErr] = useState<Error | null>(null);
+  // Shown once: jml destroys the password as it hands it over, so it lives only in this page's memory.
+  const [revealed, setRevealed] = useState<Record<string, string>>({});
+  const reveal = async (t: Task) => {
+    if (!window.confirm('The password is shown once and then destroyed in jml. Show it now?')) return;
+    try { const { password } = await api<{ password: string }>('POST', `/api/tasks/${t.id}/initial-password`); setRevealed({ ...revealed, [t.id]: password }); } catch (e) { setErr(e as Error); }
+  };
   const close = async (t: Task) => {
     try { await api('POST', `/api/tasks/${t.id}/complete`, { note: notes[t.id] || undefined, fileSha256: files[t.id] || undefined }); reload(); } catch (e) { setErr(e as Error); }
   };
@@ -178,6 +184,9 @@ export function TasksPage() {
         <ul className="list cards">{data?.items.map((t) => (
           <li key={t.id}>
             <div><b>{t.instruction}</b><br /><small>{t.system} · <a href={`#/people/${encodeURIComponent(t.identityKey)}`}>{t.identityKey}</a> · due {new Date(t.dueAt).toLocaleString()}</small></div>
+            {t.deliversPassword && (revealed[t.id]
+              ? <p>Password (shown once, now destroyed in jml): <code>{revealed[t.id]}</code></p>
+              : <button type="button" onClick={() => void reveal(t)}>Reveal password once</button>)}
             <form className="evidence" onSubmit={(e) => { e.preventDefault(); void close(t); }}>
               <input aria-label="evidence note" placeholder="What you did" value={notes[t.id] ?? ''} onChange={(e) => setNotes({ ...notes, [t.id]: e.target.value })} />
               <input aria-label="evidence file" type="file" onChange={async (e) => { const f = e.target.files?.[0]; if (f) setFiles({ ...files, [t.id]: await sha256Hex(f) }); }} />

@@ -1,0 +1,220 @@
+/**
+ * Initial credentials: the password jml sets when it creates or re-enables an
+ * account under policy `credentials.on_enable: new_secret`, and the only way
+ * it reaches a person.
+ *
+ * - issue: before the system is touched, a random password is sealed
+ *   (AES-256-GCM under the master key, as connector secrets are) as `pending`.
+ *   Every attempt at the same change gets the same one, so a retry after an
+ *   unknown outcome never leaves the account holding a password nobody has.
+ * - release: once the system holds it, it becomes `ready` and a task asks the
+ *   person's manager (or, without an active manager, the system owner) to hand
+ *   it over.
+ * - reveal: that person sees it once; the ciphertext is destroyed as it is
+ *   shown. The value never enters a plan, a task, an audit entry or a log.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Change, ChangeOutcome } from '../domain/change.ts';
+import { JmlError } from '../domain/errors.ts';
+import type { Connector, ChangeSecrets } from '../connectors/connector.ts';
+import { createTaskStore } from '../connectors/manual/task-store.ts';
+import { newAccountPassword, openSecret, redactSecrets, sealSecret, Secret, type Keyring, type SecretContext } from '../connectors/secrets/index.ts';
+import { appendAudit } from '../store/audit-log.ts';
+import type { Database } from '../store/database.ts';
+import { getIdentity } from '../store/identity-store.ts';
+
+type Db = Kysely<Database>;
+
+export interface InitialCredentialsDeps {
+  readonly db: Db;
+  /** The master keyring; asked for only when a password is issued or revealed. */
+  readonly keyring: () => Keyring;
+  /** Identity key of the accountable owner of a system: hands the password over when the person has no active manager. */
+  readonly systemOwner: (system: string) => string | null;
+  readonly now?: () => Date;
+  readonly actor?: string;
+  /** How long the person delivering it has; 72 hours by default. */
+  readonly slaHours?: number;
+}
+
+/** Who is asking to see a password: a console user and the identity they are. */
+export interface Viewer {
+  readonly actor: string;
+  readonly identityKey: string | null;
+}
+
+/** What may be shown about an initial credential: everything but the value. */
+export interface InitialCredentialInfo {
+  readonly id: string;
+  readonly system: string;
+  readonly identityKey: string;
+  readonly accountId: string | null;
+  readonly state: 'pending' | 'ready' | 'revealed';
+  readonly taskId: string | null;
+  readonly revealedBy: string | null;
+}
+
+export interface InitialCredentials {
+  /** The password for a change, sealed as pending first; the same one for every attempt at the change. */
+  issue(change: Change): Promise<Secret>;
+  /** The change's pending password is in the system: mark it ready and ask for its delivery. No-op without one. */
+  release(change: Change, accountId: string | null): Promise<InitialCredentialInfo | null>;
+  /** Shows a ready password once to the person its task names, and destroys it. */
+  reveal(id: string, viewer: Viewer): Promise<Secret>;
+  /** The initial credential a delivery task is about. */
+  forTask(taskId: string): Promise<InitialCredentialInfo>;
+  /** `reveal` for the credential a delivery task is about (the console's way in). */
+  revealForTask(taskId: string, viewer: Viewer): Promise<Secret>;
+}
+
+/** The sealing context: binds a ciphertext to its row, so a value copied to another row fails to open. */
+function context(row: { id: string; system: string; identity_key: string }): SecretContext {
+  return { system: row.system, field: `initial_credential/${row.id}`, boundHost: `identity:${row.identity_key}` };
+}
+
+/**
+ * Creates the initial-credentials service.
+ * @example
+ * const credentials = createInitialCredentials({ db, keyring: () => keyringFromEnv(), systemOwner: (s) => ownerOf(s) });
+ * const secret = await credentials.reveal(id, { actor: 'alice', identityKey: 'E7' }); // once
+ */
+export function createInitialCredentials(deps: InitialCredentialsDeps): InitialCredentials {
+  const { db } = deps;
+  const now = deps.now ?? (() => new Date());
+  const actor = deps.actor ?? 'system:jml';
+  const tasks = createTaskStore({ db, now });
+
+  /** The person's active manager, else the system owner. */
+  async function deliverer(identityKey: string, system: string): Promise<string | null> {
+    const managerKey = (await getIdentity(db, identityKey))?.attributes.manager;
+    const manager = managerKey ? await getIdentity(db, managerKey) : null;
+    return manager?.status === 'active' ? manager.key : deps.systemOwner(system);
+  }
+
+  const credentials: InitialCredentials = {
+    async issue(change) {
+      if (!change.system) throw new JmlError('internal', `change ${change.id} has no system to set a password in`);
+      const existing = await db.selectFrom('initial_credentials').selectAll().where('change_id', '=', change.id).where('state', '=', 'pending').executeTakeFirst();
+      const keyring = deps.keyring();
+      if (existing) return new Secret(openSecret(keyring, context(existing), { keyId: existing.key_id!, nonce: existing.nonce!, ciphertext: existing.ciphertext!, tag: existing.tag! }));
+      const row = { id: `ic-${randomUUID()}`, system: change.system, identity_key: change.identityKey };
+      const password = newAccountPassword();
+      const sealed = sealSecret(keyring, context(row), password);
+      const inserted = await db
+        .insertInto('initial_credentials')
+        .values({
+          ...row, change_id: change.id, account_id: change.accountId ?? null, state: 'pending',
+          key_id: sealed.keyId, nonce: sealed.nonce, ciphertext: sealed.ciphertext, tag: sealed.tag, created_at: now().toISOString(),
+        })
+        .onConflict((oc) => oc.column('change_id').where('state', '=', 'pending').doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      // Two workers raced on the same change: both use the one that was stored.
+      return inserted ? new Secret(password) : credentials.issue(change);
+    },
+
+    async release(change, accountId) {
+      const row = await db.selectFrom('initial_credentials').selectAll().where('change_id', '=', change.id).where('state', '=', 'pending').executeTakeFirst();
+      if (!row) return null;
+      const owner = await deliverer(row.identity_key, row.system);
+      const account = accountId ?? row.account_id;
+      const delivery: Change & { system: string } = {
+        id: `deliver-${row.id}`, kind: 'manual_task', identityKey: row.identity_key, system: row.system,
+        ...(account ? { accountId: account } : {}), credentialId: row.id,
+        reason: `deliver the initial password jml set in ${row.system}`, dependsOn: [],
+      };
+      // openTask is idempotent per change id, so a release repeated after a crash finds the same task.
+      const { task } = await tasks.openTask(delivery, {
+        owner, slaHours: deps.slaHours ?? 72, needsConfirmation: false, actor,
+        instruction: `Give ${row.identity_key} their new password for ${row.system}${account ? ` (${account})` : ''}. `
+          + 'Reveal it once from this task in the console (Tasks); it is destroyed as it is shown. '
+          + 'They must change it at first sign-in. Close the task once they have it.',
+      });
+      await db.transaction().execute(async (trx) => {
+        const moved = await trx.updateTable('initial_credentials').set({ state: 'ready', task_id: task.id, account_id: account }).where('id', '=', row.id).where('state', '=', 'pending').executeTakeFirst();
+        if (Number(moved.numUpdatedRows) === 0) return; // released meanwhile by another worker, which audited it
+        await appendAudit(trx, {
+          actor, action: 'initial_credential.issued', subject: row.identity_key, trigger: `change:${change.id}`,
+          details: { credential: row.id, system: row.system, account, task: task.id, deliverer: owner },
+        }, now());
+      });
+      return { id: row.id, system: row.system, identityKey: row.identity_key, accountId: account, state: 'ready', taskId: task.id, revealedBy: null };
+    },
+
+    async reveal(id, viewer) {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx.selectFrom('initial_credentials').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+        if (!row) throw new JmlError('not_found', `no initial credential ${id}`, { details: { credential: id } });
+        if (row.state === 'revealed') {
+          throw new JmlError('conflict', `the initial password ${id} was already shown to ${row.revealed_by} and destroyed; ask the system owner to set a new one`, { details: { credential: id } });
+        }
+        if (row.state !== 'ready') throw new JmlError('conflict', `the initial password ${id} is not set in ${row.system} yet`, { details: { credential: id } });
+        const task = row.task_id ? await trx.selectFrom('tasks').select('owner').where('id', '=', row.task_id).executeTakeFirst() : undefined;
+        if (!task?.owner || task.owner !== viewer.identityKey) {
+          throw new JmlError('forbidden', `only ${task?.owner ?? 'the person its task names'} may see the initial password ${id}`, { details: { credential: id } });
+        }
+        const secret = new Secret(openSecret(deps.keyring(), context(row), { keyId: row.key_id!, nonce: row.nonce!, ciphertext: row.ciphertext!, tag: row.tag! }));
+        const at = now();
+        await trx.updateTable('initial_credentials')
+          .set({ state: 'revealed', key_id: null, nonce: null, ciphertext: null, tag: null, revealed_by: viewer.actor, revealed_at: at.toISOString() })
+          .where('id', '=', id).execute();
+        await appendAudit(trx, {
+          actor: viewer.actor, action: 'initial_credential.revealed', subject: row.identity_key, trigger: `task:${row.task_id}`,
+          details: { credential: id, system: row.system },
+        }, at);
+        return secret;
+      });
+    },
+
+    async forTask(taskId) {
+      const row = await db.selectFrom('initial_credentials').selectAll().where('task_id', '=', taskId).executeTakeFirst();
+      if (!row) throw new JmlError('not_found', `task ${taskId} delivers no initial password`, { details: { task: taskId } });
+      return { id: row.id, system: row.system, identityKey: row.identity_key, accountId: row.account_id, state: row.state, taskId: row.task_id, revealedBy: row.revealed_by };
+    },
+
+    async revealForTask(taskId, viewer) {
+      return credentials.reveal((await credentials.forTask(taskId)).id, viewer);
+    },
+  };
+  return credentials;
+}
+
+/**
+ * Wraps a connector that sets passwords so that a change asking for a new one
+ * gets it from `credentials`, and the password is released for delivery once
+ * the system holds it: on `done`, or on a read-back that holds after an
+ * earlier attempt whose outcome was unknown. Connectors that set no passwords
+ * are returned unchanged.
+ */
+export function withInitialCredentials(connector: Connector, credentials: InitialCredentials): Connector {
+  if (!connector.apply || !connector.describe().credentials) return connector;
+  const apply = connector.apply.bind(connector);
+  const asks = (change: Change) => change.credential === 'new_secret' && (change.kind === 'create_account' || change.kind === 'enable_account');
+  return {
+    describe: () => connector.describe(),
+    validate: () => connector.validate(),
+    list: (kind, cursor, pageSize) => connector.list(kind, cursor, pageSize),
+    async readBack(change) {
+      const result = await connector.readBack(change);
+      if (result.holds && asks(change)) await credentials.release(change, result.accountId ?? change.accountId ?? null);
+      return result;
+    },
+    async apply(change: Change, secrets?: ChangeSecrets): Promise<ChangeOutcome> {
+      if (!asks(change)) return apply(change, secrets);
+      const newSecret = await credentials.issue(change);
+      let outcome: ChangeOutcome;
+      try {
+        outcome = await apply(change, { ...secrets, newSecret });
+      } catch (error) {
+        // A server that echoes what it was sent must not put the password into a parked change's error.
+        if (error instanceof Error) error.message = redactSecrets(error.message, [newSecret]);
+        throw error;
+      }
+      if (outcome.status === 'failed') return { ...outcome, message: redactSecrets(outcome.message, [newSecret]) };
+      if (outcome.status === 'done') await credentials.release(change, outcome.accountId ?? change.accountId ?? null);
+      return outcome;
+    },
+    ...(connector.close ? { close: () => connector.close!() } : {}),
+  };
+}
