@@ -43,8 +43,12 @@ export async function recordConfirmedChange(trx: Db, change: Change, context: { 
     await sql`select pg_advisory_xact_lock(hashtext(${`jml:observed:${system}`}))`.execute(trx);
     run = (await latestRuns(trx, [system])).get(system)?.runId ?? (await startAppliedRun(trx, system, context.actor, context.at));
   }
-  const accountId = context.accountId ?? change.accountId ?? (await accountOf(trx, run, change.identityKey));
-  if (accountId === null) return;
+  // The plan's account id is where the snapshot holds the account; the read-back's is where it is now.
+  // They differ when the change moved it (a rename, a disable that moves the entry to another OU).
+  const plannedId = change.accountId ?? context.accountId ?? (await accountOf(trx, run, change.identityKey));
+  if (plannedId === null) return;
+  const accountId = context.accountId ?? plannedId;
+  if (accountId !== plannedId && change.kind !== 'create_account') await followAccount(trx, run, plannedId, accountId);
   const account = { run_id: run, account_id: accountId };
 
   switch (change.kind) {
@@ -98,6 +102,22 @@ export async function recordConfirmedChange(trx: Db, change: Change, context: { 
     default:
       return;
   }
+}
+
+/**
+ * Moves an account's snapshot row and its grants to the id the system reports
+ * after the change. When the snapshot already holds the new id (a reconcile saw
+ * it), that row stands and the stale one goes.
+ */
+async function followAccount(trx: Db, runId: string, from: string, to: string): Promise<void> {
+  const taken = await trx.selectFrom('observed_accounts').select('account_id').where('run_id', '=', runId).where('account_id', '=', to).executeTakeFirst();
+  if (taken) {
+    await trx.deleteFrom('observed_grants').where('run_id', '=', runId).where('account_id', '=', from).execute();
+    await trx.deleteFrom('observed_accounts').where('run_id', '=', runId).where('account_id', '=', from).execute();
+    return;
+  }
+  await trx.updateTable('observed_accounts').set({ account_id: to }).where('run_id', '=', runId).where('account_id', '=', from).execute();
+  await trx.updateTable('observed_grants').set({ account_id: to }).where('run_id', '=', runId).where('account_id', '=', from).execute();
 }
 
 /** jml's credential inventory follows a confirmed revocation or rotation, as the plan reads it. */
