@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Change } from '../domain/change.ts';
 import type { Database } from '../store/database.ts';
+import { resolveFixedFindings } from './finding-resolution.ts';
 import { latestRuns } from './observed-snapshot.ts';
 
 type Db = Kysely<Database>;
@@ -24,7 +25,8 @@ const ACCOUNT_KINDS: readonly Change['kind'][] = [
 ];
 
 /**
- * Records a change that read back as holding. Call it inside the transaction
+ * Records a change that read back as holding: in the observed snapshot, and by
+ * resolving the findings it fixed (src/app/finding-resolution.ts). Call it inside the transaction
  * that records the confirmation, with that transaction's handle.
  * @example
  * await db.transaction().execute(async (trx) => {
@@ -32,7 +34,14 @@ const ACCOUNT_KINDS: readonly Change['kind'][] = [
  *   await recordConfirmedChange(trx, change, { accountId, actor: 'cli:alice', at });
  * });
  */
-export async function recordConfirmedChange(trx: Db, change: Change, context: { readonly accountId: string | null; readonly actor: string; readonly at: Date }): Promise<void> {
+export async function recordConfirmedChange(trx: Db, change: Change, context: ConfirmationContext): Promise<void> {
+  await recordInSnapshot(trx, change, context);
+  await resolveFixedFindings(trx, change, context);
+}
+
+type ConfirmationContext = { readonly accountId: string | null; readonly actor: string; readonly at: Date };
+
+async function recordInSnapshot(trx: Db, change: Change, context: ConfirmationContext): Promise<void> {
   if (change.kind === 'revoke_credential' || change.kind === 'rotate_credential') return recordCredential(trx, change, context.at);
   if (change.system === null || !ACCOUNT_KINDS.includes(change.kind)) return;
   const system = change.system;
