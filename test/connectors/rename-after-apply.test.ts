@@ -11,7 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Client } from 'ldapts';
+import { Attribute, Change as LdapChange, Client } from 'ldapts';
 import { applyPlan } from '../../src/app/apply-plan.ts';
 import { createPlanner } from '../../src/app/compute-plan.ts';
 import { openPolicyConnectors } from '../../src/app/connectors-from-policy.ts';
@@ -180,5 +180,26 @@ describe('a rename on OpenLDAP, Samba AD and SCIM is observed right after apply'
 
     await planAndApply({ reconcile: true });
     assert.deepEqual(summary((await planner().compute()).plan), [], 'a reconcile afterwards agrees with what apply recorded');
+  });
+
+  test('in AD a userPrincipalName set by hand stays when a rename changes the login name', async () => {
+    await seedIdentities(store.db, [person('R2', { first_name: 'Alan', last_name: 'Turing', department: 'Engineering' })]);
+    await planAndApply({ reconcile: false });
+    const a = await admin(ad.ldapsUrl, ad.caPem, ad.bindDn, ad.password);
+    try {
+      const upn = async () => (await a.search(ad.usersOu, { filter: '(employeeNumber=R2)', attributes: ['sAMAccountName', 'userPrincipalName'] })).searchEntries[0]!;
+      const created = await upn();
+      assert.match(String(created.userPrincipalName), /^alan\.turing@/);
+      await a.modify(created.dn, new LdapChange({ operation: 'replace', modification: new Attribute({ type: 'userPrincipalName', values: ['turing.by.hand@samdom.example.com'] }) }));
+
+      await seedIdentities(store.db, [person('R2', { first_name: 'Alan', last_name: 'Turing-Smith', department: 'Engineering' })]);
+      const rename = await planAndApply({ reconcile: false });
+      assert.deepEqual(summary(rename).sort(), ['R2 update_attributes ad', 'R2 update_attributes app', 'R2 update_attributes dir']);
+      const renamed = await upn();
+      assert.deepEqual([renamed.sAMAccountName, renamed.userPrincipalName], ['alan.turing-smith', 'turing.by.hand@samdom.example.com']);
+      assert.deepEqual(summary((await planner().compute()).plan), []);
+    } finally {
+      await a.unbind();
+    }
   });
 });
