@@ -24,10 +24,13 @@ const ACCOUNT_KINDS: readonly Change['kind'][] = [
   'create_account', 'enable_account', 'disable_account', 'delete_account', 'update_attributes', 'add_grant', 'remove_grant',
 ];
 
+/** Who confirmed, when, and the account id the read-back saw (after a rename: the new one). */
+type ConfirmationContext = { readonly accountId: string | null; readonly actor: string; readonly at: Date };
+
 /**
  * Records a change that read back as holding: in the observed snapshot, and by
- * resolving the findings it fixed (src/app/finding-resolution.ts). Call it inside the transaction
- * that records the confirmation, with that transaction's handle.
+ * resolving the findings it fixed (src/app/finding-resolution.ts). Call it
+ * inside the transaction that records the confirmation, with its handle.
  * @example
  * await db.transaction().execute(async (trx) => {
  *   await updateChange(trx, planId, change, { state: 'confirmed', accountId }, at);
@@ -38,8 +41,6 @@ export async function recordConfirmedChange(trx: Db, change: Change, context: Co
   await recordInSnapshot(trx, change, context);
   await resolveFixedFindings(trx, change, context);
 }
-
-type ConfirmationContext = { readonly accountId: string | null; readonly actor: string; readonly at: Date };
 
 async function recordInSnapshot(trx: Db, change: Change, context: ConfirmationContext): Promise<void> {
   if (change.kind === 'revoke_credential' || change.kind === 'rotate_credential') return recordCredential(trx, change, context.at);
