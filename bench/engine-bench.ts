@@ -60,7 +60,7 @@ export function syntheticPolicy(systemCount: number, perSystem: number, roleCoun
     systems.push({
       name: `sys${s}`, connector: { type: 'fake', settings: {} }, owner: 'P000000', criticality: 'medium',
       enforcement: modes[s % modes.length]!, leaver: { action: 'delete', deleteAfterDays: 30 },
-      correlation: { account: 'externalId', identity: 'key' },
+      orphans: { disableAfterDays: 7 }, correlation: { account: 'externalId', identity: 'key' },
       account: { name: s === 0 ? '{first_name|ascii|lower}.{last_name|ascii|lower}' : null, attributes: s === 0 ? { mail: '{email}' } : {} },
       identityProvider: s === 0, sessions: s < 3, credentials: { onDisable: 'keep', onEnable: 'keep' },
     });

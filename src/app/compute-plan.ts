@@ -1,7 +1,7 @@
 /**
  * compute-plan: loads the engine's inputs from the store (identities, policy,
  * assignments, the latest reconcile snapshot of each system, what jml created
- * or granted before, credentials, assets, joiners awaiting approval) and
+ * or granted before, credentials, assets, joiners awaiting approval, open orphan findings) and
  * computes the plan. The same loading gives apply its `currentFingerprint`,
  * so a plan whose inputs moved (an approval decided since) is refused as stale.
  */
@@ -14,7 +14,7 @@ import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import type { JmlConfig } from './config.ts';
 import { loadObserved, type SnapshotRun } from './observed-snapshot.ts';
-import { loadAssignments, loadCredentials, loadHeldAssets, loadIdentities, loadJoinerHolds, loadPreviouslyAssigned } from './plan-inputs.ts';
+import { loadAssignments, loadCredentials, loadHeldAssets, loadIdentities, loadJoinerHolds, loadOrphanFindings, loadPreviouslyAssigned } from './plan-inputs.ts';
 
 export interface PlannerDeps {
   readonly db: Kysely<Database>;
@@ -73,7 +73,7 @@ export function createPlanner(deps: PlannerDeps): Planner {
   async function loadInput(scope: PlanScope = {}): Promise<Omit<ComputedPlan, 'plan'>> {
     const loaded = await policy();
     const at = now();
-    const [identities, assignments, { observed, links, runs }, previouslyAssigned, credentials, assets, joinerHolds] = await Promise.all([
+    const [identities, assignments, { observed, links, runs }, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings] = await Promise.all([
       loadIdentities(deps.db),
       loadAssignments(deps.db),
       loadObserved(deps.db, loaded.policy.systems.map((s) => s.name)),
@@ -81,6 +81,7 @@ export function createPlanner(deps: PlannerDeps): Planner {
       loadCredentials(deps.db),
       loadHeldAssets(deps.db),
       loadJoinerHolds(deps.db),
+      loadOrphanFindings(deps.db),
     ]);
     const input: PlanInput = {
       identities,
@@ -93,6 +94,7 @@ export function createPlanner(deps: PlannerDeps): Planner {
       assets,
       // Joiners awaiting approval: held here, in the one input every path (CLI, API, workers) plans from.
       ...(joinerHolds.length > 0 ? { joinerHolds } : {}),
+      ...(orphanFindings.length > 0 ? { orphanFindings } : {}),
       now: at.toISOString(),
       timeZone: deps.config.timezone,
       ...(scopeOf(scope) ? { scope: scopeOf(scope)! } : {}),

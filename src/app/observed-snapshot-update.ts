@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Change } from '../domain/change.ts';
 import type { Database } from '../store/database.ts';
+import { resolveFixedFindings } from './finding-resolution.ts';
 import { latestRuns } from './observed-snapshot.ts';
 
 type Db = Kysely<Database>;
@@ -23,16 +24,25 @@ const ACCOUNT_KINDS: readonly Change['kind'][] = [
   'create_account', 'enable_account', 'disable_account', 'delete_account', 'update_attributes', 'add_grant', 'remove_grant',
 ];
 
+/** Who confirmed, when, and the account id the read-back saw (after a rename: the new one). */
+type ConfirmationContext = { readonly accountId: string | null; readonly actor: string; readonly at: Date };
+
 /**
- * Records a change that read back as holding. Call it inside the transaction
- * that records the confirmation, with that transaction's handle.
+ * Records a change that read back as holding: in the observed snapshot, and by
+ * resolving the findings it fixed (src/app/finding-resolution.ts). Call it
+ * inside the transaction that records the confirmation, with its handle.
  * @example
  * await db.transaction().execute(async (trx) => {
  *   await updateChange(trx, planId, change, { state: 'confirmed', accountId }, at);
  *   await recordConfirmedChange(trx, change, { accountId, actor: 'cli:alice', at });
  * });
  */
-export async function recordConfirmedChange(trx: Db, change: Change, context: { readonly accountId: string | null; readonly actor: string; readonly at: Date }): Promise<void> {
+export async function recordConfirmedChange(trx: Db, change: Change, context: ConfirmationContext): Promise<void> {
+  await recordInSnapshot(trx, change, context);
+  await resolveFixedFindings(trx, change, context);
+}
+
+async function recordInSnapshot(trx: Db, change: Change, context: ConfirmationContext): Promise<void> {
   if (change.kind === 'revoke_credential' || change.kind === 'rotate_credential') return recordCredential(trx, change, context.at);
   if (change.system === null || !ACCOUNT_KINDS.includes(change.kind)) return;
   const system = change.system;
@@ -43,8 +53,12 @@ export async function recordConfirmedChange(trx: Db, change: Change, context: { 
     await sql`select pg_advisory_xact_lock(hashtext(${`jml:observed:${system}`}))`.execute(trx);
     run = (await latestRuns(trx, [system])).get(system)?.runId ?? (await startAppliedRun(trx, system, context.actor, context.at));
   }
-  const accountId = context.accountId ?? change.accountId ?? (await accountOf(trx, run, change.identityKey));
-  if (accountId === null) return;
+  // The plan's account id is where the snapshot holds the account; the read-back's is where it is now.
+  // They differ when the change moved it (a rename, a disable that moves the entry to another OU).
+  const plannedId = change.accountId ?? context.accountId ?? (await accountOf(trx, run, change.identityKey));
+  if (plannedId === null) return;
+  const accountId = context.accountId ?? plannedId;
+  if (accountId !== plannedId && change.kind !== 'create_account') await followAccount(trx, run, plannedId, accountId);
   const account = { run_id: run, account_id: accountId };
 
   switch (change.kind) {
@@ -98,6 +112,22 @@ export async function recordConfirmedChange(trx: Db, change: Change, context: { 
     default:
       return;
   }
+}
+
+/**
+ * Moves an account's snapshot row and its grants to the id the system reports
+ * after the change. When the snapshot already holds the new id (a reconcile saw
+ * it), that row stands and the stale one goes.
+ */
+async function followAccount(trx: Db, runId: string, from: string, to: string): Promise<void> {
+  const taken = await trx.selectFrom('observed_accounts').select('account_id').where('run_id', '=', runId).where('account_id', '=', to).executeTakeFirst();
+  if (taken) {
+    await trx.deleteFrom('observed_grants').where('run_id', '=', runId).where('account_id', '=', from).execute();
+    await trx.deleteFrom('observed_accounts').where('run_id', '=', runId).where('account_id', '=', from).execute();
+    return;
+  }
+  await trx.updateTable('observed_accounts').set({ account_id: to }).where('run_id', '=', runId).where('account_id', '=', from).execute();
+  await trx.updateTable('observed_grants').set({ account_id: to }).where('run_id', '=', runId).where('account_id', '=', from).execute();
 }
 
 /** jml's credential inventory follows a confirmed revocation or rotation, as the plan reads it. */

@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Assignment, AssignmentReason } from '../domain/access.ts';
 import type { JoinerHold } from '../domain/change.ts';
 import type { Credential, CredentialKind, Identity } from '../domain/identity.ts';
-import type { HeldAsset, JmlAssigned } from '../engine/index.ts';
+import type { HeldAsset, JmlAssigned, OrphanFinding } from '../engine/index.ts';
 import type { Database } from '../store/database.ts';
 import { identityFromRow } from '../store/identity-store.ts';
 
@@ -114,4 +114,18 @@ export async function loadJoinerHolds(db: Db, identityKey?: string): Promise<Joi
     if (!holds.has(r.identity_key)) holds.set(r.identity_key, { identityKey: r.identity_key, requestId: r.id, state: r.state as JoinerHold['state'] });
   }
   return [...holds.values()];
+}
+
+/** Open orphan findings with when each was first seen: the plan disables, under full enforcement, those past their grace period. */
+export async function loadOrphanFindings(db: Db): Promise<OrphanFinding[]> {
+  const rows = await db
+    .selectFrom('findings')
+    .select(['id', 'system', 'account_id', 'first_seen'])
+    .where('kind', '=', 'orphan_account')
+    .where('state', '=', 'open')
+    .where('system', 'is not', null)
+    .where('account_id', 'is not', null)
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ id: r.id, system: r.system!, accountId: r.account_id!, firstSeen: r.first_seen.toISOString() }));
 }

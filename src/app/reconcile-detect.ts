@@ -96,6 +96,8 @@ export function detectFindings(input: DetectInput): FindingDraft[] {
   for (const row of input.accounts) {
     const { account } = row;
     if (row.situation === 'unmatched') {
+      // Under full enforcement a disabled orphan is what policy asks for (jml disables orphans there): nothing left to report.
+      if (!account.enabled && system.enforcement === 'full') continue;
       out.push(finding('orphan_account', name, null, account.accountId, null,
         `account ${account.name} (${account.accountId}) matches no identity on ${system.correlation.account} = ${system.correlation.identity}${account.enabled ? '' : '; it is disabled'}`));
       continue;

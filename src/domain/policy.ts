@@ -14,6 +14,15 @@ export interface LeaverBehaviour {
   readonly deleteAfterDays: number;
 }
 
+/**
+ * What jml does about an orphan (an account no identity matches). Only under
+ * `full` enforcement: an orphan still enabled this many days after it was first
+ * found is disabled. Never deleted: a person decides that.
+ */
+export interface OrphanBehaviour {
+  readonly disableAfterDays: number;
+}
+
 /** How an observed account is matched to an identity: on an immutable key, never on a name. */
 export interface Correlation {
   /** Account attribute holding the value; `name` and `accountId` name the account's own fields. */
@@ -40,6 +49,7 @@ export interface SystemDef {
   readonly criticality: Criticality;
   readonly enforcement: EnforcementMode;
   readonly leaver: LeaverBehaviour;
+  readonly orphans: OrphanBehaviour;
   readonly correlation: Correlation;
   readonly account: AccountTemplate;
   /**

@@ -16,6 +16,7 @@ function system(name: string, overrides: Partial<SystemDef>): SystemDef {
     criticality: 'medium',
     enforcement: 'full',
     leaver: { action: 'disable', deleteAfterDays: 90 },
+    orphans: { disableAfterDays: 7 },
     correlation: { account: 'externalId', identity: 'key' },
     account: { name: null, attributes: {} },
     identityProvider: false,

@@ -15,7 +15,8 @@
  * - relative: also removes grants it assigned itself (`previouslyAssigned`) that are
  *   no longer desired, and disables/deletes accounts it created; other access stays.
  * - full: removes every grant not justified by a current reason; an account with no
- *   desired access left is disabled, and a leaver's deleted after retention.
+ *   desired access left is disabled, and a leaver's deleted after retention. Orphan
+ *   accounts (no identity) are disabled after a grace period: see orphan-changes.ts.
  */
 import type { Account } from '../domain/access.ts';
 import type { Change, ChangeKind } from '../domain/change.ts';

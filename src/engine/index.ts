@@ -8,6 +8,8 @@ export { plan } from './plan.ts';
 export type { PlanInput, JmlAssigned } from './plan.ts';
 export type { ObservedSystem, AccountLink } from './observed-index.ts';
 export type { HeldAsset } from './identity-changes.ts';
+export { orphanKey } from './orphan-changes.ts';
+export type { OrphanFinding } from './orphan-changes.ts';
 export { explain, policyDiff } from './explain.ts';
 export type { Explanation, ExplainedEntitlement, PolicyDiffEntry } from './explain.ts';
 export { compileCondition, calendarDate } from './condition.ts';

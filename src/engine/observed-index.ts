@@ -31,7 +31,7 @@ export interface LinkedAccounts {
 export interface ObservedIndex {
   /** identity key → its accounts in every system, with their grants. */
   readonly linked: ReadonlyMap<string, LinkedAccounts>;
-  /** Accounts no identity matched (orphans for the detectors; the plan leaves them alone). */
+  /** Accounts no identity matched: orphans, for the detectors, and disabled under full enforcement (orphan-changes.ts). */
   readonly unlinked: LinkedAccounts;
 }
 

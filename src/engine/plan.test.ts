@@ -38,6 +38,10 @@ const exception = (identityKey: string, system: string, entitlement: string, val
   reason: { type: 'exception', exceptionId: `X-${entitlement}`, justification: 'project' },
 });
 
+/** An account in `system` that no identity matches (its correlation value X9 is nobody's key). */
+const orphan = (system: string): AccountSpec => ({ system, identityKey: 'X9', name: 'made.by.hand' });
+const orphanFinding = (system: string, firstSeen: string) => ({ id: `finding-${system}`, system, accountId: `${system}-X9`, firstSeen });
+
 interface Case {
   readonly name: string;
   readonly input: PlanInput;
@@ -165,6 +169,28 @@ const cases: Case[] = [
     input: input([person('E1', { status: 'pending' })], []),
     expect: [],
   },
+  {
+    name: 'an orphan under full enforcement is disabled once its grace period since the finding has passed, and never deleted',
+    input: input([person('E1')], [...engineerAccounts('E1'), orphan('directory'), orphan('vpn')], {
+      orphanFindings: [orphanFinding('directory', '2026-06-08T09:00:00Z'), orphanFinding('vpn', '2026-06-08T09:00:01Z')],
+    }),
+    expect: ['disable_account directory orphan:directory-X9 directory-X9'],
+  },
+  {
+    name: 'an orphan in a system under relative, positive or no enforcement is only reported, however old its finding',
+    input: input([], ['github', 'ledger', 'legacy'].map(orphan), { orphanFindings: ['github', 'ledger', 'legacy'].map((s) => orphanFinding(s, '2025-01-01T00:00:00Z')) }),
+    expect: [],
+  },
+  {
+    name: 'an orphan that is disabled already, or that no open finding names, is left alone',
+    input: input([], [{ ...orphan('directory'), enabled: false }, orphan('vpn')], { orphanFindings: [orphanFinding('directory', '2025-01-01T00:00:00Z')] }),
+    expect: [],
+  },
+  {
+    name: 'an account whose identity has arrived since its orphan finding is not disabled as an orphan',
+    input: input([person('X9')], engineerAccounts('X9'), { orphanFindings: [orphanFinding('directory', '2025-01-01T00:00:00Z')] }),
+    expect: [],
+  },
 ];
 
 describe('plan', () => {
@@ -283,5 +309,38 @@ describe('plan', () => {
   test('scope restricts the plan to the named identities and systems', () => {
     const p = plan({ ...input([person('E1'), person('E2')], []), scope: { identityKeys: ['E2'], systems: ['github'] } });
     assert.deepEqual(lines(p.changes), ['add_grant github E2 developers', 'add_grant github E2 members', 'create_account github E2']);
+  });
+
+  test("an orphan's disable names the finding and when it was first seen as its reason", () => {
+    const { changes } = plan(input([], [orphan('directory')], { orphanFindings: [orphanFinding('directory', '2026-06-01T10:00:00Z')] }));
+    const disable = find(changes, 'disable_account directory orphan:directory-X9 directory-X9');
+    assert.equal(disable.reason, 'orphan account made.by.hand: finding finding-directory first seen 2026-06-01T10:00:00Z, no identity matched it for 7 days (enforcement full)');
+    assert.deepEqual(disable.dependsOn, []);
+  });
+
+  test('the grace period for orphans is set per system', () => {
+    const policy = { ...POLICY, systems: POLICY.systems.map((s) => (s.name === 'vpn' ? { ...s, orphans: { disableAfterDays: 30 } } : s)) };
+    const findings = [orphanFinding('directory', '2026-06-01T00:00:00Z'), orphanFinding('vpn', '2026-06-01T00:00:00Z')];
+    const { changes } = plan({ ...input([], [orphan('directory'), orphan('vpn')], { orphanFindings: findings }), policy });
+    assert.deepEqual(lines(changes), ['disable_account directory orphan:directory-X9 directory-X9']);
+  });
+
+  test('a plan scoped to identities leaves orphans alone; a plan scoped to their system does not', () => {
+    const base = input([person('E1')], [orphan('directory')], { orphanFindings: [orphanFinding('directory', '2026-01-01T00:00:00Z')] });
+    assert.ok(!lines(plan({ ...base, scope: { identityKeys: ['E1'] } }).changes).some((l) => l.includes('orphan:')));
+    assert.ok(!lines(plan({ ...base, scope: { systems: ['github'] } }).changes).some((l) => l.includes('orphan:')));
+    assert.ok(lines(plan({ ...base, scope: { systems: ['directory'] } }).changes).includes('disable_account directory orphan:directory-X9 directory-X9'));
+  });
+
+  test("an orphan's disable keeps its id across recomputes, and orphan findings move the fingerprint only when they decide a change", () => {
+    const accounts = [...engineerAccounts('E1'), orphan('directory')];
+    const without = plan(input([person('E1')], accounts));
+    const young = plan(input([person('E1')], accounts, { orphanFindings: [orphanFinding('directory', '2026-06-14T09:00:00Z')] }));
+    assert.equal(young.fingerprint, without.fingerprint, 'a finding still in its grace period changes nothing');
+    const due = plan(input([person('E1')], accounts, { orphanFindings: [orphanFinding('directory', '2026-06-01T09:00:00Z')] }));
+    const later = plan(input([person('E1')], accounts, { orphanFindings: [orphanFinding('directory', '2026-06-01T09:00:00Z')], now: '2026-06-16T09:00:00Z' }));
+    assert.notEqual(due.fingerprint, without.fingerprint);
+    assert.equal(later.fingerprint, due.fingerprint, 'time passing without effect keeps the fingerprint');
+    assert.deepEqual(later.changes.map((c) => c.id), due.changes.map((c) => c.id));
   });
 });

@@ -13,6 +13,7 @@ import { calendarDate } from './condition.ts';
 import { desiredIndex } from './desired.ts';
 import { identityChanges, type HeldAsset } from './identity-changes.ts';
 import { holdActivation } from './joiner-hold.ts';
+import { orphanChanges, type OrphanFinding } from './orphan-changes.ts';
 import { grantsIn, indexObserved, type AccountLink, type LinkedAccounts, type ObservedSystem } from './observed-index.ts';
 
 /** A grant or an account (entitlement null) that jml itself assigned or created earlier. */
@@ -46,6 +47,11 @@ export interface PlanInput {
    * activating changes and reports them in `held` (src/engine/joiner-hold.ts).
    */
   readonly joinerHolds?: readonly JoinerHold[];
+  /**
+   * Open orphan findings with when each was first seen: under `full` enforcement an orphan
+   * still enabled after its system's grace period is disabled (src/engine/orphan-changes.ts).
+   */
+  readonly orphanFindings?: readonly OrphanFinding[];
   /** Restricts planning to these identities and/or systems (`jml plan --identity/--system`). */
   readonly scope?: { readonly identityKeys?: readonly string[]; readonly systems?: readonly string[] };
 }
@@ -71,7 +77,8 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * reads: ids, name, state, correlation and templated attributes), plus the ids of the changes
  * (which capture what `now` decided: lapsed assignments, passed retention). So a
  * plan recomputed later from unchanged inputs keeps its fingerprint unless time
- * itself changed the outcome — the test apply uses to refuse a stale plan.
+ * itself changed the outcome (an orphan's grace period ending is such a change: the
+ * orphan findings themselves are not hashed, the disable they lead to is) — the test apply uses to refuse a stale plan.
  * @example const p = plan({ identities, policy, assignments: [], observed, previouslyAssigned: [], credentials: [], now });
  */
 export function plan(input: PlanInput): Plan {
@@ -154,6 +161,12 @@ export function plan(input: PlanInput): Plan {
   const orphans = observed.unlinked.accounts.map((account, i) => ({ account, grants: observed.unlinked.grants[i]! }))
     .sort((a, b) => cmp(a.account.system, b.account.system) || cmp(a.account.accountId, b.account.accountId));
   for (const { account, grants } of orphans) hash.update(`u\u001f${accountText(account, readFields(account.system))}\u001f${sortedText(grants)}\n`);
+  // An orphan belongs to no identity: a plan scoped to identities leaves it alone.
+  if (!scopeKeys) {
+    for (const change of orphanChanges(compiled, observed.unlinked.accounts, input.orphanFindings ?? [], nowMs)) {
+      if (!scopeSystems || scopeSystems.has(change.system!)) changes.push(change);
+    }
+  }
   if (scopeSystems) {
     // A dependency on a change filtered out of scope cannot be honoured here; drop it.
     const kept = new Set(changes.map((c) => c.id));

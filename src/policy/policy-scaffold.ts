@@ -22,6 +22,9 @@ const SYSTEMS = `${HEADER}#
 #                            exception is removed.
 #   leaver       accounts of leavers are always disabled first. With
 #                action: delete they are deleted delete_after_days after the end date.
+#   orphans      under full enforcement, an account that matches no identity is
+#                disabled (never deleted) disable_after_days (default 7) after
+#                reconcile first reports it. Other modes only report orphans.
 #   correlation  how an existing account is matched to an identity: an account
 #                attribute equal to an identity field. Use an immutable key, never a name.
 #   account      how attributes of accounts jml creates are derived. Templates use

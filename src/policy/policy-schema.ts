@@ -85,6 +85,9 @@ function credentialPolicy(type: string, given: { on_disable?: 'scramble' | 'keep
   return { onDisable: given.on_disable ?? (managed ? 'scramble' : 'keep'), onEnable: given.on_enable ?? (managed ? 'new_secret' : 'keep') };
 }
 
+/** A week: long enough to correlate an account that belongs to someone (a missing HR record, a typo), short enough to close a real orphan. */
+const DEFAULT_ORPHAN_GRACE_DAYS = 7;
+
 export const systemSchema = z
   .strictObject({
     name,
@@ -101,6 +104,12 @@ export const systemSchema = z
         delete_after_days: z.number().int().min(0).max(3650).default(90),
       })
       .default({ action: 'disable', delete_after_days: 90 }),
+    orphans: z
+      .strictObject({
+        disable_after_days: z.number().int().min(0).max(3650).default(DEFAULT_ORPHAN_GRACE_DAYS)
+          .describe('under full enforcement, days after an orphan account is first found before jml disables it'),
+      })
+      .default({ disable_after_days: DEFAULT_ORPHAN_GRACE_DAYS }),
     correlation: z
       .strictObject({ account: z.string().min(1), identity: z.string().min(1) })
       .default({ account: 'externalId', identity: 'key' }),
@@ -133,6 +142,7 @@ export const systemSchema = z
       criticality: s.criticality,
       enforcement: s.enforcement,
       leaver: { action: s.leaver.action, deleteAfterDays: s.leaver.delete_after_days },
+      orphans: { disableAfterDays: s.orphans.disable_after_days },
       correlation: s.correlation,
       account: { name: s.account.name ?? null, attributes: s.account.attributes },
       identityProvider: s.identity_provider,

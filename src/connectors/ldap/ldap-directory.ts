@@ -123,6 +123,21 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
     return [replace('userPassword', [sshaPassword(value)]), ...(password.action === 'reset' && s.mustChangePassword ? [replace('pwdReset', ['TRUE'])] : [])];
   }
 
+  /**
+   * AD: a new login name takes the UPN along when the UPN is the one jml derives at creation
+   * (`login@upnSuffix`) and the change does not set one itself (a templated UPN is recomputed by
+   * the plan). A UPN someone chose by hand stays.
+   */
+  function followedUpn(entry: Entry, attributes: AttributeValues): string | null {
+    if (Object.keys(attributes).some((name) => name.toLowerCase() === 'userprincipalname')) return null;
+    const login = attributes.sAMAccountName ?? attributes[s.loginAttribute];
+    const previous = first(entry, 'sAMAccountName');
+    if (typeof login !== 'string' || login === '' || previous === undefined || login === previous) return null;
+    const current = first(entry, 'userPrincipalName');
+    if (current !== undefined && current.toLowerCase() !== `${previous}@${s.upnSuffix}`.toLowerCase()) return null;
+    return `${login}@${s.upnSuffix}`;
+  }
+
   const directory: Directory = {
     async locate(accountId, correlation) {
       const attrs = accountAttributes(s);
@@ -220,6 +235,8 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
           changes.push(replace(name, value === null ? [] : asList(value)));
         }
       }
+      const upn = s.flavour === 'ad' ? followedUpn(entry, attributes) : null;
+      if (upn !== null) changes.push(replace('userPrincipalName', [upn]));
       if (changes.length > 0) await modify(dn, changes);
       return dn;
     },
