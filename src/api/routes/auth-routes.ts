@@ -20,6 +20,7 @@ const sessionView = z.object({
   user: z.object({ username: z.string(), displayName: z.string(), identityKey: z.string().nullable(), roles: z.array(z.enum(ROLES)), ownedSystems: z.array(z.string()) }),
   csrfToken: z.string().nullable(),
   oidc: z.boolean(),
+  mustChangePassword: z.boolean(),
 });
 
 export function sessionOf(principal: Principal, oidc: boolean): z.input<typeof sessionView> {
@@ -27,6 +28,7 @@ export function sessionOf(principal: Principal, oidc: boolean): z.input<typeof s
     user: { username: principal.username, displayName: principal.displayName, identityKey: principal.identityKey, roles: [...principal.roles], ownedSystems: [...principal.ownedSystems] },
     csrfToken: principal.csrfToken,
     oidc,
+    mustChangePassword: principal.mustChangePassword,
   };
 }
 
@@ -86,6 +88,7 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Ends the current session.',
       tag: 'auth',
       access: 'signed_in',
+      beforePasswordChange: true,
       response: z.object({ ok: z.literal(true) }),
       async handler({ request, reply }) {
         const token = request.cookies[SESSION_COOKIE];
@@ -97,9 +100,10 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       url: '/api/auth/session',
-      summary: 'Who is signed in, their effective roles, and the CSRF token to send as x-csrf-token on changes.',
+      summary: 'Who is signed in, their effective roles, whether they must change their password, and the CSRF token to send as x-csrf-token on changes.',
       tag: 'auth',
       access: 'signed_in',
+      beforePasswordChange: true,
       response: sessionView,
       handler: async ({ principal }) => sessionOf(principal, deps.oidc !== null),
     }),
