@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { buildApiServer } from '../../src/api/api-server.ts';
+import { createSignInLimiter, signInLimits } from '../../src/api/auth/sign-in-limiter.ts';
 import { createUser } from '../../src/api/auth/user-store.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import { createTestDatabase, testBackends } from '../support/backends.ts';
@@ -83,6 +84,16 @@ for (const backend of testBackends()) {
       for (let i = 0; i < 9; i += 1) await attempt(api.app, 'typo', 'wrong', '10.4.0.1');
       assert.equal((await attempt(api.app, 'typo', PASSWORD, '10.4.0.1')).statusCode, 200);
       for (let i = 0; i < 9; i += 1) assert.equal((await attempt(api.app, 'typo', 'wrong', '10.4.0.1')).statusCode, 401);
+    });
+
+    test('an attempt counts for fifteen minutes: the refusal says how long to wait, and after that a new attempt is allowed', async () => {
+      const limiter = createSignInLimiter(store.db, signInLimits(10));
+      const t0 = new Date('2030-01-01T10:00:00Z');
+      for (let i = 0; i < 10; i += 1) assert.ok('id' in (await limiter.reserve('window-user', '10.8.0.1', new Date(t0.getTime() + i * 1000))));
+      const refused = await limiter.reserve('window-user', '10.8.0.1', new Date(t0.getTime() + 60_000));
+      assert.deepEqual(refused, { retryAfterMs: 15 * 60_000 - 60_000 });
+      assert.ok('id' in (await limiter.reserve('window-user', '10.8.0.1', new Date(t0.getTime() + 15 * 60_000 + 1))), 'the oldest attempt has left the window');
+      assert.ok('retryAfterMs' in (await limiter.reserve('window-user', '10.8.0.1', new Date(t0.getTime() + 15 * 60_000 + 2))), 'the other nine still count');
     });
 
     test('when more sign-ins wait for password hashing than the queue holds, the extra ones are refused at once with 503 and Retry-After', async () => {
