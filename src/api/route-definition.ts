@@ -67,14 +67,15 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 export const RECENT_SIGN_IN_MS = 15 * 60_000;
 
-/** Refuses an API token, or a session signed in longer ago than `maxAgeMs`. */
-function requireRecentSignIn(principal: Principal, now: Date, maxAgeMs: number): void {
+/** Why an API token, or a session signed in longer ago than `maxAgeMs`, is refused; null when the sign-in is recent. */
+function recentSignInRefusal(principal: Principal, now: Date, maxAgeMs: number): JmlError | null {
   if (principal.via !== 'session' || principal.signedInAt === null) {
-    throw new JmlError('forbidden', 'user and role administration needs a signed-in browser session, not an API token');
+    return new JmlError('forbidden', 'user and role administration needs a signed-in browser session, not an API token');
   }
   if (now.getTime() - principal.signedInAt.getTime() > maxAgeMs) {
-    throw new JmlError('forbidden', `user and role administration needs a sign-in within the last ${Math.round(maxAgeMs / 60_000)} minutes: sign in again`, { details: { signInAgain: true } });
+    return new JmlError('forbidden', `user and role administration needs a sign-in within the last ${Math.round(maxAgeMs / 60_000)} minutes: sign in again`, { details: { signInAgain: true } });
   }
+  return null;
 }
 
 export function actorOf(principal: Principal): string {
@@ -119,7 +120,11 @@ export function registerRoutes(app: FastifyInstance, deps: ApiDeps, routes: read
         if (Array.isArray(route.access) && !hasAnyRole(principal!, route.access as readonly Role[])) {
           await deny('forbidden', `route:${route.method} ${route.url}`, `needs one of the roles ${(route.access as readonly Role[]).join(', ')}`);
         }
-        if (route.recentSignIn) requireRecentSignIn(principal!, deps.now(), deps.recentSignInMs ?? RECENT_SIGN_IN_MS);
+        const notRecent = route.recentSignIn ? recentSignInRefusal(principal!, deps.now(), deps.recentSignInMs ?? RECENT_SIGN_IN_MS) : null;
+        if (notRecent) {
+          await appendAudit(deps.db, { actor, action: 'access.denied', subject: `route:${route.method} ${route.url}`, trigger: `api:${request.id}`, details: { method: route.method, route: route.url, reason: notRecent.message, user: principal!.username } }, deps.now());
+          throw notRecent;
+        }
         const ctx: RouteContext<unknown, unknown, unknown> = {
           params: parse(route.params, request.params, 'params'),
           query: parse(route.query, request.query, 'query'),

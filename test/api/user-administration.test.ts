@@ -32,6 +32,8 @@ for (const backend of testBackends()) {
       const create = await api.app.inject({ method: 'POST', url: '/api/users', headers: bearer, payload: { username: 'mallory', password: 'a-long-password-1', roles: ['admin'] } });
       assert.equal(create.statusCode, 403);
       assert.match(create.json().error.message, /browser session, not an API token/);
+      const denied = await store.db.selectFrom('audit_log').select('details').where('action', '=', 'access.denied').where('subject', '=', 'route:POST /api/users').execute();
+      assert.equal(denied.length, 1, 'the refusal is audited');
       const users = (await api.app.inject({ method: 'GET', url: '/api/users', headers: bearer })).json() as { items: { id: string; username: string }[] };
       assert.ok(!users.items.some((u) => u.username === 'mallory'), 'nobody was created');
       const alice = users.items.find((u) => u.username === 'alice')!;
