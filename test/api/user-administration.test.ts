@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { buildApiServer } from '../../src/api/api-server.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { testBackends } from '../support/backends.ts';
 import { PASSWORD, seedOrganisation, signIn, startApi } from './api-fixture.ts';
@@ -83,6 +84,17 @@ for (const backend of testBackends()) {
       const audit = await store.db.selectFrom('audit_log').select(['action', 'actor']).where('subject', '=', `user:${alice.id}`).where('action', 'in', ['user.password_reset', 'user.password_changed']).orderBy('seq').execute();
       assert.deepEqual(audit.map((a) => a.action), ['user.password_reset', 'user.password_changed']);
       assert.equal(audit[0]!.actor, 'user:root');
+    });
+
+    test('wrong current passwords on a password change count like failed sign-ins: after ten, the change is refused with 429', async () => {
+      const limited = await buildApiServer({ ...api.deps, signInLimit: 10 });
+      try {
+        const change = () => limited.inject({ method: 'POST', url: '/api/me/password', headers: as(api.sessions.hr), payload: { currentPassword: 'a guess', newPassword: 'taken-over-password-1' }, remoteAddress: '10.9.0.1' });
+        for (let i = 0; i < 10; i += 1) assert.equal((await change()).statusCode, 403);
+        assert.equal((await change()).statusCode, 429);
+      } finally {
+        await limited.close();
+      }
     });
   });
 }

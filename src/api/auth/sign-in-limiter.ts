@@ -24,6 +24,8 @@ export interface SignInLimits {
 }
 
 export const SIGN_IN_WINDOW_MS = 15 * 60_000;
+/** Failures allowed per (user, address) in the window unless the server is told otherwise. */
+export const DEFAULT_SIGN_IN_LIMIT = 10;
 
 /**
  * The limits from one number, the failures allowed per (user, address):

@@ -9,7 +9,7 @@ import type { ApiDeps } from '../api-deps.ts';
 import { createCredentialStore, SESSION_TTL_MS } from '../auth/credential-store.ts';
 import { ROLES, TOKEN_SCOPES, type Principal } from '../auth/principal.ts';
 import { createHashingGate, defaultHashingGateOptions } from '../auth/hashing-gate.ts';
-import { createSignInLimiter, signInLimits } from '../auth/sign-in-limiter.ts';
+import { createSignInLimiter, DEFAULT_SIGN_IN_LIMIT, signInLimits } from '../auth/sign-in-limiter.ts';
 import { authenticate } from '../auth/user-store.ts';
 import { defineRoute, type RouteDefinition } from '../route-definition.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -42,7 +42,7 @@ const tokenInfo = z.object({ id: z.string(), name: z.string(), scopes: z.array(z
 /** The routes; `deps` gives the store and clock. */
 export function authRoutes(deps: ApiDeps): RouteDefinition[] {
   const credentials = createCredentialStore(deps);
-  const limiter = createSignInLimiter(deps.db, signInLimits(deps.signInLimit ?? 10));
+  const limiter = createSignInLimiter(deps.db, signInLimits(deps.signInLimit ?? DEFAULT_SIGN_IN_LIMIT));
   const hashing = createHashingGate(deps.signInHashing ?? defaultHashingGateOptions());
   return [
     defineRoute({

@@ -6,11 +6,13 @@
 import { z } from 'zod';
 import { JmlError } from '../../domain/errors.ts';
 import type { ApiDeps } from '../api-deps.ts';
+import { createSignInLimiter, DEFAULT_SIGN_IN_LIMIT, signInLimits } from '../auth/sign-in-limiter.ts';
 import { changeOwnPassword, resetPassword } from '../auth/user-store.ts';
 import { defineRoute, type RouteDefinition } from '../route-definition.ts';
 
 /** The routes. */
 export function userAdminRoutes(deps: ApiDeps): RouteDefinition[] {
+  const limiter = createSignInLimiter(deps.db, signInLimits(deps.signInLimit ?? DEFAULT_SIGN_IN_LIMIT));
   return [
     defineRoute({
       method: 'POST',
@@ -37,9 +39,16 @@ export function userAdminRoutes(deps: ApiDeps): RouteDefinition[] {
       beforePasswordChange: true,
       body: z.object({ currentPassword: z.string().min(1).max(500), newPassword: z.string().min(12).max(500) }).strict(),
       response: z.object({ ok: z.literal(true) }),
-      async handler({ body, principal, actor, request }) {
+      async handler({ body, principal, actor, request, reply }) {
         if (principal.via !== 'session') throw new JmlError('forbidden', 'an API token cannot change a password');
+        // The current password is checked like a sign-in: a taken-over session cannot guess it without limit.
+        const reservation = await limiter.reserve(principal.username, request.ip, deps.now());
+        if ('retryAfterMs' in reservation) {
+          reply.header('retry-after', String(Math.ceil(reservation.retryAfterMs / 1000)));
+          throw new JmlError('rate_limited', 'too many wrong passwords; try again later', { retryable: true });
+        }
         await changeOwnPassword(deps.db, principal.userId, body.currentPassword, body.newPassword, actor, `api:${request.id}`, deps.now());
+        await limiter.succeeded(reservation);
         deps.principalCache?.forgetWhere({ userId: principal.userId });
         return { ok: true as const };
       },
