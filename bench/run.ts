@@ -36,6 +36,7 @@ const workloads: Workload[] = [
   { name: 'ldap', file: 'ldap-bench.ts', args: [], skip: !hasSlapd && 'slapd is not installed (bash test/peers/install-debian.sh)' },
   { name: 'jobs', file: 'jobs-bench.ts', args: [] },
   { name: 'api', file: 'api-bench.ts', args: [] },
+  { name: 'sign-in-burst', file: 'sign-in-burst-bench.ts', args: [] },
 ];
 
 console.log(`jml benchmarks on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);

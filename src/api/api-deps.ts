@@ -9,6 +9,7 @@ import type { Plan } from '../domain/change.ts';
 import type { InitialCredentials } from '../app/initial-credentials.ts';
 import type { Database } from '../store/database.ts';
 import type { ApiMetrics } from './api-metrics.ts';
+import type { HashingGateOptions } from './auth/hashing-gate.ts';
 import type { PrincipalCache } from './auth/principal-cache.ts';
 
 export interface ImportRequest {
@@ -155,8 +156,12 @@ export interface ApiDeps {
   /** Built console (web/dist); null serves the API only. */
   readonly webDir: string | null;
   readonly oidc: OidcSettings | null;
-  /** Failed sign-ins allowed per username and per address in 15 minutes. */
+  /** Failed sign-ins allowed per (username, address) in 15 minutes (default 10); three times as many per username, five times per address. */
   readonly signInLimit?: number;
+  /** How many passwords are hashed at once and how many sign-ins may wait; beyond that, 503. */
+  readonly signInHashing?: HashingGateOptions;
+  /** User and role administration needs a browser session signed in at most this long ago (default 15 minutes). */
+  readonly recentSignInMs?: number;
   /** Resolved principals for a second or so; buildApiServer makes one when absent. */
   readonly principalCache?: PrincipalCache;
 }

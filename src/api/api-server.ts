@@ -20,12 +20,22 @@ import { registerRoutes, type RouteDefinition } from './route-definition.ts';
 import { allRoutes } from './routes/index.ts';
 import { SESSION_COOKIE } from './routes/auth-routes.ts';
 import { oidcRoutes } from './auth/oidc-sign-in.ts';
+import type { TrustProxy } from './trust-proxy.ts';
 
 export interface ApiServerOptions {
   /** Fastify logger; off in tests. */
   readonly logger?: boolean;
-  /** Trust X-Forwarded-* from a load balancer in front (so Secure cookies follow the original scheme). */
-  readonly trustProxy?: boolean;
+  /**
+   * Proxies in front whose X-Forwarded-* headers are believed (client address for sign-in limits, scheme for
+   * Secure cookies): a hop count or their addresses/CIDR ranges; never "any proxy" (see trust-proxy.ts).
+   */
+  readonly trustProxy?: TrustProxy;
+}
+
+/** A hop count becomes "the first n hops" (what Fastify does with a number, which its types do not allow). */
+function fastifyTrustProxy(trust: TrustProxy): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust === false ? false : [...trust];
 }
 
 /**
@@ -39,7 +49,7 @@ export async function buildApiServer(given: ApiDeps, options: ApiServerOptions =
   const deps: ApiDeps = { ...given, principalCache: given.principalCache ?? createPrincipalCache() };
   const app = Fastify({
     logger: options.logger ?? false,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     genReqId: () => randomUUID(),
     bodyLimit: 20 * 1024 * 1024,
     // Stack traces stay in the log; the mapper answers clients.

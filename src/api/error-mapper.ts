@@ -17,6 +17,8 @@ const STATUS: Readonly<Record<JmlErrorCode, number>> = {
   locked: 423,
   source_unreadable: 422,
   connector: 502,
+  rate_limited: 429,
+  unavailable: 503,
   internal: 500,
 };
 

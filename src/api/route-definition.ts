@@ -42,6 +42,13 @@ export interface RouteDefinition<P extends AnyZod = AnyZod, Q extends AnyZod = A
   readonly response: R;
   /** Status of a successful response (200 unless said). */
   readonly status?: number;
+  /**
+   * Needs a browser session whose password sign-in is recent (`deps.recentSignInMs`, default 15 minutes),
+   * not an API token: user and role administration, so a stolen token or an unattended console cannot make admins.
+   */
+  readonly recentSignIn?: true;
+  /** Allowed while the caller must still choose a new password (after an administrator's reset). */
+  readonly beforePasswordChange?: true;
   handler(ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>): Promise<z.input<R>>;
 }
 
@@ -57,6 +64,19 @@ declare module 'fastify' {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export const RECENT_SIGN_IN_MS = 15 * 60_000;
+
+/** Why an API token, or a session signed in longer ago than `maxAgeMs`, is refused; null when the sign-in is recent. */
+function recentSignInRefusal(principal: Principal, now: Date, maxAgeMs: number): JmlError | null {
+  if (principal.via !== 'session' || principal.signedInAt === null) {
+    return new JmlError('forbidden', 'user and role administration needs a signed-in browser session, not an API token');
+  }
+  if (now.getTime() - principal.signedInAt.getTime() > maxAgeMs) {
+    return new JmlError('forbidden', `user and role administration needs a sign-in within the last ${Math.round(maxAgeMs / 60_000)} minutes: sign in again`, { details: { signInAgain: true } });
+  }
+  return null;
+}
 
 export function actorOf(principal: Principal): string {
   return principal.identityKey ?? `user:${principal.username}`;
@@ -94,8 +114,16 @@ export function registerRoutes(app: FastifyInstance, deps: ApiDeps, routes: read
           await appendAudit(deps.db, { actor, action: 'access.denied', subject, trigger: `api:${request.id}`, details: { method: route.method, route: route.url, reason, user: principal?.username ?? null } }, deps.now());
           throw new JmlError(as, as === 'not_found' ? `not found: ${subject}` : `not allowed: ${reason}`);
         };
+        if (principal?.mustChangePassword && !route.beforePasswordChange) {
+          throw new JmlError('forbidden', 'your password was reset: choose a new one first (POST /api/me/password)', { details: { mustChangePassword: true } });
+        }
         if (Array.isArray(route.access) && !hasAnyRole(principal!, route.access as readonly Role[])) {
           await deny('forbidden', `route:${route.method} ${route.url}`, `needs one of the roles ${(route.access as readonly Role[]).join(', ')}`);
+        }
+        const notRecent = route.recentSignIn ? recentSignInRefusal(principal!, deps.now(), deps.recentSignInMs ?? RECENT_SIGN_IN_MS) : null;
+        if (notRecent) {
+          await appendAudit(deps.db, { actor, action: 'access.denied', subject: `route:${route.method} ${route.url}`, trigger: `api:${request.id}`, details: { method: route.method, route: route.url, reason: notRecent.message, user: principal!.username } }, deps.now());
+          throw notRecent;
         }
         const ctx: RouteContext<unknown, unknown, unknown> = {
           params: parse(route.params, request.params, 'params'),

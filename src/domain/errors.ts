@@ -13,6 +13,8 @@ export type JmlErrorCode =
   | 'connector'
   | 'forbidden'
   | 'unauthenticated'
+  | 'rate_limited'
+  | 'unavailable'
   | 'internal';
 
 export interface JmlErrorOptions {

@@ -195,6 +195,17 @@ export interface ConsoleUsersTable {
   oidc_subject: string | null;
   created_at: ColumnType<Date, string | undefined, never>;
   last_sign_in_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  /** Set by an administrator's password reset (migration 0011): the user must choose a new password first. */
+  password_change_required: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+/** A failed or in-flight sign-in (migration 0011), counted by the sign-in limiter. */
+export interface SignInAttemptsTable {
+  id: string;
+  /** SHA-256 of the lower-cased username. */
+  username_hash: string;
+  address: string;
+  at: ColumnType<Date, string, never>;
 }
 
 export interface ConsoleSessionsTable {
@@ -448,6 +459,7 @@ export interface InitialCredentialsTable {
 export interface Database {
   console_users: ConsoleUsersTable;
   console_sessions: ConsoleSessionsTable;
+  sign_in_attempts: SignInAttemptsTable;
   api_tokens: ApiTokensTable;
   assignments: AssignmentsTable;
   identities: IdentitiesTable;

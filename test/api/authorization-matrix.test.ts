@@ -35,6 +35,9 @@ const CASES: readonly Case[] = [
   { method: 'GET', route: '/api/users', url: '/api/users', expect: only(['admin']) },
   { method: 'POST', route: '/api/users', url: '/api/users', body: { username: 'x-new', password: 'a-long-password-1' }, expect: only(['admin']) },
   { method: 'PATCH', route: '/api/users/:id', url: '/api/users/usr-none', body: { roles: ['hr'] }, expect: { ...only(['admin']), admin: 404 } },
+  { method: 'POST', route: '/api/users/:id/password-reset', url: '/api/users/usr-none/password-reset', expect: { ...only(['admin']), admin: 404 } },
+  // A wrong current password: refused for everyone, and nobody's password changes.
+  { method: 'POST', route: '/api/me/password', url: '/api/me/password', body: { currentPassword: 'not-it', newPassword: 'another-long-password' }, expect: all('any') },
   { method: 'GET', route: '/api/audit', url: '/api/audit', expect: only(['admin', 'security']) },
   { method: 'GET', route: '/api/people', url: '/api/people', expect: all('ok') },
   // The manager reads their own report but not someone in another team.

@@ -218,4 +218,36 @@ describe('web console in Chromium', { skip: existsSync(CHROMIUM) ? false : 'no /
     const inbox = await page.evaluate(async () => (await (await fetch('/api/approvals')).json()) as { items: { id: string; stage: string }[] });
     assert.ok(!inbox.items.some((i) => i.id === filed.body.id && i.stage === 'manager'), 'the manager stage is decided');
   });
+
+  test('an admin creates a user on the users page and resets their password; the user must choose a new one at sign-in', async () => {
+    // A fresh browser context: this test needs no state from the ones above.
+    page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
+    await signIn('admin', adminPassword);
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('table').getByText('admin', { exact: true }).first().waitFor();
+    await page.getByLabel('Username').fill('grace');
+    await page.getByLabel('Initial password').fill('grace-first-password');
+    await page.getByLabel('Linked identity key').fill('E1001');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByRole('button', { name: 'Reset password of grace' }).waitFor();
+    await shot('14-users');
+    await expectAccessible('the users page');
+    await page.getByRole('button', { name: 'Reset password of grace' }).click();
+    const issued = await page.getByRole('status').filter({ hasText: 'One-time password for' }).innerText();
+    const oneTime = issued.match(/grace: (\S+)/)?.[1];
+    assert.ok(oneTime && oneTime.length === 20, issued);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Username').fill('grace');
+    await page.getByLabel('Password').fill(oneTime);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    await expectAccessible('the forced password change');
+    await page.getByLabel('One-time password').fill(oneTime);
+    await page.getByLabel('New password', { exact: true }).fill('grace-own-password-1');
+    await page.getByLabel('New password again').fill('grace-own-password-1');
+    await page.getByRole('button', { name: 'Save and continue' }).click();
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await shot('15-password-changed');
+  });
 });

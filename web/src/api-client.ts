@@ -3,17 +3,20 @@ export interface Session {
   user: { username: string; displayName: string; identityKey: string | null; roles: string[]; ownedSystems: string[] };
   csrfToken: string | null;
   oidc: boolean;
+  mustChangePassword: boolean;
 }
 
 export class ApiError extends Error {
   status: number;
   code: string;
   requestId: string;
-  constructor(status: number, code: string, message: string, requestId: string) {
+  details: Record<string, unknown> | undefined;
+  constructor(status: number, code: string, message: string, requestId: string, details?: Record<string, unknown>) {
     super(message);
     this.status = status;
     this.code = code;
     this.requestId = requestId;
+    this.details = details;
   }
 }
 
@@ -30,7 +33,7 @@ export async function api<T>(method: string, url: string, body?: unknown): Promi
   const data = res.headers.get('content-type')?.includes('json') ? await res.json() : null;
   if (!res.ok) {
     const e = data?.error ?? {};
-    throw new ApiError(res.status, e.code ?? 'error', e.message ?? res.statusText, e.requestId ?? '');
+    throw new ApiError(res.status, e.code ?? 'error', e.message ?? res.statusText, e.requestId ?? '', e.details);
   }
   return data as T;
 }

@@ -7,6 +7,7 @@ import { DashboardPage } from './pages/dashboard-page.tsx';
 import { PeoplePage } from './pages/people-page.tsx';
 import { IdentityPageView } from './pages/identity-page.tsx';
 import { ApprovalsPage, ImportPage, PlansPage, SelfServicePage, TasksPage } from './pages/work-pages.tsx';
+import { ChangePasswordPage, UsersPage } from './pages/users-page.tsx';
 import './styles.css';
 
 const NAV: { path: string; label: string; roles: string[] | null }[] = [
@@ -17,6 +18,7 @@ const NAV: { path: string; label: string; roles: string[] | null }[] = [
   { path: 'approvals', label: 'Approvals', roles: null },
   { path: 'tasks', label: 'Tasks', roles: null },
   { path: 'me', label: 'My access', roles: ['user'] },
+  { path: 'users', label: 'Users', roles: ['admin'] },
 ];
 
 function SignIn({ onSession, oidc }: { onSession: (s: Session) => void; oidc: boolean }) {
@@ -68,6 +70,7 @@ function App() {
   }, [routeKey]);
   if (session === undefined) return <Loading />;
   if (session === null) return <SignIn onSession={accept} oidc={false} />;
+  if (session.mustChangePassword) return <ChangePasswordPage onDone={() => void api<Session>('GET', '/api/auth/session').then(accept)} />;
   const roles = new Set(session.user.roles);
   const nav = NAV.filter((n) => !n.roles || n.roles.some((r) => roles.has(r)));
   let [page, arg] = route;
@@ -105,6 +108,7 @@ function App() {
         {page === 'approvals' && <ApprovalsPage />}
         {page === 'tasks' && <TasksPage />}
         {page === 'me' && <SelfServicePage />}
+        {page === 'users' && <UsersPage session={session} onSession={accept} />}
       </main>
     </div>
   );

@@ -64,7 +64,7 @@ export function createCredentialStore(deps: CredentialStoreDeps): CredentialStor
     return principal;
   }
 
-  async function principalFor(userId: string, via: Principal['via'], scopes: readonly TokenScope[] | null, csrfToken: string | null): Promise<Principal | null> {
+  async function principalFor(userId: string, via: Principal['via'], scopes: readonly TokenScope[] | null, csrfToken: string | null, signedInAt: Date | null): Promise<Principal | null> {
     // One query: the user, whether they may still act (identity active), and whether anyone reports to them.
     const row = await db
       .selectFrom('console_users as u')
@@ -76,6 +76,7 @@ export function createCredentialStore(deps: CredentialStoreDeps): CredentialStor
         'u.identity_key',
         'u.roles',
         'u.status',
+        'u.password_change_required',
         'i.status as identity_status',
         sql<boolean>`exists (select 1 from identities r where r.attributes->>'manager' = u.identity_key and r.status <> 'left')`.as('has_reports'),
       ])
@@ -94,6 +95,8 @@ export function createCredentialStore(deps: CredentialStoreDeps): CredentialStor
       via,
       scopes,
       csrfToken,
+      signedInAt,
+      mustChangePassword: row.password_change_required,
     };
   }
 
@@ -110,9 +113,9 @@ export function createCredentialStore(deps: CredentialStoreDeps): CredentialStor
     async resolveSession(token) {
       const hash = sha256(token);
       return cached(hash, async () => {
-        const row = await db.selectFrom('console_sessions').select(['user_id', 'csrf_token', 'expires_at', 'revoked_at']).where('token_hash', '=', hash).executeTakeFirst();
+        const row = await db.selectFrom('console_sessions').select(['user_id', 'csrf_token', 'created_at', 'expires_at', 'revoked_at']).where('token_hash', '=', hash).executeTakeFirst();
         if (!row || row.revoked_at !== null || row.expires_at.getTime() <= now().getTime()) return null;
-        return principalFor(row.user_id, 'session', null, row.csrf_token);
+        return principalFor(row.user_id, 'session', null, row.csrf_token, row.created_at);
       });
     },
     async revokeSession(token) {
@@ -141,7 +144,7 @@ export function createCredentialStore(deps: CredentialStoreDeps): CredentialStor
         if (!row.last_used_at || at.getTime() - row.last_used_at.getTime() > 60_000) {
           await db.updateTable('api_tokens').set({ last_used_at: at.toISOString() }).where('id', '=', row.id).execute();
         }
-        return principalFor(row.user_id, 'token', row.scopes as TokenScope[], null);
+        return principalFor(row.user_id, 'token', row.scopes as TokenScope[], null, null);
       });
     },
     async listApiTokens(userId) {

@@ -27,6 +27,10 @@ export interface Principal {
   readonly scopes: readonly TokenScope[] | null;
   /** The session's CSRF token; null for API tokens (not sent by browsers on their own). */
   readonly csrfToken: string | null;
+  /** When the session's password sign-in happened; null for API tokens. */
+  readonly signedInAt: Date | null;
+  /** An administrator reset the password: nothing but choosing a new one is allowed. */
+  readonly mustChangePassword: boolean;
 }
 
 export interface PrincipalFacts {

@@ -99,3 +99,39 @@ export async function userForOidc(db: Kysely<Database>, claims: { sub: string; e
   if (!identity) throw new JmlError('forbidden', `no identity has the email ${claims.email}`);
   return createUser(db, { username: claims.email, displayName: claims.name ?? claims.email, identityKey: identity.key, oidcSubject: subject }, `oidc:${issuer}`);
 }
+
+/**
+ * Gives a user a new one-time password (returned once, stored hashed), which
+ * they must replace at their next sign-in, and ends their sessions (API tokens
+ * are left: automation keeps running). Audited in the same transaction.
+ * `who` is the user id or the username.
+ */
+export async function resetPassword(db: Kysely<Database>, who: string, actor: string, trigger: string, now: Date): Promise<{ user: ConsoleUser; password: string }> {
+  const password = generatePassword();
+  const passwordHash = await hashPassword(password);
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .updateTable('console_users')
+      .set({ password_hash: passwordHash, password_change_required: true })
+      .where((eb) => eb.or([eb('id', '=', who), eb(sql`lower(username)`, '=', who.toLowerCase())]))
+      .where('oidc_subject', 'is', null)
+      .returningAll()
+      .executeTakeFirst();
+    if (!row) throw new JmlError('not_found', `no local console user ${who} (users who sign in through OIDC have no password here)`, { details: { user: who } });
+    const ended = await trx.updateTable('console_sessions').set({ revoked_at: now.toISOString() }).where('user_id', '=', row.id).where('revoked_at', 'is', null).executeTakeFirst();
+    await appendAudit(trx, { actor, action: 'user.password_reset', subject: `user:${row.id}`, trigger, details: { username: row.username, sessionsEnded: Number(ended.numUpdatedRows) } }, now);
+    return { user: toConsoleUser(row), password };
+  });
+}
+
+/** Replaces the caller's own password after checking the current one; clears a pending forced change. Audited. */
+export async function changeOwnPassword(db: Kysely<Database>, userId: string, current: string, next: string, actor: string, trigger: string, now: Date): Promise<void> {
+  const row = await db.selectFrom('console_users').select(['password_hash']).where('id', '=', userId).executeTakeFirst();
+  if (!row?.password_hash || !(await verifyPassword(current, row.password_hash))) throw new JmlError('forbidden', 'the current password is wrong');
+  if (current === next) throw new JmlError('invalid_input', 'the new password must differ from the current one', { details: { field: 'newPassword' } });
+  const passwordHash = await hashPassword(next);
+  await db.transaction().execute(async (trx) => {
+    await trx.updateTable('console_users').set({ password_hash: passwordHash, password_change_required: false }).where('id', '=', userId).execute();
+    await appendAudit(trx, { actor, action: 'user.password_changed', subject: `user:${userId}`, trigger }, now);
+  });
+}

@@ -8,7 +8,8 @@ import { appendAudit } from '../../store/audit-log.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { createCredentialStore, SESSION_TTL_MS } from '../auth/credential-store.ts';
 import { ROLES, TOKEN_SCOPES, type Principal } from '../auth/principal.ts';
-import { createSignInLimiter } from '../auth/sign-in-limiter.ts';
+import { createHashingGate, defaultHashingGateOptions } from '../auth/hashing-gate.ts';
+import { createSignInLimiter, DEFAULT_SIGN_IN_LIMIT, signInLimits } from '../auth/sign-in-limiter.ts';
 import { authenticate } from '../auth/user-store.ts';
 import { defineRoute, type RouteDefinition } from '../route-definition.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -19,6 +20,7 @@ const sessionView = z.object({
   user: z.object({ username: z.string(), displayName: z.string(), identityKey: z.string().nullable(), roles: z.array(z.enum(ROLES)), ownedSystems: z.array(z.string()) }),
   csrfToken: z.string().nullable(),
   oidc: z.boolean(),
+  mustChangePassword: z.boolean(),
 });
 
 export function sessionOf(principal: Principal, oidc: boolean): z.input<typeof sessionView> {
@@ -26,6 +28,7 @@ export function sessionOf(principal: Principal, oidc: boolean): z.input<typeof s
     user: { username: principal.username, displayName: principal.displayName, identityKey: principal.identityKey, roles: [...principal.roles], ownedSystems: [...principal.ownedSystems] },
     csrfToken: principal.csrfToken,
     oidc,
+    mustChangePassword: principal.mustChangePassword,
   };
 }
 
@@ -39,24 +42,33 @@ const tokenInfo = z.object({ id: z.string(), name: z.string(), scopes: z.array(z
 /** The routes; `deps` gives the store and clock. */
 export function authRoutes(deps: ApiDeps): RouteDefinition[] {
   const credentials = createCredentialStore(deps);
-  const limiter = createSignInLimiter({ limit: deps.signInLimit ?? 10, windowMs: 15 * 60_000 });
+  const limiter = createSignInLimiter(deps.db, signInLimits(deps.signInLimit ?? DEFAULT_SIGN_IN_LIMIT));
+  const hashing = createHashingGate(deps.signInHashing ?? defaultHashingGateOptions());
   return [
     defineRoute({
       method: 'POST',
       url: '/api/auth/sign-in',
-      summary: 'Sign in with a local account; sets the session cookie. Rate limited per username and per address.',
+      summary: 'Sign in with a local account; sets the session cookie. Rate limited per (username, address), per username and per address (429); 503 when too many sign-ins wait for password hashing.',
       tag: 'auth',
       access: 'public',
       body: z.object({ username: z.string().min(1).max(200), password: z.string().min(1).max(500) }).strict(),
       response: sessionView,
       async handler({ body, request, reply }) {
-        const keys = [`user:${body.username.toLowerCase()}`, `ip:${request.ip}`];
-        const wait = limiter.retryAfterMs(keys);
-        if (wait > 0) {
-          reply.header('retry-after', String(Math.ceil(wait / 1000)));
-          throw Object.assign(new Error('too many failed sign-ins; try again later'), { statusCode: 429 });
+        // Reserved before hashing, atomically: parallel guesses cannot pass the check while earlier ones still hash.
+        const reservation = await limiter.reserve(body.username, request.ip, deps.now());
+        if ('retryAfterMs' in reservation) {
+          reply.header('retry-after', String(Math.ceil(reservation.retryAfterMs / 1000)));
+          throw new JmlError('rate_limited', 'too many failed sign-ins; try again later', { retryable: true });
         }
-        const user = await authenticate(deps.db, body.username, body.password);
+        const slot = hashing.tryEnter();
+        if (!slot) {
+          // Not the caller's failure: the attempt is given back.
+          await limiter.cancel(reservation);
+          reply.header('retry-after', '1');
+          throw new JmlError('unavailable', 'too many sign-ins at once; try again in a moment', { retryable: true });
+        }
+        const release = await slot;
+        const user = await authenticate(deps.db, body.username, body.password).finally(release);
         const principal = user && user.status === 'active' ? await (async () => {
           const session = await credentials.createSession(user.id);
           const p = await credentials.resolveSession(session.token);
@@ -65,11 +77,8 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
           return p;
         })() : null;
         await appendAudit(deps.db, { actor: user?.identityKey ?? `user:${body.username}`, action: principal ? 'auth.signed_in' : 'auth.sign_in_failed', subject: user ? `user:${user.id}` : `user:${body.username}`, trigger: `api:${request.id}`, details: { ip: request.ip } }, deps.now());
-        if (!principal) {
-          limiter.recordFailure(keys);
-          throw new JmlError('unauthenticated', 'wrong username or password, or the account may not sign in');
-        }
-        limiter.recordSuccess(keys);
+        if (!principal) throw new JmlError('unauthenticated', 'wrong username or password, or the account may not sign in');
+        await limiter.succeeded(reservation);
         return sessionOf(principal, deps.oidc !== null);
       },
     }),
@@ -79,6 +88,7 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Ends the current session.',
       tag: 'auth',
       access: 'signed_in',
+      beforePasswordChange: true,
       response: z.object({ ok: z.literal(true) }),
       async handler({ request, reply }) {
         const token = request.cookies[SESSION_COOKIE];
@@ -90,9 +100,10 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       url: '/api/auth/session',
-      summary: 'Who is signed in, their effective roles, and the CSRF token to send as x-csrf-token on changes.',
+      summary: 'Who is signed in, their effective roles, whether they must change their password, and the CSRF token to send as x-csrf-token on changes.',
       tag: 'auth',
       access: 'signed_in',
+      beforePasswordChange: true,
       response: sessionView,
       handler: async ({ principal }) => sessionOf(principal, deps.oidc !== null),
     }),

@@ -104,9 +104,10 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       url: '/api/users',
-      summary: 'Creates a local console user, optionally linked to an identity.',
+      summary: 'Creates a local console user, optionally linked to an identity. Needs a recent admin sign-in, not an API token.',
       tag: 'admin',
       access: ['admin'],
+      recentSignIn: true,
       status: 201,
       body: z.object({ username: z.string().min(2).max(100), displayName: z.string().max(200).optional(), password: z.string().min(12).max(500), identityKey: z.string().nullable().optional(), roles: z.array(z.enum(GRANTED_ROLES)).default([]) }).strict(),
       response: userView,
@@ -118,9 +119,10 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'PATCH',
       url: '/api/users/:id',
-      summary: 'Changes a user’s roles or status; disabling ends their sessions and tokens at once.',
+      summary: 'Changes a user’s roles or status; disabling ends their sessions and tokens at once. Needs a recent admin sign-in, not an API token.',
       tag: 'admin',
       access: ['admin'],
+      recentSignIn: true,
       params: z.object({ id: z.string() }),
       body: z.object({ roles: z.array(z.enum(GRANTED_ROLES)).optional(), status: z.enum(['active', 'disabled']).optional() }).strict(),
       response: userView,

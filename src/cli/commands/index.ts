@@ -22,10 +22,11 @@ import { registerSourceCommand } from './source-command.ts';
 import { registerSecretCommands } from './secret-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerTaskCommands } from './task-commands.ts';
+import { registerUserCommands } from './user-commands.ts';
 import { registerWorkerCommand } from './worker-command.ts';
 
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerSourceCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
   registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand,
-  registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands];
+  registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands];

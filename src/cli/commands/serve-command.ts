@@ -14,6 +14,7 @@ import { createConsoleServices } from '../../api/console-services.ts';
 import { createPlanner } from '../../app/compute-plan.ts';
 import { loadDemo } from '../../app/load-demo.ts';
 import { JmlError } from '../../domain/errors.ts';
+import { parseTrustProxy, type TrustProxy } from '../../api/trust-proxy.ts';
 import type { ReplanQueue } from '../../app/replan-follow-up.ts';
 import { openReplanQueue, replanQueueOn } from '../../jobs/replan-queue.ts';
 import { startWorkerRuntime } from '../../jobs/worker-runtime.ts';
@@ -72,10 +73,12 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', (v) => Number.parseInt(v, 10), Number(process.env.PORT ?? 8080))
     .option('--demo', 'load the demo organisation first (once)')
-    .option('--trust-proxy', 'behind a load balancer: trust X-Forwarded-* (Secure cookies follow the original scheme)')
+    .option('--trust-proxy <hops|addresses>', 'behind a load balancer: believe X-Forwarded-* from this many proxies (1) or from these proxy addresses/CIDR ranges (10.0.0.5,10.1.0.0/16)', parseTrustProxy)
+    .option('--admin-sign-in-minutes <minutes>', 'user and role administration needs a sign-in within this many minutes', (v) => Number.parseInt(v, 10), 15)
     .option('--workers', 'also run the job workers and schedules in this process (as `jml worker` does)')
-    .action(async (flags: { host: string; port: number; demo?: boolean; trustProxy?: boolean; workers?: boolean }) => {
+    .action(async (flags: { host: string; port: number; demo?: boolean; trustProxy?: TrustProxy; workers?: boolean; adminSignInMinutes: number }) => {
       if (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) throw new JmlError('invalid_input', `--port must be 0–65535`);
+      if (!Number.isInteger(flags.adminSignInMinutes) || flags.adminSignInMinutes < 1 || flags.adminSignInMinutes > 720) throw new JmlError('invalid_input', '--admin-sign-in-minutes must be 1–720');
       await ctx.withStore(async (store, config) => {
         if (flags.demo) {
           const demo = await loadDemo({ db: store.db, config }, { actor: 'demo' });
@@ -107,6 +110,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
             services: createConsoleServices({ db: store.db, config, now, replan }),
             metrics: createApiMetrics(),
             webDir,
+            recentSignInMs: flags.adminSignInMinutes * 60_000,
             oidc: process.env.JML_OIDC_ISSUER
               ? { issuer: process.env.JML_OIDC_ISSUER, clientId: process.env.JML_OIDC_CLIENT_ID ?? '', clientSecret: process.env.JML_OIDC_CLIENT_SECRET ?? '', baseUrl: process.env.JML_PUBLIC_URL ?? `http://${flags.host}:${flags.port}` }
               : null,
