@@ -17,6 +17,7 @@ const importOutcome = z.object({
   status: z.string(),
   dryRun: z.boolean(),
   held: z.boolean(),
+  wouldBeHeld: z.boolean(),
   rows: z.object({ total: z.number(), valid: z.number(), invalid: z.number() }),
   events: z.array(z.object({ type: z.string(), identityKey: z.string(), effectiveDate: z.string(), changes: z.record(z.string(), z.unknown()) })),
   errors: z.array(z.object({ row: z.number(), message: z.string() })),
