@@ -17,6 +17,7 @@ import { createPrincipalCache } from './auth/principal-cache.ts';
 import { mapError } from './error-mapper.ts';
 import { openApiDocument } from './openapi-document.ts';
 import { registerRoutes, type RouteDefinition } from './route-definition.ts';
+import { setSecurityHeaders } from './security-headers.ts';
 import { allRoutes } from './routes/index.ts';
 import { SESSION_COOKIE } from './routes/auth-routes.ts';
 import { oidcRoutes } from './auth/oidc-sign-in.ts';
@@ -60,9 +61,7 @@ export async function buildApiServer(given: ApiDeps, options: ApiServerOptions =
     if (token) request.principal = await credentials.resolveSession(token);
   });
   app.addHook('onSend', async (request, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'same-origin');
-    reply.header('x-frame-options', 'DENY');
+    setSecurityHeaders(request, reply);
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
   app.addHook('onResponse', async (request, reply) => {
