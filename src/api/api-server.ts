@@ -43,6 +43,10 @@ export async function buildApiServer(given: ApiDeps, options: ApiServerOptions =
     trustProxy: options.trustProxy ?? false,
     genReqId: () => randomUUID(),
     bodyLimit: 20 * 1024 * 1024,
+    // Path parameters are limited by each route's schema (keys up to 200 characters), not by the router.
+    routerOptions: { maxParamLength: 1000 },
+    // A URL the router cannot decode (`%FF`, `%`) is answered by the error mapper too, in the error schema.
+    frameworkErrors: (error, request, reply) => mapError(error, request, reply.header('x-request-id', request.id)),
     // Stack traces stay in the log; the mapper answers clients.
     return503OnClosing: true,
   });

@@ -72,7 +72,9 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
 
   async function runImport(source: string, fileName: string, content: string, dryRun: boolean, actor: string, allowMassChange: boolean): Promise<ImportOutcome> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'jml-upload-'));
-    const file = path.join(dir, path.basename(fileName).replace(/[^A-Za-z0-9._-]/g, '_') || 'upload.csv');
+    // Only the name's last part, in safe characters; "." and ".." would name the directory itself.
+    const safeName = path.basename(fileName).replace(/[^A-Za-z0-9._-]/g, '_');
+    const file = path.join(dir, /^\.*$/.test(safeName) ? 'upload.csv' : safeName);
     try {
       await writeFile(file, content);
       const result = await importSource({ db, config }, { source, file, dryRun, actor, allowMassChange, now: deps.now() });

@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isJmlError, type JmlErrorCode } from '../domain/errors.ts';
+import { jmlErrorFromDriver } from '../store/driver-errors.ts';
 
 const STATUS: Readonly<Record<JmlErrorCode, number>> = {
   invalid_input: 400,
@@ -30,8 +31,9 @@ export interface ErrorBody {
 }
 
 /** Fastify error handler: maps JmlError codes, framework errors (bad JSON, too large) and everything else. */
-export function mapError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function mapError(raised: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const requestId = String(request.id);
+  const error = jmlErrorFromDriver(raised) ?? raised;
   if (isJmlError(error)) {
     const status = statusFor(error.code);
     if (status >= 500) request.log.error({ err: error, requestId }, error.message);
