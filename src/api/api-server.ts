@@ -12,6 +12,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { ApiDeps } from './api-deps.ts';
+import { apiLoggerOptions, type ApiLogOptions } from './api-logger.ts';
 import { createCredentialStore } from './auth/credential-store.ts';
 import { createPrincipalCache } from './auth/principal-cache.ts';
 import { mapError } from './error-mapper.ts';
@@ -23,8 +24,8 @@ import { SESSION_COOKIE } from './routes/auth-routes.ts';
 import { oidcRoutes } from './auth/oidc-sign-in.ts';
 
 export interface ApiServerOptions {
-  /** Fastify logger; off in tests. */
-  readonly logger?: boolean;
+  /** JSON lines with request ids (see api-logger.ts); off when absent or false. */
+  readonly logger?: ApiLogOptions | false;
   /** Trust X-Forwarded-* from a load balancer in front (so Secure cookies follow the original scheme). */
   readonly trustProxy?: boolean;
 }
@@ -39,7 +40,7 @@ export async function buildApiServer(given: ApiDeps, options: ApiServerOptions =
   // One principal cache for every route of this server, so invalidation reaches all of them.
   const deps: ApiDeps = { ...given, principalCache: given.principalCache ?? createPrincipalCache() };
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: options.logger ? apiLoggerOptions(options.logger) : false,
     trustProxy: options.trustProxy ?? false,
     genReqId: () => randomUUID(),
     bodyLimit: 20 * 1024 * 1024,
