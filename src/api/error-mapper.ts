@@ -18,6 +18,7 @@ const STATUS: Readonly<Record<JmlErrorCode, number>> = {
   locked: 423,
   source_unreadable: 422,
   connector: 502,
+  unsafe_permissions: 500,
   internal: 500,
 };
 

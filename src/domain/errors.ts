@@ -13,6 +13,8 @@ export type JmlErrorCode =
   | 'connector'
   | 'forbidden'
   | 'unauthenticated'
+  /** A data directory or key file others could read or change: jml refuses to use it. */
+  | 'unsafe_permissions'
   | 'internal';
 
 export interface JmlErrorOptions {
