@@ -180,7 +180,7 @@ function plausibleObject(schema: JsonSchema, rng: Random, depth: number): Record
     if (required.has(name) || rng.chance(0.6)) out[name] = plausibleValue(property, rng, depth);
   }
   if (typeof schema.additionalProperties === 'object' && rng.chance(0.7)) {
-    for (let i = rng.int(3); i >= 0; i--) out[rng.pick(['phone', 'department', 'title', 'location', 'manager'])] = plausibleValue(schema.additionalProperties, rng, depth);
+    for (let i = rng.int(3); i >= 0; i--) out[rng.pick(['phone', 'department', 'title', 'location', 'manager', 'email', 'start_date', 'end_date', 'status', 'employment_type'])] = plausibleValue(schema.additionalProperties, rng, depth);
   }
   return out;
 }

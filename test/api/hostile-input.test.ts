@@ -63,6 +63,13 @@ for (const backend of testBackends()) {
       assert.deepEqual(after, before);
     });
 
+    test('a date attribute the database cannot read as a date is invalid input, not a 500', async () => {
+      for (const [name, value] of [['start_date', 'not-a-date'], ['end_date', '2026-02-30'], ['start_date', '2026-13-01']] as const) {
+        const error = await refused(400, { method: 'PATCH', url: '/api/people/bob', payload: { attributes: { [name]: value } } });
+        assert.equal(error.code, 'invalid_input');
+      }
+    });
+
     test('a URL the router cannot decode, or a path parameter longer than any key, is answered in the error schema', async () => {
       for (const url of ['/api/people/%FF', '/api/people/%', '/api/plans/%ED%A0%80/apply']) assert.equal((await refused(400, { method: 'GET', url })).code, 'invalid_input');
       await refused(414, { method: 'GET', url: `/api/people/${'x'.repeat(5000)}` });

@@ -98,6 +98,7 @@ for (const backend of testBackends()) {
 
       const failures = new Map<string, string>();
       const statuses = new Map<number, number>();
+      const spent = new Map<string, number>();
       const started = performance.now();
       for (let n = 0; n < total; n++) {
         const op = operations[n % operations.length]!;
@@ -113,8 +114,10 @@ for (const backend of testBackends()) {
         } else if (op.method !== 'GET' && rng.chance(0.5)) {
           ({ payload, contentType } = malformedBody(rng));
         }
+        const sent = performance.now();
         const res = await app.inject({ method: op.method as 'GET', url, headers: { ...principal.headers, ...(payload !== undefined ? { 'content-type': contentType } : {}) }, ...(payload !== undefined ? { payload } : {}) });
         statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+        spent.set(`${op.method} ${op.path}`, (spent.get(`${op.method} ${op.path}`) ?? 0) + performance.now() - sent);
         const input = `${op.method} ${url.slice(0, 300)} as ${principal.name}${payload !== undefined ? ` body ${payload.slice(0, 300)}` : ''}`;
         if (res.statusCode >= 500) {
           failures.set(`${op.method} ${op.path} ${res.statusCode} ${res.body.slice(0, 120)}`, `#${n} ${input}\n    → ${res.statusCode} ${res.body.slice(0, 500)}`);
@@ -133,7 +136,8 @@ for (const backend of testBackends()) {
       }
       const seconds = (performance.now() - started) / 1000;
       const byStatus = [...statuses.entries()].sort(([a], [b]) => a - b).map(([s, c]) => `${s}×${c}`).join(' ');
-      process.stdout.write(`openapi fuzz (${backend.name}): ${total} requests in ${seconds.toFixed(1)} s; statuses ${byStatus}\n`);
+      const slowest = [...spent.entries()].sort(([, a], [, b]) => b - a).slice(0, 4).map(([op, ms]) => `${op} ${(ms / 1000).toFixed(1)} s`).join(', ');
+      process.stdout.write(`openapi fuzz (${backend.name}): ${total} requests in ${seconds.toFixed(1)} s; statuses ${byStatus}; most time: ${slowest}\n`);
       assert.deepEqual([...failures.values()], [], `seed ${SEED}: ${failures.size} distinct failures`);
     } finally {
       await app.close();
