@@ -18,27 +18,52 @@ function problemOf(text: string): string | null {
   return null;
 }
 
+/** A container being walked: its keys (null for an array), the next position, and how it was reached. */
+interface Frame {
+  readonly container: readonly unknown[] | Readonly<Record<string, unknown>>;
+  readonly keys: readonly string[] | null;
+  index: number;
+  readonly key: string;
+}
+
 /**
  * The first string or object key in a parsed JSON value, query or params that
- * PostgreSQL could not store, or null. Iterative, so a deeply nested body
- * cannot overflow the stack.
+ * PostgreSQL could not store, or null. Depth-first with an explicit stack, so
+ * memory grows with the nesting depth only (a 20 MB array of empty arrays
+ * costs nothing extra) and deep nesting cannot overflow the call stack.
  * @example findUnstorableText({ name: 'a\u0000' }) // { path: 'name', message: 'contains a NUL character' }
  */
 export function findUnstorableText(value: unknown): UnstorableText | null {
-  const pending: { value: unknown; path: readonly string[] }[] = [{ value, path: [] }];
-  while (pending.length > 0) {
-    const { value: current, path } = pending.pop()!;
-    if (typeof current === 'string') {
-      const problem = problemOf(current);
-      if (problem) return { path: path.join('.'), message: problem };
-    } else if (Array.isArray(current)) {
-      current.forEach((item, i) => pending.push({ value: item, path: [...path, String(i)] }));
-    } else if (current !== null && typeof current === 'object') {
-      for (const [key, item] of Object.entries(current)) {
-        const problem = problemOf(key);
-        if (problem) return { path: [...path, key.replace(/[\u0000\ud800-\udfff]/g, '\ufffd')].join('.'), message: `key ${problem}` };
-        pending.push({ value: item, path: [...path, key] });
-      }
+  if (typeof value === 'string') {
+    const problem = problemOf(value);
+    return problem ? { path: '', message: problem } : null;
+  }
+  const stack: Frame[] = [];
+  const enter = (container: unknown, key: string) => {
+    if (Array.isArray(container)) stack.push({ container, keys: null, index: 0, key });
+    else if (container !== null && typeof container === 'object') stack.push({ container: container as Record<string, unknown>, keys: Object.keys(container), index: 0, key });
+  };
+  const pathTo = (last: string) => [...stack.slice(1).map((f) => f.key), last].join('.');
+  enter(value, '');
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1]!;
+    const size = frame.keys ? frame.keys.length : (frame.container as readonly unknown[]).length;
+    if (frame.index >= size) {
+      stack.pop();
+      continue;
+    }
+    const key = frame.keys ? frame.keys[frame.index]! : String(frame.index);
+    frame.index += 1;
+    if (frame.keys) {
+      const problem = problemOf(key);
+      if (problem) return { path: pathTo(key.replace(/[\u0000\ud800-\udfff]/g, '\ufffd')), message: `key ${problem}` };
+    }
+    const item = frame.keys ? (frame.container as Readonly<Record<string, unknown>>)[key] : (frame.container as readonly unknown[])[frame.index - 1];
+    if (typeof item === 'string') {
+      const problem = problemOf(item);
+      if (problem) return { path: pathTo(key), message: problem };
+    } else {
+      enter(item, key);
     }
   }
   return null;
