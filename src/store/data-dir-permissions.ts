@@ -54,6 +54,8 @@ function* walk(dir: string): Generator<{ readonly file: string; readonly stats: 
  */
 export function preparePrivateDataDir(dir: string, databaseDir: string): void {
   mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
+  // Windows has ACLs, not these mode bits (every directory reads as 0777 there).
+  if (process.platform === 'win32') return;
   const root = lstatSync(dir);
   if (!root.isDirectory()) refuse(dir, 'is not a directory', 'Point --data (JML_DATA_DIR) at a directory.');
   checkDirectory(dir, root, dir);
@@ -65,6 +67,7 @@ export function preparePrivateDataDir(dir: string, databaseDir: string): void {
 
 /** Sets `dir` and the directories below it to 0700, and files to 0600 (PGlite makes new files 0666). */
 export function tightenDataFiles(dir: string): void {
+  if (process.platform === 'win32') return;
   tighten([{ file: dir, stats: lstatSync(dir) }, ...walk(dir)]);
 }
 

@@ -56,6 +56,7 @@ export function createKeyring(current: MasterKey, previous: readonly MasterKey[]
  * @example assertPrivateKeyFile('/etc/jml/master.key') // throws unless mode is 0600 or 0400
  */
 export function assertPrivateKeyFile(file: string): void {
+  if (process.platform === 'win32') return; // ACLs, not mode bits
   let mode: number;
   try {
     mode = statSync(file).mode & 0o777;
