@@ -27,6 +27,8 @@ export interface ImportOutcome {
   readonly status: string;
   readonly dryRun: boolean;
   readonly held: boolean;
+  /** A dry run the mass-change guard would hold if it were imported. */
+  readonly wouldBeHeld: boolean;
   readonly rows: { readonly total: number; readonly valid: number; readonly invalid: number };
   readonly events: readonly { readonly type: string; readonly identityKey: string; readonly effectiveDate: string; readonly changes: Readonly<Record<string, unknown>> }[];
   readonly errors: readonly { readonly row: number; readonly message: string }[];

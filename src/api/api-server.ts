@@ -12,22 +12,24 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { ApiDeps } from './api-deps.ts';
+import { apiLoggerOptions, type ApiLogOptions } from './api-logger.ts';
 import { createCredentialStore } from './auth/credential-store.ts';
 import { createPrincipalCache } from './auth/principal-cache.ts';
 import { mapError } from './error-mapper.ts';
 import { openApiDocument } from './openapi-document.ts';
 import { registerRoutes, type RouteDefinition } from './route-definition.ts';
+import { setSecurityHeaders } from './security-headers.ts';
 import { allRoutes } from './routes/index.ts';
 import { SESSION_COOKIE } from './routes/auth-routes.ts';
 import { oidcRoutes } from './auth/oidc-sign-in.ts';
 import type { TrustProxy } from './trust-proxy.ts';
 
 export interface ApiServerOptions {
-  /** Fastify logger; off in tests. */
-  readonly logger?: boolean;
+  /** JSON lines with request ids (see api-logger.ts); off when absent or false. */
+  readonly logger?: ApiLogOptions | false;
   /**
    * Proxies in front whose X-Forwarded-* headers are believed (client address for sign-in limits, scheme for
-   * Secure cookies): a hop count or their addresses/CIDR ranges; never "any proxy" (see trust-proxy.ts).
+   * Secure cookies and HSTS): a hop count or their addresses/CIDR ranges; never "any proxy" (see trust-proxy.ts).
    */
   readonly trustProxy?: TrustProxy;
 }
@@ -48,10 +50,14 @@ export async function buildApiServer(given: ApiDeps, options: ApiServerOptions =
   // One principal cache for every route of this server, so invalidation reaches all of them.
   const deps: ApiDeps = { ...given, principalCache: given.principalCache ?? createPrincipalCache() };
   const app = Fastify({
-    logger: options.logger ?? false,
+    logger: options.logger ? apiLoggerOptions(options.logger) : false,
     trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     genReqId: () => randomUUID(),
     bodyLimit: 20 * 1024 * 1024,
+    // Path parameters are limited by each route's schema (keys up to 200 characters), not by the router.
+    routerOptions: { maxParamLength: 1000 },
+    // A URL the router cannot decode (`%FF`, `%`) is answered by the error mapper too, in the error schema.
+    frameworkErrors: (error, request, reply) => mapError(error, request, reply.header('x-request-id', request.id)),
     // Stack traces stay in the log; the mapper answers clients.
     return503OnClosing: true,
   });
@@ -70,9 +76,7 @@ export async function buildApiServer(given: ApiDeps, options: ApiServerOptions =
     if (token) request.principal = await credentials.resolveSession(token);
   });
   app.addHook('onSend', async (request, reply) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'same-origin');
-    reply.header('x-frame-options', 'DENY');
+    setSecurityHeaders(request, reply);
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
   app.addHook('onResponse', async (request, reply) => {

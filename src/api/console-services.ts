@@ -26,17 +26,23 @@ import { createApprovalsPort } from './approvals-port.ts';
 import { createIdentityAccess } from './identity-access.ts';
 import { createPlanPreviewStore } from './plan-preview-store.ts';
 
-function outcomeOf(r: ImportResult): ImportOutcome {
+/**
+ * A dry run stores nothing, so it has no id to come back to; one the
+ * mass-change guard would stop says so (`wouldBeHeld`) instead of looking like
+ * a real hold waiting for release.
+ */
+function outcomeOf(r: ImportResult, dryRun: boolean): ImportOutcome {
   return {
-    id: r.importId,
+    id: dryRun ? null : r.importId,
     source: r.source,
-    status: r.status,
-    dryRun: r.status === 'dry_run',
-    held: r.held,
+    status: dryRun ? 'dry_run' : r.status,
+    dryRun,
+    held: r.held && !dryRun,
+    wouldBeHeld: r.held && dryRun,
     rows: { total: r.counts.rows, valid: r.counts.valid, invalid: r.counts.invalid },
     events: r.events.map((e) => ({ type: e.type, identityKey: e.identity, effectiveDate: e.effective, changes: e.changes })),
     errors: r.errors.map((e) => ({ row: (e as { row?: number }).row ?? 0, message: (e as { message?: string }).message ?? String(e) })),
-    message: r.heldReason ?? `${r.counts.joiners} joiners, ${r.counts.movers} movers, ${r.counts.leavers} leavers, ${r.counts.rehires} rehires`,
+    message: r.heldReason !== null ? `${dryRun ? 'dry run, would be held: ' : ''}${r.heldReason}` : `${r.counts.joiners} joiners, ${r.counts.movers} movers, ${r.counts.leavers} leavers, ${r.counts.rehires} rehires`,
   };
 }
 
@@ -68,11 +74,13 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
 
   async function runImport(source: string, fileName: string, content: string, dryRun: boolean, actor: string, allowMassChange: boolean): Promise<ImportOutcome> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'jml-upload-'));
-    const file = path.join(dir, path.basename(fileName).replace(/[^A-Za-z0-9._-]/g, '_') || 'upload.csv');
+    // Only the name's last part, in safe characters; "." and ".." would name the directory itself.
+    const safeName = path.basename(fileName).replace(/[^A-Za-z0-9._-]/g, '_');
+    const file = path.join(dir, /^\.*$/.test(safeName) ? 'upload.csv' : safeName);
     try {
       await writeFile(file, content);
       const result = await importSource({ db, config }, { source, file, dryRun, actor, allowMassChange, now: deps.now() });
-      const outcome = outcomeOf(result);
+      const outcome = outcomeOf(result, dryRun);
       if (result.status === 'applied' && deps.replan) await followUp(result);
       if (result.held && !dryRun) {
         await db.insertInto('held_import_files').values({ import_id: result.importId, source, file_name: fileName, content, held_by: actor, held_at: deps.now().toISOString() }).onConflict((oc) => oc.column('import_id').doNothing()).execute();

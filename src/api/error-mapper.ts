@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isJmlError, type JmlErrorCode } from '../domain/errors.ts';
+import { jmlErrorFromDriver } from '../store/driver-errors.ts';
 
 const STATUS: Readonly<Record<JmlErrorCode, number>> = {
   invalid_input: 400,
@@ -19,6 +20,7 @@ const STATUS: Readonly<Record<JmlErrorCode, number>> = {
   connector: 502,
   rate_limited: 429,
   unavailable: 503,
+  unsafe_permissions: 500,
   internal: 500,
 };
 
@@ -32,8 +34,12 @@ export interface ErrorBody {
 }
 
 /** Fastify error handler: maps JmlError codes, framework errors (bad JSON, too large) and everything else. */
-export function mapError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+export function mapError(raised: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const requestId = String(request.id);
+  const driver = jmlErrorFromDriver(raised);
+  // A value only the database caught is a validation the route is missing: worth a line, without the value.
+  if (driver) request.log.warn({ sqlState: driver.details.sqlState, code: driver.code }, 'the database refused a value from this request');
+  const error = driver ?? raised;
   if (isJmlError(error)) {
     const status = statusFor(error.code);
     if (status >= 500) request.log.error({ err: error, requestId }, error.message);

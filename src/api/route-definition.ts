@@ -9,6 +9,7 @@ import { JmlError } from '../domain/errors.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { hasAnyRole, type Principal, type Role } from './auth/principal.ts';
+import { findUnstorableText } from './request-text.ts';
 
 type AnyZod = z.ZodType;
 
@@ -82,12 +83,17 @@ export function actorOf(principal: Principal): string {
   return principal.identityKey ?? `user:${principal.username}`;
 }
 
+function invalid(where: string, problems: readonly { path: string; message: string }[]): JmlError {
+  return new JmlError('invalid_input', `invalid ${where}: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, { details: { problems } });
+}
+
 function parse<T extends AnyZod>(schema: T | undefined, value: unknown, where: string): unknown {
   if (!schema) return undefined;
+  const unstorable = findUnstorableText(value);
+  if (unstorable) throw invalid(where, [{ path: [where, unstorable.path].filter((p) => p !== '').join('.'), message: unstorable.message }]);
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
-  throw new JmlError('invalid_input', `invalid ${where}: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, { details: { problems } });
+  throw invalid(where, result.error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message })));
 }
 
 /** Registers routes on the server: authentication check, CSRF for sessions, token scopes, roles, validation. */
@@ -149,6 +155,12 @@ export const pageQuery = z.object({
   cursor: z.string().max(200).optional().describe('from the previous page’s nextCursor'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
+
+/** The cursor of a list ordered by a sequence number: the last `seq` seen. */
+export const sequenceCursor = z.string().regex(/^[0-9]{1,15}$/, 'not a cursor from this list').optional().describe('from the previous page’s nextCursor');
+
+/** The cursor of a list ordered by time: the last instant seen, as ISO 8601. */
+export const instantCursor = z.iso.datetime({ offset: true, message: 'not a cursor from this list' }).optional().describe('from the previous page’s nextCursor');
 
 export function page<T extends AnyZod>(item: T) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });

@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import type { Command } from 'commander';
+import { assertPrivateKeyFile } from '../connectors/secrets/index.ts';
 import { loadConfig, type JmlConfig } from '../app/config.ts';
 import { openStore, type Store } from '../store/open-store.ts';
 
@@ -37,6 +38,8 @@ export function createCliContext(program: Command): CliContext {
     config,
     async withStore(fn) {
       const cfg = await config();
+      // Refused at start, not at the first connector that needs a secret.
+      if (process.env.JML_MASTER_KEY_FILE) assertPrivateKeyFile(process.env.JML_MASTER_KEY_FILE);
       const store = await openStore({ databaseUrl: cfg.database_url, dataDir: cfg.data_dir });
       try {
         return await fn(store, cfg);

@@ -11,6 +11,8 @@ export const EXIT = {
   checkFailed: 4,
   notFound: 5,
   locked: 6,
+  /** The data directory or master key file is open to other users (fix with chmod; see docs/operations.md). */
+  unsafePermissions: 7,
 } as const;
 
 export function exitCodeFor(code: JmlErrorCode): number {
@@ -25,6 +27,8 @@ export function exitCodeFor(code: JmlErrorCode): number {
       return EXIT.notFound;
     case 'locked':
       return EXIT.locked;
+    case 'unsafe_permissions':
+      return EXIT.unsafePermissions;
     default:
       return EXIT.error;
   }

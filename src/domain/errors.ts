@@ -15,6 +15,8 @@ export type JmlErrorCode =
   | 'unauthenticated'
   | 'rate_limited'
   | 'unavailable'
+  /** A data directory or key file others could read or change: jml refuses to use it. */
+  | 'unsafe_permissions'
   | 'internal';
 
 export interface JmlErrorOptions {

@@ -4,13 +4,13 @@
  * connection, which is also the mutex that keeps transactions apart). With a
  * DATABASE_URL: a PostgreSQL server. Same migrations and queries on both.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { JmlError } from '../domain/errors.ts';
 import type { Database } from './database.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { preparePrivateDataDir, tightenDataFiles } from './data-dir-permissions.ts';
 import { migrateToLatest } from './migrations.ts';
 
 export type Backend = 'pglite' | 'postgres';
@@ -45,6 +45,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize ?? 10) : await openPglite(options.dataDir ?? '.jml', options.loadDataDir);
   try {
     await migrateToLatest(store.db);
+    // Tables the migrations just made are new PGlite files (0666; see data-dir-permissions.ts).
+    if (store.backend === 'pglite' && !store.location.startsWith('memory://')) tightenDataFiles(path.join(store.location, 'pgdata'));
   } catch (error) {
     await store.close();
     throw error;
@@ -75,16 +77,17 @@ async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promi
   const { PGlite } = await import('@electric-sql/pglite');
   const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
   let release: (() => Promise<void>) | null = null;
-  let location = dataDir;
-  if (!dataDir.startsWith('memory://')) {
-    location = path.resolve(dataDir);
-    mkdirSync(location, { recursive: true });
+  const onDisk = !dataDir.startsWith('memory://');
+  const location = onDisk ? path.resolve(dataDir) : dataDir;
+  const target = onDisk ? path.join(location, 'pgdata') : dataDir;
+  if (onDisk) {
+    preparePrivateDataDir(location, target);
     release = await lockDataDir(location);
   }
   let pglite;
   try {
-    const target = dataDir.startsWith('memory://') ? dataDir : path.join(location, 'pgdata');
     pglite = await PGlite.create(target, loadDataDir ? { loadDataDir } : {});
+    if (onDisk) tightenDataFiles(target);
   } catch (cause) {
     await release?.();
     throw new JmlError('internal', `cannot open the embedded database in ${location}: ${(cause as Error).message}`, { cause });
@@ -99,6 +102,7 @@ async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promi
     close: async () => {
       await db.destroy();
       await pglite.close();
+      if (onDisk) tightenDataFiles(target);
       await release?.();
     },
   };

@@ -50,6 +50,9 @@ export async function createUser(db: Kysely<Database>, input: NewUser, actor: st
   return db.transaction().execute(async (trx) => {
     const clash = await trx.selectFrom('console_users').select('id').where(sql`lower(username)`, '=', input.username.toLowerCase()).executeTakeFirst();
     if (clash) throw new JmlError('conflict', `a user named ${input.username} already exists`);
+    if (input.identityKey != null && !(await trx.selectFrom('identities').select('key').where('key', '=', input.identityKey).executeTakeFirst())) {
+      throw new JmlError('invalid_input', `identityKey: there is no identity ${input.identityKey}`, { details: { field: 'identityKey' } });
+    }
     const row = await trx
       .insertInto('console_users')
       .values({

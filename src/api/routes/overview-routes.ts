@@ -12,7 +12,7 @@ import { GRANTED_ROLES } from '../auth/principal.ts';
 import { createUser, toConsoleUser } from '../auth/user-store.ts';
 import { appendAudit } from '../../store/audit-log.ts';
 import { JmlError } from '../../domain/errors.ts';
-import { defineRoute, page, pageQuery, type RouteDefinition } from '../route-definition.ts';
+import { defineRoute, page, pageQuery, sequenceCursor, type RouteDefinition } from '../route-definition.ts';
 
 /** Hours from a leaver's effective time within which every step must be confirmed. */
 export const LEAVER_SLA_HOURS = 24;
@@ -124,7 +124,10 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
       access: ['admin'],
       recentSignIn: true,
       params: z.object({ id: z.string() }),
-      body: z.object({ roles: z.array(z.enum(GRANTED_ROLES)).optional(), status: z.enum(['active', 'disabled']).optional() }).strict(),
+      body: z
+        .object({ roles: z.array(z.enum(GRANTED_ROLES)).optional(), status: z.enum(['active', 'disabled']).optional() })
+        .strict()
+        .refine((b) => b.roles !== undefined || b.status !== undefined, 'give roles or status to change'),
       response: userView,
       async handler({ params, body, actor, principal, request }) {
         if (params.id === principal.userId && (body.status === 'disabled' || (body.roles && !body.roles.includes('admin')))) throw new JmlError('conflict', 'an admin cannot disable or demote themselves');
@@ -144,7 +147,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'The audit trail, newest first; filter by subject, actor or action.',
       tag: 'admin',
       access: ['admin', 'security'],
-      query: pageQuery.extend({ subject: z.string().optional(), actor: z.string().optional(), action: z.string().optional() }),
+      query: pageQuery.extend({ cursor: sequenceCursor, subject: z.string().optional(), actor: z.string().optional(), action: z.string().optional() }),
       response: page(z.object({ seq: z.number(), at: z.string(), actor: z.string(), action: z.string(), subject: z.string(), trigger: z.string(), details: z.unknown() })),
       async handler({ query }) {
         let q = db.selectFrom('audit_log').select(['seq', 'at', 'actor', 'action', 'subject', 'trigger', 'details']);

@@ -9,7 +9,7 @@ import { createTaskStore } from '../../connectors/manual/task-store.ts';
 import type { ApiDeps, ApprovalItem } from '../api-deps.ts';
 import type { Principal } from '../auth/principal.ts';
 import { managesIdentity } from '../identity-scope.ts';
-import { defineRoute, page, pageQuery, type RouteDefinition } from '../route-definition.ts';
+import { defineRoute, instantCursor, page, pageQuery, type RouteDefinition } from '../route-definition.ts';
 
 const importOutcome = z.object({
   id: z.string().nullable(),
@@ -17,6 +17,7 @@ const importOutcome = z.object({
   status: z.string(),
   dryRun: z.boolean(),
   held: z.boolean(),
+  wouldBeHeld: z.boolean(),
   rows: z.object({ total: z.number(), valid: z.number(), invalid: z.number() }),
   events: z.array(z.object({ type: z.string(), identityKey: z.string(), effectiveDate: z.string(), changes: z.record(z.string(), z.unknown()) })),
   errors: z.array(z.object({ row: z.number(), message: z.string() })),
@@ -79,7 +80,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Recent source imports with counts and status.',
       tag: 'imports',
       access: ['admin', 'hr', 'security'],
-      query: pageQuery,
+      query: pageQuery.extend({ cursor: instantCursor }),
       response: page(z.object({ id: z.string(), source: z.string(), fileName: z.string(), status: z.string(), asOf: z.string(), rowsTotal: z.number(), rowsInvalid: z.number(), actor: z.string(), startedAt: z.string() })),
       async handler({ query }) {
         let q = deps.db.selectFrom('imports').selectAll().orderBy('started_at', 'desc').orderBy('id', 'desc');

@@ -8,6 +8,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { buildApiServer } from '../../api/api-server.ts';
+import { logLevelFromEnv } from '../../api/api-logger.ts';
 import { createApiMetrics } from '../../api/api-metrics.ts';
 import { ensureFirstAdmin } from '../../api/auth/user-store.ts';
 import { createConsoleServices } from '../../api/console-services.ts';
@@ -115,7 +116,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
               ? { issuer: process.env.JML_OIDC_ISSUER, clientId: process.env.JML_OIDC_CLIENT_ID ?? '', clientSecret: process.env.JML_OIDC_CLIENT_SECRET ?? '', baseUrl: process.env.JML_PUBLIC_URL ?? `http://${flags.host}:${flags.port}` }
               : null,
           },
-          { logger: false, trustProxy: flags.trustProxy ?? false },
+          { logger: { level: logLevelFromEnv(process.env) }, trustProxy: flags.trustProxy ?? false },
         );
         const first = await ensureFirstAdmin(store.db);
         const address = await app.listen({ host: flags.host, port: flags.port });

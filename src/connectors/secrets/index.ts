@@ -4,7 +4,7 @@
  * every printed form.
  */
 export { Secret, redactSecrets } from './secret.ts';
-export { createKeyring, keyringFromEnv, masterKey, parseMasterKey, type Keyring, type MasterKey } from './master-keyring.ts';
+export { assertPrivateKeyFile, createKeyring, keyringFromEnv, masterKey, parseMasterKey, type Keyring, type MasterKey } from './master-keyring.ts';
 export { openSecret, sealSecret, type SealedSecret, type SecretContext } from './secret-cipher.ts';
 export { deleteSecret, getSecret, listSecrets, putSecret, rotateSecrets, secretBinding, type SecretInfo } from './secret-store.ts';
 export { newAccountPassword } from './account-password.ts';

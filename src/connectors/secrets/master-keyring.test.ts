@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -33,7 +33,7 @@ test('a key file holds the current key first and older keys after it', () => {
   const current = b64();
   const old = b64();
   const file = path.join(dir, 'master.key');
-  writeFileSync(file, `# jml master keys\n${current}\n\n${old}\n`);
+  writeFileSync(file, `# jml master keys\n${current}\n\n${old}\n`, { mode: 0o600 });
   const ring = keyringFromEnv({ JML_MASTER_KEY_FILE: file });
   assert.equal(ring.current.id, parseMasterKey(current, 'c').id);
   assert.ok(ring.byId(parseMasterKey(old, 'o').id));
@@ -43,4 +43,21 @@ test('without a master key, or with both sources set, the keyring refuses to sta
   assert.throws(() => keyringFromEnv({}), (e) => isJmlError(e, 'invalid_input') && /JML_MASTER_KEY/.test(e.message));
   assert.throws(() => keyringFromEnv({ JML_MASTER_KEY: b64(), JML_MASTER_KEY_FILE: '/x' }), (e) => isJmlError(e, 'invalid_input'));
   assert.throws(() => keyringFromEnv({ JML_MASTER_KEY_FILE: '/nonexistent/jml.key' }), (e) => isJmlError(e, 'invalid_input'));
+});
+
+test('a key file that group or others may read or write is refused, naming the chmod that fixes it', () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), 'jml-key-')), 'master.key');
+  writeFileSync(file, `${b64()}\n`, { mode: 0o600 });
+  for (const mode of [0o644, 0o640, 0o604, 0o620, 0o666]) {
+    chmodSync(file, mode);
+    assert.throws(
+      () => keyringFromEnv({ JML_MASTER_KEY_FILE: file }),
+      (e) => isJmlError(e, 'unsafe_permissions') && e.message.includes(`mode 0${mode.toString(8)}`) && e.message.includes(`chmod 600 ${file}`),
+      `mode ${mode.toString(8)}`,
+    );
+  }
+  for (const mode of [0o600, 0o400]) {
+    chmodSync(file, mode);
+    assert.ok(keyringFromEnv({ JML_MASTER_KEY_FILE: file }).current);
+  }
 });

@@ -6,7 +6,7 @@
  * one. Each key is known by its id: the first 8 hex digits of its SHA-256.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { JmlError } from '../../domain/errors.ts';
 
 export interface MasterKey {
@@ -50,6 +50,25 @@ export function createKeyring(current: MasterKey, previous: readonly MasterKey[]
 }
 
 /**
+ * Refuses a master key file that group or others may read or write (a 0644
+ * file gives every local user the key to every connector secret). A missing
+ * file is left to the reader, which names it.
+ * @example assertPrivateKeyFile('/etc/jml/master.key') // throws unless mode is 0600 or 0400
+ */
+export function assertPrivateKeyFile(file: string): void {
+  if (process.platform === 'win32') return; // ACLs, not mode bits
+  let mode: number;
+  try {
+    mode = statSync(file).mode & 0o777;
+  } catch {
+    return;
+  }
+  if ((mode & 0o077) !== 0) {
+    throw new JmlError('unsafe_permissions', `the master key file ${file} is open to ${mode & 0o007 ? 'every user' : 'its group'} (mode ${mode.toString(8).padStart(4, '0')}); jml will not use it. Make it private to the user running jml: chmod 600 ${file}`, { details: { file, mode: mode.toString(8) } });
+  }
+}
+
+/**
  * The keyring named by the environment: `JML_MASTER_KEY` (base64), or
  * `JML_MASTER_KEY_FILE`, a file holding one base64 key per line, current key
  * first, older keys after it (blank lines and `#` comments ignored).
@@ -68,6 +87,7 @@ export function keyringFromEnv(env: Readonly<Record<string, string | undefined>>
     );
   }
   if (env.JML_MASTER_KEY_FILE) {
+    assertPrivateKeyFile(env.JML_MASTER_KEY_FILE);
     let text: string;
     try {
       text = readFileSync(env.JML_MASTER_KEY_FILE, 'utf8');

@@ -74,7 +74,7 @@ export function PlansPage({ planId }: { planId?: string }) {
   );
 }
 
-interface ImportOutcome { id: string | null; status: string; dryRun: boolean; held: boolean; rows: { total: number; valid: number; invalid: number }; events: { type: string; identityKey: string; effectiveDate: string; changes: Record<string, unknown> }[]; errors: { row: number; message: string }[]; message: string }
+interface ImportOutcome { id: string | null; status: string; dryRun: boolean; held: boolean; wouldBeHeld: boolean; rows: { total: number; valid: number; invalid: number }; events: { type: string; identityKey: string; effectiveDate: string; changes: Record<string, unknown> }[]; errors: { row: number; message: string }[]; message: string }
 
 export function ImportPage() {
   const [source, setSource] = useState('hr');
@@ -109,6 +109,11 @@ export function ImportPage() {
       <Card title={result ? (result.dryRun ? 'Dry run: what would change' : 'Imported') : 'Result'} className="span-2">
         {!result ? <Empty>Choose a file and preview it: nothing is stored until you import.</Empty> : (
           <>
+            {result.wouldBeHeld && (
+              <div className="note note-bad" role="alert">
+                <b>Importing this would be held by the mass-change guard.</b> {result.message}
+              </div>
+            )}
             {result.held && (
               <div className="note note-bad" role="alert">
                 <b>Held by the mass-change guard.</b> {result.message} <button type="button" className="danger" disabled={busy} onClick={() => void release()}>Release</button>
