@@ -23,8 +23,9 @@ import { diffSnapshot, type DiffResult, type KnownIdentity, type PreviousRecord,
 import { appendAudit, type AuditEntryInput } from '../store/audit-log.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
 import type { Database } from '../store/database.ts';
+import { timelinesOf } from '../store/identity-store.ts';
 import type { JmlConfig } from './config.ts';
-import { IDENTITY_COLUMNS, identityRow, refoldIdentities, sameStoredValues, statusAuditEntries } from './lifecycle-clock.ts';
+import { dueEventAuditEntries, foldDueEvents, IDENTITY_COLUMNS, identityRow, refoldIdentities, sameStoredValues } from './lifecycle-clock.ts';
 import { massChangeVerdict, type MassChangeVerdict } from './mass-change-guard.ts';
 import { upsertCredentials } from './nhi-credentials.ts';
 import { orderedId } from '../store/ordered-id.ts';
@@ -56,6 +57,15 @@ export interface ImportedEvent {
   readonly changes: AttributeChanges;
 }
 
+/** A lifecycle event recorded by an earlier import (or jml) that takes effect at this import's as-of. */
+export interface EffectiveEvent {
+  /** The lifecycle event's id. */
+  readonly event: string;
+  readonly type: LifecycleEventType;
+  readonly identity: string;
+  readonly effective: string;
+}
+
 export type ImportStatus = 'applied' | 'dry_run' | 'held' | 'rejected';
 
 export interface ImportResult {
@@ -67,6 +77,11 @@ export interface ImportResult {
   readonly held: boolean;
   readonly heldReason: string | null;
   readonly events: readonly ImportedEvent[];
+  /**
+   * Scheduled events of any identity, in this source or not, that are due at
+   * the as-of and take effect with this import (as `jml worker` would apply them).
+   */
+  readonly effective: readonly EffectiveEvent[];
   readonly errors: readonly RowError[];
   readonly warnings: readonly { readonly row: number; readonly key: string; readonly message: string }[];
   readonly counts: {
@@ -136,23 +151,29 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
   if (verdict.exceeded && !options.allowMassChange) {
     return hold(deps, options, { ...base, snapshot, diff, verdict, reason: verdict.message, fileSha256, realNow });
   }
-  if (options.dryRun) return result({ ...base, status: 'dry_run', snapshot, diff, verdict, heldReason: null });
+  if (options.dryRun) {
+    const superseded = new Set(diff.superseded);
+    const effective = state.due.filter((e) => !superseded.has(e.event));
+    return result({ ...base, status: 'dry_run', snapshot, diff, verdict, heldReason: null, effective });
+  }
 
   // From here on only the snapshot's counts and the records carrying credentials are needed:
   // letting 100,000 parsed rows go keeps them out of the write's peak memory.
   const validRows = snapshot.records.length;
   snapshot = { ...snapshot, records: snapshot.records.filter((r) => r.credentials !== undefined && r.credentials.length > 0) };
   const written = snapshot;
-  await db.transaction().execute(async (trx) => {
-    await writeImport(trx, { ...options, importId, asOf, evaluatedAt, fileSha256, snapshot: written, validRows, diff, verdict, realNow, previous: state.previous, identities: state.identities });
-  });
-  return result({ ...base, status: 'applied', snapshot, validRows, diff, verdict, heldReason: null });
+  const effective = await db.transaction().execute(async (trx) =>
+    writeImport(trx, { ...options, importId, asOf, evaluatedAt, fileSha256, snapshot: written, validRows, diff, verdict, realNow, previous: state.previous, identities: state.identities, due: state.due }),
+  );
+  return result({ ...base, status: 'applied', snapshot, validRows, diff, verdict, heldReason: null, effective });
 }
 
 interface LoadedState {
   readonly previous: Map<string, PreviousRecord>;
   readonly identities: Map<string, LoadedIdentity>;
   readonly correlation: Map<string, string>;
+  /** Scheduled events due at the evaluation instant, in the order they are reported. */
+  readonly due: readonly EffectiveEvent[];
   /** For reading the file only; dropped afterwards (it holds a row per identity). */
   directory: IdentityDirectory;
 }
@@ -232,20 +253,23 @@ async function loadState(db: Db, source: string, evaluatedAt: string, correlatio
         .execute(),
       (r) => r.key,
     ),
-    db.selectFrom('lifecycle_events').select(['id', 'type', 'identity_key', 'effective_date', 'effective_at']).where('state', '=', 'scheduled').execute(),
-    db.selectFrom('lifecycle_events').select(['identity_key', 'effective_date']).where('state', '=', 'applied').where('type', '=', 'leaver').orderBy('effective_at').execute(),
+    db.selectFrom('lifecycle_events').select(['id', 'type', 'identity_key', 'effective_date', 'effective_at']).where('state', '=', 'scheduled').orderBy('effective_at').orderBy('seq').execute(),
+    db.selectFrom('lifecycle_events').select(['id', 'identity_key', 'effective_date']).where('state', '=', 'applied').where('type', '=', 'leaver').orderBy('effective_at').execute(),
   ]);
   const previous = new Map<string, PreviousRecord>();
   for (const r of records) previous.set(r.record_key, { identityKey: r.identity_key, data: r.data as RecordData, present: r.present });
   const scheduledBy = new Map<string, KnownIdentity['scheduled'][number][]>();
-  const dueNow = new Set<string>();
+  const due: EffectiveEvent[] = [];
   for (const e of scheduled) {
     const list = scheduledBy.get(e.identity_key) ?? [];
     list.push({ id: e.id, type: e.type as LifecycleEventType, effectiveDate: e.effective_date });
     scheduledBy.set(e.identity_key, list);
-    if (e.effective_at.toISOString() <= evaluatedAt) dueNow.add(e.identity_key);
+    if (e.effective_at.toISOString() <= evaluatedAt) due.push({ event: e.id, type: e.type as LifecycleEventType, identity: e.identity_key, effective: e.effective_date });
   }
+  due.sort((a, b) => compareText(a.effective, b.effective) || compareText(a.identity, b.identity) || compareText(a.event, b.event));
   const leftOn = new Map(lefts.map((l) => [l.identity_key, l.effective_date]));
+  const leaverDates = new Map([...lefts.map((l) => [l.id, l.effective_date] as const), ...scheduled.filter((e) => e.type === 'leaver').map((e) => [e.id, e.effective_date] as const)]);
+  const atAsOf = await foldedAt(db, [...new Set(due.map((e) => e.identity))], evaluatedAt, leaverDates);
   const identities = new Map<string, LoadedIdentity>();
   const correlation = new Map<string, string>();
   for (const row of identityRows) {
@@ -255,10 +279,10 @@ async function loadState(db: Db, source: string, evaluatedAt: string, correlatio
       new LoadedIdentity(
         {
           key: row.key,
-          status: dueNow.has(row.key) ? statusAfterDue(status, scheduledBy.get(row.key) ?? []) : status,
+          status: atAsOf.get(row.key)?.status ?? status,
           source: row.source,
           kind: row.kind as IdentityKind,
-          leftOn: leftOn.get(row.key) ?? null,
+          leftOn: atAsOf.has(row.key) ? atAsOf.get(row.key)!.leftOn : (leftOn.get(row.key) ?? null),
           scheduled: scheduledBy.get(row.key) ?? [],
         },
         { startDate: row.start_date, endDate: row.end_date, owner: row.owner, sponsor: row.sponsor },
@@ -266,7 +290,25 @@ async function loadState(db: Db, source: string, evaluatedAt: string, correlatio
     );
     if (row.correlation) correlation.set(row.correlation.toLowerCase(), row.key);
   }
-  return { previous, identities, correlation, directory: lazyDirectory(identityRows) };
+  return { previous, identities, correlation, due, directory: lazyDirectory(identityRows) };
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Status and leaving date, at the evaluation instant, of identities with due
+ * scheduled events: their timelines folded exactly as the write (and the clock)
+ * will fold them, so the diff sees the identity the import leaves behind.
+ */
+async function foldedAt(db: Db, keys: readonly string[], evaluatedAt: string, leaverDates: ReadonlyMap<string, string>): Promise<Map<string, { status: IdentityStatus; leftOn: string | null }>> {
+  const out = new Map<string, { status: IdentityStatus; leftOn: string | null }>();
+  const timelines = await timelinesOf(db, keys);
+  for (const key of keys) {
+    const fold = foldTimeline(key, timelines.get(key) ?? [], evaluatedAt);
+    const lastLeaver = fold.applied.findLast((id) => leaverDates.has(id));
+    out.set(key, { status: fold.identity.status, leftOn: lastLeaver === undefined ? null : leaverDates.get(lastLeaver)! });
+  }
+  return out;
 }
 
 const PAGE = 20_000;
@@ -315,13 +357,6 @@ async function attachIdentityData(db: Db, state: LoadedState, snapshot: SourceSn
   }
 }
 
-/** A scheduled joiner or leaver that is due by the evaluation instant decides the status the diff sees. */
-function statusAfterDue(status: IdentityStatus, scheduled: readonly { type: LifecycleEventType }[]): IdentityStatus {
-  const last = scheduled.filter((e) => e.type !== 'mover').at(-1);
-  if (!last) return status;
-  return last.type === 'leaver' ? 'left' : 'active';
-}
-
 interface WriteInput extends ImportOptions {
   readonly importId: string;
   readonly asOf: string;
@@ -338,6 +373,8 @@ interface WriteInput extends ImportOptions {
   readonly previous: ReadonlyMap<string, PreviousRecord>;
   /** The identities as loaded before the diff (for the events they had scheduled). */
   readonly identities: ReadonlyMap<string, KnownIdentity>;
+  /** Scheduled events due at the evaluation instant, as loaded before the diff. */
+  readonly due: readonly EffectiveEvent[];
 }
 
 const EVENT_COLUMNS = {
@@ -354,7 +391,8 @@ const EVENT_COLUMNS = {
   import_id: 'text',
 } as const;
 
-async function writeImport(db: Db, w: WriteInput): Promise<void> {
+/** Records the import; returns the earlier-scheduled events that took effect with it. */
+async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent[]> {
   const { diff, source, importId, actor } = w;
   const trigger = `import:${importId}`;
   const detectedAt = w.realNow.toISOString();
@@ -387,11 +425,12 @@ async function writeImport(db: Db, w: WriteInput): Promise<void> {
   }
   w.onProgress?.('refolding identities', 0, 1);
   const touched = await identitiesToRefold(db, w, newKeys);
-  const outcomes = await refoldIdentities(db, touched, w.evaluatedAt);
+  // The identities this import touched first (their fold may also un-apply), then every other identity with an event due at the as-of.
+  const outcomes = [...(await refoldIdentities(db, touched, w.evaluatedAt)), ...(await foldDueEvents(db, w.evaluatedAt))];
   w.onProgress?.('writing credentials', 0, 1);
   await upsertCredentials(db, w.snapshot, diff);
 
-  const statusEntries = statusAuditEntries(outcomes, actor, trigger);
+  const statusEntries = dueEventAuditEntries(outcomes, actor, trigger, new Set(eventIds));
   const released = w.allowMassChange === true && w.verdict.exceeded;
   // Entries are generated as the audit writes them: 100,000 event entries are never all built at once.
   function* entries(): Generator<AuditEntryInput> {
@@ -429,6 +468,8 @@ async function writeImport(db: Db, w: WriteInput): Promise<void> {
       started_at: detectedAt,
     })
     .execute();
+  const nowApplied = new Set(outcomes.flatMap((o) => o.nowApplied));
+  return w.due.filter((e) => nowApplied.has(e.event));
 }
 
 /**
@@ -588,6 +629,7 @@ function result(r: {
   diff: DiffResult | null;
   verdict: MassChangeVerdict | null;
   heldReason: string | null;
+  effective?: readonly EffectiveEvent[];
 }): ImportResult {
   const counts = r.diff ? countEvents(r.diff) : { joiners: 0, movers: 0, leavers: 0, rehires: 0, historical: 0, unchanged: 0 };
   return {
@@ -599,6 +641,7 @@ function result(r: {
     held: r.status === 'held',
     heldReason: r.heldReason,
     events: (r.diff?.events ?? []).map((e) => ({ type: e.type, key: e.recordKey, identity: e.identityKey, source: r.source, effective: e.effectiveDate, changes: e.changes })),
+    effective: r.effective ?? [],
     errors: r.errors,
     warnings: r.diff?.warnings ?? [],
     counts: { rows: r.snapshot.rowsTotal, valid: r.validRows ?? r.snapshot.records.length, invalid: r.snapshot.errors.length, ...counts },
