@@ -11,4 +11,4 @@ export type { HeldAsset } from './identity-changes.ts';
 export { explain, policyDiff } from './explain.ts';
 export type { Explanation, ExplainedEntitlement, PolicyDiffEntry } from './explain.ts';
 export { compileCondition, calendarDate } from './condition.ts';
-export { canonicalHash, canonicalText, stableId } from './canonical-hash.ts';
+export { canonicalHash, stableId } from './canonical-hash.ts';
