@@ -10,5 +10,6 @@ export type { ObservedSystem, AccountLink } from './observed-index.ts';
 export type { HeldAsset } from './identity-changes.ts';
 export { explain, policyDiff } from './explain.ts';
 export type { Explanation, ExplainedEntitlement, PolicyDiffEntry } from './explain.ts';
-export { compileCondition, calendarDate } from './condition.ts';
+export { compileCondition } from './condition.ts';
+export { addDays, dateIn, endOfLastDay, lastInstantOf, startOfDay } from './org-calendar.ts';
 export { canonicalHash, stableId } from './canonical-hash.ts';

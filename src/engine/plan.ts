@@ -10,7 +10,7 @@ import type { Policy } from '../domain/policy.ts';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import { stableId, streamingHash } from './canonical-hash.ts';
 import { compilePolicy } from './compiled-policy.ts';
-import { calendarDate } from './condition.ts';
+import { dateIn } from './org-calendar.ts';
 import { desiredIndex } from './desired.ts';
 import { identityChanges, type HeldAsset } from './identity-changes.ts';
 import { holdActivation } from './joiner-hold.ts';
@@ -78,7 +78,7 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export function plan(input: PlanInput): Plan {
   const compiled = compilePolicy(input.policy);
   const nowMs = Date.parse(input.now);
-  const today = calendarDate(input.now, input.timeZone ?? 'UTC');
+  const today = dateIn(input.now, input.timeZone ?? 'UTC');
   const scopeKeys = input.scope?.identityKeys ? new Set(input.scope.identityKeys) : null;
   const scopeSystems = input.scope?.systems ? new Set(input.scope.systems) : null;
 
