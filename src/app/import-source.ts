@@ -430,6 +430,8 @@ async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent[]> {
   w.onProgress?.('writing credentials', 0, 1);
   await upsertCredentials(db, w.snapshot, diff);
 
+  const nowApplied = new Set(outcomes.flatMap((o) => o.nowApplied));
+  const effective = w.due.filter((e) => nowApplied.has(e.event));
   const statusEntries = dueEventAuditEntries(outcomes, actor, trigger, new Set(eventIds));
   const released = w.allowMassChange === true && w.verdict.exceeded;
   // Entries are generated as the audit writes them: 100,000 event entries are never all built at once.
@@ -439,7 +441,7 @@ async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent[]> {
       action: 'import.applied',
       subject: `import:${importId}`,
       trigger: 'cli',
-      details: { source, file: path.basename(w.file), sha256: w.fileSha256, asOf: w.asOf, counts: countEvents(diff), skippedInvalid: w.snapshot.errors.length, massChange: w.verdict },
+      details: { source, file: path.basename(w.file), sha256: w.fileSha256, asOf: w.asOf, counts: countEvents(diff), effective: effective.length, skippedInvalid: w.snapshot.errors.length, massChange: w.verdict },
     };
     if (released) yield { actor, action: 'import.mass_change_released', subject: `import:${importId}`, trigger: 'cli', details: { ...w.verdict } };
     for (let i = 0; i < diff.events.length; i += 1) {
@@ -463,13 +465,12 @@ async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent[]> {
       rows_total: w.snapshot.rowsTotal,
       rows_valid: w.validRows,
       rows_invalid: w.snapshot.errors.length,
-      summary: JSON.stringify({ counts: countEvents(diff), warnings: diff.warnings }),
+      summary: JSON.stringify({ counts: countEvents(diff), effective: effective.length, warnings: diff.warnings }),
       actor,
       started_at: detectedAt,
     })
     .execute();
-  const nowApplied = new Set(outcomes.flatMap((o) => o.nowApplied));
-  return w.due.filter((e) => nowApplied.has(e.event));
+  return effective;
 }
 
 /**
