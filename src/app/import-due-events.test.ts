@@ -118,6 +118,8 @@ for (const backend of testBackends()) {
         ['C-18', { status: 'active' }, true],
         ['E0001', { status: 'left' }, true],
       ]);
+      const effective = await store.db.selectFrom('audit_log').select(['subject', 'trigger']).where('action', '=', 'lifecycle.event_effective').orderBy('subject').execute();
+      assert.deepEqual(effective.map((e) => [e.subject, e.trigger.startsWith('import:')]), [['C-17', true], ['C-18', true], ['E0001', true]], 'one entry per event that took effect');
       assert.equal((await verifyAudit(store.db)).ok, true);
     });
   });
