@@ -16,64 +16,76 @@
  * - a number that is not finite (NaN, ±Infinity) is an error, not a silent `null`:
  *   the text must say what the value was.
  *
- * Written directly rather than through a sorted copy and `JSON.stringify`: an
- * import hashes 100,000 audit entries and a plan a million accounts.
+ * Written as a sorted copy handed to `JSON.stringify`, which gives the key
+ * order above by itself: measured faster than writing the text by hand (an
+ * import hashes 100,000 audit entries, a plan a million accounts).
  */
 export function canonicalJson(value: unknown): string {
-  return write(value, '');
+  try {
+    return JSON.stringify(sortedCopy(value)) ?? 'null';
+  } catch (error) {
+    if (error instanceof NotWritable) throw new RangeError(`canonical JSON: ${error.what} at ${pathToUnwritable(value) || 'the top'} ${error.reason}`);
+    throw error;
+  }
 }
 
-/** An array index as JavaScript orders it: a canonical non-negative integer below 2³² − 1. */
-const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
-const isArrayIndex = (key: string) => ARRAY_INDEX.test(key) && Number(key) < 4_294_967_295;
-
-function write(value: unknown, path: string): string {
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'number':
-      if (!Number.isFinite(value)) throw new RangeError(`canonical JSON: ${value} at ${path || 'the top'} is not a finite number`);
-      return JSON.stringify(value);
-    case 'bigint':
-      throw new TypeError(`canonical JSON: a bigint at ${path || 'the top'} has no JSON form`);
-    case 'object':
-      break;
-    default:
-      return 'null';
+class NotWritable extends Error {
+  readonly what: string;
+  readonly reason: string;
+  constructor(what: string, reason: string) {
+    super(`${what} ${reason}`);
+    this.what = what;
+    this.reason = reason;
   }
-  if (value === null) return 'null';
+}
+
+/**
+ * The value with every object's keys inserted in sorted order (JavaScript then
+ * lists array indices first, numerically), dates and `toJSON` values resolved,
+ * left-out members dropped (a `__proto__` key stays an ordinary member).
+ */
+function sortedCopy(value: unknown): unknown {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new NotWritable(String(value), 'is not a finite number');
+    return value;
+  }
+  if (typeof value === 'bigint') throw new NotWritable('a bigint', 'has no JSON form');
+  if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i += 1) {
-      const item: unknown = value[i];
-      out += (i === 0 ? '' : ',') + (omitted(item) ? 'null' : write(item, `${path}[${i}]`));
-    }
-    return `${out}]`;
+    const out: unknown[] = new Array(value.length);
+    for (let i = 0; i < value.length; i += 1) out[i] = sortedCopy(value[i]);
+    return out;
   }
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (value instanceof Date) return value.toISOString();
   const toJSON = (value as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === 'function') return write(toJSON.call(value), path);
+  if (typeof toJSON === 'function') return sortedCopy(toJSON.call(value));
   const record = value as Record<string, unknown>;
-  let out = '{';
-  let first = true;
-  for (const key of orderedKeys(record)) {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(record).sort()) {
     const member = record[key];
-    if (omitted(member)) continue;
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${write(member, path ? `${path}.${key}` : key)}`;
-    first = false;
+    if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+    if (key === '__proto__') Object.defineProperty(out, key, { value: sortedCopy(member), enumerable: true, writable: true, configurable: true });
+    else out[key] = sortedCopy(member);
   }
-  return `${out}}`;
+  return out;
 }
 
-function omitted(value: unknown): boolean {
-  return value === undefined || typeof value === 'function' || typeof value === 'symbol';
-}
-
-function orderedKeys(record: Record<string, unknown>): string[] {
-  const keys = Object.keys(record).sort();
-  if (!keys.some(isArrayIndex)) return keys;
-  const indices = keys.filter(isArrayIndex).sort((a, b) => Number(a) - Number(b));
-  return [...indices, ...keys.filter((key) => !isArrayIndex(key))];
+/** Where the first value without a JSON form sits (`a.b[1]`), found only once the copy has failed: the copy itself carries no path. */
+function pathToUnwritable(value: unknown, path = ''): string | null {
+  if ((typeof value === 'number' && !Number.isFinite(value)) || typeof value === 'bigint') return path;
+  if (typeof value !== 'object' || value === null || value instanceof Date) return null;
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return pathToUnwritable(toJSON.call(value), path);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i += 1) {
+      const found = pathToUnwritable(value[i], `${path}[${i}]`);
+      if (found !== null) return found;
+    }
+    return null;
+  }
+  for (const key of Object.keys(value).sort()) {
+    const found = pathToUnwritable((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
+    if (found !== null) return found;
+  }
+  return null;
 }
