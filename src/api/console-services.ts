@@ -42,7 +42,7 @@ function outcomeOf(r: ImportResult, dryRun: boolean): ImportOutcome {
     rows: { total: r.counts.rows, valid: r.counts.valid, invalid: r.counts.invalid },
     events: r.events.map((e) => ({ type: e.type, identityKey: e.identity, effectiveDate: e.effective, changes: e.changes })),
     errors: r.errors.map((e) => ({ row: (e as { row?: number }).row ?? 0, message: (e as { message?: string }).message ?? String(e) })),
-    message: r.heldReason !== null ? `${dryRun ? 'dry run, would be held: ' : ''}${r.heldReason}` : `${r.counts.joiners} joiners, ${r.counts.movers} movers, ${r.counts.leavers} leavers, ${r.counts.rehires} rehires`,
+    message: r.heldReason !== null ? `${dryRun ? 'dry run, would be held: ' : ''}${r.heldReason}` : `${r.counts.joiners} joiners, ${r.counts.movers} movers, ${r.counts.leavers} leavers, ${r.counts.rehires} rehires${r.effective.length > 0 ? `; ${r.effective.length} scheduled events took effect` : ''}`,
   };
 }
 

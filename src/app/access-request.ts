@@ -12,7 +12,7 @@ import type { EntitlementRef } from '../domain/access.ts';
 import { JmlError } from '../domain/errors.ts';
 import type { Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
-import { calendarDate } from '../engine/condition.ts';
+import { dateIn } from '../engine/org-calendar.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import { identityFromRow } from '../store/identity-store.ts';
 import type { AccessRequestsTable, Database } from '../store/database.ts';
@@ -172,7 +172,7 @@ export async function routeContext(deps: RequestDeps, keys: readonly string[], r
       for (const k of [identity.attributes.manager, identity.sponsor, identity.owner]) if (k && !identities.has(k)) wanted.add(k);
     }
   }
-  return { policy: deps.policy, identity: (k) => identities.get(k), today: calendarDate(now.toISOString(), deps.timezone ?? 'UTC') };
+  return { policy: deps.policy, identity: (k) => identities.get(k), today: dateIn(now, deps.timezone ?? 'UTC') };
 }
 
 

@@ -12,19 +12,20 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sql, type Kysely } from 'kysely';
 import { JmlError } from '../domain/errors.ts';
-import type { Identity, IdentityKind, IdentityStatus } from '../domain/identity.ts';
+import type { Identity } from '../domain/identity.ts';
 import type { AttributeChanges, LifecycleEventType } from '../domain/lifecycle-event.ts';
 import { dateIn, lastInstantOf } from '../engine/org-calendar.ts';
 import { foldTimeline, type TimelineEvent } from '../engine/timeline.ts';
-import { createMemoryDirectory, EMPTY_DIRECTORY } from '../sources/reference-resolver.ts';
+import { EMPTY_DIRECTORY } from '../sources/reference-resolver.ts';
 import { readSource } from '../sources/read-source.ts';
-import type { IdentityDirectory, RowError, SourceSnapshot } from '../sources/source-record.ts';
-import { diffSnapshot, type DiffResult, type KnownIdentity, type PreviousRecord, type RecordData, type ScheduledEventRef } from '../sources/snapshot-diff.ts';
+import type { RowError, SourceSnapshot } from '../sources/source-record.ts';
+import { diffSnapshot, type DiffResult, type KnownIdentity, type PreviousRecord } from '../sources/snapshot-diff.ts';
 import { appendAudit, type AuditEntryInput } from '../store/audit-log.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
 import type { Database } from '../store/database.ts';
 import type { JmlConfig } from './config.ts';
-import { IDENTITY_COLUMNS, identityRow, refoldIdentities, sameStoredValues, statusAuditEntries } from './lifecycle-clock.ts';
+import { attachIdentityData, loadState, type EffectiveEvent } from './import-state.ts';
+import { dueEventAuditEntries, foldDueEvents, IDENTITY_COLUMNS, identityRow, refoldIdentities, sameStoredValues } from './lifecycle-clock.ts';
 import { massChangeVerdict, type MassChangeVerdict } from './mass-change-guard.ts';
 import { upsertCredentials } from './nhi-credentials.ts';
 import { orderedId } from '../store/ordered-id.ts';
@@ -56,6 +57,8 @@ export interface ImportedEvent {
   readonly changes: AttributeChanges;
 }
 
+export type { EffectiveEvent } from './import-state.ts';
+
 export type ImportStatus = 'applied' | 'dry_run' | 'held' | 'rejected';
 
 export interface ImportResult {
@@ -67,6 +70,11 @@ export interface ImportResult {
   readonly held: boolean;
   readonly heldReason: string | null;
   readonly events: readonly ImportedEvent[];
+  /**
+   * Scheduled events of any identity, in this source or not, that are due at
+   * the as-of and take effect with this import (as `jml worker` would apply them).
+   */
+  readonly effective: readonly EffectiveEvent[];
   readonly errors: readonly RowError[];
   readonly warnings: readonly { readonly row: number; readonly key: string; readonly message: string }[];
   readonly counts: {
@@ -136,190 +144,21 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
   if (verdict.exceeded && !options.allowMassChange) {
     return hold(deps, options, { ...base, snapshot, diff, verdict, reason: verdict.message, fileSha256, realNow });
   }
-  if (options.dryRun) return result({ ...base, status: 'dry_run', snapshot, diff, verdict, heldReason: null });
+  if (options.dryRun) {
+    const superseded = new Set(diff.superseded);
+    const effective = state.due.filter((e) => !superseded.has(e.event));
+    return result({ ...base, status: 'dry_run', snapshot, diff, verdict, heldReason: null, effective });
+  }
 
   // From here on only the snapshot's counts and the records carrying credentials are needed:
   // letting 100,000 parsed rows go keeps them out of the write's peak memory.
   const validRows = snapshot.records.length;
   snapshot = { ...snapshot, records: snapshot.records.filter((r) => r.credentials !== undefined && r.credentials.length > 0) };
   const written = snapshot;
-  await db.transaction().execute(async (trx) => {
-    await writeImport(trx, { ...options, importId, asOf, evaluatedAt, fileSha256, snapshot: written, validRows, diff, verdict, realNow, previous: state.previous, identities: state.identities });
-  });
-  return result({ ...base, status: 'applied', snapshot, validRows, diff, verdict, heldReason: null });
-}
-
-interface LoadedState {
-  readonly previous: Map<string, PreviousRecord>;
-  readonly identities: Map<string, LoadedIdentity>;
-  readonly correlation: Map<string, string>;
-  /** For reading the file only; dropped afterwards (it holds a row per identity). */
-  directory: IdentityDirectory;
-}
-
-/**
- * A known identity as the diff sees it. Its fields as record data are needed
- * only for a conversion or a rehire, so the attributes of 100,000 identities are
- * not loaded for every import: `attachIdentityData` loads them for exactly the
- * identities the diff may compare against (see there).
- */
-interface IdentityFields {
-  readonly startDate: string | null;
-  readonly endDate: string | null;
-  readonly owner: string | null;
-  readonly sponsor: string | null;
-}
-
-class LoadedIdentity implements KnownIdentity {
-  readonly key: string;
-  readonly status: IdentityStatus;
-  readonly source: string;
-  readonly kind: IdentityKind;
-  readonly leftOn: string | null;
-  readonly scheduled: readonly ScheduledEventRef[];
-  readonly #fields: IdentityFields;
-  #data: RecordData | null = null;
-
-  constructor(identity: Omit<KnownIdentity, 'data'>, fields: IdentityFields) {
-    this.key = identity.key;
-    this.status = identity.status;
-    this.source = identity.source;
-    this.kind = identity.kind;
-    this.leftOn = identity.leftOn;
-    this.scheduled = identity.scheduled;
-    this.#fields = fields;
-  }
-
-  get data(): RecordData {
-    if (this.#data === null) throw new JmlError('internal', `identity ${this.key}: its attributes were not loaded for the diff`);
-    return this.#data;
-  }
-
-  attach(attributes: Readonly<Record<string, string | null>>): void {
-    const f = this.#fields;
-    this.#data = { ...attributes, kind: this.kind, source: this.source, start_date: f.startDate, end_date: f.endDate, owner: f.owner, sponsor: f.sponsor };
-  }
-}
-
-async function loadState(db: Db, source: string, evaluatedAt: string, correlationAttribute: string): Promise<LoadedState> {
-  // Records and identities come a page at a time: one 100,000-row result would
-  // grow PGlite's memory (which never shrinks) by its whole size.
-  const [records, identityRows, scheduled, lefts] = await Promise.all([
-    paged((after) =>
-      db
-        .selectFrom('source_records')
-        .select(['record_key', 'identity_key', 'data', 'present'])
-        .where('source', '=', source)
-        .$if(after !== null, (q) => q.where('record_key', '>', after!))
-        .orderBy('record_key')
-        .limit(PAGE)
-        .execute(),
-      (r) => r.record_key,
-    ),
-    paged((after) =>
-      db
-        .selectFrom('identities')
-        .select(['key', 'kind', 'status', 'source', 'start_date', 'end_date', 'owner', 'sponsor'])
-        .select((eb) => [
-          eb.ref('attributes', '->>').key(correlationAttribute).as('correlation'),
-          eb.ref('attributes', '->>').key('email').as('email'),
-          eb.ref('attributes', '->>').key('first_name').as('first_name'),
-          eb.ref('attributes', '->>').key('last_name').as('last_name'),
-        ])
-        .$if(after !== null, (q) => q.where('key', '>', after!))
-        .orderBy('key')
-        .limit(PAGE)
-        .execute(),
-      (r) => r.key,
-    ),
-    db.selectFrom('lifecycle_events').select(['id', 'type', 'identity_key', 'effective_date', 'effective_at']).where('state', '=', 'scheduled').execute(),
-    db.selectFrom('lifecycle_events').select(['identity_key', 'effective_date']).where('state', '=', 'applied').where('type', '=', 'leaver').orderBy('effective_at').execute(),
-  ]);
-  const previous = new Map<string, PreviousRecord>();
-  for (const r of records) previous.set(r.record_key, { identityKey: r.identity_key, data: r.data as RecordData, present: r.present });
-  const scheduledBy = new Map<string, KnownIdentity['scheduled'][number][]>();
-  const dueNow = new Set<string>();
-  for (const e of scheduled) {
-    const list = scheduledBy.get(e.identity_key) ?? [];
-    list.push({ id: e.id, type: e.type as LifecycleEventType, effectiveDate: e.effective_date });
-    scheduledBy.set(e.identity_key, list);
-    if (e.effective_at.toISOString() <= evaluatedAt) dueNow.add(e.identity_key);
-  }
-  const leftOn = new Map(lefts.map((l) => [l.identity_key, l.effective_date]));
-  const identities = new Map<string, LoadedIdentity>();
-  const correlation = new Map<string, string>();
-  for (const row of identityRows) {
-    const status = row.status as IdentityStatus;
-    identities.set(
-      row.key,
-      new LoadedIdentity(
-        {
-          key: row.key,
-          status: dueNow.has(row.key) ? statusAfterDue(status, scheduledBy.get(row.key) ?? []) : status,
-          source: row.source,
-          kind: row.kind as IdentityKind,
-          leftOn: leftOn.get(row.key) ?? null,
-          scheduled: scheduledBy.get(row.key) ?? [],
-        },
-        { startDate: row.start_date, endDate: row.end_date, owner: row.owner, sponsor: row.sponsor },
-      ),
-    );
-    if (row.correlation) correlation.set(row.correlation.toLowerCase(), row.key);
-  }
-  return { previous, identities, correlation, directory: lazyDirectory(identityRows) };
-}
-
-const PAGE = 20_000;
-
-/** All rows of a keyset-paged query: `page(after)` returns the rows after that key, in key order. */
-async function paged<R>(page: (after: string | null) => Promise<R[]>, keyOf: (row: R) => string): Promise<R[]> {
-  const all: R[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const rows = await page(after);
-    for (const row of rows) all.push(row);
-    if (rows.length < PAGE) return all;
-    after = keyOf(rows[rows.length - 1]!);
-  }
-}
-
-/** The existing identities for references the file itself cannot resolve; indexed on first use (most files name only their own people). */
-function lazyDirectory(rows: readonly { key: string; email: string | null; first_name: string | null; last_name: string | null }[]): IdentityDirectory {
-  let built: IdentityDirectory | null = null;
-  const directory = () => (built ??= createMemoryDirectory(rows.map((r) => ({ key: r.key, attributes: { email: r.email, first_name: r.first_name, last_name: r.last_name } }))));
-  return { byKey: (key) => directory().byKey(key), byEmail: (email) => directory().byEmail(email), byName: (last, first) => directory().byName(last, first) };
-}
-
-/**
- * Loads the attributes of the identities the diff may compare a record with:
- * the live or left identity a new key correlates with (conversion, rehire), and
- * a left identity whose record is back in the file (rehire). No other path of
- * the diff reads an identity's data.
- */
-async function attachIdentityData(db: Db, state: LoadedState, snapshot: SourceSnapshot, correlationAttribute: string): Promise<void> {
-  const wanted = new Set<string>();
-  for (const record of snapshot.records) {
-    const prev = state.previous.get(record.key);
-    if (prev) {
-      if (state.identities.get(prev.identityKey)?.status === 'left') wanted.add(prev.identityKey);
-      continue;
-    }
-    const value = record.attributes[correlationAttribute];
-    const linked = value ? state.correlation.get(value.toLowerCase()) : undefined;
-    if (linked) wanted.add(linked);
-  }
-  const keys = [...wanted];
-  for (let i = 0; i < keys.length; i += 10_000) {
-    const rows = await db.selectFrom('identities').select(['key', 'attributes']).where('key', '=', sql<string>`ANY(${keys.slice(i, i + 10_000)}::text[])`).execute();
-    for (const row of rows) state.identities.get(row.key)?.attach(row.attributes);
-  }
-}
-
-/** A scheduled joiner or leaver that is due by the evaluation instant decides the status the diff sees. */
-function statusAfterDue(status: IdentityStatus, scheduled: readonly { type: LifecycleEventType }[]): IdentityStatus {
-  const last = scheduled.filter((e) => e.type !== 'mover').at(-1);
-  if (!last) return status;
-  return last.type === 'leaver' ? 'left' : 'active';
+  const effective = await db.transaction().execute(async (trx) =>
+    writeImport(trx, { ...options, importId, asOf, evaluatedAt, fileSha256, snapshot: written, validRows, diff, verdict, realNow, previous: state.previous, identities: state.identities, due: state.due }),
+  );
+  return result({ ...base, status: 'applied', snapshot, validRows, diff, verdict, heldReason: null, effective });
 }
 
 interface WriteInput extends ImportOptions {
@@ -338,6 +177,8 @@ interface WriteInput extends ImportOptions {
   readonly previous: ReadonlyMap<string, PreviousRecord>;
   /** The identities as loaded before the diff (for the events they had scheduled). */
   readonly identities: ReadonlyMap<string, KnownIdentity>;
+  /** Scheduled events due at the evaluation instant, as loaded before the diff. */
+  readonly due: readonly EffectiveEvent[];
 }
 
 const EVENT_COLUMNS = {
@@ -354,7 +195,8 @@ const EVENT_COLUMNS = {
   import_id: 'text',
 } as const;
 
-async function writeImport(db: Db, w: WriteInput): Promise<void> {
+/** Records the import; returns the earlier-scheduled events that took effect with it. */
+async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent[]> {
   const { diff, source, importId, actor } = w;
   const trigger = `import:${importId}`;
   const detectedAt = w.realNow.toISOString();
@@ -387,11 +229,14 @@ async function writeImport(db: Db, w: WriteInput): Promise<void> {
   }
   w.onProgress?.('refolding identities', 0, 1);
   const touched = await identitiesToRefold(db, w, newKeys);
-  const outcomes = await refoldIdentities(db, touched, w.evaluatedAt);
+  // The identities this import touched first (their fold may also un-apply), then every other identity with an event due at the as-of.
+  const outcomes = [...(await refoldIdentities(db, touched, w.evaluatedAt)), ...(await foldDueEvents(db, w.evaluatedAt))];
   w.onProgress?.('writing credentials', 0, 1);
   await upsertCredentials(db, w.snapshot, diff);
 
-  const statusEntries = statusAuditEntries(outcomes, actor, trigger);
+  const nowApplied = new Set(outcomes.flatMap((o) => o.nowApplied));
+  const effective = w.due.filter((e) => nowApplied.has(e.event));
+  const statusEntries = dueEventAuditEntries(outcomes, actor, trigger, new Set(eventIds));
   const released = w.allowMassChange === true && w.verdict.exceeded;
   // Entries are generated as the audit writes them: 100,000 event entries are never all built at once.
   function* entries(): Generator<AuditEntryInput> {
@@ -400,7 +245,7 @@ async function writeImport(db: Db, w: WriteInput): Promise<void> {
       action: 'import.applied',
       subject: `import:${importId}`,
       trigger: 'cli',
-      details: { source, file: path.basename(w.file), sha256: w.fileSha256, asOf: w.asOf, counts: countEvents(diff), skippedInvalid: w.snapshot.errors.length, massChange: w.verdict },
+      details: { source, file: path.basename(w.file), sha256: w.fileSha256, asOf: w.asOf, counts: countEvents(diff), effective: effective.length, skippedInvalid: w.snapshot.errors.length, massChange: w.verdict },
     };
     if (released) yield { actor, action: 'import.mass_change_released', subject: `import:${importId}`, trigger: 'cli', details: { ...w.verdict } };
     for (let i = 0; i < diff.events.length; i += 1) {
@@ -424,11 +269,12 @@ async function writeImport(db: Db, w: WriteInput): Promise<void> {
       rows_total: w.snapshot.rowsTotal,
       rows_valid: w.validRows,
       rows_invalid: w.snapshot.errors.length,
-      summary: JSON.stringify({ counts: countEvents(diff), warnings: diff.warnings }),
+      summary: JSON.stringify({ counts: countEvents(diff), effective: effective.length, warnings: diff.warnings }),
       actor,
       started_at: detectedAt,
     })
     .execute();
+  return effective;
 }
 
 /**
@@ -588,6 +434,7 @@ function result(r: {
   diff: DiffResult | null;
   verdict: MassChangeVerdict | null;
   heldReason: string | null;
+  effective?: readonly EffectiveEvent[];
 }): ImportResult {
   const counts = r.diff ? countEvents(r.diff) : { joiners: 0, movers: 0, leavers: 0, rehires: 0, historical: 0, unchanged: 0 };
   return {
@@ -599,6 +446,7 @@ function result(r: {
     held: r.status === 'held',
     heldReason: r.heldReason,
     events: (r.diff?.events ?? []).map((e) => ({ type: e.type, key: e.recordKey, identity: e.identityKey, source: r.source, effective: e.effectiveDate, changes: e.changes })),
+    effective: r.effective ?? [],
     errors: r.errors,
     warnings: r.diff?.warnings ?? [],
     counts: { rows: r.snapshot.rowsTotal, valid: r.validRows ?? r.snapshot.records.length, invalid: r.snapshot.errors.length, ...counts },

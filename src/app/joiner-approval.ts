@@ -4,7 +4,7 @@
  * the joiner's accounts (see `loadJoinerHolds` in plan-inputs.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { calendarDate, addDays } from '../engine/condition.ts';
+import { addDays, dateIn } from '../engine/org-calendar.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import { identityFromRow } from '../store/identity-store.ts';
 import { insertStages, routeContext, type RequestDeps } from './access-request.ts';
@@ -18,7 +18,7 @@ import { joinerPolicyFor, joinerRoute } from './approval-route.ts';
 export async function requestJoinerApprovals(deps: RequestDeps, recentDays = 30): Promise<string[]> {
   if (!deps.policy.approvals.some((a) => a.appliesTo === 'joiner')) return [];
   const now = (deps.now ?? (() => new Date()))();
-  const since = addDays(calendarDate(now.toISOString(), deps.timezone ?? 'UTC'), -recentDays);
+  const since = addDays(dateIn(now, deps.timezone ?? 'UTC'), -recentDays);
   const rows = await deps.db
     .selectFrom('identities as i')
     .selectAll('i')

@@ -175,23 +175,40 @@ export interface ClockDeps {
  * `now`: future starts become active, contract ends become leavers. Idempotent.
  */
 export async function applyDueEvents(deps: ClockDeps, now: Date): Promise<{ readonly events: number; readonly identities: readonly RefoldOutcome[] }> {
-  const nowIso = now.toISOString();
   return deps.db.transaction().execute(async (trx) => {
-    const due = await trx
-      .selectFrom('lifecycle_events')
-      .select(['identity_key'])
-      .distinct()
-      .where('state', '=', 'scheduled')
-      .where('effective_at', '<=', nowIso as unknown as Date)
-      .execute();
-    const keys = due.map((r) => r.identity_key);
-    const outcomes = await refoldIdentities(trx, keys, nowIso);
+    const outcomes = await foldDueEvents(trx, now.toISOString());
     const events = outcomes.reduce((n, o) => n + o.nowApplied.length, 0);
-    const entries = statusAuditEntries(outcomes, deps.actor ?? 'scheduler', 'schedule');
-    for (const o of outcomes) {
-      for (const id of o.nowApplied) entries.push({ actor: deps.actor ?? 'scheduler', action: 'lifecycle.event_effective', subject: o.key, trigger: 'schedule', details: { event: id } });
-    }
-    await appendAudit(trx, entries, now);
+    await appendAudit(trx, dueEventAuditEntries(outcomes, deps.actor ?? 'scheduler', 'schedule'), now);
     return { events, identities: outcomes };
   });
+}
+
+/**
+ * Re-folds at `now` every identity that has a scheduled event due by then, so
+ * that each one takes effect. Both the clock and every import run this (an
+ * import folds at its as-of, for all identities, not only those its file
+ * names). Call inside a transaction; the caller audits the outcomes.
+ */
+export async function foldDueEvents(trx: Db, now: string): Promise<RefoldOutcome[]> {
+  const due = await trx
+    .selectFrom('lifecycle_events')
+    .select(['identity_key'])
+    .distinct()
+    .where('state', '=', 'scheduled')
+    .where('effective_at', '<=', now as unknown as Date)
+    .execute();
+  return refoldIdentities(trx, due.map((r) => r.identity_key), now);
+}
+
+/**
+ * Audit entries for a fold that made scheduled events take effect: the status
+ * changes, and one `lifecycle.event_effective` per event, except `fresh` ones
+ * (events recorded in the same transaction, audited as they were recorded).
+ */
+export function dueEventAuditEntries(outcomes: readonly RefoldOutcome[], actor: string, trigger: string, fresh: ReadonlySet<string> = new Set()): AuditEntryInput[] {
+  const entries = statusAuditEntries(outcomes, actor, trigger);
+  for (const o of outcomes) {
+    for (const id of o.nowApplied) if (!fresh.has(id)) entries.push({ actor, action: 'lifecycle.event_effective', subject: o.key, trigger, details: { event: id } });
+  }
+  return entries;
 }

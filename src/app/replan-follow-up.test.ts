@@ -23,7 +23,7 @@ for (const backend of testBackends()) {
         await seedIdentities(store.db, [person('E0'), person('C1', {}, { kind: 'contractor', sponsor: 'E0', startDate: '2026-03-02' })]);
         const queue = recordingQueue();
         const deps = { db: store.db, queue, policy: async () => (await loadPolicy(dir)).policy, now: () => NOW };
-        const result = { status: 'applied' as const, source: 'hr', importId: 'i-1', events: [joiner('C1'), joiner('E0'), { ...joiner('C1'), type: 'mover' as const }] };
+        const result = { status: 'applied' as const, source: 'hr', importId: 'i-1', events: [joiner('C1'), joiner('E0'), { ...joiner('C1'), type: 'mover' as const }], effective: [] };
         assert.deepEqual(await followUpImport(deps, result), { replan: ['C1', 'E0'], joinerApprovals: ['C1'], warnings: [] });
         assert.deepEqual(queue.sent, [{ keys: ['C1', 'E0'], reason: 'import hr i-1' }]);
 
@@ -33,6 +33,9 @@ for (const backend of testBackends()) {
         assert.equal((await followUpImport({ ...deps, policy: async () => { throw new Error('no policy here'); } }, { ...result, events: many })).replan, 'all');
         assert.equal(queue.sent.at(-1)?.keys, undefined, 'a large import asks for one whole replan');
         assert.equal(queue.sent.length, 2);
+
+        const due = await followUpImport(deps, { ...result, events: [], effective: [{ event: 'ev-1', type: 'leaver', identity: 'C9', effective: '2026-03-01' }] });
+        assert.deepEqual(due.replan, ['C9'], 'a scheduled leaver that took effect with the import is planned again too');
       } finally {
         await store.close();
       }

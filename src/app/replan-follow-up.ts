@@ -46,8 +46,8 @@ export const MAX_REPLAN_KEYS = 1000;
  * const result = await importSource(deps, options);
  * const followUp = await followUpImport({ db, queue, policy }, result);
  */
-export async function followUpImport(deps: FollowUpDeps, result: Pick<ImportResult, 'status' | 'events' | 'source' | 'importId'>): Promise<FollowUp> {
-  const keys = [...new Set(result.events.map((e) => e.identity))].sort();
+export async function followUpImport(deps: FollowUpDeps, result: Pick<ImportResult, 'status' | 'events' | 'effective' | 'source' | 'importId'>): Promise<FollowUp> {
+  const keys = [...new Set([...result.events.map((e) => e.identity), ...result.effective.map((e) => e.identity)])].sort();
   if (result.status !== 'applied' || keys.length === 0) return { replan: null, joinerApprovals: [], warnings: [] };
   const warnings: string[] = [];
   let joinerApprovals: string[] = [];

@@ -1,37 +1,13 @@
 /**
  * Stable hashes for idempotency keys, plan fingerprints and policy versions.
- * Deterministic across processes: object keys are sorted before hashing.
+ * Deterministic across processes: hashed over the one canonical JSON writer.
  */
 import { createHash, type Hash } from 'node:crypto';
+import { canonicalJson } from '../domain/canonical-json.ts';
 
-/** SHA-256 (hex) of the canonical JSON of a value: keys sorted, `undefined` dropped. */
+/** SHA-256 (hex) of the canonical JSON of a value (`canonicalJson`: keys sorted, `undefined` dropped, dates as ISO instants). */
 export function canonicalHash(value: unknown): string {
-  return createHash('sha256').update(canonicalText(value)).digest('hex');
-}
-
-/**
- * JSON with object keys sorted, so equal values always give equal text.
- * Hand-rolled rather than a JSON.stringify replacer: plans hash a million
- * accounts, and the replacer form is several times slower.
- */
-export function canonicalText(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + canonicalText(value[i] === undefined ? null : value[i]);
-    return `${out}]`;
-  }
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
-  let out = '{';
-  let first = true;
-  for (const key of keys) {
-    const member = record[key];
-    if (member === undefined || typeof member === 'function') continue;
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalText(member)}`;
-    first = false;
-  }
-  return `${out}}`;
+  return createHash('sha256').update(canonicalJson(value)).digest('hex');
 }
 
 /**

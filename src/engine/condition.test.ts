@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Condition } from '../domain/policy.ts';
-import { calendarDate, compileCondition } from './condition.ts';
+import { compileCondition } from './condition.ts';
 import { person } from './engine-fixture.ts';
 
 const ada = person('E1', {
@@ -37,8 +37,3 @@ for (const [name, condition, expected] of table) {
     assert.equal(compileCondition(condition)(ada, context), expected);
   });
 }
-
-test('the calendar date of an instant depends on the time zone', () => {
-  assert.equal(calendarDate('2026-06-30T23:30:00Z', 'UTC'), '2026-06-30');
-  assert.equal(calendarDate('2026-06-30T23:30:00Z', 'Europe/Berlin'), '2026-07-01');
-});

@@ -5,6 +5,7 @@
  */
 import type { Identity } from '../domain/identity.ts';
 import type { Condition } from '../domain/policy.ts';
+import { addDays } from './org-calendar.ts';
 
 /** What a condition may look at besides the identity: the organisation's calendar date at `now`. */
 export interface ConditionContext {
@@ -29,20 +30,6 @@ export function identityField(identity: Identity, field: string): string | null 
     case 'sponsor': return identity.sponsor;
     default: return identity.attributes[field] ?? null;
   }
-}
-
-/** Adds whole days to a calendar date (YYYY-MM-DD). */
-export function addDays(date: string, days: number): string {
-  const [y = 0, m = 1, d = 1] = date.slice(0, 10).split('-').map(Number);
-  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
-}
-
-/** The calendar date of an instant in a time zone (IANA name), as YYYY-MM-DD. */
-export function calendarDate(instant: string, timeZone: string): string {
-  if (timeZone === 'UTC') return new Date(instant).toISOString().slice(0, 10);
-  // en-CA formats as YYYY-MM-DD.
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })
-    .format(new Date(instant));
 }
 
 function every<V>(map: Readonly<Record<string, V>>, test: (field: string, operand: V) => Predicate): Predicate {

@@ -8,7 +8,7 @@
 import type { Assignment, AssignmentReason } from '../domain/access.ts';
 import type { Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
-import { calendarDate } from './condition.ts';
+import { dateIn } from './org-calendar.ts';
 import { compilePolicy, type CompiledPolicy } from './compiled-policy.ts';
 
 export interface DesiredEntitlement {
@@ -110,7 +110,7 @@ export function desired(
   now: string,
   options: EngineOptions = {},
 ): DesiredAccess {
-  const index = desiredIndex(identity, compilePolicy(policy), assignments, Date.parse(now), calendarDate(now, options.timeZone ?? 'UTC'));
+  const index = desiredIndex(identity, compilePolicy(policy), assignments, Date.parse(now), dateIn(now, options.timeZone ?? 'UTC'));
   return { identityKey: identity.key, entitlements: flattenDesired(index) };
 }
 

@@ -7,7 +7,7 @@ import type { Account, Assignment, AssignmentReason, EnforcementMode, Grant } fr
 import type { Identity, IdentityStatus } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
 import { compilePolicy } from './compiled-policy.ts';
-import { calendarDate } from './condition.ts';
+import { dateIn } from './org-calendar.ts';
 import { describeReason, desiredIndex, flattenDesired, type DesiredEntitlement, type EngineOptions } from './desired.ts';
 
 export interface ExplainedEntitlement {
@@ -45,7 +45,7 @@ export function explain(
   options: EngineOptions = {},
 ): Explanation {
   const compiled = compilePolicy(policy);
-  const index = desiredIndex(identity, compiled, assignments, Date.parse(now), calendarDate(now, options.timeZone ?? 'UTC'));
+  const index = desiredIndex(identity, compiled, assignments, Date.parse(now), dateIn(now, options.timeZone ?? 'UTC'));
   const accountIds = new Set(observed.accounts.map((a) => `${a.system}\u0000${a.accountId}`));
   const heldBy = new Map<string, string[]>();
   for (const grant of observed.grants) {
@@ -105,7 +105,7 @@ export function policyDiff(
   const before = compilePolicy(oldPolicy);
   const after = compilePolicy(newPolicy);
   const nowMs = Date.parse(now);
-  const today = calendarDate(now, options.timeZone ?? 'UTC');
+  const today = dateIn(now, options.timeZone ?? 'UTC');
   const byIdentity = new Map<string, Assignment[]>();
   for (const a of assignments) byIdentity.set(a.identityKey, [...(byIdentity.get(a.identityKey) ?? []), a]);
   const out: PolicyDiffEntry[] = [];

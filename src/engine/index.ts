@@ -12,5 +12,6 @@ export { orphanKey } from './orphan-changes.ts';
 export type { OrphanFinding } from './orphan-changes.ts';
 export { explain, policyDiff } from './explain.ts';
 export type { Explanation, ExplainedEntitlement, PolicyDiffEntry } from './explain.ts';
-export { compileCondition, calendarDate } from './condition.ts';
-export { canonicalHash, canonicalText, stableId } from './canonical-hash.ts';
+export { compileCondition } from './condition.ts';
+export { addDays, dateIn, endOfLastDay, lastInstantOf, startOfDay } from './org-calendar.ts';
+export { canonicalHash, stableId } from './canonical-hash.ts';

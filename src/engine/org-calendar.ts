@@ -1,5 +1,6 @@
 /**
- * Calendar dates in the organisation's time zone, and the instants they begin.
+ * The organisation's calendar, the one place jml does date arithmetic:
+ * calendar dates in the organisation's time zone, and the instants they begin.
  * A start date takes effect at 00:00 that day; an end date is the last day
  * worked, so access ends at 00:00 the day after — both in the organisation's
  * zone, never the server's (DESIGN.md safety rule 4).
@@ -37,8 +38,9 @@ export function addDays(date: string, days: number): string {
     if (cached !== undefined) return cached;
   }
   const dt = DateTime.fromISO(date, { zone: 'UTC' }).plus({ days });
+  if (!dt.isValid) throw new Error(`invalid calendar date ${date}`);
   const next = dt.toISODate()!;
-  if (days === 1 && dt.isValid) {
+  if (days === 1) {
     if (nextDayCache.size >= START_CACHE_LIMIT) nextDayCache.clear();
     nextDayCache.set(date, next);
   }

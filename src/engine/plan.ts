@@ -7,9 +7,10 @@ import type { Account, Assignment } from '../domain/access.ts';
 import type { Change, HeldJoiner, JoinerHold, Plan } from '../domain/change.ts';
 import type { Credential, Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
-import { canonicalText, stableId, streamingHash } from './canonical-hash.ts';
+import { canonicalJson } from '../domain/canonical-json.ts';
+import { stableId, streamingHash } from './canonical-hash.ts';
 import { compilePolicy } from './compiled-policy.ts';
-import { calendarDate } from './condition.ts';
+import { dateIn } from './org-calendar.ts';
 import { desiredIndex } from './desired.ts';
 import { identityChanges, type HeldAsset } from './identity-changes.ts';
 import { holdActivation } from './joiner-hold.ts';
@@ -84,7 +85,7 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 export function plan(input: PlanInput): Plan {
   const compiled = compilePolicy(input.policy);
   const nowMs = Date.parse(input.now);
-  const today = calendarDate(input.now, input.timeZone ?? 'UTC');
+  const today = dateIn(input.now, input.timeZone ?? 'UTC');
   const scopeKeys = input.scope?.identityKeys ? new Set(input.scope.identityKeys) : null;
   const scopeSystems = input.scope?.systems ? new Set(input.scope.systems) : null;
 
@@ -118,7 +119,7 @@ export function plan(input: PlanInput): Plan {
   const NONE: never[] = [];
   const NO_ACCOUNTS: LinkedAccounts = { accounts: [], grants: [] };
   const hash = streamingHash();
-  hash.update(canonicalText({ policy: input.policy, timeZone: input.timeZone ?? 'UTC', scope: input.scope ?? null }));
+  hash.update(canonicalJson({ policy: input.policy, timeZone: input.timeZone ?? 'UTC', scope: input.scope ?? null }));
   const changes: Change[] = [];
   const keys = [...identityByKey.keys()].sort(cmp);
   for (const key of keys) {
@@ -198,7 +199,7 @@ function hashIdentity(
   assets: readonly HeldAsset[],
 ): void {
   // One update per identity: a million small updates cost more than the hashing itself.
-  let text = `i\u001f${canonicalText(identity)}\n`;
+  let text = `i\u001f${canonicalJson(identity)}\n`;
   const order = linked.accounts.map((_, i) => i);
   if (order.length > 1) {
     const a = linked.accounts;
@@ -209,10 +210,10 @@ function hashIdentity(
     const grants = linked.grants[i]!;
     text += `a\u001f${accountText(account, readFields(account.system))}\u001f${sortedText(grants)}\n`;
   }
-  if (assignments.length > 0) text += `s\u001f${assignments.map((a) => canonicalText(a)).sort().join('\u001e')}\n`;
-  if (credentials.length > 0) text += `k\u001f${credentials.map((c) => canonicalText(c)).sort().join('\u001e')}\n`;
+  if (assignments.length > 0) text += `s\u001f${assignments.map((a) => canonicalJson(a)).sort().join('\u001e')}\n`;
+  if (credentials.length > 0) text += `k\u001f${credentials.map((c) => canonicalJson(c)).sort().join('\u001e')}\n`;
   if (previously && previously.size > 0) text += `p\u001f${[...previously].sort().join('\u001e')}\n`;
-  if (assets.length > 0) text += `t\u001f${assets.map((a) => canonicalText(a)).sort().join('\u001e')}\n`;
+  if (assets.length > 0) text += `t\u001f${assets.map((a) => canonicalJson(a)).sort().join('\u001e')}\n`;
   hash.update(text);
 }
 

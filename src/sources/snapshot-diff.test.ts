@@ -58,6 +58,20 @@ for (const [name, input, expected] of table) {
   test(name, () => assert.deepEqual(summary(input), expected));
 }
 
+test('a left identity whose active row still shows the end date it left on is unchanged, with no warning and no rehire', () => {
+  const ended = rec('E1', { endDate: '2025-06-30' });
+  const result = diffSnapshot({ ...base, ...known([ended], 'left'), snapshot: snapshot([ended]) });
+  assert.deepEqual([result.events, result.warnings, result.unchanged], [[], [], 1]);
+  assert.deepEqual(result.records.map((r) => r.recordKey), ['E1'], 'the record is kept as the file shows it');
+});
+
+test('a left identity whose row drops its end date without a new start is warned about, and the record is not taken', () => {
+  const result = diffSnapshot({ ...base, ...known([rec('E1', { endDate: '2025-06-30' })], 'left'), snapshot: snapshot([rec('E1')]) });
+  assert.deepEqual(result.events, []);
+  assert.match(result.warnings[0]!.message, /has left but is active in the file without a new start date/);
+  assert.deepEqual(result.records, []);
+});
+
 test('a rehire does not carry the old record status into the new state', () => {
   const input = { ...base, ...known([rec('E1', { status: 'terminated', endDate: '2025-06-30' })], 'left'), snapshot: snapshot([rec('E1', { startDate: '2027-01-04' })]) };
   const [event] = diffSnapshot(input).events;

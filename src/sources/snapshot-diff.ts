@@ -208,6 +208,11 @@ class DiffBuilder {
       if (record.status === 'terminated') return void this.moverIfChanged(record, data, prev.data, identity, ['status']);
       const restarts = record.startDate !== null && record.startDate > (identity.leftOn ?? prev.data.end_date ?? '');
       if (restarts || !prev.present) return this.rehire(record, data, identity);
+      // A row still showing the end date the person left on says they left: many HR systems keep such a row active.
+      if (record.endDate !== null && record.endDate === (identity.leftOn ?? prev.data.end_date ?? null)) {
+        if (!this.moverIfChanged(record, data, prev.data, identity, ['status'])) this.unchanged += 1;
+        return;
+      }
       this.records.pop();
       this.warnings.push({
         row: record.row,

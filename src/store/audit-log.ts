@@ -110,54 +110,7 @@ function isIterable(value: AuditEntryInput | Iterable<AuditEntryInput>): value i
 /** The hash an entry must carry, computed from everything but the hash itself. */
 export function entryHash(entry: Omit<AuditEntry, 'hash'> & { readonly hash?: string }): string {
   const { hash: _ignored, ...body } = entry;
-  return createHash('sha256').update(entry.prev_hash).update(canonicalText(body)).digest('hex');
-}
-
-/**
- * The same text as canonicalJson, written directly instead of through a sorted
- * copy of every object: an import hashes 100,000 entries. Anything but plain
- * objects, arrays, dates and JSON primitives goes to canonicalJson itself.
- */
-const INTEGER_KEY = /^\d+$/;
-
-function canonicalText(value: unknown): string {
-  if (value === null) return 'null';
-  switch (typeof value) {
-    case 'string':
-      return JSON.stringify(value);
-    case 'boolean':
-      return value ? 'true' : 'false';
-    case 'number':
-      return Number.isFinite(value) ? JSON.stringify(value) : 'null';
-    case 'object':
-      break;
-    default:
-      return canonicalJson(value);
-  }
-  if (Array.isArray(value)) {
-    let out = '[';
-    for (let i = 0; i < value.length; i += 1) {
-      const item: unknown = value[i];
-      out += (i === 0 ? '' : ',') + (item === undefined || typeof item === 'function' || typeof item === 'symbol' ? 'null' : canonicalText(item));
-    }
-    return `${out}]`;
-  }
-  if (value instanceof Date) return JSON.stringify(value.toISOString());
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return canonicalJson(value);
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
-  // Integer-like keys are laid out numerically by the engine (canonicalJson's sorted copy has them so), and an own toJSON changes the text.
-  if (keys.some((key) => INTEGER_KEY.test(key)) || Object.hasOwn(record, 'toJSON')) return canonicalJson(value);
-  let out = '{';
-  let first = true;
-  for (const key of keys) {
-    const member = record[key];
-    if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
-    out += `${first ? '' : ','}${JSON.stringify(key)}:${canonicalText(member)}`;
-    first = false;
-  }
-  return `${out}}`;
+  return createHash('sha256').update(entry.prev_hash).update(canonicalJson(body)).digest('hex');
 }
 
 export type AuditVerdict =

@@ -2,7 +2,9 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { runCli } from '../support/run-cli.ts';
-import { staff, tempDir, writeFile, writeHr } from '../support/hr-files.ts';
+import { randomBytes } from 'node:crypto';
+import { staff, tempDir, VENDOR_HEADER, writeFile, writeHr } from '../support/hr-files.ts';
+import { writePolicyDir } from '../support/jml-fixture.ts';
 import { openStore } from '../../src/store/open-store.ts';
 
 describe('jml import from the command line', () => {
@@ -87,5 +89,46 @@ describe('jml import from the command line', () => {
     assert.match(run.stdout, /check\.csv:3 \[start_date\]/);
     const after = JSON.parse((await runCli(['--data', data, 'identities', '--json'])).stdout).identities.length;
     assert.equal(after, before);
+  });
+});
+
+describe('a contract end between two imports of the same file', () => {
+  const dir = tempDir('jml-cli-due-');
+  const policy = writePolicyDir(
+    {
+      'systems.yaml': 'systems:\n  - name: directory\n    connector: { type: simulated }\n    owner: E0001\n    enforcement: full\n    leaver: { action: disable }\n',
+      'entitlements.yaml': 'entitlements:\n  - { system: directory, name: staff }\n',
+      'rules.yaml': 'rules:\n  - name: everyone\n    when: { kind: [contractor] }\n    grant: { entitlements: ["directory:staff"] }\n',
+    },
+    path.join(dir, 'policy'),
+  );
+  const env = { JML_MASTER_KEY: randomBytes(32).toString('base64'), JML_ACTOR: 'alice' };
+  const jml = async (...args: string[]) => {
+    const run = await runCli(['--data', path.join(dir, 'data'), '--policy', policy, ...args], { env });
+    assert.equal(run.code, 0, `jml ${args.join(' ')}: ${run.stderr}`);
+    return run.stdout;
+  };
+  const file = writeFile(dir, 'vendor.csv', `${VENDOR_HEADER}\nC-17,Lin,Chen,lin.chen@example.com,Acme,E0001,2026-01-05,2026-11-30,active\nC-18,Sam,Lee,sam.lee@example.com,Acme,E0001,2025-01-05,2027-06-30,active\n`);
+  const shown = async (key: string) => JSON.parse(await jml('identity', key, '--json')) as { identity: { status: string }; timeline: { type: string; state: string }[] };
+
+  test('the later import applies the due leaver without a warning, and the plan then disables the account', async () => {
+    await jml('import', 'hr', writeHr(dir, 'hr.csv', staff(1)), '--as-of', '2026-11-16');
+    const first = JSON.parse(await jml('import', 'vendor', file, '--as-of', '2026-11-16', '--json'));
+    assert.deepEqual(first.events.filter((e: { type: string }) => e.type === 'leaver').map((e: { identity: string; effective: string }) => [e.identity, e.effective]), [['C-17', '2026-11-30'], ['C-18', '2027-06-30']]);
+    await jml('apply', '--yes', '--json');
+    assert.deepEqual(JSON.parse(await jml('plan', '--json')).plan.changes, [], 'both contractors hold their account');
+
+    const text = await jml('import', 'vendor', file, '--as-of', '2026-12-02');
+    assert.doesNotMatch(text, /warning/);
+    assert.match(text, /1 scheduled event\(s\) took effect as of 2026-12-02:\n {2}leaver +C-17 +effective 2026-11-30/);
+    const c17 = await shown('C-17');
+    assert.equal(c17.identity.status, 'left');
+    assert.deepEqual(c17.timeline.map((e) => [e.type, e.state]), [['joiner', 'applied'], ['leaver', 'applied']]);
+
+    const again = JSON.parse(await jml('import', 'vendor', file, '--as-of', '2026-12-03', '--json'));
+    assert.deepEqual([again.warnings, again.events, again.effective], [[], [], []], 'every later import stays quiet');
+
+    const changes = JSON.parse(await jml('plan', '--json')).plan.changes as { identityKey: string; kind: string }[];
+    assert.deepEqual(changes.map((c) => [c.identityKey, c.kind]), [['C-17', 'disable_account'], ['C-17', 'remove_grant']]);
   });
 });

@@ -5,6 +5,7 @@
  */
 import { sql } from 'kysely';
 import { z } from 'zod';
+import { eventsByDay, todaysEvents } from '../../app/dashboard-queries.ts';
 import { displayName } from '../../domain/identity.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { createCredentialStore } from '../auth/credential-store.ts';
@@ -41,11 +42,10 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
       }),
       async handler() {
         const now = deps.now();
-        const today = now.toISOString().slice(0, 10);
-        const since = new Date(now.getTime() - 13 * 86_400_000).toISOString().slice(0, 10);
+        const timeZone = deps.timezone ?? 'UTC';
         const [counts, todays, leaverRows, byDay, openTasks, plans, quarantined, findings] = await Promise.all([
           db.selectFrom('identities').select(['status', sql<number>`count(*)::int`.as('n')]).groupBy('status').execute(),
-          db.selectFrom('lifecycle_events as e').innerJoin('identities as i', 'i.key', 'e.identity_key').select(['e.id', 'e.type', 'e.identity_key', 'e.effective_date', 'e.state', 'i.attributes']).where((eb) => eb.or([eb('e.effective_date', '=', today), eb(sql`e.detected_at::date`, '=', today)])).orderBy('e.seq', 'desc').limit(50).execute(),
+          todaysEvents(db, now, timeZone),
           db
             .selectFrom('lifecycle_events as e')
             .innerJoin('identities as i', 'i.key', 'e.identity_key')
@@ -59,24 +59,15 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
             .orderBy(sql`max(e.effective_at)`)
             .limit(50)
             .execute(),
-          db.selectFrom('lifecycle_events').select([sql<string>`effective_date::text`.as('day'), 'type', sql<number>`count(*)::int`.as('n')]).where('effective_date', '>=', since).where('effective_date', '<=', today).groupBy(['effective_date', 'type']).execute(),
+          eventsByDay(db, now, timeZone),
           db.selectFrom('tasks').select(sql<number>`count(*)::int`.as('n')).where('status', '=', 'open').executeTakeFirstOrThrow(),
           deps.services.plans ? deps.services.plans.list('awaiting_approval', 10) : Promise.resolve([]),
           deps.services.observed ? deps.services.observed.quarantinedSystems() : Promise.resolve([]),
           deps.services.observed ? deps.services.observed.openFindings(20) : Promise.resolve([]),
         ]);
-        const days = new Map<string, { day: string; joiner: number; mover: number; leaver: number; rehire: number }>();
-        for (let i = 13; i >= 0; i -= 1) {
-          const day = new Date(now.getTime() - i * 86_400_000).toISOString().slice(0, 10);
-          days.set(day, { day, joiner: 0, mover: 0, leaver: 0, rehire: 0 });
-        }
-        for (const r of byDay) {
-          const d = days.get(r.day);
-          if (d && (r.type === 'joiner' || r.type === 'mover' || r.type === 'leaver' || r.type === 'rehire')) d[r.type] += r.n;
-        }
         return {
           counts: Object.fromEntries(counts.map((c) => [c.status, c.n])),
-          today: todays.map((e) => ({ id: e.id, type: e.type, identityKey: e.identity_key, displayName: displayName({ key: e.identity_key, attributes: e.attributes }), effectiveDate: e.effective_date, state: e.state })),
+          today: [...todays],
           leavers: leaverRows
             .filter((l) => l.steps === 0 || l.settled < l.steps)
             .map((l) => {
@@ -87,7 +78,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
           plansAwaiting: plans.map((p) => ({ id: p.id, computedAt: p.computedAt, changes: p.plan.changes.length })),
           quarantined: quarantined.map((q) => ({ ...q })),
           findings: findings.map((f) => ({ ...f })),
-          eventsByDay: [...days.values()],
+          eventsByDay: [...byDay],
           openTasks: openTasks.n,
         };
       },

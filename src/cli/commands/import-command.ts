@@ -82,5 +82,10 @@ function printImport(ctx: CliContext, r: ImportResult): void {
     printLine(ctx, `  ${e.type.padEnd(7)} ${e.identity.padEnd(10)} effective ${e.effective}  ${changes}`);
   }
   if (r.events.length > shown.length) printLine(ctx, `  … and ${r.events.length - shown.length} more (use --json for all)`);
+  if (r.effective.length > 0) {
+    printLine(ctx, `  ${r.effective.length} scheduled event(s) ${r.status === 'dry_run' ? 'would take' : 'took'} effect as of ${r.asOf}:`);
+    for (const e of r.effective.slice(0, 20)) printLine(ctx, `  ${e.type.padEnd(7)} ${e.identity.padEnd(10)} effective ${e.effective}`);
+    if (r.effective.length > 20) printLine(ctx, `  … and ${r.effective.length - 20} more (use --json for all)`);
+  }
   if (r.status === 'dry_run') printLine(ctx, 'dry run: nothing was written.');
 }

@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { person, seedIdentities } from '../../test/support/jml-fixture.ts';
+import { testBackends } from '../../test/support/backends.ts';
+import type { Store } from '../store/open-store.ts';
+import { eventsByDay, todaysEvents } from './dashboard-queries.ts';
+
+/** 20:00 UTC on 5 December: already 09:00 on 6 December in Auckland (UTC+13). */
+const NOW = new Date('2026-12-05T20:00:00Z');
+const ZONE = 'Pacific/Auckland';
+
+for (const backend of testBackends()) {
+  describe(`dashboard days in the organisation zone (${backend.name})`, () => {
+    let store: Store;
+    before(async () => {
+      store = await backend.open();
+      await seedIdentities(store.db, [person('E1'), person('E2'), person('E3'), person('E4')]);
+      const event = (id: string, identity: string, effectiveDate: string, detectedAt: string) => ({
+        id, type: 'joiner', identity_key: identity, source: 'hr', record_key: identity, effective_date: effectiveDate,
+        effective_at: `${effectiveDate}T00:00:00Z`, detected_at: detectedAt, changes: JSON.stringify({}), state: 'applied', import_id: null,
+      });
+      await store.db.insertInto('lifecycle_events').values([
+        event('dated-local-today', 'E1', '2026-12-06', '2026-12-01T09:00:00Z'),
+        // 12:00 UTC on the 5th is 01:00 on the 6th in Auckland: detected (local) today.
+        event('detected-local-today', 'E2', '2026-11-30', '2026-12-05T12:00:00Z'),
+        // 10:00 UTC on the 5th is 23:00 on the 5th in Auckland: yesterday there, though the same UTC day as now.
+        event('detected-local-yesterday', 'E3', '2026-11-30', '2026-12-05T10:00:00Z'),
+        event('fortnight-ago', 'E4', '2026-11-22', '2026-11-22T00:00:00Z'),
+      ]).execute();
+    });
+    after(async () => store.close());
+
+    test("today is the organisation's date, not the UTC one: dated or detected between its local midnights", async () => {
+      const today = await todaysEvents(store.db, NOW, ZONE);
+      assert.deepEqual(today.map((e) => e.id).sort(), ['dated-local-today', 'detected-local-today']);
+      const utc = await todaysEvents(store.db, NOW, 'UTC');
+      assert.deepEqual(utc.map((e) => e.id).sort(), ['detected-local-today', 'detected-local-yesterday'], 'the same instant in UTC is the 5th');
+    });
+
+    test('the 14-day chart ends on the local today and starts 13 local days before it', async () => {
+      const days = await eventsByDay(store.db, NOW, ZONE);
+      assert.equal(days.length, 14);
+      assert.deepEqual([days[0]!.day, days.at(-1)!.day], ['2026-11-23', '2026-12-06']);
+      assert.equal(days.at(-1)!.joiner, 1, "today's joiner is on today's bar");
+      assert.equal(days.find((d) => d.day === '2026-11-30')!.joiner, 2);
+      assert.equal(days.reduce((n, d) => n + d.joiner, 0), 3, 'the event of 22 November is outside the fortnight');
+    });
+  });
+}

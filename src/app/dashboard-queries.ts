@@ -1,0 +1,68 @@
+/**
+ * The dashboard's calendar views: the lifecycle events of the organisation's
+ * "today" and the events per day of the last fortnight. Day boundaries are the
+ * organisation's (DESIGN.md safety rule 4): a UTC day would put an Auckland
+ * morning's events on yesterday and leave its chart a day behind.
+ */
+import { sql, type Kysely } from 'kysely';
+import { displayName } from '../domain/identity.ts';
+import type { LifecycleEventType } from '../domain/lifecycle-event.ts';
+import { addDays, dateIn, startOfDay } from '../engine/org-calendar.ts';
+import type { Database } from '../store/database.ts';
+
+type Db = Kysely<Database>;
+
+export interface TodayEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly identityKey: string;
+  readonly displayName: string;
+  readonly effectiveDate: string;
+  readonly state: string;
+}
+
+/** One day of the chart: how many events of each type take effect on it. */
+export type DayCounts = { readonly day: string } & Readonly<Record<LifecycleEventType, number>>;
+
+/**
+ * Events dated today, or detected today, in `timeZone`; newest first.
+ * @example
+ * await todaysEvents(db, new Date('2026-12-05T20:00:00Z'), 'Pacific/Auckland'); // events of 2026-12-06
+ */
+export async function todaysEvents(db: Db, now: Date, timeZone: string, limit = 50): Promise<TodayEvent[]> {
+  const today = dateIn(now, timeZone);
+  const from = startOfDay(today, timeZone);
+  const to = startOfDay(addDays(today, 1), timeZone);
+  const rows = await db
+    .selectFrom('lifecycle_events as e')
+    .innerJoin('identities as i', 'i.key', 'e.identity_key')
+    .select(['e.id', 'e.type', 'e.identity_key', 'e.effective_date', 'e.state', 'i.attributes'])
+    .where((eb) => eb.or([eb('e.effective_date', '=', today), eb.and([eb('e.detected_at', '>=', sql<Date>`${from}::timestamptz`), eb('e.detected_at', '<', sql<Date>`${to}::timestamptz`)])]))
+    .orderBy('e.seq', 'desc')
+    .limit(limit)
+    .execute();
+  return rows.map((e) => ({ id: e.id, type: e.type, identityKey: e.identity_key, displayName: displayName({ key: e.identity_key, attributes: e.attributes }), effectiveDate: e.effective_date, state: e.state }));
+}
+
+/**
+ * Events per effective date and type for the `days` calendar days ending
+ * today in `timeZone`, oldest first, every day present (zero when quiet).
+ */
+export async function eventsByDay(db: Db, now: Date, timeZone: string, days = 14): Promise<DayCounts[]> {
+  const today = dateIn(now, timeZone);
+  const first = addDays(today, -(days - 1));
+  const rows = await db
+    .selectFrom('lifecycle_events')
+    .select([sql<string>`effective_date::text`.as('day'), 'type', sql<number>`count(*)::int`.as('n')])
+    .where('effective_date', '>=', first)
+    .where('effective_date', '<=', today)
+    .groupBy(['effective_date', 'type'])
+    .execute();
+  const byDay = new Map<string, { day: string; joiner: number; mover: number; leaver: number; rehire: number }>();
+  for (let day = first; day <= today; day = addDays(day, 1)) byDay.set(day, { day, joiner: 0, mover: 0, leaver: 0, rehire: 0 });
+  for (const r of rows) {
+    const counts = byDay.get(r.day);
+    if (counts && (r.type === 'joiner' || r.type === 'mover' || r.type === 'leaver' || r.type === 'rehire')) counts[r.type] += r.n;
+  }
+  return [...byDay.values()];
+}

@@ -1,0 +1,222 @@
+/**
+ * What an import compares its file with: the source's records as last seen,
+ * every identity as it stands at the import's as-of (scheduled events due by
+ * then folded in, as the write will fold them), and the events due at the
+ * as-of, which take effect with the import.
+ */
+import { sql, type Kysely } from 'kysely';
+import { JmlError } from '../domain/errors.ts';
+import type { IdentityKind, IdentityStatus } from '../domain/identity.ts';
+import type { LifecycleEventType } from '../domain/lifecycle-event.ts';
+import { foldTimeline } from '../engine/timeline.ts';
+import { createMemoryDirectory } from '../sources/reference-resolver.ts';
+import type { IdentityDirectory, SourceSnapshot } from '../sources/source-record.ts';
+import type { KnownIdentity, PreviousRecord, RecordData, ScheduledEventRef } from '../sources/snapshot-diff.ts';
+import type { Database } from '../store/database.ts';
+import { timelinesOf } from '../store/identity-store.ts';
+
+type Db = Kysely<Database>;
+
+/** A lifecycle event recorded by an earlier import (or jml) that takes effect at this import's as-of. */
+export interface EffectiveEvent {
+  /** The lifecycle event's id. */
+  readonly event: string;
+  readonly type: LifecycleEventType;
+  readonly identity: string;
+  readonly effective: string;
+}
+
+/** The state an import diffs against; see `loadState`. */
+export interface LoadedState {
+  readonly previous: Map<string, PreviousRecord>;
+  readonly identities: Map<string, LoadedIdentity>;
+  readonly correlation: Map<string, string>;
+  /** Scheduled events due at the evaluation instant, in the order they are reported. */
+  readonly due: readonly EffectiveEvent[];
+  /** For reading the file only; dropped afterwards (it holds a row per identity). */
+  directory: IdentityDirectory;
+}
+
+/**
+ * A known identity as the diff sees it. Its fields as record data are needed
+ * only for a conversion or a rehire, so the attributes of 100,000 identities are
+ * not loaded for every import: `attachIdentityData` loads them for exactly the
+ * identities the diff may compare against (see there).
+ */
+interface IdentityFields {
+  readonly startDate: string | null;
+  readonly endDate: string | null;
+  readonly owner: string | null;
+  readonly sponsor: string | null;
+}
+
+class LoadedIdentity implements KnownIdentity {
+  readonly key: string;
+  readonly status: IdentityStatus;
+  readonly source: string;
+  readonly kind: IdentityKind;
+  readonly leftOn: string | null;
+  readonly scheduled: readonly ScheduledEventRef[];
+  readonly #fields: IdentityFields;
+  #data: RecordData | null = null;
+
+  constructor(identity: Omit<KnownIdentity, 'data'>, fields: IdentityFields) {
+    this.key = identity.key;
+    this.status = identity.status;
+    this.source = identity.source;
+    this.kind = identity.kind;
+    this.leftOn = identity.leftOn;
+    this.scheduled = identity.scheduled;
+    this.#fields = fields;
+  }
+
+  get data(): RecordData {
+    if (this.#data === null) throw new JmlError('internal', `identity ${this.key}: its attributes were not loaded for the diff`);
+    return this.#data;
+  }
+
+  attach(attributes: Readonly<Record<string, string | null>>): void {
+    const f = this.#fields;
+    this.#data = { ...attributes, kind: this.kind, source: this.source, start_date: f.startDate, end_date: f.endDate, owner: f.owner, sponsor: f.sponsor };
+  }
+}
+
+/**
+ * Loads what the diff of `source` needs: its records, every identity (status
+ * and leaving date at `evaluatedAt`), correlation values, and the scheduled
+ * events due at `evaluatedAt`.
+ */
+export async function loadState(db: Db, source: string, evaluatedAt: string, correlationAttribute: string): Promise<LoadedState> {
+  // Records and identities come a page at a time: one 100,000-row result would
+  // grow PGlite's memory (which never shrinks) by its whole size.
+  const [records, identityRows, scheduled, lefts] = await Promise.all([
+    paged((after) =>
+      db
+        .selectFrom('source_records')
+        .select(['record_key', 'identity_key', 'data', 'present'])
+        .where('source', '=', source)
+        .$if(after !== null, (q) => q.where('record_key', '>', after!))
+        .orderBy('record_key')
+        .limit(PAGE)
+        .execute(),
+      (r) => r.record_key,
+    ),
+    paged((after) =>
+      db
+        .selectFrom('identities')
+        .select(['key', 'kind', 'status', 'source', 'start_date', 'end_date', 'owner', 'sponsor'])
+        .select((eb) => [
+          eb.ref('attributes', '->>').key(correlationAttribute).as('correlation'),
+          eb.ref('attributes', '->>').key('email').as('email'),
+          eb.ref('attributes', '->>').key('first_name').as('first_name'),
+          eb.ref('attributes', '->>').key('last_name').as('last_name'),
+        ])
+        .$if(after !== null, (q) => q.where('key', '>', after!))
+        .orderBy('key')
+        .limit(PAGE)
+        .execute(),
+      (r) => r.key,
+    ),
+    db.selectFrom('lifecycle_events').select(['id', 'type', 'identity_key', 'effective_date', 'effective_at']).where('state', '=', 'scheduled').orderBy('effective_at').orderBy('seq').execute(),
+    db.selectFrom('lifecycle_events').select(['id', 'identity_key', 'effective_date']).where('state', '=', 'applied').where('type', '=', 'leaver').orderBy('effective_at').execute(),
+  ]);
+  const previous = new Map<string, PreviousRecord>();
+  for (const r of records) previous.set(r.record_key, { identityKey: r.identity_key, data: r.data as RecordData, present: r.present });
+  const scheduledBy = new Map<string, KnownIdentity['scheduled'][number][]>();
+  const due: EffectiveEvent[] = [];
+  for (const e of scheduled) {
+    const list = scheduledBy.get(e.identity_key) ?? [];
+    list.push({ id: e.id, type: e.type as LifecycleEventType, effectiveDate: e.effective_date });
+    scheduledBy.set(e.identity_key, list);
+    if (e.effective_at.toISOString() <= evaluatedAt) due.push({ event: e.id, type: e.type as LifecycleEventType, identity: e.identity_key, effective: e.effective_date });
+  }
+  due.sort((a, b) => compareText(a.effective, b.effective) || compareText(a.identity, b.identity) || compareText(a.event, b.event));
+  const leftOn = new Map(lefts.map((l) => [l.identity_key, l.effective_date]));
+  const leaverDates = new Map([...lefts.map((l) => [l.id, l.effective_date] as const), ...scheduled.filter((e) => e.type === 'leaver').map((e) => [e.id, e.effective_date] as const)]);
+  const atAsOf = await foldedAt(db, [...new Set(due.map((e) => e.identity))], evaluatedAt, leaverDates);
+  const identities = new Map<string, LoadedIdentity>();
+  const correlation = new Map<string, string>();
+  for (const row of identityRows) {
+    const status = row.status as IdentityStatus;
+    identities.set(
+      row.key,
+      new LoadedIdentity(
+        {
+          key: row.key,
+          status: atAsOf.get(row.key)?.status ?? status,
+          source: row.source,
+          kind: row.kind as IdentityKind,
+          leftOn: atAsOf.has(row.key) ? atAsOf.get(row.key)!.leftOn : (leftOn.get(row.key) ?? null),
+          scheduled: scheduledBy.get(row.key) ?? [],
+        },
+        { startDate: row.start_date, endDate: row.end_date, owner: row.owner, sponsor: row.sponsor },
+      ),
+    );
+    if (row.correlation) correlation.set(row.correlation.toLowerCase(), row.key);
+  }
+  return { previous, identities, correlation, due, directory: lazyDirectory(identityRows) };
+}
+
+const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Status and leaving date, at the evaluation instant, of identities with due
+ * scheduled events: their timelines folded exactly as the write (and the clock)
+ * will fold them, so the diff sees the identity the import leaves behind.
+ */
+async function foldedAt(db: Db, keys: readonly string[], evaluatedAt: string, leaverDates: ReadonlyMap<string, string>): Promise<Map<string, { status: IdentityStatus; leftOn: string | null }>> {
+  const out = new Map<string, { status: IdentityStatus; leftOn: string | null }>();
+  const timelines = await timelinesOf(db, keys);
+  for (const key of keys) {
+    const fold = foldTimeline(key, timelines.get(key) ?? [], evaluatedAt);
+    const lastLeaver = fold.applied.findLast((id) => leaverDates.has(id));
+    out.set(key, { status: fold.identity.status, leftOn: lastLeaver === undefined ? null : leaverDates.get(lastLeaver)! });
+  }
+  return out;
+}
+
+const PAGE = 20_000;
+
+/** All rows of a keyset-paged query: `page(after)` returns the rows after that key, in key order. */
+async function paged<R>(page: (after: string | null) => Promise<R[]>, keyOf: (row: R) => string): Promise<R[]> {
+  const all: R[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const rows = await page(after);
+    for (const row of rows) all.push(row);
+    if (rows.length < PAGE) return all;
+    after = keyOf(rows[rows.length - 1]!);
+  }
+}
+
+/** The existing identities for references the file itself cannot resolve; indexed on first use (most files name only their own people). */
+function lazyDirectory(rows: readonly { key: string; email: string | null; first_name: string | null; last_name: string | null }[]): IdentityDirectory {
+  let built: IdentityDirectory | null = null;
+  const directory = () => (built ??= createMemoryDirectory(rows.map((r) => ({ key: r.key, attributes: { email: r.email, first_name: r.first_name, last_name: r.last_name } }))));
+  return { byKey: (key) => directory().byKey(key), byEmail: (email) => directory().byEmail(email), byName: (last, first) => directory().byName(last, first) };
+}
+
+/**
+ * Loads the attributes of the identities the diff may compare a record with:
+ * the live or left identity a new key correlates with (conversion, rehire), and
+ * a left identity whose record is back in the file (rehire). No other path of
+ * the diff reads an identity's data.
+ */
+export async function attachIdentityData(db: Db, state: LoadedState, snapshot: SourceSnapshot, correlationAttribute: string): Promise<void> {
+  const wanted = new Set<string>();
+  for (const record of snapshot.records) {
+    const prev = state.previous.get(record.key);
+    if (prev) {
+      if (state.identities.get(prev.identityKey)?.status === 'left') wanted.add(prev.identityKey);
+      continue;
+    }
+    const value = record.attributes[correlationAttribute];
+    const linked = value ? state.correlation.get(value.toLowerCase()) : undefined;
+    if (linked) wanted.add(linked);
+  }
+  const keys = [...wanted];
+  for (let i = 0; i < keys.length; i += 10_000) {
+    const rows = await db.selectFrom('identities').select(['key', 'attributes']).where('key', '=', sql<string>`ANY(${keys.slice(i, i + 10_000)}::text[])`).execute();
+    for (const row of rows) state.identities.get(row.key)?.attach(row.attributes);
+  }
+}
