@@ -90,6 +90,13 @@ for (const backend of testBackends()) {
       assert.equal((await store.db.selectFrom('approval_steps').select('state').where('request_id', '=', request.id).where('stage', '=', 2).executeTakeFirstOrThrow()).state, 'cancelled');
     });
 
+    test('an entitlement or system not in the catalogue is refused by name, and nothing is filed', async () => {
+      const before = (await store.db.selectFrom('access_requests').select('id').execute()).length;
+      await assert.rejects(createAccessRequest(deps, { requester: 'E1', identityKey: 'E1', entitlement: 'wiki:root', justification: 'just because' }), (e) => isJmlError(e, 'not_found') && /wiki:root/.test(e.message));
+      await assert.rejects(createAccessRequest(deps, { requester: 'E1', identityKey: 'E1', entitlement: 'mainframe:ops', justification: 'just because' }), (e) => isJmlError(e, 'not_found') && /mainframe/.test(e.message));
+      assert.equal((await store.db.selectFrom('access_requests').select('id').execute()).length, before);
+    });
+
     test('an exception must be time-bound, becomes an exception assignment and is listed for review', async () => {
       await assert.rejects(createAccessRequest(deps, { kind: 'exception', requester: 'E3', identityKey: 'E3', entitlement: 'wiki:editors', justification: 'audit tool' }), /time-bound/);
       const { request } = await createAccessRequest(deps, { kind: 'exception', requester: 'E3', identityKey: 'E3', entitlement: 'wiki:editors', justification: 'audit tool', durationDays: 14 });
