@@ -126,8 +126,8 @@ for (const backend of testBackends()) {
       const res = await call('alice', 'POST', '/api/access-requests', { system: 'wiki', entitlement: 'superusers', justification: 'because I can' });
       assert.equal(res.status, 404, JSON.stringify(res.body));
       assert.match((res.body.error as { message: string }).message, /wiki:superusers/);
-      const filed = await store.db.selectFrom('access_requests').select('id').where('entitlements', '@>', JSON.stringify([{ entitlement: 'superusers' }])).execute();
-      assert.deepEqual(filed, []);
+      const filed = await store.db.selectFrom('access_requests').select('entitlements').execute();
+      assert.ok(!filed.some((r) => r.entitlements.some((e) => e.entitlement === 'superusers')));
     });
 
     test('a manager may not request access for someone outside their team', async () => {
