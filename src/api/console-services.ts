@@ -84,6 +84,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
   const approvals = createApprovalsPort({ db, policy: async () => (await access.policy()).policy, timezone: config.timezone, now: deps.now, ...(deps.replan ? { replan: deps.replan } : {}) });
 
   return {
+    policy: async () => (await access.policy()).policy,
     approvals,
     imports: {
       importSource: (r) => runImport(r.source, r.fileName, r.content, r.dryRun, r.actor, false),

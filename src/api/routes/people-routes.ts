@@ -11,6 +11,8 @@ import { seesEveryone, type Principal } from '../auth/principal.ts';
 import { canSeeIdentity, reportsQuery } from '../identity-scope.ts';
 import { defineRoute, page, pageQuery, type RouteDefinition } from '../route-definition.ts';
 import { recordIdentityEdit } from '../../app/identity-edit.ts';
+import { reviewIdentityEdit } from '../../app/identity-edit-guard.ts';
+import type { Policy } from '../../domain/policy.ts';
 import type { IdentityStatus } from '../../domain/identity.ts';
 
 const personSummary = z.object({
@@ -59,6 +61,11 @@ const patchBody = z
     sponsor: z.string().nullable().optional(),
   })
   .strict();
+
+const accessChange = z.object({ system: z.string(), entitlement: z.string(), reasons: z.array(z.string()) });
+
+/** With no policy wired, only the fields every policy relies on (manager, status…) are protected. */
+const NO_POLICY: Policy = { systems: [], entitlements: [], roles: [], rules: [], approvals: [] };
 
 type Row = { key: string; kind: string; status: string; attributes: Record<string, string | null>; start_date: string | null; end_date: string | null };
 
@@ -194,30 +201,50 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'PATCH',
       url: '/api/people/:key',
-      summary: 'Changes fields of an identity. Admin: any; HR: attributes and status; a person: their own display_name, phone, pronouns. Any other field is refused (403) and audited.',
+      summary:
+        'Changes fields of an identity and returns the access it gains and loses (`dryRun=true`: only shows that). Admin: any; HR: attributes and status; a person: their own display_name, phone, pronouns. ' +
+        'Nobody changes the fields of their own identity that policy reads, nor makes themselves (or someone below them) another identity’s manager, sponsor or owner. Refusals are 403 and audited.',
       tag: 'people',
       access: 'signed_in',
       params: z.object({ key: z.string().min(1).max(200) }),
+      query: z.object({ dryRun: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') }),
       body: patchBody,
-      response: z.object({ key: z.string(), attributes, status: z.string(), owner: z.string().nullable(), sponsor: z.string().nullable() }),
-      async handler({ params, body, principal, deny, actor, request }) {
+      response: z.object({
+        key: z.string(),
+        attributes,
+        status: z.string(),
+        owner: z.string().nullable(),
+        sponsor: z.string().nullable(),
+        /** What the edit adds to and removes from the identity's desired access. */
+        access: z.object({ gained: z.array(accessChange), lost: z.array(accessChange) }),
+        dryRun: z.boolean(),
+      }),
+      async handler({ params, query, body, principal, deny, actor, request }) {
         const row = await db.selectFrom('identities').selectAll().where('key', '=', params.key).executeTakeFirst();
         if (!row || !(await canSeeIdentity(db, principal, params.key))) return deny('not_found', params.key, row ? 'outside the caller’s scope' : 'no such identity');
         const refused = forbiddenFields(principal, params.key, body);
         if (refused.length > 0) return deny('forbidden', params.key, `may not set ${refused.join(', ')}`);
+        const fields = {
+          identityKey: params.key,
+          ...(body.attributes ? { attributes: body.attributes } : {}),
+          ...(body.status ? { status: body.status as IdentityStatus } : {}),
+          ...(body.owner !== undefined ? { owner: body.owner } : {}),
+          ...(body.sponsor !== undefined ? { sponsor: body.sponsor } : {}),
+        };
+        const policy = deps.services.policy ? await deps.services.policy() : NO_POLICY;
+        const review = await reviewIdentityEdit(db, policy, fields, principal.identityKey, deps.now(), deps.timezone ?? 'UTC');
+        if (review.refusal) return deny('forbidden', params.key, review.refusal);
+        const impact = { gained: review.gained.map((c) => ({ ...c, reasons: [...c.reasons] })), lost: review.lost.map((c) => ({ ...c, reasons: [...c.reasons] })) };
+        if (query.dryRun) return { key: row.key, attributes: row.attributes, status: row.status, owner: row.owner, sponsor: row.sponsor, access: impact, dryRun: true };
         const result = await db.transaction().execute(async (trx) => {
           const identity = await recordIdentityEdit(trx, {
-            identityKey: params.key,
-            ...(body.attributes ? { attributes: body.attributes } : {}),
-            ...(body.status ? { status: body.status as IdentityStatus } : {}),
-            ...(body.owner !== undefined ? { owner: body.owner } : {}),
-            ...(body.sponsor !== undefined ? { sponsor: body.sponsor } : {}),
+            ...fields,
             actor,
             trigger: `api:${request.id}`,
             at: deps.now(),
             timezone: deps.timezone ?? 'UTC',
           });
-          return { key: identity.key, attributes: identity.attributes, status: identity.status, owner: identity.owner, sponsor: identity.sponsor };
+          return { key: identity.key, attributes: identity.attributes, status: identity.status, owner: identity.owner, sponsor: identity.sponsor, access: impact, dryRun: false };
         });
         // Status and manager decide whether a linked user may act and as what: drop cached principals once committed.
         deps.principalCache?.forgetWhere({ identityKey: params.key });
