@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { applyPlan } from '../app/apply-plan.ts';
 import { createPlanner, type PlanScope } from '../app/compute-plan.ts';
-import type { JmlConfig } from '../app/config.ts';
+import { fourEyesOnPlans, type JmlConfig } from '../app/config.ts';
 import { openPolicyConnectors } from '../app/connectors-from-policy.ts';
 import { listFindings } from '../app/findings-store.ts';
 import { importSource, type ImportResult } from '../app/import-source.ts';
@@ -115,7 +115,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
       get: async (id) => (await previews.get(id)).view,
       list: (status, limit) => previews.list(status, limit),
       async approve(id, actor) {
-        await previews.transition(id, 'awaiting_approval', 'approved', { approvedBy: actor });
+        await previews.transition(id, 'awaiting_approval', 'approved', { approvedBy: actor, fourEyes: fourEyesOnPlans(config) });
         return (await previews.get(id)).view;
       },
       async apply(id, actor) {

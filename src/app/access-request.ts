@@ -157,6 +157,9 @@ export function roleEntitlements(policy: Pick<Policy, 'roles'>, role: string, se
   return out.filter((r, idx) => out.findIndex((o) => o.system === r.system && o.entitlement === r.entitlement) === idx);
 }
 
+/** Levels of management loaded above the people named; deeper organisations are rare. */
+const MAX_CHAIN_ROUNDS = 16;
+
 /** Loads the identities a route may consult: the people named, approvers in policy, and their managers. */
 export async function routeContext(deps: RequestDeps, keys: readonly string[], refs: readonly EntitlementRef[], now: Date): Promise<RouteContext> {
   const wanted = new Set(keys);
@@ -166,8 +169,9 @@ export async function routeContext(deps: RequestDeps, keys: readonly string[], r
     if (owner) wanted.add(owner);
   }
   const identities = new Map<string, Identity>();
-  // Three rounds: the people, their managers/sponsors/owners, and those approvers' managers (escalation).
-  for (let round = 0; round < 3 && wanted.size > 0; round++) {
+  // Rounds: the people, their managers/sponsors/owners, those approvers' managers (escalation), and on up
+  // the management chains, which an approval policy with approver_outside_chain needs whole.
+  for (let round = 0; round < MAX_CHAIN_ROUNDS && wanted.size > 0; round++) {
     const rows = await deps.db.selectFrom('identities').selectAll().where('key', 'in', [...wanted]).execute();
     wanted.clear();
     for (const row of rows) {

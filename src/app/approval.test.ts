@@ -97,6 +97,20 @@ for (const backend of testBackends()) {
       assert.equal((await store.db.selectFrom('access_requests').select('id').execute()).length, before);
     });
 
+    test('with approver_outside_chain, nobody in the requester’s management chain approves a privileged request, and a route left with nobody is refused', async () => {
+      const chained = (stages: unknown[], outside: boolean) => {
+        const f = policyFileSchema.parse({ approvals: [{ name: 'privileged', entitlements: ['*'], privileged: true, stages, ...(outside ? { approver_outside_chain: true } : {}) }] });
+        return { ...deps, policy: { ...policy, approvals: f.approvals ?? [] } };
+      };
+      const stages = [{ name: 'security', approvers: ['SEC1', 'M1', 'M2'] }, 'system_owner'];
+      const ask = { requester: 'E1', identityKey: 'E1', entitlement: 'prod:admin', justification: 'incident on call', durationDays: 1 };
+      const plain = await createAccessRequest(chained(stages, false), ask);
+      assert.deepEqual(plain.stages.map((s) => [s.name, s.approvers]), [['security', ['SEC1', 'M1', 'M2']], ['system_owner', ['SO']]]);
+      const outside = await createAccessRequest(chained(stages, true), ask);
+      assert.deepEqual(outside.stages.map((s) => [s.name, s.approvers]), [['security', ['SEC1']], ['system_owner', ['SO']]], 'E1’s manager M1 and skip-level M2 are left out');
+      await assert.rejects(createAccessRequest(chained(['manager'], true), ask), (e) => isJmlError(e, 'invalid_input') && /stage manager for prod has nobody.*management chain/.test(e.message));
+    });
+
     test('an exception must be time-bound, becomes an exception assignment and is listed for review', async () => {
       await assert.rejects(createAccessRequest(deps, { kind: 'exception', requester: 'E3', identityKey: 'E3', entitlement: 'wiki:editors', justification: 'audit tool' }), /time-bound/);
       const { request } = await createAccessRequest(deps, { kind: 'exception', requester: 'E3', identityKey: 'E3', entitlement: 'wiki:editors', justification: 'audit tool', durationDays: 14 });

@@ -135,6 +135,11 @@ export interface ApprovalPolicy {
   /** For joiners: which identities need approval. For entitlements: an optional filter on the beneficiary. */
   readonly when: Condition | null;
   readonly stages: readonly ApprovalStageDef[];
+  /**
+   * Four-eyes for sensitive access: nobody in the requester's management chain
+   * (the requester, their manager, that manager's manager, …) approves any stage.
+   */
+  readonly approverOutsideChain?: boolean;
 }
 
 export interface Policy {

@@ -200,6 +200,8 @@ export const approvalSchema = z
     joiners: conditionSchema.optional(),
     when: conditionSchema.optional(),
     stages: z.array(approvalStageSchema).min(1),
+    /** Nobody in the requester's management chain approves (four-eyes for privileged access). */
+    approver_outside_chain: z.boolean().optional(),
   })
   .refine((a) => (a.entitlements === undefined) !== (a.joiners === undefined), 'give either entitlements or joiners')
   .transform(
@@ -210,6 +212,7 @@ export const approvalSchema = z
       privileged: a.privileged ?? null,
       when: a.joiners ?? a.when ?? null,
       stages: a.stages,
+      ...(a.approver_outside_chain ? { approverOutsideChain: true } : {}),
     }),
   );
 

@@ -4,7 +4,7 @@
  * requests and manual tasks closed with evidence.
  */
 import { z } from 'zod';
-import { JmlError } from '../../domain/errors.ts';
+import { isJmlError, JmlError } from '../../domain/errors.ts';
 import { createTaskStore } from '../../connectors/manual/task-store.ts';
 import type { ApiDeps, ApprovalItem } from '../api-deps.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -150,12 +150,19 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       url: '/api/plans/:id/approve',
-      summary: 'Approves a plan for apply.',
+      summary: 'Approves a plan for apply. With four-eyes on (the default with a PostgreSQL server), the person who computed it may not (403, audited).',
       tag: 'plans',
       access: ['admin', 'security'],
       params: z.object({ id: z.string() }),
       response: planView,
-      handler: async ({ params, actor }) => toPlan(await (services.plans ?? unavailable('planning')).approve(params.id, actor)),
+      async handler({ params, actor, deny }) {
+        try {
+          return toPlan(await (services.plans ?? unavailable('planning')).approve(params.id, actor));
+        } catch (error) {
+          if (isJmlError(error, 'forbidden')) return deny('forbidden', `plan:${params.id}`, error.message);
+          throw error;
+        }
+      },
     }),
     defineRoute({
       method: 'POST',
