@@ -20,6 +20,7 @@ import { registerRoutes, type RouteDefinition } from './route-definition.ts';
 import { allRoutes } from './routes/index.ts';
 import { SESSION_COOKIE } from './routes/auth-routes.ts';
 import { oidcRoutes } from './auth/oidc-sign-in.ts';
+import { BODY_LIMIT, FIELD_LIMITS } from './request-limits.ts';
 
 export interface ApiServerOptions {
   /** Fastify logger; off in tests. */
@@ -41,7 +42,11 @@ export async function buildApiServer(given: ApiDeps, options: ApiServerOptions =
     logger: options.logger ?? false,
     trustProxy: options.trustProxy ?? false,
     genReqId: () => randomUUID(),
-    bodyLimit: 20 * 1024 * 1024,
+    bodyLimit: BODY_LIMIT,
+    // Path parameters up to a few times the longest key reach the route's schema (a 400 naming the field);
+    // longer ones, and malformed URLs, are refused by the router, answered through the same error mapper.
+    routerOptions: { maxParamLength: 4 * FIELD_LIMITS.key },
+    frameworkErrors: (error, request, reply) => mapError(error, request, reply),
     // Stack traces stay in the log; the mapper answers clients.
     return503OnClosing: true,
   });

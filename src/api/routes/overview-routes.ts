@@ -13,6 +13,7 @@ import { createUser, toConsoleUser } from '../auth/user-store.ts';
 import { appendAudit } from '../../store/audit-log.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { defineRoute, page, pageQuery, type RouteDefinition } from '../route-definition.ts';
+import { boundedArray, boundedString } from '../request-limits.ts';
 
 /** Hours from a leaver's effective time within which every step must be confirmed. */
 export const LEAVER_SLA_HOURS = 24;
@@ -108,7 +109,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'admin',
       access: ['admin'],
       status: 201,
-      body: z.object({ username: z.string().min(2).max(100), displayName: z.string().max(200).optional(), password: z.string().min(12).max(500), identityKey: z.string().nullable().optional(), roles: z.array(z.enum(GRANTED_ROLES)).default([]) }).strict(),
+      body: z.object({ username: z.string().min(2).max(100), displayName: boundedString('name').optional(), password: z.string().min(12).max(500), identityKey: boundedString('key').nullable().optional(), roles: boundedArray(z.enum(GRANTED_ROLES), GRANTED_ROLES.length).default([]) }).strict(),
       response: userView,
       async handler({ body, actor }) {
         const user = await createUser(db, body, actor);
@@ -121,8 +122,8 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Changes a user’s roles or status; disabling ends their sessions and tokens at once.',
       tag: 'admin',
       access: ['admin'],
-      params: z.object({ id: z.string() }),
-      body: z.object({ roles: z.array(z.enum(GRANTED_ROLES)).optional(), status: z.enum(['active', 'disabled']).optional() }).strict(),
+      params: z.object({ id: boundedString('key') }),
+      body: z.object({ roles: boundedArray(z.enum(GRANTED_ROLES), GRANTED_ROLES.length).optional(), status: z.enum(['active', 'disabled']).optional() }).strict(),
       response: userView,
       async handler({ params, body, actor, principal, request }) {
         if (params.id === principal.userId && (body.status === 'disabled' || (body.roles && !body.roles.includes('admin')))) throw new JmlError('conflict', 'an admin cannot disable or demote themselves');
@@ -142,7 +143,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'The audit trail, newest first; filter by subject, actor or action.',
       tag: 'admin',
       access: ['admin', 'security'],
-      query: pageQuery.extend({ subject: z.string().optional(), actor: z.string().optional(), action: z.string().optional() }),
+      query: pageQuery.extend({ subject: boundedString('key').optional(), actor: boundedString('key').optional(), action: boundedString('key').optional() }),
       response: page(z.object({ seq: z.number(), at: z.string(), actor: z.string(), action: z.string(), subject: z.string(), trigger: z.string(), details: z.unknown() })),
       async handler({ query }) {
         let q = db.selectFrom('audit_log').select(['seq', 'at', 'actor', 'action', 'subject', 'trigger', 'details']);

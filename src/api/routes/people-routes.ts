@@ -14,6 +14,7 @@ import { recordIdentityEdit } from '../../app/identity-edit.ts';
 import { reviewIdentityEdit } from '../../app/identity-edit-guard.ts';
 import type { Policy } from '../../domain/policy.ts';
 import type { IdentityStatus } from '../../domain/identity.ts';
+import { boundedAttributes, boundedString } from '../request-limits.ts';
 
 const personSummary = z.object({
   key: z.string(),
@@ -55,10 +56,10 @@ export const SELF_EDITABLE_ATTRIBUTES: readonly string[] = ['display_name', 'pho
 
 const patchBody = z
   .object({
-    attributes: attributes.optional(),
+    attributes: boundedAttributes().optional(),
     status: z.enum(IDENTITY_STATUSES).optional(),
-    owner: z.string().nullable().optional(),
-    sponsor: z.string().nullable().optional(),
+    owner: boundedString('key').nullable().optional(),
+    sponsor: boundedString('key').nullable().optional(),
   })
   .strict();
 
@@ -104,11 +105,11 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'people',
       access: 'signed_in',
       query: pageQuery.extend({
-        q: z.string().trim().max(100).optional(),
+        q: boundedString('name').trim().optional(),
         status: z.enum(IDENTITY_STATUSES).optional(),
         kind: z.enum(IDENTITY_KINDS).optional(),
-        department: z.string().max(100).optional(),
-        manager: z.string().max(200).optional(),
+        department: boundedString('name').optional(),
+        manager: boundedString('key').optional(),
       }),
       response: page(personSummary),
       async handler({ query, principal }) {
@@ -151,7 +152,7 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'The identity page: attributes, timeline, desired versus actual access with reasons, accounts, credentials, owned identities, tasks, assets.',
       tag: 'people',
       access: 'signed_in',
-      params: z.object({ key: z.string().min(1).max(200) }),
+      params: z.object({ key: boundedString('key').min(1) }),
       response: identityPage,
       async handler({ params, principal, deny }) {
         const key = params.key;
@@ -206,7 +207,7 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
         'Nobody changes the fields of their own identity that policy reads, nor makes themselves (or someone below them) another identity’s manager, sponsor or owner. Refusals are 403 and audited.',
       tag: 'people',
       access: 'signed_in',
-      params: z.object({ key: z.string().min(1).max(200) }),
+      params: z.object({ key: boundedString('key').min(1) }),
       query: z.object({ dryRun: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') }),
       body: patchBody,
       response: z.object({
