@@ -40,7 +40,7 @@ export interface AccessRequestInput {
 
 export interface AccessRequest {
   readonly id: string;
-  readonly kind: 'request' | 'exception' | 'joiner';
+  readonly kind: 'request' | 'exception' | 'joiner' | 'edit';
   readonly requester: string;
   readonly identityKey: string;
   readonly role: string | null;

@@ -104,6 +104,16 @@ export function approvalRoute(ctx: RouteContext, requester: string, beneficiary:
   });
 }
 
+/** The edit approval policy that holds edits of this identity, if any. */
+export function editPolicyFor(ctx: RouteContext, identity: Identity): ApprovalPolicy | undefined {
+  return ctx.policy.approvals.find((a) => a.appliesTo === 'edit' && (a.when === null || compileCondition(a.when)(identity, { today: ctx.today })));
+}
+
+/** The stages an edit of `identity` by `editor` needs under an edit policy: neither of them approves it. */
+export function editRoute(ctx: RouteContext, policy: ApprovalPolicy, editor: string, identity: Identity): RouteStage[] {
+  return policy.stages.map((def) => resolveStage(ctx, def, identity, null, [editor, identity.key]));
+}
+
 /** `key`, their manager, that manager's manager, … as far as `ctx` knows them (a repeat ends it). */
 export function managementChainOf(ctx: Pick<RouteContext, 'identity'>, key: string): string[] {
   const chain = [key];

@@ -2,7 +2,8 @@
  * Approval decisions. Stages open one after another; any one approver of
  * the open stage decides it. Nobody decides a request they made or one for
  * themselves. An approved request becomes assignments (reason `request` or
- * `exception`, valid until its duration ends); a denied one ends there. An
+ * `exception`, valid until its duration ends), an approved edit is recorded
+ * (identity-edit-approval.ts); a denied one ends there. An
  * open stage past its timeout escalates; a leaver's requests are cancelled
  * and stages waiting on a leaver go to that leaver's manager.
  */
@@ -13,6 +14,7 @@ import type { ApproverRef } from '../domain/policy.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import { getAccessRequest, type AccessRequest } from './access-request.ts';
+import { recordApprovedEdit } from './identity-edit-approval.ts';
 
 export interface Decision {
   readonly requestId: string;
@@ -70,6 +72,11 @@ export async function decideRequest(db: Kysely<Database>, decision: Decision, no
     await trx.updateTable('access_requests').set({ state: 'approved', decided_at: at, valid_to: validTo }).where('id', '=', request.id).execute();
     if (request.kind === 'joiner') {
       await appendAudit(trx, { actor: decision.approver, action: 'joiner.approved', subject: request.identity_key, trigger: `request:${request.id}` }, now);
+      return;
+    }
+    if (request.kind === 'edit') {
+      await recordApprovedEdit(trx, request, now);
+      await appendAudit(trx, { actor: decision.approver, action: 'edit.approved', subject: request.identity_key, trigger: `request:${request.id}`, details: { edit: request.edit } }, now);
       return;
     }
     const reasonType = request.kind === 'exception' ? 'exception' : 'request';

@@ -124,11 +124,13 @@ export interface ApprovalStageDef {
  * Which requests need approval, and by whom in order. `entitlement` policies
  * match requested entitlements (`system:name`, `system:*` or `*`, optionally
  * only privileged ones); `joiner` policies hold matching joiners' activation
- * until approved. The first matching policy in file order decides.
+ * until approved; `edit` policies hold edits made in jml that would give the
+ * identity access. The first matching policy in file order decides.
  */
 export interface ApprovalPolicy {
   readonly name: string;
-  readonly appliesTo: 'entitlement' | 'joiner';
+  /** `edit`: edits made in jml that would give the identity access wait for these stages. */
+  readonly appliesTo: 'entitlement' | 'joiner' | 'edit';
   readonly entitlements: readonly string[];
   /** true: only privileged entitlements; false: only unprivileged; null: either. */
   readonly privileged: boolean | null;

@@ -14,6 +14,7 @@ import * as m0007 from './migrations/0007-console-users.ts';
 import * as m0008 from './migrations/0008-console-read-indexes.ts';
 import * as m0009 from './migrations/0009-console-plan-previews.ts';
 import * as m0010 from './migrations/0010-simulated-systems.ts';
+import * as m0011 from './migrations/0011-identity-edit-approvals.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-foundation': m0001,
@@ -26,6 +27,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0008-console-read-indexes': m0008,
   '0009-console-plan-previews': m0009,
   '0010-simulated-systems': m0010,
+  '0011-identity-edit-approvals': m0011,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };

@@ -4,11 +4,14 @@
  * location (which rules read), nor make themselves — or someone below them —
  * another identity's manager; a management cycle is refused; an edit that
  * changes desired access returns what is gained and lost, and a dry run
- * shows it without recording anything. Every refusal is audited.
+ * shows it without recording anything. Every refusal is audited. Where an
+ * approval policy says `edits: true`, an edit that would give access waits
+ * for a second person; one that only removes access does not.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createUser } from '../../src/api/auth/user-store.ts';
+import { createApprovalsPort } from '../../src/api/approvals-port.ts';
 import type { Policy } from '../../src/domain/policy.ts';
 import { policyFileSchema } from '../../src/policy/policy-schema.ts';
 import type { Store } from '../../src/store/open-store.ts';
@@ -110,3 +113,60 @@ for (const backend of testBackends()) {
     });
   });
 }
+
+const withApproval: Policy = { ...policy, approvals: policyFileSchema.parse({ approvals: [{ name: 'access-changing-edits', edits: true, stages: ['manager'] }] }).approvals ?? [] };
+
+for (const backend of testBackends()) {
+  describe(`edits that would give access wait for a second person (${backend.name})`, () => {
+    let store: Store;
+    let api: Awaited<ReturnType<typeof startApi>>;
+    const sessions: Record<string, { cookie: string; csrf: string }> = {};
+
+    before(async () => {
+      store = await backend.open();
+      await seedOrganisation(store);
+      const now = () => new Date();
+      api = await startApi(store, { services: { policy: async () => withApproval, approvals: createApprovalsPort({ db: store.db, policy: async () => withApproval, now }) } });
+      await createUser(store.db, { username: 'mgr-b', password: PASSWORD, identityKey: 'mgr-b' }, 'test');
+      sessions.hr = api.sessions.hr;
+      sessions['mgr-b'] = await signIn(api.app, 'mgr-b');
+    });
+    after(async () => {
+      await api.app.close();
+      await store.close();
+    });
+
+    const call = async (who: string, method: 'PATCH' | 'POST' | 'GET', url: string, payload?: Record<string, unknown>) => {
+      const s = sessions[who]!;
+      const res = await api.app.inject({ method, url, headers: { cookie: s.cookie, 'x-csrf-token': s.csrf }, ...(payload ? { payload } : {}) });
+      return { status: res.statusCode, body: res.json() as Record<string, unknown> };
+    };
+    const departmentOf = async (key: string) => (await store.db.selectFrom('identities').select('attributes').where('key', '=', key).executeTakeFirstOrThrow()).attributes.department;
+
+    test('an edit that would give access is held for the identity’s manager and recorded only once they approve', async () => {
+      const res = await call('hr', 'PATCH', '/api/people/bob', { attributes: { department: 'finance' } });
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      const approval = res.body.approval as { requestId: string; stages: { name: string; approvers: string[] }[] };
+      assert.deepEqual(approval.stages, [{ name: 'manager', approvers: ['mgr-b'] }]);
+      assert.deepEqual((res.body.access as { gained: { entitlement: string }[] }).gained.map((g) => g.entitlement), ['ledger']);
+      assert.equal(await departmentOf('bob'), 'eng', 'nothing changes before the approval');
+
+      const inbox = (await call('mgr-b', 'GET', '/api/approvals')).body.items as { id: string; summary: string }[];
+      assert.deepEqual(inbox.map((i) => [i.id, i.summary]), [[approval.requestId, 'edit of bob: department']]);
+      assert.equal((await call('mgr-b', 'POST', `/api/approvals/${approval.requestId}/decision`, { decision: 'approve' })).status, 200);
+      assert.equal(await departmentOf('bob'), 'finance');
+      const event = await store.db.selectFrom('lifecycle_events').select(['source', 'changes']).where('identity_key', '=', 'bob').orderBy('seq', 'desc').executeTakeFirstOrThrow();
+      assert.deepEqual([event.source, event.changes], ['jml', { department: ['eng', 'finance'] }]);
+      const audited = await store.db.selectFrom('audit_log').select(['actor', 'action']).where('trigger', '=', `request:${approval.requestId}`).orderBy('seq').execute();
+      assert.deepEqual(audited.map((a) => [a.actor, a.action]), [['user:hr', 'edit.requested'], ['mgr-b', 'approval.approved'], ['user:hr', 'lifecycle.mover'], ['mgr-b', 'edit.approved']]);
+    });
+
+    test('an edit that only removes access takes effect at once', async () => {
+      const res = await call('hr', 'PATCH', '/api/people/bob', { attributes: { department: 'eng' } });
+      assert.equal(res.status, 200);
+      assert.equal(res.body.approval, null);
+      assert.equal(await departmentOf('bob'), 'eng');
+    });
+  });
+}
+

@@ -12,6 +12,7 @@ import { canSeeIdentity, reportsQuery } from '../identity-scope.ts';
 import { defineRoute, page, pageQuery, type RouteDefinition } from '../route-definition.ts';
 import { recordIdentityEdit } from '../../app/identity-edit.ts';
 import { reviewIdentityEdit } from '../../app/identity-edit-guard.ts';
+import { holdEditForApproval } from '../../app/identity-edit-approval.ts';
 import type { Policy } from '../../domain/policy.ts';
 import type { IdentityStatus } from '../../domain/identity.ts';
 import { boundedAttributes, boundedString } from '../request-limits.ts';
@@ -203,7 +204,8 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
       method: 'PATCH',
       url: '/api/people/:key',
       summary:
-        'Changes fields of an identity and returns the access it gains and loses (`dryRun=true`: only shows that). Admin: any; HR: attributes and status; a person: their own display_name, phone, pronouns. ' +
+        'Changes fields of an identity and returns the access it gains and loses (`dryRun=true`: only shows that). An edit that would give access waits for approval when an approval policy says `edits: true` (`approval` names the request). ' +
+        'Admin: any field; HR: attributes and status; a person: their own display_name, phone, pronouns. ' +
         'Nobody changes the fields of their own identity that policy reads, nor makes themselves (or someone below them) another identity’s manager, sponsor or owner. Refusals are 403 and audited.',
       tag: 'people',
       access: 'signed_in',
@@ -219,6 +221,8 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
         /** What the edit adds to and removes from the identity's desired access. */
         access: z.object({ gained: z.array(accessChange), lost: z.array(accessChange) }),
         dryRun: z.boolean(),
+        /** Set when policy holds this edit for a second person's approval: nothing changed yet. */
+        approval: z.object({ requestId: z.string(), stages: z.array(z.object({ name: z.string(), approvers: z.array(z.string()) })) }).nullable(),
       }),
       async handler({ params, query, body, principal, deny, actor, request }) {
         const row = await db.selectFrom('identities').selectAll().where('key', '=', params.key).executeTakeFirst();
@@ -236,7 +240,10 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
         const review = await reviewIdentityEdit(db, policy, fields, principal.identityKey, deps.now(), deps.timezone ?? 'UTC');
         if (review.refusal) return deny('forbidden', params.key, review.refusal);
         const impact = { gained: review.gained.map((c) => ({ ...c, reasons: [...c.reasons] })), lost: review.lost.map((c) => ({ ...c, reasons: [...c.reasons] })) };
-        if (query.dryRun) return { key: row.key, attributes: row.attributes, status: row.status, owner: row.owner, sponsor: row.sponsor, access: impact, dryRun: true };
+        const unchanged = { key: row.key, attributes: row.attributes, status: row.status, owner: row.owner, sponsor: row.sponsor, access: impact };
+        if (query.dryRun) return { ...unchanged, dryRun: true, approval: null };
+        const held = await holdEditForApproval({ db, policy, timezone: deps.timezone ?? 'UTC', now: deps.now() }, fields, actor, review);
+        if (held) return { ...unchanged, dryRun: false, approval: { requestId: held.requestId, stages: held.stages.map((s) => ({ name: s.name, approvers: [...s.approvers] })) } };
         const result = await db.transaction().execute(async (trx) => {
           const identity = await recordIdentityEdit(trx, {
             ...fields,
@@ -245,7 +252,7 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
             at: deps.now(),
             timezone: deps.timezone ?? 'UTC',
           });
-          return { key: identity.key, attributes: identity.attributes, status: identity.status, owner: identity.owner, sponsor: identity.sponsor, access: impact, dryRun: false };
+          return { key: identity.key, attributes: identity.attributes, status: identity.status, owner: identity.owner, sponsor: identity.sponsor, access: impact, dryRun: false, approval: null };
         });
         // Status and manager decide whether a linked user may act and as what: drop cached principals once committed.
         deps.principalCache?.forgetWhere({ identityKey: params.key });
