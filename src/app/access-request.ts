@@ -16,7 +16,7 @@ import { calendarDate } from '../engine/condition.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import { identityFromRow } from '../store/identity-store.ts';
 import type { AccessRequestsTable, Database } from '../store/database.ts';
-import { approvalRoute, type RouteContext, type RouteStage } from './approval-route.ts';
+import { approvalRoute, policyFor, type RouteContext, type RouteStage } from './approval-route.ts';
 
 export interface RequestDeps {
   readonly db: Kysely<Database>;
@@ -80,11 +80,12 @@ export async function createAccessRequest(deps: RequestDeps, input: AccessReques
   }
   const durationDays = input.durationDays ?? maxDays;
   const stages = approvalRoute(ctx, input.requester, beneficiary, refs);
+  const outsideChain = refs.some((r) => policyFor(ctx, beneficiary, r)?.approverOutsideChain === true);
   const id = `req-${randomUUID().slice(0, 8)}`;
   await deps.db.transaction().execute(async (trx) => {
     await trx
       .insertInto('access_requests')
-      .values({ id, kind, requester: input.requester, identity_key: input.identityKey, role: input.role ?? null, entitlements: JSON.stringify(refs), justification: input.justification, duration_days: durationDays, state: 'pending', created_at: now.toISOString() })
+      .values({ id, kind, requester: input.requester, identity_key: input.identityKey, role: input.role ?? null, entitlements: JSON.stringify(refs), justification: input.justification, duration_days: durationDays, state: 'pending', created_at: now.toISOString(), approver_outside_chain: outsideChain })
       .execute();
     await insertStages(trx, id, stages, now);
     await appendAudit(trx, { actor: input.requester, action: `${kind}.created`, subject: input.identityKey, trigger: `request:${id}`, details: { entitlements: refs, role: input.role ?? null, durationDays, justification: input.justification, stages: stages.map((s) => ({ name: s.name, approvers: s.approvers })) } }, now);

@@ -109,6 +109,16 @@ for (const backend of testBackends()) {
       const outside = await createAccessRequest(chained(stages, true), ask);
       assert.deepEqual(outside.stages.map((s) => [s.name, s.approvers]), [['security', ['SEC1']], ['system_owner', ['SO']]], 'E1’s manager M1 and skip-level M2 are left out');
       await assert.rejects(createAccessRequest(chained(['manager'], true), ask), (e) => isJmlError(e, 'invalid_input') && /stage manager for prod has nobody.*management chain/.test(e.message));
+
+      // Later, too: an escalation does not reach the chain (SEC1's manager is M2, E1's skip-level), and nobody in it decides.
+      const step = `${outside.request.id}-1`;
+      await store.db.updateTable('approval_steps').set({ due_at: new Date(T0.getTime() - 1).toISOString() }).where('id', '=', step).execute();
+      assert.deepEqual(await escalateApprovals(store.db, T0), [step]);
+      const escalated = await store.db.selectFrom('approval_steps').select(['approvers', 'escalations']).where('id', '=', step).executeTakeFirstOrThrow();
+      assert.deepEqual([escalated.approvers, escalated.escalations], [['SEC1'], 1]);
+      await store.db.updateTable('approval_steps').set({ approvers: ['SEC1', 'M1'] }).where('id', '=', step).execute();
+      await assert.rejects(decideRequest(store.db, { requestId: outside.request.id, approver: 'M1', decision: 'approve' }, T0), (e) => isJmlError(e, 'forbidden') && /management chain of E1/.test(e.message));
+      assert.equal((await decideRequest(store.db, { requestId: plain.request.id, approver: 'M1', decision: 'approve' }, T0)).state, 'pending', 'without the setting the manager may decide');
     });
 
     test('an exception must be time-bound, becomes an exception assignment and is listed for review', async () => {

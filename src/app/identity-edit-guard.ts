@@ -21,6 +21,7 @@ import { accessDiff, describeReason, policyFields, type DesiredEntitlement } fro
 import type { Database } from '../store/database.ts';
 import { getIdentity } from '../store/identity-store.ts';
 import type { IdentityEdit } from './identity-edit.ts';
+import { managementChain } from './management-chain.ts';
 import { loadAssignments } from './plan-inputs.ts';
 
 /** An entitlement an edit would add or remove, with the reasons that give it. */
@@ -38,9 +39,6 @@ export interface EditReview {
   readonly gained: readonly AccessChange[];
   readonly lost: readonly AccessChange[];
 }
-
-/** Hops followed up a management chain; a longer chain is treated as a cycle. */
-const MAX_CHAIN = 64;
 
 type EditFields = Pick<IdentityEdit, 'identityKey' | 'attributes' | 'status' | 'owner' | 'sponsor'>;
 
@@ -84,20 +82,6 @@ export async function reviewIdentityEdit(db: Kysely<Database>, policy: Policy, e
     }
   }
   return review(null);
-}
-
-/** `key`, then their manager, then theirs…; stops at the top, at a repeat, or after MAX_CHAIN hops. */
-export async function managementChain(db: Kysely<Database>, key: string): Promise<string[]> {
-  const chain: string[] = [key];
-  let current = key;
-  while (chain.length <= MAX_CHAIN) {
-    const row = await db.selectFrom('identities').select('attributes').where('key', '=', current).executeTakeFirst();
-    const manager = row?.attributes.manager;
-    if (!manager || chain.includes(manager)) break;
-    chain.push(manager);
-    current = manager;
-  }
-  return chain;
 }
 
 function applied(before: Identity, edit: EditFields): Identity {

@@ -334,6 +334,8 @@ export interface AccessRequestsTable {
   review_due: ColumnType<Date | null, string | null | undefined, string | null>;
   /** Kind `edit`: the proposed identity fields, applied when the last stage approves. */
   edit: ColumnType<ProposedEdit | null, string | null | undefined, string | null>;
+  /** Nobody in the requester's management chain decides any stage (approval policy `approver_outside_chain`). */
+  approver_outside_chain: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 /** An edit waiting for approval, as stored. */
