@@ -21,7 +21,7 @@ import { accessDiff, describeReason, policyFields, type DesiredEntitlement } fro
 import type { Database } from '../store/database.ts';
 import { getIdentity } from '../store/identity-store.ts';
 import type { IdentityEdit } from './identity-edit.ts';
-import { managementChain } from './management-chain.ts';
+import { managementChain, refuseManagementCycle } from './management-chain.ts';
 import { loadAssignments } from './plan-inputs.ts';
 
 /** An entitlement an edit would add or remove, with the reasons that give it. */
@@ -72,10 +72,8 @@ export async function reviewIdentityEdit(db: Kysely<Database>, policy: Policy, e
   for (const [relation, key] of relations) {
     if (key === null || !changed.includes(relation)) continue;
     if (key === before.key) throw new JmlError('invalid_input', `${before.key} cannot be their own ${relation}`, { details: { field: relation } });
+    if (relation === 'manager') await refuseManagementCycle(db, before.key, key);
     const chain = await managementChain(db, key);
-    if (relation === 'manager' && chain.includes(before.key)) {
-      throw new JmlError('invalid_input', `${key} as manager of ${before.key} would make a management cycle (${[before.key, ...chain.slice(0, chain.indexOf(before.key) + 1)].join(' → ')})`, { details: { field: relation } });
-    }
     if (actorKey !== null && chain.includes(actorKey)) {
       const how = key === actorKey ? 'themselves' : `${key}, who reports to them`;
       return review(`nobody makes ${how} the ${relation} of ${before.key}: the ${relation} approves their access`);

@@ -54,6 +54,17 @@ for (const backend of testBackends()) {
       await assert.rejects(reviewIdentityEdit(store.db, policy, { identityKey: 'E1', attributes: { manager: 'E2' } }, null, at), (e) => isJmlError(e, 'invalid_input') && /cycle \(E1 → E2 → E1\)/.test(e.message));
     });
 
+    test('recording an edit refuses a manager that would make a cycle, also when two such edits race', async () => {
+      const row = (key: string) => ({ key, kind: 'employee', status: 'active', source: 'hr', attributes: JSON.stringify({ first_name: key, last_name: 'Test' }) });
+      await store.db.insertInto('identities').values([row('C1'), row('C2'), row('C3')]).execute();
+      await edit(store, { identityKey: 'C2', attributes: { manager: 'C1' } });
+      await assert.rejects(edit(store, { identityKey: 'C1', attributes: { manager: 'C2' } }), (e) => isJmlError(e, 'invalid_input') && /cycle \(C1 → C2 → C1\)/.test(e.message));
+      assert.equal((await getIdentity(store.db, 'C1'))!.attributes.manager ?? null, null);
+      // Each alone is fine; together they would be C1 → C3 → C1. Whichever commits second sees the first.
+      const race = await Promise.allSettled([edit(store, { identityKey: 'C3', attributes: { manager: 'C1' } }), edit(store, { identityKey: 'C1', attributes: { manager: 'C3' } })]);
+      assert.deepEqual(race.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+    });
+
     test('an edit that changes nothing records nothing', async () => {
       const events = (await timelineOf(store.db, 'E2')).length;
       await edit(store, { identityKey: 'E2', attributes: { title: 'Staff Engineer' } });
