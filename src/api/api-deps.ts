@@ -7,6 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { Plan } from '../domain/change.ts';
 import type { InitialCredentials } from '../app/initial-credentials.ts';
+import type { Policy } from '../domain/policy.ts';
 import type { Database } from '../store/database.ts';
 import type { ApiMetrics } from './api-metrics.ts';
 import type { HashingGateOptions } from './auth/hashing-gate.ts';
@@ -129,6 +130,8 @@ export interface ObservedPort {
 }
 
 export interface ConsoleServices {
+  /** The current policy (edits are checked against the fields it reads); absent: only the fields every policy relies on are protected. */
+  readonly policy?: () => Promise<Policy>;
   readonly imports?: ImportPort;
   readonly plans?: PlanPort;
   readonly approvals?: ApprovalPort;

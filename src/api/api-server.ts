@@ -23,6 +23,7 @@ import { allRoutes } from './routes/index.ts';
 import { SESSION_COOKIE } from './routes/auth-routes.ts';
 import { oidcRoutes } from './auth/oidc-sign-in.ts';
 import type { TrustProxy } from './trust-proxy.ts';
+import { BODY_LIMIT, FIELD_LIMITS } from './request-limits.ts';
 
 export interface ApiServerOptions {
   /** JSON lines with request ids (see api-logger.ts); off when absent or false. */
@@ -53,10 +54,10 @@ export async function buildApiServer(given: ApiDeps, options: ApiServerOptions =
     logger: options.logger ? apiLoggerOptions(options.logger) : false,
     trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
     genReqId: () => randomUUID(),
-    bodyLimit: 20 * 1024 * 1024,
-    // Path parameters are limited by each route's schema (keys up to 200 characters), not by the router.
-    routerOptions: { maxParamLength: 1000 },
-    // A URL the router cannot decode (`%FF`, `%`) is answered by the error mapper too, in the error schema.
+    bodyLimit: BODY_LIMIT,
+    // Path parameters up to a few times the longest key reach the route's schema (a 400 naming the field);
+    // longer ones, and URLs the router cannot decode (`%FF`, `%`), are answered by the error mapper, in the error schema.
+    routerOptions: { maxParamLength: 4 * FIELD_LIMITS.key },
     frameworkErrors: (error, request, reply) => mapError(error, request, reply.header('x-request-id', request.id)),
     // Stack traces stay in the log; the mapper answers clients.
     return503OnClosing: true,

@@ -28,6 +28,7 @@ export interface ApprovalsPortDeps {
 }
 
 function summaryOf(r: AccessRequest): string {
+  if (r.kind === 'edit') return r.justification;
   const what = r.kind === 'joiner' ? `joiner approval for ${r.identityKey}` : r.role ? `role ${r.role}` : r.entitlements.map((e) => `${e.system}:${e.entitlement}`).join(', ');
   return r.kind === 'exception' ? `exception: ${what}` : what;
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { applyPlan } from '../app/apply-plan.ts';
 import { createPlanner, type PlanScope } from '../app/compute-plan.ts';
-import type { JmlConfig } from '../app/config.ts';
+import { fourEyesOnPlans, type JmlConfig } from '../app/config.ts';
 import { openPolicyConnectors } from '../app/connectors-from-policy.ts';
 import { createInitialCredentials } from '../app/initial-credentials.ts';
 import { keyringFromEnv } from '../connectors/secrets/index.ts';
@@ -94,6 +94,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
   const approvals = createApprovalsPort({ db, policy: async () => (await access.policy()).policy, timezone: config.timezone, now: deps.now, ...(deps.replan ? { replan: deps.replan } : {}) });
 
   return {
+    policy: async () => (await access.policy()).policy,
     approvals,
     imports: {
       importSource: (r) => runImport(r.source, r.fileName, r.content, r.dryRun, r.actor, false),
@@ -124,7 +125,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
       get: async (id) => (await previews.get(id)).view,
       list: (status, limit) => previews.list(status, limit),
       async approve(id, actor) {
-        await previews.transition(id, 'awaiting_approval', 'approved', { approvedBy: actor });
+        await previews.transition(id, 'awaiting_approval', 'approved', { approvedBy: actor, fourEyes: fourEyesOnPlans(config) });
         return (await previews.get(id)).view;
       },
       async apply(id, actor) {

@@ -23,8 +23,11 @@ export interface PlanPreviewStore {
   save(plan: Plan, scope: { readonly identityKeys?: readonly string[] }, actor: string): Promise<PlanView>;
   get(id: string): Promise<StoredPreview>;
   list(status: string | undefined, limit: number): Promise<PlanView[]>;
-  /** Moves the preview from one status to another; a conflict when it is not in `from` (someone else moved it first). */
-  transition(id: string, from: PreviewStatus, to: PreviewStatus, fields?: { approvedBy?: string }): Promise<void>;
+  /**
+   * Moves the preview from one status to another; a conflict when it is not in `from` (someone else moved it first).
+   * With `fourEyes`, `approvedBy` must not be the plan's author (forbidden), checked in the same statement.
+   */
+  transition(id: string, from: PreviewStatus, to: PreviewStatus, fields?: { approvedBy?: string; fourEyes?: boolean }): Promise<void>;
 }
 
 /** Creates the store over the database. */
@@ -69,15 +72,20 @@ export function createPlanPreviewStore(deps: { readonly db: Kysely<Database>; re
       return rows.map((r) => toView(r, byPlan.get(r.id)!));
     },
     async transition(id, from, to, fields = {}) {
-      const result = await db
+      const { approvedBy, fourEyes = false } = fields;
+      let update = db
         .updateTable('plan_previews')
-        .set({ status: to, updated_at: now().toISOString(), ...(fields.approvedBy !== undefined ? { approved_by: fields.approvedBy } : {}) })
+        .set({ status: to, updated_at: now().toISOString(), ...(approvedBy !== undefined ? { approved_by: approvedBy } : {}) })
         .where('id', '=', id)
-        .where('status', '=', from)
-        .executeTakeFirst();
+        .where('status', '=', from);
+      if (fourEyes && approvedBy !== undefined) update = update.where('created_by', '<>', approvedBy);
+      const result = await update.executeTakeFirst();
       if (result.numUpdatedRows > 0n) return;
-      const current = await db.selectFrom('plan_previews').select('status').where('id', '=', id).executeTakeFirst();
+      const current = await db.selectFrom('plan_previews').select(['status', 'created_by']).where('id', '=', id).executeTakeFirst();
       if (!current) throw new JmlError('not_found', `no plan ${id}`);
+      if (fourEyes && current.status === from && current.created_by === approvedBy) {
+        throw new JmlError('forbidden', `plan ${id} was computed by ${approvedBy}: four-eyes is on, so someone else approves it`, { details: { plan: id, author: current.created_by } });
+      }
       throw new JmlError('conflict', from === 'approved' && to === 'applying' ? `plan ${id} is ${current.status}: it must be approved (and not already applying) before it is applied` : `plan ${id} is ${current.status}, not ${from.replace(/_/g, ' ')}`);
     },
   };

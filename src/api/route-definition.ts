@@ -10,6 +10,7 @@ import { appendAudit } from '../store/audit-log.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { hasAnyRole, type Principal, type Role } from './auth/principal.ts';
 import { findUnstorableText } from './request-text.ts';
+import { boundedString } from './request-limits.ts';
 
 type AnyZod = z.ZodType;
 
@@ -50,6 +51,8 @@ export interface RouteDefinition<P extends AnyZod = AnyZod, Q extends AnyZod = A
   readonly recentSignIn?: true;
   /** Allowed while the caller must still choose a new password (after an administrator's reset). */
   readonly beforePasswordChange?: true;
+  /** Largest request body in bytes, when this route takes more than the server's default (uploads). */
+  readonly bodyLimit?: number;
   handler(ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>): Promise<z.input<R>>;
 }
 
@@ -102,6 +105,7 @@ export function registerRoutes(app: FastifyInstance, deps: ApiDeps, routes: read
     app.route({
       method: route.method,
       url: route.url,
+      ...(route.bodyLimit ? { bodyLimit: route.bodyLimit } : {}),
       handler: async (request, reply) => {
         const principal = request.principal;
         if (route.access !== 'public') {
@@ -152,7 +156,7 @@ export function registerRoutes(app: FastifyInstance, deps: ApiDeps, routes: read
 
 /** Paging parameters shared by every list: opaque cursor and a bounded limit. */
 export const pageQuery = z.object({
-  cursor: z.string().max(200).optional().describe('from the previous page’s nextCursor'),
+  cursor: boundedString('key').optional().describe('from the previous page’s nextCursor'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
 });
 

@@ -16,7 +16,7 @@ import { dateIn } from '../engine/org-calendar.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import { identityFromRow } from '../store/identity-store.ts';
 import type { AccessRequestsTable, Database } from '../store/database.ts';
-import { approvalRoute, type RouteContext, type RouteStage } from './approval-route.ts';
+import { approvalRoute, policyFor, type RouteContext, type RouteStage } from './approval-route.ts';
 
 export interface RequestDeps {
   readonly db: Kysely<Database>;
@@ -40,7 +40,7 @@ export interface AccessRequestInput {
 
 export interface AccessRequest {
   readonly id: string;
-  readonly kind: 'request' | 'exception' | 'joiner';
+  readonly kind: 'request' | 'exception' | 'joiner' | 'edit';
   readonly requester: string;
   readonly identityKey: string;
   readonly role: string | null;
@@ -80,11 +80,12 @@ export async function createAccessRequest(deps: RequestDeps, input: AccessReques
   }
   const durationDays = input.durationDays ?? maxDays;
   const stages = approvalRoute(ctx, input.requester, beneficiary, refs);
+  const outsideChain = refs.some((r) => policyFor(ctx, beneficiary, r)?.approverOutsideChain === true);
   const id = `req-${randomUUID().slice(0, 8)}`;
   await deps.db.transaction().execute(async (trx) => {
     await trx
       .insertInto('access_requests')
-      .values({ id, kind, requester: input.requester, identity_key: input.identityKey, role: input.role ?? null, entitlements: JSON.stringify(refs), justification: input.justification, duration_days: durationDays, state: 'pending', created_at: now.toISOString() })
+      .values({ id, kind, requester: input.requester, identity_key: input.identityKey, role: input.role ?? null, entitlements: JSON.stringify(refs), justification: input.justification, duration_days: durationDays, state: 'pending', created_at: now.toISOString(), approver_outside_chain: outsideChain })
       .execute();
     await insertStages(trx, id, stages, now);
     await appendAudit(trx, { actor: input.requester, action: `${kind}.created`, subject: input.identityKey, trigger: `request:${id}`, details: { entitlements: refs, role: input.role ?? null, durationDays, justification: input.justification, stages: stages.map((s) => ({ name: s.name, approvers: s.approvers })) } }, now);
@@ -135,7 +136,11 @@ function parseRef(policy: RequestDeps['policy'], text: string): EntitlementRef {
   const at = text.indexOf(':');
   if (at < 1) throw new JmlError('invalid_input', `write the entitlement as system:name, not ${JSON.stringify(text)}`);
   const ref = { system: text.slice(0, at), entitlement: text.slice(at + 1) };
-  if (!policy.systems.some((s) => s.name === ref.system)) throw new JmlError('not_found', `no system ${ref.system} in policy`);
+  if (!policy.systems.some((s) => s.name === ref.system)) throw new JmlError('not_found', `no system ${ref.system} in policy`, { details: { entitlement: text } });
+  // Only what the catalogue offers may be asked for: an unknown name would be routed, approved and then fail (or worse, match a group jml does not govern).
+  if (!policy.entitlements.some((e) => e.system === ref.system && e.name === ref.entitlement)) {
+    throw new JmlError('not_found', `no entitlement ${ref.system}:${ref.entitlement} in the catalogue (policy entitlements)`, { details: { entitlement: text } });
+  }
   return ref;
 }
 
@@ -153,6 +158,9 @@ export function roleEntitlements(policy: Pick<Policy, 'roles'>, role: string, se
   return out.filter((r, idx) => out.findIndex((o) => o.system === r.system && o.entitlement === r.entitlement) === idx);
 }
 
+/** Levels of management loaded above the people named; deeper organisations are rare. */
+const MAX_CHAIN_ROUNDS = 16;
+
 /** Loads the identities a route may consult: the people named, approvers in policy, and their managers. */
 export async function routeContext(deps: RequestDeps, keys: readonly string[], refs: readonly EntitlementRef[], now: Date): Promise<RouteContext> {
   const wanted = new Set(keys);
@@ -162,8 +170,9 @@ export async function routeContext(deps: RequestDeps, keys: readonly string[], r
     if (owner) wanted.add(owner);
   }
   const identities = new Map<string, Identity>();
-  // Three rounds: the people, their managers/sponsors/owners, and those approvers' managers (escalation).
-  for (let round = 0; round < 3 && wanted.size > 0; round++) {
+  // Rounds: the people, their managers/sponsors/owners, those approvers' managers (escalation), and on up
+  // the management chains, which an approval policy with approver_outside_chain needs whole.
+  for (let round = 0; round < MAX_CHAIN_ROUNDS && wanted.size > 0; round++) {
     const rows = await deps.db.selectFrom('identities').selectAll().where('key', 'in', [...wanted]).execute();
     wanted.clear();
     for (const row of rows) {

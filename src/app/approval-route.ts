@@ -90,8 +90,9 @@ export function approvalRoute(ctx: RouteContext, requester: string, beneficiary:
   const stages: RouteStage[] = [];
   const exclude = [requester, beneficiary.key];
   for (const ref of refs) {
-    const defs = policyFor(ctx, beneficiary, ref)?.stages ?? DEFAULT_STAGES;
-    for (const def of defs) stages.push(resolveStage(ctx, def, beneficiary, ref.system, exclude));
+    const policy = policyFor(ctx, beneficiary, ref);
+    const excluded = policy?.approverOutsideChain ? [...exclude, ...managementChainOf(ctx, requester)] : exclude;
+    for (const def of policy?.stages ?? DEFAULT_STAGES) stages.push(resolveStage(ctx, def, beneficiary, ref.system, excluded, policy?.approverOutsideChain === true));
   }
   // The same people asked the same question once is enough.
   const seen = new Set<string>();
@@ -103,16 +104,33 @@ export function approvalRoute(ctx: RouteContext, requester: string, beneficiary:
   });
 }
 
+/** The edit approval policy that holds edits of this identity, if any. */
+export function editPolicyFor(ctx: RouteContext, identity: Identity): ApprovalPolicy | undefined {
+  return ctx.policy.approvals.find((a) => a.appliesTo === 'edit' && (a.when === null || compileCondition(a.when)(identity, { today: ctx.today })));
+}
+
+/** The stages an edit of `identity` by `editor` needs under an edit policy: neither of them approves it. */
+export function editRoute(ctx: RouteContext, policy: ApprovalPolicy, editor: string, identity: Identity): RouteStage[] {
+  return policy.stages.map((def) => resolveStage(ctx, def, identity, null, [editor, identity.key]));
+}
+
+/** `key`, their manager, that manager's manager, … as far as `ctx` knows them (a repeat ends it). */
+export function managementChainOf(ctx: Pick<RouteContext, 'identity'>, key: string): string[] {
+  const chain = [key];
+  for (let next = ctx.identity(key)?.attributes.manager; next && !chain.includes(next); next = ctx.identity(next)?.attributes.manager) chain.push(next);
+  return chain;
+}
+
 /** The stages a joiner's activation needs under a joiner policy. */
 export function joinerRoute(ctx: RouteContext, policy: ApprovalPolicy, joiner: Identity): RouteStage[] {
   return policy.stages.map((def) => resolveStage(ctx, def, joiner, null, [joiner.key]));
 }
 
-function resolveStage(ctx: RouteContext, def: ApprovalStageDef, beneficiary: Identity, system: string | null, exclude: readonly string[]): RouteStage {
+function resolveStage(ctx: RouteContext, def: ApprovalStageDef, beneficiary: Identity, system: string | null, exclude: readonly string[], outsideChain = false): RouteStage {
   let approvers = resolveApprovers(ctx, def.approver, beneficiary, system, exclude);
   if (approvers.length === 0 && def.escalateTo) approvers = resolveApprovers(ctx, def.escalateTo, beneficiary, system, exclude);
   if (approvers.length === 0) {
-    throw new JmlError('invalid_input', `approval stage ${def.name}${system ? ` for ${system}` : ''} has nobody who may approve a request for ${beneficiary.key}`, {
+    throw new JmlError('invalid_input', `approval stage ${def.name}${system ? ` for ${system}` : ''} has nobody who may approve a request for ${beneficiary.key} (not the requester, the beneficiary${outsideChain ? ', nor anyone in the requester’s management chain' : ''})`, {
       details: { stage: def.name, identity: beneficiary.key },
     });
   }

@@ -90,6 +90,37 @@ for (const backend of testBackends()) {
       assert.equal((await store.db.selectFrom('approval_steps').select('state').where('request_id', '=', request.id).where('stage', '=', 2).executeTakeFirstOrThrow()).state, 'cancelled');
     });
 
+    test('an entitlement or system not in the catalogue is refused by name, and nothing is filed', async () => {
+      const before = (await store.db.selectFrom('access_requests').select('id').execute()).length;
+      await assert.rejects(createAccessRequest(deps, { requester: 'E1', identityKey: 'E1', entitlement: 'wiki:root', justification: 'just because' }), (e) => isJmlError(e, 'not_found') && /wiki:root/.test(e.message));
+      await assert.rejects(createAccessRequest(deps, { requester: 'E1', identityKey: 'E1', entitlement: 'mainframe:ops', justification: 'just because' }), (e) => isJmlError(e, 'not_found') && /mainframe/.test(e.message));
+      assert.equal((await store.db.selectFrom('access_requests').select('id').execute()).length, before);
+    });
+
+    test('with approver_outside_chain, nobody in the requester’s management chain approves a privileged request, and a route left with nobody is refused', async () => {
+      const chained = (stages: unknown[], outside: boolean) => {
+        const f = policyFileSchema.parse({ approvals: [{ name: 'privileged', entitlements: ['*'], privileged: true, stages, ...(outside ? { approver_outside_chain: true } : {}) }] });
+        return { ...deps, policy: { ...policy, approvals: f.approvals ?? [] } };
+      };
+      const stages = [{ name: 'security', approvers: ['SEC1', 'M1', 'M2'] }, 'system_owner'];
+      const ask = { requester: 'E1', identityKey: 'E1', entitlement: 'prod:admin', justification: 'incident on call', durationDays: 1 };
+      const plain = await createAccessRequest(chained(stages, false), ask);
+      assert.deepEqual(plain.stages.map((s) => [s.name, s.approvers]), [['security', ['SEC1', 'M1', 'M2']], ['system_owner', ['SO']]]);
+      const outside = await createAccessRequest(chained(stages, true), ask);
+      assert.deepEqual(outside.stages.map((s) => [s.name, s.approvers]), [['security', ['SEC1']], ['system_owner', ['SO']]], 'E1’s manager M1 and skip-level M2 are left out');
+      await assert.rejects(createAccessRequest(chained(['manager'], true), ask), (e) => isJmlError(e, 'invalid_input') && /stage manager for prod has nobody.*management chain/.test(e.message));
+
+      // Later, too: an escalation does not reach the chain (SEC1's manager is M2, E1's skip-level), and nobody in it decides.
+      const step = `${outside.request.id}-1`;
+      await store.db.updateTable('approval_steps').set({ due_at: new Date(T0.getTime() - 1).toISOString() }).where('id', '=', step).execute();
+      assert.deepEqual(await escalateApprovals(store.db, T0), [step]);
+      const escalated = await store.db.selectFrom('approval_steps').select(['approvers', 'escalations']).where('id', '=', step).executeTakeFirstOrThrow();
+      assert.deepEqual([escalated.approvers, escalated.escalations], [['SEC1'], 1]);
+      await store.db.updateTable('approval_steps').set({ approvers: ['SEC1', 'M1'] }).where('id', '=', step).execute();
+      await assert.rejects(decideRequest(store.db, { requestId: outside.request.id, approver: 'M1', decision: 'approve' }, T0), (e) => isJmlError(e, 'forbidden') && /management chain of E1/.test(e.message));
+      assert.equal((await decideRequest(store.db, { requestId: plain.request.id, approver: 'M1', decision: 'approve' }, T0)).state, 'pending', 'without the setting the manager may decide');
+    });
+
     test('an exception must be time-bound, becomes an exception assignment and is listed for review', async () => {
       await assert.rejects(createAccessRequest(deps, { kind: 'exception', requester: 'E3', identityKey: 'E3', entitlement: 'wiki:editors', justification: 'audit tool' }), /time-bound/);
       const { request } = await createAccessRequest(deps, { kind: 'exception', requester: 'E3', identityKey: 'E3', entitlement: 'wiki:editors', justification: 'audit tool', durationDays: 14 });

@@ -2,7 +2,8 @@
  * Approval decisions. Stages open one after another; any one approver of
  * the open stage decides it. Nobody decides a request they made or one for
  * themselves. An approved request becomes assignments (reason `request` or
- * `exception`, valid until its duration ends); a denied one ends there. An
+ * `exception`, valid until its duration ends), an approved edit is recorded
+ * (identity-edit-approval.ts); a denied one ends there. An
  * open stage past its timeout escalates; a leaver's requests are cancelled
  * and stages waiting on a leaver go to that leaver's manager.
  */
@@ -13,6 +14,8 @@ import type { ApproverRef } from '../domain/policy.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import { getAccessRequest, type AccessRequest } from './access-request.ts';
+import { recordApprovedEdit } from './identity-edit-approval.ts';
+import { managementChain } from './management-chain.ts';
 
 export interface Decision {
   readonly requestId: string;
@@ -51,6 +54,9 @@ export async function decideRequest(db: Kysely<Database>, decision: Decision, no
     if (!step.approvers.includes(decision.approver)) {
       throw new JmlError('forbidden', `${decision.approver} is not an approver of stage ${step.stage_name} of request ${request.id} (approvers: ${step.approvers.join(', ')})`);
     }
+    if (request.approver_outside_chain && (await managementChain(trx, request.requester)).includes(decision.approver)) {
+      throw new JmlError('forbidden', `${decision.approver} is in the management chain of ${request.requester}, who asked: policy wants an approver outside it`);
+    }
     const at = now.toISOString();
     const approved = decision.decision === 'approve';
     await trx.updateTable('approval_steps').set({ state: approved ? 'approved' : 'denied', decided_by: decision.approver, decided_at: at, comment: decision.comment ?? null }).where('id', '=', step.id).execute();
@@ -70,6 +76,11 @@ export async function decideRequest(db: Kysely<Database>, decision: Decision, no
     await trx.updateTable('access_requests').set({ state: 'approved', decided_at: at, valid_to: validTo }).where('id', '=', request.id).execute();
     if (request.kind === 'joiner') {
       await appendAudit(trx, { actor: decision.approver, action: 'joiner.approved', subject: request.identity_key, trigger: `request:${request.id}` }, now);
+      return;
+    }
+    if (request.kind === 'edit') {
+      await recordApprovedEdit(trx, request, now);
+      await appendAudit(trx, { actor: decision.approver, action: 'edit.approved', subject: request.identity_key, trigger: `request:${request.id}`, details: { edit: request.edit } }, now);
       return;
     }
     const reasonType = request.kind === 'exception' ? 'exception' : 'request';
@@ -108,13 +119,13 @@ export async function escalateApprovals(db: Kysely<Database>, now: Date): Promis
   const due = await db
     .selectFrom('approval_steps as s')
     .innerJoin('access_requests as r', 'r.id', 's.request_id')
-    .select(['s.id', 's.approvers', 's.escalate_to', 's.timeout_hours', 's.stage_name', 'r.requester', 'r.identity_key', 'r.id as request_id'])
+    .select(['s.id', 's.approvers', 's.escalate_to', 's.timeout_hours', 's.stage_name', 'r.requester', 'r.identity_key', 'r.id as request_id', 'r.approver_outside_chain'])
     .where('s.state', '=', 'open')
     .where('s.due_at', '<', now)
     .execute();
   const escalated: string[] = [];
   for (const step of due) {
-    const exclude = [step.requester, step.identity_key];
+    const exclude = await excludedApprovers(db, step);
     const ref = step.escalate_to as ApproverRef | null;
     let next = ref?.type === 'identities' ? ref.keys.filter((k) => !exclude.includes(k)) : [];
     if (next.length === 0) next = await managersOf(db, step.approvers, exclude);
@@ -130,6 +141,12 @@ export async function escalateApprovals(db: Kysely<Database>, now: Date): Promis
     escalated.push(step.id);
   }
   return escalated;
+}
+
+/** Who may never decide a request: its requester and beneficiary, and under four-eyes the requester's whole chain. */
+async function excludedApprovers(db: Kysely<Database>, request: { readonly requester: string; readonly identity_key: string; readonly approver_outside_chain: boolean }): Promise<string[]> {
+  const chain = request.approver_outside_chain ? await managementChain(db, request.requester) : [request.requester];
+  return [...new Set([...chain, request.identity_key])];
 }
 
 async function managersOf(db: Kysely<Database>, keys: readonly string[], exclude: readonly string[]): Promise<string[]> {
@@ -163,11 +180,11 @@ export async function cancelForLeavers(db: Kysely<Database>, now: Date): Promise
   }
   const leftKeys = (await left.execute()).map((r) => r.key);
   if (leftKeys.length > 0) {
-    const steps = await db.selectFrom('approval_steps as s').innerJoin('access_requests as r', 'r.id', 's.request_id').select(['s.id', 's.approvers', 'r.requester', 'r.identity_key', 'r.id as request_id']).where('s.state', 'in', ['open', 'waiting']).where((eb) => eb.or(leftKeys.map((k) => eb(eb.val(k), '=', eb.fn.any('s.approvers'))))).execute();
+    const steps = await db.selectFrom('approval_steps as s').innerJoin('access_requests as r', 'r.id', 's.request_id').select(['s.id', 's.approvers', 'r.requester', 'r.identity_key', 'r.id as request_id', 'r.approver_outside_chain']).where('s.state', 'in', ['open', 'waiting']).where((eb) => eb.or(leftKeys.map((k) => eb(eb.val(k), '=', eb.fn.any('s.approvers'))))).execute();
     for (const step of steps) {
       const gone = step.approvers.filter((a) => leftKeys.includes(a));
       const stay = step.approvers.filter((a) => !leftKeys.includes(a));
-      const successors = await managersOf(db, gone, [step.requester, step.identity_key, ...leftKeys]);
+      const successors = await managersOf(db, gone, [...(await excludedApprovers(db, step)), ...leftKeys]);
       const approvers = [...new Set([...stay, ...successors])];
       if (approvers.length === 0) continue; // nobody to hand it to: it stays visible and escalates on timeout
       await db.updateTable('approval_steps').set({ approvers }).where('id', '=', step.id).execute();

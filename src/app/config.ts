@@ -36,6 +36,11 @@ export const configSchema = z
       .strict()
       .default({ warn_days: 14, review_every_days: 90 }),
     sources: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), sourceConfigSchema).default({}),
+    /**
+     * Four-eyes: `plans: true` — a plan's approver must not be the person who computed it.
+     * Unset, it is on with a PostgreSQL server (a shared deployment) and off on the embedded database.
+     */
+    four_eyes: z.object({ plans: z.boolean().optional() }).strict().default({}),
   })
   .strict();
 
@@ -87,6 +92,11 @@ export async function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.Pr
   };
   if (!isTimeZone(merged.timezone)) throw new JmlError('invalid_input', `JML_TIMEZONE: "${merged.timezone}" is not an IANA time zone name`);
   return merged;
+}
+
+/** Whether a plan's author is barred from approving it: as configured, else on exactly when a PostgreSQL server is used. */
+export function fourEyesOnPlans(config: Pick<JmlConfigFile, 'four_eyes' | 'database_url'>): boolean {
+  return config.four_eyes.plans ?? Boolean(config.database_url);
 }
 
 /** Parses and validates configuration text; problems name file, line and path. */

@@ -5,6 +5,10 @@ import { tempDir, testConfig, writeHr } from '../../test/support/hr-files.ts';
 import { getIdentity, timelineOf } from '../store/identity-store.ts';
 import type { Store } from '../store/open-store.ts';
 import { recordIdentityEdit } from './identity-edit.ts';
+import { reviewIdentityEdit } from './identity-edit-guard.ts';
+import { managementChain } from './management-chain.ts';
+import { isJmlError } from '../domain/errors.ts';
+import type { Policy } from '../domain/policy.ts';
 import { importSource } from './import-source.ts';
 
 const at = new Date('2026-11-22T12:00:00Z');
@@ -29,6 +33,36 @@ for (const backend of testBackends()) {
       assert.deepEqual(last.changes, { title: ['Engineer', 'Staff Engineer'], status: ['active', 'suspended'] });
       const audited = await store.db.selectFrom('audit_log').select(['action', 'trigger']).where('subject', '=', 'E2').where('trigger', '=', 'api:req-1').execute();
       assert.deepEqual(audited.map((a) => a.action).sort(), ['identity.status_changed', 'lifecycle.mover']);
+    });
+
+    test('a review refuses changing one’s own policy fields or becoming someone’s manager, refuses cycles, and shows the access impact', async () => {
+      const policy: Policy = {
+        systems: [{ name: 'fin', connector: { type: 'fake', settings: {} }, owner: 'E1', criticality: 'medium', enforcement: 'full', leaver: { action: 'disable', deleteAfterDays: 30 }, correlation: { account: 'name', identity: 'key' }, account: { name: null, attributes: {} }, identityProvider: false, sessions: false, orphans: { disableAfterDays: 7 }, credentials: { onDisable: 'keep', onEnable: 'keep' } }],
+        entitlements: [{ system: 'fin', name: 'ledger', displayName: 'ledger', privileged: false, maxDurationDays: null }],
+        roles: [],
+        rules: [{ name: 'finance', description: '', when: { equals: { department: 'Finance' } }, grant: { roles: [], entitlements: [{ system: 'fin', entitlement: 'ledger' }] } }],
+        approvals: [],
+      };
+      assert.deepEqual(await managementChain(store.db, 'E2'), ['E2', 'E1']);
+      const own = await reviewIdentityEdit(store.db, policy, { identityKey: 'E1', attributes: { department: 'Finance', phone: '1' } }, 'E1', at);
+      assert.match(own.refusal ?? '', /own identity.*\(department\)/);
+      assert.deepEqual(own.gained.map((g) => `${g.system}:${g.entitlement} ${g.reasons.join()}`), ['fin:ledger rule finance']);
+      assert.equal((await reviewIdentityEdit(store.db, policy, { identityKey: 'E1', attributes: { phone: '1' } }, 'E1', at)).refusal, null);
+      assert.match((await reviewIdentityEdit(store.db, policy, { identityKey: 'E2', sponsor: 'E9' }, 'E9', at)).refusal ?? '', /nobody makes themselves the sponsor of E2/);
+      const byOther = await reviewIdentityEdit(store.db, policy, { identityKey: 'E1', attributes: { department: 'Finance' } }, 'E9', at);
+      assert.deepEqual([byOther.refusal, byOther.changed], [null, ['department']]);
+      await assert.rejects(reviewIdentityEdit(store.db, policy, { identityKey: 'E1', attributes: { manager: 'E2' } }, null, at), (e) => isJmlError(e, 'invalid_input') && /cycle \(E1 → E2 → E1\)/.test(e.message));
+    });
+
+    test('recording an edit refuses a manager that would make a cycle, also when two such edits race', async () => {
+      const row = (key: string) => ({ key, kind: 'employee', status: 'active', source: 'hr', attributes: JSON.stringify({ first_name: key, last_name: 'Test' }) });
+      await store.db.insertInto('identities').values([row('C1'), row('C2'), row('C3')]).execute();
+      await edit(store, { identityKey: 'C2', attributes: { manager: 'C1' } });
+      await assert.rejects(edit(store, { identityKey: 'C1', attributes: { manager: 'C2' } }), (e) => isJmlError(e, 'invalid_input') && /cycle \(C1 → C2 → C1\)/.test(e.message));
+      assert.equal((await getIdentity(store.db, 'C1'))!.attributes.manager ?? null, null);
+      // Each alone is fine; together they would be C1 → C3 → C1. Whichever commits second sees the first.
+      const race = await Promise.allSettled([edit(store, { identityKey: 'C3', attributes: { manager: 'C1' } }), edit(store, { identityKey: 'C1', attributes: { manager: 'C3' } })]);
+      assert.deepEqual(race.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
     });
 
     test('an edit that changes nothing records nothing', async () => {

@@ -16,6 +16,7 @@ import type { Database } from '../store/database.ts';
 import { getIdentity } from '../store/identity-store.ts';
 import { orderedId } from '../store/ordered-id.ts';
 import { refoldIdentities, statusAuditEntries } from './lifecycle-clock.ts';
+import { refuseManagementCycle } from './management-chain.ts';
 
 /** The source name of changes made in jml. */
 export const JML_SOURCE = 'jml';
@@ -38,8 +39,9 @@ const STATUS_AS_RECORD: Readonly<Record<IdentityStatus, string | null>> = { acti
 
 /**
  * Records the edit as a `jml` lifecycle event effective at `at` and returns the
- * re-folded identity. Nothing is recorded when nothing would change. Call inside
- * a transaction.
+ * re-folded identity. Nothing is recorded when nothing would change; a new
+ * manager that would make a management cycle is refused (invalid_input). Call
+ * inside a transaction.
  */
 export async function recordIdentityEdit(db: Kysely<Database>, edit: IdentityEdit): Promise<Identity> {
   const before = await getIdentity(db, edit.identityKey);
@@ -60,6 +62,9 @@ export async function recordIdentityEdit(db: Kysely<Database>, edit: IdentityEdi
     if (edit.status === 'left') type = 'leaver';
   }
   if (Object.keys(changes).length === 0) return before;
+  const manager = edit.attributes?.manager;
+  // Checked again here, under a lock, whoever made the edit: the chain may have moved since a review or an approval.
+  if (changes.manager && manager) await refuseManagementCycle(db, edit.identityKey, manager, { lock: true });
   if (before.status === 'pending') {
     // Its joiner, dated on the start date, will apply the source's values then; an edit now would be silently lost.
     throw new JmlError('conflict', `${edit.identityKey} has not started yet (start ${before.startDate ?? 'unknown'}): correct the source record, or edit after the start date`);

@@ -147,17 +147,24 @@ export interface ApprovalStageDef {
  * Which requests need approval, and by whom in order. `entitlement` policies
  * match requested entitlements (`system:name`, `system:*` or `*`, optionally
  * only privileged ones); `joiner` policies hold matching joiners' activation
- * until approved. The first matching policy in file order decides.
+ * until approved; `edit` policies hold edits made in jml that would give the
+ * identity access. The first matching policy in file order decides.
  */
 export interface ApprovalPolicy {
   readonly name: string;
-  readonly appliesTo: 'entitlement' | 'joiner';
+  /** `edit`: edits made in jml that would give the identity access wait for these stages. */
+  readonly appliesTo: 'entitlement' | 'joiner' | 'edit';
   readonly entitlements: readonly string[];
   /** true: only privileged entitlements; false: only unprivileged; null: either. */
   readonly privileged: boolean | null;
   /** For joiners: which identities need approval. For entitlements: an optional filter on the beneficiary. */
   readonly when: Condition | null;
   readonly stages: readonly ApprovalStageDef[];
+  /**
+   * Four-eyes for sensitive access: nobody in the requester's management chain
+   * (the requester, their manager, that manager's manager, …) approves any stage.
+   */
+  readonly approverOutsideChain?: boolean;
 }
 
 export interface Policy {

@@ -49,6 +49,11 @@ export function compileTemplate(template: string): CompiledTemplate {
   return parts;
 }
 
+/** The identity fields a template reads. */
+export function templateFields(template: string): string[] {
+  return [...new Set(compileTemplate(template).flatMap((part) => (typeof part === 'string' ? [] : [part.field])))];
+}
+
 export function renderTemplate(template: CompiledTemplate, identity: Identity): string {
   let out = '';
   for (const part of template) {

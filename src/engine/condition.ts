@@ -104,3 +104,19 @@ export function compileCondition(condition: Condition): Predicate {
   const inner = condition.any.map(compileCondition);
   return (identity, context) => inner.some((p) => p(identity, context));
 }
+
+/** The identity fields a condition reads (`kind` for a kind test), in first-seen order. */
+export function conditionFields(condition: Condition): string[] {
+  const out = new Set<string>();
+  const walk = (c: Condition): void => {
+    if ('not' in c) walk(c.not);
+    else if ('all' in c) c.all.forEach(walk);
+    else if ('any' in c) c.any.forEach(walk);
+    else if ('kind' in c) out.add('kind');
+    else if ('exists' in c) out.add(c.exists);
+    else for (const map of Object.values(c)) for (const field of Object.keys(map as object)) out.add(field);
+  };
+  walk(condition);
+  return [...out];
+}
+

@@ -111,14 +111,35 @@ export function policyDiff(
   const out: PolicyDiffEntry[] = [];
   for (const identity of [...identities].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     const own = byIdentity.get(identity.key) ?? [];
-    const was = flattenDesired(desiredIndex(identity, before, own, nowMs, today));
-    const will = flattenDesired(desiredIndex(identity, after, own, nowMs, today));
-    const id = (d: DesiredEntitlement) => `${d.system}\u0000${d.entitlement}`;
-    const wasIds = new Set(was.map(id));
-    const willIds = new Set(will.map(id));
-    const gained = will.filter((d) => !wasIds.has(id(d)));
-    const lost = was.filter((d) => !willIds.has(id(d)));
+    const { gained, lost } = gainedAndLost(flattenDesired(desiredIndex(identity, before, own, nowMs, today)), flattenDesired(desiredIndex(identity, after, own, nowMs, today)));
     if (gained.length > 0 || lost.length > 0) out.push({ identityKey: identity.key, gained, lost });
   }
   return out;
+}
+
+/**
+ * What one identity would gain and lose if its fields changed from `before`
+ * to `after` under the same policy: the impact of an edit, shown before it
+ * takes effect.
+ * @example accessDiff(identity, { ...identity, attributes: { ...identity.attributes, department: 'finance' } }, policy, [], now)
+ */
+export function accessDiff(
+  before: Identity,
+  after: Identity,
+  policy: Policy,
+  assignments: readonly Assignment[],
+  now: string,
+  options: EngineOptions = {},
+): Omit<PolicyDiffEntry, 'identityKey'> {
+  const compiled = compilePolicy(policy);
+  const nowMs = Date.parse(now);
+  const today = dateIn(now, options.timeZone ?? 'UTC');
+  return gainedAndLost(flattenDesired(desiredIndex(before, compiled, assignments, nowMs, today)), flattenDesired(desiredIndex(after, compiled, assignments, nowMs, today)));
+}
+
+function gainedAndLost(was: readonly DesiredEntitlement[], will: readonly DesiredEntitlement[]): { gained: DesiredEntitlement[]; lost: DesiredEntitlement[] } {
+  const id = (d: DesiredEntitlement) => `${d.system}\u0000${d.entitlement}`;
+  const wasIds = new Set(was.map(id));
+  const willIds = new Set(will.map(id));
+  return { gained: will.filter((d) => !wasIds.has(id(d))), lost: was.filter((d) => !willIds.has(id(d))) };
 }

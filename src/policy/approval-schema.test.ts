@@ -29,3 +29,11 @@ test('an approval policy must say what it covers, and each stage who decides it'
   assert.equal(approvalSchema.safeParse({ name: 'x', entitlements: ['*'], stages: [{ name: 's' }] }).success, false, 'a stage with no approver');
   assert.equal(approvalSchema.safeParse({ name: 'x', entitlements: ['*'], stages: ['ceo'] }).success, false, 'an unknown approver kind');
 });
+
+test('an approval policy may cover edits instead, and says approver_outside_chain when the requester’s chain may not approve', () => {
+  const edits = approvalSchema.parse({ name: 'edits', edits: true, when: { equals: { department: 'finance' } }, stages: ['manager'] });
+  assert.deepEqual([edits.appliesTo, edits.when], ['edit', { equals: { department: 'finance' } }]);
+  assert.equal(approvalSchema.safeParse({ name: 'x', edits: true, entitlements: ['*'], stages: ['manager'] }).success, false, 'two things at once');
+  assert.equal(approvalSchema.parse({ name: 'p', entitlements: ['*'], privileged: true, approver_outside_chain: true, stages: ['system_owner'] }).approverOutsideChain, true);
+  assert.equal(approvalSchema.parse({ name: 'p', entitlements: ['*'], stages: ['manager'] }).approverOutsideChain, undefined);
+});

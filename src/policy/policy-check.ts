@@ -6,6 +6,7 @@
  */
 import type { EntitlementDef, RoleDef, RuleDef, SystemDef } from '../domain/policy.ts';
 import { templateProblems } from '../engine/account-template.ts';
+import { insecureHttpRefusal } from '../connectors/scim/scim-settings.ts';
 
 export type PathSegment = string | number;
 
@@ -42,6 +43,15 @@ export function checkPolicy(entries: PolicyEntries): ProblemAt[] {
   const entitlements = uniqueNames(entries.entitlements, (e) => `${e.system}:${e.name}`, 'entitlement', 'entitlements', at);
 
   for (const entry of entries.systems) {
+    const { type, settings } = entry.value.connector;
+    if (type === 'scim') {
+      // Caught at load, with the line, rather than when the first request would carry the token.
+      const key = 'base_url' in settings ? 'base_url' : 'baseUrl';
+      const url = settings[key];
+      const allowed = (settings.allow_insecure_http ?? settings.allowInsecureHttp) === true;
+      const refusal = typeof url === 'string' ? insecureHttpRefusal(url, allowed) : null;
+      if (refusal) at(entry, 'systems', ['connector', 'settings', key], refusal);
+    }
     const account = entry.value.account;
     if (account.name !== null) {
       for (const p of templateProblems(account.name)) at(entry, 'systems', ['account', 'name'], p);

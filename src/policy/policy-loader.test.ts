@@ -100,6 +100,18 @@ describe('loadPolicy', () => {
     assert.ok(!found.some((p) => p.includes('github:admins')));
   });
 
+  test('a scim system on plain http is a problem naming file and line unless it sets allow_insecure_http', async () => {
+    const system = (name: string, extra: string) => `  - name: ${name}
+    owner: E1
+    connector:
+      type: scim
+      settings: { base_url: "http://127.0.0.1:8080/scim/v2"${extra} }
+`;
+    const dir = await policyDir('scim-http', { 'systems.yaml': `systems:\n${system('plain', '')}${system('tolerated', ', allow_insecure_http: true')}  - name: secure\n    owner: E1\n    connector: { type: scim, settings: { base_url: "https://scim.example.test/v2" } }\n` });
+    const found = (await problems(dir)).map((p) => `${p.file.slice(dir.length + 1)}:${p.line} ${p.path}: ${p.message}`);
+    assert.deepEqual(found, ['systems.yaml:6 systems[0].connector.settings.base_url: http://127.0.0.1:8080/scim/v2 is plain http: the bearer token would travel in clear; use https, or set allow_insecure_http: true for a test system']);
+  });
+
   test('cross-reference problems name unknown entitlements, duplicates and bad templates', async () => {
     const dir = await policyDir('refs', {
       'base.yaml': BASE,

@@ -231,18 +231,23 @@ export const approvalSchema = z
     entitlements: z.array(z.string().regex(/^(\*|[A-Za-z0-9][A-Za-z0-9_.-]*:\S+)$/, 'write "system:entitlement", "system:*" or "*"')).min(1).optional(),
     privileged: z.boolean().optional(),
     joiners: conditionSchema.optional(),
+    /** `true`: edits made in jml (console, API) that would give access wait for these stages. */
+    edits: z.literal(true).optional(),
     when: conditionSchema.optional(),
     stages: z.array(approvalStageSchema).min(1),
+    /** Nobody in the requester's management chain approves (four-eyes for privileged access). */
+    approver_outside_chain: z.boolean().optional(),
   })
-  .refine((a) => (a.entitlements === undefined) !== (a.joiners === undefined), 'give either entitlements or joiners')
+  .refine((a) => [a.entitlements, a.joiners, a.edits].filter((v) => v !== undefined).length === 1, 'give one of entitlements, joiners or edits')
   .transform(
     (a): ApprovalPolicy => ({
       name: a.name,
-      appliesTo: a.joiners ? 'joiner' : 'entitlement',
+      appliesTo: a.joiners ? 'joiner' : a.edits ? 'edit' : 'entitlement',
       entitlements: a.entitlements ?? [],
       privileged: a.privileged ?? null,
       when: a.joiners ?? a.when ?? null,
       stages: a.stages,
+      ...(a.approver_outside_chain ? { approverOutsideChain: true } : {}),
     }),
   );
 

@@ -149,3 +149,15 @@ describe('inventory CSV', () => {
     ]);
   });
 });
+
+test('a value longer than max_value_length (1 KiB by default) is a row error naming file, row and column, without echoing the value', () => {
+  const long = 'x'.repeat(1025);
+  const snapshot = map(`${HR}E1,Ada,${long},,,,2022-01-10,,\nE2,Bob,Ok,,,,2022-01-10,,\n`, { type: 'hr' });
+  assert.deepEqual(snapshot.errors.map((e) => [e.file, e.row, e.column]), [['people.csv', 2, 'last_name']]);
+  assert.match(snapshot.errors[0]!.message, /1025 characters, longer than the limit of 1024 \(max_value_length/);
+  assert.ok(!snapshot.errors[0]!.message.includes(long));
+  assert.deepEqual(snapshot.records.map((r) => r.key), ['E2']);
+  const raised = map(`${HR}E1,Ada,${long},,,,2022-01-10,,\n`, { type: 'hr', max_value_length: 2048 });
+  assert.deepEqual(raised.errors, []);
+});
+

@@ -86,6 +86,10 @@ function readRow(row: SourceRow, options: MapOptions, file: string): { draft: Dr
     source: row, errors: [], key: null, kind: null, status: 'active', attributes: {},
     startDate: null, endDate: null, owner: null, sponsor: null, systems: undefined, credentials: undefined,
   };
+  // Over-long values first, and never echoed: one 15 MB cell must not reach the store, the diff or the error report.
+  const tooLong = [...config.fields.keys()].filter((field) => (read.raw(field)?.length ?? 0) > config.maxValueLength);
+  for (const field of tooLong) fail(draft, read, field, `value of ${read.raw(field)!.length} characters, longer than the limit of ${config.maxValueLength} (max_value_length in the source's configuration)`);
+  if (tooLong.length > 0) return { draft, read };
   draft.key = read.raw('key') ?? fail(draft, read, 'key', 'key missing');
   draft.kind = readKind(draft, read, config.type);
   const status = read.value('status');

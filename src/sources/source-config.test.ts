@@ -9,7 +9,7 @@ test('a bare configuration takes the issue defaults', () => {
   const config = sourceConfigSchema.parse({ type: 'hr' });
   assert.deepEqual(
     { ...config, mapping: undefined },
-    { type: 'hr', format: 'csv', delimiter: ',', encoding: 'utf-8', headerRows: 1, full_snapshot: true, mapping: undefined },
+    { type: 'hr', format: 'csv', delimiter: ',', encoding: 'utf-8', headerRows: 1, full_snapshot: true, max_value_length: 1024, mapping: undefined },
   );
   const resolved = resolveSourceConfig(config);
   assert.deepEqual([...resolved.fields.keys()], [

@@ -104,6 +104,8 @@ export const sourceConfigSchema = z
     encoding: z.enum(SOURCE_ENCODINGS).default('utf-8'),
     headerRows: z.number().int().min(1).max(20).default(1),
     full_snapshot: z.boolean().default(true),
+    /** Longest value one field of a row may hold, in characters; a longer one is a row error (nothing is imported). */
+    max_value_length: z.number().int().min(1).max(1024 * 1024).default(1024),
     mapping: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'field names are snake_case'), fieldMapping).default({}),
   })
   .strict()
@@ -166,6 +168,7 @@ export interface ResolvedSourceConfig {
   readonly encoding: SourceEncoding;
   readonly headerRows: number;
   readonly fullSnapshot: boolean;
+  readonly maxValueLength: number;
   readonly fields: ReadonlyMap<string, ResolvedField>;
 }
 
@@ -304,6 +307,7 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
     encoding: config.encoding,
     headerRows: config.headerRows,
     fullSnapshot: config.full_snapshot,
+    maxValueLength: config.max_value_length,
     fields,
   };
 }

@@ -331,7 +331,7 @@ export interface SystemHealthTable {
 
 export interface AccessRequestsTable {
   id: string;
-  kind: 'request' | 'exception' | 'joiner';
+  kind: 'request' | 'exception' | 'joiner' | 'edit';
   requester: string;
   identity_key: string;
   role: string | null;
@@ -343,6 +343,19 @@ export interface AccessRequestsTable {
   decided_at: ColumnType<Date | null, string | null | undefined, string | null>;
   valid_to: ColumnType<Date | null, string | null | undefined, string | null>;
   review_due: ColumnType<Date | null, string | null | undefined, string | null>;
+  /** Kind `edit`: the proposed identity fields, applied when the last stage approves. */
+  edit: ColumnType<ProposedEdit | null, string | null | undefined, string | null>;
+  /** Nobody in the requester's management chain decides any stage (approval policy `approver_outside_chain`). */
+  approver_outside_chain: ColumnType<boolean, boolean | undefined, boolean>;
+}
+
+/** An edit waiting for approval, as stored. */
+export interface ProposedEdit {
+  readonly attributes?: Record<string, string | null>;
+  readonly status?: 'active' | 'suspended' | 'left' | 'pending';
+  readonly owner?: string | null;
+  readonly sponsor?: string | null;
+  readonly timezone: string;
 }
 
 export interface ApprovalStepsTable {

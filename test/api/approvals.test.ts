@@ -122,6 +122,14 @@ for (const backend of testBackends()) {
       assert.deepEqual(await hold('dave'), { requestId: 'req-j-dave', state: 'denied', stage: null, approvers: [] });
     });
 
+    test('a request for an entitlement not in the catalogue is refused with 404 naming it, and nothing is filed', async () => {
+      const res = await call('alice', 'POST', '/api/access-requests', { system: 'wiki', entitlement: 'superusers', justification: 'because I can' });
+      assert.equal(res.status, 404, JSON.stringify(res.body));
+      assert.match((res.body.error as { message: string }).message, /wiki:superusers/);
+      const filed = await store.db.selectFrom('access_requests').select('entitlements').execute();
+      assert.ok(!filed.some((r) => r.entitlements.some((e) => e.entitlement === 'superusers')));
+    });
+
     test('a manager may not request access for someone outside their team', async () => {
       const res = await call('mgr-a', 'POST', '/api/access-requests', { identityKey: 'bob', system: 'wiki', entitlement: 'staff', justification: 'help out' });
       assert.equal(res.status, 404);

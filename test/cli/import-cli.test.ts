@@ -40,6 +40,18 @@ describe('jml import from the command line', () => {
     assert.equal(list.identities.length, 4);
   });
 
+  test('a value over the length cap exits 2, names file, row and column, and imports nothing', async () => {
+    const file = writeFile(dir, 'long.csv', `employee_id,first_name,last_name,email,department,title,manager_id,location,employment_type,start_date,end_date,status\nE0200,${'A'.repeat(15 * 1024 * 1024)},B,a@example.com,Eng,X,,Berlin,Full-time,2024-12-31,,active\n`);
+    const run = await runCli(['--data', data, 'import', 'hr', file, '--json']);
+    assert.equal(run.code, 2);
+    const out = JSON.parse(run.stdout);
+    assert.deepEqual([out.errors[0].file, out.errors[0].row, out.errors[0].column], [file, 2, 'first_name']);
+    assert.match(out.errors[0].message, /max_value_length/);
+    assert.ok(run.stdout.length < 10_000, 'the value is not echoed back');
+    const list = JSON.parse((await runCli(['--data', data, 'identities', '--json'])).stdout);
+    assert.equal(list.identities.length, 4);
+  });
+
   test('a header-only file exits 3 (held) and says how to release it', async () => {
     const run = await runCli(['--data', data, 'import', 'hr', writeHr(dir, 'empty.csv', [])]);
     assert.equal(run.code, 3);

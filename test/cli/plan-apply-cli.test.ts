@@ -24,7 +24,7 @@ const POLICY = {
     enforcement: full
     correlation: { account: identity_key, identity: key }
   - name: saas
-    connector: { type: scim, settings: { base_url: "http://127.0.0.1:9/scim/v2" } }
+    connector: { type: scim, settings: { base_url: "http://127.0.0.1:9/scim/v2", allow_insecure_http: true } }
     owner: "1001"
     enforcement: none
 `,

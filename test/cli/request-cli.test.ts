@@ -41,3 +41,11 @@ test('a request is approved stage by stage from the command line, and nobody app
   assert.ok(Date.parse(done.validTo) - Date.now() > 4.9 * 86_400_000);
 
 });
+
+test('a request for an entitlement not in the catalogue is refused on the command line too', { timeout: 120_000 }, async () => {
+  const refused = await jml('request', '--as', 'E1', '--entitlement', 'wiki:superusers', '--justification', 'because I can', '--json');
+  assert.notEqual(refused.code, 0);
+  const { error } = JSON.parse(refused.stdout) as { error: { code: string; message: string } };
+  assert.equal(error.code, 'not_found');
+  assert.match(error.message, /wiki:superusers/);
+});

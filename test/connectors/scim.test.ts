@@ -25,8 +25,9 @@ async function sharedServer(): Promise<ScimServer> {
   return shared;
 }
 
+// The test server speaks plain http on loopback: allowed only because the settings say so.
 function connectorFor(server: ScimServer, settings: Record<string, unknown> = {}) {
-  return createScimConnector({ baseUrl: server.url, ...settings }, { system: SYSTEM, token: new Secret(server.token) });
+  return createScimConnector({ baseUrl: server.url, allowInsecureHttp: true, ...settings }, { system: SYSTEM, token: new Secret(server.token), warn: () => undefined });
 }
 
 async function ensureGroup(server: ScimServer, name: string): Promise<void> {
@@ -48,7 +49,7 @@ describeConformance('scim', async () => {
     accountAttributes: (identityKey) => ({ userName: `${identityKey}@example.test`, display_name: `Person ${identityKey}`, first_name: 'Ada', last_name: identityKey }),
     attributeUpdate: { title: 'Staff Engineer' },
     // A port nothing listens on: 127.0.0.1:9 (discard) is refused at once.
-    unreachable: async () => createScimConnector({ baseUrl: 'http://127.0.0.1:9/scim/v2', timeoutMs: 2000 }, { system: SYSTEM, token: new Secret('x') }),
+    unreachable: async () => createScimConnector({ baseUrl: 'http://127.0.0.1:9/scim/v2', timeoutMs: 2000, allowInsecureHttp: true }, { system: SYSTEM, token: new Secret('x'), warn: () => undefined }),
   };
 });
 
@@ -145,7 +146,7 @@ describe('scim connector against a real SCIM server', () => {
   });
 
   test('a refused token is terminal and named by validate()', async () => {
-    const scim = createScimConnector({ baseUrl: server.url }, { system: SYSTEM, token: new Secret('wrong-token-value') });
+    const scim = createScimConnector({ baseUrl: server.url, allowInsecureHttp: true }, { system: SYSTEM, token: new Secret('wrong-token-value'), warn: () => undefined });
     const v = await scim.validate();
     assert.equal(v.ok, false);
     assert.match(v.problems[0]!, /refused \(401\)/);
@@ -230,7 +231,7 @@ describe('scim connector against a real SCIM server', () => {
 
   test('the registry builds a scim connector from policy settings, and the token never prints', async () => {
     const registry = createConnectorRegistry();
-    const scim = await registry.create({ type: 'scim', settings: { baseUrl: server.url, token: server.token } }, { system: SYSTEM });
+    const scim = await registry.create({ type: 'scim', settings: { baseUrl: server.url, token: server.token, allowInsecureHttp: true } }, { system: SYSTEM });
     assert.deepEqual(await scim.validate(), { ok: true, problems: [] });
     assert.ok(!inspect(scim, { depth: 8 }).includes(server.token));
     assert.ok(!JSON.stringify((scim as unknown as { settings: unknown }).settings).includes(server.token));
@@ -238,14 +239,27 @@ describe('scim connector against a real SCIM server', () => {
     await assert.rejects(registry.create({ type: 'scim', settings: { baseUrl: 'ftp://x', token: 't' } }, { system: SYSTEM }), (e) => isJmlError(e, 'invalid_input') && /baseUrl/.test(e.message));
   });
 
-  test('plain http to a host other than loopback is refused by validate() before the token is sent', async () => {
-    const scim = createScimConnector({ baseUrl: 'http://scim.example.test/scim/v2' }, { system: SYSTEM, token: new Secret('t0ken-value') });
-    const v = await scim.validate();
-    assert.equal(v.ok, false);
-    assert.match(v.problems[0]!, /plain http/);
-    await assert.rejects(scim.list('accounts', null), (e) => isJmlError(e, 'connector') && !e.retryable && /in clear/.test(e.message));
-    const outcome = await scim.apply!(change('create_account', 'H1', { attributes: { userName: 'h' } }));
-    assert.equal(outcome.status === 'failed' && outcome.retryable, false);
+  test('plain http is refused before the token is sent, on loopback too, unless the system allows it', async () => {
+    for (const baseUrl of ['http://scim.example.test/scim/v2', server.url]) {
+      const seen: string[] = [];
+      const scim = createScimConnector({ baseUrl }, { system: SYSTEM, token: new Secret('t0ken-value'), fetch: async (url) => void seen.push(String(url)) as never });
+      const v = await scim.validate();
+      assert.equal(v.ok, false, baseUrl);
+      assert.match(v.problems[0]!, /plain http.*allow_insecure_http/);
+      await assert.rejects(scim.list('accounts', null), (e) => isJmlError(e, 'connector') && !e.retryable && /in clear/.test(e.message));
+      const outcome = await scim.apply!(change('create_account', 'H1', { attributes: { userName: 'h' } }));
+      assert.equal(outcome.status === 'failed' && outcome.retryable, false);
+      assert.deepEqual(seen, [], 'no request left the process');
+    }
+  });
+
+  test('a system allowed plain http gets one loud warning per process, naming it and the host, without the token', async () => {
+    const warnings: string[] = [];
+    const system = `warned-${randomBytes(4).toString('hex')}`;
+    for (let i = 0; i < 3; i++) createScimConnector({ baseUrl: server.url, allowInsecureHttp: true }, { system, token: new Secret(server.token), warn: (m) => warnings.push(m) });
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, new RegExp(`^WARNING: scim system ${system} sends its bearer token over plain http to ${new URL(server.url).host}`));
+    assert.ok(!warnings[0]!.includes(server.token));
   });
 
   test('a token from the secret store reaches the SCIM host it was entered for, and is cleared when the system URL moves', async () => {
@@ -254,7 +268,7 @@ describe('scim connector against a real SCIM server', () => {
       const ring = createKeyring(masterKey(randomBytes(32)));
       await putSecret(store.db, ring, SYSTEM, 'token', server.token, server.url);
       const token = await getSecret(store.db, ring, SYSTEM, 'token', server.url);
-      const scim = createScimConnector({ baseUrl: server.url }, { system: SYSTEM, token });
+      const scim = createScimConnector({ baseUrl: server.url, allowInsecureHttp: true }, { system: SYSTEM, token, warn: () => undefined });
       assert.deepEqual(await scim.validate(), { ok: true, problems: [] });
       const moved = server.url.replace('127.0.0.1', 'localhost');
       await assert.rejects(getSecret(store.db, ring, SYSTEM, 'token', moved), (e) => isJmlError(e, 'forbidden') && /entered again/.test(e.message));

@@ -97,7 +97,7 @@ describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { ski
       name: "{first_name|ascii|lower}.{last_name|ascii|lower}"
       attributes: { sn: "{last_name}", givenName: "{first_name}" }
   - name: app
-    connector: { type: scim, settings: { base_url: "${scim.url}" } }
+    connector: { type: scim, settings: ${scim.policySettings} }
     owner: "3001"
     enforcement: full
     correlation: { account: externalId, identity: key }

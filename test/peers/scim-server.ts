@@ -35,6 +35,8 @@ export interface ScimServer {
   /** Base URL of the SCIM endpoints, e.g. http://127.0.0.1:41234/scim/v2 */
   readonly url: string;
   readonly token: string;
+  /** The server speaks plain http on loopback: the settings line a policy system needs to reach it (`allow_insecure_http`). */
+  readonly policySettings: string;
   readonly state: ScimServerState;
   stop(): Promise<void>;
 }
@@ -69,6 +71,7 @@ export async function startScimServer(options: { token?: string } = {}): Promise
   return {
     url,
     token,
+    policySettings: `{ base_url: "${url}", allow_insecure_http: true }`,
     state: {
       users: () => call('users'),
       groups: () => call('groups'),

@@ -12,6 +12,7 @@ import { defineRoute, type RouteDefinition } from '../route-definition.ts';
 import { setSessionCookie } from '../routes/auth-routes.ts';
 import { createCredentialStore } from './credential-store.ts';
 import { userForOidc } from './user-store.ts';
+import { boundedString } from '../request-limits.ts';
 
 const FLOW_COOKIE = 'jml_oidc';
 
@@ -56,7 +57,7 @@ export function oidcRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Completes OIDC sign-in and sets the session cookie.',
       tag: 'auth',
       access: 'public',
-      query: z.object({ code: z.string().optional(), state: z.string().optional(), error: z.string().optional() }).passthrough(),
+      query: z.object({ code: boundedString('text').optional(), state: boundedString('text').optional(), error: boundedString('text').optional() }).passthrough(),
       response: z.null(),
       async handler({ request, reply }) {
         const oc = await client();

@@ -13,6 +13,7 @@ import { createSignInLimiter, DEFAULT_SIGN_IN_LIMIT, signInLimits } from '../aut
 import { authenticate } from '../auth/user-store.ts';
 import { defineRoute, type RouteDefinition } from '../route-definition.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { boundedArray, boundedString } from '../request-limits.ts';
 
 export const SESSION_COOKIE = 'jml_session';
 
@@ -123,7 +124,7 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'auth',
       access: 'signed_in',
       status: 201,
-      body: z.object({ name: z.string().min(1).max(100), scopes: z.array(z.enum(TOKEN_SCOPES)).min(1), expiresInDays: z.number().int().min(1).max(365).default(90) }).strict(),
+      body: z.object({ name: z.string().min(1).max(100), scopes: boundedArray(z.enum(TOKEN_SCOPES), TOKEN_SCOPES.length).min(1), expiresInDays: z.number().int().min(1).max(365).default(90) }).strict(),
       response: z.object({ token: z.string(), info: tokenInfo }),
       async handler({ body, principal, actor, request }) {
         if (principal.via === 'token') throw new JmlError('forbidden', 'an API token cannot create API tokens');
@@ -139,7 +140,7 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Revokes one of the caller’s API tokens.',
       tag: 'auth',
       access: 'signed_in',
-      params: z.object({ id: z.string() }),
+      params: z.object({ id: boundedString('key') }),
       response: z.object({ ok: z.literal(true) }),
       async handler({ params, principal, actor, request }) {
         await credentials.revokeApiToken(principal.userId, params.id);

@@ -14,6 +14,7 @@ import { createUser, toConsoleUser } from '../auth/user-store.ts';
 import { appendAudit } from '../../store/audit-log.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { defineRoute, page, pageQuery, sequenceCursor, type RouteDefinition } from '../route-definition.ts';
+import { boundedArray, boundedString } from '../request-limits.ts';
 
 /** Hours from a leaver's effective time within which every step must be confirmed. */
 export const LEAVER_SLA_HOURS = 24;
@@ -100,7 +101,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
       access: ['admin'],
       recentSignIn: true,
       status: 201,
-      body: z.object({ username: z.string().min(2).max(100), displayName: z.string().max(200).optional(), password: z.string().min(12).max(500), identityKey: z.string().nullable().optional(), roles: z.array(z.enum(GRANTED_ROLES)).default([]) }).strict(),
+      body: z.object({ username: z.string().min(2).max(100), displayName: boundedString('name').optional(), password: z.string().min(12).max(500), identityKey: boundedString('key').nullable().optional(), roles: boundedArray(z.enum(GRANTED_ROLES), GRANTED_ROLES.length).default([]) }).strict(),
       response: userView,
       async handler({ body, actor }) {
         const user = await createUser(db, body, actor);
@@ -114,9 +115,9 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'admin',
       access: ['admin'],
       recentSignIn: true,
-      params: z.object({ id: z.string() }),
+      params: z.object({ id: boundedString('key') }),
       body: z
-        .object({ roles: z.array(z.enum(GRANTED_ROLES)).optional(), status: z.enum(['active', 'disabled']).optional() })
+        .object({ roles: boundedArray(z.enum(GRANTED_ROLES), GRANTED_ROLES.length).optional(), status: z.enum(['active', 'disabled']).optional() })
         .strict()
         .refine((b) => b.roles !== undefined || b.status !== undefined, 'give roles or status to change'),
       response: userView,
@@ -138,7 +139,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'The audit trail, newest first; filter by subject, actor or action.',
       tag: 'admin',
       access: ['admin', 'security'],
-      query: pageQuery.extend({ cursor: sequenceCursor, subject: z.string().optional(), actor: z.string().optional(), action: z.string().optional() }),
+      query: pageQuery.extend({ cursor: sequenceCursor, subject: boundedString('key').optional(), actor: boundedString('key').optional(), action: boundedString('key').optional() }),
       response: page(z.object({ seq: z.number(), at: z.string(), actor: z.string(), action: z.string(), subject: z.string(), trigger: z.string(), details: z.unknown() })),
       async handler({ query }) {
         let q = db.selectFrom('audit_log').select(['seq', 'at', 'actor', 'action', 'subject', 'trigger', 'details']);

@@ -11,7 +11,11 @@ import { seesEveryone, type Principal } from '../auth/principal.ts';
 import { canSeeIdentity, reportsQuery } from '../identity-scope.ts';
 import { defineRoute, page, pageQuery, type RouteDefinition } from '../route-definition.ts';
 import { recordIdentityEdit } from '../../app/identity-edit.ts';
+import { reviewIdentityEdit } from '../../app/identity-edit-guard.ts';
+import { holdEditForApproval } from '../../app/identity-edit-approval.ts';
+import type { Policy } from '../../domain/policy.ts';
 import type { IdentityStatus } from '../../domain/identity.ts';
+import { boundedAttributes, boundedString } from '../request-limits.ts';
 
 const personSummary = z.object({
   key: z.string(),
@@ -53,12 +57,17 @@ export const SELF_EDITABLE_ATTRIBUTES: readonly string[] = ['display_name', 'pho
 
 const patchBody = z
   .object({
-    attributes: attributes.optional(),
+    attributes: boundedAttributes().optional(),
     status: z.enum(IDENTITY_STATUSES).optional(),
-    owner: z.string().nullable().optional(),
-    sponsor: z.string().nullable().optional(),
+    owner: boundedString('key').nullable().optional(),
+    sponsor: boundedString('key').nullable().optional(),
   })
   .strict();
+
+const accessChange = z.object({ system: z.string(), entitlement: z.string(), reasons: z.array(z.string()) });
+
+/** With no policy wired, only the fields every policy relies on (manager, status…) are protected. */
+const NO_POLICY: Policy = { systems: [], entitlements: [], roles: [], rules: [], approvals: [] };
 
 type Row = { key: string; kind: string; status: string; attributes: Record<string, string | null>; start_date: string | null; end_date: string | null };
 
@@ -97,11 +106,11 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'people',
       access: 'signed_in',
       query: pageQuery.extend({
-        q: z.string().trim().max(100).optional(),
+        q: boundedString('name').trim().optional(),
         status: z.enum(IDENTITY_STATUSES).optional(),
         kind: z.enum(IDENTITY_KINDS).optional(),
-        department: z.string().max(100).optional(),
-        manager: z.string().max(200).optional(),
+        department: boundedString('name').optional(),
+        manager: boundedString('key').optional(),
       }),
       response: page(personSummary),
       async handler({ query, principal }) {
@@ -144,7 +153,7 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'The identity page: attributes, timeline, desired versus actual access with reasons, accounts, credentials, owned identities, tasks, assets.',
       tag: 'people',
       access: 'signed_in',
-      params: z.object({ key: z.string().min(1).max(200) }),
+      params: z.object({ key: boundedString('key').min(1) }),
       response: identityPage,
       async handler({ params, principal, deny }) {
         const key = params.key;
@@ -194,30 +203,56 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'PATCH',
       url: '/api/people/:key',
-      summary: 'Changes fields of an identity. Admin: any; HR: attributes and status; a person: their own display_name, phone, pronouns. Any other field is refused (403) and audited.',
+      summary:
+        'Changes fields of an identity and returns the access it gains and loses (`dryRun=true`: only shows that). An edit that would give access waits for approval when an approval policy says `edits: true` (`approval` names the request). ' +
+        'Admin: any field; HR: attributes and status; a person: their own display_name, phone, pronouns. ' +
+        'Nobody changes the fields of their own identity that policy reads, nor makes themselves (or someone below them) another identity’s manager, sponsor or owner. Refusals are 403 and audited.',
       tag: 'people',
       access: 'signed_in',
-      params: z.object({ key: z.string().min(1).max(200) }),
+      params: z.object({ key: boundedString('key').min(1) }),
+      query: z.object({ dryRun: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') }),
       body: patchBody,
-      response: z.object({ key: z.string(), attributes, status: z.string(), owner: z.string().nullable(), sponsor: z.string().nullable() }),
-      async handler({ params, body, principal, deny, actor, request }) {
+      response: z.object({
+        key: z.string(),
+        attributes,
+        status: z.string(),
+        owner: z.string().nullable(),
+        sponsor: z.string().nullable(),
+        /** What the edit adds to and removes from the identity's desired access. */
+        access: z.object({ gained: z.array(accessChange), lost: z.array(accessChange) }),
+        dryRun: z.boolean(),
+        /** Set when policy holds this edit for a second person's approval: nothing changed yet. */
+        approval: z.object({ requestId: z.string(), stages: z.array(z.object({ name: z.string(), approvers: z.array(z.string()) })) }).nullable(),
+      }),
+      async handler({ params, query, body, principal, deny, actor, request }) {
         const row = await db.selectFrom('identities').selectAll().where('key', '=', params.key).executeTakeFirst();
         if (!row || !(await canSeeIdentity(db, principal, params.key))) return deny('not_found', params.key, row ? 'outside the caller’s scope' : 'no such identity');
         const refused = forbiddenFields(principal, params.key, body);
         if (refused.length > 0) return deny('forbidden', params.key, `may not set ${refused.join(', ')}`);
+        const fields = {
+          identityKey: params.key,
+          ...(body.attributes ? { attributes: body.attributes } : {}),
+          ...(body.status ? { status: body.status as IdentityStatus } : {}),
+          ...(body.owner !== undefined ? { owner: body.owner } : {}),
+          ...(body.sponsor !== undefined ? { sponsor: body.sponsor } : {}),
+        };
+        const policy = deps.services.policy ? await deps.services.policy() : NO_POLICY;
+        const review = await reviewIdentityEdit(db, policy, fields, principal.identityKey, deps.now(), deps.timezone ?? 'UTC');
+        if (review.refusal) return deny('forbidden', params.key, review.refusal);
+        const impact = { gained: review.gained.map((c) => ({ ...c, reasons: [...c.reasons] })), lost: review.lost.map((c) => ({ ...c, reasons: [...c.reasons] })) };
+        const unchanged = { key: row.key, attributes: row.attributes, status: row.status, owner: row.owner, sponsor: row.sponsor, access: impact };
+        if (query.dryRun) return { ...unchanged, dryRun: true, approval: null };
+        const held = await holdEditForApproval({ db, policy, timezone: deps.timezone ?? 'UTC', now: deps.now() }, fields, actor, review);
+        if (held) return { ...unchanged, dryRun: false, approval: { requestId: held.requestId, stages: held.stages.map((s) => ({ name: s.name, approvers: [...s.approvers] })) } };
         const result = await db.transaction().execute(async (trx) => {
           const identity = await recordIdentityEdit(trx, {
-            identityKey: params.key,
-            ...(body.attributes ? { attributes: body.attributes } : {}),
-            ...(body.status ? { status: body.status as IdentityStatus } : {}),
-            ...(body.owner !== undefined ? { owner: body.owner } : {}),
-            ...(body.sponsor !== undefined ? { sponsor: body.sponsor } : {}),
+            ...fields,
             actor,
             trigger: `api:${request.id}`,
             at: deps.now(),
             timezone: deps.timezone ?? 'UTC',
           });
-          return { key: identity.key, attributes: identity.attributes, status: identity.status, owner: identity.owner, sponsor: identity.sponsor };
+          return { key: identity.key, attributes: identity.attributes, status: identity.status, owner: identity.owner, sponsor: identity.sponsor, access: impact, dryRun: false, approval: null };
         });
         // Status and manager decide whether a linked user may act and as what: drop cached principals once committed.
         deps.principalCache?.forgetWhere({ identityKey: params.key });

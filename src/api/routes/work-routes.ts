@@ -10,6 +10,7 @@ import type { ApiDeps, ApprovalItem } from '../api-deps.ts';
 import type { Principal } from '../auth/principal.ts';
 import { managesIdentity } from '../identity-scope.ts';
 import { defineRoute, instantCursor, page, pageQuery, type RouteDefinition } from '../route-definition.ts';
+import { boundedArray, boundedString, UPLOAD_BODY_LIMIT } from '../request-limits.ts';
 
 const importOutcome = z.object({
   id: z.string().nullable(),
@@ -96,7 +97,8 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Imports a source file. With dryRun the diff is returned and nothing is stored; a mass change is held until released.',
       tag: 'imports',
       access: ['admin', 'hr'],
-      body: z.object({ source: z.string().regex(/^[a-z][a-z0-9_-]*$/), fileName: z.string().min(1).max(200), content: z.string().max(50 * 1024 * 1024), dryRun: z.boolean().default(true) }).strict(),
+      body: z.object({ source: boundedString('key').regex(/^[a-z][a-z0-9_-]*$/), fileName: boundedString('name').min(1), content: z.string().max(UPLOAD_BODY_LIMIT - 64 * 1024), dryRun: z.boolean().default(true) }).strict(),
+      bodyLimit: UPLOAD_BODY_LIMIT,
       response: importOutcome,
       async handler({ body, actor }) {
         const port = services.imports ?? unavailable('import');
@@ -110,7 +112,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Releases an import held by the mass-change guard (a person’s decision, audited).',
       tag: 'imports',
       access: ['admin', 'security'],
-      params: z.object({ id: z.string() }),
+      params: z.object({ id: boundedString('key') }),
       response: importOutcome,
       async handler({ params, actor }) {
         const outcome = await (services.imports ?? unavailable('import')).release(params.id, actor);
@@ -123,7 +125,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Plans, newest first; filter by status (awaiting_approval, approved, applying, applied, partial).',
       tag: 'plans',
       access: ['admin', 'security'],
-      query: z.object({ status: z.string().max(40).optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }),
+      query: z.object({ status: boundedString('key').optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }),
       response: z.object({ items: z.array(planView) }),
       handler: async ({ query }) => ({ items: (await (services.plans ?? unavailable('planning')).list(query.status, query.limit)).map(toPlan) }),
     }),
@@ -134,7 +136,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'plans',
       access: ['admin'],
       status: 201,
-      body: z.object({ identityKeys: z.array(z.string()).max(1000).default([]) }).strict(),
+      body: z.object({ identityKeys: boundedArray(boundedString('key'), 1000).default([]) }).strict(),
       response: planView,
       handler: async ({ body, actor }) => toPlan(await (services.plans ?? unavailable('planning')).preview(body.identityKeys, actor)),
     }),
@@ -144,19 +146,26 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'One plan with every change, its reason and state.',
       tag: 'plans',
       access: ['admin', 'security'],
-      params: z.object({ id: z.string() }),
+      params: z.object({ id: boundedString('key') }),
       response: planView,
       handler: async ({ params }) => toPlan(await (services.plans ?? unavailable('planning')).get(params.id)),
     }),
     defineRoute({
       method: 'POST',
       url: '/api/plans/:id/approve',
-      summary: 'Approves a plan for apply.',
+      summary: 'Approves a plan for apply. With four-eyes on (the default with a PostgreSQL server), the person who computed it may not (403, audited).',
       tag: 'plans',
       access: ['admin', 'security'],
-      params: z.object({ id: z.string() }),
+      params: z.object({ id: boundedString('key') }),
       response: planView,
-      handler: async ({ params, actor }) => toPlan(await (services.plans ?? unavailable('planning')).approve(params.id, actor)),
+      async handler({ params, actor, deny }) {
+        try {
+          return toPlan(await (services.plans ?? unavailable('planning')).approve(params.id, actor));
+        } catch (error) {
+          if (isJmlError(error, 'forbidden')) return deny('forbidden', `plan:${params.id}`, error.message);
+          throw error;
+        }
+      },
     }),
     defineRoute({
       method: 'POST',
@@ -164,7 +173,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Applies an approved plan; refused when stale (its inputs changed since it was computed).',
       tag: 'plans',
       access: ['admin'],
-      params: z.object({ id: z.string() }),
+      params: z.object({ id: boundedString('key') }),
       response: planView,
       handler: async ({ params, actor }) => toPlan(await (services.plans ?? unavailable('planning')).apply(params.id, actor)),
     }),
@@ -189,8 +198,8 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Approves or rejects the open stage. Not one of its approvers: 404, audited. Nobody decides their own request or one for themselves (403, audited).',
       tag: 'approvals',
       access: 'signed_in',
-      params: z.object({ id: z.string() }),
-      body: z.object({ decision: z.enum(['approve', 'reject']), comment: z.string().max(2000).optional() }).strict(),
+      params: z.object({ id: boundedString('key') }),
+      body: z.object({ decision: z.enum(['approve', 'reject']), comment: boundedString('text').optional() }).strict(),
       response: z.object({ ok: z.literal(true) }),
       async handler({ params, body, principal, deny, actor }) {
         const port = services.approvals ?? unavailable('approval');
@@ -213,7 +222,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'approvals',
       access: 'signed_in',
       status: 201,
-      body: z.object({ identityKey: z.string().optional(), system: z.string().min(1), entitlement: z.string().min(1), justification: z.string().min(3).max(2000) }).strict(),
+      body: z.object({ identityKey: boundedString('key').optional(), system: boundedString('key').min(1), entitlement: boundedString('key').min(1), justification: boundedString('text').min(3) }).strict(),
       response: approvalItem,
       async handler({ body, principal, deny }) {
         // A request is made by a person: the app checks they ask for themselves or a direct report.
@@ -230,7 +239,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Manual tasks: admin and security see all; system owners their systems; others those assigned to them.',
       tag: 'tasks',
       access: 'signed_in',
-      query: z.object({ status: z.enum(['open', 'done', 'confirmed']).optional(), system: z.string().optional() }),
+      query: z.object({ status: z.enum(['open', 'done', 'confirmed']).optional(), system: boundedString('key').optional() }),
       response: z.object({ items: z.array(task) }),
       async handler({ query, principal }) {
         const all = await tasks.listTasks({ ...(query.status ? { status: query.status } : {}), ...(query.system ? { system: query.system } : {}) });
@@ -245,8 +254,8 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Closes a task with evidence (a note and/or a file’s SHA-256); or confirms it as the second person.',
       tag: 'tasks',
       access: 'signed_in',
-      params: z.object({ id: z.string() }),
-      body: z.object({ action: z.enum(['close', 'confirm']).default('close'), note: z.string().trim().min(1).max(4000).optional(), fileSha256: z.string().regex(/^[0-9a-fA-F]{64}$/).optional() }).strict(),
+      params: z.object({ id: boundedString('key') }),
+      body: z.object({ action: z.enum(['close', 'confirm']).default('close'), note: boundedString('text').trim().min(1).optional(), fileSha256: z.string().length(64).regex(/^[0-9a-fA-F]{64}$/).optional() }).strict(),
       response: z.object({ id: z.string(), status: z.string() }),
       async handler({ params, body, principal, deny, actor }) {
         const found = await tasks.getTask(params.id).catch(() => null);

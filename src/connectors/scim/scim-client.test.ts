@@ -31,7 +31,7 @@ test('a kept-alive connection closed by the server is retried once for reads, ne
     }
     return new Response('{"totalResults":0,"Resources":[]}', { status: 200 });
   }) as unknown as typeof fetch;
-  const client = createScimClient(scimSettingsSchema.parse({ baseUrl: 'http://127.0.0.1:9/scim/v2' }), 'saas', { token: new Secret('t0ken'), fetch: fakeFetch });
+  const client = createScimClient(scimSettingsSchema.parse({ baseUrl: 'http://127.0.0.1:9/scim/v2', allowInsecureHttp: true }), 'saas', { token: new Secret('t0ken'), fetch: fakeFetch, warn: () => undefined });
   failNext = 1;
   assert.equal((await client.request('GET', '/Users', undefined)).status, 200);
   assert.equal(calls.length, 2);

@@ -7,12 +7,14 @@
  */
 import { JmlError } from '../../domain/errors.ts';
 import { redactSecrets, type Secret } from '../secrets/secret.ts';
-import { isLoopback, type ScimSettings } from './scim-settings.ts';
+import { insecureHttpRefusal, warnInsecureHttpOnce, type ScimSettings } from './scim-settings.ts';
 
 export interface ScimClientDeps {
   readonly token: Secret;
   readonly fetch?: typeof fetch;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Where the once-per-process plain-http warning goes; stderr by default. */
+  readonly warn?: (message: string) => void;
 }
 
 export interface ScimResponse {
@@ -70,7 +72,8 @@ export function createScimClient(settings: ScimSettings, system: string, deps: S
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const base = settings.baseUrl.replace(/\/+$/, '');
   const baseUrl = new URL(settings.baseUrl);
-  const inClear = baseUrl.protocol === 'http:' && !isLoopback(baseUrl) && !settings.allowInsecureHttp;
+  const inClear = insecureHttpRefusal(settings.baseUrl, settings.allowInsecureHttp) !== null;
+  if (baseUrl.protocol === 'http:' && settings.allowInsecureHttp) warnInsecureHttpOnce(system, settings.baseUrl, deps.warn);
 
   async function once(method: string, path: string, body: unknown): Promise<{ response: ScimResponse; retryAfterMs: number | null }> {
     try {
@@ -84,7 +87,7 @@ export function createScimClient(settings: ScimSettings, system: string, deps: S
 
   async function attempt(method: string, path: string, body: unknown): Promise<{ response: ScimResponse; retryAfterMs: number | null }> {
     if (inClear) {
-      throw new JmlError('connector', `scim ${system}: refusing to send the token in clear to ${baseUrl.host}; use https or set allowInsecureHttp`, {
+      throw new JmlError('connector', `scim ${system}: refusing to send the token in clear to ${baseUrl.host}; use https, or set allow_insecure_http: true for a test system`, {
         details: { system, status: null, scimType: null, retryAfterMs: null },
       });
     }

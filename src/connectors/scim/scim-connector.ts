@@ -12,7 +12,7 @@ import type { Secret } from '../secrets/secret.ts';
 import { createScimClient, scimFailure } from './scim-client.ts';
 import { decodeCursor, encodeCursor, equalsFilter } from './scim-filter.ts';
 import { PATCH_SCHEMA, differingPaths, replaceOperations, toAccount, toScimPaths, userResource, type ScimPatchOperation } from './scim-mapping.ts';
-import { isLoopback, scimSettingsSchema, type ScimSettings, type ScimSettingsInput } from './scim-settings.ts';
+import { insecureHttpRefusal, scimSettingsSchema, type ScimSettings, type ScimSettingsInput } from './scim-settings.ts';
 
 export interface ScimConnectorDeps {
   /** The system name changes and accounts carry. */
@@ -21,6 +21,8 @@ export interface ScimConnectorDeps {
   readonly token?: Secret;
   readonly fetch?: typeof fetch;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Where the once-per-process plain-http warning goes; stderr by default. */
+  readonly warn?: (message: string) => void;
 }
 
 const PROVISIONS: readonly ChangeKind[] = ['create_account', 'enable_account', 'disable_account', 'update_attributes', 'add_grant', 'remove_grant', 'delete_account'];
@@ -257,11 +259,8 @@ export function createScimConnector(input: ScimSettingsInput, deps: ScimConnecto
 
     async validate(): Promise<ValidationResult> {
       const problems: string[] = [];
-      const url = new URL(settings.baseUrl);
-      if (url.protocol === 'http:' && !isLoopback(url) && !settings.allowInsecureHttp) {
-        problems.push(`${settings.baseUrl} is plain http: the token would travel in clear; use https or set allowInsecureHttp`);
-        return { ok: false, problems };
-      }
+      const refusal = insecureHttpRefusal(settings.baseUrl, settings.allowInsecureHttp);
+      if (refusal) return { ok: false, problems: [refusal] };
       try {
         await get('/ServiceProviderConfig');
       } catch (error) {

@@ -24,15 +24,32 @@ export const scimSettingsSchema = z.object({
   timeoutMs: z.number().int().positive().max(120_000).default(15_000),
   /** A 429/503 whose Retry-After is at most this long is retried once in place; longer waits go back to the engine. */
   maxInlineRetryMs: z.number().int().min(0).max(10_000).default(2_000),
-  /** Permit plain http to a host other than loopback (sends the token in clear). */
+  /**
+   * Permit plain http (policy files: `allow_insecure_http: true`). The bearer
+   * token then travels in clear, even on loopback where any local process may
+   * listen on the port; jml warns once per process when it is used.
+   */
   allowInsecureHttp: z.boolean().default(false),
 });
 
 export type ScimSettings = z.infer<typeof scimSettingsSchema>;
 export type ScimSettingsInput = z.input<typeof scimSettingsSchema>;
 
-/** True when the URL points at this machine, where plain http is acceptable for tests and sidecars. */
-export function isLoopback(url: URL): boolean {
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+/** Why a base URL may not carry the token, or null when it may: plain http needs `allow_insecure_http: true`. */
+export function insecureHttpRefusal(baseUrl: string, allowInsecureHttp: boolean): string | null {
+  if (allowInsecureHttp || !/^http:/i.test(baseUrl)) return null;
+  return `${baseUrl} is plain http: the bearer token would travel in clear; use https, or set allow_insecure_http: true for a test system`;
+}
+
+const warnedInsecure = new Set<string>();
+
+/**
+ * Says once per process and system, on `warn` (stderr by default), that a
+ * system sends its token over plain http because its settings allow it.
+ */
+export function warnInsecureHttpOnce(system: string, baseUrl: string, warn: (message: string) => void = (m) => process.stderr.write(`${m}\n`)): void {
+  const key = `${system}\u0000${baseUrl}`;
+  if (warnedInsecure.has(key)) return;
+  warnedInsecure.add(key);
+  warn(`WARNING: scim system ${system} sends its bearer token over plain http to ${new URL(baseUrl).host} (allow_insecure_http is set): anyone who can read that traffic can act as jml there`);
 }
