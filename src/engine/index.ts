@@ -2,8 +2,8 @@
  * The pure engine: desired access, plans, explanations and policy diffs.
  * No I/O and no clock: `now` is always a parameter.
  */
-export { desired, describeReason } from './desired.ts';
-export type { DesiredAccess, DesiredEntitlement, EngineOptions } from './desired.ts';
+export { desired, describeReason, unresolvedTemplates } from './desired.ts';
+export type { DesiredAccess, DesiredEntitlement, EngineOptions, UnresolvedTemplate } from './desired.ts';
 export { plan } from './plan.ts';
 export type { PlanInput, JmlAssigned } from './plan.ts';
 export type { ObservedSystem, AccountLink } from './observed-index.ts';

@@ -3,7 +3,7 @@
  * Pure and deterministic: the same input gives the same plan, the same change
  * ids (idempotency keys) and the same fingerprint.
  */
-import type { Account, Assignment } from '../domain/access.ts';
+import type { Account, Assignment, EntitlementRef } from '../domain/access.ts';
 import type { Change, HeldJoiner, JoinerHold, Plan } from '../domain/change.ts';
 import type { Credential, Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
@@ -11,6 +11,7 @@ import { canonicalText, stableId, streamingHash } from './canonical-hash.ts';
 import { compilePolicy } from './compiled-policy.ts';
 import { calendarDate } from './condition.ts';
 import { desiredIndex } from './desired.ts';
+import { trackGroups } from './group-changes.ts';
 import { identityChanges, type HeldAsset } from './identity-changes.ts';
 import { holdActivation } from './joiner-hold.ts';
 import { grantsIn, indexObserved, type AccountLink, type LinkedAccounts, type ObservedSystem } from './observed-index.ts';
@@ -34,6 +35,8 @@ export interface PlanInput {
   readonly links?: readonly AccountLink[];
   /** What jml assigned before: `relative` enforcement removes only these. */
   readonly previouslyAssigned: readonly JmlAssigned[];
+  /** Groups jml created (create_group) and has not deleted since: the only groups `remove_empty` may delete. */
+  readonly createdGroups?: readonly EntitlementRef[];
   readonly credentials: readonly Credential[];
   /** Assets in identities' custody; leavers get a collect_asset change for each. */
   readonly assets?: readonly HeldAsset[];
@@ -112,7 +115,8 @@ export function plan(input: PlanInput): Plan {
   const NO_ACCOUNTS: LinkedAccounts = { accounts: [], grants: [] };
   const hash = streamingHash();
   hash.update(canonicalText({ policy: input.policy, timeZone: input.timeZone ?? 'UTC', scope: input.scope ?? null }));
-  const changes: Change[] = [];
+  let changes: Change[] = [];
+  const groups = trackGroups(compiled, input.observed, input.createdGroups ?? []);
   const keys = [...identityByKey.keys()].sort(cmp);
   for (const key of keys) {
     const identity = identityByKey.get(key)!;
@@ -127,10 +131,12 @@ export function plan(input: PlanInput): Plan {
     // Hashed apart so plans without holds keep their fingerprints; an approval or denial makes a plan stale.
     if (hold) hash.update(`h\u001f${key}\u001f${hold.requestId}\u001f${hold.state}\n`);
     if (scopeKeys && !scopeKeys.has(key)) continue;
+    const desired = desiredIndex(identity, compiled, own, nowMs, today);
+    for (const [system, entries] of desired) for (const [entitlement, entry] of entries) groups.desiredFrom(system, entitlement, entry.template);
     let identityPlan = identityChanges({
       compiled,
       identity,
-      desired: desiredIndex(identity, compiled, own, nowMs, today),
+      desired,
       accounts,
       grantsOf: (account) => grantsIn(linked, account),
       previouslyAssigned: prev ?? new Set(),
@@ -149,8 +155,15 @@ export function plan(input: PlanInput): Plan {
       const heldChanges = split.held.filter(inScope).length;
       if (heldChanges > 0) heldJoiners.push({ ...hold, heldChanges });
     }
-    for (const change of identityPlan) if (inScope(change)) changes.push(change);
+    for (const change of identityPlan) {
+      if (!inScope(change)) continue;
+      changes.push(change);
+      groups.planned(change, identity, change.entitlement === undefined ? undefined : desired.get(change.system!)?.get(change.entitlement)?.template);
+    }
   }
+  const grouped = groups.finish(changes, scopeKeys === null);
+  const inScope = (change: Change) => !scopeSystems || scopeSystems.has(change.system!);
+  changes = [...grouped.creates.filter(inScope), ...grouped.changes, ...grouped.deletes.filter(inScope)];
   const orphans = observed.unlinked.accounts.map((account, i) => ({ account, grants: observed.unlinked.grants[i]! }))
     .sort((a, b) => cmp(a.account.system, b.account.system) || cmp(a.account.accountId, b.account.accountId));
   for (const { account, grants } of orphans) hash.update(`u\u001f${accountText(account, readFields(account.system))}\u001f${sortedText(grants)}\n`);

@@ -1,0 +1,140 @@
+/**
+ * Groups that follow attributes: the `create_group` and `delete_group` changes
+ * an entitlement template calls for. A template names one group per identity
+ * (`dept-{department|slug}`); when policy lets jml create missing groups, a
+ * group nobody observed yet is created before the grants that need it, and
+ * (with `remove_empty`) a group jml created from the template is deleted once
+ * this plan removes its last holder and nobody desires it any more. Groups made
+ * by hand are never deleted: only those in `createdGroups` qualify.
+ */
+import type { EntitlementRef } from '../domain/access.ts';
+import type { Change } from '../domain/change.ts';
+import { renderStrict } from './account-template.ts';
+import { stableId } from './canonical-hash.ts';
+import type { CompiledEntitlementTemplate, CompiledPolicy } from './compiled-policy.ts';
+import type { Identity } from '../domain/identity.ts';
+import type { ObservedSystem } from './observed-index.ts';
+
+/** An add_grant in the plan whose group comes from a template that may create it. */
+interface GroupNeed {
+  readonly grant: Change;
+  readonly template: CompiledEntitlementTemplate;
+  readonly identity: Identity;
+}
+
+/** Collects, while the plan is computed, what the group changes are derived from. */
+export interface GroupTracker {
+  /** An identity's desired entitlement came from `template` (whether or not a grant is planned). */
+  desiredFrom(system: string, entitlement: string, template: CompiledEntitlementTemplate | undefined): void;
+  /** A change the plan keeps; add_grants of creatable groups and remove_grants are remembered. */
+  planned(change: Change, identity: Identity, template: CompiledEntitlementTemplate | undefined): void;
+  /**
+   * The group changes, and the plan's changes with each add_grant depending on
+   * the create_group of its group. `complete` is false when the plan saw only
+   * some identities (a scoped plan): then nothing is deleted.
+   */
+  finish(changes: readonly Change[], complete: boolean): { readonly creates: Change[]; readonly changes: Change[]; readonly deletes: Change[] };
+}
+
+const key = (system: string, entitlement: string) => `${system}\u0000${entitlement}`;
+
+/**
+ * @param observed what the connectors read: a group exists when listed as an entitlement or held by any account.
+ * @param createdGroups groups jml created and has not deleted since.
+ */
+export function trackGroups(compiled: CompiledPolicy, observed: readonly ObservedSystem[], createdGroups: readonly EntitlementRef[]): GroupTracker {
+  const needs: GroupNeed[] = [];
+  const desired = new Set<string>();
+  const removals = new Map<string, string>();
+  return {
+    desiredFrom(system, entitlement, template) {
+      if (template) desired.add(key(system, entitlement));
+    },
+    planned(change, identity, template) {
+      if (change.kind === 'add_grant' && template?.def.template.createMissing) needs.push({ grant: change, template, identity });
+      else if (change.kind === 'remove_grant' && change.accountId) removals.set(`${key(change.system!, change.entitlement!)}\u0000${change.accountId}`, change.id);
+    },
+    finish(changes, complete) {
+      const candidates = complete ? deletable(compiled, createdGroups, desired) : [];
+      if (needs.length === 0 && candidates.length === 0) return { creates: [], changes: [...changes], deletes: [] };
+      const systems = new Set([...needs.map((n) => n.grant.system!), ...candidates.map((c) => c.system)]);
+      const holders = holdersOf(observed, systems);
+
+      const creates = new Map<string, Change>();
+      const createOf = new Map<string, string>();
+      for (const { grant, template, identity } of needs) {
+        const group = key(grant.system!, grant.entitlement!);
+        if (holders.has(group)) continue;
+        let create = creates.get(group);
+        if (!create) {
+          create = {
+            id: stableId('ch', ['create_group', grant.system!, grant.entitlement!]),
+            kind: 'create_group',
+            identityKey: identity.key,
+            system: grant.system,
+            entitlement: grant.entitlement!,
+            attributes: { description: renderStrict(template.description, identity) },
+            reason: `group from template ${template.def.name} for ${identity.key}`,
+            dependsOn: [],
+          };
+          creates.set(group, create);
+        }
+        createOf.set(grant.id, create.id);
+      }
+      const withCreates = changes.map((c) => {
+        const create = createOf.get(c.id);
+        return create ? { ...c, dependsOn: [...c.dependsOn, create] } : c;
+      });
+
+      const deletes: Change[] = [];
+      for (const { system, entitlement, template } of candidates) {
+        const held = holders.get(key(system, entitlement));
+        if (!held) continue; // not observed: already gone, or never read
+        const after = [...held].map((accountId) => removals.get(`${key(system, entitlement)}\u0000${accountId}`));
+        if (after.some((id) => id === undefined)) continue; // someone keeps it
+        const before = after as string[];
+        const last = withCreates.find((c) => c.id === before[before.length - 1]);
+        deletes.push({
+          id: stableId('ch', ['delete_group', system, entitlement]),
+          kind: 'delete_group',
+          identityKey: last?.identityKey ?? '',
+          system,
+          entitlement,
+          reason: `empty group from template ${template.def.name}: nobody holds or is desired to hold it`,
+          dependsOn: before,
+        });
+      }
+      return { creates: [...creates.values()], changes: withCreates, deletes };
+    },
+  };
+}
+
+/** Groups jml created from a `remove_empty` template that no identity desires any more. */
+function deletable(compiled: CompiledPolicy, createdGroups: readonly EntitlementRef[], desired: ReadonlySet<string>) {
+  const out: { system: string; entitlement: string; template: CompiledEntitlementTemplate }[] = [];
+  for (const { system, entitlement } of createdGroups) {
+    if (desired.has(key(system, entitlement))) continue;
+    const template = compiled.templates.get(system)?.find((t) => t.def.template.removeEmpty && t.pattern.test(entitlement));
+    if (template) out.push({ system, entitlement, template });
+  }
+  return out.sort((a, b) => (key(a.system, a.entitlement) < key(b.system, b.entitlement) ? -1 : 1));
+}
+
+/**
+ * The accounts holding each group of `systems`, by `system\0group`; a group
+ * listed as an entitlement with no members maps to an empty set.
+ */
+function holdersOf(observed: readonly ObservedSystem[], systems: ReadonlySet<string>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const o of observed) {
+    if (!systems.has(o.system)) continue;
+    for (const entitlement of o.entitlements ?? []) if (!out.has(key(o.system, entitlement))) out.set(key(o.system, entitlement), new Set());
+    for (const grant of o.grants) {
+      const k = key(o.system, grant.entitlement);
+      let set = out.get(k);
+      if (!set) out.set(k, (set = new Set()));
+      set.add(grant.accountId);
+    }
+  }
+  return out;
+}
