@@ -44,6 +44,7 @@ const SIGN: Readonly<Record<string, string>> = {
   create_account: '+', enable_account: '+', add_grant: '+',
   remove_grant: '-', disable_account: '-', delete_account: '-', revoke_sessions: '-', revoke_credential: '-',
   update_attributes: '~', rotate_credential: '~', transfer_ownership: '~', collect_asset: '!', manual_task: '!',
+  create_group: '+', delete_group: '-',
 };
 
 function target(change: Change): string {

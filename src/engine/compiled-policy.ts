@@ -116,11 +116,25 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
   return compiled;
 }
 
+interface EntitlementLookup {
+  readonly exact: ReadonlyMap<string, EntitlementDef>;
+  readonly templates: readonly (readonly [EntitlementDef, RegExp])[];
+}
+const lookups = new WeakMap<readonly EntitlementDef[], EntitlementLookup>();
+
 /**
  * The definition of an entitlement by its concrete name: a plain entitlement,
  * else the template whose names it fits (a generated group inherits its
  * template's `privileged` and `max_duration_days`). Undefined when neither.
  */
-export function entitlementDefFor(compiled: CompiledPolicy, system: string, name: string): EntitlementDef | undefined {
-  return compiled.entitlements.get(`${system}:${name}`) ?? compiled.templates.get(system)?.find((t) => t.pattern.test(name))?.def;
+export function entitlementDefFor(entitlements: readonly EntitlementDef[], system: string, name: string): EntitlementDef | undefined {
+  let lookup = lookups.get(entitlements);
+  if (!lookup) {
+    lookup = {
+      exact: new Map(entitlements.map((e) => [`${e.system}:${e.name}`, e])),
+      templates: entitlements.filter((e) => e.template).map((e) => [e, templatePattern(compileTemplate(e.name))] as const),
+    };
+    lookups.set(entitlements, lookup);
+  }
+  return lookup.exact.get(`${system}:${name}`) ?? lookup.templates.find(([e, pattern]) => e.system === system && pattern.test(name))?.[0];
 }

@@ -117,7 +117,7 @@ export function desiredIndex(
   for (const assignment of assignments) {
     if (assignment.identityKey !== identity.key || assignment.reason.type === 'rule') continue;
     if (assignment.validFrom !== null && Date.parse(assignment.validFrom) > nowMs) continue;
-    const max = entitlementDefFor(compiled, assignment.system, assignment.entitlement)?.maxDurationDays ?? null;
+    const max = entitlementDefFor(compiled.policy.entitlements, assignment.system, assignment.entitlement)?.maxDurationDays ?? null;
     const end = effectiveEnd(assignment, max);
     if (end <= nowMs) continue;
     add(assignment.system, assignment.entitlement, assignment.reason, end);
