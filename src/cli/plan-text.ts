@@ -117,5 +117,8 @@ export function explanationLines(e: Explanation): string[] {
     const why = x.because.length > 0 ? x.because.join('; ') : x.enforcement === 'full' ? 'no reason: the plan removes it (full enforcement)' : `no reason (enforcement ${x.enforcement ?? 'unknown'})`;
     lines.push(`  ${state} ${`${x.system}:${x.entitlement}`.padEnd(32)} ${why}`);
   }
+  for (const u of e.unresolved ?? []) {
+    lines.push(`  NO GROUP   ${`${u.system}:${u.template}`.padEnd(32)} rule ${u.rule}: ${u.missing.join(', ')} missing, so the template names no group`);
+  }
   return lines;
 }

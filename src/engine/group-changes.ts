@@ -14,6 +14,9 @@ import { stableId } from './canonical-hash.ts';
 import type { CompiledEntitlementTemplate, CompiledPolicy } from './compiled-policy.ts';
 import type { Identity } from '../domain/identity.ts';
 import type { ObservedSystem } from './observed-index.ts';
+import type { PolicyDiffEntry } from './explain.ts';
+import { compilePolicy } from './compiled-policy.ts';
+import type { Policy } from '../domain/policy.ts';
 
 /** An add_grant in the plan whose group comes from a template that may create it. */
 interface GroupNeed {
@@ -137,4 +140,37 @@ function holdersOf(observed: readonly ObservedSystem[], systems: ReadonlySet<str
     }
   }
   return out;
+}
+
+/** A group a policy change would have jml create, and who would gain it. */
+export interface NewTemplateGroup {
+  readonly system: string;
+  readonly entitlement: string;
+  /** The template that names it. */
+  readonly template: string;
+  readonly identityKeys: readonly string[];
+}
+
+/**
+ * The groups `jml policy diff` announces: entitlements the new policy's
+ * templates would give (with create_missing) that no connector has shown yet.
+ */
+export function newTemplateGroups(entries: readonly PolicyDiffEntry[], policy: Policy, observed: readonly ObservedSystem[]): NewTemplateGroup[] {
+  const compiled = compilePolicy(policy);
+  const byGroup = new Map<string, { system: string; entitlement: string; template: string; identityKeys: string[] }>();
+  for (const entry of entries) {
+    for (const gained of entry.gained) {
+      const source = gained.reasons.find((r) => r.type === 'rule' && r.template);
+      if (!source || source.type !== 'rule' || !source.template) continue;
+      const def = compiled.entitlements.get(`${gained.system}:${source.template.template}`);
+      if (!def?.template?.createMissing) continue;
+      const k = key(gained.system, gained.entitlement);
+      const group = byGroup.get(k) ?? { system: gained.system, entitlement: gained.entitlement, template: source.template.template, identityKeys: [] };
+      group.identityKeys.push(entry.identityKey);
+      byGroup.set(k, group);
+    }
+  }
+  if (byGroup.size === 0) return [];
+  const existing = holdersOf(observed, new Set([...byGroup.values()].map((g) => g.system)));
+  return [...byGroup.entries()].filter(([k]) => !existing.has(k)).map(([, g]) => g).sort((a, b) => (key(a.system, a.entitlement) < key(b.system, b.entitlement) ? -1 : 1));
 }

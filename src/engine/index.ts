@@ -9,6 +9,8 @@ export type { PlanInput, JmlAssigned } from './plan.ts';
 export type { ObservedSystem, AccountLink } from './observed-index.ts';
 export type { HeldAsset } from './identity-changes.ts';
 export { explain, policyDiff } from './explain.ts';
+export { newTemplateGroups } from './group-changes.ts';
+export type { NewTemplateGroup } from './group-changes.ts';
 export type { Explanation, ExplainedEntitlement, PolicyDiffEntry } from './explain.ts';
 export { compileCondition, calendarDate } from './condition.ts';
 export { canonicalHash, canonicalText, stableId } from './canonical-hash.ts';

@@ -9,7 +9,8 @@ import type { Command } from 'commander';
 import { createPlanner } from '../../app/compute-plan.ts';
 import { loadAssignments, loadIdentities } from '../../app/plan-inputs.ts';
 import { isJmlError, JmlError } from '../../domain/errors.ts';
-import { policyDiff } from '../../engine/index.ts';
+import { newTemplateGroups, policyDiff, type DesiredEntitlement } from '../../engine/index.ts';
+import { loadObserved } from '../../app/observed-snapshot.ts';
 import { formatProblem, loadPolicy, policyJsonSchema, scaffoldPolicy, type PolicyProblem } from '../../policy/index.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -30,6 +31,13 @@ mass_change: { minimum: 10, percent: 5 }
 # sources:
 #   hr: { type: hr, format: csv }
 `;
+
+/** ` (template dept-{department|slug}: department "Sales")` for an entitlement a template named. */
+function templateNote(d: DesiredEntitlement): string {
+  const source = d.reasons.find((r) => r.type === 'rule' && r.template);
+  if (!source || source.type !== 'rule' || !source.template) return '';
+  return ` (template ${source.template.template}: ${Object.entries(source.template.values).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')})`;
+}
 
 export function registerPolicyCommands(program: Command, ctx: CliContext): void {
   program
@@ -81,12 +89,17 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
       await ctx.withStore(async (store, config) => {
         const current = await createPlanner({ db: store.db, config, actor: ctx.actor }).loadPolicy();
         const entries = policyDiff(await loadIdentities(store.db), current.policy, proposed.policy, await loadAssignments(store.db), new Date().toISOString(), { timeZone: config.timezone });
-        if (flags.json) return printJson(ctx, { from: current.hash, to: proposed.hash, identities: entries });
+        const groups = newTemplateGroups(entries, proposed.policy, (await loadObserved(store.db)).observed);
+        if (flags.json) return printJson(ctx, { from: current.hash, to: proposed.hash, identities: entries, newGroups: groups });
         if (entries.length === 0) return printLine(ctx, 'no identity would gain or lose access.');
         for (const e of entries) {
           printLine(ctx, e.identityKey);
-          for (const g of e.gained) printLine(ctx, `  + ${g.system}:${g.entitlement}`);
-          for (const l of e.lost) printLine(ctx, `  - ${l.system}:${l.entitlement}`);
+          for (const g of e.gained) printLine(ctx, `  + ${g.system}:${g.entitlement}${templateNote(g)}`);
+          for (const l of e.lost) printLine(ctx, `  - ${l.system}:${l.entitlement}${templateNote(l)}`);
+        }
+        if (groups.length > 0) {
+          printLine(ctx, '\ngroups jml would create (entitlement templates with create_missing):');
+          for (const g of groups) printLine(ctx, `  + ${g.system}:${g.entitlement} from ${g.template}, for ${g.identityKeys.join(', ')}`);
         }
         const gained = entries.reduce((n, e) => n + e.gained.length, 0);
         const lost = entries.reduce((n, e) => n + e.lost.length, 0);
