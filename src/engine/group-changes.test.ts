@@ -8,6 +8,8 @@ import { describeReason, desired, unresolvedTemplates } from './desired.ts';
 import { observedOf, person, POLICY, type AccountSpec } from './engine-fixture.ts';
 import { explain, policyDiff } from './explain.ts';
 import { plan, type PlanInput } from './plan.ts';
+import { entitlementDefFor } from './compiled-policy.ts';
+import { newTemplateGroups } from './group-changes.ts';
 
 const NOW = '2026-06-15T09:00:00Z';
 
@@ -169,5 +171,21 @@ describe('entitlement templates: groups that follow attributes', () => {
     assert.deepEqual(entries.map((e) => [e.identityKey, e.gained.map((g) => g.entitlement)]), [['E1', ['dept-sales-ops']]]);
     const reason = entries[0]!.gained[0]!.reasons[0]!;
     assert.equal(reason.type === 'rule' && reason.template?.template, 'dept-{department|slug}');
+  });
+
+  test('policy diff announces only the template groups no connector has shown yet, with who would gain them', () => {
+    const entries = policyDiff([sales('E1'), sales('E2'), sales('E3', 'Finance')], POLICY, withTemplate(), [], NOW);
+    const observed = observedOf([directory('E9', ['dept-finance'])]);
+    assert.deepEqual(newTemplateGroups(entries, withTemplate(), observed), [
+      { system: 'directory', entitlement: 'dept-sales-ops', template: 'dept-{department|slug}', identityKeys: ['E1', 'E2'] },
+    ]);
+    assert.deepEqual(newTemplateGroups(entries, withTemplate({ createMissing: false }), observed), [], 'without create_missing jml creates nothing');
+  });
+
+  test('a generated group inherits its template\'s definition, a plain entitlement keeps its own', () => {
+    const policy = withTemplate();
+    assert.equal(entitlementDefFor(policy.entitlements, 'directory', 'dept-sales-ops')?.name, 'dept-{department|slug}');
+    assert.equal(entitlementDefFor(policy.entitlements, 'directory', 'engineering')?.name, 'engineering');
+    assert.equal(entitlementDefFor(policy.entitlements, 'github', 'dept-sales-ops'), undefined, 'templates are per system');
   });
 });

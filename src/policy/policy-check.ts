@@ -55,6 +55,9 @@ export function checkPolicy(entries: PolicyEntries): ProblemAt[] {
     const { name, displayName, template } = entry.value;
     for (const p of templateProblems(name)) at(entry, 'entitlements', ['name'], `entitlement template: ${p}`);
     if (template) {
+      if (systems.get(entry.value.system)?.value.connector.type === 'manual') {
+        at(entry, 'entitlements', ['name'], `entitlement templates need a system whose connector creates and grants groups; "${entry.value.system}" is manual`);
+      }
       if (displayName !== name) for (const p of templateProblems(displayName)) at(entry, 'entitlements', ['display_name'], p);
       if (template.description !== null) for (const p of templateProblems(template.description)) at(entry, 'entitlements', ['description'], p);
     }
