@@ -112,6 +112,8 @@ export async function loadCreatedGroups(db: Db): Promise<EntitlementRef[]> {
     .where('plan_changes.kind', 'in', ['create_group', 'delete_group'])
     .where('plan_changes.system', 'is not', null)
     .orderBy('plan_changes.finished_at')
+    // At the same instant a deletion follows the creation: jml deletes only groups it created before.
+    .orderBy('plan_changes.kind')
     .orderBy('plan_changes.plan_id')
     .orderBy('plan_changes.position')
     .execute();
