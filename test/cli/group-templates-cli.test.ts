@@ -88,6 +88,9 @@ describe('entitlement templates on the command line', () => {
   test('explain names the template behind a group, and the missing department of an identity without one', () => {
     assert.match(jml(templated, ['explain', '1001']).out, /ok +directory:dept-r-d-europe +rule department-group, template dept-\{department\|slug\} with department "R&D, Europe"/);
     assert.match(jml(templated, ['explain', '1003']).out, /NO GROUP +directory:dept-\{department\|slug\} +rule department-group: department missing/);
+    const check = jml(templated, ['policy', 'check', '--identities']);
+    assert.equal(check.code, 0, check.err);
+    assert.match(check.out, /\n {2}1003: rule department-group: directory:dept-\{department\|slug\} names no group \(department missing\)\n$/);
   });
 
   test('a mover leaves their old group, and the group jml created is deleted once empty', () => {
