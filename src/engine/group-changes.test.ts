@@ -113,6 +113,23 @@ describe('entitlement templates: groups that follow attributes', () => {
       expect: ['remove_grant directory E1 dept-sales-ops'],
     },
     {
+      name: 'an empty group jml created in a positive-enforcement system is kept: positive never removes',
+      input: {
+        ...input([sales('E1', 'Finance')], [], { createdGroups: [{ system: 'directory', entitlement: 'dept-sales-ops' }] },
+          { ...withTemplate({ removeEmpty: true }), systems: POLICY.systems.map((s) => (s.name === 'directory' ? { ...s, enforcement: 'positive' as const } : s)) }),
+        observed: observedOf([directory('E1', ['dept-finance'])]).map((o) => (o.system === 'directory' ? { ...o, entitlements: ['dept-finance', 'dept-sales-ops'] } : o)),
+      },
+      expect: [],
+    },
+    {
+      name: 'an empty group jml created and nobody held is deleted in the name of the system owner',
+      input: {
+        ...input([sales('E1', 'Finance')], [], { createdGroups: [{ system: 'directory', entitlement: 'dept-sales-ops' }] }, withTemplate({ removeEmpty: true })),
+        observed: observedOf([directory('E1', ['dept-finance'])]).map((o) => (o.system === 'directory' ? { ...o, entitlements: ['dept-finance', 'dept-sales-ops'] } : o)),
+      },
+      expect: ['delete_group directory OWN-directory dept-sales-ops'],
+    },
+    {
       name: 'a created group someone outside the plan still holds is kept',
       input: input([sales('E1', 'Finance')], [directory('E1', ['dept-sales-ops', 'dept-finance']), directory('ORPHAN', ['dept-sales-ops'])], { createdGroups: [{ system: 'directory', entitlement: 'dept-sales-ops' }] }, withTemplate({ removeEmpty: true })),
       expect: ['remove_grant directory E1 dept-sales-ops'],

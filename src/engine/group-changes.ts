@@ -9,14 +9,13 @@
  */
 import type { EntitlementRef } from '../domain/access.ts';
 import type { Change } from '../domain/change.ts';
+import type { Identity } from '../domain/identity.ts';
+import type { Policy } from '../domain/policy.ts';
 import { renderStrict } from './account-template.ts';
 import { stableId } from './canonical-hash.ts';
-import type { CompiledEntitlementTemplate, CompiledPolicy } from './compiled-policy.ts';
-import type { Identity } from '../domain/identity.ts';
-import type { ObservedSystem } from './observed-index.ts';
+import { compilePolicy, type CompiledEntitlementTemplate, type CompiledPolicy } from './compiled-policy.ts';
 import type { PolicyDiffEntry } from './explain.ts';
-import { compilePolicy } from './compiled-policy.ts';
-import type { Policy } from '../domain/policy.ts';
+import type { ObservedSystem } from './observed-index.ts';
 
 /** An add_grant in the plan whose group comes from a template that may create it. */
 interface GroupNeed {
@@ -100,7 +99,8 @@ export function trackGroups(compiled: CompiledPolicy, observed: readonly Observe
         deletes.push({
           id: stableId('ch', ['delete_group', system, entitlement]),
           kind: 'delete_group',
-          identityKey: last?.identityKey ?? '',
+          // The last holder's change, or (a group nobody held) the system's owner, who is accountable for it.
+          identityKey: last?.identityKey ?? compiled.systems.get(system)!.def.owner,
           system,
           entitlement,
           reason: `empty group from template ${template.def.name}: nobody holds or is desired to hold it`,
@@ -112,10 +112,15 @@ export function trackGroups(compiled: CompiledPolicy, observed: readonly Observe
   };
 }
 
-/** Groups jml created from a `remove_empty` template that no identity desires any more. */
+/**
+ * Groups jml created from a `remove_empty` template that no identity desires any more,
+ * in systems whose enforcement lets jml remove access (relative, full).
+ */
 function deletable(compiled: CompiledPolicy, createdGroups: readonly EntitlementRef[], desired: ReadonlySet<string>) {
   const out: { system: string; entitlement: string; template: CompiledEntitlementTemplate }[] = [];
   for (const { system, entitlement } of createdGroups) {
+    const mode = compiled.systems.get(system)?.def.enforcement;
+    if (mode !== 'relative' && mode !== 'full') continue;
     if (desired.has(key(system, entitlement))) continue;
     const template = compiled.templates.get(system)?.find((t) => t.def.template.removeEmpty && t.pattern.test(entitlement));
     if (template) out.push({ system, entitlement, template });

@@ -162,8 +162,8 @@ export function plan(input: PlanInput): Plan {
     }
   }
   const grouped = groups.finish(changes, scopeKeys === null);
-  const inScope = (change: Change) => !scopeSystems || scopeSystems.has(change.system!);
-  changes = [...grouped.creates.filter(inScope), ...grouped.changes, ...grouped.deletes.filter(inScope)];
+  const inSystemScope = (change: Change) => !scopeSystems || scopeSystems.has(change.system!);
+  changes = [...grouped.creates.filter(inSystemScope), ...grouped.changes, ...grouped.deletes.filter(inSystemScope)];
   const orphans = observed.unlinked.accounts.map((account, i) => ({ account, grants: observed.unlinked.grants[i]! }))
     .sort((a, b) => cmp(a.account.system, b.account.system) || cmp(a.account.accountId, b.account.accountId));
   for (const { account, grants } of orphans) hash.update(`u\u001f${accountText(account, readFields(account.system))}\u001f${sortedText(grants)}\n`);
