@@ -6,14 +6,14 @@
  * be time-bound, and stays listed for review until it ends. Both go through
  * approval stages (src/app/approval.ts); approved, they become assignments.
  */
-import { isTemplate } from '../engine/account-template.ts';
-import { entitlementDefFor } from '../engine/compiled-policy.ts';
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import type { EntitlementRef } from '../domain/access.ts';
 import { JmlError } from '../domain/errors.ts';
 import type { Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
+import { isTemplate } from '../engine/account-template.ts';
+import { entitlementDefFor } from '../engine/compiled-policy.ts';
 import { calendarDate } from '../engine/condition.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import { identityFromRow } from '../store/identity-store.ts';
