@@ -117,6 +117,8 @@ export function plan(input: PlanInput): Plan {
   hash.update(canonicalText({ policy: input.policy, timeZone: input.timeZone ?? 'UTC', scope: input.scope ?? null }));
   let changes: Change[] = [];
   const groups = trackGroups(compiled, input.observed, input.createdGroups ?? []);
+  // Without entitlement templates there are no group changes: skip the bookkeeping on large plans.
+  const templated = compiled.templates.size > 0;
   const keys = [...identityByKey.keys()].sort(cmp);
   for (const key of keys) {
     const identity = identityByKey.get(key)!;
@@ -132,7 +134,7 @@ export function plan(input: PlanInput): Plan {
     if (hold) hash.update(`h\u001f${key}\u001f${hold.requestId}\u001f${hold.state}\n`);
     if (scopeKeys && !scopeKeys.has(key)) continue;
     const desired = desiredIndex(identity, compiled, own, nowMs, today);
-    for (const [system, entries] of desired) for (const [entitlement, entry] of entries) groups.desiredFrom(system, entitlement, entry.template);
+    if (templated) for (const [system, entries] of desired) for (const [entitlement, entry] of entries) groups.desiredFrom(system, entitlement, entry.template);
     let identityPlan = identityChanges({
       compiled,
       identity,
@@ -158,7 +160,7 @@ export function plan(input: PlanInput): Plan {
     for (const change of identityPlan) {
       if (!inScope(change)) continue;
       changes.push(change);
-      groups.planned(change, identity, change.entitlement === undefined ? undefined : desired.get(change.system!)?.get(change.entitlement)?.template);
+      if (templated) groups.planned(change, identity, change.entitlement === undefined ? undefined : desired.get(change.system!)?.get(change.entitlement)?.template);
     }
   }
   const grouped = groups.finish(changes, scopeKeys === null);
