@@ -31,11 +31,11 @@ export interface GroupTracker {
   /** A change the plan keeps; add_grants of creatable groups and remove_grants are remembered. */
   planned(change: Change, identity: Identity, template: CompiledEntitlementTemplate | undefined): void;
   /**
-   * The group changes, and the plan's changes with each add_grant depending on
-   * the create_group of its group. `complete` is false when the plan saw only
+   * The plan's changes with the group changes in place, each add_grant depending
+   * on the create_group of its group. `complete` is false when the plan saw only
    * some identities (a scoped plan): then nothing is deleted.
    */
-  finish(changes: readonly Change[], complete: boolean): { readonly creates: Change[]; readonly changes: Change[]; readonly deletes: Change[] };
+  finish(changes: readonly Change[], complete: boolean): Change[];
 }
 
 const key = (system: string, entitlement: string) => `${system}\u0000${entitlement}`;
@@ -58,7 +58,7 @@ export function trackGroups(compiled: CompiledPolicy, observed: readonly Observe
     },
     finish(changes, complete) {
       const candidates = complete ? deletable(compiled, createdGroups, desired) : [];
-      if (needs.length === 0 && candidates.length === 0) return { creates: [], changes: [...changes], deletes: [] };
+      if (needs.length === 0 && candidates.length === 0) return [...changes];
       const systems = new Set([...needs.map((n) => n.grant.system!), ...candidates.map((c) => c.system)]);
       const holders = holdersOf(observed, systems);
 
@@ -88,26 +88,41 @@ export function trackGroups(compiled: CompiledPolicy, observed: readonly Observe
         return create ? { ...c, dependsOn: [...c.dependsOn, create] } : c;
       });
 
-      const deletes: Change[] = [];
+      const indexOf = new Map(withCreates.map((c, i) => [c.id, i]));
+      const firstOf = new Map<string, number>();
+      withCreates.forEach((c, i) => { if (!firstOf.has(c.identityKey)) firstOf.set(c.identityKey, i); });
+      // A create goes just before its identity's first change, a delete just after the last removal it waits
+      // for: dependencies stay ahead of dependents, and each identity's changes stay together.
+      const before = new Map<number, Change[]>();
+      const after = new Map<number, Change[]>();
+      const at = (map: Map<number, Change[]>, i: number, change: Change) => map.set(i, [...(map.get(i) ?? []), change]);
+      for (const create of creates.values()) at(before, firstOf.get(create.identityKey) ?? withCreates.length, create);
       for (const { system, entitlement, template } of candidates) {
         const held = holders.get(key(system, entitlement));
         if (!held) continue; // not observed: already gone, or never read
-        const after = [...held].map((accountId) => removals.get(`${key(system, entitlement)}\u0000${accountId}`));
-        if (after.some((id) => id === undefined)) continue; // someone keeps it
-        const before = after as string[];
-        const last = withCreates.find((c) => c.id === before[before.length - 1]);
-        deletes.push({
+        const removed = [...held].map((accountId) => removals.get(`${key(system, entitlement)}\u0000${accountId}`));
+        if (removed.some((id) => id === undefined)) continue; // someone keeps it
+        const waitsFor = removed as string[];
+        const last = Math.max(-1, ...waitsFor.map((id) => indexOf.get(id) ?? -1));
+        at(after, last < 0 ? withCreates.length - 1 : last, {
           id: stableId('ch', ['delete_group', system, entitlement]),
           kind: 'delete_group',
-          // The last holder's change, or (a group nobody held) the system's owner, who is accountable for it.
-          identityKey: last?.identityKey ?? compiled.systems.get(system)!.def.owner,
+          // The identity of the last removal, or (a group nobody held) the system's owner, who is accountable for it.
+          identityKey: last < 0 ? compiled.systems.get(system)!.def.owner : withCreates[last]!.identityKey,
           system,
           entitlement,
           reason: `empty group from template ${template.def.name}: nobody holds or is desired to hold it`,
-          dependsOn: before,
+          dependsOn: waitsFor,
         });
       }
-      return { creates: [...creates.values()], changes: withCreates, deletes };
+      const ordered: Change[] = [];
+      for (let i = 0; i <= withCreates.length; i++) {
+        ordered.push(...(before.get(i) ?? []));
+        if (i < withCreates.length) ordered.push(withCreates[i]!);
+        ordered.push(...(after.get(i) ?? []));
+      }
+      ordered.push(...(after.get(-1) ?? []));
+      return ordered;
     },
   };
 }

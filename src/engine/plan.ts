@@ -163,9 +163,8 @@ export function plan(input: PlanInput): Plan {
       if (templated) groups.planned(change, identity, change.entitlement === undefined ? undefined : desired.get(change.system!)?.get(change.entitlement)?.template);
     }
   }
-  const grouped = groups.finish(changes, scopeKeys === null);
-  const inSystemScope = (change: Change) => !scopeSystems || scopeSystems.has(change.system!);
-  changes = [...grouped.creates.filter(inSystemScope), ...grouped.changes, ...grouped.deletes.filter(inSystemScope)];
+  // Group changes come from in-scope grants, except deletions of groups jml created: keep those to the systems in scope.
+  changes = groups.finish(changes, scopeKeys === null).filter((c) => c.kind !== 'delete_group' || !scopeSystems || scopeSystems.has(c.system!));
   const orphans = observed.unlinked.accounts.map((account, i) => ({ account, grants: observed.unlinked.grants[i]! }))
     .sort((a, b) => cmp(a.account.system, b.account.system) || cmp(a.account.accountId, b.account.accountId));
   for (const { account, grants } of orphans) hash.update(`u\u001f${accountText(account, readFields(account.system))}\u001f${sortedText(grants)}\n`);
