@@ -193,7 +193,7 @@ rules:
         await reconcile();
 
         await seedIdentities(store.db, [person('E1', { department: 'Finance' })]);
-        assert.deepEqual(await kinds(), ['create_group:dept-finance', 'remove_grant:dept-sales-ops', 'add_grant:dept-finance', 'delete_group:dept-sales-ops']);
+        assert.deepEqual(await kinds(), ['create_group:dept-finance', 'remove_grant:dept-sales-ops', 'delete_group:dept-sales-ops', 'add_grant:dept-finance']);
         await applyNow();
         assert.deepEqual([...wiki.state.groups.keys()].filter((g) => g.startsWith('dept-')), ['dept-finance']);
         assert.deepEqual(await loadCreatedGroups(store.db), [{ system: 'wiki', entitlement: 'dept-finance' }]);
