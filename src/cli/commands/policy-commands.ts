@@ -108,7 +108,9 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
       await ctx.withStore(async (store, config) => {
         const current = await createPlanner({ db: store.db, config, actor: ctx.actor }).loadPolicy();
         const entries = policyDiff(await loadIdentities(store.db), current.policy, proposed.policy, await loadAssignments(store.db), new Date().toISOString(), { timeZone: config.timezone });
-        const groups = newTemplateGroups(entries, proposed.policy, (await loadObserved(store.db)).observed);
+        // Only systems where a template would hand out groups are read, to see which of those groups exist.
+        const templated = [...new Set(entries.flatMap((e) => e.gained.filter((g) => g.reasons.some((r) => r.type === 'rule' && r.template)).map((g) => g.system)))];
+        const groups = templated.length === 0 ? [] : newTemplateGroups(entries, proposed.policy, (await loadObserved(store.db, templated)).observed);
         if (flags.json) return printJson(ctx, { from: current.hash, to: proposed.hash, identities: entries, newGroups: groups });
         if (entries.length === 0) return printLine(ctx, 'no identity would gain or lose access.');
         for (const e of entries) {
