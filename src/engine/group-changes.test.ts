@@ -130,6 +130,17 @@ describe('entitlement templates: groups that follow attributes', () => {
       expect: ['delete_group directory OWN-directory dept-sales-ops'],
     },
     {
+      name: 'an empty group jml created is kept while an exception gives it to someone',
+      input: {
+        ...input([sales('E1', 'Finance')], [directory('E1', ['dept-finance'])], {
+          createdGroups: [{ system: 'directory', entitlement: 'dept-sales-ops' }],
+          assignments: [{ identityKey: 'E1', system: 'directory', entitlement: 'dept-sales-ops', validFrom: null, validTo: null, reason: { type: 'exception', exceptionId: 'X1', justification: 'covering Sales' } }],
+        }, withTemplate({ removeEmpty: true })),
+        observed: observedOf([directory('E1', ['dept-finance'])]).map((o) => (o.system === 'directory' ? { ...o, entitlements: ['dept-finance', 'dept-sales-ops'] } : o)),
+      },
+      expect: ['add_grant directory E1 dept-sales-ops'],
+    },
+    {
       name: 'a created group someone outside the plan still holds is kept',
       input: input([sales('E1', 'Finance')], [directory('E1', ['dept-sales-ops', 'dept-finance']), directory('ORPHAN', ['dept-sales-ops'])], { createdGroups: [{ system: 'directory', entitlement: 'dept-sales-ops' }] }, withTemplate({ removeEmpty: true })),
       expect: ['remove_grant directory E1 dept-sales-ops'],

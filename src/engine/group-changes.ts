@@ -26,8 +26,8 @@ interface GroupNeed {
 
 /** Collects, while the plan is computed, what the group changes are derived from. */
 export interface GroupTracker {
-  /** An identity's desired entitlement came from `template` (whether or not a grant is planned). */
-  desiredFrom(system: string, entitlement: string, template: CompiledEntitlementTemplate | undefined): void;
+  /** An identity desires the entitlement (from a rule, a template, a request or an exception), whether or not a grant is planned. */
+  desiredBy(system: string, entitlement: string): void;
   /** A change the plan keeps; add_grants of creatable groups and remove_grants are remembered. */
   planned(change: Change, identity: Identity, template: CompiledEntitlementTemplate | undefined): void;
   /**
@@ -49,8 +49,8 @@ export function trackGroups(compiled: CompiledPolicy, observed: readonly Observe
   const desired = new Set<string>();
   const removals = new Map<string, string>();
   return {
-    desiredFrom(system, entitlement, template) {
-      if (template) desired.add(key(system, entitlement));
+    desiredBy(system, entitlement) {
+      desired.add(key(system, entitlement));
     },
     planned(change, identity, template) {
       if (change.kind === 'add_grant' && template?.def.template.createMissing) needs.push({ grant: change, template, identity });

@@ -134,7 +134,7 @@ export function plan(input: PlanInput): Plan {
     if (hold) hash.update(`h\u001f${key}\u001f${hold.requestId}\u001f${hold.state}\n`);
     if (scopeKeys && !scopeKeys.has(key)) continue;
     const desired = desiredIndex(identity, compiled, own, nowMs, today);
-    if (templated) for (const [system, entries] of desired) for (const [entitlement, entry] of entries) groups.desiredFrom(system, entitlement, entry.template);
+    if (templated) for (const [system, entries] of desired) for (const entitlement of entries.keys()) groups.desiredBy(system, entitlement);
     let identityPlan = identityChanges({
       compiled,
       identity,
