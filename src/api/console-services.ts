@@ -156,7 +156,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
       quarantinedSystems: async () => (await listSystemHealth(db, true)).map((h) => ({ system: h.system, reason: h.lastError ?? 'repeated failures' })),
       openFindings: async (limit) => (await listFindings(db, { state: 'open' })).slice(0, limit).map((f) => ({ id: f.id, kind: f.kind, system: f.system, identityKey: f.identityKey, detail: f.detail })),
       assetsOf: async (identityKey) => (await db.selectFrom('assets').select(['tag', 'kind', 'description', 'status']).where('holder_key', '=', identityKey).execute()).map((a) => ({ ...a })),
-      requestable: async () => (await access.policy()).policy.entitlements.map((e) => ({ system: e.system, entitlement: e.name, privileged: e.privileged })),
+      requestable: async () => (await access.policy()).policy.entitlements.filter((e) => !e.template).map((e) => ({ system: e.system, entitlement: e.name, privileged: e.privileged })),
     },
     // Reveal only: passwords are issued where connectors run, so no system owner is needed here.
     initialPasswords: createInitialCredentials({ db, keyring: () => keyringFromEnv(), systemOwner: () => null, now: deps.now }),

@@ -13,6 +13,8 @@ import { JmlError } from '../domain/errors.ts';
 import type { Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
 import { dateIn } from '../engine/org-calendar.ts';
+import { isTemplate } from '../engine/account-template.ts';
+import { entitlementDefFor } from '../engine/compiled-policy.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import { identityFromRow } from '../store/identity-store.ts';
 import type { AccessRequestsTable, Database } from '../store/database.ts';
@@ -64,6 +66,12 @@ export async function createAccessRequest(deps: RequestDeps, input: AccessReques
   if (input.justification.trim().length < 3) throw new JmlError('invalid_input', 'a request needs a justification');
   if ((input.entitlement === undefined) === (input.role === undefined)) throw new JmlError('invalid_input', 'request either an entitlement (system:name) or a role');
   const refs = input.role ? roleEntitlements(deps.policy, input.role) : [parseRef(deps.policy, input.entitlement!)];
+  const template = refs.find((r) => isTemplate(r.entitlement));
+  if (template) {
+    throw new JmlError('invalid_input', `${template.system}:${template.entitlement} is an entitlement template: rules grant it from identity attributes; request the group it names instead`, {
+      details: { entitlement: `${template.system}:${template.entitlement}` },
+    });
+  }
   const ctx = await routeContext(deps, [input.requester, input.identityKey], refs, now);
   const beneficiary = ctx.identity(input.identityKey);
   if (!beneficiary) throw new JmlError('not_found', `no identity ${input.identityKey}`);
@@ -71,7 +79,7 @@ export async function createAccessRequest(deps: RequestDeps, input: AccessReques
   if (input.requester !== input.identityKey && beneficiary.attributes.manager !== input.requester) {
     throw new JmlError('forbidden', `${input.requester} may request access only for themselves or for their reports`, { details: { requester: input.requester, identity: input.identityKey } });
   }
-  const cap = refs.map((r) => deps.policy.entitlements.find((e) => e.system === r.system && e.name === r.entitlement)?.maxDurationDays ?? null).filter((d): d is number => d !== null);
+  const cap = refs.map((r) => entitlementDefFor(deps.policy.entitlements, r.system, r.entitlement)?.maxDurationDays ?? null).filter((d): d is number => d !== null);
   const maxDays = cap.length > 0 ? Math.min(...cap) : null;
   if (kind === 'exception' && input.durationDays === undefined) throw new JmlError('invalid_input', 'an exception must be time-bound: give a duration in days');
   if (input.durationDays !== undefined && (!Number.isInteger(input.durationDays) || input.durationDays < 1)) throw new JmlError('invalid_input', 'duration must be a whole number of days, at least 1');

@@ -10,6 +10,7 @@ import { JmlError } from '../domain/errors.ts';
 import type { Identity } from '../domain/identity.ts';
 import type { ApprovalPolicy, ApprovalStageDef, ApproverRef, Policy } from '../domain/policy.ts';
 import { compileCondition } from '../engine/condition.ts';
+import { entitlementDefFor } from '../engine/compiled-policy.ts';
 
 export interface RouteStage {
   readonly name: string;
@@ -39,7 +40,7 @@ function selects(selector: string, ref: EntitlementRef): boolean {
 
 /** The approval policy deciding one entitlement for one beneficiary, if any. */
 export function policyFor(ctx: RouteContext, beneficiary: Identity, ref: EntitlementRef): ApprovalPolicy | undefined {
-  const privileged = ctx.policy.entitlements.find((e) => e.system === ref.system && e.name === ref.entitlement)?.privileged ?? false;
+  const privileged = entitlementDefFor(ctx.policy.entitlements, ref.system, ref.entitlement)?.privileged ?? false;
   return ctx.policy.approvals.find(
     (a) =>
       a.appliesTo === 'entitlement' &&

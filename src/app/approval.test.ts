@@ -22,6 +22,7 @@ const file = policyFileSchema.parse({
   entitlements: [
     { system: 'wiki', name: 'editors', max_duration_days: 30 },
     { system: 'prod', name: 'admin', privileged: true, max_duration_days: 7 },
+    { system: 'prod', name: 'oncall-{team|slug}', privileged: true, max_duration_days: 3 },
   ],
   roles: [{ name: 'writer', inducements: [{ entitlement: 'wiki:editors' }] }],
   approvals: [
@@ -119,6 +120,16 @@ for (const backend of testBackends()) {
       await store.db.updateTable('approval_steps').set({ approvers: ['SEC1', 'M1'] }).where('id', '=', step).execute();
       await assert.rejects(decideRequest(store.db, { requestId: outside.request.id, approver: 'M1', decision: 'approve' }, T0), (e) => isJmlError(e, 'forbidden') && /management chain of E1/.test(e.message));
       assert.equal((await decideRequest(store.db, { requestId: plain.request.id, approver: 'M1', decision: 'approve' }, T0)).state, 'pending', 'without the setting the manager may decide');
+    });
+
+    test('a group an entitlement template names inherits its privilege and cap; the template itself cannot be requested', async () => {
+      await assert.rejects(createAccessRequest(deps, { requester: 'E1', identityKey: 'E1', entitlement: 'prod:oncall-payments', justification: 'cover', durationDays: 4 }), /at most 3 days/);
+      const { stages } = await createAccessRequest(deps, { requester: 'E1', identityKey: 'E1', entitlement: 'prod:oncall-payments', justification: 'cover', durationDays: 3 });
+      assert.deepEqual(stages.map((s) => s.name), ['manager', 'system_owner', 'security'], 'privileged, like its template');
+      await assert.rejects(
+        createAccessRequest(deps, { requester: 'E1', identityKey: 'E1', entitlement: 'prod:oncall-{team|slug}', justification: 'cover', durationDays: 1 }),
+        (e) => isJmlError(e, 'invalid_input') && /prod:oncall-\{team\|slug\} is an entitlement template/.test(e.message),
+      );
     });
 
     test('an exception must be time-bound, becomes an exception assignment and is listed for review', async () => {

@@ -10,7 +10,7 @@ import { applyPlan } from './apply-plan.ts';
 import { decideRequest, listOpenApprovals } from './approval.ts';
 import { createPlanner } from './compute-plan.ts';
 import { requestJoinerApprovals } from './joiner-approval.ts';
-import { loadPreviouslyAssigned } from './plan-inputs.ts';
+import { loadCreatedGroups, loadPreviouslyAssigned } from './plan-inputs.ts';
 import { reconcileSystem } from './reconcile.ts';
 
 const NOW = new Date('2026-03-02T09:00:00Z');
@@ -160,6 +160,44 @@ for (const backend of testBackends()) {
         const approved = await planner.compute();
         assert.deepEqual(approved.plan.changes.filter((c) => c.identityKey === 'C1').map((c) => c.kind), ['create_account', 'add_grant']);
         assert.equal(approved.plan.held, undefined);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('a department group jml creates is remembered; when its last member moves away it is deleted, and no plan repeats either', async () => {
+      const { store, wiki, reconcile } = await setup();
+      const dir = writePolicyDir({
+        ...FAKE_WIKI_POLICY,
+        'groups.yaml': `entitlements:
+  - { system: wiki, name: "dept-{department|slug}", create_missing: true, remove_empty: true }
+rules:
+  - name: department-group
+    when: { kind: [employee] }
+    grant: { entitlements: ["wiki:dept-{department|slug}"] }
+`,
+      });
+      const planner = createPlanner({ db: store.db, config: { policy_dir: dir, timezone: 'Europe/Berlin' }, actor: 'test', now: () => NOW });
+      const applyNow = async () => {
+        const report = await applyPlan({ db: store.db, connectorFor: () => wiki, actor: 'test', now: () => NOW, currentFingerprint: () => planner.currentFingerprint({}) }, (await planner.compute()).plan);
+        assert.equal(report.status, 'applied');
+      };
+      const kinds = async () => (await planner.compute()).plan.changes.map((c) => `${c.kind}:${c.entitlement ?? ''}`);
+      try {
+        await seedIdentities(store.db, [person('E1', { department: 'Sales+Ops' })]);
+        assert.deepEqual(await kinds(), ['create_group:dept-sales-ops', 'create_account:', 'add_grant:dept-sales-ops', 'add_grant:staff']);
+        await applyNow();
+        assert.ok(wiki.state.groups.has('dept-sales-ops'));
+        assert.deepEqual(await loadCreatedGroups(store.db), [{ system: 'wiki', entitlement: 'dept-sales-ops' }]);
+        assert.deepEqual(await kinds(), [], 'right after apply, without a reconcile');
+        await reconcile();
+
+        await seedIdentities(store.db, [person('E1', { department: 'Finance' })]);
+        assert.deepEqual(await kinds(), ['create_group:dept-finance', 'remove_grant:dept-sales-ops', 'delete_group:dept-sales-ops', 'add_grant:dept-finance']);
+        await applyNow();
+        assert.deepEqual([...wiki.state.groups.keys()].filter((g) => g.startsWith('dept-')), ['dept-finance']);
+        assert.deepEqual(await loadCreatedGroups(store.db), [{ system: 'wiki', entitlement: 'dept-finance' }]);
+        assert.deepEqual(await kinds(), [], 'the deleted group is gone from the snapshot, so it is not deleted again');
       } finally {
         await store.close();
       }

@@ -14,7 +14,7 @@ import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import type { JmlConfig } from './config.ts';
 import { loadObserved, type SnapshotRun } from './observed-snapshot.ts';
-import { loadAssignments, loadCredentials, loadHeldAssets, loadIdentities, loadJoinerHolds, loadOrphanFindings, loadPreviouslyAssigned } from './plan-inputs.ts';
+import { loadAssignments, loadCredentials, loadHeldAssets, loadIdentities, loadCreatedGroups, loadJoinerHolds, loadOrphanFindings, loadPreviouslyAssigned } from './plan-inputs.ts';
 
 export interface PlannerDeps {
   readonly db: Kysely<Database>;
@@ -73,7 +73,7 @@ export function createPlanner(deps: PlannerDeps): Planner {
   async function loadInput(scope: PlanScope = {}): Promise<Omit<ComputedPlan, 'plan'>> {
     const loaded = await policy();
     const at = now();
-    const [identities, assignments, { observed, links, runs }, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings] = await Promise.all([
+    const [identities, assignments, { observed, links, runs }, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings, createdGroups] = await Promise.all([
       loadIdentities(deps.db),
       loadAssignments(deps.db),
       loadObserved(deps.db, loaded.policy.systems.map((s) => s.name)),
@@ -82,6 +82,8 @@ export function createPlanner(deps: PlannerDeps): Planner {
       loadHeldAssets(deps.db),
       loadJoinerHolds(deps.db),
       loadOrphanFindings(deps.db),
+      // Only templates that remove empty groups read which groups jml created.
+      loaded.policy.entitlements.some((e) => e.template?.removeEmpty) ? loadCreatedGroups(deps.db) : [],
     ]);
     const input: PlanInput = {
       identities,
@@ -90,6 +92,7 @@ export function createPlanner(deps: PlannerDeps): Planner {
       observed,
       links,
       previouslyAssigned,
+      ...(createdGroups.length > 0 ? { createdGroups } : {}),
       credentials,
       assets,
       // Joiners awaiting approval: held here, in the one input every path (CLI, API, workers) plans from.

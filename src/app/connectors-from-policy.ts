@@ -145,9 +145,9 @@ async function settingsFor(deps: PolicyConnectorsDeps, def: SystemDef, ring: () 
   }
   if (type === 'manual') {
     settings.owner ??= def.owner;
-    settings.entitlements ??= deps.policy.entitlements.filter((e) => e.system === def.name).map((e) => e.name);
+    settings.entitlements ??= deps.policy.entitlements.filter((e) => e.system === def.name && !e.template).map((e) => e.name);
   }
-  if (type === 'simulated') settings.groups ??= deps.policy.entitlements.filter((e) => e.system === def.name).map((e) => e.name);
+  if (type === 'simulated') settings.groups ??= deps.policy.entitlements.filter((e) => e.system === def.name && !e.template).map((e) => e.name);
   if (typeof settings.caFile === 'string') {
     try {
       settings.caPem = readFileSync(settings.caFile, 'utf8');

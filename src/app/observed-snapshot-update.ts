@@ -44,6 +44,7 @@ export async function recordConfirmedChange(trx: Db, change: Change, context: Co
 
 async function recordInSnapshot(trx: Db, change: Change, context: ConfirmationContext): Promise<void> {
   if (change.kind === 'revoke_credential' || change.kind === 'rotate_credential') return recordCredential(trx, change, context.at);
+  if (change.kind === 'create_group' || change.kind === 'delete_group') return recordGroup(trx, change);
   if (change.system === null || !ACCOUNT_KINDS.includes(change.kind)) return;
   const system = change.system;
   let run = (await latestRuns(trx, [system])).get(system)?.runId;
@@ -162,4 +163,21 @@ async function startAppliedRun(trx: Db, system: string, actor: string, at: Date)
     })
     .execute();
   return id;
+}
+
+/** A group jml created or deleted, in the system's latest snapshot, so the next plan neither creates nor deletes it again. */
+async function recordGroup(trx: Db, change: Change): Promise<void> {
+  if (change.system === null || !change.entitlement) return;
+  const run = (await latestRuns(trx, [change.system])).get(change.system)?.runId;
+  if (run === undefined) return;
+  if (change.kind === 'delete_group') {
+    await trx.deleteFrom('observed_entitlements').where('run_id', '=', run).where('entitlement', '=', change.entitlement).execute();
+    return;
+  }
+  const description = change.attributes?.description;
+  await trx
+    .insertInto('observed_entitlements')
+    .values({ run_id: run, system: change.system, entitlement: change.entitlement, display_name: typeof description === 'string' ? description : change.entitlement, type: 'group' })
+    .onConflict((oc) => oc.columns(['run_id', 'entitlement']).doNothing())
+    .execute();
 }

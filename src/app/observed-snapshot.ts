@@ -64,6 +64,8 @@ export async function loadRun(db: Db, run: SnapshotRun): Promise<ObservedSystem 
     ...(r.last_login_at !== null ? { lastLoginAt: r.last_login_at } : {}),
   }));
   const grants: Grant[] = grantRows.map((r) => ({ system: run.system, accountId: r.account_id, entitlement: r.entitlement }));
+  // Groups listed by the connector (and those jml created since): a group without members exists too.
+  const entitlementRows = await db.selectFrom('observed_entitlements').select('entitlement').where('run_id', '=', run.runId).orderBy(byteOrder('entitlement')).execute();
   const links: AccountLink[] = [];
   for (const r of accountRows) {
     // Only settled links: a disputed or unmatched account links nobody.
@@ -71,7 +73,7 @@ export async function loadRun(db: Db, run: SnapshotRun): Promise<ObservedSystem 
       links.push({ system: run.system, accountId: r.account_id, identityKey: r.identity_key });
     }
   }
-  return { system: run.system, accounts, grants, links };
+  return { system: run.system, accounts, grants, entitlements: entitlementRows.map((r) => r.entitlement), links };
 }
 
 /** Observed state of every reconciled system (of `systems` when given), with the links reconciliation settled. */

@@ -4,7 +4,7 @@
  * created or granted before (for `relative` enforcement).
  */
 import { sql, type Kysely } from 'kysely';
-import type { Assignment, AssignmentReason } from '../domain/access.ts';
+import type { Assignment, AssignmentReason, EntitlementRef } from '../domain/access.ts';
 import type { JoinerHold } from '../domain/change.ts';
 import type { Credential, CredentialKind, Identity } from '../domain/identity.ts';
 import type { HeldAsset, JmlAssigned, OrphanFinding } from '../engine/index.ts';
@@ -93,6 +93,38 @@ export async function loadPreviouslyAssigned(db: Db): Promise<JmlAssigned[]> {
     else held.delete(id);
   }
   return [...held.values()];
+}
+
+/**
+ * Groups jml created (a confirmed create_group) and has not deleted since: the
+ * only groups an entitlement template's `remove_empty` may delete.
+ */
+export async function loadCreatedGroups(db: Db): Promise<EntitlementRef[]> {
+  const rows = await db
+    .selectFrom('plan_changes')
+    .innerJoin('plans', 'plans.id', 'plan_changes.plan_id')
+    .select([
+      'plan_changes.kind',
+      'plan_changes.system',
+      sql<string | null>`${sql.ref('plans.plan')}->'changes'->(${sql.ref('plan_changes.position')})->>'entitlement'`.as('entitlement'),
+    ])
+    .where('plan_changes.state', '=', 'confirmed')
+    .where('plan_changes.kind', 'in', ['create_group', 'delete_group'])
+    .where('plan_changes.system', 'is not', null)
+    .orderBy('plan_changes.finished_at')
+    // At the same instant a deletion follows the creation: jml deletes only groups it created before.
+    .orderBy('plan_changes.kind')
+    .orderBy('plan_changes.plan_id')
+    .orderBy('plan_changes.position')
+    .execute();
+  const created = new Map<string, EntitlementRef>();
+  for (const r of rows) {
+    if (r.entitlement === null) continue;
+    const id = `${r.system}\u0000${r.entitlement}`;
+    if (r.kind === 'create_group') created.set(id, { system: r.system!, entitlement: r.entitlement });
+    else created.delete(id);
+  }
+  return [...created.values()];
 }
 
 /**

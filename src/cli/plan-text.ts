@@ -44,6 +44,7 @@ const SIGN: Readonly<Record<string, string>> = {
   create_account: '+', enable_account: '+', add_grant: '+',
   remove_grant: '-', disable_account: '-', delete_account: '-', revoke_sessions: '-', revoke_credential: '-',
   update_attributes: '~', rotate_credential: '~', transfer_ownership: '~', collect_asset: '!', manual_task: '!',
+  create_group: '+', delete_group: '-',
 };
 
 /** What a change does to the account's password, in words (docs/connectors.md). */
@@ -121,6 +122,9 @@ export function explanationLines(e: Explanation): string[] {
     const state = x.state === 'ok' ? 'ok        ' : x.state === 'missing' ? 'MISSING   ' : 'NOT DESIRED';
     const why = x.because.length > 0 ? x.because.join('; ') : x.enforcement === 'full' ? 'no reason: the plan removes it (full enforcement)' : `no reason (enforcement ${x.enforcement ?? 'unknown'})`;
     lines.push(`  ${state} ${`${x.system}:${x.entitlement}`.padEnd(32)} ${why}`);
+  }
+  for (const u of e.unresolved ?? []) {
+    lines.push(`  NO GROUP   ${`${u.system}:${u.template}`.padEnd(32)} rule ${u.rule}: ${u.missing.join(', ')} missing, so the template names no group`);
   }
   return lines;
 }

@@ -16,6 +16,8 @@ export interface StateLookups {
   grantHeld(accountId: string, entitlement: string): MaybePromise<boolean>;
   liveSessions(accountId: string): MaybePromise<number>;
   credential(credentialId: string): MaybePromise<{ readonly status: string; readonly rotations: readonly string[] } | undefined>;
+  /** Whether a group (entitlement) exists: create_group and delete_group read back on it. */
+  groupExists(entitlement: string): MaybePromise<boolean>;
 }
 
 /** @param what names the system in the detail of a change kind it does not carry out ("the fake"). */
@@ -47,6 +49,11 @@ export async function readBackFromState(change: Change, state: StateLookups, wha
     }
     case 'rotate_credential':
       return with_((await state.credential(change.credentialId ?? ''))?.rotations.includes(change.id) === true);
+    // A group is no account's: the read-back names none.
+    case 'create_group':
+      return { holds: await state.groupExists(change.entitlement ?? '') };
+    case 'delete_group':
+      return { holds: !(await state.groupExists(change.entitlement ?? '')) };
     default:
       return with_(false, `${what} does not carry out ${change.kind}`);
   }

@@ -32,9 +32,17 @@ export function entitlementId(ref: EntitlementRef): string {
   return `${ref.system}:${ref.entitlement}`;
 }
 
+/** The entitlement template a rule's grant came from, and the identity's values that named the group. */
+export interface TemplateSource {
+  /** The template as written in policy: `dept-{department|slug}`. */
+  readonly template: string;
+  /** Each field the template reads, with the identity's value (before filters). */
+  readonly values: Readonly<Record<string, string>>;
+}
+
 /** Why an identity should hold an entitlement. */
 export type AssignmentReason =
-  | { readonly type: 'rule'; readonly rule: string; readonly roleChain: readonly string[] }
+  | { readonly type: 'rule'; readonly rule: string; readonly roleChain: readonly string[]; readonly template?: TemplateSource }
   | { readonly type: 'request'; readonly requestId: string; readonly roleChain: readonly string[] }
   | { readonly type: 'exception'; readonly exceptionId: string; readonly justification: string };
 

@@ -17,6 +17,8 @@ export const CHANGE_KINDS = [
   'transfer_ownership',
   'collect_asset',
   'manual_task',
+  'create_group',
+  'delete_group',
 ] as const;
 export type ChangeKind = (typeof CHANGE_KINDS)[number];
 
@@ -38,9 +40,9 @@ export interface Change {
   readonly system: string | null;
   /** Target account's system id when known (absent for create_account). */
   readonly accountId?: string;
-  /** For add_grant / remove_grant. */
+  /** For add_grant / remove_grant, and the group for create_group / delete_group. */
   readonly entitlement?: string;
-  /** For create_account / update_attributes: the attribute values the account should have. */
+  /** For create_account / update_attributes: the attribute values the account should have; for create_group, its `description`. */
   readonly attributes?: Readonly<Record<string, string | readonly string[] | null>>;
   /** For revoke_credential / rotate_credential. */
   readonly credentialId?: string;

@@ -81,6 +81,21 @@ export interface EntitlementDef {
   readonly privileged: boolean;
   /** Longest a request or exception may grant it for; null = no limit. Birthright access is not capped. */
   readonly maxDurationDays: number | null;
+  /**
+   * Present when `name` is an entitlement template (`dept-{department|slug}`): each
+   * identity is desired to hold the group its attributes name. Absent on plain entitlements.
+   */
+  readonly template?: EntitlementTemplate;
+}
+
+/** How jml treats the groups an entitlement template names. */
+export interface EntitlementTemplate {
+  /** jml creates a named group that does not exist yet (a `create_group` change before the grants that need it). */
+  readonly createMissing: boolean;
+  /** jml deletes a group it created from this template once nobody holds or is desired to hold it. */
+  readonly removeEmpty: boolean;
+  /** Template of the description a created group gets (`Department {department}`); null: the display name's. */
+  readonly description: string | null;
 }
 
 export type Inducement =

@@ -1,7 +1,9 @@
 /**
- * Account attribute templates: `{first_name|lower}.{last_name|lower|ascii}`.
- * A placeholder names an identity field; filters run left to right. A missing
- * field renders as the empty string. No expressions: only these filters.
+ * Templates: account attributes (`{first_name|lower}.{last_name|lower|ascii}`)
+ * and entitlement names (`dept-{department|slug}`). A placeholder names an
+ * identity field; filters run left to right. In an account attribute a missing
+ * field renders as the empty string; an entitlement name with a missing field
+ * names nothing (`renderStrict`). No expressions: only these filters.
  */
 import type { Identity } from '../domain/identity.ts';
 import { identityField } from './condition.ts';
@@ -12,6 +14,9 @@ export const TEMPLATE_FILTERS = {
   trim: (value: string) => value.trim(),
   /** Latin letters without diacritics, digits and `._-`; everything else dropped (`Zoë O'Brien` → `ZoeOBrien`). */
   ascii: (value: string) => value.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^A-Za-z0-9._-]/g, ''),
+  /** Lower-case ASCII words joined by `-` (`R&D, Europe` → `r-d-europe`, `Sales+Ops` → `sales-ops`). */
+  slug: (value: string) =>
+    value.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, ''),
 } as const;
 type FilterName = keyof typeof TEMPLATE_FILTERS;
 
@@ -23,6 +28,8 @@ const PLACEHOLDER = /\{([^{}]*)\}/g;
 /** Problems with a template, for the policy loader; empty when it is usable. */
 export function templateProblems(template: string): string[] {
   const problems: string[] = [];
+  const stray = template.replace(PLACEHOLDER, '').search(/[{}]/);
+  if (stray >= 0) problems.push(`unbalanced "{" or "}" in "${template}"`);
   for (const match of template.matchAll(PLACEHOLDER)) {
     const [field = '', ...filters] = (match[1] ?? '').split('|').map((part) => part.trim());
     if (!field) problems.push(`empty placeholder "${match[0]}"`);
@@ -49,9 +56,45 @@ export function compileTemplate(template: string): CompiledTemplate {
   return parts;
 }
 
-/** The identity fields a template reads. */
-export function templateFields(template: string): string[] {
-  return [...new Set(compileTemplate(template).flatMap((part) => (typeof part === 'string' ? [] : [part.field])))];
+/** The identity fields a template reads, in order of first use. */
+export function templateFields(template: CompiledTemplate): string[] {
+  const fields: string[] = [];
+  for (const part of template) if (typeof part !== 'string' && !fields.includes(part.field)) fields.push(part.field);
+  return fields;
+}
+
+/** True when the template has at least one placeholder. */
+export function isTemplate(text: string): boolean {
+  return /\{[^{}]*\}/.test(text);
+}
+
+/**
+ * Renders a template that names something (an entitlement): null when a field
+ * it reads is missing or empty, or when a filter leaves a placeholder empty —
+ * so a missing department never names a group `dept-`.
+ */
+export function renderStrict(template: CompiledTemplate, identity: Identity): string | null {
+  let out = '';
+  for (const part of template) {
+    if (typeof part === 'string') {
+      out += part;
+      continue;
+    }
+    let value = identityField(identity, part.field) ?? '';
+    for (const filter of part.filters) value = TEMPLATE_FILTERS[filter](value);
+    if (value === '') return null;
+    out += value;
+  }
+  return out;
+}
+
+/**
+ * A pattern matching every name the template can render: literal text exact,
+ * each placeholder one or more characters. Used to recognise groups a template made.
+ */
+export function templatePattern(template: CompiledTemplate): RegExp {
+  const body = template.map((part) => (typeof part === 'string' ? part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : '.+')).join('');
+  return new RegExp(`^${body}$`, 'u');
 }
 
 export function renderTemplate(template: CompiledTemplate, identity: Identity): string {

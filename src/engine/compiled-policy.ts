@@ -6,7 +6,18 @@
 import type { AssignmentReason } from '../domain/access.ts';
 import type { EntitlementDef, Policy, RuleDef, SystemDef } from '../domain/policy.ts';
 import { compileCondition, type Predicate } from './condition.ts';
-import { compileTemplate, type CompiledTemplate } from './account-template.ts';
+import { compileTemplate, templateFields, templatePattern, type CompiledTemplate } from './account-template.ts';
+
+/** An entitlement template (`dept-{department|slug}`), parsed once. */
+export interface CompiledEntitlementTemplate {
+  readonly def: EntitlementDef & { readonly template: NonNullable<EntitlementDef['template']> };
+  readonly name: CompiledTemplate;
+  /** The identity fields the name reads. */
+  readonly fields: readonly string[];
+  readonly description: CompiledTemplate;
+  /** Matches every name the template can render. */
+  readonly pattern: RegExp;
+}
 
 /** One entitlement a rule hands out, and the role chain that induces it (empty when granted directly). */
 export interface RuleGrant {
@@ -15,6 +26,8 @@ export interface RuleGrant {
   readonly roleChain: readonly string[];
   /** The reason this grant gives, built once and shared by every identity the rule matches. */
   readonly reason: AssignmentReason;
+  /** Set when `entitlement` is a template: each identity holds the entitlement it renders to. */
+  readonly template?: CompiledEntitlementTemplate;
 }
 
 export interface CompiledRule {
@@ -34,6 +47,8 @@ export interface CompiledPolicy {
   readonly systems: ReadonlyMap<string, CompiledSystem>;
   /** Keyed by `system:entitlement`. */
   readonly entitlements: ReadonlyMap<string, EntitlementDef>;
+  /** Entitlement templates by system. */
+  readonly templates: ReadonlyMap<string, readonly CompiledEntitlementTemplate[]>;
   readonly rules: readonly CompiledRule[];
 }
 
@@ -57,6 +72,22 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     }
   };
 
+  const templateOf = new Map<string, CompiledEntitlementTemplate>();
+  const templates = new Map<string, CompiledEntitlementTemplate[]>();
+  for (const def of policy.entitlements) {
+    if (!def.template) continue;
+    const name = compileTemplate(def.name);
+    const compiledTemplate: CompiledEntitlementTemplate = {
+      def: def as CompiledEntitlementTemplate['def'],
+      name,
+      fields: templateFields(name),
+      description: compileTemplate(def.template.description ?? def.displayName),
+      pattern: templatePattern(name),
+    };
+    templateOf.set(`${def.system}:${def.name}`, compiledTemplate);
+    templates.set(def.system, [...(templates.get(def.system) ?? []), compiledTemplate]);
+  }
+
   const compiled: CompiledPolicy = {
     policy,
     systems: new Map(
@@ -70,13 +101,40 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
       ]),
     ),
     entitlements: new Map(policy.entitlements.map((e) => [`${e.system}:${e.name}`, e])),
+    templates,
     rules: policy.rules.map((def) => {
       const found: Omit<RuleGrant, 'reason'>[] = def.grant.entitlements.map((e) => ({ ...e, roleChain: [] }));
       for (const role of def.grant.roles) expand(role, [], found);
-      const grants = found.map((g): RuleGrant => ({ ...g, reason: Object.freeze({ type: 'rule', rule: def.name, roleChain: g.roleChain }) }));
+      const grants = found.map((g): RuleGrant => {
+        const template = templateOf.get(`${g.system}:${g.entitlement}`);
+        return { ...g, reason: Object.freeze({ type: 'rule', rule: def.name, roleChain: g.roleChain }), ...(template ? { template } : {}) };
+      });
       return { def, when: compileCondition(def.when), grants };
     }),
   };
   cache.set(policy, compiled);
   return compiled;
+}
+
+interface EntitlementLookup {
+  readonly exact: ReadonlyMap<string, EntitlementDef>;
+  readonly templates: readonly (readonly [EntitlementDef, RegExp])[];
+}
+const lookups = new WeakMap<readonly EntitlementDef[], EntitlementLookup>();
+
+/**
+ * The definition of an entitlement by its concrete name: a plain entitlement,
+ * else the template whose names it fits (a generated group inherits its
+ * template's `privileged` and `max_duration_days`). Undefined when neither.
+ */
+export function entitlementDefFor(entitlements: readonly EntitlementDef[], system: string, name: string): EntitlementDef | undefined {
+  let lookup = lookups.get(entitlements);
+  if (!lookup) {
+    lookup = {
+      exact: new Map(entitlements.map((e) => [`${e.system}:${e.name}`, e])),
+      templates: entitlements.filter((e) => e.template).map((e) => [e, templatePattern(compileTemplate(e.name))] as const),
+    };
+    lookups.set(entitlements, lookup);
+  }
+  return lookup.exact.get(`${system}:${name}`) ?? lookup.templates.find(([e, pattern]) => e.system === system && pattern.test(name))?.[0];
 }

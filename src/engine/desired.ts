@@ -9,7 +9,9 @@ import type { Assignment, AssignmentReason } from '../domain/access.ts';
 import type { Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
 import { dateIn } from './org-calendar.ts';
-import { compilePolicy, type CompiledPolicy } from './compiled-policy.ts';
+import { renderStrict } from './account-template.ts';
+import { identityField } from './condition.ts';
+import { compilePolicy, entitlementDefFor, type CompiledEntitlementTemplate, type CompiledPolicy } from './compiled-policy.ts';
 
 export interface DesiredEntitlement {
   readonly system: string;
@@ -35,6 +37,17 @@ export interface EngineOptions {
 export interface DesiredEntry {
   readonly reasons: AssignmentReason[];
   until: number;
+  /** The entitlement template that named it, when a rule's grant was a template. */
+  template?: CompiledEntitlementTemplate;
+}
+
+/** A rule's entitlement template that names nothing for an identity: a field it reads is missing or empty. */
+export interface UnresolvedTemplate {
+  readonly system: string;
+  readonly template: string;
+  readonly rule: string;
+  /** The fields that are missing or that filters left empty. */
+  readonly missing: readonly string[];
 }
 /** system → entitlement → entry. */
 export type DesiredIndex = Map<string, Map<string, DesiredEntry>>;
@@ -64,6 +77,7 @@ export function desiredIndex(
   assignments: readonly Assignment[],
   nowMs: number,
   today: string,
+  unresolved?: UnresolvedTemplate[],
 ): DesiredIndex {
   const index: DesiredIndex = new Map();
   if (identity.status !== 'active') return index;
@@ -83,18 +97,53 @@ export function desiredIndex(
   for (const rule of compiled.rules) {
     if (!rule.when(identity, context)) continue;
     for (const grant of rule.grants) {
-      add(grant.system, grant.entitlement, grant.reason, Infinity);
+      if (!grant.template) {
+        add(grant.system, grant.entitlement, grant.reason, Infinity);
+        continue;
+      }
+      // A template names one group per identity; a missing field names none (never `dept-`).
+      const name = renderStrict(grant.template.name, identity);
+      if (name === null) {
+        unresolved?.push({ system: grant.system, template: grant.entitlement, rule: rule.def.name, missing: missingFields(grant.template, identity) });
+        continue;
+      }
+      const values: Record<string, string> = {};
+      for (const field of grant.template.fields) values[field] = identityField(identity, field) ?? '';
+      const reason: AssignmentReason = { type: 'rule', rule: rule.def.name, roleChain: grant.roleChain, template: { template: grant.entitlement, values } };
+      add(grant.system, name, reason, Infinity);
+      const entry = index.get(grant.system)?.get(name);
+      if (entry) entry.template ??= grant.template;
     }
   }
   for (const assignment of assignments) {
     if (assignment.identityKey !== identity.key || assignment.reason.type === 'rule') continue;
     if (assignment.validFrom !== null && Date.parse(assignment.validFrom) > nowMs) continue;
-    const max = compiled.entitlements.get(`${assignment.system}:${assignment.entitlement}`)?.maxDurationDays ?? null;
+    const max = entitlementDefFor(compiled.policy.entitlements, assignment.system, assignment.entitlement)?.maxDurationDays ?? null;
     const end = effectiveEnd(assignment, max);
     if (end <= nowMs) continue;
     add(assignment.system, assignment.entitlement, assignment.reason, end);
   }
   return index;
+}
+
+/** The fields of a template that leave its name empty for `identity`. */
+function missingFields(template: CompiledEntitlementTemplate, identity: Identity): string[] {
+  const missing: string[] = [];
+  for (const part of template.name) {
+    if (typeof part === 'string') continue;
+    if (renderStrict([part], identity) === null && !missing.includes(part.field)) missing.push(part.field);
+  }
+  return missing;
+}
+
+/**
+ * The entitlement templates that name nothing for `identity` at `now`: rules it
+ * matches whose template reads a field it lacks. For `jml explain`.
+ */
+export function unresolvedTemplates(identity: Identity, policy: Policy, now: string, options: EngineOptions = {}): UnresolvedTemplate[] {
+  const out: UnresolvedTemplate[] = [];
+  desiredIndex(identity, compilePolicy(policy), [], Date.parse(now), dateIn(now, options.timeZone ?? 'UTC'), out);
+  return out;
 }
 
 /**
@@ -134,8 +183,12 @@ export function flattenDesired(index: DesiredIndex): DesiredEntitlement[] {
 /** A reason in words, for plans and `jml explain`. */
 export function describeReason(reason: AssignmentReason): string {
   switch (reason.type) {
-    case 'rule':
-      return reason.roleChain.length > 0 ? `rule ${reason.rule} via role ${reason.roleChain.join(' → ')}` : `rule ${reason.rule}`;
+    case 'rule': {
+      const base = reason.roleChain.length > 0 ? `rule ${reason.rule} via role ${reason.roleChain.join(' → ')}` : `rule ${reason.rule}`;
+      if (!reason.template) return base;
+      const values = Object.entries(reason.template.values).map(([field, value]) => `${field} "${value}"`).join(', ');
+      return `${base}, template ${reason.template.template} with ${values}`;
+    }
     case 'request':
       return reason.roleChain.length > 0 ? `request ${reason.requestId} via role ${reason.roleChain.join(' → ')}` : `request ${reason.requestId}`;
     case 'exception':

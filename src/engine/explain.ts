@@ -8,7 +8,7 @@ import type { Identity, IdentityStatus } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
 import { compilePolicy } from './compiled-policy.ts';
 import { dateIn } from './org-calendar.ts';
-import { describeReason, desiredIndex, flattenDesired, type DesiredEntitlement, type EngineOptions } from './desired.ts';
+import { describeReason, desiredIndex, flattenDesired, type DesiredEntitlement, type EngineOptions, type UnresolvedTemplate } from './desired.ts';
 
 export interface ExplainedEntitlement {
   readonly system: string;
@@ -30,6 +30,8 @@ export interface Explanation {
   readonly accounts: readonly Pick<Account, 'system' | 'accountId' | 'name' | 'enabled'>[];
   /** Sorted by system, then entitlement. */
   readonly entitlements: readonly ExplainedEntitlement[];
+  /** Entitlement templates of matching rules that name no group: a field they read is missing. Absent when none. */
+  readonly unresolved?: readonly UnresolvedTemplate[];
 }
 
 /**
@@ -45,7 +47,8 @@ export function explain(
   options: EngineOptions = {},
 ): Explanation {
   const compiled = compilePolicy(policy);
-  const index = desiredIndex(identity, compiled, assignments, Date.parse(now), dateIn(now, options.timeZone ?? 'UTC'));
+  const unresolved: UnresolvedTemplate[] = [];
+  const index = desiredIndex(identity, compiled, assignments, Date.parse(now), dateIn(now, options.timeZone ?? 'UTC'), unresolved);
   const accountIds = new Set(observed.accounts.map((a) => `${a.system}\u0000${a.accountId}`));
   const heldBy = new Map<string, string[]>();
   for (const grant of observed.grants) {
@@ -79,6 +82,7 @@ export function explain(
     accounts: observed.accounts.map(({ system, accountId, name, enabled }) => ({ system, accountId, name, enabled })),
     entitlements: [...entries.values()].sort((a, b) =>
       a.system < b.system ? -1 : a.system > b.system ? 1 : a.entitlement < b.entitlement ? -1 : a.entitlement > b.entitlement ? 1 : 0),
+    ...(unresolved.length > 0 ? { unresolved } : {}),
   };
 }
 

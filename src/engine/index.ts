@@ -2,8 +2,8 @@
  * The pure engine: desired access, plans, explanations and policy diffs.
  * No I/O and no clock: `now` is always a parameter.
  */
-export { desired, describeReason } from './desired.ts';
-export type { DesiredAccess, DesiredEntitlement, EngineOptions } from './desired.ts';
+export { desired, describeReason, unresolvedTemplates } from './desired.ts';
+export type { DesiredAccess, DesiredEntitlement, EngineOptions, UnresolvedTemplate } from './desired.ts';
 export { plan } from './plan.ts';
 export type { PlanInput, JmlAssigned } from './plan.ts';
 export type { ObservedSystem, AccountLink } from './observed-index.ts';
@@ -12,6 +12,8 @@ export { orphanKey } from './orphan-changes.ts';
 export type { OrphanFinding } from './orphan-changes.ts';
 export { accessDiff, explain, policyDiff } from './explain.ts';
 export { ALWAYS_POLICY_FIELDS, policyFields } from './policy-fields.ts';
+export { newTemplateGroups } from './group-changes.ts';
+export type { NewTemplateGroup } from './group-changes.ts';
 export type { Explanation, ExplainedEntitlement, PolicyDiffEntry } from './explain.ts';
 export { compileCondition } from './condition.ts';
 export { addDays, dateIn, endOfLastDay, lastInstantOf, startOfDay } from './org-calendar.ts';

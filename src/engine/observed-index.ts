@@ -13,6 +13,8 @@ export interface ObservedSystem {
   readonly system: string;
   readonly accounts: readonly Account[];
   readonly grants: readonly Grant[];
+  /** The groups (entitlements) the connector listed, when the snapshot holds them: a group with no member exists too. */
+  readonly entitlements?: readonly string[];
 }
 
 /** An account already linked to an identity (reconciliation decided it; situation `linked`). */

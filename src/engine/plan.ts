@@ -3,7 +3,7 @@
  * Pure and deterministic: the same input gives the same plan, the same change
  * ids (idempotency keys) and the same fingerprint.
  */
-import type { Account, Assignment } from '../domain/access.ts';
+import type { Account, Assignment, EntitlementRef } from '../domain/access.ts';
 import type { Change, HeldJoiner, JoinerHold, Plan } from '../domain/change.ts';
 import type { Credential, Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
@@ -12,6 +12,7 @@ import { stableId, streamingHash } from './canonical-hash.ts';
 import { compilePolicy } from './compiled-policy.ts';
 import { dateIn } from './org-calendar.ts';
 import { desiredIndex } from './desired.ts';
+import { trackGroups } from './group-changes.ts';
 import { identityChanges, type HeldAsset } from './identity-changes.ts';
 import { holdActivation } from './joiner-hold.ts';
 import { orphanChanges, type OrphanFinding } from './orphan-changes.ts';
@@ -36,6 +37,8 @@ export interface PlanInput {
   readonly links?: readonly AccountLink[];
   /** What jml assigned before: `relative` enforcement removes only these. */
   readonly previouslyAssigned: readonly JmlAssigned[];
+  /** Groups jml created (create_group) and has not deleted since: the only groups `remove_empty` may delete. */
+  readonly createdGroups?: readonly EntitlementRef[];
   readonly credentials: readonly Credential[];
   /** Assets in identities' custody; leavers get a collect_asset change for each. */
   readonly assets?: readonly HeldAsset[];
@@ -120,7 +123,10 @@ export function plan(input: PlanInput): Plan {
   const NO_ACCOUNTS: LinkedAccounts = { accounts: [], grants: [] };
   const hash = streamingHash();
   hash.update(canonicalJson({ policy: input.policy, timeZone: input.timeZone ?? 'UTC', scope: input.scope ?? null }));
-  const changes: Change[] = [];
+  let changes: Change[] = [];
+  const groups = trackGroups(compiled, input.observed, input.createdGroups ?? []);
+  // Without entitlement templates there are no group changes: skip the bookkeeping on large plans.
+  const templated = compiled.templates.size > 0;
   const keys = [...identityByKey.keys()].sort(cmp);
   for (const key of keys) {
     const identity = identityByKey.get(key)!;
@@ -135,10 +141,12 @@ export function plan(input: PlanInput): Plan {
     // Hashed apart so plans without holds keep their fingerprints; an approval or denial makes a plan stale.
     if (hold) hash.update(`h\u001f${key}\u001f${hold.requestId}\u001f${hold.state}\n`);
     if (scopeKeys && !scopeKeys.has(key)) continue;
+    const desired = desiredIndex(identity, compiled, own, nowMs, today);
+    if (templated) for (const [system, entries] of desired) for (const entitlement of entries.keys()) groups.desiredBy(system, entitlement);
     let identityPlan = identityChanges({
       compiled,
       identity,
-      desired: desiredIndex(identity, compiled, own, nowMs, today),
+      desired,
       accounts,
       grantsOf: (account) => grantsIn(linked, account),
       previouslyAssigned: prev ?? new Set(),
@@ -157,8 +165,14 @@ export function plan(input: PlanInput): Plan {
       const heldChanges = split.held.filter(inScope).length;
       if (heldChanges > 0) heldJoiners.push({ ...hold, heldChanges });
     }
-    for (const change of identityPlan) if (inScope(change)) changes.push(change);
+    for (const change of identityPlan) {
+      if (!inScope(change)) continue;
+      changes.push(change);
+      if (templated) groups.planned(change, identity, change.entitlement === undefined ? undefined : desired.get(change.system!)?.get(change.entitlement)?.template);
+    }
   }
+  // Group changes come from in-scope grants, except deletions of groups jml created: keep those to the systems in scope.
+  changes = groups.finish(changes, scopeKeys === null).filter((c) => c.kind !== 'delete_group' || !scopeSystems || scopeSystems.has(c.system!));
   const orphans = observed.unlinked.accounts.map((account, i) => ({ account, grants: observed.unlinked.grants[i]! }))
     .sort((a, b) => cmp(a.account.system, b.account.system) || cmp(a.account.accountId, b.account.accountId));
   for (const { account, grants } of orphans) hash.update(`u\u001f${accountText(account, readFields(account.system))}\u001f${sortedText(grants)}\n`);

@@ -62,6 +62,15 @@ export function checkPolicy(entries: PolicyEntries): ProblemAt[] {
   }
   for (const entry of entries.entitlements) {
     if (!systems.has(entry.value.system)) at(entry, 'entitlements', ['system'], `unknown system "${entry.value.system}"`);
+    const { name, displayName, template } = entry.value;
+    for (const p of templateProblems(name)) at(entry, 'entitlements', ['name'], `entitlement template: ${p}`);
+    if (template) {
+      if (systems.get(entry.value.system)?.value.connector.type === 'manual') {
+        at(entry, 'entitlements', ['name'], `entitlement templates need a system whose connector creates and grants groups; "${entry.value.system}" is manual`);
+      }
+      if (displayName !== name) for (const p of templateProblems(displayName)) at(entry, 'entitlements', ['display_name'], p);
+      if (template.description !== null) for (const p of templateProblems(template.description)) at(entry, 'entitlements', ['description'], p);
+    }
   }
   const entitlementProblem = (system: string, entitlement: string): string | null => {
     if (!systems.has(system)) return `unknown system "${system}"`;

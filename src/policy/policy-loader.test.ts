@@ -129,9 +129,66 @@ rules:
     const found = (await problems(dir)).map((p) => `${p.line} ${p.path}: ${p.message}`);
     assert.deepEqual(found, [
       `2 systems[0].name: duplicate system "github" (first defined in ${join(dir, 'base.yaml')})`,
-      '5 systems[0].account.name: unknown filter "capitalise" (known: lower, upper, trim, ascii)',
+      '5 systems[0].account.name: unknown filter "capitalise" (known: lower, upper, trim, ascii, slug)',
       '9 rules[0].grant.entitlements[0]: unknown entitlement "admins" in system "github"',
       '9 rules[0].grant.entitlements[1]: unknown system "jira"',
+    ]);
+  });
+
+  test('an entitlement template loads with its group settings, and rules refer to it by its template name', async () => {
+    const dir = await policyDir('template-ok', {
+      'base.yaml': BASE,
+      'groups.yaml': `entitlements:
+  - system: github
+    name: dept-{department|slug}
+    display_name: Department {department}
+    description: Members of {department}
+    create_missing: true
+    remove_empty: true
+rules:
+  - name: department-group
+    when: { exists: department }
+    grant: { entitlements: ["github:dept-{department|slug}"] }
+`,
+    });
+    const { policy } = await loadPolicy(dir);
+    const template = policy.entitlements.find((e) => e.name === 'dept-{department|slug}');
+    assert.deepEqual(template?.template, { createMissing: true, removeEmpty: true, description: 'Members of {department}' });
+    assert.equal(policy.entitlements.find((e) => e.name === 'developers')?.template, undefined, 'a plain entitlement has no template settings');
+  });
+
+  test('a bad entitlement template is reported with file, line and the unknown filter or broken placeholder', async () => {
+    const dir = await policyDir('template-bad', {
+      'base.yaml': BASE,
+      'groups.yaml': `entitlements:
+  - system: github
+    name: dept-{department|slugify}
+    create_missing: true
+  - system: github
+    name: team-{}-{team
+  - system: github
+    name: plain
+    create_missing: true
+`,
+    });
+    const found = (await problems(dir)).map((p) => `${p.file.endsWith('groups.yaml') ? 'groups.yaml' : p.file}:${p.line} ${p.path}: ${p.message}`);
+    assert.deepEqual(found, [
+      'groups.yaml:9 entitlements[2].create_missing: "create_missing" applies only to an entitlement template (a name with {field|filter})',
+    ]);
+    const fixed = await policyDir('template-bad-2', {
+      'base.yaml': BASE,
+      'groups.yaml': `entitlements:
+  - system: github
+    name: dept-{department|slugify}
+    create_missing: true
+  - system: github
+    name: team-{}-{team
+`,
+    });
+    assert.deepEqual((await problems(fixed)).map((p) => `${p.line} ${p.path}: ${p.message}`), [
+      '3 entitlements[0].name: entitlement template: unknown filter "slugify" (known: lower, upper, trim, ascii, slug)',
+      '6 entitlements[1].name: entitlement template: unbalanced "{" or "}" in "team-{}-{team"',
+      '6 entitlements[1].name: entitlement template: empty placeholder "{}"',
     ]);
   });
 

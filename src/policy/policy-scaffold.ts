@@ -97,6 +97,9 @@ const ENTITLEMENTS = `${HEADER}#
 # Roles and rules refer to them as "system:name".
 #   privileged         marks administrative access (reviews and approvals treat it strictly).
 #   max_duration_days  the longest a request or exception may grant it for.
+# A name with {field|filter} is an entitlement template: each identity holds the group its
+# attributes name, and jml can create and remove those groups (see docs/policy.md), e.g.
+#   - { system: directory, name: "dept-{department|slug}", create_missing: true, remove_empty: true }
 entitlements:
   - { system: directory, name: all-staff, display_name: All staff }
   - { system: directory, name: engineering, display_name: Engineering department }

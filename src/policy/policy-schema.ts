@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { CRITICALITIES, ENFORCEMENT_MODES } from '../domain/access.ts';
 import { IDENTITY_KINDS } from '../domain/identity.ts';
 import { MAX_PATTERN_LENGTH } from '../domain/policy.ts';
+import { isTemplate } from '../engine/account-template.ts';
 import type {
   ApprovalPolicy,
   ApprovalStageDef,
@@ -158,6 +159,18 @@ export const entitlementSchema = z
     display_name: z.string().optional(),
     privileged: z.boolean().default(false),
     max_duration_days: z.number().int().min(1).max(3650).optional(),
+    /** Entitlement templates only (a name with `{field|filter}`): jml creates the groups they name. */
+    create_missing: z.boolean().optional(),
+    /** Entitlement templates only: jml deletes a group it created once nobody holds it. */
+    remove_empty: z.boolean().optional(),
+    /** Entitlement templates only: the description of a created group, itself a template. */
+    description: template.optional(),
+  })
+  .superRefine((e, ctx) => {
+    if (isTemplate(e.name)) return;
+    for (const key of ['create_missing', 'remove_empty', 'description'] as const) {
+      if (e[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: `"${key}" applies only to an entitlement template (a name with {field|filter})` });
+    }
   })
   .transform(
     (e): EntitlementDef => ({
@@ -166,6 +179,10 @@ export const entitlementSchema = z
       displayName: e.display_name ?? e.name,
       privileged: e.privileged,
       maxDurationDays: e.max_duration_days ?? null,
+      // Plain entitlements keep their old shape (and so the policy hash); the loader rejects template keys on them.
+      ...(isTemplate(e.name)
+        ? { template: { createMissing: e.create_missing ?? false, removeEmpty: e.remove_empty ?? false, description: e.description ?? null } }
+        : {}),
     }),
   );
 

@@ -5,7 +5,8 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, InvalidCredentialsError } from 'ldapts';
+import { randomBytes } from 'node:crypto';
+import { Client, EqualityFilter, InvalidCredentialsError } from 'ldapts';
 import type { Change } from '../../src/domain/change.ts';
 import type { Account, Grant } from '../../src/domain/access.ts';
 import { describeConformance, walkAll } from '../../src/connectors/conformance/conformance-suite.ts';
@@ -13,6 +14,7 @@ import { createLdapConnector, dnKey, parseDn, type LdapConnector } from '../../s
 import { parentDn } from '../../src/connectors/ldap/ldap-escape.ts';
 import { sambaAdSkipReason, startSambaAd, type SambaAdPeer } from '../peers/samba-ad.ts';
 import { freePort } from '../peers/peer-process.ts';
+import { changeLines, departmentPolicy, employee, planAndApply } from '../support/department-groups.ts';
 
 const skip = sambaAdSkipReason();
 const SYSTEM = 'corp-ad';
@@ -145,6 +147,44 @@ if (skip) {
       } finally {
         await ad.close();
         await fromRoot.close();
+      }
+    });
+
+    test('an identity in a new department gets a global security group jml creates, and the DC shows the membership', async () => {
+      const peer = await peerOnce();
+      const ad = createLdapConnector(settingsFor(peer));
+      const client = await admin(peer);
+      const run = randomBytes(2).toString('hex');
+      try {
+        const policy = departmentPolicy(SYSTEM, 'ad', { name: null, attributes: { cn: '{first_name} {last_name}', sn: '{last_name}' } }, { account: 'employeeNumber', identity: 'key' });
+        const [k1, k2] = [`DG1${run}`, `DG2${run}`];
+        const rndName = `dept-r&d, europe ${run}`;
+        const salesName = `dept-sales+ops ${run}`;
+        const identities = [employee(k1, `R&D, Europe ${run}`), employee(k2, `Sales+Ops ${run}`), employee(`DG3${run}`, null)];
+        const first = await planAndApply(ad, 'ad', policy, identities);
+        assert.deepEqual(changeLines(first, k1), [`create_group ${rndName}`, 'create_account', `add_grant ${rndName}`]);
+        assert.deepEqual(changeLines(first, `DG3${run}`), []);
+
+        // Read the DC itself, not through jml.
+        const group = async (cn: string) =>
+          (await client.search(peer.groupsOu, { filter: new EqualityFilter({ attribute: 'cn', value: cn }), attributes: ['member', 'groupType', 'sAMAccountName', 'description'] })).searchEntries;
+        const userDn = async (key: string) =>
+          (await client.search(peer.usersOu, { filter: new EqualityFilter({ attribute: 'employeeNumber', value: key }), attributes: ['1.1'] })).searchEntries[0]?.dn;
+        const [rnd, ...more] = await group(rndName);
+        assert.equal(more.length, 0);
+        assert.equal(rnd?.groupType, '-2147483646', 'a global security group');
+        assert.equal(rnd?.sAMAccountName, `dept-r&d- europe ${run}`, 'the comma AD refuses in sAMAccountName became a dash');
+        assert.equal(rnd?.description, `Members of R&D, Europe ${run}`);
+        assert.equal(parseDn(rnd!.dn)[0]?.value, rndName, 'the comma stayed inside one RDN');
+        assert.deepEqual([rnd?.member].flat().map((m) => dnKey(String(m))), [dnKey((await userDn(k1))!)]);
+        const [sales] = await group(salesName);
+        assert.deepEqual([sales?.member].flat().map((m) => dnKey(String(m))), [dnKey((await userDn(k2))!)]);
+
+        const again = await planAndApply(ad, 'ad', policy, identities);
+        assert.deepEqual(again.changes.filter((c) => c.identityKey.endsWith(run)), [], 'right after apply the plan is empty');
+      } finally {
+        await client.unbind();
+        await ad.close();
       }
     });
   });

@@ -6,12 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import { describeConformance } from '../../src/connectors/conformance/conformance-suite.ts';
 import assert from 'node:assert/strict';
-import { Client, InvalidCredentialsError } from 'ldapts';
+import { Client, EqualityFilter, InvalidCredentialsError } from 'ldapts';
 import type { Change } from '../../src/domain/change.ts';
 import type { Account, Grant } from '../../src/domain/access.ts';
 import { createLdapConnector, type LdapConnector } from '../../src/connectors/ldap/index.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
 import { freePort } from '../peers/peer-process.ts';
+import { changeLines, departmentPolicy, employee, planAndApply } from '../support/department-groups.ts';
 
 const skip = openLdapSkipReason();
 
@@ -246,6 +247,44 @@ describe('LDAP connector on OpenLDAP', { skip }, () => {
     assert.equal((outcome as { retryable: boolean }).retryable, true);
     await assert.rejects(down.list('accounts', null), (e: Error & { retryable?: boolean }) => e.retryable === true);
     await down.close();
+  });
+
+  test('an identity in a new department gets the group jml creates, and the directory shows the membership', async () => {
+    const policy = departmentPolicy('corp-ldap', 'ldap', { name: null, attributes: { cn: '{first_name} {last_name}', sn: '{last_name}' } }, { account: 'employeeNumber', identity: 'key' });
+    const rnd = employee('DG1', 'R&D, Europe');
+    const sales = employee('DG2', 'Sales+Ops');
+    const nobody = employee('DG3', null);
+    const first = await planAndApply(ldap, 'ldap', policy, [rnd, sales, nobody]);
+    assert.deepEqual(changeLines(first, 'DG1'), ['create_group dept-r&d, europe', 'create_account', 'add_grant dept-r&d, europe']);
+    assert.deepEqual(changeLines(first, 'DG3'), [], 'no department, no group and no account');
+
+    // Read the directory itself, not through jml.
+    const admin = new Client({ url: peer.ldapsUrl, tlsOptions: { ca: [peer.caPem] } });
+    await admin.bind(peer.bindDn, peer.password);
+    try {
+      const group = async (cn: string) =>
+        (await admin.search(peer.groupsOu, { filter: new EqualityFilter({ attribute: 'cn', value: cn }), attributes: ['member', 'description', 'objectClass'] })).searchEntries;
+      const [rndGroup, ...more] = await group('dept-r&d, europe');
+      assert.equal(more.length, 0);
+      // The server writes the escaped comma as `\2C`: either way one RDN, not two.
+      assert.match(rndGroup?.dn ?? '', new RegExp(`^cn=dept-r&d\\\\(2C|,) europe,${peer.groupsOu}$`, 'i'));
+      assert.equal(rndGroup?.description, 'Members of R&D, Europe');
+      assert.deepEqual([rndGroup?.member].flat(), [`uid=dana.dg1,${peer.usersOu}`], 'the placeholder gave way to the first member');
+      const [salesGroup] = await group('dept-sales+ops');
+      assert.match(salesGroup?.dn ?? '', new RegExp(`^cn=dept-sales\\\\(2B|\\+)ops,${peer.groupsOu}$`, 'i'));
+      assert.deepEqual([salesGroup?.member].flat(), [`uid=dana.dg2,${peer.usersOu}`]);
+      assert.deepEqual(await group('dept-'), [], 'a missing department never names a group');
+
+      const again = await planAndApply(ldap, 'ldap', policy, [rnd, sales, nobody]);
+      assert.deepEqual(again.changes.map((c) => c.kind), [], 'right after apply the plan is empty');
+
+      const moved = await planAndApply(ldap, 'ldap', policy, [employee('DG1', 'Sales+Ops'), sales, nobody]);
+      assert.deepEqual(changeLines(moved, 'DG1'), ['remove_grant dept-r&d, europe', 'add_grant dept-sales+ops'], 'a mover joins the existing group');
+      assert.deepEqual([(await group('dept-sales+ops'))[0]?.member].flat().sort(), [`uid=dana.dg1,${peer.usersOu}`, `uid=dana.dg2,${peer.usersOu}`]);
+      assert.deepEqual([(await group('dept-r&d, europe'))[0]?.member].flat(), [`cn=jml-empty-group-placeholder,${peer.baseDn}`]);
+    } finally {
+      await admin.unbind();
+    }
   });
 });
 

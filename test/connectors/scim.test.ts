@@ -15,6 +15,7 @@ import { createKeyring, getSecret, masterKey, putSecret } from '../../src/connec
 import { openStore } from '../../src/store/open-store.ts';
 import { Secret } from '../../src/connectors/secrets/secret.ts';
 import { startScimServer, type ScimServer } from '../peers/scim-server.ts';
+import { changeLines, departmentPolicy, employee, planAndApply } from '../support/department-groups.ts';
 
 const SYSTEM = 'saas';
 
@@ -276,5 +277,32 @@ describe('scim connector against a real SCIM server', () => {
     } finally {
       await store.close();
     }
+  });
+
+  test('an identity in a new department gets the group jml creates with POST /Groups, and the server shows the membership', async () => {
+    const scim = connectorFor(server);
+    const policy = departmentPolicy(SYSTEM, 'scim', { name: '{key|lower}@example.test', attributes: {} }, { account: 'externalId', identity: 'key' });
+    const rnd = employee('DG1', 'R&D, Europe');
+    const sales = employee('DG2', 'Sales+Ops');
+    const first = await planAndApply(scim, 'scim', policy, [rnd, sales, employee('DG3', null)]);
+    assert.deepEqual(changeLines(first, 'DG1'), ['create_group dept-r&d, europe', 'create_account', 'add_grant dept-r&d, europe']);
+    assert.deepEqual(changeLines(first, 'DG3'), []);
+
+    // Ask the server itself, as any SCIM client would.
+    const read = async (path: string) => {
+      const res = await fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${server.token}` } });
+      assert.equal(res.status, 200, path);
+      return (await res.json()) as { Resources: { id: string; displayName?: string; members?: { value: string }[] }[] };
+    };
+    const userId = async (key: string) => (await read(`/Users?filter=${encodeURIComponent(`externalId eq "${key}"`)}`)).Resources[0]?.id;
+    const group = async (name: string) => (await read(`/Groups?filter=${encodeURIComponent(`displayName eq ${JSON.stringify(name)}`)}`)).Resources;
+    const [rndGroup, ...more] = await group('dept-r&d, europe');
+    assert.equal(more.length, 0);
+    assert.deepEqual(rndGroup?.members?.map((m) => m.value), [await userId('DG1')]);
+    assert.deepEqual((await group('dept-sales+ops'))[0]?.members?.map((m) => m.value), [await userId('DG2')]);
+    assert.deepEqual((await server.state.groups()).map((g) => g.displayName).sort(), ['dept-r&d, europe', 'dept-sales+ops'], 'no group named "dept-"');
+
+    const again = await planAndApply(scim, 'scim', policy, [rnd, sales]);
+    assert.deepEqual(again.changes, [], 'right after apply the plan is empty');
   });
 });

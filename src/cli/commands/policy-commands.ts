@@ -9,7 +9,9 @@ import type { Command } from 'commander';
 import { createPlanner } from '../../app/compute-plan.ts';
 import { loadAssignments, loadIdentities } from '../../app/plan-inputs.ts';
 import { isJmlError, JmlError } from '../../domain/errors.ts';
-import { policyDiff } from '../../engine/index.ts';
+import { newTemplateGroups, policyDiff, unresolvedTemplates, type DesiredEntitlement, type UnresolvedTemplate } from '../../engine/index.ts';
+import type { Policy } from '../../domain/policy.ts';
+import { loadObserved } from '../../app/observed-snapshot.ts';
 import { formatProblem, loadPolicy, policyJsonSchema, scaffoldPolicy, type PolicyProblem } from '../../policy/index.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -30,6 +32,23 @@ mass_change: { minimum: 10, percent: 5 }
 # sources:
 #   hr: { type: hr, format: csv }
 `;
+
+/** Active identities whose matching rules' entitlement templates name no group, for `policy check --identities`. */
+async function unresolvedByIdentity(ctx: CliContext, policy: Policy): Promise<(UnresolvedTemplate & { readonly identityKey: string })[]> {
+  return ctx.withStore(async (store, config) => {
+    const now = new Date().toISOString();
+    return (await loadIdentities(store.db))
+      .filter((identity) => identity.status === 'active')
+      .flatMap((identity) => unresolvedTemplates(identity, policy, now, { timeZone: config.timezone }).map((u) => ({ identityKey: identity.key, ...u })));
+  });
+}
+
+/** ` (template dept-{department|slug}: department "Sales")` for an entitlement a template named. */
+function templateNote(d: DesiredEntitlement): string {
+  const source = d.reasons.find((r) => r.type === 'rule' && r.template);
+  if (!source || source.type !== 'rule' || !source.template) return '';
+  return ` (template ${source.template.template}: ${Object.entries(source.template.values).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')})`;
+}
 
 export function registerPolicyCommands(program: Command, ctx: CliContext): void {
   program
@@ -55,13 +74,21 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
     .command('check')
     .description('validate the policy directory; every problem names file, line and path')
     .option('--json', 'print JSON')
-    .action(async (flags: { json?: boolean }) => {
+    .option('--identities', 'also list active identities for whom an entitlement template names no group (a field it reads is missing)')
+    .action(async (flags: { json?: boolean; identities?: boolean }) => {
       const config = await ctx.config();
       try {
         const loaded = await loadPolicy(config.policy_dir);
         const p = loaded.policy;
-        if (flags.json) printJson(ctx, { ok: true, hash: loaded.hash, files: loaded.files, counts: { systems: p.systems.length, entitlements: p.entitlements.length, roles: p.roles.length, rules: p.rules.length } });
-        else printLine(ctx, `${config.policy_dir}: ok — ${p.systems.length} systems, ${p.entitlements.length} entitlements, ${p.roles.length} roles, ${p.rules.length} rules (hash ${loaded.hash.slice(0, 12)})`);
+        const unresolved = flags.identities ? await unresolvedByIdentity(ctx, loaded.policy) : [];
+        if (flags.json) {
+          printJson(ctx, { ok: true, hash: loaded.hash, files: loaded.files, counts: { systems: p.systems.length, entitlements: p.entitlements.length, roles: p.roles.length, rules: p.rules.length }, ...(flags.identities ? { unresolved } : {}) });
+          return;
+        }
+        printLine(ctx, `${config.policy_dir}: ok — ${p.systems.length} systems, ${p.entitlements.length} entitlements, ${p.roles.length} roles, ${p.rules.length} rules (hash ${loaded.hash.slice(0, 12)})`);
+        for (const u of unresolved) {
+          printLine(ctx, `  ${u.identityKey}: rule ${u.rule}: ${u.system}:${u.template} names no group (${u.missing.join(', ')} missing)`);
+        }
       } catch (error) {
         const problems = isJmlError(error, 'invalid_input') ? (error.details.problems as PolicyProblem[] | undefined) : undefined;
         if (!problems) throw error;
@@ -81,12 +108,19 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
       await ctx.withStore(async (store, config) => {
         const current = await createPlanner({ db: store.db, config, actor: ctx.actor }).loadPolicy();
         const entries = policyDiff(await loadIdentities(store.db), current.policy, proposed.policy, await loadAssignments(store.db), new Date().toISOString(), { timeZone: config.timezone });
-        if (flags.json) return printJson(ctx, { from: current.hash, to: proposed.hash, identities: entries });
+        // Only systems where a template would hand out groups are read, to see which of those groups exist.
+        const templated = [...new Set(entries.flatMap((e) => e.gained.filter((g) => g.reasons.some((r) => r.type === 'rule' && r.template)).map((g) => g.system)))];
+        const groups = templated.length === 0 ? [] : newTemplateGroups(entries, proposed.policy, (await loadObserved(store.db, templated)).observed);
+        if (flags.json) return printJson(ctx, { from: current.hash, to: proposed.hash, identities: entries, newGroups: groups });
         if (entries.length === 0) return printLine(ctx, 'no identity would gain or lose access.');
         for (const e of entries) {
           printLine(ctx, e.identityKey);
-          for (const g of e.gained) printLine(ctx, `  + ${g.system}:${g.entitlement}`);
-          for (const l of e.lost) printLine(ctx, `  - ${l.system}:${l.entitlement}`);
+          for (const g of e.gained) printLine(ctx, `  + ${g.system}:${g.entitlement}${templateNote(g)}`);
+          for (const l of e.lost) printLine(ctx, `  - ${l.system}:${l.entitlement}${templateNote(l)}`);
+        }
+        if (groups.length > 0) {
+          printLine(ctx, '\ngroups jml would create (entitlement templates with create_missing):');
+          for (const g of groups) printLine(ctx, `  + ${g.system}:${g.entitlement} from ${g.template}, for ${g.identityKeys.join(', ')}`);
         }
         const gained = entries.reduce((n, e) => n + e.gained.length, 0);
         const lost = entries.reduce((n, e) => n + e.lost.length, 0);

@@ -243,6 +243,43 @@ export function describeConformance(name: string, makeHarness: () => Promise<Con
         assert.equal(outcome.status === 'failed' && outcome.retryable, false);
       }, t));
 
+    test('create_group makes a group whose name needs escaping, which lists, takes members and reads back', (t) =>
+      provisions(['create_group'])(async (h, kit) => {
+        if (h.connector.describe().manual) return t.skip('groups in a manual system are created by people, as tasks');
+        const group = `jml-conf-${run}-${++counter} R&D, Europe+Sales`;
+        const create = kit.change('create_group', newKey(), { entitlement: group, attributes: { description: 'Department R&D, Europe' } });
+        assert.equal((await h.connector.readBack(create)).holds, false);
+        await kit.carryOut(create);
+        assert.equal((await h.connector.apply!(create)).status, 'done', 'creating an existing group again is done');
+        const listed = (await walkAll(h.connector, 'entitlements', 50)).items.filter((e) => e.entitlement === group);
+        assert.equal(listed.length, 1, 'the group is listed once under the name jml gave it');
+        if (!kit.can('create_account') || !kit.can('add_grant')) return;
+        const key = newKey();
+        await kit.carryOut(kit.change('create_account', key));
+        await kit.carryOut(kit.change('add_grant', key, { entitlement: group }));
+        assert.ok((await kit.grantsOf(await kit.accountId(key))).includes(group));
+      }, t));
+
+    test('delete_group removes an empty group and refuses one that still has members', (t) =>
+      provisions(['create_group', 'delete_group', 'create_account', 'add_grant', 'remove_grant'])(async (h, kit) => {
+        if (h.connector.describe().manual) return t.skip('groups in a manual system are deleted by people, as tasks');
+        const group = `jml-conf-${run}-${++counter} Sales+Ops`;
+        const owner = newKey();
+        await kit.carryOut(kit.change('create_group', owner, { entitlement: group }));
+        const key = newKey();
+        await kit.carryOut(kit.change('create_account', key));
+        await kit.carryOut(kit.change('add_grant', key, { entitlement: group }));
+        const del = kit.change('delete_group', owner, { entitlement: group });
+        const refused = await h.connector.apply!(del);
+        assert.equal(refused.status, 'failed', 'a group with a member is not deleted');
+        assert.equal(refused.status === 'failed' && refused.retryable, false);
+        assert.equal((await h.connector.readBack(del)).holds, false);
+        await kit.carryOut(kit.change('remove_grant', key, { entitlement: group, accountId: await kit.accountId(key) }));
+        await kit.carryOut(del);
+        assert.equal((await h.connector.apply!(del)).status, 'done', 'deleting a deleted group again is done');
+        assert.ok(!(await walkAll(h.connector, 'entitlements', 50)).items.some((e) => e.entitlement === group));
+      }, t));
+
     test('an unreachable system is reported by validate() and fails retryably elsewhere', (t) =>
       withHarness(async (h, kit) => {
         if (!h.unreachable) return t.skip('the harness has no unreachable variant');

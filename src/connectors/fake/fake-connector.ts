@@ -123,6 +123,7 @@ function readBackIn(state: FakeSystem, change: Change): Promise<ReadBack> {
       grantHeld: (accountId, entitlement) => state.grants.get(accountId)?.has(entitlement) === true,
       liveSessions: (accountId) => state.sessions.get(accountId) ?? 0,
       credential: (id) => state.credentials.get(id),
+      groupExists: (entitlement) => state.groups.has(entitlement),
     },
     'the fake',
   );
@@ -138,6 +139,21 @@ function applyIn(state: FakeSystem, change: Change): ChangeOutcome {
     if (existing) return { status: 'done', accountId: existing.accountId, detail: 'already existed' };
     recordEffect(state, change.kind);
     return { status: 'done', accountId: addAccount(state, change.identityKey, change.attributes ?? {}).accountId };
+  }
+  if (change.kind === 'create_group' || change.kind === 'delete_group') {
+    const name = change.entitlement ?? '';
+    if (!name) return terminal(`${change.kind} ${change.id} names no group`);
+    const exists = state.groups.has(name);
+    if (exists === (change.kind === 'create_group')) return { status: 'done', detail: exists ? 'group already exists' : 'group already absent' };
+    if (change.kind === 'create_group') {
+      const description = change.attributes?.description;
+      state.groups.set(name, { displayName: typeof description === 'string' ? description : name });
+    } else {
+      if ([...state.grants.values()].some((held) => held.has(name))) return terminal(`group ${name} in ${state.name} still has members`);
+      state.groups.delete(name);
+    }
+    recordEffect(state, change.kind);
+    return { status: 'done' };
   }
   if (change.kind === 'revoke_credential' || change.kind === 'rotate_credential') {
     const credential = state.credentials.get(change.credentialId ?? '');

@@ -19,6 +19,7 @@ import { parseLdapSettings, type LdapSettings } from './ldap-settings.ts';
 
 const PROVISIONS: readonly ChangeKind[] = [
   'create_account', 'enable_account', 'update_attributes', 'add_grant', 'remove_grant', 'disable_account', 'delete_account',
+  'create_group', 'delete_group',
 ];
 
 export interface LdapConnector extends Connector {
@@ -191,6 +192,11 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
         const member = await directory.isMember(groupDn, entry.dn);
         return { holds: member === (change.kind === 'add_grant'), accountId: entry.dn };
       }
+      case 'create_group':
+      case 'delete_group': {
+        const dn = await directory.findGroup(entitlementOf(change));
+        return { holds: (dn !== null) === (change.kind === 'create_group'), ...(dn ? { detail: dn } : {}) };
+      }
       default:
         throw new JmlError('invalid_input', `${s.system} does not handle ${change.kind}`);
     }
@@ -242,6 +248,14 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
         else await directory.removeMember(groupDn, entry.dn);
         return { status: 'done', accountId: entry.dn };
       }
+      case 'create_group': {
+        const description = change.attributes?.description;
+        const dn = await directory.createGroup(entitlementOf(change), typeof description === 'string' ? description : null);
+        return { status: 'done', detail: dn };
+      }
+      case 'delete_group':
+        await directory.deleteGroup(entitlementOf(change));
+        return { status: 'done' };
       default:
         return { status: 'failed', retryable: false, message: `${s.system} does not handle ${change.kind}` };
     }

@@ -8,7 +8,7 @@ import { Attribute, Change as LdapChange, type Client, type Entry } from 'ldapts
 import { JmlError } from '../../domain/errors.ts';
 import { childDn, dnKey, ldapFilter, parentDn, parseDn, type RdnPart } from './ldap-escape.ts';
 import { ldapResultCode } from './ldap-errors.ts';
-import { accountAttributes, accountBases, first, groupFilter, PPOLICY_LOCKED, UAC_DISABLED, UAC_NORMAL, userFilter } from './ldap-entries.ts';
+import { accountAttributes, accountBases, first, groupFilter, values, PPOLICY_LOCKED, UAC_DISABLED, UAC_NORMAL, userFilter } from './ldap-entries.ts';
 import type { LdapPool } from './ldap-pool.ts';
 import type { LdapSettings } from './ldap-settings.ts';
 import type { Secret } from '../secrets/secret.ts';
@@ -74,6 +74,23 @@ export interface Directory {
   remove(entry: Entry): Promise<void>;
   addMember(groupDn: string, memberDn: string): Promise<void>;
   removeMember(groupDn: string, memberDn: string): Promise<void>;
+  /** DN of the group named `name`, or null when there is none (throws when several). */
+  findGroup(name: string): Promise<string | null>;
+  /** Creates the group under groupsOu (idempotent); returns its DN. */
+  createGroup(name: string, description: string | null): Promise<string>;
+  /** Deletes the group when it has no member but the placeholder; a member left is a terminal error. */
+  deleteGroup(name: string): Promise<void>;
+}
+
+/** AD's groupType of a global security group: ADS_GROUP_TYPE_GLOBAL_GROUP | ADS_GROUP_TYPE_SECURITY_ENABLED, as a signed 32-bit value. */
+export const AD_GLOBAL_SECURITY_GROUP = String(0x80000002 | 0);
+
+/**
+ * An AD sAMAccountName for a group: the name with the characters AD refuses
+ * (`"/\[]:;|=,+*?<>@`) replaced by `-`. The group's cn keeps the name itself.
+ */
+export function adGroupAccountName(name: string): string {
+  return name.replace(/["/\\[\]:;|=,+*?<>@]/g, '-').slice(0, 64);
 }
 
 export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
@@ -283,6 +300,59 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
       if (s.flavour === 'openldap') {
         await modify(groupDn, [memberChange('delete', s.emptyGroupMember)]).catch((e: unknown) => { if (!codeIn(e, NO_SUCH_ATTRIBUTE)) throw e; });
       }
+    },
+
+    async findGroup(name) {
+      const found = await search(s.groupsOu, groupFilter(s, name), ['1.1']);
+      if (found.length > 1) {
+        throw new JmlError('connector', `${s.system}: ${found.length} groups named ${JSON.stringify(name)} under ${s.groupsOu}`, {
+          retryable: false, details: { system: s.system, entitlement: name },
+        });
+      }
+      return found[0]?.dn ?? null;
+    },
+
+    async createGroup(name, description) {
+      if (name.length > 64) {
+        throw new JmlError('invalid_input', `${s.system}: group name ${JSON.stringify(name)} is longer than 64 characters`, { details: { system: s.system, entitlement: name } });
+      }
+      const dn = childDn(s.groupNameAttribute, name, s.groupsOu);
+      const entry: Record<string, string[]> = { objectClass: [s.groupObjectClass], [s.groupNameAttribute]: [name] };
+      if (description) entry.description = [description];
+      if (s.flavour === 'ad') {
+        entry.sAMAccountName = [adGroupAccountName(name)];
+        entry.groupType = [AD_GLOBAL_SECURITY_GROUP];
+      } else {
+        // groupOfNames needs a member: the placeholder, which the first addMember replaces.
+        entry.member = [s.emptyGroupMember];
+      }
+      try {
+        await pool.run('add', dn, (c) => c.add(dn, Object.entries(entry).map(([type, vals]) => new Attribute({ type, values: vals }))));
+      } catch (error) {
+        if (!codeIn(error, ALREADY_EXISTS)) throw error;
+        // A retry finds its own group; an entry of another kind at that DN is a conflict.
+        if ((await directory.findGroup(name)) === null) {
+          throw new JmlError('conflict', `${s.system}: ${dn} already exists and is not a group named ${JSON.stringify(name)}`, { details: { system: s.system, dn } });
+        }
+      }
+      const created = await serverDn(dn);
+      groupCache.set(name, created);
+      return created;
+    },
+
+    async deleteGroup(name) {
+      groupCache.delete(name);
+      const dn = await directory.findGroup(name);
+      if (dn === null) return;
+      const [entry] = await search(dn, '(objectClass=*)', ['member'], 'base');
+      const placeholder = dnKey(s.emptyGroupMember);
+      const members = entry ? values(entry, 'member').filter((m) => dnKey(m) !== placeholder) : [];
+      if (members.length > 0) {
+        throw new JmlError('connector', `${s.system}: group ${JSON.stringify(name)} still has ${members.length} member(s); jml deletes only empty groups`, {
+          retryable: false, details: { system: s.system, entitlement: name },
+        });
+      }
+      await pool.run('delete', dn, (c) => c.del(dn)).catch((e: unknown) => { if (!codeIn(e, NO_SUCH_OBJECT)) throw e; });
     },
 
     async removeMember(groupDn, memberDn) {

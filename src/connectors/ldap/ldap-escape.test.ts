@@ -59,6 +59,8 @@ describe('dnValue (RFC 4514)', () => {
     ['nul\0byte', 'nul\\00byte'],
     ['Zoë Ørsted 山田', 'Zoë Ørsted 山田'],
     ['*)(uid=*', '*)(uid\\=*'],
+    ['dept-R&D, Europe', 'dept-R&D\\, Europe'],
+    ['dept-Sales+Ops', 'dept-Sales\\+Ops'],
   ];
   for (const [input, expected] of cases) {
     test(`escapes ${JSON.stringify(input)} as ${JSON.stringify(expected)}`, () => {

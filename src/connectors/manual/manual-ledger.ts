@@ -114,5 +114,9 @@ export function taskInstruction(change: Change, system: string): string {
       return `Collect asset ${change.assetTag} from ${who}.`;
     case 'manual_task':
       return `${change.reason} (${who}, ${system}).`;
+    case 'create_group':
+      return `Create the group ${change.entitlement} in ${system}${typeof change.attributes?.description === 'string' ? ` (description: ${change.attributes.description})` : ''}.`;
+    case 'delete_group':
+      return `Delete the empty group ${change.entitlement} from ${system}.`;
   }
 }

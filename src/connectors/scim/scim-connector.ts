@@ -25,7 +25,10 @@ export interface ScimConnectorDeps {
   readonly warn?: (message: string) => void;
 }
 
-const PROVISIONS: readonly ChangeKind[] = ['create_account', 'enable_account', 'disable_account', 'update_attributes', 'add_grant', 'remove_grant', 'delete_account'];
+const PROVISIONS: readonly ChangeKind[] = [
+  'create_account', 'enable_account', 'disable_account', 'update_attributes', 'add_grant', 'remove_grant', 'delete_account', 'create_group', 'delete_group',
+];
+const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
 type Resource = Record<string, unknown> & { id: string };
 interface ListResponse {
@@ -181,9 +184,39 @@ export function createScimConnector(input: ScimSettingsInput, deps: ScimConnecto
         if (!user || !group) return { holds: !wanted, detail: !user ? 'no account' : `no group ${change.entitlement}` };
         return { holds: (await isMember(group.id, user.id)) === wanted, accountId: user.id };
       }
+      case 'create_group':
+      case 'delete_group': {
+        const group = change.entitlement ? await findGroup(change.entitlement) : null;
+        return { holds: (group !== null) === (change.kind === 'create_group'), ...(group ? { detail: `group ${group.id}` } : {}) };
+      }
       default:
         return { holds: false, detail: `the scim connector does not carry out ${change.kind}` };
     }
+  }
+
+  /** Groups are named by displayName (SCIM core Groups have no description). Only an empty group is deleted. */
+  async function carryOutGroup(change: Change): Promise<ChangeOutcome> {
+    const name = change.entitlement;
+    if (!name) return terminal(`${change.kind} needs a group name`);
+    const existing = await findGroup(name);
+    if (change.kind === 'create_group') {
+      if (existing) return { status: 'done', detail: 'the group already exists' };
+      try {
+        await client.request('POST', '/Groups', { schemas: [GROUP_SCHEMA], displayName: name });
+      } catch (error) {
+        if (scimFailure(error).status !== 409 || !(await findGroup(name))) throw error;
+      }
+      return { status: 'done' };
+    }
+    if (!existing) return { status: 'done', detail: 'the group does not exist' };
+    const members = ((await get<Resource>(`/Groups/${encodeURIComponent(existing.id)}?attributes=members`)).members as unknown[] | undefined) ?? [];
+    if (members.length > 0) return terminal(`group ${JSON.stringify(name)} still has ${members.length} member(s); jml deletes only empty groups`);
+    try {
+      await client.request('DELETE', `/Groups/${encodeURIComponent(existing.id)}`);
+    } catch (error) {
+      if (scimFailure(error).status !== 404) throw error;
+    }
+    return { status: 'done' };
   }
 
   async function create(change: Change): Promise<ChangeOutcome> {
@@ -209,6 +242,7 @@ export function createScimConnector(input: ScimSettingsInput, deps: ScimConnecto
 
   async function carryOut(change: Change): Promise<ChangeOutcome> {
     if (change.kind === 'create_account') return create(change);
+    if (change.kind === 'create_group' || change.kind === 'delete_group') return carryOutGroup(change);
     const user = await targetUser(change);
     switch (change.kind) {
       case 'enable_account':

@@ -77,6 +77,7 @@ export function createSimulatedConnector(rawSettings: SimulatedSettings, deps: S
         grantHeld: (accountId, entitlement) => simulatedGrantHeld(db, system, accountId, entitlement),
         liveSessions: (accountId) => liveSessions(db, system, accountId),
         credential: (id) => db.selectFrom('sim_credentials').select(['status', 'rotations']).where('system', '=', system).where('credential_id', '=', id).executeTakeFirst(),
+        groupExists: (entitlement) => simulatedGroupExists(db, system, entitlement),
       },
       'the simulated system',
     );
@@ -89,6 +90,7 @@ export function createSimulatedConnector(rawSettings: SimulatedSettings, deps: S
       return { status: 'done', accountId: account.account_id, ...(created ? {} : { detail: 'already existed' }) };
     }
     if (change.kind === 'revoke_credential' || change.kind === 'rotate_credential') return applyCredential(change);
+    if (change.kind === 'create_group' || change.kind === 'delete_group') return applyGroup(change);
     const account = await findSimulatedAccount(db, system, change);
     if (!account) {
       const harmless: readonly ChangeKind[] = ['delete_account', 'disable_account', 'remove_grant', 'revoke_sessions'];
@@ -132,6 +134,25 @@ export function createSimulatedConnector(rawSettings: SimulatedSettings, deps: S
         return terminal(`the simulated system does not carry out ${change.kind}`);
     }
     return { status: 'done', accountId: account.account_id };
+  }
+
+  /** Groups are rows. Only an empty group is deleted: jml never takes access away by deleting a group. */
+  async function applyGroup(change: Change): Promise<ChangeOutcome> {
+    const name = change.entitlement ?? '';
+    if (!name) return terminal(`${change.kind} ${change.id} names no group`);
+    if (change.kind === 'delete_group') {
+      const member = await db.selectFrom('sim_grants').select('account_id').where('system', '=', system).where('entitlement', '=', name).limit(1).executeTakeFirst();
+      if (member) return terminal(`group ${name} in ${system} still has members`);
+      await db.deleteFrom('sim_groups').where('system', '=', system).where('entitlement', '=', name).execute();
+      return { status: 'done' };
+    }
+    const description = change.attributes?.description;
+    await db
+      .insertInto('sim_groups')
+      .values({ system, entitlement: name, display_name: typeof description === 'string' ? description : name })
+      .onConflict((oc) => oc.columns(['system', 'entitlement']).doNothing())
+      .execute();
+    return { status: 'done' };
   }
 
   /** A credential jml's inventory names is one the simulated system holds: rotating an unknown one registers it. */
