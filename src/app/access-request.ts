@@ -146,7 +146,8 @@ function parseRef(policy: RequestDeps['policy'], text: string): EntitlementRef {
   const ref = { system: text.slice(0, at), entitlement: text.slice(at + 1) };
   if (!policy.systems.some((s) => s.name === ref.system)) throw new JmlError('not_found', `no system ${ref.system} in policy`, { details: { entitlement: text } });
   // Only what the catalogue offers may be asked for: an unknown name would be routed, approved and then fail (or worse, match a group jml does not govern).
-  if (!policy.entitlements.some((e) => e.system === ref.system && e.name === ref.entitlement)) {
+  // A group an entitlement template names is in the catalogue through its template.
+  if (!entitlementDefFor(policy.entitlements, ref.system, ref.entitlement)) {
     throw new JmlError('not_found', `no entitlement ${ref.system}:${ref.entitlement} in the catalogue (policy entitlements)`, { details: { entitlement: text } });
   }
   return ref;
