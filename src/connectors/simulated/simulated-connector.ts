@@ -58,7 +58,7 @@ export function createSimulatedConnector(rawSettings: SimulatedSettings, deps: S
   let ready: Promise<void> | null = null;
 
   async function enter(): Promise<void> {
-    if (settings.unreachable) throw new JmlError('connector', `${system}: connection refused`, { retryable: true, details: { system } });
+    if (settings.unreachable) throw new JmlError('connector', `${system}: connection refused`, { retryable: true, details: { system, unreachable: true } });
     ready ??= ensureSimulatedSystem(db, system, settings.groups).catch((error: unknown) => {
       ready = null;
       throw error;
