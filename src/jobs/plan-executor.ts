@@ -18,7 +18,9 @@ import type { AlertSink } from '../app/alert.ts';
 import { readPlanProgress, type PlanProgress } from '../app/plan-progress.ts';
 import { loadPlan } from '../app/plan-record-store.ts';
 import type { Store } from '../store/open-store.ts';
-import { recheckPending, submitPlan } from './change-job.ts';
+import { releaseQuarantine, type SystemHealth } from '../app/quarantine.ts';
+import { FINAL, recheckPending, resumeSystem, submitPlan } from './change-job.ts';
+import { startJobBoss } from './job-boss.ts';
 import { startWorkers, type WorkerOptions, type Workers } from './workers.ts';
 
 export interface PlanExecutorDeps {
@@ -103,6 +105,24 @@ export async function resumeUnfinishedPlans(deps: PlanExecutorDeps): Promise<App
   });
 }
 
+/**
+ * The systems whose changes the plans still being applied have not settled
+ * (their connectors are what resuming needs); null when no plan is being applied.
+ */
+export async function unfinishedPlanSystems(db: Store['db']): Promise<string[] | null> {
+  const applying = await db.selectFrom('plans').select('id').where('status', '=', 'applying').limit(1).executeTakeFirst();
+  if (!applying) return null;
+  const rows = await db
+    .selectFrom('plan_changes as pc')
+    .innerJoin('plans as p', 'p.id', 'pc.plan_id')
+    .select('pc.system')
+    .distinct()
+    .where('p.status', '=', 'applying')
+    .where('pc.state', 'not in', FINAL)
+    .execute();
+  return rows.map((r) => r.system).filter((s): s is string => s !== null);
+}
+
 /** Starts an in-process worker on the apply queues, runs `fn`, and stops it (finishing the jobs in hand). */
 async function withWorker<T>(deps: PlanExecutorDeps, fn: (workers: Workers) => Promise<T>): Promise<T> {
   const workers = await startApplyWorker(deps);
@@ -160,4 +180,21 @@ function hasCycle(changes: readonly Change[]): boolean {
     return cyclic;
   };
   return changes.some((c) => visit(c.id));
+}
+
+/**
+ * Ends a system's quarantine (a person's decision, audited) and sends its
+ * waiting changes again at once; whoever works the queue next (`jml apply`,
+ * a worker) carries them out.
+ * @example
+ * await releaseSystem(store, 'directory', 'cli:alice');
+ */
+export async function releaseSystem(store: Pick<Store, 'db' | 'backend'>, system: string, by: string, now = new Date()): Promise<{ readonly health: SystemHealth; readonly resumed: number }> {
+  const health = await releaseQuarantine(store.db, system, by, now);
+  const boss = await startJobBoss(store.db, store.backend, { schedule: false, supervise: false });
+  try {
+    return { health, resumed: await resumeSystem({ db: store.db, boss, now: () => now }, system) };
+  } finally {
+    await boss.stop({ graceful: false, close: false });
+  }
 }

@@ -16,7 +16,7 @@ import { createPlanner, type PlanScope } from '../../app/compute-plan.ts';
 import { openPolicyConnectors } from '../../app/connectors-from-policy.ts';
 import type { Plan } from '../../domain/change.ts';
 import { JmlError } from '../../domain/errors.ts';
-import { executePlan, resumeUnfinishedPlans, type ApplyReport, type PlanExecutorDeps } from '../../jobs/plan-executor.ts';
+import { executePlan, resumeUnfinishedPlans, unfinishedPlanSystems, type ApplyReport, type PlanExecutorDeps } from '../../jobs/plan-executor.ts';
 import { applyHeadline, applySummaryLines } from '../apply-summary.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -64,58 +64,62 @@ export function registerApplyCommand(program: Command, ctx: CliContext): void {
       await ctx.withStore(async (store, config) => {
         const planner = createPlanner({ db: store.db, config, actor: ctx.actor });
         const { policy } = await planner.loadPolicy();
-        // Every system's connector (they connect on first use): a plan left unfinished may touch any of them.
-        const connectors = await openPolicyConnectors({ db: store.db, policy, actor: ctx.actor, timezone: config.timezone });
         const progress = createProgress(process.stderr, !flags.json);
-        const executor: PlanExecutorDeps = {
-          store,
-          actor: ctx.actor,
-          connectorFor: (system) => connectors.connectorFor(system),
-          tasksFor: (system) => connectors.tasksFor(system),
-          onProgress: (p) => progress.update(`plan ${p.planId.slice(0, 12)}: ${p.settled} settled, ${p.active} in progress`, p.settled, p.total),
+        /** Runs `fn` with the connectors of these systems (they connect on first use), closed after. */
+        const withExecutor = async <T>(systems: readonly string[], fn: (executor: PlanExecutorDeps) => Promise<T>): Promise<T> => {
+          const connectors = await openPolicyConnectors({ db: store.db, policy, actor: ctx.actor, timezone: config.timezone }, [...systems]);
+          try {
+            return await fn({
+              store,
+              actor: ctx.actor,
+              connectorFor: (system) => connectors.connectorFor(system),
+              tasksFor: (system) => connectors.tasksFor(system),
+              onProgress: (p) => progress.update(`plan ${p.planId.slice(0, 12)}: ${p.settled} settled, ${p.active} in progress`, p.settled, p.total),
+            });
+          } finally {
+            progress.done();
+            await connectors.close();
+          }
         };
-        try {
-          const resumed = await resumeUnfinishedPlans(executor);
-          progress.done();
-          const stillWaiting = resumed.filter((r) => r.quarantined.length > 0);
-          if (!flags.json) for (const report of resumed) printLine(ctx, `resumed ${applyHeadline(report)}`);
-          if (stillWaiting.length > 0) {
-            // A new plan would hold the same changes again, for the same system: finish these first.
-            if (flags.json) printJson(ctx, { resumed });
-            else for (const report of stillWaiting) for (const line of applySummaryLines(report, flags)) printLine(ctx, line);
-            failOnQuarantine(ctx, stillWaiting);
+
+        // A plan left unfinished (a killed apply, a released system) is finished first.
+        const unfinished = await unfinishedPlanSystems(store.db);
+        const resumed = unfinished ? await withExecutor(unfinished, (executor) => resumeUnfinishedPlans(executor)) : [];
+        if (!flags.json) for (const report of resumed) printLine(ctx, `resumed ${applyHeadline(report)}`);
+        const stillWaiting = resumed.filter((r) => r.quarantined.length > 0);
+        if (stillWaiting.length > 0) {
+          // A new plan would hold the same changes again, for the same system: these go first.
+          if (flags.json) printJson(ctx, { resumed });
+          else for (const report of stillWaiting) for (const line of applySummaryLines(report, flags)) printLine(ctx, line);
+          failOnQuarantine(ctx, stillWaiting);
+          return;
+        }
+
+        let plan: Plan;
+        if (fromFile) plan = fromFile.plan;
+        else {
+          const computed = await planner.compute(scope);
+          plan = computed.plan;
+          if (!flags.json) for (const line of planLines(plan, computed.runs, policy.systems.map((s) => s.name))) printLine(ctx, line);
+          if (plan.changes.length === 0) {
+            if (flags.json) printJson(ctx, { planId: plan.id, status: 'applied', total: 0, changes: [], counts: {}, quarantined: [], resumed });
             return;
           }
-
-          let plan: Plan;
-          if (fromFile) plan = fromFile.plan;
-          else {
-            const computed = await planner.compute(scope);
-            plan = computed.plan;
-            if (!flags.json) for (const line of planLines(plan, computed.runs, policy.systems.map((s) => s.name))) printLine(ctx, line);
-            if (plan.changes.length === 0) {
-              if (flags.json) printJson(ctx, { planId: plan.id, status: 'applied', total: 0, changes: [], counts: {}, quarantined: [], resumed });
-              return;
-            }
-            if (!flags.yes && !(await confirm(`\napply ${plan.changes.length} change(s)? [y/N] `))) {
-              printLine(ctx, 'nothing applied.');
-              return;
-            }
+          if (!flags.yes && !(await confirm(`\napply ${plan.changes.length} change(s)? [y/N] `))) {
+            printLine(ctx, 'nothing applied.');
+            return;
           }
-          const report = await executePlan(executor, plan, () => planner.currentFingerprint(scope));
-          progress.done();
-          if (flags.json) printJson(ctx, { ...report, resumed });
-          else {
-            printLine(ctx);
-            for (const line of applySummaryLines(report, flags)) printLine(ctx, line);
-          }
-          const failed = (report.counts.parked ?? 0) + (report.counts.blocked ?? 0);
-          ctx.setExitCode(failed > 0 ? EXIT.error : EXIT.ok);
-          failOnQuarantine(ctx, [report]);
-        } finally {
-          progress.done();
-          await connectors.close();
         }
+        const systems = [...new Set(plan.changes.map((c) => c.system).filter((s): s is string => s !== null))];
+        const report = await withExecutor(systems, (executor) => executePlan(executor, plan, () => planner.currentFingerprint(scope)));
+        if (flags.json) printJson(ctx, { ...report, resumed });
+        else {
+          printLine(ctx);
+          for (const line of applySummaryLines(report, flags)) printLine(ctx, line);
+        }
+        const failed = (report.counts.parked ?? 0) + (report.counts.blocked ?? 0);
+        ctx.setExitCode(failed > 0 ? EXIT.error : EXIT.ok);
+        failOnQuarantine(ctx, [report]);
       });
     });
 }
