@@ -234,7 +234,7 @@ for (const backend of testBackends()) {
         const removeGrant: Change = { ...leave, id: 'remove:L1:eng', kind: 'remove_grant', entitlement: 'eng', dependsOn: ['disable:L1'] };
         const joiners = ['J1', 'J2', 'J3'].flatMap((k) => [create(k), grant(k, 'staff'), grant(k, 'eng')]);
         const report = await applyPlan(
-          deps({ wiki: chaos }, { options: { retry: { maxAttempts: 12, baseDelayMs: 10 }, quarantine: { after: 1_000 }, callTimeoutMs: 200, applyExpireSeconds: 10 } }),
+          deps({ wiki: chaos }, { options: { retry: { maxAttempts: 12, baseDelayMs: 10 }, quarantine: { after: 1_000, unreachableAfter: 1_000 }, callTimeoutMs: 200, applyExpireSeconds: 10 } }),
           makePlan([...joiners, disable, removeGrant]),
         );
         assert.equal(report.status, 'applied', `seed ${seed}: ${JSON.stringify(report.changes.filter((c) => c.state !== 'confirmed'))}`);
