@@ -238,9 +238,10 @@ async function queueReadyDependents(trx: Kysely<Database>, boss: JobSender, plan
  * Closes the plan when no change is left unfinished. Runs after the change's
  * commit, so of two last changes finishing at once at least one sees the
  * other final. A worker killed between that commit and this leaves the plan
- * 'applying' with nothing left to run (nothing re-runs this yet).
+ * 'applying' with nothing left to run; whoever waits for the plan (executePlan)
+ * runs this again when it finds every change settled.
  */
-async function closePlanIfDone(deps: Pick<ChangeJobDeps, 'db' | 'actor' | 'now'>, planId: string): Promise<void> {
+export async function closePlanIfDone(deps: Pick<ChangeJobDeps, 'db' | 'actor' | 'now'>, planId: string): Promise<void> {
   // Stops at the first unfinished change, so it stays cheap while a large plan is under way.
   const unfinished = await deps.db
     .selectFrom('plan_changes')

@@ -19,7 +19,7 @@ import { readPlanProgress, type PlanProgress } from '../app/plan-progress.ts';
 import { loadPlan } from '../app/plan-record-store.ts';
 import type { Store } from '../store/open-store.ts';
 import { releaseQuarantine, type SystemHealth } from '../app/quarantine.ts';
-import { FINAL, recheckPending, resumeSystem, submitPlan } from './change-job.ts';
+import { closePlanIfDone, FINAL, recheckPending, resumeSystem, submitPlan } from './change-job.ts';
 import { startJobBoss } from './job-boss.ts';
 import { startWorkers, type WorkerOptions, type Workers } from './workers.ts';
 
@@ -148,7 +148,12 @@ function startApplyWorker(deps: PlanExecutorDeps): Promise<Workers> {
 async function waitForPlan(deps: PlanExecutorDeps, plan: Plan): Promise<ApplyReport> {
   const pollMs = deps.pollMs ?? 250;
   for (;;) {
-    const progress = await readPlanProgress(deps.store.db, plan);
+    let progress = await readPlanProgress(deps.store.db, plan);
+    if (progress.status === 'applying' && progress.settled === progress.total) {
+      // The last change is recorded; the plan's own record closes a moment later (or never, if its worker died).
+      await closePlanIfDone({ db: deps.store.db, actor: deps.actor, ...(deps.now ? { now: deps.now } : {}) }, plan.id);
+      progress = await readPlanProgress(deps.store.db, plan);
+    }
     deps.onProgress?.(progress);
     if (progress.active === 0 || progress.status !== 'applying') return progress;
     await new Promise((resolve) => setTimeout(resolve, pollMs));
