@@ -52,5 +52,6 @@ export async function main(argv: readonly string[]): Promise<void> {
 
 if (import.meta.main) {
   endQuietlyOnClosedPipe(process.stdout);
+  endQuietlyOnClosedPipe(process.stderr);
   await main(process.argv.slice(2));
 }
