@@ -47,7 +47,7 @@ function ApplyProgress({ planId, onSettled }: { planId: string; onSettled: () =>
       <b>Applying</b> <progress value={progress.settled} max={Math.max(1, progress.total)} aria-label="changes settled" /> {progress.settled} of {progress.total} settled{progress.active > 0 ? `, ${progress.active} in progress` : ''}
       <br /><small className="muted">{counts}</small>
       {progress.quarantined.map((q) => (
-        <p key={q.system}><Status value="quarantined" /> <b>{q.system}</b>: {q.waiting} change{q.waiting === 1 ? '' : 's'} wait until it is released (Systems) or its health check passes{q.lastError ? ` — ${q.lastError}` : ''}</p>
+        <p key={q.system}><Status value="quarantined" /> <b>{q.system}</b>: {q.waiting} change{q.waiting === 1 ? '' : 's'} wait until it is released (<code>jml quarantine release {q.system}</code>) or a worker’s health check passes{q.lastError ? ` — ${q.lastError}` : ''}</p>
       ))}
       {progress.active === 0 && (progress.counts.pending ?? 0) > 0 && <p>Pending changes wait for people: see Tasks.</p>}
     </div>
