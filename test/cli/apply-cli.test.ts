@@ -138,6 +138,8 @@ describe('jml apply on the command line', () => {
 
     const again = unlocked(() => w.jml('apply', '--yes'));
     assert.equal(again.code, 0, again.out + again.err);
+    // The killed process's leases would hold its changes for two minutes; a dead local process's are taken back at once.
+    assert.ok(again.ms < 60_000, `finished in ${again.ms} ms`);
     assert.match(again.out, /resumed plan \S+: applied — 24 change\(s\)/);
     assert.match(again.out, /nothing to do|0 change\(s\)/);
     const after = await w.inspect();
