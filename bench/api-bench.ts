@@ -111,7 +111,7 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
     log(`seeded ${n} identities in ${((performance.now() - t0) / 1000).toFixed(1)} s (${store.backend})`);
     const now = () => new Date();
     const config = await loadConfig({ dataDir: 'memory://', policyDir: path.resolve(import.meta.dirname, '../policy') }, {});
-    const deps = { db: store.db, backend: store.backend, now, systemsOwnedBy: () => [], services: createConsoleServices({ db: store.db, config, now }), metrics: createApiMetrics(), webDir: null, oidc: null };
+    const deps = { db: store.db, backend: store.backend, now, systemsOwnedBy: () => [], services: createConsoleServices({ db: store.db, backend: store.backend, config, now }), metrics: createApiMetrics(), webDir: null, oidc: null };
     const user = await createUser(store.db, { username: 'bench', password: 'bench-password-1', roles: ['admin'] }, 'bench');
     const { token } = await createCredentialStore(deps).createApiToken(user.id, 'bench', ['read'], new Date(Date.now() + 86_400_000));
     const app = await buildApiServer(deps);

@@ -5,6 +5,7 @@
  * tested, with whichever of them the build wires (see console-services.ts).
  */
 import type { Kysely } from 'kysely';
+import type { PlanProgress } from '../app/plan-progress.ts';
 import type { Plan } from '../domain/change.ts';
 import type { InitialCredentials } from '../app/initial-credentials.ts';
 import type { Policy } from '../domain/policy.ts';
@@ -61,7 +62,10 @@ export interface PlanPort {
   get(id: string): Promise<PlanView>;
   list(status: string | undefined, limit: number): Promise<PlanView[]>;
   approve(id: string, actor: string): Promise<PlanView>;
+  /** Queues an approved plan on the durable executor and returns at once (status `applying`). */
   apply(id: string, actor: string): Promise<PlanView>;
+  /** Where an applying plan stands: settled, in progress, waiting on tasks or a quarantined system. */
+  progress(id: string): Promise<PlanProgress>;
 }
 
 export interface ApprovalItem {

@@ -9,7 +9,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import { applyPlan } from '../app/apply-plan.ts';
 import { createPlanner, type PlanScope } from '../app/compute-plan.ts';
 import { fourEyesOnPlans, type JmlConfig } from '../app/config.ts';
 import { openPolicyConnectors } from '../app/connectors-from-policy.ts';
@@ -19,8 +18,12 @@ import { listFindings } from '../app/findings-store.ts';
 import { importSource, type ImportResult } from '../app/import-source.ts';
 import { followUpImport, type ReplanQueue } from '../app/replan-follow-up.ts';
 import { listSystemHealth } from '../app/quarantine.ts';
+import { readPlanProgress } from '../app/plan-progress.ts';
+import { loadPlan } from '../app/plan-record-store.ts';
 import { JmlError } from '../domain/errors.ts';
 import type { Database } from '../store/database.ts';
+import type { Backend } from '../store/open-store.ts';
+import { startPlan } from '../jobs/plan-executor.ts';
 import type { ConsoleServices, ImportOutcome } from './api-deps.ts';
 import { createApprovalsPort } from './approvals-port.ts';
 import { createIdentityAccess } from './identity-access.ts';
@@ -48,6 +51,8 @@ function outcomeOf(r: ImportResult, dryRun: boolean): ImportOutcome {
 
 export interface ConsoleServicesDeps {
   readonly db: Kysely<Database>;
+  /** Which database `db` is: the apply's in-process queue worker runs on it. */
+  readonly backend: Backend;
   readonly config: JmlConfig;
   readonly now: () => Date;
   /**
@@ -128,25 +133,42 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
         await previews.transition(id, 'awaiting_approval', 'approved', { approvedBy: actor, fourEyes: fourEyesOnPlans(config) });
         return (await previews.get(id)).view;
       },
+      /**
+       * Queues the plan on the durable executor and answers at once; this process works the
+       * queue until nothing more can move (a `jml worker` elsewhere may share the work).
+       * The preview follows the plan's record; progress is read with `progress`.
+       */
       async apply(id, actor) {
         const { view, scope } = await previews.get(id);
         await previews.transition(id, 'approved', 'applying');
+        const planner = createPlanner({ db, config, actor, now: deps.now });
+        let connectors: Awaited<ReturnType<typeof openPolicyConnectors>> | null = null;
         try {
-          const planner = createPlanner({ db, config, actor, now: deps.now });
           const { policy } = await planner.loadPolicy();
           const systems = [...new Set(view.plan.changes.map((c) => c.system).filter((s): s is string => s !== null))];
-          const connectors = await openPolicyConnectors({ db, policy, actor }, systems);
-          try {
-            const report = await applyPlan({ db, actor, connectorFor: (s) => connectors.connectorFor(s), tasksFor: (s) => connectors.tasksFor(s), currentFingerprint: () => planner.currentFingerprint(scope) }, view.plan);
-            await previews.transition(id, 'applying', report.status === 'applied' ? 'applied' : 'partial');
-          } finally {
-            await connectors.close();
-          }
+          const open = await openPolicyConnectors({ db, policy, actor, timezone: config.timezone }, systems);
+          connectors = open;
+          const run = await startPlan(
+            { store: { db, backend: deps.backend }, actor, connectorFor: (s) => open.connectorFor(s), tasksFor: (s) => open.tasksFor(s) },
+            view.plan,
+            () => planner.currentFingerprint(scope),
+          );
+          void run.finished
+            .then(async (report) => {
+              if (report.status !== 'applying') await previews.transition(id, 'applying', report.status);
+            })
+            .catch((error: unknown) => process.stderr.write(`jml console: apply of plan ${id}: ${(error as Error).message}\n`))
+            .finally(() => open.close());
         } catch (error) {
+          await connectors?.close();
           await previews.transition(id, 'applying', 'approved').catch(() => undefined);
           throw error;
         }
         return (await previews.get(id)).view;
+      },
+      async progress(id) {
+        await previews.get(id);
+        return readPlanProgress(db, await loadPlan(db, id));
       },
     },
     observed: {

@@ -34,18 +34,23 @@ export interface PlanPreviewStore {
 export function createPlanPreviewStore(deps: { readonly db: Kysely<Database>; readonly now: () => Date }): PlanPreviewStore {
   const { db, now } = deps;
 
-  async function states(planIds: readonly string[]): Promise<Map<string, Record<string, string>>> {
-    const out = new Map<string, Record<string, string>>(planIds.map((id) => [id, {}]));
+  /** Change states per plan, and the plan's own status as the executor recorded it. */
+  async function states(planIds: readonly string[]): Promise<Map<string, { changes: Record<string, string>; executed?: string }>> {
+    const out = new Map<string, { changes: Record<string, string>; executed?: string }>(planIds.map((id) => [id, { changes: {} }]));
     if (planIds.length === 0) return out;
     const rows = await db.selectFrom('plan_changes').select(['plan_id', 'change_id', 'state']).where('plan_id', 'in', [...planIds]).execute();
-    for (const r of rows) out.get(r.plan_id)![r.change_id] = r.state;
+    for (const r of rows) out.get(r.plan_id)!.changes[r.change_id] = r.state;
+    const plans = await db.selectFrom('plans').select(['id', 'status']).where('id', 'in', [...planIds]).execute();
+    for (const p of plans) out.get(p.id)!.executed = p.status;
     return out;
   }
 
   type Row = { id: string; plan: unknown; status: string; approved_by: string | null; scope: { readonly identityKeys?: readonly string[] } };
-  const toView = (row: Row, changeStates: Record<string, string>): PlanView => {
+  const toView = (row: Row, { changes: changeStates, executed }: { changes: Record<string, string>; executed?: string }): PlanView => {
     const plan = row.plan as Plan;
-    return { id: row.id, status: row.status, computedAt: plan.computedAt, fingerprint: plan.fingerprint, plan, changeStates, approvedBy: row.approved_by, identityKeys: row.scope.identityKeys ?? [] };
+    // The apply runs in the queue: a preview left 'applying' (its server stopped) shows how the plan ended.
+    const status = row.status === 'applying' && (executed === 'applied' || executed === 'partial') ? executed : row.status;
+    return { id: row.id, status, computedAt: plan.computedAt, fingerprint: plan.fingerprint, plan, changeStates, approvedBy: row.approved_by, identityKeys: row.scope.identityKeys ?? [] };
   };
 
   return {

@@ -1,12 +1,14 @@
 /**
- * One change, applied exactly: re-read the target, do nothing if it already
- * holds, act, read back to confirm. Retryable failures back off (honouring
- * Retry-After); terminal ones park the change. A call that throws or never
- * returns means "outcome unknown": the next attempt reads back first, so a
- * crash between "did it" and "recorded it" never duplicates anything.
+ * One attempt at one change: re-read the target, do nothing if it already
+ * holds, act, read back to confirm. The attempt returns its outcome; a
+ * retryable failure comes back as `retry` and the caller (the change job)
+ * decides when to try again, with the one backoff rule (domain/retry-backoff).
+ * A call that throws or never returns means "outcome unknown": the next
+ * attempt reads back first, so a crash between "did it" and "recorded it"
+ * never duplicates anything.
  *
- * `applyChange` stands alone: a job worker can call it for one change of a
- * recorded plan; it checks the change's dependencies in the store itself.
+ * `applyChange` stands alone: it checks the change's dependencies in the
+ * store itself.
  *
  * Routing is per change kind: a system's connector carries out the kinds its
  * `describe().provisions` lists; any other kind (revoke_sessions in an LDAP
@@ -23,15 +25,6 @@ import type { Database } from '../store/database.ts';
 import { recordConfirmedChange } from './observed-snapshot-update.ts';
 import { changeRecords, SATISFIED, updateChange, type ChangeRecord, type ChangeState, type ChangeUpdate } from './plan-record-store.ts';
 
-export interface RetryPolicy {
-  /** Attempts per apply run before the change is parked. */
-  readonly maxAttempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 60_000 };
-
 export interface ApplyChangeDeps {
   readonly db: Kysely<Database>;
   /** The connector of a system; `null` asks for the one handling jml-internal changes (ownership, assets). */
@@ -45,9 +38,6 @@ export interface ApplyChangeDeps {
   /** Recorded in the audit log as who applied. */
   readonly actor: string;
   readonly now?: () => Date;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
-  readonly retry?: Partial<RetryPolicy>;
   /** A connector call that takes longer is abandoned as a retryable timeout. */
   readonly callTimeoutMs?: number;
   /**
@@ -58,24 +48,26 @@ export interface ApplyChangeDeps {
   readonly onRecorded?: (trx: Kysely<Database>, state: ChangeState) => Promise<void>;
 }
 
-/** What one step ended with; `waiting` means its dependencies are not confirmed yet (nothing recorded). */
-export type StepState = Exclude<ChangeState, 'planned' | 'running'> | 'waiting';
+/**
+ * What one attempt ended with. `waiting`: its dependencies are not settled
+ * yet (nothing recorded). `retry`: a retryable failure, recorded as the
+ * change's last error; the change stays `running` until the caller tries again
+ * or parks it.
+ */
+export type StepState = Exclude<ChangeState, 'planned' | 'running'> | 'waiting' | 'retry';
 
 export interface ChangeResult {
   readonly changeId: string;
   readonly state: StepState;
   readonly attempts: number;
   readonly lastError: string | null;
+  /** With `retry`: the system asked for this much patience (Retry-After). */
+  readonly retryAfterMs?: number;
+  /** With `retry`: the system could not be reached at all (refused, timed out), as opposed to a failing request. */
+  readonly unreachable?: boolean;
 }
 
-/** Exponential backoff with jitter, never sooner than the system asked (Retry-After). */
-export function retryDelayMs(attempt: number, policy: RetryPolicy, random: () => number, retryAfterMs?: number): number {
-  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
-  const jittered = Math.round(exponential * (0.5 + random() / 2));
-  return Math.max(jittered, retryAfterMs ?? 0);
-}
-
-type Failure = { readonly retryable: boolean; readonly message: string; readonly retryAfterMs?: number };
+type Failure = { readonly retryable: boolean; readonly message: string; readonly retryAfterMs?: number; readonly unreachable?: boolean };
 
 /**
  * Applies one change of a recorded plan (see recordPlan).
@@ -85,9 +77,6 @@ type Failure = { readonly retryable: boolean; readonly message: string; readonly
  */
 export async function applyChange(deps: ApplyChangeDeps, planId: string, change: Change): Promise<ChangeResult> {
   const now = deps.now ?? (() => new Date());
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = deps.random ?? Math.random;
-  const policy = { ...DEFAULT_RETRY, ...deps.retry };
   const timeoutMs = deps.callTimeoutMs ?? 30_000;
 
   const records = await changeRecords(deps.db, planId, [change.id, ...change.dependsOn]);
@@ -104,48 +93,46 @@ export async function applyChange(deps: ApplyChangeDeps, planId: string, change:
   if (!connector) return finish(deps, planId, change, { state: 'parked', lastError: `no connector for system ${change.system ?? '(jml)'}`, finished: true }, now, own);
   const handler = handlerFor(deps, connector, change);
 
-  // 'already' means jml never acted on it; once it has (in an earlier run too), holding means confirmed.
-  let acted = own.state !== 'planned' && own.state !== 'already';
-  let attempts = own.attempts;
-  let lastError: string | null = null;
-  for (let attempt = 1; ; attempt++) {
-    attempts++;
-    await updateChange(deps.db, planId, change, { state: 'running', attempts, started: attempt === 1 }, now());
-    let failure: Failure;
-    try {
-      const before = await withTimeout(handler.readBack(change), timeoutMs, 'readBack');
-      if (before.holds) {
-        return finish(deps, planId, change, { state: acted ? 'confirmed' : 'already', attempts, lastError: null, accountId: before.accountId ?? null, finished: true }, now, own);
+  // 'already' means jml never acted on it; once it has (in an earlier attempt too), holding means confirmed.
+  const actedBefore = own.state !== 'planned' && own.state !== 'already';
+  const attempts = own.attempts + 1;
+  await updateChange(deps.db, planId, change, { state: 'running', attempts, started: own.state === 'planned' }, now());
+  let failure: Failure;
+  try {
+    const before = await withTimeout(handler.readBack(change), timeoutMs, 'readBack');
+    if (before.holds) {
+      return finish(deps, planId, change, { state: actedBefore ? 'confirmed' : 'already', attempts, lastError: null, accountId: before.accountId ?? null, finished: true }, now, own);
+    }
+    if (!handler.apply) {
+      failure = { retryable: false, message: `${change.system} is read-only: its connector cannot ${change.kind}` };
+    } else {
+      const outcome: ChangeOutcome = await withTimeout(handler.apply(change), timeoutMs, 'apply');
+      if (outcome.status === 'pending') {
+        return finish(deps, planId, change, { state: 'pending', attempts, lastError: null, taskId: outcome.taskId ?? null, finished: true }, now, own);
       }
-      if (!handler.apply) {
-        failure = { retryable: false, message: `${change.system} is read-only: its connector cannot ${change.kind}` };
+      if (outcome.status === 'done') {
+        const after = await withTimeout(handler.readBack(change), timeoutMs, 'readBack');
+        if (after.holds) {
+          return finish(deps, planId, change, { state: 'confirmed', attempts, lastError: null, accountId: after.accountId ?? outcome.accountId ?? null, finished: true }, now, own);
+        }
+        failure = { retryable: true, message: `apply reported done but read-back does not hold${after.detail ? `: ${after.detail}` : ''}` };
       } else {
-        acted = true;
-        const outcome: ChangeOutcome = await withTimeout(handler.apply(change), timeoutMs, 'apply');
-        if (outcome.status === 'pending') {
-          return finish(deps, planId, change, { state: 'pending', attempts, lastError: null, taskId: outcome.taskId ?? null, finished: true }, now, own);
-        }
-        if (outcome.status === 'done') {
-          const after = await withTimeout(handler.readBack(change), timeoutMs, 'readBack');
-          if (after.holds) {
-            return finish(deps, planId, change, { state: 'confirmed', attempts, lastError: null, accountId: after.accountId ?? outcome.accountId ?? null, finished: true }, now, own);
-          }
-          failure = { retryable: true, message: `apply reported done but read-back does not hold${after.detail ? `: ${after.detail}` : ''}` };
-        } else {
-          failure = outcome;
-        }
+        failure = outcome;
       }
-    } catch (error) {
-      failure = classify(error);
     }
-    lastError = failure.message;
-    if (!failure.retryable) return finish(deps, planId, change, { state: 'parked', attempts, lastError, finished: true }, now, own);
-    if (attempt >= policy.maxAttempts) {
-      return finish(deps, planId, change, { state: 'parked', attempts, lastError: `gave up after ${attempt} attempts: ${lastError}`, finished: true }, now, own);
-    }
-    await updateChange(deps.db, planId, change, { state: 'running', lastError }, now());
-    await sleep(retryDelayMs(attempt, policy, random, failure.retryAfterMs));
+  } catch (error) {
+    failure = classify(error);
   }
+  if (!failure.retryable) return finish(deps, planId, change, { state: 'parked', attempts, lastError: failure.message, finished: true }, now, own);
+  await updateChange(deps.db, planId, change, { state: 'running', lastError: failure.message }, now());
+  return {
+    changeId: change.id,
+    state: 'retry',
+    attempts,
+    lastError: failure.message,
+    ...(failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}),
+    ...(failure.unreachable ? { unreachable: true } : {}),
+  };
 }
 
 /** The connector for the kinds it provisions; the system owner's tasks for the rest, when configured. */
@@ -191,8 +178,10 @@ async function finish(deps: ApplyChangeDeps, planId: string, change: Change, upd
 function classify(error: unknown): Failure {
   if (isJmlError(error)) {
     const retryAfterMs = typeof error.details.retryAfterMs === 'number' ? error.details.retryAfterMs : undefined;
-    return { retryable: error.retryable, message: error.message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+    return { retryable: error.retryable, message: error.message, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}), ...(error.details.unreachable === true ? { unreachable: true } : {}) };
   }
+  // A call that never answered is how an unreachable system looks from here.
+  if ((error as { timedOut?: boolean }).timedOut) return { retryable: true, unreachable: true, message: (error as Error).message };
   // An unexpected throw leaves the outcome unknown; reading back first makes another try safe.
   return { retryable: true, message: error instanceof Error ? error.message : String(error) };
 }

@@ -6,7 +6,7 @@ import { isJmlError } from '../domain/errors.ts';
 import { createFakeConnector } from '../connectors/fake/fake-connector.ts';
 import { FAKE_WIKI_POLICY, person, seedIdentities, writePolicyDir } from '../../test/support/jml-fixture.ts';
 import { testBackends } from '../../test/support/backends.ts';
-import { applyPlan } from './apply-plan.ts';
+import { executePlan } from '../jobs/plan-executor.ts';
 import { decideRequest, listOpenApprovals } from './approval.ts';
 import { createPlanner } from './compute-plan.ts';
 import { requestJoinerApprovals } from './joiner-approval.ts';
@@ -22,8 +22,8 @@ for (const backend of testBackends()) {
       const dir = writePolicyDir(FAKE_WIKI_POLICY);
       const planner = createPlanner({ db: store.db, config: { policy_dir: dir, timezone: 'Europe/Berlin' }, actor: 'test', now: () => NOW });
       const wiki = createFakeConnector({ groups: ['staff', 'eng', 'admins'] }, { system: 'wiki' });
-      const apply = (plan: Parameters<typeof applyPlan>[1], scope = {}) =>
-        applyPlan({ db: store.db, connectorFor: () => wiki, actor: 'test', now: () => NOW, currentFingerprint: () => planner.currentFingerprint(scope) }, plan);
+      const apply = (plan: Parameters<typeof executePlan>[1], scope = {}) =>
+        executePlan({ store, connectorFor: () => wiki, actor: 'test', now: () => NOW, pollMs: 50 }, plan, () => planner.currentFingerprint(scope));
       const reconcile = async () => reconcileSystem({ db: store.db, policy: (await planner.loadPolicy()).policy, connectorFor: () => wiki, actor: 'test', now: () => NOW }, 'wiki');
       return { store, dir, planner, wiki, apply, reconcile };
     }
@@ -179,7 +179,7 @@ rules:
       });
       const planner = createPlanner({ db: store.db, config: { policy_dir: dir, timezone: 'Europe/Berlin' }, actor: 'test', now: () => NOW });
       const applyNow = async () => {
-        const report = await applyPlan({ db: store.db, connectorFor: () => wiki, actor: 'test', now: () => NOW, currentFingerprint: () => planner.currentFingerprint({}) }, (await planner.compute()).plan);
+        const report = await executePlan({ store, connectorFor: () => wiki, actor: 'test', now: () => NOW, pollMs: 50 }, (await planner.compute()).plan, () => planner.currentFingerprint({}));
         assert.equal(report.status, 'applied');
       };
       const kinds = async () => (await planner.compute()).plan.changes.map((c) => `${c.kind}:${c.entitlement ?? ''}`);

@@ -6,7 +6,7 @@ import { addAccount } from '../connectors/fake/fake-system.ts';
 import { verifyAudit } from '../store/audit-log.ts';
 import { FAKE_WIKI_POLICY, person, seedIdentities, writePolicyDir } from '../../test/support/jml-fixture.ts';
 import { testBackends } from '../../test/support/backends.ts';
-import { applyPlan } from './apply-plan.ts';
+import { executePlan } from '../jobs/plan-executor.ts';
 import { createPlanner } from './compute-plan.ts';
 import { listFindings } from './findings-store.ts';
 import { reconcileSystem } from './reconcile.ts';
@@ -40,9 +40,7 @@ for (const backend of testBackends()) {
       const planner = createPlanner({ db: store.db, config: { policy_dir: policyDir, timezone: 'UTC' }, actor: 'test', now: () => now });
       await reconcileSystem({ db: store.db, policy: (await planner.loadPolicy()).policy, connectorFor: () => wiki, actor: 'test', now: () => now }, 'wiki');
       now = APPLIED;
-      const apply = async () => applyPlan({
-        db: store.db, connectorFor: () => wiki, actor: 'test:apply', now: () => now, currentFingerprint: () => planner.currentFingerprint(), sleep: async () => undefined,
-      }, (await planner.compute()).plan);
+      const apply = async () => executePlan({ store, connectorFor: () => wiki, actor: 'test:apply', now: () => now }, (await planner.compute()).plan, () => planner.currentFingerprint());
       return { store, apply };
     }
 

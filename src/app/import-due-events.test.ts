@@ -13,7 +13,7 @@ import { writePolicyDir } from '../../test/support/jml-fixture.ts';
 import { verifyAudit } from '../store/audit-log.ts';
 import { getIdentity, timelineOf } from '../store/identity-store.ts';
 import type { Store } from '../store/open-store.ts';
-import { applyPlan } from './apply-plan.ts';
+import { executePlan } from '../jobs/plan-executor.ts';
 import { createPlanner } from './compute-plan.ts';
 import { importSource, type ImportOptions } from './import-source.ts';
 
@@ -73,7 +73,7 @@ for (const backend of testBackends()) {
       assert.equal((await getIdentity(store.db, 'C-17'))!.status, 'active');
       assert.equal((await getIdentity(store.db, 'C-18'))!.status, 'pending');
       const { plan } = await planner.compute();
-      await applyPlan({ db: store.db, connectorFor: () => wiki, actor, now: () => now, currentFingerprint: () => planner.currentFingerprint({}) }, plan);
+      await executePlan({ store, connectorFor: () => wiki, actor, now: () => now }, plan, () => planner.currentFingerprint({}));
       assert.deepEqual(await plannedFor('C-17'), [], 'the account is there');
     });
 

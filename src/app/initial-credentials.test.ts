@@ -7,7 +7,7 @@ import { createTaskStore } from '../connectors/manual/task-store.ts';
 import { createKeyring, keyringFromEnv, masterKey } from '../connectors/secrets/index.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
-import { applyPlan } from './apply-plan.ts';
+import { executePlan } from '../jobs/plan-executor.ts';
 import { createInitialCredentials, withInitialCredentials, type InitialCredentialsDeps } from './initial-credentials.ts';
 
 /** A directory that keeps one password per account and can lose the answer to an apply that took effect. */
@@ -59,7 +59,7 @@ for (const backend of testBackends()) {
     const keyring = createKeyring(masterKey(randomBytes(32)));
     const deps = (extra: Partial<InitialCredentialsDeps> = {}): InitialCredentialsDeps =>
       ({ db: store.db, keyring: () => keyring, systemOwner: () => 'OWNER', ...extra });
-    const apply = (connector: Connector) => applyPlan({ db: store.db, actor: 'test', connectorFor: () => connector, currentFingerprint: async () => 'fp', retry: { baseDelayMs: 1 } }, planOf([enable]));
+    const apply = (connector: Connector) => executePlan({ store, actor: 'test', connectorFor: () => connector, options: { retry: { baseDelayMs: 1 } } }, planOf([enable]), async () => 'fp');
     const identity = (key: string, status: string, manager?: string) => ({
       key, kind: 'employee', status, source: 'hr', attributes: JSON.stringify(manager ? { manager } : {}), start_date: null, end_date: null, owner: null, sponsor: null,
     });
@@ -122,7 +122,7 @@ for (const backend of testBackends()) {
       const directory = passwordDirectory();
       const credentials = createInitialCredentials(deps());
       const { credential: _, ...plain } = enable;
-      const report = await applyPlan({ db: store.db, actor: 'test', connectorFor: () => withInitialCredentials(directory.connector, credentials), currentFingerprint: async () => 'fp' }, planOf([plain]));
+      const report = await executePlan({ store, actor: 'test', connectorFor: () => withInitialCredentials(directory.connector, credentials) }, planOf([plain]), async () => 'fp');
       assert.equal(report.changes[0]?.state, 'confirmed');
       assert.equal(directory.accounts.get('E1')?.password, 'known-before-leaving');
       assert.deepEqual(await store.db.selectFrom('initial_credentials').selectAll().execute(), []);

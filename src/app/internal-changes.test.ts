@@ -7,7 +7,7 @@ import { verifyAudit } from '../store/audit-log.ts';
 import { FAKE_WIKI_POLICY, person, seedIdentities, writePolicyDir } from '../../test/support/jml-fixture.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { applyChange } from './apply-change.ts';
-import { applyPlan } from './apply-plan.ts';
+import { executePlan } from '../jobs/plan-executor.ts';
 import { createPlanner } from './compute-plan.ts';
 import { openPolicyConnectors } from './connectors-from-policy.ts';
 import { createInternalChanges, internalChangeSettings, JML_TASK_SYSTEM } from './internal-changes.ts';
@@ -69,6 +69,8 @@ for (const backend of testBackends()) {
         const { policy } = await planner.loadPolicy();
         const connectors = await openPolicyConnectors({ db: store.db, policy, registry, now: () => NOW, actor: 'test', internal: { assetCustodian: 'it-desk' } });
         const deps = { db: store.db, actor: 'test', now: () => NOW, connectorFor: connectors.connectorFor, tasksFor: connectors.tasksFor, currentFingerprint: () => planner.currentFingerprint({}) };
+        const applyPlan = (executorDeps: typeof deps, plan: Parameters<typeof executePlan>[1]) =>
+          executePlan({ store, actor: executorDeps.actor, now: executorDeps.now, connectorFor: executorDeps.connectorFor, tasksFor: executorDeps.tasksFor, pollMs: 50 }, plan, executorDeps.currentFingerprint);
 
         await seedIdentities(store.db, [person('M1'), person('L1', { manager: 'M1' }), person('SVC1', {}, { kind: 'service_account', owner: 'L1' })]);
         assert.equal((await applyPlan(deps, (await planner.compute()).plan)).status, 'applied');

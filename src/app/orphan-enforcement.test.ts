@@ -4,7 +4,7 @@ import { createFakeConnector } from '../connectors/fake/fake-connector.ts';
 import { addAccount } from '../connectors/fake/fake-system.ts';
 import { FAKE_WIKI_POLICY, person, seedIdentities, writePolicyDir } from '../../test/support/jml-fixture.ts';
 import { testBackends } from '../../test/support/backends.ts';
-import { applyPlan } from './apply-plan.ts';
+import { executePlan } from '../jobs/plan-executor.ts';
 import { createPlanner } from './compute-plan.ts';
 import { listFindings } from './findings-store.ts';
 import { reconcileSystem } from './reconcile.ts';
@@ -40,8 +40,8 @@ for (const backend of testBackends()) {
       wiki.state.grants.get(e1.accountId)!.add('staff');
       const orphan = addAccount(wiki.state, 'X9', { user_name: 'made.by.hand' });
       const reconcile = async () => reconcileSystem({ db: store.db, policy: (await planner.loadPolicy()).policy, connectorFor: () => wiki, actor: 'test', now: () => now }, 'wiki');
-      const apply = (plan: Parameters<typeof applyPlan>[1]) =>
-        applyPlan({ db: store.db, connectorFor: () => wiki, actor: 'test', now: () => now, currentFingerprint: () => planner.currentFingerprint() }, plan);
+      const apply = (plan: Parameters<typeof executePlan>[1]) =>
+        executePlan({ store, connectorFor: () => wiki, actor: 'test', now: () => now }, plan, () => planner.currentFingerprint());
       return { store, clock, planner, wiki, orphan, reconcile, apply };
     }
     const summary = (plan: { changes: readonly { identityKey: string; kind: string }[] }) => plan.changes.map((c) => `${c.kind} ${c.identityKey}`);

@@ -1,7 +1,9 @@
 /**
  * System health and quarantine. A system whose changes fail retryably time
- * after time is quarantined: its changes wait longer between tries and an
- * alert goes out, while other systems carry on. Quarantine ends when a person
+ * after time is quarantined: its changes wait (without using up their
+ * attempts), a finding and an alert go out, while other systems carry on. A
+ * system that cannot be reached at all (connection refused, no answer) is
+ * quarantined sooner: every further try would fail the same way. Quarantine ends when a person
  * releases it or a health check (the connector's `validate`) passes.
  */
 import type { Kysely, Selectable } from 'kysely';
@@ -14,11 +16,13 @@ import { raiseFinding, resolveFinding, type AlertSink } from './alert.ts';
 export interface QuarantinePolicy {
   /** Consecutive retryable failures after which a system is quarantined. */
   readonly after: number;
+  /** Consecutive failures to reach the system at all (refused, timed out) after which it is quarantined. */
+  readonly unreachableAfter: number;
   /** Delay between tries of a quarantined system's changes. */
   readonly retryDelayMs: number;
 }
 
-export const DEFAULT_QUARANTINE: QuarantinePolicy = { after: 5, retryDelayMs: 5 * 60_000 };
+export const DEFAULT_QUARANTINE: QuarantinePolicy = { after: 5, unreachableAfter: 3, retryDelayMs: 5 * 60_000 };
 
 export interface SystemHealth {
   readonly system: string;
@@ -43,8 +47,12 @@ export async function recordSystemSuccess(db: Kysely<Database>, system: string, 
     .execute();
 }
 
-/** Counts a retryable failure; quarantines the system (audit + finding + alert) when the streak reaches the limit. */
-export async function recordSystemFailure(db: Kysely<Database>, system: string, error: string, policy: QuarantinePolicy, now: Date, sink?: AlertSink): Promise<SystemHealth> {
+/**
+ * Counts a retryable failure; quarantines the system (audit + finding + alert)
+ * when the streak reaches the limit — `unreachableAfter` when this failure was
+ * one to reach the system at all, `after` otherwise.
+ */
+export async function recordSystemFailure(db: Kysely<Database>, system: string, error: string, policy: QuarantinePolicy, now: Date, sink?: AlertSink, unreachable = false): Promise<SystemHealth> {
   const at = now.toISOString();
   const row = await db
     .insertInto('system_health')
@@ -54,7 +62,8 @@ export async function recordSystemFailure(db: Kysely<Database>, system: string, 
     )
     .returningAll()
     .executeTakeFirstOrThrow();
-  if (row.state === 'healthy' && row.consecutive_failures >= policy.after) {
+  const limit = unreachable ? policy.unreachableAfter : policy.after;
+  if (row.state === 'healthy' && row.consecutive_failures >= limit) {
     const updated = await db
       .updateTable('system_health')
       .set({ state: 'quarantined', quarantined_at: at, released_at: null, released_by: null })
@@ -64,7 +73,7 @@ export async function recordSystemFailure(db: Kysely<Database>, system: string, 
       .executeTakeFirst();
     if (updated) {
       await appendAudit(db, { actor: 'jml', action: 'system.quarantined', subject: `system:${system}`, trigger: 'job', details: { failures: row.consecutive_failures, error } }, now);
-      await raiseFinding(db, { kind: 'quarantined_system', subject: system, system, detail: `${system} quarantined after ${row.consecutive_failures} consecutive failures: ${error}` }, now, sink);
+      await raiseFinding(db, { kind: 'quarantined_system', subject: system, system, detail: `${system} quarantined after ${row.consecutive_failures} consecutive failures${unreachable ? ' to reach it' : ''}: ${error}; its changes wait until it is released or a health check passes` }, now, sink);
       return toHealth(updated);
     }
   }

@@ -18,6 +18,7 @@ import type { Database, ReconcileRunsTable } from '../store/database.ts';
 import { latestRuns } from './observed-snapshot.ts';
 import { syncFindings, type FindingSync } from './findings-store.ts';
 import { loadAssignments, loadIdentities } from './plan-inputs.ts';
+import { retryDelayMs } from '../domain/retry-backoff.ts';
 import { createCorrelator, detectFindings, FINDING_KINDS, type ObservedAccountRow } from './reconcile-detect.ts';
 
 type Db = Kysely<Database>;
@@ -132,6 +133,9 @@ async function startRun(deps: ReconcileDeps, system: string, at: Date) {
   });
 }
 
+/** Pages are re-read in place, a few times, soon: a reconcile run is interactive or scheduled, not a queue. */
+const PAGE_BACKOFF = { baseDelayMs: 250, maxDelayMs: 10_000 } as const;
+
 /** One page, retried in place when the failure is retryable; a run that still fails stays resumable. */
 async function readPage(deps: ReconcileDeps, connector: Connector, kind: ListKind, cursor: string | null, system: string) {
   const attempts = deps.pageAttempts ?? 4;
@@ -146,7 +150,7 @@ async function readPage(deps: ReconcileDeps, connector: Connector, kind: ListKin
         await deps.db.updateTable('reconcile_runs').set({ error: message, updated_at: new Date().toISOString() }).where('system', '=', system).where('status', '=', 'running').execute();
         throw new JmlError('connector', `reconcile ${system}: reading ${kind} failed (${message}); run it again to resume from the last page`, { cause: error, retryable, details: { system, kind } });
       }
-      await sleep(Math.min(10_000, 250 * 2 ** (attempt - 1)));
+      await sleep(retryDelayMs(attempt, PAGE_BACKOFF, Math.random, error instanceof JmlError && typeof error.details.retryAfterMs === 'number' ? error.details.retryAfterMs : undefined));
     }
   }
 }

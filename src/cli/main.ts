@@ -9,6 +9,18 @@ import { createCliContext, printJson } from './cli-context.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { COMMANDS } from './commands/index.ts';
 
+/**
+ * A reader that went away (`jml plan | head`) ends the command quietly, as
+ * Unix tools do, instead of an EPIPE stack trace: nothing more can be shown
+ * to anyone. Any other output error is still an error.
+ */
+export function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+    throw error;
+  });
+}
+
 export async function main(argv: readonly string[]): Promise<void> {
   const program = new Command('jml')
     .description('jml — identity lifecycle engine: joiners, movers, leavers and the access governance around them')
@@ -38,4 +50,8 @@ export async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-if (import.meta.main) await main(process.argv.slice(2));
+if (import.meta.main) {
+  endQuietlyOnClosedPipe(process.stdout);
+  endQuietlyOnClosedPipe(process.stderr);
+  await main(process.argv.slice(2));
+}

@@ -13,7 +13,9 @@
  *   `failed { retryable }` for failures it understands (unknown entitlement:
  *   terminal; 429/503: retryable with `retryAfterMs`) and may throw for transport
  *   failures; a throw means "outcome unknown", and the caller reads back before
- *   trying again.
+ *   trying again. A failure to reach the system at all (connection refused or
+ *   reset, no answer) carries `details.unreachable: true`: a few in a row
+ *   quarantine the system at once instead of retrying every change.
  */
 import type { Account, Grant } from '../domain/access.ts';
 import type { Change, ChangeKind, ChangeOutcome } from '../domain/change.ts';

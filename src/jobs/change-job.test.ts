@@ -5,12 +5,12 @@ import { sql, type KyselyPlugin } from 'kysely';
 import type { Change, ChangeOutcome, Plan } from '../domain/change.ts';
 import type { Connector } from '../connectors/connector.ts';
 import { createFakeConnector, type FakeConnector } from '../connectors/fake/fake-connector.ts';
-import { isQuarantined, probeQuarantined } from '../app/quarantine.ts';
+import { isQuarantined, probeQuarantined, releaseQuarantine } from '../app/quarantine.ts';
 import { verifyAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { startJobBoss } from './job-boss.ts';
-import { runChangeJob, submitPlan, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome } from './change-job.ts';
+import { resumeSystem, runChangeJob, submitPlan, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome } from './change-job.ts';
 import { changeJobId, changeJobSchema, QUEUE, type ChangeJob } from './job-queues.ts';
 
 let plans = 0;
@@ -167,6 +167,29 @@ for (const backend of testBackends()) {
       const rest = await drain(d, { ignoreStartAfter: true });
       assert.deepEqual(rest.map((r) => r.outcome).sort(), ['confirmed', 'confirmed']);
       assert.equal((await verifyAudit(store.db)).ok, true);
+    });
+
+    test('a system that cannot be reached is quarantined after three failures in a row; its other changes wait without using up attempts, and a release queues them again at once', async () => {
+      const connectors: Record<string, Connector> = { gone: createFakeConnector({ groups: [], unreachable: true }, { system: 'gone' }) };
+      const alerts: string[] = [];
+      const d = deps(connectors, { alert: (a) => void alerts.push(a.kind) });
+      const plan = makePlan(['U1', 'U2', 'U3', 'U4', 'U5'].map((k) => create(k, 'gone')));
+      await submitPlan(d, plan);
+      const log = await drain(d);
+      assert.deepEqual(log.map((l) => l.outcome), ['retrying', 'retrying', 'retrying', 'deferred', 'deferred']);
+      assert.ok(await isQuarantined(store.db, 'gone'));
+      assert.deepEqual(alerts, ['quarantined_system']);
+      const finding = await store.db.selectFrom('findings').select(['state', 'detail']).where('id', '=', 'quarantined_system:gone').executeTakeFirstOrThrow();
+      assert.match(finding.detail, /gone quarantined after 3 consecutive failures to reach it: gone: connection refused/);
+      const runs = await store.db.selectFrom('change_runs').select(['change_id', 'failures']).where('plan_id', '=', plan.id).orderBy('change_id').execute();
+      assert.deepEqual(runs.map((r) => r.failures).sort(), [0, 0, 1, 1, 1], 'the waiting changes keep every attempt');
+
+      connectors.gone = createFakeConnector({ groups: [] }, { system: 'gone' });
+      await releaseQuarantine(store.db, 'gone', 'test:ops', new Date());
+      assert.equal(await resumeSystem(d, 'gone'), 5);
+      const rest = await drain(d);
+      assert.deepEqual(rest.map((r) => r.outcome), ['confirmed', 'confirmed', 'confirmed', 'confirmed', 'confirmed'], 'at once, not at the turn given while it was down');
+      assert.equal((await store.db.selectFrom('plans').select('status').where('id', '=', plan.id).executeTakeFirstOrThrow()).status, 'applied');
     });
 
     test('the sweep queues a change whose job was lost', async () => {

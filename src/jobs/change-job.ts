@@ -6,15 +6,17 @@
  * expiry and the retried job reads back before acting (applyChange), so a
  * crash between "did it" and "recorded it" neither duplicates nor loses it.
  *
- * Connector failures are rescheduled here, not by pg-boss: the next job is
- * sent with exponential backoff and jitter, never sooner than Retry-After,
- * in the same transaction that moves `seq` on. pg-boss's own retries only
- * cover workers that crashed or expired.
+ * Connector failures are rescheduled here, not by pg-boss: one attempt
+ * (applyChange) returns its outcome, and a retryable one sends the next job
+ * after the one backoff rule (domain/retry-backoff), in the same transaction
+ * that moves `seq` on. pg-boss's own retries only cover workers that crashed
+ * or expired. A quarantined system's changes wait without using up attempts.
  */
 import type { Kysely } from 'kysely';
 import type { Change, Plan } from '../domain/change.ts';
 import { JmlError } from '../domain/errors.ts';
 import { applyChange, type ApplyChangeDeps, type ChangeResult } from '../app/apply-change.ts';
+import { retryDelayMs } from '../domain/retry-backoff.ts';
 import { raiseFinding, type AlertSink } from '../app/alert.ts';
 import { DEFAULT_QUARANTINE, isQuarantined, recordSystemFailure, recordSystemSuccess, type QuarantinePolicy } from '../app/quarantine.ts';
 import { loadPlan, recordPlan, updateChange, type ChangeState } from '../app/plan-record-store.ts';
@@ -32,7 +34,7 @@ export interface JobRetryPolicy {
 
 export const DEFAULT_JOB_RETRY: JobRetryPolicy = { maxAttempts: 8, baseDelayMs: 2_000, maxDelayMs: 15 * 60_000 };
 
-export interface ChangeJobDeps extends Omit<ApplyChangeDeps, 'sleep' | 'retry'> {
+export interface ChangeJobDeps extends ApplyChangeDeps {
   readonly boss: JobSender;
   /** Names this worker in leases (host:pid). */
   readonly workerId: string;
@@ -41,12 +43,14 @@ export interface ChangeJobDeps extends Omit<ApplyChangeDeps, 'sleep' | 'retry'> 
   readonly retry?: Partial<JobRetryPolicy>;
   readonly quarantine?: Partial<QuarantinePolicy>;
   readonly alert?: AlertSink;
+  /** Jitter for the backoff; Math.random by default. */
+  readonly random?: () => number;
 }
 
 /** States after which nothing more happens to a change by itself. */
-const FINAL: readonly ChangeState[] = ['already', 'confirmed', 'parked', 'blocked'];
+export const FINAL: readonly ChangeState[] = ['already', 'confirmed', 'parked', 'blocked'];
 
-export type ChangeJobOutcome = ChangeResult['state'] | 'stale' | 'deferred' | 'retrying' | 'locked';
+export type ChangeJobOutcome = Exclude<ChangeResult['state'], 'retry'> | 'stale' | 'deferred' | 'retrying' | 'locked';
 
 /**
  * Records a plan and queues a job for every change that depends on nothing;
@@ -73,15 +77,6 @@ export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'acto
     await appendAudit(trx, { actor: deps.actor, action: 'plan.submitted', subject: `plan:${plan.id}`, trigger: 'apply', details: { changes: plan.changes.length, queued } }, now);
   });
   return { queued };
-}
-
-/** Thrown by the injected sleep: applyChange wants to try again later, which a job does by scheduling its successor. */
-class RetryLater extends Error {
-  readonly delayMs: number;
-  constructor(delayMs: number) {
-    super('retry later');
-    this.delayMs = delayMs;
-  }
 }
 
 /**
@@ -124,28 +119,21 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
       return 'deferred';
     }
 
-    let result: ChangeResult;
     let settled = false;
-    try {
-      result = await applyChange(
-        {
-          ...deps,
-          retry: { maxAttempts: Number.MAX_SAFE_INTEGER, baseDelayMs: retry.baseDelayMs, maxDelayMs: retry.maxDelayMs },
-          sleep: (ms) => Promise.reject(new RetryLater(ms)),
-          // A worker that dies after this commit leaves nothing undone: the waiting changes are queued with it.
-          onRecorded: async (trx, state) => {
-            await settle(trx, job);
-            if (FINAL.includes(state)) await queueReadyDependents(trx, deps.boss, plan, change);
-            settled = true;
-          },
+    const result = await applyChange(
+      {
+        ...deps,
+        // A worker that dies after this commit leaves nothing undone: the waiting changes are queued with it.
+        onRecorded: async (trx, state) => {
+          await settle(trx, job);
+          if (FINAL.includes(state)) await queueReadyDependents(trx, deps.boss, plan, change);
+          settled = true;
         },
-        job.planId,
-        change,
-      );
-    } catch (error) {
-      if (!(error instanceof RetryLater)) throw error;
-      return await retryOrPark(deps, job, change, claimed.failures + 1, error.delayMs, retry, quarantine);
-    }
+      },
+      job.planId,
+      change,
+    );
+    if (result.state === 'retry') return await retryOrPark(deps, job, change, claimed.failures + 1, result, retry, quarantine);
 
     if (change.system && (result.state === 'confirmed' || result.state === 'already')) await recordSystemSuccess(deps.db, change.system, now());
     if (result.state === 'parked') {
@@ -160,11 +148,10 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
   }
 }
 
-async function retryOrPark(deps: ChangeJobDeps, job: ChangeJob, change: Change, failures: number, requestedMs: number, retry: JobRetryPolicy, quarantine: QuarantinePolicy): Promise<ChangeJobOutcome> {
+async function retryOrPark(deps: ChangeJobDeps, job: ChangeJob, change: Change, failures: number, result: ChangeResult, retry: JobRetryPolicy, quarantine: QuarantinePolicy): Promise<ChangeJobOutcome> {
   const now = deps.now ?? (() => new Date());
-  const record = await deps.db.selectFrom('plan_changes').select(['last_error']).where('plan_id', '=', job.planId).where('change_id', '=', job.changeId).executeTakeFirst();
-  const message = record?.last_error ?? 'retryable failure';
-  if (change.system) await recordSystemFailure(deps.db, change.system, message, quarantine, now(), deps.alert);
+  const message = result.lastError ?? 'retryable failure';
+  if (change.system) await recordSystemFailure(deps.db, change.system, message, quarantine, now(), deps.alert, result.unreachable === true);
   if (failures >= retry.maxAttempts) {
     const lastError = `gave up after ${failures} attempts: ${message}`;
     const plan = await cachedPlan(deps.db, job.planId);
@@ -178,11 +165,7 @@ async function retryOrPark(deps: ChangeJobDeps, job: ChangeJob, change: Change, 
     await closePlanIfDone(deps, plan.id);
     return 'parked';
   }
-  const random = deps.random ?? Math.random;
-  const exponential = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (failures - 1));
-  // requestedMs already carries Retry-After when the system sent one.
-  const delay = Math.max(Math.round(exponential * (0.5 + random() / 2)), requestedMs);
-  await scheduleNext(deps, job, failures, delay);
+  await scheduleNext(deps, job, failures, retryDelayMs(failures, retry, deps.random ?? Math.random, result.retryAfterMs));
   return 'retrying';
 }
 
@@ -255,9 +238,10 @@ async function queueReadyDependents(trx: Kysely<Database>, boss: JobSender, plan
  * Closes the plan when no change is left unfinished. Runs after the change's
  * commit, so of two last changes finishing at once at least one sees the
  * other final. A worker killed between that commit and this leaves the plan
- * 'applying' with nothing left to run (nothing re-runs this yet).
+ * 'applying' with nothing left to run; whoever waits for the plan (executePlan)
+ * runs this again when it finds every change settled.
  */
-async function closePlanIfDone(deps: Pick<ChangeJobDeps, 'db' | 'actor' | 'now'>, planId: string): Promise<void> {
+export async function closePlanIfDone(deps: Pick<ChangeJobDeps, 'db' | 'actor' | 'now'>, planId: string): Promise<void> {
   // Stops at the first unfinished change, so it stays cheap while a large plan is under way.
   const unfinished = await deps.db
     .selectFrom('plan_changes')
@@ -335,3 +319,95 @@ async function cachedPlan(db: Kysely<Database>, planId: string, cache?: Map<stri
   return plan;
 }
 
+
+/**
+ * Sends again, now, the changes of `system` that wait for a later turn (a
+ * quarantine deferral or a backoff): called when the system is released or
+ * passes its health check, so its changes resume at once instead of at the
+ * turn they were given while it was down. Returns how many were re-queued.
+ */
+export async function resumeSystem(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'now'>, system: string): Promise<number> {
+  const now = (deps.now ?? (() => new Date()))();
+  const waiting = await deps.db
+    .selectFrom('change_runs as cr')
+    .innerJoin('plans as p', 'p.id', 'cr.plan_id')
+    .select(['cr.plan_id', 'cr.change_id', 'cr.seq'])
+    .where('p.status', '=', 'applying')
+    .where('cr.system', '=', system)
+    .where('cr.lease_owner', 'is', null)
+    .where('cr.next_at', '>', now)
+    .execute();
+  for (const run of waiting) await requeueNow(deps, run.plan_id, run.change_id, run.seq, null, now);
+  return waiting.length;
+}
+
+/**
+ * Takes back the changes leased by a process on this host that no longer
+ * runs (a `jml apply` or worker killed mid-change): each gets a new job at
+ * once instead of waiting for its lease and job to expire. The job reads back
+ * before acting, so what the dead process did is confirmed, not redone.
+ */
+export async function recoverAbandonedChanges(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'now'>, host: string): Promise<number> {
+  const now = (deps.now ?? (() => new Date()))();
+  const leased = await deps.db
+    .selectFrom('change_runs')
+    .select(['plan_id', 'change_id', 'seq', 'lease_owner'])
+    .where('lease_owner', 'like', `${host}:%`)
+    .where('lease_until', '>', now)
+    .execute();
+  let recovered = 0;
+  for (const run of leased) {
+    if (processAlive(Number(run.lease_owner!.slice(host.length + 1)))) continue;
+    if (await requeueNow(deps, run.plan_id, run.change_id, run.seq, run.lease_owner, now)) recovered++;
+  }
+  return recovered;
+}
+
+function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Moves the run to its next seq and sends that job now, if the run is still at `seq` (held by `leaseOwner`). */
+async function requeueNow(deps: Pick<ChangeJobDeps, 'db' | 'boss'>, planId: string, changeId: string, seq: number, leaseOwner: string | null, now: Date): Promise<boolean> {
+  const next = { planId, changeId, seq: seq + 1 };
+  return deps.db.transaction().execute(async (trx) => {
+    let update = trx
+      .updateTable('change_runs')
+      .set({ seq: next.seq, lease_owner: null, lease_until: null, next_at: null })
+      .where('plan_id', '=', planId)
+      .where('change_id', '=', changeId)
+      .where('seq', '=', seq);
+    update = leaseOwner === null ? update.where('lease_owner', 'is', null) : update.where('lease_owner', '=', leaseOwner);
+    const moved = await update.executeTakeFirst();
+    if (Number(moved.numUpdatedRows) === 0) return false;
+    await deps.boss.send(QUEUE.applyChange, next, { id: changeJobId(next), startAfter: now, ...inTransaction(trx) });
+    return true;
+  });
+}
+
+/**
+ * Looks again at the plan's changes that wait on people (open tasks): each is
+ * marked running and queued, so a task closed since is confirmed, and the
+ * changes behind it follow. What a new `jml apply` of the plan does first.
+ */
+export async function recheckPending(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'now'>, planId: string): Promise<number> {
+  const now = (deps.now ?? (() => new Date()))();
+  return deps.db.transaction().execute(async (trx) => {
+    const rows = await trx
+      .updateTable('plan_changes')
+      .set({ state: 'running', updated_at: now.toISOString() })
+      .where('plan_id', '=', planId)
+      .where('state', '=', 'pending')
+      .returning('change_id')
+      .execute();
+    await queueCurrent({ db: trx, boss: deps.boss }, planId, rows.map((r) => r.change_id), undefined, trx);
+    return rows.length;
+  });
+}

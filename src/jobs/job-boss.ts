@@ -54,15 +54,15 @@ export async function startJobBoss(db: Kysely<Database>, backend: Backend, optio
   const applyExpire = options.applyExpireSeconds ?? 120;
   await createQueue(boss, QUEUE.applyChange, {
     expireInSeconds: applyExpire,
-    // These retries cover crashed or expired workers only; connector failures are rescheduled by jml itself.
+    // These retries cover crashed or expired workers only, at a fixed short delay: connector failures
+    // are rescheduled by jml itself, with the one backoff rule (domain/retry-backoff.ts).
     retryLimit: 20,
     retryDelay: 1,
-    retryBackoff: true,
-    retryDelayMax: 60,
+    retryBackoff: false,
     deleteAfterSeconds: 7 * 24 * 3600,
   });
   for (const name of Object.values(QUEUE)) {
-    if (name !== QUEUE.applyChange) await createQueue(boss, name, { expireInSeconds: 900, retryLimit: 3, retryDelay: 30, retryBackoff: true });
+    if (name !== QUEUE.applyChange) await createQueue(boss, name, { expireInSeconds: 900, retryLimit: 3, retryDelay: 30, retryBackoff: false });
   }
   // pg-boss looks a queue up on its own handle the first time it is used. Inside a caller's
   // transaction on PGlite that handle waits for the one connection the transaction holds:

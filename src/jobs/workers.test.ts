@@ -4,6 +4,7 @@ import type { Change, Plan } from '../domain/change.ts';
 import { createFakeConnector } from '../connectors/fake/fake-connector.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
+import { DEFAULT_QUARANTINE, isQuarantined, recordSystemFailure } from '../app/quarantine.ts';
 import { submitPlan } from './change-job.ts';
 import { QUEUE } from './job-queues.ts';
 import { requestReplan } from './schedules.ts';
@@ -23,12 +24,13 @@ for (const backend of testBackends()) {
     let store: Store;
     let workers: Workers;
     const wiki = createFakeConnector({ groups: ['staff'], latencyMs: 2 }, { system: 'wiki' });
+    const crm = createFakeConnector({ groups: ['staff'] }, { system: 'crm' });
     const replans: (readonly string[] | undefined)[] = [];
     before(async () => {
       store = await backend.open();
       workers = await startWorkers({
         store,
-        connectorFor: (s) => (s === 'wiki' ? wiki : undefined),
+        connectorFor: (s) => (s === 'wiki' ? wiki : s === 'crm' ? crm : undefined),
         hooks: { replan: async (keys) => void replans.push(keys) },
         options: { schedules: true, scheduleSettings: { timezone: 'Europe/Berlin' }, pollingIntervalSeconds: 0.5 },
       });
@@ -49,6 +51,28 @@ for (const backend of testBackends()) {
       assert.equal((await store.db.selectFrom('plans').select('status').where('id', '=', p.id).executeTakeFirstOrThrow()).status, 'applied');
       assert.equal(wiki.state.effects.create_account, 25);
       assert.equal(wiki.state.effects.add_grant, 25);
+    });
+
+    test('a quarantined system whose health check passes is released and its waiting changes run at once', { timeout: 60_000 }, async () => {
+      const p = { ...plan(3), id: `hplan-${Date.now()}`, changes: plan(3).changes.map((c) => ({ ...c, system: 'crm' })) };
+      for (let i = 0; i < 3; i++) await recordSystemFailure(store.db, 'crm', 'crm: connection refused', DEFAULT_QUARANTINE, new Date(), undefined, true);
+      assert.equal(await isQuarantined(store.db, 'crm'), true);
+      await submitPlan({ db: store.db, boss: workers.boss, actor: 'test' }, p);
+      // The changes are taken up and deferred: the system is quarantined.
+      for (let i = 0; i < 100; i++) {
+        const deferred = await store.db.selectFrom('change_runs').select('next_at').where('plan_id', '=', p.id).where('next_at', 'is not', null).execute();
+        if (deferred.length === 3) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await workers.boss.send(QUEUE.quarantineProbe, {});
+      for (let i = 0; i < 200; i++) {
+        const row = await store.db.selectFrom('plans').select('status').where('id', '=', p.id).executeTakeFirstOrThrow();
+        if (row.status !== 'applying') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(await isQuarantined(store.db, 'crm'), false);
+      assert.equal((await store.db.selectFrom('plans').select('status').where('id', '=', p.id).executeTakeFirstOrThrow()).status, 'applied', 'not five minutes later');
+      assert.equal(crm.state.effects.create_account, 3);
     });
 
     test('schedules are registered in the organisation’s time zone, and a replan request reaches the hook', { timeout: 30_000 }, async () => {

@@ -14,7 +14,7 @@ import type { Store } from '../store/open-store.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
 import { startJobBoss } from './job-boss.ts';
-import { runChangeJob, sweepChanges, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
+import { recoverAbandonedChanges, resumeSystem, runChangeJob, sweepChanges, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
 import { changeJobSchema, QUEUE } from './job-queues.ts';
 import { registerSchedules, type ScheduleHooks, type ScheduleSettings } from './schedules.ts';
 
@@ -29,9 +29,16 @@ export interface WorkerOptions {
   readonly superviseIntervalSeconds?: number;
   readonly retry?: Partial<JobRetryPolicy>;
   readonly quarantine?: Partial<QuarantinePolicy>;
+  /** A connector call that takes longer is abandoned as a retryable timeout (default: 40 % of the apply expiry). */
+  readonly callTimeoutMs?: number;
   /** Run cron schedules in this process (default true); the queues' workers run either way. */
   readonly schedules?: boolean;
   readonly scheduleSettings?: Partial<ScheduleSettings>;
+  /**
+   * Work the apply queues only (changes, sweep, quarantine probe): what `jml apply`
+   * runs in-process while it waits for its plan. Schedules' queues are left to `jml worker`.
+   */
+  readonly applyOnly?: boolean;
 }
 
 export interface WorkerDeps {
@@ -67,7 +74,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const boss = await startJobBoss(deps.store.db, deps.store.backend, {
     applyExpireSeconds,
     superviseIntervalSeconds: options.superviseIntervalSeconds ?? 10,
-    schedule: options.schedules ?? true,
+    schedule: !options.applyOnly && (options.schedules ?? true),
   });
   const workerId = `${os.hostname()}:${process.pid}`;
   const alert = deps.alert ?? stderrAlertSink;
@@ -86,7 +93,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.quarantine ? { quarantine: options.quarantine } : {}),
     // A hung connector call must end before the lease does.
-    callTimeoutMs: Math.max(500, Math.floor(applyExpireSeconds * 1000 * 0.4)),
+    callTimeoutMs: options.callTimeoutMs ?? Math.max(500, Math.floor(applyExpireSeconds * 1000 * 0.4)),
   };
   const polling = { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5, burstWhenBatchFull: true };
 
@@ -113,15 +120,20 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     await sweepChanges(changeDeps);
   });
   await boss.work(QUEUE.quarantineProbe, polling, async () => {
-    await probeQuarantined(deps.store.db, (system) => deps.connectorFor(system), (deps.now ?? (() => new Date()))());
+    const released = await probeQuarantined(deps.store.db, (system) => deps.connectorFor(system), (deps.now ?? (() => new Date()))());
+    for (const system of released) await resumeSystem(changeDeps, system);
   });
-  await registerSchedules(
-    boss,
-    { db: deps.store.db, connectorFor: deps.connectorFor, alert, hooks: deps.hooks ?? {}, ...(deps.now ? { now: deps.now } : {}) },
-    options.scheduleSettings ?? {},
-    polling,
-    options.schedules ?? true,
-  );
+  if (!options.applyOnly) {
+    await registerSchedules(
+      boss,
+      { db: deps.store.db, connectorFor: deps.connectorFor, alert, hooks: deps.hooks ?? {}, ...(deps.now ? { now: deps.now } : {}) },
+      options.scheduleSettings ?? {},
+      polling,
+      options.schedules ?? true,
+    );
+  }
+  // Changes a killed process on this host was working on are taken back now, not when their leases lapse.
+  await recoverAbandonedChanges(changeDeps, os.hostname());
   // A worker killed after recording a change but before queueing the changes that waited on it
   // leaves them planned with nothing queued; the sweep finds them. Sweep once at start, so a
   // worker (re)started after a crash carries on at once rather than at the next cron minute.

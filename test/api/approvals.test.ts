@@ -32,7 +32,7 @@ for (const backend of testBackends()) {
       const config = { ...testConfig(), data_dir: tempDir(), policy_dir };
       const queue: ReplanQueue = { requestReplan: async (keys, reason) => void replans.push({ keys, reason }) };
       const now = () => new Date();
-      api = await startApi(store, { services: createConsoleServices({ db: store.db, config, now, replan: queue }) });
+      api = await startApi(store, { services: createConsoleServices({ db: store.db, backend: store.backend, config, now, replan: queue }) });
       for (const u of ['mgr-b', 'bob']) await createUser(store.db, { username: u, password: PASSWORD, identityKey: u }, 'test');
       for (const u of ['alice', 'mgr-a', 'mgr-b', 'own-1', 'bob']) sessions[u] = await signIn(api.app, u);
     });

@@ -54,6 +54,7 @@ const CASES: readonly Case[] = [
   { method: 'GET', route: '/api/plans/:id', url: '/api/plans/p-1', expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
   { method: 'POST', route: '/api/plans/:id/approve', url: '/api/plans/p-1/approve', expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
   { method: 'POST', route: '/api/plans/:id/apply', url: '/api/plans/p-1/apply', expect: { ...only(['admin']), admin: 404 } },
+  { method: 'GET', route: '/api/plans/:id/progress', url: '/api/plans/p-1/progress', expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
   { method: 'GET', route: '/api/approvals', url: '/api/approvals', expect: all('ok') },
   // bob's request (team B), decided by mgr-b and the vpn owner: mgr-a may not; the vpn owner may; alice is not a decider;
   // an admin is not an approver either (no override of the approval route).

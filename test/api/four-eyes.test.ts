@@ -39,7 +39,7 @@ for (const backend of testBackends()) {
     async function apiWith(extra: Record<string, unknown>) {
       const config = { ...testConfig(), data_dir: tempDir(), policy_dir, ...extra };
       const now = () => new Date();
-      const api = await startApi(store, { services: createConsoleServices({ db: store.db, config, now }) });
+      const api = await startApi(store, { services: createConsoleServices({ db: store.db, backend: store.backend, config, now }) });
       apis.push(api);
       return api;
     }

@@ -35,7 +35,7 @@ for (const backend of testBackends()) {
       store = await backend.open();
       await seedOrganisation(store);
       const config = { ...testConfig({ timezone: 'Europe/Berlin' }), data_dir: tempDir(), policy_dir: path.resolve(import.meta.dirname, '../../policy') };
-      api = await startApi(store, { services: createConsoleServices({ db: store.db, config, now: () => new Date() }) });
+      api = await startApi(store, { services: createConsoleServices({ db: store.db, backend: store.backend, config, now: () => new Date() }) });
       admin = { cookie: api.sessions.admin.cookie, 'x-csrf-token': api.sessions.admin.csrf };
     });
     after(async () => {

@@ -32,7 +32,7 @@ test('the identity page shows each entitlement as held, missing or not desired, 
     await loadDemo({ db: store.db, config }, { actor: 'demo' });
     await createUser(store.db, { username: 'root', password: PASSWORD, roles: ['admin'] }, 'test');
     const now = () => new Date();
-    const app = await buildApiServer({ db: store.db, backend: store.backend, now, systemsOwnedBy: () => [], services: createConsoleServices({ db: store.db, config, now }), metrics: createApiMetrics(), webDir: null, oidc: null });
+    const app = await buildApiServer({ db: store.db, backend: store.backend, now, systemsOwnedBy: () => [], services: createConsoleServices({ db: store.db, backend: store.backend, config, now }), metrics: createApiMetrics(), webDir: null, oidc: null });
     const { cookie } = await signIn(app, 'root');
     const page = async (key: string) => (await app.inject({ method: 'GET', url: `/api/people/${key}`, headers: { cookie } })).json() as Page;
 

@@ -22,7 +22,7 @@ for (const backend of testBackends()) {
     const dataDir = tempDir();
     const config = { ...testConfig({ timezone: 'Europe/Berlin' }), data_dir: dataDir, policy_dir: path.resolve(import.meta.dirname, '../../policy') };
     const now = () => new Date();
-    const app = await buildApiServer({ db: store.db, backend: store.backend, now, systemsOwnedBy: () => [], services: createConsoleServices({ db: store.db, config, now }), metrics: createApiMetrics(), webDir: null, oidc: null, signInLimit: 1000 });
+    const app = await buildApiServer({ db: store.db, backend: store.backend, now, systemsOwnedBy: () => [], services: createConsoleServices({ db: store.db, backend: store.backend, config, now }), metrics: createApiMetrics(), webDir: null, oidc: null, signInLimit: 1000 });
     try {
       await loadDemo({ db: store.db, config }, { actor: 'demo' });
       await createUser(store.db, { username: 'root', password: PASSWORD, roles: ['admin'] }, 'test');

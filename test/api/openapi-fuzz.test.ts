@@ -71,7 +71,7 @@ for (const backend of testBackends()) {
     const store: Store = await backend.open();
     const config = { ...testConfig({ timezone: 'Europe/Berlin' }), data_dir: tempDir(), policy_dir: path.resolve(import.meta.dirname, '../../policy') };
     await seedOrganisation(store);
-    const { app, sessions } = await startApi(store, { services: createConsoleServices({ db: store.db, config, now: () => new Date() }) });
+    const { app, sessions } = await startApi(store, { services: createConsoleServices({ db: store.db, backend: store.backend, config, now: () => new Date() }) });
     try {
       const admin = { cookie: sessions.admin.cookie, 'x-csrf-token': sessions.admin.csrf };
       const token = (await app.inject({ method: 'POST', url: '/api/me/tokens', headers: admin, payload: { name: 'fuzz', scopes: ['read', 'write'] } })).json() as { token: string };

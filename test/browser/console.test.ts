@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { skipUnlessPeer } from '../peers/peer-process.ts';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -17,7 +18,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const SHOTS = path.join(ROOT, 'test-artifacts', 'browser');
 const AXE = path.join(ROOT, 'node_modules', 'axe-core', 'axe.min.js');
 
-describe('web console in Chromium', { skip: existsSync(CHROMIUM) ? false : 'no /usr/bin/chromium' }, () => {
+describe('web console in Chromium', { skip: skipUnlessPeer('Chromium', existsSync(CHROMIUM) ? false : `no ${CHROMIUM} (run test/peers/install-debian.sh as root)`) }, () => {
   let server: ChildProcess;
   let work: string;
   let base = '';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client, InvalidCredentialsError } from 'ldapts';
-import { applyPlan } from '../../src/app/apply-plan.ts';
+import { executePlan } from '../../src/jobs/plan-executor.ts';
 import { createPlanner } from '../../src/app/compute-plan.ts';
 import { openPolicyConnectors } from '../../src/app/connectors-from-policy.ts';
 import { listFindings } from '../../src/app/findings-store.ts';
@@ -92,10 +92,9 @@ describe('an orphan under full enforcement on OpenLDAP', { skip }, () => {
   }
   const reconcile = () => withConnectors(async (connectors, p) =>
     reconcileSystem({ db: store.db, policy: (await p.loadPolicy()).policy, connectorFor: (s) => connectors.get(s), actor: 'test', now: () => now }, 'dir'));
-  const apply = (plan: Plan) => withConnectors((connectors, p) => applyPlan({
-    db: store.db, actor: 'test', now: () => now, connectorFor: (s) => (s ? connectors.get(s) : undefined), tasksFor: (s) => connectors.tasksFor(s),
-    currentFingerprint: () => p.currentFingerprint(),
-  }, plan));
+  const apply = (plan: Plan) => withConnectors((connectors, p) => executePlan({
+    store, actor: 'test', now: () => now, connectorFor: (s) => (s ? connectors.get(s) : undefined), tasksFor: (s) => connectors.tasksFor(s),
+  }, plan, () => p.currentFingerprint()));
 
   test('reconcile reports it, the plan disables it after the grace period, apply confirms it and the finding resolves', async () => {
     const dn = `uid=intruder,${ldap.usersOu}`;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client, InvalidCredentialsError } from 'ldapts';
-import { applyPlan } from '../../src/app/apply-plan.ts';
+import { executePlan } from '../../src/jobs/plan-executor.ts';
 import { createPlanner } from '../../src/app/compute-plan.ts';
 import { loadConfig } from '../../src/app/config.ts';
 import { openPolicyConnectors, type PolicyConnectors } from '../../src/app/connectors-from-policy.ts';
@@ -101,10 +101,10 @@ for (const backend of testBackends()) {
       try {
         const { plan } = await planner.compute();
         plans.push(plan);
-        const report = await applyPlan({
-          db: store.db, actor: 'test', connectorFor: (s) => (s ? connectors.get(s) : undefined), tasksFor: (s) => connectors.tasksFor(s),
-          currentFingerprint: () => planner.currentFingerprint(), retry: { baseDelayMs: 20 },
-        }, plan);
+        const report = await executePlan({
+          store, actor: 'test', connectorFor: (s) => (s ? connectors.get(s) : undefined), tasksFor: (s) => connectors.tasksFor(s),
+          options: { retry: { baseDelayMs: 20 } },
+        }, plan, () => planner.currentFingerprint());
         assert.equal(report.status, 'applied', JSON.stringify(report.changes.filter((c) => c.state !== 'confirmed')));
         return { plan, connectors };
       } finally {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Attribute, Change as LdapChange, Client } from 'ldapts';
-import { applyPlan } from '../../src/app/apply-plan.ts';
+import { executePlan } from '../../src/jobs/plan-executor.ts';
 import { createPlanner } from '../../src/app/compute-plan.ts';
 import { openPolicyConnectors } from '../../src/app/connectors-from-policy.ts';
 import { reconcileSystem } from '../../src/app/reconcile.ts';
@@ -116,10 +116,10 @@ describe('a rename on OpenLDAP, Samba AD and SCIM is observed right after apply'
     const connectors = await openPolicyConnectors({ db: store.db, policy, keyring: () => keyring, actor: 'test' });
     try {
       const { plan } = await p.compute();
-      const report = await applyPlan({
-        db: store.db, actor: 'test', connectorFor: (s) => (s ? connectors.get(s) : undefined), tasksFor: (s) => connectors.tasksFor(s),
-        currentFingerprint: () => p.currentFingerprint(), retry: { baseDelayMs: 50 },
-      }, plan);
+      const report = await executePlan({
+        store, actor: 'test', connectorFor: (s) => (s ? connectors.get(s) : undefined), tasksFor: (s) => connectors.tasksFor(s),
+        options: { retry: { baseDelayMs: 50 } },
+      }, plan, () => p.currentFingerprint());
       assert.deepEqual(report.changes.filter((c) => c.state !== 'confirmed' && c.state !== 'already'), [], 'every change confirmed');
       if (options.reconcile) {
         for (const system of SYSTEMS) await reconcileSystem({ db: store.db, policy, connectorFor: (s) => connectors.get(s), actor: 'test' }, system);

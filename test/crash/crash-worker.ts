@@ -36,7 +36,7 @@ const workers = await startWorkers({
     // With a 3 s expiry connector calls time out at 1.2 s; on a loaded machine five in a row
     // quarantine the fake, and every change waits the quarantine's five minutes. These tests are
     // about exactly-once across crashes; quarantine is tested in src/jobs/change-job.test.ts.
-    quarantine: { after: 1_000_000 },
+    quarantine: { after: 1_000_000, unreachableAfter: 1_000_000 },
   },
 });
 process.stdout.write(`ready ${process.pid}\n`);

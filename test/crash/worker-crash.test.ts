@@ -16,10 +16,9 @@ import { QUEUE } from '../../src/jobs/job-queues.ts';
 import type { Plan } from '../../src/domain/change.ts';
 import { createTestDatabase } from '../support/backends.ts';
 import { joinerPlan, postgresBin, scratchDir, spawnWorker, startOwnPostgres, waitFor, type WorkerProcess } from './crash-harness.ts';
-import { freePort } from '../peers/peer-process.ts';
+import { freePort, postgresSkipReason, skipUnlessPeer } from '../peers/peer-process.ts';
 import { readFileSystem } from './file-fake-connector.ts';
 
-const hasPostgres = !!process.env.JML_TEST_DATABASE_URL;
 
 async function submit(store: Store, plan: Plan): Promise<void> {
   const boss = await startJobBoss(store.db, store.backend, { schedule: false, applyExpireSeconds: 3 });
@@ -55,7 +54,7 @@ async function assertExactlyOnce(store: Store, plan: Plan, fakePath: string): Pr
   assert.equal((await verifyAudit(store.db)).ok, true);
 }
 
-describe('crash safety with real worker processes', { skip: hasPostgres ? false : 'needs JML_TEST_DATABASE_URL' }, () => {
+describe('crash safety with real worker processes', { skip: postgresSkipReason() }, () => {
   const running: WorkerProcess[] = [];
   const cleanups: (() => Promise<void> | void)[] = [];
   after(async () => {
@@ -128,7 +127,7 @@ describe('crash safety with real worker processes', { skip: hasPostgres ? false 
     await Promise.all(workers.map((w) => w.exited));
   });
 
-  test('PostgreSQL restarted in the middle of a run: the run completes, nothing twice', { timeout: 120_000, skip: postgresBin() ? false : 'no PostgreSQL server binaries' }, async () => {
+  test('PostgreSQL restarted in the middle of a run: the run completes, nothing twice', { timeout: 120_000, skip: skipUnlessPeer('PostgreSQL server binaries', postgresBin() ? false : 'no pg_ctl under /usr/lib/postgresql (or JML_TEST_PG_BIN)') }, async () => {
     const server = startOwnPostgres(await freePort());
     cleanups.push(() => server.stop());
     const store = await openStore({ databaseUrl: server.url, poolSize: 4 });

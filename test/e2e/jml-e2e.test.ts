@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Attribute, Change as LdapChange, Client } from 'ldapts';
-import { applyPlan } from '../../src/app/apply-plan.ts';
+import { executePlan } from '../../src/jobs/plan-executor.ts';
 import { createPlanner } from '../../src/app/compute-plan.ts';
 import { loadConfig } from '../../src/app/config.ts';
 import { openPolicyConnectors } from '../../src/app/connectors-from-policy.ts';
@@ -131,18 +131,18 @@ describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { ski
 
   /**
    * Plan, apply, reconcile every system; returns the plan's changes as `identity kind system[:entitlement]`.
-   * `partial`: some changes wait for people (tasks), none failed.
+   * `applying`: some changes wait for people (tasks), none failed.
    */
-  async function converge(expected: 'applied' | 'partial' = 'applied'): Promise<string[]> {
+  async function converge(expected: 'applied' | 'applying' = 'applied'): Promise<string[]> {
     const planner = createPlanner({ db: store.db, config: { policy_dir: policyDir, timezone: 'UTC' }, actor: 'e2e' });
     const { policy } = await planner.loadPolicy();
     const connectors = await openPolicyConnectors({ db: store.db, policy, keyring: () => keyring, actor: 'e2e' });
     try {
       const { plan } = await planner.compute();
-      const report = await applyPlan({
-        db: store.db, actor: 'e2e', connectorFor: (s) => (s ? connectors.get(s) : undefined), tasksFor: (s) => connectors.tasksFor(s),
-        currentFingerprint: () => planner.currentFingerprint(), retry: { baseDelayMs: 50 },
-      }, plan);
+      const report = await executePlan({
+        store, actor: 'e2e', connectorFor: (s) => (s ? connectors.get(s) : undefined), tasksFor: (s) => connectors.tasksFor(s),
+        options: { retry: { baseDelayMs: 50 } },
+      }, plan, () => planner.currentFingerprint());
       const unsettled = report.changes.filter((c) => c.state !== 'confirmed' && c.state !== 'already');
       assert.equal(report.status, expected, JSON.stringify(unsettled));
       assert.deepEqual(unsettled.filter((c) => c.state !== 'pending' && c.state !== 'waiting'), [], 'nothing failed');
@@ -193,7 +193,7 @@ describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { ski
 
     await importHr(person('2001', 'Ada', 'Lovelace', 'Finance', '2026-03-02', 'terminated') + person('2002', 'Alan', 'Turing', 'Engineering') + person('3001', 'Grace', 'Owner', 'IT'), '2026-03-03');
     // LDAP cannot end sessions: that step is a task for the directory's owner, and the accounts behind it wait.
-    const first = await converge('partial');
+    const first = await converge('applying');
     assert.ok(first.includes('2001 disable_account dir') && first.includes('2001 revoke_sessions dir'), first.join('\n'));
     assert.equal(await bind(ldap.ldapsUrl, ldap.caPem, ldapDn, PASSWORD), false, 'OpenLDAP refuses the leaver: the identity provider goes first');
     assert.equal(await bind(ad.ldapsUrl, ad.caPem, adDn, PASSWORD), true, 'AD waits until the sessions are ended');

@@ -14,9 +14,11 @@ import { after, before, test } from 'node:test';
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import { createTestDatabase } from '../support/backends.ts';
 import { writePolicyDir } from '../support/jml-fixture.ts';
+import { postgresSkipReason } from '../peers/peer-process.ts';
 import { CLI, runCli } from '../support/run-cli.ts';
 
-const skip = process.env.JML_TEST_DATABASE_URL ? false : 'needs JML_TEST_DATABASE_URL (several processes share one PostgreSQL)';
+// Several processes share one PostgreSQL.
+const skip = postgresSkipReason();
 const HEADER = 'employee_id,first_name,last_name,email,department,title,manager_id,location,employment_type,start_date,end_date,status\n';
 const today = new Date().toISOString().slice(0, 10);
 // Joiners starting today: joiner approvals are opened for recent joiners only.

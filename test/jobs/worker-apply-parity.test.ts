@@ -1,12 +1,12 @@
 /**
- * The same plan gives the same result through `jml apply` (applyPlan over the
- * policy's connectors) and through the worker runtime: a change the system's
+ * The same plan gives the same result through `jml apply` (executePlan: the
+ * durable queue worked in-process) and through the worker runtime: a change the system's
  * connector does not provision becomes a task for the system owner, and a
  * jml-internal change (system null) is carried out by jml, on both paths.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { applyPlan } from '../../src/app/apply-plan.ts';
+import { executePlan } from '../../src/jobs/plan-executor.ts';
 import { openPolicyConnectors } from '../../src/app/connectors-from-policy.ts';
 import { loadPolicy } from '../../src/policy/index.ts';
 import type { Change, Plan } from '../../src/domain/change.ts';
@@ -47,7 +47,7 @@ for (const backend of testBackends()) {
         const { policy } = await loadPolicy(policyDir);
         const connectors = await openPolicyConnectors({ db: cli.db, policy, actor: 'cli' });
         const viaCli = plan();
-        await applyPlan({ db: cli.db, actor: 'cli', connectorFor: (s) => connectors.connectorFor(s), tasksFor: (s) => connectors.tasksFor(s), currentFingerprint: async () => 'fp' }, viaCli);
+        await executePlan({ store: cli, actor: 'cli', connectorFor: (s) => connectors.connectorFor(s), tasksFor: (s) => connectors.tasksFor(s) }, viaCli, async () => 'fp');
         await connectors.close();
         const expected = await outcome(cli, viaCli.id);
         assert.deepEqual(expected, {

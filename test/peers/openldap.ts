@@ -25,6 +25,10 @@ export interface OpenLdapPeer {
   readonly password: string;
   readonly caPem: string;
   readonly dir: string;
+  /** Stops the server as an outage would, keeping its data and ports. */
+  halt(): Promise<void>;
+  /** Starts a halted server again on the same ports and data. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -217,14 +221,18 @@ export async function startOpenLdap(options: StartOpenLdapOptions = {}): Promise
   const tlsPort = await freePort();
   const ldapi = encodeURIComponent(join(dir, 'ldapi'));
   const urls = `ldap://127.0.0.1:${port}/ ldaps://127.0.0.1:${tlsPort}/ ldapi://${ldapi}`;
-  const proc: PeerProcess = spawnPeer(slapd, ['-d', '0', '-h', urls, '-F', confDir]);
-  try {
-    await waitForPort(port, 10_000, proc.child);
-    await waitForPort(tlsPort, 10_000, proc.child);
-  } catch (error) {
-    await proc.stop();
-    throw new Error(`slapd did not start: ${(error as Error).message}\n${proc.output()}`);
-  }
+  const launch = async (): Promise<PeerProcess> => {
+    const started = spawnPeer(slapd, ['-d', '0', '-h', urls, '-F', confDir]);
+    try {
+      await waitForPort(port, 10_000, started.child);
+      await waitForPort(tlsPort, 10_000, started.child);
+    } catch (error) {
+      await started.stop();
+      throw new Error(`slapd did not start: ${(error as Error).message}\n${started.output()}`);
+    }
+    return started;
+  };
+  let proc: PeerProcess | null = await launch();
   return {
     url: `ldap://127.0.0.1:${port}`,
     ldapsUrl: `ldaps://127.0.0.1:${tlsPort}`,
@@ -235,8 +243,16 @@ export async function startOpenLdap(options: StartOpenLdapOptions = {}): Promise
     password,
     caPem: tls.caPem,
     dir,
+    halt: async () => {
+      await proc?.stop();
+      proc = null;
+    },
+    restart: async () => {
+      proc ??= await launch();
+    },
     stop: async () => {
-      await proc.stop();
+      await proc?.stop();
+      proc = null;
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -34,10 +34,26 @@ export function peerSkipReason(peer: string, binaries: readonly string[], needsR
     ...(missing.length > 0 ? [`missing ${missing.join(', ')} (run test/peers/install-debian.sh as root)`] : []),
     ...(needsRoot && process.getuid?.() !== 0 ? ['needs root'] : []),
   ];
-  if (problems.length === 0) return false;
-  const message = `${peer} peer unavailable: ${problems.join('; ')}`;
+  return skipUnlessPeer(peer, problems.length === 0 ? false : problems.join('; '));
+}
+
+/**
+ * The one place a peer-dependent test decides to skip: `missing` says what is
+ * absent (false when nothing is). Under JML_REQUIRE_PEERS=1 (CI) a missing
+ * peer throws, so the test fails instead of skipping silently.
+ * @example
+ * describe('crash safety', { skip: postgresSkipReason() }, () => { ... });
+ */
+export function skipUnlessPeer(peer: string, missing: string | false): string | false {
+  if (missing === false) return false;
+  const message = `${peer} peer unavailable: ${missing}`;
   if (process.env.JML_REQUIRE_PEERS === '1') throw new Error(`${message} — JML_REQUIRE_PEERS=1 requires it`);
   return message;
+}
+
+/** For tests that need the PostgreSQL server named by JML_TEST_DATABASE_URL (several processes on one database). */
+export function postgresSkipReason(): string | false {
+  return skipUnlessPeer('PostgreSQL', process.env.JML_TEST_DATABASE_URL ? false : 'JML_TEST_DATABASE_URL is not set');
 }
 
 /** A TCP port on 127.0.0.1 that was free a moment ago. */

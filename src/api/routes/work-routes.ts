@@ -39,10 +39,27 @@ const planView = z.object({
   held: z.array(z.object({ identityKey: z.string(), requestId: z.string(), state: z.enum(['pending', 'denied']), heldChanges: z.number() })),
 });
 
+const planProgress = z.object({
+  planId: z.string(),
+  status: z.string(),
+  total: z.number(),
+  settled: z.number(),
+  /** Changes a worker is on or will take up by itself; 0: the apply has gone as far as it can for now. */
+  active: z.number(),
+  counts: z.record(z.string(), z.number()),
+  quarantined: z.array(z.object({ system: z.string(), lastError: z.string().nullable(), waiting: z.number() })),
+});
+
 const approvalItem = z.object({ id: z.string(), kind: z.enum(['access_request', 'plan']), identityKey: z.string(), summary: z.string(), requestedBy: z.string(), requestedAt: z.string(), system: z.string().nullable(), stage: z.string().nullable(), approvers: z.array(z.string()) });
 const itemOut = (i: ApprovalItem) => ({ ...i, approvers: [...i.approvers] });
 
 const task = z.object({ id: z.string(), system: z.string(), kind: z.string(), identityKey: z.string(), instruction: z.string(), owner: z.string().nullable(), status: z.string(), dueAt: z.string(), needsConfirmation: z.boolean(), evidenceNote: z.string().nullable(), doneBy: z.string().nullable(), deliversPassword: z.boolean() });
+
+/** For `.catch`: "not found" becomes null; anything else (the database down) stays an error, not a 404. */
+export function nullWhenNotFound(error: unknown): null {
+  if (isJmlError(error, 'not_found')) return null;
+  throw error;
+}
 
 function unavailable(feature: string): never {
   throw new JmlError('not_found', `${feature} is not available in this build`);
@@ -170,12 +187,26 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       url: '/api/plans/:id/apply',
-      summary: 'Applies an approved plan; refused when stale (its inputs changed since it was computed).',
+      summary: 'Queues an approved plan on the durable executor and answers at once (202, status applying); refused when stale (its inputs changed since it was computed). Follow it with /api/plans/:id/progress.',
       tag: 'plans',
       access: ['admin'],
+      status: 202,
       params: z.object({ id: boundedString('key') }),
       response: planView,
       handler: async ({ params, actor }) => toPlan(await (services.plans ?? unavailable('planning')).apply(params.id, actor)),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/plans/:id/progress',
+      summary: 'Where an applied plan stands: changes settled, in progress, waiting on tasks or on a quarantined system.',
+      tag: 'plans',
+      access: ['admin', 'security'],
+      params: z.object({ id: boundedString('key') }),
+      response: planProgress,
+      async handler({ params }) {
+        const p = await (services.plans ?? unavailable('planning')).progress(params.id);
+        return { planId: p.planId, status: p.status, total: p.total, settled: p.settled, active: p.active, counts: { ...p.counts }, quarantined: p.quarantined.map((q) => ({ ...q })) };
+      },
     }),
     defineRoute({
       method: 'GET',
@@ -203,7 +234,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       response: z.object({ ok: z.literal(true) }),
       async handler({ params, body, principal, deny, actor }) {
         const port = services.approvals ?? unavailable('approval');
-        const item = await port.get(params.id).catch(() => null);
+        const item = await port.get(params.id).catch(nullWhenNotFound);
         if (!item || !mayDecide(principal, item)) return deny('not_found', `approval:${params.id}`, item ? 'not an approver of this request' : 'no such approval');
         try {
           await port.decide(params.id, body.decision, principal.identityKey!, body.comment);
@@ -258,7 +289,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       body: z.object({ action: z.enum(['close', 'confirm']).default('close'), note: boundedString('text').trim().min(1).optional(), fileSha256: z.string().length(64).regex(/^[0-9a-fA-F]{64}$/).optional() }).strict(),
       response: z.object({ id: z.string(), status: z.string() }),
       async handler({ params, body, principal, deny, actor }) {
-        const found = await tasks.getTask(params.id).catch(() => null);
+        const found = await tasks.getTask(params.id).catch(nullWhenNotFound);
         const allowed = found && (principal.roles.has('admin') || principal.ownedSystems.includes(found.system) || (found.owner !== null && found.owner === principal.identityKey));
         if (!found || !allowed) return deny('not_found', `task:${params.id}`, found ? 'not the caller’s task or system' : 'no such task');
         if (body.action === 'confirm') return { id: params.id, status: (await tasks.confirmTask(params.id, actor)).status };
@@ -273,7 +304,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Shows the initial password a delivery task is about, once, to the person the task names; it is destroyed as it is shown.',
       tag: 'tasks',
       access: 'signed_in',
-      params: z.object({ id: z.string() }),
+      params: z.object({ id: boundedString('key') }),
       response: z.object({ password: z.string() }),
       async handler({ params, principal, actor, deny }) {
         const port = services.initialPasswords ?? unavailable('initial passwords');

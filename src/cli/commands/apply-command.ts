@@ -3,22 +3,31 @@
  * connectors. With a file, exactly that plan (refused with exit 4 when its
  * inputs changed since it was computed); without one, a fresh plan, shown
  * first and applied after confirmation.
+ *
+ * The plan goes to the durable change queue (the one `jml worker` runs) and
+ * this process works the queue while it waits: plans left unfinished by an
+ * earlier, interrupted apply are finished first. It stops waiting when nothing
+ * more can move — every change settled, or waiting on a task or on a
+ * quarantined system — and prints a summary.
  */
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { applyPlan, type ApplyReport } from '../../app/apply-plan.ts';
 import { createPlanner, type PlanScope } from '../../app/compute-plan.ts';
 import { openPolicyConnectors } from '../../app/connectors-from-policy.ts';
 import type { Plan } from '../../domain/change.ts';
 import { JmlError } from '../../domain/errors.ts';
+import { executePlan, resumeUnfinishedPlans, unfinishedPlanSystems, type ApplyReport, type PlanExecutorDeps } from '../../jobs/plan-executor.ts';
+import { applyHeadline, applySummaryLines } from '../apply-summary.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 import { planLines, readPlanFile } from '../plan-text.ts';
+import { createProgress } from '../progress.ts';
 import { scopeFrom } from './plan-command.ts';
 
 interface ApplyFlags {
   readonly yes?: boolean;
   readonly json?: boolean;
+  readonly verbose?: boolean;
   readonly identity?: string[];
   readonly system?: string[];
 }
@@ -43,21 +52,57 @@ export function registerApplyCommand(program: Command, ctx: CliContext): void {
     .option('--identity <key>', 'without a file: only this identity (repeatable)', collect)
     .option('--system <name>', 'without a file: only this system (repeatable)', collect)
     .option('--yes', 'do not ask for confirmation')
-    .option('--json', 'print the apply report as JSON')
-    .addHelpText('after', '\nExit codes: 0 applied (tasks may be pending), 1 some change parked or blocked, 4 the plan is stale.')
+    .option('--verbose', 'list every change in the summary')
+    .option('--json', 'print the apply report as one JSON document')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 applied (tasks may be pending), 1 some change parked or blocked, or a system quarantined (its changes wait), 4 the plan is stale.',
+    )
     .action(async (file: string | undefined, flags: ApplyFlags) => {
       const fromFile = file ? await readPlanFile(file) : null;
       const scope: PlanScope = fromFile ? fromFile.scope : scopeFrom(flags);
       await ctx.withStore(async (store, config) => {
         const planner = createPlanner({ db: store.db, config, actor: ctx.actor });
+        const { policy } = await planner.loadPolicy();
+        const progress = createProgress(process.stderr, !flags.json);
+        /** Runs `fn` with the connectors of these systems (they connect on first use), closed after. */
+        const withExecutor = async <T>(systems: readonly string[], fn: (executor: PlanExecutorDeps) => Promise<T>): Promise<T> => {
+          const connectors = await openPolicyConnectors({ db: store.db, policy, actor: ctx.actor, timezone: config.timezone }, [...systems]);
+          try {
+            return await fn({
+              store,
+              actor: ctx.actor,
+              connectorFor: (system) => connectors.connectorFor(system),
+              tasksFor: (system) => connectors.tasksFor(system),
+              onProgress: (p) => progress.update(`plan ${p.planId.slice(0, 12)}: ${p.settled} settled, ${p.active} to go`, p.settled, p.total),
+            });
+          } finally {
+            progress.done();
+            await connectors.close();
+          }
+        };
+
+        // A plan left unfinished (a killed apply, a released system) is finished first.
+        const unfinished = await unfinishedPlanSystems(store.db);
+        const resumed = unfinished ? await withExecutor(unfinished, (executor) => resumeUnfinishedPlans(executor)) : [];
+        if (!flags.json) for (const report of resumed) printLine(ctx, `resumed ${applyHeadline(report)}`);
+        const stillWaiting = resumed.filter((r) => r.quarantined.length > 0);
+        if (stillWaiting.length > 0) {
+          // A new plan would hold the same changes again, for the same system: these go first.
+          if (flags.json) printJson(ctx, { resumed });
+          else for (const report of stillWaiting) for (const line of applySummaryLines(report, flags)) printLine(ctx, line);
+          failOnQuarantine(ctx, stillWaiting);
+          return;
+        }
+
         let plan: Plan;
         if (fromFile) plan = fromFile.plan;
         else {
           const computed = await planner.compute(scope);
           plan = computed.plan;
-          if (!flags.json) for (const line of planLines(plan, computed.runs, computed.policy.policy.systems.map((s) => s.name))) printLine(ctx, line);
+          if (!flags.json) for (const line of planLines(plan, computed.runs, policy.systems.map((s) => s.name))) printLine(ctx, line);
           if (plan.changes.length === 0) {
-            if (flags.json) printJson(ctx, { planId: plan.id, status: 'applied', changes: [], counts: {} });
+            if (flags.json) printJson(ctx, { planId: plan.id, status: 'applied', total: 0, changes: [], counts: {}, quarantined: [], resumed });
             return;
           }
           if (!flags.yes && !(await confirm(`\napply ${plan.changes.length} change(s)? [y/N] `))) {
@@ -65,36 +110,29 @@ export function registerApplyCommand(program: Command, ctx: CliContext): void {
             return;
           }
         }
-        const { policy } = await planner.loadPolicy();
         const systems = [...new Set(plan.changes.map((c) => c.system).filter((s): s is string => s !== null))];
-        const connectors = await openPolicyConnectors({ db: store.db, policy, actor: ctx.actor, timezone: config.timezone }, systems);
-        try {
-          const report = await applyPlan({
-            db: store.db,
-            actor: ctx.actor,
-            connectorFor: (system) => connectors.connectorFor(system),
-            tasksFor: (system) => connectors.tasksFor(system),
-            currentFingerprint: () => planner.currentFingerprint(scope),
-          }, plan);
-          if (flags.json) printJson(ctx, report);
-          else printReport(ctx, plan, report);
-          const failed = (report.counts.parked ?? 0) + (report.counts.blocked ?? 0);
-          ctx.setExitCode(failed > 0 ? EXIT.error : EXIT.ok);
-        } finally {
-          await connectors.close();
+        const report = await withExecutor(systems, (executor) => executePlan(executor, plan, () => planner.currentFingerprint(scope)));
+        if (flags.json) printJson(ctx, { ...report, resumed });
+        else {
+          printLine(ctx);
+          for (const line of applySummaryLines(report, flags)) printLine(ctx, line);
         }
+        const failed = (report.counts.parked ?? 0) + (report.counts.blocked ?? 0);
+        ctx.setExitCode(failed > 0 ? EXIT.error : EXIT.ok);
+        failOnQuarantine(ctx, [report]);
       });
     });
 }
 
-function printReport(ctx: CliContext, plan: Plan, report: ApplyReport): void {
-  const byId = new Map(plan.changes.map((c) => [c.id, c]));
-  printLine(ctx, `\nplan ${report.planId}: ${report.status}`);
-  for (const r of report.changes) {
-    const c = byId.get(r.changeId)!;
-    const what = `${c.kind} ${c.system ?? 'jml'}${c.entitlement ? `:${c.entitlement}` : ''} for ${c.identityKey}`;
-    printLine(ctx, `  ${r.state.padEnd(9)} ${what}${r.lastError ? ` — ${r.lastError}` : ''}`);
+/** A quarantined system's changes wait: say which system and what to do, and exit non-zero. */
+function failOnQuarantine(ctx: CliContext, reports: readonly ApplyReport[]): void {
+  const systems = new Map<string, { waiting: number; lastError: string | null }>();
+  for (const q of reports.flatMap((r) => r.quarantined)) {
+    const seen = systems.get(q.system);
+    systems.set(q.system, { waiting: (seen?.waiting ?? 0) + q.waiting, lastError: q.lastError });
   }
-  printLine(ctx, `  ${Object.entries(report.counts).map(([k, v]) => `${v} ${k}`).join(', ')}`);
-  if ((report.counts.pending ?? 0) > 0) printLine(ctx, '  pending changes wait for people: see `jml tasks`.');
+  for (const [system, { waiting, lastError }] of systems) {
+    ctx.stderr.write(`jml: ${system} is quarantined${lastError ? ` (${lastError})` : ''}; ${waiting} change(s) wait for it. Release it with \`jml quarantine release ${system}\` once it is back.\n`);
+  }
+  if (systems.size > 0) ctx.setExitCode(EXIT.error);
 }

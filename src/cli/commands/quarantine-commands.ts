@@ -3,13 +3,14 @@
  * after repeated failures, and letting one go again.
  */
 import type { Command } from 'commander';
-import { listSystemHealth, releaseQuarantine } from '../../app/quarantine.ts';
+import { listSystemHealth } from '../../app/quarantine.ts';
+import { releaseSystem } from '../../jobs/plan-executor.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 
 export function registerQuarantineCommands(program: Command, ctx: CliContext): void {
   const quarantine = program
     .command('quarantine')
-    .description('systems quarantined after repeated failures (their changes retry slowly)')
+    .description('systems quarantined after repeated failures (their changes wait until released or a health check passes)')
     .option('--all', 'show every system with a health record')
     .option('--json', 'print JSON')
     .action(async (flags: { all?: boolean; json?: boolean }) => {
@@ -22,14 +23,14 @@ export function registerQuarantineCommands(program: Command, ctx: CliContext): v
     });
   quarantine
     .command('release')
-    .description('release a quarantined system: its changes are tried at their next turn')
+    .description('release a quarantined system: its waiting changes are queued again at once (the next `jml apply` or a worker runs them)')
     .argument('<system>', 'the system')
     .option('--json', 'print JSON')
     .action(async (system: string, flags: { json?: boolean }) => {
       await ctx.withStore(async (store) => {
-        const health = await releaseQuarantine(store.db, system, ctx.actor, new Date());
-        if (flags.json) printJson(ctx, health);
-        else printLine(ctx, `${system} released.`);
+        const { health, resumed } = await releaseSystem(store, system, ctx.actor);
+        if (flags.json) printJson(ctx, { ...health, resumed });
+        else printLine(ctx, `${system} released; ${resumed} waiting change(s) queued again: run \`jml apply\` (or let a worker) to carry them out.`);
       });
     });
 }

@@ -108,7 +108,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
             now,
             timezone: config.timezone,
             systemsOwnedBy: (key) => owners.get(key) ?? [],
-            services: createConsoleServices({ db: store.db, config, now, replan }),
+            services: createConsoleServices({ db: store.db, backend: store.backend, config, now, replan }),
             metrics: createApiMetrics(),
             webDir,
             recentSignInMs: flags.adminSignInMinutes * 60_000,

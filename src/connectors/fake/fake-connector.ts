@@ -66,7 +66,7 @@ export function createFakeConnector(rawSettings: FakeSettings, deps: FakeConnect
     calls[method] = (calls[method] ?? 0) + 1;
     if (settings.latencyMs > 0) await sleep(settings.latencyMs);
     if (settings.unreachable && method !== 'validate') {
-      throw new JmlError('connector', `${state.name}: connection refused`, { retryable: true, details: { system: state.name } });
+      throw new JmlError('connector', `${state.name}: connection refused`, { retryable: true, details: { system: state.name, unreachable: true } });
     }
   }
 

@@ -57,7 +57,7 @@ export function ldapError(error: unknown, operation: string, dn: string, system:
   }
   if (isNetworkFailure(error)) {
     return new JmlError('connector', `LDAP ${operation} of ${dn} failed: server unreachable: ${diagnostic}`, {
-      cause: error, retryable: true, details: { system, operation, dn },
+      cause: error, retryable: true, details: { system, operation, dn, unreachable: true },
     });
   }
   if (error instanceof Error && /certificate|self[- ]signed|CERT_|TLS|SSL/i.test(error.message + String((error as NodeJS.ErrnoException).code))) {

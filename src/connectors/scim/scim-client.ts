@@ -110,7 +110,7 @@ export function createScimClient(settings: ScimSettings, system: string, deps: S
       throw new JmlError('connector', `scim ${system}: ${method} ${path} failed: ${redactSecrets(reason, [deps.token])}`, {
         cause,
         retryable: true,
-        details: { system, status: null, scimType: null, retryAfterMs: null },
+        details: { system, status: null, scimType: null, retryAfterMs: null, unreachable: true },
       });
     }
     const text = await res.text().catch(() => '');

@@ -30,6 +30,8 @@ export const simulatedSettingsSchema = z.object({
   groups: z.array(z.string().min(1)).default([]),
   /** Simulates a system that cannot be reached: validate reports it, every other call fails retryably. */
   unreachable: z.boolean().default(false),
+  /** Simulates a slow system: each read and change waits this long first (demos of progress, crash tests). */
+  latencyMs: z.number().int().min(0).max(60_000).default(0),
 });
 export type SimulatedSettings = z.input<typeof simulatedSettingsSchema>;
 
@@ -58,7 +60,8 @@ export function createSimulatedConnector(rawSettings: SimulatedSettings, deps: S
   let ready: Promise<void> | null = null;
 
   async function enter(): Promise<void> {
-    if (settings.unreachable) throw new JmlError('connector', `${system}: connection refused`, { retryable: true, details: { system } });
+    if (settings.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, settings.latencyMs));
+    if (settings.unreachable) throw new JmlError('connector', `${system}: connection refused`, { retryable: true, details: { system, unreachable: true } });
     ready ??= ensureSimulatedSystem(db, system, settings.groups).catch((error: unknown) => {
       ready = null;
       throw error;

@@ -1,9 +1,58 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, ApiError } from '../api-client.ts';
 import { useApi } from '../use-api.ts';
 import { Badge, Card, Empty, ErrorNote, Loading, Status } from '../ui.tsx';
 
 interface PlanView { id: string; status: string; computedAt: string; approvedBy: string | null; identityKeys: string[]; held: { identityKey: string; requestId: string; state: 'pending' | 'denied'; heldChanges: number }[]; changes: { id: string; kind: string; identityKey: string; system: string | null; entitlement?: string; reason: string; state: string }[] }
+
+interface PlanProgress { planId: string; status: string; total: number; settled: number; active: number; counts: Record<string, number>; quarantined: { system: string; lastError: string | null; waiting: number }[] }
+
+/**
+ * An applying plan's progress, polled while the queue works on it (every second; every ten
+ * once nothing more can move without someone: tasks, a quarantined system). `onSettled`
+ * runs when it stops moving, so the page shows the plan's final state.
+ */
+function ApplyProgress({ planId, onSettled }: { planId: string; onSettled: () => void }) {
+  const [progress, setProgress] = useState<PlanProgress | null>(null);
+  const [error, setError] = useState<Error | null>(null);
+  useEffect(() => {
+    let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let wasActive = true;
+    let seen = '';
+    const poll = async () => {
+      try {
+        const p = await api<PlanProgress>('GET', `/api/plans/${planId}/progress`);
+        if (!live) return;
+        setProgress(p);
+        setError(null);
+        // Tell the page each time the plan stops moving or its status changes (the record closes a moment after the last change).
+        const now = `${p.active > 0}:${p.status}`;
+        if (p.active === 0 && now !== seen) onSettled();
+        seen = now;
+        wasActive = p.active > 0;
+      } catch (e) {
+        if (live) setError(e as Error);
+      }
+      if (live) timer = setTimeout(() => void poll(), wasActive ? 1_000 : 10_000);
+    };
+    void poll();
+    return () => { live = false; clearTimeout(timer); };
+  }, [planId, onSettled]);
+  if (error) return <ErrorNote error={error} />;
+  if (!progress) return <Loading />;
+  const counts = Object.entries(progress.counts).map(([state, n]) => `${n} ${state}`).join(', ');
+  return (
+    <div className="note" role="status" aria-live="polite">
+      <b>Applying</b> <progress value={progress.settled} max={Math.max(1, progress.total)} aria-label="changes settled" /> {progress.settled} of {progress.total} settled{progress.active > 0 ? `, ${progress.active} in progress` : ''}
+      <br /><small className="muted">{counts}</small>
+      {progress.quarantined.map((q) => (
+        <p key={q.system}><Status value="quarantined" /> <b>{q.system}</b>: {q.waiting} change{q.waiting === 1 ? '' : 's'} wait until it is released (<code>jml quarantine release {q.system}</code>) or a worker’s health check passes{q.lastError ? ` — ${q.lastError}` : ''}</p>
+      ))}
+      {progress.active === 0 && (progress.counts.pending ?? 0) > 0 && <p>Pending changes wait for people: see Tasks.</p>}
+    </div>
+  );
+}
 
 /** Identity keys typed as "E1001, E1002" or one per line. */
 const keysOf = (text: string) => [...new Set(text.split(/[\s,]+/).map((k) => k.trim()).filter(Boolean))];
@@ -54,6 +103,7 @@ export function PlansPage({ planId }: { planId?: string }) {
         }>
           {selected.identityKeys.length > 0 && <p className="muted">For {selected.identityKeys.join(', ')} only</p>}
           {selected.approvedBy && <p className="muted">Approved by {selected.approvedBy}</p>}
+          {selected.status === 'applying' && <ApplyProgress key={selected.id} planId={selected.id} onSettled={list.reload} />}
           {selected.held.length > 0 && (
             <div className="note" role="note">
               <b>Held for approval</b>

@@ -14,9 +14,8 @@ import { verifyAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { writePolicyDir } from '../../test/support/jml-fixture.ts';
-import { applyPlan, type ApplyPlanDeps } from './apply-plan.ts';
-import { retryDelayMs } from './apply-change.ts';
-import { openPolicyConnectors } from './connectors-from-policy.ts';
+import { openPolicyConnectors } from '../app/connectors-from-policy.ts';
+import { executePlan, type PlanExecutorDeps } from './plan-executor.ts';
 
 let plans = 0;
 function makePlan(changes: readonly Change[]): Plan {
@@ -63,29 +62,27 @@ for (const backend of testBackends()) {
     });
     after(() => store.close());
 
-    const sleeps: number[] = [];
-    const deps = (connectors: Record<string, Connector>, extra: Partial<ApplyPlanDeps> = {}): ApplyPlanDeps => ({
-      db: store.db,
+    const deps = (connectors: Record<string, Connector>, extra: Partial<PlanExecutorDeps> = {}): PlanExecutorDeps => ({
+      store,
       connectorFor: (system) => (system === null ? undefined : connectors[system]),
       actor: 'test:apply',
-      currentFingerprint: async () => 'fp-1',
-      sleep: async (ms) => void sleeps.push(ms),
-      random: () => 0.5,
-      callTimeoutMs: 50,
+      options: { retry: { baseDelayMs: 20 }, callTimeoutMs: 2_000, applyExpireSeconds: 10 },
+      pollMs: 50,
       ...extra,
     });
+    const applyPlan = (d: PlanExecutorDeps, plan: Plan, fingerprint = 'fp-1') => executePlan(d, plan, async () => fingerprint);
     const wikiFake = (): FakeConnector => createFakeConnector({ groups: ['staff', 'eng'] }, { system: 'wiki' });
 
-    test('a change starts only after the changes it depends on are confirmed, with bounded concurrency per system', async () => {
+    test('a change starts only after the changes it depends on are confirmed', async () => {
       const fake = wikiFake();
       const log: string[] = [];
       const wiki = observed(fake, log);
       const keys = ['E1', 'E2', 'E3', 'E4', 'E5'];
       const plan = makePlan(keys.flatMap((k) => [grant(k, 'staff'), create(k)]));
-      const report = await applyPlan(deps({ wiki }, { concurrencyPerSystem: 2, callTimeoutMs: 5_000 }), plan);
+      const report = await applyPlan(deps({ wiki }), plan);
       assert.equal(report.status, 'applied');
       for (const k of keys) assert.ok(log.indexOf(`end create:${k}`) < log.indexOf(`start grant:${k}:staff`), `${k}: grant after create`);
-      assert.equal(wiki.maxInFlight, 2);
+      assert.ok(wiki.maxInFlight > 1, 'independent changes run at once');
       assert.equal(fake.state.effects.add_grant, 5);
       const rows = await store.db.selectFrom('plan_changes').select(['change_id', 'state', 'attempts']).where('plan_id', '=', plan.id).execute();
       assert.deepEqual(new Set(rows.map((r) => r.state)), new Set(['confirmed']));
@@ -99,26 +96,21 @@ for (const backend of testBackends()) {
       assert.equal(fake.calls.apply ?? 0, 0);
     });
 
-    test('a retryable failure backs off, honours Retry-After, then succeeds', async () => {
+    test('a retryable failure is tried again no sooner than Retry-After, then succeeds', async () => {
       const fake = wikiFake();
-      let refusals = 2;
+      const tries: number[] = [];
       const flaky: Connector = {
         ...fake,
         readBack: (c) => fake.readBack(c),
-        apply: async (c) => (refusals-- > 0 ? { status: 'failed', retryable: true, message: '429', retryAfterMs: 7_000 } : fake.apply(c)),
+        apply: async (c) => {
+          tries.push(Date.now());
+          return tries.length <= 2 ? { status: 'failed', retryable: true, message: '429', retryAfterMs: 700 } : fake.apply(c);
+        },
       };
-      sleeps.length = 0;
       const report = await applyPlan(deps({ wiki: flaky }), makePlan([create('E9')]));
       assert.deepEqual(report.changes.map((c) => [c.state, c.attempts]), [['confirmed', 3]]);
-      assert.deepEqual(sleeps, [7_000, 7_000]);
+      assert.ok(tries[1]! - tries[0]! >= 700 && tries[2]! - tries[1]! >= 700, `tries ${tries.map((t) => t - tries[0]!).join(', ')} ms`);
       assert.equal(fake.state.effects.create_account, 1);
-    });
-
-    test('backoff grows exponentially with jitter and stays under the cap', () => {
-      const policy = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 };
-      assert.deepEqual([1, 2, 3, 4, 5].map((a) => retryDelayMs(a, policy, () => 1)), [100, 200, 400, 800, 1_000]);
-      assert.equal(retryDelayMs(3, policy, () => 0), 200);
-      assert.equal(retryDelayMs(1, policy, () => 0, 5_000), 5_000);
     });
 
     test('a terminal failure parks the change and blocks what depends on it, while independent changes go on', async () => {
@@ -138,7 +130,7 @@ for (const backend of testBackends()) {
     test('a plan whose inputs changed is refused as stale before anything is touched', async () => {
       const fake = wikiFake();
       const plan = makePlan([create('E1')]);
-      await assert.rejects(applyPlan(deps({ wiki: fake }, { currentFingerprint: async () => 'fp-2' }), plan), (e) => isJmlError(e, 'stale_plan'));
+      await assert.rejects(applyPlan(deps({ wiki: fake }), plan, 'fp-2'), (e) => isJmlError(e, 'stale_plan'));
       assert.equal(Object.keys(fake.calls).length, 0);
       assert.equal(await store.db.selectFrom('plans').select('id').where('id', '=', plan.id).executeTakeFirst(), undefined);
     });
@@ -154,8 +146,8 @@ for (const backend of testBackends()) {
       assert.deepEqual(again.changes.map((c) => c.state), ['confirmed', 'confirmed', 'confirmed']);
       assert.equal(fake.calls.apply, applyCalls);
       assert.equal(fake.state.accounts.size, 2);
-      // Only the plan's start and end are audited: no change had news.
-      assert.equal((await store.db.selectFrom('audit_log').select('seq').execute()).length, auditBefore + 2);
+      // Only the submission is audited: no change had news.
+      assert.equal((await store.db.selectFrom('audit_log').select('seq').execute()).length, auditBefore + 1);
     });
 
     test('a manual change stays pending and its dependents wait until the task is closed', async () => {
@@ -205,7 +197,7 @@ for (const backend of testBackends()) {
       const apply = () => applyPlan(deps({}, { connectorFor: (s) => (s === null ? undefined : connectors.get(s)), tasksFor: (s) => connectors.tasksFor(s), now: () => now }), plan);
 
       const first = await apply();
-      assert.equal(first.status, 'partial');
+      assert.equal(first.status, 'applying', 'a plan with a task open is not finished');
       assert.deepEqual(first.changes.map((c) => c.state), ['confirmed', 'pending', 'waiting', 'confirmed']);
       assert.equal(directory.calls['apply:revoke_sessions'] ?? 0, 0, 'the connector is not asked for what it does not provision');
       const tasks = createTaskStore({ db: store.db });
@@ -227,9 +219,9 @@ for (const backend of testBackends()) {
       await connectors.close();
     });
 
-    test('with the chaos connector, apply recovers without duplicates over many seeded runs', async () => {
+    test('with the chaos connector, apply recovers without duplicates over many seeded runs', { timeout: 240_000 }, async () => {
       const injected = { timeout: 0, rate_limited: 0, unavailable: 0, partial_page: 0, crash: 0 };
-      for (let seed = 1; seed <= 25; seed++) {
+      for (let seed = 1; seed <= 12; seed++) {
         const fake = wikiFake();
         const leaver = addAccount(fake.state, 'L1');
         fake.state.grants.get(leaver.accountId)!.add('eng');
@@ -241,7 +233,10 @@ for (const backend of testBackends()) {
         const disable: Change = { ...leave, id: 'disable:L1', kind: 'disable_account' };
         const removeGrant: Change = { ...leave, id: 'remove:L1:eng', kind: 'remove_grant', entitlement: 'eng', dependsOn: ['disable:L1'] };
         const joiners = ['J1', 'J2', 'J3'].flatMap((k) => [create(k), grant(k, 'staff'), grant(k, 'eng')]);
-        const report = await applyPlan(deps({ wiki: chaos }, { retry: { maxAttempts: 12 }, callTimeoutMs: 5 }), makePlan([...joiners, disable, removeGrant]));
+        const report = await applyPlan(
+          deps({ wiki: chaos }, { options: { retry: { maxAttempts: 12, baseDelayMs: 10 }, quarantine: { after: 1_000, unreachableAfter: 1_000 }, callTimeoutMs: 200, applyExpireSeconds: 10 } }),
+          makePlan([...joiners, disable, removeGrant]),
+        );
         assert.equal(report.status, 'applied', `seed ${seed}: ${JSON.stringify(report.changes.filter((c) => c.state !== 'confirmed'))}`);
         assert.equal(fake.state.accounts.size, 4, `seed ${seed}: one account per joiner plus the leaver`);
         assert.equal(fake.state.effects.create_account, 3, `seed ${seed}: each account created once`);
@@ -250,7 +245,7 @@ for (const backend of testBackends()) {
         assert.equal(fake.state.grants.get(leaver.accountId)?.size, 0);
         for (const [fault, n] of Object.entries(chaos.injected)) injected[fault as keyof typeof injected] += n;
       }
-      for (const fault of ['timeout', 'rate_limited', 'unavailable', 'crash'] as const) assert.ok(injected[fault] > 5, `${fault} was injected (${injected[fault]})`);
+      for (const fault of ['timeout', 'rate_limited', 'unavailable', 'crash'] as const) assert.ok(injected[fault] > 2, `${fault} was injected (${injected[fault]})`);
       assert.equal((await verifyAudit(store.db)).ok, true);
     });
   });

@@ -1,0 +1,205 @@
+/**
+ * The one executor, for whoever applies a plan by hand (`jml apply`, the
+ * console): the plan is submitted to the durable change queue that `jml
+ * worker` runs, and this process works that queue itself while it waits, so
+ * an apply gets the same retries, quarantine, parked-change findings and
+ * alerts as a scheduled one. A process killed mid-apply leaves its plan in
+ * the queue; the next apply (or any worker) finishes it, reading back before
+ * acting, so nothing is done twice.
+ *
+ * Waiting ends when nothing of the plan can move without help: every change
+ * settled, or waiting on a person (a task) or on a quarantined system.
+ */
+import type { Connector } from '../connectors/connector.ts';
+import type { Change, Plan } from '../domain/change.ts';
+import { JmlError } from '../domain/errors.ts';
+import type { ApplyChangeDeps } from '../app/apply-change.ts';
+import type { AlertSink } from '../app/alert.ts';
+import { readPlanProgress, type PlanProgress } from '../app/plan-progress.ts';
+import { loadPlan } from '../app/plan-record-store.ts';
+import type { Store } from '../store/open-store.ts';
+import { releaseQuarantine, type SystemHealth } from '../app/quarantine.ts';
+import { closePlanIfDone, FINAL, recheckPending, resumeSystem, submitPlan } from './change-job.ts';
+import { startJobBoss } from './job-boss.ts';
+import { startWorkers, type WorkerOptions, type Workers } from './workers.ts';
+
+export interface PlanExecutorDeps {
+  readonly store: Pick<Store, 'db' | 'backend'>;
+  readonly connectorFor: (system: string | null) => Connector | undefined;
+  readonly tasksFor?: ApplyChangeDeps['tasksFor'];
+  readonly actor: string;
+  readonly now?: () => Date;
+  readonly alert?: AlertSink;
+  /** Options of the in-process worker (retry, quarantine, lease); the apply queues only. */
+  readonly options?: Omit<WorkerOptions, 'applyOnly' | 'schedules'>;
+  /** Called as the plan moves (every poll), for a progress bar. */
+  readonly onProgress?: (progress: PlanProgress) => void;
+  /** How often the plan's records are read while waiting (default 250 ms). */
+  readonly pollMs?: number;
+}
+
+/** What an apply ended with: the plan's progress when nothing more could move. */
+export type ApplyReport = PlanProgress;
+
+/** An apply under way: the plan is in the queue; `finished` settles when nothing more can move. */
+export interface RunningApply {
+  readonly planId: string;
+  readonly finished: Promise<ApplyReport>;
+}
+
+/**
+ * Submits `plan` to the durable queue and starts working it in this process;
+ * returns once the plan is queued. Refuses a plan whose inputs changed since
+ * it was computed (nothing is queued then). What the console does: answer at
+ * once, let the person watch the progress.
+ * @example
+ * const run = await startPlan({ store, connectorFor, actor: 'api:alice' }, plan, () => planner.currentFingerprint(scope));
+ * void run.finished.then((report) => console.log(report.counts));
+ */
+export async function startPlan(deps: PlanExecutorDeps, plan: Plan, currentFingerprint: () => Promise<string>): Promise<RunningApply> {
+  checkPlanShape(plan);
+  const current = await currentFingerprint();
+  if (current !== plan.fingerprint) {
+    throw new JmlError('stale_plan', `plan ${plan.id} is stale: its inputs changed since it was computed; compute a new plan`, {
+      details: { plan: plan.id, planned: plan.fingerprint, current },
+    });
+  }
+  const workers = await startApplyWorker(deps);
+  try {
+    const queue = { db: deps.store.db, boss: workers.boss, actor: deps.actor, ...(deps.now ? { now: deps.now } : {}) };
+    await submitPlan(queue, plan);
+    await recheckPending(queue, plan.id);
+  } catch (error) {
+    await workers.stop();
+    throw error;
+  }
+  const finished = waitForPlan(deps, plan).finally(() => workers.stop());
+  return { planId: plan.id, finished };
+}
+
+/**
+ * Submits `plan` to the durable queue and works it until nothing more can
+ * move. Refuses a plan whose inputs changed since it was computed.
+ * @example
+ * const report = await executePlan({ store, connectorFor, actor: 'cli:alice' }, plan, () => planner.currentFingerprint(scope));
+ * report.counts.confirmed; // 12
+ */
+export async function executePlan(deps: PlanExecutorDeps, plan: Plan, currentFingerprint: () => Promise<string>): Promise<ApplyReport> {
+  return (await startPlan(deps, plan, currentFingerprint)).finished;
+}
+
+/**
+ * Works the queue until the plans still being applied (left by a killed
+ * process, or waiting on a released system) can move no further.
+ * Returns their reports, oldest first.
+ */
+export async function resumeUnfinishedPlans(deps: PlanExecutorDeps): Promise<ApplyReport[]> {
+  const rows = await deps.store.db.selectFrom('plans').select('id').where('status', '=', 'applying').orderBy('created_at').execute();
+  if (rows.length === 0) return [];
+  const plans = await Promise.all(rows.map((r) => loadPlan(deps.store.db, r.id)));
+  return withWorker(deps, async (workers) => {
+    const reports: ApplyReport[] = [];
+    for (const plan of plans) await recheckPending({ db: deps.store.db, boss: workers.boss, ...(deps.now ? { now: deps.now } : {}) }, plan.id);
+    for (const plan of plans) reports.push(await waitForPlan(deps, plan));
+    return reports;
+  });
+}
+
+/**
+ * The systems whose changes the plans still being applied have not settled
+ * (their connectors are what resuming needs); null when no plan is being applied.
+ */
+export async function unfinishedPlanSystems(db: Store['db']): Promise<string[] | null> {
+  const applying = await db.selectFrom('plans').select('id').where('status', '=', 'applying').limit(1).executeTakeFirst();
+  if (!applying) return null;
+  const rows = await db
+    .selectFrom('plan_changes as pc')
+    .innerJoin('plans as p', 'p.id', 'pc.plan_id')
+    .select('pc.system')
+    .distinct()
+    .where('p.status', '=', 'applying')
+    .where('pc.state', 'not in', FINAL)
+    .execute();
+  return rows.map((r) => r.system).filter((s): s is string => s !== null);
+}
+
+/** Starts an in-process worker on the apply queues, runs `fn`, and stops it (finishing the jobs in hand). */
+async function withWorker<T>(deps: PlanExecutorDeps, fn: (workers: Workers) => Promise<T>): Promise<T> {
+  const workers = await startApplyWorker(deps);
+  try {
+    return await fn(workers);
+  } finally {
+    await workers.stop();
+  }
+}
+
+function startApplyWorker(deps: PlanExecutorDeps): Promise<Workers> {
+  return startWorkers({
+    store: deps.store,
+    connectorFor: deps.connectorFor,
+    ...(deps.tasksFor ? { tasksFor: deps.tasksFor } : {}),
+    actor: deps.actor,
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.alert ? { alert: deps.alert } : {}),
+    options: { ...deps.options, applyOnly: true },
+  });
+}
+
+async function waitForPlan(deps: PlanExecutorDeps, plan: Plan): Promise<ApplyReport> {
+  const pollMs = deps.pollMs ?? 250;
+  for (;;) {
+    let progress = await readPlanProgress(deps.store.db, plan);
+    if (progress.status === 'applying' && progress.settled === progress.total) {
+      // The last change is recorded; the plan's own record closes a moment later (or never, if its worker died).
+      await closePlanIfDone({ db: deps.store.db, actor: deps.actor, ...(deps.now ? { now: deps.now } : {}) }, plan.id);
+      progress = await readPlanProgress(deps.store.db, plan);
+    }
+    deps.onProgress?.(progress);
+    if (progress.active === 0 || progress.status !== 'applying') return progress;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+function checkPlanShape(plan: Plan): void {
+  const ids = new Set<string>();
+  for (const change of plan.changes) {
+    if (ids.has(change.id)) throw new JmlError('invalid_input', `plan ${plan.id} has two changes with id ${change.id}`);
+    ids.add(change.id);
+  }
+  for (const change of plan.changes) {
+    const missing = change.dependsOn.find((id) => !ids.has(id));
+    if (missing) throw new JmlError('invalid_input', `change ${change.id} depends on ${missing}, which is not in plan ${plan.id}`);
+  }
+  if (hasCycle(plan.changes)) throw new JmlError('invalid_input', `plan ${plan.id} has a dependency cycle`);
+}
+
+function hasCycle(changes: readonly Change[]): boolean {
+  const byId = new Map(changes.map((c) => [c.id, c]));
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (id: string): boolean => {
+    if (state.get(id) === 'done') return false;
+    if (state.get(id) === 'visiting') return true;
+    state.set(id, 'visiting');
+    const cyclic = byId.get(id)!.dependsOn.some(visit);
+    state.set(id, 'done');
+    return cyclic;
+  };
+  return changes.some((c) => visit(c.id));
+}
+
+/**
+ * Ends a system's quarantine (a person's decision, audited) and sends its
+ * waiting changes again at once; whoever works the queue next (`jml apply`,
+ * a worker) carries them out.
+ * @example
+ * await releaseSystem(store, 'directory', 'cli:alice');
+ */
+export async function releaseSystem(store: Pick<Store, 'db' | 'backend'>, system: string, by: string, now = new Date()): Promise<{ readonly health: SystemHealth; readonly resumed: number }> {
+  const health = await releaseQuarantine(store.db, system, by, now);
+  const boss = await startJobBoss(store.db, store.backend, { schedule: false, supervise: false });
+  try {
+    return { health, resumed: await resumeSystem({ db: store.db, boss, now: () => now }, system) };
+  } finally {
+    await boss.stop({ graceful: false, close: false });
+  }
+}
