@@ -161,10 +161,10 @@ export const pageQuery = z.object({
 });
 
 /** The cursor of a list ordered by a sequence number: the last `seq` seen. */
-export const sequenceCursor = z.string().regex(/^[0-9]{1,15}$/, 'not a cursor from this list').optional().describe('from the previous page’s nextCursor');
+export const sequenceCursor = z.string().max(15).regex(/^[0-9]{1,15}$/, 'not a cursor from this list').optional().describe('from the previous page’s nextCursor');
 
 /** The cursor of a list ordered by time: the last instant seen, as ISO 8601. */
-export const instantCursor = z.iso.datetime({ offset: true, message: 'not a cursor from this list' }).optional().describe('from the previous page’s nextCursor');
+export const instantCursor = z.iso.datetime({ offset: true, message: 'not a cursor from this list' }).max(40).optional().describe('from the previous page’s nextCursor');
 
 export function page<T extends AnyZod>(item: T) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
