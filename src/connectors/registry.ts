@@ -89,7 +89,8 @@ export function createConnectorRegistry(factories: Readonly<Record<string, Conne
         return await factory(config.settings, { ...deps, registry });
       } catch (error) {
         if (error instanceof z.ZodError) {
-          const problems = error.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`).join('; ');
+          // Named as policy files spell settings (users_ou), whichever spelling was given.
+          const problems = error.issues.map((i) => `${i.path.map((p) => String(p).replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)).join('.') || '(settings)'}: ${i.message}`).join('; ');
           throw new JmlError('invalid_input', `system ${deps.system}: ${config.type} connector settings: ${problems}`, { cause: error, details: { system: deps.system, type: config.type } });
         }
         throw error;
