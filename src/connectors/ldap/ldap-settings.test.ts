@@ -32,4 +32,11 @@ describe('parseLdapSettings', () => {
     const byAttribute = parseLdapSettings({ ...base, flavour: 'openldap', disable: { method: 'attribute', attribute: 'employeeType', disabled_value: 'disabled', enabled_value: 'active' } });
     assert.deepEqual(byAttribute.disable, { method: 'attribute', attribute: 'employeeType', disabledValue: 'disabled', enabledValue: 'active' });
   });
+
+  test('plain ldap:// without StartTLS is refused as a setting unless plain text is allowed', () => {
+    const plain = { ...base, flavour: 'openldap', url: 'ldap://ldap.example.org:389', startTls: false };
+    assert.throws(() => parseLdapSettings(plain), (e: Error) => /allowPlaintext/.test(JSON.stringify(e)) && /StartTLS/.test(e.message));
+    assert.equal(parseLdapSettings({ ...plain, allowPlaintext: true }).allowPlaintext, true);
+    assert.equal(parseLdapSettings({ ...plain, url: 'ldaps://ldap.example.org:636' }).startTls, false, 'ldaps:// needs no StartTLS');
+  });
 });

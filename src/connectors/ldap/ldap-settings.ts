@@ -68,6 +68,10 @@ export const ldapSettingsSchema = z.object({
   pageSize: z.number().int().min(1).max(1000).default(1000),
   connections: z.number().int().min(1).max(16).default(3),
   timeoutMs: z.number().int().min(100).default(30_000),
+}).superRefine((s, ctx) => {
+  if (s.url.startsWith('ldap://') && !s.startTls && !s.allowPlaintext) {
+    ctx.addIssue({ code: 'custom', path: ['allowPlaintext'], message: 'ldap:// with start_tls: false sends the bind password in clear; use ldaps:// or StartTLS, or set allow_plaintext: true for a test directory' });
+  }
 });
 
 export type LdapSettingsInput = z.input<typeof ldapSettingsSchema>;
