@@ -25,8 +25,14 @@ test('chaos wraps the connector its settings name', async () => {
 test('an unknown type or bad settings is invalid input naming the system', async () => {
   const registry = createConnectorRegistry();
   await assert.rejects(registry.create({ type: 'ldapp' }, { system: 'dir' }), (e) => isJmlError(e, 'invalid_input') && /dir.*ldapp.*known: .*chaos, fake, ldap, manual/.test(e.message));
-  await assert.rejects(registry.create({ type: 'fake', settings: { latencyMs: -1 } }, { system: 'wiki' }), (e) => isJmlError(e, 'invalid_input') && /latencyMs/.test(e.message));
+  await assert.rejects(registry.create({ type: 'fake', settings: { latencyMs: -1 } }, { system: 'wiki' }), (e) => isJmlError(e, 'invalid_input') && /latency_ms/.test(e.message));
   await assert.rejects(registry.create({ type: 'ldap', settings: { url: 'http://x' } }, { system: 'dir' }), (e) => isJmlError(e, 'invalid_input') && /dir: ldap connector settings: .*url/.test(e.message));
+});
+
+test('a missing setting is named as policy files spell it', async () => {
+  const registry = createConnectorRegistry();
+  const settings = { url: 'ldaps://ldap.example.org', bind_dn: 'cn=jml,dc=example,dc=org', bindPassword: 'p', baseDn: 'dc=example,dc=org' };
+  await assert.rejects(registry.create({ type: 'ldap', settings }, { system: 'dir' }), (e) => isJmlError(e, 'invalid_input') && /users_ou: .*; groups_ou: /.test(e.message) && !/usersOu/.test(e.message));
 });
 
 test('other connector types register themselves once', async () => {

@@ -65,6 +65,14 @@ export const BUILT_IN_CONNECTORS: Readonly<Record<string, ConnectorFactory>> = {
 };
 
 /**
+ * One line per problem of a settings validation, each setting named as policy
+ * files spell it (`users_ou`, `disable.disabled_ou`), whichever spelling was given.
+ */
+export function settingsProblems(error: z.ZodError): string[] {
+  return error.issues.map((i) => `${i.path.map((p) => String(p).replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)).join('.') || '(settings)'}: ${i.message}`);
+}
+
+/**
  * Creates a registry holding the given factories (the built-in ones by default).
  * @example
  * const registry = createConnectorRegistry();
@@ -89,7 +97,7 @@ export function createConnectorRegistry(factories: Readonly<Record<string, Conne
         return await factory(config.settings, { ...deps, registry });
       } catch (error) {
         if (error instanceof z.ZodError) {
-          const problems = error.issues.map((i) => `${i.path.join('.') || '(settings)'}: ${i.message}`).join('; ');
+          const problems = settingsProblems(error).join('; ');
           throw new JmlError('invalid_input', `system ${deps.system}: ${config.type} connector settings: ${problems}`, { cause: error, details: { system: deps.system, type: config.type } });
         }
         throw error;

@@ -7,6 +7,8 @@ import { isJmlError } from '../domain/errors.ts';
 import { loadPolicy, type PolicyProblem } from './policy-loader.ts';
 import { scaffoldPolicy } from './policy-scaffold.ts';
 import { policyJsonSchema } from './policy-schema.ts';
+import { normaliseSettings } from '../app/connectors-from-policy.ts';
+import { parseLdapSettings } from '../connectors/ldap/ldap-settings.ts';
 
 let root: string;
 before(async () => { root = await mkdtemp(join(tmpdir(), 'jml-policy-')); });
@@ -53,6 +55,16 @@ describe('loadPolicy', () => {
     const single = await loadPolicy(await policyDir('single', { 'nested/all.yml': merged.replace(/^(systems|entitlements|roles|rules|approvals):/gm, '\n$1:') }));
     assert.equal(single.hash, loaded.hash);
     assert.match(loaded.hash, /^[0-9a-f]{64}$/);
+  });
+
+  test('the scaffolded directory system has every setting the ldap connector needs', async () => {
+    const loaded = await loadPolicy(await policyDir('scaffold-ldap', scaffoldPolicy()));
+    const directory = loaded.policy.systems.find((s) => s.connector.type === 'ldap');
+    assert.ok(directory);
+    const { bindPasswordEnv: _env, ...settings } = normaliseSettings(directory.connector.settings);
+    const parsed = parseLdapSettings({ ...settings, system: directory.name, flavour: 'openldap', bindPassword: 'from the secret store' });
+    assert.equal(parsed.usersOu, 'ou=people,dc=example,dc=com');
+    assert.equal(parsed.groupsOu, 'ou=groups,dc=example,dc=com');
   });
 
   test('an unknown role is reported with file, line and path', async () => {

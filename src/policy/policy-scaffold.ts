@@ -10,8 +10,9 @@ const HEADER = '# yaml-language-server: $schema=./policy.schema.json\n';
 const SYSTEMS = `${HEADER}#
 # Systems: every downstream application, directory or manual process jml manages.
 #
-#   connector    how jml reaches it: ldap, scim, manual, fake. Settings never hold
-#                secrets: they name the environment variable that does.
+#   connector    how jml reaches it: ldap, ad, scim, manual, simulated. Settings never
+#                hold secrets: store them with \`jml secret set\`, or name the environment
+#                variable that holds one. Every setting: docs/connectors.md.
 #   owner        identity key of the accountable human; receives the system's tasks.
 #   enforcement  how much of the system jml owns (midPoint's modes):
 #                  none      report only: jml plans no change in this system.
@@ -42,9 +43,11 @@ systems:
       type: ldap
       settings:
         url: ldaps://ldap.example.internal
-        base_dn: ou=people,dc=example,dc=com
+        base_dn: dc=example,dc=com
+        users_ou: ou=people,dc=example,dc=com      # where accounts are created and read
+        groups_ou: ou=groups,dc=example,dc=com     # where groups (entitlements) live
         bind_dn: cn=jml,ou=services,dc=example,dc=com
-        bind_password_env: JML_LDAP_PASSWORD
+        bind_password_env: JML_LDAP_PASSWORD       # or: jml secret set directory bind_password
     owner: E1001              # head of IT
     criticality: critical
     enforcement: full

@@ -119,6 +119,22 @@ describe('jml plan / apply / tasks / reconcile on the command line', () => {
     assert.deepEqual(diff.json().identities.map((e: { identityKey: string; gained: { entitlement: string }[] }) => [e.identityKey, e.gained.map((g) => g.entitlement)]), [['1001', ['viewer']]]);
   });
 
+  test('policy check refuses connector settings a system could not be opened with, naming the system and the setting', () => {
+    const directory = `  - name: directory
+    connector: { type: ldap, settings: { url: "ldaps://ldap.example.com", bind_dn: "cn=jml,dc=example,dc=com", base_dn: "dc=example,dc=com", bind_password_env: LDAP_PASSWORD } }
+    owner: "1001"
+`;
+    const incomplete = writePolicyDir({ ...POLICY, 'systems.yaml': POLICY['systems.yaml'] + directory });
+    const check = spawnSync(process.execPath, [MAIN, '--policy', incomplete, 'policy', 'check'], { cwd: dir, env, encoding: 'utf8' });
+    assert.equal(check.status, 2, check.stdout);
+    assert.match(check.stderr, /system directory: ldap connector settings: users_ou: .*\n.*system directory: ldap connector settings: groups_ou: /);
+    assert.doesNotMatch(check.stdout, /ok/);
+    const complete = writePolicyDir({ ...POLICY, 'systems.yaml': POLICY['systems.yaml'] + directory.replace('base_dn: "dc=example,dc=com"', 'base_dn: "dc=example,dc=com", users_ou: "ou=people,dc=example,dc=com", groups_ou: "ou=groups,dc=example,dc=com"') });
+    const ok = spawnSync(process.execPath, [MAIN, '--policy', complete, 'policy', 'check'], { cwd: dir, env, encoding: 'utf8' });
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /ok — 3 systems/);
+  });
+
   test('secret set reads the value from stdin and secret list never shows it', () => {
     const set = jml(['secret', 'set', 'saas', 'token'], 'tok-very-secret-123\n');
     assert.equal(set.code, 0, set.err);

@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createPlanner } from '../../app/compute-plan.ts';
+import { connectorSettingsProblems } from '../../app/connector-settings-check.ts';
 import { loadAssignments, loadIdentities } from '../../app/plan-inputs.ts';
 import { isJmlError, JmlError } from '../../domain/errors.ts';
 import { newTemplateGroups, policyDiff, unresolvedTemplates, type DesiredEntitlement, type UnresolvedTemplate } from '../../engine/index.ts';
@@ -72,7 +73,7 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
   const policy = program.command('policy').description('policy as code: check, diff, schema');
   policy
     .command('check')
-    .description('validate the policy directory; every problem names file, line and path')
+    .description('validate the policy directory and each system\'s connector settings; every problem names file, line and path, or the system and setting')
     .option('--json', 'print JSON')
     .option('--identities', 'also list active identities for whom an entitlement template names no group (a field it reads is missing)')
     .action(async (flags: { json?: boolean; identities?: boolean }) => {
@@ -80,6 +81,14 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
       try {
         const loaded = await loadPolicy(config.policy_dir);
         const p = loaded.policy;
+        // Settings are otherwise checked only when a command first opens the system.
+        const settingsProblems = p.systems.flatMap(connectorSettingsProblems).map((message): PolicyProblem => ({ file: config.policy_dir, line: 0, path: '', message }));
+        if (settingsProblems.length > 0) {
+          if (flags.json) printJson(ctx, { ok: false, problems: settingsProblems });
+          else for (const problem of settingsProblems) ctx.stderr.write(`${formatProblem(problem)}\n`);
+          ctx.setExitCode(EXIT.invalidInput);
+          return;
+        }
         const unresolved = flags.identities ? await unresolvedByIdentity(ctx, loaded.policy) : [];
         if (flags.json) {
           printJson(ctx, { ok: true, hash: loaded.hash, files: loaded.files, counts: { systems: p.systems.length, entitlements: p.entitlements.length, roles: p.roles.length, rules: p.rules.length }, ...(flags.identities ? { unresolved } : {}) });

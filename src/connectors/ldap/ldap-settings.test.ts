@@ -25,4 +25,18 @@ describe('parseLdapSettings', () => {
     assert.throws(() => parseLdapSettings({ ...base, flavour: 'openldap', url: 'http://ldap.example.org' }));
     assert.throws(() => parseLdapSettings({ ...base, flavour: 'openldap', pageSize: 5000 }), 'AD stops at 1,000 per page');
   });
+
+  test('the disable method may be written in snake_case, as policy files spell settings', () => {
+    const byOu = parseLdapSettings({ ...base, flavour: 'openldap', disable: { method: 'ou', disabled_ou: 'ou=disabled,dc=example,dc=org' } });
+    assert.deepEqual(byOu.disable, { method: 'ou', disabledOu: 'ou=disabled,dc=example,dc=org' });
+    const byAttribute = parseLdapSettings({ ...base, flavour: 'openldap', disable: { method: 'attribute', attribute: 'employeeType', disabled_value: 'disabled', enabled_value: 'active' } });
+    assert.deepEqual(byAttribute.disable, { method: 'attribute', attribute: 'employeeType', disabledValue: 'disabled', enabledValue: 'active' });
+  });
+
+  test('plain ldap:// without StartTLS is refused as a setting unless plain text is allowed', () => {
+    const plain = { ...base, flavour: 'openldap', url: 'ldap://ldap.example.org:389', startTls: false };
+    assert.throws(() => parseLdapSettings(plain), (e: Error) => /allowPlaintext/.test(JSON.stringify(e)) && /StartTLS/.test(e.message));
+    assert.equal(parseLdapSettings({ ...plain, allowPlaintext: true }).allowPlaintext, true);
+    assert.equal(parseLdapSettings({ ...plain, url: 'ldaps://ldap.example.org:636' }).startTls, false, 'ldaps:// needs no StartTLS');
+  });
 });

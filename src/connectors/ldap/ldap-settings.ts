@@ -16,14 +16,20 @@ const attribute = z.string().refine((s) => {
   }
 }, 'not an LDAP attribute name');
 
-const disableMethod = z.discriminatedUnion('method', [
+/** `disabled_ou` → `disabledOu`: policy files write settings in snake_case, nested ones too. */
+function camelKeys(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()), v]));
+}
+
+const disableMethod = z.preprocess(camelKeys, z.discriminatedUnion('method', [
   /** ppolicy overlay: pwdAccountLockedTime 000001010000Z locks the account for good. */
   z.object({ method: z.literal('ppolicy') }),
   /** A configured attribute holds a marker value while disabled. */
   z.object({ method: z.literal('attribute'), attribute, disabledValue: z.string().min(1), enabledValue: z.string().min(1).optional() }),
   /** Disabled accounts live in their own OU. */
   z.object({ method: z.literal('ou'), disabledOu: z.string().min(3) }),
-]);
+]));
 
 export const ldapSettingsSchema = z.object({
   system: z.string().min(1),
@@ -62,6 +68,10 @@ export const ldapSettingsSchema = z.object({
   pageSize: z.number().int().min(1).max(1000).default(1000),
   connections: z.number().int().min(1).max(16).default(3),
   timeoutMs: z.number().int().min(100).default(30_000),
+}).superRefine((s, ctx) => {
+  if (s.url.startsWith('ldap://') && !s.startTls && !s.allowPlaintext) {
+    ctx.addIssue({ code: 'custom', path: ['allowPlaintext'], message: 'ldap:// with start_tls: false sends the bind password in clear; use ldaps:// or StartTLS, or set allow_plaintext: true for a test directory' });
+  }
 });
 
 export type LdapSettingsInput = z.input<typeof ldapSettingsSchema>;
