@@ -78,7 +78,7 @@ describe('a rename on OpenLDAP, Samba AD and SCIM is observed right after apply'
       name: "{first_name|ascii|lower}.{last_name|ascii|lower}"
       attributes: { cn: "{first_name} {last_name}", sn: "{last_name}" }
   - name: app
-    connector: { type: scim, settings: { base_url: "${scim.url}" } }
+    connector: { type: scim, settings: { base_url: "${scim.url}", allow_insecure_http: true } }
     owner: "R0"
     enforcement: full
     correlation: { account: externalId, identity: key }

@@ -237,7 +237,7 @@ describe('scim connector against a real SCIM server', () => {
     assert.ok(!inspect(scim, { depth: 8 }).includes(server.token));
     assert.ok(!JSON.stringify((scim as unknown as { settings: unknown }).settings).includes(server.token));
     await assert.rejects(registry.create({ type: 'scim', settings: { baseUrl: server.url } }, { system: SYSTEM }), (e) => isJmlError(e, 'invalid_input') && /bearer token/.test(e.message));
-    await assert.rejects(registry.create({ type: 'scim', settings: { baseUrl: 'ftp://x', token: 't' } }, { system: SYSTEM }), (e) => isJmlError(e, 'invalid_input') && /baseUrl/.test(e.message));
+    await assert.rejects(registry.create({ type: 'scim', settings: { baseUrl: 'ftp://x', token: 't' } }, { system: SYSTEM }), (e) => isJmlError(e, 'invalid_input') && /base_url/.test(e.message));
   });
 
   test('plain http is refused before the token is sent, on loopback too, unless the system allows it', async () => {
