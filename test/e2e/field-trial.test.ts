@@ -70,7 +70,9 @@ describe('field trial: three HR days and an outage through the jml CLI, against 
   async function apply(label: string, t: { diagnostic(message: string): void }) {
     const run = await jml(['apply', '--yes']);
     t.diagnostic(`apply (${label}): ${run.ms} ms, exit ${run.code}`);
-    for (const line of run.stdout.slice(run.stdout.lastIndexOf('\nplan ') + 1).trim().split('\n')) t.diagnostic(`  ${line}`);
+    const all = run.stdout.trimEnd().split('\n');
+    const first = all.findIndex((l) => /^(resumed )?plan \S+: \w+ —/.test(l));
+    for (const line of all.slice(Math.max(first, 0))) t.diagnostic(`  ${line}`);
     return run;
   }
 
@@ -88,7 +90,7 @@ describe('field trial: three HR days and an outage through the jml CLI, against 
     return (await res.json()) as T;
   }
   async function ldapUsers() {
-    return openLdap(async (c) => (await c.search(ldap.usersOu, { scope: 'one', filter: '(objectClass=inetOrgPerson)', attributes: ['uid', 'employeeNumber', 'pwdAccountLockedTime', 'memberOf'], paged: { pageSize: 1000 } })).searchEntries);
+    return openLdap(async (c) => (await c.search(ldap.usersOu, { scope: 'one', filter: '(objectClass=inetOrgPerson)', attributes: ['uid', 'employeeNumber', 'pwdAccountLockedTime', 'pwdReset', 'memberOf'], paged: { pageSize: 1000 } })).searchEntries);
   }
   async function ldapMembers(group: string): Promise<string[]> {
     return openLdap(async (c) => {
@@ -98,7 +100,7 @@ describe('field trial: three HR days and an outage through the jml CLI, against 
     });
   }
   async function adUser(sam: string) {
-    return samba(async (c) => (await c.search(ad.baseDn, { filter: `(&(objectClass=user)(sAMAccountName=${sam}))`, attributes: ['distinguishedName', 'userAccountControl', 'memberOf', 'employeeNumber'] })).searchEntries[0]);
+    return samba(async (c) => (await c.search(ad.baseDn, { filter: `(&(objectClass=user)(sAMAccountName=${sam}))`, attributes: ['distinguishedName', 'userAccountControl', 'pwdLastSet', 'memberOf', 'employeeNumber'] })).searchEntries[0]);
   }
   async function adGroupExists(name: string): Promise<boolean> {
     return samba(async (c) => (await c.search(ad.baseDn, { filter: `(&(objectClass=group)(sAMAccountName=${name}))`, attributes: ['cn'] })).searchEntries.length === 1);
@@ -249,5 +251,61 @@ ${SYSTEMS.map((s) => `  - system: ${s}
     assert.ok(uids.includes('intruder'), 'disabled, never deleted');
     const findings = JSON.parse((await ok(['findings', '--json', '--all', '--system', 'dir', '--kind', 'orphan_account'])).stdout) as { id: string; state: string }[];
     assert.equal(findings.find((f) => f.id === orphan[0]!.id)?.state, 'resolved');
+  });
+
+  test('day 3: the leaver is rehired, their accounts come back enabled and in their group, and the password from before the leave is refused by OpenLDAP and AD', async (t) => {
+    const imported = await importHr('2026-12-04', [owner, { ...ada, last: 'Byron' }, alan, { ...carl, start: '2026-12-04', end: '', status: 'active' }]);
+    assert.match(imported.stdout, /1 rehires/);
+    const summary = lines(await planned());
+    for (const s of SYSTEMS) assert.ok(summary.includes(`${carl.id} enable_account ${s}`), summary.join('\n'));
+    assert.equal((await apply('day 3', t)).code, 0);
+
+    const carlDir = (await ldapUsers()).find((e) => String(e.uid) === 'carl.contract');
+    assert.ok(carlDir, 'OpenLDAP holds carl.contract');
+    assert.deepEqual([carlDir.pwdAccountLockedTime].flat(), [], 'OpenLDAP account unlocked');
+    assert.equal(String(carlDir.pwdReset), 'TRUE', 'a new password, to be changed at first use');
+    assert.ok((await ldapMembers('dept-engineering')).includes(`uid=carl.contract,${ldap.usersOu}`.toLowerCase()));
+    const carlAd = await adUser('carl.contract');
+    assert.equal(Number(carlAd!.userAccountControl) & 2, 0, 'AD account enabled');
+    assert.equal(String(carlAd!.pwdLastSet), '0', 'AD wants the new password changed at first use');
+    assert.equal((await scimUsers()).find((u) => u.externalId === carl.id)?.active, true);
+
+    assert.equal(await canBind(ldap.ldapsUrl, ldap.caPem, `uid=carl.contract,${ldap.usersOu}`, OLD_PASSWORD), false, 'OpenLDAP refuses the pre-leaver password');
+    assert.equal(await canBind(ad.ldapsUrl, ad.caPem, String(carlAd!.distinguishedName), OLD_PASSWORD), false, 'AD refuses the pre-leaver password');
+  });
+
+  test('with OpenLDAP stopped, apply ends within 30 s quarantining it with a finding and a non-zero exit; after restart and release the next apply completes with every account and membership there once', async (t) => {
+    const bea: Person = { id: '2004', first: 'Bea', last: 'Joiner', department: 'Research & Development', start: '2026-12-05' };
+    const cy: Person = { id: '2005', first: 'Cy', last: 'Joiner', department: 'Engineering', start: '2026-12-05' };
+    await importHr('2026-12-05', [owner, { ...ada, last: 'Byron' }, alan, { ...carl, start: '2026-12-04', end: '', status: 'active' }, bea, cy]);
+    const summary = lines(await planned());
+    for (const key of [bea.id, cy.id]) assert.ok(summary.includes(`${key} create_account dir`), summary.join('\n'));
+
+    await ldap.halt();
+    const down = await apply('OpenLDAP stopped', t);
+    t.diagnostic(`time to fail fast: ${down.ms} ms`);
+    assert.equal(down.code, 1, down.stdout + down.stderr);
+    assert.ok(down.ms < 30_000, `apply ended in ${down.ms} ms`);
+    assert.match(down.stderr, /\bdir is quarantined\b/);
+    assert.match((await ok(['quarantine'])).stdout, /^dir +quarantined\b/m);
+    const findings = JSON.parse((await ok(['findings', '--json'])).stdout) as { kind: string; system: string | null }[];
+    assert.ok(findings.some((f) => f.kind === 'quarantined_system' && f.system === 'dir'), JSON.stringify(findings));
+
+    await ldap.restart();
+    await ok(['quarantine', 'release', 'dir']);
+    const up = await apply('after restart and release', t);
+    assert.equal(up.code, 0, up.stdout + up.stderr);
+    assert.deepEqual(lines(await planned()), [], 'nothing left to do');
+
+    const entries = await ldapUsers();
+    const numbers = entries.map((e) => String(e.employeeNumber)).sort();
+    assert.deepEqual(numbers, ['1001', '2001', '2002', '2003', '2004', '2005', '9999'], 'every account once');
+    const research = await ldapMembers(NEW_GROUP);
+    assert.deepEqual(research.sort(), [`uid=alan.turing,${ldap.usersOu}`, `uid=bea.joiner,${ldap.usersOu}`].map((d) => d.toLowerCase()).sort());
+    const engineering = await ldapMembers('dept-engineering');
+    assert.deepEqual(engineering.sort(), ['ada.byron', 'carl.contract', 'cy.joiner', 'grace.owner'].map((u) => `uid=${u},${ldap.usersOu}`.toLowerCase()).sort());
+    const app = (await scimUsers()).map((u) => u.externalId).sort();
+    assert.deepEqual(app, ['1001', '2001', '2002', '2003', '2004', '2005']);
+    for (const sam of ['bea.joiner', 'cy.joiner']) assert.ok(await adUser(sam), `AD holds ${sam}`);
   });
 });
