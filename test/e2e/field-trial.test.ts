@@ -100,7 +100,7 @@ describe('field trial: three HR days and an outage through the jml CLI, against 
     });
   }
   async function adUser(sam: string) {
-    return samba(async (c) => (await c.search(ad.baseDn, { filter: `(&(objectClass=user)(sAMAccountName=${sam}))`, attributes: ['distinguishedName', 'userAccountControl', 'pwdLastSet', 'memberOf', 'employeeNumber'] })).searchEntries[0]);
+    return samba(async (c) => (await c.search(ad.baseDn, { filter: `(&(objectClass=user)(sAMAccountName=${sam}))`, attributes: ['distinguishedName', 'userAccountControl', 'pwdLastSet', 'userPrincipalName', 'memberOf', 'employeeNumber'] })).searchEntries[0]);
   }
   async function adGroupExists(name: string): Promise<boolean> {
     return samba(async (c) => (await c.search(ad.baseDn, { filter: `(&(objectClass=group)(sAMAccountName=${name}))`, attributes: ['cn'] })).searchEntries.length === 1);
@@ -236,6 +236,7 @@ ${SYSTEMS.map((s) => `  - system: ${s}
     assert.ok(adaAd, 'AD holds ada.byron');
     assert.equal(await adUser('ada.lovelace'), undefined);
     assert.match(String([adaAd.memberOf].flat()), /CN=dept-engineering,/i);
+    assert.match(String(adaAd.userPrincipalName), /^ada\.byron@/i, 'the UPN follows the account template');
     const users = await scimUsers();
     const adaApp = users.filter((u) => u.externalId === ada.id);
     assert.deepEqual(adaApp.map((u) => u.userName), ['ada.byron']);
@@ -295,6 +296,7 @@ ${SYSTEMS.map((s) => `  - system: ${s}
     await ok(['quarantine', 'release', 'dir']);
     const up = await apply('after restart and release', t);
     assert.equal(up.code, 0, up.stdout + up.stderr);
+    assert.match(up.stdout, /resumed plan \S+: applied — 12 change\(s\): 12 confirmed/);
     assert.deepEqual(lines(await planned()), [], 'nothing left to do');
 
     const entries = await ldapUsers();
@@ -306,6 +308,9 @@ ${SYSTEMS.map((s) => `  - system: ${s}
     assert.deepEqual(engineering.sort(), ['ada.byron', 'carl.contract', 'cy.joiner', 'grace.owner'].map((u) => `uid=${u},${ldap.usersOu}`.toLowerCase()).sort());
     const app = (await scimUsers()).map((u) => u.externalId).sort();
     assert.deepEqual(app, ['1001', '2001', '2002', '2003', '2004', '2005']);
-    for (const sam of ['bea.joiner', 'cy.joiner']) assert.ok(await adUser(sam), `AD holds ${sam}`);
+    const inAd = await samba(async (c) => (await c.search(ad.usersOu, { filter: '(&(objectClass=user)(employeeNumber=*))', attributes: ['employeeNumber'] })).searchEntries.map((e) => String(e.employeeNumber)).sort());
+    assert.deepEqual(inAd, ['1001', '2001', '2002', '2003', '2004', '2005'], 'AD: every account once');
+    const adResearch = await samba(async (c) => (await c.search(ad.baseDn, { filter: `(&(objectClass=group)(sAMAccountName=${NEW_GROUP}))`, attributes: ['member'] })).searchEntries[0]);
+    assert.deepEqual([adResearch?.member].flat().map((m) => String(m).split(',')[0]!.toLowerCase()).sort(), ['cn=alan turing', 'cn=bea joiner']);
   });
 });
