@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -172,6 +172,7 @@ ${SYSTEMS.map((s) => `  - system: ${s}
   });
   after(async () => {
     await Promise.all([ldap?.stop(), ad?.stop(), scim?.stop()]);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('day 1: joiners get accounts and their department group everywhere; jml creates the new department group in all three systems; the contractor leave is scheduled', async (t) => {
