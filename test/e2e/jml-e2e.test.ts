@@ -27,6 +27,7 @@ import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/o
 import { sambaAdSkipReason, startSambaAd, type SambaAdPeer } from '../peers/samba-ad.ts';
 import { startScimServer, type ScimServer } from '../peers/scim-server.ts';
 import { testBackends } from '../support/backends.ts';
+import { adminClient as admin, canBind as bind } from '../support/directory-clients.ts';
 import { writePolicyDir } from '../support/jml-fixture.ts';
 
 const skip = openLdapSkipReason() || sambaAdSkipReason();
@@ -34,18 +35,6 @@ const HEADER = 'employee_id,first_name,last_name,email,department,title,manager_
 const person = (key: string, first: string, last: string, dept: string, end = '', status = 'active') =>
   `${key},${first},${last},${first.toLowerCase()}@example.com,${dept},Staff,,London,Full-time,2024-01-01,${end},${status}\n`;
 const PASSWORD = 'Jml-E2e-Pass-42!';
-
-async function bind(url: string, ca: string, dn: string, password: string): Promise<boolean> {
-  const client = new Client({ url, tlsOptions: { ca: [ca] } });
-  try {
-    await client.bind(dn, password);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.unbind().catch(() => undefined);
-  }
-}
 
 describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { skip }, () => {
   let ldap: OpenLdapPeer;
@@ -55,12 +44,6 @@ describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { ski
   const dir = mkdtempSync(join(tmpdir(), 'jml-e2e-'));
   const keyring = createKeyring(masterKey(randomBytes(32)));
   let policyDir = '';
-
-  const admin = async (url: string, ca: string, dn: string, password: string) => {
-    const c = new Client({ url, tlsOptions: { ca: [ca] } });
-    await c.bind(dn, password);
-    return c;
-  };
 
   before(async () => {
     [ldap, ad, scim, store] = await Promise.all([startOpenLdap(), startSambaAd(), startScimServer(), testBackends()[0]!.open()]);

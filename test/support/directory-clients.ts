@@ -1,0 +1,26 @@
+/**
+ * A directory's own view, for tests that check what jml did without asking
+ * jml: an administrator's ldapts client, and whether a simple bind with a
+ * given password succeeds (over LDAPS with the harness's CA).
+ */
+import { Client } from 'ldapts';
+
+/** A client bound as `dn`; the caller unbinds it. */
+export async function adminClient(url: string, ca: string, dn: string, password: string): Promise<Client> {
+  const client = new Client({ url, tlsOptions: { ca: [ca] } });
+  await client.bind(dn, password);
+  return client;
+}
+
+/** Whether the directory accepts `password` for `dn` (any bind error counts as refused). */
+export async function canBind(url: string, ca: string, dn: string, password: string): Promise<boolean> {
+  const client = new Client({ url, tlsOptions: { ca: [ca] } });
+  try {
+    await client.bind(dn, password);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.unbind().catch(() => undefined);
+  }
+}
