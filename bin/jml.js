@@ -9,7 +9,9 @@ import path from 'node:path';
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const major = Number(process.versions.node.split('.')[0]);
 if (major >= 24) {
-  const { main } = await import('../src/cli/main.ts');
+  const { endQuietlyOnClosedPipe, main } = await import('../src/cli/main.ts');
+  endQuietlyOnClosedPipe(process.stdout);
+  endQuietlyOnClosedPipe(process.stderr);
   await main(process.argv.slice(2));
 } else {
   const pinned = path.join(root, 'node_modules', 'node', 'bin', 'node');

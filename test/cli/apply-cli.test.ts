@@ -17,6 +17,8 @@ import { isJmlError } from '../../src/domain/errors.ts';
 import { writePolicyDir } from '../support/jml-fixture.ts';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
+/** What `npx jml` runs: the package's bin, which starts the CLI in-process on Node 24. */
+const BIN = join(import.meta.dirname, '../../bin/jml.js');
 const HEADER = 'employee_id,first_name,last_name,email,department,title,manager_id,location,employment_type,start_date,end_date,status\n';
 const people = (n: number) =>
   HEADER + Array.from({ length: n }, (_, i) => `${2001 + i},P${i},Tester,p${i}@example.com,Engineering,Analyst,,London,Full-time,2024-01-01,,active\n`).join('');
@@ -38,7 +40,7 @@ function workspace(n: number, settings = '{}') {
   const dir = mkdtempSync(join(tmpdir(), 'jml-apply-'));
   let policyDir = writePolicyDir(policy(settings), join(dir, 'policy'));
   const env = { ...process.env, DATABASE_URL: '', JML_ACTOR: 'alice' };
-  const args = (rest: readonly string[]) => [MAIN, '--data', join(dir, 'data'), '--policy', policyDir, ...rest];
+  const args = (rest: readonly string[], entry = MAIN) => [entry, '--data', join(dir, 'data'), '--policy', policyDir, ...rest];
   const jml = (...rest: string[]) => {
     const started = Date.now();
     const r = spawnSync(process.execPath, args(rest), { cwd: dir, env, encoding: 'utf8', timeout: 120_000 });
@@ -50,6 +52,8 @@ function workspace(n: number, settings = '{}') {
     dir,
     jml,
     spawnJml: (...rest: string[]) => spawn(process.execPath, args(rest), { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] }),
+    /** The same through bin/jml.js, the way `npx jml` starts it. */
+    spawnBin: (...rest: string[]) => spawn(process.execPath, args(rest, BIN), { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] }),
     setPolicy: (next: string) => void (policyDir = writePolicyDir(policy(next), join(dir, `policy-${Date.now()}`))),
     /** Accounts in the simulated system, and how many times each change was recorded as done. */
     async inspect() {
@@ -177,15 +181,18 @@ describe('jml apply on the command line', () => {
     });
   });
 
-  test('a reader that closes the pipe early ends the command quietly', async () => {
+  test('a reader that closes the pipe early ends the command quietly, whether started as src/cli/main.ts or through bin/jml.js', async () => {
     const w = workspace(200);
-    const child = w.spawnJml('plan');
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    // What `jml plan | head -1` does: read a little, then close the pipe.
-    child.stdout.once('data', () => child.stdout.destroy());
-    const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
-    assert.doesNotMatch(err, /EPIPE|Error|at /, err);
-    assert.equal(code, 0);
+    // One after the other: the embedded database serves one process at a time.
+    for (const start of [() => w.spawnJml('plan'), () => w.spawnBin('plan')]) {
+      const child = start();
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      // What `jml plan | head -1` does: read a little, then close the pipe.
+      child.stdout.once('data', () => child.stdout.destroy());
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      assert.doesNotMatch(err, /EPIPE|Error|at /, err);
+      assert.equal(code, 0);
+    }
   });
 });
