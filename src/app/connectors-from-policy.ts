@@ -14,6 +14,7 @@ import type { Connector } from '../connectors/connector.ts';
 import { createTaskFallback, type TaskFallback } from '../connectors/manual/task-fallback.ts';
 import { createConnectorRegistry, type ConnectorRegistry } from '../connectors/registry.ts';
 import { getSecret, keyringFromEnv, Secret, type Keyring } from '../connectors/secrets/index.ts';
+import { camelCaseKeys } from '../connectors/settings-keys.ts';
 import type { Database } from '../store/database.ts';
 import { attributeMappingFor, withAttributeMapping } from './connector-attribute-adapter.ts';
 import { createInitialCredentials, withInitialCredentials, type InitialCredentials } from './initial-credentials.ts';
@@ -66,9 +67,7 @@ export interface PolicyConnectors {
 
 /** snake_case keys to camelCase, top level only (nested settings such as `disable` are the connector's). */
 export function normaliseSettings(settings: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(settings)) out[key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = value;
-  return out;
+  return camelCaseKeys(settings);
 }
 
 /** The host a system's secret is bound to, from its settings; null when the type keeps no secrets. */
