@@ -62,6 +62,8 @@ export interface PolicyConnectors {
   readonly internal: InternalChanges;
   /** Passwords jml set on accounts it created or re-enabled, until delivered (see initial-credentials.ts). */
   readonly initialCredentials: InitialCredentials;
+  /** True for a policy system left out of the systems asked for: another process may have its connector. */
+  notOpened(system: string): boolean;
   close(): Promise<void>;
 }
 
@@ -132,7 +134,8 @@ export async function openPolicyConnectors(deps: PolicyConnectorsDeps, systems?:
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.actor ? { actor: deps.actor } : {}),
   });
-  return { get: (system) => opened.get(system), tasksFor, connectorFor: (system) => (system === null ? internal : opened.get(system)), internal, initialCredentials, close };
+  const notOpened = (system: string) => !opened.has(system) && deps.policy.systems.some((s) => s.name === system);
+  return { get: (system) => opened.get(system), tasksFor, connectorFor: (system) => (system === null ? internal : opened.get(system)), internal, initialCredentials, notOpened, close };
 }
 
 async function settingsFor(deps: PolicyConnectorsDeps, def: SystemDef, ring: () => Keyring, env: Readonly<Record<string, string | undefined>>): Promise<Record<string, unknown>> {
