@@ -205,14 +205,7 @@ async function scheduleNext(deps: ChangeJobDeps, job: ChangeJob, failures: numbe
 async function passOn(deps: ChangeJobDeps, job: ChangeJob, delayMs: number): Promise<void> {
   const startAfter = new Date((deps.now ?? (() => new Date()))().getTime() + delayMs);
   await deps.db.transaction().execute(async (trx) => {
-    await trx
-      .updateTable('change_runs')
-      .set({ lease_owner: null, lease_until: null })
-      .where('plan_id', '=', job.planId)
-      .where('change_id', '=', job.changeId)
-      .where('seq', '=', job.seq)
-      .where('lease_owner', '=', deps.workerId)
-      .execute();
+    await freeLease(trx, job, deps.workerId);
     await deps.boss.send(QUEUE.applyChange, job, { id: deterministicJobId('change-elsewhere', job.planId, job.changeId, job.seq, startAfter.getTime()), startAfter, ...inTransaction(trx) });
   });
 }
@@ -228,7 +221,8 @@ async function settle(db: Kysely<Database>, job: ChangeJob): Promise<void> {
     .execute();
 }
 
-async function releaseLease(db: Kysely<Database>, job: ChangeJob, workerId: string): Promise<void> {
+/** Frees this worker's lease on the job's run; seq stays. */
+async function freeLease(db: Kysely<Database>, job: ChangeJob, workerId: string): Promise<void> {
   await db
     .updateTable('change_runs')
     .set({ lease_owner: null, lease_until: null })
@@ -236,8 +230,12 @@ async function releaseLease(db: Kysely<Database>, job: ChangeJob, workerId: stri
     .where('change_id', '=', job.changeId)
     .where('seq', '=', job.seq)
     .where('lease_owner', '=', workerId)
-    .execute()
-    .catch(() => undefined);
+    .execute();
+}
+
+/** After a failed job: frees the lease if it can; the job's own error is what counts, and a lease left behind lapses. */
+async function releaseLease(db: Kysely<Database>, job: ChangeJob, workerId: string): Promise<void> {
+  await freeLease(db, job, workerId).catch(() => undefined);
 }
 
 /**
