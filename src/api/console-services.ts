@@ -161,7 +161,10 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
             .finally(() => open.close());
         } catch (error) {
           await connectors?.close();
-          await previews.transition(id, 'applying', 'approved').catch(() => undefined);
+          // The refusal is what the caller needs to hear; a failed rollback is said where operators look.
+          await previews.transition(id, 'applying', 'approved').catch((rollback: unknown) => {
+            process.stderr.write(`jml console: plan ${id} could not be set back to approved after a failed apply: ${(rollback as Error).message}\n`);
+          });
           throw error;
         }
         return (await previews.get(id)).view;
