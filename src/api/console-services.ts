@@ -149,7 +149,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
           const open = await openPolicyConnectors({ db, policy, actor, timezone: config.timezone }, systems);
           connectors = open;
           const run = await startPlan(
-            { store: { db, backend: deps.backend }, actor, connectorFor: (s) => open.connectorFor(s), tasksFor: (s) => open.tasksFor(s) },
+            { store: { db, backend: deps.backend }, actor, connectorFor: (s) => open.connectorFor(s), tasksFor: (s) => open.tasksFor(s), leftToOthers: (s) => open.notOpened(s) },
             view.plan,
             () => planner.currentFingerprint(scope),
           );
@@ -161,7 +161,10 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
             .finally(() => open.close());
         } catch (error) {
           await connectors?.close();
-          await previews.transition(id, 'applying', 'approved').catch(() => undefined);
+          // The refusal is what the caller needs to hear; a failed rollback is said where operators look.
+          await previews.transition(id, 'applying', 'approved').catch((rollback: unknown) => {
+            process.stderr.write(`jml console: plan ${id} could not be set back to approved after a failed apply: ${(rollback as Error).message}\n`);
+          });
           throw error;
         }
         return (await previews.get(id)).view;

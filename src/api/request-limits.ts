@@ -17,7 +17,12 @@ export const FIELD_LIMITS = {
   attribute: 1024,
   /** Free text: justifications, comments, evidence notes. */
   text: 4096,
+  /** A password, so that hashing one takes bounded time. */
+  password: 500,
 } as const;
+
+/** Shortest password a console user may choose. */
+export const MIN_PASSWORD_LENGTH = 12;
 
 /** Most items in a list (or attributes in one edit) a client may send. */
 export const MAX_ITEMS = 200;
@@ -34,6 +39,14 @@ export const UPLOAD_BODY_LIMIT = 20 * 1024 * 1024;
  */
 export function boundedString(kind: keyof typeof FIELD_LIMITS): z.ZodString {
   return z.string().max(FIELD_LIMITS[kind], `at most ${FIELD_LIMITS[kind]} characters`);
+}
+
+/**
+ * A password a console user chooses: at least MIN_PASSWORD_LENGTH characters, at most the cap.
+ * @example body: z.object({ newPassword: newPassword() })
+ */
+export function newPassword(): z.ZodString {
+  return boundedString('password').min(MIN_PASSWORD_LENGTH, `at least ${MIN_PASSWORD_LENGTH} characters`);
 }
 
 /** A list of at most `max` items. */

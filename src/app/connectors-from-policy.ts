@@ -14,6 +14,7 @@ import type { Connector } from '../connectors/connector.ts';
 import { createTaskFallback, type TaskFallback } from '../connectors/manual/task-fallback.ts';
 import { createConnectorRegistry, type ConnectorRegistry } from '../connectors/registry.ts';
 import { getSecret, keyringFromEnv, Secret, type Keyring } from '../connectors/secrets/index.ts';
+import { camelCaseKeys } from '../connectors/settings-keys.ts';
 import type { Database } from '../store/database.ts';
 import { attributeMappingFor, withAttributeMapping } from './connector-attribute-adapter.ts';
 import { createInitialCredentials, withInitialCredentials, type InitialCredentials } from './initial-credentials.ts';
@@ -61,14 +62,14 @@ export interface PolicyConnectors {
   readonly internal: InternalChanges;
   /** Passwords jml set on accounts it created or re-enabled, until delivered (see initial-credentials.ts). */
   readonly initialCredentials: InitialCredentials;
+  /** True for a policy system left out of the systems asked for: another process may have its connector. */
+  notOpened(system: string): boolean;
   close(): Promise<void>;
 }
 
 /** snake_case keys to camelCase, top level only (nested settings such as `disable` are the connector's). */
 export function normaliseSettings(settings: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(settings)) out[key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())] = value;
-  return out;
+  return camelCaseKeys(settings);
 }
 
 /** The host a system's secret is bound to, from its settings; null when the type keeps no secrets. */
@@ -133,7 +134,8 @@ export async function openPolicyConnectors(deps: PolicyConnectorsDeps, systems?:
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.actor ? { actor: deps.actor } : {}),
   });
-  return { get: (system) => opened.get(system), tasksFor, connectorFor: (system) => (system === null ? internal : opened.get(system)), internal, initialCredentials, close };
+  const notOpened = (system: string) => !opened.has(system) && deps.policy.systems.some((s) => s.name === system);
+  return { get: (system) => opened.get(system), tasksFor, connectorFor: (system) => (system === null ? internal : opened.get(system)), internal, initialCredentials, notOpened, close };
 }
 
 async function settingsFor(deps: PolicyConnectorsDeps, def: SystemDef, ring: () => Keyring, env: Readonly<Record<string, string | undefined>>): Promise<Record<string, unknown>> {

@@ -61,7 +61,7 @@ export function internalChangeSettings(policy: Pick<Policy, 'systems'>, override
  * Creates the handler of jml-internal changes.
  * @example
  * const internal = createInternalChanges(internalChangeSettings(policy), { db: store.db });
- * applyPlan({ ..., connectorFor: (s) => (s === null ? internal : connectors.get(s)) }, plan);
+ * await executePlan({ store, actor, connectorFor: (s) => (s === null ? internal : connectors.get(s)) }, plan, fingerprint);
  */
 export function createInternalChanges(settings: InternalChangeSettings, deps: InternalChangeDeps): InternalChanges {
   const { db } = deps;

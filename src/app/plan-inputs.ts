@@ -5,7 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Assignment, AssignmentReason, EntitlementRef } from '../domain/access.ts';
-import type { JoinerHold } from '../domain/change.ts';
+import type { Change, JoinerHold } from '../domain/change.ts';
 import type { Credential, CredentialKind, Identity } from '../domain/identity.ts';
 import type { HeldAsset, JmlAssigned, OrphanFinding } from '../engine/index.ts';
 import type { Database } from '../store/database.ts';
@@ -68,22 +68,7 @@ export async function loadHeldAssets(db: Db): Promise<HeldAsset[]> {
  * A change someone else had already made (`already`) is not jml's.
  */
 export async function loadPreviouslyAssigned(db: Db): Promise<JmlAssigned[]> {
-  const rows = await db
-    .selectFrom('plan_changes')
-    .innerJoin('plans', 'plans.id', 'plan_changes.plan_id')
-    .select([
-      'plan_changes.kind',
-      'plan_changes.system',
-      'plan_changes.identity_key',
-      sql<string | null>`${sql.ref('plans.plan')}->'changes'->(${sql.ref('plan_changes.position')})->>'entitlement'`.as('entitlement'),
-    ])
-    .where('plan_changes.state', '=', 'confirmed')
-    .where('plan_changes.kind', 'in', ['create_account', 'delete_account', 'add_grant', 'remove_grant'])
-    .where('plan_changes.system', 'is not', null)
-    .orderBy('plan_changes.finished_at')
-    .orderBy('plan_changes.plan_id')
-    .orderBy('plan_changes.position')
-    .execute();
+  const rows = await confirmedChanges(db, ['create_account', 'delete_account', 'add_grant', 'remove_grant']);
   const held = new Map<string, JmlAssigned>();
   for (const r of rows) {
     const granting = r.kind === 'create_account' || r.kind === 'add_grant';
@@ -100,23 +85,8 @@ export async function loadPreviouslyAssigned(db: Db): Promise<JmlAssigned[]> {
  * only groups an entitlement template's `remove_empty` may delete.
  */
 export async function loadCreatedGroups(db: Db): Promise<EntitlementRef[]> {
-  const rows = await db
-    .selectFrom('plan_changes')
-    .innerJoin('plans', 'plans.id', 'plan_changes.plan_id')
-    .select([
-      'plan_changes.kind',
-      'plan_changes.system',
-      sql<string | null>`${sql.ref('plans.plan')}->'changes'->(${sql.ref('plan_changes.position')})->>'entitlement'`.as('entitlement'),
-    ])
-    .where('plan_changes.state', '=', 'confirmed')
-    .where('plan_changes.kind', 'in', ['create_group', 'delete_group'])
-    .where('plan_changes.system', 'is not', null)
-    .orderBy('plan_changes.finished_at')
-    // At the same instant a deletion follows the creation: jml deletes only groups it created before.
-    .orderBy('plan_changes.kind')
-    .orderBy('plan_changes.plan_id')
-    .orderBy('plan_changes.position')
-    .execute();
+  // At the same instant a deletion follows the creation: jml deletes only groups it created before.
+  const rows = await confirmedChanges(db, ['create_group', 'delete_group'], { kindAtSameInstant: true });
   const created = new Map<string, EntitlementRef>();
   for (const r of rows) {
     if (r.entitlement === null) continue;
@@ -125,6 +95,29 @@ export async function loadCreatedGroups(db: Db): Promise<EntitlementRef[]> {
     else created.delete(id);
   }
   return [...created.values()];
+}
+
+/**
+ * Confirmed changes of these kinds (with the system they name), in the order
+ * they were confirmed; `kindAtSameInstant` orders changes confirmed at the same
+ * instant by kind before plan and position.
+ */
+function confirmedChanges(db: Db, kinds: readonly Change['kind'][], options: { readonly kindAtSameInstant?: boolean } = {}) {
+  let query = db
+    .selectFrom('plan_changes')
+    .innerJoin('plans', 'plans.id', 'plan_changes.plan_id')
+    .select([
+      'plan_changes.kind',
+      'plan_changes.system',
+      'plan_changes.identity_key',
+      sql<string | null>`${sql.ref('plans.plan')}->'changes'->(${sql.ref('plan_changes.position')})->>'entitlement'`.as('entitlement'),
+    ])
+    .where('plan_changes.state', '=', 'confirmed')
+    .where('plan_changes.kind', 'in', kinds)
+    .where('plan_changes.system', 'is not', null)
+    .orderBy('plan_changes.finished_at');
+  if (options.kindAtSameInstant) query = query.orderBy('plan_changes.kind');
+  return query.orderBy('plan_changes.plan_id').orderBy('plan_changes.position').execute();
 }
 
 /**

@@ -74,18 +74,7 @@ export function isTemplate(text: string): boolean {
  * so a missing department never names a group `dept-`.
  */
 export function renderStrict(template: CompiledTemplate, identity: Identity): string | null {
-  let out = '';
-  for (const part of template) {
-    if (typeof part === 'string') {
-      out += part;
-      continue;
-    }
-    let value = identityField(identity, part.field) ?? '';
-    for (const filter of part.filters) value = TEMPLATE_FILTERS[filter](value);
-    if (value === '') return null;
-    out += value;
-  }
-  return out;
+  return render(template, identity, true);
 }
 
 /**
@@ -97,7 +86,13 @@ export function templatePattern(template: CompiledTemplate): RegExp {
   return new RegExp(`^${body}$`, 'u');
 }
 
+/** Renders a template for an identity; a missing field renders empty. */
 export function renderTemplate(template: CompiledTemplate, identity: Identity): string {
+  return render(template, identity, false)!;
+}
+
+/** Fills each placeholder with the identity's field through its filters; `strict`: null at the first empty one. */
+function render(template: CompiledTemplate, identity: Identity, strict: boolean): string | null {
   let out = '';
   for (const part of template) {
     if (typeof part === 'string') {
@@ -106,6 +101,7 @@ export function renderTemplate(template: CompiledTemplate, identity: Identity): 
     }
     let value = identityField(identity, part.field) ?? '';
     for (const filter of part.filters) value = TEMPLATE_FILTERS[filter](value);
+    if (strict && value === '') return null;
     out += value;
   }
   return out;

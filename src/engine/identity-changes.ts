@@ -78,9 +78,10 @@ const ids = (changes: readonly Draft[]) => changes.map((c) => c.id);
 /**
  * The password step that goes with a create, enable or disable in this system (policy
  * `credentials`): a disabled account's password is scrambled; a created or re-enabled one
- * gets a new secret. So a rehire never gets back a password they knew.
+ * gets a new secret. So a rehire never gets back a password they knew. Orphans' disables too.
+ * @example credentialOf(directory, 'disable_account') // { credential: 'scramble' }
  */
-function credentialOf(system: CompiledSystem, kind: 'create_account' | 'enable_account' | 'disable_account'): Partial<Draft> {
+export function credentialOf(system: CompiledSystem, kind: 'create_account' | 'enable_account' | 'disable_account'): Partial<Draft> {
   const policy = system.def.credentials;
   if (kind === 'disable_account') return policy.onDisable === 'scramble' ? { credential: 'scramble' } : {};
   return policy.onEnable === 'new_secret' ? { credential: 'new_secret' } : {};

@@ -8,6 +8,7 @@ import type { Account } from '../domain/access.ts';
 import type { Change } from '../domain/change.ts';
 import { stableId } from './canonical-hash.ts';
 import type { CompiledPolicy } from './compiled-policy.ts';
+import { credentialOf } from './identity-changes.ts';
 
 /** An open orphan finding as the plan reads it. */
 export interface OrphanFinding {
@@ -39,11 +40,11 @@ export function orphanChanges(compiled: CompiledPolicy, unmatched: readonly Acco
   const findingOf = new Map(findings.map((f) => [`${f.system}\u0000${f.accountId}`, f]));
   const out: Change[] = [];
   for (const account of unmatched) {
-    const def = compiled.systems.get(account.system)?.def;
-    if (!def || def.enforcement !== 'full' || !account.enabled) continue;
+    const system = compiled.systems.get(account.system);
+    if (!system || system.def.enforcement !== 'full' || !account.enabled) continue;
     const finding = findingOf.get(`${account.system}\u0000${account.accountId}`);
     if (!finding) continue;
-    const days = def.orphans.disableAfterDays;
+    const days = system.def.orphans.disableAfterDays;
     if (Date.parse(finding.firstSeen) + days * DAY_MS > nowMs) continue;
     const identityKey = orphanKey(account.accountId);
     out.push({
@@ -52,6 +53,8 @@ export function orphanChanges(compiled: CompiledPolicy, unmatched: readonly Acco
       identityKey,
       system: account.system,
       accountId: account.accountId,
+      // Like every disable: the password goes too, so unlocking the account by hand brings nothing back.
+      ...credentialOf(system, 'disable_account'),
       reason: `orphan account ${account.name}: finding ${finding.id} first seen ${finding.firstSeen}, no identity matched it for ${days} days (enforcement full)`,
       dependsOn: [],
     });

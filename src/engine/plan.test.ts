@@ -318,6 +318,13 @@ describe('plan', () => {
     assert.deepEqual(disable.dependsOn, []);
   });
 
+  test("an orphan's disable scrambles its password when the system's policy says so, as every disable does", () => {
+    const scrambling = { ...POLICY, systems: POLICY.systems.map((s) => (s.name === 'directory' ? { ...s, credentials: { onDisable: 'scramble' as const, onEnable: 'new_secret' as const } } : s)) };
+    const base = input([], [orphan('directory')], { orphanFindings: [orphanFinding('directory', '2026-06-01T10:00:00Z')] });
+    assert.equal(find(plan({ ...base, policy: scrambling }).changes, 'disable_account directory orphan:directory-X9 directory-X9').credential, 'scramble');
+    assert.equal(find(plan(base).changes, 'disable_account directory orphan:directory-X9 directory-X9').credential, undefined, 'on_disable: keep leaves it');
+  });
+
   test('the grace period for orphans is set per system', () => {
     const policy = { ...POLICY, systems: POLICY.systems.map((s) => (s.name === 'vpn' ? { ...s, orphans: { disableAfterDays: 30 } } : s)) };
     const findings = [orphanFinding('directory', '2026-06-01T00:00:00Z'), orphanFinding('vpn', '2026-06-01T00:00:00Z')];

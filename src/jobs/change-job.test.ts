@@ -128,6 +128,25 @@ for (const backend of testBackends()) {
       assert.equal(fake.state.effects.create_account, 1);
     });
 
+    test('a process that opened only some systems leaves a change for another system in the queue instead of parking it', async () => {
+      const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+      const plan = makePlan([create('E30', 'crm')]);
+      // `jml apply` of a wiki plan works the shared queue, and finds another plan's crm change there.
+      const partial = deps({ wiki }, { leftToOthers: (system) => system === 'crm' });
+      await submitPlan(partial, plan);
+      const log = (await drain(partial)).filter((l) => l.job.planId === plan.id);
+      assert.deepEqual(log.map((l) => l.outcome), ['elsewhere']);
+      const row = await store.db.selectFrom('plan_changes').select('state').where('plan_id', '=', plan.id).where('change_id', '=', 'create:crm:E30').executeTakeFirstOrThrow();
+      assert.equal(row.state, 'planned', 'the change is neither parked nor tried');
+      const waiting = await boss.findJobs<ChangeJob>(QUEUE.applyChange, { data: { planId: plan.id }, queued: true });
+      assert.equal(waiting.length, 1, 'the job is back in the queue for a process that has the connector');
+      // A process with the crm connector then carries it out.
+      const crm = createFakeConnector({ groups: ['staff'] }, { system: 'crm' });
+      const rest = (await drain(deps({ crm, wiki }), { ignoreStartAfter: true })).filter((l) => l.job.planId === plan.id);
+      assert.deepEqual(rest.map((l) => l.outcome), ['confirmed']);
+      assert.equal(crm.state.effects.create_account, 1);
+    });
+
     test('a change that keeps failing is parked with a finding, and what depends on it is blocked', async () => {
       const fake = createFakeConnector({ groups: ['staff'] }, { system: 'crm' });
       const crm = flaky(fake, 100);

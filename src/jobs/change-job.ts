@@ -45,12 +45,22 @@ export interface ChangeJobDeps extends ApplyChangeDeps {
   readonly alert?: AlertSink;
   /** Jitter for the backoff; Math.random by default. */
   readonly random?: () => number;
+  /**
+   * Systems whose connectors this process did not open though policy has them
+   * (`jml apply` and the console's Apply open only their plans' systems, yet
+   * work the shared queue): their changes are left in the queue for a process
+   * that has the connector, instead of being parked as "no connector".
+   */
+  readonly leftToOthers?: (system: string) => boolean;
 }
+
+/** How long a change left for another process waits before it is offered again. */
+const ELSEWHERE_DELAY_MS = 5_000;
 
 /** States after which nothing more happens to a change by itself. */
 export const FINAL: readonly ChangeState[] = ['already', 'confirmed', 'parked', 'blocked'];
 
-export type ChangeJobOutcome = Exclude<ChangeResult['state'], 'retry'> | 'stale' | 'deferred' | 'retrying' | 'locked';
+export type ChangeJobOutcome = Exclude<ChangeResult['state'], 'retry'> | 'stale' | 'deferred' | 'retrying' | 'locked' | 'elsewhere';
 
 /**
  * Records a plan and queues a job for every change that depends on nothing;
@@ -113,6 +123,11 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
     const plan = await cachedPlan(deps.db, job.planId, planCache);
     const change = plan.changes.find((c) => c.id === job.changeId);
     if (!change) throw new JmlError('not_found', `change ${job.changeId} is not in plan ${job.planId}`);
+
+    if (change.system !== null && deps.leftToOthers?.(change.system)) {
+      await passOn(deps, job, ELSEWHERE_DELAY_MS);
+      return 'elsewhere';
+    }
 
     if (change.system && (await isQuarantined(deps.db, change.system))) {
       await scheduleNext(deps, job, claimed.failures, quarantine.retryDelayMs);
@@ -186,6 +201,15 @@ async function scheduleNext(deps: ChangeJobDeps, job: ChangeJob, failures: numbe
   });
 }
 
+/** Frees the lease and offers the same job again after `delayMs`, all or nothing; seq stays, so nothing else moves. */
+async function passOn(deps: ChangeJobDeps, job: ChangeJob, delayMs: number): Promise<void> {
+  const startAfter = new Date((deps.now ?? (() => new Date()))().getTime() + delayMs);
+  await deps.db.transaction().execute(async (trx) => {
+    await freeLease(trx, job, deps.workerId);
+    await deps.boss.send(QUEUE.applyChange, job, { id: deterministicJobId('change-elsewhere', job.planId, job.changeId, job.seq, startAfter.getTime()), startAfter, ...inTransaction(trx) });
+  });
+}
+
 /** The run is over with no successor queued: a later job (sweep, dependency) uses the next seq. */
 async function settle(db: Kysely<Database>, job: ChangeJob): Promise<void> {
   await db
@@ -197,7 +221,8 @@ async function settle(db: Kysely<Database>, job: ChangeJob): Promise<void> {
     .execute();
 }
 
-async function releaseLease(db: Kysely<Database>, job: ChangeJob, workerId: string): Promise<void> {
+/** Frees this worker's lease on the job's run; seq stays. */
+async function freeLease(db: Kysely<Database>, job: ChangeJob, workerId: string): Promise<void> {
   await db
     .updateTable('change_runs')
     .set({ lease_owner: null, lease_until: null })
@@ -205,8 +230,12 @@ async function releaseLease(db: Kysely<Database>, job: ChangeJob, workerId: stri
     .where('change_id', '=', job.changeId)
     .where('seq', '=', job.seq)
     .where('lease_owner', '=', workerId)
-    .execute()
-    .catch(() => undefined);
+    .execute();
+}
+
+/** After a failed job: frees the lease if it can; the job's own error is what counts, and a lease left behind lapses. */
+async function releaseLease(db: Kysely<Database>, job: ChangeJob, workerId: string): Promise<void> {
+  await freeLease(db, job, workerId).catch(() => undefined);
 }
 
 /**

@@ -15,7 +15,9 @@ import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { writePolicyDir } from '../../test/support/jml-fixture.ts';
 import { openPolicyConnectors } from '../app/connectors-from-policy.ts';
-import { executePlan, type PlanExecutorDeps } from './plan-executor.ts';
+import { submitPlan } from './change-job.ts';
+import { startJobBoss } from './job-boss.ts';
+import { executePlan, resumeUnfinishedPlans, type PlanExecutorDeps } from './plan-executor.ts';
 
 let plans = 0;
 function makePlan(changes: readonly Change[]): Plan {
@@ -86,6 +88,26 @@ for (const backend of testBackends()) {
       assert.equal(fake.state.effects.add_grant, 5);
       const rows = await store.db.selectFrom('plan_changes').select(['change_id', 'state', 'attempts']).where('plan_id', '=', plan.id).execute();
       assert.deepEqual(new Set(rows.map((r) => r.state)), new Set(['confirmed']));
+    });
+
+    test('an apply that opened only its own systems leaves another plan’s change for a system it did not open waiting, not parked', async () => {
+      // A worker elsewhere queued a plan for crm; this apply opened only wiki.
+      const crmKey = 'E70';
+      const other = makePlan([{ ...create(crmKey), id: `create:crm:${crmKey}`, system: 'crm' }]);
+      const boss = await startJobBoss(store.db, store.backend, { schedule: false, supervise: false });
+      try {
+        await submitPlan({ db: store.db, boss, actor: 'worker:elsewhere' }, other);
+      } finally {
+        await boss.stop({ graceful: false, close: false });
+      }
+      const report = await applyPlan(deps({ wiki: wikiFake() }, { leftToOthers: (system) => system === 'crm' }), makePlan([create('E71')]));
+      assert.equal(report.status, 'applied');
+      const waiting = await store.db.selectFrom('plan_changes').select('state').where('plan_id', '=', other.id).executeTakeFirstOrThrow();
+      assert.equal(waiting.state, 'planned', 'the crm change is left for a process with the crm connector');
+      const crm = createFakeConnector({ groups: [] }, { system: 'crm' });
+      const resumed = (await resumeUnfinishedPlans(deps({ crm }))).find((r) => r.planId === other.id);
+      assert.equal(resumed?.status, 'applied');
+      assert.equal(crm.state.effects.create_account, 1);
     });
 
     test('a change whose target already holds is recorded as already and not applied', async () => {

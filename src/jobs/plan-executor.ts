@@ -27,6 +27,8 @@ export interface PlanExecutorDeps {
   readonly store: Pick<Store, 'db' | 'backend'>;
   readonly connectorFor: (system: string | null) => Connector | undefined;
   readonly tasksFor?: ApplyChangeDeps['tasksFor'];
+  /** Policy systems whose connectors were not opened for this apply: another plan's changes for them stay queued. */
+  readonly leftToOthers?: (system: string) => boolean;
   readonly actor: string;
   readonly now?: () => Date;
   readonly alert?: AlertSink;
@@ -138,6 +140,7 @@ function startApplyWorker(deps: PlanExecutorDeps): Promise<Workers> {
     store: deps.store,
     connectorFor: deps.connectorFor,
     ...(deps.tasksFor ? { tasksFor: deps.tasksFor } : {}),
+    ...(deps.leftToOthers ? { leftToOthers: deps.leftToOthers } : {}),
     actor: deps.actor,
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.alert ? { alert: deps.alert } : {}),

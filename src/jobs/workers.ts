@@ -14,7 +14,7 @@ import type { Store } from '../store/open-store.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
 import { startJobBoss } from './job-boss.ts';
-import { recoverAbandonedChanges, resumeSystem, runChangeJob, sweepChanges, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
+import { recoverAbandonedChanges, resumeSystem, runChangeJob, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
 import { changeJobSchema, QUEUE } from './job-queues.ts';
 import { registerSchedules, type ScheduleHooks, type ScheduleSettings } from './schedules.ts';
 
@@ -46,6 +46,8 @@ export interface WorkerDeps {
   readonly connectorFor: (system: string | null) => Connector | undefined;
   /** Tasks for a system's owner, for change kinds its connector does not carry out. */
   readonly tasksFor?: ApplyChangeDeps['tasksFor'];
+  /** Policy systems this process did not open: their changes are left to a process that did (see ChangeJobDeps). */
+  readonly leftToOthers?: ChangeJobDeps['leftToOthers'];
   readonly actor?: string;
   readonly now?: () => Date;
   readonly alert?: AlertSink;
@@ -92,6 +94,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     ...(deps.now ? { now: deps.now } : {}),
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.quarantine ? { quarantine: options.quarantine } : {}),
+    ...(deps.leftToOthers ? { leftToOthers: deps.leftToOthers } : {}),
     // A hung connector call must end before the lease does.
     callTimeoutMs: options.callTimeoutMs ?? Math.max(500, Math.floor(applyExpireSeconds * 1000 * 0.4)),
   };

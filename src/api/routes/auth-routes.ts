@@ -52,7 +52,7 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Sign in with a local account; sets the session cookie. Rate limited per (username, address), per username and per address (429); 503 when too many sign-ins wait for password hashing.',
       tag: 'auth',
       access: 'public',
-      body: z.object({ username: z.string().min(1).max(200), password: z.string().min(1).max(500) }).strict(),
+      body: z.object({ username: boundedString('key').min(1), password: boundedString('password').min(1) }).strict(),
       response: sessionView,
       async handler({ body, request, reply }) {
         // Reserved before hashing, atomically: parallel guesses cannot pass the check while earlier ones still hash.

@@ -14,7 +14,7 @@ import { createUser, toConsoleUser } from '../auth/user-store.ts';
 import { appendAudit } from '../../store/audit-log.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { defineRoute, page, pageQuery, sequenceCursor, type RouteDefinition } from '../route-definition.ts';
-import { boundedArray, boundedString } from '../request-limits.ts';
+import { boundedArray, boundedString, newPassword } from '../request-limits.ts';
 
 /** Hours from a leaver's effective time within which every step must be confirmed. */
 export const LEAVER_SLA_HOURS = 24;
@@ -101,7 +101,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
       access: ['admin'],
       recentSignIn: true,
       status: 201,
-      body: z.object({ username: z.string().min(2).max(100), displayName: boundedString('name').optional(), password: z.string().min(12).max(500), identityKey: boundedString('key').nullable().optional(), roles: boundedArray(z.enum(GRANTED_ROLES), GRANTED_ROLES.length).default([]) }).strict(),
+      body: z.object({ username: z.string().min(2).max(100), displayName: boundedString('name').optional(), password: newPassword(), identityKey: boundedString('key').nullable().optional(), roles: boundedArray(z.enum(GRANTED_ROLES), GRANTED_ROLES.length).default([]) }).strict(),
       response: userView,
       async handler({ body, actor }) {
         const user = await createUser(db, body, actor);

@@ -8,6 +8,7 @@ import { JmlError } from '../../domain/errors.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { createSignInLimiter, DEFAULT_SIGN_IN_LIMIT, signInLimits } from '../auth/sign-in-limiter.ts';
 import { changeOwnPassword, resetPassword } from '../auth/user-store.ts';
+import { boundedString, newPassword } from '../request-limits.ts';
 import { defineRoute, type RouteDefinition } from '../route-definition.ts';
 
 /** The routes. */
@@ -21,7 +22,7 @@ export function userAdminRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'admin',
       access: ['admin'],
       recentSignIn: true,
-      params: z.object({ id: z.string().max(200) }),
+      params: z.object({ id: boundedString('key') }),
       response: z.object({ username: z.string(), oneTimePassword: z.string() }),
       async handler({ params, actor, principal, request }) {
         if (params.id === principal.userId) throw new JmlError('conflict', 'change your own password with POST /api/me/password');
@@ -37,7 +38,7 @@ export function userAdminRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'auth',
       access: 'signed_in',
       beforePasswordChange: true,
-      body: z.object({ currentPassword: z.string().min(1).max(500), newPassword: z.string().min(12).max(500) }).strict(),
+      body: z.object({ currentPassword: boundedString('password').min(1), newPassword: newPassword() }).strict(),
       response: z.object({ ok: z.literal(true) }),
       async handler({ body, principal, actor, request, reply }) {
         if (principal.via !== 'session') throw new JmlError('forbidden', 'an API token cannot change a password');

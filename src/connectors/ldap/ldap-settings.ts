@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { Secret } from '../secrets/secret.ts';
+import { camelCaseKeys } from '../settings-keys.ts';
 import { attributeName } from './ldap-escape.ts';
 
 const attribute = z.string().refine((s) => {
@@ -18,8 +19,7 @@ const attribute = z.string().refine((s) => {
 
 /** `disabled_ou` → `disabledOu`: policy files write settings in snake_case, nested ones too. */
 function camelKeys(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()), v]));
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? camelCaseKeys(value as Record<string, unknown>) : value;
 }
 
 const disableMethod = z.preprocess(camelKeys, z.discriminatedUnion('method', [
