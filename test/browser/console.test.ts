@@ -251,8 +251,10 @@ describe('web console in Chromium', { skip: skipUnlessPeer('Chromium', existsSyn
     assert.ok(oneTime && oneTime.length === 20, issued);
 
     await page.getByRole('button', { name: 'Sign out' }).click();
+    // The users page has a Username field and "Reset password" buttons too: fill the sign-in form only once it shows.
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
     await page.getByLabel('Username').fill('grace');
-    await page.getByLabel('Password').fill(oneTime);
+    await page.getByLabel('Password', { exact: true }).fill(oneTime);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
     await expectAccessible('the forced password change');
