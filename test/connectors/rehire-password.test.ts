@@ -25,9 +25,8 @@ import { readAudit } from '../../src/store/audit-log.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
 import { testBackends } from '../support/backends.ts';
-import { asAdmin } from '../support/directory-clients.ts';
 import { writePolicyDir } from '../support/jml-fixture.ts';
-import { directorySettings, storePeerSecrets } from '../support/peer-systems.ts';
+import { addDirectoryGroups, directorySettings, storePeerSecrets } from '../support/peer-systems.ts';
 
 const HEADER = 'employee_id,first_name,last_name,email,department,title,manager_id,location,employment_type,start_date,end_date,status\n';
 const row = (key: string, first: string, last: string, manager: string, start: string, end = '', status = 'active') =>
@@ -60,7 +59,7 @@ for (const backend of testBackends()) {
 
     before(async () => {
       [peer, store] = await Promise.all([startOpenLdap(), backend.open()]);
-      await asAdmin(peer, (admin) => admin.add(`cn=staff,${peer.groupsOu}`, { objectClass: 'groupOfNames', cn: 'staff', member: `cn=jml-empty-group-placeholder,${peer.baseDn}` }));
+      await addDirectoryGroups(peer, ['staff']);
       // No `credentials:` in the policy: the safe behaviour is the default.
       policyDir = writePolicyDir({
         'systems.yaml': `systems:

@@ -25,7 +25,7 @@ import { startScimServer, type ScimServer } from '../peers/scim-server.ts';
 import { testBackends } from '../support/backends.ts';
 import { adminClient as admin } from '../support/directory-clients.ts';
 import { person, seedIdentities, writePolicyDir } from '../support/jml-fixture.ts';
-import { addScimGroup, directorySettings, storePeerSecrets } from '../support/peer-systems.ts';
+import { addDirectoryGroups, addScimGroup, directorySettings, storePeerSecrets } from '../support/peer-systems.ts';
 
 const skip = openLdapSkipReason() || sambaAdSkipReason();
 const SYSTEMS = ['dir', 'ad', 'app'] as const;
@@ -41,12 +41,8 @@ describe('a rename on OpenLDAP, Samba AD and SCIM is observed right after apply'
 
   before(async () => {
     [ldap, ad, scim, store] = await Promise.all([startOpenLdap(), startSambaAd(), startScimServer(), testBackends()[0]!.open()]);
-    const l = await admin(ldap.ldapsUrl, ldap.caPem, ldap.bindDn, ldap.password);
-    await l.add(`cn=eng,${ldap.groupsOu}`, { objectClass: 'groupOfNames', cn: 'eng', member: `cn=jml-empty-group-placeholder,${ldap.baseDn}` });
-    await l.unbind();
-    const a = await admin(ad.ldapsUrl, ad.caPem, ad.bindDn, ad.password);
-    await a.add(`CN=rename-eng,${ad.groupsOu}`, { objectClass: ['top', 'group'], sAMAccountName: 'rename-eng' });
-    await a.unbind();
+    await addDirectoryGroups(ldap, ['eng']);
+    await addDirectoryGroups(ad, ['rename-eng']);
     await addScimGroup(scim, 'eng');
     policyDir = writePolicyDir({
       'systems.yaml': `systems:

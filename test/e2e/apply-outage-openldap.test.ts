@@ -16,7 +16,7 @@ import type { Client } from 'ldapts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
 import { asAdmin } from '../support/directory-clients.ts';
 import { writePolicyDir } from '../support/jml-fixture.ts';
-import { directorySettings } from '../support/peer-systems.ts';
+import { addDirectoryGroups, directorySettings } from '../support/peer-systems.ts';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 const PEOPLE = 150;
@@ -37,7 +37,7 @@ describe('apply while the directory is down (real OpenLDAP, real CLI)', { skip: 
 
   before(async () => {
     ldap = await startOpenLdap();
-    await directory((c) => c.add(`cn=staff,${ldap.groupsOu}`, { objectClass: 'groupOfNames', cn: 'staff', member: `cn=jml-empty-group-placeholder,${ldap.baseDn}` }));
+    await addDirectoryGroups(ldap, ['staff']);
     policyDir = writePolicyDir({
       'systems.yaml': `systems:
   - name: dir

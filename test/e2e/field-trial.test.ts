@@ -27,7 +27,7 @@ import { startScimServer, type ScimServer } from '../peers/scim-server.ts';
 import { asAdmin, canBind } from '../support/directory-clients.ts';
 import { HR_HEADER, hrRow, type Person } from '../support/hr-files.ts';
 import { writePolicyDir } from '../support/jml-fixture.ts';
-import { addScimGroup, directorySettings } from '../support/peer-systems.ts';
+import { addDirectoryGroups, addScimGroup, directorySettings } from '../support/peer-systems.ts';
 import { runCli } from '../support/run-cli.ts';
 
 const skip = openLdapSkipReason() || sambaAdSkipReason();
@@ -112,8 +112,8 @@ describe('field trial: three HR days and an outage through the jml CLI, against 
   before(async () => {
     [ldap, ad, scim] = await Promise.all([startOpenLdap(), startSambaAd(), startScimServer()]);
     // The department that exists before jml: a group in each system, made by hand as an admin would.
-    await openLdap((c) => c.add(`cn=dept-engineering,${ldap.groupsOu}`, { objectClass: 'groupOfNames', cn: 'dept-engineering', member: `cn=jml-empty-group-placeholder,${ldap.baseDn}` }));
-    await samba((c) => c.add(`CN=dept-engineering,${ad.groupsOu}`, { objectClass: ['top', 'group'], sAMAccountName: 'dept-engineering' }));
+    await addDirectoryGroups(ldap, ['dept-engineering']);
+    await addDirectoryGroups(ad, ['dept-engineering']);
     await addScimGroup(scim, 'dept-engineering');
 
     writeFileSync(join(dir, 'jml.config.yaml'), 'timezone: UTC\ndata_dir: data\npolicy_dir: policy\n');

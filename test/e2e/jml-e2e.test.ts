@@ -29,7 +29,7 @@ import { startScimServer, type ScimServer } from '../peers/scim-server.ts';
 import { testBackends } from '../support/backends.ts';
 import { adminClient as admin, canBind as bind } from '../support/directory-clients.ts';
 import { writePolicyDir } from '../support/jml-fixture.ts';
-import { addScimGroup, directorySettings, storePeerSecrets } from '../support/peer-systems.ts';
+import { addDirectoryGroups, addScimGroup, directorySettings, storePeerSecrets } from '../support/peer-systems.ts';
 
 const skip = openLdapSkipReason() || sambaAdSkipReason();
 const HEADER = 'employee_id,first_name,last_name,email,department,title,manager_id,location,employment_type,start_date,end_date,status\n';
@@ -48,12 +48,8 @@ describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { ski
 
   before(async () => {
     [ldap, ad, scim, store] = await Promise.all([startOpenLdap(), startSambaAd(), startScimServer(), testBackends()[0]!.open()]);
-    const l = await admin(ldap.ldapsUrl, ldap.caPem, ldap.bindDn, ldap.password);
-    for (const cn of ['staff', 'eng']) await l.add(`cn=${cn},${ldap.groupsOu}`, { objectClass: 'groupOfNames', cn, member: `cn=jml-empty-group-placeholder,${ldap.baseDn}` });
-    await l.unbind();
-    const a = await admin(ad.ldapsUrl, ad.caPem, ad.bindDn, ad.password);
-    for (const cn of ['staff', 'eng']) await a.add(`CN=jml-${cn},${ad.groupsOu}`, { objectClass: ['top', 'group'], sAMAccountName: `jml-${cn}` });
-    await a.unbind();
+    await addDirectoryGroups(ldap, ['staff', 'eng']);
+    await addDirectoryGroups(ad, ['jml-staff', 'jml-eng']);
     for (const name of ['staff', 'eng']) await addScimGroup(scim, name);
     policyDir = writePolicyDir({
       'systems.yaml': `systems:

@@ -2,17 +2,18 @@
  * The real peers as a policy sees them: the `connector:` settings a
  * `systems.yaml` entry needs to reach an OpenLDAP or Samba AD peer, the
  * peers' secrets stored the way `jml secret set` stores them, and groups
- * made by hand as an administrator would. Each test keeps its own policy (enforcement,
- * templates, credentials); only the wiring to the peers lives here.
+ * made by hand as an administrator would. Each test keeps its own policy
+ * (enforcement, templates, credentials); only the wiring to the peers lives
+ * here.
  */
 import { writeFileSync } from 'node:fs';
 import type { Kysely } from 'kysely';
 import { putSecret, type Keyring } from '../../src/connectors/secrets/index.ts';
-import { asAdmin } from './directory-clients.ts';
 import type { Database } from '../../src/store/database.ts';
 import type { OpenLdapPeer } from '../peers/openldap.ts';
 import type { SambaAdPeer } from '../peers/samba-ad.ts';
 import type { ScimServer } from '../peers/scim-server.ts';
+import { asAdmin } from './directory-clients.ts';
 
 /**
  * Writes the directory's CA certificate to `caFile` and returns the YAML flow
