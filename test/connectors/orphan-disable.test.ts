@@ -7,22 +7,24 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Client, InvalidCredentialsError } from 'ldapts';
+import { InvalidCredentialsError } from 'ldapts';
 import { executePlan } from '../../src/jobs/plan-executor.ts';
 import { createPlanner } from '../../src/app/compute-plan.ts';
 import { openPolicyConnectors } from '../../src/app/connectors-from-policy.ts';
 import { listFindings } from '../../src/app/findings-store.ts';
 import { reconcileSystem } from '../../src/app/reconcile.ts';
-import { createKeyring, masterKey, putSecret } from '../../src/connectors/secrets/index.ts';
+import { createKeyring, masterKey } from '../../src/connectors/secrets/index.ts';
 import type { Plan } from '../../src/domain/change.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
 import { testBackends } from '../support/backends.ts';
+import { adminClient, asAdmin } from '../support/directory-clients.ts';
 import { person, seedIdentities, writePolicyDir } from '../support/jml-fixture.ts';
+import { directorySettings, storePeerSecrets } from '../support/peer-systems.ts';
 
 const skip = openLdapSkipReason();
 const DAY = 86_400_000;
@@ -39,11 +41,10 @@ describe('an orphan under full enforcement on OpenLDAP', { skip }, () => {
   before(async () => {
     [ldap, store] = await Promise.all([startOpenLdap(), testBackends()[0]!.open()]);
     const dir = mkdtempSync(join(tmpdir(), 'jml-orphan-'));
-    writeFileSync(join(dir, 'ldap-ca.pem'), ldap.caPem);
     policyDir = writePolicyDir({
       'systems.yaml': `systems:
   - name: dir
-    connector: { type: ldap, settings: { url: "${ldap.url}", ca_file: "${join(dir, 'ldap-ca.pem')}", bind_dn: "${ldap.bindDn}", base_dn: "${ldap.baseDn}", users_ou: "${ldap.usersOu}", groups_ou: "${ldap.groupsOu}" } }
+    connector: { type: ldap, settings: ${directorySettings(ldap, join(dir, 'ldap-ca.pem'))} }
     owner: "O1"
     enforcement: full
     correlation: { account: employeeNumber, identity: key }
@@ -52,26 +53,18 @@ describe('an orphan under full enforcement on OpenLDAP', { skip }, () => {
       'entitlements.yaml': 'entitlements: []\n',
       'rules.yaml': 'rules: []\n',
     }, join(dir, 'policy'));
-    await putSecret(store.db, keyring, 'dir', 'bind_password', ldap.password, ldap.url);
+    await storePeerSecrets(store.db, keyring, { dir: ldap });
     await seedIdentities(store.db, [person('O1')]);
-    const admin = await bound(ldap.bindDn, ldap.password);
-    await admin.add(`uid=intruder,${ldap.usersOu}`, { objectClass: 'inetOrgPerson', uid: 'intruder', cn: 'Intruder', sn: 'Intruder', employeeNumber: '9999', userPassword: PASSWORD });
-    await admin.unbind();
+    await asAdmin(ldap, (admin) => admin.add(`uid=intruder,${ldap.usersOu}`, { objectClass: 'inetOrgPerson', uid: 'intruder', cn: 'Intruder', sn: 'Intruder', employeeNumber: '9999', userPassword: PASSWORD }));
   });
   after(async () => {
     await store?.close();
     await ldap?.stop();
   });
 
-  async function bound(dn: string, password: string): Promise<Client> {
-    const client = new Client({ url: ldap.ldapsUrl, tlsOptions: { ca: [ldap.caPem] } });
-    await client.bind(dn, password);
-    return client;
-  }
-
   async function canBind(dn: string, password: string): Promise<true | number> {
     try {
-      await (await bound(dn, password)).unbind();
+      await (await adminClient(ldap.ldapsUrl, ldap.caPem, dn, password)).unbind();
       return true;
     } catch (error) {
       if (error instanceof InvalidCredentialsError) return error.code;
@@ -115,14 +108,11 @@ describe('an orphan under full enforcement on OpenLDAP', { skip }, () => {
     const report = await apply(plan);
     assert.deepEqual(report.changes.map((c) => c.state), ['confirmed']);
     assert.equal(await canBind(dn, PASSWORD), 49, 'the orphan can no longer bind');
-    const admin = await bound(ldap.bindDn, ldap.password);
-    try {
+    await asAdmin(ldap, async (admin) => {
       const { searchEntries } = await admin.search(ldap.usersOu, { filter: '(employeeNumber=9999)', attributes: ['pwdAccountLockedTime'] });
       assert.equal(searchEntries.length, 1, 'disabled, never deleted');
       assert.ok(searchEntries[0]!.pwdAccountLockedTime, 'locked by ppolicy');
-    } finally {
-      await admin.unbind();
-    }
+    });
     assert.deepEqual((await listFindings(store.db, { kind: 'orphan_account' })).map((f) => f.state), ['resolved']);
     assert.deepEqual((await planner().compute()).plan.changes, [], 'the plan right after apply has nothing left');
 

@@ -20,12 +20,13 @@ import { importSource } from '../../src/app/import-source.ts';
 import { isJmlError } from '../../src/domain/errors.ts';
 import type { Plan } from '../../src/domain/change.ts';
 import { createTaskStore } from '../../src/connectors/manual/task-store.ts';
-import { createKeyring, masterKey, putSecret } from '../../src/connectors/secrets/index.ts';
+import { createKeyring, masterKey } from '../../src/connectors/secrets/index.ts';
 import { readAudit } from '../../src/store/audit-log.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
 import { testBackends } from '../support/backends.ts';
 import { writePolicyDir } from '../support/jml-fixture.ts';
+import { addDirectoryGroups, directorySettings, storePeerSecrets } from '../support/peer-systems.ts';
 
 const HEADER = 'employee_id,first_name,last_name,email,department,title,manager_id,location,employment_type,start_date,end_date,status\n';
 const row = (key: string, first: string, last: string, manager: string, start: string, end = '', status = 'active') =>
@@ -58,16 +59,12 @@ for (const backend of testBackends()) {
 
     before(async () => {
       [peer, store] = await Promise.all([startOpenLdap(), backend.open()]);
-      writeFileSync(join(dir, 'ca.pem'), peer.caPem);
-      const admin = new Client({ url: peer.ldapsUrl, tlsOptions: { ca: [peer.caPem] } });
-      await admin.bind(peer.bindDn, peer.password);
-      await admin.add(`cn=staff,${peer.groupsOu}`, { objectClass: 'groupOfNames', cn: 'staff', member: `cn=jml-empty-group-placeholder,${peer.baseDn}` });
-      await admin.unbind();
+      await addDirectoryGroups(peer, ['staff']);
       // No `credentials:` in the policy: the safe behaviour is the default.
       policyDir = writePolicyDir({
         'systems.yaml': `systems:
   - name: dir
-    connector: { type: ldap, settings: { url: "${peer.url}", ca_file: "${join(dir, 'ca.pem')}", bind_dn: "${peer.bindDn}", base_dn: "${peer.baseDn}", users_ou: "${peer.usersOu}", groups_ou: "${peer.groupsOu}" } }
+    connector: { type: ldap, settings: ${directorySettings(peer, join(dir, 'ca.pem'))} }
     owner: "3001"
     enforcement: full
     correlation: { account: employeeNumber, identity: key }
@@ -78,7 +75,7 @@ for (const backend of testBackends()) {
         'entitlements.yaml': 'entitlements:\n  - { system: dir, name: staff }\n',
         'rules.yaml': 'rules:\n  - { name: everyone, when: { kind: [employee] }, grant: { entitlements: ["dir:staff"] } }\n',
       }, join(dir, 'policy'));
-      await putSecret(store.db, keyring, 'dir', 'bind_password', peer.password, peer.url);
+      await storePeerSecrets(store.db, keyring, { dir: peer });
     });
     after(async () => {
       await store?.close();

@@ -7,23 +7,25 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Attribute, Change as LdapChange, Client } from 'ldapts';
+import { Attribute, Change as LdapChange } from 'ldapts';
 import { executePlan } from '../../src/jobs/plan-executor.ts';
 import { createPlanner } from '../../src/app/compute-plan.ts';
 import { openPolicyConnectors } from '../../src/app/connectors-from-policy.ts';
 import { reconcileSystem } from '../../src/app/reconcile.ts';
-import { createKeyring, masterKey, putSecret } from '../../src/connectors/secrets/index.ts';
+import { createKeyring, masterKey } from '../../src/connectors/secrets/index.ts';
 import type { Plan } from '../../src/domain/change.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
 import { sambaAdSkipReason, startSambaAd, type SambaAdPeer } from '../peers/samba-ad.ts';
 import { startScimServer, type ScimServer } from '../peers/scim-server.ts';
 import { testBackends } from '../support/backends.ts';
+import { adminClient as admin } from '../support/directory-clients.ts';
 import { person, seedIdentities, writePolicyDir } from '../support/jml-fixture.ts';
+import { addDirectoryGroups, addScimGroup, directorySettings, storePeerSecrets } from '../support/peer-systems.ts';
 
 const skip = openLdapSkipReason() || sambaAdSkipReason();
 const SYSTEMS = ['dir', 'ad', 'app'] as const;
@@ -37,32 +39,15 @@ describe('a rename on OpenLDAP, Samba AD and SCIM is observed right after apply'
   const keyring = createKeyring(masterKey(randomBytes(32)));
   let policyDir = '';
 
-  const admin = async (url: string, ca: string, dn: string, password: string) => {
-    const c = new Client({ url, tlsOptions: { ca: [ca] } });
-    await c.bind(dn, password);
-    return c;
-  };
-
   before(async () => {
     [ldap, ad, scim, store] = await Promise.all([startOpenLdap(), startSambaAd(), startScimServer(), testBackends()[0]!.open()]);
-    writeFileSync(join(dir, 'ldap-ca.pem'), ldap.caPem);
-    writeFileSync(join(dir, 'ad-ca.pem'), ad.caPem);
-    const l = await admin(ldap.ldapsUrl, ldap.caPem, ldap.bindDn, ldap.password);
-    await l.add(`cn=eng,${ldap.groupsOu}`, { objectClass: 'groupOfNames', cn: 'eng', member: `cn=jml-empty-group-placeholder,${ldap.baseDn}` });
-    await l.unbind();
-    const a = await admin(ad.ldapsUrl, ad.caPem, ad.bindDn, ad.password);
-    await a.add(`CN=rename-eng,${ad.groupsOu}`, { objectClass: ['top', 'group'], sAMAccountName: 'rename-eng' });
-    await a.unbind();
-    await fetch(`${scim.url}/Groups`, {
-      method: 'POST', headers: { authorization: `Bearer ${scim.token}`, 'content-type': 'application/scim+json' },
-      body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'eng' }),
-    });
-    const ldapSettings = (peer: OpenLdapPeer | SambaAdPeer, ca: string) =>
-      `{ url: "${peer.url}", ca_file: "${join(dir, ca)}", bind_dn: "${peer.bindDn}", base_dn: "${peer.baseDn}", users_ou: "${peer.usersOu}", groups_ou: "${peer.groupsOu}" }`;
+    await addDirectoryGroups(ldap, ['eng']);
+    await addDirectoryGroups(ad, ['rename-eng']);
+    await addScimGroup(scim, 'eng');
     policyDir = writePolicyDir({
       'systems.yaml': `systems:
   - name: dir
-    connector: { type: ldap, settings: ${ldapSettings(ldap, 'ldap-ca.pem')} }
+    connector: { type: ldap, settings: ${directorySettings(ldap, join(dir, 'ldap-ca.pem'))} }
     owner: "R0"
     enforcement: full
     correlation: { account: employeeNumber, identity: key }
@@ -70,7 +55,7 @@ describe('a rename on OpenLDAP, Samba AD and SCIM is observed right after apply'
       name: "{first_name|ascii|lower}.{last_name|ascii|lower}"
       attributes: { cn: "{first_name} {last_name}", sn: "{last_name}" }
   - name: ad
-    connector: { type: ad, settings: ${ldapSettings(ad, 'ad-ca.pem')} }
+    connector: { type: ad, settings: ${directorySettings(ad, join(dir, 'ad-ca.pem'))} }
     owner: "R0"
     enforcement: full
     correlation: { account: employeeNumber, identity: key }
@@ -78,7 +63,7 @@ describe('a rename on OpenLDAP, Samba AD and SCIM is observed right after apply'
       name: "{first_name|ascii|lower}.{last_name|ascii|lower}"
       attributes: { cn: "{first_name} {last_name}", sn: "{last_name}" }
   - name: app
-    connector: { type: scim, settings: { base_url: "${scim.url}", allow_insecure_http: true } }
+    connector: { type: scim, settings: ${scim.policySettings} }
     owner: "R0"
     enforcement: full
     correlation: { account: externalId, identity: key }
@@ -97,9 +82,7 @@ describe('a rename on OpenLDAP, Samba AD and SCIM is observed right after apply'
     grant: { entitlements: ["dir:eng", "ad:rename-eng", "app:eng"] }
 `,
     }, join(dir, 'policy'));
-    await putSecret(store.db, keyring, 'dir', 'bind_password', ldap.password, ldap.url);
-    await putSecret(store.db, keyring, 'ad', 'bind_password', ad.password, ad.url);
-    await putSecret(store.db, keyring, 'app', 'token', scim.token, scim.url);
+    await storePeerSecrets(store.db, keyring, { dir: ldap, ad, app: scim });
   });
   after(async () => {
     await store?.close();

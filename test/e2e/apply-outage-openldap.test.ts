@@ -12,9 +12,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Client } from 'ldapts';
+import type { Client } from 'ldapts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
+import { asAdmin } from '../support/directory-clients.ts';
 import { writePolicyDir } from '../support/jml-fixture.ts';
+import { addDirectoryGroups, directorySettings } from '../support/peer-systems.ts';
 
 const MAIN = join(import.meta.dirname, '../../src/cli/main.ts');
 const PEOPLE = 150;
@@ -31,24 +33,15 @@ describe('apply while the directory is down (real OpenLDAP, real CLI)', { skip: 
     const r = spawnSync(process.execPath, [MAIN, '--data', join(dir, 'data'), '--policy', policyDir, ...args], { cwd: dir, env, input, encoding: 'utf8', timeout: 300_000 });
     return { code: r.status, out: r.stdout, err: r.stderr, ms: Date.now() - started };
   };
-  async function directory<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-    const client = new Client({ url: ldap.ldapsUrl, tlsOptions: { ca: [ldap.caPem] } });
-    await client.bind(ldap.bindDn, ldap.password);
-    try {
-      return await fn(client);
-    } finally {
-      await client.unbind();
-    }
-  }
+  const directory = <T>(fn: (client: Client) => Promise<T>): Promise<T> => asAdmin(ldap, fn);
 
   before(async () => {
     ldap = await startOpenLdap();
-    await directory((c) => c.add(`cn=staff,${ldap.groupsOu}`, { objectClass: 'groupOfNames', cn: 'staff', member: `cn=jml-empty-group-placeholder,${ldap.baseDn}` }));
-    writeFileSync(join(dir, 'ca.pem'), ldap.caPem);
+    await addDirectoryGroups(ldap, ['staff']);
     policyDir = writePolicyDir({
       'systems.yaml': `systems:
   - name: dir
-    connector: { type: ldap, settings: { url: "${ldap.url}", ca_file: "${join(dir, 'ca.pem')}", bind_dn: "${ldap.bindDn}", base_dn: "${ldap.baseDn}", users_ou: "${ldap.usersOu}", groups_ou: "${ldap.groupsOu}" } }
+    connector: { type: ldap, settings: ${directorySettings(ldap, join(dir, 'ca.pem'))} }
     owner: "5001"
     enforcement: full
     identity_provider: true

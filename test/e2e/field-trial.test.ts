@@ -24,9 +24,10 @@ import { adPassword } from '../../src/connectors/ldap/ldap-directory.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
 import { sambaAdSkipReason, startSambaAd, type SambaAdPeer } from '../peers/samba-ad.ts';
 import { startScimServer, type ScimServer } from '../peers/scim-server.ts';
-import { adminClient, canBind } from '../support/directory-clients.ts';
+import { asAdmin, canBind } from '../support/directory-clients.ts';
 import { HR_HEADER, hrRow, type Person } from '../support/hr-files.ts';
 import { writePolicyDir } from '../support/jml-fixture.ts';
+import { addDirectoryGroups, addScimGroup, directorySettings } from '../support/peer-systems.ts';
 import { runCli } from '../support/run-cli.ts';
 
 const skip = openLdapSkipReason() || sambaAdSkipReason();
@@ -76,14 +77,8 @@ describe('field trial: three HR days and an outage through the jml CLI, against 
     return run;
   }
 
-  async function openLdap<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-    const c = await adminClient(ldap.ldapsUrl, ldap.caPem, ldap.bindDn, ldap.password);
-    try { return await fn(c); } finally { await c.unbind(); }
-  }
-  async function samba<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-    const c = await adminClient(ad.ldapsUrl, ad.caPem, ad.bindDn, ad.password);
-    try { return await fn(c); } finally { await c.unbind(); }
-  }
+  const openLdap = <T>(fn: (c: Client) => Promise<T>): Promise<T> => asAdmin(ldap, fn);
+  const samba = <T>(fn: (c: Client) => Promise<T>): Promise<T> => asAdmin(ad, fn);
   async function scimGet<T>(path: string): Promise<T> {
     const res = await fetch(`${scim.url}${path}`, { headers: { authorization: `Bearer ${scim.token}` } });
     assert.equal(res.status, 200, `GET ${path}`);
@@ -117,19 +112,15 @@ describe('field trial: three HR days and an outage through the jml CLI, against 
   before(async () => {
     [ldap, ad, scim] = await Promise.all([startOpenLdap(), startSambaAd(), startScimServer()]);
     // The department that exists before jml: a group in each system, made by hand as an admin would.
-    await openLdap((c) => c.add(`cn=dept-engineering,${ldap.groupsOu}`, { objectClass: 'groupOfNames', cn: 'dept-engineering', member: `cn=jml-empty-group-placeholder,${ldap.baseDn}` }));
-    await samba((c) => c.add(`CN=dept-engineering,${ad.groupsOu}`, { objectClass: ['top', 'group'], sAMAccountName: 'dept-engineering' }));
-    await fetch(`${scim.url}/Groups`, { method: 'POST', headers: { authorization: `Bearer ${scim.token}`, 'content-type': 'application/scim+json' }, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'dept-engineering' }) });
+    await addDirectoryGroups(ldap, ['dept-engineering']);
+    await addDirectoryGroups(ad, ['dept-engineering']);
+    await addScimGroup(scim, 'dept-engineering');
 
-    writeFileSync(join(dir, 'ldap-ca.pem'), ldap.caPem);
-    writeFileSync(join(dir, 'ad-ca.pem'), ad.caPem);
     writeFileSync(join(dir, 'jml.config.yaml'), 'timezone: UTC\ndata_dir: data\npolicy_dir: policy\n');
-    const ldapSettings = (peer: OpenLdapPeer | SambaAdPeer, ca: string) =>
-      `{ url: "${peer.url}", ca_file: "${join(dir, ca)}", bind_dn: "${peer.bindDn}", base_dn: "${peer.baseDn}", users_ou: "${peer.usersOu}", groups_ou: "${peer.groupsOu}" }`;
     writePolicyDir({
       'systems.yaml': `systems:
   - name: dir
-    connector: { type: ldap, settings: ${ldapSettings(ldap, 'ldap-ca.pem')} }
+    connector: { type: ldap, settings: ${directorySettings(ldap, join(dir, 'ldap-ca.pem'))} }
     owner: "1001"
     enforcement: full
     correlation: { account: employeeNumber, identity: key }
@@ -138,7 +129,7 @@ describe('field trial: three HR days and an outage through the jml CLI, against 
       name: "{first_name|ascii|lower}.{last_name|ascii|lower}"
       attributes: { cn: "{first_name} {last_name}", sn: "{last_name}", givenName: "{first_name}", mail: "{email}" }
   - name: ad
-    connector: { type: ad, settings: ${ldapSettings(ad, 'ad-ca.pem')} }
+    connector: { type: ad, settings: ${directorySettings(ad, join(dir, 'ad-ca.pem'))} }
     owner: "1001"
     enforcement: full
     correlation: { account: employeeNumber, identity: key }

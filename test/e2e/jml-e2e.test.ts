@@ -21,7 +21,7 @@ import { importSource } from '../../src/app/import-source.ts';
 import { reconcileSystem } from '../../src/app/reconcile.ts';
 import { adPassword } from '../../src/connectors/ldap/ldap-directory.ts';
 import { createTaskStore } from '../../src/connectors/manual/task-store.ts';
-import { createKeyring, masterKey, putSecret } from '../../src/connectors/secrets/index.ts';
+import { createKeyring, masterKey } from '../../src/connectors/secrets/index.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
 import { sambaAdSkipReason, startSambaAd, type SambaAdPeer } from '../peers/samba-ad.ts';
@@ -29,6 +29,7 @@ import { startScimServer, type ScimServer } from '../peers/scim-server.ts';
 import { testBackends } from '../support/backends.ts';
 import { adminClient as admin, canBind as bind } from '../support/directory-clients.ts';
 import { writePolicyDir } from '../support/jml-fixture.ts';
+import { addDirectoryGroups, addScimGroup, directorySettings, storePeerSecrets } from '../support/peer-systems.ts';
 
 const skip = openLdapSkipReason() || sambaAdSkipReason();
 const HEADER = 'employee_id,first_name,last_name,email,department,title,manager_id,location,employment_type,start_date,end_date,status\n';
@@ -47,23 +48,13 @@ describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { ski
 
   before(async () => {
     [ldap, ad, scim, store] = await Promise.all([startOpenLdap(), startSambaAd(), startScimServer(), testBackends()[0]!.open()]);
-    writeFileSync(join(dir, 'ldap-ca.pem'), ldap.caPem);
-    writeFileSync(join(dir, 'ad-ca.pem'), ad.caPem);
-    const l = await admin(ldap.ldapsUrl, ldap.caPem, ldap.bindDn, ldap.password);
-    for (const cn of ['staff', 'eng']) await l.add(`cn=${cn},${ldap.groupsOu}`, { objectClass: 'groupOfNames', cn, member: `cn=jml-empty-group-placeholder,${ldap.baseDn}` });
-    await l.unbind();
-    const a = await admin(ad.ldapsUrl, ad.caPem, ad.bindDn, ad.password);
-    for (const cn of ['staff', 'eng']) await a.add(`CN=jml-${cn},${ad.groupsOu}`, { objectClass: ['top', 'group'], sAMAccountName: `jml-${cn}` });
-    await a.unbind();
-    for (const name of ['staff', 'eng']) {
-      await fetch(`${scim.url}/Groups`, { method: 'POST', headers: { authorization: `Bearer ${scim.token}`, 'content-type': 'application/scim+json' }, body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: name }) });
-    }
-    const ldapSettings = (peer: OpenLdapPeer | SambaAdPeer, ca: string) =>
-      `{ url: "${peer.url}", ca_file: "${join(dir, ca)}", bind_dn: "${peer.bindDn}", base_dn: "${peer.baseDn}", users_ou: "${peer.usersOu}", groups_ou: "${peer.groupsOu}" }`;
+    await addDirectoryGroups(ldap, ['staff', 'eng']);
+    await addDirectoryGroups(ad, ['jml-staff', 'jml-eng']);
+    for (const name of ['staff', 'eng']) await addScimGroup(scim, name);
     policyDir = writePolicyDir({
       'systems.yaml': `systems:
   - name: dir
-    connector: { type: ldap, settings: ${ldapSettings(ldap, 'ldap-ca.pem')} }
+    connector: { type: ldap, settings: ${directorySettings(ldap, join(dir, 'ldap-ca.pem'))} }
     owner: "3001"
     enforcement: full
     identity_provider: true
@@ -72,7 +63,7 @@ describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { ski
       name: "{first_name|ascii|lower}.{last_name|ascii|lower}"
       attributes: { sn: "{last_name}", givenName: "{first_name}", mail: "{email}" }
   - name: ad
-    connector: { type: ad, settings: ${ldapSettings(ad, 'ad-ca.pem')} }
+    connector: { type: ad, settings: ${directorySettings(ad, join(dir, 'ad-ca.pem'))} }
     owner: "3001"
     enforcement: full
     correlation: { account: employeeNumber, identity: key }
@@ -96,9 +87,7 @@ describe('end to end: HR → plan → apply → OpenLDAP, Samba AD, SCIM', { ski
   - { name: engineering, when: { equals: { department: Engineering } }, grant: { roles: [engineer] } }
 `,
     }, join(dir, 'policy'));
-    await putSecret(store.db, keyring, 'dir', 'bind_password', ldap.password, ldap.url);
-    await putSecret(store.db, keyring, 'ad', 'bind_password', ad.password, ad.url);
-    await putSecret(store.db, keyring, 'app', 'token', scim.token, scim.url);
+    await storePeerSecrets(store.db, keyring, { dir: ldap, ad, app: scim });
   });
   after(async () => {
     await store?.close();

@@ -24,3 +24,13 @@ export async function canBind(url: string, ca: string, dn: string, password: str
     await client.unbind().catch(() => undefined);
   }
 }
+
+/** Runs `fn` with a client bound as the peer's administrator, unbinding it afterwards. */
+export async function asAdmin<T>(peer: { readonly ldapsUrl: string; readonly caPem: string; readonly bindDn: string; readonly password: string }, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await adminClient(peer.ldapsUrl, peer.caPem, peer.bindDn, peer.password);
+  try {
+    return await fn(client);
+  } finally {
+    await client.unbind();
+  }
+}
