@@ -5,7 +5,7 @@
  */
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { eventsByDay, todaysEvents } from '../../app/dashboard-queries.ts';
+import { eventsByDay, planWaiting, todaysEvents } from '../../app/dashboard-queries.ts';
 import { displayName } from '../../domain/identity.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { createCredentialStore } from '../auth/credential-store.ts';
@@ -15,6 +15,11 @@ import { appendAudit } from '../../store/audit-log.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { defineRoute, page, pageQuery, sequenceCursor, type RouteDefinition } from '../route-definition.ts';
 import { boundedArray, boundedString, newPassword } from '../request-limits.ts';
+
+/** A LIKE pattern's wildcards and escape character, taken literally. */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
 
 /** Hours from a leaver's effective time within which every step must be confirmed. */
 export const LEAVER_SLA_HOURS = 24;
@@ -40,11 +45,16 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
         findings: z.array(z.object({ id: z.string(), kind: z.string(), system: z.string().nullable(), identityKey: z.string().nullable(), detail: z.string() })),
         eventsByDay: z.array(z.object({ day: z.string(), joiner: z.number(), mover: z.number(), leaver: z.number(), rehire: z.number() })),
         openTasks: z.number(),
+        /** The banner: a plan awaiting approval, or events detected since the last plan was computed; null when nothing waits. */
+        planWaiting: z.union([
+          z.object({ kind: z.literal('approve'), planId: z.string(), changes: z.number(), since: z.string() }),
+          z.object({ kind: z.literal('compute'), events: z.number(), since: z.string() }),
+        ]).nullable(),
       }),
       async handler() {
         const now = deps.now();
         const timeZone = deps.timezone ?? 'UTC';
-        const [counts, todays, leaverRows, byDay, openTasks, plans, quarantined, findings] = await Promise.all([
+        const [counts, todays, leaverRows, byDay, openTasks, plans, quarantined, findings, waiting] = await Promise.all([
           db.selectFrom('identities').select(['status', sql<number>`count(*)::int`.as('n')]).groupBy('status').execute(),
           todaysEvents(db, now, timeZone),
           db
@@ -65,6 +75,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
           deps.services.plans ? deps.services.plans.list('awaiting_approval', 10) : Promise.resolve([]),
           deps.services.observed ? deps.services.observed.quarantinedSystems() : Promise.resolve([]),
           deps.services.observed ? deps.services.observed.openFindings(20) : Promise.resolve([]),
+          planWaiting(db),
         ]);
         return {
           counts: Object.fromEntries(counts.map((c) => [c.status, c.n])),
@@ -81,6 +92,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
           findings: findings.map((f) => ({ ...f })),
           eventsByDay: [...byDay],
           openTasks: openTasks.n,
+          planWaiting: waiting ? { ...waiting } : null,
         };
       },
     }),
@@ -136,16 +148,21 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       url: '/api/audit',
-      summary: 'The audit trail, newest first; filter by subject, actor or action.',
+      summary: 'The audit trail, newest first; filter by subject (an identity key, `user:…`, `system:…`), actor, action, kind (the action’s first part: `user`, `finding`…) or text anywhere in the entry.',
       tag: 'admin',
       access: ['admin', 'security'],
-      query: pageQuery.extend({ cursor: sequenceCursor, subject: boundedString('key').optional(), actor: boundedString('key').optional(), action: boundedString('key').optional() }),
+      query: pageQuery.extend({ cursor: sequenceCursor, subject: boundedString('key').optional(), actor: boundedString('key').optional(), action: boundedString('key').optional(), kind: boundedString('key').optional(), q: boundedString('name').trim().optional() }),
       response: page(z.object({ seq: z.number(), at: z.string(), actor: z.string(), action: z.string(), subject: z.string(), trigger: z.string(), details: z.unknown() })),
       async handler({ query }) {
         let q = db.selectFrom('audit_log').select(['seq', 'at', 'actor', 'action', 'subject', 'trigger', 'details']);
         if (query.subject) q = q.where('subject', '=', query.subject);
         if (query.actor) q = q.where('actor', '=', query.actor);
         if (query.action) q = q.where('action', '=', query.action);
+        if (query.kind) q = q.where('action', 'like', `${escapeLike(query.kind)}.%`);
+        if (query.q) {
+          const like = `%${escapeLike(query.q)}%`;
+          q = q.where((eb) => eb.or([eb('subject', 'ilike', like), eb('actor', 'ilike', like), eb('action', 'ilike', like), eb(sql`details::text`, 'ilike', like)]));
+        }
         if (query.cursor) q = q.where('seq', '<', Number(query.cursor));
         const rows = await q.orderBy('seq', 'desc').limit(query.limit + 1).execute();
         const items = rows.slice(0, query.limit);
