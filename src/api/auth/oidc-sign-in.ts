@@ -90,8 +90,15 @@ export function oidcRoutes(deps: ApiDeps): RouteDefinition[] {
           const tokens = await oc.authorizationCodeGrant(config, current, { pkceCodeVerifier, expectedState, expectedNonce, idTokenExpected: true }).catch((cause: unknown) => {
             throw new JmlError('unauthenticated', `the identity provider did not confirm the sign-in: ${(cause as Error).message}`, { cause });
           });
-          const claims = tokens.claims();
-          if (!claims) throw new JmlError('unauthenticated', 'the identity provider sent no ID token');
+          const idToken = tokens.claims();
+          if (!idToken) throw new JmlError('unauthenticated', 'the identity provider sent no ID token');
+          // A conforming provider puts scope claims (email, name) in the ID token only when it issues no access token:
+          // otherwise they come from the userinfo endpoint, which checks that its `sub` is the ID token's.
+          const claims = typeof idToken.email === 'string'
+            ? idToken
+            : await oc.fetchUserInfo(config, tokens.access_token, idToken.sub).then((info) => ({ ...info, sub: idToken.sub })).catch((cause: unknown) => {
+              throw new JmlError('unauthenticated', `the identity provider's userinfo did not answer: ${(cause as Error).message}`, { cause });
+            });
           const email = claims.email_verified === false ? undefined : (claims.email as string | undefined);
           const user = await userForOidc(deps.db, { sub: claims.sub, email, name: claims.name as string | undefined }, settings.issuer);
           const session = await credentials.createSession(user.id);
