@@ -146,7 +146,7 @@ export function ExceptionsPage() {
                 <td><small>{x.justification}</small></td>
                 <td>{x.validTo?.slice(0, 10)}<br /><small>{x.daysLeft} days left</small></td>
                 <td><Badge tone={REVIEW_TONE[x.reviewState]}>{x.reviewState.replace(/_/g, ' ')}</Badge><br /><small>due {x.reviewDue.slice(0, 10)}</small></td>
-                <td><button type="button" disabled={busy} aria-label={`Mark exception ${x.id} reviewed`} onClick={() => run(() => api('POST', `/api/exceptions/${encodeURIComponent(x.id)}/review`, {}))}>Still needed</button></td>
+                <td><button type="button" disabled={busy} aria-label={`Still needed: exception ${x.id}`} onClick={() => run(() => api('POST', `/api/exceptions/${encodeURIComponent(x.id)}/review`, {}))}>Still needed</button></td>
               </tr>
             ))}</tbody>
           </table>
