@@ -17,6 +17,7 @@ import { holdEditForApproval } from '../../app/identity-edit-approval.ts';
 import type { Policy } from '../../domain/policy.ts';
 import type { IdentityStatus } from '../../domain/identity.ts';
 import { boundedAttributes, boundedString } from '../request-limits.ts';
+import { findUnstorableText } from '../request-text.ts';
 
 const personSummary = z.object({
   key: z.string(),
@@ -95,7 +96,8 @@ const SORT_NAME = sql<string>`lower(coalesce(nullif(attributes->>'display_name',
 function nameCursor(cursor: string): { name: string; key: string } {
   try {
     const [name, key] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof name === 'string' && typeof key === 'string') return { name, key };
+    // Decoded text never reached the request's own check for what the database cannot store (NUL, lone surrogates).
+    if (typeof name === 'string' && typeof key === 'string' && findUnstorableText([name, key]) === null) return { name, key };
   } catch {
     // falls through to the refusal
   }
