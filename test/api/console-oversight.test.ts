@@ -109,6 +109,24 @@ for (const backend of testBackends()) {
       assert.deepEqual(systems.items.find((s) => s.system === 'hr-app')!.lastReconcile, { status: 'failed', startedAt: '2026-12-01T10:00:00.000Z', finishedAt: null, error: 'bind refused' });
     });
 
+    test('an admin links a user to an identity and unlinks it, audited; an unknown identity or their own link is refused', async () => {
+      const admin = { cookie: api.sessions.admin.cookie, 'x-csrf-token': api.sessions.admin.csrf };
+      const users = ((await get('/api/users')) as { items: { id: string; username: string; identityKey: string | null }[] }).items;
+      const sec = users.find((u) => u.username === 'sec')!;
+      const root = users.find((u) => u.username === 'root')!;
+      const patch = (id: string, payload: unknown) => api.app.inject({ method: 'PATCH', url: `/api/users/${id}`, headers: admin, payload: payload as Record<string, unknown> });
+      const linked = await patch(sec.id, { identityKey: 'own-1' });
+      assert.equal(linked.statusCode, 200, linked.body);
+      assert.equal((linked.json() as { identityKey: string }).identityKey, 'own-1');
+      const unknown = await patch(sec.id, { identityKey: 'nobody' });
+      assert.equal(unknown.statusCode, 400);
+      assert.match(unknown.body, /identityKey: there is no identity nobody/);
+      assert.equal((await patch(root.id, { identityKey: 'ceo' })).statusCode, 409, 'an admin does not give themselves a manager’s reach');
+      assert.equal(((await patch(sec.id, { identityKey: null })).json() as { identityKey: string | null }).identityKey, null);
+      const changes = await store.db.selectFrom('audit_log').select(['after']).where('action', '=', 'user.changed').where('subject', '=', `user:${sec.id}`).orderBy('seq').execute();
+      assert.deepEqual(changes.map((c) => (c.after as { identityKey: string | null }).identityKey), ['own-1', null]);
+    });
+
     test('the inbox counts what the caller may decide and the open tasks they can close', async () => {
       api.approvals.items.set('req-alice', { id: 'req-alice', kind: 'access_request', identityKey: 'alice', summary: 'vpn:full', requestedBy: 'alice', requestedAt: new Date().toISOString(), system: 'vpn', stage: 'manager', approvers: ['mgr-a'], state: 'pending' });
       assert.deepEqual(await get('/api/inbox', 'manager'), { approvals: 1, tasks: 0 });

@@ -174,7 +174,14 @@ describe('oversight pages in Chromium (admin, security, manager)', { skip }, () 
   test('a manager’s inbox holds the approval and the task waiting on them, with the count in the menu', async () => {
     await signIn('admin', jml.adminPassword);
     assert.equal((await call('POST', '/api/users', { username: 'guido', password: 'manager-password-1', identityKey: manager })).status, 201);
-    assert.equal((await call('POST', '/api/users', { username: 'report', password: 'report-password-1', identityKey: person })).status, 201);
+    // The report's user is linked to their identity on the Users page.
+    assert.equal((await call('POST', '/api/users', { username: 'report', password: 'report-password-1' })).status, 201);
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByLabel('Identity key for report').fill(person);
+    await page.getByRole('row').filter({ hasText: 'report' }).getByRole('button', { name: 'Link' }).click();
+    await page.getByRole('row').filter({ hasText: 'report' }).getByRole('link', { name: person }).waitFor();
+    await screenshot(page, 'oversight-09-users');
+    await expectAccessible(page, 'the users page');
     await store.db.insertInto('tasks').values({
       id: 'task-1', change_id: 'chg-1', plan_id: null, system: 'vpn', kind: 'manual_task', identity_key: person, change: JSON.stringify({}), instruction: 'Hand over the hardware VPN token',
       owner: manager, status: 'open', needs_confirmation: false, due_at: new Date(Date.now() + DAY).toISOString(), created_at: new Date().toISOString(),
@@ -196,5 +203,17 @@ describe('oversight pages in Chromium (admin, security, manager)', { skip }, () 
     await approval.waitFor({ state: 'detached' });
     await page.getByRole('link', { name: 'People' }).click();
     await inboxLink.getByText('1').waitFor();
+
+    // An admin disables the report's user: their next request is refused.
+    const managerPage = page;
+    await signIn('admin', jml.adminPassword);
+    await page.getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('button', { name: 'Disable report' }).click();
+    await page.getByRole('button', { name: 'Enable report' }).waitFor();
+    assert.equal(await managerPage.evaluate(async () => (await fetch('/api/me')).status), 200, 'the manager is unaffected');
+    const row = await store.db.selectFrom('console_users').select('status').where('username', '=', 'report').executeTakeFirstOrThrow();
+    assert.equal(row.status, 'disabled');
+    const refused = await page.evaluate(async () => (await fetch('/api/auth/sign-in', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'report', password: 'report-password-1' }) })).status);
+    assert.equal(refused, 401, 'a disabled user cannot sign in');
   });
 });

@@ -123,24 +123,29 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'PATCH',
       url: '/api/users/:id',
-      summary: 'Changes a user’s roles or status; disabling ends their sessions and tokens at once. Needs a recent admin sign-in, not an API token.',
+      summary: 'Changes a user’s roles, status or linked identity (null unlinks); disabling ends their sessions and tokens at once. Needs a recent admin sign-in, not an API token.',
       tag: 'admin',
       access: ['admin'],
       recentSignIn: true,
       params: z.object({ id: boundedString('key') }),
       body: z
-        .object({ roles: boundedArray(z.enum(GRANTED_ROLES), GRANTED_ROLES.length).optional(), status: z.enum(['active', 'disabled']).optional() })
+        .object({ roles: boundedArray(z.enum(GRANTED_ROLES), GRANTED_ROLES.length).optional(), status: z.enum(['active', 'disabled']).optional(), identityKey: boundedString('key').min(1).nullable().optional() })
         .strict()
-        .refine((b) => b.roles !== undefined || b.status !== undefined, 'give roles or status to change'),
+        .refine((b) => b.roles !== undefined || b.status !== undefined || b.identityKey !== undefined, 'give roles, status or identityKey to change'),
       response: userView,
       async handler({ params, body, actor, principal, request }) {
         if (params.id === principal.userId && (body.status === 'disabled' || (body.roles && !body.roles.includes('admin')))) throw new JmlError('conflict', 'an admin cannot disable or demote themselves');
+        // The linked identity decides manager and owner roles: nobody changes their own (another admin can).
+        if (params.id === principal.userId && body.identityKey !== undefined) throw new JmlError('conflict', 'an admin cannot change the identity their own user is linked to');
         const before = await db.selectFrom('console_users').selectAll().where('id', '=', params.id).executeTakeFirst();
         if (!before) throw new JmlError('not_found', `no user ${params.id}`);
-        const row = await db.updateTable('console_users').set({ ...(body.roles ? { roles: body.roles } : {}), ...(body.status ? { status: body.status } : {}) }).where('id', '=', params.id).returningAll().executeTakeFirstOrThrow();
+        if (body.identityKey != null && !(await db.selectFrom('identities').select('key').where('key', '=', body.identityKey).executeTakeFirst())) {
+          throw new JmlError('invalid_input', `identityKey: there is no identity ${body.identityKey}`, { details: { field: 'identityKey' } });
+        }
+        const row = await db.updateTable('console_users').set({ ...(body.roles ? { roles: body.roles } : {}), ...(body.status ? { status: body.status } : {}), ...(body.identityKey !== undefined ? { identity_key: body.identityKey } : {}) }).where('id', '=', params.id).returningAll().executeTakeFirstOrThrow();
         deps.principalCache?.forgetWhere({ userId: params.id });
         if (body.status === 'disabled') await credentials.revokeAll(params.id);
-        await appendAudit(db, { actor, action: 'user.changed', subject: `user:${params.id}`, trigger: `api:${request.id}`, before: { roles: before.roles, status: before.status }, after: body }, deps.now());
+        await appendAudit(db, { actor, action: 'user.changed', subject: `user:${params.id}`, trigger: `api:${request.id}`, before: { roles: before.roles, status: before.status, identityKey: before.identity_key }, after: body }, deps.now());
         const user = toConsoleUser(row);
         return { ...user, roles: [...user.roles] };
       },

@@ -128,7 +128,7 @@ export function IdentityPageView({ identityKey }: { identityKey: string }) {
       {data.assets.length > 0 && <Card title="Equipment"><ul className="list">{data.assets.map((a) => <li key={a.tag}><b>{a.tag}</b> {a.description || a.kind} <Status value={a.status} /></li>)}</ul></Card>}
       {empty.length > 0 && <p className="empty-sections span-3" data-testid="empty-sections">Nothing recorded for {empty.join(', ')}.</p>}
       <Card title="Attributes">
-        <dl className="attrs">{Object.entries(i.attributes).filter(([, v]) => v !== null).map(([k, v]) => <div key={k}><dt>{k.replace(/_/g, ' ')}</dt><dd>{v}</dd></div>)}</dl>
+        <dl className="attrs">{Object.entries(i.attributes).filter(([, v]) => v !== null).map(([k, v]) => <div key={k}><dt>{k.replace(/_/g, ' ')}</dt><dd><Breakable text={v!} /></dd></div>)}</dl>
       </Card>
     </div>
   );
