@@ -171,6 +171,30 @@ describe('oversight pages in Chromium (admin, security, manager)', { skip }, () 
     assert.equal(await page.getByRole('button', { name: /Test connection/ }).count(), 0, 'security reads systems but does not act on them');
   });
 
+  test('the identity page wraps a long email inside its boxes, collapses empty sections into one line, and shows a leaver as active → terminated', async () => {
+    const email = 'maximilian.alexander.featherstonehaugh-cholmondeley@subsidiary-with-a-rather-long-name.example.com';
+    await store.db.insertInto('identities').values({ key: 'E7777', kind: 'employee', status: 'active', source: 'hr', attributes: JSON.stringify({ first_name: 'Maximilian', last_name: 'Featherstonehaugh', email, department: 'IT', manager }), start_date: '2024-01-01', end_date: '2026-12-31', owner: null, sponsor: null }).execute();
+    const event = (id: string, type: string, date: string, changes: Record<string, [string | null, string | null]>, state: string) => ({ id, type, identity_key: 'E7777', source: 'hr', record_key: 'E7777', effective_date: date, effective_at: `${date}T00:00:00Z`, detected_at: new Date().toISOString(), changes: JSON.stringify(changes), state, import_id: null });
+    // The leaver as events recorded before this release stored it: no status before "terminated".
+    await store.db.insertInto('lifecycle_events').values([
+      event('ev-7777-j', 'joiner', '2024-01-01', { email: [null, email], status: [null, 'active'] }, 'applied'),
+      event('ev-7777-l', 'leaver', '2026-12-31', { status: [null, 'terminated'], end_date: [null, '2026-12-31'] }, 'scheduled'),
+    ]).execute();
+    await signIn('admin', jml.adminPassword);
+    await page.goto(`${jml.base}/#/people/E7777`);
+    await page.getByRole('heading', { name: /Maximilian Featherstonehaugh/ }).waitFor();
+    const timeline = page.getByRole('region', { name: 'Timeline' });
+    await timeline.getByText('status: active → terminated').waitFor();
+    assert.equal(await timeline.getByText('∅').count(), 0, 'no empty-set sign for a value that existed');
+    const overflowing = await page.evaluate<string[]>(`[...document.querySelectorAll('main section, main header')].filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.getAttribute('aria-label') ?? e.className)`);
+    assert.deepEqual(overflowing, [], 'nothing sticks out of its box');
+    const line = await page.getByTestId('empty-sections').innerText();
+    assert.match(line, /^Nothing recorded for .*credentials.*equipment\.$/);
+    assert.equal(await page.getByRole('region', { name: 'Credentials' }).count(), 0, 'no empty card');
+    await screenshot(page, 'oversight-10-identity-long-email');
+    await expectAccessible(page, 'the identity page with a long email');
+  });
+
   test('a manager’s inbox holds the approval and the task waiting on them, with the count in the menu', async () => {
     await signIn('admin', jml.adminPassword);
     assert.equal((await call('POST', '/api/users', { username: 'guido', password: 'manager-password-1', identityKey: manager })).status, 201);

@@ -63,7 +63,7 @@ export function IdentityPageView({ identityKey }: { identityKey: string }) {
         <div>
           <h1>{i.displayName} <Status value={i.status} /></h1>
           <p className="muted">{i.title ?? i.kind.replace(/_/g, ' ')}{i.department ? ` · ${i.department}` : ''}{i.email ? <> · <Breakable text={i.email} /></> : ''}</p>
-          <p className="muted">Key <code>{i.key}</code> · source {i.source}{i.manager ? <> · manager <a href={`#/people/${encodeURIComponent(i.manager)}`}>{i.managerName ?? i.manager}</a></> : null}{i.owner ? <> · owner <a href={`#/people/${encodeURIComponent(i.owner)}`}>{i.owner}</a></> : null}{i.sponsor ? <> · sponsor <a href={`#/people/${encodeURIComponent(i.sponsor)}`}>{i.sponsor}</a></> : null}{i.startDate ? ` · started ${i.startDate}` : ''}{i.endDate ? ` · ends ${i.endDate}` : ''}</p>
+          <p className="muted">Key <code>{i.key}</code> · source {i.source}{i.manager ? <> · manager <a className="inline-link" href={`#/people/${encodeURIComponent(i.manager)}`}>{i.managerName ?? i.manager}</a></> : null}{i.owner ? <> · owner <a className="inline-link" href={`#/people/${encodeURIComponent(i.owner)}`}>{i.owner}</a></> : null}{i.sponsor ? <> · sponsor <a className="inline-link" href={`#/people/${encodeURIComponent(i.sponsor)}`}>{i.sponsor}</a></> : null}{i.startDate ? ` · started ${i.startDate}` : ''}{i.endDate ? ` · ends ${i.endDate}` : ''}</p>
         </div>
       </header>
       {data.access.joinerHold ? (
