@@ -54,6 +54,8 @@ for (const backend of testBackends()) {
       assert.deepEqual(byKey.items.map((p) => p.key), ['aa-1', 'alice'], 'the default order stays by key');
       const filtered = (await get('/api/people?sort=name&q=mgr&limit=1')) as typeof first;
       assert.deepEqual([filtered.total, filtered.items.length], [2, 1], 'the total counts what the filters match');
+      assert.equal(((await get('/api/people?sort=name&q=_')) as typeof first).total, 0, 'a wildcard in the search is taken literally');
+      assert.equal(((await get('/api/audit?q=%25')) as { items: unknown[] }).items.length, 0, 'in the audit search too');
     });
 
     test('a name cursor that is not one from the list is a 400 naming the field, even one hiding a NUL', async () => {

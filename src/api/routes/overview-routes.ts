@@ -12,14 +12,10 @@ import { createCredentialStore } from '../auth/credential-store.ts';
 import { GRANTED_ROLES } from '../auth/principal.ts';
 import { createUser, toConsoleUser } from '../auth/user-store.ts';
 import { appendAudit } from '../../store/audit-log.ts';
+import { containing, escapeLike } from '../../store/like-pattern.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { defineRoute, page, pageQuery, sequenceCursor, type RouteDefinition } from '../route-definition.ts';
 import { boundedArray, boundedString, newPassword } from '../request-limits.ts';
-
-/** A LIKE pattern's wildcards and escape character, taken literally. */
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
 
 /** Hours from a leaver's effective time within which every step must be confirmed. */
 export const LEAVER_SLA_HOURS = 24;
@@ -165,7 +161,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
         if (query.action) q = q.where('action', '=', query.action);
         if (query.kind) q = q.where('action', 'like', `${escapeLike(query.kind)}.%`);
         if (query.q) {
-          const like = `%${escapeLike(query.q)}%`;
+          const like = containing(query.q);
           q = q.where((eb) => eb.or([eb('subject', 'ilike', like), eb('actor', 'ilike', like), eb('action', 'ilike', like), eb(sql`details::text`, 'ilike', like)]));
         }
         if (query.cursor) q = q.where('seq', '<', Number(query.cursor));

@@ -18,6 +18,7 @@ import type { Policy } from '../../domain/policy.ts';
 import type { IdentityStatus } from '../../domain/identity.ts';
 import { boundedAttributes, boundedString } from '../request-limits.ts';
 import { findUnstorableText } from '../request-text.ts';
+import { containing } from '../../store/like-pattern.ts';
 
 const personSummary = z.object({
   key: z.string(),
@@ -151,7 +152,7 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
         if (query.department) q = q.where(sql`attributes->>'department'`, '=', query.department);
         if (query.manager) q = q.where(sql`attributes->>'manager'`, '=', query.manager);
         if (query.q) {
-          const like = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+          const like = containing(query.q);
           q = q.where((eb) =>
             eb.or([
               eb('key', 'ilike', like),
