@@ -225,8 +225,7 @@ describe('oversight pages in Chromium (admin, security, manager)', { skip }, () 
     await expectAccessible(page, 'the manager’s inbox');
     await approval.getByRole('button', { name: 'Approve' }).click();
     await approval.waitFor({ state: 'detached' });
-    await page.getByRole('link', { name: 'People' }).click();
-    await inboxLink.getByText('1').waitFor();
+    await inboxLink.getByText('1').waitFor({ timeout: 5_000 });
 
     // An admin disables the report's user: their next request is refused.
     const managerPage = page;

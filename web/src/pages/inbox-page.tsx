@@ -4,13 +4,21 @@ import { ApprovalsPage, TasksPage } from './work-pages.tsx';
 
 export interface InboxCounts { approvals: number; tasks: number }
 
+/** Dispatched after a decision or a closed task, so the menu's counts follow at once. */
+export const WORK_CHANGED = 'jml:work-changed';
+
 /** What waits on the signed-in person, read again on every navigation and each minute; null until known or when signed out. */
 export function useInboxCounts(routeKey: string | null): InboxCounts | null {
   const [counts, setCounts] = useState<InboxCounts | null>(null);
   const [tick, setTick] = useState(0);
   useEffect(() => {
-    const timer = setInterval(() => setTick((t) => t + 1), 60_000);
-    return () => clearInterval(timer);
+    const again = () => setTick((t) => t + 1);
+    const timer = setInterval(again, 60_000);
+    window.addEventListener(WORK_CHANGED, again);
+    return () => {
+      clearInterval(timer);
+      window.removeEventListener(WORK_CHANGED, again);
+    };
   }, []);
   useEffect(() => {
     if (routeKey === null) return setCounts(null);
