@@ -8,6 +8,8 @@ import type { Kysely } from 'kysely';
 import type { PlanProgress } from '../app/plan-progress.ts';
 import type { Plan } from '../domain/change.ts';
 import type { InitialCredentials } from '../app/initial-credentials.ts';
+import type { ExceptionReviewSettings } from '../app/exception-review.ts';
+import type { SystemTestResult } from '../app/system-test.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { Database } from '../store/database.ts';
 import type { ApiMetrics } from './api-metrics.ts';
@@ -133,6 +135,13 @@ export interface ObservedPort {
   requestable(): Promise<readonly { readonly system: string; readonly entitlement: string; readonly privileged: boolean }[]>;
 }
 
+/** Systems: a connection test (validate, read one page) and the release of a quarantine. */
+export interface SystemsPort {
+  test(system: string, actor: string): Promise<SystemTestResult>;
+  /** Ends the system's quarantine (not quarantined: not_found) and queues its waiting changes again. */
+  release(system: string, actor: string): Promise<{ readonly resumed: number }>;
+}
+
 export interface ConsoleServices {
   /** The current policy (edits are checked against the fields it reads); absent: only the fields every policy relies on are protected. */
   readonly policy?: () => Promise<Policy>;
@@ -142,6 +151,9 @@ export interface ConsoleServices {
   readonly observed?: ObservedPort;
   /** Initial passwords of delivery tasks, shown once (src/app/initial-credentials.ts). */
   readonly initialPasswords?: Pick<InitialCredentials, 'revealForTask'>;
+  readonly systems?: SystemsPort;
+  /** When exceptions are due for review and reported as ending (configuration); default DEFAULT_EXCEPTION_REVIEW. */
+  readonly exceptionReview?: ExceptionReviewSettings;
 }
 
 export interface OidcSettings {

@@ -23,7 +23,8 @@ import { loadPlan } from '../app/plan-record-store.ts';
 import { JmlError } from '../domain/errors.ts';
 import type { Database } from '../store/database.ts';
 import type { Backend } from '../store/open-store.ts';
-import { startPlan } from '../jobs/plan-executor.ts';
+import { releaseSystem, startPlan } from '../jobs/plan-executor.ts';
+import { testSystemConnection } from '../app/system-test.ts';
 import type { ConsoleServices, ImportOutcome } from './api-deps.ts';
 import { createApprovalsPort } from './approvals-port.ts';
 import { createIdentityAccess } from './identity-access.ts';
@@ -183,6 +184,26 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
       assetsOf: async (identityKey) => (await db.selectFrom('assets').select(['tag', 'kind', 'description', 'status']).where('holder_key', '=', identityKey).execute()).map((a) => ({ ...a })),
       requestable: async () => (await access.policy()).policy.entitlements.filter((e) => !e.template).map((e) => ({ system: e.system, entitlement: e.name, privileged: e.privileged })),
     },
+    systems: {
+      async test(system, actor) {
+        const { policy } = await access.policy();
+        if (!policy.systems.some((s) => s.name === system)) throw new JmlError('not_found', `no system ${system} in policy`, { details: { system } });
+        let open: Awaited<ReturnType<typeof openPolicyConnectors>>;
+        try {
+          open = await openPolicyConnectors({ db, policy, actor, timezone: config.timezone, now: deps.now }, [system]);
+        } catch (error) {
+          // Settings that do not build a connector (a missing secret, an unreadable CA file) are the test's answer.
+          return { system, ok: false, problems: [(error as Error).message], accountsRead: null, more: false, sample: [], elapsedMs: 0 };
+        }
+        try {
+          return await testSystemConnection(system, open.get(system)!);
+        } finally {
+          await open.close();
+        }
+      },
+      release: async (system, actor) => ({ resumed: (await releaseSystem({ db, backend: deps.backend }, system, actor, deps.now())).resumed }),
+    },
+    exceptionReview: { warnDays: config.exceptions.warn_days, reviewEveryDays: config.exceptions.review_every_days },
     // Reveal only: passwords are issued where connectors run, so no system owner is needed here.
     initialPasswords: createInitialCredentials({ db, keyring: () => keyringFromEnv(), systemOwner: () => null, now: deps.now }),
   };

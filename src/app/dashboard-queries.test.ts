@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { person, seedIdentities } from '../../test/support/jml-fixture.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import type { Store } from '../store/open-store.ts';
-import { eventsByDay, todaysEvents } from './dashboard-queries.ts';
+import { eventsByDay, planWaiting, todaysEvents } from './dashboard-queries.ts';
 
 /** 20:00 UTC on 5 December: already 09:00 on 6 December in Auckland (UTC+13). */
 const NOW = new Date('2026-12-05T20:00:00Z');
@@ -26,15 +26,26 @@ for (const backend of testBackends()) {
         // 10:00 UTC on the 5th is 23:00 on the 5th in Auckland: yesterday there, though the same UTC day as now.
         event('detected-local-yesterday', 'E3', '2026-11-30', '2026-12-05T10:00:00Z'),
         event('fortnight-ago', 'E4', '2026-11-22', '2026-11-22T00:00:00Z'),
+        { ...event('rescinded-today', 'E4', '2026-12-06', '2026-12-01T09:00:00Z'), state: 'rescinded' },
       ]).execute();
     });
     after(async () => store.close());
 
-    test("today is the organisation's date, not the UTC one: dated or detected between its local midnights", async () => {
+    test("today lists only events taking effect on the organisation's date, not those merely imported today, nor rescinded ones", async () => {
       const today = await todaysEvents(store.db, NOW, ZONE);
-      assert.deepEqual(today.map((e) => e.id).sort(), ['dated-local-today', 'detected-local-today']);
+      assert.deepEqual(today.map((e) => e.id), ['dated-local-today']);
       const utc = await todaysEvents(store.db, NOW, 'UTC');
-      assert.deepEqual(utc.map((e) => e.id).sort(), ['detected-local-today', 'detected-local-yesterday'], 'the same instant in UTC is the 5th');
+      assert.deepEqual(utc.map((e) => e.id), [], 'the same instant in UTC is the 5th, when nothing takes effect');
+    });
+
+    test('the banner asks for a plan while events arrived since the last one, then for its approval, then for nothing', async () => {
+      assert.deepEqual(await planWaiting(store.db), { kind: 'compute', events: 4, since: '2026-11-22T00:00:00.000Z' }, 'no plan was ever computed; the rescinded event does not count');
+      const preview = { id: 'plan-1', scope: JSON.stringify({}), plan: JSON.stringify({ changes: [] }), changes: 3, status: 'awaiting_approval', created_by: 'test', approved_by: null, created_at: '2026-12-05T13:00:00Z', updated_at: '2026-12-05T13:00:00Z' };
+      await store.db.insertInto('plan_previews').values(preview).execute();
+      assert.deepEqual(await planWaiting(store.db), { kind: 'approve', planId: 'plan-1', changes: 3, since: '2026-12-05T13:00:00.000Z' });
+      await store.db.updateTable('plan_previews').set({ status: 'applied' }).where('id', '=', 'plan-1').execute();
+      assert.equal(await planWaiting(store.db), null, 'every event was detected before the plan');
+      await store.db.deleteFrom('plan_previews').execute();
     });
 
     test('the 14-day chart ends on the local today and starts 13 local days before it', async () => {

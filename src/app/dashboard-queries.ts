@@ -7,7 +7,7 @@
 import { sql, type Kysely } from 'kysely';
 import { displayName } from '../domain/identity.ts';
 import type { LifecycleEventType } from '../domain/lifecycle-event.ts';
-import { addDays, dateIn, startOfDay } from '../engine/org-calendar.ts';
+import { addDays, dateIn } from '../engine/org-calendar.ts';
 import type { Database } from '../store/database.ts';
 
 type Db = Kysely<Database>;
@@ -25,19 +25,20 @@ export interface TodayEvent {
 export type DayCounts = { readonly day: string } & Readonly<Record<LifecycleEventType, number>>;
 
 /**
- * Events dated today, or detected today, in `timeZone`; newest first.
+ * Events that take effect today in `timeZone`, newest first. An event imported
+ * today but dated another day is not today's: a first import of a whole HR file
+ * detects years of history at once. A rescinded event did not happen.
  * @example
  * await todaysEvents(db, new Date('2026-12-05T20:00:00Z'), 'Pacific/Auckland'); // events of 2026-12-06
  */
 export async function todaysEvents(db: Db, now: Date, timeZone: string, limit = 50): Promise<TodayEvent[]> {
   const today = dateIn(now, timeZone);
-  const from = startOfDay(today, timeZone);
-  const to = startOfDay(addDays(today, 1), timeZone);
   const rows = await db
     .selectFrom('lifecycle_events as e')
     .innerJoin('identities as i', 'i.key', 'e.identity_key')
     .select(['e.id', 'e.type', 'e.identity_key', 'e.effective_date', 'e.state', 'i.attributes'])
-    .where((eb) => eb.or([eb('e.effective_date', '=', today), eb.and([eb('e.detected_at', '>=', sql<Date>`${from}::timestamptz`), eb('e.detected_at', '<', sql<Date>`${to}::timestamptz`)])]))
+    .where('e.effective_date', '=', today)
+    .where('e.state', '!=', 'rescinded')
     .orderBy('e.seq', 'desc')
     .limit(limit)
     .execute();
@@ -56,6 +57,7 @@ export async function eventsByDay(db: Db, now: Date, timeZone: string, days = 14
     .select([sql<string>`effective_date::text`.as('day'), 'type', sql<number>`count(*)::int`.as('n')])
     .where('effective_date', '>=', first)
     .where('effective_date', '<=', today)
+    .where('state', '!=', 'rescinded')
     .groupBy(['effective_date', 'type'])
     .execute();
   const byDay = new Map<string, { day: string; joiner: number; mover: number; leaver: number; rehire: number }>();
@@ -65,4 +67,33 @@ export async function eventsByDay(db: Db, now: Date, timeZone: string, days = 14
     if (counts && (r.type === 'joiner' || r.type === 'mover' || r.type === 'leaver' || r.type === 'rehire')) counts[r.type] += r.n;
   }
   return [...byDay.values()];
+}
+
+/** What the dashboard's banner asks for: a plan to approve, or one to compute because events arrived since the last. */
+export type PlanWaiting =
+  | { readonly kind: 'approve'; readonly planId: string; readonly changes: number; readonly since: string }
+  | { readonly kind: 'compute'; readonly events: number; readonly since: string };
+
+/**
+ * A plan awaiting approval (the oldest), else lifecycle events detected since
+ * the newest plan was computed (or any, when none ever was); null when neither.
+ * @example
+ * const waiting = await planWaiting(db); // { kind: 'compute', events: 3, since: '…' }
+ */
+export async function planWaiting(db: Db): Promise<PlanWaiting | null> {
+  const awaiting = await db.selectFrom('plan_previews').select(['id', 'changes', 'created_at']).where('status', '=', 'awaiting_approval').orderBy('created_at').limit(1).executeTakeFirst();
+  if (awaiting) return { kind: 'approve', planId: awaiting.id, changes: awaiting.changes, since: new Date(awaiting.created_at).toISOString() };
+  const [preview, plan] = await Promise.all([
+    db.selectFrom('plan_previews').select(sql<Date | null>`max(created_at)`.as('at')).executeTakeFirstOrThrow(),
+    db.selectFrom('plans').select(sql<Date | null>`max(created_at)`.as('at')).executeTakeFirstOrThrow(),
+  ]);
+  const times = [preview.at, plan.at].filter((t): t is Date => t !== null).map((t) => new Date(t).getTime());
+  const lastPlan = times.length > 0 ? new Date(Math.max(...times)) : new Date(0);
+  const events = await db
+    .selectFrom('lifecycle_events')
+    .select([sql<number>`count(*)::int`.as('n'), sql<Date | null>`min(detected_at)`.as('since')])
+    .where('detected_at', '>', lastPlan)
+    .where('state', '!=', 'rescinded')
+    .executeTakeFirstOrThrow();
+  return events.n > 0 && events.since !== null ? { kind: 'compute', events: events.n, since: new Date(events.since).toISOString() } : null;
 }

@@ -7,6 +7,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { Change } from '../domain/change.ts';
+import { JmlError } from '../domain/errors.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import type { FindingKind } from './reconcile-detect.ts';
@@ -30,6 +31,45 @@ const FIXED_BY: Partial<Record<Change['kind'], FixedBy>> = {
   disable_account: { kinds: ['leaver_account_enabled', 'orphan_account'], identity: false, account: true, entitlement: false },
   delete_account: { kinds: ['leaver_account_enabled', 'orphan_account', 'out_of_policy_grant'], identity: false, account: true, entitlement: false },
 };
+
+/** What a finding names, as far as matching it to a change goes. */
+export interface FindingTarget {
+  readonly kind: string;
+  readonly system: string | null;
+  readonly identityKey: string | null;
+  readonly accountId: string | null;
+  readonly entitlement: string | null;
+}
+
+/**
+ * Whether `change`, once confirmed, settles `finding` (the same rule
+ * `resolveFixedFindings` applies): the console links a finding to the plan that fixes it.
+ */
+export function changeFixesFinding(change: Change, finding: FindingTarget): boolean {
+  const fixed = FIXED_BY[change.kind];
+  if (!fixed || change.system === null || change.system !== finding.system || !(fixed.kinds as readonly string[]).includes(finding.kind)) return false;
+  if (fixed.identity && change.identityKey !== finding.identityKey) return false;
+  // The planned change names the account it acts on; a create_account or grant names none yet.
+  if (fixed.account && (change.accountId === undefined || change.accountId !== finding.accountId)) return false;
+  if (fixed.entitlement && change.entitlement !== finding.entitlement) return false;
+  return true;
+}
+
+/**
+ * A person resolves an open finding by hand (handled outside jml, accepted),
+ * with a note, audited as `finding.resolved`. A detector that still sees the
+ * problem raises it again on its next run.
+ */
+export async function resolveFindingByPerson(db: Db, id: string, by: { readonly actor: string; readonly note: string; readonly trigger: string }, at: Date): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    const row = await trx.updateTable('findings').set({ state: 'resolved', resolved_at: at.toISOString() }).where('id', '=', id).where('state', '=', 'open').returning(['id', 'kind', 'identity_key', 'system']).executeTakeFirst();
+    if (!row) {
+      const exists = await trx.selectFrom('findings').select('state').where('id', '=', id).executeTakeFirst();
+      throw exists ? new JmlError('conflict', `finding ${id} is already resolved`) : new JmlError('not_found', `no finding ${id}`);
+    }
+    await appendAudit(trx, { actor: by.actor, action: 'finding.resolved', subject: row.identity_key ?? (row.system ? `system:${row.system}` : id), trigger: by.trigger, details: { findings: [id], kinds: [row.kind], note: by.note, byHand: true } }, at);
+  });
+}
 
 /**
  * Resolves the open findings `change` fixed and audits it (`finding.resolved`).

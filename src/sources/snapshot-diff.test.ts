@@ -98,3 +98,16 @@ test('a terminated record seen again with nothing new is no second leaver', () =
   assert.deepEqual(result.events, []);
   assert.deepEqual(result.superseded, []);
 });
+
+test('every leaver records its status change from the status held before it, never from nothing', () => {
+  const cases: [string, DiffInput][] = [
+    ['an end date set on a live record', { ...base, ...known([rec('E1')]), snapshot: snapshot([rec('E1', { endDate: '2027-03-31' })]) }],
+    ['a new record that already has an end date', { ...base, ...known([]), snapshot: snapshot([rec('E1', { startDate: '2026-12-01', endDate: '2027-03-31' })]) }],
+    ['status terminated', { ...base, ...known([rec('E1')]), snapshot: snapshot([rec('E1', { status: 'terminated', endDate: '2026-12-31' })]) }],
+    ['a key gone from a full snapshot', { ...base, ...known([rec('E1'), rec('E2')]), snapshot: snapshot([rec('E1')]) }],
+  ];
+  for (const [name, input] of cases) {
+    const leaver = diffSnapshot(input).events.find((e) => e.type === 'leaver');
+    assert.deepEqual(leaver?.changes.status, ['active', 'terminated'], name);
+  }
+});

@@ -245,7 +245,7 @@ class DiffBuilder {
         return;
       }
       this.supersede(identity, 'leaver');
-      const changes: Record<string, [AttributeValue, AttributeValue]> = { status: [prev.data.status ?? null, 'terminated'] };
+      const changes: Record<string, [AttributeValue, AttributeValue]> = { status: [prev.data.status ?? 'active', 'terminated'] };
       if (endMoved) changes.end_date = [prev.data.end_date ?? null, record.endDate];
       this.pushLeaver(identity.key, record.key, record.endDate ?? this.input.asOf, changes, !record.endDate);
       return;
@@ -301,7 +301,7 @@ class DiffBuilder {
     this.records.push({ recordKey, identityKey: prev.identityKey, data: prev.data, present: false });
     if (!identity || identity.source !== this.input.source || !LIVE.includes(identity.status)) return;
     this.supersede(identity, 'leaver');
-    this.pushLeaver(identity.key, recordKey, this.input.asOf, { status: [prev.data.status ?? null, 'terminated'] }, true);
+    this.pushLeaver(identity.key, recordKey, this.input.asOf, { status: [prev.data.status ?? 'active', 'terminated'] }, true);
   }
 
   private supersede(identity: KnownIdentity, type: LifecycleEventType): void {
@@ -318,7 +318,8 @@ class DiffBuilder {
 
   /** A leaver dated by a last working day ends access at midnight after it; an undated one ends it at once. */
   private pushLeaver(identityKey: string, recordKey: string, lastDay: string, changes: AttributeChanges, immediate = false): void {
-    const status = changes.status ?? [null, 'terminated'];
+    // A leaver ends a live identity: without a recorded status before it, that status was active (never "nothing").
+    const status = changes.status ?? ['active', 'terminated'];
     const effectiveAt = immediate ? startOfDay(lastDay, this.input.timezone) : endOfLastDay(lastDay, this.input.timezone);
     this.events.push({ type: 'leaver', identityKey, recordKey, effectiveDate: lastDay, effectiveAt, changes: { ...changes, status } });
   }

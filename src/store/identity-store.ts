@@ -7,6 +7,7 @@ import type { Identity, IdentityKind, IdentityStatus } from '../domain/identity.
 import type { LifecycleEvent, LifecycleEventType } from '../domain/lifecycle-event.ts';
 import type { TimelineEvent } from '../engine/timeline.ts';
 import type { Database, IdentitiesTable, LifecycleEventsTable } from './database.ts';
+import { containing } from './like-pattern.ts';
 
 type Db = Kysely<Database>;
 
@@ -93,7 +94,7 @@ export async function listIdentities(db: Db, filter: IdentityFilter = {}): Promi
   if (filter.kind) q = q.where('kind', '=', filter.kind);
   if (filter.source) q = q.where('source', '=', filter.source);
   if (filter.search) {
-    const like = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const like = containing(filter.search);
     q = q.where((eb) =>
       eb.or([
         eb('key', 'ilike', like),

@@ -68,6 +68,16 @@ const CASES: readonly Case[] = [
   { method: 'POST', route: '/api/tasks/:id/complete', url: '/api/tasks/task-none/complete', body: { note: 'done' }, expect: all(404) },
   { method: 'POST', route: '/api/tasks/:id/initial-password', url: '/api/tasks/task-none/initial-password', expect: all(404) },
   { method: 'GET', route: '/api/me', url: '/api/me', expect: all('ok') },
+  { method: 'GET', route: '/api/inbox', url: '/api/inbox', expect: all('ok') },
+  { method: 'GET', route: '/api/systems', url: '/api/systems', expect: only(['admin', 'security']) },
+  // No connector service in this fixture, and no system named so: 404 for the admin.
+  { method: 'POST', route: '/api/systems/:name/test', url: '/api/systems/sys-none/test', expect: { ...only(['admin']), admin: 404 } },
+  { method: 'POST', route: '/api/systems/:name/release', url: '/api/systems/sys-none/release', expect: { ...only(['admin']), admin: 404 } },
+  { method: 'GET', route: '/api/findings', url: '/api/findings?state=open', expect: only(['admin', 'security']) },
+  { method: 'POST', route: '/api/findings/:id/resolve', url: '/api/findings/finding-none/resolve', body: { note: 'handled by hand' }, expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
+  { method: 'GET', route: '/api/exceptions', url: '/api/exceptions', expect: only(['admin', 'security']) },
+  { method: 'POST', route: '/api/exceptions/:id/review', url: '/api/exceptions/exc-none/review', body: {}, expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
+  { method: 'GET', route: '/api/audit/verify', url: '/api/audit/verify', expect: only(['admin', 'security']) },
 ];
 
 for (const backend of testBackends()) {

@@ -8,6 +8,8 @@ import { PeoplePage } from './pages/people-page.tsx';
 import { IdentityPageView } from './pages/identity-page.tsx';
 import { ApprovalsPage, ImportPage, PlansPage, SelfServicePage, TasksPage } from './pages/work-pages.tsx';
 import { ChangePasswordPage, UsersPage } from './pages/users-page.tsx';
+import { AuditPage, ExceptionsPage, FindingsPage, SystemsPage } from './pages/oversight-pages.tsx';
+import { InboxPage, useInboxCounts } from './pages/inbox-page.tsx';
 import './styles.css';
 
 const NAV: { path: string; label: string; roles: string[] | null }[] = [
@@ -19,12 +21,28 @@ const NAV: { path: string; label: string; roles: string[] | null }[] = [
   { path: 'tasks', label: 'Tasks', roles: null },
   { path: 'me', label: 'My access', roles: ['user'] },
   { path: 'users', label: 'Users', roles: ['admin'] },
+  { path: 'inbox', label: 'Inbox', roles: ['manager', 'system_owner'] },
+  { path: 'systems', label: 'Systems', roles: ['admin', 'security'] },
+  { path: 'findings', label: 'Findings', roles: ['admin', 'security'] },
+  { path: 'exceptions', label: 'Exceptions', roles: ['admin', 'security'] },
+  { path: 'audit', label: 'Audit', roles: ['admin', 'security'] },
 ];
 
-function SignIn({ onSession, oidc }: { onSession: (s: Session) => void; oidc: boolean }) {
+/** Why the provider's sign-in came back without a session (`?oidc=` from the callback). */
+const OIDC_MESSAGES: Record<string, string> = {
+  refused: 'Your organisation signed you in, but this account may not use jml: no active identity has your email address.',
+  failed: 'The sign-in with your organisation did not complete. Start it again.',
+};
+
+function SignIn({ onSession }: { onSession: (s: Session) => void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<ApiError | null>(null);
+  const [oidc, setOidc] = useState(false);
+  useEffect(() => {
+    api<{ enabled: boolean }>('GET', '/api/auth/oidc').then((r) => setOidc(r.enabled)).catch(() => setOidc(false));
+  }, []);
+  const oidcMessage = OIDC_MESSAGES[new URLSearchParams(window.location.search).get('oidc') ?? ''];
   const [busy, setBusy] = useState(false);
   return (
     <main className="sign-in">
@@ -37,7 +55,7 @@ function SignIn({ onSession, oidc }: { onSession: (s: Session) => void; oidc: bo
         <p className="muted">Joiners, movers, leavers — and who holds what.</p>
         <label>Username<input name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required /></label>
         <label>Password<input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required /></label>
-        <ErrorNote error={error} />
+        <ErrorNote error={error ?? (oidcMessage ? new Error(oidcMessage) : null)} />
         <button type="submit" className="primary" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
         {oidc && <a className="button" href="/api/auth/oidc/start">Sign in with your organisation</a>}
       </form>
@@ -50,6 +68,7 @@ function App() {
   const route = useHashRoute();
   const [menuOpen, setMenuOpen] = useState(false);
   const mainRef = useRef<HTMLElement>(null);
+  const inbox = useInboxCounts(session ? route.join('/') : null);
   useEffect(() => {
     api<Session>('GET', '/api/auth/session').then(accept).catch(() => setSession(null));
   }, []);
@@ -69,7 +88,7 @@ function App() {
     mainRef.current?.focus();
   }, [routeKey]);
   if (session === undefined) return <Loading />;
-  if (session === null) return <SignIn onSession={accept} oidc={false} />;
+  if (session === null) return <SignIn onSession={accept} />;
   if (session.mustChangePassword) return <ChangePasswordPage onDone={() => void api<Session>('GET', '/api/auth/session').then(accept)} />;
   const roles = new Set(session.user.roles);
   const nav = NAV.filter((n) => !n.roles || n.roles.some((r) => roles.has(r)));
@@ -78,8 +97,11 @@ function App() {
   const title = arg && page === 'people' ? null : (NAV.find((n) => n.path === page)?.label ?? 'jml');
   document.title = `${title ?? arg ?? 'jml'} · jml console`;
   const signOut = async () => {
-    await api('POST', '/api/auth/sign-out').catch(() => undefined);
+    // Through the provider's end-session page when OIDC is on and this user came through it.
+    const out = session.oidc ? await api<{ logoutUrl: string | null }>('POST', '/api/auth/oidc/sign-out').catch(() => null) : null;
+    if (!out) await api('POST', '/api/auth/sign-out').catch(() => undefined);
     setCsrf(null);
+    if (out?.logoutUrl) return window.location.assign(out.logoutUrl);
     setSession(null);
     window.location.hash = '';
   };
@@ -96,7 +118,10 @@ function App() {
         </div>
       </header>
       <nav id="nav" className={`sidenav ${menuOpen ? 'open' : ''}`} aria-label="Main">
-        {nav.map((n) => <a key={n.path} href={`#/${n.path}`} aria-current={page === n.path || (page === 'people' && n.path === 'people') ? 'page' : undefined}>{n.label}</a>)}
+        {nav.map((n) => {
+          const waiting = n.path === 'inbox' ? (inbox ? inbox.approvals + inbox.tasks : 0) : n.path === 'approvals' ? (inbox?.approvals ?? 0) : n.path === 'tasks' ? (inbox?.tasks ?? 0) : 0;
+          return <a key={n.path} href={`#/${n.path}`} aria-current={page === n.path || (page === 'people' && n.path === 'people') ? 'page' : undefined}>{n.label}{waiting > 0 ? <span className="count">{waiting}<span className="sr-only"> waiting</span></span> : null}</a>;
+        })}
       </nav>
       <main className="content" id="main" ref={mainRef} tabIndex={-1}>
         {/* Every page has one level-one heading; the identity page shows the person's name as its own. */}
@@ -109,6 +134,11 @@ function App() {
         {page === 'tasks' && <TasksPage />}
         {page === 'me' && <SelfServicePage />}
         {page === 'users' && <UsersPage session={session} onSession={accept} />}
+        {page === 'inbox' && <InboxPage />}
+        {page === 'systems' && <SystemsPage canAct={roles.has('admin')} />}
+        {page === 'findings' && <FindingsPage />}
+        {page === 'exceptions' && <ExceptionsPage />}
+        {page === 'audit' && <AuditPage subject={arg} />}
       </main>
     </div>
   );

@@ -46,22 +46,53 @@ export function Loading() {
   return <div className="loading" aria-busy="true">Loading…</div>;
 }
 
-/** A stacked bar chart without a chart library: one column per day. */
+/** A tick step of 1, 2 or 5 × 10ⁿ giving about `count` ticks up to `max`. */
+export function tickStep(max: number, count = 4): number {
+  const raw = Math.max(1, max) / count;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw)!;
+  return Math.max(1, step);
+}
+
+/** A stacked bar chart without a chart library: one column per day, a y axis of event counts, an x axis of dates. */
 export function EventChart({ days }: { days: { day: string; joiner: number; mover: number; leaver: number; rehire: number }[] }) {
-  const max = Math.max(1, ...days.map((d) => d.joiner + d.mover + d.leaver + d.rehire));
   const kinds = ['joiner', 'mover', 'leaver', 'rehire'] as const;
+  const highest = Math.max(0, ...days.map((d) => d.joiner + d.mover + d.leaver + d.rehire));
+  const step = tickStep(highest);
+  const top = Math.max(step, Math.ceil(highest / step) * step);
+  const ticks = Array.from({ length: top / step + 1 }, (_, i) => i * step);
+  // Plot area inside a fixed view box; the SVG scales as a whole, so text keeps its proportions.
+  const [left, right, plotTop, bottom, width, height] = [44, 8, 10, 40, 640, 220];
+  const plotH = height - plotTop - bottom;
+  const slot = (width - left - right) / Math.max(1, days.length);
+  const y = (v: number) => plotTop + plotH - (v / top) * plotH;
   return (
-    <figure className="chart" aria-label="lifecycle events per day, last 14 days">
-      <div className="bars">
-        {days.map((d) => (
-          <div key={d.day} className="bar-col" title={`${d.day}: ${kinds.map((k) => `${d[k]} ${k}`).join(', ')}`}>
-            <div className="bar-stack">
-              {kinds.map((k) => (d[k] > 0 ? <div key={k} className={`seg seg-${k}`} style={{ height: `${(d[k] / max) * 100}%` }} /> : null))}
-            </div>
-            <span className="bar-label">{d.day.slice(8)}</span>
-          </div>
+    <figure className="chart">
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={`Lifecycle events per day, ${days[0]?.day ?? ''} to ${days.at(-1)?.day ?? ''}: ${days.map((d) => `${d.day} ${kinds.map((k) => `${d[k]} ${k}`).join(' ')}`).join('; ')}`}>
+        {ticks.map((t) => (
+          <g key={t}>
+            <line x1={left} x2={width - right} y1={y(t)} y2={y(t)} className={t === 0 ? 'axis' : 'gridline'} />
+            <text x={left - 6} y={y(t) + 4} textAnchor="end" className="tick">{t}</text>
+          </g>
         ))}
-      </div>
+        <text x={12} y={plotTop + plotH / 2} textAnchor="middle" transform={`rotate(-90 12 ${plotTop + plotH / 2})`} className="axis-title">events</text>
+        {days.map((d, i) => {
+          let acc = 0;
+          const x = left + i * slot + slot * 0.15;
+          return (
+            <g key={d.day}>
+              {kinds.map((k) => {
+                if (d[k] === 0) return null;
+                const from = acc;
+                acc += d[k];
+                return <rect key={k} x={x} width={slot * 0.7} y={y(acc)} height={y(from) - y(acc)} className={`seg-${k}`}><title>{`${d.day}: ${d[k]} ${k}`}</title></rect>;
+              })}
+              <text x={x + slot * 0.35} y={plotTop + plotH + 14} textAnchor="middle" className="tick">{d.day.slice(8)}</text>
+            </g>
+          );
+        })}
+        <text x={left + (width - left - right) / 2} y={height - 6} textAnchor="middle" className="axis-title">day of month ({days[0]?.day.slice(0, 7) ?? ''}{days.at(-1) && days[0] && days.at(-1)!.day.slice(0, 7) !== days[0].day.slice(0, 7) ? ` – ${days.at(-1)!.day.slice(0, 7)}` : ''})</text>
+      </svg>
       <figcaption className="legend">
         {kinds.map((k) => (
           <span key={k}>

@@ -23,7 +23,8 @@ export function useApi<T>(url: string | null): { data: T | null; error: ApiError
 }
 
 export function useHashRoute(): string[] {
-  const read = () => (window.location.hash.replace(/^#\/?/, '') || 'home').split('/').map(decodeURIComponent);
+  // A query after the path (`#/findings?system=x`) is the page's own, not part of the route.
+  const read = () => (window.location.hash.replace(/^#\/?/, '').split('?')[0] || 'home').split('/').map(decodeURIComponent);
   const [parts, setParts] = useState(read);
   useEffect(() => {
     const on = () => setParts(read());

@@ -98,8 +98,10 @@ export async function userForOidc(db: Kysely<Database>, claims: { sub: string; e
   const existing = await db.selectFrom('console_users').selectAll().where('oidc_subject', '=', subject).executeTakeFirst();
   if (existing) return toConsoleUser(existing);
   if (!claims.email) throw new JmlError('forbidden', 'the identity provider sent no email, so no identity can be matched');
-  const identity = await db.selectFrom('identities').select('key').where(sql`lower(attributes->>'email')`, '=', claims.email.toLowerCase()).executeTakeFirst();
+  const identity = await db.selectFrom('identities').select(['key', 'status']).where(sql`lower(attributes->>'email')`, '=', claims.email.toLowerCase()).executeTakeFirst();
   if (!identity) throw new JmlError('forbidden', `no identity has the email ${claims.email}`);
+  // No console user is made for someone who has left: they could not sign in with it anyway.
+  if (identity.status === 'left') throw new JmlError('forbidden', `${claims.email} belongs to ${identity.key}, who has left`);
   return createUser(db, { username: claims.email, displayName: claims.name ?? claims.email, identityKey: identity.key, oidcSubject: subject }, `oidc:${issuer}`);
 }
 

@@ -5,13 +5,14 @@
  */
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { eventsByDay, todaysEvents } from '../../app/dashboard-queries.ts';
+import { eventsByDay, planWaiting, todaysEvents } from '../../app/dashboard-queries.ts';
 import { displayName } from '../../domain/identity.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { createCredentialStore } from '../auth/credential-store.ts';
 import { GRANTED_ROLES } from '../auth/principal.ts';
 import { createUser, toConsoleUser } from '../auth/user-store.ts';
 import { appendAudit } from '../../store/audit-log.ts';
+import { containing, escapeLike } from '../../store/like-pattern.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { defineRoute, page, pageQuery, sequenceCursor, type RouteDefinition } from '../route-definition.ts';
 import { boundedArray, boundedString, newPassword } from '../request-limits.ts';
@@ -40,11 +41,16 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
         findings: z.array(z.object({ id: z.string(), kind: z.string(), system: z.string().nullable(), identityKey: z.string().nullable(), detail: z.string() })),
         eventsByDay: z.array(z.object({ day: z.string(), joiner: z.number(), mover: z.number(), leaver: z.number(), rehire: z.number() })),
         openTasks: z.number(),
+        /** The banner: a plan awaiting approval, or events detected since the last plan was computed; null when nothing waits. */
+        planWaiting: z.union([
+          z.object({ kind: z.literal('approve'), planId: z.string(), changes: z.number(), since: z.string() }),
+          z.object({ kind: z.literal('compute'), events: z.number(), since: z.string() }),
+        ]).nullable(),
       }),
       async handler() {
         const now = deps.now();
         const timeZone = deps.timezone ?? 'UTC';
-        const [counts, todays, leaverRows, byDay, openTasks, plans, quarantined, findings] = await Promise.all([
+        const [counts, todays, leaverRows, byDay, openTasks, plans, quarantined, findings, waiting] = await Promise.all([
           db.selectFrom('identities').select(['status', sql<number>`count(*)::int`.as('n')]).groupBy('status').execute(),
           todaysEvents(db, now, timeZone),
           db
@@ -65,6 +71,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
           deps.services.plans ? deps.services.plans.list('awaiting_approval', 10) : Promise.resolve([]),
           deps.services.observed ? deps.services.observed.quarantinedSystems() : Promise.resolve([]),
           deps.services.observed ? deps.services.observed.openFindings(20) : Promise.resolve([]),
+          planWaiting(db),
         ]);
         return {
           counts: Object.fromEntries(counts.map((c) => [c.status, c.n])),
@@ -81,6 +88,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
           findings: findings.map((f) => ({ ...f })),
           eventsByDay: [...byDay],
           openTasks: openTasks.n,
+          planWaiting: waiting ? { ...waiting } : null,
         };
       },
     }),
@@ -111,24 +119,29 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'PATCH',
       url: '/api/users/:id',
-      summary: 'Changes a user’s roles or status; disabling ends their sessions and tokens at once. Needs a recent admin sign-in, not an API token.',
+      summary: 'Changes a user’s roles, status or linked identity (null unlinks); disabling ends their sessions and tokens at once. Needs a recent admin sign-in, not an API token.',
       tag: 'admin',
       access: ['admin'],
       recentSignIn: true,
       params: z.object({ id: boundedString('key') }),
       body: z
-        .object({ roles: boundedArray(z.enum(GRANTED_ROLES), GRANTED_ROLES.length).optional(), status: z.enum(['active', 'disabled']).optional() })
+        .object({ roles: boundedArray(z.enum(GRANTED_ROLES), GRANTED_ROLES.length).optional(), status: z.enum(['active', 'disabled']).optional(), identityKey: boundedString('key').min(1).nullable().optional() })
         .strict()
-        .refine((b) => b.roles !== undefined || b.status !== undefined, 'give roles or status to change'),
+        .refine((b) => b.roles !== undefined || b.status !== undefined || b.identityKey !== undefined, 'give roles, status or identityKey to change'),
       response: userView,
       async handler({ params, body, actor, principal, request }) {
         if (params.id === principal.userId && (body.status === 'disabled' || (body.roles && !body.roles.includes('admin')))) throw new JmlError('conflict', 'an admin cannot disable or demote themselves');
+        // The linked identity decides manager and owner roles: nobody changes their own (another admin can).
+        if (params.id === principal.userId && body.identityKey !== undefined) throw new JmlError('conflict', 'an admin cannot change the identity their own user is linked to');
         const before = await db.selectFrom('console_users').selectAll().where('id', '=', params.id).executeTakeFirst();
         if (!before) throw new JmlError('not_found', `no user ${params.id}`);
-        const row = await db.updateTable('console_users').set({ ...(body.roles ? { roles: body.roles } : {}), ...(body.status ? { status: body.status } : {}) }).where('id', '=', params.id).returningAll().executeTakeFirstOrThrow();
+        if (body.identityKey != null && !(await db.selectFrom('identities').select('key').where('key', '=', body.identityKey).executeTakeFirst())) {
+          throw new JmlError('invalid_input', `identityKey: there is no identity ${body.identityKey}`, { details: { field: 'identityKey' } });
+        }
+        const row = await db.updateTable('console_users').set({ ...(body.roles ? { roles: body.roles } : {}), ...(body.status ? { status: body.status } : {}), ...(body.identityKey !== undefined ? { identity_key: body.identityKey } : {}) }).where('id', '=', params.id).returningAll().executeTakeFirstOrThrow();
         deps.principalCache?.forgetWhere({ userId: params.id });
         if (body.status === 'disabled') await credentials.revokeAll(params.id);
-        await appendAudit(db, { actor, action: 'user.changed', subject: `user:${params.id}`, trigger: `api:${request.id}`, before: { roles: before.roles, status: before.status }, after: body }, deps.now());
+        await appendAudit(db, { actor, action: 'user.changed', subject: `user:${params.id}`, trigger: `api:${request.id}`, before: { roles: before.roles, status: before.status, identityKey: before.identity_key }, after: body }, deps.now());
         const user = toConsoleUser(row);
         return { ...user, roles: [...user.roles] };
       },
@@ -136,16 +149,21 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       url: '/api/audit',
-      summary: 'The audit trail, newest first; filter by subject, actor or action.',
+      summary: 'The audit trail, newest first; filter by subject (an identity key, `user:…`, `system:…`), actor, action, kind (the action’s first part: `user`, `finding`…) or text anywhere in the entry.',
       tag: 'admin',
       access: ['admin', 'security'],
-      query: pageQuery.extend({ cursor: sequenceCursor, subject: boundedString('key').optional(), actor: boundedString('key').optional(), action: boundedString('key').optional() }),
+      query: pageQuery.extend({ cursor: sequenceCursor, subject: boundedString('key').optional(), actor: boundedString('key').optional(), action: boundedString('key').optional(), kind: boundedString('key').optional(), q: boundedString('name').trim().optional() }),
       response: page(z.object({ seq: z.number(), at: z.string(), actor: z.string(), action: z.string(), subject: z.string(), trigger: z.string(), details: z.unknown() })),
       async handler({ query }) {
         let q = db.selectFrom('audit_log').select(['seq', 'at', 'actor', 'action', 'subject', 'trigger', 'details']);
         if (query.subject) q = q.where('subject', '=', query.subject);
         if (query.actor) q = q.where('actor', '=', query.actor);
         if (query.action) q = q.where('action', '=', query.action);
+        if (query.kind) q = q.where('action', 'like', `${escapeLike(query.kind)}.%`);
+        if (query.q) {
+          const like = containing(query.q);
+          q = q.where((eb) => eb.or([eb('subject', 'ilike', like), eb('actor', 'ilike', like), eb('action', 'ilike', like), eb(sql`details::text`, 'ilike', like)]));
+        }
         if (query.cursor) q = q.where('seq', '<', Number(query.cursor));
         const rows = await q.orderBy('seq', 'desc').limit(query.limit + 1).execute();
         const items = rows.slice(0, query.limit);

@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import { z } from 'zod';
+import { JmlError } from '../../domain/errors.ts';
 import { displayName, IDENTITY_KINDS, IDENTITY_STATUSES } from '../../domain/identity.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { seesEveryone, type Principal } from '../auth/principal.ts';
@@ -16,6 +17,8 @@ import { holdEditForApproval } from '../../app/identity-edit-approval.ts';
 import type { Policy } from '../../domain/policy.ts';
 import type { IdentityStatus } from '../../domain/identity.ts';
 import { boundedAttributes, boundedString } from '../request-limits.ts';
+import { findUnstorableText } from '../request-text.ts';
+import { containing } from '../../store/like-pattern.ts';
 
 const personSummary = z.object({
   key: z.string(),
@@ -87,6 +90,21 @@ function summary(row: Row): z.input<typeof personSummary> {
   };
 }
 
+/** The display name as `displayName` derives it, lower-cased, in SQL: the `sort=name` order. */
+const SORT_NAME = sql<string>`lower(coalesce(nullif(attributes->>'display_name', ''), nullif(concat_ws(' ', nullif(attributes->>'first_name', ''), nullif(attributes->>'last_name', '')), ''), key))`;
+
+/** A `sort=name` cursor back to its (name, key); anything else is a 400 naming the field. */
+function nameCursor(cursor: string): { name: string; key: string } {
+  try {
+    const [name, key] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    // Decoded text never reached the request's own check for what the database cannot store (NUL, lone surrogates).
+    if (typeof name === 'string' && typeof key === 'string' && findUnstorableText([name, key]) === null) return { name, key };
+  } catch {
+    // falls through to the refusal
+  }
+  throw new JmlError('invalid_input', 'query.cursor: not a cursor from this list', { details: { problems: [{ path: 'query.cursor', message: 'not a cursor from this list' }] } });
+}
+
 /** The fields of a patch this principal may not set on this identity. */
 export function forbiddenFields(principal: Principal, targetKey: string, body: z.output<typeof patchBody>): string[] {
   const asked = [...Object.keys(body).filter((k) => k !== 'attributes' && body[k as keyof typeof body] !== undefined), ...Object.keys(body.attributes ?? {}).map((a) => `attributes.${a}`)];
@@ -102,7 +120,7 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       url: '/api/people',
-      summary: 'People and non-human identities the caller may see, by key; search by name, email or key; filter by status, kind, department, manager.',
+      summary: 'People and non-human identities the caller may see, by key (or by name with `sort=name`), with the total that match; search by name, email or key; filter by status, kind, department, manager.',
       tag: 'people',
       access: 'signed_in',
       query: pageQuery.extend({
@@ -111,8 +129,10 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
         kind: z.enum(IDENTITY_KINDS).optional(),
         department: boundedString('name').optional(),
         manager: boundedString('key').optional(),
+        sort: z.enum(['key', 'name']).default('key').describe('`name`: by display name, then key'),
+        cursor: boundedString('text').optional().describe('from the previous page’s nextCursor'),
       }),
-      response: page(personSummary),
+      response: page(personSummary).extend({ total: z.number().describe('how many match the filters, over every page') }),
       async handler({ query, principal }) {
         // The whole attributes document: measured cheaper than extracting the seven shown fields one by one.
         let q = db.selectFrom('identities').select(['key', 'kind', 'status', 'attributes', 'start_date', 'end_date']);
@@ -132,7 +152,7 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
         if (query.department) q = q.where(sql`attributes->>'department'`, '=', query.department);
         if (query.manager) q = q.where(sql`attributes->>'manager'`, '=', query.manager);
         if (query.q) {
-          const like = `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+          const like = containing(query.q);
           q = q.where((eb) =>
             eb.or([
               eb('key', 'ilike', like),
@@ -141,10 +161,25 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
             ]),
           );
         }
-        if (query.cursor) q = q.where('key', '>', query.cursor);
-        const rows = await q.orderBy('key').limit(query.limit + 1).execute();
+        const total = q.clearSelect().select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+        let rows: Row[];
+        let nameAfter: string | null = null;
+        if (query.sort === 'name') {
+          // Keyset on (lower-cased display name, key); the cursor carries both.
+          const after = query.cursor ? nameCursor(query.cursor) : null;
+          if (after) q = q.where((eb) => eb(sql`(${SORT_NAME}, key)`, '>', sql`(${after.name}::text, ${after.key}::text)`));
+          const named = await q.select(SORT_NAME.as('sort_name')).orderBy(SORT_NAME).orderBy('key').limit(query.limit + 1).execute();
+          const lastShown = named[query.limit - 1];
+          if (named.length > query.limit && lastShown) nameAfter = Buffer.from(JSON.stringify([lastShown.sort_name, lastShown.key])).toString('base64url');
+          rows = named;
+        } else {
+          if (query.cursor) q = q.where('key', '>', query.cursor);
+          rows = await q.orderBy('key').limit(query.limit + 1).execute();
+        }
         const items = rows.slice(0, query.limit).map(summary);
-        return { items, nextCursor: rows.length > query.limit ? items[items.length - 1]!.key : null };
+        const last = items[items.length - 1];
+        const nextCursor = query.sort === 'name' ? nameAfter : rows.length > query.limit && last ? last.key : null;
+        return { items, nextCursor, total: (await total).n };
       },
     }),
     defineRoute({

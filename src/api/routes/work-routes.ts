@@ -78,6 +78,11 @@ function mayDecide(principal: Principal, item: ApprovalItem): boolean {
   return item.approvers.includes(self) || item.requestedBy === self || item.identityKey === self;
 }
 
+/** Admin and security see every task; a system owner those of their systems; anyone those assigned to them. */
+function taskVisibleTo(principal: Principal, task: { readonly system: string; readonly owner: string | null }): boolean {
+  return principal.roles.has('admin') || principal.roles.has('security') || principal.ownedSystems.includes(task.system) || (task.owner !== null && task.owner === principal.identityKey);
+}
+
 export function workRoutes(deps: ApiDeps): RouteDefinition[] {
   const { services } = deps;
   const tasks = createTaskStore({ db: deps.db, now: deps.now });
@@ -91,6 +96,12 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
     held: (p.plan.held ?? []).map((h) => ({ identityKey: h.identityKey, requestId: h.requestId, state: h.state, heldChanges: h.heldChanges })),
     changes: p.plan.changes.map((c) => ({ id: c.id, kind: c.kind, identityKey: c.identityKey, system: c.system, ...(c.entitlement ? { entitlement: c.entitlement } : {}), reason: c.reason, dependsOn: [...c.dependsOn], state: p.changeStates[c.id] ?? 'planned' })),
   });
+  /** The open stages this identity is an approver of; never its own request (the route already leaves them out). */
+  const approvalsFor = async (principal: Principal): Promise<ApprovalItem[]> => {
+    const self = principal.identityKey;
+    if (!services.approvals || self === null) return [];
+    return (await services.approvals.pending(self)).filter((i) => i.approvers.includes(self) && i.requestedBy !== self && i.identityKey !== self);
+  };
   return [
     defineRoute({
       method: 'GET',
@@ -215,12 +226,18 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'approvals',
       access: 'signed_in',
       response: z.object({ items: z.array(approvalItem) }),
+      handler: async ({ principal }) => ({ items: (await approvalsFor(principal)).map(itemOut) }),
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/inbox',
+      summary: 'How much waits on the caller: approvals they may decide now and open tasks they can close (the console menu’s counts).',
+      tag: 'approvals',
+      access: 'signed_in',
+      response: z.object({ approvals: z.number(), tasks: z.number() }),
       async handler({ principal }) {
-        const self = principal.identityKey;
-        if (!services.approvals || self === null) return { items: [] };
-        // The open stages this identity is an approver of; never its own request (the route already leaves them out).
-        const mine = (await services.approvals.pending(self)).filter((i) => i.approvers.includes(self) && i.requestedBy !== self && i.identityKey !== self);
-        return { items: mine.map(itemOut) };
+        const [approvals, open] = await Promise.all([approvalsFor(principal), tasks.listTasks({ status: 'open' })]);
+        return { approvals: approvals.length, tasks: open.filter((t) => taskVisibleTo(principal, t)).length };
       },
     }),
     defineRoute({
@@ -274,8 +291,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       response: z.object({ items: z.array(task) }),
       async handler({ query, principal }) {
         const all = await tasks.listTasks({ ...(query.status ? { status: query.status } : {}), ...(query.system ? { system: query.system } : {}) });
-        const everyone = principal.roles.has('admin') || principal.roles.has('security');
-        const visible = all.filter((t) => everyone || principal.ownedSystems.includes(t.system) || (t.owner !== null && t.owner === principal.identityKey));
+        const visible = all.filter((t) => taskVisibleTo(principal, t));
         return { items: visible.slice(0, 500).map((t) => ({ id: t.id, system: t.system, kind: t.kind, identityKey: t.identityKey, instruction: t.instruction, owner: t.owner, status: t.status, dueAt: t.dueAt, needsConfirmation: t.needsConfirmation, evidenceNote: t.evidence?.note ?? null, doneBy: t.evidence?.doneBy ?? null, deliversPassword: t.kind === 'manual_task' && t.change.credentialId !== undefined })) };
       },
     }),

@@ -10,6 +10,7 @@ interface Dashboard {
   findings: { id: string; kind: string; system: string | null; identityKey: string | null; detail: string }[];
   eventsByDay: { day: string; joiner: number; mover: number; leaver: number; rehire: number }[];
   openTasks: number;
+  planWaiting: { kind: 'approve'; planId: string; changes: number; since: string } | { kind: 'compute'; events: number; since: string } | null;
 }
 
 export function DashboardPage() {
@@ -19,6 +20,13 @@ export function DashboardPage() {
   const c = data.counts;
   return (
     <div className="grid">
+      {data.planWaiting && (
+        <p className="note banner span-3" role="status" data-testid="plan-banner">
+          {data.planWaiting.kind === 'approve'
+            ? <>A plan of {data.planWaiting.changes} changes waits for approval since {new Date(data.planWaiting.since).toLocaleString()}. <a className="button" href={`#/plans/${data.planWaiting.planId}`}>Review the plan</a></>
+            : <>{data.planWaiting.events} lifecycle event{data.planWaiting.events === 1 ? '' : 's'} arrived since the last plan was computed. <a className="button" href="#/plans">Compute a plan</a></>}
+        </p>
+      )}
       <div className="stats span-3">
         <Stat label="Active" value={c.active ?? 0} tone="good" />
         <Stat label="Starting soon" value={c.pending ?? 0} tone="info" />
@@ -50,7 +58,7 @@ export function DashboardPage() {
         )}
       </Card>
       <Card title="Today">
-        {data.today.length === 0 ? <Empty>Nothing effective or detected today.</Empty> : (
+        {data.today.length === 0 ? <Empty>Nothing takes effect today.</Empty> : (
           <ul className="list">
             {data.today.slice(0, 10).map((e) => (
               <li key={e.id}><Status value={e.type} /> <a href={`#/people/${encodeURIComponent(e.identityKey)}`}>{e.displayName}</a> <small>{e.effectiveDate}</small></li>

@@ -29,6 +29,22 @@ export function joinerHoldText(h: JoinerHold): string {
   return `Held for joiner approval ${h.requestId}${waits}: plans create no account or access for this person until it is approved.`;
 }
 
+/** Text that may break after @ . _ - / (emails, DNs) but never inside a word. */
+export function Breakable({ text }: { text: string }) {
+  const parts = text.split(/(?<=[@._\-/])/);
+  return <span className="breakable">{parts.map((p, n) => <span key={n}>{p}{n < parts.length - 1 ? <wbr /> : null}</span>)}</span>;
+}
+
+/**
+ * The "before" of a change as shown: events recorded before leavers carried their
+ * status from the identity's last known one store none, so the timeline supplies it.
+ */
+export function shownFrom(timeline: IdentityPage['timeline'], event: IdentityPage['timeline'][number], field: string, from: string | null): string | null {
+  if (from !== null || field !== 'status' || event.type !== 'leaver') return from;
+  const older = timeline.slice(timeline.indexOf(event) + 1).find((e) => e.changes.status?.[1] != null);
+  return older?.changes.status?.[1] ?? 'active';
+}
+
 export function IdentityPageView({ identityKey }: { identityKey: string }) {
   const { data, error, loading } = useApi<IdentityPage>(`/api/people/${encodeURIComponent(identityKey)}`);
   if (error) return <ErrorNote error={error.status === 404 ? new Error(`You cannot see ${identityKey}, or no such identity exists.`) : error} />;
@@ -38,14 +54,16 @@ export function IdentityPageView({ identityKey }: { identityKey: string }) {
   for (const a of data.access.accounts) accountsBySystem.set(a.system, [...(accountsBySystem.get(a.system) ?? []), a]);
   const counts = { ok: 0, missing: 0, not_desired: 0 };
   for (const e of data.access.entitlements) counts[e.state] += 1;
+  // Empty sections share one line instead of a card each saying "none".
+  const empty = ([['accounts', accountsBySystem.size], ['credentials', data.credentials.length], ['recent changes', data.changes.length], ['owned or sponsored identities', data.owned.length], ['team', data.reports.length], ['tasks', data.tasks.length], ['equipment', data.assets.length]] as const).filter(([, n]) => n === 0).map(([name]) => name);
   return (
     <div className="grid">
       <header className="identity-head span-3">
         <div className="avatar" aria-hidden="true">{i.displayName.split(' ').map((w) => w[0]).slice(0, 2).join('')}</div>
         <div>
           <h1>{i.displayName} <Status value={i.status} /></h1>
-          <p className="muted">{i.title ?? i.kind.replace(/_/g, ' ')}{i.department ? ` · ${i.department}` : ''}{i.email ? ` · ${i.email}` : ''}</p>
-          <p className="muted">Key <code>{i.key}</code> · source {i.source}{i.manager ? <> · manager <a href={`#/people/${encodeURIComponent(i.manager)}`}>{i.managerName ?? i.manager}</a></> : null}{i.owner ? <> · owner <a href={`#/people/${encodeURIComponent(i.owner)}`}>{i.owner}</a></> : null}{i.sponsor ? <> · sponsor <a href={`#/people/${encodeURIComponent(i.sponsor)}`}>{i.sponsor}</a></> : null}{i.startDate ? ` · started ${i.startDate}` : ''}{i.endDate ? ` · ends ${i.endDate}` : ''}</p>
+          <p className="muted">{i.title ?? i.kind.replace(/_/g, ' ')}{i.department ? ` · ${i.department}` : ''}{i.email ? <> · <Breakable text={i.email} /></> : ''}</p>
+          <p className="muted">Key <code>{i.key}</code> · source {i.source}{i.manager ? <> · manager <a className="inline-link" href={`#/people/${encodeURIComponent(i.manager)}`}>{i.managerName ?? i.manager}</a></> : null}{i.owner ? <> · owner <a className="inline-link" href={`#/people/${encodeURIComponent(i.owner)}`}>{i.owner}</a></> : null}{i.sponsor ? <> · sponsor <a className="inline-link" href={`#/people/${encodeURIComponent(i.sponsor)}`}>{i.sponsor}</a></> : null}{i.startDate ? ` · started ${i.startDate}` : ''}{i.endDate ? ` · ends ${i.endDate}` : ''}</p>
         </div>
       </header>
       {data.access.joinerHold ? (
@@ -79,14 +97,14 @@ export function IdentityPageView({ identityKey }: { identityKey: string }) {
             {data.timeline.map((e) => (
               <li key={e.id}>
                 <Status value={e.type} /> <b>{e.effectiveDate}</b> <small>{e.state} · {e.source}</small>
-                <ul>{Object.entries(e.changes).slice(0, 6).map(([k, [from, to]]) => <li key={k}><small>{k}: {from ?? '∅'} → {to ?? '∅'}</small></li>)}</ul>
+                <ul>{Object.entries(e.changes).slice(0, 6).map(([k, [from, to]]) => <li key={k}><small>{k.replace(/_/g, ' ')}: <Breakable text={shownFrom(data.timeline, e, k, from) ?? '—'} /> → <Breakable text={to ?? '—'} /></small></li>)}</ul>
               </li>
             ))}
           </ol>
         )}
       </Card>
-      <Card title="Accounts per system">
-        {accountsBySystem.size === 0 ? <Empty>No accounts observed (systems not reconciled yet, or none linked).</Empty> : (
+      {accountsBySystem.size > 0 && <Card title="Accounts per system">
+        {(
           <dl className="systems">
             {[...accountsBySystem].map(([system, accounts]) => (
               <div key={system}>
@@ -101,27 +119,16 @@ export function IdentityPageView({ identityKey }: { identityKey: string }) {
             ))}
           </dl>
         )}
-      </Card>
-      <Card title="Credentials">
-        {data.credentials.length === 0 ? <Empty>No credentials.</Empty> : <ul className="list">{data.credentials.map((c) => <li key={c.id}><b>{c.name}</b> <small>{c.kind.replace(/_/g, ' ')} in {c.system} · created {c.createdAt.slice(0, 10)}{c.lastRotatedAt ? ` · rotated ${c.lastRotatedAt.slice(0, 10)}` : ' · never rotated'}{c.expiresAt ? ` · expires ${c.expiresAt.slice(0, 10)}` : ''}</small> <Status value={c.status} /></li>)}</ul>}
-      </Card>
-      <Card title="Recent changes">
-        {data.changes.length === 0 ? <Empty>No changes applied yet.</Empty> : <ul className="list">{data.changes.slice(0, 12).map((c) => <li key={`${c.planId}/${c.changeId}`}><Status value={c.state} /> {c.kind.replace(/_/g, ' ')} <small>{c.system ?? 'jml'}</small></li>)}</ul>}
-      </Card>
-      <Card title="Owned and sponsored">
-        {data.owned.length === 0 ? <Empty>Owns no identities.</Empty> : <ul className="list">{data.owned.map((o) => <li key={o.key}><a href={`#/people/${encodeURIComponent(o.key)}`}>{o.displayName}</a> <small>{o.relation} · {o.kind.replace(/_/g, ' ')}</small> <Status value={o.status} /></li>)}</ul>}
-      </Card>
-      <Card title="Team">
-        {data.reports.length === 0 ? <Empty>No direct reports.</Empty> : <ul className="list">{data.reports.map((r) => <li key={r.key}><a href={`#/people/${encodeURIComponent(r.key)}`}>{r.displayName}</a> <Status value={r.status} /></li>)}</ul>}
-      </Card>
-      <Card title="Tasks">
-        {data.tasks.length === 0 ? <Empty>No manual tasks.</Empty> : <ul className="list">{data.tasks.map((t) => <li key={t.id}><Status value={t.status} /> {t.instruction} <small>{t.system} · due {t.dueAt.slice(0, 10)}</small></li>)}</ul>}
-      </Card>
-      <Card title="Equipment">
-        {data.assets.length === 0 ? <Empty>No equipment.</Empty> : <ul className="list">{data.assets.map((a) => <li key={a.tag}><b>{a.tag}</b> {a.description || a.kind} <Status value={a.status} /></li>)}</ul>}
-      </Card>
+      </Card>}
+      {data.credentials.length > 0 && <Card title="Credentials"><ul className="list">{data.credentials.map((c) => <li key={c.id}><b>{c.name}</b> <small>{c.kind.replace(/_/g, ' ')} in {c.system} · created {c.createdAt.slice(0, 10)}{c.lastRotatedAt ? ` · rotated ${c.lastRotatedAt.slice(0, 10)}` : ' · never rotated'}{c.expiresAt ? ` · expires ${c.expiresAt.slice(0, 10)}` : ''}</small> <Status value={c.status} /></li>)}</ul></Card>}
+      {data.changes.length > 0 && <Card title="Recent changes"><ul className="list">{data.changes.slice(0, 12).map((c) => <li key={`${c.planId}/${c.changeId}`}><Status value={c.state} /> {c.kind.replace(/_/g, ' ')} <small>{c.system ?? 'jml'}</small></li>)}</ul></Card>}
+      {data.owned.length > 0 && <Card title="Owned and sponsored"><ul className="list">{data.owned.map((o) => <li key={o.key}><a href={`#/people/${encodeURIComponent(o.key)}`}>{o.displayName}</a> <small>{o.relation} · {o.kind.replace(/_/g, ' ')}</small> <Status value={o.status} /></li>)}</ul></Card>}
+      {data.reports.length > 0 && <Card title="Team"><ul className="list">{data.reports.map((r) => <li key={r.key}><a href={`#/people/${encodeURIComponent(r.key)}`}>{r.displayName}</a> <Status value={r.status} /></li>)}</ul></Card>}
+      {data.tasks.length > 0 && <Card title="Tasks"><ul className="list">{data.tasks.map((t) => <li key={t.id}><Status value={t.status} /> {t.instruction} <small>{t.system} · due {t.dueAt.slice(0, 10)}</small></li>)}</ul></Card>}
+      {data.assets.length > 0 && <Card title="Equipment"><ul className="list">{data.assets.map((a) => <li key={a.tag}><b>{a.tag}</b> {a.description || a.kind} <Status value={a.status} /></li>)}</ul></Card>}
+      {empty.length > 0 && <p className="empty-sections span-3" data-testid="empty-sections">Nothing recorded for {empty.join(', ')}.</p>}
       <Card title="Attributes">
-        <dl className="attrs">{Object.entries(i.attributes).filter(([, v]) => v !== null).map(([k, v]) => <div key={k}><dt>{k.replace(/_/g, ' ')}</dt><dd>{v}</dd></div>)}</dl>
+        <dl className="attrs">{Object.entries(i.attributes).filter(([, v]) => v !== null).map(([k, v]) => <div key={k}><dt>{k.replace(/_/g, ' ')}</dt><dd><Breakable text={v!} /></dd></div>)}</dl>
       </Card>
     </div>
   );

@@ -9,16 +9,16 @@ export function PeoplePage() {
   const [status, setStatus] = useState('');
   const [kind, setKind] = useState('');
   const [cursors, setCursors] = useState<string[]>([]);
-  const params = new URLSearchParams({ limit: '25' });
+  const params = new URLSearchParams({ limit: '25', sort: 'name' });
   if (q) params.set('q', q);
   if (status) params.set('status', status);
   if (kind) params.set('kind', kind);
   const cursor = cursors[cursors.length - 1];
   if (cursor) params.set('cursor', cursor);
-  const { data, error, loading } = useApi<{ items: Person[]; nextCursor: string | null }>(`/api/people?${params}`);
+  const { data, error, loading } = useApi<{ items: Person[]; nextCursor: string | null; total: number }>(`/api/people?${params}`);
   const reset = () => setCursors([]);
   return (
-    <Card title="People" action={<small>{loading ? 'Searching…' : `${data?.items.length ?? 0} shown`}</small>}>
+    <Card title="People" action={<small>{loading ? 'Searching…' : data ? `${(cursors.length * 25 + (data.items.length > 0 ? 1 : 0)).toLocaleString()}–${(cursors.length * 25 + data.items.length).toLocaleString()} of ${data.total.toLocaleString()} · by name` : ''}</small>}>
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
         <label>Search<input type="search" placeholder="Name, email or key" value={q} onChange={(e) => { setQ(e.target.value); reset(); }} /></label>
         <label>Status<select value={status} onChange={(e) => { setStatus(e.target.value); reset(); }}><option value="">Any</option><option>active</option><option>pending</option><option>suspended</option><option>left</option></select></label>

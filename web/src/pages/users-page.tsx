@@ -29,6 +29,7 @@ export function UsersPage({ session, onSession }: { session: Session; onSession:
   const [error, setError] = useState<ApiError | null>(null);
   const [busy, setBusy] = useState(false);
   const [issued, setIssued] = useState<{ username: string; oneTimePassword: string } | null>(null);
+  const [links, setLinks] = useState<Record<string, string>>({});
   const [form, setForm] = useState({ username: '', displayName: '', password: '', identityKey: '', roles: [] as string[] });
   const act = async (fn: () => Promise<unknown>) => {
     setBusy(true);
@@ -54,7 +55,19 @@ export function UsersPage({ session, onSession }: { session: Session; onSession:
               {list.data.items.map((u) => (
                 <tr key={u.id}>
                   <td>{u.displayName}<br /><small>{u.username}</small></td>
-                  <td>{u.identityKey ? <a href={`#/people/${encodeURIComponent(u.identityKey)}`}>{u.identityKey}</a> : '—'}</td>
+                  <td>
+                    {u.identityKey && <a href={`#/people/${encodeURIComponent(u.identityKey)}`}>{u.identityKey}</a>}
+                    {u.username !== session.user.username && (
+                      <form className="link-identity" onSubmit={(e) => {
+                        e.preventDefault();
+                        const key = links[u.id]?.trim() ?? '';
+                        void act(async () => { await api('PATCH', `/api/users/${encodeURIComponent(u.id)}`, { identityKey: key === '' ? null : key }); setLinks({ ...links, [u.id]: '' }); });
+                      }}>
+                        <input aria-label={`Identity key for ${u.username}`} placeholder={u.identityKey ? 'another key, or empty' : 'identity key'} value={links[u.id] ?? ''} onChange={(e) => setLinks({ ...links, [u.id]: e.target.value })} />
+                        <button type="submit" disabled={busy || (!u.identityKey && !(links[u.id] ?? '').trim())}>{(links[u.id] ?? '').trim() ? 'Link' : u.identityKey ? 'Unlink' : 'Link'}</button>
+                      </form>
+                    )}
+                  </td>
                   <td>
                     <fieldset className="checks" aria-label={`Roles of ${u.username}`}>
                       {GRANTED.map((r) => (

@@ -194,7 +194,7 @@ export function ApprovalsPage() {
   const { data, error, reload } = useApi<{ items: Approval[] }>('/api/approvals');
   const [err, setErr] = useState<Error | null>(null);
   const decide = async (id: string, decision: 'approve' | 'reject') => {
-    try { await api('POST', `/api/approvals/${id}/decision`, { decision }); reload(); } catch (e) { setErr(e as Error); }
+    try { await api('POST', `/api/approvals/${id}/decision`, { decision }); reload(); window.dispatchEvent(new Event('jml:work-changed')); } catch (e) { setErr(e as Error); }
   };
   return (
     <Card title="Approvals inbox">
@@ -230,7 +230,7 @@ export function TasksPage() {
     try { const { password } = await api<{ password: string }>('POST', `/api/tasks/${t.id}/initial-password`); setRevealed({ ...revealed, [t.id]: password }); } catch (e) { setErr(e as Error); }
   };
   const close = async (t: Task) => {
-    try { await api('POST', `/api/tasks/${t.id}/complete`, { note: notes[t.id] || undefined, fileSha256: files[t.id] || undefined }); reload(); } catch (e) { setErr(e as Error); }
+    try { await api('POST', `/api/tasks/${t.id}/complete`, { note: notes[t.id] || undefined, fileSha256: files[t.id] || undefined }); reload(); window.dispatchEvent(new Event('jml:work-changed')); } catch (e) { setErr(e as Error); }
   };
   return (
     <Card title="Manual tasks">
