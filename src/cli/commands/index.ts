@@ -12,6 +12,7 @@ import { registerDemoCommand } from './demo-command.ts';
 import { registerIdentityCommands } from './identity-commands.ts';
 import { registerImportCommand } from './import-command.ts';
 import { registerLeaverCommands } from './leaver-commands.ts';
+import { registerMigrateCommand } from './migrate-command.ts';
 import { registerPlanCommands } from './plan-command.ts';
 import { registerPolicyCommands } from './policy-commands.ts';
 import { registerQuarantineCommands } from './quarantine-commands.ts';
@@ -29,4 +30,5 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerSourceCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
   registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand,
-  registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands];
+  registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands,
+  registerMigrateCommand];
