@@ -9,6 +9,7 @@ import { registerApprovalCommands } from './approval-commands.ts';
 import { registerAssetCommands } from './asset-commands.ts';
 import { registerAuditCommand } from './audit-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
+import { registerEvidenceCommands } from './evidence-command.ts';
 import { registerIdentityCommands } from './identity-commands.ts';
 import { registerImportCommand } from './import-command.ts';
 import { registerLeaverCommands } from './leaver-commands.ts';
@@ -31,4 +32,4 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerSourceCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
   registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand,
   registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands,
-  registerMigrateCommand];
+  registerMigrateCommand, registerEvidenceCommands];
