@@ -65,7 +65,18 @@ export async function verifyEvidencePack(db: Kysely<Database>, dir: string, key:
 async function checkAuditEntries(db: Kysely<Database>, dir: string, problems: string[]): Promise<number> {
   const file = path.join(dir, AUDIT_ENTRIES);
   if (!existsSync(file)) return 0;
-  const listed = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { seq: number; hash: string });
+  const listed: { seq: number; hash: string }[] = [];
+  readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
+    if (line === '') return;
+    try {
+      const { seq, hash } = JSON.parse(line) as { seq: unknown; hash: unknown };
+      if (Number.isSafeInteger(seq) && typeof hash === 'string') return void listed.push({ seq: seq as number, hash });
+    } catch {
+      // named below
+    }
+    problems.push(`${AUDIT_ENTRIES}:${i + 1}: not an audit reference ({"seq":…,"hash":…})`);
+  });
+  if (listed.length === 0) return 0;
   for (let i = 0; i < listed.length; i += 5000) {
     const chunk = listed.slice(i, i + 5000);
     const rows = await db.selectFrom('audit_log').selectAll().where('seq', '>=', chunk[0]!.seq).where('seq', '<=', chunk[chunk.length - 1]!.seq).execute();
