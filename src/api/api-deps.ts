@@ -10,6 +10,7 @@ import type { Plan } from '../domain/change.ts';
 import type { InitialCredentials } from '../app/initial-credentials.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { Database } from '../store/database.ts';
+import type { Framework } from '../app/evidence/control-map.ts';
 import type { ApiMetrics } from './api-metrics.ts';
 import type { HashingGateOptions } from './auth/hashing-gate.ts';
 import type { PrincipalCache } from './auth/principal-cache.ts';
@@ -133,6 +134,11 @@ export interface ObservedPort {
   requestable(): Promise<readonly { readonly system: string; readonly entitlement: string; readonly privileged: boolean }[]>;
 }
 
+/** Evidence packs built for the console (src/app/evidence/): the signed pack, zipped. */
+export interface EvidencePort {
+  build(request: { readonly framework: Framework; readonly from: string; readonly to: string; readonly actor: string; readonly trigger?: string }): Promise<{ readonly fileName: string; readonly zip: Uint8Array; readonly counts: Readonly<Record<string, number>>; readonly auditEntries: number }>;
+}
+
 export interface ConsoleServices {
   /** The current policy (edits are checked against the fields it reads); absent: only the fields every policy relies on are protected. */
   readonly policy?: () => Promise<Policy>;
@@ -142,6 +148,7 @@ export interface ConsoleServices {
   readonly observed?: ObservedPort;
   /** Initial passwords of delivery tasks, shown once (src/app/initial-credentials.ts). */
   readonly initialPasswords?: Pick<InitialCredentials, 'revealForTask'>;
+  readonly evidence?: EvidencePort;
 }
 
 export interface OidcSettings {

@@ -26,6 +26,7 @@ import type { Backend } from '../store/open-store.ts';
 import { startPlan } from '../jobs/plan-executor.ts';
 import type { ConsoleServices, ImportOutcome } from './api-deps.ts';
 import { createApprovalsPort } from './approvals-port.ts';
+import { buildEvidenceZip } from '../app/evidence/evidence-service.ts';
 import { createIdentityAccess } from './identity-access.ts';
 import { createPlanPreviewStore } from './plan-preview-store.ts';
 
@@ -185,5 +186,6 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
     },
     // Reveal only: passwords are issued where connectors run, so no system owner is needed here.
     initialPasswords: createInitialCredentials({ db, keyring: () => keyringFromEnv(), systemOwner: () => null, now: deps.now }),
+    evidence: { build: (request) => buildEvidenceZip(db, config, request, deps.now()) },
   };
 }

@@ -8,6 +8,7 @@ import { PeoplePage } from './pages/people-page.tsx';
 import { IdentityPageView } from './pages/identity-page.tsx';
 import { ApprovalsPage, ImportPage, PlansPage, SelfServicePage, TasksPage } from './pages/work-pages.tsx';
 import { ChangePasswordPage, UsersPage } from './pages/users-page.tsx';
+import { EvidencePage } from './pages/evidence-page.tsx';
 import './styles.css';
 
 const NAV: { path: string; label: string; roles: string[] | null }[] = [
@@ -19,6 +20,7 @@ const NAV: { path: string; label: string; roles: string[] | null }[] = [
   { path: 'tasks', label: 'Tasks', roles: null },
   { path: 'me', label: 'My access', roles: ['user'] },
   { path: 'users', label: 'Users', roles: ['admin'] },
+  { path: 'evidence', label: 'Evidence', roles: ['admin', 'security'] },
 ];
 
 function SignIn({ onSession, oidc }: { onSession: (s: Session) => void; oidc: boolean }) {
@@ -109,6 +111,7 @@ function App() {
         {page === 'tasks' && <TasksPage />}
         {page === 'me' && <SelfServicePage />}
         {page === 'users' && <UsersPage session={session} onSession={accept} />}
+        {page === 'evidence' && <EvidencePage />}
       </main>
     </div>
   );

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { zipSync } from 'fflate';
 import type { Kysely } from 'kysely';
 import { JmlError } from '../../domain/errors.ts';
+import { appendAudit } from '../../store/audit-log.ts';
 import type { Database } from '../../store/database.ts';
 import { readCheckpoints, type Checkpoint } from '../audit/audit-checkpoint.ts';
 import type { SigningKey } from '../audit/checkpoint-key.ts';
@@ -48,6 +49,8 @@ export interface BuildOptions {
   readonly actor: string;
   readonly checkpoints?: string | undefined;
   readonly leaverSla?: LeaverSlaTargets;
+  /** Recorded with the `evidence.built` audit entry: `cli` (default) or `api:<request id>`. */
+  readonly trigger?: string;
 }
 
 export interface BuildResult {
@@ -132,6 +135,8 @@ export async function buildEvidencePack(db: Kysely<Database>, key: SigningKey, o
   const manifestText = `${JSON.stringify(manifest, null, 1)}\n`;
   writeFileSync(path.join(out, MANIFEST), manifestText);
   writeFileSync(path.join(out, SIGNATURE), `${sign(null, Buffer.from(manifestText), key.privateKey).toString('base64')}\n`);
+  // After the range was read: the pack covers the trail up to here, and the trail records that the pack was made.
+  await appendAudit(db, { actor: options.actor, action: 'evidence.built', subject: `evidence:${options.framework}`, trigger: options.trigger ?? 'cli', details: { period: { from, to }, manifest_sha256: createHash('sha256').update(manifestText).digest('hex'), key_id: key.keyId, audit: manifest.audit } }, now);
   let zip: string | null = null;
   if (options.zip) {
     zip = `${out.replace(/[\\/]+$/, '')}.zip`;

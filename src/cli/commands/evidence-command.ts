@@ -8,12 +8,12 @@ import { loadSigningKey, loadVerifyKey } from '../../app/audit/checkpoint-key.ts
 import { FRAMEWORKS } from '../../app/evidence/control-map.ts';
 import { buildEvidencePack } from '../../app/evidence/evidence-pack.ts';
 import { verifyEvidencePack } from '../../app/evidence/evidence-verify.ts';
+import { periodOf } from '../../app/evidence/evidence-service.ts';
 import { JmlError } from '../../domain/errors.ts';
-import { startOfDay } from '../../engine/org-calendar.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD').refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), 'not a calendar date');
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
 const buildFlags = z.object({
   framework: z.enum(FRAMEWORKS),
   from: day,
@@ -48,7 +48,7 @@ export function registerEvidenceCommands(program: Command, ctx: CliContext): voi
       const config = await ctx.config();
       if (!config.audit.key_file) throw new JmlError('invalid_input', 'an evidence pack is signed with the audit key: set JML_AUDIT_KEY_FILE or audit.key_file (create one with jml audit keygen)');
       const key = loadSigningKey(config.audit.key_file);
-      const period = { from: new Date(startOfDay(flags.from, config.timezone)), to: new Date(startOfDay(nextDay(flags.to), config.timezone)) };
+      const period = periodOf(flags.from, flags.to, config.timezone);
       const started = Date.now();
       const result = await ctx.withStore((store) =>
         buildEvidencePack(store.db, key, { framework: flags.framework, period, out: flags.out, zip: flags.zip, pdf: flags.pdf, actor: ctx.actor, checkpoints: flags.checkpoints ?? config.audit.checkpoint_file }, new Date()),
@@ -77,8 +77,3 @@ export function registerEvidenceCommands(program: Command, ctx: CliContext): voi
     });
 }
 
-function nextDay(date: string): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + 1);
-  return d.toISOString().slice(0, 10);
-}
