@@ -68,7 +68,8 @@ const CASES: readonly Case[] = [
   { method: 'POST', route: '/api/tasks/:id/complete', url: '/api/tasks/task-none/complete', body: { note: 'done' }, expect: all(404) },
   { method: 'POST', route: '/api/tasks/:id/initial-password', url: '/api/tasks/task-none/initial-password', expect: all(404) },
   { method: 'GET', route: '/api/me', url: '/api/me', expect: all('ok') },
-  { method: 'POST', route: '/api/evidence-packs', url: '/api/evidence-packs', body: { framework: 'soc2', from: '2026-01-01', to: '2026-12-31' }, expect: only(['admin', 'security']) },
+  // No evidence port in this fixture (503 for those let through); test/api/evidence-packs.test.ts builds real packs.
+  { method: 'POST', route: '/api/evidence-packs', url: '/api/evidence-packs', body: { framework: 'soc2', from: '2026-01-01', to: '2026-12-31' }, expect: { ...only(['admin', 'security']), admin: 'any', security: 'any' } },
 ];
 
 for (const backend of testBackends()) {
