@@ -3,7 +3,7 @@
  * the organisation's time zone, and a pack built, zipped and handed back as
  * bytes (the console's download).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
@@ -17,6 +17,12 @@ import { buildEvidencePack } from './evidence-pack.ts';
 import type { Period } from './evidence-queries.ts';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+/** The configured checkpoint file, when one has been written yet (before the first checkpoint a pack quotes none). */
+export function configuredCheckpoints(config: Pick<JmlConfig, 'audit'>): string | undefined {
+  const file = config.audit.checkpoint_file;
+  return file && existsSync(file) ? file : undefined;
+}
 
 /** From the start of `from` to the end of `to` (both calendar days, included) in `timeZone`. */
 export function periodOf(from: string, to: string, timeZone: string): Period {
@@ -38,7 +44,7 @@ export async function buildEvidenceZip(db: Kysely<Database>, config: Pick<JmlCon
   const dir = mkdtempSync(path.join(tmpdir(), 'jml-evidence-'));
   try {
     const name = `evidence-${request.framework}-${request.from}-${request.to}`;
-    const result = await buildEvidencePack(db, key, { framework: request.framework, period, out: path.join(dir, name), zip: true, actor: request.actor, trigger: request.trigger ?? 'api', checkpoints: config.audit.checkpoint_file }, now);
+    const result = await buildEvidencePack(db, key, { framework: request.framework, period, out: path.join(dir, name), zip: true, actor: request.actor, trigger: request.trigger ?? 'api', checkpoints: configuredCheckpoints(config) }, now);
     return { fileName: `${name}.zip`, zip: new Uint8Array(readFileSync(result.zip!)), counts: result.counts, auditEntries: result.manifest.audit.entries };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import { loadSigningKey, loadVerifyKey } from '../../app/audit/checkpoint-key.ts
 import { FRAMEWORKS } from '../../app/evidence/control-map.ts';
 import { buildEvidencePack } from '../../app/evidence/evidence-pack.ts';
 import { verifyEvidencePack } from '../../app/evidence/evidence-verify.ts';
-import { periodOf } from '../../app/evidence/evidence-service.ts';
+import { configuredCheckpoints, periodOf } from '../../app/evidence/evidence-service.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -51,7 +51,7 @@ export function registerEvidenceCommands(program: Command, ctx: CliContext): voi
       const period = periodOf(flags.from, flags.to, config.timezone);
       const started = Date.now();
       const result = await ctx.withStore((store) =>
-        buildEvidencePack(store.db, key, { framework: flags.framework, period, out: flags.out, zip: flags.zip, pdf: flags.pdf, actor: ctx.actor, checkpoints: flags.checkpoints ?? config.audit.checkpoint_file }, new Date()),
+        buildEvidencePack(store.db, key, { framework: flags.framework, period, out: flags.out, zip: flags.zip, pdf: flags.pdf, actor: ctx.actor, checkpoints: flags.checkpoints ?? configuredCheckpoints(config) }, new Date()),
       );
       if (flags.json) printJson(ctx, { dir: result.dir, zip: result.zip, files: result.manifest.files.length, audit: result.manifest.audit, counts: result.counts, ms: Date.now() - started });
       else {
