@@ -14,7 +14,8 @@ import { importSource } from '../app/import-source.ts';
 import { startJobBoss } from '../jobs/job-boss.ts';
 import { appendAudit, verifyAudit } from './audit-log.ts';
 import { openStore, type Store } from './open-store.ts';
-import { appRoleGrants, grantAppRole } from './postgres-roles.ts';
+import { appRoleGrants } from './postgres-roles.ts';
+import { runCli } from '../../test/support/run-cli.ts';
 
 const adminUrl = process.env.JML_TEST_DATABASE_URL;
 
@@ -52,12 +53,16 @@ describe('PostgreSQL roles', { skip: adminUrl ? false : 'JML_TEST_DATABASE_URL i
     await admin(`CREATE ROLE ${app} LOGIN PASSWORD '${password}'`);
     await admin(`GRANT ${app} TO ${owner}`);
     await admin(`CREATE DATABASE ${database} OWNER ${owner}`);
+    // An installation that ran as one role so far: the owner made the schema and the job queue.
     const ownerStore = await openStore({ databaseUrl: urlFor(owner), poolSize: 2 });
     try {
-      await grantAppRole(ownerStore.db, app);
+      await (await startJobBoss(ownerStore.db, 'postgres', { schedule: false, supervise: false })).stop({ graceful: false });
     } finally {
       await ownerStore.close();
     }
+    const migrate = await runCli(['migrate', '--app-role', app], { env: { JML_MIGRATION_DATABASE_URL: urlFor(owner), DATABASE_URL: urlFor(app) } });
+    assert.equal(migrate.code, 0, migrate.stderr + migrate.stdout);
+    assert.match(migrate.stdout, new RegExp(`${app} may read and write jml's tables, and only INSERT and SELECT on the audit trail`));
     appStore = await openStore({ databaseUrl: urlFor(app), poolSize: 4 });
   });
 
@@ -80,6 +85,21 @@ describe('PostgreSQL roles', { skip: adminUrl ? false : 'JML_TEST_DATABASE_URL i
     assert.equal(result.status, 'applied');
     await appendAudit(appStore.db, { actor: 'cli:test', action: 'identity.edited', subject: 'E0001', trigger: 'cli' });
     assert.equal((await verifyAudit(appStore.db)).ok, true);
+  });
+
+  test('a pending migration under the app role fails naming jml migrate', async () => {
+    const client = new pg.Client({ connectionString: urlFor(owner) });
+    await client.connect();
+    try {
+      const removed = await client.query<{ name: string; timestamp: string }>('DELETE FROM jml_migrations WHERE name = (SELECT max(name) FROM jml_migrations) RETURNING name, timestamp');
+      try {
+        await assert.rejects(openStore({ databaseUrl: urlFor(app), poolSize: 1 }), /run `jml migrate` as the database owner/);
+      } finally {
+        await client.query('INSERT INTO jml_migrations (name, timestamp) VALUES ($1, $2)', [removed.rows[0]!.name, removed.rows[0]!.timestamp]);
+      }
+    } finally {
+      await client.end();
+    }
   });
 
   const refused: readonly [string, string, RegExp][] = [
