@@ -27,6 +27,8 @@ export interface LeaverStep {
   readonly manual: boolean;
   readonly dueAt: string;
   readonly confirmedAt: string | null;
+  /** The task a person carries out for this step (a system without a connector), or null. */
+  readonly taskId: string | null;
   readonly overdue: boolean;
 }
 
@@ -83,6 +85,7 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
           manual,
           dueAt: new Date(due).toISOString(),
           confirmedAt: satisfied && c.finished_at ? c.finished_at.toISOString() : null,
+          taskId: c.task_id,
           overdue: !satisfied && now.getTime() > due,
         };
       });

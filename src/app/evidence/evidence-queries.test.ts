@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { testBackends } from '../../../test/support/backends.ts';
 import type { Store } from '../../store/open-store.ts';
-import { leaverRows, moverRows } from './evidence-queries.ts';
+import { appendAudit } from '../../store/audit-log.ts';
+import { findingRows, leaverRows, moverRows } from './evidence-queries.ts';
 
 const period = { from: new Date('2026-11-01T00:00:00Z'), to: new Date('2026-12-01T00:00:00Z') };
 
@@ -29,6 +30,8 @@ async function seeded(store: Store): Promise<void> {
   await plan('p2', '2026-11-11T17:01:00Z', [{ id: 'c' }, { id: 'd' }]);
   await change('p2', 'c', 'disable_account', 'directory', 'E2', '2026-11-11T17:05:00Z');
   await change('p2', 'd', 'disable_account', 'badge-system', 'E2', '2026-11-11T20:00:00Z', 'task-1');
+  await sql`INSERT INTO tasks (id, change_id, plan_id, system, kind, identity_key, change, instruction, status, needs_confirmation, due_at, created_at, done_by, evidence_note, confirmed_by)
+    VALUES ('task-1', 'd', 'p2', 'badge-system', 'disable_account', 'E2', '{}'::jsonb, 'disable the badge', 'confirmed', true, '2026-11-12T17:00:00Z', '2026-11-11T17:01:00Z', 'facilities', 'badge 4711 deactivated', 'own-1')`.execute(db);
   await plan('p3', '2026-11-12T09:01:00Z', [{ id: 'e', kind: 'remove_grant', system: 'crm', entitlement: 'sales-team' }]);
   await change('p3', 'e', 'remove_grant', 'crm', 'E3', '2026-11-12T09:02:00Z');
 }
@@ -44,14 +47,34 @@ for (const backend of testBackends()) {
           ['E1', 'complete', 0.33, 1, true],
           ['E2', 'complete', 3, 24, true],
         ]);
-        assert.deepEqual(steps.map((s) => [s.identity_key, s.system, s.confirmed_at, s.confirmation]), [
-          ['E1', 'directory', '2026-11-10T17:05:00.000Z', 'read back from the system'],
-          ['E1', 'vpn', '2026-11-10T17:20:00.000Z', 'read back from the system'],
-          ['E2', 'directory', '2026-11-11T17:05:00.000Z', 'read back from the system'],
-          ['E2', 'badge-system', '2026-11-11T20:00:00.000Z', 'task closed with evidence'],
+        assert.deepEqual(steps.map((s) => [s.identity_key, s.system, s.confirmed_at, s.confirmation, s.task_evidence]), [
+          ['E1', 'directory', '2026-11-10T17:05:00.000Z', 'read back from the system', null],
+          ['E1', 'vpn', '2026-11-10T17:20:00.000Z', 'read back from the system', null],
+          ['E2', 'directory', '2026-11-11T17:05:00.000Z', 'read back from the system', null],
+          ['E2', 'badge-system', '2026-11-11T20:00:00.000Z', 'task closed with evidence', 'badge 4711 deactivated; done by facilities; confirmed by own-1'],
         ]);
         const tighter = await leaverRows(store.db, period, { connectedMs: 600_000, manualMs: 2 * 3_600_000 });
         assert.deepEqual(tighter.leavers.map((l) => l.sla_met), [false, false], 'confirmed later than the targets');
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('a finding resolved by a change names the change, who made it and its audit entry; one that went away by itself says so', async () => {
+      const store = await backend.open();
+      try {
+        const finding = (id: string, resolved: string | null) =>
+          sql`INSERT INTO findings (id, kind, system, account_id, detail, first_seen, last_seen, state, resolved_at) VALUES (${id}, 'orphan_account', 'crm', ${id}, 'no owner', '2026-11-02T00:00:00Z', '2026-11-03T00:00:00Z', ${resolved ? 'resolved' : 'open'}, ${resolved}::timestamptz)`.execute(store.db);
+        await finding('f1', '2026-11-03T00:00:00Z');
+        await finding('f2', '2026-11-04T00:00:00Z');
+        await finding('f3', null);
+        await appendAudit(store.db, { actor: 'worker:1', action: 'finding.resolved', subject: 'E9', trigger: 'change:c1', details: { findings: ['f1'], changeKind: 'disable_account', system: 'crm' } }, new Date('2026-11-03T00:00:00Z'));
+        const rows = await findingRows(store.db, period);
+        assert.deepEqual(rows.map((r) => [r.account, r.state, r.resolution]), [
+          ['f1', 'resolved', 'disable_account in crm by worker:1 (audit entry 1)'],
+          ['f2', 'resolved', 'resolved without a recorded change: the detector no longer reports it'],
+          ['f3', 'open', null],
+        ]);
       } finally {
         await store.close();
       }

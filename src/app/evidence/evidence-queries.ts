@@ -59,6 +59,11 @@ export async function joinerRows(db: Db, period: Period): Promise<Row[]> {
 /** Leavers effective in the period, each with its steps and whether every step was confirmed within the SLA. */
 export async function leaverRows(db: Db, period: Period, targets: LeaverSlaTargets = DEFAULT_LEAVER_SLA): Promise<{ leavers: Row[]; steps: Row[] }> {
   const statuses = (await leaverStatuses(db, period.to, targets, { since: period.from, limit: LEAVER_LIMIT })).filter((s) => Date.parse(s.effectiveAt) < period.to.getTime()).reverse();
+  const taskIds = [...new Set(statuses.flatMap((s) => s.steps.map((step) => step.taskId)).filter((id): id is string => id !== null))];
+  const tasks = new Map<string, { evidence_note: string | null; done_by: string | null; confirmed_by: string | null }>();
+  for (let i = 0; i < taskIds.length; i += 5000) {
+    for (const t of await db.selectFrom('tasks').select(['id', 'evidence_note', 'done_by', 'confirmed_by']).where('id', 'in', taskIds.slice(i, i + 5000)).execute()) tasks.set(t.id, t);
+  }
   const leavers: Row[] = [];
   const steps: Row[] = [];
   for (const s of statuses) {
@@ -84,10 +89,16 @@ export async function leaverRows(db: Db, period: Period, targets: LeaverSlaTarge
         due_at: step.dueAt,
         confirmed_at: step.confirmedAt,
         confirmation: step.confirmedAt === null ? null : step.manual ? 'task closed with evidence' : 'read back from the system',
+        task_evidence: step.taskId ? taskEvidence(tasks.get(step.taskId)) : null,
       });
     }
   }
   return { leavers, steps };
+}
+
+function taskEvidence(task: { evidence_note: string | null; done_by: string | null; confirmed_by: string | null } | undefined): string | null {
+  if (!task) return null;
+  return [task.evidence_note, task.done_by && `done by ${task.done_by}`, task.confirmed_by && `confirmed by ${task.confirmed_by}`].filter(Boolean).join('; ') || null;
 }
 
 const REMOVALS = ['remove_grant', 'disable_account', 'delete_account', 'revoke_credential'];
@@ -139,6 +150,13 @@ export async function exceptionRows(db: Db, period: Period): Promise<Row[]> {
 export async function findingRows(db: Db, period: Period): Promise<Row[]> {
   const rows = await db.selectFrom('findings').selectAll().where('first_seen', '<', period.to)
     .where((eb) => eb.or([eb('resolved_at', 'is', null), eb('resolved_at', '>=', period.from)])).orderBy('first_seen').execute();
+  const resolvedBy = new Map<string, string>();
+  const resolutions = await db.selectFrom('audit_log').select(['seq', 'actor', 'details']).where('action', '=', 'finding.resolved').where('at', '>=', period.from.toISOString()).where('at', '<', period.to.toISOString()).execute();
+  for (const r of resolutions) {
+    const d = (r.details ?? {}) as { findings?: unknown; changeKind?: unknown; system?: unknown };
+    const how = `${String(d.changeKind ?? 'change')}${d.system ? ` in ${String(d.system)}` : ''} by ${r.actor} (audit entry ${r.seq})`;
+    for (const id of Array.isArray(d.findings) ? d.findings : []) resolvedBy.set(String(id), how);
+  }
   return rows.map((f) => ({
     kind: f.kind,
     system: f.system,
@@ -149,6 +167,7 @@ export async function findingRows(db: Db, period: Period): Promise<Row[]> {
     last_seen: iso(f.last_seen),
     state: f.state,
     resolved_at: iso(f.resolved_at),
+    resolution: f.state === 'resolved' ? (resolvedBy.get(f.id) ?? 'resolved without a recorded change: the detector no longer reports it') : null,
   }));
 }
 
