@@ -12,6 +12,7 @@ import { sign, verify } from 'node:crypto';
 import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
+import { z } from 'zod';
 import { canonicalJson } from '../../domain/canonical-json.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { verifyAudit } from '../../store/audit-log.ts';
@@ -107,18 +108,20 @@ export function readCheckpoints(fileOrDir: string): readonly LocatedCheckpoint[]
   return out;
 }
 
+const checkpointSchema = z.strictObject({
+  type: z.literal(CHECKPOINT_TYPE),
+  seq: z.number().int().min(0),
+  hash: z.string().regex(/^[0-9a-f]{64}$/),
+  at: z.string(),
+  key_id: z.string(),
+  signature: z.string(),
+});
+
 function asCheckpoint(value: unknown, where: string): Checkpoint {
-  const v = value as Partial<Record<keyof Checkpoint, unknown>>;
-  const field = (name: keyof Checkpoint, ok: boolean) => {
-    if (!ok) throw new JmlError('invalid_input', `${where}: field ${name} is missing or malformed`);
-  };
-  field('type', v?.type === CHECKPOINT_TYPE);
-  field('seq', Number.isSafeInteger(v.seq) && (v.seq as number) >= 0);
-  field('hash', typeof v.hash === 'string' && /^[0-9a-f]{64}$/.test(v.hash));
-  field('at', typeof v.at === 'string');
-  field('key_id', typeof v.key_id === 'string');
-  field('signature', typeof v.signature === 'string');
-  return { type: CHECKPOINT_TYPE, seq: v.seq as number, hash: v.hash as string, at: v.at as string, key_id: v.key_id as string, signature: v.signature as string };
+  const result = checkpointSchema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw new JmlError('invalid_input', `${where}: field ${issue.path.join('.') || '(line)'} is missing or malformed (${issue.message})`);
 }
 
 export type CheckpointVerdict =
