@@ -4,7 +4,7 @@
  * database: exit codes and what they print.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -66,4 +66,14 @@ test('an evidence pack built on the command line verifies, and a changed CSV fai
   const failed = await jml('evidence', 'verify', out);
   assert.equal(failed.code, 4);
   assert.match(failed.stdout, /FAILED data\/joiners\.csv: changed/);
+});
+
+test('a build whose PDF cannot be printed fails naming Chromium and leaves the directory empty for the next try', { timeout: 60_000 }, async () => {
+  const { dir, env } = workspace();
+  assert.equal((await runCli(['audit', 'keygen'], { cwd: dir, env })).code, 0);
+  const out = path.join(dir, 'pack');
+  const failed = await runCli(['evidence', 'build', '--framework', 'soc2', '--from', '2026-01-01', '--to', '2026-01-31', '--out', out], { cwd: dir, env: { ...env, JML_CHROMIUM: path.join(dir, 'no-such-chromium') } });
+  assert.equal(failed.code, 1, failed.stdout + failed.stderr);
+  assert.match(failed.stderr + failed.stdout, /cannot start Chromium at .*no-such-chromium.*--no-pdf/);
+  assert.deepEqual(readdirSync(out), []);
 });

@@ -6,7 +6,7 @@
  * with the Ed25519 audit key. Optionally zipped.
  */
 import { createHash, sign } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { zipSync } from 'fflate';
 import type { Kysely } from 'kysely';
@@ -60,12 +60,22 @@ export interface BuildResult {
   readonly counts: Readonly<Record<string, number>>;
 }
 
-/** Builds the pack into `options.out` (which must be absent or empty). */
+/** Builds the pack into `options.out` (which must be absent or empty); a build that fails leaves the directory empty again. */
 export async function buildEvidencePack(db: Kysely<Database>, key: SigningKey, options: BuildOptions, now: Date): Promise<BuildResult> {
   const { period, out } = options;
   if (!(period.from < period.to)) throw new JmlError('invalid_input', `--from (${period.from.toISOString()}) must be before --to (${period.to.toISOString()})`);
   mkdirSync(out, { recursive: true });
   if (readdirSync(out).length > 0) throw new JmlError('conflict', `${out} is not empty; an evidence pack is written to a new or empty directory`);
+  try {
+    return await writePack(db, key, options, now);
+  } catch (error) {
+    for (const name of readdirSync(out)) rmSync(path.join(out, name), { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function writePack(db: Kysely<Database>, key: SigningKey, options: BuildOptions, now: Date): Promise<BuildResult> {
+  const { period, out } = options;
   const map = loadControlMap();
   const framework = map.frameworks[options.framework];
   const { leavers, steps } = await leaverRows(db, period, options.leaverSla ?? DEFAULT_LEAVER_SLA);
