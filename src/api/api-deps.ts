@@ -12,6 +12,7 @@ import type { ExceptionReviewSettings } from '../app/exception-review.ts';
 import type { SystemTestResult } from '../app/system-test.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { Database } from '../store/database.ts';
+import type { Framework } from '../app/evidence/control-map.ts';
 import type { ApiMetrics } from './api-metrics.ts';
 import type { HashingGateOptions } from './auth/hashing-gate.ts';
 import type { PrincipalCache } from './auth/principal-cache.ts';
@@ -142,6 +143,11 @@ export interface SystemsPort {
   release(system: string, actor: string): Promise<{ readonly resumed: number }>;
 }
 
+/** Evidence packs built for the console (src/app/evidence/): the signed pack, zipped. */
+export interface EvidencePort {
+  build(request: { readonly framework: Framework; readonly from: string; readonly to: string; readonly actor: string; readonly trigger?: string }): Promise<{ readonly fileName: string; readonly zip: Uint8Array; readonly counts: Readonly<Record<string, number>>; readonly auditEntries: number }>;
+}
+
 export interface ConsoleServices {
   /** The current policy (edits are checked against the fields it reads); absent: only the fields every policy relies on are protected. */
   readonly policy?: () => Promise<Policy>;
@@ -154,6 +160,7 @@ export interface ConsoleServices {
   readonly systems?: SystemsPort;
   /** When exceptions are due for review and reported as ending (configuration); default DEFAULT_EXCEPTION_REVIEW. */
   readonly exceptionReview?: ExceptionReviewSettings;
+  readonly evidence?: EvidencePort;
 }
 
 export interface OidcSettings {

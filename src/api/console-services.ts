@@ -27,6 +27,7 @@ import { releaseSystem, startPlan } from '../jobs/plan-executor.ts';
 import { testSystemConnection } from '../app/system-test.ts';
 import type { ConsoleServices, ImportOutcome } from './api-deps.ts';
 import { createApprovalsPort } from './approvals-port.ts';
+import { buildEvidenceZip } from '../app/evidence/evidence-service.ts';
 import { createIdentityAccess } from './identity-access.ts';
 import { createPlanPreviewStore } from './plan-preview-store.ts';
 
@@ -206,5 +207,6 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
     exceptionReview: { warnDays: config.exceptions.warn_days, reviewEveryDays: config.exceptions.review_every_days },
     // Reveal only: passwords are issued where connectors run, so no system owner is needed here.
     initialPasswords: createInitialCredentials({ db, keyring: () => keyringFromEnv(), systemOwner: () => null, now: deps.now }),
+    evidence: { build: (request) => buildEvidenceZip(db, config, request, deps.now()) },
   };
 }

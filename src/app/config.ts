@@ -41,6 +41,16 @@ export const configSchema = z
      * Unset, it is on with a PostgreSQL server (a shared deployment) and off on the embedded database.
      */
     four_eyes: z.object({ plans: z.boolean().optional() }).strict().default({}),
+    /** Audit anchoring (src/app/audit/): the Ed25519 key file, where checkpoints go, and how often the worker takes one. */
+    audit: z
+      .object({
+        key_file: z.string().optional(),
+        checkpoint_file: z.string().optional(),
+        checkpoint_url: z.string().url().optional(),
+        checkpoint_cron: z.string().default('0 * * * *'),
+      })
+      .strict()
+      .default({ checkpoint_cron: '0 * * * *' }),
   })
   .strict();
 
@@ -88,6 +98,11 @@ export async function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.Pr
     database_url: env.DATABASE_URL || parsed.database_url,
     policy_dir: overrides.policyDir ?? env.JML_POLICY_DIR ?? parsed.policy_dir,
     sources: { ...DEFAULT_SOURCES, ...parsed.sources },
+    audit: {
+      ...parsed.audit,
+      key_file: env.JML_AUDIT_KEY_FILE || parsed.audit.key_file,
+      checkpoint_file: env.JML_AUDIT_CHECKPOINT_FILE || parsed.audit.checkpoint_file,
+    },
     file: text === null ? null : file,
   };
   if (!isTimeZone(merged.timezone)) throw new JmlError('invalid_input', `JML_TIMEZONE: "${merged.timezone}" is not an IANA time zone name`);

@@ -27,6 +27,8 @@ export interface LeaverStep {
   readonly manual: boolean;
   readonly dueAt: string;
   readonly confirmedAt: string | null;
+  /** The task a person carries out for this step (a system without a connector), or null. */
+  readonly taskId: string | null;
   readonly overdue: boolean;
 }
 
@@ -41,8 +43,8 @@ export interface LeaverStatus {
   readonly steps: readonly LeaverStep[];
 }
 
-/** Each leaver's steps, state and clock; `since` bounds how far back leavers are read. */
-export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: LeaverSlaTargets = DEFAULT_LEAVER_SLA, options: { readonly identityKey?: string; readonly since?: Date } = {}): Promise<LeaverStatus[]> {
+/** Each leaver's steps, state and clock; `since` bounds how far back leavers are read, `limit` how many (default 1000, newest first). */
+export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: LeaverSlaTargets = DEFAULT_LEAVER_SLA, options: { readonly identityKey?: string; readonly since?: Date; readonly limit?: number } = {}): Promise<LeaverStatus[]> {
   let events = db
     .selectFrom('lifecycle_events')
     .select(['id', 'identity_key', 'effective_at'])
@@ -52,7 +54,7 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
     .orderBy('effective_at', 'desc');
   if (options.identityKey) events = events.where('identity_key', '=', options.identityKey);
   if (options.since) events = events.where('effective_at', '>=', options.since);
-  const leavers = await events.limit(1000).execute();
+  const leavers = await events.limit(options.limit ?? 1000).execute();
   if (leavers.length === 0) return [];
   const keys = [...new Set(leavers.map((l) => l.identity_key))];
   const oldest = new Date(Math.min(...leavers.map((l) => l.effective_at.getTime())));
@@ -83,6 +85,7 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
           manual,
           dueAt: new Date(due).toISOString(),
           confirmedAt: satisfied && c.finished_at ? c.finished_at.toISOString() : null,
+          taskId: c.task_id,
           overdue: !satisfied && now.getTime() > due,
         };
       });

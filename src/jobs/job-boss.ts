@@ -37,8 +37,12 @@ export function inTransaction(trx: Kysely<Database>): { db: Db } {
  * await boss.send('apply-sweep', {});
  */
 export async function startJobBoss(db: Kysely<Database>, backend: Backend, options: JobBossOptions = {}): Promise<PgBoss> {
+  // CREATE SCHEMA IF NOT EXISTS needs the right to create schemas even when the schema exists; a
+  // least-privilege role (src/store/postgres-roles.ts) is given the schema instead of that right.
+  const schemaExists = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'pgboss'`.execute(db);
   const boss = new PgBoss({
     db: poolAdapter(db),
+    createSchema: schemaExists.rows[0]?.n !== 1,
     backend: backend === 'pglite' ? 'pglite' : 'postgres',
     schedule: options.schedule ?? true,
     supervise: options.supervise ?? true,

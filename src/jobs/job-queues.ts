@@ -17,6 +17,7 @@ export const QUEUE = {
   quarantineProbe: 'quarantine-probe',
   exceptionsReview: 'exceptions-review',
   replan: 'replan',
+  auditCheckpoint: 'audit-checkpoint',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 

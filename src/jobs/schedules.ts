@@ -26,6 +26,8 @@ export interface ScheduleHooks {
   readonly reconcile?: (system: string) => Promise<unknown>;
   /** The systems in policy. */
   readonly systems?: () => readonly string[] | Promise<readonly string[]>;
+  /** Signs the audit chain head and writes it outside the database (src/app/audit/audit-checkpoint.ts); skipped without an audit key. */
+  readonly checkpoint?: (now: Date) => Promise<unknown>;
 }
 
 /**
@@ -47,6 +49,8 @@ export interface ScheduleSettings {
   /** When exceptions ending soon or past their review are reported (default daily at 06:00). */
   readonly exceptionReviewCron: string;
   readonly exceptionReview: ExceptionReviewSettings;
+  /** When the audit chain head is signed into a checkpoint (default hourly). */
+  readonly checkpointCron: string;
 }
 
 export const DEFAULT_SCHEDULES: ScheduleSettings = {
@@ -57,6 +61,7 @@ export const DEFAULT_SCHEDULES: ScheduleSettings = {
   leaverSla: DEFAULT_LEAVER_SLA,
   exceptionReviewCron: '0 6 * * *',
   exceptionReview: DEFAULT_EXCEPTION_REVIEW,
+  checkpointCron: '0 * * * *',
 };
 
 export interface ScheduleDeps {
@@ -117,6 +122,7 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
     { queue: QUEUE.approvalsEscalate, cron: '*/15 * * * *', run: async () => escalateApprovals(deps.db, now()) },
     { queue: QUEUE.leaverSla, cron: '*/5 * * * *', run: async () => checkLeaverSla(deps.db, now(), settings.leaverSla, deps.alert) },
     { queue: QUEUE.exceptionsReview, cron: settings.exceptionReviewCron, run: async () => checkExceptionReviews(deps.db, now(), settings.exceptionReview, deps.alert) },
+    { queue: QUEUE.auditCheckpoint, cron: deps.hooks.checkpoint ? settings.checkpointCron : '', run: async () => deps.hooks.checkpoint?.(now()) },
   ];
   for (const entry of table) {
     const { cron: expression, ...options } = every(entry.cron);

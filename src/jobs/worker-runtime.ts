@@ -13,6 +13,8 @@ import { reconcileSystem } from '../app/reconcile.ts';
 import { cancelForLeavers } from '../app/approval.ts';
 import { requestJoinerApprovals } from '../app/joiner-approval.ts';
 import { createPolicyWatch } from '../app/policy-watch.ts';
+import { takeCheckpoint } from '../app/audit/audit-checkpoint.ts';
+import { loadSigningKey } from '../app/audit/checkpoint-key.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { LoadedPolicy } from '../policy/index.ts';
 import type { Store } from '../store/open-store.ts';
@@ -23,7 +25,7 @@ import { startWorkers, type WorkerOptions, type Workers } from './workers.ts';
 
 export interface WorkerRuntimeDeps {
   readonly store: Store;
-  readonly config: Pick<JmlConfig, 'policy_dir' | 'timezone'> & Partial<Pick<JmlConfig, 'exceptions'>>;
+  readonly config: Pick<JmlConfig, 'policy_dir' | 'timezone'> & Partial<Pick<JmlConfig, 'exceptions' | 'audit'>>;
   readonly actor: string;
   readonly options?: WorkerOptions;
   readonly alert?: AlertSink;
@@ -45,6 +47,9 @@ const RETIRE_AFTER_MS = 60_000;
 export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Workers> {
   const now = deps.now ?? (() => new Date());
   const db = deps.store.db;
+  // Loaded at start so an unsafe or unreadable key stops the worker now, not at the first checkpoint.
+  const audit = deps.config.audit;
+  const checkpointKey = audit?.key_file && (audit.checkpoint_file || audit.checkpoint_url) ? loadSigningKey(audit.key_file) : null;
   const watch = createPolicyWatch({
     dir: deps.config.policy_dir,
     db,
@@ -101,6 +106,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
       scheduleSettings: {
         timezone: deps.config.timezone,
         ...(deps.config.exceptions ? { exceptionReview: { warnDays: deps.config.exceptions.warn_days, reviewEveryDays: deps.config.exceptions.review_every_days } } : {}),
+        ...(deps.config.audit ? { checkpointCron: deps.config.audit.checkpoint_cron } : {}),
         ...deps.options?.scheduleSettings,
       },
     },
@@ -118,6 +124,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
         return reconcileSystem({ db, policy: loaded.policy, connectorFor: (s) => connectors.get(s), actor: 'scheduler', timeZone: deps.config.timezone, now }, system);
       },
       systems: async () => (await current()).loaded.policy.systems.map((s) => s.name),
+      ...(checkpointKey ? { checkpoint: (at: Date) => takeCheckpoint(db, checkpointKey, { file: audit?.checkpoint_file, url: audit?.checkpoint_url }, at) } : {}),
     },
   });
   return {

@@ -2,7 +2,7 @@
  * Migrations are listed here in order; each file exports `up`. Names sort in
  * application order. A migration, once landed, is never edited: add a new one.
  */
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { JmlError } from '../domain/errors.ts';
 import * as m0001 from './migrations/0001-foundation.ts';
 import * as m0002 from './migrations/0002-assignments.ts';
@@ -36,11 +36,33 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
 
+/**
+ * Brings the schema up to date. When every migration is already recorded it
+ * only reads the bookkeeping table, so a least-privilege role (which may not
+ * create or alter anything) opens an up-to-date database; a pending migration
+ * under such a role fails naming `jml migrate`, which the owner role runs.
+ */
 export async function migrateToLatest(db: Kysely<any>): Promise<void> {
+  if ((await pendingMigrations(db)).length === 0) return;
   const migrator = new Migrator({ db, provider, migrationTableName: 'jml_migrations', migrationLockTableName: 'jml_migrations_lock' });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new JmlError('internal', `database migration ${failed} failed: ${(error as Error).message}`, { cause: error });
+    const denied = (error as { code?: string }).code === '42501';
+    const hint = denied ? ' (the connected role may not change the schema: run `jml migrate` as the database owner, see docs/operations.md "PostgreSQL roles")' : '';
+    throw new JmlError('internal', `database migration ${failed} failed: ${(error as Error).message}${hint}`, { cause: error });
   }
+}
+
+/** The migrations the database has not recorded yet, in order (all of them on an empty database). */
+export async function pendingMigrations(db: Kysely<any>): Promise<readonly string[]> {
+  let done: Set<string>;
+  try {
+    const rows = await sql<{ name: string }>`SELECT name FROM jml_migrations`.execute(db);
+    done = new Set(rows.rows.map((r) => r.name));
+  } catch (error) {
+    if ((error as { code?: string }).code === '42P01') return Object.keys(MIGRATIONS).sort();
+    throw error;
+  }
+  return Object.keys(MIGRATIONS).sort().filter((name) => !done.has(name));
 }

@@ -78,6 +78,8 @@ const CASES: readonly Case[] = [
   { method: 'GET', route: '/api/exceptions', url: '/api/exceptions', expect: only(['admin', 'security']) },
   { method: 'POST', route: '/api/exceptions/:id/review', url: '/api/exceptions/exc-none/review', body: {}, expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
   { method: 'GET', route: '/api/audit/verify', url: '/api/audit/verify', expect: only(['admin', 'security']) },
+  // No evidence port in this fixture (503 for those let through); test/api/evidence-packs.test.ts builds real packs.
+  { method: 'POST', route: '/api/evidence-packs', url: '/api/evidence-packs', body: { framework: 'soc2', from: '2026-01-01', to: '2026-12-31' }, expect: { ...only(['admin', 'security']), admin: 'any', security: 'any' } },
 ];
 
 for (const backend of testBackends()) {

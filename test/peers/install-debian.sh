@@ -4,7 +4,7 @@
 # daemons start or listen. Idempotent; run as root (CI does).
 set -eu
 
-PACKAGES="postgresql chromium chromium-driver fonts-dejavu-core slapd ldap-utils samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind krb5-user openssl"
+PACKAGES="postgresql chromium chromium-driver fonts-dejavu-core poppler-utils slapd ldap-utils samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind krb5-user openssl"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-debian.sh: must run as root" >&2
@@ -49,6 +49,6 @@ for daemon in slapd smbd nmbd winbindd samba; do
 done
 
 echo "install-debian.sh: peers installed:"
-for bin in slapd slapadd ldapsearch ldapadd samba samba-tool openssl chromium; do
+for bin in slapd slapadd ldapsearch ldapadd samba samba-tool openssl chromium pdftoppm; do
   printf '  %s: %s\n' "$bin" "$(command -v "$bin" || ls /usr/sbin/$bin 2>/dev/null || echo MISSING)"
 done

@@ -10,6 +10,7 @@ import { ApprovalsPage, ImportPage, PlansPage, SelfServicePage, TasksPage } from
 import { ChangePasswordPage, UsersPage } from './pages/users-page.tsx';
 import { AuditPage, ExceptionsPage, FindingsPage, SystemsPage } from './pages/oversight-pages.tsx';
 import { InboxPage, useInboxCounts } from './pages/inbox-page.tsx';
+import { EvidencePage } from './pages/evidence-page.tsx';
 import './styles.css';
 
 const NAV: { path: string; label: string; roles: string[] | null }[] = [
@@ -26,6 +27,7 @@ const NAV: { path: string; label: string; roles: string[] | null }[] = [
   { path: 'findings', label: 'Findings', roles: ['admin', 'security'] },
   { path: 'exceptions', label: 'Exceptions', roles: ['admin', 'security'] },
   { path: 'audit', label: 'Audit', roles: ['admin', 'security'] },
+  { path: 'evidence', label: 'Evidence', roles: ['admin', 'security'] },
 ];
 
 /** Why the provider's sign-in came back without a session (`?oidc=` from the callback). */
@@ -139,6 +141,7 @@ function App() {
         {page === 'findings' && <FindingsPage />}
         {page === 'exceptions' && <ExceptionsPage />}
         {page === 'audit' && <AuditPage subject={arg} />}
+        {page === 'evidence' && <EvidencePage />}
       </main>
     </div>
   );

@@ -5,11 +5,12 @@ import type { ApiDeps } from '../api-deps.ts';
 import type { RouteDefinition } from '../route-definition.ts';
 import { authRoutes } from './auth-routes.ts';
 import { governanceRoutes } from './governance-routes.ts';
+import { evidenceRoutes } from './evidence-routes.ts';
 import { overviewRoutes } from './overview-routes.ts';
 import { peopleRoutes } from './people-routes.ts';
 import { userAdminRoutes } from './user-admin-routes.ts';
 import { workRoutes } from './work-routes.ts';
 
 export function allRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...authRoutes(deps), ...overviewRoutes(deps), ...userAdminRoutes(deps), ...peopleRoutes(deps), ...workRoutes(deps), ...governanceRoutes(deps)];
+  return [...authRoutes(deps), ...overviewRoutes(deps), ...userAdminRoutes(deps), ...peopleRoutes(deps), ...workRoutes(deps), ...governanceRoutes(deps), ...evidenceRoutes(deps)];
 }

@@ -9,9 +9,11 @@ import { registerApprovalCommands } from './approval-commands.ts';
 import { registerAssetCommands } from './asset-commands.ts';
 import { registerAuditCommand } from './audit-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
+import { registerEvidenceCommands } from './evidence-command.ts';
 import { registerIdentityCommands } from './identity-commands.ts';
 import { registerImportCommand } from './import-command.ts';
 import { registerLeaverCommands } from './leaver-commands.ts';
+import { registerMigrateCommand } from './migrate-command.ts';
 import { registerPlanCommands } from './plan-command.ts';
 import { registerPolicyCommands } from './policy-commands.ts';
 import { registerQuarantineCommands } from './quarantine-commands.ts';
@@ -29,4 +31,5 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerSourceCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
   registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand,
-  registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands];
+  registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands,
+  registerMigrateCommand, registerEvidenceCommands];

@@ -55,7 +55,7 @@ export function createKeyring(current: MasterKey, previous: readonly MasterKey[]
  * file is left to the reader, which names it.
  * @example assertPrivateKeyFile('/etc/jml/master.key') // throws unless mode is 0600 or 0400
  */
-export function assertPrivateKeyFile(file: string): void {
+export function assertPrivateKeyFile(file: string, what = 'master key file'): void {
   if (process.platform === 'win32') return; // ACLs, not mode bits
   let mode: number;
   try {
@@ -64,7 +64,7 @@ export function assertPrivateKeyFile(file: string): void {
     return;
   }
   if ((mode & 0o077) !== 0) {
-    throw new JmlError('unsafe_permissions', `the master key file ${file} is open to ${mode & 0o007 ? 'every user' : 'its group'} (mode ${mode.toString(8).padStart(4, '0')}); jml will not use it. Make it private to the user running jml: chmod 600 ${file}`, { details: { file, mode: mode.toString(8) } });
+    throw new JmlError('unsafe_permissions', `the ${what} ${file} is open to ${mode & 0o007 ? 'every user' : 'its group'} (mode ${mode.toString(8).padStart(4, '0')}); jml will not use it. Make it private to the user running jml: chmod 600 ${file}`, { details: { file, mode: mode.toString(8) } });
   }
 }
 
