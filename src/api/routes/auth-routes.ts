@@ -90,6 +90,7 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'auth',
       access: 'signed_in',
       beforePasswordChange: true,
+      mfaStages: ['enrol', 'verify'],
       response: z.object({ ok: z.literal(true) }),
       async handler({ request, reply }) {
         const token = request.cookies[SESSION_COOKIE];
@@ -105,6 +106,7 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'auth',
       access: 'signed_in',
       beforePasswordChange: true,
+      mfaStages: ['enrol', 'verify'],
       response: sessionView,
       handler: async ({ principal }) => sessionOf(principal, deps.oidc !== null),
     }),
