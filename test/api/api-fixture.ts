@@ -8,6 +8,9 @@ import { buildApiServer } from '../../src/api/api-server.ts';
 import { createApiMetrics } from '../../src/api/api-metrics.ts';
 import type { ApiDeps, ApprovalItem, ApprovalPort } from '../../src/api/api-deps.ts';
 import { createUser } from '../../src/api/auth/user-store.ts';
+import { DEFAULT_STEP_UP_MS } from '../../src/api/auth/mfa-policy.ts';
+import { createKeyring, masterKey } from '../../src/connectors/secrets/master-keyring.ts';
+import { randomBytes } from 'node:crypto';
 import { JmlError } from '../../src/domain/errors.ts';
 
 export const ROLE_USERS = ['admin', 'security', 'hr', 'manager', 'owner', 'user'] as const;
@@ -73,6 +76,11 @@ export async function startApi(store: Store, overrides: Partial<ApiDeps> = {}) {
     webDir: null,
     oidc: null,
     signInLimit: 1000,
+    // The role users here sign in with a password alone: these tests are about what each role may do.
+    // Multi-factor sign-in has its own tests (mfa-sign-in.test.ts), which pass the default policy.
+    mfa: { requiredRoles: [], stepUpMs: DEFAULT_STEP_UP_MS },
+    keyring: createKeyring(masterKey(randomBytes(32))),
+    relyingParty: () => ({ rpId: 'localhost', origins: ['http://localhost'], name: 'jml test' }),
     ...overrides,
   };
   const app = await buildApiServer(deps);

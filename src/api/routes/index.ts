@@ -4,11 +4,13 @@
 import type { ApiDeps } from '../api-deps.ts';
 import type { RouteDefinition } from '../route-definition.ts';
 import { authRoutes } from './auth-routes.ts';
+import { mfaRoutes } from './mfa-routes.ts';
+import { mfaVerifyRoutes } from './mfa-verify-routes.ts';
 import { overviewRoutes } from './overview-routes.ts';
 import { peopleRoutes } from './people-routes.ts';
 import { userAdminRoutes } from './user-admin-routes.ts';
 import { workRoutes } from './work-routes.ts';
 
 export function allRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...authRoutes(deps), ...overviewRoutes(deps), ...userAdminRoutes(deps), ...peopleRoutes(deps), ...workRoutes(deps)];
+  return [...authRoutes(deps), ...mfaVerifyRoutes(deps), ...mfaRoutes(deps), ...overviewRoutes(deps), ...userAdminRoutes(deps), ...peopleRoutes(deps), ...workRoutes(deps)];
 }
