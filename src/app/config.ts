@@ -41,6 +41,17 @@ export const configSchema = z
      * Unset, it is on with a PostgreSQL server (a shared deployment) and off on the embedded database.
      */
     four_eyes: z.object({ plans: z.boolean().optional() }).strict().default({}),
+    /**
+     * Multi-factor sign-in for the console: holders of `required_roles` must enrol a passkey or an authenticator
+     * app; sensitive actions ask for the factor again when the last one is older than `step_up_minutes`.
+     */
+    mfa: z
+      .object({
+        required_roles: z.array(z.enum(['admin', 'security', 'hr'])).default(['admin', 'security', 'hr']),
+        step_up_minutes: z.number().int().min(1).max(720).default(15),
+      })
+      .strict()
+      .default({ required_roles: ['admin', 'security', 'hr'], step_up_minutes: 15 }),
   })
   .strict();
 
