@@ -88,6 +88,8 @@ function recentSignInRefusal(principal: Principal, now: Date, maxAgeMs: number):
   if (principal.via !== 'session' || principal.signedInAt === null) {
     return new JmlError('forbidden', 'user and role administration needs a signed-in browser session, not an API token');
   }
+  // A user with a second factor proves recency by stepping up with it (the route's `stepUp`), not with the password.
+  if (principal.mfa.enrolled) return null;
   // A second factor proven since (a step-up) is as recent as a new sign-in.
   const last = Math.max(principal.signedInAt.getTime(), principal.mfa.verifiedAt?.getTime() ?? 0);
   if (now.getTime() - last > maxAgeMs) {

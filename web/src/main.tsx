@@ -8,6 +8,7 @@ import { PeoplePage } from './pages/people-page.tsx';
 import { IdentityPageView } from './pages/identity-page.tsx';
 import { ApprovalsPage, ImportPage, PlansPage, SelfServicePage, TasksPage } from './pages/work-pages.tsx';
 import { ChangePasswordPage, UsersPage } from './pages/users-page.tsx';
+import { EnrolPage, SecurityPage, signInWithPasskey, StepUpDialog, VerifyPage } from './pages/security-page.tsx';
 import './styles.css';
 
 const NAV: { path: string; label: string; roles: string[] | null }[] = [
@@ -19,6 +20,7 @@ const NAV: { path: string; label: string; roles: string[] | null }[] = [
   { path: 'tasks', label: 'Tasks', roles: null },
   { path: 'me', label: 'My access', roles: ['user'] },
   { path: 'users', label: 'Users', roles: ['admin'] },
+  { path: 'security', label: 'Security', roles: null },
 ];
 
 function SignIn({ onSession, oidc }: { onSession: (s: Session) => void; oidc: boolean }) {
@@ -39,6 +41,11 @@ function SignIn({ onSession, oidc }: { onSession: (s: Session) => void; oidc: bo
         <label>Password<input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required /></label>
         <ErrorNote error={error} />
         <button type="submit" className="primary" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        <button type="button" disabled={busy} onClick={async () => {
+          setBusy(true);
+          setError(null);
+          try { onSession(await signInWithPasskey()); } catch (err) { setError(err as ApiError); } finally { setBusy(false); }
+        }}>Use a passkey</button>
         {oidc && <a className="button" href="/api/auth/oidc/start">Sign in with your organisation</a>}
       </form>
     </main>
@@ -70,6 +77,9 @@ function App() {
   }, [routeKey]);
   if (session === undefined) return <Loading />;
   if (session === null) return <SignIn onSession={accept} oidc={false} />;
+  const leave = () => void api('POST', '/api/auth/sign-out').catch(() => undefined).then(() => { setCsrf(null); setSession(null); });
+  if (session.mfa.stage === 'enrol') return <EnrolPage onSession={accept} onSignOut={leave} />;
+  if (session.mfa.stage === 'verify') return <VerifyPage onSession={accept} onSignOut={leave} />;
   if (session.mustChangePassword) return <ChangePasswordPage onDone={() => void api<Session>('GET', '/api/auth/session').then(accept)} />;
   const roles = new Set(session.user.roles);
   const nav = NAV.filter((n) => !n.roles || n.roles.some((r) => roles.has(r)));
@@ -109,7 +119,9 @@ function App() {
         {page === 'tasks' && <TasksPage />}
         {page === 'me' && <SelfServicePage />}
         {page === 'users' && <UsersPage session={session} onSession={accept} />}
+        {page === 'security' && <SecurityPage session={session} />}
       </main>
+      <StepUpDialog />
     </div>
   );
 }
