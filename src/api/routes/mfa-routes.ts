@@ -32,7 +32,8 @@ export const webauthnResponse = z
     id: boundedString('attribute').min(1),
     rawId: boundedString('attribute').min(1),
     type: z.literal('public-key'),
-    response: z.record(z.string().max(64), boundedString('text')),
+    // attestationObject, clientDataJSON, signature… as base64url; transports as a list; publicKeyAlgorithm a number.
+    response: z.record(z.string().max(64), z.union([boundedString('text'), z.number(), z.array(boundedString('key')).max(10)])),
     clientExtensionResults: z.record(z.string().max(64), z.unknown()).default({}),
     authenticatorAttachment: z.string().max(40).optional(),
   })
