@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -71,6 +71,8 @@ for (const backend of BACKENDS) {
       mkdirSync(SHOTS, { recursive: true });
       work = mkdtempSync(path.join(os.tmpdir(), 'jml-mfa-browser-'));
       database = backend === 'postgres' ? await createTestDatabase() : null;
+      // A one-minute step-up window, so the step-up dialog can be seen without waiting a quarter of an hour.
+      writeFileSync(path.join(work, 'jml.config.yaml'), 'mfa:\n  step_up_minutes: 1\n');
       const env = { ...process.env, JML_MASTER_KEY: randomBytes(32).toString('base64'), JML_PUBLIC_URL: '', ...(database ? { DATABASE_URL: database.url } : {}) };
       server = spawn(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), '--data', path.join(work, 'data'), '--policy', path.join(ROOT, 'policy'), 'serve', '--port', '0'], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
@@ -178,6 +180,22 @@ for (const backend of BACKENDS) {
       await page.getByRole('button', { name: 'Verify' }).click();
       await page.getByRole('alert').getByText('that code is wrong or was already used').waitFor();
       await shot('05-replay-refused');
+    });
+
+    test('once the step-up window has passed, removing the authenticator app first asks for the passkey, then goes through', async () => {
+      await page.getByRole('button', { name: 'Use a passkey' }).click();
+      await signedIn();
+      await page.goto(`${base}/#/security`);
+      await page.getByRole('button', { name: 'Remove the authenticator app' }).waitFor();
+      await new Promise((r) => setTimeout(r, 62_000));
+      await page.getByRole('button', { name: 'Remove the authenticator app' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Confirm it’s you' });
+      await dialog.getByRole('button', { name: 'Use a passkey' }).waitFor();
+      await shot('06-step-up');
+      await expectAccessible('the step-up dialog');
+      await dialog.getByRole('button', { name: 'Use a passkey' }).click();
+      await page.getByRole('button', { name: 'Set up an authenticator app' }).waitFor();
+      assert.equal(await dialog.isVisible(), false);
     });
   });
 }
