@@ -51,5 +51,9 @@ export function stepUpNeeded(principal: Principal, policy: MfaPolicy, now: Date)
   if (principal.via !== 'session' || !principal.mfa.enrolled) return null;
   const at = principal.mfa.verifiedAt;
   if (at && now.getTime() - at.getTime() <= policy.stepUpMs) return null;
-  return `this action needs your second factor again (last proven ${at ? `${Math.round((now.getTime() - at.getTime()) / 60_000)} minutes ago` : 'never in this session'}; the window is ${Math.round(policy.stepUpMs / 60_000)} minutes)`;
+  const minutes = (ms: number) => {
+    const n = Math.round(ms / 60_000);
+    return `${n} minute${n === 1 ? '' : 's'}`;
+  };
+  return `This action needs your second factor again (last proven ${at ? `${minutes(now.getTime() - at.getTime())} ago` : 'never in this session'}; the window is ${minutes(policy.stepUpMs)}).`;
 }
