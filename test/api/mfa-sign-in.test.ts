@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Secret, TOTP } from 'otpauth';
-import type { PlanPort, PlanView } from '../../src/api/api-deps.ts';
+import type { ImportOutcome, ImportPort, PlanPort, PlanView } from '../../src/api/api-deps.ts';
 import { DEFAULT_MFA_POLICY } from '../../src/api/auth/mfa-policy.ts';
 import { confirmMfaReset, requestMfaReset } from '../../src/api/auth/mfa-reset.ts';
 import { createUser } from '../../src/api/auth/user-store.ts';
@@ -36,12 +36,24 @@ function fakePlans(applied: string[]): PlanPort {
   };
 }
 
+function fakeImports(released: string[]): ImportPort {
+  const outcome = (id: string): ImportOutcome => ({ id, source: 'hr', status: 'applied', dryRun: false, held: false, wouldBeHeld: false, rows: { total: 0, valid: 0, invalid: 0 }, events: [], errors: [], message: 'released' });
+  return {
+    importSource: async () => { throw new Error('unused'); },
+    release: async (id) => {
+      released.push(id);
+      return outcome(id);
+    },
+  };
+}
+
 for (const backend of testBackends()) {
   describe(`multi-factor sign-in (${backend.name})`, () => {
     let store: Store;
     let api: Api;
     let clock = Date.now();
     const applied: string[] = [];
+    const released: string[] = [];
     let totpSecret = '';
     let recoveryCodes: string[] = [];
 
@@ -52,7 +64,7 @@ for (const backend of testBackends()) {
     before(async () => {
       store = await backend.open();
       await seedOrganisation(store);
-      api = await startApi(store, { mfa: DEFAULT_MFA_POLICY, now: () => new Date(clock), signInLimit: 6, services: { plans: fakePlans(applied) } });
+      api = await startApi(store, { mfa: DEFAULT_MFA_POLICY, now: () => new Date(clock), signInLimit: 6, services: { plans: fakePlans(applied), imports: fakeImports(released) } });
     });
     after(async () => {
       await api.app.close();
@@ -142,6 +154,27 @@ for (const backend of testBackends()) {
       assert.equal((await call(session, 'POST', '/api/plans/p-1/apply')).statusCode, 202);
       assert.deepEqual(applied, ['p-1', 'p-1']);
       assert.ok((await audited('access.denied')).some((d) => d.stepUp === true));
+    });
+
+    test('releasing a held import and creating a user ask for the step-up too; the last factor of a required user cannot be removed', async () => {
+      clock += 60_000;
+      const session = await signIn(api.app, 'root');
+      assert.equal((await call(session, 'POST', '/api/auth/mfa/totp', { code: code(totpSecret, clock) })).statusCode, 200);
+      clock += DEFAULT_MFA_POLICY.stepUpMs + 1_000;
+      const release = await call(session, 'POST', '/api/imports/imp-1/release');
+      assert.equal(release.statusCode, 403);
+      assert.deepEqual((release.json() as { error: { details: unknown } }).error.details, { stepUp: true });
+      const create = await call(session, 'POST', '/api/users', { username: 'new-admin', password: 'a-long-password-1', roles: ['admin'] });
+      assert.equal(create.statusCode, 403);
+      assert.deepEqual((create.json() as { error: { details: unknown } }).error.details, { stepUp: true });
+      assert.deepEqual(released, []);
+      assert.equal(await store.db.selectFrom('console_users').select('id').where('username', '=', 'new-admin').executeTakeFirst(), undefined);
+      assert.equal((await call(session, 'POST', '/api/auth/mfa/recovery-code', { code: recoveryCodes[1]! })).statusCode, 200);
+      assert.equal((await call(session, 'POST', '/api/imports/imp-1/release')).statusCode, 200);
+      assert.deepEqual(released, ['imp-1']);
+      const last = await call(session, 'DELETE', '/api/me/totp');
+      assert.equal(last.statusCode, 409, 'an admin keeps at least one factor');
+      assert.ok(await store.db.selectFrom('mfa_totp').select('user_id').executeTakeFirst());
     });
 
     test('wrong codes count on the sign-in limiter: past the limit even the right password is refused', async () => {

@@ -132,6 +132,8 @@ for (const backend of BACKENDS) {
       const { credentials } = (await cdp.send('WebAuthn.getCredentials', { authenticatorId })) as { credentials: { isResidentCredential: boolean }[] };
       assert.equal(credentials.length, 1);
       assert.equal(credentials[0]!.isResidentCredential, true, 'a discoverable credential, usable without a password');
+      const audit = await page.evaluate<{ details: { name: string; backedUp: boolean } }[]>(`fetch('/api/audit?action=mfa.passkey_registered').then((r) => r.json()).then((b) => b.items)`);
+      assert.deepEqual(audit.map((a) => [a.details.name, a.details.backedUp]), [['test laptop', false]], 'the registration is audited with the backup state');
     });
 
     test('the Security page lists the passkey and sets up an authenticator app from its QR code and key', async () => {
