@@ -184,7 +184,7 @@ for (const backend of BACKENDS) {
       await shot('05-replay-refused');
     });
 
-    test('once the step-up window has passed, removing the authenticator app first asks for the passkey, then goes through', async () => {
+    test('once the step-up window has passed, removing the authenticator app first asks for the passkey, then goes through; the last passkey stays', async () => {
       await page.getByRole('button', { name: 'Use a passkey' }).click();
       await signedIn();
       await page.goto(`${base}/#/security`);
@@ -198,6 +198,10 @@ for (const backend of BACKENDS) {
       await dialog.getByRole('button', { name: 'Use a passkey' }).click();
       await page.getByRole('button', { name: 'Set up an authenticator app' }).waitFor();
       assert.equal(await dialog.isVisible(), false);
+      // The passkey is now the admin's only factor: the policy keeps it.
+      await page.getByRole('button', { name: 'Remove passkey test laptop' }).click();
+      await page.getByRole('alert').getByText(/your role requires a second factor/).waitFor();
+      await page.getByText('test laptop').waitFor();
     });
   });
 }
