@@ -14,7 +14,7 @@ import { confirmMfaReset, requestMfaReset } from '../../src/api/auth/mfa-reset.t
 import { createUser } from '../../src/api/auth/user-store.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { testBackends } from '../support/backends.ts';
-import { seedOrganisation, signIn, startApi } from './api-fixture.ts';
+import { createMemoryApprovals, seedOrganisation, signIn, startApi } from './api-fixture.ts';
 
 type Api = Awaited<ReturnType<typeof startApi>>;
 type Session = { cookie: string; csrf: string };
@@ -54,6 +54,7 @@ for (const backend of testBackends()) {
     let clock = Date.now();
     const applied: string[] = [];
     const released: string[] = [];
+    const approvals = createMemoryApprovals(() => new Date(clock));
     let totpSecret = '';
     let recoveryCodes: string[] = [];
 
@@ -64,7 +65,7 @@ for (const backend of testBackends()) {
     before(async () => {
       store = await backend.open();
       await seedOrganisation(store);
-      api = await startApi(store, { mfa: DEFAULT_MFA_POLICY, now: () => new Date(clock), signInLimit: 6, services: { plans: fakePlans(applied), imports: fakeImports(released) } });
+      api = await startApi(store, { mfa: DEFAULT_MFA_POLICY, now: () => new Date(clock), signInLimit: 6, services: { plans: fakePlans(applied), imports: fakeImports(released), approvals } });
     });
     after(async () => {
       await api.app.close();
@@ -175,6 +176,23 @@ for (const backend of testBackends()) {
       const last = await call(session, 'DELETE', '/api/me/totp');
       assert.equal(last.statusCode, 409, 'an admin keeps at least one factor');
       assert.ok(await store.db.selectFrom('mfa_totp').select('user_id').executeTakeFirst());
+    });
+
+    test('a manager with an authenticator app approves access only with a recent factor; rejecting needs none', async () => {
+      const manager = api.sessions.manager;
+      const secret = ((await call(manager, 'POST', '/api/me/totp')).json() as { secret: string }).secret;
+      assert.equal((await call(manager, 'POST', '/api/me/totp/confirm', { code: code(secret, clock) })).statusCode, 200, 'anyone may enrol voluntarily');
+      const first = await approvals.requestAccess({ identityKey: 'alice', system: 'vpn', entitlement: 'full', justification: 'on call', requester: 'alice' });
+      const second = await approvals.requestAccess({ identityKey: 'alice', system: 'vpn', entitlement: 'admin', justification: 'on call', requester: 'alice' });
+      clock += DEFAULT_MFA_POLICY.stepUpMs + 60_000;
+      const refused = await call(manager, 'POST', `/api/approvals/${first.id}/decision`, { decision: 'approve' });
+      assert.equal(refused.statusCode, 403);
+      assert.deepEqual((refused.json() as { error: { details: unknown } }).error.details, { stepUp: true });
+      assert.equal(approvals.items.get(first.id)!.state, 'pending');
+      assert.equal((await call(manager, 'POST', `/api/approvals/${second.id}/decision`, { decision: 'reject' })).statusCode, 200);
+      assert.equal((await call(manager, 'POST', '/api/auth/mfa/totp', { code: code(secret, clock) })).statusCode, 200);
+      assert.equal((await call(manager, 'POST', `/api/approvals/${first.id}/decision`, { decision: 'approve' })).statusCode, 200);
+      assert.equal(approvals.items.get(first.id)!.state, 'approved');
     });
 
     test('wrong codes count on the sign-in limiter: past the limit even the right password is refused', async () => {
