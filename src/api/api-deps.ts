@@ -16,6 +16,9 @@ import type { Framework } from '../app/evidence/control-map.ts';
 import type { ApiMetrics } from './api-metrics.ts';
 import type { HashingGateOptions } from './auth/hashing-gate.ts';
 import type { PrincipalCache } from './auth/principal-cache.ts';
+import type { MfaPolicy } from './auth/mfa-policy.ts';
+import type { RelyingParty } from './auth/passkey-factor.ts';
+import type { Keyring } from '../connectors/secrets/master-keyring.ts';
 
 export interface ImportRequest {
   readonly source: string;
@@ -190,6 +193,12 @@ export interface ApiDeps {
   readonly signInHashing?: HashingGateOptions;
   /** User and role administration needs a browser session signed in at most this long ago (default 15 minutes). */
   readonly recentSignInMs?: number;
+  /** Who must use a second factor and the step-up window; default: admin, security and hr, 15 minutes. */
+  readonly mfa?: MfaPolicy;
+  /** Encrypts TOTP secrets at rest; without one, authenticator apps cannot be set up (passkeys still can). */
+  readonly keyring?: Keyring | null;
+  /** The passkeys' relying party (host name and origins), read when a ceremony starts; absent: passkeys are unavailable. */
+  readonly relyingParty?: () => RelyingParty;
   /** Resolved principals for a second or so; buildApiServer makes one when absent. */
   readonly principalCache?: PrincipalCache;
 }

@@ -9,6 +9,7 @@ import { JmlError } from '../domain/errors.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { ApiDeps } from './api-deps.ts';
 import { hasAnyRole, type Principal, type Role } from './auth/principal.ts';
+import { DEFAULT_MFA_POLICY, mfaStage, stepUpNeeded, type MfaStage } from './auth/mfa-policy.ts';
 import { findUnstorableText } from './request-text.ts';
 import { boundedString } from './request-limits.ts';
 
@@ -51,6 +52,17 @@ export interface RouteDefinition<P extends AnyZod = AnyZod, Q extends AnyZod = A
   readonly recentSignIn?: true;
   /** Allowed while the caller must still choose a new password (after an administrator's reset). */
   readonly beforePasswordChange?: true;
+  /**
+   * Allowed to a half-signed-in session in these stages (see mfa-policy.ts): `enrol` (the policy requires a
+   * second factor the user does not have yet) or `verify` (password given, second factor not yet). Every other
+   * route refuses such a session.
+   */
+  readonly mfaStages?: readonly Exclude<MfaStage, 'complete'>[];
+  /**
+   * A sensitive action: a browser session of a user with a second factor must have proven it within the
+   * step-up window (`deps.mfa.stepUpMs`, default 15 minutes), else 403 with `details.stepUp`.
+   */
+  readonly stepUp?: true;
   /** Largest request body in bytes, when this route takes more than the server's default (uploads). */
   readonly bodyLimit?: number;
   handler(ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>): Promise<z.input<R>>;
@@ -76,10 +88,22 @@ function recentSignInRefusal(principal: Principal, now: Date, maxAgeMs: number):
   if (principal.via !== 'session' || principal.signedInAt === null) {
     return new JmlError('forbidden', 'user and role administration needs a signed-in browser session, not an API token');
   }
-  if (now.getTime() - principal.signedInAt.getTime() > maxAgeMs) {
+  // A user with a second factor proves recency by stepping up with it (the route's `stepUp`), not with the password.
+  if (principal.mfa.enrolled) return null;
+  // A second factor proven since (a step-up) is as recent as a new sign-in.
+  const last = Math.max(principal.signedInAt.getTime(), principal.mfa.verifiedAt?.getTime() ?? 0);
+  if (now.getTime() - last > maxAgeMs) {
     return new JmlError('forbidden', `user and role administration needs a sign-in within the last ${Math.round(maxAgeMs / 60_000)} minutes: sign in again`, { details: { signInAgain: true } });
   }
   return null;
+}
+
+/** Audits and throws when the principal must prove a second factor again before a sensitive action; see mfa-policy.ts. */
+export async function requireStepUp(deps: ApiDeps, principal: Principal, what: string, trigger: string): Promise<void> {
+  const reason = stepUpNeeded(principal, deps.mfa ?? DEFAULT_MFA_POLICY, deps.now());
+  if (reason === null) return;
+  await appendAudit(deps.db, { actor: actorOf(principal), action: 'access.denied', subject: what, trigger, details: { reason, stepUp: true, user: principal.username } }, deps.now());
+  throw new JmlError('forbidden', reason, { details: { stepUp: true } });
 }
 
 export function actorOf(principal: Principal): string {
@@ -124,6 +148,10 @@ export function registerRoutes(app: FastifyInstance, deps: ApiDeps, routes: read
           await appendAudit(deps.db, { actor, action: 'access.denied', subject, trigger: `api:${request.id}`, details: { method: route.method, route: route.url, reason, user: principal?.username ?? null } }, deps.now());
           throw new JmlError(as, as === 'not_found' ? `not found: ${subject}` : `not allowed: ${reason}`);
         };
+        const stage = principal ? mfaStage(principal, deps.mfa ?? DEFAULT_MFA_POLICY) : 'complete';
+        if (stage !== 'complete' && !route.mfaStages?.includes(stage)) {
+          throw new JmlError('forbidden', stage === 'enrol' ? 'your role requires a second factor: set up a passkey or an authenticator app first' : 'confirm your sign-in with your second factor first', { details: { mfa: stage } });
+        }
         if (principal?.mustChangePassword && !route.beforePasswordChange) {
           throw new JmlError('forbidden', 'your password was reset: choose a new one first (POST /api/me/password)', { details: { mustChangePassword: true } });
         }
@@ -135,6 +163,7 @@ export function registerRoutes(app: FastifyInstance, deps: ApiDeps, routes: read
           await appendAudit(deps.db, { actor, action: 'access.denied', subject: `route:${route.method} ${route.url}`, trigger: `api:${request.id}`, details: { method: route.method, route: route.url, reason: notRecent.message, user: principal!.username } }, deps.now());
           throw notRecent;
         }
+        if (route.stepUp) await requireStepUp(deps, principal!, `route:${route.method} ${route.url}`, `api:${request.id}`);
         const ctx: RouteContext<unknown, unknown, unknown> = {
           params: parse(route.params, request.params, 'params'),
           query: parse(route.query, request.query, 'query'),

@@ -51,6 +51,17 @@ export const configSchema = z
       })
       .strict()
       .default({ checkpoint_cron: '0 * * * *' }),
+    /**
+     * Multi-factor sign-in for the console: holders of `required_roles` must enrol a passkey or an authenticator
+     * app; sensitive actions ask for the factor again when the last one is older than `step_up_minutes`.
+     */
+    mfa: z
+      .object({
+        required_roles: z.array(z.enum(['admin', 'security', 'hr'])).default(['admin', 'security', 'hr']),
+        step_up_minutes: z.number().int().min(1).max(720).default(15),
+      })
+      .strict()
+      .default({ required_roles: ['admin', 'security', 'hr'], step_up_minutes: 15 }),
   })
   .strict();
 

@@ -216,6 +216,60 @@ export interface ConsoleSessionsTable {
   created_at: ColumnType<Date, string, never>;
   expires_at: ColumnType<Date, string, string>;
   revoked_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  /** When the session last proved a second factor (sign-in or step-up); null: password only. */
+  factor_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
+export interface MfaPasskeysTable {
+  id: string;
+  user_id: string;
+  /** base64url credential id, as the browser reports it. */
+  credential_id: string;
+  public_key: Buffer;
+  counter: number;
+  transports: string[];
+  device_type: string;
+  backed_up: boolean;
+  name: string;
+  created_at: ColumnType<Date, string, never>;
+  last_used_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
+export interface MfaTotpTable {
+  user_id: string;
+  key_id: string;
+  nonce: Buffer;
+  ciphertext: Buffer;
+  tag: Buffer;
+  confirmed_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  /** The last accepted 30-second step; a code for it or an earlier one is a replay. */
+  last_step: ColumnType<number | null, number | null | undefined, number | null>;
+  created_at: ColumnType<Date, string, never>;
+}
+
+export interface MfaRecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  created_at: ColumnType<Date, string, never>;
+  used_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
+export interface WebauthnChallengesTable {
+  id: string;
+  challenge: string;
+  purpose: 'register' | 'verify' | 'passwordless';
+  user_id: string | null;
+  expires_at: ColumnType<Date, string, never>;
+}
+
+export interface MfaResetsTable {
+  id: string;
+  user_id: string;
+  requested_by: string;
+  requested_at: ColumnType<Date, string, never>;
+  expires_at: ColumnType<Date, string, never>;
+  confirmed_by: string | null;
+  confirmed_at: ColumnType<Date | null, string | null | undefined, string | null>;
 }
 
 export interface ApiTokensTable {
@@ -473,6 +527,11 @@ export interface Database {
   console_users: ConsoleUsersTable;
   console_sessions: ConsoleSessionsTable;
   sign_in_attempts: SignInAttemptsTable;
+  mfa_passkeys: MfaPasskeysTable;
+  mfa_totp: MfaTotpTable;
+  mfa_recovery_codes: MfaRecoveryCodesTable;
+  webauthn_challenges: WebauthnChallengesTable;
+  mfa_resets: MfaResetsTable;
   api_tokens: ApiTokensTable;
   assignments: AssignmentsTable;
   identities: IdentitiesTable;

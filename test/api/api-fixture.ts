@@ -8,11 +8,20 @@ import { buildApiServer } from '../../src/api/api-server.ts';
 import { createApiMetrics } from '../../src/api/api-metrics.ts';
 import type { ApiDeps, ApprovalItem, ApprovalPort } from '../../src/api/api-deps.ts';
 import { createUser } from '../../src/api/auth/user-store.ts';
+import { DEFAULT_STEP_UP_MS, type MfaPolicy } from '../../src/api/auth/mfa-policy.ts';
+import { createKeyring, masterKey } from '../../src/connectors/secrets/master-keyring.ts';
+import { randomBytes } from 'node:crypto';
 import { JmlError } from '../../src/domain/errors.ts';
 
 export const ROLE_USERS = ['admin', 'security', 'hr', 'manager', 'owner', 'user'] as const;
 export type RoleUser = (typeof ROLE_USERS)[number];
 export const PASSWORD = 'correct horse battery staple';
+
+/**
+ * A policy that requires no second factor: for tests about what each role may do, whose users sign in with
+ * a password alone. Multi-factor sign-in has its own tests (mfa-sign-in.test.ts), which use the default.
+ */
+export const PASSWORD_ONLY: MfaPolicy = { requiredRoles: [], stepUpMs: DEFAULT_STEP_UP_MS };
 
 /**
  * A stateful in-memory approvals port: requests wait until someone decides.
@@ -73,6 +82,9 @@ export async function startApi(store: Store, overrides: Partial<ApiDeps> = {}) {
     webDir: null,
     oidc: null,
     signInLimit: 1000,
+    mfa: PASSWORD_ONLY,
+    keyring: createKeyring(masterKey(randomBytes(32))),
+    relyingParty: () => ({ rpId: 'localhost', origins: ['http://localhost'], name: 'jml test' }),
     ...overrides,
   };
   const app = await buildApiServer(deps);

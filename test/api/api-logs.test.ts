@@ -10,7 +10,7 @@ import { createApiMetrics } from '../../src/api/api-metrics.ts';
 import { createUser } from '../../src/api/auth/user-store.ts';
 import type { PlanPort } from '../../src/api/api-deps.ts';
 import { testBackends } from '../support/backends.ts';
-import { seedOrganisation } from './api-fixture.ts';
+import { PASSWORD_ONLY, seedOrganisation } from './api-fixture.ts';
 
 const PASSWORD = 'Secret-Password-For-Logs-123';
 const WRONG_PASSWORD = 'Wrong-Secret-Password-456';
@@ -20,7 +20,7 @@ test('a 500 is logged with its request id and stack, and no password, cookie, to
   const lines: string[] = [];
   const failingPlans = { list: async () => Promise.reject(new Error('boom: the planner fell over')) } as unknown as PlanPort;
   const app = await buildApiServer(
-    { db: store.db, backend: store.backend, now: () => new Date(), systemsOwnedBy: () => [], services: { plans: failingPlans }, metrics: createApiMetrics(), webDir: null, oidc: null, signInLimit: 1000 },
+    { db: store.db, backend: store.backend, now: () => new Date(), systemsOwnedBy: () => [], services: { plans: failingPlans }, metrics: createApiMetrics(), webDir: null, oidc: null, signInLimit: 1000, mfa: PASSWORD_ONLY },
     { logger: { level: 'info', stream: { write: (line) => lines.push(line) } } },
   );
   try {

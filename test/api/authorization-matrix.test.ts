@@ -80,6 +80,21 @@ const CASES: readonly Case[] = [
   { method: 'GET', route: '/api/audit/verify', url: '/api/audit/verify', expect: only(['admin', 'security']) },
   // No evidence port in this fixture (503 for those let through); test/api/evidence-packs.test.ts builds real packs.
   { method: 'POST', route: '/api/evidence-packs', url: '/api/evidence-packs', body: { framework: 'soc2', from: '2026-01-01', to: '2026-12-31' }, expect: { ...only(['admin', 'security']), admin: 'any', security: 'any' } },
+  // Sign-in methods are each user's own: anyone signed in manages theirs. Wrong codes and unknown challenges are refused for all.
+  { method: 'GET', route: '/api/me/mfa', url: '/api/me/mfa', expect: all('ok') },
+  { method: 'POST', route: '/api/me/passkeys/options', url: '/api/me/passkeys/options', expect: all('any') },
+  { method: 'POST', route: '/api/me/passkeys', url: '/api/me/passkeys', body: { challengeId: 'wac-none', response: { id: 'x', rawId: 'x', type: 'public-key', response: {} } }, expect: all('any') },
+  { method: 'DELETE', route: '/api/me/passkeys/:id', url: '/api/me/passkeys/pk-none', expect: all(404) },
+  { method: 'POST', route: '/api/me/totp', url: '/api/me/totp', expect: all('any') },
+  { method: 'POST', route: '/api/me/totp/confirm', url: '/api/me/totp/confirm', body: { code: '000000' }, expect: all('any') },
+  { method: 'DELETE', route: '/api/me/totp', url: '/api/me/totp', expect: all('any') },
+  { method: 'POST', route: '/api/me/recovery-codes', url: '/api/me/recovery-codes', expect: all('any') },
+  { method: 'POST', route: '/api/auth/mfa/passkey/options', url: '/api/auth/mfa/passkey/options', expect: all('any') },
+  { method: 'POST', route: '/api/auth/mfa/passkey', url: '/api/auth/mfa/passkey', body: { challengeId: 'wac-none', response: { id: 'x', rawId: 'x', type: 'public-key', response: {} } }, expect: all('any') },
+  { method: 'POST', route: '/api/auth/mfa/totp', url: '/api/auth/mfa/totp', body: { code: '000000' }, expect: all('any') },
+  { method: 'POST', route: '/api/auth/mfa/recovery-code', url: '/api/auth/mfa/recovery-code', body: { code: 'AAAAA-AAAAA' }, expect: all('any') },
+  { method: 'GET', route: '/api/mfa-resets', url: '/api/mfa-resets', expect: only(['admin']) },
+  { method: 'POST', route: '/api/mfa-resets/:id/confirm', url: '/api/mfa-resets/mfr-none/confirm', expect: { ...only(['admin']), admin: 404 } },
 ];
 
 for (const backend of testBackends()) {

@@ -15,11 +15,11 @@ import { loadDemo } from '../../src/app/load-demo.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { testBackends } from '../support/backends.ts';
 import { tempDir, testConfig } from '../support/hr-files.ts';
-import { PASSWORD, signIn } from './api-fixture.ts';
+import { PASSWORD, PASSWORD_ONLY, signIn } from './api-fixture.ts';
 
 async function instance(store: Store, config: ReturnType<typeof testConfig>) {
   const now = () => new Date();
-  const app = await buildApiServer({ db: store.db, backend: store.backend, now, systemsOwnedBy: () => [], services: createConsoleServices({ db: store.db, backend: store.backend, config, now }), metrics: createApiMetrics(), webDir: null, oidc: null, signInLimit: 1000 });
+  const app = await buildApiServer({ db: store.db, backend: store.backend, now, systemsOwnedBy: () => [], services: createConsoleServices({ db: store.db, backend: store.backend, config, now }), metrics: createApiMetrics(), webDir: null, oidc: null, mfa: PASSWORD_ONLY, signInLimit: 1000 });
   const session = await signIn(app, 'root');
   const call = async (method: 'GET' | 'POST', url: string, payload?: unknown) => {
     const res = await app.inject({ method, url, headers: { cookie: session.cookie, 'x-csrf-token': session.csrf }, ...(payload !== undefined ? { payload: payload as object } : {}) });

@@ -13,7 +13,7 @@ import { createConsoleServices } from '../../src/api/console-services.ts';
 import { loadDemo } from '../../src/app/load-demo.ts';
 import { testBackends } from '../support/backends.ts';
 import { tempDir, testConfig } from '../support/hr-files.ts';
-import { PASSWORD, signIn } from './api-fixture.ts';
+import { PASSWORD, PASSWORD_ONLY, signIn } from './api-fixture.ts';
 
 interface Page {
   identity: { key: string };
@@ -32,7 +32,7 @@ test('the identity page shows each entitlement as held, missing or not desired, 
     await loadDemo({ db: store.db, config }, { actor: 'demo' });
     await createUser(store.db, { username: 'root', password: PASSWORD, roles: ['admin'] }, 'test');
     const now = () => new Date();
-    const app = await buildApiServer({ db: store.db, backend: store.backend, now, systemsOwnedBy: () => [], services: createConsoleServices({ db: store.db, backend: store.backend, config, now }), metrics: createApiMetrics(), webDir: null, oidc: null });
+    const app = await buildApiServer({ db: store.db, backend: store.backend, now, systemsOwnedBy: () => [], services: createConsoleServices({ db: store.db, backend: store.backend, config, now }), metrics: createApiMetrics(), webDir: null, oidc: null, mfa: PASSWORD_ONLY });
     const { cookie } = await signIn(app, 'root');
     const page = async (key: string) => (await app.inject({ method: 'GET', url: `/api/people/${key}`, headers: { cookie } })).json() as Page;
 

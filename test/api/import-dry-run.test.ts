@@ -14,7 +14,7 @@ import { createConsoleServices } from '../../src/api/console-services.ts';
 import { loadDemo } from '../../src/app/load-demo.ts';
 import { testBackends } from '../support/backends.ts';
 import { tempDir, testConfig } from '../support/hr-files.ts';
-import { PASSWORD, signIn } from './api-fixture.ts';
+import { PASSWORD, PASSWORD_ONLY, signIn } from './api-fixture.ts';
 
 for (const backend of testBackends()) {
   test(`a dry-run import that trips the mass-change guard is reported as "would be held", with no id and no held record (${backend.name})`, async () => {
@@ -22,7 +22,7 @@ for (const backend of testBackends()) {
     const dataDir = tempDir();
     const config = { ...testConfig({ timezone: 'Europe/Berlin' }), data_dir: dataDir, policy_dir: path.resolve(import.meta.dirname, '../../policy') };
     const now = () => new Date();
-    const app = await buildApiServer({ db: store.db, backend: store.backend, now, systemsOwnedBy: () => [], services: createConsoleServices({ db: store.db, backend: store.backend, config, now }), metrics: createApiMetrics(), webDir: null, oidc: null, signInLimit: 1000 });
+    const app = await buildApiServer({ db: store.db, backend: store.backend, now, systemsOwnedBy: () => [], services: createConsoleServices({ db: store.db, backend: store.backend, config, now }), metrics: createApiMetrics(), webDir: null, oidc: null, mfa: PASSWORD_ONLY, signInLimit: 1000 });
     try {
       await loadDemo({ db: store.db, config }, { actor: 'demo' });
       await createUser(store.db, { username: 'root', password: PASSWORD, roles: ['admin'] }, 'test');

@@ -53,3 +53,38 @@ test('jml users reset-password prints a one-time password once, ends the user’
   assert.notEqual(unknown.code, 0);
   assert.equal((JSON.parse(unknown.stdout) as { error: { code: string } }).error.code, 'not_found');
 });
+
+test('jml users reset-mfa removes a lone admin’s second factors at once; with a second admin it files a reset for them to confirm', { timeout: 120_000 }, async () => {
+  let store = await openStore({ dataDir: join(dir, 'data') });
+  const now = new Date().toISOString();
+  await store.db.insertInto('mfa_recovery_codes').values({ user_id: adminId, code_hash: 'h', created_at: now }).execute();
+  await store.db.insertInto('mfa_passkeys').values({ id: 'pk-1', user_id: adminId, credential_id: 'c1', public_key: Buffer.from('k'), counter: 0, transports: [], device_type: 'singleDevice', backed_up: false, name: 'key', created_at: now }).execute();
+  await store.close();
+
+  const alone = await jml('users', 'reset-mfa', 'admin');
+  assert.equal(alone.code, 0, alone.stderr);
+  assert.match(alone.stdout, /Sign-in methods of admin removed/);
+  store = await openStore({ dataDir: join(dir, 'data') });
+  try {
+    assert.equal((await store.db.selectFrom('mfa_passkeys').select('id').execute()).length, 0);
+    assert.equal((await store.db.selectFrom('mfa_recovery_codes').select('code_hash').execute()).length, 0);
+    const audit = await store.db.selectFrom('audit_log').selectAll().where('action', '=', 'mfa.reset').execute();
+    assert.equal(audit.length, 1);
+    assert.match(audit[0]!.actor, /^cli:/);
+    await createUser(store.db, { username: 'second', password: 'another-password-1', roles: ['admin'] }, 'test');
+    await store.db.insertInto('mfa_passkeys').values({ id: 'pk-2', user_id: adminId, credential_id: 'c2', public_key: Buffer.from('k'), counter: 0, transports: [], device_type: 'singleDevice', backed_up: false, name: 'key', created_at: now }).execute();
+  } finally {
+    await store.close();
+  }
+
+  const pending = await jml('users', 'reset-mfa', 'admin', '--json');
+  assert.equal(pending.code, 0, pending.stderr);
+  assert.equal((JSON.parse(pending.stdout) as { status: string }).status, 'pending');
+  store = await openStore({ dataDir: join(dir, 'data') });
+  try {
+    assert.equal((await store.db.selectFrom('mfa_passkeys').select('id').execute()).length, 1, 'nothing removed until another admin confirms');
+    assert.equal((await store.db.selectFrom('mfa_resets').select('id').where('confirmed_at', 'is', null).execute()).length, 1);
+  } finally {
+    await store.close();
+  }
+});

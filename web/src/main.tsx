@@ -11,6 +11,7 @@ import { ChangePasswordPage, UsersPage } from './pages/users-page.tsx';
 import { AuditPage, ExceptionsPage, FindingsPage, SystemsPage } from './pages/oversight-pages.tsx';
 import { InboxPage, useInboxCounts } from './pages/inbox-page.tsx';
 import { EvidencePage } from './pages/evidence-page.tsx';
+import { EnrolPage, SecurityPage, signInWithPasskey, StepUpDialog, VerifyPage } from './pages/security-page.tsx';
 import './styles.css';
 
 const NAV: { path: string; label: string; roles: string[] | null }[] = [
@@ -28,6 +29,7 @@ const NAV: { path: string; label: string; roles: string[] | null }[] = [
   { path: 'exceptions', label: 'Exceptions', roles: ['admin', 'security'] },
   { path: 'audit', label: 'Audit', roles: ['admin', 'security'] },
   { path: 'evidence', label: 'Evidence', roles: ['admin', 'security'] },
+  { path: 'security', label: 'Security', roles: null },
 ];
 
 /** Why the provider's sign-in came back without a session (`?oidc=` from the callback). */
@@ -59,6 +61,11 @@ function SignIn({ onSession }: { onSession: (s: Session) => void }) {
         <label>Password<input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} required /></label>
         <ErrorNote error={error ?? (oidcMessage ? new Error(oidcMessage) : null)} />
         <button type="submit" className="primary" disabled={busy}>{busy ? 'Signing in…' : 'Sign in'}</button>
+        <button type="button" disabled={busy} onClick={async () => {
+          setBusy(true);
+          setError(null);
+          try { onSession(await signInWithPasskey()); } catch (err) { setError(err as ApiError); } finally { setBusy(false); }
+        }}>Use a passkey</button>
         {oidc && <a className="button" href="/api/auth/oidc/start">Sign in with your organisation</a>}
       </form>
     </main>
@@ -91,6 +98,9 @@ function App() {
   }, [routeKey]);
   if (session === undefined) return <Loading />;
   if (session === null) return <SignIn onSession={accept} />;
+  const leave = () => void api('POST', '/api/auth/sign-out').catch(() => undefined).then(() => { setCsrf(null); setSession(null); });
+  if (session.mfa.stage === 'enrol') return <EnrolPage onSession={accept} onSignOut={leave} />;
+  if (session.mfa.stage === 'verify') return <VerifyPage onSession={accept} onSignOut={leave} />;
   if (session.mustChangePassword) return <ChangePasswordPage onDone={() => void api<Session>('GET', '/api/auth/session').then(accept)} />;
   const roles = new Set(session.user.roles);
   const nav = NAV.filter((n) => !n.roles || n.roles.some((r) => roles.has(r)));
@@ -142,7 +152,9 @@ function App() {
         {page === 'exceptions' && <ExceptionsPage />}
         {page === 'audit' && <AuditPage subject={arg} />}
         {page === 'evidence' && <EvidencePage />}
+        {page === 'security' && <SecurityPage session={session} />}
       </main>
+      <StepUpDialog />
     </div>
   );
 }

@@ -33,7 +33,10 @@ export interface ApiTokenInfo {
 }
 
 export interface CredentialStore {
-  createSession(userId: string): Promise<{ token: string; csrfToken: string; expiresAt: Date }>;
+  /** A new session; `factorAt` when a second factor was proven with it (a passwordless passkey sign-in). */
+  createSession(userId: string, factorAt?: Date): Promise<{ token: string; csrfToken: string; expiresAt: Date }>;
+  /** Records that the session just proved a second factor (sign-in or step-up). */
+  recordFactor(token: string, at: Date): Promise<void>;
   /** The principal behind a session cookie, or null when unknown, expired, revoked, or the user may no longer sign in. */
   resolveSession(token: string): Promise<Principal | null>;
   revokeSession(token: string): Promise<void>;
@@ -64,7 +67,7 @@ export function createCredentialStore(deps: CredentialStoreDeps): CredentialStor
     return principal;
   }
 
-  async function principalFor(userId: string, via: Principal['via'], scopes: readonly TokenScope[] | null, csrfToken: string | null, signedInAt: Date | null): Promise<Principal | null> {
+  async function principalFor(userId: string, via: Principal['via'], scopes: readonly TokenScope[] | null, csrfToken: string | null, signedInAt: Date | null, factorAt: Date | null = null): Promise<Principal | null> {
     // One query: the user, whether they may still act (identity active), and whether anyone reports to them.
     const row = await db
       .selectFrom('console_users as u')
@@ -77,8 +80,11 @@ export function createCredentialStore(deps: CredentialStoreDeps): CredentialStor
         'u.roles',
         'u.status',
         'u.password_change_required',
+        'u.password_hash',
+        'u.oidc_subject',
         'i.status as identity_status',
         sql<boolean>`exists (select 1 from identities r where r.attributes->>'manager' = u.identity_key and r.status <> 'left')`.as('has_reports'),
+        sql<boolean>`(exists (select 1 from mfa_passkeys p where p.user_id = u.id) or exists (select 1 from mfa_totp t where t.user_id = u.id and t.confirmed_at is not null))`.as('mfa_enrolled'),
       ])
       .where('u.id', '=', userId)
       .executeTakeFirst();
@@ -97,26 +103,31 @@ export function createCredentialStore(deps: CredentialStoreDeps): CredentialStor
       csrfToken,
       signedInAt,
       mustChangePassword: row.password_change_required,
+      mfa: { enrolled: row.mfa_enrolled, verifiedAt: factorAt, localPassword: row.password_hash !== null && row.oidc_subject === null },
     };
   }
 
   return {
-    async createSession(userId) {
+    async createSession(userId, factorAt) {
       const token = randomBytes(32).toString('base64url');
       const csrfToken = randomBytes(24).toString('base64url');
       const at = now();
       const expiresAt = new Date(at.getTime() + SESSION_TTL_MS);
-      await db.insertInto('console_sessions').values({ token_hash: sha256(token), user_id: userId, csrf_token: csrfToken, created_at: at.toISOString(), expires_at: expiresAt.toISOString() }).execute();
+      await db.insertInto('console_sessions').values({ token_hash: sha256(token), user_id: userId, csrf_token: csrfToken, created_at: at.toISOString(), expires_at: expiresAt.toISOString(), factor_at: factorAt?.toISOString() ?? null }).execute();
       await db.updateTable('console_users').set({ last_sign_in_at: at.toISOString() }).where('id', '=', userId).execute();
       return { token, csrfToken, expiresAt };
     },
     async resolveSession(token) {
       const hash = sha256(token);
       return cached(hash, async () => {
-        const row = await db.selectFrom('console_sessions').select(['user_id', 'csrf_token', 'created_at', 'expires_at', 'revoked_at']).where('token_hash', '=', hash).executeTakeFirst();
+        const row = await db.selectFrom('console_sessions').select(['user_id', 'csrf_token', 'created_at', 'expires_at', 'revoked_at', 'factor_at']).where('token_hash', '=', hash).executeTakeFirst();
         if (!row || row.revoked_at !== null || row.expires_at.getTime() <= now().getTime()) return null;
-        return principalFor(row.user_id, 'session', null, row.csrf_token, row.created_at);
+        return principalFor(row.user_id, 'session', null, row.csrf_token, row.created_at, row.factor_at);
       });
+    },
+    async recordFactor(token, at) {
+      cache?.forget(sha256(token));
+      await db.updateTable('console_sessions').set({ factor_at: at.toISOString() }).where('token_hash', '=', sha256(token)).where('revoked_at', 'is', null).execute();
     },
     async revokeSession(token) {
       cache?.forget(sha256(token));

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { createPrincipalCache } from './principal-cache.ts';
 import type { Principal } from './principal.ts';
 
-const principal = (userId: string, identityKey: string | null): Principal => ({ userId, username: userId, displayName: userId, identityKey, roles: new Set(['user']), ownedSystems: [], via: 'session', scopes: null, csrfToken: 'x', signedInAt: null, mustChangePassword: false });
+const principal = (userId: string, identityKey: string | null): Principal => ({ userId, username: userId, displayName: userId, identityKey, roles: new Set(['user']), ownedSystems: [], via: 'session', scopes: null, csrfToken: 'x', signedInAt: null, mustChangePassword: false, mfa: { enrolled: false, verifiedAt: null, localPassword: true } });
 
 test('a cached principal is served until its time-to-live passes, then resolved again', () => {
   const cache = createPrincipalCache(1000);

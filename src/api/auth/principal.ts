@@ -31,6 +31,15 @@ export interface Principal {
   readonly signedInAt: Date | null;
   /** An administrator reset the password: nothing but choosing a new one is allowed. */
   readonly mustChangePassword: boolean;
+  /** Second factors: whether the user has one, and when this session last proved one (null: password only). */
+  readonly mfa: PrincipalMfa;
+}
+
+export interface PrincipalMfa {
+  readonly enrolled: boolean;
+  readonly verifiedAt: Date | null;
+  /** A local password account (OIDC users prove themselves to their identity provider). */
+  readonly localPassword: boolean;
 }
 
 export interface PrincipalFacts {

@@ -11,21 +11,25 @@ import { ROLES, TOKEN_SCOPES, type Principal } from '../auth/principal.ts';
 import { createHashingGate, defaultHashingGateOptions } from '../auth/hashing-gate.ts';
 import { createSignInLimiter, DEFAULT_SIGN_IN_LIMIT, signInLimits } from '../auth/sign-in-limiter.ts';
 import { authenticate } from '../auth/user-store.ts';
+import { DEFAULT_MFA_POLICY, mfaRequired, mfaStage, type MfaPolicy } from '../auth/mfa-policy.ts';
 import { defineRoute, type RouteDefinition } from '../route-definition.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { boundedArray, boundedString } from '../request-limits.ts';
 
 export const SESSION_COOKIE = 'jml_session';
 
-const sessionView = z.object({
+export const sessionView = z.object({
   user: z.object({ username: z.string(), displayName: z.string(), identityKey: z.string().nullable(), roles: z.array(z.enum(ROLES)), ownedSystems: z.array(z.string()) }),
   csrfToken: z.string().nullable(),
   oidc: z.boolean(),
   mustChangePassword: z.boolean(),
+  mfa: z.object({ stage: z.enum(['enrol', 'verify', 'complete']), required: z.boolean() }),
 });
 
-export function sessionOf(principal: Principal, oidc: boolean): z.input<typeof sessionView> {
+/** What the console is told of a session; `policy` decides the multi-factor stage. */
+export function sessionOf(principal: Principal, oidc: boolean, policy: MfaPolicy = DEFAULT_MFA_POLICY): z.input<typeof sessionView> {
   return {
+    mfa: { stage: mfaStage(principal, policy), required: mfaRequired(principal, policy) },
     user: { username: principal.username, displayName: principal.displayName, identityKey: principal.identityKey, roles: [...principal.roles], ownedSystems: [...principal.ownedSystems] },
     csrfToken: principal.csrfToken,
     oidc,
@@ -80,7 +84,7 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
         await appendAudit(deps.db, { actor: user?.identityKey ?? `user:${body.username}`, action: principal ? 'auth.signed_in' : 'auth.sign_in_failed', subject: user ? `user:${user.id}` : `user:${body.username}`, trigger: `api:${request.id}`, details: { ip: request.ip } }, deps.now());
         if (!principal) throw new JmlError('unauthenticated', 'wrong username or password, or the account may not sign in');
         await limiter.succeeded(reservation);
-        return sessionOf(principal, deps.oidc !== null);
+        return sessionOf(principal, deps.oidc !== null, deps.mfa);
       },
     }),
     defineRoute({
@@ -90,6 +94,7 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'auth',
       access: 'signed_in',
       beforePasswordChange: true,
+      mfaStages: ['enrol', 'verify'],
       response: z.object({ ok: z.literal(true) }),
       async handler({ request, reply }) {
         const token = request.cookies[SESSION_COOKIE];
@@ -105,8 +110,9 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'auth',
       access: 'signed_in',
       beforePasswordChange: true,
+      mfaStages: ['enrol', 'verify'],
       response: sessionView,
-      handler: async ({ principal }) => sessionOf(principal, deps.oidc !== null),
+      handler: async ({ principal }) => sessionOf(principal, deps.oidc !== null, deps.mfa),
     }),
     defineRoute({
       method: 'GET',

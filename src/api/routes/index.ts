@@ -6,11 +6,13 @@ import type { RouteDefinition } from '../route-definition.ts';
 import { authRoutes } from './auth-routes.ts';
 import { governanceRoutes } from './governance-routes.ts';
 import { evidenceRoutes } from './evidence-routes.ts';
+import { mfaRoutes } from './mfa-routes.ts';
+import { mfaVerifyRoutes } from './mfa-verify-routes.ts';
 import { overviewRoutes } from './overview-routes.ts';
 import { peopleRoutes } from './people-routes.ts';
 import { userAdminRoutes } from './user-admin-routes.ts';
 import { workRoutes } from './work-routes.ts';
 
 export function allRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...authRoutes(deps), ...overviewRoutes(deps), ...userAdminRoutes(deps), ...peopleRoutes(deps), ...workRoutes(deps), ...governanceRoutes(deps), ...evidenceRoutes(deps)];
+  return [...authRoutes(deps), ...mfaVerifyRoutes(deps), ...mfaRoutes(deps), ...overviewRoutes(deps), ...userAdminRoutes(deps), ...peopleRoutes(deps), ...workRoutes(deps), ...governanceRoutes(deps), ...evidenceRoutes(deps)];
 }

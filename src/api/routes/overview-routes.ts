@@ -108,6 +108,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'admin',
       access: ['admin'],
       recentSignIn: true,
+      stepUp: true,
       status: 201,
       body: z.object({ username: z.string().min(2).max(100), displayName: boundedString('name').optional(), password: newPassword(), identityKey: boundedString('key').nullable().optional(), roles: boundedArray(z.enum(GRANTED_ROLES), GRANTED_ROLES.length).default([]) }).strict(),
       response: userView,
@@ -123,6 +124,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'admin',
       access: ['admin'],
       recentSignIn: true,
+      stepUp: true,
       params: z.object({ id: boundedString('key') }),
       body: z
         .object({ roles: boundedArray(z.enum(GRANTED_ROLES), GRANTED_ROLES.length).optional(), status: z.enum(['active', 'disabled']).optional(), identityKey: boundedString('key').min(1).nullable().optional() })

@@ -22,6 +22,7 @@ export function userAdminRoutes(deps: ApiDeps): RouteDefinition[] {
       tag: 'admin',
       access: ['admin'],
       recentSignIn: true,
+      stepUp: true,
       params: z.object({ id: boundedString('key') }),
       response: z.object({ username: z.string(), oneTimePassword: z.string() }),
       async handler({ params, actor, principal, request }) {

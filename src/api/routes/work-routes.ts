@@ -9,7 +9,7 @@ import { createTaskStore } from '../../connectors/manual/task-store.ts';
 import type { ApiDeps, ApprovalItem } from '../api-deps.ts';
 import type { Principal } from '../auth/principal.ts';
 import { managesIdentity } from '../identity-scope.ts';
-import { defineRoute, instantCursor, page, pageQuery, type RouteDefinition } from '../route-definition.ts';
+import { defineRoute, instantCursor, page, pageQuery, requireStepUp, type RouteDefinition } from '../route-definition.ts';
 import { boundedArray, boundedString, UPLOAD_BODY_LIMIT } from '../request-limits.ts';
 
 const importOutcome = z.object({
@@ -140,6 +140,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Releases an import held by the mass-change guard (a person’s decision, audited).',
       tag: 'imports',
       access: ['admin', 'security'],
+      stepUp: true,
       params: z.object({ id: boundedString('key') }),
       response: importOutcome,
       async handler({ params, actor }) {
@@ -201,6 +202,7 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Queues an approved plan on the durable executor and answers at once (202, status applying); refused when stale (its inputs changed since it was computed). Follow it with /api/plans/:id/progress.',
       tag: 'plans',
       access: ['admin'],
+      stepUp: true,
       status: 202,
       params: z.object({ id: boundedString('key') }),
       response: planView,
@@ -249,10 +251,12 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       params: z.object({ id: boundedString('key') }),
       body: z.object({ decision: z.enum(['approve', 'reject']), comment: boundedString('text').optional() }).strict(),
       response: z.object({ ok: z.literal(true) }),
-      async handler({ params, body, principal, deny, actor }) {
+      async handler({ params, body, principal, deny, request }) {
         const port = services.approvals ?? unavailable('approval');
         const item = await port.get(params.id).catch(nullWhenNotFound);
         if (!item || !mayDecide(principal, item)) return deny('not_found', `approval:${params.id}`, item ? 'not an approver of this request' : 'no such approval');
+        // Granting access is the sensitive direction; a rejection takes nothing from anyone.
+        if (body.decision === 'approve') await requireStepUp(deps, principal, `approval:${params.id}`, `api:${request.id}`);
         try {
           await port.decide(params.id, body.decision, principal.identityKey!, body.comment);
         } catch (error) {

@@ -22,6 +22,33 @@ import { startWorkerRuntime } from '../../jobs/worker-runtime.ts';
 import type { Workers } from '../../jobs/workers.ts';
 import { printLine, type CliContext } from '../cli-context.ts';
 import { printDemoSummary, summariseDemo } from './demo-command.ts';
+import type { MfaPolicy } from '../../api/auth/mfa-policy.ts';
+import type { RelyingParty } from '../../api/auth/passkey-factor.ts';
+import { keyringFromEnv, type Keyring } from '../../connectors/secrets/master-keyring.ts';
+import type { JmlConfig } from '../../app/config.ts';
+
+/**
+ * The multi-factor policy this server enforces: the configuration's, except under --demo, where nobody is
+ * required to enrol (the demo's admin password is printed and its data is made up) and a warning says so.
+ * Factors enrolled in a demo are still asked for.
+ */
+export function servedMfaPolicy(config: Pick<JmlConfig, 'mfa'>, demo: boolean): MfaPolicy {
+  return { requiredRoles: demo ? [] : config.mfa.required_roles, stepUpMs: config.mfa.step_up_minutes * 60_000 };
+}
+
+/** The master keyring when one is configured (a malformed one is an error); null when none is. */
+function optionalKeyring(env: NodeJS.ProcessEnv): Keyring | null {
+  return env.JML_MASTER_KEY || env.JML_MASTER_KEY_FILE ? keyringFromEnv(env) : null;
+}
+
+/** Passkeys belong to a host name: JML_PUBLIC_URL's, else `localhost` on the listening port (browsers refuse IP addresses). */
+function relyingPartyFor(publicUrl: string | undefined, port: number): RelyingParty {
+  if (publicUrl) {
+    const url = new URL(publicUrl);
+    return { rpId: url.hostname, origins: [url.origin], name: 'jml' };
+  }
+  return { rpId: 'localhost', origins: [`http://localhost:${port}`], name: 'jml' };
+}
 
 const WEB_ROOT = path.resolve(import.meta.dirname, '../../../web');
 /** What the console build is made from; a newer file than the built index.html means the build is stale. */
@@ -67,6 +94,16 @@ export function ensureConsoleBuilt(log: (line: string) => void, webRoot = WEB_RO
   return dist;
 }
 
+function printMfaNotes(ctx: CliContext, mfa: MfaPolicy, totp: boolean, rp: RelyingParty): void {
+  if (mfa.requiredRoles.length === 0) {
+    printLine(ctx, 'WARNING: multi-factor sign-in is NOT required on this server (--demo). Without --demo, admin, security and hr must enrol a passkey or an authenticator app (mfa.required_roles in jml.config.yaml).');
+  } else {
+    printLine(ctx, `Multi-factor sign-in is required for: ${mfa.requiredRoles.join(', ')}. At their first sign-in they enrol a passkey or an authenticator app.`);
+  }
+  printLine(ctx, `Passkeys work at ${rp.origins.join(', ')}${process.env.JML_PUBLIC_URL ? '' : ' (set JML_PUBLIC_URL to the address people use)'}.`);
+  if (!totp) printLine(ctx, 'Authenticator apps (TOTP) need a master key to encrypt their secrets: set JML_MASTER_KEY or JML_MASTER_KEY_FILE to offer them.');
+}
+
 export function registerServeCommand(program: Command, ctx: CliContext): void {
   program
     .command('serve')
@@ -101,6 +138,9 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         const sendOnly = openReplanQueue(store);
         const replan: ReplanQueue = { requestReplan: (keys, reason) => (workers ? replanQueueOn(workers.boss) : sendOnly).requestReplan(keys, reason) };
         const webDir = ensureConsoleBuilt((l) => printLine(ctx, l));
+        const mfa = servedMfaPolicy(config, Boolean(flags.demo));
+        const keyring = optionalKeyring(process.env);
+        let relyingParty = relyingPartyFor(process.env.JML_PUBLIC_URL, flags.port);
         const app = await buildApiServer(
           {
             db: store.db,
@@ -112,6 +152,9 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
             metrics: createApiMetrics(),
             webDir,
             recentSignInMs: flags.adminSignInMinutes * 60_000,
+            mfa,
+            keyring,
+            relyingParty: () => relyingParty,
             oidc: process.env.JML_OIDC_ISSUER
               ? { issuer: process.env.JML_OIDC_ISSUER, clientId: process.env.JML_OIDC_CLIENT_ID ?? '', clientSecret: process.env.JML_OIDC_CLIENT_SECRET ?? '', baseUrl: process.env.JML_PUBLIC_URL ?? `http://${flags.host}:${flags.port}` }
               : null,
@@ -120,7 +163,10 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         );
         const first = await ensureFirstAdmin(store.db);
         const address = await app.listen({ host: flags.host, port: flags.port });
+        const listening = app.server.address();
+        if (typeof listening === 'object' && listening) relyingParty = relyingPartyFor(process.env.JML_PUBLIC_URL, listening.port);
         printLine(ctx, `jml console: ${address}/   (API: ${address}/api/openapi.json)`);
+        printMfaNotes(ctx, mfa, keyring !== null, relyingParty);
         if (!flags.demo) printLine(ctx, `Data:        ${store.location} (${store.backend === 'pglite' ? 'embedded PGlite' : 'PostgreSQL'})`);
         if (first) printLine(ctx, `First sign-in — user: ${first.username}  password: ${first.password}   (shown once; stored hashed)`);
         else printLine(ctx, 'Sign in with your console user (the first admin password was shown on the first start).');
