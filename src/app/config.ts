@@ -120,6 +120,17 @@ export async function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.Pr
   return merged;
 }
 
+/**
+ * The configured source of that name; an unknown name (including one such as
+ * "constructor" that only an object's prototype holds) is invalid input.
+ */
+export function configuredSource(config: Pick<JmlConfigFile, 'sources'>, name: string): SourceConfig {
+  if (!Object.hasOwn(config.sources, name)) {
+    throw new JmlError('invalid_input', `unknown source "${name}"; configured sources: ${Object.keys(config.sources).join(', ')}`);
+  }
+  return config.sources[name]!;
+}
+
 /** Whether a plan's author is barred from approving it: as configured, else on exactly when a PostgreSQL server is used. */
 export function fourEyesOnPlans(config: Pick<JmlConfigFile, 'four_eyes' | 'database_url'>): boolean {
   return config.four_eyes.plans ?? Boolean(config.database_url);

@@ -23,7 +23,7 @@ import { diffSnapshot, type DiffResult, type KnownIdentity, type PreviousRecord 
 import { appendAudit, type AuditEntryInput } from '../store/audit-log.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
 import type { Database } from '../store/database.ts';
-import type { JmlConfig } from './config.ts';
+import { configuredSource, type JmlConfig } from './config.ts';
 import { attachIdentityData, loadState, type EffectiveEvent } from './import-state.ts';
 import { dueEventAuditEntries, foldDueEvents, IDENTITY_COLUMNS, identityRow, refoldIdentities, sameStoredValues } from './lifecycle-clock.ts';
 import { massChangeVerdict, type MassChangeVerdict } from './mass-change-guard.ts';
@@ -98,10 +98,7 @@ export interface ImportDeps {
 
 export async function importSource(deps: ImportDeps, options: ImportOptions): Promise<ImportResult> {
   const { db, config } = deps;
-  const sourceConfig = config.sources[options.source];
-  if (!sourceConfig) {
-    throw new JmlError('invalid_input', `unknown source "${options.source}"; configured sources: ${Object.keys(config.sources).join(', ')}`);
-  }
+  const sourceConfig = configuredSource(config, options.source);
   const tz = config.timezone;
   const realNow = options.now ?? new Date();
   const asOf = options.asOf ?? dateIn(realNow, tz);

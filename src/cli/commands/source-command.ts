@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { JmlError } from '../../domain/errors.ts';
+import { configuredSource } from '../../app/config.ts';
 import { createMemoryDirectory } from '../../sources/reference-resolver.ts';
 import { formatSourceCheck, readSource, readSourceTable } from '../../sources/read-source.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
@@ -18,8 +19,7 @@ export function registerSourceCommand(program: Command, ctx: CliContext): void {
       const limit = Number.parseInt(flags.rows, 10);
       if (!Number.isInteger(limit) || limit < 0) throw new JmlError('invalid_input', '--rows must be a whole number');
       const { snapshot, table, config } = await ctx.withStore(async (store, cfg) => {
-        const sourceConfig = cfg.sources[name];
-        if (!sourceConfig) throw new JmlError('invalid_input', `unknown source "${name}"; configured sources: ${Object.keys(cfg.sources).join(', ')}`);
+        const sourceConfig = configuredSource(cfg, name);
         const identities = await store.db.selectFrom('identities').select(['key', 'attributes']).execute();
         const table = await readSourceTable({ name, config: sourceConfig, filePath: file });
         const snapshot = await readSource({ name, config: sourceConfig, filePath: file, timezone: cfg.timezone, directory: createMemoryDirectory(identities) });
