@@ -93,6 +93,23 @@ function ldapsearch(peer: OpenLdapPeer | SambaAdPeer, caFile: string, base: stri
   });
 }
 
+describe('the walkthrough runner', () => {
+  test('tagged blocks are found in order; untagged and text blocks are prose', () => {
+    const blocks = taggedBlocks('intro\n```sh\nnpm install\n```\n```sh run\njml init\n```\n```yaml file=policy/a.yaml\nsystems: []\n```\n```text\nout\n```\n');
+    assert.deepEqual(blocks.map((b) => [b.kind, b.path ?? '', b.text, b.line]), [['run', '', 'jml init\n', 5], ['file', 'policy/a.yaml', 'systems: []\n', 8]]);
+  });
+
+  test('a command that fails stops the session and the error names the block and its output', async () => {
+    const shell = terminal(mkdtempSync(join(tmpdir(), 'jml-docs-runner-')), { PATH: process.env.PATH });
+    try {
+      assert.equal(await shell.run({ kind: 'run', text: '', line: 1 }, 'echo one'), 'one\n');
+      await assert.rejects(shell.run({ kind: 'run', text: '', line: 42 }, 'echo two\nfalse\necho never'), /getting-started\.md:42 failed \(exit 1\)[\s\S]*--- output ---\ntwo\n$/);
+    } finally {
+      shell.close();
+    }
+  });
+});
+
 describe('docs/getting-started.md, run as written', { skip: openLdapSkipReason() || sambaAdSkipReason() }, () => {
   const markdown = readFileSync(DOC, 'utf8');
   const blocks = taggedBlocks(markdown);
