@@ -6,7 +6,8 @@
  * knows what to fix. Changes nothing in the system.
  */
 import type { Connector, ServerInfo } from '../connectors/connector.ts';
-import { isJmlError } from '../domain/errors.ts';
+import { isJmlError, JmlError } from '../domain/errors.ts';
+import { openPolicyConnectors, type PolicyConnectorsDeps } from './connectors-from-policy.ts';
 
 /** Why a connection test failed, most specific first. */
 export type ConnectionFailure = 'unreachable' | 'credentials' | 'tls' | 'not_found' | 'settings' | 'error';
@@ -92,5 +93,32 @@ export async function testConnection(connector: Connector, system: string, optio
     return { system, type, ok: true, server, accounts, groups, failure: null };
   } catch (error) {
     return failed(connectionFailureOf(error), (error as Error).message);
+  }
+}
+
+/**
+ * Opens one policy system the way every command does (settings, secret from
+ * the store, CA file) and tests it. A system that cannot even be opened (a
+ * setting refused, no secret stored, an unreadable CA file) is a failed
+ * report too; a name policy does not know is `not_found`.
+ * @example
+ * const report = await testPolicySystem({ db: store.db, policy, actor: 'cli:ada' }, 'directory');
+ */
+export async function testPolicySystem(deps: PolicyConnectorsDeps, system: string, options: { readonly pageSize?: number } = {}): Promise<ConnectionReport> {
+  const def = deps.policy.systems.find((s) => s.name === system);
+  if (!def) {
+    throw new JmlError('not_found', `no system ${system} in policy (systems: ${deps.policy.systems.map((s) => s.name).join(', ') || 'none'})`, { details: { system } });
+  }
+  let connectors: Awaited<ReturnType<typeof openPolicyConnectors>>;
+  try {
+    connectors = await openPolicyConnectors(deps, [system]);
+  } catch (error) {
+    const failure = { reason: connectionFailureOf(error), message: (error as Error).message, problems: [] };
+    return { system, type: def.connector.type, ok: false, server: null, accounts: null, groups: null, failure };
+  }
+  try {
+    return await testConnection(connectors.get(system)!, system, options);
+  } finally {
+    await connectors.close();
   }
 }

@@ -4,9 +4,7 @@
  */
 import type { Command } from 'commander';
 import { createPlanner } from '../../app/compute-plan.ts';
-import { connectionFailureOf, testConnection, type ConnectionFailure, type ConnectionReport, type ListingSample } from '../../app/connection-test.ts';
-import { openPolicyConnectors } from '../../app/connectors-from-policy.ts';
-import { JmlError } from '../../domain/errors.ts';
+import { testPolicySystem, type ConnectionFailure, type ConnectionReport, type ListingSample } from '../../app/connection-test.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 
@@ -50,22 +48,7 @@ ${EXIT.systemTls} TLS failed or required; ${EXIT.systemNotFound} base DN, OU or 
     .action(async (name: string, flags: { pageSize: number; json?: boolean }) => {
       await ctx.withStore(async (store, config) => {
         const { policy } = await createPlanner({ db: store.db, config, actor: ctx.actor }).loadPolicy();
-        if (!policy.systems.some((s) => s.name === name)) {
-          throw new JmlError('not_found', `no system ${name} in policy (systems: ${policy.systems.map((s) => s.name).join(', ') || 'none'})`, { details: { system: name } });
-        }
-        let report: ConnectionReport;
-        try {
-          const connectors = await openPolicyConnectors({ db: store.db, policy, actor: ctx.actor }, [name]);
-          try {
-            report = await testConnection(connectors.get(name)!, name, { pageSize: flags.pageSize });
-          } finally {
-            await connectors.close();
-          }
-        } catch (error) {
-          // Opening failed: settings the connector refused, or a secret that is not stored.
-          const type = policy.systems.find((s) => s.name === name)!.connector.type;
-          report = { system: name, type, ok: false, server: null, accounts: null, groups: null, failure: { reason: connectionFailureOf(error), message: (error as Error).message, problems: [] } };
-        }
+        const report = await testPolicySystem({ db: store.db, policy, actor: ctx.actor }, name, { pageSize: flags.pageSize });
         if (flags.json) printJson(ctx, report);
         else printReport(ctx, report);
         if (report.failure) ctx.setExitCode(EXIT_FOR[report.failure.reason]);
