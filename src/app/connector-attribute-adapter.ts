@@ -57,6 +57,7 @@ export function withAttributeMapping<C extends Connector>(connector: C, mapping:
   const wrapped: Connector = {
     describe: () => connector.describe(),
     validate: () => connector.validate(),
+    ...(connector.server ? { server: () => connector.server!() } : {}),
     list: (kind, cursor, pageSize) => connector.list(kind, cursor, pageSize),
     readBack: (change) => connector.readBack(mapChangeAttributes(change, mapping)),
     ...(connector.apply ? { apply: (change: Change, secrets?: ChangeSecrets) => connector.apply!(mapChangeAttributes(change, mapping), secrets) } : {}),

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { SystemDef } from '../domain/policy.ts';
 import { parseLdapSettings } from '../connectors/ldap/ldap-settings.ts';
 import { manualSettingsSchema } from '../connectors/manual/manual-connector.ts';
-import { settingsProblems } from '../connectors/registry.ts';
+import { settingsIssues, type SettingsIssue } from '../connectors/registry.ts';
 import { scimSettingsSchema } from '../connectors/scim/scim-settings.ts';
 import { simulatedSettingsSchema } from '../connectors/simulated/simulated-connector.ts';
 import { normaliseSettings, SECRET_FIELDS } from './connectors-from-policy.ts';
@@ -32,14 +32,27 @@ const VALIDATORS: Readonly<Record<string, (settings: Record<string, unknown>, sy
  * @example connectorSettingsProblems(directory) // ['system directory: ldap connector settings: users_ou: Invalid input: …']
  */
 export function connectorSettingsProblems(system: SystemDef): string[] {
+  return connectorSettingsIssues(system).map((i) => settingsIssueMessage(system, i));
+}
+
+/** One issue as a line naming the system, connector type and setting. */
+export function settingsIssueMessage(system: SystemDef, issue: SettingsIssue & { readonly secret?: true }): string {
+  return issue.secret ? issue.message : `system ${system.name}: ${system.connector.type} connector settings: ${issue.setting || '(settings)'}: ${issue.message}`;
+}
+
+/**
+ * The same problems, each with the setting it is about (as policy files spell
+ * it), so `jml policy check` can point at the line of the YAML.
+ */
+export function connectorSettingsIssues(system: SystemDef): (SettingsIssue & { readonly secret?: true })[] {
   const { type } = system.connector;
   const validate = VALIDATORS[type];
   if (!validate) return [];
   const settings = normaliseSettings(system.connector.settings);
-  const problems: string[] = [];
+  const issues: (SettingsIssue & { readonly secret?: true })[] = [];
   for (const spec of SECRET_FIELDS[type] ?? []) {
     if (settings[spec.setting] !== undefined) {
-      problems.push(`system ${system.name}: a ${spec.field} does not belong in policy files; store it with: jml secret set ${system.name} ${spec.field}`);
+      issues.push({ setting: spec.field, secret: true, message: `system ${system.name}: a ${spec.field} does not belong in policy files; store it with: jml secret set ${system.name} ${spec.field}` });
     }
     delete settings[`${spec.setting}Env`];
     settings[spec.setting] = ABSENT_SECRET;
@@ -50,7 +63,7 @@ export function connectorSettingsProblems(system: SystemDef): string[] {
     validate(settings, system.name);
   } catch (error) {
     if (!(error instanceof z.ZodError)) throw error;
-    problems.push(...settingsProblems(error).map((p) => `system ${system.name}: ${type} connector settings: ${p}`));
+    issues.push(...settingsIssues(error));
   }
-  return problems;
+  return issues;
 }

@@ -194,6 +194,7 @@ export function withInitialCredentials(connector: Connector, credentials: Initia
   return {
     describe: () => connector.describe(),
     validate: () => connector.validate(),
+    ...(connector.server ? { server: () => connector.server!() } : {}),
     list: (kind, cursor, pageSize) => connector.list(kind, cursor, pageSize),
     async readBack(change) {
       const result = await connector.readBack(change);

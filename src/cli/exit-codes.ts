@@ -13,6 +13,14 @@ export const EXIT = {
   locked: 6,
   /** The data directory or master key file is open to other users (fix with chmod; see docs/operations.md). */
   unsafePermissions: 7,
+  /** `jml system test`: the system could not be reached (nothing listening, refused, timed out). */
+  systemUnreachable: 10,
+  /** `jml system test`: the bind DN, password or token was refused, or no secret is stored. */
+  systemCredentials: 11,
+  /** `jml system test`: TLS could not be established (certificate, CA, name), or the server requires it. */
+  systemTls: 12,
+  /** `jml system test`: the base DN, an OU or the SCIM endpoint does not exist. */
+  systemNotFound: 13,
 } as const;
 
 export function exitCodeFor(code: JmlErrorCode): number {

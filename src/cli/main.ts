@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { isJmlError } from '../domain/errors.ts';
-import { createCliContext, printJson } from './cli-context.ts';
+import { createCliContext, printJson, type CliContext } from './cli-context.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { COMMANDS } from './commands/index.ts';
 
@@ -21,7 +21,8 @@ export function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
   });
 }
 
-export async function main(argv: readonly string[]): Promise<void> {
+/** The `jml` program with every command registered (also what docs/cli.md is generated from). */
+export function createProgram(): { program: Command; ctx: CliContext } {
   const program = new Command('jml')
     .description('jml — identity lifecycle engine: joiners, movers, leavers and the access governance around them')
     .option('--config <file>', 'configuration file (default: ./jml.config.yaml, or JML_CONFIG)')
@@ -31,6 +32,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     .exitOverride();
   const ctx = createCliContext(program);
   for (const register of COMMANDS) register(program, ctx);
+  return { program, ctx };
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const { program, ctx } = createProgram();
   const wantsJson = argv.includes('--json');
   try {
     await program.parseAsync(argv as string[], { from: 'user' });

@@ -73,6 +73,25 @@ export interface ChangeSecrets {
   readonly newSecret?: Secret;
 }
 
+/** The TLS session of a connection: what `jml system test` shows so a person can check whom they talk to. */
+export interface TlsSession {
+  readonly protocol: string;
+  readonly cipher: string;
+  /** The server certificate's subject and issuer (CN, or the whole DN when there is no CN). */
+  readonly subject: string;
+  readonly issuer: string;
+  readonly validTo: string;
+  readonly fingerprint256: string;
+}
+
+/** Who answered a connection, as the server describes itself. */
+export interface ServerInfo {
+  /** Product, version, naming contexts, supported features… in the server's own terms. */
+  readonly identity: Readonly<Record<string, string>>;
+  /** Null when the connection is not encrypted. */
+  readonly tls: TlsSession | null;
+}
+
 export interface Connector {
   describe(): ConnectorDescription;
   /** Checks settings and reachability without changing anything. */
@@ -83,6 +102,8 @@ export interface Connector {
   readBack(change: Change): Promise<ReadBack>;
   /** Carries out one change. Must be idempotent: the same change twice has the effect of once. */
   apply?(change: Change, secrets?: ChangeSecrets): Promise<ChangeOutcome>;
+  /** Connects, authenticates and describes the server (`jml system test`); throws like `list`. */
+  server?(): Promise<ServerInfo>;
   /** Releases sockets and timers. */
   close?(): Promise<void>;
 }

@@ -69,7 +69,18 @@ export const BUILT_IN_CONNECTORS: Readonly<Record<string, ConnectorFactory>> = {
  * files spell it (`users_ou`, `disable.disabled_ou`), whichever spelling was given.
  */
 export function settingsProblems(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.map((p) => String(p).replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)).join('.') || '(settings)'}: ${i.message}`);
+  return settingsIssues(error).map((i) => `${i.setting || '(settings)'}: ${i.message}`);
+}
+
+/** A settings problem: the setting as policy files spell it (`disable.disabled_ou`; empty for the whole), and what is wrong. */
+export interface SettingsIssue {
+  readonly setting: string;
+  readonly message: string;
+}
+
+/** The issues of a settings validation, each setting named in snake_case. */
+export function settingsIssues(error: z.ZodError): SettingsIssue[] {
+  return error.issues.map((i) => ({ setting: i.path.map((p) => String(p).replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)).join('.'), message: i.message }));
 }
 
 /**

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Document } from 'yaml';
 import type { z } from 'zod';
 import { JmlError } from '../domain/errors.ts';
-import type { ApprovalPolicy, Policy } from '../domain/policy.ts';
+import type { ApprovalPolicy, Policy, SystemDef } from '../domain/policy.ts';
 import { canonicalHash } from '../engine/canonical-hash.ts';
 import { checkPolicy, type Entry, type PathSegment, type PolicyEntries } from './policy-check.ts';
 import { policyFileSchema, type PolicyFile } from './policy-schema.ts';
@@ -37,6 +37,15 @@ export interface LoadedPolicy {
   readonly files: readonly PolicyFileInfo[];
 }
 
+export interface LoadPolicyOptions {
+  /**
+   * Further problems of a valid system, each at a path below the system's entry
+   * (`['connector', 'settings', 'users_ou']`): reported with file and line like
+   * the loader's own (`jml policy check` passes its connector settings check).
+   */
+  readonly systemProblems?: (system: SystemDef) => readonly { readonly path: readonly PathSegment[]; readonly message: string }[];
+}
+
 /** One problem as a line of text: `file:line path: message`. */
 export function formatProblem(problem: PolicyProblem): string {
   const where = problem.line > 0 ? `${problem.file}:${problem.line}` : problem.file;
@@ -48,7 +57,7 @@ export function formatProblem(problem: PolicyProblem): string {
  * @throws JmlError('invalid_input') with `details.problems: PolicyProblem[]` listing every problem found.
  * @example const { policy, hash } = await loadPolicy('./policy');
  */
-export async function loadPolicy(dir: string): Promise<LoadedPolicy> {
+export async function loadPolicy(dir: string, options: LoadPolicyOptions = {}): Promise<LoadedPolicy> {
   const names = await policyFileNames(dir);
   const problems: PolicyProblem[] = [];
   if (names.length === 0) problems.push({ file: dir, line: 0, path: '', message: 'no policy files (*.yaml, *.yml)' });
@@ -92,6 +101,14 @@ export async function loadPolicy(dir: string): Promise<LoadedPolicy> {
       path: formatPath(problem.path),
       message: problem.message,
     });
+  }
+  if (problems.length === 0 && options.systemProblems) {
+    for (const entry of entries.systems) {
+      for (const problem of options.systemProblems(entry.value)) {
+        const path = ['systems', entry.index, ...problem.path];
+        problems.push({ file: entry.file, line: located.get(entry.file)?.(path) ?? 0, path: formatPath(path), message: problem.message });
+      }
+    }
   }
   if (problems.length > 0) {
     const shown = problems.slice(0, 20).map(formatProblem).join('\n');

@@ -48,6 +48,7 @@ systems:
         groups_ou: ou=groups,dc=example,dc=com     # where groups (entitlements) live
         bind_dn: cn=jml,ou=services,dc=example,dc=com
         bind_password_env: JML_LDAP_PASSWORD       # or: jml secret set directory bind_password
+        # ca_file: /etc/jml/ldap-ca.pem            # the CA that signed the server's certificate, if not in the system store
     owner: E1001              # head of IT
     criticality: critical
     enforcement: full
@@ -61,6 +62,26 @@ systems:
         givenName: "{first_name}"
         sn: "{last_name}"
         title: "{title}"
+
+  # Active Directory instead (Samba AD or Windows): type ad, over LDAPS or StartTLS.
+  # Remove the leading "# " of the lines below (and add its groups to entitlements.yaml).
+  # - name: corp-ad
+  #   connector:
+  #     type: ad
+  #     settings:
+  #       url: ldaps://dc1.corp.example.com:636
+  #       ca_file: /etc/jml/corp-ca.pem
+  #       base_dn: DC=corp,DC=example,DC=com
+  #       users_ou: OU=Staff,DC=corp,DC=example,DC=com
+  #       groups_ou: OU=Groups,DC=corp,DC=example,DC=com
+  #       bind_dn: CN=svc-jml,OU=Service Accounts,DC=corp,DC=example,DC=com
+  #       bind_password_env: JML_AD_PASSWORD      # or: jml secret set corp-ad bind_password
+  #   owner: E1001
+  #   enforcement: full
+  #   correlation: { account: employeeID, identity: key }
+  #   account:
+  #     name: "{first_name|ascii|lower}.{last_name|ascii|lower}"   # sAMAccountName
+  #     attributes: { givenName: "{first_name}", sn: "{last_name}", mail: "{email}" }
 
   - name: github
     connector:

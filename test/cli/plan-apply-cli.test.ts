@@ -127,7 +127,7 @@ describe('jml plan / apply / tasks / reconcile on the command line', () => {
     const incomplete = writePolicyDir({ ...POLICY, 'systems.yaml': POLICY['systems.yaml'] + directory });
     const check = spawnSync(process.execPath, [MAIN, '--policy', incomplete, 'policy', 'check'], { cwd: dir, env, encoding: 'utf8' });
     assert.equal(check.status, 2, check.stdout);
-    assert.match(check.stderr, /system directory: ldap connector settings: users_ou: .*\n.*system directory: ldap connector settings: groups_ou: /);
+    assert.match(check.stderr, /systems\.yaml:12 systems\[2\]\.connector\.settings\.users_ou: system directory: ldap connector settings: users_ou: .*\n.*systems\.yaml:12 systems\[2\]\.connector\.settings\.groups_ou: system directory: ldap connector settings: groups_ou: /);
     assert.doesNotMatch(check.stdout, /ok/);
     const complete = writePolicyDir({ ...POLICY, 'systems.yaml': POLICY['systems.yaml'] + directory.replace('base_dn: "dc=example,dc=com"', 'base_dn: "dc=example,dc=com", users_ou: "ou=people,dc=example,dc=com", groups_ou: "ou=groups,dc=example,dc=com"') });
     const ok = spawnSync(process.execPath, [MAIN, '--policy', complete, 'policy', 'check'], { cwd: dir, env, encoding: 'utf8' });

@@ -7,8 +7,9 @@ import type { Command } from 'commander';
 import { decideRequest, listOpenApprovals } from '../../app/approval.ts';
 import { followUpDecision } from '../../app/replan-follow-up.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
+import { tableLines } from '../table-text.ts';
 import { followUpLine, runFollowUp } from '../replan-follow-up.ts';
-import { actingIdentity, requestLine } from './request-commands.ts';
+import { actingIdentity, requestedAccess, requestLine } from './request-commands.ts';
 
 export function registerApprovalCommands(program: Command, ctx: CliContext): void {
   program
@@ -21,10 +22,15 @@ export function registerApprovalCommands(program: Command, ctx: CliContext): voi
         const list = await listOpenApprovals(store.db, flags.as);
         if (flags.json) return printJson(ctx, list);
         if (list.length === 0) return printLine(ctx, 'no open approvals.');
-        for (const a of list) {
-          printLine(ctx, requestLine(a.request));
-          printLine(ctx, `  stage ${a.stage} ${a.stageName}: ${a.approvers.join(' or ')}, due ${a.dueAt ?? '-'}${a.escalations ? `, escalated ${a.escalations}×` : ''}`);
-        }
+        const lines = tableLines([
+          { header: 'request', value: (a) => a.requestId },
+          { header: 'identity', value: (a) => a.request.identityKey },
+          { header: 'access', value: (a) => requestedAccess(a.request) },
+          { header: 'stage', value: (a) => `${a.stage} ${a.stageName}` },
+          { header: 'approvers', value: (a) => a.approvers.join(' or ') },
+          { header: 'due', value: (a) => `${a.dueAt ?? '-'}${a.escalations ? ` (escalated ${a.escalations}×)` : ''}` },
+        ], list);
+        for (const line of lines) printLine(ctx, line);
       });
     });
 

@@ -4,13 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { importAssets, listAssets, reportAsset, type Asset } from '../../app/asset-register.ts';
+import { importAssets, listAssets, reportAsset } from '../../app/asset-register.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
-
-function assetLine(a: Asset): string {
-  return `${a.tag.padEnd(12)} ${a.status.padEnd(9)} ${a.kind.padEnd(8)} ${(a.holder ?? '-').padEnd(10)} ${a.location ?? '-'}  ${a.description}${a.serial ? ` (${a.serial})` : ''}`;
-}
+import { tableLines } from '../table-text.ts';
 
 export function registerAssetCommands(program: Command, ctx: CliContext): void {
   const assets = program
@@ -23,7 +20,17 @@ export function registerAssetCommands(program: Command, ctx: CliContext): void {
         const list = await listAssets(store.db, flags.holder ? { holder: flags.holder } : {});
         if (flags.json) printJson(ctx, list);
         else if (list.length === 0) printLine(ctx, 'no assets.');
-        else for (const a of list) printLine(ctx, assetLine(a));
+        else {
+          const lines = tableLines([
+            { header: 'tag', value: (a) => a.tag },
+            { header: 'status', value: (a) => a.status },
+            { header: 'kind', value: (a) => a.kind },
+            { header: 'holder', value: (a) => a.holder ?? '-' },
+            { header: 'location', value: (a) => a.location ?? '-' },
+            { header: 'description', value: (a) => `${a.description}${a.serial ? ` (${a.serial})` : ''}` },
+          ], list);
+          for (const line of lines) printLine(ctx, line);
+        }
       });
     });
 

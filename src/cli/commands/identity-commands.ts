@@ -3,6 +3,7 @@ import { JmlError } from '../../domain/errors.ts';
 import { displayName, IDENTITY_KINDS, IDENTITY_STATUSES, type IdentityKind, type IdentityStatus } from '../../domain/identity.ts';
 import { findIdentity, listEvents, listIdentities, timelineOf } from '../../store/identity-store.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
+import { limitedList, tableLines, truncationNote } from '../table-text.ts';
 
 export function registerIdentityCommands(program: Command, ctx: CliContext): void {
   program
@@ -13,20 +14,27 @@ export function registerIdentityCommands(program: Command, ctx: CliContext): voi
     .option('--source <source>', 'only identities this source is authoritative for')
     .option('--search <text>', 'key, name or email contains')
     .option('--limit <n>', 'at most this many', '1000')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON: { identities, truncated, limit }; truncated is true when more matched than --limit')
     .action(async (flags: { status?: string; kind?: string; source?: string; search?: string; limit: string; json?: boolean }) => {
       if (flags.status && !(IDENTITY_STATUSES as readonly string[]).includes(flags.status)) throw new JmlError('invalid_input', `--status must be one of ${IDENTITY_STATUSES.join(', ')}`);
       if (flags.kind && !(IDENTITY_KINDS as readonly string[]).includes(flags.kind)) throw new JmlError('invalid_input', `--kind must be one of ${IDENTITY_KINDS.join(', ')}`);
       const limit = Number.parseInt(flags.limit, 10);
       if (!Number.isInteger(limit) || limit < 1) throw new JmlError('invalid_input', '--limit must be a positive integer');
-      const list = await ctx.withStore((store) =>
-        listIdentities(store.db, { status: flags.status as IdentityStatus | undefined, kind: flags.kind as IdentityKind | undefined, source: flags.source, search: flags.search, limit }),
-      );
-      if (flags.json) return printJson(ctx, { identities: list });
-      for (const i of list) {
-        printLine(ctx, `${i.key.padEnd(12)} ${i.status.padEnd(9)} ${i.kind.padEnd(16)} ${displayName(i).padEnd(28)} ${i.attributes.department ?? ''}`);
+      const list = limitedList(await ctx.withStore((store) =>
+        listIdentities(store.db, { status: flags.status as IdentityStatus | undefined, kind: flags.kind as IdentityKind | undefined, source: flags.source, search: flags.search, limit: limit + 1 }),
+      ), limit);
+      if (flags.json) return printJson(ctx, { identities: list.items, truncated: list.truncated, limit });
+      if (list.items.length > 0) {
+        const lines = tableLines([
+          { header: 'key', value: (i) => i.key },
+          { header: 'status', value: (i) => i.status },
+          { header: 'kind', value: (i) => i.kind },
+          { header: 'name', value: (i) => displayName(i) },
+          { header: 'department', value: (i) => String(i.attributes.department ?? '') },
+        ], list.items);
+        for (const line of lines) printLine(ctx, line);
       }
-      printLine(ctx, `${list.length} identit${list.length === 1 ? 'y' : 'ies'}`);
+      printLine(ctx, truncationNote(list, 'identities') ?? `${list.items.length} identit${list.items.length === 1 ? 'y' : 'ies'}`);
     });
 
   program
@@ -68,12 +76,23 @@ export function registerIdentityCommands(program: Command, ctx: CliContext): voi
     .option('--identity <key>', 'only this identity')
     .option('--source <source>', 'only this source')
     .option('--limit <n>', 'at most this many', '100')
-    .option('--json', 'print JSON')
+    .option('--json', 'print JSON: { events, truncated, limit }; truncated is true when more matched than --limit')
     .action(async (flags: { identity?: string; source?: string; limit: string; json?: boolean }) => {
-      const events = await ctx.withStore((store) => listEvents(store.db, { identityKey: flags.identity, source: flags.source, limit: Number.parseInt(flags.limit, 10) || 100 }));
-      if (flags.json) return printJson(ctx, { events });
-      for (const e of events) {
-        printLine(ctx, `${e.effectiveDate} ${e.type.padEnd(7)} ${e.identityKey.padEnd(12)} ${e.state.padEnd(10)} ${e.source} ${Object.keys(e.changes).join(', ')}`);
-      }
+      const limit = Number.parseInt(flags.limit, 10);
+      if (!Number.isInteger(limit) || limit < 1) throw new JmlError('invalid_input', '--limit must be a positive integer');
+      const events = limitedList(await ctx.withStore((store) => listEvents(store.db, { identityKey: flags.identity, source: flags.source, limit: limit + 1 })), limit);
+      if (flags.json) return printJson(ctx, { events: events.items, truncated: events.truncated, limit });
+      if (events.items.length === 0) return printLine(ctx, 'no events.');
+      const lines = tableLines([
+        { header: 'effective', value: (e) => e.effectiveDate },
+        { header: 'type', value: (e) => e.type },
+        { header: 'identity', value: (e) => e.identityKey },
+        { header: 'state', value: (e) => e.state },
+        { header: 'source', value: (e) => e.source },
+        { header: 'changed', value: (e) => Object.keys(e.changes).join(', ') },
+      ], events.items);
+      for (const line of lines) printLine(ctx, line);
+      const note = truncationNote(events, 'events');
+      if (note) printLine(ctx, note);
     });
 }

@@ -21,6 +21,7 @@ import { registerReconcileCommands } from './reconcile-commands.ts';
 import { registerRequestCommands } from './request-commands.ts';
 import { registerRescindCommand } from './rescind-command.ts';
 import { registerSourceCommand } from './source-command.ts';
+import { registerSystemCommands } from './system-commands.ts';
 import { registerSecretCommands } from './secret-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerTaskCommands } from './task-commands.ts';
@@ -30,6 +31,6 @@ import { registerWorkerCommand } from './worker-command.ts';
 export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerSourceCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
-  registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand,
+  registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerSystemCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand,
   registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands,
   registerMigrateCommand, registerEvidenceCommands];

@@ -5,6 +5,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { createPlanner, type PlanScope } from '../../app/compute-plan.ts';
+import { previewInstant, previewPlan } from '../../app/plan-preview.ts';
 import { openPolicyConnectors } from '../../app/connectors-from-policy.ts';
 import { loadObserved } from '../../app/observed-snapshot.ts';
 import { loadAssignments, loadIdentities } from '../../app/plan-inputs.ts';
@@ -24,6 +25,7 @@ interface PlanFlags {
   readonly json?: boolean;
   readonly out?: string;
   readonly refresh?: boolean;
+  readonly at?: string;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -56,23 +58,30 @@ export function registerPlanCommands(program: Command, ctx: CliContext): void {
     .option('--system <name>', 'only this system (repeatable)', collect)
     .option('--out <file>', 'write the plan to a file for `jml apply <file>`')
     .option('--refresh', 'reconcile the systems in scope first, so the plan compares with what they hold now')
+    .option('--at <date>', 'what-if: the plan as it will be on this date (YYYY-MM-DD), with the lifecycle events that take effect by its end; writes nothing')
     .option('--json', 'print the plan as JSON')
     .action(async (flags: PlanFlags) => {
       const scope = scopeFrom(flags);
+      if (flags.at && (flags.out || flags.refresh)) {
+        throw new JmlError('invalid_input', '--at previews a date and writes nothing: it cannot be combined with --out or --refresh', { details: { at: flags.at } });
+      }
       await ctx.withStore(async (store, config) => {
         const planner = createPlanner({ db: store.db, config, actor: ctx.actor });
         if (flags.refresh) await refresh(ctx, store, config, scope, !flags.json);
-        const { plan, runs, policy } = await planner.compute(scope);
+        const at = flags.at ? previewInstant(flags.at, config.timezone, new Date()) : null;
+        const { plan, runs, policy } = at ? await previewPlan({ db: store.db, config, actor: ctx.actor }, at, scope) : await planner.compute(scope);
         const openTasks = await openTasksByChange(store.db, plan.changes.map((c) => c.id));
         const file: PlanFile = { format: PLAN_FORMAT, scope, plan };
         if (flags.out) await writeFile(flags.out, `${JSON.stringify(file, null, 2)}\n`);
         if (flags.json) {
           printJson(ctx, {
             ...file,
+            ...(at ? { at: at.toISOString() } : {}),
             observed: Object.fromEntries([...runs].map(([s, r]) => [s, r.finishedAt.toISOString()])),
             openTasks: Object.fromEntries([...openTasks].map(([changeId, t]) => [changeId, t.id])),
           });
         } else {
+          if (at) printLine(ctx, `what-if for ${flags.at} (as of ${at.toISOString()}): lifecycle events effective by then are applied; nothing is written.\n`);
           for (const line of planLines(plan, runs, policy.policy.systems.map((s) => s.name), openTasks)) printLine(ctx, line);
           if (flags.out) printLine(ctx, `\nwritten to ${flags.out}; apply it with: jml apply ${flags.out}`);
         }

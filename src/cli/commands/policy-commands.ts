@@ -7,11 +7,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { createPlanner } from '../../app/compute-plan.ts';
-import { connectorSettingsProblems } from '../../app/connector-settings-check.ts';
+import { connectorSettingsIssues, settingsIssueMessage } from '../../app/connector-settings-check.ts';
 import { loadAssignments, loadIdentities } from '../../app/plan-inputs.ts';
 import { isJmlError, JmlError } from '../../domain/errors.ts';
 import { newTemplateGroups, policyDiff, unresolvedTemplates, type DesiredEntitlement, type UnresolvedTemplate } from '../../engine/index.ts';
-import type { Policy } from '../../domain/policy.ts';
+import type { Policy, SystemDef } from '../../domain/policy.ts';
 import { loadObserved } from '../../app/observed-snapshot.ts';
 import { formatProblem, loadPolicy, policyJsonSchema, scaffoldPolicy, type PolicyProblem } from '../../policy/index.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
@@ -51,6 +51,14 @@ function templateNote(d: DesiredEntitlement): string {
   return ` (template ${source.template.template}: ${Object.entries(source.template.values).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join(', ')})`;
 }
 
+/** A system's connector settings problems at the setting's place in its YAML entry. */
+function settingsAt(system: SystemDef): { path: string[]; message: string }[] {
+  return connectorSettingsIssues(system).map((i) => ({
+    path: ['connector', 'settings', ...(i.setting ? i.setting.split('.') : [])],
+    message: settingsIssueMessage(system, i),
+  }));
+}
+
 export function registerPolicyCommands(program: Command, ctx: CliContext): void {
   program
     .command('init')
@@ -79,16 +87,9 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
     .action(async (flags: { json?: boolean; identities?: boolean }) => {
       const config = await ctx.config();
       try {
-        const loaded = await loadPolicy(config.policy_dir);
-        const p = loaded.policy;
         // Settings are otherwise checked only when a command first opens the system.
-        const settingsProblems = p.systems.flatMap(connectorSettingsProblems).map((message): PolicyProblem => ({ file: config.policy_dir, line: 0, path: '', message }));
-        if (settingsProblems.length > 0) {
-          if (flags.json) printJson(ctx, { ok: false, problems: settingsProblems });
-          else for (const problem of settingsProblems) ctx.stderr.write(`${formatProblem(problem)}\n`);
-          ctx.setExitCode(EXIT.invalidInput);
-          return;
-        }
+        const loaded = await loadPolicy(config.policy_dir, { systemProblems: settingsAt });
+        const p = loaded.policy;
         const unresolved = flags.identities ? await unresolvedByIdentity(ctx, loaded.policy) : [];
         if (flags.json) {
           printJson(ctx, { ok: true, hash: loaded.hash, files: loaded.files, counts: { systems: p.systems.length, entitlements: p.entitlements.length, roles: p.roles.length, rules: p.rules.length }, ...(flags.identities ? { unresolved } : {}) });

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { listSystemHealth } from '../../app/quarantine.ts';
 import { releaseSystem } from '../../jobs/plan-executor.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
+import { tableLines } from '../table-text.ts';
 
 export function registerQuarantineCommands(program: Command, ctx: CliContext): void {
   const quarantine = program
@@ -18,7 +19,14 @@ export function registerQuarantineCommands(program: Command, ctx: CliContext): v
         const list = await listSystemHealth(store.db, !flags.all);
         if (flags.json) return printJson(ctx, list);
         if (list.length === 0) return printLine(ctx, 'no system is quarantined.');
-        for (const h of list) printLine(ctx, `${h.system.padEnd(16)} ${h.state.padEnd(12)} failures ${h.consecutiveFailures}${h.quarantinedAt ? ` since ${h.quarantinedAt}` : ''}  ${h.lastError ?? ''}`);
+        const lines = tableLines([
+          { header: 'system', value: (h) => h.system },
+          { header: 'state', value: (h) => h.state },
+          { header: 'failures', value: (h) => String(h.consecutiveFailures) },
+          { header: 'since', value: (h) => h.quarantinedAt ?? '-' },
+          { header: 'last error', value: (h) => h.lastError ?? '' },
+        ], list);
+        for (const line of lines) printLine(ctx, line);
       });
     });
   quarantine

@@ -9,6 +9,7 @@ import { listFindings } from '../../app/findings-store.ts';
 import { reconcileSystem, type ReconcileReport } from '../../app/reconcile.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { createProgress } from '../progress.ts';
+import { tableLines } from '../table-text.ts';
 
 export function registerReconcileCommands(program: Command, ctx: CliContext): void {
   program
@@ -55,7 +56,13 @@ export function registerReconcileCommands(program: Command, ctx: CliContext): vo
         });
         if (flags.json) return printJson(ctx, findings);
         if (findings.length === 0) return printLine(ctx, 'no open findings.');
-        for (const f of findings) printLine(ctx, `${f.state === 'open' ? '' : '(resolved) '}${f.kind.padEnd(22)} ${(f.system ?? '').padEnd(14)} ${f.detail}  [since ${f.firstSeen}]`);
+        const lines = tableLines([
+          { header: 'kind', value: (f) => `${f.kind}${f.state === 'open' ? '' : ' (resolved)'}` },
+          { header: 'system', value: (f) => f.system ?? '' },
+          { header: 'detail', value: (f) => f.detail },
+          { header: 'since', value: (f) => f.firstSeen },
+        ], findings);
+        for (const line of lines) printLine(ctx, line);
       });
     });
 }

@@ -10,6 +10,7 @@ import { listExceptions, recordExceptionReview, type ExceptionInForce, type Exce
 import { createPlanner } from '../../app/compute-plan.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
+import { tableLines, type Column } from '../table-text.ts';
 
 interface RequestFlags {
   readonly for?: string;
@@ -30,10 +31,36 @@ export function actingIdentity(flag: string | undefined): string {
 }
 
 export function requestLine(r: AccessRequest): string {
-  const what = r.role ? `role ${r.role}` : r.entitlements.map((e) => `${e.system}:${e.entitlement}`).join(', ');
-  const until = r.validTo ? ` until ${r.validTo}` : r.durationDays ? ` for ${r.durationDays} days` : '';
-  return `${r.id}  ${r.kind.padEnd(9)} ${r.state.padEnd(9)} ${r.identityKey}: ${what}${until} — ${r.justification}`;
+  return `${r.id}  ${r.kind.padEnd(9)} ${r.state.padEnd(9)} ${r.identityKey}: ${requestedAccess(r)} — ${r.justification}`;
 }
+
+/** What a request asks for, and for how long. */
+export function requestedAccess(r: AccessRequest): string {
+  const what = r.role ? `role ${r.role}` : r.entitlements.map((e) => `${e.system}:${e.entitlement}`).join(', ');
+  return `${what}${r.validTo ? ` until ${r.validTo}` : r.durationDays ? ` for ${r.durationDays} days` : ''}`;
+}
+
+const REQUEST_COLUMNS: readonly Column<AccessRequest>[] = [
+  { header: 'id', value: (r) => r.id },
+  { header: 'kind', value: (r) => r.kind },
+  { header: 'state', value: (r) => r.state },
+  { header: 'identity', value: (r) => r.identityKey },
+  { header: 'access', value: requestedAccess },
+  { header: 'justification', value: (r) => r.justification },
+];
+
+function reviewState(x: ExceptionInForce): string {
+  return x.reviewState === 'review_overdue' ? `REVIEW OVERDUE since ${x.reviewDue.slice(0, 10)}` : x.reviewState === 'ending_soon' ? 'ENDING SOON' : `review due ${x.reviewDue.slice(0, 10)}`;
+}
+
+const EXCEPTION_COLUMNS: readonly Column<ExceptionInForce>[] = [
+  { header: 'id', value: (x) => x.id },
+  { header: 'identity', value: (x) => x.identityKey },
+  { header: 'access', value: requestedAccess },
+  { header: 'left', value: (x) => `${x.daysLeft} days` },
+  { header: 'review', value: reviewState },
+  { header: 'justification', value: (x) => x.justification },
+];
 
 export function registerRequestCommands(program: Command, ctx: CliContext): void {
   program
@@ -81,7 +108,7 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
         const list = await listAccessRequests(store.db, { ...(flags.identity ? { identityKey: flags.identity } : {}), ...(flags.state ? { state: flags.state } : {}) });
         if (flags.json) printJson(ctx, list);
         else if (list.length === 0) printLine(ctx, 'no requests.');
-        else for (const r of list) printLine(ctx, requestLine(r));
+        else for (const line of tableLines(REQUEST_COLUMNS, list)) printLine(ctx, line);
       });
     });
 
@@ -94,7 +121,7 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
         const list = await listExceptions(store.db, new Date(), reviewSettings(config));
         if (flags.json) printJson(ctx, list);
         else if (list.length === 0) printLine(ctx, 'no exceptions in force.');
-        else for (const x of list) printLine(ctx, exceptionLine(x));
+        else for (const line of tableLines(EXCEPTION_COLUMNS, list)) printLine(ctx, line);
       });
     });
   exceptions
@@ -119,6 +146,5 @@ function reviewSettings(config: JmlConfig): ExceptionReviewSettings {
 }
 
 function exceptionLine(x: ExceptionInForce): string {
-  const state = x.reviewState === 'review_overdue' ? `REVIEW OVERDUE since ${x.reviewDue.slice(0, 10)}` : x.reviewState === 'ending_soon' ? 'ENDING SOON' : `review due ${x.reviewDue.slice(0, 10)}`;
-  return `${requestLine(x)}  (${x.daysLeft} days left; ${state})`;
+  return `${requestLine(x)}  (${x.daysLeft} days left; ${reviewState(x)})`;
 }

@@ -11,6 +11,7 @@ import { keyringFromEnv, listSecrets, putSecret } from '../../connectors/secrets
 import { JmlError } from '../../domain/errors.ts';
 import { appendAudit } from '../../store/audit-log.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
+import { tableLines } from '../table-text.ts';
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write('enter the secret, then press Enter and Ctrl-D: ');
@@ -53,7 +54,14 @@ export function registerSecretCommands(program: Command, ctx: CliContext): void 
         const secrets = await listSecrets(store.db);
         if (flags.json) return printJson(ctx, secrets);
         if (secrets.length === 0) return printLine(ctx, 'no secrets stored.');
-        for (const s of secrets) printLine(ctx, `${s.system.padEnd(16)} ${s.field.padEnd(14)} key ${s.keyId}  bound to ${s.boundHost}  updated ${s.updatedAt.toISOString()}`);
+        const lines = tableLines([
+          { header: 'system', value: (s) => s.system },
+          { header: 'field', value: (s) => s.field },
+          { header: 'key id', value: (s) => s.keyId },
+          { header: 'bound to', value: (s) => s.boundHost },
+          { header: 'updated', value: (s) => s.updatedAt.toISOString() },
+        ], secrets);
+        for (const line of lines) printLine(ctx, line);
       });
     });
 }

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { createTaskStore, taskEvidenceSchema, type Task, type TaskStatus } from '../../connectors/manual/task-store.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
+import { tableLines, type Column } from '../table-text.ts';
 
 interface DoneFlags {
   readonly evidence: string;
@@ -18,10 +19,13 @@ interface DoneFlags {
   readonly json?: boolean;
 }
 
-function taskLine(t: Task): string {
-  const state = t.status === 'done' && t.needsConfirmation ? 'done, awaiting confirmation' : t.status;
-  return `${t.id}  ${state.padEnd(10)} due ${t.dueAt}  ${t.system}: ${t.instruction}`;
-}
+const TASK_COLUMNS: readonly Column<Task>[] = [
+  { header: 'id', value: (t) => t.id },
+  { header: 'state', value: (t) => (t.status === 'done' && t.needsConfirmation ? 'done, awaiting confirmation' : t.status) },
+  { header: 'due', value: (t) => t.dueAt },
+  { header: 'system', value: (t) => t.system },
+  { header: 'instruction', value: (t) => t.instruction },
+];
 
 export function registerTaskCommands(program: Command, ctx: CliContext): void {
   program
@@ -39,7 +43,7 @@ export function registerTaskCommands(program: Command, ctx: CliContext): void {
         });
         if (flags.json) printJson(ctx, tasks);
         else if (tasks.length === 0) printLine(ctx, `no ${flags.status === 'all' ? '' : `${flags.status} `}tasks.`);
-        else for (const t of tasks) printLine(ctx, taskLine(t));
+        else for (const line of tableLines(TASK_COLUMNS, tasks)) printLine(ctx, line);
       });
     });
 

@@ -7,7 +7,8 @@
 import type { Entry } from 'ldapts';
 import type { Change, ChangeKind, ChangeOutcome } from '../../domain/change.ts';
 import { JmlError } from '../../domain/errors.ts';
-import type { ChangeSecrets, Connector, ConnectorDescription, ListKind, ListTypes, Page, ReadBack, ValidationResult } from '../connector.ts';
+import type { ChangeSecrets, Connector, ConnectorDescription, ListKind, ListTypes, Page, ReadBack, ServerInfo, ValidationResult } from '../connector.ts';
+import { tlsSessionOf } from '../tls-session.ts';
 import { ldapError, failedOutcome } from './ldap-errors.ts';
 import { accountAttributes, accountBases, accountProjection, groupFilter, isEnabled, toEntitlement, toGrants, userFilter, values } from './ldap-entries.ts';
 import { createDirectory, type PasswordAction } from './ldap-directory.ts';
@@ -22,9 +23,13 @@ const PROVISIONS: readonly ChangeKind[] = [
   'create_group', 'delete_group',
 ];
 
+/** What the root DSE says about the server: OpenLDAP names itself by object class, AD by host, domain and functional level. */
+const ROOT_DSE_ATTRIBUTES = ['vendorName', 'vendorVersion', 'structuralObjectClass', 'dnsHostName', 'serverName', 'defaultNamingContext', 'namingContexts', 'domainControllerFunctionality', 'supportedLDAPVersion'];
+
 export interface LdapConnector extends Connector {
   readonly settings: LdapSettings;
   apply(change: Change, secrets?: ChangeSecrets): Promise<ChangeOutcome>;
+  server(): Promise<ServerInfo>;
   close(): Promise<void>;
 }
 
@@ -282,6 +287,24 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
         problems.push(ldapError(error, 'validate', s.baseDn, s.system).message);
       }
       return { ok: problems.length === 0, problems: [...new Set(problems)] };
+    },
+
+    async server(): Promise<ServerInfo> {
+      const { client, socket } = await pool.dedicated();
+      try {
+        const res = await client.search('', { scope: 'base', filter: '(objectClass=*)', attributes: ROOT_DSE_ATTRIBUTES });
+        const entry = res.searchEntries[0];
+        const identity: Record<string, string> = {};
+        for (const name of ROOT_DSE_ATTRIBUTES) {
+          const found = entry ? values(entry, name) : [];
+          if (found.length > 0) identity[name] = found.join(', ');
+        }
+        return { identity, tls: tlsSessionOf(socket) };
+      } catch (error) {
+        throw ldapError(error, 'read of the root DSE', '(root DSE)', s.system);
+      } finally {
+        await client.unbind().catch(() => undefined);
+      }
     },
 
     async list<K extends ListKind>(kind: K, cursor: string | null, pageSize?: number): Promise<Page<ListTypes[K]>> {

@@ -62,7 +62,7 @@ export function ldapError(error: unknown, operation: string, dn: string, system:
   }
   if (error instanceof Error && /certificate|self[- ]signed|CERT_|TLS|SSL/i.test(error.message + String((error as NodeJS.ErrnoException).code))) {
     return new JmlError('connector', `LDAP ${operation} failed: TLS could not be established: ${diagnostic}`, {
-      cause: error, retryable: false, details: { system, operation, dn },
+      cause: error, retryable: false, details: { system, operation, dn, tls: true },
     });
   }
   return new JmlError('connector', `LDAP ${operation} of ${dn} failed: ${diagnostic}`, {

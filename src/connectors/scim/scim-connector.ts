@@ -7,7 +7,8 @@
 import type { Grant } from '../../domain/access.ts';
 import type { Change, ChangeKind, ChangeOutcome } from '../../domain/change.ts';
 import { JmlError, isJmlError } from '../../domain/errors.ts';
-import type { Connector, EntitlementInfo, ListKind, ListTypes, Page, ReadBack, ValidationResult } from '../connector.ts';
+import type { Connector, EntitlementInfo, ListKind, ListTypes, Page, ReadBack, ServerInfo, ValidationResult } from '../connector.ts';
+import { probeTls } from '../tls-session.ts';
 import type { Secret } from '../secrets/secret.ts';
 import { createScimClient, scimFailure } from './scim-client.ts';
 import { decodeCursor, encodeCursor, equalsFilter } from './scim-filter.ts';
@@ -303,6 +304,33 @@ export function createScimConnector(input: ScimSettingsInput, deps: ScimConnecto
         else problems.push((error as Error).message);
       }
       return { ok: problems.length === 0, problems };
+    },
+
+    async server(): Promise<ServerInfo> {
+      const refusal = insecureHttpRefusal(settings.baseUrl, settings.allowInsecureHttp);
+      if (refusal) throw new JmlError('invalid_input', `${system}: ${refusal}`, { details: { system } });
+      let tls: ServerInfo['tls'] = null;
+      if (settings.baseUrl.startsWith('https:')) {
+        try {
+          tls = await probeTls(settings.baseUrl, { timeoutMs: settings.timeoutMs });
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code ?? '';
+          const unreachable = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'].includes(code);
+          throw new JmlError('connector', `scim ${system}: ${unreachable ? 'server unreachable' : 'TLS could not be established'}: ${(error as Error).message}`, {
+            cause: error, retryable: unreachable, details: { system, ...(unreachable ? { unreachable: true } : { tls: true }) },
+          });
+        }
+      }
+      const config = await get<Record<string, unknown>>('/ServiceProviderConfig');
+      const supported = (name: string) => (config[name] as { supported?: unknown } | undefined)?.supported;
+      const identity: Record<string, string> = {};
+      const schemes = Array.isArray(config.authenticationSchemes) ? config.authenticationSchemes.map((a: { name?: unknown; type?: unknown }) => String(a.name ?? a.type)).join(', ') : '';
+      if (schemes) identity.authenticationSchemes = schemes;
+      for (const feature of ['patch', 'bulk', 'filter', 'changePassword', 'sort', 'etag']) {
+        if (supported(feature) !== undefined) identity[feature] = supported(feature) ? 'supported' : 'not supported';
+      }
+      if (typeof config.documentationUri === 'string') identity.documentationUri = config.documentationUri;
+      return { identity, tls };
     },
 
     async list<K extends ListKind>(kind: K, cursor: string | null, pageSize?: number): Promise<Page<ListTypes[K]>> {
