@@ -24,7 +24,8 @@ import { JmlError } from '../domain/errors.ts';
 import type { Database } from '../store/database.ts';
 import type { Backend } from '../store/open-store.ts';
 import { releaseSystem, startPlan } from '../jobs/plan-executor.ts';
-import { testSystemConnection } from '../app/system-test.ts';
+import { testPolicySystem } from '../app/connection-test.ts';
+import { summariseConnectionTest } from '../app/system-test.ts';
 import type { ConsoleServices, ImportOutcome } from './api-deps.ts';
 import { createApprovalsPort } from './approvals-port.ts';
 import { buildEvidenceZip } from '../app/evidence/evidence-service.ts';
@@ -188,19 +189,9 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
     systems: {
       async test(system, actor) {
         const { policy } = await access.policy();
-        if (!policy.systems.some((s) => s.name === system)) throw new JmlError('not_found', `no system ${system} in policy`, { details: { system } });
-        let open: Awaited<ReturnType<typeof openPolicyConnectors>>;
-        try {
-          open = await openPolicyConnectors({ db, policy, actor, timezone: config.timezone, now: deps.now }, [system]);
-        } catch (error) {
-          // Settings that do not build a connector (a missing secret, an unreadable CA file) are the test's answer.
-          return { system, ok: false, problems: [(error as Error).message], accountsRead: null, more: false, sample: [], elapsedMs: 0 };
-        }
-        try {
-          return await testSystemConnection(system, open.get(system)!);
-        } finally {
-          await open.close();
-        }
+        const started = performance.now();
+        const report = await testPolicySystem({ db, policy, actor, timezone: config.timezone, now: deps.now }, system, { pageSize: 20 });
+        return summariseConnectionTest(report, performance.now() - started);
       },
       release: async (system, actor) => ({ resumed: (await releaseSystem({ db, backend: deps.backend }, system, actor, deps.now())).resumed }),
     },

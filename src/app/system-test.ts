@@ -1,16 +1,18 @@
 /**
- * Testing a system's connection: the connector checks its settings and
- * reachability (`validate`), then reads one page of accounts. Nothing is
- * changed in the system and nothing is stored; the caller audits the test.
+ * The console's view of a connection test. The test itself is one use case,
+ * `testPolicySystem` (src/app/connection-test.ts), shared with
+ * `jml system test`; this file only summarises its report for the Systems
+ * page: problems as lines, the first page of accounts as a count, whether more
+ * exist and a few names.
  */
-import type { Connector } from '../connectors/connector.ts';
+import type { ConnectionReport } from './connection-test.ts';
 
 export interface SystemTestResult {
   readonly system: string;
   readonly ok: boolean;
-  /** What `validate` reported, then what the read of one page failed with. */
+  /** Why the test failed: the settings' problems, else the failure's message. */
   readonly problems: readonly string[];
-  /** Accounts on the page read (at most `pageSize`); null when the read did not happen or failed. */
+  /** Accounts on the page read; null when the read did not happen or failed. */
   readonly accountsRead: number | null;
   /** Whether the system has more accounts than the page held. */
   readonly more: boolean;
@@ -20,21 +22,22 @@ export interface SystemTestResult {
 }
 
 /**
- * Validates the connector and reads one page of accounts.
+ * Summarises a connection report for the console.
  * @example
- * const result = await testSystemConnection('directory', connector);
- * if (!result.ok) console.log(result.problems.join('\n'));
+ * const started = performance.now();
+ * const report = await testPolicySystem(deps, 'directory', { pageSize: 20 });
+ * const result = summariseConnectionTest(report, performance.now() - started);
  */
-export async function testSystemConnection(system: string, connector: Connector, pageSize = 20): Promise<SystemTestResult> {
-  const started = performance.now();
-  const elapsed = () => Math.round(performance.now() - started);
-  const validation = await connector.validate().catch((error: unknown) => ({ ok: false, problems: [(error as Error).message] }));
-  if (!validation.ok) return { system, ok: false, problems: [...validation.problems], accountsRead: null, more: false, sample: [], elapsedMs: elapsed() };
-  try {
-    const page = await connector.list('accounts', null, pageSize);
-    return { system, ok: true, problems: [], accountsRead: page.items.length, more: page.nextCursor !== null, sample: page.items.slice(0, 5).map((a) => a.name), elapsedMs: elapsed() };
-  } catch (error) {
-    // Any failure is the answer here (a refused bind, a TLS error, a 401): the test reports it rather than failing.
-    return { system, ok: false, problems: [`reading one page of accounts failed: ${(error as Error).message}`], accountsRead: null, more: false, sample: [], elapsedMs: elapsed() };
-  }
+export function summariseConnectionTest(report: ConnectionReport, elapsedMs: number): SystemTestResult {
+  const failure = report.failure;
+  const problems = failure === null ? [] : failure.problems.length > 0 ? [...failure.problems] : [`${failure.reason}: ${failure.message}`];
+  return {
+    system: report.system,
+    ok: report.ok,
+    problems,
+    accountsRead: report.accounts?.count ?? null,
+    more: report.accounts?.more ?? false,
+    sample: report.accounts?.names ?? [],
+    elapsedMs: Math.round(elapsedMs),
+  };
 }

@@ -167,7 +167,9 @@ describe('oversight pages in Chromium (admin, security, manager)', { skip }, () 
     await screenshot(page, 'oversight-07-security-audit');
     await expectAccessible(page, 'the audit page as security');
     await page.getByRole('link', { name: 'Systems' }).click();
-    await page.getByRole('row').filter({ hasText: 'directory' }).waitFor();
+    // The audit page's rows name the system too: wait for the systems page itself before reading its rows.
+    await page.getByText(/\d+ systems · \d+ quarantined/).waitFor();
+    await page.getByRole('row').filter({ hasText: 'directory' }).first().waitFor();
     assert.equal(await page.getByRole('button', { name: /Test connection/ }).count(), 0, 'security reads systems but does not act on them');
   });
 
