@@ -1,8 +1,9 @@
 /**
  * Migrations are listed here in order; each file exports `up`. Names sort in
  * application order. A migration, once landed, is never edited: add a new one.
+ * Migrations are forward-only (no `down`): a release's schema is only ever extended.
  */
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import { JmlError } from '../domain/errors.ts';
 import * as m0001 from './migrations/0001-foundation.ts';
 import * as m0002 from './migrations/0002-assignments.ts';
@@ -36,11 +37,75 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
 
-export async function migrateToLatest(db: Kysely<any>): Promise<void> {
-  const migrator = new Migrator({ db, provider, migrationTableName: 'jml_migrations', migrationLockTableName: 'jml_migrations_lock' });
-  const { error, results } = await migrator.migrateToLatest();
+function migrator(db: Kysely<any>): Migrator {
+  // Kysely runs each migrateTo/migrateToLatest in one transaction on PostgreSQL and PGlite (transactional DDL),
+  // records each migration in jml_migrations and holds jml_migrations_lock, so several processes starting
+  // at once migrate exactly once and a failed migration leaves the schema as it was.
+  return new Migrator({ db, provider, migrationTableName: 'jml_migrations', migrationLockTableName: 'jml_migrations_lock' });
+}
+
+/** Where a database's schema stands against the migrations this jml knows. */
+export interface SchemaStatus {
+  /** Known migrations already recorded, in order. */
+  readonly applied: readonly string[];
+  /** Known migrations not yet recorded, in the order an upgrade runs them. */
+  readonly pending: readonly string[];
+  /** Recorded migrations this jml does not know: a newer jml upgraded the database. */
+  readonly unknown: readonly string[];
+}
+
+/** Reads which migrations a database has recorded; changes nothing (an empty database has none). */
+export async function readSchemaStatus(db: Kysely<any>): Promise<SchemaStatus> {
+  const exists = await sql<{ table: string | null }>`select to_regclass('jml_migrations')::text as table`.execute(db);
+  const recorded = exists.rows[0]?.table ? (await db.selectFrom('jml_migrations').select('name').orderBy('name').execute()).map((r) => r.name as string) : [];
+  return schemaStatusOf(recorded);
+}
+
+/** Compares recorded migration names (from a database or a backup's manifest) with the ones this jml knows. */
+export function schemaStatusOf(recorded: readonly string[]): SchemaStatus {
+  const known = Object.keys(MIGRATIONS);
+  return {
+    applied: known.filter((name) => recorded.includes(name)),
+    pending: known.filter((name) => !recorded.includes(name)),
+    unknown: recorded.filter((name) => !(name in MIGRATIONS)),
+  };
+}
+
+/**
+ * Refuses a database whose schema a newer jml made: this jml does not know what
+ * those migrations changed, so any write could break data it cannot see.
+ */
+export function assertSchemaKnown(status: SchemaStatus): void {
+  if (status.unknown.length === 0) return;
+  throw new JmlError(
+    'conflict',
+    `the database was upgraded by a newer jml: it has migration${status.unknown.length > 1 ? 's' : ''} ${status.unknown.join(', ')} that this jml does not know (see jml --version). ` +
+      'Run the jml release that upgraded it (or a newer one); this jml opens it for nothing and has written nothing to it.',
+    { details: { unknownMigrations: status.unknown } },
+  );
+}
+
+/** Brings the schema up to this jml's, after refusing one made by a newer jml. Forward-only: there is no down. */
+export async function migrateToLatest(db: Kysely<any>): Promise<readonly string[]> {
+  assertSchemaKnown(await readSchemaStatus(db));
+  return runMigrations(() => migrator(db).migrateToLatest());
+}
+
+/**
+ * Migrates only as far as `name`, as an earlier release left the schema. For
+ * upgrade tests that build the previous release's database; jml itself always
+ * migrates to the latest.
+ */
+export async function migrateUpTo(db: Kysely<any>, name: string): Promise<readonly string[]> {
+  if (!(name in MIGRATIONS)) throw new JmlError('invalid_input', `no migration named ${name}`);
+  return runMigrations(() => migrator(db).migrateTo(name));
+}
+
+async function runMigrations(run: () => Promise<MigrationResultSet>): Promise<readonly string[]> {
+  const { error, results } = await run();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new JmlError('internal', `database migration ${failed} failed: ${(error as Error).message}`, { cause: error });
+    throw new JmlError('internal', `database migration ${failed} failed (the schema is left as it was): ${(error as Error).message}`, { cause: error });
   }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

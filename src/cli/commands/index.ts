@@ -8,10 +8,12 @@ import { registerApplyCommand } from './apply-command.ts';
 import { registerApprovalCommands } from './approval-commands.ts';
 import { registerAssetCommands } from './asset-commands.ts';
 import { registerAuditCommand } from './audit-command.ts';
+import { registerBackupCommands } from './backup-commands.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerIdentityCommands } from './identity-commands.ts';
 import { registerImportCommand } from './import-command.ts';
 import { registerLeaverCommands } from './leaver-commands.ts';
+import { registerMigrateCommand } from './migrate-command.ts';
 import { registerPlanCommands } from './plan-command.ts';
 import { registerPolicyCommands } from './policy-commands.ts';
 import { registerQuarantineCommands } from './quarantine-commands.ts';
@@ -29,4 +31,5 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerSourceCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
   registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand,
-  registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands];
+  registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands,
+  registerMigrateCommand, registerBackupCommands];
