@@ -21,7 +21,7 @@ import { appendAudit, verifyAudit } from '../../src/store/audit-log.ts';
 import type { Database } from '../../src/store/database.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import { createTestDatabase } from '../support/backends.ts';
-import { runCli } from '../support/run-cli.ts';
+import { CLI, runCli } from '../support/run-cli.ts';
 
 const NOW = new Date('2026-12-05T10:00:00Z');
 const scratch = mkdtempSync(path.join(tmpdir(), 'jml-backup-'));
@@ -150,10 +150,40 @@ describe('backup and restore of the embedded database', () => {
     }
   });
 
+  test('a running jml serve --backup-dir writes a backup on SIGUSR2 that restores with its audit trail verifying', { timeout: 180_000 }, async () => {
+    const data = path.join(scratch, 'served');
+    const backups = path.join(scratch, 'served-backups');
+    const server = spawn(process.execPath, [CLI, '--data', data, 'serve', '--port', '0', '--backup-dir', backups, '--backup-every', '0'], { env: { ...process.env, DATABASE_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    server.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    const seen = async (pattern: RegExp): Promise<RegExpExecArray> => {
+      for (;;) {
+        const found = pattern.exec(output);
+        if (found) return found;
+        if (server.exitCode !== null) throw new Error(`jml serve exited ${server.exitCode}: ${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    };
+    try {
+      await seen(/Backups: into .* on SIGUSR2\./);
+      server.kill('SIGUSR2');
+      const [, file, entries] = await seen(/Backed up to (\S+\.zip): audit head entry (\d+)/);
+      assert.equal(path.dirname(file!), backups);
+      const result = await restoreBackup(file!, path.join(scratch, 'served-restored'));
+      assert.equal(result.audit.ok, true);
+      assert.equal(result.audit.entries, Number(entries));
+    } finally {
+      server.kill('SIGTERM');
+    }
+  });
+
   test('jml backup never replaces an existing file', async () => {
-    const run = await runCli(['--data', path.join(scratch, 'restored'), 'backup', backup]);
+    const existing = path.join(scratch, 'yesterday.zip');
+    writeFileSync(existing, 'an older backup');
+    const run = await runCli(['--data', path.join(scratch, 'backed-up'), 'backup', existing]);
     assert.equal(run.code, 1);
-    assert.match(run.stderr, /jml.backup.zip already exists; jml backup never replaces a file/);
+    assert.match(run.stderr, /yesterday.zip already exists; jml backup never replaces a file/);
+    assert.equal(readFileSync(existing, 'utf8'), 'an older backup');
   });
 });
 
