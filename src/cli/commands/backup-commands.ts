@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { backupStore, restoreBackup } from '../../app/backup/store-backup.ts';
-import { JmlError } from '../../domain/errors.ts';
+import { isJmlError, JmlError } from '../../domain/errors.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 
@@ -15,7 +15,11 @@ export function registerBackupCommands(program: Command, ctx: CliContext): void 
     .description('write a consistent snapshot of the embedded database, with a manifest (version, time, audit head), to a new file')
     .option('--json', 'print the manifest as JSON')
     .action(async (file: string, flags: { json?: boolean }) => {
-      const manifest = await ctx.withStore((store) => backupStore(store, file, new Date()));
+      const manifest = await ctx.withStore((store) => backupStore(store, file, new Date())).catch((error: unknown) => {
+        if (!isJmlError(error, 'locked')) throw error;
+        // The running server holds the embedded database; it can take the backup itself.
+        throw new JmlError('locked', `${error.message}. A running jml serve takes backups itself: start it with --backup-dir DIR and send it SIGUSR2 (see docs/operations.md)`, { cause: error, details: error.details });
+      });
       if (flags.json) return printJson(ctx, manifest);
       printLine(ctx, `Backed up ${(manifest.database.bytes / 1024 / 1024).toFixed(1)} MB of database to ${file}`);
       printLine(ctx, `  jml ${manifest.jmlVersion}, ${manifest.createdAt}, ${manifest.migrations.length} migrations, audit head: entry ${manifest.audit.entries} ${manifest.audit.headHash}`);
