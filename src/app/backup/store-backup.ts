@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
+import { strFromU8, strToU8, unzipSync, zip, type AsyncZippable } from 'fflate';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import { JmlError } from '../../domain/errors.ts';
@@ -66,9 +66,9 @@ export async function backupStore(store: Store, file: string, now: Date): Promis
     audit: { entries: head.seq, headHash: head.hash },
     database: { file: 'pgdata.tar', bytes: tar.byteLength, sha256: sha256(tar) },
   };
-  const zip = zipSync({ 'manifest.json': strToU8(`${JSON.stringify(manifest, null, 2)}\n`), 'pgdata.tar': [tar, { level: 6 }] });
+  const archive = await zipped({ 'manifest.json': strToU8(`${JSON.stringify(manifest, null, 2)}\n`), 'pgdata.tar': [tar, { level: 6 }] });
   try {
-    await writeFile(file, zip, { flag: 'wx', mode: 0o600 });
+    await writeFile(file, archive, { flag: 'wx', mode: 0o600 });
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'EEXIST') throw new JmlError('conflict', `${file} already exists; jml backup never replaces a file: choose a new name`, { cause, details: { file } });
     throw new JmlError('internal', `cannot write the backup ${file}: ${(cause as Error).message}`, { cause, details: { file } });
@@ -142,6 +142,11 @@ export async function restoreBackup(file: string, dataDir: string): Promise<Rest
   } finally {
     await store.close();
   }
+}
+
+/** Compresses off the main thread (fflate's workers): a running server keeps answering meanwhile. */
+function zipped(files: AsyncZippable): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => zip(files, (error, data) => (error ? reject(error) : resolve(data))));
 }
 
 function sha256(bytes: Uint8Array): string {
