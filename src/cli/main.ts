@@ -4,6 +4,7 @@
  * registers itself here; this file only wires them and maps errors to exit codes.
  */
 import { Command, CommanderError } from 'commander';
+import { jmlVersion } from '../app/jml-version.ts';
 import { isJmlError } from '../domain/errors.ts';
 import { createCliContext, printJson, type CliContext } from './cli-context.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
@@ -25,6 +26,7 @@ export function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
 export function createProgram(): { program: Command; ctx: CliContext } {
   const program = new Command('jml')
     .description('jml — identity lifecycle engine: joiners, movers, leavers and the access governance around them')
+    .version(jmlVersion(), '-V, --version', 'print the version of jml')
     .option('--config <file>', 'configuration file (default: ./jml.config.yaml, or JML_CONFIG)')
     .option('--data <dir>', 'embedded database directory (default: ./.jml, or JML_DATA_DIR); ignored with DATABASE_URL')
     .option('--policy <dir>', 'policy directory (default: ./policy, or JML_POLICY_DIR)')

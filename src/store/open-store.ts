@@ -24,6 +24,8 @@ export interface StoreOptions {
   readonly poolSize?: number;
   /** PGlite only: start from this dump (see `Store.dump`) instead of an empty cluster; tests use it to skip initdb. */
   readonly loadDataDir?: Blob;
+  /** False opens the schema as it is (`jml migrate --dry-run`); by default every open migrates to the latest. */
+  readonly migrate?: boolean;
 }
 
 export interface Store {
@@ -44,7 +46,7 @@ pg.types.setTypeParser(1082, (v) => v);
 export async function openStore(options: StoreOptions): Promise<Store> {
   const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize ?? 10) : await openPglite(options.dataDir ?? '.jml', options.loadDataDir);
   try {
-    await migrateToLatest(store.db);
+    if (options.migrate !== false) await migrateToLatest(store.db);
     // Tables the migrations just made are new PGlite files (0666; see data-dir-permissions.ts).
     if (store.backend === 'pglite' && !store.location.startsWith('memory://')) tightenDataFiles(path.join(store.location, 'pgdata'));
   } catch (error) {

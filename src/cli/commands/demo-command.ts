@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { createPlanner } from '../../app/compute-plan.ts';
 import type { JmlConfig } from '../../app/config.ts';
 import { loadDemo, type DemoLoad } from '../../app/load-demo.ts';
+import { JmlError } from '../../domain/errors.ts';
 import type { Store } from '../../store/open-store.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 
@@ -11,6 +14,7 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
     .description('load a demo organisation (people, contractors, service accounts, AI agents) and show the plan for it')
     .option('--json', 'print JSON')
     .action(async (flags: { json?: boolean }) => {
+      assertDemoPolicy(await ctx.config());
       await ctx.withStore(async (store, config) => {
         const demo = await loadDemo({ db: store.db, config }, { actor: 'demo' });
         const summary = await summariseDemo(store, config, demo, 'demo');
@@ -20,6 +24,20 @@ export function registerDemoCommand(program: Command, ctx: CliContext): void {
         printLine(ctx, 'Next: `npx jml plan --identity E1002` for one person\'s changes and reasons, `npx jml identities`, `npx jml identity C2001`, `npx jml audit verify`.');
       });
     });
+}
+
+/** The demo policy shipped with jml: policy/ in a clone and in the installed package alike. */
+const SHIPPED_POLICY = path.resolve(import.meta.dirname, '../../../policy');
+
+/**
+ * The demo's plan needs a policy directory. Installed from a package, jml has
+ * none in the working directory: say where the shipped one is before loading anything.
+ */
+function assertDemoPolicy(config: JmlConfig): void {
+  if (existsSync(config.policy_dir)) return;
+  throw new JmlError('invalid_input', `the policy directory ${path.resolve(config.policy_dir)} does not exist; for the demo, start from the policy shipped with jml: cp -r ${SHIPPED_POLICY} ${config.policy_dir}`, {
+    details: { policyDir: config.policy_dir },
+  });
 }
 
 export interface DemoSummary {

@@ -8,6 +8,7 @@ import { registerApplyCommand } from './apply-command.ts';
 import { registerApprovalCommands } from './approval-commands.ts';
 import { registerAssetCommands } from './asset-commands.ts';
 import { registerAuditCommand } from './audit-command.ts';
+import { registerBackupCommands } from './backup-commands.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerEvidenceCommands } from './evidence-command.ts';
 import { registerIdentityCommands } from './identity-commands.ts';
@@ -33,4 +34,4 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerSourceCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
   registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerSystemCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand,
   registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands,
-  registerMigrateCommand, registerEvidenceCommands];
+  registerMigrateCommand, registerEvidenceCommands, registerBackupCommands];

@@ -12,6 +12,7 @@ import { logLevelFromEnv } from '../../api/api-logger.ts';
 import { createApiMetrics } from '../../api/api-metrics.ts';
 import { ensureFirstAdmin } from '../../api/auth/user-store.ts';
 import { createConsoleServices } from '../../api/console-services.ts';
+import { scheduleBackups } from '../../app/backup/backup-schedule.ts';
 import { createPlanner } from '../../app/compute-plan.ts';
 import { loadDemo } from '../../app/load-demo.ts';
 import { JmlError } from '../../domain/errors.ts';
@@ -114,10 +115,14 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
     .option('--trust-proxy <hops|addresses>', 'behind a load balancer: believe X-Forwarded-* from this many proxies (1) or from these proxy addresses/CIDR ranges (10.0.0.5,10.1.0.0/16)', parseTrustProxy)
     .option('--admin-sign-in-minutes <minutes>', 'user and role administration needs a sign-in within this many minutes', (v) => Number.parseInt(v, 10), 15)
     .option('--workers', 'also run the job workers and schedules in this process (as `jml worker` does)')
-    .action(async (flags: { host: string; port: number; demo?: boolean; trustProxy?: TrustProxy; workers?: boolean; adminSignInMinutes: number }) => {
+    .option('--backup-dir <dir>', 'embedded database: write a backup into this directory on SIGUSR2 and every --backup-every hours')
+    .option('--backup-every <hours>', 'with --backup-dir: hours between backups (0: on SIGUSR2 only)', (v) => Number(v), 24)
+    .action(async (flags: { host: string; port: number; demo?: boolean; trustProxy?: TrustProxy; workers?: boolean; adminSignInMinutes: number; backupDir?: string; backupEvery: number }) => {
       if (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) throw new JmlError('invalid_input', `--port must be 0–65535`);
       if (!Number.isInteger(flags.adminSignInMinutes) || flags.adminSignInMinutes < 1 || flags.adminSignInMinutes > 720) throw new JmlError('invalid_input', '--admin-sign-in-minutes must be 1–720');
+      if (!Number.isFinite(flags.backupEvery) || flags.backupEvery < 0) throw new JmlError('invalid_input', '--backup-every must be a number of hours, 0 or more');
       await ctx.withStore(async (store, config) => {
+        if (flags.backupDir && store.backend !== 'pglite') throw new JmlError('invalid_input', '--backup-dir backs up the embedded database; back up PostgreSQL with pg_dump while jml runs (docs/operations.md)');
         if (flags.demo) {
           const demo = await loadDemo({ db: store.db, config }, { actor: 'demo' });
           printDemoSummary(ctx, config, await summariseDemo(store, config, demo, 'demo'), demo);
@@ -172,6 +177,8 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         else printLine(ctx, 'Sign in with your console user (the first admin password was shown on the first start).');
         workers = flags.workers ? await startWorkerRuntime({ store, config, actor: `worker:${process.pid}` }) : null;
         if (workers) printLine(ctx, `Job workers: ${workers.workerId} (changes of submitted plans, schedules).`);
+        const backups = flags.backupDir ? scheduleBackups(store, { dir: flags.backupDir, everyHours: flags.backupEvery, log: (l) => printLine(ctx, l), now }) : null;
+        if (backups) printLine(ctx, `Backups: into ${flags.backupDir} on SIGUSR2${flags.backupEvery > 0 ? ` and every ${flags.backupEvery} h` : ''}.`);
         printLine(ctx, 'Ctrl-C stops the server.');
         await new Promise<void>((resolve) => {
           const stop = () => resolve();
@@ -179,6 +186,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
           process.once('SIGTERM', stop);
         });
         await app.close();
+        await backups?.stop();
         await workers?.stop();
         await sendOnly.close();
       });
