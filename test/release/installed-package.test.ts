@@ -49,8 +49,12 @@ test('the packed release installs into an empty prefix without dev dependencies 
   // A user's machine: Node 24 and npm, no clone, no dev dependencies.
   const prefix = path.join(scratch, 'prefix');
   const userPath = [path.join(prefix, 'bin'), NODE_BIN, '/usr/local/bin', '/usr/bin', '/bin'].join(path.delimiter);
-  const userEnv = { PATH: userPath, HOME: process.env.HOME ?? scratch, npm_config_cache: process.env.npm_config_cache ?? path.join(process.env.HOME ?? scratch, '.npm') };
-  check('npm install -g', spawnSync('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], { env: userEnv, encoding: 'utf8' }));
+  // The machine's network settings stay (proxy, extra CA certificates, npm's own settings): the registry is reached as npm ci reached it.
+  const network = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(https?_proxy|no_proxy|node_extra_ca_certs|ssl_cert_file|ssl_cert_dir|npm_config_.*)$/i.test(k)));
+  const userEnv = { ...network, PATH: userPath, HOME: process.env.HOME ?? scratch, npm_config_cache: process.env.npm_config_cache ?? path.join(process.env.HOME ?? scratch, '.npm') };
+  // --prefix also moves npm's global config (to <prefix>/etc/npmrc): keep this machine's, where its registry and CA may be set.
+  const globalConfig = spawnSync('npm', ['config', 'get', 'globalconfig'], { env: userEnv, encoding: 'utf8' }).stdout.trim();
+  check('npm install -g', spawnSync('npm', ['install', '-g', '--prefix', prefix, '--globalconfig', globalConfig, '--prefer-offline', '--no-audit', '--no-fund', tarball], { env: userEnv, encoding: 'utf8' }));
   const installed = path.join(prefix, 'lib/node_modules/jml');
   assert.deepEqual(spawnSync('find', [installed, '-name', '*.ts', '-not', '-name', '*.d.ts', '-not', '-path', '*/node_modules/*'], { encoding: 'utf8' }).stdout, '', 'jml runs compiled JavaScript only');
 
@@ -65,7 +69,7 @@ test('the packed release installs into an empty prefix without dev dependencies 
   cpSync(path.join(installed, 'policy'), path.join(work, 'policy'), { recursive: true });
   assert.match(check('jml demo', jml('demo')), /Loaded the demo organisation/);
   const verified = check('jml audit verify', jml('audit', 'verify'));
-  assert.match(verified, /^audit trail intact: \d+ entries, head [0-9a-f]{64}$/m);
+  assert.match(verified, /^audit trail intact: \d+ entries, head [0-9a-f]{64}\b/m);
   assert.match(check('jml migrate --dry-run', jml('migrate', '--dry-run')), /The schema is up to date: nothing to do/);
   assert.match(check('jml backup', jml('backup', 'jml.backup.zip')), /Backed up .* to jml.backup.zip/);
   const restored = check('jml restore', jml('--data', 'restored', 'restore', 'jml.backup.zip'));
