@@ -20,6 +20,13 @@ export const QUEUE = {
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
+/**
+ * pg-boss priority of a leaver's change jobs. Workers fetch the highest
+ * priority first and, within one priority, in order of creation: a leaver's
+ * changes overtake every other change in the queue but not an earlier leaver's.
+ */
+export const LEAVER_PRIORITY = 10;
+
 export const changeJobSchema = z.strictObject({
   planId: z.string().min(1),
   changeId: z.string().min(1),

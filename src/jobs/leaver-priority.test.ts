@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import type { Change, Plan } from '../domain/change.ts';
+import { createFakeConnector } from '../connectors/fake/fake-connector.ts';
+import { addAccount } from '../connectors/fake/fake-system.ts';
+import type { Store } from '../store/open-store.ts';
+import { testBackends } from '../../test/support/backends.ts';
+import { submitPlan } from './change-job.ts';
+import { startJobBoss } from './job-boss.ts';
+import { startWorkers, type Workers } from './workers.ts';
+
+/** Writes identities straight into the store: the priority rule reads who has left from there. */
+async function seedIdentities(store: Store, keys: readonly string[], status: 'active' | 'left'): Promise<void> {
+  for (let i = 0; i < keys.length; i += 500) {
+    await store.db
+      .insertInto('identities')
+      .values(keys.slice(i, i + 500).map((key) => ({ key, kind: 'employee', status, source: 'hr', attributes: '{}', start_date: '2024-01-01', end_date: status === 'left' ? '2026-12-01' : null, owner: null, sponsor: null })))
+      .execute();
+  }
+}
+
+const plan = (id: string, changes: Change[]): Plan => ({ id, computedAt: new Date().toISOString(), fingerprint: id, changes });
+
+function joinerPlan(n: number): Plan {
+  const changes: Change[] = [];
+  for (let i = 0; i < n; i++) changes.push({ id: `create-J${i}`, kind: 'create_account', identityKey: `J${i}`, system: 'wiki', reason: 'joiner', dependsOn: [] });
+  return plan(`joiners-${Date.now()}`, changes);
+}
+
+for (const backend of testBackends()) {
+  describe(`leaver priority on ${backend.name}`, () => {
+    let store: Store;
+    let workers: Workers | null = null;
+    beforeEach(async () => {
+      store = await backend.open();
+    });
+    afterEach(async () => {
+      await workers?.stop(2_000);
+      workers = null;
+      await store.close();
+    });
+
+    test('a leaver queued after 1,000 joiner changes is confirmed before any of them, and the steps behind it follow before the joiners too', { timeout: 120_000 }, async () => {
+      const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+      const calls: string[] = [];
+      const recording = { ...wiki, apply: async (change: Change) => (calls.push(`${change.kind}:${change.identityKey}`), wiki.apply(change)) };
+      const leaverAccount = addAccount(wiki.state, 'L1');
+      wiki.state.grants.get(leaverAccount.accountId)!.add('staff');
+      const joiners = joinerPlan(1000);
+      await seedIdentities(store, joiners.changes.map((c) => c.identityKey), 'active');
+      await seedIdentities(store, ['L1'], 'left');
+      const disable: Change = { id: 'disable-L1', kind: 'disable_account', identityKey: 'L1', system: 'wiki', accountId: leaverAccount.accountId, reason: 'leaver', dependsOn: [] };
+      const removeGrant: Change = { id: 'remove-L1', kind: 'remove_grant', identityKey: 'L1', system: 'wiki', accountId: leaverAccount.accountId, entitlement: 'staff', reason: 'leaver', dependsOn: [disable.id] };
+      const leaver = plan(`leaver-${Date.now()}`, [disable, removeGrant]);
+
+      // Both plans are queued before any worker runs: the joiners' 1,000 jobs first, the leaver's last.
+      const boss = await startJobBoss(store.db, store.backend, { schedule: false, supervise: false });
+      await submitPlan({ db: store.db, boss, actor: 'test' }, joiners);
+      await submitPlan({ db: store.db, boss, actor: 'test' }, leaver);
+      await boss.stop({ graceful: false, close: false });
+
+      // One job at a time, so the order of connector calls is the order the queue hands jobs out.
+      workers = await startWorkers({ store, connectorFor: (s) => (s === 'wiki' ? recording : undefined), options: { applyOnly: true, batchSize: 1, concurrency: 1, pollingIntervalSeconds: 0.5 } });
+      for (let i = 0; i < 300 && calls.length < 4; i++) await new Promise((r) => setTimeout(r, 50));
+      await workers.stop(2_000);
+      workers = null;
+
+      assert.deepEqual(calls.slice(0, 3), ['disable_account:L1', 'remove_grant:L1', 'create_account:J0']);
+      const leaverDone = await store.db.selectFrom('plan_changes').select(['change_id', 'state', 'finished_at']).where('plan_id', '=', leaver.id).orderBy('position').execute();
+      assert.deepEqual(leaverDone.map((r) => r.state), ['confirmed', 'confirmed']);
+      const firstJoiner = await store.db.selectFrom('plan_changes').select('finished_at').where('plan_id', '=', joiners.id).where('finished_at', 'is not', null).orderBy('finished_at').limit(1).executeTakeFirst();
+      if (firstJoiner) assert.ok(firstJoiner.finished_at! >= leaverDone[1]!.finished_at!, 'no joiner was confirmed before the leaver');
+    });
+
+    test('a leaver does not overtake an earlier leaver: between leavers the queue stays first come, first served', { timeout: 60_000 }, async () => {
+      const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+      const calls: string[] = [];
+      const recording = { ...wiki, apply: async (change: Change) => (calls.push(`${change.kind}:${change.identityKey}`), wiki.apply(change)) };
+      await seedIdentities(store, ['L2', 'L3'], 'left');
+      await seedIdentities(store, ['J9001'], 'active');
+      const disable = (key: string): Change => ({ id: `disable-${key}`, kind: 'disable_account', identityKey: key, system: 'wiki', accountId: addAccount(wiki.state, key).accountId, reason: 'leaver', dependsOn: [] });
+      const boss = await startJobBoss(store.db, store.backend, { schedule: false, supervise: false });
+      await submitPlan({ db: store.db, boss, actor: 'test' }, plan(`first-${Date.now()}`, [disable('L2')]));
+      await submitPlan({ db: store.db, boss, actor: 'test' }, plan(`joiner-${Date.now()}`, [{ id: 'create-J9001', kind: 'create_account', identityKey: 'J9001', system: 'wiki', reason: 'joiner', dependsOn: [] }]));
+      await submitPlan({ db: store.db, boss, actor: 'test' }, plan(`second-${Date.now()}`, [disable('L3')]));
+      await boss.stop({ graceful: false, close: false });
+
+      workers = await startWorkers({ store, connectorFor: (s) => (s === 'wiki' ? recording : undefined), options: { applyOnly: true, batchSize: 1, concurrency: 1, pollingIntervalSeconds: 0.5 } });
+      for (let i = 0; i < 200 && calls.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
+
+      assert.deepEqual(calls.slice(0, 3), ['disable_account:L2', 'disable_account:L3', 'create_account:J9001']);
+    });
+  });
+}
