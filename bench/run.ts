@@ -5,6 +5,7 @@
  *   npm run bench                      all workloads at the sizes the issues name
  *   npm run bench -- --only import,engine
  *   DATABASE_URL=postgres://… npm run bench   adds the PostgreSQL runs
+ *   JML_BENCH_DATABASE_URL=postgres://… npm run bench -- --only leaver   the leaver latency on PostgreSQL too
  *
  * Workloads that need a peer (slapd, a PostgreSQL server) are skipped with a
  * note when it is not installed.
@@ -37,6 +38,8 @@ const workloads: Workload[] = [
   { name: 'jobs', file: 'jobs-bench.ts', args: [] },
   { name: 'api', file: 'api-bench.ts', args: [] },
   { name: 'sign-in-burst', file: 'sign-in-burst-bench.ts', args: [] },
+  { name: 'leaver', file: 'leaver-bench.ts', args: ['--backend', 'pglite'], skip: !hasSlapd && 'slapd is not installed (bash test/peers/install-debian.sh)' },
+  { name: 'leaver', file: 'leaver-bench.ts', args: ['--backend', 'postgres'], skip: (!hasSlapd && 'slapd is not installed (bash test/peers/install-debian.sh)') || (!process.env.JML_BENCH_DATABASE_URL && 'set JML_BENCH_DATABASE_URL=postgres://… to measure on PostgreSQL') },
 ];
 
 console.log(`jml benchmarks on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
