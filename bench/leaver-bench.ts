@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       const joinersBefore = extra.length > 0 ? (await lockedAndCount(ldap)).count - PEOPLE : undefined;
       let outcome = await api.post('/api/imports', { source: 'hr', fileName: `${name}.csv`, content: hr(rows), dryRun: false });
       // More leavers than the mass-change guard allows: a person releases the import (here, at once).
-      if (outcome.status === 'held') outcome = await api.post(`/api/imports/${outcome.importId}/release`, {});
+      if (outcome.status === 'held') outcome = await api.post(`/api/imports/${outcome.id}/release`, {});
       const importMs = Date.now() - startedAt;
       if (outcome.status !== 'applied') throw new Error(`import ${name}: ${outcome.status}`);
       const keys = ids.map(key);
@@ -176,7 +176,7 @@ async function setUp(dir: string, ldap: OpenLdapPeer, scim: ScimServer, env: Rec
 }
 
 async function startServer(dir: string, env: Record<string, string | undefined>): Promise<{ child: ChildProcess; url: string; password: string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--workers', '--port', '0'], { cwd: dir, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--workers', '--port', '0'], { cwd: dir, env: { ...process.env, JML_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`jml serve did not start: ${out}`)), 120_000);
@@ -204,7 +204,7 @@ async function stopServer(child: ChildProcess): Promise<void> {
 
 interface Api {
   get(path: string): Promise<{ items: unknown[] }>;
-  post(path: string, body: unknown): Promise<{ status: string; importId: string }>;
+  post(path: string, body: unknown): Promise<{ status: string; id: string | null }>;
 }
 
 async function signIn(base: string, password: string): Promise<Api> {

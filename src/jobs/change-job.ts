@@ -109,7 +109,7 @@ async function leaverKeys(db: Kysely<Database>, plan: Plan): Promise<ReadonlySet
  * Runs one change job. Safe to call with any job, any number of times, in
  * any order: only the job whose seq is current acts.
  */
-export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCache?: Map<string, Plan>): Promise<ChangeJobOutcome> {
+export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCache?: Map<string, Promise<Plan>>): Promise<ChangeJobOutcome> {
   const now = deps.now ?? (() => new Date());
   const retry = { ...DEFAULT_JOB_RETRY, ...deps.retry };
   const quarantine = { ...DEFAULT_QUARANTINE, ...deps.quarantine };
@@ -355,15 +355,21 @@ export async function sweepChanges(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'no
   return queued;
 }
 
-async function cachedPlan(db: Kysely<Database>, planId: string, cache?: Map<string, Plan>): Promise<Plan> {
+/**
+ * A plan's jobs arrive in batches that run at once: they share one load of
+ * the plan (the promise is cached, not its result), which on PGlite's single
+ * connection is the difference between one read and twenty.
+ */
+async function cachedPlan(db: Kysely<Database>, planId: string, cache?: Map<string, Promise<Plan>>): Promise<Plan> {
   const hit = cache?.get(planId);
   if (hit) return hit;
-  const plan = await loadPlan(db, planId);
+  const loading = loadPlan(db, planId);
   if (cache) {
     if (cache.size > 100) cache.clear();
-    cache.set(planId, plan);
+    cache.set(planId, loading);
+    loading.catch(() => cache.delete(planId));
   }
-  return plan;
+  return loading;
 }
 
 

@@ -85,7 +85,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   });
   const workerId = `${os.hostname()}:${process.pid}`;
   const alert = deps.alert ?? stderrAlertSink;
-  const planCache = new Map<string, Plan>();
+  const planCache = new Map<string, Promise<Plan>>();
   const changeDeps = {
     db: deps.store.db,
     boss,
