@@ -23,7 +23,7 @@ import { loadPlan, recordPlan, updateChange, type ChangeState } from '../app/pla
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import { inTransaction, type JobSender } from './job-boss.ts';
-import { changeJobId, deterministicJobId, LEAVER_PRIORITY, QUEUE, type ChangeJob } from './job-queues.ts';
+import { changeJobId, changePriority, deterministicJobId, QUEUE, type ChangeJob } from './job-queues.ts';
 
 export interface JobRetryPolicy {
   /** Tries of one change before it is parked. */
@@ -73,7 +73,7 @@ export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'acto
   const now = (deps.now ?? (() => new Date()))();
   await recordPlan(deps.db, plan, deps.actor, now);
   const leavers = await leaverKeys(deps.db, plan);
-  const priorityOf = (c: Change) => (leavers.has(c.identityKey) ? LEAVER_PRIORITY : 0);
+  const priorityOf = (c: Change) => changePriority(c.kind, leavers.has(c.identityKey));
   let queued = 0;
   await deps.db.transaction().execute(async (trx) => {
     for (let i = 0; i < plan.changes.length; i += 500) {
@@ -94,7 +94,7 @@ export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'acto
   return { queued };
 }
 
-/** The plan's identities that have left: their changes are a leaver's, and go first (LEAVER_PRIORITY). */
+/** The plan's identities that have left: their changes are a leaver's, and go first (changePriority). */
 async function leaverKeys(db: Kysely<Database>, plan: Plan): Promise<ReadonlySet<string>> {
   const keys = [...new Set(plan.changes.map((c) => c.identityKey))];
   const leavers = new Set<string>();

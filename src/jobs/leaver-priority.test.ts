@@ -90,5 +90,26 @@ for (const backend of testBackends()) {
 
       assert.deepEqual(calls.slice(0, 3), ['disable_account:L2', 'disable_account:L3', 'create_account:J9001']);
     });
+
+    test('a leaver’s lock-out overtakes the grant clean-up of a leaver queued before it', { timeout: 60_000 }, async () => {
+      const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+      const calls: string[] = [];
+      const recording = { ...wiki, apply: async (change: Change) => (calls.push(`${change.kind}:${change.identityKey}`), wiki.apply(change)) };
+      await seedIdentities(store, ['L4', 'L5'], 'left');
+      // L4's account is disabled already: only its grant is left to remove.
+      const l4 = addAccount(wiki.state, 'L4');
+      l4.enabled = false;
+      wiki.state.grants.get(l4.accountId)!.add('staff');
+      const l5 = addAccount(wiki.state, 'L5');
+      const boss = await startJobBoss(store.db, store.backend, { schedule: false, supervise: false });
+      await submitPlan({ db: store.db, boss, actor: 'test' }, plan(`plan-L4-${Date.now()}`, [{ id: 'remove-L4', kind: 'remove_grant', identityKey: 'L4', system: 'wiki', accountId: l4.accountId, entitlement: 'staff', reason: 'leaver', dependsOn: [] }]));
+      await submitPlan({ db: store.db, boss, actor: 'test' }, plan(`plan-L5-${Date.now()}`, [{ id: 'disable-L5', kind: 'disable_account', identityKey: 'L5', system: 'wiki', accountId: l5.accountId, reason: 'leaver', dependsOn: [] }]));
+      await boss.stop({ graceful: false, close: false });
+
+      workers = await startWorkers({ store, connectorFor: (s) => (s === 'wiki' ? recording : undefined), options: { applyOnly: true, batchSize: 1, concurrency: 1, pollingIntervalSeconds: 0.5 } });
+      for (let i = 0; i < 200 && calls.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+
+      assert.deepEqual(calls, ['disable_account:L5', 'remove_grant:L4']);
+    });
   });
 }
