@@ -59,8 +59,8 @@ for (const backend of testBackends()) {
       await submitPlan({ db: store.db, boss, actor: 'test' }, leaver);
       await boss.stop({ graceful: false, close: false });
 
-      // One job at a time, so the order of connector calls is the order the queue hands jobs out.
-      workers = await startWorkers({ store, connectorFor: (s) => (s === 'wiki' ? recording : undefined), options: { applyOnly: true, batchSize: 1, concurrency: 1, pollingIntervalSeconds: 0.5 } });
+      // One job at a time and no loop kept for leavers, so the order of connector calls is the order the queue hands jobs out.
+      workers = await startWorkers({ store, connectorFor: (s) => (s === 'wiki' ? recording : undefined), options: { applyOnly: true, batchSize: 1, concurrency: 1, leaverLoops: 0, pollingIntervalSeconds: 0.5 } });
       for (let i = 0; i < 300 && calls.length < 4; i++) await new Promise((r) => setTimeout(r, 50));
       await workers.stop(2_000);
       workers = null;
@@ -85,7 +85,7 @@ for (const backend of testBackends()) {
       await submitPlan({ db: store.db, boss, actor: 'test' }, plan(`second-${Date.now()}`, [disable('L3')]));
       await boss.stop({ graceful: false, close: false });
 
-      workers = await startWorkers({ store, connectorFor: (s) => (s === 'wiki' ? recording : undefined), options: { applyOnly: true, batchSize: 1, concurrency: 1, pollingIntervalSeconds: 0.5 } });
+      workers = await startWorkers({ store, connectorFor: (s) => (s === 'wiki' ? recording : undefined), options: { applyOnly: true, batchSize: 1, concurrency: 1, leaverLoops: 0, pollingIntervalSeconds: 0.5 } });
       for (let i = 0; i < 200 && calls.length < 3; i++) await new Promise((r) => setTimeout(r, 50));
 
       assert.deepEqual(calls.slice(0, 3), ['disable_account:L2', 'disable_account:L3', 'create_account:J9001']);
@@ -106,10 +106,40 @@ for (const backend of testBackends()) {
       await submitPlan({ db: store.db, boss, actor: 'test' }, plan(`plan-L5-${Date.now()}`, [{ id: 'disable-L5', kind: 'disable_account', identityKey: 'L5', system: 'wiki', accountId: l5.accountId, reason: 'leaver', dependsOn: [] }]));
       await boss.stop({ graceful: false, close: false });
 
-      workers = await startWorkers({ store, connectorFor: (s) => (s === 'wiki' ? recording : undefined), options: { applyOnly: true, batchSize: 1, concurrency: 1, pollingIntervalSeconds: 0.5 } });
+      workers = await startWorkers({ store, connectorFor: (s) => (s === 'wiki' ? recording : undefined), options: { applyOnly: true, batchSize: 1, concurrency: 1, leaverLoops: 0, pollingIntervalSeconds: 0.5 } });
       for (let i = 0; i < 200 && calls.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
 
       assert.deepEqual(calls, ['disable_account:L5', 'remove_grant:L4']);
+    });
+
+    test('a leaver is taken up while the workers are still busy with a batch of joiner changes', { timeout: 60_000 }, async () => {
+      const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+      let openGate: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      // Joiner creations hang until the gate opens: the general fetch loop is stuck in its batch.
+      const slow = { ...wiki, apply: async (change: Change) => (change.kind === 'create_account' ? gate.then(() => wiki.apply(change)) : wiki.apply(change)) };
+      const joiners = joinerPlan(20);
+      await seedIdentities(store, joiners.changes.map((c) => c.identityKey), 'active');
+      await seedIdentities(store, ['L6'], 'left');
+      workers = await startWorkers({ store, connectorFor: (s) => (s === 'wiki' ? slow : undefined), options: { applyOnly: true, batchSize: 20, concurrency: 1, pollingIntervalSeconds: 0.5 } });
+      await submitPlan({ db: store.db, boss: workers.boss, actor: 'test' }, joiners);
+      workers.wake('apply-change');
+      const running = async () => (await store.db.selectFrom('plan_changes').select('change_id').where('plan_id', '=', joiners.id).where('state', '=', 'running').execute()).length;
+      for (let i = 0; i < 200 && (await running()) < 20; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await running(), 20, 'the joiner batch is in hand');
+
+      const account = addAccount(wiki.state, 'L6');
+      const leaver = plan(`leaver-L6-${Date.now()}`, [{ id: 'disable-L6', kind: 'disable_account', identityKey: 'L6', system: 'wiki', accountId: account.accountId, reason: 'leaver', dependsOn: [] }]);
+      await submitPlan({ db: store.db, boss: workers.boss, actor: 'test' }, leaver);
+      workers.wake('apply-change');
+      const state = async () => (await store.db.selectFrom('plan_changes').select('state').where('plan_id', '=', leaver.id).executeTakeFirstOrThrow()).state;
+      for (let i = 0; i < 200 && (await state()) !== 'confirmed'; i++) await new Promise((r) => setTimeout(r, 50));
+      const leaverState = await state();
+      const joinersConfirmed = (await store.db.selectFrom('plan_changes').select('change_id').where('plan_id', '=', joiners.id).where('state', '=', 'confirmed').execute()).length;
+      openGate();
+
+      assert.equal(leaverState, 'confirmed');
+      assert.equal(joinersConfirmed, 0, 'the joiner batch was still in hand');
     });
   });
 }

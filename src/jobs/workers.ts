@@ -15,7 +15,7 @@ import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
 import { startJobBoss } from './job-boss.ts';
 import { FINAL, recoverAbandonedChanges, resumeSystem, runChangeJob, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
-import { changeJobSchema, QUEUE, type QueueName } from './job-queues.ts';
+import { changeJobSchema, LEAVER_PRIORITY, QUEUE, type QueueName } from './job-queues.ts';
 import { registerSchedules, type ScheduleHooks, type ScheduleSettings } from './schedules.ts';
 
 export interface WorkerOptions {
@@ -23,6 +23,11 @@ export interface WorkerOptions {
   readonly batchSize?: number;
   /** Fetch loops per process. */
   readonly concurrency?: number;
+  /**
+   * Further fetch loops that take only leavers' changes (default 1), so that a
+   * leaver does not wait for a batch of other changes in hand to finish.
+   */
+  readonly leaverLoops?: number;
   readonly pollingIntervalSeconds?: number;
   /** Seconds before an active apply job is given to another worker; also the change lease. */
   readonly applyExpireSeconds?: number;
@@ -111,11 +116,13 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     for (const id of wakeable.get(queue) ?? []) boss.notifyWorker(id);
   };
   const applyWorkers: string[] = [];
-  for (let loop = 0; loop < (options.concurrency ?? 2); loop++) {
+  const loops = options.concurrency ?? 2;
+  for (let loop = 0; loop < loops + (options.leaverLoops ?? 1); loop++) {
+    const leaversOnly = loop >= loops ? { minPriority: LEAVER_PRIORITY } : {};
     applyWorkers.push(
       await boss.work(
         QUEUE.applyChange,
-        { batchSize: options.batchSize ?? 20, localConcurrency: 1, perJobResults: true, ...polling },
+        { batchSize: options.batchSize ?? 20, localConcurrency: 1, perJobResults: true, ...leaversOnly, ...polling },
         async (jobs: Job<unknown>[]): Promise<JobResult[]> =>
           Promise.all(
             jobs.map(async (job): Promise<JobResult> => {
