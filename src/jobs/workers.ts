@@ -115,33 +115,28 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const wake = (queue: QueueName) => {
     for (const id of wakeable.get(queue) ?? []) boss.notifyWorker(id);
   };
+  const handleChangeBatch = async (jobs: Job<unknown>[]): Promise<JobResult[]> =>
+    Promise.all(
+      jobs.map(async (job): Promise<JobResult> => {
+        const parsed = changeJobSchema.safeParse(job.data);
+        // A malformed payload will never succeed: dead-letter it rather than retry.
+        if (!parsed.success) return { id: job.id, status: 'deadletter', output: { error: parsed.error.message } };
+        try {
+          const outcome = await runChangeJob(changeDeps, parsed.data, planCache);
+          deps.onChange?.(outcome, parsed.data);
+          // A settled change queued the changes that waited on it (committed): take them now, not a poll later.
+          if ((FINAL as readonly string[]).includes(outcome)) wake(QUEUE.applyChange);
+          return { id: job.id, status: 'completed', output: { outcome } };
+        } catch (error) {
+          return { id: job.id, status: 'failed', output: { error: (error as Error).message } };
+        }
+      }),
+    );
   const applyWorkers: string[] = [];
   const loops = options.concurrency ?? 2;
   for (let loop = 0; loop < loops + (options.leaverLoops ?? 1); loop++) {
     const leaversOnly = loop >= loops ? { minPriority: LEAVER_PRIORITY } : {};
-    applyWorkers.push(
-      await boss.work(
-        QUEUE.applyChange,
-        { batchSize: options.batchSize ?? 20, localConcurrency: 1, perJobResults: true, ...leaversOnly, ...polling },
-        async (jobs: Job<unknown>[]): Promise<JobResult[]> =>
-          Promise.all(
-            jobs.map(async (job): Promise<JobResult> => {
-              const parsed = changeJobSchema.safeParse(job.data);
-              // A malformed payload will never succeed: dead-letter it rather than retry.
-              if (!parsed.success) return { id: job.id, status: 'deadletter', output: { error: parsed.error.message } };
-              try {
-                const outcome = await runChangeJob(changeDeps, parsed.data, planCache);
-                deps.onChange?.(outcome, parsed.data);
-                // A settled change queued the changes that waited on it (committed): take them now, not a poll later.
-                if ((FINAL as readonly string[]).includes(outcome)) wake(QUEUE.applyChange);
-                return { id: job.id, status: 'completed', output: { outcome } };
-              } catch (error) {
-                return { id: job.id, status: 'failed', output: { error: (error as Error).message } };
-              }
-            }),
-          ),
-      ),
-    );
+    applyWorkers.push(await boss.work(QUEUE.applyChange, { batchSize: options.batchSize ?? 20, localConcurrency: 1, perJobResults: true, ...leaversOnly, ...polling }, handleChangeBatch));
   }
   wakeable.set(QUEUE.applyChange, applyWorkers);
   await boss.work(QUEUE.applySweep, polling, async () => {
