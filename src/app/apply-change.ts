@@ -111,9 +111,10 @@ export async function applyChange(deps: ApplyChangeDeps, planId: string, change:
         return finish(deps, planId, change, { state: 'pending', attempts, lastError: null, taskId: outcome.taskId ?? null, finished: true }, now, own);
       }
       if (outcome.status === 'done') {
+        const actedAt = now();
         const after = await withTimeout(handler.readBack(change), timeoutMs, 'readBack');
         if (after.holds) {
-          return finish(deps, planId, change, { state: 'confirmed', attempts, lastError: null, accountId: after.accountId ?? outcome.accountId ?? null, finished: true }, now, own);
+          return finish(deps, planId, change, { state: 'confirmed', attempts, lastError: null, accountId: after.accountId ?? outcome.accountId ?? null, finished: true, actedAt }, now, own);
         }
         failure = { retryable: true, message: `apply reported done but read-back does not hold${after.detail ? `: ${after.detail}` : ''}` };
       } else {

@@ -24,7 +24,7 @@ for (const backend of testBackends()) {
         .insertInto('plan_changes')
         .values([step('d1', 'disable_account', 'directory', 'confirmed', 0), step('d2', 'disable_account', 'crm', 'running', 1), step('t1', 'disable_account', 'badge', 'pending', 2, 'task-1')])
         .execute();
-      await store.db.updateTable('plan_changes').set({ finished_at: at(5).toISOString() }).where('change_id', '=', 'd1').execute();
+      await store.db.updateTable('plan_changes').set({ started_at: at(2).toISOString(), acted_at: at(4).toISOString(), finished_at: at(5).toISOString() }).where('change_id', '=', 'd1').execute();
     });
     after(() => store.close());
 
@@ -42,6 +42,35 @@ for (const backend of testBackends()) {
       assert.equal(alerts.length, 1, 'an overdue leaver alerts once');
       const finding = await store.db.selectFrom('findings').selectAll().where('id', '=', 'overdue_leaver:ev-L1').executeTakeFirstOrThrow();
       assert.equal(finding.state, 'open');
+    });
+
+    test('each step shows when it was planned, queued, taken up, acted on and confirmed, and its latency from the leaver’s detection', async () => {
+      const [leaver] = await leaverStatuses(store.db, at(30));
+      assert.equal(leaver?.detectedAt, T0.toISOString(), 'no import: the event’s own detection time');
+      const d1 = leaver!.steps.find((s) => s.changeId === 'd1')!;
+      assert.deepEqual([d1.plannedAt, d1.queuedAt, d1.startedAt, d1.actedAt, d1.confirmedAt], [at(1), at(1), at(2), at(4), at(5)].map((d) => d.toISOString()));
+      assert.equal(d1.latencyMs, 5 * 60_000);
+      assert.equal(leaver!.steps.find((s) => s.changeId === 'd2')!.latencyMs, null, 'not confirmed yet');
+      assert.equal(leaver!.latencyMs, null, 'the leaver is not complete');
+    });
+
+    test('a leaver brought by an import is measured from the start of that import', async () => {
+      await store.db.insertInto('identities').values({ key: 'L9', kind: 'employee', status: 'left', source: 'hr', attributes: JSON.stringify({}), start_date: '2020-01-01', end_date: '2026-03-31', owner: null, sponsor: null }).execute();
+      await store.db.insertInto('imports').values({ id: 'imp-9', source: 'hr', file_name: 'hr.csv', file_sha256: 'x', as_of: '2026-04-01', status: 'applied', rows_total: 1, rows_valid: 1, rows_invalid: 0, summary: JSON.stringify({}), actor: 't', started_at: at(10).toISOString() }).execute();
+      await store.db
+        .insertInto('lifecycle_events')
+        .values({ id: 'ev-L9', type: 'leaver', identity_key: 'L9', source: 'hr', record_key: 'L9', effective_date: '2026-03-31', effective_at: at(-60 * 24).toISOString(), detected_at: at(10.5).toISOString(), changes: JSON.stringify({}), state: 'applied', import_id: 'imp-9' })
+        .execute();
+      await store.db.insertInto('plans').values({ id: 'p-L9', fingerprint: 'f', computed_at: at(10.6).toISOString(), plan: JSON.stringify({}), status: 'applied', actor: 't', created_at: at(10.6).toISOString(), updated_at: at(10.6).toISOString() }).execute();
+      await store.db.insertInto('plan_changes').values({ plan_id: 'p-L9', change_id: 'd9', position: 0, kind: 'disable_account', system: 'directory', identity_key: 'L9', state: 'confirmed', task_id: null, finished_at: new Date(at(10).getTime() + 1_400).toISOString(), updated_at: at(11).toISOString() }).execute();
+      const [leaver] = await leaverStatuses(store.db, at(30), undefined, { identityKey: 'L9' });
+      assert.equal(leaver?.importId, 'imp-9');
+      assert.equal(leaver?.detectedAt, at(10).toISOString());
+      assert.equal(leaver?.state, 'complete');
+      assert.equal(leaver?.latencyMs, 1_400);
+      await store.db.deleteFrom('plan_changes').where('plan_id', '=', 'p-L9').execute();
+      await store.db.deleteFrom('plans').where('id', '=', 'p-L9').execute();
+      await store.db.deleteFrom('lifecycle_events').where('id', '=', 'ev-L9').execute();
     });
 
     test('the leaver is complete only when every step, the manual task too, is confirmed; the finding is resolved', async () => {

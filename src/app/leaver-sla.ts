@@ -30,30 +30,46 @@ export interface LeaverStep {
   /** The task a person carries out for this step (a system without a connector), or null. */
   readonly taskId: string | null;
   readonly overdue: boolean;
+  /** When the step's plan was computed, and submitted to the job queue. */
+  readonly plannedAt: string;
+  readonly queuedAt: string;
+  /** When a worker first took the step up, and when its connector call returned (before the read-back); null until then. */
+  readonly startedAt: string | null;
+  readonly actedAt: string | null;
+  /** From the leaver's detection (the import that brought it) to this step's confirmation; null until confirmed. */
+  readonly latencyMs: number | null;
 }
 
 export interface LeaverStatus {
   readonly eventId: string;
   readonly identityKey: string;
   readonly effectiveAt: string;
+  /** When jml learnt of the leaver: the start of the import that brought the event (its detection time otherwise). */
+  readonly detectedAt: string;
+  /** The import that brought the leaver event; null for events from elsewhere (an edit in jml, a scheduled event). */
+  readonly importId: string | null;
   readonly state: 'complete' | 'in_progress' | 'overdue';
   readonly dueAt: string;
   /** Time from the effective time to the last confirmation (complete) or to now. */
   readonly elapsedMs: number;
+  /** From detection to the last step's confirmation: how long access outlived the HR record in jml; null until complete. */
+  readonly latencyMs: number | null;
   readonly steps: readonly LeaverStep[];
 }
 
 /** Each leaver's steps, state and clock; `since` bounds how far back leavers are read, `limit` how many (default 1000, newest first). */
 export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: LeaverSlaTargets = DEFAULT_LEAVER_SLA, options: { readonly identityKey?: string; readonly since?: Date; readonly limit?: number } = {}): Promise<LeaverStatus[]> {
   let events = db
-    .selectFrom('lifecycle_events')
-    .select(['id', 'identity_key', 'effective_at'])
-    .where('type', '=', 'leaver')
-    .where('state', '!=', 'rescinded')
-    .where('effective_at', '<=', now)
-    .orderBy('effective_at', 'desc');
-  if (options.identityKey) events = events.where('identity_key', '=', options.identityKey);
-  if (options.since) events = events.where('effective_at', '>=', options.since);
+    .selectFrom('lifecycle_events as e')
+    .leftJoin('imports as i', 'i.id', 'e.import_id')
+    .select(['e.id', 'e.identity_key', 'e.effective_at', 'e.detected_at', 'e.import_id', 'i.started_at as import_started_at'])
+    .where('e.type', '=', 'leaver')
+    .where('e.state', '!=', 'rescinded')
+    .where('e.effective_at', '<=', now)
+    .orderBy('e.effective_at', 'desc')
+    .orderBy('e.identity_key');
+  if (options.identityKey) events = events.where('e.identity_key', '=', options.identityKey);
+  if (options.since) events = events.where('e.effective_at', '>=', options.since);
   const leavers = await events.limit(options.limit ?? 1000).execute();
   if (leavers.length === 0) return [];
   const keys = [...new Set(leavers.map((l) => l.identity_key))];
@@ -61,7 +77,7 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
   const changes = await db
     .selectFrom('plan_changes as pc')
     .innerJoin('plans as p', 'p.id', 'pc.plan_id')
-    .select(['pc.plan_id', 'pc.change_id', 'pc.kind', 'pc.system', 'pc.state', 'pc.task_id', 'pc.finished_at', 'pc.identity_key', 'p.created_at'])
+    .select(['pc.plan_id', 'pc.change_id', 'pc.kind', 'pc.system', 'pc.state', 'pc.task_id', 'pc.started_at', 'pc.acted_at', 'pc.finished_at', 'pc.identity_key', 'p.computed_at', 'p.created_at'])
     .where('pc.identity_key', 'in', keys)
     .where('p.created_at', '>=', oldest)
     .orderBy('p.created_at')
@@ -69,6 +85,7 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
     .execute();
   return leavers.map((leaver) => {
     const effective = leaver.effective_at.getTime();
+    const detected = (leaver.import_started_at ?? leaver.detected_at).getTime();
     const steps: LeaverStep[] = changes
       .filter((c) => c.identity_key === leaver.identity_key && c.created_at.getTime() >= effective)
       .map((c) => {
@@ -76,6 +93,7 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
         const state = c.state as ChangeState;
         const due = effective + (manual ? targets.manualMs : targets.connectedMs);
         const satisfied = SATISFIED.includes(state);
+        const confirmedAt = satisfied && c.finished_at ? c.finished_at : null;
         return {
           planId: c.plan_id,
           changeId: c.change_id,
@@ -84,9 +102,14 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
           state,
           manual,
           dueAt: new Date(due).toISOString(),
-          confirmedAt: satisfied && c.finished_at ? c.finished_at.toISOString() : null,
+          confirmedAt: confirmedAt?.toISOString() ?? null,
           taskId: c.task_id,
           overdue: !satisfied && now.getTime() > due,
+          plannedAt: new Date(c.computed_at).toISOString(),
+          queuedAt: c.created_at.toISOString(),
+          startedAt: c.started_at?.toISOString() ?? null,
+          actedAt: c.acted_at?.toISOString() ?? null,
+          latencyMs: confirmedAt ? confirmedAt.getTime() - detected : null,
         };
       });
     const complete = steps.length > 0 && steps.every((s) => s.confirmedAt !== null || SATISFIED.includes(s.state));
@@ -97,9 +120,12 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
       eventId: leaver.id,
       identityKey: leaver.identity_key,
       effectiveAt: leaver.effective_at.toISOString(),
+      detectedAt: new Date(detected).toISOString(),
+      importId: leaver.import_id,
       state: complete ? 'complete' : overdue ? 'overdue' : 'in_progress',
       dueAt: new Date(dueAt).toISOString(),
       elapsedMs: finished - effective,
+      latencyMs: complete && steps.length > 0 ? Math.max(...steps.map((s) => s.latencyMs ?? 0)) : null,
       steps,
     };
   });
@@ -139,4 +165,28 @@ export async function checkLeaverSla(db: Kysely<Database>, now: Date, targets: L
     }
   }
   return { open, overdue, completed };
+}
+
+/** Leavers outside a `jml leavers` window: effective before `since`, or scheduled after `now`. */
+export interface LeaversOutside {
+  readonly earlier: number;
+  readonly scheduled: number;
+}
+
+/**
+ * Counts the leavers (not rescinded) a listing from `since` to `now` leaves
+ * out, so that it can say so instead of looking empty.
+ */
+export async function leaversOutside(db: Kysely<Database>, now: Date, since: Date, identityKey?: string): Promise<LeaversOutside> {
+  let q = db
+    .selectFrom('lifecycle_events')
+    .select((eb) => [
+      eb.fn.countAll<string>().filterWhere('effective_at', '<', since).as('earlier'),
+      eb.fn.countAll<string>().filterWhere('effective_at', '>', now).as('scheduled'),
+    ])
+    .where('type', '=', 'leaver')
+    .where('state', '!=', 'rescinded');
+  if (identityKey) q = q.where('identity_key', '=', identityKey);
+  const row = await q.executeTakeFirstOrThrow();
+  return { earlier: Number(row.earlier), scheduled: Number(row.scheduled) };
 }

@@ -86,6 +86,8 @@ export interface ChangeUpdate {
   readonly taskId?: string | null;
   readonly started?: boolean;
   readonly finished?: boolean;
+  /** When the connector call that made the change true returned (before its read-back). */
+  readonly actedAt?: Date;
 }
 
 export async function updateChange(db: Kysely<Database>, planId: string, change: Change, update: ChangeUpdate, now: Date): Promise<ChangeRecord> {
@@ -101,6 +103,7 @@ export async function updateChange(db: Kysely<Database>, planId: string, change:
       ...(update.taskId !== undefined ? { task_id: update.taskId } : {}),
       ...(update.started ? { started_at: at } : {}),
       ...(update.finished ? { finished_at: at } : {}),
+      ...(update.actedAt ? { acted_at: update.actedAt.toISOString() } : {}),
     })
     .where('plan_id', '=', planId)
     .where('change_id', '=', change.id)

@@ -12,10 +12,15 @@ import type { AccessRequest } from './access-request.ts';
 import type { ImportResult } from './import-source.ts';
 import { requestJoinerApprovals } from './joiner-approval.ts';
 
+export interface ReplanOptions {
+  /** A leaver is among the identities: the request overtakes other replans in the queue. */
+  readonly leaver?: boolean;
+}
+
 /** Where replan requests go; src/jobs/replan-queue.ts implements it over pg-boss. */
 export interface ReplanQueue {
   /** Asks for a plan of these identities (all when undefined) to be computed and submitted. */
-  requestReplan(identityKeys: readonly string[] | undefined, reason: string): Promise<void>;
+  requestReplan(identityKeys: readonly string[] | undefined, reason: string, options?: ReplanOptions): Promise<void>;
 }
 
 export interface FollowUpDeps {
@@ -59,7 +64,8 @@ export async function followUpImport(deps: FollowUpDeps, result: Pick<ImportResu
     warnings.push(`joiner approvals not opened here: ${(error as Error).message.split('\n')[0]}`);
   }
   const replan = keys.length > MAX_REPLAN_KEYS ? undefined : keys;
-  await deps.queue.requestReplan(replan, `import ${result.source} ${result.importId}`);
+  const leaver = [...result.events, ...result.effective].some((e) => e.type === 'leaver');
+  await deps.queue.requestReplan(replan, `import ${result.source} ${result.importId}`, { leaver });
   return { replan: replan ?? 'all', joinerApprovals, warnings };
 }
 

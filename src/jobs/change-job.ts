@@ -23,7 +23,7 @@ import { loadPlan, recordPlan, updateChange, type ChangeState } from '../app/pla
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import { inTransaction, type JobSender } from './job-boss.ts';
-import { changeJobId, deterministicJobId, QUEUE, type ChangeJob } from './job-queues.ts';
+import { changeJobId, changePriority, deterministicJobId, QUEUE, type ChangeJob } from './job-queues.ts';
 
 export interface JobRetryPolicy {
   /** Tries of one change before it is parked. */
@@ -72,15 +72,20 @@ export type ChangeJobOutcome = Exclude<ChangeResult['state'], 'retry'> | 'stale'
 export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'actor' | 'now'>, plan: Plan): Promise<{ readonly queued: number }> {
   const now = (deps.now ?? (() => new Date()))();
   await recordPlan(deps.db, plan, deps.actor, now);
+  const leavers = await leaverKeys(deps.db, plan);
+  const priorityOf = (c: Change) => changePriority(c.kind, leavers.has(c.identityKey));
   let queued = 0;
   await deps.db.transaction().execute(async (trx) => {
     for (let i = 0; i < plan.changes.length; i += 500) {
-      const rows = plan.changes.slice(i, i + 500).map((c) => ({ plan_id: plan.id, change_id: c.id, system: c.system }));
+      const rows = plan.changes.slice(i, i + 500).map((c) => ({ plan_id: plan.id, change_id: c.id, system: c.system, priority: priorityOf(c) }));
       await trx.insertInto('change_runs').values(rows).onConflict((oc) => oc.columns(['plan_id', 'change_id']).doNothing()).execute();
     }
-    const roots = plan.changes.filter((c) => c.dependsOn.length === 0).map((c) => ({ planId: plan.id, changeId: c.id, seq: 1 }));
+    const roots = plan.changes.filter((c) => c.dependsOn.length === 0);
     for (let i = 0; i < roots.length; i += 500) {
-      const jobs = roots.slice(i, i + 500).map((data) => ({ id: changeJobId(data), data }));
+      const jobs = roots.slice(i, i + 500).map((c) => {
+        const data = { planId: plan.id, changeId: c.id, seq: 1 };
+        return { id: changeJobId(data), data, priority: priorityOf(c) };
+      });
       await deps.boss.insert(QUEUE.applyChange, jobs, inTransaction(trx));
     }
     queued = roots.length;
@@ -89,11 +94,22 @@ export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'acto
   return { queued };
 }
 
+/** The plan's identities that have left: their changes are a leaver's, and go first (changePriority). */
+async function leaverKeys(db: Kysely<Database>, plan: Plan): Promise<ReadonlySet<string>> {
+  const keys = [...new Set(plan.changes.map((c) => c.identityKey))];
+  const leavers = new Set<string>();
+  for (let i = 0; i < keys.length; i += 1000) {
+    const rows = await db.selectFrom('identities').select('key').where('key', 'in', keys.slice(i, i + 1000)).where('status', '=', 'left').execute();
+    for (const row of rows) leavers.add(row.key);
+  }
+  return leavers;
+}
+
 /**
  * Runs one change job. Safe to call with any job, any number of times, in
  * any order: only the job whose seq is current acts.
  */
-export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCache?: Map<string, Plan>): Promise<ChangeJobOutcome> {
+export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCache?: Map<string, Promise<Plan>>): Promise<ChangeJobOutcome> {
   const now = deps.now ?? (() => new Date());
   const retry = { ...DEFAULT_JOB_RETRY, ...deps.retry };
   const quarantine = { ...DEFAULT_QUARANTINE, ...deps.quarantine };
@@ -107,7 +123,7 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
     .returning(['failures'])
     .executeTakeFirst();
   if (!claimed) {
-    const row = await deps.db.selectFrom('change_runs').select(['seq', 'lease_until']).where('plan_id', '=', job.planId).where('change_id', '=', job.changeId).executeTakeFirst();
+    const row = await deps.db.selectFrom('change_runs').select(['seq', 'lease_until', 'priority']).where('plan_id', '=', job.planId).where('change_id', '=', job.changeId).executeTakeFirst();
     if (!row || row.seq !== job.seq) return 'stale';
     // Another worker holds it (this is a re-delivery of a job that expired while that worker was
     // slow). Come back when its lease lapses: that worker settles the change by then, or has died.
@@ -115,7 +131,7 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
     // a loaded machine a few such deliveries put the change minutes away.
     const leaseUntil = row.lease_until ? new Date(row.lease_until).getTime() : now().getTime();
     const startAfter = new Date(Math.max(leaseUntil, now().getTime()) + 250);
-    await deps.boss.send(QUEUE.applyChange, job, { id: deterministicJobId('change-after-lease', job.planId, job.changeId, job.seq, leaseUntil), startAfter });
+    await deps.boss.send(QUEUE.applyChange, job, { id: deterministicJobId('change-after-lease', job.planId, job.changeId, job.seq, leaseUntil), startAfter, priority: row.priority });
     return 'locked';
   }
 
@@ -190,14 +206,15 @@ async function scheduleNext(deps: ChangeJobDeps, job: ChangeJob, failures: numbe
   const next = { planId: job.planId, changeId: job.changeId, seq: job.seq + 1 };
   const startAfter = new Date(now().getTime() + delayMs);
   await deps.db.transaction().execute(async (trx) => {
-    await trx
+    const run = await trx
       .updateTable('change_runs')
       .set({ seq: next.seq, failures, lease_owner: null, lease_until: null, next_at: startAfter.toISOString() })
       .where('plan_id', '=', job.planId)
       .where('change_id', '=', job.changeId)
       .where('seq', '=', job.seq)
-      .execute();
-    await deps.boss.send(QUEUE.applyChange, next, { id: changeJobId(next), startAfter, ...inTransaction(trx) });
+      .returning('priority')
+      .executeTakeFirst();
+    await deps.boss.send(QUEUE.applyChange, next, { id: changeJobId(next), startAfter, priority: run?.priority ?? 0, ...inTransaction(trx) });
   });
 }
 
@@ -206,7 +223,8 @@ async function passOn(deps: ChangeJobDeps, job: ChangeJob, delayMs: number): Pro
   const startAfter = new Date((deps.now ?? (() => new Date()))().getTime() + delayMs);
   await deps.db.transaction().execute(async (trx) => {
     await freeLease(trx, job, deps.workerId);
-    await deps.boss.send(QUEUE.applyChange, job, { id: deterministicJobId('change-elsewhere', job.planId, job.changeId, job.seq, startAfter.getTime()), startAfter, ...inTransaction(trx) });
+    const run = await trx.selectFrom('change_runs').select('priority').where('plan_id', '=', job.planId).where('change_id', '=', job.changeId).executeTakeFirst();
+    await deps.boss.send(QUEUE.applyChange, job, { id: deterministicJobId('change-elsewhere', job.planId, job.changeId, job.seq, startAfter.getTime()), startAfter, priority: run?.priority ?? 0, ...inTransaction(trx) });
   });
 }
 
@@ -290,10 +308,10 @@ export async function closePlanIfDone(deps: Pick<ChangeJobDeps, 'db' | 'actor' |
 /** Queues a job at each change's current seq (a no-op when that job exists); with `trx`, as part of that transaction. */
 export async function queueCurrent(deps: Pick<ChangeJobDeps, 'db' | 'boss'>, planId: string, changeIds: readonly string[], startAfter?: Date, trx?: Kysely<Database>): Promise<void> {
   if (changeIds.length === 0) return;
-  const runs = await deps.db.selectFrom('change_runs').select(['change_id', 'seq']).where('plan_id', '=', planId).where('change_id', 'in', changeIds).execute();
+  const runs = await deps.db.selectFrom('change_runs').select(['change_id', 'seq', 'priority']).where('plan_id', '=', planId).where('change_id', 'in', changeIds).execute();
   const jobs = runs.map((r) => {
     const data = { planId, changeId: r.change_id, seq: r.seq };
-    return { id: changeJobId(data), data, ...(startAfter ? { startAfter } : {}) };
+    return { id: changeJobId(data), data, priority: r.priority, ...(startAfter ? { startAfter } : {}) };
   });
   await deps.boss.insert(QUEUE.applyChange, jobs, trx ? inTransaction(trx) : undefined);
 }
@@ -337,15 +355,21 @@ export async function sweepChanges(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'no
   return queued;
 }
 
-async function cachedPlan(db: Kysely<Database>, planId: string, cache?: Map<string, Plan>): Promise<Plan> {
+/**
+ * A plan's jobs arrive in batches that run at once: they share one load of
+ * the plan (the promise is cached, not its result), which on PGlite's single
+ * connection is the difference between one read and twenty.
+ */
+async function cachedPlan(db: Kysely<Database>, planId: string, cache?: Map<string, Promise<Plan>>): Promise<Plan> {
   const hit = cache?.get(planId);
   if (hit) return hit;
-  const plan = await loadPlan(db, planId);
+  const loading = loadPlan(db, planId);
   if (cache) {
     if (cache.size > 100) cache.clear();
-    cache.set(planId, plan);
+    cache.set(planId, loading);
+    loading.catch(() => cache.delete(planId));
   }
-  return plan;
+  return loading;
 }
 
 
@@ -414,9 +438,9 @@ async function requeueNow(deps: Pick<ChangeJobDeps, 'db' | 'boss'>, planId: stri
       .where('change_id', '=', changeId)
       .where('seq', '=', seq);
     update = leaseOwner === null ? update.where('lease_owner', 'is', null) : update.where('lease_owner', '=', leaseOwner);
-    const moved = await update.executeTakeFirst();
-    if (Number(moved.numUpdatedRows) === 0) return false;
-    await deps.boss.send(QUEUE.applyChange, next, { id: changeJobId(next), startAfter: now, ...inTransaction(trx) });
+    const moved = await update.returning('priority').executeTakeFirst();
+    if (!moved) return false;
+    await deps.boss.send(QUEUE.applyChange, next, { id: changeJobId(next), startAfter: now, priority: moved.priority, ...inTransaction(trx) });
     return true;
   });
 }

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { ChangeKind } from '../domain/change.ts';
 
 export const QUEUE = {
   applyChange: 'apply-change',
@@ -20,6 +21,28 @@ export const QUEUE = {
   auditCheckpoint: 'audit-checkpoint',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+
+/**
+ * pg-boss priority of a leaver's change jobs. Workers fetch the highest
+ * priority first and, within one priority, in order of creation: a leaver's
+ * changes overtake every other change in the queue but not an earlier leaver's.
+ */
+export const LEAVER_PRIORITY = 10;
+
+/**
+ * The leaver steps that end the person's ability to act (accounts disabled,
+ * sessions and credentials revoked) go one step higher, so that with many
+ * leavers at once every leaver is locked out before any leaver's grants are
+ * cleaned up. The order within one leaver is its dependencies', not this.
+ */
+export const LEAVER_LOCKOUT_PRIORITY = 11;
+const LOCKOUT_KINDS: readonly ChangeKind[] = ['disable_account', 'revoke_sessions', 'revoke_credential'];
+
+/** The queue priority of a change of this kind, for an identity that has left or not. */
+export function changePriority(kind: ChangeKind, leaver: boolean): number {
+  if (!leaver) return 0;
+  return LOCKOUT_KINDS.includes(kind) ? LEAVER_LOCKOUT_PRIORITY : LEAVER_PRIORITY;
+}
 
 export const changeJobSchema = z.strictObject({
   planId: z.string().min(1),

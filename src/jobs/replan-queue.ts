@@ -9,6 +9,8 @@ import type { ReplanQueue } from '../app/replan-follow-up.ts';
 import type { Store } from '../store/open-store.ts';
 import { startJobBoss } from './job-boss.ts';
 import { requestReplan } from './schedules.ts';
+import { QUEUE } from './job-queues.ts';
+import type { Workers } from './workers.ts';
 
 export interface ClosableReplanQueue extends ReplanQueue {
   /** Stops pg-boss if it was started; a no-op otherwise. */
@@ -24,9 +26,9 @@ export interface ClosableReplanQueue extends ReplanQueue {
 export function openReplanQueue(store: Pick<Store, 'db' | 'backend'>): ClosableReplanQueue {
   let boss: Promise<PgBoss> | null = null;
   return {
-    async requestReplan(identityKeys, reason) {
+    async requestReplan(identityKeys, reason, options) {
       boss ??= startJobBoss(store.db, store.backend, { schedule: false, supervise: false });
-      await requestReplan(await boss, identityKeys, reason);
+      await requestReplan(await boss, identityKeys, reason, options);
     },
     async close() {
       if (!boss) return;
@@ -36,7 +38,16 @@ export function openReplanQueue(store: Pick<Store, 'db' | 'backend'>): ClosableR
   };
 }
 
-/** A queue that sends to an already running pg-boss (a process that runs workers too). */
-export function replanQueueOn(boss: Pick<PgBoss, 'send'>): ReplanQueue {
-  return { requestReplan: (identityKeys, reason) => requestReplan(boss, identityKeys, reason) };
+/**
+ * A queue that sends to the workers of this process (`jml serve --workers`)
+ * and wakes its replan worker, so the replan starts at once rather than at
+ * its next poll.
+ */
+export function replanQueueOn(workers: Pick<Workers, 'boss' | 'wake'>): ReplanQueue {
+  return {
+    async requestReplan(identityKeys, reason, options) {
+      await requestReplan(workers.boss, identityKeys, reason, options);
+      workers.wake(QUEUE.replan);
+    },
+  };
 }

@@ -15,7 +15,8 @@ import { detectDormantAccounts } from '../app/dormant-accounts.ts';
 import { escalateApprovals } from '../app/approval.ts';
 import { checkLeaverSla, DEFAULT_LEAVER_SLA, type LeaverSlaTargets } from '../app/leaver-sla.ts';
 import { checkExceptionReviews, DEFAULT_EXCEPTION_REVIEW, type ExceptionReviewSettings } from '../app/exception-review.ts';
-import { QUEUE, reconcileJobSchema, replanJobSchema } from './job-queues.ts';
+import type { ReplanOptions } from '../app/replan-follow-up.ts';
+import { LEAVER_PRIORITY, QUEUE, reconcileJobSchema, replanJobSchema } from './job-queues.ts';
 
 export interface ScheduleHooks {
   /** Folds scheduled lifecycle events whose time has come (src/app/lifecycle-clock.ts); returns the identities it changed. */
@@ -34,8 +35,8 @@ export interface ScheduleHooks {
  * Asks the workers to plan and submit for these identities now (after an
  * import, an approval, a rescinded leaver), instead of waiting for a tick.
  */
-export async function requestReplan(boss: Pick<PgBoss, 'send'>, identityKeys: readonly string[] | undefined, reason: string): Promise<void> {
-  await boss.send(QUEUE.replan, { ...(identityKeys ? { identityKeys: [...identityKeys] } : {}), reason });
+export async function requestReplan(boss: Pick<PgBoss, 'send'>, identityKeys: readonly string[] | undefined, reason: string, options: ReplanOptions = {}): Promise<void> {
+  await boss.send(QUEUE.replan, { ...(identityKeys ? { identityKeys: [...identityKeys] } : {}), reason }, options.leaver ? { priority: LEAVER_PRIORITY } : {});
 }
 
 export interface ScheduleSettings {
@@ -76,8 +77,10 @@ export interface ScheduleDeps {
  * Registers the worker of every scheduled queue and, with `cron`, the
  * schedules themselves (idempotent: pg-boss keys schedules by name). A
  * process without cron still answers jobs sent to these queues (replan).
+ * Returns each queue's pg-boss worker id (to wake it).
  */
-export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partial: Partial<ScheduleSettings>, polling: { pollingIntervalSeconds: number }, cron = true): Promise<void> {
+export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partial: Partial<ScheduleSettings>, polling: { pollingIntervalSeconds: number }, cron = true): Promise<ReadonlyMap<string, string>> {
+  const workerIds = new Map<string, string>();
   const settings = { ...DEFAULT_SCHEDULES, ...partial };
   const tz = settings.timezone;
   const now = deps.now ?? (() => new Date());
@@ -129,8 +132,10 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
     // An empty expression: the queue has a worker but runs only when someone sends to it.
     if (cron && expression) await boss.schedule(entry.queue, expression, {}, options);
     if (entry.queue === QUEUE.applySweep || entry.queue === QUEUE.quarantineProbe) continue; // workers.ts handles these
-    await boss.work(entry.queue, polling, async (jobs) => {
+    const id = await boss.work(entry.queue, polling, async (jobs) => {
       for (const job of jobs) await entry.run(job.data);
     });
+    workerIds.set(entry.queue, id);
   }
+  return workerIds;
 }

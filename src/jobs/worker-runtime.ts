@@ -21,6 +21,7 @@ import type { Store } from '../store/open-store.ts';
 import type { AlertSink } from '../app/alert.ts';
 import type { Keyring } from '../connectors/secrets/index.ts';
 import { submitPlan } from './change-job.ts';
+import { QUEUE } from './job-queues.ts';
 import { startWorkers, type WorkerOptions, type Workers } from './workers.ts';
 
 export interface WorkerRuntimeDeps {
@@ -93,6 +94,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     const { plan } = await planner.compute(identityKeys ? { identityKeys } : {});
     if (plan.changes.length === 0) return;
     await submitPlan({ db, boss: workers.boss, actor: deps.actor, now }, plan);
+    workers.wake(QUEUE.applyChange);
   };
   const workers = await startWorkers({
     store: deps.store,

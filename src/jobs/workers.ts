@@ -14,8 +14,8 @@ import type { Store } from '../store/open-store.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
 import { startJobBoss } from './job-boss.ts';
-import { recoverAbandonedChanges, resumeSystem, runChangeJob, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
-import { changeJobSchema, QUEUE } from './job-queues.ts';
+import { FINAL, recoverAbandonedChanges, resumeSystem, runChangeJob, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
+import { changeJobSchema, LEAVER_PRIORITY, QUEUE, type QueueName } from './job-queues.ts';
 import { registerSchedules, type ScheduleHooks, type ScheduleSettings } from './schedules.ts';
 
 export interface WorkerOptions {
@@ -23,6 +23,11 @@ export interface WorkerOptions {
   readonly batchSize?: number;
   /** Fetch loops per process. */
   readonly concurrency?: number;
+  /**
+   * Further fetch loops that take only leavers' changes (default 1), so that a
+   * leaver does not wait for a batch of other changes in hand to finish.
+   */
+  readonly leaverLoops?: number;
   readonly pollingIntervalSeconds?: number;
   /** Seconds before an active apply job is given to another worker; also the change lease. */
   readonly applyExpireSeconds?: number;
@@ -60,6 +65,11 @@ export interface WorkerDeps {
 export interface Workers {
   readonly boss: PgBoss;
   readonly workerId: string;
+  /**
+   * Makes this process's workers of `queue` fetch now instead of after their
+   * polling interval: called after this process sent to the queue and committed.
+   */
+  wake(queue: QueueName): void;
   /** Stops fetching, waits for jobs in hand (up to `timeoutMs`), stops pg-boss. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -80,7 +90,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   });
   const workerId = `${os.hostname()}:${process.pid}`;
   const alert = deps.alert ?? stderrAlertSink;
-  const planCache = new Map<string, Plan>();
+  const planCache = new Map<string, Promise<Plan>>();
   const changeDeps = {
     db: deps.store.db,
     boss,
@@ -100,25 +110,35 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   };
   const polling = { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5, burstWhenBatchFull: true };
 
-  await boss.work(
-    QUEUE.applyChange,
-    { batchSize: options.batchSize ?? 20, localConcurrency: options.concurrency ?? 2, perJobResults: true, ...polling },
-    async (jobs: Job<unknown>[]): Promise<JobResult[]> =>
-      Promise.all(
-        jobs.map(async (job): Promise<JobResult> => {
-          const parsed = changeJobSchema.safeParse(job.data);
-          // A malformed payload will never succeed: dead-letter it rather than retry.
-          if (!parsed.success) return { id: job.id, status: 'deadletter', output: { error: parsed.error.message } };
-          try {
-            const outcome = await runChangeJob(changeDeps, parsed.data, planCache);
-            deps.onChange?.(outcome, parsed.data);
-            return { id: job.id, status: 'completed', output: { outcome } };
-          } catch (error) {
-            return { id: job.id, status: 'failed', output: { error: (error as Error).message } };
-          }
-        }),
-      ),
-  );
+  // One pg-boss worker per fetch loop, so that each can be woken by its id (Workers.wake).
+  const wakeable = new Map<string, string[]>();
+  const wake = (queue: QueueName) => {
+    for (const id of wakeable.get(queue) ?? []) boss.notifyWorker(id);
+  };
+  const handleChangeBatch = async (jobs: Job<unknown>[]): Promise<JobResult[]> =>
+    Promise.all(
+      jobs.map(async (job): Promise<JobResult> => {
+        const parsed = changeJobSchema.safeParse(job.data);
+        // A malformed payload will never succeed: dead-letter it rather than retry.
+        if (!parsed.success) return { id: job.id, status: 'deadletter', output: { error: parsed.error.message } };
+        try {
+          const outcome = await runChangeJob(changeDeps, parsed.data, planCache);
+          deps.onChange?.(outcome, parsed.data);
+          // A settled change queued the changes that waited on it (committed): take them now, not a poll later.
+          if ((FINAL as readonly string[]).includes(outcome)) wake(QUEUE.applyChange);
+          return { id: job.id, status: 'completed', output: { outcome } };
+        } catch (error) {
+          return { id: job.id, status: 'failed', output: { error: (error as Error).message } };
+        }
+      }),
+    );
+  const applyWorkers: string[] = [];
+  const loops = options.concurrency ?? 2;
+  for (let loop = 0; loop < loops + (options.leaverLoops ?? 1); loop++) {
+    const leaversOnly = loop >= loops ? { minPriority: LEAVER_PRIORITY } : {};
+    applyWorkers.push(await boss.work(QUEUE.applyChange, { batchSize: options.batchSize ?? 20, localConcurrency: 1, perJobResults: true, ...leaversOnly, ...polling }, handleChangeBatch));
+  }
+  wakeable.set(QUEUE.applyChange, applyWorkers);
   await boss.work(QUEUE.applySweep, polling, async () => {
     await sweepChanges(changeDeps);
   });
@@ -127,13 +147,14 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     for (const system of released) await resumeSystem(changeDeps, system);
   });
   if (!options.applyOnly) {
-    await registerSchedules(
+    const scheduled = await registerSchedules(
       boss,
       { db: deps.store.db, connectorFor: deps.connectorFor, alert, hooks: deps.hooks ?? {}, ...(deps.now ? { now: deps.now } : {}) },
       options.scheduleSettings ?? {},
       polling,
       options.schedules ?? true,
     );
+    for (const [queue, id] of scheduled) wakeable.set(queue, [id]);
   }
   // Changes a killed process on this host was working on are taken back now, not when their leases lapse.
   await recoverAbandonedChanges(changeDeps, os.hostname());
@@ -144,6 +165,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   return {
     boss,
     workerId,
+    wake,
     stop: (timeoutMs = 10_000) => boss.stop({ graceful: true, timeout: timeoutMs, close: true }),
   };
 }

@@ -122,6 +122,8 @@ export interface PlanChangesTable {
   task_id: string | null;
   started_at: ColumnType<Date | null, string | null | undefined, string | null>;
   finished_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  /** When the connector call that made the change true returned, before its read-back. */
+  acted_at: ColumnType<Date | null, string | null | undefined, string | null>;
   updated_at: ColumnType<Date, string, string>;
 }
 
@@ -369,6 +371,8 @@ export interface ChangeRunsTable {
   lease_owner: string | null;
   lease_until: ColumnType<Date | null, string | null | undefined, string | null>;
   next_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  /** pg-boss priority of this run's jobs (a leaver's changes: LEAVER_PRIORITY). */
+  priority: ColumnType<number, number | undefined, number>;
 }
 
 export interface SystemHealthTable {

@@ -1,36 +1,41 @@
 /**
- * `jml leavers`: each leaver's steps, their state and the SLA clock running
- * from the effective time. Exit 1 when any leaver is overdue.
+ * `jml leavers`: each leaver's steps, their state, the latency measured from
+ * the HR import to each confirmation, and the SLA clock running from the
+ * effective time. Exit 1 when any leaver is overdue.
  */
 import type { Command } from 'commander';
-import { DEFAULT_LEAVER_SLA, leaverStatuses } from '../../app/leaver-sla.ts';
+import { DEFAULT_LEAVER_SLA, leaversOutside, leaverStatuses } from '../../app/leaver-sla.ts';
+import { JmlError } from '../../domain/errors.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
+import { leaverLines } from '../leaver-text.ts';
 
-function duration(ms: number): string {
-  const minutes = Math.floor(ms / 60_000);
-  return minutes < 120 ? `${minutes} min` : `${(minutes / 60).toFixed(1)} h`;
+function positiveInteger(flag: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new JmlError('invalid_input', `${flag} must be a whole number of at least 1, not "${value}"`);
+  return n;
 }
 
 export function registerLeaverCommands(program: Command, ctx: CliContext): void {
   program
     .command('leavers')
-    .description('leavers: each step, whether it is confirmed by read-back, and the SLA clock')
+    .description('leavers effective in the last N days: each step, when read-back confirmed it, the latency from the HR import, and the SLA clock')
     .option('--identity <key>', 'only this identity')
     .option('--days <n>', 'leavers effective in the last n days', '30')
+    .option('--limit <n>', 'at most n leavers, newest first', '100')
     .option('--json', 'print JSON')
-    .action(async (flags: { identity?: string; days: string; json?: boolean }) => {
+    .action(async (flags: { identity?: string; days: string; limit: string; json?: boolean }) => {
+      const days = positiveInteger('--days', flags.days);
+      const limit = positiveInteger('--limit', flags.limit);
       await ctx.withStore(async (store) => {
         const now = new Date();
-        const list = await leaverStatuses(store.db, now, DEFAULT_LEAVER_SLA, { ...(flags.identity ? { identityKey: flags.identity } : {}), since: new Date(now.getTime() - Number(flags.days) * 86_400_000) });
-        if (list.some((l) => l.state === 'overdue')) ctx.setExitCode(EXIT.error);
-        if (flags.json) return printJson(ctx, list);
-        if (list.length === 0) return printLine(ctx, 'no leavers.');
-        for (const l of list) {
-          printLine(ctx, `${l.identityKey}  ${l.state.padEnd(11)} effective ${l.effectiveAt}  clock ${duration(l.elapsedMs)}  due ${l.dueAt}`);
-          if (l.steps.length === 0) printLine(ctx, '  (no step planned yet)');
-          for (const s of l.steps) printLine(ctx, `  ${s.confirmedAt ? '✔' : s.overdue ? '✖' : '…'} ${s.kind.padEnd(18)} ${(s.system ?? 'jml').padEnd(12)} ${s.state}${s.manual ? ' (task)' : ''}`);
-        }
+        const since = new Date(now.getTime() - days * 86_400_000);
+        const all = await leaverStatuses(store.db, now, DEFAULT_LEAVER_SLA, { ...(flags.identity ? { identityKey: flags.identity } : {}), since });
+        const outside = await leaversOutside(store.db, now, since, flags.identity);
+        const leavers = all.slice(0, limit);
+        if (all.some((l) => l.state === 'overdue')) ctx.setExitCode(EXIT.error);
+        if (flags.json) return printJson(ctx, { days, total: all.length, limit, truncated: all.length > leavers.length, notListed: outside, leavers });
+        for (const line of leaverLines({ days, leavers, total: all.length, outside })) printLine(ctx, line);
       });
     });
 }

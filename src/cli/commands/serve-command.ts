@@ -141,7 +141,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         // (--workers), else through a send-only queue started on first use; workers elsewhere take them.
         let workers: Workers | null = null;
         const sendOnly = openReplanQueue(store);
-        const replan: ReplanQueue = { requestReplan: (keys, reason) => (workers ? replanQueueOn(workers.boss) : sendOnly).requestReplan(keys, reason) };
+        const replan: ReplanQueue = { requestReplan: (keys, reason, options) => (workers ? replanQueueOn(workers) : sendOnly).requestReplan(keys, reason, options) };
         const webDir = ensureConsoleBuilt((l) => printLine(ctx, l));
         const mfa = servedMfaPolicy(config, Boolean(flags.demo));
         const keyring = optionalKeyring(process.env);
