@@ -7,7 +7,7 @@
 import { parse, CsvError } from 'csv-parse/sync';
 import type { RowError } from './source-record.ts';
 import type { SourceEncoding } from './source-config.ts';
-import type { SourceRow, SourceTable } from './source-table.ts';
+import { markBrokenCharacters, type SourceRow, type SourceTable } from './source-table.ts';
 
 export interface CsvReadOptions {
   /** The file name errors carry. */
@@ -26,6 +26,8 @@ export type DecodeResult = { readonly text: string } | { readonly error: string 
  */
 export function decodeSourceBytes(bytes: Uint8Array, encoding: SourceEncoding): DecodeResult {
   const label = encoding === 'latin1' ? 'windows-1252' : encoding;
+  // Node's own UTF-16 decoding keeps a lone surrogate (TextDecoder would make it U+FFFD): the mapper reports it on its row.
+  if (encoding === 'utf-16le') return { text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf16le').replace(/^\uFEFF/, '') };
   try {
     return { text: new TextDecoder(label, { fatal: encoding === 'utf-8' }).decode(bytes) };
   } catch {
@@ -137,7 +139,7 @@ export function parseCsvTable(text: string, options: CsvReadOptions): SourceTabl
   const { file, delimiter, headerRows } = options;
   const base = { file, fixedColumns: true, delimiter } as const;
   // One line ending keeps line numbers and multi-line values the same across exports.
-  const normalised = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  const normalised = markBrokenCharacters(text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n'));
   if (normalised.trim() === '') {
     return { ...base, columns: [], headerRow: 0, rowsTotal: 0, rows: [], errors: [fileError(file, 'file is empty')] };
   }
