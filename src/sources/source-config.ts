@@ -114,6 +114,9 @@ export const sourceConfigSchema = z
     if (config.access_ends === 'last_day_worked' && !config.mapping.last_day_worked) {
       ctx.addIssue({ code: 'custom', path: ['access_ends'], message: 'access_ends: last_day_worked needs a last_day_worked field in the mapping' });
     }
+    if (config.access_ends === 'last_day_worked' && config.mapping.termination_date) {
+      ctx.addIssue({ code: 'custom', path: ['mapping', 'termination_date'], message: 'with access_ends: last_day_worked, termination_date is kept from end_date: map the termination date as end_date' });
+    }
     for (const [field, m] of Object.entries(config.mapping)) {
       for (const issue of mappingIssues(field, m, config.type)) {
         ctx.addIssue({ code: 'custom', path: ['mapping', field, ...issue.path], message: issue.message });
