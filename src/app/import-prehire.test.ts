@@ -58,6 +58,19 @@ for (const backend of testBackends()) {
       assert.deepEqual((await timelineOf(store.db, 'P1')).map((e) => e.type), ['joiner']);
     });
 
+    test('a pre-hire withdrawn from the file never becomes active on the start date', async () => {
+      const config = testConfig({ timezone: 'Europe/Berlin', sources: { offers: workday('end_date') } });
+      const run = (file: string, asOf: string) =>
+        importSource({ db: store.db, config }, { source: 'offers', file, actor, asOf, now: new Date(`${asOf}T10:00:00Z`) });
+      const stays = 'S1,Sam,Stays,sam@example.com,01/04/2020,,,1\n';
+      assert.equal((await run(writeFile(dir, 'o1.csv', HEADER + stays + 'W1,Wil,Withdrawn,wil@example.com,01/04/2027,,,0\n'), '2026-12-05')).status, 'applied');
+      const withdrawn = await run(writeFile(dir, 'o2.csv', HEADER + stays), '2026-12-10');
+      assert.equal(withdrawn.status, 'applied', JSON.stringify(withdrawn.errors));
+      await applyDueEvents({ db: store.db }, new Date('2027-01-05T10:00:00Z'));
+      assert.equal((await getIdentity(store.db, 'W1'))!.status, 'left');
+      assert.deepEqual((await timelineOf(store.db, 'W1')).map((e) => [e.type, e.state]), [['leaver', 'applied'], ['joiner', 'rescinded']]);
+    });
+
     test('garden leave ends access after the termination date by default, and records the last day worked', async () => {
       const config = testConfig({ timezone: 'Europe/Berlin', sources: { garden: workday('end_date') } });
       const r = await importSource({ db: store.db, config }, {

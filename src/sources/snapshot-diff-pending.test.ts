@@ -53,3 +53,24 @@ test('a pending record of someone who left is a rehire on the new start date', (
   const left = rec('P1', { status: 'terminated', startDate: '2020-01-01', endDate: '2025-06-30' });
   assert.deepEqual(events(input([rec('P1', { startDate: '2027-01-04' })], [{ record: left, status: 'left', leftOn: '2025-06-30' }])), ['rehire P1 2027-01-04']);
 });
+
+test('a pre-hire gone from the file has its joiner withdrawn and leaves today, so the start date activates nobody', () => {
+  const joiner: ScheduledEventRef = { id: 'j1', type: 'joiner', effectiveDate: '2027-01-04' };
+  const result = diffSnapshot(input([], [{ record: rec('P1'), status: 'pending', scheduled: [joiner] }]));
+  assert.deepEqual(result.superseded, ['j1']);
+  assert.deepEqual(result.events.map((e) => `${e.type} ${e.effectiveDate}`), ['leaver 2026-12-05']);
+});
+
+test('a pre-hire whose offer is withdrawn (terminated in the file) has its joiner withdrawn too', () => {
+  const joiner: ScheduledEventRef = { id: 'j1', type: 'joiner', effectiveDate: '2027-01-04' };
+  const result = diffSnapshot(input([rec('P1', { status: 'terminated' })], [{ record: rec('P1'), status: 'pending', scheduled: [joiner] }]));
+  assert.deepEqual(result.superseded, ['j1']);
+  assert.deepEqual(result.events.map((e) => e.type), ['leaver']);
+});
+
+test('a scheduled rehire withdrawn before its start is superseded, and the identity stays left', () => {
+  const rehire: ScheduledEventRef = { id: 'r1', type: 'rehire', effectiveDate: '2027-01-04' };
+  const left = rec('P1', { status: 'pending', startDate: '2027-01-04' });
+  const result = diffSnapshot(input([rec('P1', { status: 'terminated', startDate: '2027-01-04' })], [{ record: left, status: 'left', scheduled: [rehire], leftOn: '2025-06-30' }]));
+  assert.deepEqual(result.superseded, ['r1']);
+});

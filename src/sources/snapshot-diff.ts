@@ -226,7 +226,10 @@ class DiffBuilder {
     const wasTerminated = prev.data.status === 'terminated' || !prev.present;
     if (identity.status === 'left') {
       this.records.push({ recordKey: record.key, identityKey: identity.key, data, present: true });
-      if (record.status === 'terminated') return void this.moverIfChanged(record, data, prev.data, identity, ['status']);
+      if (record.status === 'terminated') {
+        this.withdrawStart(identity);
+        return void this.moverIfChanged(record, data, prev.data, identity, ['status']);
+      }
       const restarts = record.startDate !== null && record.startDate > (identity.leftOn ?? prev.data.end_date ?? '');
       if (restarts || !prev.present) return this.rehire(record, data, identity);
       // A row still showing the end date the person left on says they left: many HR systems keep such a row active.
@@ -267,6 +270,7 @@ class DiffBuilder {
         return;
       }
       this.supersede(identity, 'leaver');
+      if (identity.status === 'pending') this.withdrawStart(identity);
       const changes: Record<string, [AttributeValue, AttributeValue]> = { status: [prev.data.status ?? null, 'terminated'] };
       if (endMoved) changes.end_date = [prev.data.end_date ?? null, record.endDate];
       this.pushLeaver(identity.key, record.key, record.endDate ?? this.input.asOf, changes, !record.endDate);
@@ -321,9 +325,21 @@ class DiffBuilder {
   missing(recordKey: string, prev: PreviousRecord): void {
     const identity = this.input.identities.get(prev.identityKey);
     this.records.push({ recordKey, identityKey: prev.identityKey, data: prev.data, present: false });
-    if (!identity || identity.source !== this.input.source || !LIVE.includes(identity.status)) return;
+    if (!identity || identity.source !== this.input.source) return;
+    this.withdrawStart(identity);
+    if (!LIVE.includes(identity.status)) return;
     this.supersede(identity, 'leaver');
     this.pushLeaver(identity.key, recordKey, this.input.asOf, { status: [prev.data.status ?? null, 'terminated'] }, true);
+  }
+
+  /**
+   * A hire or rehire not yet started that is withdrawn (gone from the file, or
+   * terminated in it) must not start later: its scheduled joiner or rehire is
+   * superseded, else it would take effect after the leaver.
+   */
+  private withdrawStart(identity: KnownIdentity): void {
+    this.supersede(identity, 'joiner');
+    this.supersede(identity, 'rehire');
   }
 
   private supersede(identity: KnownIdentity, type: LifecycleEventType): void {
