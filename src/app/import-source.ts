@@ -129,7 +129,9 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
   if (emptyReason) {
     return hold(deps, options, { ...base, snapshot, diff: null, verdict: null, reason: emptyReason, fileSha256, realNow });
   }
-  if (snapshot.errors.length > 0 && (!options.skipInvalid || snapshot.records.length === 0 || snapshot.errors.some((e) => e.row === 0))) {
+  // --skip-invalid skips rows whose key is known; a malformed row's key is not, and skipping it would make a leaver.
+  const unskippable = snapshot.records.length === 0 || snapshot.errors.some((e) => e.row === 0) || (snapshot.malformedRows ?? 0) > 0;
+  if (snapshot.errors.length > 0 && (!options.skipInvalid || unskippable)) {
     return result({ ...base, status: 'rejected', snapshot, diff: null, verdict: null, heldReason: null });
   }
 

@@ -219,5 +219,6 @@ export function parseCsvTable(text: string, options: CsvReadOptions): SourceTabl
     rows.push({ row, values });
   }
   errors.sort((a, b) => a.row - b.row);
-  return { ...base, columns, headerRow, rowsTotal: data.length + structural.length, rows, errors };
+  const malformedRows = structural.filter((e) => e.row > 0).length + (data.length - rows.length);
+  return { ...base, columns, headerRow, rowsTotal: data.length + structural.length, rows, errors, ...(malformedRows > 0 ? { malformedRows } : {}) };
 }

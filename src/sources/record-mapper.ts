@@ -237,7 +237,13 @@ function isCredentialRow(read: RowReader, first: RowReader, fields: Iterable<str
  * against the file and the directory, dates in the organisation's time zone.
  */
 export function mapSourceTable(table: SourceTable, mapOptions: MapOptions): SourceSnapshot {
-  const base = { source: mapOptions.source, file: table.file, rowsTotal: table.rowsTotal, fullSnapshot: mapOptions.config.fullSnapshot };
+  const base = {
+    source: mapOptions.source,
+    file: table.file,
+    rowsTotal: table.rowsTotal,
+    fullSnapshot: mapOptions.config.fullSnapshot,
+    ...(table.malformedRows ? { malformedRows: table.malformedRows } : {}),
+  };
   if (table.rows.length === 0) return { ...base, records: [], errors: table.errors, invalidKeys: [] };
   const checked = checkColumns(table, mapOptions.config);
   if (checked.errors.length > 0) return { ...base, records: [], errors: [...table.errors, ...checked.errors], invalidKeys: [] };

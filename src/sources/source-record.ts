@@ -68,6 +68,8 @@ export interface SourceSnapshot {
   readonly invalidKeys?: readonly string[];
   /** The source's `full_snapshot` setting: true when a key missing from the file is a leaver. */
   readonly fullSnapshot?: boolean;
+  /** Rows too malformed to read a key from (see SourceTable.malformedRows): the import cannot skip them. */
+  readonly malformedRows?: number;
 }
 
 /**

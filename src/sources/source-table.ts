@@ -45,4 +45,9 @@ export interface SourceTable {
   readonly rows: readonly SourceRow[];
   /** Problems with the file's structure: empty, unbalanced quotes, wrong field counts, duplicate headers. */
   readonly errors: readonly RowError[];
+  /**
+   * Data rows too malformed to read at all (quotes, field counts): their keys
+   * are unknown, so no import may skip them — they would read as leavers.
+   */
+  readonly malformedRows?: number;
 }
