@@ -6,6 +6,7 @@ import { resolveSourceConfig, sourceConfigSchema, type SourceConfigInput } from 
 import { createMemoryDirectory, EMPTY_DIRECTORY } from './reference-resolver.ts';
 import type { IdentityDirectory } from './source-record.ts';
 import { parseLocaleNumber } from './case-condition.ts';
+import { formatSourceCheck } from './read-source.ts';
 
 const AS_OF = '2026-12-05';
 
@@ -200,6 +201,16 @@ describe('value maps on every field', () => {
     assert.deepEqual(snapshot.errors, []);
     assert.deepEqual(snapshot.records.map((r) => [r.key, r.endDate, r.attributes.department]), [['X1', null, 'Engineering']]);
   });
+});
+
+test('source check shows a row whose key a value map changed as valid, with the mapped key', () => {
+  const config = sourceConfigSchema.parse({ type: 'hr', mapping: { ...PEOPLE, key: { column: 'ID', map: { 'x-1': 'X1' } } } });
+  const table = parseCsvTable('ID,First,Last,Start\nx-1,A,A,2020-01-01\n', { file: 'export.csv', delimiter: ',', headerRows: 1 });
+  const snapshot = mapSourceTable(table, { source: 'hr', config: resolveSourceConfig(config), timezone: 'UTC', directory: EMPTY_DIRECTORY, asOf: AS_OF });
+  const text = formatSourceCheck(snapshot, table, 5, config);
+  assert.match(text, /\nrow 2 {2}x-1\n/);
+  assert.match(text, /ID +→ key +"X1" {2}← "x-1"/);
+  assert.match(text, /no problems: every row of export\.csv maps/);
 });
 
 describe('garden leave', () => {

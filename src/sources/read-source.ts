@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { JmlError } from '../domain/errors.ts';
-import type { IdentityDirectory, SourceSnapshot } from './source-record.ts';
+import type { IdentityDirectory, SourceRecord, SourceSnapshot } from './source-record.ts';
 import type { SourceTable } from './source-table.ts';
 import { resolveSourceConfig, sourceColumns, type ResolvedSourceConfig, type SourceConfig } from './source-config.ts';
 import { decodeSourceBytes, parseCsvTable } from './csv-reader.ts';
@@ -83,9 +83,7 @@ function fieldsByColumn(config: ResolvedSourceConfig): Map<string, string[]> {
   return result;
 }
 
-function mappedValue(snapshot: SourceSnapshot, key: string | undefined, field: string): string | null | undefined {
-  const record = snapshot.records.find((r) => r.key === key);
-  if (!record) return undefined;
+function mappedValue(record: SourceRecord, field: string): string | null | undefined {
   if (field === 'key') return record.key;
   if (field === 'start_date') return record.startDate;
   if (field === 'end_date') return record.endDate;
@@ -114,7 +112,9 @@ export function formatSourceCheck(snapshot: SourceSnapshot, table: SourceTable, 
   const width = Math.max(8, ...table.columns.map((c) => c.length));
   for (const row of table.rows.slice(0, limit)) {
     const key = keyColumn ? row.values[keyColumn]?.trim() : undefined;
-    const valid = snapshot.records.some((r) => r.key === key && r.row === row.row);
+    // By row, not by the key column's text: a value map may change the key.
+    const record = snapshot.records.find((r) => r.row === row.row);
+    const valid = record !== undefined;
     lines.push('', `row ${row.row}${key ? `  ${key}` : ''}${valid ? '' : '  (invalid)'}`);
     const columns = table.fixedColumns ? table.columns : Object.keys(row.values);
     for (const column of columns) {
@@ -125,7 +125,7 @@ export function formatSourceCheck(snapshot: SourceSnapshot, table: SourceTable, 
         continue;
       }
       for (const field of fields) {
-        const value = valid ? mappedValue(snapshot, key, field) : undefined;
+        const value = record ? mappedValue(record, field) : undefined;
         const shown = value === undefined ? JSON.stringify(raw) : `${JSON.stringify(value)}${value === raw.trim() ? '' : `  ← ${JSON.stringify(raw)}`}`;
         lines.push(`  ${column.padEnd(width)}  → ${field.padEnd(16)} ${shown}`);
       }
