@@ -37,3 +37,15 @@ test('a date format the sample cannot decide, a status nobody maps, encoding and
   const us = suggestSourceMapping(Buffer.from('id,first_name,last_name,start_date\n1,A,B,01/02/2024\n'), 'us.csv', 'hr');
   assert.match(us, /start_date: \{ column: start_date, format: "MM\/DD\/YYYY" \} {3}# ambiguous: MM\/DD\/YYYY and DD\/MM\/YYYY both read every value — check/);
 });
+
+test('a second header row of labels is recognised, and a capitalised marker among manager ids maps to no manager', () => {
+  const csv = 'USERID,FIRSTNAME,LASTNAME,MANAGER,HIREDATE,STATUS\nUser ID,First Name,Last Name,Manager,Hire Date,Status\nsf1,Ada,Lovelace,NO_MANAGER,2020-01-06,active\nsf2,Alan,Turing,sf1,2021-03-01,inactive\n';
+  const draft = suggestSourceMapping(Buffer.from(csv), 'udf.csv', 'hr');
+  assert.match(draft, /headerRows: 2\n/);
+  assert.match(draft, /manager: \{ column: Manager, by: id, map: \{ NO_MANAGER: "" \} \} {3}# no manager/);
+  const config = sourceConfigSchema.parse(parse(draft).sources.hr);
+  const table = parseCsvTable(csv, { file: 'udf.csv', delimiter: config.delimiter, headerRows: config.headerRows });
+  const snapshot = mapSourceTable(table, { source: 'hr', config: resolveSourceConfig(config), timezone: 'UTC', directory: EMPTY_DIRECTORY, asOf: '2026-12-05' });
+  assert.deepEqual(snapshot.errors, []);
+  assert.deepEqual(snapshot.records.map((r) => [r.key, r.attributes.manager, r.status]), [['sf1', null, 'active'], ['sf2', 'sf1', 'terminated']]);
+});

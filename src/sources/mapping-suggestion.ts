@@ -103,7 +103,10 @@ export function suggestSourceMapping(bytes: Uint8Array, file: string, type: Sour
   const delimiter = detectDelimiter(text.split('\n').find((l) => l.trim() !== '') ?? '');
   // Some exports put field IDs or a title above the labels: take the header row that names more known fields.
   const tables = [1, 2].map((headerRows) => parseCsvTable(text, { file, delimiter, headerRows }));
-  const [table, headerRows] = fieldsOf(tables[1]!.columns).size > fieldsOf(tables[0]!.columns).size ? [tables[1]!, 2] : [tables[0]!, 1];
+  const known = fieldsOf(tables[0]!.columns).size;
+  const secondRow = Object.values(tables[0]!.rows[0]?.values ?? {});
+  const secondIsHeader = fieldsOf(tables[1]!.columns).size > known || (known >= 2 && fieldsOf(secondRow).size >= known / 2);
+  const [table, headerRows] = secondIsHeader ? [tables[1]!, 2] : [tables[0]!, 1];
   const fields = fieldsOf(table.columns);
   const keys = new Set(sampleValues(table, fields.get('key') ?? ''));
   const lines = [
@@ -126,7 +129,11 @@ export function suggestSourceMapping(bytes: Uint8Array, file: string, type: Sour
       const { format, note } = dateLine(values);
       lines.push(`      ${field}: { column: ${q(column)}${format ? `, format: ${q(format)}` : ''} }${note ? `   # ${note}` : ''}`);
     } else if (field === 'manager') {
-      lines.push(`      ${field}: { column: ${q(column)}, by: ${referenceMode(values, keys)} }`);
+      const by = referenceMode(values, keys);
+      // A word in capitals among ids is a "no manager" marker (SuccessFactors writes NO_MANAGER).
+      const sentinels = by === 'id' ? [...new Set(values.filter((v) => !keys.has(v) && /^[A-Z][A-Z_ ]+$/.test(v)))] : [];
+      const map = sentinels.length > 0 ? `, map: { ${sentinels.map((v) => `${q(v)}: ""`).join(', ')} }` : '';
+      lines.push(`      ${field}: { column: ${q(column)}, by: ${by}${map} }${map ? '   # no manager' : ''}`);
     } else if (field === 'status') {
       const seen = [...new Set(values)].slice(0, 12);
       const unknown = seen.filter((v) => DEFAULT_STATUS_MAP[normaliseMapKey(v)] === undefined);
