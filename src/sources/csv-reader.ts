@@ -130,32 +130,37 @@ function errorWithRaw(text: string, delimiter: string): CsvError | null {
 const MAX_STRUCTURAL_ERRORS = 50;
 
 /**
- * Parses the whole text, reporting every malformed line: on an error the
- * offending line is blanked (line numbers stay true, blank lines are skipped)
- * and the text parsed again. Costs one parse per malformed line, and only
- * on files that have them.
+ * Parses the whole text, reporting every malformed line: on an error the lines
+ * read so far (header rows excepted) and the offending line are blanked — line
+ * numbers stay true, blank lines are skipped — and the parse resumes there.
+ * Records are collected as they complete, so nothing is parsed twice.
  */
 function parseAll(text: string, options: CsvReadOptions): { records: ParsedRecord[]; structural: RowError[] } {
   const structural: RowError[] = [];
+  const records = new Map<number, ParsedRecord>();
+  const collect = (record: string[], context: { readonly lines: number }): null => {
+    if (!records.has(context.lines)) records.set(context.lines, { record, info: { lines: context.lines } });
+    return null;
+  };
   let current = text;
   for (;;) {
     try {
-      const records = parse(current, { delimiter: options.delimiter, info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as ParsedRecord[];
-      return { records, structural };
+      parse(current, { delimiter: options.delimiter, relax_column_count: true, skip_empty_lines: true, on_record: collect });
+      return { records: [...records.values()].sort((x, y) => x.info.lines - y.info.lines), structural };
     } catch (error) {
       if (!(error instanceof CsvError)) throw error;
       // Only on this error path is each record's raw text worth its cost: it locates an unclosed quote.
       const detailed = error.code === 'CSV_QUOTE_NOT_CLOSED' ? (errorWithRaw(current, options.delimiter) ?? error) : error;
-      const found = structuralError(detailed, current, options);
-      structural.push(found);
+      structural.push(structuralError(detailed, current, options));
       const line = (error as CsvError & { lines?: number }).lines ?? 0;
       // A malformed header leaves no columns to read the rows by.
       if (error.code === 'CSV_QUOTE_NOT_CLOSED' || line <= options.headerRows || structural.length >= MAX_STRUCTURAL_ERRORS) {
         if (structural.length >= MAX_STRUCTURAL_ERRORS) structural.push(fileError(options.file, `more than ${MAX_STRUCTURAL_ERRORS} malformed rows: fix these (or check the delimiter and encoding) first`));
         return { records: [], structural };
       }
+      const headerEnd = [...records.keys()].sort((x, y) => x - y)[options.headerRows - 1] ?? 0;
       const lines = current.split('\n');
-      lines[line - 1] = '';
+      for (let i = headerEnd; i < line; i += 1) lines[i] = '';
       current = lines.join('\n');
     }
   }
