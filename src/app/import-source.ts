@@ -89,6 +89,11 @@ export interface ImportResult {
     readonly unchanged: number;
   };
   readonly massChange: MassChangeVerdict | null;
+  /**
+   * Keys the import classified without an immediate event: first seen already left
+   * (kept as history, no leaver) and pending (signed, not started: a joiner on the start date).
+   */
+  readonly classified: { readonly historical: readonly string[]; readonly pending: readonly string[] };
 }
 
 export interface ImportDeps {
@@ -113,7 +118,7 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
   options.onProgress?.('loading identities', 0, 1);
   const state = await loadState(db, options.source, evaluatedAt, config.correlation.attribute);
   options.onProgress?.('reading file', 0, 1);
-  let snapshot = await readSource({ name: options.source, config: sourceConfig, filePath: options.file, timezone: tz, directory: state.directory });
+  let snapshot = await readSource({ name: options.source, config: sourceConfig, filePath: options.file, timezone: tz, directory: state.directory, asOf });
   state.directory = EMPTY_DIRECTORY;
   const base = { importId, source: options.source, file: path.basename(options.file), asOf, errors: snapshot.errors } as const;
 
@@ -121,7 +126,9 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
   if (emptyReason) {
     return hold(deps, options, { ...base, snapshot, diff: null, verdict: null, reason: emptyReason, fileSha256, realNow });
   }
-  if (snapshot.errors.length > 0 && (!options.skipInvalid || snapshot.records.length === 0 || snapshot.errors.some((e) => e.row === 0))) {
+  // --skip-invalid skips rows whose key is known; a malformed row's key is not, and skipping it would make a leaver.
+  const unskippable = snapshot.records.length === 0 || snapshot.errors.some((e) => e.row === 0) || (snapshot.malformedRows ?? 0) > 0;
+  if (snapshot.errors.length > 0 && (!options.skipInvalid || unskippable)) {
     return result({ ...base, status: 'rejected', snapshot, diff: null, verdict: null, heldReason: null });
   }
 
@@ -448,5 +455,6 @@ function result(r: {
     warnings: r.diff?.warnings ?? [],
     counts: { rows: r.snapshot.rowsTotal, valid: r.validRows ?? r.snapshot.records.length, invalid: r.snapshot.errors.length, ...counts },
     massChange: r.verdict,
+    classified: { historical: r.diff?.historical ?? [], pending: r.diff?.pending ?? [] },
   };
 }

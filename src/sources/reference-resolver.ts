@@ -1,10 +1,12 @@
 /**
- * Resolves a manager, sponsor or owner reference (by key, email or a
- * "Last, First" name) to an identity key, against the rows of the same file
- * first and the existing identities second. Pure.
+ * Resolves a manager, sponsor or owner reference to an identity key, against
+ * the rows of the same file first and the existing identities second. A
+ * reference names the identity by key (`id`), `email`, name — "Last, First"
+ * or "First Last" — (`name`), `display_name`, or any of these in that order
+ * (`auto`). Names compare case-insensitively with whitespace normalised. Pure.
  */
 import type { IdentityDirectory } from './source-record.ts';
-import type { ReferenceMode } from './source-config.ts';
+import type { ReferenceMode } from './mapping-schema.ts';
 
 /** A person as the file describes them, for references between its rows. */
 export interface FilePerson {
@@ -12,6 +14,7 @@ export interface FilePerson {
   readonly email: string | null;
   readonly firstName: string | null;
   readonly lastName: string | null;
+  readonly displayName?: string | null;
 }
 
 export type Resolution = { readonly key: string } | { readonly error: string };
@@ -20,7 +23,7 @@ export interface ReferenceResolver {
   resolve(value: string, by: ReferenceMode, role: string): Resolution;
 }
 
-const lower = (s: string): string => s.trim().toLowerCase();
+const lower = (s: string): string => s.normalize('NFC').trim().toLowerCase().replace(/\s+/g, ' ');
 const nameKey = (last: string, first: string): string => `${lower(last)}\u0000${lower(first)}`;
 
 function push(index: Map<string, string[]>, key: string, value: string): void {
@@ -29,11 +32,41 @@ function push(index: Map<string, string[]>, key: string, value: string): void {
   else if (!list.includes(value)) list.push(value);
 }
 
+/**
+ * Email and name indexes over people, built on first use: most files
+ * reference by id, and 100k rows of name keys cost time and memory for nothing.
+ */
+class PeopleIndex {
+  #built: { email: Map<string, string[]>; name: Map<string, string[]>; fullName: Map<string, string[]>; displayName: Map<string, string[]> } | null = null;
+  readonly #people: readonly FilePerson[];
+  constructor(people: readonly FilePerson[]) {
+    this.#people = people;
+  }
+  get(index: 'email' | 'name' | 'fullName' | 'displayName', key: string): readonly string[] {
+    return this.#index()[index].get(key) ?? [];
+  }
+  #index() {
+    if (this.#built) return this.#built;
+    const built = { email: new Map<string, string[]>(), name: new Map<string, string[]>(), fullName: new Map<string, string[]>(), displayName: new Map<string, string[]>() };
+    for (const p of this.#people) {
+      if (p.email) push(built.email, lower(p.email), p.key);
+      if (p.lastName && p.firstName) {
+        push(built.name, nameKey(p.lastName, p.firstName), p.key);
+        push(built.fullName, lower(`${p.firstName} ${p.lastName}`), p.key);
+      }
+      if (p.displayName) push(built.displayName, lower(p.displayName), p.key);
+    }
+    return (this.#built = built);
+  }
+}
+
 /** An empty directory: no existing identities (a first import). */
 export const EMPTY_DIRECTORY: IdentityDirectory = {
   byKey: () => null,
   byEmail: () => null,
   byName: () => [],
+  byFullName: () => [],
+  byDisplayName: () => [],
 };
 
 /**
@@ -42,36 +75,34 @@ export const EMPTY_DIRECTORY: IdentityDirectory = {
  */
 export function createReferenceResolver(people: readonly FilePerson[], directory: IdentityDirectory): ReferenceResolver {
   const keys = new Set(people.map((p) => p.key));
-  const byEmail = new Map<string, string[]>();
-  const byName = new Map<string, string[]>();
-  for (const p of people) {
-    if (p.email) push(byEmail, lower(p.email), p.key);
-    if (p.lastName && p.firstName) push(byName, nameKey(p.lastName, p.firstName), p.key);
-  }
-  const outcome = (candidates: readonly string[], shown: string, role: string): Resolution => {
-    const unique = [...new Set(candidates)];
-    if (unique.length === 1) return { key: unique[0] ?? '' };
-    if (unique.length === 0) return { error: `unknown ${role} "${shown}": not in this file nor among existing identities` };
-    return { error: `${role} "${shown}" is ambiguous: it matches ${unique.join(', ')}` };
+  const index = new PeopleIndex(people);
+  const candidates = (text: string, by: Exclude<ReferenceMode, 'auto'>): string[] => {
+    if (by === 'id') {
+      const key = keys.has(text) ? text : directory.byKey(text);
+      return key ? [key] : [];
+    }
+    if (by === 'email') {
+      const existing = directory.byEmail(text);
+      return [...index.get('email', lower(text)), ...(existing ? [existing] : [])];
+    }
+    if (by === 'display_name') return [...index.get('displayName', lower(text)), ...directory.byDisplayName(text)];
+    const comma = text.indexOf(',');
+    if (comma < 0) return [...index.get('fullName', lower(text)), ...directory.byFullName(text)];
+    const last = text.slice(0, comma).trim();
+    const first = text.slice(comma + 1).trim();
+    return [...index.get('name', nameKey(last, first)), ...directory.byName(last, first)];
   };
   return {
     resolve(value, by, role) {
       const text = value.trim();
-      if (by === 'id') {
-        const key = keys.has(text) ? text : directory.byKey(text);
-        return key ? { key } : outcome([], text, role);
+      const modes: readonly Exclude<ReferenceMode, 'auto'>[] = by === 'auto' ? ['id', 'email', 'name', 'display_name'] : [by];
+      for (const mode of modes) {
+        const unique = [...new Set(candidates(text, mode))];
+        if (unique.length === 1) return { key: unique[0] ?? '' };
+        if (unique.length > 1) return { error: `${role} "${text}" is ambiguous: by ${mode.replace('_', ' ')} it matches ${unique.join(', ')} — reference them by id or email instead` };
       }
-      if (by === 'email') {
-        const fromFile = byEmail.get(lower(text)) ?? [];
-        const existing = directory.byEmail(text);
-        return outcome(existing ? [...fromFile, existing] : fromFile, text, role);
-      }
-      const comma = text.indexOf(',');
-      if (comma < 0) return { error: `${role} "${text}" is not in "Last, First" form` };
-      const last = text.slice(0, comma).trim();
-      const first = text.slice(comma + 1).trim();
-      const fromFile = byName.get(nameKey(last, first)) ?? [];
-      return outcome([...fromFile, ...directory.byName(last, first)], text, role);
+      const how = by === 'auto' ? 'by id, email, name or display name' : by === 'name' ? 'by name ("Last, First" or "First Last")' : `by ${by.replace('_', ' ')}`;
+      return { error: `unknown ${role} "${text}": not in this file nor among existing identities (looked up ${how})` };
     },
   };
 }
@@ -84,21 +115,20 @@ export function createReferenceResolver(people: readonly FilePerson[], directory
 export function createMemoryDirectory(
   identities: Iterable<{ readonly key: string; readonly attributes: Readonly<Record<string, string | null>> }>,
 ): IdentityDirectory {
-  const keys = new Set<string>();
-  const byEmail = new Map<string, string[]>();
-  const byName = new Map<string, string[]>();
-  for (const { key, attributes: a } of identities) {
-    keys.add(key);
-    if (a.email) push(byEmail, lower(a.email), key);
-    if (a.last_name && a.first_name) push(byName, nameKey(a.last_name, a.first_name), key);
-  }
+  const list = [...identities];
+  const keys = new Set(list.map((i) => i.key));
+  const index = new PeopleIndex(
+    list.map(({ key, attributes: a }) => ({ key, email: a.email ?? null, firstName: a.first_name ?? null, lastName: a.last_name ?? null, displayName: a.display_name ?? null })),
+  );
   return {
     byKey: (key) => (keys.has(key) ? key : null),
     // Two identities sharing an email cannot be told apart by it: treat as unknown.
     byEmail: (email) => {
-      const found = byEmail.get(lower(email)) ?? [];
+      const found = index.get('email', lower(email));
       return found.length === 1 ? (found[0] ?? null) : null;
     },
-    byName: (last, first) => byName.get(nameKey(last, first)) ?? [],
+    byName: (last, first) => index.get('name', nameKey(last, first)),
+    byFullName: (text) => index.get('fullName', lower(text)),
+    byDisplayName: (text) => index.get('displayName', lower(text)),
   };
 }

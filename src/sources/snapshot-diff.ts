@@ -97,6 +97,8 @@ export interface DiffResult {
   readonly warnings: readonly DiffWarning[];
   /** Keys seen for the first time that had already left: kept as history, no event. */
   readonly historical: readonly string[];
+  /** Keys seen for the first time as pending (signed, not started): a joiner dated to the future start. */
+  readonly pending: readonly string[];
   readonly unchanged: number;
 }
 
@@ -134,6 +136,14 @@ export function diffData(before: RecordData, after: RecordData, ignore: readonly
 
 const LIVE: readonly IdentityStatus[] = ['pending', 'active', 'suspended'];
 
+/**
+ * A pre-hire's record turning active (or an active one still flagged pending)
+ * is the joiner already scheduled taking effect, not a mover.
+ */
+function startsNow(before: AttributeValue | undefined, after: string): boolean {
+  return (before === 'pending' && after === 'active') || (before === 'active' && after === 'pending');
+}
+
 export function diffSnapshot(input: DiffInput): DiffResult {
   const out = new DiffBuilder(input);
   const seen = new Set<string>();
@@ -157,6 +167,7 @@ class DiffBuilder {
   readonly records: RecordUpdate[] = [];
   readonly warnings: DiffWarning[] = [];
   readonly historical: string[] = [];
+  readonly pending: string[] = [];
   unchanged = 0;
   readonly input: DiffInput;
 
@@ -196,16 +207,29 @@ class DiffBuilder {
     }
     this.newIdentities.push({ key, kind: record.kind, status: 'pending', data });
     this.push('joiner', key, record.key, this.startOrToday(record), diffData({}, data));
+    if (record.status === 'pending') this.pendingJoiner(record);
     if (record.endDate) this.pushLeaver(key, record.key, record.endDate, { end_date: [null, record.endDate] });
   }
 
-  private changed(record: SourceRecord, data: RecordData, prev: PreviousRecord): void {
+  /** A pre-hire: the joiner waits for the start date; a start already past is worth a word (the HR flag is stale). */
+  private pendingJoiner(record: SourceRecord): void {
+    if (record.startDate !== null && record.startDate > this.input.asOf) this.pending.push(record.key);
+    else {
+      this.warnings.push({ row: record.row, key: record.key, message: `${record.key} is pending (not started) but its start date ${record.startDate ?? '(none)'} is not in the future: the joiner takes effect now` });
+    }
+  }
+
+  private changed(record: SourceRecord, data: RecordData, previous: PreviousRecord): void {
+    let prev = previous;
     const identity = this.input.identities.get(prev.identityKey);
     if (!identity) return;
     const wasTerminated = prev.data.status === 'terminated' || !prev.present;
     if (identity.status === 'left') {
       this.records.push({ recordKey: record.key, identityKey: identity.key, data, present: true });
-      if (record.status === 'terminated') return void this.moverIfChanged(record, data, prev.data, identity, ['status']);
+      if (record.status === 'terminated') {
+        this.withdrawStart(identity);
+        return void this.moverIfChanged(record, data, prev.data, identity, ['status']);
+      }
       const restarts = record.startDate !== null && record.startDate > (identity.leftOn ?? prev.data.end_date ?? '');
       if (restarts || !prev.present) return this.rehire(record, data, identity);
       // A row still showing the end date the person left on says they left: many HR systems keep such a row active.
@@ -236,6 +260,7 @@ class DiffBuilder {
       return;
     }
     this.records.push({ recordKey: record.key, identityKey: identity.key, data, present: true });
+    if (startsNow(prev.data.status, record.status)) prev = { ...prev, data: { ...prev.data, status: record.status } };
     if (identity.status === 'pending' && this.reissueJoiner(record, data, prev.data, identity)) return;
     if (record.status === 'terminated') {
       const moved = this.moverIfChanged(record, data, prev.data, identity, ['status', 'end_date']);
@@ -245,6 +270,7 @@ class DiffBuilder {
         return;
       }
       this.supersede(identity, 'leaver');
+      if (identity.status === 'pending') this.withdrawStart(identity);
       const changes: Record<string, [AttributeValue, AttributeValue]> = { status: [prev.data.status ?? 'active', 'terminated'] };
       if (endMoved) changes.end_date = [prev.data.end_date ?? null, record.endDate];
       this.pushLeaver(identity.key, record.key, record.endDate ?? this.input.asOf, changes, !record.endDate);
@@ -299,9 +325,21 @@ class DiffBuilder {
   missing(recordKey: string, prev: PreviousRecord): void {
     const identity = this.input.identities.get(prev.identityKey);
     this.records.push({ recordKey, identityKey: prev.identityKey, data: prev.data, present: false });
-    if (!identity || identity.source !== this.input.source || !LIVE.includes(identity.status)) return;
+    if (!identity || identity.source !== this.input.source) return;
+    this.withdrawStart(identity);
+    if (!LIVE.includes(identity.status)) return;
     this.supersede(identity, 'leaver');
     this.pushLeaver(identity.key, recordKey, this.input.asOf, { status: [prev.data.status ?? 'active', 'terminated'] }, true);
+  }
+
+  /**
+   * A hire or rehire not yet started that is withdrawn (gone from the file, or
+   * terminated in it) must not start later: its scheduled joiner or rehire is
+   * superseded, else it would take effect after the leaver.
+   */
+  private withdrawStart(identity: KnownIdentity): void {
+    this.supersede(identity, 'joiner');
+    this.supersede(identity, 'rehire');
   }
 
   private supersede(identity: KnownIdentity, type: LifecycleEventType): void {
@@ -332,6 +370,7 @@ class DiffBuilder {
       records: this.records,
       warnings: this.warnings,
       historical: this.historical,
+      pending: this.pending,
       unchanged: this.unchanged,
     };
   }
