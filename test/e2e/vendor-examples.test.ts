@@ -1,0 +1,134 @@
+/**
+ * The worked vendor mappings in examples/sources/<system>/: each system's
+ * sample export, imported through the real import path (as `jml import` runs
+ * it) into a fresh store, gives exactly the identities and lifecycle events its
+ * expected.json lists, and `jml source check` finds no problem in it.
+ *
+ * expected.json is data written beside the sample, not derived from jml: every
+ * identity after the last import (kind, status, dates, sponsor, owner, every
+ * attribute) and, per import, the events, the keys taken as history (already
+ * left when first seen) and the earlier-scheduled events that took effect.
+ */
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { importSource } from '../../src/app/import-source.ts';
+import { loadConfig } from '../../src/app/config.ts';
+import type { Identity } from '../../src/domain/identity.ts';
+import { listIdentities } from '../../src/store/identity-store.ts';
+import type { Store } from '../../src/store/open-store.ts';
+import { testBackends } from '../support/backends.ts';
+import { tempDir } from '../support/hr-files.ts';
+import { runCli } from '../support/run-cli.ts';
+
+const EXAMPLES = path.resolve(import.meta.dirname, '../../examples/sources');
+const VENDORS = readdirSync(EXAMPLES)
+  .filter((name) => existsSync(path.join(EXAMPLES, name, 'expected.json')))
+  .sort();
+
+interface ExpectedEvent {
+  readonly type: string;
+  readonly identity: string;
+  readonly effective: string;
+}
+
+interface ExpectedImport {
+  readonly file: string;
+  readonly asOf: string;
+  readonly events: readonly ExpectedEvent[];
+  readonly historical: readonly string[];
+  readonly effective: readonly ExpectedEvent[];
+}
+
+interface Expected {
+  /** The source's name in the example's jml.config.yaml. */
+  readonly source: string;
+  readonly imports: readonly ExpectedImport[];
+  readonly identities: Readonly<Record<string, Omit<Identity, 'key'>>>;
+}
+
+function readExpected(vendor: string): Expected {
+  return JSON.parse(readFileSync(path.join(EXAMPLES, vendor, 'expected.json'), 'utf8')) as Expected;
+}
+
+const byTimeline = (a: ExpectedEvent, b: ExpectedEvent) =>
+  a.identity.localeCompare(b.identity) || a.effective.localeCompare(b.effective) || a.type.localeCompare(b.type);
+
+/** An identity as expected.json states it. An attribute without a value is the same as an absent one. */
+function asExpected(identity: Identity): Omit<Identity, 'key'> {
+  const { key: _key, attributes, ...rest } = identity;
+  const present = Object.entries(attributes).filter(([, v]) => v !== null && v !== undefined);
+  return { ...rest, attributes: Object.fromEntries(present.sort(([a], [b]) => a.localeCompare(b))) };
+}
+
+function sortedAttributes(identity: Omit<Identity, 'key'>): Omit<Identity, 'key'> {
+  return { ...identity, attributes: Object.fromEntries(Object.entries(identity.attributes).sort(([a], [b]) => a.localeCompare(b))) };
+}
+
+/** A real clock a few days after the as-of date, so effective dates are decided by the as-of alone. */
+function clockAfter(asOf: string): Date {
+  return new Date(Date.parse(`${asOf}T09:00:00Z`) + 4 * 86_400_000);
+}
+
+for (const backend of testBackends()) {
+  describe(`vendor examples imported on ${backend.name}`, () => {
+    for (const vendor of VENDORS) {
+      test(`the ${vendor} example maps every field of every person and yields the expected lifecycle events`, async () => {
+        const dir = path.join(EXAMPLES, vendor);
+        const expected = readExpected(vendor);
+        const config = await loadConfig({ configFile: path.join(dir, 'jml.config.yaml') }, {});
+        const store: Store = await backend.open();
+        try {
+          for (const step of expected.imports) {
+            const result = await importSource(
+              { db: store.db, config },
+              { source: expected.source, file: path.join(dir, step.file), asOf: step.asOf, actor: 'cli:test', now: clockAfter(step.asOf) },
+            );
+            const where = `${vendor}/${step.file}`;
+            assert.deepEqual(result.errors, [], `${where}: no row errors`);
+            assert.equal(result.status, 'applied', `${where}: ${result.heldReason ?? ''}`);
+            assert.deepEqual(
+              result.events.map((e) => ({ type: e.type, identity: e.identity, effective: e.effective })).sort(byTimeline),
+              [...step.events].sort(byTimeline),
+              `${where}: lifecycle events`,
+            );
+            assert.equal(result.counts.historical, step.historical.length, `${where}: keys taken as history (${step.historical.join(', ')})`);
+            assert.deepEqual(
+              result.effective.map((e) => ({ type: e.type, identity: e.identity, effective: e.effective })).sort(byTimeline),
+              [...step.effective].sort(byTimeline),
+              `${where}: scheduled events that took effect`,
+            );
+          }
+          const identities = await listIdentities(store.db, { limit: 10_000 });
+          assert.deepEqual(identities.map((i) => i.key).sort(), Object.keys(expected.identities).sort(), `${vendor}: identity keys`);
+          for (const identity of identities) {
+            assert.deepEqual(asExpected(identity), sortedAttributes(expected.identities[identity.key]!), `${vendor}: identity ${identity.key}`);
+          }
+        } finally {
+          await store.close();
+        }
+      });
+    }
+  });
+}
+
+describe('jml source check on the vendor examples', () => {
+  let data: string;
+  before(() => {
+    data = path.join(tempDir('jml-vendor-check-'), 'data');
+  });
+
+  for (const vendor of VENDORS) {
+    test(`source check reports no problem in the ${vendor} export`, async () => {
+      const dir = path.join(EXAMPLES, vendor);
+      const { source } = readExpected(vendor);
+      const args = ['--config', path.join(dir, 'jml.config.yaml'), '--data', data, 'source', 'check', source, path.join(dir, 'export.csv')];
+      const text = await runCli(args);
+      assert.equal(text.code, 0, text.stdout + text.stderr);
+      assert.match(text.stdout, / 0 error\(s\)/);
+      const json = await runCli([...args, '--json']);
+      assert.deepEqual(JSON.parse(json.stdout).errors, []);
+    });
+  }
+});
