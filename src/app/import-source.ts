@@ -116,7 +116,7 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
   options.onProgress?.('loading identities', 0, 1);
   const state = await loadState(db, options.source, evaluatedAt, config.correlation.attribute);
   options.onProgress?.('reading file', 0, 1);
-  let snapshot = await readSource({ name: options.source, config: sourceConfig, filePath: options.file, timezone: tz, directory: state.directory });
+  let snapshot = await readSource({ name: options.source, config: sourceConfig, filePath: options.file, timezone: tz, directory: state.directory, asOf });
   state.directory = EMPTY_DIRECTORY;
   const base = { importId, source: options.source, file: path.basename(options.file), asOf, errors: snapshot.errors } as const;
 

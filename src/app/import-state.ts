@@ -110,6 +110,7 @@ export async function loadState(db: Db, source: string, evaluatedAt: string, cor
           eb.ref('attributes', '->>').key('email').as('email'),
           eb.ref('attributes', '->>').key('first_name').as('first_name'),
           eb.ref('attributes', '->>').key('last_name').as('last_name'),
+          eb.ref('attributes', '->>').key('display_name').as('display_name'),
         ])
         .$if(after !== null, (q) => q.where('key', '>', after!))
         .orderBy('key')
@@ -190,10 +191,17 @@ async function paged<R>(page: (after: string | null) => Promise<R[]>, keyOf: (ro
 }
 
 /** The existing identities for references the file itself cannot resolve; indexed on first use (most files name only their own people). */
-function lazyDirectory(rows: readonly { key: string; email: string | null; first_name: string | null; last_name: string | null }[]): IdentityDirectory {
+function lazyDirectory(rows: readonly { key: string; email: string | null; first_name: string | null; last_name: string | null; display_name: string | null }[]): IdentityDirectory {
   let built: IdentityDirectory | null = null;
-  const directory = () => (built ??= createMemoryDirectory(rows.map((r) => ({ key: r.key, attributes: { email: r.email, first_name: r.first_name, last_name: r.last_name } }))));
-  return { byKey: (key) => directory().byKey(key), byEmail: (email) => directory().byEmail(email), byName: (last, first) => directory().byName(last, first) };
+  const directory = () =>
+    (built ??= createMemoryDirectory(rows.map((r) => ({ key: r.key, attributes: { email: r.email, first_name: r.first_name, last_name: r.last_name, display_name: r.display_name } }))));
+  return {
+    byKey: (key) => directory().byKey(key),
+    byEmail: (email) => directory().byEmail(email),
+    byName: (last, first) => directory().byName(last, first),
+    byFullName: (text) => directory().byFullName(text),
+    byDisplayName: (text) => directory().byDisplayName(text),
+  };
 }
 
 /**

@@ -57,8 +57,10 @@ export function foldTimeline(key: string, events: readonly TimelineEvent[], now:
   if (due.length === 0 && future[0]) applyChanges(state, future[0].changes);
   for (const event of due) {
     applyChanges(state, event.changes);
+    // A record status with no identity status of its own (`pending`: the joiner's record before the start) lets the event's type decide.
     const newStatus = event.changes.status?.[1];
-    state.status = newStatus ? (RECORD_TO_IDENTITY_STATUS[newStatus] ?? state.status) : statusAfter(event.type, state.status);
+    const explicit = newStatus ? RECORD_TO_IDENTITY_STATUS[newStatus] : undefined;
+    state.status = explicit ?? statusAfter(event.type, state.status);
   }
   return { identity: state, applied: due.map((e) => e.id), scheduled: future.map((e) => e.id) };
 }

@@ -117,7 +117,7 @@ export function readCredentials(
       formatOf: () => 'iso',
     });
   }
-  const cell = read.raw('credentials');
+  const cell = read.value('credentials');
   if (cell !== null) {
     const parsed = parseCredentialCell(cell);
     if ('error' in parsed) report({ file: read.file, row: read.line('credentials'), column: read.column('credentials'), message: parsed.error });
@@ -134,10 +134,10 @@ export function readCredentials(
     }
   }
   const field = (part: CredentialPart): string => `credential_${part}`;
-  if (read.raw('credential_system') !== null || read.raw('credential_name') !== null) {
+  if (read.value('credential_system') !== null || read.value('credential_name') !== null) {
     const values: Partial<Record<CredentialPart, string>> = {};
     for (const part of CREDENTIAL_PARTS) {
-      const v = read.raw(field(part));
+      const v = read.value(field(part));
       if (v !== null) values[part] = v;
     }
     entries.push({
@@ -145,10 +145,7 @@ export function readCredentials(
       values,
       rowOf: (part) => read.line(field(part)),
       columnOf: (part) => read.column(field(part)),
-      formatOf: (part) => {
-        const f = fields.get(field(part))?.source;
-        return f?.from === 'column' && f.format ? f.format : 'iso';
-      },
+      formatOf: (part) => read.format(field(part)),
     });
   }
   const credentials: CredentialRecord[] = [];

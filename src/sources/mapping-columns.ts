@@ -5,7 +5,7 @@
  * message says so.
  */
 import type { RowError } from './source-record.ts';
-import type { ResolvedField, ResolvedSourceConfig } from './source-config.ts';
+import { sourceColumns, type ResolvedField, type ResolvedSourceConfig } from './source-config.ts';
 import type { SourceTable } from './source-table.ts';
 
 const CANDIDATE_DELIMITERS = [',', ';', '\t', '|'];
@@ -17,8 +17,7 @@ function requiredFields(config: ResolvedSourceConfig): string[] {
 }
 
 function columnsOf(field: ResolvedField): readonly string[] {
-  const s = field.source;
-  return s.from === 'column' ? [s.column] : s.from === 'template' ? s.columns : [];
+  return [...new Set(sourceColumns(field.source))];
 }
 
 function shown(delimiter: string): string {

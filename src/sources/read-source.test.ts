@@ -76,11 +76,6 @@ describe('the malformed-file corpus is rejected with errors naming file, row and
       errors: [{ row: 3, column: null, message: /row has 4 field\(s\), the header has 12 — is the file truncated/ }],
     },
     {
-      file: 'hr-latin1.csv',
-      config: { type: 'hr', delimiter: ';' },
-      errors: [{ row: 0, column: null, message: /not valid UTF-8 — is it latin1\/windows-1252/ }],
-    },
-    {
       file: 'vendor.csv',
       config: { type: 'vendor' },
       errors: [
@@ -174,17 +169,16 @@ describe('manager references', () => {
     ]);
   });
 
-  test('a manager referenced as "Last, First" resolves, and an ambiguous or malformed name is an error', async () => {
+  test('a manager referenced by name resolves as "Last, First" or "First Last", and an ambiguous name lists its candidates', async () => {
     const snapshot = await read('hr-manager-by-name.csv', {
       type: 'hr',
       mapping: { key: 'Employee ID', first_name: 'First Name', last_name: 'Last Name', start_date: 'Hire Date', manager: { column: 'Manager', by: 'name' } },
     });
     assert.deepEqual(snapshot.records.map((r) => [r.key, r.attributes.manager]), [
-      ['E1', null], ['E2', 'E1'], ['E3', 'E1'], ['E4', 'E1'], ['E7', 'E2001'],
+      ['E1', null], ['E2', 'E1'], ['E3', 'E1'], ['E4', 'E1'], ['E6', 'E1'], ['E7', 'E2001'],
     ]);
     assertErrors(snapshot.errors, 'hr-manager-by-name.csv', [
-      { row: 6, column: 'Manager', message: /manager "Smith, John" is ambiguous: it matches E3, E4/ },
-      { row: 7, column: 'Manager', message: /manager "Ada Lovelace" is not in "Last, First" form/ },
+      { row: 6, column: 'Manager', message: /manager "Smith, John" is ambiguous: by name it matches E3, E4 — reference them by id or email/ },
     ]);
   });
 });
@@ -223,6 +217,14 @@ describe('non-human identity inventory', () => {
       ['svc-backup', ['deploy-key', 'bind'], ['ldap', 'github']],
       ['int-crm', [], ['crm']],
     ]);
+  });
+});
+
+test('a file that is not UTF-8 for a utf-8 source is invalid input naming the file, not an empty snapshot', async () => {
+  await assert.rejects(read('hr-latin1.csv', { type: 'hr', delimiter: ';' }), (error: unknown) => {
+    assert.ok(isJmlError(error, 'invalid_input'));
+    assert.match(error.message, /hr-latin1\.csv: file is not valid UTF-8 — is it latin1\/windows-1252/);
+    return true;
   });
 });
 

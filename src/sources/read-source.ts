@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { JmlError } from '../domain/errors.ts';
 import type { IdentityDirectory, SourceSnapshot } from './source-record.ts';
 import type { SourceTable } from './source-table.ts';
-import { resolveSourceConfig, type ResolvedSourceConfig, type SourceConfig } from './source-config.ts';
+import { resolveSourceConfig, sourceColumns, type ResolvedSourceConfig, type SourceConfig } from './source-config.ts';
 import { decodeSourceBytes, parseCsvTable } from './csv-reader.ts';
 import { parseInventoryYaml } from './inventory-yaml-reader.ts';
 import { mapSourceTable } from './record-mapper.ts';
@@ -24,12 +24,15 @@ export interface ReadSourceOptions {
   readonly timezone: string;
   /** Existing identities for references; defaults to none (a first import). */
   readonly directory?: IdentityDirectory;
+  /** The import's date (YYYY-MM-DD), for a status `from_dates` (required when the mapping uses it). */
+  readonly asOf?: string;
 }
 
 /**
  * Reads a source file into its raw table (rows keyed by the file's columns),
  * before any mapping. `jml source check` shows these next to the mapped values.
- * @throws JmlError('source_unreadable') when the file cannot be read.
+ * @throws JmlError('source_unreadable') when the file cannot be read;
+ *   JmlError('invalid_input') when it is binary or not text in the configured encoding.
  */
 export async function readSourceTable(options: Pick<ReadSourceOptions, 'name' | 'config' | 'filePath'>): Promise<SourceTable> {
   const { config, filePath } = options;
@@ -44,9 +47,11 @@ export async function readSourceTable(options: Pick<ReadSourceOptions, 'name' | 
     });
   }
   const decoded = decodeSourceBytes(bytes, config.encoding);
-  if ('error' in decoded) {
-    const error = { file: filePath, row: 0, column: null, message: decoded.error };
-    return { file: filePath, columns: [], fixedColumns: true, headerRow: 0, delimiter: config.delimiter, rowsTotal: 0, rows: [], errors: [error] };
+  // Not a held import (that is for an empty file): the file is not text in the source's encoding at all.
+  if ('error' in decoded) throw new JmlError('invalid_input', `${filePath}: ${decoded.error}`, { details: { source: options.name, file: filePath } });
+  const firstLine = decoded.text.slice(0, decoded.text.search(/\n|$/));
+  if (firstLine.includes('\u0000')) {
+    throw new JmlError('invalid_input', `${filePath}: a binary file, not a ${config.format.toUpperCase()} text (NUL bytes in its first line)`, { details: { source: options.name, file: filePath } });
   }
   if (config.format === 'yaml') return parseInventoryYaml(decoded.text, filePath);
   return parseCsvTable(decoded.text, { file: filePath, delimiter: config.delimiter, headerRows: config.headerRows });
@@ -66,14 +71,14 @@ export async function readSource(options: ReadSourceOptions): Promise<SourceSnap
     config: resolveSourceConfig(options.config),
     timezone: options.timezone,
     directory: options.directory ?? EMPTY_DIRECTORY,
+    ...(options.asOf ? { asOf: options.asOf } : {}),
   });
 }
 
 function fieldsByColumn(config: ResolvedSourceConfig): Map<string, string[]> {
   const result = new Map<string, string[]>();
   for (const [field, { source }] of config.fields) {
-    const columns = source.from === 'column' ? [source.column] : source.from === 'template' ? source.columns : [];
-    for (const column of columns) result.set(column, [...(result.get(column) ?? []), field]);
+    for (const column of new Set(sourceColumns(source))) result.set(column, [...(result.get(column) ?? []), field]);
   }
   return result;
 }
@@ -129,6 +134,7 @@ export function formatSourceCheck(snapshot: SourceSnapshot, table: SourceTable, 
       if (source.from === 'const') lines.push(`  ${'(constant)'.padEnd(width)}  → ${field.padEnd(16)} ${JSON.stringify(source.value)}`);
     }
   }
+  if (snapshot.errors.length === 0) lines.push('', `no problems: every row of ${snapshot.file} maps`);
   if (snapshot.errors.length > 0) {
     lines.push('', 'errors:');
     for (const e of snapshot.errors) {

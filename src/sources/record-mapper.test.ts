@@ -22,6 +22,8 @@ describe('row validation names row, file column and reason', () => {
     ['a missing start date', 'E1,Ada,Lovelace,,,,,,\n', 2, 'start_date', /start date missing/],
     ['an invalid email', 'E1,Ada,Lovelace,ada@,,,2022-01-10,,\n', 2, 'email', /invalid email "ada@"/],
     ['an unknown status', 'E1,Ada,Lovelace,,,,2022-01-10,,Retired\n', 2, 'status', /unknown status "Retired": add it to mapping.status.map/],
+    // Workday writes Active_Status=0 for pre-hires as well as leavers: a bare 0 is never guessed to be a leaver.
+    ['a bare status 0', 'E1,Ada,Lovelace,,,,2022-01-10,,0\n', 2, 'status', /unknown status "0": add it to mapping.status.map \(as active, pending, suspended, terminated or from_dates\)/],
     ['an unmapped employment type', 'E1,Ada,Lovelace,,,Astronaut,2022-01-10,,\n', 2, 'employment_type', /employment type "Astronaut" is not mapped to a kind/],
     ['an unknown manager', 'E1,Ada,Lovelace,,E404,,2022-01-10,,\n', 2, 'manager_id', /unknown manager "E404"/],
     ['an end before the start', 'E1,Ada,Lovelace,,,,2022-01-10,2022-01-09,\n', 2, 'end_date', /end date 2022-01-09 is before start date 2022-01-10/],
@@ -43,7 +45,7 @@ test('status and employment type value maps are case-insensitive and user entrie
   const snapshot = map(
     HR +
       'E1,Ada,Lovelace,,,Full-time,2022-01-10,,1\n' +
-      'E2,Alan,Turing,,E1,CONTRACTOR,2022-01-10,,0\n' +
+      'E2,Alan,Turing,,E1,CONTRACTOR,2022-01-10,,Pre-Hire\n' +
       'E3,Grace,Hopper,,E1,external,2022-01-10,,inactive\n' +
       'E4,Joan,Clarke,,E1,Werkstudent,2022-01-10,,Beurlaubt\n',
     {
@@ -57,7 +59,7 @@ test('status and employment type value maps are case-insensitive and user entrie
   assert.deepEqual(snapshot.errors, []);
   assert.deepEqual(snapshot.records.map((r) => [r.key, r.kind, r.status, r.attributes.employment_type]), [
     ['E1', 'employee', 'active', 'Full-time'],
-    ['E2', 'contractor', 'terminated', 'CONTRACTOR'],
+    ['E2', 'contractor', 'pending', 'CONTRACTOR'],
     ['E3', 'contractor', 'terminated', 'external'],
     ['E4', 'employee', 'suspended', 'Werkstudent'],
   ]);

@@ -9,7 +9,7 @@
 import { IDENTITY_KINDS, NON_HUMAN_KINDS, type IdentityKind } from '../domain/identity.ts';
 import type { CredentialRecord, IdentityDirectory, RecordStatus, RowError, SourceRecord, SourceSnapshot } from './source-record.ts';
 import type { SourceRow, SourceTable } from './source-table.ts';
-import { DEFAULT_KIND_MAP, STRUCTURAL_FIELDS, normaliseMapKey, type ResolvedSourceConfig } from './source-config.ts';
+import { DATE_FIELDS, DEFAULT_KIND_MAP, STRUCTURAL_FIELDS, normaliseMapKey, type ResolvedSourceConfig } from './source-config.ts';
 import { createRowReader, type RowReader } from './row-reader.ts';
 import { checkColumns } from './mapping-columns.ts';
 import { parseCalendarDate } from './date-format.ts';
@@ -24,9 +24,13 @@ export interface MapOptions {
   readonly timezone: string;
   /** Existing identities, for manager/sponsor/owner references to people not in this file. */
   readonly directory: IdentityDirectory;
+  /** The import's date (YYYY-MM-DD) in the organisation's time zone: what `from_dates` compares with. */
+  readonly asOf?: string;
 }
 
-const STATUSES: readonly string[] = ['active', 'suspended', 'terminated'];
+const STATUSES: readonly string[] = ['active', 'pending', 'suspended', 'terminated'];
+/** A NUL byte or a UTF-16 surrogate without its pair: no database stores them as text. */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const NOT_ATTRIBUTES: ReadonlySet<string> = new Set(STRUCTURAL_FIELDS);
 
@@ -52,12 +56,37 @@ function fail(draft: Draft, read: RowReader, field: string | null, message: stri
   return null;
 }
 
-function readDate(draft: Draft, read: RowReader, field: 'start_date' | 'end_date', options: MapOptions): string | null {
-  const v = read.raw(field);
-  const f = options.config.fields.get(field)?.source;
-  if (v === null || !f) return null;
-  const format = f.from === 'column' && f.format ? f.format : 'iso';
+function readDate(draft: Draft, read: RowReader, field: string, options: MapOptions): string | null {
+  const v = read.value(field);
+  if (v === null) return null;
+  const format = read.format(field);
   return parseCalendarDate(v, format, options.timezone) ?? fail(draft, read, field, `invalid date "${v}" for format ${format}`);
+}
+
+/**
+ * Garden leave: the last day worked may precede the termination date. Both
+ * are kept; with `access_ends: last_day_worked` the identity's end date (when
+ * the leaver takes effect) is the last day worked and the termination date
+ * stays as the `termination_date` attribute.
+ */
+function applyLastDayWorked(draft: Draft, read: RowReader, config: ResolvedSourceConfig): void {
+  const lastDay = draft.attributes.last_day_worked ?? null;
+  if (lastDay === null) return;
+  if (draft.startDate && lastDay < draft.startDate) {
+    fail(draft, read, 'last_day_worked', `last day worked ${lastDay} is before start date ${draft.startDate}`);
+  } else if (draft.endDate && lastDay > draft.endDate) {
+    fail(draft, read, 'last_day_worked', `last day worked ${lastDay} is after the termination date ${draft.endDate}`);
+  } else if (config.accessEnds === 'last_day_worked' && lastDay !== draft.endDate) {
+    draft.attributes.termination_date = draft.endDate;
+    draft.endDate = lastDay;
+  }
+}
+
+/** `from_dates`: pending before the start, terminated after the end (the last day), active between. */
+function statusFromDates(startDate: string | null, endDate: string | null, asOf: string): RecordStatus {
+  if (startDate !== null && startDate > asOf) return 'pending';
+  if (endDate !== null && endDate < asOf) return 'terminated';
+  return 'active';
 }
 
 function readKind(draft: Draft, read: RowReader, type: ResolvedSourceConfig['type']): IdentityKind | null {
@@ -89,16 +118,25 @@ function readRow(row: SourceRow, options: MapOptions, file: string): { draft: Dr
   // Over-long values first, and never echoed: one 15 MB cell must not reach the store, the diff or the error report.
   const tooLong = [...config.fields.keys()].filter((field) => (read.raw(field)?.length ?? 0) > config.maxValueLength);
   for (const field of tooLong) fail(draft, read, field, `value of ${read.raw(field)!.length} characters, longer than the limit of ${config.maxValueLength} (max_value_length in the source's configuration)`);
-  if (tooLong.length > 0) return { draft, read };
-  draft.key = read.raw('key') ?? fail(draft, read, 'key', 'key missing');
-  draft.kind = readKind(draft, read, config.type);
-  const status = read.value('status');
-  if (status !== null) {
-    if (STATUSES.includes(status)) draft.status = status as RecordStatus;
-    else fail(draft, read, 'status', `unknown status "${read.raw('status')}": add it to mapping.status.map`);
+  const unstorable = Object.entries(row.values).filter(([, v]) => UNSTORABLE.test(v));
+  for (const [column] of unstorable) {
+    draft.errors.push({ file: read.file, row: row.lines?.[column] ?? row.row, column, message: 'value holds a NUL byte or a broken UTF-16 character: is the file binary, or exported in another encoding?' });
+  }
+  if (draft.errors.length > 0) {
+    // The row is left out, but a key that can be stored still marks it as present (never a leaver under --skip-invalid).
+    const key = read.value('key');
+    if (key && !tooLong.includes('key') && !UNSTORABLE.test(key)) draft.key = key;
+    return { draft, read };
   }
   for (const field of config.fields.keys()) {
-    if (!NOT_ATTRIBUTES.has(field)) draft.attributes[field] = read.value(field);
+    const problem = read.problem(field);
+    if (problem) draft.errors.push({ file: read.file, row: row.row, column: problem.column, message: `${field}: ${problem.message}` });
+  }
+  draft.key = read.value('key') ?? fail(draft, read, 'key', 'key missing');
+  draft.kind = readKind(draft, read, config.type);
+  for (const field of config.fields.keys()) {
+    if (NOT_ATTRIBUTES.has(field)) continue;
+    draft.attributes[field] = (DATE_FIELDS as readonly string[]).includes(field) ? readDate(draft, read, field, options) : read.value(field);
   }
   const human = draft.kind === null || !NON_HUMAN_KINDS.includes(draft.kind);
   const a = draft.attributes;
@@ -112,12 +150,21 @@ function readRow(row: SourceRow, options: MapOptions, file: string): { draft: Dr
   if (a.email && !EMAIL.test(a.email)) fail(draft, read, 'email', `invalid email "${a.email}"`);
   draft.startDate = readDate(draft, read, 'start_date', options);
   draft.endDate = readDate(draft, read, 'end_date', options);
-  if (config.type !== 'nhi' && read.raw('start_date') === null) fail(draft, read, 'start_date', 'start date missing');
+  if (config.type !== 'nhi' && read.value('start_date') === null) fail(draft, read, 'start_date', 'start date missing');
   if (draft.startDate && draft.endDate && draft.endDate < draft.startDate) {
     fail(draft, read, 'end_date', `end date ${draft.endDate} is before start date ${draft.startDate}`);
   }
+  applyLastDayWorked(draft, read, config);
+  const status = read.value('status');
+  if (status === 'from_dates') {
+    if (!options.asOf) throw new Error('mapSourceTable: a status from_dates needs the import date (asOf)');
+    draft.status = statusFromDates(draft.startDate, draft.endDate, options.asOf);
+  } else if (status !== null) {
+    if (STATUSES.includes(status)) draft.status = status as RecordStatus;
+    else fail(draft, read, 'status', `unknown status "${read.raw('status') ?? status}": add it to mapping.status.map (as active, pending, suspended, terminated or from_dates)`);
+  }
   if (config.type === 'nhi') {
-    const systems = read.raw('systems');
+    const systems = read.value('systems');
     draft.systems = systems ? systems.split(/[;,]/).map((s) => s.trim()).filter(Boolean) : [];
     draft.credentials = readCredentials(row, read, config.fields, options.timezone, (e) => draft.errors.push(e));
   }
@@ -126,10 +173,10 @@ function readRow(row: SourceRow, options: MapOptions, file: string): { draft: Dr
 
 function resolveReferences(draft: Draft, read: RowReader, resolver: ReferenceResolver, config: ResolvedSourceConfig): void {
   const resolve = (field: 'manager' | 'sponsor' | 'owner'): string | null => {
-    const v = read.raw(field);
-    const f = config.fields.get(field)?.source;
+    const v = read.value(field);
+    const f = config.fields.get(field);
     if (v === null || !f) return null;
-    const outcome = resolver.resolve(v, f.from === 'column' ? f.by : 'id', field);
+    const outcome = resolver.resolve(v, f.by, field);
     return 'key' in outcome ? outcome.key : fail(draft, read, field, outcome.error);
   };
   if (read.has('manager')) draft.attributes.manager = resolve('manager');
@@ -139,12 +186,16 @@ function resolveReferences(draft: Draft, read: RowReader, resolver: ReferenceRes
   if (kind === 'contractor' || kind === 'contingent') {
     // An HR export names a contingent worker's manager, not a sponsor: the manager is accountable.
     draft.sponsor ??= draft.attributes.manager ?? null;
-    if (!draft.sponsor && read.raw('sponsor') === null && read.raw('manager') === null) {
-      fail(draft, read, read.has('sponsor') ? 'sponsor' : 'manager', `a ${kind} needs a sponsor`);
+    if (!draft.sponsor && read.value('sponsor') === null && read.value('manager') === null) {
+      const expected = (['sponsor', 'manager'] as const).filter((f) => read.has(f));
+      const where = expected.map((f) => `${f} (column ${read.column(f) ?? '?'})`).join(' or ');
+      fail(draft, read, expected[0] ?? null, expected.length > 0
+        ? `a ${kind} needs a sponsor: ${where} is empty on this row`
+        : `a ${kind} needs a sponsor: map sponsor (or manager) to a column in the source's mapping`);
     }
   }
-  if (kind && NON_HUMAN_KINDS.includes(kind) && read.raw('owner') === null) {
-    fail(draft, read, 'owner', 'a non-human identity needs an owner');
+  if (kind && NON_HUMAN_KINDS.includes(kind) && read.value('owner') === null) {
+    fail(draft, read, 'owner', `a non-human identity needs an owner${read.has('owner') ? ` (column ${read.column('owner') ?? '?'} is empty)` : ': map owner to a column'}`);
   }
 }
 
@@ -193,7 +244,7 @@ export function mapSourceTable(table: SourceTable, mapOptions: MapOptions): Sour
   for (const row of table.rows) {
     if (config.type === 'nhi') {
       const read = createRowReader(row, config.fields, table.file);
-      const first = firstByKey.get(read.raw('key') ?? '');
+      const first = firstByKey.get(read.value('key') ?? '');
       if (first && isCredentialRow(read, first.read, config.fields.keys())) {
         const more = readCredentials(row, read, config.fields, options.timezone, (e) => first.draft.errors.push(e));
         first.draft.credentials = [...(first.draft.credentials ?? []), ...more];
@@ -210,7 +261,7 @@ export function mapSourceTable(table: SourceTable, mapOptions: MapOptions): Sour
     drafts.flatMap((d) =>
       d.key === null
         ? []
-        : [{ key: d.key, email: d.attributes.email ?? null, firstName: d.attributes.first_name ?? null, lastName: d.attributes.last_name ?? null }],
+        : [{ key: d.key, email: d.attributes.email ?? null, firstName: d.attributes.first_name ?? null, lastName: d.attributes.last_name ?? null, displayName: d.attributes.display_name ?? null }],
     ),
     options.directory,
   );

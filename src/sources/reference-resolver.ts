@@ -1,10 +1,12 @@
 /**
- * Resolves a manager, sponsor or owner reference (by key, email or a
- * "Last, First" name) to an identity key, against the rows of the same file
- * first and the existing identities second. Pure.
+ * Resolves a manager, sponsor or owner reference to an identity key, against
+ * the rows of the same file first and the existing identities second. A
+ * reference names the identity by key (`id`), `email`, name — "Last, First"
+ * or "First Last" — (`name`), `display_name`, or any of these in that order
+ * (`auto`). Names compare case-insensitively with whitespace normalised. Pure.
  */
 import type { IdentityDirectory } from './source-record.ts';
-import type { ReferenceMode } from './source-config.ts';
+import type { ReferenceMode } from './mapping-schema.ts';
 
 /** A person as the file describes them, for references between its rows. */
 export interface FilePerson {
@@ -12,6 +14,7 @@ export interface FilePerson {
   readonly email: string | null;
   readonly firstName: string | null;
   readonly lastName: string | null;
+  readonly displayName?: string | null;
 }
 
 export type Resolution = { readonly key: string } | { readonly error: string };
@@ -20,7 +23,7 @@ export interface ReferenceResolver {
   resolve(value: string, by: ReferenceMode, role: string): Resolution;
 }
 
-const lower = (s: string): string => s.trim().toLowerCase();
+const lower = (s: string): string => s.normalize('NFC').trim().toLowerCase().replace(/\s+/g, ' ');
 const nameKey = (last: string, first: string): string => `${lower(last)}\u0000${lower(first)}`;
 
 function push(index: Map<string, string[]>, key: string, value: string): void {
@@ -29,11 +32,27 @@ function push(index: Map<string, string[]>, key: string, value: string): void {
   else if (!list.includes(value)) list.push(value);
 }
 
+/** Name indexes over people: "Last, First" pairs, "First Last" text and display names. */
+class NameIndex {
+  readonly byName = new Map<string, string[]>();
+  readonly byFullName = new Map<string, string[]>();
+  readonly byDisplayName = new Map<string, string[]>();
+  add(key: string, first: string | null | undefined, last: string | null | undefined, display: string | null | undefined): void {
+    if (last && first) {
+      push(this.byName, nameKey(last, first), key);
+      push(this.byFullName, lower(`${first} ${last}`), key);
+    }
+    if (display) push(this.byDisplayName, lower(display), key);
+  }
+}
+
 /** An empty directory: no existing identities (a first import). */
 export const EMPTY_DIRECTORY: IdentityDirectory = {
   byKey: () => null,
   byEmail: () => null,
   byName: () => [],
+  byFullName: () => [],
+  byDisplayName: () => [],
 };
 
 /**
@@ -43,35 +62,38 @@ export const EMPTY_DIRECTORY: IdentityDirectory = {
 export function createReferenceResolver(people: readonly FilePerson[], directory: IdentityDirectory): ReferenceResolver {
   const keys = new Set(people.map((p) => p.key));
   const byEmail = new Map<string, string[]>();
-  const byName = new Map<string, string[]>();
+  const names = new NameIndex();
   for (const p of people) {
     if (p.email) push(byEmail, lower(p.email), p.key);
-    if (p.lastName && p.firstName) push(byName, nameKey(p.lastName, p.firstName), p.key);
+    names.add(p.key, p.firstName, p.lastName, p.displayName);
   }
-  const outcome = (candidates: readonly string[], shown: string, role: string): Resolution => {
-    const unique = [...new Set(candidates)];
-    if (unique.length === 1) return { key: unique[0] ?? '' };
-    if (unique.length === 0) return { error: `unknown ${role} "${shown}": not in this file nor among existing identities` };
-    return { error: `${role} "${shown}" is ambiguous: it matches ${unique.join(', ')}` };
+  const candidates = (text: string, by: Exclude<ReferenceMode, 'auto'>): string[] => {
+    if (by === 'id') {
+      const key = keys.has(text) ? text : directory.byKey(text);
+      return key ? [key] : [];
+    }
+    if (by === 'email') {
+      const existing = directory.byEmail(text);
+      return [...(byEmail.get(lower(text)) ?? []), ...(existing ? [existing] : [])];
+    }
+    if (by === 'display_name') return [...(names.byDisplayName.get(lower(text)) ?? []), ...directory.byDisplayName(text)];
+    const comma = text.indexOf(',');
+    if (comma < 0) return [...(names.byFullName.get(lower(text)) ?? []), ...directory.byFullName(text)];
+    const last = text.slice(0, comma).trim();
+    const first = text.slice(comma + 1).trim();
+    return [...(names.byName.get(nameKey(last, first)) ?? []), ...directory.byName(last, first)];
   };
   return {
     resolve(value, by, role) {
       const text = value.trim();
-      if (by === 'id') {
-        const key = keys.has(text) ? text : directory.byKey(text);
-        return key ? { key } : outcome([], text, role);
+      const modes: readonly Exclude<ReferenceMode, 'auto'>[] = by === 'auto' ? ['id', 'email', 'name', 'display_name'] : [by];
+      for (const mode of modes) {
+        const unique = [...new Set(candidates(text, mode))];
+        if (unique.length === 1) return { key: unique[0] ?? '' };
+        if (unique.length > 1) return { error: `${role} "${text}" is ambiguous: by ${mode.replace('_', ' ')} it matches ${unique.join(', ')} — reference them by id or email instead` };
       }
-      if (by === 'email') {
-        const fromFile = byEmail.get(lower(text)) ?? [];
-        const existing = directory.byEmail(text);
-        return outcome(existing ? [...fromFile, existing] : fromFile, text, role);
-      }
-      const comma = text.indexOf(',');
-      if (comma < 0) return { error: `${role} "${text}" is not in "Last, First" form` };
-      const last = text.slice(0, comma).trim();
-      const first = text.slice(comma + 1).trim();
-      const fromFile = byName.get(nameKey(last, first)) ?? [];
-      return outcome([...fromFile, ...directory.byName(last, first)], text, role);
+      const how = by === 'auto' ? 'by id, email, name or display name' : by === 'name' ? 'by name ("Last, First" or "First Last")' : `by ${by.replace('_', ' ')}`;
+      return { error: `unknown ${role} "${text}": not in this file nor among existing identities (looked up ${how})` };
     },
   };
 }
@@ -86,11 +108,11 @@ export function createMemoryDirectory(
 ): IdentityDirectory {
   const keys = new Set<string>();
   const byEmail = new Map<string, string[]>();
-  const byName = new Map<string, string[]>();
+  const names = new NameIndex();
   for (const { key, attributes: a } of identities) {
     keys.add(key);
     if (a.email) push(byEmail, lower(a.email), key);
-    if (a.last_name && a.first_name) push(byName, nameKey(a.last_name, a.first_name), key);
+    names.add(key, a.first_name, a.last_name, a.display_name);
   }
   return {
     byKey: (key) => (keys.has(key) ? key : null),
@@ -99,6 +121,8 @@ export function createMemoryDirectory(
       const found = byEmail.get(lower(email)) ?? [];
       return found.length === 1 ? (found[0] ?? null) : null;
     },
-    byName: (last, first) => byName.get(nameKey(last, first)) ?? [],
+    byName: (last, first) => names.byName.get(nameKey(last, first)) ?? [],
+    byFullName: (text) => names.byFullName.get(lower(text)) ?? [],
+    byDisplayName: (text) => names.byDisplayName.get(lower(text)) ?? [],
   };
 }

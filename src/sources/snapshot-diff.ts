@@ -97,6 +97,8 @@ export interface DiffResult {
   readonly warnings: readonly DiffWarning[];
   /** Keys seen for the first time that had already left: kept as history, no event. */
   readonly historical: readonly string[];
+  /** Keys seen for the first time as pending (signed, not started): a joiner dated to the future start. */
+  readonly pending: readonly string[];
   readonly unchanged: number;
 }
 
@@ -134,6 +136,14 @@ export function diffData(before: RecordData, after: RecordData, ignore: readonly
 
 const LIVE: readonly IdentityStatus[] = ['pending', 'active', 'suspended'];
 
+/**
+ * A pre-hire's record turning active (or an active one still flagged pending)
+ * is the joiner already scheduled taking effect, not a mover.
+ */
+function startsNow(before: AttributeValue | undefined, after: string): boolean {
+  return (before === 'pending' && after === 'active') || (before === 'active' && after === 'pending');
+}
+
 export function diffSnapshot(input: DiffInput): DiffResult {
   const out = new DiffBuilder(input);
   const seen = new Set<string>();
@@ -157,6 +167,7 @@ class DiffBuilder {
   readonly records: RecordUpdate[] = [];
   readonly warnings: DiffWarning[] = [];
   readonly historical: string[] = [];
+  readonly pending: string[] = [];
   unchanged = 0;
   readonly input: DiffInput;
 
@@ -196,10 +207,20 @@ class DiffBuilder {
     }
     this.newIdentities.push({ key, kind: record.kind, status: 'pending', data });
     this.push('joiner', key, record.key, this.startOrToday(record), diffData({}, data));
+    if (record.status === 'pending') this.pendingJoiner(record);
     if (record.endDate) this.pushLeaver(key, record.key, record.endDate, { end_date: [null, record.endDate] });
   }
 
-  private changed(record: SourceRecord, data: RecordData, prev: PreviousRecord): void {
+  /** A pre-hire: the joiner waits for the start date; a start already past is worth a word (the HR flag is stale). */
+  private pendingJoiner(record: SourceRecord): void {
+    if (record.startDate !== null && record.startDate > this.input.asOf) this.pending.push(record.key);
+    else {
+      this.warnings.push({ row: record.row, key: record.key, message: `${record.key} is pending (not started) but its start date ${record.startDate ?? '(none)'} is not in the future: the joiner takes effect now` });
+    }
+  }
+
+  private changed(record: SourceRecord, data: RecordData, previous: PreviousRecord): void {
+    let prev = previous;
     const identity = this.input.identities.get(prev.identityKey);
     if (!identity) return;
     const wasTerminated = prev.data.status === 'terminated' || !prev.present;
@@ -236,6 +257,7 @@ class DiffBuilder {
       return;
     }
     this.records.push({ recordKey: record.key, identityKey: identity.key, data, present: true });
+    if (startsNow(prev.data.status, record.status)) prev = { ...prev, data: { ...prev.data, status: record.status } };
     if (identity.status === 'pending' && this.reissueJoiner(record, data, prev.data, identity)) return;
     if (record.status === 'terminated') {
       const moved = this.moverIfChanged(record, data, prev.data, identity, ['status', 'end_date']);
@@ -331,6 +353,7 @@ class DiffBuilder {
       records: this.records,
       warnings: this.warnings,
       historical: this.historical,
+      pending: this.pending,
       unchanged: this.unchanged,
     };
   }

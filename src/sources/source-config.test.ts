@@ -9,19 +9,20 @@ test('a bare configuration takes the issue defaults', () => {
   const config = sourceConfigSchema.parse({ type: 'hr' });
   assert.deepEqual(
     { ...config, mapping: undefined },
-    { type: 'hr', format: 'csv', delimiter: ',', encoding: 'utf-8', headerRows: 1, full_snapshot: true, max_value_length: 1024, mapping: undefined },
+    { type: 'hr', format: 'csv', delimiter: ',', encoding: 'utf-8', headerRows: 1, full_snapshot: true, max_value_length: 1024, access_ends: 'end_date', mapping: undefined },
   );
   const resolved = resolveSourceConfig(config);
   assert.deepEqual([...resolved.fields.keys()], [
     'key', 'first_name', 'last_name', 'email', 'department', 'title', 'manager', 'location', 'employment_type', 'start_date', 'end_date', 'status',
   ]);
-  assert.deepEqual(resolved.fields.get('end_date')?.source, { from: 'column', column: 'end_date', format: 'iso', map: null, by: 'id' });
+  assert.deepEqual(resolved.fields.get('end_date')?.source, { from: 'column', column: 'end_date', format: 'iso', map: null });
+  assert.equal(resolved.fields.get('manager')?.by, 'id');
 });
 
 test('a user mapping overrides a default field, and null drops one', () => {
   const resolved = resolveSourceConfig(sourceConfigSchema.parse({ type: 'vendor', mapping: { key: 'Vendor ID', company: null } }));
   assert.equal(resolved.fields.get('key')?.explicit, true);
-  assert.deepEqual(resolved.fields.get('key')?.source, { from: 'column', column: 'Vendor ID', format: null, map: null, by: 'id' });
+  assert.deepEqual(resolved.fields.get('key')?.source, { from: 'column', column: 'Vendor ID', format: null, map: null });
   assert.equal(resolved.fields.has('company'), false);
   assert.deepEqual(resolved.fields.get('kind')?.source, { from: 'const', value: 'contractor' });
 });
@@ -34,7 +35,17 @@ const invalid: readonly [name: string, config: unknown, path: string, message: R
   ['an unsupported date format', { type: 'hr', mapping: { start_date: { column: 'd', format: 'dd/mm/yy' } } }, 'mapping.start_date.format', /unsupported date format/],
   ['a format on a non-date field', { type: 'hr', mapping: { title: { column: 't', format: 'iso' } } }, 'mapping.title.format', /title is not a date field/],
   ['a reference mode on a non-reference field', { type: 'hr', mapping: { email: { column: 'e', by: 'email' } } }, 'mapping.email.by', /email does not reference an identity/],
-  ['a status mapped to a non-status', { type: 'hr', mapping: { status: { column: 's', map: { X: 'gone' } } } }, 'mapping.status.map.X', /status maps to one of active, suspended, terminated/],
+  ['a status mapped to a non-status', { type: 'hr', mapping: { status: { column: 's', map: { X: 'gone' } } } }, 'mapping.status.map.X', /status maps to one of active, pending, suspended, terminated, from_dates, not "gone"/],
+  ['a status mapped to no value', { type: 'hr', mapping: { status: { column: 's', map: { X: '' } } } }, 'mapping.status.map.X', /a status cannot be "no value"/],
+  ['a status case value that is not a status', { type: 'hr', mapping: { status: { cases: [{ when: { column: 'S', eq: 'x' }, value: 'gone' }] } } }, 'mapping.status.cases.0.value', /status maps to one of/],
+  ['a kind constant that is not a kind', { type: 'hr', mapping: { kind: { first_of: ['K', { const: 'robot' }] } } }, 'mapping.kind.first_of.1.const', /kind maps to one of/],
+  ['from_dates on a field other than status', { type: 'hr', mapping: { title: { from_dates: true } } }, 'mapping.title.from_dates', /only status can be derived from the dates/],
+  ['a format inside first_of on a non-date field', { type: 'hr', mapping: { title: { first_of: ['A', { column: 'B', format: 'iso' }] } } }, 'mapping.title.first_of.1.format', /title is not a date field/],
+  ['a by on a non-reference template', { type: 'hr', mapping: { title: { template: '{A}', by: 'name' } } }, 'mapping.title.by', /title does not reference an identity/],
+  ['an inventory field on an HR source', { type: 'hr', mapping: { systems: 'Systems' } }, 'mapping.systems', /systems is read only from an nhi inventory/],
+  ['access_ends: last_day_worked without the field', { type: 'hr', access_ends: 'last_day_worked' }, 'access_ends', /needs a last_day_worked field/],
+  ['a condition with two comparisons', { type: 'hr', mapping: { title: { cases: [{ when: { column: 'A', eq: 'x', gt: 1 }, value: 'y' }] } } }, 'mapping.title.cases.0.when', /takes exactly one of eq, ne, in, not_in, lt, le, gt, ge, empty \(found eq, gt\)/],
+  ['a decimal on a text comparison', { type: 'hr', mapping: { title: { cases: [{ when: { column: 'A', eq: 'x', decimal: ',' } , value: 'y' }] } } }, 'mapping.title.cases.0.when.decimal', /decimal applies only to lt, le, gt and ge/],
   ['an unknown option', { type: 'hr', header_rows: 2 }, '', /Unrecognized key/],
 ];
 for (const [name, config, path, message] of invalid) {
@@ -53,7 +64,8 @@ for (const [name, config, path, message] of invalid) {
  */
 const EXPORTS: readonly { system: string; config: SourceConfigInput; csv: string; expected: readonly unknown[] }[] = [
   {
-    system: 'Workday (custom report: worker type, MM/DD/YYYY dates, manager as "Last, First")',
+    // Active Status 0 marks both a leaver and a signed pre-hire: the dates tell them apart, never a guess.
+    system: 'Workday (custom report: worker type, MM/DD/YYYY dates, manager as "Last, First", Active Status 0 for pre-hires and leavers)',
     config: {
       type: 'hr',
       mapping: {
@@ -63,16 +75,18 @@ const EXPORTS: readonly { system: string; config: SourceConfigInput; csv: string
         employment_type: 'Worker Type',
         start_date: { column: 'Hire Date', format: 'MM/DD/YYYY' },
         end_date: { column: 'Termination Date', format: 'MM/DD/YYYY' },
-        status: { column: 'Active Status', map: { '1': 'active', '0': 'terminated' } },
+        status: { column: 'Active Status', map: { '1': 'active', '0': 'from_dates' } },
       },
     },
     csv:
       'Employee ID,Legal First Name,Legal Last Name,Primary Work Email,Supervisory Organization,Business Title,Location,Manager,Worker Type,Hire Date,Termination Date,Active Status\n' +
       '21001,Ada,Lovelace,ada@example.com,Engineering,CTO,London,,Employee,01/10/2022,,1\n' +
-      '21002,Alan,Turing,alan@example.com,Engineering,Engineer,London,"Lovelace, Ada",Contingent Worker,3/1/2023,2/29/2024,0\n',
+      '21002,Alan,Turing,alan@example.com,Engineering,Engineer,London,"Lovelace, Ada",Contingent Worker,3/1/2023,2/29/2024,0\n' +
+      '21003,Joan,Clarke,joan@example.com,Engineering,Engineer,London,"Lovelace, Ada",Employee,01/04/2027,,0\n',
     expected: [
       ['21001', 'employee', 'active', '2022-01-10', null, null, null],
       ['21002', 'contractor', 'terminated', '2023-03-01', '2024-02-29', '21001', '21001'],
+      ['21003', 'employee', 'pending', '2027-01-04', null, '21001', null],
     ],
   },
   {
@@ -146,7 +160,7 @@ const EXPORTS: readonly { system: string; config: SourceConfigInput; csv: string
     ],
   },
   {
-    system: 'Entra ID inbound provisioning CSV (WorkerStatus 1/0, ISO instants in UTC)',
+    system: 'Entra ID inbound provisioning CSV (WorkerStatus 1/0 with 0 read from the dates, ISO instants in UTC)',
     config: {
       type: 'hr',
       mapping: {
@@ -154,7 +168,7 @@ const EXPORTS: readonly { system: string; config: SourceConfigInput; csv: string
         department: 'Department', title: 'JobTitle', manager: 'ManagerID', employment_type: 'WorkerType',
         start_date: { column: 'HireDate', format: 'iso' },
         end_date: { column: 'LeaveDate', format: 'iso' },
-        status: 'WorkerStatus',
+        status: { column: 'WorkerStatus', map: { '0': 'from_dates' } },
         cost_center: 'CostCenter',
       },
     },
@@ -177,7 +191,7 @@ describe('example mappings for common HR exports', () => {
     test(`${example.system} maps to records`, () => {
       const config = sourceConfigSchema.parse(example.config);
       const table = parseCsvTable(example.csv, { file: 'export.csv', delimiter: config.delimiter, headerRows: config.headerRows });
-      const snapshot = mapSourceTable(table, { source: 'hr', config: resolveSourceConfig(config), timezone: 'Europe/Berlin', directory });
+      const snapshot = mapSourceTable(table, { source: 'hr', config: resolveSourceConfig(config), timezone: 'Europe/Berlin', directory, asOf: '2026-12-05' });
       assert.deepEqual(snapshot.errors, []);
       assert.deepEqual(
         snapshot.records.map((r) => [r.key, r.kind, r.status, r.startDate, r.endDate, r.attributes.manager, r.sponsor]),

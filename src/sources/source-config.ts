@@ -29,9 +29,12 @@
 import { z } from 'zod';
 import { IDENTITY_KINDS, type IdentityKind } from '../domain/identity.ts';
 import type { RecordStatus } from './source-record.ts';
-import { isSupportedDateFormat } from './date-format.ts';
+import { fieldMappingSchema, type Condition, type FieldMappingInput, type ReferenceMode, type ValueMappingInput } from './mapping-schema.ts';
 
-const RECORD_STATUSES: readonly RecordStatus[] = ['active', 'suspended', 'terminated'];
+export type { FieldMappingInput, ReferenceMode } from './mapping-schema.ts';
+
+/** What a status may map to: a record status, or `from_dates` (derived from start and end date). */
+const STATUS_TARGETS: readonly string[] = ['active', 'pending', 'suspended', 'terminated', 'from_dates'];
 
 export const SOURCE_TYPES = ['hr', 'vendor', 'nhi'] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
@@ -46,12 +49,15 @@ export const DATE_FIELDS = [
   'credential_created',
   'credential_last_rotated',
   'credential_expires',
+  'last_day_worked',
 ] as const;
 
 /** Fields that reference another identity; only these take `by`. */
 export const REFERENCE_FIELDS = ['manager', 'sponsor', 'owner'] as const;
 export type ReferenceField = (typeof REFERENCE_FIELDS)[number];
-export type ReferenceMode = 'id' | 'email' | 'name';
+
+/** Fields only a non-human inventory reads. */
+const NHI_FIELDS = ['systems', 'credentials', 'credential_system', 'credential_kind', 'credential_name', 'credential_created', 'credential_last_rotated', 'credential_expires'];
 
 /**
  * Fields with a meaning beyond "attribute": everything else a mapping names
@@ -75,25 +81,8 @@ export const STRUCTURAL_FIELDS = [
   'credential_expires',
 ] as const;
 
-const dateFormat = z.string().refine(isSupportedDateFormat, {
-  message: 'unsupported date format: use iso or tokens YYYY MM DD HH hh mm ss A Z (e.g. MM/DD/YYYY HH:mm)',
-});
-
-const columnMapping = z
-  .object({
-    column: z.string().min(1),
-    format: dateFormat.optional(),
-    map: z.record(z.string(), z.string()).optional(),
-    by: z.enum(['id', 'email', 'name']).optional(),
-  })
-  .strict();
-const fieldMapping = z.union([
-  z.string().min(1),
-  columnMapping,
-  z.object({ const: z.string() }).strict(),
-  z.object({ template: z.string().regex(/\{[^}]+\}/, 'a template names at least one {column}') }).strict(),
-  z.null(),
-]);
+/** Where a leaver takes effect when a row has both a termination date and an earlier last day worked. */
+export const ACCESS_ENDS = ['end_date', 'last_day_worked'] as const;
 
 /** zod schema of one entry under `sources:`. */
 export const sourceConfigSchema = z
@@ -106,56 +95,111 @@ export const sourceConfigSchema = z
     full_snapshot: z.boolean().default(true),
     /** Longest value one field of a row may hold, in characters; a longer one is a row error (nothing is imported). */
     max_value_length: z.number().int().min(1).max(1024 * 1024).default(1024),
-    mapping: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'field names are snake_case'), fieldMapping).default({}),
+    /** `last_day_worked`: garden leave ends access after the last day worked, not the later termination date. */
+    access_ends: z.enum(ACCESS_ENDS).default('end_date'),
+    mapping: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'field names are snake_case'), fieldMappingSchema).default({}),
   })
   .strict()
   .superRefine((config, ctx) => {
     if (config.format === 'yaml' && config.type !== 'nhi') {
       ctx.addIssue({ code: 'custom', path: ['format'], message: 'only an nhi inventory may be YAML' });
     }
+    if (config.access_ends === 'last_day_worked' && !config.mapping.last_day_worked) {
+      ctx.addIssue({ code: 'custom', path: ['access_ends'], message: 'access_ends: last_day_worked needs a last_day_worked field in the mapping' });
+    }
     for (const [field, m] of Object.entries(config.mapping)) {
-      if (m === null || typeof m === 'string' || !('column' in m)) continue;
-      if (m.format && !(DATE_FIELDS as readonly string[]).includes(field)) {
-        ctx.addIssue({ code: 'custom', path: ['mapping', field, 'format'], message: `${field} is not a date field` });
-      }
-      if (m.by && !(REFERENCE_FIELDS as readonly string[]).includes(field)) {
-        ctx.addIssue({ code: 'custom', path: ['mapping', field, 'by'], message: `${field} does not reference an identity` });
-      }
-      const allowed: readonly string[] | null =
-        field === 'status' ? RECORD_STATUSES : field === 'kind' ? IDENTITY_KINDS : null;
-      for (const [from, to] of Object.entries(m.map ?? {})) {
-        if (allowed && !allowed.includes(to)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['mapping', field, 'map', from],
-            message: `${field} maps to one of ${allowed.join(', ')}, not "${to}"`,
-          });
-        }
+      for (const issue of mappingIssues(field, m, config.type)) {
+        ctx.addIssue({ code: 'custom', path: ['mapping', field, ...issue.path], message: issue.message });
       }
     }
   });
+
+interface MappingIssue {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+/** Values a field's map, constants and case values may produce; null when any text is fine. */
+function allowedValues(field: string): readonly string[] | null {
+  if (field === 'status') return STATUS_TARGETS;
+  if (field === 'kind') return [...IDENTITY_KINDS, ''];
+  return null;
+}
+
+/** Options a field cannot honour, so that nothing accepted is silently ignored. */
+function mappingIssues(field: string, m: FieldMappingInput, type: SourceType): MappingIssue[] {
+  const issues: MappingIssue[] = [];
+  if (m !== null && type !== 'nhi' && NHI_FIELDS.includes(field)) {
+    issues.push({ path: [], message: `${field} is read only from an nhi inventory` });
+  }
+  if (m === null || typeof m === 'string') return issues;
+  const isDate = (DATE_FIELDS as readonly string[]).includes(field);
+  const allowed = allowedValues(field);
+  const checkValue = (path: (string | number)[], value: string) => {
+    if (allowed && !allowed.includes(value)) issues.push({ path, message: `${field} maps to one of ${allowed.filter(Boolean).join(', ')}, not "${value}"${value === '' ? ' (a status cannot be "no value")' : ''}` });
+    if (value === 'from_dates' && field === 'status' && type === 'nhi') issues.push({ path, message: 'an nhi inventory has no start or end dates to derive a status from' });
+  };
+  const checkMap = (path: (string | number)[], map: Readonly<Record<string, string>> | undefined) => {
+    for (const [from, to] of Object.entries(map ?? {})) checkValue([...path, 'map', from], to);
+  };
+  const checkPart = (path: (string | number)[], part: ValueMappingInput, stringIsConst: boolean) => {
+    if (typeof part === 'string') {
+      if (stringIsConst) checkValue(path, part);
+      return;
+    }
+    if ('const' in part) return checkValue([...path, 'const'], part.const);
+    if (part.format && !isDate) issues.push({ path: [...path, 'format'], message: `${field} is not a date field` });
+    checkMap(path, part.map);
+  };
+  if ('by' in m && m.by && !(REFERENCE_FIELDS as readonly string[]).includes(field)) {
+    issues.push({ path: ['by'], message: `${field} does not reference an identity` });
+  }
+  if ('from_dates' in m) {
+    if (field !== 'status') issues.push({ path: ['from_dates'], message: 'only status can be derived from the dates' });
+    else if (type === 'nhi') issues.push({ path: ['from_dates'], message: 'an nhi inventory has no start or end dates to derive a status from' });
+    return issues;
+  }
+  if ('first_of' in m) {
+    m.first_of.forEach((part, i) => checkPart(['first_of', i], part, false));
+    checkMap([], m.map);
+  } else if ('cases' in m) {
+    m.cases.forEach((c, i) => checkPart(['cases', i, 'value'], c.value, true));
+    if (m.default !== undefined) checkPart(['default'], m.default, true);
+    checkMap([], m.map);
+  } else checkPart([], m, false);
+  return issues;
+}
 
 /** A source configuration as written (before defaults). */
 export type SourceConfigInput = z.input<typeof sourceConfigSchema>;
 /** A validated source configuration. */
 export type SourceConfig = z.output<typeof sourceConfigSchema>;
-export type FieldMappingInput = z.output<typeof fieldMapping>;
 
-/** Where one canonical field's value comes from, after defaults. */
-export type FieldSource =
-  | {
-      readonly from: 'column';
-      readonly column: string;
-      readonly format: string | null;
-      readonly map: ReadonlyMap<string, string> | null;
-      readonly by: ReferenceMode;
-    }
+/** File value → value, keys normalised with normaliseMapKey. A value of `""` means "no value". */
+export type ValueMap = ReadonlyMap<string, string>;
+
+/**
+ * Where a value comes from, after defaults. `dates` stands for a status derived
+ * from the start and end date.
+ */
+export type ValueSource =
+  | { readonly from: 'column'; readonly column: string; readonly format: string | null; readonly map: ValueMap | null }
   | { readonly from: 'const'; readonly value: string }
-  | { readonly from: 'template'; readonly template: string; readonly columns: readonly string[] };
+  | { readonly from: 'template'; readonly template: string; readonly columns: readonly string[]; readonly format: string | null; readonly map: ValueMap | null }
+  | { readonly from: 'first_of'; readonly parts: readonly ValueSource[]; readonly map: ValueMap | null }
+  | {
+      readonly from: 'cases';
+      readonly cases: readonly { readonly when: Condition; readonly value: ValueSource }[];
+      readonly fallback: ValueSource | null;
+      readonly map: ValueMap | null;
+    }
+  | { readonly from: 'dates' };
 
 export interface ResolvedField {
   readonly field: string;
-  readonly source: FieldSource;
+  readonly source: ValueSource;
+  /** How a reference field names the identity it points to. */
+  readonly by: ReferenceMode;
   /** Named by the user (its columns must exist) rather than by the defaults. */
   readonly explicit: boolean;
 }
@@ -169,6 +213,7 @@ export interface ResolvedSourceConfig {
   readonly headerRows: number;
   readonly fullSnapshot: boolean;
   readonly maxValueLength: number;
+  readonly accessEnds: (typeof ACCESS_ENDS)[number];
   readonly fields: ReadonlyMap<string, ResolvedField>;
 }
 
@@ -230,9 +275,12 @@ const DEFAULT_MAPPINGS: Readonly<Record<SourceType, Readonly<Record<string, Fiel
 
 /** Status words as HR systems write them; matched case-insensitively. */
 export const DEFAULT_STATUS_MAP: Readonly<Record<string, RecordStatus>> = {
-  active: 'active', a: 'active', '1': 'active', true: 'active', yes: 'active', employed: 'active', 'pre hire': 'active',
-  terminated: 'terminated', t: 'terminated', inactive: 'terminated', i: 'terminated', '0': 'terminated',
-  false: 'terminated', left: 'terminated', former: 'terminated', withdrawn: 'terminated', ended: 'terminated',
+  active: 'active', a: 'active', '1': 'active', true: 'active', yes: 'active', employed: 'active',
+  // Signed but not started: a pending joiner, never a leaver.
+  pending: 'pending', 'pre hire': 'pending', prehire: 'pending', hired: 'pending', onboarding: 'pending', accepted: 'pending',
+  'offer accepted': 'pending',
+  // No '0' or 'false': Workday's Active_Status=0 also marks a pre-hire, so a bare 0 must be mapped by the user.
+  terminated: 'terminated', t: 'terminated', inactive: 'terminated', i: 'terminated', left: 'terminated', former: 'terminated', withdrawn: 'terminated', ended: 'terminated',
   leave: 'suspended', loa: 'suspended', suspended: 'suspended', 'on leave': 'suspended', 'leave of absence': 'suspended',
 };
 
@@ -257,36 +305,59 @@ export function normaliseMapKey(value: string): string {
   return value.trim().toLowerCase().replace(/[\s_-]+/g, ' ');
 }
 
-function valueMap(entries: Readonly<Record<string, string>>): Map<string, string> {
-  return new Map(Object.entries(entries).map(([k, v]) => [normaliseMapKey(k), v]));
+function valueMap(entries: Readonly<Record<string, string>> | undefined, defaults: Readonly<Record<string, string>> = {}): ValueMap | null {
+  const merged = { ...defaults, ...entries };
+  if (Object.keys(merged).length === 0) return null;
+  return new Map(Object.entries(merged).map(([k, v]) => [normaliseMapKey(k), v]));
 }
 
 function templateColumns(template: string): string[] {
   return [...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1] ?? '');
 }
 
-function resolveField(field: string, m: Exclude<FieldMappingInput, null>, explicit: boolean): ResolvedField {
-  if (typeof m === 'string') return resolveField(field, { column: m }, explicit);
-  if ('const' in m) return { field, explicit, source: { from: 'const', value: m.const } };
-  if ('template' in m) {
-    return { field, explicit, source: { from: 'template', template: m.template, columns: templateColumns(m.template) } };
+/** Columns a value is read from, conditions included: they must exist in the file. */
+export function sourceColumns(source: ValueSource): string[] {
+  const ofCondition = (c: Condition): string[] =>
+    'all' in c ? c.all.flatMap(ofCondition) : 'any' in c ? c.any.flatMap(ofCondition) : 'not' in c ? ofCondition(c.not) : [c.column];
+  switch (source.from) {
+    case 'column': return [source.column];
+    case 'template': return [...source.columns];
+    case 'first_of': return source.parts.flatMap(sourceColumns);
+    case 'cases': return [...source.cases.flatMap((c) => [...ofCondition(c.when), ...sourceColumns(c.value)]), ...(source.fallback ? sourceColumns(source.fallback) : [])];
+    default: return [];
   }
-  const defaults = field === 'status' ? DEFAULT_STATUS_MAP : field === 'kind' ? DEFAULT_KIND_MAP : {};
-  const merged = { ...defaults, ...m.map };
-  const isDate = (DATE_FIELDS as readonly string[]).includes(field);
-  return {
-    field,
-    explicit,
-    source: {
-      from: 'column',
-      column: m.column,
-      format: m.format ?? (isDate ? 'iso' : null),
-      map: Object.keys(merged).length > 0 ? valueMap(merged) : null,
-      by: m.by ?? 'id',
-    },
-  };
 }
 
+function resolveValue(m: ValueMappingInput, stringIsConst: boolean, isDate: boolean): ValueSource {
+  if (typeof m === 'string') return stringIsConst ? { from: 'const', value: m } : resolveValue({ column: m }, false, isDate);
+  if ('const' in m) return { from: 'const', value: m.const };
+  const format = m.format ?? (isDate ? 'iso' : null);
+  if ('template' in m) return { from: 'template', template: m.template, columns: templateColumns(m.template), format, map: valueMap(m.map) };
+  return { from: 'column', column: m.column, format, map: valueMap(m.map) };
+}
+
+function resolveField(field: string, m: Exclude<FieldMappingInput, null>, explicit: boolean): ResolvedField {
+  const isDate = (DATE_FIELDS as readonly string[]).includes(field);
+  const defaults = field === 'status' ? DEFAULT_STATUS_MAP : field === 'kind' ? DEFAULT_KIND_MAP : {};
+  const by = typeof m !== 'string' && 'by' in m && m.by ? m.by : 'id';
+  const withDefaults = (source: ValueSource, map: Readonly<Record<string, string>> | undefined): ValueSource =>
+    source.from === 'column' || source.from === 'template' || source.from === 'first_of' || source.from === 'cases'
+      ? { ...source, map: valueMap(map, defaults) }
+      : source;
+  if (typeof m === 'string') return { field, explicit, by, source: withDefaults(resolveValue(m, false, isDate), undefined) };
+  if ('from_dates' in m) return { field, explicit, by, source: { from: 'dates' } };
+  if ('first_of' in m) {
+    const parts = m.first_of.map((p) => resolveValue(p, false, isDate));
+    return { field, explicit, by, source: withDefaults({ from: 'first_of', parts, map: null }, m.map) };
+  }
+  if ('cases' in m) {
+    const cases = m.cases.map((c) => ({ when: c.when, value: resolveValue(c.value, true, isDate) }));
+    const fallback = m.default === undefined ? null : resolveValue(m.default, true, isDate);
+    return { field, explicit, by, source: withDefaults({ from: 'cases', cases, fallback, map: null }, m.map) };
+  }
+  if ('const' in m) return { field, explicit, by, source: resolveValue(m, false, isDate) };
+  return { field, explicit, by, source: withDefaults(resolveValue(m, false, isDate), m.map) };
+}
 /**
  * Lays the user's mapping over the source type's defaults.
  * @example resolveSourceConfig(sourceConfigSchema.parse({ type: 'hr', mapping: { key: 'Employee ID' } }))
@@ -308,6 +379,7 @@ export function resolveSourceConfig(config: SourceConfig): ResolvedSourceConfig 
     headerRows: config.headerRows,
     fullSnapshot: config.full_snapshot,
     maxValueLength: config.max_value_length,
+    accessEnds: config.access_ends,
     fields,
   };
 }

@@ -5,8 +5,11 @@
  */
 import type { CredentialKind, IdentityAttributes, IdentityKind } from '../domain/identity.ts';
 
-/** A record's own status as the source states it, after value maps. */
-export type RecordStatus = 'active' | 'suspended' | 'terminated';
+/**
+ * A record's own status as the source states it, after value maps. `pending`:
+ * signed but not started — a joiner dated to the start, never a leaver.
+ */
+export type RecordStatus = 'active' | 'pending' | 'suspended' | 'terminated';
 
 export interface CredentialRecord {
   readonly system: string;
@@ -69,11 +72,15 @@ export interface SourceSnapshot {
 
 /**
  * Existing identities a reader may resolve references against (managers,
- * sponsors, owners referenced by key, email or "Last, First" name).
+ * sponsors, owners referenced by key, email, name or display name).
  */
 export interface IdentityDirectory {
   byKey(key: string): string | null;
   byEmail(email: string): string | null;
   /** Keys of identities with this last and first name (case-insensitive); more than one is ambiguous. */
   byName(lastName: string, firstName: string): readonly string[];
+  /** Keys of identities whose "First Last" is this text (case-insensitive, whitespace normalised). */
+  byFullName(text: string): readonly string[];
+  /** Keys of identities with this display name (case-insensitive, whitespace normalised). */
+  byDisplayName(text: string): readonly string[];
 }

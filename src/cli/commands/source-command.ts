@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { JmlError } from '../../domain/errors.ts';
+import { dateIn } from '../../engine/org-calendar.ts';
 import { createMemoryDirectory } from '../../sources/reference-resolver.ts';
 import { formatSourceCheck, readSource, readSourceTable } from '../../sources/read-source.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
@@ -13,16 +14,19 @@ export function registerSourceCommand(program: Command, ctx: CliContext): void {
     .argument('<source>', 'source name from the configuration (hr, vendor, nhi, …)')
     .argument('<file>', 'the file to check')
     .option('--rows <n>', 'how many rows to show', '5')
+    .option('--as-of <date>', 'the date (YYYY-MM-DD) a status from_dates is derived for (default: today)')
     .option('--json', 'print JSON: the mapped records and the errors')
-    .action(async (name: string, file: string, flags: { rows: string; json?: boolean }) => {
+    .action(async (name: string, file: string, flags: { rows: string; asOf?: string; json?: boolean }) => {
       const limit = Number.parseInt(flags.rows, 10);
       if (!Number.isInteger(limit) || limit < 0) throw new JmlError('invalid_input', '--rows must be a whole number');
+      if (flags.asOf !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(flags.asOf)) throw new JmlError('invalid_input', `--as-of must be YYYY-MM-DD, got "${flags.asOf}"`);
       const { snapshot, table, config } = await ctx.withStore(async (store, cfg) => {
         const sourceConfig = cfg.sources[name];
         if (!sourceConfig) throw new JmlError('invalid_input', `unknown source "${name}"; configured sources: ${Object.keys(cfg.sources).join(', ')}`);
         const identities = await store.db.selectFrom('identities').select(['key', 'attributes']).execute();
         const table = await readSourceTable({ name, config: sourceConfig, filePath: file });
-        const snapshot = await readSource({ name, config: sourceConfig, filePath: file, timezone: cfg.timezone, directory: createMemoryDirectory(identities) });
+        const asOf = flags.asOf ?? dateIn(new Date(), cfg.timezone);
+        const snapshot = await readSource({ name, config: sourceConfig, filePath: file, timezone: cfg.timezone, directory: createMemoryDirectory(identities), asOf });
         return { snapshot, table, config: sourceConfig };
       });
       if (flags.json) printJson(ctx, { rows: snapshot.rowsTotal, records: snapshot.records.slice(0, limit), errors: snapshot.errors });
