@@ -89,6 +89,11 @@ export interface ImportResult {
     readonly unchanged: number;
   };
   readonly massChange: MassChangeVerdict | null;
+  /**
+   * Keys the import classified without an immediate event: first seen already left
+   * (kept as history, no leaver) and pending (signed, not started: a joiner on the start date).
+   */
+  readonly classified: { readonly historical: readonly string[]; readonly pending: readonly string[] };
 }
 
 export interface ImportDeps {
@@ -451,5 +456,6 @@ function result(r: {
     warnings: r.diff?.warnings ?? [],
     counts: { rows: r.snapshot.rowsTotal, valid: r.validRows ?? r.snapshot.records.length, invalid: r.snapshot.errors.length, ...counts },
     massChange: r.verdict,
+    classified: { historical: r.diff?.historical ?? [], pending: r.diff?.pending ?? [] },
   };
 }

@@ -54,6 +54,19 @@ for (const [name, text, headerRows, row, column, message] of structuralErrors) {
   });
 }
 
+test('every malformed row of a file is reported, not only the first, and the well-formed rows are kept', () => {
+  const table = read('id,name,city\n1,"a"b,x\n2,b,y\n3,Robert "Bob" Smith,z\n4,d\n5,e,f,g\n6,"f"g,w\n7,g,v\n');
+  assert.deepEqual(table.errors.map((e) => [e.row, e.column, e.message.slice(0, 40)]), [
+    [2, 'name', 'unbalanced quotes: text follows a closin'],
+    [4, 'name', 'a quote inside an unquoted value: quote '],
+    [5, null, 'row has 2 field(s), the header has 3 — i'],
+    [6, null, 'row has 4 field(s), the header has 3 — i'],
+    [7, 'name', 'unbalanced quotes: text follows a closin'],
+  ]);
+  assert.deepEqual(table.rows.map((r) => r.values.id), ['2', '7']);
+  assert.equal(table.rowsTotal, 7);
+});
+
 test('a malformed row is left out while the other rows are kept', () => {
   const table = read('id,name\n1,a\n2\n3,c\n');
   assert.deepEqual(table.rows.map((r) => r.values.id), ['1', '3']);

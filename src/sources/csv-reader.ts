@@ -7,7 +7,7 @@
 import { parse, CsvError } from 'csv-parse/sync';
 import type { RowError } from './source-record.ts';
 import type { SourceEncoding } from './source-config.ts';
-import type { SourceRow, SourceTable } from './source-table.ts';
+import { markBrokenCharacters, type SourceRow, type SourceTable } from './source-table.ts';
 
 export interface CsvReadOptions {
   /** The file name errors carry. */
@@ -26,6 +26,8 @@ export type DecodeResult = { readonly text: string } | { readonly error: string 
  */
 export function decodeSourceBytes(bytes: Uint8Array, encoding: SourceEncoding): DecodeResult {
   const label = encoding === 'latin1' ? 'windows-1252' : encoding;
+  // Node's own UTF-16 decoding keeps a lone surrogate (TextDecoder would make it U+FFFD): the mapper reports it on its row.
+  if (encoding === 'utf-16le') return { text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf16le').replace(/^\uFEFF/, '') };
   try {
     return { text: new TextDecoder(label, { fatal: encoding === 'utf-8' }).decode(bytes) };
   } catch {
@@ -124,6 +126,41 @@ function errorWithRaw(text: string, delimiter: string): CsvError | null {
   return null;
 }
 
+/** Structural errors reported in one read; past this the file is hardly CSV at all. */
+const MAX_STRUCTURAL_ERRORS = 50;
+
+/**
+ * Parses the whole text, reporting every malformed line: on an error the
+ * offending line is blanked (line numbers stay true, blank lines are skipped)
+ * and the text parsed again. Costs one parse per malformed line, and only
+ * on files that have them.
+ */
+function parseAll(text: string, options: CsvReadOptions): { records: ParsedRecord[]; structural: RowError[] } {
+  const structural: RowError[] = [];
+  let current = text;
+  for (;;) {
+    try {
+      const records = parse(current, { delimiter: options.delimiter, info: true, relax_column_count: true, skip_empty_lines: true }) as unknown as ParsedRecord[];
+      return { records, structural };
+    } catch (error) {
+      if (!(error instanceof CsvError)) throw error;
+      // Only on this error path is each record's raw text worth its cost: it locates an unclosed quote.
+      const detailed = error.code === 'CSV_QUOTE_NOT_CLOSED' ? (errorWithRaw(current, options.delimiter) ?? error) : error;
+      const found = structuralError(detailed, current, options);
+      structural.push(found);
+      const line = (error as CsvError & { lines?: number }).lines ?? 0;
+      // A malformed header leaves no columns to read the rows by.
+      if (error.code === 'CSV_QUOTE_NOT_CLOSED' || line <= options.headerRows || structural.length >= MAX_STRUCTURAL_ERRORS) {
+        if (structural.length >= MAX_STRUCTURAL_ERRORS) structural.push(fileError(options.file, `more than ${MAX_STRUCTURAL_ERRORS} malformed rows: fix these (or check the delimiter and encoding) first`));
+        return { records: [], structural };
+      }
+      const lines = current.split('\n');
+      lines[line - 1] = '';
+      current = lines.join('\n');
+    }
+  }
+}
+
 function fileError(file: string, message: string): RowError {
   return { file, row: 0, column: null, message };
 }
@@ -137,23 +174,14 @@ export function parseCsvTable(text: string, options: CsvReadOptions): SourceTabl
   const { file, delimiter, headerRows } = options;
   const base = { file, fixedColumns: true, delimiter } as const;
   // One line ending keeps line numbers and multi-line values the same across exports.
-  const normalised = text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+  const normalised = markBrokenCharacters(text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n'));
   if (normalised.trim() === '') {
     return { ...base, columns: [], headerRow: 0, rowsTotal: 0, rows: [], errors: [fileError(file, 'file is empty')] };
   }
-  let records: ParsedRecord[];
-  try {
-    records = parse(normalised, {
-      delimiter,
-      info: true,
-      relax_column_count: true,
-      skip_empty_lines: true,
-    }) as unknown as ParsedRecord[];
-  } catch (error) {
-    if (!(error instanceof CsvError)) throw error;
-    // Only on this error path is each record's raw text worth its cost: it locates an unclosed quote.
-    const detailed = error.code === 'CSV_QUOTE_NOT_CLOSED' ? (errorWithRaw(normalised, delimiter) ?? error) : error;
-    return { ...base, columns: [], headerRow: 0, rowsTotal: 0, rows: [], errors: [structuralError(detailed, normalised, options)] };
+  const { records, structural } = parseAll(normalised, options);
+  if (structural.some((e) => /never closed/.test(e.message)) || (records.length === 0 && structural.length > 0)) {
+    // An unclosed quote swallows the rest of the file: no row after it can be trusted.
+    return { ...base, columns: [], headerRow: 0, rowsTotal: 0, rows: [], errors: structural };
   }
   const header = records[headerRows - 1];
   if (!header) {
@@ -162,7 +190,7 @@ export function parseCsvTable(text: string, options: CsvReadOptions): SourceTabl
   }
   const headerRow = startLine(header);
   const columns = header.record.map((name) => name.trim());
-  const errors: RowError[] = [];
+  const errors: RowError[] = [...structural];
   const seen = new Set<string>();
   for (const name of columns) {
     if (name !== '' && seen.has(name)) {
@@ -171,7 +199,7 @@ export function parseCsvTable(text: string, options: CsvReadOptions): SourceTabl
     seen.add(name);
   }
   const data = records.slice(headerRows);
-  if (data.length === 0) errors.push(fileError(file, 'file has a header but no data rows'));
+  if (data.length === 0 && structural.length === 0) errors.push(fileError(file, 'file has a header but no data rows'));
   const rows: SourceRow[] = [];
   for (const parsed of data) {
     const row = startLine(parsed);
@@ -190,5 +218,6 @@ export function parseCsvTable(text: string, options: CsvReadOptions): SourceTabl
     });
     rows.push({ row, values });
   }
-  return { ...base, columns, headerRow, rowsTotal: data.length, rows, errors };
+  errors.sort((a, b) => a.row - b.row);
+  return { ...base, columns, headerRow, rowsTotal: data.length + structural.length, rows, errors };
 }

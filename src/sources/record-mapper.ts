@@ -8,7 +8,7 @@
  */
 import { IDENTITY_KINDS, NON_HUMAN_KINDS, type IdentityKind } from '../domain/identity.ts';
 import type { CredentialRecord, IdentityDirectory, RecordStatus, RowError, SourceRecord, SourceSnapshot } from './source-record.ts';
-import type { SourceRow, SourceTable } from './source-table.ts';
+import { BROKEN_CHARACTER, type SourceRow, type SourceTable } from './source-table.ts';
 import { DATE_FIELDS, DEFAULT_KIND_MAP, STRUCTURAL_FIELDS, normaliseMapKey, type ResolvedSourceConfig } from './source-config.ts';
 import { createRowReader, type RowReader } from './row-reader.ts';
 import { checkColumns } from './mapping-columns.ts';
@@ -29,8 +29,8 @@ export interface MapOptions {
 }
 
 const STATUSES: readonly string[] = ['active', 'pending', 'suspended', 'terminated'];
-/** A NUL byte or a UTF-16 surrogate without its pair: no database stores them as text. */
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+/** A NUL byte or a UTF-16 surrogate without its pair (as is, or as a reader marked it): no database stores them as text. */
+const UNSTORABLE = new RegExp(`\u0000|${BROKEN_CHARACTER}|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]`);
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const NOT_ATTRIBUTES: ReadonlySet<string> = new Set(STRUCTURAL_FIELDS);
 

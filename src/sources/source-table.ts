@@ -5,6 +5,19 @@
  */
 import type { RowError } from './source-record.ts';
 
+/**
+ * What a reader puts in place of a UTF-16 surrogate without its pair (the CSV
+ * parser would otherwise turn it into U+FFFD silently). A noncharacter: no
+ * export holds it, and the mapper reports it as a row error.
+ */
+export const BROKEN_CHARACTER = '\uFFFF';
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Text with every lone surrogate replaced by BROKEN_CHARACTER. */
+export function markBrokenCharacters(text: string): string {
+  return text.replace(LONE_SURROGATE, BROKEN_CHARACTER);
+}
+
 export interface SourceRow {
   /** 1-based line where the row starts in the file. */
   readonly row: number;

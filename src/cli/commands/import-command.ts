@@ -73,6 +73,9 @@ function printImport(ctx: CliContext, r: ImportResult): void {
   const verb = r.status === 'dry_run' ? 'would import' : 'imported';
   printLine(ctx, `${verb} ${r.file} into ${r.source} as of ${r.asOf}: ${c.rows} rows, ${c.valid} valid${c.invalid ? `, ${c.invalid} skipped as invalid` : ''}`);
   printLine(ctx, `  ${c.joiners} joiners, ${c.movers} movers, ${c.leavers} leavers, ${c.rehires} rehires, ${c.unchanged} unchanged${c.historical ? `, ${c.historical} already left (history)` : ''}`);
+  const keys = (list: readonly string[]) => `${list.slice(0, 20).join(', ')}${list.length > 20 ? ` … and ${list.length - 20} more (use --json for all)` : ''}`;
+  if (r.classified.historical.length > 0) printLine(ctx, `  already left (kept as history, no leaver): ${keys(r.classified.historical)}`);
+  if (r.classified.pending.length > 0) printLine(ctx, `  pending (signed, not started; joiner on the start date): ${keys(r.classified.pending)}`);
   const shown = r.events.slice(0, 20);
   for (const e of shown) {
     const changes = Object.entries(e.changes)
