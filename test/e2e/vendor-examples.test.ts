@@ -32,6 +32,8 @@ interface ExpectedEvent {
   readonly type: string;
   readonly identity: string;
   readonly effective: string;
+  /** Given for movers: exactly what changed. */
+  readonly changes?: Readonly<Record<string, readonly [string | null, string | null]>>;
 }
 
 interface ExpectedImport {
@@ -93,7 +95,7 @@ for (const backend of testBackends()) {
             assert.deepEqual(result.errors, [], `${where}: no row errors`);
             assert.equal(result.status, 'applied', `${where}: ${result.heldReason ?? ''}`);
             assert.deepEqual(
-              result.events.map((e) => ({ type: e.type, identity: e.identity, effective: e.effective })).sort(byTimeline),
+              result.events.map((e) => ({ type: e.type, identity: e.identity, effective: e.effective, ...(e.type === 'mover' ? { changes: e.changes } : {}) })).sort(byTimeline),
               [...step.events].sort(byTimeline),
               `${where}: lifecycle events`,
             );
@@ -140,5 +142,13 @@ describe('jml source check on the vendor examples', () => {
       assert.equal(run.code, 0, run.stdout + run.stderr);
       assert.match(run.stdout, /\b28 valid, 0 error\(s\)/);
     });
+  }
+});
+
+test('docs/sources-vendors.md shows every example mapping exactly as the example holds it', () => {
+  const docs = readFileSync(path.resolve(import.meta.dirname, '../../docs/sources-vendors.md'), 'utf8');
+  for (const vendor of VENDORS) {
+    const mapping = readFileSync(path.join(EXAMPLES, vendor, 'jml.config.yaml'), 'utf8').trimEnd();
+    assert.ok(docs.includes(`\`\`\`yaml\n${mapping}\n\`\`\``), `docs/sources-vendors.md has the ${vendor} mapping as in examples/sources/${vendor}/jml.config.yaml`);
   }
 });
