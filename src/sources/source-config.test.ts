@@ -47,6 +47,7 @@ const invalid: readonly [name: string, config: unknown, path: string, message: R
   ['a condition with two comparisons', { type: 'hr', mapping: { title: { cases: [{ when: { column: 'A', eq: 'x', gt: 1 }, value: 'y' }] } } }, 'mapping.title.cases.0.when', /takes exactly one of eq, ne, in, not_in, lt, le, gt, ge, empty \(found eq, gt\)/],
   ['a decimal on a text comparison', { type: 'hr', mapping: { title: { cases: [{ when: { column: 'A', eq: 'x', decimal: ',' } , value: 'y' }] } } }, 'mapping.title.cases.0.when.decimal', /decimal applies only to lt, le, gt and ge/],
   ['an unknown option', { type: 'hr', header_rows: 2 }, '', /Unrecognized key/],
+  ['a delimiter on a YAML inventory', { type: 'nhi', format: 'yaml', delimiter: ';' }, 'delimiter', /delimiter and headerRows apply to CSV files only/],
 ];
 for (const [name, config, path, message] of invalid) {
   test(`${name} is rejected at ${path || 'the top level'}`, () => {

@@ -104,6 +104,10 @@ export const sourceConfigSchema = z
     if (config.format === 'yaml' && config.type !== 'nhi') {
       ctx.addIssue({ code: 'custom', path: ['format'], message: 'only an nhi inventory may be YAML' });
     }
+    // A YAML inventory has neither delimiter nor header rows: a setting that would change nothing is refused.
+    if (config.format === 'yaml' && (config.delimiter !== ',' || config.headerRows !== 1)) {
+      ctx.addIssue({ code: 'custom', path: [config.delimiter !== ',' ? 'delimiter' : 'headerRows'], message: 'delimiter and headerRows apply to CSV files only' });
+    }
     if (config.access_ends === 'last_day_worked' && !config.mapping.last_day_worked) {
       ctx.addIssue({ code: 'custom', path: ['access_ends'], message: 'access_ends: last_day_worked needs a last_day_worked field in the mapping' });
     }

@@ -74,6 +74,14 @@ describe('malformed source files on the command line', () => {
     assert.match(run.stderr, /cp1252\.csv: file is not valid UTF-8 — is it latin1\/windows-1252 or utf-16le\? set the source's encoding/);
   });
 
+  test('a value over max_value_length exits 2 naming file, row and column, without echoing the value', async () => {
+    const config = writeFile(dir, 'short.yaml', 'sources:\n  hr:\n    type: hr\n    max_value_length: 20\n');
+    const run = await importRejected(writeFile(dir, 'long.csv', HEADER + row('E0001') + row('E0008', 'Maximiliane-Adelheid-Konstanze')), config);
+    assert.equal(run.code, 2);
+    assert.match(run.stdout, /long\.csv:3 \[first_name\] value of 30 characters, longer than the limit of 20 \(max_value_length/);
+    assert.doesNotMatch(run.stdout, /Maximiliane/);
+  });
+
   test('every malformed row of a file is reported in one run', async () => {
     const file = writeFile(dir, 'quotes.csv', HEADER + row('E0001') + 'E0004,"Al"an,T,a@example.com,Eng,X,,Berlin,Full-time,2024-12-31,,active\n' + 'E0005,Grace\n' + 'E0006,Jo"an,C,j@example.com,Eng,X,,Berlin,Full-time,2024-12-31,,active\n');
     const run = await importRejected(file);

@@ -3,6 +3,9 @@ import { JmlError } from '../../domain/errors.ts';
 import { dateIn } from '../../engine/org-calendar.ts';
 import { createMemoryDirectory } from '../../sources/reference-resolver.ts';
 import { formatSourceCheck, readSource, readSourceTable } from '../../sources/read-source.ts';
+import { suggestSourceMapping } from '../../sources/mapping-suggestion.ts';
+import { SOURCE_TYPES, type SourceType } from '../../sources/source-config.ts';
+import { readFile } from 'node:fs/promises';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 
@@ -32,5 +35,18 @@ export function registerSourceCommand(program: Command, ctx: CliContext): void {
       if (flags.json) printJson(ctx, { rows: snapshot.rowsTotal, records: snapshot.records.slice(0, limit), errors: snapshot.errors });
       else printLine(ctx, formatSourceCheck(snapshot, table, limit, config));
       if (snapshot.errors.length > 0) ctx.setExitCode(EXIT.invalidInput);
+    });
+  source
+    .command('suggest')
+    .description('draft a source configuration from a file\'s header row and first rows (prints YAML; writes nothing)')
+    .argument('<file>', 'the export to draft a mapping for')
+    .option('--type <type>', `source type: ${SOURCE_TYPES.join(', ')}`, 'hr')
+    .option('--name <name>', 'source name to draft under `sources:` (default: the type)')
+    .action(async (file: string, flags: { type: string; name?: string }) => {
+      if (!(SOURCE_TYPES as readonly string[]).includes(flags.type)) throw new JmlError('invalid_input', `--type must be one of ${SOURCE_TYPES.join(', ')}`);
+      const bytes = await readFile(file).catch((cause: NodeJS.ErrnoException) => {
+        throw new JmlError('source_unreadable', `cannot read ${file} (${cause.code ?? cause.message})`, { cause });
+      });
+      printLine(ctx, suggestSourceMapping(bytes, file, flags.type as SourceType, flags.name).trimEnd());
     });
 }
