@@ -17,6 +17,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { importSource } from '../../src/app/import-source.ts';
 import { loadConfig } from '../../src/app/config.ts';
 import type { Identity } from '../../src/domain/identity.ts';
+import { suggestSourceMapping } from '../../src/sources/mapping-suggestion.ts';
 import { listIdentities } from '../../src/store/identity-store.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { testBackends } from '../support/backends.ts';
@@ -150,5 +151,17 @@ test('docs/sources-vendors.md shows every example mapping exactly as the example
   for (const vendor of VENDORS) {
     const mapping = readFileSync(path.join(EXAMPLES, vendor, 'jml.config.yaml'), 'utf8').trimEnd();
     assert.ok(docs.includes(`\`\`\`yaml\n${mapping}\n\`\`\``), `docs/sources-vendors.md has the ${vendor} mapping as in examples/sources/${vendor}/jml.config.yaml`);
+  }
+});
+
+describe('jml source suggest on the vendor examples', () => {
+  for (const vendor of VENDORS) {
+    test(`source suggest recognises the ${vendor} export, and only as that system, and points to its example`, () => {
+      const draft = suggestSourceMapping(readFileSync(path.join(EXAMPLES, vendor, 'export.csv')), 'export.csv', 'hr', readExpected(vendor).source);
+      assert.deepEqual(
+        [...draft.matchAll(/# Looks like an? .+? export: see (examples\/sources\/[^/]+\/)/g)].map((m) => m[1]),
+        [`examples/sources/${vendor}/`],
+      );
+    });
   }
 });
