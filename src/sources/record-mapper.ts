@@ -30,9 +30,13 @@ export interface MapOptions {
 
 const STATUSES: readonly string[] = ['active', 'pending', 'suspended', 'terminated'];
 /** A NUL byte or a UTF-16 surrogate without its pair (as is, or as a reader marked it): no database stores them as text. */
+/** A cheap first look: only a value with one of these characters can be unstorable. */
+const SUSPECT = new RegExp(`[\u0000\uD800-\uDFFF${BROKEN_CHARACTER}]`);
 const UNSTORABLE = new RegExp(`\u0000|${BROKEN_CHARACTER}|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]`);
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const NOT_ATTRIBUTES: ReadonlySet<string> = new Set(STRUCTURAL_FIELDS);
+/** Date fields kept as attributes (last_day_worked): stored as ISO dates, like start and end. */
+const DATE_ATTRIBUTES: ReadonlySet<string> = new Set(DATE_FIELDS.filter((f) => !NOT_ATTRIBUTES.has(f)));
 
 /** One row on its way to a record; errors accumulate before anything is decided. */
 interface Draft {
@@ -118,8 +122,9 @@ function readRow(row: SourceRow, options: MapOptions, file: string): { draft: Dr
   // Over-long values first, and never echoed: one 15 MB cell must not reach the store, the diff or the error report.
   const tooLong = [...config.fields.keys()].filter((field) => (read.raw(field)?.length ?? 0) > config.maxValueLength);
   for (const field of tooLong) fail(draft, read, field, `value of ${read.raw(field)!.length} characters, longer than the limit of ${config.maxValueLength} (max_value_length in the source's configuration)`);
-  const unstorable = Object.entries(row.values).filter(([, v]) => UNSTORABLE.test(v));
-  for (const [column] of unstorable) {
+  for (const column in row.values) {
+    const v = row.values[column] ?? '';
+    if (!SUSPECT.test(v) || !UNSTORABLE.test(v)) continue;
     draft.errors.push({ file: read.file, row: row.lines?.[column] ?? row.row, column, message: 'value holds a NUL byte or a broken UTF-16 character: is the file binary, or exported in another encoding?' });
   }
   if (draft.errors.length > 0) {
@@ -136,7 +141,7 @@ function readRow(row: SourceRow, options: MapOptions, file: string): { draft: Dr
   draft.kind = readKind(draft, read, config.type);
   for (const field of config.fields.keys()) {
     if (NOT_ATTRIBUTES.has(field)) continue;
-    draft.attributes[field] = (DATE_FIELDS as readonly string[]).includes(field) ? readDate(draft, read, field, options) : read.value(field);
+    draft.attributes[field] = DATE_ATTRIBUTES.has(field) ? readDate(draft, read, field, options) : read.value(field);
   }
   const human = draft.kind === null || !NON_HUMAN_KINDS.includes(draft.kind);
   const a = draft.attributes;

@@ -32,17 +32,31 @@ function push(index: Map<string, string[]>, key: string, value: string): void {
   else if (!list.includes(value)) list.push(value);
 }
 
-/** Name indexes over people: "Last, First" pairs, "First Last" text and display names. */
-class NameIndex {
-  readonly byName = new Map<string, string[]>();
-  readonly byFullName = new Map<string, string[]>();
-  readonly byDisplayName = new Map<string, string[]>();
-  add(key: string, first: string | null | undefined, last: string | null | undefined, display: string | null | undefined): void {
-    if (last && first) {
-      push(this.byName, nameKey(last, first), key);
-      push(this.byFullName, lower(`${first} ${last}`), key);
+/**
+ * Email and name indexes over people, built on first use: most files
+ * reference by id, and 100k rows of name keys cost time and memory for nothing.
+ */
+class PeopleIndex {
+  #built: { email: Map<string, string[]>; name: Map<string, string[]>; fullName: Map<string, string[]>; displayName: Map<string, string[]> } | null = null;
+  readonly #people: readonly FilePerson[];
+  constructor(people: readonly FilePerson[]) {
+    this.#people = people;
+  }
+  get(index: 'email' | 'name' | 'fullName' | 'displayName', key: string): readonly string[] {
+    return this.#index()[index].get(key) ?? [];
+  }
+  #index() {
+    if (this.#built) return this.#built;
+    const built = { email: new Map<string, string[]>(), name: new Map<string, string[]>(), fullName: new Map<string, string[]>(), displayName: new Map<string, string[]>() };
+    for (const p of this.#people) {
+      if (p.email) push(built.email, lower(p.email), p.key);
+      if (p.lastName && p.firstName) {
+        push(built.name, nameKey(p.lastName, p.firstName), p.key);
+        push(built.fullName, lower(`${p.firstName} ${p.lastName}`), p.key);
+      }
+      if (p.displayName) push(built.displayName, lower(p.displayName), p.key);
     }
-    if (display) push(this.byDisplayName, lower(display), key);
+    return (this.#built = built);
   }
 }
 
@@ -61,12 +75,7 @@ export const EMPTY_DIRECTORY: IdentityDirectory = {
  */
 export function createReferenceResolver(people: readonly FilePerson[], directory: IdentityDirectory): ReferenceResolver {
   const keys = new Set(people.map((p) => p.key));
-  const byEmail = new Map<string, string[]>();
-  const names = new NameIndex();
-  for (const p of people) {
-    if (p.email) push(byEmail, lower(p.email), p.key);
-    names.add(p.key, p.firstName, p.lastName, p.displayName);
-  }
+  const index = new PeopleIndex(people);
   const candidates = (text: string, by: Exclude<ReferenceMode, 'auto'>): string[] => {
     if (by === 'id') {
       const key = keys.has(text) ? text : directory.byKey(text);
@@ -74,14 +83,14 @@ export function createReferenceResolver(people: readonly FilePerson[], directory
     }
     if (by === 'email') {
       const existing = directory.byEmail(text);
-      return [...(byEmail.get(lower(text)) ?? []), ...(existing ? [existing] : [])];
+      return [...index.get('email', lower(text)), ...(existing ? [existing] : [])];
     }
-    if (by === 'display_name') return [...(names.byDisplayName.get(lower(text)) ?? []), ...directory.byDisplayName(text)];
+    if (by === 'display_name') return [...index.get('displayName', lower(text)), ...directory.byDisplayName(text)];
     const comma = text.indexOf(',');
-    if (comma < 0) return [...(names.byFullName.get(lower(text)) ?? []), ...directory.byFullName(text)];
+    if (comma < 0) return [...index.get('fullName', lower(text)), ...directory.byFullName(text)];
     const last = text.slice(0, comma).trim();
     const first = text.slice(comma + 1).trim();
-    return [...(names.byName.get(nameKey(last, first)) ?? []), ...directory.byName(last, first)];
+    return [...index.get('name', nameKey(last, first)), ...directory.byName(last, first)];
   };
   return {
     resolve(value, by, role) {
@@ -106,23 +115,20 @@ export function createReferenceResolver(people: readonly FilePerson[], directory
 export function createMemoryDirectory(
   identities: Iterable<{ readonly key: string; readonly attributes: Readonly<Record<string, string | null>> }>,
 ): IdentityDirectory {
-  const keys = new Set<string>();
-  const byEmail = new Map<string, string[]>();
-  const names = new NameIndex();
-  for (const { key, attributes: a } of identities) {
-    keys.add(key);
-    if (a.email) push(byEmail, lower(a.email), key);
-    names.add(key, a.first_name, a.last_name, a.display_name);
-  }
+  const list = [...identities];
+  const keys = new Set(list.map((i) => i.key));
+  const index = new PeopleIndex(
+    list.map(({ key, attributes: a }) => ({ key, email: a.email ?? null, firstName: a.first_name ?? null, lastName: a.last_name ?? null, displayName: a.display_name ?? null })),
+  );
   return {
     byKey: (key) => (keys.has(key) ? key : null),
     // Two identities sharing an email cannot be told apart by it: treat as unknown.
     byEmail: (email) => {
-      const found = byEmail.get(lower(email)) ?? [];
+      const found = index.get('email', lower(email));
       return found.length === 1 ? (found[0] ?? null) : null;
     },
-    byName: (last, first) => names.byName.get(nameKey(last, first)) ?? [],
-    byFullName: (text) => names.byFullName.get(lower(text)) ?? [],
-    byDisplayName: (text) => names.byDisplayName.get(lower(text)) ?? [],
+    byName: (last, first) => index.get('name', nameKey(last, first)),
+    byFullName: (text) => index.get('fullName', lower(text)),
+    byDisplayName: (text) => index.get('displayName', lower(text)),
   };
 }

@@ -15,16 +15,19 @@
  *       key: Personalnummer                      # a column
  *       start_date: { column: Eintritt, format: DD.MM.YYYY }
  *       status: { column: Status, map: { Aktiv: active, Ausgetreten: terminated } }
- *       manager: { column: Vorgesetzter, by: email }   # id | email | name ("Last, First")
+ *       manager: { column: Vorgesetzter, by: email }   # id | email | name | display_name | auto
  *       company: { const: ACME GmbH }
  *       display_name: { template: "{Vorname} {Nachname}" }
+ *       end_date: { first_of: [Vertragsende, Austritt] }
  *       cost_center: null                        # drop a default field
  * ```
  *
  * The user's mapping is laid over the source type's defaults field by field.
  * A column the user names must exist in the file; a default column that the
  * file lacks is required only when its field is (key, names, start date).
- * Realistic mappings for common HR exports are in source-config.test.ts.
+ * The shapes of a field's mapping are in mapping-schema.ts; which field may
+ * take which option is checked here (mappingIssues). docs/sources.md is the
+ * user's reference, and a test keeps it in step with the schema.
  */
 import { z } from 'zod';
 import { IDENTITY_KINDS, type IdentityKind } from '../domain/identity.ts';
