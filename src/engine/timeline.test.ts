@@ -81,3 +81,14 @@ test('dates begin at midnight in the organisation zone, on both sides of UTC and
   // The last day worked ends at the next midnight, local time.
   assert.equal(endOfLastDay('2026-12-31', 'America/New_York'), '2027-01-01T05:00:00.000Z');
 });
+
+test('a live identity shows the end date its scheduled leaver will set, so end-date conditions see a planned end', () => {
+  const leaver: TimelineEvent = { id: 'l', seq: 2, type: 'leaver', effectiveAt: '2027-01-01T00:00:00.000Z', state: 'scheduled', changes: { end_date: [null, '2026-12-31'], status: ['active', 'terminated'] } };
+  assert.deepEqual(pick(foldTimeline('E1', [joiner(), leaver], '2026-12-01T00:00:00.000Z').identity), { status: 'active', endDate: '2026-12-31' });
+  assert.deepEqual(pick(foldTimeline('E1', [joiner(), { ...leaver, state: 'rescinded' }], '2026-12-01T00:00:00.000Z').identity), { status: 'active', endDate: null });
+  assert.deepEqual(pick(foldTimeline('E1', [joiner(), leaver], '2027-01-01T00:00:00.000Z').identity), { status: 'left', endDate: '2026-12-31' });
+});
+
+function pick(identity: { status: string; endDate: string | null }) {
+  return { status: identity.status, endDate: identity.endDate };
+}

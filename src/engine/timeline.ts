@@ -62,6 +62,9 @@ export function foldTimeline(key: string, events: readonly TimelineEvent[], now:
     const explicit = newStatus ? RECORD_TO_IDENTITY_STATUS[newStatus] : undefined;
     state.status = explicit ?? statusAfter(event.type, state.status);
   }
+  // A planned end is known now: the next scheduled leaver's end date shows before it takes effect (as a joiner's does).
+  const plannedEnd = state.status === 'left' ? undefined : future.find((e) => e.type === 'leaver')?.changes.end_date;
+  if (plannedEnd) state.endDate = plannedEnd[1];
   return { identity: state, applied: due.map((e) => e.id), scheduled: future.map((e) => e.id) };
 }
 

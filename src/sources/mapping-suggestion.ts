@@ -35,9 +35,14 @@ const VENDOR_SIGNATURES: readonly (readonly [name: string, folder: string, heade
   ['Workday', 'workday', ['employee_id', 'worker_type']],
   ['BambooHR', 'bamboohr', ['employee #', 'reporting to']],
   ['Personio', 'personio', ['vorname', 'nachname']],
-  ['SAP SuccessFactors user data file', 'successfactors-udf', ['userid', 'hiredate']],
+  ['SAP SuccessFactors user data file', 'successfactors-udf', ['status', 'userid', 'manager', 'hr', 'hiredate']],
+  ['SAP SuccessFactors Employee Central', 'successfactors-ec', ['user-id', 'emplstatus']],
   ['Microsoft Entra inbound provisioning', 'entra-inbound', ['workerid', 'workerstatus']],
   ['Okta', 'okta', ['login', 'firstname', 'lastname']],
+  ['HiBob', 'hibob', ['lifecycle status', 'reports to']],
+  ['Rippling', 'rippling', ['role state', 'work email']],
+  ['Deel', 'deel', ['hiring type', 'direct manager']],
+  ['ADP Workforce Now', 'adp-workforce-now', ['associate id', 'position status']],
 ];
 
 const DATE_FORMATS = ['iso', 'MM/DD/YYYY', 'DD/MM/YYYY', 'DD.MM.YYYY', 'YYYY/MM/DD', 'DD-MM-YYYY', 'MM-DD-YYYY', 'YYYY-MM-DDTHH:mm:ssZ'];
@@ -119,7 +124,8 @@ export function suggestSourceMapping(bytes: Uint8Array, file: string, type: Sour
     `    headerRows: ${headerRows}`,
     '    mapping:',
   ];
-  const squashed = new Set(table.columns.map(squash));
+  // With two header rows the field ids (row 1) identify a layout as well as the labels do.
+  const squashed = new Set((headerRows === 2 ? [...tables[0]!.columns, ...table.columns] : table.columns).map(squash));
   for (const [vendor, folder, headers] of VENDOR_SIGNATURES) {
     if (headers.every((h) => squashed.has(squash(h)))) lines.splice(1, 0, `# Looks like a ${vendor} export: see examples/sources/${folder}/ for a worked mapping.`);
   }

@@ -111,3 +111,14 @@ test('every leaver records its status change from the status held before it, nev
     assert.deepEqual(leaver?.changes.status, ['active', 'terminated'], name);
   }
 });
+
+test('a rehire of an identity first seen as history carries all of its data, since it has no earlier event to fold', () => {
+  const before = rec('E1', { status: 'terminated', endDate: '2025-06-30' }, { title: 'Data Engineer' });
+  const input: DiffInput = { ...base, ...known([before], 'left', { leftOn: null }), snapshot: snapshot([rec('E1', { startDate: '2026-03-02' }, { title: 'Senior Data Engineer' })]) };
+  const [rehire] = diffSnapshot(input).events;
+  assert.equal(rehire?.type, 'rehire');
+  assert.deepEqual(
+    { first_name: rehire?.changes.first_name, department: rehire?.changes.department, title: rehire?.changes.title, status: rehire?.changes.status },
+    { first_name: [null, 'Ada'], department: [null, 'Engineering'], title: [null, 'Senior Data Engineer'], status: ['terminated', 'active'] },
+  );
+});

@@ -300,7 +300,9 @@ class DiffBuilder {
   }
 
   private rehire(record: SourceRecord, data: RecordData, identity: KnownIdentity): void {
-    const changes = { ...diffData(identity.data, data, ['status']), status: ['terminated', record.status] as [AttributeValue, AttributeValue] };
+    // Left without a leaver: first seen as history, so its timeline is empty and the rehire must carry every field.
+    const before = identity.leftOn === null ? {} : identity.data;
+    const changes = { ...diffData(before, data, ['status']), status: ['terminated', record.status] as [AttributeValue, AttributeValue] };
     this.push('rehire', identity.key, record.key, this.startOrToday(record), changes);
     if (record.endDate && record.endDate >= (record.startDate ?? this.input.asOf)) {
       this.pushLeaver(identity.key, record.key, record.endDate, { end_date: [null, record.endDate] });
