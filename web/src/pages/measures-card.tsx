@@ -35,11 +35,11 @@ export function MeasuresCards() {
       </Card>
       <Card title="Median hours from leaving to access confirmed" className="span-3">
         {weeks.every((w) => w.medianHoursToConfirmed === null) ? <Empty>No leaver was confirmed in the last {weeks.length} weeks.</Empty> : (
-          <WeeklyChart weeks={weeks} unit="hours" series={[{ label: 'median hours to confirmed', colour: 'var(--info)', value: (w) => w.medianHoursToConfirmed }]} />
+          <WeeklyChart weeks={weeks} unit="hours" series={[{ label: 'median hours to confirmed', colour: 'var(--accent)', value: (w) => w.medianHoursToConfirmed }]} />
         )}
       </Card>
       <Card title="Open findings at each week’s end" className="span-3">
-        <WeeklyChart weeks={weeks} unit="findings" series={[{ label: 'all findings', colour: 'var(--warn)', value: (w) => w.openFindings }, { label: 'orphan accounts', colour: 'var(--bad)', value: (w) => w.openOrphans }]} />
+        <WeeklyChart weeks={weeks} unit="findings" series={[{ label: 'all findings', colour: 'var(--info)', value: (w) => w.openFindings }, { label: 'orphan accounts', colour: 'var(--bad)', value: (w) => w.openOrphans }]} />
       </Card>
     </>
   );
