@@ -3,7 +3,8 @@
  * 1,460 joiners, 1,460 leavers (7 confirmed steps each), 2,920 movers,
  * 2,190 findings, 300 exceptions, ~28,000 audit entries and a final
  * reconcile of 5 systems × 10,000 accounts — then `jml evidence build`
- * (PDF and zip included) and `jml evidence verify` for that year.
+ * (PDF and zip included) and `jml evidence verify` for that year, and the
+ * dashboard's weekly measures (GET /api/measures) for the last 12 and 52 weeks.
  *
  *   node bench/evidence-bench.ts [--identities N] [--backend pglite|postgres] [--no-pdf] [--json]
  *
@@ -18,6 +19,7 @@ import { sql } from 'kysely';
 import { generateCheckpointKey, loadSigningKey, loadVerifyKey } from '../src/app/audit/checkpoint-key.ts';
 import { takeCheckpoint } from '../src/app/audit/audit-checkpoint.ts';
 import { buildEvidencePack } from '../src/app/evidence/evidence-pack.ts';
+import { recentMeasures } from '../src/app/evidence/evidence-service.ts';
 import { verifyEvidencePack } from '../src/app/evidence/evidence-verify.ts';
 import { appendAudit, type AuditEntryInput } from '../src/store/audit-log.ts';
 import { bulkInsert } from '../src/store/bulk-write.ts';
@@ -132,6 +134,12 @@ try {
   t = performance.now();
   const verdict = await verifyEvidencePack(store.db, out, loadVerifyKey(path.join(dir, 'audit.key.pub')));
   const verifyMs = performance.now() - t;
+  const measuresMs: Record<string, number> = {};
+  for (const weeks of [12, 52]) {
+    t = performance.now();
+    await recentMeasures(store.db, new Date(YEAR + 365 * DAY), weeks);
+    measuresMs[`weeks${weeks}`] = Math.round(performance.now() - t);
+  }
   const result = {
     backend: values.backend,
     identities: N,
@@ -141,6 +149,7 @@ try {
     buildMs: Math.round(buildMs),
     verifyMs: Math.round(verifyMs),
     verified: verdict.ok,
+    measuresMs,
     packBytes: sizeOf(out),
     zipBytes: built.zip ? sizeOf(built.zip) : null,
     pdfBytes: values['no-pdf'] ? null : sizeOf(path.join(out, 'report.pdf')),
@@ -150,6 +159,7 @@ try {
   else {
     console.log(`evidence pack, ${N} identities, a year (${audit} audit entries): build ${(buildMs / 1000).toFixed(1)} s (goal ≤ 60 s), verify ${(verifyMs / 1000).toFixed(1)} s, ${verdict.ok ? 'verified' : 'NOT verified'}`);
     console.log(`  pack ${(result.packBytes / 2 ** 20).toFixed(1)} MiB, zip ${((result.zipBytes ?? 0) / 2 ** 20).toFixed(1)} MiB, PDF ${((result.pdfBytes ?? 0) / 2 ** 10).toFixed(0)} KiB; seed ${(seedMs / 1000).toFixed(1)} s; peak RSS ${result.peakRssMiB} MiB`);
+    console.log(`  dashboard measures: 12 weeks ${measuresMs.weeks12} ms, 52 weeks ${measuresMs.weeks52} ms`);
     console.log(`  rows: ${Object.entries(built.counts).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     console.log(JSON.stringify(result));
   }

@@ -80,6 +80,7 @@ const CASES: readonly Case[] = [
   { method: 'GET', route: '/api/audit/verify', url: '/api/audit/verify', expect: only(['admin', 'security']) },
   // No evidence port in this fixture (503 for those let through); test/api/evidence-packs.test.ts builds real packs.
   { method: 'POST', route: '/api/evidence-packs', url: '/api/evidence-packs', body: { framework: 'soc2', from: '2026-01-01', to: '2026-12-31' }, expect: { ...only(['admin', 'security']), admin: 'any', security: 'any' } },
+  { method: 'GET', route: '/api/measures', url: '/api/measures?weeks=4', expect: only(['admin', 'security']) },
   // Sign-in methods are each user's own: anyone signed in manages theirs. Wrong codes and unknown challenges are refused for all.
   { method: 'GET', route: '/api/me/mfa', url: '/api/me/mfa', expect: all('ok') },
   { method: 'POST', route: '/api/me/passkeys/options', url: '/api/me/passkeys/options', expect: all('any') },

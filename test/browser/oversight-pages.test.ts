@@ -120,6 +120,19 @@ describe('oversight pages in Chromium (admin, security, manager)', { skip }, () 
     await expectAccessible(page, 'the dashboard with its banner');
   });
 
+  test('an admin sees the measures over time as weekly charts with a unit on the y axis and week starts on the x axis', async () => {
+    const findings = page.getByRole('img', { name: /^all findings and orphan accounts per week, in findings:/ });
+    await findings.waitFor();
+    assert.equal((await findings.getAttribute('aria-label'))!.match(/week of \d{4}-\d{2}-\d{2}/g)?.length, 12, 'twelve weeks described');
+    assert.ok(await findings.getByText('findings', { exact: true }).isVisible(), 'the y axis names its unit');
+    assert.ok(await findings.getByText(/^week starting/).isVisible(), 'the x axis is labelled');
+    assert.ok((await findings.locator('text.tick').count()) >= 14, 'ticks on both axes');
+    await page.getByRole('heading', { name: 'Leavers confirmed within the SLA, per week' }).waitFor();
+    await page.getByRole('heading', { name: 'Median hours from leaving to access confirmed' }).waitFor();
+    await screenshot(page, 'oversight-03b-dashboard-measures');
+    await expectAccessible(page, 'the dashboard with its measures');
+  });
+
   test('an admin searches the audit trail, filters it by kind and actor, and verifies the chain', async () => {
     await page.getByRole('link', { name: 'Audit' }).click();
     await page.getByRole('button', { name: 'Verify the chain' }).click();

@@ -138,7 +138,7 @@ function App() {
       <main className="content" id="main" ref={mainRef} tabIndex={-1}>
         {/* Every page has one level-one heading; the identity page shows the person's name as its own. */}
         {title && <h1 className="sr-only">{title}</h1>}
-        {page === 'dashboard' && <DashboardPage />}
+        {page === 'dashboard' && <DashboardPage governance={roles.has('admin') || roles.has('security')} />}
         {page === 'people' && (arg ? <IdentityPageView key={arg} identityKey={arg} /> : <PeoplePage />)}
         {page === 'plans' && <PlansPage planId={arg} />}
         {page === 'import' && <ImportPage />}

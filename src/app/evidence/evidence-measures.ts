@@ -1,5 +1,5 @@
 /**
- * Measures over time for a pack (and later the dashboard), computed from the
+ * Measures over time for a pack and the console dashboard, computed from the
  * pack's own rows so the chart and the table it summarises cannot disagree.
  * Pure: weeks are Monday 00:00 UTC buckets of the period.
  */
@@ -12,6 +12,14 @@ function weekStart(t: number): number {
   const d = new Date(t);
   const day = (d.getUTCDay() + 6) % 7;
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - day);
+}
+
+/**
+ * The period the dashboard charts: from the Monday (UTC) `weeks - 1` weeks
+ * before the one holding `now`, up to `now` (the current week is partial).
+ */
+export function lastWeeks(now: Date, weeks: number): Period {
+  return { from: new Date(weekStart(now.getTime()) - (weeks - 1) * WEEK), to: now };
 }
 
 function median(values: readonly number[]): number | null {

@@ -1,7 +1,8 @@
 /**
  * What the command line and the console share: a period of calendar days in
  * the organisation's time zone, and a pack built, zipped and handed back as
- * bytes (the console's download).
+ * bytes (the console's download), and the pack's weekly measures for the
+ * dashboard's charts.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,9 +13,11 @@ import { startOfDay } from '../../engine/org-calendar.ts';
 import type { Database } from '../../store/database.ts';
 import { loadSigningKey } from '../audit/checkpoint-key.ts';
 import type { JmlConfig } from '../config.ts';
+import { DEFAULT_LEAVER_SLA, type LeaverSlaTargets } from '../leaver-sla.ts';
 import type { Framework } from './control-map.ts';
+import { lastWeeks, weeklyMeasures } from './evidence-measures.ts';
 import { buildEvidencePack } from './evidence-pack.ts';
-import type { Period } from './evidence-queries.ts';
+import { findingRows, leaverRows, type Period, type Row } from './evidence-queries.ts';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -49,4 +52,11 @@ export async function buildEvidenceZip(db: Kysely<Database>, config: Pick<JmlCon
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The weekly measures of an evidence pack for the last `weeks` weeks up to `now`: the dashboard's charts. */
+export async function recentMeasures(db: Kysely<Database>, now: Date, weeks: number, targets: LeaverSlaTargets = DEFAULT_LEAVER_SLA): Promise<{ readonly period: Period; readonly weeks: Row[] }> {
+  const period = lastWeeks(now, weeks);
+  const { leavers } = await leaverRows(db, period, targets);
+  return { period, weeks: weeklyMeasures(period, leavers, await findingRows(db, period)) };
 }

@@ -1,5 +1,6 @@
 import { useApi, timeLeft } from '../use-api.ts';
 import { Card, Donut, Empty, ErrorNote, EventChart, Loading, Status } from '../ui.tsx';
+import { MeasuresCards } from './measures-card.tsx';
 
 interface Dashboard {
   counts: Record<string, number>;
@@ -13,7 +14,8 @@ interface Dashboard {
   planWaiting: { kind: 'approve'; planId: string; changes: number; since: string } | { kind: 'compute'; events: number; since: string } | null;
 }
 
-export function DashboardPage() {
+/** `governance`: the viewer is admin or security, who also see the measures over time (findings and orphans are theirs). */
+export function DashboardPage({ governance = false }: { governance?: boolean }) {
   const { data, error, loading } = useApi<Dashboard>('/api/dashboard');
   if (error) return <ErrorNote error={error} />;
   if (loading || !data) return <Loading />;
@@ -78,6 +80,7 @@ export function DashboardPage() {
       <Card title="Findings">
         {data.findings.length === 0 ? <Empty>No open findings.</Empty> : <ul className="list">{data.findings.map((f) => <li key={f.id}><Status value={f.kind} /> {f.detail}</li>)}</ul>}
       </Card>
+      {governance && <MeasuresCards />}
     </div>
   );
 }
