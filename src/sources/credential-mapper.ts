@@ -31,7 +31,9 @@ export type CredentialResult = { readonly credential: CredentialRecord } | { rea
 function credentialKind(value: string): CredentialKind | null {
   const normal = value.trim().toLowerCase().replace(/[\s-]+/g, '_');
   const aliases: Readonly<Record<string, CredentialKind>> = { key: 'api_key', apikey: 'api_key', cert: 'certificate', ssh: 'ssh_key' };
-  return (CREDENTIAL_KINDS as readonly string[]).includes(normal) ? (normal as CredentialKind) : (aliases[normal] ?? null);
+  if ((CREDENTIAL_KINDS as readonly string[]).includes(normal)) return normal as CredentialKind;
+  // Own keys only: "constructor" or "toString" must not come back as Object.prototype's functions.
+  return Object.hasOwn(aliases, normal) ? (aliases[normal] ?? null) : null;
 }
 
 /** Validates one credential entry; every problem comes back as a row error. */

@@ -54,6 +54,7 @@ for (const backend of testBackends()) {
     let clock = Date.now();
     const applied: string[] = [];
     const released: string[] = [];
+    const systemsReleased: string[] = [];
     const approvals = createMemoryApprovals(() => new Date(clock));
     let totpSecret = '';
     let recoveryCodes: string[] = [];
@@ -65,7 +66,7 @@ for (const backend of testBackends()) {
     before(async () => {
       store = await backend.open();
       await seedOrganisation(store);
-      api = await startApi(store, { mfa: DEFAULT_MFA_POLICY, now: () => new Date(clock), signInLimit: 6, services: { plans: fakePlans(applied), imports: fakeImports(released), approvals } });
+      api = await startApi(store, { mfa: DEFAULT_MFA_POLICY, now: () => new Date(clock), signInLimit: 6, services: { plans: fakePlans(applied), imports: fakeImports(released), approvals, systems: { test: async () => { throw new Error('unused'); }, release: async (name) => { systemsReleased.push(name); return { resumed: 1 }; } } } });
     });
     after(async () => {
       await api.app.close();
@@ -176,6 +177,22 @@ for (const backend of testBackends()) {
       const last = await call(session, 'DELETE', '/api/me/totp');
       assert.equal(last.statusCode, 409, 'an admin keeps at least one factor');
       assert.ok(await store.db.selectFrom('mfa_totp').select('user_id').executeTakeFirst());
+    });
+
+    test('releasing a quarantined system, resolving a finding and reviewing an exception ask for the step-up too, and do nothing until it is given', async () => {
+      clock += 60_000;
+      const session = await signIn(api.app, 'root');
+      assert.equal((await call(session, 'POST', '/api/auth/mfa/totp', { code: code(totpSecret, clock) })).statusCode, 200);
+      clock += DEFAULT_MFA_POLICY.stepUpMs + 1_000;
+      for (const [url, payload] of [['/api/systems/ldap/release', {}], ['/api/findings/f-1/resolve', { note: 'handled by hand' }], ['/api/exceptions/x-1/review', {}]] as const) {
+        const refused = await call(session, 'POST', url, payload);
+        assert.equal(refused.statusCode, 403, `${url}: ${refused.body}`);
+        assert.deepEqual((refused.json() as { error: { details: unknown } }).error.details, { stepUp: true }, url);
+      }
+      assert.deepEqual(systemsReleased, []);
+      assert.equal((await call(session, 'POST', '/api/auth/mfa/totp', { code: code(totpSecret, clock) })).statusCode, 200);
+      assert.equal((await call(session, 'POST', '/api/systems/ldap/release')).statusCode, 200);
+      assert.deepEqual(systemsReleased, ['ldap']);
     });
 
     test('a manager with an authenticator app approves access only with a recent factor; rejecting needs none', async () => {

@@ -116,3 +116,21 @@ test('the PDF of a pack renders: pdftoppm turns its first page into an image', {
     await store.close();
   }
 });
+
+test('a pack asked to be zipped next to an existing file of that name is refused before anything is written, and the file is kept', async () => {
+  const store = await testBackends()[0]!.open();
+  try {
+    const { keyFile, dir } = keys();
+    const out = path.join(dir, 'pack');
+    writeFileSync(`${out}.zip`, 'last quarter’s signed pack');
+    await assert.rejects(
+      buildEvidencePack(store.db, loadSigningKey(keyFile), { framework: 'iso27001', period: PERIOD, out, zip: true, pdf: false, actor: 'cli:test' }, NOW),
+      (error: Error & { code?: string }) => error.code === 'conflict' && error.message.includes(`${out}.zip`),
+    );
+    assert.equal(readFileSync(`${out}.zip`, 'utf8'), 'last quarter’s signed pack');
+    assert.equal(existsSync(out), false, 'no pack directory was made');
+    assert.equal((await store.db.selectFrom('audit_log').select('seq').where('action', '=', 'evidence.built').execute()).length, 0);
+  } finally {
+    await store.close();
+  }
+});

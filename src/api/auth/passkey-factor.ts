@@ -14,6 +14,8 @@ import { JmlError } from '../../domain/errors.ts';
 import type { Database } from '../../store/database.ts';
 
 const CHALLENGE_TTL_MS = 5 * 60_000;
+/** Passwordless challenges open at once, across all callers: the route is public, and each is a row until it expires. */
+export const MAX_OPEN_PASSWORDLESS_CHALLENGES = 1000;
 
 /** Who relies on the passkeys: the console's host name and the origins it is reached at. */
 export interface RelyingParty {
@@ -36,6 +38,10 @@ type Purpose = 'register' | 'verify' | 'passwordless';
 async function storeChallenge(db: Kysely<Database>, challenge: string, purpose: Purpose, userId: string | null, now: Date): Promise<string> {
   const id = `wac-${randomUUID()}`;
   await db.deleteFrom('webauthn_challenges').where('expires_at', '<', now).execute();
+  if (purpose === 'passwordless') {
+    const open = await db.selectFrom('webauthn_challenges').select((eb) => eb.fn.countAll<string | number>().as('n')).where('purpose', '=', 'passwordless').executeTakeFirstOrThrow();
+    if (Number(open.n) >= MAX_OPEN_PASSWORDLESS_CHALLENGES) throw new JmlError('rate_limited', 'too many passkey sign-ins are under way; try again in a few minutes, or sign in with your password');
+  }
   await db.insertInto('webauthn_challenges').values({ id, challenge, purpose, user_id: userId, expires_at: new Date(now.getTime() + CHALLENGE_TTL_MS).toISOString() }).execute();
   return id;
 }

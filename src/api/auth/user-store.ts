@@ -102,6 +102,9 @@ export async function userForOidc(db: Kysely<Database>, claims: { sub: string; e
   if (!identity) throw new JmlError('forbidden', `no identity has the email ${claims.email}`);
   // No console user is made for someone who has left: they could not sign in with it anyway.
   if (identity.status === 'left') throw new JmlError('forbidden', `${claims.email} belongs to ${identity.key}, who has left`);
+  // Never a takeover of a local account: linked, it would lose its password's second-factor requirement.
+  const local = await db.selectFrom('console_users').select('id').where(sql`lower(username)`, '=', claims.email.toLowerCase()).executeTakeFirst();
+  if (local) throw new JmlError('forbidden', `${claims.email} is already a local console user; sign in with its password, or ask an admin to rename it`);
   return createUser(db, { username: claims.email, displayName: claims.name ?? claims.email, identityKey: identity.key, oidcSubject: subject }, `oidc:${issuer}`);
 }
 

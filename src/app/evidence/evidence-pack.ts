@@ -6,7 +6,7 @@
  * with the Ed25519 audit key. Optionally zipped.
  */
 import { createHash, sign } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { zipSync } from 'fflate';
 import type { Kysely } from 'kysely';
@@ -60,10 +60,16 @@ export interface BuildResult {
   readonly counts: Readonly<Record<string, number>>;
 }
 
+function zipPathOf(out: string): string {
+  return `${out.replace(/[\\/]+$/, '')}.zip`;
+}
+
 /** Builds the pack into `options.out` (which must be absent or empty); a build that fails leaves the directory empty again. */
 export async function buildEvidencePack(db: Kysely<Database>, key: SigningKey, options: BuildOptions, now: Date): Promise<BuildResult> {
   const { period, out } = options;
   if (!(period.from < period.to)) throw new JmlError('invalid_input', `--from (${period.from.toISOString()}) must be before --to (${period.to.toISOString()})`);
+  // Like the directory, the zip beside it never replaces an existing file (last quarter's pack, a backup).
+  if (options.zip && existsSync(zipPathOf(out))) throw new JmlError('conflict', `${zipPathOf(out)} already exists; an evidence pack never replaces a file: choose another --out`);
   mkdirSync(out, { recursive: true });
   if (readdirSync(out).length > 0) throw new JmlError('conflict', `${out} is not empty; an evidence pack is written to a new or empty directory`);
   try {
@@ -149,10 +155,10 @@ async function writePack(db: Kysely<Database>, key: SigningKey, options: BuildOp
   await appendAudit(db, { actor: options.actor, action: 'evidence.built', subject: `evidence:${options.framework}`, trigger: options.trigger ?? 'cli', details: { period: { from, to }, manifest_sha256: createHash('sha256').update(manifestText).digest('hex'), key_id: key.keyId, audit: manifest.audit } }, now);
   let zip: string | null = null;
   if (options.zip) {
-    zip = `${out.replace(/[\\/]+$/, '')}.zip`;
+    zip = zipPathOf(out);
     const entries: Record<string, Uint8Array> = {};
     for (const rel of [...manifest.files.map((f) => f.path), MANIFEST, SIGNATURE]) entries[rel] = readFileSync(path.join(out, rel));
-    writeFileSync(zip, zipSync(entries, { level: 6 }));
+    writeFileSync(zip, zipSync(entries, { level: 6 }), { flag: 'wx' });
   }
   const counts = Object.fromEntries(tables.map((t) => [t.name, t.rows.length]));
   return { dir: out, zip, manifest, counts };
