@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { person, seedIdentities } from '../../test/support/jml-fixture.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import type { Store } from '../store/open-store.ts';
-import { eventsByDay, planWaiting, todaysEvents } from './dashboard-queries.ts';
+import { eventsByDay, leaversInProgress, planWaiting, todaysEvents } from './dashboard-queries.ts';
 
 /** 20:00 UTC on 5 December: already 09:00 on 6 December in Auckland (UTC+13). */
 const NOW = new Date('2026-12-05T20:00:00Z');
@@ -55,6 +55,41 @@ for (const backend of testBackends()) {
       assert.equal(days.at(-1)!.joiner, 1, "today's joiner is on today's bar");
       assert.equal(days.find((d) => d.day === '2026-11-30')!.joiner, 2);
       assert.equal(days.reduce((n, d) => n + d.joiner, 0), 3, 'the event of 22 November is outside the fortnight');
+    });
+  });
+}
+
+for (const backend of testBackends()) {
+  describe(`dashboard leavers in progress (${backend.name})`, () => {
+    let store: Store;
+    // Left two hours ago; the directory step is still running, the joiner's earlier change long confirmed.
+    const EFFECTIVE = new Date(NOW.getTime() - 2 * 3_600_000);
+    before(async () => {
+      store = await backend.open();
+      await seedIdentities(store.db, [{ ...person('L1'), status: 'left' }]);
+      await store.db
+        .insertInto('lifecycle_events')
+        .values({ id: 'ev-L1', type: 'leaver', identity_key: 'L1', source: 'hr', record_key: 'L1', effective_date: '2026-12-05', effective_at: EFFECTIVE.toISOString(), detected_at: EFFECTIVE.toISOString(), changes: JSON.stringify({}), state: 'applied', import_id: null })
+        .execute();
+      const plan = (id: string, at: Date) => ({ id, fingerprint: 'f', computed_at: at.toISOString(), plan: JSON.stringify({}), status: 'applying', actor: 't', created_at: at.toISOString(), updated_at: at.toISOString() });
+      await store.db.insertInto('plans').values([plan('p-join', new Date('2026-01-05T09:00:00Z')), plan('p-leave', new Date(EFFECTIVE.getTime() + 60_000))]).execute();
+      await store.db
+        .insertInto('plan_changes')
+        .values([
+          { plan_id: 'p-join', change_id: 'c0', position: 0, kind: 'create_account', system: 'directory', identity_key: 'L1', state: 'confirmed', task_id: null, updated_at: '2026-01-05T09:01:00Z' },
+          { plan_id: 'p-leave', change_id: 'd1', position: 0, kind: 'disable_account', system: 'directory', identity_key: 'L1', state: 'running', task_id: null, updated_at: NOW.toISOString() },
+        ])
+        .execute();
+    });
+    after(async () => store.close());
+
+    test('a leaver still being removed is due by the leaver SLA (an hour for a connected system), counting only its leaver steps', async () => {
+      const [leaver, ...rest] = await leaversInProgress(store.db, NOW);
+      assert.equal(rest.length, 0);
+      assert.deepEqual(
+        { key: leaver?.identityKey, steps: leaver?.steps, settled: leaver?.settled, overdue: leaver?.overdue, dueAt: leaver?.dueAt },
+        { key: 'L1', steps: 1, settled: 0, overdue: true, dueAt: new Date(EFFECTIVE.getTime() + 3_600_000).toISOString() },
+      );
     });
   });
 }

@@ -9,6 +9,7 @@ import { displayName } from '../domain/identity.ts';
 import type { LifecycleEventType } from '../domain/lifecycle-event.ts';
 import { addDays, dateIn } from '../engine/org-calendar.ts';
 import type { Database } from '../store/database.ts';
+import { DEFAULT_LEAVER_SLA, leaverStatuses, type LeaverSlaTargets } from './leaver-sla.ts';
 
 type Db = Kysely<Database>;
 
@@ -96,4 +97,40 @@ export async function planWaiting(db: Db): Promise<PlanWaiting | null> {
     .where('state', '!=', 'rescinded')
     .executeTakeFirstOrThrow();
   return events.n > 0 && events.since !== null ? { kind: 'compute', events: events.n, since: new Date(events.since).toISOString() } : null;
+}
+
+export interface LeaverInProgress {
+  readonly identityKey: string;
+  readonly displayName: string;
+  readonly effectiveAt: string;
+  readonly dueAt: string;
+  readonly steps: number;
+  readonly settled: number;
+  readonly overdue: boolean;
+}
+
+/**
+ * Leavers of the last 30 days whose access is still being removed, oldest
+ * first, with the leaver SLA's own due time (src/app/leaver-sla.ts: the same
+ * rule the SLA check, `jml leavers` and evidence packs use).
+ * @example
+ * const open = await leaversInProgress(db, new Date()); // [{ identityKey: 'E1', overdue: true, … }]
+ */
+export async function leaversInProgress(db: Db, now: Date, targets: LeaverSlaTargets = DEFAULT_LEAVER_SLA): Promise<LeaverInProgress[]> {
+  const statuses = (await leaverStatuses(db, now, targets, { since: new Date(now.getTime() - 30 * 86_400_000), limit: 200 })).filter((l) => l.state !== 'complete');
+  if (statuses.length === 0) return [];
+  const identities = await db.selectFrom('identities').select(['key', 'attributes']).where('key', 'in', [...new Set(statuses.map((l) => l.identityKey))]).execute();
+  const attributesOf = new Map(identities.map((i) => [i.key, i.attributes]));
+  return statuses
+    .map((l) => ({
+      identityKey: l.identityKey,
+      displayName: displayName({ key: l.identityKey, attributes: attributesOf.get(l.identityKey) ?? {} }),
+      effectiveAt: l.effectiveAt,
+      dueAt: l.dueAt,
+      steps: l.steps.length,
+      settled: l.steps.filter((s) => s.state === 'confirmed' || s.state === 'already').length,
+      overdue: l.state === 'overdue',
+    }))
+    .sort((a, b) => a.effectiveAt.localeCompare(b.effectiveAt))
+    .slice(0, 50);
 }

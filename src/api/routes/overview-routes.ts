@@ -5,8 +5,7 @@
  */
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { eventsByDay, planWaiting, todaysEvents } from '../../app/dashboard-queries.ts';
-import { displayName } from '../../domain/identity.ts';
+import { eventsByDay, leaversInProgress, planWaiting, todaysEvents } from '../../app/dashboard-queries.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { createCredentialStore } from '../auth/credential-store.ts';
 import { GRANTED_ROLES } from '../auth/principal.ts';
@@ -17,8 +16,6 @@ import { JmlError } from '../../domain/errors.ts';
 import { defineRoute, page, pageQuery, sequenceCursor, type RouteDefinition } from '../route-definition.ts';
 import { boundedArray, boundedString, newPassword } from '../request-limits.ts';
 
-/** Hours from a leaver's effective time within which every step must be confirmed. */
-export const LEAVER_SLA_HOURS = 24;
 
 const userView = z.object({ id: z.string(), username: z.string(), displayName: z.string(), identityKey: z.string().nullable(), roles: z.array(z.enum(GRANTED_ROLES)), status: z.enum(['active', 'disabled']), lastSignInAt: z.string().nullable() });
 
@@ -53,19 +50,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
         const [counts, todays, leaverRows, byDay, openTasks, plans, quarantined, findings, waiting] = await Promise.all([
           db.selectFrom('identities').select(['status', sql<number>`count(*)::int`.as('n')]).groupBy('status').execute(),
           todaysEvents(db, now, timeZone),
-          db
-            .selectFrom('lifecycle_events as e')
-            .innerJoin('identities as i', 'i.key', 'e.identity_key')
-            .leftJoin('plan_changes as c', 'c.identity_key', 'e.identity_key')
-            .select(['e.identity_key', 'i.attributes', sql<Date>`max(e.effective_at)`.as('effective_at'), sql<number>`count(c.change_id)::int`.as('steps'), sql<number>`count(c.change_id) filter (where c.state in ('already','confirmed'))::int`.as('settled')])
-            .where('e.type', '=', 'leaver')
-            .where('e.state', '=', 'applied')
-            .where('i.status', '=', 'left')
-            .where('e.effective_at', '>', new Date(now.getTime() - 30 * 86_400_000))
-            .groupBy(['e.identity_key', 'i.attributes'])
-            .orderBy(sql`max(e.effective_at)`)
-            .limit(50)
-            .execute(),
+          leaversInProgress(db, now),
           eventsByDay(db, now, timeZone),
           db.selectFrom('tasks').select(sql<number>`count(*)::int`.as('n')).where('status', '=', 'open').executeTakeFirstOrThrow(),
           deps.services.plans ? deps.services.plans.list('awaiting_approval', 10) : Promise.resolve([]),
@@ -76,13 +61,7 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
         return {
           counts: Object.fromEntries(counts.map((c) => [c.status, c.n])),
           today: [...todays],
-          leavers: leaverRows
-            .filter((l) => l.steps === 0 || l.settled < l.steps)
-            .map((l) => {
-              const effective = new Date(l.effective_at);
-              const due = new Date(effective.getTime() + LEAVER_SLA_HOURS * 3_600_000);
-              return { identityKey: l.identity_key, displayName: displayName({ key: l.identity_key, attributes: l.attributes }), effectiveAt: effective.toISOString(), dueAt: due.toISOString(), steps: l.steps, settled: l.settled, overdue: due.getTime() < now.getTime() };
-            }),
+          leavers: leaverRows,
           plansAwaiting: plans.map((p) => ({ id: p.id, computedAt: p.computedAt, changes: p.plan.changes.length })),
           quarantined: quarantined.map((q) => ({ ...q })),
           findings: findings.map((f) => ({ ...f })),
