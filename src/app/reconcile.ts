@@ -20,6 +20,7 @@ import { syncFindings, type FindingSync } from './findings-store.ts';
 import { loadAssignments, loadIdentities } from './plan-inputs.ts';
 import { retryDelayMs } from '../domain/retry-backoff.ts';
 import { createCorrelator, detectFindings, FINDING_KINDS, type ObservedAccountRow } from './reconcile-detect.ts';
+import { syncSodFindings } from './sod-findings.ts';
 
 type Db = Kysely<Database>;
 type Phase = ReconcileRunsTable['phase'];
@@ -230,6 +231,8 @@ async function finish(
       .where('id', '=', run.id).execute();
     await trx.deleteFrom('reconcile_runs').where('system', '=', run.system).where('id', '<>', run.id).where('status', '<>', 'running').execute();
     await appendAudit(trx, { actor: deps.actor, action: 'reconcile.completed', subject: `system:${run.system}`, trigger: 'reconcile', details: { run: run.id, ...summary } }, at);
+    // SoD spans systems: judged over every system's latest snapshot, this one now included.
+    if ((policy.sod ?? []).length > 0) await syncSodFindings(trx, policy, at, deps.actor);
     return result;
   });
   return { runId: run.id, system: run.system, resumed, pages: run.pages, counts, situations, deleted, findings: { ...sync, byKind } };

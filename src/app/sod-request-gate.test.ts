@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { person, seedIdentities, writePolicyDir } from '../../test/support/jml-fixture.ts';
+import { SOD_POLICY } from '../../test/support/sod-fixture.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { isJmlError } from '../domain/errors.ts';
 import { loadPolicy } from '../policy/policy-loader.ts';
@@ -8,31 +9,6 @@ import { verifyAudit } from '../store/audit-log.ts';
 import { createAccessRequest } from './access-request.ts';
 import { decideRequest } from './approval.ts';
 import { listExceptions } from './exception-review.ts';
-
-/** Payments: whoever can create a payment must not approve one. */
-export const SOD_POLICY: Readonly<Record<string, string>> = {
-  'policy.yaml': `systems:
-  - name: erp
-    connector: { type: fake, settings: { groups: [pay-create, pay-approve, pay-view] } }
-    owner: OWNER
-    enforcement: full
-    correlation: { account: identity_key, identity: key }
-entitlements:
-  - { system: erp, name: pay-create }
-  - { system: erp, name: pay-approve, privileged: true }
-  - { system: erp, name: pay-view }
-sod:
-  - name: payments
-    description: nobody both creates and approves a payment
-    conflict:
-      - entitlements: [erp:pay-create]
-      - patterns: ["erp:pay-approve*"]
-    severity: critical
-    owner: CFO
-    mitigations: [dual-signature-review]
-    max_mitigation_days: 30
-`,
-};
 
 const T0 = new Date('2026-03-02T09:00:00Z');
 
