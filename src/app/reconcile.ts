@@ -21,6 +21,8 @@ import { loadAssignments, loadIdentities } from './plan-inputs.ts';
 import { retryDelayMs } from '../domain/retry-backoff.ts';
 import { createCorrelator, detectFindings, FINDING_KINDS, type ObservedAccountRow } from './reconcile-detect.ts';
 import { syncSodFindings } from './sod-findings.ts';
+import { alertPrivilegedGrants } from './risk-detectors.ts';
+import type { AlertSink } from './alert.ts';
 
 type Db = Kysely<Database>;
 type Phase = ReconcileRunsTable['phase'];
@@ -45,6 +47,8 @@ export interface ReconcileDeps {
   /** Attempts per page before the run stops, resumable (default 4). */
   readonly pageAttempts?: number;
   readonly onProgress?: (progress: ReconcileProgress) => void;
+  /** Where the alert for a privileged grant made outside jml goes (it is audited either way). */
+  readonly alert?: AlertSink;
 }
 
 export interface ReconcileReport {
@@ -235,5 +239,7 @@ async function finish(
     if ((policy.sod ?? []).length > 0) await syncSodFindings(trx, policy, at, deps.actor);
     return result;
   });
+  // Escalation outside the workflow is alerted at once, not at the next scheduled scan.
+  await alertPrivilegedGrants(db, policy, run.system, drafts, at, deps.alert);
   return { runId: run.id, system: run.system, resumed, pages: run.pages, counts, situations, deleted, findings: { ...sync, byKind } };
 }
