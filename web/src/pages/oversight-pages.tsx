@@ -73,7 +73,7 @@ export function SystemsPage({ canAct }: { canAct: boolean }) {
 
 interface FindingRow { id: string; kind: string; system: string | null; identityKey: string | null; accountId: string | null; entitlement: string | null; detail: string; firstSeen: string; state: 'open' | 'resolved'; resolvedAt: string | null; fixedBy: { planId: string; status: string } | null }
 
-const FINDING_KINDS = ['orphan_account', 'leaver_account_enabled', 'out_of_policy_grant', 'missing_account', 'missing_grant', 'disputed_account', 'dormant', 'parked_change', 'quarantined_system', 'overdue_leaver', 'exception_review', 'lost_asset', 'sod_violation', 'privileged_grant_outside_workflow'];
+const FINDING_KINDS = ['orphan_account', 'leaver_account_enabled', 'out_of_policy_grant', 'missing_account', 'missing_grant', 'disputed_account', 'dormant', 'parked_change', 'quarantined_system', 'overdue_leaver', 'exception_review', 'lost_asset', 'sod_violation', 'privileged_grant_outside_workflow', 'stale_credential', 'ownerless_nhi', 'leaver_activity', 'self_approver'];
 
 /** Findings: filter, the plan that fixes each, resolution by hand with a note. */
 export function FindingsPage() {
