@@ -13,10 +13,11 @@ import { detectRisks, scanRisks } from './risk-detectors.ts';
 const NOW = new Date('2026-12-05T12:00:00Z');
 
 describe('risk detectors', () => {
-  test('each risk is found with its severity: stale credential, ownerless agent, owner who left, leaver sign-in after leaving, own manager', () => {
+  test('each risk is found with its severity: stale credential, ownerless agent, owner who left, leaver sign-in after leaving, own manager, a management loop', () => {
     const found = detectRisks({
       identities: [
         person('E1'), person('GONE', {}, { status: 'left', endDate: '2026-11-30' }), person('BOSS', { manager: 'BOSS' }),
+        person('M1', { manager: 'M2' }), person('M2', { manager: 'M1' }), person('R1', { manager: 'M1' }),
         person('BOT1', {}, { kind: 'ai_agent', owner: null }), person('SVC1', {}, { kind: 'service_account', owner: 'GONE' }), person('SVC2', {}, { kind: 'service_account', owner: 'E1' }),
       ],
       credentials: [
@@ -31,7 +32,7 @@ describe('risk detectors', () => {
       credentialMaxAgeDays: 90,
     });
     assert.deepEqual(found.map((f) => `${f.kind}:${f.subject}:${f.severity}`).sort(), [
-      'leaver_activity:vpn:a1:critical', 'ownerless_nhi:BOT1:high', 'ownerless_nhi:SVC1:medium', 'self_approver:BOSS:high', 'stale_credential:k1:medium',
+      'leaver_activity:vpn:a1:critical', 'ownerless_nhi:BOT1:high', 'ownerless_nhi:SVC1:medium', 'self_approver:BOSS:high', 'self_approver:M1:high', 'self_approver:M2:high', 'stale_credential:k1:medium',
     ]);
   });
 

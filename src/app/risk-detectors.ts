@@ -61,6 +61,10 @@ export function detectRisks(input: RiskInput): RiskFinding[] {
     const manager = i.attributes.manager;
     if (manager === i.key || (i.sponsor !== null && i.sponsor === i.key) || (i.owner !== null && i.owner === i.key)) {
       out.push({ kind: 'self_approver', subject: i.key, severity: 'high', identityKey: i.key, detail: `${i.key} is their own ${manager === i.key ? 'manager' : i.sponsor === i.key ? 'sponsor' : 'owner'}, so approvals routed to them would be self-approvals: correct the source record` });
+    } else {
+      const loop = managerLoop(i.key, byKey);
+      // An approval that escalates up the chain (manager's manager, …) would come back to them.
+      if (loop) out.push({ kind: 'self_approver', subject: i.key, severity: 'high', identityKey: i.key, detail: `the management chain of ${i.key} loops back to them (${loop.join(' → ')}), so an escalated approval would reach them: correct the source records` });
     }
   }
   for (const a of input.accounts) {
@@ -74,6 +78,22 @@ export function detectRisks(input: RiskInput): RiskFinding[] {
     }
   }
   return out;
+}
+
+/** Levels of management followed before giving up (deeper organisations are rare). */
+const MAX_CHAIN = 16;
+
+/** The chain from `key` up through managers when it returns to `key`; null when it ends or loops elsewhere. */
+function managerLoop(key: string, byKey: ReadonlyMap<string, Identity>): string[] | null {
+  const chain = [key];
+  let next = byKey.get(key)?.attributes.manager;
+  for (let i = 0; i < MAX_CHAIN && next; i++) {
+    chain.push(next);
+    if (next === key) return chain;
+    if (chain.indexOf(next) < chain.length - 1) return null;
+    next = byKey.get(next)?.attributes.manager;
+  }
+  return null;
 }
 
 /** Raises `found` and resolves the open findings of `kinds` (within `system` when given) that it no longer contains. */
