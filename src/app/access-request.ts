@@ -19,10 +19,11 @@ import { appendAudit } from '../store/audit-log.ts';
 import { identityFromRow } from '../store/identity-store.ts';
 import type { AccessRequestsTable, Database } from '../store/database.ts';
 import { approvalRoute, policyFor, type RouteContext, type RouteStage } from './approval-route.ts';
+import { checkSodForRequest, type SodMitigationInput } from './sod-request-gate.ts';
 
 export interface RequestDeps {
   readonly db: Kysely<Database>;
-  readonly policy: Pick<Policy, 'approvals' | 'systems' | 'entitlements' | 'roles'>;
+  readonly policy: Pick<Policy, 'approvals' | 'systems' | 'entitlements' | 'roles' | 'sod'>;
   readonly timezone?: string;
   readonly now?: () => Date;
 }
@@ -38,6 +39,8 @@ export interface AccessRequestInput {
   readonly role?: string;
   readonly justification: string;
   readonly durationDays?: number;
+  /** For access that would break an SoD rule: the compensating control that lets it stand, as an exception. */
+  readonly mitigation?: SodMitigationInput;
 }
 
 export interface AccessRequest {
@@ -53,6 +56,8 @@ export interface AccessRequest {
   readonly createdAt: string;
   readonly decidedAt: string | null;
   readonly validTo: string | null;
+  /** An SoD mitigation: the rule it lets the access break, the compensating control and its owner. */
+  readonly sod: { readonly rule: string; readonly control: string; readonly controlOwner: string } | null;
 }
 
 /**
@@ -62,7 +67,7 @@ export interface AccessRequest {
  */
 export async function createAccessRequest(deps: RequestDeps, input: AccessRequestInput): Promise<{ request: AccessRequest; stages: RouteStage[] }> {
   const now = (deps.now ?? (() => new Date()))();
-  const kind = input.kind ?? 'request';
+  let kind = input.kind ?? 'request';
   if (input.justification.trim().length < 3) throw new JmlError('invalid_input', 'a request needs a justification');
   if ((input.entitlement === undefined) === (input.role === undefined)) throw new JmlError('invalid_input', 'request either an entitlement (system:name) or a role');
   const refs = input.role ? roleEntitlements(deps.policy, input.role) : [parseRef(deps.policy, input.entitlement!)];
@@ -87,16 +92,24 @@ export async function createAccessRequest(deps: RequestDeps, input: AccessReques
     throw new JmlError('invalid_input', `at most ${maxDays} days may be requested for ${refs.map((r) => `${r.system}:${r.entitlement}`).join(', ')}`, { details: { maxDays } });
   }
   const durationDays = input.durationDays ?? maxDays;
+  const sod = await checkSodForRequest(deps.db, deps.policy, input.identityKey, refs, input.mitigation ? (input.durationDays ?? null) : durationDays, input.mitigation);
   const stages = approvalRoute(ctx, input.requester, beneficiary, refs);
+  // A mitigation is an exception: time-bound, reviewed, and decided last by the SoD rule's owner.
+  if (sod.mitigation) {
+    kind = 'exception';
+    stages.push(sod.mitigation.stage);
+  }
   const outsideChain = refs.some((r) => policyFor(ctx, beneficiary, r)?.approverOutsideChain === true);
   const id = `req-${randomUUID().slice(0, 8)}`;
   await deps.db.transaction().execute(async (trx) => {
     await trx
       .insertInto('access_requests')
-      .values({ id, kind, requester: input.requester, identity_key: input.identityKey, role: input.role ?? null, entitlements: JSON.stringify(refs), justification: input.justification, duration_days: durationDays, state: 'pending', created_at: now.toISOString(), approver_outside_chain: outsideChain })
+      .values({ id, kind, requester: input.requester, identity_key: input.identityKey, role: input.role ?? null, entitlements: JSON.stringify(refs), justification: input.justification, duration_days: durationDays, state: 'pending', created_at: now.toISOString(), approver_outside_chain: outsideChain,
+        sod_rule: sod.mitigation?.rule ?? null, compensating_control: sod.mitigation?.control ?? null, control_owner: sod.mitigation?.owner ?? null })
       .execute();
     await insertStages(trx, id, stages, now);
-    await appendAudit(trx, { actor: input.requester, action: `${kind}.created`, subject: input.identityKey, trigger: `request:${id}`, details: { entitlements: refs, role: input.role ?? null, durationDays, justification: input.justification, stages: stages.map((s) => ({ name: s.name, approvers: s.approvers })) } }, now);
+    await appendAudit(trx, { actor: input.requester, action: `${kind}.created`, subject: input.identityKey, trigger: `request:${id}`, details: { entitlements: refs, role: input.role ?? null, durationDays, justification: input.justification, stages: stages.map((s) => ({ name: s.name, approvers: s.approvers })),
+      ...(sod.mitigation ? { sod: { rule: sod.mitigation.rule, control: sod.mitigation.control, controlOwner: sod.mitigation.owner, pairs: sod.violations.map((v) => v.pair) } } : {}) } }, now);
   });
   return { request: (await getAccessRequest(deps.db, id))!, stages };
 }
@@ -208,5 +221,6 @@ export function toRequest(row: Selectable<AccessRequestsTable>): AccessRequest {
     createdAt: row.created_at.toISOString(),
     decidedAt: row.decided_at?.toISOString() ?? null,
     validTo: row.valid_to?.toISOString() ?? null,
+    sod: row.sod_rule ? { rule: row.sod_rule, control: row.compensating_control ?? '', controlOwner: row.control_owner ?? '' } : null,
   };
 }

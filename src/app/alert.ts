@@ -9,9 +9,14 @@ import type { Kysely } from 'kysely';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 
+/** Kinds the risk detectors raise (src/app/risk-detectors.ts). */
+export type RiskFindingKind = 'privileged_grant_outside_workflow' | 'stale_credential' | 'ownerless_nhi' | 'leaver_activity' | 'self_approver';
+
 export interface FindingInput {
-  readonly kind: 'parked_change' | 'quarantined_system' | 'overdue_leaver' | 'dormant' | 'exception_review' | 'lost_asset';
+  readonly kind: 'parked_change' | 'quarantined_system' | 'overdue_leaver' | 'dormant' | 'exception_review' | 'lost_asset' | RiskFindingKind;
   readonly detail: string;
+  /** How urgent; carried into the `alert.raised` audit entry (and so to the SIEM). */
+  readonly severity?: 'low' | 'medium' | 'high' | 'critical';
   readonly system?: string | null;
   readonly identityKey?: string | null;
   readonly accountId?: string | null;
@@ -57,7 +62,7 @@ export async function raiseFinding(db: Kysely<Database>, finding: FindingInput, 
       .onConflict((oc) => oc.column('id').doUpdateSet({ last_seen: at, detail: finding.detail, state: 'open', resolved_at: null }))
       .execute();
     if (before?.state === 'open') return false;
-    await appendAudit(trx, { actor: 'jml', action: 'alert.raised', subject: finding.identityKey ?? (finding.system ? `system:${finding.system}` : id), trigger: 'job', details: { finding: id, kind: finding.kind, detail: finding.detail } }, now);
+    await appendAudit(trx, { actor: 'jml', action: 'alert.raised', subject: finding.identityKey ?? (finding.system ? `system:${finding.system}` : id), trigger: 'job', details: { finding: id, kind: finding.kind, detail: finding.detail, ...(finding.severity ? { severity: finding.severity } : {}) } }, now);
     return true;
   });
   if (alerted && sink) await sink({ ...finding, findingId: id, at });

@@ -162,6 +162,8 @@ async function finish(deps: ApplyChangeDeps, planId: string, change: Change, upd
             change: change.id,
             kind: change.kind,
             system: change.system,
+            // SIEM streams name the privilege a grant change is about (src/app/siem/siem-event.ts).
+            ...(change.entitlement !== undefined ? { entitlement: change.entitlement } : {}),
             attempts: update.attempts ?? previous?.attempts ?? 0,
             ...(update.lastError ? { error: update.lastError } : {}),
             ...(update.taskId ? { task: update.taskId } : {}),

@@ -49,6 +49,7 @@ for (const backend of testBackends()) {
       try {
         assert.deepEqual(kinds(await listFindings(store.db, { state: 'open' })), [
           'leaver_account_enabled:E2:-', 'missing_account:E3:-', 'missing_grant:E1:eng', 'out_of_policy_grant:E1:admins',
+          'privileged_grant_outside_workflow:E1:admins',
         ]);
         const report = await apply();
         assert.equal(report.status, 'applied');
@@ -59,7 +60,7 @@ for (const backend of testBackends()) {
         const entries = await store.db.selectFrom('audit_log').select(['actor', 'subject', 'trigger', 'details']).where('action', '=', 'finding.resolved').orderBy('seq').execute();
         const byKind = entries.map((e) => `${e.subject} ${(e.details as { changeKind: string }).changeKind} ${(e.details as { kinds: string[] }).kinds.join(',')}`).sort();
         assert.deepEqual(byKind, [
-          'E1 add_grant missing_grant', 'E1 remove_grant out_of_policy_grant', 'E2 disable_account leaver_account_enabled', 'E3 create_account missing_account',
+          'E1 add_grant missing_grant', 'E1 remove_grant out_of_policy_grant,privileged_grant_outside_workflow', 'E2 disable_account leaver_account_enabled', 'E3 create_account missing_account',
         ]);
         assert.ok(entries.every((e) => e.actor === 'test:apply' && e.trigger.startsWith('change:')));
         assert.equal((await verifyAudit(store.db)).ok, true);

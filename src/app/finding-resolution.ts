@@ -11,12 +11,13 @@ import { JmlError } from '../domain/errors.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import type { FindingKind } from './reconcile-detect.ts';
+import type { RiskFindingKind } from './alert.ts';
 
 type Db = Kysely<Database>;
 
 /** Which open findings a change that holds settles: their kind and what they must name. */
 interface FixedBy {
-  readonly kinds: readonly FindingKind[];
+  readonly kinds: readonly (FindingKind | RiskFindingKind)[];
   /** Match the finding's identity (findings about orphans name none). */
   readonly identity: boolean;
   /** Match the finding's account (the planned or the confirmed id). */
@@ -27,9 +28,9 @@ interface FixedBy {
 const FIXED_BY: Partial<Record<Change['kind'], FixedBy>> = {
   create_account: { kinds: ['missing_account'], identity: true, account: false, entitlement: false },
   add_grant: { kinds: ['missing_grant'], identity: true, account: false, entitlement: true },
-  remove_grant: { kinds: ['out_of_policy_grant'], identity: true, account: true, entitlement: true },
+  remove_grant: { kinds: ['out_of_policy_grant', 'privileged_grant_outside_workflow'], identity: true, account: true, entitlement: true },
   disable_account: { kinds: ['leaver_account_enabled', 'orphan_account'], identity: false, account: true, entitlement: false },
-  delete_account: { kinds: ['leaver_account_enabled', 'orphan_account', 'out_of_policy_grant'], identity: false, account: true, entitlement: false },
+  delete_account: { kinds: ['leaver_account_enabled', 'orphan_account', 'out_of_policy_grant', 'privileged_grant_outside_workflow'], identity: false, account: true, entitlement: false },
 };
 
 /** What a finding names, as far as matching it to a change goes. */

@@ -16,6 +16,7 @@ import type { Change } from '../domain/change.ts';
 import type { Database } from '../store/database.ts';
 import { resolveFixedFindings } from './finding-resolution.ts';
 import { latestRuns } from './observed-snapshot.ts';
+import { resolveSodFindingsFixedBy } from './sod-findings.ts';
 
 type Db = Kysely<Database>;
 type AttributeValue = string | readonly string[] | null;
@@ -40,6 +41,7 @@ type ConfirmationContext = { readonly accountId: string | null; readonly actor: 
 export async function recordConfirmedChange(trx: Db, change: Change, context: ConfirmationContext): Promise<void> {
   await recordInSnapshot(trx, change, context);
   await resolveFixedFindings(trx, change, context);
+  await resolveSodFindingsFixedBy(trx, change, context.at, context.actor);
 }
 
 async function recordInSnapshot(trx: Db, change: Change, context: ConfirmationContext): Promise<void> {

@@ -20,6 +20,9 @@ import { syncFindings, type FindingSync } from './findings-store.ts';
 import { loadAssignments, loadIdentities } from './plan-inputs.ts';
 import { retryDelayMs } from '../domain/retry-backoff.ts';
 import { createCorrelator, detectFindings, FINDING_KINDS, type ObservedAccountRow } from './reconcile-detect.ts';
+import { syncSodFindings } from './sod-findings.ts';
+import { alertPrivilegedGrants } from './risk-detectors.ts';
+import type { AlertSink } from './alert.ts';
 
 type Db = Kysely<Database>;
 type Phase = ReconcileRunsTable['phase'];
@@ -44,6 +47,8 @@ export interface ReconcileDeps {
   /** Attempts per page before the run stops, resumable (default 4). */
   readonly pageAttempts?: number;
   readonly onProgress?: (progress: ReconcileProgress) => void;
+  /** Where the alert for a privileged grant made outside jml goes (it is audited either way). */
+  readonly alert?: AlertSink;
 }
 
 export interface ReconcileReport {
@@ -230,7 +235,11 @@ async function finish(
       .where('id', '=', run.id).execute();
     await trx.deleteFrom('reconcile_runs').where('system', '=', run.system).where('id', '<>', run.id).where('status', '<>', 'running').execute();
     await appendAudit(trx, { actor: deps.actor, action: 'reconcile.completed', subject: `system:${run.system}`, trigger: 'reconcile', details: { run: run.id, ...summary } }, at);
+    // SoD spans systems: judged over every system's latest snapshot, this one now included.
+    if ((policy.sod ?? []).length > 0) await syncSodFindings(trx, policy, at, deps.actor);
     return result;
   });
+  // Escalation outside the workflow is alerted at once, not at the next scheduled scan.
+  await alertPrivilegedGrants(db, policy, run.system, drafts, at, deps.alert);
   return { runId: run.id, system: run.system, resumed, pages: run.pages, counts, situations, deleted, findings: { ...sync, byKind } };
 }

@@ -98,6 +98,10 @@ export function planLines(plan: Plan, runs: ReadonlyMap<string, SnapshotRun> | n
   if (plan.changes.length === 0) lines.push(held.length > 0 ? 'nothing to do until the joiners below are approved.' : 'nothing to do: every system holds what policy desires.');
   else if (openTasks.size > 0) lines.push('', `${openTasks.size} change(s) wait on open tasks (jml tasks); applying again points at the same tasks.`);
   if (held.length > 0) lines.push('', ...heldLines(held));
+  if (plan.sodHeld && plan.sodHeld.length > 0) {
+    lines.push('', 'held because they would break an SoD rule (remove the conflicting access, change the rule, or mitigate with jml request --control):');
+    for (const h of plan.sodHeld) lines.push(`  ${h.identityKey.padEnd(12)} ${h.changeId.slice(0, 12)}  SoD rule ${h.rule} (${h.severity}): ${h.pair[0]} + ${h.pair[1]} — wanted by ${h.reason}`);
+  }
   return lines;
 }
 

@@ -78,6 +78,18 @@ export interface HeldJoiner extends JoinerHold {
   readonly heldChanges: number;
 }
 
+/** A change a plan holds back because applying it would break an SoD rule; a person resolves the conflict. */
+export interface SodHeldChange {
+  readonly changeId: string;
+  readonly identityKey: string;
+  /** The SoD rule, the plan's reason for holding. */
+  readonly rule: string;
+  readonly severity: 'low' | 'medium' | 'high' | 'critical';
+  readonly pair: readonly [string, string];
+  /** The held change's own reason (the birthright rule that wanted it). */
+  readonly reason: string;
+}
+
 export interface Plan {
   readonly id: string;
   readonly computedAt: string;
@@ -86,6 +98,8 @@ export interface Plan {
   readonly changes: readonly Change[];
   /** Joiners whose account and grant changes this plan holds back until approved; absent when none. */
   readonly held?: readonly HeldJoiner[];
+  /** Changes held because they would break an SoD rule; absent when none. */
+  readonly sodHeld?: readonly SodHeldChange[];
 }
 
 /** What a connector reports for one change. */

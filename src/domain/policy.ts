@@ -188,6 +188,42 @@ export interface Policy {
   readonly roles: readonly RoleDef[];
   readonly rules: readonly RuleDef[];
   readonly approvals: readonly ApprovalPolicy[];
+  /** Separation-of-duties rules; absent when the policy has none (so older policies keep their hash). */
+  readonly sod?: readonly SodRule[];
+}
+
+/** Severity of an SoD rule and of the findings it raises. */
+export type SodSeverity = 'low' | 'medium' | 'high' | 'critical';
+
+/**
+ * One side of an SoD conflict: an identity is on this side when it holds any of
+ * the entitlements, any entitlement matching a pattern (`system:glob`, `*` any
+ * characters), or every entitlement one of the roles induces.
+ */
+export interface SodSide {
+  readonly entitlements: readonly { readonly system: string; readonly entitlement: string }[];
+  readonly roles: readonly string[];
+  /** `erp:approve-*`: the system, then a glob over entitlement names. */
+  readonly patterns: readonly { readonly system: string; readonly pattern: string }[];
+}
+
+/**
+ * Access no single identity should combine: holding something from each side is
+ * a violation. Symmetric: the order the two sides are written in changes nothing.
+ * A violation may only stand as a mitigation (an exception approved by `owner`
+ * naming one of `mitigations` as its compensating control, with an end date).
+ */
+export interface SodRule {
+  readonly name: string;
+  readonly description: string;
+  readonly sides: readonly [SodSide, SodSide];
+  readonly severity: SodSeverity;
+  /** Identity key of the person who owns the rule and decides its mitigations. */
+  readonly owner: string;
+  /** Compensating controls a mitigation may name; empty: the conflict cannot be mitigated, only refused. */
+  readonly mitigations: readonly string[];
+  /** Longest a mitigation may run. */
+  readonly maxMitigationDays: number;
 }
 
 /** Regular expressions in `matches` are capped so a policy cannot make matching expensive. */

@@ -4,7 +4,7 @@
  * that leads there), templates parsed. Computed once per Policy object.
  */
 import type { AssignmentReason } from '../domain/access.ts';
-import type { EntitlementDef, Policy, RuleDef, SystemDef } from '../domain/policy.ts';
+import type { EntitlementDef, Policy, RoleDef, RuleDef, SystemDef } from '../domain/policy.ts';
 import { compileCondition, type Predicate } from './condition.ts';
 import { compileTemplate, templateFields, templatePattern, type CompiledTemplate } from './account-template.ts';
 
@@ -59,18 +59,7 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
   const cached = cache.get(policy);
   if (cached) return cached;
   const roles = new Map(policy.roles.map((role) => [role.name, role]));
-
-  // Expands a role depth-first. The loader rejects cycles; the `path` guard keeps
-  // a hand-built policy with a cycle from recursing forever.
-  const expand = (role: string, chain: readonly string[], out: Omit<RuleGrant, 'reason'>[]): void => {
-    const def = roles.get(role);
-    if (!def || chain.includes(role)) return;
-    const next = [...chain, role];
-    for (const inducement of def.inducements) {
-      if (inducement.type === 'role') expand(inducement.role, next, out);
-      else out.push({ system: inducement.system, entitlement: inducement.entitlement, roleChain: next });
-    }
-  };
+  const expand = (role: string, chain: readonly string[], out: Omit<RuleGrant, 'reason'>[]): void => expandRole(roles, role, chain, out);
 
   const templateOf = new Map<string, CompiledEntitlementTemplate>();
   const templates = new Map<string, CompiledEntitlementTemplate[]>();
@@ -114,6 +103,21 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
   };
   cache.set(policy, compiled);
   return compiled;
+}
+
+/**
+ * Expands a role depth-first into the entitlements it induces, each with the
+ * chain of roles that led to it. The loader rejects cycles; the `chain` guard
+ * keeps a hand-built policy with a cycle from recursing forever.
+ */
+export function expandRole(roles: ReadonlyMap<string, RoleDef>, role: string, chain: readonly string[], out: Omit<RuleGrant, 'reason'>[]): void {
+  const def = roles.get(role);
+  if (!def || chain.includes(role)) return;
+  const next = [...chain, role];
+  for (const inducement of def.inducements) {
+    if (inducement.type === 'role') expandRole(roles, inducement.role, next, out);
+    else out.push({ system: inducement.system, entitlement: inducement.entitlement, roleChain: next });
+  }
 }
 
 interface EntitlementLookup {

@@ -18,3 +18,7 @@ export type { Explanation, ExplainedEntitlement, PolicyDiffEntry } from './expla
 export { compileCondition } from './condition.ts';
 export { addDays, dateIn, endOfLastDay, lastInstantOf, startOfDay } from './org-calendar.ts';
 export { canonicalHash, stableId } from './canonical-hash.ts';
+export { describeSodViolation, newSodViolations, sodRule, sodViolationKey, sodViolations } from './sod.ts';
+export type { SodViolation } from './sod.ts';
+export { sodPolicyDiff } from './sod-diff.ts';
+export type { SodPolicyDiff } from './sod-diff.ts';

@@ -4,7 +4,7 @@
  * ids (idempotency keys) and the same fingerprint.
  */
 import type { Account, Assignment, EntitlementRef } from '../domain/access.ts';
-import type { Change, HeldJoiner, JoinerHold, Plan } from '../domain/change.ts';
+import type { Change, HeldJoiner, JoinerHold, Plan, SodHeldChange } from '../domain/change.ts';
 import type { Credential, Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
 import { canonicalJson } from '../domain/canonical-json.ts';
@@ -15,6 +15,7 @@ import { desiredIndex } from './desired.ts';
 import { trackGroups } from './group-changes.ts';
 import { identityChanges, type HeldAsset } from './identity-changes.ts';
 import { holdActivation } from './joiner-hold.ts';
+import { holdSodConflicts } from './sod-hold.ts';
 import { orphanChanges, type OrphanFinding } from './orphan-changes.ts';
 import { grantsIn, indexObserved, type AccountLink, type LinkedAccounts, type ObservedSystem } from './observed-index.ts';
 
@@ -102,6 +103,8 @@ export function plan(input: PlanInput): Plan {
   const assets = groupBy(input.assets ?? [], (a) => a.holderKey);
   const holds = new Map((input.joinerHolds ?? []).map((h) => [h.identityKey, h]));
   const heldJoiners: HeldJoiner[] = [];
+  const sodHeld: SodHeldChange[] = [];
+  const sodRules = (input.policy.sod ?? []).length > 0;
   const previously = new Map<string, Set<string>>();
   for (const p of input.previouslyAssigned) {
     let set = previously.get(p.identityKey);
@@ -165,6 +168,12 @@ export function plan(input: PlanInput): Plan {
       const heldChanges = split.held.filter(inScope).length;
       if (heldChanges > 0) heldJoiners.push({ ...hold, heldChanges });
     }
+    if (sodRules) {
+      const heldNow = linked.accounts.flatMap((account) => grantsIn(linked, account).map((entitlement) => ({ system: account.system, entitlement })));
+      const split = holdSodConflicts(input.policy, key, identityPlan, heldNow, desired);
+      identityPlan = split.kept;
+      sodHeld.push(...split.held);
+    }
     for (const change of identityPlan) {
       if (!inScope(change)) continue;
       changes.push(change);
@@ -198,6 +207,7 @@ export function plan(input: PlanInput): Plan {
     fingerprint,
     changes,
     ...(heldJoiners.length > 0 ? { held: heldJoiners } : {}),
+    ...(sodHeld.length > 0 ? { sodHeld } : {}),
   });
 }
 

@@ -13,6 +13,7 @@ export const QUEUE = {
   assignmentsExpire: 'assignments-expire',
   reconcile: 'reconcile',
   dormantScan: 'dormant-scan',
+  riskScan: 'risk-scan',
   approvalsEscalate: 'approvals-escalate',
   leaverSla: 'leaver-sla',
   quarantineProbe: 'quarantine-probe',

@@ -12,6 +12,7 @@ import type { Database } from '../store/database.ts';
 import type { AlertSink } from '../app/alert.ts';
 import { expireAssignments } from '../app/assignment-expiry.ts';
 import { detectDormantAccounts } from '../app/dormant-accounts.ts';
+import { scanRisks } from '../app/risk-detectors.ts';
 import { escalateApprovals } from '../app/approval.ts';
 import { checkLeaverSla, DEFAULT_LEAVER_SLA, type LeaverSlaTargets } from '../app/leaver-sla.ts';
 import { checkExceptionReviews, DEFAULT_EXCEPTION_REVIEW, type ExceptionReviewSettings } from '../app/exception-review.ts';
@@ -46,6 +47,8 @@ export interface ScheduleSettings {
   readonly dormantCron: string;
   /** An account with no sign-in for this many days is dormant (PCI DSS 8.2.6: 90). */
   readonly dormantDays: number;
+  /** Credentials not set for longer than this are stale findings (risk scan, with the dormant scan's schedule). */
+  readonly credentialMaxAgeDays?: number;
   readonly leaverSla: LeaverSlaTargets;
   /** When exceptions ending soon or past their review are reported (default daily at 06:00). */
   readonly exceptionReviewCron: string;
@@ -122,6 +125,7 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
       },
     },
     { queue: QUEUE.dormantScan, cron: settings.dormantCron, run: async () => detectDormantAccounts(deps.db, now(), settings.dormantDays, deps.alert) },
+    { queue: QUEUE.riskScan, cron: settings.dormantCron, run: async () => scanRisks(deps.db, now(), { credentialMaxAgeDays: settings.credentialMaxAgeDays ?? 90 }, deps.alert) },
     { queue: QUEUE.approvalsEscalate, cron: '*/15 * * * *', run: async () => escalateApprovals(deps.db, now()) },
     { queue: QUEUE.leaverSla, cron: '*/5 * * * *', run: async () => checkLeaverSla(deps.db, now(), settings.leaverSla, deps.alert) },
     { queue: QUEUE.exceptionsReview, cron: settings.exceptionReviewCron, run: async () => checkExceptionReviews(deps.db, now(), settings.exceptionReview, deps.alert) },

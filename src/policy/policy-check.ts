@@ -4,7 +4,7 @@
  * account templates, and role inducement cycles. Problems carry the file and the
  * path inside it; the loader turns paths into line numbers.
  */
-import type { EntitlementDef, RoleDef, RuleDef, SystemDef } from '../domain/policy.ts';
+import type { EntitlementDef, RoleDef, RuleDef, SodRule, SystemDef } from '../domain/policy.ts';
 import { templateProblems } from '../engine/account-template.ts';
 import { insecureHttpRefusal } from '../connectors/scim/scim-settings.ts';
 
@@ -23,6 +23,7 @@ export interface PolicyEntries {
   readonly entitlements: readonly Entry<EntitlementDef>[];
   readonly roles: readonly Entry<RoleDef>[];
   readonly rules: readonly Entry<RuleDef>[];
+  readonly sod: readonly Entry<SodRule>[];
 }
 
 export interface ProblemAt {
@@ -94,6 +95,21 @@ export function checkPolicy(entries: PolicyEntries): ProblemAt[] {
     entry.value.grant.entitlements.forEach((ref, i) => {
       const p = entitlementProblem(ref.system, ref.entitlement);
       if (p) at(entry, 'rules', ['grant', 'entitlements', i], p);
+    });
+  }
+  uniqueNames(entries.sod, (r) => r.name, 'SoD rule', 'sod', at);
+  for (const entry of entries.sod) {
+    entry.value.sides.forEach((side, s) => {
+      side.roles.forEach((role, i) => {
+        if (!roles.has(role)) at(entry, 'sod', ['conflict', s, 'roles', i], `unknown role "${role}"`);
+      });
+      side.entitlements.forEach((ref, i) => {
+        const p = entitlementProblem(ref.system, ref.entitlement);
+        if (p) at(entry, 'sod', ['conflict', s, 'entitlements', i], p);
+      });
+      side.patterns.forEach((ref, i) => {
+        if (!systems.has(ref.system)) at(entry, 'sod', ['conflict', s, 'patterns', i], `unknown system "${ref.system}"`);
+      });
     });
   }
   for (const cycle of roleCycles(entries.roles)) {

@@ -222,15 +222,73 @@ rules:
     assert.equal(problem?.line, 8);
   });
 
+  test('SoD rules load with their two sides, severity, owner and mitigations', async () => {
+    const dir = await policyDir('sod', {
+      'base.yaml': BASE + `  - { system: github, name: admins }
+sod:
+  - name: dev-admin
+    conflict:
+      - entitlements: [github:developers]
+      - patterns: ["github:admin*"]
+    severity: critical
+    owner: E9
+    mitigations: [weekly-log-review]
+`,
+    });
+    const { policy } = await loadPolicy(dir);
+    assert.deepEqual(policy.sod, [{
+      name: 'dev-admin', description: '', severity: 'critical', owner: 'E9', mitigations: ['weekly-log-review'], maxMitigationDays: 90,
+      sides: [
+        { entitlements: [{ system: 'github', entitlement: 'developers' }], roles: [], patterns: [] },
+        { entitlements: [], roles: [], patterns: [{ system: 'github', pattern: 'admin*' }] },
+      ],
+    }]);
+  });
+
+  test('an SoD rule naming an unknown entitlement or role is reported with its line', async () => {
+    const dir = await policyDir('sod-unknown', {
+      'base.yaml': BASE,
+      'sod.yaml': `sod:
+  - name: dev-admin
+    owner: E9
+    conflict:
+      - entitlements: [github:developers]
+      - roles: [nobody]
+        entitlements: [github:root]
+`,
+    });
+    const found = await problems(dir);
+    assert.deepEqual(found.map((p) => `${p.line} ${p.path}: ${p.message}`).sort(), [
+      '6 sod[0].conflict[1].roles[0]: unknown role "nobody"',
+      '7 sod[0].conflict[1].entitlements[0]: unknown entitlement "root" in system "github"',
+    ]);
+  });
+
+  test('an SoD rule with only one side is refused', async () => {
+    const dir = await policyDir('sod-one-side', {
+      'base.yaml': BASE,
+      'sod.yaml': `sod:
+  - name: dev-admin
+    owner: E9
+    conflict:
+      - entitlements: [github:developers]
+`,
+    });
+    const [problem] = await problems(dir);
+    assert.equal(problem?.file, join(dir, 'sod.yaml'));
+    assert.match(problem!.path, /^sod\[0\]\.conflict/);
+  });
+
   test('an empty or missing directory is an error, not an empty policy', async () => {
     assert.match((await problems(await policyDir('empty', {})))[0]!.message, /no policy files/);
     await assert.rejects(loadPolicy(join(root, 'absent')), (e) => isJmlError(e, 'invalid_input'));
   });
 });
 
-test('the JSON Schema describes the five collections and the condition language', () => {
+test('the JSON Schema describes the six collections and the condition language', () => {
   const schema = policyJsonSchema();
   const text = JSON.stringify(schema);
-  assert.deepEqual(Object.keys(schema.properties as object).sort(), ['approvals', 'entitlements', 'roles', 'rules', 'systems']);
+  assert.deepEqual(Object.keys(schema.properties as object).sort(), ['approvals', 'entitlements', 'roles', 'rules', 'sod', 'systems']);
+  assert.ok(text.includes('"conflict"'));
   for (const op of ['within_days', 'matches', 'all', 'any', 'not']) assert.ok(text.includes(`"${op}"`), op);
 });

@@ -1,6 +1,6 @@
 /**
  * Loads a policy directory: every *.yaml / *.yml file under it, each holding any
- * of `systems`, `entitlements`, `roles`, `rules`, `approvals`. All problems are
+ * of `systems`, `entitlements`, `roles`, `rules`, `approvals`, `sod`. All problems are
  * collected (YAML syntax, schema, cross-references) and reported together, each
  * naming file, line and path: `policy/roles.yaml:14 roles[2].inducements[0].role: unknown role "dev-ops"`.
  */
@@ -62,7 +62,7 @@ export async function loadPolicy(dir: string, options: LoadPolicyOptions = {}): 
   const problems: PolicyProblem[] = [];
   if (names.length === 0) problems.push({ file: dir, line: 0, path: '', message: 'no policy files (*.yaml, *.yml)' });
 
-  const entries = { systems: [], entitlements: [], roles: [], rules: [] } as {
+  const entries = { systems: [], entitlements: [], roles: [], rules: [], sod: [] } as {
     [K in keyof PolicyEntries]: Entry<PolicyEntries[K][number]['value']>[];
   };
   const approvals: ApprovalPolicy[] = [];
@@ -123,6 +123,7 @@ export async function loadPolicy(dir: string, options: LoadPolicyOptions = {}): 
     roles: entries.roles.map((e) => e.value),
     rules: entries.rules.map((e) => e.value),
     approvals,
+    ...(entries.sod.length > 0 ? { sod: entries.sod.map((e) => e.value) } : {}),
   };
   return { policy, hash: policyHash(policy), files };
 }
@@ -165,6 +166,8 @@ export function policyHash(policy: Policy): string {
     roles: byName(policy.roles),
     rules: byName(policy.rules),
     approvals: policy.approvals,
+    // Only when present: a policy without SoD rules keeps the hash it had before they existed.
+    ...(policy.sod && policy.sod.length > 0 ? { sod: byName(policy.sod) } : {}),
   });
 }
 
@@ -183,6 +186,7 @@ function collect(
   data.roles?.forEach((value, index) => entries.roles.push({ value, file, index }));
   data.rules?.forEach((value, index) => entries.rules.push({ value, file, index }));
   if (data.approvals) approvals.push(...data.approvals);
+  data.sod?.forEach((value, index) => entries.sod.push({ value, file, index }));
 }
 
 /** `roles[2].inducements[0].role` */

@@ -18,6 +18,8 @@ import type {
   RoleDef,
   CredentialPolicy,
   RuleDef,
+  SodRule,
+  SodSide,
   SystemDef,
 } from '../domain/policy.ts';
 
@@ -268,13 +270,54 @@ export const approvalSchema = z
     }),
   );
 
-/** One policy file: any of the five collections, each optional. */
+const sodPattern = z
+  .string()
+  .regex(/^([A-Za-z0-9][A-Za-z0-9_.-]*):(\S+)$/, 'write a pattern as "system:glob" (e.g. "erp:approve-*")')
+  .transform((ref) => {
+    const at = ref.indexOf(':');
+    return { system: ref.slice(0, at), pattern: ref.slice(at + 1) };
+  });
+
+const sodSideSchema = z
+  .strictObject({
+    entitlements: z.array(entitlementRef).default([]),
+    roles: z.array(name).default([]),
+    patterns: z.array(sodPattern).default([]),
+  })
+  .refine((s) => s.entitlements.length + s.roles.length + s.patterns.length > 0, 'name at least one entitlement, role or pattern')
+  .transform((s): SodSide => s);
+
+export const SOD_SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+
+/** A separation-of-duties rule: two conflicting sets; whoever holds from both is in violation. */
+export const sodRuleSchema = z
+  .strictObject({
+    name,
+    description: z.string().default(''),
+    conflict: z.tuple([sodSideSchema, sodSideSchema]).describe('the two sets no identity may combine; their order does not matter'),
+    severity: z.enum(SOD_SEVERITIES).default('high'),
+    owner: z.string().min(1).describe('identity key of the person who owns the rule and approves its mitigations'),
+    mitigations: z.array(name).default([]).describe('compensating controls a mitigation may name; empty: violations are refused, never mitigated'),
+    max_mitigation_days: z.number().int().min(1).max(3650).default(90),
+  })
+  .transform((r): SodRule => ({
+    name: r.name,
+    description: r.description,
+    sides: r.conflict,
+    severity: r.severity,
+    owner: r.owner,
+    mitigations: r.mitigations,
+    maxMitigationDays: r.max_mitigation_days,
+  }));
+
+/** One policy file: any of the six collections, each optional. */
 export const policyFileSchema = z.strictObject({
   systems: z.array(systemSchema).optional(),
   entitlements: z.array(entitlementSchema).optional(),
   roles: z.array(roleSchema).optional(),
   rules: z.array(ruleSchema).optional(),
   approvals: z.array(approvalSchema).optional(),
+  sod: z.array(sodRuleSchema).optional(),
 });
 export type PolicyFile = z.output<typeof policyFileSchema>;
 

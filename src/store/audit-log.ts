@@ -153,15 +153,18 @@ export async function verifyAudit(db: Db): Promise<AuditVerdict> {
   return { ok: true, entries: count, headHash: prev };
 }
 
-/** Streams entries in order, a batch at a time, for export to a SIEM. */
-export async function* readAudit(db: Db, options: { readonly subject?: string; readonly batchSize?: number } = {}): AsyncGenerator<AuditEntry> {
-  let after = 0;
+/** Streams entries in order, a batch at a time, for export to a SIEM: those after seq `after`, at most `limit`. */
+export async function* readAudit(db: Db, options: { readonly subject?: string; readonly batchSize?: number; readonly after?: number; readonly limit?: number } = {}): AsyncGenerator<AuditEntry> {
+  let after = options.after ?? 0;
+  let left = options.limit ?? Infinity;
   for (;;) {
     let query = db.selectFrom('audit_log').selectAll().where('seq', '>', after);
     if (options.subject) query = query.where('subject', '=', options.subject);
-    const batch = await query.orderBy('seq').limit(options.batchSize ?? 2000).execute();
+    const batch = await query.orderBy('seq').limit(Math.min(options.batchSize ?? 2000, left)).execute();
     if (batch.length === 0) return;
     yield* batch;
+    left -= batch.length;
+    if (left <= 0) return;
     after = batch[batch.length - 1]!.seq;
   }
 }

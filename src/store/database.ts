@@ -405,6 +405,17 @@ export interface AccessRequestsTable {
   edit: ColumnType<ProposedEdit | null, string | null | undefined, string | null>;
   /** Nobody in the requester's management chain decides any stage (approval policy `approver_outside_chain`). */
   approver_outside_chain: ColumnType<boolean, boolean | undefined, boolean>;
+  /** An SoD mitigation: the rule the access would break, the compensating control and who owns it. */
+  sod_rule: ColumnType<string | null, string | null | undefined, string | null>;
+  compensating_control: ColumnType<string | null, string | null | undefined, string | null>;
+  control_owner: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** How far each SIEM stream has been acknowledged by its receiver. */
+export interface AuditStreamCursorsTable {
+  name: string;
+  seq: ColumnType<string, string | number, string | number>;
+  updated_at: ColumnType<Date, string, string>;
 }
 
 /** An edit waiting for approval, as stored. */
@@ -560,6 +571,7 @@ export interface Database {
   change_runs: ChangeRunsTable;
   system_health: SystemHealthTable;
   access_requests: AccessRequestsTable;
+  audit_stream_cursors: AuditStreamCursorsTable;
   approval_steps: ApprovalStepsTable;
   leaver_cases: LeaverCasesTable;
   plan_previews: PlanPreviewsTable;

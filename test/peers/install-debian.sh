@@ -1,10 +1,10 @@
 #!/bin/sh
 # Installs the real components the tests run against from Debian packages:
-# PostgreSQL server, OpenLDAP slapd, Samba AD DC, openssl, Chromium (browser tests), without letting their system
+# PostgreSQL server, OpenLDAP slapd, Samba AD DC, openssl, rsyslog (SIEM streaming), Chromium (browser tests), without letting their system
 # daemons start or listen. Idempotent; run as root (CI does).
 set -eu
 
-PACKAGES="postgresql chromium chromium-driver fonts-dejavu-core poppler-utils slapd ldap-utils samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind krb5-user openssl"
+PACKAGES="postgresql chromium chromium-driver fonts-dejavu-core poppler-utils slapd ldap-utils samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind krb5-user openssl rsyslog rsyslog-gnutls"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-debian.sh: must run as root" >&2
@@ -30,7 +30,7 @@ if [ -n "$missing" ]; then
 fi
 
 # Whatever started anyway (no policy-rc.d honoured, or an earlier install) is stopped and disabled.
-for svc in postgresql slapd samba-ad-dc smbd nmbd winbind; do
+for svc in postgresql slapd samba-ad-dc smbd nmbd winbind rsyslog; do
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     systemctl stop "$svc" 2>/dev/null || true
     systemctl disable "$svc" 2>/dev/null || true

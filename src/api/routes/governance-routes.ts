@@ -53,6 +53,8 @@ const exceptionView = z.object({
   identityKey: z.string(),
   entitlements: z.array(z.object({ system: z.string(), entitlement: z.string() })),
   justification: z.string(),
+  /** An SoD mitigation: the rule it lets the access break, the compensating control and its owner; null otherwise. */
+  sod: z.object({ rule: z.string(), control: z.string(), controlOwner: z.string() }).nullable(),
   decidedAt: z.string().nullable(),
   validTo: z.string().nullable(),
   reviewState: z.enum(['in_force', 'ending_soon', 'review_overdue']),
@@ -150,7 +152,7 @@ export function governanceRoutes(deps: ApiDeps): RouteDefinition[] {
       response: z.object({ items: z.array(exceptionView) }),
       async handler() {
         const list = await listExceptions(db, deps.now(), reviewSettings());
-        return { items: list.map((x) => ({ id: x.id, requester: x.requester, identityKey: x.identityKey, entitlements: x.entitlements.map((e) => ({ system: e.system, entitlement: e.entitlement })), justification: x.justification, decidedAt: x.decidedAt, validTo: x.validTo, reviewState: x.reviewState, reviewDue: x.reviewDue, daysLeft: x.daysLeft })) };
+        return { items: list.map((x) => ({ id: x.id, requester: x.requester, identityKey: x.identityKey, entitlements: x.entitlements.map((e) => ({ system: e.system, entitlement: e.entitlement })), justification: x.justification, sod: x.sod ? { ...x.sod } : null, decidedAt: x.decidedAt, validTo: x.validTo, reviewState: x.reviewState, reviewDue: x.reviewDue, daysLeft: x.daysLeft })) };
       },
     }),
     defineRoute({

@@ -4,6 +4,10 @@ import type { JmlConfig } from '../../app/config.ts';
 import { readCheckpoints, takeCheckpoint, verifyAgainstCheckpoints } from '../../app/audit/audit-checkpoint.ts';
 import { generateCheckpointKey, loadSigningKey, loadVerifyKey } from '../../app/audit/checkpoint-key.ts';
 import { readAudit, verifyAudit } from '../../store/audit-log.ts';
+import { hostname } from 'node:os';
+import { SIEM_FORMATS, formatEntry, type SiemFormat } from '../../app/siem/siem-formats.ts';
+import { runAuditStream } from '../../app/siem/siem-stream.ts';
+import { sinkFor } from '../../app/siem/siem-target.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 
@@ -59,15 +63,72 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
     });
   audit
     .command('export')
-    .description('print every entry, oldest first, for a SIEM')
-    .option('--format <format>', 'jsonl', 'jsonl')
+    .description('print every entry, oldest first, for a SIEM (each record carries the entry\'s seq and hash)')
+    .option('--format <format>', SIEM_FORMATS.join(', '), 'jsonl')
+    .option('--ocsf-version <version>', 'OCSF 1.8 (Account Change, User Access Management) or 1.9 (User and Role Management)', '1.8')
     .option('--subject <subject>', 'only entries about this subject')
-    .action(async (flags: { format: string; subject?: string }) => {
-      if (flags.format !== 'jsonl') throw new JmlError('invalid_input', `--format must be jsonl, got ${flags.format}`);
+    .option('--after <seq>', 'only entries after this sequence number')
+    .action(async (flags: { format: string; subject?: string; after?: string; ocsfVersion: string }) => {
+      const format = siemFormat(flags.format);
+      const options = { ocsfVersion: ocsfVersion(flags.ocsfVersion), hostname: hostname() };
+      const after = flags.after === undefined ? 0 : Number(flags.after);
+      if (!Number.isInteger(after) || after < 0) throw new JmlError('invalid_input', `--after must be a sequence number, not ${flags.after}`);
       await ctx.withStore(async (store) => {
-        for await (const entry of readAudit(store.db, { subject: flags.subject })) ctx.stdout.write(`${JSON.stringify(entry)}\n`);
+        let lines: string[] = [];
+        for await (const entry of readAudit(store.db, { subject: flags.subject, after, batchSize: 5000 })) {
+          lines.push(formatEntry(format, entry, options));
+          if (lines.length >= 1000) {
+            ctx.stdout.write(`${lines.join('\n')}\n`);
+            lines = [];
+          }
+        }
+        if (lines.length > 0) ctx.stdout.write(`${lines.join('\n')}\n`);
       });
     });
+  audit
+    .command('stream')
+    .description('send the audit trail to a SIEM continuously, resuming at the stream\'s checkpointed cursor (at-least-once)')
+    .requiredOption('--to <url>', 'file:///path, syslog://host:port, syslog+tls://host:port or https://host/services/collector/event')
+    .option('--format <format>', SIEM_FORMATS.join(', ') + ' (syslog targets always get syslog framing)', 'ocsf')
+    .option('--ocsf-version <version>', '1.8 or 1.9', '1.8')
+    .option('--name <name>', 'the stream\'s name; its cursor is kept under it', 'siem')
+    .option('--ca <file>', 'PEM of the CA that signed the receiver\'s certificate')
+    .option('--token-env <var>', 'environment variable holding the HEC token', 'JML_HEC_TOKEN')
+    .option('--once', 'stop once caught up')
+    .action(async (flags: { to: string; format: string; ocsfVersion: string; name: string; ca?: string; tokenEnv: string; once?: boolean }) => {
+      const syslogTarget = flags.to.startsWith('syslog');
+      const format = syslogTarget ? 'syslog' : siemFormat(flags.format);
+      const token = process.env[flags.tokenEnv];
+      const sink = sinkFor(flags.to, { ...(flags.ca ? { caFile: flags.ca } : {}), ...(token ? { token } : {}) });
+      const abort = new AbortController();
+      const stop = () => abort.abort();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        await ctx.withStore(async (store) => {
+          const result = await runAuditStream({
+            db: store.db, name: flags.name, sink, format, formatOptions: { ocsfVersion: ocsfVersion(flags.ocsfVersion), hostname: hostname() },
+            untilCaughtUp: flags.once === true, signal: abort.signal,
+            onError: (error, attempt) => ctx.stderr.write(`jml audit stream: ${(error as Error).message} (attempt ${attempt}; retrying, nothing skipped)\n`),
+          });
+          printLine(ctx, `stream ${flags.name}: ${result.sent} entries sent, cursor at ${result.cursor}`);
+        });
+      } finally {
+        process.removeListener('SIGINT', stop);
+        process.removeListener('SIGTERM', stop);
+        await sink.close();
+      }
+    });
+}
+
+function siemFormat(value: string): SiemFormat {
+  if (!(SIEM_FORMATS as readonly string[]).includes(value)) throw new JmlError('invalid_input', `--format must be one of ${SIEM_FORMATS.join(', ')}, got ${value}`);
+  return value as SiemFormat;
+}
+
+function ocsfVersion(value: string): '1.8' | '1.9' {
+  if (value !== '1.8' && value !== '1.9') throw new JmlError('invalid_input', `--ocsf-version must be 1.8 or 1.9, got ${value}`);
+  return value;
 }
 
 function requireKeyFile(config: JmlConfig): string {

@@ -10,7 +10,7 @@ import { createPlanner } from '../../app/compute-plan.ts';
 import { connectorSettingsIssues, settingsIssueMessage } from '../../app/connector-settings-check.ts';
 import { loadAssignments, loadIdentities } from '../../app/plan-inputs.ts';
 import { isJmlError, JmlError } from '../../domain/errors.ts';
-import { newTemplateGroups, policyDiff, unresolvedTemplates, type DesiredEntitlement, type UnresolvedTemplate } from '../../engine/index.ts';
+import { describeSodViolation, newTemplateGroups, policyDiff, sodPolicyDiff, unresolvedTemplates, type DesiredEntitlement, type SodPolicyDiff, type UnresolvedTemplate } from '../../engine/index.ts';
 import type { Policy, SystemDef } from '../../domain/policy.ts';
 import { loadObserved } from '../../app/observed-snapshot.ts';
 import { formatProblem, loadPolicy, policyJsonSchema, scaffoldPolicy, type PolicyProblem } from '../../policy/index.ts';
@@ -121,7 +121,9 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
         // Only systems where a template would hand out groups are read, to see which of those groups exist.
         const templated = [...new Set(entries.flatMap((e) => e.gained.filter((g) => g.reasons.some((r) => r.type === 'rule' && r.template)).map((g) => g.system)))];
         const groups = templated.length === 0 ? [] : newTemplateGroups(entries, proposed.policy, (await loadObserved(store.db, templated)).observed);
-        if (flags.json) return printJson(ctx, { from: current.hash, to: proposed.hash, identities: entries, newGroups: groups });
+        const sod = sodPolicyDiff(await loadIdentities(store.db), current.policy, proposed.policy, await loadAssignments(store.db), new Date().toISOString(), { timeZone: config.timezone });
+        if (flags.json) return printJson(ctx, { from: current.hash, to: proposed.hash, identities: entries, newGroups: groups, sod });
+        for (const line of sodDiffLines(sod)) printLine(ctx, line);
         if (entries.length === 0) return printLine(ctx, 'no identity would gain or lose access.');
         for (const e of entries) {
           printLine(ctx, e.identityKey);
@@ -142,4 +144,15 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
     .command('schema')
     .description('print the JSON Schema of policy files (for editors)')
     .action(() => printJson(ctx, policyJsonSchema()));
+}
+
+/** SoD violations a policy change would create and resolve, as lines (none when there are neither). */
+export function sodDiffLines(sod: SodPolicyDiff): string[] {
+  if (sod.created.length === 0 && sod.resolved.length === 0) return [];
+  return [
+    `SoD: ${sod.created.length} violation(s) created, ${sod.resolved.length} resolved`,
+    ...sod.created.map((v) => `  ! ${describeSodViolation(v)}`),
+    ...sod.resolved.map((v) => `  ✓ resolved: ${describeSodViolation(v)}`),
+    '',
+  ];
 }

@@ -20,6 +20,8 @@ interface RequestFlags {
   readonly justification: string;
   readonly days?: string;
   readonly exception?: boolean;
+  readonly control?: string;
+  readonly controlOwner?: string;
   readonly json?: boolean;
 }
 
@@ -73,8 +75,11 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
     .requiredOption('--justification <text>', 'why it is needed')
     .option('--days <n>', 'how long (capped by the entitlement’s max_duration_days)')
     .option('--exception', 'access policy would not give: time-bound, listed for review')
+    .option('--control <name>', 'access that breaks an SoD rule: the compensating control (one the rule allows); the rule owner decides')
+    .option('--control-owner <key>', 'with --control: who is accountable for the compensating control')
     .option('--json', 'print JSON')
     .action(async (flags: RequestFlags) => {
+      if ((flags.control === undefined) !== (flags.controlOwner === undefined)) throw new JmlError('invalid_input', '--control and --control-owner go together');
       const requester = actingIdentity(flags.as);
       const days = flags.days === undefined ? undefined : Number(flags.days);
       await ctx.withStore(async (store, config) => {
@@ -89,6 +94,7 @@ export function registerRequestCommands(program: Command, ctx: CliContext): void
             ...(flags.entitlement ? { entitlement: flags.entitlement } : {}),
             ...(flags.role ? { role: flags.role } : {}),
             ...(days !== undefined ? { durationDays: days } : {}),
+            ...(flags.control && flags.controlOwner ? { mitigation: { control: flags.control, owner: flags.controlOwner } } : {}),
           },
         );
         if (flags.json) return printJson(ctx, { request, stages });

@@ -73,7 +73,7 @@ export function SystemsPage({ canAct }: { canAct: boolean }) {
 
 interface FindingRow { id: string; kind: string; system: string | null; identityKey: string | null; accountId: string | null; entitlement: string | null; detail: string; firstSeen: string; state: 'open' | 'resolved'; resolvedAt: string | null; fixedBy: { planId: string; status: string } | null }
 
-const FINDING_KINDS = ['orphan_account', 'leaver_account_enabled', 'out_of_policy_grant', 'missing_account', 'missing_grant', 'disputed_account', 'dormant', 'parked_change', 'quarantined_system', 'overdue_leaver', 'exception_review', 'lost_asset'];
+const FINDING_KINDS = ['orphan_account', 'leaver_account_enabled', 'out_of_policy_grant', 'missing_account', 'missing_grant', 'disputed_account', 'dormant', 'parked_change', 'quarantined_system', 'overdue_leaver', 'exception_review', 'lost_asset', 'sod_violation', 'privileged_grant_outside_workflow', 'stale_credential', 'ownerless_nhi', 'leaver_activity', 'self_approver'];
 
 /** Findings: filter, the plan that fixes each, resolution by hand with a note. */
 export function FindingsPage() {
@@ -104,6 +104,7 @@ export function FindingsPage() {
           <li key={f.id}>
             <div className="wrap-anywhere">
               <Status value={f.kind} /> <b>{f.detail}</b><br />
+              {f.kind === 'sod_violation' && f.entitlement ? <><small>conflicting pair: <code>{f.entitlement}</code> · mitigate it as an exception with a compensating control, or remove one side</small><br /></> : null}
               <small>{f.system ?? 'jml'}{f.identityKey ? <> · <a href={`#/people/${encodeURIComponent(f.identityKey)}`}>{f.identityKey}</a></> : null} · since {when(f.firstSeen)}{f.resolvedAt ? ` · resolved ${when(f.resolvedAt)}` : ''}</small>
             </div>
             {f.state === 'open' && (
@@ -122,7 +123,7 @@ export function FindingsPage() {
   );
 }
 
-interface ExceptionRow { id: string; requester: string; identityKey: string; entitlements: { system: string; entitlement: string }[]; justification: string; validTo: string | null; reviewState: 'in_force' | 'ending_soon' | 'review_overdue'; reviewDue: string; daysLeft: number }
+interface ExceptionRow { id: string; requester: string; identityKey: string; entitlements: { system: string; entitlement: string }[]; justification: string; sod: { rule: string; control: string; controlOwner: string } | null; validTo: string | null; reviewState: 'in_force' | 'ending_soon' | 'review_overdue'; reviewDue: string; daysLeft: number }
 
 const REVIEW_TONE = { in_force: 'good', ending_soon: 'warn', review_overdue: 'bad' } as const;
 
@@ -143,7 +144,7 @@ export function ExceptionsPage() {
               <tr key={x.id}>
                 <td><a href={`#/people/${encodeURIComponent(x.identityKey)}`}>{x.identityKey}</a><br /><small>asked by {x.requester}</small></td>
                 <td>{x.entitlements.map((e) => `${e.system}:${e.entitlement}`).join(', ')}</td>
-                <td><small>{x.justification}</small></td>
+                <td><small>{x.justification}</small>{x.sod ? <><br /><Badge tone="warn">SoD {x.sod.rule}</Badge> <small>control: {x.sod.control} (owner {x.sod.controlOwner})</small></> : null}</td>
                 <td>{x.validTo?.slice(0, 10)}<br /><small>{x.daysLeft} days left</small></td>
                 <td><Badge tone={REVIEW_TONE[x.reviewState]}>{x.reviewState.replace(/_/g, ' ')}</Badge><br /><small>due {x.reviewDue.slice(0, 10)}</small></td>
                 <td><button type="button" disabled={busy} aria-label={`Still needed: exception ${x.id}`} onClick={() => run(() => api('POST', `/api/exceptions/${encodeURIComponent(x.id)}/review`, {}))}>Still needed</button></td>

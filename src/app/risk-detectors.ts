@@ -1,0 +1,151 @@
+/**
+ * Detectors of risky access beyond reconcile's own findings, each with a
+ * severity, a stable finding key (opened once, resolved when gone) and an
+ * `alert.raised` audit entry when it opens:
+ * - a privileged grant a system holds with no assignment behind it
+ *   (escalation outside the workflow): high, raised right after the reconcile
+ *   that saw it; the plan removes it where the system's enforcement allows;
+ * - credentials older than the maximum age;
+ * - non-human identities and AI agents whose owner left or is missing;
+ * - sign-ins of a leaver's account after their leave date (where the system reports last sign-in);
+ * - someone who is their own manager, and so would approve their own access.
+ */
+import type { Kysely } from 'kysely';
+import type { Identity } from '../domain/identity.ts';
+import type { Policy } from '../domain/policy.ts';
+import { entitlementDefFor } from '../engine/compiled-policy.ts';
+import type { Database } from '../store/database.ts';
+import { raiseFinding, type AlertSink, type FindingInput, type RiskFindingKind } from './alert.ts';
+import { loadCredentials, loadIdentities } from './plan-inputs.ts';
+import type { FindingDraft } from './reconcile-detect.ts';
+
+type Db = Kysely<Database>;
+
+export type RiskFinding = FindingInput & { readonly kind: RiskFindingKind; readonly severity: NonNullable<FindingInput['severity']> };
+
+const NON_HUMAN = new Set(['service_account', 'integration', 'ai_agent']);
+const DAY = 86_400_000;
+
+export interface RiskInput {
+  readonly identities: readonly Identity[];
+  readonly credentials: readonly { readonly id: string; readonly identityKey: string; readonly system: string; readonly name: string; readonly createdAt: string; readonly lastRotatedAt: string | null; readonly status: string }[];
+  /** Latest observed accounts with their last sign-in, where systems report it. */
+  readonly accounts: readonly { readonly system: string; readonly accountId: string; readonly name: string; readonly identityKey: string | null; readonly lastLoginAt: string | null }[];
+  readonly now: Date;
+  readonly credentialMaxAgeDays: number;
+}
+
+/**
+ * Pure: the risk findings in these inputs (all kinds but the privileged-grant one, which reconcile raises).
+ * @example detectRisks({ identities, credentials, accounts, now, credentialMaxAgeDays: 90 })
+ */
+export function detectRisks(input: RiskInput): RiskFinding[] {
+  const out: RiskFinding[] = [];
+  const byKey = new Map(input.identities.map((i) => [i.key, i]));
+  for (const c of input.credentials) {
+    if (c.status !== 'active') continue;
+    const since = Date.parse(c.lastRotatedAt ?? c.createdAt);
+    const days = Math.floor((input.now.getTime() - since) / DAY);
+    if (days > input.credentialMaxAgeDays) {
+      out.push({ kind: 'stale_credential', subject: c.id, severity: 'medium', identityKey: c.identityKey, system: c.system,
+        detail: `credential ${c.name} of ${c.identityKey} in ${c.system} was last set ${days} days ago (maximum ${input.credentialMaxAgeDays}): rotate it` });
+    }
+  }
+  for (const i of input.identities) {
+    if (i.status === 'left') continue;
+    if (NON_HUMAN.has(i.kind)) {
+      const owner = i.owner === null ? undefined : byKey.get(i.owner);
+      const problem = i.owner === null ? 'has no owner' : !owner ? `names owner ${i.owner}, who is not an identity jml knows` : owner.status === 'left' ? `is owned by ${owner.key}, who has left` : null;
+      if (problem) out.push({ kind: 'ownerless_nhi', subject: i.key, severity: i.kind === 'ai_agent' ? 'high' : 'medium', identityKey: i.key, detail: `${i.kind.replace('_', ' ')} ${i.key} ${problem}: transfer its ownership` });
+    }
+    const manager = i.attributes.manager;
+    if (manager === i.key || (i.sponsor !== null && i.sponsor === i.key) || (i.owner !== null && i.owner === i.key)) {
+      out.push({ kind: 'self_approver', subject: i.key, severity: 'high', identityKey: i.key, detail: `${i.key} is their own ${manager === i.key ? 'manager' : i.sponsor === i.key ? 'sponsor' : 'owner'}, so approvals routed to them would be self-approvals: correct the source record` });
+    } else {
+      const loop = managerLoop(i.key, byKey);
+      // An approval that escalates up the chain (manager's manager, …) would come back to them.
+      if (loop) out.push({ kind: 'self_approver', subject: i.key, severity: 'high', identityKey: i.key, detail: `the management chain of ${i.key} loops back to them (${loop.join(' → ')}), so an escalated approval would reach them: correct the source records` });
+    }
+  }
+  for (const a of input.accounts) {
+    if (a.identityKey === null || a.lastLoginAt === null) continue;
+    const identity = byKey.get(a.identityKey);
+    if (!identity || identity.status !== 'left' || identity.endDate === null) continue;
+    // The leave date is the last working day: a sign-in after its end is activity after leaving.
+    if (Date.parse(a.lastLoginAt) >= Date.parse(identity.endDate) + DAY) {
+      out.push({ kind: 'leaver_activity', subject: `${a.system}:${a.accountId}`, severity: 'critical', identityKey: a.identityKey, system: a.system, accountId: a.accountId,
+        detail: `${a.name} in ${a.system} signed in at ${a.lastLoginAt}, after ${a.identityKey} left on ${identity.endDate}: investigate and disable` });
+    }
+  }
+  return out;
+}
+
+/** Levels of management followed before giving up (deeper organisations are rare). */
+const MAX_CHAIN = 16;
+
+/** The chain from `key` up through managers when it returns to `key`; null when it ends or loops elsewhere. */
+function managerLoop(key: string, byKey: ReadonlyMap<string, Identity>): string[] | null {
+  const chain = [key];
+  let next = byKey.get(key)?.attributes.manager;
+  for (let i = 0; i < MAX_CHAIN && next; i++) {
+    chain.push(next);
+    if (next === key) return chain;
+    if (chain.indexOf(next) < chain.length - 1) return null;
+    next = byKey.get(next)?.attributes.manager;
+  }
+  return null;
+}
+
+/** Raises `found` and resolves the open findings of `kinds` (within `system` when given) that it no longer contains. */
+async function syncRiskFindings(db: Db, kinds: readonly RiskFindingKind[], found: readonly RiskFinding[], now: Date, sink?: AlertSink, system?: string): Promise<void> {
+  for (const f of found) await raiseFinding(db, f, now, sink);
+  const ids = new Set(found.map((f) => `${f.kind}:${f.subject}`));
+  let query = db.selectFrom('findings').select('id').where('kind', 'in', kinds).where('state', '=', 'open');
+  if (system !== undefined) query = query.where('system', '=', system);
+  const stale = (await query.execute()).map((r) => r.id).filter((id) => !ids.has(id));
+  if (stale.length > 0) await db.updateTable('findings').set({ state: 'resolved', resolved_at: now.toISOString() }).where('id', 'in', stale).execute();
+}
+
+export interface RiskScanSettings {
+  /** Credentials not set for longer than this are stale (default 90 days). */
+  readonly credentialMaxAgeDays: number;
+}
+
+/**
+ * The scheduled scan: stale credentials, ownerless NHIs and agents, leaver activity, self-approvers.
+ * @example await scanRisks(db, new Date(), { credentialMaxAgeDays: 90 }, stderrAlertSink);
+ */
+export async function scanRisks(db: Db, now: Date, settings: RiskScanSettings, sink?: AlertSink): Promise<RiskFinding[]> {
+  const accounts = await db
+    .selectFrom('observed_accounts as a')
+    .innerJoin('reconcile_runs as r', 'r.id', 'a.run_id')
+    .select(['a.system', 'a.account_id', 'a.name', 'a.identity_key', 'a.last_login_at'])
+    .where('r.status', '=', 'completed')
+    .where('a.last_login_at', 'is not', null)
+    .execute();
+  const found = detectRisks({
+    identities: await loadIdentities(db),
+    credentials: await loadCredentials(db),
+    accounts: accounts.map((a) => ({ system: a.system, accountId: a.account_id, name: a.name, identityKey: a.identity_key, lastLoginAt: a.last_login_at })),
+    now,
+    credentialMaxAgeDays: settings.credentialMaxAgeDays,
+  });
+  await syncRiskFindings(db, ['stale_credential', 'ownerless_nhi', 'leaver_activity', 'self_approver'], found, now, sink);
+  return found;
+}
+
+/**
+ * Right after a reconcile: an alert for each privileged grant in `system` that
+ * no rule, request or exception gives (from reconcile's out-of-policy drafts).
+ * Call it outside the reconcile's transaction.
+ */
+export async function alertPrivilegedGrants(db: Db, policy: Policy, system: string, drafts: readonly FindingDraft[], now: Date, sink?: AlertSink): Promise<RiskFinding[]> {
+  const found: RiskFinding[] = drafts
+    .filter((d) => d.kind === 'out_of_policy_grant' && d.entitlement !== null && entitlementDefFor(policy.entitlements, system, d.entitlement)?.privileged === true)
+    .map((d) => ({
+      kind: 'privileged_grant_outside_workflow', subject: `${system}:${d.accountId}:${d.entitlement}`, severity: 'high', system, identityKey: d.identityKey, accountId: d.accountId, entitlement: d.entitlement,
+      detail: `privileged ${system}:${d.entitlement} granted to ${d.identityKey} outside jml (no rule, request or exception): escalation outside the workflow`,
+    }));
+  await syncRiskFindings(db, ['privileged_grant_outside_workflow'], found, now, sink, system);
+  return found;
+}
