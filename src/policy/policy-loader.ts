@@ -1,6 +1,6 @@
 /**
  * Loads a policy directory: every *.yaml / *.yml file under it, each holding any
- * of `systems`, `entitlements`, `roles`, `rules`, `approvals`. All problems are
+ * of `systems`, `entitlements`, `roles`, `rules`, `approvals`, `reviews`. All problems are
  * collected (YAML syntax, schema, cross-references) and reported together, each
  * naming file, line and path: `policy/roles.yaml:14 roles[2].inducements[0].role: unknown role "dev-ops"`.
  */
@@ -11,7 +11,9 @@ import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Document } fro
 import type { z } from 'zod';
 import { JmlError } from '../domain/errors.ts';
 import type { ApprovalPolicy, Policy } from '../domain/policy.ts';
+import type { ReviewDef } from '../domain/review.ts';
 import { canonicalHash } from '../engine/canonical-hash.ts';
+import { checkReviews } from './review-check.ts';
 import { checkPolicy, type Entry, type PathSegment, type PolicyEntries } from './policy-check.ts';
 import { policyFileSchema, type PolicyFile } from './policy-schema.ts';
 
@@ -57,6 +59,7 @@ export async function loadPolicy(dir: string): Promise<LoadedPolicy> {
     [K in keyof PolicyEntries]: Entry<PolicyEntries[K][number]['value']>[];
   };
   const approvals: ApprovalPolicy[] = [];
+  const reviews: Entry<ReviewDef>[] = [];
   const files: PolicyFileInfo[] = [];
   const located = new Map<string, (path: readonly PathSegment[]) => number>();
 
@@ -83,9 +86,10 @@ export async function loadPolicy(dir: string): Promise<LoadedPolicy> {
       continue;
     }
     collect(parsed.data, file, entries, approvals);
+    parsed.data.reviews?.forEach((value, index) => reviews.push({ value, file, index }));
   }
 
-  for (const problem of checkPolicy(entries)) {
+  for (const problem of [...checkPolicy(entries), ...checkReviews(reviews, entries)]) {
     problems.push({
       file: problem.file,
       line: located.get(problem.file)?.(problem.path) ?? 0,
@@ -106,6 +110,7 @@ export async function loadPolicy(dir: string): Promise<LoadedPolicy> {
     roles: entries.roles.map((e) => e.value),
     rules: entries.rules.map((e) => e.value),
     approvals,
+    ...(reviews.length > 0 ? { reviews: reviews.map((e) => e.value) } : {}),
   };
   return { policy, hash: policyHash(policy), files };
 }
@@ -148,6 +153,8 @@ export function policyHash(policy: Policy): string {
     roles: byName(policy.roles),
     rules: byName(policy.rules),
     approvals: policy.approvals,
+    // Absent when empty, so a policy without reviews keeps the hash it had before reviews existed.
+    ...(policy.reviews && policy.reviews.length > 0 ? { reviews: byName(policy.reviews) } : {}),
   });
 }
 
