@@ -228,9 +228,9 @@ rules:
   });
 });
 
-test('the JSON Schema describes the five collections and the condition language', () => {
+test('the JSON Schema describes the six collections and the condition language', () => {
   const schema = policyJsonSchema();
   const text = JSON.stringify(schema);
-  assert.deepEqual(Object.keys(schema.properties as object).sort(), ['approvals', 'entitlements', 'roles', 'rules', 'systems']);
+  assert.deepEqual(Object.keys(schema.properties as object).sort(), ['approvals', 'entitlements', 'reviews', 'roles', 'rules', 'systems']);
   for (const op of ['within_days', 'matches', 'all', 'any', 'not']) assert.ok(text.includes(`"${op}"`), op);
 });
