@@ -17,6 +17,7 @@ import * as m0010 from './migrations/0010-simulated-systems.ts';
 import * as m0011 from './migrations/0011-initial-credentials.ts';
 import * as m0012 from './migrations/0012-sign-in-attempts.ts';
 import * as m0013 from './migrations/0013-identity-edit-approvals.ts';
+import * as m0020 from './migrations/0020-access-reviews.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-foundation': m0001,
@@ -32,6 +33,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0011-initial-credentials': m0011,
   '0012-sign-in-attempts': m0012,
   '0013-identity-edit-approvals': m0013,
+  '0020-access-reviews': m0020,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
