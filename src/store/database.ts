@@ -482,6 +482,7 @@ export interface ReviewCampaignsTable {
   closed_by: string | null;
   outcome: unknown;
   released_by: string | null;
+  notified: ColumnType<string[], string | undefined, string>;
 }
 
 export interface ReviewItemsTable {

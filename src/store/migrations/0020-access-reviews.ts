@@ -21,7 +21,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       closed_by      text,
       -- The blast-radius preview and why the cap held it, once closed.
       outcome        jsonb,
-      released_by    text
+      released_by    text,
+      -- Reminders and the escalation already sent (keys like 'reminder:2027-01-07T23:00:00.000Z', 'escalation').
+      notified       jsonb NOT NULL DEFAULT '[]'
     );
     CREATE TABLE review_items (
       id             text PRIMARY KEY,
