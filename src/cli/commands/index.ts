@@ -18,6 +18,7 @@ import { registerQuarantineCommands } from './quarantine-commands.ts';
 import { registerReconcileCommands } from './reconcile-commands.ts';
 import { registerRequestCommands } from './request-commands.ts';
 import { registerRescindCommand } from './rescind-command.ts';
+import { registerReviewCommands } from './review-commands.ts';
 import { registerSourceCommand } from './source-command.ts';
 import { registerSecretCommands } from './secret-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
@@ -29,4 +30,4 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerSourceCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
   registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand,
-  registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands];
+  registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands, registerReviewCommands];
