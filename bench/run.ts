@@ -37,6 +37,7 @@ const workloads: Workload[] = [
   { name: 'jobs', file: 'jobs-bench.ts', args: [] },
   { name: 'api', file: 'api-bench.ts', args: [] },
   { name: 'sign-in-burst', file: 'sign-in-burst-bench.ts', args: [] },
+  { name: 'reviews', file: 'reviews-bench.ts', args: [] },
 ];
 
 console.log(`jml benchmarks on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);

@@ -6,6 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { PlanProgress } from '../app/plan-progress.ts';
+import type { ReviewDeps } from '../app/reviews/review-campaigns.ts';
 import type { Plan } from '../domain/change.ts';
 import type { InitialCredentials } from '../app/initial-credentials.ts';
 import type { Policy } from '../domain/policy.ts';
@@ -142,6 +143,8 @@ export interface ConsoleServices {
   readonly observed?: ObservedPort;
   /** Initial passwords of delivery tasks, shown once (src/app/initial-credentials.ts). */
   readonly initialPasswords?: Pick<InitialCredentials, 'revealForTask'>;
+  /** Access review campaigns (src/app/reviews): the store, a planner for snapshots, the organisation's zone. */
+  readonly reviews?: () => ReviewDeps;
 }
 
 export interface OidcSettings {

@@ -127,12 +127,14 @@ export function startCampaign(campaignId: string, snapshot: CampaignSnapshot): C
   }
 
   const context: ReviewerContext = { policy, identities: byKey, holds: (key, system, entitlement) => holdsEntitlement(observed.linked.get(key), system, entitlement) };
+  // Plain entitlements by `system:name`; templates still go through entitlementDefFor.
+  const defs = new Map(policy.entitlements.filter((e) => !e.template).map((e) => [`${e.system}:${e.name}`, e]));
   const items: ReviewItem[] = [];
   let unassigned = 0;
   const hash = streamingHash();
   held.sort((a, b) => cmp(a.identity.key, b.identity.key) || cmp(a.system, b.system) || cmp(a.entitlement ?? '', b.entitlement ?? ''));
   for (const h of held) {
-    const def = h.entitlement === null ? undefined : entitlementDefFor(policy.entitlements, h.system, h.entitlement);
+    const def = h.entitlement === null ? undefined : (defs.get(`${h.system}:${h.entitlement}`) ?? entitlementDefFor(policy.entitlements, h.system, h.entitlement));
     const privileged = def?.privileged ?? false;
     if (!inScope(review, h.identity, h.system, h.entitlement, privileged, h.reasons)) continue;
     const department = h.identity.attributes.department ?? null;

@@ -6,9 +6,10 @@ import type { RouteDefinition } from '../route-definition.ts';
 import { authRoutes } from './auth-routes.ts';
 import { overviewRoutes } from './overview-routes.ts';
 import { peopleRoutes } from './people-routes.ts';
+import { reviewRoutes } from './review-routes.ts';
 import { userAdminRoutes } from './user-admin-routes.ts';
 import { workRoutes } from './work-routes.ts';
 
 export function allRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...authRoutes(deps), ...overviewRoutes(deps), ...userAdminRoutes(deps), ...peopleRoutes(deps), ...workRoutes(deps)];
+  return [...authRoutes(deps), ...overviewRoutes(deps), ...userAdminRoutes(deps), ...peopleRoutes(deps), ...workRoutes(deps), ...reviewRoutes(deps)];
 }
