@@ -10,7 +10,7 @@ import type { AssignmentReason, Assignment } from '../domain/access.ts';
 import type { Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { ReviewDef } from '../domain/review.ts';
-import { stableId, streamingHash } from './canonical-hash.ts';
+import { streamingHash } from './canonical-hash.ts';
 import { compilePolicy, entitlementDefFor } from './compiled-policy.ts';
 import { desiredIndex } from './desired.ts';
 import { indexObserved, type AccountLink, type ObservedSystem } from './observed-index.ts';
@@ -76,6 +76,7 @@ export interface CampaignStart {
 }
 
 const DAY_MS = 86_400_000;
+const NO_KEYS: readonly string[] = [];
 
 /**
  * The items of a new campaign of `snapshot.review`, sorted by identity, system, entitlement.
@@ -96,7 +97,9 @@ export function startCampaign(campaignId: string, snapshot: CampaignSnapshot): C
   const held: Held[] = [];
   const holders = new Map<string, number>(); // department \u001f system:entitlement → holders
   const departmentSize = new Map<string, number>();
-  for (const identity of snapshot.identities) {
+  // Sorted per identity (and identities by key) rather than one sort over millions of items.
+  for (const identity of [...snapshot.identities].sort((a, b) => cmp(a.key, b.key))) {
+    const firstHeld = held.length;
     const department = identity.attributes.department ?? null;
     if (department !== null) departmentSize.set(department, (departmentSize.get(department) ?? 0) + 1);
     const desired = desiredIndex(identity, compiled, assignmentsByIdentity.get(identity.key) ?? [], nowMs, today);
@@ -121,6 +124,10 @@ export function startCampaign(campaignId: string, snapshot: CampaignSnapshot): C
       seen.add(key);
       held.push({ identity, system: a.system, entitlement: a.entitlement, accountId: null, lastSignInAt: null, reasons: entry.reasons });
     }
+    if (held.length - firstHeld > 1) {
+      const mine = held.splice(firstHeld).sort((a, b) => cmp(a.system, b.system) || cmp(a.entitlement ?? '', b.entitlement ?? ''));
+      for (const h of mine) held.push(h);
+    }
     if (department !== null) {
       for (const key of seen) holders.set(`${department}\u001f${key}`, (holders.get(`${department}\u001f${key}`) ?? 0) + 1);
     }
@@ -130,9 +137,11 @@ export function startCampaign(campaignId: string, snapshot: CampaignSnapshot): C
   // Plain entitlements by `system:name`; templates still go through entitlementDefFor.
   const defs = new Map(policy.entitlements.filter((e) => !e.template).map((e) => [`${e.system}:${e.name}`, e]));
   const items: ReviewItem[] = [];
+  const memo = new Map<string, string[]>();
+  const firstStage = review.stages[0]!.reviewers.type;
+  const ownerScoped = firstStage === 'system_owner' || firstStage === 'entitlement_owner';
   let unassigned = 0;
   const hash = streamingHash();
-  held.sort((a, b) => cmp(a.identity.key, b.identity.key) || cmp(a.system, b.system) || cmp(a.entitlement ?? '', b.entitlement ?? ''));
   for (const h of held) {
     const def = h.entitlement === null ? undefined : (defs.get(`${h.system}:${h.entitlement}`) ?? entitlementDefFor(policy.entitlements, h.system, h.entitlement));
     const privileged = def?.privileged ?? false;
@@ -140,10 +149,15 @@ export function startCampaign(campaignId: string, snapshot: CampaignSnapshot): C
     const department = h.identity.attributes.department ?? null;
     const given = h.entitlement === null ? undefined : provenance.get(itemKey(h.identity.key, h.system, h.entitlement));
     const { recommendation, why } = recommend(h.reasons, h.lastSignInAt, privileged, review, nowMs);
-    const { reviewers, conflicted } = resolveReviewers(review.stages[0]!, { identity: h.identity, system: h.system, entitlement: h.entitlement, privileged }, context);
+    // Reviewers depend on the identity and, for owner stages, on the system or entitlement: resolved once per distinct answer.
+    const memoKey = `${h.identity.key}\u001f${ownerScoped ? `${h.system}:${h.entitlement ?? ''}` : ''}`;
+    let reviewers = memo.get(memoKey);
+    if (!reviewers) memo.set(memoKey, (reviewers = resolveReviewers(review.stages[0]!, { identity: h.identity, system: h.system, entitlement: h.entitlement, privileged: false }, context).reviewers));
+    const conflicted = privileged && h.entitlement !== null ? reviewers.filter((key) => key !== h.identity.key && context.holds(key, h.system, h.entitlement!)) : NO_KEYS;
     if (reviewers.length === 0) unassigned += 1;
     const item: ReviewItem = {
-      id: stableId('ritem', [campaignId, h.identity.key, h.system, h.entitlement ?? '', h.accountId ?? '']),
+      // Unique within the campaign and deterministic (items come in a fixed order); a hash per item cost seconds at 2 million items.
+      id: `${campaignId}.${items.length.toString(36)}`,
       identityKey: h.identity.key,
       system: h.system,
       entitlement: h.entitlement,
