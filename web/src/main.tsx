@@ -8,6 +8,7 @@ import { PeoplePage } from './pages/people-page.tsx';
 import { IdentityPageView } from './pages/identity-page.tsx';
 import { ApprovalsPage, ImportPage, PlansPage, SelfServicePage, TasksPage } from './pages/work-pages.tsx';
 import { ChangePasswordPage, UsersPage } from './pages/users-page.tsx';
+import { ReviewsPage } from './pages/reviews-page.tsx';
 import './styles.css';
 
 const NAV: { path: string; label: string; roles: string[] | null }[] = [
@@ -16,6 +17,7 @@ const NAV: { path: string; label: string; roles: string[] | null }[] = [
   { path: 'plans', label: 'Plans', roles: ['admin', 'security'] },
   { path: 'import', label: 'HR import', roles: ['admin', 'hr'] },
   { path: 'approvals', label: 'Approvals', roles: null },
+  { path: 'reviews', label: 'Reviews', roles: null },
   { path: 'tasks', label: 'Tasks', roles: null },
   { path: 'me', label: 'My access', roles: ['user'] },
   { path: 'users', label: 'Users', roles: ['admin'] },
@@ -106,6 +108,7 @@ function App() {
         {page === 'plans' && <PlansPage planId={arg} />}
         {page === 'import' && <ImportPage />}
         {page === 'approvals' && <ApprovalsPage />}
+        {page === 'reviews' && <ReviewsPage canSeeCampaigns={roles.has('admin') || roles.has('security')} />}
         {page === 'tasks' && <TasksPage />}
         {page === 'me' && <SelfServicePage />}
         {page === 'users' && <UsersPage session={session} onSession={accept} />}
