@@ -6,6 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { PlanProgress } from '../app/plan-progress.ts';
+import type { ReviewDeps } from '../app/reviews/review-campaigns.ts';
 import type { Plan } from '../domain/change.ts';
 import type { InitialCredentials } from '../app/initial-credentials.ts';
 import type { ExceptionReviewSettings } from '../app/exception-review.ts';
@@ -164,6 +165,8 @@ export interface ConsoleServices {
   /** When exceptions are due for review and reported as ending (configuration); default DEFAULT_EXCEPTION_REVIEW. */
   readonly exceptionReview?: ExceptionReviewSettings;
   readonly evidence?: EvidencePort;
+  /** Access review campaigns (src/app/reviews): the store, a planner for snapshots, the organisation's zone. */
+  readonly reviews?: () => ReviewDeps;
 }
 
 export interface OidcSettings {

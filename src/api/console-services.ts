@@ -104,6 +104,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
   return {
     policy: async () => (await access.policy()).policy,
     approvals,
+    reviews: () => ({ db, planner: createPlanner({ db, config, actor: 'api', now: deps.now }), timeZone: config.timezone }),
     imports: {
       importSource: (r) => runImport(r.source, r.fileName, r.content, r.dryRun, r.actor, false),
       async release(importId, actor) {

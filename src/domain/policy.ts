@@ -5,6 +5,7 @@
  */
 import type { Criticality, EnforcementMode } from './access.ts';
 import type { IdentityKind } from './identity.ts';
+import type { ReviewDef } from './review.ts';
 
 /** What happens to a leaver's account in a system. Accounts are always disabled first. */
 export interface LeaverBehaviour {
@@ -81,6 +82,8 @@ export interface EntitlementDef {
   readonly privileged: boolean;
   /** Longest a request or exception may grant it for; null = no limit. Birthright access is not capped. */
   readonly maxDurationDays: number | null;
+  /** Identity key of the entitlement's owner, who reviews it in `entitlement_owner` stages; absent: the system owner. */
+  readonly owner?: string;
   /**
    * Present when `name` is an entitlement template (`dept-{department|slug}`): each
    * identity is desired to hold the group its attributes name. Absent on plain entitlements.
@@ -188,6 +191,8 @@ export interface Policy {
   readonly roles: readonly RoleDef[];
   readonly rules: readonly RuleDef[];
   readonly approvals: readonly ApprovalPolicy[];
+  /** Access review definitions (`reviews:`); absent in policies written before reviews existed. */
+  readonly reviews?: readonly ReviewDef[];
   /** Separation-of-duties rules; absent when the policy has none (so older policies keep their hash). */
   readonly sod?: readonly SodRule[];
 }

@@ -57,3 +57,10 @@ export function dateIn(instant: string | Date, timeZone: string): string {
 export function lastInstantOf(date: string, timeZone: string): string {
   return new Date(Date.parse(startOfDay(addDays(date, 1), timeZone)) - 1).toISOString();
 }
+
+/** `date` plus `months` calendar months; the 31st becomes the last day of a shorter month. */
+export function addMonths(date: string, months: number): string {
+  const dt = DateTime.fromISO(date, { zone: 'UTC' }).plus({ months });
+  if (!dt.isValid) throw new Error(`invalid calendar date ${date}`);
+  return dt.toISODate()!;
+}

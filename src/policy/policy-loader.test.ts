@@ -285,10 +285,10 @@ sod:
   });
 });
 
-test('the JSON Schema describes the six collections and the condition language', () => {
+test('the JSON Schema describes the seven collections and the condition language', () => {
   const schema = policyJsonSchema();
   const text = JSON.stringify(schema);
-  assert.deepEqual(Object.keys(schema.properties as object).sort(), ['approvals', 'entitlements', 'roles', 'rules', 'sod', 'systems']);
+  assert.deepEqual(Object.keys(schema.properties as object).sort(), ['approvals', 'entitlements', 'reviews', 'roles', 'rules', 'sod', 'systems']);
   assert.ok(text.includes('"conflict"'));
   for (const op of ['within_days', 'matches', 'all', 'any', 'not']) assert.ok(text.includes(`"${op}"`), op);
 });

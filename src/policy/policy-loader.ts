@@ -1,6 +1,6 @@
 /**
  * Loads a policy directory: every *.yaml / *.yml file under it, each holding any
- * of `systems`, `entitlements`, `roles`, `rules`, `approvals`, `sod`. All problems are
+ * of `systems`, `entitlements`, `roles`, `rules`, `approvals`, `sod`, `reviews`. All problems are
  * collected (YAML syntax, schema, cross-references) and reported together, each
  * naming file, line and path: `policy/roles.yaml:14 roles[2].inducements[0].role: unknown role "dev-ops"`.
  */
@@ -11,7 +11,9 @@ import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Document } fro
 import type { z } from 'zod';
 import { JmlError } from '../domain/errors.ts';
 import type { ApprovalPolicy, Policy, SystemDef } from '../domain/policy.ts';
+import type { ReviewDef } from '../domain/review.ts';
 import { canonicalHash } from '../engine/canonical-hash.ts';
+import { checkReviews } from './review-check.ts';
 import { checkPolicy, type Entry, type PathSegment, type PolicyEntries } from './policy-check.ts';
 import { policyFileSchema, type PolicyFile } from './policy-schema.ts';
 
@@ -66,6 +68,7 @@ export async function loadPolicy(dir: string, options: LoadPolicyOptions = {}): 
     [K in keyof PolicyEntries]: Entry<PolicyEntries[K][number]['value']>[];
   };
   const approvals: ApprovalPolicy[] = [];
+  const reviews: Entry<ReviewDef>[] = [];
   const files: PolicyFileInfo[] = [];
   const located = new Map<string, (path: readonly PathSegment[]) => number>();
 
@@ -92,9 +95,10 @@ export async function loadPolicy(dir: string, options: LoadPolicyOptions = {}): 
       continue;
     }
     collect(parsed.data, file, entries, approvals);
+    parsed.data.reviews?.forEach((value, index) => reviews.push({ value, file, index }));
   }
 
-  for (const problem of checkPolicy(entries)) {
+  for (const problem of [...checkPolicy(entries), ...checkReviews(reviews, entries)]) {
     problems.push({
       file: problem.file,
       line: located.get(problem.file)?.(problem.path) ?? 0,
@@ -124,6 +128,7 @@ export async function loadPolicy(dir: string, options: LoadPolicyOptions = {}): 
     rules: entries.rules.map((e) => e.value),
     approvals,
     ...(entries.sod.length > 0 ? { sod: entries.sod.map((e) => e.value) } : {}),
+    ...(reviews.length > 0 ? { reviews: reviews.map((e) => e.value) } : {}),
   };
   return { policy, hash: policyHash(policy), files };
 }
@@ -168,6 +173,8 @@ export function policyHash(policy: Policy): string {
     approvals: policy.approvals,
     // Only when present: a policy without SoD rules keeps the hash it had before they existed.
     ...(policy.sod && policy.sod.length > 0 ? { sod: byName(policy.sod) } : {}),
+    // Absent when empty, so a policy without reviews keeps the hash it had before reviews existed.
+    ...(policy.reviews && policy.reviews.length > 0 ? { reviews: byName(policy.reviews) } : {}),
   });
 }
 

@@ -8,6 +8,7 @@ import { CRITICALITIES, ENFORCEMENT_MODES } from '../domain/access.ts';
 import { IDENTITY_KINDS } from '../domain/identity.ts';
 import { MAX_PATTERN_LENGTH } from '../domain/policy.ts';
 import { isTemplate } from '../engine/account-template.ts';
+import { reviewSchema } from './review-schema.ts';
 import type {
   ApprovalPolicy,
   ApprovalStageDef,
@@ -160,6 +161,7 @@ export const entitlementSchema = z
     name: z.string().min(1),
     display_name: z.string().optional(),
     privileged: z.boolean().default(false),
+    owner: z.string().min(1).optional().describe('identity key of the entitlement owner (reviews); the system owner when absent'),
     max_duration_days: z.number().int().min(1).max(3650).optional(),
     /** Entitlement templates only (a name with `{field|filter}`): jml creates the groups they name. */
     create_missing: z.boolean().optional(),
@@ -181,6 +183,7 @@ export const entitlementSchema = z
       displayName: e.display_name ?? e.name,
       privileged: e.privileged,
       maxDurationDays: e.max_duration_days ?? null,
+      ...(e.owner ? { owner: e.owner } : {}),
       // Plain entitlements keep their old shape (and so the policy hash); the loader rejects template keys on them.
       ...(isTemplate(e.name)
         ? { template: { createMissing: e.create_missing ?? false, removeEmpty: e.remove_empty ?? false, description: e.description ?? null } }
@@ -310,7 +313,7 @@ export const sodRuleSchema = z
     maxMitigationDays: r.max_mitigation_days,
   }));
 
-/** One policy file: any of the six collections, each optional. */
+/** One policy file: any of the seven collections, each optional. */
 export const policyFileSchema = z.strictObject({
   systems: z.array(systemSchema).optional(),
   entitlements: z.array(entitlementSchema).optional(),
@@ -318,6 +321,7 @@ export const policyFileSchema = z.strictObject({
   rules: z.array(ruleSchema).optional(),
   approvals: z.array(approvalSchema).optional(),
   sod: z.array(sodRuleSchema).optional(),
+  reviews: z.array(reviewSchema).optional(),
 });
 export type PolicyFile = z.output<typeof policyFileSchema>;
 

@@ -538,7 +538,56 @@ export interface InitialCredentialsTable {
   revealed_at: ColumnType<Date | null, string | null | undefined, string | null>;
 }
 
+export interface ReviewCampaignsTable {
+  id: string;
+  review: string;
+  definition: unknown;
+  state: 'open' | 'held' | 'applying' | 'complete';
+  snapshot_hash: string;
+  started_at: ColumnType<Date, string, never>;
+  started_by: string;
+  due_at: ColumnType<Date, string, never>;
+  closed_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  closed_by: string | null;
+  outcome: unknown;
+  released_by: string | null;
+  notified: ColumnType<string[], string | undefined, string>;
+}
+
+export interface ReviewItemsTable {
+  id: string;
+  campaign_id: string;
+  identity_key: string;
+  system: string;
+  entitlement: string | null;
+  privileged: boolean;
+  context: unknown;
+  stage: number;
+  reviewers: string[];
+  outcome: 'keep' | 'remove' | 'reduce' | null;
+  outcome_by: 'decision' | 'no_response' | null;
+  until: string | null;
+  removal: 'planned' | 'confirmed' | 'blocked' | null;
+  removal_detail: string | null;
+}
+
+export interface ReviewDecisionsTable {
+  id: string;
+  campaign_id: string;
+  item_id: string;
+  stage: number;
+  reviewer: string;
+  decision: 'keep' | 'remove' | 'reduce';
+  until: string | null;
+  comment: string;
+  at: ColumnType<Date, string, never>;
+  audit_seq: ColumnType<string, string | number, never>;
+}
+
 export interface Database {
+  review_campaigns: ReviewCampaignsTable;
+  review_items: ReviewItemsTable;
+  review_decisions: ReviewDecisionsTable;
   console_users: ConsoleUsersTable;
   console_sessions: ConsoleSessionsTable;
   sign_in_attempts: SignInAttemptsTable;

@@ -20,6 +20,7 @@ import * as m0012 from './migrations/0012-sign-in-attempts.ts';
 import * as m0013 from './migrations/0013-identity-edit-approvals.ts';
 import * as m0014 from './migrations/0014-multi-factor-sign-in.ts';
 import * as m0016 from './migrations/0016-leaver-priority.ts';
+import * as m0020 from './migrations/0020-access-reviews.ts';
 import * as m0021 from './migrations/0021-sod-and-siem.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -38,6 +39,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0013-identity-edit-approvals': m0013,
   '0014-multi-factor-sign-in': m0014,
   '0016-leaver-priority': m0016,
+  '0020-access-reviews': m0020,
   '0021-sod-and-siem': m0021,
 };
 

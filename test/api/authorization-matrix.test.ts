@@ -56,6 +56,16 @@ const CASES: readonly Case[] = [
   { method: 'POST', route: '/api/plans/:id/apply', url: '/api/plans/p-1/apply', expect: { ...only(['admin']), admin: 404 } },
   { method: 'GET', route: '/api/plans/:id/progress', url: '/api/plans/p-1/progress', expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
   { method: 'GET', route: '/api/approvals', url: '/api/approvals', expect: all('ok') },
+  { method: 'GET', route: '/api/reviews', url: '/api/reviews', expect: only(['admin', 'security']) },
+  // The fixture wires no review service: admin and security get through to a domain error.
+  { method: 'POST', route: '/api/reviews', url: '/api/reviews', body: { review: 'none' }, expect: { ...only(['admin', 'security']), admin: 'any', security: 'any' } },
+  { method: 'GET', route: '/api/reviews/inbox', url: '/api/reviews/inbox', expect: all('ok') },
+  // Any reviewer may decide, but only in a campaign that exists and only their own items (the app refuses the rest).
+  { method: 'POST', route: '/api/reviews/:id/decisions', url: '/api/reviews/rc-none/decisions', body: { itemIds: ['x'], decision: 'keep' }, expect: all(404) },
+  { method: 'POST', route: '/api/reviews/:id/delegation', url: '/api/reviews/rc-none/delegation', body: { to: 'alice', itemIds: ['x'] }, expect: all(404) },
+  { method: 'GET', route: '/api/reviews/:id/preview', url: '/api/reviews/rc-none/preview', expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
+  { method: 'POST', route: '/api/reviews/:id/close', url: '/api/reviews/rc-none/close', body: {}, expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
+  { method: 'GET', route: '/api/reviews/:id/export', url: '/api/reviews/rc-none/export', expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
   // bob's request (team B), decided by mgr-b and the vpn owner: mgr-a may not; the vpn owner may; alice is not a decider;
   // an admin is not an approver either (no override of the approval route).
   { method: 'POST', route: '/api/approvals/:id/decision', url: '/api/approvals/req-bob/decision', body: { decision: 'approve' }, expect: { admin: 404, security: 404, hr: 404, manager: 404, owner: 'ok', user: 404 } },

@@ -1,10 +1,10 @@
 #!/bin/sh
 # Installs the real components the tests run against from Debian packages:
-# PostgreSQL server, OpenLDAP slapd, Samba AD DC, openssl, rsyslog (SIEM streaming), Chromium (browser tests), without letting their system
+# PostgreSQL server, OpenLDAP slapd, Samba AD DC, openssl, rsyslog (SIEM streaming), an SMTP server (aiosmtpd), Chromium (browser tests), without letting their system
 # daemons start or listen. Idempotent; run as root (CI does).
 set -eu
 
-PACKAGES="postgresql chromium chromium-driver fonts-dejavu-core poppler-utils slapd ldap-utils samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind krb5-user openssl rsyslog rsyslog-gnutls"
+PACKAGES="postgresql python3-aiosmtpd chromium chromium-driver fonts-dejavu-core poppler-utils slapd ldap-utils samba samba-ad-dc samba-ad-provision samba-dsdb-modules samba-vfs-modules winbind krb5-user openssl rsyslog rsyslog-gnutls"
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "install-debian.sh: must run as root" >&2

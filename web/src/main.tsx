@@ -12,6 +12,7 @@ import { AuditPage, ExceptionsPage, FindingsPage, SystemsPage } from './pages/ov
 import { InboxPage, useInboxCounts } from './pages/inbox-page.tsx';
 import { EvidencePage } from './pages/evidence-page.tsx';
 import { EnrolPage, SecurityPage, signInWithPasskey, StepUpDialog, VerifyPage } from './pages/security-page.tsx';
+import { ReviewsPage } from './pages/reviews-page.tsx';
 import './styles.css';
 
 const NAV: { path: string; label: string; roles: string[] | null }[] = [
@@ -20,6 +21,7 @@ const NAV: { path: string; label: string; roles: string[] | null }[] = [
   { path: 'plans', label: 'Plans', roles: ['admin', 'security'] },
   { path: 'import', label: 'HR import', roles: ['admin', 'hr'] },
   { path: 'approvals', label: 'Approvals', roles: null },
+  { path: 'reviews', label: 'Reviews', roles: null },
   { path: 'tasks', label: 'Tasks', roles: null },
   { path: 'me', label: 'My access', roles: ['user'] },
   { path: 'users', label: 'Users', roles: ['admin'] },
@@ -143,6 +145,7 @@ function App() {
         {page === 'plans' && <PlansPage planId={arg} />}
         {page === 'import' && <ImportPage />}
         {page === 'approvals' && <ApprovalsPage />}
+        {page === 'reviews' && <ReviewsPage canSeeCampaigns={roles.has('admin') || roles.has('security')} />}
         {page === 'tasks' && <TasksPage />}
         {page === 'me' && <SelfServicePage />}
         {page === 'users' && <UsersPage session={session} onSession={accept} />}

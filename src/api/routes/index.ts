@@ -10,9 +10,10 @@ import { mfaRoutes } from './mfa-routes.ts';
 import { mfaVerifyRoutes } from './mfa-verify-routes.ts';
 import { overviewRoutes } from './overview-routes.ts';
 import { peopleRoutes } from './people-routes.ts';
+import { reviewRoutes } from './review-routes.ts';
 import { userAdminRoutes } from './user-admin-routes.ts';
 import { workRoutes } from './work-routes.ts';
 
 export function allRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...authRoutes(deps), ...mfaVerifyRoutes(deps), ...mfaRoutes(deps), ...overviewRoutes(deps), ...userAdminRoutes(deps), ...peopleRoutes(deps), ...workRoutes(deps), ...governanceRoutes(deps), ...evidenceRoutes(deps)];
+  return [...authRoutes(deps), ...mfaVerifyRoutes(deps), ...mfaRoutes(deps), ...overviewRoutes(deps), ...userAdminRoutes(deps), ...peopleRoutes(deps), ...workRoutes(deps), ...governanceRoutes(deps), ...evidenceRoutes(deps), ...reviewRoutes(deps)];
 }

@@ -21,6 +21,7 @@ import { registerQuarantineCommands } from './quarantine-commands.ts';
 import { registerReconcileCommands } from './reconcile-commands.ts';
 import { registerRequestCommands } from './request-commands.ts';
 import { registerRescindCommand } from './rescind-command.ts';
+import { registerReviewCommands } from './review-commands.ts';
 import { registerSourceCommand } from './source-command.ts';
 import { registerSystemCommands } from './system-commands.ts';
 import { registerSecretCommands } from './secret-commands.ts';
@@ -34,4 +35,4 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerSourceCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
   registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerSystemCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand,
   registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands,
-  registerMigrateCommand, registerEvidenceCommands, registerBackupCommands];
+  registerMigrateCommand, registerEvidenceCommands, registerBackupCommands, registerReviewCommands];

@@ -2,6 +2,7 @@
  * `jml init` scaffolds a project; `jml policy check | diff | schema` work on
  * policy as code.
  */
+import { reviewDefinitionsDiff } from '../../policy/review-diff.ts';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -122,8 +123,10 @@ export function registerPolicyCommands(program: Command, ctx: CliContext): void 
         const templated = [...new Set(entries.flatMap((e) => e.gained.filter((g) => g.reasons.some((r) => r.type === 'rule' && r.template)).map((g) => g.system)))];
         const groups = templated.length === 0 ? [] : newTemplateGroups(entries, proposed.policy, (await loadObserved(store.db, templated)).observed);
         const sod = sodPolicyDiff(await loadIdentities(store.db), current.policy, proposed.policy, await loadAssignments(store.db), new Date().toISOString(), { timeZone: config.timezone });
-        if (flags.json) return printJson(ctx, { from: current.hash, to: proposed.hash, identities: entries, newGroups: groups, sod });
+        const reviews = reviewDefinitionsDiff(current.policy, proposed.policy);
+        if (flags.json) return printJson(ctx, { from: current.hash, to: proposed.hash, identities: entries, newGroups: groups, sod, reviews });
         for (const line of sodDiffLines(sod)) printLine(ctx, line);
+        for (const r of reviews) printLine(ctx, `review ${r.name}: ${r.change}${r.fields.length > 0 ? ` (${r.fields.join(', ')})` : ''}`);
         if (entries.length === 0) return printLine(ctx, 'no identity would gain or lose access.');
         for (const e of entries) {
           printLine(ctx, e.identityKey);
