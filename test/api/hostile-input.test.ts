@@ -101,7 +101,7 @@ for (const backend of testBackends()) {
 
     test('a change to a console user that changes nothing is refused', async () => {
       const id = (await store.db.selectFrom('console_users').select('id').where('username', '=', 'alice').executeTakeFirstOrThrow()).id;
-      assert.match((await refused(400, { method: 'PATCH', url: `/api/users/${id}`, payload: {} })).message, /give roles or status/);
+      assert.match((await refused(400, { method: 'PATCH', url: `/api/users/${id}`, payload: {} })).message, /give roles, status or identityKey/);
     });
   });
 }
