@@ -348,8 +348,21 @@ export interface AssetsTable {
   description: ColumnType<string, string | undefined, string>;
   holder_key: string | null;
   location: string | null;
-  status: 'in_stock' | 'assigned' | 'lost' | 'stolen' | 'retired' | 'collected';
+  status: 'in_stock' | 'assigned' | 'in_repair' | 'lost' | 'stolen' | 'retired' | 'collected';
   updated_at: ColumnType<Date, string | undefined, string>;
+  model: ColumnType<string | null, string | null | undefined, string | null>;
+  manufacturer: ColumnType<string | null, string | null | undefined, string | null>;
+  purchase_date: ColumnType<string | null, string | null | undefined, string | null>;
+  warranty_months: ColumnType<number | null, number | null | undefined, number | null>;
+  notes: ColumnType<string, string | undefined, string>;
+  accepted_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  last_audited_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  next_audit_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
+export interface AssetCategoriesTable {
+  name: string;
+  audit_every_days: number;
 }
 
 export interface PolicyVersionsTable {
@@ -552,6 +565,7 @@ export interface Database {
   observed_grants: ObservedGrantsTable;
   findings: FindingsTable;
   assets: AssetsTable;
+  asset_categories: AssetCategoriesTable;
   policy_versions: PolicyVersionsTable;
   change_runs: ChangeRunsTable;
   system_health: SystemHealthTable;

@@ -18,6 +18,7 @@ import * as m0011 from './migrations/0011-initial-credentials.ts';
 import * as m0012 from './migrations/0012-sign-in-attempts.ts';
 import * as m0013 from './migrations/0013-identity-edit-approvals.ts';
 import * as m0014 from './migrations/0014-multi-factor-sign-in.ts';
+import * as m0022 from './migrations/0022-equipment.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-foundation': m0001,
@@ -34,6 +35,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0012-sign-in-attempts': m0012,
   '0013-identity-edit-approvals': m0013,
   '0014-multi-factor-sign-in': m0014,
+  '0022-equipment': m0022,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
