@@ -11,6 +11,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { z } from 'zod';
 import { JmlError } from '../domain/errors.ts';
 import { appendAudit } from '../store/audit-log.ts';
+import { containing } from '../store/like-pattern.ts';
 import type { AssetsTable, Database } from '../store/database.ts';
 import { raiseFinding, type AlertSink } from './alert.ts';
 
@@ -165,10 +166,28 @@ function mergeAsset(old: Asset | undefined, fields: AssetFields): Asset {
   return merged.holder === base.holder ? merged : { ...merged, acceptedAt: null };
 }
 
-/** The register, by tag; with `holder`, only what that identity holds. */
-export async function listAssets(db: Kysely<Database>, filter: { readonly holder?: string } = {}): Promise<Asset[]> {
+export interface AssetFilter {
+  readonly tag?: string;
+  readonly holder?: string;
+  readonly status?: AssetStatus;
+  readonly kind?: string;
+  readonly location?: string;
+  /** A text found in the tag, serial, model or description (case-insensitive). */
+  readonly q?: string;
+}
+
+/** The register, by tag, filtered. */
+export async function listAssets(db: Kysely<Database>, filter: AssetFilter = {}): Promise<Asset[]> {
   let query = db.selectFrom('assets').selectAll();
+  if (filter.tag) query = query.where('tag', '=', filter.tag);
   if (filter.holder) query = query.where('holder_key', '=', filter.holder);
+  if (filter.status) query = query.where('status', '=', filter.status);
+  if (filter.kind) query = query.where('kind', '=', filter.kind);
+  if (filter.location) query = query.where('location', '=', filter.location);
+  if (filter.q) {
+    const pattern = containing(filter.q);
+    query = query.where((eb) => eb.or(['tag', 'serial', 'model', 'description'].map((c) => eb(c as 'tag', 'ilike', pattern))));
+  }
   return (await query.orderBy('tag').execute()).map(toAsset);
 }
 

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { importAssets, listAssets, reportAsset, type Asset } from '../../app/asset-register.ts';
+import { exportSnipeItAssets, importSnipeItAssets } from '../../app/assets/asset-snipeit-csv.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 
@@ -31,15 +32,26 @@ export function registerAssetCommands(program: Command, ctx: CliContext): void {
     .command('import')
     .description('import assets from CSV (tag,serial,kind,description,holder,location,status); upserts by tag, all rows or none')
     .argument('<file>', 'CSV file')
+    .option('--format <format>', 'jml (the columns above) or snipeit (Snipe-IT\'s import columns)', 'jml')
     .option('--json', 'print JSON')
-    .action(async (file: string, flags: { json?: boolean }) => {
+    .action(async (file: string, flags: { format: string; json?: boolean }) => {
+      if (flags.format !== 'jml' && flags.format !== 'snipeit') throw new JmlError('invalid_input', `--format ${flags.format}: use jml or snipeit`);
       const text = await readFile(file, 'utf8').catch((cause: unknown) => {
         throw new JmlError('invalid_input', `cannot read ${file}: ${(cause as Error).message}`, { cause });
       });
       await ctx.withStore(async (store) => {
-        const result = await importAssets(store.db, text, { file, actor: ctx.actor });
+        const result = await (flags.format === 'snipeit' ? importSnipeItAssets : importAssets)(store.db, text, { file, actor: ctx.actor });
         if (flags.json) printJson(ctx, result);
         else printLine(ctx, `${file}: ${result.created} registered, ${result.updated} updated, ${result.unchanged} unchanged.`);
+      });
+    });
+
+  assets
+    .command('export')
+    .description('print the register as CSV in Snipe-IT\'s import columns')
+    .action(async () => {
+      await ctx.withStore(async (store) => {
+        ctx.stdout.write(await exportSnipeItAssets(store.db));
       });
     });
 
