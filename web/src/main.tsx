@@ -11,6 +11,7 @@ import { ChangePasswordPage, UsersPage } from './pages/users-page.tsx';
 import { AuditPage, ExceptionsPage, FindingsPage, SystemsPage } from './pages/oversight-pages.tsx';
 import { InboxPage, useInboxCounts } from './pages/inbox-page.tsx';
 import { EvidencePage } from './pages/evidence-page.tsx';
+import { AssetPage, EquipmentPage, MyEquipmentPage } from './pages/equipment-pages.tsx';
 import { EnrolPage, SecurityPage, signInWithPasskey, StepUpDialog, VerifyPage } from './pages/security-page.tsx';
 import './styles.css';
 
@@ -22,6 +23,8 @@ const NAV: { path: string; label: string; roles: string[] | null }[] = [
   { path: 'approvals', label: 'Approvals', roles: null },
   { path: 'tasks', label: 'Tasks', roles: null },
   { path: 'me', label: 'My access', roles: ['user'] },
+  { path: 'my-equipment', label: 'My equipment', roles: ['user'] },
+  { path: 'equipment', label: 'Equipment', roles: ['admin', 'security'] },
   { path: 'users', label: 'Users', roles: ['admin'] },
   { path: 'inbox', label: 'Inbox', roles: ['manager', 'system_owner'] },
   { path: 'systems', label: 'Systems', roles: ['admin', 'security'] },
@@ -152,6 +155,8 @@ function App() {
         {page === 'exceptions' && <ExceptionsPage />}
         {page === 'audit' && <AuditPage subject={arg} />}
         {page === 'evidence' && <EvidencePage />}
+        {page === 'my-equipment' && <MyEquipmentPage />}
+        {page === 'equipment' && (arg ? <AssetPage key={arg} tag={arg} /> : <EquipmentPage />)}
         {page === 'security' && <SecurityPage session={session} />}
       </main>
       <StepUpDialog />
