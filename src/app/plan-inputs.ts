@@ -54,12 +54,12 @@ export async function loadCredentials(db: Db): Promise<Credential[]> {
 export async function loadHeldAssets(db: Db): Promise<HeldAsset[]> {
   const rows = await db
     .selectFrom('assets')
-    .select(['tag', 'holder_key', 'description'])
+    .select(['tag', 'holder_key', 'description', 'kind', 'model'])
     .where('status', '=', 'assigned')
     .where('holder_key', 'is not', null)
     .orderBy('tag')
     .execute();
-  return rows.map((r) => ({ tag: r.tag, holderKey: r.holder_key!, ...(r.description ? { description: r.description } : {}) }));
+  return rows.map((r) => ({ tag: r.tag, holderKey: r.holder_key!, kind: r.kind, ...(r.description ? { description: r.description } : {}), ...(r.model ? { model: r.model } : {}) }));
 }
 
 /**

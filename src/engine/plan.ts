@@ -7,6 +7,7 @@ import type { Account, Assignment, EntitlementRef } from '../domain/access.ts';
 import type { Change, HeldJoiner, JoinerHold, Plan } from '../domain/change.ts';
 import type { Credential, Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
+import { kitChanges } from './profile-kit.ts';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import { stableId, streamingHash } from './canonical-hash.ts';
 import { compilePolicy } from './compiled-policy.ts';
@@ -158,6 +159,7 @@ export function plan(input: PlanInput): Plan {
       credentialsOf: (k) => credentials.get(k) ?? NONE,
       today,
     });
+    if (input.policy.profiles) identityPlan = [...identityPlan, ...kitChanges({ identity, profiles: input.policy.profiles, assets: held, today })];
     const inScope = (change: Change) => !scopeSystems || change.system === null || scopeSystems.has(change.system);
     if (hold) {
       const split = holdActivation(identityPlan);

@@ -4,7 +4,7 @@
  * account templates, and role inducement cycles. Problems carry the file and the
  * path inside it; the loader turns paths into line numbers.
  */
-import type { EntitlementDef, RoleDef, RuleDef, SystemDef } from '../domain/policy.ts';
+import type { EntitlementDef, ProfileDef, RoleDef, RuleDef, SystemDef } from '../domain/policy.ts';
 import { templateProblems } from '../engine/account-template.ts';
 import { insecureHttpRefusal } from '../connectors/scim/scim-settings.ts';
 
@@ -23,6 +23,7 @@ export interface PolicyEntries {
   readonly entitlements: readonly Entry<EntitlementDef>[];
   readonly roles: readonly Entry<RoleDef>[];
   readonly rules: readonly Entry<RuleDef>[];
+  readonly profiles?: readonly Entry<ProfileDef>[];
 }
 
 export interface ProblemAt {
@@ -94,6 +95,12 @@ export function checkPolicy(entries: PolicyEntries): ProblemAt[] {
     entry.value.grant.entitlements.forEach((ref, i) => {
       const p = entitlementProblem(ref.system, ref.entitlement);
       if (p) at(entry, 'rules', ['grant', 'entitlements', i], p);
+    });
+  }
+  uniqueNames(entries.profiles ?? [], (p) => p.name, 'profile', 'profiles', at);
+  for (const entry of entries.profiles ?? []) {
+    entry.value.roles.forEach((role, i) => {
+      if (!roles.has(role)) at(entry, 'profiles', ['roles', i], `unknown role "${role}"`);
     });
   }
   for (const cycle of roleCycles(entries.roles)) {

@@ -53,8 +53,8 @@ export async function loadPolicy(dir: string): Promise<LoadedPolicy> {
   const problems: PolicyProblem[] = [];
   if (names.length === 0) problems.push({ file: dir, line: 0, path: '', message: 'no policy files (*.yaml, *.yml)' });
 
-  const entries = { systems: [], entitlements: [], roles: [], rules: [] } as {
-    [K in keyof PolicyEntries]: Entry<PolicyEntries[K][number]['value']>[];
+  const entries = { systems: [], entitlements: [], roles: [], rules: [], profiles: [] } as {
+    [K in keyof PolicyEntries]-?: Entry<NonNullable<PolicyEntries[K]>[number]['value']>[];
   };
   const approvals: ApprovalPolicy[] = [];
   const files: PolicyFileInfo[] = [];
@@ -106,6 +106,7 @@ export async function loadPolicy(dir: string): Promise<LoadedPolicy> {
     roles: entries.roles.map((e) => e.value),
     rules: entries.rules.map((e) => e.value),
     approvals,
+    ...(entries.profiles.length > 0 ? { profiles: entries.profiles.map((e) => e.value) } : {}),
   };
   return { policy, hash: policyHash(policy), files };
 }
@@ -148,6 +149,8 @@ export function policyHash(policy: Policy): string {
     roles: byName(policy.roles),
     rules: byName(policy.rules),
     approvals: policy.approvals,
+    // Profiles keep their file order (the first match wins); absent, the hash of older policies is unchanged.
+    ...(policy.profiles ? { profiles: policy.profiles } : {}),
   });
 }
 
@@ -158,9 +161,10 @@ function cmp(a: string, b: string): number {
 function collect(
   data: PolicyFile,
   file: string,
-  entries: { [K in keyof PolicyEntries]: Entry<PolicyEntries[K][number]['value']>[] },
+  entries: { [K in keyof PolicyEntries]-?: Entry<NonNullable<PolicyEntries[K]>[number]['value']>[] },
   approvals: ApprovalPolicy[],
 ): void {
+  data.profiles?.forEach((value, index) => entries.profiles.push({ value, file, index }));
   data.systems?.forEach((value, index) => entries.systems.push({ value, file, index }));
   data.entitlements?.forEach((value, index) => entries.entitlements.push({ value, file, index }));
   data.roles?.forEach((value, index) => entries.roles.push({ value, file, index }));

@@ -17,6 +17,7 @@ import type {
   Inducement,
   RoleDef,
   CredentialPolicy,
+  ProfileDef,
   RuleDef,
   SystemDef,
 } from '../domain/policy.ts';
@@ -268,13 +269,29 @@ export const approvalSchema = z
     }),
   );
 
-/** One policy file: any of the five collections, each optional. */
+/** A profile per user type: `when` → a kit of equipment and birthright roles. */
+export const profileSchema = z
+  .strictObject({
+    name,
+    description: z.string().default(''),
+    when: conditionSchema,
+    kit: z.array(z.union([
+      name.transform((kind) => ({ kind, model: null })),
+      z.strictObject({ kind: name, model: z.string().min(1).max(128).optional() }).transform((k) => ({ kind: k.kind, model: k.model ?? null })),
+    ])).default([]),
+    roles: z.array(name).default([]),
+  })
+  .refine((p) => p.kit.length + p.roles.length > 0, 'give a kit, roles, or both')
+  .transform((p): ProfileDef => p);
+
+/** One policy file: any of the collections, each optional. */
 export const policyFileSchema = z.strictObject({
   systems: z.array(systemSchema).optional(),
   entitlements: z.array(entitlementSchema).optional(),
   roles: z.array(roleSchema).optional(),
   rules: z.array(ruleSchema).optional(),
   approvals: z.array(approvalSchema).optional(),
+  profiles: z.array(profileSchema).optional(),
 });
 export type PolicyFile = z.output<typeof policyFileSchema>;
 
