@@ -218,13 +218,14 @@ export async function reportAsset(db: Kysely<Database>, report: AssetReport, now
     return after;
   });
   const holder = asset.holder;
+  const left = holder ? (await db.selectFrom('identities').select('status').where('key', '=', holder).executeTakeFirst())?.status === 'left' : false;
   await raiseFinding(
     db,
     {
       kind: 'lost_asset',
       subject: `asset:${asset.tag}`,
       identityKey: holder,
-      detail: `${asset.kind} ${asset.tag} reported ${report.status} by ${report.by}${report.note ? ` (${report.note})` : ''}${holder ? `: revoke the sessions of ${holder}` : ''}`,
+      detail: `${asset.kind} ${asset.tag}${left ? ` of leaver ${holder}` : ''} reported ${report.status} by ${report.by}${report.note ? ` (${report.note})` : ''}${holder ? `: revoke the sessions of ${holder}` : ''}`,
     },
     now,
     alert,

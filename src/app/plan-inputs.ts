@@ -8,6 +8,7 @@ import type { Assignment, AssignmentReason, EntitlementRef } from '../domain/acc
 import type { Change, JoinerHold } from '../domain/change.ts';
 import type { Credential, CredentialKind, Identity } from '../domain/identity.ts';
 import type { HeldAsset, JmlAssigned, OrphanFinding } from '../engine/index.ts';
+import type { LostAsset } from '../engine/lost-device-changes.ts';
 import type { Database } from '../store/database.ts';
 import { identityFromRow } from '../store/identity-store.ts';
 
@@ -153,4 +154,18 @@ export async function loadOrphanFindings(db: Db): Promise<OrphanFinding[]> {
     .orderBy('id')
     .execute();
   return rows.map((r) => ({ id: r.id, system: r.system!, accountId: r.account_id!, firstSeen: r.first_seen.toISOString() }));
+}
+
+/** Open lost or stolen reports (the asset so marked, its `lost_asset` finding open) on assets someone held. */
+export async function loadLostAssets(db: Db): Promise<LostAsset[]> {
+  const rows = await db
+    .selectFrom('assets as a')
+    .innerJoin('findings as f', (join) => join.on('f.id', '=', sql<string>`'lost_asset:asset:' || a.tag`))
+    .select(['a.tag', 'a.serial', 'a.status', 'f.identity_key', 'f.first_seen'])
+    .where('a.status', 'in', ['lost', 'stolen'])
+    .where('f.state', '=', 'open')
+    .where('f.identity_key', 'is not', null)
+    .orderBy('a.tag')
+    .execute();
+  return rows.map((r) => ({ tag: r.tag, serial: r.serial, holderKey: r.identity_key!, status: r.status as 'lost' | 'stolen', reportedAt: r.first_seen.toISOString() }));
 }

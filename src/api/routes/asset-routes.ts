@@ -6,7 +6,8 @@
  * A person sees only the assets they hold; anyone else's is "not found".
  */
 import { z } from 'zod';
-import { ASSET_STATUSES, listAssets, reportAsset, type Asset } from '../../app/asset-register.ts';
+import { ASSET_STATUSES, listAssets, type Asset } from '../../app/asset-register.ts';
+import { reportLostDevice } from '../../app/assets/lost-device-report.ts';
 import { acceptAsset, assetAuditsDue, assetHistory, checkInAsset, checkOutAsset } from '../../app/assets/asset-custody.ts';
 import { exportSnipeItAssets, importSnipeItAssets } from '../../app/assets/asset-snipeit-csv.ts';
 import { JmlError } from '../../domain/errors.ts';
@@ -162,7 +163,8 @@ export function assetRoutes(deps: ApiDeps): RouteDefinition[] {
         const asset = await visibleAsset(ctx, ctx.params.tag);
         const by = ctx.principal.identityKey;
         if (!by) throw new JmlError('forbidden', 'a report is made by a person: link this console user to an identity, or use `jml assets report`');
-        return view(await reportAsset(db, { tag: asset.tag, status: ctx.body.status, by, ...(ctx.body.note ? { note: ctx.body.note } : {}) }, deps.now()));
+        const { asset: reported } = await reportLostDevice({ db }, { tag: asset.tag, status: ctx.body.status, by, ...(ctx.body.note ? { note: ctx.body.note } : {}) }, deps.now());
+        return view(reported);
       },
     }),
     defineRoute({

@@ -4,7 +4,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { importAssets, listAssets, reportAsset, type Asset } from '../../app/asset-register.ts';
+import { importAssets, listAssets, type Asset } from '../../app/asset-register.ts';
+import { reportLostDevice } from '../../app/assets/lost-device-report.ts';
+import { openReplanQueue } from '../../jobs/replan-queue.ts';
 import { exportSnipeItAssets, importSnipeItAssets } from '../../app/assets/asset-snipeit-csv.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
@@ -57,7 +59,7 @@ export function registerAssetCommands(program: Command, ctx: CliContext): void {
 
   assets
     .command('report')
-    .description('report an asset lost or stolen: audited, raises a finding and an alert to revoke the holder\'s sessions')
+    .description('report an asset lost or stolen: audited, alerts security, and plans the revocation of the holder\'s sessions and the device\'s credentials')
     .argument('<tag>', 'asset tag')
     .option('--lost', 'the asset is lost')
     .option('--stolen', 'the asset is stolen')
@@ -67,9 +69,14 @@ export function registerAssetCommands(program: Command, ctx: CliContext): void {
     .action(async (tag: string, flags: { lost?: boolean; stolen?: boolean; by: string; note?: string; json?: boolean }) => {
       if (Boolean(flags.lost) === Boolean(flags.stolen)) throw new JmlError('invalid_input', 'pass exactly one of --lost or --stolen');
       await ctx.withStore(async (store) => {
-        const asset = await reportAsset(store.db, { tag, status: flags.lost ? 'lost' : 'stolen', by: flags.by, ...(flags.note ? { note: flags.note } : {}) }, new Date());
-        if (flags.json) printJson(ctx, asset);
-        else printLine(ctx, `${asset.tag} recorded as ${asset.status}; a finding asks to revoke the sessions of ${asset.holder ?? 'its last holder'}.`);
+        const replan = openReplanQueue(store);
+        try {
+          const { asset, replanRequested } = await reportLostDevice({ db: store.db, replan }, { tag, status: flags.lost ? 'lost' : 'stolen', by: flags.by, ...(flags.note ? { note: flags.note } : {}) }, new Date());
+          if (flags.json) printJson(ctx, { ...asset, replanRequested });
+          else printLine(ctx, `${asset.tag} recorded as ${asset.status}; security alerted.${replanRequested ? ` The plan of ${asset.holder} revokes their sessions and the credentials bound to it (run by jml worker).` : ''}`);
+        } finally {
+          await replan.close().catch(() => undefined);
+        }
       });
     });
 }
