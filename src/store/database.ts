@@ -360,6 +360,29 @@ export interface AssetsTable {
   next_audit_at: ColumnType<Date | null, string | null | undefined, string | null>;
 }
 
+export interface AttestationCampaignsTable {
+  id: string;
+  period: string;
+  opened_at: ColumnType<Date, string, never>;
+  due_at: ColumnType<Date, string, never>;
+  opened_by: string;
+}
+
+export interface AttestationItemsTable {
+  id: string;
+  campaign_id: string;
+  respondent_key: string;
+  subject_key: string;
+  item_type: 'asset' | 'access';
+  ref: string;
+  label: string;
+  answer: ColumnType<AttestationAnswer | null, AttestationAnswer | null | undefined, AttestationAnswer | null>;
+  answered_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  action: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export type AttestationAnswer = 'confirmed' | 'not_mine' | 'lost' | 'stolen' | 'needed' | 'no_longer_needed';
+
 export interface AssetCategoriesTable {
   name: string;
   audit_every_days: number;
@@ -566,6 +589,8 @@ export interface Database {
   findings: FindingsTable;
   assets: AssetsTable;
   asset_categories: AssetCategoriesTable;
+  attestation_campaigns: AttestationCampaignsTable;
+  attestation_items: AttestationItemsTable;
   policy_versions: PolicyVersionsTable;
   change_runs: ChangeRunsTable;
   system_health: SystemHealthTable;

@@ -9,6 +9,11 @@ import { sql, type Kysely } from 'kysely';
  * audit cadence in days. Holder history is not a second table: it is the audit
  * trail of `asset:<tag>`, which already records every before and after.
  *
+ * The monthly end-user check is a campaign per month; each item asks one
+ * respondent about one thing: an asset they hold (by serial), or an access
+ * assignment (request or exception) they hold. Owners answer for their
+ * non-human identities. An answer is recorded once, with what it led to.
+ *
  * Dates without a time (purchase) are stored as ISO text so that no driver
  * turns them into a local-midnight timestamp.
  */
@@ -27,6 +32,28 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     ALTER TABLE assets ADD CONSTRAINT assets_status_check
       CHECK (status IN ('in_stock','assigned','in_repair','lost','stolen','retired','collected'));
     CREATE INDEX assets_next_audit ON assets (next_audit_at) WHERE next_audit_at IS NOT NULL;
+
+    CREATE TABLE attestation_campaigns (
+      id          text PRIMARY KEY,
+      period      text NOT NULL UNIQUE CHECK (period ~ '^[0-9]{4}-[0-9]{2}$'),
+      opened_at   timestamptz NOT NULL,
+      due_at      timestamptz NOT NULL,
+      opened_by   text NOT NULL
+    );
+    CREATE TABLE attestation_items (
+      id             text PRIMARY KEY,
+      campaign_id    text NOT NULL REFERENCES attestation_campaigns(id),
+      respondent_key text NOT NULL REFERENCES identities(key),
+      subject_key    text NOT NULL REFERENCES identities(key),
+      item_type      text NOT NULL CHECK (item_type IN ('asset','access')),
+      ref            text NOT NULL,
+      label          text NOT NULL,
+      answer         text CHECK (answer IN ('confirmed','not_mine','lost','stolen','needed','no_longer_needed')),
+      answered_at    timestamptz,
+      action         text,
+      UNIQUE (campaign_id, subject_key, item_type, ref)
+    );
+    CREATE INDEX attestation_items_open ON attestation_items (campaign_id, respondent_key) WHERE answer IS NULL;
 
     CREATE TABLE asset_categories (
       name              text PRIMARY KEY,
