@@ -105,6 +105,12 @@ const CASES: readonly Case[] = [
   { method: 'POST', route: '/api/assets/:tag/accept', url: '/api/assets/LAP-none/accept', expect: all(404) },
   { method: 'POST', route: '/api/assets/:tag/report', url: '/api/assets/LAP-none/report', body: { status: 'lost' }, expect: all(404) },
   { method: 'GET', route: '/api/me/assets', url: '/api/me/assets', expect: all('ok') },
+  // The monthly check: IT opens it; IT, security and HR follow completion; each person answers only their own items.
+  { method: 'POST', route: '/api/attestations', url: '/api/attestations', body: { period: '2026-12' }, expect: only(['admin']) },
+  { method: 'GET', route: '/api/attestations/due', url: '/api/attestations/due', expect: only(['admin', 'security', 'hr']) },
+  { method: 'GET', route: '/api/attestations/:id/completion', url: '/api/attestations/chk-none/completion', expect: { ...only(['admin', 'security', 'hr']), admin: 404, security: 404, hr: 404 } },
+  { method: 'GET', route: '/api/me/attestations', url: '/api/me/attestations', expect: all('ok') },
+  { method: 'POST', route: '/api/me/attestations/:id/answer', url: '/api/me/attestations/att-none/answer', body: { answer: 'confirmed' }, expect: all(404) },
   { method: 'POST', route: '/api/mfa-resets/:id/confirm', url: '/api/mfa-resets/mfr-none/confirm', expect: { ...only(['admin']), admin: 404 } },
 ];
 

@@ -58,5 +58,22 @@ for (const backend of testBackends()) {
       assert.equal(bad.statusCode, 400);
       assert.match(bad.body, /bad\.csv:2: column Status: unknown status/);
     });
+
+    test('the monthly check: IT opens it, a person answers their own item "stolen" and the asset is reported, completion shows per manager', async () => {
+      await importSnipeItAssets(store.db, 'Asset Tag,Item Name,Category,Serial Number,Status,Username\nLAP-C,Second laptop,laptop,SNC,Deployed,alice\n', { file: 'more.csv', actor: 'test' });
+      const opened = await call('admin', 'POST', '/api/attestations', { period: '2026-11' });
+      assert.equal(opened.statusCode, 200, opened.body);
+      const mine = (await call('user', 'GET', '/api/me/attestations')).json() as { items: { id: string; ref: string; label: string }[] };
+      assert.deepEqual(mine.items.map((i) => [i.ref, i.label]), [['LAP-C', 'Second laptop LAP-C, serial SNC']]);
+      const bobs = (await store.db.selectFrom('attestation_items').select('id').where('respondent_key', '=', 'bob').executeTakeFirstOrThrow()).id;
+      assert.equal((await call('user', 'POST', `/api/me/attestations/${bobs}/answer`, { answer: 'confirmed' })).statusCode, 404, 'alice cannot answer for bob');
+      const answered = await call('user', 'POST', `/api/me/attestations/${mine.items[0]!.id}/answer`, { answer: 'stolen', note: 'bag taken' });
+      assert.equal(answered.statusCode, 200, answered.body);
+      assert.equal((await store.db.selectFrom('assets').select('status').where('tag', '=', 'LAP-C').executeTakeFirstOrThrow()).status, 'stolen');
+      const completion = (await call('hr', 'GET', `/api/attestations/${(opened.json() as { campaignId: string }).campaignId}/completion`)).json() as { byManager: { group: string; answered: number; items: number }[] };
+      assert.deepEqual(completion.byManager.map((g) => `${g.group}:${g.answered}/${g.items}`), ['mgr-a:1/1', 'mgr-b:0/1']);
+      const due = (await call('security', 'GET', '/api/attestations/due')).json() as { items: { respondentKey: string }[] };
+      assert.deepEqual(due.items.map((d) => d.respondentKey), ['bob']);
+    });
   });
 }
