@@ -11,7 +11,7 @@ import { ChangePasswordPage, UsersPage } from './pages/users-page.tsx';
 import { AuditPage, ExceptionsPage, FindingsPage, SystemsPage } from './pages/oversight-pages.tsx';
 import { InboxPage, useInboxCounts } from './pages/inbox-page.tsx';
 import { EvidencePage } from './pages/evidence-page.tsx';
-import { AssetPage, EquipmentPage, MyEquipmentPage } from './pages/equipment-pages.tsx';
+import { AssetPage, EquipmentPage, MonthlyCheckCard, MyEquipmentPage } from './pages/equipment-pages.tsx';
 import { EnrolPage, SecurityPage, signInWithPasskey, StepUpDialog, VerifyPage } from './pages/security-page.tsx';
 import './styles.css';
 
@@ -155,7 +155,7 @@ function App() {
         {page === 'exceptions' && <ExceptionsPage />}
         {page === 'audit' && <AuditPage subject={arg} />}
         {page === 'evidence' && <EvidencePage />}
-        {page === 'my-equipment' && <MyEquipmentPage />}
+        {page === 'my-equipment' && <div className="stack"><MyEquipmentPage /><MonthlyCheckCard /></div>}
         {page === 'equipment' && (arg ? <AssetPage key={arg} tag={arg} /> : <EquipmentPage />)}
         {page === 'security' && <SecurityPage session={session} />}
       </main>

@@ -118,3 +118,34 @@ export function MyEquipmentPage() {
     </Card>
   );
 }
+
+interface CheckItem { id: string; campaignId: string; subjectKey: string; itemType: 'asset' | 'access'; label: string; answer: string | null; action: string | null }
+
+const CHOICES: Record<CheckItem['itemType'], { answer: string; text: string }[]> = {
+  asset: [{ answer: 'confirmed', text: 'I have it' }, { answer: 'not_mine', text: 'Not mine' }, { answer: 'lost', text: 'Lost' }, { answer: 'stolen', text: 'Stolen' }],
+  access: [{ answer: 'needed', text: 'Still needed' }, { answer: 'no_longer_needed', text: 'No longer needed' }],
+};
+
+/** Self-service: this month's check — confirm each item by serial, say whether each access is still needed. */
+export function MonthlyCheckCard() {
+  const list = useApi<{ items: CheckItem[] }>('/api/me/attestations');
+  const { busy, error, run } = useAction(list.reload);
+  const open = list.data?.items.filter((i) => i.answer === null) ?? [];
+  return (
+    <Card title="Monthly check" action={<small>{list.data ? `${open.length} to answer` : ''}</small>}>
+      <ErrorNote error={list.error ?? error} />
+      {!list.data ? <Loading /> : list.data.items.length === 0 ? <Empty>Nothing to confirm this month.</Empty> : (
+        <ul className="list cards">{list.data.items.map((i) => (
+          <li key={i.id}>
+            <div className="wrap-anywhere"><b>{i.label}</b>{i.itemType === 'asset' ? '' : ' (access)'}{i.subjectKey ? <small> · for {i.subjectKey}</small> : null}</div>
+            <div className="actions">
+              {i.answer ? <Status value={i.answer} /> : CHOICES[i.itemType].map((c) => (
+                <button key={c.answer} type="button" disabled={busy} aria-label={`${c.text}: ${i.label}`} onClick={() => void run(() => api('POST', `/api/me/attestations/${encodeURIComponent(i.id)}/answer`, { answer: c.answer }))}>{c.text}</button>
+              ))}
+            </div>
+          </li>
+        ))}</ul>
+      )}
+    </Card>
+  );
+}
