@@ -7,16 +7,19 @@
  * be revoked (the plan picks that up from the finding; jml does not revoke here).
  */
 import { parse } from 'csv-parse/sync';
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { z } from 'zod';
 import { JmlError } from '../domain/errors.ts';
 import { appendAudit } from '../store/audit-log.ts';
+import { containing } from '../store/like-pattern.ts';
 import type { AssetsTable, Database } from '../store/database.ts';
 import { raiseFinding, type AlertSink } from './alert.ts';
 
 export const ASSET_COLUMNS = ['tag', 'serial', 'kind', 'description', 'holder', 'location', 'status'] as const;
-const STATUSES = ['in_stock', 'assigned', 'lost', 'stolen', 'retired', 'collected'] as const;
+export const ASSET_STATUSES = ['in_stock', 'assigned', 'in_repair', 'lost', 'stolen', 'retired', 'collected'] as const;
+export type AssetStatus = (typeof ASSET_STATUSES)[number];
 
+/** An asset; `kind` is its category (laptop, phone, security_key …). */
 export interface Asset {
   readonly tag: string;
   readonly serial: string | null;
@@ -24,22 +27,39 @@ export interface Asset {
   readonly description: string;
   readonly holder: string | null;
   readonly location: string | null;
-  readonly status: AssetsTable['status'];
+  readonly status: AssetStatus;
+  readonly model: string | null;
+  readonly manufacturer: string | null;
+  /** YYYY-MM-DD. */
+  readonly purchaseDate: string | null;
+  readonly warrantyMonths: number | null;
+  readonly notes: string;
+  /** When the holder accepted it; null while a check-out waits for the holder (or nobody holds it). */
+  readonly acceptedAt: string | null;
+  readonly lastAuditedAt: string | null;
+  readonly nextAuditAt: string | null;
 }
 
+/** What an import may set: the tag, and any field its format carries (the others keep their stored value). */
+export type AssetFields = Pick<Asset, 'tag'> & Partial<Omit<Asset, 'tag' | 'acceptedAt' | 'lastAuditedAt'>>;
+
 const optional = z.string().trim().transform((s) => (s === '' ? null : s));
-const rowSchema = z
-  .object({
-    tag: z.string().trim().min(1, 'tag is required').max(64),
-    serial: optional,
-    kind: z.string().trim().min(1, 'kind is required'),
-    description: z.string().trim(),
-    holder: optional,
-    location: optional,
-    status: z.enum(STATUSES, { message: `status must be one of ${STATUSES.join(', ')}` }),
-  })
-  .refine((r) => r.status !== 'assigned' || r.holder !== null, { message: 'an assigned asset needs a holder', path: ['holder'] })
-  .refine((r) => !['in_stock', 'retired', 'collected'].includes(r.status) || r.holder === null, { message: 'an asset in stock, retired or collected has no holder', path: ['holder'] });
+const rowSchema = z.object({
+  tag: z.string().trim().min(1, 'tag is required').max(64),
+  serial: optional,
+  kind: z.string().trim().min(1, 'kind is required'),
+  description: z.string().trim(),
+  holder: optional,
+  location: optional,
+  status: z.enum(ASSET_STATUSES, { message: `status must be one of ${ASSET_STATUSES.join(', ')}` }),
+});
+
+/** The holder rule every write obeys; returns the problem, or null. */
+export function holderProblem(status: AssetStatus, holder: string | null): string | null {
+  if (status === 'assigned' && holder === null) return 'an assigned asset needs a holder';
+  if ((status === 'in_stock' || status === 'retired' || status === 'collected') && holder !== null) return 'an asset in stock, retired or collected has no holder';
+  return null;
+}
 
 export interface AssetImportResult {
   readonly created: number;
@@ -47,25 +67,30 @@ export interface AssetImportResult {
   readonly unchanged: number;
 }
 
+/** Parses CSV text into header and rows; an empty or header-only file is refused. */
+export function readCsvRows(text: string, file: string): { readonly header: readonly string[]; readonly rows: readonly string[][] } {
+  let records: string[][];
+  try {
+    records = parse(text, { skip_empty_lines: true, trim: true, bom: true, relax_column_count: true });
+  } catch (cause) {
+    throw new JmlError('invalid_input', `${file}: not valid CSV: ${(cause as Error).message}`, { cause });
+  }
+  const [header, ...rows] = records;
+  if (!header || rows.length === 0) throw new JmlError('invalid_input', `${file}: no asset rows (an empty or header-only file is refused)`);
+  return { header, rows };
+}
+
 /**
- * Validates and upserts an asset CSV; throws `invalid_input` listing every bad row before writing anything.
+ * Validates and upserts an asset CSV in jml's own columns; throws `invalid_input` listing every bad row before writing anything.
  * @example
  * await importAssets(store.db, await readFile('assets.csv', 'utf8'), { file: 'assets.csv', actor: 'cli:alice' });
  */
 export async function importAssets(db: Kysely<Database>, text: string, options: { readonly file: string; readonly actor: string; readonly now?: Date }): Promise<AssetImportResult> {
-  let records: string[][];
-  try {
-    records = parse(text, { skip_empty_lines: true, trim: true, bom: true });
-  } catch (cause) {
-    throw new JmlError('invalid_input', `${options.file}: not valid CSV: ${(cause as Error).message}`, { cause });
-  }
-  const [header, ...rows] = records;
-  if (!header || rows.length === 0) throw new JmlError('invalid_input', `${options.file}: no asset rows (an empty or header-only file is refused)`);
+  const { header, rows } = readCsvRows(text, options.file);
   const missing = ASSET_COLUMNS.filter((c) => !header.includes(c));
   if (missing.length) throw new JmlError('invalid_input', `${options.file}:1: missing column(s) ${missing.join(', ')}`);
   const problems: string[] = [];
-  const parsed: Asset[] = [];
-  const seen = new Set<string>();
+  const parsed: { line: number; fields: AssetFields }[] = [];
   rows.forEach((cells, i) => {
     const line = i + 2;
     const raw = Object.fromEntries(ASSET_COLUMNS.map((c) => [c, cells[header.indexOf(c)] ?? '']));
@@ -74,31 +99,56 @@ export async function importAssets(db: Kysely<Database>, text: string, options: 
       for (const issue of result.error.issues) problems.push(`${options.file}:${line}: column ${String(issue.path[0] ?? '?')}: ${issue.message}`);
       return;
     }
-    if (seen.has(result.data.tag)) problems.push(`${options.file}:${line}: column tag: ${result.data.tag} appears twice`);
-    seen.add(result.data.tag);
-    parsed.push(result.data);
+    parsed.push({ line, fields: result.data });
   });
-  const holders = [...new Set(parsed.map((a) => a.holder).filter((h): h is string => h !== null))];
-  if (holders.length) {
-    const known = new Set((await db.selectFrom('identities').select('key').where('key', 'in', holders).execute()).map((r) => r.key));
-    rows.forEach((cells, i) => {
-      const holder = (cells[header.indexOf('holder')] ?? '').trim();
-      if (holder && !known.has(holder)) problems.push(`${options.file}:${i + 2}: column holder: no identity ${holder}`);
-    });
-  }
-  if (problems.length) throw new JmlError('invalid_input', `${options.file}: ${problems.length} invalid row(s), nothing imported:\n${problems.join('\n')}`, { details: { problems } });
+  return writeAssets(db, parsed, problems, { file: options.file, actor: options.actor, now: options.now ?? new Date(), columnOf: (f) => f });
+}
 
-  const at = options.now ?? new Date();
+/**
+ * The one write path of every asset import: checks duplicates, the holder rule
+ * and that holders exist, then (only if nothing is wrong) upserts by tag in one
+ * transaction, merging each row over the stored asset and auditing each change.
+ * A changed holder clears the acceptance.
+ */
+export async function writeAssets(
+  db: Kysely<Database>,
+  parsed: readonly { readonly line: number; readonly fields: AssetFields }[],
+  problems: string[],
+  options: { readonly file: string; readonly actor: string; readonly now: Date; readonly columnOf: (field: string) => string },
+): Promise<AssetImportResult> {
+  const { file, columnOf } = options;
+  const seen = new Set<string>();
+  for (const { line, fields } of parsed) {
+    if (seen.has(fields.tag)) problems.push(`${file}:${line}: column ${columnOf('tag')}: ${fields.tag} appears twice`);
+    seen.add(fields.tag);
+  }
+  const holders = [...new Set(parsed.map((p) => p.fields.holder).filter((h): h is string => typeof h === 'string'))];
+  const known = new Set(holders.length ? (await db.selectFrom('identities').select('key').where('key', 'in', holders).execute()).map((r) => r.key) : []);
+  for (const { line, fields } of parsed) if (fields.holder && !known.has(fields.holder)) problems.push(`${file}:${line}: column ${columnOf('holder')}: no identity ${fields.holder}`);
+  const stored = new Map(parsed.length ? (await db.selectFrom('assets').selectAll().where('tag', 'in', parsed.map((p) => p.fields.tag)).execute()).map((r) => [r.tag, toAsset(r)]) : []);
+  for (const { line, fields } of parsed) {
+    const merged = mergeAsset(stored.get(fields.tag), fields);
+    const problem = holderProblem(merged.status, merged.holder);
+    if (problem) problems.push(`${file}:${line}: column ${columnOf('holder')}: ${problem}`);
+  }
+  if (problems.length) throw new JmlError('invalid_input', `${file}: ${problems.length} invalid row(s), nothing imported:\n${problems.join('\n')}`, { details: { problems } });
+
+  const at = options.now;
   return db.transaction().execute(async (trx) => {
-    const before = new Map((await trx.selectFrom('assets').selectAll().where('tag', 'in', parsed.map((a) => a.tag)).forUpdate().execute()).map((r) => [r.tag, toAsset(r)]));
+    const before = new Map((await trx.selectFrom('assets').selectAll().where('tag', 'in', parsed.map((p) => p.fields.tag)).forUpdate().execute()).map((r) => [r.tag, toAsset(r)]));
     let created = 0;
     let updated = 0;
-    for (const asset of parsed) {
-      const old = before.get(asset.tag);
+    for (const { fields } of parsed) {
+      const old = before.get(fields.tag);
+      const asset = mergeAsset(old, fields);
       if (old && JSON.stringify(old) === JSON.stringify(asset)) continue;
-      const row = { serial: asset.serial, kind: asset.kind, description: asset.description, holder_key: asset.holder, location: asset.location, status: asset.status, updated_at: at.toISOString() };
+      const row = {
+        serial: asset.serial, kind: asset.kind, description: asset.description, holder_key: asset.holder, location: asset.location, status: asset.status,
+        model: asset.model, manufacturer: asset.manufacturer, purchase_date: asset.purchaseDate, warranty_months: asset.warrantyMonths, notes: asset.notes,
+        accepted_at: asset.acceptedAt, next_audit_at: asset.nextAuditAt, updated_at: at.toISOString(),
+      };
       await trx.insertInto('assets').values({ tag: asset.tag, ...row }).onConflict((oc) => oc.column('tag').doUpdateSet(row)).execute();
-      await appendAudit(trx, { actor: options.actor, action: old ? 'asset.updated' : 'asset.registered', subject: `asset:${asset.tag}`, trigger: `import:${options.file}`, before: old ?? null, after: asset }, at);
+      await appendAudit(trx, { actor: options.actor, action: old ? 'asset.updated' : 'asset.registered', subject: `asset:${asset.tag}`, trigger: `import:${file}`, before: old ?? null, after: asset }, at);
       if (old) updated++;
       else created++;
     }
@@ -106,10 +156,38 @@ export async function importAssets(db: Kysely<Database>, text: string, options: 
   });
 }
 
-/** The register, by tag; with `holder`, only what that identity holds. */
-export async function listAssets(db: Kysely<Database>, filter: { readonly holder?: string } = {}): Promise<Asset[]> {
+function mergeAsset(old: Asset | undefined, fields: AssetFields): Asset {
+  const base: Asset = old ?? {
+    tag: fields.tag, serial: null, kind: '', description: '', holder: null, location: null, status: 'in_stock',
+    model: null, manufacturer: null, purchaseDate: null, warrantyMonths: null, notes: '', acceptedAt: null, lastAuditedAt: null, nextAuditAt: null,
+  };
+  const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as AssetFields;
+  const merged = { ...base, ...defined };
+  return merged.holder === base.holder ? merged : { ...merged, acceptedAt: null };
+}
+
+export interface AssetFilter {
+  readonly tag?: string;
+  readonly holder?: string;
+  readonly status?: AssetStatus;
+  readonly kind?: string;
+  readonly location?: string;
+  /** A text found in the tag, serial, model or description (case-insensitive). */
+  readonly q?: string;
+}
+
+/** The register, by tag, filtered. */
+export async function listAssets(db: Kysely<Database>, filter: AssetFilter = {}): Promise<Asset[]> {
   let query = db.selectFrom('assets').selectAll();
+  if (filter.tag) query = query.where('tag', '=', filter.tag);
   if (filter.holder) query = query.where('holder_key', '=', filter.holder);
+  if (filter.status) query = query.where('status', '=', filter.status);
+  if (filter.kind) query = query.where('kind', '=', filter.kind);
+  if (filter.location) query = query.where('location', '=', filter.location);
+  if (filter.q) {
+    const pattern = containing(filter.q);
+    query = query.where((eb) => eb.or(['tag', 'serial', 'model', 'description'].map((c) => eb(c as 'tag', 'ilike', pattern))));
+  }
   return (await query.orderBy('tag').execute()).map(toAsset);
 }
 
@@ -140,13 +218,14 @@ export async function reportAsset(db: Kysely<Database>, report: AssetReport, now
     return after;
   });
   const holder = asset.holder;
+  const left = holder ? (await db.selectFrom('identities').select('status').where('key', '=', holder).executeTakeFirst())?.status === 'left' : false;
   await raiseFinding(
     db,
     {
       kind: 'lost_asset',
       subject: `asset:${asset.tag}`,
       identityKey: holder,
-      detail: `${asset.kind} ${asset.tag} reported ${report.status} by ${report.by}${report.note ? ` (${report.note})` : ''}${holder ? `: revoke the sessions of ${holder}` : ''}`,
+      detail: `${asset.kind} ${asset.tag}${left ? ` of leaver ${holder}` : ''} reported ${report.status} by ${report.by}${report.note ? ` (${report.note})` : ''}${holder ? `: revoke the sessions of ${holder}` : ''}`,
     },
     now,
     alert,
@@ -154,6 +233,11 @@ export async function reportAsset(db: Kysely<Database>, report: AssetReport, now
   return asset;
 }
 
-function toAsset(r: { tag: string; serial: string | null; kind: string; description: string; holder_key: string | null; location: string | null; status: AssetsTable['status'] }): Asset {
-  return { tag: r.tag, serial: r.serial, kind: r.kind, description: r.description, holder: r.holder_key, location: r.location, status: r.status };
+/** A stored row as an Asset. */
+export function toAsset(r: Selectable<AssetsTable>): Asset {
+  return {
+    tag: r.tag, serial: r.serial, kind: r.kind, description: r.description, holder: r.holder_key, location: r.location, status: r.status,
+    model: r.model, manufacturer: r.manufacturer, purchaseDate: r.purchase_date, warrantyMonths: r.warranty_months, notes: r.notes,
+    acceptedAt: r.accepted_at?.toISOString() ?? null, lastAuditedAt: r.last_audited_at?.toISOString() ?? null, nextAuditAt: r.next_audit_at?.toISOString() ?? null,
+  };
 }

@@ -14,7 +14,7 @@ import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import type { JmlConfig } from './config.ts';
 import { loadObserved, type SnapshotRun } from './observed-snapshot.ts';
-import { loadAssignments, loadCredentials, loadHeldAssets, loadIdentities, loadCreatedGroups, loadJoinerHolds, loadOrphanFindings, loadPreviouslyAssigned } from './plan-inputs.ts';
+import { loadAssignments, loadCredentials, loadHeldAssets, loadIdentities, loadCreatedGroups, loadJoinerHolds, loadLostAssets, loadOrphanFindings, loadPreviouslyAssigned } from './plan-inputs.ts';
 
 export interface PlannerDeps {
   readonly db: Kysely<Database>;
@@ -73,7 +73,7 @@ export function createPlanner(deps: PlannerDeps): Planner {
   async function loadInput(scope: PlanScope = {}): Promise<Omit<ComputedPlan, 'plan'>> {
     const loaded = await policy();
     const at = now();
-    const [identities, assignments, { observed, links, runs }, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings, createdGroups] = await Promise.all([
+    const [identities, assignments, { observed, links, runs }, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings, createdGroups, lostAssets] = await Promise.all([
       loadIdentities(deps.db),
       loadAssignments(deps.db),
       loadObserved(deps.db, loaded.policy.systems.map((s) => s.name)),
@@ -84,6 +84,7 @@ export function createPlanner(deps: PlannerDeps): Planner {
       loadOrphanFindings(deps.db),
       // Only templates that remove empty groups read which groups jml created.
       loaded.policy.entitlements.some((e) => e.template?.removeEmpty) ? loadCreatedGroups(deps.db) : [],
+      loadLostAssets(deps.db),
     ]);
     const input: PlanInput = {
       identities,
@@ -95,6 +96,7 @@ export function createPlanner(deps: PlannerDeps): Planner {
       ...(createdGroups.length > 0 ? { createdGroups } : {}),
       credentials,
       assets,
+      ...(lostAssets.length > 0 ? { lostAssets } : {}),
       // Joiners awaiting approval: held here, in the one input every path (CLI, API, workers) plans from.
       ...(joinerHolds.length > 0 ? { joinerHolds } : {}),
       ...(orphanFindings.length > 0 ? { orphanFindings } : {}),

@@ -106,7 +106,8 @@ for (const backend of testBackends()) {
         assert.match(collect?.instruction ?? '', /Recover asset LAP-0001 \(laptop, ThinkPad, serial SN1\) from L1/);
         assert.equal((await leaverStatuses(store.db, NOW))[0]?.state, 'in_progress');
         await assert.rejects(connectors.internal.tasks.closeTask(collect!.id, { doneBy: 'it-desk', doneAt: NOW.toISOString() }, 'it-desk'), /evidence needs a note or a file hash/);
-        await connectors.internal.tasks.closeTask(collect!.id, evidence('it-desk', 'laptop returned at front desk'), 'it-desk');
+        await assert.rejects(connectors.internal.tasks.closeTask(collect!.id, evidence('it-desk', 'laptop returned at front desk'), 'it-desk'), /name the serial you saw on LAP-0001 \(SN1\).*say how its data was wiped/);
+        await connectors.internal.tasks.closeTask(collect!.id, evidence('it-desk', 'laptop returned at front desk, serial SN1 seen, disk wiped with nwipe'), 'it-desk');
         await rerun();
 
         const asset = await store.db.selectFrom('assets').select(['status', 'holder_key']).where('tag', '=', 'LAP-0001').executeTakeFirstOrThrow();

@@ -143,8 +143,15 @@ export function createInternalChanges(settings: InternalChangeSettings, deps: In
     return settings.iamTeam;
   }
 
+  /** A change that names the day it is due (a kit item before the start date, a return on the last day worked) is due at that day's end (UTC); others get `slaHours`. */
+  function hoursUntilDue(change: Change): number {
+    const due = change.attributes?.due;
+    if (typeof due !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(due)) return slaHours;
+    return (Date.parse(`${due}T23:59:59Z`) - now().getTime()) / 3_600_000;
+  }
+
   async function openTask(change: Change, owner: string, instruction: string): Promise<ChangeOutcome> {
-    const { task } = await tasks.openTask({ ...change, system: JML_TASK_SYSTEM }, { owner, slaHours, needsConfirmation: false, instruction, actor });
+    const { task } = await tasks.openTask({ ...change, system: JML_TASK_SYSTEM }, { owner, slaHours: hoursUntilDue(change), needsConfirmation: false, instruction, actor });
     return { status: 'pending', taskId: task.id, detail: `task for ${owner}, due ${task.dueAt}` };
   }
 
@@ -157,13 +164,16 @@ export function createInternalChanges(settings: InternalChangeSettings, deps: In
         if (change.toOwnerKey) {
           return openTask(change, change.toOwnerKey, `${change.reason}. Close this task with evidence to accept: you are now accountable for ${change.subjectKey}, its access and its credentials.`);
         }
+        if (change.attributes?.kit === 'issue') {
+          return openTask(change, settings.assetCustodian, `${change.reason} for ${change.identityKey}: check an item out to them in the register, then close this task naming its tag.`);
+        }
         return openTask(change, await managerOrTeam(change.identityKey), `${change.reason} (${change.identityKey}).`);
       }
       case 'collect_asset': {
         const asset = await db.selectFrom('assets').select(['serial', 'kind', 'description', 'location']).where('tag', '=', change.assetTag ?? '').executeTakeFirst();
         if (!asset) return { status: 'failed', retryable: false, message: `no asset ${change.assetTag}` };
         const what = [asset.kind, asset.description, asset.serial ? `serial ${asset.serial}` : ''].filter(Boolean).join(', ');
-        return openTask(change, settings.assetCustodian, `Recover asset ${change.assetTag} (${what}) from ${change.identityKey}${asset.location ? `, last at ${asset.location}` : ''}. Close with evidence of receipt.`);
+        return openTask(change, settings.assetCustodian, `Recover asset ${change.assetTag} (${what}) from ${change.identityKey}${asset.location ? `, last at ${asset.location}` : ''}. Close with evidence naming the serial you saw${asset.serial ? ` (${asset.serial})` : ''} and how its data was wiped (a wipe certificate's hash, or a note).`);
       }
       default:
         return { status: 'failed', retryable: false, message: `jml does not carry out ${change.kind} itself; it needs a system` };

@@ -8,6 +8,7 @@ import type { Assignment, AssignmentReason, EntitlementRef } from '../domain/acc
 import type { Change, JoinerHold } from '../domain/change.ts';
 import type { Credential, CredentialKind, Identity } from '../domain/identity.ts';
 import type { HeldAsset, JmlAssigned, OrphanFinding } from '../engine/index.ts';
+import type { LostAsset } from '../engine/lost-device-changes.ts';
 import type { Database } from '../store/database.ts';
 import { identityFromRow } from '../store/identity-store.ts';
 
@@ -54,12 +55,12 @@ export async function loadCredentials(db: Db): Promise<Credential[]> {
 export async function loadHeldAssets(db: Db): Promise<HeldAsset[]> {
   const rows = await db
     .selectFrom('assets')
-    .select(['tag', 'holder_key', 'description'])
+    .select(['tag', 'holder_key', 'description', 'kind', 'model'])
     .where('status', '=', 'assigned')
     .where('holder_key', 'is not', null)
     .orderBy('tag')
     .execute();
-  return rows.map((r) => ({ tag: r.tag, holderKey: r.holder_key!, ...(r.description ? { description: r.description } : {}) }));
+  return rows.map((r) => ({ tag: r.tag, holderKey: r.holder_key!, kind: r.kind, ...(r.description ? { description: r.description } : {}), ...(r.model ? { model: r.model } : {}) }));
 }
 
 /**
@@ -153,4 +154,18 @@ export async function loadOrphanFindings(db: Db): Promise<OrphanFinding[]> {
     .orderBy('id')
     .execute();
   return rows.map((r) => ({ id: r.id, system: r.system!, accountId: r.account_id!, firstSeen: r.first_seen.toISOString() }));
+}
+
+/** Open lost or stolen reports (the asset so marked, its `lost_asset` finding open) on assets someone held. */
+export async function loadLostAssets(db: Db): Promise<LostAsset[]> {
+  const rows = await db
+    .selectFrom('assets as a')
+    .innerJoin('findings as f', (join) => join.on('f.id', '=', sql<string>`'lost_asset:asset:' || a.tag`))
+    .select(['a.tag', 'a.serial', 'a.status', 'f.identity_key', 'f.first_seen'])
+    .where('a.status', 'in', ['lost', 'stolen'])
+    .where('f.state', '=', 'open')
+    .where('f.identity_key', 'is not', null)
+    .orderBy('a.tag')
+    .execute();
+  return rows.map((r) => ({ tag: r.tag, serial: r.serial, holderKey: r.identity_key!, status: r.status as 'lost' | 'stolen', reportedAt: r.first_seen.toISOString() }));
 }

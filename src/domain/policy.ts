@@ -185,12 +185,33 @@ export interface ApprovalPolicy {
   readonly approverOutsideChain?: boolean;
 }
 
+/** One item of a kit: a category of equipment, optionally a model (or a class used as model name, `developer-16gb`). */
+export interface KitItem {
+  readonly kind: string;
+  readonly model: string | null;
+}
+
+/**
+ * A user type: who it is for (`when`), the equipment they get and their
+ * birthright roles. An identity has the first profile (in file order) whose
+ * condition it meets, or none.
+ */
+export interface ProfileDef {
+  readonly name: string;
+  readonly description: string;
+  readonly when: Condition;
+  readonly kit: readonly KitItem[];
+  readonly roles: readonly string[];
+}
+
 export interface Policy {
   readonly systems: readonly SystemDef[];
   readonly entitlements: readonly EntitlementDef[];
   readonly roles: readonly RoleDef[];
   readonly rules: readonly RuleDef[];
   readonly approvals: readonly ApprovalPolicy[];
+  /** Absent in policies without profiles. */
+  readonly profiles?: readonly ProfileDef[];
   /** Access review definitions (`reviews:`); absent in policies written before reviews existed. */
   readonly reviews?: readonly ReviewDef[];
   /** Separation-of-duties rules; absent when the policy has none (so older policies keep their hash). */

@@ -7,6 +7,7 @@ import type { AssignmentReason } from '../domain/access.ts';
 import type { EntitlementDef, Policy, RoleDef, RuleDef, SystemDef } from '../domain/policy.ts';
 import { compileCondition, type Predicate } from './condition.ts';
 import { compileTemplate, templateFields, templatePattern, type CompiledTemplate } from './account-template.ts';
+import { profileRules } from './profile-kit.ts';
 
 /** An entitlement template (`dept-{department|slug}`), parsed once. */
 export interface CompiledEntitlementTemplate {
@@ -91,7 +92,7 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
     ),
     entitlements: new Map(policy.entitlements.map((e) => [`${e.system}:${e.name}`, e])),
     templates,
-    rules: policy.rules.map((def) => {
+    rules: [...policy.rules, ...profileRules(policy.profiles ?? [])].map((def) => {
       const found: Omit<RuleGrant, 'reason'>[] = def.grant.entitlements.map((e) => ({ ...e, roleChain: [] }));
       for (const role of def.grant.roles) expand(role, [], found);
       const grants = found.map((g): RuleGrant => {

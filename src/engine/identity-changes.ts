@@ -34,6 +34,9 @@ export interface HeldAsset {
   readonly tag: string;
   readonly holderKey: string;
   readonly description?: string;
+  /** Category (laptop, phone …) and model: what profiles' kits are matched on. */
+  readonly kind?: string;
+  readonly model?: string;
 }
 
 type Draft = { -readonly [K in keyof Change]: Change[K] };
@@ -243,7 +246,8 @@ function offboardChanges(context: IdentityPlanContext, leaver: boolean): Draft[]
   const ownership: Draft[] = [];
   for (const subject of context.owned) ownership.push(...ownershipChanges(context, subject, credentials, why));
   const assets = context.assets.map((asset) =>
-    draft('collect_asset', identity.key, null, asset.tag, { assetTag: asset.tag }, `${why}: collect ${asset.description ?? `asset ${asset.tag}`}`));
+    // Due on the last day worked: the task for IT carries the end date.
+    draft('collect_asset', identity.key, null, asset.tag, { assetTag: asset.tag, ...(identity.endDate ? { attributes: { due: identity.endDate } } : {}) }, `${why}: collect ${asset.description ?? `asset ${asset.tag}`}`));
   const ordered = chain([identityDisabled, sessions, accountsDisabled, grantsRemoved, credentials, ownership, assets]);
 
   // Deletion after retention: never in positive mode; in relative mode only accounts jml created.

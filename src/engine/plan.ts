@@ -7,6 +7,8 @@ import type { Account, Assignment, EntitlementRef } from '../domain/access.ts';
 import type { Change, HeldJoiner, JoinerHold, Plan, SodHeldChange } from '../domain/change.ts';
 import type { Credential, Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
+import { kitChanges } from './profile-kit.ts';
+import { lostDeviceChanges, type LostAsset } from './lost-device-changes.ts';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import { stableId, streamingHash } from './canonical-hash.ts';
 import { compilePolicy } from './compiled-policy.ts';
@@ -43,6 +45,8 @@ export interface PlanInput {
   readonly credentials: readonly Credential[];
   /** Assets in identities' custody; leavers get a collect_asset change for each. */
   readonly assets?: readonly HeldAsset[];
+  /** Open lost or stolen reports: the holder's sessions and device-bound credentials are revoked. */
+  readonly lostAssets?: readonly LostAsset[];
   /** ISO instant. */
   readonly now: string;
   /** IANA time zone of the organisation (effective dates, retention, date conditions). Default UTC. */
@@ -101,6 +105,7 @@ export function plan(input: PlanInput): Plan {
   const assignments = groupBy(input.assignments, (a) => a.identityKey);
   const credentials = groupBy(input.credentials, (c) => c.identityKey);
   const assets = groupBy(input.assets ?? [], (a) => a.holderKey);
+  const lostByHolder = groupBy(input.lostAssets ?? [], (a) => a.holderKey);
   const holds = new Map((input.joinerHolds ?? []).map((h) => [h.identityKey, h]));
   const heldJoiners: HeldJoiner[] = [];
   const sodHeld: SodHeldChange[] = [];
@@ -140,6 +145,8 @@ export function plan(input: PlanInput): Plan {
     const prev = previously.get(key);
     const held = assets.get(key) ?? NONE;
     hashIdentity(hash, identity, linked, readFields, own, creds, prev, held);
+    // Hashed apart so plans without lost reports keep their fingerprints.
+    if (lostByHolder.has(key)) hash.update(`l\u001f${lostByHolder.get(key)!.map((l) => canonicalJson(l)).sort().join('\u001e')}\n`);
     const hold = holds.get(key);
     // Hashed apart so plans without holds keep their fingerprints; an approval or denial makes a plan stale.
     if (hold) hash.update(`h\u001f${key}\u001f${hold.requestId}\u001f${hold.state}\n`);
@@ -161,6 +168,13 @@ export function plan(input: PlanInput): Plan {
       credentialsOf: (k) => credentials.get(k) ?? NONE,
       today,
     });
+    if (input.policy.profiles) identityPlan = [...identityPlan, ...kitChanges({ identity, profiles: input.policy.profiles, assets: held, today })];
+    const lost = lostByHolder.get(key);
+    if (lost) {
+      // A leaver's own order may already revoke a device credential under the same id: keep one change.
+      const planned = new Set(identityPlan.map((c) => c.id));
+      identityPlan = [...identityPlan, ...lostDeviceChanges({ compiled, identity, lost, accounts, credentials: creds }).filter((c) => !planned.has(c.id))];
+    }
     const inScope = (change: Change) => !scopeSystems || change.system === null || scopeSystems.has(change.system);
     if (hold) {
       const split = holdActivation(identityPlan);

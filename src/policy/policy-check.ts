@@ -4,7 +4,7 @@
  * account templates, and role inducement cycles. Problems carry the file and the
  * path inside it; the loader turns paths into line numbers.
  */
-import type { EntitlementDef, RoleDef, RuleDef, SodRule, SystemDef } from '../domain/policy.ts';
+import type { EntitlementDef, ProfileDef, RoleDef, RuleDef, SodRule, SystemDef } from '../domain/policy.ts';
 import { templateProblems } from '../engine/account-template.ts';
 import { insecureHttpRefusal } from '../connectors/scim/scim-settings.ts';
 
@@ -24,6 +24,7 @@ export interface PolicyEntries {
   readonly roles: readonly Entry<RoleDef>[];
   readonly rules: readonly Entry<RuleDef>[];
   readonly sod: readonly Entry<SodRule>[];
+  readonly profiles?: readonly Entry<ProfileDef>[];
 }
 
 export interface ProblemAt {
@@ -110,6 +111,12 @@ export function checkPolicy(entries: PolicyEntries): ProblemAt[] {
       side.patterns.forEach((ref, i) => {
         if (!systems.has(ref.system)) at(entry, 'sod', ['conflict', s, 'patterns', i], `unknown system "${ref.system}"`);
       });
+    });
+  }
+  uniqueNames(entries.profiles ?? [], (p) => p.name, 'profile', 'profiles', at);
+  for (const entry of entries.profiles ?? []) {
+    entry.value.roles.forEach((role, i) => {
+      if (!roles.has(role)) at(entry, 'profiles', ['roles', i], `unknown role "${role}"`);
     });
   }
   for (const cycle of roleCycles(entries.roles)) {

@@ -82,6 +82,36 @@ describe('loadPolicy', () => {
     assert.deepEqual(problem, { file: join(dir, 'roles.yaml'), line: 5, path: 'roles[0].inducements[1].role', message: 'unknown role "dev-ops"' });
   });
 
+  test('profiles load in file order with their kit; an unknown role or an empty profile is reported with file, line and path', async () => {
+    const good = await policyDir('profiles-good', {
+      'base.yaml': BASE,
+      'profiles.yaml': `roles:
+  - name: developer
+profiles:
+  - name: engineer
+    when: { equals: { department: engineering } }
+    kit: [{ kind: laptop, model: developer-32gb }, security_key]
+    roles: [developer]
+  - name: everyone
+    when: { kind: [employee] }
+    kit: [laptop]
+`,
+    });
+    const { policy } = await loadPolicy(good);
+    assert.deepEqual(policy.profiles?.map((p) => [p.name, p.kit.map((k) => `${k.kind}:${k.model ?? '*'}`)]), [['engineer', ['laptop:developer-32gb', 'security_key:*']], ['everyone', ['laptop:*']]]);
+    const unknownRole = await policyDir('profiles-unknown-role', {
+      'base.yaml': BASE,
+      'profiles.yaml': `profiles:
+  - name: sales
+    when: { equals: { department: sales } }
+    roles: [crm-user]
+`,
+    });
+    assert.deepEqual((await problems(unknownRole)).map((p) => `${p.line} ${p.path}: ${p.message}`), ['4 profiles[0].roles[0]: unknown role "crm-user"']);
+    const empty = await policyDir('profiles-empty', { 'base.yaml': BASE, 'profiles.yaml': 'profiles:\n  - name: empty\n    when: { equals: { department: none } }\n' });
+    assert.deepEqual((await problems(empty)).map((p) => `${p.line} ${p.path}: ${p.message}`), ['2 profiles[0]: give a kit, roles, or both']);
+  });
+
   test('every problem in every file is reported at once', async () => {
     const dir = await policyDir('many', {
       'base.yaml': BASE,
@@ -285,10 +315,10 @@ sod:
   });
 });
 
-test('the JSON Schema describes the seven collections and the condition language', () => {
+test('the JSON Schema describes the eight collections and the condition language', () => {
   const schema = policyJsonSchema();
   const text = JSON.stringify(schema);
-  assert.deepEqual(Object.keys(schema.properties as object).sort(), ['approvals', 'entitlements', 'reviews', 'roles', 'rules', 'sod', 'systems']);
+  assert.deepEqual(Object.keys(schema.properties as object).sort(), ['approvals', 'entitlements', 'profiles', 'reviews', 'roles', 'rules', 'sod', 'systems']);
   assert.ok(text.includes('"conflict"'));
   for (const op of ['within_days', 'matches', 'all', 'any', 'not']) assert.ok(text.includes(`"${op}"`), op);
 });

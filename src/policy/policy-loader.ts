@@ -1,6 +1,6 @@
 /**
  * Loads a policy directory: every *.yaml / *.yml file under it, each holding any
- * of `systems`, `entitlements`, `roles`, `rules`, `approvals`, `sod`, `reviews`. All problems are
+ * of `systems`, `entitlements`, `roles`, `rules`, `approvals`, `sod`, `reviews`, `profiles`. All problems are
  * collected (YAML syntax, schema, cross-references) and reported together, each
  * naming file, line and path: `policy/roles.yaml:14 roles[2].inducements[0].role: unknown role "dev-ops"`.
  */
@@ -64,8 +64,8 @@ export async function loadPolicy(dir: string, options: LoadPolicyOptions = {}): 
   const problems: PolicyProblem[] = [];
   if (names.length === 0) problems.push({ file: dir, line: 0, path: '', message: 'no policy files (*.yaml, *.yml)' });
 
-  const entries = { systems: [], entitlements: [], roles: [], rules: [], sod: [] } as {
-    [K in keyof PolicyEntries]: Entry<PolicyEntries[K][number]['value']>[];
+  const entries = { systems: [], entitlements: [], roles: [], rules: [], sod: [], profiles: [] } as {
+    [K in keyof PolicyEntries]-?: Entry<NonNullable<PolicyEntries[K]>[number]['value']>[];
   };
   const approvals: ApprovalPolicy[] = [];
   const reviews: Entry<ReviewDef>[] = [];
@@ -129,6 +129,7 @@ export async function loadPolicy(dir: string, options: LoadPolicyOptions = {}): 
     approvals,
     ...(entries.sod.length > 0 ? { sod: entries.sod.map((e) => e.value) } : {}),
     ...(reviews.length > 0 ? { reviews: reviews.map((e) => e.value) } : {}),
+    ...(entries.profiles.length > 0 ? { profiles: entries.profiles.map((e) => e.value) } : {}),
   };
   return { policy, hash: policyHash(policy), files };
 }
@@ -175,6 +176,8 @@ export function policyHash(policy: Policy): string {
     ...(policy.sod && policy.sod.length > 0 ? { sod: byName(policy.sod) } : {}),
     // Absent when empty, so a policy without reviews keeps the hash it had before reviews existed.
     ...(policy.reviews && policy.reviews.length > 0 ? { reviews: byName(policy.reviews) } : {}),
+    // Profiles keep their file order (the first match wins); absent, the hash of older policies is unchanged.
+    ...(policy.profiles ? { profiles: policy.profiles } : {}),
   });
 }
 
@@ -185,9 +188,10 @@ function cmp(a: string, b: string): number {
 function collect(
   data: PolicyFile,
   file: string,
-  entries: { [K in keyof PolicyEntries]: Entry<PolicyEntries[K][number]['value']>[] },
+  entries: { [K in keyof PolicyEntries]-?: Entry<NonNullable<PolicyEntries[K]>[number]['value']>[] },
   approvals: ApprovalPolicy[],
 ): void {
+  data.profiles?.forEach((value, index) => entries.profiles.push({ value, file, index }));
   data.systems?.forEach((value, index) => entries.systems.push({ value, file, index }));
   data.entitlements?.forEach((value, index) => entries.entitlements.push({ value, file, index }));
   data.roles?.forEach((value, index) => entries.roles.push({ value, file, index }));

@@ -18,6 +18,7 @@ import type {
   Inducement,
   RoleDef,
   CredentialPolicy,
+  ProfileDef,
   RuleDef,
   SodRule,
   SodSide,
@@ -313,7 +314,22 @@ export const sodRuleSchema = z
     maxMitigationDays: r.max_mitigation_days,
   }));
 
-/** One policy file: any of the seven collections, each optional. */
+/** A profile per user type: `when` → a kit of equipment and birthright roles. */
+export const profileSchema = z
+  .strictObject({
+    name,
+    description: z.string().default(''),
+    when: conditionSchema,
+    kit: z.array(z.union([
+      name.transform((kind) => ({ kind, model: null })),
+      z.strictObject({ kind: name, model: z.string().min(1).max(128).optional() }).transform((k) => ({ kind: k.kind, model: k.model ?? null })),
+    ])).default([]),
+    roles: z.array(name).default([]),
+  })
+  .refine((p) => p.kit.length + p.roles.length > 0, 'give a kit, roles, or both')
+  .transform((p): ProfileDef => p);
+
+/** One policy file: any of the eight collections, each optional. */
 export const policyFileSchema = z.strictObject({
   systems: z.array(systemSchema).optional(),
   entitlements: z.array(entitlementSchema).optional(),
@@ -322,6 +338,7 @@ export const policyFileSchema = z.strictObject({
   approvals: z.array(approvalSchema).optional(),
   sod: z.array(sodRuleSchema).optional(),
   reviews: z.array(reviewSchema).optional(),
+  profiles: z.array(profileSchema).optional(),
 });
 export type PolicyFile = z.output<typeof policyFileSchema>;
 

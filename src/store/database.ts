@@ -350,8 +350,44 @@ export interface AssetsTable {
   description: ColumnType<string, string | undefined, string>;
   holder_key: string | null;
   location: string | null;
-  status: 'in_stock' | 'assigned' | 'lost' | 'stolen' | 'retired' | 'collected';
+  status: 'in_stock' | 'assigned' | 'in_repair' | 'lost' | 'stolen' | 'retired' | 'collected';
   updated_at: ColumnType<Date, string | undefined, string>;
+  model: ColumnType<string | null, string | null | undefined, string | null>;
+  manufacturer: ColumnType<string | null, string | null | undefined, string | null>;
+  purchase_date: ColumnType<string | null, string | null | undefined, string | null>;
+  warranty_months: ColumnType<number | null, number | null | undefined, number | null>;
+  notes: ColumnType<string, string | undefined, string>;
+  accepted_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  last_audited_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  next_audit_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
+export interface AttestationCampaignsTable {
+  id: string;
+  period: string;
+  opened_at: ColumnType<Date, string, never>;
+  due_at: ColumnType<Date, string, never>;
+  opened_by: string;
+}
+
+export interface AttestationItemsTable {
+  id: string;
+  campaign_id: string;
+  respondent_key: string;
+  subject_key: string;
+  item_type: 'asset' | 'access';
+  ref: string;
+  label: string;
+  answer: ColumnType<AttestationAnswer | null, AttestationAnswer | null | undefined, AttestationAnswer | null>;
+  answered_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  action: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+export type AttestationAnswer = 'confirmed' | 'not_mine' | 'lost' | 'stolen' | 'needed' | 'no_longer_needed';
+
+export interface AssetCategoriesTable {
+  name: string;
+  audit_every_days: number;
 }
 
 export interface PolicyVersionsTable {
@@ -616,6 +652,9 @@ export interface Database {
   observed_grants: ObservedGrantsTable;
   findings: FindingsTable;
   assets: AssetsTable;
+  asset_categories: AssetCategoriesTable;
+  attestation_campaigns: AttestationCampaignsTable;
+  attestation_items: AttestationItemsTable;
   policy_versions: PolicyVersionsTable;
   change_runs: ChangeRunsTable;
   system_health: SystemHealthTable;

@@ -22,6 +22,7 @@ import * as m0014 from './migrations/0014-multi-factor-sign-in.ts';
 import * as m0016 from './migrations/0016-leaver-priority.ts';
 import * as m0020 from './migrations/0020-access-reviews.ts';
 import * as m0021 from './migrations/0021-sod-and-siem.ts';
+import * as m0022 from './migrations/0022-equipment.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-foundation': m0001,
@@ -41,6 +42,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0016-leaver-priority': m0016,
   '0020-access-reviews': m0020,
   '0021-sod-and-siem': m0021,
+  '0022-equipment': m0022,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };

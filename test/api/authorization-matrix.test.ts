@@ -105,6 +105,23 @@ const CASES: readonly Case[] = [
   { method: 'POST', route: '/api/auth/mfa/totp', url: '/api/auth/mfa/totp', body: { code: '000000' }, expect: all('any') },
   { method: 'POST', route: '/api/auth/mfa/recovery-code', url: '/api/auth/mfa/recovery-code', body: { code: 'AAAAA-AAAAA' }, expect: all('any') },
   { method: 'GET', route: '/api/mfa-resets', url: '/api/mfa-resets', expect: only(['admin']) },
+  // Equipment: IT (admin) runs the register, security reads it; a person sees only what they hold (no asset here: 404 for all who get that far).
+  { method: 'GET', route: '/api/assets', url: '/api/assets?status=assigned', expect: only(['admin', 'security']) },
+  { method: 'GET', route: '/api/assets/audits-due', url: '/api/assets/audits-due', expect: only(['admin', 'security']) },
+  { method: 'GET', route: '/api/assets/export', url: '/api/assets/export', expect: only(['admin', 'security']) },
+  { method: 'POST', route: '/api/assets/import', url: '/api/assets/import', body: { fileName: 'x.csv', content: 'Asset Tag\n' }, expect: { ...only(['admin']), admin: 'any' } },
+  { method: 'GET', route: '/api/assets/:tag', url: '/api/assets/LAP-none', expect: all(404) },
+  { method: 'POST', route: '/api/assets/:tag/check-out', url: '/api/assets/LAP-none/check-out', body: { to: 'alice' }, expect: { ...only(['admin']), admin: 404 } },
+  { method: 'POST', route: '/api/assets/:tag/check-in', url: '/api/assets/LAP-none/check-in', body: {}, expect: { ...only(['admin']), admin: 404 } },
+  { method: 'POST', route: '/api/assets/:tag/accept', url: '/api/assets/LAP-none/accept', expect: all(404) },
+  { method: 'POST', route: '/api/assets/:tag/report', url: '/api/assets/LAP-none/report', body: { status: 'lost' }, expect: all(404) },
+  { method: 'GET', route: '/api/me/assets', url: '/api/me/assets', expect: all('ok') },
+  // The monthly check: IT opens it; IT, security and HR follow completion; each person answers only their own items.
+  { method: 'POST', route: '/api/attestations', url: '/api/attestations', body: { period: '2026-12' }, expect: only(['admin']) },
+  { method: 'GET', route: '/api/attestations/due', url: '/api/attestations/due', expect: only(['admin', 'security', 'hr']) },
+  { method: 'GET', route: '/api/attestations/:id/completion', url: '/api/attestations/chk-none/completion', expect: { ...only(['admin', 'security', 'hr']), admin: 404, security: 404, hr: 404 } },
+  { method: 'GET', route: '/api/me/attestations', url: '/api/me/attestations', expect: all('ok') },
+  { method: 'POST', route: '/api/me/attestations/:id/answer', url: '/api/me/attestations/att-none/answer', body: { answer: 'confirmed' }, expect: all(404) },
   { method: 'POST', route: '/api/mfa-resets/:id/confirm', url: '/api/mfa-resets/mfr-none/confirm', expect: { ...only(['admin']), admin: 404 } },
 ];
 

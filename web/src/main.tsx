@@ -11,6 +11,7 @@ import { ChangePasswordPage, UsersPage } from './pages/users-page.tsx';
 import { AuditPage, ExceptionsPage, FindingsPage, SystemsPage } from './pages/oversight-pages.tsx';
 import { InboxPage, useInboxCounts } from './pages/inbox-page.tsx';
 import { EvidencePage } from './pages/evidence-page.tsx';
+import { AssetPage, EquipmentPage, MonthlyCheckCard, MyEquipmentPage } from './pages/equipment-pages.tsx';
 import { EnrolPage, SecurityPage, signInWithPasskey, StepUpDialog, VerifyPage } from './pages/security-page.tsx';
 import { ReviewsPage } from './pages/reviews-page.tsx';
 import './styles.css';
@@ -24,6 +25,8 @@ const NAV: { path: string; label: string; roles: string[] | null }[] = [
   { path: 'reviews', label: 'Reviews', roles: null },
   { path: 'tasks', label: 'Tasks', roles: null },
   { path: 'me', label: 'My access', roles: ['user'] },
+  { path: 'my-equipment', label: 'My equipment', roles: ['user'] },
+  { path: 'equipment', label: 'Equipment', roles: ['admin', 'security'] },
   { path: 'users', label: 'Users', roles: ['admin'] },
   { path: 'inbox', label: 'Inbox', roles: ['manager', 'system_owner'] },
   { path: 'systems', label: 'Systems', roles: ['admin', 'security'] },
@@ -155,6 +158,8 @@ function App() {
         {page === 'exceptions' && <ExceptionsPage />}
         {page === 'audit' && <AuditPage subject={arg} />}
         {page === 'evidence' && <EvidencePage />}
+        {page === 'my-equipment' && <div className="stack"><MyEquipmentPage /><MonthlyCheckCard /></div>}
+        {page === 'equipment' && (arg ? <AssetPage key={arg} tag={arg} /> : <EquipmentPage />)}
         {page === 'security' && <SecurityPage session={session} />}
       </main>
       <StepUpDialog />

@@ -21,3 +21,12 @@ export function toCsv(columns: readonly string[], rows: readonly Readonly<Record
   for (const row of rows) lines.push(columns.map((c) => csvCell(row[c])).join(','));
   return `${lines.join('\r\n')}\r\n`;
 }
+
+/**
+ * The inverse of `csvCell`'s neutralising, for files jml reads back: a cell
+ * that starts with an apostrophe followed by a formula character loses the
+ * apostrophe. @example fromCsvCell("'=1+1") // '=1+1'
+ */
+export function fromCsvCell(text: string): string {
+  return /^'[=+\-@\t\r]/.test(text) ? text.slice(1) : text;
+}

@@ -4,7 +4,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { importAssets, listAssets, reportAsset } from '../../app/asset-register.ts';
+import { importAssets, listAssets } from '../../app/asset-register.ts';
+import { reportLostDevice } from '../../app/assets/lost-device-report.ts';
+import { openReplanQueue } from '../../jobs/replan-queue.ts';
+import { exportSnipeItAssets, importSnipeItAssets } from '../../app/assets/asset-snipeit-csv.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { tableLines } from '../table-text.ts';
@@ -38,21 +41,32 @@ export function registerAssetCommands(program: Command, ctx: CliContext): void {
     .command('import')
     .description('import assets from CSV (tag,serial,kind,description,holder,location,status); upserts by tag, all rows or none')
     .argument('<file>', 'CSV file')
+    .option('--format <format>', 'jml (the columns above) or snipeit (Snipe-IT\'s import columns)', 'jml')
     .option('--json', 'print JSON')
-    .action(async (file: string, flags: { json?: boolean }) => {
+    .action(async (file: string, flags: { format: string; json?: boolean }) => {
+      if (flags.format !== 'jml' && flags.format !== 'snipeit') throw new JmlError('invalid_input', `--format ${flags.format}: use jml or snipeit`);
       const text = await readFile(file, 'utf8').catch((cause: unknown) => {
         throw new JmlError('invalid_input', `cannot read ${file}: ${(cause as Error).message}`, { cause });
       });
       await ctx.withStore(async (store) => {
-        const result = await importAssets(store.db, text, { file, actor: ctx.actor });
+        const result = await (flags.format === 'snipeit' ? importSnipeItAssets : importAssets)(store.db, text, { file, actor: ctx.actor });
         if (flags.json) printJson(ctx, result);
         else printLine(ctx, `${file}: ${result.created} registered, ${result.updated} updated, ${result.unchanged} unchanged.`);
       });
     });
 
   assets
+    .command('export')
+    .description('print the register as CSV in Snipe-IT\'s import columns')
+    .action(async () => {
+      await ctx.withStore(async (store) => {
+        ctx.stdout.write(await exportSnipeItAssets(store.db));
+      });
+    });
+
+  assets
     .command('report')
-    .description('report an asset lost or stolen: audited, raises a finding and an alert to revoke the holder\'s sessions')
+    .description('report an asset lost or stolen: audited, alerts security, and plans the revocation of the holder\'s sessions and the device\'s credentials')
     .argument('<tag>', 'asset tag')
     .option('--lost', 'the asset is lost')
     .option('--stolen', 'the asset is stolen')
@@ -62,9 +76,14 @@ export function registerAssetCommands(program: Command, ctx: CliContext): void {
     .action(async (tag: string, flags: { lost?: boolean; stolen?: boolean; by: string; note?: string; json?: boolean }) => {
       if (Boolean(flags.lost) === Boolean(flags.stolen)) throw new JmlError('invalid_input', 'pass exactly one of --lost or --stolen');
       await ctx.withStore(async (store) => {
-        const asset = await reportAsset(store.db, { tag, status: flags.lost ? 'lost' : 'stolen', by: flags.by, ...(flags.note ? { note: flags.note } : {}) }, new Date());
-        if (flags.json) printJson(ctx, asset);
-        else printLine(ctx, `${asset.tag} recorded as ${asset.status}; a finding asks to revoke the sessions of ${asset.holder ?? 'its last holder'}.`);
+        const replan = openReplanQueue(store);
+        try {
+          const { asset, replanRequested } = await reportLostDevice({ db: store.db, replan }, { tag, status: flags.lost ? 'lost' : 'stolen', by: flags.by, ...(flags.note ? { note: flags.note } : {}) }, new Date());
+          if (flags.json) printJson(ctx, { ...asset, replanRequested });
+          else printLine(ctx, `${asset.tag} recorded as ${asset.status}; security alerted.${replanRequested ? ` The plan of ${asset.holder} revokes their sessions and the credentials bound to it (run by jml worker).` : ''}`);
+        } finally {
+          await replan.close().catch(() => undefined);
+        }
       });
     });
 }

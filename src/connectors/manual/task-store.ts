@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { z } from 'zod';
 import type { Change } from '../../domain/change.ts';
+import { returnEvidenceProblem } from '../../domain/asset-return.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { appendAudit } from '../../store/audit-log.ts';
 import type { Database, TasksTable } from '../../store/database.ts';
@@ -165,6 +166,12 @@ export function createTaskStore(deps: TaskStoreDeps): TaskStore {
       return db.transaction().execute(async (trx) => {
         const row = await lockOpen(trx, id);
         if (row.status !== 'open') throw new JmlError('conflict', `task ${id} is already ${row.status}`, { details: { task: id } });
+        if (row.kind === 'collect_asset') {
+          const tag = (row.change as { assetTag?: string }).assetTag ?? '';
+          const asset = await trx.selectFrom('assets').select(['tag', 'serial']).where('tag', '=', tag).executeTakeFirst();
+          const problem = asset ? returnEvidenceProblem(asset, evidence) : null;
+          if (problem) throw new JmlError('invalid_input', `evidence for ${id}: ${problem}`, { details: { task: id } });
+        }
         const updated = await trx
           .updateTable('tasks')
           .set({

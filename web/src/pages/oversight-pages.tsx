@@ -9,7 +9,7 @@ interface TestResult { system: string; ok: boolean; problems: string[]; accounts
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : 'never');
 
 /** Runs a change and reloads; the error (if any) is shown by the page. */
-function useAction(reload: () => void) {
+export function useAction(reload: () => void) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const run = async (fn: () => Promise<unknown>) => {

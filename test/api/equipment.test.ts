@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { importSnipeItAssets } from '../../src/app/assets/asset-snipeit-csv.ts';
+import type { Store } from '../../src/store/open-store.ts';
+import { testBackends } from '../support/backends.ts';
+import { seedOrganisation, startApi, type RoleUser } from './api-fixture.ts';
+
+const REGISTER = [
+  'Asset Tag,Item Name,Category,Model Name,Serial Number,Status,Location,Username',
+  'LAP-A,Laptop of Alice,laptop,T14,SNA,Deployed,Berlin,alice',
+  'LAP-B,Laptop of Bob,laptop,T14,SNB,Deployed,Paris,bob',
+  'KEY-1,Spare key,security_key,YubiKey 5C,SNK,Ready to Deploy,Store,',
+].join('\n');
+
+for (const backend of testBackends()) {
+  describe(`equipment API (${backend.name})`, () => {
+    let store: Store;
+    let api: Awaited<ReturnType<typeof startApi>>;
+    before(async () => {
+      store = await backend.open();
+      await seedOrganisation(store);
+      await importSnipeItAssets(store.db, REGISTER, { file: 'seed.csv', actor: 'test' });
+      api = await startApi(store);
+    });
+    after(async () => {
+      await api.app.close();
+      await store.close();
+    });
+    const call = (role: RoleUser, method: 'GET' | 'POST', url: string, payload?: unknown) =>
+      api.app.inject({ method, url, headers: { cookie: api.sessions[role].cookie, 'x-csrf-token': api.sessions[role].csrf }, ...(payload ? { payload } : {}) });
+
+    test('a person sees and accepts only their own equipment, and reports it lost in one step', async () => {
+      const mine = (await call('user', 'GET', '/api/me/assets')).json() as { items: { tag: string; acceptedAt: string | null }[] };
+      assert.deepEqual(mine.items.map((a) => [a.tag, a.acceptedAt]), [['LAP-A', null]]);
+      assert.equal((await call('user', 'GET', '/api/assets/LAP-B')).statusCode, 404, 'another person\'s laptop is not found');
+      assert.equal((await call('user', 'POST', '/api/assets/LAP-B/report', { status: 'stolen' })).statusCode, 404);
+      const accepted = await call('user', 'POST', '/api/assets/LAP-A/accept');
+      assert.equal(accepted.statusCode, 200, accepted.body);
+      assert.ok((accepted.json() as { acceptedAt: string }).acceptedAt);
+      const reported = await call('user', 'POST', '/api/assets/LAP-A/report', { status: 'lost', note: 'left on a train' });
+      assert.equal((reported.json() as { status: string }).status, 'lost');
+      const detail = (await call('user', 'GET', '/api/assets/LAP-A')).json() as { history: { action: string }[] };
+      assert.deepEqual(detail.history.map((h) => h.action), ['asset.registered', 'asset.accepted', 'asset.reported_lost']);
+      const finding = await store.db.selectFrom('findings').select(['identity_key']).where('id', '=', 'lost_asset:asset:LAP-A').executeTakeFirst();
+      assert.equal(finding?.identity_key, 'alice');
+    });
+
+    test('IT filters the register, checks an item out and in, and an export imports back unchanged', async () => {
+      const laptops = (await call('security', 'GET', '/api/assets?kind=laptop&q=bob')).json() as { items: { tag: string }[] };
+      assert.deepEqual(laptops.items.map((a) => a.tag), ['LAP-B']);
+      assert.equal((await call('admin', 'POST', '/api/assets/KEY-1/check-out', { to: 'bob' })).statusCode, 200);
+      assert.equal((await call('admin', 'POST', '/api/assets/KEY-1/check-out', { to: 'alice' })).statusCode, 409, 'an item out with someone is checked in first');
+      assert.equal((await call('admin', 'POST', '/api/assets/KEY-1/check-in', { to: 'in_repair', note: 'bent' })).statusCode, 200);
+      const exported = (await call('security', 'GET', '/api/assets/export')).json() as { content: string };
+      const back = await call('admin', 'POST', '/api/assets/import', { fileName: 'export.csv', content: exported.content });
+      assert.deepEqual(back.json(), { created: 0, updated: 0, unchanged: 3 });
+      const bad = await call('admin', 'POST', '/api/assets/import', { fileName: 'bad.csv', content: 'Asset Tag,Category,Status\nX-1,laptop,Mislaid\n' });
+      assert.equal(bad.statusCode, 400);
+      assert.match(bad.body, /bad\.csv:2: column Status: unknown status/);
+    });
+
+    test('the monthly check: IT opens it, a person answers their own item "stolen" and the asset is reported, completion shows per manager', async () => {
+      await importSnipeItAssets(store.db, 'Asset Tag,Item Name,Category,Serial Number,Status,Username\nLAP-C,Second laptop,laptop,SNC,Deployed,alice\n', { file: 'more.csv', actor: 'test' });
+      const opened = await call('admin', 'POST', '/api/attestations', { period: '2026-11' });
+      assert.equal(opened.statusCode, 200, opened.body);
+      const mine = (await call('user', 'GET', '/api/me/attestations')).json() as { items: { id: string; ref: string; label: string }[] };
+      assert.deepEqual(mine.items.map((i) => [i.ref, i.label]), [['LAP-C', 'Second laptop LAP-C, serial SNC']]);
+      const bobs = (await store.db.selectFrom('attestation_items').select('id').where('respondent_key', '=', 'bob').executeTakeFirstOrThrow()).id;
+      assert.equal((await call('user', 'POST', `/api/me/attestations/${bobs}/answer`, { answer: 'confirmed' })).statusCode, 404, 'alice cannot answer for bob');
+      const answered = await call('user', 'POST', `/api/me/attestations/${mine.items[0]!.id}/answer`, { answer: 'stolen', note: 'bag taken' });
+      assert.equal(answered.statusCode, 200, answered.body);
+      assert.equal((await store.db.selectFrom('assets').select('status').where('tag', '=', 'LAP-C').executeTakeFirstOrThrow()).status, 'stolen');
+      const completion = (await call('hr', 'GET', `/api/attestations/${(opened.json() as { campaignId: string }).campaignId}/completion`)).json() as { byManager: { group: string; answered: number; items: number }[] };
+      assert.deepEqual(completion.byManager.map((g) => `${g.group}:${g.answered}/${g.items}`), ['mgr-a:1/1', 'mgr-b:0/1']);
+      const due = (await call('security', 'GET', '/api/attestations/due')).json() as { items: { respondentKey: string }[] };
+      assert.deepEqual(due.items.map((d) => d.respondentKey), ['bob']);
+    });
+  });
+}
