@@ -1,0 +1,105 @@
+/**
+ * Runs histories and property checks for the fault campaign: one history on a
+ * fresh store, healed and checked; and the fast-check property over many,
+ * with the tally the report prints.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import type { Store } from '../../src/store/open-store.ts';
+import { describeHistory, historyArbitrary, type History } from './campaign-generator.ts';
+import { checkInvariants } from './campaign-invariants.ts';
+import { createWorld, runOperation, sync, type World } from './campaign-world.ts';
+
+export interface HistoryOutcome {
+  readonly violations: readonly string[];
+  readonly faults: Readonly<Record<string, number>>;
+  /** Wall time from "faults healed" to "nothing left to do". */
+  readonly recoveryMs: number;
+}
+
+/** How many fault-free syncs healing may take before it counts as not converging. */
+const HEALING_SYNCS = 4;
+
+/** Runs `history` on a fresh store from `openStore`, heals, drains and checks every invariant. */
+export async function runHistory(history: History, openStore: () => Promise<Store>): Promise<HistoryOutcome> {
+  const store = await openStore();
+  const dir = mkdtempSync(path.join(tmpdir(), 'jml-campaign-'));
+  try {
+    const world: World = createWorld(store, dir, history);
+    for (const operation of history.operations) await runOperation(world, operation);
+    const healing = Date.now();
+    const violations: string[] = [];
+    let planned = -1;
+    for (let i = 0; i < HEALING_SYNCS && planned !== 0; i++) planned = await sync(world);
+    if (planned !== 0) violations.push(`healing did not converge: the last of ${HEALING_SYNCS} fault-free syncs still planned ${planned} change(s)`);
+    const recoveryMs = Date.now() - healing;
+    violations.push(...(await checkInvariants(world)));
+    return { violations, faults: world.faults, recoveryMs };
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface CampaignTally {
+  histories: number;
+  readonly faults: Record<string, number>;
+  slowestRecoveryMs: number;
+  violations: number;
+}
+
+export function emptyTally(): CampaignTally {
+  return { histories: 0, faults: {}, slowestRecoveryMs: 0, violations: 0 };
+}
+
+export function addToTally(tally: CampaignTally, outcome: HistoryOutcome): void {
+  tally.histories++;
+  for (const [kind, n] of Object.entries(outcome.faults)) tally.faults[kind] = (tally.faults[kind] ?? 0) + n;
+  tally.slowestRecoveryMs = Math.max(tally.slowestRecoveryMs, outcome.recoveryMs);
+  if (outcome.violations.length > 0) tally.violations++;
+}
+
+export interface CampaignResult {
+  readonly failed: boolean;
+  readonly seed: number;
+  /** fast-check's replay path of the shrunk counterexample. */
+  readonly path: string | null;
+  readonly counterexample: History | null;
+  readonly violations: readonly string[];
+}
+
+/**
+ * Checks the property "every history ends with no violation" over `runs`
+ * histories from `seed`. A failure is shrunk; the result names the seed and
+ * path that replay it, and the minimal history with its violations.
+ */
+export async function runCampaign(options: { readonly runs: number; readonly seed: number; readonly path?: string; readonly maxOperations?: number; readonly openStore: () => Promise<Store>; readonly tally: CampaignTally; readonly onHistory?: (tally: CampaignTally) => void }): Promise<CampaignResult> {
+  const lastViolations = new Map<History, readonly string[]>();
+  const property = fc.asyncProperty(historyArbitrary(options.maxOperations), async (history) => {
+    const outcome = await runHistory(history, options.openStore);
+    addToTally(options.tally, outcome);
+    options.onHistory?.(options.tally);
+    if (outcome.violations.length > 0) {
+      lastViolations.set(history, outcome.violations);
+      return false;
+    }
+    return true;
+  });
+  const details = await fc.check(property, { numRuns: options.runs, seed: options.seed, ...(options.path ? { path: options.path } : {}), endOnFailure: false });
+  if (!details.failed) return { failed: false, seed: options.seed, path: null, counterexample: null, violations: [] };
+  const history = details.counterexample?.[0] ?? null;
+  const violations = history ? (lastViolations.get(history) ?? []) : [String(details.errorInstance)];
+  return { failed: true, seed: details.seed, path: details.counterexamplePath, counterexample: history, violations };
+}
+
+/** The text printed for a failure: how to replay it, and the minimal history. */
+export function describeFailure(result: CampaignResult): string {
+  return [
+    `counterexample (seed ${result.seed}, path ${result.path}) — replay: npm run campaign -- --seed ${result.seed} --path ${result.path}`,
+    result.counterexample ? describeHistory(result.counterexample) : '(no history)',
+    'violations:',
+    ...result.violations.map((v) => `  - ${v}`),
+  ].join('\n');
+}
