@@ -22,6 +22,8 @@ export interface SyncFaults {
   readonly duplicate: boolean;
   /** Apply jobs of an earlier plan delivered again, after later plans moved on. */
   readonly late: boolean;
+  /** With worker processes: one is killed with SIGKILL this long after the plan is submitted (null: none). */
+  readonly killWorkerAfterMs: number | null;
 }
 
 export type Operation =
@@ -59,6 +61,7 @@ const syncFaults: fc.Arbitrary<SyncFaults> = fc.record({
   resetRate: RATE,
   duplicate: fc.boolean(),
   late: fc.boolean(),
+  killWorkerAfterMs: fc.option(fc.integer({ min: 0, max: 1_500 }), { nil: null }),
 });
 
 function operation(people: number): fc.Arbitrary<Operation> {

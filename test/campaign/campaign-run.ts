@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import type { Store } from '../../src/store/open-store.ts';
 import { describeHistory, historyArbitrary, type History } from './campaign-generator.ts';
 import { checkInvariants } from './campaign-invariants.ts';
-import { createWorld, runOperation, sync, type World } from './campaign-world.ts';
+import { createWorld, inProcessTarget, runOperation, sync, type CampaignTarget, type World } from './campaign-world.ts';
 
 export interface HistoryOutcome {
   readonly violations: readonly string[];
@@ -23,11 +23,12 @@ export interface HistoryOutcome {
 const HEALING_SYNCS = 4;
 
 /** Runs `history` on a fresh store from `openStore`, heals, drains and checks every invariant. */
-export async function runHistory(history: History, openStore: () => Promise<Store>): Promise<HistoryOutcome> {
+export async function runHistory(history: History, openStore: () => Promise<Store>, makeTarget: (store: Store) => Promise<CampaignTarget> = async () => inProcessTarget()): Promise<HistoryOutcome> {
   const store = await openStore();
+  const target = await makeTarget(store);
   const dir = mkdtempSync(path.join(tmpdir(), 'jml-campaign-'));
   try {
-    const world: World = createWorld(store, dir, history);
+    const world: World = createWorld(store, dir, history, target);
     for (const operation of history.operations) await runOperation(world, operation);
     const healing = Date.now();
     const violations: string[] = [];
@@ -38,6 +39,7 @@ export async function runHistory(history: History, openStore: () => Promise<Stor
     violations.push(...(await checkInvariants(world)));
     return { violations, faults: world.faults, recoveryMs };
   } finally {
+    await target.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
@@ -56,7 +58,7 @@ export function emptyTally(): CampaignTally {
 
 export function addToTally(tally: CampaignTally, outcome: HistoryOutcome): void {
   tally.histories++;
-  for (const [kind, n] of Object.entries(outcome.faults)) tally.faults[kind] = (tally.faults[kind] ?? 0) + n;
+  for (const [kind, n] of Object.entries(outcome.faults)) if (n > 0) tally.faults[kind] = (tally.faults[kind] ?? 0) + n;
   tally.slowestRecoveryMs = Math.max(tally.slowestRecoveryMs, outcome.recoveryMs);
   if (outcome.violations.length > 0) tally.violations++;
 }
@@ -75,10 +77,24 @@ export interface CampaignResult {
  * histories from `seed`. A failure is shrunk; the result names the seed and
  * path that replay it, and the minimal history with its violations.
  */
-export async function runCampaign(options: { readonly runs: number; readonly seed: number; readonly path?: string; readonly maxOperations?: number; readonly openStore: () => Promise<Store>; readonly tally: CampaignTally; readonly onHistory?: (tally: CampaignTally) => void }): Promise<CampaignResult> {
+export interface CampaignOptions {
+  readonly runs: number;
+  readonly seed: number;
+  readonly path?: string;
+  readonly maxOperations?: number;
+  readonly openStore: () => Promise<Store>;
+  /** Where plans are applied; in this process by default. */
+  readonly makeTarget?: (store: Store) => Promise<CampaignTarget>;
+  readonly tally: CampaignTally;
+  /** Stop at the first failure without shrinking it (a slow history, or an error to see at once). */
+  readonly noShrink?: boolean;
+  readonly onHistory?: (tally: CampaignTally) => void;
+}
+
+export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
   const lastViolations = new Map<History, readonly string[]>();
   const property = fc.asyncProperty(historyArbitrary(options.maxOperations), async (history) => {
-    const outcome = await runHistory(history, options.openStore);
+    const outcome = await runHistory(history, options.openStore, options.makeTarget);
     addToTally(options.tally, outcome);
     options.onHistory?.(options.tally);
     if (outcome.violations.length > 0) {
@@ -87,7 +103,7 @@ export async function runCampaign(options: { readonly runs: number; readonly see
     }
     return true;
   });
-  const details = await fc.check(property, { numRuns: options.runs, seed: options.seed, ...(options.path ? { path: options.path } : {}), endOnFailure: false });
+  const details = await fc.check(property, { numRuns: options.runs, seed: options.seed, ...(options.path ? { path: options.path } : {}), endOnFailure: options.noShrink === true });
   if (!details.failed) return { failed: false, seed: options.seed, path: null, counterexample: null, violations: [] };
   const history = details.counterexample?.[0] ?? null;
   const violations = history ? (lastViolations.get(history) ?? []) : [String(details.errorInstance)];

@@ -39,9 +39,11 @@ export interface PersonRecord {
   start: string;
   end: string;
   status: 'active' | 'terminated';
+  /** Rehired at least once in the history. */
+  rehired: boolean;
 }
 
-export type FaultKind = ChaosFault | 'reset_after_apply' | 'duplicate_delivery' | 'late_delivery';
+export type FaultKind = ChaosFault | 'reset_after_apply' | 'duplicate_delivery' | 'late_delivery' | 'worker_killed' | 'two_workers_racing';
 
 export interface World {
   readonly store: Store;
@@ -52,7 +54,7 @@ export interface World {
   /** Approved requests for wiki:admins, by identity key: when approved. */
   readonly approvedAdmins: Map<string, Date>;
   engineeringRule: boolean;
-  readonly systems: Map<string, FakeSystem>;
+  readonly target: CampaignTarget;
   readonly faults: Record<string, number>;
   readonly appliedPlans: Plan[];
   /** Apply jobs to deliver again before the next apply: duplicates and late ones. */
@@ -104,7 +106,7 @@ ${engineeringRule ? `  - name: engineering
   };
 }
 
-export function createWorld(store: Store, dir: string, history: History): World {
+export function createWorld(store: Store, dir: string, history: History, target: CampaignTarget): World {
   const world: World = {
     store,
     dir,
@@ -113,7 +115,7 @@ export function createWorld(store: Store, dir: string, history: History): World 
     people: new Map(),
     approvedAdmins: new Map(),
     engineeringRule: true,
-    systems: new Map(SYSTEMS.map((s) => [s, createFakeSystem(s, ['staff', 'eng', 'admins', 'users'])])),
+    target,
     faults: {},
     appliedPlans: [],
     redeliver: [],
@@ -138,7 +140,7 @@ export async function runOperation(world: World, operation: Operation): Promise<
   const person = world.people.get(key);
   switch (operation.op) {
     case 'join':
-      if (!person) world.people.set(key, { department: operation.department, last: 'Lovelace', start: addDays(day, operation.startOffset), end: '', status: 'active' });
+      if (!person) world.people.set(key, { department: operation.department, last: 'Lovelace', start: addDays(day, operation.startOffset), end: '', status: 'active', rehired: false });
       return;
     case 'move':
       if (person?.status === 'active') person.department = operation.department;
@@ -159,6 +161,7 @@ export async function runOperation(world: World, operation: Operation): Promise<
         person.start = start <= person.end ? addDays(person.end, 1) : start;
         person.end = '';
         person.status = 'active';
+        person.rehired = true;
       }
       return;
     case 'advance':
@@ -210,7 +213,7 @@ function writeFeed(world: World): string {
   return file;
 }
 
-const NO_FAULTS: SyncFaults = { timeoutRate: 0, rateLimitRate: 0, unavailableRate: 0, resetRate: 0, duplicate: false, late: false };
+const NO_FAULTS: SyncFaults = { timeoutRate: 0, rateLimitRate: 0, unavailableRate: 0, resetRate: 0, duplicate: false, late: false, killWorkerAfterMs: null };
 
 let seeds = 0;
 
@@ -225,29 +228,11 @@ export async function sync(world: World, faults: SyncFaults = NO_FAULTS): Promis
 
 /** Plans and applies once under `faults` (delivering queued duplicates first); the number of changes planned. */
 export async function applyOnce(world: World, faults: SyncFaults = NO_FAULTS): Promise<number> {
-  await redeliver(world);
+  if (world.redeliver.length > 0) await world.target.redeliver(world, world.redeliver.splice(0));
   const planner = plannerOf(world);
   const { plan } = await planner.compute();
   if (plan.changes.length === 0) return 0;
-  const chaos = new Map<string, ChaosConnector>();
-  for (const [name, state] of world.systems) {
-    const inner = createFakeConnector({ groups: [] }, { system: name, state });
-    chaos.set(name, createChaosConnector({
-      seed: ++seeds,
-      timeoutRate: faults.timeoutRate,
-      rateLimitRate: faults.rateLimitRate,
-      unavailableRate: faults.unavailableRate,
-      crashRate: faults.resetRate,
-      crashMode: 'throw',
-      retryAfterMs: 30,
-    }, { inner }));
-  }
-  await executePlan(executorDeps(world, (s) => (s === null ? undefined : chaos.get(s))), plan, () => planner.currentFingerprint());
-  for (const c of chaos.values()) {
-    const { crash, ...rest } = c.injected;
-    count(world, 'reset_after_apply', crash);
-    for (const [kind, n] of Object.entries(rest)) count(world, kind as FaultKind, n);
-  }
+  await world.target.apply(world, plan, () => planner.currentFingerprint(), faults);
   world.appliedPlans.push(plan);
   if (faults.duplicate) {
     world.redeliver.push(...plan.changes.map((c) => ({ planId: plan.id, changeId: c.id })));
@@ -261,40 +246,107 @@ export async function applyOnce(world: World, faults: SyncFaults = NO_FAULTS): P
   return plan.changes.length;
 }
 
+/** An account as the system itself holds it. */
+export interface SystemAccount {
+  readonly identityKey: string;
+  readonly accountId: string;
+  readonly enabled: boolean;
+  readonly grants: readonly string[];
+}
+
+/** Where plans are applied and the downstream systems live. */
+export interface CampaignTarget {
+  /** Applies `plan` under `faults` until nothing more can move. */
+  apply(world: World, plan: Plan, currentFingerprint: () => Promise<string>, faults: SyncFaults): Promise<void>;
+  /** Delivers these apply jobs again and works them until the queue is empty. */
+  redeliver(world: World, jobs: readonly { planId: string; changeId: string }[]): Promise<void>;
+  /** Each system's accounts, read from the system's own state. */
+  accounts(world: World): Promise<ReadonlyMap<string, readonly SystemAccount[]>>;
+  close(): Promise<void>;
+}
+
+export function countFault(world: World, kind: FaultKind, n = 1): void {
+  count(world, kind, n);
+}
+
 export function executorDeps(world: World, connectorFor: PlanExecutorDeps['connectorFor']): PlanExecutorDeps {
   return {
     store: world.store,
     connectorFor,
     actor: 'campaign:apply',
     now: () => world.now,
-    // Quarantine would defer a flaky system by minutes of real time; it has its own tests (src/jobs/change-job.test.ts).
-    options: { retry: { baseDelayMs: 10, maxDelayMs: 100, maxAttempts: 12 }, callTimeoutMs: 2_000, applyExpireSeconds: 10, quarantine: { after: 1_000_000, unreachableAfter: 1_000_000 } },
+    alert: () => undefined,
+    options: CAMPAIGN_WORKER_OPTIONS,
     pollMs: 20,
   };
 }
 
-/** Sends the queued duplicate and late apply jobs and works them until the queue is empty. */
-async function redeliver(world: World): Promise<void> {
-  if (world.redeliver.length === 0) return;
-  const jobs = world.redeliver.splice(0);
+/** Fast retries; no quarantine: it would defer a flaky system by minutes of real time (it has its own tests in src/jobs/change-job.test.ts). */
+export const CAMPAIGN_WORKER_OPTIONS = { retry: { baseDelayMs: 10, maxDelayMs: 100, maxAttempts: 12 }, callTimeoutMs: 2_000, applyExpireSeconds: 10, quarantine: { after: 1_000_000, unreachableAfter: 1_000_000 } } as const;
+
+/** Sends apply jobs again (duplicates, or late ones of an earlier plan). */
+export async function sendApplyJobs(world: World, jobs: readonly { planId: string; changeId: string }[]): Promise<void> {
   const boss = await startJobBoss(world.store.db, world.store.backend, { schedule: false, supervise: false });
   try {
     for (const job of jobs) await boss.send(QUEUE.applyChange, { ...job, seq: 1 });
   } finally {
     await boss.stop({ graceful: false, close: false });
   }
-  const connectors = new Map([...world.systems].map(([name, state]) => [name, createFakeConnector({ groups: [] }, { system: name, state })]));
-  const deps = executorDeps(world, (s) => (s === null ? undefined : connectors.get(s)));
-  const workers = await startWorkers({ store: world.store, connectorFor: deps.connectorFor, actor: deps.actor, now: deps.now!, options: { ...deps.options, applyOnly: true, schedules: false, pollingIntervalSeconds: 0.5 } });
-  try {
-    const until = Date.now() + 30_000;
-    while ((await pendingApplyJobs(world)) > 0) {
-      if (Date.now() > until) throw new Error('redelivered apply jobs were not worked within 30 s');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } finally {
-    await workers.stop(5_000);
+}
+
+/** Waits until no apply job is due or running. */
+export async function applyQueueDrained(world: World, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while ((await pendingApplyJobs(world)) > 0) {
+    if (Date.now() > until) throw new Error(`apply jobs were not worked within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The single-process target: executePlan in this process, systems are fakes behind the chaos connector. */
+export function inProcessTarget(): CampaignTarget {
+  const systems = new Map<string, FakeSystem>(SYSTEMS.map((s) => [s, createFakeSystem(s, ['staff', 'eng', 'admins', 'users'])]));
+  const plain = (s: string | null) => (s === null || !systems.has(s) ? undefined : createFakeConnector({ groups: [] }, { system: s, state: systems.get(s)! }));
+  return {
+    async apply(world, plan, currentFingerprint, faults) {
+      const chaos = new Map<string, ChaosConnector>();
+      for (const name of systems.keys()) {
+        chaos.set(name, createChaosConnector({
+          seed: ++seeds,
+          timeoutRate: faults.timeoutRate,
+          rateLimitRate: faults.rateLimitRate,
+          unavailableRate: faults.unavailableRate,
+          crashRate: faults.resetRate,
+          crashMode: 'throw',
+          retryAfterMs: 30,
+        }, { inner: plain(name)! }));
+      }
+      await executePlan(executorDeps(world, (s) => (s === null ? undefined : chaos.get(s))), plan, currentFingerprint);
+      for (const c of chaos.values()) {
+        const { crash, ...rest } = c.injected;
+        count(world, 'reset_after_apply', crash);
+        for (const [kind, n] of Object.entries(rest)) count(world, kind as FaultKind, n);
+      }
+    },
+    async redeliver(world, jobs) {
+      await sendApplyJobs(world, jobs);
+      const deps = executorDeps(world, plain);
+      const workers = await startWorkers({ store: world.store, connectorFor: plain, actor: deps.actor, now: deps.now!, alert: () => undefined, options: { ...CAMPAIGN_WORKER_OPTIONS, applyOnly: true, schedules: false } });
+      try {
+        await applyQueueDrained(world);
+      } finally {
+        await workers.stop(5_000);
+      }
+    },
+    async accounts() {
+      const out = new Map<string, SystemAccount[]>();
+      for (const [name, system] of systems) {
+        out.set(name, [...system.accounts.values()].map((a) => ({ identityKey: a.identityKey, accountId: a.accountId, enabled: a.enabled, grants: [...(system.grants.get(a.accountId) ?? [])].sort() })));
+      }
+      return out;
+    },
+    close: async () => undefined,
+  };
 }
 
 async function pendingApplyJobs(world: World): Promise<number> {
