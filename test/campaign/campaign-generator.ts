@@ -24,6 +24,8 @@ export interface SyncFaults {
   readonly late: boolean;
   /** With worker processes: one is killed with SIGKILL this long after the plan is submitted (null: none). */
   readonly killWorkerAfterMs: number | null;
+  /** With a real directory: it is stopped before the apply and started again this long after (null: stays up). */
+  readonly directoryDownMs: number | null;
 }
 
 export type Operation =
@@ -62,6 +64,7 @@ const syncFaults: fc.Arbitrary<SyncFaults> = fc.record({
   duplicate: fc.boolean(),
   late: fc.boolean(),
   killWorkerAfterMs: fc.option(fc.integer({ min: 0, max: 1_500 }), { nil: null }),
+  directoryDownMs: fc.option(fc.integer({ min: 0, max: 2_000 }), { nil: null, freq: 3 }),
 });
 
 function operation(people: number): fc.Arbitrary<Operation> {

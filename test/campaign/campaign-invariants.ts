@@ -103,7 +103,8 @@ function modelGrants(world: World, key: string): Record<string, string[]> {
   const wiki = ['staff'];
   if (p?.department === 'Engineering' && world.engineeringRule) wiki.push('eng');
   const crm = p?.department === 'Sales' || key === MANAGER ? ['users'] : [];
-  return { wiki: wiki.sort(), crm };
+  // The real directory, where a target has one, gets what the wiki gets from rules.
+  return { wiki: wiki.sort(), crm, dir: [...wiki].sort() };
 }
 
 /** Accounts and grants in each system, read from the system's own state. */

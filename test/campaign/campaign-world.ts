@@ -18,6 +18,7 @@ import { createChaosConnector, type ChaosConnector, type ChaosFault } from '../.
 import { createFakeConnector } from '../../src/connectors/fake/fake-connector.ts';
 import { createFakeSystem, type FakeSystem } from '../../src/connectors/fake/fake-system.ts';
 import type { Plan } from '../../src/domain/change.ts';
+import type { Connector } from '../../src/connectors/connector.ts';
 import { isJmlError } from '../../src/domain/errors.ts';
 import { dateIn } from '../../src/engine/org-calendar.ts';
 import { startJobBoss } from '../../src/jobs/job-boss.ts';
@@ -43,7 +44,7 @@ export interface PersonRecord {
   rehired: boolean;
 }
 
-export type FaultKind = ChaosFault | 'reset_after_apply' | 'duplicate_delivery' | 'late_delivery' | 'worker_killed' | 'two_workers_racing';
+export type FaultKind = ChaosFault | 'reset_after_apply' | 'duplicate_delivery' | 'late_delivery' | 'worker_killed' | 'two_workers_racing' | 'directory_restarted';
 
 export interface World {
   readonly store: Store;
@@ -77,7 +78,14 @@ export function today(world: World): string {
   return dateIn(world.now, world.timeZone);
 }
 
-function policyFiles(engineeringRule: boolean): Record<string, string> {
+/** Policy the target adds: a system entry, entitlements and rules (YAML list items). */
+export interface PolicyExtra {
+  readonly systems: string;
+  readonly entitlements: string;
+  readonly rules: (engineeringRule: boolean) => string;
+}
+
+function policyFiles(engineeringRule: boolean, extra?: PolicyExtra): Record<string, string> {
   const system = (name: string) => `  - name: ${name}
     connector: { type: fake, settings: { groups: [staff, eng, admins, users] } }
     owner: ${MANAGER}
@@ -85,13 +93,13 @@ function policyFiles(engineeringRule: boolean): Record<string, string> {
     correlation: { account: identity_key, identity: key }
 `;
   return {
-    'systems.yaml': `systems:\n${SYSTEMS.map(system).join('')}`,
+    'systems.yaml': `systems:\n${SYSTEMS.map(system).join('')}${extra?.systems ?? ''}`,
     'entitlements.yaml': `entitlements:
   - { system: wiki, name: staff }
   - { system: wiki, name: eng }
   - { system: wiki, name: admins, privileged: true }
   - { system: crm, name: users }
-`,
+${extra?.entitlements ?? ''}`,
     'rules.yaml': `rules:
   - name: everyone
     when: { kind: [employee] }
@@ -102,7 +110,7 @@ function policyFiles(engineeringRule: boolean): Record<string, string> {
 ${engineeringRule ? `  - name: engineering
     when: { equals: { department: Engineering } }
     grant: { entitlements: ["wiki:eng"] }
-` : ''}`,
+` : ''}${extra?.rules(engineeringRule) ?? ''}`,
   };
 }
 
@@ -121,7 +129,7 @@ export function createWorld(store: Store, dir: string, history: History, target:
     redeliver: [],
     refusedImports: [],
   };
-  writePolicyDir(policyFiles(true), policyDir(world));
+  writePolicyDir(policyFiles(true, target.policy), policyDir(world));
   return world;
 }
 
@@ -170,7 +178,7 @@ export async function runOperation(world: World, operation: Operation): Promise<
       return;
     case 'policy':
       world.engineeringRule = operation.engineeringRule;
-      writePolicyDir(policyFiles(operation.engineeringRule), policyDir(world));
+      writePolicyDir(policyFiles(operation.engineeringRule, world.target.policy), policyDir(world));
       return;
     case 'request':
       return requestAdmins(world, key);
@@ -213,7 +221,7 @@ function writeFeed(world: World): string {
   return file;
 }
 
-const NO_FAULTS: SyncFaults = { timeoutRate: 0, rateLimitRate: 0, unavailableRate: 0, resetRate: 0, duplicate: false, late: false, killWorkerAfterMs: null };
+const NO_FAULTS: SyncFaults = { timeoutRate: 0, rateLimitRate: 0, unavailableRate: 0, resetRate: 0, duplicate: false, late: false, killWorkerAfterMs: null, directoryDownMs: null };
 
 let seeds = 0;
 
@@ -256,6 +264,8 @@ export interface SystemAccount {
 
 /** Where plans are applied and the downstream systems live. */
 export interface CampaignTarget {
+  /** Systems of its own the target adds to the policy. */
+  readonly policy?: PolicyExtra;
   /** Applies `plan` under `faults` until nothing more can move. */
   apply(world: World, plan: Plan, currentFingerprint: () => Promise<string>, faults: SyncFaults): Promise<void>;
   /** Delivers these apply jobs again and works them until the queue is empty. */
@@ -304,13 +314,22 @@ export async function applyQueueDrained(world: World, timeoutMs = 60_000): Promi
 }
 
 /** The single-process target: executePlan in this process, systems are fakes behind the chaos connector. */
-export function inProcessTarget(): CampaignTarget {
+export function inProcessTarget(more: {
+  readonly policy?: PolicyExtra;
+  readonly connectorFor?: (system: string) => Connector | undefined;
+  readonly beforeApply?: (world: World, faults: SyncFaults) => Promise<() => Promise<void>>;
+  readonly accounts?: () => Promise<ReadonlyMap<string, readonly SystemAccount[]>>;
+  readonly close?: () => Promise<void>;
+} = {}): CampaignTarget {
   const systems = new Map<string, FakeSystem>(SYSTEMS.map((s) => [s, createFakeSystem(s, ['staff', 'eng', 'admins', 'users'])]));
-  const plain = (s: string | null) => (s === null || !systems.has(s) ? undefined : createFakeConnector({ groups: [] }, { system: s, state: systems.get(s)! }));
+  const plain = (s: string | null): Connector | undefined => (s === null ? undefined : systems.has(s) ? createFakeConnector({ groups: [] }, { system: s, state: systems.get(s)! }) : more.connectorFor?.(s));
+  const names = () => [...systems.keys(), ...(more.policy ? ['dir'] : [])];
   return {
+    ...(more.policy ? { policy: more.policy } : {}),
     async apply(world, plan, currentFingerprint, faults) {
+      const healed = more.beforeApply ? await more.beforeApply(world, faults) : async () => undefined;
       const chaos = new Map<string, ChaosConnector>();
-      for (const name of systems.keys()) {
+      for (const name of names()) {
         chaos.set(name, createChaosConnector({
           seed: ++seeds,
           timeoutRate: faults.timeoutRate,
@@ -321,7 +340,11 @@ export function inProcessTarget(): CampaignTarget {
           retryAfterMs: 30,
         }, { inner: plain(name)! }));
       }
-      await executePlan(executorDeps(world, (s) => (s === null ? undefined : chaos.get(s))), plan, currentFingerprint);
+      try {
+        await executePlan(executorDeps(world, (s) => (s === null ? undefined : chaos.get(s))), plan, currentFingerprint);
+      } finally {
+        await healed();
+      }
       for (const c of chaos.values()) {
         const { crash, ...rest } = c.injected;
         count(world, 'reset_after_apply', crash);
@@ -339,13 +362,13 @@ export function inProcessTarget(): CampaignTarget {
       }
     },
     async accounts() {
-      const out = new Map<string, SystemAccount[]>();
+      const out = new Map<string, readonly SystemAccount[]>(more.accounts ? await more.accounts() : []);
       for (const [name, system] of systems) {
         out.set(name, [...system.accounts.values()].map((a) => ({ identityKey: a.identityKey, accountId: a.accountId, enabled: a.enabled, grants: [...(system.grants.get(a.accountId) ?? [])].sort() })));
       }
       return out;
     },
-    close: async () => undefined,
+    close: async () => more.close?.(),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run campaign -- [--runs N] [--seed S] [--path P] [--backend pglite|postgres] [--workers in-process|processes] [--max-operations M] [--no-shrink]`
+ * `npm run campaign -- [--runs N] [--seed S] [--path P] [--backend pglite|postgres] [--workers in-process|processes] [--max-operations M] [--no-shrink] [--openldap]`
  *
  * Generates random histories (an organisation, HR changes, time, policy,
  * requests, syncs under faults), runs each on a fresh store, heals, and checks
@@ -14,6 +14,7 @@ import { openStore, type Store } from '../../src/store/open-store.ts';
 import { createScratchDatabase } from '../support/scratch-database.ts';
 import { describeFailure, emptyTally, runCampaign, runHistory } from './campaign-run.ts';
 import { processTarget } from './campaign-processes.ts';
+import { directoryTarget } from './campaign-directory.ts';
 import type { CampaignTarget } from './campaign-world.ts';
 
 const { values } = parseArgs({
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     workers: { type: 'string', default: 'in-process' },
     'max-operations': { type: 'string', default: '14' },
     'no-shrink': { type: 'boolean', default: false },
+    openldap: { type: 'boolean', default: false },
   },
 });
 
@@ -57,6 +59,10 @@ async function storeOpener(backend: string): Promise<() => Promise<CampaignStore
 }
 
 function targetMaker(workers: string): ((store: CampaignStore) => Promise<CampaignTarget>) | undefined {
+  if (values.openldap) {
+    if (workers !== 'in-process') throw new Error('--openldap runs with --workers in-process');
+    return (store) => directoryTarget(store, mkdtempSync(path.join(tmpdir(), 'jml-campaign-dir-')));
+  }
   if (workers === 'in-process') return undefined;
   if (workers !== 'processes') throw new Error(`--workers must be in-process or processes, got "${workers}"`);
   if (values.backend !== 'postgres') throw new Error('--workers processes needs --backend postgres: worker processes share one database server');
@@ -67,7 +73,7 @@ const started = Date.now();
 const makeTarget = targetMaker(values.workers!);
 const tally = emptyTally();
 const open = await storeOpener(values.backend!);
-process.stdout.write(`campaign: ${runs} histories on ${values.backend}, workers ${values.workers}, seed ${seed}\n`);
+process.stdout.write(`campaign: ${runs} histories on ${values.backend}, workers ${values.workers}${values.openldap ? ' + OpenLDAP' : ''}, seed ${seed}\n`);
 const result = await runCampaign({
   runs, seed, maxOperations, openStore: open, tally, noShrink: values['no-shrink'],
   ...(makeTarget ? { makeTarget: (store: Store) => makeTarget(store as CampaignStore) } : {}),
