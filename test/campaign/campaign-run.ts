@@ -94,7 +94,8 @@ export interface CampaignOptions {
 export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
   const lastViolations = new Map<History, readonly string[]>();
   const property = fc.asyncProperty(historyArbitrary(options.maxOperations), async (history) => {
-    const outcome = await runHistory(history, options.openStore, options.makeTarget);
+    // A history that throws (a plan that never settles, a worker that cannot start) is a violation too, counted like one.
+    const outcome = await runHistory(history, options.openStore, options.makeTarget).catch((error: unknown): HistoryOutcome => ({ violations: [`the history threw: ${error instanceof Error ? error.stack ?? error.message : String(error)}`], faults: {}, recoveryMs: 0 }));
     addToTally(options.tally, outcome);
     options.onHistory?.(options.tally);
     if (outcome.violations.length > 0) {
