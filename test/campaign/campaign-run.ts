@@ -89,6 +89,8 @@ export interface CampaignOptions {
   /** Stop at the first failure without shrinking it (a slow history, or an error to see at once). */
   readonly noShrink?: boolean;
   readonly onHistory?: (tally: CampaignTally) => void;
+  /** The first failing history's violations, at once (shrinking can take minutes). */
+  readonly onViolation?: (violations: readonly string[]) => void;
 }
 
 export async function runCampaign(options: CampaignOptions): Promise<CampaignResult> {
@@ -99,6 +101,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     addToTally(options.tally, outcome);
     options.onHistory?.(options.tally);
     if (outcome.violations.length > 0) {
+      if (lastViolations.size === 0) options.onViolation?.(outcome.violations);
       lastViolations.set(history, outcome.violations);
       return false;
     }

@@ -78,6 +78,7 @@ const result = await runCampaign({
   runs, seed, maxOperations, openStore: open, tally, noShrink: values['no-shrink'],
   ...(makeTarget ? { makeTarget: (store: Store) => makeTarget(store as CampaignStore) } : {}),
   ...(values.path ? { path: values.path } : {}),
+  onViolation: (violations) => process.stderr.write(`violation (before shrinking): ${violations[0]}\n`),
   onHistory: (t) => {
     if (process.stdout.isTTY) process.stdout.write(`\r${t.histories} histories, ${t.violations} with violations`);
     else if (t.histories % 10 === 0) process.stderr.write(`${t.histories} histories, ${t.violations} with violations, ${Math.round((Date.now() - started) / 1000)} s\n`);
