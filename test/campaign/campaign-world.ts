@@ -223,8 +223,6 @@ function writeFeed(world: World): string {
 
 const NO_FAULTS: SyncFaults = { timeoutRate: 0, rateLimitRate: 0, unavailableRate: 0, resetRate: 0, duplicate: false, late: false, killWorkerAfterMs: null, directoryDownMs: null };
 
-let seeds = 0;
-
 /** Import the feed, plan, and apply under `faults`; returns the number of changes planned. */
 export async function sync(world: World, faults: SyncFaults = NO_FAULTS): Promise<number> {
   const result = await importSource({ db: world.store.db, config: testConfig({ policy_dir: policyDir(world), timezone: world.timeZone }) }, {
@@ -331,7 +329,8 @@ export function inProcessTarget(more: {
       const chaos = new Map<string, ChaosConnector>();
       for (const name of names()) {
         chaos.set(name, createChaosConnector({
-          seed: ++seeds,
+          // Seeded by the history's own count of applies, so a replayed history draws the same faults.
+          seed: world.appliedPlans.length * 16 + chaos.size + 1,
           timeoutRate: faults.timeoutRate,
           rateLimitRate: faults.rateLimitRate,
           unavailableRate: faults.unavailableRate,
