@@ -235,6 +235,10 @@ export async function sync(world: World, faults: SyncFaults = NO_FAULTS): Promis
 /** Plans and applies once under `faults` (delivering queued duplicates first); the number of changes planned. */
 export async function applyOnce(world: World, faults: SyncFaults = NO_FAULTS): Promise<number> {
   if (world.redeliver.length > 0) await world.target.redeliver(world, world.redeliver.splice(0));
+  // A second passes per plan, as it does between two real applies: a plan's id hashes its inputs and `now`, and
+  // submitting a plan already recorded queues nothing, so a plan recomputed at the very same instant would not
+  // retry the changes an earlier one parked.
+  world.now = new Date(world.now.getTime() + 1_000);
   const planner = plannerOf(world);
   const { plan } = await planner.compute();
   if (plan.changes.length === 0) return 0;
