@@ -51,6 +51,9 @@ const table: [string, DiffInput, string[]][] = [
     { ...base, ...known([rec('E1', { status: 'terminated', endDate: '2025-06-30' })], 'left'), snapshot: snapshot([rec('E9', { startDate: '2027-01-04' }, { email: 'E1@example.com' })]) },
     ['rehire E1 2027-01-04'],
   ],
+  ['a new key that left before today is kept as history, with no event', { ...base, ...known([]), snapshot: snapshot([rec('E1', { status: 'terminated', endDate: '2026-11-21' })]) }, []],
+  // Found by the fault campaign (test/campaign): the first row of a person on their last working day made them left at once.
+  ['a new key whose last working day is today is a joiner and a leaver at midnight after it, not history', { ...base, ...known([]), snapshot: snapshot([rec('E1', { status: 'terminated', endDate: '2026-11-22' })]) }, ['joiner E1 2024-01-01', 'leaver E1 2026-11-22']],
   ['a set end date schedules a leaver', { ...base, ...known([rec('E1')]), snapshot: snapshot([rec('E1', { endDate: '2027-03-31' })]) }, ['leaver E1 2027-03-31']],
 ];
 
@@ -121,4 +124,11 @@ test('a rehire of an identity first seen as history carries all of its data, sin
     { first_name: rehire?.changes.first_name, department: rehire?.changes.department, title: rehire?.changes.title, status: rehire?.changes.status },
     { first_name: [null, 'Ada'], department: [null, 'Engineering'], title: [null, 'Senior Data Engineer'], status: ['terminated', 'active'] },
   );
+});
+
+// Found by the fault campaign (test/campaign): a first row already marked terminated, with a last day still to come,
+// gave a joiner carrying status "terminated", so the fold made the person left on their first day.
+test('a new key marked terminated with a last day still to come joins active and leaves at midnight after that day', () => {
+  const events = diffSnapshot({ ...base, ...known([]), snapshot: snapshot([rec('E1', { status: 'terminated', endDate: '2026-11-30' })]) }).events;
+  assert.deepEqual(events.map((e) => `${e.type} ${e.effectiveDate} ${e.changes.status?.[1] ?? '-'}`), ['joiner 2024-01-01 active', 'leaver 2026-11-30 terminated']);
 });

@@ -200,13 +200,15 @@ class DiffBuilder {
     }
     const key = identities.has(record.key) ? `${this.input.source}:${record.key}` : record.key;
     this.records.push({ recordKey: record.key, identityKey: key, data, present: true });
-    if (record.status === 'terminated' && (record.endDate ?? '') <= this.input.asOf) {
+    // A leaver ends access at midnight after the last working day: a first row whose last day is today is still a joiner.
+    if (record.status === 'terminated' && (record.endDate ?? '') < this.input.asOf) {
       this.historical.push(key);
       this.newIdentities.push({ key, kind: record.kind, status: 'left', data });
       return;
     }
     this.newIdentities.push({ key, kind: record.kind, status: 'pending', data });
-    this.push('joiner', key, record.key, this.startOrToday(record), diffData({}, data));
+    // A row already marked terminated with a last day still to come: the person works until then; the leaver ends it.
+    this.push('joiner', key, record.key, this.startOrToday(record), diffData({}, record.status === 'terminated' ? { ...data, status: 'active' } : data));
     if (record.status === 'pending') this.pendingJoiner(record);
     if (record.endDate) this.pushLeaver(key, record.key, record.endDate, { end_date: [null, record.endDate] });
   }

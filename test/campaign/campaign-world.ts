@@ -1,0 +1,381 @@
+/**
+ * One history of the fault campaign, run in this process against a store
+ * (PGlite or PostgreSQL): the HR feed is a CSV the model writes, each sync
+ * is the real path (importSource → planner → executePlan through the durable
+ * job queue), and every downstream system is a fake behind the chaos
+ * connector. The model — what HR said and what was approved — lives here,
+ * apart from jml, so the invariants can compare the two.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { createPlanner } from '../../src/app/compute-plan.ts';
+import { createAccessRequest } from '../../src/app/access-request.ts';
+import { decideRequest } from '../../src/app/approval.ts';
+import { importSource } from '../../src/app/import-source.ts';
+import { applyDueEvents } from '../../src/app/lifecycle-clock.ts';
+import { createChaosConnector, type ChaosConnector, type ChaosFault } from '../../src/connectors/chaos/chaos-connector.ts';
+import { createFakeConnector } from '../../src/connectors/fake/fake-connector.ts';
+import { createFakeSystem, type FakeSystem } from '../../src/connectors/fake/fake-system.ts';
+import type { Plan } from '../../src/domain/change.ts';
+import type { Connector } from '../../src/connectors/connector.ts';
+import { isJmlError } from '../../src/domain/errors.ts';
+import { dateIn } from '../../src/engine/org-calendar.ts';
+import { startJobBoss } from '../../src/jobs/job-boss.ts';
+import { QUEUE } from '../../src/jobs/job-queues.ts';
+import { executePlan, type PlanExecutorDeps } from '../../src/jobs/plan-executor.ts';
+import { startWorkers } from '../../src/jobs/workers.ts';
+import type { Store } from '../../src/store/open-store.ts';
+import { HR_HEADER, hrRow, testConfig } from '../support/hr-files.ts';
+import { writePolicyDir } from '../support/jml-fixture.ts';
+import type { Department, History, Operation, SyncFaults } from './campaign-generator.ts';
+
+export const MANAGER = 'M00';
+export const SYSTEMS = ['wiki', 'crm'] as const;
+
+/** What HR says about one person (the latest row the feed carries). */
+export interface PersonRecord {
+  department: Department;
+  last: string;
+  start: string;
+  end: string;
+  status: 'active' | 'terminated';
+  /** Rehired at least once in the history. */
+  rehired: boolean;
+}
+
+export type FaultKind = ChaosFault | 'reset_after_apply' | 'duplicate_delivery' | 'late_delivery' | 'worker_killed' | 'two_workers_racing' | 'directory_restarted';
+
+export interface World {
+  readonly store: Store;
+  readonly dir: string;
+  readonly timeZone: string;
+  now: Date;
+  readonly people: Map<string, PersonRecord>;
+  /** Approved requests for wiki:admins, by identity key: when approved. */
+  readonly approvedAdmins: Map<string, Date>;
+  engineeringRule: boolean;
+  readonly target: CampaignTarget;
+  readonly faults: Record<string, number>;
+  readonly appliedPlans: Plan[];
+  /** Apply jobs to deliver again before the next apply: duplicates and late ones. */
+  readonly redeliver: { planId: string; changeId: string }[];
+  /** Import results that were not applied: the model wrote a feed jml refused. */
+  readonly refusedImports: string[];
+}
+
+export function personKey(who: number): string {
+  return `E${String(who + 1).padStart(2, '0')}`;
+}
+
+export function addDays(day: string, days: number): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+export function today(world: World): string {
+  return dateIn(world.now, world.timeZone);
+}
+
+/** Policy the target adds: a system entry, entitlements and rules (YAML list items). */
+export interface PolicyExtra {
+  readonly systems: string;
+  readonly entitlements: string;
+  readonly rules: (engineeringRule: boolean) => string;
+}
+
+function policyFiles(engineeringRule: boolean, extra?: PolicyExtra): Record<string, string> {
+  const system = (name: string) => `  - name: ${name}
+    connector: { type: fake, settings: { groups: [staff, eng, admins, users] } }
+    owner: ${MANAGER}
+    enforcement: full
+    correlation: { account: identity_key, identity: key }
+`;
+  return {
+    'systems.yaml': `systems:\n${SYSTEMS.map(system).join('')}${extra?.systems ?? ''}`,
+    'entitlements.yaml': `entitlements:
+  - { system: wiki, name: staff }
+  - { system: wiki, name: eng }
+  - { system: wiki, name: admins, privileged: true }
+  - { system: crm, name: users }
+${extra?.entitlements ?? ''}`,
+    'rules.yaml': `rules:
+  - name: everyone
+    when: { kind: [employee] }
+    grant: { entitlements: ["wiki:staff"] }
+  - name: sales
+    when: { equals: { department: Sales } }
+    grant: { entitlements: ["crm:users"] }
+${engineeringRule ? `  - name: engineering
+    when: { equals: { department: Engineering } }
+    grant: { entitlements: ["wiki:eng"] }
+` : ''}${extra?.rules(engineeringRule) ?? ''}`,
+  };
+}
+
+export function createWorld(store: Store, dir: string, history: History, target: CampaignTarget): World {
+  const world: World = {
+    store,
+    dir,
+    timeZone: history.org.timeZone,
+    now: new Date(`${history.org.startDay}T12:00:00Z`),
+    people: new Map(),
+    approvedAdmins: new Map(),
+    engineeringRule: true,
+    target,
+    faults: {},
+    appliedPlans: [],
+    redeliver: [],
+    refusedImports: [],
+  };
+  writePolicyDir(policyFiles(true, target.policy), policyDir(world));
+  return world;
+}
+
+export function policyDir(world: World): string {
+  return path.join(world.dir, 'policy');
+}
+
+function count(world: World, kind: FaultKind, n = 1): void {
+  if (n > 0) world.faults[kind] = (world.faults[kind] ?? 0) + n;
+}
+
+/** Carries out one operation of the history. */
+export async function runOperation(world: World, operation: Operation): Promise<void> {
+  const day = today(world);
+  const key = 'who' in operation ? personKey(operation.who) : '';
+  const person = world.people.get(key);
+  switch (operation.op) {
+    case 'join':
+      if (!person) world.people.set(key, { department: operation.department, last: 'Lovelace', start: addDays(day, operation.startOffset), end: '', status: 'active', rehired: false });
+      return;
+    case 'move':
+      if (person?.status === 'active') person.department = operation.department;
+      return;
+    case 'rename':
+      if (person) person.last = operation.last;
+      return;
+    case 'leave':
+      if (person?.status === 'active') {
+        person.status = 'terminated';
+        const end = addDays(day, operation.endOffset);
+        person.end = end < person.start ? person.start : end;
+      }
+      return;
+    case 'rehire':
+      if (person?.status === 'terminated') {
+        const start = addDays(day, operation.startOffset);
+        person.start = start <= person.end ? addDays(person.end, 1) : start;
+        person.end = '';
+        person.status = 'active';
+        person.rehired = true;
+      }
+      return;
+    case 'advance':
+      world.now = new Date(world.now.getTime() + operation.hours * 3_600_000);
+      await applyDueEvents({ db: world.store.db, actor: 'campaign:clock' }, world.now);
+      return;
+    case 'policy':
+      world.engineeringRule = operation.engineeringRule;
+      writePolicyDir(policyFiles(operation.engineeringRule, world.target.policy), policyDir(world));
+      return;
+    case 'request':
+      return requestAdmins(world, key);
+    case 'sync':
+      await sync(world, operation.faults);
+      return;
+  }
+}
+
+/** A person asks for wiki:admins for themselves; their manager and the system owner approve. */
+async function requestAdmins(world: World, key: string): Promise<void> {
+  const planner = plannerOf(world);
+  const { policy } = await planner.loadPolicy();
+  const deps = { db: world.store.db, policy, timezone: world.timeZone, now: () => world.now };
+  let request;
+  try {
+    ({ request } = await createAccessRequest(deps, { requester: key, identityKey: key, entitlement: 'wiki:admins', justification: 'campaign', durationDays: 30 }));
+  } catch (error) {
+    // Not (yet) in the store, or gone: jml refuses, which is right.
+    if (isJmlError(error, 'not_found') || isJmlError(error, 'invalid_input')) return;
+    throw error;
+  }
+  for (let stage = 0; stage < 3 && request.state === 'pending'; stage++) {
+    request = await decideRequest(world.store.db, { requestId: request.id, approver: MANAGER, decision: 'approve' }, world.now);
+  }
+  if (request.state === 'approved') world.approvedAdmins.set(key, world.now);
+}
+
+export function plannerOf(world: World) {
+  return createPlanner({ db: world.store.db, config: { policy_dir: policyDir(world), timezone: world.timeZone }, actor: 'campaign', now: () => world.now });
+}
+
+function writeFeed(world: World): string {
+  const rows = [hrRow({ id: MANAGER, department: 'Sales', start: '2020-01-01' })];
+  for (const [id, p] of [...world.people].sort(([a], [b]) => a.localeCompare(b))) {
+    rows.push(hrRow({ id, last: p.last, department: p.department, manager: MANAGER, start: p.start, end: p.end, status: p.status }));
+  }
+  const file = path.join(world.dir, 'hr.csv');
+  writeFileSync(file, [HR_HEADER, ...rows].join('\n') + '\n');
+  return file;
+}
+
+const NO_FAULTS: SyncFaults = { timeoutRate: 0, rateLimitRate: 0, unavailableRate: 0, resetRate: 0, duplicate: false, late: false, killWorkerAfterMs: null, directoryDownMs: null };
+
+/** Import the feed, plan, and apply under `faults`; returns the number of changes planned. */
+export async function sync(world: World, faults: SyncFaults = NO_FAULTS): Promise<number> {
+  const result = await importSource({ db: world.store.db, config: testConfig({ policy_dir: policyDir(world), timezone: world.timeZone }) }, {
+    source: 'hr', file: writeFeed(world), asOf: today(world), actor: 'campaign:import', now: world.now,
+  });
+  if (result.status !== 'applied') world.refusedImports.push(`${today(world)}: ${result.status} ${JSON.stringify(result.errors.slice(0, 3))}`);
+  return applyOnce(world, faults);
+}
+
+/** Plans and applies once under `faults` (delivering queued duplicates first); the number of changes planned. */
+export async function applyOnce(world: World, faults: SyncFaults = NO_FAULTS): Promise<number> {
+  if (world.redeliver.length > 0) await world.target.redeliver(world, world.redeliver.splice(0));
+  // A second passes per plan, as it does between two real applies: a plan's id hashes its inputs and `now`, and
+  // submitting a plan already recorded queues nothing, so a plan recomputed at the very same instant would not
+  // retry the changes an earlier one parked.
+  world.now = new Date(world.now.getTime() + 1_000);
+  const planner = plannerOf(world);
+  const { plan } = await planner.compute();
+  if (plan.changes.length === 0) return 0;
+  await world.target.apply(world, plan, () => planner.currentFingerprint(), faults);
+  world.appliedPlans.push(plan);
+  if (faults.duplicate) {
+    world.redeliver.push(...plan.changes.map((c) => ({ planId: plan.id, changeId: c.id })));
+    count(world, 'duplicate_delivery', plan.changes.length);
+  }
+  const earlier = world.appliedPlans.at(-2);
+  if (faults.late && earlier) {
+    world.redeliver.push(...earlier.changes.map((c) => ({ planId: earlier.id, changeId: c.id })));
+    count(world, 'late_delivery', earlier.changes.length);
+  }
+  return plan.changes.length;
+}
+
+/** An account as the system itself holds it. */
+export interface SystemAccount {
+  readonly identityKey: string;
+  readonly accountId: string;
+  readonly enabled: boolean;
+  readonly grants: readonly string[];
+}
+
+/** Where plans are applied and the downstream systems live. */
+export interface CampaignTarget {
+  /** Systems of its own the target adds to the policy. */
+  readonly policy?: PolicyExtra;
+  /** Applies `plan` under `faults` until nothing more can move. */
+  apply(world: World, plan: Plan, currentFingerprint: () => Promise<string>, faults: SyncFaults): Promise<void>;
+  /** Delivers these apply jobs again and works them until the queue is empty. */
+  redeliver(world: World, jobs: readonly { planId: string; changeId: string }[]): Promise<void>;
+  /** Each system's accounts, read from the system's own state. */
+  accounts(world: World): Promise<ReadonlyMap<string, readonly SystemAccount[]>>;
+  close(): Promise<void>;
+}
+
+export function countFault(world: World, kind: FaultKind, n = 1): void {
+  count(world, kind, n);
+}
+
+export function executorDeps(world: World, connectorFor: PlanExecutorDeps['connectorFor']): PlanExecutorDeps {
+  return {
+    store: world.store,
+    connectorFor,
+    actor: 'campaign:apply',
+    now: () => world.now,
+    alert: () => undefined,
+    options: CAMPAIGN_WORKER_OPTIONS,
+    pollMs: 20,
+  };
+}
+
+/** Fast retries; no quarantine: it would defer a flaky system by minutes of real time (it has its own tests in src/jobs/change-job.test.ts). */
+export const CAMPAIGN_WORKER_OPTIONS = { retry: { baseDelayMs: 10, maxDelayMs: 100, maxAttempts: 12 }, callTimeoutMs: 2_000, applyExpireSeconds: 10, quarantine: { after: 1_000_000, unreachableAfter: 1_000_000 } } as const;
+
+/** Sends apply jobs again (duplicates, or late ones of an earlier plan). */
+export async function sendApplyJobs(world: World, jobs: readonly { planId: string; changeId: string }[]): Promise<void> {
+  const boss = await startJobBoss(world.store.db, world.store.backend, { schedule: false, supervise: false });
+  try {
+    for (const job of jobs) await boss.send(QUEUE.applyChange, { ...job, seq: 1 });
+  } finally {
+    await boss.stop({ graceful: false, close: false });
+  }
+}
+
+/** Waits until no apply job is due or running. */
+export async function applyQueueDrained(world: World, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while ((await pendingApplyJobs(world)) > 0) {
+    if (Date.now() > until) throw new Error(`apply jobs were not worked within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The single-process target: executePlan in this process, systems are fakes behind the chaos connector. */
+export function inProcessTarget(more: {
+  readonly policy?: PolicyExtra;
+  readonly connectorFor?: (system: string) => Connector | undefined;
+  readonly beforeApply?: (world: World, faults: SyncFaults) => Promise<() => Promise<void>>;
+  readonly accounts?: () => Promise<ReadonlyMap<string, readonly SystemAccount[]>>;
+  readonly close?: () => Promise<void>;
+} = {}): CampaignTarget {
+  const systems = new Map<string, FakeSystem>(SYSTEMS.map((s) => [s, createFakeSystem(s, ['staff', 'eng', 'admins', 'users'])]));
+  const plain = (s: string | null): Connector | undefined => (s === null ? undefined : systems.has(s) ? createFakeConnector({ groups: [] }, { system: s, state: systems.get(s)! }) : more.connectorFor?.(s));
+  const names = () => [...systems.keys(), ...(more.policy ? ['dir'] : [])];
+  return {
+    ...(more.policy ? { policy: more.policy } : {}),
+    async apply(world, plan, currentFingerprint, faults) {
+      const healed = more.beforeApply ? await more.beforeApply(world, faults) : async () => undefined;
+      const chaos = new Map<string, ChaosConnector>();
+      for (const name of names()) {
+        chaos.set(name, createChaosConnector({
+          // Seeded by the history's own count of applies, so a replayed history draws the same faults.
+          seed: world.appliedPlans.length * 16 + chaos.size + 1,
+          timeoutRate: faults.timeoutRate,
+          rateLimitRate: faults.rateLimitRate,
+          unavailableRate: faults.unavailableRate,
+          crashRate: faults.resetRate,
+          crashMode: 'throw',
+          retryAfterMs: 30,
+        }, { inner: plain(name)! }));
+      }
+      try {
+        await executePlan(executorDeps(world, (s) => (s === null ? undefined : chaos.get(s))), plan, currentFingerprint);
+      } finally {
+        await healed();
+      }
+      for (const c of chaos.values()) {
+        const { crash, ...rest } = c.injected;
+        count(world, 'reset_after_apply', crash);
+        for (const [kind, n] of Object.entries(rest)) count(world, kind as FaultKind, n);
+      }
+    },
+    async redeliver(world, jobs) {
+      await sendApplyJobs(world, jobs);
+      const deps = executorDeps(world, plain);
+      const workers = await startWorkers({ store: world.store, connectorFor: plain, actor: deps.actor, now: deps.now!, alert: () => undefined, options: { ...CAMPAIGN_WORKER_OPTIONS, applyOnly: true, schedules: false } });
+      try {
+        await applyQueueDrained(world);
+      } finally {
+        await workers.stop(5_000);
+      }
+    },
+    async accounts() {
+      const out = new Map<string, readonly SystemAccount[]>(more.accounts ? await more.accounts() : []);
+      for (const [name, system] of systems) {
+        out.set(name, [...system.accounts.values()].map((a) => ({ identityKey: a.identityKey, accountId: a.accountId, enabled: a.enabled, grants: [...(system.grants.get(a.accountId) ?? [])].sort() })));
+      }
+      return out;
+    },
+    close: async () => more.close?.(),
+  };
+}
+
+async function pendingApplyJobs(world: World): Promise<number> {
+  const rows = await sql<{ n: string }>`select count(*) as n from pgboss.job where name = ${QUEUE.applyChange} and state in ('created', 'retry', 'active') and start_after <= now()`.execute(world.store.db);
+  return Number(rows.rows[0]!.n);
+}
