@@ -21,6 +21,16 @@ export const FIELD_LIMITS = {
   password: 500,
 } as const;
 
+/** A calendar day written YYYY-MM-DD (ten characters, so bounded like every other string). */
+export function calendarDay(): z.ZodString {
+  return z.string().max(10).regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
+}
+
+/** A calendar month written YYYY-MM. */
+export function calendarMonth(): z.ZodString {
+  return z.string().max(7).regex(/^\d{4}-\d{2}$/, 'write the month as YYYY-MM');
+}
+
 /** Shortest password a console user may choose. */
 export const MIN_PASSWORD_LENGTH = 12;
 

@@ -10,7 +10,7 @@ import { answerAttestation, attestationsOf, checkCompletion, dueAttestations, op
 import { internalChangeSettings } from '../../app/internal-changes.ts';
 import { JmlError } from '../../domain/errors.ts';
 import type { ApiDeps } from '../api-deps.ts';
-import { boundedString } from '../request-limits.ts';
+import { boundedString, calendarMonth } from '../request-limits.ts';
 import { defineRoute, type RouteDefinition } from '../route-definition.ts';
 
 const ANSWERS = ['confirmed', 'not_mine', 'lost', 'stolen', 'needed', 'no_longer_needed'] as const;
@@ -30,7 +30,7 @@ export function attestationRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Opens the monthly end-user check for a month (once; opening it again returns the same check).',
       tag: 'equipment',
       access: ['admin'],
-      body: z.object({ period: z.string().regex(/^\d{4}-\d{2}$/, 'write the month as YYYY-MM'), dueDays: z.number().int().min(1).max(31).optional() }).strict(),
+      body: z.object({ period: calendarMonth(), dueDays: z.number().int().min(1).max(31).optional() }).strict(),
       response: z.object({ campaignId: z.string(), items: z.number(), created: z.boolean() }),
       async handler({ body, actor }) {
         return openMonthlyCheck(db, { period: body.period, actor, ...(body.dueDays ? { dueDays: body.dueDays } : {}) }, deps.now());

@@ -11,11 +11,12 @@ import { recentMeasures } from '../../app/evidence/evidence-service.ts';
 import { JmlError } from '../../domain/errors.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { defineRoute, type RouteDefinition } from '../route-definition.ts';
+import { calendarDay } from '../request-limits.ts';
 
 const week = z.object({ weekStart: z.string(), leavers: z.number(), slaMetPct: z.number().nullable(), medianHoursToConfirmed: z.number().nullable(), openFindings: z.number(), openOrphans: z.number() });
 const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
-const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD');
+const day = calendarDay();
 
 export function evidenceRoutes(deps: ApiDeps): RouteDefinition[] {
   return [

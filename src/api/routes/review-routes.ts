@@ -13,7 +13,7 @@ import { exportCampaign } from '../../app/reviews/review-export.ts';
 import { campaignDecisions, getCampaign, listCampaigns, reviewerProgress, reviewInbox } from '../../app/reviews/review-queries.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { defineRoute, type RouteDefinition } from '../route-definition.ts';
-import { boundedArray, boundedString } from '../request-limits.ts';
+import { boundedArray, boundedString, calendarDay } from '../request-limits.ts';
 
 /** The most items one bulk decision may carry: the benchmark's 10,000-item case fits. */
 const MAX_BULK = 10_000;
@@ -70,7 +70,7 @@ export function reviewRoutes(deps: ApiDeps): RouteDefinition[] {
       summary: 'Decides items as the caller: keep, remove or reduce (until a date). Several items need confirmed: true (409 otherwise). Not the caller’s items, or their own access: 403, audited.',
       tag: 'reviews', access: 'signed_in',
       params: z.object({ id: boundedString('key') }),
-      body: z.object({ itemIds: boundedArray(boundedString('key'), MAX_BULK).min(1), decision: z.enum(REVIEW_DECISIONS), comment: boundedString('text').optional(), until: z.iso.date().optional(), confirmed: z.boolean().default(false) }).strict(),
+      body: z.object({ itemIds: boundedArray(boundedString('key'), MAX_BULK).min(1), decision: z.enum(REVIEW_DECISIONS), comment: boundedString('text').optional(), until: calendarDay().optional(), confirmed: z.boolean().default(false) }).strict(),
       response: z.object({ decided: z.number() }),
       async handler({ params, body, principal, deny }) {
         if (principal.identityKey === null) return deny('not_found', `review:${params.id}`, 'only a person with an identity reviews');
