@@ -27,7 +27,7 @@ for (const backend of testBackends()) {
           { kind: 'laptop', model: 'T14 Gen 5', maker: 'Lenovo', serial: 'PF4XYZ', status: 'assigned', holder: 'E1', bought: '2025-01-15', warranty: 36, audit: '2026-06-01T00:00:00.000Z', notes: 'has a sticker, "blue"' },
         );
         const exported = await exportSnipeItAssets(store.db);
-        assert.match(exported, /"'=cmd\|calc"/, 'a formula-leading serial is neutralised on export');
+        assert.match(exported, /,'=cmd\|calc,/, 'a formula-leading serial is neutralised on export');
         const before = await listAssets(store.db);
         assert.deepEqual(await importSnipeItAssets(store.db, exported, { file: 'export.csv', actor: 'test', now: NOW }), { created: 0, updated: 0, unchanged: 3 });
         assert.deepEqual(await listAssets(store.db), before);

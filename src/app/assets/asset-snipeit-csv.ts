@@ -12,7 +12,7 @@ import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { JmlError } from '../../domain/errors.ts';
 import type { Database } from '../../store/database.ts';
-import { fromCsvCell, toCsv } from '../evidence/csv-table.ts';
+import { fromCsvCell, toCsv } from '../../domain/csv-text.ts';
 import { ASSET_STATUSES, listAssets, readCsvRows, writeAssets, type AssetFields, type AssetImportResult, type AssetStatus } from '../asset-register.ts';
 
 /** The columns jml writes, in Snipe-IT's names. */

@@ -17,7 +17,7 @@ import { readCheckpoints, type Checkpoint } from '../audit/audit-checkpoint.ts';
 import type { SigningKey } from '../audit/checkpoint-key.ts';
 import { DEFAULT_LEAVER_SLA, type LeaverSlaTargets } from '../leaver-sla.ts';
 import { loadControlMap, type Framework } from './control-map.ts';
-import { toCsv } from './csv-table.ts';
+import { toCsv } from '../../domain/csv-text.ts';
 import { weeklyMeasures } from './evidence-measures.ts';
 import { printPdf } from './evidence-pdf.ts';
 import { assetReturnRows, exceptionRows, findingRows, joinerRows, leaverRows, moverRows, userListTables, type EvidenceTable, type Period } from './evidence-queries.ts';
