@@ -19,6 +19,7 @@ const NO_SUCH_ATTRIBUTE = 16;
 const VALUE_EXISTS = 20;
 const ALREADY_EXISTS = 68;
 const OBJECT_CLASS_VIOLATION = 65;
+const UNWILLING_TO_PERFORM = 53;
 
 export type AttributeValues = Readonly<Record<string, string | readonly string[] | null>>;
 
@@ -360,6 +361,14 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
         await modify(groupDn, [memberChange('delete', memberDn)]);
       } catch (error) {
         if (codeIn(error, NO_SUCH_ATTRIBUTE)) return;
+        // Active Directory answers "unwilling to perform" rather than noSuchAttribute when the member is not there
+        // (Samba: "Attribute member already deleted"; Windows: ERROR_MEMBER_NOT_IN_GROUP). Removal is done when the
+        // group, read back, no longer holds the member; anything else the server refused is still an error.
+        if (s.flavour === 'ad' && codeIn(error, UNWILLING_TO_PERFORM)) {
+          const still = await search(groupDn, `(member=${ldapFilter`${memberDn}`})`, ['1.1'], 'base');
+          if (still.length === 0) return;
+          throw error;
+        }
         // groupOfNames must keep a member: the placeholder takes the last one's place in the same operation.
         if (!codeIn(error, OBJECT_CLASS_VIOLATION) || s.flavour !== 'openldap') throw error;
         await modify(groupDn, [memberChange('add', s.emptyGroupMember), memberChange('delete', memberDn)]);
