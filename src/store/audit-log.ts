@@ -123,6 +123,9 @@ export type AuditVerdict =
  * reordered one, or a chain whose end no longer matches the recorded head.
  */
 export async function verifyAudit(db: Db): Promise<AuditVerdict> {
+  // One snapshot for the entries and the head: otherwise an entry appended (with its head) between reading the
+  // last entry and reading the head looks like entries removed from the end.
+  if (!db.isTransaction) return db.transaction().setIsolationLevel('repeatable read').execute((trx) => verifyAudit(trx));
   let expectedSeq = 1;
   let prev = GENESIS_HASH;
   let count = 0;
