@@ -20,6 +20,7 @@ import { holdActivation } from './joiner-hold.ts';
 import { holdSodConflicts } from './sod-hold.ts';
 import { orphanChanges, type OrphanFinding } from './orphan-changes.ts';
 import { grantsIn, indexObserved, type AccountLink, type LinkedAccounts, type ObservedSystem } from './observed-index.ts';
+import { cmp, groupBy } from './collections.ts';
 
 /** A grant or an account (entitlement null) that jml itself assigned or created earlier. */
 export interface JmlAssigned {
@@ -65,18 +66,6 @@ export interface PlanInput {
   readonly scope?: { readonly identityKeys?: readonly string[]; readonly systems?: readonly string[] };
 }
 
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const map = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const list = map.get(k);
-    if (list) list.push(item);
-    else map.set(k, [item]);
-  }
-  return map;
-}
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Computes the plan. Changes are ordered by identity key, then as each identity's

@@ -16,6 +16,7 @@ import { desiredIndex } from './desired.ts';
 import { indexObserved, type AccountLink, type ObservedSystem } from './observed-index.ts';
 import { dateIn } from './org-calendar.ts';
 import { resolveReviewers, type ReviewerContext } from './review-reviewers.ts';
+import { cmp, groupBy } from './collections.ts';
 
 /** When and by whom a grant was given, where jml knows it (a stored request or exception, or a grant jml applied). */
 export interface GrantProvenance {
@@ -226,15 +227,3 @@ function itemKey(identityKey: string, system: string, entitlement: string): stri
   return `${identityKey}\u001f${system}\u001f${entitlement}`;
 }
 
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const map = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const list = map.get(k);
-    if (list) list.push(item);
-    else map.set(k, [item]);
-  }
-  return map;
-}
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
