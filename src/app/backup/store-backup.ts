@@ -22,6 +22,7 @@ import { verifyAudit, type AuditVerdict } from '../../store/audit-log.ts';
 import { assertSchemaKnown, readSchemaStatus, schemaStatusOf } from '../../store/migrations.ts';
 import { openStore, type Store } from '../../store/open-store.ts';
 import { jmlVersion } from '../jml-version.ts';
+import { listSafeTarEntries } from './tar-entries.ts';
 
 const manifestSchema = z.object({
   format: z.literal('jml-backup'),
@@ -107,6 +108,11 @@ export function readBackup(file: string): BackupContents {
   const manifest = result.data;
   if (tar.byteLength !== manifest.database.bytes || sha256(tar) !== manifest.database.sha256) {
     throw new JmlError('invalid_input', `${file} is damaged: pgdata.tar does not match the checksum in its manifest`, { details: { file } });
+  }
+  try {
+    listSafeTarEntries(tar);
+  } catch (cause) {
+    throw new JmlError('invalid_input', `${file} is refused: pgdata.tar ${(cause as Error).message}; a jml backup holds only the database's own files`, { cause, details: { file } });
   }
   return { manifest, database: new Blob([tar]) };
 }
