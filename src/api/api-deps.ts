@@ -175,6 +175,12 @@ export interface OidcSettings {
   readonly clientSecret: string;
   /** Public base URL of this server, for the redirect URI. */
   readonly baseUrl: string;
+  /**
+   * Link a first sign-in by an email the provider sends without an
+   * `email_verified` claim (some providers never send it). Off by default: only
+   * an email marked verified is matched to an identity.
+   */
+  readonly trustEmailWithoutVerifiedClaim?: boolean;
 }
 
 export interface ApiDeps {

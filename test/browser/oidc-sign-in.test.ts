@@ -49,6 +49,8 @@ describe('OIDC sign-in against a real OpenID provider, in Chromium', { skip: chr
     accounts.ada = { email: active.email.toUpperCase(), name: 'Ada Provider' };
     accounts.gone = { email: leaver.email, name: 'Someone Who Left' };
     accounts.stranger = { email: 'nobody@elsewhere.example', name: 'Not In HR' };
+    // The active person's email again, from a provider that does not say it is verified.
+    accounts.unverified = { email: active.email, name: 'Unverified Ada', emailVerified: 'absent' };
     browser = await launchChromium([`--ignore-certificate-errors-spki-list=${op.spkiHash}`]);
   });
 
@@ -154,6 +156,21 @@ describe('OIDC sign-in against a real OpenID provider, in Chromium', { skip: chr
     await signInWithPassword(page, jml.base, 'admin', jml.adminPassword);
     const refusals = await page.evaluate(async () => ((await (await fetch('/api/audit?action=auth.sign_in_failed')).json()) as { items: { details: { reason?: string } }[] }).items);
     assert.ok(refusals.some((r) => /no identity has the email nobody@elsewhere\.example/.test(r.details.reason ?? '')), JSON.stringify(refusals));
+    await context.close();
+  });
+
+  test('an email the provider sends without saying it is verified is not matched to anyone, and the audit trail says why', async () => {
+    context = await browser.newContext();
+    page = await context.newPage();
+    await signInAtProvider(page, 'unverified');
+    assert.match(page.url(), /\?oidc=refused/);
+    assert.equal((await sessionStatus(page)).status, 401);
+    await context.close();
+    context = await browser.newContext();
+    page = await context.newPage();
+    await signInWithPassword(page, jml.base, 'admin', jml.adminPassword);
+    const refusals = await page.evaluate(async () => ((await (await fetch('/api/audit?action=auth.sign_in_failed')).json()) as { items: { details: { reason?: string } }[] }).items);
+    assert.ok(refusals.some((r) => /sent no verified email/.test(r.details.reason ?? '')), JSON.stringify(refusals));
     await context.close();
   });
 

@@ -18,7 +18,8 @@ import { makeTestTls, type TestTls } from './tls.ts';
 export interface OidcAccount {
   readonly email: string;
   readonly name: string;
-  readonly emailVerified?: boolean;
+  /** `absent` leaves the claim out, as some providers do. */
+  readonly emailVerified?: boolean | 'absent';
 }
 
 export interface OidcProviderOptions {
@@ -76,7 +77,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<T
       async findAccount(_ctx, id) {
         const account = options.accounts[id];
         if (!account) return undefined;
-        return { accountId: id, claims: async () => ({ sub: id, email: account.email, email_verified: account.emailVerified ?? true, name: account.name }) };
+        return { accountId: id, claims: async () => ({ sub: id, email: account.email, ...(account.emailVerified === 'absent' ? {} : { email_verified: account.emailVerified ?? true }), name: account.name }) };
       },
       claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
       pkce: { required: () => true },

@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { isJmlError, JmlError } from '../../domain/errors.ts';
 import { appendAudit } from '../../store/audit-log.ts';
-import type { ApiDeps } from '../api-deps.ts';
+import type { ApiDeps, OidcSettings } from '../api-deps.ts';
 import { defineRoute, type RouteDefinition } from '../route-definition.ts';
 import { SESSION_COOKIE, setSessionCookie } from '../routes/auth-routes.ts';
 import { createCredentialStore } from './credential-store.ts';
@@ -99,8 +99,7 @@ export function oidcRoutes(deps: ApiDeps): RouteDefinition[] {
             : await oc.fetchUserInfo(config, tokens.access_token, idToken.sub).then((info) => ({ ...info, sub: idToken.sub })).catch((cause: unknown) => {
               throw new JmlError('unauthenticated', `the identity provider's userinfo did not answer: ${(cause as Error).message}`, { cause });
             });
-          const email = claims.email_verified === false ? undefined : (claims.email as string | undefined);
-          const user = await userForOidc(deps.db, { sub: claims.sub, email, name: claims.name as string | undefined }, settings.issuer);
+          const user = await userForOidc(deps.db, { sub: claims.sub, email: verifiedEmail(claims, settings), name: claims.name as string | undefined }, settings.issuer);
           const session = await credentials.createSession(user.id);
           const principal = await credentials.resolveSession(session.token);
           if (!principal) {
@@ -140,4 +139,19 @@ export function oidcRoutes(deps: ApiDeps): RouteDefinition[] {
       },
     }),
   ];
+}
+
+/**
+ * The email a first sign-in may be matched by: one the provider marks
+ * verified (`email_verified` true, or the string "true" some providers send),
+ * or, when the deployment says so, one sent with no such claim at all. An email
+ * marked unverified is never used.
+ */
+export function verifiedEmail(claims: Readonly<Record<string, unknown>>, settings: Pick<OidcSettings, 'trustEmailWithoutVerifiedClaim'>): string | undefined {
+  const email = claims['email'];
+  if (typeof email !== 'string') return undefined;
+  const marked = claims['email_verified'];
+  if (marked === true || marked === 'true') return email;
+  if (marked === undefined && settings.trustEmailWithoutVerifiedClaim === true) return email;
+  return undefined;
 }

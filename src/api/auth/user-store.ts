@@ -97,7 +97,7 @@ export async function userForOidc(db: Kysely<Database>, claims: { sub: string; e
   const subject = `${issuer}#${claims.sub}`;
   const existing = await db.selectFrom('console_users').selectAll().where('oidc_subject', '=', subject).executeTakeFirst();
   if (existing) return toConsoleUser(existing);
-  if (!claims.email) throw new JmlError('forbidden', 'the identity provider sent no email, so no identity can be matched');
+  if (!claims.email) throw new JmlError('forbidden', 'the identity provider sent no verified email (email_verified was false or missing), so no identity can be matched');
   const identity = await db.selectFrom('identities').select(['key', 'status']).where(sql`lower(attributes->>'email')`, '=', claims.email.toLowerCase()).executeTakeFirst();
   if (!identity) throw new JmlError('forbidden', `no identity has the email ${claims.email}`);
   // No console user is made for someone who has left: they could not sign in with it anyway.

@@ -161,7 +161,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
             keyring,
             relyingParty: () => relyingParty,
             oidc: process.env.JML_OIDC_ISSUER
-              ? { issuer: process.env.JML_OIDC_ISSUER, clientId: process.env.JML_OIDC_CLIENT_ID ?? '', clientSecret: process.env.JML_OIDC_CLIENT_SECRET ?? '', baseUrl: process.env.JML_PUBLIC_URL ?? `http://${flags.host}:${flags.port}` }
+              ? { issuer: process.env.JML_OIDC_ISSUER, clientId: process.env.JML_OIDC_CLIENT_ID ?? '', clientSecret: process.env.JML_OIDC_CLIENT_SECRET ?? '', baseUrl: process.env.JML_PUBLIC_URL ?? `http://${flags.host}:${flags.port}`, trustEmailWithoutVerifiedClaim: process.env.JML_OIDC_TRUST_EMAIL_WITHOUT_VERIFIED_CLAIM === 'true' }
               : null,
           },
           { logger: { level: logLevelFromEnv(process.env) }, trustProxy: flags.trustProxy ?? false },
