@@ -42,6 +42,17 @@ for (const backend of testBackends()) {
       await store.close();
     });
 
+    test('a failed sign-in is audited against the user it named, and what was typed for a username that names no one is never written', async () => {
+      const typed = 'Hunter2-pasted-into-the-username-field';
+      assert.equal((await attempt(api.app, typed, 'whatever', '10.1.0.9')).statusCode, 401);
+      assert.equal((await attempt(api.app, 'victim-3', 'wrong', '10.1.0.9')).statusCode, 401);
+      const failures = await store.db.selectFrom('audit_log').select(['actor', 'subject', 'details']).where('action', '=', 'auth.sign_in_failed').execute();
+      assert.ok(!JSON.stringify(failures).includes(typed), 'the typed text is nowhere in the audit trail');
+      assert.ok(failures.some((f) => f.subject === 'user:unknown' && f.actor === 'anonymous'), JSON.stringify(failures));
+      const victim = await store.db.selectFrom('console_users').select('id').where('username', '=', 'victim-3').executeTakeFirstOrThrow();
+      assert.ok(failures.some((f) => f.subject === `user:${victim.id}`), 'the named user’s failure names them');
+    });
+
     test('sixty parallel wrong passwords for one user from one address: ten are checked, fifty are refused with 429 and Retry-After', async () => {
       const responses = await Promise.all(Array.from({ length: 60 }, (_, i) => attempt(api.app, 'victim-0', `wrong-${i}`, '10.1.0.1')));
       assert.deepEqual(count(responses.map((r) => r.statusCode)), { 401: 10, 429: 50 });

@@ -74,10 +74,19 @@ export async function createUser(db: Kysely<Database>, input: NewUser, actor: st
 
 /** The user whose password matches, or null. Always spends one scrypt, found or not. */
 export async function authenticate(db: Kysely<Database>, username: string, password: string): Promise<ConsoleUser | null> {
+  return (await checkPassword(db, username, password)).user;
+}
+
+/**
+ * Checks a password as `authenticate` does, and also says which user the
+ * username named when the password was wrong (null for no such user), so a
+ * failure can be recorded against that user and nothing else.
+ */
+export async function checkPassword(db: Kysely<Database>, username: string, password: string): Promise<{ user: ConsoleUser | null; named: ConsoleUser | null }> {
   const row = await db.selectFrom('console_users').selectAll().where(sql`lower(username)`, '=', username.toLowerCase()).executeTakeFirst();
   const ok = await verifyPassword(password, row?.password_hash ?? (await DUMMY_HASH));
-  if (!row || !row.password_hash || !ok) return null;
-  return toConsoleUser(row);
+  const named = row ? toConsoleUser(row) : null;
+  return { user: named && row?.password_hash && ok ? named : null, named };
 }
 
 /**

@@ -10,7 +10,7 @@ import { createCredentialStore, SESSION_TTL_MS } from '../auth/credential-store.
 import { ROLES, TOKEN_SCOPES, type Principal } from '../auth/principal.ts';
 import { createHashingGate, defaultHashingGateOptions } from '../auth/hashing-gate.ts';
 import { createSignInLimiter, DEFAULT_SIGN_IN_LIMIT, signInLimits } from '../auth/sign-in-limiter.ts';
-import { authenticate } from '../auth/user-store.ts';
+import { checkPassword } from '../auth/user-store.ts';
 import { DEFAULT_MFA_POLICY, mfaRequired, mfaStage, type MfaPolicy } from '../auth/mfa-policy.ts';
 import { defineRoute, type RouteDefinition } from '../route-definition.ts';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -73,7 +73,7 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
           throw new JmlError('unavailable', 'too many sign-ins at once; try again in a moment', { retryable: true });
         }
         const release = await slot;
-        const user = await authenticate(deps.db, body.username, body.password).finally(release);
+        const { user, named } = await checkPassword(deps.db, body.username, body.password).finally(release);
         const principal = user && user.status === 'active' ? await (async () => {
           const session = await credentials.createSession(user.id);
           const p = await credentials.resolveSession(session.token);
@@ -81,7 +81,11 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
           else await credentials.revokeSession(session.token);
           return p;
         })() : null;
-        await appendAudit(deps.db, { actor: user?.identityKey ?? `user:${body.username}`, action: principal ? 'auth.signed_in' : 'auth.sign_in_failed', subject: user ? `user:${user.id}` : `user:${body.username}`, trigger: `api:${request.id}`, details: { ip: request.ip } }, deps.now());
+        // What someone typed as a username is not written to the append-only audit trail unless it names a user:
+        // a password pasted into the username field would otherwise stay there for good.
+        await appendAudit(deps.db, named
+          ? { actor: named.identityKey ?? `user:${named.username}`, action: principal ? 'auth.signed_in' : 'auth.sign_in_failed', subject: `user:${named.id}`, trigger: `api:${request.id}`, details: { ip: request.ip } }
+          : { actor: 'anonymous', action: 'auth.sign_in_failed', subject: 'user:unknown', trigger: `api:${request.id}`, details: { ip: request.ip, reason: 'no such user' } }, deps.now());
         if (!principal) throw new JmlError('unauthenticated', 'wrong username or password, or the account may not sign in');
         await limiter.succeeded(reservation);
         return sessionOf(principal, deps.oidc !== null, deps.mfa);
