@@ -27,7 +27,10 @@ function fakePlans(applied: string[]): PlanPort {
     preview: async () => view('p-1', 'awaiting_approval'),
     get: async (id) => view(id, 'approved'),
     list: async () => [],
-    approve: async (id) => view(id, 'approved'),
+    approve: async (id) => {
+      applied.push(`approve:${id}`);
+      return view(id, 'approved');
+    },
     apply: async (id) => {
       applied.push(id);
       return view(id, 'applying');
@@ -156,6 +159,21 @@ for (const backend of testBackends()) {
       assert.equal((await call(session, 'POST', '/api/plans/p-1/apply')).statusCode, 202);
       assert.deepEqual(applied, ['p-1', 'p-1']);
       assert.ok((await audited('access.denied')).some((d) => d.stepUp === true));
+    });
+
+    test('approving a plan asks for the second factor again too, and a refused approval approves nothing', async () => {
+      clock += 60_000;
+      const session = await signIn(api.app, 'root');
+      assert.equal((await call(session, 'POST', '/api/auth/mfa/totp', { code: code(totpSecret, clock) })).statusCode, 200);
+      clock += DEFAULT_MFA_POLICY.stepUpMs + 60_000;
+      const before = applied.length;
+      const refused = await call(session, 'POST', '/api/plans/p-2/approve');
+      assert.equal(refused.statusCode, 403);
+      assert.deepEqual((refused.json() as { error: { details: unknown } }).error.details, { stepUp: true });
+      assert.equal(applied.length, before, 'nothing was approved');
+      assert.equal((await call(session, 'POST', '/api/auth/mfa/totp', { code: code(totpSecret, clock) })).statusCode, 200);
+      assert.equal((await call(session, 'POST', '/api/plans/p-2/approve')).statusCode, 200);
+      assert.deepEqual(applied.slice(before), ['approve:p-2']);
     });
 
     test('releasing a held import and creating a user ask for the step-up too; the last factor of a required user cannot be removed', async () => {

@@ -182,9 +182,10 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       url: '/api/plans/:id/approve',
-      summary: 'Approves a plan for apply. With four-eyes on (the default with a PostgreSQL server), the person who computed it may not (403, audited).',
+      summary: 'Approves a plan for apply. With four-eyes on (the default with a PostgreSQL server), the person who computed it may not (403, audited). Asks for a recent second factor (step-up), as applying does.',
       tag: 'plans',
       access: ['admin', 'security'],
+      stepUp: true,
       params: z.object({ id: boundedString('key') }),
       response: planView,
       async handler({ params, actor, deny }) {
