@@ -11,6 +11,8 @@ import { z } from 'zod';
 import type { RegistrationResponseJSON } from '@simplewebauthn/server';
 import { JmlError } from '../../domain/errors.ts';
 import { appendAudit } from '../../store/audit-log.ts';
+import type { Kysely } from 'kysely';
+import type { Database } from '../../store/database.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { createCredentialStore } from '../auth/credential-store.ts';
 import { DEFAULT_MFA_POLICY, mfaRequired, mfaStage, userVerificationFor } from '../auth/mfa-policy.ts';
@@ -61,8 +63,8 @@ export function mfaRoutes(deps: ApiDeps): RouteDefinition[] {
   const policy = deps.mfa ?? DEFAULT_MFA_POLICY;
   const credentials = createCredentialStore(deps);
   const limiter = createSignInLimiter(deps.db, signInLimits(deps.signInLimit ?? DEFAULT_SIGN_IN_LIMIT));
-  const audit = (principal: Principal, action: string, request: FastifyRequest, details: Record<string, unknown> = {}) =>
-    appendAudit(deps.db, { actor: principal.identityKey ?? `user:${principal.username}`, action, subject: `user:${principal.userId}`, trigger: `api:${request.id}`, details: { username: principal.username, ...details } }, deps.now());
+  const audit = (principal: Principal, action: string, request: FastifyRequest, details: Record<string, unknown> = {}, db: Kysely<Database> = deps.db) =>
+    appendAudit(db, { actor: principal.identityKey ?? `user:${principal.username}`, action, subject: `user:${principal.userId}`, trigger: `api:${request.id}`, details: { username: principal.username, ...details } }, deps.now());
 
   function sessionOnly(principal: Principal): void {
     if (principal.via !== 'session') throw new JmlError('forbidden', 'sign-in methods are managed from a browser session, not with an API token');
@@ -73,10 +75,13 @@ export function mfaRoutes(deps: ApiDeps): RouteDefinition[] {
     const token = request.cookies[SESSION_COOKIE];
     if (token) await credentials.recordFactor(token, deps.now());
     deps.principalCache?.forgetWhere({ userId: principal.userId });
-    if ((await recoveryCodesLeft(deps.db, principal.userId)) > 0) return null;
-    const codes = await issueRecoveryCodes(deps.db, principal.userId, deps.now());
-    await audit(principal, 'mfa.recovery_codes_issued', request, { count: codes.length });
-    return codes;
+    // Checked, issued and audited in one transaction: the codes never exist without their audit entry.
+    return deps.db.transaction().execute(async (trx) => {
+      if ((await recoveryCodesLeft(trx, principal.userId)) > 0) return null;
+      const codes = await issueRecoveryCodes(trx, principal.userId, deps.now());
+      await audit(principal, 'mfa.recovery_codes_issued', request, { count: codes.length }, trx);
+      return codes;
+    });
   }
 
   /** Refuses removing the last factor of a user the policy requires to have one. */
@@ -241,8 +246,11 @@ export function mfaRoutes(deps: ApiDeps): RouteDefinition[] {
       async handler({ principal, request }) {
         sessionOnly(principal);
         if (!principal.mfa.enrolled) throw new JmlError('conflict', 'set up a passkey or an authenticator app first: recovery codes stand in for one');
-        const codes = await issueRecoveryCodes(deps.db, principal.userId, deps.now());
-        await audit(principal, 'mfa.recovery_codes_issued', request, { count: codes.length });
+        const codes = await deps.db.transaction().execute(async (trx) => {
+          const issued = await issueRecoveryCodes(trx, principal.userId, deps.now());
+          await audit(principal, 'mfa.recovery_codes_issued', request, { count: issued.length }, trx);
+          return issued;
+        });
         return { recoveryCodes: codes };
       },
     }),
