@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Plan } from '../domain/change.ts';
+import { orphanKey } from '../engine/orphan-changes.ts';
 import { planLines } from './plan-text.ts';
 
 const plan = (extra: Partial<Plan>): Plan => ({ id: 'plan-1', computedAt: '2026-03-02T09:00:00Z', fingerprint: 'f'.repeat(64), changes: [], ...extra });
@@ -28,4 +29,13 @@ test('a change that scrambles or issues a password says so in the plan; one that
   assert.match(lines.find((l) => l.includes('disable_account') && l.includes('scrambled')) ?? '', /leaver; password scrambled$/);
   assert.match(lines.find((l) => l.includes('enable_account')) ?? '', /access; new password, delivered by a task$/);
   assert.equal(lines.filter((l) => /password/.test(l)).length, 2);
+});
+
+test('orphan accounts in a plan are counted as orphan accounts, not as identities', () => {
+  const lines = planLines(plan({ changes: [
+    { id: 'a', kind: 'disable_account', identityKey: 'E1', system: 'dir', accountId: 'uid=e1', reason: 'leaver', dependsOn: [] },
+    { id: 'b', kind: 'disable_account', identityKey: orphanKey('uid=ghost'), system: 'dir', accountId: 'uid=ghost', reason: 'orphan past its grace period', dependsOn: [] },
+    { id: 'c', kind: 'disable_account', identityKey: orphanKey('uid=ghost2'), system: 'dir', accountId: 'uid=ghost2', reason: 'orphan past its grace period', dependsOn: [] },
+  ] }), null, []);
+  assert.match(lines[0]!, /3 change\(s\) for 1 identity and 2 orphan account\(s\) /);
 });

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { Change, HeldJoiner, Plan } from '../domain/change.ts';
 import { JmlError } from '../domain/errors.ts';
-import type { Explanation } from '../engine/index.ts';
+import { isOrphanKey, type Explanation } from '../engine/index.ts';
 import type { PlanScope } from '../app/compute-plan.ts';
 import type { SnapshotRun } from '../app/observed-snapshot.ts';
 
@@ -73,10 +73,13 @@ export interface OpenTaskNote {
 /** The plan grouped by identity, one line per change with its reason; changes with an open task say so. */
 export function planLines(plan: Plan, runs: ReadonlyMap<string, SnapshotRun> | null, systems: readonly string[], openTasks: ReadonlyMap<string, OpenTaskNote> = new Map()): string[] {
   const lines: string[] = [];
-  const identities = new Set(plan.changes.map((c) => c.identityKey));
+  const keys = new Set(plan.changes.map((c) => c.identityKey));
+  const orphans = [...keys].filter(isOrphanKey).length;
+  const identities = keys.size - orphans;
   const held = plan.held ?? [];
   const heldNote = held.length > 0 ? `, ${held.length} joiner(s) held for approval` : '';
-  lines.push(`plan ${plan.id}: ${plan.changes.length} change(s) for ${identities.size} identit${identities.size === 1 ? 'y' : 'ies'}${heldNote} (fingerprint ${plan.fingerprint.slice(0, 12)})`);
+  const orphanNote = orphans > 0 ? ` and ${orphans} orphan account(s)` : '';
+  lines.push(`plan ${plan.id}: ${plan.changes.length} change(s) for ${identities} identit${identities === 1 ? 'y' : 'ies'}${orphanNote}${heldNote} (fingerprint ${plan.fingerprint.slice(0, 12)})`);
   if (runs) {
     const observed = systems.map((s) => {
       const run = runs.get(s);

@@ -8,7 +8,7 @@ export { plan } from './plan.ts';
 export type { PlanInput, JmlAssigned } from './plan.ts';
 export type { ObservedSystem, AccountLink } from './observed-index.ts';
 export type { HeldAsset } from './identity-changes.ts';
-export { orphanKey } from './orphan-changes.ts';
+export { isOrphanKey, orphanKey } from './orphan-changes.ts';
 export type { OrphanFinding } from './orphan-changes.ts';
 export { accessDiff, explain, policyDiff } from './explain.ts';
 export { ALWAYS_POLICY_FIELDS, policyFields } from './policy-fields.ts';

@@ -26,7 +26,14 @@ const DAY_MS = 86_400_000;
  * this value can never be an identity's correlation value by accident of form.
  */
 export function orphanKey(accountId: string): string {
-  return `orphan:${accountId}`;
+  return `${ORPHAN_PREFIX}${accountId}`;
+}
+
+const ORPHAN_PREFIX = 'orphan:';
+
+/** Whether a change's identity key is an orphan account's (see orphanKey), not a person's. */
+export function isOrphanKey(identityKey: string): boolean {
+  return identityKey.startsWith(ORPHAN_PREFIX);
 }
 
 /**
