@@ -44,6 +44,8 @@ export function mapError(raised: unknown, request: FastifyRequest, reply: Fastif
     const status = statusFor(error.code);
     if (status >= 500) request.log.error({ err: error, requestId }, error.message);
     const details = Object.keys(error.details).length > 0 ? error.details : undefined;
+    // Whole seconds, never 0: a client told to wait 0 seconds retries at once.
+    if (error.retryAfterMs !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))));
     return reply.status(status).send({ error: { code: error.code, message: status >= 500 && error.code === 'internal' ? 'internal error' : error.message, requestId, details } } satisfies ErrorBody);
   }
   const fe = error as FastifyError;

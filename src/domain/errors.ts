@@ -25,12 +25,15 @@ export interface JmlErrorOptions {
   readonly retryable?: boolean;
   /** Structured, non-secret context (file, row, column, system…). */
   readonly details?: Readonly<Record<string, unknown>>;
+  /** For a retryable refusal (rate_limited, unavailable): how long the caller should wait before trying again. */
+  readonly retryAfterMs?: number;
 }
 
 export class JmlError extends Error {
   readonly code: JmlErrorCode;
   readonly retryable: boolean;
   readonly details: Readonly<Record<string, unknown>>;
+  readonly retryAfterMs: number | undefined;
 
   constructor(code: JmlErrorCode, message: string, options: JmlErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -38,6 +41,7 @@ export class JmlError extends Error {
     this.code = code;
     this.retryable = options.retryable ?? false;
     this.details = options.details ?? {};
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

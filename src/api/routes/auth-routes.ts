@@ -61,16 +61,12 @@ export function authRoutes(deps: ApiDeps): RouteDefinition[] {
       async handler({ body, request, reply }) {
         // Reserved before hashing, atomically: parallel guesses cannot pass the check while earlier ones still hash.
         const reservation = await limiter.reserve(body.username, request.ip, deps.now());
-        if ('retryAfterMs' in reservation) {
-          reply.header('retry-after', String(Math.ceil(reservation.retryAfterMs / 1000)));
-          throw new JmlError('rate_limited', 'too many failed sign-ins; try again later', { retryable: true });
-        }
+        if ('retryAfterMs' in reservation) throw new JmlError('rate_limited', 'too many failed sign-ins; try again later', { retryable: true, retryAfterMs: reservation.retryAfterMs });
         const slot = hashing.tryEnter();
         if (!slot) {
           // Not the caller's failure: the attempt is given back.
           await limiter.cancel(reservation);
-          reply.header('retry-after', '1');
-          throw new JmlError('unavailable', 'too many sign-ins at once; try again in a moment', { retryable: true });
+          throw new JmlError('unavailable', 'too many sign-ins at once; try again in a moment', { retryable: true, retryAfterMs: 1000 });
         }
         const release = await slot;
         const { user, named } = await checkPassword(deps.db, body.username, body.password).finally(release);

@@ -23,7 +23,7 @@ import { beginTotpEnrolment, removeTotp, verifyTotp } from '../auth/totp-factor.
 import { createSignInLimiter, DEFAULT_SIGN_IN_LIMIT, signInLimits } from '../auth/sign-in-limiter.ts';
 import { boundedString } from '../request-limits.ts';
 import { defineRoute, type RouteDefinition } from '../route-definition.ts';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { SESSION_COOKIE } from './auth-routes.ts';
 
 const passkeyView = z.object({ id: z.string(), name: z.string(), createdAt: z.string(), lastUsedAt: z.string().nullable(), deviceType: z.string(), backedUp: z.boolean() });
@@ -49,12 +49,9 @@ export function relyingPartyOf(deps: ApiDeps): RelyingParty {
 }
 
 /** Reserves a code attempt on the sign-in limiter (the same counts as passwords), or throws 429. */
-export async function reserveCodeAttempt(deps: ApiDeps, limiter: ReturnType<typeof createSignInLimiter>, username: string, request: FastifyRequest, reply: FastifyReply) {
+export async function reserveCodeAttempt(deps: ApiDeps, limiter: ReturnType<typeof createSignInLimiter>, username: string, request: FastifyRequest) {
   const reservation = await limiter.reserve(username, request.ip, deps.now());
-  if ('retryAfterMs' in reservation) {
-    reply.header('retry-after', String(Math.ceil(reservation.retryAfterMs / 1000)));
-    throw new JmlError('rate_limited', 'too many failed sign-in attempts; try again later', { retryable: true });
-  }
+  if ('retryAfterMs' in reservation) throw new JmlError('rate_limited', 'too many failed sign-in attempts; try again later', { retryable: true, retryAfterMs: reservation.retryAfterMs });
   return reservation;
 }
 
@@ -205,9 +202,9 @@ export function mfaRoutes(deps: ApiDeps): RouteDefinition[] {
       mfaStages: ['enrol'],
       body: z.object({ code: z.string().max(20) }).strict(),
       response: z.object({ recoveryCodes: z.array(z.string()).nullable() }),
-      async handler({ body, principal, request, reply }) {
+      async handler({ body, principal, request }) {
         sessionOnly(principal);
-        const reservation = await reserveCodeAttempt(deps, limiter, principal.username, request, reply);
+        const reservation = await reserveCodeAttempt(deps, limiter, principal.username, request);
         const ok = await verifyTotp(deps.db, deps.keyring, { id: principal.userId, username: principal.username }, body.code, deps.now(), true);
         if (!ok) {
           await audit(principal, 'mfa.verify_failed', request, { method: 'totp', purpose: 'enrolment' });

@@ -39,10 +39,10 @@ export function mfaVerifyRoutes(deps: ApiDeps): RouteDefinition[] {
    * One attempt at a second factor for the signed-in session: reserved on the limiter, checked, audited;
    * on success the session records the proof and the updated session is returned.
    */
-  async function attempt(principal: Principal, method: Method, request: FastifyRequest, reply: Parameters<typeof reserveCodeAttempt>[4], check: () => Promise<boolean>) {
+  async function attempt(principal: Principal, method: Method, request: FastifyRequest, check: () => Promise<boolean>) {
     if (principal.via !== 'session') throw new JmlError('forbidden', 'a second factor is proven in a browser session, not with an API token');
     const purpose = mfaStage(principal, policy) === 'verify' ? 'sign-in' : 'step-up';
-    const reservation = await reserveCodeAttempt(deps, limiter, principal.username, request, reply);
+    const reservation = await reserveCodeAttempt(deps, limiter, principal.username, request);
     if (!(await check())) {
       await auditAs(actorOf(principal), principal.userId, 'mfa.verify_failed', request, { username: principal.username, method, purpose, ip: request.ip });
       throw new JmlError('forbidden', method === 'passkey' ? 'the passkey was not accepted' : 'that code is wrong or was already used', { details: { field: method === 'passkey' ? 'passkey' : 'code' } });
@@ -79,8 +79,8 @@ export function mfaVerifyRoutes(deps: ApiDeps): RouteDefinition[] {
       url: '/api/auth/mfa/passkey',
       summary: 'Proves the second factor with one of the caller’s passkeys; returns the session. Counted by the sign-in limiter; failures are audited.',
       body: z.object({ challengeId: boundedString('key'), response: webauthnResponse }).strict(),
-      handler: ({ body, principal, request, reply }) =>
-        attempt(principal, 'passkey', request, reply, async () => {
+      handler: ({ body, principal, request }) =>
+        attempt(principal, 'passkey', request, async () => {
           const response = body.response as unknown as AuthenticationResponseJSON;
           const ok = await verifyPasskey(deps.db, relyingPartyOf(deps), principal.userId, { challengeId: body.challengeId, response }, userVerificationFor(principal.roles) === 'required', deps.now());
           return ok !== null;
@@ -92,8 +92,8 @@ export function mfaVerifyRoutes(deps: ApiDeps): RouteDefinition[] {
       url: '/api/auth/mfa/totp',
       summary: 'Proves the second factor with a code from the authenticator app (one step either side of now; a code is never accepted twice); returns the session. Counted by the sign-in limiter.',
       body: z.object({ code: z.string().max(20) }).strict(),
-      handler: ({ body, principal, request, reply }) =>
-        attempt(principal, 'totp', request, reply, () => verifyTotp(deps.db, deps.keyring, { id: principal.userId, username: principal.username }, body.code, deps.now()).catch((error: unknown) => {
+      handler: ({ body, principal, request }) =>
+        attempt(principal, 'totp', request, () => verifyTotp(deps.db, deps.keyring, { id: principal.userId, username: principal.username }, body.code, deps.now()).catch((error: unknown) => {
           if (error instanceof JmlError && error.code === 'not_found') return false;
           throw error;
         })),
@@ -104,7 +104,7 @@ export function mfaVerifyRoutes(deps: ApiDeps): RouteDefinition[] {
       url: '/api/auth/mfa/recovery-code',
       summary: 'Proves the second factor with a recovery code, which is then used up (audited); returns the session. Counted by the sign-in limiter.',
       body: z.object({ code: z.string().max(40) }).strict(),
-      handler: ({ body, principal, request, reply }) => attempt(principal, 'recovery_code', request, reply, () => useRecoveryCode(deps.db, principal.userId, body.code, deps.now())),
+      handler: ({ body, principal, request }) => attempt(principal, 'recovery_code', request, () => useRecoveryCode(deps.db, principal.userId, body.code, deps.now())),
     }),
     defineRoute({
       method: 'POST',
@@ -129,7 +129,7 @@ export function mfaVerifyRoutes(deps: ApiDeps): RouteDefinition[] {
       async handler({ body, request, reply }) {
         const owner = await deps.db.selectFrom('mfa_passkeys as p').innerJoin('console_users as u', 'u.id', 'p.user_id').select(['u.id', 'u.username', 'u.identity_key', 'u.status']).where('p.credential_id', '=', body.response.id).executeTakeFirst();
         const username = owner?.username ?? 'passkey:unknown';
-        const reservation = await reserveCodeAttempt(deps, limiter, username, request, reply);
+        const reservation = await reserveCodeAttempt(deps, limiter, username, request);
         const verified = await verifyPasskey(deps.db, relyingPartyOf(deps), null, { challengeId: body.challengeId, response: body.response as unknown as AuthenticationResponseJSON }, true, deps.now());
         const principal = verified && owner?.status === 'active' ? await (async () => {
           const session = await credentials.createSession(verified.userId, deps.now());

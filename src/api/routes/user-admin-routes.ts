@@ -41,14 +41,11 @@ export function userAdminRoutes(deps: ApiDeps): RouteDefinition[] {
       beforePasswordChange: true,
       body: z.object({ currentPassword: boundedString('password').min(1), newPassword: newPassword() }).strict(),
       response: z.object({ ok: z.literal(true) }),
-      async handler({ body, principal, actor, request, reply }) {
+      async handler({ body, principal, actor, request }) {
         if (principal.via !== 'session') throw new JmlError('forbidden', 'an API token cannot change a password');
         // The current password is checked like a sign-in: a taken-over session cannot guess it without limit.
         const reservation = await limiter.reserve(principal.username, request.ip, deps.now());
-        if ('retryAfterMs' in reservation) {
-          reply.header('retry-after', String(Math.ceil(reservation.retryAfterMs / 1000)));
-          throw new JmlError('rate_limited', 'too many wrong passwords; try again later', { retryable: true });
-        }
+        if ('retryAfterMs' in reservation) throw new JmlError('rate_limited', 'too many wrong passwords; try again later', { retryable: true, retryAfterMs: reservation.retryAfterMs });
         await changeOwnPassword(deps.db, principal.userId, body.currentPassword, body.newPassword, actor, `api:${request.id}`, deps.now());
         await limiter.succeeded(reservation);
         deps.principalCache?.forgetWhere({ userId: principal.userId });
