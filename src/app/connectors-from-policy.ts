@@ -138,12 +138,30 @@ export async function openPolicyConnectors(deps: PolicyConnectorsDeps, systems?:
   return { get: (system) => opened.get(system), tasksFor, connectorFor: (system) => (system === null ? internal : opened.get(system)), internal, initialCredentials, notOpened, close };
 }
 
+/**
+ * The attribute a directory or SCIM connector writes the identity key to and
+ * finds accounts by: the connector's `correlation_attribute` when set, else
+ * the system's `correlation.account` (unless that is the account's name or
+ * id, which the connector knows without an attribute). Both set and different
+ * is refused: accounts jml creates would never be correlated back to their
+ * identity, and every plan would try to create them again.
+ */
+export function correlationAttributeFor(def: Pick<SystemDef, 'name' | 'correlation'>, configured: unknown): string | undefined {
+  const fromCorrelation = ['name', 'accountId'].includes(def.correlation.account) ? undefined : def.correlation.account;
+  if (typeof configured !== 'string') return fromCorrelation;
+  if (fromCorrelation !== undefined && fromCorrelation !== configured) {
+    throw new JmlError('invalid_input', `system ${def.name}: connector setting correlation_attribute is ${configured} but correlation.account is ${fromCorrelation}; accounts jml creates carry the key in ${configured} and would never be found by ${fromCorrelation}: make them the same, or drop correlation_attribute`, { details: { system: def.name, field: 'correlation_attribute' } });
+  }
+  return configured;
+}
+
 async function settingsFor(deps: PolicyConnectorsDeps, def: SystemDef, ring: () => Keyring, env: Readonly<Record<string, string | undefined>>): Promise<Record<string, unknown>> {
   const settings = normaliseSettings(def.connector.settings);
   const type = def.connector.type;
-  if (type === 'ldap' || type === 'ad') {
-    settings.correlationAttribute ??= ['name', 'accountId'].includes(def.correlation.account) ? undefined : def.correlation.account;
-    if (settings.correlationAttribute === undefined) delete settings.correlationAttribute;
+  if (type === 'ldap' || type === 'ad' || type === 'scim') {
+    const attribute = correlationAttributeFor(def, settings.correlationAttribute);
+    if (attribute === undefined) delete settings.correlationAttribute;
+    else settings.correlationAttribute = attribute;
   }
   if (type === 'manual') {
     settings.owner ??= def.owner;
