@@ -14,13 +14,16 @@
  *
  * Every check must pass, except those listed in JML_KNOWN_FAILURES with the
  * reason jml does not meet them: that list is the conformance section of the
- * closing note.
+ * closing note. The recorded client sequences of test/fixtures/scim-inbound/
+ * (Entra ID bulkUpload, Okta, a Workday integration) must replay step by step
+ * with the answers their clients expect.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, test } from 'node:test';
 import { formatConformanceReport, runScimConformance, type UserSeed } from '../peers/scim-conformance.ts';
+import { formatReplay, loadScimSequence, replayScimSequence } from '../peers/scim-replay.ts';
 import { testBackends } from '../support/backends.ts';
 
 /** Check id → why jml's endpoint does not meet it (empty: it meets every check). */
@@ -85,5 +88,19 @@ describe('jml\'s inbound SCIM endpoint under the conformance checks', () => {
         await server.close();
       }
     });
+
+    for (const fixture of ['entra-api-driven-bulk', 'okta-sequence', 'workday-sequence']) {
+      test(`on ${backend.name}, the recorded ${fixture} is answered as its client expects at every step`, { skip }, async (t) => {
+        const server = await helper!.startScimInboundTestServer({ backend: backend.name });
+        try {
+          const sequence = loadScimSequence(fixture);
+          const steps = await replayScimSequence({ baseUrl: server.baseUrl, token: server.token, sequence });
+          t.diagnostic(formatReplay(sequence.client, steps));
+          assert.deepEqual(steps.filter((s) => !s.passed).map((s) => `${s.name}: ${s.message}`), []);
+        } finally {
+          await server.close();
+        }
+      });
+    }
   }
 });

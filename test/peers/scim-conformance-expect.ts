@@ -77,11 +77,15 @@ export function expectStatus(answer: ScimAnswer, allowed: number | readonly numb
   expect(statuses.includes(answer.status), `${what}: expected HTTP ${statuses.join(' or ')}, got ${brief(answer)}`);
 }
 
-/** Reads a dotted path; attribute names are case-insensitive (RFC 7643 §2.1). */
+/** Reads a dotted path (`Resources.0.id`, `Operations.length`); attribute names are case-insensitive (RFC 7643 §2.1). */
 export function field(value: unknown, path: string): any {
   let current: any = value;
   for (const part of path.split('.')) {
     if (current === null || typeof current !== 'object') return undefined;
+    if (Array.isArray(current) && part === 'length') {
+      current = current.length;
+      continue;
+    }
     const key = Object.keys(current).find((k) => k.toLowerCase() === part.toLowerCase());
     current = key === undefined ? undefined : current[key];
   }

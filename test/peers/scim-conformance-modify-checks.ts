@@ -75,6 +75,16 @@ export const MODIFY_CHECKS: readonly ConformanceCheck[] = [
     },
   },
   {
+    id: 'patch-entra-string-boolean',
+    name: 'PATCH accepts active as the string "False", as Entra ID sends it',
+    source: 'Microsoft Entra "Known issues … SCIM 2.0 protocol compliance" (boolean values sent as strings)',
+    async run(context) {
+      const user = await context.createUser();
+      const after = await patch(context, user.id, [{ op: 'Replace', path: 'active', value: 'False' }]);
+      expect(field(after, 'active') === false, `active is ${JSON.stringify(field(after, 'active'))} after {"value":"False"}`);
+    },
+  },
+  {
     id: 'patch-value-path',
     name: 'PATCH replace on emails[type eq "work"].value changes only that email',
     source: 'RFC 7644 §3.5.2.3 (valuePath); Entra validator "Update User [Multi-valued properties]"',
