@@ -7,6 +7,8 @@
 import {
   BULK_REQUEST,
   BULK_RESPONSE,
+  CheckSkipped,
+  ENTERPRISE_USER,
   expect,
   expectError,
   expectStatus,
@@ -147,7 +149,7 @@ export const MODIFY_CHECKS: readonly ConformanceCheck[] = [
   },
   {
     id: 'etag',
-    name: 'a user carries an ETag equal to meta.version, and a stale If-Match is refused with 412',
+    name: 'a user carries an ETag equal to meta.version; a stale If-Match is refused with 412, the current one accepted',
     source: 'RFC 7644 §3.14 (when etag.supported)',
     async run(context) {
       await feature(context, 'etag');
@@ -163,6 +165,12 @@ export const MODIFY_CHECKS: readonly ConformanceCheck[] = [
       });
       await expectError(stale, 412, 'PATCH with a stale If-Match');
       expect(field(await userById(context, user.id), 'displayName') === 'Changed Once', 'the refused PATCH changed the user');
+      const current = (await context.request('GET', `/Users/${encodeURIComponent(user.id)}`)).headers.get('etag');
+      const fresh = await context.request('PATCH', `/Users/${encodeURIComponent(user.id)}`, {
+        headers: { 'if-match': current ?? '' },
+        body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: 'Changed Twice' }] },
+      });
+      expectStatus(fresh, [200, 204], 'PATCH with the current ETag in If-Match');
     },
   },
   {
@@ -188,6 +196,68 @@ export const MODIFY_CHECKS: readonly ConformanceCheck[] = [
         expect(String(field(result, 'status')) === '201', `result ${i} has status ${JSON.stringify(field(result, 'status'))}`);
         expect(typeof field(result, 'location') === 'string', `result ${i} has no location`);
       }
+    },
+  },
+  {
+    id: 'bulk-cross-reference',
+    name: 'a later Bulk operation refers to a user created earlier in the same request by "bulkId:"',
+    source: 'RFC 7644 §3.7.2 (when bulk.supported)',
+    async run(context) {
+      await feature(context, 'bulk');
+      const manager = context.userBody(context.seed('bulk'));
+      const report = context.userBody(context.seed('bulk'));
+      report.schemas = [...((report.schemas as string[]) ?? []), ENTERPRISE_USER];
+      report[ENTERPRISE_USER] = { ...(report[ENTERPRISE_USER] as object), manager: { value: 'bulkId:mgr' } };
+      const answer = await context.request('POST', '/Bulk', {
+        body: { schemas: [BULK_REQUEST], Operations: [{ method: 'POST', path: '/Users', bulkId: 'mgr', data: manager }, { method: 'POST', path: '/Users', bulkId: 'rpt', data: report }] },
+      });
+      const results = (field(answer.json, 'Operations') ?? []) as unknown[];
+      const ids = results.map((r) => String(field(r, 'location') ?? '').split('/').pop()!).filter(Boolean);
+      try {
+        expectStatus(answer, 200, 'POST /Bulk');
+        expect(ids.length === 2, `expected two created users, got ${JSON.stringify(results).slice(0, 300)}`);
+        const created = await userById(context, ids[1]!);
+        const managerId = field(created, `${ENTERPRISE_USER}.manager.value`);
+        expect(managerId === ids[0], `manager.value is ${JSON.stringify(managerId)}, expected the id of the user created as bulkId "mgr" (${ids[0]})`);
+      } finally {
+        for (const id of ids) await context.request('DELETE', `/Users/${encodeURIComponent(id)}`);
+      }
+    },
+  },
+  {
+    id: 'bulk-too-many-operations',
+    name: 'a Bulk request with more operations than bulk.maxOperations is refused with 413 and creates nobody',
+    source: 'RFC 7644 §3.7.4 (when bulk.supported)',
+    async run(context) {
+      await feature(context, 'bulk');
+      const max = field(await context.serviceProviderConfig(), 'bulk.maxOperations');
+      if (typeof max !== 'number' || max > 1000) throw new CheckSkipped(`bulk.maxOperations is ${JSON.stringify(max)}: not probed beyond 1000`);
+      const seeds = Array.from({ length: max + 1 }, () => context.seed('over'));
+      const answer = await context.request('POST', '/Bulk', {
+        body: { schemas: [BULK_REQUEST], Operations: seeds.map((seed, i) => ({ method: 'POST', path: '/Users', bulkId: `o${i}`, data: context.userBody(seed) })) },
+      });
+      for (const result of (field(answer.json, 'Operations') ?? []) as unknown[]) {
+        const location = String(field(result, 'location') ?? '');
+        if (location) await context.request('DELETE', `/Users/${encodeURIComponent(location.split('/').pop()!)}`);
+      }
+      await expectError(answer, 413, `POST /Bulk with ${max + 1} operations (maxOperations ${max})`);
+    },
+  },
+  {
+    id: 'bulk-payload-too-large',
+    name: 'a Bulk request larger than bulk.maxPayloadSize is refused with 413',
+    source: 'RFC 7644 §3.7.4 (when bulk.supported)',
+    async run(context) {
+      await feature(context, 'bulk');
+      const max = field(await context.serviceProviderConfig(), 'bulk.maxPayloadSize');
+      if (typeof max !== 'number' || max > 16 * 1024 * 1024) throw new CheckSkipped(`bulk.maxPayloadSize is ${JSON.stringify(max)}: not probed beyond 16 MiB`);
+      const data = { ...context.userBody(context.seed('big')), displayName: 'x'.repeat(max + 1) };
+      const answer = await context.request('POST', '/Bulk', { body: { schemas: [BULK_REQUEST], Operations: [{ method: 'POST', path: '/Users', bulkId: 'big', data }] } });
+      for (const result of (field(answer.json, 'Operations') ?? []) as unknown[]) {
+        const location = String(field(result, 'location') ?? '');
+        if (location) await context.request('DELETE', `/Users/${encodeURIComponent(location.split('/').pop()!)}`);
+      }
+      expectStatus(answer, 413, `POST /Bulk of ${max + 1}+ bytes (maxPayloadSize ${max})`);
     },
   },
   {
