@@ -23,6 +23,7 @@ import {
 } from './scim-conformance-expect.ts';
 import { QUERY_CHECKS } from './scim-conformance-query-checks.ts';
 import { MODIFY_CHECKS } from './scim-conformance-modify-checks.ts';
+import { ORACLE_CHECKS } from './scim-conformance-oracle-checks.ts';
 
 const discovery: ConformanceCheck[] = [
   {
@@ -208,4 +209,5 @@ export const CONFORMANCE_CHECKS: readonly ConformanceCheck[] = [
   ...read,
   ...QUERY_CHECKS,
   ...MODIFY_CHECKS,
+  ...ORACLE_CHECKS,
 ];

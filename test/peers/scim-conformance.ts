@@ -171,7 +171,7 @@ export function formatConformanceReport(report: ConformanceReport): string {
   const lines = [`SCIM conformance of ${report.baseUrl}: ${report.passed} of ${report.checks.length} checks pass (${report.failed} fail, ${report.skipped} skipped)`];
   for (const check of report.checks) {
     if (check.outcome === 'passed') continue;
-    lines.push(`  ${check.outcome === 'failed' ? 'FAIL' : 'SKIP'} ${check.id} — ${check.name} [${check.source}]`, `       ${check.message}`);
+    lines.push(`  ${check.outcome === 'failed' ? 'FAIL' : 'SKIP'} ${check.id} — ${check.name} [${check.source}]`, ...check.message.split('\n').map((line) => `       ${line}`));
   }
   return lines.join('\n');
 }
