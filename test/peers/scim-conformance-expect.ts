@@ -38,8 +38,11 @@ export interface RequestOptions {
 /** What a check gets: requests against the provider, user factories, the provider's configuration. */
 export interface CheckContext {
   request(method: string, path: string, options?: RequestOptions): Promise<ScimAnswer>;
-  /** Creates a user through POST /Users; a failure here fails the check as "setup". */
-  createUser(overrides?: Record<string, unknown>): Promise<Record<string, any>>;
+  /**
+   * Creates a user through POST /Users from the run's user template (with `seed`, or a fresh one),
+   * then `overrides` on top; a failure here fails the check as "setup".
+   */
+  createUser(overrides?: Record<string, unknown>, seed?: UserSeed): Promise<Record<string, any>>;
   /** A seed with fresh, run-unique values; `tag` groups users a check will filter for. */
   seed(tag?: string): UserSeed;
   userBody(seed: UserSeed): Record<string, unknown>;

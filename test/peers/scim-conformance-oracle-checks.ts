@@ -35,17 +35,14 @@ async function population(context: CheckContext) {
     const seed = context.seed('orc');
     const emails = [{ value: `${seed.externalId}@work.example.test`, type: 'work', primary: true }];
     if (i % 2 === 0) emails.push({ value: `${seed.externalId}@home.example.test`, type: 'home', primary: false });
-    users.push(
-      await context.createUser({
-        userName: seed.userName,
-        externalId: seed.externalId,
-        name: { givenName: 'Ada', familyName: family },
-        displayName: `${family} Person`,
-        emails,
-        active: i % 3 !== 2,
-        ...(i < 3 ? { title: 'Engineer' } : i < 5 ? { title: 'Manager' } : {}),
-      }),
-    );
+    const attributes = {
+      name: { givenName: 'Ada', familyName: family },
+      displayName: `${family} Person`,
+      emails,
+      active: i % 3 !== 2,
+      ...(i < 3 ? { title: 'Engineer' } : i < 5 ? { title: 'Manager' } : {}),
+    };
+    users.push(await context.createUser(attributes, seed));
   }
   // The oracle judges the users as the provider stores them, not as they were sent.
   const stored = [];
@@ -144,15 +141,11 @@ export const ORACLE_CHECKS: readonly ConformanceCheck[] = [
       const disagreements: string[] = [];
       for (const operations of PATCHES) {
         const seed = context.seed('pat');
-        const user = await context.createUser({
-          userName: seed.userName,
-          externalId: seed.externalId,
-          title: 'Engineer',
-          emails: [
-            { value: `${seed.externalId}@work.example.test`, type: 'work', primary: true },
-            { value: `${seed.externalId}@home.example.test`, type: 'home', primary: false },
-          ],
-        });
+        const emails = [
+          { value: `${seed.externalId}@work.example.test`, type: 'work', primary: true },
+          { value: `${seed.externalId}@home.example.test`, type: 'home', primary: false },
+        ];
+        const user = await context.createUser({ title: 'Engineer', emails }, seed);
         const before = await userById(context, user.id);
         const answer = await context.request('PATCH', `/Users/${encodeURIComponent(user.id)}`, {
           body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: operations },

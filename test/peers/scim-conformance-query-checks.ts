@@ -19,7 +19,7 @@ async function createTagged(context: CheckContext, tag: string, count: number, o
   const users = [];
   for (let i = 0; i < count; i++) {
     const seed = context.seed(tag);
-    users.push(await context.createUser({ userName: seed.userName, externalId: seed.externalId, ...overrides(i) }));
+    users.push(await context.createUser(overrides(i), seed));
   }
   return { users, stem: `${context.prefix}-${tag}-` };
 }

@@ -127,8 +127,8 @@ export async function runScimConformance(options: ConformanceOptions): Promise<C
         );
         return spc;
       },
-      createUser: async (overrides = {}) => {
-        const body = { ...template(seed()), ...overrides };
+      createUser: async (overrides = {}, userSeed = seed()) => {
+        const body = { ...template(userSeed), ...overrides };
         const answer = await request('POST', '/Users', { body });
         if (answer.status !== 201 || typeof answer.json?.id !== 'string') {
           throw new CheckFailed(`setup: POST /Users answered ${answer.status} ${answer.text.slice(0, 300)}`);
