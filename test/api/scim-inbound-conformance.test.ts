@@ -9,8 +9,10 @@
  * `scim:write` token). Until that module exists this file skips, saying why.
  * When the module also exports `scimConformanceUser(seed)`, that builds the
  * users the checks create (jml's source mapping may require attributes the
- * core User schema does not, e.g. a start date); otherwise the checks send a
- * core User with the enterprise extension's employeeNumber.
+ * core User schema does not); otherwise the checks send a core User with the
+ * enterprise extension's employeeNumber and department and jml's extension
+ * with a past start date. The run creates and deletes about 90 users: the
+ * helper's source should not hold those deletions as mass leavers.
  *
  * Every check must pass, except those listed in JML_KNOWN_FAILURES with the
  * reason jml does not meet them: that list is the conformance section of the
@@ -56,10 +58,11 @@ async function findInboundHelper(): Promise<InboundHelper | null> {
 }
 
 const ENTERPRISE_USER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const JML_USER = 'urn:ietf:params:scim:schemas:extension:jml:2.0:User';
 
 function defaultInboundUser(seed: UserSeed): Record<string, unknown> {
   return {
-    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ENTERPRISE_USER],
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ENTERPRISE_USER, JML_USER],
     userName: seed.userName,
     externalId: seed.externalId,
     name: { givenName: seed.givenName, familyName: seed.familyName },
@@ -67,6 +70,7 @@ function defaultInboundUser(seed: UserSeed): Record<string, unknown> {
     emails: [{ value: seed.email, type: 'work', primary: true }],
     active: true,
     [ENTERPRISE_USER]: { employeeNumber: seed.externalId, department: 'Engineering' },
+    [JML_USER]: { startDate: '2024-01-01', employmentType: 'permanent', kind: 'employee' },
   };
 }
 
