@@ -11,7 +11,7 @@
  * users the checks create (jml's source mapping may require attributes the
  * core User schema does not); otherwise the checks send a core User with the
  * enterprise extension's employeeNumber and department and jml's extension
- * with a past start date. The run creates and deletes about 90 users: the
+ * with a past start date. The run creates and deletes about 55 users: the
  * helper's source should not hold those deletions as mass leavers.
  *
  * Every check must pass, except those listed in JML_KNOWN_FAILURES with the
