@@ -50,16 +50,16 @@ export interface ConformanceOptions {
   /** Run only these check ids (default: all). */
   readonly only?: readonly string[];
   /**
-   * Builds the body of the n-th user the run creates. Defaults to a core User
-   * with name, emails, displayName, externalId and active; a provider whose
-   * mapping needs more (jml: the enterprise extension's employeeNumber, a
-   * start date) passes its own, keeping `userName` and `externalId` as given.
+   * Builds the body of a user the run creates, from its seed. Defaults to a
+   * core User with name, emails, displayName, externalId and active; a
+   * provider whose mapping needs more (jml: the enterprise extension's
+   * employeeNumber, a start date) passes its own, keeping the seed's
+   * `userName` and `externalId`.
    */
   readonly userTemplate?: (seed: UserSeed) => Record<string, unknown>;
   /** Milliseconds per request before it counts as failed (default 10 s). */
   readonly timeoutMs?: number;
 }
-
 
 function defaultUserBody(seed: UserSeed): Record<string, unknown> {
   return {
