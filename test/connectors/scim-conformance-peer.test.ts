@@ -30,6 +30,12 @@ function verdict(report: ConformanceReport, id: string): CheckResult {
   return found;
 }
 
+/** Whether the independent oracles (devDependencies scim2-parse-filter and scim-patch) resolve here. */
+const oraclesInstalled = await Promise.all(['scim2-parse-filter', 'scim-patch'].map((name: string) => import(name))).then(
+  () => true,
+  () => false,
+);
+
 const harness = fileURLToPath(new URL('../peers/scim-conformance.ts', import.meta.url));
 
 describe('SCIM conformance harness against the SCIMMY peer', () => {
@@ -66,6 +72,22 @@ describe('SCIM conformance harness against the SCIMMY peer', () => {
     assert.equal(verdict(report, 'patch-add').outcome, 'failed');
     assert.match(verdict(report, 'patch-add').message, /setup: POST \/Users answered 401/);
     assert.equal(verdict(report, 'auth-wrong-token').outcome, 'passed', 'a wrong token is still refused');
+  });
+
+  test('without the oracle packages the two differential checks are skipped and name the missing package', { skip: oraclesInstalled && 'the oracle packages are installed' }, async () => {
+    const report = await runScimConformance({ baseUrl: scim.url, token: scim.token, only: ['filter-oracle', 'patch-oracle'] });
+    assert.deepEqual(report.checks.map((c) => c.outcome), ['skipped', 'skipped']);
+    assert.match(verdict(report, 'filter-oracle').message, /scim2-parse-filter is not installed/);
+    assert.match(verdict(report, 'patch-oracle').message, /scim-patch is not installed/);
+  });
+
+  test('with the oracle packages, PATCH results agree with scim-patch and the filter disagreement names the filter and both selections', { skip: !oraclesInstalled && 'scim2-parse-filter and scim-patch are not installed' }, async () => {
+    const report = await runScimConformance({ baseUrl: scim.url, token: scim.token, only: ['filter-oracle', 'patch-oracle'] });
+    assert.equal(verdict(report, 'patch-oracle').outcome, 'passed', verdict(report, 'patch-oracle').message);
+    const filters = verdict(report, 'filter-oracle');
+    assert.equal(filters.outcome, 'failed');
+    assert.match(filters.message, /^2 of 20 filters disagree:/);
+    assert.match(filters.message, /not \(title eq "Engineer"\): provider answered 400 .*oracle selects 3/);
   });
 
   test('asking for a check id that does not exist is an error naming it, and runs nothing', async () => {
