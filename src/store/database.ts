@@ -588,6 +588,8 @@ export interface ReviewCampaignsTable {
   outcome: unknown;
   released_by: string | null;
   notified: ColumnType<string[], string | undefined, string>;
+  /** The recurrence date a scheduled campaign was started for; null when started by hand. */
+  period: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface ReviewItemsTable {

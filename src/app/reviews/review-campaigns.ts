@@ -32,21 +32,27 @@ export interface ReviewDeps {
 
 /**
  * Starts a campaign of the review named `reviewName` at `now`; returns its id and item count.
- * @throws JmlError('not_found') when policy defines no such review.
+ * With `period` (the recurrence date the scheduler starts it for), its dates run from that
+ * day and a second campaign for the same review and period is refused.
+ * @throws JmlError('not_found') when policy defines no such review; JmlError('conflict') when the period already has its campaign.
  */
-export async function startReviewCampaign(deps: ReviewDeps, reviewName: string, actor: string, now: Date): Promise<{ id: string; items: number; unassigned: number; snapshotHash: string }> {
+export async function startReviewCampaign(deps: ReviewDeps, reviewName: string, actor: string, now: Date, options: { readonly period?: string } = {}): Promise<{ id: string; items: number; unassigned: number; snapshotHash: string }> {
   const { input } = await deps.planner.loadInput();
   const review = input.policy.reviews?.find((r) => r.name === reviewName);
   if (!review) throw new JmlError('not_found', `no review named "${reviewName}" in policy (reviews: ${(input.policy.reviews ?? []).map((r) => r.name).join(', ') || 'none'})`);
   const id = `rc_${orderedId(now.getTime())}`;
   const start = startCampaign(id, { review, policy: input.policy, identities: input.identities, assignments: input.assignments, observed: input.observed, links: input.links ?? [], provenance: await loadProvenance(deps.db), now: now.toISOString(), timeZone: deps.timeZone });
-  const schedule = campaignSchedule(review, dateIn(now, deps.timeZone), deps.timeZone);
+  const schedule = campaignSchedule(review, options.period ?? dateIn(now, deps.timeZone), deps.timeZone);
   await deps.db.transaction().execute(async (trx) => {
-    await trx.insertInto('review_campaigns').values({ id, review: review.name, definition: JSON.stringify(review), state: 'open', snapshot_hash: start.snapshotHash, started_at: now.toISOString(), started_by: actor, due_at: schedule.dueAt }).execute();
+    const inserted = await trx.insertInto('review_campaigns')
+      .values({ id, review: review.name, definition: JSON.stringify(review), state: 'open', snapshot_hash: start.snapshotHash, started_at: now.toISOString(), started_by: actor, due_at: schedule.dueAt, period: options.period ?? null })
+      .onConflict((oc) => oc.columns(['review', 'period']).where('period', 'is not', null).doNothing())
+      .executeTakeFirst();
+    if (inserted.numInsertedOrUpdatedRows === 0n) throw new JmlError('conflict', `review "${review.name}" already has its campaign for the period starting ${options.period}`);
     await bulkInsert(trx, 'review_items', ITEM_COLUMNS, start.items, { map: (item) => itemRow(id, item) });
     // bulkInsert's unnest cannot carry an array column; the reviewers come from each item's own context.
     await sql`UPDATE review_items SET reviewers = ARRAY(SELECT jsonb_array_elements_text(context->'reviewers')) WHERE campaign_id = ${id} AND context->'reviewers' <> '[]'::jsonb`.execute(trx);
-    await appendAudit(trx, { actor, action: 'review.started', subject: `review:${id}`, trigger: 'review', details: { review: review.name, items: start.items.length, unassigned: start.unassigned, snapshotHash: start.snapshotHash, dueAt: schedule.dueAt } }, now);
+    await appendAudit(trx, { actor, action: 'review.started', subject: `review:${id}`, trigger: 'review', details: { review: review.name, items: start.items.length, unassigned: start.unassigned, snapshotHash: start.snapshotHash, dueAt: schedule.dueAt, period: options.period ?? null } }, now);
   });
   return { id, items: start.items.length, unassigned: start.unassigned, snapshotHash: start.snapshotHash };
 }
@@ -108,7 +114,7 @@ export async function previewClose(db: Db, campaignId: string): Promise<Campaign
  * cap is exceeded the campaign is `held` and nothing is applied until
  * `release` is given (by a person, audited); otherwise removals are applied.
  */
-export async function closeReviewCampaign(deps: ReviewDeps, campaignId: string, actor: string, now: Date, options: { readonly release?: boolean } = {}): Promise<{ state: CampaignRow['state']; outcome: CampaignOutcome }> {
+export async function closeReviewCampaign(deps: ReviewDeps, campaignId: string, actor: string, now: Date, options: { readonly release?: boolean } = {}): Promise<{ state: CampaignRow['state']; outcome: CampaignOutcome; changedIdentities: readonly string[] }> {
   return deps.db.transaction().execute(async (trx) => {
     const campaign = await getCampaign(trx, campaignId, { lock: true });
     if (campaign.state !== 'open' && campaign.state !== 'held') throw new JmlError('conflict', `campaign ${campaignId} is already ${campaign.state}`);
@@ -119,7 +125,7 @@ export async function closeReviewCampaign(deps: ReviewDeps, campaignId: string, 
     if (outcome.held && !options.release) {
       await trx.updateTable('review_campaigns').set({ state: 'held', outcome: JSON.stringify(details), closed_at: now.toISOString(), closed_by: actor }).where('id', '=', campaignId).execute();
       await appendAudit(trx, { actor, action: 'review.held', subject: `review:${campaignId}`, trigger: 'review', details }, now);
-      return { state: 'held' as const, outcome };
+      return { state: 'held' as const, outcome, changedIdentities: [] };
     }
     for (const o of outcome.outcomes) {
       if (o.by === 'no_response') await trx.updateTable('review_items').set({ outcome: o.outcome, outcome_by: 'no_response' }).where('id', '=', o.itemId).execute();
@@ -130,7 +136,8 @@ export async function closeReviewCampaign(deps: ReviewDeps, campaignId: string, 
     const state = removals.length === 0 ? 'complete' as const : 'applying' as const;
     await trx.updateTable('review_campaigns').set({ state, outcome: JSON.stringify(details), closed_at: now.toISOString(), closed_by: actor, released_by: outcome.held ? actor : null }).where('id', '=', campaignId).execute();
     await appendAudit(trx, { actor, action: outcome.held ? 'review.released' : 'review.closed', subject: `review:${campaignId}`, trigger: 'review', details: { ...details, removals: removals.length } }, now);
-    return { state, outcome };
+    const changedIdentities = [...new Set([...removals.map((i) => i.identityKey), ...reductions.map((r) => r.item.identityKey)])].sort();
+    return { state, outcome, changedIdentities };
   });
 }
 
