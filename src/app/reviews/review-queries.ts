@@ -48,6 +48,16 @@ export async function reviewInbox(db: Db, reviewer: string, campaignId?: string)
   return (await query.execute()).map((r) => ({ ...(r.context as ReviewItem), campaignId: r.campaign_id, stage: r.stage }));
 }
 
+/** How many open items wait for `reviewer` across open campaigns (the console menu's count). */
+export async function countReviewInbox(db: Db, reviewer: string): Promise<number> {
+  const row = await db.selectFrom('review_items').innerJoin('review_campaigns', 'review_campaigns.id', 'review_items.campaign_id')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('review_campaigns.state', '=', 'open').where('review_items.outcome', 'is', null)
+    .where((eb) => eb(eb.val(reviewer), '=', eb.fn.any('review_items.reviewers')))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /** The current state of items (all of the campaign's when `ids` is absent), with their decisions. */
 export async function loadItemStates(db: Db, campaignId: string, ids?: readonly string[]): Promise<Map<string, ItemState>> {
   if (ids && ids.length === 0) return new Map();
