@@ -607,6 +607,8 @@ export interface ReviewItemsTable {
   until: string | null;
   removal: 'planned' | 'confirmed' | 'blocked' | null;
   removal_detail: string | null;
+  /** The manual task that carries out the removal, in a system without a connector. */
+  task_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ReviewDecisionsTable {

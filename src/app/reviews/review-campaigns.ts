@@ -7,6 +7,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import { JmlError } from '../../domain/errors.ts';
+import type { Policy } from '../../domain/policy.ts';
 import type { ReviewDef } from '../../domain/review.ts';
 import { dateIn, endOfLastDay } from '../../engine/org-calendar.ts';
 import { startCampaign, type ReviewItem } from '../../engine/review-campaign.ts';
@@ -169,27 +170,46 @@ async function endAssignments(trx: Db, removals: readonly ReviewItem[], reductio
 }
 
 /**
- * Confirms planned removals against the latest reconcile: an item whose grant
- * (or account) the target no longer shows is `confirmed`. The campaign becomes
- * `complete` only when no removal is still planned or blocked.
+ * Confirms planned removals. In a system with a connector, against the latest
+ * reconcile: an item whose grant (or account) the target no longer shows is
+ * `confirmed`. In a system without one (`manualSystems`), the plan's removal is
+ * a manual task: the item is linked to it (`task_id`) and confirmed only when
+ * the task is settled (closed with evidence, and confirmed where the system
+ * asks for a second person). The campaign becomes `complete` only when no
+ * removal is still planned or blocked.
  */
-export async function confirmReviewRemovals(db: Db, campaignId: string, actor: string, now: Date): Promise<{ confirmed: number; open: number; state: CampaignRow['state'] }> {
+export async function confirmReviewRemovals(db: Db, campaignId: string, actor: string, now: Date, options: { readonly manualSystems?: readonly string[] } = {}): Promise<{ confirmed: number; open: number; state: CampaignRow['state'] }> {
+  const manual = new Set(options.manualSystems ?? []);
   return db.transaction().execute(async (trx) => {
     const campaign = await getCampaign(trx, campaignId, { lock: true });
-    const planned = await trx.selectFrom('review_items').select(['id', 'identity_key', 'system', 'entitlement', 'context']).where('campaign_id', '=', campaignId).where('removal', '=', 'planned').execute();
-    const { observed } = await loadObserved(trx, [...new Set(planned.map((p) => p.system))]);
+    const planned = await trx.selectFrom('review_items').select(['id', 'identity_key', 'system', 'entitlement', 'context', 'task_id', 'removal_detail']).where('campaign_id', '=', campaignId).where('removal', '=', 'planned').execute();
+    const { observed } = await loadObserved(trx, [...new Set(planned.filter((p) => !manual.has(p.system)).map((p) => p.system))]);
     const present = new Set<string>();
     for (const system of observed) {
       for (const g of system.grants) present.add(`${system.system}\u001f${g.accountId}\u001f${g.entitlement}`);
       for (const a of system.accounts) present.add(`${system.system}\u001f${a.accountId}\u001f`);
     }
-    const confirmed = planned.filter((p) => {
+    const tasks = await removalTasks(trx, planned.filter((p) => manual.has(p.system)), campaign.closed_at);
+    const confirmed: { id: string; identity_key: string; system: string; entitlement: string | null; detail: string; taskId: string | null }[] = [];
+    for (const p of planned) {
       const accountId = (p.context as ReviewItem).accountId;
-      return accountId === null || !present.has(`${p.system}\u001f${accountId}\u001f${p.entitlement ?? ''}`);
-    });
+      if (!manual.has(p.system) || accountId === null) {
+        if (accountId === null || !present.has(`${p.system}\u001f${accountId}\u001f${p.entitlement ?? ''}`)) confirmed.push({ ...p, detail: `read back absent at ${now.toISOString()}`, taskId: null });
+        continue;
+      }
+      const task = tasks.get(`${p.identity_key}\u001f${p.system}\u001f${p.entitlement ?? ''}`);
+      if (!task) continue; // the plan has not opened its task yet
+      if (task.settled) {
+        confirmed.push({ ...p, detail: `manual task ${task.id} closed by ${task.closedBy ?? 'unknown'}${task.confirmedBy ? `, confirmed by ${task.confirmedBy}` : ''}`, taskId: task.id });
+      } else if (p.task_id !== task.id || p.removal_detail !== taskDetail(task)) {
+        await trx.updateTable('review_items').set({ task_id: task.id, removal_detail: taskDetail(task) }).where('id', '=', p.id).execute();
+      }
+    }
+    for (const c of confirmed) {
+      await trx.updateTable('review_items').set({ removal: 'confirmed', removal_detail: c.detail, ...(c.taskId ? { task_id: c.taskId } : {}) }).where('id', '=', c.id).execute();
+    }
     if (confirmed.length > 0) {
-      await trx.updateTable('review_items').set({ removal: 'confirmed', removal_detail: `read back absent at ${now.toISOString()}` }).where('id', 'in', confirmed.map((c) => c.id)).execute();
-      await appendAudit(trx, confirmed.map((c) => ({ actor, action: 'review.removal_confirmed', subject: `review:${campaignId}`, trigger: 'reconcile', details: { item: c.id, identity: c.identity_key, system: c.system, entitlement: c.entitlement } })), now);
+      await appendAudit(trx, confirmed.map((c) => ({ actor, action: 'review.removal_confirmed', subject: `review:${campaignId}`, trigger: 'reconcile', details: { item: c.id, identity: c.identity_key, system: c.system, entitlement: c.entitlement, ...(c.taskId ? { task: c.taskId } : {}) } })), now);
     }
     const open = Number((await trx.selectFrom('review_items').select((eb) => eb.fn.countAll<string>().as('n')).where('campaign_id', '=', campaignId).where('removal', 'in', ['planned', 'blocked']).executeTakeFirstOrThrow()).n);
     let state = campaign.state;
@@ -200,6 +220,34 @@ export async function confirmReviewRemovals(db: Db, campaignId: string, actor: s
     }
     return { confirmed: confirmed.length, open, state };
   });
+}
+
+/** The policy's systems without a connector: their changes are manual tasks. */
+export function manualSystemsOf(policy: Pick<Policy, 'systems'>): string[] {
+  return policy.systems.filter((s) => s.connector.type === 'manual').map((s) => s.name);
+}
+
+interface RemovalTask { readonly id: string; readonly status: string; readonly settled: boolean; readonly closedBy: string | null; readonly confirmedBy: string | null }
+
+function taskDetail(task: RemovalTask): string {
+  return `manual task ${task.id} ${task.status === 'open' ? 'open' : 'closed, waiting for a second person to confirm it'}`;
+}
+
+/** The latest task opened since the campaign closed that removes each item's grant (or its account, for an item with no entitlement). */
+async function removalTasks(db: Db, items: readonly { identity_key: string; system: string }[], since: Date | null): Promise<Map<string, RemovalTask>> {
+  if (items.length === 0) return new Map();
+  let query = db.selectFrom('tasks').select(['id', 'identity_key', 'system', 'kind', 'change', 'status', 'needs_confirmation', 'closed_by', 'confirmed_by'])
+    .where('kind', 'in', ['remove_grant', 'disable_account', 'delete_account'])
+    .where('system', 'in', [...new Set(items.map((i) => i.system))]).where('identity_key', 'in', [...new Set(items.map((i) => i.identity_key))])
+    .orderBy('created_at');
+  if (since) query = query.where('created_at', '>=', since);
+  const out = new Map<string, RemovalTask>();
+  for (const t of await query.execute()) {
+    const entitlement = t.kind === 'remove_grant' ? ((t.change as { entitlement?: string }).entitlement ?? '') : '';
+    const settled = t.status === 'confirmed' || (t.status === 'done' && !t.needs_confirmation);
+    out.set(`${t.identity_key}\u001f${t.system}\u001f${entitlement}`, { id: t.id, status: t.status, settled, closedBy: t.closed_by, confirmedBy: t.confirmed_by });
+  }
+  return out;
 }
 
 async function openCampaign(db: Db, campaignId: string): Promise<CampaignRow> {

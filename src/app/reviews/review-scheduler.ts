@@ -16,7 +16,7 @@ import { reviewScheduleWork } from '../../engine/review-schedule.ts';
 import type { Database } from '../../store/database.ts';
 import type { Notification } from '../../notify/notification.ts';
 import type { Planner } from '../compute-plan.ts';
-import { closeReviewCampaign, confirmReviewRemovals, startReviewCampaign, type ReviewDeps } from './review-campaigns.ts';
+import { closeReviewCampaign, confirmReviewRemovals, manualSystemsOf, startReviewCampaign, type ReviewDeps } from './review-campaigns.ts';
 import { dueReviewNotifications } from './review-reminders.ts';
 
 type Db = Kysely<Database>;
@@ -44,7 +44,8 @@ export interface ReviewScheduleReport {
  * @example await runReviewSchedule({ db, planner, timeZone: 'Europe/Paris', enqueue, replan }, new Date());
  */
 export async function runReviewSchedule(deps: ReviewScheduleDeps, now: Date): Promise<ReviewScheduleReport> {
-  const reviews: readonly ReviewDef[] = (await deps.planner.loadPolicy()).policy.reviews ?? [];
+  const { policy } = await deps.planner.loadPolicy();
+  const reviews: readonly ReviewDef[] = policy.reviews ?? [];
   // Every campaign, complete ones included: a period is started once, whatever became of its campaign.
   const rows = await deps.db.selectFrom('review_campaigns').select(['id', 'review', 'period', 'state', 'due_at']).execute();
   const campaigns = rows.map((r) => ({ id: r.id, review: r.review, period: r.period, state: r.state, dueAt: r.due_at.toISOString() }));
@@ -75,6 +76,6 @@ export async function runReviewSchedule(deps: ReviewScheduleDeps, now: Date): Pr
 
   let confirmed = 0;
   const applying = await deps.db.selectFrom('review_campaigns').select('id').where('state', '=', 'applying').execute();
-  for (const { id } of applying) confirmed += (await confirmReviewRemovals(deps.db, id, REVIEW_SCHEDULER, now)).confirmed;
+  for (const { id } of applying) confirmed += (await confirmReviewRemovals(deps.db, id, REVIEW_SCHEDULER, now, { manualSystems: manualSystemsOf(policy) })).confirmed;
   return { started, closed, notified, confirmed };
 }

@@ -9,5 +9,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     ALTER TABLE review_campaigns ADD COLUMN period text;
     CREATE UNIQUE INDEX review_campaigns_period ON review_campaigns (review, period) WHERE period IS NOT NULL;
+    ALTER TABLE review_items ADD COLUMN task_id text;
   `.execute(db);
 }
