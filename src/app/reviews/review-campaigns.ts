@@ -5,7 +5,7 @@
  * removals into ended assignments the normal plan removes, confirmed later
  * against the latest reconcile.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { JmlError } from '../../domain/errors.ts';
 import type { Policy } from '../../domain/policy.ts';
 import type { ReviewDef } from '../../domain/review.ts';
@@ -50,18 +50,17 @@ export async function startReviewCampaign(deps: ReviewDeps, reviewName: string, 
       .onConflict((oc) => oc.columns(['review', 'period']).where('period', 'is not', null).doNothing())
       .executeTakeFirst();
     if (inserted.numInsertedOrUpdatedRows === 0n) throw new JmlError('conflict', `review "${review.name}" already has its campaign for the period starting ${options.period}`);
+    // Reviewers go in with each row (one statement per chunk), not by a second pass over the campaign.
     await bulkInsert(trx, 'review_items', ITEM_COLUMNS, start.items, { map: (item) => itemRow(id, item) });
-    // bulkInsert's unnest cannot carry an array column; the reviewers come from each item's own context.
-    await sql`UPDATE review_items SET reviewers = ARRAY(SELECT jsonb_array_elements_text(context->'reviewers')) WHERE campaign_id = ${id} AND context->'reviewers' <> '[]'::jsonb`.execute(trx);
     await appendAudit(trx, { actor, action: 'review.started', subject: `review:${id}`, trigger: 'review', details: { review: review.name, items: start.items.length, unassigned: start.unassigned, snapshotHash: start.snapshotHash, dueAt: schedule.dueAt, period: options.period ?? null } }, now);
   });
   return { id, items: start.items.length, unassigned: start.unassigned, snapshotHash: start.snapshotHash };
 }
 
-const ITEM_COLUMNS = { id: 'text', campaign_id: 'text', identity_key: 'text', system: 'text', entitlement: 'text', privileged: 'boolean', context: 'jsonb', stage: 'integer' } as const;
+const ITEM_COLUMNS = { id: 'text', campaign_id: 'text', identity_key: 'text', system: 'text', entitlement: 'text', privileged: 'boolean', context: 'jsonb', stage: 'integer', reviewers: 'text[]' } as const;
 
 function itemRow(campaignId: string, item: ReviewItem): Record<string, unknown> {
-  return { id: item.id, campaign_id: campaignId, identity_key: item.identityKey, system: item.system, entitlement: item.entitlement, privileged: item.privileged, context: item, stage: 0 };
+  return { id: item.id, campaign_id: campaignId, identity_key: item.identityKey, system: item.system, entitlement: item.entitlement, privileged: item.privileged, context: item, stage: 0, reviewers: item.reviewers };
 }
 
 /** A reviewer's decision on items of an open campaign, all or nothing; one audit entry per item. */
