@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startJobBoss } from '../../src/jobs/job-boss.ts';
 import { QUEUE } from '../../src/jobs/job-queues.ts';
 import { enqueueNotifications, registerNotificationWorkers, type NotificationSettings } from '../../src/jobs/notification-jobs.ts';
 import type { Notification } from '../../src/notify/notification.ts';
 import { verifyWebhook } from '../../src/notify/webhook-signing.ts';
+import { createSmtpSender } from '../../src/notify/smtp-sender.ts';
 import { testBackends } from '../support/backends.ts';
+import { smtpSkipReason, startSmtpServer, type SmtpPeer } from '../peers/smtp-server.ts';
 
 /** A real HTTP receiver on loopback answering each request with the next status of `answers` (the last one repeats). */
 async function receiver(answers: readonly number[]): Promise<{ url: string; hits: { at: number; body: string; signature: string }[]; server: Server }> {
@@ -52,7 +54,8 @@ for (const backend of testBackends()) {
         const [first, second, third] = hook.hits.map((h) => h.at);
         const waits = [second! - first!, third! - second!];
         t.diagnostic(`waits between attempts: ${waits.join(' ms, ')} ms`);
-        assert.ok(waits[0]! >= 400 && waits[1]! > waits[0]!, `waits grow: ${waits.join(' ms, ')} ms`);
+        // A 1 s base doubling with jitter: the first wait is 1–2 s, the second 2–4 s (plus a polling interval).
+        assert.ok(waits[0]! >= 900 && waits[1]! >= 1900, `waits grow: ${waits.join(' ms, ')} ms`);
         for (const hit of hook.hits) assert.equal(verifyWebhook('s3cret', hit.body, hit.signature, new Date(hit.at)), true, 'each attempt is signed when sent');
         assert.deepEqual(JSON.parse(hook.hits[2]!.body), { event: 'review.notification', recipient: 'M1', title: notification.title, lines: notification.lines, link: '/reviews?campaign=rc_1', at: notification.at, urgent: false });
         assert.ok(!hook.hits[2]!.body.includes('m1@example.test'), 'a system is not sent the person\'s email address');
@@ -100,3 +103,39 @@ for (const backend of testBackends()) {
     });
   });
 }
+
+describe('email deliveries on the job queue through a real SMTP server', { skip: smtpSkipReason() }, () => {
+  let smtp: SmtpPeer;
+  before(async () => { smtp = await startSmtpServer({ tls: true }); });
+  after(async () => { await smtp?.stop(); });
+
+  test('a queued digest arrives over verified STARTTLS; a server that cannot be reached is retried, then dead-lettered with an audit entry', async () => {
+    const store = await testBackends()[0]!.open();
+    const boss = await startJobBoss(store.db, store.backend, { schedule: false, notifyRetry: { limit: 1, delaySeconds: 1 } });
+    const good = createSmtpSender({ host: smtp.host, port: smtp.port, secure: false, requireTls: true, ca: smtp.tls!.caPem, from: 'jml@example.test' });
+    // Nothing listens on port 1 of loopback: every attempt fails to connect.
+    const unreachable = createSmtpSender({ host: '127.0.0.1', port: 1, secure: false, requireTls: true, from: 'jml@example.test' });
+    let sender = good;
+    try {
+      const settings: NotificationSettings = { timeZone: 'Europe/Paris', baseUrl: 'https://jml.example.test', email: true, webhooks: [] };
+      await registerNotificationWorkers(boss, { db: store.db, settings, emailSender: () => sender, now: () => new Date() }, { pollingIntervalSeconds: 0.5 });
+      const before = smtp.decoded().length;
+      assert.deepEqual(await enqueueNotifications(boss, [notification, { ...notification, title: 'Access review "privileged": 1 item(s) waiting for your decision' }], settings), { emails: 1, webhooks: 0 }, 'one digest for the day');
+      await until('the digest', () => smtp.decoded().length > before);
+      const mail = smtp.decoded().at(-1)!;
+      assert.equal(mail.to, 'm1@example.test');
+      assert.match(mail.subject, /^\[jml\] 2 things waiting for you/);
+
+      sender = unreachable;
+      await enqueueNotifications(boss, [{ ...notification, at: '2027-01-09T00:00:00.000Z' }], settings);
+      const audit = await until('the dead letter', () => store.db.selectFrom('audit_log').select('details').where('action', '=', 'notification.dead_lettered').executeTakeFirst());
+      const details = audit.details as { channel: string; target: string; attempts: number; why: string };
+      assert.deepEqual([details.channel, details.target, details.attempts, details.why], ['email', 'm1@example.test', 2, 'gave up after 2 attempts']);
+    } finally {
+      good.close();
+      unreachable.close();
+      await boss.stop({ graceful: false, close: true });
+      await store.close();
+    }
+  });
+});
