@@ -11,6 +11,7 @@ import { JmlError } from '../domain/errors.ts';
 import { flattenIssues, formatPath, offsetOf } from '../policy/policy-loader.ts';
 import type { PathSegment } from '../policy/policy-check.ts';
 import { sourceConfigSchema, type SourceConfig } from '../sources/source-config.ts';
+import { NOTIFICATION_TOPICS } from '../notify/notification.ts';
 
 const timezone = z.string().refine(isTimeZone, { message: 'not an IANA time zone name (e.g. Europe/Berlin)' });
 
@@ -62,6 +63,42 @@ export const configSchema = z
       })
       .strict()
       .default({ required_roles: ['admin', 'security', 'hr'], step_up_minutes: 15 }),
+    /**
+     * Notifications (review reminders and escalations, …): email over SMTP and signed webhooks, delivered by
+     * `jml worker` from the job queue. Secrets are named by environment variable, never written here.
+     */
+    notifications: z
+      .object({
+        /** The console's address, for links in emails. */
+        base_url: z.string().url().default('http://127.0.0.1:8080'),
+        smtp: z
+          .object({
+            host: z.string().min(1),
+            port: z.number().int().min(1).max(65535).default(587),
+            secure: z.boolean().default(false),
+            require_tls: z.boolean().default(true),
+            ca_file: z.string().optional(),
+            from: z.string().min(3),
+            user: z.string().optional(),
+            password_env: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+        webhooks: z
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[a-z][a-z0-9_-]*$/),
+                url: z.string().url(),
+                secret_env: z.string().min(1),
+                topics: z.array(z.enum(NOTIFICATION_TOPICS)).min(1).default([...NOTIFICATION_TOPICS]),
+              })
+              .strict(),
+          )
+          .default([]),
+      })
+      .strict()
+      .default({ base_url: 'http://127.0.0.1:8080', webhooks: [] }),
   })
   .strict();
 

@@ -4,7 +4,7 @@
  * midpoint and N days before the end) and the escalation to reviewers' managers.
  */
 import type { ReviewDef } from '../domain/review.ts';
-import { addDays, addMonths, startOfDay } from './org-calendar.ts';
+import { addDays, addMonths, dateIn, startOfDay } from './org-calendar.ts';
 
 export interface CampaignSchedule {
   /** Calendar date the campaign starts (00:00 in the organisation's zone). */
@@ -53,4 +53,57 @@ export function nextCampaignDate(review: ReviewDef, today: string): string | nul
   // Counting from the anchor each time keeps the 31st on the 31st where the month has one.
   while (date < today) date = addMonths(from, ++n * everyMonths);
   return date;
+}
+
+/**
+ * The start date of the recurring review's period that contains `today` (the
+ * latest recurrence date on or before it); null before the first one or for a
+ * review without recurrence.
+ */
+export function currentCampaignDate(review: ReviewDef, today: string): string | null {
+  if (review.recurrence === null || today < review.recurrence.from) return null;
+  const { from, everyMonths } = review.recurrence;
+  let n = 0;
+  while (addMonths(from, (n + 1) * everyMonths) <= today) n++;
+  return addMonths(from, n * everyMonths);
+}
+
+/** A campaign as the scheduler sees it. */
+export interface ScheduledCampaign {
+  readonly id: string;
+  readonly review: string;
+  /** The recurrence date it was started for; null when started by hand. */
+  readonly period: string | null;
+  readonly state: 'open' | 'held' | 'applying' | 'complete';
+  readonly dueAt: string;
+}
+
+/** What the scheduler should do at one tick. */
+export interface ReviewScheduleWork {
+  /** Campaigns to start: the review and the period start date they are for. */
+  readonly start: readonly { readonly review: string; readonly period: string }[];
+  /** Open campaigns whose due instant has passed. */
+  readonly close: readonly string[];
+}
+
+/**
+ * What the scheduler does at `now`: start a campaign of each recurring review
+ * whose current period has none yet — unless that period is already over (a
+ * worker down for a whole period does not start an overdue campaign) — and
+ * close each open campaign at its due instant. A held campaign waits for a person.
+ * @example reviewScheduleWork(policy.reviews, campaigns, new Date(), 'Europe/Paris').start
+ */
+export function reviewScheduleWork(reviews: readonly ReviewDef[], campaigns: readonly ScheduledCampaign[], now: Date, timeZone: string): ReviewScheduleWork {
+  const at = now.toISOString();
+  const today = dateIn(now, timeZone);
+  const started = new Set(campaigns.filter((c) => c.period !== null).map((c) => `${c.review}\u001f${c.period}`));
+  const start: { review: string; period: string }[] = [];
+  for (const review of reviews) {
+    const period = currentCampaignDate(review, today);
+    if (period === null || started.has(`${review.name}\u001f${period}`)) continue;
+    if (campaignSchedule(review, period, timeZone).dueAt <= at) continue;
+    start.push({ review: review.name, period });
+  }
+  const close = campaigns.filter((c) => c.state === 'open' && c.dueAt <= at).map((c) => c.id);
+  return { start, close };
 }

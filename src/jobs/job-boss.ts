@@ -19,6 +19,11 @@ export interface JobBossOptions {
   readonly schedule?: boolean;
   /** Whether this process runs pg-boss maintenance (expiry, retention); a process that only sends need not. */
   readonly supervise?: boolean;
+  /**
+   * Notification deliveries: attempts after the first, and the first wait in seconds (doubling, with
+   * jitter, up to an hour). Set when the queues are created; default 6 retries from 30 s.
+   */
+  readonly notifyRetry?: { readonly limit: number; readonly delaySeconds: number };
 }
 
 /** What the job code needs to enqueue: pg-boss's send/insert, optionally inside a caller's transaction. */
@@ -65,8 +70,14 @@ export async function startJobBoss(db: Kysely<Database>, backend: Backend, optio
     retryBackoff: false,
     deleteAfterSeconds: 7 * 24 * 3600,
   });
+  const notifyRetry = options.notifyRetry ?? { limit: 6, delaySeconds: 30 };
+  const notify = { expireInSeconds: 120, retryLimit: notifyRetry.limit, retryDelay: notifyRetry.delaySeconds, retryBackoff: true, retryDelayMax: 3600, deadLetter: QUEUE.notifyDead };
+  // The dead-letter queue first: a queue can only name one that exists.
+  await createQueue(boss, QUEUE.notifyDead, { retryLimit: 0, deleteAfterSeconds: 30 * 24 * 3600 });
   for (const name of Object.values(QUEUE)) {
-    if (name !== QUEUE.applyChange) await createQueue(boss, name, { expireInSeconds: 900, retryLimit: 3, retryDelay: 30, retryBackoff: false });
+    if (name === QUEUE.applyChange || name === QUEUE.notifyDead) continue;
+    const isNotify = name === QUEUE.notifyEmail || name === QUEUE.notifyWebhook;
+    await createQueue(boss, name, isNotify ? notify : { expireInSeconds: 900, retryLimit: 3, retryDelay: 30, retryBackoff: false });
   }
   // pg-boss looks a queue up on its own handle the first time it is used. Inside a caller's
   // transaction on PGlite that handle waits for the one connection the transaction holds:

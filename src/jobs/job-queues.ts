@@ -20,6 +20,11 @@ export const QUEUE = {
   exceptionsReview: 'exceptions-review',
   replan: 'replan',
   auditCheckpoint: 'audit-checkpoint',
+  reviewsSchedule: 'reviews-schedule',
+  notifyEmail: 'notify-email',
+  notifyWebhook: 'notify-webhook',
+  /** Where notifications go after their last attempt, or at once when the receiver refused them (kept for inspection). */
+  notifyDead: 'notify-dead',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -55,6 +60,12 @@ export type ChangeJob = z.infer<typeof changeJobSchema>;
 
 /** Plan and submit for these identities (all when absent): sent after an import or an approval. */
 export const replanJobSchema = z.strictObject({ identityKeys: z.array(z.string().min(1)).optional(), reason: z.string().default('requested') });
+
+/** One rendered email (a digest or an urgent notice); `key` is the digest key (address/day). */
+export const notifyEmailJobSchema = z.strictObject({ key: z.string().min(1), to: z.string().min(1), subject: z.string(), text: z.string(), html: z.string() });
+
+/** One webhook delivery: the configured endpoint's name (its URL and secret stay in configuration) and the JSON body. */
+export const notifyWebhookJobSchema = z.strictObject({ endpoint: z.string().min(1), body: z.record(z.string(), z.unknown()) });
 
 export const reconcileJobSchema = z.strictObject({ system: z.string().min(1).optional() }).default({});
 

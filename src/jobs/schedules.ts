@@ -30,6 +30,8 @@ export interface ScheduleHooks {
   readonly systems?: () => readonly string[] | Promise<readonly string[]>;
   /** Signs the audit chain head and writes it outside the database (src/app/audit/audit-checkpoint.ts); skipped without an audit key. */
   readonly checkpoint?: (now: Date) => Promise<unknown>;
+  /** Starts, reminds, closes and confirms access review campaigns (src/app/reviews/review-scheduler.ts). */
+  readonly reviews?: (now: Date) => Promise<unknown>;
 }
 
 /**
@@ -130,6 +132,8 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
     { queue: QUEUE.leaverSla, cron: '*/5 * * * *', run: async () => checkLeaverSla(deps.db, now(), settings.leaverSla, deps.alert) },
     { queue: QUEUE.exceptionsReview, cron: settings.exceptionReviewCron, run: async () => checkExceptionReviews(deps.db, now(), settings.exceptionReview, deps.alert) },
     { queue: QUEUE.auditCheckpoint, cron: deps.hooks.checkpoint ? settings.checkpointCron : '', run: async () => deps.hooks.checkpoint?.(now()) },
+    // Reminders fall at midnight in the organisation's zone; five minutes late is soon enough.
+    { queue: QUEUE.reviewsSchedule, cron: deps.hooks.reviews ? '*/5 * * * *' : '', run: async () => deps.hooks.reviews?.(now()) },
   ];
   for (const entry of table) {
     const { cron: expression, ...options } = every(entry.cron);

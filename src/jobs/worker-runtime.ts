@@ -20,13 +20,18 @@ import type { LoadedPolicy } from '../policy/index.ts';
 import type { Store } from '../store/open-store.ts';
 import type { AlertSink } from '../app/alert.ts';
 import type { Keyring } from '../connectors/secrets/index.ts';
+import { readFileSync } from 'node:fs';
+import { runReviewSchedule } from '../app/reviews/review-scheduler.ts';
+import { createSmtpSender, type EmailSender } from '../notify/smtp-sender.ts';
 import { submitPlan } from './change-job.ts';
+import { inTransaction } from './job-boss.ts';
 import { QUEUE } from './job-queues.ts';
+import { enqueueNotifications, registerNotificationWorkers, type NotificationSettings } from './notification-jobs.ts';
 import { startWorkers, type WorkerOptions, type Workers } from './workers.ts';
 
 export interface WorkerRuntimeDeps {
   readonly store: Store;
-  readonly config: Pick<JmlConfig, 'policy_dir' | 'timezone'> & Partial<Pick<JmlConfig, 'exceptions' | 'audit'>>;
+  readonly config: Pick<JmlConfig, 'policy_dir' | 'timezone'> & Partial<Pick<JmlConfig, 'exceptions' | 'audit' | 'notifications'>>;
   readonly actor: string;
   readonly options?: WorkerOptions;
   readonly alert?: AlertSink;
@@ -96,6 +101,18 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     await submitPlan({ db, boss: workers.boss, actor: deps.actor, now }, plan);
     workers.wake(QUEUE.applyChange);
   };
+  const notifications = deps.config.notifications;
+  const notifySettings: NotificationSettings = {
+    timeZone: deps.config.timezone,
+    baseUrl: notifications?.base_url ?? 'http://127.0.0.1:8080',
+    email: !!notifications?.smtp,
+    webhooks: (notifications?.webhooks ?? []).map((w) => ({ name: w.name, url: w.url, secretEnv: w.secret_env, topics: w.topics })),
+  };
+  let emailSender: EmailSender | null = null;
+  const smtp = notifications?.smtp;
+  const senderOf = smtp
+    ? () => (emailSender ??= createSmtpSender({ host: smtp.host, port: smtp.port, secure: smtp.secure, requireTls: smtp.require_tls, from: smtp.from, ...(smtp.ca_file ? { ca: readFileSync(smtp.ca_file, 'utf8') } : {}), ...(smtp.user ? { user: smtp.user } : {}), ...(smtp.password_env ? { passwordEnv: smtp.password_env } : {}) }))
+    : undefined;
   const workers = await startWorkers({
     store: deps.store,
     connectorFor: (system) => state.connectors.connectorFor(system),
@@ -126,13 +143,25 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
         return reconcileSystem({ db, policy: loaded.policy, connectorFor: (s) => connectors.get(s), actor: 'scheduler', timeZone: deps.config.timezone, now }, system);
       },
       systems: async () => (await current()).loaded.policy.systems.map((s) => s.name),
+      reviews: (at) =>
+        runReviewSchedule({
+          db,
+          planner,
+          timeZone: deps.config.timezone,
+          enqueue: async (trx, due) => void (await enqueueNotifications(workers.boss, due, notifySettings, inTransaction(trx))),
+          replan: (keys) => replan(keys),
+        }, at),
       ...(checkpointKey ? { checkpoint: (at: Date) => takeCheckpoint(db, checkpointKey, { file: audit?.checkpoint_file, url: audit?.checkpoint_url }, at) } : {}),
     },
   });
+  if (!deps.options?.applyOnly) {
+    await registerNotificationWorkers(workers.boss, { db, settings: notifySettings, ...(senderOf ? { emailSender: senderOf } : {}), now }, { pollingIntervalSeconds: deps.options?.pollingIntervalSeconds ?? 0.5 });
+  }
   return {
     ...workers,
     stop: async (timeoutMs) => {
       await workers.stop(timeoutMs);
+      emailSender?.close();
       for (const connectors of [...retiring, state.connectors]) await connectors.close();
       retiring.clear();
     },

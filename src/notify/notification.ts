@@ -24,3 +24,11 @@ export interface Notification {
   /** `urgent`: sent at once rather than in the day's digest (escalations, alerts). */
   readonly urgent: boolean;
 }
+
+/** A system told by webhook about notifications of some topics. Its secret is read from `secretEnv` at delivery. */
+export interface WebhookTarget {
+  readonly name: string;
+  readonly url: string;
+  readonly secretEnv: string;
+  readonly topics: readonly NotificationTopic[];
+}

@@ -15,7 +15,11 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from './database.ts';
 
-/** Column name → SQL type as it appears in the record definition (`text`, `jsonb`, `date`, `boolean`…). */
+/**
+ * Column name → SQL type as it appears in the record definition (`text`, `jsonb`, `date`, `boolean`…).
+ * `text[]` is allowed too: `unnest` flattens an array of arrays, so such a column travels as JSON
+ * and is turned back into an array in the SELECT.
+ */
 export type ColumnTypes = Readonly<Record<string, string>>;
 
 export interface BulkWriteOptions<T = Readonly<Record<string, unknown>>> {
@@ -41,7 +45,12 @@ export async function bulkInsert<T = Readonly<Record<string, unknown>>>(
     if (!/^[a-z_][a-z0-9_ ()[\]]*$/.test(name)) throw new Error(`bulkInsert: unsafe identifier ${name}`);
   }
   const columnList = sql.raw(names.join(', '));
-  const isJson = names.map((n) => columns[n] === 'jsonb' || columns[n] === 'json');
+  const isTextArray = names.map((n) => columns[n] === 'text[]');
+  const isJson = names.map((n, c) => columns[n] === 'jsonb' || columns[n] === 'json' || isTextArray[c]!);
+  const selected = isTextArray.some(Boolean)
+    ? sql.raw(names.map((n, c) => (isTextArray[c] ? `ARRAY(SELECT jsonb_array_elements_text(u.${n}))` : `u.${n}`)).join(', '))
+    : sql.raw('*');
+  const alias = isTextArray.some(Boolean) ? sql.raw(` AS u(${names.join(', ')})`) : sql``;
   let conflict: RawBuilder<unknown> = sql``;
   if (options.upsert) {
     for (const n of [...options.upsert.conflict, ...options.upsert.update]) if (!IDENT.test(n)) throw new Error(`bulkInsert: unsafe identifier ${n}`);
@@ -63,8 +72,8 @@ export async function bulkInsert<T = Readonly<Record<string, unknown>>>(
       const row = map ? map(item, i + j) : (item as Readonly<Record<string, unknown>>);
       for (let c = 0; c < names.length; c += 1) values[c]![j] = cell(row[names[c]!], isJson[c]!);
     }
-    const arrays = sql.join(names.map((n, c) => sql`${values[c]}::${sql.raw(columns[n]!)}[]`));
-    const statement = sql`INSERT INTO ${sql.table(table)} (${columnList}) SELECT * FROM unnest(${arrays})${conflict}`.execute(db);
+    const arrays = sql.join(names.map((n, c) => sql`${values[c]}::${sql.raw(isTextArray[c] ? 'jsonb' : columns[n]!)}[]`));
+    const statement = sql`INSERT INTO ${sql.table(table)} (${columnList}) SELECT ${selected} FROM unnest(${arrays})${alias}${conflict}`.execute(db);
     if (!pipeline) {
       await statement;
       continue;

@@ -588,6 +588,8 @@ export interface ReviewCampaignsTable {
   outcome: unknown;
   released_by: string | null;
   notified: ColumnType<string[], string | undefined, string>;
+  /** The recurrence date a scheduled campaign was started for; null when started by hand. */
+  period: ColumnType<string | null, string | null | undefined, never>;
 }
 
 export interface ReviewItemsTable {
@@ -605,6 +607,8 @@ export interface ReviewItemsTable {
   until: string | null;
   removal: 'planned' | 'confirmed' | 'blocked' | null;
   removal_detail: string | null;
+  /** The manual task that carries out the removal, in a system without a connector. */
+  task_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface ReviewDecisionsTable {

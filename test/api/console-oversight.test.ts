@@ -131,8 +131,8 @@ for (const backend of testBackends()) {
 
     test('the inbox counts what the caller may decide and the open tasks they can close', async () => {
       api.approvals.items.set('req-alice', { id: 'req-alice', kind: 'access_request', identityKey: 'alice', summary: 'vpn:full', requestedBy: 'alice', requestedAt: new Date().toISOString(), system: 'vpn', stage: 'manager', approvers: ['mgr-a'], state: 'pending' });
-      assert.deepEqual(await get('/api/inbox', 'manager'), { approvals: 1, tasks: 0 });
-      assert.deepEqual(await get('/api/inbox', 'user'), { approvals: 0, tasks: 0 }, 'nobody decides their own request');
+      assert.deepEqual(await get('/api/inbox', 'manager'), { approvals: 1, reviews: 0, tasks: 0 });
+      assert.deepEqual(await get('/api/inbox', 'user'), { approvals: 0, reviews: 0, tasks: 0 }, 'nobody decides their own request');
     });
   });
 }

@@ -52,9 +52,9 @@ test('jml reviews starts a campaign, takes decisions with their rules, closes it
   const csv = await jml('reviews', 'export', id);
   assert.equal(csv.code, 0, csv.stderr);
   const lines = csv.stdout.trim().split('\r\n');
-  assert.equal(lines[0], 'campaign,snapshot_hash,item,identity,system,entitlement,privileged,recommendation,stage,reviewer,decision,until,decided_at,comment,audit_seq,outcome,outcome_by,removal,removal_detail');
-  assert.match(lines[1]!, /,E1,wiki,admins,true,keep,1,M1,keep,,[^,]+,'=still on call,\d+,keep,decision,,$/);
-  assert.match(lines[2]!, /,E2,wiki,eng,false,keep,1,M1,remove,,[^,]+,,\d+,remove,decision,planned,assignment ended; the next plan removes it$/);
+  assert.equal(lines[0], 'campaign,snapshot_hash,item,identity,system,entitlement,privileged,recommendation,stage,reviewer,decision,until,decided_at,comment,audit_seq,outcome,outcome_by,removal,removal_detail,removal_task');
+  assert.match(lines[1]!, /,E1,wiki,admins,true,keep,1,M1,keep,,[^,]+,'=still on call,\d+,keep,decision,,,$/);
+  assert.match(lines[2]!, /,E2,wiki,eng,false,keep,1,M1,remove,,[^,]+,,\d+,remove,decision,planned,assignment ended; the next plan removes it,$/);
   const json = await jml('reviews', 'export', id, '--format', 'json');
   assert.equal((JSON.parse(json.stdout) as { campaign: { state: string } }).campaign.state, 'applying');
 });

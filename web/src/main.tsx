@@ -13,7 +13,7 @@ import { InboxPage, useInboxCounts } from './pages/inbox-page.tsx';
 import { EvidencePage } from './pages/evidence-page.tsx';
 import { AssetPage, EquipmentPage, MonthlyCheckCard, MyEquipmentPage } from './pages/equipment-pages.tsx';
 import { EnrolPage, SecurityPage, signInWithPasskey, StepUpDialog, VerifyPage } from './pages/security-page.tsx';
-import { ReviewsPage } from './pages/reviews-page.tsx';
+import { ReviewCampaignsPage } from './pages/reviews-page.tsx';
 import './styles.css';
 
 const NAV: { path: string; label: string; roles: string[] | null }[] = [
@@ -22,13 +22,13 @@ const NAV: { path: string; label: string; roles: string[] | null }[] = [
   { path: 'plans', label: 'Plans', roles: ['admin', 'security'] },
   { path: 'import', label: 'HR import', roles: ['admin', 'hr'] },
   { path: 'approvals', label: 'Approvals', roles: null },
-  { path: 'reviews', label: 'Reviews', roles: null },
+  { path: 'reviews', label: 'Review campaigns', roles: ['admin', 'security'] },
   { path: 'tasks', label: 'Tasks', roles: null },
   { path: 'me', label: 'My access', roles: ['user'] },
   { path: 'my-equipment', label: 'My equipment', roles: ['user'] },
   { path: 'equipment', label: 'Equipment', roles: ['admin', 'security'] },
   { path: 'users', label: 'Users', roles: ['admin'] },
-  { path: 'inbox', label: 'Inbox', roles: ['manager', 'system_owner'] },
+  { path: 'inbox', label: 'Inbox', roles: null },
   { path: 'systems', label: 'Systems', roles: ['admin', 'security'] },
   { path: 'findings', label: 'Findings', roles: ['admin', 'security'] },
   { path: 'exceptions', label: 'Exceptions', roles: ['admin', 'security'] },
@@ -136,7 +136,7 @@ function App() {
       </header>
       <nav id="nav" className={`sidenav ${menuOpen ? 'open' : ''}`} aria-label="Main">
         {nav.map((n) => {
-          const waiting = n.path === 'inbox' ? (inbox ? inbox.approvals + inbox.tasks : 0) : n.path === 'approvals' ? (inbox?.approvals ?? 0) : n.path === 'tasks' ? (inbox?.tasks ?? 0) : 0;
+          const waiting = n.path === 'inbox' ? (inbox ? inbox.approvals + inbox.reviews + inbox.tasks : 0) : n.path === 'approvals' ? (inbox?.approvals ?? 0) : n.path === 'tasks' ? (inbox?.tasks ?? 0) : 0;
           return <a key={n.path} href={`#/${n.path}`} aria-current={page === n.path || (page === 'people' && n.path === 'people') ? 'page' : undefined}>{n.label}{waiting > 0 ? <span className="count">{waiting}<span className="sr-only"> waiting</span></span> : null}</a>;
         })}
       </nav>
@@ -148,7 +148,7 @@ function App() {
         {page === 'plans' && <PlansPage planId={arg} />}
         {page === 'import' && <ImportPage />}
         {page === 'approvals' && <ApprovalsPage />}
-        {page === 'reviews' && <ReviewsPage canSeeCampaigns={roles.has('admin') || roles.has('security')} />}
+        {page === 'reviews' && <ReviewCampaignsPage />}
         {page === 'tasks' && <TasksPage />}
         {page === 'me' && <SelfServicePage />}
         {page === 'users' && <UsersPage session={session} onSession={accept} />}

@@ -4,6 +4,7 @@
  * requests and manual tasks closed with evidence.
  */
 import { z } from 'zod';
+import { countReviewInbox } from '../../app/reviews/review-queries.ts';
 import { isJmlError, JmlError } from '../../domain/errors.ts';
 import { createTaskStore } from '../../connectors/manual/task-store.ts';
 import type { ApiDeps, ApprovalItem } from '../api-deps.ts';
@@ -234,13 +235,13 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'GET',
       url: '/api/inbox',
-      summary: 'How much waits on the caller: approvals they may decide now and open tasks they can close (the console menu’s counts).',
+      summary: 'How much waits on the caller: approvals they may decide now, open access review items and open tasks they can close (the console menu’s counts).',
       tag: 'approvals',
       access: 'signed_in',
-      response: z.object({ approvals: z.number(), tasks: z.number() }),
+      response: z.object({ approvals: z.number(), reviews: z.number(), tasks: z.number() }),
       async handler({ principal }) {
-        const [approvals, open] = await Promise.all([approvalsFor(principal), tasks.listTasks({ status: 'open' })]);
-        return { approvals: approvals.length, tasks: open.filter((t) => taskVisibleTo(principal, t)).length };
+        const [approvals, open, reviews] = await Promise.all([approvalsFor(principal), tasks.listTasks({ status: 'open' }), principal.identityKey === null ? 0 : countReviewInbox(deps.db, principal.identityKey)]);
+        return { approvals: approvals.length, reviews, tasks: open.filter((t) => taskVisibleTo(principal, t)).length };
       },
     }),
     defineRoute({

@@ -5,8 +5,9 @@
  * removals into ended assignments the normal plan removes, confirmed later
  * against the latest reconcile.
  */
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import { JmlError } from '../../domain/errors.ts';
+import type { Policy } from '../../domain/policy.ts';
 import type { ReviewDef } from '../../domain/review.ts';
 import { dateIn, endOfLastDay } from '../../engine/org-calendar.ts';
 import { startCampaign, type ReviewItem } from '../../engine/review-campaign.ts';
@@ -32,29 +33,34 @@ export interface ReviewDeps {
 
 /**
  * Starts a campaign of the review named `reviewName` at `now`; returns its id and item count.
- * @throws JmlError('not_found') when policy defines no such review.
+ * With `period` (the recurrence date the scheduler starts it for), its dates run from that
+ * day and a second campaign for the same review and period is refused.
+ * @throws JmlError('not_found') when policy defines no such review; JmlError('conflict') when the period already has its campaign.
  */
-export async function startReviewCampaign(deps: ReviewDeps, reviewName: string, actor: string, now: Date): Promise<{ id: string; items: number; unassigned: number; snapshotHash: string }> {
+export async function startReviewCampaign(deps: ReviewDeps, reviewName: string, actor: string, now: Date, options: { readonly period?: string } = {}): Promise<{ id: string; items: number; unassigned: number; snapshotHash: string }> {
   const { input } = await deps.planner.loadInput();
   const review = input.policy.reviews?.find((r) => r.name === reviewName);
   if (!review) throw new JmlError('not_found', `no review named "${reviewName}" in policy (reviews: ${(input.policy.reviews ?? []).map((r) => r.name).join(', ') || 'none'})`);
   const id = `rc_${orderedId(now.getTime())}`;
   const start = startCampaign(id, { review, policy: input.policy, identities: input.identities, assignments: input.assignments, observed: input.observed, links: input.links ?? [], provenance: await loadProvenance(deps.db), now: now.toISOString(), timeZone: deps.timeZone });
-  const schedule = campaignSchedule(review, dateIn(now, deps.timeZone), deps.timeZone);
+  const schedule = campaignSchedule(review, options.period ?? dateIn(now, deps.timeZone), deps.timeZone);
   await deps.db.transaction().execute(async (trx) => {
-    await trx.insertInto('review_campaigns').values({ id, review: review.name, definition: JSON.stringify(review), state: 'open', snapshot_hash: start.snapshotHash, started_at: now.toISOString(), started_by: actor, due_at: schedule.dueAt }).execute();
+    const inserted = await trx.insertInto('review_campaigns')
+      .values({ id, review: review.name, definition: JSON.stringify(review), state: 'open', snapshot_hash: start.snapshotHash, started_at: now.toISOString(), started_by: actor, due_at: schedule.dueAt, period: options.period ?? null })
+      .onConflict((oc) => oc.columns(['review', 'period']).where('period', 'is not', null).doNothing())
+      .executeTakeFirst();
+    if (inserted.numInsertedOrUpdatedRows === 0n) throw new JmlError('conflict', `review "${review.name}" already has its campaign for the period starting ${options.period}`);
+    // Reviewers go in with each row (one statement per chunk), not by a second pass over the campaign.
     await bulkInsert(trx, 'review_items', ITEM_COLUMNS, start.items, { map: (item) => itemRow(id, item) });
-    // bulkInsert's unnest cannot carry an array column; the reviewers come from each item's own context.
-    await sql`UPDATE review_items SET reviewers = ARRAY(SELECT jsonb_array_elements_text(context->'reviewers')) WHERE campaign_id = ${id} AND context->'reviewers' <> '[]'::jsonb`.execute(trx);
-    await appendAudit(trx, { actor, action: 'review.started', subject: `review:${id}`, trigger: 'review', details: { review: review.name, items: start.items.length, unassigned: start.unassigned, snapshotHash: start.snapshotHash, dueAt: schedule.dueAt } }, now);
+    await appendAudit(trx, { actor, action: 'review.started', subject: `review:${id}`, trigger: 'review', details: { review: review.name, items: start.items.length, unassigned: start.unassigned, snapshotHash: start.snapshotHash, dueAt: schedule.dueAt, period: options.period ?? null } }, now);
   });
   return { id, items: start.items.length, unassigned: start.unassigned, snapshotHash: start.snapshotHash };
 }
 
-const ITEM_COLUMNS = { id: 'text', campaign_id: 'text', identity_key: 'text', system: 'text', entitlement: 'text', privileged: 'boolean', context: 'jsonb', stage: 'integer' } as const;
+const ITEM_COLUMNS = { id: 'text', campaign_id: 'text', identity_key: 'text', system: 'text', entitlement: 'text', privileged: 'boolean', context: 'jsonb', stage: 'integer', reviewers: 'text[]' } as const;
 
 function itemRow(campaignId: string, item: ReviewItem): Record<string, unknown> {
-  return { id: item.id, campaign_id: campaignId, identity_key: item.identityKey, system: item.system, entitlement: item.entitlement, privileged: item.privileged, context: item, stage: 0 };
+  return { id: item.id, campaign_id: campaignId, identity_key: item.identityKey, system: item.system, entitlement: item.entitlement, privileged: item.privileged, context: item, stage: 0, reviewers: item.reviewers };
 }
 
 /** A reviewer's decision on items of an open campaign, all or nothing; one audit entry per item. */
@@ -108,7 +114,7 @@ export async function previewClose(db: Db, campaignId: string): Promise<Campaign
  * cap is exceeded the campaign is `held` and nothing is applied until
  * `release` is given (by a person, audited); otherwise removals are applied.
  */
-export async function closeReviewCampaign(deps: ReviewDeps, campaignId: string, actor: string, now: Date, options: { readonly release?: boolean } = {}): Promise<{ state: CampaignRow['state']; outcome: CampaignOutcome }> {
+export async function closeReviewCampaign(deps: ReviewDeps, campaignId: string, actor: string, now: Date, options: { readonly release?: boolean } = {}): Promise<{ state: CampaignRow['state']; outcome: CampaignOutcome; changedIdentities: readonly string[] }> {
   return deps.db.transaction().execute(async (trx) => {
     const campaign = await getCampaign(trx, campaignId, { lock: true });
     if (campaign.state !== 'open' && campaign.state !== 'held') throw new JmlError('conflict', `campaign ${campaignId} is already ${campaign.state}`);
@@ -119,7 +125,7 @@ export async function closeReviewCampaign(deps: ReviewDeps, campaignId: string, 
     if (outcome.held && !options.release) {
       await trx.updateTable('review_campaigns').set({ state: 'held', outcome: JSON.stringify(details), closed_at: now.toISOString(), closed_by: actor }).where('id', '=', campaignId).execute();
       await appendAudit(trx, { actor, action: 'review.held', subject: `review:${campaignId}`, trigger: 'review', details }, now);
-      return { state: 'held' as const, outcome };
+      return { state: 'held' as const, outcome, changedIdentities: [] };
     }
     for (const o of outcome.outcomes) {
       if (o.by === 'no_response') await trx.updateTable('review_items').set({ outcome: o.outcome, outcome_by: 'no_response' }).where('id', '=', o.itemId).execute();
@@ -130,7 +136,8 @@ export async function closeReviewCampaign(deps: ReviewDeps, campaignId: string, 
     const state = removals.length === 0 ? 'complete' as const : 'applying' as const;
     await trx.updateTable('review_campaigns').set({ state, outcome: JSON.stringify(details), closed_at: now.toISOString(), closed_by: actor, released_by: outcome.held ? actor : null }).where('id', '=', campaignId).execute();
     await appendAudit(trx, { actor, action: outcome.held ? 'review.released' : 'review.closed', subject: `review:${campaignId}`, trigger: 'review', details: { ...details, removals: removals.length } }, now);
-    return { state, outcome };
+    const changedIdentities = [...new Set([...removals.map((i) => i.identityKey), ...reductions.map((r) => r.item.identityKey)])].sort();
+    return { state, outcome, changedIdentities };
   });
 }
 
@@ -162,27 +169,46 @@ async function endAssignments(trx: Db, removals: readonly ReviewItem[], reductio
 }
 
 /**
- * Confirms planned removals against the latest reconcile: an item whose grant
- * (or account) the target no longer shows is `confirmed`. The campaign becomes
- * `complete` only when no removal is still planned or blocked.
+ * Confirms planned removals. In a system with a connector, against the latest
+ * reconcile: an item whose grant (or account) the target no longer shows is
+ * `confirmed`. In a system without one (`manualSystems`), the plan's removal is
+ * a manual task: the item is linked to it (`task_id`) and confirmed only when
+ * the task is settled (closed with evidence, and confirmed where the system
+ * asks for a second person). The campaign becomes `complete` only when no
+ * removal is still planned or blocked.
  */
-export async function confirmReviewRemovals(db: Db, campaignId: string, actor: string, now: Date): Promise<{ confirmed: number; open: number; state: CampaignRow['state'] }> {
+export async function confirmReviewRemovals(db: Db, campaignId: string, actor: string, now: Date, options: { readonly manualSystems?: readonly string[] } = {}): Promise<{ confirmed: number; open: number; state: CampaignRow['state'] }> {
+  const manual = new Set(options.manualSystems ?? []);
   return db.transaction().execute(async (trx) => {
     const campaign = await getCampaign(trx, campaignId, { lock: true });
-    const planned = await trx.selectFrom('review_items').select(['id', 'identity_key', 'system', 'entitlement', 'context']).where('campaign_id', '=', campaignId).where('removal', '=', 'planned').execute();
-    const { observed } = await loadObserved(trx, [...new Set(planned.map((p) => p.system))]);
+    const planned = await trx.selectFrom('review_items').select(['id', 'identity_key', 'system', 'entitlement', 'context', 'task_id', 'removal_detail']).where('campaign_id', '=', campaignId).where('removal', '=', 'planned').execute();
+    const { observed } = await loadObserved(trx, [...new Set(planned.filter((p) => !manual.has(p.system)).map((p) => p.system))]);
     const present = new Set<string>();
     for (const system of observed) {
       for (const g of system.grants) present.add(`${system.system}\u001f${g.accountId}\u001f${g.entitlement}`);
       for (const a of system.accounts) present.add(`${system.system}\u001f${a.accountId}\u001f`);
     }
-    const confirmed = planned.filter((p) => {
+    const tasks = await removalTasks(trx, planned.filter((p) => manual.has(p.system)), campaign.closed_at);
+    const confirmed: { id: string; identity_key: string; system: string; entitlement: string | null; detail: string; taskId: string | null }[] = [];
+    for (const p of planned) {
       const accountId = (p.context as ReviewItem).accountId;
-      return accountId === null || !present.has(`${p.system}\u001f${accountId}\u001f${p.entitlement ?? ''}`);
-    });
+      if (!manual.has(p.system) || accountId === null) {
+        if (accountId === null || !present.has(`${p.system}\u001f${accountId}\u001f${p.entitlement ?? ''}`)) confirmed.push({ ...p, detail: `read back absent at ${now.toISOString()}`, taskId: null });
+        continue;
+      }
+      const task = tasks.get(`${p.identity_key}\u001f${p.system}\u001f${p.entitlement ?? ''}`);
+      if (!task) continue; // the plan has not opened its task yet
+      if (task.settled) {
+        confirmed.push({ ...p, detail: `manual task ${task.id} closed by ${task.closedBy ?? 'unknown'}${task.confirmedBy ? `, confirmed by ${task.confirmedBy}` : ''}`, taskId: task.id });
+      } else if (p.task_id !== task.id || p.removal_detail !== taskDetail(task)) {
+        await trx.updateTable('review_items').set({ task_id: task.id, removal_detail: taskDetail(task) }).where('id', '=', p.id).execute();
+      }
+    }
+    for (const c of confirmed) {
+      await trx.updateTable('review_items').set({ removal: 'confirmed', removal_detail: c.detail, ...(c.taskId ? { task_id: c.taskId } : {}) }).where('id', '=', c.id).execute();
+    }
     if (confirmed.length > 0) {
-      await trx.updateTable('review_items').set({ removal: 'confirmed', removal_detail: `read back absent at ${now.toISOString()}` }).where('id', 'in', confirmed.map((c) => c.id)).execute();
-      await appendAudit(trx, confirmed.map((c) => ({ actor, action: 'review.removal_confirmed', subject: `review:${campaignId}`, trigger: 'reconcile', details: { item: c.id, identity: c.identity_key, system: c.system, entitlement: c.entitlement } })), now);
+      await appendAudit(trx, confirmed.map((c) => ({ actor, action: 'review.removal_confirmed', subject: `review:${campaignId}`, trigger: 'reconcile', details: { item: c.id, identity: c.identity_key, system: c.system, entitlement: c.entitlement, ...(c.taskId ? { task: c.taskId } : {}) } })), now);
     }
     const open = Number((await trx.selectFrom('review_items').select((eb) => eb.fn.countAll<string>().as('n')).where('campaign_id', '=', campaignId).where('removal', 'in', ['planned', 'blocked']).executeTakeFirstOrThrow()).n);
     let state = campaign.state;
@@ -193,6 +219,34 @@ export async function confirmReviewRemovals(db: Db, campaignId: string, actor: s
     }
     return { confirmed: confirmed.length, open, state };
   });
+}
+
+/** The policy's systems without a connector: their changes are manual tasks. */
+export function manualSystemsOf(policy: Pick<Policy, 'systems'>): string[] {
+  return policy.systems.filter((s) => s.connector.type === 'manual').map((s) => s.name);
+}
+
+interface RemovalTask { readonly id: string; readonly status: string; readonly settled: boolean; readonly closedBy: string | null; readonly confirmedBy: string | null }
+
+function taskDetail(task: RemovalTask): string {
+  return `manual task ${task.id} ${task.status === 'open' ? 'open' : 'closed, waiting for a second person to confirm it'}`;
+}
+
+/** The latest task opened since the campaign closed that removes each item's grant (or its account, for an item with no entitlement). */
+async function removalTasks(db: Db, items: readonly { identity_key: string; system: string }[], since: Date | null): Promise<Map<string, RemovalTask>> {
+  if (items.length === 0) return new Map();
+  let query = db.selectFrom('tasks').select(['id', 'identity_key', 'system', 'kind', 'change', 'status', 'needs_confirmation', 'closed_by', 'confirmed_by'])
+    .where('kind', 'in', ['remove_grant', 'disable_account', 'delete_account'])
+    .where('system', 'in', [...new Set(items.map((i) => i.system))]).where('identity_key', 'in', [...new Set(items.map((i) => i.identity_key))])
+    .orderBy('created_at');
+  if (since) query = query.where('created_at', '>=', since);
+  const out = new Map<string, RemovalTask>();
+  for (const t of await query.execute()) {
+    const entitlement = t.kind === 'remove_grant' ? ((t.change as { entitlement?: string }).entitlement ?? '') : '';
+    const settled = t.status === 'confirmed' || (t.status === 'done' && !t.needs_confirmation);
+    out.set(`${t.identity_key}\u001f${t.system}\u001f${entitlement}`, { id: t.id, status: t.status, settled, closedBy: t.closed_by, confirmedBy: t.confirmed_by });
+  }
+  return out;
 }
 
 async function openCampaign(db: Db, campaignId: string): Promise<CampaignRow> {

@@ -21,6 +21,8 @@ export interface ExportedItem {
   readonly outcomeBy: string | null;
   readonly removal: string | null;
   readonly removalDetail: string | null;
+  /** The manual task that carried out the removal, in a system without a connector. */
+  readonly removalTask: string | null;
   readonly decisions: readonly { readonly stage: number; readonly reviewer: string; readonly decision: string; readonly until: string | null; readonly at: string; readonly comment: string; readonly auditSeq: number }[];
 }
 
@@ -42,21 +44,21 @@ export async function exportCampaign(db: Kysely<Database>, campaignId: string): 
     list.push({ stage: d.stage + 1, reviewer: d.reviewer, decision: d.decision, until: d.until, at: d.at, comment: d.comment, auditSeq: d.auditSeq });
     byItem.set(d.itemId, list);
   }
-  const rows = await db.selectFrom('review_items').select(['id', 'identity_key', 'system', 'entitlement', 'privileged', 'context', 'outcome', 'outcome_by', 'removal', 'removal_detail'])
+  const rows = await db.selectFrom('review_items').select(['id', 'identity_key', 'system', 'entitlement', 'privileged', 'context', 'outcome', 'outcome_by', 'removal', 'removal_detail', 'task_id'])
     .where('campaign_id', '=', campaignId).orderBy('identity_key').orderBy('system').orderBy('entitlement').execute();
   const items: ExportedItem[] = rows.map((r) => ({
     item: r.id, identity: r.identity_key, system: r.system, entitlement: r.entitlement, privileged: r.privileged,
-    recommendation: (r.context as ReviewItem).recommendation, outcome: r.outcome, outcomeBy: r.outcome_by, removal: r.removal, removalDetail: r.removal_detail,
+    recommendation: (r.context as ReviewItem).recommendation, outcome: r.outcome, outcomeBy: r.outcome_by, removal: r.removal, removalDetail: r.removal_detail, removalTask: r.task_id,
     decisions: byItem.get(r.id) ?? [],
   }));
   const json: CampaignExport = {
     campaign: { id: c.id, review: c.review, state: c.state, snapshotHash: c.snapshot_hash, startedAt: c.started_at.toISOString(), startedBy: c.started_by, closedAt: c.closed_at?.toISOString() ?? null, closedBy: c.closed_by, releasedBy: c.released_by },
     items,
   };
-  const header = ['campaign', 'snapshot_hash', 'item', 'identity', 'system', 'entitlement', 'privileged', 'recommendation', 'stage', 'reviewer', 'decision', 'until', 'decided_at', 'comment', 'audit_seq', 'outcome', 'outcome_by', 'removal', 'removal_detail'];
+  const header = ['campaign', 'snapshot_hash', 'item', 'identity', 'system', 'entitlement', 'privileged', 'recommendation', 'stage', 'reviewer', 'decision', 'until', 'decided_at', 'comment', 'audit_seq', 'outcome', 'outcome_by', 'removal', 'removal_detail', 'removal_task'];
   const csvRows = items.flatMap((i) => {
     const base = [c.id, c.snapshot_hash, i.item, i.identity, i.system, i.entitlement, i.privileged, i.recommendation] as const;
-    const tail = [i.outcome, i.outcomeBy, i.removal, i.removalDetail] as const;
+    const tail = [i.outcome, i.outcomeBy, i.removal, i.removalDetail, i.removalTask] as const;
     if (i.decisions.length === 0) return [[...base, null, null, null, null, null, null, null, ...tail]];
     return i.decisions.map((d) => [...base, d.stage, d.reviewer, d.decision, d.until, d.at, d.comment, d.auditSeq, ...tail]);
   });

@@ -37,15 +37,33 @@ export async function reviewerProgress(db: Db, campaignId: string): Promise<{ re
   return [...out.values()].sort((a, b) => (a.reviewer < b.reviewer ? -1 : 1));
 }
 
+/**
+ * Items `reviewer` is one of the reviewers of. Written as containment (`@>`), which the partial GIN
+ * index on open items' reviewers serves; `= ANY(reviewers)` would read every item of the campaign.
+ */
+function waitingFor(reviewer: string) {
+  return sql<boolean>`review_items.reviewers @> ARRAY[${reviewer}]::text[]`;
+}
+
 /** Open items waiting for `reviewer`, across open campaigns, optionally of one campaign. */
 export async function reviewInbox(db: Db, reviewer: string, campaignId?: string): Promise<(ReviewItem & { campaignId: string; stage: number })[]> {
   let query = db.selectFrom('review_items').innerJoin('review_campaigns', 'review_campaigns.id', 'review_items.campaign_id')
     .select(['review_items.campaign_id', 'review_items.context', 'review_items.stage'])
     .where('review_campaigns.state', '=', 'open').where('review_items.outcome', 'is', null)
-    .where((eb) => eb(eb.val(reviewer), '=', eb.fn.any('review_items.reviewers')))
+    .where(waitingFor(reviewer))
     .orderBy('review_items.identity_key').orderBy('review_items.system').orderBy('review_items.entitlement');
   if (campaignId) query = query.where('review_items.campaign_id', '=', campaignId);
   return (await query.execute()).map((r) => ({ ...(r.context as ReviewItem), campaignId: r.campaign_id, stage: r.stage }));
+}
+
+/** How many open items wait for `reviewer` across open campaigns (the console menu's count). */
+export async function countReviewInbox(db: Db, reviewer: string): Promise<number> {
+  const row = await db.selectFrom('review_items').innerJoin('review_campaigns', 'review_campaigns.id', 'review_items.campaign_id')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('review_campaigns.state', '=', 'open').where('review_items.outcome', 'is', null)
+    .where(waitingFor(reviewer))
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
 }
 
 /** The current state of items (all of the campaign's when `ids` is absent), with their decisions. */

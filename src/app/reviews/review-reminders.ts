@@ -2,7 +2,8 @@
  * Reminders and escalation of open campaigns, as notifications: each reviewer
  * with open items is reminded at the schedule's reminder times; at the
  * escalation time the reviewer's manager becomes a reviewer of their open
- * items too and is told at once. Each reminder is sent once (`notified`).
+ * items too and is told at once. Each reminder is sent once (`notified`),
+ * queued for delivery (`enqueue`) in the same transaction.
  */
 import type { Kysely } from 'kysely';
 import type { ReviewDef } from '../../domain/review.ts';
@@ -15,16 +16,17 @@ import type { Notification } from '../../notify/notification.ts';
 type Db = Kysely<Database>;
 
 /**
- * The review notifications due at `now`, marking them sent in the same transaction.
+ * The review notifications due at `now`, marking them sent in the same transaction
+ * (and handing them to `enqueue` inside it).
  * @example const due = await dueReviewNotifications(db, new Date(), 'Europe/Paris');
  */
-export async function dueReviewNotifications(db: Db, now: Date, timeZone: string): Promise<Notification[]> {
+export async function dueReviewNotifications(db: Db, now: Date, timeZone: string, enqueue?: (trx: Db, notifications: readonly Notification[]) => Promise<void>): Promise<Notification[]> {
   return db.transaction().execute(async (trx) => {
     const out: Notification[] = [];
     const campaigns = await trx.selectFrom('review_campaigns').selectAll().where('state', '=', 'open').forUpdate().execute();
     for (const c of campaigns) {
       const review = c.definition as ReviewDef;
-      const schedule = campaignSchedule(review, dateIn(c.started_at, timeZone), timeZone);
+      const schedule = campaignSchedule(review, c.period ?? dateIn(c.started_at, timeZone), timeZone);
       const sent = new Set(c.notified);
       const due = schedule.reminders.filter((r) => r.at <= now.toISOString() && !sent.has(`reminder:${r.at}`));
       const escalate = schedule.escalateAt !== null && schedule.escalateAt <= now.toISOString() && !sent.has('escalation');
@@ -59,6 +61,8 @@ export async function dueReviewNotifications(db: Db, now: Date, timeZone: string
       const notified = [...sent, ...due.map((r) => `reminder:${r.at}`), ...(escalate ? ['escalation'] : [])];
       await trx.updateTable('review_campaigns').set({ notified: JSON.stringify(notified) }).where('id', '=', c.id).execute();
     }
+    // Queued in the transaction that marks them sent: a crash in between neither loses nor repeats a reminder.
+    if (enqueue && out.length > 0) await enqueue(trx, out);
     return out;
   });
 }

@@ -7,7 +7,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { createPlanner } from '../../app/compute-plan.ts';
-import { closeReviewCampaign, confirmReviewRemovals, decideReviewItems, delegateReviewItems, previewClose, startReviewCampaign } from '../../app/reviews/review-campaigns.ts';
+import { closeReviewCampaign, confirmReviewRemovals, manualSystemsOf, decideReviewItems, delegateReviewItems, previewClose, startReviewCampaign } from '../../app/reviews/review-campaigns.ts';
 import { exportCampaign } from '../../app/reviews/review-export.ts';
 import { campaignDecisions, getCampaign, listCampaigns, reviewerProgress, reviewInbox } from '../../app/reviews/review-queries.ts';
 import { JmlError } from '../../domain/errors.ts';
@@ -105,8 +105,9 @@ export function registerReviewCommands(program: Command, ctx: CliContext): void 
 
   reviews.command('confirm').description('confirm removals against what the systems now show (after apply or reconcile)').argument('<campaign>').option('--json', 'print JSON')
     .action(async (id: string, flags: { json?: boolean }) => {
-      await ctx.withStore(async (store) => {
-        const result = await confirmReviewRemovals(store.db, id, ctx.actor, new Date());
+      await ctx.withStore(async (store, config) => {
+        const { policy } = await deps(store, config).planner.loadPolicy();
+        const result = await confirmReviewRemovals(store.db, id, ctx.actor, new Date(), { manualSystems: manualSystemsOf(policy) });
         if (flags.json) return printJson(ctx, result);
         printLine(ctx, `${result.confirmed} removal(s) confirmed, ${result.open} still open; campaign ${result.state}`);
       });

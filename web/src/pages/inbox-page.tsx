@@ -1,8 +1,9 @@
 import { useEffect, useState } from 'react';
 import { api } from '../api-client.ts';
 import { ApprovalsPage, TasksPage } from './work-pages.tsx';
+import { ReviewInbox } from './reviews-page.tsx';
 
-export interface InboxCounts { approvals: number; tasks: number }
+export interface InboxCounts { approvals: number; reviews: number; tasks: number }
 
 /** Dispatched after a decision or a closed task, so the menu's counts follow at once. */
 export const WORK_CHANGED = 'jml:work-changed';
@@ -31,10 +32,14 @@ export function useInboxCounts(routeKey: string | null): InboxCounts | null {
   return counts;
 }
 
-/** A manager's or system owner's work in one place: approvals to decide, then tasks to close with evidence. */
+/**
+ * What a person owes, in one place: access review items to decide (shown when
+ * any wait), approvals to decide, then tasks to close with evidence.
+ */
 export function InboxPage() {
   return (
     <div className="stack">
+      <ReviewInbox hideWhenEmpty />
       <ApprovalsPage />
       <TasksPage />
     </div>

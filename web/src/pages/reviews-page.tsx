@@ -1,13 +1,15 @@
 /**
- * The review inbox: the caller's open review items with their context, filters,
- * selection and bulk decisions (confirmed), driven by the keyboard:
- * j / k move, x selects, a keeps, r removes, Shift+A / Shift+R decide the selection.
- * Admins and security also see each campaign's progress per reviewer.
+ * Access reviews in the console. The review inbox (part of the Inbox page): the
+ * caller's open review items with their context, filters, selection, bulk
+ * decisions (confirmed) and delegation, driven by the keyboard: j / k move,
+ * x selects, a keeps, r removes, Shift+A / Shift+R decide the selection.
+ * The Review campaigns page shows admins and security each campaign's progress per reviewer.
  */
 import { useEffect, useMemo, useState } from 'react';
 import { api } from '../api-client.ts';
 import { useApi } from '../use-api.ts';
 import { Badge, Card, Empty, ErrorNote } from '../ui.tsx';
+import { WORK_CHANGED } from './inbox-page.tsx';
 
 interface ReviewItem {
   id: string; campaignId: string; identityKey: string; system: string; entitlement: string | null; privileged: boolean;
@@ -16,9 +18,28 @@ interface ReviewItem {
 }
 interface Campaign { id: string; review: string; state: string; dueAt: string; items: number; decided: number; reviewers: { reviewer: string; open: number; decided: number }[] }
 
-export function ReviewsPage({ canSeeCampaigns }: { canSeeCampaigns: boolean }) {
+/** Each campaign's progress, overall and per reviewer (admins and security). */
+export function ReviewCampaignsPage() {
+  const campaigns = useApi<{ items: Campaign[] }>('/api/reviews');
+  return (
+    <Card title="Review campaigns">
+      <ErrorNote error={campaigns.error} />
+      {campaigns.data?.items.length === 0 ? <Empty>No campaigns.</Empty> : (
+        <ul className="list">{campaigns.data?.items.map((c) => (
+          <li key={c.id}>
+            <div><b>{c.review}</b> <Badge>{c.state}</Badge> <small>due {new Date(c.dueAt).toLocaleDateString()}</small>
+              <br /><progress max={Math.max(c.items, 1)} value={c.decided} aria-label={`${c.review}: ${c.decided} of ${c.items} decided`} /> <small>{c.decided} / {c.items}</small>
+              <br /><small>{c.reviewers.map((r) => `${r.reviewer}: ${r.decided} decided, ${r.open} open`).join(' · ')}</small></div>
+          </li>
+        ))}</ul>
+      )}
+    </Card>
+  );
+}
+
+/** The caller's open review items; shown nothing at all when none wait and `hideWhenEmpty`. */
+export function ReviewInbox({ hideWhenEmpty = false }: { hideWhenEmpty?: boolean }) {
   const { data, error, reload } = useApi<{ items: ReviewItem[] }>('/api/reviews/inbox');
-  const campaigns = useApi<{ items: Campaign[] }>(canSeeCampaigns ? '/api/reviews' : null);
   const [filter, setFilter] = useState<'all' | 'remove' | 'privileged'>('all');
   const [text, setText] = useState('');
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -44,7 +65,18 @@ export function ReviewsPage({ canSeeCampaigns }: { canSeeCampaigns: boolean }) {
       setSelected(new Set());
       setErr(null);
       reload();
-      campaigns.reload();
+      window.dispatchEvent(new Event(WORK_CHANGED));
+    } catch (e) { setErr(e as Error); }
+  }
+
+  async function delegateItem(item: ReviewItem) {
+    const to = window.prompt(`Hand ${item.identityKey}'s ${item.system}:${item.entitlement ?? '(account)'} to (identity key):`)?.trim();
+    if (!to) return;
+    try {
+      await api('POST', `/api/reviews/${encodeURIComponent(item.campaignId)}/delegation`, { to, itemIds: [item.id] });
+      setErr(null);
+      reload();
+      window.dispatchEvent(new Event(WORK_CHANGED));
     } catch (e) { setErr(e as Error); }
   }
 
@@ -66,23 +98,10 @@ export function ReviewsPage({ canSeeCampaigns }: { canSeeCampaigns: boolean }) {
     return () => window.removeEventListener('keydown', onKey);
   });
 
+  if (hideWhenEmpty && !error && (data?.items.length ?? 0) === 0) return null;
   return (
     <>
-      {canSeeCampaigns && (
-        <Card title="Review campaigns">
-          <ErrorNote error={campaigns.error} />
-          {campaigns.data?.items.length === 0 ? <Empty>No campaigns.</Empty> : (
-            <ul className="list">{campaigns.data?.items.map((c) => (
-              <li key={c.id}>
-                <div><b>{c.review}</b> <Badge>{c.state}</Badge> <small>due {new Date(c.dueAt).toLocaleDateString()}</small>
-                  <br /><progress max={Math.max(c.items, 1)} value={c.decided} aria-label={`${c.review}: ${c.decided} of ${c.items} decided`} /> <small>{c.decided} / {c.items}</small>
-                  <br /><small>{c.reviewers.map((r) => `${r.reviewer}: ${r.decided} decided, ${r.open} open`).join(' · ')}</small></div>
-              </li>
-            ))}</ul>
-          )}
-        </Card>
-      )}
-      <Card title="Review inbox" action={<small>j/k move · x select · a keep · r remove · Shift+A / Shift+R decide the selection</small>}>
+      <Card title="Access reviews" action={<small>j/k move · x select · a keep · r remove · Shift+A / Shift+R decide the selection</small>}>
         <ErrorNote error={error ?? err} />
         <div className="actions">
           <label>Show <select value={filter} onChange={(e) => setFilter(e.target.value as typeof filter)}>
@@ -93,8 +112,9 @@ export function ReviewsPage({ canSeeCampaigns }: { canSeeCampaigns: boolean }) {
           <button type="button" disabled={selected.size === 0} onClick={() => void decide([...selected], 'remove')}>Remove {selected.size || ''}</button>
         </div>
         {data && items.length === 0 ? <Empty>Nothing waits on you.</Empty> : (
-          <ul className="list cards" role="listbox" aria-multiselectable="true" aria-label="Review items">{items.map((i, n) => (
-            <li key={i.id} role="option" aria-selected={selected.has(i.id)} className={n === cursor ? 'current' : undefined}>
+          <ul className="list cards" aria-label="Review items">{items.map((i, n) => (
+            // A plain list, not a listbox: each item holds its own buttons (axe: nested-interactive); its checkbox is the selection.
+            <li key={i.id} aria-current={n === cursor ? 'true' : undefined} className={n === cursor ? 'current' : undefined}>
               <div>
                 <label><input type="checkbox" checked={selected.has(i.id)} onChange={() => setSelected((s) => { const x = new Set(s); if (x.has(i.id)) x.delete(i.id); else x.add(i.id); return x; })} /> <b>{i.identityKey}</b> {i.system}:{i.entitlement ?? '(account)'}</label>
                 {i.privileged && <> <Badge tone="warn">privileged</Badge></>}
@@ -102,7 +122,7 @@ export function ReviewsPage({ canSeeCampaigns }: { canSeeCampaigns: boolean }) {
                 <br /><small>Recommend <b>{i.recommendation}</b>: {i.recommendationWhy}</small>
                 <br /><small>last sign-in {i.lastSignInAt ? new Date(i.lastSignInAt).toLocaleDateString() : 'unknown'}{i.grantedBy ? ` · granted by ${i.grantedBy}` : ''}{i.peers.department ? ` · ${i.peers.holding} of ${i.peers.of} in ${i.peers.department} hold it` : ''}</small>
               </div>
-              <div className="actions"><button type="button" className="primary" onClick={() => void decide([i.id], 'keep')}>Keep</button><button type="button" onClick={() => void decide([i.id], 'remove')}>Remove</button></div>
+              <div className="actions"><button type="button" className="primary" onClick={() => void decide([i.id], 'keep')}>Keep</button><button type="button" onClick={() => void decide([i.id], 'remove')}>Remove</button><button type="button" aria-label={`Delegate ${i.identityKey} ${i.system}:${i.entitlement ?? '(account)'}`} onClick={() => void delegateItem(i)}>Delegate</button></div>
             </li>
           ))}</ul>
         )}
