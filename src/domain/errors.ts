@@ -8,6 +8,8 @@ export type JmlErrorCode =
   | 'conflict'
   | 'held'
   | 'stale_plan'
+  /** The caller's expected version (If-Match) is not the current one: read it again, then retry. */
+  | 'precondition_failed'
   | 'locked'
   | 'source_unreadable'
   | 'connector'

@@ -107,7 +107,7 @@ function readKind(draft: Draft, read: RowReader, type: ResolvedSourceConfig['typ
       fail(draft, read, 'employment_type', `employment type "${employment}" is not mapped to a kind: add it to mapping.employment_type.map`)
     );
   }
-  if (type === 'hr') return 'employee';
+  if (type === 'hr' || type === 'scim') return 'employee';
   if (type === 'vendor') return 'contractor';
   return fail(draft, read, 'kind', `kind missing (use ${NON_HUMAN_KINDS.join(', ')})`);
 }
