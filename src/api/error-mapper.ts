@@ -15,6 +15,7 @@ const STATUS: Readonly<Record<JmlErrorCode, number>> = {
   conflict: 409,
   stale_plan: 409,
   precondition_failed: 412,
+  too_large: 413,
   held: 409,
   locked: 423,
   source_unreadable: 422,

@@ -643,7 +643,22 @@ export interface ScimResourcesTable {
   updated_at: ColumnType<Date, string, string>;
 }
 
+export interface ScimBatchesTable {
+  id: string;
+  source: string;
+  actor: string;
+  status: 'accepted' | 'running' | 'done' | 'failed';
+  operations: number;
+  processed: Generated<number>;
+  failed: Generated<number>;
+  import_ids: Generated<string[]>;
+  results: ColumnType<unknown[] | null, string | null | undefined, string | null>;
+  created_at: ColumnType<Date, string, string>;
+  finished_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
 export interface Database {
+  scim_batches: ScimBatchesTable;
   scim_tokens: ScimTokensTable;
   scim_resources: ScimResourcesTable;
   review_campaigns: ReviewCampaignsTable;

@@ -245,11 +245,12 @@ async function recordHold(trx: Db, input: PushInput, importId: string, snapshot:
 }
 
 /**
- * Releases a held push (the console's and `jml import release`'s path for a
- * `scim` source): the kept resources are pushed again with the guard lifted,
- * against the state as it is now.
+ * The push a person's release of a held one makes (the console's and
+ * `jml scim release`'s path): the kept resources again, with the guard
+ * lifted and without the versions they were checked against, applied to the
+ * state as it is now.
  */
-export async function releaseHeldPush(deps: PushDeps, source: string, content: string, actor: string, now: Date): Promise<PushResult> {
+export function heldPushInput(source: string, content: string, actor: string, now: Date): PushInput {
   const kept = JSON.parse(content) as { users: PushedUser[]; deletes: PushedDelete[] };
-  return pushUsers(deps, { source, users: kept.users.map((u) => ({ ...u, ifMatch: null })), deletes: kept.deletes.map((d) => ({ ...d, ifMatch: null })), label: 'scim release', dryRun: false, allowMassChange: true, actor, trigger: 'release', now });
+  return { source, users: kept.users.map((u) => ({ ...u, ifMatch: null })), deletes: kept.deletes.map((d) => ({ ...d, ifMatch: null })), label: 'scim release', dryRun: false, allowMassChange: true, actor, trigger: 'release', now };
 }

@@ -5,7 +5,8 @@ import { sql, type Kysely } from 'kysely';
  * secret is kept), and each pushed User resource as the client last sent it,
  * with the version its ETag is made from. The resource is what GET answers and
  * what PATCH applies to; the source record derived from it through the
- * source's mapping lives in source_records like a file's.
+ * source's mapping lives in source_records like a file's. A Bulk request is a
+ * batch whose progress and per-operation results a client can read back.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
@@ -35,5 +36,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     );
     CREATE INDEX scim_resources_user_name ON scim_resources (source, lower(resource->>'userName'));
     CREATE INDEX scim_resources_external_id ON scim_resources (source, (resource->>'externalId'));
+
+    CREATE TABLE scim_batches (
+      id           text PRIMARY KEY,
+      source       text NOT NULL,
+      actor        text NOT NULL,
+      status       text NOT NULL CHECK (status IN ('accepted', 'running', 'done', 'failed')),
+      operations   integer NOT NULL,
+      processed    integer NOT NULL DEFAULT 0,
+      failed       integer NOT NULL DEFAULT 0,
+      import_ids   text[] NOT NULL DEFAULT '{}',
+      results      jsonb,
+      created_at   timestamptz NOT NULL,
+      finished_at  timestamptz
+    );
+    CREATE INDEX scim_batches_source ON scim_batches (source, created_at);
   `.execute(db);
 }
