@@ -59,6 +59,14 @@ const BATCH_SCHEMA = 'urn:ietf:params:scim:api:messages:jml:2.0:Batch';
 
 /** Replaces every `bulkId:<id>` string in a value with the id it was created as; null when one is unknown. */
 function resolveReferences(value: unknown, ids: ReadonlyMap<string, string>, missing: Set<string>): unknown {
+  if (typeof value === 'string' && value.startsWith('/')) {
+    // A path names the resource as `/Users/bulkId:<id>`.
+    return value.replace(/bulkId:([^/?#]+)/, (whole, bulkId: string) => {
+      const id = ids.get(bulkId);
+      if (id === undefined) missing.add(bulkId);
+      return id === undefined ? whole : encodeURIComponent(id);
+    });
+  }
   if (typeof value === 'string') {
     if (!value.startsWith('bulkId:')) return value;
     const id = ids.get(value.slice('bulkId:'.length));
@@ -79,11 +87,12 @@ function errorResult(method: string, bulkId: string | undefined, error: unknown)
 async function runBulk(deps: ApiDeps, inbound: InboundPort, request: FastifyRequest, body: z.output<typeof bulkBody>, batchId: string, onProgress: (done: number, failed: number, importId: string) => Promise<void>): Promise<{ results: BulkOperationResult[]; dryRun: PushResult[] }> {
   const caller = callerOf(request);
   const dryRun = dryRunOf(request);
-  const results: BulkOperationResult[] = [];
+  // By operation position: a failure found before its round runs must not overtake the operations before it.
+  const results: (BulkOperationResult | undefined)[] = [];
   const dryRuns: PushResult[] = [];
   const created = new Map<string, string>();
   let failed = 0;
-  let round: { ops: Operation[]; users: PushedUser[]; deletes: PushedDelete[]; keys: Set<string>; bulkIds: Set<string> } = { ops: [], users: [], deletes: [], keys: new Set(), bulkIds: new Set() };
+  let round: { ops: { op: Operation; at: number }[]; users: PushedUser[]; deletes: PushedDelete[]; keys: Set<string>; bulkIds: Set<string> } = { ops: [], users: [], deletes: [], keys: new Set(), bulkIds: new Set() };
 
   const flush = async () => {
     if (round.ops.length === 0) return;
@@ -92,33 +101,37 @@ async function runBulk(deps: ApiDeps, inbound: InboundPort, request: FastifyRequ
     const result = await inbound.push({ source: caller.source, users, deletes, label: `scim Bulk ${batchId}`, dryRun, actor: caller.actor, trigger: `api:${request.id}`, now: deps.now() });
     if (dryRun || result.status === 'dry_run') dryRuns.push(result);
     // Users come first in a push's operations, deletions after; the ops list keeps request order within each.
-    const userOps = ops.filter((o) => o.method.toUpperCase() !== 'DELETE');
-    const deleteOps = ops.filter((o) => o.method.toUpperCase() === 'DELETE');
-    const byOp = new Map<Operation, number>([...userOps.map((o, i) => [o, i] as const), ...deleteOps.map((o, j) => [o, users.length + j] as const)]);
-    for (const op of ops) {
+    const userOps = ops.filter((o) => o.op.method.toUpperCase() !== 'DELETE');
+    const deleteOps = ops.filter((o) => o.op.method.toUpperCase() === 'DELETE');
+    const byOp = new Map([...userOps.map((o, i) => [o, i] as const), ...deleteOps.map((o, j) => [o, users.length + j] as const)]);
+    for (const entry of ops) {
+      const { op, at } = entry;
       const method = op.method.toUpperCase();
-      const outcome = result.operations[byOp.get(op)!]!;
+      const outcome = result.operations[byOp.get(entry)!]!;
       if (!outcome.ok) {
         failed += 1;
-        results.push(errorResult(method, op.bulkId, outcome.error));
+        results[at] = errorResult(method, op.bulkId, outcome.error);
         continue;
       }
       if (result.status === 'held') {
         failed += 1;
-        results.push(errorResult(method, op.bulkId, new JmlError('held', result.heldReason ?? 'held', { details: { importId: result.importId } })));
+        results[at] = errorResult(method, op.bulkId, new JmlError('held', result.heldReason ?? 'held', { details: { importId: result.importId } }));
         continue;
       }
       if (op.bulkId) created.set(op.bulkId, outcome.id);
       const location = userLocation(request, outcome.id);
       const status = method === 'POST' ? (outcome.created ? '201' : '200') : method === 'DELETE' ? '204' : '200';
       const version = outcome.user ? etagOf(outcome.user.version) : undefined;
-      results.push({ method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), location, ...(version ? { version } : {}), status, ...(outcome.user && method !== 'DELETE' ? { response: toScimUser(outcome.user, location) } : {}) });
+      results[at] = { method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), location, ...(version ? { version } : {}), status, ...(outcome.user && method !== 'DELETE' ? { response: toScimUser(outcome.user, location) } : {}) };
     }
-    await onProgress(results.length, failed, result.importId);
+    await onProgress(results.filter(Boolean).length, failed, result.importId);
   };
 
-  for (const op of body.Operations) {
-    if (body.failOnErrors !== undefined && body.failOnErrors > 0 && failed >= body.failOnErrors) break;
+  // With failOnErrors every operation is its own push, so the count of failures is known before the next one runs.
+  const stopOnErrors = body.failOnErrors !== undefined && body.failOnErrors > 0 ? body.failOnErrors : null;
+  for (const [at, op] of body.Operations.entries()) {
+    if (stopOnErrors !== null) await flush();
+    if (stopOnErrors !== null && failed >= stopOnErrors) break;
     const method = op.method.toUpperCase();
     const refs = new Set<string>();
     resolveReferences([op.path, op.data], created, refs);
@@ -129,7 +142,7 @@ async function runBulk(deps: ApiDeps, inbound: InboundPort, request: FastifyRequ
     if (missing.size > 0) {
       await flush();
       failed += 1;
-      results.push(errorResult(method, op.bulkId, new JmlError('conflict', `bulkId ${[...missing].join(', ')} names no operation that succeeded before this one`, { details: { scimType: 'invalidValue' } })));
+      results[at] = (errorResult(method, op.bulkId, new JmlError('conflict', `bulkId ${[...missing].join(', ')} names no operation that succeeded before this one`, { details: { scimType: 'invalidValue' } })));
       continue;
     }
     const match = /^\/Users(?:\/([^/?#]+))?$/i.exec(path);
@@ -137,13 +150,13 @@ async function runBulk(deps: ApiDeps, inbound: InboundPort, request: FastifyRequ
     const validPath = match && (method === 'POST' ? id === null : id !== null) && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(method);
     if (!validPath) {
       failed += 1;
-      results.push(errorResult(method, op.bulkId, new JmlError('invalid_input', `${method} ${path}: a Bulk operation is POST /Users, or PUT, PATCH or DELETE /Users/<id>`, { details: { scimType: 'invalidPath' } })));
+      results[at] = (errorResult(method, op.bulkId, new JmlError('invalid_input', `${method} ${path}: a Bulk operation is POST /Users, or PUT, PATCH or DELETE /Users/<id>`, { details: { scimType: 'invalidPath' } })));
       continue;
     }
     const resource = method === 'DELETE' || method === 'PATCH' ? null : data;
     if (resource !== null && (!resource || typeof resource !== 'object' || Array.isArray(resource))) {
       failed += 1;
-      results.push(errorResult(method, op.bulkId, new JmlError('invalid_input', `${method} ${path}: data must be a User resource`, { details: { scimType: 'invalidSyntax' } })));
+      results[at] = (errorResult(method, op.bulkId, new JmlError('invalid_input', `${method} ${path}: data must be a User resource`, { details: { scimType: 'invalidSyntax' } })));
       continue;
     }
     const key = (id ?? String(attributeOf(resource as ScimObject, 'externalId') ?? attributeOf(resource as ScimObject, 'userName') ?? '')).toLowerCase();
@@ -159,15 +172,15 @@ async function runBulk(deps: ApiDeps, inbound: InboundPort, request: FastifyRequ
       } else round.users.push({ id, resource: resource as ScimObject, onExisting: 'update', ifMatch: op.version ?? null });
     } catch (error) {
       failed += 1;
-      results.push(errorResult(method, op.bulkId, error));
+      results[at] = errorResult(method, op.bulkId, error);
       continue;
     }
-    round.ops.push(op);
+    round.ops.push({ op, at });
     round.keys.add(key);
     if (op.bulkId) round.bulkIds.add(op.bulkId);
   }
   await flush();
-  return { results, dryRun: dryRuns };
+  return { results: results.filter((r): r is BulkOperationResult => r !== undefined), dryRun: dryRuns };
 }
 
 /** Registers POST /Bulk and the batch status resource. */
