@@ -5,6 +5,7 @@
  * answered) and its own error schema. Every request is rate-limited per token
  * and audited with the token's name as the actor.
  */
+import { createHash } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { resolveScimToken, type ScimCaller } from '../../app/inbound/scim-tokens.ts';
 import { isJmlError, JmlError } from '../../domain/errors.ts';
@@ -28,6 +29,7 @@ export const SCIM_PREFIX = '/scim/v2';
 const SCIM_MEDIA_TYPE = 'application/scim+json';
 const SAFE_METHODS = new Set(['GET', 'HEAD']);
 export const DEFAULT_SCIM_RATE_LIMIT = { requests: 200, windowMs: 10_000 } as const;
+const CALLER_TTL_MS = 1_000;
 
 /** The base URL clients reach this provider at (for Location and meta.location). */
 export function scimBase(request: FastifyRequest): string {
@@ -71,6 +73,19 @@ function sendScimError(raised: unknown, request: FastifyRequest, reply: FastifyR
  */
 export async function registerScim(app: FastifyInstance, deps: ApiDeps, inbound: InboundPort): Promise<void> {
   const limiter = createRateLimiter(inbound.rateLimit ?? DEFAULT_SCIM_RATE_LIMIT);
+  // Like console principals (principal-cache.ts), a resolved token is reused for a second: a revocation
+  // takes effect within that, and a busy client does not cost a query per request.
+  const callers = new Map<string, { caller: ScimCaller | null; expires: number }>();
+  const resolve = async (secret: string): Promise<ScimCaller | null> => {
+    const key = createHash('sha256').update(secret).digest('hex');
+    const at = deps.now().getTime();
+    const hit = callers.get(key);
+    if (hit && hit.expires > at) return hit.caller;
+    const caller = await resolveScimToken(deps.db, secret, deps.now());
+    if (callers.size >= 10_000) callers.clear();
+    callers.set(key, { caller, expires: at + CALLER_TTL_MS });
+    return caller;
+  };
   app.addContentTypeParser(SCIM_MEDIA_TYPE, { parseAs: 'string', bodyLimit: SCIM_LIMITS.maxPayloadSize }, (_request, body, done) => {
     try {
       done(null, body === '' ? undefined : JSON.parse(body as string));
@@ -83,7 +98,7 @@ export async function registerScim(app: FastifyInstance, deps: ApiDeps, inbound:
 
   app.addHook('onRequest', async (request, reply) => {
     const bearer = request.headers.authorization?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    const caller = bearer ? await resolveScimToken(deps.db, bearer, deps.now()) : null;
+    const caller = bearer ? await resolve(bearer) : null;
     if (!caller) {
       reply.header('www-authenticate', 'Bearer realm="jml-scim"');
       throw new JmlError('unauthenticated', 'a valid bearer token is required (issued with `jml scim token create --source <source>`)');
