@@ -149,6 +149,25 @@ for (const backend of testBackends()) {
       assert.deepEqual(events.filter((e) => e.type === 'leaver').map((e) => [e.effectiveDate, e.state]), [['2027-05-31', 'rescinded'], ['2027-06-30', 'scheduled']]);
     });
 
+    test('a list pages with startIndex and count, sorts by any attribute and answers only the attributes asked for', async () => {
+      const all = await call(scim, 'GET', `/Users?filter=${encodeURIComponent('title eq "Consultant" and externalId sw "W00"')}&sortBy=name.familyName&sortOrder=descending&count=0`);
+      assert.equal(all.json.totalResults, 50);
+      assert.deepEqual(all.json.Resources, []);
+      const page = await call(scim, 'GET', `/Users?filter=${encodeURIComponent('title eq "Consultant" and externalId sw "W00"')}&sortBy=externalId&sortOrder=descending&startIndex=3&count=2&attributes=userName,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department`);
+      assert.equal(page.json.totalResults, 50);
+      assert.equal(page.json.startIndex, 3);
+      assert.equal(page.json.itemsPerPage, 2);
+      assert.deepEqual(page.json.Resources.map((r: Json) => r.id), ['W0048', 'W0047']);
+      assert.deepEqual(Object.keys(page.json.Resources[0]).sort(), ['id', 'schemas', ENTERPRISE_USER_SCHEMA, 'userName'].sort());
+      assert.deepEqual(page.json.Resources[0][ENTERPRISE_USER_SCHEMA], { department: 'Operations' });
+      const without = await call(scim, 'GET', '/Users/W0005?excludedAttributes=emails,name.givenName');
+      assert.equal(without.json.emails, undefined);
+      assert.deepEqual(without.json.name, { familyName: 'Worker5' });
+      const search = await call(scim, 'POST', '/Users/.search', { body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'emails[type eq "work" and value ew "w0005@contoso.example"]', attributes: ['userName'] } });
+      assert.deepEqual(search.json.Resources.map((r: Json) => Object.keys(r).sort()), [['id', 'schemas', 'userName']]);
+      assert.equal(search.json.Resources[0].userName, 'w0005@contoso.example');
+    });
+
     test('a token of one source neither sees nor changes another source\'s records; a read token cannot write', async () => {
       const okta = await scim.issueToken('okta', 'okta-scope-test');
       const asOkta = await call(scim, 'GET', '/Users/W0002', { token: okta });

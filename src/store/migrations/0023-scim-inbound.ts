@@ -51,5 +51,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       finished_at  timestamptz
     );
     CREATE INDEX scim_batches_source ON scim_batches (source, created_at);
+
+    -- Every import and push asks which applied events lie after its evaluation instant (an --as-of in the
+    -- past, events dated in the future): without this index that is a scan of every event ever recorded,
+    -- once per push of 50 records.
+    CREATE INDEX lifecycle_events_applied_at ON lifecycle_events (effective_at) WHERE state = 'applied';
   `.execute(db);
 }
