@@ -87,7 +87,7 @@ for (const backend of testBackends()) {
       assert.equal(await eventCount(scim, 'entra'), 50, 'a retried upload changes nothing twice');
       assert.equal(retry.json.Operations[0].version, 'W/"1"');
 
-      const deactivate = await call(scim, 'POST', '/Bulk', { body: entraBulk([entraRecord(7, 'False')]) });
+      const deactivate = await call(scim, 'POST', '/bulkUpload', { body: entraBulk([entraRecord(7, 'False')]), headers: { 'content-type': 'application/scim+json; charset=utf-8' } });
       assert.equal(deactivate.json.Operations[0].status, '200');
       const events = await timelineOf(scim.store.db, 'W0007');
       assert.deepEqual(events.map((e) => [e.type, e.effectiveDate]), [['joiner', '2026-01-05'], ['leaver', '2026-11-22']]);

@@ -12,7 +12,7 @@
  * Bulk is recorded there, and each push in it is an import in the imports list.
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { applyScimPatch } from '../../app/inbound/scim-patch.ts';
 import { readScimUser } from '../../app/inbound/scim-resource-store.ts';
@@ -185,7 +185,10 @@ async function runBulk(deps: ApiDeps, inbound: InboundPort, request: FastifyRequ
 
 /** Registers POST /Bulk and the batch status resource. */
 export function registerScimBulkRoutes(app: FastifyInstance, deps: ApiDeps, inbound: InboundPort): void {
-  app.post('/Bulk', async (request, reply) => {
+  // Entra's API-driven inbound provisioning posts the same BulkRequest to an endpoint named bulkUpload.
+  app.post('/bulkUpload', async (request, reply) => bulk(request, reply));
+  app.post('/Bulk', async (request, reply) => bulk(request, reply));
+  async function bulk(request: FastifyRequest, reply: FastifyReply) {
     const body = parsePart(bulkBody, request.body, 'body');
     if (body.Operations.length > SCIM_LIMITS.maxOperations) {
       throw new JmlError('too_large', `${body.Operations.length} operations; a Bulk request takes at most ${SCIM_LIMITS.maxOperations}`, { details: { scimType: 'tooMany' } });
@@ -220,7 +223,7 @@ export function registerScimBulkRoutes(app: FastifyInstance, deps: ApiDeps, inbo
     await record('done', results, results.filter((r) => Number(r.status) >= 400).length);
     reply.header('jml-batch', location);
     return { schemas: [SCIM_MESSAGES.bulkResponse], Operations: results };
-  });
+  }
 
   app.get<{ Params: { id: string } }>('/jml/batches/:id', async (request) => {
     const { id } = parsePart(z.object({ id: boundedString('key') }), request.params, 'params');

@@ -9,7 +9,7 @@
  * tokens are a table of their own with the same hashing and format.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { JmlError } from '../../domain/errors.ts';
 import { appendAudit } from '../../store/audit-log.ts';
 import type { Database } from '../../store/database.ts';
@@ -123,9 +123,9 @@ export async function rotateScimToken(db: Db, source: string, nameOrId: string, 
   });
 }
 
-/** Every token of the source, newest first (secrets are never stored, so never listed). */
+/** Every token of the source, live ones first, newest first (secrets are never stored, so never listed). */
 export async function listScimTokens(db: Db, source: string): Promise<ScimTokenInfo[]> {
-  const rows = await db.selectFrom('scim_tokens').selectAll().where('source', '=', source).orderBy('created_at', 'desc').execute();
+  const rows = await db.selectFrom('scim_tokens').selectAll().where('source', '=', source).orderBy(sql`revoked_at is null`, 'desc').orderBy('created_at', 'desc').execute();
   return rows.map(info);
 }
 
