@@ -170,8 +170,9 @@ async function loadScopedState(db: Db, source: string, evaluatedAt: string, corr
     .where((eb) =>
       eb.or([
         eb('key', '=', sql<string>`ANY(${keys}::text[])`),
-        eb(sql`lower(attributes->>${correlationAttribute})`, '=', sql<string>`ANY(${lowered}::text[])`),
+        // By email, the index on lower(attributes->>'email') answers; another correlation attribute is looked up without one.
         eb(sql`lower(attributes->>'email')`, '=', sql<string>`ANY(${lowered}::text[])`),
+        ...(correlationAttribute === 'email' ? [] : [eb(sql`lower(attributes->>${correlationAttribute})`, '=', sql<string>`ANY(${lowered}::text[])`)]),
       ]),
     )
     .execute();

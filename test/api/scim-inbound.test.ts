@@ -295,6 +295,9 @@ for (const backend of testBackends()) {
       assert.ok(rows.some((r) => r.actor === 'scim:entra:test-writer'));
       assert.ok(rows.some((r) => r.actor === 'scim:okta:okta'));
       assert.ok(rows.some((r) => r.actor === 'anonymous' && (r.details as Json).status === 401));
+      // An applied write is audited by its push, in the same transaction: the token as actor, the request as trigger.
+      const applied = await scim.store.db.selectFrom('audit_log').select(['actor', 'trigger']).where('action', '=', 'import.applied').where('actor', '=', 'scim:okta:okta').execute();
+      assert.ok(applied.length >= 3 && applied.every((a) => /^api:/.test(a.trigger)));
       const text = JSON.stringify(rows);
       assert.ok(!text.includes(scim.token) && !text.includes('jml_scim_'), 'no bearer secret in the audit');
     });

@@ -100,6 +100,7 @@ async function runBulk(deps: ApiDeps, inbound: InboundPort, request: FastifyRequ
     round = { ops: [], users: [], deletes: [], keys: new Set(), bulkIds: new Set() };
     const result = await inbound.push({ source: caller.source, users, deletes, label: `scim Bulk ${batchId}`, dryRun, actor: caller.actor, trigger: `api:${request.id}`, now: deps.now() });
     if (dryRun || result.status === 'dry_run') dryRuns.push(result);
+    if (result.status === 'applied') request.scimAudited = true;
     // Users come first in a push's operations, deletions after; the ops list keeps request order within each.
     const userOps = ops.filter((o) => o.op.method.toUpperCase() !== 'DELETE');
     const deleteOps = ops.filter((o) => o.op.method.toUpperCase() === 'DELETE');

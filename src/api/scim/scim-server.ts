@@ -22,6 +22,8 @@ import { createRateLimiter } from './scim-rate-limit.ts';
 declare module 'fastify' {
   interface FastifyRequest {
     scimCaller?: ScimCaller;
+    /** An applied push of this request already wrote audit entries with trigger `api:<request id>`. */
+    scimAudited?: boolean;
   }
 }
 
@@ -122,9 +124,12 @@ export async function registerScim(app: FastifyInstance, deps: ApiDeps, inbound:
     reply.header('cache-control', 'no-store');
     return payload;
   });
-  // Every request, refused ones included, leaves an audit entry naming the token (never its secret).
+  // Every request, refused ones included, leaves an audit entry naming the token (never its secret). A request
+  // whose push was applied has one already: `import.applied` with the token as actor and `api:<request id>`
+  // as trigger, written in the push's transaction; a second entry would only lengthen the chain's critical section.
   app.addHook('onResponse', async (request, reply) => {
     const caller = request.scimCaller;
+    if (request.scimAudited) return;
     try {
       await appendAudit(
         deps.db,

@@ -112,9 +112,11 @@ function ifMatchOf(request: FastifyRequest): string | null {
 
 /** Registers the /Users routes. */
 export function registerScimUserRoutes(app: FastifyInstance, deps: ApiDeps, inbound: InboundPort): void {
-  const push = (request: FastifyRequest, users: PushedUser[], deletes: { id: string; ifMatch: string | null }[], label: string) => {
+  const push = async (request: FastifyRequest, users: PushedUser[], deletes: { id: string; ifMatch: string | null }[], label: string) => {
     const caller = callerOf(request);
-    return inbound.push({ source: caller.source, users, deletes, label, dryRun: dryRunOf(request), actor: caller.actor, trigger: `api:${request.id}`, now: deps.now() });
+    const result = await inbound.push({ source: caller.source, users, deletes, label, dryRun: dryRunOf(request), actor: caller.actor, trigger: `api:${request.id}`, now: deps.now() });
+    if (result.status === 'applied') request.scimAudited = true;
+    return result;
   };
 
   app.get('/Users', async (request) => listUsers(deps, request, parsePart(listQuery, request.query, 'query')));
