@@ -112,6 +112,14 @@ for (const backend of testBackends()) {
       assert.equal(held?.source, 'entra');
     });
 
+    test('a User without a userName is refused, as RFC 7643 requires one', async () => {
+      const { userName: _u, ...nameless } = user('E20') as Record<string, unknown>;
+      const r = await push([nameless]);
+      assert.equal(r.operations[0]!.ok, false);
+      assert.match(!r.operations[0]!.ok ? r.operations[0]!.error.message : '', /userName is required/);
+      assert.equal(await getIdentity(store.db, 'E20'), null);
+    });
+
     test('a push to a source that is not of type scim is refused', async () => {
       await assert.rejects(pushUsers({ db: store.db, config }, { source: 'hr', users: [], deletes: [], label: 'x', dryRun: false, actor: 'a', trigger: 't', now }), /source hr is of type hr/);
     });

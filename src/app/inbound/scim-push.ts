@@ -18,7 +18,7 @@ import { dateIn } from '../../engine/org-calendar.ts';
 import { EMPTY_DIRECTORY } from '../../sources/reference-resolver.ts';
 import { mapSourceTable } from '../../sources/record-mapper.ts';
 import { createRowReader } from '../../sources/row-reader.ts';
-import { scimAttributePath, scimUserTable, type ScimObject } from '../../sources/scim-user-table.ts';
+import { attributeOf, scimAttributePath, scimUserTable, type ScimObject } from '../../sources/scim-user-table.ts';
 import { REFERENCE_FIELDS, resolveSourceConfig, sourceColumns } from '../../sources/source-config.ts';
 import { diffSnapshot, type DiffResult, type PreviousRecord } from '../../sources/snapshot-diff.ts';
 import type { SourceRecord, SourceSnapshot } from '../../sources/source-record.ts';
@@ -127,6 +127,8 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
   users.forEach((u, i) => {
     const key = keyOf[i] ?? null;
     const existing = key === null ? undefined : stored.get(key);
+    const userName = attributeOf(u.resource, 'userName');
+    if (typeof userName !== 'string' || userName.trim() === '') return fail(i, new JmlError('invalid_input', 'userName is required (RFC 7643 §4.1.1)', { details: { attribute: 'userName', scimType: 'invalidValue' } }));
     if (key === null) return fail(i, new JmlError('invalid_input', `the resource has no key: ${describeKey(resolved)} is empty`, { details: { attribute: describeKey(resolved) } }));
     if (u.id !== null && !existing?.present) return fail(i, new JmlError('not_found', `no User ${u.id} in source ${source}`));
     if (u.id === null && existing?.present && u.onExisting === 'conflict') return fail(i, new JmlError('conflict', `a User with key ${key} already exists in source ${source}`, { details: { scimType: 'uniqueness', id: key } }));
