@@ -213,7 +213,7 @@ function RecentImports({ reloadKey }: { reloadKey: string }) {
                 <td>{i.fileName.startsWith('scim ') ? <><Badge tone="info">SCIM push</Badge> <small>{i.fileName.slice(5)}</small></> : <><Badge tone="good">file</Badge> <small>{i.fileName}</small></>}</td>
                 <td>{i.rowsTotal}{i.rowsInvalid > 0 ? <small> ({i.rowsInvalid} invalid)</small> : null}</td>
                 <td><small>{i.actor}</small></td>
-                <td><Status value={i.status} /> {i.status === 'held' && <button type="button" className="danger" onClick={() => void release(i.id)}>Release</button>}</td>
+                <td><Status value={i.status} /> {i.status === 'held' && <button type="button" className="danger" aria-label={`Release ${i.fileName} of ${i.source}`} onClick={() => void release(i.id)}>Release</button>}</td>
               </tr>
             ))}</tbody>
           </table>
