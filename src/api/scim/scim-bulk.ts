@@ -84,7 +84,7 @@ function errorResult(method: string, bulkId: string | undefined, error: unknown)
 }
 
 /** Runs the operations; `onProgress` hears after each push how many are done. */
-async function runBulk(deps: ApiDeps, inbound: InboundPort, request: FastifyRequest, body: z.output<typeof bulkBody>, batchId: string, onProgress: (done: number, failed: number, importId: string) => Promise<void>): Promise<{ results: BulkOperationResult[]; dryRun: PushResult[] }> {
+async function runBulk(deps: ApiDeps, inbound: InboundPort, request: FastifyRequest, body: z.output<typeof bulkBody>, batchId: string, onProgress: (done: number, failed: number, importId: string | null) => Promise<void>): Promise<{ results: BulkOperationResult[]; dryRun: PushResult[] }> {
   const caller = callerOf(request);
   const dryRun = dryRunOf(request);
   // By operation position: a failure found before its round runs must not overtake the operations before it.
@@ -100,7 +100,7 @@ async function runBulk(deps: ApiDeps, inbound: InboundPort, request: FastifyRequ
     round = { ops: [], users: [], deletes: [], keys: new Set(), bulkIds: new Set() };
     const result = await inbound.push({ source: caller.source, users, deletes, label: `scim Bulk ${batchId}`, dryRun, actor: caller.actor, trigger: `api:${request.id}`, now: deps.now() });
     if (dryRun || result.status === 'dry_run') dryRuns.push(result);
-    if (result.status === 'applied') request.scimAudited = true;
+    if (result.recorded && result.status === 'applied') request.scimAudited = true;
     // Users come first in a push's operations, deletions after; the ops list keeps request order within each.
     const userOps = ops.filter((o) => o.op.method.toUpperCase() !== 'DELETE');
     const deleteOps = ops.filter((o) => o.op.method.toUpperCase() === 'DELETE');
@@ -125,7 +125,7 @@ async function runBulk(deps: ApiDeps, inbound: InboundPort, request: FastifyRequ
       const version = outcome.user ? etagOf(outcome.user.version) : undefined;
       results[at] = { method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), location, ...(version ? { version } : {}), status, ...(outcome.user && method !== 'DELETE' ? { response: toScimUser(outcome.user, location) } : {}) };
     }
-    await onProgress(results.filter(Boolean).length, failed, result.importId);
+    await onProgress(results.filter(Boolean).length, failed, result.recorded ? result.importId : null);
   };
 
   // With failOnErrors every operation is its own push, so the count of failures is known before the next one runs.
@@ -203,8 +203,8 @@ export function registerScimBulkRoutes(app: FastifyInstance, deps: ApiDeps, inbo
         .onConflict((oc) => oc.column('id').doUpdateSet({ status, processed: results?.length ?? 0, failed, import_ids: importIds, results: JSON.stringify(results), finished_at: deps.now().toISOString() }))
         .execute();
     };
-    const progress = async (done: number, failed: number, importId: string, live: boolean) => {
-      importIds.push(importId);
+    const progress = async (done: number, failed: number, importId: string | null, live: boolean) => {
+      if (importId !== null) importIds.push(importId);
       if (live) await deps.db.updateTable('scim_batches').set({ status: 'running', processed: done, failed, import_ids: importIds }).where('id', '=', batchId).execute();
     };
     const location = `${scimBase(request)}/jml/batches/${batchId}`;
@@ -259,6 +259,7 @@ function mergeDryRuns(results: readonly PushResult[]): PushResult {
     effective: [],
     massChange: held?.massChange ?? results[0]?.massChange ?? null,
     heldReason: held?.heldReason ?? null,
+    recorded: false,
     counts: { joiners: sum('joiners'), movers: sum('movers'), leavers: sum('leavers'), rehires: sum('rehires'), historical: sum('historical'), unchanged: sum('unchanged') },
   };
 }

@@ -115,7 +115,7 @@ export function registerScimUserRoutes(app: FastifyInstance, deps: ApiDeps, inbo
   const push = async (request: FastifyRequest, users: PushedUser[], deletes: { id: string; ifMatch: string | null }[], label: string) => {
     const caller = callerOf(request);
     const result = await inbound.push({ source: caller.source, users, deletes, label, dryRun: dryRunOf(request), actor: caller.actor, trigger: `api:${request.id}`, now: deps.now() });
-    if (result.status === 'applied') request.scimAudited = true;
+    if (result.recorded && result.status === 'applied') request.scimAudited = true;
     return result;
   };
 

@@ -57,6 +57,8 @@ for (const backend of testBackends()) {
       assert.deepEqual(r.events, []);
       assert.equal(await count(store, 'lifecycle_events'), events);
       assert.ok(r.operations.every((o) => o.ok && !o.created && o.user?.version === 1));
+      assert.equal(r.recorded, false, 'no import is recorded for a push that changed nothing');
+      assert.equal(await count(store, 'imports'), 1);
     });
 
     test('a changed department is a mover of that one identity', async () => {

@@ -25,6 +25,7 @@ import type { SourceRecord, SourceSnapshot } from '../../sources/source-record.t
 import { appendAudit } from '../../store/audit-log.ts';
 import type { Database } from '../../store/database.ts';
 import { configuredSource, type JmlConfig } from '../config.ts';
+import { sameStoredValues } from '../lifecycle-clock.ts';
 import { countEvents, writeImport, type ImportedEvent, type ImportStatus } from '../import-source.ts';
 import { attachIdentityData, loadState, type EffectiveEvent } from '../import-state.ts';
 import { pushMassChangeVerdict, type MassChangeVerdict } from '../mass-change-guard.ts';
@@ -78,6 +79,8 @@ export interface PushResult {
   readonly massChange: MassChangeVerdict | null;
   readonly heldReason: string | null;
   readonly counts: ReturnType<typeof countEvents>;
+  /** Whether the push was recorded as an import (with its audit entries); false when it changed nothing. */
+  readonly recorded: boolean;
 }
 
 export interface PushDeps {
@@ -179,6 +182,7 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
     massChange: verdict,
     heldReason,
     counts: countEvents(diff),
+    recorded: status === 'held',
   });
   if (verdict.exceeded && !input.allowMassChange) {
     if (!input.dryRun) await recordHold(trx, input, importId, snapshot, diff, verdict);
@@ -186,8 +190,12 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
   }
   if (input.dryRun) return result('dry_run', null, []);
 
+  // Nothing for the import's write to record (a retry, or a change no mapped field sees): no imports row,
+  // no audit of an import that did nothing; the request itself is audited by the API, the resource stored below.
+  const unchanged = diff.events.length === 0 && diff.superseded.length === 0 && diff.newIdentities.length === 0 && state.due.length === 0 &&
+    diff.records.every((r) => { const prev = state.previous.get(r.recordKey); return prev !== undefined && prev.identityKey === r.identityKey && prev.present === r.present && sameStoredValues(prev.data, r.data); });
   const sha256 = createHash('sha256').update(canonicalJson({ users: input.users, deletes: input.deletes })).digest('hex');
-  const effective = await writeImport(trx, {
+  const effective = unchanged ? [] : await writeImport(trx, {
     source, file: input.label, actor: input.actor, trigger: input.trigger, allowMassChange: input.allowMassChange ?? false,
     importId, asOf, evaluatedAt, fileSha256: sha256, snapshot: { ...snapshot, records: [] }, validRows: valid.length,
     diff, verdict, realNow: now, previous: state.previous, identities: state.identities, due: state.due,
@@ -198,7 +206,7 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
     ...deletes.flatMap((d, j) => (outcomes[users.length + j] === null ? [{ index: users.length + j, id: d.id, resource: null, present: false }] : [])),
   ]);
   const done = result('applied', null, effective);
-  return { ...done, operations: done.operations.map((o, i) => (o.ok ? { ...o, user: written.get(i) ?? null } : o)) };
+  return { ...done, recorded: !unchanged, operations: done.operations.map((o, i) => (o.ok ? { ...o, user: written.get(i) ?? null } : o)) };
 }
 
 function describeKey(resolved: ReturnType<typeof resolveSourceConfig>): string {
