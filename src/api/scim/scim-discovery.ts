@@ -82,7 +82,6 @@ export function scimResourceTypes(base: string): Attribute[] {
 export function serviceProviderConfig(base: string): Attribute {
   return {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
-    documentationUri: 'https://github.com/jml-project/jml/blob/main/docs/inbound-scim.md',
     patch: { supported: true },
     bulk: { supported: true, maxOperations: SCIM_LIMITS.maxOperations, maxPayloadSize: SCIM_LIMITS.maxPayloadSize },
     filter: { supported: true, maxResults: SCIM_LIMITS.maxResults },
