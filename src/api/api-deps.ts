@@ -20,6 +20,8 @@ import type { PrincipalCache } from './auth/principal-cache.ts';
 import type { MfaPolicy } from './auth/mfa-policy.ts';
 import type { RelyingParty } from './auth/passkey-factor.ts';
 import type { Keyring } from '../connectors/secrets/master-keyring.ts';
+import type { JmlConfig } from '../app/config.ts';
+import type { PushInput, PushResult } from '../app/inbound/scim-push.ts';
 
 export interface ImportRequest {
   readonly source: string;
@@ -152,7 +154,20 @@ export interface EvidencePort {
   build(request: { readonly framework: Framework; readonly from: string; readonly to: string; readonly actor: string; readonly trigger?: string }): Promise<{ readonly fileName: string; readonly zip: Uint8Array; readonly counts: Readonly<Record<string, number>>; readonly auditEntries: number }>;
 }
 
+/**
+ * Inbound SCIM under /scim/v2 (src/api/scim/): pushes to `scim` sources.
+ * Absent, those routes are not served.
+ */
+export interface InboundPort {
+  readonly config: JmlConfig;
+  /** Applies (or dry-runs) a push; after an applied one, joiner approvals and replans follow as after an import. */
+  push(input: PushInput): Promise<PushResult>;
+  /** Requests per token allowed within the window before 429 (default 200 per 10 s). */
+  readonly rateLimit?: { readonly requests: number; readonly windowMs: number };
+}
+
 export interface ConsoleServices {
+  readonly inbound?: InboundPort;
   /** The current policy (edits are checked against the fields it reads); absent: only the fields every policy relies on are protected. */
   readonly policy?: () => Promise<Policy>;
   readonly imports?: ImportPort;

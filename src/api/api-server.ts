@@ -1,7 +1,7 @@
 /**
  * The HTTP server: Fastify with one error mapper, request ids, per-request
  * authentication (session cookie or Bearer API token), every route from
- * routes/, OpenAPI at /api/openapi.json, /healthz, /metrics, and the built
+ * routes/, inbound SCIM under /scim/v2 (scim/), OpenAPI at /api/openapi.json, /healthz, /metrics, and the built
  * console as static files with a fallback to index.html for client routes.
  */
 import { randomUUID } from 'node:crypto';
@@ -24,6 +24,7 @@ import { SESSION_COOKIE } from './routes/auth-routes.ts';
 import { oidcRoutes } from './auth/oidc-sign-in.ts';
 import type { TrustProxy } from './trust-proxy.ts';
 import { BODY_LIMIT, FIELD_LIMITS } from './request-limits.ts';
+import { registerScim, SCIM_PREFIX } from './scim/scim-server.ts';
 
 export interface ApiServerOptions {
   /** JSON lines with request ids (see api-logger.ts); off when absent or false. */
@@ -92,6 +93,9 @@ export async function buildApiServer(given: ApiDeps, options: ApiServerOptions =
 
   const routes = [...allRoutes(deps), ...oidcRoutes(deps)];
   registerRoutes(app, deps, routes);
+  // Inbound SCIM has its own tokens, media type and error schema: a plugin of its own under /scim/v2.
+  const inbound = deps.services.inbound;
+  if (inbound) await app.register(async (scope) => registerScim(scope, deps, inbound), { prefix: SCIM_PREFIX });
   const document = openApiDocument(routes, '0.1.0');
   app.get('/api/openapi.json', async () => document);
   app.get('/healthz', async (_request, reply) => {

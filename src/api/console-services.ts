@@ -10,7 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { createPlanner, type PlanScope } from '../app/compute-plan.ts';
-import { fourEyesOnPlans, type JmlConfig } from '../app/config.ts';
+import { configuredSource, fourEyesOnPlans, type JmlConfig } from '../app/config.ts';
+import { heldPushInput, pushUsers, type PushInput, type PushResult } from '../app/inbound/scim-push.ts';
 import { openPolicyConnectors } from '../app/connectors-from-policy.ts';
 import { createInitialCredentials } from '../app/initial-credentials.ts';
 import { keyringFromEnv } from '../connectors/secrets/index.ts';
@@ -52,6 +53,23 @@ function outcomeOf(r: ImportResult, dryRun: boolean): ImportOutcome {
   };
 }
 
+/** A released push in the shape the console shows a released import in. */
+function pushOutcome(r: PushResult): ImportOutcome {
+  const failed = r.operations.flatMap((o, i) => (o.ok ? [] : [{ row: i + 1, message: o.error.message }]));
+  return {
+    id: r.importId,
+    source: r.source,
+    status: r.status,
+    dryRun: false,
+    held: r.status === 'held',
+    wouldBeHeld: false,
+    rows: { total: r.operations.length, valid: r.operations.length - failed.length, invalid: failed.length },
+    events: r.events.map((e) => ({ type: e.type, identityKey: e.identity, effectiveDate: e.effective, changes: e.changes })),
+    errors: failed,
+    message: r.heldReason ?? `${r.counts.joiners} joiners, ${r.counts.movers} movers, ${r.counts.leavers} leavers, ${r.counts.rehires} rehires`,
+  };
+}
+
 export interface ConsoleServicesDeps {
   readonly db: Kysely<Database>;
   /** Which database `db` is: the apply's in-process queue worker runs on it. */
@@ -72,7 +90,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
   const access = createIdentityAccess({ db, config, now: deps.now });
 
   /** Opens joiner approvals and asks the workers to plan the touched identities; a failure never undoes the import. */
-  async function followUp(result: ImportResult): Promise<void> {
+  async function followUp(result: Pick<ImportResult, 'status' | 'events' | 'effective' | 'source' | 'importId'>): Promise<void> {
     try {
       await followUpImport({ db, queue: deps.replan!, policy: async () => (await access.policy()).policy, timezone: config.timezone, now: deps.now }, result);
     } catch (error) {
@@ -101,7 +119,15 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
 
   const approvals = createApprovalsPort({ db, policy: async () => (await access.policy()).policy, timezone: config.timezone, now: deps.now, ...(deps.replan ? { replan: deps.replan } : {}) });
 
+  /** A push to a scim source, followed (when applied) as an import is: joiner approvals, replans. */
+  async function push(input: PushInput): Promise<PushResult> {
+    const result = await pushUsers({ db, config }, input);
+    if (result.status === 'applied' && result.events.length + result.effective.length > 0 && deps.replan) await followUp(result);
+    return result;
+  }
+
   return {
+    inbound: { config, push },
     policy: async () => (await access.policy()).policy,
     approvals,
     reviews: () => ({ db, planner: createPlanner({ db, config, actor: 'api', now: deps.now }), timeZone: config.timezone }),
@@ -118,6 +144,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
           .executeTakeFirst();
         if (!claimed) throw new JmlError('not_found', `no held import ${importId} waiting for release (already released, or held by the CLI: release it there with --allow-mass-change)`);
         try {
+          if (configuredSource(config, claimed.source).type === 'scim') return pushOutcome(await push(heldPushInput(claimed.source, claimed.content, actor, deps.now())));
           return await runImport(claimed.source, claimed.file_name, claimed.content, false, actor, true);
         } catch (error) {
           await db.updateTable('held_import_files').set({ released_by: null, released_at: null }).where('import_id', '=', importId).execute();

@@ -14,6 +14,8 @@ const STATUS: Readonly<Record<JmlErrorCode, number>> = {
   not_found: 404,
   conflict: 409,
   stale_plan: 409,
+  precondition_failed: 412,
+  too_large: 413,
   held: 409,
   locked: 423,
   source_unreadable: 422,

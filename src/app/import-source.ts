@@ -44,6 +44,8 @@ export interface ImportOptions {
   /** The real clock, injectable for tests. */
   readonly now?: Date;
   readonly onProgress?: (phase: string, done: number, total: number) => void;
+  /** What the audit entries name as the trigger: `cli` unless said (an inbound push says `api`). */
+  readonly trigger?: string;
 }
 
 export interface ImportedEvent {
@@ -165,7 +167,7 @@ export async function importSource(deps: ImportDeps, options: ImportOptions): Pr
   return result({ ...base, status: 'applied', snapshot, validRows, diff, verdict, heldReason: null, effective });
 }
 
-interface WriteInput extends ImportOptions {
+export interface WriteInput extends ImportOptions {
   readonly importId: string;
   readonly asOf: string;
   readonly evaluatedAt: string;
@@ -199,8 +201,12 @@ const EVENT_COLUMNS = {
   import_id: 'text',
 } as const;
 
-/** Records the import; returns the earlier-scheduled events that took effect with it. */
-async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent[]> {
+/**
+ * Records the import (or an inbound push, src/app/inbound/scim-push.ts): identities, records, events,
+ * refolds, credentials, audit and the imports row, in the caller's transaction; returns the
+ * earlier-scheduled events that took effect with it.
+ */
+export async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent[]> {
   const { diff, source, importId, actor } = w;
   const trigger = `import:${importId}`;
   const detectedAt = w.realNow.toISOString();
@@ -248,10 +254,10 @@ async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent[]> {
       actor,
       action: 'import.applied',
       subject: `import:${importId}`,
-      trigger: 'cli',
+      trigger: w.trigger ?? 'cli',
       details: { source, file: path.basename(w.file), sha256: w.fileSha256, asOf: w.asOf, counts: countEvents(diff), effective: effective.length, skippedInvalid: w.snapshot.errors.length, massChange: w.verdict },
     };
-    if (released) yield { actor, action: 'import.mass_change_released', subject: `import:${importId}`, trigger: 'cli', details: { ...w.verdict } };
+    if (released) yield { actor, action: 'import.mass_change_released', subject: `import:${importId}`, trigger: w.trigger ?? 'cli', details: { ...w.verdict } };
     for (let i = 0; i < diff.events.length; i += 1) {
       const e = diff.events[i]!;
       yield { actor, action: `lifecycle.${e.type}`, subject: e.identityKey, trigger, after: { event: eventIds[i], effective: e.effectiveDate, state: stateOf(i), changes: e.changes } };
@@ -420,7 +426,8 @@ async function hold(deps: ImportDeps, options: ImportOptions, h: HoldInput): Pro
   return result({ ...h, status: 'held', heldReason: h.reason });
 }
 
-function countEvents(diff: DiffResult) {
+/** Joiners, movers, leavers, rehires, historical and unchanged records of a diff. */
+export function countEvents(diff: DiffResult) {
   const count = (t: LifecycleEventType) => diff.events.filter((e) => e.type === t).length;
   return { joiners: count('joiner'), movers: count('mover'), leavers: count('leaver'), rehires: count('rehire'), historical: diff.historical.length, unchanged: diff.unchanged };
 }

@@ -86,7 +86,8 @@ class LoadedIdentity implements KnownIdentity {
  * and leaving date at `evaluatedAt`), correlation values, and the scheduled
  * events due at `evaluatedAt`.
  */
-export async function loadState(db: Db, source: string, evaluatedAt: string, correlationAttribute: string): Promise<LoadedState> {
+export async function loadState(db: Db, source: string, evaluatedAt: string, correlationAttribute: string, scope?: StateScope): Promise<LoadedState> {
+  if (scope) return loadScopedState(db, source, evaluatedAt, correlationAttribute, scope);
   // Records and identities come a page at a time: one 100,000-row result would
   // grow PGlite's memory (which never shrinks) by its whole size.
   const [records, identityRows, scheduled, lefts] = await Promise.all([
@@ -121,6 +122,77 @@ export async function loadState(db: Db, source: string, evaluatedAt: string, cor
     db.selectFrom('lifecycle_events').select(['id', 'type', 'identity_key', 'effective_date', 'effective_at']).where('state', '=', 'scheduled').orderBy('effective_at').orderBy('seq').execute(),
     db.selectFrom('lifecycle_events').select(['id', 'identity_key', 'effective_date']).where('state', '=', 'applied').where('type', '=', 'leaver').orderBy('effective_at').execute(),
   ]);
+  return assembleState(db, records, identityRows, scheduled, lefts, evaluatedAt);
+}
+
+type RecordRow = { record_key: string; identity_key: string; data: unknown; present: boolean };
+type IdentityRow = {
+  key: string; kind: string; status: string; source: string; start_date: string | null; end_date: string | null; owner: string | null; sponsor: string | null;
+  correlation: string | null; email: string | null; first_name: string | null; last_name: string | null; display_name: string | null;
+};
+type ScheduledRow = { id: string; type: string; identity_key: string; effective_date: string; effective_at: Date };
+type LeftRow = { id: string; identity_key: string; effective_date: string };
+
+/**
+ * What a push of a few records (an inbound SCIM request) must see instead of
+ * the whole source: those records, and the identities they can reach — their
+ * own, the ones their correlation values or references name — with their
+ * events, plus every event due at the evaluation instant (the write folds those
+ * for everyone, as an import does).
+ */
+export interface StateScope {
+  readonly recordKeys: readonly string[];
+  /** Values that may name an identity by key or email: references (manager, sponsor, owner). */
+  readonly references: readonly string[];
+  /** Correlation values of the pushed records. */
+  readonly correlationValues: readonly string[];
+}
+
+async function loadScopedState(db: Db, source: string, evaluatedAt: string, correlationAttribute: string, scope: StateScope): Promise<LoadedState> {
+  const records = await db
+    .selectFrom('source_records')
+    .select(['record_key', 'identity_key', 'data', 'present'])
+    .where('source', '=', source)
+    .where('record_key', '=', sql<string>`ANY(${[...scope.recordKeys]}::text[])`)
+    .execute();
+  const keys = [...new Set([...records.map((r) => r.identity_key), ...scope.recordKeys, ...scope.recordKeys.map((k) => `${source}:${k}`), ...scope.references])];
+  const lowered = [...new Set([...scope.correlationValues, ...scope.references].map((v) => v.toLowerCase()))];
+  const identityRows = await db
+    .selectFrom('identities')
+    .select(['key', 'kind', 'status', 'source', 'start_date', 'end_date', 'owner', 'sponsor'])
+    .select((eb) => [
+      eb.ref('attributes', '->>').key(correlationAttribute).as('correlation'),
+      eb.ref('attributes', '->>').key('email').as('email'),
+      eb.ref('attributes', '->>').key('first_name').as('first_name'),
+      eb.ref('attributes', '->>').key('last_name').as('last_name'),
+      eb.ref('attributes', '->>').key('display_name').as('display_name'),
+    ])
+    .where((eb) =>
+      eb.or([
+        eb('key', '=', sql<string>`ANY(${keys}::text[])`),
+        // By email, the index on lower(attributes->>'email') answers; another correlation attribute is looked up without one.
+        eb(sql`lower(attributes->>'email')`, '=', sql<string>`ANY(${lowered}::text[])`),
+        ...(correlationAttribute === 'email' ? [] : [eb(sql`lower(attributes->>${correlationAttribute})`, '=', sql<string>`ANY(${lowered}::text[])`)]),
+      ]),
+    )
+    .execute();
+  const loaded = identityRows.map((r) => r.key);
+  const at = evaluatedAt as unknown as Date;
+  const [scheduled, lefts] = await Promise.all([
+    db
+      .selectFrom('lifecycle_events')
+      .select(['id', 'type', 'identity_key', 'effective_date', 'effective_at'])
+      .where('state', '=', 'scheduled')
+      .where((eb) => eb.or([eb('identity_key', '=', sql<string>`ANY(${loaded}::text[])`), eb('effective_at', '<=', at)]))
+      .orderBy('effective_at')
+      .orderBy('seq')
+      .execute(),
+    db.selectFrom('lifecycle_events').select(['id', 'identity_key', 'effective_date']).where('state', '=', 'applied').where('type', '=', 'leaver').where('identity_key', '=', sql<string>`ANY(${loaded}::text[])`).orderBy('effective_at').execute(),
+  ]);
+  return assembleState(db, records, identityRows, scheduled, lefts, evaluatedAt);
+}
+
+async function assembleState(db: Db, records: readonly RecordRow[], identityRows: readonly IdentityRow[], scheduled: readonly ScheduledRow[], lefts: readonly LeftRow[], evaluatedAt: string): Promise<LoadedState> {
   const previous = new Map<string, PreviousRecord>();
   for (const r of records) previous.set(r.record_key, { identityKey: r.identity_key, data: r.data as RecordData, present: r.present });
   const scheduledBy = new Map<string, KnownIdentity['scheduled'][number][]>();

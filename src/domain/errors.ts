@@ -8,6 +8,10 @@ export type JmlErrorCode =
   | 'conflict'
   | 'held'
   | 'stale_plan'
+  /** A request larger than a limit it was told (SCIM Bulk's maxOperations). */
+  | 'too_large'
+  /** The caller's expected version (If-Match) is not the current one: read it again, then retry. */
+  | 'precondition_failed'
   | 'locked'
   | 'source_unreadable'
   | 'connector'

@@ -107,7 +107,7 @@ function readKind(draft: Draft, read: RowReader, type: ResolvedSourceConfig['typ
       fail(draft, read, 'employment_type', `employment type "${employment}" is not mapped to a kind: add it to mapping.employment_type.map`)
     );
   }
-  if (type === 'hr') return 'employee';
+  if (type === 'hr' || type === 'scim') return 'employee';
   if (type === 'vendor') return 'contractor';
   return fail(draft, read, 'kind', `kind missing (use ${NON_HUMAN_KINDS.join(', ')})`);
 }
@@ -155,7 +155,8 @@ function readRow(row: SourceRow, options: MapOptions, file: string): { draft: Dr
   if (a.email && !EMAIL.test(a.email)) fail(draft, read, 'email', `invalid email "${a.email}"`);
   draft.startDate = readDate(draft, read, 'start_date', options);
   draft.endDate = readDate(draft, read, 'end_date', options);
-  if (config.type !== 'nhi' && read.value('start_date') === null) fail(draft, read, 'start_date', 'start date missing');
+  // A pushed record without a start date (most SCIM clients send none) starts when it arrives; a file must say when.
+  if (config.type !== 'nhi' && config.type !== 'scim' && read.value('start_date') === null) fail(draft, read, 'start_date', 'start date missing');
   if (draft.startDate && draft.endDate && draft.endDate < draft.startDate) {
     fail(draft, read, 'end_date', `end date ${draft.endDate} is before start date ${draft.startDate}`);
   }

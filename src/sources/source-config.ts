@@ -39,7 +39,8 @@ export type { FieldMappingInput, ReferenceMode } from './mapping-schema.ts';
 /** What a status may map to: a record status, or `from_dates` (derived from start and end date). */
 const STATUS_TARGETS: readonly string[] = ['active', 'pending', 'suspended', 'terminated', 'from_dates'];
 
-export const SOURCE_TYPES = ['hr', 'vendor', 'nhi'] as const;
+/** `scim`: an inbound source whose records are pushed over SCIM 2.0 (docs/inbound-scim.md), not read from a file. */
+export const SOURCE_TYPES = ['hr', 'vendor', 'nhi', 'scim'] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
 
 export const SOURCE_ENCODINGS = ['utf-8', 'utf-16le', 'latin1', 'windows-1252'] as const;
@@ -277,10 +278,39 @@ export const DEFAULT_NHI_MAPPING: Readonly<Record<string, FieldMappingInput>> = 
   credential_expires: { column: 'credential_expires', format: 'iso' },
 };
 
+/**
+ * SCIM User resources pushed to an inbound source, by their flattened names
+ * (src/sources/scim-user-table.ts): the enterprise extension and jml's own
+ * extension carry what an HR feed needs beyond the core schema. The key is the
+ * client's externalId (Entra and Workday send the employee id there), else
+ * the userName; a resource keeps the key it was created with.
+ */
+export const DEFAULT_SCIM_MAPPING: Readonly<Record<string, FieldMappingInput>> = {
+  key: { first_of: ['externalId', 'userName'] },
+  first_name: 'name.givenName',
+  last_name: 'name.familyName',
+  display_name: 'displayName',
+  email: 'emails',
+  title: 'title',
+  department: 'enterprise.department',
+  cost_center: 'enterprise.costCenter',
+  company: 'enterprise.organization',
+  division: 'enterprise.division',
+  employee_number: 'enterprise.employeeNumber',
+  manager: { column: 'enterprise.manager', by: 'id' },
+  location: 'addresses.locality',
+  employment_type: 'jml.employmentType',
+  kind: 'jml.kind',
+  start_date: { column: 'jml.startDate', format: 'iso' },
+  end_date: { column: 'jml.endDate', format: 'iso' },
+  status: { column: 'active', map: { true: 'active', false: 'terminated' } },
+};
+
 const DEFAULT_MAPPINGS: Readonly<Record<SourceType, Readonly<Record<string, FieldMappingInput>>>> = {
   hr: DEFAULT_HR_MAPPING,
   vendor: DEFAULT_VENDOR_MAPPING,
   nhi: DEFAULT_NHI_MAPPING,
+  scim: DEFAULT_SCIM_MAPPING,
 };
 
 /** Status words as HR systems write them; matched case-insensitively. */

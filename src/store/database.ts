@@ -624,7 +624,47 @@ export interface ReviewDecisionsTable {
   audit_seq: ColumnType<string, string | number, never>;
 }
 
+export interface ScimTokensTable {
+  id: string;
+  source: string;
+  name: string;
+  token_hash: string;
+  scopes: string[];
+  created_by: string;
+  created_at: ColumnType<Date, string, string>;
+  expires_at: ColumnType<Date | null, string | null, string | null>;
+  revoked_at: ColumnType<Date | null, string | null, string | null>;
+  last_used_at: ColumnType<Date | null, string | null, string | null>;
+}
+
+export interface ScimResourcesTable {
+  source: string;
+  id: string;
+  resource: ColumnType<Record<string, unknown>, string, string>;
+  version: number;
+  present: Generated<boolean>;
+  created_at: ColumnType<Date, string, string>;
+  updated_at: ColumnType<Date, string, string>;
+}
+
+export interface ScimBatchesTable {
+  id: string;
+  source: string;
+  actor: string;
+  status: 'accepted' | 'running' | 'done' | 'failed';
+  operations: number;
+  processed: Generated<number>;
+  failed: Generated<number>;
+  import_ids: Generated<string[]>;
+  results: ColumnType<unknown[] | null, string | null | undefined, string | null>;
+  created_at: ColumnType<Date, string, string>;
+  finished_at: ColumnType<Date | null, string | null | undefined, string | null>;
+}
+
 export interface Database {
+  scim_batches: ScimBatchesTable;
+  scim_tokens: ScimTokensTable;
+  scim_resources: ScimResourcesTable;
   review_campaigns: ReviewCampaignsTable;
   review_items: ReviewItemsTable;
   review_decisions: ReviewDecisionsTable;

@@ -23,6 +23,7 @@ import * as m0016 from './migrations/0016-leaver-priority.ts';
 import * as m0020 from './migrations/0020-access-reviews.ts';
 import * as m0021 from './migrations/0021-sod-and-siem.ts';
 import * as m0022 from './migrations/0022-equipment.ts';
+import * as m0023 from './migrations/0023-scim-inbound.ts';
 import * as m0024 from './migrations/0024-review-schedule.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -44,6 +45,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0020-access-reviews': m0020,
   '0021-sod-and-siem': m0021,
   '0022-equipment': m0022,
+  '0023-scim-inbound': m0023,
   '0024-review-schedule': m0024,
 };
 

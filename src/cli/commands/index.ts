@@ -24,6 +24,7 @@ import { registerRescindCommand } from './rescind-command.ts';
 import { registerReviewCommands } from './review-commands.ts';
 import { registerSourceCommand } from './source-command.ts';
 import { registerSystemCommands } from './system-commands.ts';
+import { registerScimCommands } from './scim-commands.ts';
 import { registerSecretCommands } from './secret-commands.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerTaskCommands } from './task-commands.ts';
@@ -35,4 +36,4 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerSourceCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
   registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerSystemCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand,
   registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands,
-  registerMigrateCommand, registerEvidenceCommands, registerBackupCommands, registerReviewCommands];
+  registerMigrateCommand, registerEvidenceCommands, registerBackupCommands, registerReviewCommands, registerScimCommands];

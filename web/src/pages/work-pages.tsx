@@ -156,6 +156,7 @@ export function ImportPage() {
         </form>
         <ErrorNote error={error} />
       </Card>
+      <RecentImports reloadKey={result?.id ?? ''} />
       <Card title={result ? (result.dryRun ? 'Dry run: what would change' : 'Imported') : 'Result'} className="span-2">
         {!result ? <Empty>Choose a file and preview it: nothing is stored until you import.</Empty> : (
           <>
@@ -185,6 +186,40 @@ export function ImportPage() {
         )}
       </Card>
     </div>
+  );
+}
+
+interface ImportRow { id: string; source: string; fileName: string; status: string; asOf: string; rowsTotal: number; rowsInvalid: number; actor: string; startedAt: string }
+
+/** File imports and inbound (SCIM) pushes side by side, newest first; a held one can be released here. */
+function RecentImports({ reloadKey }: { reloadKey: string }) {
+  const { data, error, reload } = useApi<{ items: ImportRow[] }>('/api/imports?limit=20');
+  const [err, setErr] = useState<Error | null>(null);
+  useEffect(() => { reload(); }, [reloadKey]);
+  const release = async (id: string) => {
+    try { await api('POST', `/api/imports/${id}/release`); reload(); } catch (e) { setErr(e as Error); }
+  };
+  return (
+    <Card title="Recent imports and inbound pushes" className="span-2">
+      <ErrorNote error={error ?? err} />
+      {!data ? <Loading /> : data.items.length === 0 ? <Empty>No imports yet.</Empty> : (
+        <div className="table-wrap">
+          <table>
+            <thead><tr><th>Started</th><th>Source</th><th>How</th><th>Rows</th><th>By</th><th>Status</th></tr></thead>
+            <tbody>{data.items.map((i) => (
+              <tr key={i.id}>
+                <td><small>{i.startedAt.replace('T', ' ').slice(0, 19)}</small></td>
+                <td>{i.source}</td>
+                <td>{i.fileName.startsWith('scim ') ? <><Badge tone="info">SCIM push</Badge> <small>{i.fileName.slice(5)}</small></> : <><Badge tone="good">file</Badge> <small>{i.fileName}</small></>}</td>
+                <td>{i.rowsTotal}{i.rowsInvalid > 0 ? <small> ({i.rowsInvalid} invalid)</small> : null}</td>
+                <td><small>{i.actor}</small></td>
+                <td><Status value={i.status} /> {i.status === 'held' && <button type="button" className="danger" aria-label={`Release ${i.fileName} of ${i.source}`} onClick={() => void release(i.id)}>Release</button>}</td>
+              </tr>
+            ))}</tbody>
+          </table>
+        </div>
+      )}
+    </Card>
   );
 }
 
