@@ -87,3 +87,22 @@ export async function startScimEndpoint(options: ScimEndpointOptions = {}): Prom
     },
   };
 }
+
+/**
+ * The inbound endpoint for the conformance run (test/api/scim-inbound-conformance.test.ts):
+ * listening on loopback over a fresh store of the named backend, with one
+ * `scim` source whose mass-change guard does not hold the run's deletions.
+ */
+export async function startScimInboundTestServer(options: { readonly backend?: string } = {}): Promise<{ baseUrl: string; token: string; close(): Promise<void> }> {
+  const backend = testBackends().find((b) => b.name === options.backend) ?? testBackends()[0]!;
+  const store = await backend.open();
+  const endpoint = await startScimEndpoint({ listen: true, store, config: { mass_change: { minimum: 1_000_000, percent: 100 } } });
+  return {
+    baseUrl: endpoint.baseUrl,
+    token: endpoint.token,
+    async close() {
+      await endpoint.close();
+      await store.close();
+    },
+  };
+}
