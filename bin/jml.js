@@ -13,19 +13,42 @@ const source = path.join(root, 'src', 'cli', 'main.ts');
 const compiled = path.join(root, 'dist', 'cli', 'main.js');
 const fromSource = existsSync(source);
 const major = Number(process.versions.node.split('.')[0]);
-if (major >= 24) {
+const args = process.argv.slice(2);
+
+// The embedded database is PostgreSQL compiled to WebAssembly. V8's optimising
+// tier recompiles its hottest functions in the background, which for a command
+// that runs a few queries costs more than it saves: measured on `jml identity KEY`
+// (PGlite demo), 672 MiB and 3.1 s with it, 311 MiB and 1.6 s with Liftoff only.
+// The long-running server and worker keep the optimising tier, and help opens no
+// database. The flag can only be given on the command line, hence the second process.
+const KEEP_OPTIMISING = new Set(['serve', 'worker', 'help', '--help', '-h', '--version', '-V']);
+const nodeFlags = args.length === 0 || args.some((word) => KEEP_OPTIMISING.has(word)) ? [] : ['--liftoff-only'];
+const flagsMissing = nodeFlags.some((flag) => !process.execArgv.includes(flag));
+
+if (major >= 24 && !flagsMissing) {
   // Stack traces from the compiled package point at the TypeScript (the maps carry their sources).
   if (!fromSource) process.setSourceMapsEnabled(true);
   const { endQuietlyOnClosedPipe, main } = await import(pathToFileURL(fromSource ? source : compiled).href);
   endQuietlyOnClosedPipe(process.stdout);
   endQuietlyOnClosedPipe(process.stderr);
-  await main(process.argv.slice(2));
+  await main(args);
+} else if (major >= 24) {
+  exitLike(spawnSync(process.execPath, [...process.execArgv, ...nodeFlags, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' }));
 } else {
   const pinned = path.join(root, 'node_modules', 'node', 'bin', 'node');
   if (!fromSource || !existsSync(pinned)) {
     console.error(`jml needs Node.js 24 or later (this is ${process.version})${fromSource ? `; run \`npm install\` in ${root} first` : ''}`);
     process.exit(1);
   }
-  const run = spawnSync(pinned, [source, ...process.argv.slice(2)], { stdio: 'inherit' });
+  exitLike(spawnSync(pinned, [...nodeFlags, source, ...args], { stdio: 'inherit' }));
+}
+
+/** Ends as the second process ended: its exit code, or the signal that stopped it. */
+function exitLike(run) {
+  if (run.error) {
+    console.error(`jml: cannot start ${process.execPath}: ${run.error.message}`);
+    process.exit(1);
+  }
+  if (run.signal) process.kill(process.pid, run.signal);
   process.exit(run.status ?? 1);
 }

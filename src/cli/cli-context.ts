@@ -5,9 +5,8 @@
  */
 import os from 'node:os';
 import type { Command } from 'commander';
-import { assertPrivateKeyFile } from '../connectors/secrets/index.ts';
-import { loadConfig, type JmlConfig } from '../app/config.ts';
-import { openStore, type Store } from '../store/open-store.ts';
+import type { JmlConfig } from '../app/config.ts';
+import type { Store } from '../store/open-store.ts';
 
 export interface GlobalOptions {
   readonly config?: string;
@@ -31,7 +30,8 @@ export function createCliContext(program: Command): CliContext {
   let configPromise: Promise<JmlConfig> | null = null;
   const config = () => {
     const opts = program.opts<GlobalOptions>();
-    configPromise ??= loadConfig({ configFile: opts.config, dataDir: opts.data, policyDir: opts.policy });
+    // Imported when first needed: `jml --help` loads neither the configuration's nor the store's libraries.
+    configPromise ??= import('../app/config.ts').then(({ loadConfig }) => loadConfig({ configFile: opts.config, dataDir: opts.data, policyDir: opts.policy }));
     return configPromise;
   };
   return {
@@ -39,7 +39,8 @@ export function createCliContext(program: Command): CliContext {
     async withStore(fn) {
       const cfg = await config();
       // Refused at start, not at the first connector that needs a secret.
-      if (process.env.JML_MASTER_KEY_FILE) assertPrivateKeyFile(process.env.JML_MASTER_KEY_FILE);
+      if (process.env.JML_MASTER_KEY_FILE) (await import('../connectors/secrets/index.ts')).assertPrivateKeyFile(process.env.JML_MASTER_KEY_FILE);
+      const { openStore } = await import('../store/open-store.ts');
       const store = await openStore({ databaseUrl: cfg.database_url, dataDir: cfg.data_dir });
       try {
         return await fn(store, cfg);

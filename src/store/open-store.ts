@@ -46,9 +46,9 @@ pg.types.setTypeParser(1082, (v) => v);
 export async function openStore(options: StoreOptions): Promise<Store> {
   const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize ?? 10) : await openPglite(options.dataDir ?? '.jml', options.loadDataDir);
   try {
-    if (options.migrate !== false) await migrateToLatest(store.db);
+    const applied = options.migrate !== false ? await migrateToLatest(store.db) : [];
     // Tables the migrations just made are new PGlite files (0666; see data-dir-permissions.ts).
-    if (store.backend === 'pglite' && !store.location.startsWith('memory://')) tightenDataFiles(path.join(store.location, 'pgdata'));
+    if (applied.length > 0 && store.backend === 'pglite' && !store.location.startsWith('memory://')) tightenDataFiles(path.join(store.location, 'pgdata'));
   } catch (error) {
     await store.close();
     throw error;
