@@ -1,8 +1,10 @@
 /**
- * Whole-process figures, measured from outside as a user would: wall time and
- * peak RSS of `jml …` run as its own process. Peak RSS comes from the kernel's
- * accounting of the finished child (GNU time's %M: the child and every process
- * it waited for, so the Node re-run by bin/jml.js counts), not from inside.
+ * Whole-process figures, measured from outside as a user would: wall time,
+ * CPU time and peak RSS of `jml …` run as its own process. CPU time and peak
+ * RSS come from the kernel's accounting of the finished child (GNU time's %U,
+ * %S and %M: the child and every process it waited for, so the Node re-run by
+ * bin/jml.js counts). CPU time is printed beside wall time because on a busy
+ * machine the wall time mostly measures the other work.
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -18,6 +20,8 @@ export interface ProcessFigure {
   readonly ms: number;
   /** Null when GNU time is not installed (apt-get install time). */
   readonly peakRssMiB: number | null;
+  /** User + system CPU time; null without GNU time. */
+  readonly cpuMs: number | null;
   readonly status: number | null;
   readonly stdout: string;
   readonly stderr: string;
@@ -31,11 +35,19 @@ export function measureProcess(command: string, args: readonly string[], options
   try {
     const started = performance.now();
     const run = timed
-      ? spawnSync(GNU_TIME, ['-f', '%M', '-o', rssFile, command, ...args], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20, ...options })
+      ? spawnSync(GNU_TIME, ['-f', '%M %U %S', '-o', rssFile, command, ...args], { encoding: 'utf8', maxBuffer: 256 * 2 ** 20, ...options })
       : spawnSync(command, args, { encoding: 'utf8', maxBuffer: 256 * 2 ** 20, ...options });
     const ms = performance.now() - started;
-    const kib = timed && existsSync(rssFile) ? Number.parseInt(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1)!, 10) : Number.NaN;
-    return { ms: Math.round(ms), peakRssMiB: Number.isFinite(kib) ? Math.round(kib / 1024) : null, status: run.status, stdout: String(run.stdout ?? ''), stderr: String(run.stderr ?? '') };
+    // The last line: GNU time writes "Command exited with non-zero status N" before it.
+    const [kib, user, system] = timed && existsSync(rssFile) ? readFileSync(rssFile, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number) : [];
+    return {
+      ms: Math.round(ms),
+      peakRssMiB: kib !== undefined && Number.isFinite(kib) ? Math.round(kib / 1024) : null,
+      cpuMs: user !== undefined && system !== undefined && Number.isFinite(user + system) ? Math.round((user + system) * 1000) : null,
+      status: run.status,
+      stdout: String(run.stdout ?? ''),
+      stderr: String(run.stderr ?? ''),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
