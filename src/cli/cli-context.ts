@@ -7,6 +7,7 @@ import os from 'node:os';
 import type { Command } from 'commander';
 import type { JmlConfig } from '../app/config.ts';
 import type { Store } from '../store/open-store.ts';
+import { writeJson } from './json-writer.ts';
 
 export interface GlobalOptions {
   readonly config?: string;
@@ -65,9 +66,17 @@ function safeUserName(): string {
   }
 }
 
-/** Writes one JSON document followed by a newline. */
+/** Writes one JSON document (as `JSON.stringify(value, null, 2)`, large arrays written piece by piece) followed by a newline. */
 export function printJson(ctx: CliContext, value: unknown): void {
-  ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  // Written in pieces of about 64 KiB: one write per element would be a system call each.
+  let pending = '';
+  writeJson((text) => {
+    pending += text;
+    if (pending.length < 65_536) return;
+    ctx.stdout.write(pending);
+    pending = '';
+  }, value);
+  ctx.stdout.write(`${pending}\n`);
 }
 
 export function printLine(ctx: CliContext, line = ''): void {
