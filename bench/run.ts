@@ -44,6 +44,7 @@ const workloads: Workload[] = [
   { name: 'ldap', file: 'ldap-bench.ts', args: [], skip: !hasSlapd && 'slapd is not installed (bash test/peers/install-debian.sh)' },
   { name: 'jobs', file: 'jobs-bench.ts', args: [] },
   { name: 'api', file: 'api-bench.ts', args: [] },
+  { name: 'api', file: 'api-bench.ts', args: ['--under-load'], skip: !pg && 'set DATABASE_URL to measure the API while an import and a plan run' },
   { name: 'sign-in-burst', file: 'sign-in-burst-bench.ts', args: [] },
   { name: 'evidence', file: 'evidence-bench.ts', args: ['--backend', 'pglite'] },
   { name: 'siem', file: 'siem-bench.ts', args: ['--backend', 'pglite'] },

@@ -3,7 +3,7 @@
 // directly (Node 24 strips the types; no build step). An installed package has
 // no src/ but the compiled dist/, because Node refuses to strip types inside
 // node_modules. A clone started by an older node re-runs with its pinned Node 24.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -33,22 +33,33 @@ if (major >= 24 && !flagsMissing) {
   endQuietlyOnClosedPipe(process.stderr);
   await main(args);
 } else if (major >= 24) {
-  exitLike(spawnSync(process.execPath, [...process.execArgv, ...nodeFlags, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' }));
+  runAndEndLikeIt(process.execPath, [...process.execArgv, ...nodeFlags, fileURLToPath(import.meta.url), ...args]);
 } else {
   const pinned = path.join(root, 'node_modules', 'node', 'bin', 'node');
   if (!fromSource || !existsSync(pinned)) {
     console.error(`jml needs Node.js 24 or later (this is ${process.version})${fromSource ? `; run \`npm install\` in ${root} first` : ''}`);
     process.exit(1);
   }
-  exitLike(spawnSync(pinned, [...nodeFlags, source, ...args], { stdio: 'inherit' }));
+  runAndEndLikeIt(pinned, [...nodeFlags, source, ...args]);
 }
 
-/** Ends as the second process ended: its exit code, or the signal that stopped it. */
-function exitLike(run) {
-  if (run.error) {
-    console.error(`jml: cannot start ${process.execPath}: ${run.error.message}`);
+/**
+ * Runs the second process and ends as it ended: its exit code, or the signal
+ * that stopped it. A signal sent to this process (`kill PID`, a service
+ * manager stopping it) is passed on, so the command never runs on alone.
+ */
+function runAndEndLikeIt(command, commandArgs) {
+  const child = spawn(command, commandArgs, { stdio: 'inherit' });
+  const forward = (signal) => child.kill(signal);
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, forward);
+  child.on('error', (error) => {
+    console.error(`jml: cannot start ${command}: ${error.message}`);
     process.exit(1);
-  }
-  if (run.signal) process.kill(process.pid, run.signal);
-  process.exit(run.status ?? 1);
+  });
+  child.on('exit', (code, signal) => {
+    for (const s of signals) process.off(s, forward);
+    if (signal) process.kill(process.pid, signal);
+    else process.exit(code ?? 1);
+  });
 }

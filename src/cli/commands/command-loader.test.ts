@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -65,6 +65,31 @@ test('bin/jml.js runs a database command in a second process and passes on its e
     });
     assert.equal(r.status, 5, r.stderr);
     assert.equal(JSON.parse(r.stdout).error.code, 'not_found');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bin/jml.js passes a signal on to the command it runs, so no command runs on alone after kill PID', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'jml-loader-'));
+  try {
+    // A database command runs in the second process; a fresh data directory keeps it busy for seconds.
+    const child = spawn(process.execPath, [BIN, '--data', path.join(dir, 'data'), 'identities'], { cwd: dir, env: { ...process.env, DATABASE_URL: '' }, stdio: 'ignore' });
+    const pidOf = (ppid: number) => spawnSync('pgrep', ['-P', String(ppid)], { encoding: 'utf8' }).stdout.trim();
+    let inner = '';
+    for (let i = 0; i < 100 && !inner; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      inner = pidOf(child.pid!);
+    }
+    assert.ok(inner, 'bin/jml.js started no second process');
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    child.kill('SIGTERM');
+    assert.equal(await ended, 'SIGTERM');
+    // Well before the command would have finished on its own (unpacking and migrating take seconds).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const alive = spawnSync('kill', ['-0', inner]).status === 0;
+    if (alive) spawnSync('kill', [inner]);
+    assert.equal(alive, false, `the command (pid ${inner}) kept running after jml was stopped`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
