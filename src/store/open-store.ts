@@ -82,9 +82,11 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Stor
  * default (128 MB) lives in the WebAssembly heap, which never shrinks, on top of
  * the process's own memory; an embedded store serves one process, and the
  * operating system's page cache still holds the data files. Measured on
- * `jml identity KEY`: peak RSS 275 → 151 MiB with 16 MB.
+ * `jml identity KEY`: peak RSS 275 → 151 MiB with 16 MB; 32 MB leaves an
+ * import's indexes some room (its effect on import time was not measurable on
+ * the busy machine it was chosen on).
  */
-const PGLITE_START_PARAMS = (defaults: readonly string[]): string[] => [...defaults, '-c', 'shared_buffers=32MB'];
+const pgliteStartParams = (defaults: readonly string[]): string[] => [...defaults, '-c', 'shared_buffers=32MB'];
 
 async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promise<Store> {
   const { PGlite } = await import('@electric-sql/pglite');
@@ -102,7 +104,7 @@ async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promi
     // A new cluster starts from the shipped one instead of initdb (pglite-cluster.ts).
     const fresh = !onDisk || !existsSync(path.join(target, 'PG_VERSION'));
     const start = loadDataDir ?? (fresh ? prebuiltCluster() : undefined);
-    pglite = await PGlite.create(target, { ...(start ? { loadDataDir: start } : {}), startParams: PGLITE_START_PARAMS(PGlite.defaultStartParams) });
+    pglite = await PGlite.create(target, { ...(start ? { loadDataDir: start } : {}), startParams: pgliteStartParams(PGlite.defaultStartParams) });
     if (onDisk) tightenDataFiles(target);
   } catch (cause) {
     await release?.();
