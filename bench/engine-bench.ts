@@ -11,6 +11,7 @@
  *
  * Targets (issue 3): ≤ 10 s and peak RSS ≤ 2 GiB on a 2-core machine.
  */
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Account, Grant } from '../src/domain/access.ts';
 import type { Identity } from '../src/domain/identity.ts';
@@ -190,7 +191,10 @@ if (import.meta.main) {
     console.log(`engine: ${r.identities.toLocaleString('en')} identities, ${r.roles} roles, ${r.entitlements} entitlements in ${r.systems} systems`);
     console.log(`        ${r.accounts.toLocaleString('en')} accounts, ${r.grants.toLocaleString('en')} observed grants (generated in ${r.generateMs} ms)`);
     console.log(`        desired + plan: ${r.planMs} ms, ${r.identitiesPerSecond.toLocaleString('en')} identities/s, ${r.changes.toLocaleString('en')} changes`);
-    console.log(`        peak RSS ${r.peakRssMiB} MiB (targets: ≤ 10,000 ms, ≤ 2,048 MiB)`);
+    // Issue 3 set the 100,000 targets; issue 16 goal 3 the 500,000 ones, in either grant order.
+    const goal = r.identities >= 500_000 ? { ms: 30_000, mib: 3_072 } : { ms: 10_000, mib: 2_048 };
+    const met = r.planMs <= goal.ms && r.peakRssMiB <= goal.mib ? 'met' : 'MISSED';
+    console.log(`        peak RSS ${r.peakRssMiB} MiB (goals: ≤ ${goal.ms.toLocaleString('en')} ms, ≤ ${goal.mib.toLocaleString('en')} MiB${r.shuffledGrants ? ', grants shuffled' : ''}) ${met}; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   }
   console.log(JSON.stringify({ bench: 'engine', ...r }));
 }

@@ -1,10 +1,16 @@
 /**
  * Import benchmark: a synthetic HR file of N people (default 100,000), first
  * imported whole (all joiners), then again with 2 % movers and 1 % leavers.
- * Prints rows/s for both imports and the process's peak RSS, on embedded PGlite
- * and, when DATABASE_URL is set, on that PostgreSQL server (a fresh database).
+ * On embedded PGlite and, when DATABASE_URL is set, on that PostgreSQL server
+ * (a fresh database).
  *
- *   node bench/import-bench.ts [--people N] [--backend pglite|postgres] [--phases] [--process-per-import] [--json]
+ * By default each import is `jml import hr FILE --json` run as a whole process,
+ * the first one on a fresh data directory (issue 16, goal 2: ≤ 12 s on PGlite,
+ * ≤ 10 s on PostgreSQL for 100,000 rows, ≤ 60 s for 500,000 on PostgreSQL, peak
+ * RSS ≤ 1 GiB): wall time and peak RSS measured from outside. --in-process
+ * imports in this process instead (with --phases, the time of each phase).
+ *
+ *   node bench/import-bench.ts [--people N] [--backend pglite|postgres] [--in-process [--phases] [--process-per-import]] [--json]
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +22,7 @@ import { configSchema, DEFAULT_SOURCES } from '../src/app/config.ts';
 import { importSource, type ImportResult } from '../src/app/import-source.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
 import { createScratchDatabase } from '../test/support/scratch-database.ts';
+import { JML_BIN, measureProcess } from './process-measure.ts';
 
 export interface ImportBenchResult {
   readonly backend: string;
@@ -43,7 +50,7 @@ const HEADER = 'employee_id,first_name,last_name,email,department,title,manager_
 const DEPARTMENTS = ['Engineering', 'Sales', 'Finance', 'Support', 'Marketing', 'IT', 'Research', 'People'];
 
 /** Writes the synthetic HR file a few thousand lines at a time, so generating it does not inflate the measured peak RSS. */
-function writeHrFile(file: string, people: number, variant: 'first' | 'second'): void {
+export function writeHrFile(file: string, people: number, variant: 'first' | 'second'): void {
   writeFileSync(file, `${HEADER}\n`);
   let lines: string[] = [];
   for (let i = 0; i < people; i++) {
@@ -169,6 +176,59 @@ export async function runImportBench(
   }
 }
 
+export interface ImportProcessResult {
+  readonly backend: 'pglite' | 'postgres';
+  readonly people: number;
+  readonly first: ProcessImport;
+  readonly second: ProcessImport;
+  readonly loadAverage: readonly number[];
+}
+
+interface ProcessImport {
+  readonly ms: number;
+  readonly rowsPerSecond: number;
+  readonly peakRssMiB: number | null;
+  readonly cpuMs: number | null;
+  readonly counts: ImportResult['counts'];
+}
+
+/** `jml import hr FILE --as-of D --json` as its own process; throws unless it applied. */
+function importProcess(people: number, data: readonly string[], env: NodeJS.ProcessEnv, file: string, asOf: string): ProcessImport {
+  const r = measureProcess(process.execPath, [JML_BIN, ...data, 'import', 'hr', file, '--as-of', asOf, '--json'], { env, cwd: path.dirname(file) });
+  if (r.status !== 0) throw new Error(`jml import exited ${r.status}: ${r.stderr.slice(-2000)}`);
+  const out = JSON.parse(r.stdout) as ImportResult;
+  if (out.status !== 'applied') throw new Error(`jml import did not apply: ${out.status}`);
+  return { ms: r.ms, rowsPerSecond: Math.round(people / (r.ms / 1000)), peakRssMiB: r.peakRssMiB, cpuMs: r.cpuMs, counts: out.counts };
+}
+
+/** Both imports as whole `jml import` processes, the first on a fresh data directory or database. */
+export async function runImportProcessBench(options: { readonly people?: number; readonly databaseUrl?: string } = {}): Promise<ImportProcessResult> {
+  const people = options.people ?? 100_000;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'jml-bench-import-'));
+  const first = path.join(dir, 'hr-1.csv');
+  const second = path.join(dir, 'hr-2.csv');
+  writeHrFile(first, people, 'first');
+  writeHrFile(second, people, 'second');
+  const scratch = options.databaseUrl ? await createScratchDatabase(options.databaseUrl, 'jml_bench') : null;
+  const env = { ...process.env, DATABASE_URL: scratch?.url ?? '', JML_ACTOR: 'bench' };
+  const data = ['--data', path.join(dir, 'data')];
+  try {
+    const r1 = importProcess(people, data, env, first, '2026-11-01');
+    const r2 = importProcess(people, data, env, second, '2026-11-22');
+    return { backend: scratch ? 'postgres' : 'pglite', people, first: r1, second: r2, loadAverage: os.loadavg().map((l) => Number(l.toFixed(2))) };
+  } finally {
+    await scratch?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The goals of issue 16 for a first import of `people` rows (null: none named for that size). */
+function importGoal(backend: string, people: number): { readonly ms: number | null; readonly rssMiB: number | null } {
+  if (people === 100_000) return { ms: backend === 'postgres' ? 10_000 : 12_000, rssMiB: 1024 };
+  if (people === 500_000 && backend === 'postgres') return { ms: 60_000, rssMiB: null };
+  return { ms: null, rssMiB: null };
+}
+
 if (import.meta.main && process.argv[2] === '--import-only') {
   const [where, file, asOf, label, phases] = process.argv.slice(3) as [string, string, string, string, string];
   const store = await openTarget(where.startsWith('postgres') ? { databaseUrl: where } : { dataDir: where });
@@ -182,9 +242,21 @@ if (import.meta.main && process.argv[2] === '--import-only') {
   await store.close();
   console.log(Math.round(process.resourceUsage().maxRSS / 1024));
 } else if (import.meta.main) {
-  const { values } = parseArgs({ options: { people: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false }, phases: { type: 'boolean', default: false }, 'process-per-import': { type: 'boolean', default: false }, backend: { type: 'string' } } });
+  const { values } = parseArgs({ options: { people: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false }, phases: { type: 'boolean', default: false }, 'process-per-import': { type: 'boolean', default: false }, backend: { type: 'string' }, 'in-process': { type: 'boolean', default: false } } });
   const people = Number.parseInt(values.people!, 10);
   const backend = values.backend ?? (process.env.DATABASE_URL ? 'postgres' : 'pglite');
+  if (!values['in-process']) {
+    const r = await runImportProcessBench({ people, databaseUrl: backend === 'postgres' ? process.env.DATABASE_URL : undefined });
+    const goal = importGoal(r.backend, people);
+    const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
+    if (!values.json) {
+      console.log(`import bench on ${r.backend}, ${people.toLocaleString('en')} people, each import a whole \`jml import hr FILE --json\` process (load average ${r.loadAverage.join(' ')})`);
+      console.log(`  first import, fresh data directory: ${r.first.ms} ms (CPU ${r.first.cpuMs ?? '?'} ms), ${r.first.rowsPerSecond} rows/s${goal.ms === null ? '' : ` (goal ≤ ${goal.ms} ms) ${verdict(r.first.ms <= goal.ms)}`}; peak RSS ${r.first.peakRssMiB ?? '?'} MiB${goal.rssMiB === null ? '' : ` (goal ≤ ${goal.rssMiB} MiB) ${verdict((r.first.peakRssMiB ?? Infinity) <= goal.rssMiB)}`}`);
+      console.log(`  second import (${r.second.counts.movers} movers, ${r.second.counts.leavers} leavers): ${r.second.ms} ms (CPU ${r.second.cpuMs ?? '?'} ms), ${r.second.rowsPerSecond} rows/s; peak RSS ${r.second.peakRssMiB ?? '?'} MiB`);
+    }
+    console.log(JSON.stringify({ bench: 'import', mode: 'process', ...r, goal }));
+    process.exit(0);
+  }
   const result = await runImportBench({ people, databaseUrl: backend === 'postgres' ? process.env.DATABASE_URL : undefined, phases: values.phases, processPerImport: values['process-per-import'] });
   if (!values.json) {
     console.log(`import bench on ${result.backend}, ${result.people} people`);

@@ -4,6 +4,7 @@
  *
  *   npm run bench                      all workloads at the sizes the issues name
  *   npm run bench -- --only import,engine
+ *   npm run bench -- --only engine-500k,import-500k   the 500,000 runs (not in the default set)
  *   DATABASE_URL=postgres://… npm run bench   adds the PostgreSQL runs
  *
  * Workloads that need a peer (slapd, a PostgreSQL server) are skipped with a
@@ -27,15 +28,23 @@ interface Workload {
   readonly args: readonly string[];
   readonly env?: Record<string, string | undefined>;
   readonly skip?: string | false;
+  /** Long runs (500,000 identities): only with --only <name>. */
+  readonly optIn?: boolean;
 }
 
 const workloads: Workload[] = [
   { name: 'import', file: 'import-bench.ts', args: ['--backend', 'pglite'] },
   { name: 'import', file: 'import-bench.ts', args: ['--backend', 'postgres'], skip: !pg && 'set DATABASE_URL to measure on PostgreSQL' },
+  { name: 'import-500k', file: 'import-bench.ts', args: ['--backend', 'postgres', '--people', '500000'], skip: !pg && 'set DATABASE_URL to measure on PostgreSQL', optIn: true },
   { name: 'engine', file: 'engine-bench.ts', args: [] },
+  { name: 'engine', file: 'engine-bench.ts', args: ['--shuffled'] },
+  { name: 'engine-500k', file: 'engine-bench.ts', args: ['--identities', '500000'], optIn: true },
+  { name: 'engine-500k', file: 'engine-bench.ts', args: ['--identities', '500000', '--shuffled'], optIn: true },
+  { name: 'cli', file: 'cli-bench.ts', args: [] },
   { name: 'ldap', file: 'ldap-bench.ts', args: [], skip: !hasSlapd && 'slapd is not installed (bash test/peers/install-debian.sh)' },
   { name: 'jobs', file: 'jobs-bench.ts', args: [] },
   { name: 'api', file: 'api-bench.ts', args: [] },
+  { name: 'api', file: 'api-bench.ts', args: ['--under-load'], skip: !pg && 'set DATABASE_URL to measure the API while an import and a plan run' },
   { name: 'sign-in-burst', file: 'sign-in-burst-bench.ts', args: [] },
   { name: 'evidence', file: 'evidence-bench.ts', args: ['--backend', 'pglite'] },
   { name: 'siem', file: 'siem-bench.ts', args: ['--backend', 'pglite'] },
@@ -51,7 +60,7 @@ const workloads: Workload[] = [
 console.log(`jml benchmarks on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 let failed = 0;
 for (const w of workloads) {
-  if (only && !only.has(w.name)) continue;
+  if (only ? !only.has(w.name) : w.optIn) continue;
   const file = path.join(here, w.file);
   if (!existsSync(file)) continue;
   console.log(`\n== ${w.name} ${w.args.join(' ')}`);

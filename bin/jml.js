@@ -3,7 +3,7 @@
 // directly (Node 24 strips the types; no build step). An installed package has
 // no src/ but the compiled dist/, because Node refuses to strip types inside
 // node_modules. A clone started by an older node re-runs with its pinned Node 24.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
@@ -13,19 +13,55 @@ const source = path.join(root, 'src', 'cli', 'main.ts');
 const compiled = path.join(root, 'dist', 'cli', 'main.js');
 const fromSource = existsSync(source);
 const major = Number(process.versions.node.split('.')[0]);
-if (major >= 24) {
+const args = process.argv.slice(2);
+
+// The embedded database is PostgreSQL compiled to WebAssembly. V8's optimising
+// tier recompiles its hottest functions in the background, which for a command
+// that runs a few queries costs more than it saves: measured on `jml identity KEY`
+// (PGlite demo), 672 MiB and 3.1 s with it, 311 MiB and 1.6 s with Liftoff only.
+// The long-running server and worker keep the optimising tier, as does import (100,000
+// rows on a fresh directory: CPU 29.6 s with it, 44.6 s without, though 1.44 GiB
+// against ~1 GiB peak RSS) and apply (not measured both ways); help opens no database.
+// The flag can only be given on the command line, hence the second process.
+const KEEP_OPTIMISING = new Set(['serve', 'worker', 'import', 'apply', 'help', '--help', '-h', '--version', '-V']);
+const nodeFlags = args.length === 0 || args.some((word) => KEEP_OPTIMISING.has(word)) ? [] : ['--liftoff-only'];
+const flagsMissing = nodeFlags.some((flag) => !process.execArgv.includes(flag));
+
+if (major >= 24 && !flagsMissing) {
   // Stack traces from the compiled package point at the TypeScript (the maps carry their sources).
   if (!fromSource) process.setSourceMapsEnabled(true);
   const { endQuietlyOnClosedPipe, main } = await import(pathToFileURL(fromSource ? source : compiled).href);
   endQuietlyOnClosedPipe(process.stdout);
   endQuietlyOnClosedPipe(process.stderr);
-  await main(process.argv.slice(2));
+  await main(args);
+} else if (major >= 24) {
+  runAndEndLikeIt(process.execPath, [...process.execArgv, ...nodeFlags, fileURLToPath(import.meta.url), ...args]);
 } else {
   const pinned = path.join(root, 'node_modules', 'node', 'bin', 'node');
   if (!fromSource || !existsSync(pinned)) {
     console.error(`jml needs Node.js 24 or later (this is ${process.version})${fromSource ? `; run \`npm install\` in ${root} first` : ''}`);
     process.exit(1);
   }
-  const run = spawnSync(pinned, [source, ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(run.status ?? 1);
+  runAndEndLikeIt(pinned, [...nodeFlags, source, ...args]);
+}
+
+/**
+ * Runs the second process and ends as it ended: its exit code, or the signal
+ * that stopped it. A signal sent to this process (`kill PID`, a service
+ * manager stopping it) is passed on, so the command never runs on alone.
+ */
+function runAndEndLikeIt(command, commandArgs) {
+  const child = spawn(command, commandArgs, { stdio: 'inherit' });
+  const forward = (signal) => child.kill(signal);
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, forward);
+  child.on('error', (error) => {
+    console.error(`jml: cannot start ${command}: ${error.message}`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => {
+    for (const s of signals) process.off(s, forward);
+    if (signal) process.kill(process.pid, signal);
+    else process.exit(code ?? 1);
+  });
 }

@@ -7,7 +7,7 @@
  * and `npm test` run the TypeScript directly.
  */
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { copyFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -25,4 +25,8 @@ function run(what: string, command: string, args: readonly string[]): void {
 // A file deleted from src/ must not live on in dist/.
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 run('server → dist/', process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json']);
+// The empty PGlite cluster new data directories start from (src/store/pglite-cluster.ts) is data, not TypeScript.
+for (const file of readdirSync(path.join(root, 'src', 'store')).filter((f) => f.startsWith('pglite-cluster-') && f.endsWith('.tar.gz'))) {
+  copyFileSync(path.join(root, 'src', 'store', file), path.join(root, 'dist', 'store', file));
+}
 run('web console → web/dist/', process.execPath, [path.join(root, 'node_modules/vite/bin/vite.js'), 'build', 'web', '--logLevel', 'warn']);

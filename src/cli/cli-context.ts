@@ -5,9 +5,9 @@
  */
 import os from 'node:os';
 import type { Command } from 'commander';
-import { assertPrivateKeyFile } from '../connectors/secrets/index.ts';
-import { loadConfig, type JmlConfig } from '../app/config.ts';
-import { openStore, type Store } from '../store/open-store.ts';
+import type { JmlConfig } from '../app/config.ts';
+import type { Store } from '../store/open-store.ts';
+import { writeJson } from './json-writer.ts';
 
 export interface GlobalOptions {
   readonly config?: string;
@@ -31,7 +31,8 @@ export function createCliContext(program: Command): CliContext {
   let configPromise: Promise<JmlConfig> | null = null;
   const config = () => {
     const opts = program.opts<GlobalOptions>();
-    configPromise ??= loadConfig({ configFile: opts.config, dataDir: opts.data, policyDir: opts.policy });
+    // Imported when first needed: `jml --help` loads neither the configuration's nor the store's libraries.
+    configPromise ??= import('../app/config.ts').then(({ loadConfig }) => loadConfig({ configFile: opts.config, dataDir: opts.data, policyDir: opts.policy }));
     return configPromise;
   };
   return {
@@ -39,7 +40,8 @@ export function createCliContext(program: Command): CliContext {
     async withStore(fn) {
       const cfg = await config();
       // Refused at start, not at the first connector that needs a secret.
-      if (process.env.JML_MASTER_KEY_FILE) assertPrivateKeyFile(process.env.JML_MASTER_KEY_FILE);
+      if (process.env.JML_MASTER_KEY_FILE) (await import('../connectors/secrets/index.ts')).assertPrivateKeyFile(process.env.JML_MASTER_KEY_FILE);
+      const { openStore } = await import('../store/open-store.ts');
       const store = await openStore({ databaseUrl: cfg.database_url, dataDir: cfg.data_dir });
       try {
         return await fn(store, cfg);
@@ -64,9 +66,17 @@ function safeUserName(): string {
   }
 }
 
-/** Writes one JSON document followed by a newline. */
+/** Writes one JSON document (as `JSON.stringify(value, null, 2)`, large arrays written piece by piece) followed by a newline. */
 export function printJson(ctx: CliContext, value: unknown): void {
-  ctx.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  // Written in pieces of about 64 KiB: one write per element would be a system call each.
+  let pending = '';
+  writeJson((text) => {
+    pending += text;
+    if (pending.length < 65_536) return;
+    ctx.stdout.write(pending);
+    pending = '';
+  }, value);
+  ctx.stdout.write(`${pending}\n`);
 }
 
 export function printLine(ctx: CliContext, line = ''): void {

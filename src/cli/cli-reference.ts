@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { EXIT } from './exit-codes.ts';
+import { COMMANDS } from './commands/index.ts';
 import { createProgram } from './main.ts';
 
 /** What each exit code means; typed by EXIT, so a new code cannot be left out. */
@@ -54,7 +55,7 @@ export function cliReference(): string {
   delete process.env.PORT;
   let program: Command;
   try {
-    program = createProgram().program;
+    program = createProgram(COMMANDS).program;
   } finally {
     if (port !== undefined) process.env.PORT = port;
   }

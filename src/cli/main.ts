@@ -8,7 +8,8 @@ import { jmlVersion } from '../app/jml-version.ts';
 import { isJmlError } from '../domain/errors.ts';
 import { createCliContext, printJson, type CliContext } from './cli-context.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
-import { COMMANDS } from './commands/index.ts';
+import { commandsFor } from './commands/command-loader.ts';
+import type { RegisterCommand } from './commands/index.ts';
 
 /**
  * A reader that went away (`jml plan | head`) ends the command quietly, as
@@ -22,8 +23,11 @@ export function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
   });
 }
 
-/** The `jml` program with every command registered (also what docs/cli.md is generated from). */
-export function createProgram(): { program: Command; ctx: CliContext } {
+/**
+ * The `jml` program with these commands registered: every command for docs/cli.md
+ * (`COMMANDS`), only the one a command line names when it runs (see command-loader.ts).
+ */
+export function createProgram(commands: readonly RegisterCommand[]): { program: Command; ctx: CliContext } {
   const program = new Command('jml')
     .description('jml — identity lifecycle engine: joiners, movers, leavers and the access governance around them')
     .version(jmlVersion(), '-V, --version', 'print the version of jml')
@@ -33,12 +37,12 @@ export function createProgram(): { program: Command; ctx: CliContext } {
     .showHelpAfterError()
     .exitOverride();
   const ctx = createCliContext(program);
-  for (const register of COMMANDS) register(program, ctx);
+  for (const register of commands) register(program, ctx);
   return { program, ctx };
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
-  const { program, ctx } = createProgram();
+  const { program, ctx } = createProgram(await commandsFor(argv));
   const wantsJson = argv.includes('--json');
   try {
     await program.parseAsync(argv as string[], { from: 'user' });
