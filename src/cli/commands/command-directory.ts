@@ -40,4 +40,5 @@ export const COMMAND_DIRECTORY: readonly CommandSummary[] = [
   { name: "backup", term: "backup [options] <file>", description: "write a consistent snapshot of the embedded database, with a manifest (version, time, audit head), to a new file", load: async () => (await import('./backup-commands.ts')).registerBackupCommands },
   { name: "restore", term: "restore [options] <file>", description: "restore a backup into an empty data directory (--data, JML_DATA_DIR), upgrade it if it is older, verify the audit trail", load: async () => (await import('./backup-commands.ts')).registerBackupCommands },
   { name: "reviews", term: "reviews", description: "access review campaigns: list, start, show, decide, close, export", load: async () => (await import('./review-commands.ts')).registerReviewCommands },
+  { name: "scim", term: "scim", description: "inbound SCIM: tokens of the systems that push to a scim source, and release of held pushes", load: async () => (await import('./scim-commands.ts')).registerScimCommands },
 ];
