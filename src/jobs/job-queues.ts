@@ -20,6 +20,7 @@ export const QUEUE = {
   exceptionsReview: 'exceptions-review',
   replan: 'replan',
   auditCheckpoint: 'audit-checkpoint',
+  monthlyCheck: 'monthly-check',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 

@@ -30,6 +30,8 @@ export interface ScheduleHooks {
   readonly systems?: () => readonly string[] | Promise<readonly string[]>;
   /** Signs the audit chain head and writes it outside the database (src/app/audit/audit-checkpoint.ts); skipped without an audit key. */
   readonly checkpoint?: (now: Date) => Promise<unknown>;
+  /** Opens the month's end-user check once and sends its notices (src/app/assets/monthly-check-schedule.ts). */
+  readonly monthlyCheck?: (now: Date) => Promise<unknown>;
 }
 
 /**
@@ -55,6 +57,8 @@ export interface ScheduleSettings {
   readonly exceptionReview: ExceptionReviewSettings;
   /** When the audit chain head is signed into a checkpoint (default hourly). */
   readonly checkpointCron: string;
+  /** When the monthly check is opened (if not yet this month) and its invitations, reminders and escalations sent (default hourly). */
+  readonly monthlyCheckCron: string;
 }
 
 export const DEFAULT_SCHEDULES: ScheduleSettings = {
@@ -66,6 +70,7 @@ export const DEFAULT_SCHEDULES: ScheduleSettings = {
   exceptionReviewCron: '0 6 * * *',
   exceptionReview: DEFAULT_EXCEPTION_REVIEW,
   checkpointCron: '0 * * * *',
+  monthlyCheckCron: '20 * * * *',
 };
 
 export interface ScheduleDeps {
@@ -130,6 +135,7 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
     { queue: QUEUE.leaverSla, cron: '*/5 * * * *', run: async () => checkLeaverSla(deps.db, now(), settings.leaverSla, deps.alert) },
     { queue: QUEUE.exceptionsReview, cron: settings.exceptionReviewCron, run: async () => checkExceptionReviews(deps.db, now(), settings.exceptionReview, deps.alert) },
     { queue: QUEUE.auditCheckpoint, cron: deps.hooks.checkpoint ? settings.checkpointCron : '', run: async () => deps.hooks.checkpoint?.(now()) },
+    { queue: QUEUE.monthlyCheck, cron: deps.hooks.monthlyCheck ? settings.monthlyCheckCron : '', run: async () => deps.hooks.monthlyCheck?.(now()) },
   ];
   for (const entry of table) {
     const { cron: expression, ...options } = every(entry.cron);

@@ -368,6 +368,8 @@ export interface AttestationCampaignsTable {
   opened_at: ColumnType<Date, string, never>;
   due_at: ColumnType<Date, string, never>;
   opened_by: string;
+  /** Notices sent: `invited`, `reminder:<instant>`, `escalation`. */
+  notified: ColumnType<string[], string | undefined, string>;
 }
 
 export interface AttestationItemsTable {

@@ -55,7 +55,10 @@ export async function openMonthlyCheck(db: Db, input: { readonly period: string;
     }
     const id = `chk-${input.period}`;
     const dueAt = new Date(now.getTime() + (input.dueDays ?? 7) * 86_400_000).toISOString();
-    await trx.insertInto('attestation_campaigns').values({ id, period: input.period, opened_at: now.toISOString(), due_at: dueAt, opened_by: input.actor }).execute();
+    // Two workers opening the same month at once: the second insert waits for the first and does nothing.
+    const inserted = await trx.insertInto('attestation_campaigns').values({ id, period: input.period, opened_at: now.toISOString(), due_at: dueAt, opened_by: input.actor })
+      .onConflict((oc) => oc.doNothing()).returning('id').executeTakeFirst();
+    if (!inserted) return { campaignId: id, items: 0, created: false };
     const people = await trx.selectFrom('identities').select(['key', 'kind', 'owner']).where('status', '=', 'active').execute();
     const active = new Set(people.map((p) => p.key));
     const respondentOf = new Map<string, string>();
