@@ -205,6 +205,25 @@ export async function checkCompletion(db: Db, campaignId: string): Promise<{ rea
   return { byDepartment: group('department'), byManager: group('manager') };
 }
 
+export interface CheckSummary {
+  readonly id: string;
+  readonly period: string;
+  readonly dueAt: string;
+  readonly items: number;
+  readonly answered: number;
+  readonly byDepartment: readonly CompletionGroup[];
+  readonly byManager: readonly CompletionGroup[];
+}
+
+/** The latest monthly check with its completion (the dashboard's card), or null before the first. */
+export async function latestCheckSummary(db: Db): Promise<CheckSummary | null> {
+  const check = await db.selectFrom('attestation_campaigns').select(['id', 'period', 'due_at']).orderBy('period', 'desc').limit(1).executeTakeFirst();
+  if (!check) return null;
+  const completion = await checkCompletion(db, check.id);
+  const sum = (key: 'items' | 'answered') => completion.byDepartment.reduce((n, g) => n + g[key], 0);
+  return { id: check.id, period: check.period, dueAt: check.due_at.toISOString(), items: sum('items'), answered: sum('answered'), ...completion };
+}
+
 function toItem(r: { id: string; campaign_id: string; respondent_key: string; subject_key: string; item_type: 'asset' | 'access'; ref: string; label: string; answer: AttestationAnswer | null; answered_at: Date | null; action: string | null }): AttestationItem {
   return { id: r.id, campaignId: r.campaign_id, respondentKey: r.respondent_key, subjectKey: r.subject_key, itemType: r.item_type, ref: r.ref, label: r.label, answer: r.answer, answeredAt: r.answered_at?.toISOString() ?? null, action: r.action };
 }
