@@ -5,6 +5,7 @@
  * tested, with whichever of them the build wires (see console-services.ts).
  */
 import type { Kysely } from 'kysely';
+import type { ReplanQueue } from '../app/replan-follow-up.ts';
 import type { PlanProgress } from '../app/plan-progress.ts';
 import type { ReviewDeps } from '../app/reviews/review-campaigns.ts';
 import type { Plan } from '../domain/change.ts';
@@ -167,6 +168,8 @@ export interface ConsoleServices {
   readonly evidence?: EvidencePort;
   /** Access review campaigns (src/app/reviews): the store, a planner for snapshots, the organisation's zone. */
   readonly reviews?: () => ReviewDeps;
+  /** Where the workers are asked to plan identities at once (a lost report, a monthly-check answer); absent: the next scheduled plan. */
+  readonly replan?: ReplanQueue;
 }
 
 export interface OidcSettings {

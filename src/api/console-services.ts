@@ -16,7 +16,7 @@ import { createInitialCredentials } from '../app/initial-credentials.ts';
 import { keyringFromEnv } from '../connectors/secrets/index.ts';
 import { listFindings } from '../app/findings-store.ts';
 import { importSource, type ImportResult } from '../app/import-source.ts';
-import { followUpImport, type ReplanQueue } from '../app/replan-follow-up.ts';
+import { followUpImport, tolerantReplan, type ReplanQueue } from '../app/replan-follow-up.ts';
 import { listSystemHealth } from '../app/quarantine.ts';
 import { readPlanProgress } from '../app/plan-progress.ts';
 import { loadPlan } from '../app/plan-record-store.ts';
@@ -102,6 +102,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
   const approvals = createApprovalsPort({ db, policy: async () => (await access.policy()).policy, timezone: config.timezone, now: deps.now, ...(deps.replan ? { replan: deps.replan } : {}) });
 
   return {
+    ...(deps.replan ? { replan: tolerantReplan(deps.replan, (m) => process.stderr.write(`jml serve: ${m}\n`)) } : {}),
     policy: async () => (await access.policy()).policy,
     approvals,
     reviews: () => ({ db, planner: createPlanner({ db, config, actor: 'api', now: deps.now }), timeZone: config.timezone }),

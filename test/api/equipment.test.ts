@@ -16,11 +16,12 @@ for (const backend of testBackends()) {
   describe(`equipment API (${backend.name})`, () => {
     let store: Store;
     let api: Awaited<ReturnType<typeof startApi>>;
+    const replans: string[] = [];
     before(async () => {
       store = await backend.open();
       await seedOrganisation(store);
       await importSnipeItAssets(store.db, REGISTER, { file: 'seed.csv', actor: 'test' });
-      api = await startApi(store);
+      api = await startApi(store, { services: { replan: { requestReplan: async (keys, reason) => { replans.push(`${keys?.join(',')}: ${reason}`); } } } });
     });
     after(async () => {
       await api.app.close();
@@ -29,7 +30,7 @@ for (const backend of testBackends()) {
     const call = (role: RoleUser, method: 'GET' | 'POST', url: string, payload?: unknown) =>
       api.app.inject({ method, url, headers: { cookie: api.sessions[role].cookie, 'x-csrf-token': api.sessions[role].csrf }, ...(payload ? { payload } : {}) });
 
-    test('a person sees and accepts only their own equipment, and reports it lost in one step', async () => {
+    test('a person sees and accepts only their own equipment, and reports it lost in one step, which asks the workers to replan them at once', async () => {
       const mine = (await call('user', 'GET', '/api/me/assets')).json() as { items: { tag: string; acceptedAt: string | null }[] };
       assert.deepEqual(mine.items.map((a) => [a.tag, a.acceptedAt]), [['LAP-A', null]]);
       assert.equal((await call('user', 'GET', '/api/assets/LAP-B')).statusCode, 404, 'another person\'s laptop is not found');
@@ -43,6 +44,7 @@ for (const backend of testBackends()) {
       assert.deepEqual(detail.history.map((h) => h.action), ['asset.registered', 'asset.accepted', 'asset.reported_lost']);
       const finding = await store.db.selectFrom('findings').select(['identity_key']).where('id', '=', 'lost_asset:asset:LAP-A').executeTakeFirst();
       assert.equal(finding?.identity_key, 'alice');
+      assert.deepEqual(replans.splice(0), ['alice: asset LAP-A reported lost'], 'the sessions and device credentials are revoked by a plan asked for now');
     });
 
     test('IT filters the register, checks an item out and in, and an export imports back unchanged', async () => {
@@ -59,19 +61,25 @@ for (const backend of testBackends()) {
       assert.match(bad.body, /bad\.csv:2: column Status: unknown status/);
     });
 
-    test('the monthly check: IT opens it, a person answers their own item "stolen" and the asset is reported, completion shows per manager', async () => {
-      await importSnipeItAssets(store.db, 'Asset Tag,Item Name,Category,Serial Number,Status,Username\nLAP-C,Second laptop,laptop,SNC,Deployed,alice\n', { file: 'more.csv', actor: 'test' });
+    test('the monthly check: IT opens it, a person confirms one item (accepting it) and answers another "stolen", which is reported and replanned at once; completion shows per manager', async () => {
+      await importSnipeItAssets(store.db, 'Asset Tag,Item Name,Category,Serial Number,Status,Username\nLAP-C,Second laptop,laptop,SNC,Deployed,alice\nPHN-D,Phone,phone,SND,Deployed,alice\n', { file: 'more.csv', actor: 'test' });
       const opened = await call('admin', 'POST', '/api/attestations', { period: '2026-11' });
       assert.equal(opened.statusCode, 200, opened.body);
       const mine = (await call('user', 'GET', '/api/me/attestations')).json() as { items: { id: string; ref: string; label: string }[] };
-      assert.deepEqual(mine.items.map((i) => [i.ref, i.label]), [['LAP-C', 'Second laptop LAP-C, serial SNC']]);
+      assert.deepEqual(mine.items.map((i) => [i.ref, i.label]).sort(), [['LAP-C', 'Second laptop LAP-C, serial SNC'], ['PHN-D', 'Phone PHN-D, serial SND']]);
       const bobs = (await store.db.selectFrom('attestation_items').select('id').where('respondent_key', '=', 'bob').executeTakeFirstOrThrow()).id;
       assert.equal((await call('user', 'POST', `/api/me/attestations/${bobs}/answer`, { answer: 'confirmed' })).statusCode, 404, 'alice cannot answer for bob');
-      const answered = await call('user', 'POST', `/api/me/attestations/${mine.items[0]!.id}/answer`, { answer: 'stolen', note: 'bag taken' });
+      const item = (ref: string) => mine.items.find((i) => i.ref === ref)!.id;
+      const answered = await call('user', 'POST', `/api/me/attestations/${item('LAP-C')}/answer`, { answer: 'stolen', note: 'bag taken' });
       assert.equal(answered.statusCode, 200, answered.body);
       assert.equal((await store.db.selectFrom('assets').select('status').where('tag', '=', 'LAP-C').executeTakeFirstOrThrow()).status, 'stolen');
+      assert.deepEqual(replans.splice(0), ['alice: asset LAP-C reported stolen']);
+      const confirmed = await call('user', 'POST', `/api/me/attestations/${item('PHN-D')}/answer`, { answer: 'confirmed' });
+      assert.equal((confirmed.json() as { action: string }).action, 'asset:PHN-D:accepted');
+      assert.ok((await store.db.selectFrom('assets').select('accepted_at').where('tag', '=', 'PHN-D').executeTakeFirstOrThrow()).accepted_at, 'confirming an item in the check accepts it');
+      assert.deepEqual(replans, [], 'a confirmation needs no plan');
       const completion = (await call('hr', 'GET', `/api/attestations/${(opened.json() as { campaignId: string }).campaignId}/completion`)).json() as { byManager: { group: string; answered: number; items: number }[] };
-      assert.deepEqual(completion.byManager.map((g) => `${g.group}:${g.answered}/${g.items}`), ['mgr-a:1/1', 'mgr-b:0/1']);
+      assert.deepEqual(completion.byManager.map((g) => `${g.group}:${g.answered}/${g.items}`), ['mgr-a:2/2', 'mgr-b:0/1']);
       const due = (await call('security', 'GET', '/api/attestations/due')).json() as { items: { respondentKey: string }[] };
       assert.deepEqual(due.items.map((d) => d.respondentKey), ['bob']);
     });

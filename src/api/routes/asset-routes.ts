@@ -163,7 +163,7 @@ export function assetRoutes(deps: ApiDeps): RouteDefinition[] {
         const asset = await visibleAsset(ctx, ctx.params.tag);
         const by = ctx.principal.identityKey;
         if (!by) throw new JmlError('forbidden', 'a report is made by a person: link this console user to an identity, or use `jml assets report`');
-        const { asset: reported } = await reportLostDevice({ db }, { tag: asset.tag, status: ctx.body.status, by, ...(ctx.body.note ? { note: ctx.body.note } : {}) }, deps.now());
+        const { asset: reported } = await reportLostDevice({ db, ...(deps.services.replan ? { replan: deps.services.replan } : {}) }, { tag: asset.tag, status: ctx.body.status, by, ...(ctx.body.note ? { note: ctx.body.note } : {}) }, deps.now());
         return view(reported);
       },
     }),

@@ -5,7 +5,8 @@
  * birthright follows policy and is not asked about), and to report anything
  * lost or stolen. Owners answer for their non-human identities and agents.
  *
- * Answers become actions through the existing paths: "not mine" opens a task
+ * Answers become actions through the existing paths: "confirmed" by the holder
+ * accepts an item not yet accepted, "not mine" opens a task
  * for the asset custodian, "lost"/"stolen" is the one-step lost path, "no
  * longer needed" ends the assignment and asks for a replan, so the plan
  * removes the grant and reads it back. Email is not sent here:
@@ -20,6 +21,7 @@ import type { AttestationAnswer, Database } from '../../store/database.ts';
 import { orderedId } from '../../store/ordered-id.ts';
 import { JML_TASK_SYSTEM } from '../internal-changes.ts';
 import type { ReplanQueue } from '../replan-follow-up.ts';
+import { acceptAsset } from './asset-custody.ts';
 import { reportLostDevice } from './lost-device-report.ts';
 
 type Db = Kysely<Database>;
@@ -154,6 +156,13 @@ export async function answerAttestation(deps: AnswerDeps, input: { readonly item
 async function actOn(deps: AnswerDeps, row: { id: string; subject_key: string; ref: string; label: string }, input: { readonly by: string; readonly answer: AttestationAnswer; readonly note?: string }, now: Date): Promise<string | null> {
   const { db } = deps;
   switch (input.answer) {
+    case 'confirmed': {
+      // The holder confirming an item they have not yet accepted accepts it (an owner confirming for an NHI does not).
+      const asset = await db.selectFrom('assets').select(['holder_key', 'status', 'accepted_at']).where('tag', '=', row.ref).executeTakeFirst();
+      if (row.subject_key !== input.by || asset?.holder_key !== input.by || asset.status !== 'assigned' || asset.accepted_at !== null) return null;
+      await acceptAsset(db, { tag: row.ref, by: input.by }, now);
+      return `asset:${row.ref}:accepted`;
+    }
     case 'not_mine': {
       const tasks = createTaskStore({ db, now: () => now });
       const change = { id: `attest-${row.id}`, kind: 'manual_task' as const, identityKey: row.subject_key, system: JML_TASK_SYSTEM, reason: `monthly check: ${input.by} says ${row.label} is not theirs`, dependsOn: [] };
