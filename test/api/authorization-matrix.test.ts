@@ -116,6 +116,11 @@ const CASES: readonly Case[] = [
   { method: 'POST', route: '/api/assets/:tag/accept', url: '/api/assets/LAP-none/accept', expect: all(404) },
   { method: 'POST', route: '/api/assets/:tag/report', url: '/api/assets/LAP-none/report', body: { status: 'lost' }, expect: all(404) },
   { method: 'GET', route: '/api/me/assets', url: '/api/me/assets', expect: all('ok') },
+  { method: 'GET', route: '/api/licences', url: '/api/licences', expect: only(['admin', 'security']) },
+  { method: 'POST', route: '/api/licences', url: '/api/licences', body: { name: 'matrix-licence', seats: 1 }, expect: only(['admin']) },
+  { method: 'GET', route: '/api/licences/:name', url: '/api/licences/lic-none', expect: { ...only(['admin', 'security']), admin: 404, security: 404 } },
+  { method: 'POST', route: '/api/licences/:name/seats', url: '/api/licences/lic-none/seats', body: { identityKey: 'alice', system: 'vpn', accountId: 'vpn-alice' }, expect: { ...only(['admin']), admin: 404 } },
+  { method: 'POST', route: '/api/licences/:name/seats/:id/reclaim', url: '/api/licences/lic-none/seats/seat-none/reclaim', body: { reason: 'unused' }, expect: { ...only(['admin']), admin: 404 } },
   // The monthly check: IT opens it; IT, security and HR follow completion; each person answers only their own items.
   { method: 'POST', route: '/api/attestations', url: '/api/attestations', body: { period: '2026-12' }, expect: only(['admin']) },
   { method: 'GET', route: '/api/attestations/due', url: '/api/attestations/due', expect: only(['admin', 'security', 'hr']) },

@@ -47,6 +47,23 @@ for (const backend of testBackends()) {
       assert.deepEqual(replans.splice(0), ['alice: asset LAP-A reported lost'], 'the sessions and device credentials are revoked by a plan asked for now');
     });
 
+    test('IT adds a licence and assigns its seats with their accounts; one more is refused, security sees seats in use and free but never the product key', async () => {
+      const added = await call('admin', 'POST', '/api/licences', { name: 'vpn-client', product: 'VPN client', seats: 1, system: 'vpn', productKey: 'PK-1234' });
+      assert.equal(added.statusCode, 200, added.body);
+      assert.equal((added.json() as { productKeySet: boolean }).productKeySet, true);
+      assert.equal((await call('admin', 'POST', '/api/licences/vpn-client/seats', { identityKey: 'alice', system: 'vpn', accountId: 'vpn-alice' })).statusCode, 200);
+      const refused = await call('admin', 'POST', '/api/licences/vpn-client/seats', { identityKey: 'bob', system: 'vpn', accountId: 'vpn-bob' });
+      assert.equal(refused.statusCode, 409);
+      assert.match(refused.body, /vpn-client: all 1 seats are in use/);
+      const listed = await call('security', 'GET', '/api/licences');
+      assert.ok(!listed.body.includes('PK-1234'), 'the product key is not sent back');
+      const [licence] = (listed.json() as { items: { name: string; inUse: number; free: number; held: { id: string; identityKey: string; accountId: string }[] }[] }).items;
+      assert.deepEqual([licence!.name, licence!.inUse, licence!.free, licence!.held.map((h) => `${h.identityKey}@${h.accountId}`)], ['vpn-client', 1, 0, ['alice@vpn-alice']]);
+      assert.equal((await call('admin', 'POST', `/api/licences/vpn-client/seats/${licence!.held[0]!.id}/reclaim`, { reason: 'moved to the new VPN' })).statusCode, 200);
+      const detail = (await call('security', 'GET', '/api/licences/vpn-client')).json() as { licence: { free: number }; history: { reclaimReason: string | null }[] };
+      assert.deepEqual([detail.licence.free, detail.history.map((h) => h.reclaimReason)], [1, ['moved to the new VPN']]);
+    });
+
     test('IT filters the register, checks an item out and in, and an export imports back unchanged', async () => {
       const laptops = (await call('security', 'GET', '/api/assets?kind=laptop&q=bob')).json() as { items: { tag: string }[] };
       assert.deepEqual(laptops.items.map((a) => a.tag), ['LAP-B']);
