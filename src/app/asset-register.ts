@@ -163,6 +163,8 @@ function mergeAsset(old: Asset | undefined, fields: AssetFields): Asset {
   };
   const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as AssetFields;
   const merged = { ...base, ...defined };
+  // A file carries the next audit as a day: the same day as stored keeps the stored instant (a round trip changes nothing).
+  if (merged.nextAuditAt !== null && base.nextAuditAt !== null && merged.nextAuditAt.slice(0, 10) === base.nextAuditAt.slice(0, 10)) merged.nextAuditAt = base.nextAuditAt;
   return merged.holder === base.holder ? merged : { ...merged, acceptedAt: null };
 }
 

@@ -64,6 +64,23 @@ for (const backend of testBackends()) {
       assert.deepEqual([detail.licence.free, detail.history.map((h) => h.reclaimReason)], [1, ['moved to the new VPN']]);
     });
 
+    test('IT sets a category\'s audit cadence and records an audit with the location seen; the asset leaves the due list until its next date', async () => {
+      assert.equal((await call('admin', 'POST', '/api/asset-categories/security_key/cadence', { everyDays: 180 })).statusCode, 200);
+      assert.equal((await call('admin', 'POST', '/api/asset-categories/security_key/cadence', { everyDays: 0 })).statusCode, 400);
+      assert.deepEqual((await call('security', 'GET', '/api/asset-categories')).json(), { items: [{ category: 'security_key', everyDays: 180 }] });
+      const dueBefore = (await call('security', 'GET', '/api/assets/audits-due')).json() as { items: { tag: string; state: string }[] };
+      assert.ok(dueBefore.items.some((i) => i.tag === 'KEY-1' && i.state === 'overdue'), 'never audited: overdue');
+      const audited = await call('admin', 'POST', '/api/assets/KEY-1/audit', { location: 'Store, shelf 3' });
+      assert.equal(audited.statusCode, 200, audited.body);
+      const asset = audited.json() as { location: string; lastAuditedAt: string; nextAuditAt: string };
+      assert.equal(asset.location, 'Store, shelf 3');
+      assert.equal(Date.parse(asset.nextAuditAt) - Date.parse(asset.lastAuditedAt), 180 * 86_400_000);
+      const dueAfter = (await call('security', 'GET', '/api/assets/audits-due')).json() as { items: { tag: string }[] };
+      assert.ok(!dueAfter.items.some((i) => i.tag === 'KEY-1'));
+      const history = (await call('security', 'GET', '/api/assets/KEY-1')).json() as { history: { action: string; location: string | null }[] };
+      assert.deepEqual(history.history.at(-1), { ...history.history.at(-1)!, action: 'asset.audited', location: 'Store, shelf 3' });
+    });
+
     test('IT filters the register, checks an item out and in, and an export imports back unchanged', async () => {
       const laptops = (await call('security', 'GET', '/api/assets?kind=laptop&q=bob')).json() as { items: { tag: string }[] };
       assert.deepEqual(laptops.items.map((a) => a.tag), ['LAP-B']);

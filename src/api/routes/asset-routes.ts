@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { ASSET_STATUSES, listAssets, type Asset } from '../../app/asset-register.ts';
 import { reportLostDevice } from '../../app/assets/lost-device-report.ts';
-import { acceptAsset, assetAuditsDue, assetHistory, checkInAsset, checkOutAsset } from '../../app/assets/asset-custody.ts';
+import { acceptAsset, assetAuditsDue, assetHistory, auditCadences, checkInAsset, checkOutAsset, recordAssetAudit, setAuditCadence } from '../../app/assets/asset-custody.ts';
 import { exportSnipeItAssets, importSnipeItAssets } from '../../app/assets/asset-snipeit-csv.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { hasAnyRole } from '../auth/principal.ts';
@@ -74,6 +74,31 @@ export function assetRoutes(deps: ApiDeps): RouteDefinition[] {
     }),
     defineRoute({
       method: 'GET',
+      url: '/api/asset-categories',
+      summary: 'The categories with a physical audit cadence, in days.',
+      tag: 'equipment',
+      access: ['admin', 'security'],
+      response: z.object({ items: z.array(z.object({ category: z.string(), everyDays: z.number() })) }),
+      async handler() {
+        return { items: await auditCadences(db) };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/asset-categories/:category/cadence',
+      summary: 'Sets how often assets of a category are physically audited; recording an audit sets the next one that many days later.',
+      tag: 'equipment',
+      access: ['admin'],
+      params: z.object({ category: boundedString('key') }),
+      body: z.object({ everyDays: z.number().int().min(1).max(3650) }).strict(),
+      response: z.object({ category: z.string(), everyDays: z.number() }),
+      async handler({ params, body, actor }) {
+        await setAuditCadence(db, params.category, body.everyDays, actor, deps.now());
+        return { category: params.category, everyDays: body.everyDays };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
       url: '/api/assets/export',
       summary: 'The whole register as CSV in Snipe-IT\'s import columns.',
       tag: 'equipment',
@@ -133,6 +158,19 @@ export function assetRoutes(deps: ApiDeps): RouteDefinition[] {
       response: assetView,
       async handler({ params, body, actor }) {
         return view(await checkInAsset(db, { tag: params.tag, actor, ...body }, deps.now()));
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/assets/:tag/audit',
+      summary: 'Records a physical audit: the asset was seen (where, optionally); the next audit falls one cadence of its category later.',
+      tag: 'equipment',
+      access: ['admin'],
+      params: tagParams,
+      body: z.object({ location: boundedString('name').optional() }).strict(),
+      response: assetView,
+      async handler({ params, body, actor }) {
+        return view(await recordAssetAudit(db, { tag: params.tag, actor, ...(body.location ? { location: body.location } : {}) }, deps.now()));
       },
     }),
     defineRoute({
