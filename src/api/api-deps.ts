@@ -6,6 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { ReplanQueue } from '../app/replan-follow-up.ts';
+import type { LostDeviceSettings } from '../app/assets/lost-device-report.ts';
 import type { PlanProgress } from '../app/plan-progress.ts';
 import type { ReviewDeps } from '../app/reviews/review-campaigns.ts';
 import type { Plan } from '../domain/change.ts';
@@ -170,6 +171,8 @@ export interface ConsoleServices {
   readonly reviews?: () => ReviewDeps;
   /** Where the workers are asked to plan identities at once (a lost report, a monthly-check answer); absent: the next scheduled plan. */
   readonly replan?: ReplanQueue;
+  /** The lost-device clock and the severity of lost and stolen reports (configuration `assets:`); default DEFAULT_LOST_DEVICE. */
+  readonly lostDevice?: LostDeviceSettings;
 }
 
 export interface OidcSettings {

@@ -118,6 +118,7 @@ const CASES: readonly Case[] = [
   { method: 'POST', route: '/api/assets/:tag/check-in', url: '/api/assets/LAP-none/check-in', body: {}, expect: { ...only(['admin']), admin: 404 } },
   { method: 'POST', route: '/api/assets/:tag/accept', url: '/api/assets/LAP-none/accept', expect: all(404) },
   { method: 'POST', route: '/api/assets/:tag/report', url: '/api/assets/LAP-none/report', body: { status: 'lost' }, expect: all(404) },
+  { method: 'GET', route: '/api/assets/:tag/lost-report', url: '/api/assets/LAP-none/lost-report', expect: all(404) },
   { method: 'GET', route: '/api/me/assets', url: '/api/me/assets', expect: all('ok') },
   { method: 'GET', route: '/api/licences', url: '/api/licences', expect: only(['admin', 'security']) },
   { method: 'POST', route: '/api/licences', url: '/api/licences', body: { name: 'matrix-licence', seats: 1 }, expect: only(['admin']) },

@@ -21,7 +21,10 @@ for (const backend of testBackends()) {
       store = await backend.open();
       await seedOrganisation(store);
       await importSnipeItAssets(store.db, REGISTER, { file: 'seed.csv', actor: 'test' });
-      api = await startApi(store, { services: { replan: { requestReplan: async (keys, reason) => { replans.push(`${keys?.join(',')}: ${reason}`); } } } });
+      api = await startApi(store, { services: {
+        replan: { requestReplan: async (keys, reason) => { replans.push(`${keys?.join(',')}: ${reason}`); } },
+        lostDevice: { slaHours: 2, severity: { lost: 'high', stolen: 'critical' } },
+      } });
     });
     after(async () => {
       await api.app.close();
@@ -45,6 +48,11 @@ for (const backend of testBackends()) {
       const finding = await store.db.selectFrom('findings').select(['identity_key']).where('id', '=', 'lost_asset:asset:LAP-A').executeTakeFirst();
       assert.equal(finding?.identity_key, 'alice');
       assert.deepEqual(replans.splice(0), ['alice: asset LAP-A reported lost'], 'the sessions and device credentials are revoked by a plan asked for now');
+      const clock = (await call('user', 'GET', '/api/assets/LAP-A/lost-report')).json() as { report: string; severity: string; slaHours: number; reportedAt: string; dueAt: string; state: string };
+      assert.deepEqual([clock.report, clock.severity, clock.slaHours, clock.state], ['lost', 'high', 2, 'in_progress'], 'severity and clock as configured');
+      assert.equal(Date.parse(clock.dueAt) - Date.parse(clock.reportedAt), 2 * 3_600_000);
+      assert.equal((await call('user', 'GET', '/api/assets/LAP-B/lost-report')).statusCode, 404, 'not someone else\'s');
+      assert.equal((await call('security', 'GET', '/api/assets/LAP-B/lost-report')).statusCode, 404, 'an asset never reported has no clock');
     });
 
     test('IT adds a licence and assigns its seats with their accounts; one more is refused, security sees seats in use and free but never the product key', async () => {

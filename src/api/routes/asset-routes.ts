@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { ASSET_STATUSES, listAssets, type Asset } from '../../app/asset-register.ts';
-import { reportLostDevice } from '../../app/assets/lost-device-report.ts';
+import { DEFAULT_LOST_DEVICE, lostDeviceStatus, reportLostDevice } from '../../app/assets/lost-device-report.ts';
 import { acceptAsset, assetAuditsDue, assetHistory, auditCadences, checkInAsset, checkOutAsset, recordAssetAudit, setAuditCadence } from '../../app/assets/asset-custody.ts';
 import { exportSnipeItAssets, importSnipeItAssets } from '../../app/assets/asset-snipeit-csv.ts';
 import { JmlError } from '../../domain/errors.ts';
@@ -201,8 +201,26 @@ export function assetRoutes(deps: ApiDeps): RouteDefinition[] {
         const asset = await visibleAsset(ctx, ctx.params.tag);
         const by = ctx.principal.identityKey;
         if (!by) throw new JmlError('forbidden', 'a report is made by a person: link this console user to an identity, or use `jml assets report`');
-        const { asset: reported } = await reportLostDevice({ db, ...(deps.services.replan ? { replan: deps.services.replan } : {}) }, { tag: asset.tag, status: ctx.body.status, by, ...(ctx.body.note ? { note: ctx.body.note } : {}) }, deps.now());
+        const { asset: reported } = await reportLostDevice({ db, ...(deps.services.replan ? { replan: deps.services.replan } : {}), ...(deps.services.lostDevice ? { settings: deps.services.lostDevice } : {}) }, { tag: asset.tag, status: ctx.body.status, by, ...(ctx.body.note ? { note: ctx.body.note } : {}) }, deps.now());
         return view(reported);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/assets/:tag/lost-report',
+      summary: 'The clock of a lost or stolen report: its severity, when every revocation is due (the configured SLA), and where each revocation stands.',
+      tag: 'equipment',
+      access: 'signed_in',
+      params: tagParams,
+      response: z.object({
+        tag: z.string(), holder: z.string().nullable(), report: z.enum(['lost', 'stolen']), severity: z.enum(['low', 'medium', 'high', 'critical']), reportedAt: z.string(), dueAt: z.string(), slaHours: z.number(),
+        state: z.enum(['complete', 'in_progress', 'overdue']), steps: z.array(z.object({ kind: z.string(), system: z.string().nullable(), state: z.string(), taskId: z.string().nullable() })),
+      }),
+      async handler(ctx) {
+        const asset = await visibleAsset(ctx, ctx.params.tag);
+        const status = await lostDeviceStatus(db, asset.tag, deps.now(), deps.services.lostDevice ?? DEFAULT_LOST_DEVICE);
+        if (!status) throw new JmlError('not_found', `${asset.tag} has not been reported lost or stolen`);
+        return { ...status, steps: status.steps.map((s) => ({ ...s })) };
       },
     }),
     defineRoute({

@@ -87,7 +87,7 @@ export function attestationRoutes(deps: ApiDeps): RouteDefinition[] {
         if (!by) throw new JmlError('not_found', `no attestation item ${params.id}`);
         const policy = services.policy ? await services.policy() : { systems: [] };
         const custodian = internalChangeSettings(policy).assetCustodian;
-        return answerAttestation({ db, custodian, ...(services.replan ? { replan: services.replan } : {}) }, { itemId: params.id, by, answer: body.answer, ...(body.note ? { note: body.note } : {}) }, deps.now());
+        return answerAttestation({ db, custodian, ...(services.replan ? { replan: services.replan } : {}), ...(services.lostDevice ? { lostDevice: services.lostDevice } : {}) }, { itemId: params.id, by, answer: body.answer, ...(body.note ? { note: body.note } : {}) }, deps.now());
       },
     }),
   ];

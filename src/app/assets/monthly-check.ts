@@ -22,7 +22,7 @@ import { orderedId } from '../../store/ordered-id.ts';
 import { JML_TASK_SYSTEM } from '../internal-changes.ts';
 import type { ReplanQueue } from '../replan-follow-up.ts';
 import { acceptAsset } from './asset-custody.ts';
-import { reportLostDevice } from './lost-device-report.ts';
+import { reportLostDevice, type LostDeviceSettings } from './lost-device-report.ts';
 
 type Db = Kysely<Database>;
 const NON_HUMAN = ['service_account', 'integration', 'ai_agent'];
@@ -130,6 +130,8 @@ export interface AnswerDeps {
   readonly replan?: ReplanQueue;
   /** Who takes "not mine" tasks: the asset custodian. */
   readonly custodian: string;
+  /** The severity of lost and stolen reports (configuration); default DEFAULT_LOST_DEVICE. */
+  readonly lostDevice?: LostDeviceSettings;
 }
 
 /**
@@ -171,7 +173,7 @@ async function actOn(deps: AnswerDeps, row: { id: string; subject_key: string; r
     }
     case 'lost':
     case 'stolen': {
-      const { asset } = await reportLostDevice({ db, ...(deps.replan ? { replan: deps.replan } : {}) }, { tag: row.ref, status: input.answer, by: input.by, note: input.note ?? 'reported in the monthly check' }, now);
+      const { asset } = await reportLostDevice({ db, ...(deps.replan ? { replan: deps.replan } : {}), ...(deps.lostDevice ? { settings: deps.lostDevice } : {}) }, { tag: row.ref, status: input.answer, by: input.by, note: input.note ?? 'reported in the monthly check' }, now);
       return `finding:lost_asset:asset:${asset.tag}`;
     }
     case 'no_longer_needed': {

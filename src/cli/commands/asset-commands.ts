@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { importAssets, listAssets } from '../../app/asset-register.ts';
 import { assetAuditsDue, checkInAsset, checkOutAsset, recordAssetAudit, setAuditCadence } from '../../app/assets/asset-custody.ts';
-import { reportLostDevice } from '../../app/assets/lost-device-report.ts';
+import { lostDeviceSettings, reportLostDevice } from '../../app/assets/lost-device-report.ts';
 import type { Asset } from '../../app/asset-register.ts';
 import { openReplanQueue } from '../../jobs/replan-queue.ts';
 import { exportSnipeItAssets, importSnipeItAssets } from '../../app/assets/asset-snipeit-csv.ts';
@@ -79,10 +79,10 @@ export function registerAssetCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (tag: string, flags: { lost?: boolean; stolen?: boolean; by: string; note?: string; json?: boolean }) => {
       if (Boolean(flags.lost) === Boolean(flags.stolen)) throw new JmlError('invalid_input', 'pass exactly one of --lost or --stolen');
-      await ctx.withStore(async (store) => {
+      await ctx.withStore(async (store, config) => {
         const replan = openReplanQueue(store);
         try {
-          const { asset, replanRequested } = await reportLostDevice({ db: store.db, replan }, { tag, status: flags.lost ? 'lost' : 'stolen', by: flags.by, ...(flags.note ? { note: flags.note } : {}) }, new Date());
+          const { asset, replanRequested } = await reportLostDevice({ db: store.db, replan, settings: lostDeviceSettings(config) }, { tag, status: flags.lost ? 'lost' : 'stolen', by: flags.by, ...(flags.note ? { note: flags.note } : {}) }, new Date());
           if (flags.json) printJson(ctx, { ...asset, replanRequested });
           else printLine(ctx, `${asset.tag} recorded as ${asset.status}; security alerted.${replanRequested ? ` The plan of ${asset.holder} revokes their sessions and the credentials bound to it (run by jml worker).` : ''}`);
         } finally {
