@@ -55,30 +55,33 @@ export type LicenceInput = Pick<Licence, 'name' | 'seats'> & Partial<Omit<Licenc
  * @example await saveLicence(db, { name: 'figma-pro', seats: 10, system: 'figma' }, 'cli:alice', now)
  */
 export async function saveLicence(db: Db, input: LicenceInput, actor: string, now: Date): Promise<Licence> {
+  return db.transaction().execute((trx) => saveLicenceIn(trx, input, actor, now));
+}
+
+/** `saveLicence` inside the caller's transaction (an import saves every row in one). */
+export async function saveLicenceIn(trx: Db, input: LicenceInput, actor: string, now: Date): Promise<Licence> {
   if (!Number.isInteger(input.seats) || input.seats < 0) throw new JmlError('invalid_input', `licence ${input.name}: seats must be a whole number of 0 or more, not ${input.seats}`);
   if (input.expiresOn != null && !/^\d{4}-\d{2}-\d{2}$/.test(input.expiresOn)) throw new JmlError('invalid_input', `licence ${input.name}: expiresOn must be YYYY-MM-DD`);
-  return db.transaction().execute(async (trx) => {
-    const before = await trx.selectFrom('licences').selectAll().where('name', '=', input.name).forUpdate().executeTakeFirst();
-    const inUse = await seatsInUse(trx, input.name);
-    if (input.seats < inUse) throw new JmlError('conflict', `licence ${input.name} has ${inUse} seats in use; reclaim some before lowering it to ${input.seats}`);
-    const row = {
-      name: input.name,
-      product: input.product ?? before?.product ?? '',
-      manufacturer: input.manufacturer !== undefined ? input.manufacturer : (before?.manufacturer ?? null),
-      seats: input.seats,
-      system: input.system !== undefined ? input.system : (before?.system ?? null),
-      entitlement: input.entitlement !== undefined ? input.entitlement : (before?.entitlement ?? null),
-      product_key: input.productKey !== undefined ? input.productKey : (before?.product_key ?? null),
-      expires_on: input.expiresOn !== undefined ? input.expiresOn : (before?.expires_on ?? null),
-      notes: input.notes ?? before?.notes ?? '',
-    };
-    const { name: _name, ...update } = row;
-    await trx.insertInto('licences').values(row).onConflict((oc) => oc.column('name').doUpdateSet(update)).execute();
-    // The product key is a secret of sorts: the trail records that it changed, not its value.
-    const redact = (r: typeof row | undefined) => (r ? { ...r, product_key: r.product_key ? '(set)' : null } : null);
-    await appendAudit(trx, { actor, action: before ? 'licence.updated' : 'licence.added', subject: `licence:${input.name}`, trigger: 'register', before: redact(before), after: redact(row) }, now);
-    return toLicence(row);
-  });
+  const before = await trx.selectFrom('licences').selectAll().where('name', '=', input.name).forUpdate().executeTakeFirst();
+  const inUse = await seatsInUse(trx, input.name);
+  if (input.seats < inUse) throw new JmlError('conflict', `licence ${input.name} has ${inUse} seats in use; reclaim some before lowering it to ${input.seats}`);
+  const row = {
+    name: input.name,
+    product: input.product ?? before?.product ?? '',
+    manufacturer: input.manufacturer !== undefined ? input.manufacturer : (before?.manufacturer ?? null),
+    seats: input.seats,
+    system: input.system !== undefined ? input.system : (before?.system ?? null),
+    entitlement: input.entitlement !== undefined ? input.entitlement : (before?.entitlement ?? null),
+    product_key: input.productKey !== undefined ? input.productKey : (before?.product_key ?? null),
+    expires_on: input.expiresOn !== undefined ? input.expiresOn : (before?.expires_on ?? null),
+    notes: input.notes ?? before?.notes ?? '',
+  };
+  const { name: _name, ...update } = row;
+  await trx.insertInto('licences').values(row).onConflict((oc) => oc.column('name').doUpdateSet(update)).execute();
+  // The product key is a secret of sorts: the trail records that it changed, not its value.
+  const redact = (r: typeof row | undefined) => (r ? { ...r, product_key: r.product_key ? '(set)' : null } : null);
+  await appendAudit(trx, { actor, action: before ? 'licence.updated' : 'licence.added', subject: `licence:${input.name}`, trigger: 'register', before: redact(before), after: redact(row) }, now);
+  return toLicence(row);
 }
 
 /**

@@ -2,7 +2,9 @@
  * `jml licences`: software licences with seats (see src/app/assets/licence-seats.ts).
  */
 import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
 import { assignSeat, licenceUse, reclaimSeat, saveLicence } from '../../app/assets/licence-seats.ts';
+import { exportSnipeItLicences, importSnipeItLicences } from '../../app/assets/licence-snipeit-csv.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { tableLines } from '../table-text.ts';
@@ -75,6 +77,30 @@ export function registerLicenceCommands(program: Command, ctx: CliContext): void
       await ctx.withStore(async (store) => {
         await reclaimSeat(store.db, { licence: name, seatId: seat, by: ctx.actor, reason: flags.reason }, new Date());
         printLine(ctx, `seat ${seat} of ${name} reclaimed.`);
+      });
+    });
+
+  licences
+    .command('import')
+    .description('import licences from a CSV in Snipe-IT\'s licence columns (Item Name, Seats, Manufacturer, Product Key, Expiration Date, Notes); upserts by name, all rows or none')
+    .argument('<file>', 'CSV file')
+    .action(async (file: string) => {
+      const text = await readFile(file, 'utf8').catch((cause: unknown) => {
+        throw new JmlError('invalid_input', `cannot read ${file}: ${(cause as Error).message}`, { cause });
+      });
+      await ctx.withStore(async (store) => {
+        const { saved } = await importSnipeItLicences(store.db, text, { file, actor: ctx.actor, now: new Date() });
+        printLine(ctx, `${file}: ${saved} licence(s) saved.`);
+      });
+    });
+
+  licences
+    .command('export')
+    .description('print the licences as CSV in Snipe-IT\'s licence columns')
+    .option('--product-keys', 'include the product keys (left blank otherwise)')
+    .action(async (flags: { productKeys?: boolean }) => {
+      await ctx.withStore(async (store) => {
+        ctx.stdout.write(await exportSnipeItLicences(store.db, { withProductKeys: Boolean(flags.productKeys) }));
       });
     });
 }
