@@ -117,7 +117,7 @@ for (const backend of testBackends()) {
         ]);
         assert.equal(completion[0]!.check, 'chk-2026-11');
         const actions = await monthlyCheckActionRows(store.db, period);
-        assert.deepEqual(actions.map((r) => [r.respondent, r.answer, String(r.action).replace(/task-\S+/, 'task-…')]), [['E1', 'not_mine', 'task:task-…']], 'a confirmation leads to no action and is not listed');
+        assert.deepEqual(actions.map((r) => [r.respondent, r.answer, String(r.action).replace(/task-\S+/, 'task-…')]), [['E1', 'not_mine', 'task:task-…'], ['E2', 'confirmed', 'asset:PHN-2:accepted']], 'a confirmation that accepted the item is listed with it');
         assert.deepEqual(await monthlyCheckCompletionRows(store.db, { from: new Date('2026-12-01T00:00:00Z'), to: new Date('2027-01-01T00:00:00Z') }), [], 'a check opened in another month is not in this period');
       } finally {
         await store.close();
