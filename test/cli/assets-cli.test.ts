@@ -3,7 +3,7 @@
  * a user runs them, one process per command against one data directory.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -45,6 +45,10 @@ test('IT checks an asset out and in, sets a category\'s audit cadence and record
   assert.match((await jml('asset', 'audits-due')).stdout, /no audit due\./);
   assert.match((await jml('asset', 'cadence', 'laptop', 'often')).stderr, /<days> often: a whole number of days/);
 
+  writeFileSync(join(dir, 'more.csv'), 'tag,serial,kind,description,holder,location,status\nPHN-9,S-9,phone,Pixel,,Store,in_stock\n');
+  const imported = await jml('assets', 'import', join(dir, 'more.csv'), '--json');
+  assert.deepEqual(JSON.parse(imported.stdout), { created: 1, updated: 0, unchanged: 0 }, '--json after a subcommand is honoured');
+
   const back = await jml('asset', 'checkin', 'LAP-1', '--to', 'in_repair', '--note', 'cracked screen', '--json');
   assert.deepEqual(((o) => [o.status, o.holder])(JSON.parse(back.stdout)), ['in_repair', null]);
   assert.match((await jml('asset', 'checkin', 'LAP-1', '--to', 'lost')).stderr, /--to lost: use in_stock, in_repair or retired/);
@@ -52,8 +56,9 @@ test('IT checks an asset out and in, sets a category\'s audit cadence and record
 
 test('IT adds a licence, assigns its seats to accounts and is refused one more, from the command line', { timeout: 180_000 }, async () => {
   assert.equal((await jml('licences', 'add', 'wiki-pro', '--seats', '1', '--system', 'wiki')).code, 0);
-  const assigned = await jml('licences', 'assign', 'wiki-pro', '--identity', 'E1', '--system', 'wiki', '--account', 'wiki-E1');
+  const assigned = await jml('licences', 'assign', 'wiki-pro', '--identity', 'E1', '--system', 'wiki', '--account', 'wiki-E1', '--json');
   assert.equal(assigned.code, 0, assigned.stderr);
+  assert.equal(JSON.parse(assigned.stdout).accountId, 'wiki-E1');
   const full = await jml('licences', 'assign', 'wiki-pro', '--identity', 'E2', '--system', 'wiki', '--account', 'wiki-E2');
   assert.notEqual(full.code, 0);
   assert.match(full.stderr, /wiki-pro: all 1 seats are in use/);

@@ -41,6 +41,9 @@ export function registerAssetCommands(program: Command, ctx: CliContext): void {
       });
     });
 
+  // `--json` after a subcommand may be taken by `assets`' own option of that name: read both.
+  const json = (flags: { json?: boolean }) => Boolean(flags.json || assets.opts<{ json?: boolean }>().json);
+
   assets
     .command('import')
     .description('import assets from CSV (tag,serial,kind,description,holder,location,status); upserts by tag, all rows or none')
@@ -54,7 +57,7 @@ export function registerAssetCommands(program: Command, ctx: CliContext): void {
       });
       await ctx.withStore(async (store) => {
         const result = await (flags.format === 'snipeit' ? importSnipeItAssets : importAssets)(store.db, text, { file, actor: ctx.actor });
-        if (flags.json) printJson(ctx, result);
+        if (json(flags)) printJson(ctx, result);
         else printLine(ctx, `${file}: ${result.created} registered, ${result.updated} updated, ${result.unchanged} unchanged.`);
       });
     });
@@ -83,7 +86,7 @@ export function registerAssetCommands(program: Command, ctx: CliContext): void {
         const replan = openReplanQueue(store);
         try {
           const { asset, replanRequested } = await reportLostDevice({ db: store.db, replan, settings: lostDeviceSettings(config) }, { tag, status: flags.lost ? 'lost' : 'stolen', by: flags.by, ...(flags.note ? { note: flags.note } : {}) }, new Date());
-          if (flags.json) printJson(ctx, { ...asset, replanRequested });
+          if (json(flags)) printJson(ctx, { ...asset, replanRequested });
           else printLine(ctx, `${asset.tag} recorded as ${asset.status}; security alerted.${replanRequested ? ` The plan of ${asset.holder} revokes their sessions and the credentials bound to it (run by jml worker).` : ''}`);
         } finally {
           await replan.close().catch(() => undefined);
@@ -91,8 +94,6 @@ export function registerAssetCommands(program: Command, ctx: CliContext): void {
       });
     });
 
-  // `--json` after a subcommand may be taken by `assets`' own option of that name: read both.
-  const json = (flags: { json?: boolean }) => Boolean(flags.json || assets.opts<{ json?: boolean }>().json);
   const said = (flags: { json?: boolean }, asset: Asset, text: string) => (json(flags) ? printJson(ctx, asset) : printLine(ctx, text));
 
   assets

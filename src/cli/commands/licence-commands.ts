@@ -32,6 +32,9 @@ export function registerLicenceCommands(program: Command, ctx: CliContext): void
       });
     });
 
+  // `--json` after a subcommand may be taken by `licences`' own option of that name: read both.
+  const json = (flags: { json?: boolean }) => Boolean(flags.json || licences.opts<{ json?: boolean }>().json);
+
   licences
     .command('add')
     .description('add a licence or change its seats (fewer seats than are in use is refused)')
@@ -46,7 +49,7 @@ export function registerLicenceCommands(program: Command, ctx: CliContext): void
       if (!/^\d+$/.test(flags.seats)) throw new JmlError('invalid_input', `--seats ${flags.seats}: a whole number of 0 or more`);
       await ctx.withStore(async (store) => {
         const { productKey, ...licence } = await saveLicence(store.db, { name, seats, ...(flags.product ? { product: flags.product } : {}), ...(flags.system ? { system: flags.system } : {}), ...(flags.entitlement ? { entitlement: flags.entitlement } : {}) }, ctx.actor, new Date());
-        if (flags.json) printJson(ctx, { ...licence, productKeySet: productKey !== null });
+        if (json(flags)) printJson(ctx, { ...licence, productKeySet: productKey !== null });
         else printLine(ctx, `licence ${licence.name}: ${licence.seats} seats${licence.system ? ` in ${licence.system}` : ''}.`);
       });
     });
@@ -62,7 +65,7 @@ export function registerLicenceCommands(program: Command, ctx: CliContext): void
     .action(async (name: string, flags: { identity: string; system: string; account: string; json?: boolean }) => {
       await ctx.withStore(async (store) => {
         const seat = await assignSeat(store.db, { licence: name, identityKey: flags.identity, system: flags.system, accountId: flags.account, by: ctx.actor }, new Date());
-        if (flags.json) printJson(ctx, seat);
+        if (json(flags)) printJson(ctx, seat);
         else printLine(ctx, `seat ${seat.id} of ${name} assigned to ${seat.identityKey} (${seat.system}:${seat.accountId}).`);
       });
     });
