@@ -5,6 +5,8 @@
  * tested, with whichever of them the build wires (see console-services.ts).
  */
 import type { Kysely } from 'kysely';
+import type { ReplanQueue } from '../app/replan-follow-up.ts';
+import type { LostDeviceSettings } from '../app/assets/lost-device-report.ts';
 import type { PlanProgress } from '../app/plan-progress.ts';
 import type { ReviewDeps } from '../app/reviews/review-campaigns.ts';
 import type { Plan } from '../domain/change.ts';
@@ -182,6 +184,10 @@ export interface ConsoleServices {
   readonly evidence?: EvidencePort;
   /** Access review campaigns (src/app/reviews): the store, a planner for snapshots, the organisation's zone. */
   readonly reviews?: () => ReviewDeps;
+  /** Where the workers are asked to plan identities at once (a lost report, a monthly-check answer); absent: the next scheduled plan. */
+  readonly replan?: ReplanQueue;
+  /** The lost-device clock and the severity of lost and stolen reports (configuration `assets:`); default DEFAULT_LOST_DEVICE. */
+  readonly lostDevice?: LostDeviceSettings;
 }
 
 export interface OidcSettings {

@@ -17,7 +17,8 @@ import { createInitialCredentials } from '../app/initial-credentials.ts';
 import { keyringFromEnv } from '../connectors/secrets/index.ts';
 import { listFindings } from '../app/findings-store.ts';
 import { importSource, type ImportResult } from '../app/import-source.ts';
-import { followUpImport, type ReplanQueue } from '../app/replan-follow-up.ts';
+import { followUpImport, tolerantReplan, type ReplanQueue } from '../app/replan-follow-up.ts';
+import { lostDeviceSettings } from '../app/assets/lost-device-report.ts';
 import { listSystemHealth } from '../app/quarantine.ts';
 import { readPlanProgress } from '../app/plan-progress.ts';
 import { loadPlan } from '../app/plan-record-store.ts';
@@ -128,6 +129,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
 
   return {
     inbound: { config, push },
+    ...(deps.replan ? { replan: tolerantReplan(deps.replan, (m) => process.stderr.write(`jml serve: ${m}\n`)) } : {}),
     policy: async () => (await access.policy()).policy,
     approvals,
     reviews: () => ({ db, planner: createPlanner({ db, config, actor: 'api', now: deps.now }), timeZone: config.timezone }),
@@ -224,6 +226,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
       release: async (system, actor) => ({ resumed: (await releaseSystem({ db, backend: deps.backend }, system, actor, deps.now())).resumed }),
     },
     exceptionReview: { warnDays: config.exceptions.warn_days, reviewEveryDays: config.exceptions.review_every_days },
+    lostDevice: lostDeviceSettings(config),
     // Reveal only: passwords are issued where connectors run, so no system owner is needed here.
     initialPasswords: createInitialCredentials({ db, keyring: () => keyringFromEnv(), systemOwner: () => null, now: deps.now }),
     evidence: { build: (request) => buildEvidenceZip(db, config, request, deps.now()) },

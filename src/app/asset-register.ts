@@ -13,7 +13,7 @@ import { JmlError } from '../domain/errors.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import { containing } from '../store/like-pattern.ts';
 import type { AssetsTable, Database } from '../store/database.ts';
-import { raiseFinding, type AlertSink } from './alert.ts';
+import { raiseFinding, type AlertSink, type FindingInput } from './alert.ts';
 
 export const ASSET_COLUMNS = ['tag', 'serial', 'kind', 'description', 'holder', 'location', 'status'] as const;
 export const ASSET_STATUSES = ['in_stock', 'assigned', 'in_repair', 'lost', 'stolen', 'retired', 'collected'] as const;
@@ -163,6 +163,8 @@ function mergeAsset(old: Asset | undefined, fields: AssetFields): Asset {
   };
   const defined = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as AssetFields;
   const merged = { ...base, ...defined };
+  // A file carries the next audit as a day: the same day as stored keeps the stored instant (a round trip changes nothing).
+  if (merged.nextAuditAt !== null && base.nextAuditAt !== null && merged.nextAuditAt.slice(0, 10) === base.nextAuditAt.slice(0, 10)) merged.nextAuditAt = base.nextAuditAt;
   return merged.holder === base.holder ? merged : { ...merged, acceptedAt: null };
 }
 
@@ -204,7 +206,7 @@ export interface AssetReport {
  * @example
  * await reportAsset(store.db, { tag: 'LAP-0001', status: 'stolen', by: 'E1001', note: 'taken from car' }, new Date());
  */
-export async function reportAsset(db: Kysely<Database>, report: AssetReport, now: Date, alert?: AlertSink): Promise<Asset> {
+export async function reportAsset(db: Kysely<Database>, report: AssetReport, now: Date, alert?: AlertSink, severity?: FindingInput['severity']): Promise<Asset> {
   const reporter = await db.selectFrom('identities').select('key').where('key', '=', report.by).executeTakeFirst();
   if (!reporter) throw new JmlError('invalid_input', `--by ${report.by}: no such identity`);
   const asset = await db.transaction().execute(async (trx) => {
@@ -225,6 +227,7 @@ export async function reportAsset(db: Kysely<Database>, report: AssetReport, now
       kind: 'lost_asset',
       subject: `asset:${asset.tag}`,
       identityKey: holder,
+      ...(severity ? { severity } : {}),
       detail: `${asset.kind} ${asset.tag}${left ? ` of leaver ${holder}` : ''} reported ${report.status} by ${report.by}${report.note ? ` (${report.note})` : ''}${holder ? `: revoke the sessions of ${holder}` : ''}`,
     },
     now,

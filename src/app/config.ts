@@ -36,6 +36,20 @@ export const configSchema = z
       .object({ warn_days: z.number().int().min(0).default(14), review_every_days: z.number().int().min(1).default(90) })
       .strict()
       .default({ warn_days: 14, review_every_days: 90 }),
+    /**
+     * Lost or stolen equipment (src/app/assets/lost-device-report.ts): hours from a report to every revocation
+     * confirmed, and the severity of the `lost_asset` finding for a lost and for a stolen item.
+     */
+    assets: z
+      .object({
+        lost_device_sla_hours: z.number().min(0.25).max(168).default(4),
+        severity: z
+          .object({ lost: z.enum(['low', 'medium', 'high', 'critical']).default('medium'), stolen: z.enum(['low', 'medium', 'high', 'critical']).default('high') })
+          .strict()
+          .default({ lost: 'medium', stolen: 'high' }),
+      })
+      .strict()
+      .default({ lost_device_sla_hours: 4, severity: { lost: 'medium', stolen: 'high' } }),
     sources: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/), sourceConfigSchema).default({}),
     /**
      * Four-eyes: `plans: true` — a plan's approver must not be the person who computed it.

@@ -134,3 +134,11 @@ export async function leaversInProgress(db: Db, now: Date, targets: LeaverSlaTar
     .sort((a, b) => a.effectiveAt.localeCompare(b.effectiveAt))
     .slice(0, 50);
 }
+
+/** Equipment returns (collect_asset tasks) still open, and how many of them are past due. */
+export async function assetReturnsOpen(db: Db, now: Date): Promise<{ readonly open: number; readonly overdue: number }> {
+  const row = await db.selectFrom('tasks')
+    .select((eb) => [eb.fn.countAll<string>().as('open'), eb.fn.count<string>(eb.case().when('due_at', '<', now).then(1).end()).as('overdue')])
+    .where('status', '=', 'open').where('kind', '=', 'collect_asset').executeTakeFirstOrThrow();
+  return { open: Number(row.open), overdue: Number(row.overdue) };
+}

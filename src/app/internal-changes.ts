@@ -24,6 +24,7 @@ import type { Connector, ReadBack } from '../connectors/connector.ts';
 import { createTaskStore, type TaskStore } from '../connectors/manual/task-store.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
+import { lastInstantOf } from '../engine/org-calendar.ts';
 import { recordIdentityEdit } from './identity-edit.ts';
 
 /** The `system` of tasks opened for jml-internal changes. */
@@ -143,11 +144,14 @@ export function createInternalChanges(settings: InternalChangeSettings, deps: In
     return settings.iamTeam;
   }
 
-  /** A change that names the day it is due (a kit item before the start date, a return on the last day worked) is due at that day's end (UTC); others get `slaHours`. */
+  /**
+   * A change that names the day it is due (a kit item before the start date, a return on the last day
+   * worked) is due at the end of that day in the organisation's zone; others get `slaHours`.
+   */
   function hoursUntilDue(change: Change): number {
     const due = change.attributes?.due;
     if (typeof due !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(due)) return slaHours;
-    return (Date.parse(`${due}T23:59:59Z`) - now().getTime()) / 3_600_000;
+    return (Date.parse(lastInstantOf(due, deps.timezone ?? 'UTC')) - now().getTime()) / 3_600_000;
   }
 
   async function openTask(change: Change, owner: string, instruction: string): Promise<ChangeOutcome> {

@@ -1,7 +1,9 @@
 /**
  * The leaver SLA. Each leaver's clock runs from the event's effective time.
- * A leaver is complete only when every step planned for it since then has
- * been confirmed by read-back (state `confirmed` or `already`). Steps in
+ * A leaver is complete only when every step planned for it since then — and
+ * every equipment return planned ahead of it, once the leave date was known —
+ * has been confirmed by read-back (state `confirmed` or `already`). A return
+ * planned ahead is due when the last day worked ends (the effective time). Steps in
  * connected systems are due within `connectedMs`, manual tasks within
  * `manualMs`; a leaver past either with steps unconfirmed is overdue, which
  * raises a finding and an alert once.
@@ -73,7 +75,9 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
   const leavers = await events.limit(options.limit ?? 1000).execute();
   if (leavers.length === 0) return [];
   const keys = [...new Set(leavers.map((l) => l.identity_key))];
-  const oldest = new Date(Math.min(...leavers.map((l) => l.effective_at.getTime())));
+  const detectedAt = (l: (typeof leavers)[number]) => Math.min((l.import_started_at ?? l.detected_at).getTime(), l.effective_at.getTime());
+  // From the earliest detection: returns of an upcoming leaver are planned before the last day worked.
+  const oldest = new Date(Math.min(...leavers.map(detectedAt)));
   const changes = await db
     .selectFrom('plan_changes as pc')
     .innerJoin('plans as p', 'p.id', 'pc.plan_id')
@@ -86,12 +90,15 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
   return leavers.map((leaver) => {
     const effective = leaver.effective_at.getTime();
     const detected = (leaver.import_started_at ?? leaver.detected_at).getTime();
+    const known = detectedAt(leaver);
+    // A return planned once the leave date was known, before the last day worked, is due when that day ends.
+    const ahead = (c: (typeof changes)[number]) => c.kind === 'collect_asset' && c.created_at.getTime() < effective;
     const steps: LeaverStep[] = changes
-      .filter((c) => c.identity_key === leaver.identity_key && c.created_at.getTime() >= effective)
+      .filter((c) => c.identity_key === leaver.identity_key && (c.created_at.getTime() >= effective || (ahead(c) && c.created_at.getTime() >= known)))
       .map((c) => {
         const manual = c.task_id !== null || c.kind === 'manual_task';
         const state = c.state as ChangeState;
-        const due = effective + (manual ? targets.manualMs : targets.connectedMs);
+        const due = ahead(c) ? effective : effective + (manual ? targets.manualMs : targets.connectedMs);
         const satisfied = SATISFIED.includes(state);
         const confirmedAt = satisfied && c.finished_at ? c.finished_at : null;
         return {

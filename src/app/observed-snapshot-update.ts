@@ -17,6 +17,7 @@ import type { Database } from '../store/database.ts';
 import { resolveFixedFindings } from './finding-resolution.ts';
 import { latestRuns } from './observed-snapshot.ts';
 import { resolveSodFindingsFixedBy } from './sod-findings.ts';
+import { reclaimSeatsFreedBy } from './assets/licence-seats.ts';
 
 type Db = Kysely<Database>;
 type AttributeValue = string | readonly string[] | null;
@@ -29,8 +30,9 @@ const ACCOUNT_KINDS: readonly Change['kind'][] = [
 type ConfirmationContext = { readonly accountId: string | null; readonly actor: string; readonly at: Date };
 
 /**
- * Records a change that read back as holding: in the observed snapshot, and by
- * resolving the findings it fixed (src/app/finding-resolution.ts). Call it
+ * Records a change that read back as holding: in the observed snapshot, by
+ * resolving the findings it fixed (src/app/finding-resolution.ts), and by
+ * reclaiming the licence seats it freed (src/app/assets/licence-seats.ts). Call it
  * inside the transaction that records the confirmation, with its handle.
  * @example
  * await db.transaction().execute(async (trx) => {
@@ -42,6 +44,7 @@ export async function recordConfirmedChange(trx: Db, change: Change, context: Co
   await recordInSnapshot(trx, change, context);
   await resolveFixedFindings(trx, change, context);
   await resolveSodFindingsFixedBy(trx, change, context.at, context.actor);
+  await reclaimSeatsFreedBy(trx, change, context);
 }
 
 async function recordInSnapshot(trx: Db, change: Change, context: ConfirmationContext): Promise<void> {

@@ -4,7 +4,7 @@ import { FAKE_WIKI_POLICY, person, seedIdentities, writePolicyDir } from '../../
 import { testBackends } from '../../test/support/backends.ts';
 import { loadPolicy } from '../policy/index.ts';
 import type { ImportedEvent } from './import-source.ts';
-import { followUpDecision, followUpImport, MAX_REPLAN_KEYS, type ReplanQueue } from './replan-follow-up.ts';
+import { followUpDecision, followUpImport, MAX_REPLAN_KEYS, tolerantReplan, type ReplanQueue } from './replan-follow-up.ts';
 
 /** A stateful queue: what was asked, in order. */
 function recordingQueue(): ReplanQueue & { sent: { keys: readonly string[] | undefined; reason: string }[] } {
@@ -50,4 +50,11 @@ test('only a decision that approves a request asks for a replan, of its identity
   assert.equal((await followUpDecision({ queue }, { ...request, state: 'denied' })).replan, null);
   assert.deepEqual((await followUpDecision({ queue }, { ...request, state: 'approved' })).replan, ['E1']);
   assert.deepEqual(queue.sent, [{ keys: ['E1'], reason: 'request req-1 approved' }]);
+});
+
+test('a tolerant replan queue reports a failed request and lets the action that asked for it stand', async () => {
+  const warnings: string[] = [];
+  const down = tolerantReplan({ requestReplan: async () => { throw new Error('queue unreachable'); } }, (m) => warnings.push(m));
+  await down.requestReplan(['E1'], 'asset LAP-1 reported lost');
+  assert.deepEqual(warnings, ["replan (asset LAP-1 reported lost) not requested: queue unreachable; the workers' next scheduled plan picks it up"]);
 });

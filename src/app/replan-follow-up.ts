@@ -89,3 +89,20 @@ export async function followUpRescind(deps: Pick<FollowUpDeps, 'queue'>, rescind
   await deps.queue.requestReplan([rescinded.identityKey], `leaver ${rescinded.eventId} rescinded`);
   return { replan: [rescinded.identityKey], joinerApprovals: [], warnings: [] };
 }
+
+/**
+ * A queue whose failures are reported and swallowed: the action that asked for the replan
+ * (a lost report, an answer) stands either way, and the workers' next scheduled plan picks it up.
+ * @example const replan = tolerantReplan(queue, (m) => process.stderr.write(`${m}\n`));
+ */
+export function tolerantReplan(queue: ReplanQueue, warn: (message: string) => void): ReplanQueue {
+  return {
+    async requestReplan(identityKeys, reason, options) {
+      try {
+        await queue.requestReplan(identityKeys, reason, options);
+      } catch (error) {
+        warn(`replan (${reason}) not requested: ${(error as Error).message}; the workers' next scheduled plan picks it up`);
+      }
+    },
+  };
+}

@@ -1,7 +1,8 @@
 /**
  * The changes one identity needs, by its status at `now`:
  * - active: create or enable accounts, add desired grants, remove what the
- *   system's enforcement mode lets jml remove, keep attributes in step;
+ *   system's enforcement mode lets jml remove, keep attributes in step; an
+ *   upcoming leaver (end date known, still to come) also returns its assets;
  * - suspended: disable accounts (identity provider first, then sessions), keep
  *   grants so that reactivation restores exactly what is still desired;
  * - left: the DESIGN.md leaver order, each stage depending on the one before;
@@ -131,7 +132,26 @@ export function identityChanges(context: IdentityPlanContext): Change[] {
   }
 }
 
+/**
+ * The return of every asset the identity holds, due on its last day worked (the task for IT
+ * carries the end date). One id per asset whether planned ahead of the leaver or in its order,
+ * so a return planned before the last day is the same change once the identity has left.
+ */
+function returns(context: IdentityPlanContext, why: string): Draft[] {
+  const { identity } = context;
+  return context.assets.map((asset) =>
+    draft('collect_asset', identity.key, null, asset.tag, { assetTag: asset.tag, ...(identity.endDate ? { attributes: { due: identity.endDate } } : {}) }, `${why}: collect ${asset.description ?? `asset ${asset.tag}`}`));
+}
+
 function activeChanges(context: IdentityPlanContext): Draft[] {
+  const { identity, today } = context;
+  const out = accessChanges(context);
+  // An upcoming leaver (last day known, still to come): IT plans the returns now, due on that day.
+  if (identity.endDate !== null && identity.endDate >= today) out.push(...returns(context, `upcoming leaver (last day ${identity.endDate})`));
+  return out;
+}
+
+function accessChanges(context: IdentityPlanContext): Draft[] {
   const { compiled, identity, desired, previouslyAssigned: prev } = context;
   const out: Draft[] = [];
   const bySystem = new Map<string, Account[]>();
@@ -245,9 +265,7 @@ function offboardChanges(context: IdentityPlanContext, leaver: boolean): Draft[]
   }
   const ownership: Draft[] = [];
   for (const subject of context.owned) ownership.push(...ownershipChanges(context, subject, credentials, why));
-  const assets = context.assets.map((asset) =>
-    // Due on the last day worked: the task for IT carries the end date.
-    draft('collect_asset', identity.key, null, asset.tag, { assetTag: asset.tag, ...(identity.endDate ? { attributes: { due: identity.endDate } } : {}) }, `${why}: collect ${asset.description ?? `asset ${asset.tag}`}`));
+  const assets = returns(context, why);
   const ordered = chain([identityDisabled, sessions, accountsDisabled, grantsRemoved, credentials, ownership, assets]);
 
   // Deletion after retention: never in positive mode; in relative mode only accounts jml created.

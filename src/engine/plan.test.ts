@@ -249,6 +249,22 @@ describe('plan', () => {
     assert.ok(dependsOn(changes, 'collect_asset - E1 LAP-17', 'transfer_ownership - E1 svc-ci'));
   });
 
+  test('an upcoming leaver\'s returns are planned as soon as the last day is known, due that day, and keep their ids once they have left', () => {
+    const laptop = [{ tag: 'LAP-17', holderKey: 'E1', description: 'laptop' }];
+    const leaving = person('E1', { endDate: '2026-06-30' });
+    const before = plan(input([leaving], engineerAccounts('E1'), { assets: laptop })).changes;
+    assert.deepEqual(lines(before), ['collect_asset - E1 LAP-17'], 'access stays until the last day; only the return is planned');
+    const early = find(before, 'collect_asset - E1 LAP-17');
+    assert.equal(early.attributes?.due, '2026-06-30');
+    assert.deepEqual(early.dependsOn, []);
+    assert.match(early.reason, /upcoming leaver \(last day 2026-06-30\)/);
+    const onTheDay = plan(input([leaving], engineerAccounts('E1'), { assets: laptop, now: '2026-06-30T21:00:00Z' })).changes;
+    assert.equal(find(onTheDay, 'collect_asset - E1 LAP-17').id, early.id, 'still planned on the last day worked');
+    const after = plan(input([person('E1', { status: 'left', endDate: '2026-06-30' })], engineerAccounts('E1'), { assets: laptop, now: '2026-07-01T09:00:00Z' })).changes;
+    assert.equal(find(after, 'collect_asset - E1 LAP-17').id, early.id, 'the leaver order carries the same return');
+    assert.deepEqual(lines(plan(input([person('E1')], engineerAccounts('E1'), { assets: laptop })).changes), [], 'no end date, no return');
+  });
+
   test('an owner with no active manager hands ownership to the owner of the system the identity lives in', () => {
     const owner = person('E1', { status: 'left', endDate: '2026-06-01', attributes: { manager: 'E2' } });
     const bot = person('svc-ci', { kind: 'service_account', owner: 'E1' });

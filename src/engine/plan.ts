@@ -157,7 +157,11 @@ export function plan(input: PlanInput): Plan {
       credentialsOf: (k) => credentials.get(k) ?? NONE,
       today,
     });
-    if (input.policy.profiles) identityPlan = [...identityPlan, ...kitChanges({ identity, profiles: input.policy.profiles, assets: held, today })];
+    if (input.policy.profiles) {
+      // An upcoming leaver's returns are already planned (same ids as kit returns): keep those.
+      const planned = new Set(identityPlan.map((c) => c.id));
+      identityPlan = [...identityPlan, ...kitChanges({ identity, profiles: input.policy.profiles, assets: held, today }).filter((c) => !planned.has(c.id))];
+    }
     const lost = lostByHolder.get(key);
     if (lost) {
       // A leaver's own order may already revoke a device credential under the same id: keep one change.

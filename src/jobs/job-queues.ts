@@ -25,6 +25,7 @@ export const QUEUE = {
   notifyWebhook: 'notify-webhook',
   /** Where notifications go after their last attempt, or at once when the receiver refused them (kept for inspection). */
   notifyDead: 'notify-dead',
+  monthlyCheck: 'monthly-check',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 

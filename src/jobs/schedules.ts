@@ -32,6 +32,8 @@ export interface ScheduleHooks {
   readonly checkpoint?: (now: Date) => Promise<unknown>;
   /** Starts, reminds, closes and confirms access review campaigns (src/app/reviews/review-scheduler.ts). */
   readonly reviews?: (now: Date) => Promise<unknown>;
+  /** Opens the month's end-user check once and sends its notices (src/app/assets/monthly-check-schedule.ts). */
+  readonly monthlyCheck?: (now: Date) => Promise<unknown>;
 }
 
 /**
@@ -57,6 +59,8 @@ export interface ScheduleSettings {
   readonly exceptionReview: ExceptionReviewSettings;
   /** When the audit chain head is signed into a checkpoint (default hourly). */
   readonly checkpointCron: string;
+  /** When the monthly check is opened (if not yet this month) and its invitations, reminders and escalations sent (default hourly). */
+  readonly monthlyCheckCron: string;
 }
 
 export const DEFAULT_SCHEDULES: ScheduleSettings = {
@@ -68,6 +72,7 @@ export const DEFAULT_SCHEDULES: ScheduleSettings = {
   exceptionReviewCron: '0 6 * * *',
   exceptionReview: DEFAULT_EXCEPTION_REVIEW,
   checkpointCron: '0 * * * *',
+  monthlyCheckCron: '20 * * * *',
 };
 
 export interface ScheduleDeps {
@@ -134,6 +139,7 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
     { queue: QUEUE.auditCheckpoint, cron: deps.hooks.checkpoint ? settings.checkpointCron : '', run: async () => deps.hooks.checkpoint?.(now()) },
     // Reminders fall at midnight in the organisation's zone; five minutes late is soon enough.
     { queue: QUEUE.reviewsSchedule, cron: deps.hooks.reviews ? '*/5 * * * *' : '', run: async () => deps.hooks.reviews?.(now()) },
+    { queue: QUEUE.monthlyCheck, cron: deps.hooks.monthlyCheck ? settings.monthlyCheckCron : '', run: async () => deps.hooks.monthlyCheck?.(now()) },
   ];
   for (const entry of table) {
     const { cron: expression, ...options } = every(entry.cron);

@@ -15,7 +15,9 @@ import { requestJoinerApprovals } from '../app/joiner-approval.ts';
 import { createPolicyWatch } from '../app/policy-watch.ts';
 import { takeCheckpoint } from '../app/audit/audit-checkpoint.ts';
 import { loadSigningKey } from '../app/audit/checkpoint-key.ts';
+import { runMonthlyCheckSchedule } from '../app/assets/monthly-check-schedule.ts';
 import type { Policy } from '../domain/policy.ts';
+import type { Notification } from '../notify/notification.ts';
 import type { LoadedPolicy } from '../policy/index.ts';
 import type { Store } from '../store/open-store.ts';
 import type { AlertSink } from '../app/alert.ts';
@@ -38,6 +40,13 @@ export interface WorkerRuntimeDeps {
   readonly now?: () => Date;
   /** The master keyring for connector secrets; read from the environment by default. */
   readonly keyring?: () => Keyring;
+  /** Delivers notices (the monthly check's) once they are recorded as sent, e.g. by email; by default each is written to the worker's output. */
+  readonly notify?: (notifications: readonly Notification[]) => Promise<unknown>;
+}
+
+/** Without a delivery configured, a notice is one line of the worker's output, so none is silently dropped. */
+async function printNotices(notifications: readonly Notification[]): Promise<void> {
+  for (const n of notifications) process.stdout.write(`jml worker: notice for ${n.recipient}${n.email ? ` <${n.email}>` : ''}: ${n.title}\n`);
 }
 
 /** How long connectors of a replaced policy stay open for jobs still using them. */
@@ -151,6 +160,22 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
           enqueue: async (trx, due) => void (await enqueueNotifications(workers.boss, due, notifySettings, inTransaction(trx))),
           replan: (keys) => replan(keys),
         }, at),
+      monthlyCheck: async (at) => {
+        const notices: Notification[] = [];
+        // With notifications configured (and no delivery given by the caller), the notices go on the durable
+        // notification queue in the transaction that marks them sent, like review reminders; otherwise after it.
+        const durable = !deps.notify && (notifySettings.email || notifySettings.webhooks.length > 0);
+        const tick = await runMonthlyCheckSchedule({
+          db,
+          timeZone: deps.config.timezone,
+          enqueue: async (trx, list) => {
+            if (durable) await enqueueNotifications(workers.boss, list, notifySettings, inTransaction(trx));
+            else notices.push(...list);
+          },
+        }, at);
+        if (notices.length > 0) await (deps.notify ?? printNotices)(notices);
+        return tick;
+      },
       ...(checkpointKey ? { checkpoint: (at: Date) => takeCheckpoint(db, checkpointKey, { file: audit?.checkpoint_file, url: audit?.checkpoint_url }, at) } : {}),
     },
   });

@@ -368,6 +368,34 @@ export interface AttestationCampaignsTable {
   opened_at: ColumnType<Date, string, never>;
   due_at: ColumnType<Date, string, never>;
   opened_by: string;
+  /** Notices sent: `invited`, `reminder:<instant>`, `escalation`. */
+  notified: ColumnType<string[], string | undefined, string>;
+}
+
+export interface LicencesTable {
+  name: string;
+  product: ColumnType<string, string | undefined, string>;
+  manufacturer: string | null;
+  seats: number;
+  /** The system (and entitlement) whose accounts the seats are used through; null: any. */
+  system: string | null;
+  entitlement: string | null;
+  product_key: string | null;
+  expires_on: string | null;
+  notes: ColumnType<string, string | undefined, string>;
+}
+
+export interface LicenceSeatsTable {
+  id: string;
+  licence: string;
+  identity_key: string;
+  system: string;
+  account_id: string;
+  assigned_at: ColumnType<Date, string, never>;
+  assigned_by: string;
+  reclaimed_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  reclaimed_by: string | null;
+  reclaim_reason: string | null;
 }
 
 export interface AttestationItemsTable {
@@ -699,6 +727,8 @@ export interface Database {
   asset_categories: AssetCategoriesTable;
   attestation_campaigns: AttestationCampaignsTable;
   attestation_items: AttestationItemsTable;
+  licences: LicencesTable;
+  licence_seats: LicenceSeatsTable;
   policy_versions: PolicyVersionsTable;
   change_runs: ChangeRunsTable;
   system_health: SystemHealthTable;

@@ -25,6 +25,7 @@ import * as m0021 from './migrations/0021-sod-and-siem.ts';
 import * as m0022 from './migrations/0022-equipment.ts';
 import * as m0023 from './migrations/0023-scim-inbound.ts';
 import * as m0024 from './migrations/0024-review-schedule.ts';
+import * as m0026 from './migrations/0026-equipment-schedules.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-foundation': m0001,
@@ -47,6 +48,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0022-equipment': m0022,
   '0023-scim-inbound': m0023,
   '0024-review-schedule': m0024,
+  '0026-equipment-schedules': m0026,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };

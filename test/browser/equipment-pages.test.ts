@@ -20,6 +20,7 @@ describe('self-service equipment pages in Chromium', { skip }, () => {
   let jml: JmlServer;
   let browser: Browser;
   let page: Page;
+  let admin: Page;
   let tag: string;
 
   const call = (p: Page, method: string, url: string, body?: unknown) =>
@@ -33,7 +34,7 @@ describe('self-service equipment pages in Chromium', { skip }, () => {
     database = await createTestDatabase();
     jml = await startJmlServer({ env: { DATABASE_URL: database.url } });
     browser = await launchChromium();
-    const admin = await (await browser.newContext()).newPage();
+    admin = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
     await signInWithPassword(admin, jml.base, 'admin', jml.adminPassword);
     const laptops = (await call(admin, 'GET', '/api/assets?kind=laptop&status=assigned')).body as { items: { tag: string; holder: string }[] };
     const holder = laptops.items[0]!.holder;
@@ -72,5 +73,24 @@ describe('self-service equipment pages in Chromium', { skip }, () => {
     assert.equal(detail.asset.status, 'stolen');
     assert.deepEqual(detail.history.map((h) => h.action).slice(-2), ['asset.accepted', 'asset.reported_stolen']);
     await screenshot(page, 'my-equipment-reported');
+  });
+
+  test('the dashboard shows the monthly check\'s completion per department and manager, and the equipment returns open', async () => {
+    await admin.goto(`${jml.base}/#/dashboard`);
+    await admin.reload(); // the admin signed in on the dashboard before the check was opened: load it afresh
+    const card = admin.getByTestId('monthly-check-completion');
+    await card.waitFor().catch(async (e: unknown) => {
+      await screenshot(admin, 'dashboard-monthly-check-failed');
+      throw e;
+    });
+    const answered = (await call(admin, 'GET', '/api/dashboard')).body as { monthlyCheck: { answered: number; items: number; byDepartment: unknown[]; byManager: unknown[] } };
+    assert.ok(answered.monthlyCheck.answered >= 1, 'the holder\'s answers count');
+    await card.getByText(`${answered.monthlyCheck.answered}/${answered.monthlyCheck.items} items answered`).waitFor();
+    assert.equal(await card.locator('caption', { hasText: 'By department' }).count(), 1);
+    assert.equal(await card.locator('caption', { hasText: 'By manager' }).count(), 1);
+    assert.equal(await card.locator('tbody tr').count(), answered.monthlyCheck.byDepartment.length + answered.monthlyCheck.byManager.length);
+    await admin.getByText(/Equipment returns open/).waitFor();
+    await expectAccessible(admin, 'Dashboard with the monthly check');
+    await screenshot(admin, 'dashboard-monthly-check');
   });
 });

@@ -7,8 +7,8 @@
  */
 import { z } from 'zod';
 import { ASSET_STATUSES, listAssets, type Asset } from '../../app/asset-register.ts';
-import { reportLostDevice } from '../../app/assets/lost-device-report.ts';
-import { acceptAsset, assetAuditsDue, assetHistory, checkInAsset, checkOutAsset } from '../../app/assets/asset-custody.ts';
+import { DEFAULT_LOST_DEVICE, lostDeviceStatus, reportLostDevice } from '../../app/assets/lost-device-report.ts';
+import { acceptAsset, assetAuditsDue, assetHistory, auditCadences, checkInAsset, checkOutAsset, recordAssetAudit, setAuditCadence } from '../../app/assets/asset-custody.ts';
 import { exportSnipeItAssets, importSnipeItAssets } from '../../app/assets/asset-snipeit-csv.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { hasAnyRole } from '../auth/principal.ts';
@@ -70,6 +70,31 @@ export function assetRoutes(deps: ApiDeps): RouteDefinition[] {
       response: z.object({ items: z.array(z.object({ tag: z.string(), kind: z.string(), holder: z.string().nullable(), location: z.string().nullable(), nextAuditAt: z.string().nullable(), state: z.enum(['due', 'overdue']) })) }),
       async handler() {
         return { items: await assetAuditsDue(db, deps.now()) };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/asset-categories',
+      summary: 'The categories with a physical audit cadence, in days.',
+      tag: 'equipment',
+      access: ['admin', 'security'],
+      response: z.object({ items: z.array(z.object({ category: z.string(), everyDays: z.number() })) }),
+      async handler() {
+        return { items: await auditCadences(db) };
+      },
+    }),
+    defineRoute({
+      method: 'POST',
+      url: '/api/asset-categories/:category/cadence',
+      summary: 'Sets how often assets of a category are physically audited; recording an audit sets the next one that many days later.',
+      tag: 'equipment',
+      access: ['admin'],
+      params: z.object({ category: boundedString('key') }),
+      body: z.object({ everyDays: z.number().int().min(1).max(3650) }).strict(),
+      response: z.object({ category: z.string(), everyDays: z.number() }),
+      async handler({ params, body, actor }) {
+        await setAuditCadence(db, params.category, body.everyDays, actor, deps.now());
+        return { category: params.category, everyDays: body.everyDays };
       },
     }),
     defineRoute({
@@ -137,6 +162,19 @@ export function assetRoutes(deps: ApiDeps): RouteDefinition[] {
     }),
     defineRoute({
       method: 'POST',
+      url: '/api/assets/:tag/audit',
+      summary: 'Records a physical audit: the asset was seen (where, optionally); the next audit falls one cadence of its category later.',
+      tag: 'equipment',
+      access: ['admin'],
+      params: tagParams,
+      body: z.object({ location: boundedString('name').optional() }).strict(),
+      response: assetView,
+      async handler({ params, body, actor }) {
+        return view(await recordAssetAudit(db, { tag: params.tag, actor, ...(body.location ? { location: body.location } : {}) }, deps.now()));
+      },
+    }),
+    defineRoute({
+      method: 'POST',
       url: '/api/assets/:tag/accept',
       summary: 'Self-service: the holder confirms they received the asset.',
       tag: 'self-service',
@@ -163,8 +201,26 @@ export function assetRoutes(deps: ApiDeps): RouteDefinition[] {
         const asset = await visibleAsset(ctx, ctx.params.tag);
         const by = ctx.principal.identityKey;
         if (!by) throw new JmlError('forbidden', 'a report is made by a person: link this console user to an identity, or use `jml assets report`');
-        const { asset: reported } = await reportLostDevice({ db }, { tag: asset.tag, status: ctx.body.status, by, ...(ctx.body.note ? { note: ctx.body.note } : {}) }, deps.now());
+        const { asset: reported } = await reportLostDevice({ db, ...(deps.services.replan ? { replan: deps.services.replan } : {}), ...(deps.services.lostDevice ? { settings: deps.services.lostDevice } : {}) }, { tag: asset.tag, status: ctx.body.status, by, ...(ctx.body.note ? { note: ctx.body.note } : {}) }, deps.now());
         return view(reported);
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/api/assets/:tag/lost-report',
+      summary: 'The clock of a lost or stolen report: its severity, when every revocation is due (the configured SLA), and where each revocation stands.',
+      tag: 'equipment',
+      access: 'signed_in',
+      params: tagParams,
+      response: z.object({
+        tag: z.string(), holder: z.string().nullable(), report: z.enum(['lost', 'stolen']), severity: z.enum(['low', 'medium', 'high', 'critical']), reportedAt: z.string(), dueAt: z.string(), slaHours: z.number(),
+        state: z.enum(['complete', 'in_progress', 'overdue']), steps: z.array(z.object({ kind: z.string(), system: z.string().nullable(), state: z.string(), taskId: z.string().nullable() })),
+      }),
+      async handler(ctx) {
+        const asset = await visibleAsset(ctx, ctx.params.tag);
+        const status = await lostDeviceStatus(db, asset.tag, deps.now(), deps.services.lostDevice ?? DEFAULT_LOST_DEVICE);
+        if (!status) throw new JmlError('not_found', `${asset.tag} has not been reported lost or stolen`);
+        return { ...status, steps: status.steps.map((s) => ({ ...s })) };
       },
     }),
     defineRoute({

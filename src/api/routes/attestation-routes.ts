@@ -76,7 +76,7 @@ export function attestationRoutes(deps: ApiDeps): RouteDefinition[] {
     defineRoute({
       method: 'POST',
       url: '/api/me/attestations/:id/answer',
-      summary: 'Self-service: answers one item; "lost"/"stolen" reports the asset, "not mine" opens a task for IT, "no longer needed" ends the assignment.',
+      summary: 'Self-service: answers one item; "confirmed" accepts an item not yet accepted, "lost"/"stolen" reports the asset, "not mine" opens a task for IT, "no longer needed" ends the assignment; the last three ask the workers for a replan at once.',
       tag: 'self-service',
       access: 'signed_in',
       params: z.object({ id: boundedString('key') }),
@@ -87,7 +87,7 @@ export function attestationRoutes(deps: ApiDeps): RouteDefinition[] {
         if (!by) throw new JmlError('not_found', `no attestation item ${params.id}`);
         const policy = services.policy ? await services.policy() : { systems: [] };
         const custodian = internalChangeSettings(policy).assetCustodian;
-        return answerAttestation({ db, custodian }, { itemId: params.id, by, answer: body.answer, ...(body.note ? { note: body.note } : {}) }, deps.now());
+        return answerAttestation({ db, custodian, ...(services.replan ? { replan: services.replan } : {}), ...(services.lostDevice ? { lostDevice: services.lostDevice } : {}) }, { itemId: params.id, by, answer: body.answer, ...(body.note ? { note: body.note } : {}) }, deps.now());
       },
     }),
   ];

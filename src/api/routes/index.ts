@@ -4,6 +4,7 @@
 import type { ApiDeps } from '../api-deps.ts';
 import type { RouteDefinition } from '../route-definition.ts';
 import { assetRoutes } from './asset-routes.ts';
+import { licenceRoutes } from './licence-routes.ts';
 import { attestationRoutes } from './attestation-routes.ts';
 import { authRoutes } from './auth-routes.ts';
 import { governanceRoutes } from './governance-routes.ts';
@@ -17,5 +18,5 @@ import { userAdminRoutes } from './user-admin-routes.ts';
 import { workRoutes } from './work-routes.ts';
 
 export function allRoutes(deps: ApiDeps): RouteDefinition[] {
-  return [...authRoutes(deps), ...mfaVerifyRoutes(deps), ...mfaRoutes(deps), ...overviewRoutes(deps), ...userAdminRoutes(deps), ...peopleRoutes(deps), ...workRoutes(deps), ...governanceRoutes(deps), ...evidenceRoutes(deps), ...reviewRoutes(deps), ...assetRoutes(deps), ...attestationRoutes(deps)];
+  return [...authRoutes(deps), ...mfaVerifyRoutes(deps), ...mfaRoutes(deps), ...overviewRoutes(deps), ...userAdminRoutes(deps), ...peopleRoutes(deps), ...workRoutes(deps), ...governanceRoutes(deps), ...evidenceRoutes(deps), ...reviewRoutes(deps), ...assetRoutes(deps), ...licenceRoutes(deps), ...attestationRoutes(deps)];
 }

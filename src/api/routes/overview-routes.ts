@@ -5,7 +5,8 @@
  */
 import { sql } from 'kysely';
 import { z } from 'zod';
-import { eventsByDay, leaversInProgress, planWaiting, todaysEvents } from '../../app/dashboard-queries.ts';
+import { latestCheckSummary } from '../../app/assets/monthly-check.ts';
+import { assetReturnsOpen, eventsByDay, leaversInProgress, planWaiting, todaysEvents } from '../../app/dashboard-queries.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { createCredentialStore } from '../auth/credential-store.ts';
 import { GRANTED_ROLES } from '../auth/principal.ts';
@@ -16,6 +17,8 @@ import { JmlError } from '../../domain/errors.ts';
 import { defineRoute, page, pageQuery, sequenceCursor, type RouteDefinition } from '../route-definition.ts';
 import { boundedArray, boundedString, newPassword } from '../request-limits.ts';
 
+
+const completionGroup = z.object({ group: z.string(), items: z.number(), answered: z.number(), respondents: z.number(), respondentsDone: z.number() });
 
 const userView = z.object({ id: z.string(), username: z.string(), displayName: z.string(), identityKey: z.string().nullable(), roles: z.array(z.enum(GRANTED_ROLES)), status: z.enum(['active', 'disabled']), lastSignInAt: z.string().nullable() });
 
@@ -43,11 +46,15 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
           z.object({ kind: z.literal('approve'), planId: z.string(), changes: z.number(), since: z.string() }),
           z.object({ kind: z.literal('compute'), events: z.number(), since: z.string() }),
         ]).nullable(),
+        /** The latest monthly end-user check and its completion per department and manager; null before the first. */
+        monthlyCheck: z.object({ id: z.string(), period: z.string(), dueAt: z.string(), items: z.number(), answered: z.number(), byDepartment: z.array(completionGroup), byManager: z.array(completionGroup) }).nullable(),
+        /** Equipment returns waiting on IT (open collection tasks), and those past due. */
+        assetReturns: z.object({ open: z.number(), overdue: z.number() }),
       }),
       async handler() {
         const now = deps.now();
         const timeZone = deps.timezone ?? 'UTC';
-        const [counts, todays, leaverRows, byDay, openTasks, plans, quarantined, findings, waiting] = await Promise.all([
+        const [counts, todays, leaverRows, byDay, openTasks, plans, quarantined, findings, waiting, check, returns] = await Promise.all([
           db.selectFrom('identities').select(['status', sql<number>`count(*)::int`.as('n')]).groupBy('status').execute(),
           todaysEvents(db, now, timeZone),
           leaversInProgress(db, now),
@@ -57,6 +64,8 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
           deps.services.observed ? deps.services.observed.quarantinedSystems() : Promise.resolve([]),
           deps.services.observed ? deps.services.observed.openFindings(20) : Promise.resolve([]),
           planWaiting(db),
+          latestCheckSummary(db),
+          assetReturnsOpen(db, now),
         ]);
         return {
           counts: Object.fromEntries(counts.map((c) => [c.status, c.n])),
@@ -68,6 +77,8 @@ export function overviewRoutes(deps: ApiDeps): RouteDefinition[] {
           eventsByDay: [...byDay],
           openTasks: openTasks.n,
           planWaiting: waiting ? { ...waiting } : null,
+          monthlyCheck: check ? { ...check, byDepartment: check.byDepartment.map((g) => ({ ...g })), byManager: check.byManager.map((g) => ({ ...g })) } : null,
+          assetReturns: returns,
         };
       },
     }),

@@ -71,6 +71,11 @@ export async function setAuditCadence(db: Db, category: string, everyDays: numbe
   });
 }
 
+/** Every category with a physical audit cadence, by name. */
+export async function auditCadences(db: Db): Promise<{ readonly category: string; readonly everyDays: number }[]> {
+  return (await db.selectFrom('asset_categories').selectAll().orderBy('name').execute()).map((r) => ({ category: r.name, everyDays: r.audit_every_days }));
+}
+
 /** Records that an asset was seen (and where); the next audit falls one cadence later. */
 export async function recordAssetAudit(db: Db, input: { readonly tag: string; readonly actor: string; readonly location?: string }, now: Date): Promise<Asset> {
   const row = await db.selectFrom('assets').innerJoin('asset_categories as c', 'c.name', 'assets.kind').select('c.audit_every_days').where('assets.tag', '=', input.tag).executeTakeFirst();

@@ -11,18 +11,19 @@ const PROFILES: readonly ProfileDef[] = [{ name: 'engineer', description: '', wh
 
 for (const backend of testBackends()) {
   describe(`kit tasks (${backend.name})`, () => {
-    test('a joiner\'s allocation task goes to the asset custodian and is due at the end of the day before the start date', async () => {
+    test('a joiner\'s allocation task goes to the asset custodian and is due at the end of the day before the start date in the organisation\'s zone', async () => {
       const store = await backend.open();
       try {
         const joiner = person('J1', { department: 'engineering', manager: 'M1' }, { status: 'pending', startDate: '2026-04-01' });
         await seedIdentities(store.db, [person('M1'), joiner]);
         const [change] = kitChanges({ identity: joiner, profiles: PROFILES, assets: [], today: '2026-03-10' });
-        const internal = createInternalChanges({ assetCustodian: 'it-desk', iamTeam: 'iam' }, { db: store.db, now: () => NOW });
+        const internal = createInternalChanges({ assetCustodian: 'it-desk', iamTeam: 'iam' }, { db: store.db, now: () => NOW, timezone: 'Europe/Paris' });
         const outcome = await internal.apply(change!);
         assert.equal(outcome.status, 'pending');
         const [task] = await internal.tasks.listTasks({ identityKey: 'J1' });
         assert.equal(task!.owner, 'it-desk');
-        assert.equal(task!.dueAt, '2026-03-31T23:59:59.000Z');
+        // Paris is on summer time (UTC+2) from 29 March: the 31st ends at 22:00 UTC.
+        assert.equal(task!.dueAt, '2026-03-31T21:59:59.999Z');
         assert.match(task!.instruction, /profile engineer: issue laptop \(developer-32gb\) before the start date 2026-04-01 for J1/);
       } finally {
         await store.close();

@@ -5,7 +5,8 @@
  * birthright follows policy and is not asked about), and to report anything
  * lost or stolen. Owners answer for their non-human identities and agents.
  *
- * Answers become actions through the existing paths: "not mine" opens a task
+ * Answers become actions through the existing paths: "confirmed" by the holder
+ * accepts an item not yet accepted, "not mine" opens a task
  * for the asset custodian, "lost"/"stolen" is the one-step lost path, "no
  * longer needed" ends the assignment and asks for a replan, so the plan
  * removes the grant and reads it back. Email is not sent here:
@@ -20,7 +21,8 @@ import type { AttestationAnswer, Database } from '../../store/database.ts';
 import { orderedId } from '../../store/ordered-id.ts';
 import { JML_TASK_SYSTEM } from '../internal-changes.ts';
 import type { ReplanQueue } from '../replan-follow-up.ts';
-import { reportLostDevice } from './lost-device-report.ts';
+import { acceptAsset } from './asset-custody.ts';
+import { reportLostDevice, type LostDeviceSettings } from './lost-device-report.ts';
 
 type Db = Kysely<Database>;
 const NON_HUMAN = ['service_account', 'integration', 'ai_agent'];
@@ -55,7 +57,10 @@ export async function openMonthlyCheck(db: Db, input: { readonly period: string;
     }
     const id = `chk-${input.period}`;
     const dueAt = new Date(now.getTime() + (input.dueDays ?? 7) * 86_400_000).toISOString();
-    await trx.insertInto('attestation_campaigns').values({ id, period: input.period, opened_at: now.toISOString(), due_at: dueAt, opened_by: input.actor }).execute();
+    // Two workers opening the same month at once: the second insert waits for the first and does nothing.
+    const inserted = await trx.insertInto('attestation_campaigns').values({ id, period: input.period, opened_at: now.toISOString(), due_at: dueAt, opened_by: input.actor })
+      .onConflict((oc) => oc.doNothing()).returning('id').executeTakeFirst();
+    if (!inserted) return { campaignId: id, items: 0, created: false };
     const people = await trx.selectFrom('identities').select(['key', 'kind', 'owner']).where('status', '=', 'active').execute();
     const active = new Set(people.map((p) => p.key));
     const respondentOf = new Map<string, string>();
@@ -125,6 +130,8 @@ export interface AnswerDeps {
   readonly replan?: ReplanQueue;
   /** Who takes "not mine" tasks: the asset custodian. */
   readonly custodian: string;
+  /** The severity of lost and stolen reports (configuration); default DEFAULT_LOST_DEVICE. */
+  readonly lostDevice?: LostDeviceSettings;
 }
 
 /**
@@ -151,6 +158,13 @@ export async function answerAttestation(deps: AnswerDeps, input: { readonly item
 async function actOn(deps: AnswerDeps, row: { id: string; subject_key: string; ref: string; label: string }, input: { readonly by: string; readonly answer: AttestationAnswer; readonly note?: string }, now: Date): Promise<string | null> {
   const { db } = deps;
   switch (input.answer) {
+    case 'confirmed': {
+      // The holder confirming an item they have not yet accepted accepts it (an owner confirming for an NHI does not).
+      const asset = await db.selectFrom('assets').select(['holder_key', 'status', 'accepted_at']).where('tag', '=', row.ref).executeTakeFirst();
+      if (row.subject_key !== input.by || asset?.holder_key !== input.by || asset.status !== 'assigned' || asset.accepted_at !== null) return null;
+      await acceptAsset(db, { tag: row.ref, by: input.by }, now);
+      return `asset:${row.ref}:accepted`;
+    }
     case 'not_mine': {
       const tasks = createTaskStore({ db, now: () => now });
       const change = { id: `attest-${row.id}`, kind: 'manual_task' as const, identityKey: row.subject_key, system: JML_TASK_SYSTEM, reason: `monthly check: ${input.by} says ${row.label} is not theirs`, dependsOn: [] };
@@ -159,7 +173,7 @@ async function actOn(deps: AnswerDeps, row: { id: string; subject_key: string; r
     }
     case 'lost':
     case 'stolen': {
-      const { asset } = await reportLostDevice({ db, ...(deps.replan ? { replan: deps.replan } : {}) }, { tag: row.ref, status: input.answer, by: input.by, note: input.note ?? 'reported in the monthly check' }, now);
+      const { asset } = await reportLostDevice({ db, ...(deps.replan ? { replan: deps.replan } : {}), ...(deps.lostDevice ? { settings: deps.lostDevice } : {}) }, { tag: row.ref, status: input.answer, by: input.by, note: input.note ?? 'reported in the monthly check' }, now);
       return `finding:lost_asset:asset:${asset.tag}`;
     }
     case 'no_longer_needed': {
@@ -200,6 +214,25 @@ export async function checkCompletion(db: Db, campaignId: string): Promise<{ rea
     return [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, g]) => ({ group: name, items: g.items, answered: g.answered, respondents: g.open.size, respondentsDone: [...g.open.values()].filter((open) => !open).length }));
   };
   return { byDepartment: group('department'), byManager: group('manager') };
+}
+
+export interface CheckSummary {
+  readonly id: string;
+  readonly period: string;
+  readonly dueAt: string;
+  readonly items: number;
+  readonly answered: number;
+  readonly byDepartment: readonly CompletionGroup[];
+  readonly byManager: readonly CompletionGroup[];
+}
+
+/** The latest monthly check with its completion (the dashboard's card), or null before the first. */
+export async function latestCheckSummary(db: Db): Promise<CheckSummary | null> {
+  const check = await db.selectFrom('attestation_campaigns').select(['id', 'period', 'due_at']).orderBy('period', 'desc').limit(1).executeTakeFirst();
+  if (!check) return null;
+  const completion = await checkCompletion(db, check.id);
+  const sum = (key: 'items' | 'answered') => completion.byDepartment.reduce((n, g) => n + g[key], 0);
+  return { id: check.id, period: check.period, dueAt: check.due_at.toISOString(), items: sum('items'), answered: sum('answered'), ...completion };
 }
 
 function toItem(r: { id: string; campaign_id: string; respondent_key: string; subject_key: string; item_type: 'asset' | 'access'; ref: string; label: string; answer: AttestationAnswer | null; answered_at: Date | null; action: string | null }): AttestationItem {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { JmlError } from '../../domain/errors.ts';
 
-export const EVIDENCE_ITEMS = ['joiners', 'leavers', 'leaver_steps', 'movers', 'access_reviews', 'exceptions', 'findings', 'dormant_accounts', 'asset_returns', 'user_lists', 'measures'] as const;
+export const EVIDENCE_ITEMS = ['joiners', 'leavers', 'leaver_steps', 'movers', 'access_reviews', 'exceptions', 'findings', 'dormant_accounts', 'asset_returns', 'monthly_checks', 'user_lists', 'measures'] as const;
 export type EvidenceItem = (typeof EVIDENCE_ITEMS)[number];
 export const FRAMEWORKS = ['iso27001', 'soc2', 'pci-dss', 'nist-csf'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];

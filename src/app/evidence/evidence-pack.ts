@@ -20,7 +20,7 @@ import { loadControlMap, type Framework } from './control-map.ts';
 import { toCsv } from '../../domain/csv-text.ts';
 import { weeklyMeasures } from './evidence-measures.ts';
 import { printPdf } from './evidence-pdf.ts';
-import { assetReturnRows, exceptionRows, findingRows, joinerRows, leaverRows, moverRows, userListTables, type EvidenceTable, type Period } from './evidence-queries.ts';
+import { assetReturnRows, exceptionRows, findingRows, joinerRows, leaverRows, monthlyCheckActionRows, monthlyCheckCompletionRows, moverRows, userListTables, type EvidenceTable, type Period } from './evidence-queries.ts';
 import { renderReport } from './evidence-report.ts';
 
 export const MANIFEST = 'manifest.json';
@@ -97,6 +97,8 @@ async function writePack(db: Kysely<Database>, key: SigningKey, options: BuildOp
     { item: 'findings', name: 'findings', title: 'Findings and their resolution', columns: ['kind', 'system', 'identity_key', 'account', 'detail', 'first_seen', 'last_seen', 'state', 'resolved_at', 'resolution'], rows: findings },
     { item: 'dormant_accounts', name: 'dormant-accounts', title: 'Dormant accounts', columns: ['system', 'identity_key', 'account', 'detail', 'first_seen', 'state', 'resolved_at', 'resolution'], rows: findings.filter((f) => f.kind === 'dormant') },
     { item: 'asset_returns', name: 'asset-returns', title: 'Asset returns and custody changes', columns: ['asset', 'action', 'from_holder', 'status', 'at', 'by', 'trigger', 'audit_seq'], rows: await assetReturnRows(db, period) },
+    { item: 'monthly_checks', name: 'monthly-check-completion', title: 'Monthly end-user check: completion per department and per manager', columns: ['check', 'period', 'due_at', 'group_by', 'group', 'respondents', 'respondents_done', 'items', 'answered', 'completion_pct'], rows: await monthlyCheckCompletionRows(db, period) },
+    { item: 'monthly_checks', name: 'monthly-check-actions', title: 'Monthly end-user check: answers that led to an action', columns: ['check', 'respondent', 'subject', 'item_type', 'item', 'answer', 'answered_at', 'action'], rows: await monthlyCheckActionRows(db, period) },
     ...(await userListTables(db, period)),
     { item: 'measures', name: 'measures', title: 'Weekly measures', columns: ['week_start', 'leavers', 'sla_met_pct', 'median_hours_to_confirmed', 'open_findings', 'open_orphans'], rows: measures },
   ];

@@ -4,7 +4,9 @@ import { sql } from 'kysely';
 import { testBackends } from '../../../test/support/backends.ts';
 import type { Store } from '../../store/open-store.ts';
 import { appendAudit } from '../../store/audit-log.ts';
-import { findingRows, leaverRows, moverRows } from './evidence-queries.ts';
+import { person, seedIdentities } from '../../../test/support/jml-fixture.ts';
+import { answerAttestation, attestationsOf, openMonthlyCheck } from '../assets/monthly-check.ts';
+import { findingRows, leaverRows, monthlyCheckActionRows, monthlyCheckCompletionRows, moverRows } from './evidence-queries.ts';
 
 const period = { from: new Date('2026-11-01T00:00:00Z'), to: new Date('2026-12-01T00:00:00Z') };
 
@@ -87,6 +89,36 @@ for (const backend of testBackends()) {
         assert.deepEqual(await moverRows(store.db, period), [
           { identity_key: 'E3', effective_at: '2026-11-12T09:00:00.000Z', changed: 'department: Sales → Engineering', access_removed: 'remove_grant crm:sales-team' },
         ]);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('the monthly check shows completion per department and per manager, and the answers that led to an action', async () => {
+      const store = await backend.open();
+      try {
+        await seedIdentities(store.db, [person('M1', { department: 'Ops' }), person('E1', { department: 'Sales', manager: 'M1' }), person('E2', { department: 'Sales', manager: 'M1' })]);
+        await store.db.insertInto('assets').values([
+          { tag: 'LAP-1', serial: 'S-1', kind: 'laptop', holder_key: 'E1', status: 'assigned' },
+          { tag: 'LAP-2', serial: 'S-2', kind: 'laptop', holder_key: 'E2', status: 'assigned' },
+          { tag: 'PHN-2', serial: 'S-3', kind: 'phone', holder_key: 'E2', status: 'assigned' },
+        ]).execute();
+        const opened = new Date('2026-11-02T08:00:00Z');
+        await openMonthlyCheck(store.db, { period: '2026-11', actor: 'scheduler' }, opened);
+        const [item] = await attestationsOf(store.db, 'E1');
+        await answerAttestation({ db: store.db, custodian: 'it-desk' }, { itemId: item!.id, by: 'E1', answer: 'not_mine' }, new Date('2026-11-03T08:00:00Z'));
+        const phone = (await attestationsOf(store.db, 'E2')).find((i) => i.ref === 'PHN-2')!;
+        await answerAttestation({ db: store.db, custodian: 'it-desk' }, { itemId: phone.id, by: 'E2', answer: 'confirmed' }, new Date('2026-11-03T09:00:00Z'));
+
+        const completion = await monthlyCheckCompletionRows(store.db, period);
+        assert.deepEqual(completion.map((r) => [r.group_by, r.group, r.respondents, r.respondents_done, r.items, r.answered, r.completion_pct]), [
+          ['department', 'Sales', 2, 1, 3, 2, 66.7],
+          ['manager', 'M1', 2, 1, 3, 2, 66.7],
+        ]);
+        assert.equal(completion[0]!.check, 'chk-2026-11');
+        const actions = await monthlyCheckActionRows(store.db, period);
+        assert.deepEqual(actions.map((r) => [r.respondent, r.answer, String(r.action).replace(/task-\S+/, 'task-…')]), [['E1', 'not_mine', 'task:task-…'], ['E2', 'confirmed', 'asset:PHN-2:accepted']], 'a confirmation that accepted the item is listed with it');
+        assert.deepEqual(await monthlyCheckCompletionRows(store.db, { from: new Date('2026-12-01T00:00:00Z'), to: new Date('2027-01-01T00:00:00Z') }), [], 'a check opened in another month is not in this period');
       } finally {
         await store.close();
       }

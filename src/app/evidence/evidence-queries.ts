@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { canonicalJson } from '../../domain/canonical-json.ts';
 import type { Database } from '../../store/database.ts';
+import { checkCompletion } from '../assets/monthly-check.ts';
 import { DEFAULT_LEAVER_SLA, leaverStatuses, type LeaverSlaTargets } from '../leaver-sla.ts';
 import type { EvidenceItem } from './control-map.ts';
 
@@ -180,6 +181,28 @@ export async function assetReturnRows(db: Db, period: Period): Promise<Row[]> {
     const after = (r.after ?? {}) as Record<string, unknown>;
     return { asset: r.subject.replace(/^asset:/, ''), action: r.action, from_holder: (before.holder_key as string) ?? null, status: (after.status as string) ?? null, at: r.at, by: r.actor, trigger: r.trigger, audit_seq: r.seq };
   });
+}
+
+/** Completion of each monthly check opened in the period, per department and per manager (the rule of `checkCompletion`). */
+export async function monthlyCheckCompletionRows(db: Db, period: Period): Promise<Row[]> {
+  const checks = await db.selectFrom('attestation_campaigns').select(['id', 'period', 'due_at']).where('opened_at', '>=', period.from).where('opened_at', '<', period.to).orderBy('period').execute();
+  const rows: Row[] = [];
+  for (const check of checks) {
+    const completion = await checkCompletion(db, check.id);
+    for (const [groupBy, groups] of [['department', completion.byDepartment], ['manager', completion.byManager]] as const) {
+      for (const g of groups) {
+        rows.push({ check: check.id, period: check.period, due_at: iso(check.due_at), group_by: groupBy, group: g.group, respondents: g.respondents, respondents_done: g.respondentsDone, items: g.items, answered: g.answered, completion_pct: g.items === 0 ? 100 : Math.round((1000 * g.answered) / g.items) / 10 });
+      }
+    }
+  }
+  return rows;
+}
+
+/** Answers given in the period that led to an action: a task, the lost path, an assignment ended. */
+export async function monthlyCheckActionRows(db: Db, period: Period): Promise<Row[]> {
+  const rows = await db.selectFrom('attestation_items').select(['campaign_id', 'respondent_key', 'subject_key', 'item_type', 'label', 'answer', 'answered_at', 'action'])
+    .where('action', 'is not', null).where('answered_at', '>=', period.from).where('answered_at', '<', period.to).orderBy('answered_at').orderBy('id').execute();
+  return rows.map((r) => ({ check: r.campaign_id, respondent: r.respondent_key, subject: r.subject_key, item_type: r.item_type, item: r.label, answer: r.answer, answered_at: iso(r.answered_at), action: r.action }));
 }
 
 /** Per system, the accounts of the latest completed reconcile in the period, with the snapshot's time and SHA-256. */

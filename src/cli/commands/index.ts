@@ -7,6 +7,7 @@ import type { CliContext } from '../cli-context.ts';
 import { registerApplyCommand } from './apply-command.ts';
 import { registerApprovalCommands } from './approval-commands.ts';
 import { registerAssetCommands } from './asset-commands.ts';
+import { registerLicenceCommands } from './licence-commands.ts';
 import { registerAuditCommand } from './audit-command.ts';
 import { registerBackupCommands } from './backup-commands.ts';
 import { registerDemoCommand } from './demo-command.ts';
@@ -35,5 +36,5 @@ export type RegisterCommand = (program: Command, ctx: CliContext) => void;
 
 export const COMMANDS: readonly RegisterCommand[] = [registerImportCommand, registerSourceCommand, registerIdentityCommands, registerRescindCommand, registerAuditCommand, registerDemoCommand,
   registerPlanCommands, registerApplyCommand, registerTaskCommands, registerReconcileCommands, registerSystemCommands, registerPolicyCommands, registerSecretCommands, registerServeCommand,
-  registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerUserCommands,
+  registerRequestCommands, registerApprovalCommands, registerLeaverCommands, registerQuarantineCommands, registerWorkerCommand, registerAssetCommands, registerLicenceCommands, registerUserCommands,
   registerMigrateCommand, registerEvidenceCommands, registerBackupCommands, registerReviewCommands, registerScimCommands];

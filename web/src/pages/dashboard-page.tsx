@@ -12,7 +12,11 @@ interface Dashboard {
   eventsByDay: { day: string; joiner: number; mover: number; leaver: number; rehire: number }[];
   openTasks: number;
   planWaiting: { kind: 'approve'; planId: string; changes: number; since: string } | { kind: 'compute'; events: number; since: string } | null;
+  monthlyCheck: { id: string; period: string; dueAt: string; items: number; answered: number; byDepartment: CompletionGroup[]; byManager: CompletionGroup[] } | null;
+  assetReturns: { open: number; overdue: number };
 }
+
+interface CompletionGroup { group: string; items: number; answered: number; respondents: number; respondentsDone: number }
 
 /** `governance`: the viewer is admin or security, who also see the measures over time (findings and orphans are theirs). */
 export function DashboardPage({ governance = false }: { governance?: boolean }) {
@@ -35,6 +39,7 @@ export function DashboardPage({ governance = false }: { governance?: boolean }) 
         <Stat label="Left" value={c.left ?? 0} tone="bad" />
         <Stat label="Open tasks" value={data.openTasks} tone="warn" href="#/tasks" />
         <Stat label="Plans to approve" value={data.plansAwaiting.length} tone="accent" href="#/plans" />
+        <Stat label={`Equipment returns open${data.assetReturns.overdue ? `, ${data.assetReturns.overdue} overdue` : ''}`} value={data.assetReturns.open} tone={data.assetReturns.overdue ? 'bad' : 'warn'} href="#/tasks" />
       </div>
       <Card title="Lifecycle events, last 14 days" className="span-2">
         <EventChart days={data.eventsByDay} />
@@ -77,11 +82,41 @@ export function DashboardPage({ governance = false }: { governance?: boolean }) 
       <Card title="Quarantined systems">
         {data.quarantined.length === 0 ? <Empty>Every system is healthy.</Empty> : <ul className="list">{data.quarantined.map((q) => <li key={q.system}><b>{q.system}</b> <small>{q.reason}</small></li>)}</ul>}
       </Card>
+      <Card title={data.monthlyCheck ? `Monthly check ${data.monthlyCheck.period}` : 'Monthly check'} className="span-3">
+        {!data.monthlyCheck ? <Empty>No monthly check has been opened yet.</Empty> : (
+          <div className="grid" data-testid="monthly-check-completion">
+            <p className="span-3">
+              <progress max={Math.max(1, data.monthlyCheck.items)} value={data.monthlyCheck.answered} aria-label="items answered" /> {data.monthlyCheck.answered}/{data.monthlyCheck.items} items answered
+              {' '}<small>({timeLeft(data.monthlyCheck.dueAt)})</small>
+            </p>
+            <CompletionTable title="Department" groups={data.monthlyCheck.byDepartment} />
+            <CompletionTable title="Manager" groups={data.monthlyCheck.byManager} />
+          </div>
+        )}
+      </Card>
       <Card title="Findings">
         {data.findings.length === 0 ? <Empty>No open findings.</Empty> : <ul className="list">{data.findings.map((f) => <li key={f.id}><Status value={f.kind} /> {f.detail}</li>)}</ul>}
       </Card>
       {governance && <MeasuresCards />}
     </div>
+  );
+}
+
+function CompletionTable({ title, groups }: { title: string; groups: CompletionGroup[] }) {
+  return (
+    <table className="span-1">
+      <caption>By {title.toLowerCase()}</caption>
+      <thead><tr><th>{title}</th><th>People done</th><th>Items answered</th></tr></thead>
+      <tbody>
+        {groups.map((g) => (
+          <tr key={g.group}>
+            <td>{g.group}</td>
+            <td>{g.respondentsDone}/{g.respondents}</td>
+            <td><progress max={Math.max(1, g.items)} value={g.answered} aria-label={`${g.group}: items answered`} /> {Math.round((100 * g.answered) / Math.max(1, g.items))}%</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
