@@ -13,7 +13,7 @@ import type { Database } from '../store/database.ts';
 export type RiskFindingKind = 'privileged_grant_outside_workflow' | 'stale_credential' | 'ownerless_nhi' | 'leaver_activity' | 'self_approver';
 
 export interface FindingInput {
-  readonly kind: 'parked_change' | 'quarantined_system' | 'overdue_leaver' | 'dormant' | 'exception_review' | 'lost_asset' | RiskFindingKind;
+  readonly kind: 'parked_change' | 'quarantined_system' | 'overdue_leaver' | 'dormant' | 'exception_review' | 'lost_asset' | 'sod_violation' | RiskFindingKind;
   readonly detail: string;
   /** How urgent; carried into the `alert.raised` audit entry (and so to the SIEM). */
   readonly severity?: 'low' | 'medium' | 'high' | 'critical';

@@ -4,7 +4,9 @@ import { person, seedIdentities, writePolicyDir, FAKE_WIKI_POLICY } from '../../
 import { testBackends } from '../../test/support/backends.ts';
 import { createFakeConnector } from '../connectors/fake/fake-connector.ts';
 import { addAccount } from '../connectors/fake/fake-system.ts';
+import { executePlan } from '../jobs/plan-executor.ts';
 import { loadPolicy } from '../policy/index.ts';
+import { createPlanner } from './compute-plan.ts';
 import type { Alert } from './alert.ts';
 import { listFindings } from './findings-store.ts';
 import { reconcileSystem } from './reconcile.ts';
@@ -59,6 +61,40 @@ describe('risk detectors', () => {
         assert.deepEqual(await listFindings(store.db, { kind: 'privileged_grant_outside_workflow', state: 'open' }), []);
       } finally {
         await store.close();
+      }
+    });
+
+    test(`a privileged grant made outside jml is removed by the next plan where the system's enforcement is full, and left (still open) where it is relative (${backend.name})`, async () => {
+      for (const enforcement of ['full', 'relative'] as const) {
+        const dir = writePolicyDir({ ...FAKE_WIKI_POLICY, 'systems.yaml': FAKE_WIKI_POLICY['systems.yaml']!.replace('enforcement: full', `enforcement: ${enforcement}`) });
+        const { policy } = await loadPolicy(dir);
+        const wiki = createFakeConnector({ groups: ['staff', 'eng', 'admins'] }, { system: 'wiki' });
+        const e1 = addAccount(wiki.state, 'E1', { user_name: 'ada' });
+        wiki.state.grants.get(e1.accountId)!.add('staff').add('admins');
+        const store = await backend.open();
+        try {
+          await seedIdentities(store.db, [person('E1')]);
+          const alerts: Alert[] = [];
+          await reconcileSystem({ db: store.db, policy, connectorFor: () => wiki, actor: 'test', now: () => NOW, alert: (a: Alert) => void alerts.push(a) }, 'wiki');
+          assert.deepEqual(alerts.map((a) => [a.kind, a.severity]), [['privileged_grant_outside_workflow', 'high']], `${enforcement}: alerted right after the reconcile`);
+
+          const planner = createPlanner({ db: store.db, config: { policy_dir: dir, timezone: 'UTC' }, actor: 'test', now: () => NOW });
+          const { plan } = await planner.compute();
+          const removals = plan.changes.filter((c) => c.kind === 'remove_grant').map((c) => c.entitlement);
+          const open = async () => (await listFindings(store.db, { kind: 'privileged_grant_outside_workflow', state: 'open' })).length;
+          if (enforcement === 'relative') {
+            assert.deepEqual(removals, [], 'relative: access granted by others is left alone');
+            assert.equal(await open(), 1);
+            continue;
+          }
+          assert.deepEqual(removals, ['admins']);
+          const report = await executePlan({ store, connectorFor: () => wiki, actor: 'test', now: () => NOW, pollMs: 20 }, plan, () => planner.currentFingerprint());
+          assert.equal(report.status, 'applied');
+          assert.deepEqual([...wiki.state.grants.get(e1.accountId)!].sort(), ['staff']);
+          assert.equal(await open(), 0, 'the confirmed removal resolves the finding');
+        } finally {
+          await store.close();
+        }
       }
     });
 

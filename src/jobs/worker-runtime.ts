@@ -100,6 +100,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     store: deps.store,
     connectorFor: (system) => state.connectors.connectorFor(system),
     tasksFor: (system) => state.connectors.tasksFor(system),
+    policy: () => state.loaded.policy,
     actor: deps.actor,
     now,
     ...(deps.alert ? { alert: deps.alert } : {}),

@@ -9,6 +9,7 @@ import os from 'node:os';
 import type { PgBoss, Job, JobResult } from 'pg-boss';
 import type { Connector } from '../connectors/connector.ts';
 import type { Plan } from '../domain/change.ts';
+import type { Policy } from '../domain/policy.ts';
 import type { ApplyChangeDeps } from '../app/apply-change.ts';
 import type { Store } from '../store/open-store.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
@@ -53,6 +54,8 @@ export interface WorkerDeps {
   readonly tasksFor?: ApplyChangeDeps['tasksFor'];
   /** Policy systems this process did not open: their changes are left to a process that did (see ChangeJobDeps). */
   readonly leftToOthers?: ChangeJobDeps['leftToOthers'];
+  /** The policy in force, to judge confirmed grants by its SoD rules at once (src/app/sod-findings.ts). */
+  readonly policy?: () => Policy;
   readonly actor?: string;
   readonly now?: () => Date;
   readonly alert?: AlertSink;
@@ -105,6 +108,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.quarantine ? { quarantine: options.quarantine } : {}),
     ...(deps.leftToOthers ? { leftToOthers: deps.leftToOthers } : {}),
+    ...(deps.policy ? { policy: deps.policy } : {}),
     // A hung connector call must end before the lease does.
     callTimeoutMs: options.callTimeoutMs ?? Math.max(500, Math.floor(applyExpireSeconds * 1000 * 0.4)),
   };
