@@ -4,11 +4,11 @@
  * second path into the database. pg-boss takes the connection per statement
  * and never across a handler, so a handler's own queries cannot deadlock it.
  */
-import { PgBoss, fromKysely, type Db, type SendOptions } from 'pg-boss';
+import { PgBoss, fromKysely, type Db } from 'pg-boss';
 import { sql, type Kysely } from 'kysely';
 import type { Backend } from '../store/open-store.ts';
 import type { Database } from '../store/database.ts';
-import { QUEUE } from './job-queues.ts';
+import { AUDIT_STREAM_EXPIRE_SECONDS, QUEUE } from './job-queues.ts';
 
 export interface JobBossOptions {
   /** Seconds an apply job may stay active before pg-boss hands it to another worker. Also the change lease. */
@@ -65,8 +65,11 @@ export async function startJobBoss(db: Kysely<Database>, backend: Backend, optio
     retryBackoff: false,
     deleteAfterSeconds: 7 * 24 * 3600,
   });
+  // One slice of a SIEM stream at a time per stream (singletonKey = its name), with one more queued:
+  // two workers never send the same stream, and a killed worker's slice expires and is taken over.
+  await createQueue(boss, QUEUE.auditStream, { policy: 'stately', expireInSeconds: AUDIT_STREAM_EXPIRE_SECONDS, retryLimit: 3, retryDelay: 5, retryBackoff: false });
   for (const name of Object.values(QUEUE)) {
-    if (name !== QUEUE.applyChange) await createQueue(boss, name, { expireInSeconds: 900, retryLimit: 3, retryDelay: 30, retryBackoff: false });
+    if (name !== QUEUE.applyChange && name !== QUEUE.auditStream) await createQueue(boss, name, { expireInSeconds: 900, retryLimit: 3, retryDelay: 30, retryBackoff: false });
   }
   // pg-boss looks a queue up on its own handle the first time it is used. Inside a caller's
   // transaction on PGlite that handle waits for the one connection the transaction holds:
@@ -96,7 +99,7 @@ function poolAdapter(db: Kysely<Database>): Db {
   };
 }
 
-async function createQueue(boss: PgBoss, name: string, options: SendOptions): Promise<void> {
+async function createQueue(boss: PgBoss, name: string, options: Parameters<PgBoss['createQueue']>[1]): Promise<void> {
   const existing = await boss.getQueue(name);
   if (existing) return;
   try {

@@ -105,6 +105,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     now,
     ...(deps.alert ? { alert: deps.alert } : {}),
     options: {
+      ...(deps.config.audit?.streams ? { auditStreams: deps.config.audit.streams } : {}),
       ...deps.options,
       scheduleSettings: {
         timezone: deps.config.timezone,

@@ -18,6 +18,7 @@ import { startJobBoss } from './job-boss.ts';
 import { FINAL, recoverAbandonedChanges, resumeSystem, runChangeJob, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
 import { changeJobSchema, LEAVER_PRIORITY, QUEUE, type QueueName } from './job-queues.ts';
 import { registerSchedules, type ScheduleHooks, type ScheduleSettings } from './schedules.ts';
+import { registerAuditStreams, type AuditStreamJobDeps } from './audit-stream-job.ts';
 
 export interface WorkerOptions {
   /** Jobs fetched at once per worker loop (a one-job fetch waits a polling interval each time). */
@@ -45,6 +46,9 @@ export interface WorkerOptions {
    * runs in-process while it waits for its plan. Schedules' queues are left to `jml worker`.
    */
   readonly applyOnly?: boolean;
+  /** SIEM streams this process runs (`audit.streams`; not with applyOnly), and their timing for tests. */
+  readonly auditStreams?: AuditStreamJobDeps['streams'];
+  readonly auditStreamTiming?: Pick<AuditStreamJobDeps, 'sliceMs' | 'idleMs' | 'backoff' | 'onError'>;
 }
 
 export interface WorkerDeps {
@@ -94,6 +98,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const workerId = `${os.hostname()}:${process.pid}`;
   const alert = deps.alert ?? stderrAlertSink;
   const planCache = new Map<string, Promise<Plan>>();
+  const stopping = new AbortController();
   const changeDeps = {
     db: deps.store.db,
     boss,
@@ -159,6 +164,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
       options.schedules ?? true,
     );
     for (const [queue, id] of scheduled) wakeable.set(queue, [id]);
+    await registerAuditStreams(boss, { db: deps.store.db, streams: options.auditStreams ?? [], signal: stopping.signal, ...options.auditStreamTiming }, polling, options.schedules ?? true);
   }
   // Changes a killed process on this host was working on are taken back now, not when their leases lapse.
   await recoverAbandonedChanges(changeDeps, os.hostname());
@@ -170,6 +176,9 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     boss,
     workerId,
     wake,
-    stop: (timeoutMs = 10_000) => boss.stop({ graceful: true, timeout: timeoutMs, close: true }),
+    stop: (timeoutMs = 10_000) => {
+      stopping.abort();
+      return boss.stop({ graceful: true, timeout: timeoutMs, close: true });
+    },
   };
 }
