@@ -23,8 +23,8 @@ describe('risk detectors', () => {
         person('BOT1', {}, { kind: 'ai_agent', owner: null }), person('SVC1', {}, { kind: 'service_account', owner: 'GONE' }), person('SVC2', {}, { kind: 'service_account', owner: 'E1' }),
       ],
       credentials: [
-        { id: 'k1', identityKey: 'SVC2', system: 'erp', name: 'api-key', createdAt: '2026-01-01T00:00:00Z', lastRotatedAt: null, status: 'active' },
-        { id: 'k2', identityKey: 'SVC2', system: 'erp', name: 'new-key', createdAt: '2026-01-01T00:00:00Z', lastRotatedAt: '2026-11-01T00:00:00Z', status: 'active' },
+        { id: 'k1', identityKey: 'SVC2', system: 'erp', kind: 'api_key', name: 'api-key', createdAt: '2026-01-01T00:00:00Z', lastRotatedAt: null, status: 'active' },
+        { id: 'k2', identityKey: 'SVC2', system: 'erp', kind: 'api_key', name: 'new-key', createdAt: '2026-01-01T00:00:00Z', lastRotatedAt: '2026-11-01T00:00:00Z', status: 'active' },
       ],
       accounts: [
         { system: 'vpn', accountId: 'a1', name: 'gone', identityKey: 'GONE', lastLoginAt: '2026-12-02T08:00:00Z' },
@@ -36,6 +36,28 @@ describe('risk detectors', () => {
     assert.deepEqual(found.map((f) => `${f.kind}:${f.subject}:${f.severity}`).sort(), [
       'leaver_activity:vpn:a1:critical', 'ownerless_nhi:BOT1:high', 'ownerless_nhi:SVC1:medium', 'self_approver:BOSS:high', 'self_approver:M1:high', 'self_approver:M2:high', 'stale_credential:k1:medium',
     ]);
+  });
+
+  test('a credential is stale after its kind\'s maximum age in its system, else the system\'s, else the default', () => {
+    const set = (days: number) => new Date(NOW.getTime() - days * 86_400_000).toISOString();
+    const credential = (id: string, system: string, kind: 'api_key' | 'certificate', ageDays: number) => ({ id, identityKey: 'SVC1', system, kind, name: id, createdAt: set(ageDays), lastRotatedAt: null, status: 'active' });
+    const keep = { onDisable: 'keep', onEnable: 'keep' } as const;
+    const found = detectRisks({
+      identities: [],
+      credentials: [
+        credential('erp-key-31', 'erp', 'api_key', 31), // erp: api keys 30 days
+        credential('erp-cert-31', 'erp', 'certificate', 31), // erp: everything else 60
+        credential('erp-cert-61', 'erp', 'certificate', 61),
+        credential('wiki-key-89', 'wiki', 'api_key', 89), // wiki names nothing: the default, 90
+        credential('wiki-key-91', 'wiki', 'api_key', 91),
+      ],
+      accounts: [],
+      now: NOW,
+      credentialMaxAgeDays: 90,
+      systems: [{ name: 'erp', credentials: { ...keep, maxAgeDays: 60, maxAgeDaysByKind: { api_key: 30 } } }, { name: 'wiki', credentials: keep }],
+    });
+    assert.deepEqual(found.map((f) => f.subject).sort(), ['erp-cert-61', 'erp-key-31', 'wiki-key-91']);
+    assert.match(found.find((f) => f.subject === 'erp-key-31')!.detail, /31 days ago \(maximum 30\)/);
   });
 
   for (const backend of testBackends()) {

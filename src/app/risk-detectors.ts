@@ -11,8 +11,8 @@
  * - someone who is their own manager, and so would approve their own access.
  */
 import type { Kysely } from 'kysely';
-import type { Identity } from '../domain/identity.ts';
-import type { Policy } from '../domain/policy.ts';
+import type { CredentialKind, Identity } from '../domain/identity.ts';
+import { credentialMaxAgeDays, DEFAULT_CREDENTIAL_MAX_AGE_DAYS, type Policy, type SystemDef } from '../domain/policy.ts';
 import { entitlementDefFor } from '../engine/compiled-policy.ts';
 import type { Database } from '../store/database.ts';
 import { raiseFinding, type AlertSink, type FindingInput, type RiskFindingKind } from './alert.ts';
@@ -28,11 +28,14 @@ const DAY = 86_400_000;
 
 export interface RiskInput {
   readonly identities: readonly Identity[];
-  readonly credentials: readonly { readonly id: string; readonly identityKey: string; readonly system: string; readonly name: string; readonly createdAt: string; readonly lastRotatedAt: string | null; readonly status: string }[];
+  readonly credentials: readonly { readonly id: string; readonly identityKey: string; readonly system: string; readonly kind: CredentialKind; readonly name: string; readonly createdAt: string; readonly lastRotatedAt: string | null; readonly status: string }[];
   /** Latest observed accounts with their last sign-in, where systems report it. */
   readonly accounts: readonly { readonly system: string; readonly accountId: string; readonly name: string; readonly identityKey: string | null; readonly lastLoginAt: string | null }[];
   readonly now: Date;
+  /** A credential's maximum age where its system's policy names none (`credentials.max_age_days`). */
   readonly credentialMaxAgeDays: number;
+  /** The policy's systems, for their credential maximum ages. */
+  readonly systems?: readonly Pick<SystemDef, 'name' | 'credentials'>[];
 }
 
 /**
@@ -46,9 +49,10 @@ export function detectRisks(input: RiskInput): RiskFinding[] {
     if (c.status !== 'active') continue;
     const since = Date.parse(c.lastRotatedAt ?? c.createdAt);
     const days = Math.floor((input.now.getTime() - since) / DAY);
-    if (days > input.credentialMaxAgeDays) {
+    const maxDays = credentialMaxAgeDays(input.systems ?? [], c.system, c.kind, input.credentialMaxAgeDays);
+    if (days > maxDays) {
       out.push({ kind: 'stale_credential', subject: c.id, severity: 'medium', identityKey: c.identityKey, system: c.system,
-        detail: `credential ${c.name} of ${c.identityKey} in ${c.system} was last set ${days} days ago (maximum ${input.credentialMaxAgeDays}): rotate it` });
+        detail: `credential ${c.name} of ${c.identityKey} in ${c.system} was last set ${days} days ago (maximum ${maxDays}): rotate it` });
     }
   }
   for (const i of input.identities) {
@@ -107,13 +111,15 @@ async function syncRiskFindings(db: Db, kinds: readonly RiskFindingKind[], found
 }
 
 export interface RiskScanSettings {
-  /** Credentials not set for longer than this are stale (default 90 days). */
-  readonly credentialMaxAgeDays: number;
+  /** Credentials not set for longer than this are stale, where their system's policy names no maximum (default 90 days). */
+  readonly credentialMaxAgeDays?: number;
+  /** The policy's systems, whose `credentials.max_age_days` (and per kind) come first. */
+  readonly systems?: readonly Pick<SystemDef, 'name' | 'credentials'>[];
 }
 
 /**
  * The scheduled scan: stale credentials, ownerless NHIs and agents, leaver activity, self-approvers.
- * @example await scanRisks(db, new Date(), { credentialMaxAgeDays: 90 }, stderrAlertSink);
+ * @example await scanRisks(db, new Date(), { systems: policy.systems }, stderrAlertSink);
  */
 export async function scanRisks(db: Db, now: Date, settings: RiskScanSettings, sink?: AlertSink): Promise<RiskFinding[]> {
   const accounts = await db
@@ -128,7 +134,8 @@ export async function scanRisks(db: Db, now: Date, settings: RiskScanSettings, s
     credentials: await loadCredentials(db),
     accounts: accounts.map((a) => ({ system: a.system, accountId: a.account_id, name: a.name, identityKey: a.identity_key, lastLoginAt: a.last_login_at })),
     now,
-    credentialMaxAgeDays: settings.credentialMaxAgeDays,
+    credentialMaxAgeDays: settings.credentialMaxAgeDays ?? DEFAULT_CREDENTIAL_MAX_AGE_DAYS,
+    ...(settings.systems ? { systems: settings.systems } : {}),
   });
   await syncRiskFindings(db, ['stale_credential', 'ownerless_nhi', 'leaver_activity', 'self_approver'], found, now, sink);
   return found;

@@ -128,6 +128,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
         return reconcileSystem({ db, policy: loaded.policy, connectorFor: (s) => connectors.get(s), actor: 'scheduler', timeZone: deps.config.timezone, now }, system);
       },
       systems: async () => (await current()).loaded.policy.systems.map((s) => s.name),
+      policy: async () => (await current()).loaded.policy,
       ...(checkpointKey ? { checkpoint: (at: Date) => takeCheckpoint(db, checkpointKey, { file: audit?.checkpoint_file, url: audit?.checkpoint_url }, at) } : {}),
     },
   });
