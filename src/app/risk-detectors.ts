@@ -62,14 +62,8 @@ export function detectRisks(input: RiskInput): RiskFinding[] {
       const problem = i.owner === null ? 'has no owner' : !owner ? `names owner ${i.owner}, who is not an identity jml knows` : owner.status === 'left' ? `is owned by ${owner.key}, who has left` : null;
       if (problem) out.push({ kind: 'ownerless_nhi', subject: i.key, severity: i.kind === 'ai_agent' ? 'high' : 'medium', identityKey: i.key, detail: `${i.kind.replace('_', ' ')} ${i.key} ${problem}: transfer its ownership` });
     }
-    const manager = i.attributes.manager;
-    if (manager === i.key || (i.sponsor !== null && i.sponsor === i.key) || (i.owner !== null && i.owner === i.key)) {
-      out.push({ kind: 'self_approver', subject: i.key, severity: 'high', identityKey: i.key, detail: `${i.key} is their own ${manager === i.key ? 'manager' : i.sponsor === i.key ? 'sponsor' : 'owner'}, so approvals routed to them would be self-approvals: correct the source record` });
-    } else {
-      const loop = managerLoop(i.key, byKey);
-      // An approval that escalates up the chain (manager's manager, …) would come back to them.
-      if (loop) out.push({ kind: 'self_approver', subject: i.key, severity: 'high', identityKey: i.key, detail: `the management chain of ${i.key} loops back to them (${loop.join(' → ')}), so an escalated approval would reach them: correct the source records` });
-    }
+    const self = selfApproval(i, (key) => byKey.get(key)?.attributes.manager);
+    if (self) out.push(self.finding);
   }
   for (const a of input.accounts) {
     if (a.identityKey === null || a.lastLoginAt === null) continue;
@@ -85,17 +79,41 @@ export function detectRisks(input: RiskInput): RiskFinding[] {
 }
 
 /** Levels of management followed before giving up (deeper organisations are rare). */
-const MAX_CHAIN = 16;
+export const MAX_CHAIN = 16;
+
+/** Someone who would approve their own access: the finding, and everyone in the loop (just them when they are their own manager, sponsor or owner). */
+export interface SelfApproval {
+  readonly finding: RiskFinding;
+  readonly loop: readonly string[];
+}
+
+/**
+ * Pure: whether `identity` is their own manager, sponsor or owner, or their
+ * management chain loops back to them (an escalated approval would reach
+ * them). `managerOf` looks up anyone's manager.
+ * @example selfApproval(identity, (key) => byKey.get(key)?.attributes.manager)
+ */
+export function selfApproval(identity: Identity, managerOf: (key: string) => string | null | undefined): SelfApproval | null {
+  const key = identity.key;
+  const manager = identity.attributes.manager;
+  if (manager === key || identity.sponsor === key || identity.owner === key) {
+    const role = manager === key ? 'manager' : identity.sponsor === key ? 'sponsor' : 'owner';
+    return { loop: [key], finding: { kind: 'self_approver', subject: key, severity: 'high', identityKey: key, detail: `${key} is their own ${role}, so approvals routed to them would be self-approvals: correct the source record` } };
+  }
+  const loop = managerLoop(key, manager, managerOf);
+  if (!loop) return null;
+  return { loop: loop.slice(0, -1), finding: { kind: 'self_approver', subject: key, severity: 'high', identityKey: key, detail: `the management chain of ${key} loops back to them (${loop.join(' → ')}), so an escalated approval would reach them: correct the source records` } };
+}
 
 /** The chain from `key` up through managers when it returns to `key`; null when it ends or loops elsewhere. */
-function managerLoop(key: string, byKey: ReadonlyMap<string, Identity>): string[] | null {
+function managerLoop(key: string, first: string | null | undefined, managerOf: (key: string) => string | null | undefined): string[] | null {
   const chain = [key];
-  let next = byKey.get(key)?.attributes.manager;
+  let next = first;
   for (let i = 0; i < MAX_CHAIN && next; i++) {
     chain.push(next);
     if (next === key) return chain;
     if (chain.indexOf(next) < chain.length - 1) return null;
-    next = byKey.get(next)?.attributes.manager;
+    next = managerOf(next);
   }
   return null;
 }
