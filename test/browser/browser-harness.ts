@@ -46,10 +46,10 @@ async function buildConsoleOnce(): Promise<void> {
 }
 
 /** Starts `jml serve --demo` on `port` (0: any) with extra environment; resolves once it prints its address and the admin password. */
-export async function startJmlServer(options: { readonly port?: number; readonly env?: NodeJS.ProcessEnv } = {}): Promise<JmlServer> {
+export async function startJmlServer(options: { readonly port?: number; readonly env?: NodeJS.ProcessEnv; readonly policyDir?: string } = {}): Promise<JmlServer> {
   await buildConsoleOnce();
   const work = mkdtempSync(path.join(os.tmpdir(), 'jml-browser-'));
-  const server: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), '--data', path.join(work, 'data'), '--policy', path.join(ROOT, 'policy'), 'serve', '--demo', '--port', String(options.port ?? 0)], {
+  const server: ChildProcess = spawn(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), '--data', path.join(work, 'data'), '--policy', options.policyDir ?? path.join(ROOT, 'policy'), 'serve', '--demo', '--port', String(options.port ?? 0)], {
     cwd: work,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...options.env },
