@@ -48,6 +48,7 @@ const workloads: Workload[] = [
   { name: 'sign-in-burst', file: 'sign-in-burst-bench.ts', args: [] },
   { name: 'evidence', file: 'evidence-bench.ts', args: ['--backend', 'pglite'] },
   { name: 'siem', file: 'siem-bench.ts', args: ['--backend', 'pglite'] },
+  { name: 'siem', file: 'siem-bench.ts', args: ['--backend', 'postgres'], skip: !pg && 'set DATABASE_URL to measure on PostgreSQL' },
   { name: 'evidence', file: 'evidence-bench.ts', args: ['--backend', 'postgres'], skip: !pg && 'set DATABASE_URL to measure on PostgreSQL' },
   { name: 'leaver', file: 'leaver-bench.ts', args: ['--backend', 'pglite'], skip: !hasSlapd && 'slapd is not installed (bash test/peers/install-debian.sh)' },
   { name: 'leaver', file: 'leaver-bench.ts', args: ['--backend', 'postgres'], skip: (!hasSlapd && 'slapd is not installed (bash test/peers/install-debian.sh)') || (!pg && 'set DATABASE_URL to measure on PostgreSQL') },

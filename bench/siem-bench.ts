@@ -12,7 +12,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -32,10 +32,15 @@ const dir = mkdtempSync(path.join(tmpdir(), 'jml-siem-bench-'));
 const scratch = values.backend === 'postgres' ? await createScratchDatabase(process.env.DATABASE_URL ?? process.env.JML_TEST_DATABASE_URL ?? '', 'jml_bench') : null;
 const store = await openStore(scratch ? { databaseUrl: scratch.url } : { dataDir: 'memory://' });
 const results: Record<string, unknown>[] = [];
+/** Issue 13's goals, in events/s, by workload. */
+const goalOf = (name: string): number | null => (name.startsWith('file ') ? 20_000 : name.startsWith('tls syslog') ? 5_000 : null);
 const report = (name: string, events: number, ms: number, extra: Record<string, unknown> = {}) => {
   const perSecond = Math.round(events / (ms / 1000));
-  results.push({ workload: name, events, ms: Math.round(ms), perSecond, ...extra });
-  if (!values.json) console.log(`${name.padEnd(22)} ${String(events).padStart(8)} events in ${(ms / 1000).toFixed(1).padStart(6)} s = ${String(perSecond).padStart(7)} events/s${extra.note ? `  (${String(extra.note)})` : ''}`);
+  const goal = goalOf(name);
+  const load = loadavg()[0]!.toFixed(1);
+  results.push({ workload: name, backend: values.backend, events, ms: Math.round(ms), perSecond, goal, load, ...extra });
+  const verdict = goal === null ? 'no goal' : `goal ≥ ${goal.toLocaleString('en')}/s ${perSecond >= goal ? 'met' : 'MISSED'}`;
+  if (!values.json) console.log(`${name.padEnd(22)} ${String(events).padStart(8)} events in ${(ms / 1000).toFixed(1).padStart(6)} s = ${String(perSecond).padStart(7)} events/s  ${verdict}, load ${load}${extra.note ? `  (${String(extra.note)})` : ''}`);
 };
 
 function* entries(): Generator<AuditEntryInput> {

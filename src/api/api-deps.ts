@@ -99,8 +99,15 @@ export interface ApprovalPort {
   get(id: string): Promise<ApprovalItem>;
   /** Decides the open stage as the identity `approver`; the app refuses (forbidden) their own request or one for themselves. */
   decide(id: string, decision: 'approve' | 'reject', approver: string, comment: string | undefined): Promise<void>;
-  /** Files a request by the identity `requester` for `identityKey` (themselves, or a report). */
-  requestAccess(request: { identityKey: string; system: string; entitlement: string; justification: string; requester: string }): Promise<ApprovalItem>;
+  /**
+   * Files a request by the identity `requester` for `identityKey` (themselves, or a report). With
+   * `mitigation`, access that would break an SoD rule is filed as a time-bound exception with a
+   * compensating control and its owner, decided last by the rule's owner.
+   */
+  requestAccess(request: {
+    identityKey: string; system: string; entitlement: string; justification: string; requester: string;
+    durationDays?: number; mitigation?: { control: string; controlOwner: string };
+  }): Promise<ApprovalItem>;
   requestsOf(identityKey: string): Promise<readonly (ApprovalItem & { readonly state: string })[]>;
 }
 

@@ -86,7 +86,11 @@ export function createApprovalsPort(deps: ApprovalsPortDeps): ApprovalPort {
       const policy = await deps.policy();
       const { request } = await createAccessRequest(
         { db, policy, now: deps.now, ...(deps.timezone ? { timezone: deps.timezone } : {}) },
-        { requester: r.requester, identityKey: r.identityKey, entitlement: `${r.system}:${r.entitlement}`, justification: r.justification },
+        {
+          requester: r.requester, identityKey: r.identityKey, entitlement: `${r.system}:${r.entitlement}`, justification: r.justification,
+          ...(r.durationDays !== undefined ? { durationDays: r.durationDays } : {}),
+          ...(r.mitigation ? { mitigation: { control: r.mitigation.control, owner: r.mitigation.controlOwner } } : {}),
+        },
       );
       return get(request.id);
     },

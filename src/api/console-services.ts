@@ -182,7 +182,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
           const open = await openPolicyConnectors({ db, policy, actor, timezone: config.timezone }, systems);
           connectors = open;
           const run = await startPlan(
-            { store: { db, backend: deps.backend }, actor, connectorFor: (s) => open.connectorFor(s), tasksFor: (s) => open.tasksFor(s), leftToOthers: (s) => open.notOpened(s) },
+            { store: { db, backend: deps.backend }, actor, connectorFor: (s) => open.connectorFor(s), tasksFor: (s) => open.tasksFor(s), leftToOthers: (s) => open.notOpened(s), policy: () => policy },
             view.plan,
             () => planner.currentFingerprint(scope),
           );

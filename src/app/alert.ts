@@ -13,7 +13,7 @@ import type { Database } from '../store/database.ts';
 export type RiskFindingKind = 'privileged_grant_outside_workflow' | 'stale_credential' | 'ownerless_nhi' | 'leaver_activity' | 'self_approver';
 
 export interface FindingInput {
-  readonly kind: 'parked_change' | 'quarantined_system' | 'overdue_leaver' | 'dormant' | 'exception_review' | 'lost_asset' | RiskFindingKind;
+  readonly kind: 'parked_change' | 'quarantined_system' | 'overdue_leaver' | 'dormant' | 'exception_review' | 'lost_asset' | 'sod_violation' | RiskFindingKind;
   readonly detail: string;
   /** How urgent; carried into the `alert.raised` audit entry (and so to the SIEM). */
   readonly severity?: 'low' | 'medium' | 'high' | 'critical';
@@ -39,11 +39,13 @@ export const stderrAlertSink: AlertSink = (alert) => {
 /**
  * Opens (or refreshes) a finding. When it is new or was resolved, also writes
  * an `alert.raised` audit entry and calls the sink; returns whether it alerted.
+ * Given a transaction, it writes in it (and the sink hears before the commit).
  */
 export async function raiseFinding(db: Kysely<Database>, finding: FindingInput, now: Date, sink?: AlertSink): Promise<boolean> {
   const id = `${finding.kind}:${finding.subject}`;
   const at = now.toISOString();
-  const alerted = await db.transaction().execute(async (trx) => {
+  const inTransaction = <T>(fn: (trx: Kysely<Database>) => Promise<T>) => (db.isTransaction ? fn(db) : db.transaction().execute(fn));
+  const alerted = await inTransaction(async (trx) => {
     const before = await trx.selectFrom('findings').select('state').where('id', '=', id).forUpdate().executeTakeFirst();
     await trx
       .insertInto('findings')

@@ -17,12 +17,15 @@
  */
 import type { Kysely } from 'kysely';
 import type { Change, ChangeOutcome } from '../domain/change.ts';
+import type { Policy } from '../domain/policy.ts';
 import { isJmlError } from '../domain/errors.ts';
 import type { Connector } from '../connectors/connector.ts';
 import type { ChangeHandler } from '../connectors/manual/task-fallback.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
+import type { AlertSink } from './alert.ts';
 import { recordConfirmedChange } from './observed-snapshot-update.ts';
+import { alertSodViolations } from './sod-findings.ts';
 import { changeRecords, SATISFIED, updateChange, type ChangeRecord, type ChangeState, type ChangeUpdate } from './plan-record-store.ts';
 
 export interface ApplyChangeDeps {
@@ -46,6 +49,12 @@ export interface ApplyChangeDeps {
    * with the record or not at all.
    */
   readonly onRecorded?: (trx: Kysely<Database>, state: ChangeState) => Promise<void>;
+  /**
+   * The policy in force: with it, a confirmed grant that completes an SoD
+   * conflict opens its finding and alerts at once, not at the next reconcile.
+   */
+  readonly policy?: () => Policy;
+  readonly alert?: AlertSink;
 }
 
 /**
@@ -145,9 +154,12 @@ function handlerFor(deps: ApplyChangeDeps, connector: Connector, change: Change)
 /** Records a final state and its audit entry together; a change that holds also updates the observed snapshot. */
 async function finish(deps: ApplyChangeDeps, planId: string, change: Change, update: ChangeUpdate, now: () => Date, previous: ChangeRecord | undefined): Promise<ChangeResult> {
   const at = now();
+  let sodRaised: Awaited<ReturnType<typeof recordConfirmedChange>> = [];
   const record = await deps.db.transaction().execute(async (trx) => {
     const saved = previous ? await updateChange(trx, planId, change, update, at) : undefined;
-    if (saved && SATISFIED.includes(update.state)) await recordConfirmedChange(trx, change, { accountId: saved.accountId, actor: deps.actor, at });
+    if (saved && SATISFIED.includes(update.state)) {
+      sodRaised = await recordConfirmedChange(trx, change, { accountId: saved.accountId, actor: deps.actor, at, ...(deps.policy ? { policy: deps.policy() } : {}) });
+    }
     // A change that was already settled and still holds is not news: no audit entry for a no-op.
     const unchanged = previous !== undefined && previous.state === update.state && SATISFIED.includes(update.state);
     if (!unchanged) {
@@ -175,6 +187,7 @@ async function finish(deps: ApplyChangeDeps, planId: string, change: Change, upd
     await deps.onRecorded?.(trx, update.state);
     return saved;
   });
+  await alertSodViolations(sodRaised, at, deps.alert);
   return { changeId: change.id, state: update.state as StepState, attempts: record?.attempts ?? 0, lastError: record?.lastError ?? update.lastError ?? null };
 }
 

@@ -26,3 +26,17 @@ test('a source name that only the prototype of an object holds, such as "constru
     assert.throws(() => configuredSource(config, name), (error: unknown) => isJmlError(error, 'invalid_input') && error.message.includes(`unknown source "${name}"`));
   }
 });
+
+test('a SIEM stream in audit.streams gets the defaults (ocsf 1.8, batches of 500, token from JML_HEC_TOKEN)', () => {
+  const config = parseConfigText('audit:\n  streams:\n    - name: splunk\n      target: https://siem.example:8088/services/collector/event\n', 'jml.config.yaml');
+  assert.deepEqual(config.audit.streams, [{ name: 'splunk', target: 'https://siem.example:8088/services/collector/event', format: 'ocsf', ocsf_version: '1.8', batch_size: 500, token_env: 'JML_HEC_TOKEN' }]);
+  assert.deepEqual(parseConfigText('timezone: UTC\n', 'jml.config.yaml').audit.streams, []);
+});
+
+test('a stream with an unsupported target, a bad batch size or a name used twice is refused naming the file, line and path', () => {
+  const streams = (entries: string) => `audit:\n  streams:\n${entries}`;
+  const refused = (text: string, where: RegExp) => assert.throws(() => parseConfigText(text, 'jml.config.yaml'), (error: unknown) => isJmlError(error, 'invalid_input') && where.test(error.message));
+  refused(streams('    - name: a\n      target: ftp://siem.example/x\n'), /jml\.config\.yaml:4 audit\.streams\[0\]\.target/);
+  refused(streams('    - name: a\n      target: file:///var/log/jml.ocsf\n      batch_size: 0\n'), /jml\.config\.yaml:5 audit\.streams\[0\]\.batch_size/);
+  refused(streams('    - name: a\n      target: file:///tmp/a\n    - name: a\n      target: file:///tmp/b\n'), /audit\.streams\[1\]\.name: a second stream named a/);
+});

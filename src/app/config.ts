@@ -12,6 +12,24 @@ import { flattenIssues, formatPath, offsetOf } from '../policy/policy-loader.ts'
 import type { PathSegment } from '../policy/policy-check.ts';
 import { sourceConfigSchema, type SourceConfig } from '../sources/source-config.ts';
 import { NOTIFICATION_TOPICS } from '../notify/notification.ts';
+import { SIEM_FORMATS } from './siem/siem-formats.ts';
+
+/** One SIEM stream `jml worker` runs (src/jobs/audit-stream-job.ts); its cursor is kept under its name. */
+const auditStreamSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _, starting with a letter'),
+    target: z.string().regex(/^(file|syslog|syslog\+tls|https):\/\/\S+$/, 'a URL: file:///path, syslog://host:port, syslog+tls://host:port or https://host/services/collector/event'),
+    /** Syslog targets always get syslog framing, whatever is written here. */
+    format: z.enum(SIEM_FORMATS).default('ocsf'),
+    ocsf_version: z.enum(['1.8', '1.9']).default('1.8'),
+    batch_size: z.number().int().min(1).max(10_000).default(500),
+    /** PEM of the CA that signed the receiver's certificate (syslog+tls, https). */
+    ca_file: z.string().optional(),
+    /** The environment variable holding the HEC token (https targets); the token never goes in this file. */
+    token_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('JML_HEC_TOKEN'),
+  })
+  .strict();
+export type AuditStreamConfig = z.output<typeof auditStreamSchema>;
 
 const timezone = z.string().refine(isTimeZone, { message: 'not an IANA time zone name (e.g. Europe/Berlin)' });
 
@@ -63,9 +81,21 @@ export const configSchema = z
         checkpoint_file: z.string().optional(),
         checkpoint_url: z.string().url().optional(),
         checkpoint_cron: z.string().default('0 * * * *'),
+        /** SIEM streams the worker runs continuously (at-least-once, from a checkpointed cursor). */
+        streams: z
+          .array(auditStreamSchema)
+          .max(20)
+          .superRefine((streams, ctx) => {
+            const seen = new Set<string>();
+            streams.forEach((s, i) => {
+              if (seen.has(s.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `a second stream named ${s.name}: each stream keeps its cursor under its name` });
+              seen.add(s.name);
+            });
+          })
+          .default([]),
       })
       .strict()
-      .default({ checkpoint_cron: '0 * * * *' }),
+      .default({ checkpoint_cron: '0 * * * *', streams: [] }),
     /**
      * Multi-factor sign-in for the console: holders of `required_roles` must enrol a passkey or an authenticator
      * app; sensitive actions ask for the factor again when the last one is older than `step_up_minutes`.

@@ -11,6 +11,7 @@ import { foldTimeline, type TimelineEvent } from '../engine/timeline.ts';
 import { appendAudit, type AuditEntryInput } from '../store/audit-log.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
 import type { Database } from '../store/database.ts';
+import { guardSelfApproval } from './self-approval-guard.ts';
 
 type Db = Kysely<Database>;
 
@@ -60,6 +61,7 @@ export async function refoldIdentities(db: Db, keys: readonly string[], now: str
   });
   await setEventState(db, toApply, 'applied');
   await setEventState(db, toSchedule, 'scheduled');
+  await guardSelfApproval(db, outcomes, new Date(now));
   return outcomes;
 }
 

@@ -13,10 +13,12 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Change } from '../domain/change.ts';
+import type { Policy } from '../domain/policy.ts';
+import type { SodViolation } from '../engine/sod.ts';
 import type { Database } from '../store/database.ts';
 import { resolveFixedFindings } from './finding-resolution.ts';
 import { latestRuns } from './observed-snapshot.ts';
-import { resolveSodFindingsFixedBy } from './sod-findings.ts';
+import { openSodFindingsCreatedBy, resolveSodFindingsFixedBy } from './sod-findings.ts';
 import { reclaimSeatsFreedBy } from './assets/licence-seats.ts';
 
 type Db = Kysely<Database>;
@@ -26,25 +28,32 @@ const ACCOUNT_KINDS: readonly Change['kind'][] = [
   'create_account', 'enable_account', 'disable_account', 'delete_account', 'update_attributes', 'add_grant', 'remove_grant',
 ];
 
-/** Who confirmed, when, and the account id the read-back saw (after a rename: the new one). */
-type ConfirmationContext = { readonly accountId: string | null; readonly actor: string; readonly at: Date };
+/**
+ * Who confirmed, when, and the account id the read-back saw (after a rename:
+ * the new one). With the policy in force, a confirmed grant is judged by its
+ * SoD rules at once.
+ */
+type ConfirmationContext = { readonly accountId: string | null; readonly actor: string; readonly at: Date; readonly policy?: Policy };
 
 /**
  * Records a change that read back as holding: in the observed snapshot, by
- * resolving the findings it fixed (src/app/finding-resolution.ts), and by
- * reclaiming the licence seats it freed (src/app/assets/licence-seats.ts). Call it
- * inside the transaction that records the confirmation, with its handle.
+ * resolving the findings it fixed (src/app/finding-resolution.ts), by
+ * reclaiming the licence seats it freed (src/app/assets/licence-seats.ts) and,
+ * with a policy, by opening the SoD violations a grant created. Call it inside
+ * the transaction that records the confirmation, with its handle; it returns
+ * the violations opened, to alert on after commit.
  * @example
  * await db.transaction().execute(async (trx) => {
  *   await updateChange(trx, planId, change, { state: 'confirmed', accountId }, at);
  *   await recordConfirmedChange(trx, change, { accountId, actor: 'cli:alice', at });
  * });
  */
-export async function recordConfirmedChange(trx: Db, change: Change, context: ConfirmationContext): Promise<void> {
+export async function recordConfirmedChange(trx: Db, change: Change, context: ConfirmationContext): Promise<readonly SodViolation[]> {
   await recordInSnapshot(trx, change, context);
   await resolveFixedFindings(trx, change, context);
   await resolveSodFindingsFixedBy(trx, change, context.at, context.actor);
   await reclaimSeatsFreedBy(trx, change, context);
+  return context.policy ? openSodFindingsCreatedBy(trx, context.policy, change, context.at, context.actor) : [];
 }
 
 async function recordInSnapshot(trx: Db, change: Change, context: ConfirmationContext): Promise<void> {

@@ -11,8 +11,8 @@
  * - someone who is their own manager, and so would approve their own access.
  */
 import type { Kysely } from 'kysely';
-import type { Identity } from '../domain/identity.ts';
-import type { Policy } from '../domain/policy.ts';
+import type { CredentialKind, Identity } from '../domain/identity.ts';
+import { credentialMaxAgeDays, DEFAULT_CREDENTIAL_MAX_AGE_DAYS, type Policy, type SystemDef } from '../domain/policy.ts';
 import { entitlementDefFor } from '../engine/compiled-policy.ts';
 import type { Database } from '../store/database.ts';
 import { raiseFinding, type AlertSink, type FindingInput, type RiskFindingKind } from './alert.ts';
@@ -28,11 +28,14 @@ const DAY = 86_400_000;
 
 export interface RiskInput {
   readonly identities: readonly Identity[];
-  readonly credentials: readonly { readonly id: string; readonly identityKey: string; readonly system: string; readonly name: string; readonly createdAt: string; readonly lastRotatedAt: string | null; readonly status: string }[];
+  readonly credentials: readonly { readonly id: string; readonly identityKey: string; readonly system: string; readonly kind: CredentialKind; readonly name: string; readonly createdAt: string; readonly lastRotatedAt: string | null; readonly status: string }[];
   /** Latest observed accounts with their last sign-in, where systems report it. */
   readonly accounts: readonly { readonly system: string; readonly accountId: string; readonly name: string; readonly identityKey: string | null; readonly lastLoginAt: string | null }[];
   readonly now: Date;
+  /** A credential's maximum age where its system's policy names none (`credentials.max_age_days`). */
   readonly credentialMaxAgeDays: number;
+  /** The policy's systems, for their credential maximum ages. */
+  readonly systems?: readonly Pick<SystemDef, 'name' | 'credentials'>[];
 }
 
 /**
@@ -46,9 +49,10 @@ export function detectRisks(input: RiskInput): RiskFinding[] {
     if (c.status !== 'active') continue;
     const since = Date.parse(c.lastRotatedAt ?? c.createdAt);
     const days = Math.floor((input.now.getTime() - since) / DAY);
-    if (days > input.credentialMaxAgeDays) {
+    const maxDays = credentialMaxAgeDays(input.systems ?? [], c.system, c.kind, input.credentialMaxAgeDays);
+    if (days > maxDays) {
       out.push({ kind: 'stale_credential', subject: c.id, severity: 'medium', identityKey: c.identityKey, system: c.system,
-        detail: `credential ${c.name} of ${c.identityKey} in ${c.system} was last set ${days} days ago (maximum ${input.credentialMaxAgeDays}): rotate it` });
+        detail: `credential ${c.name} of ${c.identityKey} in ${c.system} was last set ${days} days ago (maximum ${maxDays}): rotate it` });
     }
   }
   for (const i of input.identities) {
@@ -58,14 +62,8 @@ export function detectRisks(input: RiskInput): RiskFinding[] {
       const problem = i.owner === null ? 'has no owner' : !owner ? `names owner ${i.owner}, who is not an identity jml knows` : owner.status === 'left' ? `is owned by ${owner.key}, who has left` : null;
       if (problem) out.push({ kind: 'ownerless_nhi', subject: i.key, severity: i.kind === 'ai_agent' ? 'high' : 'medium', identityKey: i.key, detail: `${i.kind.replace('_', ' ')} ${i.key} ${problem}: transfer its ownership` });
     }
-    const manager = i.attributes.manager;
-    if (manager === i.key || (i.sponsor !== null && i.sponsor === i.key) || (i.owner !== null && i.owner === i.key)) {
-      out.push({ kind: 'self_approver', subject: i.key, severity: 'high', identityKey: i.key, detail: `${i.key} is their own ${manager === i.key ? 'manager' : i.sponsor === i.key ? 'sponsor' : 'owner'}, so approvals routed to them would be self-approvals: correct the source record` });
-    } else {
-      const loop = managerLoop(i.key, byKey);
-      // An approval that escalates up the chain (manager's manager, …) would come back to them.
-      if (loop) out.push({ kind: 'self_approver', subject: i.key, severity: 'high', identityKey: i.key, detail: `the management chain of ${i.key} loops back to them (${loop.join(' → ')}), so an escalated approval would reach them: correct the source records` });
-    }
+    const self = selfApproval(i, (key) => byKey.get(key)?.attributes.manager);
+    if (self) out.push(self.finding);
   }
   for (const a of input.accounts) {
     if (a.identityKey === null || a.lastLoginAt === null) continue;
@@ -81,17 +79,41 @@ export function detectRisks(input: RiskInput): RiskFinding[] {
 }
 
 /** Levels of management followed before giving up (deeper organisations are rare). */
-const MAX_CHAIN = 16;
+export const MAX_CHAIN = 16;
+
+/** Someone who would approve their own access: the finding, and everyone in the loop (just them when they are their own manager, sponsor or owner). */
+export interface SelfApproval {
+  readonly finding: RiskFinding;
+  readonly loop: readonly string[];
+}
+
+/**
+ * Pure: whether `identity` is their own manager, sponsor or owner, or their
+ * management chain loops back to them (an escalated approval would reach
+ * them). `managerOf` looks up anyone's manager.
+ * @example selfApproval(identity, (key) => byKey.get(key)?.attributes.manager)
+ */
+export function selfApproval(identity: Identity, managerOf: (key: string) => string | null | undefined): SelfApproval | null {
+  const key = identity.key;
+  const manager = identity.attributes.manager;
+  if (manager === key || identity.sponsor === key || identity.owner === key) {
+    const role = manager === key ? 'manager' : identity.sponsor === key ? 'sponsor' : 'owner';
+    return { loop: [key], finding: { kind: 'self_approver', subject: key, severity: 'high', identityKey: key, detail: `${key} is their own ${role}, so approvals routed to them would be self-approvals: correct the source record` } };
+  }
+  const loop = managerLoop(key, manager, managerOf);
+  if (!loop) return null;
+  return { loop: loop.slice(0, -1), finding: { kind: 'self_approver', subject: key, severity: 'high', identityKey: key, detail: `the management chain of ${key} loops back to them (${loop.join(' → ')}), so an escalated approval would reach them: correct the source records` } };
+}
 
 /** The chain from `key` up through managers when it returns to `key`; null when it ends or loops elsewhere. */
-function managerLoop(key: string, byKey: ReadonlyMap<string, Identity>): string[] | null {
+function managerLoop(key: string, first: string | null | undefined, managerOf: (key: string) => string | null | undefined): string[] | null {
   const chain = [key];
-  let next = byKey.get(key)?.attributes.manager;
+  let next = first;
   for (let i = 0; i < MAX_CHAIN && next; i++) {
     chain.push(next);
     if (next === key) return chain;
     if (chain.indexOf(next) < chain.length - 1) return null;
-    next = byKey.get(next)?.attributes.manager;
+    next = managerOf(next);
   }
   return null;
 }
@@ -107,13 +129,15 @@ async function syncRiskFindings(db: Db, kinds: readonly RiskFindingKind[], found
 }
 
 export interface RiskScanSettings {
-  /** Credentials not set for longer than this are stale (default 90 days). */
-  readonly credentialMaxAgeDays: number;
+  /** Credentials not set for longer than this are stale, where their system's policy names no maximum (default 90 days). */
+  readonly credentialMaxAgeDays?: number;
+  /** The policy's systems, whose `credentials.max_age_days` (and per kind) come first. */
+  readonly systems?: readonly Pick<SystemDef, 'name' | 'credentials'>[];
 }
 
 /**
  * The scheduled scan: stale credentials, ownerless NHIs and agents, leaver activity, self-approvers.
- * @example await scanRisks(db, new Date(), { credentialMaxAgeDays: 90 }, stderrAlertSink);
+ * @example await scanRisks(db, new Date(), { systems: policy.systems }, stderrAlertSink);
  */
 export async function scanRisks(db: Db, now: Date, settings: RiskScanSettings, sink?: AlertSink): Promise<RiskFinding[]> {
   const accounts = await db
@@ -128,7 +152,8 @@ export async function scanRisks(db: Db, now: Date, settings: RiskScanSettings, s
     credentials: await loadCredentials(db),
     accounts: accounts.map((a) => ({ system: a.system, accountId: a.account_id, name: a.name, identityKey: a.identity_key, lastLoginAt: a.last_login_at })),
     now,
-    credentialMaxAgeDays: settings.credentialMaxAgeDays,
+    credentialMaxAgeDays: settings.credentialMaxAgeDays ?? DEFAULT_CREDENTIAL_MAX_AGE_DAYS,
+    ...(settings.systems ? { systems: settings.systems } : {}),
   });
   await syncRiskFindings(db, ['stale_credential', 'ownerless_nhi', 'leaver_activity', 'self_approver'], found, now, sink);
   return found;

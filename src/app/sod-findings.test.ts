@@ -10,6 +10,9 @@ import { verifyAudit } from '../store/audit-log.ts';
 import { listFindings } from './findings-store.ts';
 import { reconcileSystem } from './reconcile.ts';
 import { recordConfirmedChange } from './observed-snapshot-update.ts';
+import { executePlan } from '../jobs/plan-executor.ts';
+import type { Alert } from './alert.ts';
+import { createPlanner } from './compute-plan.ts';
 
 const T0 = new Date('2026-03-02T09:00:00Z');
 const later = (hours: number) => new Date(T0.getTime() + hours * 3_600_000);
@@ -54,6 +57,48 @@ for (const backend of testBackends()) {
         await reconcileSystem({ ...deps, now: () => later(24 * 15) }, 'erp');
         assert.deepEqual(await sod(), ['E1:erp:pay-approve + erp:pay-create']);
         assert.ok(ids.includes((await listFindings(store.db, { kind: 'sod_violation', state: 'open' }))[0]!.id));
+        assert.equal((await verifyAudit(store.db)).ok, true);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('a grant jml confirms that completes a conflict opens the finding, audits it and alerts at once, before any reconcile', async () => {
+      const dir = writePolicyDir(SOD_POLICY);
+      const { policy } = await loadPolicy(dir);
+      const erp = createFakeConnector({ groups: ['pay-create', 'pay-approve', 'pay-view'] }, { system: 'erp' });
+      const e1 = addAccount(erp.state, 'E1', { user_name: 'ana' });
+      erp.state.grants.get(e1.accountId)!.add('pay-create');
+      const store = await backend.open();
+      try {
+        await seedIdentities(store.db, [person('E1')]);
+        await reconcileSystem({ db: store.db, policy, connectorFor: () => erp, actor: 'test', now: () => T0 }, 'erp');
+        assert.deepEqual(await listFindings(store.db, { kind: 'sod_violation', state: 'open' }), []);
+        // Two requests checked one at a time can each pass the gate; the second grant completes the pair.
+        const requested = (id: string, entitlement: string) => ({
+          id, identity_key: 'E1', system: 'erp', entitlement, reason_type: 'request' as const, reason: JSON.stringify({ type: 'request', requestId: id, roleChain: [] }), created_by: 'test',
+        });
+        await store.db.insertInto('assignments').values([requested('r1', 'pay-create'), requested('r2', 'pay-approve')]).execute();
+        const planner = createPlanner({ db: store.db, config: { policy_dir: dir, timezone: 'UTC' }, actor: 'test', now: () => later(1) });
+        const { plan } = await planner.compute();
+        assert.deepEqual(plan.changes.map((c) => `${c.kind}:${c.entitlement}`), ['add_grant:pay-approve']);
+        const alerts: Alert[] = [];
+        const report = await executePlan(
+          { store, connectorFor: () => erp, actor: 'test', now: () => later(1), pollMs: 20, policy: () => policy, alert: (a) => void alerts.push(a) },
+          plan,
+          () => planner.currentFingerprint(),
+        );
+        assert.equal(report.counts.confirmed, 1);
+
+        const open = await listFindings(store.db, { kind: 'sod_violation', state: 'open' });
+        assert.deepEqual(open.map((f) => `${f.identityKey}:${f.entitlement}`), ['E1:erp:pay-approve + erp:pay-create']);
+        const audited = await store.db.selectFrom('audit_log').select(['subject', 'trigger']).where('action', '=', 'sod.violation_found').execute();
+        assert.deepEqual(audited, [{ subject: 'E1', trigger: `change:${plan.changes[0]!.id}` }]);
+        assert.deepEqual(alerts.map((a) => [a.kind, a.severity, a.findingId, a.entitlement]), [['sod_violation', 'critical', open[0]!.id, 'erp:pay-approve + erp:pay-create']]);
+
+        // The next reconcile sees the same conflict: the same finding, not a second entry.
+        await reconcileSystem({ db: store.db, policy, connectorFor: () => erp, actor: 'test', now: () => later(2) }, 'erp');
+        assert.equal((await store.db.selectFrom('audit_log').select('seq').where('action', '=', 'sod.violation_found').execute()).length, 1);
         assert.equal((await verifyAudit(store.db)).ok, true);
       } finally {
         await store.close();

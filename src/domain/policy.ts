@@ -4,7 +4,7 @@
  * parsed, validated values; the YAML form and its schema live in src/policy/.
  */
 import type { Criticality, EnforcementMode } from './access.ts';
-import type { IdentityKind } from './identity.ts';
+import type { CredentialKind, IdentityKind } from './identity.ts';
 import type { ReviewDef } from './review.ts';
 
 /** What happens to a leaver's account in a system. Accounts are always disabled first. */
@@ -73,6 +73,23 @@ export interface SystemDef {
 export interface CredentialPolicy {
   readonly onDisable: 'scramble' | 'keep';
   readonly onEnable: 'new_secret' | 'keep';
+  /** Days a credential in this system may go without being set or rotated; absent: the default (90). */
+  readonly maxAgeDays?: number;
+  /** The same per credential kind, before `maxAgeDays`. */
+  readonly maxAgeDaysByKind?: Readonly<Partial<Record<CredentialKind, number>>>;
+}
+
+/** A credential's maximum age when neither policy nor the schedule settings say otherwise. */
+export const DEFAULT_CREDENTIAL_MAX_AGE_DAYS = 90;
+
+/**
+ * Days a credential of `kind` in `system` may go without being set or
+ * rotated: the system's figure for that kind, else the system's own, else `fallback`.
+ * @example credentialMaxAgeDays(policy.systems, 'erp', 'api_key', 90)
+ */
+export function credentialMaxAgeDays(systems: readonly Pick<SystemDef, 'name' | 'credentials'>[], system: string, kind: CredentialKind, fallback: number): number {
+  const policy = systems.find((s) => s.name === system)?.credentials;
+  return policy?.maxAgeDaysByKind?.[kind] ?? policy?.maxAgeDays ?? fallback;
 }
 
 export interface EntitlementDef {

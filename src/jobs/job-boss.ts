@@ -4,11 +4,11 @@
  * second path into the database. pg-boss takes the connection per statement
  * and never across a handler, so a handler's own queries cannot deadlock it.
  */
-import { PgBoss, fromKysely, type Db, type SendOptions } from 'pg-boss';
+import { PgBoss, fromKysely, type Db } from 'pg-boss';
 import { sql, type Kysely } from 'kysely';
 import type { Backend } from '../store/open-store.ts';
 import type { Database } from '../store/database.ts';
-import { QUEUE } from './job-queues.ts';
+import { AUDIT_STREAM_EXPIRE_SECONDS, QUEUE } from './job-queues.ts';
 
 export interface JobBossOptions {
   /** Seconds an apply job may stay active before pg-boss hands it to another worker. Also the change lease. */
@@ -74,8 +74,11 @@ export async function startJobBoss(db: Kysely<Database>, backend: Backend, optio
   const notify = { expireInSeconds: 120, retryLimit: notifyRetry.limit, retryDelay: notifyRetry.delaySeconds, retryBackoff: true, retryDelayMax: 3600, deadLetter: QUEUE.notifyDead };
   // The dead-letter queue first: a queue can only name one that exists.
   await createQueue(boss, QUEUE.notifyDead, { retryLimit: 0, deleteAfterSeconds: 30 * 24 * 3600 });
+  // One slice of a SIEM stream at a time per stream (singletonKey = its name), with one more queued:
+  // two workers never send the same stream, and a killed worker's slice expires and is taken over.
+  await createQueue(boss, QUEUE.auditStream, { policy: 'stately', expireInSeconds: AUDIT_STREAM_EXPIRE_SECONDS, retryLimit: 3, retryDelay: 5, retryBackoff: false });
   for (const name of Object.values(QUEUE)) {
-    if (name === QUEUE.applyChange || name === QUEUE.notifyDead) continue;
+    if (name === QUEUE.applyChange || name === QUEUE.notifyDead || name === QUEUE.auditStream) continue;
     const isNotify = name === QUEUE.notifyEmail || name === QUEUE.notifyWebhook;
     await createQueue(boss, name, isNotify ? notify : { expireInSeconds: 900, retryLimit: 3, retryDelay: 30, retryBackoff: false });
   }
@@ -107,7 +110,7 @@ function poolAdapter(db: Kysely<Database>): Db {
   };
 }
 
-async function createQueue(boss: PgBoss, name: string, options: SendOptions): Promise<void> {
+async function createQueue(boss: PgBoss, name: string, options: Parameters<PgBoss['createQueue']>[1]): Promise<void> {
   const existing = await boss.getQueue(name);
   if (existing) return;
   try {

@@ -26,8 +26,19 @@ export const QUEUE = {
   /** Where notifications go after their last attempt, or at once when the receiver refused them (kept for inspection). */
   notifyDead: 'notify-dead',
   monthlyCheck: 'monthly-check',
+  auditStream: 'audit-stream',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
+
+/**
+ * A SIEM stream job sends for this long, then ends and is followed by the next
+ * (queued behind it): a worker that dies mid-slice holds the stream only until
+ * its job expires.
+ */
+export const AUDIT_STREAM_SLICE_MS = 30_000;
+export const AUDIT_STREAM_EXPIRE_SECONDS = 90;
+
+export const auditStreamJobSchema = z.strictObject({ name: z.string().min(1) });
 
 /**
  * pg-boss priority of a leaver's change jobs. Workers fetch the highest

@@ -29,6 +29,8 @@ export interface PlanExecutorDeps {
   readonly tasksFor?: ApplyChangeDeps['tasksFor'];
   /** Policy systems whose connectors were not opened for this apply: another plan's changes for them stay queued. */
   readonly leftToOthers?: (system: string) => boolean;
+  /** The policy in force: a confirmed grant that completes an SoD conflict is found at once. */
+  readonly policy?: ApplyChangeDeps['policy'];
   readonly actor: string;
   readonly now?: () => Date;
   readonly alert?: AlertSink;
@@ -141,6 +143,7 @@ function startApplyWorker(deps: PlanExecutorDeps): Promise<Workers> {
     connectorFor: deps.connectorFor,
     ...(deps.tasksFor ? { tasksFor: deps.tasksFor } : {}),
     ...(deps.leftToOthers ? { leftToOthers: deps.leftToOthers } : {}),
+    ...(deps.policy ? { policy: deps.policy } : {}),
     actor: deps.actor,
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.alert ? { alert: deps.alert } : {}),

@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import type { PgBoss } from 'pg-boss';
 import type { Connector } from '../connectors/connector.ts';
 import type { Database } from '../store/database.ts';
+import type { Policy } from '../domain/policy.ts';
 import type { AlertSink } from '../app/alert.ts';
 import { expireAssignments } from '../app/assignment-expiry.ts';
 import { detectDormantAccounts } from '../app/dormant-accounts.ts';
@@ -28,6 +29,8 @@ export interface ScheduleHooks {
   readonly reconcile?: (system: string) => Promise<unknown>;
   /** The systems in policy. */
   readonly systems?: () => readonly string[] | Promise<readonly string[]>;
+  /** The policy in force (the risk scan reads each system's credential maximum age from it). */
+  readonly policy?: () => Promise<Policy>;
   /** Signs the audit chain head and writes it outside the database (src/app/audit/audit-checkpoint.ts); skipped without an audit key. */
   readonly checkpoint?: (now: Date) => Promise<unknown>;
   /** Starts, reminds, closes and confirms access review campaigns (src/app/reviews/review-scheduler.ts). */
@@ -51,7 +54,7 @@ export interface ScheduleSettings {
   readonly dormantCron: string;
   /** An account with no sign-in for this many days is dormant (PCI DSS 8.2.6: 90). */
   readonly dormantDays: number;
-  /** Credentials not set for longer than this are stale findings (risk scan, with the dormant scan's schedule). */
+  /** Credentials not set for longer than this are stale findings where their system's policy names no maximum (risk scan, with the dormant scan's schedule; default 90). */
   readonly credentialMaxAgeDays?: number;
   readonly leaverSla: LeaverSlaTargets;
   /** When exceptions ending soon or past their review are reported (default daily at 06:00). */
@@ -132,7 +135,14 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
       },
     },
     { queue: QUEUE.dormantScan, cron: settings.dormantCron, run: async () => detectDormantAccounts(deps.db, now(), settings.dormantDays, deps.alert) },
-    { queue: QUEUE.riskScan, cron: settings.dormantCron, run: async () => scanRisks(deps.db, now(), { credentialMaxAgeDays: settings.credentialMaxAgeDays ?? 90 }, deps.alert) },
+    {
+      queue: QUEUE.riskScan,
+      cron: settings.dormantCron,
+      run: async () => {
+        const policy = await deps.hooks.policy?.();
+        return scanRisks(deps.db, now(), { ...(settings.credentialMaxAgeDays !== undefined ? { credentialMaxAgeDays: settings.credentialMaxAgeDays } : {}), ...(policy ? { systems: policy.systems } : {}) }, deps.alert);
+      },
+    },
     { queue: QUEUE.approvalsEscalate, cron: '*/15 * * * *', run: async () => escalateApprovals(deps.db, now()) },
     { queue: QUEUE.leaverSla, cron: '*/5 * * * *', run: async () => checkLeaverSla(deps.db, now(), settings.leaverSla, deps.alert) },
     { queue: QUEUE.exceptionsReview, cron: settings.exceptionReviewCron, run: async () => checkExceptionReviews(deps.db, now(), settings.exceptionReview, deps.alert) },

@@ -126,10 +126,12 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
     store: deps.store,
     connectorFor: (system) => state.connectors.connectorFor(system),
     tasksFor: (system) => state.connectors.tasksFor(system),
+    policy: () => state.loaded.policy,
     actor: deps.actor,
     now,
     ...(deps.alert ? { alert: deps.alert } : {}),
     options: {
+      ...(deps.config.audit?.streams ? { auditStreams: deps.config.audit.streams } : {}),
       ...deps.options,
       scheduleSettings: {
         timezone: deps.config.timezone,
@@ -176,6 +178,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
         if (notices.length > 0) await (deps.notify ?? printNotices)(notices);
         return tick;
       },
+      policy: async () => (await current()).loaded.policy,
       ...(checkpointKey ? { checkpoint: (at: Date) => takeCheckpoint(db, checkpointKey, { file: audit?.checkpoint_file, url: audit?.checkpoint_url }, at) } : {}),
     },
   });

@@ -9,6 +9,7 @@ import os from 'node:os';
 import type { PgBoss, Job, JobResult } from 'pg-boss';
 import type { Connector } from '../connectors/connector.ts';
 import type { Plan } from '../domain/change.ts';
+import type { Policy } from '../domain/policy.ts';
 import type { ApplyChangeDeps } from '../app/apply-change.ts';
 import type { Store } from '../store/open-store.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
@@ -17,6 +18,7 @@ import { startJobBoss } from './job-boss.ts';
 import { FINAL, recoverAbandonedChanges, resumeSystem, runChangeJob, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
 import { changeJobSchema, LEAVER_PRIORITY, QUEUE, type QueueName } from './job-queues.ts';
 import { registerSchedules, type ScheduleHooks, type ScheduleSettings } from './schedules.ts';
+import { registerAuditStreams, type AuditStreamJobDeps } from './audit-stream-job.ts';
 
 export interface WorkerOptions {
   /** Jobs fetched at once per worker loop (a one-job fetch waits a polling interval each time). */
@@ -44,6 +46,9 @@ export interface WorkerOptions {
    * runs in-process while it waits for its plan. Schedules' queues are left to `jml worker`.
    */
   readonly applyOnly?: boolean;
+  /** SIEM streams this process runs (`audit.streams`; not with applyOnly), and their timing for tests. */
+  readonly auditStreams?: AuditStreamJobDeps['streams'];
+  readonly auditStreamTiming?: Pick<AuditStreamJobDeps, 'sliceMs' | 'idleMs' | 'backoff' | 'onError'>;
 }
 
 export interface WorkerDeps {
@@ -53,6 +58,8 @@ export interface WorkerDeps {
   readonly tasksFor?: ApplyChangeDeps['tasksFor'];
   /** Policy systems this process did not open: their changes are left to a process that did (see ChangeJobDeps). */
   readonly leftToOthers?: ChangeJobDeps['leftToOthers'];
+  /** The policy in force, to judge confirmed grants by its SoD rules at once (src/app/sod-findings.ts). */
+  readonly policy?: () => Policy;
   readonly actor?: string;
   readonly now?: () => Date;
   readonly alert?: AlertSink;
@@ -91,6 +98,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const workerId = `${os.hostname()}:${process.pid}`;
   const alert = deps.alert ?? stderrAlertSink;
   const planCache = new Map<string, Promise<Plan>>();
+  const stopping = new AbortController();
   const changeDeps = {
     db: deps.store.db,
     boss,
@@ -105,6 +113,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.quarantine ? { quarantine: options.quarantine } : {}),
     ...(deps.leftToOthers ? { leftToOthers: deps.leftToOthers } : {}),
+    ...(deps.policy ? { policy: deps.policy } : {}),
     // A hung connector call must end before the lease does.
     callTimeoutMs: options.callTimeoutMs ?? Math.max(500, Math.floor(applyExpireSeconds * 1000 * 0.4)),
   };
@@ -155,6 +164,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
       options.schedules ?? true,
     );
     for (const [queue, id] of scheduled) wakeable.set(queue, [id]);
+    await registerAuditStreams(boss, { db: deps.store.db, streams: options.auditStreams ?? [], signal: stopping.signal, ...options.auditStreamTiming }, polling, options.schedules ?? true);
   }
   // Changes a killed process on this host was working on are taken back now, not when their leases lapse.
   await recoverAbandonedChanges(changeDeps, os.hostname());
@@ -166,6 +176,9 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     boss,
     workerId,
     wake,
-    stop: (timeoutMs = 10_000) => boss.stop({ graceful: true, timeout: timeoutMs, close: true }),
+    stop: (timeoutMs = 10_000) => {
+      stopping.abort();
+      return boss.stop({ graceful: true, timeout: timeoutMs, close: true });
+    },
   };
 }

@@ -154,6 +154,16 @@ profiles:
     assert.deepEqual(found, ['systems.yaml:6 systems[0].connector.settings.base_url: http://127.0.0.1:8080/scim/v2 is plain http: the bearer token would travel in clear; use https, or set allow_insecure_http: true for a test system']);
   });
 
+  test('a system\'s credential maximum age loads per system and per kind; an unknown kind or a zero age is a problem naming file, line and path', async () => {
+    const system = (credentials: string) => `systems:\n  - name: erp\n    owner: E1\n    connector: { type: scim, settings: { base_url: "https://erp.example.test/scim" } }\n    credentials:\n${credentials}`;
+    const good = await policyDir('credential-age', { 'systems.yaml': system('      max_age_days: 60\n      max_age_days_by_kind: { api_key: 30, certificate: 365 }\n') });
+    const { policy } = await loadPolicy(good);
+    assert.deepEqual(policy.systems[0]!.credentials, { onDisable: 'keep', onEnable: 'keep', maxAgeDays: 60, maxAgeDaysByKind: { api_key: 30, certificate: 365 } });
+    const bad = await policyDir('credential-age-bad', { 'systems.yaml': system('      max_age_days: 0\n      max_age_days_by_kind: { passkey: 30 }\n') });
+    const found = (await problems(bad)).map((p) => `${p.line} ${p.path}`).sort();
+    assert.deepEqual(found, ['6 systems[0].credentials.max_age_days', '7 systems[0].credentials.max_age_days_by_kind.passkey']);
+  });
+
   test('cross-reference problems name unknown entitlements, duplicates and bad templates', async () => {
     const dir = await policyDir('refs', {
       'base.yaml': BASE,

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { CRITICALITIES, ENFORCEMENT_MODES } from '../domain/access.ts';
-import { IDENTITY_KINDS } from '../domain/identity.ts';
+import { CREDENTIAL_KINDS, IDENTITY_KINDS } from '../domain/identity.ts';
 import { MAX_PATTERN_LENGTH } from '../domain/policy.ts';
 import { isTemplate } from '../engine/account-template.ts';
 import { reviewSchema } from './review-schema.ts';
@@ -85,10 +85,23 @@ const template = z.string().min(1).max(500);
 export const PASSWORD_SYSTEM_TYPES: readonly string[] = ['ldap', 'ad'];
 
 /** The safe behaviour by default where jml manages passwords; `keep` where it cannot. */
-function credentialPolicy(type: string, given: { on_disable?: 'scramble' | 'keep' | undefined; on_enable?: 'new_secret' | 'keep' | undefined }): CredentialPolicy {
+function credentialPolicy(type: string, given: z.output<typeof credentialsSchema>): CredentialPolicy {
   const managed = PASSWORD_SYSTEM_TYPES.includes(type);
-  return { onDisable: given.on_disable ?? (managed ? 'scramble' : 'keep'), onEnable: given.on_enable ?? (managed ? 'new_secret' : 'keep') };
+  return {
+    onDisable: given.on_disable ?? (managed ? 'scramble' : 'keep'),
+    onEnable: given.on_enable ?? (managed ? 'new_secret' : 'keep'),
+    ...(given.max_age_days !== undefined ? { maxAgeDays: given.max_age_days } : {}),
+    ...(given.max_age_days_by_kind !== undefined ? { maxAgeDaysByKind: given.max_age_days_by_kind } : {}),
+  };
 }
+
+const ageDays = z.number().int().min(1).max(3650);
+const credentialsSchema = z.strictObject({
+  on_disable: z.enum(['scramble', 'keep']).optional(),
+  on_enable: z.enum(['new_secret', 'keep']).optional(),
+  max_age_days: ageDays.optional().describe('days a credential in this system may go without being set or rotated before it is a stale_credential finding (default 90)'),
+  max_age_days_by_kind: z.partialRecord(z.enum(CREDENTIAL_KINDS), ageDays).optional().describe('the same per credential kind (api_key, secret, token, certificate, password, ssh_key), before max_age_days'),
+});
 
 /** A week: long enough to correlate an account that belongs to someone (a missing HR record, a typo), short enough to close a real orphan. */
 const DEFAULT_ORPHAN_GRACE_DAYS = 7;
@@ -126,12 +139,7 @@ export const systemSchema = z
       .default({ attributes: {} }),
     identity_provider: z.boolean().default(false),
     sessions: z.boolean().optional(),
-    credentials: z
-      .strictObject({
-        on_disable: z.enum(['scramble', 'keep']).optional(),
-        on_enable: z.enum(['new_secret', 'keep']).optional(),
-      })
-      .optional(),
+    credentials: credentialsSchema.optional(),
   })
   .superRefine((s, ctx) => {
     const asked = s.credentials && (s.credentials.on_disable === 'scramble' || s.credentials.on_enable === 'new_secret');

@@ -74,6 +74,9 @@ const CASES: readonly Case[] = [
   // For someone else: their manager (alice is mgr-a's report); bob is in no caller's team here. Console users without an identity are refused.
   { method: 'POST', route: '/api/access-requests', url: '/api/access-requests', body: { identityKey: 'alice', system: 'vpn', entitlement: 'full', justification: 'on call' }, expect: { admin: 403, security: 403, hr: 403, manager: 'ok', owner: 404, user: 'ok' } },
   { method: 'POST', route: '/api/access-requests', url: '/api/access-requests', body: { identityKey: 'bob', system: 'vpn', entitlement: 'full', justification: 'on call' }, expect: { admin: 403, security: 403, hr: 403, manager: 404, owner: 404, user: 404 } },
+  // An SoD mitigation: filed like a request (oneself, or a report by their manager); the app then judges the rule and control.
+  { method: 'POST', route: '/api/sod-mitigations', url: '/api/sod-mitigations', body: { system: 'vpn', entitlement: 'full', justification: 'month end', durationDays: 14, control: 'dual-review', controlOwner: 'mgr-a' }, expect: { admin: 403, security: 403, hr: 403, manager: 'ok', owner: 'ok', user: 'ok' } },
+  { method: 'POST', route: '/api/sod-mitigations', url: '/api/sod-mitigations', body: { identityKey: 'bob', system: 'vpn', entitlement: 'full', justification: 'month end', durationDays: 14, control: 'dual-review', controlOwner: 'mgr-a' }, expect: { admin: 403, security: 403, hr: 403, manager: 404, owner: 404, user: 404 } },
   { method: 'GET', route: '/api/tasks', url: '/api/tasks', expect: all('ok') },
   { method: 'POST', route: '/api/tasks/:id/complete', url: '/api/tasks/task-none/complete', body: { note: 'done' }, expect: all(404) },
   { method: 'POST', route: '/api/tasks/:id/initial-password', url: '/api/tasks/task-none/initial-password', expect: all(404) },

@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { buildApiServer } from '../../src/api/api-server.ts';
+import { toOcsf } from '../../src/app/siem/siem-formats.ts';
+import { readAudit } from '../../src/store/audit-log.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { testBackends } from '../support/backends.ts';
 import { PASSWORD, seedOrganisation, signIn, startApi } from './api-fixture.ts';
@@ -40,6 +42,32 @@ for (const backend of testBackends()) {
       const alice = users.items.find((u) => u.username === 'alice')!;
       assert.equal((await api.app.inject({ method: 'PATCH', url: `/api/users/${alice.id}`, headers: bearer, payload: { roles: ['admin'] } })).statusCode, 403);
       assert.equal((await api.app.inject({ method: 'POST', url: `/api/users/${alice.id}/password-reset`, headers: bearer })).statusCode, 403);
+    });
+
+    test('API token use is audited as an authentication at most once a minute, and a revoked token is audited as refused; the SIEM gets both as OCSF Authentication (3002)', async () => {
+      const created = await api.app.inject({ method: 'POST', url: '/api/me/tokens', headers: as(api.sessions.user), payload: { name: 'laptop-script', scopes: ['read'] } });
+      const { token, info: { id } } = created.json() as { token: string; info: { id: string } };
+      const bearer = { authorization: `Bearer ${token}` };
+      const entries = async () => {
+        const out = [];
+        for await (const e of readAudit(store.db, { subject: `token:${id}` })) out.push(e);
+        return out;
+      };
+      for (let i = 0; i < 3; i++) assert.equal((await api.app.inject({ method: 'GET', url: '/api/auth/session', headers: bearer })).statusCode, 200);
+      assert.deepEqual((await entries()).map((e) => e.action), ['auth.token_used'], 'three calls within a minute: one entry');
+      assert.equal((await api.app.inject({ method: 'DELETE', url: `/api/me/tokens/${id}`, headers: as(api.sessions.user) })).statusCode < 300, true);
+      offsetMs = 2 * 60_000; // past the principal cache, so the revoked token is looked up again
+      try {
+        assert.equal((await api.app.inject({ method: 'GET', url: '/api/auth/session', headers: bearer })).statusCode, 401);
+      } finally {
+        offsetMs = 0;
+      }
+      const audited = await entries();
+      assert.deepEqual(audited.map((e) => [e.action, (e.details as { reason?: string }).reason ?? null]), [['auth.token_used', null], ['auth.token_refused', 'revoked']]);
+      assert.deepEqual(audited.map((e) => { const o = toOcsf(e); return [o.class_uid, o.status_id]; }), [[3002, 1], [3002, 2]]);
+      const random = await api.app.inject({ method: 'GET', url: '/api/auth/session', headers: { authorization: 'Bearer jml_notatoken' } });
+      assert.equal(random.statusCode, 401);
+      assert.equal((await store.db.selectFrom('audit_log').select('seq').where('action', '=', 'auth.token_refused').execute()).length, 1, 'a string jml never issued is not audited');
     });
 
     test('an admin session signed in more than fifteen minutes ago must sign in again to administer users; a fresh sign-in may', async () => {

@@ -6,6 +6,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { JmlError } from '../../domain/errors.ts';
+import { appendAudit } from '../../store/audit-log.ts';
 import type { Database } from '../../store/database.ts';
 import { effectiveRoles, type Principal, type TokenScope } from './principal.ts';
 import type { PrincipalCache } from './principal-cache.ts';
@@ -150,10 +151,20 @@ export function createCredentialStore(deps: CredentialStoreDeps): CredentialStor
       return cached(hash, async () => {
         const row = await db.selectFrom('api_tokens').select(['id', 'user_id', 'scopes', 'expires_at', 'revoked_at', 'last_used_at']).where('token_hash', '=', hash).executeTakeFirst();
         const at = now();
-        if (!row || row.revoked_at !== null || row.expires_at.getTime() <= at.getTime()) return null;
-        // Coarse last-use stamp: at most one write a minute per token keeps hot automation cheap.
+        if (!row) return null;
+        // Authentication events for the SIEM (OCSF 3002). A token jml issued that is revoked or expired
+        // is audited as refused (bounded by the tokens issued, and cached like any answer); a random
+        // string is not, so a flood of guesses cannot flood the audit trail.
+        if (row.revoked_at !== null || row.expires_at.getTime() <= at.getTime()) {
+          await appendAudit(db, { actor: `user:${row.user_id}`, action: 'auth.token_refused', subject: `token:${row.id}`, trigger: 'api', details: { via: 'token', reason: row.revoked_at !== null ? 'revoked' : 'expired' } }, at);
+          return null;
+        }
+        // Coarse last-use stamp: at most one write a minute per token keeps hot automation cheap; each is also an audited use.
         if (!row.last_used_at || at.getTime() - row.last_used_at.getTime() > 60_000) {
-          await db.updateTable('api_tokens').set({ last_used_at: at.toISOString() }).where('id', '=', row.id).execute();
+          await db.transaction().execute(async (trx) => {
+            await trx.updateTable('api_tokens').set({ last_used_at: at.toISOString() }).where('id', '=', row.id).execute();
+            await appendAudit(trx, { actor: `user:${row.user_id}`, action: 'auth.token_used', subject: `token:${row.id}`, trigger: 'api', details: { via: 'token', scopes: row.scopes } }, at);
+          });
         }
         return principalFor(row.user_id, 'token', row.scopes as TokenScope[], null, null);
       });

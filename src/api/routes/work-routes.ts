@@ -288,6 +288,30 @@ export function workRoutes(deps: ApiDeps): RouteDefinition[] {
       },
     }),
     defineRoute({
+      method: 'POST',
+      url: '/api/sod-mitigations',
+      summary: 'Files access that would break an SoD rule as a mitigation: a time-bound exception with a compensating control the rule allows and its owner, decided last by the rule owner.',
+      tag: 'approvals',
+      access: 'signed_in',
+      status: 201,
+      body: z.object({
+        identityKey: boundedString('key').optional(), system: boundedString('key').min(1), entitlement: boundedString('key').min(1), justification: boundedString('text').min(3),
+        durationDays: z.number().int().min(1).max(3650), control: boundedString('key').min(1), controlOwner: boundedString('key').min(1),
+      }).strict(),
+      response: approvalItem,
+      async handler({ body, principal, deny }) {
+        // Who may file it is who may request the access: themselves, or a manager for a direct report.
+        const self = principal.identityKey;
+        if (self === null) return deny('forbidden', body.identityKey ?? 'sod-mitigation', 'a mitigation is filed by a console user linked to an identity');
+        const target = body.identityKey ?? self;
+        if (target !== self && !(await managesIdentity(deps.db, principal, target))) return deny('not_found', target, 'may only file mitigations for themselves or their team');
+        return itemOut(await (services.approvals ?? unavailable('access request')).requestAccess({
+          identityKey: target, system: body.system, entitlement: body.entitlement, justification: body.justification, requester: self,
+          durationDays: body.durationDays, mitigation: { control: body.control, controlOwner: body.controlOwner },
+        }));
+      },
+    }),
+    defineRoute({
       method: 'GET',
       url: '/api/tasks',
       summary: 'Manual tasks: admin and security see all; system owners their systems; others those assigned to them.',

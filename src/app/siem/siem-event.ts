@@ -48,7 +48,7 @@ export function classify(entry: AuditEntry): SiemEvent {
   const base = { entry, target: entry.subject, privileges: [] as string[], system: typeof details.system === 'string' ? details.system : null, statusId: 1 as const, severityId: 1 };
   const [noun = '', verb = ''] = entry.action.split('.', 2);
   if (noun === 'auth') {
-    const failed = verb === 'sign_in_failed';
+    const failed = verb === 'sign_in_failed' || verb === 'token_refused';
     return { ...base, cls: 'authentication', activityId: 1, activityName: 'Logon', statusId: failed ? 2 : 1, severityId: failed ? 3 : 1 };
   }
   if (noun === 'change' && typeof details.kind === 'string') {

@@ -6,7 +6,7 @@
  * its callback, or answered 2xx): the stream advances its cursor after that.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { connect as tcpConnect, type Socket } from 'node:net';
+import { isIP, connect as tcpConnect, type Socket } from 'node:net';
 import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { JmlError } from '../../domain/errors.ts';
@@ -47,7 +47,7 @@ export function syslogSink(options: SyslogSinkOptions): SiemSink {
   let socket: Socket | TLSSocket | null = null;
   const open = () => new Promise<Socket | TLSSocket>((resolve, reject) => {
     const s = options.tls
-      ? tlsConnect({ host: options.host, port: options.port, ca: options.tls.ca, servername: options.tls.servername ?? options.host, rejectUnauthorized: options.tls.rejectUnauthorized ?? true })
+      ? tlsConnect({ host: options.host, port: options.port, ca: options.tls.ca, servername: options.tls.servername ?? (isIP(options.host) ? undefined : options.host), rejectUnauthorized: options.tls.rejectUnauthorized ?? true })
       : tcpConnect({ host: options.host, port: options.port });
     const timer = setTimeout(() => s.destroy(new Error('connect timed out')), options.connectTimeoutMs ?? 5000);
     s.once(options.tls ? 'secureConnect' : 'connect', () => {

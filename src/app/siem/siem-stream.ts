@@ -37,7 +37,17 @@ export interface AuditStreamDeps {
 }
 
 const DEFAULT_BACKOFF: Backoff = { baseDelayMs: 500, maxDelayMs: 60_000 };
-const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `signal` aborts (a stopping worker does not sit out a long retry wait). */
+const realSleep = (ms: number, signal?: AbortSignal) => new Promise<void>((resolve) => {
+  if (signal?.aborted) return resolve();
+  const done = () => {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', done);
+    resolve();
+  };
+  const timer = setTimeout(done, ms);
+  signal?.addEventListener('abort', done, { once: true });
+});
 
 /** The last seq the stream's receiver accepted (0 before the first batch). */
 export async function streamCursor(db: Db, name: string): Promise<number> {
@@ -56,7 +66,7 @@ async function commitCursor(db: Db, name: string, seq: number, at: Date): Promis
  * @example await runAuditStream({ db, name: 'siem', sink: syslogSink({ host, port, tls: {} }), format: 'syslog' });
  */
 export async function runAuditStream(deps: AuditStreamDeps): Promise<{ readonly sent: number; readonly cursor: number }> {
-  const sleep = deps.sleep ?? realSleep;
+  const sleep = deps.sleep ?? ((ms: number) => realSleep(ms, deps.signal));
   const now = deps.now ?? (() => new Date());
   const batchSize = deps.batchSize ?? 500;
   let cursor = await streamCursor(deps.db, deps.name);

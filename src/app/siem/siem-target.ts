@@ -6,7 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { JmlError } from '../../domain/errors.ts';
+import type { SiemFormat } from './siem-formats.ts';
 import { fileSink, hecSink, syslogSink, type SiemSink } from './siem-sinks.ts';
+
+/** The format records take for a target: a syslog receiver always gets RFC 5424 syslog. */
+export function targetFormat(target: string, format: SiemFormat): SiemFormat {
+  return target.startsWith('syslog') ? 'syslog' : format;
+}
 
 export interface SiemTargetOptions {
   /** PEM file of the CA that signed the receiver's certificate (TLS syslog, HTTPS). */

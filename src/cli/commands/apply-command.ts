@@ -75,6 +75,7 @@ export function registerApplyCommand(program: Command, ctx: CliContext): void {
               connectorFor: (system) => connectors.connectorFor(system),
               tasksFor: (system) => connectors.tasksFor(system),
               leftToOthers: (system) => connectors.notOpened(system),
+              policy: () => policy,
               onProgress: (p) => progress.update(`plan ${p.planId.slice(0, 12)}: ${p.settled} settled, ${p.active} to go`, p.settled, p.total),
             });
           } finally {

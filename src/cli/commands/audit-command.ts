@@ -7,7 +7,7 @@ import { readAudit, verifyAudit } from '../../store/audit-log.ts';
 import { hostname } from 'node:os';
 import { SIEM_FORMATS, formatEntry, type SiemFormat } from '../../app/siem/siem-formats.ts';
 import { runAuditStream } from '../../app/siem/siem-stream.ts';
-import { sinkFor } from '../../app/siem/siem-target.ts';
+import { sinkFor, targetFormat } from '../../app/siem/siem-target.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 
@@ -96,8 +96,7 @@ export function registerAuditCommand(program: Command, ctx: CliContext): void {
     .option('--token-env <var>', 'environment variable holding the HEC token', 'JML_HEC_TOKEN')
     .option('--once', 'stop once caught up')
     .action(async (flags: { to: string; format: string; ocsfVersion: string; name: string; ca?: string; tokenEnv: string; once?: boolean }) => {
-      const syslogTarget = flags.to.startsWith('syslog');
-      const format = syslogTarget ? 'syslog' : siemFormat(flags.format);
+      const format = targetFormat(flags.to, siemFormat(flags.format));
       const token = process.env[flags.tokenEnv];
       const sink = sinkFor(flags.to, { ...(flags.ca ? { caFile: flags.ca } : {}), ...(token ? { token } : {}) });
       const abort = new AbortController();

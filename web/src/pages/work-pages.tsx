@@ -296,12 +296,22 @@ export function SelfServicePage() {
   const [choice, setChoice] = useState('');
   const [why, setWhy] = useState('');
   const [err, setErr] = useState<Error | null>(null);
+  const [mitigating, setMitigating] = useState(false);
+  const [control, setControl] = useState('');
+  const [controlOwner, setControlOwner] = useState('');
+  const [days, setDays] = useState('14');
   if (error) return <ErrorNote error={error} />;
   if (!data) return <Loading />;
   const request = async () => {
     const [system, entitlement] = choice.split('\u0000');
-    try { await api('POST', '/api/access-requests', { system, entitlement, justification: why }); setWhy(''); setChoice(''); reload(); } catch (e) { setErr(e as Error); }
+    try {
+      // Access that would break an SoD rule goes as a mitigation: an exception with a compensating control and an end date.
+      if (mitigating) await api('POST', '/api/sod-mitigations', { system, entitlement, justification: why, control: control.trim(), controlOwner: controlOwner.trim(), durationDays: Number(days) });
+      else await api('POST', '/api/access-requests', { system, entitlement, justification: why });
+      setWhy(''); setChoice(''); setControl(''); setControlOwner(''); setMitigating(false); setErr(null); reload();
+    } catch (e) { setErr(e as Error); }
   };
+  const mitigationReady = !mitigating || (control.trim() !== '' && controlOwner.trim() !== '' && Number.isInteger(Number(days)) && Number(days) >= 1);
   return (
     <div className="grid">
       <Card title="My access" className="span-2">
@@ -316,7 +326,17 @@ export function SelfServicePage() {
         <form className="stack" onSubmit={(e) => { e.preventDefault(); void request(); }}>
           <label>What<select value={choice} onChange={(e) => setChoice(e.target.value)}><option value="">Choose…</option>{data.requestable.map((r) => <option key={`${r.system}/${r.entitlement}`} value={`${r.system}\u0000${r.entitlement}`}>{r.system} · {r.entitlement}{r.privileged ? ' (privileged)' : ''}</option>)}</select></label>
           <label>Why<textarea value={why} onChange={(e) => setWhy(e.target.value)} rows={3} /></label>
-          <button type="submit" className="primary" disabled={!choice || why.trim().length < 3}>Send request</button>
+          <label className="inline"><input type="checkbox" checked={mitigating} onChange={(e) => setMitigating(e.target.checked)} /> It conflicts with an SoD rule: file it as a mitigation</label>
+          {mitigating && (
+            <fieldset className="stack">
+              <legend>SoD mitigation</legend>
+              <label>Compensating control<input value={control} onChange={(e) => setControl(e.target.value)} placeholder="a control the rule allows" /></label>
+              <label>Control owner<input value={controlOwner} onChange={(e) => setControlOwner(e.target.value)} placeholder="identity key, not yours" /></label>
+              <label>Days<input type="number" min={1} value={days} onChange={(e) => setDays(e.target.value)} /></label>
+              <small>The rule's owner decides last; the access ends after these days.</small>
+            </fieldset>
+          )}
+          <button type="submit" className="primary" disabled={!choice || why.trim().length < 3 || !mitigationReady}>{mitigating ? 'File mitigation' : 'Send request'}</button>
         </form>
         <ErrorNote error={err} />
       </Card>
