@@ -8,6 +8,7 @@ import { PgBoss, fromKysely, type Db, type SendOptions } from 'pg-boss';
 import { sql, type Kysely } from 'kysely';
 import type { Backend } from '../store/open-store.ts';
 import type { Database } from '../store/database.ts';
+import type { NotificationListen } from '../store/notification-listener.ts';
 import { QUEUE } from './job-queues.ts';
 
 export interface JobBossOptions {
@@ -19,6 +20,12 @@ export interface JobBossOptions {
   readonly schedule?: boolean;
   /** Whether this process runs pg-boss maintenance (expiry, retention); a process that only sends need not. */
   readonly supervise?: boolean;
+  /**
+   * The store's LISTEN (PostgreSQL): given by a process that works queues, so
+   * a job another process sends wakes this one's workers at once instead of
+   * at their next poll. Without it (PGlite, send-only processes) workers poll.
+   */
+  readonly listen?: NotificationListen | undefined;
 }
 
 /** What the job code needs to enqueue: pg-boss's send/insert, optionally inside a caller's transaction. */
@@ -40,8 +47,12 @@ export async function startJobBoss(db: Kysely<Database>, backend: Backend, optio
   // CREATE SCHEMA IF NOT EXISTS needs the right to create schemas even when the schema exists; a
   // least-privilege role (src/store/postgres-roles.ts) is given the schema instead of that right.
   const schemaExists = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'pgboss'`.execute(db);
+  // On PostgreSQL every queue sends a NOTIFY with each runnable job it is given (in the sender's
+  // transaction, so it arrives on commit), whichever process sends; PGlite has no other process to tell.
+  const notify = backend === 'postgres';
   const boss = new PgBoss({
-    db: poolAdapter(db),
+    db: { ...poolAdapter(db), ...(options.listen ? { listen: options.listen } : {}) },
+    useListenNotify: options.listen !== undefined,
     createSchema: schemaExists.rows[0]?.n !== 1,
     backend: backend === 'pglite' ? 'pglite' : 'postgres',
     schedule: options.schedule ?? true,
@@ -57,6 +68,7 @@ export async function startJobBoss(db: Kysely<Database>, backend: Backend, optio
   await boss.start();
   const applyExpire = options.applyExpireSeconds ?? 120;
   await createQueue(boss, QUEUE.applyChange, {
+    notify,
     expireInSeconds: applyExpire,
     // These retries cover crashed or expired workers only, at a fixed short delay: connector failures
     // are rescheduled by jml itself, with the one backoff rule (domain/retry-backoff.ts).
@@ -66,7 +78,7 @@ export async function startJobBoss(db: Kysely<Database>, backend: Backend, optio
     deleteAfterSeconds: 7 * 24 * 3600,
   });
   for (const name of Object.values(QUEUE)) {
-    if (name !== QUEUE.applyChange) await createQueue(boss, name, { expireInSeconds: 900, retryLimit: 3, retryDelay: 30, retryBackoff: false });
+    if (name !== QUEUE.applyChange) await createQueue(boss, name, { notify, expireInSeconds: 900, retryLimit: 3, retryDelay: 30, retryBackoff: false });
   }
   // pg-boss looks a queue up on its own handle the first time it is used. Inside a caller's
   // transaction on PGlite that handle waits for the one connection the transaction holds:
@@ -96,8 +108,10 @@ function poolAdapter(db: Kysely<Database>): Db {
   };
 }
 
-async function createQueue(boss: PgBoss, name: string, options: SendOptions): Promise<void> {
+async function createQueue(boss: PgBoss, name: string, options: SendOptions & { readonly notify: boolean }): Promise<void> {
   const existing = await boss.getQueue(name);
+  // A queue made before notifications were used (or on a PGlite copy) gets the setting; nothing else of it changes.
+  if (existing && Boolean(existing.notify) !== options.notify) await boss.updateQueue(name, { notify: options.notify });
   if (existing) return;
   try {
     await boss.createQueue(name, options);

@@ -47,7 +47,8 @@ export interface WorkerOptions {
 }
 
 export interface WorkerDeps {
-  readonly store: Pick<Store, 'db' | 'backend'>;
+  /** With the store's `listen` (PostgreSQL), jobs sent by other processes wake these workers at once. */
+  readonly store: Pick<Store, 'db' | 'backend' | 'listen'>;
   readonly connectorFor: (system: string | null) => Connector | undefined;
   /** Tasks for a system's owner, for change kinds its connector does not carry out. */
   readonly tasksFor?: ApplyChangeDeps['tasksFor'];
@@ -87,6 +88,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     applyExpireSeconds,
     superviseIntervalSeconds: options.superviseIntervalSeconds ?? 10,
     schedule: !options.applyOnly && (options.schedules ?? true),
+    listen: deps.store.listen,
   });
   const workerId = `${os.hostname()}:${process.pid}`;
   const alert = deps.alert ?? stderrAlertSink;
@@ -108,7 +110,10 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     // A hung connector call must end before the lease does.
     callTimeoutMs: options.callTimeoutMs ?? Math.max(500, Math.floor(applyExpireSeconds * 1000 * 0.4)),
   };
-  const polling = { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5, burstWhenBatchFull: true };
+  // A notification only makes a worker look sooner: it keeps its poll, which finds jobs that
+  // became due later (a retry's backoff, a deferral) and any whose notification was lost.
+  const pollingIntervalSeconds = options.pollingIntervalSeconds ?? 0.5;
+  const polling = { pollingIntervalSeconds, notifyPollingIntervalSeconds: pollingIntervalSeconds, burstWhenBatchFull: true };
 
   // One pg-boss worker per fetch loop, so that each can be woken by its id (Workers.wake).
   const wakeable = new Map<string, string[]>();
