@@ -54,6 +54,9 @@ export interface ChangeJobDeps extends ApplyChangeDeps {
   readonly leftToOthers?: (system: string) => boolean;
 }
 
+/** How long a change being done by another plan's run waits before it looks again. */
+const OTHER_PLAN_WAIT_MS = 500;
+
 /** How long a change left for another process waits before it is offered again. */
 const ELSEWHERE_DELAY_MS = 5_000;
 
@@ -113,25 +116,19 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
   const now = deps.now ?? (() => new Date());
   const retry = { ...DEFAULT_JOB_RETRY, ...deps.retry };
   const quarantine = { ...DEFAULT_QUARANTINE, ...deps.quarantine };
-  const claimed = await deps.db
-    .updateTable('change_runs')
-    .set({ lease_owner: deps.workerId, lease_until: new Date(now().getTime() + deps.leaseMs).toISOString() })
-    .where('plan_id', '=', job.planId)
-    .where('change_id', '=', job.changeId)
-    .where('seq', '=', job.seq)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now())]))
-    .returning(['failures'])
-    .executeTakeFirst();
+  const claimed = await claimRun(deps, job, now());
   if (!claimed) {
     const row = await deps.db.selectFrom('change_runs').select(['seq', 'lease_until', 'priority']).where('plan_id', '=', job.planId).where('change_id', '=', job.changeId).executeTakeFirst();
     if (!row || row.seq !== job.seq) return 'stale';
-    // Another worker holds it (this is a re-delivery of a job that expired while that worker was
-    // slow). Come back when its lease lapses: that worker settles the change by then, or has died.
+    const at = now().getTime();
+    const leaseUntil = row.lease_until ? new Date(row.lease_until).getTime() : 0;
+    // Another worker holds it. In this plan: this is a re-delivery of a job that expired while that
+    // worker was slow; come back when its lease lapses, by when it has settled the change or died.
     // Failing the job instead would leave the delay to pg-boss's exponential retry backoff, and on
-    // a loaded machine a few such deliveries put the change minutes away.
-    const leaseUntil = row.lease_until ? new Date(row.lease_until).getTime() : now().getTime();
-    const startAfter = new Date(Math.max(leaseUntil, now().getTime()) + 250);
-    await deps.boss.send(QUEUE.applyChange, job, { id: deterministicJobId('change-after-lease', job.planId, job.changeId, job.seq, leaseUntil), startAfter, priority: row.priority });
+    // a loaded machine a few such deliveries put the change minutes away. In another plan carrying
+    // the same change: it is being done now; look again shortly, and the read-back finds it done.
+    const startAfter = new Date(leaseUntil > at ? leaseUntil + 250 : at + OTHER_PLAN_WAIT_MS);
+    await deps.boss.send(QUEUE.applyChange, job, { id: deterministicJobId('change-after-lease', job.planId, job.changeId, job.seq, startAfter.getTime()), startAfter, priority: row.priority });
     return 'locked';
   }
 
@@ -177,6 +174,34 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
     await releaseLease(deps.db, job, deps.workerId);
     throw error;
   }
+}
+
+/**
+ * Leases the job's run if the job is current and no worker holds this change,
+ * in this plan or in any other: change ids are stable, so a plan computed
+ * while an earlier one is applied carries the same changes, and two runs of
+ * one change at once would both find it undone and both act. Every run of
+ * the change is locked first (in plan order, so two claims cannot deadlock),
+ * which makes a concurrent claim wait and then see this one's lease.
+ * One statement: no extra round trip per change.
+ */
+async function claimRun(deps: ChangeJobDeps, job: ChangeJob, at: Date): Promise<{ readonly failures: number } | undefined> {
+  return deps.db
+    .with(
+      (w) => w('same').materialized(),
+      (db) => db.selectFrom('change_runs').select(['plan_id', 'lease_until']).where('change_id', '=', job.changeId).orderBy('plan_id').forUpdate(),
+    )
+    .with('busy', (db) => db.selectFrom('same').select((eb) => eb.fn.countAll<number>().as('runs')).where('plan_id', '<>', job.planId).where('lease_until', '>=', at))
+    .updateTable('change_runs')
+    .from('busy')
+    .set({ lease_owner: deps.workerId, lease_until: new Date(at.getTime() + deps.leaseMs).toISOString() })
+    .where('change_runs.plan_id', '=', job.planId)
+    .where('change_runs.change_id', '=', job.changeId)
+    .where('change_runs.seq', '=', job.seq)
+    .where((eb) => eb.or([eb('change_runs.lease_until', 'is', null), eb('change_runs.lease_until', '<', at)]))
+    .where('busy.runs', '=', 0)
+    .returning(['change_runs.failures'])
+    .executeTakeFirst();
 }
 
 async function retryOrPark(deps: ChangeJobDeps, job: ChangeJob, change: Change, failures: number, result: ChangeResult, retry: JobRetryPolicy, quarantine: QuarantinePolicy): Promise<ChangeJobOutcome> {

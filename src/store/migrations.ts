@@ -23,6 +23,7 @@ import * as m0016 from './migrations/0016-leaver-priority.ts';
 import * as m0020 from './migrations/0020-access-reviews.ts';
 import * as m0021 from './migrations/0021-sod-and-siem.ts';
 import * as m0022 from './migrations/0022-equipment.ts';
+import * as m0028 from './migrations/0028-change-runs-by-change.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-foundation': m0001,
@@ -43,6 +44,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0020-access-reviews': m0020,
   '0021-sod-and-siem': m0021,
   '0022-equipment': m0022,
+  '0028-change-runs-by-change': m0028,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
