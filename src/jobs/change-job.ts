@@ -52,6 +52,12 @@ export interface ChangeJobDeps extends ApplyChangeDeps {
    * that has the connector, instead of being parked as "no connector".
    */
   readonly leftToOthers?: (system: string) => boolean;
+  /**
+   * Called once the changes that waited on a settled one are queued and
+   * committed, so this process's workers can take them now (another
+   * process's are woken by the queue's notification, where there is one).
+   */
+  readonly onDependentsQueued?: () => void;
 }
 
 /** How long a change being done by another plan's run waits before it looks again. */
@@ -148,13 +154,14 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
     }
 
     let settled = false;
+    let queuedDependents = 0;
     const result = await applyChange(
       {
         ...deps,
         // A worker that dies after this commit leaves nothing undone: the waiting changes are queued with it.
         onRecorded: async (trx, state) => {
           await settle(trx, job);
-          if (FINAL.includes(state)) await queueReadyDependents(trx, deps.boss, plan, change);
+          if (FINAL.includes(state)) queuedDependents = await queueReadyDependents(trx, deps.boss, plan, change);
           settled = true;
         },
       },
@@ -168,6 +175,7 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
       await raiseFinding(deps.db, { kind: 'parked_change', subject: change.id, system: change.system, identityKey: change.identityKey, detail: `${change.kind} for ${change.identityKey} in ${change.system ?? 'jml'} parked: ${result.lastError ?? 'unknown error'}` }, now(), deps.alert);
     }
     if (!settled) await settle(deps.db, job);
+    if (queuedDependents > 0) deps.onDependentsQueued?.();
     if (FINAL.includes(result.state as ChangeState)) await closePlanIfDone(deps, plan.id);
     return result.state;
   } catch (error) {
@@ -209,14 +217,16 @@ async function retryOrPark(deps: ChangeJobDeps, job: ChangeJob, change: Change, 
   const message = result.lastError ?? 'retryable failure';
   if (change.system) await recordSystemFailure(deps.db, change.system, message, quarantine, now(), deps.alert, result.unreachable === true);
   if (failures >= retry.maxAttempts) {
+    let queuedDependents = 0;
     const lastError = `gave up after ${failures} attempts: ${message}`;
     const plan = await cachedPlan(deps.db, job.planId);
     await deps.db.transaction().execute(async (trx) => {
       await updateChange(trx, job.planId, change, { state: 'parked', lastError, finished: true }, now());
       await appendAudit(trx, { actor: deps.actor, action: 'change.parked', subject: change.identityKey, trigger: `plan:${job.planId}`, details: { change: change.id, kind: change.kind, system: change.system, attempts: failures, error: lastError } }, now());
       await settle(trx, job);
-      await queueReadyDependents(trx, deps.boss, plan, change);
+      queuedDependents = await queueReadyDependents(trx, deps.boss, plan, change);
     });
+    if (queuedDependents > 0) deps.onDependentsQueued?.();
     await raiseFinding(deps.db, { kind: 'parked_change', subject: change.id, system: change.system, identityKey: change.identityKey, detail: `${change.kind} for ${change.identityKey} in ${change.system ?? 'jml'} parked: ${lastError}` }, now(), deps.alert);
     await closePlanIfDone(deps, plan.id);
     return 'parked';
@@ -288,9 +298,9 @@ async function releaseLease(db: Kysely<Database>, job: ChangeJob, workerId: stri
  * waits for the first to commit and then reads its state, so one of them
  * always queues the dependent.
  */
-async function queueReadyDependents(trx: Kysely<Database>, boss: JobSender, plan: Plan, change: Change): Promise<void> {
+async function queueReadyDependents(trx: Kysely<Database>, boss: JobSender, plan: Plan, change: Change): Promise<number> {
   const dependents = plan.changes.filter((c) => c.dependsOn.includes(change.id));
-  if (dependents.length === 0) return;
+  if (dependents.length === 0) return 0;
   await trx
     .selectFrom('plan_changes')
     .select('change_id')
@@ -304,6 +314,7 @@ async function queueReadyDependents(trx: Kysely<Database>, boss: JobSender, plan
   const state = new Map(rows.map((r) => [r.change_id, r.state as ChangeState]));
   const ready = dependents.filter((d) => state.get(d.id) === 'planned' && d.dependsOn.every((id) => FINAL.includes(state.get(id)!)));
   await queueCurrent({ db: trx, boss }, plan.id, ready.map((d) => d.id), undefined, trx);
+  return ready.length;
 }
 
 /**

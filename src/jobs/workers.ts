@@ -14,7 +14,7 @@ import type { Store } from '../store/open-store.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
 import { startJobBoss } from './job-boss.ts';
-import { FINAL, recoverAbandonedChanges, resumeSystem, runChangeJob, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
+import { recoverAbandonedChanges, resumeSystem, runChangeJob, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
 import { changeJobSchema, LEAVER_PRIORITY, QUEUE, type QueueName } from './job-queues.ts';
 import { registerSchedules, type ScheduleHooks, type ScheduleSettings } from './schedules.ts';
 
@@ -93,6 +93,11 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const workerId = `${os.hostname()}:${process.pid}`;
   const alert = deps.alert ?? stderrAlertSink;
   const planCache = new Map<string, Promise<Plan>>();
+  // One pg-boss worker per fetch loop, so that each can be woken by its id (Workers.wake).
+  const wakeable = new Map<string, string[]>();
+  const wake = (queue: QueueName) => {
+    for (const id of wakeable.get(queue) ?? []) boss.notifyWorker(id);
+  };
   const changeDeps = {
     db: deps.store.db,
     boss,
@@ -107,6 +112,8 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     ...(options.retry ? { retry: options.retry } : {}),
     ...(options.quarantine ? { quarantine: options.quarantine } : {}),
     ...(deps.leftToOthers ? { leftToOthers: deps.leftToOthers } : {}),
+    // The changes a settled one queued are taken now, not a poll later.
+    onDependentsQueued: () => wake(QUEUE.applyChange),
     // A hung connector call must end before the lease does.
     callTimeoutMs: options.callTimeoutMs ?? Math.max(500, Math.floor(applyExpireSeconds * 1000 * 0.4)),
   };
@@ -115,11 +122,6 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const pollingIntervalSeconds = options.pollingIntervalSeconds ?? 0.5;
   const polling = { pollingIntervalSeconds, notifyPollingIntervalSeconds: pollingIntervalSeconds, burstWhenBatchFull: true };
 
-  // One pg-boss worker per fetch loop, so that each can be woken by its id (Workers.wake).
-  const wakeable = new Map<string, string[]>();
-  const wake = (queue: QueueName) => {
-    for (const id of wakeable.get(queue) ?? []) boss.notifyWorker(id);
-  };
   const handleChangeBatch = async (jobs: Job<unknown>[]): Promise<JobResult[]> =>
     Promise.all(
       jobs.map(async (job): Promise<JobResult> => {
@@ -129,8 +131,6 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
         try {
           const outcome = await runChangeJob(changeDeps, parsed.data, planCache);
           deps.onChange?.(outcome, parsed.data);
-          // A settled change queued the changes that waited on it (committed): take them now, not a poll later.
-          if ((FINAL as readonly string[]).includes(outcome)) wake(QUEUE.applyChange);
           return { id: job.id, status: 'completed', output: { outcome } };
         } catch (error) {
           return { id: job.id, status: 'failed', output: { error: (error as Error).message } };
