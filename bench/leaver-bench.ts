@@ -150,7 +150,8 @@ async function main(): Promise<void> {
 async function setUp(dir: string, ldap: OpenLdapPeer, scim: ScimServer, env: Record<string, string | undefined>): Promise<void> {
   await addDirectoryGroups(ldap, ['staff']);
   await addScimGroup(scim, 'staff');
-  writeFileSync(join(dir, 'jml.config.yaml'), 'timezone: UTC\ndata_dir: data\npolicy_dir: policy\n');
+  // The benchmark signs in to the console with the printed password alone.
+  writeFileSync(join(dir, 'jml.config.yaml'), 'timezone: UTC\ndata_dir: data\npolicy_dir: policy\nmfa: { required_roles: [] }\n');
   writePolicyDir({
     'systems.yaml': `systems:
   - name: dir

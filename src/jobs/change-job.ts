@@ -18,7 +18,7 @@ import { JmlError } from '../domain/errors.ts';
 import { applyChange, type ApplyChangeDeps, type ChangeResult } from '../app/apply-change.ts';
 import { retryDelayMs } from '../domain/retry-backoff.ts';
 import { raiseFinding, type AlertSink } from '../app/alert.ts';
-import { DEFAULT_QUARANTINE, isQuarantined, recordSystemFailure, recordSystemSuccess, type QuarantinePolicy } from '../app/quarantine.ts';
+import { DEFAULT_QUARANTINE, recordSystemFailure, recordSystemSuccess, type QuarantinePolicy } from '../app/quarantine.ts';
 import { loadPlan, recordPlan, updateChange, type ChangeState } from '../app/plan-record-store.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
@@ -148,7 +148,7 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
       return 'elsewhere';
     }
 
-    if (change.system && (await isQuarantined(deps.db, change.system))) {
+    if (change.system && claimed.systemState === 'quarantined') {
       await scheduleNext(deps, job, claimed.failures, quarantine.retryDelayMs);
       return 'deferred';
     }
@@ -170,7 +170,9 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
     );
     if (result.state === 'retry') return await retryOrPark(deps, job, change, claimed.failures + 1, result, retry, quarantine);
 
-    if (change.system && (result.state === 'confirmed' || result.state === 'already')) await recordSystemSuccess(deps.db, change.system, now());
+    // A success ends a failure streak; with none when the change was claimed there is nothing to end
+    // (a failure counted meanwhile, by a change that ran beside this one, is left to the next success).
+    if (change.system && (result.state === 'confirmed' || result.state === 'already') && claimed.systemFailures > 0) await recordSystemSuccess(deps.db, change.system, now());
     if (result.state === 'parked') {
       await raiseFinding(deps.db, { kind: 'parked_change', subject: change.id, system: change.system, identityKey: change.identityKey, detail: `${change.kind} for ${change.identityKey} in ${change.system ?? 'jml'} parked: ${result.lastError ?? 'unknown error'}` }, now(), deps.alert);
     }
@@ -191,9 +193,11 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
  * one change at once would both find it undone and both act. Every run of
  * the change is locked first (in plan order, so two claims cannot deadlock),
  * which makes a concurrent claim wait and then see this one's lease.
- * One statement: no extra round trip per change.
+ * One statement: no extra round trip per change. It also returns the
+ * system's health, which the job needs next (quarantined? a failure streak
+ * for a success to end?), saving a query for each.
  */
-async function claimRun(deps: ChangeJobDeps, job: ChangeJob, at: Date): Promise<{ readonly failures: number } | undefined> {
+async function claimRun(deps: ChangeJobDeps, job: ChangeJob, at: Date): Promise<{ readonly failures: number; readonly systemState: string | null; readonly systemFailures: number } | undefined> {
   return deps.db
     .with(
       (w) => w('same').materialized(),
@@ -208,7 +212,11 @@ async function claimRun(deps: ChangeJobDeps, job: ChangeJob, at: Date): Promise<
     .where('change_runs.seq', '=', job.seq)
     .where((eb) => eb.or([eb('change_runs.lease_until', 'is', null), eb('change_runs.lease_until', '<', at)]))
     .where('busy.runs', '=', 0)
-    .returning(['change_runs.failures'])
+    .returning((eb) => [
+      'change_runs.failures',
+      eb.selectFrom('system_health').select('state').whereRef('system_health.system', '=', 'change_runs.system').as('systemState'),
+      eb.fn.coalesce(eb.selectFrom('system_health').select('consecutive_failures').whereRef('system_health.system', '=', 'change_runs.system'), eb.lit(0)).as('systemFailures'),
+    ])
     .executeTakeFirst();
 }
 
