@@ -127,12 +127,18 @@ async function main(): Promise<void> {
 
     // Busy: a large joiner plan is queued first; the leavers must overtake it.
     const joiners = Array.from({ length: JOINERS }, (_, i) => PEOPLE + 1000 + i);
-    const queued = await api.post('/api/imports', { source: 'hr', fileName: 'joiners.csv', content: hr([...everyone, ...joiners].map((i) => person(i, left.has(i)))), dryRun: false });
-    if (queued.status !== 'applied') throw new Error(`joiner import: ${queued.status}`);
-    await waitFor('the joiner plan under way', 300_000, async () => (await lockedAndCount(ldap)).count > PEOPLE);
-    console.log(`${backend}: ${JOINERS} joiners (${JOINERS * 2} account creations, ${JOINERS * 2} grants) queued and being worked on`);
-    results.push(await importLeavers(`${LEAVERS} leavers, busy`, take(LEAVERS), joiners));
-    for (let s = 0; s < SINGLES; s++) results.push(await importLeavers('1 leaver, busy', take(1), joiners));
+    try {
+      const queued = await api.post('/api/imports', { source: 'hr', fileName: 'joiners.csv', content: hr([...everyone, ...joiners].map((i) => person(i, left.has(i)))), dryRun: false });
+      if (queued.status !== 'applied') throw new Error(`joiner import: ${queued.status}`);
+      await waitFor('the joiner plan under way', 300_000, async () => (await lockedAndCount(ldap)).count > PEOPLE);
+      console.log(`${backend}: ${JOINERS} joiners (${JOINERS * 2} account creations, ${JOINERS * 2} grants) queued and being worked on`);
+      results.push(await importLeavers(`${LEAVERS} leavers, busy`, take(LEAVERS), joiners));
+      for (let s = 0; s < SINGLES; s++) results.push(await importLeavers('1 leaver, busy', take(1), joiners));
+    } catch (error) {
+      // The SCIM test server lists users by scanning them all and can stop answering under thousands
+      // of joiners; the cases measured so far still get their summary and breakdown.
+      console.log(`${backend}: the busy case did not complete: ${(error as Error).message}${(error as Error).cause ? ` (${String((error as Error).cause)})` : ''}`);
+    }
 
     await stopServer(server);
     server = null;
@@ -150,7 +156,8 @@ async function main(): Promise<void> {
 async function setUp(dir: string, ldap: OpenLdapPeer, scim: ScimServer, env: Record<string, string | undefined>): Promise<void> {
   await addDirectoryGroups(ldap, ['staff']);
   await addScimGroup(scim, 'staff');
-  writeFileSync(join(dir, 'jml.config.yaml'), 'timezone: UTC\ndata_dir: data\npolicy_dir: policy\n');
+  // The benchmark signs in to the console with the printed password alone.
+  writeFileSync(join(dir, 'jml.config.yaml'), 'timezone: UTC\ndata_dir: data\npolicy_dir: policy\nmfa: { required_roles: [] }\n');
   writePolicyDir({
     'systems.yaml': `systems:
   - name: dir

@@ -15,6 +15,7 @@ import type { Database } from '../store/database.ts';
 import type { JmlConfig } from './config.ts';
 import { loadObserved, type SnapshotRun } from './observed-snapshot.ts';
 import { loadAssignments, loadCredentials, loadHeldAssets, loadIdentities, loadCreatedGroups, loadJoinerHolds, loadLostAssets, loadOrphanFindings, loadPreviouslyAssigned } from './plan-inputs.ts';
+import { loadScopedIdentities, loadScopedObserved } from './scoped-plan-inputs.ts';
 
 export interface PlannerDeps {
   readonly db: Kysely<Database>;
@@ -73,19 +74,9 @@ export function createPlanner(deps: PlannerDeps): Planner {
   async function loadInput(scope: PlanScope = {}): Promise<Omit<ComputedPlan, 'plan'>> {
     const loaded = await policy();
     const at = now();
-    const [identities, assignments, { observed, links, runs }, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings, createdGroups, lostAssets] = await Promise.all([
-      loadIdentities(deps.db),
-      loadAssignments(deps.db),
-      loadObserved(deps.db, loaded.policy.systems.map((s) => s.name)),
-      loadPreviouslyAssigned(deps.db),
-      loadCredentials(deps.db),
-      loadHeldAssets(deps.db),
-      loadJoinerHolds(deps.db),
-      loadOrphanFindings(deps.db),
-      // Only templates that remove empty groups read which groups jml created.
-      loaded.policy.entitlements.some((e) => e.template?.removeEmpty) ? loadCreatedGroups(deps.db) : [],
-      loadLostAssets(deps.db),
-    ]);
+    const keys = scope.identityKeys && scope.identityKeys.length > 0 ? scope.identityKeys : null;
+    const loads = keys ? await loadForIdentities(loaded.policy, keys) : await loadForEveryone(loaded.policy);
+    const { identities, assignments, observed, links, runs, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings, createdGroups, lostAssets } = loads;
     const input: PlanInput = {
       identities,
       policy: loaded.policy,
@@ -105,6 +96,45 @@ export function createPlanner(deps: PlannerDeps): Planner {
       ...(scopeOf(scope) ? { scope: scopeOf(scope)! } : {}),
     };
     return { input, policy: loaded, runs };
+  }
+
+  /** Every identity and account: a full plan (or one scoped to systems only). */
+  async function loadForEveryone(policy: Policy) {
+    const [identities, assignments, { observed, links, runs }, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings, createdGroups, lostAssets] = await Promise.all([
+      loadIdentities(deps.db),
+      loadAssignments(deps.db),
+      loadObserved(deps.db, policy.systems.map((s) => s.name)),
+      loadPreviouslyAssigned(deps.db),
+      loadCredentials(deps.db),
+      loadHeldAssets(deps.db),
+      loadJoinerHolds(deps.db),
+      loadOrphanFindings(deps.db),
+      // Only templates that remove empty groups read which groups jml created.
+      policy.entitlements.some((e) => e.template?.removeEmpty) ? loadCreatedGroups(deps.db) : [],
+      loadLostAssets(deps.db),
+    ]);
+    return { identities, assignments, observed, links, runs, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings, createdGroups, lostAssets };
+  }
+
+  /**
+   * Only what these identities' changes read (src/app/scoped-plan-inputs.ts): a replan
+   * for a few leavers reads a few identities, not the organisation. No orphan findings
+   * or created groups: a plan scoped to identities neither disables orphans nor deletes groups.
+   */
+  async function loadForIdentities(policy: Policy, keys: readonly string[]) {
+    const { identities, related } = await loadScopedIdentities(deps.db, policy, keys);
+    const near = [...related];
+    const heldGroups = policy.entitlements.some((e) => e.template?.createMissing);
+    const [assignments, { observed, links, runs }, previouslyAssigned, credentials, assets, joinerHolds, lostAssets] = await Promise.all([
+      loadAssignments(deps.db, near),
+      loadScopedObserved(deps.db, policy, identities, related, heldGroups),
+      loadPreviouslyAssigned(deps.db, near),
+      loadCredentials(deps.db, near),
+      loadHeldAssets(deps.db, near),
+      loadJoinerHolds(deps.db, near),
+      loadLostAssets(deps.db, near),
+    ]);
+    return { identities, assignments, observed, links, runs, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings: [], createdGroups: [], lostAssets };
   }
 
   return {

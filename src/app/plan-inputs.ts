@@ -14,6 +14,13 @@ import { identityFromRow } from '../store/identity-store.ts';
 
 type Db = Kysely<Database>;
 
+/** One identity's key, or several (a scoped plan's identities); absent: everyone. */
+export type IdentityFilter = string | readonly string[] | undefined;
+
+function keysOf(filter: string | readonly string[]): readonly string[] {
+  return typeof filter === 'string' ? [filter] : filter;
+}
+
 /** Every identity (any status: leavers still have accounts to close), by key. */
 export async function loadIdentities(db: Db, keys?: readonly string[]): Promise<Identity[]> {
   if (keys && keys.length === 0) return [];
@@ -23,9 +30,10 @@ export async function loadIdentities(db: Db, keys?: readonly string[]): Promise<
 }
 
 /** Active request and exception assignments; lapsed ones are filtered by the engine at `now`. */
-export async function loadAssignments(db: Db, identityKey?: string): Promise<Assignment[]> {
+export async function loadAssignments(db: Db, identityKeys?: IdentityFilter): Promise<Assignment[]> {
+  if (identityKeys !== undefined && keysOf(identityKeys).length === 0) return [];
   let query = db.selectFrom('assignments').selectAll().where('state', '=', 'active').orderBy('id');
-  if (identityKey !== undefined) query = query.where('identity_key', '=', identityKey);
+  if (identityKeys !== undefined) query = query.where('identity_key', 'in', keysOf(identityKeys));
   return (await query.execute()).map((r) => ({
     identityKey: r.identity_key,
     system: r.system,
@@ -36,8 +44,11 @@ export async function loadAssignments(db: Db, identityKey?: string): Promise<Ass
   }));
 }
 
-export async function loadCredentials(db: Db): Promise<Credential[]> {
-  const rows = await db.selectFrom('credentials').selectAll().orderBy('id').execute();
+export async function loadCredentials(db: Db, identityKeys?: readonly string[]): Promise<Credential[]> {
+  if (identityKeys?.length === 0) return [];
+  let query = db.selectFrom('credentials').selectAll().orderBy('id');
+  if (identityKeys) query = query.where('identity_key', 'in', identityKeys);
+  const rows = await query.execute();
   return rows.map((r) => ({
     id: r.id,
     identityKey: r.identity_key,
@@ -52,14 +63,16 @@ export async function loadCredentials(db: Db): Promise<Credential[]> {
 }
 
 /** Assets an identity holds now: a leaver gets a collect_asset change for each. */
-export async function loadHeldAssets(db: Db): Promise<HeldAsset[]> {
-  const rows = await db
+export async function loadHeldAssets(db: Db, holderKeys?: readonly string[]): Promise<HeldAsset[]> {
+  if (holderKeys?.length === 0) return [];
+  let query = db
     .selectFrom('assets')
     .select(['tag', 'holder_key', 'description', 'kind', 'model'])
     .where('status', '=', 'assigned')
     .where('holder_key', 'is not', null)
-    .orderBy('tag')
-    .execute();
+    .orderBy('tag');
+  if (holderKeys) query = query.where('holder_key', 'in', holderKeys);
+  const rows = await query.execute();
   return rows.map((r) => ({ tag: r.tag, holderKey: r.holder_key!, kind: r.kind, ...(r.description ? { description: r.description } : {}), ...(r.model ? { model: r.model } : {}) }));
 }
 
@@ -68,8 +81,9 @@ export async function loadHeldAssets(db: Db): Promise<HeldAsset[]> {
  * they were confirmed, of confirmed account and grant changes of applied plans.
  * A change someone else had already made (`already`) is not jml's.
  */
-export async function loadPreviouslyAssigned(db: Db): Promise<JmlAssigned[]> {
-  const rows = await confirmedChanges(db, ['create_account', 'delete_account', 'add_grant', 'remove_grant']);
+export async function loadPreviouslyAssigned(db: Db, identityKeys?: readonly string[]): Promise<JmlAssigned[]> {
+  if (identityKeys?.length === 0) return [];
+  const rows = await confirmedChanges(db, ['create_account', 'delete_account', 'add_grant', 'remove_grant'], identityKeys ? { identityKeys } : {});
   const held = new Map<string, JmlAssigned>();
   for (const r of rows) {
     const granting = r.kind === 'create_account' || r.kind === 'add_grant';
@@ -103,7 +117,7 @@ export async function loadCreatedGroups(db: Db): Promise<EntitlementRef[]> {
  * they were confirmed; `kindAtSameInstant` orders changes confirmed at the same
  * instant by kind before plan and position.
  */
-function confirmedChanges(db: Db, kinds: readonly Change['kind'][], options: { readonly kindAtSameInstant?: boolean } = {}) {
+function confirmedChanges(db: Db, kinds: readonly Change['kind'][], options: { readonly kindAtSameInstant?: boolean; readonly identityKeys?: readonly string[] } = {}) {
   let query = db
     .selectFrom('plan_changes')
     .innerJoin('plans', 'plans.id', 'plan_changes.plan_id')
@@ -117,6 +131,7 @@ function confirmedChanges(db: Db, kinds: readonly Change['kind'][], options: { r
     .where('plan_changes.kind', 'in', kinds)
     .where('plan_changes.system', 'is not', null)
     .orderBy('plan_changes.finished_at');
+  if (options.identityKeys) query = query.where('plan_changes.identity_key', 'in', options.identityKeys);
   if (options.kindAtSameInstant) query = query.orderBy('plan_changes.kind');
   return query.orderBy('plan_changes.plan_id').orderBy('plan_changes.position').execute();
 }
@@ -126,14 +141,15 @@ function confirmedChanges(db: Db, kinds: readonly Change['kind'][], options: { r
  * pending, or denied. The planner holds their access (src/engine/joiner-hold.ts);
  * this is the only place that decides who is held, so every path plans alike.
  */
-export async function loadJoinerHolds(db: Db, identityKey?: string): Promise<JoinerHold[]> {
+export async function loadJoinerHolds(db: Db, identityKeys?: IdentityFilter): Promise<JoinerHold[]> {
+  if (identityKeys !== undefined && keysOf(identityKeys).length === 0) return [];
   let query = db
     .selectFrom('access_requests')
     .select(['identity_key', 'id', 'state'])
     .where('kind', '=', 'joiner')
     .where('state', 'in', ['pending', 'denied']);
   // One identity (its page) reads the same rule, not a copy of it.
-  if (identityKey !== undefined) query = query.where('identity_key', '=', identityKey);
+  if (identityKeys !== undefined) query = query.where('identity_key', 'in', keysOf(identityKeys));
   const rows = await query.orderBy('identity_key').orderBy('created_at', 'desc').execute();
   const holds = new Map<string, JoinerHold>();
   for (const r of rows) {
@@ -157,15 +173,17 @@ export async function loadOrphanFindings(db: Db): Promise<OrphanFinding[]> {
 }
 
 /** Open lost or stolen reports (the asset so marked, its `lost_asset` finding open) on assets someone held. */
-export async function loadLostAssets(db: Db): Promise<LostAsset[]> {
-  const rows = await db
+export async function loadLostAssets(db: Db, holderKeys?: readonly string[]): Promise<LostAsset[]> {
+  if (holderKeys?.length === 0) return [];
+  let query = db
     .selectFrom('assets as a')
     .innerJoin('findings as f', (join) => join.on('f.id', '=', sql<string>`'lost_asset:asset:' || a.tag`))
     .select(['a.tag', 'a.serial', 'a.status', 'f.identity_key', 'f.first_seen'])
     .where('a.status', 'in', ['lost', 'stolen'])
     .where('f.state', '=', 'open')
     .where('f.identity_key', 'is not', null)
-    .orderBy('a.tag')
-    .execute();
+    .orderBy('a.tag');
+  if (holderKeys) query = query.where('f.identity_key', 'in', holderKeys);
+  const rows = await query.execute();
   return rows.map((r) => ({ tag: r.tag, serial: r.serial, holderKey: r.identity_key!, status: r.status as 'lost' | 'stolen', reportedAt: r.first_seen.toISOString() }));
 }

@@ -40,7 +40,7 @@ export interface FollowUp {
   readonly warnings: readonly string[];
 }
 
-/** Past this many identities one whole replan is cheaper than a payload of keys: the planner loads everything either way. */
+/** Past this many identities one whole replan is cheaper than a payload of keys and the scoped loads it asks for (src/app/scoped-plan-inputs.ts). */
 export const MAX_REPLAN_KEYS = 1000;
 
 /**

@@ -240,16 +240,18 @@ for (const backend of testBackends()) {
       let diedAfterRecord = 0;
       for (let k = 1; k < 200; k++) {
         const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
-        const plan = makePlan([create('E1'), grant('E1', 'staff')]);
+        // A person of its own per try: a dead worker's lease holds its change, in any plan, until it lapses.
+        const key = `D${k}`;
+        const plan = makePlan([create(key), grant(key, 'staff')]);
         await submitPlan({ db: store.db, boss, actor: 'test:jobs' }, plan);
-        const died = await runChangeJob(deps({ wiki }, { db: store.db.withPlugin(dieAtQuery(k)) }), { planId: plan.id, changeId: 'create:wiki:E1', seq: 1 }).then(
+        const died = await runChangeJob(deps({ wiki }, { db: store.db.withPlugin(dieAtQuery(k)) }), { planId: plan.id, changeId: `create:wiki:${key}`, seq: 1 }).then(
           () => false,
           (error: unknown) => (error instanceof WorkerDied ? true : Promise.reject(error)),
         );
         const states = new Map((await store.db.selectFrom('plan_changes').select(['change_id', 'state']).where('plan_id', '=', plan.id).execute()).map((r) => [r.change_id, r.state]));
-        if (states.get('create:wiki:E1') === 'confirmed') {
-          const run = await store.db.selectFrom('change_runs').select('seq').where('plan_id', '=', plan.id).where('change_id', '=', 'grant:wiki:E1:staff').executeTakeFirstOrThrow();
-          const queued = await boss.getJobById(QUEUE.applyChange, changeJobId({ planId: plan.id, changeId: 'grant:wiki:E1:staff', seq: run.seq }));
+        if (states.get(`create:wiki:${key}`) === 'confirmed') {
+          const run = await store.db.selectFrom('change_runs').select('seq').where('plan_id', '=', plan.id).where('change_id', '=', `grant:wiki:${key}:staff`).executeTakeFirstOrThrow();
+          const queued = await boss.getJobById(QUEUE.applyChange, changeJobId({ planId: plan.id, changeId: `grant:wiki:${key}:staff`, seq: run.seq }));
           assert.ok(queued, `died at query ${k}: the account is recorded but its grant is not queued`);
           if (died) diedAfterRecord++;
         }

@@ -18,7 +18,7 @@ import { JmlError } from '../domain/errors.ts';
 import { applyChange, type ApplyChangeDeps, type ChangeResult } from '../app/apply-change.ts';
 import { retryDelayMs } from '../domain/retry-backoff.ts';
 import { raiseFinding, type AlertSink } from '../app/alert.ts';
-import { DEFAULT_QUARANTINE, isQuarantined, recordSystemFailure, recordSystemSuccess, type QuarantinePolicy } from '../app/quarantine.ts';
+import { DEFAULT_QUARANTINE, recordSystemFailure, recordSystemSuccess, type QuarantinePolicy } from '../app/quarantine.ts';
 import { loadPlan, recordPlan, updateChange, type ChangeState } from '../app/plan-record-store.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
@@ -52,7 +52,16 @@ export interface ChangeJobDeps extends ApplyChangeDeps {
    * that has the connector, instead of being parked as "no connector".
    */
   readonly leftToOthers?: (system: string) => boolean;
+  /**
+   * Called once the changes that waited on a settled one are queued and
+   * committed, so this process's workers can take them now (another
+   * process's are woken by the queue's notification, where there is one).
+   */
+  readonly onDependentsQueued?: () => void;
 }
+
+/** How long a change being done by another plan's run waits before it looks again. */
+const OTHER_PLAN_WAIT_MS = 500;
 
 /** How long a change left for another process waits before it is offered again. */
 const ELSEWHERE_DELAY_MS = 5_000;
@@ -113,25 +122,19 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
   const now = deps.now ?? (() => new Date());
   const retry = { ...DEFAULT_JOB_RETRY, ...deps.retry };
   const quarantine = { ...DEFAULT_QUARANTINE, ...deps.quarantine };
-  const claimed = await deps.db
-    .updateTable('change_runs')
-    .set({ lease_owner: deps.workerId, lease_until: new Date(now().getTime() + deps.leaseMs).toISOString() })
-    .where('plan_id', '=', job.planId)
-    .where('change_id', '=', job.changeId)
-    .where('seq', '=', job.seq)
-    .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now())]))
-    .returning(['failures'])
-    .executeTakeFirst();
+  const claimed = await claimRun(deps, job, now());
   if (!claimed) {
     const row = await deps.db.selectFrom('change_runs').select(['seq', 'lease_until', 'priority']).where('plan_id', '=', job.planId).where('change_id', '=', job.changeId).executeTakeFirst();
     if (!row || row.seq !== job.seq) return 'stale';
-    // Another worker holds it (this is a re-delivery of a job that expired while that worker was
-    // slow). Come back when its lease lapses: that worker settles the change by then, or has died.
+    const at = now().getTime();
+    const leaseUntil = row.lease_until ? new Date(row.lease_until).getTime() : 0;
+    // Another worker holds it. In this plan: this is a re-delivery of a job that expired while that
+    // worker was slow; come back when its lease lapses, by when it has settled the change or died.
     // Failing the job instead would leave the delay to pg-boss's exponential retry backoff, and on
-    // a loaded machine a few such deliveries put the change minutes away.
-    const leaseUntil = row.lease_until ? new Date(row.lease_until).getTime() : now().getTime();
-    const startAfter = new Date(Math.max(leaseUntil, now().getTime()) + 250);
-    await deps.boss.send(QUEUE.applyChange, job, { id: deterministicJobId('change-after-lease', job.planId, job.changeId, job.seq, leaseUntil), startAfter, priority: row.priority });
+    // a loaded machine a few such deliveries put the change minutes away. In another plan carrying
+    // the same change: it is being done now; look again shortly, and the read-back finds it done.
+    const startAfter = new Date(leaseUntil > at ? leaseUntil + 250 : at + OTHER_PLAN_WAIT_MS);
+    await deps.boss.send(QUEUE.applyChange, job, { id: deterministicJobId('change-after-lease', job.planId, job.changeId, job.seq, startAfter.getTime()), startAfter, priority: row.priority });
     return 'locked';
   }
 
@@ -145,19 +148,20 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
       return 'elsewhere';
     }
 
-    if (change.system && (await isQuarantined(deps.db, change.system))) {
+    if (change.system && claimed.systemState === 'quarantined') {
       await scheduleNext(deps, job, claimed.failures, quarantine.retryDelayMs);
       return 'deferred';
     }
 
     let settled = false;
+    let queuedDependents = 0;
     const result = await applyChange(
       {
         ...deps,
         // A worker that dies after this commit leaves nothing undone: the waiting changes are queued with it.
         onRecorded: async (trx, state) => {
           await settle(trx, job);
-          if (FINAL.includes(state)) await queueReadyDependents(trx, deps.boss, plan, change);
+          if (FINAL.includes(state)) queuedDependents = await queueReadyDependents(trx, deps.boss, plan, change);
           settled = true;
         },
       },
@@ -166,11 +170,14 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
     );
     if (result.state === 'retry') return await retryOrPark(deps, job, change, claimed.failures + 1, result, retry, quarantine);
 
-    if (change.system && (result.state === 'confirmed' || result.state === 'already')) await recordSystemSuccess(deps.db, change.system, now());
+    // A success ends a failure streak; with none when the change was claimed there is nothing to end
+    // (a failure counted meanwhile, by a change that ran beside this one, is left to the next success).
+    if (change.system && (result.state === 'confirmed' || result.state === 'already') && claimed.systemFailures > 0) await recordSystemSuccess(deps.db, change.system, now());
     if (result.state === 'parked') {
       await raiseFinding(deps.db, { kind: 'parked_change', subject: change.id, system: change.system, identityKey: change.identityKey, detail: `${change.kind} for ${change.identityKey} in ${change.system ?? 'jml'} parked: ${result.lastError ?? 'unknown error'}` }, now(), deps.alert);
     }
     if (!settled) await settle(deps.db, job);
+    if (queuedDependents > 0) deps.onDependentsQueued?.();
     if (FINAL.includes(result.state as ChangeState)) await closePlanIfDone(deps, plan.id);
     return result.state;
   } catch (error) {
@@ -179,19 +186,55 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
   }
 }
 
+/**
+ * Leases the job's run if the job is current and no worker holds this change,
+ * in this plan or in any other: change ids are stable, so a plan computed
+ * while an earlier one is applied carries the same changes, and two runs of
+ * one change at once would both find it undone and both act. Every run of
+ * the change is locked first (in plan order, so two claims cannot deadlock),
+ * which makes a concurrent claim wait and then see this one's lease.
+ * One statement: no extra round trip per change. It also returns the
+ * system's health, which the job needs next (quarantined? a failure streak
+ * for a success to end?), saving a query for each.
+ */
+async function claimRun(deps: ChangeJobDeps, job: ChangeJob, at: Date): Promise<{ readonly failures: number; readonly systemState: string | null; readonly systemFailures: number } | undefined> {
+  return deps.db
+    .with(
+      (w) => w('same').materialized(),
+      (db) => db.selectFrom('change_runs').select(['plan_id', 'lease_until']).where('change_id', '=', job.changeId).orderBy('plan_id').forUpdate(),
+    )
+    .with('busy', (db) => db.selectFrom('same').select((eb) => eb.fn.countAll<number>().as('runs')).where('plan_id', '<>', job.planId).where('lease_until', '>=', at))
+    .updateTable('change_runs')
+    .from('busy')
+    .set({ lease_owner: deps.workerId, lease_until: new Date(at.getTime() + deps.leaseMs).toISOString() })
+    .where('change_runs.plan_id', '=', job.planId)
+    .where('change_runs.change_id', '=', job.changeId)
+    .where('change_runs.seq', '=', job.seq)
+    .where((eb) => eb.or([eb('change_runs.lease_until', 'is', null), eb('change_runs.lease_until', '<', at)]))
+    .where('busy.runs', '=', 0)
+    .returning((eb) => [
+      'change_runs.failures',
+      eb.selectFrom('system_health').select('state').whereRef('system_health.system', '=', 'change_runs.system').as('systemState'),
+      eb.fn.coalesce(eb.selectFrom('system_health').select('consecutive_failures').whereRef('system_health.system', '=', 'change_runs.system'), eb.lit(0)).as('systemFailures'),
+    ])
+    .executeTakeFirst();
+}
+
 async function retryOrPark(deps: ChangeJobDeps, job: ChangeJob, change: Change, failures: number, result: ChangeResult, retry: JobRetryPolicy, quarantine: QuarantinePolicy): Promise<ChangeJobOutcome> {
   const now = deps.now ?? (() => new Date());
   const message = result.lastError ?? 'retryable failure';
   if (change.system) await recordSystemFailure(deps.db, change.system, message, quarantine, now(), deps.alert, result.unreachable === true);
   if (failures >= retry.maxAttempts) {
+    let queuedDependents = 0;
     const lastError = `gave up after ${failures} attempts: ${message}`;
     const plan = await cachedPlan(deps.db, job.planId);
     await deps.db.transaction().execute(async (trx) => {
       await updateChange(trx, job.planId, change, { state: 'parked', lastError, finished: true }, now());
       await appendAudit(trx, { actor: deps.actor, action: 'change.parked', subject: change.identityKey, trigger: `plan:${job.planId}`, details: { change: change.id, kind: change.kind, system: change.system, attempts: failures, error: lastError } }, now());
       await settle(trx, job);
-      await queueReadyDependents(trx, deps.boss, plan, change);
+      queuedDependents = await queueReadyDependents(trx, deps.boss, plan, change);
     });
+    if (queuedDependents > 0) deps.onDependentsQueued?.();
     await raiseFinding(deps.db, { kind: 'parked_change', subject: change.id, system: change.system, identityKey: change.identityKey, detail: `${change.kind} for ${change.identityKey} in ${change.system ?? 'jml'} parked: ${lastError}` }, now(), deps.alert);
     await closePlanIfDone(deps, plan.id);
     return 'parked';
@@ -263,9 +306,9 @@ async function releaseLease(db: Kysely<Database>, job: ChangeJob, workerId: stri
  * waits for the first to commit and then reads its state, so one of them
  * always queues the dependent.
  */
-async function queueReadyDependents(trx: Kysely<Database>, boss: JobSender, plan: Plan, change: Change): Promise<void> {
+async function queueReadyDependents(trx: Kysely<Database>, boss: JobSender, plan: Plan, change: Change): Promise<number> {
   const dependents = plan.changes.filter((c) => c.dependsOn.includes(change.id));
-  if (dependents.length === 0) return;
+  if (dependents.length === 0) return 0;
   await trx
     .selectFrom('plan_changes')
     .select('change_id')
@@ -279,6 +322,7 @@ async function queueReadyDependents(trx: Kysely<Database>, boss: JobSender, plan
   const state = new Map(rows.map((r) => [r.change_id, r.state as ChangeState]));
   const ready = dependents.filter((d) => state.get(d.id) === 'planned' && d.dependsOn.every((id) => FINAL.includes(state.get(id)!)));
   await queueCurrent({ db: trx, boss }, plan.id, ready.map((d) => d.id), undefined, trx);
+  return ready.length;
 }
 
 /**

@@ -8,6 +8,7 @@ import { PgBoss, fromKysely, type Db } from 'pg-boss';
 import { sql, type Kysely } from 'kysely';
 import type { Backend } from '../store/open-store.ts';
 import type { Database } from '../store/database.ts';
+import type { NotificationListen } from '../store/notification-listener.ts';
 import { AUDIT_STREAM_EXPIRE_SECONDS, QUEUE } from './job-queues.ts';
 
 export interface JobBossOptions {
@@ -24,6 +25,12 @@ export interface JobBossOptions {
    * jitter, up to an hour). Set when the queues are created; default 6 retries from 30 s.
    */
   readonly notifyRetry?: { readonly limit: number; readonly delaySeconds: number };
+  /**
+   * The store's LISTEN (PostgreSQL): given by a process that works queues, so
+   * a job another process sends wakes this one's workers at once instead of
+   * at their next poll. Without it (PGlite, send-only processes) workers poll.
+   */
+  readonly listen?: NotificationListen | undefined;
 }
 
 /** What the job code needs to enqueue: pg-boss's send/insert, optionally inside a caller's transaction. */
@@ -45,8 +52,12 @@ export async function startJobBoss(db: Kysely<Database>, backend: Backend, optio
   // CREATE SCHEMA IF NOT EXISTS needs the right to create schemas even when the schema exists; a
   // least-privilege role (src/store/postgres-roles.ts) is given the schema instead of that right.
   const schemaExists = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'pgboss'`.execute(db);
+  // On PostgreSQL every queue sends a NOTIFY with each runnable job it is given (in the sender's
+  // transaction, so it arrives on commit), whichever process sends; PGlite has no other process to tell.
+  const notify = backend === 'postgres';
   const boss = new PgBoss({
-    db: poolAdapter(db),
+    db: { ...poolAdapter(db), ...(options.listen ? { listen: options.listen } : {}) },
+    useListenNotify: options.listen !== undefined,
     createSchema: schemaExists.rows[0]?.n !== 1,
     backend: backend === 'pglite' ? 'pglite' : 'postgres',
     schedule: options.schedule ?? true,
@@ -62,6 +73,7 @@ export async function startJobBoss(db: Kysely<Database>, backend: Backend, optio
   await boss.start();
   const applyExpire = options.applyExpireSeconds ?? 120;
   await createQueue(boss, QUEUE.applyChange, {
+    notify,
     expireInSeconds: applyExpire,
     // These retries cover crashed or expired workers only, at a fixed short delay: connector failures
     // are rescheduled by jml itself, with the one backoff rule (domain/retry-backoff.ts).
@@ -71,16 +83,16 @@ export async function startJobBoss(db: Kysely<Database>, backend: Backend, optio
     deleteAfterSeconds: 7 * 24 * 3600,
   });
   const notifyRetry = options.notifyRetry ?? { limit: 6, delaySeconds: 30 };
-  const notify = { expireInSeconds: 120, retryLimit: notifyRetry.limit, retryDelay: notifyRetry.delaySeconds, retryBackoff: true, retryDelayMax: 3600, deadLetter: QUEUE.notifyDead };
+  const notification = { expireInSeconds: 120, retryLimit: notifyRetry.limit, retryDelay: notifyRetry.delaySeconds, retryBackoff: true, retryDelayMax: 3600, deadLetter: QUEUE.notifyDead };
   // The dead-letter queue first: a queue can only name one that exists.
-  await createQueue(boss, QUEUE.notifyDead, { retryLimit: 0, deleteAfterSeconds: 30 * 24 * 3600 });
+  await createQueue(boss, QUEUE.notifyDead, { notify, retryLimit: 0, deleteAfterSeconds: 30 * 24 * 3600 });
   // One slice of a SIEM stream at a time per stream (singletonKey = its name), with one more queued:
   // two workers never send the same stream, and a killed worker's slice expires and is taken over.
-  await createQueue(boss, QUEUE.auditStream, { policy: 'stately', expireInSeconds: AUDIT_STREAM_EXPIRE_SECONDS, retryLimit: 3, retryDelay: 5, retryBackoff: false });
+  await createQueue(boss, QUEUE.auditStream, { notify, policy: 'stately', expireInSeconds: AUDIT_STREAM_EXPIRE_SECONDS, retryLimit: 3, retryDelay: 5, retryBackoff: false });
   for (const name of Object.values(QUEUE)) {
     if (name === QUEUE.applyChange || name === QUEUE.notifyDead || name === QUEUE.auditStream) continue;
-    const isNotify = name === QUEUE.notifyEmail || name === QUEUE.notifyWebhook;
-    await createQueue(boss, name, isNotify ? notify : { expireInSeconds: 900, retryLimit: 3, retryDelay: 30, retryBackoff: false });
+    const isNotification = name === QUEUE.notifyEmail || name === QUEUE.notifyWebhook;
+    await createQueue(boss, name, isNotification ? { notify, ...notification } : { notify, expireInSeconds: 900, retryLimit: 3, retryDelay: 30, retryBackoff: false });
   }
   // pg-boss looks a queue up on its own handle the first time it is used. Inside a caller's
   // transaction on PGlite that handle waits for the one connection the transaction holds:
@@ -110,8 +122,10 @@ function poolAdapter(db: Kysely<Database>): Db {
   };
 }
 
-async function createQueue(boss: PgBoss, name: string, options: Parameters<PgBoss['createQueue']>[1]): Promise<void> {
+async function createQueue(boss: PgBoss, name: string, options: NonNullable<Parameters<PgBoss['createQueue']>[1]> & { readonly notify: boolean }): Promise<void> {
   const existing = await boss.getQueue(name);
+  // A queue made before notifications were used (or on a PGlite copy) gets the setting; nothing else of it changes.
+  if (existing && Boolean(existing.notify) !== options.notify) await boss.updateQueue(name, { notify: options.notify });
   if (existing) return;
   try {
     await boss.createQueue(name, options);

@@ -15,7 +15,7 @@ import type { Store } from '../store/open-store.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
 import { startJobBoss } from './job-boss.ts';
-import { FINAL, recoverAbandonedChanges, resumeSystem, runChangeJob, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
+import { recoverAbandonedChanges, resumeSystem, runChangeJob, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
 import { changeJobSchema, LEAVER_PRIORITY, QUEUE, type QueueName } from './job-queues.ts';
 import { registerSchedules, type ScheduleHooks, type ScheduleSettings } from './schedules.ts';
 import { registerAuditStreams, type AuditStreamJobDeps } from './audit-stream-job.ts';
@@ -52,7 +52,8 @@ export interface WorkerOptions {
 }
 
 export interface WorkerDeps {
-  readonly store: Pick<Store, 'db' | 'backend'>;
+  /** With the store's `listen` (PostgreSQL), jobs sent by other processes wake these workers at once. */
+  readonly store: Pick<Store, 'db' | 'backend' | 'listen'>;
   readonly connectorFor: (system: string | null) => Connector | undefined;
   /** Tasks for a system's owner, for change kinds its connector does not carry out. */
   readonly tasksFor?: ApplyChangeDeps['tasksFor'];
@@ -94,11 +95,17 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     applyExpireSeconds,
     superviseIntervalSeconds: options.superviseIntervalSeconds ?? 10,
     schedule: !options.applyOnly && (options.schedules ?? true),
+    listen: deps.store.listen,
   });
   const workerId = `${os.hostname()}:${process.pid}`;
   const alert = deps.alert ?? stderrAlertSink;
   const planCache = new Map<string, Promise<Plan>>();
   const stopping = new AbortController();
+  // One pg-boss worker per fetch loop, so that each can be woken by its id (Workers.wake).
+  const wakeable = new Map<string, string[]>();
+  const wake = (queue: QueueName) => {
+    for (const id of wakeable.get(queue) ?? []) boss.notifyWorker(id);
+  };
   const changeDeps = {
     db: deps.store.db,
     boss,
@@ -114,16 +121,16 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     ...(options.quarantine ? { quarantine: options.quarantine } : {}),
     ...(deps.leftToOthers ? { leftToOthers: deps.leftToOthers } : {}),
     ...(deps.policy ? { policy: deps.policy } : {}),
+    // The changes a settled one queued are taken now, not a poll later.
+    onDependentsQueued: () => wake(QUEUE.applyChange),
     // A hung connector call must end before the lease does.
     callTimeoutMs: options.callTimeoutMs ?? Math.max(500, Math.floor(applyExpireSeconds * 1000 * 0.4)),
   };
-  const polling = { pollingIntervalSeconds: options.pollingIntervalSeconds ?? 0.5, burstWhenBatchFull: true };
+  // A notification only makes a worker look sooner: it keeps its poll, which finds jobs that
+  // became due later (a retry's backoff, a deferral) and any whose notification was lost.
+  const pollingIntervalSeconds = options.pollingIntervalSeconds ?? 0.5;
+  const polling = { pollingIntervalSeconds, notifyPollingIntervalSeconds: pollingIntervalSeconds, burstWhenBatchFull: true };
 
-  // One pg-boss worker per fetch loop, so that each can be woken by its id (Workers.wake).
-  const wakeable = new Map<string, string[]>();
-  const wake = (queue: QueueName) => {
-    for (const id of wakeable.get(queue) ?? []) boss.notifyWorker(id);
-  };
   const handleChangeBatch = async (jobs: Job<unknown>[]): Promise<JobResult[]> =>
     Promise.all(
       jobs.map(async (job): Promise<JobResult> => {
@@ -133,8 +140,6 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
         try {
           const outcome = await runChangeJob(changeDeps, parsed.data, planCache);
           deps.onChange?.(outcome, parsed.data);
-          // A settled change queued the changes that waited on it (committed): take them now, not a poll later.
-          if ((FINAL as readonly string[]).includes(outcome)) wake(QUEUE.applyChange);
           return { id: job.id, status: 'completed', output: { outcome } };
         } catch (error) {
           return { id: job.id, status: 'failed', output: { error: (error as Error).message } };

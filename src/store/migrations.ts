@@ -26,6 +26,7 @@ import * as m0022 from './migrations/0022-equipment.ts';
 import * as m0023 from './migrations/0023-scim-inbound.ts';
 import * as m0024 from './migrations/0024-review-schedule.ts';
 import * as m0026 from './migrations/0026-equipment-schedules.ts';
+import * as m0028 from './migrations/0028-change-runs-by-change.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-foundation': m0001,
@@ -49,6 +50,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0023-scim-inbound': m0023,
   '0024-review-schedule': m0024,
   '0026-equipment-schedules': m0026,
+  '0028-change-runs-by-change': m0028,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };

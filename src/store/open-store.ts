@@ -14,6 +14,7 @@ import { lockDataDir } from './data-dir-lock.ts';
 import { preparePrivateDataDir, tightenDataFiles } from './data-dir-permissions.ts';
 import { migrateToLatest } from './migrations.ts';
 import { prebuiltCluster } from './pglite-cluster.ts';
+import { listenOn, type NotificationListen } from './notification-listener.ts';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -38,6 +39,12 @@ export interface Store {
   close(): Promise<void>;
   /** PGlite only: the whole data directory as a tarball. */
   dump?(): Promise<Blob>;
+  /**
+   * PostgreSQL only: LISTEN on a channel over a connection of its own, so
+   * another process's NOTIFY reaches this one. Absent on PGlite, where no
+   * other process can share the database.
+   */
+  readonly listen?: NotificationListen;
 }
 
 // pg parses int8 and numeric to strings by default; bigint sequence numbers fit in a double here.
@@ -74,7 +81,7 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Stor
     throw new JmlError('internal', `cannot connect to PostgreSQL at ${redactUrl(databaseUrl)}: ${(cause as Error).message}`, { cause });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, backend: 'postgres', location: redactUrl(databaseUrl), close: () => db.destroy() };
+  return { db, backend: 'postgres', location: redactUrl(databaseUrl), listen: listenOn(databaseUrl), close: () => db.destroy() };
 }
 
 /**
