@@ -34,6 +34,7 @@ const workloads: Workload[] = [
   { name: 'import', file: 'import-bench.ts', args: ['--backend', 'postgres'], skip: !pg && 'set DATABASE_URL to measure on PostgreSQL' },
   { name: 'engine', file: 'engine-bench.ts', args: [] },
   { name: 'ldap', file: 'ldap-bench.ts', args: [], skip: !hasSlapd && 'slapd is not installed (bash test/peers/install-debian.sh)' },
+  { name: 'apply', file: 'apply-bench.ts', args: [], skip: !hasSlapd && 'slapd is not installed (bash test/peers/install-debian.sh)' },
   { name: 'jobs', file: 'jobs-bench.ts', args: [] },
   { name: 'api', file: 'api-bench.ts', args: [] },
   { name: 'sign-in-burst', file: 'sign-in-burst-bench.ts', args: [] },
