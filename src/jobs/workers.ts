@@ -14,8 +14,8 @@ import type { Store } from '../store/open-store.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
 import { startJobBoss } from './job-boss.ts';
-import { FINAL, recoverAbandonedChanges, resumeSystem, runChangeJob, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
-import { changeJobSchema, LEAVER_PRIORITY, QUEUE, type QueueName } from './job-queues.ts';
+import { FINAL, recoverAbandonedChanges, resumeSystem, runChangeJobs, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
+import { changeJobSchema, LEAVER_PRIORITY, QUEUE, type ChangeJob, type QueueName } from './job-queues.ts';
 import { registerSchedules, type ScheduleHooks, type ScheduleSettings } from './schedules.ts';
 
 export interface WorkerOptions {
@@ -115,23 +115,32 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const wake = (queue: QueueName) => {
     for (const id of wakeable.get(queue) ?? []) boss.notifyWorker(id);
   };
-  const handleChangeBatch = async (jobs: Job<unknown>[]): Promise<JobResult[]> =>
-    Promise.all(
-      jobs.map(async (job): Promise<JobResult> => {
-        const parsed = changeJobSchema.safeParse(job.data);
-        // A malformed payload will never succeed: dead-letter it rather than retry.
-        if (!parsed.success) return { id: job.id, status: 'deadletter', output: { error: parsed.error.message } };
-        try {
-          const outcome = await runChangeJob(changeDeps, parsed.data, planCache);
-          deps.onChange?.(outcome, parsed.data);
-          // A settled change queued the changes that waited on it (committed): take them now, not a poll later.
-          if ((FINAL as readonly string[]).includes(outcome)) wake(QUEUE.applyChange);
-          return { id: job.id, status: 'completed', output: { outcome } };
-        } catch (error) {
-          return { id: job.id, status: 'failed', output: { error: (error as Error).message } };
-        }
-      }),
-    );
+  const handleChangeBatch = async (jobs: Job<unknown>[]): Promise<JobResult[]> => {
+    const results: JobResult[] = [];
+    const valid: { readonly id: string; readonly data: ChangeJob }[] = [];
+    for (const job of jobs) {
+      const parsed = changeJobSchema.safeParse(job.data);
+      // A malformed payload will never succeed: dead-letter it rather than retry.
+      if (parsed.success) valid.push({ id: job.id, data: parsed.data });
+      else results.push({ id: job.id, status: 'deadletter', output: { error: parsed.error.message } });
+    }
+    // The batch shares its store work: one claim, one record per plan (runChangeJobs).
+    const outcomes = await runChangeJobs(changeDeps, valid.map((v) => v.data), planCache);
+    let anyFinal = false;
+    for (const [i, result] of outcomes.entries()) {
+      const { id, data } = valid[i]!;
+      if ('error' in result) {
+        results.push({ id, status: 'failed', output: { error: result.error.message } });
+        continue;
+      }
+      deps.onChange?.(result.outcome, data);
+      if ((FINAL as readonly string[]).includes(result.outcome)) anyFinal = true;
+      results.push({ id, status: 'completed', output: { outcome: result.outcome } });
+    }
+    // Settled changes queued the changes that waited on them (committed): take them now, not a poll later.
+    if (anyFinal) wake(QUEUE.applyChange);
+    return results;
+  };
   const applyWorkers: string[] = [];
   const loops = options.concurrency ?? 2;
   for (let loop = 0; loop < loops + (options.leaverLoops ?? 1); loop++) {
