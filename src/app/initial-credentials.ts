@@ -95,9 +95,8 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
   const credentials: InitialCredentials = {
     async issue(change) {
       if (!change.system) throw new JmlError('internal', `change ${change.id} has no system to set a password in`);
-      const existing = await db.selectFrom('initial_credentials').selectAll().where('change_id', '=', change.id).where('state', '=', 'pending').executeTakeFirst();
       const keyring = deps.keyring();
-      if (existing) return new Secret(openSecret(keyring, context(existing), { keyId: existing.key_id!, nonce: existing.nonce!, ciphertext: existing.ciphertext!, tag: existing.tag! }));
+      // Stored first (the common case: a change's first attempt); a later attempt finds the one it stored.
       const row = { id: `ic-${randomUUID()}`, system: change.system, identity_key: change.identityKey };
       const password = newAccountPassword();
       const sealed = sealSecret(keyring, context(row), password);
@@ -110,8 +109,11 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
         .onConflict((oc) => oc.column('change_id').where('state', '=', 'pending').doNothing())
         .returning('id')
         .executeTakeFirst();
-      // Two workers raced on the same change: both use the one that was stored.
-      return inserted ? new Secret(password) : credentials.issue(change);
+      if (inserted) return new Secret(password);
+      // An earlier attempt (or a worker racing on the same change) stored one: the system may hold it already.
+      const existing = await db.selectFrom('initial_credentials').selectAll().where('change_id', '=', change.id).where('state', '=', 'pending').executeTakeFirst();
+      if (existing) return new Secret(openSecret(keyring, context(existing), { keyId: existing.key_id!, nonce: existing.nonce!, ciphertext: existing.ciphertext!, tag: existing.tag! }));
+      return credentials.issue(change);
     },
 
     async release(change, accountId) {
@@ -183,9 +185,9 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
 /**
  * Wraps a connector that sets passwords so that a change asking for a new one
  * gets it from `credentials`, and the password is released for delivery once
- * the system holds it: on `done`, or on a read-back that holds after an
- * earlier attempt whose outcome was unknown. Connectors that set no passwords
- * are returned unchanged.
+ * the system holds it: on the read-back that holds (the executor reads back
+ * after every apply, and before acting after an attempt whose outcome was
+ * unknown). Connectors that set no passwords are returned unchanged.
  */
 export function withInitialCredentials(connector: Connector, credentials: InitialCredentials): Connector {
   if (!connector.apply || !connector.describe().credentials) return connector;
@@ -213,7 +215,8 @@ export function withInitialCredentials(connector: Connector, credentials: Initia
         throw error;
       }
       if (outcome.status === 'failed') return { ...outcome, message: redactSecrets(outcome.message, [newSecret]) };
-      if (outcome.status === 'done') await credentials.release(change, outcome.accountId ?? change.accountId ?? null);
+      // Released by the read-back that confirms it (every apply is followed by one), not here:
+      // the password goes out for delivery only once the system is seen to hold the account.
       return outcome;
     },
     ...(connector.close ? { close: () => connector.close!() } : {}),
