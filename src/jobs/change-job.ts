@@ -129,7 +129,13 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
  */
 export async function runChangeJobs(deps: ChangeJobDeps, jobs: readonly ChangeJob[], planCache?: Map<string, Promise<Plan>>): Promise<ChangeJobResult[]> {
   const results = new Map<ChangeJob, ChangeJobResult>();
-  const claimed = await claimRuns(deps, jobs);
+  let claimed: Map<string, number>;
+  try {
+    claimed = await claimRuns(deps, jobs);
+  } catch (error) {
+    // Nothing was claimed: every job is offered again.
+    return jobs.map(() => ({ error: error as Error }));
+  }
   const byPlan = new Map<string, { readonly job: ChangeJob; readonly failures: number }[]>();
   const taken = new Set<string>();
   for (const job of jobs) {
