@@ -49,8 +49,12 @@ const SETTLED: readonly string[] = ['already', 'confirmed', 'parked', 'blocked']
 export type PlanTally = Pick<PlanProgress, 'planId' | 'status' | 'total' | 'settled'> & {
   /** Changes planned or running: a worker is on them or will take them up, unless a quarantine holds them. */
   readonly moving: number;
-  /** Whether any system is quarantined now (some of `moving` may be held by it). */
-  readonly anyQuarantine: boolean;
+  /**
+   * Whether some of `moving` may be held without anyone working on them: a
+   * change waits on a person (pending) or a system is quarantined. Only the
+   * full progress can tell then.
+   */
+  readonly maybeHeld: boolean;
 };
 
 /**
@@ -72,7 +76,7 @@ export async function readPlanTally(db: Kysely<Database>, plan: Plan): Promise<P
     settled: count(SETTLED),
     // A change with no record yet counts as planned.
     moving: count(['planned', 'running']) + Math.max(0, plan.changes.length - count(rows.map((r) => r.state))),
-    anyQuarantine: quarantined !== undefined,
+    maybeHeld: quarantined !== undefined || count(['pending']) > 0,
   };
 }
 

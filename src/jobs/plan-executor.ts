@@ -150,8 +150,9 @@ function startApplyWorker(deps: PlanExecutorDeps): Promise<Workers> {
 
 /**
  * Polls the plan's tally (counts by state, cheap at any size) until no change
- * is planned or running, or a quarantine may be holding some; only then reads
- * the whole progress, which decides whether anything can still move.
+ * is planned or running, or some may be held (a pending task, a quarantine);
+ * only then reads the whole progress, which decides whether anything can
+ * still move.
  */
 async function waitForPlan(deps: PlanExecutorDeps, plan: Plan): Promise<ApplyReport> {
   const pollMs = deps.pollMs ?? 250;
@@ -162,7 +163,7 @@ async function waitForPlan(deps: PlanExecutorDeps, plan: Plan): Promise<ApplyRep
       await closePlanIfDone({ db: deps.store.db, actor: deps.actor, ...(deps.now ? { now: deps.now } : {}) }, plan.id);
       tally = await readPlanTally(deps.store.db, plan);
     }
-    if (tally.moving === 0 || tally.anyQuarantine || tally.status !== 'applying') {
+    if (tally.moving === 0 || tally.maybeHeld || tally.status !== 'applying') {
       const progress = await readPlanProgress(deps.store.db, plan);
       deps.onProgress?.(progress);
       if (progress.active === 0 || progress.status !== 'applying') return progress;
