@@ -42,6 +42,7 @@ const workloads: Workload[] = [
   { name: 'engine-500k', file: 'engine-bench.ts', args: ['--identities', '500000', '--shuffled'], optIn: true },
   { name: 'cli', file: 'cli-bench.ts', args: [] },
   { name: 'ldap', file: 'ldap-bench.ts', args: [], skip: !hasSlapd && 'slapd is not installed (bash test/peers/install-debian.sh)' },
+  { name: 'apply', file: 'apply-bench.ts', args: [], skip: !hasSlapd && 'slapd is not installed (bash test/peers/install-debian.sh)' },
   { name: 'jobs', file: 'jobs-bench.ts', args: [] },
   { name: 'api', file: 'api-bench.ts', args: [] },
   { name: 'api', file: 'api-bench.ts', args: ['--under-load'], skip: !pg && 'set DATABASE_URL to measure the API while an import and a plan run' },

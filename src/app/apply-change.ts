@@ -18,15 +18,16 @@
 import type { Kysely } from 'kysely';
 import type { Change, ChangeOutcome } from '../domain/change.ts';
 import type { Policy } from '../domain/policy.ts';
+import type { SodViolation } from '../engine/sod.ts';
 import { isJmlError } from '../domain/errors.ts';
 import type { Connector } from '../connectors/connector.ts';
 import type { ChangeHandler } from '../connectors/manual/task-fallback.ts';
-import { appendAudit } from '../store/audit-log.ts';
+import { appendAudit, type AuditEntryInput } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import type { AlertSink } from './alert.ts';
-import { recordConfirmedChange } from './observed-snapshot-update.ts';
+import { recordConfirmedChanges } from './observed-snapshot-update.ts';
 import { alertSodViolations } from './sod-findings.ts';
-import { changeRecords, SATISFIED, updateChange, type ChangeRecord, type ChangeState, type ChangeUpdate } from './plan-record-store.ts';
+import { changeRecords, SATISFIED, updateChanges, type ChangeRecord, type ChangeState, type ChangeUpdate } from './plan-record-store.ts';
 
 export interface ApplyChangeDeps {
   readonly db: Kysely<Database>;
@@ -43,12 +44,14 @@ export interface ApplyChangeDeps {
   readonly now?: () => Date;
   /** A connector call that takes longer is abandoned as a retryable timeout. */
   readonly callTimeoutMs?: number;
+  /** Connector calls (read-backs, applies) of one `applyChanges` in flight at once (default 16). */
+  readonly connectorConcurrency?: number;
   /**
-   * Runs inside the transaction that records a final state, so what follows
-   * from it (a job's next step, the changes that waited on this one) commits
-   * with the record or not at all.
+   * Runs inside the transaction that records final states, so what follows
+   * from them (the jobs' next steps, the changes that waited on these) commits
+   * with the records or not at all.
    */
-  readonly onRecorded?: (trx: Kysely<Database>, state: ChangeState) => Promise<void>;
+  readonly onRecorded?: (trx: Kysely<Database>, settled: readonly { readonly change: Change; readonly state: ChangeState }[]) => Promise<void>;
   /**
    * The policy in force: with it, a confirmed grant that completes an SoD
    * conflict opens its finding and alerts at once, not at the next reconcile.
@@ -85,64 +88,127 @@ type Failure = { readonly retryable: boolean; readonly message: string; readonly
  * result.state; // 'confirmed'
  */
 export async function applyChange(deps: ApplyChangeDeps, planId: string, change: Change): Promise<ChangeResult> {
+  return (await applyChanges(deps, planId, [change]))[0]!;
+}
+
+/** A change ready to be tried: its dependencies hold and its system has a handler. */
+interface Attempt {
+  readonly change: Change;
+  readonly own: ChangeRecord;
+  readonly handler: Pick<Connector, 'readBack' | 'apply'>;
+  /** 'already' means jml never acted on it; once it has (in an earlier attempt too), holding means confirmed. */
+  readonly actedBefore: boolean;
+  readonly attempts: number;
+}
+
+/** A final state to record, with the record it replaces (none when the change is not in the plan). */
+interface Final {
+  readonly change: Change;
+  readonly update: ChangeUpdate;
+  readonly previous: ChangeRecord | undefined;
+}
+
+/**
+ * Applies several changes of one recorded plan, each exactly as `applyChange`
+ * would, with the store's work done once for all of them: one read of their
+ * records, one statement marking them running before any connector call, and
+ * one transaction recording every final state with its audit entries (and
+ * `onRecorded`). The connector calls overlap, at most `connectorConcurrency`
+ * at a time. A change is recorded as confirmed only after its own read-back
+ * held; a crash anywhere leaves the changes `running`, and the next attempt
+ * reads back before acting. Results come back in the order of `changes`.
+ */
+export async function applyChanges(deps: ApplyChangeDeps, planId: string, changes: readonly Change[]): Promise<ChangeResult[]> {
   const now = deps.now ?? (() => new Date());
   const timeoutMs = deps.callTimeoutMs ?? 30_000;
+  const results = new Map<string, ChangeResult>();
+  const finals: Final[] = [];
+  const ready: Attempt[] = [];
 
-  const records = await changeRecords(deps.db, planId, [change.id, ...change.dependsOn]);
-  const own = records.get(change.id);
-  if (!own) return finish(deps, planId, change, { state: 'parked', lastError: 'change is not recorded in the plan', finished: true }, now, undefined);
-  const unmet = change.dependsOn.map((id) => ({ id, state: records.get(id)?.state })).filter((d) => !SATISFIED.includes(d.state as ChangeState));
-  const failedDependency = unmet.find((d) => d.state === 'parked' || d.state === 'blocked' || d.state === undefined);
-  if (failedDependency) {
-    return finish(deps, planId, change, { state: 'blocked', lastError: `blocked by ${failedDependency.id} (${failedDependency.state ?? 'missing'})`, finished: true }, now, own);
+  const records = await changeRecords(deps.db, planId, [...new Set(changes.flatMap((c) => [c.id, ...c.dependsOn]))]);
+  for (const change of changes) {
+    const own = records.get(change.id);
+    if (!own) {
+      finals.push({ change, update: { state: 'parked', lastError: 'change is not recorded in the plan', finished: true }, previous: undefined });
+      continue;
+    }
+    const unmet = change.dependsOn.map((id) => ({ id, state: records.get(id)?.state })).filter((d) => !SATISFIED.includes(d.state as ChangeState));
+    const failedDependency = unmet.find((d) => d.state === 'parked' || d.state === 'blocked' || d.state === undefined);
+    if (failedDependency) {
+      finals.push({ change, update: { state: 'blocked', lastError: `blocked by ${failedDependency.id} (${failedDependency.state ?? 'missing'})`, finished: true }, previous: own });
+      continue;
+    }
+    if (unmet.length > 0) {
+      results.set(change.id, { changeId: change.id, state: 'waiting', attempts: own.attempts, lastError: own.lastError });
+      continue;
+    }
+    const connector = deps.connectorFor(change.system);
+    if (!connector) {
+      finals.push({ change, update: { state: 'parked', lastError: `no connector for system ${change.system ?? '(jml)'}`, finished: true }, previous: own });
+      continue;
+    }
+    ready.push({ change, own, handler: handlerFor(deps, connector, change), actedBefore: own.state !== 'planned' && own.state !== 'already', attempts: own.attempts + 1 });
   }
-  if (unmet.length > 0) return { changeId: change.id, state: 'waiting', attempts: own.attempts, lastError: own.lastError };
 
-  const connector = deps.connectorFor(change.system);
-  if (!connector) return finish(deps, planId, change, { state: 'parked', lastError: `no connector for system ${change.system ?? '(jml)'}`, finished: true }, now, own);
-  const handler = handlerFor(deps, connector, change);
+  // Recorded before any connector call: a crash after acting leaves the change running, so the next
+  // attempt that finds it holding counts it confirmed rather than already.
+  await updateChanges(deps.db, planId, ready.map((a) => ({ changeId: a.change.id, update: { state: 'running', attempts: a.attempts, started: a.own.state === 'planned' } })), now());
+  const retries: { readonly attempt: Attempt; readonly failure: Failure }[] = [];
+  await eachLimited(ready, deps.connectorConcurrency ?? 16, async (a) => {
+    const step = await attempt(a, now, timeoutMs);
+    if ('update' in step) finals.push({ change: a.change, update: step.update, previous: a.own });
+    else if (!step.failure.retryable) finals.push({ change: a.change, update: { state: 'parked', attempts: a.attempts, lastError: step.failure.message, finished: true }, previous: a.own });
+    else retries.push({ attempt: a, failure: step.failure });
+  });
 
-  // 'already' means jml never acted on it; once it has (in an earlier attempt too), holding means confirmed.
-  const actedBefore = own.state !== 'planned' && own.state !== 'already';
-  const attempts = own.attempts + 1;
-  await updateChange(deps.db, planId, change, { state: 'running', attempts, started: own.state === 'planned' }, now());
-  let failure: Failure;
+  await updateChanges(deps.db, planId, retries.map((r) => ({ changeId: r.attempt.change.id, update: { state: 'running', lastError: r.failure.message } })), now());
+  for (const { attempt: a, failure } of retries) {
+    results.set(a.change.id, {
+      changeId: a.change.id,
+      state: 'retry',
+      attempts: a.attempts,
+      lastError: failure.message,
+      ...(failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}),
+      ...(failure.unreachable ? { unreachable: true } : {}),
+    });
+  }
+  // Recorded (and audited) in the order the changes came, whichever call answered first.
+  const position = new Map(changes.map((c, i) => [c.id, i]));
+  finals.sort((a, b) => position.get(a.change.id)! - position.get(b.change.id)!);
+  const saved = await finish(deps, planId, finals, now());
+  for (const f of finals) {
+    const record = saved.get(f.change.id);
+    results.set(f.change.id, { changeId: f.change.id, state: f.update.state as StepState, attempts: record?.attempts ?? 0, lastError: record?.lastError ?? f.update.lastError ?? null });
+  }
+  return changes.map((c) => results.get(c.id)!);
+}
+
+/** Re-read the target, do nothing if it holds, act, read back to confirm: what to record, or why not. */
+async function attempt(a: Attempt, now: () => Date, timeoutMs: number): Promise<{ readonly update: ChangeUpdate } | { readonly failure: Failure }> {
+  const { change, handler, attempts } = a;
   try {
     const before = await withTimeout(handler.readBack(change), timeoutMs, 'readBack');
-    if (before.holds) {
-      return finish(deps, planId, change, { state: actedBefore ? 'confirmed' : 'already', attempts, lastError: null, accountId: before.accountId ?? null, finished: true }, now, own);
-    }
-    if (!handler.apply) {
-      failure = { retryable: false, message: `${change.system} is read-only: its connector cannot ${change.kind}` };
-    } else {
-      const outcome: ChangeOutcome = await withTimeout(handler.apply(change), timeoutMs, 'apply');
-      if (outcome.status === 'pending') {
-        return finish(deps, planId, change, { state: 'pending', attempts, lastError: null, taskId: outcome.taskId ?? null, finished: true }, now, own);
-      }
-      if (outcome.status === 'done') {
-        const actedAt = now();
-        const after = await withTimeout(handler.readBack(change), timeoutMs, 'readBack');
-        if (after.holds) {
-          return finish(deps, planId, change, { state: 'confirmed', attempts, lastError: null, accountId: after.accountId ?? outcome.accountId ?? null, finished: true, actedAt }, now, own);
-        }
-        failure = { retryable: true, message: `apply reported done but read-back does not hold${after.detail ? `: ${after.detail}` : ''}` };
-      } else {
-        failure = outcome;
-      }
-    }
+    if (before.holds) return { update: { state: a.actedBefore ? 'confirmed' : 'already', attempts, lastError: null, accountId: before.accountId ?? null, finished: true } };
+    if (!handler.apply) return { failure: { retryable: false, message: `${change.system} is read-only: its connector cannot ${change.kind}` } };
+    const outcome: ChangeOutcome = await withTimeout(handler.apply(change), timeoutMs, 'apply');
+    if (outcome.status === 'pending') return { update: { state: 'pending', attempts, lastError: null, taskId: outcome.taskId ?? null, finished: true } };
+    if (outcome.status !== 'done') return { failure: outcome };
+    const actedAt = now();
+    const after = await withTimeout(handler.readBack(change), timeoutMs, 'readBack');
+    if (after.holds) return { update: { state: 'confirmed', attempts, lastError: null, accountId: after.accountId ?? outcome.accountId ?? null, finished: true, actedAt } };
+    return { failure: { retryable: true, message: `apply reported done but read-back does not hold${after.detail ? `: ${after.detail}` : ''}` } };
   } catch (error) {
-    failure = classify(error);
+    return { failure: classify(error) };
   }
-  if (!failure.retryable) return finish(deps, planId, change, { state: 'parked', attempts, lastError: failure.message, finished: true }, now, own);
-  await updateChange(deps.db, planId, change, { state: 'running', lastError: failure.message }, now());
-  return {
-    changeId: change.id,
-    state: 'retry',
-    attempts,
-    lastError: failure.message,
-    ...(failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}),
-    ...(failure.unreachable ? { unreachable: true } : {}),
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time. */
+async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await fn(items[next++]!);
   };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, lane));
 }
 
 /** The connector for the kinds it provisions; the system owner's tasks for the rest, when configured. */
@@ -151,44 +217,45 @@ function handlerFor(deps: ApplyChangeDeps, connector: Connector, change: Change)
   return (change.system !== null ? deps.tasksFor?.(change.system) : undefined) ?? connector;
 }
 
-/** Records a final state and its audit entry together; a change that holds also updates the observed snapshot. */
-async function finish(deps: ApplyChangeDeps, planId: string, change: Change, update: ChangeUpdate, now: () => Date, previous: ChangeRecord | undefined): Promise<ChangeResult> {
-  const at = now();
-  let sodRaised: Awaited<ReturnType<typeof recordConfirmedChange>> = [];
-  const record = await deps.db.transaction().execute(async (trx) => {
-    const saved = previous ? await updateChange(trx, planId, change, update, at) : undefined;
-    if (saved && SATISFIED.includes(update.state)) {
-      sodRaised = await recordConfirmedChange(trx, change, { accountId: saved.accountId, actor: deps.actor, at, ...(deps.policy ? { policy: deps.policy() } : {}) });
-    }
+/**
+ * Records final states and their audit entries together, in one transaction;
+ * the changes that hold also update the observed snapshot.
+ */
+async function finish(deps: ApplyChangeDeps, planId: string, finals: readonly Final[], at: Date): Promise<Map<string, ChangeRecord>> {
+  if (finals.length === 0) return new Map();
+  let sodRaised: readonly SodViolation[] = [];
+  const saved = await deps.db.transaction().execute(async (trx) => {
+    const recorded = finals.filter((f) => f.previous !== undefined);
+    const saved = await updateChanges(trx, planId, recorded.map((f) => ({ changeId: f.change.id, update: f.update })), at);
+    const holding = recorded.filter((f) => SATISFIED.includes(f.update.state) && saved.has(f.change.id));
+    sodRaised = await recordConfirmedChanges(trx, holding.map((f) => ({ change: f.change, accountId: saved.get(f.change.id)!.accountId })), { actor: deps.actor, at, ...(deps.policy ? { policy: deps.policy() } : {}) });
     // A change that was already settled and still holds is not news: no audit entry for a no-op.
-    const unchanged = previous !== undefined && previous.state === update.state && SATISFIED.includes(update.state);
-    if (!unchanged) {
-      await appendAudit(
-        trx,
-        {
-          actor: deps.actor,
-          action: `change.${update.state}`,
-          subject: change.identityKey,
-          trigger: `plan:${planId}`,
-          details: {
-            change: change.id,
-            kind: change.kind,
-            system: change.system,
-            // SIEM streams name the privilege a grant change is about (src/app/siem/siem-event.ts).
-            ...(change.entitlement !== undefined ? { entitlement: change.entitlement } : {}),
-            attempts: update.attempts ?? previous?.attempts ?? 0,
-            ...(update.lastError ? { error: update.lastError } : {}),
-            ...(update.taskId ? { task: update.taskId } : {}),
-          },
-        },
-        at,
-      );
-    }
-    await deps.onRecorded?.(trx, update.state);
+    const news = finals.filter((f) => !(f.previous !== undefined && f.previous.state === f.update.state && SATISFIED.includes(f.update.state)));
+    await appendAudit(trx, news.map((f) => changeAuditEntry(deps.actor, planId, f)), at);
+    await deps.onRecorded?.(trx, finals.map((f) => ({ change: f.change, state: f.update.state })));
     return saved;
   });
   await alertSodViolations(sodRaised, at, deps.alert);
-  return { changeId: change.id, state: update.state as StepState, attempts: record?.attempts ?? 0, lastError: record?.lastError ?? update.lastError ?? null };
+  return saved;
+}
+
+function changeAuditEntry(actor: string, planId: string, { change, update, previous }: Final): AuditEntryInput {
+  return {
+    actor,
+    action: `change.${update.state}`,
+    subject: change.identityKey,
+    trigger: `plan:${planId}`,
+    details: {
+      change: change.id,
+      kind: change.kind,
+      system: change.system,
+      // SIEM streams name the privilege a grant change is about (src/app/siem/siem-event.ts).
+      ...(change.entitlement !== undefined ? { entitlement: change.entitlement } : {}),
+      attempts: update.attempts ?? previous?.attempts ?? 0,
+      ...(update.lastError ? { error: update.lastError } : {}),
+      ...(update.taskId ? { task: update.taskId } : {}),
+    },
+  };
 }
 
 function classify(error: unknown): Failure {

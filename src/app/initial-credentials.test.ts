@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { verifyAudit } from '../store/audit-log.ts';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Change, ChangeOutcome, Plan } from '../domain/change.ts';
@@ -90,6 +91,23 @@ for (const backend of testBackends()) {
       await first.issue(again);
       await first.release(again, 'acct-E1');
       assert.deepEqual((await createTaskStore({ db: store.db }).listTasks({ identityKey: 'E1' })).map((t) => t.owner).sort(), ['M1', 'OWNER']);
+    });
+
+    test('passwords released at the same time are each delivered once, through one task each, to their own deliverer', async () => {
+      await store.db.insertInto('identities').values([identity('E1', 'active', 'M1'), identity('M1', 'active'), identity('E2', 'active'), identity('E3', 'active', 'M1')]).execute();
+      const credentials = createInitialCredentials(deps());
+      const changes = ['E1', 'E2', 'E3'].map((key): Change => ({ ...enable, id: `enable:${key}`, identityKey: key, accountId: `acct-${key}` }));
+      for (const change of changes) await credentials.issue(change);
+      // Released together, as a batch of confirmations does; once more for E1, as a repeated read-back would.
+      await Promise.all([...changes.map((c) => credentials.release(c, c.accountId!)), credentials.release(changes[0]!, 'acct-E1')]);
+      const tasks = await createTaskStore({ db: store.db }).listTasks();
+      assert.deepEqual(tasks.map((t) => [t.identityKey, t.owner]).sort(), [['E1', 'M1'], ['E2', 'OWNER'], ['E3', 'M1']]);
+      const rows = await store.db.selectFrom('initial_credentials').select(['identity_key', 'state', 'task_id', 'account_id']).orderBy('identity_key').execute();
+      assert.deepEqual(rows.map((r) => [r.identity_key, r.state, r.account_id]), [['E1', 'ready', 'acct-E1'], ['E2', 'ready', 'acct-E2'], ['E3', 'ready', 'acct-E3']]);
+      assert.deepEqual(rows.map((r) => r.task_id).sort(), tasks.filter((t) => t.kind === 'manual_task').map((t) => t.id).sort());
+      const issued = await store.db.selectFrom('audit_log').select('subject').where('action', '=', 'initial_credential.issued').where('subject', 'in', ['E1', 'E2', 'E3']).execute();
+      assert.deepEqual(issued.map((e) => e.subject).sort(), ['E1', 'E2', 'E3']);
+      assert.equal((await verifyAudit(store.db)).ok, true);
     });
 
     test('without a master key the change is parked with a message saying how to set one, and the account stays disabled', async () => {

@@ -14,7 +14,7 @@
  *   shown. The value never enters a plan, a task, an audit entry or a log.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Change, ChangeOutcome } from '../domain/change.ts';
 import { JmlError } from '../domain/errors.ts';
 import type { Connector, ChangeSecrets } from '../connectors/connector.ts';
@@ -22,7 +22,6 @@ import { createTaskStore } from '../connectors/manual/task-store.ts';
 import { newAccountPassword, openSecret, redactSecrets, sealSecret, Secret, type Keyring, type SecretContext } from '../connectors/secrets/index.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
-import { getIdentity } from '../store/identity-store.ts';
 
 type Db = Kysely<Database>;
 
@@ -83,21 +82,94 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
   const { db } = deps;
   const now = deps.now ?? (() => new Date());
   const actor = deps.actor ?? 'system:jml';
-  const tasks = createTaskStore({ db, now });
 
-  /** The person's active manager, else the system owner. */
-  async function deliverer(identityKey: string, system: string): Promise<string | null> {
-    const managerKey = (await getIdentity(db, identityKey))?.attributes.manager;
-    const manager = managerKey ? await getIdentity(db, managerKey) : null;
-    return manager?.status === 'active' ? manager.key : deps.systemOwner(system);
+  /** Each identity's delivering person: its active manager, else the system owner. Two reads for any number. */
+  async function deliverers(trx: Kysely<Database>, rows: readonly { readonly identity_key: string; readonly system: string }[]): Promise<Map<string, string | null>> {
+    const people = await trx.selectFrom('identities').select(['key', 'attributes']).where('key', 'in', [...new Set(rows.map((r) => r.identity_key))]).execute();
+    const managerOf = new Map(people.map((p) => [p.key, (p.attributes as Record<string, unknown>).manager]));
+    const managerKeys = [...new Set([...managerOf.values()].filter((m): m is string => typeof m === 'string' && m !== ''))];
+    const active = managerKeys.length === 0 ? new Set<string>() : new Set((await trx.selectFrom('identities').select('key').where('key', 'in', managerKeys).where('status', '=', 'active').execute()).map((m) => m.key));
+    return new Map(rows.map((r) => {
+      const manager = managerOf.get(r.identity_key);
+      return [`${r.system}\u0000${r.identity_key}`, typeof manager === 'string' && active.has(manager) ? manager : deps.systemOwner(r.system)];
+    }));
+  }
+
+  /**
+   * Releases the pending passwords of these confirmed changes in one
+   * transaction: their delivery tasks opened with one insert, the credentials
+   * marked ready with one update, their audit entries appended together.
+   */
+  async function releaseMany(requests: readonly { readonly change: Change; readonly accountId: string | null }[]): Promise<Map<string, InitialCredentialInfo>> {
+    return db.transaction().execute(async (trx) => {
+      const ids = [...new Set(requests.map((r) => r.change.id))];
+      const rows = await trx.selectFrom('initial_credentials').selectAll().where('change_id', 'in', ids).where('state', '=', 'pending').forUpdate().execute();
+      if (rows.length === 0) return new Map();
+      const accountOf = new Map(requests.map((r) => [r.change.id, r.accountId]));
+      const owners = await deliverers(trx, rows);
+      const releases = rows.map((row) => {
+        const account = accountOf.get(row.change_id) ?? row.account_id;
+        const owner = owners.get(`${row.system}\u0000${row.identity_key}`) ?? null;
+        const delivery: Change & { system: string } = {
+          id: `deliver-${row.id}`, kind: 'manual_task', identityKey: row.identity_key, system: row.system,
+          ...(account ? { accountId: account } : {}), credentialId: row.id,
+          reason: `deliver the initial password jml set in ${row.system}`, dependsOn: [],
+        };
+        return { row, account, owner, delivery };
+      });
+      // openTasks is idempotent per change id, so a release repeated after a crash finds the same task.
+      const opened = await createTaskStore({ db: trx, now }).openTasks(releases.map(({ row, account, owner, delivery }) => ({
+        change: delivery,
+        options: {
+          owner, slaHours: deps.slaHours ?? 72, needsConfirmation: false, actor,
+          instruction: `Give ${row.identity_key} their new password for ${row.system}${account ? ` (${account})` : ''}. `
+            + 'Reveal it once from this task in the console (Tasks); it is destroyed as it is shown. '
+            + 'They must change it at first sign-in. Close the task once they have it.',
+        },
+      })));
+      const taskIds = opened.map((o) => o.task.id);
+      await sql`
+        UPDATE initial_credentials AS ic SET state = 'ready', task_id = u.task_id, account_id = u.account_id
+        FROM unnest(${releases.map((r) => r.row.id)}::text[], ${taskIds}::text[], ${releases.map((r) => r.account)}::text[]) AS u(id, task_id, account_id)
+        WHERE ic.id = u.id AND ic.state = 'pending'`.execute(trx);
+      await appendAudit(trx, releases.map(({ row, account, owner }, i) => ({
+        actor, action: 'initial_credential.issued', subject: row.identity_key, trigger: `change:${row.change_id}`,
+        details: { credential: row.id, system: row.system, account, task: taskIds[i], deliverer: owner },
+      })), now());
+      return new Map(releases.map(({ row, account }, i): [string, InitialCredentialInfo] => [
+        row.change_id,
+        { id: row.id, system: row.system, identityKey: row.identity_key, accountId: account, state: 'ready', taskId: taskIds[i]!, revealedBy: null },
+      ]));
+    });
+  }
+
+  // Releases that arrive while one is being written go together in the next write (group commit): a
+  // batch of confirmations takes the audit chain's lock once instead of once per password.
+  let queued: { readonly change: Change; readonly accountId: string | null; readonly done: (info: InitialCredentialInfo | null) => void; readonly failed: (error: unknown) => void }[] = [];
+  let writing = false;
+  async function writeQueued(): Promise<void> {
+    writing = true;
+    try {
+      while (queued.length > 0) {
+        const group = queued;
+        queued = [];
+        try {
+          const released = await releaseMany(group);
+          for (const r of group) r.done(released.get(r.change.id) ?? null);
+        } catch (error) {
+          for (const r of group) r.failed(error);
+        }
+      }
+    } finally {
+      writing = false;
+    }
   }
 
   const credentials: InitialCredentials = {
     async issue(change) {
       if (!change.system) throw new JmlError('internal', `change ${change.id} has no system to set a password in`);
-      const existing = await db.selectFrom('initial_credentials').selectAll().where('change_id', '=', change.id).where('state', '=', 'pending').executeTakeFirst();
       const keyring = deps.keyring();
-      if (existing) return new Secret(openSecret(keyring, context(existing), { keyId: existing.key_id!, nonce: existing.nonce!, ciphertext: existing.ciphertext!, tag: existing.tag! }));
+      // Stored first (the common case: a change's first attempt); a later attempt finds the one it stored.
       const row = { id: `ic-${randomUUID()}`, system: change.system, identity_key: change.identityKey };
       const password = newAccountPassword();
       const sealed = sealSecret(keyring, context(row), password);
@@ -110,36 +182,18 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
         .onConflict((oc) => oc.column('change_id').where('state', '=', 'pending').doNothing())
         .returning('id')
         .executeTakeFirst();
-      // Two workers raced on the same change: both use the one that was stored.
-      return inserted ? new Secret(password) : credentials.issue(change);
+      if (inserted) return new Secret(password);
+      // An earlier attempt (or a worker racing on the same change) stored one: the system may hold it already.
+      const existing = await db.selectFrom('initial_credentials').selectAll().where('change_id', '=', change.id).where('state', '=', 'pending').executeTakeFirst();
+      if (existing) return new Secret(openSecret(keyring, context(existing), { keyId: existing.key_id!, nonce: existing.nonce!, ciphertext: existing.ciphertext!, tag: existing.tag! }));
+      return credentials.issue(change);
     },
 
-    async release(change, accountId) {
-      const row = await db.selectFrom('initial_credentials').selectAll().where('change_id', '=', change.id).where('state', '=', 'pending').executeTakeFirst();
-      if (!row) return null;
-      const owner = await deliverer(row.identity_key, row.system);
-      const account = accountId ?? row.account_id;
-      const delivery: Change & { system: string } = {
-        id: `deliver-${row.id}`, kind: 'manual_task', identityKey: row.identity_key, system: row.system,
-        ...(account ? { accountId: account } : {}), credentialId: row.id,
-        reason: `deliver the initial password jml set in ${row.system}`, dependsOn: [],
-      };
-      // openTask is idempotent per change id, so a release repeated after a crash finds the same task.
-      const { task } = await tasks.openTask(delivery, {
-        owner, slaHours: deps.slaHours ?? 72, needsConfirmation: false, actor,
-        instruction: `Give ${row.identity_key} their new password for ${row.system}${account ? ` (${account})` : ''}. `
-          + 'Reveal it once from this task in the console (Tasks); it is destroyed as it is shown. '
-          + 'They must change it at first sign-in. Close the task once they have it.',
+    release(change, accountId) {
+      return new Promise((done, failed) => {
+        queued.push({ change, accountId, done, failed });
+        if (!writing) void writeQueued();
       });
-      await db.transaction().execute(async (trx) => {
-        const moved = await trx.updateTable('initial_credentials').set({ state: 'ready', task_id: task.id, account_id: account }).where('id', '=', row.id).where('state', '=', 'pending').executeTakeFirst();
-        if (Number(moved.numUpdatedRows) === 0) return; // released meanwhile by another worker, which audited it
-        await appendAudit(trx, {
-          actor, action: 'initial_credential.issued', subject: row.identity_key, trigger: `change:${change.id}`,
-          details: { credential: row.id, system: row.system, account, task: task.id, deliverer: owner },
-        }, now());
-      });
-      return { id: row.id, system: row.system, identityKey: row.identity_key, accountId: account, state: 'ready', taskId: task.id, revealedBy: null };
     },
 
     async reveal(id, viewer) {
@@ -183,9 +237,9 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
 /**
  * Wraps a connector that sets passwords so that a change asking for a new one
  * gets it from `credentials`, and the password is released for delivery once
- * the system holds it: on `done`, or on a read-back that holds after an
- * earlier attempt whose outcome was unknown. Connectors that set no passwords
- * are returned unchanged.
+ * the system holds it: on the read-back that holds (the executor reads back
+ * after every apply, and before acting after an attempt whose outcome was
+ * unknown). Connectors that set no passwords are returned unchanged.
  */
 export function withInitialCredentials(connector: Connector, credentials: InitialCredentials): Connector {
   if (!connector.apply || !connector.describe().credentials) return connector;
@@ -213,7 +267,8 @@ export function withInitialCredentials(connector: Connector, credentials: Initia
         throw error;
       }
       if (outcome.status === 'failed') return { ...outcome, message: redactSecrets(outcome.message, [newSecret]) };
-      if (outcome.status === 'done') await credentials.release(change, outcome.accountId ?? change.accountId ?? null);
+      // Released by the read-back that confirms it (every apply is followed by one), not here:
+      // the password goes out for delivery only once the system is seen to hold the account.
       return outcome;
     },
     ...(connector.close ? { close: () => connector.close!() } : {}),

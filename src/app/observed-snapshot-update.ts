@@ -15,6 +15,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Change } from '../domain/change.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { SodViolation } from '../engine/sod.ts';
+import { bulkInsert } from '../store/bulk-write.ts';
 import type { Database } from '../store/database.ts';
 import { resolveFixedFindings } from './finding-resolution.ts';
 import { latestRuns } from './observed-snapshot.ts';
@@ -56,6 +57,90 @@ export async function recordConfirmedChange(trx: Db, change: Change, context: Co
   return context.policy ? openSodFindingsCreatedBy(trx, context.policy, change, context.at, context.actor) : [];
 }
 
+/**
+ * `recordConfirmedChange` for the changes one batch confirmed, in the
+ * transaction that records them. Account creations and grants into a system
+ * that has a snapshot (the bulk of a first provisioning) are written with one
+ * statement each; findings are looked at only for identities and accounts
+ * that have open ones; everything else goes change by change.
+ */
+export async function recordConfirmedChanges(trx: Db, items: readonly { readonly change: Change; readonly accountId: string | null }[], context: Omit<ConfirmationContext, 'accountId'>): Promise<readonly SodViolation[]> {
+  if (items.length === 0) return [];
+  if (items.length === 1) return recordConfirmedChange(trx, items[0]!.change, { ...context, accountId: items[0]!.accountId });
+  const creating = [...new Set(items.filter((i) => i.change.kind === 'create_account' && i.change.system !== null).map((i) => i.change.system!))];
+  for (const system of creating) await snapshotRun(trx, system, context);
+  const runs = await latestRuns(trx, [...new Set(items.map((i) => i.change.system).filter((s): s is string => s !== null))]);
+  const accounts: Record<string, unknown>[] = [];
+  const grants: { run: string; account: string; system: string; entitlement: string }[] = [];
+  for (const { change, accountId } of items) {
+    const run = change.system === null ? undefined : runs.get(change.system)?.runId;
+    // Where the account is known without a lookup and does not move (no rename to follow).
+    const at = accountId ?? change.accountId ?? null;
+    const simple = run !== undefined && at !== null && (change.accountId === undefined || change.accountId === at);
+    if (simple && change.kind === 'create_account') {
+      const { name, ...attributes } = change.attributes ?? {};
+      accounts.push({
+        run_id: run, account_id: at, system: change.system, name: typeof name === 'string' && name !== '' ? name : change.identityKey, enabled: true,
+        attributes, last_login_at: null, identity_key: change.identityKey, situation: 'linked',
+      });
+    } else if (simple && change.kind === 'add_grant' && change.entitlement) {
+      grants.push({ run, account: at, system: change.system!, entitlement: change.entitlement });
+    } else {
+      await recordInSnapshot(trx, change, { ...context, accountId });
+    }
+  }
+  await bulkInsert(trx, 'observed_accounts', OBSERVED_ACCOUNT_COLUMNS, accounts, { upsert: { conflict: ['run_id', 'account_id'], update: ['enabled', 'identity_key', 'situation'] } });
+  if (grants.length > 0) {
+    // As one at a time: a grant is recorded on an account the snapshot holds.
+    await sql`
+      INSERT INTO observed_grants (run_id, account_id, system, entitlement)
+      SELECT g.run_id, g.account_id, g.system, g.entitlement
+      FROM unnest(${grants.map((g) => g.run)}::text[], ${grants.map((g) => g.account)}::text[], ${grants.map((g) => g.system)}::text[], ${grants.map((g) => g.entitlement)}::text[])
+        AS g(run_id, account_id, system, entitlement)
+      WHERE EXISTS (SELECT 1 FROM observed_accounts oa WHERE oa.run_id = g.run_id AND oa.account_id = g.account_id)
+      ON CONFLICT (run_id, account_id, entitlement) DO NOTHING`.execute(trx);
+  }
+  const open = await openFindingTargets(trx, items);
+  for (const { change, accountId } of items) {
+    if (!open.has(change.identityKey) && !(accountId !== null && open.has(accountId)) && !(change.accountId !== undefined && open.has(change.accountId))) continue;
+    await resolveFixedFindings(trx, change, { ...context, accountId });
+    await resolveSodFindingsFixedBy(trx, change, context.at, context.actor);
+  }
+  // As recordConfirmedChange does for one: seats the changes freed, and SoD violations the grants created.
+  const violations: SodViolation[] = [];
+  for (const { change, accountId } of items) {
+    await reclaimSeatsFreedBy(trx, change, { ...context, accountId });
+    if (context.policy) violations.push(...(await openSodFindingsCreatedBy(trx, context.policy, change, context.at, context.actor)));
+  }
+  return violations;
+}
+
+const OBSERVED_ACCOUNT_COLUMNS = {
+  run_id: 'text', account_id: 'text', system: 'text', name: 'text', enabled: 'boolean', attributes: 'jsonb', last_login_at: 'text', identity_key: 'text', situation: 'text',
+} as const;
+
+/** The identity keys and account ids among `items` that open findings name: only their changes can resolve one. */
+async function openFindingTargets(trx: Db, items: readonly { readonly change: Change; readonly accountId: string | null }[]): Promise<Set<string>> {
+  const keys = [...new Set(items.map((i) => i.change.identityKey))];
+  const accounts = [...new Set(items.flatMap((i) => [i.accountId, i.change.accountId]).filter((a): a is string => typeof a === 'string'))];
+  const rows = await trx
+    .selectFrom('findings')
+    .select(['identity_key', 'account_id'])
+    .where('state', '=', 'open')
+    .where((eb) => eb.or([eb('identity_key', 'in', keys), ...(accounts.length > 0 ? [eb('account_id', 'in', accounts)] : [])]))
+    .execute();
+  return new Set(rows.flatMap((r) => [r.identity_key, r.account_id]).filter((v): v is string => v !== null));
+}
+
+/** The system's latest snapshot run; for a system never reconciled, one started for what apply confirms. */
+async function snapshotRun(trx: Db, system: string, context: Omit<ConfirmationContext, 'accountId'>): Promise<string> {
+  const run = (await latestRuns(trx, [system])).get(system)?.runId;
+  if (run !== undefined) return run;
+  // Two confirmations must not both create the system's first snapshot: one at a time, then look again.
+  await sql`select pg_advisory_xact_lock(hashtext(${`jml:observed:${system}`}))`.execute(trx);
+  return (await latestRuns(trx, [system])).get(system)?.runId ?? startAppliedRun(trx, system, context.actor, context.at);
+}
+
 async function recordInSnapshot(trx: Db, change: Change, context: ConfirmationContext): Promise<void> {
   if (change.kind === 'revoke_credential' || change.kind === 'rotate_credential') return recordCredential(trx, change, context.at);
   if (change.kind === 'create_group' || change.kind === 'delete_group') return recordGroup(trx, change);
@@ -64,9 +149,7 @@ async function recordInSnapshot(trx: Db, change: Change, context: ConfirmationCo
   let run = (await latestRuns(trx, [system])).get(system)?.runId;
   if (run === undefined) {
     if (change.kind !== 'create_account') return;
-    // Two confirmations must not both create the system's first snapshot: one at a time, then look again.
-    await sql`select pg_advisory_xact_lock(hashtext(${`jml:observed:${system}`}))`.execute(trx);
-    run = (await latestRuns(trx, [system])).get(system)?.runId ?? (await startAppliedRun(trx, system, context.actor, context.at));
+    run = await snapshotRun(trx, system, context);
   }
   // The plan's account id is where the snapshot holds the account; the read-back's is where it is now.
   // They differ when the change moved it (a rename, a disable that moves the entry to another OU).

@@ -3,7 +3,7 @@
  * itself as JSON, so a worker can run one change of it alone) and one
  * `plan_changes` row per change with its state, attempts and last error.
  */
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Change, Plan } from '../domain/change.ts';
 import { JmlError } from '../domain/errors.ts';
 import type { Database, PlanChangesTable } from '../store/database.ts';
@@ -111,6 +111,40 @@ export async function updateChange(db: Kysely<Database>, planId: string, change:
     .executeTakeFirst();
   if (!row) throw new JmlError('not_found', `change ${change.id} is not recorded in plan ${planId}`, { details: { plan: planId, change: change.id } });
   return toRecord(row);
+}
+
+/**
+ * `updateChange` for many changes of one plan in one statement (what a batch
+ * of change jobs records at once). Each update means what it means there: a
+ * field left undefined keeps its value. Returns the records as saved; a
+ * change that is not recorded in the plan is missing from the map.
+ */
+export async function updateChanges(db: Kysely<Database>, planId: string, updates: readonly { readonly changeId: string; readonly update: ChangeUpdate }[], now: Date): Promise<Map<string, ChangeRecord>> {
+  if (updates.length === 0) return new Map();
+  const at = now.toISOString();
+  const column = <T>(pick: (u: ChangeUpdate) => T) => updates.map((u) => pick(u.update));
+  const given = (pick: (u: ChangeUpdate) => unknown) => column((u) => pick(u) !== undefined);
+  const rows = await sql<Selectable<PlanChangesTable>>`
+    UPDATE plan_changes AS pc SET
+      state = u.state,
+      updated_at = ${at}::timestamptz,
+      attempts = COALESCE(u.attempts, pc.attempts),
+      last_error = CASE WHEN u.has_error THEN u.last_error ELSE pc.last_error END,
+      account_id = CASE WHEN u.has_account THEN u.account_id ELSE pc.account_id END,
+      task_id = CASE WHEN u.has_task THEN u.task_id ELSE pc.task_id END,
+      started_at = CASE WHEN u.started THEN ${at}::timestamptz ELSE pc.started_at END,
+      finished_at = CASE WHEN u.finished THEN ${at}::timestamptz ELSE pc.finished_at END,
+      acted_at = COALESCE(u.acted_at, pc.acted_at)
+    FROM unnest(
+      ${updates.map((u) => u.changeId)}::text[], ${column((u) => u.state)}::text[], ${column((u) => u.attempts ?? null)}::int[],
+      ${given((u) => u.lastError)}::boolean[], ${column((u) => u.lastError ?? null)}::text[],
+      ${given((u) => u.accountId)}::boolean[], ${column((u) => u.accountId ?? null)}::text[],
+      ${given((u) => u.taskId)}::boolean[], ${column((u) => u.taskId ?? null)}::text[],
+      ${column((u) => u.started === true)}::boolean[], ${column((u) => u.finished === true)}::boolean[], ${column((u) => u.actedAt?.toISOString() ?? null)}::timestamptz[]
+    ) AS u(change_id, state, attempts, has_error, last_error, has_account, account_id, has_task, task_id, started, finished, acted_at)
+    WHERE pc.plan_id = ${planId} AND pc.change_id = u.change_id
+    RETURNING pc.*`.execute(db);
+  return new Map(rows.rows.map((r) => [r.change_id, toRecord(r)]));
 }
 
 function toRecord(row: Selectable<PlanChangesTable>): ChangeRecord {

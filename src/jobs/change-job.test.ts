@@ -10,7 +10,7 @@ import { verifyAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { startJobBoss } from './job-boss.ts';
-import { resumeSystem, runChangeJob, submitPlan, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome } from './change-job.ts';
+import { queueCurrent, resumeSystem, runChangeJob, runChangeJobs, submitPlan, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome } from './change-job.ts';
 import { changeJobId, changeJobSchema, QUEUE, type ChangeJob } from './job-queues.ts';
 
 let plans = 0;
@@ -259,6 +259,66 @@ for (const backend of testBackends()) {
       }
       assert.ok(diedAfterRecord > 0, 'some deaths came after the record, the window under test');
       // These jobs were for this test only.
+      await boss.deleteQueuedJobs(QUEUE.applyChange);
+    });
+
+    test('in a batch where one change fails retryably, the others are confirmed and the failed one is retried later, not confirmed', async () => {
+      const fake = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+      const wiki: Connector = { ...fake, readBack: (c) => fake.readBack(c), apply: async (c: Change) => (c.identityKey === 'B2' ? { status: 'failed', retryable: true, message: '503 busy' } : fake.apply(c)) };
+      const plan = makePlan([create('B1'), create('B2'), create('B3')]);
+      await submitPlan(deps({ wiki }), plan);
+      const jobs = plan.changes.map((c) => ({ planId: plan.id, changeId: c.id, seq: 1 }));
+      const results = await runChangeJobs(deps({ wiki }), jobs);
+      assert.deepEqual(results.map((r) => ('outcome' in r ? r.outcome : r.error.message)), ['confirmed', 'retrying', 'confirmed']);
+      const rows = await store.db.selectFrom('plan_changes').select(['change_id', 'state', 'last_error']).where('plan_id', '=', plan.id).orderBy('change_id').execute();
+      assert.deepEqual(rows.map((r) => [r.change_id, r.state]), [['create:wiki:B1', 'confirmed'], ['create:wiki:B2', 'running'], ['create:wiki:B3', 'confirmed']]);
+      assert.equal(rows[1]!.last_error, '503 busy');
+      const next = await boss.findJobs<ChangeJob>(QUEUE.applyChange, { data: { planId: plan.id, changeId: 'create:wiki:B2', seq: 2 } });
+      assert.equal(next.length, 1, 'the failed change has its next try queued');
+      assert.equal((await verifyAudit(store.db)).ok, true);
+      await boss.deleteQueuedJobs(QUEUE.applyChange);
+    });
+
+    test('in a batch, a change whose apply says done but whose read-back does not hold is not confirmed, while the rest of the batch is', async () => {
+      const fake = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+      // Claims success for L2 without doing anything: only its read-back can tell.
+      const wiki: Connector = { ...fake, readBack: (c) => fake.readBack(c), apply: async (c: Change) => (c.identityKey === 'L2' ? { status: 'done' } : fake.apply(c)) };
+      const plan = makePlan([create('L1'), create('L2')]);
+      await submitPlan(deps({ wiki }), plan);
+      const results = await runChangeJobs(deps({ wiki }), plan.changes.map((c) => ({ planId: plan.id, changeId: c.id, seq: 1 })));
+      assert.deepEqual(results.map((r) => ('outcome' in r ? r.outcome : r.error.message)), ['confirmed', 'retrying']);
+      const l2 = await store.db.selectFrom('plan_changes').select(['state', 'last_error']).where('plan_id', '=', plan.id).where('change_id', '=', 'create:wiki:L2').executeTakeFirstOrThrow();
+      assert.equal(l2.state, 'running');
+      assert.match(l2.last_error ?? '', /read-back does not hold/);
+      const confirmedEntries = await store.db.selectFrom('audit_log').select('details').where('action', '=', 'change.confirmed').where('trigger', '=', `plan:${plan.id}`).execute();
+      assert.deepEqual(confirmedEntries.map((e) => (e.details as { change: string }).change), ['create:wiki:L1'], 'only the change that read back is audited as confirmed');
+      await boss.deleteQueuedJobs(QUEUE.applyChange);
+    });
+
+    test('a worker that dies at any query of a batch never carries out a change twice, and what it left is finished by the next worker', async () => {
+      let diedAfterActing = 0;
+      for (let k = 1; k < 300; k++) {
+        const fake = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+        // Counts the calls that change the directory: a second one for the same change is the duplicate under test.
+        const calls = new Map<string, number>();
+        const wiki: Connector = { ...fake, readBack: (c) => fake.readBack(c), apply: (c: Change) => (calls.set(c.id, (calls.get(c.id) ?? 0) + 1), fake.apply(c)) };
+        const plan = makePlan([create('D1'), create('D2'), grant('D1', 'staff'), grant('D2', 'staff')]);
+        await submitPlan({ db: store.db, boss, actor: 'test:jobs' }, plan);
+        const batch = ['create:wiki:D1', 'create:wiki:D2'].map((changeId) => ({ planId: plan.id, changeId, seq: 1 }));
+        const results = await runChangeJobs(deps({ wiki }, { db: store.db.withPlugin(dieAtQuery(k)) }), batch);
+        const died = results.some((r) => 'error' in r && r.error instanceof WorkerDied);
+        if (died && calls.size > 0) diedAfterActing++;
+        // The dead worker's leases lapse; its jobs and whatever it queued are offered again.
+        await store.db.updateTable('change_runs').set({ lease_owner: null, lease_until: null }).where('plan_id', '=', plan.id).execute();
+        await queueCurrent({ db: store.db, boss }, plan.id, plan.changes.map((c) => c.id));
+        await drain(deps({ wiki }), { ignoreStartAfter: true });
+        const states = await store.db.selectFrom('plan_changes').select('state').where('plan_id', '=', plan.id).execute();
+        assert.deepEqual(states.map((r) => r.state), ['confirmed', 'confirmed', 'confirmed', 'confirmed'], `died at query ${k}: every change ends confirmed`);
+        assert.deepEqual([...calls.values()], [1, 1, 1, 1], `died at query ${k}: each change carried out once (${JSON.stringify([...calls])})`);
+        if (!died) break;
+      }
+      assert.ok(diedAfterActing > 0, 'some deaths came after the directory was changed, the window under test');
+      assert.equal((await verifyAudit(store.db)).ok, true);
       await boss.deleteQueuedJobs(QUEUE.applyChange);
     });
   });

@@ -12,10 +12,10 @@
  * that moves `seq` on. pg-boss's own retries only cover workers that crashed
  * or expired. A quarantined system's changes wait without using up attempts.
  */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Change, Plan } from '../domain/change.ts';
 import { JmlError } from '../domain/errors.ts';
-import { applyChange, type ApplyChangeDeps, type ChangeResult } from '../app/apply-change.ts';
+import { applyChanges, type ApplyChangeDeps, type ChangeResult } from '../app/apply-change.ts';
 import { retryDelayMs } from '../domain/retry-backoff.ts';
 import { raiseFinding, type AlertSink } from '../app/alert.ts';
 import { DEFAULT_QUARANTINE, recordSystemFailure, recordSystemSuccess, type QuarantinePolicy } from '../app/quarantine.ts';
@@ -114,110 +114,224 @@ async function leaverKeys(db: Kysely<Database>, plan: Plan): Promise<ReadonlySet
   return leavers;
 }
 
+/** What one job of a batch ended with: its outcome, or the error that failed it (pg-boss offers it again). */
+export type ChangeJobResult = { readonly outcome: ChangeJobOutcome } | { readonly error: Error };
+
 /**
  * Runs one change job. Safe to call with any job, any number of times, in
  * any order: only the job whose seq is current acts.
  */
 export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCache?: Map<string, Promise<Plan>>): Promise<ChangeJobOutcome> {
-  const now = deps.now ?? (() => new Date());
-  const retry = { ...DEFAULT_JOB_RETRY, ...deps.retry };
-  const quarantine = { ...DEFAULT_QUARANTINE, ...deps.quarantine };
-  const claimed = await claimRun(deps, job, now());
-  if (!claimed) {
-    const row = await deps.db.selectFrom('change_runs').select(['seq', 'lease_until', 'priority']).where('plan_id', '=', job.planId).where('change_id', '=', job.changeId).executeTakeFirst();
-    if (!row || row.seq !== job.seq) return 'stale';
-    const at = now().getTime();
-    const leaseUntil = row.lease_until ? new Date(row.lease_until).getTime() : 0;
-    // Another worker holds it. In this plan: this is a re-delivery of a job that expired while that
-    // worker was slow; come back when its lease lapses, by when it has settled the change or died.
-    // Failing the job instead would leave the delay to pg-boss's exponential retry backoff, and on
-    // a loaded machine a few such deliveries put the change minutes away. In another plan carrying
-    // the same change: it is being done now; look again shortly, and the read-back finds it done.
-    const startAfter = new Date(leaseUntil > at ? leaseUntil + 250 : at + OTHER_PLAN_WAIT_MS);
-    await deps.boss.send(QUEUE.applyChange, job, { id: deterministicJobId('change-after-lease', job.planId, job.changeId, job.seq, startAfter.getTime()), startAfter, priority: row.priority });
-    return 'locked';
-  }
-
-  try {
-    const plan = await cachedPlan(deps.db, job.planId, planCache);
-    const change = plan.changes.find((c) => c.id === job.changeId);
-    if (!change) throw new JmlError('not_found', `change ${job.changeId} is not in plan ${job.planId}`);
-
-    if (change.system !== null && deps.leftToOthers?.(change.system)) {
-      await passOn(deps, job, ELSEWHERE_DELAY_MS);
-      return 'elsewhere';
-    }
-
-    if (change.system && claimed.systemState === 'quarantined') {
-      await scheduleNext(deps, job, claimed.failures, quarantine.retryDelayMs);
-      return 'deferred';
-    }
-
-    let settled = false;
-    let queuedDependents = 0;
-    const result = await applyChange(
-      {
-        ...deps,
-        // A worker that dies after this commit leaves nothing undone: the waiting changes are queued with it.
-        onRecorded: async (trx, state) => {
-          await settle(trx, job);
-          if (FINAL.includes(state)) queuedDependents = await queueReadyDependents(trx, deps.boss, plan, change);
-          settled = true;
-        },
-      },
-      job.planId,
-      change,
-    );
-    if (result.state === 'retry') return await retryOrPark(deps, job, change, claimed.failures + 1, result, retry, quarantine);
-
-    // A success ends a failure streak; with none when the change was claimed there is nothing to end
-    // (a failure counted meanwhile, by a change that ran beside this one, is left to the next success).
-    if (change.system && (result.state === 'confirmed' || result.state === 'already') && claimed.systemFailures > 0) await recordSystemSuccess(deps.db, change.system, now());
-    if (result.state === 'parked') {
-      await raiseFinding(deps.db, { kind: 'parked_change', subject: change.id, system: change.system, identityKey: change.identityKey, detail: `${change.kind} for ${change.identityKey} in ${change.system ?? 'jml'} parked: ${result.lastError ?? 'unknown error'}` }, now(), deps.alert);
-    }
-    if (!settled) await settle(deps.db, job);
-    if (queuedDependents > 0) deps.onDependentsQueued?.();
-    if (FINAL.includes(result.state as ChangeState)) await closePlanIfDone(deps, plan.id);
-    return result.state;
-  } catch (error) {
-    await releaseLease(deps.db, job, deps.workerId);
-    throw error;
-  }
+  const [result] = await runChangeJobs(deps, [job], planCache);
+  if ('error' in result!) throw result.error;
+  return result!.outcome;
 }
 
 /**
- * Leases the job's run if the job is current and no worker holds this change,
- * in this plan or in any other: change ids are stable, so a plan computed
- * while an earlier one is applied carries the same changes, and two runs of
- * one change at once would both find it undone and both act. Every run of
- * the change is locked first (in plan order, so two claims cannot deadlock),
- * which makes a concurrent claim wait and then see this one's lease.
- * One statement: no extra round trip per change. It also returns the
- * system's health, which the job needs next (quarantined? a failure streak
- * for a success to end?), saving a query for each.
+ * Runs the change jobs a worker fetched at once, each as `runChangeJob`
+ * would, with the store's work done per batch rather than per change: one
+ * statement claims every job's run, the changes of one plan are applied
+ * together (applyChanges: one transaction records their final states, audit
+ * entries, the runs' next seq and the jobs of the changes that waited on
+ * them), and system health and the plan's close are looked at once. Results
+ * come back in the order of `jobs`.
  */
-async function claimRun(deps: ChangeJobDeps, job: ChangeJob, at: Date): Promise<{ readonly failures: number; readonly systemState: string | null; readonly systemFailures: number } | undefined> {
-  return deps.db
-    .with(
-      (w) => w('same').materialized(),
-      (db) => db.selectFrom('change_runs').select(['plan_id', 'lease_until']).where('change_id', '=', job.changeId).orderBy('plan_id').forUpdate(),
+export async function runChangeJobs(deps: ChangeJobDeps, jobs: readonly ChangeJob[], planCache?: Map<string, Promise<Plan>>): Promise<ChangeJobResult[]> {
+  const results = new Map<ChangeJob, ChangeJobResult>();
+  let claimed: Map<string, number>;
+  try {
+    claimed = await claimRuns(deps, jobs);
+  } catch (error) {
+    // Nothing was claimed: every job is offered again.
+    return jobs.map(() => ({ error: error as Error }));
+  }
+  const byPlan = new Map<string, { readonly job: ChangeJob; readonly failures: number }[]>();
+  const taken = new Set<string>();
+  for (const job of jobs) {
+    const key = runKey(job.planId, job.changeId, job.seq);
+    const failures = claimed.get(key);
+    if (failures === undefined) {
+      results.set(job, await settleResult(() => unclaimed(deps, job)));
+    } else if (taken.has(key)) {
+      // The same run twice in one batch (a re-delivery beside the original): the first one acts.
+      results.set(job, { outcome: 'stale' });
+    } else {
+      taken.add(key);
+      byPlan.set(job.planId, [...(byPlan.get(job.planId) ?? []), { job, failures }]);
+    }
+  }
+  for (const [planId, group] of byPlan) {
+    try {
+      for (const [job, result] of await runPlanJobs(deps, planId, group, planCache)) results.set(job, result);
+    } catch (error) {
+      for (const { job } of group) {
+        await releaseLease(deps.db, job, deps.workerId);
+        results.set(job, { error: error as Error });
+      }
+    }
+  }
+  return jobs.map((job) => results.get(job)!);
+}
+
+/**
+ * Leases the runs of the jobs that are current and whose change no worker
+ * holds, in this plan or in any other: change ids are stable, so a plan
+ * computed while an earlier one is applied carries the same changes, and two
+ * runs of one change at once would both find it undone and both act. Every
+ * run of the batch's changes is locked first (in change and plan order, so
+ * two claims cannot deadlock), which makes a concurrent claim wait and then
+ * see this one's lease; a change appearing twice in the batch (two plans) is
+ * claimed once. One statement for the batch. Returns failure counts by run.
+ */
+async function claimRuns(deps: ChangeJobDeps, jobs: readonly ChangeJob[]): Promise<Map<string, number>> {
+  if (jobs.length === 0) return new Map();
+  const now = (deps.now ?? (() => new Date()))();
+  const once: ChangeJob[] = [];
+  const seen = new Set<string>();
+  for (const job of jobs) {
+    if (seen.has(job.changeId)) continue;
+    seen.add(job.changeId);
+    once.push(job);
+  }
+  const at = now.toISOString();
+  const rows = await sql<{ plan_id: string; change_id: string; seq: number; failures: number }>`
+    WITH same AS MATERIALIZED (
+      SELECT plan_id, change_id, lease_until FROM change_runs
+      WHERE change_id = ANY(${once.map((j) => j.changeId)}::text[])
+      ORDER BY change_id, plan_id
+      FOR UPDATE
+    ), busy AS (
+      SELECT DISTINCT change_id FROM same WHERE lease_until >= ${at}::timestamptz
     )
-    .with('busy', (db) => db.selectFrom('same').select((eb) => eb.fn.countAll<number>().as('runs')).where('plan_id', '<>', job.planId).where('lease_until', '>=', at))
-    .updateTable('change_runs')
-    .from('busy')
-    .set({ lease_owner: deps.workerId, lease_until: new Date(at.getTime() + deps.leaseMs).toISOString() })
-    .where('change_runs.plan_id', '=', job.planId)
-    .where('change_runs.change_id', '=', job.changeId)
-    .where('change_runs.seq', '=', job.seq)
-    .where((eb) => eb.or([eb('change_runs.lease_until', 'is', null), eb('change_runs.lease_until', '<', at)]))
-    .where('busy.runs', '=', 0)
-    .returning((eb) => [
-      'change_runs.failures',
-      eb.selectFrom('system_health').select('state').whereRef('system_health.system', '=', 'change_runs.system').as('systemState'),
-      eb.fn.coalesce(eb.selectFrom('system_health').select('consecutive_failures').whereRef('system_health.system', '=', 'change_runs.system'), eb.lit(0)).as('systemFailures'),
-    ])
-    .executeTakeFirst();
+    UPDATE change_runs AS cr SET lease_owner = ${deps.workerId}, lease_until = ${new Date(now.getTime() + deps.leaseMs).toISOString()}::timestamptz
+    FROM unnest(${once.map((j) => j.planId)}::text[], ${once.map((j) => j.changeId)}::text[], ${once.map((j) => j.seq)}::int[]) AS j(plan_id, change_id, seq)
+    WHERE cr.plan_id = j.plan_id AND cr.change_id = j.change_id AND cr.seq = j.seq
+      AND (cr.lease_until IS NULL OR cr.lease_until < ${at}::timestamptz)
+      AND NOT EXISTS (SELECT 1 FROM busy WHERE busy.change_id = cr.change_id)
+    RETURNING cr.plan_id, cr.change_id, cr.seq, cr.failures`.execute(deps.db);
+  return new Map(rows.rows.map((r) => [runKey(r.plan_id, r.change_id, r.seq), r.failures]));
+}
+
+function runKey(planId: string, changeId: string, seq: number): string {
+  return `${planId}\u0000${changeId}\u0000${seq}`;
+}
+
+/** A job whose run it could not claim: stale (the run moved on), or held by another worker's lease. */
+async function unclaimed(deps: ChangeJobDeps, job: ChangeJob): Promise<ChangeJobOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const row = await deps.db.selectFrom('change_runs').select(['seq', 'lease_until', 'priority']).where('plan_id', '=', job.planId).where('change_id', '=', job.changeId).executeTakeFirst();
+  if (!row || row.seq !== job.seq) return 'stale';
+  const at = now().getTime();
+  const leaseUntil = row.lease_until ? new Date(row.lease_until).getTime() : 0;
+  // Another worker holds it. In this plan: this is a re-delivery of a job that expired while that
+  // worker was slow; come back when its lease lapses, by when it has settled the change or died.
+  // Failing the job instead would leave the delay to pg-boss's exponential retry backoff, and on
+  // a loaded machine a few such deliveries put the change minutes away. In another plan carrying
+  // the same change: it is being done now; look again shortly, and the read-back finds it done.
+  const startAfter = new Date(leaseUntil > at ? leaseUntil + 250 : at + OTHER_PLAN_WAIT_MS);
+  await deps.boss.send(QUEUE.applyChange, job, { id: deterministicJobId('change-after-lease', job.planId, job.changeId, job.seq, startAfter.getTime()), startAfter, priority: row.priority });
+  return 'locked';
+}
+
+async function settleResult(fn: () => Promise<ChangeJobOutcome>): Promise<ChangeJobResult> {
+  try {
+    return { outcome: await fn() };
+  } catch (error) {
+    return { error: error as Error };
+  }
+}
+
+/** The claimed jobs of one plan: passed on, deferred, or applied together. */
+async function runPlanJobs(deps: ChangeJobDeps, planId: string, group: readonly { readonly job: ChangeJob; readonly failures: number }[], planCache?: Map<string, Promise<Plan>>): Promise<Map<ChangeJob, ChangeJobResult>> {
+  const now = deps.now ?? (() => new Date());
+  const retry = { ...DEFAULT_JOB_RETRY, ...deps.retry };
+  const quarantine = { ...DEFAULT_QUARANTINE, ...deps.quarantine };
+  const results = new Map<ChangeJob, ChangeJobResult>();
+  const plan = await cachedPlan(deps.db, planId, planCache);
+  const index = planIndex(plan);
+  const systems = [...new Set(group.map((g) => index.byId.get(g.job.changeId)?.system).filter((s): s is string => typeof s === 'string'))];
+  const quarantined = await quarantinedSystems(deps.db, systems);
+  const toApply: { readonly job: ChangeJob; readonly change: Change; readonly failures: number }[] = [];
+  for (const { job, failures } of group) {
+    const change = index.byId.get(job.changeId);
+    if (!change) {
+      await releaseLease(deps.db, job, deps.workerId);
+      results.set(job, { error: new JmlError('not_found', `change ${job.changeId} is not in plan ${job.planId}`) });
+    } else if (change.system !== null && deps.leftToOthers?.(change.system)) {
+      results.set(job, await settleResult(async () => (await passOn(deps, job, ELSEWHERE_DELAY_MS), 'elsewhere')));
+    } else if (change.system !== null && quarantined.has(change.system)) {
+      results.set(job, await settleResult(async () => (await scheduleNext(deps, job, failures, quarantine.retryDelayMs), 'deferred')));
+    } else {
+      toApply.push({ job, change, failures });
+    }
+  }
+  if (toApply.length === 0) return results;
+
+  const jobOf = new Map(toApply.map((t) => [t.change.id, t.job]));
+  const settled = new Set<string>();
+  let queuedDependents = 0;
+  const applied = await applyChanges(
+    {
+      ...deps,
+      // A worker that dies after this commit leaves nothing undone: the waiting changes are queued with it.
+      onRecorded: async (trx, recorded) => {
+        await settleRuns(trx, planId, recorded.map((r) => jobOf.get(r.change.id)!));
+        queuedDependents += await queueReadyDependents(trx, deps.boss, plan, recorded.filter((r) => FINAL.includes(r.state)).map((r) => r.change));
+        for (const r of recorded) settled.add(r.change.id);
+      },
+    },
+    planId,
+    toApply.map((t) => t.change),
+  );
+  // Committed: this process's idle loops take the queued changes now (others are woken by the queue's notification).
+  if (queuedDependents > 0) deps.onDependentsQueued?.();
+  const succeeded = new Set<string>();
+  const unsettled: ChangeJob[] = [];
+  let anyFinal = false;
+  for (const [i, result] of applied.entries()) {
+    const { job, change, failures } = toApply[i]!;
+    if (result.state === 'retry') {
+      results.set(job, await settleResult(() => retryOrPark(deps, job, change, failures + 1, result, retry, quarantine)));
+      continue;
+    }
+    if (change.system && (result.state === 'confirmed' || result.state === 'already')) succeeded.add(change.system);
+    if (result.state === 'parked') {
+      await raiseFinding(deps.db, { kind: 'parked_change', subject: change.id, system: change.system, identityKey: change.identityKey, detail: `${change.kind} for ${change.identityKey} in ${change.system ?? 'jml'} parked: ${result.lastError ?? 'unknown error'}` }, now(), deps.alert);
+    }
+    if (!settled.has(change.id)) unsettled.push(job);
+    if (FINAL.includes(result.state as ChangeState)) anyFinal = true;
+    results.set(job, { outcome: result.state });
+  }
+  await settleRuns(deps.db, planId, unsettled);
+  for (const system of succeeded) await recordSystemSuccess(deps.db, system, now());
+  if (anyFinal) await closePlanIfDone(deps, plan.id);
+  return results;
+}
+
+/** The systems among `systems` that are quarantined now. */
+async function quarantinedSystems(db: Kysely<Database>, systems: readonly string[]): Promise<Set<string>> {
+  if (systems.length === 0) return new Set();
+  const rows = await db.selectFrom('system_health').select('system').where('system', 'in', systems).where('state', '=', 'quarantined').execute();
+  return new Set(rows.map((r) => r.system));
+}
+
+/** A plan's changes by id and the changes that depend on each: built once per loaded plan, not per job. */
+interface PlanIndex {
+  readonly byId: ReadonlyMap<string, Change>;
+  readonly dependents: ReadonlyMap<string, readonly Change[]>;
+}
+
+const planIndexes = new WeakMap<Plan, PlanIndex>();
+
+function planIndex(plan: Plan): PlanIndex {
+  let index = planIndexes.get(plan);
+  if (!index) {
+    const dependents = new Map<string, Change[]>();
+    for (const change of plan.changes) for (const id of change.dependsOn) dependents.set(id, [...(dependents.get(id) ?? []), change]);
+    index = { byId: new Map(plan.changes.map((c) => [c.id, c])), dependents };
+    planIndexes.set(plan, index);
+  }
+  return index;
 }
 
 async function retryOrPark(deps: ChangeJobDeps, job: ChangeJob, change: Change, failures: number, result: ChangeResult, retry: JobRetryPolicy, quarantine: QuarantinePolicy): Promise<ChangeJobOutcome> {
@@ -232,7 +346,7 @@ async function retryOrPark(deps: ChangeJobDeps, job: ChangeJob, change: Change, 
       await updateChange(trx, job.planId, change, { state: 'parked', lastError, finished: true }, now());
       await appendAudit(trx, { actor: deps.actor, action: 'change.parked', subject: change.identityKey, trigger: `plan:${job.planId}`, details: { change: change.id, kind: change.kind, system: change.system, attempts: failures, error: lastError } }, now());
       await settle(trx, job);
-      queuedDependents = await queueReadyDependents(trx, deps.boss, plan, change);
+      queuedDependents = await queueReadyDependents(trx, deps.boss, plan, [change]);
     });
     if (queuedDependents > 0) deps.onDependentsQueued?.();
     await raiseFinding(deps.db, { kind: 'parked_change', subject: change.id, system: change.system, identityKey: change.identityKey, detail: `${change.kind} for ${change.identityKey} in ${change.system ?? 'jml'} parked: ${lastError}` }, now(), deps.alert);
@@ -282,6 +396,15 @@ async function settle(db: Kysely<Database>, job: ChangeJob): Promise<void> {
     .execute();
 }
 
+/** `settle` for several jobs of one plan, in one statement. */
+async function settleRuns(db: Kysely<Database>, planId: string, jobs: readonly ChangeJob[]): Promise<void> {
+  if (jobs.length === 0) return;
+  await sql`
+    UPDATE change_runs AS cr SET seq = cr.seq + 1, lease_owner = NULL, lease_until = NULL, next_at = NULL
+    FROM unnest(${jobs.map((j) => j.changeId)}::text[], ${jobs.map((j) => j.seq)}::int[]) AS j(change_id, seq)
+    WHERE cr.plan_id = ${planId} AND cr.change_id = j.change_id AND cr.seq = j.seq`.execute(db);
+}
+
 /** Frees this worker's lease on the job's run; seq stays. */
 async function freeLease(db: Kysely<Database>, job: ChangeJob, workerId: string): Promise<void> {
   await db
@@ -300,14 +423,15 @@ async function releaseLease(db: Kysely<Database>, job: ChangeJob, workerId: stri
 }
 
 /**
- * Queues, inside the transaction that records `change` as final, the changes
- * that waited on it and now have all their dependencies final. The waiting
+ * Queues, inside the transaction that records `changes` as final, the changes
+ * that waited on them and now have all their dependencies final. The waiting
  * rows are locked first: of two dependencies settling at once, the second
  * waits for the first to commit and then reads its state, so one of them
  * always queues the dependent.
  */
-async function queueReadyDependents(trx: Kysely<Database>, boss: JobSender, plan: Plan, change: Change): Promise<number> {
-  const dependents = plan.changes.filter((c) => c.dependsOn.includes(change.id));
+async function queueReadyDependents(trx: Kysely<Database>, boss: JobSender, plan: Plan, changes: readonly Change[]): Promise<number> {
+  const { dependents: index } = planIndex(plan);
+  const dependents = [...new Map(changes.flatMap((c) => index.get(c.id) ?? []).map((d) => [d.id, d])).values()];
   if (dependents.length === 0) return 0;
   await trx
     .selectFrom('plan_changes')

@@ -15,7 +15,7 @@ import type { Change, Plan } from '../domain/change.ts';
 import { JmlError } from '../domain/errors.ts';
 import type { ApplyChangeDeps } from '../app/apply-change.ts';
 import type { AlertSink } from '../app/alert.ts';
-import { readPlanProgress, type PlanProgress } from '../app/plan-progress.ts';
+import { readPlanProgress, readPlanTally, type PlanProgress, type PlanTally } from '../app/plan-progress.ts';
 import { loadPlan } from '../app/plan-record-store.ts';
 import type { Store } from '../store/open-store.ts';
 import { releaseQuarantine, type SystemHealth } from '../app/quarantine.ts';
@@ -37,7 +37,7 @@ export interface PlanExecutorDeps {
   /** Options of the in-process worker (retry, quarantine, lease); the apply queues only. */
   readonly options?: Omit<WorkerOptions, 'applyOnly' | 'schedules'>;
   /** Called as the plan moves (every poll), for a progress bar. */
-  readonly onProgress?: (progress: PlanProgress) => void;
+  readonly onProgress?: (progress: Pick<PlanProgress, 'planId' | 'total' | 'settled' | 'active'>) => void;
   /** How often the plan's records are read while waiting (default 250 ms). */
   readonly pollMs?: number;
 }
@@ -151,17 +151,28 @@ function startApplyWorker(deps: PlanExecutorDeps): Promise<Workers> {
   });
 }
 
+/**
+ * Polls the plan's tally (counts by state, cheap at any size) until no change
+ * is planned or running, or some may be held (a pending task, a quarantine);
+ * only then reads the whole progress, which decides whether anything can
+ * still move.
+ */
 async function waitForPlan(deps: PlanExecutorDeps, plan: Plan): Promise<ApplyReport> {
   const pollMs = deps.pollMs ?? 250;
   for (;;) {
-    let progress = await readPlanProgress(deps.store.db, plan);
-    if (progress.status === 'applying' && progress.settled === progress.total) {
+    let tally: PlanTally = await readPlanTally(deps.store.db, plan);
+    if (tally.status === 'applying' && tally.settled === tally.total) {
       // The last change is recorded; the plan's own record closes a moment later (or never, if its worker died).
       await closePlanIfDone({ db: deps.store.db, actor: deps.actor, ...(deps.now ? { now: deps.now } : {}) }, plan.id);
-      progress = await readPlanProgress(deps.store.db, plan);
+      tally = await readPlanTally(deps.store.db, plan);
     }
-    deps.onProgress?.(progress);
-    if (progress.active === 0 || progress.status !== 'applying') return progress;
+    if (tally.moving === 0 || tally.maybeHeld || tally.status !== 'applying') {
+      const progress = await readPlanProgress(deps.store.db, plan);
+      deps.onProgress?.(progress);
+      if (progress.active === 0 || progress.status !== 'applying') return progress;
+    } else {
+      deps.onProgress?.({ planId: plan.id, total: tally.total, settled: tally.settled, active: tally.moving });
+    }
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }

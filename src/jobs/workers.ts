@@ -15,8 +15,8 @@ import type { Store } from '../store/open-store.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
 import { startJobBoss } from './job-boss.ts';
-import { recoverAbandonedChanges, resumeSystem, runChangeJob, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
-import { changeJobSchema, LEAVER_PRIORITY, QUEUE, type QueueName } from './job-queues.ts';
+import { recoverAbandonedChanges, resumeSystem, runChangeJobs, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
+import { changeJobSchema, LEAVER_PRIORITY, QUEUE, type ChangeJob, type QueueName } from './job-queues.ts';
 import { registerSchedules, type ScheduleHooks, type ScheduleSettings } from './schedules.ts';
 import { registerAuditStreams, type AuditStreamJobDeps } from './audit-stream-job.ts';
 
@@ -131,21 +131,29 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const pollingIntervalSeconds = options.pollingIntervalSeconds ?? 0.5;
   const polling = { pollingIntervalSeconds, notifyPollingIntervalSeconds: pollingIntervalSeconds, burstWhenBatchFull: true };
 
-  const handleChangeBatch = async (jobs: Job<unknown>[]): Promise<JobResult[]> =>
-    Promise.all(
-      jobs.map(async (job): Promise<JobResult> => {
-        const parsed = changeJobSchema.safeParse(job.data);
-        // A malformed payload will never succeed: dead-letter it rather than retry.
-        if (!parsed.success) return { id: job.id, status: 'deadletter', output: { error: parsed.error.message } };
-        try {
-          const outcome = await runChangeJob(changeDeps, parsed.data, planCache);
-          deps.onChange?.(outcome, parsed.data);
-          return { id: job.id, status: 'completed', output: { outcome } };
-        } catch (error) {
-          return { id: job.id, status: 'failed', output: { error: (error as Error).message } };
-        }
-      }),
-    );
+  const handleChangeBatch = async (jobs: Job<unknown>[]): Promise<JobResult[]> => {
+    const results: JobResult[] = [];
+    const valid: { readonly id: string; readonly data: ChangeJob }[] = [];
+    for (const job of jobs) {
+      const parsed = changeJobSchema.safeParse(job.data);
+      // A malformed payload will never succeed: dead-letter it rather than retry.
+      if (parsed.success) valid.push({ id: job.id, data: parsed.data });
+      else results.push({ id: job.id, status: 'deadletter', output: { error: parsed.error.message } });
+    }
+    // The batch shares its store work: one claim, one record per plan (runChangeJobs).
+    const outcomes = await runChangeJobs(changeDeps, valid.map((v) => v.data), planCache);
+    for (const [i, result] of outcomes.entries()) {
+      const { id, data } = valid[i]!;
+      if ('error' in result) {
+        results.push({ id, status: 'failed', output: { error: result.error.message } });
+        continue;
+      }
+      deps.onChange?.(result.outcome, data);
+      results.push({ id, status: 'completed', output: { outcome: result.outcome } });
+    }
+    // The changes settled ones queued are taken at once: changeDeps.onDependentsQueued wakes the loops.
+    return results;
+  };
   const applyWorkers: string[] = [];
   const loops = options.concurrency ?? 2;
   for (let loop = 0; loop < loops + (options.leaverLoops ?? 1); loop++) {

@@ -78,6 +78,8 @@ export interface TaskStoreDeps {
 export interface TaskStore {
   /** Opens a task for the change, or returns the open one it already has (apply is idempotent). */
   openTask(change: Change & { readonly system: string }, options: OpenTaskOptions): Promise<{ task: Task; created: boolean }>;
+  /** `openTask` for several changes with one insert; inside the caller's transaction when the store was made on one. */
+  openTasks(requests: readonly { readonly change: Change & { readonly system: string }; readonly options: OpenTaskOptions }[]): Promise<{ task: Task; created: boolean }[]>;
   getTask(id: string): Promise<Task>;
   /** Tasks, due first. */
   listTasks(filter?: TaskFilter): Promise<Task[]>;
@@ -107,39 +109,47 @@ export function createTaskStore(deps: TaskStoreDeps): TaskStore {
 
   const store: TaskStore = {
     async openTask(change, options) {
-      return db.transaction().execute(async (trx) => {
-        const at = now();
-        const id = `task-${randomUUID()}`;
-        const inserted = await trx
-          .insertInto('tasks')
-          .values({
-            id,
-            change_id: change.id,
-            plan_id: null,
-            system: change.system,
-            kind: change.kind,
-            identity_key: change.identityKey,
-            change: JSON.stringify(change),
-            instruction: options.instruction,
-            owner: options.owner,
-            status: 'open',
-            needs_confirmation: options.needsConfirmation,
-            due_at: new Date(at.getTime() + options.slaHours * 3_600_000).toISOString(),
-            created_at: at.toISOString(),
-          })
-          .onConflict((oc) => oc.column('change_id').where('status', '=', 'open').doNothing())
-          .returningAll()
-          .executeTakeFirst();
-        if (!inserted) {
-          const open = await trx.selectFrom('tasks').selectAll().where('change_id', '=', change.id).where('status', '=', 'open').executeTakeFirstOrThrow();
-          return { task: toTask(open), created: false };
-        }
-        await appendAudit(
-          trx,
-          { actor: options.actor, action: 'task.opened', subject: `task:${id}`, trigger: `change:${change.id}`, after: { system: change.system, kind: change.kind, identityKey: change.identityKey, owner: options.owner, dueAt: inserted.due_at } },
-          at,
-        );
-        return { task: toTask(inserted), created: true };
+      return (await store.openTasks([{ change, options }]))[0]!;
+    },
+
+    async openTasks(requests) {
+      if (requests.length === 0) return [];
+      // In the caller's transaction when given one (a batch of confirmations opens its delivery tasks with its records).
+      if (!db.isTransaction) return db.transaction().execute((trx) => createTaskStore({ db: trx, now }).openTasks(requests));
+      const at = now();
+      const rows = requests.map(({ change, options }) => ({
+        id: `task-${randomUUID()}`,
+        change_id: change.id,
+        plan_id: null,
+        system: change.system,
+        kind: change.kind,
+        identity_key: change.identityKey,
+        change: JSON.stringify(change),
+        instruction: options.instruction,
+        owner: options.owner,
+        status: 'open',
+        needs_confirmation: options.needsConfirmation,
+        due_at: new Date(at.getTime() + options.slaHours * 3_600_000).toISOString(),
+        created_at: at.toISOString(),
+      }));
+      const inserted = new Map((await db.insertInto('tasks').values(rows).onConflict((oc) => oc.column('change_id').where('status', '=', 'open').doNothing()).returningAll().execute()).map((r) => [r.change_id, r]));
+      const missing = requests.filter((r) => !inserted.has(r.change.id)).map((r) => r.change.id);
+      const open = missing.length === 0 ? new Map() : new Map((await db.selectFrom('tasks').selectAll().where('change_id', 'in', missing).where('status', '=', 'open').execute()).map((r) => [r.change_id, r]));
+      await appendAudit(
+        db,
+        requests.flatMap(({ change, options }) => {
+          const row = inserted.get(change.id);
+          if (!row) return [];
+          return [{ actor: options.actor, action: 'task.opened', subject: `task:${row.id}`, trigger: `change:${change.id}`, after: { system: change.system, kind: change.kind, identityKey: change.identityKey, owner: options.owner, dueAt: row.due_at } }];
+        }),
+        at,
+      );
+      return requests.map(({ change }) => {
+        const row = inserted.get(change.id);
+        if (row) return { task: toTask(row), created: true };
+        const existing = open.get(change.id);
+        if (!existing) throw new JmlError('conflict', `task for change ${change.id} could not be opened`, { details: { change: change.id } });
+        return { task: toTask(existing), created: false };
       });
     },
 

@@ -1,0 +1,178 @@
+/**
+ * `npm run bench -- --only apply`: first provisioning into OpenLDAP, measured
+ * as a user runs it, against the directory's own floor in the same run.
+ *
+ * For each backend (PGlite; PostgreSQL too when DATABASE_URL is set) the
+ * harness starts its own OpenLDAP with one group per department, then:
+ *
+ * 1. Floor: `ldapadd` of N inetOrgPerson entries and `ldapmodify` adding each
+ *    of them to its department group — each as one child process over one
+ *    connection, as a directory administrator would. ops/s = 2N / time.
+ * 2. jml: N people imported from an HR file (not timed), then `jml apply
+ *    --yes --json` as a whole process (plan, queue, connector calls, read-back
+ *    confirmation, records): one create_account and one add_grant per person.
+ *    changes/s = changes confirmed / wall time of the process.
+ *
+ * Prints jml's rate, the floor's rate, their ratio against the goal (≥ 0.5),
+ * jml's peak RSS and the load average.
+ *
+ *   node bench/apply-bench.ts [--people 2000] [--backend pglite|postgres|both] [--cpu-prof DIR]
+ *   (postgres: DATABASE_URL=postgres://… names the server; a scratch database is made and dropped)
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs, promisify } from 'node:util';
+import { keyringFromEnv } from '../src/connectors/secrets/index.ts';
+import { openStore } from '../src/store/open-store.ts';
+import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../test/peers/openldap.ts';
+import { HR_HEADER, hrRow } from '../test/support/hr-files.ts';
+import { writePolicyDir } from '../test/support/jml-fixture.ts';
+import { addDirectoryGroups, directorySettings, storePeerSecrets } from '../test/support/peer-systems.ts';
+import { CLI } from '../test/support/run-cli.ts';
+import { createScratchDatabase, type ScratchDatabase } from '../test/support/scratch-database.ts';
+
+const execute = promisify(execFile);
+const { values } = parseArgs({ options: { people: { type: 'string', default: '2000' }, backend: { type: 'string', default: 'both' }, departments: { type: 'string', default: '10' }, json: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' } } });
+const PEOPLE = Number(values.people);
+const DEPARTMENTS = Number(values.departments);
+const GOAL = 0.5;
+const department = (i: number) => `Dept${String(i % DEPARTMENTS).padStart(2, '0')}`;
+const groupOf = (i: number) => `dept-${department(i).toLowerCase()}`;
+const key = (i: number) => `E${String(i).padStart(6, '0')}`;
+const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+
+interface ApplyRun {
+  readonly backend: 'pglite' | 'postgres';
+  readonly people: number;
+  readonly changes: number;
+  readonly confirmed: number;
+  readonly applySeconds: number;
+  readonly changesPerSecond: number;
+  readonly floorOpsPerSecond: number;
+  readonly ldapaddPerSecond: number;
+  readonly ldapmodifyPerSecond: number;
+  readonly ratio: number;
+  readonly peakRssMiB: number;
+  readonly loadAverage: string;
+}
+
+async function main(): Promise<void> {
+  const skip = openLdapSkipReason();
+  if (skip) return console.log(`skipped: ${skip}`);
+  const backends: ('pglite' | 'postgres')[] = [];
+  if (values.backend !== 'postgres') backends.push('pglite');
+  if (values.backend !== 'pglite') {
+    if (process.env.DATABASE_URL) backends.push('postgres');
+    else console.log('postgres: skipped (set DATABASE_URL=postgres://… to measure on PostgreSQL)');
+  }
+  for (const backend of backends) {
+    const r = await runOnce(backend);
+    console.log(
+      `apply ${backend}: ${r.confirmed}/${r.changes} changes for ${r.people.toLocaleString('en')} people in ${r.applySeconds.toFixed(1)} s → ` +
+        `${Math.round(r.changesPerSecond)} changes/s; floor ${Math.round(r.floorOpsPerSecond)} ops/s (ldapadd ${Math.round(r.ldapaddPerSecond)}/s, ldapmodify ${Math.round(r.ldapmodifyPerSecond)}/s) → ` +
+        `ratio ${r.ratio.toFixed(2)} (goal ≥ ${GOAL}); jml peak RSS ${r.peakRssMiB} MiB; load average ${r.loadAverage} on ${os.availableParallelism()} cores`,
+    );
+    console.log(JSON.stringify({ bench: 'apply', ...r }));
+  }
+}
+
+async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'jml-apply-bench-'));
+  const ldap = await startOpenLdap();
+  let database: ScratchDatabase | null = null;
+  try {
+    const groups = [...new Set(Array.from({ length: DEPARTMENTS }, (_, i) => groupOf(i)))];
+    await addDirectoryGroups(ldap, [...groups, ...groups.map((g) => `floor-${g}`)]);
+    const floor = await measureFloor(ldap, dir);
+
+    database = backend === 'postgres' ? await createScratchDatabase(process.env.DATABASE_URL!, 'jml_bench') : null;
+    const { JML_CONFIG: _c, JML_DATA_DIR: _d, JML_POLICY_DIR: _p, ...inherited } = process.env;
+    const env = { ...inherited, JML_MASTER_KEY: randomBytes(32).toString('base64'), DATABASE_URL: database?.url ?? '', JML_LOG_LEVEL: 'warn' };
+    await setUp(dir, ldap, env);
+    const rows = Array.from({ length: PEOPLE }, (_, i) => hrRow({ id: key(i + 1), first: `First${i + 1}`, last: `Last${i + 1}`, department: department(i + 1), start: '2024-01-01' }));
+    writeFileSync(join(dir, 'hr.csv'), [HR_HEADER, ...rows].join('\n') + '\n');
+    await execute(process.execPath, [CLI, 'import', 'hr', join(dir, 'hr.csv'), '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 });
+
+    const rssFile = join(dir, 'rss.txt');
+    const loadAverage = load();
+    const t0 = performance.now();
+    const { stdout } = await execute('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), CLI, 'apply', '--yes', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 }).catch((error: { stdout?: string; stderr?: string }) => {
+      throw new Error(`jml apply failed: ${error.stderr ?? ''}${(error.stdout ?? '').slice(0, 2000)}`);
+    });
+    const applySeconds = (performance.now() - t0) / 1000;
+    const report = JSON.parse(stdout) as { total: number; counts: Record<string, number> };
+    const confirmed = (report.counts.confirmed ?? 0) + (report.counts.already ?? 0);
+    if (confirmed !== report.total) throw new Error(`jml apply confirmed ${confirmed} of ${report.total} changes: ${JSON.stringify(report.counts)}`);
+    const changesPerSecond = report.total / applySeconds;
+    return {
+      backend,
+      people: PEOPLE,
+      changes: report.total,
+      confirmed,
+      applySeconds,
+      changesPerSecond,
+      ...floor,
+      ratio: changesPerSecond / floor.floorOpsPerSecond,
+      peakRssMiB: Math.round(Number(readFileSync(rssFile, 'utf8').trim()) / 1024),
+      loadAverage,
+    };
+  } finally {
+    await ldap.stop();
+    await database?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** ldapadd of the entries, then ldapmodify adding each to its group: one process and one connection each. */
+async function measureFloor(ldap: OpenLdapPeer, dir: string): Promise<{ floorOpsPerSecond: number; ldapaddPerSecond: number; ldapmodifyPerSecond: number }> {
+  const env = { ...process.env, LDAPTLS_CACERT: join(dir, 'floor-ca.pem'), LDAPTLS_REQCERT: 'demand' };
+  writeFileSync(join(dir, 'floor-ca.pem'), ldap.caPem);
+  const auth = ['-x', '-ZZ', '-H', ldap.url, '-D', ldap.bindDn, '-w', ldap.password];
+  const uid = (i: number) => `floor${String(i).padStart(6, '0')}`;
+  let adds = '';
+  let modifies = '';
+  for (let i = 1; i <= PEOPLE; i++) {
+    const dn = `uid=${uid(i)},${ldap.usersOu}`;
+    adds += `dn: ${dn}\nobjectClass: inetOrgPerson\nuid: ${uid(i)}\ncn: Floor ${i}\nsn: Last${i}\ngivenName: First${i}\nmail: ${uid(i)}@example.org\nemployeeNumber: F${i}\n\n`;
+    modifies += `dn: cn=floor-${groupOf(i)},${ldap.groupsOu}\nchangetype: modify\nadd: member\nmember: ${dn}\n\n`;
+  }
+  writeFileSync(join(dir, 'floor-add.ldif'), adds);
+  writeFileSync(join(dir, 'floor-modify.ldif'), modifies);
+  const t0 = performance.now();
+  await execute('ldapadd', [...auth, '-f', join(dir, 'floor-add.ldif')], { env, maxBuffer: 64 * 2 ** 20 });
+  const t1 = performance.now();
+  await execute('ldapmodify', [...auth, '-f', join(dir, 'floor-modify.ldif')], { env, maxBuffer: 64 * 2 ** 20 });
+  const t2 = performance.now();
+  return {
+    floorOpsPerSecond: (2 * PEOPLE) / ((t2 - t0) / 1000),
+    ldapaddPerSecond: PEOPLE / ((t1 - t0) / 1000),
+    ldapmodifyPerSecond: PEOPLE / ((t2 - t1) / 1000),
+  };
+}
+
+async function setUp(dir: string, ldap: OpenLdapPeer, env: Record<string, string | undefined>): Promise<void> {
+  writeFileSync(join(dir, 'jml.config.yaml'), 'timezone: UTC\ndata_dir: data\npolicy_dir: policy\n');
+  writePolicyDir({
+    'systems.yaml': `systems:
+  - name: dir
+    connector: { type: ldap, settings: ${directorySettings(ldap, join(dir, 'ldap-ca.pem'))} }
+    owner: "${key(1)}"
+    correlation: { account: employeeNumber, identity: key }
+    account: { name: "{first_name|ascii|lower}.{last_name|ascii|lower}", attributes: { sn: "{last_name}", givenName: "{first_name}" } }
+`,
+    'entitlements.yaml': 'entitlements:\n  - { system: dir, name: "dept-{department|slug}", display_name: "Department {department}" }\n',
+    'rules.yaml': 'rules:\n  - { name: department-group, when: { kind: [employee] }, grant: { entitlements: ["dir:dept-{department|slug}"] } }\n',
+  }, join(dir, 'policy'));
+  const store = await openStore(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: join(dir, 'data') });
+  try {
+    await storePeerSecrets(store.db, keyringFromEnv(env), { dir: ldap });
+  } finally {
+    await store.close();
+  }
+}
+
+await main();
