@@ -97,6 +97,8 @@ for (const backend of testBackends()) {
       await store.db.insertInto('identities').values([identity('E1', 'active', 'M1'), identity('M1', 'active'), identity('E2', 'active'), identity('E3', 'active', 'M1')]).execute();
       const credentials = createInitialCredentials(deps());
       const changes = ['E1', 'E2', 'E3'].map((key): Change => ({ ...enable, id: `enable:${key}`, identityKey: key, accountId: `acct-${key}` }));
+      // The audit trail is not cleared between tests: count only what this one writes.
+      const before = Number((await store.db.selectFrom('audit_log').select((eb) => eb.fn.max('seq').as('seq')).executeTakeFirst())?.seq ?? 0);
       for (const change of changes) await credentials.issue(change);
       // Released together, as a batch of confirmations does; once more for E1, as a repeated read-back would.
       await Promise.all([...changes.map((c) => credentials.release(c, c.accountId!)), credentials.release(changes[0]!, 'acct-E1')]);
@@ -105,7 +107,7 @@ for (const backend of testBackends()) {
       const rows = await store.db.selectFrom('initial_credentials').select(['identity_key', 'state', 'task_id', 'account_id']).orderBy('identity_key').execute();
       assert.deepEqual(rows.map((r) => [r.identity_key, r.state, r.account_id]), [['E1', 'ready', 'acct-E1'], ['E2', 'ready', 'acct-E2'], ['E3', 'ready', 'acct-E3']]);
       assert.deepEqual(rows.map((r) => r.task_id).sort(), tasks.filter((t) => t.kind === 'manual_task').map((t) => t.id).sort());
-      const issued = await store.db.selectFrom('audit_log').select('subject').where('action', '=', 'initial_credential.issued').where('subject', 'in', ['E1', 'E2', 'E3']).execute();
+      const issued = await store.db.selectFrom('audit_log').select('subject').where('action', '=', 'initial_credential.issued').where('subject', 'in', ['E1', 'E2', 'E3']).where('seq', '>', before).execute();
       assert.deepEqual(issued.map((e) => e.subject).sort(), ['E1', 'E2', 'E3']);
       assert.equal((await verifyAudit(store.db)).ok, true);
     });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, beforeEach, describe, test } from 'node:test';
 import type { PgBoss } from 'pg-boss';
 import { sql, type KyselyPlugin } from 'kysely';
 import type { Change, ChangeOutcome, Plan } from '../domain/change.ts';
@@ -47,6 +47,11 @@ for (const backend of testBackends()) {
     after(async () => {
       await boss.stop({ graceful: false, close: false });
       await store.close();
+    });
+    // Each test starts with an empty apply queue: a job an earlier test left (a retry not yet due, or an
+    // active one pg-boss's monitor expired and put back for retry) would otherwise turn up in its drain.
+    beforeEach(async () => {
+      await boss.deleteAllJobs(QUEUE.applyChange);
     });
 
     const deps = (connectors: Record<string, Connector>, extra: Partial<ChangeJobDeps> = {}): ChangeJobDeps => ({
@@ -302,9 +307,12 @@ for (const backend of testBackends()) {
         // Counts the calls that change the directory: a second one for the same change is the duplicate under test.
         const calls = new Map<string, number>();
         const wiki: Connector = { ...fake, readBack: (c) => fake.readBack(c), apply: (c: Change) => (calls.set(c.id, (calls.get(c.id) ?? 0) + 1), fake.apply(c)) };
-        const plan = makePlan([create('D1'), create('D2'), grant('D1', 'staff'), grant('D2', 'staff')]);
+        // New people on each try: change ids are stable across plans, and a dead worker's lease on a
+        // change holds it in every plan that carries it until the lease lapses.
+        const [a, b] = [`D${k}a`, `D${k}b`];
+        const plan = makePlan([create(a), create(b), grant(a, 'staff'), grant(b, 'staff')]);
         await submitPlan({ db: store.db, boss, actor: 'test:jobs' }, plan);
-        const batch = ['create:wiki:D1', 'create:wiki:D2'].map((changeId) => ({ planId: plan.id, changeId, seq: 1 }));
+        const batch = [`create:wiki:${a}`, `create:wiki:${b}`].map((changeId) => ({ planId: plan.id, changeId, seq: 1 }));
         const results = await runChangeJobs(deps({ wiki }, { db: store.db.withPlugin(dieAtQuery(k)) }), batch);
         const died = results.some((r) => 'error' in r && r.error instanceof WorkerDied);
         if (died && calls.size > 0) diedAfterActing++;
