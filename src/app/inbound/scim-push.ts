@@ -29,7 +29,7 @@ import { sameStoredValues } from '../lifecycle-clock.ts';
 import { countEvents, writeImport, type ImportedEvent, type ImportStatus } from '../import-source.ts';
 import { attachIdentityData, loadState, type EffectiveEvent } from '../import-state.ts';
 import { pushMassChangeVerdict, type MassChangeVerdict } from '../mass-change-guard.ts';
-import { scimResourceVersions, writeScimResources, type StoredUser } from './scim-resource-store.ts';
+import { scimResourceVersions, scimUserNameHolders, writeScimResources, type StoredUser } from './scim-resource-store.ts';
 
 type Db = Kysely<Database>;
 
@@ -127,6 +127,8 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
   const table = scimUserTable(input.label, users.map((u) => u.resource));
   const keyOf = table.rows.map((row, i) => users[i]!.id ?? createRowReader(row, resolved.fields, input.label).value('key'));
   const stored = await scimResourceVersions(trx, source, [...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)]);
+  const userNames = users.map((u) => attributeOf(u.resource, 'userName')).filter((n): n is string => typeof n === 'string');
+  const nameHolders = await scimUserNameHolders(trx, source, userNames);
   users.forEach((u, i) => {
     const key = keyOf[i] ?? null;
     const existing = key === null ? undefined : stored.get(key);
@@ -136,6 +138,12 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
     if (u.id !== null && !existing?.present) return fail(i, new JmlError('not_found', `no User ${u.id} in source ${source}`));
     if (u.id === null && existing?.present && u.onExisting === 'conflict') return fail(i, new JmlError('conflict', `a User with key ${key} already exists in source ${source}`, { details: { scimType: 'uniqueness', id: key } }));
     if (u.ifMatch !== null && existing && !versionMatches(u.ifMatch, existing.version)) return fail(i, staleVersion(key));
+    const holder = nameHolders.get(userName.toLowerCase());
+    if (holder !== undefined && holder !== key) return fail(i, new JmlError('conflict', `userName ${userName} is already User ${holder}'s in source ${source}`, { details: { attribute: 'userName', scimType: 'uniqueness', id: holder } }));
+    // The name is this key's from here on (a later operation of the same push cannot take it); its old name is free.
+    const oldName = existing?.present ? attributeOf(existing.resource, 'userName') : undefined;
+    if (typeof oldName === 'string' && nameHolders.get(oldName.toLowerCase()) === key) nameHolders.delete(oldName.toLowerCase());
+    nameHolders.set(userName.toLowerCase(), key);
   });
   deletes.forEach((d, j) => {
     const existing = stored.get(d.id);
