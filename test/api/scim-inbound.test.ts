@@ -180,6 +180,38 @@ for (const backend of testBackends()) {
       assert.deepEqual(events.filter((e) => e.type === 'leaver').map((e) => [e.effectiveDate, e.state]), [['2027-05-31', 'rescinded'], ['2027-06-30', 'scheduled']]);
     });
 
+    test('a pushed User whose manager has not been pushed yet is accepted with the manager unresolved, and the manager\'s later push resolves it', async () => {
+      const workday = await scim.issueToken('workday', 'workday-manager-order');
+      const worker = (id: string, manager?: string) => ({
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ENTERPRISE_USER_SCHEMA, JML_USER_SCHEMA],
+        externalId: id,
+        userName: `w${id}@example.com`,
+        name: { givenName: 'Emmy', familyName: `Noether${id}` },
+        [ENTERPRISE_USER_SCHEMA]: { employeeNumber: id, department: 'Research', ...(manager ? { manager: { value: manager } } : {}) },
+        [JML_USER_SCHEMA]: { startDate: '2026-01-05', employmentType: 'permanent' },
+      });
+      const report = await call(scim, 'POST', '/Users', { token: workday, body: worker('31002', '31001') });
+      assert.equal(report.status, 201, report.body);
+      assert.deepEqual(report.json[ENTERPRISE_USER_SCHEMA].manager, { value: '31001' }, 'the User is answered as it was sent');
+      const waiting = (await getIdentity(scim.store.db, '31002'))!;
+      assert.equal(waiting.attributes.manager ?? null, null);
+      assert.equal(waiting.attributes.manager_unresolved, '31001');
+      const version = report.json.meta.version;
+
+      const manager = await call(scim, 'POST', '/Users', { token: workday, body: worker('31001') });
+      assert.equal(manager.status, 201, manager.body);
+      const resolved = (await getIdentity(scim.store.db, '31002'))!;
+      assert.equal(resolved.attributes.manager, '31001');
+      assert.equal(resolved.attributes.manager_unresolved ?? null, null);
+      const events = await timelineOf(scim.store.db, '31002');
+      assert.deepEqual(events.map((e) => [e.type, e.changes.manager ?? null]), [['joiner', null], ['mover', [null, '31001']]]);
+      assert.equal((await call(scim, 'GET', '/Users/31002', { token: workday })).json.meta.version, version, 'the report\'s resource did not change, so neither did its version');
+
+      const unknownAgain = await call(scim, 'PATCH', '/Users/31002', { token: workday, body: { schemas: [PATCH], Operations: [{ op: 'replace', path: `${ENTERPRISE_USER_SCHEMA}:manager`, value: { value: '39999' } }] } });
+      assert.equal(unknownAgain.status, 200, unknownAgain.body);
+      assert.equal((await getIdentity(scim.store.db, '31002'))!.attributes.manager_unresolved, '39999', 'a manager changed to someone not pushed yet waits again');
+    });
+
     test('a list pages with startIndex and count, sorts by any attribute and answers only the attributes asked for', async () => {
       const all = await call(scim, 'GET', `/Users?filter=${encodeURIComponent('title eq "Consultant" and externalId sw "W00"')}&sortBy=name.familyName&sortOrder=descending&count=0`);
       assert.equal(all.json.totalResults, 50);
