@@ -157,7 +157,9 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
   // Users stored with a manager that named nobody, whom this push's people now resolve: mapped again with it,
   // numbered after the push's own operations (row - 1 beyond them is not an operation of the client's).
   const firstReferrerRow = users.length + deletes.length + 1;
-  const referrers = await referrersResolvedBy(trx, source, resolved, pushedTable, new Set([...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)]), tz, asOf);
+  // Only a person new to the source can be the one a waiting reference names: a push of known records skips the look-up.
+  const arrivals = { ...pushedTable, rows: pushedTable.rows.filter((_, n) => !stored.get(keyOf[accepted[n]!]!)?.present) };
+  const referrers = await referrersResolvedBy(trx, source, resolved, arrivals, new Set([...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)]), tz, asOf);
   const referrerRows = scimUserTable(input.label, referrers.map((r) => r.resource)).rows.map((row, k) => ({ ...row, row: firstReferrerRow + k }));
   const isReferrer = (row: number) => row >= firstReferrerRow;
   const keyAt = (row: number) => (isReferrer(row) ? referrers[row - firstReferrerRow]!.id : keyOf[row - 1]!);
