@@ -41,6 +41,20 @@ describe('row validation names row, file column and reason', () => {
   }
 });
 
+test('with keepUnknownManagers an unknown manager is kept as manager_unresolved and the record is valid; an ambiguous one is still refused', () => {
+  const parsed = sourceConfigSchema.parse({ type: 'hr', mapping: { manager: { column: 'manager_id', by: 'auto' } } });
+  const table = parseCsvTable(`${HR}E1,Ada,Lovelace,,E404,,2022-01-10,,\nE2,Alan,Turing,,Joan Clarke,,2022-01-10,,\n`, { file: 'people.csv', delimiter: parsed.delimiter, headerRows: parsed.headerRows });
+  const directory = createMemoryDirectory([{ key: 'X1', attributes: { first_name: 'Joan', last_name: 'Clarke' } }, { key: 'X2', attributes: { first_name: 'Joan', last_name: 'Clarke' } }]);
+  const options = { source: 'hr', config: resolveSourceConfig(parsed), timezone: 'UTC', directory };
+  const kept = mapSourceTable(table, { ...options, keepUnknownManagers: true });
+  assert.deepEqual(kept.records.map((r) => [r.key, r.attributes.manager, r.attributes.manager_unresolved]), [['E1', null, 'E404']]);
+  assert.deepEqual(kept.errors.map((e) => [e.row, e.column]), [[3, 'manager_id']]);
+  assert.match(kept.errors[0]!.message, /ambiguous/);
+  const refused = mapSourceTable(table, options);
+  assert.deepEqual(refused.records, [], 'a file import keeps refusing an unknown manager');
+  assert.match(refused.errors[0]!.message, /unknown manager "E404"/);
+});
+
 test('status and employment type value maps are case-insensitive and user entries extend the defaults', () => {
   const snapshot = map(
     HR +

@@ -13,7 +13,7 @@ import { DATE_FIELDS, DEFAULT_KIND_MAP, STRUCTURAL_FIELDS, normaliseMapKey, type
 import { createRowReader, type RowReader } from './row-reader.ts';
 import { checkColumns } from './mapping-columns.ts';
 import { parseCalendarDate } from './date-format.ts';
-import { createReferenceResolver, type ReferenceResolver } from './reference-resolver.ts';
+import { createReferenceResolver, type FilePerson, type ReferenceResolver } from './reference-resolver.ts';
 import { readCredentials } from './credential-mapper.ts';
 
 export interface MapOptions {
@@ -26,7 +26,17 @@ export interface MapOptions {
   readonly directory: IdentityDirectory;
   /** The import's date (YYYY-MM-DD) in the organisation's time zone: what `from_dates` compares with. */
   readonly asOf?: string;
+  /**
+   * A manager reference that names nobody is kept rather than refused: the
+   * record's `manager` stays empty and the reference is kept as
+   * `manager_unresolved` until the manager arrives. For pushed sources, whose
+   * clients send people in any order and do not retry a refusal.
+   */
+  readonly keepUnknownManagers?: boolean;
 }
+
+/** The attribute holding a manager reference that named nobody when the record was read (see `keepUnknownManagers`). */
+export const UNRESOLVED_MANAGER = 'manager_unresolved';
 
 const STATUSES: readonly string[] = ['active', 'pending', 'suspended', 'terminated'];
 /** A NUL byte or a UTF-16 surrogate without its pair (as is, or as a reader marked it): no database stores them as text. */
@@ -177,13 +187,18 @@ function readRow(row: SourceRow, options: MapOptions, file: string): { draft: Dr
   return { draft, read };
 }
 
-function resolveReferences(draft: Draft, read: RowReader, resolver: ReferenceResolver, config: ResolvedSourceConfig): void {
+function resolveReferences(draft: Draft, read: RowReader, resolver: ReferenceResolver, config: ResolvedSourceConfig, keepUnknownManagers: boolean): void {
   const resolve = (field: 'manager' | 'sponsor' | 'owner'): string | null => {
     const v = read.value(field);
     const f = config.fields.get(field);
     if (v === null || !f) return null;
     const outcome = resolver.resolve(v, f.by, field);
-    return 'key' in outcome ? outcome.key : fail(draft, read, field, outcome.error);
+    if ('key' in outcome) return outcome.key;
+    if (field === 'manager' && outcome.unknown && keepUnknownManagers) {
+      draft.attributes[UNRESOLVED_MANAGER] = v;
+      return null;
+    }
+    return fail(draft, read, field, outcome.error);
   };
   if (read.has('manager')) draft.attributes.manager = resolve('manager');
   draft.owner = resolve('owner');
@@ -233,6 +248,11 @@ function isCredentialRow(read: RowReader, first: RowReader, fields: Iterable<str
   return carriesCredential;
 }
 
+/** A record's person as references between records see it (by key, email, name or display name). */
+export function filePerson(key: string, attributes: Readonly<Record<string, string | null>>): FilePerson {
+  return { key, email: attributes.email ?? null, firstName: attributes.first_name ?? null, lastName: attributes.last_name ?? null, displayName: attributes.display_name ?? null };
+}
+
 /**
  * Maps a read file to a snapshot: every row validated, references resolved
  * against the file and the directory, dates in the organisation's time zone.
@@ -269,17 +289,10 @@ export function mapSourceTable(table: SourceTable, mapOptions: MapOptions): Sour
     if (mapped.draft.key !== null && !firstByKey.has(mapped.draft.key)) firstByKey.set(mapped.draft.key, mapped);
   }
   flagDuplicateKeys(drafts, readers);
-  const resolver = createReferenceResolver(
-    drafts.flatMap((d) =>
-      d.key === null
-        ? []
-        : [{ key: d.key, email: d.attributes.email ?? null, firstName: d.attributes.first_name ?? null, lastName: d.attributes.last_name ?? null, displayName: d.attributes.display_name ?? null }],
-    ),
-    options.directory,
-  );
+  const resolver = createReferenceResolver(drafts.flatMap((d) => (d.key === null ? [] : [filePerson(d.key, d.attributes)])), options.directory);
   for (const d of drafts) {
     const reader = readers.get(d);
-    if (reader) resolveReferences(d, reader, resolver, config);
+    if (reader) resolveReferences(d, reader, resolver, config, options.keepUnknownManagers ?? false);
   }
   const records: SourceRecord[] = [];
   const errors: RowError[] = [...table.errors];

@@ -17,7 +17,8 @@ export interface FilePerson {
   readonly displayName?: string | null;
 }
 
-export type Resolution = { readonly key: string } | { readonly error: string };
+/** A reference's identity key, or why it has none (`unknown`: it names nobody, as opposed to several people). */
+export type Resolution = { readonly key: string } | { readonly error: string; readonly unknown: boolean };
 
 export interface ReferenceResolver {
   resolve(value: string, by: ReferenceMode, role: string): Resolution;
@@ -99,10 +100,10 @@ export function createReferenceResolver(people: readonly FilePerson[], directory
       for (const mode of modes) {
         const unique = [...new Set(candidates(text, mode))];
         if (unique.length === 1) return { key: unique[0] ?? '' };
-        if (unique.length > 1) return { error: `${role} "${text}" is ambiguous: by ${mode.replace('_', ' ')} it matches ${unique.join(', ')} — reference them by id or email instead` };
+        if (unique.length > 1) return { error: `${role} "${text}" is ambiguous: by ${mode.replace('_', ' ')} it matches ${unique.join(', ')} — reference them by id or email instead`, unknown: false };
       }
       const how = by === 'auto' ? 'by id, email, name or display name' : by === 'name' ? 'by name ("Last, First" or "First Last")' : `by ${by.replace('_', ' ')}`;
-      return { error: `unknown ${role} "${text}": not in this file nor among existing identities (looked up ${how})` };
+      return { error: `unknown ${role} "${text}": not in this file nor among existing identities (looked up ${how})`, unknown: true };
     },
   };
 }

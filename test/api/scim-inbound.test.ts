@@ -127,6 +127,37 @@ for (const backend of testBackends()) {
       assert.deepEqual(events[2]!.changes.status, ['active', 'terminated']);
     });
 
+    test('userName is unique within a source whatever its case: a create, a PUT or a PATCH onto a taken one is refused with 409 uniqueness and writes nothing', async () => {
+      const okta = await scim.issueToken('okta', 'okta-uniqueness');
+      const person = (externalId: string, userName: string) => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName, externalId, name: { givenName: 'G', familyName: externalId }, emails: [{ primary: true, value: userName, type: 'work' }], active: true });
+      assert.equal((await call(scim, 'POST', '/Users', { token: okta, body: person('00u1grace', 'grace.hopper@example.com') })).status, 201);
+      assert.equal((await call(scim, 'POST', '/Users', { token: okta, body: person('00u1alan', 'alan.turing@example.com') })).status, 201);
+      const events = await eventCount(scim, 'okta');
+
+      const duplicate = await call(scim, 'POST', '/Users', { token: okta, body: person('00u1other', 'Grace.Hopper@EXAMPLE.com') });
+      assert.equal(duplicate.status, 409, duplicate.body);
+      assert.equal(duplicate.json.scimType, 'uniqueness');
+      assert.match(duplicate.json.detail, /userName Grace\.Hopper@EXAMPLE\.com is already User 00u1grace's/);
+      assert.equal((await call(scim, 'GET', '/Users/00u1other', { token: okta })).status, 404);
+      assert.equal(await getIdentity(scim.store.db, '00u1other'), null);
+
+      const put = await call(scim, 'PUT', '/Users/00u1alan', { token: okta, body: person('00u1alan', 'grace.hopper@example.com') });
+      assert.equal(put.status, 409, put.body);
+      assert.equal(put.json.scimType, 'uniqueness');
+      const patch = await call(scim, 'PATCH', '/Users/00u1alan', { token: okta, body: { schemas: [PATCH], Operations: [{ op: 'replace', path: 'userName', value: 'GRACE.HOPPER@example.com' }] } });
+      assert.equal(patch.status, 409, patch.body);
+      assert.equal(patch.json.scimType, 'uniqueness');
+      assert.equal((await call(scim, 'GET', '/Users/00u1alan', { token: okta })).json.userName, 'alan.turing@example.com');
+      assert.equal(await eventCount(scim, 'okta'), events, 'a refused rename changes nothing');
+
+      const ownCase = await call(scim, 'PATCH', '/Users/00u1grace', { token: okta, body: { schemas: [PATCH], Operations: [{ op: 'replace', path: 'userName', value: 'Grace.Hopper@example.com' }] } });
+      assert.equal(ownCase.status, 200, 'a User may change the case of its own userName');
+      const otherSource = await scim.issueToken('workday', 'workday-uniqueness');
+      assert.equal((await call(scim, 'POST', '/Users', { token: otherSource, body: { ...person('00u1grace-wd', 'grace.hopper@example.com'), [JML_USER_SCHEMA]: { startDate: '2026-01-01' } } })).status, 201, 'another source may hold the same userName');
+      const inOneBulk = await call(scim, 'POST', '/Bulk', { token: okta, body: { schemas: [BULK], Operations: [{ method: 'POST', bulkId: 'a', path: '/Users', data: person('00u1x1', 'same.name@example.com') }, { method: 'POST', bulkId: 'b', path: '/Users', data: person('00u1x2', 'Same.Name@example.com') }] } });
+      assert.deepEqual(inOneBulk.json.Operations.map((o: Json) => [o.status, o.response?.scimType]), [['201', undefined], ['409', 'uniqueness']]);
+    });
+
     test('a Workday-style integration: a pre-hire is future-dated, an end date schedules the leaver, a changed end date moves it', async () => {
       const workday = await scim.issueToken('workday', 'workday-integration');
       const worker = (end?: string) => ({
@@ -147,6 +178,38 @@ for (const backend of testBackends()) {
       // As with a file, a pre-hire's changed record re-issues its joiner; the end date that moved is rescinded.
       assert.deepEqual(events.filter((e) => e.state !== 'rescinded').map((e) => [e.type, e.effectiveDate, e.state]), [['joiner', '2026-12-01', 'scheduled'], ['leaver', '2027-06-30', 'scheduled']]);
       assert.deepEqual(events.filter((e) => e.type === 'leaver').map((e) => [e.effectiveDate, e.state]), [['2027-05-31', 'rescinded'], ['2027-06-30', 'scheduled']]);
+    });
+
+    test('a pushed User whose manager has not been pushed yet is accepted with the manager unresolved, and the manager\'s later push resolves it', async () => {
+      const workday = await scim.issueToken('workday', 'workday-manager-order');
+      const worker = (id: string, manager?: string) => ({
+        schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ENTERPRISE_USER_SCHEMA, JML_USER_SCHEMA],
+        externalId: id,
+        userName: `w${id}@example.com`,
+        name: { givenName: 'Emmy', familyName: `Noether${id}` },
+        [ENTERPRISE_USER_SCHEMA]: { employeeNumber: id, department: 'Research', ...(manager ? { manager: { value: manager } } : {}) },
+        [JML_USER_SCHEMA]: { startDate: '2026-01-05', employmentType: 'permanent' },
+      });
+      const report = await call(scim, 'POST', '/Users', { token: workday, body: worker('31002', '31001') });
+      assert.equal(report.status, 201, report.body);
+      assert.deepEqual(report.json[ENTERPRISE_USER_SCHEMA].manager, { value: '31001' }, 'the User is answered as it was sent');
+      const waiting = (await getIdentity(scim.store.db, '31002'))!;
+      assert.equal(waiting.attributes.manager ?? null, null);
+      assert.equal(waiting.attributes.manager_unresolved, '31001');
+      const version = report.json.meta.version;
+
+      const manager = await call(scim, 'POST', '/Users', { token: workday, body: worker('31001') });
+      assert.equal(manager.status, 201, manager.body);
+      const resolved = (await getIdentity(scim.store.db, '31002'))!;
+      assert.equal(resolved.attributes.manager, '31001');
+      assert.equal(resolved.attributes.manager_unresolved ?? null, null);
+      const events = await timelineOf(scim.store.db, '31002');
+      assert.deepEqual(events.map((e) => [e.type, e.changes.manager ?? null]), [['joiner', null], ['mover', [null, '31001']]]);
+      assert.equal((await call(scim, 'GET', '/Users/31002', { token: workday })).json.meta.version, version, 'the report\'s resource did not change, so neither did its version');
+
+      const unknownAgain = await call(scim, 'PATCH', '/Users/31002', { token: workday, body: { schemas: [PATCH], Operations: [{ op: 'replace', path: `${ENTERPRISE_USER_SCHEMA}:manager`, value: { value: '39999' } }] } });
+      assert.equal(unknownAgain.status, 200, unknownAgain.body);
+      assert.equal((await getIdentity(scim.store.db, '31002'))!.attributes.manager_unresolved, '39999', 'a manager changed to someone not pushed yet waits again');
     });
 
     test('a list pages with startIndex and count, sorts by any attribute and answers only the attributes asked for', async () => {
@@ -236,7 +299,7 @@ for (const backend of testBackends()) {
       assert.equal(tooMany.json.scimType, 'tooMany');
     });
 
-    test('Bulk resolves bulkId references, and failOnErrors stops after that many failures', async () => {
+    test('Bulk resolves bulkId references (in the identity and in the stored User), and failOnErrors stops after that many failures', async () => {
       const res = await call(scim, 'POST', '/Bulk', {
         body: {
           schemas: [BULK],
@@ -252,6 +315,8 @@ for (const backend of testBackends()) {
       });
       assert.deepEqual(res.json.Operations.map((o: Json) => o.status), ['201', '201', '200', '404'], JSON.stringify(res.json.Operations.map((o: Json) => o.response?.detail)));
       assert.equal((await getIdentity(scim.store.db, 'W0601'))!.attributes.manager, 'W0600');
+      const report = await call(scim, 'GET', '/Users/W0601');
+      assert.deepEqual(report.json[ENTERPRISE_USER_SCHEMA].manager, { value: 'W0600' }, 'GET answers the reference as the id it was created as (RFC 7644 §3.7.2)');
       assert.equal((await getIdentity(scim.store.db, 'W0601'))!.attributes.title, 'Lead');
       assert.equal(await getIdentity(scim.store.db, 'W0602'), null, 'operations after the failure limit are not run');
     });

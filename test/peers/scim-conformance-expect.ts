@@ -83,14 +83,22 @@ export function expectStatus(answer: ScimAnswer, allowed: number | readonly numb
 /** Reads a dotted path (`Resources.0.id`, `Operations.length`); attribute names are case-insensitive (RFC 7643 §2.1). */
 export function field(value: unknown, path: string): any {
   let current: any = value;
-  for (const part of path.split('.')) {
+  let rest = path;
+  while (rest !== '') {
     if (current === null || typeof current !== 'object') return undefined;
-    if (Array.isArray(current) && part === 'length') {
+    if (Array.isArray(current) && (rest === 'length' || rest.startsWith('length.'))) {
       current = current.length;
+      rest = rest.slice('length.'.length);
       continue;
     }
-    const key = Object.keys(current).find((k) => k.toLowerCase() === part.toLowerCase());
-    current = key === undefined ? undefined : current[key];
+    // A key may itself hold dots: an extension's URN ("…:enterprise:2.0:User") is one key, not three (RFC 7644 §3.10).
+    const lower = rest.toLowerCase();
+    const key = Object.keys(current)
+      .filter((k) => lower === k.toLowerCase() || lower.startsWith(`${k.toLowerCase()}.`))
+      .sort((a, b) => b.length - a.length)[0];
+    if (key === undefined) return undefined;
+    current = current[key];
+    rest = rest.slice(key.length + 1);
   }
   return current;
 }

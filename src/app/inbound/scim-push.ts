@@ -15,8 +15,9 @@ import { sql, type Kysely } from 'kysely';
 import { canonicalJson } from '../../domain/canonical-json.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { dateIn } from '../../engine/org-calendar.ts';
-import { EMPTY_DIRECTORY } from '../../sources/reference-resolver.ts';
-import { mapSourceTable } from '../../sources/record-mapper.ts';
+import { createReferenceResolver, EMPTY_DIRECTORY } from '../../sources/reference-resolver.ts';
+import { filePerson, mapSourceTable, UNRESOLVED_MANAGER } from '../../sources/record-mapper.ts';
+import type { SourceTable } from '../../sources/source-table.ts';
 import { createRowReader } from '../../sources/row-reader.ts';
 import { attributeOf, scimAttributePath, scimUserTable, type ScimObject } from '../../sources/scim-user-table.ts';
 import { REFERENCE_FIELDS, resolveSourceConfig, sourceColumns } from '../../sources/source-config.ts';
@@ -29,7 +30,7 @@ import { sameStoredValues } from '../lifecycle-clock.ts';
 import { countEvents, writeImport, type ImportedEvent, type ImportStatus } from '../import-source.ts';
 import { attachIdentityData, loadState, type EffectiveEvent } from '../import-state.ts';
 import { pushMassChangeVerdict, type MassChangeVerdict } from '../mass-change-guard.ts';
-import { scimResourceVersions, writeScimResources, type StoredUser } from './scim-resource-store.ts';
+import { scimResourceVersions, scimUserNameHolders, writeScimResources, type StoredUser } from './scim-resource-store.ts';
 
 type Db = Kysely<Database>;
 
@@ -127,6 +128,8 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
   const table = scimUserTable(input.label, users.map((u) => u.resource));
   const keyOf = table.rows.map((row, i) => users[i]!.id ?? createRowReader(row, resolved.fields, input.label).value('key'));
   const stored = await scimResourceVersions(trx, source, [...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)]);
+  const userNames = users.map((u) => attributeOf(u.resource, 'userName')).filter((n): n is string => typeof n === 'string');
+  const nameHolders = await scimUserNameHolders(trx, source, userNames);
   users.forEach((u, i) => {
     const key = keyOf[i] ?? null;
     const existing = key === null ? undefined : stored.get(key);
@@ -136,6 +139,12 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
     if (u.id !== null && !existing?.present) return fail(i, new JmlError('not_found', `no User ${u.id} in source ${source}`));
     if (u.id === null && existing?.present && u.onExisting === 'conflict') return fail(i, new JmlError('conflict', `a User with key ${key} already exists in source ${source}`, { details: { scimType: 'uniqueness', id: key } }));
     if (u.ifMatch !== null && existing && !versionMatches(u.ifMatch, existing.version)) return fail(i, staleVersion(key));
+    const holder = nameHolders.get(userName.toLowerCase());
+    if (holder !== undefined && holder !== key) return fail(i, new JmlError('conflict', `userName ${userName} is already User ${holder}'s in source ${source}`, { details: { attribute: 'userName', scimType: 'uniqueness', id: holder } }));
+    // The name is this key's from here on (a later operation of the same push cannot take it); its old name is free.
+    const oldName = existing?.present ? attributeOf(existing.resource, 'userName') : undefined;
+    if (typeof oldName === 'string' && nameHolders.get(oldName.toLowerCase()) === key) nameHolders.delete(oldName.toLowerCase());
+    nameHolders.set(userName.toLowerCase(), key);
   });
   deletes.forEach((d, j) => {
     const existing = stored.get(d.id);
@@ -144,28 +153,38 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
   });
 
   const accepted = table.rows.map((_, i) => i).filter((i) => outcomes[i] === null);
-  const acceptedTable = { ...table, rows: accepted.map((i) => table.rows[i]!), rowsTotal: accepted.length };
+  const pushedTable = { ...table, rows: accepted.map((i) => table.rows[i]!), rowsTotal: accepted.length };
+  // Users stored with a manager that named nobody, whom this push's people now resolve: mapped again with it,
+  // numbered after the push's own operations (row - 1 beyond them is not an operation of the client's).
+  const firstReferrerRow = users.length + deletes.length + 1;
+  // Only a person new to the source can be the one a waiting reference names: a push of known records skips the look-up.
+  const arrivals = { ...pushedTable, rows: pushedTable.rows.filter((_, n) => !stored.get(keyOf[accepted[n]!]!)?.present) };
+  const referrers = await referrersResolvedBy(trx, source, resolved, arrivals, new Set([...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)]), tz, asOf);
+  const referrerRows = scimUserTable(input.label, referrers.map((r) => r.resource)).rows.map((row, k) => ({ ...row, row: firstReferrerRow + k }));
+  const isReferrer = (row: number) => row >= firstReferrerRow;
+  const keyAt = (row: number) => (isReferrer(row) ? referrers[row - firstReferrerRow]!.id : keyOf[row - 1]!);
+  const acceptedTable = { ...pushedTable, rows: [...pushedTable.rows, ...referrerRows], rowsTotal: pushedTable.rows.length + referrerRows.length };
   const referenceColumns = REFERENCE_FIELDS.flatMap((f) => (resolved.fields.get(f) ? sourceColumns(resolved.fields.get(f)!.source) : []));
   const references = acceptedTable.rows.flatMap((r) => referenceColumns.map((c) => r.values[c]).filter((v): v is string => Boolean(v)));
   const correlationValues = acceptedTable.rows.map((r) => createRowReader(r, resolved.fields, input.label).value(config.correlation.attribute)).filter((v): v is string => v !== null);
   const deletedKeys = deletes.map((d, j) => (outcomes[users.length + j] === null ? d.id : null)).filter((k): k is string => k !== null);
   const state = await loadState(trx, source, evaluatedAt, config.correlation.attribute, {
-    recordKeys: [...accepted.map((i) => keyOf[i]!), ...deletedKeys],
+    recordKeys: [...accepted.map((i) => keyOf[i]!), ...referrers.map((r) => r.id), ...deletedKeys],
     references,
     correlationValues,
   });
-  const mapped = mapSourceTable(acceptedTable, { source, config: resolved, timezone: tz, directory: state.directory, asOf });
+  const mapped = mapSourceTable(acceptedTable, { source, config: resolved, timezone: tz, directory: state.directory, asOf, keepUnknownManagers: true });
   state.directory = EMPTY_DIRECTORY;
   const records: SourceRecord[] = [];
   // Rows keep their number in the request (scimUserTable numbers them from 1): row - 1 is the operation.
-  for (const record of mapped.records) records.push({ ...record, key: keyOf[record.row - 1]! });
+  for (const record of mapped.records) records.push({ ...record, key: keyAt(record.row) });
   for (const e of mapped.errors) {
     const i = e.row - 1;
     if (i < 0 || i >= users.length || outcomes[i] !== null) continue;
     const attribute = e.column ? scimAttributePath(e.column) : null;
     fail(i, new JmlError('invalid_input', attribute ? `${attribute}: ${e.message}` : e.message, { details: { attribute, scimType: 'invalidValue' } }));
   }
-  const valid = records.filter((r) => outcomes[r.row - 1] === null);
+  const valid = records.filter((r) => isReferrer(r.row) || outcomes[r.row - 1] === null);
   const validKeys = new Set([...valid.map((r) => r.key), ...deletedKeys]);
   const previous = new Map<string, PreviousRecord>([...state.previous].filter(([key]) => validKeys.has(key)));
   const snapshot: SourceSnapshot = { source, file: input.label, rowsTotal: users.length + deletes.length, records: valid, errors: [], invalidKeys: [], fullSnapshot: true };
@@ -207,6 +226,30 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
   ]);
   const done = result('applied', null, effective);
   return { ...done, recorded: !unchanged, operations: done.operations.map((o, i) => (o.ok ? { ...o, user: written.get(i) ?? null } : o)) };
+}
+
+/**
+ * Present Users of the source (other than `exclude`) kept with a manager
+ * reference that named nobody, which the people of `pushed` now resolve —
+ * by the source's own reference rule, through the same resolver a file uses.
+ */
+async function referrersResolvedBy(trx: Db, source: string, resolved: ReturnType<typeof resolveSourceConfig>, pushed: SourceTable, exclude: ReadonlySet<string>, timezone: string, asOf: string): Promise<{ id: string; resource: ScimObject }[]> {
+  const manager = resolved.fields.get('manager');
+  if (!manager || pushed.rows.length === 0) return [];
+  const waiting = await trx
+    .selectFrom('source_records')
+    .select(['record_key', sql<string>`data->>${UNRESOLVED_MANAGER}`.as('reference')])
+    .where('source', '=', source)
+    .where('present', '=', true)
+    .where(sql`data->>${UNRESOLVED_MANAGER}`, 'is not', null)
+    .execute();
+  const candidates = waiting.filter((w) => !exclude.has(w.record_key));
+  if (candidates.length === 0) return [];
+  const people = mapSourceTable(pushed, { source, config: resolved, timezone, directory: EMPTY_DIRECTORY, asOf, keepUnknownManagers: true }).records;
+  const resolver = createReferenceResolver(people.map((p) => filePerson(p.key, p.attributes)), EMPTY_DIRECTORY);
+  const ids = candidates.filter((c) => 'key' in resolver.resolve(c.reference, manager.by, 'manager')).map((c) => c.record_key);
+  const stored = await scimResourceVersions(trx, source, ids);
+  return ids.flatMap((id) => { const s = stored.get(id); return s?.present ? [{ id, resource: s.resource }] : []; });
 }
 
 function describeKey(resolved: ReturnType<typeof resolveSourceConfig>): string {
