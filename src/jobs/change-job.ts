@@ -12,6 +12,7 @@
  * that moves `seq` on. pg-boss's own retries only cover workers that crashed
  * or expired. A quarantined system's changes wait without using up attempts.
  */
+import { randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { Change, Plan } from '../domain/change.ts';
 import { JmlError } from '../domain/errors.ts';
@@ -228,8 +229,16 @@ async function unclaimed(deps: ChangeJobDeps, job: ChangeJob): Promise<ChangeJob
   // Failing the job instead would leave the delay to pg-boss's exponential retry backoff, and on
   // a loaded machine a few such deliveries put the change minutes away. In another plan carrying
   // the same change: it is being done now; look again shortly, and the read-back finds it done.
-  const startAfter = new Date(leaseUntil > at ? leaseUntil + 250 : at + OTHER_PLAN_WAIT_MS);
-  await deps.boss.send(QUEUE.applyChange, job, { id: deterministicJobId('change-after-lease', job.planId, job.changeId, job.seq, startAfter.getTime()), startAfter, priority: row.priority });
+  // The id keys a wait on this plan's lease to that lease, so duplicate deliveries queue one job. A
+  // wait on another plan gets a fresh id each time: keyed to the clock, two waits in one instant (a
+  // frozen clock in tests, the same millisecond) would share an id, and pg-boss drops the second
+  // as a duplicate, leaving the change planned for good.
+  // "Shortly" is counted by the queue's own clock (a delay in seconds), not jml's, which a test or a
+  // preview may set elsewhere in time.
+  const ownLease = leaseUntil > at;
+  const startAfter = ownLease ? new Date(leaseUntil + 250) : OTHER_PLAN_WAIT_MS / 1000;
+  const id = ownLease ? deterministicJobId('change-after-lease', job.planId, job.changeId, job.seq, leaseUntil) : randomUUID();
+  await deps.boss.send(QUEUE.applyChange, job, { id, startAfter, priority: row.priority });
   return 'locked';
 }
 
