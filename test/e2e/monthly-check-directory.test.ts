@@ -40,7 +40,7 @@ import { addDirectoryGroups, directorySettings, storePeerSecrets } from '../supp
 
 const run = promisify(execFile);
 const PASSWORD = 'Jml-Check-Pass-42!';
-const T0 = new Date('2027-01-04T09:00:00Z');
+const T0 = new Date('2026-11-02T09:00:00Z');
 
 /** What differs between the two directories: connector type, group names, how an administrator sets a password. */
 interface Directory {
@@ -112,19 +112,23 @@ for (const directory of DIRECTORIES) {
           'entitlements.yaml': `entitlements:\n  - { system: dir, name: ${directory.staff} }\n  - { system: dir, name: ${directory.vpn} }\n`,
           'rules.yaml': `rules:\n  - { name: everyone, when: { kind: [employee] }, grant: { entitlements: ["dir:${directory.staff}"] } }\n`,
         }, join(dir, 'policy'));
-        let now = T0;
+        // jml's clock starts at T0 and runs at real speed: a change job deferred while another plan
+        // holds the same change is named after its start time, and a frozen clock would name the
+        // next deferral the same and pg-boss would drop it as a duplicate.
+        let offset = T0.getTime() - Date.now();
+        const clock = () => new Date(Date.now() + offset);
         try {
           await storePeerSecrets(store.db, keyring, { dir: peer });
           await seedIdentities(store.db, [person('O1'), person(key, { first_name: 'Lee', last_name: `Check${sfx}` })]);
           await store.db.insertInto('assignments').values({ id: `asg-vpn-${sfx}`, identity_key: key, system: 'dir', entitlement: directory.vpn, reason_type: 'request', reason: JSON.stringify({ type: 'request', requestId: `r-${sfx}`, roleChain: [] }), created_by: 'test' }).execute();
-          const planner = createPlanner({ db: store.db, config: { policy_dir: policyDir, timezone: 'Europe/Paris' }, actor: 'test', now: () => now });
+          const planner = createPlanner({ db: store.db, config: { policy_dir: policyDir, timezone: 'Europe/Paris' }, actor: 'test', now: clock });
           const { policy } = await planner.loadPolicy();
-          const connectors = await openPolicyConnectors({ db: store.db, policy, keyring: () => keyring, actor: 'test', now: () => now });
+          const connectors = await openPolicyConnectors({ db: store.db, policy, keyring: () => keyring, actor: 'test', now: clock });
           const scope = { identityKeys: [key] };
           const converge = async () => {
             const { plan } = await planner.compute(scope);
-            const report = await executePlan({ store, actor: 'test', now: () => now, connectorFor: (s) => (s ? connectors.get(s) : undefined), tasksFor: (s) => connectors.tasksFor(s), pollMs: 50 }, plan, () => planner.currentFingerprint(scope));
-            await reconcileSystem({ db: store.db, policy, connectorFor: (s) => connectors.get(s), actor: 'test', now: () => now }, 'dir');
+            const report = await executePlan({ store, actor: 'test', now: clock, connectorFor: (s) => (s ? connectors.get(s) : undefined), tasksFor: (s) => connectors.tasksFor(s), pollMs: 50 }, plan, () => planner.currentFingerprint(scope));
+            await reconcileSystem({ db: store.db, policy, connectorFor: (s) => connectors.get(s), actor: 'test', now: clock }, 'dir');
             return report.changes.filter((c) => c.kind !== 'manual_task').map((c) => `${c.kind}${c.entitlement ? ` ${c.entitlement}` : ''} ${c.state}`).sort();
           };
           try {
@@ -135,17 +139,17 @@ for (const directory of DIRECTORIES) {
             assert.equal(await whoami(peer, caFile, dn, PASSWORD), true);
 
             await store.db.insertInto('assets').values({ tag: `LAP-${sfx}`, serial: `SN-LAP-${sfx}`, kind: 'laptop', description: 'ThinkPad', location: 'Paris', status: 'in_stock' }).execute();
-            await checkOutAsset(store.db, { tag: `LAP-${sfx}`, to: key, actor: 'it-desk' }, now);
+            await checkOutAsset(store.db, { tag: `LAP-${sfx}`, to: key, actor: 'it-desk' }, clock());
             await store.db.insertInto('credentials').values({ id: `cred-${sfx}`, identity_key: key, system: 'dir', kind: 'certificate', name: `device certificate LAP-${sfx}`, created_at: T0.toISOString(), last_rotated_at: null, expires_at: null, status: 'active' }).execute();
 
-            await openMonthlyCheck(store.db, { period: '2027-01', actor: 'scheduler' }, now);
+            await openMonthlyCheck(store.db, { period: '2026-11', actor: 'scheduler' }, clock());
             const items = await attestationsOf(store.db, key);
             assert.deepEqual(items.map((i) => `${i.itemType} ${i.ref}`).sort(), [`access asg-vpn-${sfx}`, `asset LAP-${sfx}`]);
             const replans: string[] = [];
             const deps = { db: store.db, custodian: 'it-desk', replan: { requestReplan: async (keys: readonly string[] | undefined) => void replans.push(...(keys ?? [])) } };
-            now = new Date(T0.getTime() + 3_600_000);
-            await answerAttestation(deps, { itemId: items.find((i) => i.itemType === 'asset')!.id, by: key, answer: 'lost', note: 'left on the train' }, now);
-            await answerAttestation(deps, { itemId: items.find((i) => i.itemType === 'access')!.id, by: key, answer: 'no_longer_needed' }, now);
+            offset += 3_600_000;
+            await answerAttestation(deps, { itemId: items.find((i) => i.itemType === 'asset')!.id, by: key, answer: 'lost', note: 'left on the train' }, clock());
+            await answerAttestation(deps, { itemId: items.find((i) => i.itemType === 'access')!.id, by: key, answer: 'no_longer_needed' }, clock());
             assert.deepEqual(replans, [key, key], 'each answer asks for a replan of the person');
 
             assert.deepEqual(await converge(), [`remove_grant ${directory.vpn} confirmed`, 'revoke_credential pending', 'revoke_sessions pending']);
@@ -159,7 +163,7 @@ for (const directory of DIRECTORIES) {
             const [finding] = await listFindings(store.db, { state: 'open', kind: 'lost_asset' });
             assert.equal(finding?.identityKey, key);
 
-            for (const task of tasks) await connectors.tasksFor('dir')!.tasks.closeTask(task.id, { doneBy: 'O1', doneAt: now.toISOString(), note: task.kind === 'revoke_sessions' ? 'password reset, signed out everywhere' : 'certificate revoked at the CA' }, 'O1');
+            for (const task of tasks) await connectors.tasksFor('dir')!.tasks.closeTask(task.id, { doneBy: 'O1', doneAt: clock().toISOString(), note: task.kind === 'revoke_sessions' ? 'password reset, signed out everywhere' : 'certificate revoked at the CA' }, 'O1');
             // The read-back before acting finds each step done: its task is closed with evidence.
             assert.deepEqual(await converge(), ['revoke_credential already', 'revoke_sessions already'], 'the closed tasks settle both steps');
             assert.equal((await store.db.selectFrom('credentials').select('status').where('id', '=', `cred-${sfx}`).executeTakeFirstOrThrow()).status, 'revoked', 'jml records the device certificate as revoked');
