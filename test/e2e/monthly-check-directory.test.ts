@@ -8,7 +8,7 @@
  * person's sessions and revoke the device certificate: jml's LDAP and AD
  * connectors cannot do either (a directory reached over LDAP has no session
  * to end; the certificate is not a directory object), so the report changes
- * nothing else in the directory — `ldapwhoami` with the person's password
+ * nothing else in the directory — a bind with the person's password
  * still succeeds until the owner acts. Closing the tasks with evidence
  * confirms both steps.
  */
@@ -70,10 +70,14 @@ async function membersBySearch(peer: OpenLdapPeer | SambaAdPeer, caFile: string,
   return stdout.split('\n').filter((l) => /^member: /i.test(l)).map((l) => l.slice('member: '.length).toLowerCase());
 }
 
-/** Whether `ldapwhoami` can bind as `dn` with `password` (exit 0), over LDAPS with the harness's CA. */
-async function whoami(peer: OpenLdapPeer | SambaAdPeer, caFile: string, dn: string, password: string): Promise<boolean> {
+/**
+ * Whether the directory accepts `password` for `dn`: `ldapsearch` binding as them and reading the
+ * root DSE (exit 0), over LDAPS with the harness's CA. Not `ldapwhoami`: Samba does not offer the
+ * Who am I? extended operation.
+ */
+async function bindsWith(peer: OpenLdapPeer | SambaAdPeer, caFile: string, dn: string, password: string): Promise<boolean> {
   try {
-    await run('ldapwhoami', ['-x', '-H', peer.ldapsUrl, '-D', dn, '-w', password], { env: { ...process.env, LDAPTLS_CACERT: caFile } });
+    await run('ldapsearch', ['-LLL', '-x', '-H', peer.ldapsUrl, '-D', dn, '-w', password, '-b', '', '-s', 'base', '1.1'], { env: { ...process.env, LDAPTLS_CACERT: caFile } });
     return true;
   } catch {
     return false;
@@ -136,7 +140,8 @@ for (const directory of DIRECTORIES) {
             const dn = (await store.db.selectFrom('observed_accounts').select('account_id').where('system', '=', 'dir').where('identity_key', '=', key).executeTakeFirstOrThrow()).account_id.toLowerCase();
             assert.ok((await membersBySearch(peer, caFile, directory.vpn)).includes(dn), 'the requested access is in the directory');
             await asAdmin(peer, (admin) => admin.modify(dn, directory.passwordChange(PASSWORD)));
-            assert.equal(await whoami(peer, caFile, dn, PASSWORD), true);
+            assert.equal(await bindsWith(peer, caFile, dn, PASSWORD), true);
+            assert.equal(await bindsWith(peer, caFile, dn, `${PASSWORD}x`), false, 'the bind check can tell a wrong password');
 
             await store.db.insertInto('assets').values({ tag: `LAP-${sfx}`, serial: `SN-LAP-${sfx}`, kind: 'laptop', description: 'ThinkPad', location: 'Paris', status: 'in_stock' }).execute();
             await checkOutAsset(store.db, { tag: `LAP-${sfx}`, to: key, actor: 'it-desk' }, clock());
@@ -155,7 +160,7 @@ for (const directory of DIRECTORIES) {
             assert.deepEqual(await converge(), [`remove_grant ${directory.vpn} confirmed`, 'revoke_credential pending', 'revoke_sessions pending']);
             assert.deepEqual((await membersBySearch(peer, caFile, directory.vpn)).filter((m) => m === dn), [], 'ldapsearch no longer lists the person in the group');
             assert.ok((await membersBySearch(peer, caFile, directory.staff)).includes(dn), 'birthright access stays');
-            assert.equal(await whoami(peer, caFile, dn, PASSWORD), true, 'the connector cannot end sessions: the directory still accepts the password until its owner acts');
+            assert.equal(await bindsWith(peer, caFile, dn, PASSWORD), true, 'the connector cannot end sessions: the directory still accepts the password until its owner acts');
 
             const tasks = (await connectors.tasksFor('dir')!.tasks.listTasks({ identityKey: key, status: 'open' })).filter((t) => t.kind === 'revoke_sessions' || t.kind === 'revoke_credential');
             assert.deepEqual(tasks.map((t) => `${t.kind} ${t.owner}`).sort(), ['revoke_credential O1', 'revoke_sessions O1']);
