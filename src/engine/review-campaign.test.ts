@@ -186,12 +186,12 @@ test('campaign dates, reminders and escalation fall at midnight in the organisat
 test('a reviewer reads the same item context for a fixed population as before shared context objects', () => {
   const requests: CampaignSnapshot['assignments'] = [
     { identityKey: 'E2', system: 'ledger', entitlement: 'approver', validFrom: null, validTo: null, reason: { type: 'request', requestId: 'R1', roleChain: [] } },
-    { identityKey: 'E3', system: 'directory', entitlement: 'finance', validFrom: null, validTo: '2027-03-01T00:00:00.000Z', reason: { type: 'exception', exceptionId: 'X1' } },
+    { identityKey: 'E3', system: 'directory', entitlement: 'finance', validFrom: null, validTo: '2027-03-01T00:00:00.000Z', reason: { type: 'exception', exceptionId: 'X1', justification: 'month-end close' } },
   ];
   const digest = (def: ReviewDef) => {
     const start = startCampaign('rc_fixed', { ...snapshot(def), assignments: requests });
     return `${start.items.length} ${start.unassigned} ${start.snapshotHash.slice(0, 16)} ${createHash('sha256').update(JSON.stringify(start.items)).digest('hex').slice(0, 16)}`;
   };
-  assert.equal(digest(review()), '29 0 3df516b807bcc134 d6800a525684fb83');
-  assert.equal(digest(review({ stages: [stage({ type: 'entitlement_owner' }, { fallback: ['HR1'] })] })), '29 0 3df516b807bcc134 15b3f6c5bf6af734');
+  assert.equal(digest(review()), '29 0 3df516b807bcc134 c98a5461ff4660aa');
+  assert.equal(digest(review({ stages: [stage({ type: 'entitlement_owner' }, { fallback: ['HR1'] })] })), '29 0 3df516b807bcc134 b24c3a10f64ae2dd');
 });
