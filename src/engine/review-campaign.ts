@@ -241,6 +241,20 @@ export function recommend(reasons: readonly AssignmentReason[], lastSignInAt: st
 
 const OUT_OF_POLICY = { recommendation: 'remove', why: 'out of policy: no rule, request or exception gives it' } as const;
 
+/**
+ * The reason `recommend` gives when the reasons alone decide it (out of policy, or kept as justified);
+ * null for a removal because of disuse, whose reason depends on the sign-in and the day of the start.
+ * Lets a store keep the reason only where it cannot be derived again.
+ */
+export function reasonsWhy(recommendation: Recommendation, reasons: readonly AssignmentReason[]): string | null {
+  if (reasons.length === 0) return recommendation === 'remove' ? OUT_OF_POLICY.why : null;
+  return recommendation === 'keep' ? justifiedBy(reasons.map(reasonWord).join(', ')) : null;
+}
+
+function justifiedBy(words: string): string {
+  return `justified by ${words}`;
+}
+
 /** `recommend` given the reasons' words; with `shared`, the answers to keep are one object per distinct justification. */
 function recommendFor(reasons: readonly AssignmentReason[], words: string, lastSignInAt: string | null, privileged: boolean, review: ReviewDef, nowMs: number, shared?: ReasonsInterner): { readonly recommendation: Recommendation; readonly why: string } {
   if (reasons.length === 0) return OUT_OF_POLICY;
@@ -249,7 +263,7 @@ function recommendFor(reasons: readonly AssignmentReason[], words: string, lastS
     const idle = Math.floor((nowMs - Date.parse(lastSignInAt)) / DAY_MS);
     if (idle >= limit) return { recommendation: 'remove', why: `not used for ${idle} days (limit ${limit}${privileged ? ', privileged' : ''})` };
   }
-  return shared?.keep(words) ?? { recommendation: 'keep', why: `justified by ${words}` };
+  return shared?.keep(words) ?? { recommendation: 'keep', why: justifiedBy(words) };
 }
 
 function reasonWord(reason: AssignmentReason): string {
@@ -301,7 +315,7 @@ class ReasonsInterner {
 
   keep(words: string): { readonly recommendation: Recommendation; readonly why: string } {
     let answer = this.#keep.get(words);
-    if (!answer) this.#keep.set(words, (answer = { recommendation: 'keep', why: `justified by ${words}` }));
+    if (!answer) this.#keep.set(words, (answer = { recommendation: 'keep', why: justifiedBy(words) }));
     return answer;
   }
 

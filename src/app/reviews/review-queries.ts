@@ -3,7 +3,7 @@
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { JmlError } from '../../domain/errors.ts';
-import type { GrantProvenance, ReviewItem } from '../../engine/review-campaign.ts';
+import { reasonsWhy, type GrantProvenance, type ReviewItem } from '../../engine/review-campaign.ts';
 import type { DecisionRecord, ItemState } from '../../engine/review-decisions.ts';
 import type { Database, ReviewCampaignsTable } from '../../store/database.ts';
 
@@ -90,11 +90,13 @@ export async function loadItemStates(db: Db, campaignId: string, ids?: readonly 
 
 /**
  * What an item keeps in its `context` column: the item less what the row's own columns hold
- * (id, identity, system, entitlement, privileged) and less the fields that are empty. A start
+ * (id, identity, system, entitlement, privileged), less the fields that are empty and less the
+ * recommendation's reason where the reasons alone give it. A start
  * writes two million of these; the copies cost most of its time.
  */
 export function storedContext(item: ReviewItem): Record<string, unknown> {
-  const context: Record<string, unknown> = { accountId: item.accountId, reasons: item.reasons, peers: item.peers, recommendation: item.recommendation, recommendationWhy: item.recommendationWhy, reviewers: item.reviewers };
+  const context: Record<string, unknown> = { accountId: item.accountId, reasons: item.reasons, peers: item.peers, recommendation: item.recommendation, reviewers: item.reviewers };
+  if (item.recommendationWhy !== reasonsWhy(item.recommendation, item.reasons)) context.recommendationWhy = item.recommendationWhy;
   if (item.lastSignInAt !== null) context.lastSignInAt = item.lastSignInAt;
   if (item.grantedAt !== null) context.grantedAt = item.grantedAt;
   if (item.grantedBy !== null) context.grantedBy = item.grantedBy;
@@ -107,11 +109,11 @@ export function storedContext(item: ReviewItem): Record<string, unknown> {
  * slimmed hold every field in `context` and read the same.
  */
 export function itemFromRow(row: { readonly id: string; readonly identity_key: string; readonly system: string; readonly entitlement: string | null; readonly privileged: boolean; readonly context: unknown }): ReviewItem {
-  const c = row.context as Partial<ReviewItem> & Pick<ReviewItem, 'accountId' | 'reasons' | 'peers' | 'recommendation' | 'recommendationWhy' | 'reviewers'>;
+  const c = row.context as Partial<ReviewItem> & Pick<ReviewItem, 'accountId' | 'reasons' | 'peers' | 'recommendation' | 'reviewers'>;
   return {
     id: row.id, identityKey: row.identity_key, system: row.system, entitlement: row.entitlement, accountId: c.accountId, privileged: row.privileged,
     reasons: c.reasons, lastSignInAt: c.lastSignInAt ?? null, grantedAt: c.grantedAt ?? null, grantedBy: c.grantedBy ?? null, peers: c.peers,
-    recommendation: c.recommendation, recommendationWhy: c.recommendationWhy, reviewers: c.reviewers, conflictedReviewers: c.conflictedReviewers ?? [],
+    recommendation: c.recommendation, recommendationWhy: c.recommendationWhy ?? reasonsWhy(c.recommendation, c.reasons) ?? '', reviewers: c.reviewers, conflictedReviewers: c.conflictedReviewers ?? [],
   };
 }
 
