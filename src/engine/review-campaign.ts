@@ -17,6 +17,7 @@ import { indexObserved, type AccountLink, type ObservedSystem } from './observed
 import { dateIn } from './org-calendar.ts';
 import { resolveReviewers, type ReviewerContext } from './review-reviewers.ts';
 import { cmp, groupBy } from './collections.ts';
+import { justifiedBy, NO_REASONS, ReasonsInterner, reasonWord } from './review-reasons.ts';
 
 /** When and by whom a grant was given, where jml knows it (a stored request or exception, or a grant jml applied). */
 export interface GrantProvenance {
@@ -251,10 +252,6 @@ export function reasonsWhy(recommendation: Recommendation, reasons: readonly Ass
   return recommendation === 'keep' ? justifiedBy(reasons.map(reasonWord).join(', ')) : null;
 }
 
-function justifiedBy(words: string): string {
-  return `justified by ${words}`;
-}
-
 /** `recommend` given the reasons' words; with `shared`, the answers to keep are one object per distinct justification. */
 function recommendFor(reasons: readonly AssignmentReason[], words: string, lastSignInAt: string | null, privileged: boolean, review: ReviewDef, nowMs: number, shared?: ReasonsInterner): { readonly recommendation: Recommendation; readonly why: string } {
   if (reasons.length === 0) return OUT_OF_POLICY;
@@ -264,72 +261,6 @@ function recommendFor(reasons: readonly AssignmentReason[], words: string, lastS
     if (idle >= limit) return { recommendation: 'remove', why: `not used for ${idle} days (limit ${limit}${privileged ? ', privileged' : ''})` };
   }
   return shared?.keep(words) ?? { recommendation: 'keep', why: justifiedBy(words) };
-}
-
-function reasonWord(reason: AssignmentReason): string {
-  if (reason.type === 'rule') return `rule ${reason.rule}${reason.roleChain.length > 0 ? ` via ${reason.roleChain.join(' > ')}` : ''}`;
-  if (reason.type === 'request') return `request ${reason.requestId}`;
-  return `exception ${reason.exceptionId}`;
-}
-
-const NO_REASONS: readonly AssignmentReason[] = [];
-
-/** A reason chain in words: as the recommendation shows it, and as the snapshot hash has always read it. */
-interface ReasonWords { readonly shown: string; readonly hashed: string }
-
-/**
- * Most of a campaign's millions of items share a few reason chains: a rule's
- * reason is one object in the compiled policy, but the desired index wraps it
- * in a new array per identity. One array per distinct sequence of reason
- * objects (and one string of words per array, one keep recommendation per
- * justification) saves most of the allocation and garbage collection of a
- * large start. Arrays are compared by their reasons' identity, never by words:
- * two template grants word alike but carry different values.
- */
-class ReasonsInterner {
-  readonly #arrays = new Map<AssignmentReason, (readonly AssignmentReason[])[]>();
-  readonly #words = new WeakMap<readonly AssignmentReason[], ReasonWords>();
-  readonly #wordOf = new WeakMap<AssignmentReason, string>();
-  readonly #keep = new Map<string, { readonly recommendation: Recommendation; readonly why: string }>();
-
-  intern(reasons: readonly AssignmentReason[]): readonly AssignmentReason[] {
-    if (reasons.length === 0) return NO_REASONS;
-    const candidates = this.#arrays.get(reasons[0]!);
-    if (!candidates) {
-      this.#arrays.set(reasons[0]!, [reasons]);
-      return reasons;
-    }
-    for (const known of candidates) if (sameReasons(known, reasons)) return known;
-    candidates.push(reasons);
-    return reasons;
-  }
-
-  words(reasons: readonly AssignmentReason[]): ReasonWords {
-    let words = this.#words.get(reasons);
-    if (words === undefined) {
-      const each = reasons.map((r) => this.#word(r));
-      this.#words.set(reasons, (words = { shown: each.join(', '), hashed: each.join(',') }));
-    }
-    return words;
-  }
-
-  keep(words: string): { readonly recommendation: Recommendation; readonly why: string } {
-    let answer = this.#keep.get(words);
-    if (!answer) this.#keep.set(words, (answer = { recommendation: 'keep', why: justifiedBy(words) }));
-    return answer;
-  }
-
-  #word(reason: AssignmentReason): string {
-    let word = this.#wordOf.get(reason);
-    if (word === undefined) this.#wordOf.set(reason, (word = reasonWord(reason)));
-    return word;
-  }
-}
-
-function sameReasons(a: readonly AssignmentReason[], b: readonly AssignmentReason[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i += 1) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 function holdsEntitlement(linked: { readonly accounts: readonly { readonly system: string }[]; readonly grants: readonly (readonly string[])[] } | undefined, system: string, entitlement: string): boolean {
