@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Policy } from '../domain/policy.ts';
@@ -178,4 +179,19 @@ test('campaign dates, reminders and escalation fall at midnight in the organisat
   assert.equal(schedule.escalateAt, '2027-01-10T23:00:00.000Z');
   assert.equal(nextCampaignDate(review(), '2027-01-02'), '2027-04-01');
   assert.equal(nextCampaignDate(review({ recurrence: { everyMonths: 6, from: '2027-01-31' } }), '2027-02-01'), '2027-07-31');
+});
+
+// The items below were read from the campaign start before it shared context objects between
+// items; a reviewer (and the export) must keep seeing exactly this, field for field and in order.
+test('a reviewer reads the same item context for a fixed population as before shared context objects', () => {
+  const requests: CampaignSnapshot['assignments'] = [
+    { identityKey: 'E2', system: 'ledger', entitlement: 'approver', validFrom: null, validTo: null, reason: { type: 'request', requestId: 'R1', roleChain: [] } },
+    { identityKey: 'E3', system: 'directory', entitlement: 'finance', validFrom: null, validTo: '2027-03-01T00:00:00.000Z', reason: { type: 'exception', exceptionId: 'X1', justification: 'month-end close' } },
+  ];
+  const digest = (def: ReviewDef) => {
+    const start = startCampaign('rc_fixed', { ...snapshot(def), assignments: requests });
+    return `${start.items.length} ${start.unassigned} ${start.snapshotHash.slice(0, 16)} ${createHash('sha256').update(JSON.stringify(start.items)).digest('hex').slice(0, 16)}`;
+  };
+  assert.equal(digest(review()), '29 0 3df516b807bcc134 c98a5461ff4660aa');
+  assert.equal(digest(review({ stages: [stage({ type: 'entitlement_owner' }, { fallback: ['HR1'] })] })), '29 0 3df516b807bcc134 b24c3a10f64ae2dd');
 });

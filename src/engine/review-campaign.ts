@@ -17,6 +17,7 @@ import { indexObserved, type AccountLink, type ObservedSystem } from './observed
 import { dateIn } from './org-calendar.ts';
 import { resolveReviewers, type ReviewerContext } from './review-reviewers.ts';
 import { cmp, groupBy } from './collections.ts';
+import { justifiedBy, NO_REASONS, ReasonsInterner, reasonWord } from './review-reasons.ts';
 
 /** When and by whom a grant was given, where jml knows it (a stored request or exception, or a grant jml applied). */
 export interface GrantProvenance {
@@ -94,10 +95,13 @@ export function startCampaign(campaignId: string, snapshot: CampaignSnapshot): C
   const provenance = new Map((snapshot.provenance ?? []).map((p) => [itemKey(p.identityKey, p.system, p.entitlement), p]));
 
   // What each identity holds: observed grants (with the account) plus jml's assignments not yet observed.
-  interface Held { readonly identity: Identity; readonly system: string; readonly entitlement: string | null; readonly accountId: string | null; readonly lastSignInAt: string | null; reasons: readonly AssignmentReason[] }
+  // `key` is `system:entitlement` (or the system alone for an account holding none), built once per item.
+  interface Held { readonly identity: Identity; readonly system: string; readonly entitlement: string | null; readonly key: string; readonly accountId: string | null; readonly lastSignInAt: string | null; reasons: readonly AssignmentReason[] }
   const held: Held[] = [];
-  const holders = new Map<string, number>(); // department \u001f system:entitlement → holders
+  // department → system:entitlement → holders; no department\u001fkey string per item.
+  const holders = new Map<string, Map<string, number>>();
   const departmentSize = new Map<string, number>();
+  const shared = new ReasonsInterner();
   // Sorted per identity (and identities by key) rather than one sort over millions of items.
   for (const identity of [...snapshot.identities].sort((a, b) => cmp(a.key, b.key))) {
     const firstHeld = held.length;
@@ -106,31 +110,37 @@ export function startCampaign(campaignId: string, snapshot: CampaignSnapshot): C
     const desired = desiredIndex(identity, compiled, assignmentsByIdentity.get(identity.key) ?? [], nowMs, today);
     const seen = new Set<string>();
     const linked = observed.linked.get(identity.key);
-    linked?.accounts.forEach((account, i) => {
-      const grants = linked.grants[i] ?? [];
-      const lastSignInAt = account.lastLoginAt ?? null;
-      // An account holding nothing is justified by whatever policy wants the identity to hold in its system.
-      if (grants.length === 0) held.push({ identity, system: account.system, entitlement: null, accountId: account.accountId, lastSignInAt, reasons: [...(desired.get(account.system)?.values() ?? [])].flatMap((e) => e.reasons) });
-      for (const entitlement of grants) {
-        const key = `${account.system}:${entitlement}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        held.push({ identity, system: account.system, entitlement, accountId: account.accountId, lastSignInAt, reasons: desired.get(account.system)?.get(entitlement)?.reasons ?? [] });
+    if (linked) {
+      for (let i = 0; i < linked.accounts.length; i += 1) {
+        const account = linked.accounts[i]!;
+        const grants = linked.grants[i] ?? NO_KEYS;
+        const lastSignInAt = account.lastLoginAt ?? null;
+        const wanted = desired.get(account.system);
+        // An account holding nothing is justified by whatever policy wants the identity to hold in its system.
+        if (grants.length === 0) held.push({ identity, system: account.system, entitlement: null, key: account.system, accountId: account.accountId, lastSignInAt, reasons: shared.intern(wanted ? [...wanted.values()].flatMap((e) => e.reasons) : NO_REASONS) });
+        for (const entitlement of grants) {
+          const key = `${account.system}:${entitlement}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          held.push({ identity, system: account.system, entitlement, key, accountId: account.accountId, lastSignInAt, reasons: shared.intern(wanted?.get(entitlement)?.reasons ?? NO_REASONS) });
+        }
       }
-    });
+    }
     for (const a of assignmentsByIdentity.get(identity.key) ?? []) {
       const key = `${a.system}:${a.entitlement}`;
       const entry = desired.get(a.system)?.get(a.entitlement);
       if (seen.has(key) || !entry) continue;
       seen.add(key);
-      held.push({ identity, system: a.system, entitlement: a.entitlement, accountId: null, lastSignInAt: null, reasons: entry.reasons });
+      held.push({ identity, system: a.system, entitlement: a.entitlement, key, accountId: null, lastSignInAt: null, reasons: shared.intern(entry.reasons) });
     }
     if (held.length - firstHeld > 1) {
       const mine = held.splice(firstHeld).sort((a, b) => cmp(a.system, b.system) || cmp(a.entitlement ?? '', b.entitlement ?? ''));
       for (const h of mine) held.push(h);
     }
     if (department !== null) {
-      for (const key of seen) holders.set(`${department}\u001f${key}`, (holders.get(`${department}\u001f${key}`) ?? 0) + 1);
+      let counts = holders.get(department);
+      if (!counts) holders.set(department, (counts = new Map()));
+      for (const key of seen) counts.set(key, (counts.get(key) ?? 0) + 1);
     }
   }
 
@@ -141,19 +151,47 @@ export function startCampaign(campaignId: string, snapshot: CampaignSnapshot): C
   const memo = new Map<string, string[]>();
   const firstStage = review.stages[0]!.reviewers.type;
   const ownerScoped = firstStage === 'system_owner' || firstStage === 'entitlement_owner';
+  // Peer statistics are the same for every holder in a department: one shared object per department × entitlement.
+  const peersByDepartment = new Map<string | null, Map<string, ReviewItem['peers']>>();
+  const peersOf = (department: string | null, key: string, entitlement: string | null): ReviewItem['peers'] => {
+    let byKey = peersByDepartment.get(department);
+    if (!byKey) peersByDepartment.set(department, (byKey = new Map()));
+    // An account holding none has no peers entry (`system:null` was never counted).
+    const statKey = entitlement === null ? `${key}:null` : key;
+    let peers = byKey.get(statKey);
+    if (!peers) {
+      peers = department === null
+        ? { department, holding: 0, of: 0 }
+        : { department, holding: holders.get(department)?.get(statKey) ?? 0, of: departmentSize.get(department) ?? 0 };
+      byKey.set(statKey, peers);
+    }
+    return peers;
+  };
   let unassigned = 0;
+  let reviewersFor: Identity | null = null;
+  let reviewersOfIdentity: string[] = [];
   const hash = streamingHash();
   for (const h of held) {
-    const def = h.entitlement === null ? undefined : (defs.get(`${h.system}:${h.entitlement}`) ?? entitlementDefFor(policy.entitlements, h.system, h.entitlement));
+    const def = h.entitlement === null ? undefined : (defs.get(h.key) ?? entitlementDefFor(policy.entitlements, h.system, h.entitlement));
     const privileged = def?.privileged ?? false;
     if (!inScope(review, h.identity, h.system, h.entitlement, privileged, h.reasons)) continue;
-    const department = h.identity.attributes.department ?? null;
-    const given = h.entitlement === null ? undefined : provenance.get(itemKey(h.identity.key, h.system, h.entitlement));
-    const { recommendation, why } = recommend(h.reasons, h.lastSignInAt, privileged, review, nowMs);
+    const given = h.entitlement === null || provenance.size === 0 ? undefined : provenance.get(itemKey(h.identity.key, h.system, h.entitlement));
+    const words = shared.words(h.reasons);
+    const { recommendation, why } = recommendFor(h.reasons, words.shown, h.lastSignInAt, privileged, review, nowMs, shared);
     // Reviewers depend on the identity and, for owner stages, on the system or entitlement: resolved once per distinct answer.
-    const memoKey = `${h.identity.key}\u001f${ownerScoped ? `${h.system}:${h.entitlement ?? ''}` : ''}`;
-    let reviewers = memo.get(memoKey);
-    if (!reviewers) memo.set(memoKey, (reviewers = resolveReviewers(review.stages[0]!, { identity: h.identity, system: h.system, entitlement: h.entitlement, privileged: false }, context).reviewers));
+    let reviewers: string[];
+    if (ownerScoped) {
+      const memoKey = `${h.identity.key}\u001f${h.key}`;
+      const known = memo.get(memoKey);
+      if (known) reviewers = known;
+      else memo.set(memoKey, (reviewers = resolveReviewers(review.stages[0]!, { identity: h.identity, system: h.system, entitlement: h.entitlement, privileged: false }, context).reviewers));
+    } else {
+      if (reviewersFor !== h.identity) {
+        reviewersFor = h.identity;
+        reviewersOfIdentity = resolveReviewers(review.stages[0]!, { identity: h.identity, system: h.system, entitlement: h.entitlement, privileged: false }, context).reviewers;
+      }
+      reviewers = reviewersOfIdentity;
+    }
     const conflicted = privileged && h.entitlement !== null ? reviewers.filter((key) => key !== h.identity.key && context.holds(key, h.system, h.entitlement!)) : NO_KEYS;
     if (reviewers.length === 0) unassigned += 1;
     const item: ReviewItem = {
@@ -168,17 +206,13 @@ export function startCampaign(campaignId: string, snapshot: CampaignSnapshot): C
       lastSignInAt: h.lastSignInAt,
       grantedAt: given?.grantedAt ?? null,
       grantedBy: given?.grantedBy ?? null,
-      peers: {
-        department,
-        holding: department === null ? 0 : (holders.get(`${department}\u001f${h.system}:${h.entitlement}`) ?? 0),
-        of: department === null ? 0 : (departmentSize.get(department) ?? 0),
-      },
+      peers: peersOf(h.identity.attributes.department ?? null, h.key, h.entitlement),
       recommendation,
       recommendationWhy: why,
       reviewers,
       conflictedReviewers: conflicted,
     };
-    hash.update(`${item.identityKey}\u001f${item.system}\u001f${item.entitlement ?? ''}\u001f${item.accountId ?? ''}\u001f${item.reasons.map(reasonWord).join(',')}\n`);
+    hash.update(`${item.identityKey}\u001f${item.system}\u001f${item.entitlement ?? ''}\u001f${item.accountId ?? ''}\u001f${words.hashed}\n`);
     items.push(item);
   }
   return { items, snapshotHash: hash.digest('hex'), unassigned };
@@ -203,19 +237,30 @@ export function inScope(review: ReviewDef, identity: Identity, system: string, e
  * keep otherwise, naming what justifies it.
  */
 export function recommend(reasons: readonly AssignmentReason[], lastSignInAt: string | null, privileged: boolean, review: ReviewDef, nowMs: number): { recommendation: Recommendation; why: string } {
-  if (reasons.length === 0) return { recommendation: 'remove', why: 'out of policy: no rule, request or exception gives it' };
+  return recommendFor(reasons, reasons.map(reasonWord).join(', '), lastSignInAt, privileged, review, nowMs);
+}
+
+const OUT_OF_POLICY = { recommendation: 'remove', why: 'out of policy: no rule, request or exception gives it' } as const;
+
+/**
+ * The reason `recommend` gives when the reasons alone decide it (out of policy, or kept as justified);
+ * null for a removal because of disuse, whose reason depends on the sign-in and the day of the start.
+ * Lets a store keep the reason only where it cannot be derived again.
+ */
+export function reasonsWhy(recommendation: Recommendation, reasons: readonly AssignmentReason[]): string | null {
+  if (reasons.length === 0) return recommendation === 'remove' ? OUT_OF_POLICY.why : null;
+  return recommendation === 'keep' ? justifiedBy(reasons.map(reasonWord).join(', ')) : null;
+}
+
+/** `recommend` given the reasons' words; with `shared`, the answers to keep are one object per distinct justification. */
+function recommendFor(reasons: readonly AssignmentReason[], words: string, lastSignInAt: string | null, privileged: boolean, review: ReviewDef, nowMs: number, shared?: ReasonsInterner): { readonly recommendation: Recommendation; readonly why: string } {
+  if (reasons.length === 0) return OUT_OF_POLICY;
   const limit = privileged ? review.unusedDays.privileged : review.unusedDays.standard;
   if (lastSignInAt !== null) {
     const idle = Math.floor((nowMs - Date.parse(lastSignInAt)) / DAY_MS);
     if (idle >= limit) return { recommendation: 'remove', why: `not used for ${idle} days (limit ${limit}${privileged ? ', privileged' : ''})` };
   }
-  return { recommendation: 'keep', why: `justified by ${reasons.map(reasonWord).join(', ')}` };
-}
-
-function reasonWord(reason: AssignmentReason): string {
-  if (reason.type === 'rule') return `rule ${reason.rule}${reason.roleChain.length > 0 ? ` via ${reason.roleChain.join(' > ')}` : ''}`;
-  if (reason.type === 'request') return `request ${reason.requestId}`;
-  return `exception ${reason.exceptionId}`;
+  return shared?.keep(words) ?? { recommendation: 'keep', why: justifiedBy(words) };
 }
 
 function holdsEntitlement(linked: { readonly accounts: readonly { readonly system: string }[]; readonly grants: readonly (readonly string[])[] } | undefined, system: string, entitlement: string): boolean {

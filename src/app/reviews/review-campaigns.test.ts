@@ -10,7 +10,8 @@ import { testBackends } from '../../../test/support/backends.ts';
 import { createPlanner } from '../compute-plan.ts';
 import { reconcileSystem } from '../reconcile.ts';
 import { closeReviewCampaign, confirmReviewRemovals, decideReviewItems, delegateReviewItems, previewClose, startReviewCampaign } from './review-campaigns.ts';
-import { campaignDecisions, getCampaign, reviewerProgress, reviewInbox } from './review-queries.ts';
+import { campaignDecisions, getCampaign, loadItemStates, loadProvenance, reviewerProgress, reviewInbox } from './review-queries.ts';
+import { startCampaign } from '../../engine/review-campaign.ts';
 import { exportCampaign } from './review-export.ts';
 
 const T0 = new Date('2027-01-04T09:00:00Z');
@@ -116,6 +117,29 @@ for (const backend of testBackends()) {
         assert.equal(await store.db.selectFrom('assignments').select('state').where('id', '=', 'A1').executeTakeFirstOrThrow().then((r) => r.state), 'revoked');
         const actions = (await store.db.selectFrom('audit_log').select('action').where('action', 'like', 'review.%').orderBy('seq').execute()).map((r) => r.action);
         assert.deepEqual(actions, ['review.started', 'review.delegated', 'review.held', 'review.released']);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('the items a reviewer reads back are field for field the items the campaign start computed, also from a row that stored the whole item', async () => {
+      const { store, deps } = await setup('keep', 10);
+      try {
+        const started = await startReviewCampaign(deps, 'quarterly', 'cli:alice', T0);
+        const { input } = await deps.planner.loadInput();
+        const computed = startCampaign(started.id, { review: input.policy.reviews!.find((r) => r.name === 'quarterly')!, policy: input.policy, identities: input.identities, assignments: input.assignments, observed: input.observed, links: input.links ?? [], provenance: await loadProvenance(store.db), now: T0.toISOString(), timeZone: 'Europe/Paris' });
+        assert.equal(computed.snapshotHash, started.snapshotHash);
+        const byId = new Map(computed.items.map((i) => [i.id, i]));
+        const inbox = await reviewInbox(store.db, 'M1');
+        assert.equal(inbox.length, 3);
+        for (const { campaignId, stage, ...item } of inbox) assert.deepEqual(item, byId.get(item.id), `inbox item ${item.identityKey} ${item.entitlement}`);
+        const states = await loadItemStates(store.db, started.id);
+        assert.deepEqual([...states.values()].map((s) => s.item), computed.items, 'every item of the campaign, as computed');
+
+        // A row written before contexts were slimmed holds the whole item in `context`: it reads the same.
+        const old = computed.items.find((i) => i.grantedBy !== null)!;
+        await store.db.updateTable('review_items').set({ context: JSON.stringify(old) }).where('id', '=', old.id).execute();
+        assert.deepEqual((await loadItemStates(store.db, started.id, [old.id])).get(old.id)!.item, old);
       } finally {
         await store.close();
       }

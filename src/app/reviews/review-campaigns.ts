@@ -21,7 +21,7 @@ import type { Database } from '../../store/database.ts';
 import { orderedId } from '../../store/ordered-id.ts';
 import type { Planner } from '../compute-plan.ts';
 import { loadObserved } from '../observed-snapshot.ts';
-import { loadProvenance, loadItemStates, saveItemStates, type CampaignRow, getCampaign } from './review-queries.ts';
+import { loadProvenance, loadItemStates, saveItemStates, storedContext, type CampaignRow, getCampaign } from './review-queries.ts';
 
 type Db = Kysely<Database>;
 
@@ -60,7 +60,7 @@ export async function startReviewCampaign(deps: ReviewDeps, reviewName: string, 
 const ITEM_COLUMNS = { id: 'text', campaign_id: 'text', identity_key: 'text', system: 'text', entitlement: 'text', privileged: 'boolean', context: 'jsonb', stage: 'integer', reviewers: 'text[]' } as const;
 
 function itemRow(campaignId: string, item: ReviewItem): Record<string, unknown> {
-  return { id: item.id, campaign_id: campaignId, identity_key: item.identityKey, system: item.system, entitlement: item.entitlement, privileged: item.privileged, context: item, stage: 0, reviewers: item.reviewers };
+  return { id: item.id, campaign_id: campaignId, identity_key: item.identityKey, system: item.system, entitlement: item.entitlement, privileged: item.privileged, context: storedContext(item), stage: 0, reviewers: item.reviewers };
 }
 
 /** A reviewer's decision on items of an open campaign, all or nothing; one audit entry per item. */

@@ -3,7 +3,7 @@
  */
 import { sql, type Kysely, type Selectable } from 'kysely';
 import { JmlError } from '../../domain/errors.ts';
-import type { GrantProvenance, ReviewItem } from '../../engine/review-campaign.ts';
+import { reasonsWhy, type GrantProvenance, type ReviewItem } from '../../engine/review-campaign.ts';
 import type { DecisionRecord, ItemState } from '../../engine/review-decisions.ts';
 import type { Database, ReviewCampaignsTable } from '../../store/database.ts';
 
@@ -48,12 +48,12 @@ function waitingFor(reviewer: string) {
 /** Open items waiting for `reviewer`, across open campaigns, optionally of one campaign. */
 export async function reviewInbox(db: Db, reviewer: string, campaignId?: string): Promise<(ReviewItem & { campaignId: string; stage: number })[]> {
   let query = db.selectFrom('review_items').innerJoin('review_campaigns', 'review_campaigns.id', 'review_items.campaign_id')
-    .select(['review_items.campaign_id', 'review_items.context', 'review_items.stage'])
+    .select(['review_items.id', 'review_items.identity_key', 'review_items.system', 'review_items.entitlement', 'review_items.privileged', 'review_items.campaign_id', 'review_items.context', 'review_items.stage'])
     .where('review_campaigns.state', '=', 'open').where('review_items.outcome', 'is', null)
     .where(waitingFor(reviewer))
     .orderBy('review_items.identity_key').orderBy('review_items.system').orderBy('review_items.entitlement');
   if (campaignId) query = query.where('review_items.campaign_id', '=', campaignId);
-  return (await query.execute()).map((r) => ({ ...(r.context as ReviewItem), campaignId: r.campaign_id, stage: r.stage }));
+  return (await query.execute()).map((r) => ({ ...itemFromRow(r), campaignId: r.campaign_id, stage: r.stage }));
 }
 
 /** How many open items wait for `reviewer` across open campaigns (the console menu's count). */
@@ -83,9 +83,38 @@ export async function loadItemStates(db: Db, campaignId: string, ids?: readonly 
   }
   const out = new Map<string, ItemState>();
   for (const r of await items.execute()) {
-    out.set(r.id, { item: r.context as ReviewItem, stage: r.stage, reviewers: r.reviewers, decisions: byItem.get(r.id) ?? [], outcome: r.outcome });
+    out.set(r.id, { item: itemFromRow(r), stage: r.stage, reviewers: r.reviewers, decisions: byItem.get(r.id) ?? [], outcome: r.outcome });
   }
   return out;
+}
+
+/**
+ * What an item keeps in its `context` column: the item less what the row's own columns hold
+ * (id, identity, system, entitlement, privileged), less the fields that are empty and less the
+ * recommendation's reason where the reasons alone give it. A start
+ * writes two million of these; the copies cost most of its time.
+ */
+export function storedContext(item: ReviewItem): Record<string, unknown> {
+  const context: Record<string, unknown> = { accountId: item.accountId, reasons: item.reasons, peers: item.peers, recommendation: item.recommendation, reviewers: item.reviewers };
+  if (item.recommendationWhy !== reasonsWhy(item.recommendation, item.reasons)) context.recommendationWhy = item.recommendationWhy;
+  if (item.lastSignInAt !== null) context.lastSignInAt = item.lastSignInAt;
+  if (item.grantedAt !== null) context.grantedAt = item.grantedAt;
+  if (item.grantedBy !== null) context.grantedBy = item.grantedBy;
+  if (item.conflictedReviewers.length > 0) context.conflictedReviewers = item.conflictedReviewers;
+  return context;
+}
+
+/**
+ * The item as the campaign start made it, from its row. Rows written before contexts were
+ * slimmed hold every field in `context` and read the same.
+ */
+export function itemFromRow(row: { readonly id: string; readonly identity_key: string; readonly system: string; readonly entitlement: string | null; readonly privileged: boolean; readonly context: unknown }): ReviewItem {
+  const c = row.context as Partial<ReviewItem> & Pick<ReviewItem, 'accountId' | 'reasons' | 'peers' | 'recommendation' | 'reviewers'>;
+  return {
+    id: row.id, identityKey: row.identity_key, system: row.system, entitlement: row.entitlement, accountId: c.accountId, privileged: row.privileged,
+    reasons: c.reasons, lastSignInAt: c.lastSignInAt ?? null, grantedAt: c.grantedAt ?? null, grantedBy: c.grantedBy ?? null, peers: c.peers,
+    recommendation: c.recommendation, recommendationWhy: c.recommendationWhy ?? reasonsWhy(c.recommendation, c.reasons) ?? '', reviewers: c.reviewers, conflictedReviewers: c.conflictedReviewers ?? [],
+  };
 }
 
 /** Writes items' stage, reviewers and outcome back (one statement for all). */
