@@ -111,3 +111,12 @@ export async function signInWithPassword(page: Page, base: string, username: str
   await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
+
+/** A JSON request made by the page itself, with its session cookie and CSRF token, as the console makes it. */
+export function apiFromPage(page: Page, method: string, url: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  return page.evaluate(async ([m, u, b]) => {
+    const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
+    const res = await fetch(u as string, { method: m as string, headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken }, ...(b === undefined ? {} : { body: JSON.stringify(b) }) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  }, [method, url, body] as const);
+}

@@ -16,7 +16,7 @@ import { openStore, type Store } from '../../src/store/open-store.ts';
 import { skipUnlessPeer } from '../peers/peer-process.ts';
 import { createTestDatabase } from '../support/backends.ts';
 import type { ScratchDatabase } from '../support/scratch-database.ts';
-import { chromiumSkip, expectAccessible, launchChromium, screenshot, signInWithPassword, startJmlServer, type JmlServer } from './browser-harness.ts';
+import { apiFromPage, chromiumSkip, expectAccessible, launchChromium, screenshot, signInWithPassword, startJmlServer, type JmlServer } from './browser-harness.ts';
 
 const DAY = 86_400_000;
 const skip = chromiumSkip() || skipUnlessPeer('PostgreSQL', process.env.JML_TEST_DATABASE_URL ? false : 'JML_TEST_DATABASE_URL is not set');
@@ -33,11 +33,7 @@ describe('oversight pages in Chromium (admin, security, manager)', { skip }, () 
 
   /** A JSON request from the page, with the session's CSRF token. */
   const call = (method: string, url: string, body?: unknown) =>
-    page.evaluate(async ([m, u, b]) => {
-      const session = (await (await fetch('/api/auth/session')).json()) as { csrfToken: string };
-      const res = await fetch(u as string, { method: m as string, headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken }, ...(b === undefined ? {} : { body: JSON.stringify(b) }) });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-    }, [method, url, body] as const);
+    apiFromPage(page, method, url, body);
 
   const signIn = async (username: string, password: string) => {
     page = await (await browser.newContext({ viewport: { width: 1360, height: 900 } })).newPage();
