@@ -55,14 +55,7 @@ export async function loadRun(db: Db, run: SnapshotRun): Promise<ObservedSystem 
     .orderBy(byteOrder('account_id'))
     .orderBy(byteOrder('entitlement'))
     .execute();
-  const accounts: Account[] = accountRows.map((r) => ({
-    system: run.system,
-    accountId: r.account_id,
-    name: r.name,
-    enabled: r.enabled,
-    attributes: r.attributes,
-    ...(r.last_login_at !== null ? { lastLoginAt: r.last_login_at } : {}),
-  }));
+  const accounts: Account[] = accountRows.map((r) => observedAccount(run.system, r));
   const grants: Grant[] = grantRows.map((r) => ({ system: run.system, accountId: r.account_id, entitlement: r.entitlement }));
   // Groups listed by the connector (and those jml created since): a group without members exists too.
   const entitlementRows = await db.selectFrom('observed_entitlements').select('entitlement').where('run_id', '=', run.runId).orderBy(byteOrder('entitlement')).execute();
@@ -87,4 +80,16 @@ export async function loadObserved(db: Db, systems?: readonly string[]): Promise
     links.push(...runLinks);
   }
   return { observed, links, runs };
+}
+
+/** An observed account row as the engine's Account. */
+export function observedAccount(system: string, row: { readonly account_id: string; readonly name: string; readonly enabled: boolean; readonly attributes: Account['attributes']; readonly last_login_at: string | null }): Account {
+  return {
+    system,
+    accountId: row.account_id,
+    name: row.name,
+    enabled: row.enabled,
+    attributes: row.attributes,
+    ...(row.last_login_at !== null ? { lastLoginAt: row.last_login_at } : {}),
+  };
 }

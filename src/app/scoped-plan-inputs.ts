@@ -27,7 +27,7 @@ import { identityField } from '../engine/condition.ts';
 import type { AccountLink, ObservedSystem } from '../engine/index.ts';
 import type { Database } from '../store/database.ts';
 import { identityFromRow } from '../store/identity-store.ts';
-import { latestRuns, type SnapshotRun } from './observed-snapshot.ts';
+import { latestRuns, observedAccount, type SnapshotRun } from './observed-snapshot.ts';
 
 type Db = Kysely<Database>;
 
@@ -107,14 +107,7 @@ export async function loadScopedObserved(
       .execute();
     const listed = (await db.selectFrom('observed_entitlements').select('entitlement').where('run_id', '=', run.runId).execute()).map((r) => r.entitlement);
     const held = heldGroups ? (await db.selectFrom('observed_grants').select('entitlement').distinct().where('run_id', '=', run.runId).execute()).map((r) => r.entitlement) : [];
-    const accounts: Account[] = accountRows.map((r) => ({
-      system: run.system,
-      accountId: r.account_id,
-      name: r.name,
-      enabled: r.enabled,
-      attributes: r.attributes,
-      ...(r.last_login_at !== null ? { lastLoginAt: r.last_login_at } : {}),
-    }));
+    const accounts: Account[] = accountRows.map((r) => observedAccount(run.system, r));
     const grants: Grant[] = grantRows.map((r) => ({ system: run.system, accountId: r.account_id, entitlement: r.entitlement }));
     observed.push({ system: run.system, accounts, grants, entitlements: [...new Set([...listed, ...held])].sort() });
     for (const r of accountRows) if (settled(r)) links.push({ system: run.system, accountId: r.account_id, identityKey: r.identity_key! });
