@@ -4,7 +4,7 @@
  * then folded in, as the write will fold them), and the events due at the
  * as-of, which take effect with the import.
  */
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import { JmlError } from '../domain/errors.ts';
 import type { IdentityKind, IdentityStatus } from '../domain/identity.ts';
 import type { LifecycleEventType } from '../domain/lifecycle-event.ts';
@@ -105,14 +105,7 @@ export async function loadState(db: Db, source: string, evaluatedAt: string, cor
     paged((after) =>
       db
         .selectFrom('identities')
-        .select(['key', 'kind', 'status', 'source', 'start_date', 'end_date', 'owner', 'sponsor'])
-        .select((eb) => [
-          eb.ref('attributes', '->>').key(correlationAttribute).as('correlation'),
-          eb.ref('attributes', '->>').key('email').as('email'),
-          eb.ref('attributes', '->>').key('first_name').as('first_name'),
-          eb.ref('attributes', '->>').key('last_name').as('last_name'),
-          eb.ref('attributes', '->>').key('display_name').as('display_name'),
-        ])
+        .select(identityStateColumns(correlationAttribute))
         .$if(after !== null, (q) => q.where('key', '>', after!))
         .orderBy('key')
         .limit(PAGE)
@@ -123,6 +116,18 @@ export async function loadState(db: Db, source: string, evaluatedAt: string, cor
     db.selectFrom('lifecycle_events').select(['id', 'identity_key', 'effective_date']).where('state', '=', 'applied').where('type', '=', 'leaver').orderBy('effective_at').execute(),
   ]);
   return assembleState(db, records, identityRows, scheduled, lefts, evaluatedAt);
+}
+
+/** The identity columns an import's state reads, with the correlation attribute and the names it matches people by. */
+function identityStateColumns(correlationAttribute: string) {
+  return (eb: ExpressionBuilder<Database, 'identities'>) => [
+    'key', 'kind', 'status', 'source', 'start_date', 'end_date', 'owner', 'sponsor',
+    eb.ref('attributes', '->>').key(correlationAttribute).as('correlation'),
+    eb.ref('attributes', '->>').key('email').as('email'),
+    eb.ref('attributes', '->>').key('first_name').as('first_name'),
+    eb.ref('attributes', '->>').key('last_name').as('last_name'),
+    eb.ref('attributes', '->>').key('display_name').as('display_name'),
+  ] as const;
 }
 
 type RecordRow = { record_key: string; identity_key: string; data: unknown; present: boolean };
@@ -159,14 +164,7 @@ async function loadScopedState(db: Db, source: string, evaluatedAt: string, corr
   const lowered = [...new Set([...scope.correlationValues, ...scope.references].map((v) => v.toLowerCase()))];
   const identityRows = await db
     .selectFrom('identities')
-    .select(['key', 'kind', 'status', 'source', 'start_date', 'end_date', 'owner', 'sponsor'])
-    .select((eb) => [
-      eb.ref('attributes', '->>').key(correlationAttribute).as('correlation'),
-      eb.ref('attributes', '->>').key('email').as('email'),
-      eb.ref('attributes', '->>').key('first_name').as('first_name'),
-      eb.ref('attributes', '->>').key('last_name').as('last_name'),
-      eb.ref('attributes', '->>').key('display_name').as('display_name'),
-    ])
+    .select(identityStateColumns(correlationAttribute))
     .where((eb) =>
       eb.or([
         eb('key', '=', sql<string>`ANY(${keys}::text[])`),
