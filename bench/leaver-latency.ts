@@ -60,7 +60,7 @@ export async function runLeaverLatency(options: { readonly leavers?: number; rea
     correlation: { account: employeeNumber, identity: key }
     account: { name: "{first_name|ascii|lower}.{last_name|ascii|lower}", attributes: { sn: "{last_name}", givenName: "{first_name}" } }
   - name: app
-    connector: { type: scim, settings: { base_url: "${scim.url}" } }
+    connector: { type: scim, settings: { base_url: "${scim.url}", allow_insecure_http: true } }
     owner: "1000"
     correlation: { account: externalId, identity: key }
     account: { name: "{email}" }
