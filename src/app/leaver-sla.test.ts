@@ -86,6 +86,42 @@ for (const backend of testBackends()) {
       const closed = await store.db.selectFrom('leaver_cases').selectAll().where('event_id', '=', 'ev-L1').executeTakeFirstOrThrow();
       assert.equal(closed.state, 'complete');
     });
+
+    test('a leaver who never held anything is complete at once with nothing to remove, while one whose access is not removed yet goes overdue', async () => {
+      const leave = at(1000);
+      const leaver = async (key: string) => {
+        await store.db.insertInto('identities').values({ key, kind: 'employee', status: 'left', source: 'hr', attributes: JSON.stringify({}), start_date: '2026-04-02', end_date: '2026-04-01', owner: null, sponsor: null }).execute();
+        await store.db
+          .insertInto('lifecycle_events')
+          .values({ id: `ev-${key}`, type: 'leaver', identity_key: key, source: 'hr', record_key: key, effective_date: '2026-04-02', effective_at: leave.toISOString(), detected_at: at(0).toISOString(), changes: JSON.stringify({}), state: 'applied', import_id: null })
+          .execute();
+      };
+      // W1: a hire withdrawn before the first day — never provisioned, never seen in a system, lent nothing.
+      await leaver('W1');
+      // W2: provisioned by jml before leaving (a change still queued counts: it may yet create the account); no leaver plan yet.
+      await leaver('W2');
+      await store.db.insertInto('plans').values({ id: 'p-W2', fingerprint: 'f', computed_at: at(2).toISOString(), plan: JSON.stringify({}), status: 'applying', actor: 't', created_at: at(2).toISOString(), updated_at: at(2).toISOString() }).execute();
+      await store.db.insertInto('plan_changes').values({ plan_id: 'p-W2', change_id: 'c-W2', position: 0, kind: 'create_account', system: 'crm', identity_key: 'W2', state: 'planned', task_id: null, updated_at: at(2).toISOString() }).execute();
+      // W3: an account of theirs made outside jml, seen and linked by a reconcile.
+      await leaver('W3');
+      await store.db.insertInto('reconcile_runs').values({ id: 'run-W3', system: 'crm', status: 'completed', phase: 'done', actor: 't', started_at: at(3).toISOString(), updated_at: at(3).toISOString(), finished_at: at(3).toISOString() }).execute();
+      await store.db.insertInto('observed_accounts').values({ run_id: 'run-W3', system: 'crm', account_id: 'a-W3', name: 'w3', enabled: true, attributes: JSON.stringify({}), last_login_at: null, identity_key: 'W3', situation: 'linked' }).execute();
+
+      const state = async (key: string, now: Date) => (await leaverStatuses(store.db, now, undefined, { identityKey: key }))[0];
+      const withdrawn = await state('W1', at(1001));
+      assert.equal(withdrawn?.state, 'complete');
+      assert.deepEqual(withdrawn?.steps, []);
+      assert.equal(withdrawn?.elapsedMs, 0);
+      assert.equal((await state('W2', at(1001)))?.state, 'in_progress');
+      assert.equal((await state('W3', at(1001)))?.state, 'in_progress');
+
+      const alerts: string[] = [];
+      await checkLeaverSla(store.db, at(1061), undefined, (a) => void alerts.push(a.detail));
+      const findings = await store.db.selectFrom('findings').select(['id', 'state']).where('id', 'in', ['overdue_leaver:ev-W1', 'overdue_leaver:ev-W2', 'overdue_leaver:ev-W3']).orderBy('id').execute();
+      assert.deepEqual(findings, [{ id: 'overdue_leaver:ev-W2', state: 'open' }, { id: 'overdue_leaver:ev-W3', state: 'open' }]);
+      assert.equal((await store.db.selectFrom('leaver_cases').select('state').where('event_id', '=', 'ev-W1').executeTakeFirstOrThrow()).state, 'complete');
+      assert.ok(alerts.every((a) => !a.includes('W1')));
+    });
   });
 }
 

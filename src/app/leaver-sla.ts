@@ -6,7 +6,9 @@
  * planned ahead is due when the last day worked ends (the effective time). Steps in
  * connected systems are due within `connectedMs`, manual tasks within
  * `manualMs`; a leaver past either with steps unconfirmed is overdue, which
- * raises a finding and an alert once.
+ * raises a finding and an alert once. A leaver with no step who never held
+ * anything jml knows of (a hire withdrawn before the first day) has nothing to
+ * remove and is complete at once.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/database.ts';
@@ -87,6 +89,7 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
     .orderBy('p.created_at')
     .orderBy('pc.position')
     .execute();
+  const heldNothing = await heldNothingEver(db, keys.filter((key) => !changes.some((c) => c.identity_key === key)));
   return leavers.map((leaver) => {
     const effective = leaver.effective_at.getTime();
     const detected = (leaver.import_started_at ?? leaver.detected_at).getTime();
@@ -119,7 +122,8 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
           latencyMs: confirmedAt ? confirmedAt.getTime() - detected : null,
         };
       });
-    const complete = steps.length > 0 && steps.every((s) => s.confirmedAt !== null || SATISFIED.includes(s.state));
+    // Nothing to remove: no step, and jml never had anything to do for them, saw no account of theirs, lent them nothing.
+    const complete = steps.length > 0 ? steps.every((s) => s.confirmedAt !== null || SATISFIED.includes(s.state)) : heldNothing.has(leaver.identity_key);
     const dueAt = effective + (steps.some((s) => s.manual) ? targets.manualMs : targets.connectedMs);
     const overdue = !complete && (steps.some((s) => s.overdue) || (steps.length === 0 && now.getTime() > effective + targets.connectedMs));
     const finished = complete ? Math.max(effective, ...steps.map((s) => (s.confirmedAt ? Date.parse(s.confirmedAt) : effective))) : now.getTime();
@@ -136,6 +140,24 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
       steps,
     };
   });
+}
+
+/**
+ * Of `keys`, those who never held anything jml knows of: no plan ever had a
+ * change for them (whatever its state: a change still queued may yet create
+ * an account), no reconcile run saw an account linked to them, and no asset is
+ * theirs. A leaver of such a person (a hire withdrawn before the first day) has
+ * nothing to remove and is complete at once instead of overdue for ever.
+ */
+async function heldNothingEver(db: Kysely<Database>, keys: readonly string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const [changed, seen, lent] = await Promise.all([
+    db.selectFrom('plan_changes').select('identity_key').distinct().where('identity_key', 'in', keys).execute(),
+    db.selectFrom('observed_accounts').select('identity_key').distinct().where('identity_key', 'in', keys).execute(),
+    db.selectFrom('assets').select('holder_key as identity_key').distinct().where('holder_key', 'in', keys).execute(),
+  ]);
+  const held = new Set([...changed, ...seen, ...lent].map((r) => r.identity_key));
+  return new Set(keys.filter((key) => !held.has(key)));
 }
 
 /**

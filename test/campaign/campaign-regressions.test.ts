@@ -63,6 +63,21 @@ const REGRESSIONS: readonly { readonly name: string; readonly history: History }
       ],
     },
   },
+  {
+    // seed 20261206, path 184:5:4:10:4:4:9:5:4:9:10:10:10:10:10:10:9:8:7 (`--runs 1000`) — a hire withdrawn before the first
+    // day: the leaver had no step because there was nothing to remove, and the SLA report kept it in progress (then overdue,
+    // with a finding) for ever. Fixed in src/app/leaver-sla.ts: a leaver who never held anything is complete at once.
+    name: 'a person hired for tomorrow whose contract ends before they start leaves with nothing to remove, complete in the SLA report',
+    history: {
+      org: { timeZone: 'America/New_York', startDay: '2026-03-05', people: 2 },
+      operations: [
+        { op: 'join', who: 1, department: 'Engineering', startOffset: 1 },
+        { op: 'leave', who: 1, endOffset: 0 },
+        { op: 'sync', faults: faults({}) },
+        { op: 'advance', hours: 41 },
+      ],
+    },
+  },
 ];
 
 for (const { name, history } of REGRESSIONS) {
