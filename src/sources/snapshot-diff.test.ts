@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SourceRecord, SourceSnapshot } from './source-record.ts';
 import { diffSnapshot, recordData, type DiffInput, type KnownIdentity, type PreviousRecord } from './snapshot-diff.ts';
+import { foldTimeline } from '../engine/timeline.ts';
 
 const rec = (key: string, over: Partial<SourceRecord> = {}, attrs: Record<string, string> = {}): SourceRecord => ({
   key,
@@ -124,6 +125,25 @@ test('a rehire of an identity first seen as history carries all of its data, sin
     { first_name: rehire?.changes.first_name, department: rehire?.changes.department, title: rehire?.changes.title, status: rehire?.changes.status },
     { first_name: [null, 'Ada'], department: [null, 'Engineering'], title: [null, 'Senior Data Engineer'], status: ['terminated', 'active'] },
   );
+});
+
+// Found by `npm run campaign -- --runs 1000` (seed 20261206, history 371): a person first seen as history whose row was
+// later corrected (a new surname) got a mover carrying the surname alone; folded from an empty timeline it made them pending.
+test('a correction to the row of a person first seen as history keeps them left: the mover carries every field and the status', () => {
+  const before = rec('E1', { status: 'terminated', startDate: '2026-03-25', endDate: '2026-03-25' });
+  const input: DiffInput = { ...base, ...known([before], 'left', { leftOn: null }), snapshot: snapshot([rec('E1', { status: 'terminated', startDate: '2026-03-25', endDate: '2026-03-25' }, { last_name: 'Noether' })]) };
+  const events = diffSnapshot(input).events;
+  assert.deepEqual(events.map((e) => e.type), ['mover']);
+  const fold = foldTimeline('E1', events.map((e, seq) => ({ id: `ev${seq}`, type: e.type, effectiveAt: `${e.effectiveDate}T00:00:00.000Z`, changes: e.changes, state: 'applied', seq })), '2026-11-22T12:00:00.000Z');
+  assert.deepEqual(
+    { status: fold.identity.status, last_name: fold.identity.attributes.last_name, first_name: fold.identity.attributes.first_name, start: fold.identity.startDate, end: fold.identity.endDate },
+    { status: 'left', last_name: 'Noether', first_name: 'Ada', start: '2026-03-25', end: '2026-03-25' },
+  );
+  const unchanged = { ...input, snapshot: snapshot([before]) };
+  assert.deepEqual(diffSnapshot(unchanged).events, [], 'an unchanged history row brings no event');
+  const activeRow = { ...input, snapshot: snapshot([rec('E1', { status: 'active', startDate: '2026-03-25', endDate: '2026-03-25' }, { last_name: 'Noether' })]) };
+  const [kept] = diffSnapshot(activeRow).events;
+  assert.deepEqual([kept?.type, kept?.changes.status], ['mover', [null, 'terminated']], 'a row kept active with the end date they left on still says they left');
 });
 
 // Found by the fault campaign (test/campaign): a first row already marked terminated, with a last day still to come,

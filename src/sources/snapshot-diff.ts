@@ -230,13 +230,13 @@ class DiffBuilder {
       this.records.push({ recordKey: record.key, identityKey: identity.key, data, present: true });
       if (record.status === 'terminated') {
         this.withdrawStart(identity);
-        return void this.moverIfChanged(record, data, prev.data, identity, ['status']);
+        return void this.leftMoverIfChanged(record, data, prev.data, identity);
       }
       const restarts = record.startDate !== null && record.startDate > (identity.leftOn ?? prev.data.end_date ?? '');
       if (restarts || !prev.present) return this.rehire(record, data, identity);
       // A row still showing the end date the person left on says they left: many HR systems keep such a row active.
       if (record.endDate !== null && record.endDate === (identity.leftOn ?? prev.data.end_date ?? null)) {
-        if (!this.moverIfChanged(record, data, prev.data, identity, ['status'])) this.unchanged += 1;
+        if (!this.leftMoverIfChanged(record, data, prev.data, identity)) this.unchanged += 1;
         return;
       }
       this.records.pop();
@@ -298,6 +298,19 @@ class DiffBuilder {
       this.supersede(identity, 'leaver');
       if (record.endDate) this.pushLeaver(identity.key, record.key, record.endDate, { end_date: [before.end_date ?? null, record.endDate] });
     }
+    return true;
+  }
+
+  /**
+   * A left person's row changed (a correction, not a return). Someone first seen as history (left, no leaver on the
+   * timeline) gets a mover carrying every field, the status too: with no earlier event to fold, the change alone would
+   * make them pending.
+   */
+  private leftMoverIfChanged(record: SourceRecord, data: RecordData, before: RecordData, identity: KnownIdentity): boolean {
+    if (identity.leftOn !== null) return this.moverIfChanged(record, data, before, identity, ['status']);
+    if (Object.keys(diffData(before, data, ['status'])).length === 0) return false;
+    // Left whatever the row's status says (some HR systems keep a leaver's row active with the end date shown).
+    this.push('mover', identity.key, record.key, this.input.asOf, diffData({}, { ...data, status: 'terminated' }));
     return true;
   }
 

@@ -78,6 +78,21 @@ const REGRESSIONS: readonly { readonly name: string; readonly history: History }
       ],
     },
   },
+  {
+    // seed 20261206, path 371:6:3:4:4:5:6:6:6:6:6:7 (`--runs 1000`) — a person first seen as history (joined and left before
+    // jml knew) whose row was later corrected got a mover carrying the new surname alone; folded from an empty timeline it
+    // made them pending. Fixed in src/sources/snapshot-diff.ts: that mover carries every field and the status.
+    name: 'a correction to the row of a person who had already left when first seen keeps them left',
+    history: {
+      org: { timeZone: 'UTC', startDay: '2026-03-26', people: 2 },
+      operations: [
+        { op: 'join', who: 0, department: 'Engineering', startOffset: -1 },
+        { op: 'leave', who: 0, endOffset: -1 },
+        { op: 'sync', faults: faults({}) },
+        { op: 'rename', who: 0, last: 'Noether' },
+      ],
+    },
+  },
 ];
 
 for (const { name, history } of REGRESSIONS) {
