@@ -2,9 +2,8 @@
  * What a push reads before it maps and diffs, in one statement (one round
  * trip) under the source's lock: the stored resources of the ids it names,
  * the Users already holding the userNames it claims, and — when the source
- * maps a manager — the Users kept with a manager reference that named nobody,
- * with their resources, so that a push bringing that manager can map them
- * again without a second read.
+ * maps a manager — the Users kept with a manager reference that named nobody
+ * (a push bringing that manager maps them again).
  */
 import { sql, type Kysely } from 'kysely';
 import { UNRESOLVED_MANAGER } from '../../sources/record-mapper.ts';
@@ -17,7 +16,6 @@ export interface WaitingUser {
   readonly id: string;
   /** The manager reference as the source sent it. */
   readonly reference: string;
-  readonly resource: ScimObject;
 }
 
 export interface PushTargets {
@@ -33,7 +31,8 @@ type ResourceRow = { id: string; version: number; present: boolean; resource: Sc
 /**
  * Reads a push's targets in the source: `ids` (the keys it writes or deletes),
  * `userNames` (compared case-insensitively, unique within the source), and the
- * waiting Users when `withWaiting` (the source maps a manager).
+ * waiting Users when `withWaiting` (the source maps a manager). The stored
+ * resources of other ids (the waiting Users a push resolves) are read the same way, with no userNames.
  * @example const { stored, nameHolders } = await loadPushTargets(trx, 'entra', ['E1'], ['e1@example.com'], true);
  */
 export async function loadPushTargets(db: Kysely<Database>, source: string, ids: readonly string[], userNames: readonly string[], withWaiting: boolean): Promise<PushTargets> {
@@ -56,11 +55,11 @@ export async function loadPushTargets(db: Kysely<Database>, source: string, ids:
     .with('waiting', (q) =>
       q
         .selectFrom('source_records as r')
-        .innerJoin('scim_resources as s', (join) => join.onRef('s.source', '=', 'r.source').onRef('s.id', '=', 'r.record_key'))
-        .select(['r.record_key as id', sql<string>`${unresolved}`.as('reference'), 's.resource'])
+        // Without their resources: the planner cannot tell how few records wait (no statistics on the index's
+        // predicate), and would plan a join as a scan of the source's resources. Few are ever resolved.
+        .select(['r.record_key as id', sql<string>`${unresolved}`.as('reference')])
         .where('r.source', '=', source)
         .where('r.present', '=', true)
-        .where('s.present', '=', true)
         .where(unresolved, 'is not', null)
         .$if(!withWaiting, (w) => w.where(sql<boolean>`false`)),
     )

@@ -31,7 +31,7 @@ import { countEvents, writeImport, type ImportedEvent, type ImportStatus } from 
 import { attachIdentityData, loadState, type EffectiveEvent } from '../import-state.ts';
 import { pushMassChangeVerdict, type MassChangeVerdict } from '../mass-change-guard.ts';
 import { loadPushTargets, type WaitingUser } from './scim-push-targets.ts';
-import { writeScimResources, type StoredUser } from './scim-resource-store.ts';
+import { writeScimResources, type StoredUser, type StoredVersion } from './scim-resource-store.ts';
 
 type Db = Kysely<Database>;
 
@@ -160,7 +160,9 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
   const firstReferrerRow = users.length + deletes.length + 1;
   // Only a person new to the source can be the one a waiting reference names: a push of known records resolves nothing.
   const arrivals = { ...pushedTable, rows: pushedTable.rows.filter((_, n) => !stored.get(keyOf[accepted[n]!]!)?.present) };
-  const referrers = referrersResolvedBy(targets.waiting, source, resolved, arrivals, new Set([...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)]), tz, asOf);
+  const resolvedIds = referrersResolvedBy(targets.waiting, source, resolved, arrivals, new Set([...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)]), tz, asOf);
+  const referrerResources = resolvedIds.length === 0 ? new Map<string, StoredVersion>() : (await loadPushTargets(trx, source, resolvedIds, [], false)).stored;
+  const referrers = resolvedIds.flatMap((id) => { const r = referrerResources.get(id); return r?.present ? [{ id, resource: r.resource }] : []; });
   const referrerRows = scimUserTable(input.label, referrers.map((r) => r.resource)).rows.map((row, k) => ({ ...row, row: firstReferrerRow + k }));
   const isReferrer = (row: number) => row >= firstReferrerRow;
   const keyAt = (row: number) => (isReferrer(row) ? referrers[row - firstReferrerRow]!.id : keyOf[row - 1]!);
@@ -234,13 +236,13 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
  * than `exclude`) whom the people of `pushed` now resolve — by the source's
  * own reference rule, through the same resolver a file uses.
  */
-function referrersResolvedBy(waiting: readonly WaitingUser[], source: string, resolved: ReturnType<typeof resolveSourceConfig>, pushed: SourceTable, exclude: ReadonlySet<string>, timezone: string, asOf: string): { id: string; resource: ScimObject }[] {
+function referrersResolvedBy(waiting: readonly WaitingUser[], source: string, resolved: ReturnType<typeof resolveSourceConfig>, pushed: SourceTable, exclude: ReadonlySet<string>, timezone: string, asOf: string): string[] {
   const manager = resolved.fields.get('manager');
   const candidates = waiting.filter((w) => !exclude.has(w.id));
   if (!manager || pushed.rows.length === 0 || candidates.length === 0) return [];
   const people = mapSourceTable(pushed, { source, config: resolved, timezone, directory: EMPTY_DIRECTORY, asOf, keepUnknownManagers: true }).records;
   const resolver = createReferenceResolver(people.map((p) => filePerson(p.key, p.attributes)), EMPTY_DIRECTORY);
-  return candidates.filter((c) => 'key' in resolver.resolve(c.reference, manager.by, 'manager')).map((c) => ({ id: c.id, resource: c.resource }));
+  return candidates.filter((c) => 'key' in resolver.resolve(c.reference, manager.by, 'manager')).map((c) => c.id);
 }
 
 function describeKey(resolved: ReturnType<typeof resolveSourceConfig>): string {
