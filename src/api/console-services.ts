@@ -17,7 +17,7 @@ import { createInitialCredentials } from '../app/initial-credentials.ts';
 import { keyringFromEnv } from '../connectors/secrets/index.ts';
 import { listFindings } from '../app/findings-store.ts';
 import { importSource, type ImportResult } from '../app/import-source.ts';
-import { followUpImport, tolerantReplan, type ReplanQueue } from '../app/replan-follow-up.ts';
+import { coalescedFollowUps, followUpImport, tolerantReplan, type ReplanQueue } from '../app/replan-follow-up.ts';
 import { lostDeviceSettings } from '../app/assets/lost-device-report.ts';
 import { listSystemHealth } from '../app/quarantine.ts';
 import { readPlanProgress } from '../app/plan-progress.ts';
@@ -84,6 +84,9 @@ export interface ConsoleServicesDeps {
   readonly replan?: ReplanQueue;
 }
 
+/** How long the follow-up of a push waits for the pushes after it (coalescedFollowUps). */
+const PUSH_FOLLOW_UP_WINDOW_MS = 1000;
+
 /** Builds the ports over the store and configuration. */
 export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleServices {
   const { db, config } = deps;
@@ -120,10 +123,13 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
 
   const approvals = createApprovalsPort({ db, policy: async () => (await access.policy()).policy, timezone: config.timezone, now: deps.now, ...(deps.replan ? { replan: deps.replan } : {}) });
 
-  /** A push to a scim source, followed (when applied) as an import is: joiner approvals, replans. */
+  // Pushes come in quick succession (a Bulk of 50 every few hundred milliseconds): their follow-ups run as one per source.
+  const pushFollowUps = coalescedFollowUps(followUp, PUSH_FOLLOW_UP_WINDOW_MS);
+
+  /** A push to a scim source, followed (when applied) as an import is: joiner approvals, replans — within a second, without the answer waiting. */
   async function push(input: PushInput): Promise<PushResult> {
     const result = await pushUsers({ db, config }, input);
-    if (result.status === 'applied' && result.events.length + result.effective.length > 0 && deps.replan) await followUp(result);
+    if (result.status === 'applied' && result.events.length + result.effective.length > 0 && deps.replan) pushFollowUps.add(result);
     return result;
   }
 

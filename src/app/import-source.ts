@@ -185,6 +185,12 @@ export interface WriteInput extends ImportOptions {
   readonly identities: ReadonlyMap<string, KnownIdentity>;
   /** Scheduled events due at the evaluation instant, as loaded before the diff. */
   readonly due: readonly EffectiveEvent[];
+  /**
+   * Identities with an event crossing the evaluation instant (scheduled but due, applied but not yet due), when the
+   * state was loaded in the write's own transaction (a push: `loadState` with a scope): then `due` is complete and
+   * neither is asked of the database again. Absent (a file, whose state is loaded before its transaction): asked.
+   */
+  readonly crossing?: ReadonlySet<string>;
 }
 
 const EVENT_COLUMNS = {
@@ -213,12 +219,14 @@ export async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent
   const eventIds = diff.events.map(() => orderedId());
 
   w.onProgress?.('writing identities', 0, diff.newIdentities.length);
-  const applied = await writeNewIdentities(db, w, eventIds);
+  await writeNewIdentities(db, w, eventIds);
   const newKeys = new Set(diff.newIdentities.map((n) => n.key));
   w.onProgress?.('writing records', 0, diff.records.length);
   await writeRecords(db, w, detectedAt);
   w.onProgress?.('writing events', 0, diff.events.length);
-  const stateOf = (i: number) => (applied.has(eventIds[i]!) ? 'applied' : 'scheduled');
+  // Each event is written in the state the fold gives it (an event takes effect at its effective time, timeline.ts),
+  // so the re-fold below finds no state to correct: a mover effective today is not written twice.
+  const stateOf = (i: number) => (diff.events[i]!.effectiveAt <= w.evaluatedAt ? 'applied' : 'scheduled');
   await bulkInsert(db, 'lifecycle_events', EVENT_COLUMNS, diff.events, {
     map: (e, i) => ({
       id: eventIds[i],
@@ -240,7 +248,13 @@ export async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent
   w.onProgress?.('refolding identities', 0, 1);
   const touched = await identitiesToRefold(db, w, newKeys);
   // The identities this import touched first (their fold may also un-apply), then every other identity with an event due at the as-of.
-  const outcomes = [...(await refoldIdentities(db, touched, w.evaluatedAt)), ...(await foldDueEvents(db, w.evaluatedAt))];
+  const writtenApplied = new Set(eventIds.filter((_, i) => stateOf(i) === 'applied'));
+  const outcomes = [...(await refoldIdentities(db, touched, w.evaluatedAt, writtenApplied))];
+  if (w.crossing) {
+    // Loaded in this transaction: w.due is every event due at the as-of, so nothing need be asked again.
+    const refolded = new Set(touched);
+    outcomes.push(...(await refoldIdentities(db, [...new Set(w.due.map((e) => e.identity))].filter((key) => !refolded.has(key)), w.evaluatedAt)));
+  } else outcomes.push(...(await foldDueEvents(db, w.evaluatedAt)));
   w.onProgress?.('writing credentials', 0, 1);
   await upsertCredentials(db, w.snapshot, diff);
 
@@ -312,23 +326,27 @@ async function identitiesToRefold(db: Db, w: WriteInput, newKeys: ReadonlySet<st
   for (const identity of w.identities.values()) {
     if (identity.scheduled.some((e) => superseded.has(e.id))) candidates.add(identity.key);
   }
-  const at = w.evaluatedAt as unknown as Date;
-  const crossing = await db
+  for (const key of w.crossing ?? (await crossingIdentities(db, w.evaluatedAt))) candidates.add(key);
+  return [...touched].filter((key) => candidates.has(key));
+}
+
+/** Identities with an event crossing the instant: still scheduled but due, or applied but (with an earlier --as-of) not yet due. */
+async function crossingIdentities(db: Db, evaluatedAt: string): Promise<string[]> {
+  const at = evaluatedAt as unknown as Date;
+  const rows = await db
     .selectFrom('lifecycle_events')
     .select('identity_key')
     .distinct()
     .where((eb) => eb.or([eb.and([eb('state', '=', 'scheduled'), eb('effective_at', '<=', at)]), eb.and([eb('state', '=', 'applied'), eb('effective_at', '>', at)])]))
     .execute();
-  for (const r of crossing) candidates.add(r.identity_key);
-  return [...touched].filter((key) => candidates.has(key));
+  return rows.map((r) => r.identity_key);
 }
 
 /**
  * New identities: their whole timeline is in this import, so they are folded in
- * memory and written. Returns the ids of the events that have taken effect.
- * (A function of its own so the folded identities are garbage once written.)
+ * memory and written. (A function of its own so the folded identities are garbage once written.)
  */
-async function writeNewIdentities(db: Db, w: WriteInput, eventIds: readonly string[]): Promise<Set<string>> {
+async function writeNewIdentities(db: Db, w: WriteInput, eventIds: readonly string[]): Promise<void> {
   const { diff, source } = w;
   const eventsByIdentity = new Map<string, TimelineEvent[]>();
   diff.events.forEach((e, i) => {
@@ -336,17 +354,14 @@ async function writeNewIdentities(db: Db, w: WriteInput, eventIds: readonly stri
     list.push({ id: eventIds[i]!, seq: i, type: e.type, effectiveAt: e.effectiveAt, changes: e.changes, state: 'scheduled' });
     eventsByIdentity.set(e.identityKey, list);
   });
-  const applied = new Set<string>();
   const identities = diff.newIdentities.map((n): Identity => {
     const fold = foldTimeline(n.key, eventsByIdentity.get(n.key) ?? [], w.evaluatedAt);
-    fold.applied.forEach((id) => applied.add(id));
     return n.status === 'left' && fold.applied.length + fold.scheduled.length === 0
       ? { ...fold.identity, ...fromData(n), status: 'left' }
       : { ...fold.identity, source: fold.identity.source || source };
   });
   eventsByIdentity.clear();
   await bulkInsert(db, 'identities', IDENTITY_COLUMNS, identities, { map: identityRow });
-  return applied;
 }
 
 const RECORD_COLUMNS = { source: 'text', record_key: 'text', identity_key: 'text', data: 'jsonb', present: 'boolean', last_import_id: 'text', updated_at: 'timestamptz' } as const;

@@ -33,6 +33,11 @@ export interface LoadedState {
   readonly correlation: Map<string, string>;
   /** Scheduled events due at the evaluation instant, in the order they are reported. */
   readonly due: readonly EffectiveEvent[];
+  /**
+   * A scoped load only (made in the write's transaction): identities with an event crossing the evaluation
+   * instant, scheduled but due or applied but not yet due (see writeImport's WriteInput.crossing).
+   */
+  readonly crossing?: ReadonlySet<string>;
   /** For reading the file only; dropped afterwards (it holds a row per identity). */
   directory: IdentityDirectory;
 }
@@ -153,41 +158,57 @@ export interface StateScope {
   readonly correlationValues: readonly string[];
 }
 
+/**
+ * One statement: the records, the identities they reach (through their records, keys, references and
+ * correlation values) and those identities' scheduled events and applied leavers, plus every event crossing
+ * the evaluation instant (scheduled but due, applied but not yet due) — a push's whole state in one round trip.
+ * Sub-selects are turned into arrays (ARRAY(SELECT …)) so each lookup stays an index scan.
+ */
 async function loadScopedState(db: Db, source: string, evaluatedAt: string, correlationAttribute: string, scope: StateScope): Promise<LoadedState> {
-  const records = await db
-    .selectFrom('source_records')
-    .select(['record_key', 'identity_key', 'data', 'present'])
-    .where('source', '=', source)
-    .where('record_key', '=', sql<string>`ANY(${[...scope.recordKeys]}::text[])`)
-    .execute();
-  const keys = [...new Set([...records.map((r) => r.identity_key), ...scope.recordKeys, ...scope.recordKeys.map((k) => `${source}:${k}`), ...scope.references])];
+  const keys = [...new Set([...scope.recordKeys, ...scope.recordKeys.map((k) => `${source}:${k}`), ...scope.references])];
   const lowered = [...new Set([...scope.correlationValues, ...scope.references].map((v) => v.toLowerCase()))];
-  const identityRows = await db
-    .selectFrom('identities')
-    .select(identityStateColumns(correlationAttribute))
-    .where((eb) =>
-      eb.or([
-        eb('key', '=', sql<string>`ANY(${keys}::text[])`),
-        // By email, the index on lower(attributes->>'email') answers; another correlation attribute is looked up without one.
-        eb(sql`lower(attributes->>'email')`, '=', sql<string>`ANY(${lowered}::text[])`),
-        ...(correlationAttribute === 'email' ? [] : [eb(sql`lower(attributes->>${correlationAttribute})`, '=', sql<string>`ANY(${lowered}::text[])`)]),
-      ]),
-    )
-    .execute();
-  const loaded = identityRows.map((r) => r.key);
   const at = evaluatedAt as unknown as Date;
-  const [scheduled, lefts] = await Promise.all([
-    db
-      .selectFrom('lifecycle_events')
-      .select(['id', 'type', 'identity_key', 'effective_date', 'effective_at'])
-      .where('state', '=', 'scheduled')
-      .where((eb) => eb.or([eb('identity_key', '=', sql<string>`ANY(${loaded}::text[])`), eb('effective_at', '<=', at)]))
-      .orderBy('effective_at')
-      .orderBy('seq')
-      .execute(),
-    db.selectFrom('lifecycle_events').select(['id', 'identity_key', 'effective_date']).where('state', '=', 'applied').where('type', '=', 'leaver').where('identity_key', '=', sql<string>`ANY(${loaded}::text[])`).orderBy('effective_at').execute(),
-  ]);
-  return assembleState(db, records, identityRows, scheduled, lefts, evaluatedAt);
+  const eventColumns = ['id', 'type', 'identity_key', 'effective_date', 'effective_at', 'seq', 'state'] as const;
+  const loaded = await db
+    .with('rec', (q) =>
+      q.selectFrom('source_records').select(['record_key', 'identity_key', 'data', 'present']).where('source', '=', source).where('record_key', '=', sql<string>`ANY(${[...scope.recordKeys]}::text[])`),
+    )
+    .with('ids', (q) =>
+      q
+        .selectFrom('identities')
+        .select(identityStateColumns(correlationAttribute))
+        .where((eb) =>
+          eb.or([
+            eb('key', '=', sql<string>`ANY(${keys}::text[] || ARRAY(SELECT identity_key FROM rec))`),
+            // By email, the index on lower(attributes->>'email') answers; another correlation attribute is looked up without one.
+            eb(sql`lower(attributes->>'email')`, '=', sql<string>`ANY(${lowered}::text[])`),
+            ...(correlationAttribute === 'email' ? [] : [eb(sql`lower(attributes->>${correlationAttribute})`, '=', sql<string>`ANY(${lowered}::text[])`)]),
+          ]),
+        ),
+    )
+    .with('ev', (q) =>
+      q
+        .selectFrom('lifecycle_events')
+        .select(eventColumns)
+        .where('identity_key', '=', sql<string>`ANY(ARRAY(SELECT key FROM ids))`)
+        .where((eb) => eb.or([eb('state', '=', 'scheduled'), eb.and([eb('state', '=', 'applied'), eb('type', '=', 'leaver')])]))
+        .union(q.selectFrom('lifecycle_events').select(eventColumns).where('state', '=', 'scheduled').where('effective_at', '<=', at))
+        .union(q.selectFrom('lifecycle_events').select(eventColumns).where('state', '=', 'applied').where('effective_at', '>', at)),
+    )
+    .selectNoFrom([
+      sql<RecordRow[] | null>`(SELECT json_agg(rec) FROM rec)`.as('records'),
+      sql<IdentityRow[] | null>`(SELECT json_agg(ids) FROM ids)`.as('identities'),
+      sql<(Omit<ScheduledRow, 'effective_at'> & { effective_at: string; state: string; seq: number })[] | null>`(SELECT json_agg(ev ORDER BY ev.effective_at, ev.seq) FROM ev)`.as('events'),
+    ])
+    .executeTakeFirstOrThrow();
+  const identityRows = loaded.identities ?? [];
+  const reached = new Set(identityRows.map((r) => r.key));
+  const events = (loaded.events ?? []).map((e) => ({ ...e, effective_at: new Date(e.effective_at) }));
+  const due = (e: { effective_at: Date }) => e.effective_at.getTime() <= Date.parse(evaluatedAt);
+  const crossing = new Set(events.filter((e) => (e.state === 'scheduled' ? due(e) : !due(e))).map((e) => e.identity_key));
+  const scheduled = events.filter((e) => e.state === 'scheduled' && (reached.has(e.identity_key) || due(e)));
+  const lefts = events.filter((e) => e.state === 'applied' && e.type === 'leaver' && reached.has(e.identity_key));
+  return { ...(await assembleState(db, loaded.records ?? [], identityRows, scheduled, lefts, evaluatedAt)), crossing };
 }
 
 async function assembleState(db: Db, records: readonly RecordRow[], identityRows: readonly IdentityRow[], scheduled: readonly ScheduledRow[], lefts: readonly LeftRow[], evaluatedAt: string): Promise<LoadedState> {
@@ -237,6 +258,7 @@ const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  */
 async function foldedAt(db: Db, keys: readonly string[], evaluatedAt: string, leaverDates: ReadonlyMap<string, string>): Promise<Map<string, { status: IdentityStatus; leftOn: string | null }>> {
   const out = new Map<string, { status: IdentityStatus; leftOn: string | null }>();
+  if (keys.length === 0) return out;
   const timelines = await timelinesOf(db, keys);
   for (const key of keys) {
     const fold = foldTimeline(key, timelines.get(key) ?? [], evaluatedAt);

@@ -30,8 +30,10 @@ const KEY_CHUNK = 10_000;
  * Re-folds the identities' timelines at `now` and stores the result. Call inside a transaction.
  * Only rows whose fold differs from the stored row are written: a re-import of
  * 100,000 unchanged people reads their timelines but rewrites nothing.
+ * `written`: events the caller has just recorded already applied (an import's own, due at once); they take
+ * effect with this fold (its outcomes name them) but need no update.
  */
-export async function refoldIdentities(db: Db, keys: readonly string[], now: string): Promise<RefoldOutcome[]> {
+export async function refoldIdentities(db: Db, keys: readonly string[], now: string, written: ReadonlySet<string> = new Set()): Promise<RefoldOutcome[]> {
   if (keys.length === 0) return [];
   const outcomes: RefoldOutcome[] = [];
   const toApply: string[] = [];
@@ -47,8 +49,8 @@ export async function refoldIdentities(db: Db, keys: readonly string[], now: str
       if (events.length === 0 && before) continue;
       const fold = foldTimeline(key, events, now);
       const state = new Map(events.map((e) => [e.id, e.state]));
-      const nowApplied = fold.applied.filter((id) => state.get(id) === 'scheduled');
-      toApply.push(...nowApplied);
+      const nowApplied = fold.applied.filter((id) => state.get(id) === 'scheduled' || written.has(id));
+      toApply.push(...nowApplied.filter((id) => state.get(id) === 'scheduled'));
       toSchedule.push(...fold.scheduled.filter((id) => state.get(id) === 'applied'));
       const after = { ...fold.identity, source: fold.identity.source || before?.source || '' };
       outcomes.push({ key, before, after, nowApplied });

@@ -4,7 +4,7 @@ import { FAKE_WIKI_POLICY, person, seedIdentities, writePolicyDir } from '../../
 import { testBackends } from '../../test/support/backends.ts';
 import { loadPolicy } from '../policy/index.ts';
 import type { ImportedEvent } from './import-source.ts';
-import { followUpDecision, followUpImport, MAX_REPLAN_KEYS, tolerantReplan, type ReplanQueue } from './replan-follow-up.ts';
+import { coalescedFollowUps, followUpDecision, followUpImport, MAX_REPLAN_KEYS, tolerantReplan, type FollowedImport, type ReplanQueue } from './replan-follow-up.ts';
 
 /** A stateful queue: what was asked, in order. */
 function recordingQueue(): ReplanQueue & { sent: { keys: readonly string[] | undefined; reason: string }[] } {
@@ -57,4 +57,43 @@ test('a tolerant replan queue reports a failed request and lets the action that 
   const down = tolerantReplan({ requestReplan: async () => { throw new Error('queue unreachable'); } }, (m) => warnings.push(m));
   await down.requestReplan(['E1'], 'asset LAP-1 reported lost');
   assert.deepEqual(warnings, ["replan (asset LAP-1 reported lost) not requested: queue unreachable; the workers' next scheduled plan picks it up"]);
+});
+
+describe('follow-ups of pushes in quick succession', () => {
+  const pushed = (importId: string, source: string, ...events: ImportedEvent[]): FollowedImport => ({ status: 'applied', source, importId, events, effective: [] });
+  const leaver = (identity: string): ImportedEvent => ({ ...joiner(identity), type: 'leaver' });
+
+  test('pushes of one source within the window are followed up once, with every event they brought, and the answer does not wait', async () => {
+    const runs: FollowedImport[] = [];
+    const followUps = coalescedFollowUps(async (merged) => void runs.push(merged), 50);
+    followUps.add(pushed('p1', 'entra', joiner('E1')));
+    followUps.add(pushed('p2', 'entra', joiner('E2'), joiner('E3')));
+    followUps.add(pushed('w1', 'workday', joiner('W1')));
+    followUps.add(pushed('p3', 'entra', joiner('E4')));
+    assert.equal(runs.length, 0, 'nothing runs before the window ends');
+    for (let waited = 0; runs.length < 2 && waited < 5000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(runs.map((r) => [r.source, r.importId, r.events.map((e) => e.identity)]), [['entra', 'p1 and 2 more', ['E1', 'E2', 'E3', 'E4']], ['workday', 'w1', ['W1']]]);
+    followUps.add(pushed('p4', 'entra', joiner('E5')));
+    await followUps.flush();
+    assert.deepEqual(runs.at(-1)?.events.map((e) => e.identity), ['E5'], 'a push after the window starts the next follow-up');
+  });
+
+  test('a push with a leaver starts its source follow-up at once, taking the pushes queued before it', async () => {
+    const runs: FollowedImport[] = [];
+    const followUps = coalescedFollowUps(async (merged) => void runs.push(merged), 60_000);
+    followUps.add(pushed('p1', 'entra', joiner('E1')));
+    followUps.add(pushed('p2', 'entra', leaver('E2')));
+    assert.deepEqual(runs.map((r) => r.events.map((e) => [e.type, e.identity])), [[['joiner', 'E1'], ['leaver', 'E2']]]);
+    await followUps.flush();
+    assert.equal(runs.length, 1);
+  });
+
+  test('a push that was not applied is not followed up', async () => {
+    const runs: FollowedImport[] = [];
+    const followUps = coalescedFollowUps(async (merged) => void runs.push(merged), 10);
+    followUps.add({ ...pushed('p1', 'entra', joiner('E1')), status: 'held' });
+    followUps.add({ ...pushed('p2', 'entra', joiner('E2')), status: 'dry_run' });
+    await followUps.flush();
+    assert.deepEqual(runs, []);
+  });
 });

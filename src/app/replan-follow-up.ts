@@ -106,3 +106,68 @@ export function tolerantReplan(queue: ReplanQueue, warn: (message: string) => vo
     },
   };
 }
+
+/** What a follow-up reads of an applied import or push. */
+export type FollowedImport = Pick<ImportResult, 'status' | 'events' | 'effective' | 'source' | 'importId'>;
+
+export interface CoalescedFollowUps {
+  /** Queues the follow-up of an applied import or push; returns at once. */
+  add(result: FollowedImport): void;
+  /** Runs every queued follow-up now and waits for those under way (at shutdown, and in tests). */
+  flush(): Promise<void>;
+}
+
+/**
+ * Follow-ups of pushes that come close together, run as one per source. A
+ * provisioning client sends a Bulk of 50 records every few hundred
+ * milliseconds; each would otherwise pay its own joiner-approval query and
+ * replan job before its answer. Here the first push of a source waits up to
+ * `windowMs`, every push of that source arriving meanwhile joins it, and one
+ * follow-up covers all their events — the answer does not wait for it. A
+ * push with a leaver starts its source's follow-up at once. `run`
+ * handles its own failures (the workers' next scheduled plan picks the
+ * identities up), as after an import; a follow-up still queued when the
+ * process dies is lost the same way.
+ * @example
+ * const followUps = coalescedFollowUps((merged) => followUpImport(deps, merged).then(() => undefined), 1000);
+ * followUps.add(pushResult);
+ */
+export function coalescedFollowUps(run: (merged: FollowedImport) => Promise<void>, windowMs: number): CoalescedFollowUps {
+  const queued = new Map<string, { results: FollowedImport[]; timer: ReturnType<typeof setTimeout> }>();
+  const running = new Set<Promise<void>>();
+  const start = (source: string) => {
+    const entry = queued.get(source);
+    if (!entry) return;
+    queued.delete(source);
+    clearTimeout(entry.timer);
+    const [first, ...others] = entry.results;
+    const merged: FollowedImport = {
+      status: 'applied',
+      source,
+      importId: others.length === 0 ? first!.importId : `${first!.importId} and ${others.length} more`,
+      events: entry.results.flatMap((r) => r.events),
+      effective: entry.results.flatMap((r) => r.effective),
+    };
+    const done: Promise<void> = run(merged).finally(() => running.delete(done));
+    running.add(done);
+  };
+  return {
+    add(result) {
+      if (result.status !== 'applied') return;
+      const entry = queued.get(result.source);
+      if (entry) entry.results.push(result);
+      else {
+        const timer = setTimeout(() => start(result.source), windowMs);
+        // A queued follow-up does not keep the process alive: the workers' scheduled plan covers one lost at exit.
+        timer.unref();
+        queued.set(result.source, { results: [result], timer });
+      }
+      // A leaver is not kept waiting for the window (its replan overtakes others in the queue, as after an import).
+      if ([...result.events, ...result.effective].some((e) => e.type === 'leaver')) start(result.source);
+    },
+    async flush() {
+      for (const source of [...queued.keys()]) start(source);
+      await Promise.allSettled([...running]);
+    },
+  };
+}

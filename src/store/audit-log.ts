@@ -6,7 +6,7 @@
  * (several processes on one PostgreSQL) still form one chain.
  */
 import { createHash } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import { bulkInsert } from './bulk-write.ts';
 import type { AuditLogTable, Database } from './database.ts';
@@ -69,8 +69,8 @@ export async function appendAudit(db: Db, entries: AuditEntryInput | Iterable<Au
   let hash = GENESIS_HASH;
   const at = now.toISOString();
   let rows: AuditEntry[] = [];
-  const flush = async () => {
-    await bulkInsert(db, 'audit_log', AUDIT_COLUMNS, rows, { chunkSize: AUDIT_CHUNK });
+  const flush = async (then?: RawBuilder<unknown>) => {
+    await bulkInsert(db, 'audit_log', AUDIT_COLUMNS, rows, { chunkSize: AUDIT_CHUNK, ...(then ? { then } : {}) });
     rows = [];
   };
   for (const input of list) {
@@ -99,8 +99,10 @@ export async function appendAudit(db: Db, entries: AuditEntryInput | Iterable<Au
     if (rows.length >= AUDIT_BATCH) await flush();
   }
   if (!locked) return;
-  if (rows.length > 0) await flush();
-  await db.updateTable('audit_head').set({ seq, hash }).where('id', '=', 1).execute();
+  // The new head goes with the last entries, in one round trip.
+  const head = sql`UPDATE audit_head SET seq = ${seq}, hash = ${hash} WHERE id = 1`;
+  if (rows.length > 0) await flush(head);
+  else await head.execute(db);
 }
 
 function isIterable(value: AuditEntryInput | Iterable<AuditEntryInput>): value is Iterable<AuditEntryInput> {

@@ -26,6 +26,11 @@ export interface BulkWriteOptions<T = Readonly<Record<string, unknown>>> {
   /** `ON CONFLICT (…) DO UPDATE SET` these columns from the incoming row. */
   readonly upsert?: { readonly conflict: readonly string[]; readonly update: readonly string[] };
   readonly chunkSize?: number;
+  /**
+   * A statement sent with the last chunk, in the same round trip (`WITH written AS (INSERT …) <then>`):
+   * the audit chain's new head travels with its last entries. Not run when there are no rows.
+   */
+  readonly then?: RawBuilder<unknown>;
   /** Turns an item (and its index in `rows`) into its row, one chunk at a time (default: the item is the row). */
   readonly map?: (item: T, index: number) => Readonly<Record<string, unknown>>;
 }
@@ -73,7 +78,8 @@ export async function bulkInsert<T = Readonly<Record<string, unknown>>>(
       for (let c = 0; c < names.length; c += 1) values[c]![j] = cell(row[names[c]!], isJson[c]!);
     }
     const arrays = sql.join(names.map((n, c) => sql`${values[c]}::${sql.raw(isTextArray[c] ? 'jsonb' : columns[n]!)}[]`));
-    const statement = sql`INSERT INTO ${sql.table(table)} (${columnList}) SELECT ${selected} FROM unnest(${arrays})${alias}${conflict}`.execute(db);
+    const insert = sql`INSERT INTO ${sql.table(table)} (${columnList}) SELECT ${selected} FROM unnest(${arrays})${alias}${conflict}`;
+    const statement = (options.then && i + size >= rows.length ? sql`WITH written AS (${insert}) ${options.then}` : insert).execute(db);
     if (!pipeline) {
       await statement;
       continue;

@@ -16,7 +16,7 @@ import { canonicalJson } from '../../domain/canonical-json.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { dateIn } from '../../engine/org-calendar.ts';
 import { createReferenceResolver, EMPTY_DIRECTORY } from '../../sources/reference-resolver.ts';
-import { filePerson, mapSourceTable, UNRESOLVED_MANAGER } from '../../sources/record-mapper.ts';
+import { filePerson, mapSourceTable } from '../../sources/record-mapper.ts';
 import type { SourceTable } from '../../sources/source-table.ts';
 import { createRowReader } from '../../sources/row-reader.ts';
 import { attributeOf, scimAttributePath, scimUserTable, type ScimObject } from '../../sources/scim-user-table.ts';
@@ -30,7 +30,8 @@ import { sameStoredValues } from '../lifecycle-clock.ts';
 import { countEvents, writeImport, type ImportedEvent, type ImportStatus } from '../import-source.ts';
 import { attachIdentityData, loadState, type EffectiveEvent } from '../import-state.ts';
 import { pushMassChangeVerdict, type MassChangeVerdict } from '../mass-change-guard.ts';
-import { scimResourceVersions, scimUserNameHolders, writeScimResources, type StoredUser } from './scim-resource-store.ts';
+import { loadPushTargets, type WaitingUser } from './scim-push-targets.ts';
+import { writeScimResources, type StoredUser, type StoredVersion } from './scim-resource-store.ts';
 
 type Db = Kysely<Database>;
 
@@ -127,9 +128,9 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
 
   const table = scimUserTable(input.label, users.map((u) => u.resource));
   const keyOf = table.rows.map((row, i) => users[i]!.id ?? createRowReader(row, resolved.fields, input.label).value('key'));
-  const stored = await scimResourceVersions(trx, source, [...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)]);
   const userNames = users.map((u) => attributeOf(u.resource, 'userName')).filter((n): n is string => typeof n === 'string');
-  const nameHolders = await scimUserNameHolders(trx, source, userNames);
+  const targets = await loadPushTargets(trx, source, [...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)], userNames, resolved.fields.has('manager'));
+  const { stored, nameHolders } = targets;
   users.forEach((u, i) => {
     const key = keyOf[i] ?? null;
     const existing = key === null ? undefined : stored.get(key);
@@ -157,9 +158,11 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
   // Users stored with a manager that named nobody, whom this push's people now resolve: mapped again with it,
   // numbered after the push's own operations (row - 1 beyond them is not an operation of the client's).
   const firstReferrerRow = users.length + deletes.length + 1;
-  // Only a person new to the source can be the one a waiting reference names: a push of known records skips the look-up.
+  // Only a person new to the source can be the one a waiting reference names: a push of known records resolves nothing.
   const arrivals = { ...pushedTable, rows: pushedTable.rows.filter((_, n) => !stored.get(keyOf[accepted[n]!]!)?.present) };
-  const referrers = await referrersResolvedBy(trx, source, resolved, arrivals, new Set([...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)]), tz, asOf);
+  const resolvedIds = referrersResolvedBy(targets.waiting, source, resolved, arrivals, new Set([...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)]), tz, asOf);
+  const referrerResources = resolvedIds.length === 0 ? new Map<string, StoredVersion>() : (await loadPushTargets(trx, source, resolvedIds, [], false)).stored;
+  const referrers = resolvedIds.flatMap((id) => { const r = referrerResources.get(id); return r?.present ? [{ id, resource: r.resource }] : []; });
   const referrerRows = scimUserTable(input.label, referrers.map((r) => r.resource)).rows.map((row, k) => ({ ...row, row: firstReferrerRow + k }));
   const isReferrer = (row: number) => row >= firstReferrerRow;
   const keyAt = (row: number) => (isReferrer(row) ? referrers[row - firstReferrerRow]!.id : keyOf[row - 1]!);
@@ -213,11 +216,11 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
   // no audit of an import that did nothing; the request itself is audited by the API, the resource stored below.
   const unchanged = diff.events.length === 0 && diff.superseded.length === 0 && diff.newIdentities.length === 0 && state.due.length === 0 &&
     diff.records.every((r) => { const prev = state.previous.get(r.recordKey); return prev !== undefined && prev.identityKey === r.identityKey && prev.present === r.present && sameStoredValues(prev.data, r.data); });
-  const sha256 = createHash('sha256').update(canonicalJson({ users: input.users, deletes: input.deletes })).digest('hex');
   const effective = unchanged ? [] : await writeImport(trx, {
     source, file: input.label, actor: input.actor, trigger: input.trigger, allowMassChange: input.allowMassChange ?? false,
-    importId, asOf, evaluatedAt, fileSha256: sha256, snapshot: { ...snapshot, records: [] }, validRows: valid.length,
-    diff, verdict, realNow: now, previous: state.previous, identities: state.identities, due: state.due,
+    importId, asOf, evaluatedAt, fileSha256: createHash('sha256').update(canonicalJson({ users: input.users, deletes: input.deletes })).digest('hex'),
+    snapshot: { ...snapshot, records: [] }, validRows: valid.length,
+    diff, verdict, realNow: now, previous: state.previous, identities: state.identities, due: state.due, ...(state.crossing ? { crossing: state.crossing } : {}),
   });
   const validRows = new Set(valid.map((r) => r.row - 1));
   const written = await writeScimResources(trx, source, now, stored, [
@@ -229,27 +232,17 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
 }
 
 /**
- * Present Users of the source (other than `exclude`) kept with a manager
- * reference that named nobody, which the people of `pushed` now resolve —
- * by the source's own reference rule, through the same resolver a file uses.
+ * The waiting Users (kept with a manager reference that named nobody, other
+ * than `exclude`) whom the people of `pushed` now resolve — by the source's
+ * own reference rule, through the same resolver a file uses.
  */
-async function referrersResolvedBy(trx: Db, source: string, resolved: ReturnType<typeof resolveSourceConfig>, pushed: SourceTable, exclude: ReadonlySet<string>, timezone: string, asOf: string): Promise<{ id: string; resource: ScimObject }[]> {
+function referrersResolvedBy(waiting: readonly WaitingUser[], source: string, resolved: ReturnType<typeof resolveSourceConfig>, pushed: SourceTable, exclude: ReadonlySet<string>, timezone: string, asOf: string): string[] {
   const manager = resolved.fields.get('manager');
-  if (!manager || pushed.rows.length === 0) return [];
-  const waiting = await trx
-    .selectFrom('source_records')
-    .select(['record_key', sql<string>`data->>${UNRESOLVED_MANAGER}`.as('reference')])
-    .where('source', '=', source)
-    .where('present', '=', true)
-    .where(sql`data->>${UNRESOLVED_MANAGER}`, 'is not', null)
-    .execute();
-  const candidates = waiting.filter((w) => !exclude.has(w.record_key));
-  if (candidates.length === 0) return [];
+  const candidates = waiting.filter((w) => !exclude.has(w.id));
+  if (!manager || pushed.rows.length === 0 || candidates.length === 0) return [];
   const people = mapSourceTable(pushed, { source, config: resolved, timezone, directory: EMPTY_DIRECTORY, asOf, keepUnknownManagers: true }).records;
   const resolver = createReferenceResolver(people.map((p) => filePerson(p.key, p.attributes)), EMPTY_DIRECTORY);
-  const ids = candidates.filter((c) => 'key' in resolver.resolve(c.reference, manager.by, 'manager')).map((c) => c.record_key);
-  const stored = await scimResourceVersions(trx, source, ids);
-  return ids.flatMap((id) => { const s = stored.get(id); return s?.present ? [{ id, resource: s.resource }] : []; });
+  return candidates.filter((c) => 'key' in resolver.resolve(c.reference, manager.by, 'manager')).map((c) => c.id);
 }
 
 function describeKey(resolved: ReturnType<typeof resolveSourceConfig>): string {

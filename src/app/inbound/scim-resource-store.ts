@@ -42,36 +42,6 @@ export function storableResource(resource: ScimObject): ScimObject {
   return Object.fromEntries(Object.entries(resource).filter(([k]) => !NOT_STORED.has(k.toLowerCase())).map(([k, v]) => [CANONICAL_NAMES.get(k.toLowerCase()) ?? k, v]));
 }
 
-/** Versions (and resources) of these ids in the source, deleted ones included. */
-export async function scimResourceVersions(db: Db, source: string, ids: readonly string[]): Promise<Map<string, StoredVersion>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('scim_resources')
-    .select(['id', 'version', 'present', 'resource', 'created_at', 'updated_at'])
-    .where('source', '=', source)
-    .where('id', '=', sql<string>`ANY(${[...new Set(ids)]}::text[])`)
-    .execute();
-  return new Map(rows.map((r) => [r.id, { version: r.version, present: r.present, resource: r.resource, created: r.created_at.toISOString(), lastModified: r.updated_at.toISOString() }]));
-}
-
-/**
- * Which present User of the source holds each of these userNames, compared
- * case-insensitively (userName is caseExact false, RFC 7643 §4.1.1): lower-cased
- * name → id. A name is unique within its source, not across sources.
- */
-export async function scimUserNameHolders(db: Db, source: string, userNames: readonly string[]): Promise<Map<string, string>> {
-  const names = [...new Set(userNames.map((n) => n.toLowerCase()))];
-  if (names.length === 0) return new Map();
-  const rows = await db
-    .selectFrom('scim_resources')
-    .select(['id', sql<string>`lower(resource->>'userName')`.as('name')])
-    .where('source', '=', source)
-    .where('present', '=', true)
-    .where(sql`lower(resource->>'userName')`, '=', sql<string>`ANY(${names}::text[])`)
-    .execute();
-  return new Map(rows.map((r) => [r.name, r.id]));
-}
-
 export interface ResourceWrite {
   /** The operation's position in its push. */
   readonly index: number;

@@ -1,0 +1,118 @@
+/**
+ * What a push costs the database, statement by statement: each statement is a
+ * round trip, and a Bulk of 50 records must not pay one per record, nor one for
+ * work that does not depend on what was pushed. Statements are read from the
+ * push's own handle (a Kysely plugin compiles each one as it is sent).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PostgresQueryCompiler, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type UnknownRow } from 'kysely';
+import { testBackends } from '../../../test/support/backends.ts';
+import { testConfig } from '../../../test/support/hr-files.ts';
+import { getIdentity } from '../../store/identity-store.ts';
+import type { Store } from '../../store/open-store.ts';
+import { ENTERPRISE_USER_SCHEMA, JML_USER_SCHEMA, type ScimObject } from '../../sources/scim-user-table.ts';
+import { pushUsers, type PushInput } from './scim-push.ts';
+
+const config = testConfig({ timezone: 'Europe/Berlin', sources: { entra: { type: 'scim' } }, mass_change: { minimum: 100, percent: 50 } });
+
+/** Every statement sent through the handle, as SQL. */
+class StatementLog implements KyselyPlugin {
+  readonly sql: string[] = [];
+  readonly #compiler = new PostgresQueryCompiler();
+  transformQuery({ node, queryId }: PluginTransformQueryArgs) {
+    this.sql.push(this.#compiler.compileQuery(node, queryId).sql);
+    return node;
+  }
+  async transformResult({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return result;
+  }
+  /** The tables written, in order: `insert into "t"`, `update "t"`, `delete from "t"` (an upsert's DO UPDATE and a FOR UPDATE are not writes of their own). */
+  written(): string[] {
+    return this.sql.flatMap((s) => [...s.matchAll(/(?<!(?:do|for)\s+)\b(?:insert\s+into|update|delete\s+from)\s+"?(\w+)"?/gi)].map((m) => m[1]!));
+  }
+}
+
+function user(id: string, department = 'Engineering', startDate = '2026-01-05'): ScimObject {
+  return {
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ENTERPRISE_USER_SCHEMA, JML_USER_SCHEMA],
+    externalId: id,
+    userName: `${id.toLowerCase()}@example.com`,
+    name: { givenName: 'Given', familyName: id },
+    emails: [{ type: 'work', value: `${id.toLowerCase()}@example.com`, primary: true }],
+    [ENTERPRISE_USER_SCHEMA]: { department, employeeNumber: id, ...(id === 'M0' ? {} : { manager: { value: 'M0' } }) },
+    [JML_USER_SCHEMA]: { startDate },
+  };
+}
+
+const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
+
+for (const backend of testBackends()) {
+  describe(`what an inbound push costs the database, on ${backend.name}`, () => {
+    let store: Store;
+    const now = new Date('2026-11-22T10:00:00Z');
+    /** Pushes through a handle that logs its statements. */
+    const push = async (users: ScimObject[], o: Partial<PushInput> = {}) => {
+      const log = new StatementLog();
+      const result = await pushUsers(
+        { db: store.db.withPlugin(log), config },
+        { source: 'entra', users: users.map((resource) => ({ id: null, resource, onExisting: 'update', ifMatch: null })), deletes: [], label: 'scim Bulk', dryRun: false, actor: 'scim:entra:test', trigger: 'test', now, ...o },
+      );
+      return { result, log };
+    };
+
+    before(async () => {
+      store = await backend.open();
+      await push([user('M0')]);
+    });
+    after(async () => store.close());
+
+    test('a push of new Users writes each table once, in as many statements for thirty Users as for three', async () => {
+      const few = await push(ids('A', 3).map((id) => user(id)));
+      const many = await push(ids('B', 30).map((id) => user(id)));
+      assert.equal(many.result.counts.joiners, 30);
+      assert.deepEqual(many.log.written(), ['identities', 'source_records', 'lifecycle_events', 'audit_log', 'audit_head', 'imports', 'scim_resources']);
+      assert.equal(many.log.sql.length, few.log.sql.length);
+      assert.ok(many.log.sql.length <= 10, `${many.log.sql.length} statements:\n${many.log.sql.join('\n')}`);
+    });
+
+    test('pushing Users already stored takes the lock, reads twice and writes nothing', async () => {
+      const { result, log } = await push(ids('B', 30).map((id) => user(id)));
+      assert.deepEqual(result.events, []);
+      assert.deepEqual(log.written(), []);
+      assert.equal(log.sql.length, 3, log.sql.join('\n'));
+    });
+
+    test('a mover effective today is stored as applied when it is written, and audited so, not updated afterwards', async () => {
+      const { result, log } = await push(ids('B', 5).map((id) => user(id, 'Sales')));
+      assert.equal(result.counts.movers, 5);
+      assert.equal(log.written().filter((t) => t === 'lifecycle_events').length, 1, 'the events are inserted once and not updated');
+      const states = await store.db.selectFrom('lifecycle_events').select('state').where('type', '=', 'mover').execute();
+      assert.deepEqual([...new Set(states.map((s) => s.state))], ['applied']);
+      const audited = await store.db.selectFrom('audit_log').select('after').where('action', '=', 'lifecycle.mover').execute();
+      assert.equal(audited.length, 5);
+      assert.ok(audited.every((a) => (a.after as { state: string }).state === 'applied'));
+      assert.equal((await getIdentity(store.db, 'B1'))!.attributes.department, 'Sales');
+    });
+
+    test('a leaver written as applied at once is still named by the status change it caused', async () => {
+      const { result } = await push([{ ...user('B2', 'Sales'), active: 'False' }]);
+      assert.deepEqual(result.events.map((e) => [e.type, e.key]), [['leaver', 'B2']]);
+      const leaver = await store.db.selectFrom('lifecycle_events').select(['id', 'state']).where('identity_key', '=', 'B2').where('type', '=', 'leaver').executeTakeFirstOrThrow();
+      assert.equal(leaver.state, 'applied');
+      const change = await store.db.selectFrom('audit_log').select(['before', 'after', 'details']).where('action', '=', 'identity.status_changed').where('subject', '=', 'B2').executeTakeFirstOrThrow();
+      assert.deepEqual([change.before, change.after, change.details], [{ status: 'active' }, { status: 'left' }, { events: [leaver.id] }]);
+    });
+
+    test('a push also brings into effect what fell due elsewhere, as an import does, without asking for it twice', async () => {
+      await push([user('C1', 'Engineering', '2026-11-24')]);
+      assert.equal((await getIdentity(store.db, 'C1'))!.status, 'pending');
+      const later = new Date('2026-11-24T09:00:00Z');
+      const { result, log } = await push([user('D1')], { now: later });
+      assert.deepEqual(result.effective.map((e) => [e.type, e.identity]), [['joiner', 'C1']]);
+      assert.equal((await getIdentity(store.db, 'C1'))!.status, 'active');
+      // The due events come with the push's state: neither the import's "what crossed the instant" nor the clock's "what is due" is asked.
+      assert.deepEqual(log.sql.filter((s) => /select distinct "identity_key" from "lifecycle_events"/i.test(s)), []);
+    });
+  });
+}
