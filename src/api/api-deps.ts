@@ -173,6 +173,8 @@ export interface InboundPort {
   push(input: PushInput): Promise<PushResult>;
   /** Requests per token allowed within the window before 429 (default 200 per 10 s). */
   readonly rateLimit?: { readonly requests: number; readonly windowMs: number };
+  /** Sends the follow-ups still waiting for their window (the server is closing) and waits for those under way. */
+  flush?(): Promise<void>;
 }
 
 export interface ConsoleServices {

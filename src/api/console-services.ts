@@ -134,7 +134,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
   }
 
   return {
-    inbound: { config, push },
+    inbound: { config, push, flush: () => pushFollowUps.flush() },
     ...(deps.replan ? { replan: tolerantReplan(deps.replan, (m) => process.stderr.write(`jml serve: ${m}\n`)) } : {}),
     policy: async () => (await access.policy()).policy,
     approvals,

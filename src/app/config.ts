@@ -96,6 +96,8 @@ export const configSchema = z
       })
       .strict()
       .default({ checkpoint_cron: '0 * * * *', streams: [] }),
+    /** The workers' own schedule: `plan_cron` is when they compute a full plan (the safety net for a lost replan request); '' never. */
+    worker: z.object({ plan_cron: z.string().default('30 * * * *') }).strict().default({ plan_cron: '30 * * * *' }),
     /**
      * Multi-factor sign-in for the console: holders of `required_roles` must enrol a passkey or an authenticator
      * app; sensitive actions ask for the factor again when the last one is older than `step_up_minutes`.

@@ -64,6 +64,11 @@ export interface ScheduleSettings {
   readonly checkpointCron: string;
   /** When the monthly check is opened (if not yet this month) and its invitations, reminders and escalations sent (default hourly). */
   readonly monthlyCheckCron: string;
+  /**
+   * When the workers compute a full plan (default hourly, at half past): the safety net for an identity whose own
+   * replan request was lost (a process stopped before sending it, the queue unreachable). Empty: never.
+   */
+  readonly planCron: string;
 }
 
 export const DEFAULT_SCHEDULES: ScheduleSettings = {
@@ -76,6 +81,7 @@ export const DEFAULT_SCHEDULES: ScheduleSettings = {
   exceptionReview: DEFAULT_EXCEPTION_REVIEW,
   checkpointCron: '0 * * * *',
   monthlyCheckCron: '20 * * * *',
+  planCron: '30 * * * *',
 };
 
 export interface ScheduleDeps {
@@ -98,7 +104,7 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
   const tz = settings.timezone;
   const now = deps.now ?? (() => new Date());
   const every = (cron: string) => ({ tz, key: 'jml' as const, cron });
-  const table: readonly { readonly queue: string; readonly cron: string; readonly run: (data: unknown) => Promise<unknown> }[] = [
+  const table: readonly { readonly queue: string; readonly cron: string; readonly data?: object; readonly run: (data: unknown) => Promise<unknown> }[] = [
     { queue: QUEUE.applySweep, cron: '* * * * *', run: async () => undefined },
     { queue: QUEUE.quarantineProbe, cron: '* * * * *', run: async () => undefined },
     {
@@ -128,7 +134,9 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
     },
     {
       queue: QUEUE.replan,
-      cron: '',
+      // The scheduled full plan; requests for a few identities are sent to this queue by imports, pushes and edits.
+      cron: settings.planCron,
+      data: { reason: 'scheduled plan' },
       run: async (data) => {
         const { identityKeys, reason } = replanJobSchema.parse(data ?? {});
         await deps.hooks.replan?.(identityKeys, reason);
@@ -154,7 +162,7 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
   for (const entry of table) {
     const { cron: expression, ...options } = every(entry.cron);
     // An empty expression: the queue has a worker but runs only when someone sends to it.
-    if (cron && expression) await boss.schedule(entry.queue, expression, {}, options);
+    if (cron && expression) await boss.schedule(entry.queue, expression, entry.data ?? {}, options);
     if (entry.queue === QUEUE.applySweep || entry.queue === QUEUE.quarantineProbe) continue; // workers.ts handles these
     const id = await boss.work(entry.queue, polling, async (jobs) => {
       for (const job of jobs) await entry.run(job.data);

@@ -33,7 +33,7 @@ import { startWorkers, type WorkerOptions, type Workers } from './workers.ts';
 
 export interface WorkerRuntimeDeps {
   readonly store: Store;
-  readonly config: Pick<JmlConfig, 'policy_dir' | 'timezone'> & Partial<Pick<JmlConfig, 'exceptions' | 'audit' | 'notifications'>>;
+  readonly config: Pick<JmlConfig, 'policy_dir' | 'timezone'> & Partial<Pick<JmlConfig, 'exceptions' | 'audit' | 'notifications' | 'worker'>>;
   readonly actor: string;
   readonly options?: WorkerOptions;
   readonly alert?: AlertSink;
@@ -137,6 +137,7 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
         timezone: deps.config.timezone,
         ...(deps.config.exceptions ? { exceptionReview: { warnDays: deps.config.exceptions.warn_days, reviewEveryDays: deps.config.exceptions.review_every_days } } : {}),
         ...(deps.config.audit ? { checkpointCron: deps.config.audit.checkpoint_cron } : {}),
+        ...(deps.config.worker ? { planCron: deps.config.worker.plan_cron } : {}),
         ...deps.options?.scheduleSettings,
       },
     },

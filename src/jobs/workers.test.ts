@@ -86,5 +86,14 @@ for (const backend of testBackends()) {
       for (let i = 0; i < 100 && replans.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
       assert.deepEqual(replans, [['E1', 'E2']]);
     });
+
+    test('a full plan is scheduled every hour by default, and its job asks for a plan of every identity', { timeout: 30_000 }, async () => {
+      const scheduled = (await workers.boss.getSchedules()).find((s) => s.name === QUEUE.replan);
+      assert.deepEqual([scheduled?.cron, scheduled?.timezone, scheduled?.data], ['30 * * * *', 'Europe/Berlin', { reason: 'scheduled plan' }]);
+      replans.length = 0;
+      await workers.boss.send(QUEUE.replan, scheduled!.data as object);
+      for (let i = 0; i < 100 && replans.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.deepEqual(replans, [undefined], 'no identity keys: every identity');
+    });
   });
 }

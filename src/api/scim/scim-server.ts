@@ -156,6 +156,10 @@ export async function registerScim(app: FastifyInstance, deps: ApiDeps, inbound:
     if (!found) throw new JmlError('not_found', `no schema ${request.params.id}`);
     return found;
   });
+  // Closing: the pushes' follow-ups still waiting for their window are sent, not lost (the job queue closes after).
+  app.addHook('onClose', async () => {
+    await inbound.flush?.();
+  });
   registerScimUserRoutes(app, deps, inbound);
   registerScimBulkRoutes(app, deps, inbound);
 }
