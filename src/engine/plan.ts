@@ -13,7 +13,7 @@ import { canonicalJson } from '../domain/canonical-json.ts';
 import { stableId, streamingHash } from './canonical-hash.ts';
 import { compilePolicy } from './compiled-policy.ts';
 import { dateIn } from './org-calendar.ts';
-import { desiredIndex } from './desired.ts';
+import { desiredIndexer } from './desired.ts';
 import { trackGroups } from './group-changes.ts';
 import { identityChanges, type HeldAsset } from './identity-changes.ts';
 import { holdActivation } from './joiner-hold.ts';
@@ -124,6 +124,7 @@ export function plan(input: PlanInput): Plan {
   const groups = trackGroups(compiled, input.observed, input.createdGroups ?? []);
   // Without entitlement templates there are no group changes: skip the bookkeeping on large plans.
   const templated = compiled.templates.size > 0;
+  const desiredOf = desiredIndexer(compiled, nowMs, today);
   const keys = [...identityByKey.keys()].sort(cmp);
   for (const key of keys) {
     const identity = identityByKey.get(key)!;
@@ -140,7 +141,7 @@ export function plan(input: PlanInput): Plan {
     // Hashed apart so plans without holds keep their fingerprints; an approval or denial makes a plan stale.
     if (hold) hash.update(`h\u001f${key}\u001f${hold.requestId}\u001f${hold.state}\n`);
     if (scopeKeys && !scopeKeys.has(key)) continue;
-    const desired = desiredIndex(identity, compiled, own, nowMs, today);
+    const desired = desiredOf(identity, own);
     if (templated) for (const [system, entries] of desired) for (const entitlement of entries.keys()) groups.desiredBy(system, entitlement);
     let identityPlan = identityChanges({
       compiled,
