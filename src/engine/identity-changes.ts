@@ -176,7 +176,8 @@ function accessChanges(context: IdentityPlanContext): Draft[] {
     if (!system || system.def.enforcement === 'none') continue;
     const mode = system.def.enforcement;
     const want = desired.get(name) ?? EMPTY;
-    const accounts = (bySystem.get(name) ?? []).sort(byPreference);
+    const accounts = bySystem.get(name) ?? [];
+    if (accounts.length > 1) accounts.sort(byPreference);
     const removable = (entitlement: string) => mode === 'full' || (mode === 'relative' && prev.has(`${name}\u0000${entitlement}`));
     const wanted = sortedNames(want);
     const grantReason = (entitlement: string) => want.get(entitlement)!.reasons.map(describeReason).join('; ');
@@ -194,7 +195,10 @@ function accessChanges(context: IdentityPlanContext): Draft[] {
       }
       const accountId = primary.accountId;
       const held = context.grantsOf(primary);
-      const removals = held.filter((e) => !want.has(e) && removable(e)).sort().map((entitlement) =>
+      // Usually nothing to remove: no array is made until something is.
+      let removed: string[] | null = null;
+      for (const e of held) if (!want.has(e) && removable(e)) (removed ??= []).push(e);
+      const removals = removed === null ? [] : removed.sort().map((entitlement) =>
         draft('remove_grant', identity.key, name, entitlement, { accountId, entitlement },
           mode === 'full' ? 'not justified by policy, a request or an exception' : 'no longer desired (assigned by jml)'));
       out.push(...removals);
