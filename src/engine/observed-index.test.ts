@@ -102,6 +102,20 @@ describe('indexObserved', () => {
     assert.deepEqual(index.unlinked, { accounts: [], grants: [] });
   });
 
+  test('accounts holding the same grants share one list, which nobody can change', () => {
+    const account = (id: string): Account => ({ system: 'vpn', accountId: id, name: id, enabled: true, attributes: { externalId: id.slice(4) } });
+    const grant = (accountId: string, entitlement: string) => ({ system: 'vpn', accountId, entitlement });
+    const observed: ObservedSystem[] = [{
+      system: 'vpn', accounts: [account('vpn-E1'), account('vpn-E2'), account('vpn-E3')],
+      grants: [grant('vpn-E2', 'standard'), grant('vpn-E1', 'standard'), grant('vpn-E3', 'standard'), grant('vpn-E3', 'guest')],
+    }];
+    const index = indexObserved(observed, [person('E1'), person('E2'), person('E3')], [], compilePolicy(POLICY));
+    const [e1, e2, e3] = ['E1', 'E2', 'E3'].map((key) => index.linked.get(key)!.grants[0]!);
+    assert.equal(e1, e2);
+    assert.deepEqual(e3, ['standard', 'guest']);
+    assert.throws(() => (e1 as string[]).push('admin'), TypeError);
+  });
+
   // Computed with the index that paired grants by a merge walk or a map of account ids, before
   // grants were grouped by account number: the campaign and the planner must read the same as then.
   test('a fixed random population indexes exactly as it did before grants were grouped by account number', () => {
