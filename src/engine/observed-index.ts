@@ -132,9 +132,8 @@ export function indexObserved(
  * each account's grants, a store reading ORDER BY account, or neither): each
  * grant is numbered with its account's position — found among the few accounts
  * after the previous grant's, else by one lookup in a map of account ids built
- * on the first miss — and the
- * entitlements are then placed by a counting sort on those numbers, into arrays
- * of their final size. No map of growing arrays, no string built per grant.
+ * on the first miss — and the entitlements are then placed by a counting sort
+ * on those numbers. No map of growing arrays, no string built per grant.
  */
 function grantsByAccount(accounts: readonly Account[], grants: readonly Grant[], lists: GrantLists): (readonly string[] | undefined)[] {
   const out: (readonly string[] | undefined)[] = new Array(accounts.length).fill(undefined);
@@ -201,9 +200,9 @@ const LIST_NODES_LIMIT = 100_000;
 
 /**
  * Equal grant lists as one frozen array: most accounts of a system hold one of a
- * few combinations, and millions of small arrays were the index's largest share
- * of memory and of garbage-collection time. Found by walking a trie on the
- * entitlements (each name's hash is computed once); no key string is built.
+ * few combinations, so millions of accounts need a few hundred arrays, not one
+ * each. Found by walking a trie on the entitlement names (each name's hash is
+ * computed once); no key string is built.
  */
 function grantLists(): GrantLists {
   const root: ListNode = {};
