@@ -2,7 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Assignment } from '../domain/access.ts';
 import type { Policy } from '../domain/policy.ts';
-import { desired } from './desired.ts';
+import { compilePolicy } from './compiled-policy.ts';
+import { desired, desiredIndex, desiredIndexer } from './desired.ts';
 import { explain, policyDiff } from './explain.ts';
 import { observedOf, person, POLICY } from './engine-fixture.ts';
 
@@ -57,6 +58,34 @@ describe('desired', () => {
       rules: [{ name: 'r', description: '', when: { kind: ['employee'] }, grant: { roles: ['a'], entitlements: [] } }],
     };
     assert.deepEqual(ids(cyclic), ['vpn:standard']);
+  });
+});
+
+describe('desired access for many identities at once', () => {
+  const nowMs = Date.parse(NOW);
+  const today = NOW.slice(0, 10);
+  const compiled = compilePolicy(POLICY);
+
+  test('identities that agree on every field the rules read share one desired index, equal to each one\'s own', () => {
+    const desiredOf = desiredIndexer(compiled, nowMs, today);
+    const senior = (key: string, email: string) => person(key, { attributes: { title: 'Senior Engineer', email } });
+    const first = desiredOf(senior('E1', 'e1@example.com'), []);
+    assert.equal(desiredOf(senior('E2', 'e2@example.com'), []), first, 'the fields no rule reads do not matter');
+    assert.deepEqual(first, desiredIndex(senior('E2', 'e2@example.com'), compiled, [], nowMs, today));
+    const junior = desiredOf(person('E3'), []);
+    assert.notEqual(junior, first, 'the title the seniors rule matches does matter');
+    assert.deepEqual(junior, desiredIndex(person('E3'), compiled, [], nowMs, today));
+    assert.ok(!junior.get('github')?.has('admins') && first.get('github')?.has('admins'));
+  });
+
+  test('an identity with a request of its own gets its own desired index; an inactive one desires nothing', () => {
+    const desiredOf = desiredIndexer(compiled, nowMs, today);
+    const shared = desiredOf(person('E1'), []);
+    const request: Assignment = { identityKey: 'E2', system: 'ledger', entitlement: 'viewer', validFrom: null, validTo: null, reason: { type: 'request', requestId: 'R1', roleChain: [] } };
+    const own = desiredOf(person('E2'), [request]);
+    assert.ok(own.get('ledger')?.has('viewer') && !shared.get('ledger')?.has('viewer'));
+    assert.equal(desiredOf(person('E3'), []), shared, 'the shared index is unchanged by the request');
+    assert.equal(desiredOf(person('E4', { status: 'left' }), []).size, 0);
   });
 });
 

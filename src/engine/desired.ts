@@ -10,7 +10,7 @@ import type { Identity } from '../domain/identity.ts';
 import type { Policy } from '../domain/policy.ts';
 import { dateIn } from './org-calendar.ts';
 import { renderStrict } from './account-template.ts';
-import { identityField } from './condition.ts';
+import { conditionFields, identityField } from './condition.ts';
 import { compilePolicy, entitlementDefFor, type CompiledEntitlementTemplate, type CompiledPolicy } from './compiled-policy.ts';
 
 export interface DesiredEntitlement {
@@ -124,6 +124,53 @@ export function desiredIndex(
     add(assignment.system, assignment.entitlement, assignment.reason, end);
   }
   return index;
+}
+
+/** How many distinct profiles one plan remembers: past this, desired access is computed per identity as before. */
+const MEMO_LIMIT = 10_000;
+
+/**
+ * `desiredIndex` for many identities at one instant, computed once per profile:
+ * identities that agree on every field the rules read (their conditions and
+ * entitlement templates) and hold no request or exception desire the same, so
+ * they share one index. A shared index is read only, as every index is once built.
+ * Identities with assignments of their own are computed apart.
+ * @example const desiredOf = desiredIndexer(compiled, nowMs, today); desiredOf(identity, []);
+ */
+export function desiredIndexer(compiled: CompiledPolicy, nowMs: number, today: string): (identity: Identity, assignments: readonly Assignment[]) => DesiredIndex {
+  const fields = [...new Set(compiled.rules.flatMap((rule) => [
+    ...conditionFields(rule.def.when),
+    ...rule.grants.flatMap((grant) => grant.template?.fields ?? []),
+  ]))];
+  // One level of maps per field, keyed by the identity's value (null when absent).
+  type Level = Map<string | null, Level | DesiredIndex>;
+  const root: Level = new Map();
+  const inactive: DesiredIndex = new Map();
+  let remembered = 0;
+  return (identity, assignments) => {
+    if (identity.status !== 'active') return inactive;
+    if (assignments.length > 0) return desiredIndex(identity, compiled, assignments, nowMs, today);
+    const full = remembered >= MEMO_LIMIT;
+    let level = root;
+    for (let f = 0; f < fields.length - 1; f++) {
+      const value = identityField(identity, fields[f]!);
+      let next = level.get(value) as Level | undefined;
+      if (!next) {
+        if (full) return desiredIndex(identity, compiled, assignments, nowMs, today);
+        level.set(value, (next = new Map()));
+      }
+      level = next;
+    }
+    const last = fields.length === 0 ? null : identityField(identity, fields[fields.length - 1]!);
+    const known = level.get(last) as DesiredIndex | undefined;
+    if (known) return known;
+    const index = desiredIndex(identity, compiled, assignments, nowMs, today);
+    if (!full) {
+      level.set(last, index);
+      remembered += 1;
+    }
+    return index;
+  };
 }
 
 /** The fields of a template that leave its name empty for `identity`. */

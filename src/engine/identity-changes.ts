@@ -151,6 +151,14 @@ function activeChanges(context: IdentityPlanContext): Draft[] {
   return out;
 }
 
+// A desired index never changes once built, and one profile's is shared by many identities: sort its names once.
+const sortedNamesCache = new WeakMap<ReadonlyMap<string, DesiredEntry>, readonly string[]>();
+function sortedNames(want: ReadonlyMap<string, DesiredEntry>): readonly string[] {
+  let names = sortedNamesCache.get(want);
+  if (!names) sortedNamesCache.set(want, (names = [...want.keys()].sort()));
+  return names;
+}
+
 function accessChanges(context: IdentityPlanContext): Draft[] {
   const { compiled, identity, desired, previouslyAssigned: prev } = context;
   const out: Draft[] = [];
@@ -160,15 +168,18 @@ function accessChanges(context: IdentityPlanContext): Draft[] {
     if (list) list.push(account);
     else bySystem.set(account.system, [account]);
   }
-  const systems = [...new Set([...desired.keys(), ...bySystem.keys()])].sort();
+  const systems = [...desired.keys()];
+  for (const name of bySystem.keys()) if (!desired.has(name)) systems.push(name);
+  systems.sort();
   for (const name of systems) {
     const system = compiled.systems.get(name);
     if (!system || system.def.enforcement === 'none') continue;
     const mode = system.def.enforcement;
     const want = desired.get(name) ?? EMPTY;
-    const accounts = (bySystem.get(name) ?? []).sort(byPreference);
+    const accounts = bySystem.get(name) ?? [];
+    if (accounts.length > 1) accounts.sort(byPreference);
     const removable = (entitlement: string) => mode === 'full' || (mode === 'relative' && prev.has(`${name}\u0000${entitlement}`));
-    const wanted = [...want.keys()].sort();
+    const wanted = sortedNames(want);
     const grantReason = (entitlement: string) => want.get(entitlement)!.reasons.map(describeReason).join('; ');
 
     if (wanted.length > 0) {
@@ -184,7 +195,10 @@ function accessChanges(context: IdentityPlanContext): Draft[] {
       }
       const accountId = primary.accountId;
       const held = context.grantsOf(primary);
-      const removals = held.filter((e) => !want.has(e) && removable(e)).sort().map((entitlement) =>
+      // Usually nothing to remove: no array is made until something is.
+      let removed: string[] | null = null;
+      for (const e of held) if (!want.has(e) && removable(e)) (removed ??= []).push(e);
+      const removals = removed === null ? [] : removed.sort().map((entitlement) =>
         draft('remove_grant', identity.key, name, entitlement, { accountId, entitlement },
           mode === 'full' ? 'not justified by policy, a request or an exception' : 'no longer desired (assigned by jml)'));
       out.push(...removals);

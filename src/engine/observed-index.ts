@@ -24,7 +24,10 @@ export interface AccountLink {
   readonly identityKey: string;
 }
 
-/** An identity's accounts with the grants each holds (`grants[i]` belongs to `accounts[i]`). */
+/**
+ * An identity's accounts with the grants each holds (`grants[i]` belongs to `accounts[i]`,
+ * in the order the connector listed them). Equal lists may be one shared, frozen array.
+ */
 export interface LinkedAccounts {
   readonly accounts: readonly Account[];
   readonly grants: readonly (readonly string[])[];
@@ -47,6 +50,8 @@ export function accountField(account: Account, field: string): string | null {
 }
 
 const NO_GRANTS: readonly string[] = [];
+/** No identity holds the correlation value, or more than one does (disputed). */
+const UNMATCHED = -1;
 
 /** The grants of `account`, found by identity among its identity's few accounts. */
 export function grantsIn(linked: LinkedAccounts, account: Account): readonly string[] {
@@ -66,22 +71,26 @@ export function indexObserved(
     if (!bySystem) linkBySystem.set(link.system, (bySystem = new Map()));
     bySystem.set(link.accountId, link.identityKey);
   }
-  const known = new Set(identities.map((identity) => identity.key));
+  // Identities by position in `identities`: an account finds its identity with one lookup,
+  // and the linked map is built once at the end instead of looked up per account.
+  const positionOfKey = new Map(identities.map((identity, p) => [identity.key, p]));
   // One index per identity field, shared by the systems that correlate on it.
-  const indexes = new Map<string, Map<string, string | null>>();
+  const indexes = new Map<string, Map<string, number>>();
   const correlationIndex = (field: string) => {
     let byValue = indexes.get(field);
     if (byValue) return byValue;
     indexes.set(field, (byValue = new Map()));
-    for (const identity of identities) {
-      const value = identityField(identity, field);
+    for (let p = 0; p < identities.length; p++) {
+      const value = identityField(identities[p]!, field);
       if (value === null || value === '') continue;
-      byValue.set(value, byValue.has(value) ? null : identity.key);
+      byValue.set(value, byValue.has(value) ? UNMATCHED : p);
     }
     return byValue;
   };
-  const linked = new Map<string, { accounts: Account[]; grants: (readonly string[])[] }>();
+  const targets: ({ accounts: Account[]; grants: (readonly string[])[] } | undefined)[] = new Array(identities.length);
+  const firstSeen: number[] = [];
   const unlinked = { accounts: [] as Account[], grants: [] as (readonly string[])[] };
+  const lists = grantLists();
 
   for (const { system, accounts, grants } of observed) {
     const correlation = compiled.systems.get(system)?.def.correlation ?? { account: 'externalId', identity: 'key' };
@@ -89,48 +98,128 @@ export function indexObserved(
     // is ambiguous (situation `disputed`) and links nothing.
     const byValue = correlationIndex(correlation.identity);
     const links = linkBySystem.get(system);
-    const grantsOf = grantsByAccount(accounts, grants);
+    const grantsOf = grantsByAccount(accounts, grants, lists);
     for (let i = 0; i < accounts.length; i++) {
       const account = accounts[i]!;
-      let key = links?.get(account.accountId);
-      if (key === undefined || !known.has(key)) {
+      const linkedKey = links?.get(account.accountId);
+      let p = linkedKey === undefined ? undefined : positionOfKey.get(linkedKey);
+      if (p === undefined) {
         const value = accountField(account, correlation.account);
-        key = value === null ? undefined : (byValue.get(value) ?? undefined);
+        p = value === null ? UNMATCHED : (byValue.get(value) ?? UNMATCHED);
       }
-      let target = key === undefined ? unlinked : linked.get(key);
-      if (!target) linked.set(key!, (target = { accounts: [], grants: [] }));
+      let target = p === UNMATCHED ? unlinked : targets[p];
+      if (!target) {
+        targets[p] = target = { accounts: [], grants: [] };
+        firstSeen.push(p);
+      }
       target.accounts.push(account);
       target.grants.push(grantsOf[i] ?? NO_GRANTS);
     }
   }
+  // In the order each identity's first account was read, as before.
+  const linked = new Map<string, LinkedAccounts>();
+  for (const p of firstSeen) linked.set(identities[p]!.key, targets[p]!);
   return { linked, unlinked };
 }
 
 /**
- * Grants per account, aligned with `accounts`. When grants come in account order
- * (a connector listing each account's grants, a store reading ORDER BY account)
- * a merge walk pairs them without hashing; any other order falls back to a map.
- * Hashing 2 million account ids is the single largest cost of a large plan.
+ * Grants per account, aligned with `accounts`, each list in the order the grants
+ * were listed; undefined for an account holding none. A grant naming an account
+ * not listed belongs to none. Account ids are unique within a system (a
+ * snapshot's key).
+ *
+ * The cost must not depend on the order grants arrive in (a connector listing
+ * each account's grants, a store reading ORDER BY account, or neither): each
+ * grant is numbered with its account's position — found among the few accounts
+ * after the previous grant's, else by one lookup in a map of account ids built
+ * on the first miss — and the entitlements are then placed by a counting sort
+ * on those numbers. No map of growing arrays, no string built per grant.
  */
-function grantsByAccount(accounts: readonly Account[], grants: readonly Grant[]): (string[] | undefined)[] {
-  const out: (string[] | undefined)[] = new Array(accounts.length);
-  let j = 0;
-  for (let i = 0; i < accounts.length && j < grants.length; i++) {
-    const id = accounts[i]!.accountId;
-    while (j < grants.length && grants[j]!.accountId === id) (out[i] ??= []).push(grants[j++]!.entitlement);
-  }
-  if (j === grants.length) return out;
-  const byAccount = new Map<string, string[]>();
-  let lastId: string | null = null;
-  let last: string[] = [];
-  for (const grant of grants) {
-    if (grant.accountId !== lastId) {
-      lastId = grant.accountId;
-      const list = byAccount.get(lastId);
-      if (list) last = list;
-      else byAccount.set(lastId, (last = []));
+function grantsByAccount(accounts: readonly Account[], grants: readonly Grant[], lists: GrantLists): (readonly string[] | undefined)[] {
+  const out: (readonly string[] | undefined)[] = new Array(accounts.length).fill(undefined);
+  if (grants.length === 0) return out;
+  let positions: Map<string, number> | null = null;
+  const positionOf = (accountId: string): number => {
+    if (!positions) {
+      positions = new Map();
+      for (let i = accounts.length - 1; i >= 0; i--) positions.set(accounts[i]!.accountId, i);
     }
-    last.push(grant.entitlement);
+    return positions.get(accountId) ?? -1;
+  };
+  const owner = new Int32Array(grants.length);
+  // counts[i + 1] grants for account i; turned into offsets below.
+  const offsets = new Int32Array(accounts.length + 1);
+  let current = -1;
+  let currentId: string | null = null;
+  let misses = 0;
+  for (let j = 0; j < grants.length; j++) {
+    const id = grants[j]!.accountId;
+    if (id !== currentId) {
+      currentId = id;
+      // Grants in account order skip the accounts holding none: look a few ahead, while guesses mostly hit.
+      const ahead = misses * 8 <= j ? Math.min(current + LOOK_AHEAD, accounts.length - 1) : current;
+      let next = current + 1;
+      while (next <= ahead && accounts[next]!.accountId !== id) next += 1;
+      if (next <= ahead) current = next;
+      else {
+        misses += 1;
+        current = positionOf(id);
+      }
+    }
+    owner[j] = current;
+    if (current >= 0) offsets[current + 1]! += 1;
   }
-  return accounts.map((account) => byAccount.get(account.accountId));
+  for (let i = 0; i < accounts.length; i++) offsets[i + 1]! += offsets[i]!;
+  const placed = new Array<string>(offsets[accounts.length]!);
+  const cursor = offsets.slice(0, accounts.length);
+  for (let j = 0; j < grants.length; j++) {
+    const i = owner[j]!;
+    if (i >= 0) placed[cursor[i]!++] = grants[j]!.entitlement;
+  }
+  for (let i = 0; i < accounts.length; i++) {
+    if (offsets[i + 1]! > offsets[i]!) out[i] = lists.intern(placed, offsets[i]!, offsets[i + 1]!);
+  }
+  return out;
+}
+
+/** `entitlements[from..to)` as a shared read-only list. */
+interface GrantLists {
+  intern(entitlements: readonly string[], from: number, to: number): readonly string[];
+}
+
+interface ListNode {
+  list?: readonly string[];
+  next?: Map<string, ListNode>;
+}
+
+/** How many accounts past the last one a grant's account is looked for before the map of account ids. */
+const LOOK_AHEAD = 4;
+
+/** How many trie nodes one index keeps; past this, a list not yet seen is copied for its account alone. */
+const LIST_NODES_LIMIT = 100_000;
+
+/**
+ * Equal grant lists as one frozen array: most accounts of a system hold one of a
+ * few combinations, so millions of accounts need a few hundred arrays, not one
+ * each. Found by walking a trie on the entitlement names (each name's hash is
+ * computed once); no key string is built.
+ */
+function grantLists(): GrantLists {
+  const root: ListNode = {};
+  let nodes = 0;
+  return {
+    intern(entitlements, from, to) {
+      let node: ListNode | undefined = root;
+      for (let k = from; k < to && node; k++) {
+        let next: ListNode | undefined = node.next?.get(entitlements[k]!);
+        if (!next && nodes < LIST_NODES_LIMIT) {
+          (node.next ??= new Map()).set(entitlements[k]!, (next = {}));
+          nodes += 1;
+        }
+        node = next;
+      }
+      if (!node) return entitlements.slice(from, to);
+      return (node.list ??= Object.freeze(entitlements.slice(from, to)));
+    },
+  };
 }

@@ -28,3 +28,8 @@ test('adding days crosses months, years and leap days without a zone', () => {
   assert.equal(addDays('2026-12-06', -13), '2026-11-23');
   assert.throws(() => addDays('2026-13-45', 1), /invalid calendar date 2026-13-45/);
 });
+
+test('a date asked for again with other day counts gets each its own answer', () => {
+  const answers = [1, 30, -30, 0, 1, 30, -30, 0].map((days) => addDays('2026-01-31', days));
+  assert.deepEqual(answers, ['2026-02-01', '2026-03-02', '2026-01-01', '2026-01-31', '2026-02-01', '2026-03-02', '2026-01-01', '2026-01-31']);
+});

@@ -10,7 +10,7 @@ import { DateTime } from 'luxon';
 // An import asks for the same few hundred dates 100,000 times; luxon takes ~10 µs per answer.
 // Zone rules do not change while a process runs, so answers are kept (bounded, pure).
 const startCache = new Map<string, string>();
-const nextDayCache = new Map<string, string>();
+const addDaysCache = new Map<string, string>();
 const START_CACHE_LIMIT = 50_000;
 
 /** The instant (UTC ISO 8601) at which calendar date `date` begins in `timeZone`. */
@@ -33,17 +33,15 @@ export function endOfLastDay(date: string, timeZone: string): string {
 
 /** `date` plus `days` calendar days (YYYY-MM-DD arithmetic, no zone involved). */
 export function addDays(date: string, days: number): string {
-  if (days === 1) {
-    const cached = nextDayCache.get(date);
-    if (cached !== undefined) return cached;
-  }
+  // A plan asks for each leaver's end date plus each system's retention: a few values, many times.
+  const cacheKey = days === 1 ? date : `${date}${days < 0 ? '' : '+'}${days}`;
+  const cached = addDaysCache.get(cacheKey);
+  if (cached !== undefined) return cached;
   const dt = DateTime.fromISO(date, { zone: 'UTC' }).plus({ days });
   if (!dt.isValid) throw new Error(`invalid calendar date ${date}`);
   const next = dt.toISODate()!;
-  if (days === 1) {
-    if (nextDayCache.size >= START_CACHE_LIMIT) nextDayCache.clear();
-    nextDayCache.set(date, next);
-  }
+  if (addDaysCache.size >= START_CACHE_LIMIT) addDaysCache.clear();
+  addDaysCache.set(cacheKey, next);
   return next;
 }
 

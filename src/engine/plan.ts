@@ -13,7 +13,7 @@ import { canonicalJson } from '../domain/canonical-json.ts';
 import { stableId, streamingHash } from './canonical-hash.ts';
 import { compilePolicy } from './compiled-policy.ts';
 import { dateIn } from './org-calendar.ts';
-import { desiredIndex } from './desired.ts';
+import { desiredIndexer } from './desired.ts';
 import { trackGroups } from './group-changes.ts';
 import { identityChanges, type HeldAsset } from './identity-changes.ts';
 import { holdActivation } from './joiner-hold.ts';
@@ -90,6 +90,8 @@ export function plan(input: PlanInput): Plan {
   const fieldsBySystem = new Map([...compiled.systems].map(([name, system]) =>
     [name, [system.def.correlation.account, ...system.accountAttributes.map(([attribute]) => attribute)].sort()]));
   const readFields = (system: string) => fieldsBySystem.get(system) ?? ['externalId'];
+  // Systems in code-unit order, as numbers: the fingerprint reads each identity's accounts in this order.
+  const systemRank = new Map([...new Set([...compiled.systems.keys(), ...input.observed.map((o) => o.system)])].sort(cmp).map((name, i) => [name, i]));
   const observed = indexObserved(input.observed, input.identities, input.links ?? [], compiled);
   const assignments = groupBy(input.assignments, (a) => a.identityKey);
   const credentials = groupBy(input.credentials, (c) => c.identityKey);
@@ -124,6 +126,7 @@ export function plan(input: PlanInput): Plan {
   const groups = trackGroups(compiled, input.observed, input.createdGroups ?? []);
   // Without entitlement templates there are no group changes: skip the bookkeeping on large plans.
   const templated = compiled.templates.size > 0;
+  const desiredOf = desiredIndexer(compiled, nowMs, today);
   const keys = [...identityByKey.keys()].sort(cmp);
   for (const key of keys) {
     const identity = identityByKey.get(key)!;
@@ -133,14 +136,14 @@ export function plan(input: PlanInput): Plan {
     const creds = credentials.get(key) ?? NONE;
     const prev = previously.get(key);
     const held = assets.get(key) ?? NONE;
-    hashIdentity(hash, identity, linked, readFields, own, creds, prev, held);
+    hashIdentity(hash, identity, linked, readFields, systemRank, own, creds, prev, held);
     // Hashed apart so plans without lost reports keep their fingerprints.
     if (lostByHolder.has(key)) hash.update(`l\u001f${lostByHolder.get(key)!.map((l) => canonicalJson(l)).sort().join('\u001e')}\n`);
     const hold = holds.get(key);
     // Hashed apart so plans without holds keep their fingerprints; an approval or denial makes a plan stale.
     if (hold) hash.update(`h\u001f${key}\u001f${hold.requestId}\u001f${hold.state}\n`);
     if (scopeKeys && !scopeKeys.has(key)) continue;
-    const desired = desiredIndex(identity, compiled, own, nowMs, today);
+    const desired = desiredOf(identity, own);
     if (templated) for (const [system, entries] of desired) for (const entitlement of entries.keys()) groups.desiredBy(system, entitlement);
     let identityPlan = identityChanges({
       compiled,
@@ -224,6 +227,7 @@ function hashIdentity(
   identity: Identity,
   linked: LinkedAccounts,
   readFields: (system: string) => readonly string[],
+  systemRank: ReadonlyMap<string, number>,
   assignments: readonly Assignment[],
   credentials: readonly Credential[],
   previously: ReadonlySet<string> | undefined,
@@ -231,12 +235,7 @@ function hashIdentity(
 ): void {
   // One update per identity: a million small updates cost more than the hashing itself.
   let text = `i\u001f${canonicalJson(identity)}\n`;
-  const order = linked.accounts.map((_, i) => i);
-  if (order.length > 1) {
-    const a = linked.accounts;
-    order.sort((x, y) => cmp(a[x]!.system, a[y]!.system) || cmp(a[x]!.accountId, a[y]!.accountId));
-  }
-  for (const i of order) {
+  for (const i of accountOrder(linked.accounts, systemRank)) {
     const account = linked.accounts[i]!;
     const grants = linked.grants[i]!;
     text += `a\u001f${accountText(account, readFields(account.system))}\u001f${sortedText(grants)}\n`;
@@ -246,6 +245,25 @@ function hashIdentity(
   if (previously && previously.size > 0) text += `p\u001f${[...previously].sort().join('\u001e')}\n`;
   if (assets.length > 0) text += `t\u001f${assets.map((a) => canonicalJson(a)).sort().join('\u001e')}\n`;
   hash.update(text);
+}
+
+/**
+ * Positions of an identity's accounts by system, then account id (code-unit order). An
+ * insertion sort on system ranks: a dozen accounts, mostly in observation order already.
+ */
+function accountOrder(accounts: readonly Account[], systemRank: ReadonlyMap<string, number>): number[] {
+  const order = accounts.map((_, i) => i);
+  if (order.length < 2) return order;
+  const ranks = accounts.map((a) => systemRank.get(a.system) ?? -1);
+  if (ranks.includes(-1)) return order.sort((x, y) => cmp(accounts[x]!.system, accounts[y]!.system) || cmp(accounts[x]!.accountId, accounts[y]!.accountId));
+  const before = (x: number, y: number) => ranks[x]! < ranks[y]! || (ranks[x] === ranks[y] && accounts[x]!.accountId < accounts[y]!.accountId);
+  for (let i = 1; i < order.length; i++) {
+    const x = order[i]!;
+    let j = i - 1;
+    for (; j >= 0 && before(x, order[j]!); j--) order[j + 1] = order[j]!;
+    order[j + 1] = x;
+  }
+  return order;
 }
 
 /**
