@@ -19,6 +19,7 @@ import { boundedAttributes, boundedString } from '../request-limits.ts';
 import { findUnstorableText } from '../request-text.ts';
 import { containing } from '../../store/like-pattern.ts';
 import { readIdentityPage } from '../identity-page-queries.ts';
+import { createListTotals } from '../list-totals.ts';
 
 const personSummary = z.object({
   key: z.string(),
@@ -116,11 +117,12 @@ export function forbiddenFields(principal: Principal, targetKey: string, body: z
 
 export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
   const { db } = deps;
+  const totals = createListTotals(deps.now);
   return [
     defineRoute({
       method: 'GET',
       url: '/api/people',
-      summary: 'People and non-human identities the caller may see, by key (or by name with `sort=name`), with the total that match; search by name, email or key; filter by status, kind, department, manager.',
+      summary: 'People and non-human identities the caller may see, by key (or by name with `sort=name`), with the total that match (counted at most every two seconds); search by name, email or key; filter by status, kind, department, manager.',
       tag: 'people',
       access: 'signed_in',
       query: pageQuery.extend({
@@ -161,7 +163,10 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
             ]),
           );
         }
-        const total = q.clearSelect().select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+        // Who is asking decides what is counted: everyone, or one person's own scope.
+        const viewer = seesEveryone(principal) ? '*' : [principal.identityKey, principal.roles.has('manager')];
+        const counted = q.clearSelect().select(sql<number>`count(*)::int`.as('n'));
+        const total = totals.get(JSON.stringify([viewer, query.status, query.kind, query.department, query.manager, query.q]), async () => (await counted.executeTakeFirstOrThrow()).n);
         let rows: Row[];
         let nameAfter: string | null = null;
         if (query.sort === 'name') {
@@ -179,7 +184,7 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
         const items = rows.slice(0, query.limit).map(summary);
         const last = items[items.length - 1];
         const nextCursor = query.sort === 'name' ? nameAfter : rows.length > query.limit && last ? last.key : null;
-        return { items, nextCursor, total: (await total).n };
+        return { items, nextCursor, total: await total };
       },
     }),
     defineRoute({
