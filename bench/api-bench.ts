@@ -21,6 +21,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { buildApiServer } from '../src/api/api-server.ts';
 import { createApiMetrics } from '../src/api/api-metrics.ts';
 import { createCredentialStore } from '../src/api/auth/credential-store.ts';
@@ -59,6 +60,31 @@ const CASES: readonly { readonly name: string; readonly path: (n: number) => str
   { name: 'people list, department filter', path: () => `/api/people?limit=50&department=Finance` },
   { name: 'identity page', path: (n) => `/api/people/${key(100 + Math.floor(Math.random() * (n - 100)))}` },
 ];
+
+/**
+ * Time the API's requests wait for a connection of the store's pool (PostgreSQL:
+ * 10 connections), from `connect` to a client in hand: says whether a slow
+ * answer waited for a connection or for the CPU.
+ */
+function measurePoolWaits(): { take(): { readonly p50: number; readonly p99: number; readonly count: number } } {
+  let waits: number[] = [];
+  const connect = pg.Pool.prototype.connect;
+  pg.Pool.prototype.connect = function (this: pg.Pool, ...args: unknown[]) {
+    if (args.length > 0) return (connect as (...a: unknown[]) => unknown).apply(this, args);
+    const started = performance.now();
+    const client = (connect as () => Promise<pg.PoolClient>).call(this);
+    void client.then(() => waits.push(performance.now() - started), () => undefined);
+    return client;
+  } as typeof connect;
+  return {
+    take() {
+      const sorted = waits.sort((a, b) => a - b);
+      waits = [];
+      const at = (q: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 10) / 10;
+      return { p50: at(0.5), p99: at(0.99), count: sorted.length };
+    },
+  };
+}
 
 async function seed(store: Store, n: number): Promise<void> {
   const departments = ['Engineering', 'Sales', 'Finance', 'IT', 'Support', 'Marketing', 'Legal', 'HR'];
@@ -162,6 +188,7 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
   const log = options.log ?? ((line: string) => console.log(line));
   // On PostgreSQL, a database of its own, dropped afterwards: never the tables behind DATABASE_URL.
   const scratch = options.databaseUrl ? await createScratchDatabase(options.databaseUrl, 'jml_api_bench') : null;
+  const poolWaits = scratch ? measurePoolWaits() : null;
   const store = await openStore(scratch ? { databaseUrl: scratch.url } : { dataDir: 'memory://' });
   try {
     const t0 = performance.now();
@@ -181,9 +208,12 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
     for (let i = 0; i < CASES.length; i += 1) {
       // A short warm-up at the same rate: JIT, plan caches, the policy cache.
       await loadInChild({ url: address, token, caseIndex: i, identities: n, rate, seconds: 2 });
+      poolWaits?.take();
       const figure = await loadInChild({ url: address, token, caseIndex: i, identities: n, rate, seconds });
       figures.push(figure);
       log(`${figure.name.padEnd(32)} ${figure.throughput.toFixed(0)} req/s  p50 ${figure.p50} ms  p99 ${figure.p99} ms (goal ≤ 50 ms at ${rate} req/s) ${figure.p99 <= 50 && figure.throughput >= rate * 0.95 ? 'met' : 'MISSED'}  errors ${figure.errors}  (load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+      const waited = poolWaits?.take();
+      if (waited) log(`${''.padEnd(32)} waiting for a pooled connection: p50 ${waited.p50} ms, p99 ${waited.p99} ms over ${waited.count} statements`);
     }
     if (nightly) {
       const done = await nightly.stop();

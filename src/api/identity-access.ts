@@ -4,20 +4,24 @@
  * active assignments, the accounts the latest reconcile runs linked to it and
  * their grants), read for this one identity in one statement, so a page view
  * costs the same at any organisation size. The policy is loaded through the
- * planner (which records new versions) and kept for a few seconds, so a page
- * view does not parse YAML.
+ * policy directory's watch (which records new versions), checked at most
+ * every few seconds and parsed only when its files changed, so a page view
+ * does not parse YAML.
  */
-import type { Kysely, Selectable } from 'kysely';
-import { jsonArrayFrom } from 'kysely/helpers/postgres';
-import { createPlanner } from '../app/compute-plan.ts';
-import { loadJoinerHolds } from '../app/plan-inputs.ts';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
+import { createPolicyWatch } from '../app/policy-watch.ts';
+import { joinerHoldRequests } from '../app/plan-inputs.ts';
+import type { JoinerHold } from '../domain/change.ts';
 import type { JmlConfig } from '../app/config.ts';
 import type { Account, Assignment, AssignmentReason, Grant } from '../domain/access.ts';
 import { explain } from '../engine/index.ts';
 import type { LoadedPolicy } from '../policy/index.ts';
 import type { Database, IdentitiesTable } from '../store/database.ts';
 import { identityFromRow } from '../store/identity-store.ts';
+import { preparedQuery, type ParamStandIns } from '../store/prepared-query.ts';
 import type { AccessView } from './api-deps.ts';
+import { IDENTITY_COLUMNS } from './identity-page-queries.ts';
 
 /** How long a loaded policy is reused; a policy edit shows on the identity page within this. */
 export const POLICY_TTL_MS = 5_000;
@@ -44,67 +48,77 @@ export function cachedPolicy(load: () => Promise<LoadedPolicy>, now: () => Date,
   };
 }
 
+/**
+ * One statement: the identity, its active assignments, the accounts the latest
+ * completed run of each system settled as its own with their grants, and the
+ * joiner request holding its activation, if any.
+ */
+const accessInputs = preparedQuery('identity-access', (db: Kysely<Database>, p: ParamStandIns<{ key: string; systems: readonly string[] }>) => {
+  const latestRuns = db
+    .selectFrom('reconcile_runs')
+    .select('id')
+    .distinctOn('system')
+    .where('status', '=', 'completed')
+    .where('system', '=', sql<string>`any(${p.systems}::text[])`)
+    .orderBy('system')
+    .orderBy('finished_at', 'desc');
+  return db
+    .selectFrom('identities as i')
+    .select(IDENTITY_COLUMNS.map((c) => `i.${c}` as const))
+    .select((eb) => [
+      jsonArrayFrom(eb.selectFrom('assignments as a').select(['a.identity_key', 'a.system', 'a.entitlement', 'a.reason', 'a.valid_from', 'a.valid_to']).where('a.identity_key', '=', p.key).where('a.state', '=', 'active').orderBy('a.id')).as('assignments'),
+      jsonArrayFrom(
+        eb
+          .selectFrom('observed_accounts as o')
+          .select((ob) => [
+            'o.system',
+            'o.account_id',
+            'o.name',
+            'o.enabled',
+            'o.attributes',
+            'o.last_login_at',
+            'o.situation',
+            jsonArrayFrom(ob.selectFrom('observed_grants as g').select('g.entitlement').whereRef('g.run_id', '=', 'o.run_id').whereRef('g.account_id', '=', 'o.account_id')).as('grants'),
+          ])
+          .where('o.identity_key', '=', p.key)
+          .where('o.run_id', 'in', latestRuns)
+          // Only settled links count as this identity's accounts (as in the planner).
+          .where('o.situation', 'in', ['linked', 'unlinked']),
+      ).as('accounts'),
+      jsonObjectFrom(joinerHoldRequests(db).where('identity_key', '=', p.key).orderBy('created_at', 'desc').limit(1)).as('joinerHold'),
+    ])
+    .where('i.key', '=', p.key);
+});
+
 /** Creates the reader; `accessOf(key)` is null when no such identity exists. */
 export function createIdentityAccess(deps: IdentityAccessDeps): { accessOf(identityKey: string): Promise<AccessView | null>; policy(): Promise<LoadedPolicy> } {
   const { db, now } = deps;
-  const policy = cachedPolicy(() => createPlanner({ db, config: deps.config, actor: 'console', now }).loadPolicy(), now);
+  // The directory's digest is checked at most every few seconds; the files are parsed (and the engine's
+  // compiled form rebuilt) only when they changed, so a page view never pays for a policy load.
+  const watch = createPolicyWatch({
+    dir: deps.config.policy_dir,
+    db,
+    actor: 'console',
+    now,
+    onInvalid: (error) => process.stderr.write(`jml: the policy in ${deps.config.policy_dir} does not load; identity pages explain access with the last good policy.\n${error.message}\n`),
+  });
+  const policy = cachedPolicy(async () => (await watch.check()).loaded, now);
 
-  /**
-   * One statement: the identity, its active assignments, and the accounts the
-   * latest completed run of each system settled as its own, with their grants.
-   */
-  function load(identityKey: string, systems: readonly string[]) {
-    const latestRuns = db
-      .selectFrom('reconcile_runs')
-      .select('id')
-      .distinctOn('system')
-      .where('status', '=', 'completed')
-      .where('system', 'in', systems.length > 0 ? [...systems] : [''])
-      .orderBy('system')
-      .orderBy('finished_at', 'desc');
-    return db
-      .selectFrom('identities as i')
-      .selectAll('i')
-      .select((eb) => [
-        jsonArrayFrom(eb.selectFrom('assignments as a').select(['a.identity_key', 'a.system', 'a.entitlement', 'a.reason', 'a.valid_from', 'a.valid_to']).whereRef('a.identity_key', '=', 'i.key').where('a.state', '=', 'active').orderBy('a.id')).as('assignments'),
-        jsonArrayFrom(
-          eb
-            .selectFrom('observed_accounts as o')
-            .select((ob) => [
-              'o.system',
-              'o.account_id',
-              'o.name',
-              'o.enabled',
-              'o.attributes',
-              'o.last_login_at',
-              'o.situation',
-              jsonArrayFrom(ob.selectFrom('observed_grants as g').select('g.entitlement').whereRef('g.run_id', '=', 'o.run_id').whereRef('g.account_id', '=', 'o.account_id')).as('grants'),
-            ])
-            .whereRef('o.identity_key', '=', 'i.key')
-            .where('o.run_id', 'in', latestRuns)
-            // Only settled links count as this identity's accounts (as in the planner).
-            .where('o.situation', 'in', ['linked', 'unlinked']),
-        ).as('accounts'),
-      ])
-      .where('i.key', '=', identityKey)
-      .executeTakeFirst();
-  }
-
-  /** The hold the planner applies to this identity (the planner's own rule), with the stage that waits and on whom. */
-  async function joinerHoldOf(identityKey: string): Promise<AccessView['joinerHold']> {
-    const [hold] = await loadJoinerHolds(db, identityKey);
+  /** The open stage of the joiner approval holding this identity (the planner's own rule), and on whom it waits. */
+  async function joinerHoldOf(hold: { readonly id: string; readonly state: string } | null): Promise<AccessView['joinerHold']> {
     if (!hold) return null;
-    const open = await db.selectFrom('approval_steps').select(['stage_name', 'approvers']).where('request_id', '=', hold.requestId).where('state', '=', 'open').executeTakeFirst();
-    return { requestId: hold.requestId, state: hold.state, stage: open?.stage_name ?? null, approvers: open ? [...open.approvers] : [] };
+    const open = await db.selectFrom('approval_steps').select(['stage_name', 'approvers']).where('request_id', '=', hold.id).where('state', '=', 'open').executeTakeFirst();
+    return { requestId: hold.id, state: hold.state as JoinerHold['state'], stage: open?.stage_name ?? null, approvers: open ? [...open.approvers] : [] };
   }
 
   return {
     policy,
     async accessOf(identityKey) {
       const loaded = await policy();
-      const [row, hold] = await Promise.all([load(identityKey, loaded.policy.systems.map((sys) => sys.name)), joinerHoldOf(identityKey)]);
+      const [row] = await accessInputs.execute(db, { key: identityKey, systems: loaded.policy.systems.map((sys) => sys.name) });
       if (!row) return null;
-      const { assignments: assignmentRows, accounts: accountRows, ...identityRow } = row;
+      const { assignments: assignmentRows, accounts: accountRows, joinerHold, ...identityRow } = row;
+      const hold = await joinerHoldOf(joinerHold);
       const assignments: Assignment[] = assignmentRows.map((r) => ({
         identityKey: r.identity_key,
         system: r.system,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isJmlError } from '../domain/errors.ts';
-import { configuredSource, parseConfigText } from './config.ts';
+import { configuredSource, loadConfig, parseConfigText } from './config.ts';
 
 test('without an mfa section, admin, security and hr must enrol a second factor and the step-up window is 15 minutes', () => {
   assert.deepEqual(parseConfigText('timezone: UTC\n', 'jml.config.yaml').mfa, { required_roles: ['admin', 'security', 'hr'], step_up_minutes: 15 });
@@ -39,4 +39,17 @@ test('a stream with an unsupported target, a bad batch size or a name used twice
   refused(streams('    - name: a\n      target: ftp://siem.example/x\n'), /jml\.config\.yaml:4 audit\.streams\[0\]\.target/);
   refused(streams('    - name: a\n      target: file:///var/log/jml.ocsf\n      batch_size: 0\n'), /jml\.config\.yaml:5 audit\.streams\[0\]\.batch_size/);
   refused(streams('    - name: a\n      target: file:///tmp/a\n    - name: a\n      target: file:///tmp/b\n'), /audit\.streams\[1\]\.name: a second stream named a/);
+});
+
+test('batch commands run at nice 10 unless batch_nice or JML_BATCH_NICE says otherwise, and 0 keeps the normal priority', async () => {
+  assert.equal(parseConfigText('timezone: UTC\n', 'jml.config.yaml').batch_nice, 10);
+  assert.equal(parseConfigText('batch_nice: 0\n', 'jml.config.yaml').batch_nice, 0);
+  assert.equal((await loadConfig({ configFile: undefined }, { JML_CONFIG: undefined, JML_BATCH_NICE: '15' })).batch_nice, 15);
+});
+
+test('a batch_nice outside 0–19 is refused naming the file, line and field; a bad JML_BATCH_NICE names the variable', async () => {
+  assert.throws(() => parseConfigText('timezone: UTC\nbatch_nice: 20\n', 'jml.config.yaml'), (error: unknown) => isJmlError(error, 'invalid_input') && /jml\.config\.yaml:2 batch_nice/.test(error.message));
+  for (const value of ['-5', 'low', '25', '1.5']) {
+    await assert.rejects(loadConfig({}, { JML_BATCH_NICE: value }), (error: unknown) => isJmlError(error, 'invalid_input') && error.message.startsWith(`JML_BATCH_NICE: "${value}"`));
+  }
 });

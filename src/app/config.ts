@@ -42,6 +42,11 @@ export const configSchema = z
     /** PostgreSQL server; usually given as DATABASE_URL instead, to keep the password out of files. */
     database_url: z.string().optional(),
     policy_dir: z.string().default('policy'),
+    /**
+     * The nice value batch commands (`jml import`, `plan`, `reconcile`, `worker`) run at, so the console's
+     * API keeps the CPU while they work (src/cli/batch-priority.ts); 0 keeps the normal priority.
+     */
+    batch_nice: z.number().int().min(0).max(19).default(10),
     /** Identities from different sources are one identity when this attribute matches (case-insensitive). */
     correlation: z.object({ attribute: z.string().default('email') }).strict().default({ attribute: 'email' }),
     /** An import whose leavers exceed max(minimum, percent % of the source's active identities) is held. */
@@ -191,6 +196,7 @@ export async function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.Pr
     data_dir: overrides.dataDir ?? env.JML_DATA_DIR ?? parsed.data_dir,
     database_url: env.DATABASE_URL || parsed.database_url,
     policy_dir: overrides.policyDir ?? env.JML_POLICY_DIR ?? parsed.policy_dir,
+    batch_nice: env.JML_BATCH_NICE ? batchNiceFromEnv(env.JML_BATCH_NICE) : parsed.batch_nice,
     sources: { ...DEFAULT_SOURCES, ...parsed.sources },
     audit: {
       ...parsed.audit,
@@ -235,6 +241,12 @@ export function parseConfigText(text: string, file: string): JmlConfigFile {
     return { file, line, path: formatPath(issue.path), message: issue.message };
   });
   throw new JmlError('invalid_input', problems.map((p) => `${p.file}:${p.line} ${p.path}: ${p.message}`).join('\n'), { details: { problems } });
+}
+
+function batchNiceFromEnv(value: string): number {
+  const nice = Number(value);
+  if (!/^[0-9]{1,2}$/.test(value.trim()) || nice > 19) throw new JmlError('invalid_input', `JML_BATCH_NICE: "${value}" is not a nice value from 0 to 19`);
+  return nice;
 }
 
 function isTimeZone(name: string): boolean {

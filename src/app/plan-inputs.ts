@@ -138,17 +138,19 @@ function confirmedChanges(db: Db, kinds: readonly Change['kind'][], options: { r
 
 /**
  * Joiners whose activation waits for approval: a `joiner` request still
- * pending, or denied. The planner holds their access (src/engine/joiner-hold.ts);
- * this is the only place that decides who is held, so every path plans alike.
+ * pending, or denied; an identity's newest such request is the one that holds
+ * it. The planner holds their access (src/engine/joiner-hold.ts); this is the
+ * only place that decides who is held, so every path plans alike, and the
+ * identity page reads the same requests (newest first) in its own statement.
  */
+export function joinerHoldRequests(db: Db) {
+  return db.selectFrom('access_requests').select(['identity_key', 'id', 'state']).where('kind', '=', 'joiner').where('state', 'in', ['pending', 'denied']);
+}
+
+/** The joiner holds of these identities (all when omitted), one per identity: see joinerHoldRequests. */
 export async function loadJoinerHolds(db: Db, identityKeys?: IdentityFilter): Promise<JoinerHold[]> {
   if (identityKeys !== undefined && keysOf(identityKeys).length === 0) return [];
-  let query = db
-    .selectFrom('access_requests')
-    .select(['identity_key', 'id', 'state'])
-    .where('kind', '=', 'joiner')
-    .where('state', 'in', ['pending', 'denied']);
-  // One identity (its page) reads the same rule, not a copy of it.
+  let query = joinerHoldRequests(db);
   if (identityKeys !== undefined) query = query.where('identity_key', 'in', keysOf(identityKeys));
   const rows = await query.orderBy('identity_key').orderBy('created_at', 'desc').execute();
   const holds = new Map<string, JoinerHold>();

@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { jmlVersion } from '../app/jml-version.ts';
 import { isJmlError } from '../domain/errors.ts';
+import { BATCH_COMMANDS, lowerBatchPriority } from './batch-priority.ts';
 import { createCliContext, printJson, type CliContext } from './cli-context.ts';
 import { EXIT, exitCodeFor } from './exit-codes.ts';
 import { commandsFor } from './commands/command-loader.ts';
@@ -38,6 +39,10 @@ export function createProgram(commands: readonly RegisterCommand[]): { program: 
     .exitOverride();
   const ctx = createCliContext(program);
   for (const register of commands) register(program, ctx);
+  // Batch work yields the CPU to the console's API (batch-priority.ts); `jml serve` keeps its priority.
+  program.hook('preAction', async (_program, action) => {
+    if (action.parent === program && BATCH_COMMANDS.has(action.name())) lowerBatchPriority((await ctx.config()).batch_nice);
+  });
   return { program, ctx };
 }
 

@@ -1,6 +1,6 @@
 /**
  * One way into the database for the whole process: Kysely's PostgresDialect over
- * a pg.Pool. Embedded default: PGlite behind its node-postgres bridge (one
+ * a pg.Pool. Embedded default: PGlite behind a pg connection (pglite-connection.ts; one
  * connection, which is also the mutex that keeps transactions apart). With a
  * DATABASE_URL: a PostgreSQL server. Same migrations and queries on both.
  */
@@ -15,6 +15,8 @@ import { preparePrivateDataDir, tightenDataFiles } from './data-dir-permissions.
 import { migrateToLatest } from './migrations.ts';
 import { prebuiltCluster } from './pglite-cluster.ts';
 import { listenOn, type NotificationListen } from './notification-listener.ts';
+import { pglitePoolConfig } from './pglite-connection.ts';
+import { withPreparedStatements } from './prepared-query.ts';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -80,7 +82,7 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Stor
     await pool.end();
     throw new JmlError('internal', `cannot connect to PostgreSQL at ${redactUrl(databaseUrl)}: ${(cause as Error).message}`, { cause });
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) });
   return { db, backend: 'postgres', location: redactUrl(databaseUrl), listen: listenOn(databaseUrl), close: () => db.destroy() };
 }
 
@@ -97,7 +99,6 @@ const pgliteStartParams = (defaults: readonly string[]): string[] => [...default
 
 async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promise<Store> {
   const { PGlite } = await import('@electric-sql/pglite');
-  const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
   let release: (() => Promise<void>) | null = null;
   const onDisk = !dataDir.startsWith('memory://');
   const location = onDisk ? path.resolve(dataDir) : dataDir;
@@ -117,8 +118,8 @@ async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promi
     await release?.();
     throw new JmlError('internal', `cannot open the embedded database in ${location}: ${(cause as Error).message}`, { cause });
   }
-  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const pool = new pg.Pool(pglitePoolConfig(pglite));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) });
   return {
     db,
     backend: 'pglite',

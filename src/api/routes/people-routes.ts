@@ -3,7 +3,6 @@
  * may see), the identity page, and field-level edits.
  */
 import { sql } from 'kysely';
-import { jsonArrayFrom, jsonObjectFrom } from 'kysely/helpers/postgres';
 import { z } from 'zod';
 import { JmlError } from '../../domain/errors.ts';
 import { displayName, IDENTITY_KINDS, IDENTITY_STATUSES } from '../../domain/identity.ts';
@@ -19,6 +18,8 @@ import type { IdentityStatus } from '../../domain/identity.ts';
 import { boundedAttributes, boundedString } from '../request-limits.ts';
 import { findUnstorableText } from '../request-text.ts';
 import { containing } from '../../store/like-pattern.ts';
+import { readIdentityPage } from '../identity-page-queries.ts';
+import { createListTotals } from '../list-totals.ts';
 
 const personSummary = z.object({
   key: z.string(),
@@ -116,11 +117,12 @@ export function forbiddenFields(principal: Principal, targetKey: string, body: z
 
 export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
   const { db } = deps;
+  const totals = createListTotals(deps.now);
   return [
     defineRoute({
       method: 'GET',
       url: '/api/people',
-      summary: 'People and non-human identities the caller may see, by key (or by name with `sort=name`), with the total that match; search by name, email or key; filter by status, kind, department, manager.',
+      summary: 'People and non-human identities the caller may see, by key (or by name with `sort=name`), with the total that match (counted at most every two seconds); search by name, email or key; filter by status, kind, department, manager.',
       tag: 'people',
       access: 'signed_in',
       query: pageQuery.extend({
@@ -161,7 +163,10 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
             ]),
           );
         }
-        const total = q.clearSelect().select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+        // Who is asking decides what is counted: everyone, or one person's own scope.
+        const viewer = seesEveryone(principal) ? '*' : [principal.identityKey, principal.roles.has('manager')];
+        const counted = q.clearSelect().select(sql<number>`count(*)::int`.as('n'));
+        const total = totals.get(JSON.stringify([viewer, query.status, query.kind, query.department, query.manager, query.q]), async () => (await counted.executeTakeFirstOrThrow()).n);
         let rows: Row[];
         let nameAfter: string | null = null;
         if (query.sort === 'name') {
@@ -179,7 +184,7 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
         const items = rows.slice(0, query.limit).map(summary);
         const last = items[items.length - 1];
         const nextCursor = query.sort === 'name' ? nameAfter : rows.length > query.limit && last ? last.key : null;
-        return { items, nextCursor, total: (await total).n };
+        return { items, nextCursor, total: await total };
       },
     }),
     defineRoute({
@@ -192,28 +197,10 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
       response: identityPage,
       async handler({ params, principal, deny }) {
         const key = params.key;
-        // Every section in one statement: on the embedded database each statement has a fixed cost worth more than its index lookups.
-        const row = await db
-          .selectFrom('identities as i')
-          .selectAll('i')
-          .select((eb) => [
-            jsonArrayFrom(eb.selectFrom('lifecycle_events as e').select(['e.id', 'e.type', 'e.effective_date', 'e.detected_at', 'e.state', 'e.source', 'e.changes']).where('e.identity_key', '=', key).orderBy('e.effective_at', 'desc').orderBy('e.seq', 'desc').limit(100)).as('events'),
-            jsonArrayFrom(eb.selectFrom('credentials as c').select(['c.id', 'c.system', 'c.kind', 'c.name', 'c.created_at', 'c.last_rotated_at', 'c.expires_at', 'c.status']).where('c.identity_key', '=', key).orderBy('c.system')).as('credentials'),
-            jsonArrayFrom(
-              eb.selectFrom('identities as o').select(['o.key', 'o.kind', 'o.status', 'o.attributes', 'o.owner']).where('o.owner', '=', key).union(eb.selectFrom('identities as s').select(['s.key', 's.kind', 's.status', 's.attributes', 's.owner']).where('s.sponsor', '=', key)).limit(200),
-            ).as('owned'),
-            jsonArrayFrom(eb.selectFrom('identities as r').select(['r.key', 'r.status', 'r.attributes']).where(sql`r.attributes->>'manager'`, '=', key).orderBy('r.key').limit(200)).as('reports'),
-            jsonArrayFrom(eb.selectFrom('tasks as t').select(['t.id', 't.system', 't.kind', 't.instruction', 't.status', 't.due_at']).where('t.identity_key', '=', key).orderBy('t.created_at', 'desc').limit(100)).as('tasks'),
-            jsonArrayFrom(eb.selectFrom('plan_changes as pc').select(['pc.plan_id', 'pc.change_id', 'pc.kind', 'pc.system', 'pc.state', 'pc.updated_at']).where('pc.identity_key', '=', key).orderBy('pc.updated_at', 'desc').limit(100)).as('changes'),
-            jsonArrayFrom(eb.selectFrom('assignments as a').select(['a.id', 'a.system', 'a.entitlement', 'a.reason_type', 'a.valid_to', 'a.state']).where('a.identity_key', '=', key).orderBy('a.created_at', 'desc').limit(200)).as('assignments'),
-            jsonObjectFrom(eb.selectFrom('identities as m').select(['m.key', 'm.attributes']).where('m.key', '=', sql<string>`i.attributes->>'manager'`)).as('manager'),
-          ])
-          .where('i.key', '=', key)
-          .executeTakeFirst();
+        const row = await readIdentityPage(db, key);
         if (!row || !(await canSeeIdentity(db, principal, key))) return deny('not_found', key, row ? 'outside the caller’s scope' : 'no such identity');
-        const { events, credentials, owned, reports, tasks, changes, assignments, manager } = row;
-        const observed = deps.services.observed;
-        const [access, assets] = await Promise.all([observed ? observed.accessOf(key) : Promise.resolve(null), observed ? observed.assetsOf(key) : Promise.resolve([])]);
+        const { events, credentials, owned, reports, tasks, changes, assignments, assets, manager } = row;
+        const access = deps.services.observed ? await deps.services.observed.accessOf(key) : null;
         const iso = (value: string | Date) => new Date(value).toISOString();
         return {
           identity: { ...summary(row), source: row.source, owner: row.owner, sponsor: row.sponsor, attributes: row.attributes, managerName: manager ? displayName(manager) : null },

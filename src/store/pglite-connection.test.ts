@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { pglitePoolConfig } from './pglite-connection.ts';
+import { prebuiltCluster } from './pglite-cluster.ts';
+
+describe('the PGlite connection pg talks through', () => {
+  let pglite: PGlite;
+  let pool: pg.Pool;
+  let calls = 0;
+
+  before(async () => {
+    const start = prebuiltCluster();
+    pglite = await PGlite.create('memory://', start ? { loadDataDir: start } : {});
+    const execute = pglite.execProtocolStream.bind(pglite);
+    pglite.execProtocolStream = (message, options) => {
+      calls += 1;
+      return execute(message, options);
+    };
+    pool = new pg.Pool(pglitePoolConfig(pglite));
+    await pool.query('CREATE TABLE person (key text PRIMARY KEY, name text NOT NULL)');
+  });
+
+  after(async () => {
+    await pool.end();
+    await pglite.close();
+  });
+
+  test('a statement with parameters is one call into the database, not one per protocol message', async () => {
+    calls = 0;
+    const result = await pool.query('INSERT INTO person VALUES ($1, $2) RETURNING key', ['E1', 'Ada']);
+    assert.deepEqual(result.rows, [{ key: 'E1' }]);
+    assert.equal(calls, 1);
+  });
+
+  test('a named statement is parsed once and then only bound and executed, with the right rows each time', async () => {
+    await pool.query('INSERT INTO person VALUES ($1, $2), ($3, $4)', ['E2', 'Grace', 'E3', 'Edsger']);
+    const byKey = (key: string) => pool.query({ name: 'person-by-key', text: 'SELECT name FROM person WHERE key = $1', values: [key] });
+    assert.deepEqual((await byKey('E2')).rows, [{ name: 'Grace' }]);
+    calls = 0;
+    assert.deepEqual((await byKey('E3')).rows, [{ name: 'Edsger' }]);
+    assert.equal(calls, 1);
+  });
+
+  test('a failing statement reports its error and the next statement on the connection still runs', async () => {
+    await assert.rejects(pool.query('INSERT INTO person VALUES ($1, $2)', ['E1', 'again']), /duplicate key value violates unique constraint "person_pkey"/);
+    await assert.rejects(pool.query('SELECT $1::int AS n', ['not a number']), /invalid input syntax for type integer/);
+    assert.deepEqual((await pool.query('SELECT count(*)::int AS n FROM person WHERE name <> $1', [''])).rows, [{ n: 3 }]);
+  });
+
+  test('a transaction rolled back after a failed statement leaves nothing behind', async () => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('INSERT INTO person VALUES ($1, $2)', ['E9', 'Barbara']);
+      await assert.rejects(client.query('INSERT INTO person VALUES ($1, $2)', ['E9', 'twice']), /duplicate key/);
+      await assert.rejects(client.query('SELECT 1 FROM person WHERE key = $1', ['E9']), /current transaction is aborted/);
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+    assert.deepEqual((await pool.query('SELECT key FROM person WHERE key = $1', ['E9'])).rows, []);
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * The connection node-postgres (`pg`) talks to the embedded database through,
+ * modelled on PGlite's own bridge (`@electric-sql/pglite/node-postgres`) with
+ * one difference that matters for speed. A statement with parameters is five
+ * protocol messages (Parse, Bind, Describe, Execute, Sync); the stock bridge
+ * hands each to PGlite on its own, five calls into the database per statement.
+ * `pg` corks its stream around the messages of one statement; this connection
+ * honours the cork and hands PGlite the whole exchange in one call, which
+ * PGlite processes message by message exactly as a server reads a socket.
+ *
+ * Everything else is as in the stock bridge: one PGlite instance, messages
+ * executed in order on one queue, the backend's replies emitted as the
+ * events `pg` listens for.
+ */
+import { EventEmitter } from 'node:events';
+import { protocol, type PGlite } from '@electric-sql/pglite';
+import type pg from 'pg';
+
+const { serialize } = protocol;
+
+/** The pg `connection` option: `new pg.Pool({ connection: new PgliteConnection(pglite), … })`. */
+export class PgliteConnection extends EventEmitter {
+  readonly #pglite: PGlite;
+  #queue: Promise<unknown>;
+  #emitMessage = false;
+  /** Messages held while `pg` has the stream corked; sent together on uncork. */
+  #corked: Uint8Array[] | null = null;
+
+  /** Read by pg's Client.end(), which skips connection.end() without it. */
+  _connecting = false;
+  /** pg keeps prepared statement names here, per connection. */
+  parsedStatements: Record<string, string> = {};
+  submittedNamedStatements: Record<string, string> = {};
+
+  /** pg corks around one statement's messages and destroys the stream when a client ends mid-query. */
+  readonly stream = {
+    cork: () => {
+      this.#corked ??= [];
+    },
+    uncork: () => {
+      const held = this.#corked;
+      this.#corked = null;
+      if (held && held.length > 0) this.#execute(held.length === 1 ? held[0]! : concat(held));
+    },
+    destroy: () => this.end(),
+  };
+
+  constructor(pglite: PGlite) {
+    super();
+    this.#pglite = pglite;
+    this.#queue = pglite.waitReady;
+    this.on('newListener', (eventName) => {
+      if (eventName === 'message') this.#emitMessage = true;
+    });
+  }
+
+  #send(message: Uint8Array): void {
+    if (this.#corked) this.#corked.push(message);
+    else this.#execute(message);
+  }
+
+  #execute(message: Uint8Array): void {
+    this.#queue = this.#queue
+      .then(() => this.#pglite.execProtocolStream(message, { throwOnError: false }))
+      .then((replies) => {
+        for (const reply of replies) {
+          if (this.#emitMessage) this.emit('message', reply);
+          // pg expects an ErrorResponse as 'errorMessage'.
+          this.emit(reply.name === 'error' ? 'errorMessage' : reply.name, reply);
+        }
+      })
+      .catch((error: unknown) => {
+        this.emit('error', error);
+      });
+  }
+
+  async connect(): Promise<void> {
+    this._connecting = true;
+    await this.#pglite.waitReady;
+    process.nextTick(() => this.emit('readyForQuery'));
+  }
+
+  // The handshake has nothing to do: PGlite is in-process and trusts its caller.
+  requestSsl(): void {}
+  startup(): void {}
+  cancel(): void {}
+  password(): void {}
+  ref(): void {}
+  unref(): void {}
+
+  query(text: string): void {
+    this.#send(serialize.query(text));
+  }
+  parse(query: Parameters<typeof serialize.parse>[0]): void {
+    this.#send(serialize.parse(query));
+  }
+  bind(config: Parameters<typeof serialize.bind>[0]): void {
+    this.#send(serialize.bind(config));
+  }
+  execute(config: Parameters<typeof serialize.execute>[0]): void {
+    this.#send(serialize.execute(config));
+  }
+  describe(message: Parameters<typeof serialize.describe>[0]): void {
+    this.#send(serialize.describe(message));
+  }
+  close(message: Parameters<typeof serialize.close>[0]): void {
+    this.#send(serialize.close(message));
+  }
+  flush(): void {
+    this.#send(serialize.flush());
+  }
+  sync(): void {
+    this.#send(serialize.sync());
+  }
+  sendCopyFromChunk(chunk: ArrayBuffer): void {
+    this.#send(serialize.copyData(chunk));
+  }
+  endCopyFrom(): void {
+    this.#send(serialize.copyDone());
+  }
+  sendCopyFail(message: string): void {
+    this.#send(serialize.copyFail(message));
+  }
+
+  /** Like a socket closing; the PGlite instance belongs to the store and stays open. */
+  end(): void {
+    this.#queue = this.#queue.then(() => this.emit('end'));
+    // The pool hands this connection to its next client: the ended client's listeners must go.
+    for (const name of this.eventNames()) if (name !== 'newListener') this.removeAllListeners(name);
+    this.#emitMessage = false;
+  }
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** pg.Pool settings for one PGlite instance: one connection (which is also the mutex), the rest placeholders pg asks for. */
+export function pglitePoolConfig(pglite: PGlite): pg.PoolConfig {
+  return { connection: new PgliteConnection(pglite), max: 1, user: 'postgres', password: 'unused', database: 'postgres', host: 'localhost', port: 5432 } as pg.PoolConfig;
+}
