@@ -5,8 +5,16 @@
 // node_modules. A clone started by an older node re-runs with its pinned Node 24.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import module from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
+
+// Node keeps what it compiled (the TypeScript with its types stripped, V8's code for
+// it) on disk and reuses it while the files are unchanged: measured on the PGlite
+// demo, `jml identity KEY` 860 -> 680 ms CPU and `jml --help` 100 -> 40 ms (medians
+// of 5). A quiet optimisation: it never fails a command; NODE_COMPILE_CACHE=dir
+// moves it, NODE_DISABLE_COMPILE_CACHE=1 turns it off.
+module.enableCompileCache?.();
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const source = path.join(root, 'src', 'cli', 'main.ts');

@@ -344,24 +344,34 @@ async function crossingIdentities(db: Db, evaluatedAt: string): Promise<string[]
 
 /**
  * New identities: their whole timeline is in this import, so they are folded in
- * memory and written. (A function of its own so the folded identities are garbage once written.)
+ * memory and written, a chunk at a time as bulkInsert maps them: the folded
+ * identities of a 100,000-row file are never all held.
  */
 async function writeNewIdentities(db: Db, w: WriteInput, eventIds: readonly string[]): Promise<void> {
   const { diff, source } = w;
-  const eventsByIdentity = new Map<string, TimelineEvent[]>();
-  diff.events.forEach((e, i) => {
-    const list = eventsByIdentity.get(e.identityKey) ?? [];
-    list.push({ id: eventIds[i]!, seq: i, type: e.type, effectiveAt: e.effectiveAt, changes: e.changes, state: 'scheduled' });
-    eventsByIdentity.set(e.identityKey, list);
-  });
-  const identities = diff.newIdentities.map((n): Identity => {
-    const fold = foldTimeline(n.key, eventsByIdentity.get(n.key) ?? [], w.evaluatedAt);
+  // Each identity's events as a chain of indices (first event, then `next`), not a list per identity.
+  const firstEvent = new Map<string, number>();
+  const nextEvent = new Int32Array(diff.events.length);
+  for (let i = diff.events.length - 1; i >= 0; i -= 1) {
+    const key = diff.events[i]!.identityKey;
+    nextEvent[i] = firstEvent.get(key) ?? -1;
+    firstEvent.set(key, i);
+  }
+  const timelineOf = (key: string): TimelineEvent[] => {
+    const events: TimelineEvent[] = [];
+    for (let i = firstEvent.get(key) ?? -1; i !== -1; i = nextEvent[i]!) {
+      const e = diff.events[i]!;
+      events.push({ id: eventIds[i]!, seq: i, type: e.type, effectiveAt: e.effectiveAt, changes: e.changes, state: 'scheduled' });
+    }
+    return events;
+  };
+  const folded = (n: DiffResult['newIdentities'][number]): Identity => {
+    const fold = foldTimeline(n.key, timelineOf(n.key), w.evaluatedAt);
     return n.status === 'left' && fold.applied.length + fold.scheduled.length === 0
       ? { ...fold.identity, ...fromData(n), status: 'left' }
       : { ...fold.identity, source: fold.identity.source || source };
-  });
-  eventsByIdentity.clear();
-  await bulkInsert(db, 'identities', IDENTITY_COLUMNS, identities, { map: identityRow });
+  };
+  await bulkInsert(db, 'identities', IDENTITY_COLUMNS, diff.newIdentities, { map: (n) => identityRow(folded(n)) });
 }
 
 const RECORD_COLUMNS = { source: 'text', record_key: 'text', identity_key: 'text', data: 'jsonb', present: 'boolean', last_import_id: 'text', updated_at: 'timestamptz' } as const;

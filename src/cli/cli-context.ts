@@ -3,11 +3,12 @@
  * closed after, the actor recorded in the audit trail, and output that is
  * human-readable on a terminal and exactly one JSON document with --json.
  */
+import { once } from 'node:events';
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { JmlConfig } from '../app/config.ts';
 import type { Store } from '../store/open-store.ts';
-import { writeJson } from './json-writer.ts';
+import { jsonPieces } from './json-writer.ts';
 
 export interface GlobalOptions {
   readonly config?: string;
@@ -68,15 +69,30 @@ function safeUserName(): string {
 
 /** Writes one JSON document (as `JSON.stringify(value, null, 2)`, large arrays written piece by piece) followed by a newline. */
 export function printJson(ctx: CliContext, value: unknown): void {
-  // Written in pieces of about 64 KiB: one write per element would be a system call each.
+  for (const chunk of printedChunks(value)) ctx.stdout.write(chunk);
+}
+
+/**
+ * `printJson` for a document that may be large (an import's events): each
+ * chunk waits until the reader has taken the ones before it. Writes to a pipe
+ * are asynchronous, so without waiting the whole document was queued in memory.
+ */
+export async function printJsonPaced(ctx: CliContext, value: unknown): Promise<void> {
+  for (const chunk of printedChunks(value)) {
+    if (!ctx.stdout.write(chunk)) await once(ctx.stdout, 'drain');
+  }
+}
+
+/** The document and its newline in chunks of about 64 KiB: one write per element would be a system call each. */
+function* printedChunks(value: unknown): Generator<string, void, undefined> {
   let pending = '';
-  writeJson((text) => {
-    pending += text;
-    if (pending.length < 65_536) return;
-    ctx.stdout.write(pending);
+  for (const piece of jsonPieces(value)) {
+    pending += piece;
+    if (pending.length < 65_536) continue;
+    yield pending;
     pending = '';
-  }, value);
-  ctx.stdout.write(`${pending}\n`);
+  }
+  yield `${pending}\n`;
 }
 
 export function printLine(ctx: CliContext, line = ''): void {

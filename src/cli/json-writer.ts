@@ -13,7 +13,17 @@ const STREAM_FROM = 64;
  * @example writeJson((s) => process.stdout.write(s), { events }) // then write('\n')
  */
 export function writeJson(write: (text: string) => void, value: unknown): void {
-  writeValue(write, value, '');
+  for (const piece of jsonPieces(value)) write(piece);
+}
+
+/**
+ * The text of `JSON.stringify(value, null, 2)` as pieces, made as they are
+ * asked for: a writer that waits for its reader (a pipe) between pieces never
+ * holds more than a piece of the document.
+ * @example for (const piece of jsonPieces(result)) await write(piece)
+ */
+export function jsonPieces(value: unknown): Generator<string, void, undefined> {
+  return pieces(value, '');
 }
 
 function isPlainContainer(value: unknown): value is Record<string, unknown> | unknown[] {
@@ -28,32 +38,33 @@ function isOmitted(value: unknown): boolean {
   return value === undefined || typeof value === 'function' || typeof value === 'symbol';
 }
 
-function writeValue(write: (text: string) => void, value: unknown, indent: string): void {
+function* pieces(value: unknown, indent: string): Generator<string, void, undefined> {
   if (!isPlainContainer(value) || (Array.isArray(value) ? value.length : Object.keys(value).length) < STREAM_FROM && !hasLargeChild(value)) {
-    write(reindent(JSON.stringify(value, null, 2) ?? 'null', indent));
+    yield reindent(JSON.stringify(value, null, 2) ?? 'null', indent);
     return;
   }
   const inner = `${indent}  `;
   if (Array.isArray(value)) {
-    write('[');
+    yield '[';
     for (let i = 0; i < value.length; i += 1) {
-      write(`${i === 0 ? '' : ','}\n${inner}`);
-      writeValue(write, isOmitted(value[i]) ? null : value[i], inner);
+      yield `${i === 0 ? '' : ','}\n${inner}`;
+      yield* pieces(isOmitted(value[i]) ? null : value[i], inner);
     }
-    write(`\n${indent}]`);
+    yield `\n${indent}]`;
     return;
   }
   const entries = Object.entries(value).filter(([, v]) => !isOmitted(v));
   if (entries.length === 0) {
-    write('{}');
+    yield '{}';
     return;
   }
-  write('{');
-  entries.forEach(([key, v], i) => {
-    write(`${i === 0 ? '' : ','}\n${inner}${JSON.stringify(key)}: `);
-    writeValue(write, v, inner);
-  });
-  write(`\n${indent}}`);
+  yield '{';
+  for (let i = 0; i < entries.length; i += 1) {
+    const [key, v] = entries[i]!;
+    yield `${i === 0 ? '' : ','}\n${inner}${JSON.stringify(key)}: `;
+    yield* pieces(v, inner);
+  }
+  yield `\n${indent}}`;
 }
 
 /** Whether a container directly holds a container large enough to stream (a result object holding its events). */

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { sql } from 'kysely';
 import { testBackends } from '../../test/support/backends.ts';
 import { bulkInsert } from './bulk-write.ts';
+import type { Database } from './database.ts';
 
 for (const backend of testBackends()) {
   test(`a text[] column goes in with its row, empty arrays and awkward strings intact, across chunks (${backend.name})`, async () => {
@@ -13,6 +15,33 @@ for (const backend of testBackends()) {
       await bulkInsert(store.db, 'review_items', { id: 'text', campaign_id: 'text', identity_key: 'text', system: 'text', entitlement: 'text', privileged: 'boolean', context: 'jsonb', reviewers: 'text[]' }, rows, { chunkSize: 3 });
       const back = await store.db.selectFrom('review_items').select(['id', 'reviewers', 'context']).orderBy('id').execute();
       assert.deepEqual(back.map((r) => [r.id, r.reviewers, r.context]), rows.map((r) => [r.id, r.reviewers, r.context]));
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+for (const backend of testBackends()) {
+  test(`every column type reads back as written: quotes, backslashes, braces, non-Latin text, NULLs, dates, instants with offsets, booleans and numbers (${backend.name})`, async () => {
+    const store = await backend.open();
+    try {
+      await sql`CREATE TABLE bulk_types (t text, j jsonb, d date, ts timestamptz, b boolean, n bigint, i integer)`.execute(store.db);
+      const awkward = ['say "hi"', 'back\\slash \\"', '{a,b}', 'NULL', '', 'Zoë Ünal 李 😀', 'tab\there'];
+      const rows = awkward.map((t, k) => ({
+        t,
+        j: { text: t, list: [t, null, k], nested: { quote: '"' } },
+        d: `2026-0${(k % 9) + 1}-1${k}`,
+        ts: k % 2 === 0 ? `2026-11-0${k + 1}T23:00:00.123Z` : new Date(Date.UTC(2026, 10, k, 5, 6, 7)),
+        b: k % 2 === 0,
+        n: 2 ** 40 + k,
+        i: 10 - k,
+      }));
+      const nulls = { t: null, j: null, d: null, ts: null, b: null, n: null, i: null };
+      const columns = { t: 'text', j: 'jsonb', d: 'date', ts: 'timestamptz', b: 'boolean', n: 'bigint', i: 'integer' } as const;
+      await bulkInsert(store.db, 'bulk_types' as keyof Database, columns, [...rows, nulls], { chunkSize: 3 });
+      const back = await sql<Record<string, unknown>>`SELECT t, j, d::text AS d, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ts, b, n, i FROM bulk_types ORDER BY i DESC NULLS LAST`.execute(store.db);
+      const expected = [...rows, nulls].map((r) => ({ ...r, ts: r.ts === null ? null : new Date(r.ts).toISOString() }));
+      assert.deepEqual(back.rows, expected);
     } finally {
       await store.close();
     }

@@ -5,10 +5,18 @@
  * appended at the right edge of their B-tree index instead of at random
  * places, which keeps bulk inserts (100,000 events or audit entries) cheap.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 let lastMs = 0;
 let counter = 0;
+
+/**
+ * Random bytes are drawn 256 ids at a time: one call into the operating system's
+ * generator per id was ~5 % of an import's CPU (two ids per row: event and audit entry).
+ */
+const POOL_IDS = 256;
+const pool = Buffer.alloc(16 * POOL_IDS);
+let poolAt = pool.length;
 
 export function orderedId(now: number = Date.now()): string {
   if (now <= lastMs) {
@@ -22,7 +30,12 @@ export function orderedId(now: number = Date.now()): string {
     lastMs = now;
     counter = 0;
   }
-  const bytes = randomBytes(16);
+  if (poolAt === pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  const bytes = Buffer.from(pool.subarray(poolAt, poolAt + 16));
+  poolAt += 16;
   const ms = lastMs;
   bytes[0] = Math.floor(ms / 2 ** 40) & 0xff;
   bytes[1] = Math.floor(ms / 2 ** 32) & 0xff;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { importSource, type ImportResult } from '../../app/import-source.ts';
 import { followUpImport } from '../../app/replan-follow-up.ts';
-import { printJson, printLine, type CliContext } from '../cli-context.ts';
+import { printJsonPaced, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
 import { createProgress } from '../progress.ts';
 import { followUpLine, runFollowUp } from '../replan-follow-up.ts';
@@ -47,7 +47,7 @@ export function registerImportCommand(program: Command, ctx: CliContext): void {
         return { result, followUp };
       });
       progress.done();
-      if (flags.json) printJson(ctx, followUp ? { ...result, followUp } : result);
+      if (flags.json) await printJsonPaced(ctx, followUp ? { ...result, followUp } : result);
       else {
         printImport(ctx, result);
         const line = followUpLine(followUp);

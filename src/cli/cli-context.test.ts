@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { test } from 'node:test';
+import { printJsonPaced, type CliContext } from './cli-context.ts';
+
+/** A reader that takes a chunk every few milliseconds, as a pipe into a slower process does. */
+function slowReader(): { stream: Writable; text: () => string; mostQueued: () => number } {
+  const chunks: Buffer[] = [];
+  let mostQueued = 0;
+  const stream = new Writable({
+    highWaterMark: 16_384,
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      setTimeout(done, 2);
+    },
+  });
+  const write = stream.write.bind(stream);
+  stream.write = ((chunk: string) => {
+    const ok = write(chunk);
+    mostQueued = Math.max(mostQueued, stream.writableLength);
+    return ok;
+  }) as typeof stream.write;
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8'), mostQueued: () => mostQueued };
+}
+
+test('a large --json document waits for its reader: at most a chunk or two is queued, and the text is JSON.stringify(value, null, 2)', async () => {
+  const events = Array.from({ length: 20_000 }, (_, i) => ({ type: 'joiner', key: `E${i}`, changes: { department: [null, 'Sales'], title: [null, 'Engineer'] } }));
+  const value = { status: 'applied', events, counts: { joiners: events.length } };
+  const reader = slowReader();
+  const ctx = { stdout: reader.stream } as unknown as CliContext;
+  await printJsonPaced(ctx, value);
+  await new Promise<void>((resolve) => reader.stream.end(resolve));
+  assert.equal(reader.text(), `${JSON.stringify(value, null, 2)}\n`);
+  const documentBytes = reader.text().length;
+  assert.ok(documentBytes > 2_000_000, `the document is large (${documentBytes} bytes)`);
+  assert.ok(reader.mostQueued() < 200_000, `at most ${reader.mostQueued()} bytes waited for the reader`);
+});
