@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import module from 'node:module';
+import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 
@@ -13,8 +14,11 @@ import path from 'node:path';
 // it) on disk and reuses it while the files are unchanged: measured on the PGlite
 // demo, `jml identity KEY` 860 -> 680 ms CPU and `jml --help` 100 -> 40 ms (medians
 // of 5). A quiet optimisation: it never fails a command; NODE_COMPILE_CACHE=dir
-// moves it, NODE_DISABLE_COMPILE_CACHE=1 turns it off.
-module.enableCompileCache?.();
+// moves it, NODE_DISABLE_COMPILE_CACHE=1 turns it off. It lives in the user's own
+// cache directory, not Node's default under the shared temporary directory, where
+// another local user could plant compiled code for jml to run.
+const cacheHome = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE ? undefined : path.join(cacheHome, 'jml', 'node-compile-cache'));
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const source = path.join(root, 'src', 'cli', 'main.ts');
