@@ -43,7 +43,7 @@ export const configSchema = z
     database_url: z.string().optional(),
     policy_dir: z.string().default('policy'),
     /**
-     * The nice value batch commands (`jml import`, `plan`, `reconcile`, `worker`) run at, so the console's
+     * The nice value batch commands (`jml import`, `plan`, `reconcile`) run at, so the console's
      * API keeps the CPU while they work (src/cli/batch-priority.ts); 0 keeps the normal priority.
      */
     batch_nice: z.number().int().min(0).max(19).default(10),

@@ -1,6 +1,6 @@
 /**
- * Batch work yields the CPU to people. `jml import`, `jml plan`,
- * `jml reconcile` and `jml worker` run at a lower scheduling priority (a
+ * Batch work yields the CPU to people. `jml import`, `jml plan` and
+ * `jml reconcile` run at a lower scheduling priority (a
  * higher nice value, `batch_nice` in the configuration, default 10), so on a
  * small machine the console's API still answers quickly while the nightly
  * import and plan run. A lower priority only matters when the CPU is
@@ -18,8 +18,11 @@ import os from 'node:os';
 /** The default nice value of batch commands: CFS then gives a nice-0 process about ten times their CPU share. */
 export const DEFAULT_BATCH_NICE = 10;
 
-/** Commands that are batch work; `jml serve` (the API, even with --workers) keeps its priority. */
-export const BATCH_COMMANDS: ReadonlySet<string> = new Set(['import', 'plan', 'reconcile', 'worker']);
+/**
+ * Commands that are batch work. `jml serve` (the API, even with --workers) keeps its priority, and so does
+ * `jml worker`: it carries leavers, whose access must go within seconds however busy the console is.
+ */
+export const BATCH_COMMANDS: ReadonlySet<string> = new Set(['import', 'plan', 'reconcile']);
 
 /** The threads of this process: their ids on Linux, else just the process (0). */
 function threadIds(): number[] {
