@@ -2,7 +2,8 @@
  * Reading back a page of changes at once against a real OpenLDAP: one search
  * finds the page's accounts, and every change is answered exactly as its own
  * read-back would answer it — an entry changed behind jml's back is the one
- * that does not hold, in the connector and through the executor.
+ * that does not hold, in the connector and through the executor. And the
+ * bound on operations a process has in flight at the directory.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -10,6 +11,8 @@ import { Change as LdapChange, Attribute, Client } from 'ldapts';
 import type { Change, Plan } from '../../src/domain/change.ts';
 import type { Connector, ReadBack } from '../../src/connectors/connector.ts';
 import { createLdapConnector, type LdapConnector } from '../../src/connectors/ldap/index.ts';
+import { createLdapPool } from '../../src/connectors/ldap/ldap-pool.ts';
+import { parseLdapSettings } from '../../src/connectors/ldap/ldap-settings.ts';
 import { applyChanges } from '../../src/app/apply-change.ts';
 import { recordPlan } from '../../src/app/plan-record-store.ts';
 import type { Store } from '../../src/store/open-store.ts';
@@ -49,6 +52,29 @@ describe('reading back a page of changes in OpenLDAP', { skip }, () => {
     await admin?.unbind().catch(() => undefined);
     await ldap?.close();
     await peer?.stop();
+  });
+
+  test('no more operations than max_in_flight are in flight at once, and the ones waiting all run', async () => {
+    const pool = createLdapPool(parseLdapSettings({
+      system: 'corp-ldap', flavour: 'openldap', url: peer.url, caPem: peer.caPem, bindDn: peer.bindDn, bindPassword: peer.password,
+      baseDn: peer.baseDn, usersOu: peer.usersOu, groupsOu: peer.groupsOu, connections: 2, maxInFlight: 3,
+    }));
+    try {
+      let inFlight = 0;
+      let most = 0;
+      const found = await Promise.all(Array.from({ length: 12 }, () => pool.run('search', peer.groupsOu, async (client) => {
+        most = Math.max(most, ++inFlight);
+        try {
+          return (await client.search(peer.groupsOu, { scope: 'base', attributes: ['1.1'] })).searchEntries.length;
+        } finally {
+          inFlight--;
+        }
+      })));
+      assert.deepEqual(found, Array(12).fill(1));
+      assert.equal(most, 3);
+    } finally {
+      await pool.close();
+    }
   });
 
   test('a page read back at once answers every change as its own read-back does, and the entries changed behind jml\'s back are the ones that do not hold', async () => {
