@@ -105,6 +105,8 @@ export function adGroupAccountName(name: string): string {
 
 export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
   const groupCache = new Map<string, string>();
+  /** Groups (by DN key) this process saw without the placeholder member: adding a member needs no second write. */
+  const placeholderGone = new Set<string>();
   const search = (base: string, filter: string, attributes: string[], scope: 'base' | 'sub' = 'sub') =>
     pool.run('search', base, async (c: Client) => {
       try {
@@ -340,10 +342,20 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
     },
 
     async addMember(groupDn, memberDn) {
-      await modify(groupDn, [memberChange('add', memberDn)]).catch((e: unknown) => { if (!codeIn(e, VALUE_EXISTS, ALREADY_EXISTS)) throw e; });
-      if (s.flavour === 'openldap') {
-        await modify(groupDn, [memberChange('delete', s.emptyGroupMember)]).catch((e: unknown) => { if (!codeIn(e, NO_SUCH_ATTRIBUTE)) throw e; });
+      const addOnly = () => modify(groupDn, [memberChange('add', memberDn)]).catch((e: unknown) => { if (!codeIn(e, VALUE_EXISTS, ALREADY_EXISTS)) throw e; });
+      if (s.flavour !== 'openldap' || placeholderGone.has(dnKey(groupDn))) return addOnly();
+      // The member comes in and the placeholder goes out in one write; a group seen without its placeholder
+      // takes the member alone from then on (one write, not two). Should another process put the placeholder
+      // back meanwhile, it stays beside the members: harmless, as it is no account's grant.
+      try {
+        await modify(groupDn, [memberChange('add', memberDn), memberChange('delete', s.emptyGroupMember)]);
+      } catch (error) {
+        if (codeIn(error, NO_SUCH_ATTRIBUTE)) await addOnly();
+        else if (codeIn(error, VALUE_EXISTS, ALREADY_EXISTS)) {
+          await modify(groupDn, [memberChange('delete', s.emptyGroupMember)]).catch((e: unknown) => { if (!codeIn(e, NO_SUCH_ATTRIBUTE)) throw e; });
+        } else throw error;
       }
+      placeholderGone.add(dnKey(groupDn));
     },
 
     async findGroup(name) {
@@ -381,6 +393,7 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
       }
       const created = await serverDn(dn);
       groupCache.set(name, created);
+      placeholderGone.delete(dnKey(created));
       return created;
     },
 
@@ -415,6 +428,7 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
         // groupOfNames must keep a member: the placeholder takes the last one's place in the same operation.
         if (!codeIn(error, OBJECT_CLASS_VIOLATION) || s.flavour !== 'openldap') throw error;
         await modify(groupDn, [memberChange('add', s.emptyGroupMember), memberChange('delete', memberDn)]);
+        placeholderGone.delete(dnKey(groupDn));
       }
     },
   };
