@@ -207,6 +207,7 @@ async function claimRuns(deps: ChangeJobDeps, jobs: readonly ChangeJob[]): Promi
     UPDATE change_runs AS cr SET lease_owner = ${deps.workerId}, lease_until = ${new Date(now.getTime() + deps.leaseMs).toISOString()}::timestamptz
     FROM unnest(${once.map((j) => j.planId)}::text[], ${once.map((j) => j.changeId)}::text[], ${once.map((j) => j.seq)}::int[]) AS j(plan_id, change_id, seq)
     WHERE cr.plan_id = j.plan_id AND cr.change_id = j.change_id AND cr.seq = j.seq
+      AND cr.change_id = ANY(${once.map((j) => j.changeId)}::text[])
       AND (cr.lease_until IS NULL OR cr.lease_until < ${at}::timestamptz)
       AND NOT EXISTS (SELECT 1 FROM busy WHERE busy.change_id = cr.change_id)
     RETURNING cr.plan_id, cr.change_id, cr.seq, cr.failures`.execute(deps.db);
@@ -411,7 +412,7 @@ async function settleRuns(db: Kysely<Database>, planId: string, jobs: readonly C
   await sql`
     UPDATE change_runs AS cr SET seq = cr.seq + 1, lease_owner = NULL, lease_until = NULL, next_at = NULL
     FROM unnest(${jobs.map((j) => j.changeId)}::text[], ${jobs.map((j) => j.seq)}::int[]) AS j(change_id, seq)
-    WHERE cr.plan_id = ${planId} AND cr.change_id = j.change_id AND cr.seq = j.seq`.execute(db);
+    WHERE cr.plan_id = ${planId} AND cr.change_id = j.change_id AND cr.seq = j.seq AND cr.change_id = ANY(${jobs.map((j) => j.changeId)}::text[])`.execute(db);
 }
 
 /** Frees this worker's lease on the job's run; seq stays. */
