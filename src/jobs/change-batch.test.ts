@@ -19,7 +19,7 @@ import { verifyAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { startJobBoss } from './job-boss.ts';
-import { queueCurrent, runChangeJobs, submitPlan, sweepChanges, type ChangeJobDeps } from './change-job.ts';
+import { queueCurrent, runChangeJobs, submitPlan, type ChangeJobDeps } from './change-job.ts';
 import { changeJobSchema, QUEUE } from './job-queues.ts';
 
 let plans = 0;
@@ -150,10 +150,9 @@ for (const backend of testBackends()) {
         await queueCurrent({ db: store.db, boss }, plan.id, plan.changes.map((c) => c.id));
         const credentials = createInitialCredentials({ db: store.db, keyring: () => keyring, systemOwner: () => 'OWNER' });
         for (let round = 0; round < 20; round++) {
+          // One batch may hold a grant and the account it waits on: the grant goes again once the account is settled.
           const jobs = await boss.fetch(QUEUE.applyChange, { batchSize: 50, ignoreStartAfter: true });
-          // A grant fetched in the same batch as the account it waits on finds it unsettled and waits for
-          // the sweep, the queue's safety net, as in a worker.
-          if (jobs.length === 0 && (await sweepChanges({ db: store.db, boss })) === 0) break;
+          if (jobs.length === 0) break;
           await runChangeJobs(deps(withInitialCredentials(connector, credentials)), jobs.map((j) => changeJobSchema.parse(j.data)));
           for (const job of jobs) await boss.complete(QUEUE.applyChange, job.id);
         }

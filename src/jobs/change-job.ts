@@ -313,6 +313,11 @@ async function runPlanJobs(deps: ChangeJobDeps, planId: string, group: readonly 
     results.set(job, { outcome: result.state });
   }
   await settleRuns(deps.db, planId, unsettled);
+  // A change fetched in the same batch as one it waits on found that one unsettled, and its run has just
+  // moved on with no successor; the one it waited on may have settled meanwhile, having queued it at the
+  // old seq. It goes again now if it is ready, instead of waiting for the sweep.
+  const waited = toApply.filter((_, i) => applied[i]!.state === 'waiting').map((t) => t.change);
+  if (waited.length > 0) await queueIfReady(deps, plan, waited);
   for (const system of succeeded) await recordSystemSuccess(deps.db, system, now());
   if (anyFinal) await closePlanIfDone(deps, plan.id);
   return results;
@@ -457,6 +462,15 @@ async function queueReadyDependents(trx: Kysely<Database>, boss: JobSender, plan
   const ready = dependents.filter((d) => state.get(d.id) === 'planned' && d.dependsOn.every((id) => FINAL.includes(state.get(id)!)));
   await queueCurrent({ db: trx, boss }, plan.id, ready.map((d) => d.id), undefined, trx);
   return ready.length;
+}
+
+/** Queues, at their current seq, the changes among `changes` still planned whose dependencies are all final. */
+async function queueIfReady(deps: ChangeJobDeps, plan: Plan, changes: readonly Change[]): Promise<void> {
+  const ids = [...new Set(changes.flatMap((c) => [c.id, ...c.dependsOn]))];
+  const rows = await deps.db.selectFrom('plan_changes').select(['change_id', 'state']).where('plan_id', '=', plan.id).where('change_id', 'in', ids).execute();
+  const state = new Map(rows.map((r) => [r.change_id, r.state as ChangeState]));
+  const ready = changes.filter((c) => state.get(c.id) === 'planned' && c.dependsOn.every((id) => FINAL.includes(state.get(id)!)));
+  await queueCurrent(deps, plan.id, ready.map((c) => c.id));
 }
 
 /**
