@@ -14,7 +14,7 @@
  *    changes/s = changes confirmed / wall time of the process.
  *
  * Prints jml's rate, the floor's rate, their ratio against the goal (≥ 0.5),
- * jml's peak RSS and the load average.
+ * jml's CPU time and peak RSS, and the load average.
  *
  *   node bench/apply-bench.ts [--people 2000] [--backend pglite|postgres|both] [--cpu-prof DIR]
  *   (postgres: DATABASE_URL=postgres://… names the server; a scratch database is made and dropped)
@@ -57,6 +57,11 @@ interface ApplyRun {
   readonly ldapmodifyPerSecond: number;
   readonly ratio: number;
   readonly peakRssMiB: number;
+  /** CPU seconds (user + system) of the `jml apply` process itself; the database server's and slapd's are not in it. */
+  readonly cpuSeconds: number;
+  /** slapd's CPU seconds while jml applied, and while the floor ran (ldapadd + ldapmodify). */
+  readonly slapdCpuSeconds: number;
+  readonly floorSlapdCpuSeconds: number;
   readonly loadAverage: string;
 }
 
@@ -74,7 +79,8 @@ async function main(): Promise<void> {
     console.log(
       `apply ${backend}: ${r.confirmed}/${r.changes} changes for ${r.people.toLocaleString('en')} people in ${r.applySeconds.toFixed(1)} s → ` +
         `${Math.round(r.changesPerSecond)} changes/s; floor ${Math.round(r.floorOpsPerSecond)} ops/s (ldapadd ${Math.round(r.ldapaddPerSecond)}/s, ldapmodify ${Math.round(r.ldapmodifyPerSecond)}/s) → ` +
-        `ratio ${r.ratio.toFixed(2)} (goal ≥ ${GOAL}); jml peak RSS ${r.peakRssMiB} MiB; load average ${r.loadAverage} on ${os.availableParallelism()} cores`,
+        `ratio ${r.ratio.toFixed(2)} (goal ≥ ${GOAL}); CPU per change: jml ${((r.cpuSeconds * 1000) / r.changes).toFixed(2)} ms, slapd ${((r.slapdCpuSeconds * 1000) / r.changes).toFixed(2)} ms ` +
+        `(floor: slapd ${((r.floorSlapdCpuSeconds * 1000) / (2 * r.people)).toFixed(2)} ms per op); jml peak RSS ${r.peakRssMiB} MiB; load average ${r.loadAverage} on ${os.availableParallelism()} cores`,
     );
     console.log(JSON.stringify({ bench: 'apply', ...r }));
   }
@@ -87,7 +93,9 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
   try {
     const groups = [...new Set(Array.from({ length: DEPARTMENTS }, (_, i) => groupOf(i)))];
     await addDirectoryGroups(ldap, [...groups, ...groups.map((g) => `floor-${g}`)]);
+    const floorCpu0 = slapdCpu(ldap);
     const floor = await measureFloor(ldap, dir);
+    const floorSlapdCpuSeconds = slapdCpu(ldap) - floorCpu0;
 
     database = backend === 'postgres' ? await createScratchDatabase(process.env.DATABASE_URL!, 'jml_bench') : null;
     const { JML_CONFIG: _c, JML_DATA_DIR: _d, JML_POLICY_DIR: _p, ...inherited } = process.env;
@@ -99,15 +107,18 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
 
     const rssFile = join(dir, 'rss.txt');
     const loadAverage = load();
+    const slapd0 = slapdCpu(ldap);
     const t0 = performance.now();
-    const { stdout } = await execute('/usr/bin/time', ['-f', '%M', '-o', rssFile, process.execPath, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), CLI, 'apply', '--yes', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 }).catch((error: { stdout?: string; stderr?: string }) => {
+    const { stdout } = await execute('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), CLI, 'apply', '--yes', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 }).catch((error: { stdout?: string; stderr?: string }) => {
       throw new Error(`jml apply failed: ${error.stderr ?? ''}${(error.stdout ?? '').slice(0, 2000)}`);
     });
     const applySeconds = (performance.now() - t0) / 1000;
+    const slapdCpuSeconds = slapdCpu(ldap) - slapd0;
     const report = JSON.parse(stdout) as { total: number; counts: Record<string, number> };
     const confirmed = (report.counts.confirmed ?? 0) + (report.counts.already ?? 0);
     if (confirmed !== report.total) throw new Error(`jml apply confirmed ${confirmed} of ${report.total} changes: ${JSON.stringify(report.counts)}`);
     const changesPerSecond = report.total / applySeconds;
+    const [rssKiB, user, system] = readFileSync(rssFile, 'utf8').trim().split(/\s+/).map(Number);
     return {
       backend,
       people: PEOPLE,
@@ -117,7 +128,10 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
       changesPerSecond,
       ...floor,
       ratio: changesPerSecond / floor.floorOpsPerSecond,
-      peakRssMiB: Math.round(Number(readFileSync(rssFile, 'utf8').trim()) / 1024),
+      peakRssMiB: Math.round(rssKiB! / 1024),
+      cpuSeconds: user! + system!,
+      slapdCpuSeconds,
+      floorSlapdCpuSeconds,
       loadAverage,
     };
   } finally {
@@ -125,6 +139,13 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
     await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** CPU seconds (user + system) slapd has used so far (its pid file is in its directory; 100 clock ticks a second). */
+function slapdCpu(ldap: OpenLdapPeer): number {
+  const pid = readFileSync(join(ldap.dir, 'slapd.pid'), 'utf8').trim();
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** ldapadd of the entries, then ldapmodify adding each to its group: one process and one connection each. */

@@ -20,7 +20,7 @@ import type { Change, ChangeOutcome } from '../domain/change.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { SodViolation } from '../engine/sod.ts';
 import { isJmlError } from '../domain/errors.ts';
-import type { Connector } from '../connectors/connector.ts';
+import type { Connector, ReadBack } from '../connectors/connector.ts';
 import type { ChangeHandler } from '../connectors/manual/task-fallback.ts';
 import { appendAudit, type AuditEntryInput } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
@@ -44,7 +44,7 @@ export interface ApplyChangeDeps {
   readonly now?: () => Date;
   /** A connector call that takes longer is abandoned as a retryable timeout. */
   readonly callTimeoutMs?: number;
-  /** Connector calls (read-backs, applies) of one `applyChanges` in flight at once (default 16). */
+  /** Connector calls of one `applyChanges` in flight at once (default 64: a page of applies starts together; the connector bounds what reaches its system). */
   readonly connectorConcurrency?: number;
   /**
    * Runs inside the transaction that records final states, so what follows
@@ -91,11 +91,14 @@ export async function applyChange(deps: ApplyChangeDeps, planId: string, change:
   return (await applyChanges(deps, planId, [change]))[0]!;
 }
 
+/** What carries out a change: its system's connector, or the owner's tasks. */
+type Handler = Pick<Connector, 'readBack' | 'readBackMany' | 'apply'>;
+
 /** A change ready to be tried: its dependencies hold and its system has a handler. */
 interface Attempt {
   readonly change: Change;
   readonly own: ChangeRecord;
-  readonly handler: Pick<Connector, 'readBack' | 'apply'>;
+  readonly handler: Handler;
   /** 'already' means jml never acted on it; once it has (in an earlier attempt too), holding means confirmed. */
   readonly actedBefore: boolean;
   readonly attempts: number;
@@ -154,13 +157,12 @@ export async function applyChanges(deps: ApplyChangeDeps, planId: string, change
   // attempt that finds it holding counts it confirmed rather than already.
   await updateChanges(deps.db, planId, ready.map((a) => ({ changeId: a.change.id, update: { state: 'running', attempts: a.attempts, started: a.own.state === 'planned' } })), now());
   const retries: { readonly attempt: Attempt; readonly failure: Failure }[] = [];
-  await eachLimited(ready, deps.connectorConcurrency ?? 16, async (a) => {
-    const step = await attempt(a, now, timeoutMs);
+  const record = (a: Attempt, step: Step) => {
     if ('update' in step) finals.push({ change: a.change, update: step.update, previous: a.own });
     else if (!step.failure.retryable) finals.push({ change: a.change, update: { state: 'parked', attempts: a.attempts, lastError: step.failure.message, finished: true }, previous: a.own });
     else retries.push({ attempt: a, failure: step.failure });
-  });
-
+  };
+  await attemptAll(ready, deps.connectorConcurrency ?? 64, now, timeoutMs, record);
   await updateChanges(deps.db, planId, retries.map((r) => ({ changeId: r.attempt.change.id, update: { state: 'running', lastError: r.failure.message } })), now());
   for (const { attempt: a, failure } of retries) {
     results.set(a.change.id, {
@@ -183,23 +185,78 @@ export async function applyChanges(deps: ApplyChangeDeps, planId: string, change
   return changes.map((c) => results.get(c.id)!);
 }
 
-/** Re-read the target, do nothing if it holds, act, read back to confirm: what to record, or why not. */
-async function attempt(a: Attempt, now: () => Date, timeoutMs: number): Promise<{ readonly update: ChangeUpdate } | { readonly failure: Failure }> {
-  const { change, handler, attempts } = a;
-  try {
-    const before = await withTimeout(handler.readBack(change), timeoutMs, 'readBack');
-    if (before.holds) return { update: { state: a.actedBefore ? 'confirmed' : 'already', attempts, lastError: null, accountId: before.accountId ?? null, finished: true } };
-    if (!handler.apply) return { failure: { retryable: false, message: `${change.system} is read-only: its connector cannot ${change.kind}` } };
-    const outcome: ChangeOutcome = await withTimeout(handler.apply(change), timeoutMs, 'apply');
-    if (outcome.status === 'pending') return { update: { state: 'pending', attempts, lastError: null, taskId: outcome.taskId ?? null, finished: true } };
-    if (outcome.status !== 'done') return { failure: outcome };
-    const actedAt = now();
-    const after = await withTimeout(handler.readBack(change), timeoutMs, 'readBack');
-    if (after.holds) return { update: { state: 'confirmed', attempts, lastError: null, accountId: after.accountId ?? outcome.accountId ?? null, finished: true, actedAt } };
-    return { failure: { retryable: true, message: `apply reported done but read-back does not hold${after.detail ? `: ${after.detail}` : ''}` } };
-  } catch (error) {
-    return { failure: classify(error) };
+type Step = { readonly update: ChangeUpdate } | { readonly failure: Failure };
+
+/**
+ * Re-read the targets, do nothing where they hold, act on the rest, read back
+ * to confirm: what to record for each change, or why not. The reads go a page
+ * at a time to connectors that can (readBackMany); the acts overlap, at most
+ * `limit` at a time. A change is confirmed only by its own answer in the read
+ * back after its act.
+ */
+async function attemptAll(attempts: readonly Attempt[], limit: number, now: () => Date, timeoutMs: number, record: (a: Attempt, step: Step) => void): Promise<void> {
+  const acting: Attempt[] = [];
+  for (const [i, before] of (await readBackAll(attempts, limit, timeoutMs)).entries()) {
+    const a = attempts[i]!;
+    if (before instanceof Error) record(a, { failure: classify(before) });
+    else if (before.holds) record(a, { update: { state: a.actedBefore ? 'confirmed' : 'already', attempts: a.attempts, lastError: null, accountId: before.accountId ?? null, finished: true } });
+    else if (!a.handler.apply) record(a, { failure: { retryable: false, message: `${a.change.system} is read-only: its connector cannot ${a.change.kind}` } });
+    else acting.push(a);
   }
+  const done: { readonly attempt: Attempt; readonly accountId: string | null; readonly actedAt: Date }[] = [];
+  await eachLimited(acting, limit, async (a) => {
+    try {
+      const outcome: ChangeOutcome = await withTimeout(a.handler.apply!(a.change), timeoutMs, 'apply');
+      if (outcome.status === 'pending') record(a, { update: { state: 'pending', attempts: a.attempts, lastError: null, taskId: outcome.taskId ?? null, finished: true } });
+      else if (outcome.status !== 'done') record(a, { failure: outcome });
+      else done.push({ attempt: a, accountId: outcome.accountId ?? null, actedAt: now() });
+    } catch (error) {
+      record(a, { failure: classify(error) });
+    }
+  });
+  for (const [i, after] of (await readBackAll(done.map((d) => d.attempt), limit, timeoutMs)).entries()) {
+    const { attempt: a, accountId, actedAt } = done[i]!;
+    if (after instanceof Error) record(a, { failure: classify(after) });
+    else if (after.holds) record(a, { update: { state: 'confirmed', attempts: a.attempts, lastError: null, accountId: after.accountId ?? accountId, finished: true, actedAt } });
+    else record(a, { failure: { retryable: true, message: `apply reported done but read-back does not hold${after.detail ? `: ${after.detail}` : ''}` } });
+  }
+}
+
+/**
+ * Each attempt's read-back, in order: a page per handler that reads many at
+ * once, one call per change (at most `limit` at a time) for the others. A call
+ * that throws or times out answers with its error for every change it covered.
+ */
+async function readBackAll(attempts: readonly Attempt[], limit: number, timeoutMs: number): Promise<(ReadBack | Error)[]> {
+  const answers: (ReadBack | Error)[] = attempts.map(() => new Error('not read back'));
+  const pages = new Map<Handler, number[]>();
+  const singles: number[] = [];
+  for (const [i, a] of attempts.entries()) {
+    if (a.handler.readBackMany) pages.set(a.handler, [...(pages.get(a.handler) ?? []), i]);
+    else singles.push(i);
+  }
+  await Promise.all([
+    ...[...pages].map(async ([handler, indexes]) => {
+      try {
+        const read = await withTimeout(handler.readBackMany!(indexes.map((i) => attempts[i]!.change)), timeoutMs, 'readBack');
+        for (const [j, i] of indexes.entries()) answers[i] = read[j] ?? new Error('the connector gave no read-back for this change');
+      } catch (error) {
+        for (const i of indexes) answers[i] = asError(error);
+      }
+    }),
+    eachLimited(singles, limit, async (i) => {
+      try {
+        answers[i] = await withTimeout(attempts[i]!.handler.readBack(attempts[i]!.change), timeoutMs, 'readBack');
+      } catch (error) {
+        answers[i] = asError(error);
+      }
+    }),
+  ]);
+  return answers;
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time. */
@@ -212,7 +269,7 @@ async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) 
 }
 
 /** The connector for the kinds it provisions; the system owner's tasks for the rest, when configured. */
-function handlerFor(deps: ApplyChangeDeps, connector: Connector, change: Change): Pick<Connector, 'readBack' | 'apply'> {
+function handlerFor(deps: ApplyChangeDeps, connector: Connector, change: Change): Handler {
   if (connector.apply && connector.describe().provisions.includes(change.kind)) return connector;
   return (change.system !== null ? deps.tasksFor?.(change.system) : undefined) ?? connector;
 }

@@ -60,6 +60,7 @@ export function withAttributeMapping<C extends Connector>(connector: C, mapping:
     ...(connector.server ? { server: () => connector.server!() } : {}),
     list: (kind, cursor, pageSize) => connector.list(kind, cursor, pageSize),
     readBack: (change) => connector.readBack(mapChangeAttributes(change, mapping)),
+    ...(connector.readBackMany ? { readBackMany: (changes: readonly Change[]) => connector.readBackMany!(changes.map((c) => mapChangeAttributes(c, mapping))) } : {}),
     ...(connector.apply ? { apply: (change: Change, secrets?: ChangeSecrets) => connector.apply!(mapChangeAttributes(change, mapping), secrets) } : {}),
     ...(connector.close ? { close: () => connector.close!() } : {}),
   };

@@ -20,7 +20,7 @@ import { JmlError } from '../domain/errors.ts';
 import type { Connector, ChangeSecrets } from '../connectors/connector.ts';
 import { createTaskStore } from '../connectors/manual/task-store.ts';
 import { newAccountPassword, openSecret, redactSecrets, sealSecret, Secret, type Keyring, type SecretContext } from '../connectors/secrets/index.ts';
-import { appendAudit } from '../store/audit-log.ts';
+import { appendAudit, type AuditEntryInput } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 
 type Db = Kysely<Database>;
@@ -118,6 +118,8 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
         return { row, account, owner, delivery };
       });
       // openTasks is idempotent per change id, so a release repeated after a crash finds the same task.
+      // Its task.opened entries go into the one append below, with the credentials' own.
+      const audit: AuditEntryInput[] = [];
       const opened = await createTaskStore({ db: trx, now }).openTasks(releases.map(({ row, account, owner, delivery }) => ({
         change: delivery,
         options: {
@@ -126,16 +128,16 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
             + 'Reveal it once from this task in the console (Tasks); it is destroyed as it is shown. '
             + 'They must change it at first sign-in. Close the task once they have it.',
         },
-      })));
+      })), audit);
       const taskIds = opened.map((o) => o.task.id);
       await sql`
         UPDATE initial_credentials AS ic SET state = 'ready', task_id = u.task_id, account_id = u.account_id
         FROM unnest(${releases.map((r) => r.row.id)}::text[], ${taskIds}::text[], ${releases.map((r) => r.account)}::text[]) AS u(id, task_id, account_id)
         WHERE ic.id = u.id AND ic.state = 'pending'`.execute(trx);
-      await appendAudit(trx, releases.map(({ row, account, owner }, i) => ({
+      await appendAudit(trx, [...audit, ...releases.map(({ row, account, owner }, i) => ({
         actor, action: 'initial_credential.issued', subject: row.identity_key, trigger: `change:${row.change_id}`,
         details: { credential: row.id, system: row.system, account, task: taskIds[i], deliverer: owner },
-      })), now());
+      }))], now());
       return new Map(releases.map(({ row, account }, i): [string, InitialCredentialInfo] => [
         row.change_id,
         { id: row.id, system: row.system, identityKey: row.identity_key, accountId: account, state: 'ready', taskId: taskIds[i]!, revealedBy: null },
@@ -165,34 +167,79 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
     }
   }
 
-  const credentials: InitialCredentials = {
-    async issue(change) {
-      if (!change.system) throw new JmlError('internal', `change ${change.id} has no system to set a password in`);
+  let issuing: { readonly change: Change; readonly system: string; readonly done: (secret: Secret) => void; readonly failed: (error: unknown) => void }[] = [];
+  /**
+   * Stores a password for each change asked for in this turn, pending, with
+   * one insert (the common case: a change's first attempt). A change that
+   * already has a pending one (an earlier attempt, or a worker racing on it)
+   * gets that one back: the system may hold it already.
+   */
+  async function storeIssued(): Promise<void> {
+    const group = issuing;
+    issuing = [];
+    try {
       const keyring = deps.keyring();
-      // Stored first (the common case: a change's first attempt); a later attempt finds the one it stored.
-      const row = { id: `ic-${randomUUID()}`, system: change.system, identity_key: change.identityKey };
-      const password = newAccountPassword();
-      const sealed = sealSecret(keyring, context(row), password);
-      const inserted = await db
+      const waiting = new Map<string, typeof group>();
+      for (const request of group) waiting.set(request.change.id, [...(waiting.get(request.change.id) ?? []), request]);
+      const at = now().toISOString();
+      const fresh = [...waiting.values()].map((requests) => {
+        const { change, system } = requests[0]!;
+        const row = { id: `ic-${randomUUID()}`, system, identity_key: change.identityKey };
+        const password = newAccountPassword();
+        return { change, row, password, sealed: sealSecret(keyring, context(row), password) };
+      });
+      const inserted = new Set((await db
         .insertInto('initial_credentials')
-        .values({
+        .values(fresh.map(({ change, row, sealed }) => ({
           ...row, change_id: change.id, account_id: change.accountId ?? null, state: 'pending',
-          key_id: sealed.keyId, nonce: sealed.nonce, ciphertext: sealed.ciphertext, tag: sealed.tag, created_at: now().toISOString(),
-        })
+          key_id: sealed.keyId, nonce: sealed.nonce, ciphertext: sealed.ciphertext, tag: sealed.tag, created_at: at,
+        })))
         .onConflict((oc) => oc.column('change_id').where('state', '=', 'pending').doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      if (inserted) return new Secret(password);
-      // An earlier attempt (or a worker racing on the same change) stored one: the system may hold it already.
-      const existing = await db.selectFrom('initial_credentials').selectAll().where('change_id', '=', change.id).where('state', '=', 'pending').executeTakeFirst();
-      if (existing) return new Secret(openSecret(keyring, context(existing), { keyId: existing.key_id!, nonce: existing.nonce!, ciphertext: existing.ciphertext!, tag: existing.tag! }));
-      return credentials.issue(change);
+        .returning('change_id')
+        .execute()).map((r) => r.change_id));
+      const taken = fresh.filter((f) => !inserted.has(f.change.id)).map((f) => f.change.id);
+      const existing = taken.length === 0 ? [] : await db.selectFrom('initial_credentials').selectAll().where('change_id', 'in', taken).where('state', '=', 'pending').execute();
+      const pending = new Map(existing.map((row) => [row.change_id, row]));
+      for (const { change, password } of fresh) {
+        const requests = waiting.get(change.id)!;
+        const row = pending.get(change.id);
+        if (inserted.has(change.id)) for (const r of requests) r.done(new Secret(password));
+        else if (row) {
+          try {
+            const stored = openSecret(keyring, context(row), { keyId: row.key_id!, nonce: row.nonce!, ciphertext: row.ciphertext!, tag: row.tag! });
+            for (const r of requests) r.done(new Secret(stored));
+          } catch (error) {
+            for (const r of requests) r.failed(error);
+          }
+        } else {
+          // Released between the two statements: what is pending now is a new password's turn.
+          for (const r of requests) credentials.issue(r.change).then(r.done, r.failed);
+        }
+      }
+    } catch (error) {
+      for (const r of group) r.failed(error);
+    }
+  }
+
+  const credentials: InitialCredentials = {
+    issue(change) {
+      if (!change.system) return Promise.reject(new JmlError('internal', `change ${change.id} has no system to set a password in`));
+      const system = change.system;
+      return new Promise((done, failed) => {
+        issuing.push({ change, system, done, failed });
+        // Stored after the current turn: the passwords a page of creations asks for at once take one statement.
+        if (issuing.length === 1) queueMicrotask(() => void storeIssued());
+      });
     },
 
     release(change, accountId) {
       return new Promise((done, failed) => {
         queued.push({ change, accountId, done, failed });
-        if (!writing) void writeQueued();
+        // Started after the current turn: the releases a page of read-backs asks for at once go in one write.
+        if (!writing) {
+          writing = true;
+          queueMicrotask(() => void writeQueued());
+        }
       });
     },
 
@@ -255,6 +302,17 @@ export function withInitialCredentials(connector: Connector, credentials: Initia
       if (result.holds && asks(change)) await credentials.release(change, result.accountId ?? change.accountId ?? null);
       return result;
     },
+    // A page read back at once releases its passwords together: one write for the page (release groups them).
+    ...(connector.readBackMany ? {
+      async readBackMany(changes: readonly Change[]) {
+        const results = await connector.readBackMany!(changes);
+        await Promise.all(changes.map((change, i) => {
+          const result = results[i];
+          return result && !(result instanceof Error) && result.holds && asks(change) ? credentials.release(change, result.accountId ?? change.accountId ?? null) : null;
+        }));
+        return results;
+      },
+    } : {}),
     async apply(change: Change, secrets?: ChangeSecrets): Promise<ChangeOutcome> {
       if (!asks(change)) return apply(change, secrets);
       const newSecret = await credentials.issue(change);

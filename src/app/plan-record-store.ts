@@ -143,6 +143,8 @@ export async function updateChanges(db: Kysely<Database>, planId: string, update
       ${column((u) => u.started === true)}::boolean[], ${column((u) => u.finished === true)}::boolean[], ${column((u) => u.actedAt?.toISOString() ?? null)}::timestamptz[]
     ) AS u(change_id, state, attempts, has_error, last_error, has_account, account_id, has_task, task_id, started, finished, acted_at)
     WHERE pc.plan_id = ${planId} AND pc.change_id = u.change_id
+      -- Spelled out so the rows are found by key: joined to the unnest alone, a large plan's rows were scanned per batch.
+      AND pc.change_id = ANY(${updates.map((u) => u.changeId)}::text[])
     RETURNING pc.*`.execute(db);
   return new Map(rows.rows.map((r) => [r.change_id, toRecord(r)]));
 }

@@ -100,6 +100,14 @@ export interface Connector {
   list<K extends ListKind>(kind: K, cursor: string | null, pageSize?: number): Promise<Page<ListTypes[K]>>;
   /** Reads the target of a change: does what it asks for already hold? */
   readBack(change: Change): Promise<ReadBack>;
+  /**
+   * Optional: `readBack` for many changes at once, with fewer round trips
+   * (one search for a page of accounts). Each change's answer means exactly
+   * what `readBack` would have answered for it, in the order of `changes`; an
+   * Error in a change's place is what `readBack` would have thrown for it.
+   * The executor falls back to `readBack` per change without it.
+   */
+  readBackMany?(changes: readonly Change[]): Promise<readonly (ReadBack | Error)[]>;
   /** Carries out one change. Must be idempotent: the same change twice has the effect of once. */
   apply?(change: Change, secrets?: ChangeSecrets): Promise<ChangeOutcome>;
   /** Connects, authenticates and describes the server (`jml system test`); throws like `list`. */

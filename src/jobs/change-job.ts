@@ -207,6 +207,7 @@ async function claimRuns(deps: ChangeJobDeps, jobs: readonly ChangeJob[]): Promi
     UPDATE change_runs AS cr SET lease_owner = ${deps.workerId}, lease_until = ${new Date(now.getTime() + deps.leaseMs).toISOString()}::timestamptz
     FROM unnest(${once.map((j) => j.planId)}::text[], ${once.map((j) => j.changeId)}::text[], ${once.map((j) => j.seq)}::int[]) AS j(plan_id, change_id, seq)
     WHERE cr.plan_id = j.plan_id AND cr.change_id = j.change_id AND cr.seq = j.seq
+      AND cr.change_id = ANY(${once.map((j) => j.changeId)}::text[])
       AND (cr.lease_until IS NULL OR cr.lease_until < ${at}::timestamptz)
       AND NOT EXISTS (SELECT 1 FROM busy WHERE busy.change_id = cr.change_id)
     RETURNING cr.plan_id, cr.change_id, cr.seq, cr.failures`.execute(deps.db);
@@ -312,6 +313,11 @@ async function runPlanJobs(deps: ChangeJobDeps, planId: string, group: readonly 
     results.set(job, { outcome: result.state });
   }
   await settleRuns(deps.db, planId, unsettled);
+  // A change fetched in the same batch as one it waits on found that one unsettled, and its run has just
+  // moved on with no successor; the one it waited on may have settled meanwhile, having queued it at the
+  // old seq. It goes again now if it is ready, instead of waiting for the sweep.
+  const waited = toApply.filter((_, i) => applied[i]!.state === 'waiting').map((t) => t.change);
+  if (waited.length > 0) await queueIfReady(deps, plan, waited);
   for (const system of succeeded) await recordSystemSuccess(deps.db, system, now());
   if (anyFinal) await closePlanIfDone(deps, plan.id);
   return results;
@@ -411,7 +417,7 @@ async function settleRuns(db: Kysely<Database>, planId: string, jobs: readonly C
   await sql`
     UPDATE change_runs AS cr SET seq = cr.seq + 1, lease_owner = NULL, lease_until = NULL, next_at = NULL
     FROM unnest(${jobs.map((j) => j.changeId)}::text[], ${jobs.map((j) => j.seq)}::int[]) AS j(change_id, seq)
-    WHERE cr.plan_id = ${planId} AND cr.change_id = j.change_id AND cr.seq = j.seq`.execute(db);
+    WHERE cr.plan_id = ${planId} AND cr.change_id = j.change_id AND cr.seq = j.seq AND cr.change_id = ANY(${jobs.map((j) => j.changeId)}::text[])`.execute(db);
 }
 
 /** Frees this worker's lease on the job's run; seq stays. */
@@ -456,6 +462,15 @@ async function queueReadyDependents(trx: Kysely<Database>, boss: JobSender, plan
   const ready = dependents.filter((d) => state.get(d.id) === 'planned' && d.dependsOn.every((id) => FINAL.includes(state.get(id)!)));
   await queueCurrent({ db: trx, boss }, plan.id, ready.map((d) => d.id), undefined, trx);
   return ready.length;
+}
+
+/** Queues, at their current seq, the changes among `changes` still planned whose dependencies are all final. */
+async function queueIfReady(deps: ChangeJobDeps, plan: Plan, changes: readonly Change[]): Promise<void> {
+  const ids = [...new Set(changes.flatMap((c) => [c.id, ...c.dependsOn]))];
+  const rows = await deps.db.selectFrom('plan_changes').select(['change_id', 'state']).where('plan_id', '=', plan.id).where('change_id', 'in', ids).execute();
+  const state = new Map(rows.map((r) => [r.change_id, r.state as ChangeState]));
+  const ready = changes.filter((c) => state.get(c.id) === 'planned' && c.dependsOn.every((id) => FINAL.includes(state.get(id)!)));
+  await queueCurrent(deps, plan.id, ready.map((c) => c.id));
 }
 
 /**

@@ -158,7 +158,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const loops = options.concurrency ?? 2;
   for (let loop = 0; loop < loops + (options.leaverLoops ?? 1); loop++) {
     const leaversOnly = loop >= loops ? { minPriority: LEAVER_PRIORITY } : {};
-    applyWorkers.push(await boss.work(QUEUE.applyChange, { batchSize: options.batchSize ?? 20, localConcurrency: 1, perJobResults: true, ...leaversOnly, ...polling }, handleChangeBatch));
+    applyWorkers.push(await boss.work(QUEUE.applyChange, { batchSize: options.batchSize ?? 50, localConcurrency: 1, perJobResults: true, ...leaversOnly, ...polling }, handleChangeBatch));
   }
   wakeable.set(QUEUE.applyChange, applyWorkers);
   await boss.work(QUEUE.applySweep, polling, async () => {

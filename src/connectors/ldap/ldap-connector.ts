@@ -28,6 +28,7 @@ const ROOT_DSE_ATTRIBUTES = ['vendorName', 'vendorVersion', 'structuralObjectCla
 
 export interface LdapConnector extends Connector {
   readonly settings: LdapSettings;
+  readBackMany(changes: readonly Change[]): Promise<readonly (ReadBack | Error)[]>;
   apply(change: Change, secrets?: ChangeSecrets): Promise<ChangeOutcome>;
   server(): Promise<ServerInfo>;
   close(): Promise<void>;
@@ -161,24 +162,26 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
     return null;
   }
 
-  async function readBackOf(change: Change): Promise<ReadBack> {
+  /** `located`: the change's target as a batch read-back found it (null: absent); looked up here when not given. */
+  async function readBackOf(change: Change, located?: Entry | null): Promise<ReadBack> {
+    const found = () => (located !== undefined ? Promise.resolve(located) : target(change));
     switch (change.kind) {
       case 'create_account': {
-        const entry = await target(change);
+        const entry = await found();
         return entry ? { holds: true, accountId: entry.dn } : { holds: false, detail: 'no account yet' };
       }
       case 'delete_account': {
-        const entry = await target(change);
+        const entry = await found();
         return entry ? { holds: false, accountId: entry.dn, detail: 'account still exists' } : { holds: true };
       }
       case 'enable_account':
       case 'disable_account': {
-        const entry = await mustTarget(change);
+        const entry = located !== undefined ? (located ?? (await mustTarget(change))) : await mustTarget(change);
         const enabled = isEnabled(s, entry);
         return { holds: enabled === (change.kind === 'enable_account'), accountId: entry.dn, detail: enabled ? 'enabled' : 'disabled' };
       }
       case 'update_attributes': {
-        const entry = await directory.locate(change.accountId, correlation(change));
+        const entry = await found();
         if (!entry) return { holds: false, detail: 'no account' };
         const wanted = change.attributes ?? {};
         const known = accountAttributes(s).map((a) => a.toLowerCase());
@@ -192,7 +195,7 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
       case 'add_grant':
       case 'remove_grant': {
         const groupDn = await directory.groupDn(entitlementOf(change));
-        const entry = await target(change);
+        const entry = await found();
         if (!entry) return { holds: change.kind === 'remove_grant', detail: 'no account' };
         const member = await directory.isMember(groupDn, entry.dn);
         return { holds: member === (change.kind === 'add_grant'), accountId: entry.dn };
@@ -313,7 +316,23 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
       return { items: page.items as readonly ListTypes[K][], nextCursor: page.nextCursor };
     },
 
-    readBack: readBackOf,
+    readBack: (change) => readBackOf(change),
+
+    async readBackMany(changes: readonly Change[]): Promise<readonly (ReadBack | Error)[]> {
+      // Every kind but the group ones reads its account: one look-up for the page (locateMany), then each change's own rule.
+      const accountKinds = changes.filter((c) => c.kind !== 'create_group' && c.kind !== 'delete_group');
+      const located = await directory.locateMany(accountKinds.map((c) => ({ accountId: c.accountId, correlation: correlation(c) })));
+      const targets = new Map(accountKinds.map((c, i) => [c, located[i] ?? null]));
+      return Promise.all(changes.map(async (change) => {
+        const entry = targets.get(change);
+        if (entry instanceof Error) return entry;
+        try {
+          return await readBackOf(change, entry);
+        } catch (error) {
+          return error instanceof Error ? error : new Error(String(error));
+        }
+      }));
+    },
 
     async apply(change: Change, secrets?: ChangeSecrets): Promise<ChangeOutcome> {
       try {

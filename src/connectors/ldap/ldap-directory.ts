@@ -8,7 +8,7 @@ import { Attribute, Change as LdapChange, type Client, type Entry } from 'ldapts
 import { JmlError } from '../../domain/errors.ts';
 import { childDn, dnKey, ldapFilter, parentDn, parseDn, type RdnPart } from './ldap-escape.ts';
 import { ldapResultCode } from './ldap-errors.ts';
-import { accountAttributes, accountBases, first, groupFilter, values, PPOLICY_LOCKED, UAC_DISABLED, UAC_NORMAL, userFilter } from './ldap-entries.ts';
+import { accountAttributes, accountBases, attributeMatches, first, groupFilter, values, PPOLICY_LOCKED, UAC_DISABLED, UAC_NORMAL, userFilter } from './ldap-entries.ts';
 import type { LdapPool } from './ldap-pool.ts';
 import type { LdapSettings } from './ldap-settings.ts';
 import type { Secret } from '../secrets/secret.ts';
@@ -63,6 +63,15 @@ function asList(value: string | readonly string[]): string[] {
 export interface Directory {
   /** The account a change targets: by DN when known, else by correlation value. Null when absent. */
   locate(accountId: string | undefined, correlation: string): Promise<Entry | null>;
+  /**
+   * `locate` for many accounts with few searches: the ones with a DN are read
+   * by DN, the rest with one search per page of correlation values (an OR of
+   * escaped equality filters). Each answer means what `locate` would have
+   * answered; an Error stands for what it would have thrown (several accounts
+   * with one value). A value the page's answer cannot attribute with
+   * certainty (a matching rule other than case-insensitive) is looked up alone.
+   */
+  locateMany(lookups: readonly { readonly accountId: string | undefined; readonly correlation: string }[]): Promise<(Entry | null | Error)[]>;
   /** DN of the group named `name`; throws a terminal error when there is none or several. */
   groupDn(name: string): Promise<string>;
   isMember(groupDn: string, memberDn: string): Promise<boolean>;
@@ -96,6 +105,8 @@ export function adGroupAccountName(name: string): string {
 
 export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
   const groupCache = new Map<string, string>();
+  /** Groups (by DN key) this process saw without the placeholder member: adding a member needs no second write. */
+  const placeholderGone = new Set<string>();
   const search = (base: string, filter: string, attributes: string[], scope: 'base' | 'sub' = 'sub') =>
     pool.run('search', base, async (c: Client) => {
       try {
@@ -172,6 +183,40 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
         });
       }
       return matches[0] ?? null;
+    },
+
+    async locateMany(lookups) {
+      const attrs = [...new Set([...accountAttributes(s), s.correlationAttribute])];
+      const answers: (Entry | null | Error)[] = lookups.map(() => null);
+      const byValue: number[] = [];
+      await Promise.all(lookups.map(async (lookup, i) => {
+        const found = lookup.accountId ? (await search(lookup.accountId, userFilter(s), attrs, 'base'))[0] : undefined;
+        if (found) answers[i] = found;
+        else byValue.push(i);
+      }));
+      const pages: number[][] = [];
+      for (let i = 0; i < byValue.length; i += LOCATE_PAGE) pages.push(byValue.slice(i, i + LOCATE_PAGE));
+      await Promise.all(pages.map(async (page) => {
+        const wanted = [...new Set(page.map((i) => lookups[i]!.correlation))];
+        const filter = `(&${userFilter(s)}(|${wanted.map((v) => `(${s.correlationAttribute}=${ldapFilter`${v}`})`).join('')}))`;
+        const entries: Entry[] = [];
+        for (const base of accountBases(s)) entries.push(...(await search(base, filter, attrs)));
+        const matches = attributeMatches(entries, wanted, (e) => values(e, s.correlationAttribute));
+        await Promise.all(page.map(async (i) => {
+          const value = lookups[i]!.correlation;
+          const found = matches.get(value);
+          if (found === undefined) {
+            answers[i] = await directory.locate(undefined, value).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+          } else if (found.length > 1) {
+            answers[i] = new JmlError('conflict', `${s.system}: ${found.length} accounts have ${s.correlationAttribute}=${value}`, {
+              details: { system: s.system, accounts: found.map((m) => m.dn) },
+            });
+          } else {
+            answers[i] = found[0] ?? null;
+          }
+        }));
+      }));
+      return answers;
     },
 
     async groupDn(name) {
@@ -297,10 +342,20 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
     },
 
     async addMember(groupDn, memberDn) {
-      await modify(groupDn, [memberChange('add', memberDn)]).catch((e: unknown) => { if (!codeIn(e, VALUE_EXISTS, ALREADY_EXISTS)) throw e; });
-      if (s.flavour === 'openldap') {
-        await modify(groupDn, [memberChange('delete', s.emptyGroupMember)]).catch((e: unknown) => { if (!codeIn(e, NO_SUCH_ATTRIBUTE)) throw e; });
+      const addOnly = () => modify(groupDn, [memberChange('add', memberDn)]).catch((e: unknown) => { if (!codeIn(e, VALUE_EXISTS, ALREADY_EXISTS)) throw e; });
+      if (s.flavour !== 'openldap' || placeholderGone.has(dnKey(groupDn))) return addOnly();
+      // The member comes in and the placeholder goes out in one write; a group seen without its placeholder
+      // takes the member alone from then on (one write, not two). Should another process put the placeholder
+      // back meanwhile, it stays beside the members: harmless, as it is no account's grant.
+      try {
+        await modify(groupDn, [memberChange('add', memberDn), memberChange('delete', s.emptyGroupMember)]);
+      } catch (error) {
+        if (codeIn(error, NO_SUCH_ATTRIBUTE)) await addOnly();
+        else if (codeIn(error, VALUE_EXISTS, ALREADY_EXISTS)) {
+          await modify(groupDn, [memberChange('delete', s.emptyGroupMember)]).catch((e: unknown) => { if (!codeIn(e, NO_SUCH_ATTRIBUTE)) throw e; });
+        } else throw error;
       }
+      placeholderGone.add(dnKey(groupDn));
     },
 
     async findGroup(name) {
@@ -338,6 +393,7 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
       }
       const created = await serverDn(dn);
       groupCache.set(name, created);
+      placeholderGone.delete(dnKey(created));
       return created;
     },
 
@@ -372,11 +428,15 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
         // groupOfNames must keep a member: the placeholder takes the last one's place in the same operation.
         if (!codeIn(error, OBJECT_CLASS_VIOLATION) || s.flavour !== 'openldap') throw error;
         await modify(groupDn, [memberChange('add', s.emptyGroupMember), memberChange('delete', memberDn)]);
+        placeholderGone.delete(dnKey(groupDn));
       }
     },
   };
   return directory;
 }
+
+/** Correlation values searched for at once: one OR filter of this many terms. */
+const LOCATE_PAGE = 100;
 
 function codeIn(error: unknown, ...codes: number[]): boolean {
   const cause = error instanceof JmlError ? error.cause : error;

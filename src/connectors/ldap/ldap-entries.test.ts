@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accountProjection, isEnabled, PPOLICY_LOCKED } from './ldap-entries.ts';
+import { accountProjection, attributeMatches, isEnabled, PPOLICY_LOCKED } from './ldap-entries.ts';
 import { toEntry, type SlotValue } from './ldap-response-decoder.ts';
 import { parseLdapSettings, type LdapSettingsInput } from './ldap-settings.ts';
 
@@ -58,5 +58,23 @@ describe('accountProjection', () => {
 
   test('an account without a login value is named by its DN', () => {
     assert.equal(account({}, 'uid=x,ou=people,dc=example,dc=org', {}).account.name, 'uid=x,ou=people,dc=example,dc=org');
+  });
+});
+
+describe('attributeMatches', () => {
+  const entry = (dn: string, ...employeeNumber: string[]) => ({ dn, employeeNumber });
+  const matched = (entries: ReturnType<typeof entry>[], wanted: string[]) =>
+    Object.fromEntries([...attributeMatches(entries, wanted, (e) => (e as ReturnType<typeof entry>).employeeNumber)].map(([value, found]) => [value, found.map((e) => e.dn)]));
+
+  test('each wanted value gets the entries holding it, ignoring case and spacing as a case-insensitive match does, and none when none came back', () => {
+    assert.deepEqual(matched([entry('uid=a', 'E1'), entry('uid=b', 'e2 '), entry('uid=c', 'E1')], ['E1', 'E2', 'E3']), { E1: ['uid=a', 'uid=c'], E2: ['uid=b'], E3: [] });
+  });
+
+  test('values that differ only in case are left to be looked up alone: a case-sensitive rule would match only one of them', () => {
+    assert.deepEqual(matched([entry('uid=a', 'E1')], ['E1', 'e1', 'E2']), { E2: [] });
+  });
+
+  test('an entry no wanted value explains leaves every value to be looked up alone: the server matched by a rule of its own', () => {
+    assert.deepEqual(matched([entry('uid=a', 'E1'), entry('uid=b', '+44 20')], ['E1', '+442 0']), {});
   });
 });

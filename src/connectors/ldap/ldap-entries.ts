@@ -157,3 +157,33 @@ export function toGrants(s: LdapSettings, entry: Entry, members: readonly string
   }
   return grants;
 }
+
+/** An attribute value as a case-insensitive equality match compares it (the common matching rule of correlation attributes). */
+function matchKey(value: string): string {
+  return value.trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+/**
+ * Which of the entries a search for `wanted` (an OR of equality filters) returned
+ * match each wanted value. A value is left out, to be looked up alone, when the
+ * answer cannot be attributed with certainty: an entry none of whose values
+ * matches any wanted value (the server compares by a rule other than
+ * case-insensitive equality), or two wanted values that differ only in case or
+ * spacing (a case-sensitive rule would match only one of them).
+ */
+export function attributeMatches(entries: readonly Entry[], wanted: readonly string[], valuesOf: (entry: Entry) => readonly string[]): Map<string, Entry[]> {
+  const keys = new Map<string, string[]>();
+  for (const value of wanted) keys.set(matchKey(value), [...(keys.get(matchKey(value)) ?? []), value]);
+  const found = new Map<string, Entry[]>();
+  for (const same of keys.values()) if (same.length === 1) found.set(same[0]!, []);
+  for (const entry of entries) {
+    const hits = [...new Set(valuesOf(entry).map(matchKey))].filter((k) => keys.has(k));
+    // An entry no wanted value explains: the server matched by a rule of its own; trust no absence in this answer.
+    if (hits.length === 0) return new Map();
+    for (const key of hits) {
+      const same = keys.get(key)!;
+      if (same.length === 1) found.get(same[0]!)!.push(entry);
+    }
+  }
+  return found;
+}

@@ -13,7 +13,7 @@ import type { LdapSettings } from './ldap-settings.ts';
 import { ldapError } from './ldap-errors.ts';
 
 export interface LdapPool {
-  /** Runs `fn` on one of the pooled connections (round robin; ldapts multiplexes requests). */
+  /** Runs `fn` on one of the pooled connections (round robin; ldapts multiplexes requests), at most `maxInFlight` at once. */
   run<T>(operation: string, dn: string, fn: (client: Client) => Promise<T>): Promise<T>;
   /**
    * A connection of its own, e.g. to hold a paged search across calls, with
@@ -90,25 +90,51 @@ export function createLdapPool(settings: LdapSettings): LdapPool {
     return opening;
   }
 
+  /** One operation on the next pooled connection (round robin; ldapts pipelines requests on each). */
+  async function runOn<T>(operation: string, dn: string, fn: (client: Client) => Promise<T>): Promise<T> {
+    const i = next;
+    next = (next + 1) % slots.length;
+    let client: Client;
+    try {
+      client = await slotClient(i);
+      if (!client.isConnected || !client.isBound) {
+        slots[i] = null;
+        client = await slotClient(i);
+      }
+    } catch (error) {
+      throw ldapError(error, operation, dn, settings.system);
+    }
+    try {
+      return await fn(client);
+    } catch (error) {
+      if (!client.isConnected) slots[i] = null;
+      throw ldapError(error, operation, dn, settings.system);
+    }
+  }
+
+  // At most maxInFlight operations sent and unanswered; the rest wait here, first come first served.
+  let inFlight = 0;
+  const waiting: (() => void)[] = [];
+  const slot = async (): Promise<void> => {
+    if (inFlight < settings.maxInFlight) {
+      inFlight++;
+      return;
+    }
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  };
+  const release = () => {
+    const nextWaiting = waiting.shift();
+    if (nextWaiting) nextWaiting();
+    else inFlight--;
+  };
+
   return {
     async run(operation, dn, fn) {
-      const i = next;
-      next = (next + 1) % slots.length;
-      let client: Client;
+      await slot();
       try {
-        client = await slotClient(i);
-        if (!client.isConnected || !client.isBound) {
-          slots[i] = null;
-          client = await slotClient(i);
-        }
-      } catch (error) {
-        throw ldapError(error, operation, dn, settings.system);
-      }
-      try {
-        return await fn(client);
-      } catch (error) {
-        if (!client.isConnected) slots[i] = null;
-        throw ldapError(error, operation, dn, settings.system);
+        return await runOn(operation, dn, fn);
+      } finally {
+        release();
       }
     },
     dedicated: () => open(settings.bindDn, settings.bindPassword.reveal()),

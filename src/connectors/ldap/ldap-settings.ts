@@ -67,6 +67,8 @@ export const ldapSettingsSchema = z.object({
   upnSuffix: z.string().optional(),
   pageSize: z.number().int().min(1).max(1000).default(1000),
   connections: z.number().int().min(1).max(16).default(3),
+  /** Operations sent and not yet answered, across the connections: the most this process asks of the directory at once. */
+  maxInFlight: z.number().int().min(1).max(256).default(24),
   timeoutMs: z.number().int().min(100).default(30_000),
 }).superRefine((s, ctx) => {
   if (s.url.startsWith('ldap://') && !s.startTls && !s.allowPlaintext) {

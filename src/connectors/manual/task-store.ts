@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { Change } from '../../domain/change.ts';
 import { returnEvidenceProblem } from '../../domain/asset-return.ts';
 import { JmlError } from '../../domain/errors.ts';
-import { appendAudit } from '../../store/audit-log.ts';
+import { appendAudit, type AuditEntryInput } from '../../store/audit-log.ts';
 import type { Database, TasksTable } from '../../store/database.ts';
 
 export type TaskStatus = 'open' | 'done' | 'confirmed';
@@ -78,8 +78,11 @@ export interface TaskStoreDeps {
 export interface TaskStore {
   /** Opens a task for the change, or returns the open one it already has (apply is idempotent). */
   openTask(change: Change & { readonly system: string }, options: OpenTaskOptions): Promise<{ task: Task; created: boolean }>;
-  /** `openTask` for several changes with one insert; inside the caller's transaction when the store was made on one. */
-  openTasks(requests: readonly { readonly change: Change & { readonly system: string }; readonly options: OpenTaskOptions }[]): Promise<{ task: Task; created: boolean }[]>;
+  /**
+   * `openTask` for several changes with one insert; inside the caller's transaction when the store was made on one.
+   * With `audit`, the tasks' `task.opened` entries are pushed onto it for the caller to append with its own (one append).
+   */
+  openTasks(requests: readonly { readonly change: Change & { readonly system: string }; readonly options: OpenTaskOptions }[], audit?: AuditEntryInput[]): Promise<{ task: Task; created: boolean }[]>;
   getTask(id: string): Promise<Task>;
   /** Tasks, due first. */
   listTasks(filter?: TaskFilter): Promise<Task[]>;
@@ -112,10 +115,10 @@ export function createTaskStore(deps: TaskStoreDeps): TaskStore {
       return (await store.openTasks([{ change, options }]))[0]!;
     },
 
-    async openTasks(requests) {
+    async openTasks(requests, audit) {
       if (requests.length === 0) return [];
       // In the caller's transaction when given one (a batch of confirmations opens its delivery tasks with its records).
-      if (!db.isTransaction) return db.transaction().execute((trx) => createTaskStore({ db: trx, now }).openTasks(requests));
+      if (!db.isTransaction) return db.transaction().execute((trx) => createTaskStore({ db: trx, now }).openTasks(requests, audit));
       const at = now();
       const rows = requests.map(({ change, options }) => ({
         id: `task-${randomUUID()}`,
@@ -135,15 +138,13 @@ export function createTaskStore(deps: TaskStoreDeps): TaskStore {
       const inserted = new Map((await db.insertInto('tasks').values(rows).onConflict((oc) => oc.column('change_id').where('status', '=', 'open').doNothing()).returningAll().execute()).map((r) => [r.change_id, r]));
       const missing = requests.filter((r) => !inserted.has(r.change.id)).map((r) => r.change.id);
       const open = missing.length === 0 ? new Map() : new Map((await db.selectFrom('tasks').selectAll().where('change_id', 'in', missing).where('status', '=', 'open').execute()).map((r) => [r.change_id, r]));
-      await appendAudit(
-        db,
-        requests.flatMap(({ change, options }) => {
-          const row = inserted.get(change.id);
-          if (!row) return [];
-          return [{ actor: options.actor, action: 'task.opened', subject: `task:${row.id}`, trigger: `change:${change.id}`, after: { system: change.system, kind: change.kind, identityKey: change.identityKey, owner: options.owner, dueAt: row.due_at } }];
-        }),
-        at,
-      );
+      const opened = requests.flatMap(({ change, options }): AuditEntryInput[] => {
+        const row = inserted.get(change.id);
+        if (!row) return [];
+        return [{ actor: options.actor, action: 'task.opened', subject: `task:${row.id}`, trigger: `change:${change.id}`, after: { system: change.system, kind: change.kind, identityKey: change.identityKey, owner: options.owner, dueAt: row.due_at } }];
+      });
+      if (audit) audit.push(...opened);
+      else await appendAudit(db, opened, at);
       return requests.map(({ change }) => {
         const row = inserted.get(change.id);
         if (row) return { task: toTask(row), created: true };
