@@ -63,6 +63,11 @@ export interface PushInput {
   readonly actor: string;
   readonly trigger: string;
   readonly now: Date;
+  /**
+   * Runs in the push's transaction once it is decided (applied, held or dry run), so what the caller records
+   * of it (an asynchronous Bulk's progress) commits with it or not at all. Throwing rolls the push back.
+   */
+  readonly inTransaction?: (trx: Db, result: PushResult) => Promise<void>;
 }
 
 /** One operation's result, in the order of `users` then `deletes`. */
@@ -107,7 +112,9 @@ export async function pushUsers(deps: PushDeps, input: PushInput): Promise<PushR
   const resolved = resolveSourceConfig(inboundSource(config, input.source));
   return deps.db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(hashtext(${`jml.scim:${input.source}`}))`.execute(trx);
-    return push(trx, deps, input, resolved);
+    const result = await push(trx, deps, input, resolved);
+    await input.inTransaction?.(trx, result);
+    return result;
   });
 }
 
