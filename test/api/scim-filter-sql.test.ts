@@ -94,40 +94,53 @@ for (const backend of testBackends()) {
     });
     after(async () => store.close());
 
-    test(`${FILTERS} random filters select the same Users from SQL as the in-memory evaluator, each decided by SQL alone (seed ${SEED})`, async () => {
-      const rng = seededRandom(SEED + 1);
-      const mismatches: string[] = [];
-      let matched = 0;
-      for (let n = 0; n < FILTERS; n += 1) {
-        const text = randomFilter(rng);
-        const filter = parseScimFilter(text);
-        const expected = users.filter((u) => matchesScimFilter(represent(u), filter)).map((u) => u.id);
-        const found = await findScimUsers(store.db, SOURCE, { filter, sortBy: null, descending: false, startIndex: 1, count: 10_000 });
-        assert.equal(found.kind, 'page', `${text}: translated exactly`);
-        const got = found.users.map((u) => u.id);
-        if (JSON.stringify(got) !== JSON.stringify(expected) || (found.kind === 'page' && found.total !== expected.length)) mismatches.push(`${text}\n    SQL ${JSON.stringify(got)}\n    memory ${JSON.stringify(expected)}`);
-        if (expected.length > 0 && expected.length < users.length) matched += 1;
-      }
-      assert.deepEqual(mismatches.slice(0, 5), []);
-      assert.ok(matched > FILTERS / 4, `most filters select some but not all Users (${matched})`);
-    });
+    /** What GET /Users answers: SQL's page, or SQL's candidates finished in memory (as scim-user-routes.ts does). */
+    const answer = async (filter: ReturnType<typeof parseScimFilter>, sortBy: string | null, descending: boolean, startIndex: number, count: number, deepPaths: boolean) => {
+      const found = await findScimUsers(store.db, SOURCE, { filter, sortBy: sortBy ? parseAttributePath(sortBy) : null, descending, startIndex, count }, { deepPaths });
+      if (found.kind === 'page') return { exact: true, total: found.total, ids: found.users.map((u) => u.id) };
+      let all = found.users.map(represent).filter((r) => matchesScimFilter(r, filter));
+      if (sortBy) all = sortResources(all, sortBy, descending ? 'descending' : 'ascending');
+      return { exact: false, total: all.length, ids: all.slice(startIndex - 1, startIndex - 1 + count).map((r) => String(r.id)) };
+    };
 
-    test('sorted pages with startIndex and count, and totalResults, are the in-memory ones', async () => {
-      const rng = seededRandom(SEED + 2);
-      for (let n = 0; n < 60; n += 1) {
-        const text = randomFilter(rng);
-        const filter = parseScimFilter(text);
-        const sortBy = rng.pick(['userName', 'title', 'name.givenName', 'emails', 'emails.type', `${ENTERPRISE_USER_SCHEMA}:manager`, 'nickName', 'meta.lastModified', 'externalId']);
-        const descending = rng.chance(0.5);
-        const startIndex = 1 + rng.int(20);
-        const count = rng.int(15);
-        const all = sortResources(users.map(represent).filter((r) => matchesScimFilter(r, filter)), sortBy, descending ? 'descending' : 'ascending');
-        const found = await findScimUsers(store.db, SOURCE, { filter, sortBy: parseAttributePath(sortBy), descending, startIndex, count });
-        assert.equal(found.kind, 'page', `${text} sorted by ${sortBy}`);
-        assert.equal(found.kind === 'page' ? found.total : -1, all.length, `${text}: totalResults`);
-        assert.deepEqual(found.users.map((u) => u.id), all.slice(startIndex - 1, startIndex - 1 + count).map((r) => r.id), `${text} sorted by ${sortBy} ${descending ? 'descending' : 'ascending'} from ${startIndex}, ${count}`);
-      }
-    });
+    for (const deepPaths of [true, false]) {
+      test(`${FILTERS} random filters select the same Users from SQL as the in-memory evaluator${deepPaths ? ', each decided by SQL alone when deep paths are translated too' : ', with deep paths (extensions, sub-attributes, value paths) finished in memory as served'} (seed ${SEED})`, async () => {
+        const rng = seededRandom(SEED + 1);
+        const mismatches: string[] = [];
+        let matched = 0;
+        let exact = 0;
+        for (let n = 0; n < FILTERS; n += 1) {
+          const text = randomFilter(rng);
+          const filter = parseScimFilter(text);
+          const expected = users.filter((u) => matchesScimFilter(represent(u), filter)).map((u) => u.id);
+          const got = await answer(filter, null, false, 1, 10_000, deepPaths);
+          if (deepPaths) assert.ok(got.exact, `${text}: translated exactly`);
+          if (got.exact) exact += 1;
+          if (JSON.stringify(got.ids) !== JSON.stringify(expected) || got.total !== expected.length) mismatches.push(`${text}\n    SQL ${JSON.stringify(got.ids)}\n    memory ${JSON.stringify(expected)}`);
+          if (expected.length > 0 && expected.length < users.length) matched += 1;
+        }
+        assert.deepEqual(mismatches.slice(0, 5), []);
+        assert.ok(matched > FILTERS / 4, `most filters select some but not all Users (${matched})`);
+        if (!deepPaths) assert.ok(exact > FILTERS / 5, `the flat filters are decided by SQL alone (${exact} of ${FILTERS})`);
+      });
+
+      test(`sorted pages with startIndex and count, and totalResults, are the in-memory ones${deepPaths ? ' (deep paths in SQL)' : ''}`, async () => {
+        const rng = seededRandom(SEED + 2);
+        for (let n = 0; n < 60; n += 1) {
+          const text = randomFilter(rng);
+          const filter = parseScimFilter(text);
+          const sortBy = rng.pick(['userName', 'title', 'name.givenName', 'emails', 'emails.type', `${ENTERPRISE_USER_SCHEMA}:manager`, 'nickName', 'meta.lastModified', 'externalId']);
+          const descending = rng.chance(0.5);
+          const startIndex = 1 + rng.int(20);
+          const count = rng.int(15);
+          const all = sortResources(users.map(represent).filter((r) => matchesScimFilter(r, filter)), sortBy, descending ? 'descending' : 'ascending');
+          const got = await answer(filter, sortBy, descending, startIndex, count, deepPaths);
+          if (deepPaths) assert.ok(got.exact, `${text} sorted by ${sortBy}: translated exactly`);
+          assert.equal(got.total, all.length, `${text}: totalResults`);
+          assert.deepEqual(got.ids, all.slice(startIndex - 1, startIndex - 1 + count).map((r) => r.id), `${text} sorted by ${sortBy} ${descending ? 'descending' : 'ascending'} from ${startIndex}, ${count}`);
+        }
+      });
+    }
 
     test('a filter value with %, _ and \\ is matched literally, not as a LIKE pattern', async () => {
       const titles = (await store.db.selectFrom('scim_resources').select(['id', 'resource']).where('source', '=', SOURCE).where('present', '=', true).execute());
@@ -143,6 +156,8 @@ for (const backend of testBackends()) {
 
     test('a filter on what only the response knows (schemas, meta.location) is finished in memory, narrowed by SQL where it can be', () => {
       assert.deepEqual(filterCondition(parseScimFilter('meta.location co "/Users/E1"')), { where: null, exact: false });
+      assert.equal(filterCondition(parseScimFilter('emails[type eq "work"]')).exact, false, 'a value path is finished in memory unless deep paths are asked for');
+      assert.equal(filterCondition(parseScimFilter('emails[type eq "work"]'), { deepPaths: true }).exact, true);
       const mixed = filterCondition(parseScimFilter('title eq "Sales" and schemas eq "urn:x"'));
       assert.equal(mixed.exact, false);
       assert.notEqual(mixed.where, null, 'the title part still narrows the rows read');

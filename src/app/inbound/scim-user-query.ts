@@ -7,7 +7,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../../store/database.ts';
 import { indexedEquality, type AttributePath, type ScimFilter } from './scim-filter.ts';
-import { filterCondition, sortKey } from './scim-filter-sql.ts';
+import { filterCondition, sortKey, type TranslationOptions } from './scim-filter-sql.ts';
 import { listScimUsers, storedUserOf, type StoredUser } from './scim-resource-store.ts';
 
 type Db = Kysely<Database>;
@@ -33,15 +33,15 @@ export type UserQueryResult =
  * Runs a list query for the source's present Users.
  * @example await findScimUsers(db, 'entra', { filter: parseScimFilter('title co "eng"'), sortBy: null, descending: false, startIndex: 1, count: 100 })
  */
-export async function findScimUsers(db: Db, source: string, q: UserQuery): Promise<UserQueryResult> {
+export async function findScimUsers(db: Db, source: string, q: UserQuery, options: TranslationOptions = {}): Promise<UserQueryResult> {
   const equality = q.filter && q.sortBy === null ? indexedEquality(q.filter) : null;
   // The lookups clients make before each create, by the userName and externalId indexes.
   if (equality) {
     const users = await listScimUsers(db, source, equality);
     return { kind: 'page', total: users.length, users: users.slice(q.startIndex - 1, q.startIndex - 1 + q.count) };
   }
-  const condition = q.filter ? filterCondition(q.filter) : { where: null, exact: true };
-  const key = q.sortBy ? sortKey(q.sortBy) : null;
+  const condition = q.filter ? filterCondition(q.filter, options) : { where: null, exact: true };
+  const key = q.sortBy ? sortKey(q.sortBy, options) : null;
   const base = () => {
     let query = db.selectFrom('scim_resources').where('source', '=', source).where('present', '=', true);
     if (condition.where) query = query.where(condition.where);
