@@ -104,12 +104,15 @@ for (const backend of testBackends()) {
     };
 
     for (const deepPaths of [true, false]) {
-      test(`${FILTERS} random filters select the same Users from SQL as the in-memory evaluator${deepPaths ? ', each decided by SQL alone when deep paths are translated too' : ', with deep paths (extensions, sub-attributes, value paths) finished in memory as served'} (seed ${SEED})`, async () => {
+      // Deep paths in SQL cost PostgreSQL seconds per statement (see scim-filter-sql.ts): fewer of them there.
+      const filters = deepPaths && backend.name === 'postgres' ? 40 : FILTERS;
+      const rounds = deepPaths && backend.name === 'postgres' ? 10 : 60;
+      test(`${filters} random filters select the same Users from SQL as the in-memory evaluator${deepPaths ? ', each decided by SQL alone when deep paths are translated too' : ', with deep paths (extensions, sub-attributes, value paths) finished in memory as served'} (seed ${SEED})`, async () => {
         const rng = seededRandom(SEED + 1);
         const mismatches: string[] = [];
         let matched = 0;
         let exact = 0;
-        for (let n = 0; n < FILTERS; n += 1) {
+        for (let n = 0; n < filters; n += 1) {
           const text = randomFilter(rng);
           const filter = parseScimFilter(text);
           const expected = users.filter((u) => matchesScimFilter(represent(u), filter)).map((u) => u.id);
@@ -120,13 +123,13 @@ for (const backend of testBackends()) {
           if (expected.length > 0 && expected.length < users.length) matched += 1;
         }
         assert.deepEqual(mismatches.slice(0, 5), []);
-        assert.ok(matched > FILTERS / 4, `most filters select some but not all Users (${matched})`);
-        if (!deepPaths) assert.ok(exact > FILTERS / 5, `the flat filters are decided by SQL alone (${exact} of ${FILTERS})`);
+        assert.ok(matched > filters / 4, `most filters select some but not all Users (${matched})`);
+        if (!deepPaths) assert.ok(exact > filters / 5, `the flat filters are decided by SQL alone (${exact} of ${filters})`);
       });
 
       test(`sorted pages with startIndex and count, and totalResults, are the in-memory ones${deepPaths ? ' (deep paths in SQL)' : ''}`, async () => {
         const rng = seededRandom(SEED + 2);
-        for (let n = 0; n < 60; n += 1) {
+        for (let n = 0; n < rounds; n += 1) {
           const text = randomFilter(rng);
           const filter = parseScimFilter(text);
           const sortBy = rng.pick(['userName', 'title', 'name.givenName', 'emails', 'emails.type', `${ENTERPRISE_USER_SCHEMA}:manager`, 'nickName', 'meta.lastModified', 'externalId']);
