@@ -57,6 +57,8 @@ const workloads: Workload[] = [
   { name: 'reviews', file: 'reviews-bench.ts', args: ['--identities', '0', '--backend', 'postgres'], skip: !pg && 'set DATABASE_URL to measure on PostgreSQL' },
   { name: 'scim-inbound', file: 'scim-inbound-bench.ts', args: ['--backend', 'pglite'] },
   { name: 'scim-inbound', file: 'scim-inbound-bench.ts', args: ['--backend', 'postgres'], skip: !pg && 'set DATABASE_URL to measure on PostgreSQL' },
+  { name: 'scim-filter', file: 'scim-filter-bench.ts', args: ['--backend', 'pglite'] },
+  { name: 'scim-filter', file: 'scim-filter-bench.ts', args: ['--backend', 'postgres'], skip: !pg && 'set DATABASE_URL to measure on PostgreSQL' },
 ];
 
 console.log(`jml benchmarks on ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);

@@ -24,7 +24,8 @@ import { SESSION_COOKIE } from './routes/auth-routes.ts';
 import { oidcRoutes } from './auth/oidc-sign-in.ts';
 import type { TrustProxy } from './trust-proxy.ts';
 import { BODY_LIMIT, FIELD_LIMITS } from './request-limits.ts';
-import { registerScim, SCIM_PREFIX } from './scim/scim-server.ts';
+import { registerScim, SCIM_PREFIX, SCIM_ROUTES, sendScimError } from './scim/scim-server.ts';
+import type { ScimRouteDefinition } from './scim/scim-route-definition.ts';
 
 export interface ApiServerOptions {
   /** JSON lines with request ids (see api-logger.ts); off when absent or false. */
@@ -48,7 +49,7 @@ function fastifyTrustProxy(trust: TrustProxy): boolean | string[] | ((address: s
  * const app = await buildApiServer(deps);
  * await app.listen({ host: '127.0.0.1', port: 8080 });
  */
-export async function buildApiServer(given: ApiDeps, options: ApiServerOptions = {}): Promise<FastifyInstance & { routes: readonly RouteDefinition[] }> {
+export async function buildApiServer(given: ApiDeps, options: ApiServerOptions = {}): Promise<FastifyInstance & { routes: readonly RouteDefinition[]; scimRoutes: readonly ScimRouteDefinition[] }> {
   // One principal cache for every route of this server, so invalidation reaches all of them.
   const deps: ApiDeps = { ...given, principalCache: given.principalCache ?? createPrincipalCache() };
   const app = Fastify({
@@ -59,7 +60,9 @@ export async function buildApiServer(given: ApiDeps, options: ApiServerOptions =
     // Path parameters up to a few times the longest key reach the route's schema (a 400 naming the field);
     // longer ones, and URLs the router cannot decode (`%FF`, `%`), are answered by the error mapper, in the error schema.
     routerOptions: { maxParamLength: 4 * FIELD_LIMITS.key },
-    frameworkErrors: (error, request, reply) => mapError(error, request, reply.header('x-request-id', request.id)),
+    // A URL under /scim/v2 the router cannot take is refused in SCIM's error schema, as every SCIM refusal is.
+    frameworkErrors: (error, request, reply) =>
+      given.services.inbound && request.url.startsWith(`${SCIM_PREFIX}/`) ? sendScimError(error, request, reply.header('x-request-id', request.id)) : mapError(error, request, reply.header('x-request-id', request.id)),
     // Stack traces stay in the log; the mapper answers clients.
     return503OnClosing: true,
   });
@@ -96,7 +99,8 @@ export async function buildApiServer(given: ApiDeps, options: ApiServerOptions =
   // Inbound SCIM has its own tokens, media type and error schema: a plugin of its own under /scim/v2.
   const inbound = deps.services.inbound;
   if (inbound) await app.register(async (scope) => registerScim(scope, deps, inbound), { prefix: SCIM_PREFIX });
-  const document = openApiDocument(routes, '0.1.0');
+  // The SCIM routes are described whether or not this server has scim sources (without them they answer 404).
+  const document = openApiDocument(routes, '0.1.0', SCIM_ROUTES);
   app.get('/api/openapi.json', async () => document);
   app.get('/healthz', async (_request, reply) => {
     try {
@@ -118,5 +122,5 @@ export async function buildApiServer(given: ApiDeps, options: ApiServerOptions =
   if (deps.webDir && existsSync(path.join(deps.webDir, 'index.html'))) {
     await app.register(fastifyStatic, { root: path.resolve(deps.webDir), wildcard: false, index: 'index.html' });
   }
-  return Object.assign(app as unknown as FastifyInstance, { routes });
+  return Object.assign(app as unknown as FastifyInstance, { routes, scimRoutes: SCIM_ROUTES });
 }

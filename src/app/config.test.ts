@@ -53,3 +53,17 @@ test('a batch_nice outside 0–19 is refused naming the file, line and field; a 
     await assert.rejects(loadConfig({}, { JML_BATCH_NICE: value }), (error: unknown) => isJmlError(error, 'invalid_input') && error.message.startsWith(`JML_BATCH_NICE: "${value}"`));
   }
 });
+
+test('an inbound source sets its guard window in minutes; without it the window is an hour', () => {
+  const config = parseConfigText('sources:\n  entra:\n    type: scim\n    guard_window_minutes: 15\n  okta:\n    type: scim\n', 'jml.config.yaml');
+  assert.equal(configuredSource(config, 'entra').guard_window_minutes, 15);
+  assert.equal(configuredSource(config, 'okta').guard_window_minutes, undefined);
+});
+
+test('a guard window on a file source, or one outside 1 minute to a week, is refused naming the file, line and field', () => {
+  const refused = (text: string, where: RegExp) => assert.throws(() => parseConfigText(text, '/etc/jml/jml.config.yaml'), (error: unknown) => isJmlError(error, 'invalid_input') && where.test(error.message));
+  refused('sources:\n  hr:\n    type: hr\n    guard_window_minutes: 30\n', /jml\.config\.yaml:4 sources\.hr\.guard_window_minutes: guard_window_minutes applies to a scim source only/);
+  refused('sources:\n  entra:\n    type: scim\n    guard_window_minutes: 0\n', /jml\.config\.yaml:4 sources\.entra\.guard_window_minutes/);
+  refused('sources:\n  entra:\n    type: scim\n    guard_window_minutes: 10081\n', /jml\.config\.yaml:4 sources\.entra\.guard_window_minutes/);
+  refused('sources:\n  entra:\n    type: scim\n    guard_window_minutes: 2.5\n', /jml\.config\.yaml:4 sources\.entra\.guard_window_minutes/);
+});

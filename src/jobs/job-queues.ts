@@ -27,6 +27,10 @@ export const QUEUE = {
   notifyDead: 'notify-dead',
   monthlyCheck: 'monthly-check',
   auditStream: 'audit-stream',
+  /** Runs (or resumes) an asynchronous SCIM Bulk: { batchId }. */
+  scimBatch: 'scim-batch',
+  /** Finds asynchronous SCIM Bulks no live process holds and sends each to scim-batch. */
+  scimBatchSweep: 'scim-batch-sweep',
 } as const;
 export type QueueName = (typeof QUEUE)[keyof typeof QUEUE];
 
@@ -78,6 +82,8 @@ export const notifyEmailJobSchema = z.strictObject({ key: z.string().min(1), to:
 
 /** One webhook delivery: the configured endpoint's name (its URL and secret stay in configuration) and the JSON body. */
 export const notifyWebhookJobSchema = z.strictObject({ endpoint: z.string().min(1), body: z.record(z.string(), z.unknown()) });
+
+export const scimBatchJobSchema = z.strictObject({ batchId: z.string().min(1).max(200) });
 
 export const reconcileJobSchema = z.strictObject({ system: z.string().min(1).optional() }).default({});
 

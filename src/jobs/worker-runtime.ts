@@ -30,10 +30,15 @@ import { inTransaction } from './job-boss.ts';
 import { QUEUE } from './job-queues.ts';
 import { enqueueNotifications, registerNotificationWorkers, type NotificationSettings } from './notification-jobs.ts';
 import { startWorkers, type WorkerOptions, type Workers } from './workers.ts';
+import { pushUsers, type PushInput } from '../app/inbound/scim-push.ts';
+import { followUpImport } from '../app/replan-follow-up.ts';
+import { replanQueueOn } from './replan-queue.ts';
+import { registerScimBatchJobs } from './scim-batch-job.ts';
 
 export interface WorkerRuntimeDeps {
   readonly store: Store;
-  readonly config: Pick<JmlConfig, 'policy_dir' | 'timezone'> & Partial<Pick<JmlConfig, 'exceptions' | 'audit' | 'notifications' | 'worker'>>;
+  /** The whole configuration (as `jml worker` and `jml serve` pass it) also runs asynchronous SCIM Bulks of its scim sources. */
+  readonly config: Pick<JmlConfig, 'policy_dir' | 'timezone'> & Partial<JmlConfig>;
   readonly actor: string;
   readonly options?: WorkerOptions;
   readonly alert?: AlertSink;
@@ -137,7 +142,6 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
         timezone: deps.config.timezone,
         ...(deps.config.exceptions ? { exceptionReview: { warnDays: deps.config.exceptions.warn_days, reviewEveryDays: deps.config.exceptions.review_every_days } } : {}),
         ...(deps.config.audit ? { checkpointCron: deps.config.audit.checkpoint_cron } : {}),
-        ...(deps.config.worker ? { planCron: deps.config.worker.plan_cron } : {}),
         ...deps.options?.scheduleSettings,
       },
     },
@@ -185,6 +189,17 @@ export async function startWorkerRuntime(deps: WorkerRuntimeDeps): Promise<Worke
   });
   if (!deps.options?.applyOnly) {
     await registerNotificationWorkers(workers.boss, { db, settings: notifySettings, ...(senderOf ? { emailSender: senderOf } : {}), now }, { pollingIntervalSeconds: deps.options?.pollingIntervalSeconds ?? 0.5 });
+    const config = deps.config;
+    if (config.sources && config.correlation && config.mass_change && Object.values(config.sources).some((s) => s.type === 'scim')) {
+      const full = config as JmlConfig;
+      const queue = replanQueueOn(workers);
+      const push = async (input: PushInput) => {
+        const result = await pushUsers({ db, config: full }, input);
+        if (result.status === 'applied') await followUpImport({ db, queue, policy: async () => (await current()).loaded.policy, timezone: full.timezone, now }, result);
+        return result;
+      };
+      await registerScimBatchJobs(workers.boss, { db, push, now, owner: workers.workerId }, { pollingIntervalSeconds: deps.options?.pollingIntervalSeconds ?? 0.5 }, deps.options?.schedules ?? true);
+    }
   }
   return {
     ...workers,

@@ -88,6 +88,11 @@ export const STRUCTURAL_FIELDS = [
 /** Where a leaver takes effect when a row has both a termination date and an earlier last day worked. */
 export const ACCESS_ENDS = ['end_date', 'last_day_worked'] as const;
 
+/** How far back an inbound source's mass-change guard counts leavers unless `guard_window_minutes` says otherwise. */
+export const DEFAULT_GUARD_WINDOW_MINUTES = 60;
+/** The longest guard window a source may set: one week. */
+export const MAX_GUARD_WINDOW_MINUTES = 7 * 24 * 60;
+
 /** zod schema of one entry under `sources:`. */
 export const sourceConfigSchema = z
   .object({
@@ -101,6 +106,11 @@ export const sourceConfigSchema = z
     max_value_length: z.number().int().min(1).max(1024 * 1024).default(1024),
     /** `last_day_worked`: garden leave ends access after the last day worked, not the later termination date. */
     access_ends: z.enum(ACCESS_ENDS).default('end_date'),
+    /**
+     * An inbound (`scim`) source's mass-change window: a push is held when the leavers the source produced in
+     * this many minutes, with the push's own, exceed the threshold. A file is judged on its own, so only `scim` takes it.
+     */
+    guard_window_minutes: z.number().int().min(1).max(MAX_GUARD_WINDOW_MINUTES).optional(),
     mapping: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/, 'field names are snake_case'), fieldMappingSchema).default({}),
   })
   .strict()
@@ -111,6 +121,9 @@ export const sourceConfigSchema = z
     // A YAML inventory has neither delimiter nor header rows: a setting that would change nothing is refused.
     if (config.format === 'yaml' && (config.delimiter !== ',' || config.headerRows !== 1)) {
       ctx.addIssue({ code: 'custom', path: [config.delimiter !== ',' ? 'delimiter' : 'headerRows'], message: 'delimiter and headerRows apply to CSV files only' });
+    }
+    if (config.guard_window_minutes !== undefined && config.type !== 'scim') {
+      ctx.addIssue({ code: 'custom', path: ['guard_window_minutes'], message: 'guard_window_minutes applies to a scim source only: a file is judged by the mass-change guard on its own' });
     }
     if (config.access_ends === 'last_day_worked' && !config.mapping.last_day_worked) {
       ctx.addIssue({ code: 'custom', path: ['access_ends'], message: 'access_ends: last_day_worked needs a last_day_worked field in the mapping' });

@@ -687,6 +687,11 @@ export interface ScimBatchesTable {
   results: ColumnType<unknown[] | null, string | null | undefined, string | null>;
   created_at: ColumnType<Date, string, string>;
   finished_at: ColumnType<Date | null, string | null | undefined, string | null>;
+  /** An asynchronous batch's request ({ operations, failOnErrors }), kept until it is done (0030). */
+  request: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  trigger: ColumnType<string | null, string | null | undefined, string | null>;
+  lease_owner: ColumnType<string | null, string | null | undefined, string | null>;
+  lease_until: ColumnType<Date | null, string | null | undefined, string | null>;
 }
 
 export interface Database {

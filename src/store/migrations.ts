@@ -27,6 +27,7 @@ import * as m0023 from './migrations/0023-scim-inbound.ts';
 import * as m0024 from './migrations/0024-review-schedule.ts';
 import * as m0026 from './migrations/0026-equipment-schedules.ts';
 import * as m0028 from './migrations/0028-change-runs-by-change.ts';
+import * as m0030 from './migrations/0030-durable-scim-batches.ts';
 import * as m0036 from './migrations/0036-scim-waiting-managers.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
@@ -52,6 +53,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0024-review-schedule': m0024,
   '0026-equipment-schedules': m0026,
   '0028-change-runs-by-change': m0028,
+  '0030-durable-scim-batches': m0030,
   '0036-scim-waiting-managers': m0036,
 };
 

@@ -2,14 +2,17 @@
  * Every route × every role: who gets through, who is refused (403, or 404
  * when even the existence of the thing is not theirs to know), and that each
  * refusal leaves an audit entry. A route added without a row here fails the
- * coverage test.
+ * coverage test. The inbound SCIM routes have a matrix of their own below.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { testBackends } from '../support/backends.ts';
 import type { Store } from '../../src/store/open-store.ts';
-import { ROLE_USERS, seedOrganisation, startApi, type RoleUser } from './api-fixture.ts';
+import { PASSWORD, ROLE_USERS, seedOrganisation, signIn, startApi, type RoleUser } from './api-fixture.ts';
 import { PRINCIPAL_TTL_MS } from '../../src/api/auth/principal-cache.ts';
+import { createUser } from '../../src/api/auth/user-store.ts';
+import { revokeScimToken } from '../../src/app/inbound/scim-tokens.ts';
+import { startScimEndpoint, type ScimEndpoint } from '../support/scim-endpoint.ts';
 
 type Expect = 'ok' | 403 | 404;
 interface Case {
@@ -226,6 +229,129 @@ for (const backend of testBackends()) {
       assert.equal((await api.app.inject({ method: 'GET', url: '/api/users', headers: { authorization: `Bearer ${token}` } })).statusCode, 200);
       const res = await api.app.inject({ method: 'POST', url: '/api/users', headers: { authorization: `Bearer ${token}` }, payload: { username: 'via-token', password: 'a-long-password-1' } });
       assert.equal(res.statusCode, 403);
+    });
+  });
+}
+
+/**
+ * Inbound SCIM (/scim/v2): a door of its own. Every route × every kind of
+ * credential: a write token of the source, a read token, a token of another
+ * source, a revoked one, none, a console session and a console API token.
+ * Writes run as dry runs, so each row can be tried by every caller without
+ * changing what the next one sees. A SCIM route added without a row fails the
+ * coverage test; one that lost its token check or its scope check fails its row.
+ */
+type ScimCaller = 'write' | 'read' | 'otherSource' | 'revoked' | 'none' | 'session' | 'apiToken';
+interface ScimCase {
+  readonly method: string;
+  readonly route: string;
+  readonly url: string;
+  readonly body?: unknown;
+  /** The scope the route needs. */
+  readonly scope: 'scim:read' | 'scim:write';
+  /** Whether the URL names a resource of the first source (another source's token then gets 404). */
+  readonly names?: true;
+}
+
+const SCIM_USER = { schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], externalId: 'M1', userName: 'm1@example.test', name: { givenName: 'Mat', familyName: 'Rix' } };
+const SCIM_BULK = { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: [{ method: 'POST', bulkId: 'm2', path: '/Users', data: { ...SCIM_USER, externalId: 'M2', userName: 'm2@example.test' } }] };
+const SCIM_PATCH = { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'title', value: 'Lead' }] };
+
+function scimCases(batchId: string): readonly ScimCase[] {
+  return [
+    { method: 'GET', route: '/ServiceProviderConfig', url: '/ServiceProviderConfig', scope: 'scim:read' },
+    { method: 'GET', route: '/ResourceTypes', url: '/ResourceTypes', scope: 'scim:read' },
+    { method: 'GET', route: '/ResourceTypes/User', url: '/ResourceTypes/User', scope: 'scim:read' },
+    { method: 'GET', route: '/Schemas', url: '/Schemas', scope: 'scim:read' },
+    { method: 'GET', route: '/Schemas/:id', url: '/Schemas/urn:ietf:params:scim:schemas:core:2.0:User', scope: 'scim:read' },
+    { method: 'GET', route: '/Users', url: '/Users?filter=userName%20sw%20%22m%22', scope: 'scim:read' },
+    { method: 'POST', route: '/Users/.search', url: '/Users/.search', body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], filter: 'externalId eq "M1"' }, scope: 'scim:read' },
+    { method: 'GET', route: '/Users/:id', url: '/Users/M1', scope: 'scim:read', names: true },
+    { method: 'POST', route: '/Users', url: '/Users?dryRun=true', body: { ...SCIM_USER, externalId: 'M3', userName: 'm3@example.test' }, scope: 'scim:write' },
+    { method: 'PUT', route: '/Users/:id', url: '/Users/M1?dryRun=true', body: { ...SCIM_USER, title: 'Lead' }, scope: 'scim:write', names: true },
+    { method: 'PATCH', route: '/Users/:id', url: '/Users/M1?dryRun=true', body: SCIM_PATCH, scope: 'scim:write', names: true },
+    { method: 'DELETE', route: '/Users/:id', url: '/Users/M1?dryRun=true', scope: 'scim:write', names: true },
+    { method: 'POST', route: '/Bulk', url: '/Bulk?dryRun=true', body: SCIM_BULK, scope: 'scim:write' },
+    { method: 'POST', route: '/bulkUpload', url: '/bulkUpload?dryRun=true', body: SCIM_BULK, scope: 'scim:write' },
+    { method: 'GET', route: '/jml/batches/:id', url: `/jml/batches/${batchId}`, scope: 'scim:read', names: true },
+  ];
+}
+
+/** What each caller gets on a row: `ok` is any status below 400. */
+function scimExpected(c: ScimCase, caller: ScimCaller): 'ok' | 401 | 403 | 404 {
+  if (caller === 'none' || caller === 'revoked' || caller === 'session' || caller === 'apiToken') return 401;
+  if (caller === 'read') return c.scope === 'scim:read' ? 'ok' : 403;
+  if (caller === 'otherSource') return c.names ? 404 : 'ok';
+  return 'ok';
+}
+
+for (const backend of testBackends()) {
+  describe(`authorization matrix of inbound SCIM (${backend.name})`, () => {
+    let store: Store;
+    let scim: ScimEndpoint;
+    let cases: readonly ScimCase[];
+    const headers: Partial<Record<ScimCaller, Record<string, string>>> = {};
+    before(async () => {
+      store = await backend.open();
+      scim = await startScimEndpoint({ store, sources: { entra: {}, okta: {} }, config: { mass_change: { minimum: 1000, percent: 100 } } });
+      const bearer = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' });
+      headers.write = bearer(scim.token);
+      headers.read = bearer(scim.readToken);
+      headers.otherSource = bearer(await scim.issueToken('okta', 'okta-writer'));
+      const revoked = await scim.issueToken('entra', 'retired');
+      await revokeScimToken(store.db, 'entra', 'retired', 'test', new Date());
+      headers.revoked = bearer(revoked);
+      headers.none = { 'content-type': 'application/scim+json' };
+      await createUser(store.db, { username: 'scim-matrix', password: PASSWORD, identityKey: null }, 'test');
+      const session = await signIn(scim.app, 'scim-matrix');
+      headers.session = { cookie: session.cookie, 'x-csrf-token': session.csrf, 'content-type': 'application/scim+json' };
+      const created = await scim.app.inject({ method: 'POST', url: '/api/me/tokens', headers: { cookie: session.cookie, 'x-csrf-token': session.csrf }, payload: { name: 'scripts', scopes: ['read', 'write'] } });
+      assert.equal(created.statusCode, 201, created.body);
+      headers.apiToken = bearer((created.json() as { token: string }).token);
+      const user = await scim.app.inject({ method: 'POST', url: '/scim/v2/Users', headers: headers.write, payload: JSON.stringify(SCIM_USER) });
+      assert.equal(user.statusCode, 201, user.body);
+      const bulk = await scim.app.inject({ method: 'POST', url: '/scim/v2/Bulk', headers: headers.write, payload: JSON.stringify({ ...SCIM_BULK, Operations: [] }) });
+      cases = scimCases(String(bulk.headers['jml-batch']).split('/').pop()!);
+    });
+    after(async () => {
+      await scim.close();
+      await store.close();
+    });
+
+    test('every SCIM route has a row in the matrix, with the scope its declaration names', () => {
+      const rows = new Map(scimCases('b').map((c) => [`${c.method} ${c.route}`, c.scope]));
+      const declared = scim.app.scimRoutes;
+      assert.deepEqual(declared.filter((r) => rows.get(`${r.method} ${r.url}`) !== r.scope).map((r) => `${r.method} ${r.url}`), []);
+      assert.equal(declared.length, rows.size);
+    });
+
+    for (const caller of ['write', 'read', 'otherSource', 'revoked', 'none', 'session', 'apiToken'] as const) {
+      test(`on /scim/v2 a caller with ${caller === 'write' ? 'a write token of the source' : caller === 'read' ? 'a read token' : caller === 'otherSource' ? 'a token of another source' : caller === 'revoked' ? 'a revoked token' : caller === 'none' ? 'no credentials' : caller === 'session' ? 'a console session' : 'a console API token'} gets exactly its row of the matrix, in SCIM's error schema`, async () => {
+        for (const c of cases) {
+          const res = await scim.app.inject({ method: c.method as 'GET', url: `/scim/v2${c.url}`, headers: headers[caller]!, ...(c.body ? { payload: JSON.stringify(c.body) } : {}) });
+          const expected = scimExpected(c, caller);
+          const label = `${caller} ${c.method} ${c.url} → ${res.statusCode} ${res.body.slice(0, 200)}`;
+          if (expected === 'ok') {
+            assert.ok(res.statusCode < 400, label);
+            continue;
+          }
+          assert.equal(res.statusCode, expected, label);
+          const body = res.json() as { schemas: string[]; status: string };
+          assert.deepEqual(body.schemas, ['urn:ietf:params:scim:api:messages:2.0:Error'], label);
+          assert.equal(body.status, String(expected), label);
+          if (expected === 401) assert.match(String(res.headers['www-authenticate']), /^Bearer/, label);
+        }
+      });
+    }
+
+    test('a SCIM token opens no route of the API: every authenticated /api/ route answers 401 to it', async () => {
+      const routes = scim.app.routes.filter((r) => r.access !== 'public');
+      assert.ok(routes.length > 50);
+      for (const route of routes) {
+        const url = route.url.replace(/:([A-Za-z_]+)/g, 'x');
+        const res = await scim.app.inject({ method: route.method, url, headers: { authorization: `Bearer ${scim.token}` }, ...(route.method === 'GET' || route.method === 'DELETE' ? {} : { payload: {} }) });
+        assert.equal(res.statusCode, 401, `${route.method} ${url} → ${res.statusCode} ${res.body.slice(0, 160)}`);
+      }
     });
   });
 }

@@ -1,7 +1,8 @@
 /**
  * Every operation in the generated OpenAPI document, fed hostile path
  * parameters, queries and bodies (see fuzz-values.ts) as an admin, a plain
- * user, an admin's API token and nobody. No request may end in a 5xx, and
+ * user, an admin's API token and nobody (the inbound SCIM operations as a
+ * SCIM write token, a read token, an admin and nobody, judged by SCIM's error schema). No request may end in a 5xx, and
  * every refusal must carry the error schema. Real console services over a
  * real store, through Fastify's inject.
  *
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { createConsoleServices } from '../../src/api/console-services.ts';
 import { createUser } from '../../src/api/auth/user-store.ts';
+import { createScimToken, type ScimScope } from '../../src/app/inbound/scim-tokens.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { testBackends } from '../support/backends.ts';
 import { tempDir, testConfig } from '../support/hr-files.ts';
@@ -69,7 +71,7 @@ function queryOf(op: Operation, rng: Random): string {
 for (const backend of testBackends()) {
   test(`no generated request to any route gets a 5xx, and every refusal has the error schema (${backend.name})`, { timeout: 30 * 60_000 }, async () => {
     const store: Store = await backend.open();
-    const config = { ...testConfig({ timezone: 'Europe/Berlin' }), data_dir: tempDir(), policy_dir: path.resolve(import.meta.dirname, '../../policy') };
+    const config = { ...testConfig({ timezone: 'Europe/Berlin', sources: { pushed: { type: 'scim' } } }), data_dir: tempDir(), policy_dir: path.resolve(import.meta.dirname, '../../policy') };
     await seedOrganisation(store);
     const { app, sessions } = await startApi(store, { services: createConsoleServices({ db: store.db, backend: store.backend, config, now: () => new Date() }) });
     try {
@@ -91,6 +93,15 @@ for (const backend of testBackends()) {
         { name: 'anonymous', weight: 2, headers: {} },
       ];
       const weighted = principals.flatMap((p) => Array<typeof p>(p.weight).fill(p));
+      // The inbound SCIM routes (/scim/v2) answer SCIM tokens, and refuse in SCIM's error schema (RFC 7644 §3.12).
+      const scimToken = async (scopes: ScimScope[]) => (await createScimToken(store.db, config, { source: 'pushed', name: scopes.join('-').replace(/:/g, '_'), scopes, expiresAt: null, actor: 'test', now: new Date() })).secret;
+      const scimPrincipals = [
+        { name: 'scim-writer', weight: 4, headers: { authorization: `Bearer ${await scimToken(['scim:write'])}` } },
+        { name: 'scim-reader', weight: 2, headers: { authorization: `Bearer ${await scimToken(['scim:read'])}` } },
+        { name: 'admin', weight: 1, headers: admin },
+        { name: 'anonymous', weight: 1, headers: {} },
+      ];
+      const scimWeighted = scimPrincipals.flatMap((p) => Array<typeof p>(p.weight).fill(p));
       const operations = operationsOf((await app.inject({ method: 'GET', url: '/api/openapi.json' })).json());
       const total = REQUESTS[backend.name]!;
       const rng = seededRandom(SEED);
@@ -102,7 +113,8 @@ for (const backend of testBackends()) {
       const started = performance.now();
       for (let n = 0; n < total; n++) {
         const op = operations[n % operations.length]!;
-        let principal = rng.pick(weighted);
+        const scim = op.path.startsWith('/scim/v2/');
+        let principal = rng.pick(scim ? scimWeighted : weighted);
         // Signing out would end the session the rest of the run uses; an API token has no session to end.
         if (op.path === '/api/auth/sign-out' && principal.name !== 'anonymous') principal = principals[3]!;
         const url = op.path.replace(/\{(\w+)\}/g, () => (rng.chance(0.35) ? encodeURIComponent(rng.pick(knownIds)) : encode(rng.chance(0.3) ? plausibleValue({}, rng) : hostileValue(rng), rng))) + queryOf(op, rng);
@@ -124,12 +136,16 @@ for (const backend of testBackends()) {
         } else if (res.statusCode >= 400) {
           const body = (() => {
             try {
-              return res.json() as { error?: { code?: unknown; message?: unknown; requestId?: unknown } };
+              return res.json() as { error?: { code?: unknown; message?: unknown; requestId?: unknown }; schemas?: unknown; status?: unknown; detail?: unknown };
             } catch {
               return {};
             }
           })();
-          if (typeof body.error?.code !== 'string' || typeof body.error.message !== 'string' || body.error.requestId !== res.headers['x-request-id']) {
+          if (scim) {
+            if (!Array.isArray(body.schemas) || body.schemas[0] !== 'urn:ietf:params:scim:api:messages:2.0:Error' || body.status !== String(res.statusCode) || typeof body.detail !== 'string') {
+              failures.set(`${op.method} ${op.path} ${res.statusCode} schema`, `#${n} ${input}\n    → ${res.statusCode} without SCIM's error schema: ${res.body.slice(0, 300)}`);
+            }
+          } else if (typeof body.error?.code !== 'string' || typeof body.error.message !== 'string' || body.error.requestId !== res.headers['x-request-id']) {
             failures.set(`${op.method} ${op.path} ${res.statusCode} schema`, `#${n} ${input}\n    → ${res.statusCode} without the error schema: ${res.body.slice(0, 300)}`);
           }
         }

@@ -13,6 +13,8 @@ import { BODY_LIMIT, FIELD_LIMITS } from '../../src/api/request-limits.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { testBackends } from '../support/backends.ts';
 import { seedOrganisation, startApi, type RoleUser } from './api-fixture.ts';
+import { SCIM_LIMITS } from '../../src/api/scim/scim-discovery.ts';
+import { startScimEndpoint, type ScimEndpoint } from '../support/scim-endpoint.ts';
 
 type Json = Record<string, unknown>;
 
@@ -55,8 +57,10 @@ for (const backend of testBackends()) {
       return { status: res.statusCode, body: res.json() as { error?: { code: string; message: string; requestId: string; details?: { problems?: { path: string }[] } } } };
     };
 
-    test('every string and list in every route’s params, query and body has a maximum', () => {
-      const missing = (api.app as unknown as { routes: readonly { method: string; url: string; params?: z.ZodType; query?: z.ZodType; body?: z.ZodType }[] }).routes.flatMap((route) =>
+    test('every string and list in every route’s params, query and body has a maximum, inbound SCIM routes included', () => {
+      const scimRoutes = api.app.scimRoutes.map((r) => ({ ...r, url: `/scim/v2${r.url}` }));
+      assert.ok(scimRoutes.some((r) => r.url === '/scim/v2/Bulk' && r.body), 'the SCIM routes are walked too');
+      const missing = [...api.app.routes, ...scimRoutes].flatMap((route: { method: string; url: string; params?: z.ZodType; query?: z.ZodType; body?: z.ZodType }) =>
         (['params', 'query', 'body'] as const).flatMap((where) => {
           const schema = route[where];
           return schema ? unbounded(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Json, `${route.method} ${route.url} ${where}`) : [];
@@ -114,6 +118,58 @@ for (const backend of testBackends()) {
       const res = await send('hr', 'POST', '/api/imports', { source: 'hr', fileName: 'big.csv', content, dryRun: true });
       assert.notEqual(res.status, 413);
       assert.equal(res.status, 404, 'past the size check: this server has no import port wired');
+    });
+  });
+}
+
+for (const backend of testBackends()) {
+  describe(`request size limits of inbound SCIM (${backend.name})`, () => {
+    let store: Store;
+    let scim: ScimEndpoint;
+    before(async () => {
+      store = await backend.open();
+      scim = await startScimEndpoint({ store });
+    });
+    after(async () => {
+      await scim.close();
+      await store.close();
+    });
+
+    const send = async (method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) => {
+      const res = await scim.app.inject({ method, url: `/scim/v2${url}`, headers: { authorization: `Bearer ${scim.token}`, 'content-type': 'application/scim+json' }, ...(payload !== undefined ? { payload: typeof payload === 'string' ? payload : JSON.stringify(payload) } : {}) });
+      return { status: res.statusCode, body: res.json() as { schemas: string[]; status: string; scimType?: string; detail: string } };
+    };
+    const long = (n: number) => 'x'.repeat(n + 1);
+    const user = { userName: 'ada@example.test', externalId: 'A1' };
+    const cases: readonly { kind: string; method: 'GET' | 'POST' | 'PUT'; url: string; payload?: unknown; field: string }[] = [
+      { kind: 'filter', method: 'GET', url: `/Users?filter=${long(FIELD_LIMITS.text)}`, field: 'query.filter' },
+      { kind: 'sortBy', method: 'GET', url: `/Users?sortBy=${long(FIELD_LIMITS.name)}`, field: 'query.sortBy' },
+      { kind: 'User id in the path', method: 'PUT', url: `/Users/${long(FIELD_LIMITS.key)}`, payload: user, field: 'params.id' },
+      { kind: 'attribute name in a User', method: 'POST', url: '/Users', payload: { ...user, [long(FIELD_LIMITS.name)]: 'v' }, field: 'body' },
+      { kind: 'search filter', method: 'POST', url: '/Users/.search', payload: { filter: long(FIELD_LIMITS.text) }, field: 'body.filter' },
+      { kind: 'Bulk operation path', method: 'POST', url: '/Bulk', payload: { Operations: [{ method: 'POST', path: long(FIELD_LIMITS.text), data: user }] }, field: 'body.Operations.0.path' },
+      { kind: 'Bulk bulkId', method: 'POST', url: '/Bulk', payload: { Operations: [{ method: 'POST', bulkId: long(FIELD_LIMITS.key), path: '/Users', data: user }] }, field: 'body.Operations.0.bulkId' },
+    ];
+    for (const c of cases) {
+      test(`an over-long ${c.kind} is refused with 400 in SCIM's error schema naming ${c.field}, and nothing is stored`, async () => {
+        const res = await send(c.method, c.url, c.payload);
+        assert.equal(res.status, 400, JSON.stringify(res.body).slice(0, 300));
+        assert.deepEqual(res.body.schemas, ['urn:ietf:params:scim:api:messages:2.0:Error']);
+        assert.ok(res.body.detail.includes(c.field), res.body.detail.slice(0, 300));
+        assert.equal((await store.db.selectFrom('scim_resources').select('id').execute()).length, 0);
+      });
+    }
+
+    test('a Bulk with more operations than advertised is 413 tooMany before its body is validated', async () => {
+      const res = await send('POST', '/Bulk', { Operations: Array.from({ length: SCIM_LIMITS.maxOperations + 1 }, () => ({ method: 'POST', path: '/Users', data: user })) });
+      assert.equal(res.status, 413);
+      assert.equal(res.body.scimType, 'tooMany');
+    });
+
+    test('a SCIM body over the payload limit is refused with 413 before it is parsed', async () => {
+      const res = await send('POST', '/Users', JSON.stringify({ ...user, displayName: 'x'.repeat(SCIM_LIMITS.maxPayloadSize) }));
+      assert.equal(res.status, 413);
+      assert.deepEqual(res.body.schemas, ['urn:ietf:params:scim:api:messages:2.0:Error']);
     });
   });
 }

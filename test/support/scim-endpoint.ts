@@ -10,7 +10,6 @@
  * // run a suite against scim.baseUrl with `Authorization: Bearer ${scim.token}`
  * await scim.close();
  */
-import type { FastifyInstance } from 'fastify';
 import { buildApiServer } from '../../src/api/api-server.ts';
 import { createApiMetrics } from '../../src/api/api-metrics.ts';
 import type { ApiDeps } from '../../src/api/api-deps.ts';
@@ -36,7 +35,8 @@ export interface ScimEndpointOptions {
 }
 
 export interface ScimEndpoint {
-  readonly app: FastifyInstance;
+  /** The API server, SCIM plugin included (its `routes` and `scimRoutes` are the declarations it serves). */
+  readonly app: Awaited<ReturnType<typeof buildApiServer>>;
   readonly store: Store;
   readonly config: JmlConfig;
   /** `http://127.0.0.1:<port>/scim/v2` when listening, else `http://localhost/scim/v2` (what inject answers with). */

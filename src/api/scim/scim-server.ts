@@ -3,71 +3,63 @@
  * because SCIM has its own authentication (a source's bearer tokens, not
  * console users), its own media type (application/scim+json, accepted and
  * answered) and its own error schema. Every request is rate-limited per token
- * and audited with the token's name as the actor.
+ * and audited with the token's name as the actor. The routes are declared in
+ * SCIM_ROUTES (scim-route-definition.ts): each names the scope it needs.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { resolveScimToken, type ScimCaller } from '../../app/inbound/scim-tokens.ts';
-import { isJmlError, JmlError } from '../../domain/errors.ts';
+import { JmlError } from '../../domain/errors.ts';
 import { appendAudit } from '../../store/audit-log.ts';
 import type { ApiDeps, InboundPort } from '../api-deps.ts';
-import { statusFor } from '../error-mapper.ts';
-import { jmlErrorFromDriver } from '../../store/driver-errors.ts';
+import { boundedString } from '../request-limits.ts';
 import { SCIM_LIMITS, scimResourceTypes, scimSchemas, serviceProviderConfig } from './scim-discovery.ts';
 import { SCIM_MESSAGES } from './scim-representation.ts';
-import { registerScimUserRoutes } from './scim-user-routes.ts';
-import { registerScimBulkRoutes } from './scim-bulk.ts';
+import { scimUserRoutes } from './scim-user-routes.ts';
+import { scimBulkRoutes } from './scim-bulk.ts';
 import { createRateLimiter } from './scim-rate-limit.ts';
+import { defineScimRoute, dryRunOf, registerScimRoutes, SCIM_MEDIA_TYPE, scimBase, scimErrorOf, type ScimRouteDefinition } from './scim-route-definition.ts';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    scimCaller?: ScimCaller;
-    /** An applied push of this request already wrote audit entries with trigger `api:<request id>`. */
-    scimAudited?: boolean;
-  }
-}
+export { SCIM_PREFIX } from './scim-route-definition.ts';
 
-export const SCIM_PREFIX = '/scim/v2';
-const SCIM_MEDIA_TYPE = 'application/scim+json';
-const SAFE_METHODS = new Set(['GET', 'HEAD']);
 export const DEFAULT_SCIM_RATE_LIMIT = { requests: 200, windowMs: 10_000 } as const;
 const CALLER_TTL_MS = 1_000;
 
-/** The base URL clients reach this provider at (for Location and meta.location). */
-export function scimBase(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}${SCIM_PREFIX}`;
-}
-
-/** The caller the onRequest hook authenticated (every route behind it has one). */
-export function callerOf(request: FastifyRequest): ScimCaller {
-  if (!request.scimCaller) throw new JmlError('unauthenticated', 'no SCIM bearer token');
-  return request.scimCaller;
-}
-
-/** SCIM's error body (RFC 7644 §3.12) for anything a route throws; the status comes from the API's one mapping of codes. */
-export function scimErrorOf(raised: unknown): { readonly status: number; readonly body: Record<string, unknown> } {
-  const error = jmlErrorFromDriver(raised) ?? raised;
-  if (isJmlError(error)) {
-    const status = statusFor(error.code);
-    const scimType = typeof error.details.scimType === 'string' ? error.details.scimType : error.code === 'invalid_input' ? 'invalidValue' : undefined;
-    const detail = status >= 500 && error.code === 'internal' ? 'internal error' : error.message;
-    const extra = typeof error.details.importId === 'string' ? { importId: error.details.importId } : {};
-    return { status, body: { schemas: [SCIM_MESSAGES.error], status: String(status), ...(scimType ? { scimType } : {}), detail, ...extra } };
-  }
-  const fe = error as FastifyError;
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
-    const scimType = fe.statusCode === 413 ? undefined : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? undefined : 'invalidSyntax';
-    const detail = fe.statusCode === 413 ? `the request body is larger than ${SCIM_LIMITS.maxPayloadSize} bytes` : fe.message;
-    return { status: fe.statusCode, body: { schemas: [SCIM_MESSAGES.error], status: String(fe.statusCode), ...(scimType ? { scimType } : {}), detail } };
-  }
-  return { status: 500, body: { schemas: [SCIM_MESSAGES.error], status: '500', detail: 'internal error' } };
-}
-
-function sendScimError(raised: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/** Answers a refusal in SCIM's error schema: the plugin's errors, and the router's for a URL under /scim/v2 (api-server.ts). */
+export function sendScimError(raised: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { status, body } = scimErrorOf(raised);
   if (status >= 500) request.log.error({ err: raised, requestId: request.id }, 'SCIM request failed');
   return reply.status(status).type(SCIM_MEDIA_TYPE).send(body);
 }
+
+function listOf(resources: readonly unknown[]) {
+  return { schemas: [SCIM_MESSAGES.list], totalResults: resources.length, startIndex: 1, itemsPerPage: resources.length, Resources: resources };
+}
+
+/** What a client reads to learn this provider (RFC 7644 §4): any token of the source may. */
+const discoveryRoutes: readonly ScimRouteDefinition[] = [
+  defineScimRoute({ method: 'GET', url: '/ServiceProviderConfig', summary: 'What this provider supports (PATCH, Bulk, filter, sort, ETag) and its limits', scope: 'scim:read', status: 200, handler: async ({ request }) => serviceProviderConfig(scimBase(request)) }),
+  defineScimRoute({ method: 'GET', url: '/ResourceTypes', summary: 'The resource types served (User, with the enterprise and jml extensions)', scope: 'scim:read', status: 200, handler: async ({ request }) => listOf(scimResourceTypes(scimBase(request))) }),
+  defineScimRoute({ method: 'GET', url: '/ResourceTypes/User', summary: 'The User resource type', scope: 'scim:read', status: 200, handler: async ({ request }) => scimResourceTypes(scimBase(request))[0] }),
+  defineScimRoute({ method: 'GET', url: '/Schemas', summary: 'The schemas known: core User, enterprise User, jml User', scope: 'scim:read', status: 200, handler: async ({ request }) => listOf(scimSchemas(scimBase(request))) }),
+  defineScimRoute({
+    method: 'GET',
+    url: '/Schemas/:id',
+    summary: 'One schema by its URN',
+    scope: 'scim:read',
+    status: 200,
+    params: z.object({ id: boundedString('name') }),
+    handler: async ({ request, params }) => {
+      const found = scimSchemas(scimBase(request)).find((s) => String(s.id).toLowerCase() === params.id.toLowerCase());
+      if (!found) throw new JmlError('not_found', `no schema ${params.id}`);
+      return found;
+    },
+  }),
+];
+
+/** Every route of the provider, in the order the OpenAPI document lists them. */
+export const SCIM_ROUTES: readonly ScimRouteDefinition[] = [...discoveryRoutes, ...scimUserRoutes, ...scimBulkRoutes];
 
 /**
  * Registers the provider on the server.
@@ -111,12 +103,6 @@ export async function registerScim(app: FastifyInstance, deps: ApiDeps, inbound:
       reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
       throw new JmlError('rate_limited', `too many requests from token ${caller.name}: retry after ${Math.ceil(waitMs / 1000)} s`, { retryable: true });
     }
-    if (!SAFE_METHODS.has(request.method) && !caller.scopes.includes('scim:write')) {
-      throw new JmlError('forbidden', `token ${caller.name} may only read (scope scim:read); writing needs scim:write`);
-    }
-    if (SAFE_METHODS.has(request.method) && !caller.scopes.includes('scim:read') && !caller.scopes.includes('scim:write')) {
-      throw new JmlError('forbidden', `token ${caller.name} has no SCIM scope`);
-    }
   });
   app.addHook('onSend', async (_request, reply, payload) => {
     const type = String(reply.getHeader('content-type') ?? '');
@@ -147,30 +133,9 @@ export async function registerScim(app: FastifyInstance, deps: ApiDeps, inbound:
     }
   });
 
-  app.get('/ServiceProviderConfig', async (request) => serviceProviderConfig(scimBase(request)));
-  app.get('/ResourceTypes', async (request) => listOf(scimResourceTypes(scimBase(request))));
-  app.get('/ResourceTypes/User', async (request) => scimResourceTypes(scimBase(request))[0]);
-  app.get('/Schemas', async (request) => listOf(scimSchemas(scimBase(request))));
-  app.get<{ Params: { id: string } }>('/Schemas/:id', async (request) => {
-    const found = scimSchemas(scimBase(request)).find((s) => String(s.id).toLowerCase() === request.params.id.toLowerCase());
-    if (!found) throw new JmlError('not_found', `no schema ${request.params.id}`);
-    return found;
-  });
   // Closing: the pushes' follow-ups still waiting for their window are sent, not lost (the job queue closes after).
   app.addHook('onClose', async () => {
     await inbound.flush?.();
   });
-  registerScimUserRoutes(app, deps, inbound);
-  registerScimBulkRoutes(app, deps, inbound);
-}
-
-function listOf(resources: readonly unknown[]) {
-  return { schemas: [SCIM_MESSAGES.list], totalResults: resources.length, startIndex: 1, itemsPerPage: resources.length, Resources: resources };
-}
-
-/** `Jml-Dry-Run: true` or `?dryRun=true`: answer with the diff and write nothing. */
-export function dryRunOf(request: FastifyRequest): boolean {
-  const header = request.headers['jml-dry-run'];
-  const query = (request.query as Record<string, unknown> | undefined)?.dryRun;
-  return String(header ?? '').toLowerCase() === 'true' || String(query ?? '').toLowerCase() === 'true';
+  registerScimRoutes(app, deps, inbound, SCIM_ROUTES);
 }

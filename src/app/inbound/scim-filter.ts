@@ -1,12 +1,14 @@
 /**
  * SCIM filters (RFC 7644 §3.4.2.2): parsed into a tree and evaluated against
- * resources in memory. A filter is untrusted text: its length, nesting and
- * number of terms are bounded, values are compared as values (no regular
- * expression or SQL is ever built from it), and every refusal is a JmlError
- * carrying SCIM's `invalidFilter`. Pure.
+ * resources in memory — the reference meaning, which the SQL translation
+ * (scim-filter-sql.ts) follows and is tested against. A filter is untrusted
+ * text: its length, nesting and number of terms are bounded, values are
+ * compared as values (no regular expression is built from it; SQL receives
+ * them as bound parameters), and every refusal is a JmlError carrying SCIM's
+ * `invalidFilter`. Pure.
  */
 import { JmlError } from '../../domain/errors.ts';
-import { attributeOf, scimBoolean, type ScimObject } from '../../sources/scim-user-table.ts';
+import { attributeOf, CORE_USER_SCHEMA, scimBoolean, type ScimObject } from '../../sources/scim-user-table.ts';
 
 export type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'ge' | 'lt' | 'le';
 const COMPARE_OPS: readonly string[] = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le'];
@@ -30,9 +32,31 @@ export const FILTER_LIMITS = { length: 2048, depth: 8, terms: 64 } as const;
 /** Attributes whose values compare case-sensitively (RFC 7643 caseExact); every other string ignores case. */
 const CASE_EXACT = new Set(['id', 'externalid', 'meta.location', 'meta.version']);
 
+/** Whether a path's values compare case-sensitively (RFC 7643 caseExact): id, externalId, meta.location, meta.version. */
+export function isCaseExact(path: AttributePath): boolean {
+  return CASE_EXACT.has(pathName(path));
+}
+
+/**
+ * A string that compares as a number against a numeric filter value: decimal,
+ * optionally signed, with an exponent of at most two digits (so that every
+ * backend reads it as the same double, and none overflows). The SQL
+ * translation (scim-filter-sql.ts) applies the same pattern.
+ */
+export const NUMERIC_TEXT = '^\\s*[+-]?([0-9]{1,100}(\\.[0-9]{0,100})?|\\.[0-9]{1,100})([eE][+-]?[0-9]{1,2})?\\s*$';
+const NUMERIC = new RegExp(NUMERIC_TEXT);
+
+/** Whether a path names the core User schema's attribute (no URN, or the core URN): those sit at the resource's top level. */
+export function isCoreSchema(schema: string | null): boolean {
+  return schema === null || schema.toLowerCase() === CORE_USER_SCHEMA.toLowerCase();
+}
+
 function invalid(message: string): JmlError {
   return new JmlError('invalid_input', `invalid filter: ${message}`, { details: { scimType: 'invalidFilter' } });
 }
+
+/** The refusal of a filter (SCIM's invalidFilter), for the SQL translation's checks too. */
+export const invalidFilter = invalid;
 
 type Token = { readonly kind: 'word' | 'string' | '(' | ')' | '[' | ']'; readonly text: string; readonly at: number };
 
@@ -166,7 +190,7 @@ function compareValue(t: Token | undefined): string | number | boolean | null {
 
 /** The values an attribute path reaches in a resource (multi-valued attributes give several). */
 export function valuesAt(resource: ScimObject, path: AttributePath): unknown[] {
-  const holder = path.schema === null ? resource : attributeOf(resource, path.schema);
+  const holder = isCoreSchema(path.schema) ? resource : attributeOf(resource, path.schema!);
   if (!holder || typeof holder !== 'object') return [];
   const top = attributeOf(holder as ScimObject, path.attribute);
   const list = Array.isArray(top) ? top : top === undefined || top === null ? [] : [top];
@@ -183,7 +207,7 @@ function compare(op: CompareOp, actual: unknown, expected: string | number | boo
     return op === 'eq' ? b === expected : b !== expected;
   }
   if (typeof expected === 'number') {
-    const n = typeof actual === 'number' ? actual : typeof actual === 'string' && actual.trim() !== '' ? Number(actual) : Number.NaN;
+    const n = typeof actual === 'number' ? actual : typeof actual === 'string' && NUMERIC.test(actual) ? Number(actual) : Number.NaN;
     if (Number.isNaN(n)) return op === 'ne';
     return op === 'eq' ? n === expected : op === 'ne' ? n !== expected : op === 'gt' ? n > expected : op === 'ge' ? n >= expected : op === 'lt' ? n < expected : op === 'le' ? n <= expected : false;
   }
@@ -223,7 +247,7 @@ export function matchesScimFilter(resource: ScimObject, filter: ScimFilter): boo
     }
     default: {
       const values = valuesAt(resource, filter.path);
-      const exact = CASE_EXACT.has(pathName(filter.path));
+      const exact = isCaseExact(filter.path);
       if (values.length === 0) return filter.op === 'ne' ? filter.value !== null : filter.op === 'eq' && filter.value === null;
       return filter.op === 'ne' ? values.every((v) => compare('ne', v, filter.value, exact)) : values.some((v) => compare(filter.op as CompareOp, v, filter.value, exact));
     }
@@ -237,7 +261,7 @@ export function matchesScimFilter(resource: ScimObject, filter: ScimFilter): boo
  */
 export function indexedEquality(filter: ScimFilter): { readonly attribute: 'userName' | 'externalId' | 'id'; readonly value: string } | null {
   if (filter.op !== 'eq' || typeof filter.value !== 'string' || filter.path.sub !== null) return null;
-  if (filter.path.schema !== null && filter.path.schema.toLowerCase() !== 'urn:ietf:params:scim:schemas:core:2.0:user') return null;
+  if (!isCoreSchema(filter.path.schema)) return null;
   const name = filter.path.attribute.toLowerCase();
   if (name === 'username') return { attribute: 'userName', value: filter.value };
   if (name === 'externalid') return { attribute: 'externalId', value: filter.value };

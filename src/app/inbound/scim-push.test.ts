@@ -8,7 +8,7 @@ import type { Store } from '../../store/open-store.ts';
 import { ENTERPRISE_USER_SCHEMA, JML_USER_SCHEMA, type ScimObject } from '../../sources/scim-user-table.ts';
 import { pushUsers, type PushInput } from './scim-push.ts';
 
-const config = testConfig({ timezone: 'Europe/Berlin', sources: { entra: { type: 'scim' } }, mass_change: { minimum: 2, percent: 5 } });
+const config = testConfig({ timezone: 'Europe/Berlin', sources: { entra: { type: 'scim' }, brief: { type: 'scim', guard_window_minutes: 5 } }, mass_change: { minimum: 2, percent: 5 } });
 
 function user(id: string, extra: Record<string, unknown> = {}, jml: Record<string, unknown> = {}): ScimObject {
   return {
@@ -112,6 +112,20 @@ for (const backend of testBackends()) {
       assert.equal((await getIdentity(store.db, 'E5'))!.status, 'active');
       const held = await store.db.selectFrom('held_import_files').select(['import_id', 'source']).where('import_id', '=', r.importId).executeTakeFirst();
       assert.equal(held?.source, 'entra');
+    });
+
+    test('the guard counts only the leavers of the source\'s own guard_window_minutes: earlier ones no longer hold a push', async () => {
+      const at = (minutes: number) => new Date(now.getTime() + minutes * 60_000);
+      const brief = (users: ScimObject[], minutes: number) => push(users, { source: 'brief', now: at(minutes) });
+      const people = ['B1', 'B2', 'B3', 'B4', 'B5', 'B6'];
+      assert.equal((await brief(people.map((id) => user(id)), 0)).status, 'applied');
+      assert.equal((await brief([user('B1', { active: false }), user('B2', { active: false })], 0)).status, 'applied', 'two leavers: within max(2, 5%)');
+      const inside = await brief([user('B3', { active: false })], 3);
+      assert.equal(inside.status, 'held', 'three minutes later the first two still count');
+      assert.match(inside.heldReason ?? '', /within 5 minutes/);
+      const later = await brief([user('B3', { active: false }), user('B4', { active: false })], 10);
+      assert.equal(later.status, 'applied', 'ten minutes later they are outside the five-minute window (an hour would still hold this)');
+      assert.equal((await getIdentity(store.db, 'B4'))!.status, 'left');
     });
 
     test('a User without a userName is refused, as RFC 7643 requires one', async () => {

@@ -20,7 +20,7 @@ import { filePerson, mapSourceTable } from '../../sources/record-mapper.ts';
 import type { SourceTable } from '../../sources/source-table.ts';
 import { createRowReader } from '../../sources/row-reader.ts';
 import { attributeOf, scimAttributePath, scimUserTable, type ScimObject } from '../../sources/scim-user-table.ts';
-import { REFERENCE_FIELDS, resolveSourceConfig, sourceColumns } from '../../sources/source-config.ts';
+import { DEFAULT_GUARD_WINDOW_MINUTES, REFERENCE_FIELDS, resolveSourceConfig, sourceColumns } from '../../sources/source-config.ts';
 import { diffSnapshot, type DiffResult, type PreviousRecord } from '../../sources/snapshot-diff.ts';
 import type { SourceRecord, SourceSnapshot } from '../../sources/source-record.ts';
 import { appendAudit } from '../../store/audit-log.ts';
@@ -64,6 +64,11 @@ export interface PushInput {
   readonly actor: string;
   readonly trigger: string;
   readonly now: Date;
+  /**
+   * Runs in the push's transaction once it is decided (applied, held or dry run), so what the caller records
+   * of it (an asynchronous Bulk's progress) commits with it or not at all. Throwing rolls the push back.
+   */
+  readonly inTransaction?: (trx: Db, result: PushResult) => Promise<void>;
 }
 
 /** One operation's result, in the order of `users` then `deletes`. */
@@ -88,11 +93,7 @@ export interface PushResult {
 export interface PushDeps {
   readonly db: Db;
   readonly config: JmlConfig;
-  /** How far back the guard counts a source's leavers (default 60 minutes). */
-  readonly guardWindowMinutes?: number;
 }
-
-export const DEFAULT_GUARD_WINDOW_MINUTES = 60;
 
 /** The source's configuration, refused unless it is an inbound (`scim`) source. */
 export function inboundSource(config: JmlConfig, source: string) {
@@ -112,7 +113,9 @@ export async function pushUsers(deps: PushDeps, input: PushInput): Promise<PushR
   const resolved = resolveSourceConfig(inboundSource(config, input.source));
   return deps.db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(hashtext(${`jml.scim:${input.source}`}))`.execute(trx);
-    return push(trx, deps, input, resolved);
+    const result = await push(trx, deps, input, resolved);
+    await input.inTransaction?.(trx, result);
+    return result;
   });
 }
 
@@ -264,7 +267,7 @@ function staleVersion(id: string): JmlError {
 
 /** The source's live identities and the leavers it produced within the window, for the guard. */
 async function guardVerdict(trx: Db, deps: PushDeps, input: PushInput, diff: DiffResult, identities: Parameters<typeof pushMassChangeVerdict>[1]): Promise<MassChangeVerdict> {
-  const minutes = deps.guardWindowMinutes ?? DEFAULT_GUARD_WINDOW_MINUTES;
+  const minutes = inboundSource(deps.config, input.source).guard_window_minutes ?? DEFAULT_GUARD_WINDOW_MINUTES;
   if (!diff.events.some((e) => e.type === 'leaver')) return pushMassChangeVerdict(diff, identities, input.source, deps.config.mass_change, { active: 0, earlierLeavers: 0, minutes });
   const since = new Date(input.now.getTime() - minutes * 60_000).toISOString() as unknown as Date;
   const [active, earlier] = await Promise.all([

@@ -37,6 +37,11 @@ const CANONICAL_NAMES = new Map(
   ['schemas', 'externalId', 'userName', 'name', 'displayName', 'nickName', 'profileUrl', 'title', 'userType', 'preferredLanguage', 'locale', 'timezone', 'active', 'emails', 'phoneNumbers', 'ims', 'photos', 'addresses', 'groups', 'entitlements', 'roles', 'x509Certificates'].map((n) => [n.toLowerCase(), n]),
 );
 
+/** The stored spelling of a core attribute name (`USERNAME` → `userName`); undefined for a name stored as the client sent it. */
+export function canonicalAttributeName(name: string): string | undefined {
+  return CANONICAL_NAMES.get(name.toLowerCase());
+}
+
 /** The resource as stored: without id, meta and password, top-level names in their canonical spelling. */
 export function storableResource(resource: ScimObject): ScimObject {
   return Object.fromEntries(Object.entries(resource).filter(([k]) => !NOT_STORED.has(k.toLowerCase())).map(([k, v]) => [CANONICAL_NAMES.get(k.toLowerCase()) ?? k, v]));
@@ -83,7 +88,7 @@ export async function writeScimResources(db: Db, source: string, now: Date, befo
 /** One present User of the source, or null. */
 export async function readScimUser(db: Db, source: string, id: string): Promise<StoredUser | null> {
   const row = await db.selectFrom('scim_resources').selectAll().where('source', '=', source).where('id', '=', id).where('present', '=', true).executeTakeFirst();
-  return row ? storedUser(row) : null;
+  return row ? storedUserOf(row) : null;
 }
 
 /**
@@ -97,9 +102,10 @@ export async function listScimUsers(db: Db, source: string, equals?: { readonly 
   if (equals?.attribute === 'externalId') q = q.where(sql`resource->>'externalId'`, '=', equals.value);
   if (equals?.attribute === 'id') q = q.where('id', '=', equals.value);
   const rows = await q.orderBy('id').execute();
-  return rows.map(storedUser);
+  return rows.map(storedUserOf);
 }
 
-function storedUser(row: { id: string; resource: Record<string, unknown>; version: number; created_at: Date; updated_at: Date; present: boolean }): StoredUser {
+/** A scim_resources row as a StoredUser. */
+export function storedUserOf(row: { id: string; resource: Record<string, unknown>; version: number; created_at: Date; updated_at: Date; present: boolean }): StoredUser {
   return { id: row.id, resource: row.resource, version: row.version, created: row.created_at.toISOString(), lastModified: row.updated_at.toISOString(), present: row.present };
 }

@@ -14,6 +14,7 @@ import { ensureFirstAdmin } from '../../api/auth/user-store.ts';
 import { createConsoleServices } from '../../api/console-services.ts';
 import { scheduleBackups } from '../../app/backup/backup-schedule.ts';
 import { createPlanner } from '../../app/compute-plan.ts';
+import { apiBatchRunner, BATCH_LEASE_MS, resumeBatches } from '../../app/inbound/scim-batch.ts';
 import { loadDemo } from '../../app/load-demo.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { parseTrustProxy, type TrustProxy } from '../../api/trust-proxy.ts';
@@ -146,6 +147,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         const mfa = servedMfaPolicy(config, Boolean(flags.demo));
         const keyring = optionalKeyring(process.env);
         let relyingParty = relyingPartyFor(process.env.JML_PUBLIC_URL, flags.port);
+        const services = createConsoleServices({ db: store.db, backend: store.backend, config, now, replan });
         const app = await buildApiServer(
           {
             db: store.db,
@@ -153,7 +155,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
             now,
             timezone: config.timezone,
             systemsOwnedBy: (key) => owners.get(key) ?? [],
-            services: createConsoleServices({ db: store.db, backend: store.backend, config, now, replan }),
+            services,
             metrics: createApiMetrics(),
             webDir,
             recentSignInMs: flags.adminSignInMinutes * 60_000,
@@ -177,6 +179,16 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         else printLine(ctx, 'Sign in with your console user (the first admin password was shown on the first start).');
         workers = flags.workers ? await startWorkerRuntime({ store, config, actor: `worker:${process.pid}` }) : null;
         if (workers) printLine(ctx, `Job workers: ${workers.workerId} (changes of submitted plans, schedules).`);
+        // Asynchronous SCIM Bulks a process left unfinished (a crash): job workers sweep them every minute;
+        // without workers this process takes over each one whose lease has lapsed, at start and every lease period.
+        const inbound = services.inbound;
+        let resuming: Promise<unknown> = Promise.resolve();
+        const resume = () => {
+          if (workers || !inbound) return;
+          resuming = resuming.then(() => resumeBatches({ db: store.db, push: inbound.push, now, owner: apiBatchRunner() }, (id, error) => printLine(ctx, `asynchronous SCIM Bulk ${id} stopped: ${(error as Error).message}`)));
+        };
+        resume();
+        const batchSweep = setInterval(resume, BATCH_LEASE_MS).unref();
         const backups = flags.backupDir ? scheduleBackups(store, { dir: flags.backupDir, everyHours: flags.backupEvery, log: (l) => printLine(ctx, l), now }) : null;
         if (backups) printLine(ctx, `Backups: into ${flags.backupDir} on SIGUSR2${flags.backupEvery > 0 ? ` and every ${flags.backupEvery} h` : ''}.`);
         printLine(ctx, 'Ctrl-C stops the server.');
@@ -185,7 +197,9 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
         });
+        clearInterval(batchSweep);
         await app.close();
+        await resuming.catch(() => undefined);
         await backups?.stop();
         await workers?.stop();
         await sendOnly.close();
