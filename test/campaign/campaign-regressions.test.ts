@@ -20,7 +20,7 @@ async function freshStore(): Promise<Store> {
 }
 
 function faults(rates: Partial<SyncFaults>): SyncFaults {
-  return { timeoutRate: 0, rateLimitRate: 0, unavailableRate: 0, resetRate: 0, duplicate: false, late: false, killWorkerAfterMs: null, directoryDownMs: null, ...rates };
+  return { timeoutRate: 0, rateLimitRate: 0, unavailableRate: 0, resetRate: 0, duplicate: false, late: false, killWorkerAfterMs: null, directoryDownMs: null, postgresRestart: null, ...rates };
 }
 
 const REGRESSIONS: readonly { readonly name: string; readonly history: History }[] = [
