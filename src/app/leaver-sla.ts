@@ -6,11 +6,14 @@
  * planned ahead is due when the last day worked ends (the effective time). Steps in
  * connected systems are due within `connectedMs`, manual tasks within
  * `manualMs`; a leaver past either with steps unconfirmed is overdue, which
- * raises a finding and an alert once.
+ * raises a finding and an alert once. A leaver with no step planned is
+ * complete if they hold nothing jml can see (no linked account, no asset),
+ * overdue after `connectedMs` otherwise.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/database.ts';
 import { raiseFinding, resolveFinding, type AlertSink } from './alert.ts';
+import { latestRuns } from './observed-snapshot.ts';
 import { SATISFIED, type ChangeState } from './plan-record-store.ts';
 
 export interface LeaverSlaTargets {
@@ -87,6 +90,7 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
     .orderBy('p.created_at')
     .orderBy('pc.position')
     .execute();
+  const holding = await holdersAmong(db, keys);
   return leavers.map((leaver) => {
     const effective = leaver.effective_at.getTime();
     const detected = (leaver.import_started_at ?? leaver.detected_at).getTime();
@@ -119,7 +123,9 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
           latencyMs: confirmedAt ? confirmedAt.getTime() - detected : null,
         };
       });
-    const complete = steps.length > 0 && steps.every((s) => s.confirmedAt !== null || SATISFIED.includes(s.state));
+    // With no step planned, a leaver is complete when there is nothing to take away (never provisioned anywhere jml
+    // sees, no asset held), and overdue after the connected-system target when there is: nobody planned their steps.
+    const complete = steps.length > 0 ? steps.every((s) => s.confirmedAt !== null || SATISFIED.includes(s.state)) : !holding.has(leaver.identity_key);
     const dueAt = effective + (steps.some((s) => s.manual) ? targets.manualMs : targets.connectedMs);
     const overdue = !complete && (steps.some((s) => s.overdue) || (steps.length === 0 && now.getTime() > effective + targets.connectedMs));
     const finished = complete ? Math.max(effective, ...steps.map((s) => (s.confirmedAt ? Date.parse(s.confirmedAt) : effective))) : now.getTime();
@@ -136,6 +142,18 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
       steps,
     };
   });
+}
+
+/**
+ * The identities among `keys` that hold something jml can see: an account
+ * linked to them in a system's latest snapshot (reconcile or apply), or an asset.
+ */
+async function holdersAmong(db: Kysely<Database>, keys: readonly string[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const runs = [...(await latestRuns(db)).values()].map((r) => r.runId);
+  const accounts = runs.length === 0 ? [] : await db.selectFrom('observed_accounts').select('identity_key').distinct().where('run_id', 'in', runs).where('identity_key', 'in', keys).execute();
+  const assets = await db.selectFrom('assets').select('holder_key').distinct().where('holder_key', 'in', keys).execute();
+  return new Set([...accounts.map((a) => a.identity_key!), ...assets.map((a) => a.holder_key!)]);
 }
 
 /**

@@ -63,6 +63,22 @@ const REGRESSIONS: readonly { readonly name: string; readonly history: History }
       ],
     },
   },
+  {
+    // seed 202, history 4 (--workers processes; seed 31, history 4 on --backend postgres found the same), reduced by hand
+    // to the steps that matter: a joiner seen pending, started by the clock with no sync in between, then a back-dated
+    // leaver. They never held anything, so no step was ever planned, and the SLA report called the leaver overdue for
+    // good (fixed in src/app/leaver-sla.ts: with no step planned and nothing held, a leaver is complete).
+    name: 'a leaver who never held any access is complete in the leaver SLA report, not overdue',
+    history: {
+      org: { timeZone: 'Europe/Berlin', startDay: '2026-03-05', people: 2 },
+      operations: [
+        { op: 'join', who: 1, department: 'Engineering', startOffset: 1 },
+        { op: 'sync', faults: faults({}) },
+        { op: 'advance', hours: 74 },
+        { op: 'leave', who: 1, endOffset: -1 },
+      ],
+    },
+  },
 ];
 
 for (const { name, history } of REGRESSIONS) {
