@@ -20,16 +20,20 @@ export interface ChildReply {
   readonly outcome: HistoryOutcome;
 }
 
+const trace = (what: string) => process.env.CAMPAIGN_TRACE && process.stderr.write(`child ${process.pid}: ${what}\n`);
 const variant = JSON.parse(process.argv[2]!) as CampaignVariant;
 const runtime = await startVariant(variant);
 let queue = Promise.resolve();
 process.on('message', (request: ChildRequest) => {
+  trace(`history ${request.index}`);
   queue = queue.then(async () => {
     const outcome = await runHistoryCaught(request.history, runtime.openStore, runtime.makeTarget);
     process.send!({ index: request.index, outcome } satisfies ChildReply);
   });
 });
 process.once('disconnect', () => {
+  trace('disconnected');
   void queue.then(() => runtime.close()).finally(() => process.exit(0));
 });
 process.send!({ ready: true });
+trace('ready');

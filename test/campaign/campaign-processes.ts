@@ -10,14 +10,12 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { sql } from 'kysely';
-import { FINAL, submitPlan } from '../../src/jobs/change-job.ts';
+import { submitPlan } from '../../src/jobs/change-job.ts';
 import { startJobBoss } from '../../src/jobs/job-boss.ts';
-import { QUEUE } from '../../src/jobs/job-queues.ts';
 import { JmlError } from '../../src/domain/errors.ts';
 import { readAcrossRestart, scheduleRestart, type CampaignStore } from './campaign-database.ts';
 import type { SyncFaults } from './campaign-generator.ts';
-import { applyQueueDrained, countFault, policyDir, sendApplyJobs, type CampaignTarget, type FaultKind, type PolicyExtra, type SystemAccount, type World, WORKER_PROCESS_OPTIONS } from './campaign-world.ts';
+import { applyQueueDrained, countFault, policyDir, sendApplyJobs, type CampaignTarget, type FaultKind, type PolicyExtra, type SystemAccount, type World, SETTLE_BOUND_MS, unsettledPlan, WORKER_PROCESS_OPTIONS } from './campaign-world.ts';
 
 const WORKER = path.join(import.meta.dirname, 'campaign-worker.ts');
 
@@ -170,7 +168,7 @@ function tallyWorkerFaults(world: World, dir: string): void {
  * settle: changes still open (with their runs and jobs), or every change final
  * and the plan never closed.
  */
-async function planSettled(store: CampaignStore, planId: string, timeoutMs = 300_000): Promise<void> {
+async function planSettled(store: CampaignStore, planId: string, timeoutMs = SETTLE_BOUND_MS): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const row = await readAcrossRestart(() => store.db.selectFrom('plans').select('status').where('id', '=', planId).executeTakeFirst());
@@ -178,20 +176,4 @@ async function planSettled(store: CampaignStore, planId: string, timeoutMs = 300
     if (Date.now() > until) throw new Error(`plan ${planId} did not settle within ${timeoutMs / 1000} s: ${await unsettledPlan(store, planId)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** What keeps a plan open: its changes that are not final, their runs and their queued jobs. */
-async function unsettledPlan(store: CampaignStore, planId: string): Promise<string> {
-  const open = await store.db
-    .selectFrom('plan_changes as pc')
-    .innerJoin('change_runs as cr', (j) => j.onRef('cr.plan_id', '=', 'pc.plan_id').onRef('cr.change_id', '=', 'pc.change_id'))
-    .select(['pc.change_id', 'pc.state', 'pc.last_error', 'cr.seq', 'cr.failures', 'cr.lease_owner', 'cr.lease_until', 'cr.next_at'])
-    .where('pc.plan_id', '=', planId)
-    .where('pc.state', 'not in', FINAL)
-    .execute();
-  if (open.length === 0) return 'every change is final but the plan is still applying (nobody closed it)';
-  const jobs = await sql<{ change_id: string; seq: number; state: string; retry_count: number; start_after: Date }>`
-    select data->>'changeId' as change_id, (data->>'seq')::int as seq, state, retry_count, start_after from pgboss.job
-    where name = ${QUEUE.applyChange} and data->>'planId' = ${planId} order by created_on`.execute(store.db);
-  return `changes not final: ${JSON.stringify(open)}; their jobs: ${JSON.stringify(jobs.rows.filter((j) => open.some((o) => o.change_id === j.change_id)))}`;
 }

@@ -23,6 +23,7 @@ import { isJmlError } from '../../src/domain/errors.ts';
 import { dateIn } from '../../src/engine/org-calendar.ts';
 import { startJobBoss } from '../../src/jobs/job-boss.ts';
 import { QUEUE } from '../../src/jobs/job-queues.ts';
+import { FINAL } from '../../src/jobs/change-job.ts';
 import { executePlan, type PlanExecutorDeps } from '../../src/jobs/plan-executor.ts';
 import { startWorkers } from '../../src/jobs/workers.ts';
 import { HR_HEADER, hrRow, testConfig } from '../support/hr-files.ts';
@@ -334,7 +335,7 @@ export async function sendApplyJobs(world: World, jobs: readonly { planId: strin
 }
 
 /** Waits until no apply job is due or running: by condition, with a generous bound (a loaded machine may take minutes). */
-export async function applyQueueDrained(world: World, timeoutMs = 300_000): Promise<void> {
+export async function applyQueueDrained(world: World, timeoutMs = SETTLE_BOUND_MS): Promise<void> {
   const until = Date.now() + timeoutMs;
   while ((await pendingApplyJobs(world)).length > 0) {
     if (Date.now() > until) throw new Error(`apply jobs were not worked within ${timeoutMs / 1000} s: ${JSON.stringify(await pendingApplyJobs(world))}`);
@@ -371,7 +372,7 @@ export function inProcessTarget(more: {
         }, { inner: plain(name)! }));
       }
       try {
-        await executePlan(executorDeps(world, (s) => (s === null ? undefined : chaos.get(s))), plan, currentFingerprint);
+        await settledWithin(executePlan(executorDeps(world, (s) => (s === null ? undefined : chaos.get(s))), plan, currentFingerprint), world.store, plan.id);
       } finally {
         await healed();
       }
@@ -406,4 +407,36 @@ export function inProcessTarget(more: {
 async function pendingApplyJobs(world: World): Promise<readonly { readonly data: unknown; readonly state: string; readonly retry_count: number }[]> {
   const rows = await sql<{ data: unknown; state: string; retry_count: number }>`select data, state, retry_count from pgboss.job where name = ${QUEUE.applyChange} and state in ('created', 'retry', 'active') and start_after <= now() limit 20`.execute(world.store.db);
   return rows.rows;
+}
+
+/** How long the campaign waits for a plan to settle or the queue to drain before it says what did not (a loaded machine may take minutes). */
+export const SETTLE_BOUND_MS = 300_000;
+
+/** `work`, or after `SETTLE_BOUND_MS` an error saying what keeps plan `planId` open. */
+async function settledWithin<T>(work: Promise<T>, store: CampaignStore, planId: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => void unsettledPlan(store, planId).then((why) => reject(new Error(`plan ${planId} did not settle within ${SETTLE_BOUND_MS / 1000} s: ${why}`)), reject), SETTLE_BOUND_MS);
+  });
+  try {
+    return await Promise.race([work, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What keeps a plan open: its changes that are not final, their runs and their queued jobs. */
+export async function unsettledPlan(store: CampaignStore, planId: string): Promise<string> {
+  const open = await store.db
+    .selectFrom('plan_changes as pc')
+    .innerJoin('change_runs as cr', (j) => j.onRef('cr.plan_id', '=', 'pc.plan_id').onRef('cr.change_id', '=', 'pc.change_id'))
+    .select(['pc.change_id', 'pc.state', 'pc.last_error', 'cr.seq', 'cr.failures', 'cr.lease_owner', 'cr.lease_until', 'cr.next_at'])
+    .where('pc.plan_id', '=', planId)
+    .where('pc.state', 'not in', FINAL)
+    .execute();
+  if (open.length === 0) return 'every change is final but the plan is still applying (nobody closed it)';
+  const jobs = await sql<{ change_id: string; seq: number; state: string; retry_count: number; start_after: Date }>`
+    select data->>'changeId' as change_id, (data->>'seq')::int as seq, state, retry_count, start_after from pgboss.job
+    where name = ${QUEUE.applyChange} and data->>'planId' = ${planId} order by created_on`.execute(store.db);
+  return `changes not final: ${JSON.stringify(open)}; their jobs: ${JSON.stringify(jobs.rows.filter((j) => open.some((o) => o.change_id === j.change_id)))}`;
 }
