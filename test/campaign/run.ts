@@ -49,7 +49,7 @@ try {
     makeTarget: runtime.makeTarget,
     ...(values.path ? { path: values.path } : {}),
     ...(parallel > 1 ? { parallel: { children: parallel, variant } } : {}),
-    onViolation: (violations, history, index) => process.stderr.write(`history ${index} failed (before shrinking; replay: npm run campaign -- --seed ${seed} --path ${index}${replayOptions}):\n${describeHistory(history)}\nviolations:\n${violations.map((v) => `  - ${v}`).join('\n')}\n`),
+    onViolation: (violations, history, index) => process.stderr.write(`history ${index} failed (before shrinking; replay: npm run campaign -- --seed ${seed} --path ${index} --runs 1${replayOptions}):\n${describeHistory(history)}\nviolations:\n${violations.map((v) => `  - ${v}`).join('\n')}\n`),
     onHistory: (t) => {
       if (process.stdout.isTTY) process.stdout.write(`\r${t.histories} histories, ${t.violations} with violations`);
       else if (t.histories % 10 === 0) process.stderr.write(`${t.histories} histories, ${t.violations} with violations, ${Math.round((Date.now() - started) / 1000)} s\n`);
