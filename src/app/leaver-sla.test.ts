@@ -73,6 +73,27 @@ for (const backend of testBackends()) {
       await store.db.deleteFrom('lifecycle_events').where('id', '=', 'ev-L9').execute();
     });
 
+    test('a leaver with no step planned is overdue while jml sees an account or asset of theirs, and complete at once when they hold nothing', async () => {
+      await store.db.insertInto('identities').values({ key: 'L5', kind: 'employee', status: 'left', source: 'hr', attributes: JSON.stringify({}), start_date: '2026-03-30', end_date: '2026-03-31', owner: null, sponsor: null }).execute();
+      await store.db
+        .insertInto('lifecycle_events')
+        .values({ id: 'ev-L5', type: 'leaver', identity_key: 'L5', source: 'hr', record_key: 'L5', effective_date: '2026-03-31', effective_at: T0.toISOString(), detected_at: T0.toISOString(), changes: JSON.stringify({}), state: 'applied', import_id: null })
+        .execute();
+      const status = async () => (await leaverStatuses(store.db, at(90), undefined, { identityKey: 'L5' }))[0];
+      assert.equal((await status())?.state, 'complete', 'never provisioned anywhere: nothing to take away');
+      assert.equal((await status())?.elapsedMs, 0);
+
+      await store.db.insertInto('reconcile_runs').values({ id: 'run-L5', system: 'directory', status: 'completed', phase: 'done', summary: JSON.stringify({}), actor: 't', started_at: at(-10).toISOString(), updated_at: at(-5).toISOString(), finished_at: at(-5).toISOString() }).execute();
+      await store.db.insertInto('observed_accounts').values({ run_id: 'run-L5', system: 'directory', account_id: 'uid=l5', name: 'l5', enabled: true, attributes: JSON.stringify({}), last_login_at: null, identity_key: 'L5', situation: 'linked' }).execute();
+      assert.equal((await status())?.state, 'overdue', 'an account jml sees and no step planned to disable it');
+      await store.db.deleteFrom('observed_accounts').where('run_id', '=', 'run-L5').execute();
+
+      await store.db.insertInto('assets').values({ tag: 'LAP-L5', serial: null, kind: 'laptop', holder_key: 'L5', location: null, status: 'assigned', updated_at: at(0).toISOString() }).execute();
+      assert.equal((await status())?.state, 'overdue', 'a laptop in their custody and no return planned');
+      await store.db.deleteFrom('assets').where('tag', '=', 'LAP-L5').execute();
+      await store.db.deleteFrom('lifecycle_events').where('id', '=', 'ev-L5').execute();
+    });
+
     test('the leaver is complete only when every step, the manual task too, is confirmed; the finding is resolved', async () => {
       await store.db.updateTable('plan_changes').set({ state: 'confirmed', finished_at: at(100).toISOString() }).where('change_id', '=', 'd2').execute();
       const [waiting] = await leaverStatuses(store.db, at(120));

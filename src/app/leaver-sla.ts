@@ -6,13 +6,15 @@
  * planned ahead is due when the last day worked ends (the effective time). Steps in
  * connected systems are due within `connectedMs`, manual tasks within
  * `manualMs`; a leaver past either with steps unconfirmed is overdue, which
- * raises a finding and an alert once. A leaver with no step who never held
- * anything jml knows of (a hire withdrawn before the first day) has nothing to
- * remove and is complete at once.
+ * raises a finding and an alert once. A leaver with no step planned is
+ * complete if they hold nothing jml can see (no linked account, no asset, no
+ * change still to run for them) — a hire withdrawn before the first day —
+ * and overdue after `connectedMs` otherwise.
  */
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/database.ts';
 import { raiseFinding, resolveFinding, type AlertSink } from './alert.ts';
+import { latestRuns } from './observed-snapshot.ts';
 import { SATISFIED, type ChangeState } from './plan-record-store.ts';
 
 export interface LeaverSlaTargets {
@@ -89,7 +91,7 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
     .orderBy('p.created_at')
     .orderBy('pc.position')
     .execute();
-  const heldNothing = await heldNothingEver(db, keys.filter((key) => !changes.some((c) => c.identity_key === key)));
+  const holding = await holdersAmong(db, keys);
   return leavers.map((leaver) => {
     const effective = leaver.effective_at.getTime();
     const detected = (leaver.import_started_at ?? leaver.detected_at).getTime();
@@ -122,8 +124,9 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
           latencyMs: confirmedAt ? confirmedAt.getTime() - detected : null,
         };
       });
-    // Nothing to remove: no step, and jml never had anything to do for them, saw no account of theirs, lent them nothing.
-    const complete = steps.length > 0 ? steps.every((s) => s.confirmedAt !== null || SATISFIED.includes(s.state)) : heldNothing.has(leaver.identity_key);
+    // With no step planned, a leaver is complete when there is nothing to take away (never provisioned anywhere jml
+    // sees, no asset held, nothing still to run), and overdue after the connected-system target when there is.
+    const complete = steps.length > 0 ? steps.every((s) => s.confirmedAt !== null || SATISFIED.includes(s.state)) : !holding.has(leaver.identity_key);
     const dueAt = effective + (steps.some((s) => s.manual) ? targets.manualMs : targets.connectedMs);
     const overdue = !complete && (steps.some((s) => s.overdue) || (steps.length === 0 && now.getTime() > effective + targets.connectedMs));
     const finished = complete ? Math.max(effective, ...steps.map((s) => (s.confirmedAt ? Date.parse(s.confirmedAt) : effective))) : now.getTime();
@@ -143,21 +146,19 @@ export async function leaverStatuses(db: Kysely<Database>, now: Date, targets: L
 }
 
 /**
- * Of `keys`, those who never held anything jml knows of: no plan ever had a
- * change for them (whatever its state: a change still queued may yet create
- * an account), no reconcile run saw an account linked to them, and no asset is
- * theirs. A leaver of such a person (a hire withdrawn before the first day) has
- * nothing to remove and is complete at once instead of overdue for ever.
+ * The identities among `keys` that hold something jml can see: an account
+ * linked to them in a system's latest snapshot (reconcile or apply), an asset,
+ * or a change of any plan not carried out yet (it may still create an account).
  */
-async function heldNothingEver(db: Kysely<Database>, keys: readonly string[]): Promise<Set<string>> {
+async function holdersAmong(db: Kysely<Database>, keys: readonly string[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
-  const [changed, seen, lent] = await Promise.all([
-    db.selectFrom('plan_changes').select('identity_key').distinct().where('identity_key', 'in', keys).execute(),
-    db.selectFrom('observed_accounts').select('identity_key').distinct().where('identity_key', 'in', keys).execute(),
+  const runs = [...(await latestRuns(db)).values()].map((r) => r.runId);
+  const [accounts, assets, unfinished] = await Promise.all([
+    runs.length === 0 ? [] : db.selectFrom('observed_accounts').select('identity_key').distinct().where('run_id', 'in', runs).where('identity_key', 'in', keys).execute(),
     db.selectFrom('assets').select('holder_key as identity_key').distinct().where('holder_key', 'in', keys).execute(),
+    db.selectFrom('plan_changes').select('identity_key').distinct().where('identity_key', 'in', keys).where('state', 'not in', SATISFIED).execute(),
   ]);
-  const held = new Set([...changed, ...seen, ...lent].map((r) => r.identity_key));
-  return new Set(keys.filter((key) => !held.has(key)));
+  return new Set([...accounts, ...assets, ...unfinished].map((r) => r.identity_key!));
 }
 
 /**

@@ -226,6 +226,30 @@ for (const backend of testBackends()) {
       assert.deepEqual(log.map((l) => l.outcome), ['confirmed']);
     });
 
+    test('a plan whose last change was recorded by a worker that died before closing the plan is closed by the sweep', async () => {
+      let diedBeforeClosing = 0;
+      for (let k = 1; k < 200; k++) {
+        const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+        const plan = makePlan([create(`C${k}`)]);
+        await submitPlan({ db: store.db, boss, actor: 'test:jobs' }, plan);
+        const died = await runChangeJob(deps({ wiki }, { db: store.db.withPlugin(dieAtQuery(k)) }), { planId: plan.id, changeId: `create:wiki:C${k}`, seq: 1 }).then(
+          () => false,
+          (error: unknown) => (error instanceof WorkerDied ? true : Promise.reject(error)),
+        );
+        const change = await store.db.selectFrom('plan_changes').select('state').where('plan_id', '=', plan.id).executeTakeFirstOrThrow();
+        const status = async () => (await store.db.selectFrom('plans').select('status').where('id', '=', plan.id).executeTakeFirstOrThrow()).status;
+        if (change.state === 'confirmed' && (await status()) === 'applying') {
+          diedBeforeClosing++;
+          await sweepChanges(deps({ wiki }));
+          assert.equal(await status(), 'applied', `died at query ${k}: the sweep closes the plan`);
+        }
+        if (!died) break;
+      }
+      assert.ok(diedBeforeClosing > 0, 'some deaths came between the change\'s record and the plan\'s close, the window under test');
+      assert.equal((await verifyAudit(store.db)).ok, true);
+      await boss.deleteQueuedJobs(QUEUE.applyChange);
+    });
+
     test('a delivery of a change another worker holds comes back when that lease lapses, not on a growing backoff', async () => {
       const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
       const plan = makePlan([create('E9')]);

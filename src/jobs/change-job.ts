@@ -511,7 +511,8 @@ export async function queueCurrent(deps: Pick<ChangeJobDeps, 'db' | 'boss'>, pla
 /**
  * Level-triggered safety net, run on a schedule: re-queues pending changes (a
  * manual task may have been closed), planned changes whose dependencies are
- * final, and running changes whose lease and successor are both long gone.
+ * final, and running changes whose lease and successor are both long gone;
+ * and closes plans whose every change is final (closePlanIfDone).
  */
 export async function sweepChanges(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'now'>, graceMs = 120_000): Promise<number> {
   const now = (deps.now ?? (() => new Date()))();
@@ -544,7 +545,25 @@ export async function sweepChanges(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'no
     await queueCurrent(deps, planId, runnable);
     queued += runnable.length;
   }
+  await closeFinishedPlans(deps);
   return queued;
+}
+
+/**
+ * Closes the plans still 'applying' with no unfinished change: their last
+ * change's worker was killed between recording it and closing the plan, and
+ * no process waits for the plan (a worker's replan, not `jml apply`), so
+ * nothing else would ever close it.
+ */
+async function closeFinishedPlans(deps: Pick<ChangeJobDeps, 'db' | 'now'>): Promise<void> {
+  const finished = await deps.db
+    .selectFrom('plans as p')
+    .select('p.id')
+    .where('p.status', '=', 'applying')
+    .where((eb) => eb.not(eb.exists(eb.selectFrom('plan_changes as pc').select('pc.change_id').whereRef('pc.plan_id', '=', 'p.id').where('pc.state', 'not in', FINAL))))
+    .limit(2000)
+    .execute();
+  for (const { id } of finished) await closePlanIfDone({ ...deps, actor: 'scheduler' }, id);
 }
 
 /**

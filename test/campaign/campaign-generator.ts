@@ -26,6 +26,20 @@ export interface SyncFaults {
   readonly killWorkerAfterMs: number | null;
   /** With a real directory: it is stopped before the apply and started again this long after (null: stays up). */
   readonly directoryDownMs: number | null;
+  /** On the campaign's own PostgreSQL server: restarted during one phase of the sync (null: stays up). */
+  readonly postgresRestart: PostgresRestart | null;
+}
+
+/**
+ * A restart of the database server, `afterMs` into a phase of a sync: the HR
+ * import, the plan's computation, or its apply by worker processes.
+ * `immediate` is a crash (recovery replays the log), `fast` a clean shutdown;
+ * both cut every connection.
+ */
+export interface PostgresRestart {
+  readonly during: 'import' | 'plan' | 'apply';
+  readonly afterMs: number;
+  readonly mode: 'immediate' | 'fast';
 }
 
 export type Operation =
@@ -65,6 +79,12 @@ const syncFaults: fc.Arbitrary<SyncFaults> = fc.record({
   late: fc.boolean(),
   killWorkerAfterMs: fc.option(fc.integer({ min: 0, max: 1_500 }), { nil: null }),
   directoryDownMs: fc.option(fc.integer({ min: 0, max: 2_000 }), { nil: null, freq: 3 }),
+  // One sync in six: a restart costs about a second of the server's recovery.
+  postgresRestart: fc.oneof(
+    { withCrossShrink: true },
+    { weight: 5, arbitrary: fc.constant(null) },
+    { weight: 1, arbitrary: fc.record({ during: fc.constantFrom('import' as const, 'plan' as const, 'apply' as const), afterMs: fc.integer({ min: 0, max: 600 }), mode: fc.constantFrom('immediate' as const, 'fast' as const) }) },
+  ),
 });
 
 function operation(people: number): fc.Arbitrary<Operation> {

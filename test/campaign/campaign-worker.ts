@@ -5,16 +5,23 @@
  * fault rates are re-read from CHAOS_FILE for every change, so the campaign
  * can change them between plans; faults injected are written to
  * FAULTS_FILE after each one, so a killed worker's count survives it.
- *   DATABASE_URL, CHAOS_FILE, FAULTS_FILE, HOLD
+ * With CAMPAIGN_REAL_SYSTEMS, those systems are real ones opened from the
+ * policy in POLICY_DIR (secrets with JML_MASTER_KEY).
+ *   DATABASE_URL, CHAOS_FILE, FAULTS_FILE, HOLD, CAMPAIGN_REAL_SYSTEMS, POLICY_DIR, JML_MASTER_KEY
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createChaosConnector, type ChaosConnector } from '../../src/connectors/chaos/chaos-connector.ts';
 import { createSimulatedConnector } from '../../src/connectors/simulated/simulated-connector.ts';
+import { openPolicyConnectors } from '../../src/app/connectors-from-policy.ts';
 import { startWorkers } from '../../src/jobs/workers.ts';
+import { loadPolicy } from '../../src/policy/policy-loader.ts';
 import { openStore } from '../../src/store/open-store.ts';
-import { CAMPAIGN_WORKER_OPTIONS } from './campaign-world.ts';
+import { WORKER_PROCESS_OPTIONS } from './campaign-world.ts';
 
 const store = await openStore({ databaseUrl: process.env.DATABASE_URL!, poolSize: 4 });
+// Real systems (a directory) are opened from the history's policy as `jml worker` opens them; their secrets decrypt with JML_MASTER_KEY.
+const realSystems = (process.env.CAMPAIGN_REAL_SYSTEMS ?? '').split(',').filter((s) => s !== '');
+const real = realSystems.length > 0 ? await openPolicyConnectors({ db: store.db, policy: (await loadPolicy(process.env.POLICY_DIR!)).policy, actor: `campaign:worker:${process.pid}` }, realSystems) : null;
 const chaosFile = process.env.CHAOS_FILE!;
 const faultsFile = process.env.FAULTS_FILE!;
 const injected: ChaosConnector[] = [];
@@ -29,7 +36,7 @@ function saveFaults(): void {
 
 function connectorFor(system: string | null) {
   if (system === null) return undefined;
-  const inner = createSimulatedConnector({ groups: ['staff', 'eng', 'admins', 'users'] }, { system, db: store.db });
+  const inner = real?.get(system) ?? createSimulatedConnector({ groups: ['staff', 'eng', 'admins', 'users'] }, { system, db: store.db });
   const rates = existsSync(chaosFile) ? JSON.parse(readFileSync(chaosFile, 'utf8')) : {};
   const chaos = createChaosConnector({ seed: Math.floor(Math.random() * 2 ** 31), ...rates, crashMode: 'throw', retryAfterMs: 30 }, { inner });
   injected.push(chaos);
@@ -53,11 +60,12 @@ const workers = await startWorkers({
   connectorFor,
   actor: `campaign:worker:${process.pid}`,
   alert: () => undefined,
-  options: { ...CAMPAIGN_WORKER_OPTIONS, applyExpireSeconds: 3, superviseIntervalSeconds: 1, batchSize: 4, concurrency: 2, schedules: false, applyOnly: true },
+  options: { ...WORKER_PROCESS_OPTIONS, schedules: false, applyOnly: true },
 });
 process.stdout.write(`ready ${process.pid}\n`);
 const stop = async () => {
   await workers.stop(5_000);
+  await real?.close();
   await store.close();
   process.exit(0);
 };

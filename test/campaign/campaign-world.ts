@@ -23,12 +23,13 @@ import { isJmlError } from '../../src/domain/errors.ts';
 import { dateIn } from '../../src/engine/org-calendar.ts';
 import { startJobBoss } from '../../src/jobs/job-boss.ts';
 import { QUEUE } from '../../src/jobs/job-queues.ts';
+import { FINAL } from '../../src/jobs/change-job.ts';
 import { executePlan, type PlanExecutorDeps } from '../../src/jobs/plan-executor.ts';
 import { startWorkers } from '../../src/jobs/workers.ts';
-import type { Store } from '../../src/store/open-store.ts';
 import { HR_HEADER, hrRow, testConfig } from '../support/hr-files.ts';
 import { writePolicyDir } from '../support/jml-fixture.ts';
 import type { Department, History, Operation, SyncFaults } from './campaign-generator.ts';
+import { underRestart, type CampaignStore } from './campaign-database.ts';
 
 export const MANAGER = 'M00';
 export const SYSTEMS = ['wiki', 'crm'] as const;
@@ -44,10 +45,10 @@ export interface PersonRecord {
   rehired: boolean;
 }
 
-export type FaultKind = ChaosFault | 'reset_after_apply' | 'duplicate_delivery' | 'late_delivery' | 'worker_killed' | 'two_workers_racing' | 'directory_restarted';
+export type FaultKind = ChaosFault | 'reset_after_apply' | 'duplicate_delivery' | 'late_delivery' | 'worker_killed' | 'two_workers_racing' | 'directory_restarted' | `postgres_restarted_${string}`;
 
 export interface World {
-  readonly store: Store;
+  readonly store: CampaignStore;
   readonly dir: string;
   readonly timeZone: string;
   now: Date;
@@ -114,7 +115,7 @@ ${engineeringRule ? `  - name: engineering
   };
 }
 
-export function createWorld(store: Store, dir: string, history: History, target: CampaignTarget): World {
+export function createWorld(store: CampaignStore, dir: string, history: History, target: CampaignTarget): World {
   const world: World = {
     store,
     dir,
@@ -221,13 +222,31 @@ function writeFeed(world: World): string {
   return file;
 }
 
-const NO_FAULTS: SyncFaults = { timeoutRate: 0, rateLimitRate: 0, unavailableRate: 0, resetRate: 0, duplicate: false, late: false, killWorkerAfterMs: null, directoryDownMs: null };
+const NO_FAULTS: SyncFaults = { timeoutRate: 0, rateLimitRate: 0, unavailableRate: 0, resetRate: 0, duplicate: false, late: false, killWorkerAfterMs: null, directoryDownMs: null, postgresRestart: null };
+
+/**
+ * The database restart `faults` ask for, where this history can have it: on
+ * the campaign's own server, and during an apply only where worker processes
+ * apply (an in-process apply would end with its process's connection).
+ */
+function restartOf(world: World, faults: SyncFaults): SyncFaults['postgresRestart'] {
+  const restart = faults.postgresRestart;
+  if (!restart || !world.store.restartServer) return null;
+  return restart.during !== 'apply' || world.target.restartsDuringApply ? restart : null;
+}
+
+/** Runs one phase of a sync; the server restarts under it if the sync's faults say so for this phase. */
+function phase<T>(world: World, faults: SyncFaults, name: 'import' | 'plan', fn: () => Promise<T>): Promise<T> {
+  const restart = restartOf(world, faults);
+  return restart?.during === name ? underRestart(world.store, restart, (kind) => count(world, kind as FaultKind), fn) : fn();
+}
 
 /** Import the feed, plan, and apply under `faults`; returns the number of changes planned. */
 export async function sync(world: World, faults: SyncFaults = NO_FAULTS): Promise<number> {
-  const result = await importSource({ db: world.store.db, config: testConfig({ policy_dir: policyDir(world), timezone: world.timeZone }) }, {
-    source: 'hr', file: writeFeed(world), asOf: today(world), actor: 'campaign:import', now: world.now,
-  });
+  const file = writeFeed(world);
+  const result = await phase(world, faults, 'import', () => importSource({ db: world.store.db, config: testConfig({ policy_dir: policyDir(world), timezone: world.timeZone }) }, {
+    source: 'hr', file, asOf: today(world), actor: 'campaign:import', now: world.now,
+  }));
   if (result.status !== 'applied') world.refusedImports.push(`${today(world)}: ${result.status} ${JSON.stringify(result.errors.slice(0, 3))}`);
   return applyOnce(world, faults);
 }
@@ -240,9 +259,9 @@ export async function applyOnce(world: World, faults: SyncFaults = NO_FAULTS): P
   // retry the changes an earlier one parked.
   world.now = new Date(world.now.getTime() + 1_000);
   const planner = plannerOf(world);
-  const { plan } = await planner.compute();
+  const { plan } = await phase(world, faults, 'plan', () => planner.compute());
   if (plan.changes.length === 0) return 0;
-  await world.target.apply(world, plan, () => planner.currentFingerprint(), faults);
+  await world.target.apply(world, plan, () => planner.currentFingerprint(), { ...faults, postgresRestart: restartOf(world, faults) });
   world.appliedPlans.push(plan);
   if (faults.duplicate) {
     world.redeliver.push(...plan.changes.map((c) => ({ planId: plan.id, changeId: c.id })));
@@ -268,6 +287,8 @@ export interface SystemAccount {
 export interface CampaignTarget {
   /** Systems of its own the target adds to the policy. */
   readonly policy?: PolicyExtra;
+  /** Its apply outlives a database restart (worker processes reconnect), so a restart may be injected into it. */
+  readonly restartsDuringApply?: boolean;
   /** Applies `plan` under `faults` until nothing more can move. */
   apply(world: World, plan: Plan, currentFingerprint: () => Promise<string>, faults: SyncFaults): Promise<void>;
   /** Delivers these apply jobs again and works them until the queue is empty. */
@@ -296,6 +317,13 @@ export function executorDeps(world: World, connectorFor: PlanExecutorDeps['conne
 /** Fast retries; no quarantine: it would defer a flaky system by minutes of real time (it has its own tests in src/jobs/change-job.test.ts). */
 export const CAMPAIGN_WORKER_OPTIONS = { retry: { baseDelayMs: 10, maxDelayMs: 100, maxAttempts: 12 }, callTimeoutMs: 2_000, applyExpireSeconds: 10, quarantine: { after: 1_000_000, unreachableAfter: 1_000_000 } } as const;
 
+/**
+ * The worker processes' options: a short expiry, so a killed worker's changes
+ * are taken over within seconds. pg-boss keeps the expiry of whoever creates
+ * the apply queue, so the campaign creates it with this one (campaign-processes.ts).
+ */
+export const WORKER_PROCESS_OPTIONS = { ...CAMPAIGN_WORKER_OPTIONS, applyExpireSeconds: 3, superviseIntervalSeconds: 1, batchSize: 4, concurrency: 2 } as const;
+
 /** Sends apply jobs again (duplicates, or late ones of an earlier plan). */
 export async function sendApplyJobs(world: World, jobs: readonly { planId: string; changeId: string }[]): Promise<void> {
   const boss = await startJobBoss(world.store.db, world.store.backend, { schedule: false, supervise: false });
@@ -306,11 +334,11 @@ export async function sendApplyJobs(world: World, jobs: readonly { planId: strin
   }
 }
 
-/** Waits until no apply job is due or running. */
-export async function applyQueueDrained(world: World, timeoutMs = 60_000): Promise<void> {
+/** Waits until no apply job is due or running: by condition, with a generous bound (a loaded machine may take minutes). */
+export async function applyQueueDrained(world: World, timeoutMs = SETTLE_BOUND_MS): Promise<void> {
   const until = Date.now() + timeoutMs;
-  while ((await pendingApplyJobs(world)) > 0) {
-    if (Date.now() > until) throw new Error(`apply jobs were not worked within ${timeoutMs / 1000} s`);
+  while ((await pendingApplyJobs(world)).length > 0) {
+    if (Date.now() > until) throw new Error(`apply jobs were not worked within ${timeoutMs / 1000} s: ${JSON.stringify(await pendingApplyJobs(world))}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -344,7 +372,7 @@ export function inProcessTarget(more: {
         }, { inner: plain(name)! }));
       }
       try {
-        await executePlan(executorDeps(world, (s) => (s === null ? undefined : chaos.get(s))), plan, currentFingerprint);
+        await settledWithin(executePlan(executorDeps(world, (s) => (s === null ? undefined : chaos.get(s))), plan, currentFingerprint), world.store, plan.id);
       } finally {
         await healed();
       }
@@ -375,7 +403,40 @@ export function inProcessTarget(more: {
   };
 }
 
-async function pendingApplyJobs(world: World): Promise<number> {
-  const rows = await sql<{ n: string }>`select count(*) as n from pgboss.job where name = ${QUEUE.applyChange} and state in ('created', 'retry', 'active') and start_after <= now()`.execute(world.store.db);
-  return Number(rows.rows[0]!.n);
+/** The apply jobs due or running, with what they carry. */
+async function pendingApplyJobs(world: World): Promise<readonly { readonly data: unknown; readonly state: string; readonly retry_count: number }[]> {
+  const rows = await sql<{ data: unknown; state: string; retry_count: number }>`select data, state, retry_count from pgboss.job where name = ${QUEUE.applyChange} and state in ('created', 'retry', 'active') and start_after <= now() limit 20`.execute(world.store.db);
+  return rows.rows;
+}
+
+/** How long the campaign waits for a plan to settle or the queue to drain before it says what did not (a loaded machine may take minutes). */
+export const SETTLE_BOUND_MS = 300_000;
+
+/** `work`, or after `SETTLE_BOUND_MS` an error saying what keeps plan `planId` open. */
+async function settledWithin<T>(work: Promise<T>, store: CampaignStore, planId: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => void unsettledPlan(store, planId).then((why) => reject(new Error(`plan ${planId} did not settle within ${SETTLE_BOUND_MS / 1000} s: ${why}`)), reject), SETTLE_BOUND_MS);
+  });
+  try {
+    return await Promise.race([work, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** What keeps a plan open: its changes that are not final, their runs and their queued jobs. */
+export async function unsettledPlan(store: CampaignStore, planId: string): Promise<string> {
+  const open = await store.db
+    .selectFrom('plan_changes as pc')
+    .innerJoin('change_runs as cr', (j) => j.onRef('cr.plan_id', '=', 'pc.plan_id').onRef('cr.change_id', '=', 'pc.change_id'))
+    .select(['pc.change_id', 'pc.state', 'pc.last_error', 'cr.seq', 'cr.failures', 'cr.lease_owner', 'cr.lease_until', 'cr.next_at'])
+    .where('pc.plan_id', '=', planId)
+    .where('pc.state', 'not in', FINAL)
+    .execute();
+  if (open.length === 0) return 'every change is final but the plan is still applying (nobody closed it)';
+  const jobs = await sql<{ change_id: string; seq: number; state: string; retry_count: number; start_after: Date }>`
+    select data->>'changeId' as change_id, (data->>'seq')::int as seq, state, retry_count, start_after from pgboss.job
+    where name = ${QUEUE.applyChange} and data->>'planId' = ${planId} order by created_on`.execute(store.db);
+  return `changes not final: ${JSON.stringify(open)}; their jobs: ${JSON.stringify(jobs.rows.filter((j) => open.some((o) => o.change_id === j.change_id)))}`;
 }

@@ -1,21 +1,16 @@
 /**
- * `npm run campaign -- [--runs N] [--seed S] [--path P] [--backend pglite|postgres] [--workers in-process|processes] [--max-operations M] [--no-shrink] [--openldap]`
+ * `npm run campaign -- [--runs N] [--seed S] [--path P] [--backend pglite|postgres] [--workers in-process|processes] [--openldap] [--parallel N] [--max-operations M] [--no-shrink]`
  *
  * Generates random histories (an organisation, HR changes, time, policy,
  * requests, syncs under faults), runs each on a fresh store, heals, and checks
  * the lifecycle invariants. Prints the seed first; on a failure prints the
- * shrunk counterexample and the command that replays it, and exits 1.
+ * failing history with its error or violations at once, then the shrunk
+ * counterexample and the command that replays it, and exits 1.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { openStore, type Store } from '../../src/store/open-store.ts';
-import { createScratchDatabase } from '../support/scratch-database.ts';
+import { describeHistory } from './campaign-generator.ts';
 import { describeFailure, emptyTally, runCampaign, runHistory } from './campaign-run.ts';
-import { processTarget } from './campaign-processes.ts';
-import { directoryTarget } from './campaign-directory.ts';
-import type { CampaignTarget } from './campaign-world.ts';
+import { lazyVariant, parseVariant, startVariant, variantOptions } from './campaign-variant.ts';
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +19,7 @@ const { values } = parseArgs({
     path: { type: 'string' },
     backend: { type: 'string', default: 'pglite' },
     workers: { type: 'string', default: 'in-process' },
+    parallel: { type: 'string', default: '1' },
     'max-operations': { type: 'string', default: '14' },
     'no-shrink': { type: 'boolean', default: false },
     openldap: { type: 'boolean', default: false },
@@ -33,62 +29,40 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const seed = values.seed === undefined ? Date.now() % 2 ** 31 : Number(values.seed);
 const maxOperations = Number(values['max-operations']);
+const parallel = Number(values.parallel);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive whole number, got "${values.runs}"`);
 if (!Number.isInteger(seed)) throw new Error(`--seed must be a whole number, got "${values.seed}"`);
-
-/** A store, and on PostgreSQL the URL worker processes connect to. */
-type CampaignStore = Store & { readonly databaseUrl?: string };
-
-async function storeOpener(backend: string): Promise<() => Promise<CampaignStore>> {
-  if (backend === 'pglite') {
-    const template = await openStore({ dataDir: 'memory://' });
-    const blob = await template.dump!();
-    await template.close();
-    return () => openStore({ dataDir: 'memory://', loadDataDir: blob });
-  }
-  if (backend === 'postgres') {
-    const server = process.env.JML_TEST_DATABASE_URL;
-    if (!server) throw new Error('--backend postgres needs JML_TEST_DATABASE_URL (a server the campaign may create scratch databases on)');
-    return async () => {
-      const database = await createScratchDatabase(server, 'jml_campaign');
-      const store = await openStore({ databaseUrl: database.url, poolSize: 4 });
-      return { ...store, databaseUrl: database.url, close: async () => { await store.close(); await database.drop(); } };
-    };
-  }
-  throw new Error(`--backend must be pglite or postgres, got "${backend}"`);
-}
-
-function targetMaker(workers: string): ((store: CampaignStore) => Promise<CampaignTarget>) | undefined {
-  if (values.openldap) {
-    if (workers !== 'in-process') throw new Error('--openldap runs with --workers in-process');
-    return (store) => directoryTarget(store, mkdtempSync(path.join(tmpdir(), 'jml-campaign-dir-')));
-  }
-  if (workers === 'in-process') return undefined;
-  if (workers !== 'processes') throw new Error(`--workers must be in-process or processes, got "${workers}"`);
-  if (values.backend !== 'postgres') throw new Error('--workers processes needs --backend postgres: worker processes share one database server');
-  return (store) => processTarget(store, store.databaseUrl!, mkdtempSync(path.join(tmpdir(), 'jml-campaign-workers-')));
-}
+if (!Number.isInteger(maxOperations) || maxOperations < 1) throw new Error(`--max-operations must be a positive whole number, got "${values['max-operations']}"`);
+if (!Number.isInteger(parallel) || parallel < 1) throw new Error(`--parallel must be a positive whole number, got "${values.parallel}"`);
+const variant = parseVariant(values);
+const replayOptions = `${variantOptions(variant)}${maxOperations !== 14 ? ` --max-operations ${maxOperations}` : ''}`;
 
 const started = Date.now();
-const makeTarget = targetMaker(values.workers!);
 const tally = emptyTally();
-const open = await storeOpener(values.backend!);
-process.stdout.write(`campaign: ${runs} histories on ${values.backend}, workers ${values.workers}${values.openldap ? ' + OpenLDAP' : ''}, seed ${seed}\n`);
-const result = await runCampaign({
-  runs, seed, maxOperations, openStore: open, tally, noShrink: values['no-shrink'],
-  ...(makeTarget ? { makeTarget: (store: Store) => makeTarget(store as CampaignStore) } : {}),
-  ...(values.path ? { path: values.path } : {}),
-  onViolation: (violations) => process.stderr.write(`violation (before shrinking): ${violations[0]}\n`),
-  onHistory: (t) => {
-    if (process.stdout.isTTY) process.stdout.write(`\r${t.histories} histories, ${t.violations} with violations`);
-    else if (t.histories % 10 === 0) process.stderr.write(`${t.histories} histories, ${t.violations} with violations, ${Math.round((Date.now() - started) / 1000)} s\n`);
-  },
-});
-if (process.stdout.isTTY) process.stdout.write('\n');
-if (result.failed) {
-  // The violations of the shrunk history, run once more if fast-check's copy was not the one the property saw.
-  const violations = result.violations.length > 0 || !result.counterexample ? result.violations : (await runHistory(result.counterexample, open, makeTarget ? (store) => makeTarget(store as CampaignStore) : undefined)).violations;
-  process.stdout.write(`${describeFailure({ ...result, violations })}\n`);
+// With --parallel the children run the histories; this process needs a database only to shrink a failure.
+const runtime = parallel > 1 ? lazyVariant(variant) : await startVariant(variant);
+process.stdout.write(`campaign: ${runs} histories on ${variant.backend}, workers ${variant.workers}${variant.openldap ? ' + OpenLDAP' : ''}${parallel > 1 ? `, ${parallel} at a time` : ''}, seed ${seed}\n`);
+let result;
+try {
+  result = await runCampaign({
+    runs, seed, maxOperations, openStore: runtime.openStore, tally, noShrink: values['no-shrink'],
+    makeTarget: runtime.makeTarget,
+    ...(values.path ? { path: values.path } : {}),
+    ...(parallel > 1 ? { parallel: { children: parallel, variant } } : {}),
+    onViolation: (violations, history, index) => process.stderr.write(`history ${index} failed (before shrinking; replay: npm run campaign -- --seed ${seed} --path ${index} --runs 1${replayOptions}):\n${describeHistory(history)}\nviolations:\n${violations.map((v) => `  - ${v}`).join('\n')}\n`),
+    onHistory: (t) => {
+      if (process.stdout.isTTY) process.stdout.write(`\r${t.histories} histories, ${t.violations} with violations`);
+      else if (t.histories % 10 === 0) process.stderr.write(`${t.histories} histories, ${t.violations} with violations, ${Math.round((Date.now() - started) / 1000)} s\n`);
+    },
+  });
+  if (process.stdout.isTTY) process.stdout.write('\n');
+  if (result.failed) {
+    // The violations of the shrunk history, run once more if fast-check's copy was not the one the property saw.
+    const violations = result.violations.length > 0 || !result.counterexample ? result.violations : (await runHistory(result.counterexample, runtime.openStore, runtime.makeTarget)).violations;
+    process.stdout.write(`${describeFailure({ ...result, violations }, replayOptions)}\n`);
+  }
+} finally {
+  await runtime.close();
 }
 const report = {
   histories: tally.histories,

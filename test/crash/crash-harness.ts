@@ -2,8 +2,8 @@
  * Helpers for the crash tests: worker processes started and killed for
  * real, a throwaway PostgreSQL server that can be restarted, polling.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, chmodSync } from 'node:fs';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Change, Plan } from '../../src/domain/change.ts';
@@ -80,6 +80,13 @@ export function postgresBin(): string | null {
 export interface OwnPostgres {
   readonly url: string;
   restart(): void;
+  /**
+   * Restarts without blocking this process, so its queries meet the restart:
+   * `immediate` is a crash (no checkpoint; recovery replays the log), `fast`
+   * a clean shutdown; both cut every connection.
+   */
+  restartInBackground(mode: 'immediate' | 'fast'): Promise<void>;
+  /** Stops the server and removes its data. */
   stop(): void;
 }
 
@@ -88,27 +95,38 @@ export function startOwnPostgres(port: number): OwnPostgres {
   if (!bin) throw new Error('no PostgreSQL server binaries');
   const dir = scratchDir('pg');
   chmodSync(dir, 0o777);
+  const asRoot = process.getuid?.() === 0;
+  const argv = (command: string): [string, string[]] => (asRoot ? ['su', ['postgres', '-s', '/bin/sh', '-c', command]] : ['/bin/sh', ['-c', command]]);
   const asPostgres = (command: string) => {
-    const result = process.getuid?.() === 0 ? spawnSync('su', ['postgres', '-s', '/bin/sh', '-c', command], { encoding: 'utf8' }) : spawnSync('/bin/sh', ['-c', command], { encoding: 'utf8' });
+    const result = spawnSync(...argv(command), { encoding: 'utf8' });
     if (result.status !== 0) throw new Error(`${command}: ${result.stderr}`);
   };
+  const asPostgresInBackground = (command: string) =>
+    new Promise<void>((resolve, reject) => {
+      execFile(...argv(command), (error, _stdout, stderr) => (error ? reject(new Error(`${command}: ${stderr}`)) : resolve()));
+    });
   const data = path.join(dir, 'data');
   asPostgres(`${bin}/initdb -D ${data} -A trust -U postgres >/dev/null`);
-  const start = () => asPostgres(`${bin}/pg_ctl -D ${data} -l ${dir}/log -o "-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off" -w start >/dev/null`);
-  const stop = () => asPostgres(`${bin}/pg_ctl -D ${data} -m immediate -w stop >/dev/null`);
-  start();
+  const startCommand = `${bin}/pg_ctl -D ${data} -l ${dir}/log -o "-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off" -w start >/dev/null`;
+  const stopCommand = (mode: 'immediate' | 'fast') => `${bin}/pg_ctl -D ${data} -m ${mode} -w stop >/dev/null`;
+  asPostgres(startCommand);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     restart: () => {
-      stop();
-      start();
+      asPostgres(stopCommand('immediate'));
+      asPostgres(startCommand);
+    },
+    restartInBackground: async (mode) => {
+      await asPostgresInBackground(stopCommand(mode));
+      await asPostgresInBackground(startCommand);
     },
     stop: () => {
       try {
-        stop();
+        asPostgres(stopCommand('immediate'));
       } catch {
         // already stopped
       }
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
