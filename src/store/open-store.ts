@@ -15,6 +15,7 @@ import { preparePrivateDataDir, tightenDataFiles } from './data-dir-permissions.
 import { migrateToLatest } from './migrations.ts';
 import { prebuiltCluster } from './pglite-cluster.ts';
 import { listenOn, type NotificationListen } from './notification-listener.ts';
+import { createPriorityLane, prioritisedPool, type PriorityLane } from './priority-lane.ts';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -45,6 +46,12 @@ export interface Store {
    * other process can share the database.
    */
   readonly listen?: NotificationListen;
+  /**
+   * This process's lane for urgent work (a leaver's changes): statements
+   * made as urgent work are served first on PGlite's one connection, and the
+   * workers' other work gives way to it (src/store/priority-lane.ts).
+   */
+  readonly lane?: PriorityLane;
 }
 
 // pg parses int8 and numeric to strings by default; bigint sequence numbers fit in a double here.
@@ -81,7 +88,7 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Stor
     throw new JmlError('internal', `cannot connect to PostgreSQL at ${redactUrl(databaseUrl)}: ${(cause as Error).message}`, { cause });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, backend: 'postgres', location: redactUrl(databaseUrl), listen: listenOn(databaseUrl), close: () => db.destroy() };
+  return { db, backend: 'postgres', location: redactUrl(databaseUrl), listen: listenOn(databaseUrl), lane: createPriorityLane(), close: () => db.destroy() };
 }
 
 /**
@@ -117,12 +124,14 @@ async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promi
     await release?.();
     throw new JmlError('internal', `cannot open the embedded database in ${location}: ${(cause as Error).message}`, { cause });
   }
-  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 });
+  const lane = createPriorityLane();
+  const pool = prioritisedPool(new pg.Pool({ ...createPgConfig(pglite), max: 1 }), lane);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
     backend: 'pglite',
     location,
+    lane,
     dump: () => pglite.dumpDataDir('none'),
     close: async () => {
       await db.destroy();
