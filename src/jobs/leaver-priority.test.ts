@@ -167,6 +167,37 @@ for (const backend of testBackends()) {
       assert.equal(joinersConfirmed, 0, 'the joiner batch was still in hand');
     });
 
+    test('a leaver is locked out while every other loop holds a batch of an earlier leaver’s grant clean-up', { timeout: 60_000 }, async () => {
+      const groups = Array.from({ length: 40 }, (_, i) => `g${i}`);
+      const wiki = createFakeConnector({ groups }, { system: 'wiki' });
+      let openGate: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      // Grant removals hang until the gate opens, as calls to a slow system would.
+      const slow = { ...wiki, apply: async (change: Change) => (change.kind === 'remove_grant' ? gate.then(() => wiki.apply(change)) : wiki.apply(change)) };
+      await seedIdentities(store, ['L9', 'L10'], 'left');
+      const l9 = addAccount(wiki.state, 'L9');
+      l9.enabled = false;
+      for (const g of groups) wiki.state.grants.get(l9.accountId)!.add(g);
+      const cleanUp = plan(`clean-up-L9-${Date.now()}`, groups.map((g) => ({ id: `remove-L9-${g}`, kind: 'remove_grant', identityKey: 'L9', system: 'wiki', accountId: l9.accountId, entitlement: g, reason: 'leaver', dependsOn: [] })));
+      workers = await startWorkers({ store, connectorFor: (s) => (s === 'wiki' ? slow : undefined), options: { applyOnly: true, batchSize: 20, concurrency: 1, pollingIntervalSeconds: 0.5 } });
+      await submitPlan({ db: store.db, boss: workers.boss, actor: 'test' }, cleanUp);
+      workers.wake('apply-change');
+      const running = async () => (await store.db.selectFrom('plan_changes').select('change_id').where('plan_id', '=', cleanUp.id).where('state', '=', 'running').execute()).length;
+      for (let i = 0; i < 200 && (await running()) < 20; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok((await running()) >= 20, 'a batch of clean-up is in hand');
+
+      const l10 = addAccount(wiki.state, 'L10');
+      const leaver = plan(`leaver-L10-${Date.now()}`, [{ id: 'disable-L10', kind: 'disable_account', identityKey: 'L10', system: 'wiki', accountId: l10.accountId, reason: 'leaver', dependsOn: [] }]);
+      await submitPlan({ db: store.db, boss: workers.boss, actor: 'test' }, leaver);
+      workers.wake('apply-change');
+      const state = async () => (await store.db.selectFrom('plan_changes').select('state').where('plan_id', '=', leaver.id).executeTakeFirstOrThrow()).state;
+      for (let i = 0; i < 100 && (await state()) !== 'confirmed'; i++) await new Promise((r) => setTimeout(r, 50));
+      const leaverState = await state();
+      openGate();
+
+      assert.equal(leaverState, 'confirmed');
+    });
+
     test('joiner changes start no connector call while a leaver’s change is being carried out, and carry on after it', { timeout: 60_000 }, async () => {
       const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
       let joinerCalls = 0;

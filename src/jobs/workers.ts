@@ -17,7 +17,7 @@ import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
 import { startJobBoss } from './job-boss.ts';
 import { recoverAbandonedChanges, resumeSystem, runChangeJobs, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
-import { changeJobSchema, LEAVER_PRIORITY, QUEUE, type ChangeJob, type QueueName } from './job-queues.ts';
+import { changeJobSchema, LEAVER_LOCKOUT_PRIORITY, QUEUE, type ChangeJob, type QueueName } from './job-queues.ts';
 import { registerSchedules, type ScheduleHooks, type ScheduleSettings } from './schedules.ts';
 import { registerAuditStreams, type AuditStreamJobDeps } from './audit-stream-job.ts';
 
@@ -27,8 +27,9 @@ export interface WorkerOptions {
   /** Fetch loops per process. */
   readonly concurrency?: number;
   /**
-   * Further fetch loops that take only leavers' changes (default 1), so that a
-   * leaver does not wait for a batch of other changes in hand to finish.
+   * Further fetch loops that take only the steps that lock leavers out
+   * (default 1), so that a leaver does not wait for a batch of other changes
+   * in hand to finish, nor for other leavers' grant clean-up.
    */
   readonly leaverLoops?: number;
   readonly pollingIntervalSeconds?: number;
@@ -164,9 +165,11 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const applyOptions = { batchSize: options.batchSize ?? 20, localConcurrency: 1, perJobResults: true, ...polling };
   for (let loop = 0; loop < loops; loop++) applyWorkers.push(await boss.work(QUEUE.applyChange, applyOptions, handleChangeBatch));
   for (let loop = 0; loop < (options.leaverLoops ?? 1); loop++) {
-    // A leavers-only loop's statements go first on the store's connection (the loop keeps the mark
-    // it was started with); the lock-out steps it takes are urgent work (runChangeJobs).
-    const leaverLoop = () => boss.work(QUEUE.applyChange, { ...applyOptions, minPriority: LEAVER_PRIORITY }, handleChangeBatch);
+    // A lock-out loop's statements go first on the store's connection (the loop keeps the mark it
+    // was started with); the steps it takes are urgent work (runChangeJobs). Grant clean-up is left
+    // to the other loops, which take it before any non-leaver change: a batch of clean-up calls to a
+    // slow system must not stand between the next leaver and their lock-out.
+    const leaverLoop = () => boss.work(QUEUE.applyChange, { ...applyOptions, minPriority: LEAVER_LOCKOUT_PRIORITY }, handleChangeBatch);
     applyWorkers.push(await (lane ? lane.preferred(leaverLoop) : leaverLoop()));
   }
   wakeable.set(QUEUE.applyChange, applyWorkers);
