@@ -23,8 +23,9 @@ import { DEFAULT_QUARANTINE, recordSystemFailure, recordSystemSuccess, type Quar
 import { loadPlan, recordPlan, updateChange, type ChangeState } from '../app/plan-record-store.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
+import type { PriorityLane } from '../store/priority-lane.ts';
 import { inTransaction, type JobSender } from './job-boss.ts';
-import { changeJobId, changePriority, deterministicJobId, QUEUE, type ChangeJob } from './job-queues.ts';
+import { changeJobId, changePriority, deterministicJobId, LEAVER_LOCKOUT_PRIORITY, QUEUE, type ChangeJob } from './job-queues.ts';
 
 export interface JobRetryPolicy {
   /** Tries of one change before it is parked. */
@@ -59,6 +60,8 @@ export interface ChangeJobDeps extends ApplyChangeDeps {
    * process's are woken by the queue's notification, where there is one).
    */
   readonly onDependentsQueued?: () => void;
+  /** Where the changes that lock a leaver out run as urgent work, which the rest of the process gives way to. */
+  readonly lane?: Pick<PriorityLane, 'urgent'>;
 }
 
 /** How long a change being done by another plan's run waits before it looks again. */
@@ -139,31 +142,40 @@ export async function runChangeJob(deps: ChangeJobDeps, job: ChangeJob, planCach
  */
 export async function runChangeJobs(deps: ChangeJobDeps, jobs: readonly ChangeJob[], planCache?: Map<string, Promise<Plan>>): Promise<ChangeJobResult[]> {
   const results = new Map<ChangeJob, ChangeJobResult>();
-  let claimed: Map<string, number>;
+  let claimed: Map<string, ClaimedRun>;
   try {
     claimed = await claimRuns(deps, jobs);
   } catch (error) {
     // Nothing was claimed: every job is offered again.
     return jobs.map(() => ({ error: error as Error }));
   }
-  const byPlan = new Map<string, { readonly job: ChangeJob; readonly failures: number }[]>();
+  const byPlan = new Map<string, { readonly job: ChangeJob; readonly failures: number; readonly priority: number }[]>();
   const taken = new Set<string>();
+  const notClaimed: ChangeJob[] = [];
   for (const job of jobs) {
     const key = runKey(job.planId, job.changeId, job.seq);
-    const failures = claimed.get(key);
-    if (failures === undefined) {
-      results.set(job, await settleResult(() => unclaimed(deps, job)));
+    const run = claimed.get(key);
+    if (run === undefined) {
+      notClaimed.push(job);
     } else if (taken.has(key)) {
       // The same run twice in one batch (a re-delivery beside the original): the first one acts.
       results.set(job, { outcome: 'stale' });
     } else {
       taken.add(key);
-      byPlan.set(job.planId, [...(byPlan.get(job.planId) ?? []), { job, failures }]);
+      byPlan.set(job.planId, [...(byPlan.get(job.planId) ?? []), { job, ...run }]);
     }
   }
-  for (const [planId, group] of byPlan) {
+  // A batch may hold a leaver's changes beside others (the queue hands out the highest priority
+  // first, then fills the batch): the leaver's plans go first, not after the rest. The steps that
+  // lock a leaver out run as urgent work the rest of the process gives way to; a leaver's grant
+  // clean-up only goes first, or a hundred leavers' clean-up would hold back the next leaver's import.
+  const urgency = (group: readonly { readonly priority: number }[]) => Math.max(...group.map((g) => g.priority));
+  const groups = [...byPlan].sort(([, a], [, b]) => urgency(b) - urgency(a));
+  for (const [planId, group] of groups) {
+    const run = () => runPlanJobs(deps, planId, group, planCache);
     try {
-      for (const [job, result] of await runPlanJobs(deps, planId, group, planCache)) results.set(job, result);
+      const outcomes = deps.lane && urgency(group) >= LEAVER_LOCKOUT_PRIORITY ? await deps.lane.urgent(run) : await run();
+      for (const [job, result] of outcomes) results.set(job, result);
     } catch (error) {
       for (const { job } of group) {
         await releaseLease(deps.db, job, deps.workerId);
@@ -171,7 +183,14 @@ export async function runChangeJobs(deps: ChangeJobDeps, jobs: readonly ChangeJo
       }
     }
   }
+  for (const job of notClaimed) results.set(job, await settleResult(() => unclaimed(deps, job)));
   return jobs.map((job) => results.get(job)!);
+}
+
+/** A run this worker leased: its failures so far and its queue priority. */
+interface ClaimedRun {
+  readonly failures: number;
+  readonly priority: number;
 }
 
 /**
@@ -182,9 +201,9 @@ export async function runChangeJobs(deps: ChangeJobDeps, jobs: readonly ChangeJo
  * run of the batch's changes is locked first (in change and plan order, so
  * two claims cannot deadlock), which makes a concurrent claim wait and then
  * see this one's lease; a change appearing twice in the batch (two plans) is
- * claimed once. One statement for the batch. Returns failure counts by run.
+ * claimed once. One statement for the batch. Returns failure counts and priorities by run.
  */
-async function claimRuns(deps: ChangeJobDeps, jobs: readonly ChangeJob[]): Promise<Map<string, number>> {
+async function claimRuns(deps: ChangeJobDeps, jobs: readonly ChangeJob[]): Promise<Map<string, ClaimedRun>> {
   if (jobs.length === 0) return new Map();
   const now = (deps.now ?? (() => new Date()))();
   const once: ChangeJob[] = [];
@@ -195,7 +214,7 @@ async function claimRuns(deps: ChangeJobDeps, jobs: readonly ChangeJob[]): Promi
     once.push(job);
   }
   const at = now.toISOString();
-  const rows = await sql<{ plan_id: string; change_id: string; seq: number; failures: number }>`
+  const rows = await sql<{ plan_id: string; change_id: string; seq: number; failures: number; priority: number }>`
     WITH same AS MATERIALIZED (
       SELECT plan_id, change_id, lease_until FROM change_runs
       WHERE change_id = ANY(${once.map((j) => j.changeId)}::text[])
@@ -210,8 +229,8 @@ async function claimRuns(deps: ChangeJobDeps, jobs: readonly ChangeJob[]): Promi
       AND cr.change_id = ANY(${once.map((j) => j.changeId)}::text[])
       AND (cr.lease_until IS NULL OR cr.lease_until < ${at}::timestamptz)
       AND NOT EXISTS (SELECT 1 FROM busy WHERE busy.change_id = cr.change_id)
-    RETURNING cr.plan_id, cr.change_id, cr.seq, cr.failures`.execute(deps.db);
-  return new Map(rows.rows.map((r) => [runKey(r.plan_id, r.change_id, r.seq), r.failures]));
+    RETURNING cr.plan_id, cr.change_id, cr.seq, cr.failures, cr.priority`.execute(deps.db);
+  return new Map(rows.rows.map((r) => [runKey(r.plan_id, r.change_id, r.seq), { failures: r.failures, priority: r.priority }]));
 }
 
 function runKey(planId: string, changeId: string, seq: number): string {

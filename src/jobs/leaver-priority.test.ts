@@ -5,7 +5,7 @@ import { createFakeConnector } from '../connectors/fake/fake-connector.ts';
 import { addAccount } from '../connectors/fake/fake-system.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
-import { submitPlan } from './change-job.ts';
+import { runChangeJobs, submitPlan } from './change-job.ts';
 import { startJobBoss } from './job-boss.ts';
 import { startWorkers, type Workers } from './workers.ts';
 
@@ -112,6 +112,31 @@ for (const backend of testBackends()) {
       assert.deepEqual(calls, ['disable_account:L5', 'remove_grant:L4']);
     });
 
+    test('a leaver’s change fetched in one batch after joiner changes is carried out before them', { timeout: 60_000 }, async () => {
+      const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+      const calls: string[] = [];
+      const recording = { ...wiki, readBack: async (change: Change) => (calls.push(`${change.kind}:${change.identityKey}`), wiki.readBack(change)) };
+      const joiners = joinerPlan(5);
+      await seedIdentities(store, joiners.changes.map((c) => c.identityKey), 'active');
+      await seedIdentities(store, ['L7'], 'left');
+      const account = addAccount(wiki.state, 'L7');
+      const leaver = plan(`leaver-L7-${Date.now()}`, [{ id: 'disable-L7', kind: 'disable_account', identityKey: 'L7', system: 'wiki', accountId: account.accountId, reason: 'leaver', dependsOn: [] }]);
+      const boss = await startJobBoss(store.db, store.backend, { schedule: false, supervise: false });
+      try {
+        const deps = { db: store.db, boss, workerId: 'test-worker', leaseMs: 5_000, actor: 'test', connectorFor: (s: string | null) => (s === 'wiki' ? recording : undefined), alert: () => undefined, connectorConcurrency: 1 };
+        await submitPlan(deps, joiners);
+        await submitPlan(deps, leaver);
+        // The batch as a fetch may return it: the queue's order is not the order of the rows it hands back.
+        const batch = [...joiners.changes, ...leaver.changes].map((c) => ({ planId: c.identityKey === 'L7' ? leaver.id : joiners.id, changeId: c.id, seq: 1 }));
+        const results = await runChangeJobs(deps, batch);
+
+        assert.deepEqual(results.map((r) => ('outcome' in r ? r.outcome : r.error.message)), ['confirmed', 'confirmed', 'confirmed', 'confirmed', 'confirmed', 'confirmed']);
+        assert.equal(calls[0], 'disable_account:L7', `the leaver's change went first: ${calls.join(', ')}`);
+      } finally {
+        await boss.stop({ graceful: false, close: false });
+      }
+    });
+
     test('a leaver is taken up while the workers are still busy with a batch of joiner changes', { timeout: 60_000 }, async () => {
       const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
       let openGate: () => void = () => undefined;
@@ -140,6 +165,80 @@ for (const backend of testBackends()) {
 
       assert.equal(leaverState, 'confirmed');
       assert.equal(joinersConfirmed, 0, 'the joiner batch was still in hand');
+    });
+
+    test('a leaver is locked out while every other loop holds a batch of an earlier leaver’s grant clean-up', { timeout: 60_000 }, async () => {
+      const groups = Array.from({ length: 40 }, (_, i) => `g${i}`);
+      const wiki = createFakeConnector({ groups }, { system: 'wiki' });
+      let openGate: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (openGate = resolve));
+      // Grant removals hang until the gate opens, as calls to a slow system would.
+      const slow = { ...wiki, apply: async (change: Change) => (change.kind === 'remove_grant' ? gate.then(() => wiki.apply(change)) : wiki.apply(change)) };
+      await seedIdentities(store, ['L9', 'L10'], 'left');
+      const l9 = addAccount(wiki.state, 'L9');
+      l9.enabled = false;
+      for (const g of groups) wiki.state.grants.get(l9.accountId)!.add(g);
+      const cleanUp = plan(`clean-up-L9-${Date.now()}`, groups.map((g) => ({ id: `remove-L9-${g}`, kind: 'remove_grant', identityKey: 'L9', system: 'wiki', accountId: l9.accountId, entitlement: g, reason: 'leaver', dependsOn: [] })));
+      workers = await startWorkers({ store, connectorFor: (s) => (s === 'wiki' ? slow : undefined), options: { applyOnly: true, batchSize: 20, concurrency: 1, pollingIntervalSeconds: 0.5 } });
+      await submitPlan({ db: store.db, boss: workers.boss, actor: 'test' }, cleanUp);
+      workers.wake('apply-change');
+      const running = async () => (await store.db.selectFrom('plan_changes').select('change_id').where('plan_id', '=', cleanUp.id).where('state', '=', 'running').execute()).length;
+      for (let i = 0; i < 200 && (await running()) < 20; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok((await running()) >= 20, 'a batch of clean-up is in hand');
+
+      const l10 = addAccount(wiki.state, 'L10');
+      const leaver = plan(`leaver-L10-${Date.now()}`, [{ id: 'disable-L10', kind: 'disable_account', identityKey: 'L10', system: 'wiki', accountId: l10.accountId, reason: 'leaver', dependsOn: [] }]);
+      await submitPlan({ db: store.db, boss: workers.boss, actor: 'test' }, leaver);
+      workers.wake('apply-change');
+      const state = async () => (await store.db.selectFrom('plan_changes').select('state').where('plan_id', '=', leaver.id).executeTakeFirstOrThrow()).state;
+      for (let i = 0; i < 100 && (await state()) !== 'confirmed'; i++) await new Promise((r) => setTimeout(r, 50));
+      const leaverState = await state();
+      openGate();
+
+      assert.equal(leaverState, 'confirmed');
+    });
+
+    test('joiner changes start no connector call while a leaver’s change is being carried out, and carry on after it', { timeout: 60_000 }, async () => {
+      const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
+      let joinerCalls = 0;
+      let leaverStarted: () => void = () => undefined;
+      const started = new Promise<void>((resolve) => (leaverStarted = resolve));
+      let finishLeaver: () => void = () => undefined;
+      const leaverMayFinish = new Promise<void>((resolve) => (finishLeaver = resolve));
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const connector = {
+        ...wiki,
+        readBack: async (change: Change) => {
+          if (change.identityKey === 'L8') {
+            leaverStarted();
+            await leaverMayFinish;
+          } else joinerCalls++;
+          return wiki.readBack(change);
+        },
+        // Each joiner creation takes a while, so the joiner batch has calls in flight throughout.
+        apply: async (change: Change) => (change.identityKey === 'L8' ? wiki.apply(change) : (joinerCalls++, await sleep(20), wiki.apply(change))),
+      };
+      const joiners = joinerPlan(1000);
+      await seedIdentities(store, joiners.changes.map((c) => c.identityKey), 'active');
+      await seedIdentities(store, ['L8'], 'left');
+      workers = await startWorkers({ store, connectorFor: (s) => (s === 'wiki' ? connector : undefined), options: { applyOnly: true, batchSize: 20, concurrency: 1, pollingIntervalSeconds: 0.5 } });
+      await submitPlan({ db: store.db, boss: workers.boss, actor: 'test' }, joiners);
+      workers.wake('apply-change');
+      for (let i = 0; i < 400 && joinerCalls < 40; i++) await sleep(25);
+      assert.ok(joinerCalls >= 40, 'the joiner plan is under way');
+
+      const account = addAccount(wiki.state, 'L8');
+      await submitPlan({ db: store.db, boss: workers.boss, actor: 'test' }, plan(`leaver-L8-${Date.now()}`, [{ id: 'disable-L8', kind: 'disable_account', identityKey: 'L8', system: 'wiki', accountId: account.accountId, reason: 'leaver', dependsOn: [] }]));
+      workers.wake('apply-change');
+      await started;
+      const atLeaverStart = joinerCalls;
+      await sleep(300);
+      const duringLeaver = joinerCalls - atLeaverStart;
+      finishLeaver();
+      for (let i = 0; i < 400 && joinerCalls < atLeaverStart + duringLeaver + 20; i++) await sleep(25);
+
+      assert.equal(duringLeaver, 0, 'no joiner call started while the leaver’s change was in flight');
+      assert.ok(joinerCalls >= atLeaverStart + 20, 'the joiners carried on once the leaver was done');
     });
   });
 }

@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import type { PgBoss } from 'pg-boss';
 import type { Connector } from '../connectors/connector.ts';
 import type { Database } from '../store/database.ts';
+import type { PriorityLane } from '../store/priority-lane.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { AlertSink } from '../app/alert.ts';
 import { expireAssignments } from '../app/assignment-expiry.ts';
@@ -90,6 +91,8 @@ export interface ScheduleDeps {
   readonly hooks: ScheduleHooks;
   readonly alert?: AlertSink;
   readonly now?: () => Date;
+  /** Where a leaver's replan runs as urgent work, which the rest of the process gives way to. */
+  readonly lane?: Pick<PriorityLane, 'urgent'>;
 }
 
 /**
@@ -164,8 +167,12 @@ export async function registerSchedules(boss: PgBoss, deps: ScheduleDeps, partia
     // An empty expression: the queue has a worker but runs only when someone sends to it.
     if (cron && expression) await boss.schedule(entry.queue, expression, entry.data ?? {}, options);
     if (entry.queue === QUEUE.applySweep || entry.queue === QUEUE.quarantineProbe) continue; // workers.ts handles these
-    const id = await boss.work(entry.queue, polling, async (jobs) => {
-      for (const job of jobs) await entry.run(job.data);
+    const id = await boss.work(entry.queue, { ...polling, includeMetadata: true }, async (jobs) => {
+      for (const job of jobs) {
+        const run = () => entry.run(job.data);
+        // A replan asked for with a leaver's priority (requestReplan) plans that leaver as urgent work.
+        await (deps.lane && job.priority >= LEAVER_PRIORITY ? deps.lane.urgent(run) : run());
+      }
     });
     workerIds.set(entry.queue, id);
   }

@@ -7,16 +7,17 @@
  */
 import os from 'node:os';
 import type { PgBoss, Job, JobResult } from 'pg-boss';
-import type { Connector } from '../connectors/connector.ts';
-import type { Plan } from '../domain/change.ts';
+import type { ChangeSecrets, Connector } from '../connectors/connector.ts';
+import type { Change, Plan } from '../domain/change.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { ApplyChangeDeps } from '../app/apply-change.ts';
 import type { Store } from '../store/open-store.ts';
+import type { PriorityLane } from '../store/priority-lane.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
 import { startJobBoss } from './job-boss.ts';
 import { recoverAbandonedChanges, resumeSystem, runChangeJobs, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
-import { changeJobSchema, LEAVER_PRIORITY, QUEUE, type ChangeJob, type QueueName } from './job-queues.ts';
+import { changeJobSchema, LEAVER_LOCKOUT_PRIORITY, QUEUE, type ChangeJob, type QueueName } from './job-queues.ts';
 import { registerSchedules, type ScheduleHooks, type ScheduleSettings } from './schedules.ts';
 import { registerAuditStreams, type AuditStreamJobDeps } from './audit-stream-job.ts';
 
@@ -26,8 +27,9 @@ export interface WorkerOptions {
   /** Fetch loops per process. */
   readonly concurrency?: number;
   /**
-   * Further fetch loops that take only leavers' changes (default 1), so that a
-   * leaver does not wait for a batch of other changes in hand to finish.
+   * Further fetch loops that take only the steps that lock leavers out
+   * (default 1), so that a leaver does not wait for a batch of other changes
+   * in hand to finish, nor for other leavers' grant clean-up.
    */
   readonly leaverLoops?: number;
   readonly pollingIntervalSeconds?: number;
@@ -53,7 +55,7 @@ export interface WorkerOptions {
 
 export interface WorkerDeps {
   /** With the store's `listen` (PostgreSQL), jobs sent by other processes wake these workers at once. */
-  readonly store: Pick<Store, 'db' | 'backend' | 'listen'>;
+  readonly store: Pick<Store, 'db' | 'backend' | 'listen' | 'lane'>;
   readonly connectorFor: (system: string | null) => Connector | undefined;
   /** Tasks for a system's owner, for change kinds its connector does not carry out. */
   readonly tasksFor?: ApplyChangeDeps['tasksFor'];
@@ -106,14 +108,18 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const wake = (queue: QueueName) => {
     for (const id of wakeable.get(queue) ?? []) boss.notifyWorker(id);
   };
+  const lane = deps.store.lane;
   const changeDeps = {
     db: deps.store.db,
     boss,
     workerId,
+    ...(lane ? { lane } : {}),
     // The lease lapses a little before pg-boss re-offers the job, so the retried job can claim it.
     leaseMs: Math.max(1000, applyExpireSeconds * 1000 - 500),
     actor: deps.actor ?? `worker:${workerId}`,
-    connectorFor: deps.connectorFor,
+    // Other changes' connector calls wait while a leaver's are in flight: a leaver's call to a system
+    // must not queue behind a joiner batch's sixteen to the same system.
+    connectorFor: lane ? givingWayTo(lane, deps.connectorFor) : deps.connectorFor,
     ...(deps.tasksFor ? { tasksFor: deps.tasksFor } : {}),
     alert,
     ...(deps.now ? { now: deps.now } : {}),
@@ -156,9 +162,15 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   };
   const applyWorkers: string[] = [];
   const loops = options.concurrency ?? 2;
-  for (let loop = 0; loop < loops + (options.leaverLoops ?? 1); loop++) {
-    const leaversOnly = loop >= loops ? { minPriority: LEAVER_PRIORITY } : {};
-    applyWorkers.push(await boss.work(QUEUE.applyChange, { batchSize: options.batchSize ?? 50, localConcurrency: 1, perJobResults: true, ...leaversOnly, ...polling }, handleChangeBatch));
+  const applyOptions = { batchSize: options.batchSize ?? 50, localConcurrency: 1, perJobResults: true, ...polling };
+  for (let loop = 0; loop < loops; loop++) applyWorkers.push(await boss.work(QUEUE.applyChange, applyOptions, handleChangeBatch));
+  for (let loop = 0; loop < (options.leaverLoops ?? 1); loop++) {
+    // A lock-out loop's statements go first on the store's connection (the loop keeps the mark it
+    // was started with); the steps it takes are urgent work (runChangeJobs). Grant clean-up is left
+    // to the other loops, which take it before any non-leaver change: a batch of clean-up calls to a
+    // slow system must not stand between the next leaver and their lock-out.
+    const leaverLoop = () => boss.work(QUEUE.applyChange, { ...applyOptions, minPriority: LEAVER_LOCKOUT_PRIORITY }, handleChangeBatch);
+    applyWorkers.push(await (lane ? lane.preferred(leaverLoop) : leaverLoop()));
   }
   wakeable.set(QUEUE.applyChange, applyWorkers);
   await boss.work(QUEUE.applySweep, polling, async () => {
@@ -171,7 +183,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   if (!options.applyOnly) {
     const scheduled = await registerSchedules(
       boss,
-      { db: deps.store.db, connectorFor: deps.connectorFor, alert, hooks: deps.hooks ?? {}, ...(deps.now ? { now: deps.now } : {}) },
+      { db: deps.store.db, connectorFor: deps.connectorFor, alert, hooks: deps.hooks ?? {}, ...(deps.now ? { now: deps.now } : {}), ...(lane ? { lane } : {}) },
       options.scheduleSettings ?? {},
       polling,
       options.schedules ?? true,
@@ -193,5 +205,32 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
       stopping.abort();
       return boss.stop({ graceful: true, timeout: timeoutMs, close: true });
     },
+  };
+}
+
+/**
+ * The connectors of `connectorFor`, each call of which first gives way to
+ * urgent work in flight (a leaver's changes); urgent work's own calls go at once.
+ */
+function givingWayTo(lane: Pick<PriorityLane, 'giveWay'>, connectorFor: (system: string | null) => Connector | undefined): (system: string | null) => Connector | undefined {
+  const wrapped = new WeakMap<Connector, Connector>();
+  return (system) => {
+    const connector = connectorFor(system);
+    if (!connector) return undefined;
+    let giving = wrapped.get(connector);
+    if (!giving) {
+      const apply = connector.apply;
+      giving = {
+        describe: connector.describe.bind(connector),
+        validate: connector.validate.bind(connector),
+        list: connector.list.bind(connector),
+        readBack: async (change) => (await lane.giveWay(), connector.readBack(change)),
+        ...(apply ? { apply: async (change: Change, secrets?: ChangeSecrets) => (await lane.giveWay(), apply.call(connector, change, secrets)) } : {}),
+        ...(connector.server ? { server: connector.server.bind(connector) } : {}),
+        ...(connector.close ? { close: connector.close.bind(connector) } : {}),
+      };
+      wrapped.set(connector, giving);
+    }
+    return giving;
   };
 }

@@ -17,6 +17,7 @@ import { prebuiltCluster } from './pglite-cluster.ts';
 import { listenOn, type NotificationListen } from './notification-listener.ts';
 import { pglitePoolConfig } from './pglite-connection.ts';
 import { withPreparedStatements } from './prepared-query.ts';
+import { createPriorityLane, prioritisedPool, type PriorityLane } from './priority-lane.ts';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -47,6 +48,12 @@ export interface Store {
    * other process can share the database.
    */
   readonly listen?: NotificationListen;
+  /**
+   * This process's lane for urgent work (a leaver's changes): statements
+   * made as urgent work are served first on PGlite's one connection, and the
+   * workers' other work gives way to it (src/store/priority-lane.ts).
+   */
+  readonly lane?: PriorityLane;
 }
 
 // pg parses int8 and numeric to strings by default; bigint sequence numbers fit in a double here.
@@ -83,7 +90,7 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Stor
     throw new JmlError('internal', `cannot connect to PostgreSQL at ${redactUrl(databaseUrl)}: ${(cause as Error).message}`, { cause });
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) });
-  return { db, backend: 'postgres', location: redactUrl(databaseUrl), listen: listenOn(databaseUrl), close: () => db.destroy() };
+  return { db, backend: 'postgres', location: redactUrl(databaseUrl), listen: listenOn(databaseUrl), lane: createPriorityLane(), close: () => db.destroy() };
 }
 
 /**
@@ -118,12 +125,14 @@ async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promi
     await release?.();
     throw new JmlError('internal', `cannot open the embedded database in ${location}: ${(cause as Error).message}`, { cause });
   }
-  const pool = new pg.Pool(pglitePoolConfig(pglite));
+  const lane = createPriorityLane();
+  const pool = prioritisedPool(new pg.Pool(pglitePoolConfig(pglite)), lane);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) });
   return {
     db,
     backend: 'pglite',
     location,
+    lane,
     dump: () => pglite.dumpDataDir('none'),
     close: async () => {
       await db.destroy();
