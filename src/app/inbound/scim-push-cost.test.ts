@@ -11,7 +11,8 @@ import { testBackends } from '../../../test/support/backends.ts';
 import { testConfig } from '../../../test/support/hr-files.ts';
 import { getIdentity } from '../../store/identity-store.ts';
 import type { Store } from '../../store/open-store.ts';
-import { ENTERPRISE_USER_SCHEMA, JML_USER_SCHEMA, type ScimObject } from '../../sources/scim-user-table.ts';
+import type { ScimObject } from '../../sources/scim-user-table.ts';
+import { scimUser } from '../../../test/support/scim-user.ts';
 import { pushUsers, type PushInput } from './scim-push.ts';
 
 const config = testConfig({ timezone: 'Europe/Berlin', sources: { entra: { type: 'scim' } }, mass_change: { minimum: 100, percent: 50 } });
@@ -33,17 +34,9 @@ class StatementLog implements KyselyPlugin {
   }
 }
 
-function user(id: string, department = 'Engineering', startDate = '2026-01-05'): ScimObject {
-  return {
-    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ENTERPRISE_USER_SCHEMA, JML_USER_SCHEMA],
-    externalId: id,
-    userName: `${id.toLowerCase()}@example.com`,
-    name: { givenName: 'Given', familyName: id },
-    emails: [{ type: 'work', value: `${id.toLowerCase()}@example.com`, primary: true }],
-    [ENTERPRISE_USER_SCHEMA]: { department, employeeNumber: id, ...(id === 'M0' ? {} : { manager: { value: 'M0' } }) },
-    [JML_USER_SCHEMA]: { startDate },
-  };
-}
+/** Everyone but M0 reports to M0. */
+const user = (id: string, department = 'Engineering', startDate = '2026-01-05'): ScimObject =>
+  scimUser(id, { enterprise: { department, ...(id === 'M0' ? {} : { manager: { value: 'M0' } }) }, jml: { startDate } });
 
 const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i + 1}`);
 

@@ -5,23 +5,13 @@ import { testBackends } from '../../../test/support/backends.ts';
 import { testConfig } from '../../../test/support/hr-files.ts';
 import { getIdentity } from '../../store/identity-store.ts';
 import type { Store } from '../../store/open-store.ts';
-import { ENTERPRISE_USER_SCHEMA, JML_USER_SCHEMA, type ScimObject } from '../../sources/scim-user-table.ts';
+import { ENTERPRISE_USER_SCHEMA, type ScimObject } from '../../sources/scim-user-table.ts';
+import { scimUser } from '../../../test/support/scim-user.ts';
 import { pushUsers, type PushInput } from './scim-push.ts';
 
 const config = testConfig({ timezone: 'Europe/Berlin', sources: { entra: { type: 'scim' }, brief: { type: 'scim', guard_window_minutes: 5 } }, mass_change: { minimum: 2, percent: 5 } });
 
-function user(id: string, extra: Record<string, unknown> = {}, jml: Record<string, unknown> = {}): ScimObject {
-  return {
-    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', ENTERPRISE_USER_SCHEMA, JML_USER_SCHEMA],
-    externalId: id,
-    userName: `${id.toLowerCase()}@example.com`,
-    name: { givenName: 'Given', familyName: id },
-    emails: [{ type: 'work', value: `${id.toLowerCase()}@example.com`, primary: true }],
-    [ENTERPRISE_USER_SCHEMA]: { department: 'Engineering', employeeNumber: id },
-    [JML_USER_SCHEMA]: { startDate: '2026-01-05', ...jml },
-    ...extra,
-  };
-}
+const user = (id: string, extra: Record<string, unknown> = {}, jml: Record<string, unknown> = {}): ScimObject => scimUser(id, { extra, jml });
 
 async function count(store: Store, table: string): Promise<number> {
   return Number((await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}`.execute(store.db)).rows[0]!.n);
