@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { PgBoss } from 'pg-boss';
-import type { KyselyPlugin } from 'kysely';
+import { dieAtQuery, statementCounter, WorkerDied } from '../../test/support/query-plugins.ts';
 import type { Change, ChangeOutcome, Plan } from '../domain/change.ts';
 import type { ChangeSecrets, Connector } from '../connectors/connector.ts';
 import { createFakeConnector, type FakeConnector } from '../connectors/fake/fake-connector.ts';
@@ -46,15 +46,6 @@ function pagedDirectory(inner: FakeConnector, apply: (c: Change, secrets?: Chang
   return { connector, asked };
 }
 
-/** Counts the statements sent through the Kysely handle it is plugged into. */
-function statementCounter(): KyselyPlugin & { count: number } {
-  const counter = {
-    count: 0,
-    transformQuery: (args: Parameters<KyselyPlugin['transformQuery']>[0]) => (counter.count++, args.node),
-    transformResult: async (args: Parameters<KyselyPlugin['transformResult']>[0]) => args.result,
-  };
-  return counter;
-}
 
 for (const backend of testBackends()) {
   describe(`change batches on ${backend.name}`, () => {
@@ -171,18 +162,4 @@ for (const backend of testBackends()) {
       assert.equal((await verifyAudit(store.db)).ok, true);
     });
   });
-}
-
-class WorkerDied extends Error {}
-
-/** A Kysely plugin that fails the k-th query and every one after it, as a killed worker would. */
-function dieAtQuery(k: number): KyselyPlugin {
-  let seen = 0;
-  return {
-    transformQuery: (args) => {
-      if (++seen >= k) throw new WorkerDied(`died at query ${k}`);
-      return args.node;
-    },
-    transformResult: async (args) => args.result,
-  };
 }

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { PgBoss } from 'pg-boss';
-import { sql, type KyselyPlugin } from 'kysely';
+import { sql } from 'kysely';
+import { dieAtQuery, WorkerDied } from '../../test/support/query-plugins.ts';
 import type { Change, ChangeOutcome, Plan } from '../domain/change.ts';
 import type { Connector } from '../connectors/connector.ts';
 import { createFakeConnector, type FakeConnector } from '../connectors/fake/fake-connector.ts';
@@ -354,18 +355,4 @@ for (const backend of testBackends()) {
       await boss.deleteQueuedJobs(QUEUE.applyChange);
     });
   });
-}
-
-class WorkerDied extends Error {}
-
-/** A Kysely plugin that fails the k-th query and every one after it, as a killed worker would. */
-function dieAtQuery(k: number): KyselyPlugin {
-  let seen = 0;
-  return {
-    transformQuery: (args) => {
-      if (++seen >= k) throw new WorkerDied(`died at query ${k}`);
-      return args.node;
-    },
-    transformResult: async (args) => args.result,
-  };
 }
