@@ -209,9 +209,14 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
       // A short warm-up at the same rate: JIT, plan caches, the policy cache.
       await loadInChild({ url: address, token, caseIndex: i, identities: n, rate, seconds: 2 });
       poolWaits?.take();
+      const sample = await fetch(`${address}${CASES[i]!.path(n)}`, { headers: { authorization: `Bearer ${token}` } });
+      const bytes = (await sample.arrayBuffer()).byteLength;
+      const cpuBefore = process.cpuUsage();
       const figure = await loadInChild({ url: address, token, caseIndex: i, identities: n, rate, seconds });
+      const cpu = process.cpuUsage(cpuBefore);
       figures.push(figure);
       log(`${figure.name.padEnd(32)} ${figure.throughput.toFixed(0)} req/s  p50 ${figure.p50} ms  p99 ${figure.p99} ms (goal ≤ 50 ms at ${rate} req/s) ${figure.p99 <= 50 && figure.throughput >= rate * 0.95 ? 'met' : 'MISSED'}  errors ${figure.errors}  (load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+      log(`${''.padEnd(32)} server CPU per request ${((cpu.user + cpu.system) / 1000 / Math.max(1, figure.requests)).toFixed(2)} ms, response ${bytes} bytes`);
       const waited = poolWaits?.take();
       if (waited) log(`${''.padEnd(32)} waiting for a pooled connection: p50 ${waited.p50} ms, p99 ${waited.p99} ms over ${waited.count} statements`);
     }

@@ -11,9 +11,9 @@ test('a total is counted once while fresh, shared by callers at once, and counte
     return 100 + counts;
   };
   assert.deepEqual(await Promise.all([totals.get('all', count), totals.get('all', count)]), [101, 101]);
-  clock += LIST_TOTAL_TTL_MS;
+  clock += LIST_TOTAL_TTL_MS / 2;
   assert.equal(await totals.get('all', count), 101);
-  clock += 1;
+  clock = LIST_TOTAL_TTL_MS + 1;
   assert.equal(await totals.get('all', count), 102);
   assert.equal(counts, 2);
 });
@@ -29,4 +29,37 @@ test('a count that failed is not remembered', async () => {
   const totals = createListTotals(() => new Date(0));
   await assert.rejects(totals.get('all', async () => Promise.reject(new Error('connection lost'))), /connection lost/);
   assert.equal(await totals.get('all', async () => 7), 7);
+});
+
+test('past half its life a total is still answered at once, while one recount runs behind it and replaces it when done', async () => {
+  let clock = 0;
+  const started: { resolve(n: number): void }[] = [];
+  const totals = createListTotals(() => new Date(clock));
+  const count = () => new Promise<number>((resolve) => started.push({ resolve }));
+  const first = totals.get('all', count);
+  started[0]!.resolve(100);
+  assert.equal(await first, 100);
+  clock += LIST_TOTAL_TTL_MS / 2 + 1;
+  // The recount hangs: the callers must not wait for it.
+  assert.deepEqual(await Promise.all([totals.get('all', count), totals.get('all', count)]), [100, 100]);
+  assert.equal(started.length, 2, 'exactly one recount started');
+  started[1]!.resolve(105);
+  await new Promise((resolve) => setImmediate(resolve));
+  clock += LIST_TOTAL_TTL_MS / 2;
+  assert.equal(await totals.get('all', count), 105);
+  assert.equal(started.length, 2, 'the recount is the fresh total now: no third count');
+});
+
+test('a recount behind a fresh total that fails leaves that total, and callers wait once it has aged', async () => {
+  let clock = 0;
+  let counts = 0;
+  const totals = createListTotals(() => new Date(clock));
+  assert.equal(await totals.get('all', async () => 7), 7);
+  clock += LIST_TOTAL_TTL_MS / 2 + 1;
+  assert.equal(await totals.get('all', async () => { counts += 1; throw new Error('connection lost'); }), 7);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(await totals.get('all', async () => 8), 7, 'still fresh: the failure did not discard it');
+  clock = LIST_TOTAL_TTL_MS + 1;
+  assert.equal(await totals.get('all', async () => 9), 9);
+  assert.equal(counts, 1);
 });
