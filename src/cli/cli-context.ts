@@ -43,7 +43,8 @@ export function createCliContext(program: Command): CliContext {
       // Refused at start, not at the first connector that needs a secret.
       if (process.env.JML_MASTER_KEY_FILE) (await import('../connectors/secrets/index.ts')).assertPrivateKeyFile(process.env.JML_MASTER_KEY_FILE);
       const { openStore } = await import('../store/open-store.ts');
-      const store = await openStore({ databaseUrl: cfg.database_url, dataDir: cfg.data_dir });
+      // A batch command runs at a lower priority (batch-priority.ts); its PostgreSQL backends follow it where they can.
+      const store = await openStore({ databaseUrl: cfg.database_url, dataDir: cfg.data_dir, backendNice: os.getPriority() });
       try {
         return await fn(store, cfg);
       } finally {

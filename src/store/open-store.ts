@@ -17,6 +17,7 @@ import { prebuiltCluster } from './pglite-cluster.ts';
 import { listenOn, type NotificationListen } from './notification-listener.ts';
 import { pglitePoolConfig } from './pglite-connection.ts';
 import { withPreparedStatements } from './prepared-query.ts';
+import { lowerBackendPriority } from './backend-priority.ts';
 import { createPriorityLane, prioritisedPool, type PriorityLane } from './priority-lane.ts';
 
 export type Backend = 'pglite' | 'postgres';
@@ -30,6 +31,11 @@ export interface StoreOptions {
   readonly poolSize?: number;
   /** PGlite only: start from this dump (see `Store.dump`) instead of an empty cluster; tests use it to skip initdb. */
   readonly loadDataDir?: Blob;
+  /**
+   * PostgreSQL on this machine: run this process's server backends at this nice value
+   * (a batch command's own, see backend-priority.ts); 0 or absent leaves them as they are.
+   */
+  readonly backendNice?: number;
   /** False opens the schema as it is (`jml migrate --dry-run`); by default every open migrates to the latest. */
   readonly migrate?: boolean;
 }
@@ -62,7 +68,7 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 pg.types.setTypeParser(1082, (v) => v);
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize ?? 10) : await openPglite(options.dataDir ?? '.jml', options.loadDataDir);
+  const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize ?? 10, options.backendNice ?? 0) : await openPglite(options.dataDir ?? '.jml', options.loadDataDir);
   try {
     const applied = options.migrate !== false ? await migrateToLatest(store.db) : [];
     // Tables the migrations just made are new PGlite files (0666; see data-dir-permissions.ts).
@@ -74,14 +80,18 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   return store;
 }
 
-async function openPostgres(databaseUrl: string, poolSize: number): Promise<Store> {
+async function openPostgres(databaseUrl: string, poolSize: number, backendNice: number): Promise<Store> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
   pool.on('error', () => {
     // An idle client lost its connection (server restart). The pool replaces it; queries in flight see their own error.
   });
   // A checked-out client whose server goes away also emits 'error'; with no listener that ends the
   // process. The query in flight is rejected with the same error, which is how callers learn of it.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+    // Queued on the client ahead of the caller's first statement; a failure leaves the priority as it was.
+    if (backendNice > 0) lowerBackendPriority(client, backendNice).catch(() => undefined);
+  });
   try {
     const client = await pool.connect();
     client.release();
