@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createListTotals, LIST_TOTAL_TTL_MS } from './list-totals.ts';
+import { createListTotals, LIST_TOTAL_TTL_MS, RECOUNT_AFTER } from './list-totals.ts';
 
 test('a total is counted once while fresh, shared by callers at once, and counted again when it has aged', async () => {
   let clock = 0;
@@ -11,7 +11,7 @@ test('a total is counted once while fresh, shared by callers at once, and counte
     return 100 + counts;
   };
   assert.deepEqual(await Promise.all([totals.get('all', count), totals.get('all', count)]), [101, 101]);
-  clock += LIST_TOTAL_TTL_MS / 2;
+  clock += LIST_TOTAL_TTL_MS * RECOUNT_AFTER;
   assert.equal(await totals.get('all', count), 101);
   clock = LIST_TOTAL_TTL_MS + 1;
   assert.equal(await totals.get('all', count), 102);
@@ -31,7 +31,7 @@ test('a count that failed is not remembered', async () => {
   assert.equal(await totals.get('all', async () => 7), 7);
 });
 
-test('past half its life a total is still answered at once, while one recount runs behind it and replaces it when done', async () => {
+test('past three quarters of its life a total is still answered at once, while one recount runs behind it and replaces it when done', async () => {
   let clock = 0;
   const started: { resolve(n: number): void }[] = [];
   const totals = createListTotals(() => new Date(clock));
@@ -39,13 +39,13 @@ test('past half its life a total is still answered at once, while one recount ru
   const first = totals.get('all', count);
   started[0]!.resolve(100);
   assert.equal(await first, 100);
-  clock += LIST_TOTAL_TTL_MS / 2 + 1;
+  clock += LIST_TOTAL_TTL_MS * RECOUNT_AFTER + 1;
   // The recount hangs: the callers must not wait for it.
   assert.deepEqual(await Promise.all([totals.get('all', count), totals.get('all', count)]), [100, 100]);
   assert.equal(started.length, 2, 'exactly one recount started');
   started[1]!.resolve(105);
   await new Promise((resolve) => setImmediate(resolve));
-  clock += LIST_TOTAL_TTL_MS / 2;
+  clock += LIST_TOTAL_TTL_MS * RECOUNT_AFTER;
   assert.equal(await totals.get('all', count), 105);
   assert.equal(started.length, 2, 'the recount is the fresh total now: no third count');
 });
@@ -55,7 +55,7 @@ test('a recount behind a fresh total that fails leaves that total, and callers w
   let counts = 0;
   const totals = createListTotals(() => new Date(clock));
   assert.equal(await totals.get('all', async () => 7), 7);
-  clock += LIST_TOTAL_TTL_MS / 2 + 1;
+  clock += LIST_TOTAL_TTL_MS * RECOUNT_AFTER + 1;
   assert.equal(await totals.get('all', async () => { counts += 1; throw new Error('connection lost'); }), 7);
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(await totals.get('all', async () => 8), 7, 'still fresh: the failure did not discard it');
