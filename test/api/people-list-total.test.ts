@@ -1,0 +1,57 @@
+/**
+ * The people list's total on every backend: counted once for the pages turned
+ * within its life, recounted behind the pages once it is three quarters old,
+ * never older than two seconds.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { LIST_TOTAL_TTL_MS, RECOUNT_AFTER } from '../../src/api/list-totals.ts';
+import type { Store } from '../../src/store/open-store.ts';
+import { testBackends } from '../support/backends.ts';
+import { person, seedIdentities } from '../support/jml-fixture.ts';
+import { seedOrganisation, startApi } from './api-fixture.ts';
+
+for (const backend of testBackends()) {
+  describe(`people list total (${backend.name})`, () => {
+    let store: Store;
+    let api: Awaited<ReturnType<typeof startApi>>;
+    // A clock that moves only when the test moves it.
+    let clock = Date.now();
+    const total = async (url = '/api/people?limit=2') => {
+      const res = await api.app.inject({ method: 'GET', url, headers: { cookie: api.sessions.admin.cookie } });
+      assert.equal(res.statusCode, 200, res.body);
+      return (res.json() as { total: number }).total;
+    };
+
+    before(async () => {
+      store = await backend.open();
+      await seedOrganisation(store);
+      api = await startApi(store, { now: () => new Date(clock) });
+    });
+    after(async () => {
+      await api.app.close();
+      await store.close();
+    });
+
+    test('a person added shows in the total after a recount that no page waited for, and never later than the total’s life', async () => {
+      const first = await total();
+      await seedIdentities(store.db, [person('new-1')]);
+      assert.equal(await total(), first, 'a fresh total is reused: nothing counted again');
+      clock += LIST_TOTAL_TTL_MS * RECOUNT_AFTER + 1;
+      assert.equal(await total(), first, 'the page that starts a recount gets the total there is');
+      let seen = first;
+      for (let i = 0; i < 100 && seen === first; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        seen = await total();
+      }
+      assert.equal(seen, first + 1, 'the recount replaced the total while it was still fresh');
+      await seedIdentities(store.db, [person('new-2')]);
+      clock += LIST_TOTAL_TTL_MS + 1;
+      assert.equal(await total(), first + 2, 'a total past its life is counted again before the page answers');
+    });
+
+    test('a filter has a total of its own, counted when first asked', async () => {
+      assert.equal(await total('/api/people?limit=2&q=mgr'), 2);
+    });
+  });
+}
