@@ -19,6 +19,7 @@ import { boundedAttributes, boundedString } from '../request-limits.ts';
 import { findUnstorableText } from '../request-text.ts';
 import { containing } from '../../store/like-pattern.ts';
 import { readIdentityPage } from '../identity-page-queries.ts';
+import { readPeopleByKey } from '../people-list-queries.ts';
 import { createListTotals } from '../list-totals.ts';
 
 const personSummary = z.object({
@@ -177,6 +178,8 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
           const lastShown = named[query.limit - 1];
           if (named.length > query.limit && lastShown) nameAfter = Buffer.from(JSON.stringify([lastShown.sort_name, lastShown.key])).toString('base64url');
           rows = named;
+        } else if (seesEveryone(principal) && !query.status && !query.kind && !query.department && !query.manager && !query.q) {
+          rows = await readPeopleByKey(db, query.cursor || null, query.limit + 1);
         } else {
           if (query.cursor) q = q.where('key', '>', query.cursor);
           rows = await q.orderBy('key').limit(query.limit + 1).execute();
