@@ -80,6 +80,9 @@ for (const backend of testBackends()) {
       const { result, log } = await push(ids('B', 5).map((id) => user(id, 'Sales')));
       assert.equal(result.counts.movers, 5);
       assert.equal(log.written().filter((t) => t === 'lifecycle_events').length, 1, 'the events are inserted once and not updated');
+      // The re-fold reads the movers' rows and timelines in one statement: lock, two reads, the re-fold's read, seven writes.
+      assert.equal(log.sql.filter((s) => /from "?identities"?|from "?lifecycle_events"?/i.test(s) && !/^\s*(with|insert|update)/i.test(s)).length, 1, log.sql.join('\n'));
+      assert.equal(log.sql.length, 11, log.sql.join('\n'));
       const states = await store.db.selectFrom('lifecycle_events').select('state').where('type', '=', 'mover').execute();
       assert.deepEqual([...new Set(states.map((s) => s.state))], ['applied']);
       const audited = await store.db.selectFrom('audit_log').select('after').where('action', '=', 'lifecycle.mover').execute();
