@@ -83,8 +83,19 @@ function failure(position: number, method: string, bulkId: string | undefined, r
   return { position, method, ...(bulkId ? { bulkId } : {}), ok: false, error: { code: error.code, message: error.message, details: error.details } };
 }
 
+/** Whether a value holds a `bulkId:` reference anywhere; looks without copying (most operations hold none). */
+function mentionsBulkId(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('bulkId:');
+  if (Array.isArray(value)) return value.some(mentionsBulkId);
+  if (value && typeof value === 'object') {
+    for (const k in value) if (mentionsBulkId((value as Record<string, unknown>)[k])) return true;
+  }
+  return false;
+}
+
 /** Replaces every `bulkId:<id>` string in a value with the id it was created as; names an unknown one in `missing`. */
 function resolveReferences(value: unknown, ids: ReadonlyMap<string, string>, missing: Set<string>): unknown {
+  if (!mentionsBulkId(value)) return value;
   if (typeof value === 'string' && value.startsWith('/')) {
     // A path names the resource as `/Users/bulkId:<id>`.
     return value.replace(/bulkId:([^/?#]+)/, (whole, bulkId: string) => {
