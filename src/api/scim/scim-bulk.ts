@@ -141,6 +141,8 @@ export const scimBulkRoutes: readonly ScimRouteDefinition[] = [
         imports: batch.import_ids,
         created: batch.created_at.toISOString(),
         finished: batch.finished_at?.toISOString() ?? null,
+        // Why a failed batch ended (the refusal, or the unexpected error of its last run), and how many runs failed unexpectedly.
+        ...(batch.status === 'failed' ? { error: batch.error, attempts: batch.attempts } : {}),
         ...(batch.status === 'done' || batch.status === 'failed' || results.length > 0 ? { Operations: results } : {}),
         meta: { resourceType: 'Batch', location: `${scimBase(request)}/jml/batches/${batch.id}` },
       };
