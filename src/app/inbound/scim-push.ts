@@ -27,9 +27,9 @@ import type { Database } from '../../store/database.ts';
 import { configuredSource, type JmlConfig } from '../config.ts';
 import { sameStoredValues } from '../lifecycle-clock.ts';
 import { countEvents, writeImport, type ImportedEvent, type ImportStatus } from '../import-source.ts';
-import { attachIdentityData, loadState, type EffectiveEvent } from '../import-state.ts';
+import { attachIdentityData, loadState, scopedStateOf, scopedStateQuery, type EffectiveEvent, type ScopedStateRow, type StateScope } from '../import-state.ts';
 import { pushMassChangeVerdict, type MassChangeVerdict } from '../mass-change-guard.ts';
-import { loadPushTargets, type WaitingUser } from './scim-push-targets.ts';
+import { loadPushTargets, pushTargetsOf, pushTargetsQuery, type PushTargetsRow, type WaitingUser } from './scim-push-targets.ts';
 import { writeScimResources, type StoredUser, type StoredVersion } from './scim-resource-store.ts';
 
 type Db = Kysely<Database>;
@@ -155,7 +155,20 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
   const fail = (i: number, error: JmlError) => void (outcomes[i] = { ok: false, error });
 
   const { table, keyOf, userNames } = prepared;
-  const targets = await loadPushTargets(trx, source, [...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)], userNames, resolved.fields.has('manager'));
+  const referenceColumns = REFERENCE_FIELDS.flatMap((f) => (resolved.fields.get(f) ? sourceColumns(resolved.fields.get(f)!.source) : []));
+  /** The state a diff of these rows (with these keys, deleted ones included) must see. */
+  const scopeOf = (rows: SourceTable['rows'], recordKeys: readonly string[]): StateScope => ({
+    recordKeys,
+    references: rows.flatMap((r) => referenceColumns.map((c) => r.values[c]).filter((v): v is string => Boolean(v))),
+    correlationValues: rows.map((r) => createRowReader(r, resolved.fields, input.label).value(config.correlation.attribute)).filter((v): v is string => v !== null),
+  });
+  // One round trip reads what the push names and the state of everything it names — every operation's, as if
+  // all were accepted: the operations refused below only widen what is read, and the diff looks identities up by key.
+  const named = [...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)];
+  const { rows: [read] } = await sql<{ targets: PushTargetsRow; state: ScopedStateRow }>`
+    SELECT (SELECT row_to_json(t) FROM (${pushTargetsQuery(trx, source, named, userNames, resolved.fields.has('manager'))}) t) AS targets,
+      (SELECT row_to_json(s) FROM (${scopedStateQuery(trx, source, evaluatedAt, config.correlation.attribute, scopeOf(table.rows, named))}) s) AS state`.execute(trx);
+  const targets = pushTargetsOf(read!.targets, named, userNames);
   const { stored, nameHolders } = targets;
   users.forEach((u, i) => {
     const key = keyOf[i] ?? null;
@@ -193,15 +206,11 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
   const isReferrer = (row: number) => row >= firstReferrerRow;
   const keyAt = (row: number) => (isReferrer(row) ? referrers[row - firstReferrerRow]!.id : keyOf[row - 1]!);
   const acceptedTable = { ...pushedTable, rows: [...pushedTable.rows, ...referrerRows], rowsTotal: pushedTable.rows.length + referrerRows.length };
-  const referenceColumns = REFERENCE_FIELDS.flatMap((f) => (resolved.fields.get(f) ? sourceColumns(resolved.fields.get(f)!.source) : []));
-  const references = acceptedTable.rows.flatMap((r) => referenceColumns.map((c) => r.values[c]).filter((v): v is string => Boolean(v)));
-  const correlationValues = acceptedTable.rows.map((r) => createRowReader(r, resolved.fields, input.label).value(config.correlation.attribute)).filter((v): v is string => v !== null);
   const deletedKeys = deletes.map((d, j) => (outcomes[users.length + j] === null ? d.id : null)).filter((k): k is string => k !== null);
-  const state = await loadState(trx, source, evaluatedAt, config.correlation.attribute, {
-    recordKeys: [...accepted.map((i) => keyOf[i]!), ...referrers.map((r) => r.id), ...deletedKeys],
-    references,
-    correlationValues,
-  });
+  // Waiting Users this push resolves (rare) widen the state: it is read again, with them.
+  const state = referrers.length === 0
+    ? await scopedStateOf(trx, read!.state, evaluatedAt)
+    : await loadState(trx, source, evaluatedAt, config.correlation.attribute, scopeOf(acceptedTable.rows, [...accepted.map((i) => keyOf[i]!), ...referrers.map((r) => r.id), ...deletedKeys]));
   const mapped = mapSourceTable(acceptedTable, { source, config: resolved, timezone: tz, directory: state.directory, asOf, keepUnknownManagers: true });
   state.directory = EMPTY_DIRECTORY;
   const records: SourceRecord[] = [];
