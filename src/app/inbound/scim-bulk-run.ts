@@ -216,10 +216,10 @@ export async function runBulkOperations(deps: BulkRunDeps, run: BulkRun): Promis
     round.keys.add(key);
     if (op.bulkId) round.bulkIds.add(op.bulkId);
   }
-  const finished = round.ops.length > 0;
+  const lastPushFinishes = round.ops.length > 0;
   await flush(true);
   if (unrecorded.length > 0 && run.record) await run.record(deps.db, unrecorded, null);
-  if (!finished && run.finish) await run.finish(deps.db, sorted(outcomes.values()), pushes);
+  if (!lastPushFinishes && run.finish) await run.finish(deps.db, sorted(outcomes.values()), pushes);
   return { outcomes: sorted(outcomes.values()), pushes };
 }
 
