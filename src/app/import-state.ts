@@ -165,11 +165,26 @@ export interface StateScope {
  * Sub-selects are turned into arrays (ARRAY(SELECT …)) so each lookup stays an index scan.
  */
 async function loadScopedState(db: Db, source: string, evaluatedAt: string, correlationAttribute: string, scope: StateScope): Promise<LoadedState> {
+  return scopedStateOf(db, await scopedStateQuery(db, source, evaluatedAt, correlationAttribute, scope).executeTakeFirstOrThrow(), evaluatedAt);
+}
+
+/** What the statement of a scoped state answers: one row of JSON arrays (see scopedStateQuery). */
+export interface ScopedStateRow {
+  readonly records: RecordRow[] | null;
+  readonly identities: IdentityRow[] | null;
+  readonly events: (Omit<ScheduledRow, 'effective_at'> & { effective_at: string; state: string; seq: number })[] | null;
+}
+
+/**
+ * The statement of `loadState` with a scope, unsent: a push sends it together with its own read (as a
+ * sub-select of one statement, so its whole state costs one round trip) and hands the row to scopedStateOf.
+ */
+export function scopedStateQuery(db: Db, source: string, evaluatedAt: string, correlationAttribute: string, scope: StateScope) {
   const keys = [...new Set([...scope.recordKeys, ...scope.recordKeys.map((k) => `${source}:${k}`), ...scope.references])];
   const lowered = [...new Set([...scope.correlationValues, ...scope.references].map((v) => v.toLowerCase()))];
   const at = evaluatedAt as unknown as Date;
   const eventColumns = ['id', 'type', 'identity_key', 'effective_date', 'effective_at', 'seq', 'state'] as const;
-  const loaded = await db
+  return db
     .with('rec', (q) =>
       q.selectFrom('source_records').select(['record_key', 'identity_key', 'data', 'present']).where('source', '=', source).where('record_key', '=', sql<string>`ANY(${[...scope.recordKeys]}::text[])`),
     )
@@ -196,11 +211,14 @@ async function loadScopedState(db: Db, source: string, evaluatedAt: string, corr
         .union(q.selectFrom('lifecycle_events').select(eventColumns).where('state', '=', 'applied').where('effective_at', '>', at)),
     )
     .selectNoFrom([
-      sql<RecordRow[] | null>`(SELECT json_agg(rec) FROM rec)`.as('records'),
-      sql<IdentityRow[] | null>`(SELECT json_agg(ids) FROM ids)`.as('identities'),
-      sql<(Omit<ScheduledRow, 'effective_at'> & { effective_at: string; state: string; seq: number })[] | null>`(SELECT json_agg(ev ORDER BY ev.effective_at, ev.seq) FROM ev)`.as('events'),
-    ])
-    .executeTakeFirstOrThrow();
+      sql<ScopedStateRow['records']>`(SELECT json_agg(rec) FROM rec)`.as('records'),
+      sql<ScopedStateRow['identities']>`(SELECT json_agg(ids) FROM ids)`.as('identities'),
+      sql<ScopedStateRow['events']>`(SELECT json_agg(ev ORDER BY ev.effective_at, ev.seq) FROM ev)`.as('events'),
+    ]);
+}
+
+/** The state a scoped statement's row describes (see scopedStateQuery). */
+export async function scopedStateOf(db: Db, loaded: ScopedStateRow, evaluatedAt: string): Promise<LoadedState> {
   const identityRows = loaded.identities ?? [];
   const reached = new Set(identityRows.map((r) => r.key));
   const events = (loaded.events ?? []).map((e) => ({ ...e, effective_at: new Date(e.effective_at) }));

@@ -5,12 +5,12 @@
  * their rows and event states updated, and each status change audited.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Identity, IdentityKind, IdentityStatus } from '../domain/identity.ts';
-import type { LifecycleEvent, LifecycleEventType } from '../domain/lifecycle-event.ts';
-import { foldTimeline, type TimelineEvent } from '../engine/timeline.ts';
+import type { Identity } from '../domain/identity.ts';
+import { foldTimeline } from '../engine/timeline.ts';
 import { appendAudit, type AuditEntryInput } from '../store/audit-log.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
 import type { Database } from '../store/database.ts';
+import { storedTimelines } from '../store/identity-store.ts';
 import { guardSelfApproval } from './self-approval-guard.ts';
 
 type Db = Kysely<Database>;
@@ -42,10 +42,10 @@ export async function refoldIdentities(db: Db, keys: readonly string[], now: str
   // A chunk at a time: the timelines of 100,000 identities are never all in memory.
   for (let i = 0; i < keys.length; i += KEY_CHUNK) {
     const chunk = keys.slice(i, i + KEY_CHUNK);
-    const [timelines, beforeRows] = await Promise.all([timelinesOf(db, chunk), storedIdentities(db, chunk)]);
+    const stored = await storedTimelines(db, chunk);
     for (const key of chunk) {
-      const events = timelines.get(key) ?? [];
-      const before = beforeRows.get(key) ?? null;
+      const events = stored.get(key)?.events ?? [];
+      const before = stored.get(key)?.identity ?? null;
       if (events.length === 0 && before) continue;
       const fold = foldTimeline(key, events, now);
       const state = new Map(events.map((e) => [e.id, e.state]));
@@ -65,36 +65,6 @@ export async function refoldIdentities(db: Db, keys: readonly string[], now: str
   await setEventState(db, toSchedule, 'scheduled');
   await guardSelfApproval(db, outcomes, new Date(now));
   return outcomes;
-}
-
-/** Timelines of many identities, grouped by key; instants come back as ISO text (no Date per event). */
-async function timelinesOf(db: Db, keys: readonly string[]): Promise<Map<string, TimelineEvent[]>> {
-  const out = new Map<string, TimelineEvent[]>();
-  const rows = await db
-    .selectFrom('lifecycle_events')
-    .select(['id', 'seq', 'type', 'identity_key', sql<string>`to_char(effective_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as('effective_at'), 'changes', 'state'])
-    .where('identity_key', '=', sql<string>`ANY(${[...keys]}::text[])`)
-    .execute();
-  for (const r of rows) {
-    const event: TimelineEvent = { id: r.id, seq: r.seq, type: r.type as LifecycleEventType, effectiveAt: r.effective_at, changes: r.changes, state: r.state as LifecycleEvent['state'] };
-    const list = out.get(r.identity_key);
-    if (list) list.push(event);
-    else out.set(r.identity_key, [event]);
-  }
-  return out;
-}
-
-async function storedIdentities(db: Db, keys: readonly string[]): Promise<Map<string, Identity>> {
-  const rows = await db
-    .selectFrom('identities')
-    .select(['key', 'kind', 'status', 'source', 'attributes', 'start_date', 'end_date', 'owner', 'sponsor'])
-    .where('key', '=', sql<string>`ANY(${[...keys]}::text[])`)
-    .execute();
-  const out = new Map<string, Identity>();
-  for (const row of rows) {
-    out.set(row.key, { key: row.key, kind: row.kind as IdentityKind, status: row.status as IdentityStatus, source: row.source, attributes: row.attributes, startDate: row.start_date, endDate: row.end_date, owner: row.owner, sponsor: row.sponsor });
-  }
-  return out;
 }
 
 /** Same stored fields (attributes compared as a set of defined values, as JSONB stores them). */

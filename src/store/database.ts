@@ -692,6 +692,10 @@ export interface ScimBatchesTable {
   trigger: ColumnType<string | null, string | null | undefined, string | null>;
   lease_owner: ColumnType<string | null, string | null | undefined, string | null>;
   lease_until: ColumnType<Date | null, string | null | undefined, string | null>;
+  /** Runs of an asynchronous batch that failed unexpectedly (0037); at BATCH_MAX_ATTEMPTS the batch fails. */
+  attempts: Generated<number>;
+  /** Why the batch failed (0037): the last unexpected error, or the refusal that ended it. */
+  error: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface Database {

@@ -2,7 +2,7 @@
  * Reads and writes of identities and their timelines. Rows ↔ domain values;
  * no lifecycle decisions here (those are in the engine's timeline fold).
  */
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Identity, IdentityKind, IdentityStatus } from '../domain/identity.ts';
 import type { LifecycleEvent, LifecycleEventType } from '../domain/lifecycle-event.ts';
 import type { TimelineEvent } from '../engine/timeline.ts';
@@ -60,21 +60,45 @@ export async function timelineOf(db: Db, identityKey: string): Promise<ReturnTyp
   return rows.map(eventFromRow);
 }
 
-/** Timelines of many identities, grouped by key (non-rescinded and rescinded alike). */
-export async function timelinesOf(db: Db, keys: readonly string[]): Promise<Map<string, TimelineEvent[]>> {
-  const out = new Map<string, TimelineEvent[]>();
-  for (let i = 0; i < keys.length; i += 5000) {
-    const rows = await db
-      .selectFrom('lifecycle_events')
-      .select(['id', 'seq', 'type', 'identity_key', 'effective_at', 'changes', 'state'])
-      .where('identity_key', 'in', keys.slice(i, i + 5000))
-      .execute();
+/** An identity's stored row (null when it has none yet) and its whole timeline, as the lifecycle fold reads them. */
+export interface StoredTimeline {
+  readonly identity: Identity | null;
+  /** Every event (rescinded ones included), in timeline order; instants as ISO text (no Date per event). */
+  readonly events: TimelineEvent[];
+}
+
+/** Keys per statement: one array parameter each, so the statement stays small on PGlite's bridge. */
+const TIMELINE_CHUNK = 10_000;
+
+/**
+ * The stored rows and timelines of many identities, by key, in one statement per 10,000 keys: the one read
+ * every re-fold (lifecycle-clock.ts) and every import's view of identities due at its as-of (import-state.ts)
+ * make. A key with neither a row nor an event is absent.
+ * @example const { identity, events } = (await storedTimelines(db, ['E1'])).get('E1')!
+ */
+export async function storedTimelines(db: Db, keys: readonly string[]): Promise<Map<string, StoredTimeline>> {
+  const out = new Map<string, StoredTimeline>();
+  for (let i = 0; i < keys.length; i += TIMELINE_CHUNK) {
+    const { rows } = await sql<{ key: string; identity: Omit<Selectable<IdentitiesTable>, 'key' | 'updated_at'> | null; events: TimelineEvent[] | null }>`
+      SELECT k.key,
+        (SELECT row_to_json(i) FROM (SELECT kind, status, source, attributes, start_date, end_date, owner, sponsor FROM identities WHERE key = k.key) i) AS identity,
+        (SELECT json_agg(e ORDER BY e.at, e.seq) FROM (
+          SELECT id, seq, type, effective_at AS at, to_char(effective_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "effectiveAt", changes, state
+          FROM lifecycle_events WHERE identity_key = k.key) e) AS events
+      FROM unnest(${[...keys.slice(i, i + TIMELINE_CHUNK)]}::text[]) AS k(key)`.execute(db);
     for (const r of rows) {
-      const list = out.get(r.identity_key) ?? [];
-      list.push({ id: r.id, seq: r.seq, type: r.type as LifecycleEventType, effectiveAt: r.effective_at.toISOString(), changes: r.changes, state: r.state as LifecycleEvent['state'] });
-      out.set(r.identity_key, list);
+      if (r.identity === null && r.events === null) continue;
+      const events = (r.events ?? []).map((e) => ({ id: e.id, seq: e.seq, type: e.type, effectiveAt: e.effectiveAt, changes: e.changes, state: e.state }));
+      out.set(r.key, { identity: r.identity === null ? null : identityFromRow({ ...r.identity, key: r.key } as Selectable<IdentitiesTable>), events });
     }
   }
+  return out;
+}
+
+/** Timelines of many identities, grouped by key (non-rescinded and rescinded alike); see storedTimelines. */
+export async function timelinesOf(db: Db, keys: readonly string[]): Promise<Map<string, TimelineEvent[]>> {
+  const out = new Map<string, TimelineEvent[]>();
+  for (const [key, stored] of await storedTimelines(db, keys)) if (stored.events.length > 0) out.set(key, stored.events);
   return out;
 }
 

@@ -29,6 +29,7 @@ import * as m0026 from './migrations/0026-equipment-schedules.ts';
 import * as m0028 from './migrations/0028-change-runs-by-change.ts';
 import * as m0030 from './migrations/0030-durable-scim-batches.ts';
 import * as m0036 from './migrations/0036-scim-waiting-managers.ts';
+import * as m0037 from './migrations/0037-scim-batch-attempts.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-foundation': m0001,
@@ -55,6 +56,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0028-change-runs-by-change': m0028,
   '0030-durable-scim-batches': m0030,
   '0036-scim-waiting-managers': m0036,
+  '0037-scim-batch-attempts': m0037,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };

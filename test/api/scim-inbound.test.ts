@@ -250,6 +250,26 @@ for (const backend of testBackends()) {
       assert.equal((await call(scim, 'GET', '/Users', { token: 'jml_scim_not-a-token' })).status, 401);
     });
 
+    test('a synchronous Bulk commits once: its batch record and its audit entry are written in its push\'s transaction, whether it changed something or nothing', async () => {
+      /** The transaction that wrote a row (xmin): equal for rows one transaction wrote. */
+      const writtenBy = async (table: 'scim_batches' | 'audit_log' | 'imports', column: 'id' | 'trigger', value: string) =>
+        (await sql<{ tx: string }>`select xmin::text as tx from ${sql.table(table)} where ${sql.ref(column)} = ${value}`.execute(scim.store.db)).rows.map((r) => r.tx);
+      const body = entraBulk([810, 811, 812].map((i) => entraRecord(i)));
+      for (const [round, wanted] of [['creates', 'import.applied'], ['a retry', 'scim.request']] as const) {
+        const res = await call(scim, 'POST', '/Bulk', { body });
+        assert.equal(res.status, 200, res.body);
+        const batchId = String(res.headers['jml-batch']).split('/').pop()!;
+        const batch = await scim.store.db.selectFrom('scim_batches').select(['trigger', 'import_ids', 'processed']).where('id', '=', batchId).executeTakeFirstOrThrow();
+        assert.equal(batch.processed, 3);
+        const audit = await scim.store.db.selectFrom('audit_log').select('action').where('trigger', '=', batch.trigger!).execute();
+        assert.deepEqual(audit.map((a) => a.action), [wanted], round);
+        const [batchTx] = await writtenBy('scim_batches', 'id', batchId);
+        assert.deepEqual(await writtenBy('audit_log', 'trigger', batch.trigger!), [batchTx], `${round}: the audit entry is written with the batch record`);
+        if (round === 'creates') assert.deepEqual(await writtenBy('imports', 'id', batch.import_ids[0]!), [batchTx], 'the batch record commits with the push it made');
+        else assert.deepEqual(batch.import_ids, []);
+      }
+    });
+
     test('a dry run (header or query) answers with the diff and writes nothing', async () => {
       const before = await eventCount(scim);
       const auditBefore = Number((await sql<{ n: number }>`select count(*)::int as n from audit_log where action <> 'scim.request'`.execute(scim.store.db)).rows[0]!.n);

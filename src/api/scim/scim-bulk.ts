@@ -11,17 +11,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import { acceptBatch, apiBatchRunner, runBatch } from '../../app/inbound/scim-batch.ts';
 import { outcomeError, runBulkOperations, type BulkOutcome } from '../../app/inbound/scim-bulk-run.ts';
 import type { PushResult } from '../../app/inbound/scim-push.ts';
 import type { ScimCaller } from '../../app/inbound/scim-tokens.ts';
 import { JmlError } from '../../domain/errors.ts';
+import { appendAudit } from '../../store/audit-log.ts';
+import type { Database } from '../../store/database.ts';
 import type { ApiDeps, InboundPort } from '../api-deps.ts';
 import { boundedArray, boundedString } from '../request-limits.ts';
 import { SCIM_LIMITS } from './scim-discovery.ts';
 import { etagOf, SCIM_MESSAGES, toScimUser } from './scim-representation.ts';
-import { defineScimRoute, dryRunOf, scimBase, scimErrorOf, type ScimRouteDefinition } from './scim-route-definition.ts';
+import { defineScimRoute, dryRunOf, scimBase, scimErrorOf, scimRequestAudit, type ScimRouteDefinition } from './scim-route-definition.ts';
 import { dryRunBody, userLocation } from './scim-user-routes.ts';
 
 const operation = z
@@ -89,16 +92,22 @@ async function bulk(ctx: { request: FastifyRequest; reply: FastifyReply; caller:
     reply.status(202).header('location', location);
     return { schemas: [BATCH_SCHEMA], id: batchId, status: 'accepted', operations: body.Operations.length, location };
   }
-  const { outcomes, pushes } = await runBulkOperations({ db: deps.db, push: inbound.push, now: deps.now }, { source: caller.source, actor: caller.actor, trigger, label: `scim Bulk ${batchId}`, dryRun: dryRunOf(request), request: bulkRequest });
-  if (pushes.some((p) => p.recorded && p.status === 'applied')) request.scimAudited = true;
+  const dryRun = dryRunOf(request);
+  // The batch row (and the request's audit entry, when no push wrote an import's) commits with the last push:
+  // no transaction of its own, no second wait for the disk.
+  const finish = async (db: Kysely<Database>, outcomes: readonly BulkOutcome[], pushes: readonly PushResult[]) => {
+    const at = deps.now();
+    const kept = outcomes.map((o) => (o.ok ? { ...o, user: undefined } : o));
+    await db
+      .insertInto('scim_batches')
+      .values({ id: batchId, source: caller.source, actor: caller.actor, trigger, status: 'done', operations: body.Operations.length, processed: outcomes.length, failed: outcomes.filter((o) => !o.ok).length, import_ids: pushes.filter((p) => p.recorded).map((p) => p.importId), results: JSON.stringify(kept), created_at: at.toISOString(), finished_at: at.toISOString() })
+      .execute();
+    if (!pushes.some((p) => p.recorded && p.status === 'applied')) await appendAudit(db, scimRequestAudit(request, 200), at);
+  };
+  const { outcomes, pushes } = await runBulkOperations({ db: deps.db, push: inbound.push, now: deps.now }, { source: caller.source, actor: caller.actor, trigger, label: `scim Bulk ${batchId}`, dryRun, request: bulkRequest, ...(dryRun ? {} : { finish }) });
   const results = outcomes.map((o) => rendered(request, o));
-  if (dryRunOf(request)) return { ...dryRunBody(mergeDryRuns(pushes)), Operations: results };
-  const at = deps.now().toISOString();
-  const kept = outcomes.map((o) => (o.ok ? { ...o, user: undefined } : o));
-  await deps.db
-    .insertInto('scim_batches')
-    .values({ id: batchId, source: caller.source, actor: caller.actor, trigger, status: 'done', operations: body.Operations.length, processed: outcomes.length, failed: outcomes.filter((o) => !o.ok).length, import_ids: pushes.filter((p) => p.recorded).map((p) => p.importId), results: JSON.stringify(kept), created_at: at, finished_at: at })
-    .execute();
+  if (dryRun) return { ...dryRunBody(mergeDryRuns(pushes)), Operations: results };
+  request.scimAudited = true;
   reply.header('jml-batch', location);
   return { schemas: [SCIM_MESSAGES.bulkResponse], Operations: results };
 }
@@ -132,6 +141,8 @@ export const scimBulkRoutes: readonly ScimRouteDefinition[] = [
         imports: batch.import_ids,
         created: batch.created_at.toISOString(),
         finished: batch.finished_at?.toISOString() ?? null,
+        // Why a failed batch ended (the refusal, or the unexpected error of its last run), and how many runs failed unexpectedly.
+        ...(batch.status === 'failed' ? { error: batch.error, attempts: batch.attempts } : {}),
         ...(batch.status === 'done' || batch.status === 'failed' || results.length > 0 ? { Operations: results } : {}),
         meta: { resourceType: 'Batch', location: `${scimBase(request)}/jml/batches/${batch.id}` },
       };

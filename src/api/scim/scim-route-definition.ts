@@ -11,6 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { ScimCaller, ScimScope } from '../../app/inbound/scim-tokens.ts';
 import { isJmlError, JmlError } from '../../domain/errors.ts';
+import type { AuditEntryInput } from '../../store/audit-log.ts';
 import { jmlErrorFromDriver } from '../../store/driver-errors.ts';
 import type { ApiDeps, InboundPort } from '../api-deps.ts';
 import { statusFor } from '../error-mapper.ts';
@@ -136,10 +137,26 @@ export function registerScimRoutes(app: FastifyInstance, deps: ApiDeps, inbound:
   }
 }
 
+/**
+ * The `scim.request` audit entry of a request that no applied push audited: the token (never its secret),
+ * the method, path and answer. Written by the SCIM plugin once the answer is sent, or — a synchronous Bulk
+ * that recorded nothing — in its last push's transaction, with the 200 it answers.
+ */
+export function scimRequestAudit(request: FastifyRequest, status: number): AuditEntryInput {
+  const caller = request.scimCaller;
+  return {
+    actor: caller?.actor ?? 'anonymous',
+    action: 'scim.request',
+    subject: caller ? `source:${caller.source}` : 'scim',
+    trigger: `api:${request.id}`,
+    details: { method: request.method, path: request.url.split('?')[0], status, ...(dryRunOf(request) ? { dryRun: true } : {}) },
+  };
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     scimCaller?: ScimCaller;
-    /** An applied push of this request already wrote audit entries with trigger `api:<request id>`. */
+    /** The request is audited already: an applied push wrote entries with trigger `api:<request id>`, or its `scim.request` entry was written with its push. */
     scimAudited?: boolean;
   }
 }

@@ -19,7 +19,7 @@ import { SCIM_MESSAGES } from './scim-representation.ts';
 import { scimUserRoutes } from './scim-user-routes.ts';
 import { scimBulkRoutes } from './scim-bulk.ts';
 import { createRateLimiter } from './scim-rate-limit.ts';
-import { defineScimRoute, dryRunOf, registerScimRoutes, SCIM_MEDIA_TYPE, scimBase, scimErrorOf, type ScimRouteDefinition } from './scim-route-definition.ts';
+import { defineScimRoute, registerScimRoutes, SCIM_MEDIA_TYPE, scimBase, scimErrorOf, scimRequestAudit, type ScimRouteDefinition } from './scim-route-definition.ts';
 
 export { SCIM_PREFIX } from './scim-route-definition.ts';
 
@@ -114,20 +114,9 @@ export async function registerScim(app: FastifyInstance, deps: ApiDeps, inbound:
   // whose push was applied has one already: `import.applied` with the token as actor and `api:<request id>`
   // as trigger, written in the push's transaction; a second entry would only lengthen the chain's critical section.
   app.addHook('onResponse', async (request, reply) => {
-    const caller = request.scimCaller;
     if (request.scimAudited) return;
     try {
-      await appendAudit(
-        deps.db,
-        {
-          actor: caller?.actor ?? 'anonymous',
-          action: 'scim.request',
-          subject: caller ? `source:${caller.source}` : 'scim',
-          trigger: `api:${request.id}`,
-          details: { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ...(dryRunOf(request) ? { dryRun: true } : {}) },
-        },
-        deps.now(),
-      );
+      await appendAudit(deps.db, scimRequestAudit(request, reply.statusCode), deps.now());
     } catch (error) {
       request.log.error({ err: error, requestId: request.id }, 'could not audit a SCIM request');
     }

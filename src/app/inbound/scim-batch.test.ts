@@ -7,7 +7,8 @@ import { testConfig } from '../../../test/support/hr-files.ts';
 import { startJobBoss } from '../../jobs/job-boss.ts';
 import { registerScimBatchJobs } from '../../jobs/scim-batch-job.ts';
 import type { Store } from '../../store/open-store.ts';
-import { acceptBatch, BATCH_LEASE_MS, runBatch } from './scim-batch.ts';
+import { JmlError } from '../../domain/errors.ts';
+import { acceptBatch, BATCH_LEASE_MS, BATCH_MAX_ATTEMPTS, runBatch } from './scim-batch.ts';
 import type { BulkOperation, BulkOutcome } from './scim-bulk-run.ts';
 import { pushUsers, type PushInput, type PushResult } from './scim-push.ts';
 
@@ -90,6 +91,31 @@ for (const backend of testBackends()) {
       assert.equal(await runBatch({ db: store.db, push, now, owner: 'worker:host-2:201' }, id), 'done', 'a run that failed gave its lease up at once');
       assert.deepEqual(await events(['LA', 'LB', 'LC']), everyEventOnce('L'));
       assert.equal((await batch(id)).processed, 6);
+    });
+
+    test('a batch that fails unexpectedly is run again at most five times in all, then fails with the error kept; a passing outage is not counted', async () => {
+      const id = await accept('N');
+      let calls = 0;
+      const broken = async (): Promise<PushResult> => {
+        calls += 1;
+        throw new TypeError('mapping is not a function');
+      };
+      const outage = async (): Promise<PushResult> => {
+        throw new JmlError('unavailable', 'the database is restarting', { retryable: true });
+      };
+      await assert.rejects(runBatch({ db: store.db, push: outage, now, owner: 'worker:host-5:500' }, id), /restarting/);
+      assert.deepEqual([(await batch(id)).status, (await batch(id)).attempts], ['running', 0], 'an outage is retried as long as it lasts');
+      for (let run = 1; run <= BATCH_MAX_ATTEMPTS; run += 1) {
+        await assert.rejects(runBatch({ db: store.db, push: broken, now, owner: `worker:host-5:${500 + run}` }, id), /not a function/);
+        const row = await batch(id);
+        assert.deepEqual([row.status, row.attempts], [run < BATCH_MAX_ATTEMPTS ? 'running' : 'failed', run], `after run ${run}`);
+      }
+      const failed = await batch(id);
+      assert.equal(failed.error, 'mapping is not a function');
+      assert.ok(failed.finished_at !== null && failed.lease_owner === null);
+      assert.equal(await runBatch({ db: store.db, push: broken, now, owner: 'worker:host-5:600' }, id), 'done', 'a failed batch is not taken again');
+      assert.equal(calls, BATCH_MAX_ATTEMPTS);
+      assert.deepEqual(await events(['NA', 'NB', 'NC']), []);
     });
 
     test('a batch accepted by a process that died before starting it is run by the workers\' sweep', async () => {

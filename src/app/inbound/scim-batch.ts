@@ -23,6 +23,12 @@ export function apiBatchRunner(): string {
 /** How long a batch stays with the process running it without a sign of life (a push, or the start). */
 export const BATCH_LEASE_MS = 30_000;
 
+/**
+ * Runs of a batch that may fail unexpectedly (an error that is neither a refusal nor a passing outage: a bug)
+ * before the batch fails with that error, instead of being taken over again and again.
+ */
+export const BATCH_MAX_ATTEMPTS = 5;
+
 export interface AcceptedBatch {
   readonly id: string;
   readonly source: string;
@@ -48,6 +54,8 @@ export interface BatchRunnerDeps extends BulkRunDeps {
   /** Who runs it (`api:<host>:<pid>`, `worker:<host>:<pid>`): the lease holder. */
   readonly owner: string;
   readonly leaseMs?: number;
+  /** Default BATCH_MAX_ATTEMPTS. */
+  readonly maxAttempts?: number;
 }
 
 /** `done`: the batch is finished (now or before); `busy`: another live process holds it; `missing`: no such batch. */
@@ -63,7 +71,9 @@ function kept(outcome: BulkOutcome): BulkOutcome {
 /**
  * Takes the batch (when unfinished and its lease is free or lapsed) and runs
  * the operations it has no outcome for. An error that retrying cannot cure
- * (a refused request) fails the batch; any other leaves it to be taken over.
+ * (a refused request) fails the batch; a passing outage leaves it to be taken
+ * over; an unexpected error does too, until the batch's BATCH_MAX_ATTEMPTS-th
+ * run, which fails it with the error kept for its status resource.
  * @example await runBatch({ db, push, now, owner: `worker:${host}:${pid}` }, batchId)
  */
 export async function runBatch(deps: BatchRunnerDeps, batchId: string): Promise<BatchRunOutcome> {
@@ -76,7 +86,7 @@ export async function runBatch(deps: BatchRunnerDeps, batchId: string): Promise<
     .where('id', '=', batchId)
     .where('status', 'in', ['accepted', 'running'])
     .where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<=', now as unknown as Date)]))
-    .returning(['source', 'actor', 'trigger', 'request', 'results', 'import_ids'])
+    .returning(['source', 'actor', 'trigger', 'request', 'results', 'import_ids', 'attempts'])
     .executeTakeFirst();
   if (!batch) {
     const row = await deps.db.selectFrom('scim_batches').select('status').where('id', '=', batchId).executeTakeFirst();
@@ -114,10 +124,17 @@ export async function runBatch(deps: BatchRunnerDeps, batchId: string): Promise<
     });
   } catch (error) {
     if (isJmlError(error, 'conflict')) return 'busy';
-    const settled = isJmlError(error) && !error.retryable && error.code !== 'unavailable' && error.code !== 'internal';
+    const at = deps.now().toISOString();
+    const message = error instanceof Error ? error.message : String(error);
+    const passing = isJmlError(error) && (error.retryable || error.code === 'unavailable');
+    // A refusal ends the batch at once; a passing outage is retried as long as it lasts; anything else
+    // (a bug: a plain Error, or an internal one) is retried BATCH_MAX_ATTEMPTS times in all, then ends it.
+    const unexpected = !passing && (!isJmlError(error) || error.code === 'internal');
+    const attempts = batch.attempts + (unexpected ? 1 : 0);
+    const failed = !passing && (!unexpected || attempts >= (deps.maxAttempts ?? BATCH_MAX_ATTEMPTS));
     await deps.db
       .updateTable('scim_batches')
-      .set(settled ? { status: 'failed', finished_at: deps.now().toISOString(), lease_owner: null, lease_until: null } : { lease_until: deps.now().toISOString() })
+      .set(failed ? { status: 'failed', finished_at: at, lease_owner: null, lease_until: null, attempts, error: message } : { lease_until: at, attempts, ...(unexpected ? { error: message } : {}) })
       .where('id', '=', batchId)
       .where('lease_owner', '=', deps.owner)
       .execute();

@@ -58,6 +58,12 @@ export interface BulkRun {
    * on `db`). Throwing rolls the push back and ends the run.
    */
   readonly record?: (db: Db, outcomes: readonly BulkOutcome[], push: PushResult | null) => Promise<void>;
+  /**
+   * Called once with every outcome and push of the run, inside the last push's transaction (or on `db` when
+   * the run ends without a push), so what the caller records of the whole run commits with its last push
+   * instead of in a transaction of its own. Throwing rolls that push back and ends the run.
+   */
+  readonly finish?: (db: Db, outcomes: readonly BulkOutcome[], pushes: readonly PushResult[]) => Promise<void>;
 }
 
 export interface BulkRunDeps {
@@ -77,8 +83,19 @@ function failure(position: number, method: string, bulkId: string | undefined, r
   return { position, method, ...(bulkId ? { bulkId } : {}), ok: false, error: { code: error.code, message: error.message, details: error.details } };
 }
 
+/** Whether a value holds a `bulkId:` reference anywhere; looks without copying (most operations hold none). */
+function mentionsBulkId(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('bulkId:');
+  if (Array.isArray(value)) return value.some(mentionsBulkId);
+  if (value && typeof value === 'object') {
+    for (const k in value) if (mentionsBulkId((value as Record<string, unknown>)[k])) return true;
+  }
+  return false;
+}
+
 /** Replaces every `bulkId:<id>` string in a value with the id it was created as; names an unknown one in `missing`. */
 function resolveReferences(value: unknown, ids: ReadonlyMap<string, string>, missing: Set<string>): unknown {
+  if (!mentionsBulkId(value)) return value;
   if (typeof value === 'string' && value.startsWith('/')) {
     // A path names the resource as `/Users/bulkId:<id>`.
     return value.replace(/bulkId:([^/?#]+)/, (whole, bulkId: string) => {
@@ -121,20 +138,27 @@ export async function runBulkOperations(deps: BulkRunDeps, run: BulkRun): Promis
     if (!outcome.ok) failed += 1;
   };
 
-  const flush = async () => {
+  const sorted = (list: Iterable<BulkOutcome>) => [...list].sort((a, b) => a.position - b.position);
+  /** Runs the round as one push; `last`: nothing follows it, so the run's `finish` goes in its transaction. */
+  const flush = async (last = false) => {
     if (round.ops.length === 0) return;
     const { ops, users, deletes } = round;
     round = emptyRound();
     const pending = unrecorded;
     unrecorded = [];
     let settled: BulkOutcome[] = [];
-    const record = run.record;
+    const { record, finish } = run;
+    const inTransaction = async (trx: Db, pushed: PushResult) => {
+      settled = roundOutcomes(ops, users.length, pushed);
+      await record?.(trx, [...pending, ...settled], pushed);
+      if (last && finish) await finish(trx, sorted([...outcomes.values(), ...settled]), [...pushes, pushed]);
+    };
     const result = await deps.push({
       source: run.source, users, deletes, label: run.label, dryRun: run.dryRun, actor: run.actor, trigger: run.trigger, now: deps.now(),
-      ...(record ? { inTransaction: async (trx: Db, pushed: PushResult) => { settled = roundOutcomes(ops, users.length, pushed); await record(trx, [...pending, ...settled], pushed); } } : {}),
+      ...(record || (last && finish) ? { inTransaction } : {}),
     });
     pushes.push(result);
-    if (!record) settled = roundOutcomes(ops, users.length, result);
+    if (!record && !(last && finish)) settled = roundOutcomes(ops, users.length, result);
     for (const o of settled) {
       outcomes.set(o.position, o);
       if (!o.ok) failed += 1;
@@ -192,9 +216,11 @@ export async function runBulkOperations(deps: BulkRunDeps, run: BulkRun): Promis
     round.keys.add(key);
     if (op.bulkId) round.bulkIds.add(op.bulkId);
   }
-  await flush();
+  const lastPushFinishes = round.ops.length > 0;
+  await flush(true);
   if (unrecorded.length > 0 && run.record) await run.record(deps.db, unrecorded, null);
-  return { outcomes: [...outcomes.values()].sort((a, b) => a.position - b.position), pushes };
+  if (!lastPushFinishes && run.finish) await run.finish(deps.db, sorted(outcomes.values()), pushes);
+  return { outcomes: sorted(outcomes.values()), pushes };
 }
 
 /** The outcomes of one push's operations: users come first in a push's results, deletions after, each in request order. */

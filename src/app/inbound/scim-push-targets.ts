@@ -36,10 +36,21 @@ type ResourceRow = { id: string; version: number; present: boolean; resource: Sc
  * @example const { stored, nameHolders } = await loadPushTargets(trx, 'entra', ['E1'], ['e1@example.com'], true);
  */
 export async function loadPushTargets(db: Kysely<Database>, source: string, ids: readonly string[], userNames: readonly string[], withWaiting: boolean): Promise<PushTargets> {
+  return pushTargetsOf(await pushTargetsQuery(db, source, ids, userNames, withWaiting).executeTakeFirstOrThrow(), ids, userNames);
+}
+
+/** What the statement of loadPushTargets answers: one row of JSON arrays. */
+export interface PushTargetsRow {
+  readonly resources: ResourceRow[] | null;
+  readonly waiting: WaitingUser[] | null;
+}
+
+/** The statement of loadPushTargets, unsent: a push sends it in one statement with its state's (scim-push.ts). */
+export function pushTargetsQuery(db: Kysely<Database>, source: string, ids: readonly string[], userNames: readonly string[], withWaiting: boolean) {
   const names = [...new Set(userNames.map((n) => n.toLowerCase()))];
   // A literal, not a parameter: the partial index source_records_manager_unresolved (migration 0036) matches it.
   const unresolved = sql`r.data->>${sql.lit(UNRESOLVED_MANAGER)}`;
-  const row = await db
+  return db
     .with('res', (q) =>
       q
         .selectFrom('scim_resources')
@@ -63,10 +74,13 @@ export async function loadPushTargets(db: Kysely<Database>, source: string, ids:
         .where(unresolved, 'is not', null)
         .$if(!withWaiting, (w) => w.where(sql<boolean>`false`)),
     )
-    .selectNoFrom([sql<ResourceRow[] | null>`(SELECT json_agg(res) FROM res)`.as('resources'), sql<WaitingUser[] | null>`(SELECT json_agg(waiting) FROM waiting)`.as('waiting')])
-    .executeTakeFirstOrThrow();
+    .selectNoFrom([sql<PushTargetsRow['resources']>`(SELECT json_agg(res) FROM res)`.as('resources'), sql<PushTargetsRow['waiting']>`(SELECT json_agg(waiting) FROM waiting)`.as('waiting')]);
+}
+
+/** The targets a statement's row describes, for the ids and userNames it was asked about. */
+export function pushTargetsOf(row: PushTargetsRow, ids: readonly string[], userNames: readonly string[]): PushTargets {
   const wanted = new Set(ids);
-  const claimed = new Set(names);
+  const claimed = new Set(userNames.map((n) => n.toLowerCase()));
   const stored = new Map<string, StoredVersion>();
   const nameHolders = new Map<string, string>();
   for (const r of row.resources ?? []) {

@@ -12,7 +12,6 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { canonicalJson } from '../../domain/canonical-json.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { dateIn } from '../../engine/org-calendar.ts';
 import { createReferenceResolver, EMPTY_DIRECTORY } from '../../sources/reference-resolver.ts';
@@ -28,9 +27,9 @@ import type { Database } from '../../store/database.ts';
 import { configuredSource, type JmlConfig } from '../config.ts';
 import { sameStoredValues } from '../lifecycle-clock.ts';
 import { countEvents, writeImport, type ImportedEvent, type ImportStatus } from '../import-source.ts';
-import { attachIdentityData, loadState, type EffectiveEvent } from '../import-state.ts';
+import { attachIdentityData, loadState, scopedStateOf, scopedStateQuery, type EffectiveEvent, type ScopedStateRow, type StateScope } from '../import-state.ts';
 import { pushMassChangeVerdict, type MassChangeVerdict } from '../mass-change-guard.ts';
-import { loadPushTargets, type WaitingUser } from './scim-push-targets.ts';
+import { loadPushTargets, pushTargetsOf, pushTargetsQuery, type PushTargetsRow, type WaitingUser } from './scim-push-targets.ts';
 import { writeScimResources, type StoredUser, type StoredVersion } from './scim-resource-store.ts';
 
 type Db = Kysely<Database>;
@@ -111,15 +110,41 @@ export function inboundSource(config: JmlConfig, source: string) {
 export async function pushUsers(deps: PushDeps, input: PushInput): Promise<PushResult> {
   const { config } = deps;
   const resolved = resolveSourceConfig(inboundSource(config, input.source));
+  // What depends only on the request is worked out before the lock: pushes of one source wait for each other
+  // only for the part that reads and writes the source's state.
+  const prepared = preparePush(input, resolved);
   return deps.db.transaction().execute(async (trx) => {
     await sql`select pg_advisory_xact_lock(hashtext(${`jml.scim:${input.source}`}))`.execute(trx);
-    const result = await push(trx, deps, input, resolved);
+    const result = await push(trx, deps, input, resolved, prepared);
     await input.inTransaction?.(trx, result);
     return result;
   });
 }
 
-async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnType<typeof resolveSourceConfig>): Promise<PushResult> {
+/** The request as the push reads it: its resources as a source table, each one's key, the userNames it claims, and its content's hash. */
+interface PreparedPush {
+  readonly table: SourceTable;
+  readonly keyOf: readonly (string | null)[];
+  readonly userNames: readonly string[];
+  /** The pushed content as kept (a held push keeps exactly this text): its sha256 is the import's, as a file's bytes are. */
+  readonly content: string;
+  readonly sha256: string;
+}
+
+function preparePush(input: PushInput, resolved: ReturnType<typeof resolveSourceConfig>): PreparedPush {
+  const { users } = input;
+  const table = scimUserTable(input.label, users.map((u) => u.resource));
+  const content = JSON.stringify({ users: input.users, deletes: input.deletes });
+  return {
+    table,
+    keyOf: table.rows.map((row, i) => users[i]!.id ?? createRowReader(row, resolved.fields, input.label).value('key')),
+    userNames: users.map((u) => attributeOf(u.resource, 'userName')).filter((n): n is string => typeof n === 'string'),
+    content,
+    sha256: createHash('sha256').update(content).digest('hex'),
+  };
+}
+
+async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnType<typeof resolveSourceConfig>, prepared: PreparedPush): Promise<PushResult> {
   const { config } = deps;
   const { source, users, deletes, now } = input;
   const tz = config.timezone;
@@ -129,10 +154,21 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
   const outcomes: (OperationOutcome | null)[] = Array.from({ length: users.length + deletes.length }, () => null);
   const fail = (i: number, error: JmlError) => void (outcomes[i] = { ok: false, error });
 
-  const table = scimUserTable(input.label, users.map((u) => u.resource));
-  const keyOf = table.rows.map((row, i) => users[i]!.id ?? createRowReader(row, resolved.fields, input.label).value('key'));
-  const userNames = users.map((u) => attributeOf(u.resource, 'userName')).filter((n): n is string => typeof n === 'string');
-  const targets = await loadPushTargets(trx, source, [...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)], userNames, resolved.fields.has('manager'));
+  const { table, keyOf, userNames } = prepared;
+  const referenceColumns = REFERENCE_FIELDS.flatMap((f) => (resolved.fields.get(f) ? sourceColumns(resolved.fields.get(f)!.source) : []));
+  /** The state a diff of these rows (with these keys, deleted ones included) must see. */
+  const scopeOf = (rows: SourceTable['rows'], recordKeys: readonly string[]): StateScope => ({
+    recordKeys,
+    references: rows.flatMap((r) => referenceColumns.map((c) => r.values[c]).filter((v): v is string => Boolean(v))),
+    correlationValues: rows.map((r) => createRowReader(r, resolved.fields, input.label).value(config.correlation.attribute)).filter((v): v is string => v !== null),
+  });
+  // One round trip reads what the push names and the state of everything it names — every operation's, as if
+  // all were accepted: the operations refused below only widen what is read, and the diff looks identities up by key.
+  const named = [...keyOf.filter((k): k is string => k !== null), ...deletes.map((d) => d.id)];
+  const { rows: [read] } = await sql<{ targets: PushTargetsRow; state: ScopedStateRow }>`
+    SELECT (SELECT row_to_json(t) FROM (${pushTargetsQuery(trx, source, named, userNames, resolved.fields.has('manager'))}) t) AS targets,
+      (SELECT row_to_json(s) FROM (${scopedStateQuery(trx, source, evaluatedAt, config.correlation.attribute, scopeOf(table.rows, named))}) s) AS state`.execute(trx);
+  const targets = pushTargetsOf(read!.targets, named, userNames);
   const { stored, nameHolders } = targets;
   users.forEach((u, i) => {
     const key = keyOf[i] ?? null;
@@ -170,15 +206,11 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
   const isReferrer = (row: number) => row >= firstReferrerRow;
   const keyAt = (row: number) => (isReferrer(row) ? referrers[row - firstReferrerRow]!.id : keyOf[row - 1]!);
   const acceptedTable = { ...pushedTable, rows: [...pushedTable.rows, ...referrerRows], rowsTotal: pushedTable.rows.length + referrerRows.length };
-  const referenceColumns = REFERENCE_FIELDS.flatMap((f) => (resolved.fields.get(f) ? sourceColumns(resolved.fields.get(f)!.source) : []));
-  const references = acceptedTable.rows.flatMap((r) => referenceColumns.map((c) => r.values[c]).filter((v): v is string => Boolean(v)));
-  const correlationValues = acceptedTable.rows.map((r) => createRowReader(r, resolved.fields, input.label).value(config.correlation.attribute)).filter((v): v is string => v !== null);
   const deletedKeys = deletes.map((d, j) => (outcomes[users.length + j] === null ? d.id : null)).filter((k): k is string => k !== null);
-  const state = await loadState(trx, source, evaluatedAt, config.correlation.attribute, {
-    recordKeys: [...accepted.map((i) => keyOf[i]!), ...referrers.map((r) => r.id), ...deletedKeys],
-    references,
-    correlationValues,
-  });
+  // Waiting Users this push resolves (rare) widen the state: it is read again, with them.
+  const state = referrers.length === 0
+    ? await scopedStateOf(trx, read!.state, evaluatedAt)
+    : await loadState(trx, source, evaluatedAt, config.correlation.attribute, scopeOf(acceptedTable.rows, [...accepted.map((i) => keyOf[i]!), ...referrers.map((r) => r.id), ...deletedKeys]));
   const mapped = mapSourceTable(acceptedTable, { source, config: resolved, timezone: tz, directory: state.directory, asOf, keepUnknownManagers: true });
   state.directory = EMPTY_DIRECTORY;
   const records: SourceRecord[] = [];
@@ -210,7 +242,7 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
     recorded: status === 'held',
   });
   if (verdict.exceeded && !input.allowMassChange) {
-    if (!input.dryRun) await recordHold(trx, input, importId, snapshot, diff, verdict);
+    if (!input.dryRun) await recordHold(trx, input, prepared, importId, snapshot, diff, verdict);
     return result('held', verdict.message, []);
   }
   if (input.dryRun) return result('dry_run', null, []);
@@ -221,7 +253,7 @@ async function push(trx: Db, deps: PushDeps, input: PushInput, resolved: ReturnT
     diff.records.every((r) => { const prev = state.previous.get(r.recordKey); return prev !== undefined && prev.identityKey === r.identityKey && prev.present === r.present && sameStoredValues(prev.data, r.data); });
   const effective = unchanged ? [] : await writeImport(trx, {
     source, file: input.label, actor: input.actor, trigger: input.trigger, allowMassChange: input.allowMassChange ?? false,
-    importId, asOf, evaluatedAt, fileSha256: createHash('sha256').update(canonicalJson({ users: input.users, deletes: input.deletes })).digest('hex'),
+    importId, asOf, evaluatedAt, fileSha256: prepared.sha256,
     snapshot: { ...snapshot, records: [] }, validRows: valid.length,
     diff, verdict, realNow: now, previous: state.previous, identities: state.identities, due: state.due, ...(state.crossing ? { crossing: state.crossing } : {}),
   });
@@ -278,13 +310,13 @@ async function guardVerdict(trx: Db, deps: PushDeps, input: PushInput, diff: Dif
 }
 
 /** A held push changes nothing; the hold and the pushed resources are kept so a person can review and release it. */
-async function recordHold(trx: Db, input: PushInput, importId: string, snapshot: SourceSnapshot, diff: DiffResult, verdict: MassChangeVerdict): Promise<void> {
-  const content = JSON.stringify({ users: input.users, deletes: input.deletes });
+async function recordHold(trx: Db, input: PushInput, prepared: PreparedPush, importId: string, snapshot: SourceSnapshot, diff: DiffResult, verdict: MassChangeVerdict): Promise<void> {
+  const { content } = prepared;
   const at = input.now.toISOString();
   await trx
     .insertInto('imports')
     .values({
-      id: importId, source: input.source, file_name: input.label, file_sha256: createHash('sha256').update(content).digest('hex'), as_of: dateIn(input.now, 'UTC'),
+      id: importId, source: input.source, file_name: input.label, file_sha256: prepared.sha256, as_of: dateIn(input.now, 'UTC'),
       status: 'held', rows_total: snapshot.rowsTotal, rows_valid: snapshot.records.length, rows_invalid: 0,
       summary: JSON.stringify({ reason: verdict.message, counts: countEvents(diff) }), actor: input.actor, started_at: at,
     })
