@@ -125,13 +125,17 @@ export async function runBatch(deps: BatchRunnerDeps, batchId: string): Promise<
   } catch (error) {
     if (isJmlError(error, 'conflict')) return 'busy';
     const at = deps.now().toISOString();
-    const message = error instanceof Error ? error.message : String(error);
     const passing = isJmlError(error) && (error.retryable || error.code === 'unavailable');
     // A refusal ends the batch at once; a passing outage is retried as long as it lasts; anything else
     // (a bug: a plain Error, or an internal one) is retried BATCH_MAX_ATTEMPTS times in all, then ends it.
     const unexpected = !passing && (!isJmlError(error) || error.code === 'internal');
     const attempts = batch.attempts + (unexpected ? 1 : 0);
     const failed = !passing && (!unexpected || attempts >= (deps.maxAttempts ?? BATCH_MAX_ATTEMPTS));
+    // The status resource shows this to the source's token: a refusal says why; a bug's own message (which may
+    // name tables or internals) stays in the server log, where the caller of this run writes it with the batch id.
+    const message = unexpected
+      ? `an internal error stopped the batch after ${attempts} run(s); the server log has its detail under batch ${batchId}`
+      : error instanceof Error ? error.message : String(error);
     await deps.db
       .updateTable('scim_batches')
       .set(failed ? { status: 'failed', finished_at: at, lease_owner: null, lease_until: null, attempts, error: message } : { lease_until: at, attempts, ...(unexpected ? { error: message } : {}) })
