@@ -226,7 +226,7 @@ export async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent
   // so the re-fold below finds no state to correct: a mover effective today is not written twice.
   const stateOf = (i: number) => (diff.events[i]!.effectiveAt <= w.evaluatedAt ? 'applied' : 'scheduled');
   const newKeys = new Set(diff.newIdentities.map((n) => n.key));
-  // A first import of a large file builds the secondary indexes of the tables it fills once, after the load.
+  // A first import of a large file builds the secondary indexes and checks the foreign keys of the tables it fills once, after the load.
   const load = diff.newIdentities.length >= DEFER_INDEXES_FROM ? withIndexesDeferred : (_db: Db, _tables: unknown, write: () => Promise<void>) => write();
   await load(db, ['identities', 'source_records', 'lifecycle_events'], async () => {
     w.onProgress?.('writing identities', 0, diff.newIdentities.length);

@@ -72,6 +72,40 @@ for (const backend of testBackends()) {
     }
   });
 
+  test(`a foreign key is checked once after the load: a dangling reference fails the load and leaves nothing, and the key holds afterwards (${backend.name})`, async () => {
+    const store = await backend.open();
+    try {
+      const keys = async () => (await sql<{ def: string }>`SELECT conname || ' ' || pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'source_records'::regclass ORDER BY conname`.execute(store.db)).rows.map((r) => r.def);
+      const before = await keys();
+      assert.ok(before.some((d) => d.includes('FOREIGN KEY (identity_key) REFERENCES identities(key)')));
+      const record = (identityKey: string) => ({ source: 'hr', record_key: identityKey, identity_key: identityKey, data: '{}', present: true, last_import_id: 'i1' });
+      let during: string[] = [];
+      await assert.rejects(
+        store.db.transaction().execute((trx) =>
+          withIndexesDeferred(trx, ['identities', 'source_records'], async () => {
+            during = (await sql<{ def: string }>`SELECT conname AS def FROM pg_constraint WHERE conrelid = 'source_records'::regclass AND contype = 'f'`.execute(trx)).rows.map((r) => r.def);
+            await trx.insertInto('identities').values(identity('E1', 'Sales')).execute();
+            await trx.insertInto('source_records').values([record('E1'), record('E404')]).execute();
+          }),
+        ),
+        /foreign key constraint/,
+      );
+      assert.deepEqual(during, [], 'no foreign key is checked row by row during the load');
+      assert.deepEqual(await keys(), before);
+      assert.equal((await store.db.selectFrom('identities').select('key').execute()).length, 0);
+      await store.db.transaction().execute((trx) =>
+        withIndexesDeferred(trx, ['identities', 'source_records'], async () => {
+          await trx.insertInto('identities').values(identity('E1', 'Sales')).execute();
+          await trx.insertInto('source_records').values(record('E1')).execute();
+        }),
+      );
+      assert.deepEqual(await keys(), before);
+      await assert.rejects(store.db.insertInto('source_records').values(record('E404')).execute(), /foreign key constraint/);
+    } finally {
+      await store.close();
+    }
+  });
+
   test(`indexes are never dropped outside a transaction (${backend.name})`, async () => {
     const store = await backend.open();
     try {
