@@ -23,16 +23,19 @@ import type { Database } from './database.ts';
 
 /**
  * Runs `load` with the non-unique indexes and the foreign keys of those `tables` that are
- * empty dropped, and rebuilds and re-checks them before returning; tables holding rows keep
- * theirs. `db` must be a transaction.
+ * empty (and owned by the connected role) dropped, and rebuilds and re-checks them before
+ * returning; other tables keep theirs. `db` must be a transaction.
  * @example await withIndexesDeferred(trx, ['identities'], () => bulkInsert(trx, 'identities', columns, rows))
  */
 export async function withIndexesDeferred<T>(db: Kysely<Database>, tables: readonly (keyof Database)[], load: () => Promise<T>): Promise<T> {
   if (!db.isTransaction) throw new JmlError('internal', 'withIndexesDeferred: indexes may only be dropped inside a transaction');
   const deferred: string[] = [];
   for (const table of tables) {
-    const { rows } = await sql<{ empty: boolean }>`SELECT NOT EXISTS (SELECT 1 FROM ${sql.table(table)}) AS empty`.execute(db);
-    if (!rows[0]!.empty) continue;
+    // Only the table's owner may drop its indexes: an app role with least privilege (postgres-roles.ts) loads with them.
+    const { rows } = await sql<{ empty: boolean; owned: boolean }>`
+      SELECT NOT EXISTS (SELECT 1 FROM ${sql.table(table)}) AS empty, pg_has_role(c.relowner, 'USAGE') AS owned
+      FROM pg_class c WHERE c.oid = to_regclass(${table})`.execute(db);
+    if (!rows[0]!.empty || !rows[0]!.owned) continue;
     const keys = await sql<{ name: string; definition: string }>`
       SELECT conname AS name, pg_get_constraintdef(oid) AS definition FROM pg_constraint
       WHERE conrelid = to_regclass(${table}) AND contype = 'f' ORDER BY conname`.execute(db);
