@@ -303,3 +303,28 @@ for (const backend of testBackends()) {
     });
   });
 }
+
+for (const backend of testBackends()) {
+  test(`a first import of 10,000 people, loaded with the secondary indexes built afterwards, leaves every index and constraint as the migrations made it (${backend.name})`, async () => {
+    const store = await backend.open();
+    try {
+      const indexes = async () =>
+        (
+          await sql<{ def: string }>`
+            SELECT indexdef AS def FROM pg_indexes WHERE tablename IN ('identities', 'source_records', 'lifecycle_events')
+            UNION ALL SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid IN ('identities'::regclass, 'source_records'::regclass, 'lifecycle_events'::regclass)
+            ORDER BY def`.execute(store.db)
+        ).rows.map((r) => r.def);
+      const before = await indexes();
+      const file = writeHr(tempDir(), 'first.csv', staff(10_000, { department: 'Sales' }));
+      const r = await importSource({ db: store.db, config: testConfig() }, { source: 'hr', file, actor, asOf: '2026-11-22', now: new Date('2026-11-22T10:00:00Z') });
+      assert.equal(r.counts.joiners, 10_000);
+      assert.deepEqual(await indexes(), before);
+      const bySales = await sql<{ n: number }>`SELECT count(*)::int AS n FROM identities WHERE attributes->>'department' = 'Sales'`.execute(store.db);
+      assert.equal(bySales.rows[0]!.n, 10_000);
+      assert.equal((await timelineOf(store.db, 'E9999')).length, 1);
+    } finally {
+      await store.close();
+    }
+  });
+}

@@ -22,6 +22,7 @@ import type { RowError, SourceSnapshot } from '../sources/source-record.ts';
 import { diffSnapshot, type DiffResult, type KnownIdentity, type PreviousRecord } from '../sources/snapshot-diff.ts';
 import { appendAudit, type AuditEntryInput } from '../store/audit-log.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
+import { withIndexesDeferred } from '../store/deferred-indexes.ts';
 import type { Database } from '../store/database.ts';
 import { configuredSource, type JmlConfig } from './config.ts';
 import { attachIdentityData, loadState, type EffectiveEvent } from './import-state.ts';
@@ -193,6 +194,9 @@ export interface WriteInput extends ImportOptions {
   readonly crossing?: ReadonlySet<string>;
 }
 
+/** New identities from which a write builds the indexes of empty tables after loading them (deferred-indexes.ts); a push or a small file keeps them. */
+const DEFER_INDEXES_FROM = 10_000;
+
 const EVENT_COLUMNS = {
   id: 'text',
   type: 'text',
@@ -218,29 +222,33 @@ export async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent
   const detectedAt = w.realNow.toISOString();
   const eventIds = diff.events.map(() => orderedId());
 
-  w.onProgress?.('writing identities', 0, diff.newIdentities.length);
-  await writeNewIdentities(db, w, eventIds);
-  const newKeys = new Set(diff.newIdentities.map((n) => n.key));
-  w.onProgress?.('writing records', 0, diff.records.length);
-  await writeRecords(db, w, detectedAt);
-  w.onProgress?.('writing events', 0, diff.events.length);
   // Each event is written in the state the fold gives it (an event takes effect at its effective time, timeline.ts),
   // so the re-fold below finds no state to correct: a mover effective today is not written twice.
   const stateOf = (i: number) => (diff.events[i]!.effectiveAt <= w.evaluatedAt ? 'applied' : 'scheduled');
-  await bulkInsert(db, 'lifecycle_events', EVENT_COLUMNS, diff.events, {
-    map: (e, i) => ({
-      id: eventIds[i],
-      type: e.type,
-      identity_key: e.identityKey,
-      source,
-      record_key: e.recordKey,
-      effective_date: e.effectiveDate,
-      effective_at: e.effectiveAt,
-      detected_at: detectedAt,
-      changes: e.changes,
-      state: stateOf(i),
-      import_id: importId,
-    }),
+  const newKeys = new Set(diff.newIdentities.map((n) => n.key));
+  // A first import of a large file builds the secondary indexes and checks the foreign keys of the tables it fills once, after the load.
+  const load = diff.newIdentities.length >= DEFER_INDEXES_FROM ? withIndexesDeferred : (_db: Db, _tables: unknown, write: () => Promise<void>) => write();
+  await load(db, ['identities', 'source_records', 'lifecycle_events'], async () => {
+    w.onProgress?.('writing identities', 0, diff.newIdentities.length);
+    await writeNewIdentities(db, w, eventIds);
+    w.onProgress?.('writing records', 0, diff.records.length);
+    await writeRecords(db, w, detectedAt);
+    w.onProgress?.('writing events', 0, diff.events.length);
+    await bulkInsert(db, 'lifecycle_events', EVENT_COLUMNS, diff.events, {
+      map: (e, i) => ({
+        id: eventIds[i],
+        type: e.type,
+        identity_key: e.identityKey,
+        source,
+        record_key: e.recordKey,
+        effective_date: e.effectiveDate,
+        effective_at: e.effectiveAt,
+        detected_at: detectedAt,
+        changes: e.changes,
+        state: stateOf(i),
+        import_id: importId,
+      }),
+    });
   });
   for (let i = 0; i < diff.superseded.length; i += 5000) {
     await db.updateTable('lifecycle_events').set({ state: 'rescinded' }).where('id', 'in', diff.superseded.slice(i, i + 5000)).execute();

@@ -34,6 +34,15 @@ describe('the PGlite connection pg talks through', () => {
     assert.equal(calls, 1);
   });
 
+  test('parameters with multi-byte characters arrive intact, however long', async () => {
+    const name = `Zoë 漢字 𝄞 ${'ß'.repeat(100_000)} 😀`;
+    await pool.query('INSERT INTO person VALUES ($1, $2)', ['E-utf8', name]);
+    const stored = await pool.query('SELECT name, octet_length(name) AS bytes FROM person WHERE key = $1', ['E-utf8']);
+    assert.equal(stored.rows[0].name, name);
+    assert.equal(stored.rows[0].bytes, Buffer.byteLength(name));
+    await pool.query('DELETE FROM person WHERE key = $1', ['E-utf8']);
+  });
+
   test('a named statement is parsed once and then only bound and executed, with the right rows each time', async () => {
     await pool.query('INSERT INTO person VALUES ($1, $2), ($3, $4)', ['E2', 'Grace', 'E3', 'Edsger']);
     const byKey = (key: string) => pool.query({ name: 'person-by-key', text: 'SELECT name FROM person WHERE key = $1', values: [key] });

@@ -14,6 +14,7 @@ import { importSource } from '../app/import-source.ts';
 import { startJobBoss } from '../jobs/job-boss.ts';
 import { appendAudit, verifyAudit } from './audit-log.ts';
 import { openStore, type Store } from './open-store.ts';
+import { withIndexesDeferred } from './deferred-indexes.ts';
 import { appRoleGrants } from './postgres-roles.ts';
 import { runCli } from '../../test/support/run-cli.ts';
 
@@ -85,6 +86,19 @@ describe('PostgreSQL roles', { skip: adminUrl ? false : 'JML_TEST_DATABASE_URL i
     assert.equal(result.status, 'applied');
     await appendAudit(appStore.db, { actor: 'cli:test', action: 'identity.edited', subject: 'E0001', trigger: 'cli' });
     assert.equal((await verifyAudit(appStore.db)).ok, true);
+  });
+
+  test('the app role, which owns no table, loads empty tables with their indexes and foreign keys kept instead of failing', async () => {
+    const shape = async () =>
+      (await sql<{ d: string }>`SELECT indexdef AS d FROM pg_indexes WHERE tablename IN ('assets', 'assignments') UNION ALL SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid IN ('assets'::regclass, 'assignments'::regclass) ORDER BY d`.execute(appStore.db)).rows.map((r) => r.d);
+    const before = await shape();
+    let during: string[] = [];
+    await appStore.db.transaction().execute((trx) =>
+      withIndexesDeferred(trx, ['assets', 'assignments'], async () => {
+        during = await shape();
+      }),
+    );
+    assert.deepEqual(during, before);
   });
 
   test('a pending migration under the app role fails naming jml migrate', async () => {
