@@ -3,7 +3,8 @@
  * its resource handlers in static, process-wide state, so one server per
  * process is also the only safe arrangement). The RFC 7643/7644 logic —
  * filters, PATCH, list responses, schemas — is SCIMMY's; this wrapper only
- * stores resources in memory, checks the bearer token, fills the gaps a real
+ * stores resources in memory (indexed, as a provider would: see
+ * scim-resource-store.ts), checks the bearer token, fills the gaps a real
  * SaaS would not have (Location on 201, WWW-Authenticate on 401, userName
  * uniqueness) and injects faults on request from the parent over IPC.
  *
@@ -15,8 +16,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import SCIMMY from 'scimmy';
 import SCIMMYRouters from 'scimmy-routers';
-
-type Stored = Record<string, unknown> & { id: string; meta: { created: string; lastModified: string } };
+import { createResourceStore, type ParsedFilter, type ResourceStore, type Stored } from './scim-resource-store.ts';
 
 export interface FaultPlan {
   /** Answer the next `count` requests with 429 and this Retry-After (seconds). */
@@ -38,22 +38,33 @@ export interface RequestLogEntry {
 const token = process.env.SCIM_TOKEN ?? '';
 if (!token) throw new Error('SCIM_TOKEN must be set');
 
-const users = new Map<string, Stored>();
-const groups = new Map<string, Stored>();
+const users = createResourceStore();
+const groups = createResourceStore();
 const log: RequestLogEntry[] = [];
 let faults = { tooMany: 0, tooManyAfter: 0, unavailable: 0, unavailableAfter: -1, delayMs: 0 };
 
-/** Resolves a resource handler call against one collection: by id, or the filtered list. */
-function egressFrom(store: Map<string, Stored>) {
-  return (resource: { id?: string; filter?: { match(values: unknown[]): unknown[] } }, escaped?: EscapedFilter) => {
+/**
+ * Resolves a resource handler call against one collection: by id, or the
+ * filtered list. Filters are checked against the stored resources (SCIMMY's
+ * match only reads them) and only the matches are copied out.
+ */
+function egressFrom(store: ResourceStore) {
+  return (resource: { id?: string; filter?: ParsedFilter & { match(values: unknown[]): unknown[] } }, escaped?: EscapedFilter) => {
     if (resource.id) {
       const found = store.get(resource.id);
       if (!found) throw new SCIMMY.Types.Error(404, null as unknown as string, `Resource ${resource.id} not found`);
       return [structuredClone(found)];
     }
-    const all = [...store.values()].map((r) => structuredClone(r));
-    if (escaped) return all.filter((r) => matchesEscaped(r, escaped));
-    return resource.filter ? resource.filter.match(all) : all;
+    let matched: Stored[];
+    if (escaped) {
+      const candidates = store.candidates([{ [escaped.path.join('.')]: ['eq', escaped.value] }]) ?? [...store.values()];
+      matched = candidates.filter((r) => matchesEscaped(r, escaped));
+    } else if (resource.filter) {
+      matched = resource.filter.match(store.candidates(resource.filter) ?? [...store.values()]) as Stored[];
+    } else {
+      matched = [...store.values()];
+    }
+    return matched.map((r) => structuredClone(r));
   };
 }
 
@@ -95,32 +106,30 @@ function matchesEscaped(resource: Record<string, unknown>, filter: EscapedFilter
   return last === 'username' ? current.toLowerCase() === filter.value.toLowerCase() : current === filter.value;
 }
 
-function ingressInto(store: Map<string, Stored>, uniqueAttribute: string) {
+function ingressInto(store: ResourceStore, uniqueAttribute: string) {
   return (resource: { id?: string }, instance: Record<string, unknown>) => {
     const now = new Date().toISOString();
     // SCIMMY hands over a schema instance of getters; keep plain data only.
     const data = JSON.parse(JSON.stringify(instance)) as Record<string, unknown>;
     const value = instance[uniqueAttribute];
-    for (const other of store.values()) {
-      // RFC 7643 makes userName unique and case-insensitive; a real provider answers 409.
-      if (other.id !== resource.id && typeof value === 'string' && String(other[uniqueAttribute]).toLowerCase() === value.toLowerCase()) {
-        throw new SCIMMY.Types.Error(409, 'uniqueness', `${uniqueAttribute} ${JSON.stringify(value)} is already taken`);
-      }
+    // RFC 7643 makes userName unique and case-insensitive; a real provider answers 409.
+    if (typeof value === 'string' && store.holder(uniqueAttribute, value, resource.id)) {
+      throw new SCIMMY.Types.Error(409, 'uniqueness', `${uniqueAttribute} ${JSON.stringify(value)} is already taken`);
     }
     if (resource.id) {
       const existing = store.get(resource.id);
       if (!existing) throw new SCIMMY.Types.Error(404, null as unknown as string, `Resource ${resource.id} not found`);
       const updated: Stored = { ...data, id: existing.id, meta: { created: existing.meta.created, lastModified: now } };
-      store.set(existing.id, updated);
+      store.set(updated);
       return structuredClone(updated);
     }
     const created: Stored = { ...data, id: randomUUID(), meta: { created: now, lastModified: now } };
-    store.set(created.id, created);
+    store.set(created);
     return structuredClone(created);
   };
 }
 
-function degressFrom(store: Map<string, Stored>, onDelete?: (id: string) => void) {
+function degressFrom(store: ResourceStore, onDelete?: (id: string) => void) {
   return (resource: { id?: string }) => {
     if (!resource.id || !store.delete(resource.id)) throw new SCIMMY.Types.Error(404, null as unknown as string, `Resource ${resource.id} not found`);
     onDelete?.(resource.id);
