@@ -6,6 +6,7 @@
  * Authorization header of requests to the configured base URL.
  */
 import { JmlError } from '../../domain/errors.ts';
+import { createCallSlots } from '../call-slots.ts';
 import { redactSecrets, type Secret } from '../secrets/secret.ts';
 import { insecureHttpRefusal, warnInsecureHttpOnce, type ScimSettings } from './scim-settings.ts';
 
@@ -29,7 +30,13 @@ export interface ScimFailureDetails {
 }
 
 export interface ScimClient {
+  /** Sends one request when a slot is free (at most `maxInFlight` unanswered; a leaver's calls first). */
   request(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<ScimResponse>;
+  /**
+   * As `request`, with the body composed when the request's turn comes: what
+   * waited for the slot can be folded into it (group member PATCHes).
+   */
+  requestComposed(method: 'PATCH', path: string, compose: () => unknown): Promise<ScimResponse>;
 }
 
 const SCIM_JSON = 'application/scim+json';
@@ -125,8 +132,9 @@ export function createScimClient(settings: ScimSettings, system: string, deps: S
     return { response: { status: res.status, body: parsed }, retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), Date.now()) };
   }
 
-  return {
-    async request(method, path, body) {
+  const slots = createCallSlots(settings.maxInFlight);
+
+  async function send(method: string, path: string, body: unknown): Promise<ScimResponse> {
       let { response, retryAfterMs } = await once(method, path, body);
       // One bounded retry in place for a short Retry-After; the engine owns longer waits and further attempts.
       const throttled = response.status === 429 || response.status === 503;
@@ -142,7 +150,11 @@ export function createScimClient(settings: ScimSettings, system: string, deps: S
         retryable: isRetryableStatus(response.status),
         details: { system, status: response.status, scimType, retryAfterMs },
       });
-    },
+  }
+
+  return {
+    request: (method, path, body) => slots.run(() => send(method, path, body)),
+    requestComposed: (method, path, compose) => slots.run(() => send(method, path, compose())),
   };
 }
 
