@@ -13,6 +13,7 @@ import type { Policy } from '../domain/policy.ts';
 import type { ApplyChangeDeps } from '../app/apply-change.ts';
 import type { Store } from '../store/open-store.ts';
 import type { PriorityLane } from '../store/priority-lane.ts';
+import { asUrgentCall } from '../connectors/call-slots.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
 import { startJobBoss } from './job-boss.ts';
@@ -210,10 +211,13 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
 
 /**
  * The connectors of `connectorFor`, each call of which first gives way to
- * urgent work in flight (a leaver's changes); urgent work's own calls go at once.
+ * urgent work in flight (a leaver's changes); urgent work's own calls go at once,
+ * and before other calls waiting for the connector's request slots.
  */
-function givingWayTo(lane: Pick<PriorityLane, 'giveWay'>, connectorFor: (system: string | null) => Connector | undefined): (system: string | null) => Connector | undefined {
+function givingWayTo(lane: Pick<PriorityLane, 'giveWay' | 'isUrgent'>, connectorFor: (system: string | null) => Connector | undefined): (system: string | null) => Connector | undefined {
   const wrapped = new WeakMap<Connector, Connector>();
+  // Urgent work's calls also go first among the calls waiting for a connector's request slots (call-slots.ts).
+  const marked = <T>(call: () => T): T => (lane.isUrgent() ? asUrgentCall(call) : call());
   return (system) => {
     const connector = connectorFor(system);
     if (!connector) return undefined;
@@ -224,8 +228,8 @@ function givingWayTo(lane: Pick<PriorityLane, 'giveWay'>, connectorFor: (system:
         describe: connector.describe.bind(connector),
         validate: connector.validate.bind(connector),
         list: connector.list.bind(connector),
-        readBack: async (change) => (await lane.giveWay(), connector.readBack(change)),
-        ...(apply ? { apply: async (change: Change, secrets?: ChangeSecrets) => (await lane.giveWay(), apply.call(connector, change, secrets)) } : {}),
+        readBack: async (change) => (await lane.giveWay(), marked(() => connector.readBack(change))),
+        ...(apply ? { apply: async (change: Change, secrets?: ChangeSecrets) => (await lane.giveWay(), marked(() => apply.call(connector, change, secrets))) } : {}),
         ...(connector.server ? { server: connector.server.bind(connector) } : {}),
         ...(connector.close ? { close: connector.close.bind(connector) } : {}),
       };
