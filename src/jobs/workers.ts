@@ -14,6 +14,7 @@ import type { ApplyChangeDeps } from '../app/apply-change.ts';
 import type { Store } from '../store/open-store.ts';
 import type { PriorityLane } from '../store/priority-lane.ts';
 import { asUrgentCall } from '../connectors/call-slots.ts';
+import { createHeldChanges } from './held-changes.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
 import { startJobBoss } from './job-boss.ts';
@@ -115,6 +116,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     boss,
     workerId,
     ...(lane ? { lane } : {}),
+    heldChanges: createHeldChanges(),
     // The lease lapses a little before pg-boss re-offers the job, so the retried job can claim it.
     leaseMs: Math.max(1000, applyExpireSeconds * 1000 - 500),
     actor: deps.actor ?? `worker:${workerId}`,
