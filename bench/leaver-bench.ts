@@ -23,6 +23,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { keyringFromEnv } from '../src/connectors/secrets/index.ts';
+import { sql } from 'kysely';
 import { openStore } from '../src/store/open-store.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../test/peers/openldap.ts';
 import { startScimServer, type ScimServer } from '../test/peers/scim-server.ts';
@@ -148,9 +149,10 @@ async function main(): Promise<void> {
 
     await stopServer(server);
     server = null;
+    const replans = await replanTimes(dir, env);
     const listed = await runCli(['leavers', '--json', '--days', '3', '--limit', '100000'], { cwd: dir, env });
     const statuses = (JSON.parse(listed.stdout) as { leavers: LeaverStatus[] }).leavers;
-    summarise(results, statuses);
+    summarise(results, statuses, replans);
   } finally {
     if (server) await stopServer(server);
     await Promise.all([ldap.stop(), scim.stop()]);
@@ -274,8 +276,26 @@ function report(r: CaseResult): void {
   console.log(`${backend} ${r.name.padEnd(19)} locked+inactive ${stats(both)}  ${goal(r.name, p95)} | OpenLDAP ${stats([...r.ldapMs.values()])} | SCIM ${stats([...r.scimMs.values()])}  (import request ${r.importMs} ms, load ${r.load}${joiners})`);
 }
 
+/** When the replan job that planned an identity was queued and taken up (pg-boss's own columns), by identity key: the plan stage's split. */
+type ReplanTimes = Map<string, { readonly queuedAt: number; readonly startedAt: number }>;
+
+async function replanTimes(dir: string, env: Record<string, string | undefined>): Promise<ReplanTimes> {
+  const store = await openStore(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: join(dir, 'data') });
+  try {
+    const rows = await sql<{ data: { identityKeys?: string[] }; created_on: Date; started_on: Date | null }>`select data, created_on, started_on from pgboss.job where name = 'replan' order by created_on`.execute(store.db);
+    const times: ReplanTimes = new Map();
+    for (const row of rows.rows) {
+      if (!row.started_on) continue;
+      for (const key of row.data.identityKeys ?? []) times.set(key, { queuedAt: new Date(row.created_on).getTime(), startedAt: new Date(row.started_on).getTime() });
+    }
+    return times;
+  } finally {
+    await store.close();
+  }
+}
+
 /** One line per case kind over all its runs, then where the time went, from jml's own timestamps. */
-function summarise(results: readonly CaseResult[], statuses: readonly LeaverStatus[]): void {
+function summarise(results: readonly CaseResult[], statuses: readonly LeaverStatus[], replans: ReplanTimes): void {
   const byKey = new Map(statuses.map((s) => [s.identityKey, s]));
   const kinds = [...new Set(results.map((r) => r.name))];
   console.log(`\n${backend}: summary (ms from the start of the import request; load average now ${load()})`);
@@ -295,6 +315,12 @@ function summarise(results: readonly CaseResult[], statuses: readonly LeaverStat
         for (const d of disables) {
           const detected = t(s!.detectedAt);
           add('import start → plan computed', t(d.plannedAt) - detected);
+          const replan = replans.get(k);
+          if (replan && replan.queuedAt >= r.startedAt) {
+            add('  import start → replan queued', replan.queuedAt - detected);
+            add('  replan queued → taken up', replan.startedAt - replan.queuedAt);
+            add('  replan taken up → plan computed', t(d.plannedAt) - replan.startedAt);
+          }
           add('plan computed → queued', t(d.queuedAt) - t(d.plannedAt));
           add('queued → taken up by a worker', t(d.startedAt) - t(d.queuedAt));
           add('taken up → connector call done', t(d.actedAt) - t(d.startedAt));
