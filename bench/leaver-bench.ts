@@ -4,9 +4,9 @@
  * a SCIM server; 500 people are provisioned; `jml serve --workers` runs in its
  * own process; an HR file terminating 100 people (then, separately, one) is
  * imported through the API, and this process polls the directory with
- * `ldapsearch` and the SCIM server over HTTP every 0.2 s until each leaver is
- * locked and `active=false`. Latency runs from the start of the import
- * request. The second pass does the same while the workers are busy with a
+ * `ldapsearch` and the SCIM server over HTTP every 0.2 s, from the start of
+ * the import request (not from its answer), until each leaver is locked and
+ * `active=false`. Latency runs from the start of the import request. The second pass does the same while the workers are busy with a
  * large joiner plan queued first.
  *
  *   node bench/leaver-bench.ts --backend pglite|postgres [--people 500] [--leavers 100] [--singles 5] [--joiners 2500]
@@ -102,15 +102,24 @@ async function main(): Promise<void> {
       const startedAt = Date.now();
       const loadNow = load();
       const joinersBefore = extra.length > 0 ? (await lockedAndCount(ldap)).count - PEOPLE : undefined;
-      let outcome = await api.post('/api/imports', { source: 'hr', fileName: `${name}.csv`, content: hr(rows), dryRun: false });
-      // More leavers than the mass-change guard allows: a person releases the import (here, at once).
-      if (outcome.status === 'held') outcome = await api.post(`/api/imports/${outcome.id}/release`, {});
-      const importMs = Date.now() - startedAt;
-      if (outcome.status !== 'applied') throw new Error(`import ${name}: ${outcome.status}`);
+      // The directory and the SCIM server are watched from the import's start, not from its answer: a
+      // security team's check does not wait for the HR upload's response, and the lock-out may come first.
+      let importMs = -1;
+      let importFailed: Error | null = null;
+      const importing = (async () => {
+        let outcome = await api.post('/api/imports', { source: 'hr', fileName: `${name}.csv`, content: hr(rows), dryRun: false });
+        // More leavers than the mass-change guard allows: a person releases the import (here, at once).
+        if (outcome.status === 'held') outcome = await api.post(`/api/imports/${outcome.id}/release`, {});
+        importMs = Date.now() - startedAt;
+        if (outcome.status !== 'applied') throw new Error(`import ${name}: ${outcome.status}`);
+      })().catch((error: Error) => {
+        importFailed = error;
+      });
       const keys = ids.map(key);
       const ldapMs = new Map<string, number>();
       const scimMs = new Map<string, number>();
       while (ldapMs.size < keys.length || scimMs.size < keys.length) {
+        if (importFailed) throw importFailed;
         if (Date.now() - startedAt > 600_000) throw new Error(`${name}: not every leaver visible after 10 minutes (${ldapMs.size} locked, ${scimMs.size} inactive)`);
         const [locked, inactive] = await Promise.all([lockedAndCount(ldap), inactiveInScim(scim)]);
         const at = Date.now() - startedAt;
@@ -120,6 +129,8 @@ async function main(): Promise<void> {
         }
         await sleep(POLL_MS);
       }
+      await importing;
+      if (importFailed) throw importFailed;
       const joinersAfter = extra.length > 0 ? (await lockedAndCount(ldap)).count - PEOPLE : undefined;
       const result = { name, keys, ldapMs, scimMs, importMs, startedAt, load: loadNow, ...(joinersBefore !== undefined ? { joinersAt: [joinersBefore, joinersAfter!] as const } : {}) };
       report(result);
