@@ -4,7 +4,8 @@
  * process is also the only safe arrangement). The RFC 7643/7644 logic —
  * filters, PATCH, list responses, schemas — is SCIMMY's; this wrapper only
  * stores resources in memory (indexed, as a provider would: see
- * scim-resource-store.ts), checks the bearer token, fills the gaps a real
+ * scim-resource-store.ts), applies group member PATCHes itself (see
+ * memberPatch), checks the bearer token, fills the gaps a real
  * SaaS would not have (Location on 201, WWW-Authenticate on 401, userName
  * uniqueness) and injects faults on request from the parent over IPC.
  *
@@ -49,11 +50,12 @@ let faults = { tooMany: 0, tooManyAfter: 0, unavailable: 0, unavailableAfter: -1
  * match only reads them) and only the matches are copied out.
  */
 function egressFrom(store: ResourceStore) {
-  return (resource: { id?: string; filter?: ParsedFilter & { match(values: unknown[]): unknown[] } }, escaped?: EscapedFilter) => {
+  return (resource: { id?: string; filter?: ParsedFilter & { match(values: unknown[]): unknown[] }; attributes?: ParsedFilter }, escaped?: EscapedFilter) => {
+    const copy = withoutMembers(resource.attributes) ? ({ members: _, ...rest }: Stored) => structuredClone(rest) : (r: Stored) => structuredClone(r);
     if (resource.id) {
       const found = store.get(resource.id);
       if (!found) throw new SCIMMY.Types.Error(404, null as unknown as string, `Resource ${resource.id} not found`);
-      return [structuredClone(found)];
+      return [copy(found)];
     }
     let matched: Stored[];
     if (escaped) {
@@ -64,8 +66,22 @@ function egressFrom(store: ResourceStore) {
     } else {
       matched = [...store.values()];
     }
-    return matched.map((r) => structuredClone(r));
+    return matched.map(copy);
   };
+}
+
+/**
+ * Whether the request's `attributes` leave out a group's members (or its
+ * `excludedAttributes` name them): then they are not copied out, and SCIMMY
+ * does not coerce thousands of members only to drop them.
+ */
+function withoutMembers(attributes: ParsedFilter | undefined): boolean {
+  const term = attributes?.[0];
+  if (!term) return false;
+  const operators = Object.entries(term).map(([name, expression]) => [name.toLowerCase(), Array.isArray(expression) ? String(expression[0]).toLowerCase() : ''] as const);
+  const members = operators.find(([name]) => name === 'members');
+  if (operators.every(([, operator]) => operator === 'pr')) return !members;
+  return members?.[1] === 'np';
 }
 
 /**
@@ -220,6 +236,55 @@ function readId(body: unknown): string | null {
   }
   return null;
 }
+
+/**
+ * Group member PATCHes (`add` of `members` values, `remove` of
+ * `members[value eq "id"]`) are applied to the stored group here, and a
+ * group's members alone are read here, rather than by SCIMMY, which coerces the whole group through its schema twice per
+ * PATCH: measured 3.5 s per PATCH at 3,000 members (load ~17), where a
+ * provider with a membership table spends microseconds. Anything else —
+ * another operation, a member that is not there to remove, a missing group —
+ * goes on to SCIMMY and gets its answer. The request log and faults apply as
+ * to every request (the middleware above runs first).
+ */
+const MEMBER_FILTER = /^members\[value eq ("(?:[^"\\]|\\.)*")\]$/i;
+
+function memberPatch(body: unknown, members: readonly { value: string }[]): { value: string }[] | null {
+  const operations = (body as { Operations?: unknown } | null)?.Operations;
+  if (!Array.isArray(operations) || operations.length === 0) return null;
+  let next = [...members];
+  for (const operation of operations as { op?: unknown; path?: unknown; value?: unknown }[]) {
+    const op = typeof operation.op === 'string' ? operation.op.toLowerCase() : '';
+    const path = typeof operation.path === 'string' ? operation.path : '';
+    if (op === 'add' && path.toLowerCase() === 'members' && Array.isArray(operation.value) && operation.value.every((v: { value?: unknown }) => typeof v?.value === 'string')) {
+      next = [...next, ...(operation.value as { value: string }[]).map((v) => ({ value: v.value }))];
+      continue;
+    }
+    const filter = op === 'remove' ? MEMBER_FILTER.exec(path) : null;
+    if (!filter) return null;
+    const id = JSON.parse(filter[1]!) as string;
+    if (!next.some((m) => m.value === id)) return null;
+    next = next.filter((m) => m.value !== id);
+  }
+  return next;
+}
+
+app.patch('/scim/v2/Groups/:id', express.json({ type: ['application/scim+json', 'application/json'], limit: '10mb' }), (req: Request, res: Response, next: NextFunction) => {
+  const group = groups.get(String(req.params.id));
+  if (req.header('Authorization') !== `Bearer ${token}` || !group) return next();
+  const members = memberPatch(req.body, (group.members as { value: string }[] | undefined) ?? []);
+  if (!members) return next();
+  groups.set({ ...group, members, meta: { ...group.meta, lastModified: new Date().toISOString() } });
+  res.status(204).end();
+});
+
+// The same for reading a group's members alone (`?attributes=members`), which a client does before each add.
+app.get('/scim/v2/Groups/:id', (req: Request, res: Response, next: NextFunction) => {
+  const group = groups.get(String(req.params.id));
+  if (req.header('Authorization') !== `Bearer ${token}` || !group || String(req.query.attributes ?? '').toLowerCase() !== 'members') return next();
+  res.status(200).type('application/scim+json');
+  res.send(JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], id: group.id, members: group.members ?? [] }));
+});
 
 app.use(
   '/scim/v2',
