@@ -135,21 +135,21 @@ export function createScimClient(settings: ScimSettings, system: string, deps: S
   const slots = createCallSlots(settings.maxInFlight);
 
   async function send(method: string, path: string, body: unknown): Promise<ScimResponse> {
-      let { response, retryAfterMs } = await once(method, path, body);
-      // One bounded retry in place for a short Retry-After; the engine owns longer waits and further attempts.
-      const throttled = response.status === 429 || response.status === 503;
-      if (throttled && retryAfterMs !== null && retryAfterMs <= settings.maxInlineRetryMs) {
-        await sleep(retryAfterMs);
-        ({ response, retryAfterMs } = await once(method, path, body));
-      }
-      if (response.status < 400) return response;
-      const error = response.body as { detail?: unknown; scimType?: unknown } | null;
-      const detail = typeof error?.detail === 'string' ? error.detail : typeof response.body === 'string' ? response.body.slice(0, 200) : '';
-      const scimType = typeof error?.scimType === 'string' ? error.scimType : null;
-      throw new JmlError('connector', redactSecrets(`scim ${system}: ${method} ${path} answered ${response.status}${detail ? `: ${detail}` : ''}`, [deps.token]), {
-        retryable: isRetryableStatus(response.status),
-        details: { system, status: response.status, scimType, retryAfterMs },
-      });
+    let { response, retryAfterMs } = await once(method, path, body);
+    // One bounded retry in place for a short Retry-After; the engine owns longer waits and further attempts.
+    const throttled = response.status === 429 || response.status === 503;
+    if (throttled && retryAfterMs !== null && retryAfterMs <= settings.maxInlineRetryMs) {
+      await sleep(retryAfterMs);
+      ({ response, retryAfterMs } = await once(method, path, body));
+    }
+    if (response.status < 400) return response;
+    const error = response.body as { detail?: unknown; scimType?: unknown } | null;
+    const detail = typeof error?.detail === 'string' ? error.detail : typeof response.body === 'string' ? response.body.slice(0, 200) : '';
+    const scimType = typeof error?.scimType === 'string' ? error.scimType : null;
+    throw new JmlError('connector', redactSecrets(`scim ${system}: ${method} ${path} answered ${response.status}${detail ? `: ${detail}` : ''}`, [deps.token]), {
+      retryable: isRetryableStatus(response.status),
+      details: { system, status: response.status, scimType, retryAfterMs },
+    });
   }
 
   return {
