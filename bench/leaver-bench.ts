@@ -4,9 +4,9 @@
  * a SCIM server; 500 people are provisioned; `jml serve --workers` runs in its
  * own process; an HR file terminating 100 people (then, separately, one) is
  * imported through the API, and this process polls the directory with
- * `ldapsearch` and the SCIM server over HTTP every 0.2 s until each leaver is
- * locked and `active=false`. Latency runs from the start of the import
- * request. The second pass does the same while the workers are busy with a
+ * `ldapsearch` and the SCIM server over HTTP every 0.2 s, from the start of
+ * the import request (not from its answer), until each leaver is locked and
+ * `active=false`. Latency runs from the start of the import request. The second pass does the same while the workers are busy with a
  * large joiner plan queued first.
  *
  *   node bench/leaver-bench.ts --backend pglite|postgres [--people 500] [--leavers 100] [--singles 5] [--joiners 2500]
@@ -23,6 +23,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { keyringFromEnv } from '../src/connectors/secrets/index.ts';
+import { sql } from 'kysely';
 import { openStore } from '../src/store/open-store.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../test/peers/openldap.ts';
 import { startScimServer, type ScimServer } from '../test/peers/scim-server.ts';
@@ -101,15 +102,24 @@ async function main(): Promise<void> {
       const startedAt = Date.now();
       const loadNow = load();
       const joinersBefore = extra.length > 0 ? (await lockedAndCount(ldap)).count - PEOPLE : undefined;
-      let outcome = await api.post('/api/imports', { source: 'hr', fileName: `${name}.csv`, content: hr(rows), dryRun: false });
-      // More leavers than the mass-change guard allows: a person releases the import (here, at once).
-      if (outcome.status === 'held') outcome = await api.post(`/api/imports/${outcome.id}/release`, {});
-      const importMs = Date.now() - startedAt;
-      if (outcome.status !== 'applied') throw new Error(`import ${name}: ${outcome.status}`);
+      // The directory and the SCIM server are watched from the import's start, not from its answer: a
+      // security team's check does not wait for the HR upload's response, and the lock-out may come first.
+      let importMs = -1;
+      let importFailed: Error | null = null;
+      const importing = (async () => {
+        let outcome = await api.post('/api/imports', { source: 'hr', fileName: `${name}.csv`, content: hr(rows), dryRun: false });
+        // More leavers than the mass-change guard allows: a person releases the import (here, at once).
+        if (outcome.status === 'held') outcome = await api.post(`/api/imports/${outcome.id}/release`, {});
+        importMs = Date.now() - startedAt;
+        if (outcome.status !== 'applied') throw new Error(`import ${name}: ${outcome.status}`);
+      })().catch((error: Error) => {
+        importFailed = error;
+      });
       const keys = ids.map(key);
       const ldapMs = new Map<string, number>();
       const scimMs = new Map<string, number>();
       while (ldapMs.size < keys.length || scimMs.size < keys.length) {
+        if (importFailed) throw importFailed;
         if (Date.now() - startedAt > 600_000) throw new Error(`${name}: not every leaver visible after 10 minutes (${ldapMs.size} locked, ${scimMs.size} inactive)`);
         const [locked, inactive] = await Promise.all([lockedAndCount(ldap), inactiveInScim(scim)]);
         const at = Date.now() - startedAt;
@@ -119,6 +129,8 @@ async function main(): Promise<void> {
         }
         await sleep(POLL_MS);
       }
+      await importing;
+      if (importFailed) throw importFailed;
       const joinersAfter = extra.length > 0 ? (await lockedAndCount(ldap)).count - PEOPLE : undefined;
       const result = { name, keys, ldapMs, scimMs, importMs, startedAt, load: loadNow, ...(joinersBefore !== undefined ? { joinersAt: [joinersBefore, joinersAfter!] as const } : {}) };
       report(result);
@@ -148,9 +160,10 @@ async function main(): Promise<void> {
 
     await stopServer(server);
     server = null;
+    const replans = await replanTimes(dir, env);
     const listed = await runCli(['leavers', '--json', '--days', '3', '--limit', '100000'], { cwd: dir, env });
     const statuses = (JSON.parse(listed.stdout) as { leavers: LeaverStatus[] }).leavers;
-    summarise(results, statuses);
+    summarise(results, statuses, replans);
   } finally {
     if (server) await stopServer(server);
     await Promise.all([ldap.stop(), scim.stop()]);
@@ -274,8 +287,26 @@ function report(r: CaseResult): void {
   console.log(`${backend} ${r.name.padEnd(19)} locked+inactive ${stats(both)}  ${goal(r.name, p95)} | OpenLDAP ${stats([...r.ldapMs.values()])} | SCIM ${stats([...r.scimMs.values()])}  (import request ${r.importMs} ms, load ${r.load}${joiners})`);
 }
 
+/** When the replan job that planned an identity was queued and taken up (pg-boss's own columns), by identity key: the plan stage's split. */
+type ReplanTimes = Map<string, { readonly queuedAt: number; readonly startedAt: number }>;
+
+async function replanTimes(dir: string, env: Record<string, string | undefined>): Promise<ReplanTimes> {
+  const store = await openStore(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: join(dir, 'data') });
+  try {
+    const rows = await sql<{ data: { identityKeys?: string[] }; created_on: Date; started_on: Date | null }>`select data, created_on, started_on from pgboss.job where name = 'replan' order by created_on`.execute(store.db);
+    const times: ReplanTimes = new Map();
+    for (const row of rows.rows) {
+      if (!row.started_on) continue;
+      for (const key of row.data.identityKeys ?? []) times.set(key, { queuedAt: new Date(row.created_on).getTime(), startedAt: new Date(row.started_on).getTime() });
+    }
+    return times;
+  } finally {
+    await store.close();
+  }
+}
+
 /** One line per case kind over all its runs, then where the time went, from jml's own timestamps. */
-function summarise(results: readonly CaseResult[], statuses: readonly LeaverStatus[]): void {
+function summarise(results: readonly CaseResult[], statuses: readonly LeaverStatus[], replans: ReplanTimes): void {
   const byKey = new Map(statuses.map((s) => [s.identityKey, s]));
   const kinds = [...new Set(results.map((r) => r.name))];
   console.log(`\n${backend}: summary (ms from the start of the import request; load average now ${load()})`);
@@ -295,6 +326,12 @@ function summarise(results: readonly CaseResult[], statuses: readonly LeaverStat
         for (const d of disables) {
           const detected = t(s!.detectedAt);
           add('import start → plan computed', t(d.plannedAt) - detected);
+          const replan = replans.get(k);
+          if (replan && replan.queuedAt >= r.startedAt) {
+            add('  import start → replan queued', replan.queuedAt - detected);
+            add('  replan queued → taken up', replan.startedAt - replan.queuedAt);
+            add('  replan taken up → plan computed', t(d.plannedAt) - replan.startedAt);
+          }
           add('plan computed → queued', t(d.queuedAt) - t(d.plannedAt));
           add('queued → taken up by a worker', t(d.startedAt) - t(d.queuedAt));
           add('taken up → connector call done', t(d.actedAt) - t(d.startedAt));

@@ -33,6 +33,7 @@ import { createApprovalsPort } from './approvals-port.ts';
 import { buildEvidenceZip } from '../app/evidence/evidence-service.ts';
 import { createIdentityAccess } from './identity-access.ts';
 import { createPlanPreviewStore } from './plan-preview-store.ts';
+import type { PriorityLane } from '../store/priority-lane.ts';
 
 /**
  * A dry run stores nothing, so it has no id to come back to; one the
@@ -82,6 +83,12 @@ export interface ConsoleServicesDeps {
    * identities it touched. Absent: nothing is asked; the next plan picks them up.
    */
   readonly replan?: ReplanQueue;
+  /**
+   * The store's priority lane (embedded store): an import's statements are
+   * served before the workers' waiting ones, since the leaver it may carry
+   * cannot be queued until the import is done.
+   */
+  readonly lane?: Pick<PriorityLane, 'preferred'>;
 }
 
 /** How long the follow-up of a push waits for the pushes after it (coalescedFollowUps). */
@@ -92,6 +99,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
   const { db, config } = deps;
   const previews = createPlanPreviewStore({ db, now: deps.now });
   const access = createIdentityAccess({ db, config, now: deps.now });
+  const preferred = <T>(fn: () => T): T => (deps.lane ? deps.lane.preferred(fn) : fn());
 
   /** Opens joiner approvals and asks the workers to plan the touched identities; a failure never undoes the import. */
   async function followUp(result: Pick<ImportResult, 'status' | 'events' | 'effective' | 'source' | 'importId'>): Promise<void> {
@@ -140,7 +148,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
     approvals,
     reviews: () => ({ db, planner: createPlanner({ db, config, actor: 'api', now: deps.now }), timeZone: config.timezone }),
     imports: {
-      importSource: (r) => runImport(r.source, r.fileName, r.content, r.dryRun, r.actor, false),
+      importSource: (r) => preferred(() => runImport(r.source, r.fileName, r.content, r.dryRun, r.actor, false)),
       async release(importId, actor) {
         // Claimed with one conditional UPDATE: two instances releasing the same hold run it once.
         const claimed = await db
@@ -153,7 +161,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
         if (!claimed) throw new JmlError('not_found', `no held import ${importId} waiting for release (already released, or held by the CLI: release it there with --allow-mass-change)`);
         try {
           if (configuredSource(config, claimed.source).type === 'scim') return pushOutcome(await push(heldPushInput(claimed.source, claimed.content, actor, deps.now())));
-          return await runImport(claimed.source, claimed.file_name, claimed.content, false, actor, true);
+          return await preferred(() => runImport(claimed.source, claimed.file_name, claimed.content, false, actor, true));
         } catch (error) {
           await db.updateTable('held_import_files').set({ released_by: null, released_at: null }).where('import_id', '=', importId).execute();
           throw error;

@@ -24,6 +24,7 @@ import { loadPlan, recordPlan, updateChange, type ChangeState } from '../app/pla
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
 import type { PriorityLane } from '../store/priority-lane.ts';
+import type { HeldChanges } from './held-changes.ts';
 import { inTransaction, type JobSender } from './job-boss.ts';
 import { changeJobId, changePriority, deterministicJobId, LEAVER_LOCKOUT_PRIORITY, QUEUE, type ChangeJob } from './job-queues.ts';
 
@@ -62,6 +63,8 @@ export interface ChangeJobDeps extends ApplyChangeDeps {
   readonly onDependentsQueued?: () => void;
   /** Where the changes that lock a leaver out run as urgent work, which the rest of the process gives way to. */
   readonly lane?: Pick<PriorityLane, 'urgent'>;
+  /** Changes waiting for another plan's run of the same change, woken when it ends in this process. */
+  readonly heldChanges?: HeldChanges;
 }
 
 /** How long a change being done by another plan's run waits before it looks again. */
@@ -182,6 +185,7 @@ export async function runChangeJobs(deps: ChangeJobDeps, jobs: readonly ChangeJo
         results.set(job, { error: error as Error });
       }
     }
+    await deps.heldChanges?.ended(group.map((g) => g.job.changeId));
   }
   for (const job of notClaimed) results.set(job, await settleResult(() => unclaimed(deps, job)));
   return jobs.map((job) => results.get(job)!);
@@ -259,6 +263,8 @@ async function unclaimed(deps: ChangeJobDeps, job: ChangeJob): Promise<ChangeJob
   const startAfter = ownLease ? new Date(leaseUntil + 250) : OTHER_PLAN_WAIT_MS / 1000;
   const id = ownLease ? deterministicJobId('change-after-lease', job.planId, job.changeId, job.seq, leaseUntil) : randomUUID();
   await deps.boss.send(QUEUE.applyChange, job, { id, startAfter, priority: row.priority });
+  // Held by another plan's run in this process: come back the moment it ends, not only after the wait.
+  if (!ownLease) deps.heldChanges?.hold(job.changeId, async () => void (await deps.boss.send(QUEUE.applyChange, job, { id: randomUUID(), priority: row.priority })));
   return 'locked';
 }
 

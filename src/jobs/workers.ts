@@ -13,6 +13,8 @@ import type { Policy } from '../domain/policy.ts';
 import type { ApplyChangeDeps } from '../app/apply-change.ts';
 import type { Store } from '../store/open-store.ts';
 import type { PriorityLane } from '../store/priority-lane.ts';
+import { asUrgentCall } from '../connectors/call-slots.ts';
+import { createHeldChanges } from './held-changes.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
 import { startJobBoss } from './job-boss.ts';
@@ -114,6 +116,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     boss,
     workerId,
     ...(lane ? { lane } : {}),
+    heldChanges: createHeldChanges(),
     // The lease lapses a little before pg-boss re-offers the job, so the retried job can claim it.
     leaseMs: Math.max(1000, applyExpireSeconds * 1000 - 500),
     actor: deps.actor ?? `worker:${workerId}`,
@@ -210,10 +213,13 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
 
 /**
  * The connectors of `connectorFor`, each call of which first gives way to
- * urgent work in flight (a leaver's changes); urgent work's own calls go at once.
+ * urgent work in flight (a leaver's changes); urgent work's own calls go at once,
+ * and before other calls waiting for the connector's request slots.
  */
-function givingWayTo(lane: Pick<PriorityLane, 'giveWay'>, connectorFor: (system: string | null) => Connector | undefined): (system: string | null) => Connector | undefined {
+function givingWayTo(lane: Pick<PriorityLane, 'giveWay' | 'isUrgent'>, connectorFor: (system: string | null) => Connector | undefined): (system: string | null) => Connector | undefined {
   const wrapped = new WeakMap<Connector, Connector>();
+  // Urgent work's calls also go first among the calls waiting for a connector's request slots (call-slots.ts).
+  const marked = <T>(call: () => T): T => (lane.isUrgent() ? asUrgentCall(call) : call());
   return (system) => {
     const connector = connectorFor(system);
     if (!connector) return undefined;
@@ -224,8 +230,9 @@ function givingWayTo(lane: Pick<PriorityLane, 'giveWay'>, connectorFor: (system:
         describe: connector.describe.bind(connector),
         validate: connector.validate.bind(connector),
         list: connector.list.bind(connector),
-        readBack: async (change) => (await lane.giveWay(), connector.readBack(change)),
-        ...(apply ? { apply: async (change: Change, secrets?: ChangeSecrets) => (await lane.giveWay(), apply.call(connector, change, secrets)) } : {}),
+        readBack: async (change) => (await lane.giveWay(), marked(() => connector.readBack(change))),
+        ...(connector.readBackMany ? { readBackMany: async (changes: readonly Change[]) => (await lane.giveWay(), marked(() => connector.readBackMany!(changes))) } : {}),
+        ...(apply ? { apply: async (change: Change, secrets?: ChangeSecrets) => (await lane.giveWay(), marked(() => apply.call(connector, change, secrets))) } : {}),
         ...(connector.server ? { server: connector.server.bind(connector) } : {}),
         ...(connector.close ? { close: connector.close.bind(connector) } : {}),
       };

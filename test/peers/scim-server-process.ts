@@ -3,7 +3,9 @@
  * its resource handlers in static, process-wide state, so one server per
  * process is also the only safe arrangement). The RFC 7643/7644 logic —
  * filters, PATCH, list responses, schemas — is SCIMMY's; this wrapper only
- * stores resources in memory, checks the bearer token, fills the gaps a real
+ * stores resources in memory (indexed, as a provider would: see
+ * scim-resource-store.ts), applies group member PATCHes itself (see
+ * memberPatch), checks the bearer token, fills the gaps a real
  * SaaS would not have (Location on 201, WWW-Authenticate on 401, userName
  * uniqueness) and injects faults on request from the parent over IPC.
  *
@@ -15,8 +17,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import SCIMMY from 'scimmy';
 import SCIMMYRouters from 'scimmy-routers';
-
-type Stored = Record<string, unknown> & { id: string; meta: { created: string; lastModified: string } };
+import { createResourceStore, type ParsedFilter, type ResourceStore, type Stored } from './scim-resource-store.ts';
 
 export interface FaultPlan {
   /** Answer the next `count` requests with 429 and this Retry-After (seconds). */
@@ -38,23 +39,49 @@ export interface RequestLogEntry {
 const token = process.env.SCIM_TOKEN ?? '';
 if (!token) throw new Error('SCIM_TOKEN must be set');
 
-const users = new Map<string, Stored>();
-const groups = new Map<string, Stored>();
+const users = createResourceStore();
+const groups = createResourceStore();
 const log: RequestLogEntry[] = [];
 let faults = { tooMany: 0, tooManyAfter: 0, unavailable: 0, unavailableAfter: -1, delayMs: 0 };
 
-/** Resolves a resource handler call against one collection: by id, or the filtered list. */
-function egressFrom(store: Map<string, Stored>) {
-  return (resource: { id?: string; filter?: { match(values: unknown[]): unknown[] } }, escaped?: EscapedFilter) => {
+/**
+ * Resolves a resource handler call against one collection: by id, or the
+ * filtered list. Filters are checked against the stored resources (SCIMMY's
+ * match only reads them) and only the matches are copied out.
+ */
+function egressFrom(store: ResourceStore) {
+  return (resource: { id?: string; filter?: ParsedFilter & { match(values: unknown[]): unknown[] }; attributes?: ParsedFilter }, escaped?: EscapedFilter) => {
+    const copy = withoutMembers(resource.attributes) ? ({ members: _, ...rest }: Stored) => structuredClone(rest) : (r: Stored) => structuredClone(r);
     if (resource.id) {
       const found = store.get(resource.id);
       if (!found) throw new SCIMMY.Types.Error(404, null as unknown as string, `Resource ${resource.id} not found`);
-      return [structuredClone(found)];
+      return [copy(found)];
     }
-    const all = [...store.values()].map((r) => structuredClone(r));
-    if (escaped) return all.filter((r) => matchesEscaped(r, escaped));
-    return resource.filter ? resource.filter.match(all) : all;
+    let matched: Stored[];
+    if (escaped) {
+      const candidates = store.candidates([{ [escaped.path.join('.')]: ['eq', escaped.value] }]) ?? [...store.values()];
+      matched = candidates.filter((r) => matchesEscaped(r, escaped));
+    } else if (resource.filter) {
+      matched = resource.filter.match(store.candidates(resource.filter) ?? [...store.values()]) as Stored[];
+    } else {
+      matched = [...store.values()];
+    }
+    return matched.map(copy);
   };
+}
+
+/**
+ * Whether the request's `attributes` leave out a group's members (or its
+ * `excludedAttributes` name them): then they are not copied out, and SCIMMY
+ * does not coerce thousands of members only to drop them.
+ */
+function withoutMembers(attributes: ParsedFilter | undefined): boolean {
+  const term = attributes?.[0];
+  if (!term) return false;
+  const operators = Object.entries(term).map(([name, expression]) => [name.toLowerCase(), Array.isArray(expression) ? String(expression[0]).toLowerCase() : ''] as const);
+  const members = operators.find(([name]) => name === 'members');
+  if (operators.every(([, operator]) => operator === 'pr')) return !members;
+  return members?.[1] === 'np';
 }
 
 /**
@@ -95,32 +122,30 @@ function matchesEscaped(resource: Record<string, unknown>, filter: EscapedFilter
   return last === 'username' ? current.toLowerCase() === filter.value.toLowerCase() : current === filter.value;
 }
 
-function ingressInto(store: Map<string, Stored>, uniqueAttribute: string) {
+function ingressInto(store: ResourceStore, uniqueAttribute: string) {
   return (resource: { id?: string }, instance: Record<string, unknown>) => {
     const now = new Date().toISOString();
     // SCIMMY hands over a schema instance of getters; keep plain data only.
     const data = JSON.parse(JSON.stringify(instance)) as Record<string, unknown>;
     const value = instance[uniqueAttribute];
-    for (const other of store.values()) {
-      // RFC 7643 makes userName unique and case-insensitive; a real provider answers 409.
-      if (other.id !== resource.id && typeof value === 'string' && String(other[uniqueAttribute]).toLowerCase() === value.toLowerCase()) {
-        throw new SCIMMY.Types.Error(409, 'uniqueness', `${uniqueAttribute} ${JSON.stringify(value)} is already taken`);
-      }
+    // RFC 7643 makes userName unique and case-insensitive; a real provider answers 409.
+    if (typeof value === 'string' && store.holder(uniqueAttribute, value, resource.id)) {
+      throw new SCIMMY.Types.Error(409, 'uniqueness', `${uniqueAttribute} ${JSON.stringify(value)} is already taken`);
     }
     if (resource.id) {
       const existing = store.get(resource.id);
       if (!existing) throw new SCIMMY.Types.Error(404, null as unknown as string, `Resource ${resource.id} not found`);
       const updated: Stored = { ...data, id: existing.id, meta: { created: existing.meta.created, lastModified: now } };
-      store.set(existing.id, updated);
+      store.set(updated);
       return structuredClone(updated);
     }
     const created: Stored = { ...data, id: randomUUID(), meta: { created: now, lastModified: now } };
-    store.set(created.id, created);
+    store.set(created);
     return structuredClone(created);
   };
 }
 
-function degressFrom(store: Map<string, Stored>, onDelete?: (id: string) => void) {
+function degressFrom(store: ResourceStore, onDelete?: (id: string) => void) {
   return (resource: { id?: string }) => {
     if (!resource.id || !store.delete(resource.id)) throw new SCIMMY.Types.Error(404, null as unknown as string, `Resource ${resource.id} not found`);
     onDelete?.(resource.id);
@@ -211,6 +236,55 @@ function readId(body: unknown): string | null {
   }
   return null;
 }
+
+/**
+ * Group member PATCHes (`add` of `members` values, `remove` of
+ * `members[value eq "id"]`) are applied to the stored group here, and a
+ * group's members alone are read here, rather than by SCIMMY, which coerces the whole group through its schema twice per
+ * PATCH: measured 3.5 s per PATCH at 3,000 members (load ~17), where a
+ * provider with a membership table spends microseconds. Anything else —
+ * another operation, a member that is not there to remove, a missing group —
+ * goes on to SCIMMY and gets its answer. The request log and faults apply as
+ * to every request (the middleware above runs first).
+ */
+const MEMBER_FILTER = /^members\[value eq ("(?:[^"\\]|\\.)*")\]$/i;
+
+function memberPatch(body: unknown, members: readonly { value: string }[]): { value: string }[] | null {
+  const operations = (body as { Operations?: unknown } | null)?.Operations;
+  if (!Array.isArray(operations) || operations.length === 0) return null;
+  let next = [...members];
+  for (const operation of operations as { op?: unknown; path?: unknown; value?: unknown }[]) {
+    const op = typeof operation.op === 'string' ? operation.op.toLowerCase() : '';
+    const path = typeof operation.path === 'string' ? operation.path : '';
+    if (op === 'add' && path.toLowerCase() === 'members' && Array.isArray(operation.value) && operation.value.every((v: { value?: unknown }) => typeof v?.value === 'string')) {
+      next = [...next, ...(operation.value as { value: string }[]).map((v) => ({ value: v.value }))];
+      continue;
+    }
+    const filter = op === 'remove' ? MEMBER_FILTER.exec(path) : null;
+    if (!filter) return null;
+    const id = JSON.parse(filter[1]!) as string;
+    if (!next.some((m) => m.value === id)) return null;
+    next = next.filter((m) => m.value !== id);
+  }
+  return next;
+}
+
+app.patch('/scim/v2/Groups/:id', express.json({ type: ['application/scim+json', 'application/json'], limit: '10mb' }), (req: Request, res: Response, next: NextFunction) => {
+  const group = groups.get(String(req.params.id));
+  if (req.header('Authorization') !== `Bearer ${token}` || !group) return next();
+  const members = memberPatch(req.body, (group.members as { value: string }[] | undefined) ?? []);
+  if (!members) return next();
+  groups.set({ ...group, members, meta: { ...group.meta, lastModified: new Date().toISOString() } });
+  res.status(204).end();
+});
+
+// The same for reading a group's members alone (`?attributes=members`), which a client does before each add.
+app.get('/scim/v2/Groups/:id', (req: Request, res: Response, next: NextFunction) => {
+  const group = groups.get(String(req.params.id));
+  if (req.header('Authorization') !== `Bearer ${token}` || !group || String(req.query.attributes ?? '').toLowerCase() !== 'members') return next();
+  res.status(200).type('application/scim+json');
+  res.send(JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], id: group.id, members: group.members ?? [] }));
+});
 
 app.use(
   '/scim/v2',

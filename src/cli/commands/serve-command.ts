@@ -147,7 +147,7 @@ export function registerServeCommand(program: Command, ctx: CliContext): void {
         const mfa = servedMfaPolicy(config, Boolean(flags.demo));
         const keyring = optionalKeyring(process.env);
         let relyingParty = relyingPartyFor(process.env.JML_PUBLIC_URL, flags.port);
-        const services = createConsoleServices({ db: store.db, backend: store.backend, config, now, replan });
+        const services = createConsoleServices({ db: store.db, backend: store.backend, config, now, replan, ...(store.lane ? { lane: store.lane } : {}) });
         const app = await buildApiServer(
           {
             db: store.db,

@@ -6,6 +6,7 @@
  * Authorization header of requests to the configured base URL.
  */
 import { JmlError } from '../../domain/errors.ts';
+import { createCallSlots } from '../call-slots.ts';
 import { redactSecrets, type Secret } from '../secrets/secret.ts';
 import { insecureHttpRefusal, warnInsecureHttpOnce, type ScimSettings } from './scim-settings.ts';
 
@@ -29,7 +30,13 @@ export interface ScimFailureDetails {
 }
 
 export interface ScimClient {
+  /** Sends one request when a slot is free (at most `maxInFlight` unanswered; a leaver's calls first). */
   request(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<ScimResponse>;
+  /**
+   * As `request`, with the body composed when the request's turn comes: what
+   * waited for the slot can be folded into it (group member PATCHes).
+   */
+  requestComposed(method: 'PATCH', path: string, compose: () => unknown): Promise<ScimResponse>;
 }
 
 const SCIM_JSON = 'application/scim+json';
@@ -125,24 +132,29 @@ export function createScimClient(settings: ScimSettings, system: string, deps: S
     return { response: { status: res.status, body: parsed }, retryAfterMs: parseRetryAfter(res.headers.get('retry-after'), Date.now()) };
   }
 
+  const slots = createCallSlots(settings.maxInFlight);
+
+  async function send(method: string, path: string, body: unknown): Promise<ScimResponse> {
+    let { response, retryAfterMs } = await once(method, path, body);
+    // One bounded retry in place for a short Retry-After; the engine owns longer waits and further attempts.
+    const throttled = response.status === 429 || response.status === 503;
+    if (throttled && retryAfterMs !== null && retryAfterMs <= settings.maxInlineRetryMs) {
+      await sleep(retryAfterMs);
+      ({ response, retryAfterMs } = await once(method, path, body));
+    }
+    if (response.status < 400) return response;
+    const error = response.body as { detail?: unknown; scimType?: unknown } | null;
+    const detail = typeof error?.detail === 'string' ? error.detail : typeof response.body === 'string' ? response.body.slice(0, 200) : '';
+    const scimType = typeof error?.scimType === 'string' ? error.scimType : null;
+    throw new JmlError('connector', redactSecrets(`scim ${system}: ${method} ${path} answered ${response.status}${detail ? `: ${detail}` : ''}`, [deps.token]), {
+      retryable: isRetryableStatus(response.status),
+      details: { system, status: response.status, scimType, retryAfterMs },
+    });
+  }
+
   return {
-    async request(method, path, body) {
-      let { response, retryAfterMs } = await once(method, path, body);
-      // One bounded retry in place for a short Retry-After; the engine owns longer waits and further attempts.
-      const throttled = response.status === 429 || response.status === 503;
-      if (throttled && retryAfterMs !== null && retryAfterMs <= settings.maxInlineRetryMs) {
-        await sleep(retryAfterMs);
-        ({ response, retryAfterMs } = await once(method, path, body));
-      }
-      if (response.status < 400) return response;
-      const error = response.body as { detail?: unknown; scimType?: unknown } | null;
-      const detail = typeof error?.detail === 'string' ? error.detail : typeof response.body === 'string' ? response.body.slice(0, 200) : '';
-      const scimType = typeof error?.scimType === 'string' ? error.scimType : null;
-      throw new JmlError('connector', redactSecrets(`scim ${system}: ${method} ${path} answered ${response.status}${detail ? `: ${detail}` : ''}`, [deps.token]), {
-        retryable: isRetryableStatus(response.status),
-        details: { system, status: response.status, scimType, retryAfterMs },
-      });
-    },
+    request: (method, path, body) => slots.run(() => send(method, path, body)),
+    requestComposed: (method, path, compose) => slots.run(() => send(method, path, compose())),
   };
 }
 

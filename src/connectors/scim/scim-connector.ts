@@ -12,6 +12,7 @@ import { probeTls } from '../tls-session.ts';
 import type { Secret } from '../secrets/secret.ts';
 import { createScimClient, scimFailure } from './scim-client.ts';
 import { decodeCursor, encodeCursor, equalsFilter } from './scim-filter.ts';
+import { createMemberPatcher } from './scim-member-patch.ts';
 import { PATCH_SCHEMA, differingPaths, replaceOperations, toAccount, toScimPaths, userResource, type ScimPatchOperation } from './scim-mapping.ts';
 import { insecureHttpRefusal, scimSettingsSchema, type ScimSettings, type ScimSettingsInput } from './scim-settings.ts';
 
@@ -51,6 +52,7 @@ export function createScimConnector(input: ScimSettingsInput, deps: ScimConnecto
   if (!token) throw new JmlError('invalid_input', `system ${system}: the scim connector needs a bearer token (enter it in the secret store)`, { details: { system } });
   const client = createScimClient(settings, system, { ...deps, token });
   const correlation = settings.correlationAttribute;
+  const memberPatches = createMemberPatcher(client);
 
   async function get<T>(path: string): Promise<T> {
     return (await client.request('GET', path)).body as T;
@@ -274,13 +276,13 @@ export function createScimConnector(input: ScimSettingsInput, deps: ScimConnecto
         const group = await findGroup(change.entitlement);
         if (change.kind === 'remove_grant') {
           if (!user || !group) return { status: 'done', detail: 'nothing to remove' };
-          await patch('Groups', group.id, [{ op: 'remove', path: `members[value eq ${JSON.stringify(user.id)}]` }]);
+          await memberPatches.change(group.id, 'remove', user.id);
           return { status: 'done', accountId: user.id };
         }
         if (!group) return terminal(`${system} has no group ${JSON.stringify(change.entitlement)}`);
         if (!user) return terminal('no account to grant to');
         // Not every provider de-duplicates members on add (SCIMMY appends), so look first.
-        if (!(await isMember(group.id, user.id))) await patch('Groups', group.id, [{ op: 'add', path: 'members', value: [{ value: user.id }] }]);
+        if (!(await isMember(group.id, user.id))) await memberPatches.change(group.id, 'add', user.id);
         return { status: 'done', accountId: user.id };
       }
       default:

@@ -22,6 +22,13 @@ export const scimSettingsSchema = z.object({
   correlationAttribute: attributePath.default('externalId'),
   /** Per-request timeout. */
   timeoutMs: z.number().int().positive().max(120_000).default(15_000),
+  /**
+   * Requests this process has sent to the provider and not yet had answered
+   * (policy files: `max_in_flight`); more wait their turn, a leaver's first.
+   * Providers work through their own queue in order, so this bounds how many
+   * calls a leaver's disable can find in front of it there.
+   */
+  maxInFlight: z.number().int().min(1).max(64).default(4),
   /** A 429/503 whose Retry-After is at most this long is retried once in place; longer waits go back to the engine. */
   maxInlineRetryMs: z.number().int().min(0).max(10_000).default(2_000),
   /**
