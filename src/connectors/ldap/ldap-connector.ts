@@ -162,8 +162,11 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
     return null;
   }
 
-  /** `located`: the change's target as a batch read-back found it (null: absent); looked up here when not given. */
-  async function readBackOf(change: Change, located?: Entry | null): Promise<ReadBack> {
+  /**
+   * `located`: the change's target as a batch read-back found it (null: absent); looked up here when not given.
+   * `member`: for a grant, whether the batch found the account in the group; read here when not given.
+   */
+  async function readBackOf(change: Change, located?: Entry | null, member?: boolean): Promise<ReadBack> {
     const found = () => (located !== undefined ? Promise.resolve(located) : target(change));
     switch (change.kind) {
       case 'create_account': {
@@ -197,8 +200,8 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
         const groupDn = await directory.groupDn(entitlementOf(change));
         const entry = await found();
         if (!entry) return { holds: change.kind === 'remove_grant', detail: 'no account' };
-        const member = await directory.isMember(groupDn, entry.dn);
-        return { holds: member === (change.kind === 'add_grant'), accountId: entry.dn };
+        const isMember = member ?? (await directory.isMember(groupDn, entry.dn));
+        return { holds: isMember === (change.kind === 'add_grant'), accountId: entry.dn };
       }
       case 'create_group':
       case 'delete_group': {
@@ -208,6 +211,24 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
       default:
         throw new JmlError('invalid_input', `${s.system} does not handle ${change.kind}`);
     }
+  }
+
+  /**
+   * For the page's grants whose account was found: whether it is in the group, read for the
+   * page at once (directory.membershipsOf). A grant whose group cannot be named is left out:
+   * its own read-back reports that.
+   */
+  async function grantMemberships(changes: readonly Change[], targets: ReadonlyMap<Change, Entry | null | Error>): Promise<Map<Change, boolean>> {
+    const grants: { readonly change: Change; readonly groupDn: string; readonly memberDn: string }[] = [];
+    for (const change of changes) {
+      const entry = targets.get(change);
+      if ((change.kind !== 'add_grant' && change.kind !== 'remove_grant') || !entry || entry instanceof Error || !change.entitlement) continue;
+      const groupDn = await directory.groupDn(change.entitlement).catch(() => null);
+      if (groupDn !== null) grants.push({ change, groupDn, memberDn: entry.dn });
+    }
+    if (grants.length === 0) return new Map();
+    const held = await directory.membershipsOf(grants);
+    return new Map(grants.map((g, i) => [g.change, held[i]!]));
   }
 
   /** The password action a change asks for; a new secret must come with the change, from jml's credential delivery. */
@@ -323,11 +344,12 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
       const accountKinds = changes.filter((c) => c.kind !== 'create_group' && c.kind !== 'delete_group');
       const located = await directory.locateMany(accountKinds.map((c) => ({ accountId: c.accountId, correlation: correlation(c) })));
       const targets = new Map(accountKinds.map((c, i) => [c, located[i] ?? null]));
+      const memberships = await grantMemberships(changes, targets);
       return Promise.all(changes.map(async (change) => {
         const entry = targets.get(change);
         if (entry instanceof Error) return entry;
         try {
-          return await readBackOf(change, entry);
+          return await readBackOf(change, entry, memberships.get(change));
         } catch (error) {
           return error instanceof Error ? error : new Error(String(error));
         }
