@@ -225,6 +225,8 @@ function givingWayTo(lane: Pick<PriorityLane, 'giveWay'>, connectorFor: (system:
         validate: connector.validate.bind(connector),
         list: connector.list.bind(connector),
         readBack: async (change) => (await lane.giveWay(), connector.readBack(change)),
+        // Kept, or every batch would be read back one change at a time.
+        ...(connector.readBackMany ? { readBackMany: async (changes: readonly Change[]) => (await lane.giveWay(), connector.readBackMany!(changes)) } : {}),
         ...(apply ? { apply: async (change: Change, secrets?: ChangeSecrets) => (await lane.giveWay(), apply.call(connector, change, secrets)) } : {}),
         ...(connector.server ? { server: connector.server.bind(connector) } : {}),
         ...(connector.close ? { close: connector.close.bind(connector) } : {}),
