@@ -15,6 +15,7 @@ import { createDirectory, type PasswordAction } from './ldap-directory.ts';
 import { createLdapPool } from './ldap-pool.ts';
 import { createPagedLister } from './ldap-paging.ts';
 import { toEntry } from './ldap-response-decoder.ts';
+import { dnKey } from './ldap-escape.ts';
 import { createSearchStream, type SearchStream, type SearchStreamOptions } from './ldap-search-stream.ts';
 import { parseLdapSettings, type LdapSettings } from './ldap-settings.ts';
 
@@ -135,6 +136,28 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
 
   async function target(change: Change): Promise<Entry | null> {
     return directory.locate(change.accountId, correlation(change));
+  }
+
+  /**
+   * The account DN the latest page read-back found for each grant it did not find holding, by
+   * change id: the grant's act that follows writes to it without looking the account up again.
+   * Each is used once; a newer page read-back replaces them all.
+   */
+  let foundForActs = new Map<string, string>();
+  /** Grants acted on with such a DN, by change id: the read-back after checks the account is still at it. */
+  const actedWith = new Map<string, string>();
+
+  /**
+   * An add_grant whose act wrote a DN the account no longer has (renamed, moved or deleted since the
+   * read-back before) left a member naming nobody, or someone later created there: it goes again.
+   * The change itself does not hold (its account is not at that DN), so the executor tries it again.
+   */
+  async function dropStaleMember(change: Change, located: Entry | null | Error | undefined): Promise<void> {
+    const used = actedWith.get(change.id);
+    if (used === undefined) return;
+    actedWith.delete(change.id);
+    if (change.kind !== 'add_grant' || located instanceof Error || (located && dnKey(located.dn) === dnKey(used))) return;
+    await directory.removeMember(await directory.groupDn(entitlementOf(change)), used);
   }
 
   async function mustTarget(change: Change): Promise<Entry> {
@@ -268,6 +291,18 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
       case 'add_grant':
       case 'remove_grant': {
         const groupDn = await directory.groupDn(entitlementOf(change));
+        const found = foundForActs.get(change.id);
+        if (found !== undefined) {
+          foundForActs.delete(change.id);
+          try {
+            if (change.kind === 'add_grant') await directory.addMember(groupDn, found);
+            else await directory.removeMember(groupDn, found);
+            actedWith.set(change.id, found);
+            return { status: 'done', accountId: found };
+          } catch {
+            // The DN the read-back found was refused (a server that checks members, the entry gone): look the account up.
+          }
+        }
         const entry = await mustTarget(change).catch((error: unknown) => {
           if (change.kind === 'remove_grant' && error instanceof JmlError && !error.retryable) return null;
           throw error;
@@ -337,23 +372,34 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
       return { items: page.items as readonly ListTypes[K][], nextCursor: page.nextCursor };
     },
 
-    readBack: (change) => readBackOf(change),
+    async readBack(change) {
+      foundForActs.delete(change.id);
+      if (actedWith.has(change.id)) await dropStaleMember(change, await target(change).catch((error: unknown) => error as Error));
+      return readBackOf(change);
+    },
 
     async readBackMany(changes: readonly Change[]): Promise<readonly (ReadBack | Error)[]> {
       // Every kind but the group ones reads its account: one look-up for the page (locateMany), then each change's own rule.
       const accountKinds = changes.filter((c) => c.kind !== 'create_group' && c.kind !== 'delete_group');
       const located = await directory.locateMany(accountKinds.map((c) => ({ accountId: c.accountId, correlation: correlation(c) })));
       const targets = new Map(accountKinds.map((c, i) => [c, located[i] ?? null]));
+      const stale = await Promise.all(changes.map((c) => dropStaleMember(c, targets.get(c)).then(() => null, (error: unknown) => error)));
       const memberships = await grantMemberships(changes, targets);
-      return Promise.all(changes.map(async (change) => {
+      const forActs = new Map<string, string>();
+      const answers = await Promise.all(changes.map(async (change, i): Promise<ReadBack | Error> => {
         const entry = targets.get(change);
         if (entry instanceof Error) return entry;
+        if (stale[i]) return stale[i] instanceof Error ? stale[i] : new Error(String(stale[i]));
         try {
-          return await readBackOf(change, entry, memberships.get(change));
+          const answer = await readBackOf(change, entry, memberships.get(change));
+          if (!answer.holds && entry && (change.kind === 'add_grant' || change.kind === 'remove_grant')) forActs.set(change.id, entry.dn);
+          return answer;
         } catch (error) {
           return error instanceof Error ? error : new Error(String(error));
         }
       }));
+      foundForActs = forActs;
+      return answers;
     },
 
     async apply(change: Change, secrets?: ChangeSecrets): Promise<ChangeOutcome> {
