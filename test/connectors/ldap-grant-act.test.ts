@@ -56,11 +56,12 @@ describe('a grant acts on the account the page read-back found, in OpenLDAP', { 
     await peer?.stop();
   });
 
-  test('the acts of a page of 20 add_grants after its read-back search for no account, and every grant holds after', async () => {
+  test('the acts of two pages of 10 add_grants, read back one after the other as two worker loops do, search for no account, and every grant holds after', async () => {
     const keys = Array.from({ length: 20 }, (_, i) => `G${i}`);
     for (const key of keys) assert.equal((await ldap.apply(create(key))).status, 'done');
     const grants = keys.map((k) => grant(k, 'desk'));
-    assert.deepEqual(holds(await ldap.readBackMany(grants)), grants.map(() => false));
+    assert.deepEqual(holds(await ldap.readBackMany(grants.slice(0, 10))), grants.slice(0, 10).map(() => false));
+    assert.deepEqual(holds(await ldap.readBackMany(grants.slice(10))), grants.slice(10).map(() => false));
     const searches = countSearches();
     const outcomes = await Promise.all(grants.map((g) => ldap.apply(g)));
     assert.equal(searches.stop(), 0, 'the acts only write');

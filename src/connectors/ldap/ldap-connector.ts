@@ -19,6 +19,9 @@ import { dnKey } from './ldap-escape.ts';
 import { createSearchStream, type SearchStream, type SearchStreamOptions } from './ldap-search-stream.ts';
 import { parseLdapSettings, type LdapSettings } from './ldap-settings.ts';
 
+/** Grant DNs kept between a read-back and its act: a few batches' worth. */
+const KEPT_FOR_ACTS = 10_000;
+
 const PROVISIONS: readonly ChangeKind[] = [
   'create_account', 'enable_account', 'update_attributes', 'add_grant', 'remove_grant', 'disable_account', 'delete_account',
   'create_group', 'delete_group',
@@ -139,11 +142,11 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
   }
 
   /**
-   * The account DN the latest page read-back found for each grant it did not find holding, by
-   * change id: the grant's act that follows writes to it without looking the account up again.
-   * Each is used once; a newer page read-back replaces them all.
+   * The account DN a change's latest page read-back found, for each grant it did not find holding,
+   * by change id: the grant's act that follows writes to it without looking the account up again.
+   * Each is used once; batches read back side by side (several worker loops) keep each other's.
    */
-  let foundForActs = new Map<string, string>();
+  const foundForActs = new Map<string, string>();
   /** Grants acted on with such a DN, by change id: the read-back after checks the account is still at it. */
   const actedWith = new Map<string, string>();
 
@@ -385,20 +388,26 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
       const targets = new Map(accountKinds.map((c, i) => [c, located[i] ?? null]));
       const stale = await Promise.all(changes.map((c) => dropStaleMember(c, targets.get(c)).then(() => null, (error: unknown) => error)));
       const memberships = await grantMemberships(changes, targets);
-      const forActs = new Map<string, string>();
       const answers = await Promise.all(changes.map(async (change, i): Promise<ReadBack | Error> => {
         const entry = targets.get(change);
+        foundForActs.delete(change.id);
         if (entry instanceof Error) return entry;
         if (stale[i]) return stale[i] instanceof Error ? stale[i] : new Error(String(stale[i]));
         try {
           const answer = await readBackOf(change, entry, memberships.get(change));
-          if (!answer.holds && entry && (change.kind === 'add_grant' || change.kind === 'remove_grant')) forActs.set(change.id, entry.dn);
+          if (!answer.holds && entry && (change.kind === 'add_grant' || change.kind === 'remove_grant')) foundForActs.set(change.id, entry.dn);
           return answer;
         } catch (error) {
           return error instanceof Error ? error : new Error(String(error));
         }
       }));
-      foundForActs = forActs;
+      // A change read back but never acted on (another worker took it, the batch failed) leaves its DN: the oldest go.
+      for (const kept of [foundForActs, actedWith]) {
+        for (const id of kept.keys()) {
+          if (kept.size <= KEPT_FOR_ACTS) break;
+          kept.delete(id);
+        }
+      }
       return answers;
     },
 
