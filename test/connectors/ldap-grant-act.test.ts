@@ -69,6 +69,22 @@ describe('a grant acts on the account the page read-back found, in OpenLDAP', { 
     assert.deepEqual(holds(await ldap.readBackMany(grants)), grants.map(() => true));
   });
 
+  test('the acts of a page of remove_grants after its read-back search for no account, and the members are out after', async () => {
+    const keys = ['Rv0', 'Rv1', 'Rv2', 'Rv3'];
+    for (const key of [...keys, 'RvStay']) {
+      assert.equal((await ldap.apply(create(key))).status, 'done');
+      assert.equal((await ldap.apply(grant(key, 'desk'))).status, 'done');
+    }
+    const removals = keys.map((k) => change(`revoke:${k}:desk`, 'remove_grant', k, { entitlement: 'desk' }));
+    assert.deepEqual(holds(await ldap.readBackMany(removals)), removals.map(() => false));
+    const searches = countSearches();
+    const outcomes = await Promise.all(removals.map((r) => ldap.apply(r)));
+    assert.equal(searches.stop(), 0, 'the acts only write');
+    assert.deepEqual(outcomes.map((o) => o.status), removals.map(() => 'done'));
+    assert.deepEqual(holds(await ldap.readBackMany(removals)), removals.map(() => true));
+    assert.ok((await members('desk')).includes(dn('rvstay')), 'a member not asked about stays');
+  });
+
   test('an account renamed between the read-back and the act: the member written at its old DN goes again, the grant does not hold, and the next attempt grants the new DN', async () => {
     for (const key of ['Mv', 'Stay']) assert.equal((await ldap.apply(create(key))).status, 'done');
     const moved = grant('Mv', 'yard');
