@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Change, Plan } from '../domain/change.ts';
 import { createFakeConnector } from '../connectors/fake/fake-connector.ts';
+import type { Connector } from '../connectors/connector.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { DEFAULT_QUARANTINE, isQuarantined, recordSystemFailure } from '../app/quarantine.ts';
@@ -25,12 +26,23 @@ for (const backend of testBackends()) {
     let workers: Workers;
     const wiki = createFakeConnector({ groups: ['staff'], latencyMs: 2 }, { system: 'wiki' });
     const crm = createFakeConnector({ groups: ['staff'] }, { system: 'crm' });
+    /** A directory that reads back a page at once; counts which way the workers ask. */
+    const pagedInner = createFakeConnector({ groups: ['staff'] }, { system: 'paged' });
+    const asked = { pages: 0, single: 0 };
+    const paged: Connector = {
+      describe: () => pagedInner.describe(),
+      validate: () => pagedInner.validate(),
+      list: (kind, cursor, size) => pagedInner.list(kind, cursor, size),
+      apply: (change) => pagedInner.apply!(change),
+      readBack: (change) => (asked.single++, pagedInner.readBack(change)),
+      readBackMany: (changes) => (asked.pages++, Promise.all(changes.map((c) => pagedInner.readBack(c)))),
+    };
     const replans: (readonly string[] | undefined)[] = [];
     before(async () => {
       store = await backend.open();
       workers = await startWorkers({
         store,
-        connectorFor: (s) => (s === 'wiki' ? wiki : s === 'crm' ? crm : undefined),
+        connectorFor: (s) => (s === 'wiki' ? wiki : s === 'crm' ? crm : s === 'paged' ? paged : undefined),
         hooks: { replan: async (keys) => void replans.push(keys) },
         options: { schedules: true, scheduleSettings: { timezone: 'Europe/Berlin' }, pollingIntervalSeconds: 0.5 },
       });
@@ -51,6 +63,20 @@ for (const backend of testBackends()) {
       assert.equal((await store.db.selectFrom('plans').select('status').where('id', '=', p.id).executeTakeFirstOrThrow()).status, 'applied');
       assert.equal(wiki.state.effects.create_account, 25);
       assert.equal(wiki.state.effects.add_grant, 25);
+    });
+
+    test('the workers read a batch back a page at a time from a connector that can, never one change at a time', { timeout: 60_000 }, async () => {
+      const p = { ...plan(20), id: `pplan-${Date.now()}`, changes: plan(20).changes.map((c) => ({ ...c, system: 'paged' })) };
+      await submitPlan({ db: store.db, boss: workers.boss, actor: 'test' }, p);
+      for (let i = 0; i < 200; i++) {
+        const row = await store.db.selectFrom('plans').select('status').where('id', '=', p.id).executeTakeFirstOrThrow();
+        if (row.status !== 'applying') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal((await store.db.selectFrom('plans').select('status').where('id', '=', p.id).executeTakeFirstOrThrow()).status, 'applied');
+      assert.equal(pagedInner.state.effects.add_grant, 20);
+      assert.equal(asked.single, 0);
+      assert.ok(asked.pages >= 2 && asked.pages < 40, `pages read: ${asked.pages}`);
     });
 
     test('a quarantined system whose health check passes is released and its waiting changes run at once', { timeout: 60_000 }, async () => {

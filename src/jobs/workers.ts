@@ -231,6 +231,7 @@ function givingWayTo(lane: Pick<PriorityLane, 'giveWay' | 'isUrgent'>, connector
         validate: connector.validate.bind(connector),
         list: connector.list.bind(connector),
         readBack: async (change) => (await lane.giveWay(), marked(() => connector.readBack(change))),
+        // Kept, or every batch would be read back one change at a time.
         ...(connector.readBackMany ? { readBackMany: async (changes: readonly Change[]) => (await lane.giveWay(), marked(() => connector.readBackMany!(changes))) } : {}),
         ...(apply ? { apply: async (change: Change, secrets?: ChangeSecrets) => (await lane.giveWay(), marked(() => apply.call(connector, change, secrets))) } : {}),
         ...(connector.server ? { server: connector.server.bind(connector) } : {}),

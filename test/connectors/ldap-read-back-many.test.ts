@@ -26,6 +26,17 @@ const change = (id: string, kind: Change['kind'], identityKey: string, extra: Pa
 const create = (key: string) => change(`create:${key}`, 'create_account', key, { attributes: { uid: key.toLowerCase(), cn: `Person ${key}`, sn: key } });
 const grant = (key: string, group = 'staff') => change(`grant:${key}:${group}`, 'add_grant', key, { entitlement: group });
 
+/** Counts the searches that ask for group members (a `member=` filter) until `stop`. */
+function countMemberSearches(): { stop(): number } {
+  const original = Client.prototype.search;
+  let count = 0;
+  Client.prototype.search = function (this: Client, ...args: Parameters<Client['search']>) {
+    if (typeof args[1]?.filter === 'string' && args[1].filter.includes('(member=')) count++;
+    return original.apply(this, args);
+  };
+  return { stop: () => ((Client.prototype.search = original), count) };
+}
+
 /** What a read-back says, in a form two answers can be compared by. */
 const summary = (answer: ReadBack | Error) => (answer instanceof Error ? `error: ${answer.message}` : `${answer.holds} ${answer.accountId ?? '-'} ${answer.detail ?? ''}`.trim());
 
@@ -46,7 +57,7 @@ describe('reading back a page of changes in OpenLDAP', { skip }, () => {
     });
     admin = new Client({ url: peer.ldapsUrl, tlsOptions: { ca: [peer.caPem] } });
     await admin.bind(peer.bindDn, peer.password);
-    for (const cn of ['staff', 'crew']) await admin.add(`cn=${cn},${peer.groupsOu}`, { objectClass: 'groupOfNames', cn, member: `cn=jml-empty-group-placeholder,${peer.baseDn}` });
+    for (const cn of ['staff', 'crew', 'team', 'guild']) await admin.add(`cn=${cn},${peer.groupsOu}`, { objectClass: 'groupOfNames', cn, member: `cn=jml-empty-group-placeholder,${peer.baseDn}` });
   });
   after(async () => {
     await admin?.unbind().catch(() => undefined);
@@ -97,11 +108,35 @@ describe('reading back a page of changes in OpenLDAP', { skip }, () => {
     ]);
   });
 
+  test('a page of grants reads its memberships with one search, answering each grant as its own read-back does, a member taken out behind jml\'s back included', async () => {
+    const keys = ['M0', 'M1', 'M2', 'M3', 'M4'];
+    for (const key of keys) {
+      assert.equal((await ldap.apply(create(key))).status, 'done');
+      for (const group of ['team', 'guild']) assert.equal((await ldap.apply(grant(key, group))).status, 'done');
+    }
+    await removeMember('guild', 'M1');
+    await removeMember('team', 'M3');
+    const removals = keys.map((k) => change(`revoke:${k}:guild`, 'remove_grant', k, { entitlement: 'guild' }));
+    const page = [...keys.map((k) => grant(k, 'team')), ...keys.map((k) => grant(k, 'guild')), ...removals];
+    const memberSearches = countMemberSearches();
+    const many = await ldap.readBackMany(page);
+    assert.equal(memberSearches.stop(), 1, 'one search answers every grant of the page');
+    const single = await Promise.all(page.map((c) => ldap.readBack(c).catch((error: Error) => error)));
+    assert.deepEqual(many.map(summary), single.map(summary), 'the page answers as the grants one by one');
+    assert.deepEqual(many.map((a) => !(a instanceof Error) && a.holds), [
+      true, true, true, false, true,
+      true, false, true, true, true,
+      false, true, false, false, false,
+    ]);
+  });
+
   test('through the executor, a batch whose grant is taken away between its act and its read-back confirms the others and not that one, with one page read per read-back', async () => {
     const store: Store = await testBackends()[0]!.open();
     try {
       const keys = ['B0', 'B1', 'B2', 'B3'];
-      for (const key of keys) await ldap.apply(create(key));
+      for (const key of [...keys, 'BX']) await ldap.apply(create(key));
+      // A member already there: taking B2 out never leaves the group empty, whichever act runs first.
+      await ldap.apply(grant('BX', 'crew'));
       const asked = { pages: 0, single: 0 };
       const directory: Connector = {
         describe: () => ldap.describe(),
@@ -122,7 +157,7 @@ describe('reading back a page of changes in OpenLDAP', { skip }, () => {
       assert.match(results[2]!.lastError ?? '', /read-back does not hold/);
       assert.deepEqual(asked, { pages: 2, single: 0 });
       const members = (await admin.search(`cn=crew,${peer.groupsOu}`, { scope: 'base', attributes: ['member'] })).searchEntries[0]!.member;
-      assert.deepEqual([members].flat().sort(), [dn('B0'), dn('B1'), dn('B3')], 'the placeholder went with the first member, and B2 is out');
+      assert.deepEqual([members].flat().sort(), [dn('B0'), dn('B1'), dn('B3'), dn('BX')], 'the placeholder went with the first member, and B2 is out');
     } finally {
       await store.close();
     }

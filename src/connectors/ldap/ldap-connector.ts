@@ -15,8 +15,12 @@ import { createDirectory, type PasswordAction } from './ldap-directory.ts';
 import { createLdapPool } from './ldap-pool.ts';
 import { createPagedLister } from './ldap-paging.ts';
 import { toEntry } from './ldap-response-decoder.ts';
+import { dnKey } from './ldap-escape.ts';
 import { createSearchStream, type SearchStream, type SearchStreamOptions } from './ldap-search-stream.ts';
 import { parseLdapSettings, type LdapSettings } from './ldap-settings.ts';
+
+/** Grant DNs kept between a read-back and its act: a few batches' worth. */
+const KEPT_FOR_ACTS = 10_000;
 
 const PROVISIONS: readonly ChangeKind[] = [
   'create_account', 'enable_account', 'update_attributes', 'add_grant', 'remove_grant', 'disable_account', 'delete_account',
@@ -137,6 +141,28 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
     return directory.locate(change.accountId, correlation(change));
   }
 
+  /**
+   * The account DN a change's latest page read-back found, for each grant it did not find holding,
+   * by change id: the grant's act that follows writes to it without looking the account up again.
+   * Each is used once; batches read back side by side (several worker loops) keep each other's.
+   */
+  const foundForActs = new Map<string, string>();
+  /** Grants acted on with such a DN, by change id: the read-back after checks the account is still at it. */
+  const actedWith = new Map<string, string>();
+
+  /**
+   * An add_grant whose act wrote a DN the account no longer has (renamed, moved or deleted since the
+   * read-back before) left a member naming nobody, or someone later created there: it goes again.
+   * The change itself does not hold (its account is not at that DN), so the executor tries it again.
+   */
+  async function dropStaleMember(change: Change, located: Entry | null | Error | undefined): Promise<void> {
+    const used = actedWith.get(change.id);
+    if (used === undefined) return;
+    actedWith.delete(change.id);
+    if (change.kind !== 'add_grant' || located instanceof Error || (located && dnKey(located.dn) === dnKey(used))) return;
+    await directory.removeMember(await directory.groupDn(entitlementOf(change)), used);
+  }
+
   async function mustTarget(change: Change): Promise<Entry> {
     const entry = await target(change);
     if (!entry) {
@@ -162,8 +188,11 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
     return null;
   }
 
-  /** `located`: the change's target as a batch read-back found it (null: absent); looked up here when not given. */
-  async function readBackOf(change: Change, located?: Entry | null): Promise<ReadBack> {
+  /**
+   * `located`: the change's target as a batch read-back found it (null: absent); looked up here when not given.
+   * `member`: for a grant, whether the batch found the account in the group; read here when not given.
+   */
+  async function readBackOf(change: Change, located?: Entry | null, member?: boolean): Promise<ReadBack> {
     const found = () => (located !== undefined ? Promise.resolve(located) : target(change));
     switch (change.kind) {
       case 'create_account': {
@@ -197,8 +226,8 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
         const groupDn = await directory.groupDn(entitlementOf(change));
         const entry = await found();
         if (!entry) return { holds: change.kind === 'remove_grant', detail: 'no account' };
-        const member = await directory.isMember(groupDn, entry.dn);
-        return { holds: member === (change.kind === 'add_grant'), accountId: entry.dn };
+        const isMember = member ?? (await directory.isMember(groupDn, entry.dn));
+        return { holds: isMember === (change.kind === 'add_grant'), accountId: entry.dn };
       }
       case 'create_group':
       case 'delete_group': {
@@ -208,6 +237,24 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
       default:
         throw new JmlError('invalid_input', `${s.system} does not handle ${change.kind}`);
     }
+  }
+
+  /**
+   * For the page's grants whose account was found: whether it is in the group, read for the
+   * page at once (directory.membershipsOf). A grant whose group cannot be named is left out:
+   * its own read-back reports that.
+   */
+  async function grantMemberships(changes: readonly Change[], targets: ReadonlyMap<Change, Entry | null | Error>): Promise<Map<Change, boolean>> {
+    const grants: { readonly change: Change; readonly groupDn: string; readonly memberDn: string }[] = [];
+    for (const change of changes) {
+      const entry = targets.get(change);
+      if ((change.kind !== 'add_grant' && change.kind !== 'remove_grant') || !entry || entry instanceof Error || !change.entitlement) continue;
+      const groupDn = await directory.groupDn(change.entitlement).catch(() => null);
+      if (groupDn !== null) grants.push({ change, groupDn, memberDn: entry.dn });
+    }
+    if (grants.length === 0) return new Map();
+    const held = await directory.membershipsOf(grants);
+    return new Map(grants.map((g, i) => [g.change, held[i]!]));
   }
 
   /** The password action a change asks for; a new secret must come with the change, from jml's credential delivery. */
@@ -247,6 +294,18 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
       case 'add_grant':
       case 'remove_grant': {
         const groupDn = await directory.groupDn(entitlementOf(change));
+        const found = foundForActs.get(change.id);
+        if (found !== undefined) {
+          foundForActs.delete(change.id);
+          try {
+            if (change.kind === 'add_grant') await directory.addMember(groupDn, found);
+            else await directory.removeMember(groupDn, found);
+            actedWith.set(change.id, found);
+            return { status: 'done', accountId: found };
+          } catch {
+            // The DN the read-back found was refused (a server that checks members, the entry gone): look the account up.
+          }
+        }
         const entry = await mustTarget(change).catch((error: unknown) => {
           if (change.kind === 'remove_grant' && error instanceof JmlError && !error.retryable) return null;
           throw error;
@@ -316,22 +375,40 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
       return { items: page.items as readonly ListTypes[K][], nextCursor: page.nextCursor };
     },
 
-    readBack: (change) => readBackOf(change),
+    async readBack(change) {
+      foundForActs.delete(change.id);
+      if (actedWith.has(change.id)) await dropStaleMember(change, await target(change).catch((error: unknown) => error as Error));
+      return readBackOf(change);
+    },
 
     async readBackMany(changes: readonly Change[]): Promise<readonly (ReadBack | Error)[]> {
       // Every kind but the group ones reads its account: one look-up for the page (locateMany), then each change's own rule.
       const accountKinds = changes.filter((c) => c.kind !== 'create_group' && c.kind !== 'delete_group');
       const located = await directory.locateMany(accountKinds.map((c) => ({ accountId: c.accountId, correlation: correlation(c) })));
       const targets = new Map(accountKinds.map((c, i) => [c, located[i] ?? null]));
-      return Promise.all(changes.map(async (change) => {
+      const stale = await Promise.all(changes.map((c) => dropStaleMember(c, targets.get(c)).then(() => null, (error: unknown) => error)));
+      const memberships = await grantMemberships(changes, targets);
+      const answers = await Promise.all(changes.map(async (change, i): Promise<ReadBack | Error> => {
         const entry = targets.get(change);
+        foundForActs.delete(change.id);
         if (entry instanceof Error) return entry;
+        if (stale[i]) return stale[i] instanceof Error ? stale[i] : new Error(String(stale[i]));
         try {
-          return await readBackOf(change, entry);
+          const answer = await readBackOf(change, entry, memberships.get(change));
+          if (!answer.holds && entry && (change.kind === 'add_grant' || change.kind === 'remove_grant')) foundForActs.set(change.id, entry.dn);
+          return answer;
         } catch (error) {
           return error instanceof Error ? error : new Error(String(error));
         }
       }));
+      // A change read back but never acted on (another worker took it, the batch failed) leaves its DN: the oldest go.
+      for (const kept of [foundForActs, actedWith]) {
+        for (const id of kept.keys()) {
+          if (kept.size <= KEPT_FOR_ACTS) break;
+          kept.delete(id);
+        }
+      }
+      return answers;
     },
 
     async apply(change: Change, secrets?: ChangeSecrets): Promise<ChangeOutcome> {

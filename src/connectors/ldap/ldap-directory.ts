@@ -10,6 +10,7 @@ import { childDn, dnKey, ldapFilter, parentDn, parseDn, type RdnPart } from './l
 import { ldapResultCode } from './ldap-errors.ts';
 import { accountAttributes, accountBases, attributeMatches, first, groupFilter, values, PPOLICY_LOCKED, UAC_DISABLED, UAC_NORMAL, userFilter } from './ldap-entries.ts';
 import type { LdapPool } from './ldap-pool.ts';
+import { readMemberships, type MembershipQuestion } from './ldap-membership-read.ts';
 import type { LdapSettings } from './ldap-settings.ts';
 import type { Secret } from '../secrets/secret.ts';
 import { newAccountPassword } from '../secrets/account-password.ts';
@@ -75,6 +76,8 @@ export interface Directory {
   /** DN of the group named `name`; throws a terminal error when there is none or several. */
   groupDn(name: string): Promise<string>;
   isMember(groupDn: string, memberDn: string): Promise<boolean>;
+  /** `isMember` for a page of grants: one search on OpenLDAP (ldap-membership-read.ts), one per grant on Active Directory. */
+  membershipsOf(questions: readonly MembershipQuestion[]): Promise<boolean[]>;
   /** With a `reset` password action, the new account gets that secret and must change it at first sign-in. */
   create(attributes: AttributeValues, correlation: string, password?: PasswordAction): Promise<string>;
   /** Renames when the RDN attribute changes, then replaces the other attributes. Returns the DN after. */
@@ -234,6 +237,13 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
 
     async isMember(groupDn, memberDn) {
       return (await search(groupDn, `(member=${ldapFilter`${memberDn}`})`, ['1.1'], 'base')).length > 0;
+    },
+
+    async membershipsOf(questions) {
+      // Active Directory has no Matched Values control, and a big group's answer comes in ranges.
+      if (s.flavour === 'ad') return Promise.all(questions.map((q) => directory.isMember(q.groupDn, q.memberDn)));
+      const run = (base: string, fn: (client: Client) => Promise<Entry[]>) => pool.run('search', base, fn);
+      return readMemberships({ run, groupsOu: s.groupsOu, pageSize: s.pageSize, isMember: (g, m) => directory.isMember(g, m) }, questions);
     },
 
     async create(attributes, correlation, passwordAction) {

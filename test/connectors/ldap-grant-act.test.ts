@@ -1,0 +1,106 @@
+/**
+ * A grant's act into a real OpenLDAP uses the account DN the page read-back
+ * just before it found, instead of searching for the account again; and when
+ * the account moved in between, the member it wrote goes again and the grant
+ * is carried out at the account's new DN on the next attempt.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Client } from 'ldapts';
+import type { Change } from '../../src/domain/change.ts';
+import type { ReadBack } from '../../src/connectors/connector.ts';
+import { createLdapConnector, type LdapConnector } from '../../src/connectors/ldap/index.ts';
+import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
+
+const skip = openLdapSkipReason();
+
+const change = (id: string, kind: Change['kind'], identityKey: string, extra: Partial<Change> = {}): Change =>
+  ({ id, kind, identityKey, system: 'corp-ldap', reason: 'test', dependsOn: [], ...extra });
+const create = (key: string) => change(`create:${key}`, 'create_account', key, { attributes: { uid: key.toLowerCase(), cn: `Person ${key}`, sn: key } });
+const grant = (key: string, group: string) => change(`grant:${key}:${group}`, 'add_grant', key, { entitlement: group });
+
+/** Counts every search the connector sends until `stop`. */
+function countSearches(): { stop(): number } {
+  const original = Client.prototype.search;
+  let count = 0;
+  Client.prototype.search = function (this: Client, ...args: Parameters<Client['search']>) {
+    count++;
+    return original.apply(this, args);
+  };
+  return { stop: () => ((Client.prototype.search = original), count) };
+}
+
+const holds = (answers: readonly (ReadBack | Error)[]) => answers.map((a) => (a instanceof Error ? a.message : a.holds));
+
+describe('a grant acts on the account the page read-back found, in OpenLDAP', { skip }, () => {
+  let peer: OpenLdapPeer;
+  let ldap: LdapConnector;
+  let admin: Client;
+  const dn = (uid: string) => `uid=${uid},${peer.usersOu}`;
+  const members = async (group: string) =>
+    [(await admin.search(`cn=${group},${peer.groupsOu}`, { scope: 'base', attributes: ['member'] })).searchEntries[0]!.member].flat().map(String).sort();
+
+  before(async () => {
+    peer = await startOpenLdap();
+    ldap = createLdapConnector({
+      system: 'corp-ldap', flavour: 'openldap', url: peer.url, caPem: peer.caPem,
+      bindDn: peer.bindDn, bindPassword: peer.password, baseDn: peer.baseDn, usersOu: peer.usersOu, groupsOu: peer.groupsOu,
+    });
+    admin = new Client({ url: peer.ldapsUrl, tlsOptions: { ca: [peer.caPem] } });
+    await admin.bind(peer.bindDn, peer.password);
+    for (const cn of ['desk', 'yard']) await admin.add(`cn=${cn},${peer.groupsOu}`, { objectClass: 'groupOfNames', cn, member: `cn=jml-empty-group-placeholder,${peer.baseDn}` });
+  });
+  after(async () => {
+    await admin?.unbind().catch(() => undefined);
+    await ldap?.close();
+    await peer?.stop();
+  });
+
+  test('the acts of two pages of 10 add_grants, read back one after the other as two worker loops do, search for no account, and every grant holds after', async () => {
+    const keys = Array.from({ length: 20 }, (_, i) => `G${i}`);
+    for (const key of keys) assert.equal((await ldap.apply(create(key))).status, 'done');
+    const grants = keys.map((k) => grant(k, 'desk'));
+    assert.deepEqual(holds(await ldap.readBackMany(grants.slice(0, 10))), grants.slice(0, 10).map(() => false));
+    assert.deepEqual(holds(await ldap.readBackMany(grants.slice(10))), grants.slice(10).map(() => false));
+    const searches = countSearches();
+    const outcomes = await Promise.all(grants.map((g) => ldap.apply(g)));
+    assert.equal(searches.stop(), 0, 'the acts only write');
+    assert.deepEqual(outcomes.map((o) => (o.status === 'done' ? o.accountId : o.status)), keys.map((k) => dn(k.toLowerCase())));
+    assert.deepEqual(holds(await ldap.readBackMany(grants)), grants.map(() => true));
+  });
+
+  test('the acts of a page of remove_grants after its read-back search for no account, and the members are out after', async () => {
+    const keys = ['Rv0', 'Rv1', 'Rv2', 'Rv3'];
+    for (const key of [...keys, 'RvStay']) {
+      assert.equal((await ldap.apply(create(key))).status, 'done');
+      assert.equal((await ldap.apply(grant(key, 'desk'))).status, 'done');
+    }
+    const removals = keys.map((k) => change(`revoke:${k}:desk`, 'remove_grant', k, { entitlement: 'desk' }));
+    assert.deepEqual(holds(await ldap.readBackMany(removals)), removals.map(() => false));
+    const searches = countSearches();
+    const outcomes = await Promise.all(removals.map((r) => ldap.apply(r)));
+    assert.equal(searches.stop(), 0, 'the acts only write');
+    assert.deepEqual(outcomes.map((o) => o.status), removals.map(() => 'done'));
+    assert.deepEqual(holds(await ldap.readBackMany(removals)), removals.map(() => true));
+    assert.ok((await members('desk')).includes(dn('rvstay')), 'a member not asked about stays');
+  });
+
+  test('an account renamed between the read-back and the act: the member written at its old DN goes again, the grant does not hold, and the next attempt grants the new DN', async () => {
+    for (const key of ['Mv', 'Stay']) assert.equal((await ldap.apply(create(key))).status, 'done');
+    const moved = grant('Mv', 'yard');
+    const page = [moved, grant('Stay', 'yard')];
+    assert.deepEqual(holds(await ldap.readBackMany(page)), [false, false]);
+    await admin.modifyDN(dn('mv'), `uid=mv-renamed,${peer.usersOu}`);
+    for (const g of page) assert.equal((await ldap.apply(g)).status, 'done');
+
+    const after = await ldap.readBackMany(page);
+    assert.deepEqual(holds(after), [false, true], 'the renamed account is not in the group; the other is');
+    assert.deepEqual(await members('yard'), [dn('stay')], 'no member names the old DN');
+
+    // The next attempt: its read-back finds the account at its new DN, and the act grants that.
+    assert.equal((await ldap.apply(moved)).status, 'done');
+    const again = await ldap.readBackMany([moved]);
+    assert.deepEqual(again.map((a) => !(a instanceof Error) && [a.holds, a.accountId]), [[true, `uid=mv-renamed,${peer.usersOu}`]]);
+    assert.deepEqual(await members('yard'), [dn('stay'), `uid=mv-renamed,${peer.usersOu}`].sort());
+  });
+});
