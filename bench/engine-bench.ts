@@ -183,7 +183,7 @@ export async function runEngineBench(options: EngineBenchOptions = {}): Promise<
     entitlements: org.policy.entitlements.length,
     roles: org.policy.roles.length,
     accounts: org.observed.reduce((n, o) => n + o.accounts.length, 0),
-    grants: org.observed.reduce((n, o) => n + o.grants.length, 0),
+    grants: org.observed.reduce((n, o) => n + (o.grants ? o.grants.length : o.accountGrants.reduce((k, l) => k + l.length, 0)), 0),
     changes: result.changes.length,
     generateMs: Math.round(t1 - t0),
     planMs: Math.round(planMs),

@@ -15,7 +15,7 @@ import type { JmlConfig } from '../../app/config.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { Grant } from '../../domain/access.ts';
 import { JmlError } from '../../domain/errors.ts';
-import { explain } from '../../engine/index.ts';
+import { explain, forEachGrant } from '../../engine/index.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { explanationLines, PLAN_FORMAT, planLines, type PlanFile } from '../plan-text.ts';
 
@@ -101,7 +101,12 @@ export function registerPlanCommands(program: Command, ctx: CliContext): void {
         const { observed, links } = await loadObserved(store.db, policy.systems.map((s) => s.name));
         const mine = new Set(links.filter((l) => l.identityKey === key).map((l) => `${l.system}\u0000${l.accountId}`));
         const accounts = observed.flatMap((o) => o.accounts.filter((a) => mine.has(`${a.system}\u0000${a.accountId}`)));
-        const grants: Grant[] = observed.flatMap((o) => o.grants.filter((g) => mine.has(`${g.system}\u0000${g.accountId}`)));
+        const grants: Grant[] = [];
+        for (const o of observed) {
+          forEachGrant(o, (accountId, entitlement) => {
+            if (mine.has(`${o.system}\u0000${accountId}`)) grants.push({ system: o.system, accountId, entitlement });
+          });
+        }
         const explanation = explain(identity, policy, await loadAssignments(store.db, key), { accounts, grants }, new Date().toISOString(), { timeZone: config.timezone });
         if (flags.json) printJson(ctx, explanation);
         else for (const line of explanationLines(explanation)) printLine(ctx, line);
