@@ -6,7 +6,7 @@ import type { Identity } from '../domain/identity.ts';
 import { seededRandom } from '../connectors/chaos/chaos-connector.ts';
 import { compilePolicy } from './compiled-policy.ts';
 import { person, POLICY } from './engine-fixture.ts';
-import { indexObserved, listedGrants, type AccountLink, type ObservedIndex, type ObservedSystem } from './observed-index.ts';
+import { groupedByAccount, indexObserved, listedGrants, type AccountLink, type ObservedIndex, type ObservedSystem } from './observed-index.ts';
 import { plan, type JmlAssigned, type PlanInput } from './plan.ts';
 
 const NOW = '2026-06-15T09:00:00Z';
@@ -140,6 +140,13 @@ describe('plan over observed grants in any order', () => {
   test('a fixed random population plans byte for byte as it did before grants were grouped by account number', () => {
     const population = randomPopulation(11, 300);
     const p = plan(population);
+    assert.equal(`${p.changes.length} ${p.fingerprint.slice(0, 16)} ${digest(p)}`, '1572 7159813d50b97d15 68910cc930937506');
+  });
+
+  test('grants given grouped by account, as the store reads them, plan byte for byte as the same grants listed one by one', () => {
+    const population = randomPopulation(11, 300);
+    const grouped = population.observed.map((o): ObservedSystem => ({ system: o.system, accounts: o.accounts, accountGrants: groupedByAccount(o.accounts, listedGrants(o)) }));
+    const p = plan({ ...population, observed: grouped });
     assert.equal(`${p.changes.length} ${p.fingerprint.slice(0, 16)} ${digest(p)}`, '1572 7159813d50b97d15 68910cc930937506');
   });
 });
