@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Change } from '../domain/change.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
-import { listedGrants } from '../engine/observed-index.ts';
+import { forEachLink, listedGrants, type AccountLink } from '../engine/observed-index.ts';
 import { loadRun, latestRuns } from './observed-snapshot.ts';
 import { recordConfirmedChange } from './observed-snapshot-update.ts';
 
@@ -48,7 +48,9 @@ for (const backend of testBackends()) {
         [NEW_DN, 'ada.king', { cn: 'Ada King', sn: 'King', employeeNumber: 'E1' }],
       ]);
       assert.deepEqual(listedGrants(snapshot).map((g) => `${g.accountId} ${g.entitlement}`), [`${NEW_DN} developers`, `${NEW_DN} vpn`]);
-      assert.deepEqual(snapshot.links, [{ system: 'directory', accountId: NEW_DN, identityKey: 'E1' }]);
+      const links: AccountLink[] = [];
+      forEachLink([snapshot], [], (link) => links.push(link));
+      assert.deepEqual(links, [{ system: 'directory', accountId: NEW_DN, identityKey: 'E1' }]);
     });
 
     test('confirming the same rename again (a retry that found it done) changes nothing', async () => {

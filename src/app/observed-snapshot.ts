@@ -7,7 +7,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Account, Grant } from '../domain/access.ts';
 import { accountGrantsBuilder } from '../engine/account-grants.ts';
-import type { AccountLink, ObservedSystem } from '../engine/index.ts';
+import type { ObservedSystem } from '../engine/index.ts';
 import type { Database } from '../store/database.ts';
 
 type Db = Kysely<Database>;
@@ -47,19 +47,19 @@ export async function latestRuns(db: Db, systems?: readonly string[]): Promise<M
  * name, mail or key in each of its systems, attribute values — are shared
  * through `strings`, which a caller may pass to share them across runs.
  */
-export async function loadRun(db: Db, run: SnapshotRun, strings: SharedStrings = sharedStrings()): Promise<ObservedSystem & { readonly links: readonly AccountLink[] }> {
-  const { accounts, links } = await loadAccounts(db, run, strings);
+export async function loadRun(db: Db, run: SnapshotRun, strings: SharedStrings = sharedStrings()): Promise<ObservedSystem> {
+  const { accounts, linkedKeys } = await loadAccounts(db, run, strings);
   const { accountGrants, unlistedGrants } = await loadGrants(db, run, accounts);
   // Groups listed by the connector (and those jml created since): a group without members exists too.
   const entitlementRows = await db.selectFrom('observed_entitlements').select('entitlement').where('run_id', '=', run.runId).orderBy(byteOrder('entitlement')).execute();
   return {
-    system: run.system, accounts, accountGrants,
+    system: run.system, accounts, accountGrants, linkedKeys,
     ...(unlistedGrants.length > 0 ? { unlistedGrants } : {}),
-    entitlements: entitlementRows.map((r) => r.entitlement), links,
+    entitlements: entitlementRows.map((r) => r.entitlement),
   };
 }
 
-/** The run's accounts and settled links; the rows are dropped before the grants are read. */
+/** The run's accounts and the identity each is linked to; the rows are dropped before the grants are read. */
 async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings) {
   const rows = await db
     .selectFrom('observed_accounts')
@@ -68,16 +68,15 @@ async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings) {
     .orderBy(byteOrder('account_id'))
     .execute();
   const accounts: Account[] = new Array(rows.length);
-  const links: AccountLink[] = [];
+  const linkedKeys: (string | null)[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i]!;
     accounts[i] = observedAccount(run.system, { ...r, name: strings.share(r.name), attributes: strings.shareValues(r.attributes) });
     // Only settled links: a disputed or unmatched account links nobody.
-    if (r.identity_key !== null && (r.situation === 'linked' || r.situation === 'unlinked')) {
-      links.push({ system: run.system, accountId: r.account_id, identityKey: strings.share(r.identity_key) });
-    }
+    const settled = r.identity_key !== null && (r.situation === 'linked' || r.situation === 'unlinked');
+    linkedKeys[i] = settled ? strings.share(r.identity_key!) : null;
   }
-  return { accounts, links };
+  return { accounts, linkedKeys };
 }
 
 /** The run's grants grouped by account, in byte order of entitlement within each; the rows are dropped on return. */
@@ -127,19 +126,18 @@ export function sharedStrings(): SharedStrings {
   };
 }
 
-/** Observed state of every reconciled system (of `systems` when given), with the links reconciliation settled. */
-export async function loadObserved(db: Db, systems?: readonly string[]): Promise<{ observed: ObservedSystem[]; links: AccountLink[]; runs: Map<string, SnapshotRun> }> {
+/**
+ * Observed state of every reconciled system (of `systems` when given). The links
+ * reconciliation settled travel with each system's accounts (`linkedKeys`; read
+ * them with forEachLink).
+ */
+export async function loadObserved(db: Db, systems?: readonly string[]): Promise<{ observed: ObservedSystem[]; runs: Map<string, SnapshotRun> }> {
   const runs = await latestRuns(db, systems);
   const observed: ObservedSystem[] = [];
-  const links: AccountLink[] = [];
   // An identity's name, mail and key repeat in each of its systems: one copy for all runs.
   const strings = sharedStrings();
-  for (const run of runs.values()) {
-    const { links: runLinks, ...system } = await loadRun(db, run, strings);
-    observed.push(system);
-    links.push(...runLinks);
-  }
-  return { observed, links, runs };
+  for (const run of runs.values()) observed.push(await loadRun(db, run, strings));
+  return { observed, runs };
 }
 
 /** An observed account row as the engine's Account. */

@@ -15,10 +15,15 @@ import type { CompiledPolicy } from './compiled-policy.ts';
  * (`accountGrants`, as the store's snapshot gives them: no object per grant).
  */
 export type ObservedSystem = ObservedAccounts & (
-  | { readonly grants: readonly Grant[]; readonly accountGrants?: never }
+  | { readonly grants: readonly Grant[]; readonly accountGrants?: never; readonly linkedKeys?: never }
   | {
       /** `accountGrants[i]`: the entitlements `accounts[i]` holds, in the order listed; equal lists may be one shared, frozen array. */
       readonly accountGrants: readonly (readonly string[])[];
+      /**
+       * `linkedKeys[i]`: the identity reconciliation linked `accounts[i]` to, or null — the same
+       * as an AccountLink each, without an object per account.
+       */
+      readonly linkedKeys?: readonly (string | null)[];
       /** Grants naming an account the snapshot does not list: they belong to no account, but the group they name has a member. */
       readonly unlistedGrants?: readonly Grant[];
       readonly grants?: never;
@@ -71,6 +76,18 @@ export function listedGrants(observed: ObservedSystem): readonly Grant[] {
   const out: Grant[] = [];
   forEachGrant(observed, (accountId, entitlement) => out.push({ system: observed.system, accountId, entitlement }));
   return out;
+}
+
+/** Calls `visit` for each link: those in `links` and those the observed systems carry per account. */
+export function forEachLink(observed: readonly ObservedSystem[], links: readonly AccountLink[], visit: (link: AccountLink) => void): void {
+  for (const link of links) visit(link);
+  for (const o of observed) {
+    if (!o.linkedKeys) continue;
+    for (let i = 0; i < o.accounts.length; i++) {
+      const identityKey = o.linkedKeys[i];
+      if (identityKey) visit({ system: o.system, accountId: o.accounts[i]!.accountId, identityKey });
+    }
+  }
 }
 
 /** Calls `visit` for each grant of `observed`, whichever form it holds them in. */
@@ -134,8 +151,8 @@ export function indexObserved(
     const grantsOf = o.grants ? groupedByAccount(accounts, o.grants) : o.accountGrants;
     for (let i = 0; i < accounts.length; i++) {
       const account = accounts[i]!;
-      const linkedKey = links?.get(account.accountId);
-      let p = linkedKey === undefined ? undefined : positionOfKey.get(linkedKey);
+      const linkedKey = o.linkedKeys?.[i] ?? links?.get(account.accountId);
+      let p = linkedKey === undefined || linkedKey === null ? undefined : positionOfKey.get(linkedKey);
       if (p === undefined) {
         const value = accountField(account, correlation.account);
         p = value === null ? UNMATCHED : (byValue.get(value) ?? UNMATCHED);

@@ -10,7 +10,7 @@ import { JmlError } from '../../domain/errors.ts';
 import type { Policy } from '../../domain/policy.ts';
 import type { ReviewDef } from '../../domain/review.ts';
 import { dateIn, endOfLastDay } from '../../engine/org-calendar.ts';
-import { forEachGrant } from '../../engine/observed-index.ts';
+import { forEachGrant, forEachLink } from '../../engine/observed-index.ts';
 import { startCampaign, type ReviewItem } from '../../engine/review-campaign.ts';
 import { decide, delegate, type DecisionInput, type ItemState, type ReviewDecision } from '../../engine/review-decisions.ts';
 import { closeCampaign, type CampaignOutcome } from '../../engine/review-outcome.ts';
@@ -259,7 +259,8 @@ async function openCampaign(db: Db, campaignId: string): Promise<CampaignRow> {
 async function reviewerContext(deps: ReviewDeps): Promise<ReviewerContext> {
   const { input } = await deps.planner.loadInput();
   const held = new Set<string>();
-  const linked = new Map((input.links ?? []).map((l) => [`${l.system}\u001f${l.accountId}`, l.identityKey]));
+  const linked = new Map<string, string>();
+  forEachLink(input.observed, input.links ?? [], (l) => linked.set(`${l.system}\u001f${l.accountId}`, l.identityKey));
   for (const system of input.observed) {
     forEachGrant(system, (accountId, entitlement) => {
       const key = linked.get(`${system.system}\u001f${accountId}`);

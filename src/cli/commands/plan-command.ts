@@ -15,7 +15,7 @@ import type { JmlConfig } from '../../app/config.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { Grant } from '../../domain/access.ts';
 import { JmlError } from '../../domain/errors.ts';
-import { explain, forEachGrant } from '../../engine/index.ts';
+import { explain, forEachGrant, forEachLink } from '../../engine/index.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { explanationLines, PLAN_FORMAT, planLines, type PlanFile } from '../plan-text.ts';
 
@@ -98,8 +98,11 @@ export function registerPlanCommands(program: Command, ctx: CliContext): void {
         const [identity] = await loadIdentities(store.db, [key]);
         if (!identity) throw new JmlError('not_found', `no identity ${key}`, { details: { identity: key } });
         const { policy } = await createPlanner({ db: store.db, config, actor: ctx.actor }).loadPolicy();
-        const { observed, links } = await loadObserved(store.db, policy.systems.map((s) => s.name));
-        const mine = new Set(links.filter((l) => l.identityKey === key).map((l) => `${l.system}\u0000${l.accountId}`));
+        const { observed } = await loadObserved(store.db, policy.systems.map((s) => s.name));
+        const mine = new Set<string>();
+        forEachLink(observed, [], (l) => {
+          if (l.identityKey === key) mine.add(`${l.system}\u0000${l.accountId}`);
+        });
         const accounts = observed.flatMap((o) => o.accounts.filter((a) => mine.has(`${a.system}\u0000${a.accountId}`)));
         const grants: Grant[] = [];
         for (const o of observed) {
