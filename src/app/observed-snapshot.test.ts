@@ -18,12 +18,13 @@ for (const backend of testBackends()) {
         id: 'run-vpn', system: 'vpn', status: 'completed', phase: 'done', cursor: null, pages: 1, summary: null,
         error: null, actor: 'test', started_at: AT, updated_at: AT, finished_at: AT,
       }).execute();
-      const account = (id: string, key: string | null) => ({
+      const account = (id: string, key: string | null, externalId = key ?? 'nobody') => ({
         run_id: 'run-vpn', system: 'vpn', account_id: id, name: id, enabled: true,
-        attributes: JSON.stringify({ externalId: key ?? 'nobody', mail: `${id}@example.com` }), last_login_at: null, identity_key: key, situation: key ? ('linked' as const) : ('unmatched' as const),
+        attributes: JSON.stringify({ externalId, mail: `${id}@example.com` }), last_login_at: null, identity_key: key, situation: key ? ('linked' as const) : ('unmatched' as const),
       });
-      // Inserted out of order, with ids whose byte order differs from a case-insensitive one.
-      await store.db.insertInto('observed_accounts').values([account('vpn-b', 'E2'), account('vpn-A', 'E1'), account('vpn-c', 'E3'), account('vpn-orphan', null)]).execute();
+      // Inserted out of order, with ids whose byte order differs from a case-insensitive one;
+      // vpn-c is E3's by reconciliation's link alone (its correlation value names nobody).
+      await store.db.insertInto('observed_accounts').values([account('vpn-b', 'E2'), account('vpn-A', 'E1'), account('vpn-c', 'E3', 'X3'), account('vpn-orphan', null)]).execute();
       const grant = (accountId: string, entitlement: string) => ({ run_id: 'run-vpn', system: 'vpn', account_id: accountId, entitlement });
       await store.db.insertInto('observed_grants').values([
         grant('vpn-c', 'standard'), grant('vpn-b', 'standard'), grant('vpn-A', 'standard'), grant('vpn-A', 'Admin'),
@@ -50,7 +51,7 @@ for (const backend of testBackends()) {
       assert.deepEqual(members, ['vpn-ghost']);
     });
 
-    test('the plan from the snapshot as read equals the plan from the same grants listed one by one', async () => {
+    test('the plan from the snapshot as read equals the plan from the same grants and links listed one by one', async () => {
       const { observed } = await loadObserved(store.db, ['vpn']);
       const links: AccountLink[] = [];
       forEachLink(observed, [], (link) => links.push(link));
@@ -59,6 +60,7 @@ for (const backend of testBackends()) {
       const listed = observed.map((o) => ({ system: o.system, accounts: o.accounts, grants: listedGrants(o), ...(o.entitlements ? { entitlements: o.entitlements } : {}) }));
       const fromStore = plan({ ...input, observed });
       assert.ok(fromStore.changes.length > 0, 'the snapshot has drift to plan');
+      assert.ok(fromStore.changes.some((c) => c.identityKey === 'E3' && c.accountId === 'vpn-c'), 'the leaver E3 loses the account linked to them');
       assert.deepEqual(fromStore, plan({ ...input, observed: listed, links }));
     });
   });
