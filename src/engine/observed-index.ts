@@ -69,7 +69,6 @@ export function accountField(account: Account, field: string): string | null {
   return typeof value === 'string' ? value : (value[0] ?? null);
 }
 
-
 /** The grants of `observed` listed one by one: for small reads (one identity's, a test's); the planner never builds this list. */
 export function listedGrants(observed: ObservedSystem): readonly Grant[] {
   if (observed.grants) return observed.grants;
@@ -100,6 +99,7 @@ export function forEachGrant(observed: ObservedSystem, visit: (accountId: string
   for (let i = 0; i < accounts.length; i++) for (const entitlement of accountGrants[i] ?? NO_GRANTS) visit(accounts[i]!.accountId, entitlement);
   for (const grant of observed.unlistedGrants ?? []) visit(grant.accountId, grant.entitlement);
 }
+
 /** No identity holds the correlation value, or more than one does (disputed). */
 const UNMATCHED = -1;
 
