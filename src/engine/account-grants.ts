@@ -127,9 +127,10 @@ interface ListNode {
 function grantLists(nameOf: readonly string[]) {
   const root: ListNode = {};
   let nodes = 0;
+  // Built by push: a packed array, as `slice` gives (a preallocated one stays holey, slower for every reader).
   const copy = (numbers: Int32Array, from: number, to: number) => {
-    const list = new Array<string>(to - from);
-    for (let k = from; k < to; k++) list[k - from] = nameOf[numbers[k]!]!;
+    const list: string[] = [];
+    for (let k = from; k < to; k++) list.push(nameOf[numbers[k]!]!);
     return list;
   };
   return {
