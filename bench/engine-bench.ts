@@ -157,12 +157,13 @@ export function syntheticOrganisation(options: EngineBenchOptions = {}) {
       if (!seen.has(system)) {
         seen.add(system);
         accounts.get(system)!.push({ system, accountId, name: `first${i}.last${i}`, enabled: true, attributes: { externalId: identity.key, mail: identity.attributes.email ?? null } });
-        held.set(system, []);
+        if (options.groupedGrants) held.set(system, []);
         if (random() < drift) hold({ system, accountId, entitlement: 'ent9' });
       }
       if (random() < drift / 4) continue; // a missing grant
       hold({ system, accountId, entitlement });
     }
+    // Empty unless grouped: the listed forms must not carry the grouped form's memory too.
     for (const [system, list] of held) {
       const key = `${system}\u0000${list.join('\u0000')}`;
       let shared = sharedLists.get(key);
