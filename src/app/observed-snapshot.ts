@@ -88,7 +88,7 @@ async function loadGrants(db: Db, run: SnapshotRun, accounts: readonly Account[]
     .orderBy(byteOrder('account_id'))
     .orderBy(byteOrder('entitlement'))
     .execute();
-  const builder = accountGrantsBuilder(accounts);
+  const builder = accountGrantsBuilder(accounts, rows.length);
   const unlistedGrants: Grant[] = [];
   for (const r of rows) {
     if (!builder.add(r.account_id, r.entitlement)) unlistedGrants.push({ system: run.system, accountId: r.account_id, entitlement: r.entitlement });

@@ -29,7 +29,7 @@ const LIST_NODES_LIMIT = 100_000;
 
 /**
  * A builder for the grants of `accounts` (account ids are unique within a system:
- * a snapshot's key).
+ * a snapshot's key), sized for `expectedGrants`.
  *
  * The cost does not depend on the order grants arrive in beyond finding each
  * grant's account: it is looked for among the few accounts after the previous
@@ -39,9 +39,11 @@ const LIST_NODES_LIMIT = 100_000;
  * system's few names — and `build` places them with a counting sort on the
  * positions. No map of growing arrays, no string or object kept per grant.
  */
-export function accountGrantsBuilder(accounts: readonly Account[]): AccountGrantsBuilder {
-  let owners = new Int32Array(1024);
-  let names = new Int32Array(1024);
+export function accountGrantsBuilder(accounts: readonly Account[], expectedGrants = 1024): AccountGrantsBuilder {
+  // Sized once when the caller knows the count: each regrowth is a new buffer outside the heap, and
+  // with a heap of gigabytes the collections that external memory triggers cost more than the work.
+  let owners = new Int32Array(Math.max(1, expectedGrants));
+  let names = new Int32Array(Math.max(1, expectedGrants));
   let count = 0;
   const numberOf = new Map<string, number>();
   const nameOf: string[] = [];

@@ -174,7 +174,7 @@ export function indexObserved(
 
 /** Grants listed one by one, grouped by account (a grant naming an account not listed belongs to none). */
 export function groupedByAccount(accounts: readonly Account[], grants: readonly Grant[]): (readonly string[])[] {
-  const builder = accountGrantsBuilder(accounts);
+  const builder = accountGrantsBuilder(accounts, grants.length);
   for (let j = 0; j < grants.length; j++) builder.add(grants[j]!.accountId, grants[j]!.entitlement);
   return builder.build();
 }
