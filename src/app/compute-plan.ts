@@ -100,7 +100,7 @@ export function createPlanner(deps: PlannerDeps): Planner {
 
   /** Every identity and account: a full plan (or one scoped to systems only). */
   async function loadForEveryone(policy: Policy) {
-    const [identities, assignments, { observed, links, runs }, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings, createdGroups, lostAssets] = await Promise.all([
+    const [identities, assignments, { observed, runs }, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings, createdGroups, lostAssets] = await Promise.all([
       loadIdentities(deps.db),
       loadAssignments(deps.db),
       loadObserved(deps.db, policy.systems.map((s) => s.name)),
@@ -113,7 +113,8 @@ export function createPlanner(deps: PlannerDeps): Planner {
       policy.entitlements.some((e) => e.template?.removeEmpty) ? loadCreatedGroups(deps.db) : [],
       loadLostAssets(deps.db),
     ]);
-    return { identities, assignments, observed, links, runs, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings, createdGroups, lostAssets };
+    // The links reconciliation settled travel with each system's accounts (ObservedSystem.linkedKeys).
+    return { identities, assignments, observed, links: [], runs, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings, createdGroups, lostAssets };
   }
 
   /**

@@ -6,7 +6,8 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Account, Grant } from '../domain/access.ts';
-import type { AccountLink, ObservedSystem } from '../engine/index.ts';
+import { accountGrantsBuilder } from '../engine/account-grants.ts';
+import type { ObservedSystem } from '../engine/index.ts';
 import type { Database } from '../store/database.ts';
 
 type Db = Kysely<Database>;
@@ -40,46 +41,103 @@ export async function latestRuns(db: Db, systems?: readonly string[]): Promise<M
   return runs;
 }
 
-/** Accounts and grants of one run, in account order. */
-export async function loadRun(db: Db, run: SnapshotRun): Promise<ObservedSystem & { readonly links: readonly AccountLink[] }> {
-  const accountRows = await db
+/**
+ * Accounts and grants of one run, in account order, grants grouped by account
+ * (`accountGrants`): no object per grant. Strings that repeat — an identity's
+ * name, mail or key in each of its systems, attribute values — are shared
+ * through `strings`, which a caller may pass to share them across runs.
+ */
+export async function loadRun(db: Db, run: SnapshotRun, strings: SharedStrings = sharedStrings()): Promise<ObservedSystem> {
+  const { accounts, linkedKeys } = await loadAccounts(db, run, strings);
+  const { accountGrants, unlistedGrants } = await loadGrants(db, run, accounts);
+  // Groups listed by the connector (and those jml created since): a group without members exists too.
+  const entitlementRows = await db.selectFrom('observed_entitlements').select('entitlement').where('run_id', '=', run.runId).orderBy(byteOrder('entitlement')).execute();
+  return {
+    system: run.system, accounts, accountGrants, linkedKeys,
+    ...(unlistedGrants.length > 0 ? { unlistedGrants } : {}),
+    entitlements: entitlementRows.map((r) => r.entitlement),
+  };
+}
+
+/** The run's accounts and the identity each is linked to; the rows are dropped before the grants are read. */
+async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings) {
+  const rows = await db
     .selectFrom('observed_accounts')
     .select(['account_id', 'name', 'enabled', 'attributes', 'last_login_at', 'identity_key', 'situation'])
     .where('run_id', '=', run.runId)
     .orderBy(byteOrder('account_id'))
     .execute();
-  const grantRows = await db
+  const accounts: Account[] = new Array(rows.length);
+  const linkedKeys: (string | null)[] = new Array(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    accounts[i] = observedAccount(run.system, { ...r, name: strings.share(r.name), attributes: strings.shareValues(r.attributes) });
+    // Only settled links: a disputed or unmatched account links nobody.
+    const settled = r.identity_key !== null && (r.situation === 'linked' || r.situation === 'unlinked');
+    linkedKeys[i] = settled ? strings.share(r.identity_key!) : null;
+  }
+  return { accounts, linkedKeys };
+}
+
+/** The run's grants grouped by account, in byte order of entitlement within each; the rows are dropped on return. */
+async function loadGrants(db: Db, run: SnapshotRun, accounts: readonly Account[]) {
+  const rows = await db
     .selectFrom('observed_grants')
     .select(['account_id', 'entitlement'])
     .where('run_id', '=', run.runId)
     .orderBy(byteOrder('account_id'))
     .orderBy(byteOrder('entitlement'))
     .execute();
-  const accounts: Account[] = accountRows.map((r) => observedAccount(run.system, r));
-  const grants: Grant[] = grantRows.map((r) => ({ system: run.system, accountId: r.account_id, entitlement: r.entitlement }));
-  // Groups listed by the connector (and those jml created since): a group without members exists too.
-  const entitlementRows = await db.selectFrom('observed_entitlements').select('entitlement').where('run_id', '=', run.runId).orderBy(byteOrder('entitlement')).execute();
-  const links: AccountLink[] = [];
-  for (const r of accountRows) {
-    // Only settled links: a disputed or unmatched account links nobody.
-    if (r.identity_key !== null && (r.situation === 'linked' || r.situation === 'unlinked')) {
-      links.push({ system: run.system, accountId: r.account_id, identityKey: r.identity_key });
-    }
+  const builder = accountGrantsBuilder(accounts, rows.length);
+  const unlistedGrants: Grant[] = [];
+  for (const r of rows) {
+    if (!builder.add(r.account_id, r.entitlement)) unlistedGrants.push({ system: run.system, accountId: r.account_id, entitlement: r.entitlement });
   }
-  return { system: run.system, accounts, grants, entitlements: entitlementRows.map((r) => r.entitlement), links };
+  return { accountGrants: builder.build(), unlistedGrants };
 }
 
-/** Observed state of every reconciled system (of `systems` when given), with the links reconciliation settled. */
-export async function loadObserved(db: Db, systems?: readonly string[]): Promise<{ observed: ObservedSystem[]; links: AccountLink[]; runs: Map<string, SnapshotRun> }> {
+/** One copy of each repeated string: the same value read in many rows is kept once. */
+export interface SharedStrings {
+  share(value: string): string;
+  /** `attributes` with its string values shared (the object itself is reused). */
+  shareValues(attributes: Account['attributes']): Account['attributes'];
+}
+
+/** A pool of shared strings, for one load. */
+export function sharedStrings(): SharedStrings {
+  const pool = new Map<string, string>();
+  const share = (value: string): string => {
+    const known = pool.get(value);
+    if (known !== undefined) return known;
+    pool.set(value, value);
+    return value;
+  };
+  return {
+    share,
+    shareValues(attributes) {
+      const values = attributes as Record<string, unknown>;
+      for (const field in values) {
+        const value = values[field];
+        if (typeof value === 'string') values[field] = share(value);
+        else if (Array.isArray(value)) for (let k = 0; k < value.length; k++) if (typeof value[k] === 'string') value[k] = share(value[k] as string);
+      }
+      return attributes;
+    },
+  };
+}
+
+/**
+ * Observed state of every reconciled system (of `systems` when given). The links
+ * reconciliation settled travel with each system's accounts (`linkedKeys`; read
+ * them with forEachLink).
+ */
+export async function loadObserved(db: Db, systems?: readonly string[]): Promise<{ observed: ObservedSystem[]; runs: Map<string, SnapshotRun> }> {
   const runs = await latestRuns(db, systems);
   const observed: ObservedSystem[] = [];
-  const links: AccountLink[] = [];
-  for (const run of runs.values()) {
-    const { links: runLinks, ...system } = await loadRun(db, run);
-    observed.push(system);
-    links.push(...runLinks);
-  }
-  return { observed, links, runs };
+  // An identity's name, mail and key repeat in each of its systems: one copy for all runs.
+  const strings = sharedStrings();
+  for (const run of runs.values()) observed.push(await loadRun(db, run, strings));
+  return { observed, runs };
 }
 
 /** An observed account row as the engine's Account. */

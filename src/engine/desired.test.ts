@@ -5,6 +5,7 @@ import type { Policy } from '../domain/policy.ts';
 import { compilePolicy } from './compiled-policy.ts';
 import { desired, desiredIndex, desiredIndexer } from './desired.ts';
 import { explain, policyDiff } from './explain.ts';
+import { listedGrants } from './observed-index.ts';
 import { observedOf, person, POLICY } from './engine-fixture.ts';
 
 const NOW = '2026-06-15T09:00:00Z';
@@ -93,7 +94,7 @@ describe('explain and policy diff', () => {
   test('explain sets desired against held access, with reasons', () => {
     const observed = observedOf([{ system: 'vpn', identityKey: 'E1', grants: ['standard', 'admin'] }])
       .find((o) => o.system === 'vpn')!;
-    const result = explain(person('E1'), POLICY, [], observed, NOW);
+    const result = explain(person('E1'), POLICY, [], { accounts: observed.accounts, grants: listedGrants(observed) }, NOW);
     const state = Object.fromEntries(result.entitlements.map((e) => [`${e.system}:${e.entitlement}`, e.state]));
     assert.equal(state['vpn:standard'], 'ok');
     assert.equal(state['vpn:admin'], 'not_desired');

@@ -15,7 +15,7 @@ import { renderStrict } from './account-template.ts';
 import { stableId } from './canonical-hash.ts';
 import { compilePolicy, type CompiledEntitlementTemplate, type CompiledPolicy } from './compiled-policy.ts';
 import type { PolicyDiffEntry } from './explain.ts';
-import type { ObservedSystem } from './observed-index.ts';
+import { forEachGrant, type ObservedSystem } from './observed-index.ts';
 
 /** An add_grant in the plan whose group comes from a template that may create it. */
 interface GroupNeed {
@@ -152,12 +152,12 @@ function holdersOf(observed: readonly ObservedSystem[], systems: ReadonlySet<str
   for (const o of observed) {
     if (!systems.has(o.system)) continue;
     for (const entitlement of o.entitlements ?? []) if (!out.has(key(o.system, entitlement))) out.set(key(o.system, entitlement), new Set());
-    for (const grant of o.grants) {
-      const k = key(o.system, grant.entitlement);
+    forEachGrant(o, (accountId, entitlement) => {
+      const k = key(o.system, entitlement);
       let set = out.get(k);
       if (!set) out.set(k, (set = new Set()));
-      set.add(grant.accountId);
-    }
+      set.add(accountId);
+    });
   }
   return out;
 }

@@ -5,14 +5,34 @@
  */
 import type { Account, Grant } from '../domain/access.ts';
 import type { Identity } from '../domain/identity.ts';
+import { accountGrantsBuilder, NO_GRANTS } from './account-grants.ts';
 import { identityField } from './condition.ts';
 import type { CompiledPolicy } from './compiled-policy.ts';
 
-/** What one system's connector read: its accounts and the grants they hold. */
-export interface ObservedSystem {
+/**
+ * What one system's connector read: its accounts and the grants they hold, either
+ * listed one by one (`grants`, in any order) or already grouped by account
+ * (`accountGrants`, as the store's snapshot gives them: no object per grant).
+ */
+export type ObservedSystem = ObservedAccounts & (
+  | { readonly grants: readonly Grant[]; readonly accountGrants?: never; readonly linkedKeys?: never }
+  | {
+      /** `accountGrants[i]`: the entitlements `accounts[i]` holds, in the order listed; equal lists may be one shared, frozen array. */
+      readonly accountGrants: readonly (readonly string[])[];
+      /**
+       * `linkedKeys[i]`: the identity reconciliation linked `accounts[i]` to, or null — the same
+       * as an AccountLink each, without an object per account.
+       */
+      readonly linkedKeys?: readonly (string | null)[];
+      /** Grants naming an account the snapshot does not list: they belong to no account, but the group they name has a member. */
+      readonly unlistedGrants?: readonly Grant[];
+      readonly grants?: never;
+    }
+);
+
+interface ObservedAccounts {
   readonly system: string;
   readonly accounts: readonly Account[];
-  readonly grants: readonly Grant[];
   /** The groups (entitlements) the connector listed, when the snapshot holds them: a group with no member exists too. */
   readonly entitlements?: readonly string[];
 }
@@ -49,7 +69,37 @@ export function accountField(account: Account, field: string): string | null {
   return typeof value === 'string' ? value : (value[0] ?? null);
 }
 
-const NO_GRANTS: readonly string[] = [];
+/** The grants of `observed` listed one by one: for small reads (one identity's, a test's); the planner never builds this list. */
+export function listedGrants(observed: ObservedSystem): readonly Grant[] {
+  if (observed.grants) return observed.grants;
+  const out: Grant[] = [];
+  forEachGrant(observed, (accountId, entitlement) => out.push({ system: observed.system, accountId, entitlement }));
+  return out;
+}
+
+/** Calls `visit` for each link: those in `links` and those the observed systems carry per account. */
+export function forEachLink(observed: readonly ObservedSystem[], links: readonly AccountLink[], visit: (link: AccountLink) => void): void {
+  for (const link of links) visit(link);
+  for (const o of observed) {
+    if (!o.linkedKeys) continue;
+    for (let i = 0; i < o.accounts.length; i++) {
+      const identityKey = o.linkedKeys[i];
+      if (identityKey) visit({ system: o.system, accountId: o.accounts[i]!.accountId, identityKey });
+    }
+  }
+}
+
+/** Calls `visit` for each grant of `observed`, whichever form it holds them in. */
+export function forEachGrant(observed: ObservedSystem, visit: (accountId: string, entitlement: string) => void): void {
+  if (observed.grants) {
+    for (const grant of observed.grants) visit(grant.accountId, grant.entitlement);
+    return;
+  }
+  const { accounts, accountGrants } = observed;
+  for (let i = 0; i < accounts.length; i++) for (const entitlement of accountGrants[i] ?? NO_GRANTS) visit(accounts[i]!.accountId, entitlement);
+  for (const grant of observed.unlistedGrants ?? []) visit(grant.accountId, grant.entitlement);
+}
+
 /** No identity holds the correlation value, or more than one does (disputed). */
 const UNMATCHED = -1;
 
@@ -90,19 +140,19 @@ export function indexObserved(
   const targets: ({ accounts: Account[]; grants: (readonly string[])[] } | undefined)[] = new Array(identities.length);
   const firstSeen: number[] = [];
   const unlinked = { accounts: [] as Account[], grants: [] as (readonly string[])[] };
-  const lists = grantLists();
 
-  for (const { system, accounts, grants } of observed) {
+  for (const o of observed) {
+    const { system, accounts } = o;
     const correlation = compiled.systems.get(system)?.def.correlation ?? { account: 'externalId', identity: 'key' };
     // Correlation values are unique per identity field; a value two identities share
     // is ambiguous (situation `disputed`) and links nothing.
     const byValue = correlationIndex(correlation.identity);
     const links = linkBySystem.get(system);
-    const grantsOf = grantsByAccount(accounts, grants, lists);
+    const grantsOf = o.grants ? groupedByAccount(accounts, o.grants) : o.accountGrants;
     for (let i = 0; i < accounts.length; i++) {
       const account = accounts[i]!;
-      const linkedKey = links?.get(account.accountId);
-      let p = linkedKey === undefined ? undefined : positionOfKey.get(linkedKey);
+      const linkedKey = o.linkedKeys?.[i] ?? links?.get(account.accountId);
+      let p = linkedKey === undefined || linkedKey === null ? undefined : positionOfKey.get(linkedKey);
       if (p === undefined) {
         const value = accountField(account, correlation.account);
         p = value === null ? UNMATCHED : (byValue.get(value) ?? UNMATCHED);
@@ -122,104 +172,9 @@ export function indexObserved(
   return { linked, unlinked };
 }
 
-/**
- * Grants per account, aligned with `accounts`, each list in the order the grants
- * were listed; undefined for an account holding none. A grant naming an account
- * not listed belongs to none. Account ids are unique within a system (a
- * snapshot's key).
- *
- * The cost must not depend on the order grants arrive in (a connector listing
- * each account's grants, a store reading ORDER BY account, or neither): each
- * grant is numbered with its account's position — found among the few accounts
- * after the previous grant's, else by one lookup in a map of account ids built
- * on the first miss — and the entitlements are then placed by a counting sort
- * on those numbers. No map of growing arrays, no string built per grant.
- */
-function grantsByAccount(accounts: readonly Account[], grants: readonly Grant[], lists: GrantLists): (readonly string[] | undefined)[] {
-  const out: (readonly string[] | undefined)[] = new Array(accounts.length).fill(undefined);
-  if (grants.length === 0) return out;
-  let positions: Map<string, number> | null = null;
-  const positionOf = (accountId: string): number => {
-    if (!positions) {
-      positions = new Map();
-      for (let i = accounts.length - 1; i >= 0; i--) positions.set(accounts[i]!.accountId, i);
-    }
-    return positions.get(accountId) ?? -1;
-  };
-  const owner = new Int32Array(grants.length);
-  // counts[i + 1] grants for account i; turned into offsets below.
-  const offsets = new Int32Array(accounts.length + 1);
-  let current = -1;
-  let currentId: string | null = null;
-  let misses = 0;
-  for (let j = 0; j < grants.length; j++) {
-    const id = grants[j]!.accountId;
-    if (id !== currentId) {
-      currentId = id;
-      // Grants in account order skip the accounts holding none: look a few ahead, while guesses mostly hit.
-      const ahead = misses * 8 <= j ? Math.min(current + LOOK_AHEAD, accounts.length - 1) : current;
-      let next = current + 1;
-      while (next <= ahead && accounts[next]!.accountId !== id) next += 1;
-      if (next <= ahead) current = next;
-      else {
-        misses += 1;
-        current = positionOf(id);
-      }
-    }
-    owner[j] = current;
-    if (current >= 0) offsets[current + 1]! += 1;
-  }
-  for (let i = 0; i < accounts.length; i++) offsets[i + 1]! += offsets[i]!;
-  const placed = new Array<string>(offsets[accounts.length]!);
-  const cursor = offsets.slice(0, accounts.length);
-  for (let j = 0; j < grants.length; j++) {
-    const i = owner[j]!;
-    if (i >= 0) placed[cursor[i]!++] = grants[j]!.entitlement;
-  }
-  for (let i = 0; i < accounts.length; i++) {
-    if (offsets[i + 1]! > offsets[i]!) out[i] = lists.intern(placed, offsets[i]!, offsets[i + 1]!);
-  }
-  return out;
-}
-
-/** `entitlements[from..to)` as a shared read-only list. */
-interface GrantLists {
-  intern(entitlements: readonly string[], from: number, to: number): readonly string[];
-}
-
-interface ListNode {
-  list?: readonly string[];
-  next?: Map<string, ListNode>;
-}
-
-/** How many accounts past the last one a grant's account is looked for before the map of account ids. */
-const LOOK_AHEAD = 4;
-
-/** How many trie nodes one index keeps; past this, a list not yet seen is copied for its account alone. */
-const LIST_NODES_LIMIT = 100_000;
-
-/**
- * Equal grant lists as one frozen array: most accounts of a system hold one of a
- * few combinations, so millions of accounts need a few hundred arrays, not one
- * each. Found by walking a trie on the entitlement names (each name's hash is
- * computed once); no key string is built.
- */
-function grantLists(): GrantLists {
-  const root: ListNode = {};
-  let nodes = 0;
-  return {
-    intern(entitlements, from, to) {
-      let node: ListNode | undefined = root;
-      for (let k = from; k < to && node; k++) {
-        let next: ListNode | undefined = node.next?.get(entitlements[k]!);
-        if (!next && nodes < LIST_NODES_LIMIT) {
-          (node.next ??= new Map()).set(entitlements[k]!, (next = {}));
-          nodes += 1;
-        }
-        node = next;
-      }
-      if (!node) return entitlements.slice(from, to);
-      return (node.list ??= Object.freeze(entitlements.slice(from, to)));
-    },
-  };
+/** Grants listed one by one, grouped by account (a grant naming an account not listed belongs to none). */
+export function groupedByAccount(accounts: readonly Account[], grants: readonly Grant[]): (readonly string[])[] {
+  const builder = accountGrantsBuilder(accounts, grants.length);
+  for (let j = 0; j < grants.length; j++) builder.add(grants[j]!.accountId, grants[j]!.entitlement);
+  return builder.build();
 }

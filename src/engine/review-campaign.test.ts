@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { Policy } from '../domain/policy.ts';
 import type { ReviewDef, ReviewStageDef } from '../domain/review.ts';
 import { POLICY, observedOf, person, engineerAccounts } from './engine-fixture.ts';
+import { listedGrants } from './observed-index.ts';
 import { startCampaign, type CampaignSnapshot } from './review-campaign.ts';
 import { decide, delegate, initialStates, type ItemState } from './review-decisions.ts';
 import { closeCampaign } from './review-outcome.ts';
@@ -54,7 +55,7 @@ function snapshot(def: ReviewDef): CampaignSnapshot {
 }
 const context: ReviewerContext = {
   policy, identities: new Map(identities.map((i) => [i.key, i])),
-  holds: (key, system, entitlement) => observed.some((s) => s.system === system && s.grants.some((g) => g.accountId === `${system}-${key}` && g.entitlement === entitlement)),
+  holds: (key, system, entitlement) => observed.some((s) => s.system === system && listedGrants(s).some((g) => g.accountId === `${system}-${key}` && g.entitlement === entitlement)),
 };
 const itemOf = <T extends { identityKey: string; system: string; entitlement: string | null }>(items: readonly T[], key: string, ref: string) =>
   items.find((i) => `${i.identityKey} ${i.system}:${i.entitlement ?? ''}` === `${key} ${ref}`);

@@ -10,6 +10,7 @@ import { JmlError } from '../../domain/errors.ts';
 import type { Policy } from '../../domain/policy.ts';
 import type { ReviewDef } from '../../domain/review.ts';
 import { dateIn, endOfLastDay } from '../../engine/org-calendar.ts';
+import { forEachGrant, forEachLink } from '../../engine/observed-index.ts';
 import { startCampaign, type ReviewItem } from '../../engine/review-campaign.ts';
 import { decide, delegate, type DecisionInput, type ItemState, type ReviewDecision } from '../../engine/review-decisions.ts';
 import { closeCampaign, type CampaignOutcome } from '../../engine/review-outcome.ts';
@@ -185,7 +186,7 @@ export async function confirmReviewRemovals(db: Db, campaignId: string, actor: s
     const { observed } = await loadObserved(trx, [...new Set(planned.filter((p) => !manual.has(p.system)).map((p) => p.system))]);
     const present = new Set<string>();
     for (const system of observed) {
-      for (const g of system.grants) present.add(`${system.system}\u001f${g.accountId}\u001f${g.entitlement}`);
+      forEachGrant(system, (accountId, entitlement) => present.add(`${system.system}\u001f${accountId}\u001f${entitlement}`));
       for (const a of system.accounts) present.add(`${system.system}\u001f${a.accountId}\u001f`);
     }
     const tasks = await removalTasks(trx, planned.filter((p) => manual.has(p.system)), campaign.closed_at);
@@ -258,10 +259,13 @@ async function openCampaign(db: Db, campaignId: string): Promise<CampaignRow> {
 async function reviewerContext(deps: ReviewDeps): Promise<ReviewerContext> {
   const { input } = await deps.planner.loadInput();
   const held = new Set<string>();
-  const linked = new Map((input.links ?? []).map((l) => [`${l.system}\u001f${l.accountId}`, l.identityKey]));
-  for (const system of input.observed) for (const g of system.grants) {
-    const key = linked.get(`${system.system}\u001f${g.accountId}`);
-    if (key) held.add(`${key}\u001f${system.system}\u001f${g.entitlement}`);
+  const linked = new Map<string, string>();
+  forEachLink(input.observed, input.links ?? [], (l) => linked.set(`${l.system}\u001f${l.accountId}`, l.identityKey));
+  for (const system of input.observed) {
+    forEachGrant(system, (accountId, entitlement) => {
+      const key = linked.get(`${system.system}\u001f${accountId}`);
+      if (key) held.add(`${key}\u001f${system.system}\u001f${entitlement}`);
+    });
   }
   return { policy: input.policy, identities: new Map(input.identities.map((i) => [i.key, i])), holds: (key, system, entitlement) => held.has(`${key}\u001f${system}\u001f${entitlement}`) };
 }

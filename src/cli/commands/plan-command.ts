@@ -15,7 +15,7 @@ import type { JmlConfig } from '../../app/config.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { Grant } from '../../domain/access.ts';
 import { JmlError } from '../../domain/errors.ts';
-import { explain } from '../../engine/index.ts';
+import { explain, forEachGrant, forEachLink } from '../../engine/index.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { explanationLines, PLAN_FORMAT, planLines, type PlanFile } from '../plan-text.ts';
 
@@ -98,10 +98,18 @@ export function registerPlanCommands(program: Command, ctx: CliContext): void {
         const [identity] = await loadIdentities(store.db, [key]);
         if (!identity) throw new JmlError('not_found', `no identity ${key}`, { details: { identity: key } });
         const { policy } = await createPlanner({ db: store.db, config, actor: ctx.actor }).loadPolicy();
-        const { observed, links } = await loadObserved(store.db, policy.systems.map((s) => s.name));
-        const mine = new Set(links.filter((l) => l.identityKey === key).map((l) => `${l.system}\u0000${l.accountId}`));
+        const { observed } = await loadObserved(store.db, policy.systems.map((s) => s.name));
+        const mine = new Set<string>();
+        forEachLink(observed, [], (l) => {
+          if (l.identityKey === key) mine.add(`${l.system}\u0000${l.accountId}`);
+        });
         const accounts = observed.flatMap((o) => o.accounts.filter((a) => mine.has(`${a.system}\u0000${a.accountId}`)));
-        const grants: Grant[] = observed.flatMap((o) => o.grants.filter((g) => mine.has(`${g.system}\u0000${g.accountId}`)));
+        const grants: Grant[] = [];
+        for (const o of observed) {
+          forEachGrant(o, (accountId, entitlement) => {
+            if (mine.has(`${o.system}\u0000${accountId}`)) grants.push({ system: o.system, accountId, entitlement });
+          });
+        }
         const explanation = explain(identity, policy, await loadAssignments(store.db, key), { accounts, grants }, new Date().toISOString(), { timeZone: config.timezone });
         if (flags.json) printJson(ctx, explanation);
         else for (const line of explanationLines(explanation)) printLine(ctx, line);

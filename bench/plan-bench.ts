@@ -1,0 +1,128 @@
+/**
+ * `jml plan` as a user runs it, measured from outside: the whole process (store
+ * read, desired access, plan, writing the plan) on a PostgreSQL database seeded
+ * with the engine benchmark's synthetic organisation — by default 100,000
+ * identities (~2 million observed grants), each system reconciled once.
+ *
+ *   DATABASE_URL=postgres://… node bench/plan-bench.ts [--identities N] [--runs N]
+ *   … --keep                 keep the seeded database and print its URL (for A/B runs)
+ *   … --database URL         plan on a database seeded before with --keep (seeds nothing)
+ *   … --jml PATH             the jml to run (default: this tree's bin/jml.js)
+ *
+ * Goal (issue 16, goal 3): 500,000 identities ≤ 30 s and ≤ 3 GiB.
+ */
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { sql } from 'kysely';
+import type { Policy } from '../src/domain/policy.ts';
+import { listedGrants } from '../src/engine/observed-index.ts';
+import { bulkInsert } from '../src/store/bulk-write.ts';
+import { openStore } from '../src/store/open-store.ts';
+import { createScratchDatabase } from '../test/support/scratch-database.ts';
+import { syntheticOrganisation } from './engine-bench.ts';
+import { JML_BIN, measureProcess } from './process-measure.ts';
+
+const { values } = parseArgs({
+  options: {
+    identities: { type: 'string' }, runs: { type: 'string' }, keep: { type: 'boolean', default: false },
+    database: { type: 'string' }, jml: { type: 'string' }, json: { type: 'boolean', default: false },
+  },
+});
+const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
+const log = (line: string) => !values.json && console.log(line);
+
+/** The synthetic policy as YAML files (JSON is YAML) in `dir`. */
+function writePolicy(dir: string, policy: Policy): void {
+  mkdirSync(dir, { recursive: true });
+  const write = (file: string, value: unknown) => writeFileSync(path.join(dir, file), `${JSON.stringify(value, null, 1)}\n`);
+  write('systems.yaml', {
+    systems: policy.systems.map((s) => ({
+      name: s.name, connector: { type: 'simulated' }, owner: s.owner, criticality: s.criticality, enforcement: s.enforcement,
+      leaver: { action: s.leaver.action, delete_after_days: s.leaver.deleteAfterDays }, identity_provider: s.identityProvider, sessions: s.sessions,
+    })),
+  });
+  write('entitlements.yaml', { entitlements: policy.entitlements.map((e) => ({ system: e.system, name: e.name, display_name: e.displayName, privileged: e.privileged })) });
+  write('roles.yaml', {
+    roles: policy.roles.map((r) => ({
+      name: r.name,
+      inducements: r.inducements.map((i) => (i.type === 'role' ? { role: i.role } : { entitlement: `${i.system}:${i.entitlement}` })),
+    })),
+  });
+  write('rules.yaml', { rules: policy.rules.map((r) => ({ name: r.name, when: r.when, grant: { roles: r.grant.roles } })) });
+  write('approvals.yaml', { approvals: [] });
+}
+
+/** Seeds identities and one completed reconcile run per system (accounts linked, grants as observed). */
+async function seed(url: string, count: number, policyDir: string): Promise<{ accounts: number; grants: number }> {
+  const org = syntheticOrganisation({ identities: count });
+  writePolicy(policyDir, org.policy);
+  const store = await openStore({ databaseUrl: url });
+  try {
+    const db = store.db;
+    await bulkInsert(db, 'identities', { key: 'text', kind: 'text', status: 'text', source: 'text', attributes: 'jsonb', start_date: 'date', end_date: 'date' },
+      org.identities, { chunkSize: 10_000, map: (i) => ({ key: i.key, kind: i.kind, status: i.status, source: i.source, attributes: i.attributes, start_date: i.startDate, end_date: i.endDate }) });
+    let accounts = 0;
+    let grants = 0;
+    const at = '2026-06-15T08:00:00Z';
+    for (const o of org.observed) {
+      const run = `run-${o.system}`;
+      await sql`INSERT INTO reconcile_runs (id, system, status, phase, actor, started_at, updated_at, finished_at) VALUES (${run}, ${o.system}, 'completed', 'done', 'bench', ${at}::timestamptz, ${at}::timestamptz, ${at}::timestamptz)`.execute(db);
+      await bulkInsert(db, 'observed_accounts', { run_id: 'text', system: 'text', account_id: 'text', name: 'text', enabled: 'boolean', attributes: 'jsonb', identity_key: 'text', situation: 'text' },
+        o.accounts, { chunkSize: 10_000, map: (a) => ({ run_id: run, system: o.system, account_id: a.accountId, name: a.name, enabled: a.enabled, attributes: a.attributes, identity_key: a.attributes.externalId, situation: 'linked' }) });
+      // A store holds a grant once (the drift may add a grant the account already holds).
+      const once = new Set<string>();
+      const listed = listedGrants(o).filter((g) => !once.has(`${g.accountId}\u0000${g.entitlement}`) && !!once.add(`${g.accountId}\u0000${g.entitlement}`));
+      await bulkInsert(db, 'observed_grants', { run_id: 'text', system: 'text', account_id: 'text', entitlement: 'text' },
+        listed, { chunkSize: 20_000, map: (g) => ({ run_id: run, system: o.system, account_id: g.accountId, entitlement: g.entitlement }) });
+      const entitlements = org.policy.entitlements.filter((e) => e.system === o.system);
+      await bulkInsert(db, 'observed_entitlements', { run_id: 'text', system: 'text', entitlement: 'text', display_name: 'text', type: 'text' },
+        entitlements, { map: (e) => ({ run_id: run, system: o.system, entitlement: e.name, display_name: e.displayName, type: 'group' }) });
+      accounts += o.accounts.length;
+      grants += listed.length;
+    }
+    await sql`ANALYZE`.execute(db);
+    return { accounts, grants };
+  } finally {
+    await store.close();
+  }
+}
+
+const count = Number(values.identities ?? 100_000);
+const serverUrl = process.env.DATABASE_URL;
+if (!values.database && !serverUrl) throw new Error('set DATABASE_URL (a PostgreSQL server) or pass --database');
+const work = mkdtempSync(path.join(os.tmpdir(), 'jml-plan-bench-'));
+const scratch = values.database ? null : await createScratchDatabase(serverUrl!, 'jml_plan_bench');
+const url = values.database ?? scratch!.url;
+// Named after the database, so a later --database run finds the policy its seeding wrote.
+const policyDir = path.join(os.tmpdir(), `jml-plan-bench-policy-${new URL(url).pathname.slice(1)}`);
+try {
+  if (!values.database) {
+    const t0 = performance.now();
+    const seeded = await seed(url, count, policyDir);
+    log(`seeded ${count.toLocaleString('en')} identities, ${seeded.accounts.toLocaleString('en')} accounts, ${seeded.grants.toLocaleString('en')} observed grants in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  }
+  const jml = values.jml ?? JML_BIN;
+  for (let r = 0; r < Number(values.runs ?? 1); r++) {
+    const out = path.join(work, 'plan.json');
+    const fd = openSync(out, 'w');
+    const before = load();
+    const figure = measureProcess(process.execPath, [jml, '--policy', policyDir, 'plan', '--json'], {
+      env: { ...process.env, DATABASE_URL: url, JML_ACTOR: 'bench', JML_BATCH_NICE: '0' }, cwd: work, stdio: ['ignore', fd, 'pipe'],
+    });
+    closeSync(fd);
+    if (figure.status !== 0) throw new Error(`jml plan failed (${figure.status}): ${figure.stderr.slice(0, 2000)}`);
+    const changes = (JSON.parse(readFileSync(out, 'utf8')) as { plan: { changes: unknown[] } }).plan.changes.length;
+    const met = figure.ms <= 30_000 && (figure.peakRssMiB ?? Infinity) <= 3_072 ? 'met' : 'MISSED';
+    log(`jml plan, ${count.toLocaleString('en')} identities on PostgreSQL: ${(figure.ms / 1000).toFixed(1)} s wall, ${((figure.cpuMs ?? NaN) / 1000).toFixed(1)} s CPU, peak RSS ${figure.peakRssMiB} MiB, ${changes.toLocaleString('en')} changes, plan file ${(statSync(out).size / 2 ** 20).toFixed(0)} MiB (goal at 500,000: ≤ 30 s, ≤ 3,072 MiB) ${met}; load average before ${before}, after ${load()}`);
+    if (values.json) console.log(JSON.stringify({ bench: 'plan', identities: count, ms: figure.ms, cpuMs: figure.cpuMs, peakRssMiB: figure.peakRssMiB, changes, loadBefore: before, loadAfter: load() }));
+  }
+  if (values.keep && scratch) log(`kept: --database ${url} (drop it when done)`);
+} finally {
+  rmSync(work, { recursive: true, force: true });
+  if (scratch && !values.keep) {
+    await scratch.drop();
+    rmSync(policyDir, { recursive: true, force: true });
+  }
+}

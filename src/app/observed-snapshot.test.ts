@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Store } from '../store/open-store.ts';
+import { testBackends } from '../../test/support/backends.ts';
+import { forEachGrant, forEachLink, listedGrants, type AccountLink } from '../engine/observed-index.ts';
+import { plan } from '../engine/plan.ts';
+import { person, POLICY } from '../engine/engine-fixture.ts';
+import { loadObserved } from './observed-snapshot.ts';
+
+const AT = '2026-03-02T09:00:00.000Z';
+
+for (const backend of testBackends()) {
+  describe(`observed snapshot as the planner reads it (${backend.name})`, () => {
+    let store: Store;
+    before(async () => {
+      store = await backend.open();
+      await store.db.insertInto('reconcile_runs').values({
+        id: 'run-vpn', system: 'vpn', status: 'completed', phase: 'done', cursor: null, pages: 1, summary: null,
+        error: null, actor: 'test', started_at: AT, updated_at: AT, finished_at: AT,
+      }).execute();
+      const account = (id: string, key: string | null, externalId = key ?? 'nobody') => ({
+        run_id: 'run-vpn', system: 'vpn', account_id: id, name: id, enabled: true,
+        attributes: JSON.stringify({ externalId, mail: `${id}@example.com` }), last_login_at: null, identity_key: key, situation: key ? ('linked' as const) : ('unmatched' as const),
+      });
+      // Inserted out of order, with ids whose byte order differs from a case-insensitive one;
+      // vpn-c is E3's by reconciliation's link alone (its correlation value names nobody).
+      await store.db.insertInto('observed_accounts').values([account('vpn-b', 'E2'), account('vpn-A', 'E1'), account('vpn-c', 'E3', 'X3'), account('vpn-orphan', null)]).execute();
+      const grant = (accountId: string, entitlement: string) => ({ run_id: 'run-vpn', system: 'vpn', account_id: accountId, entitlement });
+      await store.db.insertInto('observed_grants').values([
+        grant('vpn-c', 'standard'), grant('vpn-b', 'standard'), grant('vpn-A', 'standard'), grant('vpn-A', 'Admin'),
+        grant('vpn-b', 'Admin'), grant('vpn-ghost', 'contractors'),
+      ]).execute();
+    });
+    after(() => store.close());
+
+    test('grants come grouped by account in byte order, and accounts holding the same grants share one frozen list', async () => {
+      const { observed: [vpn] } = await loadObserved(store.db, ['vpn']);
+      assert.deepEqual(vpn!.accounts.map((a) => a.accountId), ['vpn-A', 'vpn-b', 'vpn-c', 'vpn-orphan']);
+      assert.deepEqual(vpn!.accountGrants, [['Admin', 'standard'], ['Admin', 'standard'], ['standard'], []]);
+      assert.equal(vpn!.accountGrants![0], vpn!.accountGrants![1]);
+      assert.ok(Object.isFrozen(vpn!.accountGrants![0]));
+    });
+
+    test('a grant naming an account the run does not list belongs to no account, yet still counts as a member of its group', async () => {
+      const { observed: [vpn] } = await loadObserved(store.db, ['vpn']);
+      assert.ok(!vpn!.accountGrants!.some((list) => list.includes('contractors')));
+      const members: string[] = [];
+      forEachGrant(vpn!, (accountId, entitlement) => {
+        if (entitlement === 'contractors') members.push(accountId);
+      });
+      assert.deepEqual(members, ['vpn-ghost']);
+    });
+
+    test('the plan from the snapshot as read equals the plan from the same grants and links listed one by one', async () => {
+      const { observed } = await loadObserved(store.db, ['vpn']);
+      const links: AccountLink[] = [];
+      forEachLink(observed, [], (link) => links.push(link));
+      assert.equal(links.length, 3, 'the orphan links nobody');
+      const input = { identities: [person('E1'), person('E2'), person('E3', { status: 'left', endDate: '2026-01-01' })], policy: POLICY, assignments: [], previouslyAssigned: [], credentials: [], now: AT };
+      const listed = observed.map((o) => ({ system: o.system, accounts: o.accounts, grants: listedGrants(o), ...(o.entitlements ? { entitlements: o.entitlements } : {}) }));
+      const fromStore = plan({ ...input, observed });
+      assert.ok(fromStore.changes.length > 0, 'the snapshot has drift to plan');
+      assert.ok(fromStore.changes.some((c) => c.identityKey === 'E3' && c.accountId === 'vpn-c'), 'the leaver E3 loses the account linked to them');
+      assert.deepEqual(fromStore, plan({ ...input, observed: listed, links }));
+    });
+  });
+}
