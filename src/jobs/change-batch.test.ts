@@ -18,7 +18,7 @@ import { createInitialCredentials, withInitialCredentials } from '../app/initial
 import { verifyAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
-import { startJobBoss } from './job-boss.ts';
+import { closeStoreWithBoss, openStoreWithBoss } from '../../test/support/store-with-boss.ts';
 import { queueCurrent, runChangeJobs, submitPlan, type ChangeJobDeps } from './change-job.ts';
 import { changeJobSchema, QUEUE } from './job-queues.ts';
 
@@ -51,14 +51,8 @@ for (const backend of testBackends()) {
   describe(`change batches on ${backend.name}`, () => {
     let store: Store;
     let boss: PgBoss;
-    before(async () => {
-      store = await backend.open();
-      boss = await startJobBoss(store.db, store.backend, { schedule: false, applyExpireSeconds: 5 });
-    });
-    after(async () => {
-      await boss.stop({ graceful: false, close: false });
-      await store.close();
-    });
+    before(async () => ({ store, boss } = await openStoreWithBoss(backend)));
+    after(() => closeStoreWithBoss(store, boss));
     beforeEach(async () => {
       await boss.deleteAllJobs(QUEUE.applyChange);
     });

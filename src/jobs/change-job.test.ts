@@ -10,7 +10,7 @@ import { isQuarantined, probeQuarantined, releaseQuarantine } from '../app/quara
 import { verifyAudit } from '../store/audit-log.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
-import { startJobBoss } from './job-boss.ts';
+import { closeStoreWithBoss, openStoreWithBoss } from '../../test/support/store-with-boss.ts';
 import { queueCurrent, resumeSystem, runChangeJob, runChangeJobs, submitPlan, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome } from './change-job.ts';
 import { changeJobId, changeJobSchema, QUEUE, type ChangeJob } from './job-queues.ts';
 
@@ -41,14 +41,8 @@ for (const backend of testBackends()) {
   describe(`change jobs on ${backend.name}`, () => {
     let store: Store;
     let boss: PgBoss;
-    before(async () => {
-      store = await backend.open();
-      boss = await startJobBoss(store.db, store.backend, { schedule: false, applyExpireSeconds: 5 });
-    });
-    after(async () => {
-      await boss.stop({ graceful: false, close: false });
-      await store.close();
-    });
+    before(async () => ({ store, boss } = await openStoreWithBoss(backend)));
+    after(() => closeStoreWithBoss(store, boss));
     // Each test starts with an empty apply queue: a job an earlier test left (a retry not yet due, or an
     // active one pg-boss's monitor expired and put back for retry) would otherwise turn up in its drain.
     beforeEach(async () => {

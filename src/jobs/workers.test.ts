@@ -20,6 +20,16 @@ function plan(n: number): Plan {
   return { id: `wplan-${Date.now()}`, computedAt: new Date().toISOString(), fingerprint: 'f', changes };
 }
 
+/** The plan's status once it is no longer applying (or after 20 s). */
+async function settledStatus(store: Store, planId: string): Promise<string> {
+  for (let i = 0; i < 200; i++) {
+    const row = await store.db.selectFrom('plans').select('status').where('id', '=', planId).executeTakeFirstOrThrow();
+    if (row.status !== 'applying') return row.status;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return 'applying';
+}
+
 for (const backend of testBackends()) {
   describe(`workers on ${backend.name}`, () => {
     let store: Store;
@@ -55,12 +65,7 @@ for (const backend of testBackends()) {
     test('workers apply a submitted plan in the background, each change once', { timeout: 60_000 }, async () => {
       const p = plan(25);
       await submitPlan({ db: store.db, boss: workers.boss, actor: 'test' }, p);
-      for (let i = 0; i < 200; i++) {
-        const row = await store.db.selectFrom('plans').select('status').where('id', '=', p.id).executeTakeFirstOrThrow();
-        if (row.status !== 'applying') break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal((await store.db.selectFrom('plans').select('status').where('id', '=', p.id).executeTakeFirstOrThrow()).status, 'applied');
+      assert.equal(await settledStatus(store, p.id), 'applied');
       assert.equal(wiki.state.effects.create_account, 25);
       assert.equal(wiki.state.effects.add_grant, 25);
     });
@@ -68,12 +73,7 @@ for (const backend of testBackends()) {
     test('the workers read a batch back a page at a time from a connector that can, never one change at a time', { timeout: 60_000 }, async () => {
       const p = { ...plan(20), id: `pplan-${Date.now()}`, changes: plan(20).changes.map((c) => ({ ...c, system: 'paged' })) };
       await submitPlan({ db: store.db, boss: workers.boss, actor: 'test' }, p);
-      for (let i = 0; i < 200; i++) {
-        const row = await store.db.selectFrom('plans').select('status').where('id', '=', p.id).executeTakeFirstOrThrow();
-        if (row.status !== 'applying') break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal((await store.db.selectFrom('plans').select('status').where('id', '=', p.id).executeTakeFirstOrThrow()).status, 'applied');
+      assert.equal(await settledStatus(store, p.id), 'applied');
       assert.equal(pagedInner.state.effects.add_grant, 20);
       assert.equal(asked.single, 0);
       assert.ok(asked.pages >= 2 && asked.pages < 40, `pages read: ${asked.pages}`);
@@ -91,13 +91,9 @@ for (const backend of testBackends()) {
         await new Promise((r) => setTimeout(r, 100));
       }
       await workers.boss.send(QUEUE.quarantineProbe, {});
-      for (let i = 0; i < 200; i++) {
-        const row = await store.db.selectFrom('plans').select('status').where('id', '=', p.id).executeTakeFirstOrThrow();
-        if (row.status !== 'applying') break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      const status = await settledStatus(store, p.id);
       assert.equal(await isQuarantined(store.db, 'crm'), false);
-      assert.equal((await store.db.selectFrom('plans').select('status').where('id', '=', p.id).executeTakeFirstOrThrow()).status, 'applied', 'not five minutes later');
+      assert.equal(status, 'applied', 'not five minutes later');
       assert.equal(crm.state.effects.create_account, 3);
     });
 

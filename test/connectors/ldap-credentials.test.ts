@@ -11,6 +11,7 @@ import { Attribute, Change as LdapChange, Client, InvalidCredentialsError } from
 import type { Change } from '../../src/domain/change.ts';
 import { createLdapConnector, type LdapConnector } from '../../src/connectors/ldap/index.ts';
 import { Secret } from '../../src/connectors/secrets/index.ts';
+import { openLdapConnectorFor } from '../support/peer-systems.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
 import { sambaAdSkipReason, startSambaAd, type SambaAdPeer } from '../peers/samba-ad.ts';
 
@@ -41,10 +42,7 @@ describe('passwords on disable and re-enable, on OpenLDAP', { skip: openLdapSkip
 
   before(async () => {
     peer = await startOpenLdap();
-    ldap = createLdapConnector({
-      system: SYSTEM, flavour: 'openldap', url: peer.url, caPem: peer.caPem,
-      bindDn: peer.bindDn, bindPassword: peer.password, baseDn: peer.baseDn, usersOu: peer.usersOu, groupsOu: peer.groupsOu,
-    });
+    ldap = openLdapConnectorFor(peer, SYSTEM);
   });
   after(async () => {
     await ldap?.close();

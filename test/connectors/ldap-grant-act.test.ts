@@ -9,7 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import { Client } from 'ldapts';
 import type { Change } from '../../src/domain/change.ts';
 import type { ReadBack } from '../../src/connectors/connector.ts';
-import { createLdapConnector, type LdapConnector } from '../../src/connectors/ldap/index.ts';
+import type { LdapConnector } from '../../src/connectors/ldap/index.ts';
+import { openLdapConnectorFor, addDirectoryGroups } from '../support/peer-systems.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
 
 const skip = openLdapSkipReason();
@@ -42,13 +43,10 @@ describe('a grant acts on the account the page read-back found, in OpenLDAP', { 
 
   before(async () => {
     peer = await startOpenLdap();
-    ldap = createLdapConnector({
-      system: 'corp-ldap', flavour: 'openldap', url: peer.url, caPem: peer.caPem,
-      bindDn: peer.bindDn, bindPassword: peer.password, baseDn: peer.baseDn, usersOu: peer.usersOu, groupsOu: peer.groupsOu,
-    });
+    ldap = openLdapConnectorFor(peer);
     admin = new Client({ url: peer.ldapsUrl, tlsOptions: { ca: [peer.caPem] } });
     await admin.bind(peer.bindDn, peer.password);
-    for (const cn of ['desk', 'yard']) await admin.add(`cn=${cn},${peer.groupsOu}`, { objectClass: 'groupOfNames', cn, member: `cn=jml-empty-group-placeholder,${peer.baseDn}` });
+    await addDirectoryGroups(peer, ['desk', 'yard']);
   });
   after(async () => {
     await admin?.unbind().catch(() => undefined);

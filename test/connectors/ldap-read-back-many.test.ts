@@ -10,13 +10,14 @@ import { after, before, describe, test } from 'node:test';
 import { Change as LdapChange, Attribute, Client } from 'ldapts';
 import type { Change, Plan } from '../../src/domain/change.ts';
 import type { Connector, ReadBack } from '../../src/connectors/connector.ts';
-import { createLdapConnector, type LdapConnector } from '../../src/connectors/ldap/index.ts';
+import type { LdapConnector } from '../../src/connectors/ldap/index.ts';
 import { createLdapPool } from '../../src/connectors/ldap/ldap-pool.ts';
 import { parseLdapSettings } from '../../src/connectors/ldap/ldap-settings.ts';
 import { applyChanges } from '../../src/app/apply-change.ts';
 import { recordPlan } from '../../src/app/plan-record-store.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { testBackends } from '../support/backends.ts';
+import { openLdapConnectorFor, addDirectoryGroups } from '../support/peer-systems.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
 
 const skip = openLdapSkipReason();
@@ -51,13 +52,10 @@ describe('reading back a page of changes in OpenLDAP', { skip }, () => {
 
   before(async () => {
     peer = await startOpenLdap();
-    ldap = createLdapConnector({
-      system: 'corp-ldap', flavour: 'openldap', url: peer.url, caPem: peer.caPem,
-      bindDn: peer.bindDn, bindPassword: peer.password, baseDn: peer.baseDn, usersOu: peer.usersOu, groupsOu: peer.groupsOu,
-    });
+    ldap = openLdapConnectorFor(peer);
     admin = new Client({ url: peer.ldapsUrl, tlsOptions: { ca: [peer.caPem] } });
     await admin.bind(peer.bindDn, peer.password);
-    for (const cn of ['staff', 'crew', 'team', 'guild']) await admin.add(`cn=${cn},${peer.groupsOu}`, { objectClass: 'groupOfNames', cn, member: `cn=jml-empty-group-placeholder,${peer.baseDn}` });
+    await addDirectoryGroups(peer, ['staff', 'crew', 'team', 'guild']);
   });
   after(async () => {
     await admin?.unbind().catch(() => undefined);

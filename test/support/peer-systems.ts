@@ -8,6 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Kysely } from 'kysely';
+import { createLdapConnector, type LdapConnector } from '../../src/connectors/ldap/index.ts';
 import { putSecret, type Keyring } from '../../src/connectors/secrets/index.ts';
 import type { Database } from '../../src/store/database.ts';
 import type { OpenLdapPeer } from '../peers/openldap.ts';
@@ -57,5 +58,16 @@ export async function addDirectoryGroups(peer: OpenLdapPeer | SambaAdPeer, names
       if ('realm' in peer) await admin.add(`CN=${name},${peer.groupsOu}`, { objectClass: ['top', 'group'], sAMAccountName: name });
       else await admin.add(`cn=${name},${peer.groupsOu}`, { objectClass: 'groupOfNames', cn: name, member: `cn=jml-empty-group-placeholder,${peer.baseDn}` });
     }
+  });
+}
+
+/**
+ * jml's LDAP connector pointed at a test OpenLDAP as its administrator, as most connector tests use it.
+ * @example const ldap = openLdapConnectorFor(peer);
+ */
+export function openLdapConnectorFor(peer: OpenLdapPeer, system = 'corp-ldap'): LdapConnector {
+  return createLdapConnector({
+    system, flavour: 'openldap', url: peer.url, caPem: peer.caPem,
+    bindDn: peer.bindDn, bindPassword: peer.password, baseDn: peer.baseDn, usersOu: peer.usersOu, groupsOu: peer.groupsOu,
   });
 }
