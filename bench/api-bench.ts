@@ -4,7 +4,7 @@
  * Target: p99 ≤ 50 ms at 500 requests/s. The load generator runs in its own
  * process (this file, re-run with --load-generator) so its work does not share
  * the server's event loop and inflate the latencies it measures. Run alone:
- *   node bench/api-bench.ts [--identities 100000] [--rate 500] [--seconds 10]
+ *   node bench/api-bench.ts [--identities 100000] [--rate 500] [--seconds 10] [--case 'people list (50']
  * With DATABASE_URL it runs on that PostgreSQL server, in a database of its own
  * (created and dropped), else on PGlite.
  * The identity page is the real one: the demo policy explained for each identity.
@@ -41,6 +41,8 @@ export interface ApiBenchOptions {
   readonly log?: (line: string) => void;
   /** PostgreSQL only: import and plan 100,000 people in another process while measuring. */
   readonly underLoad?: boolean;
+  /** Only the cases whose name starts with this (e.g. `people list (50`); every case when absent. */
+  readonly only?: string;
 }
 
 export interface ApiBenchFigure {
@@ -206,6 +208,7 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
     const nightly = options.underLoad && options.databaseUrl ? await startNightlyWork(options.databaseUrl) : null;
     if (nightly) log('nightly work running in another process: jml import hr (100,000 rows) and jml plan, repeated');
     for (let i = 0; i < CASES.length; i += 1) {
+      if (options.only && !CASES[i]!.name.startsWith(options.only)) continue;
       // A short warm-up at the same rate: JIT, plan caches, the policy cache.
       await loadInChild({ url: address, token, caseIndex: i, identities: n, rate, seconds: 2 });
       poolWaits?.take();
@@ -234,7 +237,7 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
 
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { identities: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'load-generator': { type: 'string' }, 'under-load': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { identities: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'load-generator': { type: 'string' }, 'under-load': { type: 'boolean', default: false }, case: { type: 'string' } } });
   if (values['load-generator']) {
     process.stdout.write(JSON.stringify(await generateLoad(JSON.parse(values['load-generator']) as LoadRequest)));
   } else {
@@ -244,6 +247,7 @@ if (import.meta.main) {
       seconds: values.seconds ? Number(values.seconds) : undefined,
       databaseUrl: process.env.DATABASE_URL,
       underLoad: values['under-load'],
+      only: values.case,
     });
   }
 }
