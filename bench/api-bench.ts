@@ -4,14 +4,15 @@
  * Target: p99 ≤ 50 ms at 500 requests/s. The load generator runs in its own
  * process (this file, re-run with --load-generator) so its work does not share
  * the server's event loop and inflate the latencies it measures. Run alone:
- *   node bench/api-bench.ts [--identities 100000] [--rate 500] [--seconds 10]
+ *   node bench/api-bench.ts [--identities 100000] [--rate 500] [--seconds 10] [--case 'people list (50']
  * With DATABASE_URL it runs on that PostgreSQL server, in a database of its own
  * (created and dropped), else on PGlite.
  * The identity page is the real one: the demo policy explained for each identity.
  *
  * --under-load (PostgreSQL): the nightly work runs meanwhile in another process
  * on the same machine and server — `jml import hr` of a 100,000-row file and
- * `jml plan`, over and over, in a database of its own — and the figures say how
+ * `jml plan`, over and over, in a database of its own, started afresh for each
+ * case so that every case meets it at the same point — and the figures say how
  * many of those imports and plans overlapped the measurement (issue 16, goal 4).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -41,6 +42,8 @@ export interface ApiBenchOptions {
   readonly log?: (line: string) => void;
   /** PostgreSQL only: import and plan 100,000 people in another process while measuring. */
   readonly underLoad?: boolean;
+  /** Only the cases whose name starts with this (e.g. `people list (50`); every case when absent. */
+  readonly only?: string;
 }
 
 export interface ApiBenchFigure {
@@ -203,9 +206,13 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     const figures: ApiBenchFigure[] = [];
     if (options.underLoad && !scratch) throw new Error('--under-load needs DATABASE_URL (a PostgreSQL server)');
-    const nightly = options.underLoad && options.databaseUrl ? await startNightlyWork(options.databaseUrl) : null;
-    if (nightly) log('nightly work running in another process: jml import hr (100,000 rows) and jml plan, repeated');
     for (let i = 0; i < CASES.length; i += 1) {
+      if (options.only && !CASES[i]!.name.startsWith(options.only)) continue;
+      // Every case meets the nightly work at the same point: started afresh for it. One run for all
+      // cases put the first case on the import's start and the others on later phases, so the
+      // cases' figures differed by where they fell, not by what they cost.
+      const nightly = options.underLoad && options.databaseUrl ? await startNightlyWork(options.databaseUrl) : null;
+      if (nightly) log('nightly work running in another process: jml import hr (100,000 rows) and jml plan, repeated');
       // A short warm-up at the same rate: JIT, plan caches, the policy cache.
       await loadInChild({ url: address, token, caseIndex: i, identities: n, rate, seconds: 2 });
       poolWaits?.take();
@@ -219,10 +226,10 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
       log(`${''.padEnd(32)} server CPU per request ${((cpu.user + cpu.system) / 1000 / Math.max(1, figure.requests)).toFixed(2)} ms, response ${bytes} bytes`);
       const waited = poolWaits?.take();
       if (waited) log(`${''.padEnd(32)} waiting for a pooled connection: p50 ${waited.p50} ms, p99 ${waited.p99} ms over ${waited.count} statements`);
-    }
-    if (nightly) {
-      const done = await nightly.stop();
-      log(`nightly work meanwhile: ${done.imports} import(s) and ${done.plans} plan(s) of 100,000 people completed`);
+      if (nightly) {
+        const done = await nightly.stop();
+        log(`${''.padEnd(32)} nightly work meanwhile: ${done.imports} import(s) and ${done.plans} plan(s) of 100,000 people completed`);
+      }
     }
     await app.close();
     return figures;
@@ -234,7 +241,7 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
 
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { identities: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'load-generator': { type: 'string' }, 'under-load': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { identities: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'load-generator': { type: 'string' }, 'under-load': { type: 'boolean', default: false }, case: { type: 'string' } } });
   if (values['load-generator']) {
     process.stdout.write(JSON.stringify(await generateLoad(JSON.parse(values['load-generator']) as LoadRequest)));
   } else {
@@ -244,6 +251,7 @@ if (import.meta.main) {
       seconds: values.seconds ? Number(values.seconds) : undefined,
       databaseUrl: process.env.DATABASE_URL,
       underLoad: values['under-load'],
+      only: values.case,
     });
   }
 }

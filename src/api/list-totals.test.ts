@@ -63,3 +63,55 @@ test('a recount behind a fresh total that fails leaves that total, and callers w
   assert.equal(await totals.get('all', async () => 9), 9);
   assert.equal(counts, 1);
 });
+
+test('a total whose change mark has not moved lives on past its life without a count, and is counted again once the mark moves', async () => {
+  let clock = 0;
+  let counts = 0;
+  let mark = 'x1';
+  const totals = createListTotals(() => new Date(clock), LIST_TOTAL_TTL_MS, 1_000, async () => mark);
+  const count = async () => {
+    counts += 1;
+    return 100 + counts;
+  };
+  assert.equal(await totals.get('all', count), 101);
+  clock += LIST_TOTAL_TTL_MS + 1;
+  assert.equal(await totals.get('all', count), 101, 'nothing committed: the total is still exact');
+  assert.equal(counts, 1);
+  mark = 'x2';
+  clock += LIST_TOTAL_TTL_MS + 1;
+  assert.equal(await totals.get('all', count), 102, 'a commit since: counted before the page answers');
+  assert.equal(counts, 2);
+});
+
+test('a recount behind a fresh total is skipped while the change mark stands still, and the total lives on from then', async () => {
+  let clock = 0;
+  let counts = 0;
+  let marks = 0;
+  const totals = createListTotals(() => new Date(clock), LIST_TOTAL_TTL_MS, 1_000, async () => {
+    marks += 1;
+    return 'same';
+  });
+  const count = async () => {
+    counts += 1;
+    return 7;
+  };
+  await totals.get('all', count);
+  clock = LIST_TOTAL_TTL_MS * RECOUNT_AFTER + 1;
+  assert.equal(await totals.get('all', count), 7);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(marks, 2, 'the recount read the mark');
+  // Renewed at the recount's start: no further recount until three quarters of a life from then.
+  clock += LIST_TOTAL_TTL_MS * RECOUNT_AFTER - 1;
+  assert.equal(await totals.get('all', count), 7);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(marks, 2);
+  assert.equal(counts, 1);
+});
+
+test('a change mark that cannot be read fails that count, which is not remembered', async () => {
+  let broken = true;
+  const totals = createListTotals(() => new Date(0), LIST_TOTAL_TTL_MS, 1_000, async () => (broken ? Promise.reject(new Error('connection lost')) : 'm'));
+  await assert.rejects(totals.get('all', async () => 1), /connection lost/);
+  broken = false;
+  assert.equal(await totals.get('all', async () => 2), 2);
+});

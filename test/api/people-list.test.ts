@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { LIST_TOTAL_TTL_MS, RECOUNT_AFTER } from '../../src/api/list-totals.ts';
+import { readChangeMark } from '../../src/store/change-mark.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { testBackends } from '../support/backends.ts';
 import { person, seedIdentities } from '../support/jml-fixture.ts';
@@ -49,6 +50,22 @@ for (const backend of testBackends()) {
       await seedIdentities(store.db, [person('new-2')]);
       clock += LIST_TOTAL_TTL_MS + 1;
       assert.equal(await total(), first + 2, 'a total past its life is counted again before the page answers');
+    });
+
+    test('the change mark behind the total stands still while nothing is written, and moves when a write commits or rolls back', async () => {
+      const first = await readChangeMark(store.db);
+      assert.equal(await readChangeMark(store.db), first, 'reads alone leave it as it was');
+      await seedIdentities(store.db, [person('mark-1')]);
+      const written = await readChangeMark(store.db);
+      assert.notEqual(written, first);
+      await assert.rejects(
+        store.db.transaction().execute(async (trx) => {
+          await seedIdentities(trx, [person('mark-2')]);
+          throw new Error('rolled back');
+        }),
+        /rolled back/,
+      );
+      assert.notEqual(await readChangeMark(store.db), written);
     });
 
     test('paging by key gives everyone once, in key order, the same unfiltered as with a filter that matches everyone', async () => {

@@ -20,7 +20,8 @@ import { findUnstorableText } from '../request-text.ts';
 import { containing } from '../../store/like-pattern.ts';
 import { readIdentityPage } from '../identity-page-queries.ts';
 import { readPeopleByKey } from '../people-list-queries.ts';
-import { createListTotals } from '../list-totals.ts';
+import { readChangeMark } from '../../store/change-mark.ts';
+import { createListTotals, LIST_TOTAL_TTL_MS } from '../list-totals.ts';
 
 const personSummary = z.object({
   key: z.string(),
@@ -118,7 +119,7 @@ export function forbiddenFields(principal: Principal, targetKey: string, body: z
 
 export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
   const { db } = deps;
-  const totals = createListTotals(deps.now);
+  const totals = createListTotals(deps.now, LIST_TOTAL_TTL_MS, 1_000, () => readChangeMark(db));
   return [
     defineRoute({
       method: 'GET',
