@@ -63,5 +63,31 @@ for (const backend of testBackends()) {
       assert.ok(fromStore.changes.some((c) => c.identityKey === 'E3' && c.accountId === 'vpn-c'), 'the leaver E3 loses the account linked to them');
       assert.deepEqual(fromStore, plan({ ...input, observed: listed, links }));
     });
+
+    test('an older run of the system lends none of its grants to the latest run\'s accounts of the same ids', async () => {
+      const EARLIER = '2026-03-01T09:00:00.000Z';
+      await store.db.insertInto('reconcile_runs').values({
+        id: 'run-vpn-old', system: 'vpn', status: 'completed', phase: 'done', cursor: null, pages: 1, summary: null,
+        error: null, actor: 'test', started_at: EARLIER, updated_at: EARLIER, finished_at: EARLIER,
+      }).execute();
+      await store.db.insertInto('observed_accounts').values({
+        run_id: 'run-vpn-old', system: 'vpn', account_id: 'vpn-orphan', name: 'vpn-orphan', enabled: true,
+        attributes: JSON.stringify({ externalId: 'nobody' }), last_login_at: null, identity_key: null, situation: 'unmatched',
+      }).execute();
+      await store.db.insertInto('observed_grants').values([
+        { run_id: 'run-vpn-old', system: 'vpn', account_id: 'vpn-A', entitlement: 'retired' },
+        { run_id: 'run-vpn-old', system: 'vpn', account_id: 'vpn-orphan', entitlement: 'retired' },
+      ]).execute();
+      const { observed: [vpn] } = await loadObserved(store.db, ['vpn']);
+      assert.deepEqual(vpn!.accountGrants, [['Admin', 'standard'], ['Admin', 'standard'], ['standard'], []]);
+      assert.deepEqual(listedGrants(vpn!).filter((g) => g.entitlement === 'retired'), []);
+    });
+
+    test('entitlement names holding quotes, backslashes, commas and non-ASCII letters are read as written', async () => {
+      const names = ['CN=Sales "EU",OU=Groups', 'C:\\share\\x', 'Équipe, Zürich', '{braces}'];
+      await store.db.insertInto('observed_grants').values(names.map((entitlement) => ({ run_id: 'run-vpn', system: 'vpn', account_id: 'vpn-orphan', entitlement }))).execute();
+      const { observed: [vpn] } = await loadObserved(store.db, ['vpn']);
+      assert.deepEqual(vpn!.accountGrants![3], [...names].sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : 1)));
+    });
   });
 }
