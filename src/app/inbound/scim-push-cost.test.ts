@@ -14,6 +14,7 @@ import type { Store } from '../../store/open-store.ts';
 import type { ScimObject } from '../../sources/scim-user-table.ts';
 import { scimUser } from '../../../test/support/scim-user.ts';
 import { scopedStateQuery } from '../import-state.ts';
+import { pushTargetsQuery } from './scim-push-targets.ts';
 import { pushUsers, type PushInput } from './scim-push.ts';
 
 const config = testConfig({ timezone: 'Europe/Berlin', sources: { entra: { type: 'scim' } }, mass_change: { minimum: 100, percent: 50 } });
@@ -137,6 +138,24 @@ for (const backend of testBackends()) {
       assert.deepEqual(keyScans, [], 'the identities the push names by key are looked up in the primary key');
       const found = await scopedStateQuery(store.db, 'entra', now.toISOString(), 'email', { recordKeys: ['P7'], references: [], correlationValues: ['p9@example.com'] }).executeTakeFirstOrThrow();
       assert.deepEqual(found.identities?.map((i) => i.key).sort(), ['P7', 'P9'], 'by key and by correlation value, as before');
+    });
+
+    test('a push naming only Users already stored does not look for Users waiting for a manager: only a newcomer can be the one they wait for', async () => {
+      /** How often the read of the waiting Users ran when the push's targets were read for these keys. */
+      const waitingScans = async (keys: string[]) => {
+        const read = pushTargetsQuery(store.db, 'entra', keys, [], true).compile();
+        const { rows: [plan] } = await store.db.executeQuery<{ 'QUERY PLAN': unknown }>({ ...read, sql: `EXPLAIN (ANALYZE, FORMAT JSON) ${read.sql}` });
+        const explained = plan!['QUERY PLAN'];
+        const loops: number[] = [];
+        const walk = (node: Record<string, unknown>) => {
+          if (node['Relation Name'] === 'source_records') loops.push(node['Actual Loops'] as number);
+          for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+        };
+        walk((typeof explained === 'string' ? JSON.parse(explained) : explained)[0].Plan);
+        return loops;
+      };
+      assert.deepEqual(await waitingScans(['B1', 'B3']), [0]);
+      assert.deepEqual(await waitingScans(['B1', 'NEW1']), [1]);
     });
   });
 }
