@@ -6,13 +6,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PostgresQueryCompiler, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type UnknownRow } from 'kysely';
+import { sql, PostgresQueryCompiler, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryResult, type UnknownRow } from 'kysely';
 import { testBackends } from '../../../test/support/backends.ts';
 import { testConfig } from '../../../test/support/hr-files.ts';
 import { getIdentity } from '../../store/identity-store.ts';
 import type { Store } from '../../store/open-store.ts';
 import type { ScimObject } from '../../sources/scim-user-table.ts';
 import { scimUser } from '../../../test/support/scim-user.ts';
+import { scopedStateQuery } from '../import-state.ts';
+import { pushTargetsQuery } from './scim-push-targets.ts';
 import { pushUsers, type PushInput } from './scim-push.ts';
 
 const config = testConfig({ timezone: 'Europe/Berlin', sources: { entra: { type: 'scim' } }, mass_change: { minimum: 100, percent: 50 } });
@@ -118,6 +120,42 @@ for (const backend of testBackends()) {
       assert.equal((await getIdentity(store.db, 'C1'))!.status, 'active');
       // The due events come with the push's state: neither the import's "what crossed the instant" nor the clock's "what is due" is asked.
       assert.deepEqual(log.sql.filter((s) => /select distinct "identity_key" from "lifecycle_events"/i.test(s)), []);
+    });
+
+    test('the state a push reads finds its identities by key through the index, not by reading every identity', async () => {
+      // Enough identities that reading each one costs more than looking fifty up: what a push waits for under the lock.
+      await sql`INSERT INTO identities (key, kind, status, source, attributes)
+        SELECT 'P' || n, 'employee', 'active', 'entra', jsonb_build_object('email', 'p' || n || '@example.com') FROM generate_series(1, 3000) n`.execute(store.db);
+      await sql`ANALYZE identities`.execute(store.db);
+      const keys = ids('P', 50);
+      const read = scopedStateQuery(store.db, 'entra', now.toISOString(), 'email', { recordKeys: keys, references: ['M0'], correlationValues: keys.map((k) => `${k.toLowerCase()}@example.com`) }).compile();
+      const { rows: [plan] } = await store.db.executeQuery<{ 'QUERY PLAN': unknown }>({ ...read, sql: `EXPLAIN (FORMAT JSON) ${read.sql}` });
+      const nodes: { 'Node Type': string; 'Relation Name'?: string; Filter?: string }[] = [];
+      const walk = (node: Record<string, unknown>) => { nodes.push(node as (typeof nodes)[number]); for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child); };
+      const explained = plan!['QUERY PLAN'];
+      walk((typeof explained === 'string' ? JSON.parse(explained) : explained)[0].Plan);
+      const keyScans = nodes.filter((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'identities' && /\bkey = ANY/.test(n.Filter ?? ''));
+      assert.deepEqual(keyScans, [], 'the identities the push names by key are looked up in the primary key');
+      const found = await scopedStateQuery(store.db, 'entra', now.toISOString(), 'email', { recordKeys: ['P7'], references: [], correlationValues: ['p9@example.com'] }).executeTakeFirstOrThrow();
+      assert.deepEqual(found.identities?.map((i) => i.key).sort(), ['P7', 'P9'], 'by key and by correlation value, as before');
+    });
+
+    test('a push naming only Users already stored does not look for Users waiting for a manager: only a newcomer can be the one they wait for', async () => {
+      /** How often the read of the waiting Users ran when the push's targets were read for these keys. */
+      const waitingScans = async (keys: string[]) => {
+        const read = pushTargetsQuery(store.db, 'entra', keys, [], true).compile();
+        const { rows: [plan] } = await store.db.executeQuery<{ 'QUERY PLAN': unknown }>({ ...read, sql: `EXPLAIN (ANALYZE, FORMAT JSON) ${read.sql}` });
+        const explained = plan!['QUERY PLAN'];
+        const loops: number[] = [];
+        const walk = (node: Record<string, unknown>) => {
+          if (node['Relation Name'] === 'source_records') loops.push(node['Actual Loops'] as number);
+          for (const child of (node.Plans as Record<string, unknown>[] | undefined) ?? []) walk(child);
+        };
+        walk((typeof explained === 'string' ? JSON.parse(explained) : explained)[0].Plan);
+        return loops;
+      };
+      assert.deepEqual(await waitingScans(['B1', 'B3']), [0]);
+      assert.deepEqual(await waitingScans(['B1', 'NEW1']), [1]);
     });
   });
 }

@@ -72,6 +72,10 @@ export function pushTargetsQuery(db: Kysely<Database>, source: string, ids: read
         .where('r.source', '=', source)
         .where('r.present', '=', true)
         .where(unresolved, 'is not', null)
+        // Only a key new to the source can be the person a waiting reference names (scim-push.ts): when every key
+        // named is stored and present (movers, retries) the waiting Users are not read at all. The planner scans the
+        // whole source for them, so this spares that scan, under the source's lock, to all but pushes of newcomers.
+        .where(sql<boolean>`EXISTS (SELECT 1 FROM unnest(${[...new Set(ids)]}::text[]) AS k(id) WHERE NOT EXISTS (SELECT 1 FROM res WHERE res.id = k.id AND res.present))`)
         .$if(!withWaiting, (w) => w.where(sql<boolean>`false`)),
     )
     .selectNoFrom([sql<PushTargetsRow['resources']>`(SELECT json_agg(res) FROM res)`.as('resources'), sql<PushTargetsRow['waiting']>`(SELECT json_agg(waiting) FROM waiting)`.as('waiting')]);
