@@ -249,11 +249,19 @@ function batchNiceFromEnv(value: string): number {
   return nice;
 }
 
+/** Zone names already checked: building a formatter to check one costs tens of microseconds, and settings are parsed per request. */
+const knownZones = new Map<string, boolean>();
+
 function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: name });
-    return true;
-  } catch {
-    return false;
+  let known = knownZones.get(name);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: name });
+      known = true;
+    } catch {
+      known = false;
+    }
+    if (knownZones.size < 1_000) knownZones.set(name, known);
   }
+  return known;
 }
