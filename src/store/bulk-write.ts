@@ -85,12 +85,13 @@ export async function bulkInsert<T = Readonly<Record<string, unknown>>>(
   // One item read ahead, so the last chunk is known as it is built.
   let next = items.next();
   for (let i = 0; !next.done; ) {
-    const values = names.map(() => [] as (string | number | boolean | null)[]);
+    const values = names.map(() => new Array<string | number | boolean | null>(size));
     let j = 0;
     for (; j < size && !next.done; j += 1, next = items.next()) {
       const row = map ? map(next.value, i + j) : (next.value as Readonly<Record<string, unknown>>);
-      for (let c = 0; c < names.length; c += 1) values[c]!.push(cell(row[names[c]!], isJson[c]!));
+      for (let c = 0; c < names.length; c += 1) values[c]![j] = cell(row[names[c]!], isJson[c]!);
     }
+    if (j < size) for (const column of values) column.length = j;
     i += j;
     const then = next.done && options.then ? (typeof options.then === 'function' ? options.then() : options.then) : null;
     // Each array is turned into the text `pg` would send now, while the previous chunk is still on
