@@ -12,15 +12,8 @@
  * by chunk, so a caller can pass its own values and a `map` instead of building
  * every row first.
  */
-import { createRequire } from 'node:module';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from './database.ts';
-
-/**
- * `pg`'s own conversion of a parameter to the text it sends (an array becomes its array literal),
- * so a pre-converted parameter travels as the same bytes.
- */
-const toParameterText = createRequire(createRequire(import.meta.url).resolve('pg'))('./utils.js').prepareValue as (value: unknown) => string | null;
 
 /**
  * Column name → SQL type as it appears in the record definition (`text`, `jsonb`, `date`, `boolean`…).
@@ -94,10 +87,7 @@ export async function bulkInsert<T = Readonly<Record<string, unknown>>>(
     if (j < size) for (const column of values) column.length = j;
     i += j;
     const then = next.done && options.then ? (typeof options.then === 'function' ? options.then() : options.then) : null;
-    // Each array is turned into the text `pg` would send now, while the previous chunk is still on
-    // the server: `pg` converts a parameter only when it dispatches the statement, which it does
-    // once the previous statement has finished, so the server would wait for that conversion.
-    const arrays = sql.join(names.map((n, c) => sql`${toParameterText(values[c])}::${sql.raw(isTextArray[c] ? 'jsonb' : columns[n]!)}[]`));
+    const arrays = sql.join(names.map((n, c) => sql`${values[c]}::${sql.raw(isTextArray[c] ? 'jsonb' : columns[n]!)}[]`));
     const insert = sql`INSERT INTO ${sql.table(table)} (${columnList}) SELECT ${selected} FROM unnest(${arrays})${alias}${conflict}`;
     const statement = (then ? sql`WITH written AS (${insert}) ${then}` : insert).execute(db);
     if (!pipeline) {
