@@ -6,7 +6,7 @@
  * (several processes on one PostgreSQL) still form one chain.
  */
 import { createHash } from 'node:crypto';
-import { sql, type Kysely, type RawBuilder, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import { canonicalJson } from '../domain/canonical-json.ts';
 import { bulkInsert } from './bulk-write.ts';
 import type { AuditLogTable, Database } from './database.ts';
@@ -47,9 +47,8 @@ const AUDIT_COLUMNS = {
   hash: 'text',
 } as const;
 
-/** Entries written per statement, and entries hashed before they are handed to the writer (which overlaps their statements with the hashing of the next). */
+/** Entries written per statement. */
 const AUDIT_CHUNK = 2000;
-const AUDIT_BATCH = 5 * AUDIT_CHUNK;
 
 /**
  * Appends entries in order, in the caller's transaction when given one.
@@ -64,45 +63,37 @@ export async function appendAudit(db: Db, entries: AuditEntryInput | Iterable<Au
     await db.transaction().execute((trx) => appendAudit(trx, all, now));
     return;
   }
-  let locked = false;
-  let seq = 0;
-  let hash = GENESIS_HASH;
+  // The head is locked only once there is something to append, as before.
+  const inputs = list[Symbol.iterator]();
+  const first = inputs.next();
+  if (first.done) return;
+  let { seq, hash } = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).forUpdate().executeTakeFirstOrThrow();
   const at = now.toISOString();
-  let rows: AuditEntry[] = [];
-  const flush = async (then?: RawBuilder<unknown>) => {
-    await bulkInsert(db, 'audit_log', AUDIT_COLUMNS, rows, { chunkSize: AUDIT_CHUNK, ...(then ? { then } : {}) });
-    rows = [];
-  };
-  for (const input of list) {
-    // The head is locked only once there is something to append, as before.
-    if (!locked) {
-      ({ seq, hash } = await db.selectFrom('audit_head').select(['seq', 'hash']).where('id', '=', 1).forUpdate().executeTakeFirstOrThrow());
-      locked = true;
+  // Hashed as the writer reads them, a chunk at a time: the next chunk is hashed while the previous one is on the server.
+  function* hashed(): Generator<AuditEntry> {
+    for (let step = first; !step.done; step = inputs.next()) {
+      const input = step.value;
+      const body = {
+        seq: seq + 1,
+        id: orderedId(),
+        at,
+        actor: input.actor,
+        action: input.action,
+        subject: input.subject,
+        trigger: input.trigger,
+        before: input.before ?? null,
+        after: input.after ?? null,
+        details: input.details ?? null,
+        prev_hash: hash,
+      };
+      const row = { ...body, hash: entryHash(body) };
+      seq = row.seq;
+      hash = row.hash;
+      yield row;
     }
-    const body = {
-      seq: seq + 1,
-      id: orderedId(),
-      at,
-      actor: input.actor,
-      action: input.action,
-      subject: input.subject,
-      trigger: input.trigger,
-      before: input.before ?? null,
-      after: input.after ?? null,
-      details: input.details ?? null,
-      prev_hash: hash,
-    };
-    const row = { ...body, hash: entryHash(body) };
-    rows.push(row);
-    seq = row.seq;
-    hash = row.hash;
-    if (rows.length >= AUDIT_BATCH) await flush();
   }
-  if (!locked) return;
   // The new head goes with the last entries, in one round trip.
-  const head = sql`UPDATE audit_head SET seq = ${seq}, hash = ${hash} WHERE id = 1`;
-  if (rows.length > 0) await flush(head);
-  else await head.execute(db);
+  await bulkInsert(db, 'audit_log', AUDIT_COLUMNS, hashed(), { chunkSize: AUDIT_CHUNK, then: () => sql`UPDATE audit_head SET seq = ${seq}, hash = ${hash} WHERE id = 1` });
 }
 
 function isIterable(value: AuditEntryInput | Iterable<AuditEntryInput>): value is Iterable<AuditEntryInput> {

@@ -47,3 +47,29 @@ for (const backend of testBackends()) {
     }
   });
 }
+
+for (const backend of testBackends()) {
+  test(`rows from a generator go in a chunk at a time, and a then-function is built after the last row was produced and runs with the last chunk (${backend.name})`, async () => {
+    const store = await backend.open();
+    try {
+      await sql`CREATE TABLE bulk_gen (n integer)`.execute(store.db);
+      await sql`CREATE TABLE bulk_gen_last (n integer)`.execute(store.db);
+      let produced = 0;
+      function* rows(): Generator<{ n: number }> {
+        for (let n = 1; n <= 5; n += 1) {
+          produced = n;
+          yield { n };
+        }
+      }
+      await store.db.transaction().execute((trx) =>
+        bulkInsert(trx, 'bulk_gen' as keyof Database, { n: 'integer' }, rows(), { chunkSize: 2, then: () => sql`INSERT INTO bulk_gen_last VALUES (${produced})` }),
+      );
+      const back = await sql<{ n: number }>`SELECT n FROM bulk_gen ORDER BY n`.execute(store.db);
+      assert.deepEqual(back.rows.map((r) => r.n), [1, 2, 3, 4, 5]);
+      const last = await sql<{ n: number }>`SELECT n FROM bulk_gen_last`.execute(store.db);
+      assert.deepEqual(last.rows, [{ n: 5 }]);
+    } finally {
+      await store.close();
+    }
+  });
+}

@@ -29,20 +29,25 @@ export interface BulkWriteOptions<T = Readonly<Record<string, unknown>>> {
   /**
    * A statement sent with the last chunk, in the same round trip (`WITH written AS (INSERT …) <then>`):
    * the audit chain's new head travels with its last entries. Not run when there are no rows.
+   * A function is called once the rows are exhausted (the head is known only after the last entry).
    */
-  readonly then?: RawBuilder<unknown>;
+  readonly then?: RawBuilder<unknown> | (() => RawBuilder<unknown>);
   /** Turns an item (and its index in `rows`) into its row, one chunk at a time (default: the item is the row). */
   readonly map?: (item: T, index: number) => Readonly<Record<string, unknown>>;
 }
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
 
-/** Inserts (or upserts) `rows` in chunks of `chunkSize` (default 2000), one statement per chunk. */
+/**
+ * Inserts (or upserts) `rows` in chunks of `chunkSize` (default 2000), one statement per chunk.
+ * `rows` may be any iterable (a generator): it is read a chunk at a time, so the work of producing
+ * a chunk's items overlaps the previous chunk's statement inside a transaction.
+ */
 export async function bulkInsert<T = Readonly<Record<string, unknown>>>(
   db: Kysely<Database>,
   table: keyof Database,
   columns: ColumnTypes,
-  rows: readonly T[],
+  rows: Iterable<T>,
   options: BulkWriteOptions<T> = {},
 ): Promise<void> {
   const names = Object.keys(columns);
@@ -69,17 +74,22 @@ export async function bulkInsert<T = Readonly<Record<string, unknown>>>(
   // the server still runs the previous one; a failure is thrown from the statement that failed.
   const pipeline = db.isTransaction;
   let pending: Promise<unknown> | null = null;
-  for (let i = 0; i < rows.length; i += size) {
-    const count = Math.min(size, rows.length - i);
-    const values = names.map(() => new Array<string | number | boolean | null>(count));
-    for (let j = 0; j < count; j += 1) {
-      const item = rows[i + j]!;
-      const row = map ? map(item, i + j) : (item as Readonly<Record<string, unknown>>);
+  const items = rows[Symbol.iterator]();
+  // One item read ahead, so the last chunk is known as it is built.
+  let next = items.next();
+  for (let i = 0; !next.done; ) {
+    const values = names.map(() => new Array<string | number | boolean | null>(size));
+    let j = 0;
+    for (; j < size && !next.done; j += 1, next = items.next()) {
+      const row = map ? map(next.value, i + j) : (next.value as Readonly<Record<string, unknown>>);
       for (let c = 0; c < names.length; c += 1) values[c]![j] = cell(row[names[c]!], isJson[c]!);
     }
+    if (j < size) for (const column of values) column.length = j;
+    i += j;
+    const then = next.done && options.then ? (typeof options.then === 'function' ? options.then() : options.then) : null;
     const arrays = sql.join(names.map((n, c) => sql`${values[c]}::${sql.raw(isTextArray[c] ? 'jsonb' : columns[n]!)}[]`));
     const insert = sql`INSERT INTO ${sql.table(table)} (${columnList}) SELECT ${selected} FROM unnest(${arrays})${alias}${conflict}`;
-    const statement = (options.then && i + size >= rows.length ? sql`WITH written AS (${insert}) ${options.then}` : insert).execute(db);
+    const statement = (then ? sql`WITH written AS (${insert}) ${then}` : insert).execute(db);
     if (!pipeline) {
       await statement;
       continue;
