@@ -227,8 +227,7 @@ export async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent
   const stateOf = (i: number) => (diff.events[i]!.effectiveAt <= w.evaluatedAt ? 'applied' : 'scheduled');
   const newKeys = new Set(diff.newIdentities.map((n) => n.key));
   // A first import of a large file builds the secondary indexes and checks the foreign keys of the tables it fills once, after the load.
-  const load = diff.newIdentities.length >= DEFER_INDEXES_FROM ? withIndexesDeferred : (_db: Db, _tables: unknown, write: () => Promise<void>) => write();
-  await load(db, ['identities', 'source_records', 'lifecycle_events'], async () => {
+  const write = async () => {
     w.onProgress?.('writing identities', 0, diff.newIdentities.length);
     await writeNewIdentities(db, w, eventIds);
     w.onProgress?.('writing records', 0, diff.records.length);
@@ -249,7 +248,9 @@ export async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent
         import_id: importId,
       }),
     });
-  });
+  };
+  if (diff.newIdentities.length >= DEFER_INDEXES_FROM) await withIndexesDeferred(db, ['identities', 'source_records', 'lifecycle_events'], write);
+  else await write();
   for (let i = 0; i < diff.superseded.length; i += 5000) {
     await db.updateTable('lifecycle_events').set({ state: 'rescinded' }).where('id', 'in', diff.superseded.slice(i, i + 5000)).execute();
   }

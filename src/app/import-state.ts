@@ -13,7 +13,7 @@ import { createMemoryDirectory } from '../sources/reference-resolver.ts';
 import type { IdentityDirectory, SourceSnapshot } from '../sources/source-record.ts';
 import type { KnownIdentity, PreviousRecord, RecordData, ScheduledEventRef } from '../sources/snapshot-diff.ts';
 import type { Database } from '../store/database.ts';
-import { timelinesOf } from '../store/identity-store.ts';
+import { storedTimelines } from '../store/identity-store.ts';
 
 type Db = Kysely<Database>;
 
@@ -281,9 +281,9 @@ const compareText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 async function foldedAt(db: Db, keys: readonly string[], evaluatedAt: string, leaverDates: ReadonlyMap<string, string>): Promise<Map<string, { status: IdentityStatus; leftOn: string | null }>> {
   const out = new Map<string, { status: IdentityStatus; leftOn: string | null }>();
   if (keys.length === 0) return out;
-  const timelines = await timelinesOf(db, keys);
+  const timelines = await storedTimelines(db, keys);
   for (const key of keys) {
-    const fold = foldTimeline(key, timelines.get(key) ?? [], evaluatedAt);
+    const fold = foldTimeline(key, timelines.get(key)?.events ?? [], evaluatedAt);
     const lastLeaver = fold.applied.findLast((id) => leaverDates.has(id));
     out.set(key, { status: fold.identity.status, leftOn: lastLeaver === undefined ? null : leaverDates.get(lastLeaver)! });
   }

@@ -95,13 +95,6 @@ export async function storedTimelines(db: Db, keys: readonly string[]): Promise<
   return out;
 }
 
-/** Timelines of many identities, grouped by key (non-rescinded and rescinded alike); see storedTimelines. */
-export async function timelinesOf(db: Db, keys: readonly string[]): Promise<Map<string, TimelineEvent[]>> {
-  const out = new Map<string, TimelineEvent[]>();
-  for (const [key, stored] of await storedTimelines(db, keys)) if (stored.events.length > 0) out.set(key, stored.events);
-  return out;
-}
-
 export interface IdentityFilter {
   readonly status?: IdentityStatus;
   readonly kind?: IdentityKind;
