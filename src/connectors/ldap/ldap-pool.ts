@@ -11,6 +11,7 @@ import { isIP } from 'node:net';
 import { Client } from 'ldapts';
 import type { LdapSettings } from './ldap-settings.ts';
 import { ldapError } from './ldap-errors.ts';
+import { createCallSlots } from '../call-slots.ts';
 
 export interface LdapPool {
   /** Runs `fn` on one of the pooled connections (round robin; ldapts multiplexes requests), at most `maxInFlight` at once. */
@@ -113,31 +114,11 @@ export function createLdapPool(settings: LdapSettings): LdapPool {
     }
   }
 
-  // At most maxInFlight operations sent and unanswered; the rest wait here, first come first served.
-  let inFlight = 0;
-  const waiting: (() => void)[] = [];
-  const slot = async (): Promise<void> => {
-    if (inFlight < settings.maxInFlight) {
-      inFlight++;
-      return;
-    }
-    await new Promise<void>((resolve) => waiting.push(resolve));
-  };
-  const release = () => {
-    const nextWaiting = waiting.shift();
-    if (nextWaiting) nextWaiting();
-    else inFlight--;
-  };
+  // At most maxInFlight operations sent and unanswered; the rest wait (a leaver's first, call-slots.ts).
+  const inFlight = createCallSlots(settings.maxInFlight);
 
   return {
-    async run(operation, dn, fn) {
-      await slot();
-      try {
-        return await runOn(operation, dn, fn);
-      } finally {
-        release();
-      }
-    },
+    run: (operation, dn, fn) => inFlight.run(() => runOn(operation, dn, fn)),
     dedicated: () => open(settings.bindDn, settings.bindPassword.reveal()),
     async tryBind(dn, password) {
       const { client } = await open(dn, password);
