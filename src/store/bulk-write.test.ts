@@ -73,3 +73,39 @@ for (const backend of testBackends()) {
     }
   });
 }
+
+for (const backend of testBackends()) {
+  test(`a chunk's JSON column travels as one JSON document of its values (no escaped array element per row), and a JSON column's null is NULL (${backend.name})`, async () => {
+    const store = await backend.open();
+    try {
+      await sql`CREATE TABLE bulk_json (n integer, j jsonb, tags text[])`.execute(store.db);
+      const sent: unknown[][] = [];
+      const db = store.db.withPlugin({
+        transformQuery: ({ node, queryId }) => {
+          sent.push([...store.db.getExecutor().compileQuery(node, queryId).parameters]);
+          return node;
+        },
+        transformResult: async ({ result }) => result,
+      });
+      const rows = [
+        { n: 1, j: { say: 'a "quoted" \\ word' }, tags: ['x'] },
+        { n: 2, j: null, tags: null },
+        { n: 3, j: 'null', tags: [] },
+      ];
+      await bulkInsert(db, 'bulk_json' as keyof Database, { n: 'integer', j: 'jsonb', tags: 'text[]' }, rows);
+      assert.equal(sent.length, 1);
+      const [numbers, documents, tagDocuments] = sent[0]!;
+      assert.deepEqual(numbers, [1, 2, 3]);
+      assert.deepEqual(JSON.parse(documents as string), [rows[0]!.j, null, 'null']);
+      assert.deepEqual(JSON.parse(tagDocuments as string), [['x'], null, []]);
+      const back = await sql<{ n: number; j: unknown; is_null: boolean; tags: string[] }>`SELECT n, j, j IS NULL AS is_null, tags FROM bulk_json ORDER BY n`.execute(store.db);
+      assert.deepEqual(back.rows, [
+        { n: 1, j: rows[0]!.j, is_null: false, tags: ['x'] },
+        { n: 2, j: null, is_null: true, tags: [] },
+        { n: 3, j: 'null', is_null: false, tags: [] },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+}
