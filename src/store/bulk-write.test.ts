@@ -73,3 +73,69 @@ for (const backend of testBackends()) {
     }
   });
 }
+
+for (const backend of testBackends()) {
+  test(`a chunk's JSON column travels as one JSON document of its values (no escaped array element per row), and a JSON column's null is NULL (${backend.name})`, async () => {
+    const store = await backend.open();
+    try {
+      await sql`CREATE TABLE bulk_json (n integer, j jsonb, tags text[])`.execute(store.db);
+      const sent: unknown[][] = [];
+      const db = store.db.withPlugin({
+        transformQuery: ({ node, queryId }) => {
+          sent.push([...store.db.getExecutor().compileQuery(node, queryId).parameters]);
+          return node;
+        },
+        transformResult: async ({ result }) => result,
+      });
+      const rows = [
+        { n: 1, j: { say: 'a "quoted" \\ word' }, tags: ['x'] },
+        { n: 2, j: null, tags: null },
+        { n: 3, j: 'null', tags: [] },
+      ];
+      await bulkInsert(db, 'bulk_json' as keyof Database, { n: 'integer', j: 'jsonb', tags: 'text[]' }, rows);
+      assert.equal(sent.length, 1);
+      const [numbers, documents, tagDocuments] = sent[0]!;
+      assert.deepEqual(numbers, [1, 2, 3]);
+      assert.deepEqual(JSON.parse(documents as string), [rows[0]!.j, null, 'null']);
+      assert.deepEqual(JSON.parse(tagDocuments as string), [['x'], null, []]);
+      const back = await sql<{ n: number; j: unknown; is_null: boolean; tags: string[] }>`SELECT n, j, j IS NULL AS is_null, tags FROM bulk_json ORDER BY n`.execute(store.db);
+      assert.deepEqual(back.rows, [
+        { n: 1, j: rows[0]!.j, is_null: false, tags: ['x'] },
+        { n: 2, j: null, is_null: true, tags: [] },
+        { n: 3, j: 'null', is_null: false, tags: [] },
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+}
+
+for (const backend of testBackends()) {
+  test(`a column with the same value on every row of a chunk is sent once, not once per row, and every row reads it back, whatever its type (${backend.name})`, async () => {
+    const store = await backend.open();
+    try {
+      await sql`CREATE TABLE bulk_same (n integer, t text, d date, ts timestamptz, b boolean, j jsonb, none jsonb, tags text[])`.execute(store.db);
+      const sent: unknown[][] = [];
+      const db = store.db.withPlugin({
+        transformQuery: ({ node, queryId }) => {
+          sent.push([...store.db.getExecutor().compileQuery(node, queryId).parameters]);
+          return node;
+        },
+        transformResult: async ({ result }) => result,
+      });
+      const same = { t: 'say "hi"', d: '2026-11-01', ts: '2026-11-01T10:00:00.000Z', b: false, j: { a: [1, 'x'] }, none: null, tags: ['M1', 'a,b'] };
+      // The second chunk's text differs per row: only that column goes back to travelling per row.
+      const rows = [1, 2, 3, 4, 5].map((n) => ({ n, ...same, t: n <= 3 ? same.t : `t${n}` }));
+      const columns = { n: 'integer', t: 'text', d: 'date', ts: 'timestamptz', b: 'boolean', j: 'jsonb', none: 'jsonb', tags: 'text[]' } as const;
+      await bulkInsert(db, 'bulk_same' as keyof Database, columns, rows, { chunkSize: 3 });
+      assert.equal(sent.length, 2);
+      // The statement's parameters, in whatever order the SQL places them.
+      assert.deepEqual(new Set(sent[0]), new Set([[1, 2, 3], same.t, same.d, same.ts, same.b, JSON.stringify(same.j), null, JSON.stringify(same.tags)]));
+      assert.deepEqual(new Set(sent[1]), new Set([[4, 5], ['t4', 't5'], same.d, same.ts, same.b, JSON.stringify(same.j), null, JSON.stringify(same.tags)]));
+      const back = await sql<Record<string, unknown>>`SELECT n, t, d::text AS d, to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ts, b, j, none, tags FROM bulk_same ORDER BY n`.execute(store.db);
+      assert.deepEqual(back.rows, rows);
+    } finally {
+      await store.close();
+    }
+  });
+}
