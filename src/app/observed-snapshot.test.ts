@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
-import { forEachGrant, forEachLink, listedGrants, type AccountLink } from '../engine/observed-index.ts';
+import { forEachGrant, forEachLink, listedGrants, plannedAccountFields, type AccountLink } from '../engine/observed-index.ts';
 import { plan } from '../engine/plan.ts';
 import { person, POLICY } from '../engine/engine-fixture.ts';
 import { loadObserved } from './observed-snapshot.ts';
@@ -62,6 +62,40 @@ for (const backend of testBackends()) {
       assert.ok(fromStore.changes.length > 0, 'the snapshot has drift to plan');
       assert.ok(fromStore.changes.some((c) => c.identityKey === 'E3' && c.accountId === 'vpn-c'), 'the leaver E3 loses the account linked to them');
       assert.deepEqual(fromStore, plan({ ...input, observed: listed, links }));
+    });
+
+    test('read for the plan, an account keeps only the attributes the plan reads: an absent one stays absent, a null stays null, a list stays a list', async () => {
+      await store.db.insertInto('observed_accounts').values([
+        { run_id: 'run-vpn', system: 'vpn', account_id: 'vpn-null', name: 'vpn-null', enabled: false, attributes: JSON.stringify({ externalId: null, mail: 'n@example.com', title: 'x' }), last_login_at: '2026-01-02T00:00:00Z', identity_key: null, situation: 'unmatched' },
+        { run_id: 'run-vpn', system: 'vpn', account_id: 'vpn-none', name: 'vpn-none', enabled: true, attributes: JSON.stringify({ title: 'y' }), last_login_at: null, identity_key: null, situation: 'unmatched' },
+        { run_id: 'run-vpn', system: 'vpn', account_id: 'vpn-list', name: 'vpn-list', enabled: true, attributes: JSON.stringify({ externalId: ['E9', 'E8'], 'o\'dd "key"': 'z' }), last_login_at: null, identity_key: null, situation: 'unmatched' },
+      ]).execute();
+      try {
+        const read = (fields: readonly string[]) => loadObserved(store.db, ['vpn'], { attributesRead: new Map([['vpn', fields]]) });
+        const { observed: [vpn] } = await read(['externalId']);
+        const attributesOf = (id: string) => vpn!.accounts.find((a) => a.accountId === id)!.attributes;
+        assert.deepEqual(attributesOf('vpn-A'), { externalId: 'E1' });
+        assert.deepEqual(attributesOf('vpn-null'), { externalId: null });
+        assert.deepEqual(attributesOf('vpn-none'), {});
+        assert.deepEqual(attributesOf('vpn-list'), { externalId: ['E9', 'E8'] });
+        assert.equal(vpn!.accounts.find((a) => a.accountId === 'vpn-null')!.lastLoginAt, '2026-01-02T00:00:00Z');
+        const { observed: [quoted] } = await read(['o\'dd "key"', 'mail']);
+        assert.deepEqual(quoted!.accounts.find((a) => a.accountId === 'vpn-list')!.attributes, { 'o\'dd "key"': 'z' });
+        assert.deepEqual(quoted!.accounts.find((a) => a.accountId === 'vpn-null')!.attributes, { mail: 'n@example.com' });
+      } finally {
+        await store.db.deleteFrom('observed_accounts').where('account_id', 'in', ['vpn-null', 'vpn-none', 'vpn-list']).execute();
+      }
+    });
+
+    test('the plan from the attributes the plan reads equals the plan from every attribute, fingerprint included', async () => {
+      const policy = { ...POLICY, systems: POLICY.systems.map((s) => (s.name === 'vpn' ? { ...s, account: { ...s.account, attributes: { mail: '{email}' } } } : s)) };
+      const attributesRead = new Map(policy.systems.map((s) => [s.name, plannedAccountFields(s)]));
+      assert.deepEqual(attributesRead.get('vpn'), ['externalId', 'mail']);
+      const input = { identities: [person('E1'), person('E2', { attributes: { email: 'changed@example.com' } }), person('E3', { status: 'left', endDate: '2026-01-01' })], policy, assignments: [], previouslyAssigned: [], credentials: [], now: AT };
+      const every = plan({ ...input, observed: (await loadObserved(store.db, ['vpn'])).observed });
+      const planned = plan({ ...input, observed: (await loadObserved(store.db, ['vpn'], { attributesRead })).observed });
+      assert.ok(every.changes.some((c) => c.kind === 'update_attributes'), 'a templated attribute drifted');
+      assert.deepEqual(planned, every);
     });
 
     test('an older run of the system lends none of its grants to the latest run\'s accounts of the same ids', async () => {

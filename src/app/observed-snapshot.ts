@@ -45,10 +45,11 @@ export async function latestRuns(db: Db, systems?: readonly string[]): Promise<M
  * Accounts and grants of one run, in account order, grants grouped by account
  * (`accountGrants`): no object per grant. Strings that repeat — an identity's
  * name, mail or key in each of its systems, attribute values — are shared
- * through `strings`, which a caller may pass to share them across runs.
+ * through `strings`, which a caller may pass to share them across runs. With
+ * `attributesRead`, each account carries only those attributes (those it has).
  */
-export async function loadRun(db: Db, run: SnapshotRun, strings: SharedStrings = sharedStrings()): Promise<ObservedSystem> {
-  const { accounts, linkedKeys } = await loadAccounts(db, run, strings);
+export async function loadRun(db: Db, run: SnapshotRun, strings: SharedStrings = sharedStrings(), attributesRead?: readonly string[]): Promise<ObservedSystem> {
+  const { accounts, linkedKeys } = await loadAccounts(db, run, strings, attributesRead);
   const { accountGrants, unlistedGrants } = await loadGrants(db, run, accounts);
   // Groups listed by the connector (and those jml created since): a group without members exists too.
   const entitlementRows = await db.selectFrom('observed_entitlements').select('entitlement').where('run_id', '=', run.runId).orderBy(byteOrder('entitlement')).execute();
@@ -60,10 +61,11 @@ export async function loadRun(db: Db, run: SnapshotRun, strings: SharedStrings =
 }
 
 /** The run's accounts and the identity each is linked to; the rows are dropped before the grants are read. */
-async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings) {
+async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings, attributesRead?: readonly string[]) {
   const rows = await db
     .selectFrom('observed_accounts')
-    .select(['account_id', 'name', 'enabled', 'attributes', 'last_login_at', 'identity_key', 'situation'])
+    .select(['account_id', 'name', 'enabled', 'last_login_at', 'identity_key', 'situation'])
+    .select(attributesRead ? attributesOnly(attributesRead).as('attributes') : 'attributes')
     .where('run_id', '=', run.runId)
     .orderBy(byteOrder('account_id'))
     .execute();
@@ -77,6 +79,17 @@ async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings) {
     linkedKeys[i] = settled ? strings.share(r.identity_key!) : null;
   }
   return { accounts, linkedKeys };
+}
+
+/**
+ * The account's attributes named in `fields`, built on the server: a field the
+ * account lacks stays absent and a JSON null stays null (a plan tells them apart).
+ * Attributes no one reads are neither sent nor parsed.
+ */
+function attributesOnly(fields: readonly string[]) {
+  if (fields.length === 0) return sql<Account['attributes']>`'{}'::jsonb`;
+  const one = (field: string) => sql`case when attributes ? ${field}::text then jsonb_build_object(${field}::text, attributes -> ${field}::text) else '{}'::jsonb end`;
+  return sql<Account['attributes']>`(${sql.join(fields.map(one), sql` || `)})`;
 }
 
 /** The run's grants grouped by account, in byte order of entitlement within each; the rows are dropped on return. */
@@ -126,17 +139,26 @@ export function sharedStrings(): SharedStrings {
   };
 }
 
+/** What of the observed state to read. */
+export interface ObservedReadOptions {
+  /**
+   * Per system, the only account attributes to read (a plan reads those of
+   * plannedAccountFields); a system absent here has all of its attributes read.
+   */
+  readonly attributesRead?: ReadonlyMap<string, readonly string[]>;
+}
+
 /**
  * Observed state of every reconciled system (of `systems` when given). The links
  * reconciliation settled travel with each system's accounts (`linkedKeys`; read
  * them with forEachLink).
  */
-export async function loadObserved(db: Db, systems?: readonly string[]): Promise<{ observed: ObservedSystem[]; runs: Map<string, SnapshotRun> }> {
+export async function loadObserved(db: Db, systems?: readonly string[], options: ObservedReadOptions = {}): Promise<{ observed: ObservedSystem[]; runs: Map<string, SnapshotRun> }> {
   const runs = await latestRuns(db, systems);
   const observed: ObservedSystem[] = [];
   // An identity's name, mail and key repeat in each of its systems: one copy for all runs.
   const strings = sharedStrings();
-  for (const run of runs.values()) observed.push(await loadRun(db, run, strings));
+  for (const run of runs.values()) observed.push(await loadRun(db, run, strings, options.attributesRead?.get(run.system)));
   return { observed, runs };
 }
 
