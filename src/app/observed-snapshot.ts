@@ -8,6 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Account, Grant } from '../domain/access.ts';
 import { accountGrantsBuilder } from '../engine/account-grants.ts';
 import type { ObservedSystem } from '../engine/index.ts';
+import { forEachPage } from '../store/cursor-read.ts';
 import type { Database } from '../store/database.ts';
 
 type Db = Kysely<Database>;
@@ -47,10 +48,14 @@ export async function latestRuns(db: Db, systems?: readonly string[]): Promise<M
  * name, mail or key in each of its systems, attribute values — are shared
  * through `strings`, which a caller may pass to share them across runs. With
  * `attributesRead`, each account carries only those attributes (those it has).
+ * Rows are read a page at a time (src/store/cursor-read.ts), in one transaction.
  */
 export async function loadRun(db: Db, run: SnapshotRun, strings: SharedStrings = sharedStrings(), attributesRead?: readonly string[]): Promise<ObservedSystem> {
+  if (!db.isTransaction) return db.transaction().execute((trx) => loadRun(trx, run, strings, attributesRead));
+  // Counted first, so that the grant builder is sized once (see accountGrantsBuilder).
+  const grantCount = db.selectFrom('observed_grants').select((eb) => eb.fn.countAll<number>().as('n')).where('run_id', '=', run.runId).executeTakeFirstOrThrow();
   const { accounts, linkedKeys } = await loadAccounts(db, run, strings, attributesRead);
-  const { accountGrants, unlistedGrants } = await loadGrants(db, run, accounts);
+  const { accountGrants, unlistedGrants } = await loadGrants(db, run, accounts, Number((await grantCount).n));
   // Groups listed by the connector (and those jml created since): a group without members exists too.
   const entitlementRows = await db.selectFrom('observed_entitlements').select('entitlement').where('run_id', '=', run.runId).orderBy(byteOrder('entitlement')).execute();
   return {
@@ -60,24 +65,24 @@ export async function loadRun(db: Db, run: SnapshotRun, strings: SharedStrings =
   };
 }
 
-/** The run's accounts and the identity each is linked to; the rows are dropped before the grants are read. */
+/** The run's accounts and the identity each is linked to. */
 async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings, attributesRead?: readonly string[]) {
-  const rows = await db
+  const query = db
     .selectFrom('observed_accounts')
     .select(['account_id', 'name', 'enabled', 'last_login_at', 'identity_key', 'situation'])
     .select(attributesRead ? attributesOnly(attributesRead).as('attributes') : 'attributes')
     .where('run_id', '=', run.runId)
-    .orderBy(byteOrder('account_id'))
-    .execute();
-  const accounts: Account[] = new Array(rows.length);
-  const linkedKeys: (string | null)[] = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    accounts[i] = observedAccount(run.system, { ...r, name: strings.share(r.name), attributes: strings.shareValues(r.attributes) });
-    // Only settled links: a disputed or unmatched account links nobody.
-    const settled = r.identity_key !== null && (r.situation === 'linked' || r.situation === 'unlinked');
-    linkedKeys[i] = settled ? strings.share(r.identity_key!) : null;
-  }
+    .orderBy(byteOrder('account_id'));
+  const accounts: Account[] = [];
+  const linkedKeys: (string | null)[] = [];
+  await forEachPage(db, query, (rows) => {
+    for (const r of rows) {
+      accounts.push(observedAccount(run.system, { ...r, name: strings.share(r.name), attributes: strings.shareValues(r.attributes) }));
+      // Only settled links: a disputed or unmatched account links nobody.
+      const settled = r.identity_key !== null && (r.situation === 'linked' || r.situation === 'unlinked');
+      linkedKeys.push(settled ? strings.share(r.identity_key!) : null);
+    }
+  });
   return { accounts, linkedKeys };
 }
 
@@ -92,20 +97,21 @@ function attributesOnly(fields: readonly string[]) {
   return sql<Account['attributes']>`(${sql.join(fields.map(one), sql` || `)})`;
 }
 
-/** The run's grants grouped by account, in byte order of entitlement within each; the rows are dropped on return. */
-async function loadGrants(db: Db, run: SnapshotRun, accounts: readonly Account[]) {
-  const rows = await db
+/** The run's grants (`count` of them) grouped by account, in byte order of entitlement within each. */
+async function loadGrants(db: Db, run: SnapshotRun, accounts: readonly Account[], count: number) {
+  const query = db
     .selectFrom('observed_grants')
     .select(['account_id', 'entitlement'])
     .where('run_id', '=', run.runId)
     .orderBy(byteOrder('account_id'))
-    .orderBy(byteOrder('entitlement'))
-    .execute();
-  const builder = accountGrantsBuilder(accounts, rows.length);
+    .orderBy(byteOrder('entitlement'));
+  const builder = accountGrantsBuilder(accounts, count);
   const unlistedGrants: Grant[] = [];
-  for (const r of rows) {
-    if (!builder.add(r.account_id, r.entitlement)) unlistedGrants.push({ system: run.system, accountId: r.account_id, entitlement: r.entitlement });
-  }
+  await forEachPage(db, query, (rows) => {
+    for (const r of rows) {
+      if (!builder.add(r.account_id, r.entitlement)) unlistedGrants.push({ system: run.system, accountId: r.account_id, entitlement: r.entitlement });
+    }
+  });
   return { accountGrants: builder.build(), unlistedGrants };
 }
 
