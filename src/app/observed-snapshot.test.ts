@@ -5,6 +5,7 @@ import { testBackends } from '../../test/support/backends.ts';
 import { forEachGrant, forEachLink, listedGrants, plannedAccountFields, type AccountLink } from '../engine/observed-index.ts';
 import { plan } from '../engine/plan.ts';
 import { person, POLICY } from '../engine/engine-fixture.ts';
+import { bulkInsert } from '../store/bulk-write.ts';
 import { loadObserved } from './observed-snapshot.ts';
 
 const AT = '2026-03-02T09:00:00.000Z';
@@ -96,6 +97,31 @@ for (const backend of testBackends()) {
       const planned = plan({ ...input, observed: (await loadObserved(store.db, ['vpn'], { attributesRead })).observed });
       assert.ok(every.changes.some((c) => c.kind === 'update_attributes'), 'a templated attribute drifted');
       assert.deepEqual(planned, every);
+    });
+
+    test('systems read side by side come back in the order of their runs, each with its own accounts and grants', async () => {
+      const systems = ['big', 'small', 'tiny'];
+      for (const system of systems) {
+        await store.db.insertInto('reconcile_runs').values({
+          id: `run-${system}`, system, status: 'completed', phase: 'done', cursor: null, pages: 1, summary: null,
+          error: null, actor: 'test', started_at: AT, updated_at: AT, finished_at: AT,
+        }).execute();
+        const size = system === 'big' ? 12_000 : 1;
+        const ids = Array.from({ length: size }, (_, i) => `${system}-${String(i).padStart(5, '0')}`);
+        await bulkInsert(store.db, 'observed_accounts', { run_id: 'text', system: 'text', account_id: 'text', name: 'text', enabled: 'boolean', attributes: 'jsonb', identity_key: 'text', situation: 'text' },
+          ids, { map: (id) => ({ run_id: `run-${system}`, system, account_id: id, name: id, enabled: true, attributes: { externalId: id }, identity_key: null, situation: 'unmatched' }) });
+        await bulkInsert(store.db, 'observed_grants', { run_id: 'text', system: 'text', account_id: 'text', entitlement: 'text' },
+          ids, { map: (id) => ({ run_id: `run-${system}`, system, account_id: id, entitlement: `${system}-users` }) });
+      }
+      const { observed, runs } = await loadObserved(store.db, [...systems, 'vpn']);
+      assert.deepEqual(observed.map((o) => o.system), [...runs.keys()]);
+      assert.deepEqual(observed.map((o) => o.system), ['big', 'small', 'tiny', 'vpn']);
+      for (const o of observed.slice(0, 3)) {
+        assert.ok(o.accounts.every((a) => a.system === o.system && a.accountId.startsWith(`${o.system}-`)));
+        assert.deepEqual(new Set(o.accountGrants), new Set([[`${o.system}-users`]]));
+      }
+      assert.equal(observed[0]!.accounts.length, 12_000);
+      await store.db.deleteFrom('reconcile_runs').where('id', 'in', systems.map((s) => `run-${s}`)).execute();
     });
 
     test('an older run of the system lends none of its grants to the latest run\'s accounts of the same ids', async () => {

@@ -77,10 +77,12 @@ async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings, at
   const linkedKeys: (string | null)[] = [];
   await forEachPage(db, query, (rows) => {
     for (const r of rows) {
-      accounts.push(observedAccount(run.system, { ...r, name: strings.share(r.name), attributes: strings.shareValues(r.attributes) }));
+      // The correlation attribute usually holds the identity's key: shared once for both.
+      const key = r.identity_key === null ? null : strings.share(r.identity_key);
+      accounts.push(observedAccount(run.system, { ...r, name: strings.share(r.name), attributes: strings.shareValues(r.attributes, key) }));
       // Only settled links: a disputed or unmatched account links nobody.
-      const settled = r.identity_key !== null && (r.situation === 'linked' || r.situation === 'unlinked');
-      linkedKeys.push(settled ? strings.share(r.identity_key!) : null);
+      const settled = key !== null && (r.situation === 'linked' || r.situation === 'unlinked');
+      linkedKeys.push(settled ? key : null);
     }
   });
   return { accounts, linkedKeys };
@@ -118,8 +120,11 @@ async function loadGrants(db: Db, run: SnapshotRun, accounts: readonly Account[]
 /** One copy of each repeated string: the same value read in many rows is kept once. */
 export interface SharedStrings {
   share(value: string): string;
-  /** `attributes` with its string values shared (the object itself is reused). */
-  shareValues(attributes: Account['attributes']): Account['attributes'];
+  /**
+   * `attributes` with its string values shared (the object itself is reused); a value
+   * equal to `known`, a string already shared, becomes `known` without a lookup.
+   */
+  shareValues(attributes: Account['attributes'], known?: string | null): Account['attributes'];
 }
 
 /** A pool of shared strings, for one load. */
@@ -133,12 +138,14 @@ export function sharedStrings(): SharedStrings {
   };
   return {
     share,
-    shareValues(attributes) {
+    shareValues(attributes, known) {
       const values = attributes as Record<string, unknown>;
+      // Comparing with a string at hand is cheaper than hashing a new one and looking it up.
+      const shared = (value: string) => (value === known ? known : share(value));
       for (const field in values) {
         const value = values[field];
-        if (typeof value === 'string') values[field] = share(value);
-        else if (Array.isArray(value)) for (let k = 0; k < value.length; k++) if (typeof value[k] === 'string') value[k] = share(value[k] as string);
+        if (typeof value === 'string') values[field] = shared(value);
+        else if (Array.isArray(value)) for (let k = 0; k < value.length; k++) if (typeof value[k] === 'string') value[k] = shared(value[k] as string);
       }
       return attributes;
     },
@@ -161,10 +168,21 @@ export interface ObservedReadOptions {
  */
 export async function loadObserved(db: Db, systems?: readonly string[], options: ObservedReadOptions = {}): Promise<{ observed: ObservedSystem[]; runs: Map<string, SnapshotRun> }> {
   const runs = await latestRuns(db, systems);
-  const observed: ObservedSystem[] = [];
   // An identity's name, mail and key repeat in each of its systems: one copy for all runs.
   const strings = sharedStrings();
-  for (const run of runs.values()) observed.push(await loadRun(db, run, strings, options.attributesRead?.get(run.system)));
+  const load = (run: SnapshotRun) => loadRun(db, run, strings, options.attributesRead?.get(run.system));
+  // Two runs read side by side, each on its own connection: while one waits for the server to sort
+  // its rows, the other's pages are built. Pages keep the rows in flight to two pages per run.
+  // In a caller's transaction (or on PGlite's one connection) the second simply waits its turn.
+  const order = [...runs.values()];
+  const observed: ObservedSystem[] = new Array(order.length);
+  let taken = 0;
+  const reader = async () => {
+    for (let i = taken++; i < order.length; i = taken++) observed[i] = await load(order[i]!);
+  };
+  // Both readers end before a failure is passed on: none is left reading behind the caller.
+  const failed = (await Promise.allSettled([reader(), reader()])).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return { observed, runs };
 }
 

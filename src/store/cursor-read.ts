@@ -11,7 +11,7 @@ import type { Database } from './database.ts';
 type Db = Kysely<Database>;
 
 /** Rows per FETCH: small enough to die young, large enough that round trips do not count. */
-export const PAGE_ROWS = 10_000;
+export const PAGE_ROWS = 20_000;
 
 let cursors = 0;
 
