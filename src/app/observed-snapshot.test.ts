@@ -6,9 +6,20 @@ import { forEachGrant, forEachLink, listedGrants, plannedAccountFields, type Acc
 import { plan } from '../engine/plan.ts';
 import { person, POLICY } from '../engine/engine-fixture.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
-import { loadObserved } from './observed-snapshot.ts';
+import { loadObserved, sharedStrings } from './observed-snapshot.ts';
 
 const AT = '2026-03-02T09:00:00.000Z';
+
+test('strings shared through an identity come back as given, past the few kept for comparison too', () => {
+  const strings = sharedStrings();
+  const near = strings.of('E1');
+  const values = Array.from({ length: 30 }, (_, i) => `value-${i % 12}`);
+  assert.equal(near.key, 'E1');
+  assert.equal(strings.of('E1'), near, 'one set of strings per identity');
+  assert.deepEqual(values.map((v) => near.share(v)), values);
+  assert.deepEqual(strings.shareValues({ mail: 'e1@example.com', groups: ['a', 'E1'], title: null }, near), { mail: 'e1@example.com', groups: ['a', 'E1'], title: null });
+  assert.equal(strings.of('E2').share('value-3'), 'value-3');
+});
 
 for (const backend of testBackends()) {
   describe(`observed snapshot as the planner reads it (${backend.name})`, () => {

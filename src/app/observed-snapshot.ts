@@ -77,12 +77,11 @@ async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings, at
   const linkedKeys: (string | null)[] = [];
   await forEachPage(db, query, (rows) => {
     for (const r of rows) {
-      // The correlation attribute usually holds the identity's key: shared once for both.
-      const key = r.identity_key === null ? null : strings.share(r.identity_key);
-      accounts.push(observedAccount(run.system, { ...r, name: strings.share(r.name), attributes: strings.shareValues(r.attributes, key) }));
+      const near = r.identity_key === null ? null : strings.of(r.identity_key);
+      accounts.push(observedAccount(run.system, { ...r, name: near ? near.share(r.name) : strings.share(r.name), attributes: strings.shareValues(r.attributes, near) }));
       // Only settled links: a disputed or unmatched account links nobody.
-      const settled = key !== null && (r.situation === 'linked' || r.situation === 'unlinked');
-      linkedKeys.push(settled ? key : null);
+      const settled = near !== null && (r.situation === 'linked' || r.situation === 'unlinked');
+      linkedKeys.push(settled ? near.key : null);
     }
   });
   return { accounts, linkedKeys };
@@ -121,13 +120,30 @@ async function loadGrants(db: Db, run: SnapshotRun, accounts: readonly Account[]
 export interface SharedStrings {
   share(value: string): string;
   /**
-   * `attributes` with its string values shared (the object itself is reused); a value
-   * equal to `known`, a string already shared, becomes `known` without a lookup.
+   * The strings of one identity's accounts: its key (shared), and a `share` that
+   * finds a value again among those its other accounts had, by comparison.
    */
-  shareValues(attributes: Account['attributes'], known?: string | null): Account['attributes'];
+  of(identityKey: string): StringsOf;
+  /** `attributes` with its string values shared (the object itself is reused), through `near` when given. */
+  shareValues(attributes: Account['attributes'], near?: StringsOf | null): Account['attributes'];
 }
 
-/** A pool of shared strings, for one load. */
+/** The strings met on one identity's accounts. */
+export interface StringsOf {
+  readonly key: string;
+  share(value: string): string;
+}
+
+/** Strings kept per identity for comparison; past this, values are looked up in the whole pool. */
+const STRINGS_PER_IDENTITY = 8;
+
+/**
+ * A pool of shared strings, for one load. An identity's name, mail and key repeat
+ * on each of its accounts: they are found by comparing with the few strings its
+ * other accounts had, and only a value new to that identity is looked up in the
+ * whole pool (at 500,000 people, one lookup per value in a pool of millions cost
+ * 13 s of a plan's CPU, measured).
+ */
 export function sharedStrings(): SharedStrings {
   const pool = new Map<string, string>();
   const share = (value: string): string => {
@@ -136,12 +152,30 @@ export function sharedStrings(): SharedStrings {
     pool.set(value, value);
     return value;
   };
+  const identities = new Map<string, StringsOf>();
+  const of = (identityKey: string): StringsOf => {
+    const known = identities.get(identityKey);
+    if (known) return known;
+    const key = share(identityKey);
+    const seen: string[] = [key];
+    const strings: StringsOf = {
+      key,
+      share(value) {
+        for (let i = 0; i < seen.length; i++) if (seen[i] === value) return seen[i]!;
+        const shared = share(value);
+        if (seen.length < STRINGS_PER_IDENTITY) seen.push(shared);
+        return shared;
+      },
+    };
+    identities.set(key, strings);
+    return strings;
+  };
   return {
     share,
-    shareValues(attributes, known) {
+    of,
+    shareValues(attributes, near) {
       const values = attributes as Record<string, unknown>;
-      // Comparing with a string at hand is cheaper than hashing a new one and looking it up.
-      const shared = (value: string) => (value === known ? known : share(value));
+      const shared = near ? near.share : share;
       for (const field in values) {
         const value = values[field];
         if (typeof value === 'string') values[field] = shared(value);
