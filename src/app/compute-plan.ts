@@ -8,7 +8,7 @@
 import type { Kysely } from 'kysely';
 import type { Plan } from '../domain/change.ts';
 import type { Policy } from '../domain/policy.ts';
-import { plan as enginePlan, type PlanInput } from '../engine/index.ts';
+import { plan as enginePlan, plannedAccountFields, type PlanInput } from '../engine/index.ts';
 import { loadPolicy, type LoadedPolicy } from '../policy/index.ts';
 import { appendAudit } from '../store/audit-log.ts';
 import type { Database } from '../store/database.ts';
@@ -103,7 +103,8 @@ export function createPlanner(deps: PlannerDeps): Planner {
     const [identities, assignments, { observed, runs }, previouslyAssigned, credentials, assets, joinerHolds, orphanFindings, createdGroups, lostAssets] = await Promise.all([
       loadIdentities(deps.db),
       loadAssignments(deps.db),
-      loadObserved(deps.db, policy.systems.map((s) => s.name)),
+      // Only the account attributes the plan reads: others are neither sent nor parsed.
+      loadObserved(deps.db, policy.systems.map((s) => s.name), { attributesRead: new Map(policy.systems.map((s) => [s.name, plannedAccountFields(s)])) }),
       loadPreviouslyAssigned(deps.db),
       loadCredentials(deps.db),
       loadHeldAssets(deps.db),

@@ -2,12 +2,24 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
-import { forEachGrant, forEachLink, listedGrants, type AccountLink } from '../engine/observed-index.ts';
+import { forEachGrant, forEachLink, listedGrants, plannedAccountFields, type AccountLink } from '../engine/observed-index.ts';
 import { plan } from '../engine/plan.ts';
 import { person, POLICY } from '../engine/engine-fixture.ts';
-import { loadObserved } from './observed-snapshot.ts';
+import { bulkInsert } from '../store/bulk-write.ts';
+import { loadObserved, sharedStrings } from './observed-snapshot.ts';
 
 const AT = '2026-03-02T09:00:00.000Z';
+
+test('strings shared through an identity come back as given, past the few kept for comparison too', () => {
+  const strings = sharedStrings();
+  const near = strings.of('E1');
+  const values = Array.from({ length: 30 }, (_, i) => `value-${i % 12}`);
+  assert.equal(near.key, 'E1');
+  assert.equal(strings.of('E1'), near, 'one set of strings per identity');
+  assert.deepEqual(values.map((v) => near.share(v)), values);
+  assert.deepEqual(strings.shareValues({ mail: 'e1@example.com', groups: ['a', 'E1'], title: null }, near), { mail: 'e1@example.com', groups: ['a', 'E1'], title: null });
+  assert.equal(strings.of('E2').share('value-3'), 'value-3');
+});
 
 for (const backend of testBackends()) {
   describe(`observed snapshot as the planner reads it (${backend.name})`, () => {
@@ -62,6 +74,65 @@ for (const backend of testBackends()) {
       assert.ok(fromStore.changes.length > 0, 'the snapshot has drift to plan');
       assert.ok(fromStore.changes.some((c) => c.identityKey === 'E3' && c.accountId === 'vpn-c'), 'the leaver E3 loses the account linked to them');
       assert.deepEqual(fromStore, plan({ ...input, observed: listed, links }));
+    });
+
+    test('read for the plan, an account keeps only the attributes the plan reads: an absent one stays absent, a null stays null, a list stays a list', async () => {
+      await store.db.insertInto('observed_accounts').values([
+        { run_id: 'run-vpn', system: 'vpn', account_id: 'vpn-null', name: 'vpn-null', enabled: false, attributes: JSON.stringify({ externalId: null, mail: 'n@example.com', title: 'x' }), last_login_at: '2026-01-02T00:00:00Z', identity_key: null, situation: 'unmatched' },
+        { run_id: 'run-vpn', system: 'vpn', account_id: 'vpn-none', name: 'vpn-none', enabled: true, attributes: JSON.stringify({ title: 'y' }), last_login_at: null, identity_key: null, situation: 'unmatched' },
+        { run_id: 'run-vpn', system: 'vpn', account_id: 'vpn-list', name: 'vpn-list', enabled: true, attributes: JSON.stringify({ externalId: ['E9', 'E8'], 'o\'dd "key"': 'z' }), last_login_at: null, identity_key: null, situation: 'unmatched' },
+      ]).execute();
+      try {
+        const read = (fields: readonly string[]) => loadObserved(store.db, ['vpn'], { attributesRead: new Map([['vpn', fields]]) });
+        const { observed: [vpn] } = await read(['externalId']);
+        const attributesOf = (id: string) => vpn!.accounts.find((a) => a.accountId === id)!.attributes;
+        assert.deepEqual(attributesOf('vpn-A'), { externalId: 'E1' });
+        assert.deepEqual(attributesOf('vpn-null'), { externalId: null });
+        assert.deepEqual(attributesOf('vpn-none'), {});
+        assert.deepEqual(attributesOf('vpn-list'), { externalId: ['E9', 'E8'] });
+        assert.equal(vpn!.accounts.find((a) => a.accountId === 'vpn-null')!.lastLoginAt, '2026-01-02T00:00:00Z');
+        const { observed: [quoted] } = await read(['o\'dd "key"', 'mail']);
+        assert.deepEqual(quoted!.accounts.find((a) => a.accountId === 'vpn-list')!.attributes, { 'o\'dd "key"': 'z' });
+        assert.deepEqual(quoted!.accounts.find((a) => a.accountId === 'vpn-null')!.attributes, { mail: 'n@example.com' });
+      } finally {
+        await store.db.deleteFrom('observed_accounts').where('account_id', 'in', ['vpn-null', 'vpn-none', 'vpn-list']).execute();
+      }
+    });
+
+    test('the plan from the attributes the plan reads equals the plan from every attribute, fingerprint included', async () => {
+      const policy = { ...POLICY, systems: POLICY.systems.map((s) => (s.name === 'vpn' ? { ...s, account: { ...s.account, attributes: { mail: '{email}' } } } : s)) };
+      const attributesRead = new Map(policy.systems.map((s) => [s.name, plannedAccountFields(s)]));
+      assert.deepEqual(attributesRead.get('vpn'), ['externalId', 'mail']);
+      const input = { identities: [person('E1'), person('E2', { attributes: { email: 'changed@example.com' } }), person('E3', { status: 'left', endDate: '2026-01-01' })], policy, assignments: [], previouslyAssigned: [], credentials: [], now: AT };
+      const every = plan({ ...input, observed: (await loadObserved(store.db, ['vpn'])).observed });
+      const planned = plan({ ...input, observed: (await loadObserved(store.db, ['vpn'], { attributesRead })).observed });
+      assert.ok(every.changes.some((c) => c.kind === 'update_attributes'), 'a templated attribute drifted');
+      assert.deepEqual(planned, every);
+    });
+
+    test('systems read side by side come back in the order of their runs, each with its own accounts and grants', async () => {
+      const systems = ['big', 'small', 'tiny'];
+      for (const system of systems) {
+        await store.db.insertInto('reconcile_runs').values({
+          id: `run-${system}`, system, status: 'completed', phase: 'done', cursor: null, pages: 1, summary: null,
+          error: null, actor: 'test', started_at: AT, updated_at: AT, finished_at: AT,
+        }).execute();
+        const size = system === 'big' ? 12_000 : 1;
+        const ids = Array.from({ length: size }, (_, i) => `${system}-${String(i).padStart(5, '0')}`);
+        await bulkInsert(store.db, 'observed_accounts', { run_id: 'text', system: 'text', account_id: 'text', name: 'text', enabled: 'boolean', attributes: 'jsonb', identity_key: 'text', situation: 'text' },
+          ids, { map: (id) => ({ run_id: `run-${system}`, system, account_id: id, name: id, enabled: true, attributes: { externalId: id }, identity_key: null, situation: 'unmatched' }) });
+        await bulkInsert(store.db, 'observed_grants', { run_id: 'text', system: 'text', account_id: 'text', entitlement: 'text' },
+          ids, { map: (id) => ({ run_id: `run-${system}`, system, account_id: id, entitlement: `${system}-users` }) });
+      }
+      const { observed, runs } = await loadObserved(store.db, [...systems, 'vpn']);
+      assert.deepEqual(observed.map((o) => o.system), [...runs.keys()]);
+      assert.deepEqual(observed.map((o) => o.system), ['big', 'small', 'tiny', 'vpn']);
+      for (const o of observed.slice(0, 3)) {
+        assert.ok(o.accounts.every((a) => a.system === o.system && a.accountId.startsWith(`${o.system}-`)));
+        assert.deepEqual(new Set(o.accountGrants), new Set([[`${o.system}-users`]]));
+      }
+      assert.equal(observed[0]!.accounts.length, 12_000);
+      await store.db.deleteFrom('reconcile_runs').where('id', 'in', systems.map((s) => `run-${s}`)).execute();
     });
 
     test('an older run of the system lends none of its grants to the latest run\'s accounts of the same ids', async () => {

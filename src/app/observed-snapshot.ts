@@ -8,6 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Account, Grant } from '../domain/access.ts';
 import { accountGrantsBuilder } from '../engine/account-grants.ts';
 import type { ObservedSystem } from '../engine/index.ts';
+import { forEachPage } from '../store/cursor-read.ts';
 import type { Database } from '../store/database.ts';
 
 type Db = Kysely<Database>;
@@ -45,11 +46,16 @@ export async function latestRuns(db: Db, systems?: readonly string[]): Promise<M
  * Accounts and grants of one run, in account order, grants grouped by account
  * (`accountGrants`): no object per grant. Strings that repeat — an identity's
  * name, mail or key in each of its systems, attribute values — are shared
- * through `strings`, which a caller may pass to share them across runs.
+ * through `strings`, which a caller may pass to share them across runs. With
+ * `attributesRead`, each account carries only those attributes (those it has).
+ * Rows are read a page at a time (src/store/cursor-read.ts), in one transaction.
  */
-export async function loadRun(db: Db, run: SnapshotRun, strings: SharedStrings = sharedStrings()): Promise<ObservedSystem> {
-  const { accounts, linkedKeys } = await loadAccounts(db, run, strings);
-  const { accountGrants, unlistedGrants } = await loadGrants(db, run, accounts);
+export async function loadRun(db: Db, run: SnapshotRun, strings: SharedStrings = sharedStrings(), attributesRead?: readonly string[]): Promise<ObservedSystem> {
+  if (!db.isTransaction) return db.transaction().execute((trx) => loadRun(trx, run, strings, attributesRead));
+  // Counted first, so that the grant builder is sized once (see accountGrantsBuilder).
+  const grantCount = db.selectFrom('observed_grants').select((eb) => eb.fn.countAll<number>().as('n')).where('run_id', '=', run.runId).executeTakeFirstOrThrow();
+  const { accounts, linkedKeys } = await loadAccounts(db, run, strings, attributesRead);
+  const { accountGrants, unlistedGrants } = await loadGrants(db, run, accounts, Number((await grantCount).n));
   // Groups listed by the connector (and those jml created since): a group without members exists too.
   const entitlementRows = await db.selectFrom('observed_entitlements').select('entitlement').where('run_id', '=', run.runId).orderBy(byteOrder('entitlement')).execute();
   return {
@@ -59,51 +65,85 @@ export async function loadRun(db: Db, run: SnapshotRun, strings: SharedStrings =
   };
 }
 
-/** The run's accounts and the identity each is linked to; the rows are dropped before the grants are read. */
-async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings) {
-  const rows = await db
+/** The run's accounts and the identity each is linked to. */
+async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings, attributesRead?: readonly string[]) {
+  const query = db
     .selectFrom('observed_accounts')
-    .select(['account_id', 'name', 'enabled', 'attributes', 'last_login_at', 'identity_key', 'situation'])
+    .select(['account_id', 'name', 'enabled', 'last_login_at', 'identity_key', 'situation'])
+    .select(attributesRead ? attributesOnly(attributesRead).as('attributes') : 'attributes')
     .where('run_id', '=', run.runId)
-    .orderBy(byteOrder('account_id'))
-    .execute();
-  const accounts: Account[] = new Array(rows.length);
-  const linkedKeys: (string | null)[] = new Array(rows.length);
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    accounts[i] = observedAccount(run.system, { ...r, name: strings.share(r.name), attributes: strings.shareValues(r.attributes) });
-    // Only settled links: a disputed or unmatched account links nobody.
-    const settled = r.identity_key !== null && (r.situation === 'linked' || r.situation === 'unlinked');
-    linkedKeys[i] = settled ? strings.share(r.identity_key!) : null;
-  }
+    .orderBy(byteOrder('account_id'));
+  const accounts: Account[] = [];
+  const linkedKeys: (string | null)[] = [];
+  await forEachPage(db, query, (rows) => {
+    for (const r of rows) {
+      const near = r.identity_key === null ? null : strings.of(r.identity_key);
+      accounts.push(observedAccount(run.system, { ...r, name: near ? near.share(r.name) : strings.share(r.name), attributes: strings.shareValues(r.attributes, near) }));
+      // Only settled links: a disputed or unmatched account links nobody.
+      const settled = near !== null && (r.situation === 'linked' || r.situation === 'unlinked');
+      linkedKeys.push(settled ? near.key : null);
+    }
+  });
   return { accounts, linkedKeys };
 }
 
-/** The run's grants grouped by account, in byte order of entitlement within each; the rows are dropped on return. */
-async function loadGrants(db: Db, run: SnapshotRun, accounts: readonly Account[]) {
-  const rows = await db
+/**
+ * The account's attributes named in `fields`, built on the server: a field the
+ * account lacks stays absent and a JSON null stays null (a plan tells them apart).
+ * Attributes no one reads are neither sent nor parsed.
+ */
+function attributesOnly(fields: readonly string[]) {
+  if (fields.length === 0) return sql<Account['attributes']>`'{}'::jsonb`;
+  const one = (field: string) => sql`case when attributes ? ${field}::text then jsonb_build_object(${field}::text, attributes -> ${field}::text) else '{}'::jsonb end`;
+  return sql<Account['attributes']>`(${sql.join(fields.map(one), sql` || `)})`;
+}
+
+/** The run's grants (`count` of them) grouped by account, in byte order of entitlement within each. */
+async function loadGrants(db: Db, run: SnapshotRun, accounts: readonly Account[], count: number) {
+  const query = db
     .selectFrom('observed_grants')
     .select(['account_id', 'entitlement'])
     .where('run_id', '=', run.runId)
     .orderBy(byteOrder('account_id'))
-    .orderBy(byteOrder('entitlement'))
-    .execute();
-  const builder = accountGrantsBuilder(accounts, rows.length);
+    .orderBy(byteOrder('entitlement'));
+  const builder = accountGrantsBuilder(accounts, count);
   const unlistedGrants: Grant[] = [];
-  for (const r of rows) {
-    if (!builder.add(r.account_id, r.entitlement)) unlistedGrants.push({ system: run.system, accountId: r.account_id, entitlement: r.entitlement });
-  }
+  await forEachPage(db, query, (rows) => {
+    for (const r of rows) {
+      if (!builder.add(r.account_id, r.entitlement)) unlistedGrants.push({ system: run.system, accountId: r.account_id, entitlement: r.entitlement });
+    }
+  });
   return { accountGrants: builder.build(), unlistedGrants };
 }
 
 /** One copy of each repeated string: the same value read in many rows is kept once. */
 export interface SharedStrings {
   share(value: string): string;
-  /** `attributes` with its string values shared (the object itself is reused). */
-  shareValues(attributes: Account['attributes']): Account['attributes'];
+  /**
+   * The strings of one identity's accounts: its key (shared), and a `share` that
+   * finds a value again among those its other accounts had, by comparison.
+   */
+  of(identityKey: string): StringsOf;
+  /** `attributes` with its string values shared (the object itself is reused), through `near` when given. */
+  shareValues(attributes: Account['attributes'], near?: StringsOf | null): Account['attributes'];
 }
 
-/** A pool of shared strings, for one load. */
+/** The strings met on one identity's accounts. */
+export interface StringsOf {
+  readonly key: string;
+  share(value: string): string;
+}
+
+/** Strings kept per identity for comparison; past this, values are looked up in the whole pool. */
+const STRINGS_PER_IDENTITY = 8;
+
+/**
+ * A pool of shared strings, for one load. An identity's name, mail and key repeat
+ * on each of its accounts: they are found by comparing with the few strings its
+ * other accounts had, and only a value new to that identity is looked up in the
+ * whole pool (at 500,000 people, one lookup per value in a pool of millions cost
+ * 13 s of a plan's CPU, measured).
+ */
 export function sharedStrings(): SharedStrings {
   const pool = new Map<string, string>();
   const share = (value: string): string => {
@@ -112,18 +152,47 @@ export function sharedStrings(): SharedStrings {
     pool.set(value, value);
     return value;
   };
+  const identities = new Map<string, StringsOf>();
+  const of = (identityKey: string): StringsOf => {
+    const known = identities.get(identityKey);
+    if (known) return known;
+    const key = share(identityKey);
+    const seen: string[] = [key];
+    const strings: StringsOf = {
+      key,
+      share(value) {
+        for (let i = 0; i < seen.length; i++) if (seen[i] === value) return seen[i]!;
+        const shared = share(value);
+        if (seen.length < STRINGS_PER_IDENTITY) seen.push(shared);
+        return shared;
+      },
+    };
+    identities.set(key, strings);
+    return strings;
+  };
   return {
     share,
-    shareValues(attributes) {
+    of,
+    shareValues(attributes, near) {
       const values = attributes as Record<string, unknown>;
+      const shared = near ? near.share : share;
       for (const field in values) {
         const value = values[field];
-        if (typeof value === 'string') values[field] = share(value);
-        else if (Array.isArray(value)) for (let k = 0; k < value.length; k++) if (typeof value[k] === 'string') value[k] = share(value[k] as string);
+        if (typeof value === 'string') values[field] = shared(value);
+        else if (Array.isArray(value)) for (let k = 0; k < value.length; k++) if (typeof value[k] === 'string') value[k] = shared(value[k] as string);
       }
       return attributes;
     },
   };
+}
+
+/** What of the observed state to read. */
+export interface ObservedReadOptions {
+  /**
+   * Per system, the only account attributes to read (a plan reads those of
+   * plannedAccountFields); a system absent here has all of its attributes read.
+   */
+  readonly attributesRead?: ReadonlyMap<string, readonly string[]>;
 }
 
 /**
@@ -131,12 +200,23 @@ export function sharedStrings(): SharedStrings {
  * reconciliation settled travel with each system's accounts (`linkedKeys`; read
  * them with forEachLink).
  */
-export async function loadObserved(db: Db, systems?: readonly string[]): Promise<{ observed: ObservedSystem[]; runs: Map<string, SnapshotRun> }> {
+export async function loadObserved(db: Db, systems?: readonly string[], options: ObservedReadOptions = {}): Promise<{ observed: ObservedSystem[]; runs: Map<string, SnapshotRun> }> {
   const runs = await latestRuns(db, systems);
-  const observed: ObservedSystem[] = [];
   // An identity's name, mail and key repeat in each of its systems: one copy for all runs.
   const strings = sharedStrings();
-  for (const run of runs.values()) observed.push(await loadRun(db, run, strings));
+  const load = (run: SnapshotRun) => loadRun(db, run, strings, options.attributesRead?.get(run.system));
+  // Two runs read side by side, each on its own connection: while one waits for the server to sort
+  // its rows, the other's pages are built. Pages keep the rows in flight to two pages per run.
+  // In a caller's transaction (or on PGlite's one connection) the second simply waits its turn.
+  const order = [...runs.values()];
+  const observed: ObservedSystem[] = new Array(order.length);
+  let taken = 0;
+  const reader = async () => {
+    for (let i = taken++; i < order.length; i = taken++) observed[i] = await load(order[i]!);
+  };
+  // Both readers end before a failure is passed on: none is left reading behind the caller.
+  const failed = (await Promise.allSettled([reader(), reader()])).find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   return { observed, runs };
 }
 

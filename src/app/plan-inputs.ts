@@ -10,7 +10,7 @@ import type { Credential, CredentialKind, Identity } from '../domain/identity.ts
 import type { HeldAsset, JmlAssigned, OrphanFinding } from '../engine/index.ts';
 import type { LostAsset } from '../engine/lost-device-changes.ts';
 import type { Database } from '../store/database.ts';
-import { identityFromRow } from '../store/identity-store.ts';
+import { IDENTITY_COLUMNS, identityFromRow } from '../store/identity-store.ts';
 
 type Db = Kysely<Database>;
 
@@ -24,7 +24,7 @@ function keysOf(filter: string | readonly string[]): readonly string[] {
 /** Every identity (any status: leavers still have accounts to close), by key. */
 export async function loadIdentities(db: Db, keys?: readonly string[]): Promise<Identity[]> {
   if (keys && keys.length === 0) return [];
-  let query = db.selectFrom('identities').selectAll().orderBy('key');
+  let query = db.selectFrom('identities').select(IDENTITY_COLUMNS).orderBy('key');
   if (keys) query = query.where('key', 'in', keys);
   return (await query.execute()).map(identityFromRow);
 }

@@ -7,7 +7,7 @@ export type { DesiredAccess, DesiredEntitlement, EngineOptions, UnresolvedTempla
 export { plan } from './plan.ts';
 export type { PlanInput, JmlAssigned } from './plan.ts';
 export type { ObservedSystem, AccountLink } from './observed-index.ts';
-export { forEachGrant, forEachLink, listedGrants } from './observed-index.ts';
+export { forEachGrant, forEachLink, listedGrants, plannedAccountFields } from './observed-index.ts';
 export type { HeldAsset } from './identity-changes.ts';
 export { isOrphanKey, orphanKey } from './orphan-changes.ts';
 export type { OrphanFinding } from './orphan-changes.ts';

@@ -5,6 +5,7 @@
  */
 import type { Account, Grant } from '../domain/access.ts';
 import type { Identity } from '../domain/identity.ts';
+import type { SystemDef } from '../domain/policy.ts';
 import { accountGrantsBuilder, NO_GRANTS } from './account-grants.ts';
 import { identityField } from './condition.ts';
 import type { CompiledPolicy } from './compiled-policy.ts';
@@ -67,6 +68,16 @@ export function accountField(account: Account, field: string): string | null {
   const value = account.attributes[field];
   if (value === undefined || value === null) return null;
   return typeof value === 'string' ? value : (value[0] ?? null);
+}
+
+/**
+ * The account attributes a plan reads of a system's accounts, sorted: the one it
+ * correlates on and those it templates. The plan's fingerprint hashes exactly
+ * these, and a store may read only these for a plan (src/app/observed-snapshot.ts).
+ * @example plannedAccountFields(system) // ['externalId', 'mail']
+ */
+export function plannedAccountFields(system: Pick<SystemDef, 'correlation' | 'account'>): string[] {
+  return [system.correlation.account, ...Object.keys(system.account.attributes)].sort();
 }
 
 /** The grants of `observed` listed one by one: for small reads (one identity's, a test's); the planner never builds this list. */

@@ -19,7 +19,7 @@ import { identityChanges, type HeldAsset } from './identity-changes.ts';
 import { holdActivation } from './joiner-hold.ts';
 import { holdSodConflicts } from './sod-hold.ts';
 import { orphanChanges, type OrphanFinding } from './orphan-changes.ts';
-import { grantsIn, indexObserved, type AccountLink, type LinkedAccounts, type ObservedSystem } from './observed-index.ts';
+import { grantsIn, indexObserved, plannedAccountFields, type AccountLink, type LinkedAccounts, type ObservedSystem } from './observed-index.ts';
 import { cmp, groupBy } from './collections.ts';
 
 /** A grant or an account (entitlement null) that jml itself assigned or created earlier. */
@@ -87,8 +87,7 @@ export function plan(input: PlanInput): Plan {
   const scopeSystems = input.scope?.systems ? new Set(input.scope.systems) : null;
 
   const identityByKey = new Map(input.identities.map((identity) => [identity.key, identity]));
-  const fieldsBySystem = new Map([...compiled.systems].map(([name, system]) =>
-    [name, [system.def.correlation.account, ...system.accountAttributes.map(([attribute]) => attribute)].sort()]));
+  const fieldsBySystem = new Map([...compiled.systems].map(([name, system]) => [name, plannedAccountFields(system.def)]));
   const readFields = (system: string) => fieldsBySystem.get(system) ?? ['externalId'];
   // Systems in code-unit order, as numbers: the fingerprint reads each identity's accounts in this order.
   const systemRank = new Map([...new Set([...compiled.systems.keys(), ...input.observed.map((o) => o.system)])].sort(cmp).map((name, i) => [name, i]));
