@@ -26,6 +26,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
+import pg from 'pg';
 import { keyringFromEnv } from '../src/connectors/secrets/index.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../test/peers/openldap.ts';
@@ -62,6 +63,8 @@ interface ApplyRun {
   /** slapd's CPU seconds while jml applied, and while the floor ran (ldapadd + ldapmodify). */
   readonly slapdCpuSeconds: number;
   readonly floorSlapdCpuSeconds: number;
+  /** CPU seconds of the PostgreSQL backends serving the apply's database (sampled each second; null on PGlite, which is inside jml's process). */
+  readonly postgresCpuSeconds: number | null;
   readonly loadAverage: string;
 }
 
@@ -79,7 +82,8 @@ async function main(): Promise<void> {
     console.log(
       `apply ${backend}: ${r.confirmed}/${r.changes} changes for ${r.people.toLocaleString('en')} people in ${r.applySeconds.toFixed(1)} s → ` +
         `${Math.round(r.changesPerSecond)} changes/s; floor ${Math.round(r.floorOpsPerSecond)} ops/s (ldapadd ${Math.round(r.ldapaddPerSecond)}/s, ldapmodify ${Math.round(r.ldapmodifyPerSecond)}/s) → ` +
-        `ratio ${r.ratio.toFixed(2)} (goal ≥ ${GOAL}); CPU per change: jml ${((r.cpuSeconds * 1000) / r.changes).toFixed(2)} ms, slapd ${((r.slapdCpuSeconds * 1000) / r.changes).toFixed(2)} ms ` +
+        `ratio ${r.ratio.toFixed(2)} (goal ≥ ${GOAL}); CPU per change: jml ${((r.cpuSeconds * 1000) / r.changes).toFixed(2)} ms, slapd ${((r.slapdCpuSeconds * 1000) / r.changes).toFixed(2)} ms` +
+        `${r.postgresCpuSeconds === null ? '' : `, postgres ${((r.postgresCpuSeconds * 1000) / r.changes).toFixed(2)} ms`} ` +
         `(floor: slapd ${((r.floorSlapdCpuSeconds * 1000) / (2 * r.people)).toFixed(2)} ms per op); jml peak RSS ${r.peakRssMiB} MiB; load average ${r.loadAverage} on ${os.availableParallelism()} cores`,
     );
     console.log(JSON.stringify({ bench: 'apply', ...r }));
@@ -108,11 +112,13 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
     const rssFile = join(dir, 'rss.txt');
     const loadAverage = load();
     const slapd0 = slapdCpu(ldap);
+    const postgresCpu = database ? await samplePostgresCpu(database.url) : null;
     const t0 = performance.now();
     const { stdout } = await execute('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), CLI, 'apply', '--yes', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 }).catch((error: { stdout?: string; stderr?: string }) => {
       throw new Error(`jml apply failed: ${error.stderr ?? ''}${(error.stdout ?? '').slice(0, 2000)}`);
-    });
+    }).finally(() => postgresCpu?.stop());
     const applySeconds = (performance.now() - t0) / 1000;
+    const postgresCpuSeconds = postgresCpu ? await postgresCpu.stop() : null;
     const slapdCpuSeconds = slapdCpu(ldap) - slapd0;
     const report = JSON.parse(stdout) as { total: number; counts: Record<string, number> };
     const confirmed = (report.counts.confirmed ?? 0) + (report.counts.already ?? 0);
@@ -132,6 +138,7 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
       cpuSeconds: user! + system!,
       slapdCpuSeconds,
       floorSlapdCpuSeconds,
+      postgresCpuSeconds,
       loadAverage,
     };
   } finally {
@@ -146,6 +153,43 @@ function slapdCpu(ldap: OpenLdapPeer): number {
   const pid = readFileSync(join(ldap.dir, 'slapd.pid'), 'utf8').trim();
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * CPU seconds of the PostgreSQL server processes serving one database (same machine): each
+ * backend's utime + stime from /proc, sampled every second and kept at its highest, summed on
+ * stop. A backend's last second before it exits can be missed; the server's shared processes
+ * (WAL writer, checkpointer) are not in it.
+ */
+async function samplePostgresCpu(databaseUrl: string): Promise<{ stop(): Promise<number> }> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const seen = new Map<number, number>();
+  const sample = async () => {
+    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+    for (const { pid } of rows) {
+      try {
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+        seen.set(pid, Math.max(seen.get(pid) ?? 0, (Number(fields[11]) + Number(fields[12])) / 100));
+      } catch {
+        // A backend that ended between the query and the read.
+      }
+    }
+  };
+  let stopped: Promise<number> | null = null;
+  let pending: Promise<void> = sample();
+  const timer = setInterval(() => void (pending = pending.then(sample, sample)), 1000);
+  return {
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(timer);
+        await pending.catch(() => undefined);
+        await client.end();
+        return [...seen.values()].reduce((a, b) => a + b, 0);
+      })();
+      return stopped;
+    },
+  };
 }
 
 /** ldapadd of the entries, then ldapmodify adding each to its group: one process and one connection each. */
