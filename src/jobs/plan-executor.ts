@@ -138,7 +138,7 @@ async function withWorker<T>(deps: PlanExecutorDeps, fn: (workers: Workers) => P
 }
 
 /**
- * Change jobs an apply's worker loop takes at once (a `jml worker` takes 50 by default). Each
+ * Change jobs an apply's worker loop takes at once (`jml worker --batch` defaults to 20). Each
  * batch pays the store a fixed set of statements (fetch, claim, two records, completion) and
  * the directory a fixed set of searches, whatever its size: at 20,000 people on PostgreSQL,
  * batches of 200 against 50 took the apply from 364–389 to 537–577 changes/s and PostgreSQL's
