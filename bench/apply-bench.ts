@@ -16,7 +16,8 @@
  * Prints jml's rate, the floor's rate, their ratio against the goal (≥ 0.5),
  * jml's CPU time and peak RSS, and the load average.
  *
- *   node bench/apply-bench.ts [--people 2000] [--backend pglite|postgres|both] [--cpu-prof DIR]
+ *   node bench/apply-bench.ts [--people 2000] [--backend pglite|postgres|both] [--cpu-prof DIR] [--skip-floor]
+ *   (--skip-floor: jml's figures only; at 100,000 people the floor's one-connection ldapmodify alone takes minutes)
  *   (postgres: DATABASE_URL=postgres://… names the server; a scratch database is made and dropped)
  */
 import { execFile } from 'node:child_process';
@@ -26,6 +27,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
+import pg from 'pg';
 import { keyringFromEnv } from '../src/connectors/secrets/index.ts';
 import { openStore } from '../src/store/open-store.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../test/peers/openldap.ts';
@@ -36,7 +38,7 @@ import { CLI } from '../test/support/run-cli.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../test/support/scratch-database.ts';
 
 const execute = promisify(execFile);
-const { values } = parseArgs({ options: { people: { type: 'string', default: '2000' }, backend: { type: 'string', default: 'both' }, departments: { type: 'string', default: '10' }, json: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' } } });
+const { values } = parseArgs({ options: { people: { type: 'string', default: '2000' }, backend: { type: 'string', default: 'both' }, departments: { type: 'string', default: '10' }, json: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' }, 'skip-floor': { type: 'boolean', default: false } } });
 const PEOPLE = Number(values.people);
 const DEPARTMENTS = Number(values.departments);
 const GOAL = 0.5;
@@ -52,16 +54,18 @@ interface ApplyRun {
   readonly confirmed: number;
   readonly applySeconds: number;
   readonly changesPerSecond: number;
-  readonly floorOpsPerSecond: number;
-  readonly ldapaddPerSecond: number;
-  readonly ldapmodifyPerSecond: number;
-  readonly ratio: number;
+  readonly floorOpsPerSecond: number | null;
+  readonly ldapaddPerSecond: number | null;
+  readonly ldapmodifyPerSecond: number | null;
+  readonly ratio: number | null;
   readonly peakRssMiB: number;
   /** CPU seconds (user + system) of the `jml apply` process itself; the database server's and slapd's are not in it. */
   readonly cpuSeconds: number;
   /** slapd's CPU seconds while jml applied, and while the floor ran (ldapadd + ldapmodify). */
   readonly slapdCpuSeconds: number;
-  readonly floorSlapdCpuSeconds: number;
+  readonly floorSlapdCpuSeconds: number | null;
+  /** CPU seconds of the PostgreSQL backends serving the apply's database (sampled each second; null on PGlite, which is inside jml's process). */
+  readonly postgresCpuSeconds: number | null;
   readonly loadAverage: string;
 }
 
@@ -78,9 +82,13 @@ async function main(): Promise<void> {
     const r = await runOnce(backend);
     console.log(
       `apply ${backend}: ${r.confirmed}/${r.changes} changes for ${r.people.toLocaleString('en')} people in ${r.applySeconds.toFixed(1)} s → ` +
-        `${Math.round(r.changesPerSecond)} changes/s; floor ${Math.round(r.floorOpsPerSecond)} ops/s (ldapadd ${Math.round(r.ldapaddPerSecond)}/s, ldapmodify ${Math.round(r.ldapmodifyPerSecond)}/s) → ` +
-        `ratio ${r.ratio.toFixed(2)} (goal ≥ ${GOAL}); CPU per change: jml ${((r.cpuSeconds * 1000) / r.changes).toFixed(2)} ms, slapd ${((r.slapdCpuSeconds * 1000) / r.changes).toFixed(2)} ms ` +
-        `(floor: slapd ${((r.floorSlapdCpuSeconds * 1000) / (2 * r.people)).toFixed(2)} ms per op); jml peak RSS ${r.peakRssMiB} MiB; load average ${r.loadAverage} on ${os.availableParallelism()} cores`,
+        `${Math.round(r.changesPerSecond)} changes/s; ` +
+        (r.floorOpsPerSecond === null || r.ratio === null
+          ? 'floor not measured; '
+          : `floor ${Math.round(r.floorOpsPerSecond)} ops/s (ldapadd ${Math.round(r.ldapaddPerSecond!)}/s, ldapmodify ${Math.round(r.ldapmodifyPerSecond!)}/s) → ratio ${r.ratio.toFixed(2)} (goal ≥ ${GOAL}); `) +
+        `CPU per change: jml ${((r.cpuSeconds * 1000) / r.changes).toFixed(2)} ms, slapd ${((r.slapdCpuSeconds * 1000) / r.changes).toFixed(2)} ms` +
+        `${r.postgresCpuSeconds === null ? '' : `, postgres ${((r.postgresCpuSeconds * 1000) / r.changes).toFixed(2)} ms`} ` +
+        `${r.floorSlapdCpuSeconds === null ? '' : `(floor: slapd ${((r.floorSlapdCpuSeconds * 1000) / (2 * r.people)).toFixed(2)} ms per op)`}; jml peak RSS ${r.peakRssMiB} MiB; load average ${r.loadAverage} on ${os.availableParallelism()} cores`,
     );
     console.log(JSON.stringify({ bench: 'apply', ...r }));
   }
@@ -94,8 +102,8 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
     const groups = [...new Set(Array.from({ length: DEPARTMENTS }, (_, i) => groupOf(i)))];
     await addDirectoryGroups(ldap, [...groups, ...groups.map((g) => `floor-${g}`)]);
     const floorCpu0 = slapdCpu(ldap);
-    const floor = await measureFloor(ldap, dir);
-    const floorSlapdCpuSeconds = slapdCpu(ldap) - floorCpu0;
+    const floor = values['skip-floor'] ? { floorOpsPerSecond: null, ldapaddPerSecond: null, ldapmodifyPerSecond: null } : await measureFloor(ldap, dir);
+    const floorSlapdCpuSeconds = values['skip-floor'] ? null : slapdCpu(ldap) - floorCpu0;
 
     database = backend === 'postgres' ? await createScratchDatabase(process.env.DATABASE_URL!, 'jml_bench') : null;
     const { JML_CONFIG: _c, JML_DATA_DIR: _d, JML_POLICY_DIR: _p, ...inherited } = process.env;
@@ -108,11 +116,13 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
     const rssFile = join(dir, 'rss.txt');
     const loadAverage = load();
     const slapd0 = slapdCpu(ldap);
+    const postgresCpu = database ? await samplePostgresCpu(database.url) : null;
     const t0 = performance.now();
     const { stdout } = await execute('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), CLI, 'apply', '--yes', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 }).catch((error: { stdout?: string; stderr?: string }) => {
       throw new Error(`jml apply failed: ${error.stderr ?? ''}${(error.stdout ?? '').slice(0, 2000)}`);
-    });
+    }).finally(() => postgresCpu?.stop());
     const applySeconds = (performance.now() - t0) / 1000;
+    const postgresCpuSeconds = postgresCpu ? await postgresCpu.stop() : null;
     const slapdCpuSeconds = slapdCpu(ldap) - slapd0;
     const report = JSON.parse(stdout) as { total: number; counts: Record<string, number> };
     const confirmed = (report.counts.confirmed ?? 0) + (report.counts.already ?? 0);
@@ -127,11 +137,12 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
       applySeconds,
       changesPerSecond,
       ...floor,
-      ratio: changesPerSecond / floor.floorOpsPerSecond,
+      ratio: floor.floorOpsPerSecond === null ? null : changesPerSecond / floor.floorOpsPerSecond,
       peakRssMiB: Math.round(rssKiB! / 1024),
       cpuSeconds: user! + system!,
       slapdCpuSeconds,
       floorSlapdCpuSeconds,
+      postgresCpuSeconds,
       loadAverage,
     };
   } finally {
@@ -146,6 +157,43 @@ function slapdCpu(ldap: OpenLdapPeer): number {
   const pid = readFileSync(join(ldap.dir, 'slapd.pid'), 'utf8').trim();
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * CPU seconds of the PostgreSQL server processes serving one database (same machine): each
+ * backend's utime + stime from /proc, sampled every second and kept at its highest, summed on
+ * stop. A backend's last second before it exits can be missed; the server's shared processes
+ * (WAL writer, checkpointer) are not in it.
+ */
+async function samplePostgresCpu(databaseUrl: string): Promise<{ stop(): Promise<number> }> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  const seen = new Map<number, number>();
+  const sample = async () => {
+    const { rows } = await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+    for (const { pid } of rows) {
+      try {
+        const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+        seen.set(pid, Math.max(seen.get(pid) ?? 0, (Number(fields[11]) + Number(fields[12])) / 100));
+      } catch {
+        // A backend that ended between the query and the read.
+      }
+    }
+  };
+  let stopped: Promise<number> | null = null;
+  let pending: Promise<void> = sample();
+  const timer = setInterval(() => void (pending = pending.then(sample, sample)), 1000);
+  return {
+    stop() {
+      stopped ??= (async () => {
+        clearInterval(timer);
+        await pending.catch(() => undefined);
+        await client.end();
+        return [...seen.values()].reduce((a, b) => a + b, 0);
+      })();
+      return stopped;
+    },
+  };
 }
 
 /** ldapadd of the entries, then ldapmodify adding each to its group: one process and one connection each. */

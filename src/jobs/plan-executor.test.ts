@@ -110,6 +110,23 @@ for (const backend of testBackends()) {
       assert.equal(crm.state.effects.create_account, 1);
     });
 
+    test('an apply takes a large plan’s changes up to 200 at a time, each batch read back with one call', async () => {
+      const fake = wikiFake();
+      const pages: number[] = [];
+      const wiki: Connector = {
+        describe: () => fake.describe(),
+        validate: () => fake.validate(),
+        list: fake.list.bind(fake),
+        readBack: (c) => fake.readBack(c),
+        readBackMany: async (changes) => (pages.push(changes.length), Promise.all(changes.map((c) => fake.readBack(c)))),
+        apply: (c) => fake.apply(c),
+      };
+      const plan = makePlan(Array.from({ length: 300 }, (_, i) => create(`B${i}`)));
+      const report = await applyPlan(deps({ wiki }), plan);
+      assert.equal(report.status, 'applied');
+      assert.equal(Math.max(...pages), 200, `read-back pages: ${pages.join(', ')}`);
+    });
+
     test('a change whose target already holds is recorded as already and not applied', async () => {
       const fake = wikiFake();
       addAccount(fake.state, 'E1');

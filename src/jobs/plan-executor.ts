@@ -137,6 +137,16 @@ async function withWorker<T>(deps: PlanExecutorDeps, fn: (workers: Workers) => P
   }
 }
 
+/**
+ * Change jobs an apply's worker loop takes at once (`jml worker --batch` defaults to 20). Each
+ * batch pays the store a fixed set of statements (fetch, claim, two records, completion) and
+ * the directory a fixed set of searches, whatever its size: at 20,000 people on PostgreSQL,
+ * batches of 200 against 50 took the apply from 364–389 to 537–577 changes/s and PostgreSQL's
+ * CPU per change from 1.19–1.23 to 0.92–0.97 ms (load 8–9), and the grants of a batch that
+ * join one group go to the directory as one modify (ldap-member-batch.ts).
+ */
+export const APPLY_BATCH_SIZE = 200;
+
 function startApplyWorker(deps: PlanExecutorDeps): Promise<Workers> {
   return startWorkers({
     store: deps.store,
@@ -147,7 +157,7 @@ function startApplyWorker(deps: PlanExecutorDeps): Promise<Workers> {
     actor: deps.actor,
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.alert ? { alert: deps.alert } : {}),
-    options: { ...deps.options, applyOnly: true },
+    options: { batchSize: APPLY_BATCH_SIZE, ...deps.options, applyOnly: true },
   });
 }
 

@@ -2,11 +2,12 @@
  * A grant's act into a real OpenLDAP uses the account DN the page read-back
  * just before it found, instead of searching for the account again; and when
  * the account moved in between, the member it wrote goes again and the grant
- * is carried out at the account's new DN on the next attempt.
+ * is carried out at the account's new DN on the next attempt. The acts of a
+ * page that add members to one group write that group once.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Client } from 'ldapts';
+import { Attribute, Change as LdapChange, Client } from 'ldapts';
 import type { Change } from '../../src/domain/change.ts';
 import type { ReadBack } from '../../src/connectors/connector.ts';
 import type { LdapConnector } from '../../src/connectors/ldap/index.ts';
@@ -31,6 +32,17 @@ function countSearches(): { stop(): number } {
   return { stop: () => ((Client.prototype.search = original), count) };
 }
 
+/** Counts the modify operations the connector sends to each entry until `stop`. */
+function countModifies(): { stop(): Map<string, number> } {
+  const original = Client.prototype.modify;
+  const count = new Map<string, number>();
+  Client.prototype.modify = function (this: Client, ...args: Parameters<Client['modify']>) {
+    count.set(String(args[0]), (count.get(String(args[0])) ?? 0) + 1);
+    return original.apply(this, args);
+  };
+  return { stop: () => ((Client.prototype.modify = original), count) };
+}
+
 const holds = (answers: readonly (ReadBack | Error)[]) => answers.map((a) => (a instanceof Error ? a.message : a.holds));
 
 describe('a grant acts on the account the page read-back found, in OpenLDAP', { skip }, () => {
@@ -46,7 +58,7 @@ describe('a grant acts on the account the page read-back found, in OpenLDAP', { 
     ldap = openLdapConnectorFor(peer);
     admin = new Client({ url: peer.ldapsUrl, tlsOptions: { ca: [peer.caPem] } });
     await admin.bind(peer.bindDn, peer.password);
-    await addDirectoryGroups(peer, ['desk', 'yard']);
+    await addDirectoryGroups(peer, ['desk', 'yard', 'dock', 'pier']);
   });
   after(async () => {
     await admin?.unbind().catch(() => undefined);
@@ -81,6 +93,30 @@ describe('a grant acts on the account the page read-back found, in OpenLDAP', { 
     assert.deepEqual(outcomes.map((o) => o.status), removals.map(() => 'done'));
     assert.deepEqual(holds(await ldap.readBackMany(removals)), removals.map(() => true));
     assert.ok((await members('desk')).includes(dn('rvstay')), 'a member not asked about stays');
+  });
+
+  test('a page of add_grants into two groups, acted on together, writes each group with one modify, and every grant holds after', async () => {
+    const keys = Array.from({ length: 12 }, (_, i) => `B${i}`);
+    for (const key of keys) assert.equal((await ldap.apply(create(key))).status, 'done');
+    const grants = keys.map((k, i) => grant(k, i % 2 === 0 ? 'dock' : 'pier'));
+    assert.deepEqual(holds(await ldap.readBackMany(grants)), grants.map(() => false));
+    const modifies = countModifies();
+    const outcomes = await Promise.all(grants.map((g) => ldap.apply(g)));
+    assert.deepEqual(Object.fromEntries(modifies.stop()), { [`cn=dock,${peer.groupsOu}`]: 1, [`cn=pier,${peer.groupsOu}`]: 1 });
+    assert.deepEqual(outcomes.map((o) => o.status), grants.map(() => 'done'));
+    assert.deepEqual(holds(await ldap.readBackMany(grants)), grants.map(() => true));
+    assert.deepEqual(await members('dock'), keys.filter((_, i) => i % 2 === 0).map((k) => dn(k.toLowerCase())).sort(), 'the placeholder went with the first members');
+  });
+
+  test('when one member of a page is already in its group, the others are still added and every grant of the page holds', async () => {
+    const keys = ['Al0', 'Al1', 'Al2', 'Al3'];
+    for (const key of keys) assert.equal((await ldap.apply(create(key))).status, 'done');
+    const grants = keys.map((k) => grant(k, 'dock'));
+    assert.deepEqual(holds(await ldap.readBackMany(grants)), grants.map(() => false));
+    await admin.modify(`cn=dock,${peer.groupsOu}`, [new LdapChange({ operation: 'add', modification: new Attribute({ type: 'member', values: [dn('al2')] }) })]);
+    const outcomes = await Promise.all(grants.map((g) => ldap.apply(g)));
+    assert.deepEqual(outcomes.map((o) => o.status), grants.map(() => 'done'));
+    assert.deepEqual(holds(await ldap.readBackMany(grants)), grants.map(() => true));
   });
 
   test('an account renamed between the read-back and the act: the member written at its old DN goes again, the grant does not hold, and the next attempt grants the new DN', async () => {

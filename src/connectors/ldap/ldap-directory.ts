@@ -11,6 +11,7 @@ import { ldapResultCode } from './ldap-errors.ts';
 import { accountAttributes, accountBases, attributeMatches, first, groupFilter, values, PPOLICY_LOCKED, UAC_DISABLED, UAC_NORMAL, userFilter } from './ldap-entries.ts';
 import type { LdapPool } from './ldap-pool.ts';
 import { readMemberships, type MembershipQuestion } from './ldap-membership-read.ts';
+import { createMemberBatcher } from './ldap-member-batch.ts';
 import type { LdapSettings } from './ldap-settings.ts';
 import type { Secret } from '../secrets/secret.ts';
 import { newAccountPassword } from '../secrets/account-password.ts';
@@ -53,8 +54,8 @@ function replace(type: string, vals: readonly (string | Buffer)[]): LdapChange {
   return new LdapChange({ operation: 'replace', modification: new Attribute({ type, values: vals as string[] }) });
 }
 
-function memberChange(operation: 'add' | 'delete', dn: string): LdapChange {
-  return new LdapChange({ operation, modification: new Attribute({ type: 'member', values: [dn] }) });
+function memberChange(operation: 'add' | 'delete', ...dns: string[]): LdapChange {
+  return new LdapChange({ operation, modification: new Attribute({ type: 'member', values: dns }) });
 }
 
 function asList(value: string | readonly string[]): string[] {
@@ -85,6 +86,7 @@ export interface Directory {
   /** Enables or disables, changing the password in the same operation when `password` says so. */
   setEnabled(entry: Entry, enabled: boolean, password?: PasswordAction): Promise<string>;
   remove(entry: Entry): Promise<void>;
+  /** Idempotent. Additions to one group asked for in the same turn of the event loop go to the directory as one modify. */
   addMember(groupDn: string, memberDn: string): Promise<void>;
   removeMember(groupDn: string, memberDn: string): Promise<void>;
   /** DN of the group named `name`, or null when there is none (throws when several). */
@@ -120,6 +122,45 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
       }
     });
   const modify = (dn: string, changes: LdapChange[]) => pool.run('modify', dn, (c) => c.modify(dn, changes));
+
+  /** One member into a group, as its own modify; a value already there counts as done. */
+  async function addMemberAlone(groupDn: string, memberDn: string): Promise<void> {
+    const addOnly = () => modify(groupDn, [memberChange('add', memberDn)]).catch((e: unknown) => { if (!codeIn(e, VALUE_EXISTS, ALREADY_EXISTS)) throw e; });
+    if (s.flavour !== 'openldap' || placeholderGone.has(dnKey(groupDn))) return addOnly();
+    // The member comes in and the placeholder goes out in one write; a group seen without its placeholder
+    // takes the member alone from then on (one write, not two). Should another process put the placeholder
+    // back meanwhile, it stays beside the members: harmless, as it is no account's grant.
+    try {
+      await modify(groupDn, [memberChange('add', memberDn), memberChange('delete', s.emptyGroupMember)]);
+    } catch (error) {
+      if (codeIn(error, NO_SUCH_ATTRIBUTE)) await addOnly();
+      else if (codeIn(error, VALUE_EXISTS, ALREADY_EXISTS)) {
+        await modify(groupDn, [memberChange('delete', s.emptyGroupMember)]).catch((e: unknown) => { if (!codeIn(e, NO_SUCH_ATTRIBUTE)) throw e; });
+      } else throw error;
+    }
+    placeholderGone.add(dnKey(groupDn));
+  }
+
+  /**
+   * Several members into one group with one modify (and the placeholder out in it, the first time).
+   * The server applies a modify whole or not at all, so any refusal (a value already there, a
+   * placeholder already gone, a member it will not take) sends each member alone, each with its own
+   * answer: the outcome per member is what one modify each would have given.
+   */
+  async function addMembersTogether(groupDn: string, memberDns: readonly string[]): Promise<PromiseSettledResult<void>[]> {
+    if (memberDns.length > 1) {
+      const placeholder = s.flavour === 'openldap' && !placeholderGone.has(dnKey(groupDn));
+      try {
+        await modify(groupDn, [memberChange('add', ...memberDns), ...(placeholder ? [memberChange('delete', s.emptyGroupMember)] : [])]);
+        if (s.flavour === 'openldap') placeholderGone.add(dnKey(groupDn));
+        return memberDns.map(() => ({ status: 'fulfilled', value: undefined }));
+      } catch {
+        // Each alone, below.
+      }
+    }
+    return Promise.allSettled(memberDns.map((dn) => addMemberAlone(groupDn, dn)));
+  }
+  const memberAdds = createMemberBatcher(addMembersTogether);
 
   /** Groups still listing `oldDn` get `newDn` instead; servers with referential integrity leave none. */
   async function moveMemberships(oldDn: string, newDn: string): Promise<void> {
@@ -351,21 +392,8 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
       await pool.run('delete', entry.dn, (c) => c.del(entry.dn)).catch((e: unknown) => { if (!codeIn(e, NO_SUCH_OBJECT)) throw e; });
     },
 
-    async addMember(groupDn, memberDn) {
-      const addOnly = () => modify(groupDn, [memberChange('add', memberDn)]).catch((e: unknown) => { if (!codeIn(e, VALUE_EXISTS, ALREADY_EXISTS)) throw e; });
-      if (s.flavour !== 'openldap' || placeholderGone.has(dnKey(groupDn))) return addOnly();
-      // The member comes in and the placeholder goes out in one write; a group seen without its placeholder
-      // takes the member alone from then on (one write, not two). Should another process put the placeholder
-      // back meanwhile, it stays beside the members: harmless, as it is no account's grant.
-      try {
-        await modify(groupDn, [memberChange('add', memberDn), memberChange('delete', s.emptyGroupMember)]);
-      } catch (error) {
-        if (codeIn(error, NO_SUCH_ATTRIBUTE)) await addOnly();
-        else if (codeIn(error, VALUE_EXISTS, ALREADY_EXISTS)) {
-          await modify(groupDn, [memberChange('delete', s.emptyGroupMember)]).catch((e: unknown) => { if (!codeIn(e, NO_SUCH_ATTRIBUTE)) throw e; });
-        } else throw error;
-      }
-      placeholderGone.add(dnKey(groupDn));
+    addMember(groupDn, memberDn) {
+      return memberAdds.add(groupDn, memberDn);
     },
 
     async findGroup(name) {
