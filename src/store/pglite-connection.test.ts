@@ -52,6 +52,25 @@ describe('the PGlite connection pg talks through', () => {
     assert.equal(calls, 1);
   });
 
+  test('a client ended while its connection is busy does not end the next client the pool hands the connection to', { timeout: 10_000 }, async () => {
+    const first = await pool.connect();
+    const slow = first.query('SELECT pg_sleep(0.05)');
+    // Ended with an error, as pg's pool ends a client whose caller reports one: the pool hands the one connection on.
+    first.release(new Error('caller gave up'));
+    await slow.catch(() => undefined);
+    const next = await pool.connect();
+    try {
+      const errors: unknown[] = [];
+      next.on('error', (error) => errors.push(error));
+      const result = await next.query('SELECT 1 AS one');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual(result.rows, [{ one: 1 }]);
+      assert.deepEqual(errors, []);
+    } finally {
+      next.release();
+    }
+  });
+
   test('a failing statement reports its error and the next statement on the connection still runs', async () => {
     await assert.rejects(pool.query('INSERT INTO person VALUES ($1, $2)', ['E1', 'again']), /duplicate key value violates unique constraint "person_pkey"/);
     await assert.rejects(pool.query('SELECT $1::int AS n', ['not a number']), /invalid input syntax for type integer/);

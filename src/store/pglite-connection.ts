@@ -133,7 +133,13 @@ export class PgliteConnection extends EventEmitter {
 
   /** Like a socket closing; the PGlite instance belongs to the store and stays open. */
   end(): void {
-    this.#queue = this.#queue.then(() => this.emit('end'));
+    // Told to the ended client only, once its exchanges are done: by then the pool may have handed
+    // this connection to its next client (it ends a client whose caller released it with an error),
+    // whose own 'end' listener would take it for the database going away.
+    const ended = this.listeners('end');
+    this.#queue = this.#queue.then(() => {
+      for (const listener of ended) listener.call(this);
+    });
     // The pool hands this connection to its next client: the ended client's listeners must go.
     for (const name of this.eventNames()) if (name !== 'newListener') this.removeAllListeners(name);
     this.#emitMessage = false;
