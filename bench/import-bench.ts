@@ -199,7 +199,8 @@ interface ProcessImport {
 
 /** `jml import hr FILE --as-of D --json` as its own process; throws unless it applied. */
 function importProcess(people: number, data: readonly string[], env: NodeJS.ProcessEnv, file: string, asOf: string): ProcessImport {
-  const r = measureProcess(process.execPath, [JML_BIN, ...data, 'import', 'hr', file, '--as-of', asOf, '--json'], { env, cwd: path.dirname(file) });
+  // `--json` prints every event: about 300 MB at 500,000 people, past measureProcess's usual buffer.
+  const r = measureProcess(process.execPath, [JML_BIN, ...data, 'import', 'hr', file, '--as-of', asOf, '--json'], { env, cwd: path.dirname(file), maxBuffer: 2 ** 30 });
   if (r.status !== 0) throw new Error(`jml import exited ${r.status}: ${r.stderr.slice(-2000)}`);
   const out = JSON.parse(r.stdout) as ImportResult;
   if (out.status !== 'applied') throw new Error(`jml import did not apply: ${out.status}`);
