@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sql } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { testBackends } from '../../test/support/backends.ts';
 import { bulkInsert } from './bulk-write.ts';
 import type { Database } from './database.ts';
@@ -79,14 +79,7 @@ for (const backend of testBackends()) {
     const store = await backend.open();
     try {
       await sql`CREATE TABLE bulk_json (n integer, j jsonb, tags text[])`.execute(store.db);
-      const sent: unknown[][] = [];
-      const db = store.db.withPlugin({
-        transformQuery: ({ node, queryId }) => {
-          sent.push([...store.db.getExecutor().compileQuery(node, queryId).parameters]);
-          return node;
-        },
-        transformResult: async ({ result }) => result,
-      });
+      const { db, sent } = recordingParameters(store.db);
       const rows = [
         { n: 1, j: { say: 'a "quoted" \\ word' }, tags: ['x'] },
         { n: 2, j: null, tags: null },
@@ -115,14 +108,7 @@ for (const backend of testBackends()) {
     const store = await backend.open();
     try {
       await sql`CREATE TABLE bulk_same (n integer, t text, d date, ts timestamptz, b boolean, j jsonb, none jsonb, tags text[])`.execute(store.db);
-      const sent: unknown[][] = [];
-      const db = store.db.withPlugin({
-        transformQuery: ({ node, queryId }) => {
-          sent.push([...store.db.getExecutor().compileQuery(node, queryId).parameters]);
-          return node;
-        },
-        transformResult: async ({ result }) => result,
-      });
+      const { db, sent } = recordingParameters(store.db);
       const same = { t: 'say "hi"', d: '2026-11-01', ts: '2026-11-01T10:00:00.000Z', b: false, j: { a: [1, 'x'] }, none: null, tags: ['M1', 'a,b'] };
       // The second chunk's text differs per row: only that column goes back to travelling per row.
       const rows = [1, 2, 3, 4, 5].map((n) => ({ n, ...same, t: n <= 3 ? same.t : `t${n}` }));
@@ -138,4 +124,17 @@ for (const backend of testBackends()) {
       await store.close();
     }
   });
+}
+
+/** `db` that records the parameters of every statement it sends, one list per statement, in `sent`. */
+function recordingParameters(base: Kysely<Database>): { db: Kysely<Database>; sent: unknown[][] } {
+  const sent: unknown[][] = [];
+  const db = base.withPlugin({
+    transformQuery: ({ node, queryId }) => {
+      sent.push([...base.getExecutor().compileQuery(node, queryId).parameters]);
+      return node;
+    },
+    transformResult: async ({ result }) => result,
+  });
+  return { db, sent };
 }
