@@ -66,6 +66,8 @@ interface ApplyRun {
   readonly floorSlapdCpuSeconds: number | null;
   /** CPU seconds of the PostgreSQL backends serving the apply's database (sampled each second; null on PGlite, which is inside jml's process). */
   readonly postgresCpuSeconds: number | null;
+  /** What OpenLDAP's own `ldapsearch` finds once the apply has ended: jml's accounts, and their memberships of the department groups. */
+  readonly seenByLdapsearch: { readonly accounts: number; readonly memberships: number };
   readonly loadAverage: string;
 }
 
@@ -88,7 +90,8 @@ async function main(): Promise<void> {
           : `floor ${Math.round(r.floorOpsPerSecond)} ops/s (ldapadd ${Math.round(r.ldapaddPerSecond!)}/s, ldapmodify ${Math.round(r.ldapmodifyPerSecond!)}/s) → ratio ${r.ratio.toFixed(2)} (goal ≥ ${GOAL}); `) +
         `CPU per change: jml ${((r.cpuSeconds * 1000) / r.changes).toFixed(2)} ms, slapd ${((r.slapdCpuSeconds * 1000) / r.changes).toFixed(2)} ms` +
         `${r.postgresCpuSeconds === null ? '' : `, postgres ${((r.postgresCpuSeconds * 1000) / r.changes).toFixed(2)} ms`} ` +
-        `${r.floorSlapdCpuSeconds === null ? '' : `(floor: slapd ${((r.floorSlapdCpuSeconds * 1000) / (2 * r.people)).toFixed(2)} ms per op)`}; jml peak RSS ${r.peakRssMiB} MiB; load average ${r.loadAverage} on ${os.availableParallelism()} cores`,
+        `${r.floorSlapdCpuSeconds === null ? '' : `(floor: slapd ${((r.floorSlapdCpuSeconds * 1000) / (2 * r.people)).toFixed(2)} ms per op)`}; ` +
+        `ldapsearch finds ${r.seenByLdapsearch.accounts} accounts and ${r.seenByLdapsearch.memberships} memberships; jml peak RSS ${r.peakRssMiB} MiB; load average ${r.loadAverage} on ${os.availableParallelism()} cores`,
     );
     console.log(JSON.stringify({ bench: 'apply', ...r }));
   }
@@ -127,6 +130,11 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
     const report = JSON.parse(stdout) as { total: number; counts: Record<string, number> };
     const confirmed = (report.counts.confirmed ?? 0) + (report.counts.already ?? 0);
     if (confirmed !== report.total) throw new Error(`jml apply confirmed ${confirmed} of ${report.total} changes: ${JSON.stringify(report.counts)}`);
+    // Checked with the directory's own tool, not with jml: every person's account, each in its department's group.
+    const seenByLdapsearch = await countWithLdapsearch(ldap, dir);
+    if (seenByLdapsearch.accounts !== PEOPLE || seenByLdapsearch.memberships !== PEOPLE) {
+      throw new Error(`ldapsearch finds ${seenByLdapsearch.accounts} accounts and ${seenByLdapsearch.memberships} memberships for ${PEOPLE} people`);
+    }
     const changesPerSecond = report.total / applySeconds;
     const [rssKiB, user, system] = readFileSync(rssFile, 'utf8').trim().split(/\s+/).map(Number);
     return {
@@ -143,6 +151,7 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
       slapdCpuSeconds,
       floorSlapdCpuSeconds,
       postgresCpuSeconds,
+      seenByLdapsearch,
       loadAverage,
     };
   } finally {
@@ -194,6 +203,19 @@ async function samplePostgresCpu(databaseUrl: string): Promise<{ stop(): Promise
       return stopped;
     },
   };
+}
+
+/** jml's accounts (employeeNumber E…) and the member values of the department groups, as `ldapsearch` lists them. */
+async function countWithLdapsearch(ldap: OpenLdapPeer, dir: string): Promise<{ accounts: number; memberships: number }> {
+  const env = { ...process.env, LDAPTLS_CACERT: join(dir, 'search-ca.pem'), LDAPTLS_REQCERT: 'demand' };
+  writeFileSync(join(dir, 'search-ca.pem'), ldap.caPem);
+  const search = (base: string, filter: string, attribute: string) =>
+    execute('ldapsearch', ['-x', '-ZZ', '-H', ldap.url, '-D', ldap.bindDn, '-w', ldap.password, '-LLL', '-o', 'ldif-wrap=no', '-b', base, filter, attribute], { env, maxBuffer: 512 * 2 ** 20 });
+  const count = (text: string, prefix: string) => text.split('\n').filter((line) => line.startsWith(prefix)).length;
+  const accounts = await search(ldap.usersOu, '(employeeNumber=E*)', '1.1');
+  const groups = await search(ldap.groupsOu, '(cn=dept-*)', 'member');
+  // A group made empty holds a placeholder member (jml removes it with the first real member); it is nobody's membership.
+  return { accounts: count(accounts.stdout, 'dn: '), memberships: count(groups.stdout, 'member: ') - count(groups.stdout, 'member: cn=jml-empty-group-placeholder,') };
 }
 
 /** ldapadd of the entries, then ldapmodify adding each to its group: one process and one connection each. */
