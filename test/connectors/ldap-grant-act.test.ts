@@ -7,10 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Attribute, Change as LdapChange, Client } from 'ldapts';
+import { Attribute, Change as LdapChange, type Client } from 'ldapts';
 import type { Change } from '../../src/domain/change.ts';
 import type { ReadBack } from '../../src/connectors/connector.ts';
 import type { LdapConnector } from '../../src/connectors/ldap/index.ts';
+import { adminClient, countClientCalls } from '../support/directory-clients.ts';
 import { openLdapConnectorFor, addDirectoryGroups } from '../support/peer-systems.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
 
@@ -21,27 +22,14 @@ const change = (id: string, kind: Change['kind'], identityKey: string, extra: Pa
 const create = (key: string) => change(`create:${key}`, 'create_account', key, { attributes: { uid: key.toLowerCase(), cn: `Person ${key}`, sn: key } });
 const grant = (key: string, group: string) => change(`grant:${key}:${group}`, 'add_grant', key, { entitlement: group });
 
-/** Counts every search the connector sends until `stop`. */
-function countSearches(): { stop(): number } {
-  const original = Client.prototype.search;
-  let count = 0;
-  Client.prototype.search = function (this: Client, ...args: Parameters<Client['search']>) {
-    count++;
-    return original.apply(this, args);
-  };
-  return { stop: () => ((Client.prototype.search = original), count) };
-}
+/** Counts the searches the connector sends until `stop`. */
+const countSearches = () => {
+  const calls = countClientCalls('search');
+  return { stop: () => calls.stop().get('') ?? 0 };
+};
 
 /** Counts the modify operations the connector sends to each entry until `stop`. */
-function countModifies(): { stop(): Map<string, number> } {
-  const original = Client.prototype.modify;
-  const count = new Map<string, number>();
-  Client.prototype.modify = function (this: Client, ...args: Parameters<Client['modify']>) {
-    count.set(String(args[0]), (count.get(String(args[0])) ?? 0) + 1);
-    return original.apply(this, args);
-  };
-  return { stop: () => ((Client.prototype.modify = original), count) };
-}
+const countModifies = () => countClientCalls('modify', (dn) => String(dn));
 
 const holds = (answers: readonly (ReadBack | Error)[]) => answers.map((a) => (a instanceof Error ? a.message : a.holds));
 
@@ -56,8 +44,7 @@ describe('a grant acts on the account the page read-back found, in OpenLDAP', { 
   before(async () => {
     peer = await startOpenLdap();
     ldap = openLdapConnectorFor(peer);
-    admin = new Client({ url: peer.ldapsUrl, tlsOptions: { ca: [peer.caPem] } });
-    await admin.bind(peer.bindDn, peer.password);
+    admin = await adminClient(peer.ldapsUrl, peer.caPem, peer.bindDn, peer.password);
     await addDirectoryGroups(peer, ['desk', 'yard', 'dock', 'pier']);
   });
   after(async () => {

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Change as LdapChange, Attribute, Client } from 'ldapts';
+import { Change as LdapChange, Attribute, type Client } from 'ldapts';
 import type { Change, Plan } from '../../src/domain/change.ts';
 import type { Connector, ReadBack } from '../../src/connectors/connector.ts';
 import type { LdapConnector } from '../../src/connectors/ldap/index.ts';
@@ -17,6 +17,7 @@ import { applyChanges } from '../../src/app/apply-change.ts';
 import { recordPlan } from '../../src/app/plan-record-store.ts';
 import type { Store } from '../../src/store/open-store.ts';
 import { testBackends } from '../support/backends.ts';
+import { adminClient, countClientCalls } from '../support/directory-clients.ts';
 import { openLdapConnectorFor, addDirectoryGroups } from '../support/peer-systems.ts';
 import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../peers/openldap.ts';
 
@@ -28,15 +29,10 @@ const create = (key: string) => change(`create:${key}`, 'create_account', key, {
 const grant = (key: string, group = 'staff') => change(`grant:${key}:${group}`, 'add_grant', key, { entitlement: group });
 
 /** Counts the searches that ask for group members (a `member=` filter) until `stop`. */
-function countMemberSearches(): { stop(): number } {
-  const original = Client.prototype.search;
-  let count = 0;
-  Client.prototype.search = function (this: Client, ...args: Parameters<Client['search']>) {
-    if (typeof args[1]?.filter === 'string' && args[1].filter.includes('(member=')) count++;
-    return original.apply(this, args);
-  };
-  return { stop: () => ((Client.prototype.search = original), count) };
-}
+const countMemberSearches = () => {
+  const calls = countClientCalls('search', (_base, options) => (typeof options?.filter === 'string' && options.filter.includes('(member=') ? '' : null));
+  return { stop: () => calls.stop().get('') ?? 0 };
+};
 
 /** What a read-back says, in a form two answers can be compared by. */
 const summary = (answer: ReadBack | Error) => (answer instanceof Error ? `error: ${answer.message}` : `${answer.holds} ${answer.accountId ?? '-'} ${answer.detail ?? ''}`.trim());
@@ -53,8 +49,7 @@ describe('reading back a page of changes in OpenLDAP', { skip }, () => {
   before(async () => {
     peer = await startOpenLdap();
     ldap = openLdapConnectorFor(peer);
-    admin = new Client({ url: peer.ldapsUrl, tlsOptions: { ca: [peer.caPem] } });
-    await admin.bind(peer.bindDn, peer.password);
+    admin = await adminClient(peer.ldapsUrl, peer.caPem, peer.bindDn, peer.password);
     await addDirectoryGroups(peer, ['staff', 'crew', 'team', 'guild']);
   });
   after(async () => {

@@ -34,3 +34,25 @@ export async function asAdmin<T>(peer: { readonly ldapsUrl: string; readonly caP
     await client.unbind();
   }
 }
+
+/**
+ * Counts the calls the code under test makes to `method` of every ldapts client until `stop`,
+ * which puts the method back: per the key `keyOf` gives a call's arguments; a call it gives
+ * null for is not counted.
+ * @example const modifies = countClientCalls('modify', (dn) => String(dn)); …; modifies.stop().get(groupDn)
+ */
+export function countClientCalls<M extends 'search' | 'modify'>(method: M, keyOf: (...args: Parameters<Client[M]>) => string | null = () => ''): { stop(): Map<string, number> } {
+  const original = Client.prototype[method] as (...args: Parameters<Client[M]>) => ReturnType<Client[M]>;
+  const counts = new Map<string, number>();
+  (Client.prototype[method] as unknown) = function (this: Client, ...args: Parameters<Client[M]>) {
+    const key = keyOf(...args);
+    if (key !== null) counts.set(key, (counts.get(key) ?? 0) + 1);
+    return original.apply(this, args);
+  };
+  return {
+    stop: () => {
+      (Client.prototype[method] as unknown) = original;
+      return counts;
+    },
+  };
+}
