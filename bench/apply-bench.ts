@@ -205,12 +205,20 @@ async function samplePostgresCpu(databaseUrl: string): Promise<{ stop(): Promise
   };
 }
 
+/** The environment and arguments OpenLDAP's own tools (ldapadd, ldapmodify, ldapsearch) need to bind as the directory's administrator over StartTLS. */
+function ldapTools(ldap: OpenLdapPeer, dir: string): { env: NodeJS.ProcessEnv; auth: string[] } {
+  writeFileSync(join(dir, 'tools-ca.pem'), ldap.caPem);
+  return {
+    env: { ...process.env, LDAPTLS_CACERT: join(dir, 'tools-ca.pem'), LDAPTLS_REQCERT: 'demand' },
+    auth: ['-x', '-ZZ', '-H', ldap.url, '-D', ldap.bindDn, '-w', ldap.password],
+  };
+}
+
 /** jml's accounts (employeeNumber E…) and the member values of the department groups, as `ldapsearch` lists them. */
 async function countWithLdapsearch(ldap: OpenLdapPeer, dir: string): Promise<{ accounts: number; memberships: number }> {
-  const env = { ...process.env, LDAPTLS_CACERT: join(dir, 'search-ca.pem'), LDAPTLS_REQCERT: 'demand' };
-  writeFileSync(join(dir, 'search-ca.pem'), ldap.caPem);
+  const { env, auth } = ldapTools(ldap, dir);
   const search = (base: string, filter: string, attribute: string) =>
-    execute('ldapsearch', ['-x', '-ZZ', '-H', ldap.url, '-D', ldap.bindDn, '-w', ldap.password, '-LLL', '-o', 'ldif-wrap=no', '-b', base, filter, attribute], { env, maxBuffer: 512 * 2 ** 20 });
+    execute('ldapsearch', [...auth, '-LLL', '-o', 'ldif-wrap=no', '-b', base, filter, attribute], { env, maxBuffer: 512 * 2 ** 20 });
   const count = (text: string, prefix: string) => text.split('\n').filter((line) => line.startsWith(prefix)).length;
   const accounts = await search(ldap.usersOu, '(employeeNumber=E*)', '1.1');
   const groups = await search(ldap.groupsOu, '(cn=dept-*)', 'member');
@@ -220,9 +228,7 @@ async function countWithLdapsearch(ldap: OpenLdapPeer, dir: string): Promise<{ a
 
 /** ldapadd of the entries, then ldapmodify adding each to its group: one process and one connection each. */
 async function measureFloor(ldap: OpenLdapPeer, dir: string): Promise<{ floorOpsPerSecond: number; ldapaddPerSecond: number; ldapmodifyPerSecond: number }> {
-  const env = { ...process.env, LDAPTLS_CACERT: join(dir, 'floor-ca.pem'), LDAPTLS_REQCERT: 'demand' };
-  writeFileSync(join(dir, 'floor-ca.pem'), ldap.caPem);
-  const auth = ['-x', '-ZZ', '-H', ldap.url, '-D', ldap.bindDn, '-w', ldap.password];
+  const { env, auth } = ldapTools(ldap, dir);
   const uid = (i: number) => `floor${String(i).padStart(6, '0')}`;
   let adds = '';
   let modifies = '';
