@@ -168,7 +168,9 @@ for (const backend of testBackends()) {
       const wiki = createFakeConnector({ groups: [] }, { system: 'wiki' });
       const connectors: Record<string, Connector> = { down, wiki };
       const alerts: string[] = [];
-      const d = deps(connectors, { retry: { maxAttempts: 50, baseDelayMs: 10 }, quarantine: { after: 2, retryDelayMs: 600_000 }, alert: (a) => void alerts.push(a.kind) });
+      // 'down' refuses connections: its first two failures, in the first batch, quarantine it whatever the clock
+      // (before, the third failure had to come from a 10 ms retry that the drain caught only if it was already due).
+      const d = deps(connectors, { retry: { maxAttempts: 50, baseDelayMs: 60_000 }, quarantine: { after: 2, unreachableAfter: 2, retryDelayMs: 600_000 }, alert: (a) => void alerts.push(a.kind) });
       const plan = makePlan([create('Q1', 'down'), create('Q2', 'down'), create('Q3', 'wiki')]);
       await submitPlan(d, plan);
       const log = await drain(d);
