@@ -325,9 +325,11 @@ export async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent
 async function identitiesToRefold(db: Db, w: WriteInput, newKeys: ReadonlySet<string>): Promise<string[]> {
   const { diff } = w;
   const touched = new Set<string>();
-  for (const e of diff.events) touched.add(e.identityKey);
-  for (const r of diff.records) touched.add(r.identityKey);
-  for (const key of newKeys) touched.delete(key);
+  for (const e of diff.events) if (!newKeys.has(e.identityKey)) touched.add(e.identityKey);
+  for (const r of diff.records) if (!newKeys.has(r.identityKey)) touched.add(r.identityKey);
+  // A first import touches only identities it creates, written as their fold: nothing to look up (the events table
+  // it had just filled was searched for crossing events to re-fold none; the phase 115-190 -> 80 ms CPU at 100,000 on PGlite).
+  if (touched.size === 0) return [];
   const candidates = new Set<string>();
   for (const e of diff.events) candidates.add(e.identityKey);
   for (const r of diff.records) if (w.previous.get(r.recordKey)?.identityKey !== r.identityKey) candidates.add(r.identityKey);
