@@ -160,7 +160,7 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
     }
     return Promise.allSettled(memberDns.map((dn) => addMemberAlone(groupDn, dn)));
   }
-  const memberAdds = createMemberBatcher(addMembersTogether);
+  const addMember = createMemberBatcher(addMembersTogether);
 
   /** Groups still listing `oldDn` get `newDn` instead; servers with referential integrity leave none. */
   async function moveMemberships(oldDn: string, newDn: string): Promise<void> {
@@ -393,7 +393,7 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
     },
 
     addMember(groupDn, memberDn) {
-      return memberAdds.add(groupDn, memberDn);
+      return addMember(groupDn, memberDn);
     },
 
     async findGroup(name) {
