@@ -16,8 +16,16 @@
  * Prints jml's rate, the floor's rate, their ratio against the goal (≥ 0.5),
  * jml's CPU time and peak RSS, and the load average.
  *
- *   node bench/apply-bench.ts [--people 2000] [--backend pglite|postgres|both] [--cpu-prof DIR] [--skip-floor]
+ * 3. With --leavers L: a leaver wave after that. An HR file ends the first L
+ *    people's employment (mass-change guard released on import, not timed),
+ *    then `jml apply --yes --json` again, timed the same way: each leaver's
+ *    account disabled (ppolicy lock) and department membership removed.
+ *    Its floor: `ldapmodify` locking L of the floor's entries and deleting
+ *    each from its group, one modify per change over one connection.
+ *
+ *   node bench/apply-bench.ts [--people 2000] [--leavers 0] [--backend pglite|postgres|both] [--cpu-prof DIR] [--skip-floor]
  *   (--skip-floor: jml's figures only; at 100,000 people the floor's one-connection ldapmodify alone takes minutes)
+ *   (--leavers 2000 --people 5000: the mass-leaver wave of issue 16; not in `npm run bench`, whose run stays the provisioning one)
  *   (postgres: DATABASE_URL=postgres://… names the server; a scratch database is made and dropped)
  */
 import { execFile } from 'node:child_process';
@@ -38,13 +46,16 @@ import { CLI } from '../test/support/run-cli.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../test/support/scratch-database.ts';
 
 const execute = promisify(execFile);
-const { values } = parseArgs({ options: { people: { type: 'string', default: '2000' }, backend: { type: 'string', default: 'both' }, departments: { type: 'string', default: '10' }, json: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' }, 'skip-floor': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { people: { type: 'string', default: '2000' }, backend: { type: 'string', default: 'both' }, departments: { type: 'string', default: '10' }, json: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' }, 'skip-floor': { type: 'boolean', default: false }, leavers: { type: 'string', default: '0' } } });
 const PEOPLE = Number(values.people);
+const LEAVERS = Number(values.leavers);
+if (!Number.isInteger(LEAVERS) || LEAVERS < 0 || LEAVERS > PEOPLE) throw new Error(`--leavers must be a whole number from 0 to --people (${PEOPLE}), not ${values.leavers}`);
 const DEPARTMENTS = Number(values.departments);
 const GOAL = 0.5;
 const department = (i: number) => `Dept${String(i % DEPARTMENTS).padStart(2, '0')}`;
 const groupOf = (i: number) => `dept-${department(i).toLowerCase()}`;
 const key = (i: number) => `E${String(i).padStart(6, '0')}`;
+const floorUid = (i: number) => `floor${String(i).padStart(6, '0')}`;
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 interface ApplyRun {
@@ -69,6 +80,33 @@ interface ApplyRun {
   /** What OpenLDAP's own `ldapsearch` finds once the apply has ended: jml's accounts, and their memberships of the department groups. */
   readonly seenByLdapsearch: { readonly accounts: number; readonly memberships: number };
   readonly loadAverage: string;
+  readonly leaverWave: LeaverWave | null;
+}
+
+/** The timed `jml apply` of a leaver wave (--leavers). */
+interface LeaverWave extends TimedApply {
+  readonly leavers: number;
+  /** Changes of the wave by kind (disable_account, remove_grant, …). */
+  readonly kinds: Readonly<Record<string, number>>;
+  readonly floorOpsPerSecond: number | null;
+  readonly floorSlapdCpuSeconds: number | null;
+  readonly ratio: number | null;
+  /** What `ldapsearch` finds after the wave: jml's accounts locked by ppolicy, and the department memberships left. */
+  readonly seenByLdapsearch: { readonly locked: number; readonly memberships: number };
+}
+
+/** A whole `jml apply --yes --json` process, timed from outside. */
+interface TimedApply {
+  readonly changes: number;
+  readonly confirmed: number;
+  readonly applySeconds: number;
+  readonly changesPerSecond: number;
+  readonly peakRssMiB: number;
+  readonly cpuSeconds: number;
+  readonly slapdCpuSeconds: number;
+  readonly postgresCpuSeconds: number | null;
+  readonly loadAverage: string;
+  readonly report: { readonly total: number; readonly counts: Record<string, number>; readonly changes: readonly { readonly kind: string }[] };
 }
 
 async function main(): Promise<void> {
@@ -93,7 +131,22 @@ async function main(): Promise<void> {
         `${r.floorSlapdCpuSeconds === null ? '' : `(floor: slapd ${((r.floorSlapdCpuSeconds * 1000) / (2 * r.people)).toFixed(2)} ms per op)`}; ` +
         `ldapsearch finds ${r.seenByLdapsearch.accounts} accounts and ${r.seenByLdapsearch.memberships} memberships; jml peak RSS ${r.peakRssMiB} MiB; load average ${r.loadAverage} on ${os.availableParallelism()} cores`,
     );
-    console.log(JSON.stringify({ bench: 'apply', ...r }));
+    const { leaverWave: wave, ...provisioning } = r;
+    console.log(JSON.stringify({ bench: 'apply', ...provisioning }));
+    if (wave) {
+      const { report: _r, ...figures } = wave;
+      const perChange = (seconds: number) => ((seconds * 1000) / wave.changes).toFixed(2);
+      console.log(
+        `apply ${backend} leaver wave: ${wave.confirmed}/${wave.changes} changes (${Object.entries(wave.kinds).map(([k, n]) => `${n} ${k}`).join(', ')}) for ${wave.leavers.toLocaleString('en')} leavers of ` +
+          `${r.people.toLocaleString('en')} people in ${wave.applySeconds.toFixed(1)} s → ${Math.round(wave.changesPerSecond)} changes/s; ` +
+          (wave.floorOpsPerSecond === null || wave.ratio === null ? 'floor not measured; ' : `floor ${Math.round(wave.floorOpsPerSecond)} ops/s → ratio ${wave.ratio.toFixed(2)} (goal ≥ ${GOAL}); `) +
+          `CPU per change: jml ${perChange(wave.cpuSeconds)} ms, slapd ${perChange(wave.slapdCpuSeconds)} ms` +
+          `${wave.postgresCpuSeconds === null ? '' : `, postgres ${perChange(wave.postgresCpuSeconds)} ms`} ` +
+          `${wave.floorSlapdCpuSeconds === null ? '' : `(floor: slapd ${((wave.floorSlapdCpuSeconds * 1000) / (2 * wave.leavers)).toFixed(2)} ms per op)`}; ` +
+          `ldapsearch finds ${wave.seenByLdapsearch.locked} locked accounts and ${wave.seenByLdapsearch.memberships} memberships left; jml peak RSS ${wave.peakRssMiB} MiB; load average ${wave.loadAverage} on ${os.availableParallelism()} cores`,
+      );
+      console.log(JSON.stringify({ bench: 'apply-leavers', backend, people: r.people, ...figures }));
+    }
   }
 }
 
@@ -116,49 +169,85 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
     writeFileSync(join(dir, 'hr.csv'), [HR_HEADER, ...rows].join('\n') + '\n');
     await execute(process.execPath, [CLI, 'import', 'hr', join(dir, 'hr.csv'), '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 });
 
-    const rssFile = join(dir, 'rss.txt');
-    const loadAverage = load();
-    const slapd0 = slapdCpu(ldap);
-    const postgresCpu = database ? await samplePostgresCpu(database.url) : null;
-    const t0 = performance.now();
-    const { stdout } = await execute('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), CLI, 'apply', '--yes', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 }).catch((error: { stdout?: string; stderr?: string }) => {
-      throw new Error(`jml apply failed: ${error.stderr ?? ''}${(error.stdout ?? '').slice(0, 2000)}`);
-    }).finally(() => postgresCpu?.stop());
-    const applySeconds = (performance.now() - t0) / 1000;
-    const postgresCpuSeconds = postgresCpu ? await postgresCpu.stop() : null;
-    const slapdCpuSeconds = slapdCpu(ldap) - slapd0;
-    const report = JSON.parse(stdout) as { total: number; counts: Record<string, number> };
-    const confirmed = (report.counts.confirmed ?? 0) + (report.counts.already ?? 0);
-    if (confirmed !== report.total) throw new Error(`jml apply confirmed ${confirmed} of ${report.total} changes: ${JSON.stringify(report.counts)}`);
+    const applied = await timedApply(dir, env, ldap, database);
     // Checked with the directory's own tool, not with jml: every person's account, each in its department's group.
     const seenByLdapsearch = await countWithLdapsearch(ldap, dir);
     if (seenByLdapsearch.accounts !== PEOPLE || seenByLdapsearch.memberships !== PEOPLE) {
       throw new Error(`ldapsearch finds ${seenByLdapsearch.accounts} accounts and ${seenByLdapsearch.memberships} memberships for ${PEOPLE} people`);
     }
-    const changesPerSecond = report.total / applySeconds;
-    const [rssKiB, user, system] = readFileSync(rssFile, 'utf8').trim().split(/\s+/).map(Number);
+    const leaverWave = LEAVERS > 0 ? await runLeaverWave(dir, env, ldap, database, rows) : null;
     return {
       backend,
       people: PEOPLE,
-      changes: report.total,
-      confirmed,
-      applySeconds,
-      changesPerSecond,
+      changes: applied.changes,
+      confirmed: applied.confirmed,
+      applySeconds: applied.applySeconds,
+      changesPerSecond: applied.changesPerSecond,
       ...floor,
-      ratio: floor.floorOpsPerSecond === null ? null : changesPerSecond / floor.floorOpsPerSecond,
-      peakRssMiB: Math.round(rssKiB! / 1024),
-      cpuSeconds: user! + system!,
-      slapdCpuSeconds,
+      ratio: floor.floorOpsPerSecond === null ? null : applied.changesPerSecond / floor.floorOpsPerSecond,
+      peakRssMiB: applied.peakRssMiB,
+      cpuSeconds: applied.cpuSeconds,
+      slapdCpuSeconds: applied.slapdCpuSeconds,
       floorSlapdCpuSeconds,
-      postgresCpuSeconds,
+      postgresCpuSeconds: applied.postgresCpuSeconds,
       seenByLdapsearch,
-      loadAverage,
+      loadAverage: applied.loadAverage,
+      leaverWave,
     };
   } finally {
     await ldap.stop();
     await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Runs `jml apply --yes --json` as a whole process and times it; throws unless every change is confirmed. */
+async function timedApply(dir: string, env: NodeJS.ProcessEnv, ldap: OpenLdapPeer, database: ScratchDatabase | null): Promise<TimedApply> {
+  const rssFile = join(dir, 'rss.txt');
+  const loadAverage = load();
+  const slapd0 = slapdCpu(ldap);
+  const postgresCpu = database ? await samplePostgresCpu(database.url) : null;
+  const t0 = performance.now();
+  const { stdout } = await execute('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), CLI, 'apply', '--yes', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 }).catch((error: { stdout?: string; stderr?: string }) => {
+    throw new Error(`jml apply failed: ${error.stderr ?? ''}${(error.stdout ?? '').slice(0, 2000)}`);
+  }).finally(() => postgresCpu?.stop());
+  const applySeconds = (performance.now() - t0) / 1000;
+  const postgresCpuSeconds = postgresCpu ? await postgresCpu.stop() : null;
+  const slapdCpuSeconds = slapdCpu(ldap) - slapd0;
+  const report = JSON.parse(stdout) as TimedApply['report'];
+  const confirmed = (report.counts.confirmed ?? 0) + (report.counts.already ?? 0);
+  if (confirmed !== report.total) throw new Error(`jml apply confirmed ${confirmed} of ${report.total} changes: ${JSON.stringify(report.counts)}`);
+  const [rssKiB, user, system] = readFileSync(rssFile, 'utf8').trim().split(/\s+/).map(Number);
+  return {
+    changes: report.total, confirmed, applySeconds, changesPerSecond: report.total / applySeconds,
+    peakRssMiB: Math.round(rssKiB! / 1024), cpuSeconds: user! + system!, slapdCpuSeconds, postgresCpuSeconds, loadAverage, report,
+  };
+}
+
+/**
+ * The leaver wave: the first LEAVERS people of `rows` leave (imported with the mass-change guard
+ * released, not timed), the floor does the same work to its own entries, then jml applies.
+ */
+async function runLeaverWave(dir: string, env: NodeJS.ProcessEnv, ldap: OpenLdapPeer, database: ScratchDatabase | null, rows: readonly string[]): Promise<LeaverWave> {
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  const left = Array.from({ length: PEOPLE }, (_, i) =>
+    i < LEAVERS ? hrRow({ id: key(i + 1), first: `First${i + 1}`, last: `Last${i + 1}`, department: department(i + 1), start: '2024-01-01', end: yesterday, status: 'terminated' }) : rows[i]!);
+  writeFileSync(join(dir, 'hr-leavers.csv'), [HR_HEADER, ...left].join('\n') + '\n');
+  await execute(process.execPath, [CLI, 'import', 'hr', join(dir, 'hr-leavers.csv'), '--allow-mass-change', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 });
+  const floorCpu0 = slapdCpu(ldap);
+  const floorOpsPerSecond = values['skip-floor'] ? null : await measureLeaverFloor(ldap, dir);
+  const floorSlapdCpuSeconds = values['skip-floor'] ? null : slapdCpu(ldap) - floorCpu0;
+  const applied = await timedApply(dir, env, ldap, database);
+  const kinds: Record<string, number> = {};
+  for (const c of applied.report.changes) kinds[c.kind] = (kinds[c.kind] ?? 0) + 1;
+  const seenByLdapsearch = await countLeaversWithLdapsearch(ldap, dir);
+  if (seenByLdapsearch.locked !== LEAVERS || seenByLdapsearch.memberships !== PEOPLE - LEAVERS) {
+    throw new Error(`after ${LEAVERS} leavers ldapsearch finds ${seenByLdapsearch.locked} locked accounts and ${seenByLdapsearch.memberships} memberships for ${PEOPLE} people`);
+  }
+  return {
+    ...applied, leavers: LEAVERS, kinds, floorOpsPerSecond, floorSlapdCpuSeconds,
+    ratio: floorOpsPerSecond === null ? null : applied.changesPerSecond / floorOpsPerSecond, seenByLdapsearch,
+  };
 }
 
 /** CPU seconds (user + system) slapd has used so far (its pid file is in its directory; 100 clock ticks a second). */
@@ -226,10 +315,32 @@ async function countWithLdapsearch(ldap: OpenLdapPeer, dir: string): Promise<{ a
   return { accounts: count(accounts.stdout, 'dn: '), memberships: count(groups.stdout, 'member: ') - count(groups.stdout, 'member: cn=jml-empty-group-placeholder,') };
 }
 
+/** jml's accounts that ppolicy holds locked, and the member values left in the department groups, as `ldapsearch` lists them. */
+async function countLeaversWithLdapsearch(ldap: OpenLdapPeer, dir: string): Promise<{ locked: number; memberships: number }> {
+  const { env, auth } = ldapTools(ldap, dir);
+  const { stdout } = await execute('ldapsearch', [...auth, '-LLL', '-o', 'ldif-wrap=no', '-b', ldap.usersOu, '(&(employeeNumber=E*)(pwdAccountLockedTime=*))', '1.1'], { env, maxBuffer: 512 * 2 ** 20 });
+  return { locked: stdout.split('\n').filter((line) => line.startsWith('dn: ')).length, memberships: (await countWithLdapsearch(ldap, dir)).memberships };
+}
+
+/** The leaver floor: ldapmodify locking LEAVERS floor entries (ppolicy) and deleting each from its group, one modify each over one connection; ops/s. */
+async function measureLeaverFloor(ldap: OpenLdapPeer, dir: string): Promise<number> {
+  const { env, auth } = ldapTools(ldap, dir);
+  let modifies = '';
+  for (let i = 1; i <= LEAVERS; i++) {
+    const dn = `uid=${floorUid(i)},${ldap.usersOu}`;
+    modifies += `dn: ${dn}\nchangetype: modify\nreplace: pwdAccountLockedTime\npwdAccountLockedTime: 000001010000Z\n\n`;
+    modifies += `dn: cn=floor-${groupOf(i)},${ldap.groupsOu}\nchangetype: modify\ndelete: member\nmember: ${dn}\n\n`;
+  }
+  writeFileSync(join(dir, 'floor-leavers.ldif'), modifies);
+  const t0 = performance.now();
+  await execute('ldapmodify', [...auth, '-f', join(dir, 'floor-leavers.ldif')], { env, maxBuffer: 64 * 2 ** 20 });
+  return (2 * LEAVERS) / ((performance.now() - t0) / 1000);
+}
+
 /** ldapadd of the entries, then ldapmodify adding each to its group: one process and one connection each. */
 async function measureFloor(ldap: OpenLdapPeer, dir: string): Promise<{ floorOpsPerSecond: number; ldapaddPerSecond: number; ldapmodifyPerSecond: number }> {
   const { env, auth } = ldapTools(ldap, dir);
-  const uid = (i: number) => `floor${String(i).padStart(6, '0')}`;
+  const uid = floorUid;
   let adds = '';
   let modifies = '';
   for (let i = 1; i <= PEOPLE; i++) {

@@ -50,6 +50,7 @@ export async function recordPlan(db: Kysely<Database>, plan: Plan, actor: string
         kind: c.kind,
         system: c.system,
         identity_key: c.identityKey,
+        entitlement: c.entitlement ?? null,
         state: 'planned',
         updated_at: at,
       }));

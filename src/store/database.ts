@@ -115,6 +115,8 @@ export interface PlanChangesTable {
   kind: string;
   system: string | null;
   identity_key: string;
+  /** The change's entitlement, as in the plan document (0040); null for changes that name none. */
+  entitlement: ColumnType<string | null, string | null | undefined, string | null>;
   state: string;
   attempts: ColumnType<number, number | undefined, number>;
   last_error: string | null;

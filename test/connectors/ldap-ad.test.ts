@@ -1,12 +1,14 @@
 /**
  * The LDAP connector in its Active Directory flavour against a real Samba AD
  * domain controller (test/peers/samba-ad.ts). Kept to the essentials: a DC
- * takes seconds to start and holds fixed ports, so one per file.
+ * takes seconds to start and holds fixed ports, so one per file. A page of
+ * grant acts writes each group once, additions and removals alike (AD keeps
+ * an empty group: no placeholder).
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Client, EqualityFilter, InvalidCredentialsError } from 'ldapts';
+import { Attribute, Change as LdapChange, Client, EqualityFilter, InvalidCredentialsError } from 'ldapts';
 import type { Change } from '../../src/domain/change.ts';
 import type { Account, Grant } from '../../src/domain/access.ts';
 import { describeConformance, walkAll } from '../../src/connectors/conformance/conformance-suite.ts';
@@ -15,6 +17,7 @@ import { parentDn } from '../../src/connectors/ldap/ldap-escape.ts';
 import { sambaAdSkipReason, startSambaAd, type SambaAdPeer } from '../peers/samba-ad.ts';
 import { freePort } from '../peers/peer-process.ts';
 import { changeLines, departmentPolicy, employee, planAndApply } from '../support/department-groups.ts';
+import { countClientCalls } from '../support/directory-clients.ts';
 
 const skip = sambaAdSkipReason();
 const SYSTEM = 'corp-ad';
@@ -147,6 +150,103 @@ if (skip) {
       } finally {
         await ad.close();
         await fromRoot.close();
+      }
+    });
+
+    /** The group's members as the DC lists them, by DN key. */
+    const membersOf = async (client: Client, groupDn: string) =>
+      [(await client.search(groupDn, { scope: 'base', attributes: ['member'] })).searchEntries[0]?.member ?? []].flat().map((m) => dnKey(String(m))).sort();
+    /** A page of grant changes read back together, then acted on together (as the executor does), then read back again. */
+    const actOnPage = async (ad: LdapConnector, page: readonly Change[]) => {
+      const before = await ad.readBackMany(page);
+      assert.deepEqual(before.map((a) => (a instanceof Error ? a.message : a.holds)), page.map(() => false));
+      const modifies = countClientCalls('modify', (dn) => dnKey(String(dn)));
+      const outcomes = await Promise.all(page.map((c) => ad.apply(c)));
+      const counted = modifies.stop();
+      assert.deepEqual(outcomes.map((o) => o.status), page.map(() => 'done'));
+      const after = await ad.readBackMany(page);
+      assert.deepEqual(after.map((a) => (a instanceof Error ? a.message : a.holds)), page.map(() => true), 'each change confirmed by its own read-back');
+      return counted;
+    };
+
+    test('a page of add_grants into one group is one modify on the DC, and a page of remove_grants taking every member out is one modify that leaves the group empty', async () => {
+      const peer = await peerOnce();
+      const ad = createLdapConnector(settingsFor(peer));
+      const client = await admin(peer);
+      const run = randomBytes(2).toString('hex');
+      const group = `batch-${run}`;
+      try {
+        await ensureGroup(peer, group);
+        const groupDn = dnKey(`CN=${group},${peer.groupsOu}`);
+        const keys = Array.from({ length: 8 }, (_, i) => `BA${i}${run}`);
+        const dns: string[] = [];
+        for (const key of keys) {
+          const made = await ad.apply(change('create_account', key, { attributes: { cn: `Batch ${key}`, sAMAccountName: key.toLowerCase(), sn: key } }));
+          assert.equal(made.status, 'done');
+          dns.push(dnKey(made.status === 'done' ? made.accountId! : ''));
+        }
+        const adds = await actOnPage(ad, keys.map((k) => change('add_grant', k, { entitlement: group })));
+        assert.deepEqual(Object.fromEntries(adds), { [groupDn]: 1 });
+        assert.deepEqual(await membersOf(client, groupDn), [...dns].sort());
+
+        const removals = await actOnPage(ad, keys.map((k) => change('remove_grant', k, { entitlement: group })));
+        assert.deepEqual(Object.fromEntries(removals), { [groupDn]: 1 }, 'AD keeps an empty group: no placeholder, no second write');
+        assert.deepEqual(await membersOf(client, groupDn), []);
+      } finally {
+        await client.unbind();
+        await ad.close();
+      }
+    });
+
+    test('a member already in (or already out of) its group sends that group\'s members one by one on the DC, each grant done and confirmed; the page\'s other group still takes one modify', async () => {
+      const peer = await peerOnce();
+      const ad = createLdapConnector(settingsFor(peer));
+      const client = await admin(peer);
+      const run = randomBytes(2).toString('hex');
+      const [mixed, plain] = [`mixed-${run}`, `plain-${run}`];
+      try {
+        for (const g of [mixed, plain]) await ensureGroup(peer, g);
+        const [mixedDn, plainDn] = [mixed, plain].map((g) => dnKey(`CN=${g},${peer.groupsOu}`)) as [string, string];
+        const keys = Array.from({ length: 6 }, (_, i) => `BM${i}${run}`);
+        const dns: string[] = [];
+        for (const key of keys) {
+          const made = await ad.apply(change('create_account', key, { attributes: { cn: `Mixed ${key}`, sAMAccountName: key.toLowerCase(), sn: key } }));
+          dns.push(made.status === 'done' ? made.accountId! : '');
+        }
+        const groupOf = (i: number) => (i < 3 ? mixed : plain);
+        const memberChange = (operation: 'add' | 'delete', dn: string) =>
+          new LdapChange({ operation, modification: new Attribute({ type: 'member', values: [dn] }) });
+
+        // Someone adds one of the page's members by hand between the read-back and the acts.
+        const grants = keys.map((k, i) => change('add_grant', k, { entitlement: groupOf(i) }));
+        const before = await ad.readBackMany(grants);
+        assert.deepEqual(before.map((a) => !(a instanceof Error) && a.holds), grants.map(() => false));
+        await client.modify(mixedDn, [memberChange('add', dns[1]!)]);
+        const adds = countClientCalls('modify', (dn) => dnKey(String(dn)));
+        assert.deepEqual((await Promise.all(grants.map((g) => ad.apply(g)))).map((o) => o.status), grants.map(() => 'done'));
+        const added = adds.stop();
+        assert.equal(added.get(plainDn), 1);
+        assert.equal(added.get(mixedDn), 1 + 3, 'the combined modify, refused, then each member alone');
+        assert.deepEqual((await ad.readBackMany(grants)).map((a) => !(a instanceof Error) && a.holds), grants.map(() => true));
+
+        // And takes one out by hand before the removals act.
+        const removals = keys.map((k, i) => change('remove_grant', k, { entitlement: groupOf(i) }));
+        assert.deepEqual((await ad.readBackMany(removals)).map((a) => !(a instanceof Error) && a.holds), removals.map(() => false));
+        await client.modify(mixedDn, [memberChange('delete', dns[2]!)]);
+        const removes = countClientCalls('modify', (dn) => dnKey(String(dn)));
+        assert.deepEqual((await Promise.all(removals.map((r) => ad.apply(r)))).map((o) => o.status), removals.map(() => 'done'));
+        const removed = removes.stop();
+        assert.equal(removed.get(plainDn), 1);
+        assert.equal(removed.get(mixedDn), 1 + 3, 'the combined modify, refused, then each member alone');
+        assert.deepEqual((await ad.readBackMany(removals)).map((a) => !(a instanceof Error) && a.holds), removals.map(() => true));
+        assert.deepEqual(await membersOf(client, mixedDn), []);
+        assert.deepEqual(await membersOf(client, plainDn), []);
+
+        // Acted on again (a retry after a lost answer): every member is already out, and each removal is done.
+        assert.deepEqual((await Promise.all(removals.map((r) => ad.apply(r)))).map((o) => o.status), removals.map(() => 'done'));
+      } finally {
+        await client.unbind();
+        await ad.close();
       }
     });
 

@@ -3,7 +3,8 @@
  * just before it found, instead of searching for the account again; and when
  * the account moved in between, the member it wrote goes again and the grant
  * is carried out at the account's new DN on the next attempt. The acts of a
- * page that add members to one group write that group once.
+ * page that add members to one group write that group once, and so do the
+ * acts that take members out of one group.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -31,6 +32,8 @@ const countSearches = () => {
 /** Counts the modify operations the connector sends to each entry until `stop`. */
 const countModifies = () => countClientCalls('modify', (dn) => String(dn));
 
+const revoke = (key: string, group: string) => change(`revoke:${key}:${group}`, 'remove_grant', key, { entitlement: group });
+
 const holds = (answers: readonly (ReadBack | Error)[]) => answers.map((a) => (a instanceof Error ? a.message : a.holds));
 
 describe('a grant acts on the account the page read-back found, in OpenLDAP', { skip }, () => {
@@ -45,7 +48,7 @@ describe('a grant acts on the account the page read-back found, in OpenLDAP', { 
     peer = await startOpenLdap();
     ldap = openLdapConnectorFor(peer);
     admin = await adminClient(peer.ldapsUrl, peer.caPem, peer.bindDn, peer.password);
-    await addDirectoryGroups(peer, ['desk', 'yard', 'dock', 'pier']);
+    await addDirectoryGroups(peer, ['desk', 'yard', 'dock', 'pier', 'quay', 'mole', 'slip', 'berth', 'wharf']);
   });
   after(async () => {
     await admin?.unbind().catch(() => undefined);
@@ -104,6 +107,74 @@ describe('a grant acts on the account the page read-back found, in OpenLDAP', { 
     const outcomes = await Promise.all(grants.map((g) => ldap.apply(g)));
     assert.deepEqual(outcomes.map((o) => o.status), grants.map(() => 'done'));
     assert.deepEqual(holds(await ldap.readBackMany(grants)), grants.map(() => true));
+  });
+
+  /** Creates the accounts and grants each the group, one change at a time. */
+  const granted = async (keys: readonly string[], group: string) => {
+    for (const key of keys) {
+      assert.equal((await ldap.apply(create(key))).status, 'done');
+      assert.equal((await ldap.apply(grant(key, group))).status, 'done');
+    }
+  };
+
+  test('a page of remove_grants from two groups, acted on together, writes each group with one modify, and every removal holds after', async () => {
+    const keys = Array.from({ length: 12 }, (_, i) => `Rm${i}`);
+    const groupOf = (i: number) => (i % 2 === 0 ? 'quay' : 'mole');
+    for (const [i, key] of keys.entries()) await granted([key], groupOf(i));
+    await granted(['RmStayQ'], 'quay');
+    await granted(['RmStayM'], 'mole');
+    const removals = keys.map((k, i) => revoke(k, groupOf(i)));
+    assert.deepEqual(holds(await ldap.readBackMany(removals)), removals.map(() => false));
+    const modifies = countModifies();
+    const outcomes = await Promise.all(removals.map((r) => ldap.apply(r)));
+    assert.deepEqual(Object.fromEntries(modifies.stop()), { [`cn=quay,${peer.groupsOu}`]: 1, [`cn=mole,${peer.groupsOu}`]: 1 });
+    assert.deepEqual(outcomes.map((o) => o.status), removals.map(() => 'done'));
+    assert.deepEqual(holds(await ldap.readBackMany(removals)), removals.map(() => true));
+    assert.deepEqual(await members('quay'), [dn('rmstayq')], 'the member not asked about stays');
+    assert.deepEqual(await members('mole'), [dn('rmstaym')]);
+  });
+
+  test('a page of remove_grants that takes out every member of a group writes it twice whatever their number (the refused removal, then with the placeholder in), and the placeholder takes their place', async () => {
+    const keys = Array.from({ length: 6 }, (_, i) => `Last${i}`);
+    await granted(keys, 'slip');
+    assert.deepEqual(await members('slip'), keys.map((k) => dn(k.toLowerCase())).sort(), 'the placeholder went with the first member');
+    const removals = keys.map((k) => revoke(k, 'slip'));
+    assert.deepEqual(holds(await ldap.readBackMany(removals)), removals.map(() => false));
+    const modifies = countModifies();
+    const outcomes = await Promise.all(removals.map((r) => ldap.apply(r)));
+    assert.deepEqual(Object.fromEntries(modifies.stop()), { [`cn=slip,${peer.groupsOu}`]: 2 });
+    assert.deepEqual(outcomes.map((o) => o.status), removals.map(() => 'done'));
+    assert.deepEqual(holds(await ldap.readBackMany(removals)), removals.map(() => true));
+    assert.deepEqual(await members('slip'), [`cn=jml-empty-group-placeholder,${peer.baseDn}`]);
+
+    // The group, emptied by a batch, takes its next members and lets the placeholder go again.
+    const again = keys.slice(0, 2).map((k) => grant(k, 'slip'));
+    assert.deepEqual(holds(await ldap.readBackMany(again)), again.map(() => false));
+    assert.deepEqual((await Promise.all(again.map((g) => ldap.apply(g)))).map((o) => o.status), again.map(() => 'done'));
+    assert.deepEqual(await members('slip'), keys.slice(0, 2).map((k) => dn(k.toLowerCase())).sort());
+  });
+
+  test('a member already gone from its group sends that group\'s removals one by one, each done; the page\'s other group still takes one modify', async () => {
+    const inBerth = ['Gone0', 'Gone1', 'Gone2'];
+    const inWharf = ['Kept0', 'Kept1', 'Kept2'];
+    await granted([...inBerth, 'GoneStay'], 'berth');
+    await granted([...inWharf, 'KeptStay'], 'wharf');
+    const removals = [...inBerth.map((k) => revoke(k, 'berth')), ...inWharf.map((k) => revoke(k, 'wharf'))];
+    assert.deepEqual(holds(await ldap.readBackMany(removals)), removals.map(() => false));
+    await admin.modify(`cn=berth,${peer.groupsOu}`, [new LdapChange({ operation: 'delete', modification: new Attribute({ type: 'member', values: [dn('gone1')] }) })]);
+    const modifies = countModifies();
+    const outcomes = await Promise.all(removals.map((r) => ldap.apply(r)));
+    const counted = modifies.stop();
+    assert.equal(counted.get(`cn=wharf,${peer.groupsOu}`), 1);
+    assert.equal(counted.get(`cn=berth,${peer.groupsOu}`), 1 + inBerth.length, 'the combined modify, refused, then each member alone');
+    assert.deepEqual(outcomes.map((o) => o.status), removals.map(() => 'done'));
+    assert.deepEqual(holds(await ldap.readBackMany(removals)), removals.map(() => true));
+    assert.deepEqual(await members('berth'), [dn('gonestay')]);
+    assert.deepEqual(await members('wharf'), [dn('keptstay')]);
+
+    // Acted on again (a retry after a lost answer): every member is already gone, and each removal is done.
+    assert.deepEqual((await Promise.all(removals.map((r) => ldap.apply(r)))).map((o) => o.status), removals.map(() => 'done'));
+    assert.deepEqual(await members('berth'), [dn('gonestay')]);
   });
 
   test('an account renamed between the read-back and the act: the member written at its old DN goes again, the grant does not hold, and the next attempt grants the new DN', async () => {

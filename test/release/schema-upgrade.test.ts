@@ -108,6 +108,18 @@ for (const backend of backends) {
       assert.match(verify.stdout, new RegExp(`audit trail intact: ${FIXTURE_AUDIT.entries} entries, head ${FIXTURE_AUDIT.headHash}`));
     });
 
+    test('the change rows of plans recorded by jml 0.1.0 name, after the upgrade, the entitlement their plan document gives each change', async () => {
+      const place = await previousRelease(backend, RELEASE_0_1_0, true);
+      const { rows, documents } = await withStore(place.options, async (store) => ({
+        rows: await store.db.selectFrom('plan_changes').select(['plan_id', 'position', 'kind', 'entitlement']).orderBy('plan_id').orderBy('position').execute(),
+        documents: new Map((await store.db.selectFrom('plans').select(['id', 'plan']).execute()).map((p) => [p.id, p.plan as { changes: { entitlement?: string }[] }])),
+      }));
+      const grants = rows.filter((r) => r.kind === 'add_grant' || r.kind === 'remove_grant');
+      assert.ok(grants.length > 0, 'the fixture holds grant changes');
+      assert.ok(grants.every((r) => r.entitlement !== null), 'every grant change names its entitlement');
+      assert.deepEqual(rows.map((r) => r.entitlement), rows.map((r) => documents.get(r.plan_id)!.changes[r.position]?.entitlement ?? null));
+    });
+
     test('jml migrate --dry-run lists the pending migrations in order and changes nothing; jml migrate then runs them', async () => {
       const place = await previousRelease(backend, '0012-sign-in-attempts', false);
       const expected = schemaStatusOf([]).pending.filter((name) => name > '0012-sign-in-attempts');

@@ -88,6 +88,7 @@ export interface Directory {
   remove(entry: Entry): Promise<void>;
   /** Idempotent. Additions to one group asked for in the same turn of the event loop go to the directory as one modify. */
   addMember(groupDn: string, memberDn: string): Promise<void>;
+  /** Idempotent (a member already gone is done). Removals from one group asked for in the same turn go as one modify; OpenLDAP's placeholder takes the last member's place. */
   removeMember(groupDn: string, memberDn: string): Promise<void>;
   /** DN of the group named `name`, or null when there is none (throws when several). */
   findGroup(name: string): Promise<string | null>;
@@ -160,7 +161,56 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
     }
     return Promise.allSettled(memberDns.map((dn) => addMemberAlone(groupDn, dn)));
   }
-  const memberAdds = createMemberBatcher(addMembersTogether);
+  const addMember = createMemberBatcher(addMembersTogether);
+
+  /** One member out of a group, as its own modify; a member already gone counts as done. */
+  async function removeMemberAlone(groupDn: string, memberDn: string): Promise<void> {
+    try {
+      await modify(groupDn, [memberChange('delete', memberDn)]);
+    } catch (error) {
+      if (codeIn(error, NO_SUCH_ATTRIBUTE)) return;
+      // Active Directory answers "unwilling to perform" rather than noSuchAttribute when the member is not there
+      // (Samba: "Attribute member already deleted"; Windows: ERROR_MEMBER_NOT_IN_GROUP). Removal is done when the
+      // group, read back, no longer holds the member; anything else the server refused is still an error.
+      if (s.flavour === 'ad' && codeIn(error, UNWILLING_TO_PERFORM)) {
+        const still = await search(groupDn, `(member=${ldapFilter`${memberDn}`})`, ['1.1'], 'base');
+        if (still.length === 0) return;
+        throw error;
+      }
+      // groupOfNames must keep a member: the placeholder takes the last one's place in the same operation.
+      if (!codeIn(error, OBJECT_CLASS_VIOLATION) || s.flavour !== 'openldap') throw error;
+      await modify(groupDn, [memberChange('add', s.emptyGroupMember), memberChange('delete', memberDn)]);
+      placeholderGone.delete(dnKey(groupDn));
+    }
+  }
+
+  /**
+   * Several members out of one group with one modify. When they are the group's last members, OpenLDAP
+   * refuses to leave a groupOfNames empty: the placeholder comes in with the same modify. Any other
+   * refusal (a member already gone: OpenLDAP noSuchAttribute, AD unwilling to perform) sends each member
+   * alone, each with its own answer, as for additions.
+   */
+  async function removeMembersTogether(groupDn: string, memberDns: readonly string[]): Promise<PromiseSettledResult<void>[]> {
+    const done = () => memberDns.map((): PromiseSettledResult<void> => ({ status: 'fulfilled', value: undefined }));
+    if (memberDns.length > 1) {
+      try {
+        await modify(groupDn, [memberChange('delete', ...memberDns)]);
+        return done();
+      } catch (error) {
+        if (s.flavour === 'openldap' && codeIn(error, OBJECT_CLASS_VIOLATION)) {
+          try {
+            await modify(groupDn, [memberChange('add', s.emptyGroupMember), memberChange('delete', ...memberDns)]);
+            placeholderGone.delete(dnKey(groupDn));
+            return done();
+          } catch {
+            // Each alone, below.
+          }
+        }
+      }
+    }
+    return Promise.allSettled(memberDns.map((dn) => removeMemberAlone(groupDn, dn)));
+  }
+  const removeMember = createMemberBatcher(removeMembersTogether);
 
   /** Groups still listing `oldDn` get `newDn` instead; servers with referential integrity leave none. */
   async function moveMemberships(oldDn: string, newDn: string): Promise<void> {
@@ -393,7 +443,7 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
     },
 
     addMember(groupDn, memberDn) {
-      return memberAdds.add(groupDn, memberDn);
+      return addMember(groupDn, memberDn);
     },
 
     async findGroup(name) {
@@ -450,24 +500,8 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
       await pool.run('delete', dn, (c) => c.del(dn)).catch((e: unknown) => { if (!codeIn(e, NO_SUCH_OBJECT)) throw e; });
     },
 
-    async removeMember(groupDn, memberDn) {
-      try {
-        await modify(groupDn, [memberChange('delete', memberDn)]);
-      } catch (error) {
-        if (codeIn(error, NO_SUCH_ATTRIBUTE)) return;
-        // Active Directory answers "unwilling to perform" rather than noSuchAttribute when the member is not there
-        // (Samba: "Attribute member already deleted"; Windows: ERROR_MEMBER_NOT_IN_GROUP). Removal is done when the
-        // group, read back, no longer holds the member; anything else the server refused is still an error.
-        if (s.flavour === 'ad' && codeIn(error, UNWILLING_TO_PERFORM)) {
-          const still = await search(groupDn, `(member=${ldapFilter`${memberDn}`})`, ['1.1'], 'base');
-          if (still.length === 0) return;
-          throw error;
-        }
-        // groupOfNames must keep a member: the placeholder takes the last one's place in the same operation.
-        if (!codeIn(error, OBJECT_CLASS_VIOLATION) || s.flavour !== 'openldap') throw error;
-        await modify(groupDn, [memberChange('add', s.emptyGroupMember), memberChange('delete', memberDn)]);
-        placeholderGone.delete(dnKey(groupDn));
-      }
+    removeMember(groupDn, memberDn) {
+      return removeMember(groupDn, memberDn);
     },
   };
   return directory;
