@@ -23,9 +23,9 @@ async function seeded(store: Store): Promise<void> {
   const plan = (id: string, at: string, changes: object[]) =>
     sql`INSERT INTO plans (id, fingerprint, computed_at, plan, status, actor, created_at, updated_at) VALUES (${id}, 'f', ${at}, ${JSON.stringify({ changes })}::jsonb, 'applied', 'w', ${at}::timestamptz, ${at}::timestamptz)`.execute(db);
   let position = 0;
-  const change = (planId: string, id: string, kind: string, system: string | null, who: string, finished: string, task: string | null = null) =>
-    sql`INSERT INTO plan_changes (plan_id, change_id, position, kind, system, identity_key, state, task_id, finished_at, updated_at)
-        VALUES (${planId}, ${id}, ${++position}, ${kind}, ${system}, ${who}, 'confirmed', ${task}, ${finished}::timestamptz, ${finished}::timestamptz)`.execute(db);
+  const change = (planId: string, id: string, kind: string, system: string | null, who: string, finished: string, task: string | null = null, entitlement: string | null = null) =>
+    sql`INSERT INTO plan_changes (plan_id, change_id, position, kind, system, identity_key, state, task_id, finished_at, updated_at, entitlement)
+        VALUES (${planId}, ${id}, ${++position}, ${kind}, ${system}, ${who}, 'confirmed', ${task}, ${finished}::timestamptz, ${finished}::timestamptz, ${entitlement})`.execute(db);
   await plan('p1', '2026-11-10T17:01:00Z', [{ id: 'a' }, { id: 'b' }]);
   await change('p1', 'a', 'disable_account', 'directory', 'E1', '2026-11-10T17:05:00Z');
   await change('p1', 'b', 'remove_grant', 'vpn', 'E1', '2026-11-10T17:20:00Z');
@@ -35,7 +35,7 @@ async function seeded(store: Store): Promise<void> {
   await sql`INSERT INTO tasks (id, change_id, plan_id, system, kind, identity_key, change, instruction, status, needs_confirmation, due_at, created_at, done_by, evidence_note, confirmed_by)
     VALUES ('task-1', 'd', 'p2', 'badge-system', 'disable_account', 'E2', '{}'::jsonb, 'disable the badge', 'confirmed', true, '2026-11-12T17:00:00Z', '2026-11-11T17:01:00Z', 'facilities', 'badge 4711 deactivated', 'own-1')`.execute(db);
   await plan('p3', '2026-11-12T09:01:00Z', [{ id: 'e', kind: 'remove_grant', system: 'crm', entitlement: 'sales-team' }]);
-  await change('p3', 'e', 'remove_grant', 'crm', 'E3', '2026-11-12T09:02:00Z');
+  await change('p3', 'e', 'remove_grant', 'crm', 'E3', '2026-11-12T09:02:00Z', null, 'sales-team');
 }
 
 for (const backend of testBackends()) {

@@ -113,7 +113,7 @@ export async function moverRows(db: Db, period: Period): Promise<Row[]> {
   const keys = [...new Set(movers.map((m) => m.identity_key))];
   for (let i = 0; i < keys.length; i += 5000) {
     const rows = await db.selectFrom('plan_changes as pc').innerJoin('plans as p', 'p.id', 'pc.plan_id')
-      .select(['pc.identity_key', 'pc.kind', 'pc.system', 'pc.change_id', 'p.created_at', 'pc.state', sql<string | null>`(SELECT c->>'entitlement' FROM jsonb_array_elements(p.plan->'changes') c WHERE c->>'id' = pc.change_id LIMIT 1)`.as('entitlement')])
+      .select(['pc.identity_key', 'pc.kind', 'pc.system', 'pc.change_id', 'p.created_at', 'pc.state', 'pc.entitlement'])
       .where('pc.identity_key', 'in', keys.slice(i, i + 5000)).where('pc.kind', 'in', REMOVALS).where('p.created_at', '>=', period.from).where('pc.state', 'in', ['confirmed', 'already']).execute();
     for (const r of rows) {
       const list = removed.get(r.identity_key) ?? [];
