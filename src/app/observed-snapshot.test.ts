@@ -21,6 +21,18 @@ test('strings shared through an identity come back as given, past the few kept f
   assert.equal(strings.of('E2').share('value-3'), 'value-3');
 });
 
+test('the same attributes text on an identity\'s accounts gives one frozen object; another text its own', () => {
+  const near = sharedStrings().of('E1');
+  const text = JSON.stringify({ externalId: 'E1', groups: ['a', 'b'] });
+  const first = near.attributes(text);
+  assert.deepEqual(first, { externalId: 'E1', groups: ['a', 'b'] });
+  assert.equal(near.attributes(`${text}`), first);
+  assert.ok(Object.isFrozen(first) && Object.isFrozen(first.groups));
+  assert.equal(first.externalId, near.key, 'string values shared too');
+  assert.deepEqual(near.attributes('{"externalId": "E1", "mail": null}'), { externalId: 'E1', mail: null });
+  assert.notEqual(sharedStrings().of('E1').attributes(text), first, 'another load parses its own');
+});
+
 for (const backend of testBackends()) {
   describe(`observed snapshot as the planner reads it (${backend.name})`, () => {
     let store: Store;
@@ -108,6 +120,27 @@ for (const backend of testBackends()) {
       const planned = plan({ ...input, observed: (await loadObserved(store.db, ['vpn'], { attributesRead })).observed });
       assert.ok(every.changes.some((c) => c.kind === 'update_attributes'), 'a templated attribute drifted');
       assert.deepEqual(planned, every);
+    });
+
+    test('accounts of one identity in two systems with the same attributes share one frozen object', async () => {
+      await store.db.insertInto('reconcile_runs').values({
+        id: 'run-wiki', system: 'wiki', status: 'completed', phase: 'done', cursor: null, pages: 1, summary: null,
+        error: null, actor: 'test', started_at: AT, updated_at: AT, finished_at: AT,
+      }).execute();
+      await store.db.insertInto('observed_accounts').values({
+        run_id: 'run-wiki', system: 'wiki', account_id: 'wiki-A', name: 'wiki-A', enabled: true,
+        attributes: JSON.stringify({ mail: 'vpn-A@example.com', externalId: 'E1' }), last_login_at: null, identity_key: 'E1', situation: 'linked',
+      }).execute();
+      try {
+        const { observed: [vpn, wiki] } = await loadObserved(store.db, ['vpn', 'wiki']);
+        const vpnA = vpn!.accounts.find((a) => a.accountId === 'vpn-A')!;
+        assert.deepEqual(wiki!.accounts[0]!.attributes, { externalId: 'E1', mail: 'vpn-A@example.com' });
+        assert.equal(wiki!.accounts[0]!.attributes, vpnA.attributes);
+        assert.ok(Object.isFrozen(vpnA.attributes));
+        assert.notEqual(vpn!.accounts.find((a) => a.accountId === 'vpn-b')!.attributes, vpnA.attributes);
+      } finally {
+        await store.db.deleteFrom('reconcile_runs').where('id', '=', 'run-wiki').execute();
+      }
     });
 
     test('systems read side by side come back in the order of their runs, each with its own accounts and grants', async () => {

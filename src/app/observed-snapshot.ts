@@ -70,7 +70,8 @@ async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings, at
   const query = db
     .selectFrom('observed_accounts')
     .select(['account_id', 'name', 'enabled', 'last_login_at', 'identity_key', 'situation'])
-    .select(attributesRead ? attributesOnly(attributesRead).as('attributes') : 'attributes')
+    // As text: an identity's accounts mostly carry the same attributes, parsed once (SharedStrings.attributes).
+    .select(sql<string>`(${attributesRead ? attributesOnly(attributesRead) : sql.ref('attributes')})::text`.as('attributes'))
     .where('run_id', '=', run.runId)
     .orderBy(byteOrder('account_id'));
   const accounts: Account[] = [];
@@ -78,7 +79,7 @@ async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings, at
   await forEachPage(db, query, (rows) => {
     for (const r of rows) {
       const near = r.identity_key === null ? null : strings.of(r.identity_key);
-      accounts.push(observedAccount(run.system, { ...r, name: near ? near.share(r.name) : strings.share(r.name), attributes: strings.shareValues(r.attributes, near) }));
+      accounts.push(observedAccount(run.system, { ...r, name: near ? near.share(r.name) : strings.share(r.name), attributes: (near ?? strings).attributes(r.attributes) }));
       // Only settled links: a disputed or unmatched account links nobody.
       const settled = near !== null && (r.situation === 'linked' || r.situation === 'unlinked');
       linkedKeys.push(settled ? near.key : null);
@@ -126,16 +127,26 @@ export interface SharedStrings {
   of(identityKey: string): StringsOf;
   /** `attributes` with its string values shared (the object itself is reused), through `near` when given. */
   shareValues(attributes: Account['attributes'], near?: StringsOf | null): Account['attributes'];
+  /** Attributes read as JSON text, parsed, string values shared, frozen. */
+  attributes(text: string): Account['attributes'];
 }
 
 /** The strings met on one identity's accounts. */
 export interface StringsOf {
   readonly key: string;
   share(value: string): string;
+  /**
+   * Attributes read as JSON text, frozen: the same text on another of the identity's accounts
+   * gives the same object (at 500,000 people, 7 million accounts and one or two texts per person).
+   */
+  attributes(text: string): Account['attributes'];
 }
 
 /** Strings kept per identity for comparison; past this, values are looked up in the whole pool. */
 const STRINGS_PER_IDENTITY = 8;
+
+/** Attribute texts kept per identity for comparison; past this, a text new to the identity is parsed each time. */
+const ATTRIBUTES_PER_IDENTITY = 4;
 
 /**
  * A pool of shared strings, for one load. An identity's name, mail and key repeat
@@ -158,6 +169,9 @@ export function sharedStrings(): SharedStrings {
     if (known) return known;
     const key = share(identityKey);
     const seen: string[] = [key];
+    // Texts and the objects parsed from them, side by side.
+    const texts: string[] = [];
+    const parsed: Account['attributes'][] = [];
     const strings: StringsOf = {
       key,
       share(value) {
@@ -166,23 +180,39 @@ export function sharedStrings(): SharedStrings {
         if (seen.length < STRINGS_PER_IDENTITY) seen.push(shared);
         return shared;
       },
+      attributes(text) {
+        for (let i = 0; i < texts.length; i++) if (texts[i] === text) return parsed[i]!;
+        const attributes = parsedAttributes(text, strings.share);
+        if (texts.length < ATTRIBUTES_PER_IDENTITY) {
+          texts.push(text);
+          parsed.push(attributes);
+        }
+        return attributes;
+      },
     };
     identities.set(key, strings);
     return strings;
   };
+  const shareValues = (attributes: Account['attributes'], shared: (value: string) => string): Account['attributes'] => {
+    const values = attributes as Record<string, unknown>;
+    for (const field in values) {
+      const value = values[field];
+      if (typeof value === 'string') values[field] = shared(value);
+      else if (Array.isArray(value)) for (let k = 0; k < value.length; k++) if (typeof value[k] === 'string') value[k] = shared(value[k] as string);
+    }
+    return attributes;
+  };
+  // Frozen, lists too: one object may stand for several accounts' attributes.
+  const parsedAttributes = (text: string, shared: (value: string) => string): Account['attributes'] => {
+    const attributes = shareValues(JSON.parse(text) as Account['attributes'], shared);
+    for (const field in attributes) if (Array.isArray(attributes[field])) Object.freeze(attributes[field]);
+    return Object.freeze(attributes);
+  };
   return {
     share,
     of,
-    shareValues(attributes, near) {
-      const values = attributes as Record<string, unknown>;
-      const shared = near ? near.share : share;
-      for (const field in values) {
-        const value = values[field];
-        if (typeof value === 'string') values[field] = shared(value);
-        else if (Array.isArray(value)) for (let k = 0; k < value.length; k++) if (typeof value[k] === 'string') value[k] = shared(value[k] as string);
-      }
-      return attributes;
-    },
+    shareValues: (attributes, near) => shareValues(attributes, near ? near.share : share),
+    attributes: (text) => parsedAttributes(text, share),
   };
 }
 
