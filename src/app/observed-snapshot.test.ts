@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { forEachGrant, forEachLink, listedGrants, plannedAccountFields, type AccountLink } from '../engine/observed-index.ts';
 import { plan } from '../engine/plan.ts';
 import { person, POLICY } from '../engine/engine-fixture.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
-import { loadObserved, sharedStrings } from './observed-snapshot.ts';
+import { loadObserved, runAccountsQuery, runGrantsQuery, sharedStrings } from './observed-snapshot.ts';
 
 const AT = '2026-03-02T09:00:00.000Z';
 
@@ -140,6 +141,20 @@ for (const backend of testBackends()) {
         assert.notEqual(vpn!.accounts.find((a) => a.accountId === 'vpn-b')!.attributes, vpnA.attributes);
       } finally {
         await store.db.deleteFrom('reconcile_runs').where('id', '=', 'run-wiki').execute();
+      }
+    });
+
+    test('a run\'s accounts and grants come from the primary key\'s index in the order the plan reads them, the server sorting nothing', async () => {
+      const plans = await store.db.transaction().execute(async (trx) => {
+        // Sorting is allowed still when nothing else gives the order: a plan with a Sort needs one.
+        await sql`SET LOCAL enable_sort = off`.execute(trx);
+        await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+        const explained = async (query: { explain(): Promise<Record<string, unknown>[]> }) => (await query.explain()).map((r) => r['QUERY PLAN']).join('\n');
+        return [await explained(runAccountsQuery(trx, 'run-vpn', ['externalId'])), await explained(runGrantsQuery(trx, 'run-vpn'))];
+      });
+      for (const text of plans) {
+        assert.doesNotMatch(text, /Sort/, text);
+        assert.match(text, /_pkey/, text);
       }
     });
 

@@ -65,15 +65,34 @@ export async function loadRun(db: Db, run: SnapshotRun, strings: SharedStrings =
   };
 }
 
-/** The run's accounts and the identity each is linked to. */
-async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings, attributesRead?: readonly string[]) {
-  const query = db
+/**
+ * A run's accounts in byte order of account id: the primary key's order (its
+ * columns are collated "C", migration 0039), so the server reads them in order
+ * instead of sorting them.
+ */
+export function runAccountsQuery(db: Db, runId: string, attributesRead?: readonly string[]) {
+  return db
     .selectFrom('observed_accounts')
     .select(['account_id', 'name', 'enabled', 'last_login_at', 'identity_key', 'situation'])
     // As text: an identity's accounts mostly carry the same attributes, parsed once (SharedStrings.attributes).
     .select(sql<string>`(${attributesRead ? attributesOnly(attributesRead) : sql.ref('attributes')})::text`.as('attributes'))
-    .where('run_id', '=', run.runId)
+    .where('run_id', '=', runId)
     .orderBy(byteOrder('account_id'));
+}
+
+/** A run's grants in byte order of account id, then entitlement: the primary key's order, as runAccountsQuery. */
+export function runGrantsQuery(db: Db, runId: string) {
+  return db
+    .selectFrom('observed_grants')
+    .select(['account_id', 'entitlement'])
+    .where('run_id', '=', runId)
+    .orderBy(byteOrder('account_id'))
+    .orderBy(byteOrder('entitlement'));
+}
+
+/** The run's accounts and the identity each is linked to. */
+async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings, attributesRead?: readonly string[]) {
+  const query = runAccountsQuery(db, run.runId, attributesRead);
   const accounts: Account[] = [];
   const linkedKeys: (string | null)[] = [];
   await forEachPage(db, query, (rows) => {
@@ -101,12 +120,7 @@ function attributesOnly(fields: readonly string[]) {
 
 /** The run's grants (`count` of them) grouped by account, in byte order of entitlement within each. */
 async function loadGrants(db: Db, run: SnapshotRun, accounts: readonly Account[], count: number) {
-  const query = db
-    .selectFrom('observed_grants')
-    .select(['account_id', 'entitlement'])
-    .where('run_id', '=', run.runId)
-    .orderBy(byteOrder('account_id'))
-    .orderBy(byteOrder('entitlement'));
+  const query = runGrantsQuery(db, run.runId);
   const builder = accountGrantsBuilder(accounts, count);
   const unlistedGrants: Grant[] = [];
   await forEachPage(db, query, (rows) => {

@@ -30,6 +30,7 @@ import * as m0028 from './migrations/0028-change-runs-by-change.ts';
 import * as m0030 from './migrations/0030-durable-scim-batches.ts';
 import * as m0036 from './migrations/0036-scim-waiting-managers.ts';
 import * as m0037 from './migrations/0037-scim-batch-attempts.ts';
+import * as m0039 from './migrations/0039-observed-byte-order.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-foundation': m0001,
@@ -57,6 +58,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0030-durable-scim-batches': m0030,
   '0036-scim-waiting-managers': m0036,
   '0037-scim-batch-attempts': m0037,
+  '0039-observed-byte-order': m0039,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
