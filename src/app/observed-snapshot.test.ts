@@ -18,7 +18,7 @@ test('strings shared through an identity come back as given, past the few kept f
   assert.equal(near.key, 'E1');
   assert.equal(strings.of('E1'), near, 'one set of strings per identity');
   assert.deepEqual(values.map((v) => near.share(v)), values);
-  assert.deepEqual(strings.shareValues({ mail: 'e1@example.com', groups: ['a', 'E1'], title: null }, near), { mail: 'e1@example.com', groups: ['a', 'E1'], title: null });
+  assert.deepEqual(near.attributes(JSON.stringify({ mail: 'e1@example.com', groups: ['a', 'E1'], title: null })), { mail: 'e1@example.com', groups: ['a', 'E1'], title: null });
   assert.equal(strings.of('E2').share('value-3'), 'value-3');
 });
 

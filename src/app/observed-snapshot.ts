@@ -139,8 +139,6 @@ export interface SharedStrings {
    * finds a value again among those its other accounts had, by comparison.
    */
   of(identityKey: string): StringsOf;
-  /** `attributes` with its string values shared (the object itself is reused), through `near` when given. */
-  shareValues(attributes: Account['attributes'], near?: StringsOf | null): Account['attributes'];
   /** Attributes read as JSON text, parsed, string values shared, frozen. */
   attributes(text: string): Account['attributes'];
 }
@@ -225,7 +223,6 @@ export function sharedStrings(): SharedStrings {
   return {
     share,
     of,
-    shareValues: (attributes, near) => shareValues(attributes, near ? near.share : share),
     attributes: (text) => parsedAttributes(text, share),
   };
 }
