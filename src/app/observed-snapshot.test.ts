@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { forEachGrant, forEachLink, listedGrants, plannedAccountFields, type AccountLink } from '../engine/observed-index.ts';
 import { plan } from '../engine/plan.ts';
 import { person, POLICY } from '../engine/engine-fixture.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
-import { loadObserved, sharedStrings } from './observed-snapshot.ts';
+import { loadObserved, runAccountsQuery, runGrantsQuery, sharedStrings } from './observed-snapshot.ts';
 
 const AT = '2026-03-02T09:00:00.000Z';
 
@@ -17,8 +18,20 @@ test('strings shared through an identity come back as given, past the few kept f
   assert.equal(near.key, 'E1');
   assert.equal(strings.of('E1'), near, 'one set of strings per identity');
   assert.deepEqual(values.map((v) => near.share(v)), values);
-  assert.deepEqual(strings.shareValues({ mail: 'e1@example.com', groups: ['a', 'E1'], title: null }, near), { mail: 'e1@example.com', groups: ['a', 'E1'], title: null });
+  assert.deepEqual(near.attributes(JSON.stringify({ mail: 'e1@example.com', groups: ['a', 'E1'], title: null })), { mail: 'e1@example.com', groups: ['a', 'E1'], title: null });
   assert.equal(strings.of('E2').share('value-3'), 'value-3');
+});
+
+test('the same attributes text on an identity\'s accounts gives one frozen object; another text its own', () => {
+  const near = sharedStrings().of('E1');
+  const text = JSON.stringify({ externalId: 'E1', groups: ['a', 'b'] });
+  const first = near.attributes(text);
+  assert.deepEqual(first, { externalId: 'E1', groups: ['a', 'b'] });
+  assert.equal(near.attributes(`${text}`), first);
+  assert.ok(Object.isFrozen(first) && Object.isFrozen(first.groups));
+  assert.equal(first.externalId, near.key, 'string values shared too');
+  assert.deepEqual(near.attributes('{"externalId": "E1", "mail": null}'), { externalId: 'E1', mail: null });
+  assert.notEqual(sharedStrings().of('E1').attributes(text), first, 'another load parses its own');
 });
 
 for (const backend of testBackends()) {
@@ -108,6 +121,41 @@ for (const backend of testBackends()) {
       const planned = plan({ ...input, observed: (await loadObserved(store.db, ['vpn'], { attributesRead })).observed });
       assert.ok(every.changes.some((c) => c.kind === 'update_attributes'), 'a templated attribute drifted');
       assert.deepEqual(planned, every);
+    });
+
+    test('accounts of one identity in two systems with the same attributes share one frozen object', async () => {
+      await store.db.insertInto('reconcile_runs').values({
+        id: 'run-wiki', system: 'wiki', status: 'completed', phase: 'done', cursor: null, pages: 1, summary: null,
+        error: null, actor: 'test', started_at: AT, updated_at: AT, finished_at: AT,
+      }).execute();
+      await store.db.insertInto('observed_accounts').values({
+        run_id: 'run-wiki', system: 'wiki', account_id: 'wiki-A', name: 'wiki-A', enabled: true,
+        attributes: JSON.stringify({ mail: 'vpn-A@example.com', externalId: 'E1' }), last_login_at: null, identity_key: 'E1', situation: 'linked',
+      }).execute();
+      try {
+        const { observed: [vpn, wiki] } = await loadObserved(store.db, ['vpn', 'wiki']);
+        const vpnA = vpn!.accounts.find((a) => a.accountId === 'vpn-A')!;
+        assert.deepEqual(wiki!.accounts[0]!.attributes, { externalId: 'E1', mail: 'vpn-A@example.com' });
+        assert.equal(wiki!.accounts[0]!.attributes, vpnA.attributes);
+        assert.ok(Object.isFrozen(vpnA.attributes));
+        assert.notEqual(vpn!.accounts.find((a) => a.accountId === 'vpn-b')!.attributes, vpnA.attributes);
+      } finally {
+        await store.db.deleteFrom('reconcile_runs').where('id', '=', 'run-wiki').execute();
+      }
+    });
+
+    test('a run\'s accounts and grants come from the primary key\'s index in the order the plan reads them, the server sorting nothing', async () => {
+      const plans = await store.db.transaction().execute(async (trx) => {
+        // Sorting is allowed still when nothing else gives the order: a plan with a Sort needs one.
+        await sql`SET LOCAL enable_sort = off`.execute(trx);
+        await sql`SET LOCAL enable_seqscan = off`.execute(trx);
+        const explained = async (query: { explain(): Promise<Record<string, unknown>[]> }) => (await query.explain()).map((r) => r['QUERY PLAN']).join('\n');
+        return [await explained(runAccountsQuery(trx, 'run-vpn', ['externalId'])), await explained(runGrantsQuery(trx, 'run-vpn'))];
+      });
+      for (const text of plans) {
+        assert.doesNotMatch(text, /Sort/, text);
+        assert.match(text, /_pkey/, text);
+      }
     });
 
     test('systems read side by side come back in the order of their runs, each with its own accounts and grants', async () => {

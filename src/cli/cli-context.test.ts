@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { printJsonPaced, type CliContext } from './cli-context.ts';
+import { printJsonPaced, writeJsonFile, type CliContext } from './cli-context.ts';
 
 /** A reader that takes a chunk every few milliseconds, as a pipe into a slower process does. */
 function slowReader(): { stream: Writable; text: () => string; mostQueued: () => number } {
@@ -34,4 +37,17 @@ test('a large --json document waits for its reader: at most a chunk or two is qu
   const documentBytes = reader.text().length;
   assert.ok(documentBytes > 2_000_000, `the document is large (${documentBytes} bytes)`);
   assert.ok(reader.mostQueued() < 200_000, `at most ${reader.mostQueued()} bytes waited for the reader`);
+});
+
+test('a JSON file is written as JSON.stringify(value, null, 2) and a newline; a file that cannot be created fails the write', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jml-json-file-'));
+  try {
+    const changes = Array.from({ length: 5_000 }, (_, i) => ({ id: `c${i}`, kind: 'add_grant', dependsOn: [], reason: 'rule "everyone"' }));
+    const value = { format: 1, scope: {}, plan: { id: 'p', changes } };
+    await writeJsonFile(join(dir, 'plan.json'), value);
+    assert.equal(readFileSync(join(dir, 'plan.json'), 'utf8'), `${JSON.stringify(value, null, 2)}\n`);
+    await assert.rejects(writeJsonFile(join(dir, 'missing', 'plan.json'), value), { code: 'ENOENT' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -4,6 +4,9 @@
  * human-readable on a terminal and exactly one JSON document with --json.
  */
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import os from 'node:os';
 import type { Command } from 'commander';
 import type { JmlConfig } from '../app/config.ts';
@@ -82,6 +85,11 @@ export async function printJsonPaced(ctx: CliContext, value: unknown): Promise<v
   for (const chunk of printedChunks(value)) {
     if (!ctx.stdout.write(chunk)) await once(ctx.stdout, 'drain');
   }
+}
+
+/** Writes `value` to `file` as printJson prints it, a chunk at a time: a plan of 500,000 people is ~160 MB of text. */
+export async function writeJsonFile(file: string, value: unknown): Promise<void> {
+  await pipeline(Readable.from(printedChunks(value)), createWriteStream(file));
 }
 
 /** The document and its newline in chunks of about 64 KiB: one write per element would be a system call each. */

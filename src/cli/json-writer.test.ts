@@ -33,3 +33,11 @@ test('a large array is written element by element, not as one string', () => {
   const events = Array.from({ length: 10_000 }, (_, i) => ({ key: `E${i}`, changes: { department: [null, 'Sales'] } }));
   assert.ok(written({ status: 'applied', events }).pieces > 10_000);
 });
+
+test('a large array deeper down (a plan\'s changes inside the plan file) is written element by element too', () => {
+  const changes = Array.from({ length: 10_000 }, (_, i) => ({ id: `c${i}`, kind: 'add_grant', dependsOn: [] }));
+  const value = { format: 1, scope: {}, plan: { id: 'p', fingerprint: 'f', changes }, observed: {} };
+  const out = written(value);
+  assert.ok(out.pieces > 10_000);
+  assert.equal(out.text, JSON.stringify(value, null, 2));
+});

@@ -39,7 +39,7 @@ function isOmitted(value: unknown): boolean {
 }
 
 function* pieces(value: unknown, indent: string): Generator<string, void, undefined> {
-  if (!isPlainContainer(value) || (Array.isArray(value) ? value.length : Object.keys(value).length) < STREAM_FROM && !hasLargeChild(value)) {
+  if (!isPlainContainer(value) || !holdsLarge(value)) {
     yield reindent(JSON.stringify(value, null, 2) ?? 'null', indent);
     return;
   }
@@ -67,11 +67,16 @@ function* pieces(value: unknown, indent: string): Generator<string, void, undefi
   yield `\n${indent}}`;
 }
 
-/** Whether a container directly holds a container large enough to stream (a result object holding its events). */
-function hasLargeChild(value: Record<string, unknown> | unknown[]): boolean {
-  for (const child of Array.isArray(value) ? value : Object.values(value)) {
-    if (isPlainContainer(child) && (Array.isArray(child) ? child.length : Object.keys(child).length) >= STREAM_FROM) return true;
-  }
+/**
+ * Whether a container is large enough to stream, or holds one at any depth (a
+ * result holding its events; the plan file holding the plan holding its changes:
+ * written as one string, 500,000 people's plan was a 160 MB string, the command's
+ * peak memory). A small container is looked through once more than it is written.
+ */
+function holdsLarge(value: Record<string, unknown> | unknown[]): boolean {
+  const children = Array.isArray(value) ? value : Object.values(value);
+  if (children.length >= STREAM_FROM) return true;
+  for (const child of children) if (isPlainContainer(child) && holdsLarge(child)) return true;
   return false;
 }
 

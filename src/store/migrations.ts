@@ -31,6 +31,7 @@ import * as m0030 from './migrations/0030-durable-scim-batches.ts';
 import * as m0036 from './migrations/0036-scim-waiting-managers.ts';
 import * as m0037 from './migrations/0037-scim-batch-attempts.ts';
 import * as m0040 from './migrations/0040-plan-change-entitlements.ts';
+import * as m0042 from './migrations/0042-observed-byte-order.ts';
 
 const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001-foundation': m0001,
@@ -59,6 +60,7 @@ const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0036-scim-waiting-managers': m0036,
   '0037-scim-batch-attempts': m0037,
   '0040-plan-change-entitlements': m0040,
+  '0042-observed-byte-order': m0042,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };

@@ -2,7 +2,6 @@
  * `jml plan` and `jml explain`: compute what would change, and why an identity
  * holds or misses what it does.
  */
-import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { createPlanner, type PlanScope } from '../../app/compute-plan.ts';
 import { previewInstant, previewPlan } from '../../app/plan-preview.ts';
@@ -16,7 +15,7 @@ import type { Store } from '../../store/open-store.ts';
 import type { Grant } from '../../domain/access.ts';
 import { JmlError } from '../../domain/errors.ts';
 import { explain, forEachGrant, forEachLink } from '../../engine/index.ts';
-import { printJson, printLine, type CliContext } from '../cli-context.ts';
+import { printJson, printJsonPaced, printLine, writeJsonFile, type CliContext } from '../cli-context.ts';
 import { explanationLines, PLAN_FORMAT, planLines, type PlanFile } from '../plan-text.ts';
 
 interface PlanFlags {
@@ -72,9 +71,9 @@ export function registerPlanCommands(program: Command, ctx: CliContext): void {
         const { plan, runs, policy } = at ? await previewPlan({ db: store.db, config, actor: ctx.actor }, at, scope) : await planner.compute(scope);
         const openTasks = await openTasksByChange(store.db, plan.changes.map((c) => c.id));
         const file: PlanFile = { format: PLAN_FORMAT, scope, plan };
-        if (flags.out) await writeFile(flags.out, `${JSON.stringify(file, null, 2)}\n`);
+        if (flags.out) await writeJsonFile(flags.out, file);
         if (flags.json) {
-          printJson(ctx, {
+          await printJsonPaced(ctx, {
             ...file,
             ...(at ? { at: at.toISOString() } : {}),
             observed: Object.fromEntries([...runs].map(([s, r]) => [s, r.finishedAt.toISOString()])),
