@@ -90,6 +90,24 @@ for (const backend of testBackends()) {
       assert.deepEqual(await drain(deps({ wiki })), [], 'submitting the same plan again queues nothing new');
     });
 
+    test('as soon as a large plan is submitted, the database knows how many changes it has, so a batch looks its 200 up by key instead of reading the whole plan', async () => {
+      const keys = Array.from({ length: 3_000 }, (_, i) => `L${String(i).padStart(5, '0')}`);
+      const plan = makePlan(keys.flatMap((key) => [create(key), grant(key, 'staff')]));
+      await submitPlan({ db: store.db, boss, actor: 'test:jobs' }, plan);
+      // The planner's estimate of the plan's rows decides between an index lookup and reading every row of the plan.
+      const estimate = async (table: 'plan_changes' | 'change_runs') => {
+        const { rows } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN SELECT change_id FROM ${sql.table(table)} WHERE plan_id = ${plan.id}`.execute(store.db);
+        return Number(/rows=(\d+)/.exec(rows[0]!['QUERY PLAN'])![1]);
+      };
+      for (const table of ['plan_changes', 'change_runs'] as const) {
+        const rows = await estimate(table);
+        assert.ok(rows >= plan.changes.length / 2 && rows <= plan.changes.length * 2, `${table}: ${rows} rows expected for a plan of ${plan.changes.length} changes`);
+      }
+      // Not applied here: its changes must not turn up in the later tests' sweeps.
+      await boss.deleteQueuedJobs(QUEUE.applyChange);
+      await store.db.updateTable('plans').set({ status: 'partial' }).where('id', '=', plan.id).execute();
+    });
+
     test('a duplicate or out-of-order delivery of a change job does nothing', async () => {
       const wiki = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
       const plan = makePlan([create('E2'), grant('E2', 'staff')]);
