@@ -22,6 +22,7 @@ import { raiseFinding, type AlertSink } from '../app/alert.ts';
 import { DEFAULT_QUARANTINE, recordSystemFailure, recordSystemSuccess, type QuarantinePolicy } from '../app/quarantine.ts';
 import { loadPlan, recordPlan, updateChange, type ChangeState } from '../app/plan-record-store.ts';
 import { appendAudit } from '../store/audit-log.ts';
+import { bulkInsert } from '../store/bulk-write.ts';
 import type { Database } from '../store/database.ts';
 import type { PriorityLane } from '../store/priority-lane.ts';
 import type { HeldChanges } from './held-changes.ts';
@@ -87,14 +88,20 @@ export type ChangeJobOutcome = Exclude<ChangeResult['state'], 'retry'> | 'stale'
  */
 export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'actor' | 'now'>, plan: Plan): Promise<{ readonly queued: number }> {
   const now = (deps.now ?? (() => new Date()))();
-  await recordPlan(deps.db, plan, deps.actor, now);
+  const recordedNow = await recordPlan(deps.db, plan, deps.actor, now);
   const leavers = await leaverKeys(deps.db, plan);
   const priorityOf = (c: Change) => changePriority(c.kind, leavers.has(c.identityKey));
+  const run = (c: Change) => ({ plan_id: plan.id, change_id: c.id, system: c.system, priority: priorityOf(c) });
   let queued = 0;
   await deps.db.transaction().execute(async (trx) => {
-    for (let i = 0; i < plan.changes.length; i += 500) {
-      const rows = plan.changes.slice(i, i + 500).map((c) => ({ plan_id: plan.id, change_id: c.id, system: c.system, priority: priorityOf(c) }));
-      await trx.insertInto('change_runs').values(rows).onConflict((oc) => oc.columns(['plan_id', 'change_id']).doNothing()).execute();
+    if (recordedNow) {
+      // A plan recorded just now has no runs yet: one statement per chunk, each column one parameter.
+      await bulkInsert(trx, 'change_runs', { plan_id: 'text', change_id: 'text', system: 'text', priority: 'integer' }, plan.changes, { map: run });
+    } else {
+      // Submitted again (a resumed or repeated apply): its runs may exist, and keep their seq.
+      for (let i = 0; i < plan.changes.length; i += 500) {
+        await trx.insertInto('change_runs').values(plan.changes.slice(i, i + 500).map(run)).onConflict((oc) => oc.columns(['plan_id', 'change_id']).doNothing()).execute();
+      }
     }
     const roots = plan.changes.filter((c) => c.dependsOn.length === 0);
     for (let i = 0; i < roots.length; i += 500) {
