@@ -113,8 +113,10 @@ export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'acto
     }
     queued = roots.length;
     await appendAudit(trx, { actor: deps.actor, action: 'plan.submitted', subject: `plan:${plan.id}`, trigger: 'apply', details: { changes: plan.changes.length, queued } }, now);
+    // In the transaction that queues the jobs: the statistics count its own rows and arrive with them, so no
+    // worker fetches the first jobs before the planner knows how many there are.
+    if (plan.changes.length >= ANALYZE_FROM_CHANGES) await analyzeSubmitted(trx);
   });
-  if (plan.changes.length >= ANALYZE_FROM_CHANGES) await analyzeSubmitted(deps.db);
   return { queued };
 }
 
