@@ -13,8 +13,9 @@
  *    confirmation, records): one create_account and one add_grant per person.
  *    changes/s = changes confirmed / wall time of the process.
  *
- * Prints jml's rate, the floor's rate, their ratio against the goal (≥ 0.5),
- * jml's CPU time and peak RSS, and the load average.
+ * Prints jml's rate, how long before its first change was done, the floor's
+ * rate, their ratio against the goal (≥ 0.5), jml's CPU time and peak RSS,
+ * and the load average.
  *
  * 3. With --leavers L: a leaver wave after that. An HR file ends the first L
  *    people's employment (mass-change guard released on import, not timed),
@@ -64,6 +65,8 @@ interface ApplyRun {
   readonly changes: number;
   readonly confirmed: number;
   readonly applySeconds: number;
+  /** From the start of `jml apply` to the first change recorded as done (planning, recording the plan, queueing its jobs, the first batch). */
+  readonly firstChangeSeconds: number;
   readonly changesPerSecond: number;
   readonly floorOpsPerSecond: number | null;
   readonly ldapaddPerSecond: number | null;
@@ -100,6 +103,8 @@ interface TimedApply {
   readonly changes: number;
   readonly confirmed: number;
   readonly applySeconds: number;
+  /** From the start of `jml apply` to the first change recorded as done (planning, recording the plan, queueing its jobs, the first batch). */
+  readonly firstChangeSeconds: number;
   readonly changesPerSecond: number;
   readonly peakRssMiB: number;
   readonly cpuSeconds: number;
@@ -122,7 +127,7 @@ async function main(): Promise<void> {
     const r = await runOnce(backend);
     console.log(
       `apply ${backend}: ${r.confirmed}/${r.changes} changes for ${r.people.toLocaleString('en')} people in ${r.applySeconds.toFixed(1)} s → ` +
-        `${Math.round(r.changesPerSecond)} changes/s; ` +
+        `${Math.round(r.changesPerSecond)} changes/s, the first done after ${r.firstChangeSeconds.toFixed(1)} s; ` +
         (r.floorOpsPerSecond === null || r.ratio === null
           ? 'floor not measured; '
           : `floor ${Math.round(r.floorOpsPerSecond)} ops/s (ldapadd ${Math.round(r.ldapaddPerSecond!)}/s, ldapmodify ${Math.round(r.ldapmodifyPerSecond!)}/s) → ratio ${r.ratio.toFixed(2)} (goal ≥ ${GOAL}); `) +
@@ -182,6 +187,7 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
       changes: applied.changes,
       confirmed: applied.confirmed,
       applySeconds: applied.applySeconds,
+      firstChangeSeconds: applied.firstChangeSeconds,
       changesPerSecond: applied.changesPerSecond,
       ...floor,
       ratio: floor.floorOpsPerSecond === null ? null : applied.changesPerSecond / floor.floorOpsPerSecond,
@@ -207,6 +213,7 @@ async function timedApply(dir: string, env: NodeJS.ProcessEnv, ldap: OpenLdapPee
   const loadAverage = load();
   const slapd0 = slapdCpu(ldap);
   const postgresCpu = database ? await samplePostgresCpu(database.url) : null;
+  const startedAt = Date.now();
   const t0 = performance.now();
   const { stdout } = await execute('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), CLI, 'apply', '--yes', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 }).catch((error: { stdout?: string; stderr?: string }) => {
     throw new Error(`jml apply failed: ${error.stderr ?? ''}${(error.stdout ?? '').slice(0, 2000)}`);
@@ -217,9 +224,10 @@ async function timedApply(dir: string, env: NodeJS.ProcessEnv, ldap: OpenLdapPee
   const report = JSON.parse(stdout) as TimedApply['report'];
   const confirmed = (report.counts.confirmed ?? 0) + (report.counts.already ?? 0);
   if (confirmed !== report.total) throw new Error(`jml apply confirmed ${confirmed} of ${report.total} changes: ${JSON.stringify(report.counts)}`);
+  const firstChangeSeconds = ((await firstChangeDone(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: join(dir, 'data') }, startedAt)) - startedAt) / 1000;
   const [rssKiB, user, system] = readFileSync(rssFile, 'utf8').trim().split(/\s+/).map(Number);
   return {
-    changes: report.total, confirmed, applySeconds, changesPerSecond: report.total / applySeconds,
+    changes: report.total, confirmed, applySeconds, firstChangeSeconds, changesPerSecond: report.total / applySeconds,
     peakRssMiB: Math.round(rssKiB! / 1024), cpuSeconds: user! + system!, slapdCpuSeconds, postgresCpuSeconds, loadAverage, report,
   };
 }
@@ -248,6 +256,18 @@ async function runLeaverWave(dir: string, env: NodeJS.ProcessEnv, ldap: OpenLdap
     ...applied, leavers: LEAVERS, kinds, floorOpsPerSecond, floorSlapdCpuSeconds,
     ratio: floorOpsPerSecond === null ? null : applied.changesPerSecond / floorOpsPerSecond, seenByLdapsearch,
   };
+}
+
+/** When the first change done since `since` (ms since the epoch: the start of that `jml apply`) was recorded, read from the store once the apply has ended. */
+async function firstChangeDone(location: { databaseUrl: string } | { dataDir: string }, since: number): Promise<number> {
+  const store = await openStore(location);
+  try {
+    const row = await store.db.selectFrom('plan_changes').select((eb) => eb.fn.min('finished_at').as('first')).where('state', 'in', ['confirmed', 'already']).where('finished_at', '>=', new Date(since)).executeTakeFirst();
+    if (!row?.first) throw new Error('no change of the apply is recorded as done');
+    return new Date(row.first).getTime();
+  } finally {
+    await store.close();
+  }
 }
 
 /** CPU seconds (user + system) slapd has used so far (its pid file is in its directory; 100 clock ticks a second). */

@@ -9,6 +9,7 @@ import { createKeyring, keyringFromEnv, masterKey } from '../connectors/secrets/
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { executePlan } from '../jobs/plan-executor.ts';
+import { statementCounter } from '../../test/support/query-plugins.ts';
 import { createInitialCredentials, withInitialCredentials, type InitialCredentialsDeps } from './initial-credentials.ts';
 
 /** A directory that keeps one password per account and can lose the answer to an apply that took effect. */
@@ -110,6 +111,24 @@ for (const backend of testBackends()) {
       const issued = await store.db.selectFrom('audit_log').select('subject').where('action', '=', 'initial_credential.issued').where('subject', 'in', ['E1', 'E2', 'E3']).where('seq', '>', before).execute();
       assert.deepEqual(issued.map((e) => e.subject).sort(), ['E1', 'E2', 'E3']);
       assert.equal((await verifyAudit(store.db)).ok, true);
+    });
+
+    test('passwords asked for one after another while one is being stored are stored together in the next statement, each its own', async () => {
+      const counter = statementCounter();
+      const credentials = createInitialCredentials(deps({ db: store.db.withPlugin(counter) }));
+      const changes = ['E1', 'E2', 'E3', 'E4', 'E5', 'E6'].map((key): Change => ({ ...enable, id: `enable:${key}`, identityKey: key, accountId: `acct-${key}` }));
+      // As a page's acts ask: each in its own turn, as the connector call before it returns.
+      const issued: Promise<unknown>[] = [];
+      for (const change of changes) {
+        issued.push(credentials.issue(change));
+        await null;
+      }
+      const secrets = (await Promise.all(issued)) as { reveal(): string }[];
+      assert.equal(counter.count, 2, 'the first alone, the five asked for while it was written together');
+      assert.equal(new Set(secrets.map((s) => s.reveal())).size, 6);
+      const rows = await store.db.selectFrom('initial_credentials').select(['change_id', 'state']).orderBy('change_id').execute();
+      assert.deepEqual(rows.map((r) => [r.change_id, r.state]), changes.map((c) => [c.id, 'pending']));
+      assert.equal((await credentials.issue(changes[2]!)).reveal(), secrets[2]!.reveal(), 'asked again, the same password');
     });
 
     test('without a master key the change is parked with a message saying how to set one, and the account stays disabled', async () => {

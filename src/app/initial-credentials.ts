@@ -147,36 +147,22 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
 
   // Releases that arrive while one is being written go together in the next write (group commit): a
   // batch of confirmations takes the audit chain's lock once instead of once per password.
-  let queued: { readonly change: Change; readonly accountId: string | null; readonly done: (info: InitialCredentialInfo | null) => void; readonly failed: (error: unknown) => void }[] = [];
-  let writing = false;
-  async function writeQueued(): Promise<void> {
-    writing = true;
+  const queueRelease = groupWrites<{ readonly change: Change; readonly accountId: string | null; readonly done: (info: InitialCredentialInfo | null) => void; readonly failed: (error: unknown) => void }>(async (group) => {
     try {
-      while (queued.length > 0) {
-        const group = queued;
-        queued = [];
-        try {
-          const released = await releaseMany(group);
-          for (const r of group) r.done(released.get(r.change.id) ?? null);
-        } catch (error) {
-          for (const r of group) r.failed(error);
-        }
-      }
-    } finally {
-      writing = false;
+      const released = await releaseMany(group);
+      for (const r of group) r.done(released.get(r.change.id) ?? null);
+    } catch (error) {
+      for (const r of group) r.failed(error);
     }
-  }
+  });
 
-  let issuing: { readonly change: Change; readonly system: string; readonly done: (secret: Secret) => void; readonly failed: (error: unknown) => void }[] = [];
   /**
-   * Stores a password for each change asked for in this turn, pending, with
-   * one insert (the common case: a change's first attempt). A change that
-   * already has a pending one (an earlier attempt, or a worker racing on it)
-   * gets that one back: the system may hold it already.
+   * Stores a password for each change in `group`, pending, with one insert
+   * (the common case: a change's first attempt). A change that already has a
+   * pending one (an earlier attempt, or a worker racing on it) gets that one
+   * back: the system may hold it already.
    */
-  async function storeIssued(): Promise<void> {
-    const group = issuing;
-    issuing = [];
+  async function storeIssued(group: readonly { readonly change: Change; readonly system: string; readonly done: (secret: Secret) => void; readonly failed: (error: unknown) => void }[]): Promise<void> {
     try {
       const keyring = deps.keyring();
       const waiting = new Map<string, typeof group>();
@@ -221,26 +207,20 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
     }
   }
 
+  // Passwords asked for while one insert is being written go together in the next (group commit): the
+  // acts of a page start one after another as connector calls return, each in its own turn, and were
+  // one insert and one commit each (13,600 of 20,000 creations on PostgreSQL).
+  const queueIssue = groupWrites(storeIssued);
+
   const credentials: InitialCredentials = {
     issue(change) {
       if (!change.system) return Promise.reject(new JmlError('internal', `change ${change.id} has no system to set a password in`));
       const system = change.system;
-      return new Promise((done, failed) => {
-        issuing.push({ change, system, done, failed });
-        // Stored after the current turn: the passwords a page of creations asks for at once take one statement.
-        if (issuing.length === 1) queueMicrotask(() => void storeIssued());
-      });
+      return new Promise((done, failed) => queueIssue({ change, system, done, failed }));
     },
 
     release(change, accountId) {
-      return new Promise((done, failed) => {
-        queued.push({ change, accountId, done, failed });
-        // Started after the current turn: the releases a page of read-backs asks for at once go in one write.
-        if (!writing) {
-          writing = true;
-          queueMicrotask(() => void writeQueued());
-        }
-      });
+      return new Promise((done, failed) => queueRelease({ change, accountId, done, failed }));
     },
 
     async reveal(id, viewer) {
@@ -279,6 +259,35 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
     },
   };
   return credentials;
+}
+
+/**
+ * Group commit: the items added in one turn are written together after it,
+ * and those added while a write is under way together in the next one, so
+ * at most one write is in flight. `write` answers its own items (it must not
+ * throw).
+ */
+function groupWrites<T>(write: (group: T[]) => Promise<void>): (item: T) => void {
+  let queued: T[] = [];
+  let writing = false;
+  const drain = async () => {
+    try {
+      while (queued.length > 0) {
+        const group = queued;
+        queued = [];
+        await write(group);
+      }
+    } finally {
+      writing = false;
+    }
+  };
+  return (item) => {
+    queued.push(item);
+    if (!writing) {
+      writing = true;
+      queueMicrotask(() => void drain());
+    }
+  };
 }
 
 /**

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { PgBoss } from 'pg-boss';
 import { sql } from 'kysely';
-import { dieAtQuery, WorkerDied } from '../../test/support/query-plugins.ts';
+import { dieAtQuery, statementCounter, WorkerDied } from '../../test/support/query-plugins.ts';
 import type { Change, ChangeOutcome, Plan } from '../domain/change.ts';
 import type { Connector } from '../connectors/connector.ts';
 import { createFakeConnector, type FakeConnector } from '../connectors/fake/fake-connector.ts';
@@ -88,6 +88,38 @@ for (const backend of testBackends()) {
       assert.equal(row.status, 'applied');
       assert.equal((await submitPlan(deps({ wiki }), plan)).queued, 1);
       assert.deepEqual(await drain(deps({ wiki })), [], 'submitting the same plan again queues nothing new');
+    });
+
+    test('as soon as a large plan is submitted, the database knows how many changes it has, so a batch looks its 200 up by key instead of reading the whole plan', async () => {
+      const keys = Array.from({ length: 3_000 }, (_, i) => `L${String(i).padStart(5, '0')}`);
+      const plan = makePlan(keys.flatMap((key) => [create(key), grant(key, 'staff')]));
+      await submitPlan({ db: store.db, boss, actor: 'test:jobs' }, plan);
+      // The planner's estimate of the plan's rows decides between an index lookup and reading every row of the plan.
+      const estimate = async (table: 'plan_changes' | 'change_runs') => {
+        const { rows } = await sql<{ 'QUERY PLAN': string }>`EXPLAIN SELECT change_id FROM ${sql.table(table)} WHERE plan_id = ${plan.id}`.execute(store.db);
+        return Number(/rows=(\d+)/.exec(rows[0]!['QUERY PLAN'])![1]);
+      };
+      for (const table of ['plan_changes', 'change_runs'] as const) {
+        const rows = await estimate(table);
+        assert.ok(rows >= plan.changes.length / 2 && rows <= plan.changes.length * 2, `${table}: ${rows} rows expected for a plan of ${plan.changes.length} changes`);
+      }
+      // Not applied here: its changes must not turn up in the later tests' sweeps.
+      await boss.deleteQueuedJobs(QUEUE.applyChange);
+      await store.db.updateTable('plans').set({ status: 'partial' }).where('id', '=', plan.id).execute();
+    });
+
+    test('a plan of 6,000 changes is recorded and queued in a handful of statements, not one per 500 changes', async () => {
+      const keys = Array.from({ length: 3_000 }, (_, i) => `W${String(i).padStart(5, '0')}`);
+      const plan = makePlan(keys.flatMap((key) => [create(key), grant(key, 'staff')]));
+      const counter = statementCounter();
+      await submitPlan({ db: store.db.withPlugin(counter), boss, actor: 'test:jobs' }, plan);
+      assert.ok(counter.count <= 14, `${counter.count} statements`);
+      const rows = await store.db.selectFrom('plan_changes').select(['change_id', 'position', 'state', 'kind', 'identity_key']).where('plan_id', '=', plan.id).orderBy('position').execute();
+      assert.deepEqual(rows.map((r) => [r.change_id, r.position, r.state, r.kind, r.identity_key]), plan.changes.map((c, i) => [c.id, i, 'planned', c.kind, c.identityKey]));
+      const runs = await store.db.selectFrom('change_runs').select(['change_id', 'seq', 'system']).where('plan_id', '=', plan.id).orderBy('change_id').execute();
+      assert.deepEqual(runs.map((r) => [r.change_id, r.seq, r.system]), plan.changes.map((c) => [c.id, 1, 'wiki']).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)));
+      await boss.deleteQueuedJobs(QUEUE.applyChange);
+      await store.db.updateTable('plans').set({ status: 'partial' }).where('id', '=', plan.id).execute();
     });
 
     test('a duplicate or out-of-order delivery of a change job does nothing', async () => {

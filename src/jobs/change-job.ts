@@ -22,6 +22,7 @@ import { raiseFinding, type AlertSink } from '../app/alert.ts';
 import { DEFAULT_QUARANTINE, recordSystemFailure, recordSystemSuccess, type QuarantinePolicy } from '../app/quarantine.ts';
 import { loadPlan, recordPlan, updateChange, type ChangeState } from '../app/plan-record-store.ts';
 import { appendAudit } from '../store/audit-log.ts';
+import { bulkInsert } from '../store/bulk-write.ts';
 import type { Database } from '../store/database.ts';
 import type { PriorityLane } from '../store/priority-lane.ts';
 import type { HeldChanges } from './held-changes.ts';
@@ -87,14 +88,20 @@ export type ChangeJobOutcome = Exclude<ChangeResult['state'], 'retry'> | 'stale'
  */
 export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'actor' | 'now'>, plan: Plan): Promise<{ readonly queued: number }> {
   const now = (deps.now ?? (() => new Date()))();
-  await recordPlan(deps.db, plan, deps.actor, now);
+  const recordedNow = await recordPlan(deps.db, plan, deps.actor, now);
   const leavers = await leaverKeys(deps.db, plan);
   const priorityOf = (c: Change) => changePriority(c.kind, leavers.has(c.identityKey));
+  const run = (c: Change) => ({ plan_id: plan.id, change_id: c.id, system: c.system, priority: priorityOf(c) });
   let queued = 0;
   await deps.db.transaction().execute(async (trx) => {
-    for (let i = 0; i < plan.changes.length; i += 500) {
-      const rows = plan.changes.slice(i, i + 500).map((c) => ({ plan_id: plan.id, change_id: c.id, system: c.system, priority: priorityOf(c) }));
-      await trx.insertInto('change_runs').values(rows).onConflict((oc) => oc.columns(['plan_id', 'change_id']).doNothing()).execute();
+    if (recordedNow) {
+      // A plan recorded just now has no runs yet: one statement per chunk, each column one parameter.
+      await bulkInsert(trx, 'change_runs', { plan_id: 'text', change_id: 'text', system: 'text', priority: 'integer' }, plan.changes, { map: run });
+    } else {
+      // Submitted again (a resumed or repeated apply): its runs may exist, and keep their seq.
+      for (let i = 0; i < plan.changes.length; i += 500) {
+        await trx.insertInto('change_runs').values(plan.changes.slice(i, i + 500).map(run)).onConflict((oc) => oc.columns(['plan_id', 'change_id']).doNothing()).execute();
+      }
     }
     const roots = plan.changes.filter((c) => c.dependsOn.length === 0);
     for (let i = 0; i < roots.length; i += 500) {
@@ -106,8 +113,31 @@ export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'acto
     }
     queued = roots.length;
     await appendAudit(trx, { actor: deps.actor, action: 'plan.submitted', subject: `plan:${plan.id}`, trigger: 'apply', details: { changes: plan.changes.length, queued } }, now);
+    // In the transaction that queues the jobs: the statistics count its own rows and arrive with them, so no
+    // worker fetches the first jobs before the planner knows how many there are.
+    if (plan.changes.length >= ANALYZE_FROM_CHANGES) await analyzeSubmitted(trx);
   });
   return { queued };
+}
+
+/**
+ * A plan with at least this many changes has the tables it was just written to analysed before
+ * its jobs run. Below it, a plan's rows are too few for a wrong estimate to cost anything.
+ */
+export const ANALYZE_FROM_CHANGES = 1_000;
+
+/**
+ * Brings the planner's statistics up to the rows a large plan just wrote. Until the tables are
+ * analysed the planner expects a handful of rows for a new plan id, so each batch's statements
+ * (claim, records, settle, pg-boss's completion) found their 200 changes by reading every change
+ * of the plan: at 20,000 people on PostgreSQL that was most of the server's CPU per change, and
+ * it grew with the plan. Autovacuum analyses them only after a minute or more (PGlite runs no
+ * autovacuum). ANALYZE reads a sample of at most 30,000 rows a table, so its cost is bounded
+ * (0.4-0.5 s of the server's CPU at 40,000 changes); a role that does not own a table gets a
+ * warning for it and nothing else.
+ */
+async function analyzeSubmitted(db: Kysely<Database>): Promise<void> {
+  await sql`ANALYZE plan_changes, change_runs, pgboss.job`.execute(db);
 }
 
 /** The plan's identities that have left: their changes are a leaver's, and go first (changePriority). */

@@ -17,7 +17,7 @@ import { writePolicyDir } from '../../test/support/jml-fixture.ts';
 import { openPolicyConnectors } from '../app/connectors-from-policy.ts';
 import { submitPlan } from './change-job.ts';
 import { startJobBoss } from './job-boss.ts';
-import { executePlan, resumeUnfinishedPlans, type PlanExecutorDeps } from './plan-executor.ts';
+import { executePlan, nextPollMs, resumeUnfinishedPlans, type PlanExecutorDeps } from './plan-executor.ts';
 
 let plans = 0;
 function makePlan(changes: readonly Change[]): Plan {
@@ -55,6 +55,23 @@ function observed(inner: Connector, log: string[]): Connector & { maxInFlight: n
   };
   return wrapper;
 }
+
+describe('how often an apply reads its plan\'s tally', () => {
+  test('a tally that takes long is read less often, so reading it takes at most a twentieth of the time', () => {
+    assert.equal(nextPollMs(2_000, 270, { total: 200_000, moving: 150_000 }), 5_130);
+    assert.equal(nextPollMs(250, 1_000, { total: 200_000, moving: 150_000 }), 19_000);
+  });
+
+  test('a quick tally is read at the base interval', () => {
+    assert.equal(nextPollMs(2_000, 30, { total: 40_000, moving: 30_000 }), 2_000);
+    assert.equal(nextPollMs(250, 5, { total: 100, moving: 100 }), 250);
+  });
+
+  test('once a fiftieth of the plan or less is left to move, the tally is read at the base interval however long it takes, so the end is seen promptly', () => {
+    assert.equal(nextPollMs(2_000, 270, { total: 200_000, moving: 4_000 }), 2_000);
+    assert.equal(nextPollMs(2_000, 270, { total: 200_000, moving: 0 }), 2_000);
+  });
+});
 
 for (const backend of testBackends()) {
   describe(`apply on ${backend.name}`, () => {
