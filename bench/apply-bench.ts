@@ -143,7 +143,7 @@ async function main(): Promise<void> {
       const perChange = (seconds: number) => ((seconds * 1000) / wave.changes).toFixed(2);
       console.log(
         `apply ${backend} leaver wave: ${wave.confirmed}/${wave.changes} changes (${Object.entries(wave.kinds).map(([k, n]) => `${n} ${k}`).join(', ')}) for ${wave.leavers.toLocaleString('en')} leavers of ` +
-          `${r.people.toLocaleString('en')} people in ${wave.applySeconds.toFixed(1)} s → ${Math.round(wave.changesPerSecond)} changes/s; ` +
+          `${r.people.toLocaleString('en')} people in ${wave.applySeconds.toFixed(1)} s → ${Math.round(wave.changesPerSecond)} changes/s, the first done after ${wave.firstChangeSeconds.toFixed(1)} s; ` +
           (wave.floorOpsPerSecond === null || wave.ratio === null ? 'floor not measured; ' : `floor ${Math.round(wave.floorOpsPerSecond)} ops/s → ratio ${wave.ratio.toFixed(2)} (goal ≥ ${GOAL}); `) +
           `CPU per change: jml ${perChange(wave.cpuSeconds)} ms, slapd ${perChange(wave.slapdCpuSeconds)} ms` +
           `${wave.postgresCpuSeconds === null ? '' : `, postgres ${perChange(wave.postgresCpuSeconds)} ms`} ` +
