@@ -90,7 +90,7 @@ export async function bulkInsert<T = Readonly<Record<string, unknown>>>(
     if (j < size) for (const column of values) column.length = j;
     i += j;
     const then = next.done && options.then ? (typeof options.then === 'function' ? options.then() : options.then) : null;
-    const insert = sql`INSERT INTO ${sql.table(table)} (${columnList}) ${chunkSelect(columns, values)}${conflict}`;
+    const insert = sql`INSERT INTO ${sql.table(table)} (${columnList}) ${chunkSelect(columns, isJson, values)}${conflict}`;
     const statement = (then ? sql`WITH written AS (${insert}) ${then}` : insert).execute(db);
     if (!pipeline) {
       await statement;
@@ -117,7 +117,7 @@ function jsonText(value: unknown): string {
  * travels once as a scalar instead: the client does not escape it, nor the server parse it, 2,000 times.
  * The first column always travels per row, so the rows have a set to come from.
  */
-function chunkSelect(columns: ColumnTypes, values: readonly (readonly (string | number | boolean | null)[])[]): RawBuilder<unknown> {
+function chunkSelect(columns: ColumnTypes, isJson: readonly boolean[], values: readonly (readonly (string | number | boolean | null)[])[]): RawBuilder<unknown> {
   const names = Object.keys(columns);
   const selected: RawBuilder<unknown>[] = [];
   const sets: RawBuilder<unknown>[] = [];
@@ -125,7 +125,7 @@ function chunkSelect(columns: ColumnTypes, values: readonly (readonly (string | 
   names.forEach((name, c) => {
     const type = columns[name]!;
     const column = values[c]!;
-    const json = travelsAsJson(type);
+    const json = isJson[c]!;
     const sameOnEveryRow = c > 0 && column.every((v) => v === column[0]);
     if (sameOnEveryRow) {
       if (!json) selected.push(sql`${column[0]}::${sql.raw(type)}`);
