@@ -324,25 +324,27 @@ function ldapTools(ldap: OpenLdapPeer, dir: string): { env: NodeJS.ProcessEnv; a
 }
 
 /** jml's accounts (employeeNumber E…) and the member values of the department groups, as `ldapsearch` lists them. */
+/** OpenLDAP's own `ldapsearch` answer, unwrapped LDIF, a line each. */
+async function ldapsearchLines(ldap: OpenLdapPeer, dir: string, base: string, filter: string, attribute: string): Promise<string[]> {
+  const { env, auth } = ldapTools(ldap, dir);
+  const { stdout } = await execute('ldapsearch', [...auth, '-LLL', '-o', 'ldif-wrap=no', '-b', base, filter, attribute], { env, maxBuffer: 512 * 2 ** 20 });
+  return stdout.split('\n');
+}
+
+const countStarting = (lines: readonly string[], prefix: string) => lines.filter((line) => line.startsWith(prefix)).length;
+
 async function countWithLdapsearch(ldap: OpenLdapPeer, dir: string): Promise<{ accounts: number; memberships: number }> {
-  const { env, auth } = ldapTools(ldap, dir);
-  const search = (base: string, filter: string, attribute: string) =>
-    execute('ldapsearch', [...auth, '-LLL', '-o', 'ldif-wrap=no', '-b', base, filter, attribute], { env, maxBuffer: 512 * 2 ** 20 });
-  const count = (text: string, prefix: string) => text.split('\n').filter((line) => line.startsWith(prefix)).length;
-  const accounts = await search(ldap.usersOu, '(employeeNumber=E*)', '1.1');
-  const groups = await search(ldap.groupsOu, '(cn=dept-*)', 'member');
+  const accounts = await ldapsearchLines(ldap, dir, ldap.usersOu, '(employeeNumber=E*)', '1.1');
+  const groups = await ldapsearchLines(ldap, dir, ldap.groupsOu, '(cn=dept-*)', 'member');
   // A group made empty holds a placeholder member (jml removes it with the first real member); it is nobody's membership.
-  return { accounts: count(accounts.stdout, 'dn: '), memberships: count(groups.stdout, 'member: ') - count(groups.stdout, 'member: cn=jml-empty-group-placeholder,') };
+  return { accounts: countStarting(accounts, 'dn: '), memberships: countStarting(groups, 'member: ') - countStarting(groups, 'member: cn=jml-empty-group-placeholder,') };
 }
 
-/** jml's accounts that ppolicy holds locked, and the member values left in the department groups, as `ldapsearch` lists them. */
 async function countLeaversWithLdapsearch(ldap: OpenLdapPeer, dir: string): Promise<{ locked: number; memberships: number }> {
-  const { env, auth } = ldapTools(ldap, dir);
-  const { stdout } = await execute('ldapsearch', [...auth, '-LLL', '-o', 'ldif-wrap=no', '-b', ldap.usersOu, '(&(employeeNumber=E*)(pwdAccountLockedTime=*))', '1.1'], { env, maxBuffer: 512 * 2 ** 20 });
-  return { locked: stdout.split('\n').filter((line) => line.startsWith('dn: ')).length, memberships: (await countWithLdapsearch(ldap, dir)).memberships };
+  const locked = await ldapsearchLines(ldap, dir, ldap.usersOu, '(&(employeeNumber=E*)(pwdAccountLockedTime=*))', '1.1');
+  return { locked: countStarting(locked, 'dn: '), memberships: (await countWithLdapsearch(ldap, dir)).memberships };
 }
 
-/** The leaver floor: ldapmodify locking LEAVERS floor entries (ppolicy) and deleting each from its group, one modify each over one connection; ops/s. */
 async function measureLeaverFloor(ldap: OpenLdapPeer, dir: string): Promise<number> {
   const { env, auth } = ldapTools(ldap, dir);
   let modifies = '';
