@@ -33,31 +33,31 @@ export type PlanStatus = 'applying' | 'applied' | 'partial';
  * Records the plan and a `planned` row per change; a plan recorded before
  * keeps its rows. True when the plan was new: its rows were written now, in
  * the transaction that wrote the plan, so a plan found recorded has all of
- * its rows.
+ * its rows. In `db`'s transaction when it is one (submitPlan queues the plan's
+ * jobs in the same one), else in its own.
  */
 export async function recordPlan(db: Kysely<Database>, plan: Plan, actor: string, now: Date): Promise<boolean> {
+  if (!db.isTransaction) return db.transaction().execute((trx) => recordPlan(trx, plan, actor, now));
   const at = now.toISOString();
-  return db.transaction().execute(async (trx) => {
-    const existing = await trx.selectFrom('plans').select('fingerprint').where('id', '=', plan.id).forUpdate().executeTakeFirst();
-    if (existing && existing.fingerprint !== plan.fingerprint) {
-      throw new JmlError('conflict', `plan ${plan.id} was recorded with another fingerprint`, { details: { plan: plan.id } });
-    }
-    if (existing) return false;
-    await trx
-      .insertInto('plans')
-      .values({ id: plan.id, fingerprint: plan.fingerprint, computed_at: plan.computedAt, plan: JSON.stringify(plan), status: 'applying', actor, created_at: at, updated_at: at })
-      .execute();
-    // Each column travels as one parameter per chunk, the plan id, state and time once (bulkInsert):
-    // 500-row VALUES of eight parameters each cost the client and the server a parse of every value.
-    await bulkInsert(
-      trx,
-      'plan_changes',
-      { plan_id: 'text', change_id: 'text', position: 'integer', kind: 'text', system: 'text', identity_key: 'text', entitlement: 'text', state: 'text', updated_at: 'timestamptz' },
-      plan.changes,
-      { map: (c, position) => ({ plan_id: plan.id, change_id: c.id, position, kind: c.kind, system: c.system, identity_key: c.identityKey, entitlement: c.entitlement ?? null, state: 'planned', updated_at: at }) },
-    );
-    return true;
-  });
+  const existing = await db.selectFrom('plans').select('fingerprint').where('id', '=', plan.id).forUpdate().executeTakeFirst();
+  if (existing && existing.fingerprint !== plan.fingerprint) {
+    throw new JmlError('conflict', `plan ${plan.id} was recorded with another fingerprint`, { details: { plan: plan.id } });
+  }
+  if (existing) return false;
+  await db
+    .insertInto('plans')
+    .values({ id: plan.id, fingerprint: plan.fingerprint, computed_at: plan.computedAt, plan: JSON.stringify(plan), status: 'applying', actor, created_at: at, updated_at: at })
+    .execute();
+  // Each column travels as one parameter per chunk, the plan id, state and time once (bulkInsert):
+  // 500-row VALUES of eight parameters each cost the client and the server a parse of every value.
+  await bulkInsert(
+    db,
+    'plan_changes',
+    { plan_id: 'text', change_id: 'text', position: 'integer', kind: 'text', system: 'text', identity_key: 'text', entitlement: 'text', state: 'text', updated_at: 'timestamptz' },
+    plan.changes,
+    { map: (c, position) => ({ plan_id: plan.id, change_id: c.id, position, kind: c.kind, system: c.system, identity_key: c.identityKey, entitlement: c.entitlement ?? null, state: 'planned', updated_at: at }) },
+  );
+  return true;
 }
 
 export async function setPlanStatus(db: Kysely<Database>, planId: string, status: PlanStatus, now: Date): Promise<void> {

@@ -83,17 +83,21 @@ export type ChangeJobOutcome = Exclude<ChangeResult['state'], 'retry'> | 'stale'
  * Records a plan and queues a job for every change that depends on nothing;
  * the others are queued as their dependencies settle. Submitting the same
  * plan again queues nothing new.
+ *
+ * One transaction records the plan and queues its jobs: a process killed in
+ * between (a large plan's submit takes seconds) leaves no recorded plan
+ * without runs, which no sweep would find and every later apply would wait on.
  * @example
  * await submitPlan({ db, boss, actor: 'cli:alice' }, plan);
  */
 export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'actor' | 'now'>, plan: Plan): Promise<{ readonly queued: number }> {
   const now = (deps.now ?? (() => new Date()))();
-  const recordedNow = await recordPlan(deps.db, plan, deps.actor, now);
-  const leavers = await leaverKeys(deps.db, plan);
-  const priorityOf = (c: Change) => changePriority(c.kind, leavers.has(c.identityKey));
-  const run = (c: Change) => ({ plan_id: plan.id, change_id: c.id, system: c.system, priority: priorityOf(c) });
   let queued = 0;
   await deps.db.transaction().execute(async (trx) => {
+    const recordedNow = await recordPlan(trx, plan, deps.actor, now);
+    const leavers = await leaverKeys(trx, plan);
+    const priorityOf = (c: Change) => changePriority(c.kind, leavers.has(c.identityKey));
+    const run = (c: Change) => ({ plan_id: plan.id, change_id: c.id, system: c.system, priority: priorityOf(c) });
     if (recordedNow) {
       // A plan recorded just now has no runs yet: one statement per chunk, each column one parameter.
       await bulkInsert(trx, 'change_runs', { plan_id: 'text', change_id: 'text', system: 'text', priority: 'integer' }, plan.changes, { map: run });

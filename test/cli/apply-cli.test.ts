@@ -66,7 +66,8 @@ function workspace(n: number, settings = '{}') {
           const id = (d.details as { change: string }).change;
           perChange.set(id, (perChange.get(id) ?? 0) + 1);
         }
-        return { accounts: accounts.map((a) => a.identity_key).sort(), perChange, audit: await verifyAudit(store.db) };
+        const applying = await store.db.selectFrom('plans').select('id').where('status', '=', 'applying').execute();
+        return { accounts: accounts.map((a) => a.identity_key).sort(), perChange, applying: applying.length, audit: await verifyAudit(store.db) };
       } finally {
         await store.close();
       }
@@ -120,25 +121,33 @@ describe('jml apply on the command line', () => {
 
   test('a jml apply killed mid-apply is finished by the next jml apply, nothing done twice', { timeout: 180_000 }, async () => {
     const w = workspace(12, '{ latencyMs: 400 }');
-    const child = w.spawnJml('apply', '--yes');
-    // Kill it once some changes are done and others are not.
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`apply never got going: ${out}`)), 60_000);
-      child.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (/24 change\(s\)/.test(out)) {
-          setTimeout(() => {
-            clearTimeout(timer);
-            child.kill('SIGKILL');
-            resolve();
-          }, 1_800);
-        }
+    // Killed a while after it printed its plan: once the plan is queued and some changes are done, others not.
+    // On a loaded machine queueing can take longer than that while; a process killed before its plan was queued
+    // has done nothing (plan and jobs are written in one transaction), so it is started again and killed later.
+    let midway: Awaited<ReturnType<typeof w.inspect>> | null = null;
+    for (const delayMs of [1_800, 4_000, 8_000]) {
+      const child = w.spawnJml('apply', '--yes');
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`apply never got going: ${out}`)), 60_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (/24 change\(s\)/.test(out)) {
+            setTimeout(() => {
+              clearTimeout(timer);
+              child.kill('SIGKILL');
+              resolve();
+            }, delayMs);
+          }
+        });
       });
-    });
-    await new Promise((resolve) => child.once('close', resolve));
-    const midway = await w.inspect();
-    assert.ok(midway.perChange.size < 24, `killed before the plan finished: ${midway.perChange.size} of 24 changes settled, ${midway.accounts.length} accounts`);
+      await new Promise((resolve) => child.once('close', resolve));
+      midway = await w.inspect();
+      if (midway.applying > 0) break;
+      assert.equal(midway.perChange.size, 0, `killed ${delayMs} ms after printing its plan, before it was queued: nothing was done`);
+    }
+    assert.equal(midway!.applying, 1, 'killed with its plan queued');
+    assert.ok(midway!.perChange.size < 24, `killed before the plan finished: ${midway!.perChange.size} of 24 changes settled, ${midway!.accounts.length} accounts`);
 
     const again = unlocked(() => w.jml('apply', '--yes'));
     assert.equal(again.code, 0, again.out + again.err);

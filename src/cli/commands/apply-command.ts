@@ -113,7 +113,12 @@ export function registerApplyCommand(program: Command, ctx: CliContext): void {
           }
         }
         const systems = [...new Set(plan.changes.map((c) => c.system).filter((s): s is string => s !== null))];
-        const report = await withExecutor(systems, (executor) => executePlan(executor, plan, () => planner.currentFingerprint(scope)));
+        // A plan read from a file, or confirmed at the prompt, may have waited: its inputs are computed again and
+        // compared. One computed a moment ago and applied without a question has had no time to go stale, and
+        // computing it twice would double the wait before the first change.
+        const computedJustNow = !fromFile && flags.yes === true;
+        const current = computedJustNow ? () => Promise.resolve(plan.fingerprint) : () => planner.currentFingerprint(scope);
+        const report = await withExecutor(systems, (executor) => executePlan(executor, plan, current));
         if (flags.json) printJson(ctx, { ...report, resumed });
         else {
           printLine(ctx);
