@@ -132,10 +132,11 @@ export function indexObserved(
     if (!bySystem) linkBySystem.set(link.system, (bySystem = new Map()));
     bySystem.set(link.accountId, link.identityKey);
   }
-  // Identities by position in `identities`: an account finds its identity with one lookup,
-  // and the linked map is built once at the end instead of looked up per account.
-  const byKey = identityFinder(identities, (identity) => identity.key, 'last');
-  // One finder per identity field, shared by the systems that correlate on it.
+  // Identities by position in `identities`: an account finds its identity by key or
+  // correlation value, and the linked map is built once at the end instead of looked up per
+  // account. By key only once an account carries a link (a plan from a connector's read has none).
+  let byKey: IdentityFinder | null = null;
+  // One finder per identity field, shared by the systems that correlate on it; built once an account needs it.
   const finders = new Map<string, IdentityFinder>();
   const correlationFinder = (field: string) => {
     let finder = finders.get(field);
@@ -151,18 +152,18 @@ export function indexObserved(
   for (const o of observed) {
     const { system, accounts } = o;
     const correlation = compiled.systems.get(system)?.def.correlation ?? { account: 'externalId', identity: 'key' };
-    const byValue = correlationFinder(correlation.identity);
-    byKey.restart();
-    byValue.restart();
+    let byValue = finders.get(correlation.identity);
+    byKey?.restart();
+    byValue?.restart();
     const links = linkBySystem.get(system);
     const grantsOf = o.grants ? groupedByAccount(accounts, o.grants) : o.accountGrants;
     for (let i = 0; i < accounts.length; i++) {
       const account = accounts[i]!;
       const linkedKey = o.linkedKeys?.[i] ?? links?.get(account.accountId);
-      let p = linkedKey === undefined || linkedKey === null ? UNMATCHED : byKey.find(linkedKey);
+      let p = linkedKey === undefined || linkedKey === null ? UNMATCHED : (byKey ??= identityFinder(identities, (identity) => identity.key, 'last')).find(linkedKey);
       if (p === UNMATCHED) {
         const value = accountField(account, correlation.account);
-        p = value === null ? UNMATCHED : byValue.find(value);
+        p = value === null ? UNMATCHED : (byValue ??= correlationFinder(correlation.identity)).find(value);
       }
       let target = p === UNMATCHED ? unlinked : targets[p];
       if (!target) {
