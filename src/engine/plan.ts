@@ -118,6 +118,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   const NONE: never[] = [];
+  const NOTHING_ASSIGNED: ReadonlySet<string> = new Set();
   const NO_ACCOUNTS: LinkedAccounts = { accounts: [], grants: [] };
   const hash = streamingHash();
   hash.update(canonicalJson({ policy: input.policy, timeZone: input.timeZone ?? 'UTC', scope: input.scope ?? null }));
@@ -150,7 +151,7 @@ export function plan(input: PlanInput): Plan {
       desired,
       accounts,
       grantsOf: (account) => grantsIn(linked, account),
-      previouslyAssigned: prev ?? new Set(),
+      previouslyAssigned: prev ?? NOTHING_ASSIGNED,
       credentials: creds,
       assets: held,
       owned: (owned.get(key) ?? NONE).sort((a, b) => cmp(a.key, b.key)),
