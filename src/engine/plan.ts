@@ -86,7 +86,9 @@ export function plan(input: PlanInput): Plan {
   const scopeKeys = input.scope?.identityKeys ? new Set(input.scope.identityKeys) : null;
   const scopeSystems = input.scope?.systems ? new Set(input.scope.systems) : null;
 
-  const identityByKey = new Map(input.identities.map((identity) => [identity.key, identity]));
+  // Filled by a loop: half a million [key, identity] pairs would each be an array to collect.
+  const identityByKey = new Map<string, Identity>();
+  for (const identity of input.identities) identityByKey.set(identity.key, identity);
   const fieldsBySystem = new Map([...compiled.systems].map(([name, system]) => [name, plannedAccountFields(system.def)]));
   const readFields = (system: string) => fieldsBySystem.get(system) ?? ['externalId'];
   // Systems in code-unit order, as numbers: the fingerprint reads each identity's accounts in this order.
@@ -127,6 +129,10 @@ export function plan(input: PlanInput): Plan {
   // Without entitlement templates there are no group changes: skip the bookkeeping on large plans.
   const templated = compiled.templates.size > 0;
   const desiredOf = desiredIndexer(compiled, nowMs, today);
+  // The same for every identity: made once, not per identity.
+  const accountsOf = (k: string) => observed.linked.get(k)?.accounts ?? NONE;
+  const credentialsOf = (k: string) => credentials.get(k) ?? NONE;
+  const inScope = (change: Change) => !scopeSystems || change.system === null || scopeSystems.has(change.system);
   const keys = [...identityByKey.keys()].sort(cmp);
   for (const key of keys) {
     const identity = identityByKey.get(key)!;
@@ -156,8 +162,8 @@ export function plan(input: PlanInput): Plan {
       assets: held,
       owned: (owned.get(key) ?? NONE).sort((a, b) => cmp(a.key, b.key)),
       identityByKey,
-      accountsOf: (k) => observed.linked.get(k)?.accounts ?? NONE,
-      credentialsOf: (k) => credentials.get(k) ?? NONE,
+      accountsOf,
+      credentialsOf,
       today,
     });
     if (input.policy.profiles) {
@@ -171,7 +177,6 @@ export function plan(input: PlanInput): Plan {
       const planned = new Set(identityPlan.map((c) => c.id));
       identityPlan = [...identityPlan, ...lostDeviceChanges({ compiled, identity, lost, accounts, credentials: creds }).filter((c) => !planned.has(c.id))];
     }
-    const inScope = (change: Change) => !scopeSystems || change.system === null || scopeSystems.has(change.system);
     if (hold) {
       const split = holdActivation(identityPlan);
       identityPlan = split.kept;
