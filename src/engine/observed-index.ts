@@ -195,11 +195,12 @@ interface IdentityFinder {
  * Identities by a value of theirs (null: none). A value several identities
  * hold names the last of them (`last`), or none (`none`: ambiguous).
  *
- * A store lists a system's accounts in the order of their identities, so an account's
- * identity is mostly a few places after the previous account's: it is looked for there
- * first, while such guesses mostly hit, else by one lookup in the map. The guess reads
- * identities in order, where the lookup in a map of half a million values mostly misses
- * the cache. A value several identities hold is never guessed, so both ways agree.
+ * A store lists a system's accounts by account id, which mostly sorts as the identity keys
+ * do, so an account's identity is usually a few places after the previous account's: it is
+ * looked for there first, while such guesses mostly hit, else by one lookup in the map. The
+ * guess reads the values in order, where a lookup in a map of half a million values mostly
+ * misses the cache (at 100,000 people indexObserved took 1.1-1.7 s of CPU, then 0.8 s). A
+ * value several identities hold is never guessed, so both ways agree.
  */
 function identityFinder(identities: readonly Identity[], valueOf: (identity: Identity) => string | null, shared: 'last' | 'none'): IdentityFinder {
   const values: (string | null)[] = new Array(identities.length);
