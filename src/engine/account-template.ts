@@ -8,12 +8,18 @@
 import type { Identity } from '../domain/identity.ts';
 import { identityField } from './condition.ts';
 
+/** What the `ascii` filter keeps unchanged. */
+const ASCII_ONLY = /^[A-Za-z0-9._-]*$/;
+
 export const TEMPLATE_FILTERS = {
   lower: (value: string) => value.toLowerCase(),
   upper: (value: string) => value.toUpperCase(),
   trim: (value: string) => value.trim(),
-  /** Latin letters without diacritics, digits and `._-`; everything else dropped (`Zoë O'Brien` → `ZoeOBrien`). */
-  ascii: (value: string) => value.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^A-Za-z0-9._-]/g, ''),
+  /**
+   * Latin letters without diacritics, digits and `._-`; everything else dropped (`Zoë O'Brien` → `ZoeOBrien`).
+   * A value of those characters only (most names) is kept after one test, not normalised and scanned twice.
+   */
+  ascii: (value: string) => ASCII_ONLY.test(value) ? value : value.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^A-Za-z0-9._-]/g, ''),
   /** Lower-case ASCII words joined by `-` (`R&D, Europe` → `r-d-europe`, `Sales+Ops` → `sales-ops`). */
   slug: (value: string) =>
     value.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, ''),

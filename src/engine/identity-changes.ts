@@ -151,9 +151,10 @@ function activeChanges(context: IdentityPlanContext): Draft[] {
   return out;
 }
 
-// A desired index never changes once built, and one profile's is shared by many identities: sort its names once.
-const sortedNamesCache = new WeakMap<ReadonlyMap<string, DesiredEntry>, readonly string[]>();
-function sortedNames(want: ReadonlyMap<string, DesiredEntry>): readonly string[] {
+// A desired index never changes once built, and one profile's is shared by many identities:
+// sort its systems, and each system's entitlement names, once.
+const sortedNamesCache = new WeakMap<ReadonlyMap<string, unknown>, readonly string[]>();
+function sortedNames(want: ReadonlyMap<string, unknown>): readonly string[] {
   let names = sortedNamesCache.get(want);
   if (!names) sortedNamesCache.set(want, (names = [...want.keys()].sort()));
   return names;
@@ -168,9 +169,10 @@ function accessChanges(context: IdentityPlanContext): Draft[] {
     if (list) list.push(account);
     else bySystem.set(account.system, [account]);
   }
-  const systems = [...desired.keys()];
-  for (const name of bySystem.keys()) if (!desired.has(name)) systems.push(name);
-  systems.sort();
+  let systems = sortedNames(desired);
+  let undesired: string[] | null = null;
+  for (const name of bySystem.keys()) if (!desired.has(name)) (undesired ??= []).push(name);
+  if (undesired) systems = [...systems, ...undesired].sort();
   for (const name of systems) {
     const system = compiled.systems.get(name);
     if (!system || system.def.enforcement === 'none') continue;
@@ -178,9 +180,7 @@ function accessChanges(context: IdentityPlanContext): Draft[] {
     const want = desired.get(name) ?? EMPTY;
     const accounts = bySystem.get(name) ?? [];
     if (accounts.length > 1) accounts.sort(byPreference);
-    const removable = (entitlement: string) => mode === 'full' || (mode === 'relative' && prev.has(`${name}\u0000${entitlement}`));
     const wanted = sortedNames(want);
-    const grantReason = (entitlement: string) => want.get(entitlement)!.reasons.map(describeReason).join('; ');
 
     if (wanted.length > 0) {
       const primary = accounts[0];
@@ -189,7 +189,7 @@ function accessChanges(context: IdentityPlanContext): Draft[] {
           `account for desired access: ${wanted.join(', ')}`);
         out.push(create);
         for (const entitlement of wanted) {
-          out.push(draft('add_grant', identity.key, name, entitlement, { entitlement }, grantReason(entitlement), [create.id]));
+          out.push(draft('add_grant', identity.key, name, entitlement, { entitlement }, grantReason(want, entitlement), [create.id]));
         }
         continue;
       }
@@ -197,7 +197,7 @@ function accessChanges(context: IdentityPlanContext): Draft[] {
       const held = context.grantsOf(primary);
       // Usually nothing to remove: no array is made until something is.
       let removed: string[] | null = null;
-      for (const e of held) if (!want.has(e) && removable(e)) (removed ??= []).push(e);
+      for (const e of held) if (!want.has(e) && removable(mode, prev, name, e)) (removed ??= []).push(e);
       const removals = removed === null ? [] : removed.sort().map((entitlement) =>
         draft('remove_grant', identity.key, name, entitlement, { accountId, entitlement },
           mode === 'full' ? 'not justified by policy, a request or an exception' : 'no longer desired (assigned by jml)'));
@@ -207,7 +207,7 @@ function accessChanges(context: IdentityPlanContext): Draft[] {
         // Removals first: a re-enabled account (a rehire) must not bring back old access.
         enable = draft('enable_account', identity.key, name, accountId, { accountId, ...credentialOf(system, 'enable_account') }, 'active identity with desired access', ids(removals));
         out.push(enable);
-        const kept = held.filter((e) => !want.has(e) && !removable(e));
+        const kept = held.filter((e) => !want.has(e) && !removable(mode, prev, name, e));
         if (kept.length > 0) {
           out.push(draft('manual_task', identity.key, name, `review-kept-grants:${accountId}`, { accountId },
             `re-enabled account still holds grants policy does not give (${kept.sort().join(', ')}); enforcement ${mode} keeps them — review`,
@@ -218,7 +218,7 @@ function accessChanges(context: IdentityPlanContext): Draft[] {
       if (drift) out.push(draft('update_attributes', identity.key, name, accountId, { accountId, attributes: drift }, 'identity attributes changed'));
       for (const entitlement of wanted) {
         if (held.includes(entitlement)) continue;
-        out.push(draft('add_grant', identity.key, name, entitlement, { accountId, entitlement }, grantReason(entitlement), enable ? [enable.id] : []));
+        out.push(draft('add_grant', identity.key, name, entitlement, { accountId, entitlement }, grantReason(want, entitlement), enable ? [enable.id] : []));
       }
       continue;
     }
@@ -230,13 +230,23 @@ function accessChanges(context: IdentityPlanContext): Draft[] {
         ? draft('disable_account', identity.key, name, accountId, { accountId, ...credentialOf(system, 'disable_account') }, `no access desired in ${name} any more`)
         : null;
       if (disable) out.push(disable);
-      for (const entitlement of context.grantsOf(account).filter(removable).sort()) {
+      for (const entitlement of context.grantsOf(account).filter((e) => removable(mode, prev, name, e)).sort()) {
         out.push(draft('remove_grant', identity.key, name, entitlement, { accountId, entitlement },
           'no longer desired', disable ? [disable.id] : []));
       }
     }
   }
   return out;
+}
+
+/** Whether enforcement `mode` lets jml remove a grant of `system`: under `relative` only one jml assigned. */
+function removable(mode: string, prev: ReadonlySet<string>, system: string, entitlement: string): boolean {
+  return mode === 'full' || (mode === 'relative' && prev.has(`${system}\u0000${entitlement}`));
+}
+
+/** Why an entitlement is desired, in words: each of its reasons. */
+function grantReason(want: ReadonlyMap<string, DesiredEntry>, entitlement: string): string {
+  return want.get(entitlement)!.reasons.map(describeReason).join('; ');
 }
 
 /** Suspension (disable only) or departure (the full leaver order). */

@@ -116,6 +116,16 @@ describe('indexObserved', () => {
     assert.throws(() => (e1 as string[]).push('admin'), TypeError);
   });
 
+  test('an account whose correlation value two identities share links neither, though listed in their order', () => {
+    const policy = { ...POLICY, systems: POLICY.systems.map((s) => ({ ...s, correlation: { account: 'mail', identity: 'email' } })) };
+    const account = (id: string, mail: string): Account => ({ system: 'vpn', accountId: id, name: id, enabled: true, attributes: { mail } });
+    const identities = [person('E1', { attributes: { email: 'a@x' } }), person('E2', { attributes: { email: 'b@x' } }), person('E3', { attributes: { email: 'b@x' } })];
+    const observed: ObservedSystem[] = [{ system: 'vpn', accounts: [account('vpn-1', 'a@x'), account('vpn-2', 'b@x')], grants: [] }];
+    const index = indexObserved(observed, identities, [], compilePolicy(policy));
+    assert.deepEqual([...index.linked.keys()], ['E1']);
+    assert.deepEqual(index.unlinked.accounts.map((a) => a.accountId), ['vpn-2']);
+  });
+
   // Computed with the index that paired grants by a merge walk or a map of account ids, before
   // grants were grouped by account number: the campaign and the planner must read the same as then.
   test('a fixed random population indexes exactly as it did before grants were grouped by account number', () => {

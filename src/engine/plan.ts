@@ -86,7 +86,9 @@ export function plan(input: PlanInput): Plan {
   const scopeKeys = input.scope?.identityKeys ? new Set(input.scope.identityKeys) : null;
   const scopeSystems = input.scope?.systems ? new Set(input.scope.systems) : null;
 
-  const identityByKey = new Map(input.identities.map((identity) => [identity.key, identity]));
+  // Filled by a loop: half a million [key, identity] pairs would each be an array to collect.
+  const identityByKey = new Map<string, Identity>();
+  for (const identity of input.identities) identityByKey.set(identity.key, identity);
   const fieldsBySystem = new Map([...compiled.systems].map(([name, system]) => [name, plannedAccountFields(system.def)]));
   const readFields = (system: string) => fieldsBySystem.get(system) ?? ['externalId'];
   // Systems in code-unit order, as numbers: the fingerprint reads each identity's accounts in this order.
@@ -118,6 +120,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   const NONE: never[] = [];
+  const NOTHING_ASSIGNED: ReadonlySet<string> = new Set();
   const NO_ACCOUNTS: LinkedAccounts = { accounts: [], grants: [] };
   const hash = streamingHash();
   hash.update(canonicalJson({ policy: input.policy, timeZone: input.timeZone ?? 'UTC', scope: input.scope ?? null }));
@@ -126,6 +129,10 @@ export function plan(input: PlanInput): Plan {
   // Without entitlement templates there are no group changes: skip the bookkeeping on large plans.
   const templated = compiled.templates.size > 0;
   const desiredOf = desiredIndexer(compiled, nowMs, today);
+  // The same for every identity: made once, not per identity.
+  const accountsOf = (k: string) => observed.linked.get(k)?.accounts ?? NONE;
+  const credentialsOf = (k: string) => credentials.get(k) ?? NONE;
+  const inScope = (change: Change) => !scopeSystems || change.system === null || scopeSystems.has(change.system);
   const keys = [...identityByKey.keys()].sort(cmp);
   for (const key of keys) {
     const identity = identityByKey.get(key)!;
@@ -150,13 +157,13 @@ export function plan(input: PlanInput): Plan {
       desired,
       accounts,
       grantsOf: (account) => grantsIn(linked, account),
-      previouslyAssigned: prev ?? new Set(),
+      previouslyAssigned: prev ?? NOTHING_ASSIGNED,
       credentials: creds,
       assets: held,
       owned: (owned.get(key) ?? NONE).sort((a, b) => cmp(a.key, b.key)),
       identityByKey,
-      accountsOf: (k) => observed.linked.get(k)?.accounts ?? NONE,
-      credentialsOf: (k) => credentials.get(k) ?? NONE,
+      accountsOf,
+      credentialsOf,
       today,
     });
     if (input.policy.profiles) {
@@ -170,7 +177,6 @@ export function plan(input: PlanInput): Plan {
       const planned = new Set(identityPlan.map((c) => c.id));
       identityPlan = [...identityPlan, ...lostDeviceChanges({ compiled, identity, lost, accounts, credentials: creds }).filter((c) => !planned.has(c.id))];
     }
-    const inScope = (change: Change) => !scopeSystems || change.system === null || scopeSystems.has(change.system);
     if (hold) {
       const split = holdActivation(identityPlan);
       identityPlan = split.kept;
@@ -279,12 +285,19 @@ function accountText(account: Account, fields: readonly string[]): string {
   return text;
 }
 
-/** Sorted text of a short list, without copying when it is already in order (the usual case). */
+// Accounts holding the same grants mostly share one frozen list (src/engine/account-grants.ts):
+// its text is written once, not once per account (7 million accounts at 500,000 people).
+const sortedTexts = new WeakMap<readonly string[], string>();
+
+/** Sorted text of a short list, without copying when it is already in order (the usual case); kept for a frozen list. */
 function sortedText(items: readonly string[]): string {
-  for (let i = 1; i < items.length; i++) {
-    if (items[i - 1]! > items[i]!) return [...items].sort().join('\u001e');
-  }
-  return items.join('\u001e');
+  let text = sortedTexts.get(items);
+  if (text !== undefined) return text;
+  let inOrder = true;
+  for (let i = 1; i < items.length && inOrder; i++) inOrder = items[i - 1]! <= items[i]!;
+  text = (inOrder ? items : [...items].sort()).join('\u001e');
+  if (Object.isFrozen(items)) sortedTexts.set(items, text);
+  return text;
 }
 
 function deepFreeze<T>(value: T): T {
