@@ -7,6 +7,7 @@ import { verifyAudit } from '../../store/audit-log.ts';
 import { testBackends } from '../../../test/support/backends.ts';
 import { CONFORMANCE_ENTITLEMENTS, describeConformance } from '../conformance/conformance-suite.ts';
 import { createManualConnector } from './manual-connector.ts';
+import { openTasksByChange } from './task-store.ts';
 
 const sha = 'a'.repeat(64);
 
@@ -97,6 +98,22 @@ for (const backend of testBackends()) {
       assert.equal((await connector.readBack(collect)).holds, false);
       await connector.tasks.closeTask(outcome.status === 'pending' ? outcome.taskId! : '', { doneBy: 'gina', doneAt: new Date().toISOString(), note: 'returned to IT' }, 'gina');
       assert.equal((await connector.readBack(collect)).holds, true);
+    });
+
+    test('a plan\'s changes, few or many, find the open tasks handed out for them and no closed one', async () => {
+      const connector = createManualConnector({}, { system: 'keys', db: store.db });
+      const open = change('keys');
+      const closed: Change = { ...change('keys', 'collect_asset'), assetTag: 'KEY-7' };
+      assert.equal((await connector.apply(open)).status, 'pending');
+      const outcome = await connector.apply(closed);
+      await connector.tasks.closeTask(outcome.status === 'pending' ? outcome.taskId! : '', { doneBy: 'hal', doneAt: new Date().toISOString(), note: 'done' }, 'hal');
+      // Past one lookup's worth of ids, the open tasks' change ids are matched instead.
+      const many = [...Array.from({ length: 1500 }, (_, i) => `add_grant:keys:E${i}`), closed.id, open.id];
+      for (const ids of [[open.id, closed.id], many]) {
+        const found = await openTasksByChange(store.db, ids);
+        assert.deepEqual([...found.keys()], [open.id]);
+        assert.equal(found.get(open.id)!.status, 'open');
+      }
     });
 
     test('opening, closing and confirming tasks are audited on an intact chain', async () => {
