@@ -21,6 +21,7 @@ import { resolveFixedFindings } from './finding-resolution.ts';
 import { latestRuns } from './observed-snapshot.ts';
 import { openSodFindingsCreatedBy, resolveSodFindingsFixedBy } from './sod-findings.ts';
 import { reclaimSeatsFreedBy } from './assets/licence-seats.ts';
+import { byteOrder } from '../store/byte-order.ts';
 
 type Db = Kysely<Database>;
 type AttributeValue = string | readonly string[] | null;
@@ -244,7 +245,7 @@ async function accountOf(trx: Db, runId: string, identityKey: string): Promise<s
     .where('identity_key', '=', identityKey)
     .where('situation', 'in', ['linked', 'unlinked'])
     .orderBy('enabled', 'desc')
-    .orderBy(sql`account_id collate "C"`)
+    .orderBy(byteOrder('account_id'))
     .executeTakeFirst();
   return row?.account_id ?? null;
 }

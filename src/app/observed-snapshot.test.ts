@@ -202,11 +202,12 @@ for (const backend of testBackends()) {
       assert.deepEqual(listedGrants(vpn!).filter((g) => g.entitlement === 'retired'), []);
     });
 
-    test('entitlement names holding quotes, backslashes, commas and non-ASCII letters are read as written', async () => {
-      const names = ['CN=Sales "EU",OU=Groups', 'C:\\share\\x', 'Équipe, Zürich', '{braces}'];
+    test('entitlement names holding quotes, backslashes, commas and non-ASCII letters are read as written, in byte order', async () => {
+      // '～' (U+FF5E) comes before '😀' (U+1F600) in bytes (UTF-8) and after it in UTF-16 code units (a JavaScript sort).
+      const names = ['CN=Sales "EU",OU=Groups', 'C:\\share\\x', 'Équipe, Zürich', '{braces}', '～ tilde', '😀 team'];
       await store.db.insertInto('observed_grants').values(names.map((entitlement) => ({ run_id: 'run-vpn', system: 'vpn', account_id: 'vpn-orphan', entitlement }))).execute();
       const { observed: [vpn] } = await loadObserved(store.db, ['vpn']);
-      assert.deepEqual(vpn!.accountGrants![3], [...names].sort((a, b) => (Buffer.from(a) < Buffer.from(b) ? -1 : 1)));
+      assert.deepEqual(vpn!.accountGrants![3], [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
     });
   });
 }

@@ -10,6 +10,7 @@ import { accountGrantsBuilder } from '../engine/account-grants.ts';
 import type { ObservedSystem } from '../engine/index.ts';
 import { forEachPage } from '../store/cursor-read.ts';
 import type { Database } from '../store/database.ts';
+import { byteOrder } from '../store/byte-order.ts';
 
 type Db = Kysely<Database>;
 
@@ -20,8 +21,6 @@ export interface SnapshotRun {
   /** `apply`: the system was never reconciled; the snapshot holds only what apply confirmed. */
   readonly origin: 'reconcile' | 'apply';
 }
-
-const byteOrder = (column: string) => sql`${sql.ref(column)} collate "C"`;
 
 /** The latest completed reconcile run of each system (of `systems` when given). */
 export async function latestRuns(db: Db, systems?: readonly string[]): Promise<Map<string, SnapshotRun>> {

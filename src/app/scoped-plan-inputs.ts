@@ -28,13 +28,12 @@ import type { AccountLink, ObservedSystem } from '../engine/index.ts';
 import type { Database } from '../store/database.ts';
 import { identityFromRow } from '../store/identity-store.ts';
 import { latestRuns, observedAccount, type SnapshotRun } from './observed-snapshot.ts';
+import { byteOrder } from '../store/byte-order.ts';
 
 type Db = Kysely<Database>;
 
 /** Identity fields that are columns; any other field is an attribute. */
 const COLUMN_FIELDS = new Set(['key', 'kind', 'status', 'source', 'start_date', 'end_date', 'owner', 'sponsor']);
-
-const byteOrder = (column: string) => sql`${sql.ref(column)} collate "C"`;
 
 /**
  * The identities a plan for `keys` reads: the scope and those related to it

@@ -10,12 +10,11 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Account, Grant } from '../../domain/access.ts';
 import type { Database, SimAccountsTable } from '../../store/database.ts';
 import type { EntitlementInfo } from '../connector.ts';
+import { byteOrder } from '../../store/byte-order.ts';
 
 type Db = Kysely<Database>;
 type AttributeValue = string | readonly string[] | null;
 export type SimAccount = Selectable<SimAccountsTable>;
-
-const byteOrder = (column: string) => sql`${sql.ref(column)} collate "C"`;
 
 /** Creates the system (idempotent) and the groups it starts with. */
 export async function ensureSimulatedSystem(db: Db, system: string, groups: readonly string[] = []): Promise<void> {
