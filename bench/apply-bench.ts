@@ -323,7 +323,6 @@ function ldapTools(ldap: OpenLdapPeer, dir: string): { env: NodeJS.ProcessEnv; a
   };
 }
 
-/** jml's accounts (employeeNumber E…) and the member values of the department groups, as `ldapsearch` lists them. */
 /** OpenLDAP's own `ldapsearch` answer, unwrapped LDIF, a line each. */
 async function ldapsearchLines(ldap: OpenLdapPeer, dir: string, base: string, filter: string, attribute: string): Promise<string[]> {
   const { env, auth } = ldapTools(ldap, dir);
@@ -331,8 +330,10 @@ async function ldapsearchLines(ldap: OpenLdapPeer, dir: string, base: string, fi
   return stdout.split('\n');
 }
 
+/** How many of the lines start with `prefix`. */
 const countStarting = (lines: readonly string[], prefix: string) => lines.filter((line) => line.startsWith(prefix)).length;
 
+/** jml's accounts (employeeNumber E…) and the member values of the department groups, as `ldapsearch` lists them. */
 async function countWithLdapsearch(ldap: OpenLdapPeer, dir: string): Promise<{ accounts: number; memberships: number }> {
   const accounts = await ldapsearchLines(ldap, dir, ldap.usersOu, '(employeeNumber=E*)', '1.1');
   const groups = await ldapsearchLines(ldap, dir, ldap.groupsOu, '(cn=dept-*)', 'member');
@@ -340,11 +341,13 @@ async function countWithLdapsearch(ldap: OpenLdapPeer, dir: string): Promise<{ a
   return { accounts: countStarting(accounts, 'dn: '), memberships: countStarting(groups, 'member: ') - countStarting(groups, 'member: cn=jml-empty-group-placeholder,') };
 }
 
+/** jml's accounts that ppolicy holds locked, and the member values left in the department groups, as `ldapsearch` lists them. */
 async function countLeaversWithLdapsearch(ldap: OpenLdapPeer, dir: string): Promise<{ locked: number; memberships: number }> {
   const locked = await ldapsearchLines(ldap, dir, ldap.usersOu, '(&(employeeNumber=E*)(pwdAccountLockedTime=*))', '1.1');
   return { locked: countStarting(locked, 'dn: '), memberships: (await countWithLdapsearch(ldap, dir)).memberships };
 }
 
+/** The leaver floor: ldapmodify locking LEAVERS floor entries (ppolicy) and deleting each from its group, one modify each over one connection; ops/s. */
 async function measureLeaverFloor(ldap: OpenLdapPeer, dir: string): Promise<number> {
   const { env, auth } = ldapTools(ldap, dir);
   let modifies = '';
