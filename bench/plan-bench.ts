@@ -11,7 +11,7 @@
  *
  * Goal (issue 16, goal 3): 500,000 identities ≤ 30 s and ≤ 3 GiB.
  */
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -114,6 +114,9 @@ try {
     const seeded = await seed(url, count, policyDir);
     log(`seeded ${count.toLocaleString('en')} identities, ${seeded.accounts.toLocaleString('en')} accounts, ${seeded.grants.toLocaleString('en')} observed grants in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
+  // The policy does not depend on the organisation's size: a kept database whose policy
+  // directory was cleaned out of the temporary directory gets it written again.
+  if (values.database && !existsSync(policyDir)) writePolicy(policyDir, syntheticOrganisation({ identities: 1 }).policy);
   // A database seeded before says how many people it holds (the label once said 100,000 whatever it held).
   const people = values.database ? await identitiesIn(url) : count;
   const jml = values.jml ?? JML_BIN;
