@@ -200,10 +200,13 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
       response: identityPage,
       async handler({ params, principal, deny }) {
         const key = params.key;
-        const row = await readIdentityPage(db, key);
-        if (!row || !(await canSeeIdentity(db, principal, key))) return deny('not_found', key, row ? 'outside the caller’s scope' : 'no such identity');
+        // With access to explain, the page and its access are one statement; without, the page alone.
+        const observed = deps.services.observed;
+        const read = observed ? await observed.pageOf(key) : await readIdentityPage(db, key).then((page) => (page ? { page, access: async () => null } : null));
+        if (!read || !(await canSeeIdentity(db, principal, key))) return deny('not_found', key, read ? 'outside the caller’s scope' : 'no such identity');
+        const row = read.page;
         const { events, credentials, owned, reports, tasks, changes, assignments, assets, manager } = row;
-        const access = deps.services.observed ? await deps.services.observed.accessOf(key) : null;
+        const access = await read.access();
         const iso = (value: string | Date) => new Date(value).toISOString();
         return {
           identity: { ...summary(row), source: row.source, owner: row.owner, sponsor: row.sponsor, attributes: row.attributes, managerName: manager ? displayName(manager) : null },
