@@ -16,7 +16,7 @@
  * many of those imports and plans overlapped the measurement (issue 16, goal 4).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -87,6 +87,27 @@ function measurePoolWaits(): { take(): { readonly p50: number; readonly p99: num
       return { p50: at(0.5), p99: at(0.99), count: sorted.length };
     },
   };
+}
+
+/**
+ * CPU time (ms) the PostgreSQL backends of this database have used, read from
+ * /proc: the server's side of each request when it runs on this machine
+ * (null when its processes cannot be read: another machine, or not Linux).
+ */
+async function backendCpuMs(store: Store): Promise<number | null> {
+  const { rows } = await sql<{ pid: number }>`select pid from pg_stat_activity where datname = current_database()`.execute(store.db);
+  let ticks = 0;
+  try {
+    for (const { pid } of rows) {
+      // utime and stime, the 14th and 15th fields, after the parenthesised command name.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    }
+  } catch {
+    return null;
+  }
+  // Clock ticks are 1/100 s on Linux.
+  return ticks * 10;
 }
 
 async function seed(store: Store, n: number): Promise<void> {
@@ -218,12 +239,15 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
       poolWaits?.take();
       const sample = await fetch(`${address}${CASES[i]!.path(n)}`, { headers: { authorization: `Bearer ${token}` } });
       const bytes = (await sample.arrayBuffer()).byteLength;
+      const backendBefore = scratch ? await backendCpuMs(store) : null;
       const cpuBefore = process.cpuUsage();
       const figure = await loadInChild({ url: address, token, caseIndex: i, identities: n, rate, seconds });
       const cpu = process.cpuUsage(cpuBefore);
+      const backendAfter = backendBefore === null ? null : await backendCpuMs(store);
       figures.push(figure);
       log(`${figure.name.padEnd(32)} ${figure.throughput.toFixed(0)} req/s  p50 ${figure.p50} ms  p99 ${figure.p99} ms (goal ≤ 50 ms at ${rate} req/s) ${figure.p99 <= 50 && figure.throughput >= rate * 0.95 ? 'met' : 'MISSED'}  errors ${figure.errors}  (load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
-      log(`${''.padEnd(32)} server CPU per request ${((cpu.user + cpu.system) / 1000 / Math.max(1, figure.requests)).toFixed(2)} ms, response ${bytes} bytes`);
+      const backend = backendAfter === null || backendBefore === null ? '' : `, PostgreSQL's ${((backendAfter - backendBefore) / Math.max(1, figure.requests)).toFixed(2)} ms`;
+      log(`${''.padEnd(32)} server CPU per request ${((cpu.user + cpu.system) / 1000 / Math.max(1, figure.requests)).toFixed(2)} ms${backend}, response ${bytes} bytes`);
       const waited = poolWaits?.take();
       if (waited) log(`${''.padEnd(32)} waiting for a pooled connection: p50 ${waited.p50} ms, p99 ${waited.p99} ms over ${waited.count} statements`);
       if (nightly) {

@@ -17,6 +17,7 @@ import type { Policy } from '../domain/policy.ts';
 import type { Database } from '../store/database.ts';
 import type { Framework } from '../app/evidence/control-map.ts';
 import type { ApiMetrics } from './api-metrics.ts';
+import type { IdentityPageRow } from './identity-page-queries.ts';
 import type { HashingGateOptions } from './auth/hashing-gate.ts';
 import type { PrincipalCache } from './auth/principal-cache.ts';
 import type { MfaPolicy } from './auth/mfa-policy.ts';
@@ -141,9 +142,17 @@ export interface AccessView {
   readonly joinerHold?: { readonly requestId: string; readonly state: 'pending' | 'denied'; readonly stage: string | null; readonly approvers: readonly string[] } | null;
 }
 
+/** The identity page's row, and its access explained only when asked: not for a caller who may not see the identity. */
+export interface IdentityPageWithAccess {
+  readonly page: IdentityPageRow;
+  access(): Promise<AccessView>;
+}
+
 export interface ObservedPort {
   /** Desired access with reasons and the accounts systems hold for one identity. */
   accessOf(identityKey: string): Promise<AccessView>;
+  /** The identity page's sections and its access, read in one statement; null when no such identity exists. */
+  pageOf(identityKey: string): Promise<IdentityPageWithAccess | null>;
   quarantinedSystems(): Promise<readonly { readonly system: string; readonly reason: string }[]>;
   openFindings(limit: number): Promise<readonly { readonly id: string; readonly kind: string; readonly system: string | null; readonly identityKey: string | null; readonly detail: string }[]>;
   assetsOf(identityKey: string): Promise<readonly { readonly tag: string; readonly kind: string; readonly description: string; readonly status: string }[]>;

@@ -225,6 +225,7 @@ export function createConsoleServices(deps: ConsoleServicesDeps): ConsoleService
       async accessOf(identityKey) {
         return (await access.accessOf(identityKey)) ?? { entitlements: [], desired: [], accounts: [] };
       },
+      pageOf: (identityKey) => access.pageOf(identityKey),
       quarantinedSystems: async () => (await listSystemHealth(db, true)).map((h) => ({ system: h.system, reason: h.lastError ?? 'repeated failures' })),
       openFindings: async (limit) => (await listFindings(db, { state: 'open' })).slice(0, limit).map((f) => ({ id: f.id, kind: f.kind, system: f.system, identityKey: f.identityKey, detail: f.detail })),
       assetsOf: async (identityKey) => (await db.selectFrom('assets').select(['tag', 'kind', 'description', 'status']).where('holder_key', '=', identityKey).execute()).map((a) => ({ ...a })),

@@ -87,6 +87,23 @@ for (const backend of testBackends()) {
       assert.deepEqual(await walk('&kind=employee'), all, 'the statement built per request pages the same way');
     });
 
+    test('a row shows the same summary as the identity page, unfiltered, filtered and by name (read field by field on PostgreSQL)', async () => {
+      await seedIdentities(store.db, [
+        person('sum-1', { display_name: 'Grace H.', department: 'Summaries', title: 'Admiral', manager: 'sum-2' }, { startDate: '2020-02-03', endDate: '2030-04-05' }),
+        person('sum-2', { first_name: 'Alan', last_name: '', email: null, department: 'Summaries' }),
+      ]);
+      const get = async (url: string) => (await api.app.inject({ method: 'GET', url, headers: { cookie: api.sessions.admin.cookie } })).json() as { items: Record<string, unknown>[] };
+      const pageSummary = async (key: string) => {
+        const { identity } = (await get(`/api/people/${key}`)) as unknown as { identity: Record<string, unknown> };
+        return Object.fromEntries(['key', 'displayName', 'kind', 'status', 'email', 'department', 'title', 'manager', 'startDate', 'endDate'].map((f) => [f, identity[f]]));
+      };
+      const expected = [await pageSummary('sum-1'), await pageSummary('sum-2')];
+      assert.deepEqual(expected.map((e) => [e.displayName, e.email, e.title, e.manager, e.endDate]), [['Grace H.', 'sum-1@example.test', 'Admiral', 'sum-2', '2030-04-05'], ['Alan', null, null, null, null]]);
+      assert.deepEqual((await get('/api/people?limit=2&cursor=sum-0')).items, expected, 'everyone by key (the prepared statement)');
+      assert.deepEqual((await get('/api/people?limit=5&department=Summaries')).items, expected, 'filtered (built per request)');
+      assert.deepEqual((await get('/api/people?limit=5&department=Summaries&sort=name')).items, [expected[1], expected[0]], 'by name');
+    });
+
     test('a filter has a total of its own, counted when first asked', async () => {
       assert.equal(await total('/api/people?limit=2&q=mgr'), 2);
     });
