@@ -21,7 +21,7 @@ import type { Database } from '../store/database.ts';
 import { identityFromRow } from '../store/identity-store.ts';
 import { preparedQuery, type ParamStandIns } from '../store/prepared-query.ts';
 import type { AccessView, IdentityPageWithAccess } from './api-deps.ts';
-import { IDENTITY_COLUMNS, identityPageSections } from './identity-page-queries.ts';
+import { IDENTITY_COLUMNS, identityPageSections, readIdentityPage } from './identity-page-queries.ts';
 
 /** How long a loaded policy is reused; a policy edit shows on the identity page within this. */
 export const POLICY_TTL_MS = 5_000;
@@ -169,7 +169,15 @@ export function createIdentityAccess(deps: IdentityAccessDeps): {
       return row ? explainRow(row, loaded) : null;
     },
     async pageOf(identityKey) {
-      const loaded = await policy();
+      let loaded: LoadedPolicy;
+      try {
+        loaded = await policy();
+      } catch (failure) {
+        // Without a policy the page is read alone: a missing or hidden identity is still refused (and
+        // the refusal audited) as a missing one; only a visible identity's access fails, as it did before.
+        const page = await readIdentityPage(db, identityKey);
+        return page ? { page, access: () => Promise.reject(failure) } : null;
+      }
       const [row] = await pageInputs.execute(db, { key: identityKey, systems: loaded.policy.systems.map((sys) => sys.name) });
       return row ? { page: row, access: () => explainRow(row, loaded) } : null;
     },

@@ -62,3 +62,27 @@ test('the identity page shows each entitlement as held, missing or not desired, 
     await store.close();
   }
 });
+
+test('while the policy cannot be loaded, an unknown identity is still refused as not found and the refusal audited; a known one fails on its access', async () => {
+  const store = await backend.open();
+  const config = { ...testConfig(), data_dir: tempDir(), policy_dir: path.resolve(import.meta.dirname, '../../policy') };
+  try {
+    await loadDemo({ db: store.db, config }, { actor: 'demo' });
+    await createUser(store.db, { username: 'root', password: PASSWORD, roles: ['admin'] }, 'test');
+    const now = () => new Date();
+    const broken = { ...config, policy_dir: path.join(tempDir(), 'no-policy-here') };
+    const app = await buildApiServer({ db: store.db, backend: store.backend, now, systemsOwnedBy: () => [], services: createConsoleServices({ db: store.db, backend: store.backend, config: broken, now }), metrics: createApiMetrics(), webDir: null, oidc: null, mfa: PASSWORD_ONLY });
+    const { cookie } = await signIn(app, 'root');
+    const view = (key: string) => app.inject({ method: 'GET', url: `/api/people/${key}`, headers: { cookie } });
+
+    assert.equal((await view('NOBODY')).statusCode, 404);
+    const denied = await store.db.selectFrom('audit_log').select(['subject', 'details']).where('action', '=', 'access.denied').execute();
+    assert.deepEqual(denied.map((d) => [d.subject, (d.details as { reason: string }).reason]), [['NOBODY', 'no such identity']]);
+    const known = await view('E1002');
+    assert.equal(known.statusCode, 400);
+    assert.match((known.json() as { error: { message: string } }).error.message, /cannot read policy directory/);
+    await app.close();
+  } finally {
+    await store.close();
+  }
+});
