@@ -8,7 +8,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { JmlError } from '../domain/errors.ts';
-import { flattenIssues, formatPath, offsetOf } from '../policy/policy-loader.ts';
+import { flattenIssues, formatPath, offsetOf } from '../policy/yaml-problems.ts';
 import type { PathSegment } from '../policy/policy-check.ts';
 import { sourceConfigSchema, type SourceConfig } from '../sources/source-config.ts';
 import { NOTIFICATION_TOPICS } from '../notify/notification.ts';
