@@ -119,7 +119,8 @@ async function openPostgres(databaseUrl: string, poolSize: number, backendNice: 
  * A brief process gets 2 MB. PostgreSQL asks for its shared memory at start
  * and PGlite's C library zeroes all of it, a byte loop in WebAssembly: with
  * 32 MB of buffers a 42 MB segment, the largest single cost in a CPU profile of
- * `jml identity KEY`, which reads a few pages and ends; 2 MB makes it 9 MB.
+ * `jml identity KEY`, which reads a few pages and ends; 2 MB makes it 9 MB
+ * (measured, 3 interleaved pairs: CPU ~100 ms less, peak RSS 193 → 161 MiB).
  */
 const pgliteStartParams = (defaults: readonly string[], brief: boolean): string[] => [...defaults, '-c', `shared_buffers=${brief ? '2MB' : '32MB'}`];
 
