@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
-import { printJsonPaced, writeJsonFile, type CliContext } from './cli-context.ts';
+import { Command } from 'commander';
+import { sql } from 'kysely';
+import { createCliContext, printJsonPaced, writeJsonFile, type CliContext } from './cli-context.ts';
 
 /** A reader that takes a chunk every few milliseconds, as a pipe into a slower process does. */
 function slowReader(): { stream: Writable; text: () => string; mostQueued: () => number } {
@@ -47,6 +49,24 @@ test('a JSON file is written as JSON.stringify(value, null, 2) and a newline; a 
     await writeJsonFile(join(dir, 'plan.json'), value);
     assert.equal(readFileSync(join(dir, 'plan.json'), 'utf8'), `${JSON.stringify(value, null, 2)}\n`);
     await assert.rejects(writeJsonFile(join(dir, 'missing', 'plan.json'), value), { code: 'ENOENT' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a one-shot command opens PGlite with 2 MB of shared buffers; a bulk command such as audit keeps 32 MB', { skip: process.env.DATABASE_URL ? 'DATABASE_URL is set: the store would be PostgreSQL' : false }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jml-brief-store-'));
+  try {
+    const program = new Command('jml').option('--data <dir>').exitOverride();
+    const ctx = createCliContext(program);
+    const sharedBuffers: Record<string, string> = {};
+    for (const name of ['identities', 'audit']) {
+      program.command(name).action(async () => {
+        sharedBuffers[name] = await ctx.withStore(async (store) => (await sql<{ shared_buffers: string }>`show shared_buffers`.execute(store.db)).rows[0]!.shared_buffers);
+      });
+    }
+    for (const name of ['identities', 'audit']) await program.parseAsync(['--data', join(dir, 'data'), name], { from: 'user' });
+    assert.deepEqual(sharedBuffers, { identities: '2MB', audit: '32MB' });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

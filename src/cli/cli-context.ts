@@ -31,6 +31,13 @@ export interface CliContext {
   setExitCode(code: number): void;
 }
 
+/**
+ * Commands that read or write many rows, or run for long: on PGlite they keep its
+ * larger buffer cache. Every other command runs a few statements and ends, and
+ * opens a brief store (open-store.ts), which starts faster.
+ */
+const BULK_COMMANDS: ReadonlySet<string> = new Set(['import', 'demo', 'plan', 'apply', 'reconcile', 'reviews', 'evidence', 'audit', 'serve', 'worker']);
+
 export function createCliContext(program: Command): CliContext {
   let configPromise: Promise<JmlConfig> | null = null;
   const config = () => {
@@ -47,7 +54,9 @@ export function createCliContext(program: Command): CliContext {
       if (process.env.JML_MASTER_KEY_FILE) (await import('../connectors/secrets/index.ts')).assertPrivateKeyFile(process.env.JML_MASTER_KEY_FILE);
       const { openStore } = await import('../store/open-store.ts');
       // A batch command runs at a lower priority (batch-priority.ts); its PostgreSQL backends follow it where they can.
-      const store = await openStore({ databaseUrl: cfg.database_url, dataDir: cfg.data_dir, backendNice: os.getPriority() });
+      // Commander's args start with the name of the command it runs.
+      const brief = !BULK_COMMANDS.has(program.args[0] ?? '');
+      const store = await openStore({ databaseUrl: cfg.database_url, dataDir: cfg.data_dir, backendNice: os.getPriority(), brief });
       try {
         return await fn(store, cfg);
       } finally {

@@ -38,6 +38,8 @@ export interface StoreOptions {
   readonly backendNice?: number;
   /** False opens the schema as it is (`jml migrate --dry-run`); by default every open migrates to the latest. */
   readonly migrate?: boolean;
+  /** PGlite only: the process runs a few statements and ends (a read command), so its buffer cache is small (see pgliteStartParams). */
+  readonly brief?: boolean;
 }
 
 export interface Store {
@@ -68,7 +70,9 @@ pg.types.setTypeParser(20, (v) => Number.parseInt(v, 10));
 pg.types.setTypeParser(1082, (v) => v);
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const store = options.databaseUrl ? await openPostgres(options.databaseUrl, options.poolSize ?? 10, options.backendNice ?? 0) : await openPglite(options.dataDir ?? '.jml', options.loadDataDir);
+  const store = options.databaseUrl
+    ? await openPostgres(options.databaseUrl, options.poolSize ?? 10, options.backendNice ?? 0)
+    : await openPglite(options.dataDir ?? '.jml', options.loadDataDir, options.brief ?? false);
   try {
     const applied = options.migrate !== false ? await migrateToLatest(store.db) : [];
     // Tables the migrations just made are new PGlite files (0666; see data-dir-permissions.ts).
@@ -111,10 +115,16 @@ async function openPostgres(databaseUrl: string, poolSize: number, backendNice: 
  * `jml identity KEY`: peak RSS 275 → 151 MiB with 16 MB; 32 MB leaves an
  * import's indexes some room (its effect on import time was not measurable on
  * the busy machine it was chosen on).
+ *
+ * A brief process gets 2 MB. PostgreSQL asks for its shared memory at start
+ * and PGlite's C library zeroes all of it, a byte loop in WebAssembly: with
+ * 32 MB of buffers a 42 MB segment, the largest single cost in a CPU profile of
+ * `jml identity KEY`, which reads a few pages and ends; 2 MB makes it 9 MB
+ * (measured, 3 interleaved pairs: CPU ~100 ms less, peak RSS 193 → 161 MiB).
  */
-const pgliteStartParams = (defaults: readonly string[]): string[] => [...defaults, '-c', 'shared_buffers=32MB'];
+const pgliteStartParams = (defaults: readonly string[], brief: boolean): string[] => [...defaults, '-c', `shared_buffers=${brief ? '2MB' : '32MB'}`];
 
-async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promise<Store> {
+async function openPglite(dataDir: string, loadDataDir: Blob | undefined, brief: boolean): Promise<Store> {
   const { PGlite } = await import('@electric-sql/pglite');
   let release: (() => Promise<void>) | null = null;
   const onDisk = !dataDir.startsWith('memory://');
@@ -129,7 +139,7 @@ async function openPglite(dataDir: string, loadDataDir: Blob | undefined): Promi
     // A new cluster starts from the shipped one instead of initdb (pglite-cluster.ts).
     const fresh = !onDisk || !existsSync(path.join(target, 'PG_VERSION'));
     const start = loadDataDir ?? (fresh ? prebuiltCluster() : undefined);
-    pglite = await PGlite.create(target, { ...(start ? { loadDataDir: start } : {}), startParams: pgliteStartParams(PGlite.defaultStartParams) });
+    pglite = await PGlite.create(target, { ...(start ? { loadDataDir: start } : {}), startParams: pgliteStartParams(PGlite.defaultStartParams, brief) });
     if (onDisk) tightenDataFiles(target);
   } catch (cause) {
     await release?.();

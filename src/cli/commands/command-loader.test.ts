@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -57,7 +57,7 @@ test('an unknown command loads every command, so the error suggests the nearest 
   assert.ok(program.commands.length > 30);
 });
 
-test('bin/jml.js runs a database command in a second process and passes on its exit code and JSON error', () => {
+test('bin/jml.js ends a database command with its exit code and JSON error', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'jml-loader-'));
   try {
     const r = spawnSync(process.execPath, [BIN, '--data', path.join(dir, 'data'), 'identity', 'nobody', '--json'], {
@@ -70,19 +70,48 @@ test('bin/jml.js runs a database command in a second process and passes on its e
   }
 });
 
-test('bin/jml.js passes a signal on to the command it runs, so no command runs on alone after kill PID', async () => {
+/** The pid of a process `ppid` started, once it has (empty if none within `tries` × 50 ms). */
+async function childOf(ppid: number, tries = 100): Promise<string> {
+  for (let i = 0; i < tries; i += 1) {
+    const pid = spawnSync('pgrep', ['-P', String(ppid)], { encoding: 'utf8' }).stdout.trim();
+    if (pid) return pid;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return '';
+}
+
+/** Starts `jml identities` on a fresh data directory with `node`: unpacking and migrating keep it busy for seconds. */
+function startBusyCommand(node: string, dir: string) {
+  const child = spawn(node, [BIN, '--data', path.join(dir, 'data'), 'identities'], { cwd: dir, env: { ...process.env, DATABASE_URL: '' }, stdio: 'ignore' });
+  const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  return { child, ended };
+}
+
+test('bin/jml.js on Node 24 runs a one-shot command in its own process: no second Node starts, and kill PID ends the command', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'jml-loader-'));
   try {
-    // A database command runs in the second process; a fresh data directory keeps it busy for seconds.
-    const child = spawn(process.execPath, [BIN, '--data', path.join(dir, 'data'), 'identities'], { cwd: dir, env: { ...process.env, DATABASE_URL: '' }, stdio: 'ignore' });
-    const pidOf = (ppid: number) => spawnSync('pgrep', ['-P', String(ppid)], { encoding: 'utf8' }).stdout.trim();
-    let inner = '';
-    for (let i = 0; i < 100 && !inner; i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      inner = pidOf(child.pid!);
-    }
+    const { child, ended } = startBusyCommand(process.execPath, dir);
+    // The second process, where bin/jml.js started one, came within a few hundred milliseconds.
+    const second = await childOf(child.pid!, 30);
+    if (second) spawnSync('kill', [second]);
+    child.kill('SIGTERM');
+    assert.equal(await ended, 'SIGTERM');
+    assert.equal(second, '', `bin/jml.js started a second process (pid ${second})`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A Node older than 24 on PATH (`npx` puts the pinned Node 24 first, so every entry is asked). */
+const olderNode = (process.env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, 'node'))
+  .find((node) => existsSync(node) && /^v(1\d|2[0-3])\./.test(spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout ?? ''));
+
+test('bin/jml.js started by an older Node passes a signal on to the Node 24 it runs, so no command runs on alone after kill PID', { skip: olderNode ? false : 'no Node older than 24 on PATH' }, async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'jml-loader-'));
+  try {
+    const { child, ended } = startBusyCommand(olderNode!, dir);
+    const inner = await childOf(child.pid!);
     assert.ok(inner, 'bin/jml.js started no second process');
-    const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
     child.kill('SIGTERM');
     assert.equal(await ended, 'SIGTERM');
     // Well before the command would have finished on its own (unpacking and migrating take seconds).
