@@ -166,8 +166,13 @@ const STRINGS_PER_IDENTITY = 8;
 /** Attribute texts kept per identity for comparison; past this, a text new to the identity is parsed each time. */
 const ATTRIBUTES_PER_IDENTITY = 4;
 
-/** How many identities past the previous account's `inOrder` looks at before the map. */
-const LOOK_AHEAD = 4;
+/**
+ * How many identities past the previous account's `inOrder` looks at before the map. A
+ * system most people have no account in skips several between two of its accounts: at
+ * 100,000 people (1.4 M accounts, 100,000 of them an identity's first) 188,511 lookups
+ * went to the map with 4, 99,309 with 16.
+ */
+const LOOK_AHEAD = 16;
 
 /**
  * A pool of shared strings, for one load. An identity's name, mail and key repeat
