@@ -22,6 +22,22 @@ test('strings shared through an identity come back as given, past the few kept f
   assert.equal(strings.of('E2').share('value-3'), 'value-3');
 });
 
+test('identities looked up in the order they were first met, or out of it, are the ones the pool holds', () => {
+  const strings = sharedStrings();
+  const first = ['E1', 'E2', 'E3', 'E5', 'E8'].map((key) => strings.of(key));
+  const inOrder = strings.inOrder();
+  // In order, with gaps, back to an earlier one, an identity new to the pool, and on after it.
+  const keys = ['E1', 'E3', 'E5', 'E8', 'E2', 'E9', 'E3', 'E8', 'E9'];
+  const found = keys.map((key) => inOrder(key));
+  assert.deepEqual(found.map((s) => s.key), keys);
+  assert.deepEqual(found.slice(0, 5), [first[0], first[2], first[3], first[4], first[1]]);
+  assert.equal(found[5], strings.of('E9'), 'a new identity is added to the pool');
+  assert.equal(found[8], found[5]);
+  // Keys that are not the identities' first order go to the pool: the same objects.
+  const shuffled = strings.inOrder();
+  for (const key of ['E9', 'E8', 'E5', 'E3', 'E2', 'E1', 'E1']) assert.equal(shuffled(key), strings.of(key));
+});
+
 test('the same attributes text on an identity\'s accounts gives one frozen object; another text its own', () => {
   const near = sharedStrings().of('E1');
   const text = JSON.stringify({ externalId: 'E1', groups: ['a', 'b'] });

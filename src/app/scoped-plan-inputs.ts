@@ -106,7 +106,7 @@ export async function loadScopedObserved(
       .execute();
     const listed = (await db.selectFrom('observed_entitlements').select('entitlement').where('run_id', '=', run.runId).execute()).map((r) => r.entitlement);
     const held = heldGroups ? (await db.selectFrom('observed_grants').select('entitlement').distinct().where('run_id', '=', run.runId).execute()).map((r) => r.entitlement) : [];
-    const accounts: Account[] = accountRows.map((r) => observedAccount(run.system, r));
+    const accounts: Account[] = accountRows.map((r) => observedAccount(run.system, r, r.name, r.attributes));
     const grants: Grant[] = grantRows.map((r) => ({ system: run.system, accountId: r.account_id, entitlement: r.entitlement }));
     observed.push({ system: run.system, accounts, grants, entitlements: [...new Set([...listed, ...held])].sort() });
     for (const r of accountRows) if (settled(r)) links.push({ system: run.system, accountId: r.account_id, identityKey: r.identity_key! });

@@ -71,3 +71,19 @@ test('a one-shot command opens PGlite with 2 MB of shared buffers; a bulk comman
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a JSON document of letters beyond ASCII, around chunk boundaries and in a string longer than a chunk, is written byte for byte', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jml-json-file-'));
+  try {
+    const names = Array.from({ length: 30_000 }, (_, i) => `Zoë ${i} 😀 ～ ${'é'.repeat(i % 7)}`);
+    const value = { names, note: `${'ß😀'.repeat(40_000)}`, lone: '\ud800' };
+    await writeJsonFile(join(dir, 'doc.json'), value);
+    assert.ok(readFileSync(join(dir, 'doc.json')).equals(Buffer.from(`${JSON.stringify(value, null, 2)}\n`)));
+    const reader = slowReader();
+    await printJsonPaced({ stdout: reader.stream } as unknown as CliContext, value);
+    await new Promise<void>((resolve) => reader.stream.end(resolve));
+    assert.equal(reader.text(), `${JSON.stringify(value, null, 2)}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

