@@ -19,6 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { sql } from 'kysely';
@@ -85,6 +86,28 @@ function measurePoolWaits(): { take(): { readonly p50: number; readonly p99: num
       waits = [];
       const at = (q: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 10) / 10;
       return { p50: at(0.5), p99: at(0.99), count: sorted.length };
+    },
+  };
+}
+
+/**
+ * How long the server's own process held requests up while measured: its event
+ * loop's delay (a request that arrives meanwhile waits that long) and its GC
+ * pauses. A tail far above them was spent elsewhere: queued for a CPU the
+ * machine's other processes held, or in the database.
+ */
+function measureStalls(): { stop(): { readonly delayP99: number; readonly delayMax: number; readonly gcCount: number; readonly gcMs: number; readonly gcMax: number } } {
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  const pauses: number[] = [];
+  const gc = new PerformanceObserver((list) => pauses.push(...list.getEntries().map((e) => e.duration)));
+  delay.enable();
+  gc.observe({ entryTypes: ['gc'] });
+  const ms = (ns: number) => Math.round(ns / 1e5) / 10;
+  return {
+    stop() {
+      delay.disable();
+      gc.disconnect();
+      return { delayP99: ms(delay.percentile(99)), delayMax: ms(delay.max), gcCount: pauses.length, gcMs: Math.round(pauses.reduce((a, b) => a + b, 0)), gcMax: Math.round(Math.max(0, ...pauses) * 10) / 10 };
     },
   };
 }
@@ -241,13 +264,16 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
       const bytes = (await sample.arrayBuffer()).byteLength;
       const backendBefore = scratch ? await backendCpuMs(store) : null;
       const cpuBefore = process.cpuUsage();
+      const stalls = measureStalls();
       const figure = await loadInChild({ url: address, token, caseIndex: i, identities: n, rate, seconds });
+      const stalled = stalls.stop();
       const cpu = process.cpuUsage(cpuBefore);
       const backendAfter = backendBefore === null ? null : await backendCpuMs(store);
       figures.push(figure);
       log(`${figure.name.padEnd(32)} ${figure.throughput.toFixed(0)} req/s  p50 ${figure.p50} ms  p99 ${figure.p99} ms (goal ≤ 50 ms at ${rate} req/s) ${figure.p99 <= 50 && figure.throughput >= rate * 0.95 ? 'met' : 'MISSED'}  errors ${figure.errors}  (load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
       const backend = backendAfter === null || backendBefore === null ? '' : `, PostgreSQL's ${((backendAfter - backendBefore) / Math.max(1, figure.requests)).toFixed(2)} ms`;
       log(`${''.padEnd(32)} server CPU per request ${((cpu.user + cpu.system) / 1000 / Math.max(1, figure.requests)).toFixed(2)} ms${backend}, response ${bytes} bytes`);
+      log(`${''.padEnd(32)} server's event loop delayed: p99 ${stalled.delayP99} ms, max ${stalled.delayMax} ms; GC pauses ${stalled.gcCount}, ${stalled.gcMs} ms in all, longest ${stalled.gcMax} ms`);
       const waited = poolWaits?.take();
       if (waited) log(`${''.padEnd(32)} waiting for a pooled connection: p50 ${waited.p50} ms, p99 ${waited.p99} ms over ${waited.count} statements`);
       if (nightly) {
