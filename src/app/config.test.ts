@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { test } from 'node:test';
 import { isJmlError } from '../domain/errors.ts';
-import { configuredSource, loadConfig, parseConfigText } from './config.ts';
+import { configuredSource, loadConfig } from './config.ts';
+import { parseConfigText } from './config-file.ts';
 
 test('without an mfa section, admin, security and hr must enrol a second factor and the step-up window is 15 minutes', () => {
   assert.deepEqual(parseConfigText('timezone: UTC\n', 'jml.config.yaml').mfa, { required_roles: ['admin', 'security', 'hr'], step_up_minutes: 15 });
@@ -66,4 +71,36 @@ test('a guard window on a file source, or one outside 1 minute to a week, is ref
   refused('sources:\n  entra:\n    type: scim\n    guard_window_minutes: 0\n', /jml\.config\.yaml:4 sources\.entra\.guard_window_minutes/);
   refused('sources:\n  entra:\n    type: scim\n    guard_window_minutes: 10081\n', /jml\.config\.yaml:4 sources\.entra\.guard_window_minutes/);
   refused('sources:\n  entra:\n    type: scim\n    guard_window_minutes: 2.5\n', /jml\.config\.yaml:4 sources\.entra\.guard_window_minutes/);
+});
+
+test('a named configuration file is read and validated, a problem in it named by file and line', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'jml-config-'));
+  try {
+    const file = path.join(dir, 'jml.config.yaml');
+    await writeFile(file, 'timezone: Europe/Berlin\nbatch_nice: 3\n');
+    const config = await loadConfig({ configFile: file }, {});
+    assert.deepEqual([config.file, config.timezone, config.batch_nice], [file, 'Europe/Berlin', 3]);
+    await writeFile(file, 'timezone: UTC\nbatch_nice: 30\n');
+    await assert.rejects(loadConfig({ configFile: file }, {}), (error: unknown) => isJmlError(error, 'invalid_input') && error.message.startsWith(`${file}:2 batch_nice`));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('without a configuration file the YAML library is not loaded', async () => {
+  // A fresh process, in a directory with no jml.config.yaml: this file's own imports load the library.
+  const script = `import { registerHooks } from 'node:module';
+const urls = [];
+registerHooks({ resolve: (specifier, context, next) => { const found = next(specifier, context); urls.push(found.url); return found; } });
+const { loadConfig } = await import(${JSON.stringify(new URL('./config.ts', import.meta.url).href)});
+await loadConfig({ configFile: undefined }, {});
+process.stdout.write(JSON.stringify(urls.filter((url) => url.includes('/node_modules/yaml/'))));`;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'jml-config-'));
+  try {
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout), []);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

@@ -5,11 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { JmlError } from '../domain/errors.ts';
-import { flattenIssues, formatPath, offsetOf } from '../policy/yaml-problems.ts';
-import type { PathSegment } from '../policy/policy-check.ts';
 import { sourceConfigSchema, type SourceConfig } from '../sources/source-config.ts';
 import { NOTIFICATION_TOPICS } from '../notify/notification.ts';
 import { SIEM_FORMATS } from './siem/siem-formats.ts';
@@ -33,6 +30,7 @@ export type AuditStreamConfig = z.output<typeof auditStreamSchema>;
 
 const timezone = z.string().refine(isTimeZone, { message: 'not an IANA time zone name (e.g. Europe/Berlin)' });
 
+/** The file's settings and their defaults; config-file.ts validates a file against it. */
 export const configSchema = z
   .object({
     /** The organisation's time zone: effective dates are interpreted in it. */
@@ -189,7 +187,8 @@ export async function loadConfig(overrides: ConfigOverrides = {}, env: NodeJS.Pr
       throw new JmlError('invalid_input', `cannot read the configuration file ${file}: ${(cause as Error).message}`, { cause });
     }
   }
-  const parsed = text === null ? configSchema.parse({}) : parseConfigText(text, file);
+  // Without a file the YAML library is not loaded (config-file.ts).
+  const parsed = text === null ? configSchema.parse({}) : (await import('./config-file.ts')).parseConfigText(text, file);
   const merged = {
     ...parsed,
     timezone: env.JML_TIMEZONE ?? parsed.timezone,
@@ -223,24 +222,6 @@ export function configuredSource(config: Pick<JmlConfigFile, 'sources'>, name: s
 /** Whether a plan's author is barred from approving it: as configured, else on exactly when a PostgreSQL server is used. */
 export function fourEyesOnPlans(config: Pick<JmlConfigFile, 'four_eyes' | 'database_url'>): boolean {
   return config.four_eyes.plans ?? Boolean(config.database_url);
-}
-
-/** Parses and validates configuration text; problems name file, line and path. */
-export function parseConfigText(text: string, file: string): JmlConfigFile {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    throw new JmlError('invalid_input', `${file}:${lineCounter.linePos(e.pos[0]).line} ${e.message}`);
-  }
-  const data = doc.toJS() ?? {};
-  const result = configSchema.safeParse(data);
-  if (result.success) return result.data;
-  const problems = flattenIssues(result.error.issues, data).map((issue) => {
-    const line = lineCounter.linePos(offsetOf(doc, issue.path as readonly PathSegment[])).line;
-    return { file, line, path: formatPath(issue.path), message: issue.message };
-  });
-  throw new JmlError('invalid_input', problems.map((p) => `${p.file}:${p.line} ${p.path}: ${p.message}`).join('\n'), { details: { problems } });
 }
 
 function batchNiceFromEnv(value: string): number {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Kysely } from 'kysely';
-import { parseConfigText } from '../../src/app/config.ts';
+import { parseConfigText } from '../../src/app/config-file.ts';
 import { streamCursor } from '../../src/app/siem/siem-stream.ts';
 import { startWorkerRuntime } from '../../src/jobs/worker-runtime.ts';
 import { appendAudit } from '../../src/store/audit-log.ts';
