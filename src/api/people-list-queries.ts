@@ -19,7 +19,7 @@ import type { Database } from '../store/database.ts';
 import { preparedQuery, type ParamStandIns } from '../store/prepared-query.ts';
 
 /** The attributes a row of the list shows or makes its display name from (see `displayName`). */
-export const SHOWN_ATTRIBUTES = ['display_name', 'first_name', 'last_name', 'email', 'department', 'title', 'manager'] as const;
+const SHOWN_ATTRIBUTES = ['display_name', 'first_name', 'last_name', 'email', 'department', 'title', 'manager'] as const;
 
 /** A row of the list: the identity's columns and its attributes (on PostgreSQL only those shown). */
 export interface PersonRow {
