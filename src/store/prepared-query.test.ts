@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { describe, test } from 'node:test';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { testBackends } from '../../test/support/backends.ts';
@@ -39,6 +41,32 @@ for (const backend of testBackends()) {
           return (await sql<{ name: string }>`select name from pg_prepared_statements`.execute(trx)).rows.map((r) => r.name);
         });
         assert.ok(names.some((n) => n.startsWith('test_by_key_and_kinds_')), `named statement on the connection: ${names.join(', ')}`);
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('the rows of a read are garbage once dropped: a young-generation collection reclaims them, none reach the old generation', async () => {
+      // pg's promise form of client.query left each answer reachable past the next young collection, so
+      // every page of rows was copied into the old generation (measured: 10–19 MB for these 200 reads;
+      // at 500 API requests/s, 8 MB per collection and pauses of 10–45 ms). The store's pool asks pg in
+      // its callback form, whose answers die young.
+      v8.setFlagsFromString('--expose-gc');
+      const gc = vm.runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
+      const oldGeneration = () => v8.getHeapSpaceStatistics().filter((s) => s.space_name === 'old_space' || s.space_name === 'large_object_space').reduce((sum, s) => sum + s.space_used_size, 0);
+      const store = await backend.open();
+      try {
+        const read = () => sql<{ n: number; s: string }>`select g as n, repeat('x', 40) || g as s from generate_series(1, 2000) g`.execute(store.db);
+        for (let i = 0; i < 20; i += 1) await read();
+        gc({ type: 'major' });
+        const before = oldGeneration();
+        let rows = 0;
+        for (let i = 0; i < 200; i += 1) rows += (await read()).rows.length;
+        gc({ type: 'minor' });
+        gc({ type: 'minor' });
+        const grown = oldGeneration() - before;
+        assert.equal(rows, 400_000);
+        assert.ok(grown < 4e6, `the old generation grew ${(grown / 1e6).toFixed(1)} MB over 200 reads of 2,000 rows dropped at once`);
       } finally {
         await store.close();
       }
