@@ -1,9 +1,10 @@
 /**
  * API benchmark: 100,000 identities, then the people list and the identity
- * page under a loopback load generator (autocannon) at a fixed rate.
+ * page under a loopback open-loop load at a steady rate (api-load.ts: each
+ * request sent when due, its latency counted from then).
  * Target: p99 ≤ 50 ms at 500 requests/s. The load generator runs in its own
- * process (this file, re-run with --load-generator) so its work does not share
- * the server's event loop and inflate the latencies it measures. Run alone:
+ * process so its work does not share the server's event loop and inflate the
+ * latencies it measures. Run alone:
  *   node bench/api-bench.ts [--identities 100000] [--rate 500] [--seconds 10] [--case 'people list (50']
  * With DATABASE_URL it runs on that PostgreSQL server, in a database of its own
  * (created and dropped), else on PGlite.
@@ -21,7 +22,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { buildApiServer } from '../src/api/api-server.ts';
@@ -32,6 +32,7 @@ import { createConsoleServices } from '../src/api/console-services.ts';
 import { loadConfig } from '../src/app/config.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
 import { createScratchDatabase } from '../test/support/scratch-database.ts';
+import { CASES, key, type ApiBenchFigure, type LoadRequest } from './api-load.ts';
 import { writeHrFile } from './import-bench.ts';
 import { JML_BIN } from './process-measure.ts';
 
@@ -47,23 +48,7 @@ export interface ApiBenchOptions {
   readonly only?: string;
 }
 
-export interface ApiBenchFigure {
-  readonly name: string;
-  readonly requests: number;
-  readonly throughput: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly errors: number;
-}
-
-const key = (i: number) => `E${String(i).padStart(6, '0')}`;
-
-/** The requests of each case; the load generator picks a fresh path for every request. */
-const CASES: readonly { readonly name: string; readonly path: (n: number) => string }[] = [
-  { name: 'people list (50 per page)', path: (n) => `/api/people?limit=50&cursor=${key(Math.floor(Math.random() * (n - 100)))}` },
-  { name: 'people list, department filter', path: () => `/api/people?limit=50&department=Finance` },
-  { name: 'identity page', path: (n) => `/api/people/${key(100 + Math.floor(Math.random() * (n - 100)))}` },
-];
+export type { ApiBenchFigure };
 
 /**
  * Time the API's requests wait for a connection of the store's pool (PostgreSQL:
@@ -146,37 +131,25 @@ async function seed(store: Store, n: number): Promise<void> {
   await sql`ANALYZE identities`.execute(store.db);
 }
 
-interface LoadRequest {
-  readonly url: string;
-  readonly token: string;
-  readonly caseIndex: number;
-  readonly identities: number;
-  readonly rate: number;
-  readonly seconds: number;
-}
-
-/** Runs autocannon in a child process and returns its figure. */
-function loadInChild(request: LoadRequest): Promise<ApiBenchFigure> {
+/**
+ * Runs the load generator (api-load.ts) in a child process and returns its
+ * figure; `measuring` is called when its warm-up is over and the measured
+ * requests start, so the server's own figures cover the same stretch.
+ */
+function loadInChild(request: LoadRequest, measuring: () => void): Promise<ApiBenchFigure> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [import.meta.filename, '--load-generator', JSON.stringify(request)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(import.meta.dirname, 'api-load.ts'), JSON.stringify(request)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.startsWith('measuring\n')) {
+        out = out.slice('measuring\n'.length);
+        measuring();
+      }
+    });
     child.on('error', reject);
     child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ApiBenchFigure) : reject(new Error(`load generator exited with ${code}`))));
   });
-}
-
-async function generateLoad(request: LoadRequest): Promise<ApiBenchFigure> {
-  const c = CASES[request.caseIndex]!;
-  const result = await autocannon({
-    url: request.url,
-    connections: 20,
-    duration: request.seconds,
-    overallRate: request.rate,
-    headers: { authorization: `Bearer ${request.token}` },
-    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: c.path(request.identities) }) }],
-  });
-  return { name: c.name, requests: result.requests.total, throughput: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
 }
 
 /** What the nightly work did while the API was measured. */
@@ -257,21 +230,27 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
       // cases' figures differed by where they fell, not by what they cost.
       const nightly = options.underLoad && options.databaseUrl ? await startNightlyWork(options.databaseUrl) : null;
       if (nightly) log('nightly work running in another process: jml import hr (100,000 rows) and jml plan, repeated');
-      // A short warm-up at the same rate: JIT, plan caches, the policy cache.
-      await loadInChild({ url: address, token, caseIndex: i, identities: n, rate, seconds: 2 });
-      poolWaits?.take();
       const sample = await fetch(`${address}${CASES[i]!.path(n)}`, { headers: { authorization: `Bearer ${token}` } });
       const bytes = (await sample.arrayBuffer()).byteLength;
-      const backendBefore = scratch ? await backendCpuMs(store) : null;
-      const cpuBefore = process.cpuUsage();
-      const stalls = measureStalls();
-      const figure = await loadInChild({ url: address, token, caseIndex: i, identities: n, rate, seconds });
+      // The server's side is measured from the end of the generator's warm-up (2 s at the same rate:
+      // JIT, plan caches, the policy cache) to its last answer.
+      const window: { backendBefore?: Promise<number | null>; cpuBefore?: NodeJS.CpuUsage; stalls?: ReturnType<typeof measureStalls> } = {};
+      const figure = await loadInChild({ url: address, token, caseIndex: i, identities: n, rate, seconds, warmupSeconds: 2 }, () => {
+        poolWaits?.take();
+        window.backendBefore = scratch ? backendCpuMs(store) : Promise.resolve(null);
+        window.cpuBefore = process.cpuUsage();
+        window.stalls = measureStalls();
+      });
+      const { stalls, cpuBefore } = window;
+      if (!stalls || !cpuBefore) throw new Error('the load generator never said it was measuring');
+      const backendBefore = await window.backendBefore!;
       const stalled = stalls.stop();
       const cpu = process.cpuUsage(cpuBefore);
       const backendAfter = backendBefore === null ? null : await backendCpuMs(store);
       figures.push(figure);
-      log(`${figure.name.padEnd(32)} ${figure.throughput.toFixed(0)} req/s  p50 ${figure.p50} ms  p99 ${figure.p99} ms (goal ≤ 50 ms at ${rate} req/s) ${figure.p99 <= 50 && figure.throughput >= rate * 0.95 ? 'met' : 'MISSED'}  errors ${figure.errors}  (load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+      log(`${figure.name.padEnd(32)} ${figure.throughput.toFixed(0)} req/s  p50 ${figure.p50} ms  p99 ${figure.p99} ms (goal ≤ 50 ms at ${rate} req/s) ${figure.p99 <= 50 && figure.throughput >= rate * 0.95 ? 'met' : 'MISSED'}  max ${figure.max} ms  errors ${figure.errors}  (load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
       const backend = backendAfter === null || backendBefore === null ? '' : `, PostgreSQL's ${((backendAfter - backendBefore) / Math.max(1, figure.requests)).toFixed(2)} ms`;
+      log(`${''.padEnd(32)} the load generator sent p99 ${figure.sendLagP99} ms after a request was due, using ${figure.generatorCpuMs} ms of CPU per request`);
       log(`${''.padEnd(32)} server CPU per request ${((cpu.user + cpu.system) / 1000 / Math.max(1, figure.requests)).toFixed(2)} ms${backend}, response ${bytes} bytes`);
       log(`${''.padEnd(32)} server's event loop delayed: p99 ${stalled.delayP99} ms, max ${stalled.delayMax} ms; GC pauses ${stalled.gcCount}, ${stalled.gcMs} ms in all, longest ${stalled.gcMax} ms`);
       const waited = poolWaits?.take();
@@ -291,17 +270,13 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
 
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { identities: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'load-generator': { type: 'string' }, 'under-load': { type: 'boolean', default: false }, case: { type: 'string' } } });
-  if (values['load-generator']) {
-    process.stdout.write(JSON.stringify(await generateLoad(JSON.parse(values['load-generator']) as LoadRequest)));
-  } else {
-    await runApiBench({
-      identities: values.identities ? Number(values.identities) : undefined,
-      rate: values.rate ? Number(values.rate) : undefined,
-      seconds: values.seconds ? Number(values.seconds) : undefined,
-      databaseUrl: process.env.DATABASE_URL,
-      underLoad: values['under-load'],
-      only: values.case,
-    });
-  }
+  const { values } = parseArgs({ options: { identities: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, 'under-load': { type: 'boolean', default: false }, case: { type: 'string' } } });
+  await runApiBench({
+    identities: values.identities ? Number(values.identities) : undefined,
+    rate: values.rate ? Number(values.rate) : undefined,
+    seconds: values.seconds ? Number(values.seconds) : undefined,
+    databaseUrl: process.env.DATABASE_URL,
+    underLoad: values['under-load'],
+    only: values.case,
+  });
 }
