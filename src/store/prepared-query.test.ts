@@ -48,9 +48,8 @@ for (const backend of testBackends()) {
 
     test('the rows of a read are garbage once dropped: a young-generation collection reclaims them, none reach the old generation', async () => {
       // pg's promise form of client.query left each answer reachable past the next young collection, so
-      // every page of rows was copied into the old generation (measured: 10–19 MB for these 200 reads;
-      // at 500 API requests/s, 8 MB per collection and pauses of 10–45 ms). The store's pool asks pg in
-      // its callback form, whose answers die young.
+      // nearly every row was copied into the old generation (8–55 MB for each round of 200 reads below).
+      // The store's pool asks pg in its callback form, whose answers die young.
       v8.setFlagsFromString('--expose-gc');
       const gc = vm.runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
       const oldGeneration = () => v8.getHeapSpaceStatistics().filter((s) => s.space_name === 'old_space' || s.space_name === 'large_object_space').reduce((sum, s) => sum + s.space_used_size, 0);
