@@ -148,7 +148,15 @@ function loadInChild(request: LoadRequest, measuring: () => void): Promise<ApiBe
       }
     });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ApiBenchFigure) : reject(new Error(`load generator exited with ${code}`))));
+    // 'close', not 'exit': only then has all of its output been read.
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`load generator exited with ${code}`));
+      try {
+        resolve(JSON.parse(out) as ApiBenchFigure);
+      } catch (error) {
+        reject(new Error(`load generator's figure is not JSON: ${out.slice(0, 200)}`, { cause: error }));
+      }
+    });
   });
 }
 
@@ -248,7 +256,7 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
       const cpu = process.cpuUsage(cpuBefore);
       const backendAfter = backendBefore === null ? null : await backendCpuMs(store);
       figures.push(figure);
-      log(`${figure.name.padEnd(32)} ${figure.throughput.toFixed(0)} req/s  p50 ${figure.p50} ms  p99 ${figure.p99} ms (goal ≤ 50 ms at ${rate} req/s) ${figure.p99 <= 50 && figure.throughput >= rate * 0.95 ? 'met' : 'MISSED'}  max ${figure.max} ms  errors ${figure.errors}  (load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+      log(`${figure.name.padEnd(32)} ${figure.throughput.toFixed(0)} req/s  p50 ${figure.p50} ms  p99 ${figure.p99} ms (goal ≤ 50 ms at ${rate} req/s) ${figure.p99 <= 50 && figure.throughput >= rate * 0.95 && figure.errors === 0 ? 'met' : 'MISSED'}  max ${figure.max} ms  errors ${figure.errors}  (load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
       const backend = backendAfter === null || backendBefore === null ? '' : `, PostgreSQL's ${((backendAfter - backendBefore) / Math.max(1, figure.requests)).toFixed(2)} ms`;
       log(`${''.padEnd(32)} the load generator sent p99 ${figure.sendLagP99} ms after a request was due, using ${figure.generatorCpuMs} ms of CPU per request`);
       log(`${''.padEnd(32)} server CPU per request ${((cpu.user + cpu.system) / 1000 / Math.max(1, figure.requests)).toFixed(2)} ms${backend}, response ${bytes} bytes`);

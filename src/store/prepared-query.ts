@@ -102,12 +102,13 @@ interface PoolLike<C extends PoolClientLike> {
  * every read were copied into the old generation and freed only by a full
  * collection. Measured: 200 reads of 2,000 rows grew the old generation by
  * 8–55 MB (PostgreSQL and PGlite) against under 0.5 MB in the callback form;
- * `jml plan` at 100,000 people used ~10 % less CPU and ~20 % less memory; the
- * API bench at 500 requests/s promoted 6–8 MB per young collection, with GC
- * pauses up to 50 ms, against ~0.1 MB and 10–20 ms in most runs of the
- * callback form. What kept the answers alive was not traced (a heap snapshot,
- * which runs a full collection first, finds none of them); the test "the rows
- * of a read are garbage once dropped" guards the result.
+ * `jml plan` used ~10 % less CPU and ~20 % less memory at 100,000 people, and
+ * ~20 % less CPU and ~15 % less memory at 500,000; the API bench at 500
+ * requests/s promoted 6–8 MB per young collection, with GC pauses up to 50 ms,
+ * against ~0.1 MB and 10–20 ms in most runs of the callback form. What kept the
+ * answers alive was not traced (a heap snapshot, which runs a full collection
+ * first, finds none of them); the test "the rows of a read are garbage once
+ * dropped" guards the result.
  */
 export function withPreparedStatements<C extends PoolClientLike>(pool: PoolLike<C>): PoolLike<C> {
   const wrapped = new WeakMap<C, C>();
