@@ -5,14 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ensureConsoleBuilt } from '../../src/cli/commands/serve-command.ts';
-import { acquirePeerLock } from '../peers/peer-lock.ts';
 import { skipUnlessPeer } from '../peers/peer-process.ts';
+import { buildConsoleOnce } from '../support/console-build.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -30,19 +28,6 @@ export interface JmlServer {
   /** The server's working directory (its data under data/, the demo HR file at data/demo/hr.csv). */
   readonly work: string;
   stop(): Promise<void>;
-}
-
-/**
- * Builds the console if its sources changed, one test process at a time: browser test files run in
- * parallel, and two vite builds emptying the same web/dist would break each other's servers.
- */
-async function buildConsoleOnce(): Promise<void> {
-  const lock = await acquirePeerLock(`web-build-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}`, 300_000);
-  try {
-    ensureConsoleBuilt((line) => process.stderr.write(`${line}\n`), path.join(ROOT, 'web'));
-  } finally {
-    await lock.release();
-  }
 }
 
 /** Starts `jml serve --demo` on `port` (0: any) with extra environment (and another policy directory than the repository's); resolves once it prints its address and the admin password. */

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { skipUnlessPeer } from '../peers/peer-process.ts';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { buildConsoleOnce } from '../support/console-build.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -45,6 +46,7 @@ describe('web console in Chromium', { skip: skipUnlessPeer('Chromium', existsSyn
   before(async () => {
     mkdirSync(SHOTS, { recursive: true });
     work = mkdtempSync(path.join(os.tmpdir(), 'jml-browser-'));
+    await buildConsoleOnce();
     server = spawn(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), '--data', path.join(work, 'data'), '--policy', path.join(ROOT, 'policy'), 'serve', '--demo', '--port', '0'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     await new Promise<void>((resolve, reject) => {

@@ -19,6 +19,7 @@ import { chromium, type Browser, type CDPSession, type Page } from 'playwright-c
 import { skipUnlessPeer } from '../peers/peer-process.ts';
 import { createTestDatabase } from '../support/backends.ts';
 import type { ScratchDatabase } from '../support/scratch-database.ts';
+import { buildConsoleOnce } from '../support/console-build.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -74,6 +75,7 @@ for (const backend of BACKENDS) {
       // A one-minute step-up window, so the step-up dialog can be seen without waiting a quarter of an hour.
       writeFileSync(path.join(work, 'jml.config.yaml'), 'mfa:\n  step_up_minutes: 1\n');
       const env = { ...process.env, JML_MASTER_KEY: randomBytes(32).toString('base64'), JML_PUBLIC_URL: '', ...(database ? { DATABASE_URL: database.url } : {}) };
+      await buildConsoleOnce();
       server = spawn(process.execPath, [path.join(ROOT, 'src/cli/main.ts'), '--data', path.join(work, 'data'), '--policy', path.join(ROOT, 'policy'), 'serve', '--port', '0'], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       await new Promise<void>((resolve, reject) => {

@@ -22,6 +22,7 @@ import type { Database } from '../../src/store/database.ts';
 import { openStore, type Store } from '../../src/store/open-store.ts';
 import { createTestDatabase } from '../support/backends.ts';
 import { CLI, runCli } from '../support/run-cli.ts';
+import { buildConsoleOnce } from '../support/console-build.ts';
 
 const NOW = new Date('2026-12-05T10:00:00Z');
 const scratch = mkdtempSync(path.join(tmpdir(), 'jml-backup-'));
@@ -153,6 +154,7 @@ describe('backup and restore of the embedded database', () => {
   test('a running jml serve --backup-dir writes a backup on SIGUSR2 that restores with its audit trail verifying', { timeout: 180_000 }, async () => {
     const data = path.join(scratch, 'served');
     const backups = path.join(scratch, 'served-backups');
+    await buildConsoleOnce();
     const server = spawn(process.execPath, [CLI, '--data', data, 'serve', '--port', '0', '--backup-dir', backups, '--backup-every', '0'], { env: { ...process.env, DATABASE_URL: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     server.stdout.on('data', (d: Buffer) => (output += d.toString()));
