@@ -32,7 +32,7 @@ import { createConsoleServices } from '../src/api/console-services.ts';
 import { loadConfig } from '../src/app/config.ts';
 import { openStore, type Store } from '../src/store/open-store.ts';
 import { createScratchDatabase } from '../test/support/scratch-database.ts';
-import { CASES, key, type ApiBenchFigure, type LoadRequest } from './api-load.ts';
+import { CASES, key, MEASURING_LINE, type ApiBenchFigure, type LoadRequest } from './api-load.ts';
 import { writeHrFile } from './import-bench.ts';
 import { JML_BIN } from './process-measure.ts';
 
@@ -142,8 +142,8 @@ function loadInChild(request: LoadRequest, measuring: () => void): Promise<ApiBe
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.startsWith('measuring\n')) {
-        out = out.slice('measuring\n'.length);
+      if (out.startsWith(MEASURING_LINE)) {
+        out = out.slice(MEASURING_LINE.length);
         measuring();
       }
     });
@@ -242,16 +242,16 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
       const bytes = (await sample.arrayBuffer()).byteLength;
       // The server's side is measured from the end of the generator's warm-up (2 s at the same rate:
       // JIT, plan caches, the policy cache) to its last answer.
-      const window: { backendBefore?: Promise<number | null>; cpuBefore?: NodeJS.CpuUsage; stalls?: ReturnType<typeof measureStalls> } = {};
+      let started: { readonly backendBefore: Promise<number | null>; readonly cpuBefore: NodeJS.CpuUsage; readonly stalls: ReturnType<typeof measureStalls> } | undefined;
       const figure = await loadInChild({ url: address, token, caseIndex: i, identities: n, rate, seconds, warmupSeconds: 2 }, () => {
         poolWaits?.take();
-        window.backendBefore = scratch ? backendCpuMs(store) : Promise.resolve(null);
-        window.cpuBefore = process.cpuUsage();
-        window.stalls = measureStalls();
+        started = { backendBefore: scratch ? backendCpuMs(store) : Promise.resolve(null), cpuBefore: process.cpuUsage(), stalls: measureStalls() };
       });
-      const { stalls, cpuBefore } = window;
-      if (!stalls || !cpuBefore) throw new Error('the load generator never said it was measuring');
-      const backendBefore = await window.backendBefore!;
+      // Set in the callback above, which TypeScript cannot see run.
+      const measured = started as typeof started;
+      if (!measured) throw new Error('the load generator never said it was measuring');
+      const { stalls, cpuBefore } = measured;
+      const backendBefore = await measured.backendBefore;
       const stalled = stalls.stop();
       const cpu = process.cpuUsage(cpuBefore);
       const backendAfter = backendBefore === null ? null : await backendCpuMs(store);

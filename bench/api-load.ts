@@ -53,6 +53,9 @@ export interface ApiBenchFigure {
   readonly errors: number;
 }
 
+/** The line the child prints when its warm-up is over and the measured requests start. */
+export const MEASURING_LINE = 'measuring\n';
+
 /** The key of the i-th synthetic identity the bench seeds. */
 export const key = (i: number) => `E${String(i).padStart(6, '0')}`;
 
@@ -147,6 +150,6 @@ export async function generateLoad(request: LoadRequest, measuring: () => void =
 
 // Run as a child: a line `measuring` when the warm-up is over, then the figure as JSON.
 if (import.meta.main) {
-  const figure = await generateLoad(JSON.parse(process.argv[2]!) as LoadRequest, () => process.stdout.write('measuring\n'));
+  const figure = await generateLoad(JSON.parse(process.argv[2]!) as LoadRequest, () => process.stdout.write(MEASURING_LINE));
   process.stdout.write(`${JSON.stringify(figure)}\n`);
 }
