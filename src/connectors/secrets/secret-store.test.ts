@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { inspect } from 'node:util';
 import { isJmlError } from '../../domain/errors.ts';
@@ -60,7 +60,7 @@ for (const backend of testBackends()) {
       await putSecret(store.db, right, 'saas', 'token', PLAIN, URL_A);
       await assert.rejects(getSecret(store.db, createKeyring(newKey()), 'saas', 'token', URL_A), (e) => isJmlError(e, 'forbidden') && e.message.includes(right.current.id) && !e.message.includes(PLAIN));
       // A different key that claims the same id (a forged or corrupted keyring) fails authentication instead of returning garbage.
-      const impostor = { current: { id: right.current.id, key: randomBytes(32) }, byId: () => ({ id: right.current.id, key: randomBytes(32) }) };
+      const impostor = { current: { id: right.current.id, key: createSecretKey(randomBytes(32)) }, byId: () => ({ id: right.current.id, key: createSecretKey(randomBytes(32)) }) };
       await assert.rejects(getSecret(store.db, impostor, 'saas', 'token', URL_A), (e) => isJmlError(e, 'forbidden') && /failed authentication/.test(e.message));
     });
 
