@@ -103,7 +103,7 @@ export function createInitialCredentials(deps: InitialCredentialsDeps): InitialC
   async function releaseMany(requests: readonly { readonly change: Change; readonly accountId: string | null }[]): Promise<Map<string, InitialCredentialInfo>> {
     return db.transaction().execute(async (trx) => {
       const ids = [...new Set(requests.map((r) => r.change.id))];
-      const rows = await trx.selectFrom('initial_credentials').selectAll().where('change_id', 'in', ids).where('state', '=', 'pending').forUpdate().execute();
+      const rows = await trx.selectFrom('initial_credentials').select(['id', 'system', 'identity_key', 'change_id', 'account_id']).where('change_id', 'in', ids).where('state', '=', 'pending').forUpdate().execute();
       if (rows.length === 0) return new Map();
       const accountOf = new Map(requests.map((r) => [r.change.id, r.accountId]));
       const owners = await deliverers(trx, rows);
