@@ -17,7 +17,7 @@ import { writePolicyDir } from '../../test/support/jml-fixture.ts';
 import { openPolicyConnectors } from '../app/connectors-from-policy.ts';
 import { submitPlan } from './change-job.ts';
 import { startJobBoss } from './job-boss.ts';
-import { executePlan, nextPollMs, resumeUnfinishedPlans, type PlanExecutorDeps } from './plan-executor.ts';
+import { executePlan, nextPollMs, planNudge, resumeUnfinishedPlans, type PlanExecutorDeps } from './plan-executor.ts';
 
 let plans = 0;
 function makePlan(changes: readonly Change[]): Plan {
@@ -70,6 +70,40 @@ describe('how often an apply reads its plan\'s tally', () => {
   test('once a fiftieth of the plan or less is left to move, the tally is read at the base interval however long it takes, so the end is seen promptly', () => {
     assert.equal(nextPollMs(2_000, 270, { total: 200_000, moving: 4_000 }), 2_000);
     assert.equal(nextPollMs(2_000, 270, { total: 200_000, moving: 0 }), 2_000);
+  });
+});
+
+describe('what ends the wait between two looks at a plan early', () => {
+  const elapsed = async (wait: Promise<void>) => {
+    const started = performance.now();
+    await wait;
+    return performance.now() - started;
+  };
+
+  test('the wait ends once as many of the plan\'s changes as were moving have stopped in this process', async () => {
+    const nudge = planNudge('p1');
+    nudge.reset();
+    const wait = nudge.sleep(60_000, 2);
+    nudge.onChange('confirmed', { planId: 'p1' });
+    nudge.onChange('retrying', { planId: 'p1' }); // still moving
+    nudge.onChange('confirmed', { planId: 'p2' }); // another plan's
+    setTimeout(() => nudge.onChange('parked', { planId: 'p1' }), 20);
+    assert.ok((await elapsed(wait)) < 30_000);
+  });
+
+  test('changes that stopped before the wait began count, since the last look', async () => {
+    const nudge = planNudge('p1');
+    nudge.reset();
+    nudge.onChange('already', { planId: 'p1' });
+    assert.ok((await elapsed(nudge.sleep(60_000, 1))) < 30_000);
+  });
+
+  test('with nothing moving the wait lasts its whole time, whatever settles: a plan waiting on a task is not looked at in a loop', async () => {
+    const nudge = planNudge('p1');
+    nudge.reset();
+    const wait = nudge.sleep(150, 0);
+    nudge.onChange('confirmed', { planId: 'p1' });
+    assert.ok((await elapsed(wait)) >= 140);
   });
 });
 
@@ -216,6 +250,16 @@ for (const backend of testBackends()) {
       await payroll.tasks.closeTask(task!.id, { doneBy: 'hr-ops', doneAt: new Date().toISOString(), note: 'added in payroll UI' }, 'hr-ops');
       const second = await applyPlan(deps({ payroll }), plan);
       assert.deepEqual(second.changes.map((c) => c.state), ['confirmed', 'pending']);
+    });
+
+    test('the wait for a plan ends as its own worker settles the last change, not at the next look: with an hour between looks it still ends', { timeout: 60_000 }, async () => {
+      const fake = wikiFake();
+      const keys = Array.from({ length: 30 }, (_, i) => `N${i}`);
+      const plan = makePlan(keys.flatMap((k) => [create(k), grant(k, 'staff')]));
+      const report = await applyPlan(deps({ wiki: fake }, { pollMs: 3_600_000 }), plan);
+      assert.equal(report.status, 'applied');
+      assert.equal(report.counts.confirmed, 60);
+      assert.equal(fake.state.effects.add_grant, 30);
     });
 
     test('a change kind the connector does not provision becomes a task for the system owner; only the changes behind it wait', async () => {

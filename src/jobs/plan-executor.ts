@@ -19,7 +19,7 @@ import { readPlanProgress, readPlanTally, type PlanProgress, type PlanTally } fr
 import { loadPlan } from '../app/plan-record-store.ts';
 import type { Store } from '../store/open-store.ts';
 import { releaseQuarantine, type SystemHealth } from '../app/quarantine.ts';
-import { closePlanIfDone, FINAL, recheckPending, resumeSystem, submitPlan } from './change-job.ts';
+import { closePlanIfDone, FINAL, recheckPending, resumeSystem, submitPlan, type ChangeJobOutcome } from './change-job.ts';
 import { startJobBoss } from './job-boss.ts';
 import { startWorkers, type WorkerOptions, type Workers } from './workers.ts';
 
@@ -68,7 +68,8 @@ export async function startPlan(deps: PlanExecutorDeps, plan: Plan, currentFinge
       details: { plan: plan.id, planned: plan.fingerprint, current },
     });
   }
-  const workers = await startApplyWorker(deps);
+  const nudge = planNudge(plan.id);
+  const workers = await startApplyWorker(deps, nudge.onChange);
   try {
     const queue = { db: deps.store.db, boss: workers.boss, actor: deps.actor, ...(deps.now ? { now: deps.now } : {}) };
     await submitPlan(queue, plan);
@@ -77,7 +78,7 @@ export async function startPlan(deps: PlanExecutorDeps, plan: Plan, currentFinge
     await workers.stop();
     throw error;
   }
-  const finished = waitForPlan(deps, plan).finally(() => workers.stop());
+  const finished = waitForPlan(deps, plan, nudge).finally(() => workers.stop());
   return { planId: plan.id, finished };
 }
 
@@ -147,8 +148,9 @@ async function withWorker<T>(deps: PlanExecutorDeps, fn: (workers: Workers) => P
  */
 export const APPLY_BATCH_SIZE = 200;
 
-function startApplyWorker(deps: PlanExecutorDeps): Promise<Workers> {
+function startApplyWorker(deps: PlanExecutorDeps, onChange?: Parameters<typeof startWorkers>[0]['onChange']): Promise<Workers> {
   return startWorkers({
+    ...(onChange ? { onChange } : {}),
     store: deps.store,
     connectorFor: deps.connectorFor,
     ...(deps.tasksFor ? { tasksFor: deps.tasksFor } : {}),
@@ -166,10 +168,11 @@ function startApplyWorker(deps: PlanExecutorDeps): Promise<Workers> {
  * running, or some may be held (a pending task, a quarantine); only then
  * reads the whole progress, which decides whether anything can still move.
  */
-async function waitForPlan(deps: PlanExecutorDeps, plan: Plan): Promise<ApplyReport> {
+async function waitForPlan(deps: PlanExecutorDeps, plan: Plan, nudge?: PlanNudge): Promise<ApplyReport> {
   const pollMs = deps.pollMs ?? basePollMs(plan.changes.length);
   for (;;) {
     const started = performance.now();
+    nudge?.reset();
     let tally: PlanTally = await readPlanTally(deps.store.db, plan);
     const tallyMs = performance.now() - started;
     if (tally.status === 'applying' && tally.settled === tally.total) {
@@ -184,8 +187,55 @@ async function waitForPlan(deps: PlanExecutorDeps, plan: Plan): Promise<ApplyRep
     } else {
       deps.onProgress?.({ planId: plan.id, total: tally.total, settled: tally.settled, active: tally.moving });
     }
-    await new Promise((resolve) => setTimeout(resolve, nextPollMs(pollMs, tallyMs, tally)));
+    const waitMs = nextPollMs(pollMs, tallyMs, tally);
+    await (nudge ? nudge.sleep(waitMs, tally.moving) : new Promise((resolve) => setTimeout(resolve, waitMs)));
   }
+}
+
+/** Outcomes after which a change no longer counts as moving in the plan's tally. */
+const STOPS_MOVING: ReadonlySet<ChangeJobOutcome> = new Set(['already', 'confirmed', 'parked', 'blocked', 'pending']);
+
+/** Cuts the wait between two looks at a plan short once the changes that were moving may all have stopped. */
+export interface PlanNudge {
+  /** For the apply's own worker: counts this plan's changes as they stop moving. */
+  readonly onChange: (outcome: ChangeJobOutcome, job: { readonly planId: string }) => void;
+  /** Called as a look at the plan begins: what stops moving from then on is counted anew. */
+  reset(): void;
+  /** Waits `ms`, or less: until `moving` changes have stopped moving in this process since the last reset. */
+  sleep(ms: number, moving: number): Promise<void>;
+}
+
+/**
+ * The apply's own worker reports each change it settles, so the wait for a plan
+ * ends as its last change is recorded, not at the next poll (up to 2 s later on a
+ * large plan; 0.25–0.45 s of a 5 s apply of 4,000 changes). The poll stays: it
+ * finds what other processes settled, and what this one saw before a reset.
+ */
+export function planNudge(planId: string): PlanNudge {
+  let stopped = 0;
+  let waiting: { readonly moving: number; readonly wake: () => void } | null = null;
+  return {
+    onChange: (outcome, job) => {
+      if (job.planId !== planId || !STOPS_MOVING.has(outcome)) return;
+      stopped += 1;
+      if (waiting && waiting.moving > 0 && stopped >= waiting.moving) waiting.wake();
+    },
+    reset: () => {
+      stopped = 0;
+    },
+    sleep: (ms, moving) =>
+      new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          waiting = null;
+          resolve();
+        };
+        const timer = setTimeout(wake, ms);
+        waiting = { moving, wake };
+        // Nothing moving: nothing here can end the wait early (a task, a quarantine, another process's work).
+        if (moving > 0 && stopped >= moving) wake();
+      }),
+  };
 }
 
 /** How often a plan of `changes` changes is looked at by default: 4 times a second, less often for a large plan (up to every 2 s). */
