@@ -11,7 +11,8 @@
  * 2. jml: N people imported from an HR file (not timed), then `jml apply
  *    --yes --json` as a whole process (plan, queue, connector calls, read-back
  *    confirmation, records): one create_account and one add_grant per person.
- *    changes/s = changes confirmed / wall time of the process.
+ *    changes/s = changes confirmed / wall time of the process. Both commands
+ *    run through bin/jml.js, as `npx jml` does (its compile cache included).
  *
  * Prints jml's rate, how long before its first change was done, the floor's
  * rate, their ratio against the goal (≥ 0.5), jml's CPU time and peak RSS,
@@ -43,8 +44,8 @@ import { openLdapSkipReason, startOpenLdap, type OpenLdapPeer } from '../test/pe
 import { HR_HEADER, hrRow } from '../test/support/hr-files.ts';
 import { writePolicyDir } from '../test/support/jml-fixture.ts';
 import { addDirectoryGroups, directorySettings, storePeerSecrets } from '../test/support/peer-systems.ts';
-import { CLI } from '../test/support/run-cli.ts';
 import { createScratchDatabase, type ScratchDatabase } from '../test/support/scratch-database.ts';
+import { JML_BIN } from './process-measure.ts';
 
 const execute = promisify(execFile);
 const { values } = parseArgs({ options: { people: { type: 'string', default: '2000' }, backend: { type: 'string', default: 'both' }, departments: { type: 'string', default: '10' }, json: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' }, 'skip-floor': { type: 'boolean', default: false }, leavers: { type: 'string', default: '0' } } });
@@ -67,6 +68,8 @@ interface ApplyRun {
   readonly applySeconds: number;
   /** From the start of `jml apply` to the first change recorded as done (planning, recording the plan, queueing its jobs, the first batch). */
   readonly firstChangeSeconds: number;
+  /** From the start of `jml apply` to the last change recorded as done; the rest of applySeconds is the process seeing it and ending. */
+  readonly lastChangeSeconds: number;
   readonly changesPerSecond: number;
   readonly floorOpsPerSecond: number | null;
   readonly ldapaddPerSecond: number | null;
@@ -105,6 +108,8 @@ interface TimedApply {
   readonly applySeconds: number;
   /** From the start of `jml apply` to the first change recorded as done (planning, recording the plan, queueing its jobs, the first batch). */
   readonly firstChangeSeconds: number;
+  /** From the start of `jml apply` to the last change recorded as done. */
+  readonly lastChangeSeconds: number;
   readonly changesPerSecond: number;
   readonly peakRssMiB: number;
   readonly cpuSeconds: number;
@@ -127,7 +132,7 @@ async function main(): Promise<void> {
     const r = await runOnce(backend);
     console.log(
       `apply ${backend}: ${r.confirmed}/${r.changes} changes for ${r.people.toLocaleString('en')} people in ${r.applySeconds.toFixed(1)} s → ` +
-        `${Math.round(r.changesPerSecond)} changes/s, the first done after ${r.firstChangeSeconds.toFixed(1)} s; ` +
+        `${Math.round(r.changesPerSecond)} changes/s, the first done after ${r.firstChangeSeconds.toFixed(1)} s, the last after ${r.lastChangeSeconds.toFixed(1)} s; ` +
         (r.floorOpsPerSecond === null || r.ratio === null
           ? 'floor not measured; '
           : `floor ${Math.round(r.floorOpsPerSecond)} ops/s (ldapadd ${Math.round(r.ldapaddPerSecond!)}/s, ldapmodify ${Math.round(r.ldapmodifyPerSecond!)}/s) → ratio ${r.ratio.toFixed(2)} (goal ≥ ${GOAL}); `) +
@@ -143,7 +148,7 @@ async function main(): Promise<void> {
       const perChange = (seconds: number) => ((seconds * 1000) / wave.changes).toFixed(2);
       console.log(
         `apply ${backend} leaver wave: ${wave.confirmed}/${wave.changes} changes (${Object.entries(wave.kinds).map(([k, n]) => `${n} ${k}`).join(', ')}) for ${wave.leavers.toLocaleString('en')} leavers of ` +
-          `${r.people.toLocaleString('en')} people in ${wave.applySeconds.toFixed(1)} s → ${Math.round(wave.changesPerSecond)} changes/s, the first done after ${wave.firstChangeSeconds.toFixed(1)} s; ` +
+          `${r.people.toLocaleString('en')} people in ${wave.applySeconds.toFixed(1)} s → ${Math.round(wave.changesPerSecond)} changes/s, the first done after ${wave.firstChangeSeconds.toFixed(1)} s, the last after ${wave.lastChangeSeconds.toFixed(1)} s; ` +
           (wave.floorOpsPerSecond === null || wave.ratio === null ? 'floor not measured; ' : `floor ${Math.round(wave.floorOpsPerSecond)} ops/s → ratio ${wave.ratio.toFixed(2)} (goal ≥ ${GOAL}); `) +
           `CPU per change: jml ${perChange(wave.cpuSeconds)} ms, slapd ${perChange(wave.slapdCpuSeconds)} ms` +
           `${wave.postgresCpuSeconds === null ? '' : `, postgres ${perChange(wave.postgresCpuSeconds)} ms`} ` +
@@ -172,7 +177,7 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
     await setUp(dir, ldap, env);
     const rows = Array.from({ length: PEOPLE }, (_, i) => hrRow({ id: key(i + 1), first: `First${i + 1}`, last: `Last${i + 1}`, department: department(i + 1), start: '2024-01-01' }));
     writeFileSync(join(dir, 'hr.csv'), [HR_HEADER, ...rows].join('\n') + '\n');
-    await execute(process.execPath, [CLI, 'import', 'hr', join(dir, 'hr.csv'), '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 });
+    await execute(process.execPath, [JML_BIN, 'import', 'hr', join(dir, 'hr.csv'), '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 });
 
     const applied = await timedApply(dir, env, ldap, database);
     // Checked with the directory's own tool, not with jml: every person's account, each in its department's group.
@@ -188,6 +193,7 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
       confirmed: applied.confirmed,
       applySeconds: applied.applySeconds,
       firstChangeSeconds: applied.firstChangeSeconds,
+      lastChangeSeconds: applied.lastChangeSeconds,
       changesPerSecond: applied.changesPerSecond,
       ...floor,
       ratio: floor.floorOpsPerSecond === null ? null : applied.changesPerSecond / floor.floorOpsPerSecond,
@@ -215,7 +221,7 @@ async function timedApply(dir: string, env: NodeJS.ProcessEnv, ldap: OpenLdapPee
   const postgresCpu = database ? await samplePostgresCpu(database.url) : null;
   const startedAt = Date.now();
   const t0 = performance.now();
-  const { stdout } = await execute('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), CLI, 'apply', '--yes', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 }).catch((error: { stdout?: string; stderr?: string }) => {
+  const { stdout } = await execute('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), JML_BIN, 'apply', '--yes', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 }).catch((error: { stdout?: string; stderr?: string }) => {
     throw new Error(`jml apply failed: ${error.stderr ?? ''}${(error.stdout ?? '').slice(0, 2000)}`);
   }).finally(() => postgresCpu?.stop());
   const applySeconds = (performance.now() - t0) / 1000;
@@ -224,10 +230,12 @@ async function timedApply(dir: string, env: NodeJS.ProcessEnv, ldap: OpenLdapPee
   const report = JSON.parse(stdout) as TimedApply['report'];
   const confirmed = (report.counts.confirmed ?? 0) + (report.counts.already ?? 0);
   if (confirmed !== report.total) throw new Error(`jml apply confirmed ${confirmed} of ${report.total} changes: ${JSON.stringify(report.counts)}`);
-  const firstChangeSeconds = ((await firstChangeDone(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: join(dir, 'data') }, startedAt)) - startedAt) / 1000;
+  const done = await changesDone(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : { dataDir: join(dir, 'data') }, startedAt);
+  const firstChangeSeconds = (done.first - startedAt) / 1000;
+  const lastChangeSeconds = (done.last - startedAt) / 1000;
   const [rssKiB, user, system] = readFileSync(rssFile, 'utf8').trim().split(/\s+/).map(Number);
   return {
-    changes: report.total, confirmed, applySeconds, firstChangeSeconds, changesPerSecond: report.total / applySeconds,
+    changes: report.total, confirmed, applySeconds, firstChangeSeconds, lastChangeSeconds, changesPerSecond: report.total / applySeconds,
     peakRssMiB: Math.round(rssKiB! / 1024), cpuSeconds: user! + system!, slapdCpuSeconds, postgresCpuSeconds, loadAverage, report,
   };
 }
@@ -241,7 +249,7 @@ async function runLeaverWave(dir: string, env: NodeJS.ProcessEnv, ldap: OpenLdap
   const left = Array.from({ length: PEOPLE }, (_, i) =>
     i < LEAVERS ? hrRow({ id: key(i + 1), first: `First${i + 1}`, last: `Last${i + 1}`, department: department(i + 1), start: '2024-01-01', end: yesterday, status: 'terminated' }) : rows[i]!);
   writeFileSync(join(dir, 'hr-leavers.csv'), [HR_HEADER, ...left].join('\n') + '\n');
-  await execute(process.execPath, [CLI, 'import', 'hr', join(dir, 'hr-leavers.csv'), '--allow-mass-change', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 });
+  await execute(process.execPath, [JML_BIN, 'import', 'hr', join(dir, 'hr-leavers.csv'), '--allow-mass-change', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 });
   const floorCpu0 = slapdCpu(ldap);
   const floorOpsPerSecond = values['skip-floor'] ? null : await measureLeaverFloor(ldap, dir);
   const floorSlapdCpuSeconds = values['skip-floor'] ? null : slapdCpu(ldap) - floorCpu0;
@@ -258,13 +266,18 @@ async function runLeaverWave(dir: string, env: NodeJS.ProcessEnv, ldap: OpenLdap
   };
 }
 
-/** When the first change done since `since` (ms since the epoch: the start of that `jml apply`) was recorded, read from the store once the apply has ended. */
-async function firstChangeDone(location: { databaseUrl: string } | { dataDir: string }, since: number): Promise<number> {
+/** When the first and the last change done since `since` (ms since the epoch: the start of that `jml apply`) were recorded, read from the store once the apply has ended. */
+async function changesDone(location: { databaseUrl: string } | { dataDir: string }, since: number): Promise<{ readonly first: number; readonly last: number }> {
   const store = await openStore(location);
   try {
-    const row = await store.db.selectFrom('plan_changes').select((eb) => eb.fn.min('finished_at').as('first')).where('state', 'in', ['confirmed', 'already']).where('finished_at', '>=', new Date(since)).executeTakeFirst();
-    if (!row?.first) throw new Error('no change of the apply is recorded as done');
-    return new Date(row.first).getTime();
+    const row = await store.db
+      .selectFrom('plan_changes')
+      .select((eb) => [eb.fn.min('finished_at').as('first'), eb.fn.max('finished_at').as('last')])
+      .where('state', 'in', ['confirmed', 'already'])
+      .where('finished_at', '>=', new Date(since))
+      .executeTakeFirst();
+    if (!row?.first || !row.last) throw new Error('no change of the apply is recorded as done');
+    return { first: new Date(row.first).getTime(), last: new Date(row.last).getTime() };
   } finally {
     await store.close();
   }
