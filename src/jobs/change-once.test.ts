@@ -7,7 +7,7 @@ import { createManualConnector } from '../connectors/manual/manual-connector.ts'
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { submitPlan } from './change-job.ts';
-import { executePlan } from './plan-executor.ts';
+import { executePlan, resumeUnfinishedPlans } from './plan-executor.ts';
 import { startWorkers, type Workers } from './workers.ts';
 
 /**
@@ -82,14 +82,17 @@ for (const backend of testBackends()) {
         { ...leave, id: 'sessions:directory:L1', kind: 'create_account', system: 'directory', dependsOn: [] },
         { ...leave, id: 'disable:ad:L1', kind: 'disable_account', system: 'ad', accountId: account.accountId, dependsOn: ['sessions:directory:L1'] },
       ];
-      const apply = (id: string) =>
-        executePlan({ store, actor: 'test', connectorFor: (s) => (s === 'directory' ? directory : s === 'ad' ? ad : undefined), pollMs: 50 }, { id, computedAt: new Date().toISOString(), fingerprint: 'f', changes }, async () => 'f');
+      const deps = { store, actor: 'test', connectorFor: (s: string | null) => (s === 'directory' ? directory : s === 'ad' ? ad : undefined), pollMs: 50 };
+      const apply = (id: string) => executePlan(deps, { id, computedAt: new Date().toISOString(), fingerprint: 'f', changes }, async () => 'f');
       const first = `task-a-${Date.now()}`;
       assert.deepEqual((await apply(first)).changes.map((c) => c.state), ['pending', 'waiting']);
       const [task] = await directory.tasks.listTasks({ system: 'directory', status: 'open' });
       await directory.tasks.closeTask(task!.id, { doneBy: 'owner', doneAt: new Date().toISOString(), note: 'signed out everywhere' }, 'owner');
       const second = `task-b-${Date.now()}`;
       await apply(second);
+      // The second apply ends once its own plan is settled; what its sweep queued for the first plan and
+      // its worker had not taken by then is finished by the next apply (or any worker), as here.
+      await resumeUnfinishedPlans(deps);
       await settled(store, [first, second]);
       assert.equal(ad.calls['apply:disable_account'], 1, 'the AD account was disabled by one call');
     });
