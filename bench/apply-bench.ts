@@ -25,7 +25,8 @@
  *    Its floor: `ldapmodify` locking L of the floor's entries and deleting
  *    each from its group, one modify per change over one connection.
  *
- *   node bench/apply-bench.ts [--people 2000] [--leavers 0] [--backend pglite|postgres|both] [--cpu-prof DIR] [--skip-floor]
+ *   node bench/apply-bench.ts [--people 2000] [--leavers 0] [--backend pglite|postgres|both] [--cpu-prof DIR] [--skip-floor] [--jml PATH]
+ *   (--jml: another tree's bin/jml.js, for an A/B comparison; default this tree's)
  *   (--skip-floor: jml's figures only; at 100,000 people the floor's one-connection ldapmodify alone takes minutes)
  *   (--leavers 2000 --people 5000: the mass-leaver wave of issue 16; not in `npm run bench`, whose run stays the provisioning one)
  *   (postgres: DATABASE_URL=postgres://… names the server; a scratch database is made and dropped)
@@ -48,8 +49,10 @@ import { createScratchDatabase, type ScratchDatabase } from '../test/support/scr
 import { JML_BIN } from './process-measure.ts';
 
 const execute = promisify(execFile);
-const { values } = parseArgs({ options: { people: { type: 'string', default: '2000' }, backend: { type: 'string', default: 'both' }, departments: { type: 'string', default: '10' }, json: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' }, 'skip-floor': { type: 'boolean', default: false }, leavers: { type: 'string', default: '0' } } });
+const { values } = parseArgs({ options: { people: { type: 'string', default: '2000' }, backend: { type: 'string', default: 'both' }, departments: { type: 'string', default: '10' }, json: { type: 'boolean', default: false }, 'cpu-prof': { type: 'string' }, jml: { type: 'string' }, 'skip-floor': { type: 'boolean', default: false }, leavers: { type: 'string', default: '0' } } });
 const PEOPLE = Number(values.people);
+/** The jml to run (another tree's bin/jml.js for an A/B comparison). */
+const JML = values.jml ?? JML_BIN;
 const LEAVERS = Number(values.leavers);
 if (!Number.isInteger(LEAVERS) || LEAVERS < 0 || LEAVERS > PEOPLE) throw new Error(`--leavers must be a whole number from 0 to --people (${PEOPLE}), not ${values.leavers}`);
 const DEPARTMENTS = Number(values.departments);
@@ -177,7 +180,7 @@ async function runOnce(backend: 'pglite' | 'postgres'): Promise<ApplyRun> {
     await setUp(dir, ldap, env);
     const rows = Array.from({ length: PEOPLE }, (_, i) => hrRow({ id: key(i + 1), first: `First${i + 1}`, last: `Last${i + 1}`, department: department(i + 1), start: '2024-01-01' }));
     writeFileSync(join(dir, 'hr.csv'), [HR_HEADER, ...rows].join('\n') + '\n');
-    await execute(process.execPath, [JML_BIN, 'import', 'hr', join(dir, 'hr.csv'), '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 });
+    await execute(process.execPath, [JML, 'import', 'hr', join(dir, 'hr.csv'), '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 });
 
     const applied = await timedApply(dir, env, ldap, database);
     // Checked with the directory's own tool, not with jml: every person's account, each in its department's group.
@@ -221,7 +224,7 @@ async function timedApply(dir: string, env: NodeJS.ProcessEnv, ldap: OpenLdapPee
   const postgresCpu = database ? await samplePostgresCpu(database.url) : null;
   const startedAt = Date.now();
   const t0 = performance.now();
-  const { stdout } = await execute('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), JML_BIN, 'apply', '--yes', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 }).catch((error: { stdout?: string; stderr?: string }) => {
+  const { stdout } = await execute('/usr/bin/time', ['-f', '%M %U %S', '-o', rssFile, process.execPath, ...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), JML, 'apply', '--yes', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 }).catch((error: { stdout?: string; stderr?: string }) => {
     throw new Error(`jml apply failed: ${error.stderr ?? ''}${(error.stdout ?? '').slice(0, 2000)}`);
   }).finally(() => postgresCpu?.stop());
   const applySeconds = (performance.now() - t0) / 1000;
@@ -249,7 +252,7 @@ async function runLeaverWave(dir: string, env: NodeJS.ProcessEnv, ldap: OpenLdap
   const left = Array.from({ length: PEOPLE }, (_, i) =>
     i < LEAVERS ? hrRow({ id: key(i + 1), first: `First${i + 1}`, last: `Last${i + 1}`, department: department(i + 1), start: '2024-01-01', end: yesterday, status: 'terminated' }) : rows[i]!);
   writeFileSync(join(dir, 'hr-leavers.csv'), [HR_HEADER, ...left].join('\n') + '\n');
-  await execute(process.execPath, [JML_BIN, 'import', 'hr', join(dir, 'hr-leavers.csv'), '--allow-mass-change', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 });
+  await execute(process.execPath, [JML, 'import', 'hr', join(dir, 'hr-leavers.csv'), '--allow-mass-change', '--json'], { cwd: dir, env, maxBuffer: 256 * 2 ** 20 });
   const floorCpu0 = slapdCpu(ldap);
   const floorOpsPerSecond = values['skip-floor'] ? null : await measureLeaverFloor(ldap, dir);
   const floorSlapdCpuSeconds = values['skip-floor'] ? null : slapdCpu(ldap) - floorCpu0;
