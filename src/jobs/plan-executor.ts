@@ -21,7 +21,7 @@ import type { Store } from '../store/open-store.ts';
 import { releaseQuarantine, type SystemHealth } from '../app/quarantine.ts';
 import { closePlanIfDone, FINAL, recheckPending, resumeSystem, submitPlan, type ChangeJobOutcome } from './change-job.ts';
 import { startJobBoss } from './job-boss.ts';
-import { startWorkers, type WorkerOptions, type Workers } from './workers.ts';
+import { startWorkers, type WorkerDeps, type WorkerOptions, type Workers } from './workers.ts';
 
 export interface PlanExecutorDeps {
   readonly store: Pick<Store, 'db' | 'backend'>;
@@ -148,7 +148,7 @@ async function withWorker<T>(deps: PlanExecutorDeps, fn: (workers: Workers) => P
  */
 export const APPLY_BATCH_SIZE = 200;
 
-function startApplyWorker(deps: PlanExecutorDeps, onChange?: Parameters<typeof startWorkers>[0]['onChange']): Promise<Workers> {
+function startApplyWorker(deps: PlanExecutorDeps, onChange?: WorkerDeps['onChange']): Promise<Workers> {
   return startWorkers({
     ...(onChange ? { onChange } : {}),
     store: deps.store,
