@@ -242,16 +242,15 @@ export async function runApiBench(options: ApiBenchOptions = {}): Promise<ApiBen
       const bytes = (await sample.arrayBuffer()).byteLength;
       // The server's side is measured from the end of the generator's warm-up (2 s at the same rate:
       // JIT, plan caches, the policy cache) to its last answer.
-      let started: { readonly backendBefore: Promise<number | null>; readonly cpuBefore: NodeJS.CpuUsage; readonly stalls: ReturnType<typeof measureStalls> } | undefined;
+      // Typed by assertion: TypeScript cannot see the callback below run, and would take it as never set.
+      let started = undefined as { readonly backendBefore: Promise<number | null>; readonly cpuBefore: NodeJS.CpuUsage; readonly stalls: ReturnType<typeof measureStalls> } | undefined;
       const figure = await loadInChild({ url: address, token, caseIndex: i, identities: n, rate, seconds, warmupSeconds: 2 }, () => {
         poolWaits?.take();
         started = { backendBefore: scratch ? backendCpuMs(store) : Promise.resolve(null), cpuBefore: process.cpuUsage(), stalls: measureStalls() };
       });
-      // Set in the callback above, which TypeScript cannot see run.
-      const measured = started as typeof started;
-      if (!measured) throw new Error('the load generator never said it was measuring');
-      const { stalls, cpuBefore } = measured;
-      const backendBefore = await measured.backendBefore;
+      if (!started) throw new Error('the load generator never said it was measuring');
+      const { stalls, cpuBefore } = started;
+      const backendBefore = await started.backendBefore;
       const stalled = stalls.stop();
       const cpu = process.cpuUsage(cpuBefore);
       const backendAfter = backendBefore === null ? null : await backendCpuMs(store);
