@@ -27,6 +27,9 @@ test('nested arrays keep their order; only object keys are sorted', () => {
 test('array-index keys come first in numeric order, then the other keys by code unit, as a JSONB value read back orders them', () => {
   assert.equal(canonicalJson({ b: 1, 10: 'ten', 9: 'nine', '01': 'text', B: 2, é: 3 }), '{"9":"nine","10":"ten","01":"text","B":2,"b":1,"é":3}');
   assert.equal(canonicalJson(JSON.parse('{"10":1,"9":2,"a":3}')), canonicalJson({ a: 3, 9: 2, 10: 1 }));
+  // The largest array index is 2^32 - 2; a larger number is an ordinary key, listed as inserted.
+  assert.equal(canonicalJson({ 4294967294: 1, '01': 2 }), '{"4294967294":1,"01":2}');
+  assert.equal(canonicalJson({ 4294967295: 1, '01': 2 }), '{"01":2,"4294967295":1}');
 });
 
 test('a number that is not finite is refused with where it was, never written as null', () => {
@@ -47,4 +50,55 @@ test('a value with toJSON is written as what it would be stored as', () => {
 
 test('a __proto__ key read back from JSON is an ordinary member, not a prototype', () => {
   assert.equal(canonicalJson(JSON.parse('{"a":2,"__proto__":{"b":1}}')), '{"__proto__":{"b":1},"a":2}');
+});
+
+/** The rules written the plain way, for comparison: every object copied with its keys sorted. */
+function reference(value: unknown): string {
+  const copy = (v: unknown): unknown => {
+    if (typeof v !== 'object' || v === null) return v;
+    if (Array.isArray(v)) return v.map((e) => copy(e));
+    if (v instanceof Date) return v.toISOString();
+    const toJSON = (v as { toJSON?: unknown }).toJSON;
+    if (typeof toJSON === 'function') return copy(toJSON.call(v));
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(v).sort()) {
+      const member = (v as Record<string, unknown>)[key];
+      if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+      Object.defineProperty(out, key, { value: copy(member), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  };
+  return JSON.stringify(copy(value)) ?? 'null';
+}
+
+test('values handed over as they are (keys already in order) are written as a sorted copy would write them', () => {
+  // A seeded generator: the same 3,000 values on every run.
+  let seed = 0x2f6e2b1;
+  const next = (n: number) => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed % n;
+  };
+  const keys = ['a', 'b', 'c', 'B', 'é', '0', '9', '10', '01', '4294967294', '4294967295', '__proto__', 'from', 'to', 'changes'];
+  const leaves = [null, true, 0, -0, 1.5, 'x', '', 'ü "q"', undefined, () => 1, Symbol('s'), new Date(86_400_000)];
+  const make = (depth: number): unknown => {
+    const pick = next(depth > 2 ? 2 : 6);
+    if (pick < 2) return leaves[next(leaves.length)];
+    if (pick === 2) return Array.from({ length: next(4) }, () => make(depth + 1));
+    if (pick === 3) {
+      const stored = make(depth + 1);
+      return { toJSON: () => stored };
+    }
+    const chosen = [...new Set(Array.from({ length: next(6) }, () => keys[next(keys.length)]!))];
+    if (next(2) === 0) chosen.sort();
+    const out: Record<string, unknown> = next(4) === 0 ? Object.create(null) : {};
+    for (const key of chosen) Object.defineProperty(out, key, { value: make(depth + 1), enumerable: true, writable: true, configurable: true });
+    return out;
+  };
+  let handedOver = 0;
+  for (let i = 0; i < 3000; i += 1) {
+    const value = make(0);
+    assert.equal(canonicalJson(value), reference(value), JSON.stringify(value));
+    if (typeof value === 'object' && value !== null && canonicalJson(value) === JSON.stringify(value)) handedOver += 1;
+  }
+  assert.ok(handedOver > 100, `only ${handedOver} values were already in canonical order: the generator no longer exercises that case`);
 });

@@ -18,7 +18,10 @@
  *
  * Written as a sorted copy handed to `JSON.stringify`, which gives the key
  * order above by itself: measured faster than writing the text by hand (an
- * import hashes 100,000 audit entries, a plan a million accounts).
+ * import hashes 100,000 audit entries, a plan a million accounts). Only what
+ * is out of order is copied: a plain object whose keys already come in that
+ * order, with nothing to leave out or resolve at any depth, is handed over as
+ * it is (most of an entry's leaves, `{ from, to }`, and a JSONB value read back).
  */
 export function canonicalJson(value: unknown): string {
   try {
@@ -42,7 +45,8 @@ class NotWritable extends Error {
 /**
  * The value with every object's keys inserted in sorted order (JavaScript then
  * lists array indices first, numerically), dates and `toJSON` values resolved,
- * left-out members dropped (a `__proto__` key stays an ordinary member).
+ * left-out members dropped (a `__proto__` key stays an ordinary member). A value
+ * that `JSON.stringify` already writes that way is returned itself, not copied.
  */
 function sortedCopy(value: unknown): unknown {
   if (typeof value === 'number') {
@@ -51,23 +55,91 @@ function sortedCopy(value: unknown): unknown {
   }
   if (typeof value === 'bigint') throw new NotWritable('a bigint', 'has no JSON form');
   if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) {
-    const out: unknown[] = new Array(value.length);
-    for (let i = 0; i < value.length; i += 1) out[i] = sortedCopy(value[i]);
-    return out;
-  }
+  if (Array.isArray(value)) return arrayCopy(value);
   if (value instanceof Date) return value.toISOString();
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') return sortedCopy(toJSON.call(value));
   const record = value as Record<string, unknown>;
+  const keys = Object.keys(record);
+  const proto: unknown = Object.getPrototypeOf(record);
+  if ((proto === Object.prototype || proto === null) && inCanonicalOrder(keys)) return orderedCopy(record, keys);
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(record).sort()) {
+  for (const key of keys.sort()) {
     const member = record[key];
-    if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
-    if (key === '__proto__') Object.defineProperty(out, key, { value: sortedCopy(member), enumerable: true, writable: true, configurable: true });
-    else out[key] = sortedCopy(member);
+    if (!leftOut(member)) setMember(out, key, sortedCopy(member));
   }
   return out;
+}
+
+/** An array's elements resolved; the array itself when none changes (an array with its own `toJSON` is always copied, which drops it). */
+function arrayCopy(value: readonly unknown[]): unknown[] {
+  let out: unknown[] | null = typeof (value as { toJSON?: unknown }).toJSON === 'function' ? new Array(value.length) : null;
+  for (let i = 0; i < value.length; i += 1) {
+    const element = value[i];
+    const resolved = sortedCopy(element);
+    if (out === null) {
+      if (resolved === element) continue;
+      out = value.slice(0, i);
+      out.length = value.length;
+    }
+    out[i] = resolved;
+  }
+  return out ?? (value as unknown[]);
+}
+
+/**
+ * A plain object whose keys are in canonical order: itself when every member stays as it is, else a copy
+ * from the first member that changes or is left out (the members before it are taken as they are).
+ */
+function orderedCopy(record: Record<string, unknown>, keys: readonly string[]): unknown {
+  let out: Record<string, unknown> | null = null;
+  for (let k = 0; k < keys.length; k += 1) {
+    const key = keys[k]!;
+    const member = record[key];
+    const omitted = leftOut(member);
+    const resolved = omitted ? undefined : sortedCopy(member);
+    if (out === null) {
+      if (!omitted && resolved === member) continue;
+      out = {};
+      for (let j = 0; j < k; j += 1) setMember(out, keys[j]!, record[keys[j]!]);
+    }
+    if (!omitted) setMember(out, key, resolved);
+  }
+  return out ?? record;
+}
+
+/**
+ * Whether keys listed by `Object.keys` are already in canonical order: the engine lists array-index keys first,
+ * in numeric order, then the others as inserted, which must then ascend by code unit.
+ */
+function inCanonicalOrder(keys: readonly string[]): boolean {
+  for (let i = 1; i < keys.length; i += 1) {
+    const before = keys[i - 1]!;
+    if (!(before < keys[i]!) && !isArrayIndex(before)) return false;
+  }
+  return true;
+}
+
+/** An array index as a property key: "0", "9", "10"… up to 2^32 − 2, without leading zeros. */
+function isArrayIndex(key: string): boolean {
+  const first = key.charCodeAt(0);
+  if (first < 48 || first > 57 || (first === 48 && key.length > 1)) return false;
+  for (let i = 1; i < key.length; i += 1) {
+    const c = key.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return key.length <= 10 && Number(key) <= 4294967294;
+}
+
+/** A member `JSON.stringify` leaves out of an object. */
+function leftOut(member: unknown): boolean {
+  return member === undefined || typeof member === 'function' || typeof member === 'symbol';
+}
+
+/** Sets a member; `__proto__` as an ordinary own member, not the prototype. */
+function setMember(out: Record<string, unknown>, key: string, member: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value: member, enumerable: true, writable: true, configurable: true });
+  else out[key] = member;
 }
 
 /** Where the first value without a JSON form sits (`a.b[1]`), found only once the copy has failed: the copy itself carries no path. */
