@@ -40,8 +40,8 @@ const LIST_NODES_LIMIT = 100_000;
  * positions. No map of growing arrays, no string or object kept per grant.
  */
 export function accountGrantsBuilder(accounts: readonly Account[], expectedGrants = 1024): AccountGrantsBuilder {
-  // Sized once when the caller knows the count: each regrowth is a new buffer outside the heap, and
-  // with a heap of gigabytes the collections that external memory triggers cost more than the work.
+  // Sized once for what the caller expects: each regrowth is a new buffer outside the heap, and with a
+  // heap of gigabytes the collections that external memory triggers cost more than the work.
   let owners = new Int32Array(Math.max(1, expectedGrants));
   let names = new Int32Array(Math.max(1, expectedGrants));
   let count = 0;
