@@ -8,7 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import type { Account, Grant } from '../domain/access.ts';
 import { accountGrantsBuilder } from '../engine/account-grants.ts';
 import type { ObservedSystem } from '../engine/index.ts';
-import { forEachPage } from '../store/cursor-read.ts';
+import { forEachCopiedRow } from '../store/copy-read.ts';
 import type { Database } from '../store/database.ts';
 import { byteOrder } from '../store/byte-order.ts';
 
@@ -93,14 +93,15 @@ async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings, at
   const accounts: Account[] = [];
   const linkedKeys: (string | null)[] = [];
   const identityOf = strings.inOrder();
-  await forEachPage(db, query, (rows) => {
-    for (const r of rows) {
-      const near = r.identity_key === null ? null : identityOf(r.identity_key);
-      accounts.push(observedAccount(run.system, r, near ? near.share(r.name) : strings.share(r.name), (near ?? strings).attributes(r.attributes)));
-      // Only settled links: a disputed or unmatched account links nobody.
-      const settled = near !== null && (r.situation === 'linked' || r.situation === 'unlinked');
-      linkedKeys.push(settled ? near.key : null);
-    }
+  // The columns in runAccountsQuery's order, as COPY text (src/store/copy-read.ts).
+  await forEachCopiedRow(db, query, (row) => {
+    const [accountId, name, enabled, lastLoginAt, identityKey, situation, attributes] = row as [string, string, string, string | null, string | null, string, string];
+    const near = identityKey === null ? null : identityOf(identityKey);
+    const r = { account_id: accountId, enabled: enabled === 't', last_login_at: lastLoginAt };
+    accounts.push(observedAccount(run.system, r, near ? near.share(name) : strings.share(name), (near ?? strings).attributes(attributes)));
+    // Only settled links: a disputed or unmatched account links nobody.
+    const settled = near !== null && (situation === 'linked' || situation === 'unlinked');
+    linkedKeys.push(settled ? near.key : null);
   });
   return { accounts, linkedKeys };
 }
@@ -125,10 +126,9 @@ async function loadGrants(db: Db, run: SnapshotRun, accounts: readonly Account[]
   const query = runGrantsQuery(db, run.runId);
   const builder = accountGrantsBuilder(accounts, 2 * accounts.length);
   const unlistedGrants: Grant[] = [];
-  await forEachPage(db, query, (rows) => {
-    for (const r of rows) {
-      if (!builder.add(r.account_id, r.entitlement)) unlistedGrants.push({ system: run.system, accountId: r.account_id, entitlement: r.entitlement });
-    }
+  await forEachCopiedRow(db, query, (row) => {
+    const [accountId, entitlement] = row as [string, string];
+    if (!builder.add(accountId, entitlement)) unlistedGrants.push({ system: run.system, accountId, entitlement });
   });
   return { accountGrants: builder.build(), unlistedGrants };
 }

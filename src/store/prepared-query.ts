@@ -18,6 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Compilable, CompiledQuery, Kysely, QueryResult } from 'kysely';
+import { CopyRows } from './copy-read.ts';
 import type { Database } from './database.ts';
 
 const MARK = '/* jml:prepared ';
@@ -75,6 +76,45 @@ export function preparedQuery<P extends Params, R>(name: string, build: (db: Kys
   };
 }
 
+/**
+ * Runs `COPY … TO STDOUT` on `client` (the simple query protocol: COPY takes no parameters), each row to
+ * `rows`; answers as Kysely expects a statement's result. A row's callback that throws fails the statement
+ * once the server has finished it (the rows left are dropped), so the connection is left ready for the next.
+ */
+function copyOut(client: PoolClientLike, text: string, rows: CopyRows): Promise<{ command: string; rowCount: number; rows: never[] }> {
+  return new Promise((resolve, reject) => {
+    let failed: unknown = null;
+    let count = 0;
+    client.query({
+      submit(connection: { query(text: string): void }) {
+        connection.query(text);
+      },
+      handleCopyData(message: { chunk: Uint8Array }) {
+        if (failed !== null) return;
+        try {
+          rows.row(message.chunk);
+          count += 1;
+        } catch (error) {
+          failed = error;
+        }
+      },
+      // pg hands the connection to the next statement once it has reported an error: no ReadyForQuery follows here.
+      handleError(error: Error) {
+        reject(error);
+      },
+      handleReadyForQuery() {
+        if (failed !== null) reject(failed);
+        else resolve({ command: 'COPY', rowCount: count, rows: [] });
+      },
+      handleRowDescription() {},
+      handleDataRow() {},
+      handleCommandComplete() {},
+      handleEmptyQuery() {},
+      handlePortalSuspended() {},
+    });
+  });
+}
+
 /** The statement name in a prepared query's SQL, or null for any other text. */
 export function preparedName(text: string): string | null {
   if (!text.startsWith(MARK)) return null;
@@ -94,8 +134,10 @@ interface PoolLike<C extends PoolClientLike> {
 
 /**
  * The pool Kysely is given: as `pool`, except that a prepared query's text is
- * run as a named statement (parsed once per connection, by `pg`), and that
- * every statement Kysely sends is asked of `pg` in its callback form.
+ * run as a named statement (parsed once per connection, by `pg`), a statement
+ * sent with a `CopyRows` as its one value is run as a COPY whose rows go to it
+ * (src/store/copy-read.ts), and every other statement Kysely sends is asked of
+ * `pg` in its callback form.
  *
  * Why the callback form: an answer `pg` gave through its promise form stayed
  * reachable past the next young-generation collection, so the rows of nearly
@@ -118,6 +160,7 @@ export function withPreparedStatements<C extends PoolClientLike>(pool: PoolLike<
       const name = typeof text === 'string' ? preparedName(text) : null;
       // Anything but Kysely's (text, values), such as a cursor object, goes to pg as it came.
       if (typeof text !== 'string' || args.length > 2) return client.query(...args);
+      if (Array.isArray(values) && values.length === 1 && values[0] instanceof CopyRows) return copyOut(client, text, values[0]);
       const config = name === null ? { text, values } : { name, text, values };
       return new Promise((resolve, reject) => client.query(config, (error: Error | null, result: unknown) => (error ? reject(error) : resolve(result))));
     };

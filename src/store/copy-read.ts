@@ -1,0 +1,97 @@
+/**
+ * Reading a large result as `COPY (query) TO STDOUT` text: one message per row,
+ * decoded once and split on tabs, instead of the driver's row protocol, which
+ * decodes each field apart and builds an object per row. Measured on one system
+ * of the 500,000-people plan (PostgreSQL, the same rows): 494,879 accounts read
+ * with 0.71-0.72 s of client CPU against 1.41-1.56 s through cursor pages,
+ * 823,174 grants with 0.60-0.82 s against 1.15-1.23 s.
+ *
+ * How it reaches the driver: the statement is sent with one value, a `CopyRows`
+ * holding the callback, and the store's pool (`withPreparedStatements`) runs
+ * such a statement as a COPY on the same connection, so it reads inside the
+ * caller's transaction. COPY takes no parameters: the query's values (strings,
+ * numbers, booleans) are written into its text as SQL literals.
+ *
+ * Works on both backends. On PGlite the whole result of one COPY crosses at once
+ * (its bridge answers a statement whole), so it suits reads of one system, not
+ * an unbounded table.
+ */
+import { sql, type Compilable, type Kysely } from 'kysely';
+import type { Database } from './database.ts';
+
+type Db = Kysely<Database>;
+
+/** A row of COPY text: each column's text, or null for SQL NULL. */
+export type CopiedRow = readonly (string | null)[];
+
+/** What the store's pool recognises as a COPY to run: the callback each row goes to. */
+export class CopyRows {
+  readonly each: (row: CopiedRow) => void;
+  constructor(each: (row: CopiedRow) => void) {
+    this.each = each;
+  }
+
+  /** One CopyData message (a row and its newline) as the row's columns. */
+  row(chunk: Uint8Array): void {
+    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const line = bytes.toString('utf8', 0, bytes.length - 1);
+    const fields: (string | null)[] = line.split('\t');
+    if (line.includes('\\')) {
+      for (let i = 0; i < fields.length; i += 1) fields[i] = unescapeField(fields[i]!);
+    }
+    this.each(fields);
+  }
+}
+
+const ESCAPED: Readonly<Record<string, string>> = { b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v' };
+
+/** A field of COPY's text format: `\N` is NULL; `\\`, `\t`, `\n`… stand for the character (COPY TO writes no octal or hex escapes). */
+export function unescapeField(field: string): string | null {
+  if (field === '\\N') return null;
+  if (!field.includes('\\')) return field;
+  return field.replace(/\\(.)/gs, (_, c: string) => ESCAPED[c] ?? c);
+}
+
+/**
+ * Calls `each` with every row of `query`, in its order, as COPY text columns (in
+ * the order the query selects them), in `db`'s transaction or in one of its own.
+ * @example
+ * await forEachCopiedRow(db, db.selectFrom('observed_grants').select(['account_id', 'entitlement']).where('run_id', '=', id),
+ *   ([accountId, entitlement]) => builder.add(accountId!, entitlement!));
+ */
+export async function forEachCopiedRow(db: Db, query: Compilable<unknown>, each: (row: CopiedRow) => void): Promise<void> {
+  if (!db.isTransaction) return db.transaction().execute((trx) => forEachCopiedRow(trx, query, each));
+  const compiled = query.compile();
+  const text = `COPY (${withLiterals(compiled.sql, compiled.parameters)}) TO STDOUT`;
+  const settings = sql.join(Object.keys(FAST_START).map((name) => sql`current_setting(${name})`));
+  const { rows } = await sql<{ previous: string[] }>`SELECT ARRAY[${settings}] AS previous`.execute(db);
+  await setLocal(db, FAST_START);
+  await db.executeQuery({ ...compiled, sql: text, parameters: [new CopyRows(each)] });
+  await setLocal(db, Object.fromEntries(Object.keys(FAST_START).map((name, i) => [name, rows[0]!.previous[i]!])));
+}
+
+/**
+ * The plan a cursor would get. A cursor's query is planned to return its first rows soon
+ * (`cursor_tuple_fraction`): an ordered read walks the index in order. A COPY's is planned
+ * for its total cost, and reading a system's accounts in order became a parallel scan of
+ * the table and a sort on the server (measured at 500,000 people: the server's CPU for a plan
+ * 28-31 s became 37-46 s, and no row came until the sort was done). For the COPY alone.
+ */
+const FAST_START: Readonly<Record<string, string>> = { enable_seqscan: 'off', enable_sort: 'off', max_parallel_workers_per_gather: '0', jit: 'off' };
+
+async function setLocal(db: Db, settings: Readonly<Record<string, string>>): Promise<void> {
+  await sql`SELECT ${sql.join(Object.entries(settings).map(([name, value]) => sql`set_config(${name}, ${value}, true)`))}`.execute(db);
+}
+
+/** The statement with each `$n` replaced by its value as an SQL literal. */
+export function withLiterals(text: string, parameters: readonly unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_, n: string) => literal(parameters[Number(n) - 1], n));
+}
+
+function literal(value: unknown, n: string): string {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  // An escape string: its meaning does not depend on the session's standard_conforming_strings.
+  if (typeof value === 'string' && !value.includes('\u0000')) return `E'${value.replaceAll('\\', '\\\\').replaceAll("'", "''")}'`;
+  throw new Error(`forEachCopiedRow: parameter $${n} is ${value === null ? 'null' : typeof value}: only strings, finite numbers and booleans are written into a COPY`);
+}
