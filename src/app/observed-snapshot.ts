@@ -47,7 +47,7 @@ export async function latestRuns(db: Db, systems?: readonly string[]): Promise<M
  * name, mail or key in each of its systems, attribute values — are shared
  * through `strings`, which a caller may pass to share them across runs. With
  * `attributesRead`, each account carries only those attributes (those it has).
- * Rows are read a page at a time (src/store/cursor-read.ts), in one transaction.
+ * Rows are read as COPY text, each built as it arrives (src/store/copy-read.ts), in one transaction.
  */
 export async function loadRun(db: Db, run: SnapshotRun, strings: SharedStrings = sharedStrings(), attributesRead?: readonly string[]): Promise<ObservedSystem> {
   if (!db.isTransaction) return db.transaction().execute((trx) => loadRun(trx, run, strings, attributesRead));
