@@ -34,7 +34,10 @@ export class CopyRows {
     this.each = each;
   }
 
-  /** One CopyData message (a row and its newline) as the row's columns. */
+  /**
+   * One CopyData message as the row's columns. PostgreSQL (and PGlite, the same server) sends a COPY TO
+   * STDOUT one row per message, its newline last; a newline inside a value travels escaped (`\n`).
+   */
   row(chunk: Uint8Array): void {
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const line = bytes.toString('utf8', 0, bytes.length - 1);
