@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import { testBackends } from '../../test/support/backends.ts';
-import { forEachCopiedRow, unescapeField, withLiterals, type CopiedRow } from './copy-read.ts';
+import { FAST_START, forEachCopiedRow, unescapeField, withLiterals, type CopiedRow } from './copy-read.ts';
 import type { Store } from './open-store.ts';
 
 const AT = '2026-03-02T09:00:00.000Z';
@@ -67,6 +67,11 @@ for (const backend of testBackends()) {
         const ids: (string | null)[] = [];
         await forEachCopiedRow(trx, accounts('run-1'), (row) => ids.push(row[0]!));
         assert.equal(ids.at(-1), 'zz-new');
+        // While the COPY runs, the planner settings of a cursor's plan are in force.
+        const names = Object.keys(FAST_START);
+        const during: CopiedRow[] = [];
+        await forEachCopiedRow(trx, trx.selectNoFrom(names.map((name, i) => sql<string>`current_setting(${name})`.as(`s${i}`))), (row) => during.push(row));
+        assert.deepEqual(during, [Object.values(FAST_START)]);
         const after = await sql<{ s: string; q: string }>`select current_setting('enable_sort') as s, current_setting('enable_seqscan') as q`.execute(trx);
         assert.deepEqual(after.rows[0], { s: 'on', q: before.rows[0]!.q });
         await sql`select 1`.execute(trx);

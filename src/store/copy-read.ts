@@ -89,7 +89,7 @@ export async function forEachCopiedRow(db: Db, query: Compilable<unknown>, each:
  * the table and a sort on the server (measured at 500,000 people: the server's CPU for a plan
  * 28-31 s became 37-46 s, and no row came until the sort was done). For the COPY alone.
  */
-const FAST_START: Readonly<Record<string, string>> = { enable_seqscan: 'off', enable_sort: 'off', max_parallel_workers_per_gather: '0', jit: 'off' };
+export const FAST_START: Readonly<Record<string, string>> = { enable_seqscan: 'off', enable_sort: 'off', max_parallel_workers_per_gather: '0', jit: 'off' };
 
 async function setLocal(db: Db, settings: Readonly<Record<string, string>>): Promise<void> {
   await sql`SELECT ${sql.join(Object.entries(settings).map(([name, value]) => sql`set_config(${name}, ${value}, true)`))}`.execute(db);
