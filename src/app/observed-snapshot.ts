@@ -95,6 +95,7 @@ async function loadAccounts(db: Db, run: SnapshotRun, strings: SharedStrings, at
   const identityOf = strings.inOrder();
   // The columns in runAccountsQuery's order, as COPY text (src/store/copy-read.ts).
   await forEachCopiedRow(db, query, (row) => {
+    if (row.length !== 7) throw new Error(`observed accounts: a row of ${row.length} columns, 7 expected`);
     const [accountId, name, enabled, lastLoginAt, identityKey, situation, attributes] = row as [string, string, string, string | null, string | null, string, string];
     const near = identityKey === null ? null : identityOf(identityKey);
     const r = { account_id: accountId, enabled: enabled === 't', last_login_at: lastLoginAt };
@@ -300,9 +301,9 @@ export async function loadObserved(db: Db, systems?: readonly string[], options:
   // An identity's name, mail and key repeat in each of its systems: one copy for all runs.
   const strings = sharedStrings();
   const load = (run: SnapshotRun) => loadRun(db, run, strings, options.attributesRead?.get(run.system));
-  // Two runs read side by side, each on its own connection: while one waits for the server to sort
-  // its rows, the other's pages are built. Pages keep the rows in flight to two pages per run.
-  // In a caller's transaction (or on PGlite's one connection) the second simply waits its turn.
+  // Two runs read side by side, each on its own connection: while the server sends one's rows, the
+  // other's are built. In a caller's transaction (or on PGlite's one connection) the second waits its
+  // turn, its COPY after the first's (src/store/copy-read.ts).
   const order = [...runs.values()];
   const observed: ObservedSystem[] = new Array(order.length);
   let taken = 0;

@@ -80,6 +80,26 @@ for (const backend of testBackends()) {
       assert.equal((await store.db.selectFrom('observed_accounts').select('account_id').where('account_id', '=', 'zz-new').execute()).length, 0);
     });
 
+    test('a COPY started while another runs in the same transaction, and one failing in its callback, leave its settings as they were', async () => {
+      const setting = async (db: typeof store.db) => (await sql<{ s: string; q: string; j: string }>`select current_setting('enable_sort') as s, current_setting('enable_seqscan') as q, current_setting('jit') as j`.execute(db)).rows[0];
+      const outside = await setting(store.db);
+      await store.db.transaction().execute(async (trx) => {
+        const counts = [0, 0];
+        // The second is asked for from inside the first: its look at the settings would find the first's.
+        let second: Promise<void> | null = null;
+        await forEachCopiedRow(trx, accounts('run-1'), () => {
+          counts[0]! += 1;
+          second ??= forEachCopiedRow(trx, accounts('run-1'), () => (counts[1]! += 1));
+        });
+        await second;
+        await assert.rejects(forEachCopiedRow(trx, accounts('run-1'), () => {
+          throw new Error('callback failed');
+        }), /callback failed/);
+        assert.deepEqual(counts, [AWKWARD.length, AWKWARD.length]);
+        assert.deepEqual(await setting(trx), outside);
+      });
+    });
+
     test('a run\'s accounts in order are read from the primary key\'s index, as a cursor would, not sorted', async () => {
       // What the COPY is planned as, asked of the server with the same settings around it.
       const compiled = accounts('run-1').compile();

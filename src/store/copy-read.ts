@@ -73,13 +73,31 @@ export function unescapeField(field: string): string | null {
  */
 export async function forEachCopiedRow(db: Db, query: Compilable<unknown>, each: (row: CopiedRow) => void): Promise<void> {
   if (!db.isTransaction) return db.transaction().execute((trx) => forEachCopiedRow(trx, query, each));
+  // One COPY at a time per transaction: two readers sharing one (a review's removals read two systems side by
+  // side) would otherwise save, set and put back each other's settings, and leave them set for the rest of it.
+  const turn = (copying.get(db) ?? Promise.resolve()).catch(() => undefined).then(() => copyInTurn(db, query, each));
+  copying.set(db, turn);
+  return turn;
+}
+
+const copying = new WeakMap<Db, Promise<void>>();
+
+async function copyInTurn(db: Db, query: Compilable<unknown>, each: (row: CopiedRow) => void): Promise<void> {
   const compiled = query.compile();
   const text = `COPY (${withLiterals(compiled.sql, compiled.parameters)}) TO STDOUT`;
   const settings = sql.join(Object.keys(FAST_START).map((name) => sql`current_setting(${name})`));
   const { rows } = await sql<{ previous: string[] }>`SELECT ARRAY[${settings}] AS previous`.execute(db);
+  const previous = Object.fromEntries(Object.keys(FAST_START).map((name, i) => [name, rows[0]!.previous[i]!]));
   await setLocal(db, FAST_START);
-  await db.executeQuery({ ...compiled, sql: text, parameters: [new CopyRows(each)] });
-  await setLocal(db, Object.fromEntries(Object.keys(FAST_START).map((name, i) => [name, rows[0]!.previous[i]!])));
+  try {
+    await db.executeQuery({ ...compiled, sql: text, parameters: [new CopyRows(each)] });
+  } catch (error) {
+    // A callback that threw leaves the transaction usable: its settings are put back. After a failed
+    // statement the transaction is aborted and refuses this too; the COPY's error is the one to tell.
+    await setLocal(db, previous).catch(() => undefined);
+    throw error;
+  }
+  await setLocal(db, previous);
 }
 
 /**
