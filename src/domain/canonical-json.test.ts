@@ -37,6 +37,9 @@ test('a number that is not finite is refused with where it was, never written as
   assert.throws(() => canonicalJson({ limit: Infinity }), /Infinity at limit/);
   assert.throws(() => canonicalJson(-Infinity), /at the top/);
   assert.throws(() => canonicalJson({ n: 10n }), /a bigint at n has no JSON form/);
+  // The value named is the one at the path named, whichever the copy met first (an index key before '-x').
+  assert.throws(() => canonicalJson({ 5: Number.NaN, '-x': Infinity }), /Infinity at -x is not a finite number/);
+  assert.throws(() => canonicalJson({ 9: Number.NaN, 10: 1n }), /a bigint at 10 has no JSON form/);
 });
 
 test('numbers and strings are written as JSON.stringify writes them', () => {
@@ -46,6 +49,13 @@ test('numbers and strings are written as JSON.stringify writes them', () => {
 test('a value with toJSON is written as what it would be stored as', () => {
   assert.equal(canonicalJson({ v: { toJSON: () => ({ z: 1, a: 2 }) } }), '{"v":{"a":2,"z":1}}');
   assert.equal(canonicalJson({ m: new Map([['a', 1]]) }), '{"m":{}}', 'a Map has no JSON form of its own, as JSON.stringify and JSONB have it');
+});
+
+test('JSON.rawJSON text is an object with its text as a member, as it always was, not raw text', () => {
+  const raw = (JSON as unknown as { rawJSON?: (text: string) => unknown }).rawJSON;
+  if (!raw) return;
+  assert.equal(canonicalJson({ v: raw('12345678901234567890') }), '{"v":{"rawJSON":"12345678901234567890"}}');
+  assert.equal(canonicalJson({ v: { toJSON: () => raw('1') } }), '{"v":{"rawJSON":"1"}}');
 });
 
 test('a __proto__ key read back from JSON is an ordinary member, not a prototype', () => {

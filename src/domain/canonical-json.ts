@@ -22,13 +22,19 @@
  * is out of order is copied: a plain object whose keys already come in that
  * order, with nothing to leave out or resolve at any depth, is handed over as
  * it is (most of an entry's leaves, `{ from, to }`, and a JSONB value read back).
+ * Handed over, an object's own getters are read a second time by JSON.stringify
+ * and a Proxy's key order is taken as it lists it: neither is among the values
+ * the audit trail and plans hash (plain data and JSON read back).
  */
 export function canonicalJson(value: unknown): string {
   try {
     return JSON.stringify(sortedCopy(value)) ?? 'null';
   } catch (error) {
-    if (error instanceof NotWritable) throw new RangeError(`canonical JSON: ${error.what} at ${pathToUnwritable(value) || 'the top'} ${error.reason}`);
-    throw error;
+    if (!(error instanceof NotWritable)) throw error;
+    // Described from the first such value in sorted key order (the copy may meet another first): the value and its path agree.
+    const found = firstUnwritable(value);
+    const { what, reason } = found ? notWritable(found.value)! : error;
+    throw new RangeError(`canonical JSON: ${what} at ${found?.path || 'the top'} ${reason}`);
   }
 }
 
@@ -49,11 +55,8 @@ class NotWritable extends Error {
  * that `JSON.stringify` already writes that way is returned itself, not copied.
  */
 function sortedCopy(value: unknown): unknown {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new NotWritable(String(value), 'is not a finite number');
-    return value;
-  }
-  if (typeof value === 'bigint') throw new NotWritable('a bigint', 'has no JSON form');
+  const unwritable = notWritable(value);
+  if (unwritable) throw unwritable;
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return arrayCopy(value);
   if (value instanceof Date) return value.toISOString();
@@ -62,7 +65,7 @@ function sortedCopy(value: unknown): unknown {
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
   const proto: unknown = Object.getPrototypeOf(record);
-  if ((proto === Object.prototype || proto === null) && inCanonicalOrder(keys)) return orderedCopy(record, keys);
+  if ((proto === Object.prototype || proto === null) && !isRawJson(record) && inCanonicalOrder(keys)) return orderedCopy(record, keys);
   const out: Record<string, unknown> = {};
   for (const key of keys.sort()) {
     const member = record[key];
@@ -79,8 +82,8 @@ function arrayCopy(value: readonly unknown[]): unknown[] {
     const resolved = sortedCopy(element);
     if (out === null) {
       if (resolved === element) continue;
-      out = value.slice(0, i);
-      out.length = value.length;
+      out = new Array<unknown>(value.length);
+      for (let j = 0; j < i; j += 1) out[j] = value[j];
     }
     out[i] = resolved;
   }
@@ -122,6 +125,7 @@ function inCanonicalOrder(keys: readonly string[]): boolean {
 
 /** An array index as a property key: "0", "9", "10"… up to 2^32 − 2, without leading zeros. */
 function isArrayIndex(key: string): boolean {
+  if (key.length === 0) return false;
   const first = key.charCodeAt(0);
   if (first < 48 || first > 57 || (first === 48 && key.length > 1)) return false;
   for (let i = 1; i < key.length; i += 1) {
@@ -142,21 +146,31 @@ function setMember(out: Record<string, unknown>, key: string, member: unknown): 
   else out[key] = member;
 }
 
-/** Where the first value without a JSON form sits (`a.b[1]`), found only once the copy has failed: the copy itself carries no path. */
-function pathToUnwritable(value: unknown, path = ''): string | null {
-  if ((typeof value === 'number' && !Number.isFinite(value)) || typeof value === 'bigint') return path;
+/** A number or bigint without a JSON form, as the error to throw; null for any other value. */
+function notWritable(value: unknown): NotWritable | null {
+  if (typeof value === 'number' && !Number.isFinite(value)) return new NotWritable(String(value), 'is not a finite number');
+  if (typeof value === 'bigint') return new NotWritable('a bigint', 'has no JSON form');
+  return null;
+}
+
+/** `JSON.rawJSON` text (Node.js 21+): written as it is by JSON.stringify, so never handed over; copied, it is an object. */
+const isRawJson: (value: object) => boolean = (JSON as { isRawJSON?: (value: unknown) => boolean }).isRawJSON ?? (() => false);
+
+/** The first value without a JSON form and where it sits (`a.b[1]`), found only once the copy has failed: the copy itself carries no path. */
+function firstUnwritable(value: unknown, path = ''): { readonly path: string; readonly value: unknown } | null {
+  if (notWritable(value)) return { path, value };
   if (typeof value !== 'object' || value === null || value instanceof Date) return null;
   const toJSON = (value as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === 'function') return pathToUnwritable(toJSON.call(value), path);
+  if (typeof toJSON === 'function') return firstUnwritable(toJSON.call(value), path);
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i += 1) {
-      const found = pathToUnwritable(value[i], `${path}[${i}]`);
+      const found = firstUnwritable(value[i], `${path}[${i}]`);
       if (found !== null) return found;
     }
     return null;
   }
   for (const key of Object.keys(value).sort()) {
-    const found = pathToUnwritable((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
+    const found = firstUnwritable((value as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
     if (found !== null) return found;
   }
   return null;
