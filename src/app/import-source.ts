@@ -283,7 +283,7 @@ export async function writeImport(db: Db, w: WriteInput): Promise<EffectiveEvent
     if (released) yield { actor, action: 'import.mass_change_released', subject: `import:${importId}`, trigger: w.trigger ?? 'cli', details: { ...w.verdict } };
     for (let i = 0; i < diff.events.length; i += 1) {
       const e = diff.events[i]!;
-      yield { actor, action: `lifecycle.${e.type}`, subject: e.identityKey, trigger, after: { event: eventIds[i], effective: e.effectiveDate, state: stateOf(i), changes: e.changes } };
+      yield { actor, action: `lifecycle.${e.type}`, subject: e.identityKey, trigger, after: { changes: e.changes, effective: e.effectiveDate, event: eventIds[i], state: stateOf(i) } };
     }
     for (const id of diff.superseded) yield { actor, action: 'lifecycle.event_superseded', subject: id, trigger };
     yield* statusEntries;

@@ -73,18 +73,19 @@ export async function appendAudit(db: Db, entries: AuditEntryInput | Iterable<Au
   function* hashed(): Generator<AuditEntry> {
     for (let step = first; !step.done; step = inputs.next()) {
       const input = step.value;
+      // Members in canonical order (canonical-json.ts), so the hash is taken over the entry itself, not a sorted copy.
       const body = {
-        seq: seq + 1,
-        id: orderedId(),
-        at,
-        actor: input.actor,
         action: input.action,
+        actor: input.actor,
+        after: input.after ?? null,
+        at,
+        before: input.before ?? null,
+        details: input.details ?? null,
+        id: orderedId(),
+        prev_hash: hash,
+        seq: seq + 1,
         subject: input.subject,
         trigger: input.trigger,
-        before: input.before ?? null,
-        after: input.after ?? null,
-        details: input.details ?? null,
-        prev_hash: hash,
       };
       const row = { ...body, hash: entryHash(body) };
       seq = row.seq;
