@@ -10,6 +10,7 @@ import type { Credential, CredentialKind, Identity } from '../domain/identity.ts
 import type { HeldAsset, JmlAssigned, OrphanFinding } from '../engine/index.ts';
 import type { LostAsset } from '../engine/lost-device-changes.ts';
 import type { Database } from '../store/database.ts';
+import { forEachCopiedRow, type CopiedRow } from '../store/copy-read.ts';
 import { IDENTITY_COLUMNS, identityFromRow } from '../store/identity-store.ts';
 
 type Db = Kysely<Database>;
@@ -24,9 +25,20 @@ function keysOf(filter: string | readonly string[]): readonly string[] {
 /** Every identity (any status: leavers still have accounts to close), by key. */
 export async function loadIdentities(db: Db, keys?: readonly string[]): Promise<Identity[]> {
   if (keys && keys.length === 0) return [];
-  let query = db.selectFrom('identities').select(IDENTITY_COLUMNS).orderBy('key');
-  if (keys) query = query.where('key', 'in', keys);
-  return (await query.execute()).map(identityFromRow);
+  const query = db.selectFrom('identities').select(IDENTITY_COLUMNS).orderBy('key');
+  if (keys) return (await query.where('key', 'in', keys).execute()).map(identityFromRow);
+  // Everyone (a whole plan) as COPY text (src/store/copy-read.ts): one decode per row, not one per field and an
+  // object per row first. Measured at 500,000 people: 1.23-1.53 s against 1.67-1.97 s through the row protocol.
+  const identities: Identity[] = [];
+  await forEachCopiedRow(db, query, (row) => identities.push(identityFromCopy(row)));
+  return identities;
+}
+
+/** An identity from its COPY text, its columns in IDENTITY_COLUMNS order (the attributes' JSON parsed as the driver would). */
+function identityFromCopy(row: CopiedRow): Identity {
+  if (row.length !== IDENTITY_COLUMNS.length) throw new Error(`identities: a row of ${row.length} columns, ${IDENTITY_COLUMNS.length} expected`);
+  const [key, kind, status, source, attributes, startDate, endDate, owner, sponsor] = row as [string, string, string, string, string, string | null, string | null, string | null, string | null];
+  return identityFromRow({ key, kind, status, source, attributes: JSON.parse(attributes) as Identity['attributes'], start_date: startDate, end_date: endDate, owner, sponsor });
 }
 
 /** Active request and exception assignments; lapsed ones are filtered by the engine at `now`. */
