@@ -112,6 +112,17 @@ for (const backend of testBackends()) {
       assert.doesNotMatch(text, /Sort/);
     });
 
+    test('a result many times the server\'s send buffer (8 kB) comes whole and in order, each row as the row protocol reads it', async () => {
+      // Rows of every length up to ~200 bytes, letters outside ASCII included, so that rows are cut at the ends of the pieces it comes in.
+      const series = () => store.db.selectFrom(sql<{ n: number }>`generate_series(1, 20000)`.as('n'))
+        .select(sql<string>`n::text`.as('n')).select(sql<string>`repeat('é', n % 97) || repeat('x', n % 13)`.as('text')).orderBy(sql`n`);
+      const copied: CopiedRow[] = [];
+      await forEachCopiedRow(store.db, series(), (row) => copied.push(row));
+      const read = await series().execute();
+      assert.equal(copied.length, 20_000);
+      assert.deepEqual(copied, read.map((r) => [r.n, r.text]));
+    });
+
     test('a failing statement or callback rejects, and the connection goes on serving', async () => {
       await assert.rejects(forEachCopiedRow(store.db, store.db.selectFrom('observed_accounts').select(sql<number>`1 / 0`.as('x')).where('run_id', '=', 'run-1'), () => undefined), /division by zero/);
       await assert.rejects(forEachCopiedRow(store.db, accounts('run-1'), () => {

@@ -41,7 +41,7 @@ describe('the PGlite connection pg talks through', () => {
     const name = `Zoë 漢字 𝄞 ${'ß'.repeat(100_000)} 😀`;
     await pool.query('INSERT INTO person VALUES ($1, $2)', ['E-utf8', name]);
     const stored = await pool.query('SELECT name, octet_length(name) AS bytes FROM person WHERE key = $1', ['E-utf8']);
-    // The row came in several pieces of output, cut inside a character too: put together as a socket's reader does.
+    // The row came in several pieces of output, put together as a socket's reader does.
     assert.ok(chunks > 1, `${chunks} piece(s) of output`);
     assert.equal(stored.rows[0].name, name);
     assert.equal(stored.rows[0].bytes, Buffer.byteLength(name));

@@ -47,7 +47,7 @@ interface Reply {
 /** The pg `connection` option: `new pg.Pool({ connection: new PgliteConnection(pglite), … })`. */
 export class PgliteConnection extends EventEmitter {
   readonly #pglite: PGlite;
-  /** As a socket's: a reply cut between two chunks of output is completed by the next. */
+  /** As a socket's: a reply cut off at the end of a call's output (none should be) is completed by the next. */
   #parser = new Parser();
   #queue: Promise<unknown>;
   #emitMessage = false;
@@ -90,10 +90,14 @@ export class PgliteConnection extends EventEmitter {
   #execute(message: Uint8Array): void {
     this.#queue = this.#queue
       .then(async () => {
+        // Each chunk is a view on the database's memory, valid during the call: copied. They are parsed
+        // together once the call is over: the parser reuses its buffer for a reply cut between two chunks,
+        // which is safe on a socket, whose replies are handled as they are parsed, not for replies kept to
+        // be emitted after the call (a CopyData reply is a view on that buffer).
+        const chunks: Buffer[] = [];
+        await this.#pglite.execProtocolRawStream(message, { onRawData: (chunk) => chunks.push(Buffer.from(chunk)) });
         const replies: Reply[] = [];
-        // A view on the database's memory, valid during the call: copied before it is parsed (a CopyData reply keeps its bytes).
-        const each = (reply: Reply) => replies.push(reply);
-        await this.#pglite.execProtocolRawStream(message, { onRawData: (chunk) => this.#parser.parse(Buffer.from(chunk), each) });
+        this.#parser.parse(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks), (reply) => replies.push(reply));
         return replies;
       })
       .then((replies) => {
