@@ -15,9 +15,11 @@
  * caller's transaction. COPY takes no parameters: the query's values (strings,
  * numbers, booleans) are written into its text as SQL literals.
  *
- * Works on both backends. On PGlite the whole result of one COPY crosses at once
- * (its bridge answers a statement whole), so it suits reads of one system, not
- * an unbounded table.
+ * Works on both backends. On PGlite the whole result of one COPY crosses at once,
+ * as any statement's does there (its bridge answers a statement whole).
+ *
+ * A field of 13 characters or more is a view on its row's line (V8's substrings):
+ * a caller that keeps it keeps the line alive (see `detached` in plan-inputs.ts).
  */
 import { sql, type Compilable, type Kysely } from 'kysely';
 import type { Database } from './database.ts';
