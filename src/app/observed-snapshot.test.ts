@@ -7,7 +7,7 @@ import { forEachGrant, forEachLink, listedGrants, plannedAccountFields, type Acc
 import { plan } from '../engine/plan.ts';
 import { person, POLICY } from '../engine/engine-fixture.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
-import { loadObserved, runAccountsQuery, runGrantsQuery, sharedStrings } from './observed-snapshot.ts';
+import { FOLDED_READ, loadObserved, loadRun, runAccountsQuery, runGrantsQuery, runSnapshotQuery, sharedStrings } from './observed-snapshot.ts';
 
 const AT = '2026-03-02T09:00:00.000Z';
 
@@ -171,6 +171,34 @@ for (const backend of testBackends()) {
       for (const text of plans) {
         assert.doesNotMatch(text, /Sort/, text);
         assert.match(text, /_pkey/, text);
+      }
+    });
+
+    test('each account with its grants comes from merging both primary keys\' indexes in account order, the server sorting and hashing nothing', async () => {
+      const text = await store.db.transaction().execute(async (trx) => {
+        for (const [name, value] of Object.entries({ enable_sort: 'off', enable_seqscan: 'off', ...FOLDED_READ })) await sql`SELECT set_config(${name}, ${value}, true)`.execute(trx);
+        return (await runSnapshotQuery(trx, 'run-vpn', ['externalId']).explain()).map((r) => r['QUERY PLAN']).join('\n');
+      });
+      assert.match(text, /Merge Full Join/, text);
+      assert.doesNotMatch(text, /Sort|Hash/, text);
+      assert.match(text, /observed_accounts_pkey/, text);
+      assert.match(text, /observed_grants_pkey/, text);
+    });
+
+    test('an entitlement name holding the character that joins an account\'s grants is read as written, each grant apart', async () => {
+      const odd = ['odd\u0001name', 'odd', 'name'];
+      await store.db.insertInto('observed_grants').values(odd.map((entitlement) => ({ run_id: 'run-vpn', system: 'vpn', account_id: 'vpn-c', entitlement }))).execute();
+      try {
+        const run = { runId: 'run-vpn', system: 'vpn', finishedAt: new Date(AT), origin: 'reconcile' as const };
+        const read = await loadRun(store.db, run);
+        assert.deepEqual(read.accountGrants, [['Admin', 'standard'], ['Admin', 'standard'], ['name', 'odd', 'odd\u0001name', 'standard'], []]);
+        assert.deepEqual(read.unlistedGrants, [{ system: 'vpn', accountId: 'vpn-ghost', entitlement: 'contractors' }]);
+        const grants: string[] = [];
+        forEachGrant(read, (accountId, entitlement) => grants.push(`${accountId}:${entitlement}`));
+        const rows = await store.db.selectFrom('observed_grants').select(['account_id', 'entitlement']).where('run_id', '=', 'run-vpn').execute();
+        assert.deepEqual(grants.sort(), rows.map((r) => `${r.account_id}:${r.entitlement}`).sort());
+      } finally {
+        await store.db.deleteFrom('observed_grants').where('run_id', '=', 'run-vpn').where('entitlement', 'in', odd).execute();
       }
     });
 

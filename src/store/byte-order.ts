@@ -12,3 +12,21 @@ import { sql } from 'kysely';
  * @example db.selectFrom('observed_grants').selectAll().orderBy(byteOrder('account_id'))
  */
 export const byteOrder = (column: string) => sql`${sql.ref(column)} collate "C"`;
+
+/**
+ * Two strings compared as "C" compares them: by the bytes of their UTF-8. A
+ * JavaScript `<` compares UTF-16 code units, which puts a character past U+FFFF
+ * (two surrogates, D800-DFFF) before U+E000-U+FFFF; UTF-8 puts it after.
+ */
+export function compareByteOrder(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return utf8Rank(x) - utf8Rank(y);
+  }
+  return a.length - b.length;
+}
+
+/** A code unit's place in UTF-8's order: surrogates moved past U+FFFF. */
+const utf8Rank = (unit: number) => (unit < 0xd800 ? unit : unit < 0xe000 ? unit + 0x2000 : unit - 0x800);

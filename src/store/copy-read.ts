@@ -79,28 +79,30 @@ export function unescapeField(field: string): string | null {
 /**
  * Calls `each` with every row of `query`, in its order, as COPY text columns (in
  * the order the query selects them), in `db`'s transaction or in one of its own.
+ * `settings` are set for the COPY alone, after FAST_START (a query that needs a
+ * join of one kind says so here).
  * @example
  * await forEachCopiedRow(db, db.selectFrom('observed_grants').select(['account_id', 'entitlement']).where('run_id', '=', id),
  *   ([accountId, entitlement]) => builder.add(accountId!, entitlement!));
  */
-export async function forEachCopiedRow(db: Db, query: Compilable<unknown>, each: (row: CopiedRow) => void): Promise<void> {
-  if (!db.isTransaction) return db.transaction().execute((trx) => forEachCopiedRow(trx, query, each));
+export async function forEachCopiedRow(db: Db, query: Compilable<unknown>, each: (row: CopiedRow) => void, settings: Readonly<Record<string, string>> = {}): Promise<void> {
+  if (!db.isTransaction) return db.transaction().execute((trx) => forEachCopiedRow(trx, query, each, settings));
   // One COPY at a time per transaction: two readers sharing one (a review's removals read two systems side by
   // side) would otherwise save, set and put back each other's settings, and leave them set for the rest of it.
-  const turn = (copying.get(db) ?? Promise.resolve()).catch(() => undefined).then(() => copyInTurn(db, query, each));
+  const turn = (copying.get(db) ?? Promise.resolve()).catch(() => undefined).then(() => copyInTurn(db, query, each, { ...FAST_START, ...settings }));
   copying.set(db, turn);
   return turn;
 }
 
 const copying = new WeakMap<Db, Promise<void>>();
 
-async function copyInTurn(db: Db, query: Compilable<unknown>, each: (row: CopiedRow) => void): Promise<void> {
+async function copyInTurn(db: Db, query: Compilable<unknown>, each: (row: CopiedRow) => void, settings: Readonly<Record<string, string>>): Promise<void> {
   const compiled = query.compile();
   const text = `COPY (${withLiterals(compiled.sql, compiled.parameters)}) TO STDOUT`;
-  const settings = sql.join(Object.keys(FAST_START).map((name) => sql`current_setting(${name})`));
-  const { rows } = await sql<{ previous: string[] }>`SELECT ARRAY[${settings}] AS previous`.execute(db);
-  const previous = Object.fromEntries(Object.keys(FAST_START).map((name, i) => [name, rows[0]!.previous[i]!]));
-  await setLocal(db, FAST_START);
+  const current = sql.join(Object.keys(settings).map((name) => sql`current_setting(${name})`));
+  const { rows } = await sql<{ previous: string[] }>`SELECT ARRAY[${current}] AS previous`.execute(db);
+  const previous = Object.fromEntries(Object.keys(settings).map((name, i) => [name, rows[0]!.previous[i]!]));
+  await setLocal(db, settings);
   try {
     await db.executeQuery({ ...compiled, sql: text, parameters: [new CopyRows(each)] });
   } catch (error) {
