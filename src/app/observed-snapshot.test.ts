@@ -110,6 +110,7 @@ for (const backend of testBackends()) {
         { run_id: 'run-vpn', system: 'vpn', account_id: 'vpn-null', name: 'vpn-null', enabled: false, attributes: JSON.stringify({ externalId: null, mail: 'n@example.com', title: 'x' }), last_login_at: '2026-01-02T00:00:00Z', identity_key: null, situation: 'unmatched' },
         { run_id: 'run-vpn', system: 'vpn', account_id: 'vpn-none', name: 'vpn-none', enabled: true, attributes: JSON.stringify({ title: 'y' }), last_login_at: null, identity_key: null, situation: 'unmatched' },
         { run_id: 'run-vpn', system: 'vpn', account_id: 'vpn-list', name: 'vpn-list', enabled: true, attributes: JSON.stringify({ externalId: ['E9', 'E8'], 'o\'dd "key"': 'z' }), last_login_at: null, identity_key: null, situation: 'unmatched' },
+        { run_id: 'run-vpn', system: 'vpn', account_id: 'vpn-odd', name: 'vpn-odd', enabled: true, attributes: JSON.stringify({ externalId: 'tab\there "q" \\N\nÉ😀', mail: '\\N', title: 7 }), last_login_at: null, identity_key: null, situation: 'unmatched' },
       ]).execute();
       try {
         const read = (fields: readonly string[]) => loadObserved(store.db, ['vpn'], { attributesRead: new Map([['vpn', fields]]) });
@@ -123,8 +124,12 @@ for (const backend of testBackends()) {
         const { observed: [quoted] } = await read(['o\'dd "key"', 'mail']);
         assert.deepEqual(quoted!.accounts.find((a) => a.accountId === 'vpn-list')!.attributes, { 'o\'dd "key"': 'z' });
         assert.deepEqual(quoted!.accounts.find((a) => a.accountId === 'vpn-null')!.attributes, { mail: 'n@example.com' });
+        // Escapes in a value, a value that reads like COPY's NULL, a number: as written.
+        const { observed: [odd] } = await read(['externalId', 'mail', 'title']);
+        assert.deepEqual(odd!.accounts.find((a) => a.accountId === 'vpn-odd')!.attributes, { externalId: 'tab\there "q" \\N\nÉ😀', mail: '\\N', title: 7 });
+        assert.deepEqual(odd!.accounts.find((a) => a.accountId === 'vpn-none')!.attributes, { title: 'y' });
       } finally {
-        await store.db.deleteFrom('observed_accounts').where('account_id', 'in', ['vpn-null', 'vpn-none', 'vpn-list']).execute();
+        await store.db.deleteFrom('observed_accounts').where('account_id', 'in', ['vpn-null', 'vpn-none', 'vpn-list', 'vpn-odd']).execute();
       }
     });
 
