@@ -7,7 +7,8 @@ import { forEachGrant, forEachLink, listedGrants, plannedAccountFields, type Acc
 import { plan } from '../engine/plan.ts';
 import { person, POLICY } from '../engine/engine-fixture.ts';
 import { bulkInsert } from '../store/bulk-write.ts';
-import { FOLDED_READ, loadObserved, loadRun, runAccountsQuery, runGrantsQuery, runSnapshotQuery, sharedStrings } from './observed-snapshot.ts';
+import { FAST_START } from '../store/copy-read.ts';
+import { FOLDED_READ, loadFolded, loadObserved, loadRun, runAccountsQuery, runGrantsQuery, runSnapshotQuery, sharedStrings } from './observed-snapshot.ts';
 
 const AT = '2026-03-02T09:00:00.000Z';
 
@@ -181,13 +182,62 @@ for (const backend of testBackends()) {
 
     test('each account with its grants comes from merging both primary keys\' indexes in account order, the server sorting and hashing nothing', async () => {
       const text = await store.db.transaction().execute(async (trx) => {
-        for (const [name, value] of Object.entries({ enable_sort: 'off', enable_seqscan: 'off', ...FOLDED_READ })) await sql`SELECT set_config(${name}, ${value}, true)`.execute(trx);
+        for (const [name, value] of Object.entries({ ...FAST_START, ...FOLDED_READ })) await sql`SELECT set_config(${name}, ${value}, true)`.execute(trx);
         return (await runSnapshotQuery(trx, 'run-vpn', ['externalId']).explain()).map((r) => r['QUERY PLAN']).join('\n');
       });
       assert.match(text, /Merge Full Join/, text);
       assert.doesNotMatch(text, /Sort|Hash/, text);
       assert.match(text, /observed_accounts_pkey/, text);
       assert.match(text, /observed_grants_pkey/, text);
+    });
+
+    test('a run read as it usually is comes whole from the one read of accounts with their grants', async () => {
+      const run = { runId: 'run-vpn', system: 'vpn', finishedAt: new Date(AT), origin: 'reconcile' as const };
+      const folded = await store.db.transaction().execute((trx) => loadFolded(trx, run, sharedStrings(), ['externalId']));
+      assert.ok(folded, 'no fallback to reading accounts and grants apart');
+      assert.deepEqual(folded.accounts.map((a) => a.accountId), ['vpn-A', 'vpn-b', 'vpn-c', 'vpn-orphan']);
+      assert.deepEqual(folded.unlistedGrants, [{ system: 'vpn', accountId: 'vpn-ghost', entitlement: 'contractors' }]);
+    });
+
+    test('two accounts whose grants join to the same text, one holding two names and one a name holding the separator, keep their own grants', async () => {
+      await store.db.insertInto('observed_accounts').values(['vpn-p1', 'vpn-p2'].map((id) => ({
+        run_id: 'run-vpn', system: 'vpn', account_id: id, name: id, enabled: true, attributes: JSON.stringify({ externalId: id }), last_login_at: null, identity_key: null, situation: 'unmatched' as const,
+      }))).execute();
+      const grants = [['vpn-p1', 'name'], ['vpn-p1', 'odd'], ['vpn-p2', 'name\u0001odd']];
+      await store.db.insertInto('observed_grants').values(grants.map(([accountId, entitlement]) => ({ run_id: 'run-vpn', system: 'vpn', account_id: accountId!, entitlement: entitlement! }))).execute();
+      try {
+        const run = { runId: 'run-vpn', system: 'vpn', finishedAt: new Date(AT), origin: 'reconcile' as const };
+        assert.equal(await store.db.transaction().execute((trx) => loadFolded(trx, run, sharedStrings())), null, 'the second account\'s text was met before, with another count');
+        const read = await loadRun(store.db, run);
+        const of = (id: string) => read.accountGrants![read.accounts.findIndex((a) => a.accountId === id)];
+        assert.deepEqual(of('vpn-p1'), ['name', 'odd']);
+        assert.deepEqual(of('vpn-p2'), ['name\u0001odd']);
+      } finally {
+        await store.db.deleteFrom('observed_accounts').where('account_id', 'in', ['vpn-p1', 'vpn-p2']).execute();
+        await store.db.deleteFrom('observed_grants').where('account_id', 'in', ['vpn-p1', 'vpn-p2']).execute();
+      }
+    });
+
+    test('one identity\'s accounts in two systems holding the same value under different field names each keep their own field', async () => {
+      await store.db.insertInto('reconcile_runs').values({
+        id: 'run-mail', system: 'mail', status: 'completed', phase: 'done', cursor: null, pages: 1, summary: null,
+        error: null, actor: 'test', started_at: AT, updated_at: AT, finished_at: AT,
+      }).execute();
+      await store.db.insertInto('observed_accounts').values({
+        run_id: 'run-mail', system: 'mail', account_id: 'mail-A', name: 'mail-A', enabled: true,
+        attributes: JSON.stringify({ mail: 'E1', externalId: 'other' }), last_login_at: null, identity_key: 'E1', situation: 'linked',
+      }).execute();
+      try {
+        const attributesRead = new Map([['mail', ['mail']], ['vpn', ['externalId']]]);
+        for (const systems of [['mail', 'vpn'], ['vpn', 'mail']]) {
+          const { observed } = await loadObserved(store.db, systems, { attributesRead });
+          const account = (id: string) => observed.flatMap((o) => o.accounts).find((a) => a.accountId === id)!;
+          assert.deepEqual(account('mail-A').attributes, { mail: 'E1' });
+          assert.deepEqual(account('vpn-A').attributes, { externalId: 'E1' });
+        }
+      } finally {
+        await store.db.deleteFrom('reconcile_runs').where('id', '=', 'run-mail').execute();
+      }
     });
 
     test('an entitlement name holding the character that joins an account\'s grants is read as written, each grant apart', async () => {

@@ -146,9 +146,10 @@ interface RunRead {
 
 /**
  * The run read with runSnapshotQuery; null when its rows cannot say the grants exactly
- * (an entitlement holding GRANT_SEPARATOR) or did not come in account order.
+ * (an entitlement holding GRANT_SEPARATOR) or did not come in account order. Exported for
+ * its tests (loadRun falls back to loadApart on null, which gives the same snapshot).
  */
-async function loadFolded(db: Db, run: SnapshotRun, strings: SharedStrings, attributesRead?: readonly string[]): Promise<RunRead | null> {
+export async function loadFolded(db: Db, run: SnapshotRun, strings: SharedStrings, attributesRead?: readonly string[]): Promise<RunRead | null> {
   const built = accountsBuilder(run, strings, attributesRead);
   const columns = built.columns + 2;
   const accountGrants: (readonly string[])[] = [];
@@ -162,8 +163,8 @@ async function loadFolded(db: Db, run: SnapshotRun, strings: SharedStrings, attr
     const accountId = row[0]!;
     const text = row[columns - 2] ?? null;
     const list = text === null ? NO_GRANTS : listOf(text, Number(row[columns - 1]));
-    // A guard against another plan's order, cheap while ids compare alike as code units and bytes.
-    const inOrder = previous === null || previous < accountId || compareByteOrder(previous, accountId) < 0;
+    // A guard against another plan's order.
+    const inOrder = previous === null || compareByteOrder(previous, accountId) < 0;
     if (list === null || !inOrder) {
       exact = false;
       return;
@@ -238,7 +239,7 @@ function accountsBuilder(run: SnapshotRun, strings: SharedStrings, attributesRea
       const [accountId, name, enabled, lastLoginAt, identityKey, situation] = row as [string, string, string, string | null, string | null, string];
       const near = identityKey === null ? null : identityOf(identityKey);
       // The id cut from the row's line would keep the whole line (attributes, grants) alive with the account.
-      const r = { account_id: detached(accountId)!, enabled: enabled === 't', last_login_at: lastLoginAt };
+      const r = { account_id: detached(accountId)!, enabled: enabled === 't', last_login_at: detached(lastLoginAt) };
       const attributes = attributesRead ? (near ?? strings).fields(attributesRead, fieldsText(row, fields)) : (near ?? strings).attributes(row[6]!);
       accounts.push(observedAccount(run.system, r, near ? near.share(name) : strings.share(name), attributes));
       // Only settled links: a disputed or unmatched account links nobody.
@@ -308,7 +309,10 @@ export interface StringsOf {
    * gives the same object (at 500,000 people, 7 million accounts and one or two texts per person).
    */
   attributes(text: string): Account['attributes'];
-  /** `attributes` for the named fields' texts (fieldsText). */
+  /**
+   * `attributes` for the named fields' texts (fieldsText). `names` is one system's own list: the same text
+   * read with another list (another system's fields) is parsed apart.
+   */
   fields(names: readonly string[], text: string): Account['attributes'];
 }
 
@@ -393,8 +397,13 @@ class IdentityStrings implements StringsOf {
   readonly position: number;
   readonly #pool: (value: string) => string;
   readonly #seen: string[];
-  /** Texts and the objects parsed from them, in turn: [text, attributes, text, attributes, …]. */
-  #parsed: (string | Account['attributes'])[] | null = null;
+  /**
+   * Texts, the field names they were read with (null: all of them, the text a whole object) and the
+   * objects parsed from them, in turn: [text, names, attributes, …]. The names are a system's own list
+   * (ObservedReadOptions.attributesRead), told apart by reference: the same text read for another
+   * system's fields is other attributes (`"E1"` as a mail in one system, an externalId in another).
+   */
+  #parsed: (string | readonly string[] | Account['attributes'] | null)[] | null = null;
 
   constructor(key: string, pool: (value: string) => string, position: number) {
     this.key = key;
@@ -421,11 +430,11 @@ class IdentityStrings implements StringsOf {
 
   #parsedOnce(text: string, names: readonly string[] | null): Account['attributes'] {
     const parsed = (this.#parsed ??= []);
-    for (let i = 0; i < parsed.length; i += 2) if (parsed[i] === text) return parsed[i + 1] as Account['attributes'];
+    for (let i = 0; i < parsed.length; i += 3) if (parsed[i] === text && parsed[i + 1] === names) return parsed[i + 2] as Account['attributes'];
     const share = (value: string) => this.share(value);
     const attributes = names ? parsedFields(names, text, share) : parsedAttributes(text, share);
-    // Kept detached: the text is cut from its row's line. One identity's accounts are read with one `names` each.
-    if (parsed.length < 2 * ATTRIBUTES_PER_IDENTITY) parsed.push(detached(text)!, attributes);
+    // Kept detached: the text is cut from its row's line.
+    if (parsed.length < 3 * ATTRIBUTES_PER_IDENTITY) parsed.push(detached(text)!, names, attributes);
     return attributes;
   }
 }
