@@ -161,6 +161,11 @@ for (const backend of testBackends()) {
         assert.equal(wiki!.accounts[0]!.attributes, vpnA.attributes);
         assert.ok(Object.isFrozen(vpnA.attributes));
         assert.notEqual(vpn!.accounts.find((a) => a.accountId === 'vpn-b')!.attributes, vpnA.attributes);
+        // The same fields read for each system (two lists of the same names, as a plan gives them).
+        const attributesRead = new Map([['vpn', ['externalId', 'mail']], ['wiki', ['externalId', 'mail']]]);
+        const { observed: [vpnRead, wikiRead] } = await loadObserved(store.db, ['vpn', 'wiki'], { attributesRead });
+        assert.deepEqual(wikiRead!.accounts[0]!.attributes, { externalId: 'E1', mail: 'vpn-A@example.com' });
+        assert.equal(wikiRead!.accounts[0]!.attributes, vpnRead!.accounts.find((a) => a.accountId === 'vpn-A')!.attributes);
       } finally {
         await store.db.deleteFrom('reconcile_runs').where('id', '=', 'run-wiki').execute();
       }

@@ -231,6 +231,7 @@ function accountsBuilder(run: SnapshotRun, strings: SharedStrings, attributesRea
   const linkedKeys: (string | null)[] = [];
   const identityOf = strings.inOrder();
   const fields = attributesRead?.length ?? 1;
+  const names = attributesRead ? strings.fieldList(attributesRead) : null;
   return {
     accounts,
     linkedKeys,
@@ -240,7 +241,7 @@ function accountsBuilder(run: SnapshotRun, strings: SharedStrings, attributesRea
       const near = identityKey === null ? null : identityOf(identityKey);
       // The id cut from the row's line would keep the whole line (attributes, grants) alive with the account.
       const r = { account_id: detached(accountId)!, enabled: enabled === 't', last_login_at: detached(lastLoginAt) };
-      const attributes = attributesRead ? (near ?? strings).fields(attributesRead, fieldsText(row, fields)) : (near ?? strings).attributes(row[6]!);
+      const attributes = names ? (near ?? strings).fields(names, fieldsText(row, fields)) : (near ?? strings).attributes(row[6]!);
       accounts.push(observedAccount(run.system, r, near ? near.share(name) : strings.share(name), attributes));
       // Only settled links: a disputed or unmatched account links nobody.
       const settled = near !== null && (situation === 'linked' || situation === 'unlinked');
@@ -294,6 +295,11 @@ export interface SharedStrings {
    * each identity is looked for first among the few met after the previous account's.
    */
   inOrder(): (identityKey: string) => StringsOf;
+  /**
+   * One array for each list of field names, whichever system reads it: `fields` tells lists apart by
+   * reference, and an identity's accounts in systems reading the same fields share parsed attributes.
+   */
+  fieldList(names: readonly string[]): readonly string[];
   /** Attributes read as JSON text, parsed, string values shared, frozen. */
   attributes(text: string): Account['attributes'];
   /** Attributes read as the named fields' texts (fieldsText), parsed, string values shared, frozen. */
@@ -310,8 +316,8 @@ export interface StringsOf {
    */
   attributes(text: string): Account['attributes'];
   /**
-   * `attributes` for the named fields' texts (fieldsText). `names` is one system's own list: the same text
-   * read with another list (another system's fields) is parsed apart.
+   * `attributes` for the named fields' texts (fieldsText). `names` comes from SharedStrings.fieldList: the
+   * same text read with another list (another system's fields) is parsed apart.
    */
   fields(names: readonly string[], text: string): Account['attributes'];
 }
@@ -353,6 +359,7 @@ export function sharedStrings(): SharedStrings {
   };
   const identities = new Map<string, IdentityStrings>();
   const met: IdentityStrings[] = [];
+  const fieldLists = new Map<string, readonly string[]>();
   const of = (identityKey: string): IdentityStrings => {
     const known = identities.get(identityKey);
     if (known) return known;
@@ -364,6 +371,12 @@ export function sharedStrings(): SharedStrings {
   return {
     share,
     of,
+    fieldList(names) {
+      const key = JSON.stringify(names);
+      let list = fieldLists.get(key);
+      if (!list) fieldLists.set(key, (list = Object.freeze([...names])));
+      return list;
+    },
     inOrder() {
       let previous = -1;
       let misses = 0;
@@ -399,9 +412,9 @@ class IdentityStrings implements StringsOf {
   readonly #seen: string[];
   /**
    * Texts, the field names they were read with (null: all of them, the text a whole object) and the
-   * objects parsed from them, in turn: [text, names, attributes, …]. The names are a system's own list
-   * (ObservedReadOptions.attributesRead), told apart by reference: the same text read for another
-   * system's fields is other attributes (`"E1"` as a mail in one system, an externalId in another).
+   * objects parsed from them, in turn: [text, names, attributes, …]. The names are one list per content
+   * (SharedStrings.fieldList), told apart by reference: the same text read for other fields is other
+   * attributes (`"E1"` as a mail in one system, an externalId in another).
    */
   #parsed: (string | readonly string[] | Account['attributes'] | null)[] | null = null;
 
