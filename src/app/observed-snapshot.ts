@@ -446,6 +446,7 @@ class IdentityStrings implements StringsOf {
   #parsedOnce(text: string, names: readonly string[] | null): Account['attributes'] {
     const parsed = (this.#parsed ??= []);
     for (let i = 0; i < parsed.length; i += 3) if (parsed[i] === text && parsed[i + 1] === names) return parsed[i + 2] as Account['attributes'];
+    // Made on a miss alone: most accounts find their attributes parsed already.
     const share = (value: string) => this.share(value);
     const attributes = names ? parsedFields(names, text, share) : parsedAttributes(text, share);
     // Kept detached: the text is cut from its row's line.

@@ -43,13 +43,18 @@ export class CopyRows {
   row(chunk: Uint8Array): void {
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const line = bytes.toString('utf8', 0, bytes.length - 1);
-    const escaped = line.includes('\\');
+    // Only a field holding a backslash is unescaped (a NULL, `\N`, is one): the line is searched for them
+    // as it is cut, not each field apart (most of a snapshot's lines hold a NULL or two).
+    let backslash = line.indexOf('\\');
     // Cut at each tab by hand: measured ~25 % cheaper than `split`, which is a runtime call per line.
     const fields: (string | null)[] = [];
     for (let from = 0; ; ) {
       const tab = line.indexOf('\t', from);
-      const field = tab < 0 ? line.slice(from) : line.slice(from, tab);
-      fields.push(escaped ? unescapeField(field) : field);
+      const end = tab < 0 ? line.length : tab;
+      if (backslash >= 0 && backslash < end) {
+        fields.push(unescapeField(line.slice(from, end)));
+        backslash = line.indexOf('\\', end);
+      } else fields.push(line.slice(from, end));
       if (tab < 0) break;
       from = tab + 1;
     }
