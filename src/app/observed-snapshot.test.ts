@@ -12,6 +12,14 @@ import { FOLDED_READ, loadFolded, loadObserved, loadRun, runAccountsQuery, runGr
 
 const AT = '2026-03-02T09:00:00.000Z';
 
+/** A completed reconcile run of `system`, finished at `at`. */
+async function completedRun(store: Store, id: string, system: string, at = AT): Promise<void> {
+  await store.db.insertInto('reconcile_runs').values({
+    id, system, status: 'completed', phase: 'done', cursor: null, pages: 1, summary: null,
+    error: null, actor: 'test', started_at: at, updated_at: at, finished_at: at,
+  }).execute();
+}
+
 test('strings shared through an identity come back as given, past the few kept for comparison too', () => {
   const strings = sharedStrings();
   const near = strings.of('E1');
@@ -56,10 +64,7 @@ for (const backend of testBackends()) {
     let store: Store;
     before(async () => {
       store = await backend.open();
-      await store.db.insertInto('reconcile_runs').values({
-        id: 'run-vpn', system: 'vpn', status: 'completed', phase: 'done', cursor: null, pages: 1, summary: null,
-        error: null, actor: 'test', started_at: AT, updated_at: AT, finished_at: AT,
-      }).execute();
+      await completedRun(store, 'run-vpn', 'vpn');
       const account = (id: string, key: string | null, externalId = key ?? 'nobody') => ({
         run_id: 'run-vpn', system: 'vpn', account_id: id, name: id, enabled: true,
         attributes: JSON.stringify({ externalId, mail: `${id}@example.com` }), last_login_at: null, identity_key: key, situation: key ? ('linked' as const) : ('unmatched' as const),
@@ -146,10 +151,7 @@ for (const backend of testBackends()) {
     });
 
     test('accounts of one identity in two systems with the same attributes share one frozen object', async () => {
-      await store.db.insertInto('reconcile_runs').values({
-        id: 'run-wiki', system: 'wiki', status: 'completed', phase: 'done', cursor: null, pages: 1, summary: null,
-        error: null, actor: 'test', started_at: AT, updated_at: AT, finished_at: AT,
-      }).execute();
+      await completedRun(store, 'run-wiki', 'wiki');
       await store.db.insertInto('observed_accounts').values({
         run_id: 'run-wiki', system: 'wiki', account_id: 'wiki-A', name: 'wiki-A', enabled: true,
         attributes: JSON.stringify({ mail: 'vpn-A@example.com', externalId: 'E1' }), last_login_at: null, identity_key: 'E1', situation: 'linked',
@@ -224,10 +226,7 @@ for (const backend of testBackends()) {
     });
 
     test('one identity\'s accounts in two systems holding the same value under different field names each keep their own field', async () => {
-      await store.db.insertInto('reconcile_runs').values({
-        id: 'run-mail', system: 'mail', status: 'completed', phase: 'done', cursor: null, pages: 1, summary: null,
-        error: null, actor: 'test', started_at: AT, updated_at: AT, finished_at: AT,
-      }).execute();
+      await completedRun(store, 'run-mail', 'mail');
       await store.db.insertInto('observed_accounts').values({
         run_id: 'run-mail', system: 'mail', account_id: 'mail-A', name: 'mail-A', enabled: true,
         attributes: JSON.stringify({ mail: 'E1', externalId: 'other' }), last_login_at: null, identity_key: 'E1', situation: 'linked',
@@ -265,10 +264,7 @@ for (const backend of testBackends()) {
     test('systems read side by side come back in the order of their runs, each with its own accounts and grants', async () => {
       const systems = ['big', 'small', 'tiny'];
       for (const system of systems) {
-        await store.db.insertInto('reconcile_runs').values({
-          id: `run-${system}`, system, status: 'completed', phase: 'done', cursor: null, pages: 1, summary: null,
-          error: null, actor: 'test', started_at: AT, updated_at: AT, finished_at: AT,
-        }).execute();
+        await completedRun(store, `run-${system}`, system);
         const size = system === 'big' ? 12_000 : 1;
         const ids = Array.from({ length: size }, (_, i) => `${system}-${String(i).padStart(5, '0')}`);
         await bulkInsert(store.db, 'observed_accounts', { run_id: 'text', system: 'text', account_id: 'text', name: 'text', enabled: 'boolean', attributes: 'jsonb', identity_key: 'text', situation: 'text' },
@@ -289,10 +285,7 @@ for (const backend of testBackends()) {
 
     test('an older run of the system lends none of its grants to the latest run\'s accounts of the same ids', async () => {
       const EARLIER = '2026-03-01T09:00:00.000Z';
-      await store.db.insertInto('reconcile_runs').values({
-        id: 'run-vpn-old', system: 'vpn', status: 'completed', phase: 'done', cursor: null, pages: 1, summary: null,
-        error: null, actor: 'test', started_at: EARLIER, updated_at: EARLIER, finished_at: EARLIER,
-      }).execute();
+      await completedRun(store, 'run-vpn-old', 'vpn', EARLIER);
       await store.db.insertInto('observed_accounts').values({
         run_id: 'run-vpn-old', system: 'vpn', account_id: 'vpn-orphan', name: 'vpn-orphan', enabled: true,
         attributes: JSON.stringify({ externalId: 'nobody' }), last_login_at: null, identity_key: null, situation: 'unmatched',
