@@ -327,7 +327,10 @@ export interface StringsOf {
 /** Strings kept per identity for comparison; past this, values are looked up in the whole pool. */
 const STRINGS_PER_IDENTITY = 8;
 
-/** Attribute texts kept per identity for comparison; past this, a text new to the identity is parsed each time. */
+/**
+ * Attribute texts (each with the field names it was read for) kept per identity for comparison; past
+ * this, a text new to the identity is parsed each time, which costs time only.
+ */
 const ATTRIBUTES_PER_IDENTITY = 4;
 
 /**

@@ -18,8 +18,8 @@
  * Works on both backends. On PGlite the whole result of one COPY crosses at once,
  * as any statement's does there (its bridge answers a statement whole).
  *
- * A field of 13 characters or more is a view on its row's line (V8's substrings):
- * a caller that keeps it keeps the line alive unless it keeps `detached(field)`.
+ * A field of 13 characters or more is a view on its row's line (V8's substrings), unless it
+ * was unescaped: a caller that keeps it keeps the line alive unless it keeps `detached(field)`.
  */
 import { sql, type Compilable, type Kysely } from 'kysely';
 import type { Database } from './database.ts';
