@@ -82,8 +82,8 @@ export function runAccountsQuery(db: Db, runId: string, attributesRead?: readonl
  * Each of `fields` as a column of its own: the attribute's JSON text, or NULL when the account
  * lacks it (a JSON null is the text `null`: a plan tells them apart). Attributes no one reads are
  * neither sent nor parsed. A field's value taken out of the JSONB as it is, not built into a new
- * JSONB first: measured on one system of 494,879 accounts, 0.75-1.0 s of the server's time for
- * the whole read against 1.4-1.8 s.
+ * JSONB first: measured on one system of 494,879 accounts, 0.98-1.10 s of the server's time for
+ * the whole read against 1.40-1.82 s (psql, COPY to /dev/null, three rounds).
  */
 function attributeColumns(fields: readonly string[]) {
   // Typed as one name: the rows are read as COPY text by position, never by a column's name.
