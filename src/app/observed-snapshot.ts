@@ -156,7 +156,7 @@ export async function loadFolded(db: Db, run: SnapshotRun, strings: SharedString
   const columns = built.columns + 2;
   const accountGrants: (readonly string[])[] = [];
   const unlistedGrants: Grant[] = [];
-  const listOf = grantLists();
+  const listOf = grantLists(strings.share);
   let previous: string | null = null;
   let exact = true;
   await forEachCopiedRow(db, runSnapshotQuery(db, run.runId, attributesRead), (row) => {
@@ -188,23 +188,15 @@ export async function loadFolded(db: Db, run: SnapshotRun, strings: SharedString
  * system hold one of a few combinations, which they share as one frozen array, in byte order.
  * Null when the text splits into more names than the grants counted (a name holding the separator).
  */
-function grantLists(): (text: string, count: number) => readonly string[] | null {
+function grantLists(share: (value: string) => string): (text: string, count: number) => readonly string[] | null {
   const lists = new Map<string, readonly string[]>();
-  const names = new Map<string, string>();
-  // Texts and names are cut from their row's line: kept detached, they keep only themselves.
-  const name = (value: string) => {
-    const known = names.get(value);
-    if (known !== undefined) return known;
-    const kept = detached(value)!;
-    names.set(kept, kept);
-    return kept;
-  };
   return (text, count) => {
     const known = lists.get(text);
     if (known !== undefined) return known.length === count ? known : null;
     const parts = text.split(GRANT_SEPARATOR);
     if (parts.length !== count) return null;
-    const list = Object.freeze(parts.map(name).sort(compareByteOrder));
+    // Names through the shared pool, which keeps them detached from their row's line; the text kept detached too.
+    const list = Object.freeze(parts.map((name) => share(name)).sort(compareByteOrder));
     if (lists.size < GRANT_LISTS_KEPT) lists.set(detached(text)!, list);
     return list;
   };
