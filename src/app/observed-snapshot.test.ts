@@ -12,6 +12,15 @@ import { FOLDED_READ, loadFolded, loadObserved, loadRun, runAccountsQuery, runGr
 
 const AT = '2026-03-02T09:00:00.000Z';
 
+/** A completed run of `system` (`run-<system>`) holding one account, `<system>-A`, linked to E1 and holding `attributes`. */
+async function runWithAccountOfE1(store: Store, system: string, attributes: Record<string, string>): Promise<void> {
+  await completedRun(store, `run-${system}`, system);
+  await store.db.insertInto('observed_accounts').values({
+    run_id: `run-${system}`, system, account_id: `${system}-A`, name: `${system}-A`, enabled: true,
+    attributes: JSON.stringify(attributes), last_login_at: null, identity_key: 'E1', situation: 'linked',
+  }).execute();
+}
+
 /** A completed reconcile run of `system`, finished at `at`. */
 async function completedRun(store: Store, id: string, system: string, at = AT): Promise<void> {
   await store.db.insertInto('reconcile_runs').values({
@@ -151,11 +160,7 @@ for (const backend of testBackends()) {
     });
 
     test('accounts of one identity in two systems with the same attributes share one frozen object', async () => {
-      await completedRun(store, 'run-wiki', 'wiki');
-      await store.db.insertInto('observed_accounts').values({
-        run_id: 'run-wiki', system: 'wiki', account_id: 'wiki-A', name: 'wiki-A', enabled: true,
-        attributes: JSON.stringify({ mail: 'vpn-A@example.com', externalId: 'E1' }), last_login_at: null, identity_key: 'E1', situation: 'linked',
-      }).execute();
+      await runWithAccountOfE1(store, 'wiki', { mail: 'vpn-A@example.com', externalId: 'E1' });
       try {
         const { observed: [vpn, wiki] } = await loadObserved(store.db, ['vpn', 'wiki']);
         const vpnA = vpn!.accounts.find((a) => a.accountId === 'vpn-A')!;
@@ -226,11 +231,7 @@ for (const backend of testBackends()) {
     });
 
     test('one identity\'s accounts in two systems holding the same value under different field names each keep their own field', async () => {
-      await completedRun(store, 'run-mail', 'mail');
-      await store.db.insertInto('observed_accounts').values({
-        run_id: 'run-mail', system: 'mail', account_id: 'mail-A', name: 'mail-A', enabled: true,
-        attributes: JSON.stringify({ mail: 'E1', externalId: 'other' }), last_login_at: null, identity_key: 'E1', situation: 'linked',
-      }).execute();
+      await runWithAccountOfE1(store, 'mail', { mail: 'E1', externalId: 'other' });
       try {
         const attributesRead = new Map([['mail', ['mail']], ['vpn', ['externalId']]]);
         for (const systems of [['mail', 'vpn'], ['vpn', 'mail']]) {
