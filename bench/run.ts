@@ -5,6 +5,7 @@
  *   npm run bench                      all workloads at the sizes the issues name
  *   npm run bench -- --only import,engine
  *   npm run bench -- --only engine-500k,plan-500k,import-500k   the 500,000 runs (not in the default set)
+ *   npm run bench -- --only plan,plan-pglite   jml plan at 100,000 people on PostgreSQL, on PGlite (seeded first)
  *   DATABASE_URL=postgres://… npm run bench   adds the PostgreSQL runs
  *
  * Workloads that need a peer (slapd, a PostgreSQL server) are skipped with a
@@ -44,6 +45,8 @@ const workloads: Workload[] = [
   // Seeding the database takes minutes (about 5 for 100,000 people on a busy machine): only with --only.
   { name: 'plan', file: 'plan-bench.ts', args: [], skip: !pg && 'set DATABASE_URL to measure jml plan on PostgreSQL', optIn: true },
   { name: 'plan-500k', file: 'plan-bench.ts', args: ['--identities', '500000'], skip: !pg && 'set DATABASE_URL to measure jml plan on PostgreSQL', optIn: true },
+  // The embedded database: 100,000 people (seeding them takes minutes too).
+  { name: 'plan-pglite', file: 'plan-bench.ts', args: ['--backend', 'pglite'], optIn: true },
   { name: 'cli', file: 'cli-bench.ts', args: [] },
   { name: 'ldap', file: 'ldap-bench.ts', args: [], skip: !hasSlapd && 'slapd is not installed (bash test/peers/install-debian.sh)' },
   { name: 'apply', file: 'apply-bench.ts', args: [], skip: !hasSlapd && 'slapd is not installed (bash test/peers/install-debian.sh)' },
