@@ -31,7 +31,7 @@ const { values } = parseArgs({
   options: {
     identities: { type: 'string' }, runs: { type: 'string' }, keep: { type: 'boolean', default: false },
     database: { type: 'string' }, jml: { type: 'string' }, json: { type: 'boolean', default: false },
-    backend: { type: 'string', default: 'postgres' }, data: { type: 'string' },
+    backend: { type: 'string' }, data: { type: 'string' },
   },
 });
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -108,9 +108,14 @@ async function identitiesIn(target: Target): Promise<number> {
 type Target = { readonly databaseUrl: string } | { readonly dataDir: string };
 
 const count = Number(values.identities ?? 100_000);
-const embedded = values.backend === 'pglite';
-if (!embedded && values.backend !== 'postgres') throw new Error(`--backend ${values.backend}: postgres or pglite`);
+// --data names an embedded data directory: it means --backend pglite.
+const backend = values.backend ?? (values.data === undefined ? 'postgres' : 'pglite');
+const embedded = backend === 'pglite';
+if (!embedded && backend !== 'postgres') throw new Error(`--backend ${backend}: postgres or pglite`);
 if (embedded && values.database) throw new Error('--database is a PostgreSQL database: with --backend pglite, pass --data DIR');
+if (!embedded && values.data !== undefined) throw new Error('--data is an embedded data directory: with --backend postgres, pass --database URL');
+// A data directory seeded before holds the database in pgdata; opening any other would make an empty one.
+if (values.data !== undefined && !existsSync(path.join(values.data, 'pgdata'))) throw new Error(`--data ${values.data}: no data directory seeded by --keep there`);
 const serverUrl = process.env.DATABASE_URL;
 if (!embedded && !values.database && !serverUrl) throw new Error('set DATABASE_URL (a PostgreSQL server) or pass --database');
 const work = mkdtempSync(path.join(os.tmpdir(), 'jml-plan-bench-'));
@@ -133,9 +138,12 @@ try {
   if (!seeded && !existsSync(policyDir)) writePolicy(policyDir, syntheticOrganisation({ identities: 1 }).policy);
   // A database seeded before says how many people it holds (the label once said 100,000 whatever it held).
   const people = seeded ? count : await identitiesIn(target);
+  if (people === 0) throw new Error(`${url ?? dataDir} holds no identities: seed it first (--keep)`);
+  // Said before the runs, so a run that fails still tells where the seeded data is.
+  if (values.keep && seeded) log(url === null ? `kept: --backend pglite --data ${dataDir} (remove it when done)` : `kept: --database ${url} (drop it when done)`);
   const jml = values.jml ?? JML_BIN;
-  // The embedded database is named by --data; DATABASE_URL would take precedence over it.
-  const { DATABASE_URL: _server, ...inherited } = process.env;
+  // The store is named here alone: DATABASE_URL, or a JML_CONFIG naming a server, would take precedence over --data.
+  const { DATABASE_URL: _server, JML_CONFIG: _config, ...inherited } = process.env;
   const where = url === null ? ['--data', dataDir!] : [];
   const env = { ...inherited, ...(url === null ? {} : { DATABASE_URL: url }), JML_ACTOR: 'bench', JML_BATCH_NICE: '0' };
   for (let r = 0; r < Number(values.runs ?? 1); r++) {
@@ -144,7 +152,8 @@ try {
     const before = load();
     const figure = measureProcess(process.execPath, [jml, '--policy', policyDir, ...where, 'plan', '--json'], { env, cwd: work, stdio: ['ignore', fd, 'pipe'] });
     closeSync(fd);
-    if (figure.status !== 0) throw new Error(`jml plan failed (${figure.status}): ${figure.stderr.slice(0, 2000)}`);
+    // With --json jml writes its error to standard output, the plan file.
+    if (figure.status !== 0) throw new Error(`jml plan failed (${figure.status}): ${(figure.stderr || readFileSync(out, 'utf8')).slice(0, 2000)}`);
     const changes = (JSON.parse(readFileSync(out, 'utf8')) as { plan: { changes: unknown[] } }).plan.changes.length;
     const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
     const met = `time ${verdict(figure.ms <= 30_000)}, memory ${verdict((figure.peakRssMiB ?? Infinity) <= 3_072)}`;
@@ -153,7 +162,6 @@ try {
     log(`jml plan, ${people.toLocaleString('en')} identities on ${backendName}: ${(figure.ms / 1000).toFixed(1)} s wall, ${((figure.cpuMs ?? NaN) / 1000).toFixed(1)} s CPU, peak RSS ${figure.peakRssMiB} MiB, ${changes.toLocaleString('en')} changes, plan file ${(statSync(out).size / 2 ** 20).toFixed(0)} MiB${goal}; load average before ${before}, after ${load()}`);
     if (values.json) console.log(JSON.stringify({ bench: 'plan', backend: embedded ? 'pglite' : 'postgres', identities: people, ms: figure.ms, cpuMs: figure.cpuMs, peakRssMiB: figure.peakRssMiB, changes, loadBefore: before, loadAfter: load() }));
   }
-  if (values.keep && seeded) log(url === null ? `kept: --backend pglite --data ${dataDir} (remove it when done)` : `kept: --database ${url} (drop it when done)`);
 } finally {
   rmSync(work, { recursive: true, force: true });
   if (seeded && !values.keep) {
