@@ -22,7 +22,7 @@ import { sql } from 'kysely';
 import type { Policy } from '../src/domain/policy.ts';
 import { listedGrants } from '../src/engine/observed-index.ts';
 import { bulkInsert } from '../src/store/bulk-write.ts';
-import { openStore } from '../src/store/open-store.ts';
+import { openStore, type StoreOptions } from '../src/store/open-store.ts';
 import { createScratchDatabase } from '../test/support/scratch-database.ts';
 import { syntheticOrganisation } from './engine-bench.ts';
 import { JML_BIN, measureProcess } from './process-measure.ts';
@@ -59,7 +59,7 @@ function writePolicy(dir: string, policy: Policy): void {
 }
 
 /** Seeds identities and one completed reconcile run per system (accounts linked, grants as observed). */
-async function seed(target: Target, count: number, policyDir: string): Promise<{ accounts: number; grants: number }> {
+async function seed(target: StoreOptions, count: number, policyDir: string): Promise<{ accounts: number; grants: number }> {
   const org = syntheticOrganisation({ identities: count });
   writePolicy(policyDir, org.policy);
   const store = await openStore(target);
@@ -94,7 +94,7 @@ async function seed(target: Target, count: number, policyDir: string): Promise<{
 }
 
 /** How many identities a seeded database holds. */
-async function identitiesIn(target: Target): Promise<number> {
+async function identitiesIn(target: StoreOptions): Promise<number> {
   const store = await openStore(target);
   try {
     const { n } = await store.db.selectFrom('identities').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
@@ -103,9 +103,6 @@ async function identitiesIn(target: Target): Promise<number> {
     await store.close();
   }
 }
-
-/** Where the plan reads: a PostgreSQL database or an embedded data directory (openStore's options). */
-type Target = { readonly databaseUrl: string } | { readonly dataDir: string };
 
 const count = Number(values.identities ?? 100_000);
 // --data names an embedded data directory: it means --backend pglite.
@@ -121,11 +118,13 @@ if (!embedded && !values.database && !serverUrl) throw new Error('set DATABASE_U
 const work = mkdtempSync(path.join(os.tmpdir(), 'jml-plan-bench-'));
 const seeded = embedded ? values.data === undefined : values.database === undefined;
 const scratch = embedded || !seeded ? null : await createScratchDatabase(serverUrl!, 'jml_plan_bench');
-const dataDir = embedded ? path.resolve(values.data ?? mkdtempSync(path.join(os.tmpdir(), 'jml-plan-bench-data-'))) : null;
-const url = dataDir ? null : (values.database ?? scratch!.url);
-const target: Target = url === null ? { dataDir: dataDir! } : { databaseUrl: url };
+// Where the plan reads: one of the two, the other undefined.
+const { databaseUrl, dataDir }: StoreOptions = embedded
+  ? { dataDir: path.resolve(values.data ?? mkdtempSync(path.join(os.tmpdir(), 'jml-plan-bench-data-'))) }
+  : { databaseUrl: values.database ?? scratch!.url };
+const target: StoreOptions = { databaseUrl, dataDir };
 // Named after the database (or data directory), so a later --database (--data) run finds the policy its seeding wrote.
-const policyDir = path.join(os.tmpdir(), `jml-plan-bench-policy-${url === null ? path.basename(dataDir!) : new URL(url).pathname.slice(1)}`);
+const policyDir = path.join(os.tmpdir(), `jml-plan-bench-policy-${dataDir ? path.basename(dataDir) : new URL(databaseUrl!).pathname.slice(1)}`);
 const backendName = embedded ? 'the embedded database (PGlite)' : 'PostgreSQL';
 try {
   if (seeded) {
@@ -138,14 +137,14 @@ try {
   if (!seeded && !existsSync(policyDir)) writePolicy(policyDir, syntheticOrganisation({ identities: 1 }).policy);
   // A database seeded before says how many people it holds (the label once said 100,000 whatever it held).
   const people = seeded ? count : await identitiesIn(target);
-  if (people === 0) throw new Error(`${url ?? dataDir} holds no identities: seed it first (--keep)`);
+  if (people === 0) throw new Error(`${dataDir ?? databaseUrl} holds no identities: seed it first (--keep)`);
   // Said before the runs, so a run that fails still tells where the seeded data is.
-  if (values.keep && seeded) log(url === null ? `kept: --backend pglite --data ${dataDir} (remove it when done)` : `kept: --database ${url} (drop it when done)`);
+  if (values.keep && seeded) log(dataDir ? `kept: --data ${dataDir} (remove it when done)` : `kept: --database ${databaseUrl} (drop it when done)`);
   const jml = values.jml ?? JML_BIN;
   // The store is named here alone: DATABASE_URL, or a JML_CONFIG naming a server, would take precedence over --data.
   const { DATABASE_URL: _server, JML_CONFIG: _config, ...inherited } = process.env;
-  const where = url === null ? ['--data', dataDir!] : [];
-  const env = { ...inherited, ...(url === null ? {} : { DATABASE_URL: url }), JML_ACTOR: 'bench', JML_BATCH_NICE: '0' };
+  const where = dataDir ? ['--data', dataDir] : [];
+  const env = { ...inherited, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}), JML_ACTOR: 'bench', JML_BATCH_NICE: '0' };
   for (let r = 0; r < Number(values.runs ?? 1); r++) {
     const out = path.join(work, 'plan.json');
     const fd = openSync(out, 'w');
