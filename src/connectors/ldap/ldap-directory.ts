@@ -4,7 +4,7 @@
  * built here from data goes through ldap-escape.ts.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Attribute, Change as LdapChange, type Client, type Entry } from 'ldapts';
+import { Attribute, Change as LdapChange, type Client, type Control, type Entry } from 'ldapts';
 import { JmlError } from '../../domain/errors.ts';
 import { childDn, dnKey, ldapFilter, parentDn, parseDn, type RdnPart } from './ldap-escape.ts';
 import { ldapResultCode } from './ldap-errors.ts';
@@ -113,10 +113,10 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
   const groupCache = new Map<string, string>();
   /** Groups (by DN key) this process saw without the placeholder member: adding a member needs no second write. */
   const placeholderGone = new Set<string>();
-  const search = (base: string, filter: string, attributes: string[], scope: 'base' | 'sub' = 'sub') =>
+  const search = (base: string, filter: string, attributes: string[], scope: 'base' | 'sub' = 'sub', control?: Control) =>
     pool.run('search', base, async (c: Client) => {
       try {
-        return (await c.search(base, { scope, filter, attributes, paged: scope === 'sub' ? { pageSize: s.pageSize } : false })).searchEntries;
+        return (await c.search(base, { scope, filter, attributes, paged: scope === 'sub' ? { pageSize: s.pageSize } : false }, control)).searchEntries;
       } catch (error) {
         if (ldapResultCode(error) === NO_SUCH_OBJECT) return [];
         throw error;
@@ -333,8 +333,7 @@ export function createDirectory(s: LdapSettings, pool: LdapPool): Directory {
     async membershipsOf(questions) {
       // Active Directory has no Matched Values control, and a big group's answer comes in ranges.
       if (s.flavour === 'ad') return Promise.all(questions.map((q) => directory.isMember(q.groupDn, q.memberDn)));
-      const run = (base: string, fn: (client: Client) => Promise<Entry[]>) => pool.run('search', base, fn);
-      return readMemberships({ run, groupsOu: s.groupsOu, pageSize: s.pageSize, isMember: (g, m) => directory.isMember(g, m) }, questions);
+      return readMemberships({ readGroup: (groupDn, filter, control) => search(groupDn, filter, ['member'], 'base', control), isMember: (g, m) => directory.isMember(g, m) }, questions);
     },
 
     async create(attributes, correlation, passwordAction) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Client, Entry } from 'ldapts';
+import type { Entry } from 'ldapts';
 import { readMemberships, type MembershipReadDeps } from './ldap-membership-read.ts';
 
 const GROUPS = 'ou=groups,dc=corp';
@@ -10,36 +10,32 @@ const person = (uid: string) => `uid=${uid},ou=people,dc=corp`;
 const same = (a: string, b: string) => a.toLowerCase().replace(/,\s+/g, ',') === b.toLowerCase().replace(/,\s+/g, ',');
 
 /**
- * A directory holding `groups` that answers the page's search the way a server
- * does: the groups holding an asked member, with the values `answer` picks
- * (only the asked ones, as with the Matched Values control, or all of them,
- * as a server without it). Counts the searches and the single reads.
+ * A directory holding `groups` that answers a base search on a group the way
+ * a server does: no entry for a group it does not hold or that holds none of
+ * the asked members, else the group with the values `answer` picks (only the
+ * asked ones, as with the Matched Values control, or all of them, as a server
+ * without it). Counts the searches and the single reads, and records what
+ * each search asked of which group.
  */
 function directory(groups: Record<string, readonly string[]>, answer: 'matched' | 'all') {
   const counts = { searches: 0, single: 0 };
+  const asked: { readonly group: string; readonly members: readonly string[] }[] = [];
   const deps: MembershipReadDeps = {
-    groupsOu: GROUPS,
-    pageSize: 500,
-    run: async (_base, fn) => {
+    readGroup: async (groupDn, filter) => {
       counts.searches++;
-      const client = {
-        search: async (_base: string, options: { filter: string }) => {
-          const asked = [...options.filter.matchAll(/\(member=([^)]*)\)/g)].map((m) => m[1]!);
-          const isAsked = (m: string) => asked.some((a) => same(a, m));
-          const searchEntries: Entry[] = Object.entries(groups)
-            .filter(([, members]) => members.some(isAsked))
-            .map(([dn, members]) => ({ dn, member: answer === 'all' ? [...members] : members.filter(isAsked) }));
-          return { searchEntries, searchReferences: [] };
-        },
-      } as unknown as Client;
-      return fn(client);
+      const members = [...filter.matchAll(/\(member=([^)]*)\)/g)].map((m) => m[1]!);
+      asked.push({ group: groupDn, members });
+      const isAsked = (m: string) => members.some((a) => same(a, m));
+      const held = Object.entries(groups).find(([dn]) => same(dn, groupDn))?.[1];
+      if (held === undefined || !held.some(isAsked)) return [];
+      return [{ dn: groupDn, member: answer === 'all' ? [...held] : held.filter(isAsked) } as Entry];
     },
     isMember: async (groupDn, memberDn) => {
       counts.single++;
       return (groups[groupDn] ?? []).some((m) => same(m, memberDn));
     },
   };
-  return { deps, counts };
+  return { deps, counts, asked };
 }
 
 const questions = [
@@ -50,22 +46,41 @@ const questions = [
   { groupDn: group('empty'), memberDn: person('bob') },
 ];
 
-test('a page of grants is answered by one search when the server returns only the asked member values, whatever their spelling', async () => {
-  const { deps, counts } = directory({ [group('staff')]: ['UID=Ann, OU=People, DC=corp', person('zed')], [group('crew')]: [person('cyd')], [group('empty')]: [] }, 'matched');
+test('a page of grants is answered by one search per group, each asking only that group\'s members, when the server returns only the asked member values, whatever their spelling', async () => {
+  const { deps, counts, asked } = directory({ [group('staff')]: ['UID=Ann, OU=People, DC=corp', person('zed')], [group('crew')]: [person('cyd')], [group('empty')]: [] }, 'matched');
   assert.deepEqual(await readMemberships(deps, questions), [true, false, false, true, false]);
-  assert.deepEqual(counts, { searches: 1, single: 0 });
+  assert.deepEqual(counts, { searches: 3, single: 0 });
+  // A group's search names its own members, not the page's: the server tests each of its values against each one named.
+  assert.deepEqual(asked.map((a) => [a.group, a.members]).sort(), [
+    [group('crew'), [person('ann'), person('cyd')]],
+    [group('empty'), [person('bob')]],
+    [group('staff'), [person('ann'), person('bob')]],
+  ]);
 });
 
 test('a group answered with member values nobody asked about (a server without the Matched Values control) has its grants read one by one', async () => {
   const { deps, counts } = directory({ [group('staff')]: [person('ann'), person('zed')], [group('crew')]: [person('cyd')], [group('empty')]: [] }, 'all');
   assert.deepEqual(await readMemberships(deps, questions), [true, false, false, true, false]);
   // staff came back with zed: its two grants are read alone; crew held only asked values; empty held none of them.
-  assert.deepEqual(counts, { searches: 1, single: 2 });
+  assert.deepEqual(counts, { searches: 3, single: 2 });
 });
 
-test('more distinct members than a page holds are asked in several searches', async () => {
+test('more distinct members of one group than a search asks are asked in several searches', async () => {
   const many = Array.from({ length: 250 }, (_, i) => ({ groupDn: group('staff'), memberDn: person(`p${i}`) }));
   const { deps, counts } = directory({ [group('staff')]: many.filter((_, i) => i % 2 === 0).map((q) => q.memberDn) }, 'matched');
   assert.deepEqual(await readMemberships(deps, many), many.map((_, i) => i % 2 === 0));
   assert.deepEqual(counts, { searches: 3, single: 0 });
+});
+
+test('a group spelled two ways is searched once, a member asked twice is named once, and a group that does not exist holds nobody', async () => {
+  const { deps, counts, asked } = directory({ [group('staff')]: [person('ann')] }, 'matched');
+  const twice = [
+    { groupDn: group('staff'), memberDn: person('ann') },
+    { groupDn: 'CN=Staff, OU=Groups, DC=corp', memberDn: 'UID=ann,ou=people,dc=corp' },
+    { groupDn: group('staff'), memberDn: person('bob') },
+    { groupDn: group('gone'), memberDn: person('ann') },
+  ];
+  assert.deepEqual(await readMemberships(deps, twice), [true, true, false, false]);
+  assert.deepEqual(counts, { searches: 2, single: 0 });
+  assert.deepEqual(asked.find((a) => a.group === group('staff'))?.members, [person('ann'), person('bob')]);
 });
