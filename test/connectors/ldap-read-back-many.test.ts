@@ -28,7 +28,6 @@ const change = (id: string, kind: Change['kind'], identityKey: string, extra: Pa
 const create = (key: string) => change(`create:${key}`, 'create_account', key, { attributes: { uid: key.toLowerCase(), cn: `Person ${key}`, sn: key } });
 const grant = (key: string, group = 'staff') => change(`grant:${key}:${group}`, 'add_grant', key, { entitlement: group });
 
-/** Counts the searches that ask for group members (a `member=` filter) until `stop`. */
 /** The searches asking for members, by their base and scope (`cn=team,… base`). */
 const countMemberSearches = () => {
   const calls = countClientCalls('search', (base, options) => (typeof options?.filter === 'string' && options.filter.includes('(member=') ? `${base} ${options.scope}` : null));

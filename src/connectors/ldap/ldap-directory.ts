@@ -77,7 +77,7 @@ export interface Directory {
   /** DN of the group named `name`; throws a terminal error when there is none or several. */
   groupDn(name: string): Promise<string>;
   isMember(groupDn: string, memberDn: string): Promise<boolean>;
-  /** `isMember` for a page of grants: one search on OpenLDAP (ldap-membership-read.ts), one per grant on Active Directory. */
+  /** `isMember` for a page of grants: one base search per group on OpenLDAP (ldap-membership-read.ts), one per grant on Active Directory. */
   membershipsOf(questions: readonly MembershipQuestion[]): Promise<boolean[]>;
   /** With a `reset` password action, the new account gets that secret and must change it at first sign-in. */
   create(attributes: AttributeValues, correlation: string, password?: PasswordAction): Promise<string>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Entry } from 'ldapts';
-import { readMemberships, type MembershipReadDeps } from './ldap-membership-read.ts';
+import { MatchedValuesControl, readMemberships, type MembershipReadDeps } from './ldap-membership-read.ts';
 
 const GROUPS = 'ou=groups,dc=corp';
 const group = (cn: string) => `cn=${cn},${GROUPS}`;
@@ -14,21 +14,23 @@ const same = (a: string, b: string) => a.toLowerCase().replace(/,\s+/g, ',') ===
  * a server does: no entry for a group it does not hold or that holds none of
  * the asked members, else the group with the values `answer` picks (only the
  * asked ones, as with the Matched Values control, or all of them, as a server
- * without it). Counts the searches and the single reads, and records what
- * each search asked of which group.
+ * without it, or none, as to a bind account that may not read them). Counts
+ * the searches and the single reads, and records what each search asked of
+ * which group: its filter's members and its control's.
  */
-function directory(groups: Record<string, readonly string[]>, answer: 'matched' | 'all') {
+function directory(groups: Record<string, readonly string[]>, answer: 'matched' | 'all' | 'none') {
   const counts = { searches: 0, single: 0 };
-  const asked: { readonly group: string; readonly members: readonly string[] }[] = [];
+  const asked: { readonly group: string; readonly members: readonly string[]; readonly controlled: readonly string[] }[] = [];
   const deps: MembershipReadDeps = {
-    readGroup: async (groupDn, filter) => {
+    readGroup: async (groupDn, filter, control) => {
       counts.searches++;
       const members = [...filter.matchAll(/\(member=([^)]*)\)/g)].map((m) => m[1]!);
-      asked.push({ group: groupDn, members });
+      assert.ok(control instanceof MatchedValuesControl);
+      asked.push({ group: groupDn, members, controlled: control.memberDns });
       const isAsked = (m: string) => members.some((a) => same(a, m));
       const held = Object.entries(groups).find(([dn]) => same(dn, groupDn))?.[1];
       if (held === undefined || !held.some(isAsked)) return [];
-      return [{ dn: groupDn, member: answer === 'all' ? [...held] : held.filter(isAsked) } as Entry];
+      return [{ dn: groupDn, member: answer === 'all' ? [...held] : answer === 'none' ? [] : held.filter(isAsked) } as Entry];
     },
     isMember: async (groupDn, memberDn) => {
       counts.single++;
@@ -50,12 +52,21 @@ test('a page of grants is answered by one search per group, each asking only tha
   const { deps, counts, asked } = directory({ [group('staff')]: ['UID=Ann, OU=People, DC=corp', person('zed')], [group('crew')]: [person('cyd')], [group('empty')]: [] }, 'matched');
   assert.deepEqual(await readMemberships(deps, questions), [true, false, false, true, false]);
   assert.deepEqual(counts, { searches: 3, single: 0 });
-  // A group's search names its own members, not the page's: the server tests each of its values against each one named.
+  // A group's search names its own members, not the page's, in its filter and in its control: the server
+  // tests each of the group's values against each member the control names.
   assert.deepEqual(asked.map((a) => [a.group, a.members]).sort(), [
     [group('crew'), [person('ann'), person('cyd')]],
     [group('empty'), [person('bob')]],
     [group('staff'), [person('ann'), person('bob')]],
   ]);
+  for (const a of asked) assert.deepEqual(a.controlled, a.members, a.group);
+});
+
+test('a group that matches but shows no member value (values the bind account may not read) has its grants read one by one', async () => {
+  const { deps, counts } = directory({ [group('staff')]: [person('ann'), person('zed')], [group('crew')]: [person('cyd')], [group('empty')]: [] }, 'none');
+  assert.deepEqual(await readMemberships(deps, questions), [true, false, false, true, false]);
+  // staff and crew matched: their four grants are read alone; empty matched nothing.
+  assert.deepEqual(counts, { searches: 3, single: 4 });
 });
 
 test('a group answered with member values nobody asked about (a server without the Matched Values control) has its grants read one by one', async () => {
