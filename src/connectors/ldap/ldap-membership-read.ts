@@ -76,37 +76,47 @@ export const MEMBERSHIP_PAGE = 100;
  * const [held] = await readMemberships(deps, [{ groupDn: 'cn=staff,ou=groups,dc=corp', memberDn: 'uid=ann,ou=people,dc=corp' }]);
  */
 export async function readMemberships(deps: MembershipReadDeps, questions: readonly MembershipQuestion[]): Promise<boolean[]> {
-  /** Per group (by key): its DN as first asked, and the distinct members asked of it (by key). */
+  // Each DN's key once: grouping, the answers and the look-up below all go by them.
+  const keys = questions.map((q) => ({ group: dnKey(q.groupDn), member: dnKey(q.memberDn) }));
+  /** Per group (by key): its DN as first asked, and the distinct members asked of it (key → DN). */
   const groups = new Map<string, { readonly dn: string; readonly members: Map<string, string> }>();
-  for (const q of questions) {
-    const key = dnKey(q.groupDn);
+  questions.forEach((q, i) => {
+    const { group: key, member } = keys[i]!;
     let group = groups.get(key);
     if (!group) groups.set(key, (group = { dn: q.groupDn, members: new Map() }));
-    if (!group.members.has(dnKey(q.memberDn))) group.members.set(dnKey(q.memberDn), q.memberDn);
-  }
-  /** `group key \0 member key`: held or not; absent when the group's answer could not say. */
-  const answered = new Map<string, boolean>();
-  const pages = [...groups].flatMap(([key, group]) => {
-    const members = [...group.members.values()];
-    const out: { readonly key: string; readonly dn: string; readonly page: readonly string[] }[] = [];
+    if (!group.members.has(member)) group.members.set(member, q.memberDn);
+  });
+  const searches = [...groups].flatMap(([key, group]) => {
+    const members = [...group.members];
+    const out: { readonly key: string; readonly dn: string; readonly page: readonly (readonly [string, string])[] }[] = [];
     for (let i = 0; i < members.length; i += MEMBERSHIP_PAGE) out.push({ key, dn: group.dn, page: members.slice(i, i + MEMBERSHIP_PAGE) });
     return out;
   });
-  await Promise.all(pages.map(async ({ key, dn, page }) => {
-    const filter = `(|${page.map((member) => `(member=${ldapFilter`${member}`})`).join('')})`;
-    const [entry] = await deps.readGroup(dn, filter, new MatchedValuesControl(page));
-    const asked = new Set(page.map(dnKey));
-    if (entry !== undefined) {
-      // A ranged answer (`member;range=…`, Active Directory) is a part of the list: not an answer.
-      if (Object.keys(entry).some((name) => /^member;range=/i.test(name))) return;
-      const keys = values(entry, 'member').map(dnKey);
-      // The group matched the filter, so it holds one of them; no value to say which (values the bind
-      // account may not read) is no answer either.
-      if (keys.length === 0 || !keys.every((k) => asked.has(k))) return;
-      for (const k of keys) answered.set(`${key}\u0000${k}`, true);
-    }
-    // No entry: the group holds none of them (or does not exist).
-    for (const k of asked) if (!answered.has(`${key}\u0000${k}`)) answered.set(`${key}\u0000${k}`, false);
+  /** Per group key, each asked member's answer; a member is absent when its group's answer could not say. */
+  const answers = new Map<string, Map<string, boolean>>();
+  await Promise.all(searches.map(async ({ key, dn, page }) => {
+    const filter = `(|${page.map(([, member]) => `(member=${ldapFilter`${member}`})`).join('')})`;
+    const [entry] = await deps.readGroup(dn, filter, new MatchedValuesControl(page.map(([, member]) => member)));
+    const held = heldIn(entry, new Set(page.map(([member]) => member)));
+    if (held === null) return;
+    const group = answers.get(key) ?? new Map<string, boolean>();
+    answers.set(key, group);
+    for (const [member] of page) group.set(member, held.has(member));
   }));
-  return Promise.all(questions.map((q) => answered.get(`${dnKey(q.groupDn)}\u0000${dnKey(q.memberDn)}`) ?? deps.isMember(q.groupDn, q.memberDn)));
+  return Promise.all(questions.map((q, i) => answers.get(keys[i]!.group)?.get(keys[i]!.member) ?? deps.isMember(q.groupDn, q.memberDn)));
+}
+
+/**
+ * The asked members (by key) a group's answer holds: none when there is no entry (the group holds none of
+ * them, or does not exist); null when the answer cannot say which.
+ */
+function heldIn(entry: Entry | undefined, asked: ReadonlySet<string>): ReadonlySet<string> | null {
+  if (entry === undefined) return new Set();
+  // A ranged answer (`member;range=…`, Active Directory) is a part of the list: not an answer.
+  if (Object.keys(entry).some((name) => /^member;range=/i.test(name))) return null;
+  const keys = values(entry, 'member').map(dnKey);
+  // The group matched the filter, so it holds one of them; no value to say which (values the bind
+  // account may not read) is no answer either, nor is a value nobody asked about.
+  if (keys.length === 0 || !keys.every((k) => asked.has(k))) return null;
+  return new Set(keys);
 }
