@@ -119,10 +119,10 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'jml-plan-bench-'));
 const seeded = embedded ? values.data === undefined : values.database === undefined;
 const scratch = embedded || !seeded ? null : await createScratchDatabase(serverUrl!, 'jml_plan_bench');
 // Where the plan reads: one of the two, the other undefined.
-const { databaseUrl, dataDir }: StoreOptions = embedded
+const target: StoreOptions = embedded
   ? { dataDir: path.resolve(values.data ?? mkdtempSync(path.join(os.tmpdir(), 'jml-plan-bench-data-'))) }
   : { databaseUrl: values.database ?? scratch!.url };
-const target: StoreOptions = { databaseUrl, dataDir };
+const { databaseUrl, dataDir } = target;
 // Named after the database (or data directory), so a later --database (--data) run finds the policy its seeding wrote.
 const policyDir = path.join(os.tmpdir(), `jml-plan-bench-policy-${dataDir ? path.basename(dataDir) : new URL(databaseUrl!).pathname.slice(1)}`);
 const backendName = embedded ? 'the embedded database (PGlite)' : 'PostgreSQL';
