@@ -10,6 +10,7 @@ import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import path from 'node:path';
 import v8 from 'node:v8';
+import { loadKyselyAsCommonJs } from './module-hooks.js';
 
 // Node keeps what it compiled (the TypeScript with its types stripped, V8's code for
 // it) on disk and reuses it while the files are unchanged: measured on the PGlite
@@ -46,6 +47,7 @@ if (major >= 24) {
   if (baselineOnly) for (const flag of ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering']) v8.setFlagsFromString(flag);
   // Stack traces from the compiled package point at the TypeScript (the maps carry their sources).
   if (!fromSource) process.setSourceMapsEnabled(true);
+  loadKyselyAsCommonJs();
   const { endQuietlyOnClosedPipe, main } = await import(pathToFileURL(fromSource ? source : compiled).href);
   endQuietlyOnClosedPipe(process.stdout);
   endQuietlyOnClosedPipe(process.stderr);
@@ -56,7 +58,8 @@ if (major >= 24) {
     console.error(`jml needs Node.js 24 or later (this is ${process.version})${fromSource ? `; run \`npm install\` in ${root} first` : ''}`);
     process.exit(1);
   }
-  runAndEndLikeIt(pinned, [...(baselineOnly ? ['--liftoff-only'] : []), source, ...args]);
+  // Through this file again, so the second process keeps the compile cache and loads what this one would.
+  runAndEndLikeIt(pinned, [...(baselineOnly ? ['--liftoff-only'] : []), fileURLToPath(import.meta.url), ...args]);
 }
 
 /**
