@@ -1,10 +1,14 @@
 /**
- * How the people list reads its rows. The most asked page (everyone, by key,
- * no filter: what the console opens on for admin, security and HR, and pages
- * through) is a prepared statement, planned by PostgreSQL once per connection
- * instead of on every page (see prepared-query.ts); any other filter, sort or
- * scope is built per request in people-routes.ts and read through
- * `readPersonRows` here, so every page reads its rows the same way.
+ * How the people list reads its rows. A page of everyone by key, with or
+ * without filters on status, kind, department and manager (what the console
+ * opens on for admin, security and HR, pages through and filters) is a prepared
+ * statement, one per combination of filters, planned by PostgreSQL once per
+ * connection instead of on every page (see prepared-query.ts); a search, the
+ * order by name or a caller's own scope is built per request in people-routes.ts
+ * and read through `readPersonRows` here, so every page reads its rows the same
+ * way. Measured with 100,000 people, one in eight in the department asked for
+ * (pgbench): the department's page cost PostgreSQL 0.364 ms built per request
+ * and 0.257 ms prepared.
  *
  * A row needs only the attributes its summary shows. A PostgreSQL server sends
  * those one by one (`attributes->>'email'`…): measured with 100,000 identities
@@ -16,7 +20,7 @@
  */
 import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Database } from '../store/database.ts';
-import { preparedQuery, type ParamStandIns } from '../store/prepared-query.ts';
+import { preparedQuery, type ParamStandIns, type PreparedQuery } from '../store/prepared-query.ts';
 
 /** The attributes a row of the list shows or makes its display name from (see `displayName`). */
 const SHOWN_ATTRIBUTES = ['display_name', 'first_name', 'last_name', 'email', 'department', 'title', 'manager'] as const;
@@ -57,25 +61,57 @@ function readsShownAttributes(backend: string): boolean {
   return backend === 'postgres';
 }
 
-const wholeFirst = preparedQuery('people-first-page', (db: Kysely<Database>, p: ParamStandIns<{ limit: number }>) => selectWhole(db.selectFrom('identities')).orderBy('key').limit(p.limit));
-const wholeAfter = preparedQuery('people-page-after', (db: Kysely<Database>, p: ParamStandIns<{ after: string; limit: number }>) =>
-  selectWhole(db.selectFrom('identities')).where('key', '>', p.after).orderBy('key').limit(p.limit),
-);
-const shownFirst = preparedQuery('people-first-page-shown', (db: Kysely<Database>, p: ParamStandIns<{ limit: number }>) => selectShown(db.selectFrom('identities')).orderBy('key').limit(p.limit));
-const shownAfter = preparedQuery('people-page-after-shown', (db: Kysely<Database>, p: ParamStandIns<{ after: string; limit: number }>) =>
-  selectShown(db.selectFrom('identities')).where('key', '>', p.after).orderBy('key').limit(p.limit),
-);
+/** The filters a page of the list may have without a search: each an exact match, case included. */
+export interface PeopleFilters {
+  readonly status?: string | undefined;
+  readonly kind?: string | undefined;
+  readonly department?: string | undefined;
+  readonly manager?: string | undefined;
+}
+
+const FILTERS = ['status', 'kind', 'department', 'manager'] as const;
 
 /**
- * Up to `limit` identities by key, after the key `after` (null: from the first).
- * @example await readPeopleByKey(db, 'postgres', 'E1002', 51)
+ * `q` narrowed to the identities matching `filters` (an absent or empty filter matches everyone).
+ * @example whereFiltered(db.selectFrom('identities'), { department: 'Engineering' })
  */
-export async function readPeopleByKey(db: Kysely<Database>, backend: string, after: string | null, limit: number): Promise<PersonRow[]> {
-  if (readsShownAttributes(backend)) {
-    const rows = after === null ? await shownFirst.execute(db, { limit }) : await shownAfter.execute(db, { after, limit });
-    return rows.map(fromShown);
+export function whereFiltered<O>(q: SelectQueryBuilder<Database, 'identities', O>, filters: PeopleFilters): SelectQueryBuilder<Database, 'identities', O> {
+  if (filters.status) q = q.where('status', '=', filters.status);
+  if (filters.kind) q = q.where('kind', '=', filters.kind);
+  if (filters.department) q = q.where(sql`attributes->>'department'`, '=', filters.department);
+  if (filters.manager) q = q.where(sql`attributes->>'manager'`, '=', filters.manager);
+  return q;
+}
+
+type PageParams = { readonly [F in (typeof FILTERS)[number]]: string } & { readonly after: string; readonly limit: number };
+
+/** A page's prepared statement by its shape: the filters it has, whether it starts after a key, which columns it reads. */
+const pages = new Map<string, PreparedQuery<PageParams, PersonRow | (Omit<PersonRow, 'attributes'> & ShownColumns)>>();
+
+function pageQuery(filters: readonly (typeof FILTERS)[number][], after: boolean, shown: boolean) {
+  const name = `people-page-${filters.length > 0 ? filters.join('-') : 'all'}${after ? '-after' : ''}${shown ? '-shown' : ''}`;
+  let query = pages.get(name);
+  if (!query) {
+    query = preparedQuery(name, (db: Kysely<Database>, p: ParamStandIns<PageParams>) => {
+      let q = whereFiltered(db.selectFrom('identities'), Object.fromEntries(filters.map((f) => [f, p[f]])));
+      if (after) q = q.where('key', '>', p.after);
+      return shown ? selectShown(q).orderBy('key').limit(p.limit) : selectWhole(q).orderBy('key').limit(p.limit);
+    });
+    pages.set(name, query);
   }
-  return after === null ? wholeFirst.execute(db, { limit }) : wholeAfter.execute(db, { after, limit });
+  return query;
+}
+
+/**
+ * Up to `limit` identities matching `filters`, by key, after the key `after` (null: from the first).
+ * @example await readPeopleByKey(db, 'postgres', { department: 'Engineering' }, 'E1002', 51)
+ */
+export async function readPeopleByKey(db: Kysely<Database>, backend: string, filters: PeopleFilters, after: string | null, limit: number): Promise<PersonRow[]> {
+  const present = FILTERS.filter((f) => filters[f]);
+  const shown = readsShownAttributes(backend);
+  const params = { ...Object.fromEntries(present.map((f) => [f, filters[f]!])), after: after ?? '', limit } as PageParams;
+  const rows = await pageQuery(present, after !== null, shown).execute(db, params);
+  return shown ? (rows as (Omit<PersonRow, 'attributes'> & ShownColumns)[]).map(fromShown) : (rows as PersonRow[]);
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The people list on every backend: pages by key (prepared statements for
- * everyone unfiltered, built per request otherwise), and its total, counted
+ * everyone, filtered or not; built per request with a search, by name or in a
+ * caller's own scope), and its total, counted
  * once for the pages turned within its life, recounted behind the pages once
  * it is three quarters old, never older than two seconds.
  */
@@ -68,23 +69,48 @@ for (const backend of testBackends()) {
       assert.notEqual(await readChangeMark(store.db), written);
     });
 
-    test('paging by key gives everyone once, in key order, the same unfiltered as with a filter that matches everyone', async () => {
+    test('paging by key gives, for every combination of filters and with a search, exactly the matching people once each, in key order', async () => {
+      // Besides the organisation: someone of another kind, status and department, so each filter leaves someone out.
+      await seedIdentities(store.db, [
+        person('zz-con', { first_name: 'Zed', department: 'ops', manager: 'mgr-a' }, { kind: 'contractor' }),
+        person('zz-left', { first_name: 'Zoe', department: 'eng', manager: 'mgr-a' }, { status: 'left' }),
+      ]);
       const walk = async (filter: string) => {
         const keys: string[] = [];
         let cursor: string | null = null;
         do {
           const url: string = `/api/people?limit=2${filter}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
           const res = await api.app.inject({ method: 'GET', url, headers: { cookie: api.sessions.admin.cookie } });
+          assert.equal(res.statusCode, 200, res.body);
           const body = res.json() as { items: { key: string }[]; nextCursor: string | null };
           keys.push(...body.items.map((i) => i.key));
           cursor = body.nextCursor;
         } while (cursor && keys.length < 1_000);
         return keys;
       };
-      const everyone = await walk('');
-      const all = (await store.db.selectFrom('identities').select('key').orderBy('key').execute()).map((r) => r.key);
-      assert.deepEqual(everyone, all);
-      assert.deepEqual(await walk('&kind=employee'), all, 'the statement built per request pages the same way');
+      const rows = await store.db.selectFrom('identities').select(['key', 'kind', 'status', 'attributes']).orderBy('key').execute();
+      const people = rows.map((r) => ({ key: r.key, kind: r.kind, status: r.status, department: r.attributes.department, manager: r.attributes.manager }));
+      const cases: Record<string, string>[] = [
+        {},
+        { kind: 'employee' },
+        { status: 'active' },
+        { department: 'eng' },
+        { manager: 'mgr-a' },
+        { status: 'active', department: 'eng' },
+        { kind: 'contractor', manager: 'mgr-a' },
+        { status: 'active', kind: 'employee', department: 'eng', manager: 'mgr-a' },
+        // Exact, case included: nobody.
+        { department: 'Eng' },
+      ];
+      for (const filters of cases) {
+        const expected = people.filter((p) => Object.entries(filters).every(([f, v]) => (p as Record<string, unknown>)[f] === v)).map((p) => p.key);
+        const query = Object.entries(filters).map(([f, v]) => `&${f}=${encodeURIComponent(v)}`).join('');
+        assert.deepEqual(await walk(query), expected, `filters ${query || '(none)'}`);
+        if (Object.keys(filters).length > 0 && filters.department !== 'Eng') assert.ok(expected.length > 0 && expected.length < people.length, `filters ${query} leave someone out`);
+      }
+      // A search is built per request: it pages the same way.
+      // Everyone's email ends in example.test.
+      assert.deepEqual(await walk('&q=test&department=eng'), people.filter((p) => p.department === 'eng').map((p) => p.key));
     });
 
     test('a row shows the same summary as the identity page, unfiltered, filtered and by name (read field by field on PostgreSQL)', async () => {
@@ -100,7 +126,8 @@ for (const backend of testBackends()) {
       const expected = [await pageSummary('sum-1'), await pageSummary('sum-2')];
       assert.deepEqual(expected.map((e) => [e.displayName, e.email, e.title, e.manager, e.endDate]), [['Grace H.', 'sum-1@example.test', 'Admiral', 'sum-2', '2030-04-05'], ['Alan', null, null, null, null]]);
       assert.deepEqual((await get('/api/people?limit=2&cursor=sum-0')).items, expected, 'everyone by key (the prepared statement)');
-      assert.deepEqual((await get('/api/people?limit=5&department=Summaries')).items, expected, 'filtered (built per request)');
+      assert.deepEqual((await get('/api/people?limit=5&department=Summaries')).items, expected, 'filtered (a prepared statement too)');
+      assert.deepEqual((await get('/api/people?limit=5&department=Summaries&q=a')).items, expected, 'searched (built per request)');
       assert.deepEqual((await get('/api/people?limit=5&department=Summaries&sort=name')).items, [expected[1], expected[0]], 'by name');
     });
 

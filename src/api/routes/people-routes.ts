@@ -19,7 +19,7 @@ import { boundedAttributes, boundedString } from '../request-limits.ts';
 import { findUnstorableText } from '../request-text.ts';
 import { containing } from '../../store/like-pattern.ts';
 import { readIdentityPage } from '../identity-page-queries.ts';
-import { readPeopleByKey, readPersonRows, type PersonRow } from '../people-list-queries.ts';
+import { readPeopleByKey, readPersonRows, whereFiltered, type PersonRow } from '../people-list-queries.ts';
 import { readChangeMark } from '../../store/change-mark.ts';
 import { createListTotals, LIST_TOTAL_TTL_MS } from '../list-totals.ts';
 
@@ -150,10 +150,7 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
             ]),
           );
         }
-        if (query.status) q = q.where('status', '=', query.status);
-        if (query.kind) q = q.where('kind', '=', query.kind);
-        if (query.department) q = q.where(sql`attributes->>'department'`, '=', query.department);
-        if (query.manager) q = q.where(sql`attributes->>'manager'`, '=', query.manager);
+        q = whereFiltered(q, query);
         if (query.q) {
           const like = containing(query.q);
           q = q.where((eb) =>
@@ -178,8 +175,8 @@ export function peopleRoutes(deps: ApiDeps): RouteDefinition[] {
           const lastShown = named[query.limit - 1];
           if (named.length > query.limit && lastShown) nameAfter = Buffer.from(JSON.stringify([lastShown.sort_name, lastShown.key])).toString('base64url');
           rows = named;
-        } else if (seesEveryone(principal) && !query.status && !query.kind && !query.department && !query.manager && !query.q) {
-          rows = await readPeopleByKey(db, deps.backend, query.cursor || null, query.limit + 1);
+        } else if (seesEveryone(principal) && !query.q) {
+          rows = await readPeopleByKey(db, deps.backend, query, query.cursor || null, query.limit + 1);
         } else {
           if (query.cursor) q = q.where('key', '>', query.cursor);
           rows = await readPersonRows(q.orderBy('key').limit(query.limit + 1), deps.backend);
