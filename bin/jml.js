@@ -4,7 +4,7 @@
 // no src/ but the compiled dist/, because Node refuses to strip types inside
 // node_modules. A clone started by an older node re-runs with its pinned Node 24.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import module from 'node:module';
 import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -58,7 +58,12 @@ if (major >= 24) {
     console.error(`jml needs Node.js 24 or later (this is ${process.version})${fromSource ? `; run \`npm install\` in ${root} first` : ''}`);
     process.exit(1);
   }
-  // Through this file again, so the second process keeps the compile cache and loads what this one would.
+  // This process is the pinned Node.js, and it is older than 24: running it again would never end.
+  if (realpathSync(process.execPath) === realpathSync(pinned)) {
+    console.error(`jml needs Node.js 24 or later, and the one installed in ${path.join(root, 'node_modules', 'node')} is ${process.version}; run \`npm install\` in ${root}`);
+    process.exit(1);
+  }
+  // Through this file again, so the second process gets the compile cache and loads Kysely as this file makes it.
   runAndEndLikeIt(pinned, [...(baselineOnly ? ['--liftoff-only'] : []), fileURLToPath(import.meta.url), ...args]);
 }
 

@@ -17,17 +17,20 @@ const KYSELY = /^kysely(\/|$)/;
  * CommonJS build measured no faster than its ES modules and is left alone.
  *
  * Every import of Kysely in the process is redirected, so one copy of it is
- * loaded (nothing mixes objects of the two builds). Kysely's CommonJS files name
- * their exports in a form Node reads as ES named exports; a test checks that
- * every export of the ES build is there (test/cli/kysely-commonjs.test.ts). A
- * Node.js without `module.registerHooks` loads the ES build as before.
+ * loaded and nothing mixes objects of the two builds. That holds for the main
+ * thread, where all of jml runs: hooks registered here do not reach a worker
+ * thread, which would load the ES build. Kysely's CommonJS files name their
+ * exports in a form Node reads as ES named exports; test/cli/kysely-commonjs.test.ts
+ * checks that every export of the ES build is there and that `jml` loads only
+ * the CommonJS build. Kysely 0.29 ships ES modules only: upgrading to it, delete
+ * this file, its call in bin/jml.js and that test.
  */
 export function loadKyselyAsCommonJs() {
-  module.registerHooks?.({
+  module.registerHooks({
     resolve(specifier, context, nextResolve) {
       if (!KYSELY.test(specifier)) return nextResolve(specifier, context);
-      const conditions = [...(context.conditions ?? []).filter((condition) => condition !== 'import'), 'require'];
-      return nextResolve(specifier, { ...context, conditions });
+      const conditions = (context.conditions ?? []).filter((condition) => condition !== 'import');
+      return nextResolve(specifier, { ...context, conditions: conditions.includes('require') ? conditions : [...conditions, 'require'] });
     },
   });
 }
