@@ -53,7 +53,12 @@ function* walk(dir: string): Generator<{ readonly file: string; readonly stats: 
  * @example preparePrivateDataDir('/var/lib/jml', '/var/lib/jml/pgdata') // before PGlite opens it
  */
 export function preparePrivateDataDir(dir: string, databaseDir: string): void {
-  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
+  try {
+    mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR });
+  } catch (cause) {
+    // A path under a file, a read-only file system, a parent the user may not write: said as such, not as a crash.
+    throw new JmlError('invalid_input', `cannot make the data directory ${dir}: ${(cause as Error).message}. Point --data (JML_DATA_DIR) at a directory jml may create, or create it first.`, { cause, details: { dataDir: dir } });
+  }
   // Windows has ACLs, not these mode bits (every directory reads as 0777 there).
   if (process.platform === 'win32') return;
   const root = lstatSync(dir);

@@ -106,4 +106,14 @@ describe('data directory and master key file permissions', () => {
     assert.match(refusedKey.stderr, new RegExp(`master key file ${key} is open to every user \\(mode 0644\\).*chmod 600 ${key}`));
     assert.equal(existsSync(path.join(data, 'pgdata')), false, 'refused before the database was opened');
   });
+
+  test('a data directory that cannot be made (under a file) is invalid input named with its path, not a crash', async () => {
+    const file = path.join(work, 'a-file');
+    writeFileSync(file, '');
+    const under = path.join(file, 'data');
+    const refused = await runCli(['--data', under, 'identities']);
+    assert.equal(refused.code, EXIT.invalidInput, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`^jml: cannot make the data directory ${under}: ENOTDIR.*Point --data \\(JML_DATA_DIR\\) at a directory`, 'm'));
+    assert.doesNotMatch(refused.stderr, /unexpected error|\n\s+at /, 'no stack trace');
+  });
 });
