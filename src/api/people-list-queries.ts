@@ -61,15 +61,11 @@ function readsShownAttributes(backend: string): boolean {
   return backend === 'postgres';
 }
 
-/** The filters a page of the list may have without a search: each an exact match, case included. */
-export interface PeopleFilters {
-  readonly status?: string | undefined;
-  readonly kind?: string | undefined;
-  readonly department?: string | undefined;
-  readonly manager?: string | undefined;
-}
-
 const FILTERS = ['status', 'kind', 'department', 'manager'] as const;
+type Filter = (typeof FILTERS)[number];
+
+/** The filters a page of the list may have without a search: each an exact match, case included. */
+export type PeopleFilters = { readonly [F in Filter]?: string | undefined };
 
 /**
  * `q` narrowed to the identities matching `filters` (an absent or empty filter matches everyone).
@@ -83,12 +79,12 @@ export function whereFiltered<O>(q: SelectQueryBuilder<Database, 'identities', O
   return q;
 }
 
-type PageParams = { readonly [F in (typeof FILTERS)[number]]: string } & { readonly after: string; readonly limit: number };
+type PageParams = Readonly<Record<Filter, string>> & { readonly after: string; readonly limit: number };
 
 /** A page's prepared statement by its shape: the filters it has, whether it starts after a key, which columns it reads. */
 const pages = new Map<string, PreparedQuery<PageParams, PersonRow | (Omit<PersonRow, 'attributes'> & ShownColumns)>>();
 
-function pageQuery(filters: readonly (typeof FILTERS)[number][], after: boolean, shown: boolean) {
+function pageQuery(filters: readonly Filter[], after: boolean, shown: boolean) {
   const name = `people-page-${filters.length > 0 ? filters.join('-') : 'all'}${after ? '-after' : ''}${shown ? '-shown' : ''}`;
   let query = pages.get(name);
   if (!query) {
@@ -109,8 +105,8 @@ function pageQuery(filters: readonly (typeof FILTERS)[number][], after: boolean,
 export async function readPeopleByKey(db: Kysely<Database>, backend: string, filters: PeopleFilters, after: string | null, limit: number): Promise<PersonRow[]> {
   const present = FILTERS.filter((f) => filters[f]);
   const shown = readsShownAttributes(backend);
-  const params = { ...Object.fromEntries(present.map((f) => [f, filters[f]!])), after: after ?? '', limit } as PageParams;
-  const rows = await pageQuery(present, after !== null, shown).execute(db, params);
+  // The statement reads only the filters it was made with.
+  const rows = await pageQuery(present, after !== null, shown).execute(db, { ...filters, after: after ?? '', limit } as PageParams);
   return shown ? (rows as (Omit<PersonRow, 'attributes'> & ShownColumns)[]).map(fromShown) : (rows as PersonRow[]);
 }
 

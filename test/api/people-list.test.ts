@@ -108,8 +108,7 @@ for (const backend of testBackends()) {
         assert.deepEqual(await walk(query), expected, `filters ${query || '(none)'}`);
         if (Object.keys(filters).length > 0 && filters.department !== 'Eng') assert.ok(expected.length > 0 && expected.length < people.length, `filters ${query} leave someone out`);
       }
-      // A search is built per request: it pages the same way.
-      // Everyone's email ends in example.test.
+      // A search is built per request and pages the same way (everyone's email ends in example.test).
       assert.deepEqual(await walk('&q=test&department=eng'), people.filter((p) => p.department === 'eng').map((p) => p.key));
     });
 
