@@ -57,9 +57,9 @@ function observed(inner: Connector, log: string[]): Connector & { maxInFlight: n
 }
 
 describe('how often an apply reads its plan\'s tally', () => {
-  test('a tally that takes long is read less often, so reading it takes at most a twentieth of the time', () => {
-    assert.equal(nextPollMs(2_000, 270, { total: 200_000, moving: 150_000 }), 5_130);
-    assert.equal(nextPollMs(250, 1_000, { total: 200_000, moving: 150_000 }), 19_000);
+  test('a tally that takes long is read less often, so reading it takes at most a fiftieth of the time', () => {
+    assert.equal(nextPollMs(2_000, 270, { total: 200_000, moving: 150_000 }), 13_230);
+    assert.equal(nextPollMs(250, 1_000, { total: 200_000, moving: 150_000 }), 49_000);
   });
 
   test('a quick tally is read at the base interval', () => {
@@ -96,6 +96,20 @@ describe('what ends the wait between two looks at a plan early', () => {
     nudge.reset();
     nudge.onChange('already', { planId: 'p1' });
     assert.ok((await elapsed(nudge.sleep(60_000, 1))) < 30_000);
+  });
+
+  test('each of the plan\'s changes that stops during the wait is heard, with how many have stopped since the last look', async () => {
+    const nudge = planNudge('p1');
+    nudge.reset();
+    nudge.onChange('confirmed', { planId: 'p1' });
+    const heard: number[] = [];
+    const wait = nudge.sleep(60_000, 3, (stopped) => heard.push(stopped));
+    nudge.onChange('retrying', { planId: 'p1' }); // still moving
+    nudge.onChange('confirmed', { planId: 'p2' }); // another plan's
+    nudge.onChange('already', { planId: 'p1' });
+    nudge.onChange('blocked', { planId: 'p1' });
+    await wait;
+    assert.deepEqual(heard, [2, 3]);
   });
 
   test('with nothing moving the wait lasts its whole time, whatever settles: a plan waiting on a task is not looked at in a loop', async () => {
@@ -159,6 +173,20 @@ for (const backend of testBackends()) {
       const resumed = (await resumeUnfinishedPlans(deps({ crm }))).find((r) => r.planId === other.id);
       assert.equal(resumed?.status, 'applied');
       assert.equal(crm.state.effects.create_account, 1);
+    });
+
+    test('the progress shown moves with each change this process settles, though the plan is looked at less often than the apply lasts', async () => {
+      const fake = wikiFake();
+      const wiki: Connector = { ...observed(fake, []), apply: async (c) => (await new Promise((resolve) => setTimeout(resolve, 15)), fake.apply(c)) };
+      const plan = makePlan(Array.from({ length: 12 }, (_, i) => create(`P${i}`)));
+      const shown: number[] = [];
+      const started = performance.now();
+      const report = await applyPlan(deps({ wiki }, { pollMs: 60_000, options: { retry: { baseDelayMs: 20 }, batchSize: 2, concurrency: 1, leaverLoops: 0 }, onProgress: (p) => shown.push(p.settled) }), plan);
+      assert.equal(report.status, 'applied');
+      assert.ok(performance.now() - started < 30_000, 'the end is seen as the last change settles, not at the next look');
+      assert.equal(shown.at(-1), 12, 'the last progress shown is the whole plan');
+      assert.ok(new Set(shown).size >= 6, `progress moved between looks: ${shown.join(' ')}`);
+      for (let i = 1; i < shown.length; i += 1) assert.ok(shown[i]! >= shown[i - 1]!, `progress never goes back: ${shown.join(' ')}`);
     });
 
     test('an apply takes a large plan’s changes up to 200 at a time, each batch read back with one call', async () => {
