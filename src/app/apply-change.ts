@@ -44,7 +44,14 @@ export interface ApplyChangeDeps {
   readonly now?: () => Date;
   /** A connector call that takes longer is abandoned as a retryable timeout. */
   readonly callTimeoutMs?: number;
-  /** Connector calls of one `applyChanges` in flight at once (default 64: a page of applies starts together; the connector bounds what reaches its system). */
+  /**
+   * Connector calls of one `applyChanges` in flight at once (default 256: the 200 changes an apply's
+   * batch holds start together; the connector bounds what reaches its system). Together matters: an
+   * LDAP connector gathers the member changes asked of a group in one turn into one modify, and with
+   * 64 at a time the rest started one by one as earlier acts ended, ~2.6 members a modify. A directory
+   * rewrites a group entry on every modify, so a 100,000-people provisioning into ten groups cost
+   * slapd 191 s of CPU that way against 99 s with the batch's acts together (228 s in all against 298 s).
+   */
   readonly connectorConcurrency?: number;
   /**
    * Runs inside the transaction that records final states, so what follows
@@ -162,7 +169,7 @@ export async function applyChanges(deps: ApplyChangeDeps, planId: string, change
     else if (!step.failure.retryable) finals.push({ change: a.change, update: { state: 'parked', attempts: a.attempts, lastError: step.failure.message, finished: true }, previous: a.own });
     else retries.push({ attempt: a, failure: step.failure });
   };
-  await attemptAll(ready, deps.connectorConcurrency ?? 64, now, timeoutMs, record);
+  await attemptAll(ready, deps.connectorConcurrency ?? 256, now, timeoutMs, record);
   await updateChanges(deps.db, planId, retries.map((r) => ({ changeId: r.attempt.change.id, update: { state: 'running', lastError: r.failure.message } })), now());
   for (const { attempt: a, failure } of retries) {
     results.set(a.change.id, {

@@ -50,7 +50,7 @@ describe('reading back a page of changes in OpenLDAP', { skip }, () => {
     peer = await startOpenLdap();
     ldap = openLdapConnectorFor(peer);
     admin = await adminClient(peer.ldapsUrl, peer.caPem, peer.bindDn, peer.password);
-    await addDirectoryGroups(peer, ['staff', 'crew', 'team', 'guild']);
+    await addDirectoryGroups(peer, ['staff', 'crew', 'team', 'guild', 'north', 'south']);
   });
   after(async () => {
     await admin?.unbind().catch(() => undefined);
@@ -121,6 +121,29 @@ describe('reading back a page of changes in OpenLDAP', { skip }, () => {
       true, false, true, true, true,
       false, true, false, false, false,
     ]);
+  });
+
+  test('through the executor, the grants of a batch of 200 into two groups go to the directory as one modify of each group', async () => {
+    const store: Store = await testBackends()[0]!.open();
+    try {
+      const keys = Array.from({ length: 200 }, (_, i) => `G${String(i).padStart(3, '0')}`);
+      await Promise.all(keys.map((key) => ldap.apply(create(key))));
+      const plan: Plan = { id: 'plan-member-modifies', computedAt: '2026-03-01T08:00:00Z', fingerprint: 'fp', changes: keys.map((k, i) => grant(k, i % 2 === 0 ? 'north' : 'south')) };
+      await recordPlan(store.db, plan, 'test', new Date());
+      const modifies = countClientCalls('modify', (dn) => String(dn));
+      const results = await applyChanges({ db: store.db, actor: 'test', connectorFor: () => ldap }, plan.id, plan.changes);
+      const counts = Object.fromEntries(modifies.stop());
+      assert.deepEqual(new Set(results.map((r) => r.state)), new Set(['confirmed']));
+      // A directory rewrites a group entry on every modify: a 10,000-member group's cost per grant
+      // is its size divided by the members each modify carries.
+      assert.deepEqual(counts, { [`cn=north,${peer.groupsOu}`]: 1, [`cn=south,${peer.groupsOu}`]: 1 }, 'the acts of the batch start together, so each group gets its 100 new members at once');
+      for (const group of ['north', 'south']) {
+        const members = [(await admin.search(`cn=${group},${peer.groupsOu}`, { scope: 'base', attributes: ['member'] })).searchEntries[0]!.member].flat();
+        assert.equal(members.length, 100, `${group} holds its 100 members and no placeholder`);
+      }
+    } finally {
+      await store.close();
+    }
   });
 
   test('through the executor, a batch whose grant is taken away between its act and its read-back confirms the others and not that one, with one page read per read-back', async () => {
