@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import type { Change, Plan } from '../domain/change.ts';
 import { createFakeConnector } from '../connectors/fake/fake-connector.ts';
 import type { Connector } from '../connectors/connector.ts';
+import type { JmlError } from '../domain/errors.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { DEFAULT_QUARANTINE, isQuarantined, recordSystemFailure } from '../app/quarantine.ts';
@@ -10,6 +13,8 @@ import { submitPlan } from './change-job.ts';
 import { QUEUE } from './job-queues.ts';
 import { requestReplan } from './schedules.ts';
 import { startWorkers, type Workers } from './workers.ts';
+
+const execute = promisify(execFile);
 
 function plan(n: number): Plan {
   const changes: Change[] = [];
@@ -29,6 +34,34 @@ async function settledStatus(store: Store, planId: string): Promise<string> {
   }
   return 'applying';
 }
+
+describe('a worker that cannot start', () => {
+  test('options it cannot run with are refused before anything starts, naming the option', async () => {
+    const store = await testBackends()[0]!.open();
+    try {
+      await assert.rejects(startWorkers({ store, connectorFor: () => undefined, options: { batchSize: Number.NaN } }), (error: JmlError) => error.code === 'invalid_input' && /batchSize/.test(error.message));
+      await assert.rejects(startWorkers({ store, connectorFor: () => undefined, options: { concurrency: 0 } }), /concurrency must be a whole number of at least 1, not 0/);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('one whose start fails after the job queue started stops the queue: the process ends on its own', { timeout: 60_000 }, async () => {
+    // pg-boss refuses a polling interval under 0.5 s when the first fetch loop is made, after it started.
+    const script = [
+      `import { openStore } from ${JSON.stringify(new URL('../store/open-store.ts', import.meta.url).href)};`,
+      `import { startWorkers } from ${JSON.stringify(new URL('./workers.ts', import.meta.url).href)};`,
+      `const store = await openStore({ dataDir: 'memory://' });`,
+      `const error = await startWorkers({ store, connectorFor: () => undefined, options: { pollingIntervalSeconds: 0.1, applyOnly: true } }).then(() => null, (e) => e);`,
+      `await store.close();`,
+      `console.log(error ? 'refused: ' + error.message : 'started');`,
+    ].join('\n');
+    const started = performance.now();
+    const { stdout } = await execute(process.execPath, ['--input-type=module', '-e', script], { timeout: 45_000 });
+    assert.match(stdout, /^refused: .*pollingIntervalSeconds/);
+    assert.ok(performance.now() - started < 45_000, 'the process ended without being killed');
+  });
+});
 
 for (const backend of testBackends()) {
   describe(`workers on ${backend.name}`, () => {

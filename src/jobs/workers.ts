@@ -9,6 +9,7 @@ import os from 'node:os';
 import type { PgBoss, Job, JobResult } from 'pg-boss';
 import type { ChangeSecrets, Connector } from '../connectors/connector.ts';
 import type { Change, Plan } from '../domain/change.ts';
+import { JmlError } from '../domain/errors.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { ApplyChangeDeps } from '../app/apply-change.ts';
 import type { Store } from '../store/open-store.ts';
@@ -100,13 +101,37 @@ export interface Workers {
  */
 export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const options = deps.options ?? {};
-  const applyExpireSeconds = options.applyExpireSeconds ?? 120;
+  checkWorkerOptions(options);
   const boss = await startJobBoss(deps.store.db, deps.store.backend, {
-    applyExpireSeconds,
+    applyExpireSeconds: options.applyExpireSeconds ?? 120,
     superviseIntervalSeconds: options.superviseIntervalSeconds ?? 10,
     schedule: !options.applyOnly && (options.schedules ?? true),
     listen: deps.store.listen,
   });
+  try {
+    return await workOn(boss, deps);
+  } catch (error) {
+    // Loops that did start, and pg-boss's timers, would keep the process alive after the error.
+    await boss.stop({ graceful: false, close: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Options a worker cannot run with, refused before anything starts (a typo in `jml worker --batch`). */
+function checkWorkerOptions(options: WorkerOptions): void {
+  const counts = { batchSize: 1, concurrency: 1, leaverLoops: 0 } as const;
+  for (const [name, least] of Object.entries(counts) as [keyof typeof counts, number][]) {
+    const value = options[name];
+    if (value !== undefined && (!Number.isInteger(value) || value < least)) {
+      throw new JmlError('invalid_input', `worker option ${name} must be a whole number of at least ${least}, not ${value}`);
+    }
+  }
+}
+
+/** The fetch loops, schedules and start-up work of a worker whose pg-boss has started. */
+async function workOn(boss: PgBoss, deps: WorkerDeps): Promise<Workers> {
+  const options = deps.options ?? {};
+  const applyExpireSeconds = options.applyExpireSeconds ?? 120;
   const workerId = `${os.hostname()}:${process.pid}`;
   const alert = deps.alert ?? stderrAlertSink;
   const planCache = new Map<string, Promise<Plan>>();

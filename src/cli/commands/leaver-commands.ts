@@ -5,16 +5,10 @@
  */
 import type { Command } from 'commander';
 import { DEFAULT_LEAVER_SLA, leaversOutside, leaverStatuses } from '../../app/leaver-sla.ts';
-import { JmlError } from '../../domain/errors.ts';
 import { printJson, printLine, type CliContext } from '../cli-context.ts';
 import { EXIT } from '../exit-codes.ts';
+import { positiveInteger } from '../flag-values.ts';
 import { leaverLines } from '../leaver-text.ts';
-
-function positiveInteger(flag: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new JmlError('invalid_input', `${flag} must be a whole number of at least 1, not "${value}"`);
-  return n;
-}
 
 export function registerLeaverCommands(program: Command, ctx: CliContext): void {
   program

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { startWorkerRuntime } from '../../jobs/worker-runtime.ts';
 import { printLine, type CliContext } from '../cli-context.ts';
+import { positiveInteger } from '../flag-values.ts';
 
 interface WorkerFlags {
   readonly concurrency: string;
@@ -23,12 +24,14 @@ export function registerWorkerCommand(program: Command, ctx: CliContext): void {
     .option('--no-schedules', 'do not run cron schedules in this process')
     .option('--json', 'print JSON lines (started, stopped)')
     .action(async (flags: WorkerFlags) => {
+      const concurrency = positiveInteger('--concurrency', flags.concurrency);
+      const batchSize = positiveInteger('--batch', flags.batch);
       await ctx.withStore(async (store, config) => {
         const workers = await startWorkerRuntime({
           store,
           config,
           actor: `worker:${process.pid}`,
-          options: { concurrency: Number(flags.concurrency), batchSize: Number(flags.batch), schedules: flags.schedules },
+          options: { concurrency, batchSize, schedules: flags.schedules },
         });
         const started = { event: 'started', worker: workers.workerId, database: store.location };
         if (flags.json) ctx.stdout.write(`${JSON.stringify(started)}\n`);
