@@ -49,6 +49,12 @@ export interface ConnectorDescription {
   readonly manual: boolean;
   /** True when `apply` honours `Change.credential` (scrambles or sets the account's password). */
   readonly credentials?: boolean;
+  /**
+   * True when calls started in one turn of the event loop are gathered into fewer requests (LDAP and
+   * AD: the member changes asked of one group, one modify): a batch's acts then start all at once,
+   * and the connector alone bounds what reaches its system.
+   */
+  readonly gathersCalls?: boolean;
 }
 
 export interface ValidationResult {

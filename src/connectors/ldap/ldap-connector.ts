@@ -331,7 +331,7 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
   return {
     settings: s,
     describe(): ConnectorDescription {
-      return { type: s.flavour === 'ad' ? 'ad' : 'ldap', provisions: PROVISIONS, manual: false, credentials: true };
+      return { type: s.flavour === 'ad' ? 'ad' : 'ldap', provisions: PROVISIONS, manual: false, credentials: true, gathersCalls: true };
     },
 
     async validate(): Promise<ValidationResult> {
