@@ -1,26 +1,26 @@
 /**
  * How many of a batch's connector calls are in flight at once: at most
- * `connectorConcurrency` (64) for a connector that sends each call on its
- * own, every one at once for a connector that gathers the calls started in
- * one turn (an LDAP connector's member changes to one group, one modify).
+ * `connectorConcurrency` (64), except the calls of kinds the connector
+ * gathers (an LDAP connector's member changes to one group, one modify),
+ * which all start at once.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createFakeConnector } from '../connectors/fake/fake-connector.ts';
 import type { Connector } from '../connectors/connector.ts';
-import type { Change, Plan } from '../domain/change.ts';
+import type { Change, ChangeKind, Plan } from '../domain/change.ts';
 import type { Store } from '../store/open-store.ts';
 import { testBackends } from '../../test/support/backends.ts';
 import { applyChanges } from './apply-change.ts';
 import { recordPlan } from './plan-record-store.ts';
 
-/** The fake, its calls held a moment, saying whether it gathers calls; records the most in flight at once. */
-function counting(gathersCalls: boolean): Connector & { readonly most: () => number } {
+/** The fake, its calls held a moment, gathering `gathers`; records the most calls in flight at once. */
+function counting(gathers: readonly ChangeKind[]): Connector & { readonly most: () => number } {
   const inner = createFakeConnector({ groups: ['staff'] }, { system: 'wiki' });
   let inFlight = 0;
   let most = 0;
   return {
-    describe: () => ({ ...inner.describe(), gathersCalls }),
+    describe: () => ({ ...inner.describe(), gathers }),
     validate: () => inner.validate(),
     list: inner.list.bind(inner),
     readBack: (c) => inner.readBack(c),
@@ -35,12 +35,7 @@ function counting(gathersCalls: boolean): Connector & { readonly most: () => num
 }
 
 let plans = 0;
-async function recorded(store: Store, n: number): Promise<Plan> {
-  const changes: Change[] = Array.from({ length: n }, (_, i) => ({ id: `create:C${i}`, kind: 'create_account', identityKey: `C${i}`, system: 'wiki', reason: 'joiner', dependsOn: [], attributes: { user_name: `c${i}` } }));
-  const plan: Plan = { id: `plan-concurrency-${++plans}`, computedAt: '2026-03-01T08:00:00Z', fingerprint: 'fp', changes };
-  await recordPlan(store.db, plan, 'test', new Date());
-  return plan;
-}
+const people = Array.from({ length: 150 }, (_, i) => `C${i}`);
 
 describe('the connector calls of one batch', () => {
   let store: Store;
@@ -49,13 +44,28 @@ describe('the connector calls of one batch', () => {
   });
   after(() => store.close());
 
-  for (const [gathers, expected] of [[false, 64], [true, 150]] as const) {
-    test(gathers ? 'a connector that gathers calls gets all 150 of the batch at once' : 'a connector that sends each call alone has at most 64 of the batch\'s 150 in flight', async () => {
-      const wiki = counting(gathers);
-      const plan = await recorded(store, 150);
-      const results = await applyChanges({ db: store.db, actor: 'test', connectorFor: () => wiki }, plan.id, plan.changes);
-      assert.deepEqual(new Set(results.map((r) => r.state)), new Set(['confirmed']));
-      assert.equal(wiki.most(), expected);
-    });
-  }
+  /** Applies one batch of `kind` for the 150 people; the most calls the connector had in flight at once. */
+  const batch = async (wiki: ReturnType<typeof counting>, kind: 'create_account' | 'add_grant'): Promise<number> => {
+    const changes: Change[] = people.map((key) => ({
+      id: `${kind}:${key}`, kind, identityKey: key, system: 'wiki', reason: 'joiner', dependsOn: [],
+      ...(kind === 'create_account' ? { attributes: { user_name: key.toLowerCase() } } : { entitlement: 'staff' }),
+    }));
+    const plan: Plan = { id: `plan-concurrency-${++plans}`, computedAt: '2026-03-01T08:00:00Z', fingerprint: 'fp', changes };
+    await recordPlan(store.db, plan, 'test', new Date());
+    const results = await applyChanges({ db: store.db, actor: 'test', connectorFor: () => wiki }, plan.id, plan.changes);
+    assert.deepEqual(new Set(results.map((r) => r.state)), new Set(['confirmed']));
+    return wiki.most();
+  };
+
+  test('the grants of a connector that gathers them start all 150 at once; its account creations, which it does not gather, at most 64 at a time', async () => {
+    const gathering = counting(['add_grant', 'remove_grant']);
+    assert.equal(await batch(gathering, 'create_account'), 64);
+    assert.equal(await batch(gathering, 'add_grant'), 150);
+  });
+
+  test('a connector that gathers nothing has at most 64 of the batch\'s calls in flight', async () => {
+    const alone = counting([]);
+    assert.equal(await batch(alone, 'create_account'), 64);
+    assert.equal(await batch(alone, 'add_grant'), 64);
+  });
 });

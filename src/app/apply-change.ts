@@ -46,8 +46,8 @@ export interface ApplyChangeDeps {
   readonly callTimeoutMs?: number;
   /**
    * Connector calls of one `applyChanges` in flight at once (default 64; the connector bounds what
-   * reaches its system). A connector that gathers calls (ConnectorDescription.gathersCalls) gets all
-   * of its acts of the batch at once instead.
+   * reaches its system). The acts of kinds a connector gathers (ConnectorDescription.gathers) start
+   * all at once instead.
    */
   readonly connectorConcurrency?: number;
   /**
@@ -103,7 +103,7 @@ interface Attempt {
   readonly change: Change;
   readonly own: ChangeRecord;
   readonly handler: Handler;
-  /** Its act starts with the batch's other such acts, not `connectorConcurrency` at a time (ConnectorDescription.gathersCalls). */
+  /** Its act starts with the batch's other such acts, not `connectorConcurrency` at a time (ConnectorDescription.gathers). */
   readonly together: boolean;
   /** 'already' means jml never acted on it; once it has (in an earlier attempt too), holding means confirmed. */
   readonly actedBefore: boolean;
@@ -157,7 +157,7 @@ export async function applyChanges(deps: ApplyChangeDeps, planId: string, change
       continue;
     }
     const handler = handlerFor(deps, connector, change);
-    const together = handler === connector && connector.describe().gathersCalls === true;
+    const together = handler === connector && connector.describe().gathers?.includes(change.kind) === true;
     ready.push({ change, own, handler, together, actedBefore: own.state !== 'planned' && own.state !== 'already', attempts: own.attempts + 1 });
   }
 
@@ -222,12 +222,13 @@ async function attemptAll(attempts: readonly Attempt[], limit: number, now: () =
       record(a, { failure: classify(error) });
     }
   };
-  // The acts of a connector that gathers calls start in one turn: an LDAP connector writes the members
-  // a batch adds to one group as one modify. Let in 64 at a time, the rest followed one by one as earlier
-  // acts ended, ~2.6 members a modify; a directory rewrites a group entry on every modify, and a first
-  // provisioning of 100,000 people into ten groups cost slapd 191 s of CPU that way against 99 s
-  // (228 s in all against 298 s). The others stay bounded: a call's timeout runs while it waits for
-  // its connector's request slots, and a slow SaaS behind four of them would time out a batch's tail.
+  // The acts a connector gathers start in one turn: an LDAP connector writes the members a batch adds
+  // to one group as one modify. Let in 64 at a time, the rest followed one by one as earlier acts ended,
+  // ~2.6 members a modify; a directory rewrites a group entry on every modify, and a first provisioning
+  // of 100,000 people into ten groups cost slapd 191 s of CPU that way against 99 s (228 s in all
+  // against 298 s). The others stay bounded: a call's timeout runs while it waits for its connector's
+  // request slots, so a batch's 200 account creations behind a slow directory's 24 slots, or a slow
+  // SaaS's four, would time out at its tail (and three timeouts quarantine the system).
   await Promise.all([Promise.all(acting.filter((a) => a.together).map(act)), eachLimited(acting.filter((a) => !a.together), limit, act)]);
   for (const [i, after] of (await readBackAll(done.map((d) => d.attempt), limit, timeoutMs)).entries()) {
     const { attempt: a, accountId, actedAt } = done[i]!;

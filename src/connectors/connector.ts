@@ -50,11 +50,11 @@ export interface ConnectorDescription {
   /** True when `apply` honours `Change.credential` (scrambles or sets the account's password). */
   readonly credentials?: boolean;
   /**
-   * True when calls started in one turn of the event loop are gathered into fewer requests (LDAP and
-   * AD: the member changes asked of one group, one modify): a batch's acts then start all at once,
-   * and the connector alone bounds what reaches its system.
+   * Change kinds whose calls started in one turn of the event loop are gathered into fewer requests
+   * (LDAP and AD: the member changes asked of one group, one modify): a batch's acts of these kinds
+   * start all at once, and the connector alone bounds what reaches its system.
    */
-  readonly gathersCalls?: boolean;
+  readonly gathers?: readonly ChangeKind[];
 }
 
 export interface ValidationResult {

@@ -87,14 +87,18 @@ export type ChangeJobOutcome = Exclude<ChangeResult['state'], 'retry'> | 'stale'
  * One transaction records the plan and queues its jobs: a process killed in
  * between (a large plan's submit takes seconds) leaves no recorded plan
  * without runs, which no sweep would find and every later apply would wait on.
+ * Returns how many jobs it queued, and whether it recorded the plan (false:
+ * the plan was recorded before, by an earlier submit).
  * @example
  * await submitPlan({ db, boss, actor: 'cli:alice' }, plan);
  */
-export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'actor' | 'now'>, plan: Plan): Promise<{ readonly queued: number }> {
+export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'actor' | 'now'>, plan: Plan): Promise<{ readonly queued: number; readonly recorded: boolean }> {
   const now = (deps.now ?? (() => new Date()))();
   let queued = 0;
+  let recorded = false;
   await deps.db.transaction().execute(async (trx) => {
     const recordedNow = await recordPlan(trx, plan, deps.actor, now);
+    recorded = recordedNow;
     const leavers = await leaverKeys(trx, plan);
     const priorityOf = (c: Change) => changePriority(c.kind, leavers.has(c.identityKey));
     const run = (c: Change) => ({ plan_id: plan.id, change_id: c.id, system: c.system, priority: priorityOf(c) });
@@ -121,7 +125,7 @@ export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'acto
     // worker fetches the first jobs before the planner knows how many there are.
     if (plan.changes.length >= ANALYZE_FROM_CHANGES) await analyzeSubmitted(trx);
   });
-  return { queued };
+  return { queued, recorded };
 }
 
 /**

@@ -17,7 +17,7 @@ import { writePolicyDir } from '../../test/support/jml-fixture.ts';
 import { openPolicyConnectors } from '../app/connectors-from-policy.ts';
 import { submitPlan } from './change-job.ts';
 import { startJobBoss } from './job-boss.ts';
-import { executePlan, nextPollMs, planNudge, resumeUnfinishedPlans, type PlanExecutorDeps } from './plan-executor.ts';
+import { executePlan, nextPollMs, planNudge, resumeUnfinishedPlans, startPlan, type PlanExecutorDeps } from './plan-executor.ts';
 
 let plans = 0;
 function makePlan(changes: readonly Change[]): Plan {
@@ -57,9 +57,10 @@ function observed(inner: Connector, log: string[]): Connector & { maxInFlight: n
 }
 
 describe('how often an apply reads its plan\'s tally', () => {
-  test('a tally that takes long is read less often, so reading it takes at most a fiftieth of the time', () => {
+  test('a tally that takes long is read less often, so reading it takes at most a fiftieth of the time, but at least every 15 s', () => {
     assert.equal(nextPollMs(2_000, 270, { total: 200_000, moving: 150_000 }), 13_230);
-    assert.equal(nextPollMs(250, 1_000, { total: 200_000, moving: 150_000 }), 49_000);
+    assert.equal(nextPollMs(250, 200, { total: 200_000, moving: 150_000 }), 9_800);
+    assert.equal(nextPollMs(250, 1_000, { total: 200_000, moving: 150_000 }), 15_000);
   });
 
   test('a quick tally is read at the base interval', () => {
@@ -102,14 +103,15 @@ describe('what ends the wait between two looks at a plan early', () => {
     const nudge = planNudge('p1');
     nudge.reset();
     nudge.onChange('confirmed', { planId: 'p1' });
-    const heard: number[] = [];
-    const wait = nudge.sleep(60_000, 3, (stopped) => heard.push(stopped));
+    const heard: string[] = [];
+    const wait = nudge.sleep(60_000, 4, (since) => heard.push(`${since.stopped} stopped, ${since.settled} settled`));
     nudge.onChange('retrying', { planId: 'p1' }); // still moving
     nudge.onChange('confirmed', { planId: 'p2' }); // another plan's
     nudge.onChange('already', { planId: 'p1' });
+    nudge.onChange('pending', { planId: 'p1' }); // waits on a person: stopped, not settled
     nudge.onChange('blocked', { planId: 'p1' });
     await wait;
-    assert.deepEqual(heard, [2, 3]);
+    assert.deepEqual(heard, ['2 stopped, 2 settled', '3 stopped, 2 settled', '4 stopped, 3 settled']);
   });
 
   test('with nothing moving the wait lasts its whole time, whatever settles: a plan waiting on a task is not looked at in a loop', async () => {
@@ -187,6 +189,39 @@ for (const backend of testBackends()) {
       assert.equal(shown.at(-1), 12, 'the last progress shown is the whole plan');
       assert.ok(new Set(shown).size >= 6, `progress moved between looks: ${shown.join(' ')}`);
       for (let i = 1; i < shown.length; i += 1) assert.ok(shown[i]! >= shown[i - 1]!, `progress never goes back: ${shown.join(' ')}`);
+    });
+
+    test('the apply\'s worker runs the plan it has just recorded from memory: the stored copy is not read back', { timeout: 30_000 }, async () => {
+      const fake = wikiFake();
+      const plan = makePlan(Array.from({ length: 6 }, (_, i) => create(`H${i}`)));
+      const run = await startPlan(deps({ wiki: fake }), plan, async () => 'fp-1');
+      // Were the jobs to read the plan back now, they would find none of its changes in it.
+      await store.db.updateTable('plans').set({ plan: JSON.stringify({ ...plan, changes: [] }) }).where('id', '=', plan.id).execute();
+      const report = await run.finished;
+      assert.equal(report.status, 'applied');
+      assert.equal(fake.state.effects.create_account, 6);
+    });
+
+    test('changes left waiting on a person are not shown as settled, and the progress shown never goes back', async (t) => {
+      const fake = wikiFake();
+      // Half the accounts are made by hand: a task each, the change pending until it is closed.
+      const wiki: Connector = {
+        ...observed(fake, []),
+        apply: async (c) => (await new Promise((resolve) => setTimeout(resolve, 15)), Number(c.identityKey.slice(1)) % 2 === 1 ? { status: 'pending' as const } : fake.apply(c)),
+      };
+      const plan = makePlan(Array.from({ length: 12 }, (_, i) => create(`Q${i}`)));
+      // The plan stays applying while its tasks are open: they are closed after, or the next test's worker would take them up.
+      t.after(async () => {
+        await store.db.updateTable('plan_changes').set({ state: 'blocked' }).where('plan_id', '=', plan.id).where('state', '=', 'pending').execute();
+        await store.db.updateTable('plans').set({ status: 'partial' }).where('id', '=', plan.id).execute();
+      });
+      const shown: { settled: number; active: number }[] = [];
+      const report = await applyPlan(deps({ wiki }, { pollMs: 60_000, options: { retry: { baseDelayMs: 20 }, batchSize: 2, concurrency: 1, leaverLoops: 0 }, onProgress: (p) => shown.push({ settled: p.settled, active: p.active }) }), plan);
+      assert.deepEqual({ confirmed: report.counts.confirmed, pending: report.counts.pending }, { confirmed: 6, pending: 6 });
+      const line = shown.map((p) => `${p.settled}/${p.active}`).join(' ');
+      assert.ok(shown.every((p) => p.settled <= 6), `never more settled than the six made: ${line}`);
+      assert.deepEqual(shown.at(-1), { settled: 6, active: 0 }, line);
+      for (let i = 1; i < shown.length; i += 1) assert.ok(shown[i]!.settled >= shown[i - 1]!.settled, `settled never goes back: ${line}`);
     });
 
     test('an apply takes a large plan’s changes up to 200 at a time, each batch read back with one call', async () => {

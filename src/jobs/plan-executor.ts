@@ -69,10 +69,11 @@ export async function startPlan(deps: PlanExecutorDeps, plan: Plan, currentFinge
     });
   }
   const nudge = planNudge(plan.id);
-  const workers = await startApplyWorker(deps, nudge.onChange, plan);
+  const workers = await startApplyWorker(deps, nudge.onChange);
   try {
     const queue = { db: deps.store.db, boss: workers.boss, actor: deps.actor, ...(deps.now ? { now: deps.now } : {}) };
-    await submitPlan(queue, plan);
+    // Held only as recorded just now: a plan recorded before (a resumed or repeated apply) runs as stored.
+    if ((await submitPlan(queue, plan)).recorded) workers.holdPlan(plan);
     await recheckPending(queue, plan.id);
   } catch (error) {
     await workers.stop();
@@ -102,10 +103,12 @@ export async function resumeUnfinishedPlans(deps: PlanExecutorDeps): Promise<App
   const rows = await deps.store.db.selectFrom('plans').select('id').where('status', '=', 'applying').orderBy('created_at').execute();
   if (rows.length === 0) return [];
   const plans = await Promise.all(rows.map((r) => loadPlan(deps.store.db, r.id)));
-  return withWorker(deps, async (workers) => {
+  // Each wait ends as this process settles its plan's last change, as a new apply's does.
+  const nudges = new Map(plans.map((plan) => [plan.id, planNudge(plan.id)]));
+  return withWorker(deps, (outcome, job) => nudges.get(job.planId)?.onChange(outcome, job), async (workers) => {
     const reports: ApplyReport[] = [];
     for (const plan of plans) await recheckPending({ db: deps.store.db, boss: workers.boss, ...(deps.now ? { now: deps.now } : {}) }, plan.id);
-    for (const plan of plans) reports.push(await waitForPlan(deps, plan));
+    for (const plan of plans) reports.push(await waitForPlan(deps, plan, nudges.get(plan.id)));
     return reports;
   });
 }
@@ -129,8 +132,8 @@ export async function unfinishedPlanSystems(db: Store['db']): Promise<string[] |
 }
 
 /** Starts an in-process worker on the apply queues, runs `fn`, and stops it (finishing the jobs in hand). */
-async function withWorker<T>(deps: PlanExecutorDeps, fn: (workers: Workers) => Promise<T>): Promise<T> {
-  const workers = await startApplyWorker(deps);
+async function withWorker<T>(deps: PlanExecutorDeps, onChange: WorkerDeps['onChange'], fn: (workers: Workers) => Promise<T>): Promise<T> {
+  const workers = await startApplyWorker(deps, onChange);
   try {
     return await fn(workers);
   } finally {
@@ -153,15 +156,14 @@ export const APPLY_BATCH_SIZE = 200;
  * count every job kept, and its search for expired jobs. At the default 10 s a first provisioning of
  * 100,000 people spent 12 s of PostgreSQL's CPU on it (28 passes, ~0.43 s each as the jobs grew to
  * 300,000). An apply's jobs expire after 2 minutes and a killed process's changes on this host are
- * taken back at start (recoverAbandonedChanges), so finding an expired job up to 30 s later costs
- * nothing; a `jml worker` keeps its 10 s.
+ * taken back at start (recoverAbandonedChanges); a killed process's on another host are found up
+ * to 20 s later than at 10 s when no `jml worker` (which keeps its 10 s) runs.
  */
 export const APPLY_SUPERVISE_SECONDS = 30;
 
-function startApplyWorker(deps: PlanExecutorDeps, onChange?: WorkerDeps['onChange'], plan?: Plan): Promise<Workers> {
+function startApplyWorker(deps: PlanExecutorDeps, onChange?: WorkerDeps['onChange']): Promise<Workers> {
   return startWorkers({
     ...(onChange ? { onChange } : {}),
-    ...(plan ? { plan } : {}),
     store: deps.store,
     connectorFor: deps.connectorFor,
     ...(deps.tasksFor ? { tasksFor: deps.tasksFor } : {}),
@@ -181,6 +183,12 @@ function startApplyWorker(deps: PlanExecutorDeps, onChange?: WorkerDeps['onChang
  */
 async function waitForPlan(deps: PlanExecutorDeps, plan: Plan, nudge?: PlanNudge): Promise<ApplyReport> {
   const pollMs = deps.pollMs ?? basePollMs(plan.changes.length);
+  // What the progress bar was last shown: between two looks it moves on from there, never back.
+  let shown = { settled: 0, active: plan.changes.length };
+  const show = (settled: number, active: number) => {
+    shown = { settled: Math.min(plan.changes.length, Math.max(shown.settled, settled)), active };
+    deps.onProgress?.({ planId: plan.id, total: plan.changes.length, ...shown });
+  };
   for (;;) {
     const started = performance.now();
     nudge?.reset();
@@ -193,10 +201,10 @@ async function waitForPlan(deps: PlanExecutorDeps, plan: Plan, nudge?: PlanNudge
     }
     if (tally.moving === 0 || tally.maybeHeld || tally.status !== 'applying') {
       const progress = await readPlanProgress(deps.store.db, plan);
-      deps.onProgress?.(progress);
+      show(progress.settled, progress.active);
       if (progress.active === 0 || progress.status !== 'applying') return progress;
     } else {
-      deps.onProgress?.({ planId: plan.id, total: tally.total, settled: tally.settled, active: tally.moving });
+      show(tally.settled, tally.moving);
     }
     const waitMs = nextPollMs(pollMs, tallyMs, tally);
     if (!nudge) {
@@ -204,16 +212,21 @@ async function waitForPlan(deps: PlanExecutorDeps, plan: Plan, nudge?: PlanNudge
       continue;
     }
     // Between two looks the progress shown moves with what this process settles. It may run a
-    // little ahead: a change settled while the tally was read counts in both.
-    const seen = tally;
-    await nudge.sleep(waitMs, seen.moving, (stopped) =>
-      deps.onProgress?.({ planId: plan.id, total: seen.total, settled: Math.min(seen.total, seen.settled + stopped), active: Math.max(0, seen.moving - stopped) }),
-    );
+    // little ahead (a change settled while the tally was read counts in both) until the next look.
+    const seen = shown;
+    await nudge.sleep(waitMs, tally.moving, (since) => show(seen.settled + since.settled, Math.max(0, seen.active - since.stopped)));
   }
 }
 
-/** Outcomes after which a change no longer counts as moving in the plan's tally. */
-const STOPS_MOVING: ReadonlySet<ChangeJobOutcome> = new Set(['already', 'confirmed', 'parked', 'blocked', 'pending']);
+/** Outcomes after which a change no longer counts as moving in the plan's tally: settled, or waiting on a person. */
+const SETTLES: ReadonlySet<ChangeJobOutcome> = new Set(['already', 'confirmed', 'parked', 'blocked']);
+const STOPS_MOVING: ReadonlySet<ChangeJobOutcome> = new Set([...SETTLES, 'pending']);
+
+/** How many of a plan's changes this process saw stop moving since the last look, and how many of those settled. */
+export interface StoppedSince {
+  readonly stopped: number;
+  readonly settled: number;
+}
 
 /** Cuts the wait between two looks at a plan short once the changes that were moving may all have stopped. */
 export interface PlanNudge {
@@ -223,9 +236,9 @@ export interface PlanNudge {
   reset(): void;
   /**
    * Waits `ms`, or less: until `moving` changes have stopped moving in this process since the last
-   * reset. `onStop` hears each one that stops meanwhile, with how many have since the reset.
+   * reset. `onStop` hears each one that stops meanwhile, with the counts since the reset.
    */
-  sleep(ms: number, moving: number, onStop?: (stopped: number) => void): Promise<void>;
+  sleep(ms: number, moving: number, onStop?: (since: StoppedSince) => void): Promise<void>;
 }
 
 /**
@@ -236,16 +249,19 @@ export interface PlanNudge {
  */
 export function planNudge(planId: string): PlanNudge {
   let stopped = 0;
-  let waiting: { readonly moving: number; readonly wake: () => void; readonly onStop: ((stopped: number) => void) | undefined } | null = null;
+  let settled = 0;
+  let waiting: { readonly moving: number; readonly wake: () => void; readonly onStop: ((since: StoppedSince) => void) | undefined } | null = null;
   return {
     onChange: (outcome, job) => {
       if (job.planId !== planId || !STOPS_MOVING.has(outcome)) return;
       stopped += 1;
-      waiting?.onStop?.(stopped);
+      if (SETTLES.has(outcome)) settled += 1;
+      waiting?.onStop?.({ stopped, settled });
       if (waiting && waiting.moving > 0 && stopped >= waiting.moving) waiting.wake();
     },
     reset: () => {
       stopped = 0;
+      settled = 0;
     },
     sleep: (ms, moving, onStop) =>
       new Promise<void>((resolve) => {
@@ -289,8 +305,14 @@ const TALLY_SHARE = 0.02;
  */
 export function nextPollMs(baseMs: number, tallyMs: number, tally: Pick<PlanTally, 'total' | 'moving'>): number {
   if (tally.moving <= tally.total / 50) return baseMs;
-  return Math.max(baseMs, Math.round((tallyMs * (1 - TALLY_SHARE)) / TALLY_SHARE));
+  return Math.max(baseMs, Math.min(MAX_POLL_MS, Math.round((tallyMs * (1 - TALLY_SHARE)) / TALLY_SHARE)));
 }
+
+/**
+ * The longest wait between two looks at a plan, however slow its tally (its time includes waiting
+ * for a pooled connection): what other processes settle, and a system's quarantine, are seen within it.
+ */
+const MAX_POLL_MS = 15_000;
 
 function checkPlanShape(plan: Plan): void {
   const ids = new Set<string>();

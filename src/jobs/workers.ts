@@ -73,12 +73,6 @@ export interface WorkerDeps {
   readonly options?: WorkerOptions;
   /** Called after each change job, for progress output and benchmarks. */
   readonly onChange?: (outcome: ChangeJobOutcome, job: { planId: string; changeId: string }) => void;
-  /**
-   * A plan this process holds already (the one `jml apply` submits): its jobs run from it instead
-   * of reading it back from the store. At 200,000 changes that read was ~1.3 s before the first
-   * change on PostgreSQL, and a second copy of the plan in memory.
-   */
-  readonly plan?: Plan;
 }
 
 export interface Workers {
@@ -89,6 +83,12 @@ export interface Workers {
    * polling interval: called after this process sent to the queue and committed.
    */
   wake(queue: QueueName): void;
+  /**
+   * A plan this process has just recorded, as recorded: its jobs here run from it instead of reading
+   * it back from the store. At 200,000 changes that read was ~1.3 s before the first change on
+   * PostgreSQL, and a second copy of the plan in memory.
+   */
+  holdPlan(plan: Plan): void;
   /** Stops fetching, waits for jobs in hand (up to `timeoutMs`), stops pg-boss. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -108,11 +108,13 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
     schedule: !options.applyOnly && (options.schedules ?? true),
     listen: deps.store.listen,
   });
+  const stopping = new AbortController();
   try {
-    return await workOn(boss, deps);
+    return await workOn(boss, deps, stopping);
   } catch (error) {
-    // Loops that did start, and pg-boss's timers, would keep the process alive after the error.
-    await boss.stop({ graceful: false, close: true }).catch(() => undefined);
+    // The loops that did start finish the jobs in hand and stop, as at a normal stop; left running,
+    // they and pg-boss's timers would keep the process alive after the error.
+    await stopWorkers(boss, stopping).catch(() => undefined);
     throw error;
   }
 }
@@ -129,14 +131,12 @@ function checkWorkerOptions(options: WorkerOptions): void {
 }
 
 /** The fetch loops, schedules and start-up work of a worker whose pg-boss has started. */
-async function workOn(boss: PgBoss, deps: WorkerDeps): Promise<Workers> {
+async function workOn(boss: PgBoss, deps: WorkerDeps, stopping: AbortController): Promise<Workers> {
   const options = deps.options ?? {};
   const applyExpireSeconds = options.applyExpireSeconds ?? 120;
   const workerId = `${os.hostname()}:${process.pid}`;
   const alert = deps.alert ?? stderrAlertSink;
   const planCache = new Map<string, Promise<Plan>>();
-  if (deps.plan) planCache.set(deps.plan.id, Promise.resolve(deps.plan));
-  const stopping = new AbortController();
   // One pg-boss worker per fetch loop, so that each can be woken by its id (Workers.wake).
   const wakeable = new Map<string, string[]>();
   const wake = (queue: QueueName) => {
@@ -236,22 +236,26 @@ async function workOn(boss: PgBoss, deps: WorkerDeps): Promise<Workers> {
     boss,
     workerId,
     wake,
-    stop: async (timeoutMs = 10_000) => {
-      stopping.abort();
-      // pg-boss's graceful stop looks every 500 ms whether its workers have finished the jobs in hand.
-      // Each is stopped here first and waited for exactly: on PGlite's one connection a worker's fetch
-      // was mostly in flight at stop, and `jml apply` waited the whole 500 ms (0.5 s of a 10 s apply).
-      const started = performance.now();
-      const queues = [...new Set(boss.getWipData().map((w) => w.name))];
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled(queues.map((queue) => boss.offWork(queue, { wait: true }))),
-        new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-      ]).finally(() => clearTimeout(timer));
-      // What is left of the time allowed, so that the two waits together keep to it (pg-boss allows at least 1 s).
-      return boss.stop({ graceful: true, timeout: Math.max(0, timeoutMs - (performance.now() - started)), close: true });
-    },
+    holdPlan: (plan) => void planCache.set(plan.id, Promise.resolve(plan)),
+    stop: (timeoutMs) => stopWorkers(boss, stopping, timeoutMs),
   };
+}
+
+/** Stops the fetch loops, waits for the jobs in hand (up to `timeoutMs`), stops pg-boss. */
+async function stopWorkers(boss: PgBoss, stopping: AbortController, timeoutMs = 10_000): Promise<void> {
+  stopping.abort();
+  // pg-boss's graceful stop looks every 500 ms whether its workers have finished the jobs in hand.
+  // Each is stopped here first and waited for exactly: on PGlite's one connection a worker's fetch
+  // was mostly in flight at stop, and `jml apply` waited the whole 500 ms (0.5 s of a 10 s apply).
+  const started = performance.now();
+  const queues = [...new Set(boss.getWipData().map((w) => w.name))];
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    Promise.allSettled(queues.map((queue) => boss.offWork(queue, { wait: true }))),
+    new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+  ]).finally(() => clearTimeout(timer));
+  // What is left of the time allowed, so that the two waits together keep to it (pg-boss allows at least 1 s).
+  return boss.stop({ graceful: true, timeout: Math.max(0, timeoutMs - (performance.now() - started)), close: true });
 }
 
 /**

@@ -27,6 +27,9 @@ const PROVISIONS: readonly ChangeKind[] = [
   'create_group', 'delete_group',
 ];
 
+/** The member changes asked of one group in one turn go as one modify of it (ldap-member-batch.ts). */
+const GATHERED: readonly ChangeKind[] = ['add_grant', 'remove_grant'];
+
 /** What the root DSE says about the server: OpenLDAP names itself by object class, AD by host, domain and functional level. */
 const ROOT_DSE_ATTRIBUTES = ['vendorName', 'vendorVersion', 'structuralObjectClass', 'dnsHostName', 'serverName', 'defaultNamingContext', 'namingContexts', 'domainControllerFunctionality', 'supportedLDAPVersion'];
 
@@ -331,7 +334,7 @@ export function createLdapConnector(rawSettings: unknown): LdapConnector {
   return {
     settings: s,
     describe(): ConnectorDescription {
-      return { type: s.flavour === 'ad' ? 'ad' : 'ldap', provisions: PROVISIONS, manual: false, credentials: true, gathersCalls: true };
+      return { type: s.flavour === 'ad' ? 'ad' : 'ldap', provisions: PROVISIONS, manual: false, credentials: true, gathers: GATHERED };
     },
 
     async validate(): Promise<ValidationResult> {
