@@ -364,7 +364,7 @@ async function runPlanJobs(deps: ChangeJobDeps, planId: string, group: readonly 
   for (const [i, result] of applied.entries()) {
     const { job, change, failures } = toApply[i]!;
     if (result.state === 'retry') {
-      results.set(job, await settleResult(() => retryOrPark(deps, job, change, failures + 1, result, retry, quarantine)));
+      results.set(job, await settleResult(() => retryOrPark(deps, plan, job, change, failures + 1, result, retry, quarantine)));
       continue;
     }
     if (change.system && (result.state === 'confirmed' || result.state === 'already')) succeeded.add(change.system);
@@ -412,14 +412,13 @@ function planIndex(plan: Plan): PlanIndex {
   return index;
 }
 
-async function retryOrPark(deps: ChangeJobDeps, job: ChangeJob, change: Change, failures: number, result: ChangeResult, retry: JobRetryPolicy, quarantine: QuarantinePolicy): Promise<ChangeJobOutcome> {
+async function retryOrPark(deps: ChangeJobDeps, plan: Plan, job: ChangeJob, change: Change, failures: number, result: ChangeResult, retry: JobRetryPolicy, quarantine: QuarantinePolicy): Promise<ChangeJobOutcome> {
   const now = deps.now ?? (() => new Date());
   const message = result.lastError ?? 'retryable failure';
   if (change.system) await recordSystemFailure(deps.db, change.system, message, quarantine, now(), deps.alert, result.unreachable === true);
   if (failures >= retry.maxAttempts) {
     let queuedDependents = 0;
     const lastError = `gave up after ${failures} attempts: ${message}`;
-    const plan = await cachedPlan(deps.db, job.planId);
     await deps.db.transaction().execute(async (trx) => {
       await updateChange(trx, job.planId, change, { state: 'parked', lastError, finished: true }, now());
       await appendAudit(trx, { actor: deps.actor, action: 'change.parked', subject: change.identityKey, trigger: `plan:${job.planId}`, details: { change: change.id, kind: change.kind, system: change.system, attempts: failures, error: lastError } }, now());
