@@ -97,12 +97,11 @@ export async function submitPlan(deps: Pick<ChangeJobDeps, 'db' | 'boss' | 'acto
   let queued = 0;
   let recorded = false;
   await deps.db.transaction().execute(async (trx) => {
-    const recordedNow = await recordPlan(trx, plan, deps.actor, now);
-    recorded = recordedNow;
+    recorded = await recordPlan(trx, plan, deps.actor, now);
     const leavers = await leaverKeys(trx, plan);
     const priorityOf = (c: Change) => changePriority(c.kind, leavers.has(c.identityKey));
     const run = (c: Change) => ({ plan_id: plan.id, change_id: c.id, system: c.system, priority: priorityOf(c) });
-    if (recordedNow) {
+    if (recorded) {
       // A plan recorded just now has no runs yet: one statement per chunk, each column one parameter.
       await bulkInsert(trx, 'change_runs', { plan_id: 'text', change_id: 'text', system: 'text', priority: 'integer' }, plan.changes, { map: run });
     } else {

@@ -41,6 +41,9 @@ export function inTransaction(trx: Kysely<Database>): { db: Db } {
   return { db: fromKysely(trx) };
 }
 
+/** Seconds before an active apply job is given to another worker, unless a worker is told otherwise. */
+export const DEFAULT_APPLY_EXPIRE_SECONDS = 120;
+
 /**
  * Starts pg-boss on the store and creates jml's queues (idempotent; safe for
  * several processes at once).
@@ -71,7 +74,7 @@ export async function startJobBoss(db: Kysely<Database>, backend: Backend, optio
   // pg-boss reports background errors as events; an unhandled 'error' event would end the process.
   boss.on('error', (error) => process.stderr.write(`jml jobs: ${(error as Error).message}\n`));
   await boss.start();
-  const applyExpire = options.applyExpireSeconds ?? 120;
+  const applyExpire = options.applyExpireSeconds ?? DEFAULT_APPLY_EXPIRE_SECONDS;
   await createQueue(boss, QUEUE.applyChange, {
     notify,
     expireInSeconds: applyExpire,

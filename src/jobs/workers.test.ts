@@ -56,10 +56,9 @@ describe('a worker that cannot start', () => {
       `await store.close();`,
       `console.log(error ? 'refused: ' + error.message : 'started');`,
     ].join('\n');
-    const started = performance.now();
+    // A process that does not end by itself is killed at 45 s, and the call rejects.
     const { stdout } = await execute(process.execPath, ['--input-type=module', '-e', script], { timeout: 45_000 });
     assert.match(stdout, /^refused: .*pollingIntervalSeconds/);
-    assert.ok(performance.now() - started < 45_000, 'the process ended without being killed');
   });
 });
 

@@ -18,7 +18,7 @@ import { asUrgentCall } from '../connectors/call-slots.ts';
 import { createHeldChanges } from './held-changes.ts';
 import { probeQuarantined, type QuarantinePolicy } from '../app/quarantine.ts';
 import { stderrAlertSink, type AlertSink } from '../app/alert.ts';
-import { startJobBoss } from './job-boss.ts';
+import { DEFAULT_APPLY_EXPIRE_SECONDS, startJobBoss } from './job-boss.ts';
 import { recoverAbandonedChanges, resumeSystem, runChangeJobs, sweepChanges, type ChangeJobDeps, type ChangeJobOutcome, type JobRetryPolicy } from './change-job.ts';
 import { changeJobSchema, LEAVER_LOCKOUT_PRIORITY, QUEUE, type ChangeJob, type QueueName } from './job-queues.ts';
 import { registerSchedules, type ScheduleHooks, type ScheduleSettings } from './schedules.ts';
@@ -103,7 +103,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<Workers> {
   const options = deps.options ?? {};
   checkWorkerOptions(options);
   const boss = await startJobBoss(deps.store.db, deps.store.backend, {
-    applyExpireSeconds: options.applyExpireSeconds ?? 120,
+    applyExpireSeconds: options.applyExpireSeconds ?? DEFAULT_APPLY_EXPIRE_SECONDS,
     superviseIntervalSeconds: options.superviseIntervalSeconds ?? 10,
     schedule: !options.applyOnly && (options.schedules ?? true),
     listen: deps.store.listen,
@@ -133,7 +133,7 @@ function checkWorkerOptions(options: WorkerOptions): void {
 /** The fetch loops, schedules and start-up work of a worker whose pg-boss has started. */
 async function workOn(boss: PgBoss, deps: WorkerDeps, stopping: AbortController): Promise<Workers> {
   const options = deps.options ?? {};
-  const applyExpireSeconds = options.applyExpireSeconds ?? 120;
+  const applyExpireSeconds = options.applyExpireSeconds ?? DEFAULT_APPLY_EXPIRE_SECONDS;
   const workerId = `${os.hostname()}:${process.pid}`;
   const alert = deps.alert ?? stderrAlertSink;
   const planCache = new Map<string, Promise<Plan>>();
